@@ -1,0 +1,5 @@
+"""Allow ``python -m observability``."""
+
+from observability.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""The ``observability`` command: one thin Click command per job; the library does the work."""
+
+from __future__ import annotations
+
+import click
+
+from observability import __version__
+from observability.cli.demo import demo
+from observability.cli.latency import latency
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="observability")
+def cli() -> None:
+    """Keep a trading research stack observable from scheduled GitHub Actions workflows.
+
+    Every job command prints one JSON summary on stdout and human-readable diagnostics on
+    stderr, appends a line to ops/automation_runs.log, and exits 0 (ok, warning, dry_run,
+    skipped), 1 (the job failed) or 2 (bad usage or configuration).
+
+    Example:
+
+        observability latency sample --workspace . --input logs/signal_notifier.csv
+    """
+
+
+cli.add_command(latency)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="observability")

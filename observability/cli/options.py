@@ -1,0 +1,25 @@
+"""Option groups shared by every job command, defined once."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import click
+
+
+def job_options(func: Callable) -> Callable:
+    """--workspace, --job-id, --lock-timeout: the options every job command takes."""
+    func = click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+                        help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.")(func)
+    func = click.option("--job-id", metavar="ID", default=None,
+                        help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC).")(func)
+    func = click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
+                        help="Workspace root (env OBS_WORKSPACE; default: the current directory).")(func)
+    return func
+
+
+def finish(exit_code: int) -> None:
+    """Leave with the job's exit code (0 ok/warning/dry_run/skipped, 1 failed, 2 usage)."""
+    sys.stdout.flush()
+    raise SystemExit(exit_code)

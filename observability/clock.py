@@ -1,0 +1,45 @@
+"""UTC time helpers and the injectable clock (OBS_NOW) used by replays and tests."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+UTC = timezone.utc
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp; naive values are taken as UTC."""
+    text = text.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def now() -> datetime:
+    """The current UTC time, or OBS_NOW when set (a fixed clock for replays and tests)."""
+    fixed = os.environ.get("OBS_NOW")
+    if fixed:
+        try:
+            return parse_iso(fixed)
+        except ValueError:
+            from observability.errors import ConfigError
+
+            raise ConfigError(f"OBS_NOW: {fixed!r} is not an ISO-8601 timestamp") from None
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    """``2025-10-11T11:35:53Z`` (seconds precision, always UTC)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def floor(value: datetime, minutes: int) -> datetime:
+    """Start of the aligned ``minutes`` window (aligned to midnight UTC) holding ``value``."""
+    value = value.astimezone(UTC)
+    midnight = value.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(minutes=minutes)
+    return midnight + ((value - midnight) // step) * step

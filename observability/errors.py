@@ -1,0 +1,52 @@
+"""Typed exceptions shared by every job; each maps to an error_code and an exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class ObservabilityError(Exception):
+    """A job failed for a reason worth explaining to the person on call."""
+
+    error_code = "job_failed"
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, error_code: str | None = None, **details: object):
+        super().__init__(message)
+        self.message = message
+        if error_code:
+            self.error_code = error_code
+        self.details = details
+
+
+class ConfigError(ObservabilityError):
+    """A configuration file or option is invalid (names the file and the field)."""
+
+    error_code = "invalid_config"
+    exit_code = EXIT_USAGE
+
+
+class InputError(ObservabilityError):
+    """An input file is missing or malformed (names the file)."""
+
+    error_code = "invalid_input"
+
+
+class MissingInputError(InputError):
+    """An input file does not exist."""
+
+    error_code = "missing_input"
+
+
+class WorkspaceError(ObservabilityError):
+    """The workspace cannot be read or written."""
+
+    error_code = "workspace_error"
+
+
+class SchemaError(ObservabilityError):
+    """A document we are about to write does not match its schema."""
+
+    error_code = "schema_validation_failed"

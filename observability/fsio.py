@@ -1,0 +1,134 @@
+"""Crash-safe file primitives: atomic rewrites, whole-line appends, canonical JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from observability.errors import InputError, MissingInputError, WorkspaceError
+
+
+def canonical_json(data: Any, *, indent: int | None = None) -> str:
+    """Serialise deterministically: sorted keys, no NaN, UTF-8 kept readable."""
+    if indent is None:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a torn one."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WorkspaceError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WorkspaceError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, canonical_json(data, indent=2))
+
+
+def _drop_torn_tail(handle) -> None:
+    """A line cut short by a killed writer has no newline: drop it before appending after it."""
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    back = min(size, 1 << 20)
+    handle.seek(size - back)
+    chunk = handle.read(back)
+    cut = chunk.rfind(b"\n")
+    handle.truncate(size - back + cut + 1 if cut >= 0 else (0 if back == size else size))
+    handle.seek(0, os.SEEK_END)
+
+
+def append_bytes(path: Path, data: bytes) -> int:
+    """Append whole lines and fsync; returns the file size afterwards.
+
+    A torn last line left by a killed writer is removed first, so appended lines never
+    glue onto it.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            _drop_torn_tail(handle)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            return handle.tell()
+    except OSError as exc:
+        raise WorkspaceError(f"{path}: cannot append ({exc.strerror or exc})") from None
+
+
+def truncate(path: Path, size: int) -> None:
+    try:
+        with open(path, "r+b") as handle:
+            handle.truncate(size)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise WorkspaceError(f"{path}: cannot truncate ({exc.strerror or exc})") from None
+
+
+def read_json(path: Path, *, what: str = "file", default: Any = ..., display: str | None = None) -> Any:
+    """Read a JSON file; a missing file returns ``default`` when given, else raises MissingInputError."""
+    path = Path(path)
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if default is not ...:
+            return default
+        raise MissingInputError(f"{name}: {what} not found") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" line {line}" if line else ""
+        raise InputError(f"{name}:{where} {what} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+
+
+def file_size(path: Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except FileNotFoundError:
+        return 0

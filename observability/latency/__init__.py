@@ -1,0 +1,1 @@
+"""The latency job: ingest signal-latency samples, keep raw and hourly rollups, evaluate SLOs."""

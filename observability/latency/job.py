@@ -1,0 +1,311 @@
+"""``observability latency sample``: one cycle of ingest, raw store, rollups, SLO evaluation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from observability import clock, config, fsio
+from observability.errors import ConfigError, InputError
+from observability.latency import report
+from observability.latency.rawstore import RawStore, hour_key
+from observability.latency.rollup import RollupFile, RollupRow, hour_label
+from observability.latency.samples import Reject, Sample, read_new
+from observability.latency.slo import Evaluator
+from observability.latency.stats import summarise
+from observability.runtime import JobContext, JobResult
+
+STATE_VERSION = 1
+REJECTS_HEADER = b"rejected_at,job_id,input,line,reason,raw\n"
+
+
+@dataclass(frozen=True)
+class LatencyOptions:
+    inputs: tuple[str, ...] = ()
+    probes: tuple[str, ...] = ()
+    alert_config: str | None = None
+    rollup_output: str = "ops/signal_latency_rollup.csv"
+    raw_output: str = "ops/signal_latency.csv"
+    raw_retention_days: int = 14
+    rollup_retention_days: int = 90
+    max_raw_bytes: int = 10 * 1024 * 1024
+    slo_ms: float | None = None
+    dry_run_alert: bool = False
+
+
+@dataclass
+class _Paths:
+    raw: Path
+    archive: Path
+    state: Path
+    rejects: Path
+    rollup: Path
+    alerts_dir: Path
+
+
+def _load_config(ctx: JobContext, opts: LatencyOptions) -> config.LatencyConfig:
+    ws = ctx.workspace
+    if opts.alert_config:
+        path = ws.path(opts.alert_config)
+        return config.load_latency(path, display=ws.rel(path), slo_ms=opts.slo_ms)
+    default = ws.path(config.LATENCY_CONFIG)
+    if default.exists():
+        return config.load_latency(default, display=ws.rel(default), slo_ms=opts.slo_ms)
+    return config.load_latency(None, display="(defaults)", slo_ms=opts.slo_ms)
+
+
+def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
+    seen, out = set(), []
+    for spec in [config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
+        path = ctx.workspace.path(spec.path)
+        key = path.resolve()
+        if key == raw.resolve():
+            raise ConfigError(f"input {spec.path}: is the raw store this job writes; point the notifier log elsewhere "
+                              "or choose another raw store with --raw-output")
+        if key not in seen:
+            seen.add(key)
+            out.append((path, spec.source or path.stem))
+    return out
+
+
+def _probes(opts: LatencyOptions, cfg: config.LatencyConfig) -> list[config.ProbeSpec]:
+    out = list(cfg.probes)
+    for text in opts.probes:
+        name, sep, url = text.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--probe {name or text!r}: expected NAME=URL with an http(s) URL")
+        from observability import secrets
+
+        secrets.register(url)  # a probe URL may carry a token: keep it out of every output
+        out.append(config.ProbeSpec(name, url, 10.0))
+    names = [p.name for p in out]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"probe name {duplicated[0]!r} is used twice")
+    return out
+
+
+def _fresh_state(now) -> dict:
+    return {"version": STATE_VERSION, "created_at": clock.iso(now), "cursors": {}, "raw_size": 0,
+            "rejects_size": 0, "hour_index": {}, "archived_before": None, "rotation": None,
+            "sources": {}, "alerts": {}}
+
+
+def _load_state(ctx: JobContext, path: Path) -> dict:
+    state = fsio.read_json(path, default=None, what="latency state", display=ctx.workspace.rel(path))
+    if state is None:
+        return _fresh_state(ctx.now)
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} latency state; restore it "
+                         "with `observability state pull` or move it aside to rebuild")
+    return state
+
+
+def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> None:
+    """Finish an interrupted rotation, cut uncommitted tails, rebuild a lost index."""
+    if state.get("rotation"):
+        journal = state["rotation"]
+        store.finish_rotation(journal)
+        _apply_rotation(state, journal)
+        fsio.atomic_write_json(paths.state, state)
+        ctx.note(f"finished the rotation into {journal['entry']['path']} left by an interrupted run")
+    else:
+        for leftover in store.discard_orphans():
+            ctx.note(f"removed {leftover}, left by an interrupted rotation (its rows are still in the raw file)")
+    for key, path in (("raw_size", paths.raw), ("rejects_size", paths.rejects)):
+        size, committed = fsio.file_size(path), int(state.get(key, 0))
+        if size > committed:
+            fsio.truncate(path, committed)
+            ctx.note(f"cut {size - committed} uncommitted byte(s) from {ctx.workspace.rel(path)} (an interrupted run)")
+        elif size < committed:
+            ctx.warn(f"{ctx.workspace.rel(path)} is smaller than recorded ({size} < {committed} bytes); re-indexing")
+            state[key] = size
+            if path == paths.raw:
+                state["hour_index"], _ = store.scan_index()
+    if fsio.file_size(paths.raw) and not state.get("hour_index"):
+        state["hour_index"], state["raw_size"] = store.scan_index()
+
+
+def _apply_rotation(state: dict, journal: dict) -> None:
+    state["raw_size"] = journal["raw_size"]
+    state["hour_index"] = journal["index"]
+    before = state.get("archived_before")
+    state["archived_before"] = max(before, journal["cutoff"]) if before else journal["cutoff"]
+    state["rotation"] = None
+
+
+def _run_probes(specs: list[config.ProbeSpec], now) -> list[Sample]:
+    if not specs:
+        return []
+    from observability.latency.probe import probe
+
+    with ThreadPoolExecutor(max_workers=min(8, len(specs))) as pool:
+        return list(pool.map(lambda p: probe(p.name, p.url, p.timeout_seconds, now), specs))
+
+
+def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for r in rejects:
+        writer.writerow([clock.iso(ctx.now), ctx.job_id, r.input, r.line, r.reason, r.raw])
+    data = buffer.getvalue().encode("utf-8")
+    if not fsio.file_size(path):
+        data = REJECTS_HEADER + data
+    return fsio.append_bytes(path, data)
+
+
+def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
+    ws, now = ctx.workspace, ctx.now
+    paths = _Paths(raw=ws.path(opts.raw_output), archive=ws.ops / "signal_latency_archive",
+                   state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
+                   rollup=ws.path(opts.rollup_output), alerts_dir=ws.out / "latency_alerts")
+    cfg = _load_config(ctx, opts)
+    inputs = _inputs(ctx, opts, cfg, paths.raw)
+    probes = _probes(opts, cfg)
+    if not inputs and not probes:
+        raise ConfigError("nothing to sample: give --input or --probe, or list inputs/probes in "
+                          f"{config.LATENCY_CONFIG}")
+    store = RawStore(paths.raw, paths.archive, ws.rel)
+    state = _load_state(ctx, paths.state)
+    _recover(ctx, state, store, paths)
+
+    # 1. Ingest (read-only: a missing or unreadable input fails before anything is written).
+    new: list[Sample] = []
+    rejects: list[Reject] = []
+    cursors = dict(state.get("cursors", {}))
+    for path, default_source in inputs:
+        rel = ws.rel(path)
+        got, bad, cursors[rel], notes = read_new(path, cursors.get(rel), rel=rel, default_source=default_source, now=now)
+        new.extend(got)
+        rejects.extend(bad)
+        for note in notes:
+            ctx.warn(note)
+    new.extend(_run_probes(probes, now))
+    for r in rejects[:5]:
+        ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
+
+    # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
+    index: dict[str, int] = state.setdefault("hour_index", {})
+    touched_hours = {hour_key(s.timestamp) for s in new}
+    offsets = [index[h] for h in touched_hours if h in index]
+    stored = [s for s in store.read_from(min(offsets))] if offsets else []
+    stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
+    known = {s.key for s in stored}
+    fresh = sorted((s for s in new if s.key not in known), key=lambda s: (s.timestamp, s.source))
+    duplicates = len(new) - len(fresh)
+
+    # 3. Append raw samples and rejects; nothing counts until the state commit below.
+    state["raw_size"] = store.append(fresh, index) if fresh else fsio.file_size(paths.raw)
+    if rejects:
+        state["rejects_size"] = _append_rejects(ctx, paths.rejects, rejects)
+        ctx.artefact(paths.rejects)
+
+    # 4. Rollups for the touched hours (hours already archived are frozen).
+    everything = stored + fresh
+    frozen_before = state.get("archived_before")
+    groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    late_frozen = 0
+    for s in everything:
+        key = hour_key(s.timestamp)
+        if frozen_before and hour_label(key) < frozen_before:
+            late_frozen += s.key not in known
+            continue
+        groups[(key, s.source)].append(s)
+    if late_frozen:
+        ctx.warn(f"{late_frozen} late sample(s) belong to hours already archived; stored raw, rollups unchanged")
+    rollup_rows = {}
+    for (key, source), samples in groups.items():
+        stats = summarise(samples)
+        rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
+            hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
+    rollup_file = RollupFile(paths.rollup, ws.rel(paths.rollup))
+    updated_rows, rollups_dropped = rollup_file.update(rollup_rows, now, opts.rollup_retention_days)
+
+    # 5. SLO windows touched by new samples, evaluated in time order.
+    evaluator = Evaluator(cfg, state, now)
+    touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in fresh}
+    by_window: dict[tuple, list[Sample]] = defaultdict(list)
+    for s in everything:
+        w = (s.source, clock.floor(s.timestamp, cfg.window_minutes))
+        if w in touched_windows:
+            by_window[w].append(s)
+    breaching_windows = 0
+    for (source, start), samples in sorted(by_window.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        stats = summarise(samples)
+        breaching_windows += stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold)
+        evaluator.record(source, start, stats)
+    for s in fresh:
+        evaluator.saw(s.source, s)
+    evaluator.run()
+    alerts = evaluator.items()
+
+    # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
+    state["cursors"] = cursors
+    fsio.atomic_write_json(paths.state, state)
+    for path in (paths.raw, paths.rollup, paths.state):
+        if path.exists():
+            ctx.artefact(path)
+
+    # 7. Rotation (its own journaled step; a crash here is finished by the next run).
+    rotated = _rotate(ctx, state, store, paths, opts)
+
+    # 8. Outputs.
+    status = "dry_run" if opts.dry_run_alert else ("warning" if any(a["status"] == "firing" for a in alerts) else "ok")
+    if alerts or opts.dry_run_alert:
+        out = paths.alerts_dir / f"{ctx.job_id}.json"
+        fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
+                                     **ctx.provenance(sorted(ws.rel(p) for p, _ in inputs))})
+        ctx.artefact(out)
+    sources = report.source_block(state, evaluator.alerts, cfg)
+    raw_size = fsio.file_size(paths.raw)
+    streak = max((s["breach_streak"] for s in sources), default=0)
+    firing = [a for a in alerts if a["status"] == "firing"]
+    last_breach = max((a["last_breach_at"] for a in alerts if a.get("last_breach_at")), default=None)
+    figures = {
+        "samples_read": len(new), "samples_written": len(fresh), "duplicates_skipped": duplicates,
+        "rejected_rows": len(rejects), "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
+        "breach_count": breaching_windows, "breach_streak": streak, "raw_bytes": raw_size,
+        "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size), "rotated": rotated,
+        "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
+        "sources": sources,
+    }
+    heartbeat = {"last_breach_at": last_breach or ctx_previous_breach(ctx), "breach_streak": streak,
+                 "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
+    chart_rows = rollup_file.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
+    markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
+    diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
+    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
+                     diagnostics=diagnostics, outputs={"pending-alerts": str(len(firing)),
+                                                      "breach-streak": str(streak)})
+
+
+def ctx_previous_breach(ctx: JobContext) -> str | None:
+    previous = fsio.read_json(ctx.workspace.heartbeat("latency"), default={}, what="heartbeat")
+    return previous.get("last_breach_at") if isinstance(previous, dict) else None
+
+
+def _rotate(ctx: JobContext, state: dict, store: RawStore, paths: _Paths, opts: LatencyOptions) -> list[str]:
+    plan = store.plan_cutoff(state.get("hour_index", {}), fsio.file_size(paths.raw), ctx.now,
+                             opts.raw_retention_days, opts.max_raw_bytes)
+    if plan is None:
+        return []
+    cutoff, reason = plan
+    journal = store.begin_rotation(cutoff, reason, ctx.job_id, ctx.now, ctx.provenance())
+    if journal is None:
+        return []
+    state["rotation"] = journal
+    fsio.atomic_write_json(paths.state, state)
+    store.finish_rotation(journal)
+    _apply_rotation(state, journal)
+    fsio.atomic_write_json(paths.state, state)
+    entry = journal["entry"]
+    ctx.note(f"rotated {entry['row_count']} row(s) ({reason}) into {entry['path']}")
+    ctx.artefact(ctx.workspace.path(entry["path"]))
+    ctx.artefact(store.manifest)
+    return [entry["path"]]

@@ -1,0 +1,225 @@
+"""SLO evaluation keyed by sample time: aligned windows, streaks and the alert state machine.
+
+Each window's breach flag is a function of all samples in it, recomputed whenever the
+window receives samples, so late samples never count twice. Streaks are derived from the
+flags; windows are stepped in time order, so a run that catches up evaluates every
+window it missed, in order. Windows with no samples neither break nor extend a streak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from observability.clock import iso, parse_iso
+from observability.config import LatencyConfig
+from observability.latency.stats import Stats
+
+HORIZON = timedelta(hours=24)
+SEEN_SOURCE_MEMORY = timedelta(days=7)
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def fingerprint(rule: str, source: str) -> str:
+    return hashlib.sha256(f"latency|{rule}|{source}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Window:
+    breach: bool
+    p95_ms: float
+    failure_rate: float
+    errors: int
+    count: int
+
+    def pack(self) -> list:
+        return [int(self.breach), round(self.p95_ms, 3), round(self.failure_rate, 4), self.errors, self.count]
+
+    @classmethod
+    def unpack(cls, packed: list) -> "Window":
+        return cls(bool(packed[0]), float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
+
+
+class Evaluator:
+    """Steps each source's windows through the alert state machine, over persisted state."""
+
+    def __init__(self, cfg: LatencyConfig, state: dict, now: datetime):
+        self.cfg = cfg
+        self.now = now
+        self.sources: dict = state.setdefault("sources", {})
+        self.alerts: dict = state.setdefault("alerts", {})
+        self.created_at = parse_iso(state.setdefault("created_at", iso(now)))
+        self.initial = {fp: dict(a) for fp, a in self.alerts.items()}
+        self.resolved: dict[str, dict] = {}
+        self.window = timedelta(minutes=cfg.window_minutes)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def record(self, source: str, window_start: datetime, stats: Stats) -> None:
+        if window_start < self.now - HORIZON:
+            return
+        entry = self.sources.setdefault(source, {})
+        breach = stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold)
+        entry.setdefault("windows", {})[iso(window_start)] = Window(
+            breach, stats.p95_ms, stats.failure_rate, stats.error_count, stats.count).pack()
+        entry["touched"] = True
+
+    def saw(self, source: str, last_sample) -> None:
+        entry = self.sources.setdefault(source, {})
+        previous = entry.get("last_sample_at")
+        stamp = iso(last_sample.timestamp)
+        if previous is None or stamp >= previous:
+            entry.update(last_sample_at=stamp, last_latency_ms=round(last_sample.latency_ms, 3),
+                         last_status=last_sample.status)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def run(self) -> None:
+        for source, entry in sorted(self.sources.items()):
+            windows = entry.get("windows", {})
+            stepped = entry.get("stepped")
+            pending = sorted(w for w in windows if stepped is None or w > stepped)
+            if not pending and entry.get("touched") and stepped in windows:
+                pending = [stepped]
+            for key in pending:
+                self._step(source, entry, key)
+            if pending:
+                entry["stepped"] = max(pending[-1], stepped or pending[-1])
+            entry.pop("touched", None)
+            # Keep the horizon, and every window of a firing episode so breach_count stays exact.
+            keep_from = iso(self.now - HORIZON)
+            episode = self.alerts.get(fingerprint("latency_slo", source))
+            if episode is not None:
+                keep_from = min(keep_from, episode["started_at"])
+            entry["windows"] = {k: v for k, v in windows.items() if k >= keep_from or k == entry.get("stepped")}
+        self._no_data()
+
+    def _streak(self, windows: dict, key: str) -> tuple[int, str | None]:
+        """Consecutive breaching windows ending at ``key`` and the first of them."""
+        streak, first = 0, None
+        for k in sorted((k for k in windows if k <= key), reverse=True):
+            if not windows[k][0]:
+                break
+            streak, first = streak + 1, k
+        return streak, first
+
+    def _severity(self, streak: int, window: Window) -> str | None:
+        if window.errors > 0:
+            return "critical"
+        if streak >= self.cfg.critical_threshold:
+            return "critical"
+        if streak >= self.cfg.warning_threshold:
+            return "warning"
+        return None
+
+    def _step(self, source: str, entry: dict, key: str) -> None:
+        windows = entry["windows"]
+        window = Window.unpack(windows[key])
+        streak, first = self._streak(windows, key)
+        fp = fingerprint("latency_slo", source)
+        alert = self.alerts.get(fp)
+        severity = self._severity(streak, window)
+        if alert is None:
+            if severity is None:
+                return
+            alert = self.alerts[fp] = {"id": fp, "rule": "latency_slo", "source": source, "severity": severity,
+                                       "started_at": first, "breach_count": 0}
+            self.resolved.pop(fp, None)
+        if streak == 0:
+            if key >= alert["last_breach_at"]:
+                alert.update(status="resolved", resolved_at=iso(parse_iso(key)), breach_streak=0)
+                self.resolved[fp] = self.alerts.pop(fp)
+            return
+        if severity and _RANK[severity] > _RANK[alert["severity"]]:
+            alert["severity"] = severity
+        last = max(k for k in windows if k <= key and windows[k][0])
+        alert.update(
+            breach_streak=streak,
+            breach_count=sum(1 for k, v in windows.items() if v[0] and alert["started_at"] <= k <= key),
+            last_breach_at=last,
+            evidence={"window_start": last, **_evidence(Window.unpack(windows[last]))},
+        )
+
+    def _no_data(self) -> None:
+        limit = timedelta(minutes=self.cfg.no_data_after_minutes)
+        known = set(self.cfg.sources)
+        for source, entry in self.sources.items():
+            last = entry.get("last_sample_at")
+            if last and parse_iso(last) >= self.now - SEEN_SOURCE_MEMORY:
+                known.add(source)
+        for source in sorted(known):
+            entry = self.sources.setdefault(source, {})
+            last = entry.get("last_sample_at")
+            since = parse_iso(last) if last else self.created_at
+            fp = fingerprint("no_data", source)
+            silent = self.now - since
+            if silent > limit:
+                alert = self.alerts.setdefault(fp, {"id": fp, "rule": "no_data", "source": source,
+                                                    "severity": "warning", "started_at": iso(since + limit),
+                                                    "breach_count": 0, "breach_streak": 0, "last_breach_at": None})
+                alert["evidence"] = {"last_sample_at": last, "silent_minutes": int(silent.total_seconds() // 60)}
+                self.resolved.pop(fp, None)
+            elif fp in self.alerts:
+                alert = self.alerts.pop(fp)
+                alert.update(status="resolved", resolved_at=last, evidence={"last_sample_at": last})
+                self.resolved[fp] = alert
+
+    # -- output ---------------------------------------------------------------------------
+    def items(self) -> list[dict]:
+        """Firing alerts plus those resolved in this run, each with its transition."""
+        out = []
+        for fp, alert in self.alerts.items():
+            before = self.initial.get(fp)
+            if before is None:
+                transition = "opened"
+            elif _RANK[alert["severity"]] > _RANK[before["severity"]]:
+                transition = "escalated"
+            else:
+                transition = "unchanged"
+            alert["status"] = "firing"
+            out.append(self._item(alert, transition))
+        for fp, alert in self.resolved.items():
+            out.append(self._item(alert, "resolved"))
+        return sorted(out, key=lambda a: (a["status"] != "firing", -_RANK[a["severity"]], a["rule"], a["source"]))
+
+    def _item(self, alert: dict, transition: str) -> dict:
+        cfg = self.cfg
+        item = {
+            "id": alert["id"], "rule": alert["rule"], "source": alert["source"], "severity": alert["severity"],
+            "status": alert.get("status", "firing"), "transition": transition,
+            "breach_streak": int(alert.get("breach_streak", 0)), "breach_count": int(alert.get("breach_count", 0)),
+            "last_breach_at": alert.get("last_breach_at"), "started_at": alert["started_at"],
+            "resolved_at": alert.get("resolved_at"), "owner": cfg.owner,
+            "evidence": {**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
+        }
+        item["message"], item["next_action"] = _describe(item, cfg)
+        return item
+
+
+def _evidence(window: Window) -> dict:
+    return {"p95_ms": window.p95_ms, "failure_rate": window.failure_rate, "error_samples": window.errors}
+
+
+def _describe(item: dict, cfg: LatencyConfig) -> tuple[str, str]:
+    source, evidence = item["source"], item["evidence"]
+    if item["rule"] == "no_data":
+        anchor = f"{cfg.runbook}#latency-no-data"
+        if item["status"] == "resolved":
+            return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
+        last = evidence.get("last_sample_at") or "never"
+        return (f"{source}: no latency sample for {evidence.get('silent_minutes')} min (last: {last})",
+                f"Check that the {source} feed and its notifier are running; see {anchor}")
+    anchor = f"{cfg.runbook}#latency-slo-breach"
+    if item["status"] == "resolved":
+        return (f"{source}: latency back within SLO at {item['resolved_at']} after {item['breach_count']} "
+                f"breaching {cfg.window_minutes}-min window(s) since {item['started_at']}", anchor)
+    reasons = []
+    if evidence.get("p95_ms") is not None and evidence["p95_ms"] > cfg.slo_p95_ms:
+        reasons.append(f"p95 {evidence['p95_ms']:.0f} ms > SLO {cfg.slo_p95_ms:.0f} ms")
+    if evidence.get("failure_rate") is not None and evidence["failure_rate"] > cfg.failure_rate_threshold:
+        reasons.append(f"failure rate {evidence['failure_rate']:.0%} > {cfg.failure_rate_threshold:.0%}")
+    if evidence.get("error_samples"):
+        reasons.append(f"{evidence['error_samples']} error sample(s)")
+    why = "; ".join(reasons) or "SLO breach"
+    return (f"{source}: {why} — {item['breach_streak']} consecutive breaching {cfg.window_minutes}-min window(s), "
+            f"last at {item['last_breach_at']}",
+            f"Check {source} feed health and the notifier log; acknowledge the alert issue; see {anchor}")

@@ -1,0 +1,219 @@
+"""The contract every job keeps: job id, lock, one JSON summary, log line, heartbeat, exit code.
+
+A job is a function ``body(ctx) -> JobResult``; ``run_job`` does everything around it, so
+the jobs themselves add none of it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from observability import clock, fsio, github_actions, provenance, runlog, secrets
+from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, ObservabilityError, WorkspaceError
+from observability.workspace import Workspace
+
+JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[A-Za-z0-9_.-]{1,64}$")
+OK_STATUSES = ("ok", "warning", "dry_run", "skipped")
+
+
+def make_job_id(job: str, at: datetime) -> str:
+    return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}"
+
+
+@dataclass
+class JobResult:
+    """What a job body reports back; the runtime turns it into every output."""
+
+    status: str = "ok"
+    figures: dict[str, Any] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    heartbeat: dict[str, Any] | None = None
+    summary_markdown: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    attempts: int = 1
+
+
+class JobContext:
+    """Handed to a job body: where it runs, when, and where to note artefacts and warnings."""
+
+    def __init__(self, job: str, job_id: str, workspace: Workspace, started: datetime, dry_run: bool):
+        self.job = job
+        self.job_id = job_id
+        self.workspace = workspace
+        self.started = started
+        self.dry_run = dry_run
+        self.artefacts: list[str] = []
+        self.warnings: list[str] = []
+
+    @property
+    def now(self) -> datetime:
+        return self.started
+
+    def artefact(self, path: Path | str) -> str:
+        rel = self.workspace.rel(path)
+        if rel not in self.artefacts:
+            self.artefacts.append(rel)
+        return rel
+
+    def note(self, message: str) -> None:
+        """A human-readable line on stderr."""
+        sys.stderr.write(f"{self.job}: {secrets.redact(message)}\n")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(secrets.redact(message))
+        self.note(f"warning: {message}")
+
+    def provenance(self, inputs: list[str] | None = None) -> dict[str, Any]:
+        return provenance.fields(self.workspace.root, clock.iso(self.started), inputs)
+
+
+def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict) -> None:
+    path = ctx.workspace.heartbeat(ctx.job)
+    previous = fsio.read_json(path, default={}, what="heartbeat")
+    if not isinstance(previous, dict):
+        previous = {}
+    beat = {**previous, **(result.heartbeat or {})}
+    beat.update(job_id=ctx.job_id, status=status, **ctx.provenance())
+    if status in ("ok", "warning", "dry_run"):
+        beat["last_success_at"] = clock.iso(ctx.started)
+    else:
+        beat["last_failure"] = {"job_id": ctx.job_id, "at": clock.iso(ctx.started),
+                                "error_code": diagnostics.get("error_code")}
+    fsio.atomic_write_json(path, beat)
+    ctx.artefact(path)
+
+
+def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
+            lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
+            heartbeat: bool = True) -> int:
+    """Run one job under the shared contract and return its exit code."""
+    started = clock.now()
+    t0 = time.perf_counter()
+    ctx: JobContext | None = None
+    result = JobResult()
+    diagnostics: dict[str, Any] = {}
+    exit_code = EXIT_OK
+    lock_latency_ms = None
+    try:
+        if job_id is not None and not JOB_ID_RE.match(job_id):
+            raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
+        ws = Workspace.open(workspace)
+        ws.ensure_writable()
+        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(ws.path(lock_file) if lock_file else ws.lock(job)))
+        t_lock = time.perf_counter()
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
+            result = JobResult(status="skipped", diagnostics={"reason": "lock_not_acquired",
+                                                               "lock_file": ws.rel(lock.lock_file)})
+            ctx.note(f"another run holds {ws.rel(lock.lock_file)}; skipped after {lock_latency_ms} ms")
+        else:
+            lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
+            try:
+                result = body(ctx)
+            finally:
+                lock.release()
+        diagnostics.update(result.diagnostics)
+        if result.status == "error":
+            exit_code = EXIT_FAILED
+    except ObservabilityError as exc:
+        exit_code = exc.exit_code
+        result = JobResult(status="error", heartbeat=None)
+        diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
+        diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
+    except Exception as exc:  # noqa: BLE001 - the summary must still be printed
+        exit_code = EXIT_FAILED
+        result = JobResult(status="error")
+        diagnostics.update({"error_code": "internal_error",
+                            "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
+        sys.stderr.write(secrets.redact(traceback.format_exc()))
+    if ctx is not None and ctx.warnings:
+        diagnostics.setdefault("warnings", ctx.warnings)
+    status = result.status
+    if ctx is not None and status not in ("skipped",) and heartbeat and not (
+            diagnostics.get("error_code") == "workspace_error"):
+        try:
+            _write_heartbeat(ctx, status, result, diagnostics)
+        except ObservabilityError as exc:
+            sys.stderr.write(f"{job}: cannot write heartbeat: {secrets.redact(exc.message)}\n")
+    duration_ms = int((time.perf_counter() - t0) * 1000)
+    completed = clock.iso(clock.now()) if not _fixed_clock() else clock.iso(started)
+    summary: dict[str, Any] = {
+        **result.figures,
+        "status": status,
+        "job": job,
+        "job_id": ctx.job_id if ctx else (job_id or make_job_id(job, started)),
+        "duration_ms": duration_ms,
+        "artefacts": ctx.artefacts if ctx else [],
+        "diagnostics": diagnostics,
+        "alerts": result.alerts,
+    }
+    if lock_latency_ms is not None:
+        summary["lock_latency_ms"] = lock_latency_ms
+    if ctx is not None:
+        summary["commit_sha"] = provenance.commit_sha(ctx.workspace.root)
+        record = {
+            "job_id": summary["job_id"], "job": job, "status": status,
+            "started_at": clock.iso(started), "completed_at": completed, "duration_ms": duration_ms,
+            "attempts": result.attempts, "artefacts": list(ctx.artefacts),
+            "alerts": [{k: a.get(k) for k in ("id", "rule", "source", "severity", "status", "breach_streak",
+                                               "last_breach_at") if a.get(k) is not None} for a in result.alerts],
+            "diagnostics": diagnostics, "commit_sha": summary["commit_sha"],
+            "source_command": provenance.source_command(),
+        }
+        gh = github_actions.run_context()
+        if gh:
+            record["github"] = {k: v for k, v in gh.items() if v is not None}
+        try:
+            summary["sequence"] = runlog.append(ctx.workspace, record)
+        except (ObservabilityError, OSError) as exc:
+            message = exc.message if isinstance(exc, ObservabilityError) else str(exc)
+            sys.stderr.write(f"{job}: cannot append to the automation log: {secrets.redact(message)}\n")
+            diagnostics.setdefault("log_error", secrets.redact(message))
+            if status != "error":
+                summary["status"] = status = "error"
+                diagnostics.setdefault("error_code", "log_write_failed")
+            exit_code = exit_code or EXIT_FAILED
+    _emit(job, summary, result, exit_code)
+    return exit_code
+
+
+def _fixed_clock() -> bool:
+    import os
+
+    return bool(os.environ.get("OBS_NOW"))
+
+
+def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) -> None:
+    text = secrets.redact(fsio.canonical_json(summary, indent=2))
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    diagnostics = summary["diagnostics"]
+    status = summary["status"]
+    line = f"{job}: {status} ({summary['job_id']}) in {summary['duration_ms']} ms"
+    if diagnostics.get("error_message"):
+        line += f" - {diagnostics['error_code']}: {diagnostics['error_message']}"
+    sys.stderr.write(secrets.redact(line) + "\n")
+    if not github_actions.enabled():
+        return
+    if status == "error":
+        github_actions.annotate("error", secrets.redact(diagnostics.get("error_message", "job failed")),
+                                title=f"observability {job}: {diagnostics.get('error_code', 'error')}")
+    for warning in diagnostics.get("warnings", []):
+        github_actions.annotate("warning", warning, title=f"observability {job}")
+    github_actions.set_outputs({"status": status, "job-id": summary["job_id"], "exit-code": str(exit_code),
+                                **{k: secrets.redact(v) for k, v in result.outputs.items()}})
+    if result.summary_markdown:
+        github_actions.append_summary(secrets.redact(result.summary_markdown))

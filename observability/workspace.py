@@ -1,0 +1,75 @@
+"""The workspace root and the default location of every artefact in it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from observability.errors import WorkspaceError
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: str | os.PathLike | None) -> "Workspace":
+        """Resolve ``--workspace`` / OBS_WORKSPACE / the current directory and check it exists."""
+        chosen = Path(root or os.environ.get("OBS_WORKSPACE") or ".").expanduser()
+        if not chosen.is_dir():
+            raise WorkspaceError(f"workspace {chosen}: not a directory")
+        return cls(chosen.resolve())
+
+    def path(self, relative: str | os.PathLike) -> Path:
+        """A workspace path; absolute paths are kept as given."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    def rel(self, path: str | os.PathLike) -> str:
+        """Workspace-relative POSIX path when inside the workspace, else the absolute path."""
+        resolved = Path(path)
+        if not resolved.is_absolute():
+            resolved = self.root / resolved
+        try:
+            return resolved.relative_to(self.root).as_posix()
+        except ValueError:
+            return resolved.as_posix()
+
+    # Shared locations (every job)
+    @property
+    def ops(self) -> Path:
+        return self.root / "ops"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def run_log(self) -> Path:
+        return self.ops / "automation_runs.log"
+
+    @property
+    def run_sequence(self) -> Path:
+        return self.ops / "automation_runs.sequence"
+
+    def heartbeat(self, job: str) -> Path:
+        names = {"latency": "latency_job_heartbeat.json", "weekly": "weekly_report_heartbeat.json",
+                 "dashboard": "dashboard_export_heartbeat.json"}
+        return self.ops / names.get(job, f"{job}_heartbeat.json")
+
+    def lock(self, job: str) -> Path:
+        return self.ops / f".{job}.lock"
+
+    def config(self, name: str) -> Path:
+        return self.root / "configs" / "observability" / name
+
+    def ensure_writable(self) -> None:
+        """Fail early, naming the directory, when ops/ or out/ cannot be written."""
+        for directory in (self.ops, self.out):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"{directory}: cannot create ({exc.strerror or exc})") from None
+            if not os.access(directory, os.W_OK):
+                raise WorkspaceError(f"{directory}: not writable")
