@@ -15,12 +15,16 @@ from observability import secrets
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-@cache
 def commit_sha(root: Path) -> str | None:
     """GITHUB_SHA, else ``git rev-parse HEAD`` in the workspace, else None."""
     env_sha = os.environ.get("GITHUB_SHA", "").strip().lower()
     if _SHA.match(env_sha):
         return env_sha
+    return _git_head(root)
+
+
+@cache
+def _git_head(root: Path) -> str | None:
     try:
         done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=5, check=False)

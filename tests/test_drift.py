@@ -93,3 +93,16 @@ def test_demo_runs_every_job_on_the_sample_workspace(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
                              capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 1 and "not empty" in refused.stderr
+
+
+def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):
+    from observability.latency.rollup import RollupFile
+
+    target = tmp_path / "demo"
+    subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+                   capture_output=True, text=True, timeout=120, check=True)
+    rows = RollupFile(target / "ops" / "signal_latency_rollup.csv", "rollup").read_since("")
+    assert len(rows) > 200
+    validator = Draft202012Validator(json.loads((ROOT / "schemas" / "latency_rollup_row.schema.json").read_text()))
+    for row in rows:
+        assert not list(validator.iter_errors(row.as_dict())), row

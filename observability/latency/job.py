@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from observability import clock, config, fsio
+from observability import clock, config, fsio, schemas
 from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
@@ -97,7 +97,7 @@ def _fresh_state(now) -> dict:
 def _load_state(ctx: JobContext, path: Path) -> dict:
     state = fsio.read_json(path, default=None, what="latency state", display=ctx.workspace.rel(path))
     if state is None:
-        return _fresh_state(ctx.now)
+        return {**_fresh_state(ctx.now), "adopt_files": True}
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} latency state; restore it "
                          "with `observability state pull` or move it aside to rebuild")
@@ -115,6 +115,11 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
     else:
         for leftover in store.discard_orphans():
             ctx.note(f"removed {leftover}, left by an interrupted rotation (its rows are still in the raw file)")
+    if state.pop("adopt_files", False):
+        # No state file (first run, or the state was lost): the files on disk are all we have, so adopt
+        # their whole lines instead of cutting them to the zero sizes of a fresh state.
+        state["hour_index"], state["raw_size"] = store.scan_index()
+        state["rejects_size"] = _whole_lines_size(paths.rejects)
     for key, path in (("raw_size", paths.raw), ("rejects_size", paths.rejects)):
         size, committed = fsio.file_size(path), int(state.get(key, 0))
         if size > committed:
@@ -127,6 +132,15 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
                 state["hour_index"], _ = store.scan_index()
     if fsio.file_size(paths.raw) and not state.get("hour_index"):
         state["hour_index"], state["raw_size"] = store.scan_index()
+
+
+def _whole_lines_size(path: Path) -> int:
+    """Bytes of ``path`` up to and including its last newline (0 when missing)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    return data.rfind(b"\n") + 1
 
 
 def _apply_rotation(state: dict, journal: dict) -> None:
@@ -244,6 +258,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         evaluator.saw(s.source, s)
     evaluator.run()
     alerts = evaluator.items()
+    for item in alerts:
+        schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
 
     # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
     state["cursors"] = cursors

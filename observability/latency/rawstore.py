@@ -148,6 +148,11 @@ class RawStore:
             return None
         month = old[0].timestamp.strftime("%Y/%m")
         archive = self.archive_dir / month / f"{job_id}.csv.gz"
+        taken = self.manifest_paths()
+        n = 1
+        while archive.exists() or self.rel(archive) in taken:  # a rerun with the same --job-id
+            n += 1
+            archive = self.archive_dir / month / f"{job_id}-{n}.csv.gz"
         body = HEADER_BYTES + b"".join(format_rows(old))
         packed = gzip.compress(body, mtime=0)
         fsio.atomic_write_bytes(archive, packed)
