@@ -13,14 +13,14 @@ def details(summary: str, body: list[str]) -> list[str]:
 
 
 def xychart(labels: list[str], series: dict[str, list[float | None]], *, y_label: str,
-            threshold: float | None = None) -> list[str]:
+            threshold: float | None = None, x_label: str = "hour (UTC)") -> list[str]:
     """A Mermaid xychart (GitHub renders it); one line per series, the legend below it.
 
     Gaps are drawn as 0 because Mermaid lines cannot skip points; the table beside the chart
     keeps the exact values.
     """
     names = list(series)
-    lines = ["```mermaid", "xychart-beta", f'  x-axis "hour (UTC)" [{", ".join(labels)}]', f'  y-axis "{y_label}"']
+    lines = ["```mermaid", "xychart-beta", f'  x-axis "{x_label}" [{", ".join(labels)}]', f'  y-axis "{y_label}"']
     for name in names:
         values = [0 if v is None else round(v) for v in series[name]]
         lines.append(f"  line [{', '.join(str(v) for v in values)}]")

@@ -57,6 +57,9 @@ def _shrink(record: dict[str, Any]) -> bytes:
             diagnostics[key] = f"<{type(value).__name__} of {len(value)} cut>"
     diagnostics["truncated"] = True
     record["diagnostics"] = diagnostics
+    for key, value in list(record.items()):  # e.g. a source_command with very long paths
+        if isinstance(value, str) and len(value) > 300:
+            record[key] = value[:300] + "…"
     record["alerts"] = [{k: a[k] for k in ("id", "severity", "status") if k in a} for a in record.get("alerts", [])]
     for cut in (True, False):
         line = (fsio.canonical_json(record) + "\n").encode("utf-8")

@@ -75,11 +75,15 @@ def _probes(opts: LatencyOptions, cfg: config.LatencyConfig) -> list[config.Prob
     out = list(cfg.probes)
     for text in opts.probes:
         name, sep, url = text.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"--probe {name or text!r}: expected NAME=URL with an http(s) URL")
         from observability import secrets
 
-        secrets.register(url)  # a probe URL may carry a token: keep it out of every output
+        # A probe URL may carry a token: keep it (and a malformed flag holding one) out of every output,
+        # including this error message, before anything is checked.
+        secrets.register(text)
+        secrets.register(url)
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            shown = repr(name) if sep and name else "(no NAME= before the URL)"
+            raise ConfigError(f"--probe {shown}: expected NAME=URL with an http(s) URL")
         out.append(config.ProbeSpec(name, url, 10.0))
     names = [p.name for p in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -282,7 +286,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     raw_size = fsio.file_size(paths.raw)
     streak = max((s["breach_streak"] for s in sources), default=0)
     firing = [a for a in alerts if a["status"] == "firing"]
-    last_breach = max((a["last_breach_at"] for a in alerts if a.get("last_breach_at")), default=None)
+    last_breach = max((b for b in [*(a.get("last_breach_at") for a in alerts), report.last_breach(state),
+                                   ctx_previous_breach(ctx)] if b), default=None)
     figures = {
         "samples_read": len(new), "samples_written": len(fresh), "duplicates_skipped": duplicates,
         "rejected_rows": len(rejects), "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
@@ -291,7 +296,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
         "sources": sources,
     }
-    heartbeat = {"last_breach_at": last_breach or ctx_previous_breach(ctx), "breach_streak": streak,
+    heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
     chart_rows = rollup_file.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)

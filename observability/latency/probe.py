@@ -30,6 +30,6 @@ def probe(name: str, url: str, timeout: float, now: datetime, session=None) -> S
         elapsed = (time.perf_counter() - started) * 1000.0
         reason = "connection refused" if "refused" in str(exc).lower() else "connection error"
         return Sample(now, name, elapsed, "error", reason)
-    except requests.RequestException as exc:
+    except Exception as exc:  # noqa: BLE001 - e.g. urllib3's LocationParseError for a malformed URL
         elapsed = (time.perf_counter() - started) * 1000.0
         return Sample(now, name, elapsed, "error", type(exc).__name__)

@@ -81,19 +81,23 @@ class RawStore:
     def scan_index(self) -> tuple[dict[str, int], int]:
         """Rebuild the hour index (hour -> first byte offset) by reading the whole file."""
         index: dict[str, int] = {}
-        offset = 0
+        offset = complete = 0
+        quoted = False  # inside a quoted field that spans lines (a detail with a newline in it)
         try:
             with open(self.path, "rb") as handle:
                 for line in handle:
-                    if line.endswith(b"\n") and not line.startswith(b"timestamp_utc"):
-                        key = line[:13].decode("ascii", "replace")
-                        index.setdefault(key, offset)
                     if not line.endswith(b"\n"):
                         break
+                    if not quoted and not line.startswith(b"timestamp_utc"):
+                        key = line[:13].decode("ascii", "replace")
+                        index.setdefault(key, offset)
+                    quoted ^= line.count(b'"') % 2 == 1
                     offset += len(line)
+                    if not quoted:
+                        complete = offset
         except FileNotFoundError:
             return {}, 0
-        return index, offset
+        return index, complete
 
     # -- appending -----------------------------------------------------------------------
     def append(self, samples: list[Sample], index: dict[str, int]) -> int:

@@ -26,9 +26,26 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig) -> list[dict]:
             "latency_ms": entry.get("last_latency_ms"),
             "p95_latency_ms": Window.unpack(windows[latest]).p95_ms if latest else None,
             "status": status,
-            "breach_streak": alert.get("breach_streak", 0) if alert else 0,
+            "breach_streak": alert.get("breach_streak", 0) if alert else current_streak(windows),
         })
     return out
+
+
+def current_streak(windows: dict) -> int:
+    """Consecutive breaching windows ending at the latest one (a breach below the warning level counts too)."""
+    streak = 0
+    for key in sorted(windows, reverse=True):
+        if not Window.unpack(windows[key]).breach:
+            break
+        streak += 1
+    return streak
+
+
+def last_breach(state: dict) -> str | None:
+    """Start of the latest breaching window of any source still held in the state."""
+    found = [k for entry in state.get("sources", {}).values() for k, v in entry.get("windows", {}).items()
+             if Window.unpack(v).breach]
+    return max(found, default=None)
 
 
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪"}
