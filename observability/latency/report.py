@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from observability.config import LatencyConfig
 from observability.latency.rollup import RollupRow
-from observability.latency.slo import Window, fingerprint
+from observability.latency.slo import Window, fingerprint, streak_at
 from observability.markdown import cell, details, xychart
 
 
@@ -26,19 +26,9 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig) -> list[dict]:
             "latency_ms": entry.get("last_latency_ms"),
             "p95_latency_ms": Window.unpack(windows[latest]).p95_ms if latest else None,
             "status": status,
-            "breach_streak": alert.get("breach_streak", 0) if alert else current_streak(windows),
+            "breach_streak": alert.get("breach_streak", 0) if alert else streak_at(windows)[0],
         })
     return out
-
-
-def current_streak(windows: dict) -> int:
-    """Consecutive breaching windows ending at the latest one (a breach below the warning level counts too)."""
-    streak = 0
-    for key in sorted(windows, reverse=True):
-        if not Window.unpack(windows[key]).breach:
-            break
-        streak += 1
-    return streak
 
 
 def last_breach(state: dict) -> str | None:

@@ -41,6 +41,16 @@ class Window:
         return cls(bool(packed[0]), float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
 
 
+def streak_at(windows: dict, key: str | None = None) -> tuple[int, str | None]:
+    """Consecutive breaching windows ending at ``key`` (default: the latest) and the first of them."""
+    streak, first = 0, None
+    for k in sorted((k for k in windows if key is None or k <= key), reverse=True):
+        if not windows[k][0]:
+            break
+        streak, first = streak + 1, k
+    return streak, first
+
+
 class Evaluator:
     """Steps each source's windows through the alert state machine, over persisted state."""
 
@@ -93,15 +103,6 @@ class Evaluator:
             entry["windows"] = {k: v for k, v in windows.items() if k >= keep_from or k == entry.get("stepped")}
         self._no_data()
 
-    def _streak(self, windows: dict, key: str) -> tuple[int, str | None]:
-        """Consecutive breaching windows ending at ``key`` and the first of them."""
-        streak, first = 0, None
-        for k in sorted((k for k in windows if k <= key), reverse=True):
-            if not windows[k][0]:
-                break
-            streak, first = streak + 1, k
-        return streak, first
-
     def _severity(self, streak: int, window: Window) -> str | None:
         if window.errors > 0:
             return "critical"
@@ -114,7 +115,7 @@ class Evaluator:
     def _step(self, source: str, entry: dict, key: str) -> None:
         windows = entry["windows"]
         window = Window.unpack(windows[key])
-        streak, first = self._streak(windows, key)
+        streak, first = streak_at(windows, key)
         fp = fingerprint("latency_slo", source)
         alert = self.alerts.get(fp)
         severity = self._severity(streak, window)
