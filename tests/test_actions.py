@@ -1,0 +1,121 @@
+"""Composite actions: thin, documented, injection-safe wrappers whose run: steps really work."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+
+from observability.cli import cli
+from observability.clock import parse_iso
+from observability.samplegen import rows, write_current
+from _support_actions import ROOT, load, run_action
+from datetime import timedelta
+
+ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
+# Which command each action wraps.
+COMMANDS = {"latency": ("latency", "sample")}
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    node = cli
+    for part in path:
+        node = node.commands[part]
+    return node
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_action_shape(name):
+    action = load(name)
+    assert action["runs"]["using"] == "composite"
+    for key, spec in action["inputs"].items():
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", key), key
+        assert spec.get("description") and "required" in spec and isinstance(spec.get("default"), str), key
+    for step in action["runs"]["steps"]:
+        assert step.get("name"), step
+        if "run" in step:
+            assert step["shell"] == "bash"
+            assert "${{" not in step["run"], f"{name}: {step['name']} interpolates into run:"
+        for value in (step.get("env") or {}).values():
+            assert re.fullmatch(r"\$\{\{ (inputs\.[a-z0-9-]+|steps\.[a-z_]+\.outputs\.[a-z-]+) \}\}", str(value))
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    assert {"status", "job-id", "summary"} <= set(action["outputs"])
+    referenced = {m for v in action["outputs"].values() for m in re.findall(r"steps\.([a-z_]+)\.", v["value"])}
+    ids = {s.get("id") for s in action["runs"]["steps"]}
+    assert referenced <= ids
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_every_action_input_maps_to_a_cli_option(name):
+    command = _command(COMMANDS[name])
+    options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for key in load(name)["inputs"]:
+        assert f"--{key}" in options, f"actions/{name} input {key!r} has no --{key} option"
+
+
+def test_every_job_command_has_an_action():
+    assert set(COMMANDS) == set(ACTIONS)
+
+
+def _sample_workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    return ws
+
+
+NOW = "2026-01-08T00:07:00Z"
+
+
+def test_latency_action_runs_against_the_sample_workspace(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    result = run_action("latency", {"workspace": str(ws), "dry-run-alert": "true",
+                                    "input": "sample/signal_notifier.csv\nsample/signal_notifier.legacy.csv\n"},
+                        tmp_path, extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 0, result["stderr"]
+    outputs = result["outputs"]
+    assert outputs["status"] == "dry_run"
+    assert outputs["job-id"] == "20260108T000700Z-latency"
+    assert outputs["pending-alerts"] == "1"
+    summary = json.loads(Path(outputs["summary"]).read_text())
+    assert summary["samples_written"] > 2000 and summary["status"] == "dry_run"
+    assert "## Signal latency" in result["summary"] and "mermaid" in result["summary"]
+
+
+def test_latency_action_fails_the_step_when_the_job_fails(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    result = run_action("latency", {"workspace": str(ws), "input": "sample/missing.csv"}, tmp_path,
+                        extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 1
+    assert result["outputs"]["status"] == "error"
+    assert "::error title=observability latency%3A missing_input::" in result["stderr"]
+    assert json.loads(Path(result["outputs"]["summary"]).read_text())["diagnostics"]["error_code"] == "missing_input"
+
+
+def test_action_inputs_cannot_inject_shell(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    marker = tmp_path / "pwned"
+    evil = f'sample/signal_notifier.csv"; touch {marker}; echo "'
+    result = run_action("latency", {"workspace": str(ws), "input": evil, "job-id": f"$(touch {marker})"}, tmp_path,
+                        extra_env={"OBS_NOW": NOW})
+    assert not marker.exists()
+    assert result["code"] == 2  # the odd job id is refused as a usage error
+
+
+@pytest.mark.slow
+def test_install_step_builds_the_environment_from_hash_pinned_requirements(tmp_path):
+    """The real install: a venv from actions/_lib/requirements.txt (needs the package index)."""
+    ws = _sample_workspace(tmp_path)
+    result = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
+                        real_install=True, extra_env={"OBS_NOW": NOW})
+    if result["code"] != 0 and "Could not find a version" in result["stderr"]:
+        pytest.skip("the package index is not reachable from this machine")
+    assert result["code"] == 0, result["stderr"][-3000:]
+    bin_path = result["steps"]["install"]["bin"]
+    assert bin_path.startswith(str(tmp_path / "runner_temp")) and Path(bin_path).exists()
+    assert result["steps"]["prep"]["key"].startswith("observability-venv-")
+    assert result["outputs"]["status"] == "warning"
