@@ -1,0 +1,91 @@
+"""``observability weekly``: the weekly health report and its replay."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish, job_options
+
+
+def _delivery_options(func):
+    """Options shared by ``report`` and ``replay`` (where to send, how hard to try, where to keep)."""
+    options = [
+        click.option("--webhook-url-env", metavar="NAME", default="OBS_WEEKLY_WEBHOOK_URL", show_default=True,
+                     help="Environment variable holding the webhook URL (a secret)."),
+        click.option("--webhook-secret-env", metavar="NAME", default="OBS_WEBHOOK_SECRET", show_default=True,
+                     help="Environment variable holding the signing secret(s), newest first, space-separated."),
+        click.option("--max-retries", type=click.IntRange(1, 20), default=5, show_default=True,
+                     help="Delivery attempts in all (network errors, 5xx and 429 are retried)."),
+        click.option("--retry-wait-seconds", type=click.FloatRange(min=0), default=60.0, show_default=True,
+                     help="First backoff wait; doubled per attempt, with jitter (Retry-After wins, capped)."),
+        click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Seconds per request (default: delivery.timeout_seconds in the config, 30)."),
+        click.option("--out-dir", metavar="DIR", default="ops/weekly_report_history", show_default=True,
+                     help="History of delivered payloads (<week_start>.json + .sig) and pending ones."),
+        click.option("--config", "config_path", metavar="PATH", default=None,
+                     help="Weekly config (default configs/observability/weekly_report.yaml when present)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group()
+def weekly() -> None:
+    """Weekly health report: build, validate, sign, deliver, keep, replay."""
+
+
+@weekly.command("report")
+@click.option("--week-start", metavar="YYYY-MM-DD", default=None,
+              help="Monday of the week to report (default: the last complete ISO week, UTC).")
+@click.option("--payload-schema", metavar="PATH", default=None,
+              help="Validate against this JSON Schema instead of the bundled "
+                   "schemas/observability_weekly_report.schema.json.")
+@click.option("--dry-run-webhook", is_flag=True,
+              help="Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).")
+@_delivery_options
+@job_options
+def report(week_start, payload_schema, dry_run_webhook, webhook_url_env, webhook_secret_env, max_retries,
+           retry_wait_seconds, request_timeout, out_dir, config_path, workspace, job_id, lock_timeout) -> None:
+    """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
+
+    Without --dry-run-webhook the URL variable must be set (exit 2 otherwise).
+
+    Example:
+
+        observability weekly report --week-start 2026-01-05 --dry-run-webhook
+    """
+    from observability.runtime import run_job
+    from observability.weekly.job import WeeklyOptions, report as run_report
+
+    options = WeeklyOptions(config=config_path, payload_schema=payload_schema, webhook_url_env=webhook_url_env,
+                            webhook_secret_env=webhook_secret_env, max_retries=max_retries,
+                            retry_wait_seconds=retry_wait_seconds, request_timeout=request_timeout, out_dir=out_dir,
+                            dry_run_webhook=dry_run_webhook, week_start=week_start)
+    finish(run_job("weekly", lambda ctx: run_report(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout, dry_run=dry_run_webhook))
+
+
+@weekly.command("replay")
+@click.option("--week-start", metavar="YYYY-MM-DD", required=True,
+              help="Week whose stored payload to re-deliver (pending copy first, else the delivered one).")
+@_delivery_options
+@job_options
+def replay(week_start, webhook_url_env, webhook_secret_env, max_retries, retry_wait_seconds, request_timeout,
+           out_dir, config_path, workspace, job_id, lock_timeout) -> None:
+    """Re-deliver the stored bytes of one week, freshly signed, with the same webhook-id.
+
+    Nothing is recomputed: the body is byte for byte the one built for that week.
+
+    Example:
+
+        observability weekly replay --week-start 2026-01-05
+    """
+    from observability.runtime import run_job
+    from observability.weekly.job import WeeklyOptions, replay as run_replay
+
+    options = WeeklyOptions(config=config_path, webhook_url_env=webhook_url_env, webhook_secret_env=webhook_secret_env,
+                            max_retries=max_retries, retry_wait_seconds=retry_wait_seconds,
+                            request_timeout=request_timeout, out_dir=out_dir, week_start=week_start)
+    finish(run_job("weekly", lambda ctx: run_replay(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout))

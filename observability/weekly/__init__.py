@@ -1,0 +1,1 @@
+"""The weekly health report: payload, signing, delivery, history and replay, the weekly review."""

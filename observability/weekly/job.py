@@ -1,0 +1,322 @@
+"""``observability weekly report|replay``: build, validate, sign, deliver and keep the weekly payload."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable
+
+from observability import clock, config, fsio, github_actions, provenance, secrets
+from observability.errors import ConfigError, InputError
+from observability.runtime import JobContext, JobResult
+from observability.weekly import delivery, signing
+from observability.weekly import payload as payload_mod
+from observability.weekly import summary
+from observability.weekly.history import History
+from observability.weekly.inputs import Reader
+
+ALERT_RULE = "webhook_delivery"
+
+
+@dataclass(frozen=True)
+class WeeklyOptions:
+    config: str | None = None
+    payload_schema: str | None = None
+    webhook_url_env: str = "OBS_WEEKLY_WEBHOOK_URL"
+    webhook_secret_env: str = "OBS_WEBHOOK_SECRET"
+    max_retries: int = 5
+    retry_wait_seconds: float = 60.0
+    request_timeout: float | None = None
+    out_dir: str = "ops/weekly_report_history"
+    dry_run_webhook: bool = False
+    week_start: str | None = None
+    # Injected by tests and library callers; the CLI keeps the real ones.
+    sleep: Callable[[float], None] = time.sleep
+    wall_clock: Callable[[], float] = time.time
+    rng: random.Random | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    keys: signing.SigningKeys
+
+
+def _load_config(ctx: JobContext, opts: WeeklyOptions) -> config.WeeklyConfig:
+    ws = ctx.workspace
+    if opts.config:
+        path = ws.path(opts.config)
+        return config.load_weekly(path, display=ws.rel(path))
+    default = ws.path(config.WEEKLY_CONFIG)
+    if default.exists():
+        return config.load_weekly(default, display=ws.rel(default))
+    return config.load_weekly(None, display="(defaults)")
+
+
+def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
+    """``--week-start``: a Monday not in the future; default the last complete ISO week."""
+    if text is None:
+        return payload_mod.Week.last_complete(now)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--week-start {text!r}: expected YYYY-MM-DD") from None
+    if day.weekday() != 0:
+        raise ConfigError(f"--week-start {text}: is a {day.strftime('%A')}; weeks start on Monday "
+                          f"(the Monday before is {date.fromordinal(day.toordinal() - day.weekday())})")
+    week = payload_mod.Week(day)
+    if week.start_at > now:
+        raise ConfigError(f"--week-start {text}: is in the future (now {clock.iso(now)})")
+    return week
+
+
+def _target(opts: WeeklyOptions) -> _Target:
+    """URL and keys from the environment; a missing one is a configuration error (exit 2)."""
+    url = secrets.from_env(opts.webhook_url_env)
+    secret = secrets.from_env(opts.webhook_secret_env)
+    if url is None:
+        raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret) "
+                          "or pass --dry-run-webhook to write the payload without sending it")
+    if not url.value.strip().lower().startswith(("http://", "https://")):
+        raise ConfigError(f"{opts.webhook_url_env}: not an http(s) URL")
+    _register_url_parts(url.value.strip())
+    if secret is None:
+        raise ConfigError(f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
+                          "secret or pass --dry-run-webhook")
+    return _Target(url.value.strip(), signing.keys_from(secret))
+
+
+def _register_url_parts(url: str) -> None:
+    """A webhook URL often carries its credential in the path or query (and servers echo them
+    back in error bodies): scrub those parts on their own, not only the whole URL."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    candidates = [parts.password or "", parts.query, parts.path + ("?" + parts.query if parts.query else "")]
+    candidates += [value for _, value in parse_qsl(parts.query)]
+    candidates += [segment for segment in parts.path.split("/") if len(segment) >= 16]
+    for value in candidates:
+        if len(value) >= 8:
+            secrets.register(value)
+
+
+def _policy(opts: WeeklyOptions, cfg: config.WeeklyConfig) -> delivery.RetryPolicy:
+    return delivery.RetryPolicy(max_attempts=opts.max_retries, base_wait_seconds=opts.retry_wait_seconds,
+                                max_wait_seconds=cfg.max_wait_seconds,
+                                retry_after_cap_seconds=cfg.retry_after_cap_seconds,
+                                timeout_seconds=opts.request_timeout or cfg.timeout_seconds)
+
+
+def alert_id() -> str:
+    return hashlib.sha256(f"weekly|{ALERT_RULE}|weekly_report".encode()).hexdigest()[:16]
+
+
+def _delivery_alert(ctx: JobContext, week: str, result: delivery.DeliveryResult, pending: str,
+                    cfg: config.WeeklyConfig, resolved: bool = False) -> dict:
+    last = result.attempts[-1] if result.attempts else None
+    return {
+        "id": alert_id(), "rule": ALERT_RULE, "source": "weekly_report",
+        "severity": "info" if resolved else "critical", "status": "resolved" if resolved else "firing",
+        "transition": "resolved" if resolved else "opened",
+        "message": (f"weekly report for {week} delivered after an earlier failure" if resolved else
+                    f"weekly report for {week} not delivered after {len(result.attempts)} attempt(s): "
+                    f"{last.error if last else 'no attempt'}"),
+        "owner": cfg.owner,
+        "next_action": f"observability weekly replay --week-start {week} (see {cfg.runbook})",
+        "started_at": clock.iso(ctx.now), "last_breach_at": None if resolved else clock.iso(ctx.now),
+        "breach_streak": 0, "breach_count": 0 if resolved else 1,
+        "evidence": {"week_start": week, "attempts": len(result.attempts),
+                     "last_status_code": result.last_status_code, "pending_payload": pending,
+                     "webhook_id": result.webhook_id},
+    }
+
+
+def _write_alerts(ctx: JobContext, alerts: list[dict]) -> None:
+    path = ctx.workspace.out / "weekly_alerts" / f"{ctx.job_id}.json"
+    fsio.atomic_write_json(path, {"job_id": ctx.job_id, "alerts": alerts, **ctx.provenance()})
+    ctx.artefact(path)
+
+
+def _send(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: WeeklyOptions,
+          cfg: config.WeeklyConfig) -> delivery.DeliveryResult:
+    checksum = doc[payload_mod.CHECKSUM_FIELD]
+
+    def log(a: delivery.Attempt) -> None:
+        outcome = f"HTTP {a.status_code}" if a.status_code is not None and not a.error else (a.error or "")
+        wait = f"; retrying in {a.wait_seconds:.1f} s" if a.wait_seconds is not None else ""
+        ctx.note(f"delivery attempt {a.attempt}/{opts.max_retries}: {outcome} in {a.response_ms} ms{wait}")
+
+    return delivery.deliver(target.url, body, target.keys,
+                            webhook_id=signing.webhook_id(doc["week_start"], checksum), checksum=checksum,
+                            policy=_policy(opts, cfg), sleep=opts.sleep, rng=opts.rng, wall_clock=opts.wall_clock,
+                            on_attempt=log)
+
+
+def _attempt_log(result: delivery.DeliveryResult) -> list[dict]:
+    return [a.as_dict() for a in result.attempts]
+
+
+def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, doc: dict,
+                     result: delivery.DeliveryResult, cfg: config.WeeklyConfig, figures: dict,
+                     diagnostics: dict, previous: dict) -> tuple[str, list[dict], dict]:
+    """Shared by report and replay: history on success, alert and pending copy on failure."""
+    ws = ctx.workspace
+    alerts: list[dict] = []
+    heartbeat = {"week_start": week, "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
+                 "webhook_id": result.webhook_id}
+    if result.last_status_code is not None:
+        heartbeat["last_webhook_status_code"] = result.last_status_code
+    figures.update(webhook_status_code=result.last_status_code, webhook_id=result.webhook_id,
+                   delivery_attempts=_attempt_log(result))
+    diagnostics["delivery_attempts"] = [{k: v for k, v in a.items() if k != "retryable"} for a in _attempt_log(result)]
+    if result.delivered:
+        for path in history.record_success(week, body, result.signature):
+            ctx.artefact(path)
+        heartbeat.update(last_delivery_at=clock.iso(ctx.now), pending_replay=None)
+        earlier = previous.get("pending_replay")
+        if earlier and earlier != week and history.pending(earlier).exists():
+            heartbeat["pending_replay"] = earlier  # another week still waits for a replay
+        elif earlier:
+            alerts.append(_delivery_alert(ctx, week, result, "", cfg, resolved=True))
+            _write_alerts(ctx, alerts)
+        return "ok", alerts, heartbeat
+    pending = ws.rel(history.pending(week)) if history.pending(week).exists() else ws.rel(history.delivered(week))
+    alerts.append(_delivery_alert(ctx, week, result, pending, cfg))
+    _write_alerts(ctx, alerts)
+    heartbeat["pending_replay"] = week
+    diagnostics.update(error_code="webhook_delivery_failed",
+                       error_message=(f"not delivered after {len(result.attempts)} attempt(s) (last: "
+                                      f"{result.last_error}); payload kept at {pending} for "
+                                      f"`observability weekly replay --week-start {week}`"),
+                       pending_payload=pending)
+    return "error", alerts, heartbeat
+
+
+def _previous_heartbeat(ctx: JobContext) -> dict:
+    beat = fsio.read_json(ctx.workspace.heartbeat("weekly"), default={}, what="heartbeat")
+    return beat if isinstance(beat, dict) else {}
+
+
+def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
+    ws = ctx.workspace
+    cfg = _load_config(ctx, opts)
+    week = parse_week(opts.week_start, ctx.now)
+    schema_file = ws.path(opts.payload_schema) if opts.payload_schema else None
+    if schema_file is not None:
+        payload_mod.load_schema_file(schema_file)  # a bad schema is a configuration error, found early
+    target = None if opts.dry_run_webhook else _target(opts)
+    if opts.dry_run_webhook:
+        secrets.from_env(opts.webhook_secret_env)  # registered so it is scrubbed even though unused
+        secrets.from_env(opts.webhook_url_env)
+    if week.end_at > ctx.now:
+        ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far")
+    out_dir = ws.out / "weekly_report"
+    md_path = out_dir / f"{ctx.job_id}.md"
+    reader = Reader(ws)
+    try:
+        doc = payload_mod.build(reader, cfg, week, ctx.now, payload_mod.Provenance(
+            ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command()))
+    except InputError as exc:
+        markdown = summary.render_failure(f"week of {week.start}", exc.error_code, secrets.redact(exc.message), [])
+        fsio.atomic_write_text(md_path, markdown)
+        ctx.artefact(md_path)
+        return JobResult(status="error", summary_markdown=markdown, attempts=0, diagnostics={
+            "error_code": exc.error_code, "error_message": secrets.redact(exc.message),
+            **{k: v for k, v in exc.details.items() if v is not None}})
+    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"],
+                     "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
+                     "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
+                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook}
+    problems = payload_mod.validation_errors(doc, schema_file)
+    if problems:
+        invalid = out_dir / f"{ctx.job_id}_invalid.json"
+        fsio.atomic_write_json(invalid, {"job_id": ctx.job_id, "week_start": doc["week_start"],
+                                         "schema": ws.rel(schema_file) if schema_file else
+                                         f"schemas/{payload_mod.SCHEMA_NAME}.schema.json",
+                                         "error_count": len(problems), "errors": problems, "payload": doc,
+                                         **ctx.provenance()})
+        ctx.artefact(invalid)
+        for p in problems[:20]:
+            ctx.note(f"schema: {p['path']}: {p['message']}")
+        first = problems[0]
+        message = (f"payload fails the schema with {len(problems)} error(s), first {first['path']}: "
+                   f"{first['message']}; every error is in {ws.rel(invalid)}")
+        markdown = summary.render_failure(f"week of {week.start}", "schema_validation_failed", message,
+                                          [ws.rel(invalid)])
+        fsio.atomic_write_text(md_path, markdown)
+        ctx.artefact(md_path)
+        return JobResult(status="error", figures=figures, summary_markdown=markdown, diagnostics={"error_code": "schema_validation_failed", "error_message": message,
+                         "invalid_payload": ws.rel(invalid)}, attempts=0)
+    body = payload_mod.body_bytes(doc)
+    figures["payload_size_bytes"] = len(body)
+    diagnostics: dict = {"payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD], "payload_size_bytes": len(body)}
+    history = History(ws.path(opts.out_dir))
+    alerts: list[dict] = []
+    heartbeat: dict = {"week_start": doc["week_start"], "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD]}
+    attempts = 0
+    if opts.dry_run_webhook:
+        status = "dry_run"
+        dry = out_dir / f"{ctx.job_id}.json"
+        fsio.atomic_write_bytes(dry, body)
+        ctx.artefact(dry)
+        state = {"state": "dry_run", "label": "dry run: not sent"}
+        attempt_rows: list[dict] = []
+    else:
+        previous = _previous_heartbeat(ctx)
+        pending = history.keep_pending(doc["week_start"], body)
+        result = _send(ctx, target, body, doc, opts, cfg)
+        attempts = len(result.attempts)
+        status, alerts, heartbeat = _finish_delivery(ctx, history, doc["week_start"], body, doc, result, cfg,
+                                                     figures, diagnostics, previous)
+        if pending.exists():
+            ctx.artefact(pending)
+        label = (f"delivered (HTTP {result.last_status_code}, {attempts} attempt(s))" if result.delivered
+                 else f"FAILED after {attempts} attempt(s): {result.last_error}")
+        state = {"state": "delivered" if result.delivered else "error", "label": label}
+        attempt_rows = figures["delivery_attempts"]
+    figures["attempts"] = attempts
+    ctx.artefact(md_path)
+    gh = github_actions.run_context()
+    markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),
+                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None)
+    fsio.atomic_write_text(md_path, secrets.redact(markdown))
+    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
+                     diagnostics=diagnostics, attempts=attempts,
+                     outputs={"week-start": doc["week_start"], "payload-checksum": doc[payload_mod.CHECKSUM_FIELD],
+                              "summary-path": ws.rel(md_path)})
+
+
+def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
+    """Re-deliver the stored bytes of one week: freshly signed per attempt, the same webhook-id."""
+    ws = ctx.workspace
+    if opts.week_start is None:
+        raise ConfigError("--week-start is required: which week's stored payload to re-deliver")
+    cfg = _load_config(ctx, opts)
+    target = _target(opts)
+    history = History(ws.path(opts.out_dir))
+    path, body, doc = history.stored(opts.week_start, ws.rel)
+    ctx.note(f"replaying {ws.rel(path)} ({len(body)} bytes, checksum {doc[payload_mod.CHECKSUM_FIELD][:12]}…)")
+    previous = _previous_heartbeat(ctx)
+    result = _send(ctx, target, body, doc, opts, cfg)
+    figures: dict = {"week_start": opts.week_start, "replayed_from": ws.rel(path),
+                     "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD], "payload_size_bytes": len(body),
+                     "attempts": len(result.attempts)}
+    diagnostics: dict = {"mode": "replay", "replayed_from": ws.rel(path)}
+    status, alerts, heartbeat = _finish_delivery(ctx, history, opts.week_start, body, doc, result, cfg, figures,
+                                                 diagnostics, previous)
+    md_path = ws.out / "weekly_report" / f"{ctx.job_id}.md"
+    ctx.artefact(md_path)
+    label = (f"replayed (HTTP {result.last_status_code}, {len(result.attempts)} attempt(s))" if result.delivered
+             else f"replay FAILED after {len(result.attempts)} attempt(s): {result.last_error}")
+    gh = github_actions.run_context()
+    markdown = summary.render(doc, status=f"replay, {status}",
+                              delivery={"state": "delivered" if result.delivered else "error", "label": label},
+                              artefacts=list(ctx.artefacts), attempts=figures["delivery_attempts"],
+                              run_url=gh.get("run_url") if gh else None)
+    fsio.atomic_write_text(md_path, secrets.redact(markdown))
+    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
+                     diagnostics=diagnostics, attempts=len(result.attempts),
+                     outputs={"week-start": opts.week_start, "payload-checksum": doc[payload_mod.CHECKSUM_FIELD]})
