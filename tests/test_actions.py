@@ -18,7 +18,7 @@ from datetime import timedelta
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.
-COMMANDS = {"latency": ("latency", "sample")}
+COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -104,6 +104,30 @@ def test_action_inputs_cannot_inject_shell(tmp_path):
                         extra_env={"OBS_NOW": NOW})
     assert not marker.exists()
     assert result["code"] == 2  # the odd job id is refused as a usage error
+
+
+def test_weekly_action_runs_a_dry_run_on_the_sample_workspace(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    first = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
+                       extra_env={"OBS_NOW": NOW})
+    assert first["code"] == 0, first["stderr"]  # the weekly report reads the latency rollups
+    result = run_action("weekly", {"workspace": str(ws), "dry-run-webhook": "true", "week-start": "2026-01-05"},
+                        tmp_path, extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 0, result["stderr"]
+    assert result["outputs"]["status"] == "dry_run"
+    assert result["outputs"]["job-id"] == "20260108T000700Z-weekly"
+    summary = json.loads(Path(result["outputs"]["summary"]).read_text())
+    assert summary["status"] == "dry_run"
+    assert any(a.startswith("out/weekly_report/") for a in summary["artefacts"])
+    assert result["summary"].strip(), "the weekly review goes to the step summary"
+
+
+def test_weekly_action_without_a_webhook_is_a_configuration_error(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    result = run_action("weekly", {"workspace": str(ws), "week-start": "2026-01-05"}, tmp_path,
+                        extra_env={"OBS_NOW": NOW, "OBS_WEEKLY_WEBHOOK_URL": ""})
+    assert result["code"] == 2
+    assert result["outputs"]["status"] == "error"
 
 
 @pytest.mark.slow
