@@ -164,6 +164,16 @@ def _run_probes(specs: list[config.ProbeSpec], now) -> list[Sample]:
         return list(pool.map(lambda p: probe(p.name, p.url, p.timeout_seconds, now), specs))
 
 
+def _logged_rejects(path: Path) -> set[tuple[str, str, str]]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            return {(r.get("input"), r.get("line"), r.get("raw")) for r in csv.DictReader(handle)}
+    except FileNotFoundError:
+        return set()
+
+
 def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
     import csv
     import io
@@ -191,6 +201,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
                           f"{config.LATENCY_CONFIG}")
     store = RawStore(paths.raw, paths.archive, ws.rel)
     state = _load_state(ctx, paths.state)
+    adopted = bool(state.get("adopt_files"))
     _recover(ctx, state, store, paths)
 
     # 1. Ingest (read-only: a missing or unreadable input fails before anything is written).
@@ -220,8 +231,16 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
 
     # 3. Append raw samples and rejects; nothing counts until the state commit below.
     state["raw_size"] = store.append(fresh, index) if fresh else fsio.file_size(paths.raw)
+    # Without a state file the inputs are read from the start again, so rejects already in an adopted
+    # rejects file (left by a first run killed before its commit) must not be written twice.
+    if adopted and rejects:
+        logged = _logged_rejects(paths.rejects)
+        to_write = [r for r in rejects if (r.input, str(r.line), r.raw) not in logged]
+    else:
+        to_write = rejects
+    if to_write:
+        state["rejects_size"] = _append_rejects(ctx, paths.rejects, to_write)
     if rejects:
-        state["rejects_size"] = _append_rejects(ctx, paths.rejects, rejects)
         ctx.artefact(paths.rejects)
 
     # 4. Rollups for the touched hours (hours already archived are frozen).
