@@ -27,7 +27,8 @@ HEADER_BYTES = HEADER.encode()
 
 
 def hour_key(stamp: datetime) -> str:
-    return stamp.strftime("%Y-%m-%dT%H")
+    """``2025-10-11T11`` for any time in that UTC hour (hot path: no strftime)."""
+    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}T{stamp.hour:02d}"
 
 
 def hour_start(key: str) -> datetime:
@@ -51,7 +52,9 @@ def parse_rows(data: bytes) -> list[Sample]:
         if not row or row[0] == "timestamp_utc" or len(row) < 4:
             continue
         try:
-            samples.append(Sample(parse_iso(row[0]), row[1], float(row[2]), row[3], row[4] if len(row) > 4 else ""))
+            # Our own rows carry canonical UTC text, which fromisoformat reads directly (3.11+).
+            stamp = datetime.fromisoformat(row[0]) if row[0].endswith("Z") else parse_iso(row[0])
+            samples.append(Sample(stamp, row[1], float(row[2]), row[3], row[4] if len(row) > 4 else ""))
         except ValueError:
             continue
     return samples
@@ -78,26 +81,43 @@ class RawStore:
             return []
         return parse_rows(data)
 
-    def scan_index(self) -> tuple[dict[str, int], int]:
-        """Rebuild the hour index (hour -> first byte offset) by reading the whole file."""
-        index: dict[str, int] = {}
-        offset = complete = 0
-        quoted = False  # inside a quoted field that spans lines (a detail with a newline in it)
+    def _records(self):
+        """(offset, bytes) of each complete record after the header, in file order.
+
+        A record is one line, or several when a quoted detail holds a newline; a torn tail
+        (no final newline, or an unclosed quote) is not yielded.
+        """
         try:
-            with open(self.path, "rb") as handle:
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        break
-                    if not quoted and not line.startswith(b"timestamp_utc"):
-                        key = line[:13].decode("ascii", "replace")
-                        index.setdefault(key, offset)
-                    quoted ^= line.count(b'"') % 2 == 1
-                    offset += len(line)
-                    if not quoted:
-                        complete = offset
+            handle = open(self.path, "rb")
         except FileNotFoundError:
-            return {}, 0
-        return index, complete
+            return
+        with handle:
+            offset, start, parts, quoted = 0, 0, [], False
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    return
+                if not parts:
+                    start = offset
+                parts.append(line)
+                quoted ^= line.count(b'"') % 2 == 1
+                offset += len(line)
+                if not quoted:
+                    record = b"".join(parts) if len(parts) > 1 else parts[0]
+                    parts = []
+                    if not record.startswith(b"timestamp_utc"):
+                        yield start, record
+
+    def scan_index(self) -> tuple[dict[str, int], int]:
+        """Rebuild the hour index (hour -> first byte offset) by reading the whole file.
+
+        Returns the index and the size up to the last complete record.
+        """
+        index: dict[str, int] = {}
+        end = len(HEADER_BYTES) if self.size() >= len(HEADER_BYTES) else 0
+        for offset, record in self._records():
+            index.setdefault(record[:13].decode("ascii", "replace"), offset)
+            end = offset + len(record)
+        return index, end
 
     # -- appending -----------------------------------------------------------------------
     def append(self, samples: list[Sample], index: dict[str, int]) -> int:
@@ -141,31 +161,39 @@ class RawStore:
         return None
 
     def begin_rotation(self, cutoff: datetime, reason: str, job_id: str, now: datetime, provenance: dict) -> dict | None:
-        """Write the archive and the rewritten raw file aside; return the journal entry to commit."""
-        try:
-            samples = self.read_from(0)
-        except OSError:
-            return None
-        old = sorted((s for s in samples if s.timestamp < cutoff), key=lambda s: (s.timestamp, s.source))
-        keep = sorted((s for s in samples if s.timestamp >= cutoff), key=lambda s: (s.timestamp, s.source))
+        """Write the rewritten raw file and the archive aside; return the journal entry to commit.
+
+        Rows are split at the byte level on their leading timestamp (our canonical ISO text sorts
+        like time), so a rotation costs one pass over the file, not a parse of every row. The
+        rewritten raw file is written first: its presence is how the next run knows a rotation
+        was under way and looks for an orphaned archive.
+        """
+        cut = iso(cutoff).encode("ascii")
+        old: list[bytes] = []
+        keep: list[bytes] = []
+        index: dict[str, int] = {}
+        offset = len(HEADER_BYTES)
+        for _, record in self._records():
+            if record[:20] < cut:
+                old.append(record)
+            else:
+                index.setdefault(record[:13].decode("ascii", "replace"), offset)
+                keep.append(record)
+                offset += len(record)
         if not old:
             return None
-        month = old[0].timestamp.strftime("%Y/%m")
+        stamps = [record[:20].decode("ascii", "replace") for record in old]
+        first, last = min(stamps), max(stamps)
+        fsio.atomic_write_bytes(self.rotating, HEADER_BYTES + b"".join(keep))
+        month = first[:7].replace("-", "/")
         archive = self.archive_dir / month / f"{job_id}.csv.gz"
         taken = self.manifest_paths()
         n = 1
         while archive.exists() or self.rel(archive) in taken:  # a rerun with the same --job-id
             n += 1
             archive = self.archive_dir / month / f"{job_id}-{n}.csv.gz"
-        body = HEADER_BYTES + b"".join(format_rows(old))
-        packed = gzip.compress(body, mtime=0)
+        packed = gzip.compress(HEADER_BYTES + b"".join(old), compresslevel=6, mtime=0)
         fsio.atomic_write_bytes(archive, packed)
-        kept_rows = format_rows(keep)
-        fsio.atomic_write_bytes(self.rotating, HEADER_BYTES + b"".join(kept_rows))
-        index, offset = {}, len(HEADER_BYTES)
-        for sample, row in zip(keep, kept_rows):
-            index.setdefault(hour_key(sample.timestamp), offset)
-            offset += len(row)
         entry = {
             "job_id": job_id,
             "path": self.rel(archive),
@@ -174,8 +202,8 @@ class RawStore:
             "bytes": len(packed),
             "rotated_at": iso(now),
             "reason": reason,
-            "first_timestamp_utc": iso(old[0].timestamp),
-            "last_timestamp_utc": iso(old[-1].timestamp),
+            "first_timestamp_utc": first,
+            "last_timestamp_utc": last,
             "source_command": provenance.get("source_command", ""),
             "commit_sha": provenance.get("commit_sha"),
         }
@@ -204,17 +232,21 @@ class RawStore:
         return paths
 
     def discard_orphans(self) -> list[str]:
-        """Remove leftovers of a rotation that died before its journal was committed."""
-        removed = []
-        if self.rotating.exists():
-            self.rotating.unlink()
-            removed.append(self.rel(self.rotating))
-        if self.archive_dir.is_dir():
-            known = self.manifest_paths()
-            for archive in self.archive_dir.rglob("*.csv.gz"):
-                if self.rel(archive) not in known:
-                    archive.unlink()
-                    removed.append(self.rel(archive))
+        """Remove leftovers of a rotation that died before its journal was committed.
+
+        Only when the rewritten raw file is there: it is written before the archive, so
+        without it no archive can be orphaned, and a normal run never lists the archives.
+        """
+        removed: list[str] = []
+        if not self.rotating.exists():
+            return removed
+        known = self.manifest_paths()
+        for archive in sorted(self.archive_dir.rglob("*.csv.gz")) if self.archive_dir.is_dir() else []:
+            if self.rel(archive) not in known:
+                archive.unlink()
+                removed.append(self.rel(archive))
+        self.rotating.unlink()  # last: while it exists, the next run looks for orphans again
+        removed.append(self.rel(self.rotating))
         return removed
 
 
