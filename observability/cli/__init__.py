@@ -7,6 +7,7 @@ import click
 from observability import __version__
 from observability.cli.demo import demo
 from observability.cli.latency import latency
+from observability.cli.state import state
 from observability.cli.weekly import weekly
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,6 +31,7 @@ def cli() -> None:
 cli.add_command(latency)
 cli.add_command(weekly)
 cli.add_command(demo)
+cli.add_command(state)
 
 
 def main() -> None:

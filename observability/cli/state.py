@@ -1,0 +1,64 @@
+"""``observability state``: pull and push the ops/ state between runs."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish, job_options
+
+_STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
+               "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.")
+
+
+def _run(command, options, workspace, job_id, lock_timeout) -> None:
+    from observability.runtime import run_job
+
+    # No state heartbeat: it would be a file every pull and push changes, so two runs of different
+    # jobs could never be re-applied on each other. The automation log records every state run.
+    finish(run_job("state", lambda ctx: command(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout, dry_run=options.dry_run, heartbeat=False))
+
+
+@click.group()
+def state() -> None:
+    """State between runs: pull ops/ from a state store before a job, push it back after."""
+
+
+@state.command("pull")
+@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@job_options
+def pull(store, workspace, job_id, lock_timeout) -> None:
+    """Replace ops/ with the store's current snapshot (an empty store: start from ops-template/).
+
+    Everything is downloaded and checksum-verified before ops/ changes; an unreachable store or a
+    corrupt blob ends status=error with ops/ untouched.
+
+    Example:
+
+        observability state pull --store s3://my-bucket/observability-state
+    """
+    from observability.store.job import StateOptions
+    from observability.store.job import pull as run_pull
+
+    _run(run_pull, StateOptions(store=store), workspace, job_id, lock_timeout)
+
+
+@state.command("push")
+@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@click.option("--dry-run", is_flag=True,
+              help="Contact no store; write what would be uploaded to out/state_push/<job_id>.json (status dry_run).")
+@job_options
+def push(store, dry_run, workspace, job_id, lock_timeout) -> None:
+    """Push ops/ as a new snapshot, only over the generation pulled (else re-apply or refuse).
+
+    A run that changed the same file as a newer snapshot ends status=error, error_code
+    state_conflict, and sends nothing.
+
+    Example:
+
+        observability state push --store git+https://github.com/owner/repo.git#observability-state
+    """
+    from observability.store.job import StateOptions
+    from observability.store.job import push as run_push
+
+    _run(run_push, StateOptions(store=store, dry_run=dry_run), workspace, job_id, lock_timeout)

@@ -1,0 +1,127 @@
+"""What every backend offers, and the key-value layout shared by the file and S3 backends.
+
+Key-value layout (file and S3)::
+
+    blobs/sha256/<xx>/<sha256>      content-addressed file contents, written once
+    manifests/<generation>.json     one per push, created only if absent (the commit point)
+    HEAD                            a hint: the last generation known (probing upwards corrects it)
+
+Generations are created strictly as ``pulled + 1`` with a create-if-absent write, so two runs that
+pulled the same generation cannot both commit: the second create fails and that run re-plans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability.store.manifest import Manifest, parse
+
+BlobSource = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The store's current snapshot (None when empty) and the backend's token for a conditional write."""
+
+    manifest: Manifest | None
+    token: str = ""
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation if self.manifest else 0
+
+
+class Store(Protocol):
+    display: str
+
+    def head(self) -> Head:
+        """Read the current snapshot's manifest; raises StoreUnreachable or SnapshotCorrupt."""
+
+    def get_blob(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256`` (unverified: the caller checks them)."""
+
+    def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
+        """Upload missing blobs, then commit ``manifest`` only if the store is still at ``expected``.
+
+        Returns (committed, bytes uploaded). False means another run committed first.
+        """
+
+    def close(self) -> None:
+        """Release temporary resources."""
+
+
+def blob_key(sha256: str) -> str:
+    return f"blobs/sha256/{sha256[:2]}/{sha256}"
+
+
+def manifest_key(generation: int) -> str:
+    return f"manifests/{generation:012d}.json"
+
+
+class KeyValueStore:
+    """Snapshot logic over four primitives a backend provides: get, exists, put, create-if-absent."""
+
+    display = ""
+
+    def _get(self, key: str) -> bytes | None:
+        raise NotImplementedError
+
+    def _exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def _put(self, key: str, data: bytes, sha256: str | None = None) -> None:
+        raise NotImplementedError
+
+    def _create(self, key: str, data: bytes) -> bool:
+        """Write ``key`` only if it does not exist, atomically; False when it already existed."""
+        raise NotImplementedError
+
+    def head(self) -> Head:
+        hint = self._get("HEAD")
+        try:
+            generation = max(int((hint or b"0").decode("ascii").strip() or 0), 0)
+        except (UnicodeDecodeError, ValueError):
+            generation = 0
+        if generation and not self._exists(manifest_key(generation)):
+            generation = 0  # a hint from another store or a hand edit: probe from the start
+        while self._exists(manifest_key(generation + 1)):
+            generation += 1
+        if generation == 0:
+            return Head(None, "0")
+        key = manifest_key(generation)
+        raw = self._get(key)
+        if raw is None:
+            raise SnapshotCorrupt(f"{self.display}/{key}: manifest vanished while reading")
+        return Head(parse(raw, where=f"{self.display}/{key}"), str(generation))
+
+    def get_blob(self, sha256: str) -> bytes:
+        data = self._get(blob_key(sha256))
+        if data is None:
+            raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256)}: blob missing from the store")
+        return data
+
+    def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
+        if manifest.generation != expected.generation + 1:
+            raise ValueError("a manifest must be built on the head it is committed over")
+        sent = 0
+        # Blobs named by the head manifest were written before it was committed: no need to ask.
+        present = {entry.sha256 for entry in expected.manifest.files.values()} if expected.manifest else set()
+        for sha in sorted({entry.sha256 for entry in manifest.files.values()} - present):
+            key = blob_key(sha)
+            if not self._exists(key):
+                data = blobs(sha)
+                self._put(key, data, sha)
+                sent += len(data)
+        if not self._create(manifest_key(manifest.generation), manifest.to_bytes()):
+            return False, sent
+        # HEAD is only a hint (readers probe past it): the commit above already happened.
+        with contextlib.suppress(StoreUnreachable):
+            self._put("HEAD", f"{manifest.generation}\n".encode("ascii"))
+        return True, sent
+
+    def close(self) -> None:
+        return None

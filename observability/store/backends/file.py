@@ -1,0 +1,103 @@
+"""``file:///abs/dir``: the embedded backend, a directory on a local or mounted filesystem."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from observability import fsio
+from observability.errors import WorkspaceError
+from observability.store.backends.base import KeyValueStore
+from observability.store.errors import StoreUnreachable
+from observability.store.selection import sha256_bytes
+
+
+class FileStore(KeyValueStore):
+    """Keys are files under ``root``; manifests are committed with ``os.link`` (fails if the name exists)."""
+
+    def __init__(self, root: Path, display: str):
+        self.root = root
+        self.display = display
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def _fail(self, action: str, key: str, exc: OSError) -> StoreUnreachable:
+        return StoreUnreachable(f"{self.display}: cannot {action} {key} ({exc.strerror or exc})")
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            if not self.root.parent.is_dir():
+                raise StoreUnreachable(f"{self.display}: parent directory {self.root.parent} does not exist") from None
+            return None
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            raise self._fail("read", key, exc) from None
+
+    def _exists(self, key: str) -> bool:
+        try:
+            os.stat(self._path(key))
+            return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            raise self._fail("stat", key, exc) from None
+
+    def _temp(self, key: str, data: bytes) -> Path:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return Path(tmp)
+
+    def _put(self, key: str, data: bytes, sha256: str | None = None) -> None:
+        try:
+            fsio.atomic_write_bytes(self._path(key), data)
+            # Read back what landed: a full disk or a flaky mount shows here, not at the next pull.
+            written = self._path(key).read_bytes() if sha256 is not None else None
+        except WorkspaceError as exc:
+            raise StoreUnreachable(f"{self.display}: cannot write {key} ({exc.message})") from None
+        except OSError as exc:
+            raise self._fail("read back", key, exc) from None
+        if written is not None and sha256_bytes(written) != sha256:
+            raise StoreUnreachable(f"{self.display}/{key}: checksum differs after writing")
+
+    def _create(self, key: str, data: bytes) -> bool:
+        try:
+            tmp = self._temp(key, data)
+        except OSError as exc:
+            raise self._fail("write", key, exc) from None
+        try:
+            os.link(tmp, self._path(key))
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                # No hard links on this filesystem: O_EXCL is just as exclusive for a create.
+                return self._create_excl(key, data)
+            raise self._fail("commit", key, exc) from None
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _create_excl(self, key: str, data: bytes) -> bool:
+        try:
+            fd = os.open(self._path(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True

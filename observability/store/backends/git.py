@@ -1,0 +1,128 @@
+"""``git+file:///repo.git#branch`` / ``git+https://github.com/o/r.git#branch``: an orphan branch.
+
+Each push replaces the branch with one parentless commit whose tree is ``manifest.json`` plus the
+blobs it names (``blobs/sha256/<xx>/<sha256>``), pushed with ``--force-with-lease`` on the commit
+that was read: if another run moved the branch meanwhile, git refuses and this run re-plans. Old
+snapshots become unreachable, so the branch stays one snapshot deep. Over https the token comes
+from ``GITHUB_TOKEN`` and reaches git as an ``http.extraheader`` through ``GIT_CONFIG_*``
+variables, never in the URL, the command line or the logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from observability import clock, secrets
+from observability.store.backends.base import BlobSource, Head, blob_key
+from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability.store.manifest import Manifest, parse
+
+MANIFEST = "manifest.json"
+LOCAL_REF = "refs/observability/head"
+NEW_REF = "refs/observability/new"
+TIMEOUT_SECONDS = 120
+
+
+def _sends_token(remote: str) -> bool:
+    """The token only ever travels over TLS."""
+    return remote.startswith("https://")
+
+
+class GitStore:
+    def __init__(self, remote: str, branch: str, display: str, environ: Mapping[str, str] = os.environ):
+        self.remote = remote
+        self.branch = branch
+        self.display = display
+        self._dir = Path(tempfile.mkdtemp(prefix="obs-state-git-"))
+        self._env = {k: v for k, v in environ.items() if not k.startswith("GIT_")}
+        self._env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_DIR=str(self._dir),
+                         GIT_AUTHOR_NAME="observability", GIT_AUTHOR_EMAIL="observability@users.noreply.github.com",
+                         GIT_COMMITTER_NAME="observability",
+                         GIT_COMMITTER_EMAIL="observability@users.noreply.github.com")
+        if _sends_token(remote):
+            token = secrets.from_env("GITHUB_TOKEN", environ=environ)
+            if token is not None:
+                header = "AUTHORIZATION: basic " + base64.b64encode(
+                    f"x-access-token:{token.value}".encode()).decode("ascii")
+                secrets.register(header)
+                secrets.register(header.split()[-1])
+                self._env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"http.{remote}.extraheader",
+                                 GIT_CONFIG_VALUE_0=header)
+        self._git("init", "--bare", "--quiet", str(self._dir), what="create a scratch repository")
+        self._oids: dict[str, str] = {}
+
+    def _git(self, *args: str, what: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            done = subprocess.run(["git", *args], input=stdin, capture_output=True, env=self._env,
+                                  timeout=TIMEOUT_SECONDS, check=False)
+        except FileNotFoundError:
+            raise StoreUnreachable(f"{self.display}: git is not installed") from None
+        except subprocess.TimeoutExpired:
+            raise StoreUnreachable(f"{self.display}: git timed out after {TIMEOUT_SECONDS} s ({what})") from None
+        if check and done.returncode != 0:
+            raise StoreUnreachable(f"{self.display}: cannot {what} "
+                                   f"({secrets.redact(done.stderr.decode('utf-8', 'replace').strip()[-500:])})")
+        return done
+
+    def head(self) -> Head:
+        listed = self._git("ls-remote", "--heads", self.remote, f"refs/heads/{self.branch}", what="list the branch")
+        if not listed.stdout.strip():
+            return Head(None, "")
+        self._git("fetch", "--quiet", "--no-tags", "--depth=1", self.remote,
+                  f"+refs/heads/{self.branch}:{LOCAL_REF}", what=f"fetch branch {self.branch}")
+        commit = self._git("rev-parse", LOCAL_REF, what="read the fetched commit").stdout.decode().strip()
+        raw = self._git("cat-file", "blob", f"{commit}:{MANIFEST}", what="read the manifest", check=False)
+        if raw.returncode != 0:
+            raise SnapshotCorrupt(f"{self.display}: commit {commit[:12]} has no {MANIFEST}")
+        tree = self._git("ls-tree", "-r", "-z", commit, "blobs", what="list blobs").stdout
+        self._oids = {}
+        for item in tree.split(b"\0"):
+            if item:
+                meta, path = item.decode().split("\t", 1)
+                self._oids[path.rsplit("/", 1)[-1]] = meta.split()[2]
+        return Head(parse(raw.stdout, where=f"{self.display} {commit[:12]}:{MANIFEST}"), commit)
+
+    def get_blob(self, sha256: str) -> bytes:
+        oid = self._oids.get(sha256)
+        if oid is None:
+            raise SnapshotCorrupt(f"{self.display}: {blob_key(sha256)} missing from the branch")
+        return self._git("cat-file", "blob", oid, what=f"read {blob_key(sha256)}").stdout
+
+    def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
+        stream = bytearray()
+        message = f"observability state generation {manifest.generation} ({manifest.job_id})\n".encode()
+        when = int(clock.now().timestamp())
+        stream += f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n".encode()
+        stream += f"data {len(message)}\n".encode() + message
+        sent = 0
+        for sha in sorted({entry.sha256 for entry in manifest.files.values()}):
+            oid = self._oids.get(sha)
+            if oid is not None:  # already on the branch: reference it, git sends nothing for it
+                stream += f"M 100644 {oid} {blob_key(sha)}\n".encode()
+                continue
+            data = blobs(sha)
+            sent += len(data)
+            stream += f"M 100644 inline {blob_key(sha)}\ndata {len(data)}\n".encode() + data + b"\n"
+        body = manifest.to_bytes()
+        stream += f"M 100644 inline {MANIFEST}\ndata {len(body)}\n".encode() + body + b"\n"
+        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
+        self._git("fast-import", "--quiet", "--force", what="build the snapshot commit", stdin=bytes(stream))
+        pushed = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:{expected.token}",
+                           self.remote, f"{NEW_REF}:refs/heads/{self.branch}", what="push", check=False)
+        if pushed.returncode == 0:
+            return True, sent
+        report = pushed.stdout.decode("utf-8", "replace") + pushed.stderr.decode("utf-8", "replace")
+        # "stale info": the lease check saw another commit. "cannot lock ref"/"failed to update ref": the
+        # remote's own compare-and-swap on the ref lost to a push that landed in between (or is landing).
+        if any(sign in report for sign in ("stale info", "[rejected]", "cannot lock ref", "failed to update ref")):
+            return False, sent
+        raise StoreUnreachable(f"{self.display}: cannot push ({secrets.redact(report.strip()[-500:])})")
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)

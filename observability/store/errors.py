@@ -1,0 +1,29 @@
+"""Typed exceptions of the state store, each with its error_code."""
+
+from __future__ import annotations
+
+from observability.errors import ConfigError, ObservabilityError
+
+
+class StoreUrlError(ConfigError):
+    """The store URL (--store / OBS_STATE_STORE) is missing or malformed."""
+
+    error_code = "invalid_store_url"
+
+
+class StoreUnreachable(ObservabilityError):
+    """The state store cannot be reached, read or written; nothing local was changed."""
+
+    error_code = "store_unreachable"
+
+
+class SnapshotCorrupt(ObservabilityError):
+    """A manifest or blob in the store fails its schema or checksum; nothing local was changed."""
+
+    error_code = "snapshot_corrupt"
+
+
+class StateConflict(ObservabilityError):
+    """Another run pushed a snapshot that changed the same files as this run; nothing was pushed."""
+
+    error_code = "state_conflict"

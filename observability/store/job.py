@@ -1,0 +1,375 @@
+"""The ``state`` job bodies: pull a snapshot into ops/, push ops/ as a new snapshot.
+
+Both run under ``runtime.run_job`` (job ``state``). A pull downloads and verifies everything into a
+staging directory before it touches ops/; a push commits only over the generation it pulled (or
+re-applies its changes on a newer one when the two runs changed different files).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from observability import clock, fsio, provenance
+from observability.errors import WorkspaceError
+from observability.resources import template_dir
+from observability.runtime import JobContext, JobResult
+from observability.store import merge, selection
+from observability.store.backends import Head, Store, display_url, open_store
+from observability.store.errors import SnapshotCorrupt, StateConflict
+from observability.store.manifest import Manifest
+from observability.store.selection import Entry
+
+PULLED = "ops/.state_pulled.json"
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class StateOptions:
+    """What ``state pull|push`` was asked to do."""
+
+    store: str | None
+    dry_run: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """The record of the last pull (``ops/.state_pulled.json``, never synced): the base of the next push."""
+
+    store: str
+    generation: int
+    files: dict[str, Entry]
+
+
+def read_pulled(root: Path) -> Pulled | None:
+    data = fsio.read_json(root / PULLED, default=None, what="state pull record")
+    if not isinstance(data, dict):
+        return None
+    try:
+        files = {p: Entry(e["sha256"], int(e["size"])) for p, e in data["files"].items()}
+        return Pulled(str(data["store"]), int(data["generation"]), files)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise WorkspaceError(f"{PULLED}: malformed pull record; run `observability state pull` again") from None
+
+
+def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, Entry]) -> None:
+    fsio.atomic_write_json(ctx.workspace.path(PULLED), {
+        "store": store, "generation": head.generation, "token": head.token, "job_id": ctx.job_id,
+        "pulled_at": clock.iso(clock.now()),
+        "files": {p: {"sha256": e.sha256, "size": e.size} for p, e in sorted(files.items())}})
+
+
+def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
+    actual = selection.sha256_bytes(data)
+    if actual != entry.sha256 or len(data) != entry.size:
+        raise SnapshotCorrupt(
+            f"{display}: {path} fails its checksum (expected sha256 {entry.sha256[:16]}… and {entry.size} bytes, "
+            f"got {actual[:16]}… and {len(data)} bytes); nothing local was changed",
+            path=path)
+    return data
+
+
+def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry]]:
+    pulled = read_pulled(ctx.workspace.root)
+    if pulled is None:
+        return 0, {}
+    if pulled.store != display:
+        ctx.warn(f"ops/ was pulled from {pulled.store}, not {display}: every local file counts as new")
+        return 0, {}
+    return pulled.generation, dict(pulled.files)
+
+
+def _replace(root: Path, path: str, data: bytes) -> None:
+    fsio.atomic_write_bytes(root / path, data)
+
+
+def _remove(root: Path, path: str) -> None:
+    try:
+        (root / path).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise WorkspaceError(f"{path}: cannot remove ({exc.strerror or exc})") from None
+
+
+# --- pull ---------------------------------------------------------------------------------------
+
+def pull(ctx: JobContext, options: StateOptions) -> JobResult:
+    """Make ops/ the store's current snapshot (an empty store: add missing ops-template/ files)."""
+    store = open_store(options.store, options.environ)
+    try:
+        head = store.head()
+        if head.manifest is None:
+            return _pull_template(ctx, store.display, head)
+        return _pull_snapshot(ctx, store, head)
+    finally:
+        store.close()
+
+
+def _pull_template(ctx: JobContext, display: str, head: Head) -> JobResult:
+    root = ctx.workspace.root
+    template = template_dir()
+    local = selection.scan(root)
+    added = []
+    for path in selection.scan(template):
+        if path not in local:
+            _replace(root, path, (template / path).read_bytes())
+            added.append(ctx.artefact(path))
+    # Generation 0 with no files as the base: the first push uploads the whole ops/ tree.
+    _write_pulled(ctx, display, head, {})
+    ctx.note(f"{display} is empty: started from ops-template/ ({len(added)} file(s) added, local files kept)")
+    return JobResult(status="ok", figures={"store": display, "generation": 0, "from_template": True,
+                                           "files_updated": len(added), "files_removed": 0, "bytes_downloaded": 0,
+                                           "backed_up": []},
+                     outputs={"generation": "0"})
+
+
+def _pull_snapshot(ctx: JobContext, store: Store, head: Head) -> JobResult:
+    root = ctx.workspace.root
+    files = head.manifest.files
+    local = selection.scan(root)
+    updates = sorted(p for p, e in files.items() if local.get(p) != e)
+    removals = sorted(p for p in local if p not in files)
+    for stale in ctx.workspace.ops.glob(".state_pull.*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a pull killed mid-download (runs hold the state lock)
+    staging = ctx.workspace.ops / f".state_pull.{ctx.job_id}"
+    downloaded = 0
+    try:
+        # Everything is fetched and verified before ops/ is touched: an outage or a bad blob
+        # leaves the workspace as it was.
+        for path in updates:
+            data = _verified(store.display, path, files[path], store.get_blob(files[path].sha256))
+            downloaded += len(data)
+            fsio.atomic_write_bytes(staging / path, data)
+        kept = _keep_local_log_lines(root, staging, files, local, updates, removals)
+        pulled = read_pulled(root)
+        base = pulled.files if pulled and pulled.store == store.display else {}
+        backup_dir = ctx.workspace.ops / ".state_backup" / ctx.job_id
+        backed_up = []
+        for path in updates + removals:
+            if kept and path in merge.MERGEABLE:
+                continue
+            # A local file that is not what was last pulled holds work the store has never seen.
+            if path in local and base.get(path) != local[path]:
+                target = backup_dir / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / path, target)
+                backed_up.append(path)
+        # Without a record a half-finished swap cannot be pushed as if it were a clean pull.
+        _remove(root, PULLED)
+        for path in updates:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / path, root / path)
+            ctx.artefact(path)
+        for path in removals:
+            _remove(root, path)
+        _write_pulled(ctx, store.display, head, files)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot apply the pulled snapshot ({exc.strerror or exc}); "
+                             "run `observability state pull` again") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if backed_up:
+        ctx.warn(f"{len(backed_up)} local file(s) not in the last pull were replaced; copies kept in "
+                 f"{ctx.workspace.rel(backup_dir)}")
+    ctx.note(f"pulled generation {head.generation} from {store.display}: {len(updates)} file(s) updated, "
+             f"{len(removals)} removed, {downloaded} bytes")
+    return JobResult(status="warning" if backed_up else "ok",
+                     figures={"store": store.display, "generation": head.generation, "from_template": False,
+                              "snapshot_job_id": head.manifest.job_id, "files": len(files),
+                              "files_updated": len(updates), "files_removed": len(removals),
+                              "bytes_downloaded": downloaded, "backed_up": backed_up, "log_lines_kept": kept},
+                     outputs={"generation": str(head.generation)})
+
+
+def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry], local: Mapping[str, Entry],
+                          updates: list[str], removals: list[str]) -> int:
+    """Stage the pulled log plus the local lines it lacks (renumbered after it); returns how many.
+
+    A push logs its own line after the snapshot is sent, so a workspace that pushed holds one line
+    the store has never seen; the pull keeps it (and the next push sends it) instead of dropping it.
+    """
+    if merge.LOG not in local or merge.LOG not in updates + removals:
+        return 0
+    snapshot_log = (staging / merge.LOG).read_bytes() if merge.LOG in files else b""
+    log, renumbered = merge.merge_log(snapshot_log, (root / merge.LOG).read_bytes())
+    if not renumbered:
+        return 0
+    if merge.SEQUENCE in updates:
+        snapshot_sequence = (staging / merge.SEQUENCE).read_bytes()
+    else:
+        snapshot_sequence = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in files else None
+    local_sequence = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
+    fsio.atomic_write_bytes(staging / merge.LOG, log)
+    fsio.atomic_write_bytes(staging / merge.SEQUENCE, merge.merged_sequence(log, snapshot_sequence, local_sequence))
+    for path in (merge.LOG, merge.SEQUENCE):
+        if path in removals:
+            removals.remove(path)
+        if path not in updates:
+            updates.append(path)
+    return len(renumbered)
+
+
+# --- push ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    manifest: Manifest
+    contents: dict[str, bytes]      # new bytes by sha256 that are not in a local file (merged log)
+    write_local: dict[str, bytes]   # files to bring ops/ up to the committed snapshot
+    remove_local: list[str]
+    renumbered: list[tuple[int | None, int]]
+
+
+def push(ctx: JobContext, options: StateOptions) -> JobResult:
+    """Commit ops/ as generation pulled+1; on a newer store, re-apply when the changes do not overlap."""
+    display = display_url(options.store or "")
+    store = open_store(options.store, options.environ)
+    try:
+        base_generation, base = _base(ctx, store.display)
+        local = selection.scan(ctx.workspace.root)
+        ours = merge.changed(base, local)
+        if options.dry_run:
+            return _dry_run(ctx, store.display, base_generation, base, local, ours)
+        if not ours and base_generation > 0:
+            ctx.note(f"nothing changed since generation {base_generation} was pulled; nothing sent")
+            return JobResult(status="ok", figures={"store": store.display, "pushed": False,
+                                                   "generation": base_generation, "base_generation": base_generation,
+                                                   "files_changed": 0, "bytes_uploaded": 0},
+                             outputs={"generation": str(base_generation)})
+        head = store.head()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            plan = _plan(ctx, store, head, base_generation, base, local, ours)
+            committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
+            if committed:
+                return _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt)
+            ctx.note(f"another run committed generation {plan.manifest.generation} first; re-planning")
+            head = store.head()
+        raise StateConflict(f"{display}: lost the race for a new generation {MAX_ATTEMPTS} times; nothing "
+                            "local was changed. Run `observability state pull` and the job again")
+    finally:
+        store.close()
+
+
+def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base: dict[str, Entry],
+          local: dict[str, Entry], ours: set[str]) -> _Plan:
+    def manifest(files: dict[str, Entry], merged: int | None) -> Manifest:
+        return Manifest(generation=head.generation + 1, parent_generation=head.generation,
+                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=files, merged_generation=merged,
+                        source_command=provenance.source_command(),
+                        commit_sha=provenance.commit_sha(ctx.workspace.root))
+
+    if head.generation == base_generation:
+        return _Plan(manifest(dict(local), None), {}, {}, [], [])
+    if head.generation < base_generation or head.manifest is None:
+        raise StateConflict(f"{store.display} is at generation {head.generation}, behind the generation "
+                            f"{base_generation} this workspace pulled: the store was reset or replaced. Check it, "
+                            "then run `observability state pull` and the job again")
+    theirs = head.manifest.files
+    clash = merge.overlap(base, theirs, local)
+    if clash:
+        shown = ", ".join(clash[:10]) + (f" (+{len(clash) - 10} more)" if len(clash) > 10 else "")
+        raise StateConflict(
+            f"{store.display} moved from generation {base_generation} to {head.generation} (job "
+            f"{head.manifest.job_id}) while this run worked, and both changed {shown}. Nothing was pushed and "
+            "ops/ is unchanged; run `observability state pull` and the job again",
+            generation=head.generation, base_generation=base_generation, conflicting_files=clash[:50])
+    theirs_changed = merge.changed(base, theirs)
+    files = dict(theirs)
+    for path in ours:
+        if path in local:
+            files[path] = local[path]
+        else:
+            files.pop(path, None)
+    contents: dict[str, bytes] = {}
+    write_local: dict[str, bytes] = {}
+    renumbered: list[tuple[int | None, int]] = []
+    root = ctx.workspace.root
+
+    def fetch(path: str) -> bytes:
+        return _verified(store.display, path, theirs[path], store.get_blob(theirs[path].sha256))
+
+    both_logged = {merge.LOG, merge.SEQUENCE} & ours & theirs_changed
+    if both_logged:
+        their_log = fetch(merge.LOG) if merge.LOG in theirs else b""
+        our_log = (root / merge.LOG).read_bytes() if merge.LOG in local else b""
+        log, renumbered = merge.merge_log(their_log, our_log)
+        their_seq = fetch(merge.SEQUENCE) if merge.SEQUENCE in theirs else None
+        our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
+        sequence = merge.merged_sequence(log, their_seq, our_seq)
+        for path, data in ((merge.LOG, log), (merge.SEQUENCE, sequence)):
+            entry = Entry(selection.sha256_bytes(data), len(data))
+            files[path] = entry
+            contents[entry.sha256] = data
+            write_local[path] = data
+    for path in sorted(theirs_changed - ours):
+        if path in theirs:
+            write_local[path] = fetch(path)
+    remove_local = sorted(p for p in theirs_changed - ours if p not in theirs and p in local)
+    return _Plan(manifest(files, head.generation), contents, write_local, remove_local, renumbered)
+
+
+def _source(root: Path, local: dict[str, Entry], contents: dict[str, bytes]):
+    by_sha = {entry.sha256: path for path, entry in local.items()}
+
+    def read(sha256: str) -> bytes:
+        if sha256 in contents:
+            return contents[sha256]
+        path = by_sha[sha256]
+        data = (root / path).read_bytes()
+        if selection.sha256_bytes(data) != sha256:
+            raise WorkspaceError(f"{path} changed while it was being pushed; nothing was committed. "
+                                 "Run the push again once no job writes ops/")
+        return data
+
+    return read
+
+
+def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ours: set[str], sent: int,
+            attempt: int) -> JobResult:
+    root = ctx.workspace.root
+    manifest = plan.manifest
+    for path, data in sorted(plan.write_local.items()):
+        _replace(root, path, data)
+    for path in plan.remove_local:
+        _remove(root, path)
+    _write_pulled(ctx, display, Head(manifest, str(manifest.generation)), manifest.files)
+    if manifest.merged_generation is not None:
+        ctx.warn(f"the store had moved to generation {manifest.merged_generation}: this run's {len(ours)} changed "
+                 f"file(s) were re-applied on it ({len(plan.write_local)} file(s) updated locally, "
+                 f"{len(plan.renumbered)} log line(s) renumbered)")
+    ctx.note(f"pushed generation {manifest.generation} to {display}: {len(ours)} file(s) changed, {sent} bytes sent")
+    figures = {"store": display, "pushed": True, "generation": manifest.generation,
+               "base_generation": base_generation, "merged_generation": manifest.merged_generation,
+               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent, "attempts": attempt,
+               "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered]}
+    markdown = (f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
+                f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n")
+    return JobResult(status="warning" if manifest.merged_generation is not None else "ok", figures=figures,
+                     summary_markdown=markdown, attempts=attempt, outputs={"generation": str(manifest.generation)})
+
+
+def _dry_run(ctx: JobContext, display: str, base_generation: int, base: dict[str, Entry],
+             local: dict[str, Entry], ours: set[str]) -> JobResult:
+    manifest = Manifest(generation=base_generation + 1, parent_generation=base_generation,
+                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=dict(local),
+                        source_command=provenance.source_command(),
+                        commit_sha=provenance.commit_sha(ctx.workspace.root))
+    upload = sorted(p for p in ours if p in local)
+    removed = sorted(p for p in ours if p not in local)
+    size = sum(local[p].size for p in upload)
+    target = ctx.workspace.out / "state_push" / f"{ctx.job_id}.json"
+    fsio.atomic_write_json(target, {
+        "store": display, "job_id": ctx.job_id, "base_generation": base_generation,
+        "would_upload": [{"path": p, "sha256": local[p].sha256, "size": local[p].size} for p in upload],
+        "would_remove": removed, "would_upload_bytes": size, "manifest": manifest.as_dict(),
+        "note": "dry run: the store was not contacted; a real push may re-apply on a newer generation"})
+    ctx.artefact(target)
+    ctx.note(f"dry run: would push {len(upload)} file(s) ({size} bytes), remove {len(removed)}; nothing sent")
+    return JobResult(status="dry_run", figures={"store": display, "pushed": False, "base_generation": base_generation,
+                                                "files_changed": len(ours), "would_upload_bytes": size},
+                     outputs={"generation": str(base_generation)})

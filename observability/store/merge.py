@@ -1,0 +1,79 @@
+"""Re-applying a push on a newer snapshot: which files each side changed, and the automation-log union.
+
+Two runs that pulled the same generation both append to ``ops/automation_runs.log`` and bump
+``ops/automation_runs.sequence``; those two files are merged (their lines, then ours renumbered
+after them). Any other file changed by both runs (to different contents) is a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from observability import fsio
+from observability.store.selection import Entry
+
+LOG = "ops/automation_runs.log"
+SEQUENCE = "ops/automation_runs.sequence"
+MERGEABLE = frozenset({LOG, SEQUENCE})
+
+
+def changed(base: Mapping[str, Entry], other: Mapping[str, Entry]) -> set[str]:
+    """Paths added, removed or modified from ``base`` to ``other``."""
+    return {path for path in set(base) | set(other) if base.get(path) != other.get(path)}
+
+
+def overlap(base: Mapping[str, Entry], theirs: Mapping[str, Entry], ours: Mapping[str, Entry]) -> list[str]:
+    """Paths both sides changed to different results, except the two merged log files."""
+    both = changed(base, theirs) & changed(base, ours)
+    return sorted(p for p in both if p not in MERGEABLE and theirs.get(p) != ours.get(p))
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
+def _sequence(line: bytes) -> int | None:
+    try:
+        value = json.loads(line).get("sequence")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def merge_log(theirs: bytes, ours: bytes) -> tuple[bytes, list[tuple[int | None, int]]]:
+    """Their log, then our lines they lack, renumbered after their highest sequence.
+
+    Both logs grew from the same pulled log, so the lines both hold are the shared past; a line
+    only we hold is one of our runs. Returns the merged bytes and each (old, new) sequence.
+    """
+    their_lines = _lines(theirs)
+    known = set(their_lines)
+    top = max((s for s in map(_sequence, their_lines) if s is not None), default=0)
+    merged = [line + b"\n" for line in their_lines]
+    renumbered: list[tuple[int | None, int]] = []
+    for line in _lines(ours):
+        if line in known:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn line cut by a killed writer: never a whole record
+        if not isinstance(record, dict):
+            continue
+        top += 1
+        renumbered.append((record.get("sequence"), top))
+        record["sequence"] = top
+        merged.append((fsio.canonical_json(record) + "\n").encode("utf-8"))
+    return b"".join(merged), renumbered
+
+
+def merged_sequence(log: bytes, *values: bytes | None) -> bytes:
+    """The sequence file after a merge: the highest of the log's last line and both sequence files."""
+    best = max((s for s in map(_sequence, _lines(log)) if s is not None), default=0)
+    for value in values:
+        try:
+            best = max(best, int((value or b"0").decode("ascii").strip() or 0))
+        except (UnicodeDecodeError, ValueError):
+            continue
+    return f"{best}\n".encode("ascii")

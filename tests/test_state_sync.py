@@ -1,0 +1,285 @@
+"""state pull/push against each backend (file, S3 on moto, a bare git repo): round trips and concurrency."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import _support_state
+from _support_state import all_files, git, log_lines, make_workspace, ok, s3_client, state, synced_files
+
+from observability.resources import template_dir
+
+s3_server = _support_state.s3_server
+stores = _support_state.stores
+
+START = {"ops/latency_state.json": '{"streak": 1}\n', "ops/signal_latency.csv": "timestamp_utc,source\n",
+         "ops/signal_latency_archive/2026/01/x.csv.gz": "gz\n", "ops/.latency.lock": "",
+         "ops/.latency_state.json.abc.tmp": "torn", "out/keep.json": "{}\n"}
+
+
+def seeded(stores, tmp_path):
+    """A store at generation 1 holding START, and the workspace that pushed it."""
+    url = stores.new()
+    ws = make_workspace(tmp_path / "seed", START)
+    assert ok(ws, "pull", url, env=stores.env)["from_template"] is True
+    summary = ok(ws, "push", url, env=stores.env)
+    assert summary["generation"] == 1 and summary["pushed"] is True
+    return url, ws
+
+
+def test_empty_store_starts_from_the_template_and_round_trips(stores, tmp_path):
+    url, ws = seeded(stores, tmp_path)
+    template = synced_files(template_dir())
+    assert template and all(path in synced_files(ws) for path in template)
+    other = make_workspace(tmp_path / "other")
+    summary = ok(other, "pull", url, env=stores.env)
+    assert summary["generation"] == 1 and summary["from_template"] is False
+    mine, theirs = synced_files(ws), synced_files(other)
+    # The pull appended its own log line after the snapshot landed; everything else is identical.
+    for path in set(mine) | set(theirs):
+        if path not in ("ops/automation_runs.log", "ops/automation_runs.sequence"):
+            assert mine.get(path) == theirs.get(path), path
+    assert not (other / "ops" / ".latency.lock").exists()
+    assert not (other / "ops" / ".latency_state.json.abc.tmp").exists()
+    assert not (other / "out" / "keep.json").exists()
+
+
+def test_second_push_updates_and_removes_files(stores, tmp_path):
+    url, ws = seeded(stores, tmp_path)
+    (ws / "ops" / "latency_state.json").write_text('{"streak": 2}\n')
+    (ws / "ops" / "signal_latency_archive" / "2026" / "01" / "x.csv.gz").unlink()
+    summary = ok(ws, "push", url, env=stores.env)
+    assert summary["generation"] == 2 and summary["base_generation"] == 1 and summary["files_changed"] >= 2
+    other = make_workspace(tmp_path / "other", {"ops/signal_latency_archive/2026/01/x.csv.gz": "gz\n"})
+    pulled = ok(other, "pull", url, env=stores.env, status=("warning",))
+    assert pulled["backed_up"] == ["ops/signal_latency_archive/2026/01/x.csv.gz"]  # never pulled: a copy is kept
+    assert (other / "ops" / "latency_state.json").read_text() == '{"streak": 2}\n'
+    assert not (other / "ops" / "signal_latency_archive" / "2026" / "01" / "x.csv.gz").exists()
+
+
+def test_a_push_uploads_only_the_blobs_the_store_lacks(stores, tmp_path):
+    url, ws = seeded(stores, tmp_path)
+    again = ok(ws, "pull", url, env=stores.env)
+    assert again["generation"] == 1 and again["log_lines_kept"] == 1  # the first push's own log line
+    summary = ok(ws, "push", url, env=stores.env)
+    # Every run logs a line after its work, so the log and its sequence always change; nothing else did.
+    assert summary["generation"] == 2 and summary["files_changed"] == 2
+    log = (ws / "ops" / "automation_runs.log").stat().st_size
+    assert 0 < summary["bytes_uploaded"] < log + 100
+    sequences = [line["sequence"] for line in log_lines(ws)]
+    assert sequences == list(range(1, len(sequences) + 1))
+
+
+def _two_pulled(stores, tmp_path):
+    url, _ = seeded(stores, tmp_path)
+    a = make_workspace(tmp_path / "a")
+    b = make_workspace(tmp_path / "b")
+    assert ok(a, "pull", url, env=stores.env)["generation"] == 1
+    assert ok(b, "pull", url, env=stores.env)["generation"] == 1
+    return url, a, b
+
+
+def test_concurrent_pushes_of_different_files_both_survive(stores, tmp_path):
+    url, a, b = _two_pulled(stores, tmp_path)
+    (a / "ops" / "latency_state.json").write_text('{"streak": "from a"}\n')
+    (b / "ops" / "weekly_report_history").mkdir(parents=True)
+    (b / "ops" / "weekly_report_history" / "2026-01-05.json").write_text('{"from": "b"}\n')
+    first = ok(a, "push", url, env=stores.env)
+    second = ok(b, "push", url, env=stores.env, status=("warning",))
+    assert first["generation"] == 2
+    assert second["generation"] == 3 and second["merged_generation"] == 2
+    assert second["log_lines_renumbered"], second
+    # b now holds a's change too, so its ops/ is the committed snapshot.
+    assert (b / "ops" / "latency_state.json").read_text() == '{"streak": "from a"}\n'
+    c = make_workspace(tmp_path / "c")
+    ok(c, "pull", url, env=stores.env)
+    assert (c / "ops" / "latency_state.json").read_text() == '{"streak": "from a"}\n'
+    assert (c / "ops" / "weekly_report_history" / "2026-01-05.json").read_text() == '{"from": "b"}\n'
+    lines = log_lines(c)
+    sequences = [line["sequence"] for line in lines]
+    assert sequences == list(range(1, len(lines) + 1)), sequences
+    # The pulls of seed, a, b and c: a's and b's both had sequence 2 locally; b's line was renumbered.
+    assert len(lines) == 4 and all(line["job"] == "state" for line in lines)
+    assert (c / "ops" / "automation_runs.sequence").read_text().strip() == str(sequences[-1])
+
+
+def test_concurrent_pushes_of_the_same_file_refuse_the_second_loudly(stores, tmp_path):
+    url, a, b = _two_pulled(stores, tmp_path)
+    (a / "ops" / "latency_state.json").write_text('{"streak": "from a"}\n')
+    (b / "ops" / "latency_state.json").write_text('{"streak": "from b"}\n')
+    ok(a, "push", url, env=stores.env)
+    before = synced_files(b)
+    refused = state(b, "push", "--store", url, env=stores.env)
+    assert refused.exit_code == 1, refused
+    assert refused.summary["status"] == "error" and refused.error_code == "state_conflict"
+    message = refused.summary["diagnostics"]["error_message"]
+    assert "ops/latency_state.json" in message and "generation 1 to 2" in message and "state pull" in message
+    assert refused.summary["diagnostics"]["conflicting_files"] == ["ops/latency_state.json"]
+    after = synced_files(b)
+    assert after.pop("ops/automation_runs.log") != before.pop("ops/automation_runs.log")  # the error line
+    after.pop("ops/automation_runs.sequence"), before.pop("ops/automation_runs.sequence")
+    assert after == before
+    c = make_workspace(tmp_path / "c")
+    assert ok(c, "pull", url, env=stores.env)["generation"] == 2
+    assert (c / "ops" / "latency_state.json").read_text() == '{"streak": "from a"}\n'
+
+
+def test_racing_commits_on_one_generation_let_exactly_one_through(stores, tmp_path):
+    """The backend's conditional write itself: eight runs commit generation 2 at the same moment."""
+    from observability.store.backends import open_store
+    from observability.store.manifest import Manifest
+    from observability.store.selection import Entry, sha256_bytes
+
+    url, _ = seeded(stores, tmp_path)
+    env = {k: v for k, v in stores.env.items() if v is not None}
+    results, barrier = [], threading.Barrier(8)
+    import os
+
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        def attempt(i: int) -> None:
+            store = open_store(url)
+            try:
+                head = store.head()
+                data = f"run {i}\n".encode()
+                entry = Entry(sha256_bytes(data), len(data))
+                manifest = Manifest(generation=head.generation + 1, parent_generation=head.generation,
+                                    created_at="2026-01-01T00:00:00Z", job_id=f"20260101T000000Z-run{i}",
+                                    files={**head.manifest.files, "ops/race.txt": entry})
+                barrier.wait(timeout=30)
+                results.append((i, store.publish(manifest, lambda sha: data, head)[0]))
+            finally:
+                store.close()
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        winners = [i for i, committed in results if committed]
+        assert len(results) == 8 and len(winners) == 1, results
+        store = open_store(url)
+        try:
+            head = store.head()
+            assert head.generation == 2 and head.manifest.job_id == f"20260101T000000Z-run{winners[0]}"
+            assert store.get_blob(head.manifest.files["ops/race.txt"].sha256) == f"run {winners[0]}\n".encode()
+        finally:
+            store.close()
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _corrupt(stores, url: str, tmp_path, sha: str) -> None:
+    key = f"blobs/sha256/{sha[:2]}/{sha}"
+    if stores.kind == "file":
+        (tmp_path / "store" / key).write_bytes(b"flipped bits\n")
+    elif stores.kind == "s3":
+        bucket, prefix = url[len("s3://"):].split("/", 1)
+        s3_client(stores.endpoint).put_object(Bucket=bucket, Key=f"{prefix}/{key}", Body=b"flipped bits\n")
+    else:
+        repo, branch = url[len("git+file://"):].split("#")
+        work = tmp_path / "tamper"
+        git("clone", "--quiet", "--branch", branch, repo, str(work))
+        (work / key).write_bytes(b"flipped bits\n")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "tamper", cwd=work)
+        git("push", "--quiet", "origin", branch, cwd=work)
+
+
+def test_a_corrupted_blob_is_detected_and_nothing_local_changes(stores, tmp_path):
+    url, ws = seeded(stores, tmp_path)
+    pulled = json.loads((ws / "ops" / ".state_pulled.json").read_text())
+    manifest_sha = pulled["files"]["ops/latency_state.json"]["sha256"]
+    _corrupt(stores, url, tmp_path, manifest_sha)
+    victim = make_workspace(tmp_path / "victim", {"ops/latency_state.json": "local work\n", "ops/notes.txt": "mine\n"})
+    before = all_files(victim)
+    run = state(victim, "pull", "--store", url, env=stores.env)
+    assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
+    assert "ops/latency_state.json fails its checksum" in run.summary["diagnostics"]["error_message"]
+    after = all_files(victim)
+    assert {k: v for k, v in after.items() if "automation_runs" not in k and not k.startswith("ops/.")} == \
+        {k: v for k, v in before.items() if "automation_runs" not in k}
+    assert not any(k.startswith(("ops/.state_pull.", "ops/.state_pulled")) for k in after)
+
+
+def test_pull_over_unpushed_local_work_keeps_a_copy(stores, tmp_path):
+    url, _ = seeded(stores, tmp_path)
+    ws = make_workspace(tmp_path / "w", {"ops/latency_state.json": "unpushed\n", "ops/scratch.csv": "x\n"})
+    run = state(ws, "pull", "--store", url, env=stores.env)
+    assert run.exit_code == 0 and run.summary["status"] == "warning", run
+    assert sorted(run.summary["backed_up"]) == ["ops/latency_state.json", "ops/scratch.csv"]
+    backup = ws / "ops" / ".state_backup" / run.summary["job_id"]
+    assert (backup / "ops" / "latency_state.json").read_text() == "unpushed\n"
+    assert (ws / "ops" / "latency_state.json").read_text() == START["ops/latency_state.json"]
+    assert not (ws / "ops" / "scratch.csv").exists()
+
+
+def test_git_branch_holds_one_parentless_snapshot_commit(tmp_path, request):
+    from _support_state import StoreFactory
+
+    factory = StoreFactory("git", tmp_path, request)
+    url, ws = seeded(factory, tmp_path)
+    (ws / "ops" / "latency_state.json").write_text('{"streak": 9}\n')
+    ok(ws, "push", url, env=factory.env)
+    repo, branch = url[len("git+file://"):].split("#")
+    assert git("rev-list", "--count", branch, cwd=repo).strip() == "1"
+    tree = git("ls-tree", "-r", "--name-only", branch, cwd=repo).split()
+    assert "manifest.json" in tree and all(p == "manifest.json" or p.startswith("blobs/sha256/") for p in tree)
+    manifest = json.loads(git("show", f"{branch}:manifest.json", cwd=repo))
+    assert manifest["generation"] == 2 and manifest["parent_generation"] == 1
+
+
+def test_a_pull_that_dies_mid_swap_leaves_no_record_and_one_rerun_recovers(tmp_path, monkeypatch, request):
+    from _support_state import StoreFactory
+
+    from observability.store import job
+
+    factory = StoreFactory("file", tmp_path, request)
+    url, ws = seeded(factory, tmp_path)
+    (ws / "ops" / "latency_state.json").write_text('{"streak": 5}\n')
+    (ws / "ops" / "signal_latency.csv").write_text("timestamp_utc,source\n2026,a\n")
+    ok(ws, "push", url)
+    victim = make_workspace(tmp_path / "victim")
+    ok(victim, "pull", url)
+    ok(ws, "pull", url)
+    (ws / "ops" / "latency_state.json").write_text('{"streak": 6}\n')
+    ok(ws, "push", url)
+    real_replace, calls = job.os.replace, []
+
+    def dying_replace(src, dst):
+        if ".state_pull." in str(src) and ".state_pull." not in str(dst):  # the swap, not the staging
+            calls.append(dst)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(job.os, "replace", dying_replace)
+    died = state(victim, "pull", "--store", url)
+    monkeypatch.setattr(job.os, "replace", real_replace)
+    assert died.exit_code == 1 and died.error_code == "workspace_error", died
+    assert "run `observability state pull` again" in died.summary["diagnostics"]["error_message"]
+    assert not (victim / "ops" / ".state_pulled.json").exists()
+    assert not list((victim / "ops").glob(".state_pull.*"))
+    again = ok(victim, "pull", url, status=("ok", "warning"))
+    assert again["generation"] == 3
+    assert (victim / "ops" / "latency_state.json").read_text() == '{"streak": 6}\n'
+    assert json.loads((victim / "ops" / ".state_pulled.json").read_text())["generation"] == 3
+
+
+def test_a_store_that_went_back_a_generation_is_refused(tmp_path, request):
+    from _support_state import StoreFactory
+
+    factory = StoreFactory("file", tmp_path, request)
+    url, ws = seeded(factory, tmp_path)
+    ok(ws, "pull", url)
+    ok(ws, "push", url)
+    (tmp_path / "store" / "manifests" / "000000000002.json").unlink()  # restored from an older backup
+    (tmp_path / "store" / "HEAD").write_text("1\n")
+    run = state(ws, "push", "--store", url)
+    assert run.exit_code == 1 and run.error_code == "state_conflict", run
+    assert "behind the generation 2" in run.summary["diagnostics"]["error_message"]
