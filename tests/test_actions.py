@@ -18,7 +18,8 @@ from datetime import timedelta
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.
-COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report")}
+COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "state-pull": ("state", "pull"),
+            "state-push": ("state", "push")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -60,6 +61,41 @@ def test_every_action_input_maps_to_a_cli_option(name):
 
 def test_every_job_command_has_an_action():
     assert set(COMMANDS) == set(ACTIONS)
+
+
+def test_every_action_installs_the_same_way():
+    """The three set-up steps are the same in every action (the shared part lives in actions/_lib)."""
+    setups = {name: load(name)["runs"]["steps"][:3] for name in ACTIONS}
+    first = next(iter(setups.values()))
+    assert [s.get("id") for s in first] == ["prep", None, "install"]
+    for name, steps in setups.items():
+        assert steps == first, f"actions/{name} installs differently"
+
+
+def test_state_pull_latency_state_push_through_the_actions(tmp_path):
+    """A fresh runner: pull (empty store starts from the template), sample, push; the next runner sees it."""
+    store = f"file://{tmp_path / 'store'}"
+    for runner in ("first", "second"):
+        ws = tmp_path / runner
+        ws.mkdir()
+        shutil.copytree(ROOT / "ops-template" / "sample", ws / "sample")
+        env = {"OBS_NOW": NOW if runner == "first" else "2026-01-08T00:22:00Z"}
+        steps = [("state-pull", {"workspace": str(ws), "store": store}),
+                 ("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}),
+                 ("state-push", {"workspace": str(ws), "store": store})]
+        for action, inputs in steps:
+            result = run_action(action, inputs, tmp_path / runner, extra_env=env)
+            assert result["code"] == 0, (action, result["stderr"])
+    first = [json.loads(x) for x in (tmp_path / "first" / "ops" / "automation_runs.log").read_text().splitlines()]
+    second = [json.loads(x) for x in (tmp_path / "second" / "ops" / "automation_runs.log").read_text().splitlines()]
+    assert [line["job"] for line in second[:len(first)]] == [line["job"] for line in first]
+    latency_runs = [line for line in second if line["job"] == "latency"]
+    assert latency_runs[0]["status"] == "warning" and len(latency_runs) == 2
+    # The second runner's cursor came from the store: nothing was ingested twice.
+    summary = json.loads(Path(result["outputs"]["summary"]).read_text())
+    assert summary["status"] in ("ok", "warning")
+    raw = (tmp_path / "second" / "ops" / "signal_latency.csv").read_text().splitlines()
+    assert len(raw) == len(set(raw)) == 2593
 
 
 def _sample_workspace(tmp_path: Path) -> Path:

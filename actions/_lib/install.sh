@@ -27,9 +27,15 @@ case "${1:-install}" in
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
         -r "$here/requirements.txt"
     fi
-    # The package itself always comes from this checkout (the cached venv holds only its deps).
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
-      --force-reinstall "$root"
+    # The package itself always comes from this checkout (the cached venv holds only its deps);
+    # reinstalled only when its files changed, so several actions in one job install it once.
+    source_hash="$(cd "$root" && find observability schemas ops-template pyproject.toml -type f \
+      ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)"
+    if [ "$(cat "$venv/.observability-source" 2>/dev/null)" != "$source_hash" ]; then
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+        --force-reinstall "$root"
+      echo "$source_hash" > "$venv/.observability-source"
+    fi
     echo "bin=$venv/bin/observability" >> "$GITHUB_OUTPUT"
     ;;
   *)
