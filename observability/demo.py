@@ -24,6 +24,7 @@ STEPS: list[tuple[str, list[str]]] = [
     ("latency", ["latency", "sample", "--dry-run-alert",
                  "--input", "sample/signal_notifier.csv",
                  "--input", "sample/signal_notifier.legacy.csv"]),
+    ("dashboard", ["dashboard", "export", "--dry-run-upload"]),
     ("weekly", ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]),
 ]
 

@@ -217,3 +217,24 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
                                 **{k: secrets.redact(v) for k, v in result.outputs.items()}})
     if result.summary_markdown:
         github_actions.append_summary(secrets.redact(result.summary_markdown))
+
+
+def record_skipped(workspace: Workspace, job: str, reason: str, *, at: datetime, job_id: str | None = None,
+                   details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Log a run that did not happen (``status=skipped``) and return its record.
+
+    For a chain that stops early: every step after the failure is still accounted for in
+    the automation log, so a missing artefact can be traced to the reason it is missing.
+    """
+    stamp = clock.iso(at)
+    record = {
+        "job_id": job_id or make_job_id(job, at), "job": job, "status": "skipped", "started_at": stamp,
+        "completed_at": stamp, "duration_ms": 0, "attempts": 0, "artefacts": [], "alerts": [],
+        "diagnostics": {"reason": reason, **(details or {})}, "commit_sha": provenance.commit_sha(workspace.root),
+        "source_command": provenance.source_command(),
+    }
+    gh = github_actions.run_context()
+    if gh:
+        record["github"] = {k: v for k, v in gh.items() if v is not None}
+    record["sequence"] = runlog.append(workspace, record)
+    return record

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from observability import __version__
+from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
 from observability.cli.latency import latency
 from observability.cli.state import state
 from observability.cli.weekly import weekly
+from observability.cli.workflow import workflow
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -30,7 +32,9 @@ def cli() -> None:
 
 cli.add_command(latency)
 cli.add_command(weekly)
+cli.add_command(dashboard)
 cli.add_command(demo)
+cli.add_command(workflow)
 cli.add_command(state)
 
 

@@ -23,3 +23,17 @@ def finish(exit_code: int) -> None:
     """Leave with the job's exit code (0 ok/warning/dry_run/skipped, 1 failed, 2 usage)."""
     sys.stdout.flush()
     raise SystemExit(exit_code)
+
+
+def dump_or_fail(produce: Callable, workspace: str | None) -> None:
+    """Print ``produce(workspace root)`` as JSON and exit 0, or a usage error (exit 2) naming the problem."""
+    from observability import fsio
+    from observability.errors import ObservabilityError
+    from observability.workspace import Workspace
+
+    try:
+        document = produce(Workspace.open(workspace).root)
+    except ObservabilityError as exc:
+        raise click.UsageError(exc.message) from None
+    click.echo(fsio.canonical_json(document, indent=2), nl=False)
+    raise SystemExit(0)

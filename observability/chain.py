@@ -1,0 +1,96 @@
+"""``observability workflow run``: the job chain latency → weekly → dashboard, each a real run.
+
+Each step runs as its own process with the same command a workflow would use, so it keeps
+its own contract (summary, log line, heartbeat, lock). A failed step stops the chain and
+every later step is logged ``skipped`` (reason ``previous_step_failed``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from observability import config
+from observability.errors import ConfigError
+from observability.runtime import JobContext, JobResult, record_skipped
+
+AUTOMATION_CONFIG = "configs/observability/automation.yaml"
+DEFAULT_STEPS = {"latency": ["latency", "sample"], "weekly": ["weekly", "report"], "dashboard": ["dashboard", "export"]}
+# The flag that keeps each job from sending anything outward.
+DRY_RUN_FLAGS = {"latency": "--dry-run-alert", "weekly": "--dry-run-webhook", "dashboard": "--dry-run-upload"}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    enabled: bool
+    argv: tuple[str, ...]
+
+
+def load_steps(root: Path, path: str | None, *, dry_run: bool) -> tuple[list[Step], str]:
+    """The effective steps and where they came from (the config file or the defaults)."""
+    chosen = root / (path or AUTOMATION_CONFIG)
+    if path is None and not chosen.exists():
+        raw, origin = {"steps": {k: {"args": v} for k, v in DEFAULT_STEPS.items()}}, "(defaults)"
+    else:
+        origin = path or AUTOMATION_CONFIG
+        raw = config.load_yaml(chosen, "automation_config", display=origin)
+    steps = []
+    for name, spec in raw["steps"].items():
+        args = [a.replace("{ROOT}", str(root)) for a in spec["args"]]
+        if args[0] != DEFAULT_STEPS[name][0]:
+            raise ConfigError(f"{origin}: field steps.{name}.args: must start with {DEFAULT_STEPS[name][0]!r}")
+        if "--workspace" in args:
+            raise ConfigError(f"{origin}: field steps.{name}.args: --workspace is set by the chain")
+        args += ["--workspace", str(root)]
+        if dry_run and DRY_RUN_FLAGS[name] not in args:
+            args.append(DRY_RUN_FLAGS[name])
+        steps.append(Step(name, bool(spec.get("enabled", True)), tuple(args)))
+    return steps, origin
+
+
+def dump(root: Path, path: str | None, *, dry_run: bool) -> dict:
+    steps, origin = load_steps(root, path, dry_run=dry_run)
+    return {"config": origin, "dry_run": dry_run,
+            "steps": [{"name": s.name, "enabled": s.enabled, "command": ["observability", *s.argv]} for s in steps]}
+
+
+def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
+    ws = ctx.workspace
+    steps, origin = load_steps(ws.root, path, dry_run=dry_run)
+    results: list[dict] = []
+    failed: str | None = None
+    env = {**os.environ, "OBS_WORKSPACE": str(ws.root)}
+    for step in steps:
+        if failed or not step.enabled:
+            reason = "previous_step_failed" if failed else "disabled"
+            record = record_skipped(ws, step.name, reason, at=ctx.now,
+                                    details={"chain_job_id": ctx.job_id, **({"failed_step": failed} if failed else {})})
+            results.append({"name": step.name, "status": "skipped", "reason": reason, "job_id": record["job_id"]})
+            ctx.note(f"{step.name}: skipped ({reason})")
+            continue
+        ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
+        done = subprocess.run([sys.executable, "-m", "observability", *step.argv], capture_output=True, text=True,
+                              env=env, check=False)
+        sys.stderr.write(done.stderr)
+        try:
+            summary = json.loads(done.stdout)
+        except ValueError:
+            summary = {"status": "error", "diagnostics": {"error_code": "no_summary"}}
+        results.append({"name": step.name, "status": summary.get("status"), "exit_code": done.returncode,
+                        "job_id": summary.get("job_id"), "error_code": summary.get("diagnostics", {}).get("error_code")})
+        if done.returncode != 0:
+            failed = step.name
+    status = "error" if failed else ("dry_run" if dry_run else "ok")
+    diagnostics = {"config": origin}
+    if failed:
+        diagnostics.update(error_code="step_failed", error_message=f"step {failed} failed; later steps skipped",
+                           failed_step=failed)
+    lines = ["## observability workflow run", "", "| step | status | job id |", "|---|---|---|"]
+    lines += [f"| {r['name']} | {r['status']} | `{r.get('job_id')}` |" for r in results]
+    return JobResult(status=status, figures={"steps": results, "dry_run": dry_run}, diagnostics=diagnostics,
+                     summary_markdown="\n".join(lines) + "\n", outputs={"failed-step": failed or ""})

@@ -1,0 +1,113 @@
+"""``observability dashboard``: export the dashboard datasets and verify the bundle."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish, job_options
+from observability.dashboard import DATASETS as DATASET_NAMES
+
+
+@click.group()
+def dashboard() -> None:
+    """Dashboard datasets for notebooks/BI: export, manifest, history, verify."""
+
+
+@dashboard.command("export")
+@click.option("--dataset", "datasets", type=click.Choice(DATASET_NAMES), multiple=True,
+              help="Dataset to export (repeatable; default all four).")
+@click.option("--output-dir", metavar="DIR", default="out/dashboard", show_default=True,
+              help="Where <dataset>.json, manifest.json and README.json are written.")
+@click.option("--manifest", metavar="PATH", default=None,
+              help="Manifest path inside --output-dir (default <output-dir>/manifest.json).")
+@click.option("--provenance", metavar="PATH", default=None,
+              help="JSON object (command, commit_sha, inputs) overriding the provenance filled in from the run.")
+@click.option("--heartbeat-file", metavar="PATH", default="ops/dashboard_export_heartbeat.json", show_default=True,
+              help="Heartbeat with per-dataset status, last_success_at and last_failure.")
+@click.option("--history-dir", metavar="DIR", default="ops/dashboard_export_history", show_default=True,
+              help="Each export snapshots the bundle to DIR/<job_id>/.")
+@click.option("--history-retention-days", type=click.IntRange(min=1), default=56, show_default=True,
+              help="Snapshots older than this are pruned (each prune recorded in "
+                   "ops/dashboard_export_archive_manifest.jsonl).")
+@click.option("--ev-history-limit", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Latest snapshots kept per strategy/symbol/mode series in ev_history.")
+@click.option("--upload-command", metavar="CMD", default=None,
+              help="Run after the export as an argument list (no shell); {bundle_dir} is replaced by the "
+                   "output directory. A non-zero exit ends the run with error_code=upload_failed.")
+@click.option("--upload-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds before the upload command is stopped (counts as upload_failed).")
+@click.option("--dry-run-upload", is_flag=True,
+              help="Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).")
+@click.option("--state-archive", metavar="DIR", default="ops/state_archive", show_default=True,
+              help="EV state archive (ev_history input).")
+@click.option("--runs-dir", metavar="DIR", default="runs", show_default=True,
+              help="Holds index.csv and <run_id>/daily.csv (turnover input).")
+@click.option("--telemetry", metavar="PATH", default="reports/portfolio_samples/router_demo/telemetry.json",
+              show_default=True, help="Router telemetry (slippage input).")
+@click.option("--latency-rollup", metavar="PATH", default="ops/signal_latency_rollup.csv", show_default=True,
+              help="Hourly rollups written by `observability latency sample` (latency input).")
+@click.option("--no-cache", is_flag=True, help="Parse every input again instead of using ops/.dashboard_cache/.")
+@click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.dashboard.lock).")
+@job_options
+def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_dir, history_retention_days,
+           ev_history_limit, upload_command, upload_timeout, dry_run_upload, state_archive, runs_dir, telemetry,
+           latency_rollup, no_cache, lock_file, workspace, job_id, lock_timeout) -> None:
+    """Export the dashboard datasets with a versioned manifest.
+
+    Writes <dataset>.json, manifest.json and README.json, snapshots the bundle to the history
+    directory and prunes old snapshots, then runs the upload command if one is given. A dataset whose input is missing or bad keeps its last good file and manifest entry; the
+    others still refresh and the run ends status=error (exit 1).
+
+    Example:
+
+        observability dashboard export --dataset ev_history --dataset turnover \\
+            --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
+    """
+    from observability.dashboard.job import ExportOptions, custom_heartbeat
+    from observability.dashboard.job import export as run_export
+    from observability.runtime import run_job
+
+    options = ExportOptions(
+        datasets=tuple(datasets) or DATASET_NAMES, output_dir=output_dir, manifest=manifest, provenance=provenance,
+        heartbeat_file=heartbeat_file, history_dir=history_dir, history_retention_days=history_retention_days,
+        ev_history_limit=ev_history_limit, upload_command=upload_command, upload_timeout=upload_timeout,
+        dry_run_upload=dry_run_upload, state_archive=state_archive, runs_dir=runs_dir, telemetry=telemetry,
+        latency_rollup=latency_rollup, use_cache=not no_cache)
+    finish(run_job("dashboard", lambda ctx: run_export(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_upload,
+                   heartbeat=not custom_heartbeat(options)))
+
+
+@dashboard.command("verify")
+@click.option("--manifest", metavar="PATH", default="out/dashboard/manifest.json", show_default=True,
+              help="Manifest of the bundle to check.")
+@click.option("--dataset", "datasets", type=click.Choice(DATASET_NAMES), multiple=True,
+              help="Dataset that must be present (repeatable; default all four).")
+@click.option("--max-age-hours", type=click.FloatRange(min=0, min_open=True), default=48.0, show_default=True,
+              help="A manifest or dataset not refreshed for longer than this is stale.")
+@click.option("--history-dir", metavar="DIR", default="ops/dashboard_export_history", show_default=True,
+              help="History snapshots checked against the retention.")
+@click.option("--history-retention-days", type=click.IntRange(min=1), default=56, show_default=True,
+              help="Snapshots older than this (plus one day of grace) are a problem.")
+@click.option("--lock-file", metavar="PATH", default="ops/.dashboard.lock", show_default=True,
+              help="Shared with the export, so a bundle is never checked mid-write.")
+@job_options
+def verify(manifest, datasets, max_age_hours, history_dir, history_retention_days, lock_file, workspace, job_id,
+           lock_timeout) -> None:
+    """Check a dashboard bundle and print every problem found.
+
+    Checks the manifest against its schema, that every dataset is present, checksums, row
+    counts, row schemas, freshness and history retention; exits 1 if there is any problem.
+
+    Example:
+
+        observability dashboard verify --manifest out/dashboard/manifest.json
+    """
+    from observability.dashboard.verify import VerifyOptions, run_verify
+    from observability.runtime import run_job
+
+    options = VerifyOptions(manifest=manifest, datasets=tuple(datasets) or DATASET_NAMES,
+                            max_age_hours=max_age_hours, history_dir=history_dir,
+                            retention_days=history_retention_days)
+    finish(run_job("dashboard-verify", lambda ctx: run_verify(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout, lock_file=lock_file, heartbeat=False))

@@ -1,0 +1,37 @@
+"""``observability workflow``: run the job chain as the seed's run_daily_workflow --observability did."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish, job_options
+
+
+@click.group()
+def workflow() -> None:
+    """The job chain: latency → weekly → dashboard."""
+
+
+@workflow.command("run")
+@click.option("--config", "config_path", metavar="PATH", default=None,
+              help="Chain config (default configs/observability/automation.yaml when present).")
+@click.option("--dry-run", is_flag=True, help="Turn on every job's dry-run flag: nothing is sent outward.")
+@click.option("--config-dump", is_flag=True,
+              help="Print the effective command of every step as JSON and run nothing.")
+@job_options
+def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> None:
+    """Run latency → weekly → dashboard; a failed step stops the chain (later steps logged skipped).
+
+    Example:
+
+        observability workflow run --dry-run
+    """
+    from observability import chain
+    from observability.runtime import run_job
+
+    if config_dump:
+        from observability.cli.options import dump_or_fail
+
+        dump_or_fail(lambda root: chain.dump(root, config_path, dry_run=dry_run), workspace)
+    finish(run_job("workflow", lambda ctx: chain.run(ctx, config_path, dry_run=dry_run), workspace=workspace,
+                   job_id=job_id, lock_timeout=lock_timeout, dry_run=dry_run))

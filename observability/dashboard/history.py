@@ -1,0 +1,119 @@
+"""Bundle snapshots in ``ops/dashboard_export_history/<job_id>/`` and their retention.
+
+A snapshot is a complete copy of the bundle (manifest, README.json, dataset files), so a rollback
+is a copy back. Each pruned snapshot is recorded as one JSON line before it is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from observability import clock, fsio, schemas
+from observability.dashboard.cache import sha256_file
+
+PRUNE_SCHEMA = "dashboard_history_prune"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    path: Path
+    generated_at: datetime | None
+    sequence: int | None
+
+
+def _job_id_time(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=clock.UTC)
+    except ValueError:
+        return None
+
+
+def list_snapshots(history_dir: Path) -> list[Snapshot]:
+    """Snapshots by age (manifest generated_at, else the job id's time); temp dirs are ignored."""
+    out = []
+    try:
+        children = sorted(history_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    for child in children:
+        if not child.is_dir() or child.name.startswith("."):
+            continue
+        generated_at, sequence = None, None
+        try:
+            doc = json.loads((child / MANIFEST_NAME).read_bytes())
+            generated_at = clock.parse_iso(doc["generated_at"])
+            sequence = doc.get("sequence") if isinstance(doc.get("sequence"), int) else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        out.append(Snapshot(child.name, child, generated_at or _job_id_time(child.name), sequence))
+    return out
+
+
+def max_sequence(history_dir: Path) -> int:
+    return max((s.sequence or 0 for s in list_snapshots(history_dir)), default=0)
+
+
+def write_snapshot(history_dir: Path, name: str, files: dict[str, bytes]) -> Path:
+    """Write ``files`` into ``history_dir/name`` as a whole: a temp dir renamed into place."""
+    history_dir.mkdir(parents=True, exist_ok=True)
+    target = history_dir / name
+    tmp = history_dir / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for rel, data in files.items():
+        dest = tmp / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    if target.exists():  # the same job id exported twice: the newer bundle wins
+        trash = history_dir / f".{name}.old-{os.getpid()}"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def _files(path: Path) -> list[dict]:
+    out = []
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        out.append({"path": item.relative_to(path).as_posix(), "sha256": sha256_file(item),
+                    "bytes": item.stat().st_size})
+    return out
+
+
+def expired(history_dir: Path, now: datetime, retention_days: int) -> list[Snapshot]:
+    cutoff = now - timedelta(days=retention_days)
+    return [s for s in list_snapshots(history_dir) if s.generated_at is not None and s.generated_at < cutoff]
+
+
+def prune(history_dir: Path, record_path: Path, *, now: datetime, retention_days: int, job_id: str,
+          keep: str | None = None, display=str) -> list[dict]:
+    """Delete snapshots older than ``retention_days``, appending one record per snapshot first."""
+    records = []
+    for snap in expired(history_dir, now, retention_days):
+        if snap.name == keep:
+            continue
+        record = {"event": "pruned", "pruned_at": clock.iso(now), "job_id": job_id,
+                  "snapshot": display(snap.path), "sequence": snap.sequence, "retention_days": retention_days,
+                  "snapshot_generated_at": clock.iso(snap.generated_at) if snap.generated_at else None,
+                  "files": _files(snap.path)}
+        schemas.validate(PRUNE_SCHEMA, record, what=f"{display(record_path)} record")
+        fsio.append_bytes(record_path, (fsio.canonical_json(record) + "\n").encode("utf-8"))
+        trash = history_dir / f".{snap.name}.pruned-{os.getpid()}"
+        os.replace(snap.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        records.append(record)
+    for leftover in history_dir.glob(".*.tmp-*"):  # a run killed mid-snapshot
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in history_dir.glob(".*.pruned-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return records

@@ -1,0 +1,447 @@
+"""``observability dashboard export``: rebuild datasets, write the manifest, snapshot, prune, upload.
+
+Each dataset stands alone: one whose input is missing or bad keeps its last good file and manifest
+entry (marked stale) while the others refresh, and the run ends ``status=error``. A dataset whose
+inputs and options hash to the manifest's ``source_hash`` (and whose file still matches its
+checksum) is kept as it is, so a re-export with unchanged inputs rewrites only the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observability import clock, fsio, markdown, provenance, schemas
+from observability.dashboard import (
+    DATASETS,
+    history,
+    latency_rollup,
+    rowcheck,
+    runs,
+    state_archive,
+    telemetry,
+)
+from observability.dashboard import manifest as manifest_mod
+from observability.dashboard import upload as upload_mod
+from observability.dashboard.cache import ContentCache
+from observability.dashboard.datasets import SPECS, BuildOptions
+from observability.dashboard.sources import SourceData
+from observability.dashboard.verify import file_matches
+from observability.errors import (
+    ConfigError,
+    InputError,
+    ObservabilityError,
+    SchemaError,
+)
+from observability.runtime import JobContext, JobResult
+
+DATASET_SCHEMA_VERSION = "1.0.0"
+BUNDLE_LOCK = "ops/.dashboard_bundle.lock"
+SEQUENCE_FILE = "ops/dashboard_export.sequence"
+PRUNE_RECORD = "ops/dashboard_export_archive_manifest.jsonl"
+CACHE_DIR = "ops/.dashboard_cache"
+DEFAULT_HEARTBEAT = "ops/dashboard_export_heartbeat.json"
+MAX_WARNINGS = 20
+UPSTREAM_COMMANDS = {
+    "ev_history": "upstream strategy runs archive EV state to ops/state_archive/<strategy>/<symbol>/<mode>/",
+    "slippage": "upstream router demo writes reports/portfolio_samples/router_demo/telemetry.json",
+    "turnover": "upstream backtest runner writes runs/index.csv and runs/<id>/daily.csv",
+    "latency": "observability latency sample (writes ops/signal_latency_rollup.csv)",
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    datasets: tuple[str, ...] = DATASETS
+    output_dir: str = "out/dashboard"
+    manifest: str | None = None
+    provenance: str | None = None
+    heartbeat_file: str = DEFAULT_HEARTBEAT
+    history_dir: str = "ops/dashboard_export_history"
+    history_retention_days: int = 56
+    ev_history_limit: int = 32
+    upload_command: str | None = None
+    upload_timeout: float = 600.0
+    dry_run_upload: bool = False
+    state_archive: str = "ops/state_archive"
+    runs_dir: str = "runs"
+    telemetry: str = "reports/portfolio_samples/router_demo/telemetry.json"
+    latency_rollup: str = "ops/signal_latency_rollup.csv"
+    use_cache: bool = True
+
+
+@dataclass
+class _Outcome:
+    name: str
+    status: str  # built | unchanged | failed
+    entry: dict[str, Any] | None = None
+    doc: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def custom_heartbeat(opts: ExportOptions) -> bool:
+    return Path(opts.heartbeat_file).as_posix() != DEFAULT_HEARTBEAT
+
+
+def _load_provenance(ctx: JobContext, opts: ExportOptions) -> dict[str, Any]:
+    if not opts.provenance:
+        return {}
+    path = ctx.workspace.path(opts.provenance)
+    shown = ctx.workspace.rel(path)
+    try:
+        doc = fsio.read_json(path, what="provenance file", display=shown)
+    except InputError as exc:
+        raise ConfigError(exc.message) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{shown}: provenance must be a JSON object (command, commit_sha, inputs)")
+    if "inputs" in doc and not (isinstance(doc["inputs"], list) and all(isinstance(i, str) for i in doc["inputs"])):
+        raise ConfigError(f"{shown}: field inputs: must be a list of paths")
+    if "command" in doc and not isinstance(doc["command"], str):
+        raise ConfigError(f"{shown}: field command: must be a string")
+    if "commit_sha" in doc and doc["commit_sha"] is not None and not isinstance(doc["commit_sha"], str):
+        raise ConfigError(f"{shown}: field commit_sha: must be a string or null")
+    return doc
+
+
+class _Exporter:
+    def __init__(self, ctx: JobContext, opts: ExportOptions):
+        self.ctx = ctx
+        self.opts = opts
+        ws = ctx.workspace
+        self.ws = ws
+        self.now = clock.iso(ctx.started)
+        self.out_dir = ws.path(opts.output_dir)
+        self.manifest_path = ws.path(opts.manifest) if opts.manifest else self.out_dir / "manifest.json"
+        if self.manifest_path.parent.resolve() != self.out_dir.resolve():
+            raise ConfigError(f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
+                              "(dataset paths in the manifest are relative to it)")
+        self.history_dir = ws.path(opts.history_dir)
+        self.caches: dict[str, ContentCache] = {}
+
+    def dataset_rel(self, name: str) -> str:
+        """A dataset file's path relative to the manifest's directory (always ``<name>.json`` in it)."""
+        path = self.out_dir / f"{name}.json"
+        return os.path.relpath(path, self.manifest_path.parent).replace(os.sep, "/")
+
+    def unusable(self, name: str, entry: dict[str, Any]) -> str | None:
+        """Why a previous manifest entry cannot be carried over (a hand-edited or foreign manifest)."""
+        if name not in SPECS:
+            return "unknown dataset"
+        if entry.get("path") != self.dataset_rel(name):
+            return f"path {entry.get('path')!r} is not {self.dataset_rel(name)!r}"
+        probe = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": 1, "generated_at": self.now,
+                 "job_id": self.ctx.job_id, "datasets": [entry], "provenance": {"command": "x", "commit_sha": None,
+                                                                             "inputs": ["x"]}}
+        problems = schemas.errors(manifest_mod.SCHEMA, probe)
+        if problems:
+            parts, message = problems[0]
+            return f"field {schemas.json_path(parts[2:])}: {message}"
+        return None
+
+    def cache(self, name: str) -> ContentCache:
+        if name not in self.caches:
+            path = self.ws.path(CACHE_DIR) / f"{name}.json" if self.opts.use_cache else None
+            self.caches[name] = ContentCache(path, name)
+        return self.caches[name]
+
+    def read_source(self, name: str) -> SourceData:
+        ws, opts = self.ws, self.opts
+        if name == "ev_history":
+            return state_archive.read(ws, ws.path(opts.state_archive), self.cache("state_archive"))
+        if name == "slippage":
+            return telemetry.read(ws, ws.path(opts.telemetry), self.cache("telemetry"))
+        if name == "turnover":
+            return runs.read(ws, ws.path(opts.runs_dir), self.cache("runs"))
+        return latency_rollup.read(ws, ws.path(opts.latency_rollup), self.cache("latency_rollup"))
+
+    def source_roots(self, names) -> list[str]:
+        roots = {"ev_history": self.opts.state_archive, "slippage": self.opts.telemetry,
+                 "turnover": self.opts.runs_dir, "latency": self.opts.latency_rollup}
+        return [self.ws.rel(self.ws.path(roots[n])) for n in names]
+
+    def options_for(self, name: str) -> dict[str, Any]:
+        return {"ev_history_limit": self.opts.ev_history_limit} if name == "ev_history" else {}
+
+    def build(self, name: str, previous: dict[str, Any] | None) -> _Outcome:
+        spec = SPECS[name]
+        try:
+            source = self.read_source(name)
+        except ObservabilityError as exc:
+            return _Outcome(name, "failed", error_code=exc.error_code, error_message=exc.message)
+        source_hash = source.source_hash(name, self.options_for(name), spec.builder_version)
+        path = self.out_dir / f"{name}.json"
+        rel = self.dataset_rel(name)
+        if previous and previous.get("source_hash") == source_hash and \
+                file_matches(path, previous.get("checksum_sha256")):
+            entry = {**previous, "status": "ok", "refreshed_at": self.now}
+            entry.pop("last_failure", None)
+            return _Outcome(name, "unchanged", entry=entry, warnings=source.warnings)
+        try:
+            rows, meta = spec.builder(source, BuildOptions(self.opts.ev_history_limit, self.now))
+            for index, row in enumerate(rows):
+                problem = rowcheck.first_error(spec.schema, row)
+                if problem:
+                    parts, message = problem
+                    raise SchemaError(f"{name} row {index} ({row.get('snapshot_path') or row.get('run_id') or ''}): "
+                                      f"field {schemas.json_path(parts)}: {message}")
+        except ObservabilityError as exc:
+            return _Outcome(name, "failed", error_code=exc.error_code, error_message=exc.message)
+        doc = {"dataset": name, "schema": spec.schema, "schema_version": DATASET_SCHEMA_VERSION,
+               "generated_at": self.now, "job_id": self.ctx.job_id, "row_count": len(rows),
+               "source_hash": source_hash, "inputs": source.input_paths, "skipped_inputs": source.skipped,
+               "options": self.options_for(name), "meta": meta, "rows": rows}
+        entry = {"dataset": name, "path": rel, "schema": spec.schema, "generated_at": self.now,
+                 "refreshed_at": self.now, "row_count": len(rows), "source_hash": source_hash,
+                 "job_id": self.ctx.job_id, "status": "ok", "inputs": self.source_roots([name])}
+        return _Outcome(name, "built", entry=entry, doc=doc, warnings=source.warnings)
+
+
+def _readme(exporter: _Exporter, manifest_doc: dict[str, Any]) -> dict[str, Any]:
+    datasets = {}
+    for entry in manifest_doc["datasets"]:
+        spec = SPECS[entry["dataset"]]
+        datasets[entry["dataset"]] = {
+            "path": entry["path"], "description": spec.description, "source": spec.source,
+            "refresh_schedule": spec.refresh, "upstream_command": UPSTREAM_COMMANDS[entry["dataset"]],
+            "row_schema": f"schemas/{spec.schema}.schema.json", "status": entry["status"],
+            "generated_at": entry["generated_at"], "refreshed_at": entry["refreshed_at"],
+            "row_count": entry["row_count"],
+        }
+    return {"bundle": "observability dashboard datasets", "generated_at": manifest_doc["generated_at"],
+            "job_id": manifest_doc["job_id"], "sequence": manifest_doc["sequence"],
+            "manifest": exporter.manifest_path.name, "datasets": datasets,
+            "export_command": "observability dashboard export", "verify_command": "observability dashboard verify",
+            "docs": "docs/dashboard.md"}
+
+
+def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
+    from filelock import FileLock
+
+    unknown = [d for d in opts.datasets if d not in SPECS]
+    if unknown:
+        raise ConfigError(f"--dataset {unknown[0]}: unknown dataset (choose from {', '.join(DATASETS)})")
+    selected = tuple(d for d in DATASETS if d in opts.datasets)
+    user_provenance = _load_provenance(ctx, opts)
+    argv = upload_mod.parse_command(opts.upload_command) if opts.upload_command else None
+    exporter = _Exporter(ctx, opts)
+    ws = ctx.workspace
+    with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        previous_doc, problem = manifest_mod.load(exporter.manifest_path)
+        if problem:
+            ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
+        previous = {}
+        for name, old in manifest_mod.entries(previous_doc).items():
+            why = exporter.unusable(name, old)
+            if why:
+                ctx.warn(f"{ws.rel(exporter.manifest_path)}: entry {name} dropped ({why}); it will be rebuilt")
+            else:
+                previous[name] = old
+        outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
+        for cache in exporter.caches.values():
+            cache.save()
+        sequence = manifest_mod.next_sequence(ws.path(SEQUENCE_FILE), previous_doc,
+                                              history.max_sequence(exporter.history_dir))
+        entries = _apply(ctx, exporter, outcomes, previous, sequence)
+        files: dict[str, bytes] = {}
+        for name, entry in entries.items():
+            try:
+                files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
+            except OSError:
+                pass
+        prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
+                "inputs": exporter.source_roots(selected)}
+        prov.update(user_provenance)
+        if not prov.get("inputs"):
+            prov["inputs"] = exporter.source_roots(selected)
+        manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
+                        "generated_at": exporter.now, "job_id": ctx.job_id,
+                        "datasets": [entries[n] for n in DATASETS if n in entries], "provenance": prov}
+        manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
+        ctx.artefact(exporter.manifest_path)
+        readme_path = exporter.out_dir / "README.json"
+        readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
+        fsio.atomic_write_bytes(readme_path, readme_bytes)
+        ctx.artefact(readme_path)
+        files[exporter.manifest_path.name] = manifest_bytes
+        files["README.json"] = readme_bytes
+        snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
+        ctx.artefact(snapshot)
+        pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
+                               retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=ctx.job_id,
+                               display=ws.rel)
+        if pruned:
+            ctx.artefact(ws.path(PRUNE_RECORD))
+            ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
+        integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
+                     for e in manifest_doc["datasets"]
+                     if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
+    return _finish(ctx, opts, exporter, selected, outcomes, manifest_doc, pruned, integrity, argv)
+
+
+def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], previous: dict[str, dict],
+           sequence: int) -> dict[str, dict[str, Any]]:
+    """Write rebuilt datasets and return the manifest entries: new, unchanged, stale or carried over."""
+    entries: dict[str, dict[str, Any]] = {}
+    for name in DATASETS:
+        outcome = outcomes.get(name)
+        old = previous.get(name)
+        if outcome is None:  # not selected this run: carried over as it is
+            if old is not None:
+                entries[name] = old
+        elif outcome.status == "built":
+            doc = {**outcome.doc, "sequence": sequence}  # type: ignore[dict-item]
+            # compact: big datasets encode several times faster than indented, and tools do not care
+            data = (fsio.canonical_json(doc) + "\n").encode("utf-8")
+            fsio.atomic_write_bytes(exporter.out_dir / f"{name}.json", data)
+            ctx.artefact(exporter.out_dir / f"{name}.json")
+            entries[name] = {**outcome.entry, "sequence": sequence,  # type: ignore[dict-item]
+                             "checksum_sha256": hashlib.sha256(data).hexdigest()}
+        elif outcome.status == "unchanged":
+            entries[name] = outcome.entry  # type: ignore[assignment]
+        elif old is not None:  # failed: the last good file and entry stay, marked stale
+            failure = {"job_id": ctx.job_id, "at": exporter.now, "error_code": outcome.error_code or "job_failed",
+                       "error_message": outcome.error_message or ""}
+            entries[name] = {**old, "status": "stale", "last_failure": failure}
+    return entries
+
+
+def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifest_doc) -> dict[str, Any]:
+    path = ctx.workspace.path(opts.heartbeat_file)
+    previous = fsio.read_json(path, default={}, what="heartbeat")
+    prev_sets = previous.get("datasets") if isinstance(previous, dict) and isinstance(previous.get("datasets"), dict) \
+        else {}
+    entries = manifest_mod.entries(manifest_doc)
+    datasets: dict[str, Any] = {}
+    now = clock.iso(ctx.started)
+    for name in DATASETS:
+        old = prev_sets.get(name) if isinstance(prev_sets.get(name), dict) else {}
+        outcome = outcomes.get(name)
+        if outcome is None:
+            if old:
+                datasets[name] = old
+            continue
+        beat = {k: v for k, v in old.items() if k in ("last_success_at", "last_failure")}
+        entry = entries.get(name)
+        if outcome.status == "failed":
+            beat.update(status="failed", stale=entry is not None,
+                        last_failure={"job_id": ctx.job_id, "at": now, "error_code": outcome.error_code,
+                                      "error_message": outcome.error_message})
+        else:
+            beat.update(status="ok", stale=False, last_success_at=now, unchanged=outcome.status == "unchanged")
+        if entry is not None:
+            beat.update(row_count=entry["row_count"], sequence=entry["sequence"], generated_at=entry["generated_at"],
+                        checksum_sha256=entry["checksum_sha256"])
+        datasets[name] = beat
+    return {"job_id": ctx.job_id, "generated_at": now, "sequence": manifest_doc["sequence"], "datasets": datasets,
+            "manifest": ctx.workspace.rel(ctx.workspace.path(opts.manifest) if opts.manifest
+                                          else ctx.workspace.path(opts.output_dir) / "manifest.json")}
+
+
+def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected, outcomes, manifest_doc, pruned,
+            integrity, argv) -> JobResult:
+    ws = ctx.workspace
+    failed = [o for o in outcomes.values() if o.status == "failed"]
+    warnings = [w for o in outcomes.values() for w in o.warnings]
+    for message in warnings[:MAX_WARNINGS]:
+        ctx.warn(message)
+    if len(warnings) > MAX_WARNINGS:
+        ctx.warn(f"{len(warnings) - MAX_WARNINGS} more input warnings not shown")
+    for outcome in failed:
+        kept = "last good version kept" if outcome.name in manifest_mod.entries(manifest_doc) else "no previous version"
+        ctx.note(f"dataset {outcome.name} failed ({outcome.error_code}: {outcome.error_message}); {kept}")
+    diagnostics: dict[str, Any] = {}
+    status = "warning" if ctx.warnings else "ok"  # input warnings were added to ctx.warnings above
+    if failed:
+        status = "error"
+        diagnostics.update(error_code=failed[0].error_code,
+                           error_message="; ".join(f"{o.name}: {o.error_message}" for o in failed),
+                           failed_datasets=[o.name for o in failed])
+    upload: dict[str, Any] | None = None
+    if integrity:
+        status = "error"
+        diagnostics.setdefault("error_code", "bundle_invalid")
+        diagnostics.setdefault("error_message", integrity[0])
+        diagnostics["bundle_problems"] = integrity[:10]
+    elif argv is not None:
+        rendered = upload_mod.render(argv, exporter.out_dir)
+        if opts.dry_run_upload:
+            target = ws.out / "dashboard_upload" / f"{ctx.job_id}.json"
+            fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": rendered, "bundle_dir": ws.rel(exporter.out_dir),
+                                            "sequence": manifest_doc["sequence"], "generated_at": exporter.now})
+            ctx.artefact(target)
+            upload = {"status": "dry_run", "argv": rendered}
+            if status != "error":
+                status = "dry_run"
+        else:
+            try:
+                done = upload_mod.run(rendered, timeout=opts.upload_timeout)
+                upload = {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms}
+            except upload_mod.UploadError as exc:
+                upload = {"status": "failed", "returncode": exc.details.get("returncode")}
+                ctx.note(exc.message)
+                if exc.details.get("stderr_tail"):
+                    ctx.note(f"upload stderr: {exc.details['stderr_tail']}")
+                status = "error"
+                if "error_code" in diagnostics:
+                    diagnostics.setdefault("also", []).append({"error_code": exc.error_code, "error_message": exc.message})
+                else:
+                    diagnostics.update(error_code=exc.error_code, error_message=exc.message,
+                                       upload_returncode=exc.details.get("returncode"))
+    if opts.dry_run_upload and status != "error":
+        status = "dry_run"  # nothing was sent outward, with or without an upload command
+    beat = _heartbeat(ctx, opts, selected, outcomes, manifest_doc)
+    if custom_heartbeat(opts):
+        _write_custom_heartbeat(ctx, opts, beat, status, diagnostics)
+    figures = {
+        "manifest_sequence": manifest_doc["sequence"],
+        "manifest": ws.rel(exporter.manifest_path),
+        "datasets": {name: {"status": o.status, **({"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
+                                                   if (e := manifest_mod.entries(manifest_doc).get(name)) else {})}
+                     for name, o in outcomes.items()},
+        "history_snapshot": ws.rel(exporter.history_dir / ctx.job_id),
+        "pruned_snapshots": len(pruned),
+        "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in sorted(exporter.caches.items())},
+    }
+    if upload is not None:
+        figures["upload"] = upload
+    return JobResult(status=status, figures=figures, diagnostics=diagnostics,
+                     heartbeat=None if custom_heartbeat(opts) else beat,
+                     summary_markdown=_summary(manifest_doc, outcomes, status),
+                     outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(manifest_doc["sequence"])})
+
+
+def _write_custom_heartbeat(ctx: JobContext, opts: ExportOptions, beat: dict, status: str, diagnostics: dict) -> None:
+    """--heartbeat-file elsewhere than the default: written here with the runtime's fields."""
+    path = ctx.workspace.path(opts.heartbeat_file)
+    previous = fsio.read_json(path, default={}, what="heartbeat")
+    merged = {**(previous if isinstance(previous, dict) else {}), **beat, "status": status,
+              **ctx.provenance()}
+    if status in ("ok", "warning", "dry_run"):
+        merged["last_success_at"] = clock.iso(ctx.started)
+    else:
+        merged["last_failure"] = {"job_id": ctx.job_id, "at": clock.iso(ctx.started),
+                                  "error_code": diagnostics.get("error_code")}
+    fsio.atomic_write_json(path, merged)
+    ctx.artefact(path)
+
+
+def _summary(manifest_doc: dict, outcomes: dict[str, _Outcome], status: str) -> str:
+    lines = [f"## Dashboard export: {status}", "",
+             f"Manifest sequence **{manifest_doc['sequence']}**, job `{manifest_doc['job_id']}`.", "",
+             "| dataset | this run | rows | generated at | checksum |", "| --- | --- | ---: | --- | --- |"]
+    entries = manifest_mod.entries(manifest_doc)
+    for name in DATASETS:
+        entry = entries.get(name)
+        outcome = outcomes.get(name)
+        state = outcome.status if outcome else "not selected"
+        if outcome and outcome.status == "failed":
+            state = f"FAILED ({outcome.error_code}); " + ("last good kept" if entry else "no previous version")
+        lines.append(f"| {name} | {markdown.cell(state)} | {entry['row_count'] if entry else '-'} | "
+                     f"{entry['generated_at'] if entry else '-'} | "
+                     f"`{entry['checksum_sha256'][:12] if entry else '-'}` |")
+    return "\n".join(lines) + "\n"

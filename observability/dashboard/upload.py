@@ -1,0 +1,69 @@
+"""Run the bundle's ``--upload-command`` as an argument list (never through a shell)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from observability import secrets
+from observability.errors import ConfigError, ObservabilityError
+
+PLACEHOLDER = "{bundle_dir}"
+
+
+class UploadError(ObservabilityError):
+    """The upload command failed, timed out or could not be started."""
+
+    error_code = "upload_failed"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    argv: list[str]
+    returncode: int
+    duration_ms: int
+    stdout_tail: str
+    stderr_tail: str
+
+
+def parse_command(command: str) -> list[str]:
+    """Split with POSIX shell quoting rules; no shell ever sees the string."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise ConfigError(f"--upload-command: cannot split {command!r} ({exc})") from None
+    if not argv:
+        raise ConfigError("--upload-command: empty command")
+    return argv
+
+
+def render(argv: list[str], bundle_dir: Path) -> list[str]:
+    return [arg.replace(PLACEHOLDER, str(bundle_dir)) for arg in argv]
+
+
+def _tail(text: str, limit: int = 800) -> str:
+    text = secrets.redact(text.strip())
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def run(argv: list[str], *, timeout: float) -> UploadResult:
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, shell=False)
+    except FileNotFoundError:
+        raise UploadError(f"upload command {argv[0]!r} not found", returncode=None) from None
+    except subprocess.TimeoutExpired:
+        raise UploadError(f"upload command {argv[0]!r} timed out after {timeout:g} s", returncode=None) from None
+    except OSError as exc:
+        raise UploadError(f"upload command {argv[0]!r} could not start ({exc.strerror or exc})") from None
+    result = UploadResult(argv, done.returncode, int((time.perf_counter() - t0) * 1000),
+                          _tail(done.stdout or ""), _tail(done.stderr or ""))
+    if done.returncode != 0:
+        detail = f": {result.stderr_tail.splitlines()[-1]}" if result.stderr_tail else ""
+        raise UploadError(f"upload command {argv[0]!r} exited {done.returncode}{detail}",
+                          returncode=done.returncode, stderr_tail=result.stderr_tail)
+    return result
