@@ -19,7 +19,7 @@ from datetime import timedelta
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.
 COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "state-pull": ("state", "pull"),
-            "state-push": ("state", "push")}
+            "state-push": ("state", "push"), "dashboard": ("dashboard", "export")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -156,6 +156,18 @@ def test_weekly_action_runs_a_dry_run_on_the_sample_workspace(tmp_path):
     assert summary["status"] == "dry_run"
     assert any(a.startswith("out/weekly_report/") for a in summary["artefacts"])
     assert result["summary"].strip(), "the weekly review goes to the step summary"
+
+
+def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    result = run_action("dashboard", {"workspace": str(ws), "dataset": "ev_history slippage\nturnover",
+                                      "dry-run-upload": "true", "upload-command": "false {bundle_dir}"},
+                        tmp_path, extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 0, result["stderr"]
+    assert result["outputs"]["status"] == "dry_run"
+    summary = json.loads(Path(result["outputs"]["summary"]).read_text())
+    assert sorted(summary["datasets"]) == ["ev_history", "slippage", "turnover"]
+    assert (ws / "out" / "dashboard" / "manifest.json").is_file()
 
 
 def test_weekly_action_without_a_webhook_is_a_configuration_error(tmp_path):
