@@ -8,13 +8,23 @@ from pathlib import Path
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+# Where each bundled item lives in a source checkout (the wheel keeps them all under _data/).
+_CHECKOUT = {"schemas": "schemas", "ops-template": "ops-template", "workflows": ".github/workflows",
+             "credentials.md": "docs/credentials.md"}
+
+
 @cache
-def data_dir(name: str) -> Path:
-    """Return the directory ``schemas`` or ``ops-template`` (wheel copy first, then the checkout)."""
-    for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):
-        if candidate.is_dir():
+def data_path(name: str) -> Path:
+    """A bundled file or directory: the wheel's copy first, then the source checkout's."""
+    for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / _CHECKOUT[name]):
+        if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"bundled directory {name!r} not found next to {_PACKAGE_DIR}")
+    raise FileNotFoundError(f"bundled {name!r} not found next to {_PACKAGE_DIR}")
+
+
+def data_dir(name: str) -> Path:
+    """The bundled directory ``schemas``, ``ops-template`` or ``workflows``."""
+    return data_path(name)
 
 
 def schema_path(name: str) -> Path:

@@ -7,6 +7,7 @@ import click
 from observability import __version__
 from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
+from observability.cli.init import init
 from observability.cli.latency import latency
 from observability.cli.state import state
 from observability.cli.weekly import weekly
@@ -34,6 +35,7 @@ cli.add_command(latency)
 cli.add_command(weekly)
 cli.add_command(dashboard)
 cli.add_command(demo)
+cli.add_command(init)
 cli.add_command(workflow)
 cli.add_command(state)
 
