@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from observability import clock, fsio, github_actions, provenance, runlog, secrets
-from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, ObservabilityError, WorkspaceError
+from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, ObservabilityError
 from observability.workspace import Workspace
 
 JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[A-Za-z0-9_.-]{1,64}$")

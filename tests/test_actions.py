@@ -11,10 +11,7 @@ import click
 import pytest
 
 from observability.cli import cli
-from observability.clock import parse_iso
-from observability.samplegen import rows, write_current
 from _support_actions import ROOT, load, run_action
-from datetime import timedelta
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.

@@ -41,7 +41,7 @@ def test_scaffolded_repository_has_pinned_workflows_configs_and_credentials(tmp_
         assert "./actions/" not in text and "runner.temp }}/workspace" not in text
         for uses in re.findall(r"uses: (\S+)", text):
             assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), uses
-        assert f"acme/observability/actions/" in text
+        assert "acme/observability/actions/" in text
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
     names = [s["name"] for s in latency["jobs"]["latency"]["steps"]]
     assert "Prepare the workspace" not in names

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache
-from observability.dashboard.sources import SourceData
-from observability.errors import InputError, MissingInputError
+from observability.dashboard.sources import SourceData, read_required
+from observability.errors import InputError
 from observability.latency.rollup import HEADER, RollupRow
 from observability.workspace import Workspace
 
@@ -34,15 +34,6 @@ def parse(data: bytes, display: str) -> list[dict]:
 
 def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:
     rel = ws.rel(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MissingInputError(f"{rel}: latency rollups not found (run `observability latency sample` first)") \
-            from None
-    except OSError as exc:
-        raise InputError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-    try:
-        digest, rows = cache.get_or_compute(rel, data, lambda raw: parse(raw, rel))
-    except ValueError as exc:
-        raise InputError(f"{rel}: {exc}") from None
+    digest, rows = read_required(rel, path, "latency rollups (run `observability latency sample` first)", cache,
+                                 lambda raw: parse(raw, rel))
     return SourceData(value=rows, inputs=[(rel, digest)])

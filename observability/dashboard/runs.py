@@ -16,8 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache
-from observability.dashboard.sources import SourceData
-from observability.errors import InputError, MissingInputError
+from observability.dashboard.sources import SourceData, read_required
 from observability.workspace import Workspace
 
 INDEX_REQUIRED = ("run_id",)
@@ -195,16 +194,7 @@ def parse_daily(data: bytes) -> dict:
 def read(ws: Workspace, runs_root: Path, cache: ContentCache) -> SourceData:
     index = runs_root / "index.csv"
     rel_index = ws.rel(index)
-    try:
-        data = index.read_bytes()
-    except FileNotFoundError:
-        raise MissingInputError(f"{rel_index}: runs index not found") from None
-    except OSError as exc:
-        raise InputError(f"{rel_index}: cannot read ({exc.strerror or exc})") from None
-    try:
-        digest, parsed = cache.get_or_compute(rel_index, data, parse_index)
-    except ValueError as exc:
-        raise InputError(f"{rel_index}: {exc}") from None
+    digest, parsed = read_required(rel_index, index, "runs index", cache, parse_index)
     out = SourceData(value=[], inputs=[(rel_index, digest)])
     out.warnings.extend(f"{rel_index}: {e}" for e in parsed["errors"])
     out.skipped += sum(1 for e in parsed["errors"] if e.endswith("row skipped"))

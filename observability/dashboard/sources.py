@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from observability import fsio
+from observability.errors import InputError, MissingInputError
 
 
 @dataclass
@@ -32,3 +35,32 @@ class SourceData:
     @property
     def input_paths(self) -> list[str]:
         return sorted({path for path, _ in self.inputs})
+
+
+def json_object(data: bytes) -> dict:
+    """Parse bytes as one JSON object (ValueError, with the reason, otherwise)."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    return doc
+
+
+def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes], Any]) -> tuple[str, Any]:
+    """Read and parse (through the content cache) an input the dataset cannot do without.
+
+    Returns (sha256, parsed); a missing file is MissingInputError and an unreadable or
+    unparsable one InputError, each naming the file.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise MissingInputError(f"{rel}: {what} not found") from None
+    except OSError as exc:
+        raise InputError(f"{rel}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return cache.get_or_compute(rel, data, parse)
+    except ValueError as exc:
+        raise InputError(f"{rel}: {exc}") from None

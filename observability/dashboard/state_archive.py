@@ -11,7 +11,6 @@ Layouts seen in real archives:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache, sha256_bytes
-from observability.dashboard.sources import SourceData
+from observability.dashboard.sources import SourceData, json_object
 from observability.errors import InputError, MissingInputError
 from observability.workspace import Workspace
 
@@ -91,12 +90,7 @@ def _number(value, field: str) -> float:
 
 def parse_snapshot(data: bytes) -> dict:
     """The EV posterior of one snapshot: alpha, beta, decay, conf (raises ValueError when unusable)."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
+    doc = json_object(data)
     ev = doc.get("ev_global")
     if not isinstance(ev, dict):
         raise ValueError("no ev_global object")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache
-from observability.dashboard.sources import SourceData
-from observability.errors import InputError, MissingInputError
+from observability.dashboard.sources import SourceData, json_object, read_required
+from observability.errors import InputError
 from observability.workspace import Workspace
 
 
@@ -28,12 +27,7 @@ def _opt(value, field: str, *, lo: float | None = None, hi: float | None = None,
 
 def parse(data: bytes) -> dict:
     """``{"generated_at", "window_days", "strategies": [...], "errors": [...]}``."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
+    doc = json_object(data)
     health = doc.get("execution_health")
     if not isinstance(health, dict):
         raise ValueError("field execution_health: missing or not an object")
@@ -71,16 +65,7 @@ def parse(data: bytes) -> dict:
 
 def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:
     rel = ws.rel(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MissingInputError(f"{rel}: router telemetry not found") from None
-    except OSError as exc:
-        raise InputError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-    try:
-        digest, parsed = cache.get_or_compute(rel, data, parse)
-    except ValueError as exc:
-        raise InputError(f"{rel}: {exc}") from None
+    digest, parsed = read_required(rel, path, "router telemetry", cache, parse)
     out = SourceData(value=parsed, inputs=[(rel, digest)])
     out.warnings.extend(f"{rel}: {e}" for e in parsed["errors"])
     out.skipped = len(parsed["errors"])
