@@ -1,0 +1,76 @@
+"""Findings and the alert items they become (the alert inbox opens one issue per fingerprint)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from observability import clock
+
+OWNER = "observability-oncall"
+RUNBOOK = "docs/schedules.md"
+
+# rule -> (severity, next action for the person on call)
+RULES: dict[str, tuple[str, str]] = {
+    "missed_run": ("warning", ("Check the workflow's run list (GitHub delays and drops scheduled runs); "
+                               "dispatch it by hand if the data must be fresh, see docs/schedules.md")),
+    "stale_heartbeat": ("warning", ("Find the job's last run in ops/automation_runs.log and why nothing "
+                                    "ran since; run it by hand, see docs/schedules.md")),
+    "log_invalid_line": ("warning", ("Read the named lines of ops/automation_runs.log; a torn last line is "
+                                     "dropped by the next append, anything else was written by hand or corrupted")),
+    "log_sequence_gap": ("warning", ("Lines of ops/automation_runs.log were lost (state push/pull or a restore); "
+                                     "compare with the workflow runs of that period")),
+    "log_sequence_duplicate": ("warning", ("Two writers used the same sequence: check the state store merge and "
+                                           "the concurrency group")),
+    "artefact_missing": ("critical", ("Run `observability verify job --job-id ID` for the run named in the "
+                                      "evidence and restore the artefact from the state store or rerun the job")),
+    "checksum_mismatch": ("critical", ("An artefact changed after its run wrote it: treat it as tampered or "
+                                       "damaged, restore it from the state store or rerun the job")),
+    "heartbeat_mismatch": ("warning", ("The heartbeat does not describe the job's latest logged run: a run "
+                                       "died between the two writes or state was restored partly; rerun the job")),
+    "job_not_found": ("warning", ("No line of ops/automation_runs.log has this job id: check the id and the "
+                                  "state store")),
+}
+
+
+def fingerprint(rule: str, source: str) -> str:
+    """Stable id of (rule, source): the same problem keeps the same issue across nights."""
+    return hashlib.sha256(f"verify|{rule}|{source}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class Finding:
+    """One problem found: ``rule`` + ``source`` (a job name, or ``automation_log``) + what and where."""
+
+    rule: str
+    source: str
+    message: str
+    at: datetime | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: str | None = None
+
+
+def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]:
+    """Group findings by (rule, source) into alert items shaped like schemas/alert_item.schema.json."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.rule, finding.source), []).append(finding)
+    alerts = []
+    for (rule, source), items in sorted(groups.items()):
+        default_severity, next_action = RULES[rule]
+        severity = max((f.severity or default_severity for f in items), key=("info", "warning", "critical").index)
+        times = sorted(f.at for f in items if f.at is not None)
+        message = items[0].message if len(items) == 1 else f"{items[0].message} (+{len(items) - 1} more)"
+        alerts.append({
+            "id": fingerprint(rule, source), "rule": rule, "source": source, "job": "verify",
+            "severity": severity, "status": "firing", "breach_count": len(items), "breach_streak": len(items),
+            "last_breach_at": clock.iso(times[-1]) if times else None,
+            "started_at": clock.iso(times[0] if times else now),
+            "message": message, "owner": OWNER, "next_action": next_action, "runbook": RUNBOOK,
+            "evidence": {"items": [{"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}
+                                   for f in items[:50]],
+                         **({"omitted": len(items) - 50} if len(items) > 50 else {})},
+        })
+    return alerts

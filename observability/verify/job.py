@@ -1,0 +1,168 @@
+"""The two verify job bodies: ``verify`` (nightly, the whole workspace) and ``verify job`` (one run)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from observability import clock, config, deadman, fsio, markdown, runlog, schemas
+from observability.errors import ConfigError
+from observability.runtime import JOB_ID_RE, JobContext, JobResult
+from observability.verify import cadence, heartbeats, logcheck
+from observability.verify.findings import Finding, to_alerts
+from observability.verify.trace import trace
+
+REPORT_SCHEMA = "verify_report"
+ALERTS_FILE = "ops/verify_alerts.json"  # the alert inbox's built-in "verify" source
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([mhd])$")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    since: str = "24h"
+    max_heartbeat_age_hours: float = 6.0
+    schedules: str | None = None  # None: configs/observability/schedules.yaml when present
+    strict: bool = False
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``24h``, ``90m``, ``8d`` before ``now``, or an ISO-8601 timestamp."""
+    match = _DURATION.match(text.strip())
+    if match:
+        amount, unit = float(match.group(1)), match.group(2)
+        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    try:
+        since = clock.parse_iso(text)
+    except ValueError:
+        raise ConfigError(f"--since {text!r}: expected a duration like 24h, 90m, 8d or an ISO-8601 time") from None
+    if since > now:
+        raise ConfigError(f"--since {text!r}: is after the current time {clock.iso(now)}")
+    return since
+
+
+def _schedules(ctx: JobContext, path: str | None) -> tuple[config.Schedule, ...]:
+    chosen = ctx.workspace.path(path or config.SCHEDULES_CONFIG)
+    if path is None and not chosen.exists():
+        ctx.warn(f"{ctx.workspace.rel(chosen)} not found: cadence not checked, heartbeats only for logged jobs")
+        return ()
+    return config.load_schedules(chosen, display=ctx.workspace.rel(chosen))
+
+
+def _latest_runs(records: list[dict[str, Any]], skip: str) -> list[str]:
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record["job"] != skip and record["sequence"] >= latest.get(record["job"], {}).get("sequence", 0):
+            latest[record["job"]] = record
+    return [latest[job]["job_id"] for job in sorted(latest)]
+
+
+def _write_report(ctx: JobContext, kind: str, status: str, alerts: list, checks: dict, **extra) -> None:
+    report = {"schema_version": "1.0.0", "kind": kind, "job_id": ctx.job_id, "status": status, "alerts": alerts,
+              "checks": checks, **extra, **ctx.provenance()}
+    schemas.validate(REPORT_SCHEMA, report, what="verification report")
+    path = ctx.workspace.out / "verify" / f"{ctx.job_id}.json"
+    fsio.atomic_write_json(path, report)
+    ctx.artefact(path)
+
+
+def _markdown(title: str, status: str, alerts: list[dict[str, Any]], extra: list[str]) -> str:
+    lines = [f"## {title}", "", f"**Status:** `{status}` · **findings:** {sum(a['breach_count'] for a in alerts)}", ""]
+    if alerts:
+        lines += ["| severity | rule | source | count | first finding |", "| --- | --- | --- | ---: | --- |"]
+        lines += [f"| {a['severity']} | `{a['rule']}` | {markdown.cell(a['source'])} | {a['breach_count']} | "
+                  f"{markdown.cell(a['evidence']['items'][0]['message'])} |" for a in alerts]
+        lines.append("")
+    return "\n".join(lines + extra) + "\n"
+
+
+def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
+    """Log schema and sequence, heartbeat freshness, cadence, and a trace of each job's latest run."""
+    now = ctx.now
+    since = parse_since(options.since, now)
+    if options.max_heartbeat_age_hours <= 0:
+        raise ConfigError("--max-heartbeat-age-hours: must be greater than 0")
+    schedules = _schedules(ctx, options.schedules)
+    scan = logcheck.scan(ctx.workspace)
+    records = scan.records
+    found: list[Finding] = list(scan.findings)
+    runs = cadence.runs_from(records)
+    log_start = min((r.started for job_runs in runs.values() for r in job_runs), default=None)
+    beats, stale = heartbeats.check(ctx.workspace, records, schedules, now=now,
+                                    max_age=timedelta(hours=options.max_heartbeat_age_hours),
+                                    deployed_at=log_start or now, skip=(ctx.job,))
+    found += stale
+    runs.setdefault(ctx.job, []).append(cadence.Run(now, ctx.job_id))  # this very run covers tonight's slot
+    reports, missed = cadence.check(runs, schedules, now=now, since=since, log_start=log_start)
+    found += missed
+    traced = []
+    for job_id in _latest_runs(records, ctx.job):
+        result = trace(ctx.workspace, job_id, records)
+        traced.append({"job_id": job_id, "problems": len(result.findings)})
+        found += result.findings
+    alerts = to_alerts(found, now=now)
+    status = "warning" if found else "ok"
+    diagnostics: dict[str, Any] = {}
+    if found and options.strict:
+        status = "error"
+        diagnostics = {"error_code": "verification_failed",
+                       "error_message": f"{len(found)} finding(s): " + "; ".join(f.message for f in found[:3])}
+    for finding in found:
+        ctx.note(f"{finding.rule}: {finding.message}")
+    for alert in alerts:  # one annotation per alert on GitHub, not one per missed slot
+        ctx.warnings.append(f"{alert['rule']} ({alert['source']}): {alert['message']}")
+    checks = {
+        "log": {"lines": scan.lines, "valid": len(records), "first_sequence": scan.first_sequence,
+                "last_sequence": scan.last_sequence},
+        "heartbeats": [b.as_dict() for b in beats],
+        "cadence": [r.as_dict() for r in reports],
+        "traced": traced,
+    }
+    window = {"since": clock.iso(since), "until": clock.iso(now)}
+    _write_report(ctx, "nightly", status, alerts, checks, window=window)
+    # the alert inbox reads the current firing set here: rewritten every night, so an alert that
+    # is not found again (the missed slots left the window, the heartbeat is fresh) resolves
+    current = ctx.workspace.path(ALERTS_FILE)
+    fsio.atomic_write_json(current, {"job_id": ctx.job_id, "generated_at": clock.iso(now), "window": window,
+                                     "alerts": alerts})
+    ctx.artefact(current)
+    ping = deadman.ping_for(ctx, status)
+    by_rule: dict[str, int] = {}
+    for finding in found:
+        by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
+    cadence_rows = ["| schedule | cron | judged | on time | late | missed |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    cadence_rows += [f"| {r.schedule.name} | `{r.schedule.cron}` | {r.judged} | {r.on_time} | {r.late} | "
+                     f"{len(r.missed)} |" for r in reports]
+    return JobResult(
+        status=status,
+        figures={"findings": len(found), "findings_by_rule": by_rule, "window": window, "checks": checks,
+                 "deadman_ping": ping},
+        alerts=alerts, diagnostics=diagnostics,
+        heartbeat={"findings": len(found), "last_verified_at": clock.iso(now)},
+        summary_markdown=_markdown("observability verify", status, alerts,
+                                   markdown.details("Schedules in the window", cadence_rows)),
+        outputs={"findings": str(len(found))},
+    )
+
+
+def verify_one(ctx: JobContext, job_id: str) -> JobResult:
+    """Trace ``job_id``; any problem ends the run status=error (exit 1) listing all of them."""
+    if not JOB_ID_RE.match(job_id):
+        raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
+    result = trace(ctx.workspace, job_id, runlog.read(ctx.workspace))
+    problems = [f.message for f in result.findings]
+    for problem in problems:
+        ctx.note(f"problem: {problem}")
+    for note in result.notes:
+        ctx.note(note)
+    status = "error" if problems else "ok"
+    diagnostics = {"error_code": "verification_failed",
+                   "error_message": f"{len(problems)} problem(s) with {job_id}: " + "; ".join(problems[:3])
+                   } if problems else {}
+    alerts = to_alerts(result.findings, now=ctx.now)
+    _write_report(ctx, "job", status, alerts, {"trace": result.as_dict()}, traced_job_id=job_id)
+    return JobResult(status=status, figures={"traced_job_id": job_id, "problems": problems, "trace": result.as_dict()},
+                     alerts=alerts, diagnostics=diagnostics,
+                     summary_markdown=_markdown(f"observability verify job {job_id}", status, alerts, []),
+                     outputs={"problems": str(len(problems))})
