@@ -17,7 +17,7 @@ ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.
 COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "state-pull": ("state", "pull"),
             "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
-            "workflow": ("workflow", "run")}
+            "workflow": ("workflow", "run"), "verify": ("verify",)}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
