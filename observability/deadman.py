@@ -8,6 +8,7 @@ every output, and never put in a message. A failed ping only warns; it never fai
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 from observability import secrets
@@ -31,11 +32,8 @@ def ping(status: str, *, environ=os.environ, timeout: float = TIMEOUT_SECONDS) -
     secret = secrets.from_env("OBS_HEARTBEAT_PING_URL", environ=environ)
     if secret is None or status not in SUCCESS_STATUSES:
         return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(secret.value)
-    secrets.register(parts.path.strip("/"))  # healthchecks-style URLs: the path is the credential
-    secrets.register(parts.query)
+    secrets.register_url(secret.value)  # healthchecks-style URLs: the path is the credential
+    secrets.register(urlsplit(secret.value).path.strip("/"))
     import requests
 
     try:

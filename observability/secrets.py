@@ -44,6 +44,24 @@ def from_env(name: str, *, environ=os.environ) -> Secret | None:
     return Secret(name, value)
 
 
+def register_url(url: str) -> None:
+    """Register a URL and the parts that usually carry its credential on their own.
+
+    Webhook and check URLs keep their token in the path or query, and servers echo those parts
+    back in error bodies, so each is scrubbed separately, not only the whole URL.
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    register(url)
+    parts = urlsplit(url)
+    candidates = [parts.password or "", parts.query, parts.path + ("?" + parts.query if parts.query else "")]
+    candidates += [value for _, value in parse_qsl(parts.query)]
+    candidates += [segment for segment in parts.path.split("/") if len(segment) >= 16]
+    for value in candidates:
+        if len(value) >= 8:
+            register(value)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value in ``text``; longest first so overlaps stay hidden."""
     if not text or not _known:

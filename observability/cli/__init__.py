@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import __version__
+from observability.cli.alerts import alerts
 from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
 from observability.cli.init import init
@@ -33,6 +34,7 @@ def cli() -> None:
 
 
 cli.add_command(latency)
+cli.add_command(alerts)
 cli.add_command(weekly)
 cli.add_command(dashboard)
 cli.add_command(demo)

@@ -82,25 +82,11 @@ def _target(opts: WeeklyOptions) -> _Target:
                           "or pass --dry-run-webhook to write the payload without sending it")
     if not url.value.strip().lower().startswith(("http://", "https://")):
         raise ConfigError(f"{opts.webhook_url_env}: not an http(s) URL")
-    _register_url_parts(url.value.strip())
+    secrets.register_url(url.value.strip())
     if secret is None:
         raise ConfigError(f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
                           "secret or pass --dry-run-webhook")
     return _Target(url.value.strip(), signing.keys_from(secret))
-
-
-def _register_url_parts(url: str) -> None:
-    """A webhook URL often carries its credential in the path or query (and servers echo them
-    back in error bodies): scrub those parts on their own, not only the whole URL."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    parts = urlsplit(url)
-    candidates = [parts.password or "", parts.query, parts.path + ("?" + parts.query if parts.query else "")]
-    candidates += [value for _, value in parse_qsl(parts.query)]
-    candidates += [segment for segment in parts.path.split("/") if len(segment) >= 16]
-    for value in candidates:
-        if len(value) >= 8:
-            secrets.register(value)
 
 
 def _policy(opts: WeeklyOptions, cfg: config.WeeklyConfig) -> delivery.RetryPolicy:

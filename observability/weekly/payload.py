@@ -319,7 +319,7 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
     }
 
 
-def _alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig,
+def alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig,
                   week: Week, alerts_dir: str) -> list[dict]:
     out = []
     for a in latency_alerts:
@@ -421,7 +421,7 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
         "utilisation": utilisation,
         "execution_health": execution,
         "latency": latency,
-        "alerts": _alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir),
+        "alerts": alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir),
         "attachments": attachments,
         "sources": sorted((s.as_dict() for s in reader.sources), key=lambda s: (s["name"], s["path"])),
         "provenance": {"job_id": provenance.job_id, "commit_sha": provenance.commit_sha,

@@ -1,0 +1,121 @@
+"""The issue cache (``ops/alert_inbox.json``, carried by the state store).
+
+It maps each fingerprint to its issue and to what the inbox last said there, so a run in
+which nothing changed makes no API call. A missing, foreign (other repository) or ``stale``
+cache is rebuilt from one paginated list of the ``observability``-labelled issues, found by
+the hidden marker in their bodies, so a lost cache never creates a duplicate issue.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from observability import clock, fsio, schemas, secrets
+from observability.alerts import render
+from observability.errors import ObservabilityError
+from observability.workspace import Workspace
+
+DEFAULT_PATH = "ops/alert_inbox.json"
+SCHEMA = "alert_inbox_cache"
+
+
+@dataclass
+class Cache:
+    path: Path
+    repo: str
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    labels: list[str] | None = None
+    stale: bool = False
+    cold: bool = True  # loaded from nothing usable: the next API use must list issues first
+    dry_run: bool = False
+
+    @classmethod
+    def load(cls, ws: Workspace, relative: str, repo: str, *, dry_run: bool = False) -> "Cache":
+        path = ws.path(relative)
+        cache = cls(path, repo, dry_run=dry_run)
+        try:
+            doc = fsio.read_json(path, default=None, what="alert inbox cache", display=ws.rel(path))
+        except ObservabilityError as exc:
+            sys.stderr.write(f"alerts: {secrets.redact(exc.message)}; rebuilding it from GitHub\n")
+            return cache
+        if doc is None:
+            return cache
+        problems = schemas.errors(SCHEMA, doc)
+        if problems:
+            sys.stderr.write(f"alerts: {ws.rel(path)}: field {schemas.json_path(problems[0][0])}: "
+                             f"{problems[0][1]}; rebuilding it from GitHub\n")
+            return cache
+        if doc["repo"] != repo:
+            sys.stderr.write(f"alerts: {ws.rel(path)} belongs to {doc['repo']}, not {repo}; rebuilding it\n")
+            return cache
+        cache.issues, cache.labels, cache.stale = doc["issues"], doc["labels"], doc["stale"]
+        cache.cold = cache.stale
+        return cache
+
+    def save(self, now: datetime) -> None:
+        """Atomic rewrite after every change on GitHub (never under --dry-run)."""
+        if self.dry_run:
+            return
+        doc = {"version": 1, "repo": self.repo, "labels": sorted(self.labels) if self.labels is not None else None,
+               "stale": self.stale, "updated_at": clock.iso(now), "issues": self.issues}
+        schemas.validate(SCHEMA, doc, what=str(self.path.name))
+        fsio.atomic_write_json(self.path, doc)
+
+    def warm_up(self, api, now: datetime, *, drill: bool = False) -> bool:
+        """When cold: one paginated list of labelled issues rebuilds the fingerprint map. True if it listed.
+
+        Drill and real alerts never meet: a drill run (``drill``) lists only drill issues, and a
+        real run ignores drill alert issues, so a drill in a scratch workspace cannot resolve a
+        real issue and a real run cannot close a drill in progress.
+        """
+        if not self.cold:
+            return False
+        found: dict[str, dict[str, Any]] = {}
+        labels = f"{render.BASE_LABEL},{render.DRILL_LABEL}" if drill else render.BASE_LABEL
+        for issue in api.list_issues(labels=labels, state="all"):
+            match = render.MARKER_RE.search(issue.get("body") or "")
+            if not match:
+                continue
+            fp, kind = match.group(1), match.group(2)
+            entry = from_issue(issue, kind)
+            if kind == "alert" and entry["drill"] != drill:
+                continue
+            current = found.get(fp)
+            # Prefer an open issue, then the newest: a duplicate made by hand never splits the history.
+            if current is None or (entry["state"] == "open", entry["number"]) > (current["state"] == "open",
+                                                                                 current["number"]):
+                found[fp] = entry
+        for fp, entry in found.items():
+            kept = self.issues.get(fp)
+            if kept and kept.get("number") == entry["number"]:
+                entry = {**kept, "state": entry["state"], "title": entry["title"]}
+            self.issues[fp] = entry
+        self.cold, self.stale = False, False
+        self.save(now)
+        return True
+
+
+def from_issue(issue: dict, kind: str) -> dict[str, Any]:
+    """A cache entry rebuilt from an issue: labels give severity, source and drill."""
+    names = [label["name"] if isinstance(label, dict) else str(label) for label in issue.get("labels", [])]
+    severity = next((n.split(":", 1)[1] for n in names if n.startswith("severity:")), None)
+    origin = next((n.split(":", 1)[1] for n in names if n.startswith("source:")), None)
+    state = "open" if issue.get("state") == "open" else "closed"
+    entry: dict[str, Any] = {
+        "number": int(issue["number"]), "kind": kind, "origin": origin, "subject": None,
+        "title": str(issue.get("title", "")), "html_url": issue.get("html_url"), "state": state,
+        "status": "firing" if state == "open" else "resolved",
+        "severity": severity if severity in ("info", "warning", "critical") else None,
+        "drill": render.DRILL_LABEL in names, "silenced": False, "started_at": issue.get("created_at"),
+        "opened_at": issue.get("created_at"),
+        # An open issue found by listing was notified when it was last touched: remind from there.
+        "last_notified_at": issue.get("updated_at") or issue.get("created_at"),
+        "resolved_at": issue.get("closed_at"),
+    }
+    if kind == "failure":
+        entry["failures"] = 1 if state == "open" else 0
+    return entry

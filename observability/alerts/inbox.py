@@ -1,0 +1,230 @@
+"""Reconcile the alerts firing now with their GitHub issues (docs/alerts.md, "What the inbox does").
+
+Per fingerprint: firing and unknown → open an issue; firing again after a resolution → reopen
+it; severity up → one escalation comment and a relabel; unchanged → nothing, except one
+reminder per repeat interval; gone from an authoritative source → a comment with the duration,
+then close as completed. A person closing an issue whose alert still fires is noticed at the
+next touch (escalation or reminder): closed as completed → reopened with a comment; closed as
+not planned → silenced (no reminders) until the alert resolves or escalates.
+
+Every change on GitHub is followed by an atomic rewrite of the cache; an issue creation marks
+the cache stale first, so a run killed mid-call lists issues next time instead of opening a
+second issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from observability import clock
+from observability.alerts import render
+from observability.alerts.cache import Cache
+from observability.alerts.sources import RANK, Alert, SourceReport
+from observability.config import AlertsConfig
+
+
+@dataclass
+class Event:
+    """A transition worth mirroring (Slack, PagerDuty, the signed webhook)."""
+
+    kind: str  # opened | reopened | escalated | resolved | failing | recovered
+    fingerprint: str
+    title: str
+    severity: str | None
+    message: str
+    drill: bool
+    issue_url: str | None
+    run_url: str | None
+    origin: str | None = None
+    alert: Alert | None = None
+    started_at: str | None = None
+    resolved_at: str | None = None
+
+
+@dataclass
+class Outcome:
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    listed: bool = False
+
+    def add(self, fingerprint: str, action: str, number: int | None) -> None:
+        self.actions.append({"fingerprint": fingerprint, "action": action, "issue": number})
+
+
+class Inbox:
+    def __init__(self, api, cache: Cache, cfg: AlertsConfig, *, now: datetime, run_url: str | None,
+                 repo_url: str | None, drill: bool = False):
+        self.api, self.cache, self.cfg, self.now = api, cache, cfg, now
+        self.run_url, self.repo_url, self.drill_all = run_url, repo_url, drill
+        self.stamp = clock.iso(now)
+        self.outcome = Outcome()
+
+    # -- shared helpers (failure issues use them too) -------------------------------------
+    def warm(self, *, drill: bool | None = None) -> None:
+        if self.cache.warm_up(self.api, self.now, drill=self.drill_all if drill is None else drill):
+            self.outcome.listed = True
+
+    def ensure_labels(self, names: list[str]) -> None:
+        known = self.cache.labels
+        if known is not None and all(n in known for n in names):
+            return
+        if known is None:
+            known = self.cache.labels = [label["name"] for label in self.api.list_labels()]
+        lowered = {n.lower() for n in known}  # label names are case-insensitive on GitHub
+        for name in names:
+            if name.lower() not in lowered:
+                colour, description = render.label_spec(name)
+                self.api.create_label(name, colour, description)
+                known.append(name)
+                lowered.add(name.lower())
+        self.cache.save(self.now)
+
+    def create(self, fingerprint: str, title: str, body: str, labels: list[str]) -> dict:
+        self.ensure_labels(labels)
+        self.cache.stale = True  # until the answer is stored: a crash in between means "list first"
+        self.cache.save(self.now)
+        issue = self.api.create_issue(title, body, labels)
+        self.cache.stale = False
+        return issue
+
+    def is_drill(self, alert: Alert) -> bool:
+        return self.drill_all or alert.drill
+
+    # -- alert issues ------------------------------------------------------------------------
+    def sync(self, reports: list[SourceReport]) -> Outcome:
+        firing: dict[str, Alert] = {}
+        for report in reports:
+            for alert in report.alerts:
+                firing.setdefault(alert.fingerprint, alert)
+        authoritative = {r.name: r for r in reports if r.authoritative}
+        open_known = [fp for fp, e in self.cache.issues.items() if e["kind"] == "alert" and e["status"] == "firing"]
+        if self.cache.cold and (firing or authoritative or open_known):
+            self.warm()
+        ordered = sorted(firing.values(), key=lambda a: (-RANK[a.severity], a.origin, a.subject, a.fingerprint))
+        for alert in ordered:
+            self._firing(alert)
+        for fp, entry in sorted(self.cache.issues.items()):
+            if entry["kind"] != "alert" or entry["status"] != "firing" or fp in firing:
+                continue
+            report = authoritative.get(entry.get("origin") or "")
+            if self.drill_all and not entry.get("drill"):
+                continue  # a drill run never touches a real issue, even with a mixed-up cache
+            if report is not None:
+                self._resolve(fp, entry, report.resolved_at.get(fp) or self.stamp)
+        return self.outcome
+
+    def _event(self, kind: str, alert: Alert, entry: dict) -> None:
+        self.outcome.events.append(Event(kind, alert.fingerprint, entry["title"], alert.severity, alert.message,
+                                         entry.get("drill", False), entry.get("html_url"), self.run_url,
+                                         alert.origin, alert, entry.get("started_at"), entry.get("resolved_at")))
+
+    def _firing(self, alert: Alert) -> None:
+        fp, drill = alert.fingerprint, self.is_drill(alert)
+        entry = self.cache.issues.get(fp)
+        title = render.alert_title(alert, drill)
+        labels = render.alert_labels(alert, drill)
+        body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, run_url=self.run_url,
+                                 repo_url=self.repo_url)
+        if entry is None:
+            issue = self.create(fp, title, body, labels)
+            entry = self.cache.issues[fp] = {
+                "number": int(issue["number"]), "kind": "alert", "origin": alert.origin, "subject": alert.subject,
+                "title": title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
+                "severity": alert.severity, "drill": drill, "silenced": False,
+                "started_at": alert.started_at or self.stamp, "opened_at": self.stamp,
+                "last_notified_at": self.stamp, "resolved_at": None}
+            self.cache.save(self.now)
+            self.outcome.add(fp, "opened", entry["number"])
+            self._event("opened", alert, entry)
+            return
+        if self.drill_all and not entry.get("drill"):
+            self.outcome.add(fp, "skipped_real_issue", entry["number"])  # --drill in a real workspace: misuse
+            return
+        number = entry["number"]
+        if entry["status"] == "resolved":
+            # A new episode: the same issue carries the history, reopened with fresh evidence.
+            self.ensure_labels(labels)
+            self.api.update_issue(number, state="open", title=title, body=body)
+            self._relabel(number, entry.get("severity"), alert.severity, labels)
+            self.api.comment(number, render.refire_comment(alert, self.run_url))
+            entry.update(state="open", status="firing", severity=alert.severity, title=title, silenced=False,
+                         started_at=alert.started_at or self.stamp, last_notified_at=self.stamp, resolved_at=None,
+                         origin=alert.origin, subject=alert.subject, drill=drill)
+            self.cache.save(self.now)
+            self.outcome.add(fp, "reopened", number)
+            self._event("reopened", alert, entry)
+            return
+        if alert.started_at and entry.get("started_at") != alert.started_at:
+            # The source knows when the episode began (a rebuilt cache only knows the issue's age).
+            entry["started_at"] = alert.started_at
+            self.cache.save(self.now)
+        previous = entry.get("severity")
+        escalated = previous is not None and RANK[alert.severity] > RANK[previous]
+        # Lowered, or unknown (a severity label removed by hand): relabel without a comment.
+        lowered = previous is None or RANK[alert.severity] < RANK[previous]
+        due = self._due(entry)
+        if not (escalated or lowered or due):
+            return  # nothing changed: no API call
+        if escalated or due:
+            live = self.api.get_issue(number)
+            if live.get("state") == "closed":
+                if live.get("state_reason") == "not_planned" and not escalated:
+                    entry.update(state="closed", silenced=True, last_notified_at=self.stamp)
+                    self.cache.save(self.now)
+                    self.outcome.add(fp, "silenced", number)
+                    return
+                self.api.update_issue(number, state="open")
+                closer = (live.get("closed_by") or {}).get("login") if isinstance(live.get("closed_by"), dict) else None
+                self.api.comment(number, render.reopened_comment(alert, closer))
+                entry.update(state="open", silenced=False)
+                self.outcome.add(fp, "reopened_after_manual_close", number)
+        if escalated or lowered:
+            self.ensure_labels(labels)
+            self._relabel(number, previous, alert.severity, labels)
+        if escalated:
+            self.api.comment(number, render.escalation_comment(alert, previous, self.run_url))
+            self.outcome.add(fp, "escalated", number)
+        elif due and not entry.get("silenced"):
+            self.api.comment(number, render.reminder_comment(alert, since=entry.get("started_at"), now=self.stamp,
+                                                             interval_hours=self.cfg.repeat_interval_hours,
+                                                             run_url=self.run_url))
+            self.outcome.add(fp, "reminded", number)
+        elif lowered:
+            self.outcome.add(fp, "relabelled", number)
+        entry.update(severity=alert.severity)
+        if escalated or due:
+            entry["last_notified_at"] = self.stamp
+        self.cache.save(self.now)
+        if escalated:
+            self._event("escalated", alert, entry)
+
+    def _due(self, entry: dict) -> bool:
+        if entry.get("silenced"):
+            return False
+        last = entry.get("last_notified_at")
+        if not last:
+            return True
+        return self.now - clock.parse_iso(last) >= timedelta(hours=self.cfg.repeat_interval_hours)
+
+    def _relabel(self, number: int, previous: str | None, severity: str, labels: list[str]) -> None:
+        self.api.add_labels(number, labels)
+        if previous and previous != severity:
+            self.api.remove_label(number, f"severity:{previous}")
+
+    def _resolve(self, fp: str, entry: dict, resolved_at: str) -> None:
+        number = entry["number"]
+        if entry.get("started_at") and resolved_at < entry["started_at"]:
+            resolved_at = self.stamp
+        self.api.comment(number, render.resolved_comment(started_at=entry.get("started_at"), resolved_at=resolved_at,
+                                                         last_message=None, run_url=self.run_url))
+        if entry.get("state") == "open":
+            self.api.update_issue(number, state="closed", state_reason="completed")
+        entry.update(state="closed", status="resolved", resolved_at=resolved_at, silenced=False)
+        self.cache.save(self.now)
+        self.outcome.add(fp, "resolved", number)
+        self.outcome.events.append(Event("resolved", fp, entry["title"], entry.get("severity"),
+                                         f"resolved after {render.duration(entry.get('started_at'), resolved_at)}",
+                                         entry.get("drill", False), entry.get("html_url"), self.run_url,
+                                         entry.get("origin"), None, entry.get("started_at"), resolved_at))

@@ -1,0 +1,271 @@
+"""``observability alerts sync|report-failure``: the job bodies run under the shared job contract."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from observability import config, fsio, github_actions
+from observability.alerts import mirrors as mirrors_mod
+from observability.alerts import sources as sources_mod
+from observability.alerts.cache import DEFAULT_PATH, Cache
+from observability.alerts.failures import Failure, report_failure, report_recovery
+from observability.alerts.inbox import Inbox
+from observability.errors import ConfigError, ObservabilityError
+from observability.github.recorder import RecordingClient
+from observability.github.rest import GitHubClient, GitHubError, Policy
+from observability.markdown import cell
+from observability.runtime import JobContext, JobResult
+
+DRY_RUN_REPO = "OWNER/REPO"
+
+
+@dataclass(frozen=True)
+class InboxOptions:
+    """What both commands share: where the issues live, the cache, the config, dry run, test hooks."""
+
+    repo: str | None = None
+    config: str | None = None
+    cache: str = DEFAULT_PATH
+    drill: bool = False
+    dry_run: bool = False
+    run_url: str | None = None
+    slack_webhook_env: str | None = None
+    # Injected by tests and library callers; the CLI keeps the real ones.
+    sleep: Callable[[float], None] = time.sleep
+    wall_clock: Callable[[], float] = time.time
+    environ: Any = field(default_factory=lambda: os.environ, repr=False)
+
+
+@dataclass(frozen=True)
+class SyncOptions(InboxOptions):
+    sources: tuple[str, ...] = ()  # empty: every source
+    repeat_interval_hours: float | None = None
+    mirrors: bool = True
+
+
+@dataclass(frozen=True)
+class FailureOptions(InboxOptions):
+    job: str = ""
+    workflow: str | None = None
+    title: str | None = None
+    recovered: bool = False
+
+
+def _config(ctx: JobContext, opts: InboxOptions) -> config.AlertsConfig:
+    ws = ctx.workspace
+    if opts.config:
+        path = ws.path(opts.config)
+        return config.load_alerts(path, display=ws.rel(path))
+    default = ws.path(config.ALERTS_CONFIG)
+    if default.exists():
+        return config.load_alerts(default, display=ws.rel(default))
+    return config.load_alerts(None, display="(defaults)")
+
+
+def _repo(opts: InboxOptions) -> str:
+    repo = opts.repo or opts.environ.get("GITHUB_REPOSITORY", "").strip()
+    if not repo:
+        if opts.dry_run:
+            return DRY_RUN_REPO
+        raise ConfigError("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
+    return repo
+
+
+def _client(opts: InboxOptions, repo: str, cfg: config.AlertsConfig):
+    if opts.dry_run:
+        return RecordingClient(repo)
+    policy = Policy(timeout_seconds=cfg.github_timeout_seconds, max_attempts=cfg.github_max_attempts,
+                    max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds)
+    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy, sleep=opts.sleep,
+                                 wall_clock=opts.wall_clock)
+
+
+def _links(opts: InboxOptions, repo: str) -> tuple[str | None, str | None]:
+    context = github_actions.run_context(opts.environ) or {}
+    server = opts.environ.get("GITHUB_SERVER_URL", "").strip() or "https://github.com"
+    return opts.run_url or context.get("run_url"), (None if repo == DRY_RUN_REPO else f"{server}/{repo}")
+
+
+def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_results: list[dict], repo: str,
+            error: GitHubError | None, figures: dict, command: str) -> JobResult:
+    outcome = inbox.outcome
+    failed_mirrors = [m for m in mirror_results if m["status"] == "failed"]
+    for m in failed_mirrors:
+        ctx.warn(f"mirror {m['mirror']} failed for {m.get('event')} {m.get('fingerprint')}: {m['detail']}")
+    counts: dict[str, int] = {}
+    for action in outcome.actions:
+        counts[action["action"]] = counts.get(action["action"], 0) + 1
+    figures.update(repo=repo, api_calls=api.calls, listed_issues=outcome.listed, actions=outcome.actions,
+                   action_counts=counts, mirrors=mirror_results, rate_limit_wait_seconds=round(api.waited_seconds, 3))
+    if opts.dry_run or outcome.actions or any(m["status"] != "skipped" for m in mirror_results):
+        out = ctx.workspace.out / "alert_inbox" / f"{ctx.job_id}.json"
+        doc = {"job_id": ctx.job_id, "command": command, "dry_run": opts.dry_run, "repo": repo,
+               "actions": outcome.actions, "mirrors": mirror_results, **ctx.provenance()}
+        if isinstance(api, RecordingClient):
+            doc["calls"] = api.recorded
+            figures["planned_calls"] = len(api.recorded)
+        fsio.atomic_write_json(out, doc)
+        ctx.artefact(out)
+    if not opts.dry_run and inbox.cache.path.exists():
+        ctx.artefact(inbox.cache.path)
+    diagnostics: dict = {}
+    status = "dry_run" if opts.dry_run else ("warning" if failed_mirrors or ctx.warnings else "ok")
+    if error is not None:
+        status = "error"
+        diagnostics.update(error_code=error.error_code, error_message=error.message)
+    lines = [f"### observability alerts {command}: {status}", "",
+             f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).", ""]
+    if outcome.actions:
+        lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
+        lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
+    outputs = {"api-calls": str(api.calls), "actions": str(len(outcome.actions))}
+    if "firing" in figures:
+        outputs["firing"] = str(figures["firing"])
+    return JobResult(status=status, figures=figures, diagnostics=diagnostics, summary_markdown="\n".join(lines),
+                     outputs=outputs)
+
+
+def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
+    """Reconcile every source's firing set with the issues, then mirror the transitions."""
+    cfg = _config(ctx, opts)
+    if opts.repeat_interval_hours is not None:
+        from dataclasses import replace
+
+        cfg = replace(cfg, repeat_interval_hours=opts.repeat_interval_hours)
+    available = sources_mod.builtin(cfg.owner, cfg.runbook, cfg.sources)
+    unknown = [s for s in opts.sources if s not in {x.name for x in available}]
+    if unknown:
+        raise ConfigError(f"--source {unknown[0]}: unknown source (known: {', '.join(s.name for s in available)})")
+    chosen = [s for s in available if not opts.sources or s.name in opts.sources]
+    reports = []
+    for source in chosen:
+        try:
+            reports.append(source.collect(ctx.workspace))
+        except ObservabilityError as exc:
+            # One unreadable source must not keep the others' alerts from the inbox.
+            ctx.warn(f"source {source.name}: {exc.message}")
+            reports.append(sources_mod.SourceReport(source.name, False, note="unreadable (see the warning)"))
+    for report in reports:
+        if not report.authoritative:
+            ctx.note(f"source {report.name}: {report.note}; its open issues stay as they are")
+    repo = _repo(opts)
+    api = _client(opts, repo, cfg)
+    run_url, repo_url = _links(opts, repo)
+    cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
+    inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=opts.drill)
+    error = None
+    try:
+        inbox.sync(reports)
+    except GitHubError as exc:
+        error = exc
+    finally:
+        api.close()
+    settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, dry_run=opts.dry_run,
+                                          sleep=opts.sleep, wall_clock=opts.wall_clock, environ=opts.environ)
+    mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
+    firing = sum(len(r.alerts) for r in reports)
+    figures = {"firing": firing, "drill": opts.drill,
+               "sources": {r.name: {"authoritative": r.authoritative, "firing": len(r.alerts)} for r in reports}}
+    return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "sync")
+
+
+def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
+    """Open, append to or (``recovered``) close the "<workflow>/<job> failing" issue."""
+    cfg = _config(ctx, opts)
+    workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip()
+    if not workflow:
+        raise ConfigError("no workflow name: pass --workflow NAME or run under GitHub Actions (GITHUB_WORKFLOW)")
+    repo = _repo(opts)
+    api = _client(opts, repo, cfg)
+    run_url, repo_url = _links(opts, repo)
+    context = github_actions.run_context(opts.environ) or {}
+    f = Failure(workflow, opts.job, run_url, title=opts.title, drill=opts.drill,
+                sha=opts.environ.get("GITHUB_SHA") or None, attempt=context.get("run_attempt"),
+                event=context.get("event"))
+    cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
+    inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=opts.drill)
+    error = None
+    try:
+        if opts.recovered:
+            report_recovery(inbox, f)
+        else:
+            report_failure(inbox, f, cfg.failure_labels)
+    except GitHubError as exc:
+        error = exc
+    finally:
+        api.close()
+    settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, webhook=False, pagerduty=False,
+                                          dry_run=opts.dry_run, sleep=opts.sleep, wall_clock=opts.wall_clock,
+                                          environ=opts.environ)
+    mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
+    figures = {"workflow": workflow, "failing_job": opts.job, "recovered": opts.recovered, "drill": opts.drill,
+               "fingerprint": f.fingerprint}
+    return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "report-failure")
+
+
+@dataclass(frozen=True)
+class DrillOptions(InboxOptions):
+    scratch: str | None = None  # keep the scratch workspace here (default: a temporary directory, removed)
+    mirrors: bool = True
+
+
+def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
+    """The latency alert drill (observability/alerts/drill.py) in a scratch workspace; real state untouched."""
+    import shutil
+    from datetime import timedelta
+
+    from observability.alerts import drill as drill_mod
+    from observability.latency.job import LatencyOptions, sample
+    from observability.runtime import make_job_id
+    from observability.workspace import Workspace
+
+    cfg = _config(ctx, opts)
+    repo = _repo(opts)
+    api = _client(opts, repo, cfg)
+    run_url, repo_url = _links(opts, repo)
+    scratch = drill_mod.scratch_dir(opts.scratch)
+    steps = [drill_mod.DrillStep(expected) for expected, _, _ in drill_mod.STEPS]
+    mirror_results: list[dict] = []
+    error = None
+    try:
+        sws = Workspace(scratch.resolve())
+        sws.ensure_writable()
+        cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
+        inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=True)
+        source = sources_mod.LatencySource(cfg.owner, cfg.runbook)
+        settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, dry_run=opts.dry_run,
+                                              sleep=opts.sleep, wall_clock=opts.wall_clock, environ=opts.environ)
+        for index, step in enumerate(steps):
+            drill_mod.feed(scratch, ctx.now, index)
+            job_id = make_job_id("latency", ctx.now + timedelta(seconds=index))  # names sort in step order
+            latency_ctx = JobContext("latency", job_id, sws, ctx.now, False)
+            sample(latency_ctx, LatencyOptions(inputs=(drill_mod.LOG,), slo_ms=drill_mod.SLO_MS))
+            done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
+            try:
+                inbox.sync([source.collect(sws)])
+            finally:
+                step.actions = [a["action"] for a in inbox.outcome.actions[done:]]
+                if opts.mirrors:
+                    mirror_results += mirrors_mod.dispatch(inbox.outcome.events[events:], settings, repo=repo,
+                                                           now=ctx.now)
+    except GitHubError as exc:
+        error = exc
+    finally:
+        api.close()
+        if not opts.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    for step in steps:  # a drill issue left from an earlier drill is reopened instead of opened
+        if step.expected == "opened" and step.actions == ["reopened"]:
+            step.actions = ["opened"]
+    passed = error is None and all(s.passed for s in steps)
+    figures = {"drill": True, "passed": passed, "scratch": str(scratch) if opts.scratch else None,
+               "steps": [{"expected": s.expected, "actions": s.actions} for s in steps]}
+    result = _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "drill")
+    if error is None and not passed:
+        result.status = "error"
+        result.diagnostics.update(error_code="drill_failed", error_message="drill transitions were " + "; ".join(
+            f"{s.expected}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed))
+    return result

@@ -1,0 +1,174 @@
+"""What the inbox writes on GitHub: titles, labels, the hidden marker, issue bodies and comments.
+
+Bodies stay under GitHub's 65,535-character limit: the evidence block is cut first, with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from observability import clock
+from observability.alerts.sources import Alert
+from observability.markdown import cell, details
+
+BODY_LIMIT = 65535
+MARKER_RE = re.compile(r"<!--\s*observability-alert\s+fingerprint=([A-Za-z0-9_.:-]{1,128})\s+kind=(alert|failure)\s*-->")
+BASE_LABEL = "observability"
+DRILL_LABEL = "drill"
+FAILURE_LABEL = "job-failure"
+LABELS = {  # name -> (colour, description); created when missing
+    BASE_LABEL: ("5319e7", "Opened by the observability alert inbox"),
+    "severity:info": ("c5def5", "Alert severity: info"),
+    "severity:warning": ("fbca04", "Alert severity: warning"),
+    "severity:critical": ("b60205", "Alert severity: critical (page-worthy)"),
+    DRILL_LABEL: ("0e8a16", "Synthetic alert from a drill; not a real incident"),
+    FAILURE_LABEL: ("d93f0b", "A scheduled workflow job is failing"),
+}
+SOURCE_COLOUR, SOURCE_DESCRIPTION = "1d76db", "Alert source: {}"
+
+_RULE_TITLES = {
+    "latency_slo": "Latency SLO breach on {subject}",
+    "no_data": "No latency samples from {subject}",
+    "webhook_delivery": "Weekly report not delivered",
+    "export_failed": "Dashboard export failing: {subject}",
+    # observability verify (observability/verify/findings.py)
+    "missed_run": "Missed scheduled runs: {subject}",
+    "stale_heartbeat": "Stale heartbeat: {subject}",
+    "log_invalid_line": "Invalid automation log lines",
+    "log_sequence_gap": "Automation log sequence gap",
+    "log_sequence_duplicate": "Duplicate automation log sequence numbers",
+    "artefact_missing": "Artefact missing or changed: {subject}",
+}
+
+
+def label_spec(name: str) -> tuple[str, str]:
+    if name in LABELS:
+        return LABELS[name]
+    if name.startswith("source:"):
+        return SOURCE_COLOUR, SOURCE_DESCRIPTION.format(name[len("source:"):])[:100]
+    return "ededed", "observability"
+
+
+def source_label(origin: str) -> str:
+    return "source:" + re.sub(r"[^A-Za-z0-9_.:-]+", "-", origin)[:40]
+
+
+def marker(fingerprint: str, kind: str) -> str:
+    return f"<!-- observability-alert fingerprint={fingerprint} kind={kind} -->"
+
+
+def alert_labels(alert: Alert, drill: bool) -> list[str]:
+    labels = [BASE_LABEL, f"severity:{alert.severity}", source_label(alert.origin)]
+    return labels + [DRILL_LABEL] if drill else labels
+
+
+def alert_title(alert: Alert, drill: bool) -> str:
+    template = _RULE_TITLES.get(alert.rule, "{origin}: {rule} on {subject}")
+    title = template.format(subject=alert.subject, origin=alert.origin, rule=alert.rule)
+    return (f"[drill] {title}" if drill else title)[:256]
+
+
+def duration(start: str | None, end: str | None) -> str:
+    """``2 h 05 min``-style span between two timestamps; ``unknown`` when either is missing."""
+    if not start or not end:
+        return "unknown"
+    seconds = int((clock.parse_iso(end) - clock.parse_iso(start)).total_seconds())
+    if seconds < 0:
+        return "unknown"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
+
+
+def link(text: str, target: str | None, repo_url: str | None) -> str:
+    if not target:
+        return cell(text)
+    if not target.startswith(("http://", "https://")) and repo_url:
+        target = f"{repo_url}/blob/HEAD/{target.lstrip('/')}"
+    return f"[{cell(text)}]({target})"
+
+
+def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
+    body = "\n".join([*head, *evidence, *tail])
+    if len(body) <= BODY_LIMIT:
+        return body
+    note = "_Evidence cut to respect GitHub's 65,535-character limit; the full file is linked above._"
+    room = BODY_LIMIT - len("\n".join([*head, note, *tail])) - 2
+    text = "\n".join(evidence)
+    cut = text[:max(0, room)].rsplit("\n", 1)[0] if room > 0 else ""
+    return "\n".join([*head, *([cut] if cut else []), note, *tail])[:BODY_LIMIT]
+
+
+def alert_body(alert: Alert, *, drill: bool, runbook: str, run_url: str | None, repo_url: str | None) -> str:
+    runbook = alert.runbook or runbook
+    rows = [("Severity", alert.severity), ("What", alert.rule), ("Where", alert.subject), ("Source", alert.origin),
+            ("Streak", f"{alert.breach_streak} consecutive breach(es)"), ("Breaches", alert.breach_count),
+            ("Firing since", alert.started_at or "unknown"), ("Last breach", alert.last_breach_at or "n/a"),
+            ("Owner", alert.owner)]
+    head = [marker(alert.fingerprint, "alert")]
+    if drill:
+        head += ["> [!NOTE]", "> **Drill.** Synthetic alert from an alert drill; no real incident. "
+                 "It resolves and closes by itself when the drill ends.", ""]
+    head += [f"**{cell(alert.message)}**", "", "| | |", "| --- | --- |",
+             *(f"| {k} | {cell(v)} |" for k, v in rows), "",
+             f"**Next action:** {cell(alert.next_action)}", "",
+             "Acknowledge within 10 minutes: assign yourself and comment what you are doing "
+             f"({link('on-call runbook', runbook, repo_url)}).", "",
+             "**Links:** " + " · ".join(x for x in (
+                 link("runbook", runbook, repo_url), link("run", run_url, None) if run_url else "",
+                 link("evidence", alert.evidence_path, repo_url) if alert.evidence_path else "",
+                 f"job id `{alert.job_id}`" if alert.job_id else "") if x), ""]
+    evidence = details("Evidence", ["```json", json.dumps(alert.evidence, indent=2, sort_keys=True, default=str),
+                                    "```"])
+    tail = ["", f"_Fingerprint `{alert.fingerprint}`. Kept up to date by `observability alerts sync`: "
+                "escalation and recovery are commented here; the issue closes itself when the alert resolves._"]
+    return _clip(head, evidence, tail)
+
+
+def reminder_comment(alert: Alert, *, since: str | None, now: str, interval_hours: float,
+                     run_url: str | None) -> str:
+    lines = [f"**Still firing** ({alert.severity}) for {duration(since, now)}: {cell(alert.message)}", "",
+             f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach "
+             f"{alert.last_breach_at or 'n/a'}. Next action: {cell(alert.next_action)}", "",
+             f"_Next reminder in {interval_hours:g} h unless something changes._"]
+    if run_url:
+        lines.append(f"Run: {run_url}")
+    return "\n".join(lines)
+
+
+def escalation_comment(alert: Alert, previous: str | None, run_url: str | None) -> str:
+    lines = [f"**Escalated: {previous or 'unknown'} → {alert.severity}.** {cell(alert.message)}", "",
+             f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach "
+             f"{alert.last_breach_at or 'n/a'}.", "", f"Next action: {cell(alert.next_action)}"]
+    if run_url:
+        lines += ["", f"Run: {run_url}"]
+    return "\n".join(lines)
+
+
+def refire_comment(alert: Alert, run_url: str | None) -> str:
+    text = f"**Firing again** ({alert.severity}) since {alert.started_at or 'now'}: {cell(alert.message)}"
+    return text + (f"\n\nRun: {run_url}" if run_url else "")
+
+
+def reopened_comment(alert: Alert, closed_by: str | None) -> str:
+    who = f"@{closed_by}" if closed_by else "someone"
+    return (f"Reopened: {who} closed this issue while the alert is still firing ({alert.severity}: "
+            f"{cell(alert.message)}). It closes by itself when the alert resolves. To silence reminders "
+            "for this episode, close it as **not planned** instead.")
+
+
+def resolved_comment(*, started_at: str | None, resolved_at: str, last_message: str | None,
+                     run_url: str | None) -> str:
+    lines = [f"**Resolved** at {resolved_at} after {duration(started_at, resolved_at)} "
+             f"(firing since {started_at or 'unknown'}). Closing."]
+    if last_message:
+        lines += ["", f"Last state: {cell(last_message)}"]
+    if run_url:
+        lines += ["", f"Run: {run_url}"]
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""The GitHub REST client: auth, timeouts, pagination, rate limits and retries; nothing else talks to the API.
+
+Token from GITHUB_TOKEN (or GH_TOKEN), base URL from GITHUB_API_URL (GitHub Enterprise Server),
+repository from GITHUB_REPOSITORY unless given. Primary rate limits (``x-ratelimit-remaining: 0``
+until ``x-ratelimit-reset``) and secondary limits (403/429, ``retry-after``) are waited out up to a
+bound, then a RateLimitError says when to try again. 5xx answers and network errors are retried
+with exponential backoff, but only for requests that are safe to repeat: a POST that creates an
+issue is never repeated blindly (the caller looks the issue up instead). Waits and the wall clock
+are injectable so tests never sleep. The token is registered with secrets.redact and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
+
+from observability import __version__, secrets
+from observability.errors import ConfigError, ObservabilityError
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+
+
+class GitHubError(ObservabilityError):
+    """The GitHub API refused or failed a request (the message names the operation and status)."""
+
+    error_code = "github_api_error"
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: object):
+        super().__init__(message, status_code=status, **details)
+        self.status = status
+        self.transient = transient
+
+
+class RateLimitError(GitHubError):
+    """A rate limit would take longer to wait out than the configured bound."""
+
+    error_code = "github_rate_limited"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to try: per-request timeout, 5xx/network attempts, the longest total rate-limit wait."""
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 4
+    backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 60.0
+    max_rate_limit_wait_seconds: float = 300.0
+    secondary_default_wait_seconds: float = 60.0
+
+
+@dataclass
+class Response:
+    status: int
+    data: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def link_next(header: str | None) -> str | None:
+    """The ``rel="next"`` URL of a Link header, or None."""
+    for url, rel in _LINK_RE.findall(header or ""):
+        if rel == "next":
+            return url
+    return None
+
+
+def _header_float(headers, name: str) -> float | None:
+    try:
+        return float(headers.get(name, ""))
+    except (TypeError, ValueError):
+        return None
+
+
+class GitHubClient:
+    """One repository's REST API. Counts every HTTP request made (``calls``), for the job summary."""
+
+    def __init__(self, token: secrets.Secret, repo: str, *, api_url: str = DEFAULT_API_URL,
+                 policy: Policy = Policy(), sleep: Callable[[float], None] = time.sleep,
+                 wall_clock: Callable[[], float] = time.time, session=None):
+        import requests
+
+        if not _REPO_RE.match(repo or ""):
+            raise ConfigError(f"repository {repo!r}: expected OWNER/NAME (set GITHUB_REPOSITORY or --repo)")
+        if not api_url.lower().startswith(("https://", "http://")):
+            raise ConfigError(f"GITHUB_API_URL {api_url!r}: not an http(s) URL")
+        secrets.register(token.value)
+        self._token = token
+        self.repo = repo
+        self.api_url = api_url.rstrip("/")
+        self.policy = policy
+        self.sleep = sleep
+        self.wall_clock = wall_clock
+        self.calls = 0
+        self.waited_seconds = 0.0
+        self._rate_waited = 0.0
+        self._exhausted_until: float | None = None
+        self._session = session or requests.Session()
+
+    @classmethod
+    def from_env(cls, *, repo: str | None = None, environ=os.environ, **kwargs) -> "GitHubClient":
+        """Token GITHUB_TOKEN (else GH_TOKEN), base URL GITHUB_API_URL, repo ``repo`` or GITHUB_REPOSITORY."""
+        token = secrets.from_env("GITHUB_TOKEN", environ=environ) or secrets.from_env("GH_TOKEN", environ=environ)
+        if token is None:
+            raise ConfigError("GITHUB_TOKEN (or GH_TOKEN) is not set: give the job `issues: write` and pass "
+                              "secrets.GITHUB_TOKEN, or use --dry-run to write the planned calls instead")
+        chosen = repo or environ.get("GITHUB_REPOSITORY", "")
+        if not chosen:
+            raise ConfigError("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
+        api_url = environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
+        return cls(token, chosen, api_url=api_url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"GitHubClient(repo={self.repo!r}, api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- paths -------------------------------------------------------------------------------
+    def repo_path(self, *parts: str | int) -> str:
+        owner, name = self.repo.split("/")
+        tail = "/".join(quote(str(p), safe="") for p in parts)
+        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}" + (f"/{tail}" if tail else "")
+
+    # -- requests ----------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                retry_unsafe: bool = False, ok: tuple[int, ...] = ()) -> Response:
+        """One API call with retries; ``ok`` lists extra statuses returned instead of raised."""
+        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        return self._send(method.upper(), url, params, json, retry_unsafe, ok)
+
+    def paginate(self, path: str, *, params: dict | None = None) -> Iterator[Any]:
+        """Every item of a list endpoint, following ``Link: rel="next"`` (100 per page)."""
+        query = {"per_page": 100, **(params or {})}
+        url: str | None = self.api_url + path
+        while url:
+            response = self._send("GET", url, query, None, False, ())
+            if not isinstance(response.data, list):
+                raise GitHubError(f"GET {self._display(url)}: expected a JSON list")
+            yield from response.data
+            url, query = link_next(response.headers.get("link")), None
+
+    def _display(self, url: str) -> str:
+        return url[len(self.api_url):] if url.startswith(self.api_url) else url.split("?")[0]
+
+    def _headers(self) -> dict[str, str]:
+        return {"Accept": "application/vnd.github+json", "Authorization": f"Bearer {self._token.value}",
+                "X-GitHub-Api-Version": API_VERSION, "User-Agent": f"observability/{__version__}"}
+
+    def _rate_wait(self, seconds: float, why: str, what: str) -> None:
+        seconds = max(0.0, seconds)
+        if self._rate_waited + seconds > self.policy.max_rate_limit_wait_seconds:
+            raise RateLimitError(f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
+                                 f"{self.policy.max_rate_limit_wait_seconds:.0f} s bound - rerun later "
+                                 f"(the issue cache keeps what was done)", transient=True)
+        self._rate_waited += seconds
+        self.waited_seconds += seconds
+        self.sleep(seconds)
+
+    def _send(self, method: str, url: str, params, body, retry_unsafe: bool, ok: tuple[int, ...]) -> Response:
+        import requests
+
+        what = f"{method} {self._display(url)}"
+        repeatable = method in IDEMPOTENT or retry_unsafe
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._exhausted_until is not None:
+                until, self._exhausted_until = self._exhausted_until, None
+                self._rate_wait(until - self.wall_clock() + 1, "primary rate limit exhausted", what)
+            self.calls += 1
+            try:
+                raw = self._session.request(method, url, params=params, json=body, headers=self._headers(),
+                                            timeout=self.policy.timeout_seconds, allow_redirects=True)
+            except requests.exceptions.RequestException as exc:
+                kind = "timeout" if isinstance(exc, requests.exceptions.Timeout) else "network error"
+                if repeatable and attempt < self.policy.max_attempts:
+                    self._backoff(attempt)
+                    continue
+                raise GitHubError(f"{what}: {kind} ({type(exc).__name__}) after {attempt} attempt(s)",
+                                  transient=True) from None
+            status, headers = raw.status_code, {k.lower(): v for k, v in raw.headers.items()}
+            data = None
+            if raw.content:
+                try:
+                    data = raw.json()
+                except ValueError:
+                    data = None
+            raw.close()
+            remaining = _header_float(headers, "x-ratelimit-remaining")
+            reset = _header_float(headers, "x-ratelimit-reset")
+            if 200 <= status < 300 or status in ok:
+                if remaining == 0 and reset is not None:
+                    self._exhausted_until = reset  # the next request waits for the window to reset
+                return Response(status, data, headers)
+            message = data.get("message", "") if isinstance(data, dict) else ""
+            if status in (403, 429):
+                retry_after = _header_float(headers, "retry-after")
+                if retry_after is not None:
+                    self._rate_wait(retry_after, f"secondary rate limit (HTTP {status}, retry-after {retry_after:.0f} s)",
+                                    what)
+                    continue
+                if remaining == 0 and reset is not None:
+                    self._rate_wait(reset - self.wall_clock() + 1, f"primary rate limit (HTTP {status})", what)
+                    continue
+                if status == 429 or "secondary rate limit" in message.lower():
+                    # GitHub: with no retry-after, wait at least a minute, longer each time.
+                    self._rate_wait(self.policy.secondary_default_wait_seconds * attempt,
+                                    f"secondary rate limit (HTTP {status})", what)
+                    continue
+            if status >= 500 and repeatable and attempt < self.policy.max_attempts:
+                self._backoff(attempt)
+                continue
+            hint = {401: "the token is invalid or expired", 403: "the token lacks permission (the job needs "
+                    "`permissions: issues: write`)", 404: "not found (check --repo, or the token cannot see it)",
+                    410: "issues are disabled in this repository", 422: "GitHub rejected the request"}.get(status, "")
+            detail = "; ".join(x for x in (hint, secrets.redact(message[:200])) if x)
+            raise GitHubError(f"{what}: HTTP {status}" + (f" ({detail})" if detail else ""), status=status,
+                              transient=status >= 500)
+
+    def _backoff(self, attempt: int) -> None:
+        wait = min(self.policy.max_backoff_seconds, self.policy.backoff_seconds * 2 ** (attempt - 1))
+        self.waited_seconds += wait
+        self.sleep(wait)
+
+    # -- the operations the alert inbox uses -------------------------------------------------
+    def list_issues(self, *, labels: str, state: str = "all") -> list[dict]:
+        return [i for i in self.paginate(self.repo_path("issues"), params={"labels": labels, "state": state,
+                                                                           "sort": "created", "direction": "asc"})
+                if "pull_request" not in i]
+
+    def get_issue(self, number: int) -> dict:
+        return self.request("GET", self.repo_path("issues", number)).data
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> dict:
+        return self.request("POST", self.repo_path("issues"), json={"title": title, "body": body,
+                                                                     "labels": labels}).data
+
+    def update_issue(self, number: int, **fields: Any) -> dict:
+        return self.request("PATCH", self.repo_path("issues", number), json=fields).data
+
+    def comment(self, number: int, body: str) -> dict:
+        # A repeated comment after a lost answer is a nuisance; a lost resolution comment is worse.
+        return self.request("POST", self.repo_path("issues", number, "comments"), json={"body": body},
+                            retry_unsafe=True).data
+
+    def list_labels(self) -> list[dict]:
+        return list(self.paginate(self.repo_path("labels")))
+
+    def create_label(self, name: str, color: str, description: str) -> None:
+        # 422 = it exists already (created by someone else in the meantime): fine.
+        self.request("POST", self.repo_path("labels"), json={"name": name, "color": color,
+                                                               "description": description},
+                     retry_unsafe=True, ok=(422,))
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        self.request("POST", self.repo_path("issues", number, "labels"), json={"labels": labels}, retry_unsafe=True)
+
+    def remove_label(self, number: int, name: str) -> None:
+        self.request("DELETE", self.repo_path("issues", number, "labels", name), ok=(404,))

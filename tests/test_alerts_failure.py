@@ -1,0 +1,101 @@
+"""``alerts report-failure``: open → append → close, cold caches, the CI drill, the Slack mirror."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests._support_github import FakeGitHub, Receiver, alerts_cli
+
+NOW = "2026-01-08T10:00:00Z"
+RUN = "https://github.com/acme/ops/actions/runs/{}"
+
+
+@pytest.fixture()
+def fake():
+    with FakeGitHub(clock=lambda: 1_767_866_400.0) as server:
+        yield server
+    assert server.violations == []
+
+
+def report(ws, fake, *args, now=NOW, env=None):
+    run = alerts_cli(ws, "report-failure", "--workflow", "latency", *args, now=now, fake=fake, env=env)
+    assert run.exit_code == 0, run
+    return run.summary
+
+
+def test_open_append_close(tmp_path, fake):
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(1))
+    assert s["action_counts"] == {"opened": 1}
+    issue = fake.issues[1]
+    assert issue["title"] == "latency/sample failing"
+    assert fake.label_names(1) == ["job-failure", "observability", "source:sample"]
+    assert RUN.format(1) in issue["body"] and "Acknowledge within 10 minutes" in issue["body"]
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(2), now="2026-01-08T10:15:00Z")
+    assert s["action_counts"] == {"appended": 1} and s["api_calls"] == 1
+    assert fake.comment_bodies(1) == [f"**Failed again** at 2026-01-08T10:15:00Z (failure 2 since "
+                                      f"2026-01-08T10:00:00Z): run {RUN.format(2)}."]
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(3), "--recovered", now="2026-01-08T11:00:00Z")
+    assert s["action_counts"] == {"recovered": 1}
+    assert fake.issues[1]["state"] == "closed" and fake.issues[1]["state_reason"] == "completed"
+    assert fake.comment_bodies(1)[-1] == (f"**Recovered** at 2026-01-08T11:00:00Z: run {RUN.format(3)} succeeded "
+                                          "after 2 failure(s) over 1 h 00 min. Closing.")
+    # Recovery again (every successful run calls it): free with a warm cache.
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(4), "--recovered")
+    assert s["api_calls"] == 0 and s["actions"] == []
+    # Failing again later reopens the same issue.
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(5), now="2026-01-09T10:00:00Z")
+    assert s["action_counts"] == {"reopened": 1} and len(fake.issues) == 1
+    assert fake.issues[1]["state"] == "open"
+
+
+def test_cold_cache_appends_to_the_existing_issue(tmp_path, fake):
+    report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(1))
+    (tmp_path / "ops" / "alert_inbox.json").unlink()
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(2))
+    assert s["action_counts"] == {"appended": 1} and len(fake.issues) == 1
+    (tmp_path / "ops" / "alert_inbox.json").unlink()
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(3), "--recovered")
+    assert s["action_counts"] == {"recovered": 1} and s["api_calls"] == 3  # list, comment, close
+
+
+def test_workflow_from_the_environment_and_a_custom_title(tmp_path, fake):
+    run = alerts_cli(tmp_path, "report-failure", "--job", "tests", "--run-url", RUN.format(1), "--title",
+                     "CI failure alerts", now=NOW, fake=fake, env={"GITHUB_WORKFLOW": "CI"})
+    assert run.exit_code == 0, run
+    assert fake.issues[1]["title"] == "CI failure alerts"
+
+
+def test_missing_workflow_is_a_usage_error(tmp_path, fake):
+    run = alerts_cli(tmp_path, "report-failure", "--job", "tests", now=NOW, fake=fake)
+    assert run.exit_code == 2
+    assert run.summary["diagnostics"]["error_message"] == ("no workflow name: pass --workflow NAME or run under "
+                                                           "GitHub Actions (GITHUB_WORKFLOW)")
+
+
+def test_ci_drill_opens_a_drill_issue_mirrors_to_slack_and_closes(tmp_path, fake):
+    slack = Receiver()
+    try:
+        env = {"SLACK_CI_WEBHOOK": slack.url + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"}
+        s = report(tmp_path, fake, "--job", "tests", "--run-url", RUN.format(9), "--drill",
+                   "--slack-webhook-env", "SLACK_CI_WEBHOOK", env=env)
+        assert s["action_counts"] == {"opened": 1}
+        assert fake.issues[1]["title"] == "[drill] latency/tests failing"
+        assert "drill" in fake.label_names(1)
+        assert [m["status"] for m in s["mirrors"]] == ["sent"]
+        message = slack.received[0]["json"]
+        assert message["text"] == "[DRILL] failing (critical): [drill] latency/tests failing"
+        assert "<https://github.com/acme/ops/issues/1|issue>" in message["blocks"][1]["elements"][0]["text"]
+        s = report(tmp_path, fake, "--job", "tests", "--run-url", RUN.format(10), "--recovered",
+                   "--slack-webhook-env", "SLACK_CI_WEBHOOK", env=env)
+        assert s["action_counts"] == {"recovered": 1} and fake.issues[1]["state"] == "closed"
+        assert slack.received[1]["json"]["text"].startswith("[DRILL] recovered: ")
+    finally:
+        slack.close()
+
+
+def test_dry_run_records_and_calls_nothing(tmp_path, fake):
+    run = alerts_cli(tmp_path, "report-failure", "--workflow", "w", "--job", "j", "--dry-run", now=NOW, fake=fake)
+    assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
+    assert fake.calls == 0
+    # list issues, list labels, create 3 labels (observability, job-failure, source:j), create the issue
+    assert run.summary["planned_calls"] == 6
