@@ -17,7 +17,9 @@ ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.
 COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "state-pull": ("state", "pull"),
             "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
-            "workflow": ("workflow", "run"), "verify": ("verify",)}
+            "workflow": ("workflow", "run"), "verify": ("verify",),
+            "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
+            "alerts-drill": ("alerts", "drill")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -166,6 +168,26 @@ def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
     summary = json.loads(Path(result["outputs"]["summary"]).read_text())
     assert sorted(summary["datasets"]) == ["ev_history", "slippage", "turnover"]
     assert (ws / "out" / "dashboard" / "manifest.json").is_file()
+
+
+def test_alerts_actions_plan_issue_calls_in_dry_run(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    env = {"OBS_NOW": NOW, "GITHUB_REPOSITORY": "acme/trading", "GITHUB_TOKEN": "", "GITHUB_WORKFLOW": "latency"}
+    first = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
+                       extra_env=env)
+    assert first["code"] == 0, first["stderr"]
+    synced = run_action("alerts-sync", {"workspace": str(ws), "source": "latency", "dry-run": "true"}, tmp_path,
+                        extra_env=env)
+    assert synced["code"] == 0, synced["stderr"]
+    assert synced["outputs"]["status"] == "dry_run"
+    plan = json.loads(Path(synced["outputs"]["summary"]).read_text())
+    assert plan["status"] == "dry_run"
+    planned = list((ws / "out" / "alert_inbox").glob("*.json"))
+    assert planned, "the dry run writes the calls it would make"
+    failed = run_action("alerts-report-failure", {"workspace": str(ws), "job": "latency", "dry-run": "true"}, tmp_path,
+                        extra_env=env)
+    assert failed["code"] == 0, failed["stderr"]
+    assert failed["outputs"]["status"] == "dry_run"
 
 
 def test_weekly_action_without_a_webhook_is_a_configuration_error(tmp_path):

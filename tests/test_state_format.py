@@ -98,3 +98,22 @@ def test_overlap_ignores_identical_changes_and_the_merged_log():
     assert merge.overlap(base, theirs, ours) == []
     ours["ops/t"] = Entry("8" * 64, 1)
     assert merge.overlap(base, theirs, ours) == ["ops/t"]
+
+
+def test_merge_keeps_our_line_even_when_it_equals_one_of_theirs():
+    """Two runs in the same second can log byte-identical lines; ours must still be kept."""
+    import hashlib
+    import json as _json
+
+    from observability.store import merge
+    from observability.store.selection import Entry
+
+    base = b'{"job":"latency","sequence":1}\n'
+    same = b'{"job":"state","sequence":2}\n'
+    theirs, ours = base + same, base + same
+    entry = Entry(hashlib.sha256(base).hexdigest(), len(base))
+    log, renumbered = merge.merge_log(theirs, ours, entry)
+    assert renumbered == [(2, 3)]
+    assert [_json.loads(x)["sequence"] for x in log.splitlines()] == [1, 2, 3]
+    # Without the pulled base the lines both hold are taken as shared past.
+    assert merge.merge_log(theirs, ours)[1] == []

@@ -11,6 +11,7 @@ from observability.cli.demo import demo
 from observability.cli.init import init
 from observability.cli.latency import latency
 from observability.cli.state import state
+from observability.cli.sync import sync
 from observability.cli.verify import verify
 from observability.cli.weekly import weekly
 from observability.cli.workflow import workflow
@@ -41,6 +42,7 @@ cli.add_command(demo)
 cli.add_command(init)
 cli.add_command(workflow)
 cli.add_command(state)
+cli.add_command(sync)
 cli.add_command(verify)
 
 

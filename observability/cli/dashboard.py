@@ -38,6 +38,10 @@ def dashboard() -> None:
               help="Seconds before the upload command is stopped (counts as upload_failed).")
 @click.option("--dry-run-upload", is_flag=True,
               help="Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).")
+@click.option("--sync-to", metavar="URL", default=None,
+              help="After a successful export, upload the bundle to shared storage as `observability sync push "
+                   "--to URL --no-weekly` does (file:///abs/dir or s3://bucket/prefix); a failure ends "
+                   "error_code=sync_failed. With --dry-run-upload nothing is contacted.")
 @click.option("--state-archive", metavar="DIR", default="ops/state_archive", show_default=True,
               help="EV state archive (ev_history input).")
 @click.option("--runs-dir", metavar="DIR", default="runs", show_default=True,
@@ -50,8 +54,8 @@ def dashboard() -> None:
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.dashboard.lock).")
 @job_options
 def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_dir, history_retention_days,
-           ev_history_limit, upload_command, upload_timeout, dry_run_upload, state_archive, runs_dir, telemetry,
-           latency_rollup, no_cache, lock_file, workspace, job_id, lock_timeout) -> None:
+           ev_history_limit, upload_command, upload_timeout, dry_run_upload, sync_to, state_archive, runs_dir,
+           telemetry, latency_rollup, no_cache, lock_file, workspace, job_id, lock_timeout) -> None:
     """Export the dashboard datasets with a versioned manifest.
 
     Writes <dataset>.json, manifest.json and README.json, snapshots the bundle to the history
@@ -72,7 +76,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         heartbeat_file=heartbeat_file, history_dir=history_dir, history_retention_days=history_retention_days,
         ev_history_limit=ev_history_limit, upload_command=upload_command, upload_timeout=upload_timeout,
         dry_run_upload=dry_run_upload, state_archive=state_archive, runs_dir=runs_dir, telemetry=telemetry,
-        latency_rollup=latency_rollup, use_cache=not no_cache)
+        latency_rollup=latency_rollup, use_cache=not no_cache, sync_to=sync_to)
     finish(run_job("dashboard", lambda ctx: run_export(ctx, options), workspace=workspace, job_id=job_id,
                    lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_upload,
                    heartbeat=not custom_heartbeat(options)))

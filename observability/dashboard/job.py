@@ -71,6 +71,7 @@ class ExportOptions:
     telemetry: str = "reports/portfolio_samples/router_demo/telemetry.json"
     latency_rollup: str = "ops/signal_latency_rollup.csv"
     use_cache: bool = True
+    sync_to: str | None = None
 
 
 @dataclass
@@ -228,6 +229,10 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     selected = tuple(d for d in DATASETS if d in opts.datasets)
     user_provenance = _load_provenance(ctx, opts)
     argv = upload_mod.parse_command(opts.upload_command) if opts.upload_command else None
+    if opts.sync_to:
+        from observability.sync.targets import check_url
+
+        check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
     exporter = _Exporter(ctx, opts)
     ws = ctx.workspace
     with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
@@ -392,6 +397,13 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
                 else:
                     diagnostics.update(error_code=exc.error_code, error_message=exc.message,
                                        upload_returncode=exc.details.get("returncode"))
+    synced = _sync(ctx, opts, status) if opts.sync_to else None
+    if synced is not None:
+        if synced.get("status") == "failed":
+            status = "error"
+            diagnostics.update(error_code=synced.pop("error_code"), error_message=synced.pop("error_message"))
+        elif synced.get("status") == "warning" and status == "ok":
+            status = "warning"
     if opts.dry_run_upload and status != "error":
         status = "dry_run"  # nothing was sent outward, with or without an upload command
     beat = _heartbeat(ctx, opts, selected, outcomes, manifest_doc)
@@ -409,10 +421,30 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
     }
     if upload is not None:
         figures["upload"] = upload
+    if synced is not None:
+        figures["sync"] = synced
     return JobResult(status=status, figures=figures, diagnostics=diagnostics,
                      heartbeat=None if custom_heartbeat(opts) else beat,
                      summary_markdown=_summary(manifest_doc, outcomes, status),
                      outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(manifest_doc["sequence"])})
+
+
+def _sync(ctx: JobContext, opts: ExportOptions, status: str) -> dict[str, Any]:
+    """``--sync-to``: the bundle just written goes to shared storage (see observability.sync)."""
+    from observability.sync.errors import SyncFailed
+    from observability.sync.job import SyncOptions
+    from observability.sync.job import run as run_sync
+
+    if status == "error":
+        ctx.note("export failed: the bundle was not synced")
+        return {"status": "skipped", "reason": "export_failed"}
+    try:
+        outcome = run_sync(ctx, SyncOptions(to=opts.sync_to, bundle_dir=opts.output_dir, weekly=False,
+                                            dry_run=opts.dry_run_upload))
+    except (SyncFailed, InputError) as exc:
+        ctx.note(exc.message)
+        return {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
+    return {**outcome.figures, "status": outcome.status}
 
 
 def _write_custom_heartbeat(ctx: JobContext, opts: ExportOptions, beat: dict, status: str, diagnostics: dict) -> None:

@@ -297,7 +297,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     if both_logged:
         their_log = fetch(merge.LOG) if merge.LOG in theirs else b""
         our_log = (root / merge.LOG).read_bytes() if merge.LOG in local else b""
-        log, renumbered = merge.merge_log(their_log, our_log)
+        log, renumbered = merge.merge_log(their_log, our_log, base.get(merge.LOG))
         their_seq = fetch(merge.SEQUENCE) if merge.SEQUENCE in theirs else None
         our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
         sequence = merge.merged_sequence(log, their_seq, our_seq)

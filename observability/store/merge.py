@@ -7,6 +7,7 @@ after them). Any other file changed by both runs (to different contents) is a co
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 
@@ -41,14 +42,19 @@ def _sequence(line: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def merge_log(theirs: bytes, ours: bytes) -> tuple[bytes, list[tuple[int | None, int]]]:
-    """Their log, then our lines they lack, renumbered after their highest sequence.
+def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None) -> tuple[bytes, list[tuple[int | None, int]]]:
+    """Their log, then our own lines, renumbered after their highest sequence.
 
-    Both logs grew from the same pulled log, so the lines both hold are the shared past; a line
-    only we hold is one of our runs. Returns the merged bytes and each (old, new) sequence.
+    Both logs grew from the same pulled log. When that log (``base``: size and sha256) is still
+    the start of ours, everything after it is ours, even a line that happens to equal one of
+    theirs (two runs in the same second); otherwise the lines both hold count as the shared
+    past. Returns the merged bytes and each (old, new) sequence.
     """
     their_lines = _lines(theirs)
     known = set(their_lines)
+    if base is not None and len(ours) >= base.size and \
+            Entry(hashlib.sha256(ours[:base.size]).hexdigest(), base.size) == base:
+        ours, known = ours[base.size:], set()
     top = max((s for s in map(_sequence, their_lines) if s is not None), default=0)
     merged = [line + b"\n" for line in their_lines]
     renumbered: list[tuple[int | None, int]] = []

@@ -21,25 +21,31 @@ _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _LOST_RACE = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
+def client(display: str, environ: Mapping[str, str] = os.environ):
+    """A boto3 S3 client for ``display``'s store and botocore's exceptions module.
+
+    The AWS secrets are registered for redaction first. Shared by the state store and ``sync``.
+    """
+    try:
+        import boto3
+        import botocore.exceptions as bexc
+        from botocore.config import Config
+    except ImportError:
+        raise StoreUrlError(f"{display}: the s3 backend needs boto3: pip install 'observability[s3]'") from None
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        secrets.from_env(name, environ=environ)
+    endpoint = environ.get("OBS_S3_ENDPOINT_URL") or None
+    # Timeouts bound an outage; retry count and mode come from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE.
+    config = Config(connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"} if endpoint else None)
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config), bexc
+
+
 class S3Store(KeyValueStore):
     def __init__(self, bucket: str, prefix: str, display: str, environ: Mapping[str, str] = os.environ):
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:
-            raise StoreUrlError(f"{display}: the s3 backend needs boto3: pip install 'observability[s3]'") from None
-        for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            secrets.from_env(name, environ=environ)
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.display = display
-        endpoint = environ.get("OBS_S3_ENDPOINT_URL") or None
-        # Timeouts bound an outage; retry count and mode come from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE.
-        config = Config(connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"} if endpoint else None)
-        self._client = boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
-        import botocore.exceptions as bexc
-
-        self._bexc = bexc
+        self._client, self._bexc = client(display, environ)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

@@ -1,0 +1,451 @@
+"""The ``sync`` job: copy the dashboard bundle and the weekly payloads to shared storage.
+
+Layout on the target (``file:///dir`` or ``s3://bucket/prefix``)::
+
+    dashboard/<YYYY-MM-DD>/<export job_id>/<dataset>.json, README.json, manifest.json
+    weekly/<week_start>/<week_start>.json, <week_start>.sig
+    index.json                      the latest of each kind and every prefix kept (schema sync_index)
+
+Prefixes are named by what they hold (the export's job id, the week), so a re-run finds its files
+already there and sends nothing. Every upload is verified (S3: ChecksumSHA256 or the ETag, else the
+bytes re-read; file: re-hashed), every call is retried with exponential backoff, the index is written
+after the objects it names and before anything is pruned, and nothing local is ever changed except
+the prune log (``ops/sync_prune_log.jsonl``) and the report (``out/sync/<job_id>.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import PurePosixPath
+from typing import Any
+
+from observability import clock, fsio, provenance, schemas
+from observability.errors import InputError, SchemaError
+from observability.runtime import JOB_ID_RE, JobContext, JobResult
+from observability.sync.errors import SyncFailed, Transient
+from observability.sync.targets import Remote, Target, check_url, matches, open_target
+
+INDEX_KEY = "index.json"
+PRUNE_LOG = "ops/sync_prune_log.jsonl"
+BUNDLE_LOCK = "ops/.dashboard_bundle.lock"  # the export's own lock: a bundle is never read mid-write
+BUNDLE_LOCK_TIMEOUT_SECONDS = 120
+SCHEMA_VERSION = "1.0.0"
+MAX_WAIT_SECONDS = 60.0
+_WEEK_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.json$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What ``sync push`` (or ``dashboard export --sync-to``) was asked to do."""
+
+    to: str | None
+    bundle_dir: str = "out/dashboard"
+    weekly_dir: str = "ops/weekly_report_history"
+    dashboard: bool = True
+    weekly: bool = True
+    retention_weeks: int = 8
+    max_retries: int = 5
+    retry_wait_seconds: float = 2.0
+    dry_run: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False)  # None: time.sleep
+
+
+@dataclass(frozen=True)
+class Item:
+    """One local file and the key it goes to."""
+
+    key: str
+    local: str
+    data: bytes = field(repr=False)
+    sha256: str
+
+
+@dataclass
+class Group:
+    """One dated prefix: a dashboard export or a week."""
+
+    kind: str
+    prefix: str
+    date: str
+    job_id: str | None
+    items: list[Item] = field(default_factory=list)
+
+    def files(self) -> list[dict[str, Any]]:
+        return [{"key": i.key, "sha256": i.sha256, "size": len(i.data)} for i in self.items]
+
+
+@dataclass
+class Outcome:
+    """What a sync did, for the job summary or the figures of a dashboard export."""
+
+    status: str
+    figures: dict[str, Any]
+    markdown: str
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _date_of(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if _DATE.match(text) else None
+    except ValueError:
+        return None
+
+
+# --- what there is to send --------------------------------------------------------------------------
+
+def _bundle(ctx: JobContext, opts: SyncOptions) -> Group | None:
+    """The dashboard bundle, read under the export's lock and checked against its own manifest."""
+    from filelock import FileLock
+
+    ws = ctx.workspace
+    bundle = ws.path(opts.bundle_dir)
+    manifest_path = bundle / "manifest.json"
+    shown = ws.rel(manifest_path)
+    with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=BUNDLE_LOCK_TIMEOUT_SECONDS):
+        if not manifest_path.exists():
+            ctx.warn(f"{shown}: no dashboard bundle to sync (run `observability dashboard export` first)")
+            return None
+        raw = manifest_path.read_bytes()
+        doc = fsio.read_json(manifest_path, what="dashboard manifest", display=shown)
+        try:
+            schemas.validate("dashboard_manifest", doc, what=shown)
+        except SchemaError as exc:
+            raise InputError(f"{exc.message}; run `observability dashboard export` again",
+                             error_code="bundle_invalid") from None
+        job_id = doc["job_id"]
+        if not JOB_ID_RE.match(job_id):
+            raise InputError(f"{shown}: field job_id {job_id!r} is not a job id", error_code="bundle_invalid")
+        day = clock.parse_iso(doc["generated_at"]).date().isoformat()
+        group = Group("dashboard", f"dashboard/{day}/{job_id}/", day, job_id)
+        names = [entry["path"] for entry in doc["datasets"]]
+        for entry in doc["datasets"]:
+            name = entry["path"]
+            if PurePosixPath(name).name != name or name.startswith("."):
+                raise InputError(f"{shown}: dataset path {name!r} is not a file name in the bundle",
+                                 error_code="bundle_invalid")
+            data = _read(ctx, bundle / name)
+            if _sha(data) != entry["checksum_sha256"]:
+                raise InputError(f"{ws.rel(bundle / name)}: does not match its checksum in {shown}; nothing was "
+                                 "uploaded. Run `observability dashboard export` again", error_code="bundle_invalid")
+            group.items.append(Item(group.prefix + name, ws.rel(bundle / name), data, entry["checksum_sha256"]))
+        if (bundle / "README.json").exists() and "README.json" not in names:
+            data = _read(ctx, bundle / "README.json")
+            group.items.append(Item(group.prefix + "README.json", ws.rel(bundle / "README.json"), data, _sha(data)))
+        # The manifest last: a consumer that finds it finds every file it names.
+        group.items.append(Item(group.prefix + "manifest.json", shown, raw, _sha(raw)))
+    return group
+
+
+def _read(ctx: JobContext, path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{ctx.workspace.rel(path)}: named by the bundle's manifest but missing; run "
+                         "`observability dashboard export` again", error_code="bundle_invalid") from None
+    except OSError as exc:
+        raise InputError(f"{ctx.workspace.rel(path)}: cannot read ({exc.strerror or exc})") from None
+
+
+def _weeks(ctx: JobContext, opts: SyncOptions, cutoff: date) -> list[Group]:
+    """Delivered weekly payloads (``<week_start>.json`` + ``.sig``) inside the retention."""
+    ws = ctx.workspace
+    directory = ws.path(opts.weekly_dir)
+    if not directory.is_dir():
+        ctx.note(f"{ws.rel(directory)}: no weekly payloads yet")
+        return []
+    groups = []
+    old = 0
+    for path in sorted(directory.iterdir()):
+        found = _WEEK_FILE.match(path.name)
+        week = _date_of(found.group(1)) if found else None
+        if week is None or not path.is_file():
+            continue
+        if week < cutoff:
+            old += 1
+            continue
+        sig = path.with_suffix(".sig")
+        if not sig.is_file():
+            ctx.warn(f"{ws.rel(path)}: no {sig.name} beside it (a delivery cut short?); not synced")
+            continue
+        name = found.group(1)
+        group = Group("weekly", f"weekly/{name}/", name, None)
+        for file in (path, sig):
+            data = _read(ctx, file)
+            group.items.append(Item(group.prefix + file.name, ws.rel(file), data, _sha(data)))
+        groups.append(group)
+    if old:
+        ctx.note(f"{old} weekly payload(s) older than the retention were not synced")
+    return groups
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+class _Sync:
+    def __init__(self, ctx: JobContext, opts: SyncOptions, target: Target):
+        self.ctx = ctx
+        self.opts = opts
+        self.target = target
+        self.retries = 0
+
+    def retry(self, what: str, func: Callable):
+        """``func()`` with up to max_retries attempts and exponential backoff on Transient failures."""
+        attempts = max(self.opts.max_retries, 1)
+        for attempt in range(1, attempts + 1):
+            try:
+                return func()
+            except Transient as exc:
+                if attempt == attempts:
+                    raise SyncFailed(
+                        f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
+                        "run `observability sync push` again when the storage is back, or upload by hand "
+                        "(docs/sync.md, Runbook)", attempts=attempts) from None
+                wait = min(self.opts.retry_wait_seconds * 2 ** (attempt - 1), MAX_WAIT_SECONDS)
+                self.ctx.note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
+                self.retries += 1
+                (self.opts.sleep or time.sleep)(wait)
+        raise AssertionError("unreachable")
+
+    def same(self, remote: Remote | None, item: Item) -> bool:
+        verdict = matches(remote, item.data, item.sha256)
+        if verdict is None:  # the listing cannot tell (e.g. a multipart ETag): ask for the object's checksum
+            remote = self.retry(f"check {item.key}", lambda: self.target.stat(item.key))
+            verdict = matches(remote, item.data, item.sha256)
+        if verdict is None:  # still nothing comparable: read it back
+            stored = self.retry(f"read {item.key}", lambda: self.target.get(item.key))
+            verdict = stored is not None and _sha(stored) == item.sha256
+        return bool(verdict)
+
+    def upload(self, item: Item) -> None:
+        """Put ``item`` and read its checksum back; a mismatch is re-sent, then fails the run."""
+        attempts = max(self.opts.max_retries, 1)
+        for attempt in range(1, attempts + 1):
+            self.retry(f"upload {item.key}", lambda: self.target.put(item.key, item.data, item.sha256))
+            remote = self.retry(f"verify {item.key}", lambda: self.target.stat(item.key))
+            if self.same(remote, item):
+                return
+            self.ctx.note(f"{self.target.display}/{item.key}: checksum differs after upload "
+                          f"(attempt {attempt}/{attempts}); sending it again")
+            self.retries += 1
+        raise SyncFailed(f"{self.target.display}/{item.key}: stored object does not match the local file "
+                         f"(sha256 {item.sha256[:16]}…) after {attempts} upload(s); nothing local was changed",
+                         checksum_mismatch=item.key)
+
+
+def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
+    """Sync what ``opts`` selects; raises SyncFailed (outage, bad checksum) or InputError (bad bundle)."""
+    if opts.retention_weeks < 1:
+        from observability.errors import ConfigError
+
+        raise ConfigError("--retention-weeks: must be at least 1")
+    cutoff = ctx.now.date() - timedelta(weeks=opts.retention_weeks)
+    groups: list[Group] = []
+    if opts.dashboard:
+        bundle = _bundle(ctx, opts)
+        if bundle is not None:
+            groups.append(bundle)
+    if opts.weekly:
+        groups.extend(_weeks(ctx, opts, cutoff))
+    if opts.dry_run:
+        where = check_url(opts.to)
+        return _dry_run(ctx, opts, where.display, groups, cutoff)
+    target = open_target(opts.to, opts.environ)
+    sync = _Sync(ctx, opts, target)
+    kinds = [kind for kind, on in (("dashboard", opts.dashboard), ("weekly", opts.weekly)) if on]
+    listing: dict[str, Remote] = {}
+    for kind in kinds:
+        listing.update(sync.retry(f"list {kind}/", lambda kind=kind: target.list(f"{kind}/")))
+    actions: list[dict[str, Any]] = []
+    sent = 0
+    for group in groups:
+        for item in group.items:
+            remote = listing.get(item.key)
+            if remote is not None and sync.same(remote, item):
+                actions.append(_action(item, "present"))
+                continue
+            if remote is not None:
+                ctx.warn(f"{target.display}/{item.key}: stored copy differs from {item.local} (corrupt or "
+                         "overwritten); uploading it again")
+            sync.upload(item)
+            sent += len(item.data)
+            actions.append(_action(item, "repaired" if remote is not None else "uploaded"))
+    doomed = _prunable(listing, groups, kinds, cutoff)
+    index_written = _write_index(ctx, opts, sync, groups, kinds, listing, doomed) if kinds else False
+    pruned = _prune(ctx, opts, sync, listing, doomed)
+    counts = {a: sum(1 for x in actions if x["action"] == a) for a in ("uploaded", "present", "repaired")}
+    figures = {"target": target.display, "dry_run": False, "files": len(actions), **counts,
+               "bytes_uploaded": sent, "retries": sync.retries, "retention_weeks": opts.retention_weeks,
+               "prefixes": [g.prefix for g in groups], "index": INDEX_KEY, "index_updated": index_written,
+               "pruned": pruned}
+    report = _report(ctx, opts, target.display, actions, pruned, dry_run=False)
+    figures["report"] = report
+    ctx.note(f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
+             f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent")
+    status = "warning" if counts["repaired"] or ctx.warnings else "ok"
+    return Outcome(status, figures, _markdown(figures, actions))
+
+
+def _action(item: Item, action: str) -> dict[str, Any]:
+    return {"key": item.key, "local": item.local, "sha256": item.sha256, "size": len(item.data), "action": action}
+
+
+def _unit(key: str) -> tuple[str, str] | None:
+    """The prunable prefix holding ``key`` (``dashboard/<date>/`` or ``weekly/<week>/``) and its date."""
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] in ("dashboard", "weekly") and _date_of(parts[1]):
+        return f"{parts[0]}/{parts[1]}/", parts[1]
+    return None
+
+
+def _prunable(listing: Mapping[str, Remote], groups: list[Group], kinds: list[str], cutoff: date) -> dict[str, list[str]]:
+    """Dated prefixes older than the retention, never the newest of a kind nor one this run just sent."""
+    units: dict[str, list[str]] = {}
+    for key in listing:
+        unit = _unit(key)
+        if unit:
+            units.setdefault(unit[0], []).append(key)
+    for group in groups:
+        units.setdefault(_unit(group.items[0].key)[0], [])  # type: ignore[index]
+    keep = {_unit(g.items[0].key)[0] for g in groups}  # type: ignore[index]
+    for kind in kinds:
+        mine = sorted(u for u in units if u.startswith(kind + "/"))
+        if mine:
+            keep.add(mine[-1])
+    return {u: sorted(keys) for u, keys in sorted(units.items())
+            if u not in keep and date.fromisoformat(u.split("/")[1]) < cutoff}
+
+
+def _prune(ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, Remote],
+           doomed: dict[str, list[str]]) -> list[dict[str, Any]]:
+    pruned = []
+    for unit, keys in doomed.items():
+        sync.retry(f"prune {unit}", lambda keys=keys: sync.target.delete(keys))
+        line = {"schema_version": SCHEMA_VERSION, "event": "pruned", "pruned_at": clock.iso(ctx.now),
+                "job_id": ctx.job_id, "target": sync.target.display, "kind": unit.split("/")[0], "prefix": unit,
+                "date": unit.split("/")[1], "objects": len(keys), "bytes": sum(listing[k].size for k in keys),
+                "retention_weeks": opts.retention_weeks}
+        schemas.validate("sync_prune", line, what=f"{PRUNE_LOG} line")
+        fsio.append_bytes(ctx.workspace.path(PRUNE_LOG), (fsio.canonical_json(line) + "\n").encode("utf-8"))
+        ctx.artefact(PRUNE_LOG)
+        ctx.note(f"pruned {sync.target.display}/{unit} ({len(keys)} object(s), older than "
+                 f"{opts.retention_weeks} weeks)")
+        pruned.append(line)
+    return pruned
+
+
+# --- the index --------------------------------------------------------------------------------------
+
+def _entry(group: Group, uploaded_at: str) -> dict[str, Any]:
+    return {"kind": group.kind, "prefix": group.prefix, "date": group.date, "job_id": group.job_id,
+            "uploaded_at": uploaded_at, "files": group.files()}
+
+
+def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
+    raw = sync.retry(f"read {INDEX_KEY}", lambda: sync.target.get(INDEX_KEY))
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+        schemas.validate("sync_index", doc, what=f"{sync.target.display}/{INDEX_KEY}")
+        return doc
+    except (ValueError, SchemaError) as exc:
+        ctx.warn(f"{sync.target.display}/{INDEX_KEY}: unreadable ({getattr(exc, 'message', exc)}); rebuilt "
+                 "from this run's uploads")
+        return None
+
+
+def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[Group], kinds: list[str],
+                 listing: Mapping[str, Remote], doomed: Mapping[str, list[str]]) -> bool:
+    """Rewrite index.json when what it lists changed; returns whether it was written."""
+    previous = _previous_index(ctx, sync)
+    entries: dict[str, dict[str, Any]] = {}
+    for kind in ("dashboard", "weekly"):
+        for old in (previous or {}).get(kind, []):
+            unit = _unit(old["prefix"] + "x")
+            if unit is None or unit[0] in doomed:
+                continue
+            # A listed kind tells what is really there: an entry whose files vanished is dropped.
+            if kind in kinds and any(f["key"] not in listing for f in old["files"]):
+                continue
+            entries[old["prefix"]] = old
+    now = clock.iso(ctx.now)
+    for group in groups:
+        old = entries.get(group.prefix)
+        entries[group.prefix] = old if old and old["files"] == group.files() else _entry(group, now)
+
+    def ordered(kind: str) -> list[dict[str, Any]]:
+        return sorted((e for e in entries.values() if e["kind"] == kind),
+                      key=lambda e: (e["date"], e["job_id"] or ""), reverse=True)
+
+    body = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
+    body["latest"] = {kind: (body[kind][0]["prefix"] if body[kind] else None) for kind in ("dashboard", "weekly")}
+    if previous is not None and all(previous.get(k) == v for k, v in body.items()):
+        return False
+    doc = {"schema_version": SCHEMA_VERSION, "updated_at": now, "job_id": ctx.job_id,
+           "retention_weeks": opts.retention_weeks, "source_command": provenance.source_command(),
+           "commit_sha": provenance.commit_sha(ctx.workspace.root), **body}
+    schemas.validate("sync_index", doc, what=INDEX_KEY)
+    data = fsio.canonical_json(doc, indent=2).encode("utf-8")
+    sync.upload(Item(INDEX_KEY, "(index)", data, _sha(data)))
+    return True
+
+
+# --- outputs ----------------------------------------------------------------------------------------
+
+def _report(ctx: JobContext, opts: SyncOptions, display: str, actions: list[dict[str, Any]],
+            pruned: list[dict[str, Any]], *, dry_run: bool) -> str:
+    doc = {"schema_version": SCHEMA_VERSION, "job_id": ctx.job_id, "target": display, "dry_run": dry_run,
+           "generated_at": clock.iso(ctx.now), "retention_weeks": opts.retention_weeks, "files": actions,
+           "pruned": [{"prefix": p["prefix"], "objects": p["objects"], "bytes": p["bytes"]} for p in pruned],
+           **ctx.provenance()}
+    if dry_run:
+        doc["note"] = ("dry run: the target was not contacted, so files already there are listed too and "
+                       "nothing was pruned")
+    schemas.validate("sync_report", doc, what="sync report")
+    path = ctx.workspace.out / "sync" / f"{ctx.job_id}.json"
+    fsio.atomic_write_json(path, doc)
+    return ctx.artefact(path)
+
+
+def _dry_run(ctx: JobContext, opts: SyncOptions, display: str, groups: list[Group], cutoff: date) -> Outcome:
+    actions = [_action(item, "would_upload") for group in groups for item in group.items]
+    report = _report(ctx, opts, display, actions, [], dry_run=True)
+    size = sum(a["size"] for a in actions)
+    ctx.note(f"dry run: would upload up to {len(actions)} file(s) ({size} bytes) to {display}; nothing contacted")
+    figures = {"target": display, "dry_run": True, "files": len(actions), "would_upload_bytes": size,
+               "prefixes": [g.prefix for g in groups], "retention_weeks": opts.retention_weeks,
+               "prune_before": cutoff.isoformat(), "report": report}
+    return Outcome("dry_run", figures, _markdown(figures, actions))
+
+
+def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
+    lines = ["### observability sync", "",
+             f"Target `{figures['target']}`" + (" (dry run: nothing contacted)" if figures["dry_run"] else ""), "",
+             "| key | size | action |", "| --- | ---: | --- |"]
+    lines += [f"| `{a['key']}` | {a['size']} | {a['action']} |" for a in actions[:200]]
+    if len(actions) > 200:
+        lines.append(f"| … {len(actions) - 200} more | | |")
+    for p in figures.get("pruned", []):
+        lines.append(f"| `{p['prefix']}` | {p['bytes']} | pruned ({p['objects']} object(s)) |")
+    return "\n".join(lines) + "\n"
+
+
+def push(ctx: JobContext, opts: SyncOptions) -> JobResult:
+    """The ``sync push`` job body."""
+    outcome = run(ctx, opts)
+    outputs = {"report": outcome.figures["report"]}
+    if "uploaded" in outcome.figures:
+        outputs["uploaded"] = str(outcome.figures["uploaded"])
+    return JobResult(status=outcome.status, figures=outcome.figures, summary_markdown=outcome.markdown,
+                     outputs=outputs)
