@@ -61,3 +61,29 @@ def test_cron_values_live_in_schedules_yaml_only():
     for name, crons in found.items():
         assert crons == expected.get(name), f"{name} uses {crons}, schedules.yaml says {expected.get(name)}"
     assert set(found) <= set(expected)
+
+
+@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name in STATEFUL], ids=lambda p: p.name)
+def test_scheduled_workflows_sync_alerts_and_report_failures_in_the_same_workflow(path):
+    workflow = _load(path)
+    assert "workflow_run" not in workflow["on"], "failure reporting lives in the same workflow"
+    main = next(job for name, job in workflow["jobs"].items() if name not in ("report", "drill"))
+    uses = [s.get("uses", "") for s in main["steps"]]
+    pull = next(i for i, u in enumerate(uses) if "actions/state-pull" in u)
+    sync = next(i for i, u in enumerate(uses) if "actions/alerts-sync" in u)
+    push = next(i for i, u in enumerate(uses) if "actions/state-push" in u)
+    assert pull < sync < push, "alerts are synced between pull and push, so the issue cache travels"
+    report = workflow["jobs"]["report"]
+    assert report["if"].startswith("${{ always()") and report["permissions"]["issues"] == "write"
+    step = next(s for s in report["steps"] if "alerts-report-failure" in s.get("uses", ""))
+    assert "result == 'success'" in step["with"]["recovered"]
+
+
+def test_alert_drills_exist_for_latency_and_ci():
+    latency = _load(ROOT / ".github" / "workflows" / "latency.yml")
+    assert latency["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
+    assert "alerts-drill" in str(latency["jobs"]["drill"]["steps"])
+    ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
+    assert any("Alert drill" == s["name"] for s in ci["jobs"]["tests"]["steps"])
+    assert "alerts-report-failure" in str(ci["jobs"]["report"]["steps"])
