@@ -47,8 +47,10 @@ def pull(store, workspace, job_id, lock_timeout) -> None:
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
 @click.option("--dry-run", is_flag=True,
               help="Contact no store; write what would be uploaded to out/state_push/<job_id>.json (status dry_run).")
+@click.option("--keep-generations", type=click.IntRange(min=0), default=48, show_default=True,
+              help="Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never).")
 @job_options
-def push(store, dry_run, workspace, job_id, lock_timeout) -> None:
+def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> None:
     """Push ops/ as a new snapshot, only over the generation pulled (else re-apply or refuse).
 
     A run that changed the same file as a newer snapshot ends status=error, error_code
@@ -61,4 +63,5 @@ def push(store, dry_run, workspace, job_id, lock_timeout) -> None:
     from observability.store.job import StateOptions
     from observability.store.job import push as run_push
 
-    _run(run_push, StateOptions(store=store, dry_run=dry_run), workspace, job_id, lock_timeout)
+    _run(run_push, StateOptions(store=store, dry_run=dry_run, keep_generations=keep_generations), workspace, job_id,
+         lock_timeout)

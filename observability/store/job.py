@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,14 @@ from observability.resources import template_dir
 from observability.runtime import JobContext, JobResult
 from observability.store import merge, selection
 from observability.store.backends import Head, Store, display_url, open_store
-from observability.store.errors import SnapshotCorrupt, StateConflict
+from observability.store.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
 from observability.store.manifest import Manifest
 from observability.store.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
 MAX_ATTEMPTS = 3
+KEEP_GENERATIONS = 48  # 12 hours of 15-minute runs
+PRUNE_EVERY = 16  # generations between prunes: listing the store costs a few requests
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class StateOptions:
 
     store: str | None
     dry_run: bool = False
+    keep_generations: int = KEEP_GENERATIONS
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
 
@@ -246,13 +250,35 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
             plan = _plan(ctx, store, head, base_generation, base, local, ours)
             committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
             if committed:
-                return _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt)
+                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt)
+                _prune(ctx, store, plan.manifest.generation, options.keep_generations, result)
+                return result
             ctx.note(f"another run committed generation {plan.manifest.generation} first; re-planning")
             head = store.head()
         raise StateConflict(f"{display}: lost the race for a new generation {MAX_ATTEMPTS} times; nothing "
                             "local was changed. Run `observability state pull` and the job again")
     finally:
         store.close()
+
+
+def _prune(ctx: JobContext, store: Store, generation: int, keep: int, result: JobResult) -> None:
+    """Every PRUNE_EVERY generations, drop snapshots older than the newest ``keep`` (a failure only warns).
+
+    Each push adds a manifest and the blobs of every changed file (the raw latency store changes
+    every run), so without this a store grows by its whole hot set per run.
+    """
+    prune = getattr(store, "prune", None)  # the git backend keeps one commit: nothing to prune
+    if prune is None or keep < 1 or generation % PRUNE_EVERY:
+        return
+    try:
+        removed = prune(keep, now=time.time())
+    except StoreUnreachable as exc:
+        ctx.warn(f"pruning old generations failed; the next prune retries: {exc.message}")
+        return
+    result.figures["pruned"] = removed
+    if removed["manifests_removed"]:
+        ctx.note(f"pruned {removed['manifests_removed']} old generation(s) and {removed['blobs_removed']} blob(s), "
+                 f"keeping the newest {keep}")
 
 
 def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base: dict[str, Entry],

@@ -21,6 +21,7 @@ from observability.store.errors import SnapshotCorrupt, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 
 BlobSource = Callable[[str], bytes]
+PRUNE_MIN_AGE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,40 @@ class KeyValueStore:
     def _create(self, key: str, data: bytes) -> bool:
         """Write ``key`` only if it does not exist, atomically; False when it already existed."""
         raise NotImplementedError
+
+    def _list(self, prefix: str) -> list[tuple[str, float]]:
+        """Every key under ``prefix`` with its last-modified time (epoch seconds)."""
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
+        """Remove ``key``; a key already gone is not an error."""
+        raise NotImplementedError
+
+    def prune(self, keep: int, *, now: float, min_age_seconds: float = PRUNE_MIN_AGE_SECONDS) -> dict[str, int]:
+        """Drop all but the newest ``keep`` generations, then the blobs none of them names.
+
+        Readers only ever read the newest manifest, so older ones can go. A blob younger than
+        ``min_age_seconds`` is never removed: it may belong to a push still uploading, whose
+        manifest is not committed yet.
+        """
+        manifests = sorted(key for key, _ in self._list("manifests/") if key.endswith(".json"))
+        if keep < 1 or not manifests:
+            return {"manifests_removed": 0, "blobs_removed": 0}
+        kept, old = manifests[-keep:], manifests[:-keep]
+        referenced: set[str] = set()
+        for key in kept:
+            raw = self._get(key)
+            if raw is None:  # moved under us: leave everything for the next round
+                return {"manifests_removed": 0, "blobs_removed": 0}
+            referenced |= {entry.sha256 for entry in parse(raw, where=f"{self.display}/{key}").files.values()}
+        for key in old:
+            self._delete(key)
+        removed = 0
+        for key, modified in self._list("blobs/sha256/"):
+            if key.rsplit("/", 1)[-1] not in referenced and now - modified >= min_age_seconds:
+                self._delete(key)
+                removed += 1
+        return {"manifests_removed": len(old), "blobs_removed": removed}
 
     def head(self) -> Head:
         hint = self._get("HEAD")

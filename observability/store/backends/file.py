@@ -48,6 +48,25 @@ class FileStore(KeyValueStore):
         except OSError as exc:
             raise self._fail("stat", key, exc) from None
 
+    def _list(self, prefix: str) -> list[tuple[str, float]]:
+        base = self._path(prefix)
+        found = []
+        try:
+            for path in base.rglob("*"):
+                if path.is_file() and not path.name.startswith("."):
+                    found.append((path.relative_to(self.root).as_posix(), path.stat().st_mtime))
+        except OSError as exc:
+            raise self._fail("list", prefix, exc) from None
+        return found
+
+    def _delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._fail("delete", key, exc) from None
+
     def _temp(self, key: str, data: bytes) -> Path:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)

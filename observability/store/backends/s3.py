@@ -109,3 +109,25 @@ class S3Store(KeyValueStore):
             if self._code(exc) in _LOST_RACE:
                 return False
             raise self._client_error("commit", key, exc) from None
+
+    def _list(self, prefix: str) -> list[tuple[str, float]]:
+        start = len(self._key(""))
+        found = []
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                            Prefix=self._key(prefix))
+            for page in pages:
+                for item in page.get("Contents", []):
+                    found.append((item["Key"][start:], item["LastModified"].timestamp()))
+        except self._bexc.ClientError as exc:
+            raise self._client_error("list", prefix, exc) from None
+        except self._bexc.BotoCoreError as exc:
+            raise StoreUnreachable(f"{self.display}: cannot list {prefix} ({type(exc).__name__})") from None
+        return found
+
+    def _delete(self, key: str) -> None:
+        try:
+            self._call("delete", key, self._client.delete_object)
+        except self._bexc.ClientError as exc:
+            if self._code(exc) not in _NOT_FOUND:
+                raise self._client_error("delete", key, exc) from None
