@@ -358,13 +358,12 @@ def render(results: dict, info: dict, m: dict, repeat: int) -> tuple[str, str]:
           "`bench/.data/pycache` via `PYTHONPYCACHEPREFIX`; `PYTHONDONTWRITEBYTECODE` is removed from their "
           "environment), so after the warm-up no module is compiled, as with an installed package.", ""]
     scan = results["archive_scan"]
-    md += ["What a cycle still reads in proportion to history: every cycle's recovery step "
-           "(`RawStore.discard_orphans`, looking for archives left by an interrupted rotation) reads the whole "
-           "archive `manifest.jsonl` and lists every `*.csv.gz` under `ops/signal_latency_archive/`, and "
-           "archives are never deleted (one a day). Measured in-process (median of 7) with empty archive files: "
+    md += ["Archive scan: a cycle's recovery step (`RawStore.discard_orphans`) lists the archive folder only "
+           "after an interrupted rotation (the rewritten raw file is still there), so a normal cycle's cost does "
+           "not grow with the number of archives (one a day, never deleted). Measured in-process (median of 7) "
+           "with empty archive files: "
            + ", ".join(f"{n:,} archives {t * 1000:.1f} ms" for n, t in sorted(scan.items()))
-           + " (75 is the nominal workspace; 1,825 is five years). Scenario 2 does not see this cost: both of its "
-           "workspaces have the same archives.", ""]
+           + " (75 is the nominal workspace; 1,825 is five years).", ""]
     md += ["### Where the time goes", "",
            "One extra run of each cycle under cProfile (`python -m cProfile -m observability latency sample ...`), "
            "cumulative seconds per item (items overlap: imports inside a function count in both). The profiler "

@@ -26,6 +26,8 @@ STEPS: list[tuple[str, list[str]]] = [
                  "--input", "sample/signal_notifier.legacy.csv"]),
     ("dashboard", ["dashboard", "export", "--dry-run-upload"]),
     ("weekly", ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]),
+    ("verify", ["verify"]),
+    ("alerts", ["alerts", "sync", "--dry-run", "--repo", "example/trading-observability"]),
 ]
 
 
