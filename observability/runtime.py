@@ -139,9 +139,15 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         diagnostics.update({"error_code": "internal_error",
                             "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
         sys.stderr.write(secrets.redact(traceback.format_exc()))
+    status = result.status
+    deadman_ping = None
+    if ctx is not None:
+        from observability import deadman
+
+        # After every run that worked, so a check outside GitHub notices when nothing runs at all.
+        deadman_ping = deadman.ping_for(ctx, status)
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
-    status = result.status
     if ctx is not None and status not in ("skipped",) and heartbeat and not (
             diagnostics.get("error_code") == "workspace_error"):
         try:
@@ -162,6 +168,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     }
     if lock_latency_ms is not None:
         summary["lock_latency_ms"] = lock_latency_ms
+    if deadman_ping is not None:
+        summary["deadman_ping"] = deadman_ping
     if ctx is not None:
         summary["commit_sha"] = provenance.commit_sha(ctx.workspace.root)
         record = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from observability import clock, config, deadman, fsio, markdown, runlog, schemas
+from observability import clock, config, fsio, markdown, runlog, schemas
 from observability.errors import ConfigError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult
 from observability.verify import cadence, heartbeats, logcheck
@@ -127,7 +127,6 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     fsio.atomic_write_json(current, {"job_id": ctx.job_id, "generated_at": clock.iso(now), "window": window,
                                      "alerts": alerts})
     ctx.artefact(current)
-    ping = deadman.ping_for(ctx, status)
     by_rule: dict[str, int] = {}
     for finding in found:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
@@ -136,8 +135,7 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
                      f"{len(r.missed)} |" for r in reports]
     return JobResult(
         status=status,
-        figures={"findings": len(found), "findings_by_rule": by_rule, "window": window, "checks": checks,
-                 "deadman_ping": ping},
+        figures={"findings": len(found), "findings_by_rule": by_rule, "window": window, "checks": checks},
         alerts=alerts, diagnostics=diagnostics,
         heartbeat={"findings": len(found), "last_verified_at": clock.iso(now)},
         summary_markdown=_markdown("observability verify", status, alerts,
