@@ -193,3 +193,17 @@ def test_real_upstream_legacy_log(tmp_path):
     assert {r["source"] for r in raw} == {"signal_latency.legacy"}  # default source: the file's stem
     failures = sum(r[cols["status"]].lower() not in SUCCESS for r in rows)
     assert sum(int(r["failure_count"]) for r in rollup_rows(ws)) == failures
+
+
+def test_a_byte_order_mark_before_the_header_is_accepted(tmp_path):
+    """Spreadsheet exports often start with a UTF-8 BOM; the header must still be recognised."""
+    from observability.clock import parse_iso
+    from observability.latency.samples import read_new
+
+    log = tmp_path / "bom.csv"
+    log.write_bytes("\ufefftimestamp_utc,latency_ms,status,detail,source\n"
+                    "2025-10-11T11:35:42Z,2100,success,,router_demo\n".encode("utf-8"))
+    samples, rejects, cursor, _ = read_new(log, None, rel="bom.csv", default_source=None,
+                                           now=parse_iso("2025-10-11T12:00:00Z"))
+    assert [(s.source, s.latency_ms) for s in samples] == [("router_demo", 2100.0)] and not rejects
+    assert cursor["offset"] == log.stat().st_size

@@ -100,6 +100,8 @@ class RowParser:
 
     def __init__(self, header: list[str], display: str, default_source: str | None):
         names = [h.strip().lower() for h in header]
+        if names:
+            names[0] = names[0].lstrip("\ufeff")  # a byte-order mark written by some spreadsheet exports
         self.columns = {name: i for i, name in enumerate(names)}
         self.width = len(names)
         self.default_source = default_source
