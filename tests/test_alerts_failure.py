@@ -99,3 +99,25 @@ def test_dry_run_records_and_calls_nothing(tmp_path, fake):
     assert fake.calls == 0
     # list issues, list labels, create 3 labels (observability, job-failure, source:j), create the issue
     assert run.summary["planned_calls"] == 6
+
+
+def test_a_lost_state_push_never_duplicates_the_failure_issue_and_it_closes_within_a_day(tmp_path, fake):
+    """The cache pushed before a failure knows nothing of the issue that failure opened."""
+    report(tmp_path, fake, "--job", "other", "--run-url", RUN.format(1))  # a warm cache without `sample`
+    cache = tmp_path / "ops" / "alert_inbox.json"
+    pushed = cache.read_bytes()
+    report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(2), now="2026-01-08T10:15:00Z")
+    cache.write_bytes(pushed)  # that run's state push was lost: the next runner pulls the old cache
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(3), now="2026-01-08T10:30:00Z")
+    assert s["action_counts"] == {"appended": 1}, s  # listed before creating: adopted, not duplicated
+    assert [i["title"] for i in fake.issues.values()].count("latency/sample failing") == 1
+    cache.write_bytes(pushed)  # lost again; recovery within the day cannot know the issue ...
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(4), "--recovered",
+               now="2026-01-08T10:45:00Z")
+    assert s["api_calls"] == 0
+    # ... but the daily re-list finds and closes it.
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(5), "--recovered",
+               now="2026-01-09T10:45:00Z")
+    assert s["action_counts"] == {"recovered": 1}
+    sample = next(i for i in fake.issues.values() if i["title"] == "latency/sample failing")
+    assert sample["state"] == "closed"

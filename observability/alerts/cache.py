@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,9 @@ from observability.workspace import Workspace
 
 DEFAULT_PATH = "ops/alert_inbox.json"
 SCHEMA = "alert_inbox_cache"
+# Re-list at least this often: an issue opened by a run whose state push was lost is unknown to
+# the cache that was pushed, and would otherwise never be closed (or be opened twice).
+REFRESH = timedelta(hours=24)
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Cache:
     stale: bool = False
     cold: bool = True  # loaded from nothing usable: the next API use must list issues first
     dry_run: bool = False
+    listed_at: str | None = None  # when the issues were last listed (the cache re-lists after REFRESH)
+    listed_this_run: bool = False
 
     @classmethod
     def load(cls, ws: Workspace, relative: str, repo: str, *, dry_run: bool = False) -> "Cache":
@@ -53,6 +58,7 @@ class Cache:
             sys.stderr.write(f"alerts: {ws.rel(path)} belongs to {doc['repo']}, not {repo}; rebuilding it\n")
             return cache
         cache.issues, cache.labels, cache.stale = doc["issues"], doc["labels"], doc["stale"]
+        cache.listed_at = doc.get("listed_at")
         cache.cold = cache.stale
         return cache
 
@@ -62,6 +68,8 @@ class Cache:
             return
         doc = {"version": 1, "repo": self.repo, "labels": sorted(self.labels) if self.labels is not None else None,
                "stale": self.stale, "updated_at": clock.iso(now), "issues": self.issues}
+        if self.listed_at:
+            doc["listed_at"] = self.listed_at
         schemas.validate(SCHEMA, doc, what=str(self.path.name))
         fsio.atomic_write_json(self.path, doc)
 
@@ -72,7 +80,7 @@ class Cache:
         real run ignores drill alert issues, so a drill in a scratch workspace cannot resolve a
         real issue and a real run cannot close a drill in progress.
         """
-        if not self.cold:
+        if not self.cold and self.listed_at and now - clock.parse_iso(self.listed_at) < REFRESH:
             return False
         found: dict[str, dict[str, Any]] = {}
         labels = f"{render.BASE_LABEL},{render.DRILL_LABEL}" if drill else render.BASE_LABEL
@@ -95,6 +103,7 @@ class Cache:
                 entry = {**kept, "state": entry["state"], "title": entry["title"]}
             self.issues[fp] = entry
         self.cold, self.stale = False, False
+        self.listed_at, self.listed_this_run = clock.iso(now), True
         self.save(now)
         return True
 

@@ -68,7 +68,7 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
     fp = f.fingerprint
     if fp not in cache.issues:
         inbox.warm(drill=False)  # a drill failure shares the real failure issue (seed 003)
-    entry = cache.issues.get(fp)
+    entry = inbox.lookup(fp, drill=False)
     labels = f.labels(extra_labels)
     if entry is None:
         issue = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.repo_url), labels)

@@ -66,6 +66,19 @@ class Inbox:
         if self.cache.warm_up(self.api, self.now, drill=self.drill_all if drill is None else drill):
             self.outcome.listed = True
 
+    def lookup(self, fingerprint: str, *, drill: bool | None = None) -> dict | None:
+        """The cached issue of ``fingerprint``; before a new issue is opened, list once to be sure.
+
+        A cache pushed by an earlier run may lack an issue a later run opened (its push was lost):
+        listing before every creation (rare) means that issue is adopted, never duplicated.
+        """
+        entry = self.cache.issues.get(fingerprint)
+        if entry is None and not self.cache.listed_this_run:
+            self.cache.cold = True
+            self.warm(drill=drill)
+            entry = self.cache.issues.get(fingerprint)
+        return entry
+
     def ensure_labels(self, names: list[str]) -> None:
         known = self.cache.labels
         if known is not None and all(n in known for n in names):
@@ -122,7 +135,7 @@ class Inbox:
 
     def _firing(self, alert: Alert) -> None:
         fp, drill = alert.fingerprint, self.is_drill(alert)
-        entry = self.cache.issues.get(fp)
+        entry = self.cache.issues.get(fp) or self.lookup(fp)
         title = render.alert_title(alert, drill)
         labels = render.alert_labels(alert, drill)
         body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, run_url=self.run_url,
