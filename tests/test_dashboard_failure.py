@@ -162,3 +162,27 @@ def test_dry_run_upload_without_a_command_is_still_a_dry_run(tmp_path):
     assert "upload" not in result.summary
     log = [json.loads(line) for line in (tmp_path / "ops/automation_runs.log").read_text().splitlines()]
     assert log[-1]["status"] == "dry_run"
+
+
+def test_a_fresh_runner_restores_the_last_bundle_from_history_before_exporting(tmp_path):
+    """out/ is empty on a new runner while ops/ (with the history) comes from the state store."""
+    import shutil
+
+    make_workspace(tmp_path)
+    assert export(tmp_path).exit_code == 0
+    turnover = (tmp_path / "out/dashboard/turnover.json").read_bytes()
+    shutil.rmtree(tmp_path / "out")
+    # the daily schedule exports a subset: the weekly-only dataset must stay in the bundle
+    daily = export(tmp_path, "--dataset", "ev_history", "--dataset", "slippage", now="2026-01-09T00:07:00Z")
+    assert daily.exit_code == 0, daily
+    assert {"turnover", "latency"} <= {item["dataset"] for item in manifest(tmp_path)["datasets"]}
+    assert (tmp_path / "out/dashboard/turnover.json").read_bytes() == turnover
+    assert manifest(tmp_path)["sequence"] == 2
+    assert verify(tmp_path, now="2026-01-09T00:10:00Z").exit_code == 0
+    # and a failing input on a fresh runner keeps the restored last good file
+    shutil.rmtree(tmp_path / "out")
+    (tmp_path / "runs" / "index.csv").write_text("not,a,runs,index\n1,2,3,4\n")
+    failed = export(tmp_path, now="2026-01-10T00:07:00Z")
+    assert failed.exit_code == 1 and failed.summary["diagnostics"]["failed_datasets"] == ["turnover"]
+    assert (tmp_path / "out/dashboard/turnover.json").read_bytes() == turnover
+    assert entry(tmp_path, "turnover")["status"] == "stale"

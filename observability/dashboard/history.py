@@ -60,6 +60,29 @@ def max_sequence(history_dir: Path) -> int:
     return max((s.sequence or 0 for s in list_snapshots(history_dir)), default=0)
 
 
+def restore_latest(history_dir: Path, manifest_path: Path) -> Snapshot | None:
+    """Refill an empty bundle directory from the newest snapshot; returns the snapshot used.
+
+    A scheduled runner starts with an empty out/ while the history travels in the state store:
+    without this every run would start from nothing, a daily export would publish a manifest
+    without the weekly datasets, and a failed dataset would have no last good file to keep.
+    """
+    from observability import fsio
+
+    bundle_dir = manifest_path.parent
+    if manifest_path.exists():
+        return None
+    candidates = [s for s in list_snapshots(history_dir) if (s.path / MANIFEST_NAME).is_file()]
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda s: (s.sequence or 0, s.generated_at or datetime.min.replace(tzinfo=clock.UTC)))
+    for item in sorted(p for p in newest.path.rglob("*") if p.is_file()):
+        if item.name != MANIFEST_NAME:
+            fsio.atomic_write_bytes(bundle_dir / item.relative_to(newest.path), item.read_bytes())
+    fsio.atomic_write_bytes(manifest_path, (newest.path / MANIFEST_NAME).read_bytes())  # last: the commit
+    return newest
+
+
 def write_snapshot(history_dir: Path, name: str, files: dict[str, bytes]) -> Path:
     """Write ``files`` into ``history_dir/name`` as a whole: a temp dir renamed into place."""
     history_dir.mkdir(parents=True, exist_ok=True)

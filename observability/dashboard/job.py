@@ -236,6 +236,10 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     exporter = _Exporter(ctx, opts)
     ws = ctx.workspace
     with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
+        if restored is not None:
+            ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
+                     f"{ws.rel(restored.path)}")
         previous_doc, problem = manifest_mod.load(exporter.manifest_path)
         if problem:
             ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
