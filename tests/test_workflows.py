@@ -70,11 +70,13 @@ def test_scheduled_workflows_sync_alerts_and_report_failures_in_the_same_workflo
     main = next(job for name, job in workflow["jobs"].items() if name not in ("report", "drill"))
     uses = [s.get("uses", "") for s in main["steps"]]
     pull = next(i for i, u in enumerate(uses) if "actions/state-pull" in u)
+    guarded = [s for s in main["steps"] if "alerts-sync" in s.get("uses", "") or "state-push" in s.get("uses", "")]
+    assert all("steps.pull.outcome == 'success'" in s["if"] for s in guarded), "never after a failed pull"
     sync = next(i for i, u in enumerate(uses) if "actions/alerts-sync" in u)
     push = next(i for i, u in enumerate(uses) if "actions/state-push" in u)
     assert pull < sync < push, "alerts are synced between pull and push, so the issue cache travels"
     report = workflow["jobs"]["report"]
-    assert report["if"].startswith("${{ always()") and report["permissions"]["issues"] == "write"
+    assert report["if"].startswith("${{ !cancelled()") and report["permissions"]["issues"] == "write"
     step = next(s for s in report["steps"] if "alerts-report-failure" in s.get("uses", ""))
     assert "result == 'success'" in step["with"]["recovered"]
 
@@ -87,3 +89,4 @@ def test_alert_drills_exist_for_latency_and_ci():
     assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
     assert any("Alert drill" == s["name"] for s in ci["jobs"]["tests"]["steps"])
     assert "alerts-report-failure" in str(ci["jobs"]["report"]["steps"])
+    assert "!cancelled()" in ci["jobs"]["report"]["if"] and "default_branch" in ci["jobs"]["report"]["if"]
