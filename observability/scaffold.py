@@ -39,7 +39,7 @@ compare, or let Dependabot propose new pins.
 def _rewrite(text: str, repository: str, ref: str, label: str) -> str:
     text = LOCAL_USE.sub(lambda m: f"uses: {repository}/actions/{m.group(1)}@{ref} # {label}", text)
     # The new repository's checkout is the workspace: no copy of the template is needed.
-    text = re.sub(r"      - name: Prepare the workspace\n        run: [^\n]*\n", "", text)
+    text = re.sub(r"      - name: Prepare the workspace\n(?:        #[^\n]*\n)*        run: [^\n]*\n", "", text)
     text = text.replace("${{ runner.temp }}/workspace", ".")
     if "RUNNER_TEMP/workspace" in text:
         raise AssertionError("a workflow names $RUNNER_TEMP/workspace in a run: step; use the WORKSPACE env")

@@ -96,13 +96,26 @@ def test_a_stale_heartbeat_is_reported_and_the_limit_is_configurable(tmp_path):
     on_cadence(root)
     beat = root / "ops" / "latency_job_heartbeat.json"
     doc = json.loads(beat.read_text())
-    doc["generated_at"] = iso(NOW - timedelta(hours=7))
+    doc["last_success_at"] = iso(NOW - timedelta(hours=7))
     beat.write_text(json.dumps(doc))
     run = verify(root)
     alert = run.rules()[("stale_heartbeat", "latency")]
     assert "7.0 h ago, limit 6 h" in alert["message"] and alert["evidence"]["items"][0]["path"] == \
         "ops/latency_job_heartbeat.json"
     assert ("stale_heartbeat", "latency") not in verify(root, "--max-heartbeat-age-hours", "8").rules()
+
+
+def test_a_job_that_fails_every_run_goes_stale(tmp_path):
+    """A failed run still rewrites the heartbeat; only the last success counts as a sign of life."""
+    root = new_workspace(tmp_path / "ws")
+    on_cadence(root)
+    beat = root / "ops" / "latency_job_heartbeat.json"
+    doc = json.loads(beat.read_text())
+    doc.update(generated_at=iso(NOW - timedelta(minutes=5)), status="error",
+               last_success_at=iso(NOW - timedelta(hours=9)))
+    beat.write_text(json.dumps(doc))
+    alert = verify(root).rules()[("stale_heartbeat", "latency")]
+    assert "9.0 h ago" in alert["message"]
 
 
 def test_weekly_and_daily_heartbeats_get_their_interval_not_six_hours(tmp_path):

@@ -75,7 +75,9 @@ def _check_one(workspace: Workspace, job: str, path: Path, records: list[dict[st
     if problem:
         return HeartbeatCheck(job, shown, limit_h, None, None, None), Finding("stale_heartbeat", job,
                                                                               f"{shown}: {problem}", evidence=evidence)
-    stamp = beat.get("generated_at") or beat.get("last_success_at")
+    # A beat from a failed run is not a sign of life: judge the last success (a job that fails
+    # every run goes stale here, besides the failure issue its workflow opens).
+    stamp = beat.get("last_success_at") or beat.get("generated_at")
     try:
         beaten = clock.parse_iso(stamp)
     except (TypeError, ValueError, AttributeError):
