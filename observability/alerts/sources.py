@@ -14,12 +14,11 @@ for ``observability verify`` is built in).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from observability import fsio
+from observability import alertid, fsio
 from observability.errors import ObservabilityError
 from observability.workspace import Workspace
 
@@ -28,9 +27,9 @@ SEVERITIES = ("info", "warning", "critical")
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
-def fingerprint(*parts: str) -> str:
-    """16 hex digits of SHA-256 over ``parts`` joined by ``|`` (the latency job's scheme)."""
-    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
+def fingerprint(namespace: str, *parts: str) -> str:
+    """The shared scheme (observability.alertid): ``namespace|part|...``."""
+    return alertid.fingerprint(namespace, *parts)
 
 
 @dataclass(frozen=True)

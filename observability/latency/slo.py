@@ -8,10 +8,10 @@ window it missed, in order. Windows with no samples neither break nor extend a s
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from observability import alertid
 from observability.clock import iso, parse_iso
 from observability.config import LatencyConfig
 from observability.latency.stats import Stats
@@ -22,7 +22,7 @@ _RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def fingerprint(rule: str, source: str) -> str:
-    return hashlib.sha256(f"latency|{rule}|{source}".encode()).hexdigest()[:16]
+    return alertid.fingerprint("latency", rule, source)
 
 
 @dataclass(frozen=True)

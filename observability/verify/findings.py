@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from observability import clock
+from observability import alertid, clock
 
 OWNER = "observability-oncall"
 RUNBOOK = "docs/schedules.md"
@@ -37,7 +36,7 @@ RULES: dict[str, tuple[str, str]] = {
 
 def fingerprint(rule: str, source: str) -> str:
     """Stable id of (rule, source): the same problem keeps the same issue across nights."""
-    return hashlib.sha256(f"verify|{rule}|{source}".encode()).hexdigest()[:16]
+    return alertid.fingerprint("verify", rule, source)
 
 
 @dataclass
