@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from observability import fsio, schemas
+from observability import fsio, schemas, secrets
 from observability.workspace import Workspace
 
 MAX_LINE_BYTES = 4096
@@ -87,7 +87,8 @@ def append(workspace: Workspace, record: dict[str, Any]) -> int:
     with FileLock(str(workspace.ops / ".automation_runs.lock"), timeout=LOCK_TIMEOUT_SECONDS):
         sequence = max(_read_sequence(workspace.run_sequence), _last_sequence_in_log(workspace.run_log)) + 1
         record = {**record, "sequence": sequence}
-        line = _shrink(record)
+        # Scrubbed here as well as by each producer: the log travels to the state store and artifacts.
+        line = secrets.redact(_shrink(record).decode("utf-8")).encode("utf-8")
         schemas.validate("automation_run", json.loads(line), what=f"{workspace.rel(workspace.run_log)} record")
         fsio.append_bytes(workspace.run_log, line)
         fsio.atomic_write_text(workspace.run_sequence, f"{sequence}\n")

@@ -102,6 +102,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     diagnostics: dict[str, Any] = {}
     exit_code = EXIT_OK
     lock_latency_ms = None
+    held = None
     try:
         if job_id is not None and not JOB_ID_RE.match(job_id):
             raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
@@ -121,10 +122,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             ctx.note(f"another run holds {ws.rel(lock.lock_file)}; skipped after {lock_latency_ms} ms")
         else:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
-            try:
-                result = body(ctx)
-            finally:
-                lock.release()
+            held = lock  # released after the heartbeat and the log line, so runs never interleave them
+            result = body(ctx)
         diagnostics.update(result.diagnostics)
         if result.status == "error":
             exit_code = EXIT_FAILED
@@ -139,13 +138,29 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         diagnostics.update({"error_code": "internal_error",
                             "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
         sys.stderr.write(secrets.redact(traceback.format_exc()))
-    status = result.status
-    deadman_ping = None
+    try:
+        summary, exit_code = _finish(job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms,
+                                     heartbeat)
+    finally:
+        if held is not None:
+            held.release()
     if ctx is not None:
         from observability import deadman
 
-        # After every run that worked, so a check outside GitHub notices when nothing runs at all.
-        deadman_ping = deadman.ping_for(ctx, status)
+        # Only now is the status final (a log that cannot be written turns a run into an error): the
+        # ping tells a check outside GitHub that a run worked, so it notices when nothing runs at all.
+        summary["deadman_ping"] = deadman.ping_for(ctx, summary["status"])
+        if ctx.warnings:
+            diagnostics.setdefault("warnings", ctx.warnings)
+    _emit(job, summary, result, exit_code)
+    return exit_code
+
+
+def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: dict[str, Any], exit_code: int,
+            started: datetime, t0: float, job_id: str | None, lock_latency_ms: int | None,
+            heartbeat: bool) -> tuple[dict[str, Any], int]:
+    """Heartbeat, summary and automation-log line of a finished run (under the job lock)."""
+    status = result.status
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
     if ctx is not None and status not in ("skipped",) and heartbeat and not (
@@ -168,8 +183,6 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     }
     if lock_latency_ms is not None:
         summary["lock_latency_ms"] = lock_latency_ms
-    if deadman_ping is not None:
-        summary["deadman_ping"] = deadman_ping
     if ctx is not None:
         summary["commit_sha"] = provenance.commit_sha(ctx.workspace.root)
         record = {
@@ -194,8 +207,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
                 summary["status"] = status = "error"
                 diagnostics.setdefault("error_code", "log_write_failed")
             exit_code = exit_code or EXIT_FAILED
-    _emit(job, summary, result, exit_code)
-    return exit_code
+    return summary, exit_code
 
 
 def _fixed_clock() -> bool:

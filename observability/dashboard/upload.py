@@ -48,9 +48,16 @@ def _tail(text: str, limit: int = 800) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
+# Credentials an upload tool (the AWS CLI, say) reads from the environment: scrubbed from what it
+# prints, since its last stderr line becomes the error message.
+UPLOAD_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
 def run(argv: list[str], *, timeout: float) -> UploadResult:
     import time
 
+    for name in UPLOAD_SECRETS:
+        secrets.from_env(name)
     t0 = time.perf_counter()
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, shell=False)
