@@ -62,9 +62,20 @@ def verify_job(ws: Path, job_id: str, now: datetime = NOW, env: dict | None = No
     return run_cli(ws, "verify", "job", "--job-id", job_id, now=now, env=env)
 
 
+# The cadence tests are written against these crons (the test's own, so that moving a schedule in
+# ops-template does not silently change what they check).
+TEST_SCHEDULES = """schedules:
+  latency: {cron: "7,22,37,52 * * * *", workflow: latency.yml, job: latency, grace_minutes: 20}
+  dashboard-daily: {cron: "37 0 * * *", workflow: dashboard.yml, job: dashboard, grace_minutes: 90}
+  dashboard-weekly: {cron: "23 0 * * 1", workflow: dashboard.yml, job: dashboard, grace_minutes: 90}
+  weekly: {cron: "53 0 * * 1", workflow: weekly.yml, job: weekly, grace_minutes: 180}
+  verify: {cron: "41 3 * * *", workflow: verify.yml, job: verify, grace_minutes: 180}
+"""
+
+
 def new_workspace(root: Path) -> Path:
     (root / "configs" / "observability").mkdir(parents=True)
-    shutil.copy(TEMPLATE_SCHEDULES, root / "configs" / "observability" / "schedules.yaml")
+    (root / "configs" / "observability" / "schedules.yaml").write_text(TEST_SCHEDULES)
     (root / "ops").mkdir()
     return root
 

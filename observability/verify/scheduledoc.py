@@ -49,6 +49,16 @@ def table(schedules: tuple[Schedule, ...], *, max_heartbeat_age_hours: float = 6
     return "\n".join([BEGIN, *rows, END])
 
 
-if __name__ == "__main__":
+def rewrite(doc: Path, schedules: tuple[Schedule, ...]) -> None:
+    """Replace the table between the markers of ``doc`` (docs/schedules.md) with a fresh one."""
+    from observability import fsio
+
+    text = doc.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    fsio.atomic_write_text(doc, text[:start] + table(schedules) + text[end:])
+
+
+if __name__ == "__main__":  # python -m observability.verify.scheduledoc [schedules.yaml [docs/schedules.md]]
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "ops-template/configs/observability/schedules.yaml")
-    print(table(load_schedules(source, display=str(source))))
+    rewrite(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/schedules.md"),
+            load_schedules(source, display=str(source)))
