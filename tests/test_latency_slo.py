@@ -250,3 +250,18 @@ def test_catch_up_ending_in_a_breach(tmp_path):
     a = only(s)
     assert (a["status"], a["severity"], a["transition"]) == ("firing", "warning", "opened")
     assert a["breach_count"] == 2 and a["breach_streak"] == 2 and a["started_at"] == iso(w(4))
+
+
+def test_two_breaching_windows_hours_apart_are_not_a_streak():
+    """A silence longer than the no_data limit ends an episode: no warning from two lone breaches."""
+    from observability.config import LatencyConfig
+    from observability.latency.slo import max_gap, streak_at
+
+    cfg = LatencyConfig()  # 15-min windows, no_data after 60 min
+    breach, good = [1, 200000.0, 0.0, 0, 5], [0, 100.0, 0.0, 0, 5]
+    apart = {"2026-01-05T08:00:00Z": breach, "2026-01-05T12:00:00Z": breach}
+    assert streak_at(apart, max_gap=max_gap(cfg)) == (1, "2026-01-05T12:00:00Z")
+    sparse = {"2026-01-05T11:30:00Z": breach, "2026-01-05T12:00:00Z": breach}  # one sample per 30 min
+    assert streak_at(sparse, max_gap=max_gap(cfg)) == (2, "2026-01-05T11:30:00Z")
+    broken = {**sparse, "2026-01-05T11:45:00Z": good}
+    assert streak_at(broken, max_gap=max_gap(cfg))[0] == 1

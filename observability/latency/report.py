@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from observability.config import LatencyConfig
 from observability.latency.rollup import RollupRow
-from observability.latency.slo import Window, fingerprint, streak_at
+from observability.latency.slo import Window, fingerprint, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 
@@ -26,7 +26,7 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig) -> list[dict]:
             "latency_ms": entry.get("last_latency_ms"),
             "p95_latency_ms": Window.unpack(windows[latest]).p95_ms if latest else None,
             "status": status,
-            "breach_streak": alert.get("breach_streak", 0) if alert else streak_at(windows)[0],
+            "breach_streak": alert.get("breach_streak", 0) if alert else streak_at(windows, max_gap=max_gap(cfg))[0],
         })
     return out
 

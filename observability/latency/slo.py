@@ -41,14 +41,26 @@ class Window:
         return cls(bool(packed[0]), float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
 
 
-def streak_at(windows: dict, key: str | None = None) -> tuple[int, str | None]:
-    """Consecutive breaching windows ending at ``key`` (default: the latest) and the first of them."""
-    streak, first = 0, None
+def streak_at(windows: dict, key: str | None = None, *,
+              max_gap: timedelta | None = None) -> tuple[int, str | None]:
+    """Consecutive breaching windows ending at ``key`` (default: the latest) and the first of them.
+
+    Windows without samples are skipped (a sparse source still builds a streak), but not across a
+    silence longer than ``max_gap`` (the no_data limit): two breaches hours apart are two episodes.
+    """
+    streak, first, later = 0, None, None
     for k in sorted((k for k in windows if key is None or k <= key), reverse=True):
         if not windows[k][0]:
             break
-        streak, first = streak + 1, k
+        if later is not None and max_gap is not None and parse_iso(later) - parse_iso(k) > max_gap:
+            break
+        streak, first, later = streak + 1, k, k
     return streak, first
+
+
+def max_gap(cfg: LatencyConfig) -> timedelta:
+    """The longest silence a streak survives: the no_data limit plus one window."""
+    return timedelta(minutes=cfg.no_data_after_minutes + cfg.window_minutes)
 
 
 class Evaluator:
@@ -63,6 +75,7 @@ class Evaluator:
         self.initial = {fp: dict(a) for fp, a in self.alerts.items()}
         self.resolved: dict[str, dict] = {}
         self.window = timedelta(minutes=cfg.window_minutes)
+        self.max_gap = max_gap(cfg)
 
     # -- inputs ---------------------------------------------------------------------------
     def record(self, source: str, window_start: datetime, stats: Stats) -> None:
@@ -115,7 +128,7 @@ class Evaluator:
     def _step(self, source: str, entry: dict, key: str) -> None:
         windows = entry["windows"]
         window = Window.unpack(windows[key])
-        streak, first = streak_at(windows, key)
+        streak, first = streak_at(windows, key, max_gap=self.max_gap)
         fp = fingerprint("latency_slo", source)
         alert = self.alerts.get(fp)
         severity = self._severity(streak, window)
