@@ -48,6 +48,10 @@ def test_canary_never_leaks(tmp_path):
         runs = [
             weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", env=env),
             weekly(ws, "report", "--week-start", WEEK, *FAST, env=env),  # echo (500) then 200
+        ]
+        # A delivered week is never rebuilt over; forget it so the failure path runs too.
+        (ws / "ops" / "weekly_report_history" / f"{WEEK}.json").unlink()
+        runs += [
             weekly(ws, "report", "--week-start", WEEK, *FAST,
                    env={**env, "OBS_WEEKLY_WEBHOOK_URL": f"http://127.0.0.1:{_closed_port()}/hook?token={token}"}),
             weekly(ws, "replay", "--week-start", WEEK, *FAST, env=env),

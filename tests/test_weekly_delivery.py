@@ -286,3 +286,24 @@ def test_missing_or_bad_secret_is_exit_2_and_sends_nothing(ws, secret_env, needl
     assert run.exit_code == 2, run
     assert needle in run.summary["diagnostics"]["error_message"]
     assert rec.requests == []
+
+
+def test_a_delivered_week_is_never_rebuilt_over_and_a_pending_one_is_sent_as_built(tmp_path):
+    """The delivered bytes are the audit record; a rerun after a failure sends what was first built."""
+    ws = inputs_workspace(tmp_path / "ws")
+    with receiver([500, 500, 200, 200]) as rec:
+        failed = weekly(ws, "report", "--week-start", WEEK, "--max-retries", "2", *FAST, env=delivery_env(rec))
+        assert failed.exit_code == 1
+        pending = (history_dir(ws) / "pending" / f"{WEEK}.json").read_bytes()
+        # the inputs change before the rerun: the rerun must still deliver the pending bytes
+        (ws / "runs" / "index.csv").write_text((ws / "runs" / "index.csv").read_text() + "\n")
+        rerun = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+        assert rerun.exit_code == 0, rerun
+        assert rerun.summary["diagnostics"].get("resent_pending") is True
+        assert rec.requests[-1].body == pending
+        delivered = (history_dir(ws) / f"{WEEK}.json").read_bytes()
+        assert delivered == pending
+        again = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+        assert again.exit_code == 0 and again.summary["status"] == "skipped"
+        assert again.summary["diagnostics"]["reason"] == "already_delivered"
+        assert len(rec.requests) == 3 and (history_dir(ws) / f"{WEEK}.json").read_bytes() == delivered

@@ -250,8 +250,22 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         ctx.artefact(dry)
         state = {"state": "dry_run", "label": "dry run: not sent"}
         attempt_rows: list[dict] = []
+    elif history.delivered(doc["week_start"]).exists():
+        # The delivered bytes are the audit record: never rebuilt over. Sending again is a replay.
+        ctx.note(f"week {doc['week_start']} was already delivered ({ws.rel(history.delivered(doc['week_start']))}); "
+                 f"nothing sent. To send it again: observability weekly replay --week-start {doc['week_start']}")
+        return JobResult(status="skipped", figures=figures,
+                         diagnostics={**diagnostics, "reason": "already_delivered",
+                                      "delivered": ws.rel(history.delivered(doc["week_start"]))})
     else:
         previous = _previous_heartbeat(ctx)
+        if history.pending(doc["week_start"]).exists():
+            # An earlier run built this week and could not deliver it: send those bytes, as a replay
+            # would, so what is finally delivered is what was first built and logged.
+            _, body, doc = history.stored(doc["week_start"], ws.rel)
+            diagnostics.update(payload_checksum_sha256=doc[payload_mod.CHECKSUM_FIELD], payload_size_bytes=len(body),
+                               resent_pending=True)
+            ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
         pending = history.keep_pending(doc["week_start"], body)
         result = _send(ctx, target, body, doc, opts, cfg)
         attempts = len(result.attempts)
