@@ -79,6 +79,16 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     return data
 
 
+def resolve(workspace, given: str | None, default: str) -> tuple[Path | None, str]:
+    """The config file a job reads: the one given (which must exist), else the workspace default
+    when present, else none (built-in defaults). Returns (path or None, how to name it in errors)."""
+    if given:
+        path = workspace.path(given)
+        return path, workspace.rel(path)
+    path = workspace.path(default)
+    return (path, workspace.rel(path)) if path.exists() else (None, "(defaults)")
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """One upstream signal log read incrementally."""

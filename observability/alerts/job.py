@@ -55,14 +55,8 @@ class FailureOptions(InboxOptions):
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> config.AlertsConfig:
-    ws = ctx.workspace
-    if opts.config:
-        path = ws.path(opts.config)
-        return config.load_alerts(path, display=ws.rel(path))
-    default = ws.path(config.ALERTS_CONFIG)
-    if default.exists():
-        return config.load_alerts(default, display=ws.rel(default))
-    return config.load_alerts(None, display="(defaults)")
+    path, display = config.resolve(ctx.workspace, opts.config, config.ALERTS_CONFIG)
+    return config.load_alerts(path, display=display)
 
 
 def _repo(opts: InboxOptions) -> str:

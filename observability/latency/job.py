@@ -47,14 +47,8 @@ class _Paths:
 
 
 def _load_config(ctx: JobContext, opts: LatencyOptions) -> config.LatencyConfig:
-    ws = ctx.workspace
-    if opts.alert_config:
-        path = ws.path(opts.alert_config)
-        return config.load_latency(path, display=ws.rel(path), slo_ms=opts.slo_ms)
-    default = ws.path(config.LATENCY_CONFIG)
-    if default.exists():
-        return config.load_latency(default, display=ws.rel(default), slo_ms=opts.slo_ms)
-    return config.load_latency(None, display="(defaults)", slo_ms=opts.slo_ms)
+    path, display = config.resolve(ctx.workspace, opts.alert_config, config.LATENCY_CONFIG)
+    return config.load_latency(path, display=display, slo_ms=opts.slo_ms)
 
 
 def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:

@@ -46,14 +46,8 @@ class _Target:
 
 
 def _load_config(ctx: JobContext, opts: WeeklyOptions) -> config.WeeklyConfig:
-    ws = ctx.workspace
-    if opts.config:
-        path = ws.path(opts.config)
-        return config.load_weekly(path, display=ws.rel(path))
-    default = ws.path(config.WEEKLY_CONFIG)
-    if default.exists():
-        return config.load_weekly(default, display=ws.rel(default))
-    return config.load_weekly(None, display="(defaults)")
+    path, display = config.resolve(ctx.workspace, opts.config, config.WEEKLY_CONFIG)
+    return config.load_weekly(path, display=display)
 
 
 def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
