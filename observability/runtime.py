@@ -75,8 +75,9 @@ class JobContext:
         return provenance.fields(self.workspace.root, clock.iso(self.started), inputs)
 
 
-def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict) -> None:
-    path = ctx.workspace.heartbeat(ctx.job)
+def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict,
+                     heartbeat_file: str | None = None) -> None:
+    path = ctx.workspace.path(heartbeat_file) if heartbeat_file else ctx.workspace.heartbeat(ctx.job)
     previous = fsio.read_json(path, default={}, what="heartbeat")
     if not isinstance(previous, dict):
         previous = {}
@@ -93,7 +94,7 @@ def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostic
 
 def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
             lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
-            heartbeat: bool = True) -> int:
+            heartbeat: bool = True, heartbeat_file: str | None = None) -> int:
     """Run one job under the shared contract and return its exit code."""
     started = clock.now()
     t0 = time.perf_counter()
@@ -140,7 +141,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         sys.stderr.write(secrets.redact(traceback.format_exc()))
     try:
         summary, exit_code = _finish(job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms,
-                                     heartbeat)
+                                     heartbeat, heartbeat_file)
     finally:
         if held is not None:
             held.release()
@@ -158,7 +159,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
 
 def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: dict[str, Any], exit_code: int,
             started: datetime, t0: float, job_id: str | None, lock_latency_ms: int | None,
-            heartbeat: bool) -> tuple[dict[str, Any], int]:
+            heartbeat: bool, heartbeat_file: str | None) -> tuple[dict[str, Any], int]:
     """Heartbeat, summary and automation-log line of a finished run (under the job lock)."""
     status = result.status
     if ctx is not None and ctx.warnings:
@@ -166,7 +167,7 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
     if ctx is not None and status not in ("skipped",) and heartbeat and not (
             diagnostics.get("error_code") == "workspace_error"):
         try:
-            _write_heartbeat(ctx, status, result, diagnostics)
+            _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:
             sys.stderr.write(f"{job}: cannot write heartbeat: {secrets.redact(exc.message)}\n")
     duration_ms = int((time.perf_counter() - t0) * 1000)

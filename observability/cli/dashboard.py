@@ -67,7 +67,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         observability dashboard export --dataset ev_history --dataset turnover \\
             --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
     """
-    from observability.dashboard.job import ExportOptions, custom_heartbeat
+    from observability.dashboard.job import ExportOptions
     from observability.dashboard.job import export as run_export
     from observability.runtime import run_job
 
@@ -79,7 +79,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         latency_rollup=latency_rollup, use_cache=not no_cache, sync_to=sync_to)
     finish(run_job("dashboard", lambda ctx: run_export(ctx, options), workspace=workspace, job_id=job_id,
                    lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_upload,
-                   heartbeat=not custom_heartbeat(options)))
+                   heartbeat_file=options.heartbeat_file))
 
 
 @dashboard.command("verify")

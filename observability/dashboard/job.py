@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from observability import clock, fsio, markdown, provenance, schemas
@@ -83,10 +82,6 @@ class _Outcome:
     error_code: str | None = None
     error_message: str | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-def custom_heartbeat(opts: ExportOptions) -> bool:
-    return Path(opts.heartbeat_file).as_posix() != DEFAULT_HEARTBEAT
 
 
 def _load_provenance(ctx: JobContext, opts: ExportOptions) -> dict[str, Any]:
@@ -411,8 +406,6 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
     if opts.dry_run_upload and status != "error":
         status = "dry_run"  # nothing was sent outward, with or without an upload command
     beat = _heartbeat(ctx, opts, selected, outcomes, manifest_doc)
-    if custom_heartbeat(opts):
-        _write_custom_heartbeat(ctx, opts, beat, status, diagnostics)
     figures = {
         "manifest_sequence": manifest_doc["sequence"],
         "manifest": ws.rel(exporter.manifest_path),
@@ -428,7 +421,7 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
     if synced is not None:
         figures["sync"] = synced
     return JobResult(status=status, figures=figures, diagnostics=diagnostics,
-                     heartbeat=None if custom_heartbeat(opts) else beat,
+                     heartbeat=beat,
                      summary_markdown=_summary(manifest_doc, outcomes, status),
                      outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(manifest_doc["sequence"])})
 
@@ -449,21 +442,6 @@ def _sync(ctx: JobContext, opts: ExportOptions, status: str) -> dict[str, Any]:
         ctx.note(exc.message)
         return {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
     return {**outcome.figures, "status": outcome.status}
-
-
-def _write_custom_heartbeat(ctx: JobContext, opts: ExportOptions, beat: dict, status: str, diagnostics: dict) -> None:
-    """--heartbeat-file elsewhere than the default: written here with the runtime's fields."""
-    path = ctx.workspace.path(opts.heartbeat_file)
-    previous = fsio.read_json(path, default={}, what="heartbeat")
-    merged = {**(previous if isinstance(previous, dict) else {}), **beat, "status": status,
-              **ctx.provenance()}
-    if status in ("ok", "warning", "dry_run"):
-        merged["last_success_at"] = clock.iso(ctx.started)
-    else:
-        merged["last_failure"] = {"job_id": ctx.job_id, "at": clock.iso(ctx.started),
-                                  "error_code": diagnostics.get("error_code")}
-    fsio.atomic_write_json(path, merged)
-    ctx.artefact(path)
 
 
 def _summary(manifest_doc: dict, outcomes: dict[str, _Outcome], status: str) -> str:
