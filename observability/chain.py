@@ -22,6 +22,7 @@ AUTOMATION_CONFIG = "configs/observability/automation.yaml"
 DEFAULT_STEPS = {"latency": ["latency", "sample"], "weekly": ["weekly", "report"], "dashboard": ["dashboard", "export"]}
 # The flag that keeps each job from sending anything outward.
 DRY_RUN_FLAGS = {"latency": "--dry-run-alert", "weekly": "--dry-run-webhook", "dashboard": "--dry-run-upload"}
+STEP_TIMEOUT_SECONDS = 1800  # a hung step fails the chain instead of holding the workflow to its timeout
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,15 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             ctx.note(f"{step.name}: skipped ({reason})")
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
-        done = subprocess.run([sys.executable, "-m", "observability", *step.argv], capture_output=True, text=True,
-                              env=env, check=False)
+        try:
+            done = subprocess.run([sys.executable, "-m", "observability", *step.argv], capture_output=True,
+                                  text=True, env=env, check=False, timeout=STEP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")
+            results.append({"name": step.name, "status": "error", "exit_code": None, "job_id": None,
+                            "error_code": "step_timeout"})
+            failed = step.name
+            continue
         sys.stderr.write(done.stderr)
         try:
             summary = json.loads(done.stdout)

@@ -26,7 +26,7 @@ from observability.store.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
 MAX_ATTEMPTS = 3
-KEEP_GENERATIONS = 48  # 12 hours of 15-minute runs
+KEEP_GENERATIONS = 48  # at least 6 hours: a latency run pushes twice (its job, then its failure report)
 PRUNE_EVERY = 16  # generations between prunes: listing the store costs a few requests
 
 
