@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
 from observability.cli import cli
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
@@ -32,19 +33,6 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Run:
-    def __init__(self, result):
-        self.exit_code = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-        self.exception = result.exception
-        try:
-            self.summary = json.loads(result.stdout)
-        except ValueError:
-            self.summary = None
-
-    def __repr__(self) -> str:  # shown by pytest on failure
-        return f"Run(exit={self.exit_code}, stderr={self.stderr[-2000:]!r}, stdout={self.stdout[-3000:]!r})"
 
 
 def run_latency(ws: Path, *args: str, now: datetime | str, env: dict | None = None) -> Run:

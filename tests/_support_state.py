@@ -15,29 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from observability.cli import cli
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 CANARY_SECRET = "canary-AWS-SECRET-0b7d1e5f9a2c4e6b8d0f"
 BUCKET = "obs-state"
 BACKENDS = ("file", "s3", "git")
 
 
-class Run:
-    def __init__(self, result):
-        self.exit_code = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-        self.exception = result.exception
-        try:
-            self.summary = json.loads(result.stdout)
-        except ValueError:
-            self.summary = None
-
-    @property
-    def error_code(self):
-        return (self.summary or {}).get("diagnostics", {}).get("error_code")
-
-    def __repr__(self) -> str:  # shown by pytest on failure
-        return f"Run(exit={self.exit_code}, stderr={self.stderr[-3000:]!r}, stdout={self.stdout[-3000:]!r})"
 
 
 def base_env(**extra) -> dict:

@@ -17,6 +17,7 @@ from observability.cli import cli
 from observability.runtime import make_job_id
 from observability.verify.cron import Cron
 from observability.workspace import Workspace
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_SCHEDULES = REPO / "ops-template" / "configs" / "observability" / "schedules.yaml"
@@ -30,22 +31,6 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Run:
-    def __init__(self, result):
-        self.exit_code = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-        self.exception = result.exception
-        try:
-            self.summary = json.loads(result.stdout)
-        except ValueError:
-            self.summary = None
-
-    def rules(self) -> dict[tuple[str, str], dict]:
-        return {(a["rule"], a["source"]): a for a in self.summary["alerts"]}
-
-    def __repr__(self) -> str:
-        return f"Run(exit={self.exit_code}, stderr={self.stderr[-3000:]!r}, stdout={self.stdout[-3000:]!r})"
 
 
 def run_cli(ws: Path, *args: str, now: datetime = NOW, env: dict | None = None) -> Run:

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from observability.cli import cli
 from observability.resources import template_dir
 from observability.weekly import samplegen
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures" / "upstream"
@@ -31,19 +32,6 @@ PLAIN_SECRET = "test-secret-not-a-real-one"
 WHSEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 random-looking bytes
 
 
-class Run:
-    def __init__(self, result):
-        self.exit_code = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-        self.exception = result.exception
-        try:
-            self.summary = json.loads(result.stdout)
-        except ValueError:
-            self.summary = None
-
-    def __repr__(self) -> str:
-        return f"Run(exit={self.exit_code}, stderr={self.stderr[-2000:]!r}, stdout={self.stdout[-3000:]!r})"
 
 
 BASE_ENV = {"GITHUB_ACTIONS": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None, "OBS_WORKSPACE": None,
