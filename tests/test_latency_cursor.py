@@ -154,3 +154,20 @@ def test_multiline_detail_survives_a_lost_state(tmp_path):
     assert len(raw_rows(ws)) == 6
     assert raw_rows(ws)[0]["detail"] == details[0]
     assert sorted(float(r["latency_ms"]) for r in raw_rows(ws)) == [101.0, 102.0, 103.0, 104.0, 105.0, 2100.0]
+
+
+def test_a_multiline_record_still_being_written_is_left_for_the_next_run(tmp_path):
+    """A quoted detail holding a newline, cut mid-record, is neither consumed nor rejected."""
+    from observability.clock import parse_iso
+    from observability.latency.samples import read_new
+
+    log = tmp_path / "signal.csv"
+    log.write_text("timestamp_utc,latency_ms,status,detail,source\n2026-01-05T00:00:00Z,10,ok,,feed\n"
+                   '2026-01-05T00:01:00Z,20,error,"Traceback\n')
+    now = parse_iso("2026-01-05T01:00:00Z")
+    samples, rejects, cursor, _ = read_new(log, None, rel="signal.csv", default_source=None, now=now)
+    assert [s.latency_ms for s in samples] == [10.0] and rejects == []
+    with open(log, "a") as handle:
+        handle.write('  boom",feed\n')
+    samples, rejects, cursor, _ = read_new(log, cursor, rel="signal.csv", default_source=None, now=now)
+    assert [(s.latency_ms, s.detail) for s in samples] == [(20.0, "Traceback\n  boom")] and rejects == []

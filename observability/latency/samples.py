@@ -232,13 +232,24 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
 
 
 def _read_from(path: Path, offset: int) -> tuple[bytes, int]:
+    """Complete records after ``offset``: up to the last newline that is not inside a quoted field
+    (a detail with a newline in it may still be being written)."""
     with open(path, "rb") as handle:
         handle.seek(offset)
         data = handle.read()
     end = data.rfind(b"\n")
     if end < 0:
         return b"", 0
-    return data[: end + 1], end + 1
+    chunk = data[: end + 1]
+    if chunk.count(b'"') % 2:  # the last record is still open: stop before it
+        quoted, last, position = False, 0, 0
+        for line in chunk.splitlines(keepends=True):
+            position += len(line)
+            quoted ^= line.count(b'"') % 2 == 1
+            if not quoted:
+                last = position
+        chunk = chunk[:last]
+    return chunk, len(chunk)
 
 
 def _cursor_for(path: Path, offset: int, line: int, header: list[str] | None) -> dict:
