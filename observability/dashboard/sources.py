@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +36,13 @@ class SourceData:
     @property
     def input_paths(self) -> list[str]:
         return sorted({path for path, _ in self.inputs})
+
+
+def finite_number(value, field: str) -> float:
+    """``value`` as a float when it is a JSON number (not a bool, not NaN/inf); ValueError naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{field}: expected a finite number, found {value!r}")
+    return float(value)
 
 
 def json_object(data: bytes) -> dict:

@@ -11,14 +11,13 @@ Layouts seen in real archives:
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache, sha256_bytes
-from observability.dashboard.sources import SourceData, json_object
+from observability.dashboard.sources import SourceData, finite_number, json_object
 from observability.errors import InputError, MissingInputError
 from observability.workspace import Workspace
 
@@ -83,9 +82,7 @@ def canonical_strategy(archive_key: str, known: set[str]) -> str:
 
 
 def _number(value, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"ev_global.{field}: expected a finite number, found {value!r}")
-    return float(value)
+    return finite_number(value, f"ev_global.{field}")
 
 
 def parse_snapshot(data: bytes) -> dict:

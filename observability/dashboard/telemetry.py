@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache
-from observability.dashboard.sources import SourceData, json_object, read_required
+from observability.dashboard.sources import SourceData, finite_number, json_object, read_required
 from observability.errors import InputError
 from observability.workspace import Workspace
 
@@ -14,8 +13,7 @@ from observability.workspace import Workspace
 def _opt(value, field: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{field}: expected a number, found {value!r}")
+    value = finite_number(value, field)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ValueError(f"{field}: {value} outside {lo}..{hi if hi is not None else ''}")
     if integer:
