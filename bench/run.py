@@ -126,7 +126,7 @@ PROFILE_ITEMS = {
         ("import jsonschema (first validation)", "jsonschema/__init__.py", "<module>"),
         ("import yaml", "yaml/__init__.py", "<module>"),
         ("import filelock", "filelock/__init__.py", "<module>"),
-        ("schemas._validator x2 (its first call imports jsonschema; check_schema, build)", "observability/schemas.py", "_validator"),
+        ("schemas._validator x2 (its first call imports jsonschema; builds the validator)", "observability/schemas.py", "_validator"),
         ("config.load_latency (YAML + schema validation, incl. imports)", "observability/config.py", "load_latency"),
         ("latency.job.sample (the job body)", "observability/latency/job.py", "sample"),
         ("rollup.RollupFile.update (read + rewrite 21,600 rows)", "observability/latency/rollup.py", "update"),
