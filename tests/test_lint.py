@@ -51,3 +51,14 @@ def test_third_party_actions_are_pinned_to_node24_releases():
             assert version, f"{path.name}: {action} has no # vX.Y.Z comment"
             assert int(version.group(1)) >= node24_majors.get(action, 0), f"{path.name}: {action} is pre-node24"
     assert seen
+
+
+@pytest.mark.parametrize("lock", ["actions/_lib/requirements.txt", ".github/lint-requirements.txt"])
+def test_lock_files_hold_nothing_machine_specific(lock):
+    """A lock file is installed on runners and fresh machines: no local wheel folders or index URLs."""
+    import re
+
+    text = (ROOT / lock).read_text(encoding="utf-8")
+    options = [line for line in text.splitlines() if line.startswith("-") and not line.startswith("--hash")]
+    assert options == [], f"{lock}: pip options naming this machine's package sources: {options}"
+    assert not re.search(r"(^|\s)(/opt|/root|/home|/tmp|file:)", text, re.M), f"{lock}: a local path"
