@@ -36,12 +36,14 @@ def test_third_party_actions_are_pinned_to_node24_releases():
     import re
 
     node24_majors = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6,
-                     "actions/cache": 5}
+                     "actions/cache": 5, "actions/download-artifact": 7, "aws-actions/configure-aws-credentials": 5}
     files = list((ROOT / ".github" / "workflows").glob("*.yml")) + list((ROOT / "actions").glob("*/action.yml"))
     seen = 0
     for path in files:
         for line in path.read_text().splitlines():
-            match = re.search(r"uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(\S+)(.*)", line)
+            if line.lstrip().startswith("#"):
+                continue
+            match = re.match(r"\s*(?:- )?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(\S+)(.*)", line)
             if not match:
                 continue
             seen += 1
