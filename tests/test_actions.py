@@ -19,7 +19,7 @@ COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "s
             "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
             "workflow": ("workflow", "run"), "verify": ("verify",),
             "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
-            "alerts-drill": ("alerts", "drill")}
+            "alerts-drill": ("alerts", "drill"), "inputs-pull": ("inputs", "pull")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:

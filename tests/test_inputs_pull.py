@@ -1,0 +1,166 @@
+"""``inputs pull``: every source kind on loopback, all-or-nothing installs, confinement, provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import _support_state
+from _support_inputs import (CANARY_GIT_TOKEN, CANARY_HEADER, FileServer, git, pull, research_repo,
+                             write_config)
+from _support_state import s3_client, s3_env
+
+s3_server = _support_state.s3_server
+
+UPSTREAM = {
+    "runs/index.csv": "run_id,timestamp\nUSDJPY_bridge_1,2026-01-05T00:00:00Z\n",
+    "runs/USDJPY_bridge_1/daily.csv": "date,ev\n2026-01-05,0.1\n",
+    "reports/portfolio_summary.json": '{"budget": 1}\n',
+    "reports/portfolio_samples/router_demo/telemetry.json": '{"fills": 3}\n',
+    "ops/state_archive/a/USDJPY/conservative/1.json": '{"ev_global": {}}\n',
+    "big/unrelated.bin": os.urandom(200_000),
+}
+
+
+def _repo_config(bare: Path, extra: str = "") -> str:
+    return f"""
+inputs:
+  - name: runs
+    destination: runs
+    repository: {{url: "git+file://{bare}", ref: main, path: runs}}
+  - name: reports
+    destination: reports
+    repository: {{url: "git+file://{bare}", ref: main, path: reports}}
+  - name: state-archive
+    destination: ops/state_archive
+    repository: {{url: "git+file://{bare}", ref: main, path: ops/state_archive}}
+{extra}"""
+
+
+def test_repository_paths_land_in_the_workspace_with_the_commit_as_identity(tmp_path):
+    bare, commit = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, _repo_config(bare))
+    run = pull(ws)
+    assert run.exit_code == 0 and run.summary["status"] == "ok", run
+    for rel in ("runs/index.csv", "runs/USDJPY_bridge_1/daily.csv", "reports/portfolio_summary.json",
+                "ops/state_archive/a/USDJPY/conservative/1.json"):
+        assert (ws / rel).read_text() == UPSTREAM[rel]
+    assert not (ws / "big").exists()
+    assert run.summary["bytes_fetched"] < 100_000  # the unrelated 200 kB blob never came down
+    record = json.loads((ws / "out/inputs/pulled.json").read_text())
+    assert [r["name"] for r in record["inputs"]] == ["reports", "runs", "state-archive"]
+    assert all(r["identity"] == {"commit": commit} for r in record["inputs"])
+    assert all(r["source"].startswith(f"file://{bare}@main:") for r in record["inputs"])
+    assert not list((ws / "out/inputs").glob(".staging-*"))
+
+
+def test_a_directory_destination_is_replaced_whole(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, _repo_config(bare))
+    (ws / "runs/stale_run").mkdir(parents=True)
+    (ws / "runs/stale_run/daily.csv").write_text("old\n")
+    assert pull(ws, "--only", "runs").exit_code == 0
+    assert not (ws / "runs/stale_run").exists() and (ws / "runs/index.csv").is_file()
+    assert not (ws / "reports").exists()  # --only: the others are not touched
+
+
+def test_a_git_token_travels_as_a_header_never_in_the_url_or_argv(tmp_path):
+    from observability.inputs.sources import GitFetch
+
+    fetch = GitFetch("https://github.com/acme/research.git", "main", "RESEARCH_TOKEN",
+                     {"RESEARCH_TOKEN": CANARY_GIT_TOKEN, "PATH": os.environ["PATH"]}, "inputs runs")
+    try:
+        assert fetch.remote == "https://github.com/acme/research.git"
+        header = fetch._env["GIT_CONFIG_VALUE_0"]
+        assert fetch._env["GIT_CONFIG_KEY_0"] == "http.https://github.com/acme/research.git.extraheader"
+        assert header.startswith("AUTHORIZATION: basic ") and CANARY_GIT_TOKEN not in header  # base64 of it
+        assert all(CANARY_GIT_TOKEN not in v for k, v in fetch._env.items() if k != "RESEARCH_TOKEN")
+    finally:
+        fetch.close()
+
+
+def test_a_token_is_never_sent_to_a_plain_file_or_http_remote(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, f"""
+inputs:
+  - name: runs
+    destination: runs
+    repository: {{url: "git+file://{bare}", ref: main, path: runs, token_env: RESEARCH_TOKEN}}
+""")
+    run = pull(ws, env={"RESEARCH_TOKEN": CANARY_GIT_TOKEN})
+    assert run.exit_code == 2 and "only sent over https://" in run.summary["diagnostics"]["error_message"], run
+    assert CANARY_GIT_TOKEN not in run.stdout + run.stderr
+
+
+def test_https_file_with_a_header_from_the_environment(tmp_path):
+    with FileServer(require_auth=CANARY_HEADER) as server:
+        server.files["/reports/portfolio_summary.json"] = b'{"budget": 2}\n'
+        ws = tmp_path / "ws"
+        write_config(ws, f"""
+inputs:
+  - name: portfolio
+    destination: reports/portfolio_summary.json
+    https:
+      url: "{server.url}/reports/portfolio_summary.json?X-Amz-Signature=abcdef0123456789"
+      headers_env: {{Authorization: PORTFOLIO_AUTH}}
+""")
+        run = pull(ws, env={"PORTFOLIO_AUTH": CANARY_HEADER})
+    assert run.exit_code == 0, run
+    assert (ws / "reports/portfolio_summary.json").read_bytes() == b'{"budget": 2}\n'
+    record = json.loads((ws / "out/inputs/pulled.json").read_text())["inputs"][0]
+    assert record["identity"]["etag"].startswith('"') and record["identity"]["last_modified"]
+    assert record["source"] == f"{server.url}/reports/portfolio_summary.json"  # the signed query is not kept
+    assert record["bytes_fetched"] == 14
+    everything = run.stdout + run.stderr + "".join(p.read_text() for p in ws.rglob("*") if p.is_file()
+                                                   and p.suffix in (".json", ".log"))
+    assert "canary-HTTP-TOKEN" not in everything and "abcdef0123456789" not in everything
+
+
+def test_a_failed_source_installs_nothing_and_names_the_input(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    (ws / "reports").mkdir(parents=True)
+    (ws / "reports/portfolio_summary.json").write_text("last good\n")
+    (ws / "runs").mkdir()
+    (ws / "runs/index.csv").write_text("last good runs\n")
+    with FileServer() as server:
+        server.fail_status["/telemetry.json"] = 503
+        write_config(ws, _repo_config(bare, f"""
+  - name: telemetry
+    destination: reports/portfolio_samples/router_demo/telemetry.json
+    https: {{url: "{server.url}/telemetry.json"}}
+""").replace("  - name: reports\n    destination: reports\n", "  - name: reports\n    destination: reports/portfolio_summary.json\n")
+            .replace("path: reports}", "path: reports/portfolio_summary.json}"))
+        run = pull(ws)
+    assert run.exit_code == 1 and run.summary["status"] == "error", run
+    diagnostics = run.summary["diagnostics"]
+    assert diagnostics["error_code"] == "input_unavailable"
+    assert diagnostics["input"] == "telemetry" and diagnostics["source"] == f"{server.url}/telemetry.json"
+    assert "HTTP 503" in diagnostics["error_message"]
+    assert (ws / "reports/portfolio_summary.json").read_text() == "last good\n"
+    assert (ws / "runs/index.csv").read_text() == "last good runs\n"
+    assert not (ws / "reports/portfolio_samples").exists()
+    assert not (ws / "out/inputs/pulled.json").exists()
+    assert not list((ws / "out/inputs").glob(".staging-*"))
+    log = [json.loads(line) for line in (ws / "ops/automation_runs.log").read_text().splitlines()]
+    assert log[-1]["job"] == "inputs" and log[-1]["status"] == "error"
+
+
+def test_a_missing_repository_path_is_input_unavailable(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, f"""
+inputs:
+  - name: runs
+    destination: runs
+    repository: {{url: "git+file://{bare}", ref: main, path: no/such/dir}}
+""")
+    run = pull(ws)
+    assert run.exit_code == 1 and run.error_code == "input_unavailable", run
+    assert "no/such/dir does not exist at main" in run.summary["diagnostics"]["error_message"]
