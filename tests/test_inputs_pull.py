@@ -164,3 +164,48 @@ inputs:
     run = pull(ws)
     assert run.exit_code == 1 and run.error_code == "input_unavailable", run
     assert "no/such/dir does not exist at main" in run.summary["diagnostics"]["error_message"]
+
+
+# --- s3 ------------------------------------------------------------------------------------------
+
+def test_s3_key_and_prefix_with_etags(tmp_path, s3_server):
+    client = s3_client(s3_server)
+    bucket = _support_state.fresh_bucket(s3_server)
+    client.put_object(Bucket=bucket, Key="research/reports/portfolio_summary.json", Body=b'{"budget": 3}\n')
+    client.put_object(Bucket=bucket, Key="research/state_archive/a/USDJPY/conservative/1.json", Body=b"{}\n")
+    client.put_object(Bucket=bucket, Key="research/state_archive/b/USDJPY/conservative/2.json", Body=b"[]\n")
+    ws = tmp_path / "ws"
+    write_config(ws, f"""
+inputs:
+  - name: portfolio
+    destination: reports/portfolio_summary.json
+    s3: {{bucket: {bucket}, key: research/reports/portfolio_summary.json}}
+  - name: state-archive
+    destination: ops/state_archive
+    s3: {{bucket: {bucket}, prefix: research/state_archive/}}
+""")
+    run = pull(ws, env=s3_env(s3_server))
+    assert run.exit_code == 0, run
+    assert (ws / "reports/portfolio_summary.json").read_bytes() == b'{"budget": 3}\n'
+    assert (ws / "ops/state_archive/b/USDJPY/conservative/2.json").read_bytes() == b"[]\n"
+    records = {r["name"]: r for r in json.loads((ws / "out/inputs/pulled.json").read_text())["inputs"]}
+    head = client.head_object(Bucket=bucket, Key="research/reports/portfolio_summary.json")
+    assert records["portfolio"]["identity"]["etag"] == head["ETag"]
+    assert records["portfolio"]["source"] == f"s3://{bucket}/research/reports/portfolio_summary.json"
+    assert len(records["state-archive"]["identity"]["objects"]) == 2 and records["state-archive"]["files"] == 2
+    assert _support_state.CANARY_SECRET not in run.stdout + run.stderr
+
+
+def test_s3_missing_key_is_input_unavailable(tmp_path, s3_server):
+    bucket = _support_state.fresh_bucket(s3_server)
+    ws = tmp_path / "ws"
+    write_config(ws, f"""
+inputs:
+  - name: portfolio
+    destination: reports/portfolio_summary.json
+    s3: {{bucket: {bucket}, key: nothing/here.json}}
+""")
+    run = pull(ws, env=s3_env(s3_server))
+    assert run.exit_code == 1 and run.error_code == "input_unavailable", run
+    assert run.summary["diagnostics"]["source"] == f"s3://{bucket}/nothing/here.json"
+    assert "NoSuchKey" in run.summary["diagnostics"]["error_message"]
