@@ -395,6 +395,7 @@ def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str
         if chosen is None:
             raise InputUnavailable(f"{what}: no unexpired artifact named {s['name']!r} in {display}")
         archive = staged_root.with_suffix(".zip")
+        archive.parent.mkdir(parents=True, exist_ok=True)
         size = client.download_artifact(chosen["id"], archive)
         requests = client.calls
     except InputUnavailable:
