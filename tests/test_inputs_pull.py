@@ -209,3 +209,136 @@ inputs:
     assert run.exit_code == 1 and run.error_code == "input_unavailable", run
     assert run.summary["diagnostics"]["source"] == f"s3://{bucket}/nothing/here.json"
     assert "NoSuchKey" in run.summary["diagnostics"]["error_message"]
+
+
+def test_a_failure_in_a_shared_repository_names_the_input_that_failed(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, _repo_config(bare, f"""
+  - name: telemetry
+    destination: reports2
+    repository: {{url: "git+file://{bare}", ref: main, path: not/there}}
+"""))
+    run = pull(ws)
+    assert run.exit_code == 1 and run.summary["diagnostics"]["input"] == "telemetry", run
+    assert run.summary["diagnostics"]["error_message"].startswith("inputs telemetry:")
+    assert not (ws / "runs").exists()
+
+
+# --- configuration and confinement ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("inputs:\n  - name: a\n    destination: ../outside\n    https: {url: 'https://x.invalid/a'}\n",
+     "inputs.yaml:3: field inputs[0].destination"),
+    ("inputs:\n  - name: a\n    destination: /etc/passwd\n    https: {url: 'https://x.invalid/a'}\n",
+     "field inputs[0].destination"),
+    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+     "  - name: a\n    destination: reports\n    https: {url: 'https://x.invalid/b'}\n",
+     "field inputs[1].name: 'a' is declared twice"),
+    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+     "  - name: b\n    destination: runs/index.csv\n    https: {url: 'https://x.invalid/b'}\n",
+     "field inputs[1].destination: 'runs/index.csv' overlaps input 'a'"),
+    ("inputs:\n  - name: a\n    destination: runs\n    repository: {url: 'https://github.com/a/b.git', path: runs}\n"
+     "    incremental: true\n", "field inputs[0].incremental: only an https source or an s3 key"),
+    ("inputs:\n  - name: a\n    destination: ops/latency_state.json\n    https: {url: 'https://x.invalid/a'}\n",
+     "under ops/ only ops/state_archive"),
+    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n    s3: {bucket: b, key: k}\n",
+     "field inputs[0]"),
+    ("inputs:\n  - name: a\n    destination: runs\n    http: {url: 'https://x.invalid/a'}\n",
+     "did you mean 'https'?"),
+    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://user:pw@x.invalid/a'}\n",
+     "field inputs[0].https.url"),
+])
+def test_an_invalid_config_names_the_file_and_field_and_exits_2(tmp_path, text, expected):
+    ws = tmp_path / "ws"
+    write_config(ws, text)
+    run = pull(ws)
+    assert run.exit_code == 2 and run.error_code == "invalid_config", run
+    message = run.summary["diagnostics"]["error_message"]
+    assert "configs/observability/inputs.yaml" in message and expected in message, message
+    assert not (ws / "runs").exists()
+
+
+def test_a_missing_config_is_exit_2_naming_the_file(tmp_path):
+    (tmp_path / "ws").mkdir()
+    run = pull(tmp_path / "ws")
+    assert run.exit_code == 2 and "configs/observability/inputs.yaml: config file not found" in run.stderr
+
+
+def test_an_unknown_only_name_is_exit_2(tmp_path):
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n")
+    run = pull(ws, "--only", "b")
+    assert run.exit_code == 2 and "--only 'b': no such input" in run.summary["diagnostics"]["error_message"]
+
+
+def test_a_missing_credential_variable_is_exit_2_naming_the_field(tmp_path):
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: a\n    destination: reports/x.json\n"
+                     "    https: {url: 'https://x.invalid/a', headers_env: {Authorization: NOT_SET_HERE}}\n")
+    run = pull(ws)
+    assert run.exit_code == 2, run
+    assert "https.headers_env.Authorization: environment variable NOT_SET_HERE is not set" in run.stderr
+
+
+def test_a_destination_through_a_symlink_out_of_the_workspace_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: a\n    destination: reports/portfolio_summary.json\n"
+                     "    https: {url: 'http://127.0.0.1:9/a'}\n")
+    (ws / "reports").symlink_to(outside)
+    run = pull(ws)
+    assert run.exit_code == 1 and run.error_code == "unsafe_input", run
+    assert "symlink" in run.summary["diagnostics"]["error_message"]
+    assert list(outside.iterdir()) == []
+
+
+def test_dry_run_lists_the_plan_and_contacts_nothing(tmp_path):
+    with FileServer() as server:
+        server.files["/a.json"] = b"{}"
+        ws = tmp_path / "ws"
+        write_config(ws, f"""
+inputs:
+  - name: a
+    destination: reports/portfolio_summary.json
+    https: {{url: "{server.url}/a.json?token=SECRETQUERY0123"}}
+  - name: b
+    destination: runs
+    repository: {{url: "https://github.com/acme/research.git", ref: v1.2.0, path: runs, token_env: RESEARCH_TOKEN}}
+""")
+        run = pull(ws, "--dry-run")
+        assert server.requests == []
+    assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
+    plan = json.loads((ws / "out/inputs" / f"{run.summary['job_id']}.json").read_text())
+    assert [p["source"] for p in plan["planned"]] == [f"{server.url}/a.json",
+                                                      "https://github.com/acme/research.git@v1.2.0:runs"]
+    assert not (ws / "reports").exists() and not (ws / "out/inputs/pulled.json").exists()
+    assert "SECRETQUERY" not in run.stdout
+
+
+def test_no_inputs_declared_is_a_warning(tmp_path):
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs: []\n")
+    run = pull(ws)
+    assert run.exit_code == 0 and run.summary["status"] == "warning", run
+
+
+def test_the_bundled_template_config_validates():
+    from observability.inputs.config import load
+    from observability.resources import template_dir
+
+    path = template_dir() / "configs" / "observability" / "inputs.yaml"
+    assert load(path, display="inputs.yaml") == ()
+
+
+def test_the_action_runs_a_dry_run(tmp_path):
+    from _support_actions import run_action
+
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+                     "  - name: b\n    destination: reports/x.json\n    https: {url: 'https://x.invalid/b'}\n")
+    result = run_action("inputs-pull", {"workspace": str(ws), "only": "a\n b", "dry-run": "true"}, tmp_path)
+    assert result["code"] == 0, result
+    summary = json.loads(Path(result["steps"]["run"]["summary"]).read_text())
+    assert summary["status"] == "dry_run" and [p["name"] for p in summary["inputs"]] == ["a", "b"]

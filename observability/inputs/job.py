@@ -147,7 +147,7 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
                     fetcher = git[key]
                     requests_before = fetcher.requests
                     bytes_before = fetcher.bytes_fetched
-                    staged = fetcher.checkout(s["path"], slot)
+                    staged = fetcher.checkout(s["path"], slot, what)
                     out.append(Fetched(spec, staged, sources.describe(spec, environ), {"commit": fetcher.commit},
                                        fetcher.bytes_fetched - bytes_before, fetcher.requests - requests_before))
                 elif spec.kind == "artifact":

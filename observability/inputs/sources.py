@@ -145,7 +145,9 @@ class GitFetch:
                                     what="read the fetched commit").stdout.decode().strip()
         return self.commit
 
-    def checkout(self, path: str, staged_root: Path) -> Path:
+    def checkout(self, path: str, staged_root: Path, what: str | None = None) -> Path:
+        if what:
+            self.what = what  # failures name the input being checked out, not the first of the group
         commit = self.fetch()
         kind = self._git("cat-file", "-t", f"{commit}:{path}", what=f"find {path}", check=False)
         if kind.returncode != 0:
