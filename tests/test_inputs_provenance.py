@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
+
+import pytest
 
 from _support_dashboard import export, write_state_archive
 from _support_inputs import pull, research_repo, write_config
@@ -90,3 +93,35 @@ def test_latency_alert_files_name_the_pulled_signal_log(tmp_path):
     fields = provenance.fields(tmp_path, "2026-01-01T00:00:00Z", ["logs/signal_notifier.csv", "sample/x.csv"])
     assert [r["name"] for r in fields["inputs_pulled"]] == ["signal-log"]
     assert fields["inputs_pulled"][0]["identity"] == {"etag": '"abc"'}
+
+
+def _real_upstream(root: Path) -> Path:
+    from _support_dashboard import FIXTURES
+
+    return Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or FIXTURES)
+
+
+def test_the_real_upstream_repository_feeds_the_dashboard(tmp_path):
+    """The real research outputs (../shared/fixtures/upstream; OBS_TEST_UPSTREAM_FIXTURES overrides) as the research repository: the pulled
+    workspace exports the upstream datasets, each traced to the commit it came from."""
+    fixtures = _real_upstream(tmp_path)
+    if not (fixtures / "runs" / "index.csv").is_file():
+        pytest.skip(f"upstream fixtures not found at {fixtures}")
+    files = {p.relative_to(fixtures).as_posix(): p.read_bytes() for p in fixtures.rglob("*")
+             if p.is_file() and p.relative_to(fixtures).parts[0] in ("runs", "reports")
+             or p.is_file() and "state_archive" in p.relative_to(fixtures).parts}
+    bare, commit = research_repo(tmp_path / "git", files)
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n" + "".join(
+        f"  - name: {name}\n    destination: {path}\n    repository: {{url: \"git+file://{bare}\", ref: main, path: {path}}}\n"
+        for name, path in (("runs", "runs"), ("reports", "reports"), ("state-archive", "ops/state_archive"))))
+    run = pull(ws, env={"OBS_NOW": "2026-01-08T00:05:00Z"})
+    assert run.exit_code == 0, run
+    assert (ws / "runs/index.csv").read_bytes() == (fixtures / "runs/index.csv").read_bytes()
+    exported = export(ws, "--dataset", "ev_history", "--dataset", "slippage", "--dataset", "turnover")
+    assert exported.exit_code == 0, exported
+    manifest = json.loads((ws / "out/dashboard/manifest.json").read_text())
+    assert {r["name"] for r in manifest["provenance"]["inputs_pulled"]} == {"runs", "reports", "state-archive"}
+    assert all(r["identity"]["commit"] == commit for r in manifest["provenance"]["inputs_pulled"])
+    ev_rows = json.loads((ws / "out/dashboard/ev_history.json").read_text())
+    assert "DayORB5m" in json.dumps(ev_rows)  # the real archive, not the sample's

@@ -342,3 +342,26 @@ def test_the_action_runs_a_dry_run(tmp_path):
     assert result["code"] == 0, result
     summary = json.loads(Path(result["steps"]["run"]["summary"]).read_text())
     assert summary["status"] == "dry_run" and [p["name"] for p in summary["inputs"]] == ["a", "b"]
+
+
+def test_a_symlink_in_the_repository_is_refused(tmp_path):
+    work = tmp_path / "src"
+    bare, _ = research_repo(tmp_path, {"runs/index.csv": "x\n"})
+    git("clone", "--quiet", str(bare), str(work))
+    (work / "runs" / "link").symlink_to("/etc/passwd")
+    (work / "reports").mkdir()
+    (work / "reports" / "portfolio_summary.json").symlink_to("/etc/hostname")
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "links", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    ws = tmp_path / "ws"
+    for destination, path in (("runs", "runs"), ("reports/portfolio_summary.json", "reports/portfolio_summary.json")):
+        write_config(ws, f"""
+inputs:
+  - name: a
+    destination: {destination}
+    repository: {{url: "git+file://{bare}", ref: main, path: {path}}}
+""")
+        run = pull(ws)
+        assert run.exit_code == 1 and run.error_code == "unsafe_input", run
+        assert not (ws / destination).exists() and not (ws / destination).is_symlink()

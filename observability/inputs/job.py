@@ -18,7 +18,7 @@ from observability import clock, fsio, markdown, schemas, secrets
 from observability.errors import ConfigError, ObservabilityError
 from observability.inputs import incremental, sources, staging
 from observability.inputs.config import INPUTS_CONFIG, InputSpec, load
-from observability.inputs.errors import InputUnavailable
+from observability.inputs.errors import InputUnavailable, UnsafeInput
 from observability.runtime import JobContext, JobResult
 
 PULLED = "out/inputs/pulled.json"
@@ -154,7 +154,7 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
                     out.append(sources.fetch_artifact(spec, slot, environ, _github_client_factory(environ)))
                 else:
                     out.append(_fetch_object(spec, slot, cursors, saved, environ))
-            except InputUnavailable as exc:
+            except (InputUnavailable, UnsafeInput) as exc:
                 exc.details.setdefault("input", spec.name)
                 exc.details.setdefault("source", sources.describe(spec, environ))
                 raise
@@ -168,7 +168,10 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
         if item.staged.is_dir():
             staging.tree_digest(item.staged, what=f"inputs {item.spec.name}")  # refuses symlinks before install
             staging.fsync_tree(item.staged)
-        elif item.staged.is_symlink() or not item.staged.exists():
+        elif item.staged.is_symlink():
+            raise UnsafeInput(f"inputs {item.spec.name}: {item.source} is a symlink; inputs hold regular files only",
+                              input=item.spec.name, source=item.source)
+        elif not item.staged.is_file():
             raise InputUnavailable(f"inputs {item.spec.name}: {item.source} gave no regular file",
                                    input=item.spec.name, source=item.source)
         for note in item.notes:

@@ -141,6 +141,7 @@ class GitFetch:
             self._git("fetch", "--quiet", "--no-tags", "--depth=1", "--filter=blob:none", "origin",
                       f"+{self.ref}:refs/observability/input", what=f"fetch {self.ref}")
             self.requests += 1
+            self.bytes_fetched += self._pack_bytes()
             self.commit = self._git("rev-parse", "refs/observability/input^{commit}",
                                     what="read the fetched commit").stdout.decode().strip()
         return self.commit
