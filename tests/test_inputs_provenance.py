@@ -102,8 +102,8 @@ def _real_upstream(root: Path) -> Path:
 
 
 def test_the_real_upstream_repository_feeds_the_dashboard(tmp_path):
-    """The real research outputs (../shared/fixtures/upstream; OBS_TEST_UPSTREAM_FIXTURES overrides) as the research repository: the pulled
-    workspace exports the upstream datasets, each traced to the commit it came from."""
+    """The real research outputs (../shared/fixtures/upstream, or OBS_TEST_UPSTREAM_FIXTURES) as the
+    research repository: the pulled workspace exports the upstream datasets, each traced to its commit."""
     fixtures = _real_upstream(tmp_path)
     if not (fixtures / "runs" / "index.csv").is_file():
         pytest.skip(f"upstream fixtures not found at {fixtures}")
