@@ -28,7 +28,7 @@ def _config(ws, extra: str = "") -> None:
 inputs:
   - name: runs
     destination: runs
-    artifact: {{repo: acme/research, name: research-outputs, workflow: research.yml, path: runs{extra}}}
+    artifact: {{repo: acme/research, name: research-outputs, workflow: research.yml, branch: main, path: runs{extra}}}
   - name: telemetry
     destination: reports/portfolio_samples/router_demo/telemetry.json
     artifact: {{repo: acme/research, name: research-outputs, workflow: research.yml, branch: main, path: reports/telemetry.json}}
@@ -57,6 +57,7 @@ def test_the_newest_unexpired_artifact_of_the_workflow_is_extracted(tmp_path):
         run = pull(ws, env=_env(fake))
         assert run.exit_code == 0, run
         assert fake.violations == []
+        assert len(fake.blob_requests) == 1  # two inputs, one artifact: downloaded once
         # The archive's storage URL never gets the token.
         assert fake.blob_requests and all(r["authorization"] is None for r in fake.blob_requests)
     assert (ws / "runs/index.csv").read_bytes() == b"run_id\nnew\n"

@@ -134,6 +134,7 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
                environ: Mapping[str, str]) -> list[Fetched]:
     out: list[Fetched] = []
     git: dict[tuple, sources.GitFetch] = {}
+    artifacts: dict[tuple, tuple] = {}
     try:
         for index, spec in enumerate(selected):
             slot = stage_root / f"{index:03d}-{spec.name}"
@@ -151,7 +152,8 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
                     out.append(Fetched(spec, staged, sources.describe(spec, environ), {"commit": fetcher.commit},
                                        fetcher.bytes_fetched - bytes_before, fetcher.requests - requests_before))
                 elif spec.kind == "artifact":
-                    out.append(sources.fetch_artifact(spec, slot, environ, _github_client_factory(environ)))
+                    out.append(sources.fetch_artifact(spec, slot, environ, _github_client_factory(environ),
+                                                      artifacts))
                 else:
                     out.append(_fetch_object(spec, slot, cursors, saved, environ))
             except (InputUnavailable, UnsafeInput) as exc:

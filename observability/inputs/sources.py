@@ -373,11 +373,21 @@ class S3Source:
 
 # --- artifact ------------------------------------------------------------------------------------
 
-def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str], client_factory) -> Fetched:
-    """Newest non-expired artifact named ``name`` (of ``workflow`` / ``branch`` when given), extracted."""
+def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str], client_factory,
+                   downloaded: dict | None = None) -> Fetched:
+    """Newest non-expired artifact named ``name`` (of ``workflow`` / ``branch`` when given), extracted.
+
+    ``downloaded`` (shared by the inputs of one pull) keeps each archive, so several inputs taken
+    from the same artifact list and download it once.
+    """
     s = spec.source
     what = f"inputs {spec.name}"
     display = describe(spec)
+    key = (s["repo"], s["name"], s.get("workflow"), s.get("branch"), s.get("token_env"))
+    if downloaded is not None and key in downloaded:
+        chosen, archive = downloaded[key]
+        extracted = _extract(archive, staged_root, s.get("path"), what=f"{what} ({display})")
+        return Fetched(spec, extracted, display, _artifact_identity(chosen), 0, 0)
     client = client_factory(s["repo"], s.get("token_env"))
     try:
         run_ids = None
@@ -411,14 +421,21 @@ def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str
         raise
     finally:
         client.close()
+    if downloaded is not None:
+        downloaded[key] = (chosen, archive)  # in the staging directory: removed with it
     try:
         extracted = _extract(archive, staged_root, s.get("path"), what=f"{what} ({display})")
     finally:
-        archive.unlink(missing_ok=True)
+        if downloaded is None:
+            archive.unlink(missing_ok=True)
+    return Fetched(spec, extracted, display, _artifact_identity(chosen), size, requests)
+
+
+def _artifact_identity(chosen: dict) -> dict[str, Any]:
     run = chosen.get("workflow_run") or {}
     identity = {"artifact_id": chosen["id"], "run_id": run.get("id"), "head_sha": run.get("head_sha"),
                 "digest": chosen.get("digest"), "created_at": chosen.get("created_at")}
-    return Fetched(spec, extracted, display, {k: v for k, v in identity.items() if v}, size, requests)
+    return {k: v for k, v in identity.items() if v}
 
 
 def _extract(archive: Path, staged_root: Path, path: str | None, *, what: str) -> Path:
