@@ -365,3 +365,27 @@ inputs:
         run = pull(ws)
         assert run.exit_code == 1 and run.error_code == "unsafe_input", run
         assert not (ws / destination).exists() and not (ws / destination).is_symlink()
+
+
+@pytest.mark.parametrize("fail", [None, 500])
+def test_secrets_appear_only_in_mask_commands_under_github_actions(tmp_path, fail):
+    signed = "sig-CANARY-4b1e9d7a0c3f5e2b8d6a"
+    with FileServer(require_auth=CANARY_HEADER) as server:
+        server.files["/log.csv"] = b"a\n"
+        if fail:
+            server.fail_status["/log.csv"] = fail
+        ws = tmp_path / "ws"
+        write_config(ws, "inputs:\n  - name: a\n    destination: reports/x.csv\n"
+                         "    https: {url_env: SIGNED_URL, headers_env: {Authorization: AUTH_HEADER}}\n")
+        output, step_summary = tmp_path / "output", tmp_path / "summary.md"
+        run = pull(ws, env={"SIGNED_URL": f"{server.url}/log.csv?X-Amz-Signature={signed}",
+                            "AUTH_HEADER": CANARY_HEADER, "GITHUB_ACTIONS": "true",
+                            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(step_summary)})
+    assert run.exit_code == (1 if fail else 0), run
+    outside_masks = "\n".join(line for line in run.stdout.splitlines() + run.stderr.splitlines()
+                              if not line.startswith("::add-mask::"))
+    files = "".join(p.read_text(errors="replace") for p in [output, step_summary, *ws.rglob("*")]
+                    if p.is_file() and p.exists())
+    for canary in (signed, "canary-HTTP-TOKEN"):
+        assert canary not in outside_masks and canary not in files, canary
+    assert any(line.startswith("::add-mask::") for line in run.stdout.splitlines() + run.stderr.splitlines())
