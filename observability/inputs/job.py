@@ -39,7 +39,8 @@ def _select(specs: tuple[InputSpec, ...], only: tuple[str, ...], display: str) -
     known = {s.name for s in specs}
     unknown = [name for name in only if name not in known]
     if unknown:
-        raise ConfigError(f"--only {unknown[0]!r}: no such input in {display} (known: {', '.join(sorted(known)) or 'none'})")
+        listed = ", ".join(sorted(known)) or "none"
+        raise ConfigError(f"--only {unknown[0]!r}: no such input in {display} (known: {listed})")
     return [s for s in specs if s.name in only]
 
 

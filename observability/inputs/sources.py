@@ -152,7 +152,8 @@ class GitFetch:
         commit = self.fetch()
         kind = self._git("cat-file", "-t", f"{commit}:{path}", what=f"find {path}", check=False)
         if kind.returncode != 0:
-            raise InputUnavailable(f"{self.what}: {path} does not exist at {self.ref} ({commit[:12]}) in {self.display}")
+            raise InputUnavailable(f"{self.what}: {path} does not exist at {self.ref} ({commit[:12]}) "
+                                   f"in {self.display}")
         staged_root.mkdir(parents=True, exist_ok=True)
         before = self._pack_bytes()
         self._git("checkout", "--quiet", commit, "--", path, what=f"check out {path}", work_tree=staged_root)
