@@ -104,10 +104,11 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
     fetched: list[Fetched] = []
     try:
         fetched = _fetch_all(ctx, selected, stage_root, cursors, saved_inputs, environ)
-        records = []
-        for item in fetched:
-            destination = staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}")
-            records.append(_record(ctx, item))
+        # Everything that can still refuse an input (digests, confinement) runs before the first install.
+        records = [_record(ctx, item) for item in fetched]
+        destinations = [staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}")
+                        for item in fetched]
+        for item, destination in zip(fetched, destinations):
             staging.install(item.staged, destination, stage_root / "old")
             if item.saved is not None:
                 saved_inputs[item.spec.name] = {**item.saved, "destination": item.spec.destination}
