@@ -19,7 +19,8 @@ COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "s
             "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
             "workflow": ("workflow", "run"), "verify": ("verify",),
             "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
-            "alerts-drill": ("alerts", "drill"), "sync-push": ("sync", "push")}
+            "alerts-drill": ("alerts", "drill"), "sync-push": ("sync", "push"),
+            "inputs-pull": ("inputs", "pull")}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:

@@ -9,6 +9,7 @@ from observability.cli.alerts import alerts
 from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
 from observability.cli.init import init
+from observability.cli.inputs import inputs
 from observability.cli.latency import latency
 from observability.cli.state import state
 from observability.cli.sync import sync
@@ -41,6 +42,7 @@ cli.add_command(dashboard)
 cli.add_command(demo)
 cli.add_command(init)
 cli.add_command(workflow)
+cli.add_command(inputs)
 cli.add_command(state)
 cli.add_command(sync)
 cli.add_command(verify)
