@@ -69,6 +69,25 @@ def test_a_directory_destination_is_replaced_whole(tmp_path):
     assert not (ws / "reports").exists()  # --only: the others are not touched
 
 
+def test_for_job_pulls_only_the_inputs_that_job_reads(tmp_path):
+    """Latency runs every 15 minutes: it must not fetch runs/ and reports/ it never reads."""
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    config = _repo_config(bare)
+    write_config(ws, config)
+    run = pull(ws, "--for", "latency", "--dry-run")
+    assert run.exit_code == 0, run
+    assert run.summary["inputs"] == []  # no incremental log declared: latency reads none of these
+    assert pull(ws, "--for", "dashboard").exit_code == 0
+    assert (ws / "runs/index.csv").is_file() and (ws / "reports").is_dir()
+    only_reports = config.replace("- name: reports", "- name: reports\n    jobs: [weekly]")
+    assert only_reports != config
+    write_config(ws, only_reports)
+    listed = pull(ws, "--for", "dashboard", "--dry-run").summary["inputs"]
+    assert "reports" not in [item["name"] for item in listed]
+    assert pull(ws, "--for", "dashboard", "--only", "reports").exit_code == 2
+
+
 def test_a_git_token_travels_as_a_header_never_in_the_url_or_argv(tmp_path):
     from observability.inputs.sources import GitFetch
 

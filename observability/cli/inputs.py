@@ -17,10 +17,12 @@ def inputs() -> None:
               help="Inputs config (default configs/observability/inputs.yaml in the workspace).")
 @click.option("--only", metavar="NAME", multiple=True,
               help="Pull only this input (repeatable); the others keep their last copy.")
+@click.option("--for", "for_job", type=click.Choice(["latency", "weekly", "dashboard", "verify", "chain"]),
+              default=None, help="Pull only the inputs this job reads (each input's `jobs`; chain: all).")
 @click.option("--dry-run", is_flag=True,
               help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).")
 @job_options
-def pull(config, only, dry_run, workspace, job_id, lock_timeout) -> None:
+def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> None:
     """Fetch every declared input (repository, s3, https, artifact) and install them all, or none.
 
     Run it after `state pull` and before the job: an incremental signal log is fetched from the
@@ -31,13 +33,13 @@ def pull(config, only, dry_run, workspace, job_id, lock_timeout) -> None:
 
     Example:
 
-        observability inputs pull --workspace . --only research-runs --only signal-log
+        observability inputs pull --workspace . --for latency
     """
     from observability.inputs.job import PullOptions
     from observability.inputs.job import pull as run_pull
     from observability.runtime import run_job
 
-    options = PullOptions(config=config, only=tuple(only), dry_run=dry_run)
+    options = PullOptions(config=config, only=tuple(only), dry_run=dry_run, for_job=for_job)
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
     finish(run_job("inputs", lambda ctx: run_pull(ctx, options), workspace=workspace, job_id=job_id,

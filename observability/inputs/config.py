@@ -11,6 +11,10 @@ from observability.errors import ConfigError
 
 INPUTS_CONFIG = "configs/observability/inputs.yaml"
 KINDS = ("repository", "s3", "https", "artifact")
+JOBS = ("latency", "weekly", "dashboard", "verify")
+# Who reads an input when inputs.yaml does not say: the signal log feeds latency; runs/, reports/
+# and the state archive feed the weekly report and the dashboard.
+DEFAULT_JOBS = {True: ("latency",), False: ("weekly", "dashboard")}
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,11 @@ class InputSpec:
     kind: str
     source: dict[str, Any] = field(repr=False)  # the kind's block as validated (names env vars, holds no secret)
     incremental: bool = False
+    jobs: tuple[str, ...] = ()
+
+    def wanted_by(self, job: str) -> bool:
+        """True when ``job`` reads this input (``chain`` runs latency, weekly and dashboard)."""
+        return job == "chain" or job in self.jobs
 
     @property
     def single_file(self) -> bool:
@@ -59,7 +68,8 @@ def load(path: Path, *, display: str) -> tuple[InputSpec, ...]:
         if dest.startswith("ops/") and not dest.startswith("ops/state_archive"):
             raise ConfigError(f"{where}.destination: under ops/ only ops/state_archive is an upstream input "
                               "(the rest of ops/ is the state the store carries)")
-        specs.append(InputSpec(name, dest, kind, dict(item[kind]), incremental))
+        jobs = tuple(item.get("jobs") or DEFAULT_JOBS[incremental])
+        specs.append(InputSpec(name, dest, kind, dict(item[kind]), incremental, jobs))
     return tuple(specs)
 
 

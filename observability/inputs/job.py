@@ -31,17 +31,21 @@ class PullOptions:
     config: str | None = None
     only: tuple[str, ...] = ()
     dry_run: bool = False
+    for_job: str | None = None
 
 
-def _select(specs: tuple[InputSpec, ...], only: tuple[str, ...], display: str) -> list[InputSpec]:
-    if not only:
+def _select(specs: tuple[InputSpec, ...], opts: PullOptions, display: str) -> list[InputSpec]:
+    if opts.for_job:
+        specs = tuple(s for s in specs if s.wanted_by(opts.for_job))
+    if not opts.only:
         return list(specs)
     known = {s.name for s in specs}
-    unknown = [name for name in only if name not in known]
+    unknown = [name for name in opts.only if name not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
-        raise ConfigError(f"--only {unknown[0]!r}: no such input in {display} (known: {listed})")
-    return [s for s in specs if s.name in only]
+        scope = f" read by {opts.for_job}" if opts.for_job else ""
+        raise ConfigError(f"--only {unknown[0]!r}: no such input{scope} in {display} (known: {listed})")
+    return [s for s in specs if s.name in opts.only]
 
 
 def _latency_cursors(ctx: JobContext) -> dict[str, dict]:
@@ -76,7 +80,7 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
     display = ws.rel(path)
     if not path.is_file():
         raise ConfigError(f"{display}: config file not found (declare the upstream inputs there; see docs/inputs.md)")
-    selected = _select(load(path, display=display), opts.only, display)
+    selected = _select(load(path, display=display), opts, display)
     for spec in selected:
         staging.confined(ws.root, spec.destination, what=f"inputs {spec.name}")
     out_dir = ws.out / "inputs"
