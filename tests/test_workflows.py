@@ -96,7 +96,9 @@ def test_one_runner_job_per_run_and_failure_reporting_is_its_last_word():
 
     pull, sync, report, push = (index("actions/state-pull"), index("actions/alerts-sync"),
                                 index("actions/alerts-report-failure"), index("actions/state-push"))
-    # assert index("actions/inputs-pull") < pull, "inputs are brought in before the job"  # TODO(merge)
+    inputs = index("actions/inputs-pull")
+    assert pull < inputs < index("actions/latency"), "inputs come after the state (their cursors) and before the job"
+    assert "steps.pull.outcome == 'success'" in steps[inputs]["if"]
     assert pull < sync < report < push, "the issue cache changes travel in the push"
     for i in (sync, push):
         assert "steps.pull.outcome == 'success'" in steps[i]["if"], "never after a failed pull"
