@@ -325,8 +325,8 @@ def _record_time(record: dict[str, Any]) -> datetime:
         return clock.now()
 
 
-def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int = ROTATE_BYTES,
-           retention_days: int = RETENTION_DAYS) -> int:
+def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | None = None,
+           retention_days: int | None = None) -> int:
     """Rotate when due, then validate and append ``record``; returns the sequence number it was given.
 
     The sequence is max(sequence file, last logged line, newest segment) + 1, so a run killed
@@ -338,8 +338,9 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int = 
 
     workspace.ops.mkdir(parents=True, exist_ok=True)
     with FileLock(str(workspace.ops / ".automation_runs.lock"), timeout=LOCK_TIMEOUT_SECONDS):
-        found, pruned = maintain(workspace, _record_time(record), rotate_bytes=rotate_bytes,
-                                 retention_days=retention_days)
+        found, pruned = maintain(workspace, _record_time(record),
+                                 rotate_bytes=ROTATE_BYTES if rotate_bytes is None else rotate_bytes,
+                                 retention_days=RETENTION_DAYS if retention_days is None else retention_days)
         sequence = max(_read_sequence(workspace.run_sequence), _last_sequence_in_log(workspace.run_log),
                        found[-1].last_sequence if found else 0) + 1
         record = {**record, "sequence": sequence}
