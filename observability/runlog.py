@@ -29,6 +29,7 @@ LOCK_TIMEOUT_SECONDS = 60
 # The live log is re-uploaded by every state push: keep it well under the 1 MB a push may cost.
 ROTATE_BYTES = 512 * 1024
 RETENTION_DAYS = 90
+KEEP = timedelta(hours=6)  # GitHub's job time limit: no run's lines are older than this when it ends
 GZIP_LEVEL = 6  # fixed, with mtime 0 and no file name: the same lines give the same segment bytes
 _STAMP = "%Y%m%dT%H%M%SZ"
 _SEGMENT_RE = re.compile(r"^([0-9]{12})-([0-9]{12})_([0-9]{8}T[0-9]{6}Z)-([0-9]{8}T[0-9]{6}Z)\.jsonl\.gz$")
@@ -278,7 +279,10 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
              retention_days: int = RETENTION_DAYS) -> tuple[list[Segment], list[str]]:
     """Repair, rotate and prune before a line stamped ``at`` is appended (caller holds the log lock).
 
-    Order for crash safety: the segment is written (atomically) before the live log is cut
+    Rotation moves the lines started before ``at - KEEP`` (and before ``at``'s month once ``at`` is
+    KEEP into a new month, so a month's lines end in that month's directory) into one segment:
+    when the live log is over ``rotate_bytes`` and at least half of that would move, or when a
+    new month has begun. Order for crash safety: the segment is written (atomically) before the live log is cut
     (atomically), so a kill in between leaves the lines in both places; the next call finds the
     live log starting inside a segment's range and drops the lines that segment holds. Returns
     the segments afterwards and the workspace-relative paths of the segments pruned.
@@ -289,19 +293,31 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
     head = _first_line(live) if size else None
     if head is not None:
         first_sequence, first_at = _fields(head)
+        month_start = at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        earlier_month = first_at is not None and first_at < month_start
+        # Lines of the last KEEP stay live: every line of a run still going on (a chain logs one
+        # per step) is in the live log when it ends, whatever rotated meanwhile.
+        cut = min(at - KEEP, month_start) if earlier_month else at - KEEP
+        new_month = earlier_month and at - KEEP >= month_start
         repair = bool(found) and first_sequence is not None and first_sequence <= found[-1].last_sequence
-        new_month = first_at is not None and (first_at.year, first_at.month) < (at.year, at.month)
         if repair or new_month or size >= rotate_bytes:
-            lines, _torn = _whole_lines(live.read_bytes())  # a torn tail is never a record: dropped
+            raw = live.read_bytes()
+            lines, torn = _whole_lines(raw)  # a torn tail is never a record: dropped
             if repair:
                 lines = _drop_rotated(workspace, lines, found)
+            times = [_fields(line)[1] for line in lines]
+            moved = [line for line, started in zip(lines, times) if started is None or started < cut]
             kept = lines
-            if lines and (new_month or sum(len(line) + 1 for line in lines) >= rotate_bytes):
-                segment = _write_segment(workspace, lines)
+            # a size rotation moves at least half the threshold: no trickle of tiny segments
+            if moved and (new_month or sum(len(line) + 1 for line in moved) >= rotate_bytes // 2):
+                segment = _write_segment(workspace, moved)
                 if segment is not None:
                     found = sorted([*found, segment], key=lambda s: (s.first_sequence, s.last_sequence, s.path.name))
-                    kept = []
-            fsio.atomic_write_bytes(live, b"".join(line + b"\n" for line in kept))
+                    gone = set(moved)
+                    kept = [line for line in lines if line not in gone]
+            data = b"".join(line + b"\n" for line in kept)
+            if data != raw:
+                fsio.atomic_write_bytes(live, data)
     pruned = []
     cutoff = at - timedelta(days=retention_days)
     for segment in list(found):

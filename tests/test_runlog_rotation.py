@@ -23,7 +23,7 @@ from observability.verify import logcheck
 from observability.workspace import Workspace
 
 T0 = datetime(2026, 1, 20, 0, 0, tzinfo=UTC)
-PAD = "x" * 400  # ~600-byte lines: a 16 KiB threshold rotates every ~25 lines
+PAD = "x" * 400  # ~560-byte lines: 6 hours of 15-minute runs are ~13 KiB
 
 
 def iso(value: datetime) -> str:
@@ -37,7 +37,7 @@ def record(at: datetime, tag: str = "latency", *, job: str = "latency") -> dict:
 
 
 def fill(ws: Workspace, count: int, *, start: datetime = T0, step: timedelta = timedelta(minutes=15),
-         rotate_bytes: int = 16 * 1024, retention_days: int | None = None) -> list[str]:
+         rotate_bytes: int = 32 * 1024, retention_days: int | None = None) -> list[str]:
     ids = []
     for i in range(count):
         rec = record(start + i * step)
@@ -61,7 +61,7 @@ def ws(tmp_path) -> Workspace:
 
 
 def test_size_rotation_writes_named_segments_and_keeps_every_line_once(ws):
-    ids = fill(ws, 120)
+    ids = fill(ws, 200)
     files = segment_files(ws)
     assert len(files) >= 3, files
     for path in files:
@@ -71,11 +71,11 @@ def test_size_rotation_writes_named_segments_and_keeps_every_line_once(ws):
         assert (segment.first_sequence, segment.last_sequence) == (seqs[0], seqs[-1])
         assert path.parent.relative_to(ws.run_segments).as_posix() == "2026/01"
         assert path.read_bytes()[4:8] == b"\0\0\0\0"  # gzip mtime 0: deterministic bytes
-    assert ws.run_log.stat().st_size < 16 * 1024 + 4096
-    assert sequences(ws) == list(range(1, 121))
+    assert ws.run_log.stat().st_size < 32 * 1024 + 16 * 1024
+    assert sequences(ws) == list(range(1, 201))
     assert [r["job_id"] for r in runlog.iter_records(ws)] == ids
     scan = logcheck.scan(ws)
-    assert scan.findings == [] and scan.first_sequence == 1 and scan.last_sequence == 120
+    assert scan.findings == [] and scan.first_sequence == 1 and scan.last_sequence == 200
 
 
 def test_two_workspaces_rotating_the_same_lines_write_identical_segments(tmp_path):
@@ -87,21 +87,28 @@ def test_two_workspaces_rotating_the_same_lines_write_identical_segments(tmp_pat
     assert files_a and files_a == files_b
 
 
-def test_a_new_month_rotates_and_the_new_line_is_always_in_the_live_log(ws):
-    fill(ws, 5, start=datetime(2026, 1, 31, 22, 0, tzinfo=UTC), rotate_bytes=10 * 1024 * 1024)
+def test_a_new_month_rotates_and_the_runs_own_lines_stay_in_the_live_log(ws):
+    big = 10 * 1024 * 1024
+    fill(ws, 5, start=datetime(2026, 1, 31, 22, 0, tzinfo=UTC), rotate_bytes=big)
+    # the first hours of a month: a run that began in January may still be logging its lines
+    runlog.append(ws, record(datetime(2026, 2, 1, 0, 7, tzinfo=UTC)), rotate_bytes=big)
     assert segment_files(ws) == []
-    rec = record(datetime(2026, 2, 1, 0, 7, tzinfo=UTC))
-    seq = runlog.append(ws, rec, rotate_bytes=10 * 1024 * 1024)
+    rec = record(datetime(2026, 2, 1, 6, 7, tzinfo=UTC))
+    seq = runlog.append(ws, rec, rotate_bytes=big)
     [segment] = runlog.segments(ws)
     assert segment.path.parent.relative_to(ws.run_segments).as_posix() == "2026/01"
     assert (segment.first_sequence, segment.last_sequence) == (1, 5)
     live = [json.loads(line) for line in ws.run_log.read_text().splitlines()]
-    assert [(r["job_id"], r["sequence"]) for r in live] == [(rec["job_id"], seq)] and seq == 6
-    # size: the run's own line is appended after the rotation, never rotated away with it
-    for i in range(40):
-        rec = record(datetime(2026, 2, 2, tzinfo=UTC) + timedelta(minutes=15 * i))
-        runlog.append(ws, rec, rotate_bytes=8 * 1024)
-        assert rec["job_id"] in ws.run_log.read_text()
+    assert [r["sequence"] for r in live] == [6, 7] and live[-1]["job_id"] == rec["job_id"] and seq == 7
+    # size: every line of the last 6 hours (a chain's steps, the run's own line) stays live
+    start = datetime(2026, 2, 2, tzinfo=UTC)
+    for i in range(80):
+        at = start + timedelta(minutes=15 * i)
+        runlog.append(ws, record(at), rotate_bytes=8 * 1024)
+        live = {json.loads(line)["sequence"] for line in ws.run_log.read_text().splitlines()}
+        recent = [r["sequence"] for r in runlog.iter_records(ws, since=at - timedelta(hours=6))]
+        assert recent and set(recent) <= live, (recent, sorted(live))
+    assert len(runlog.segments(ws)) > 3
 
 
 def test_segments_older_than_the_retention_are_pruned_and_the_line_says_so(ws):
