@@ -248,7 +248,14 @@ def _write_segment(workspace: Workspace, lines: list[bytes]) -> Segment | None:
         return None
     first_at, last_at = min(times), max(times)
     path = workspace.run_segments / segment_name(min(sequences), max(sequences), first_at, last_at)
-    fsio.atomic_write_bytes(path, encode_segment(lines))
+    data = encode_segment(lines)
+    try:
+        if path.read_bytes() != data:
+            return None  # never overwrite other lines: they stay live, verify reports the duplicates
+    except FileNotFoundError:
+        fsio.atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise WorkspaceError(f"{workspace.rel(path)}: cannot read ({exc.strerror or exc})") from None
     return Segment(path, min(sequences), max(sequences), first_at.replace(microsecond=0),
                    last_at.replace(microsecond=0))
 
@@ -282,10 +289,10 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
     Rotation moves the lines started before ``at - KEEP`` (and before ``at``'s month once ``at`` is
     KEEP into a new month, so a month's lines end in that month's directory) into one segment:
     when the live log is over ``rotate_bytes`` and at least half of that would move, or when a
-    new month has begun. Order for crash safety: the segment is written (atomically) before the live log is cut
-    (atomically), so a kill in between leaves the lines in both places; the next call finds the
-    live log starting inside a segment's range and drops the lines that segment holds. Returns
-    the segments afterwards and the workspace-relative paths of the segments pruned.
+    new month has begun. Order for crash safety: the segment is written (atomically) before the
+    live log is cut (atomically), so a kill in between leaves the lines in both places; the next
+    call finds the live log starting inside a segment's range and drops the lines that segment
+    holds. Returns the segments afterwards and the workspace-relative paths of the segments pruned.
     """
     found = segments(workspace)
     live = workspace.run_log
@@ -302,7 +309,7 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
         repair = bool(found) and first_sequence is not None and first_sequence <= found[-1].last_sequence
         if repair or new_month or size >= rotate_bytes:
             raw = live.read_bytes()
-            lines, torn = _whole_lines(raw)  # a torn tail is never a record: dropped
+            lines, _torn = _whole_lines(raw)  # a torn tail is never a record: dropped
             if repair:
                 lines = _drop_rotated(workspace, lines, found)
             times = [_fields(line)[1] for line in lines]
@@ -473,7 +480,8 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
                   ) -> dict[str, Any] | None:
     """The record with the highest sequence for which ``predicate(record)`` holds, reading newest first
     (the live log, then segments newest first) and stopping at the first file that has one."""
-    sources: list[tuple[str, Any]] = [("live", None)] + [("segment", s) for s in reversed(segments(workspace, problems))]
+    newest_first = [("segment", s) for s in reversed(segments(workspace, problems))]
+    sources: list[tuple[str, Any]] = [("live", None), *newest_first]
     for kind, segment in sources:
         if kind == "live":
             try:
