@@ -509,7 +509,3 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
             return best
     return None
 
-
-def read(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every parseable record of the retained history (segments and live log); prefer iter_records."""
-    return list(iter_records(workspace))
