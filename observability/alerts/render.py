@@ -39,6 +39,7 @@ _RULE_TITLES = {
     "log_invalid_line": "Invalid automation log lines",
     "log_sequence_gap": "Automation log sequence gap",
     "log_sequence_duplicate": "Duplicate automation log sequence numbers",
+    "log_segment_damaged": "Damaged automation log segment",
     "artefact_missing": "Artefact missing or changed: {subject}",
 }
 

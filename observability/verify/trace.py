@@ -175,6 +175,30 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
     return result
 
 
+def trace_from_log(workspace: Workspace, job_id: str) -> Trace:
+    """``trace`` reading only the log around the job id's time, plus the job's latest heartbeat run.
+
+    A damaged segment on the way is a ``log_segment_damaged`` finding, never a crash.
+    """
+    from observability import runlog
+
+    problems: list[tuple[str, str]] = []
+    records = list(runlog.iter_records(workspace, job_id=job_id, problems=problems))
+    if records:
+        line = records[-1]
+        beats = [a for a in line.get("artefacts", []) if a.endswith("heartbeat.json")]
+        if beats:
+            latest = runlog.latest_record(workspace, lambda r: r.get("job") == line.get("job")
+                                          and r.get("status") != "skipped" and beats[0] in r.get("artefacts", []),
+                                          problems=problems)
+            if latest is not None and latest.get("job_id") != job_id:
+                records.append(latest)
+    result = trace(workspace, job_id, records)
+    for path, message in dict(problems).items():
+        result.findings.append(Finding("log_segment_damaged", "automation_log", message, evidence={"path": path}))
+    return result
+
+
 def _heartbeat(workspace: Workspace, result: Trace, line: dict[str, Any], records: list[dict[str, Any]],
                tracer: _Tracer) -> None:
     beats = [a for a in line.get("artefacts", []) if a.endswith("heartbeat.json")]
