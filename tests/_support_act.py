@@ -31,7 +31,7 @@ How act 0.2.89's self-hosted mode behaves (read from its source and checked by t
   (``inputs`` for ``workflow_dispatch``, ``schedule`` for a ``schedule`` run).
 * ``GITHUB_STEP_SUMMARY`` is one file, emptied before each step and deleted with the job; act logs
   its content after every step as a ``{"command": "summary", "content": ...}`` record of its
-  ``--json`` log, from which :attr:`ActRun.step_summary` is rebuilt.
+  ``--json`` log, from which :meth:`ActRun.step_summary` is rebuilt.
 
 The observability venv (actions/_lib/install.sh: ``pip install --require-hashes -r
 actions/_lib/requirements.txt``) installs offline: the harness downloads the pinned wheels once
@@ -105,13 +105,26 @@ def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
     return found
 
 
-def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: Path = STANDINS) -> list[str]:
-    """``--local-repository`` values for every pinned action; raises MissingStandIn naming each gap."""
+def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: Path = STANDINS,
+                       projects: dict[str, Path] | None = None) -> list[str]:
+    """``--local-repository`` values for every pinned action; raises MissingStandIn naming each gap.
+
+    ``projects`` maps OWNER/REPO to a real checkout used instead of a stand-in (e.g. this project
+    for a repository made by ``init``, whose workflows call OWNER/REPO/actions/<job>@SHA); the
+    actions inside those checkouts are scanned too, since act resolves their ``uses:`` the same way.
+    """
+    projects = {k.lower(): v for k, v in (projects or {}).items()}
+    files = action_files(repo, extra_dirs)
+    for directory in projects.values():
+        files += action_files(directory)
     mapping, missing = [], []
-    for pinned, users in sorted(pinned_actions(action_files(repo, extra_dirs)).items()):
+    for pinned, users in sorted(pinned_actions(files).items()):
         owner_repo = pinned.split("@", 1)[0]
+        if owner_repo.lower() in projects:
+            mapping.append(f"{pinned}={projects[owner_repo.lower()]}")
+            continue
         directory = standins / owner_repo
-        if not (directory / "action.yml").is_file() and not directory.is_dir():
+        if not (directory / "action.yml").is_file():
             missing.append(f"{pinned} (used by {', '.join(sorted(set(users)))})")
             continue
         mapping.append(f"{pinned}={directory}")
@@ -166,11 +179,22 @@ class ActRun:
     seconds: float
     events: list[dict] = field(default_factory=list)  # act's --json log records
 
-    @property
-    def step_summary(self) -> str:
-        """Everything the steps appended to $GITHUB_STEP_SUMMARY, in order (act logs each step's
-        summary file as a ``command: summary`` record before the job directory is removed)."""
-        return "".join(e.get("content", "") for e in self.events if e.get("command") == "summary")
+    def step_summary(self, job: str | None = None) -> str:
+        """What the steps (of ``job``, or of every job) appended to $GITHUB_STEP_SUMMARY, in order.
+
+        act logs a step's summary file after the step as a ``command: summary`` record; a
+        composite action's own record repeats its last inner step's, so that echo is dropped."""
+        parts, previous = [], None
+        for e in self.events:
+            if e.get("command") != "summary" or (job is not None and e.get("jobID") != job):
+                continue
+            step_id = tuple(e.get("stepID") or ())
+            echo = (previous is not None and previous[0] == e.get("jobID") and len(step_id) < len(previous[1])
+                    and previous[1][:len(step_id)] == step_id and previous[2] == e.get("content"))
+            previous = (e.get("jobID"), step_id, e.get("content"))
+            if not echo:
+                parts.append(e.get("content", ""))
+        return "".join(parts)
 
     def job_result(self, job: str) -> str | None:
         """'success' / 'failure' for a job id (act's jobResult record), None if it did not run."""
@@ -226,8 +250,15 @@ class ActHarness:
     def run(self, repo: Path, workflow: str, *, event: str = "workflow_dispatch", payload: dict | None = None,
             variables: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
             env: dict[str, str] | None = None, job: str | None = None, timeout: float = 600,
-            run_id: str | None = None, extra_workflow_dirs: tuple[Path, ...] = ()) -> ActRun:
-        """``act EVENT -W .github/workflows/WORKFLOW`` in ``repo`` (a :meth:`prepare` snapshot)."""
+            run_id: str | None = None, extra_workflow_dirs: tuple[Path, ...] = (),
+            projects: dict[str, Path] | None = None) -> ActRun:
+        """``act EVENT -W .github/workflows/WORKFLOW`` in ``repo`` (a :meth:`prepare` snapshot).
+
+        ``payload`` is the event (``{"inputs": {...}}`` for workflow_dispatch, ``{"schedule":
+        "cron"}`` for schedule); ``variables`` become ``vars.*``, ``secrets`` ``secrets.*`` (and
+        GITHUB_TOKEN ``github.token``), ``env`` workflow-level env and GITHUB_* overrides
+        (GITHUB_API_URL for the fake API). ``projects``: see :func:`local_repositories`.
+        """
         self._counter += 1
         run_id = run_id or str(9_000_000 + self._counter)
         artifacts = self.runs / run_id
@@ -242,7 +273,7 @@ class ActHarness:
                 "--input-file", os.devnull]
         if job:
             args += ["-j", job]
-        for item in local_repositories(repo, extra_workflow_dirs):
+        for item in local_repositories(repo, extra_workflow_dirs, projects=projects):
             args += ["--local-repository", item]
         for k, v in (variables or {}).items():
             args += ["--var", f"{k}={v}"]
