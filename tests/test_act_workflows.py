@@ -317,3 +317,89 @@ def test_an_unreachable_store_fails_the_run_and_opens_the_failure_issue(act_harn
         assert probe.hits == []  # the job never sampled: the pull failed first
         assert not [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]  # no job id, no upload
         _no_secret_anywhere(run, fake)
+
+
+STANDIN_WORKFLOW = """\
+name: stand-ins
+on: workflow_dispatch
+permissions: {}
+jobs:
+  all:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@%(checkout)s
+        with:
+          persist-credentials: false
+      - id: upstream
+        uses: actions/checkout@%(checkout)s
+        with:
+          repository: acme/research
+          ref: v1
+          path: upstream
+          sparse-checkout: runs
+          persist-credentials: false
+      - id: py
+        uses: actions/setup-python@%(pin)s
+        with:
+          python-version: "3.11"
+      - uses: aws-actions/configure-aws-credentials@%(pin)s
+        with:
+          aws-region: eu-west-1
+          aws-access-key-id: AKIATESTING
+          aws-secret-access-key: ${{ secrets.AWS_SECRET }}
+      - uses: actions/upload-artifact@%(pin)s
+        with:
+          name: runs
+          path: upstream/runs/
+      - uses: actions/download-artifact@%(pin)s
+        with:
+          name: runs
+          path: back
+      - uses: actions/upload-pages-artifact@%(pin)s
+        with:
+          path: upstream/runs/
+      - env:
+          PY: ${{ steps.py.outputs.python-path }}
+          PYV: ${{ steps.py.outputs.python-version }}
+          COMMIT: ${{ steps.upstream.outputs.commit }}
+        run: |
+          set -eu
+          test "$(command -v python3.11 || command -v python3)" = "$PY"
+          case "$PYV" in 3.11.*) ;; *) exit 1;; esac
+          test "$AWS_DEFAULT_REGION" = eu-west-1
+          test "$AWS_ACCESS_KEY_ID" = AKIATESTING
+          test "$(printf %%s "$AWS_SECRET_ACCESS_KEY" | sha256sum | cut -c1-16)" = "%(secret_hash)s"
+          test -f upstream/runs/r1.json
+          test ! -e upstream/reports
+          test "$(git -C upstream rev-parse HEAD)" = "$COMMIT"
+          diff -r upstream/runs back
+          echo "stand-ins ok" >> "$GITHUB_STEP_SUMMARY"
+"""
+
+
+@pytest.mark.slow
+def test_every_stand_in_works_inside_act(act_harness, tmp_path):
+    import hashlib
+
+    research = act_harness.repos / "acme" / "research"
+    if not research.exists():
+        upstream = tmp_path / "research"
+        (upstream / "runs").mkdir(parents=True)
+        (upstream / "runs" / "r1.json").write_text("{}", encoding="utf-8")
+        (upstream / "reports").mkdir()
+        (upstream / "reports" / "w.md").write_text("x", encoding="utf-8")
+        _support_act.snapshot(upstream, research, "acme/research")
+        subprocess.run(["git", "tag", "v1"], cwd=research, check=True)
+    checkout = next(k for k in pinned_actions(action_files(ROOT)) if k.startswith("actions/checkout@")).split("@")[1]
+    secret = "aws-canary-5e8d2c7b1a9f"
+    source = tmp_path / "repo"
+    (source / ".github" / "workflows").mkdir(parents=True)
+    (source / ".github" / "workflows" / "standins.yml").write_text(STANDIN_WORKFLOW % {
+        "checkout": checkout, "pin": "f" * 40, "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16]},
+        encoding="utf-8")
+    run = act_harness.run(act_harness.prepare(source), "standins.yml", secrets={"AWS_SECRET": secret})
+    assert run.exit_code == 0, run
+    assert "stand-ins ok" in run.step_summary("all")
+    assert (run.artifacts / "runs" / "r1.json").is_file()
+    assert (run.artifacts / "github-pages" / "artifact.tar").is_file()
+    assert secret not in run.log
