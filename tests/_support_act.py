@@ -46,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -296,14 +297,16 @@ class ActHarness:
         }
         (self.base / "home").mkdir(exist_ok=True)
         started = time.monotonic()
+        # Its own process group, so a timeout ends act and every step it started.
+        process = subprocess.Popen(args, cwd=repo, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, start_new_session=True)
         try:
-            done = subprocess.run(args, cwd=repo, env=process_env, capture_output=True, text=True, timeout=timeout)
-            code, out, err = done.returncode, done.stdout, done.stderr
-        except subprocess.TimeoutExpired as exc:
-            code = -1
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            err = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")) + \
-                f"\nact did not finish within {timeout} s"
+            out, err = process.communicate(timeout=timeout)
+            code = process.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            code, err = -1, err + f"\nact did not finish within {timeout} s (killed with its steps)"
         seconds = time.monotonic() - started
         events, lines = [], []
         for line in out.splitlines():

@@ -403,3 +403,59 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path):
     assert (run.artifacts / "runs" / "r1.json").is_file()
     assert (run.artifacts / "github-pages" / "artifact.tar").is_file()
     assert secret not in run.log
+
+
+@pytest.mark.slow
+def test_a_repository_made_by_init_runs_its_latency_workflow_under_act(act_harness, tmp_path, probe):
+    """init's workflows call acme/observability/actions/<job>@SHA: served from a snapshot of this tree."""
+    pin = "a" * 40
+    adopter = tmp_path / "adopter"
+    done = subprocess.run([sys.executable, "-m", "observability", "init", str(adopter), "--repository",
+                           "acme/observability", "--ref", pin], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    project = act_harness.prepare(ROOT)
+    store = tmp_path / "store"
+    with FakeGitHub() as fake:
+        run = act_harness.run(act_harness.prepare(adopter), "latency.yml",
+                              payload={"inputs": {"dry_run": False, "alert_drill": False}},
+                              variables={"OBS_STATE_STORE": store.as_uri()},
+                              secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}"},
+                              env={"GITHUB_API_URL": fake.url}, projects={"acme/observability": project})
+        assert run.exit_code == 0, run
+        assert run.job_result("latency") == "success" and run.job_result("report") == "success", run
+        assert f"matched https://github.com/acme/observability with ref {pin} to {project}" in run.log
+        assert probe.hits
+        assert (store / "HEAD").read_text(encoding="utf-8").strip() == "2"
+        (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]
+        assert list((artifact / "out").glob("automation_runs.*.jsonl"))
+        assert fake.issues == {} and fake.violations == []
+        _no_secret_anywhere(run, fake)
+
+
+@pytest.mark.slow
+def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, tmp_path):
+    """A caller pinned to OWNER/REPO/.github/workflows/X.yml@SHA (how adopters will call ours)."""
+    pin = "b" * 40
+    checkout = next(k for k in pinned_actions(action_files(ROOT)) if k.startswith("actions/checkout@")).split("@")[1]
+    lib = tmp_path / "lib"
+    (lib / ".github" / "workflows").mkdir(parents=True)
+    (lib / ".github" / "workflows" / "job.yml").write_text(
+        "on:\n  workflow_call:\n    inputs:\n      who: {type: string, required: true}\n"
+        "    secrets:\n      TOKEN: {required: true}\n"
+        "jobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        f"      - uses: actions/checkout@{checkout}\n        with:\n          persist-credentials: false\n"
+        "      - env:\n          WHO: ${{ inputs.who }}\n          TOKEN: ${{ secrets.TOKEN }}\n"
+        "        run: |\n          test -f caller.txt\n          test -n \"$TOKEN\"\n"
+        "          echo \"reusable ran for $WHO\" >> \"$GITHUB_STEP_SUMMARY\"\n", encoding="utf-8")
+    caller = tmp_path / "caller"
+    (caller / ".github" / "workflows").mkdir(parents=True)
+    (caller / "caller.txt").write_text("x", encoding="utf-8")
+    (caller / ".github" / "workflows" / "call.yml").write_text(
+        "on: workflow_dispatch\npermissions: {}\njobs:\n  call:\n"
+        f"    uses: acme/lib/.github/workflows/job.yml@{pin} # v1\n"
+        "    with:\n      who: adopter\n    secrets:\n      TOKEN: ${{ secrets.SOME_TOKEN }}\n", encoding="utf-8")
+    run = act_harness.run(act_harness.prepare(caller), "call.yml", secrets={"SOME_TOKEN": "tok-3f9a"},
+                          projects={"acme/lib": act_harness.prepare(lib)})
+    assert run.exit_code == 0, run
+    assert "reusable ran for adopter" in run.step_summary()
+    assert "tok-3f9a" not in run.log
