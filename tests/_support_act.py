@@ -23,11 +23,14 @@ How act 0.2.89's self-hosted mode behaves (read from its source and checked by t
   and clones ``$OBS_ACT_SOURCE`` (a git snapshot of the tree under test) at ``github.sha``.
 * ``uses: ./actions/x`` reads ``action.yml`` from the ``-C`` directory, while ``GITHUB_ACTION_PATH``
   points at the same path inside the checked-out workspace: a step before the checkout cannot use it.
-* ``github.token`` is the secret ``GITHUB_TOKEN`` (``-s GITHUB_TOKEN=...``); ``vars.X`` comes from
-  ``--var X=...``; ``secrets.X`` from ``-s X=...`` (values masked as ``***`` in act's log);
-  ``github.api_url`` / ``GITHUB_API_URL`` from ``--env GITHUB_API_URL=...``, likewise
-  ``GITHUB_REPOSITORY``, ``GITHUB_RUN_ID`` and ``GITHUB_SERVER_URL``. ``--env`` values also become
-  workflow-level env for every step. ``github.event`` is the ``-e`` JSON file
+* ``github.token`` is the secret ``GITHUB_TOKEN``; ``secrets.X`` comes from ``-s X=...`` or
+  ``--secret-file`` (values masked as ``***`` in act's log), ``vars.X`` from ``--var`` or
+  ``--var-file``; ``github.api_url`` / ``GITHUB_API_URL`` from ``--env GITHUB_API_URL=...`` (or
+  ``--env-file``), likewise ``GITHUB_REPOSITORY``, ``GITHUB_RUN_ID`` and ``GITHUB_SERVER_URL``;
+  those env values also become workflow-level env for every step. A file named ``*.yml`` is read
+  as a YAML mapping (exact multi-line values), anything else as dotenv. The harness writes all
+  three as YAML files (mode 0600, removed after the run): a secret in act's own environment
+  (``-s NAME`` reads ``$NAME``) would reach every step, as said above. ``github.event`` is the ``-e`` JSON file
   (``inputs`` for ``workflow_dispatch``, ``schedule`` for a ``schedule`` run).
 * ``GITHUB_STEP_SUMMARY`` is one file, emptied before each step and deleted with the job; act logs
   its content after every step as a ``{"command": "summary", "content": ...}`` record of its
@@ -55,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = Path(__file__).resolve().parent / "act_standins"
@@ -267,24 +271,25 @@ class ActHarness:
         event_file = self.base / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload or {}), encoding="utf-8")
         secrets = {"GITHUB_TOKEN": "ghs_act_harness_placeholder", **(secrets or {})}
+        act_env = {"GITHUB_REPOSITORY": self.repository, "GITHUB_RUN_ID": run_id, "GITHUB_RUN_NUMBER": "1",
+                   "GITHUB_SERVER_URL": "https://github.com", **(env or {})}
+        # Secrets, vars and env go in YAML files act reads (exact multi-line values; no secret on
+        # a command line, none in act's own environment, which host mode would hand to every step).
+        files = self.base / f"inputs-{run_id}"
+        files.mkdir(mode=0o700)
+        for name, values in (("secrets", secrets), ("vars", variables or {}), ("env", act_env)):
+            path = files / f"{name}.yml"
+            path.touch(mode=0o600)
+            path.write_text(yaml.safe_dump({k: str(v) for k, v in values.items()}), encoding="utf-8")
         args = [self.act, event, "-W", str(Path(".github") / "workflows" / workflow), "-C", str(repo),
                 "-P", PLATFORM, "-e", str(event_file), "--no-skip-checkout", "--no-cache-server",
                 "--action-cache-path", str(self.action_cache), "--json", "--concurrent-jobs", "1",
-                "--secret-file", os.devnull, "--var-file", os.devnull, "--env-file", os.devnull,
-                "--input-file", os.devnull]
+                "--secret-file", str(files / "secrets.yml"), "--var-file", str(files / "vars.yml"),
+                "--env-file", str(files / "env.yml"), "--input-file", os.devnull]
         if job:
             args += ["-j", job]
         for item in local_repositories(repo, extra_workflow_dirs, projects=projects):
             args += ["--local-repository", item]
-        for k, v in (variables or {}).items():
-            args += ["--var", f"{k}={v}"]
-        act_env = {"GITHUB_REPOSITORY": self.repository, "GITHUB_RUN_ID": run_id, "GITHUB_RUN_NUMBER": "1",
-                   "GITHUB_SERVER_URL": "https://github.com", **(env or {})}
-        for k, v in act_env.items():
-            args += ["--env", f"{k}={v}"]
-        # Secrets go through act's environment (``-s NAME`` reads $NAME), never its command line.
-        for k in secrets:
-            args += ["-s", k]
         process_env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.base / "home"), "LANG": "C.UTF-8", "XDG_CACHE_HOME": str(self.base / "xdg"),
@@ -293,7 +298,6 @@ class ActHarness:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1",
             "OBS_ACT_SOURCE": str(repo), "OBS_ACT_REPOS": str(self.repos), "OBS_ACT_CACHE": str(self.cache),
             "OBS_ACT_ARTIFACTS": str(artifacts), "OBS_ACT_ARTIFACT_RUNS": str(self.runs),
-            **secrets,
         }
         (self.base / "home").mkdir(exist_ok=True)
         started = time.monotonic()
@@ -308,6 +312,7 @@ class ActHarness:
             out, err = process.communicate()
             code, err = -1, err + f"\nact did not finish within {timeout} s (killed with its steps)"
         seconds = time.monotonic() - started
+        shutil.rmtree(files, ignore_errors=True)
         events, lines = [], []
         for line in out.splitlines():
             try:

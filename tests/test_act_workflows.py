@@ -362,6 +362,7 @@ jobs:
           PY: ${{ steps.py.outputs.python-path }}
           PYV: ${{ steps.py.outputs.python-version }}
           COMMIT: ${{ steps.upstream.outputs.commit }}
+          MULTI: ${{ secrets.MULTI }}
         run: |
           set -eu
           test "$(command -v python3.11 || command -v python3)" = "$PY"
@@ -372,6 +373,8 @@ jobs:
           test -f upstream/runs/r1.json
           test ! -e upstream/reports
           test "$(git -C upstream rev-parse HEAD)" = "$COMMIT"
+          test -z "${AWS_SECRET:-}"  # a secret reaches a step only through env: mapping
+          test "$(printf %%s "$MULTI" | sha256sum | cut -c1-16)" = "%(multi_hash)s"
           diff -r upstream/runs back
           echo "stand-ins ok" >> "$GITHUB_STEP_SUMMARY"
 """
@@ -392,12 +395,15 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path):
         subprocess.run(["git", "tag", "v1"], cwd=research, check=True)
     checkout = next(k for k in pinned_actions(action_files(ROOT)) if k.startswith("actions/checkout@")).split("@")[1]
     secret = "aws-canary-5e8d2c7b1a9f"
+    multi = "a=1\nb='$HOME' \"2\"\n"  # multi-line, quotes, a $: passed exactly
     source = tmp_path / "repo"
     (source / ".github" / "workflows").mkdir(parents=True)
     (source / ".github" / "workflows" / "standins.yml").write_text(STANDIN_WORKFLOW % {
-        "checkout": checkout, "pin": "f" * 40, "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16]},
+        "checkout": checkout, "pin": "f" * 40, "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16],
+        "multi_hash": hashlib.sha256(multi.encode()).hexdigest()[:16]},
         encoding="utf-8")
-    run = act_harness.run(act_harness.prepare(source), "standins.yml", secrets={"AWS_SECRET": secret})
+    run = act_harness.run(act_harness.prepare(source), "standins.yml",
+                          secrets={"AWS_SECRET": secret, "MULTI": multi})
     assert run.exit_code == 0, run
     assert "stand-ins ok" in run.step_summary("all")
     assert (run.artifacts / "runs" / "r1.json").is_file()
