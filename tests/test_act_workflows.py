@@ -240,10 +240,10 @@ def _generation(bucket: str, endpoint: str) -> int:
     return int(body.decode().strip())
 
 
-def _latency(harness, repo, fake, *, store: str, endpoint: str, probe_url: str, inputs: dict | None = None):
+def _latency(harness, repo, fake, *, store: str, endpoint: str, probe_url: str, schedule: str | None = None):
     return harness.run(
-        repo, "latency.yml", event="workflow_dispatch",
-        payload={"inputs": {"dry_run": False, "alert_drill": False, **(inputs or {})}},
+        repo, "latency.yml", event="schedule" if schedule else "workflow_dispatch",
+        payload={"schedule": schedule} if schedule else {"inputs": {"dry_run": False, "alert_drill": False}},
         variables={"OBS_STATE_STORE": store, "OBS_S3_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"},
         secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe_url}",
                  "OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
@@ -259,7 +259,7 @@ def _no_secret_anywhere(run, fake):
 
 
 @pytest.mark.slow
-def test_latency_workflow_runs_green_under_act_and_a_second_run_reuses_the_cached_venv(
+def test_latency_workflow_runs_green_under_act_then_a_scheduled_run_reuses_the_cached_venv(
         act_harness, s3_server, probe):
     bucket = fresh_bucket(s3_server)
     store = f"s3://{bucket}/team/state"
@@ -291,8 +291,11 @@ def test_latency_workflow_runs_green_under_act_and_a_second_run_reuses_the_cache
         assert fake.requests and all(r["authorization"] == f"Bearer {fake.token}" for r in fake.requests)
         _no_secret_anywhere(first, fake)
 
-        second = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url)
+        cron = yaml.safe_load((ROOT / ".github" / "workflows" / "latency.yml").read_text(encoding="utf-8"))[True][
+            "schedule"][0]["cron"]
+        second = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url, schedule=cron)
         assert second.exit_code == 0, second
+        assert second.job_result("latency") == "success" and second.job_result("report") == "success", second
         assert "Cache restored from key: observability-venv-" in second.log, second
         assert "Cache not found" not in second.log, second
         assert _generation(bucket, s3_server) > gen1
