@@ -99,9 +99,8 @@ def action_files(repo: Path, extra_dirs: tuple[Path, ...] = ()) -> list[Path]:
     return files
 
 
-def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
-    """``OWNER/REPO@REF`` -> the files using it (local ``./`` and ``docker://`` uses are not remote)."""
-    found: dict[str, list[str]] = {}
+def _remote_uses(files: list[Path]):
+    """(file, OWNER, REPO, PATH inside the repository or "", REF) for every remote ``uses:``."""
     for path in files:
         for uses in USES.findall(path.read_text(encoding="utf-8")):
             if uses.startswith(("./", "../", "docker://")):
@@ -109,8 +108,15 @@ def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
             match = REMOTE.match(uses)
             if not match:
                 raise MissingStandIn(f"{path}: `uses: {uses}` is neither local nor OWNER/REPO[/PATH]@REF")
-            owner, name, _sub, ref = match.groups()
-            found.setdefault(f"{owner}/{name}@{ref}", []).append(str(path))
+            owner, name, sub, ref = match.groups()
+            yield path, owner, name, (sub or "").strip("/"), ref
+
+
+def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
+    """``OWNER/REPO@REF`` -> the files using it (local ``./`` and ``docker://`` uses are not remote)."""
+    found: dict[str, list[str]] = {}
+    for path, owner, name, _sub, ref in _remote_uses(files):
+        found.setdefault(f"{owner}/{name}@{ref}", []).append(str(path))
     return found
 
 
@@ -118,29 +124,33 @@ def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: 
                        projects: dict[str, Path] | None = None) -> list[str]:
     """``--local-repository`` values for every pinned action; raises MissingStandIn naming each gap.
 
-    ``projects`` maps OWNER/REPO to a real checkout used instead of a stand-in (e.g. this project
-    for a repository made by ``init``, whose workflows call OWNER/REPO/actions/<job>@SHA); the
-    actions inside those checkouts are scanned too, since act resolves their ``uses:`` the same way.
+    A ``uses:`` with a path inside the repository (``OWNER/REPO/sub@REF`` for an action,
+    ``OWNER/REPO/.github/workflows/x.yml@REF`` for a reusable workflow) needs that path in the
+    directory too. ``projects`` maps OWNER/REPO to a real checkout used instead of a stand-in (e.g.
+    this project for a repository made by ``init``, whose workflows call OWNER/REPO/actions/<job>@SHA);
+    the actions and workflows inside those checkouts are scanned too, since act resolves their
+    ``uses:`` the same way.
     """
     projects = {k.lower(): v for k, v in (projects or {}).items()}
     files = action_files(repo, extra_dirs)
     for directory in projects.values():
         files += action_files(directory)
-    mapping, missing = [], []
-    for pinned, users in sorted(pinned_actions(files).items()):
-        owner_repo = pinned.split("@", 1)[0]
-        if owner_repo.lower() in projects:
-            mapping.append(f"{pinned}={projects[owner_repo.lower()]}")
-            continue
-        directory = standins / owner_repo
-        if not (directory / "action.yml").is_file():
-            missing.append(f"{pinned} (used by {', '.join(sorted(set(users)))})")
-            continue
-        mapping.append(f"{pinned}={directory}")
+    chosen: dict[str, Path] = {}
+    missing: dict[str, set[str]] = {}
+    for path, owner, name, sub, ref in _remote_uses(files):
+        pinned = f"{owner}/{name}@{ref}"
+        directory = projects.get(f"{owner}/{name}".lower(), standins / owner / name)
+        target = directory / sub
+        found = target.is_file() if sub.endswith((".yml", ".yaml")) else (target / "action.yml").is_file()
+        if found:
+            chosen[pinned] = directory
+        else:
+            missing.setdefault(f"{owner}/{name}/{sub}@{ref}".replace("/@", "@"), set()).add(str(path))
     if missing:
-        raise MissingStandIn("no stand-in under tests/act_standins/ for: " + "; ".join(missing)
+        raise MissingStandIn("no stand-in under tests/act_standins/ for: "
+                             + "; ".join(f"{k} (used by {', '.join(sorted(v))})" for k, v in sorted(missing.items()))
                              + " (add OWNER/REPO/action.yml there, see docs/testing.md)")
-    return mapping
+    return [f"{pinned}={directory}" for pinned, directory in sorted(chosen.items())]
 
 
 def snapshot(source: Path, dest: Path, repository: str) -> str:

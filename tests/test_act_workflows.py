@@ -95,6 +95,15 @@ def test_a_project_checkout_replaces_a_stand_in_and_its_actions_are_mapped_too(t
     mapping = local_repositories(tmp_path, projects={"acme/observability": ROOT})
     assert f"acme/observability@{'a' * 40}={ROOT}" in mapping
     assert any(m.startswith("actions/cache@") for m in mapping)  # used inside ROOT/actions/*
+    (workflows / "y.yml").write_text(
+        "on: push\njobs:\n  a:\n    uses: acme/observability/.github/workflows/nope.yml@" + "a" * 40 + "\n"
+        "  b:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: acme/observability/actions/not-there@" + "a" * 40 + "\n", encoding="utf-8")
+    with pytest.raises(MissingStandIn) as caught:
+        local_repositories(tmp_path, projects={"acme/observability": ROOT})
+    assert f"acme/observability/actions/not-there@{'a' * 40}" in str(caught.value)
+    assert f"acme/observability/.github/workflows/nope.yml@{'a' * 40}" in str(caught.value)
+    assert "actions/latency" not in str(caught.value)
 
 
 # --- stand-ins run directly (no act) ----------------------------------------------------------
