@@ -252,6 +252,7 @@ class ActHarness:
             d.mkdir(parents=True, exist_ok=True)
         self._wheels: Path | None = None
         self._counter = 0
+        self.oidc_token = "act-harness-oidc-token"  # what a job with id-token: write would present
 
     @property
     def wheels(self) -> Path:
@@ -314,6 +315,7 @@ class ActHarness:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1",
             "OBS_ACT_SOURCE": str(repo), "OBS_ACT_REPOS": str(self.repos), "OBS_ACT_CACHE": str(self.cache),
             "OBS_ACT_ARTIFACTS": str(artifacts), "OBS_ACT_ARTIFACT_RUNS": str(self.runs),
+            "OBS_ACT_OIDC_TOKEN": self.oidc_token,
         }
         (self.base / "home").mkdir(exist_ok=True)
         started = time.monotonic()

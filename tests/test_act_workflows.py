@@ -389,11 +389,25 @@ jobs:
           test "$(printf %%s "$MULTI" | sha256sum | cut -c1-16)" = "%(multi_hash)s"
           diff -r upstream/runs back
           echo "stand-ins ok" >> "$GITHUB_STEP_SUMMARY"
+      - id: role
+        uses: aws-actions/configure-aws-credentials@%(pin)s
+        with:
+          aws-region: us-east-1
+          role-to-assume: arn:aws:iam::123456789012:role/obs-state
+          sts-endpoint: ${{ vars.STS_ENDPOINT }}
+      - env:
+          ACCOUNT: ${{ steps.role.outputs.aws-account-id }}
+        run: |
+          set -eu
+          test "$ACCOUNT" = 123456789012
+          test "$AWS_ACCESS_KEY_ID" != AKIATESTING
+          test -n "$AWS_SESSION_TOKEN"
+          echo "role assumed" >> "$GITHUB_STEP_SUMMARY"
 """
 
 
 @pytest.mark.slow
-def test_every_stand_in_works_inside_act(act_harness, tmp_path):
+def test_every_stand_in_works_inside_act(act_harness, tmp_path, s3_server):
     import hashlib
 
     research = act_harness.repos / "acme" / "research"
@@ -415,9 +429,10 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path):
         "multi_hash": hashlib.sha256(multi.encode()).hexdigest()[:16]},
         encoding="utf-8")
     run = act_harness.run(act_harness.prepare(source), "standins.yml",
-                          secrets={"AWS_SECRET": secret, "MULTI": multi})
+                          secrets={"AWS_SECRET": secret, "MULTI": multi}, variables={"STS_ENDPOINT": s3_server})
     assert run.exit_code == 0, run
     assert "stand-ins ok" in run.step_summary("all")
+    assert "role assumed" in run.step_summary("all")  # AssumeRoleWithWebIdentity on moto
     assert (run.artifacts / "runs" / "r1.json").is_file()
     assert (run.artifacts / "github-pages" / "artifact.tar").is_file()
     assert secret not in run.log
