@@ -492,3 +492,40 @@ def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, 
     assert run.exit_code == 0, run
     assert "reusable ran for adopter" in run.step_summary()
     assert "tok-3f9a" not in run.log
+
+
+@pytest.mark.slow
+def test_latency_dashboard_weekly_then_verify_on_one_store(act_harness, tmp_path, probe):
+    """The scheduled workflows one after another on one store, as a day on GitHub would run them."""
+    from _support_github import Receiver
+
+    repo = act_harness.prepare()
+    store = (tmp_path / "store").as_uri()
+    hook = Receiver()
+    webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    try:
+        with FakeGitHub() as fake:
+            runs = {}
+            for workflow in ("latency.yml", "dashboard.yml", "weekly.yml", "verify.yml"):
+                run = act_harness.run(
+                    repo, workflow, payload={"inputs": {}}, variables={"OBS_STATE_STORE": store},
+                    secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}",
+                             "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly", "OBS_WEBHOOK_SECRET": webhook_secret},
+                    env={"GITHUB_API_URL": fake.url})
+                name = workflow.removesuffix(".yml")
+                assert run.exit_code == 0, (workflow, run)
+                assert run.job_result(name) == "success" and run.job_result("report") == "success", run
+                assert [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")], run
+                assert webhook_secret not in run.log and PROBE_TOKEN not in run.log
+                runs[name] = run
+            assert len(hook.received) == 1 and hook.received[0]["path"] == "/weekly"
+            assert fake.violations == []
+            opened = sorted(i["title"] for i in fake.issues.values() if i["state"] == "open")
+    finally:
+        hook.close()
+    if opened:
+        # Found by this test (2026-11-28), left to the workflow rewrite (issue 9): verify runs on a fresh
+        # runner, so the out/ artefacts earlier runs list are never there (they are not in the store),
+        # and `state pull` lists the pulled ops/*heartbeat.json among its own artefacts, so verify
+        # reads another job's heartbeat as the state job's.
+        pytest.xfail(f"verify opens issues after a normal day: {opened}")
