@@ -379,6 +379,21 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
 
 # --- reading ------------------------------------------------------------------------------------
 
+# Jobs that keep no heartbeat: the files they list may be other jobs' heartbeats (a state pull
+# lists every file it brought). Lines written before `heartbeat` was recorded are judged by this.
+NO_HEARTBEAT = frozenset({"state", "inputs"})
+
+
+def heartbeat_of(record: dict[str, Any]) -> str | None:
+    """The heartbeat file a logged run wrote: its ``heartbeat`` field, or for older lines the
+    heartbeat among its artefacts (never for a job that keeps none)."""
+    if "heartbeat" in record:
+        return record["heartbeat"] or None
+    if record.get("job") in NO_HEARTBEAT:
+        return None
+    return next((a for a in record.get("artefacts", []) if a.endswith("heartbeat.json")), None)
+
+
 def select(workspace: Workspace, *, since: datetime | None = None, until: datetime | None = None,
            problems: list[tuple[str, str]] | None = None) -> list[Segment]:
     """The segments whose started_at range overlaps [since, until] (by name; nothing is opened)."""
