@@ -24,7 +24,8 @@ import _support_act
 import _support_state
 from _support_act import ROOT, STANDINS, MissingStandIn, action_files, local_repositories, pinned_actions
 from _support_github import FakeGitHub
-from _support_state import CANARY_SECRET, closed_port, fresh_bucket, s3_client
+from _support_inputs import FileServer
+from _support_state import CANARY_SECRET
 
 s3_server = _support_state.s3_server
 act_harness = _support_act.act_harness
@@ -243,24 +244,108 @@ def probe():
     server.close()
 
 
-def _generation(bucket: str, endpoint: str) -> int:
-    """The store's HEAD (its current generation), read straight from the bucket."""
-    body = s3_client(endpoint).get_object(Bucket=bucket, Key="team/state/HEAD")["Body"].read()
-    return int(body.decode().strip())
+# An automation repository made by `observability init`, its workflows calling this tree's run.yml
+# (served as acme/observability at a snapshot's commit), the research repository being the real
+# upstream files in ../shared/fixtures/upstream, a signal log growing on a loopback HTTP server.
+
+FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or ROOT.parent / "shared" / "fixtures" / "upstream")
+MONDAY = "2025-10-20"  # the weekly report then covers the ISO week of 2025-10-13
+SIGNAL_HEADER = "timestamp_utc,latency_ms,status,detail,source\n"
 
 
-def _latency(harness, repo, fake, *, store: str, endpoint: str, probe_url: str, schedule: str | None = None):
-    return harness.run(
-        repo, "latency.yml", event="schedule" if schedule else "workflow_dispatch",
-        payload={"schedule": schedule} if schedule else {"inputs": {"dry_run": False, "alert_drill": False}},
-        variables={"OBS_STATE_STORE": store, "OBS_S3_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"},
-        secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe_url}",
-                 "OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
-        env={"GITHUB_API_URL": fake.url})
+def _signal_rows(start: str, minutes: int) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
+    rows = []
+    for minute in range(minutes):
+        at = (t0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows += [f"{at},{850 + minute % 7 * 40}.0,success,,router_demo\n", f"{at},1200.5,success,,broker_api\n"]
+    return "".join(rows)
 
 
-def _no_secret_anywhere(run, fake):
-    for value in (PROBE_TOKEN, CANARY_SECRET, fake.token):
+class Adopter:
+    """The automation repository, the research repository and the servers one end-to-end test uses."""
+
+    def __init__(self, harness, tmp: Path, research_files: dict[str, bytes]):
+        from _support_inputs import research_repo
+
+        self.harness = harness
+        self.project = _project(harness)
+        self.sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.project, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        self.research, self.research_commit = research_repo(tmp, research_files)
+        self.tmp = tmp
+        self.shared = tmp / "shared"
+        self.shared.mkdir()
+
+    def scaffold(self, signal_url: str) -> Path:
+        source = self.tmp / "adopter"
+        subprocess.run(["git", "init", "-q", str(source)], check=True)
+        done = subprocess.run([sys.executable, "-m", "observability", "init", str(source), "--repository",
+                               "acme/observability", "--ref", self.sha, "--ref-label", "v0.0.0-test"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        config = source / "configs" / "observability"
+        repo = f"git+file://{self.research}"
+        (config / "inputs.yaml").write_text(
+            "version: 1\ninputs:\n"
+            f"  - {{name: runs, destination: runs, repository: {{url: \"{repo}\", ref: main, path: runs}}}}\n"
+            f"  - {{name: reports, destination: reports, repository: {{url: \"{repo}\", ref: main, path: reports}}}}\n"
+            f"  - {{name: state-archive, destination: ops/state_archive,\n"
+            f"     repository: {{url: \"{repo}\", ref: main, path: ops/state_archive}}}}\n"
+            f"  - name: signal-log\n    destination: logs/signal_notifier.csv\n    incremental: true\n"
+            f"    https: {{url: \"{signal_url}\", headers_env: {{Authorization: OBS_INPUTS_AUTHORIZATION}}}}\n",
+            encoding="utf-8")
+        latency = (config / "latency_alert.yaml").read_text(encoding="utf-8")
+        (config / "latency_alert.yaml").write_text(
+            latency.replace("\ninputs: []\n", "\ninputs:\n  - path: logs/signal_notifier.csv\n"), encoding="utf-8")
+        return self.harness.prepare(source)
+
+    def run(self, repo: Path, workflow: str, fake, *, at: str, store: str, schedule: str | None = None,
+            inputs: dict | None = None, secrets: dict | None = None, variables: dict | None = None):
+        payload = {"schedule": schedule} if schedule else {"inputs": {"dry_run": False, **(inputs or {})}}
+        return self.harness.run(
+            repo, workflow, event="schedule" if schedule else "workflow_dispatch", payload=payload,
+            variables={"OBS_STATE_STORE": store, "OBS_SYNC_TO": self.shared.as_uri(), **(variables or {})},
+            secrets={"GITHUB_TOKEN": fake.token, "OBS_INPUTS_AUTHORIZATION": f"Bearer {INPUTS_TOKEN}",
+                     **(secrets or {})},
+            env={"GITHUB_API_URL": fake.url, "OBS_NOW": at}, projects={"acme/observability": self.project})
+
+
+INPUTS_TOKEN = "inputs-canary-0b9d7e5c3a1f"
+
+
+def _project(harness) -> Path:
+    """This tree as acme/observability: for `uses: acme/observability/...@sha` and for the checkout of
+    .observability/ (the checkout stand-in clones $OBS_ACT_REPOS/acme/observability)."""
+    target = harness.repos / "acme" / "observability"
+    if not target.exists():
+        _support_act.snapshot(ROOT, target, "acme/observability")
+    return target
+
+
+def _research_files() -> dict[str, bytes]:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"{FIXTURES} is not present: the end-to-end run uses the real upstream files as the research "
+                    "repository (set OBS_TEST_UPSTREAM_FIXTURES to point elsewhere)")
+    return {p.relative_to(FIXTURES).as_posix(): p.read_bytes() for p in FIXTURES.rglob("*")
+            if p.is_file() and p.relative_to(FIXTURES).parts[0] in ("runs", "reports", "ops")}
+
+
+def _summaries(run, name: str) -> dict[str, dict]:
+    """Every JSON summary in the run's artifact, by job (the artifact is `<job>-<run id>-<attempt>`)."""
+    (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")]
+    found = {}
+    for path in sorted((artifact / "out" / "run").glob("observability-*.json")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        found.setdefault(summary.get("job", path.name), summary)
+    lines = (artifact / "out" / "run" / "automation_runs.jsonl").read_text(encoding="utf-8").splitlines()
+    return {"summaries": found, "lines": [json.loads(line) for line in lines], "artifact": artifact}
+
+
+def _no_secret_anywhere(run, fake, *values):
+    for value in (PROBE_TOKEN, CANARY_SECRET, fake.token, INPUTS_TOKEN, *values):
         assert value not in run.log, f"secret {value[:6]}... in the act log"
         for path in run.artifacts.rglob("*"):
             if path.is_file():
@@ -268,67 +353,137 @@ def _no_secret_anywhere(run, fake):
 
 
 @pytest.mark.slow
-def test_latency_workflow_runs_green_under_act_then_a_scheduled_run_reuses_the_cached_venv(
-        act_harness, s3_server, probe):
-    bucket = fresh_bucket(s3_server)
-    store = f"s3://{bucket}/team/state"
-    repo = act_harness.prepare()
-    with FakeGitHub() as fake:
-        first = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url)
-        assert first.exit_code == 0, first
-        assert first.job_result("latency") == "success" and first.job_result("report") == "success", first
-        assert first.job_result("drill") is None  # skipped: alert_drill is false
-        gen1 = _generation(bucket, s3_server)
-        assert gen1 >= 2, first  # the latency job's push, then the report job's
-        hits = len(probe.hits)
-        assert hits >= 1 and all(f"token={PROBE_TOKEN}" in h for h in probe.hits)
+def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data(act_harness, tmp_path, probe):
+    """init's output, given only the settings in docs/getting-started.md, runs every workflow green:
+    inputs pulled from the research repository, jobs, alert inbox, state, shared storage, artifacts."""
+    from _support_github import Receiver
 
-        # The artifact holds this run's log lines and heartbeat.
-        (artifact,) = [p for p in first.artifacts.iterdir() if p.name.startswith("latency-")]
-        job_id = artifact.name.removeprefix("latency-")
-        lines = [json.loads(line) for line in
-                 (artifact / "out" / f"automation_runs.{job_id}.jsonl").read_text(encoding="utf-8").splitlines()]
-        assert lines and all(line["job_id"] == job_id for line in lines)
-        assert {line.get("status") for line in lines} & {"ok", "warning"}, lines
-        heartbeat = json.loads((artifact / "ops" / "latency_job_heartbeat.json").read_text(encoding="utf-8"))
-        assert job_id in json.dumps(heartbeat)
-        assert "Signal latency — ok" in first.step_summary("latency"), first.step_summary()
-        assert "observability state push" in first.step_summary("latency")
+    research = _research_files()
+    adopter = Adopter(act_harness, tmp_path, research)
+    store = (tmp_path / "store").as_uri()
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+                          capture_output=True, text=True, env={**os.environ, "GITHUB_ACTIONS": ""})
+    assert init.returncode == 0, init.stdout + init.stderr
+    hook = Receiver()
+    webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    secrets = {"OBS_LATENCY_PROBES": f"api={probe.url}", "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly",
+               "OBS_WEBHOOK_SECRET": webhook_secret}
+    try:
+        with FileServer(require_auth=f"Bearer {INPUTS_TOKEN}") as signal, FakeGitHub() as fake:
+            signal.files["/signal_notifier.csv"] = (SIGNAL_HEADER + _signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
+            repo = adopter.scaffold(signal.url + "/signal_notifier.csv")
+            runs = {}
+            day = [("latency", "00:07:30", "7,22,37,52 * * * *"), ("latency", "00:22:30", "7,22,37,52 * * * *"),
+                   ("dashboard", "00:29:30", "29 0 * * 1"), ("weekly", "00:33:00", None), ("verify", "00:50:00", None)]
+            for index, (name, clock, cron) in enumerate(day):
+                if index == 1:  # the notifier wrote 15 more minutes meanwhile
+                    signal.files["/signal_notifier.csv"] += _signal_rows(f"{MONDAY}T00:06:00", 15).encode()
+                run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
+                                  secrets=secrets)
+                assert run.exit_code == 0, (name, run)
+                assert run.job_result("run") == "success", (name, run)
+                assert run.job_result("push-state") is None, run  # file:// store: one runner job per run
+                runs[f"{name}@{clock}"] = _summaries(run, name)
+                _no_secret_anywhere(run, fake, webhook_secret)
+            open_issues = [i["title"] for i in fake.issues.values() if i["state"] == "open"]
+            assert open_issues == [], open_issues
+            assert fake.violations == []
+    finally:
+        hook.close()
 
-        # A healthy probe opens no issue; every API call was authenticated and valid.
-        assert fake.issues == {} and fake.violations == []
-        assert fake.requests and all(r["authorization"] == f"Bearer {fake.token}" for r in fake.requests)
-        _no_secret_anywhere(first, fake)
-
-        cron = yaml.safe_load((ROOT / ".github" / "workflows" / "latency.yml").read_text(encoding="utf-8"))[True][
-            "schedule"][0]["cron"]
-        second = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url, schedule=cron)
-        assert second.exit_code == 0, second
-        assert second.job_result("latency") == "success" and second.job_result("report") == "success", second
-        assert "Cache restored from key: observability-venv-" in second.log, second
-        assert "Cache not found" not in second.log, second
-        assert _generation(bucket, s3_server) > gen1
-        assert len(probe.hits) > hits
-        assert fake.issues == {} and fake.violations == []
-        _no_secret_anywhere(second, fake)
+    first, second = runs["latency@00:07:30"], runs["latency@00:22:30"]
+    assert first["summaries"]["latency"]["samples_written"] == 12 + 1  # 6 minutes x 2 feeds, + the probe
+    assert second["summaries"]["latency"]["samples_written"] == 30 + 1  # only the new rows, + the probe
+    assert len(probe.hits) == 2
+    # The signal log was fetched incrementally: the second pull asked for a byte range.
+    assert any("bytes=" in r["headers"].get("Range", "") for r in signal.requests), signal.requests
+    # No sample data: what the dashboard and the weekly report publish comes from the research repository.
+    dashboard = runs["dashboard@00:29:30"]["summaries"]["dashboard"]
+    assert dashboard["status"] == "ok", dashboard
+    bundle = sorted((adopter.shared / "dashboard").glob("*/*/manifest.json"))
+    assert len(bundle) == 1, list(adopter.shared.rglob("*"))
+    turnover = json.loads((bundle[0].parent / "turnover.json").read_text())
+    upstream_ids = {line.split(",", 1)[0] for line in research["runs/index.csv"].decode().splitlines()[1:]}
+    run_ids = {row["run_id"] for row in turnover["rows"]}
+    assert run_ids and run_ids <= upstream_ids
+    manifest = json.loads(bundle[0].read_text())
+    assert adopter.research_commit in json.dumps(manifest["provenance"])
+    weekly = runs["weekly@00:33:00"]["summaries"]["weekly"]
+    assert weekly["status"] == "ok", weekly
+    assert len(hook.received) == 1 and hook.received[0]["path"] == "/weekly"
+    assert list((adopter.shared / "weekly").glob("2025-10-13/*.json")) and list((adopter.shared / "weekly").glob(
+        "2025-10-13/*.sig"))
+    # Every run's artifact holds every step's summary and the run's automation-log lines.
+    for key, found in runs.items():
+        job_ids = {s["job_id"] for s in found["summaries"].values()}
+        assert {line["job_id"] for line in found["lines"]} == job_ids, key
+        assert {"state", "alerts"} <= set(found["summaries"]), (key, sorted(found["summaries"]))
+    verify = runs["verify@00:50:00"]["summaries"]["verify"]
+    assert verify["status"] == "ok", verify["alerts"]
 
 
 @pytest.mark.slow
-def test_an_unreachable_store_fails_the_run_and_opens_the_failure_issue(act_harness, s3_server, probe):
-    repo = act_harness.prepare()
-    dead = f"http://127.0.0.1:{closed_port()}"
-    with FakeGitHub() as fake:
-        run = _latency(act_harness, repo, fake, store="s3://obs-state/team/state", endpoint=dead, probe_url=probe.url)
-        assert run.exit_code != 0, run
-        assert run.job_result("latency") == "failure", run
-        assert run.job_result("report") == "success", run
+def test_a_store_that_was_never_created_fails_the_run_and_opens_the_failure_issue(act_harness, tmp_path, probe):
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    typo = (tmp_path / "stor").as_uri()
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = SIGNAL_HEADER.encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=typo,
+                          secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"})
+        assert run.exit_code != 0 and run.job_result("run") == "failure", run
+        assert "store_not_initialised" in run.log
         opened = [i for i in fake.issues.values() if i["state"] == "open"]
-        assert len(opened) == 1, (fake.issues, run)
-        assert "latency" in (opened[0]["title"] + opened[0]["body"]).lower()
+        assert [i["title"] for i in opened] == ["latency/latency failing"], fake.issues
+        assert probe.hits == [] and not Path(tmp_path / "stor").exists()  # nothing sampled, nothing created
+        assert f"https://github.com/acme/observability/blob/{adopter.sha}/docs/" in opened[0]["body"]
         assert fake.violations == []
-        assert probe.hits == []  # the job never sampled: the pull failed first
-        assert not [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]  # no job id, no upload
         _no_secret_anywhere(run, fake)
+
+
+@pytest.mark.slow
+def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, probe):
+    """With a git-branch store the push runs in job push-state (the only one with contents: write)."""
+    from _support_inputs import git
+
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    bare = tmp_path / "state.git"
+    git("init", "--quiet", "--bare", str(bare))
+    store = f"git+file://{bare}#observability-state"
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+                          capture_output=True, text=True)
+    assert init.returncode == 0, init.stdout + init.stderr
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = (SIGNAL_HEADER + _signal_rows(f"{MONDAY}T00:00:00", 5)).encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        before = git("rev-parse", "refs/heads/observability-state", cwd=bare).strip()
+        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store,
+                          secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"})
+        assert run.exit_code == 0, run
+        assert run.job_result("run") == "success" and run.job_result("push-state") == "success", run
+        after = git("rev-parse", "refs/heads/observability-state", cwd=bare).strip()
+        assert after != before
+        manifest = json.loads(git("show", "refs/heads/observability-state:manifest.json", cwd=bare))
+        assert "ops/latency_state.json" in json.dumps(manifest)
+        assert fake.violations == []
+        _no_secret_anywhere(run, fake)
+
+
+@pytest.mark.slow
+def test_the_alert_drill_runs_the_whole_alert_path_and_touches_no_state(act_harness, tmp_path):
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    store = (tmp_path / "store").as_uri()
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = SIGNAL_HEADER.encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store,
+                          inputs={"alert_drill": True})
+        assert run.exit_code == 0, run
+        (issue,) = fake.issues.values()
+        assert issue["title"].startswith("[drill]") and issue["state"] == "closed"
+        assert "drill" in [label["name"] for label in issue["labels"]]
+        assert not (tmp_path / "store").exists()  # the drill never pulls or pushes state
+        assert fake.violations == []
 
 
 STANDIN_WORKFLOW = """\
@@ -439,33 +594,6 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path, s3_server):
 
 
 @pytest.mark.slow
-def test_a_repository_made_by_init_runs_its_latency_workflow_under_act(act_harness, tmp_path, probe):
-    """init's workflows call acme/observability/actions/<job>@SHA: served from a snapshot of this tree."""
-    pin = "a" * 40
-    adopter = tmp_path / "adopter"
-    done = subprocess.run([sys.executable, "-m", "observability", "init", str(adopter), "--repository",
-                           "acme/observability", "--ref", pin], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    project = act_harness.prepare(ROOT)
-    store = tmp_path / "store"
-    with FakeGitHub() as fake:
-        run = act_harness.run(act_harness.prepare(adopter), "latency.yml",
-                              payload={"inputs": {"dry_run": False, "alert_drill": False}},
-                              variables={"OBS_STATE_STORE": store.as_uri()},
-                              secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}"},
-                              env={"GITHUB_API_URL": fake.url}, projects={"acme/observability": project})
-        assert run.exit_code == 0, run
-        assert run.job_result("latency") == "success" and run.job_result("report") == "success", run
-        assert f"matched https://github.com/acme/observability with ref {pin} to {project}" in run.log
-        assert probe.hits
-        assert (store / "HEAD").read_text(encoding="utf-8").strip() == "2"
-        (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]
-        assert list((artifact / "out").glob("automation_runs.*.jsonl"))
-        assert fake.issues == {} and fake.violations == []
-        _no_secret_anywhere(run, fake)
-
-
-@pytest.mark.slow
 def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, tmp_path):
     """A caller pinned to OWNER/REPO/.github/workflows/X.yml@SHA (how adopters will call ours)."""
     pin = "b" * 40
@@ -492,40 +620,3 @@ def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, 
     assert run.exit_code == 0, run
     assert "reusable ran for adopter" in run.step_summary()
     assert "tok-3f9a" not in run.log
-
-
-@pytest.mark.slow
-def test_latency_dashboard_weekly_then_verify_on_one_store(act_harness, tmp_path, probe):
-    """The scheduled workflows one after another on one store, as a day on GitHub would run them."""
-    from _support_github import Receiver
-
-    repo = act_harness.prepare()
-    store = (tmp_path / "store").as_uri()
-    hook = Receiver()
-    webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    try:
-        with FakeGitHub() as fake:
-            runs = {}
-            for workflow in ("latency.yml", "dashboard.yml", "weekly.yml", "verify.yml"):
-                run = act_harness.run(
-                    repo, workflow, payload={"inputs": {}}, variables={"OBS_STATE_STORE": store},
-                    secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}",
-                             "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly", "OBS_WEBHOOK_SECRET": webhook_secret},
-                    env={"GITHUB_API_URL": fake.url})
-                name = workflow.removesuffix(".yml")
-                assert run.exit_code == 0, (workflow, run)
-                assert run.job_result(name) == "success" and run.job_result("report") == "success", run
-                assert [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")], run
-                assert webhook_secret not in run.log and PROBE_TOKEN not in run.log
-                runs[name] = run
-            assert len(hook.received) == 1 and hook.received[0]["path"] == "/weekly"
-            assert fake.violations == []
-            opened = sorted(i["title"] for i in fake.issues.values() if i["state"] == "open")
-    finally:
-        hook.close()
-    if opened:
-        # Found by this test (2026-11-28), left to the workflow rewrite (issue 9): verify runs on a fresh
-        # runner, so the out/ artefacts earlier runs list are never there (they are not in the store),
-        # and `state pull` lists the pulled ops/*heartbeat.json among its own artefacts, so verify
-        # reads another job's heartbeat as the state job's.
-        pytest.xfail(f"verify opens issues after a normal day: {opened}")
