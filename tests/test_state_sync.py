@@ -8,7 +8,6 @@ import threading
 import _support_state
 from _support_state import all_files, git, log_lines, make_workspace, ok, s3_client, state, synced_files
 
-from observability.resources import template_dir
 
 s3_server = _support_state.s3_server
 stores = _support_state.stores
@@ -22,19 +21,20 @@ def seeded(stores, tmp_path):
     """A store at generation 1 holding START, and the workspace that pushed it."""
     url = stores.new()
     ws = make_workspace(tmp_path / "seed", START)
-    assert ok(ws, "pull", url, env=stores.env)["from_template"] is True
+    assert ok(ws, "pull", url, env=stores.env)["empty_store"] is True
     summary = ok(ws, "push", url, env=stores.env)
     assert summary["generation"] == 1 and summary["pushed"] is True
     return url, ws
 
 
-def test_empty_store_starts_from_the_template_and_round_trips(stores, tmp_path):
+def test_a_new_store_starts_empty_without_sample_data_and_round_trips(stores, tmp_path):
     url, ws = seeded(stores, tmp_path)
-    template = synced_files(template_dir())
-    assert template and all(path in synced_files(ws) for path in template)
+    # Only the ops/ skeleton: no sample state_archive snapshots from ops-template/.
+    assert not [p for p in synced_files(ws) if p.startswith("ops/state_archive/")]
+    assert (ws / "ops" / "README.md").is_file()
     other = make_workspace(tmp_path / "other")
     summary = ok(other, "pull", url, env=stores.env)
-    assert summary["generation"] == 1 and summary["from_template"] is False
+    assert summary["generation"] == 1 and summary["empty_store"] is False
     mine, theirs = synced_files(ws), synced_files(other)
     # The pull appended its own log line after the snapshot landed; everything else is identical.
     for path in set(mine) | set(theirs):

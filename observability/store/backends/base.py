@@ -5,6 +5,10 @@ Key-value layout (file and S3)::
     blobs/sha256/<xx>/<sha256>      content-addressed file contents, written once
     manifests/<generation>.json     one per push, created only if absent (the commit point)
     HEAD                            a hint: the last generation known (probing upwards corrects it)
+    observability-store.json        the marker ``state init`` writes: this URL names a store
+
+A store with neither the marker nor a generation is refused (StoreNotInitialised): a mistyped URL
+must not silently start a new, empty history.
 
 Generations are created strictly as ``pulled + 1`` with a create-if-absent write, so two runs that
 pulled the same generation cannot both commit: the second create fails and that run re-plans.
@@ -17,11 +21,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability import clock, fsio
+from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0
+MARKER = "observability-store.json"
+MARKER_SCHEMA_VERSION = "1.0.0"
+
+
+def marker_bytes() -> bytes:
+    """The marker's content: what it is and when it was written (read back by nothing but people)."""
+    return fsio.canonical_json({"created_at": clock.iso(clock.now()), "kind": "observability-state-store",
+                                "schema_version": MARKER_SCHEMA_VERSION}, indent=2).encode("utf-8")
+
+
+def not_initialised(display: str, what: str) -> StoreNotInitialised:
+    return StoreNotInitialised(f"{display}: {what}; nothing was read or changed. If this is the right URL for a new "
+                               f"store, create it once with `observability state init --store {display}`; otherwise "
+                               "fix the URL (--store / OBS_STATE_STORE)")
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,10 @@ class Store(Protocol):
     display: str
 
     def head(self) -> Head:
-        """Read the current snapshot's manifest; raises StoreUnreachable or SnapshotCorrupt."""
+        """Read the current snapshot's manifest; raises StoreUnreachable, SnapshotCorrupt or StoreNotInitialised."""
+
+    def initialise(self) -> tuple[bool, int]:
+        """Create the store (its marker) unless it exists; returns (created, current generation)."""
 
     def get_blob(self, sha256: str) -> bytes:
         """The bytes stored under ``sha256`` (unverified: the caller checks them)."""
@@ -126,12 +148,25 @@ class KeyValueStore:
         while self._exists(manifest_key(generation + 1)):
             generation += 1
         if generation == 0:
+            if not self._exists(MARKER):
+                raise not_initialised(self.display, f"no {MARKER} and no generation: this URL names no store")
             return Head(None, "0")
         key = manifest_key(generation)
         raw = self._get(key)
         if raw is None:
             raise SnapshotCorrupt(f"{self.display}/{key}: manifest vanished while reading")
         return Head(parse(raw, where=f"{self.display}/{key}"), str(generation))
+
+    def initialise(self) -> tuple[bool, int]:
+        try:
+            generation = self.head().generation
+        except StoreNotInitialised:
+            generation = None
+        if generation is not None and self._exists(MARKER):
+            return False, generation
+        # A store that already has generations counts as initialised; the marker is added for clarity.
+        created = self._create(MARKER, marker_bytes())
+        return created and generation is None, generation or 0
 
     def get_blob(self, sha256: str) -> bytes:
         data = self._get(blob_key(sha256))

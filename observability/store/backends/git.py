@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from observability import clock, secrets
-from observability.store.backends.base import BlobSource, Head, blob_key
-from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability.store.backends.base import MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised
+from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 
 MANIFEST = "manifest.json"
@@ -73,12 +73,16 @@ class GitStore:
     def head(self) -> Head:
         listed = self._git("ls-remote", "--heads", self.remote, f"refs/heads/{self.branch}", what="list the branch")
         if not listed.stdout.strip():
-            return Head(None, "")
+            raise not_initialised(self.display, f"the repository has no branch {self.branch}")
         self._git("fetch", "--quiet", "--no-tags", "--depth=1", self.remote,
                   f"+refs/heads/{self.branch}:{LOCAL_REF}", what=f"fetch branch {self.branch}")
         commit = self._git("rev-parse", LOCAL_REF, what="read the fetched commit").stdout.decode().strip()
         raw = self._git("cat-file", "blob", f"{commit}:{MANIFEST}", what="read the manifest", check=False)
         if raw.returncode != 0:
+            marker = self._git("cat-file", "-e", f"{commit}:{MARKER}", what="look for the marker", check=False)
+            if marker.returncode == 0:  # `state init` made the branch: no generation yet
+                self._oids = {}
+                return Head(None, commit)
             raise SnapshotCorrupt(f"{self.display}: commit {commit[:12]} has no {MANIFEST}")
         tree = self._git("ls-tree", "-r", "-z", commit, "blobs", what="list blobs").stdout
         self._oids = {}
@@ -87,6 +91,27 @@ class GitStore:
                 meta, path = item.decode().split("\t", 1)
                 self._oids[path.rsplit("/", 1)[-1]] = meta.split()[2]
         return Head(parse(raw.stdout, where=f"{self.display} {commit[:12]}:{MANIFEST}"), commit)
+
+    def initialise(self) -> tuple[bool, int]:
+        """Create the branch as one parentless commit holding only the marker (never over an existing branch)."""
+        try:
+            return False, self.head().generation
+        except StoreNotInitialised:
+            pass
+        body = marker_bytes()
+        message = b"observability state store\n"
+        when = int(clock.now().timestamp())
+        stream = (f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
+                  f"data {len(message)}\n").encode() + message
+        stream += f"M 100644 inline {MARKER}\ndata {len(body)}\n".encode() + body + b"\n"
+        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
+        self._git("fast-import", "--quiet", "--force", what="build the marker commit", stdin=stream)
+        # An empty lease: the push succeeds only if the branch still does not exist.
+        pushed = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:", self.remote,
+                           f"{NEW_REF}:refs/heads/{self.branch}", what="create the branch", check=False)
+        if pushed.returncode == 0:
+            return True, 0
+        return False, self.head().generation  # another run created it first; head() says what is there
 
     def get_blob(self, sha256: str) -> bytes:
         oid = self._oids.get(sha256)
