@@ -46,9 +46,12 @@ def _invoke(argv) -> int:
               help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds each step waits for its lock.")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--command", "command_text", metavar="TEXT", default=None,
+              help="The job command as one string (split like a shell would, never run by one); "
+                   "instead of the arguments after --.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts, keep_generations, workspace,
-          lock_timeout, command) -> None:
+          lock_timeout, command_text, command) -> None:
     """Run state pull --for JOB, the job COMMAND, alerts sync and state push in one Python process.
 
     Each step keeps its own contract (summary, automation-log line, exit code); nothing runs
@@ -58,12 +61,23 @@ def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts,
 
     Example:
 
-        observability cycle --store s3://bucket/state --for latency --alerts-source latency -- latency sample --input logs/signal_notifier.csv
+    \b
+        observability cycle --store s3://bucket/state --for latency \\
+            --alerts-source latency -- latency sample --input logs/signal_notifier.csv
     """
+    import shlex
+
     from observability import cycle as library
     from observability import fsio
     from observability.errors import ObservabilityError
 
+    if command_text is not None and command:
+        raise click.UsageError("give the job command either after -- or with --command, not both")
+    if command_text is not None:
+        try:
+            command = shlex.split(command_text)
+        except ValueError as exc:
+            raise click.UsageError(f"--command: {exc}") from None
     options = library.CycleOptions(store=store, scope=scope, command=tuple(command), workspace=workspace,
                                    alerts_sources=tuple(alerts_sources), report_failure=report_failure,
                                    dry_run=dry_run, dry_run_alerts=dry_run_alerts, keep_generations=keep_generations,
