@@ -297,6 +297,8 @@ YEAR = {
     "ops/dashboard_export_heartbeat.json": '{"job_id": "20260102T000000Z-dashboard"}\n',
     "ops/weekly_report_history/2026-01-05.json": '{"week": 1}\n',
     "ops/state_archive/s/USDJPY/m/20260101.json": '{"ev": 1}\n',
+    # Large enough to be stored compressed: a scoped push must carry its encoding along.
+    "ops/dashboard_export_history/20260102T000000Z-dashboard/latency.json": '{"rows": "' + "0123456789" * 5000 + '"}\n',
 }
 
 
@@ -404,3 +406,32 @@ def test_an_unknown_scope_is_a_usage_error(stores, tmp_path):
     ws = make_workspace(tmp_path / "ws")
     run = state(ws, "pull", "--store", url, "--for", "nonsense", env=stores.env)
     assert run.exit_code == 2 and "unknown job" in run.summary["diagnostics"]["error_message"], run
+
+
+def test_large_text_files_travel_compressed_and_come_back_identical(stores, tmp_path):
+    url = stores.new()
+    rows = "".join(f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z,feed_{i % 10},{100 + i % 37},ok\n" for i in range(6000))
+    ws = make_workspace(tmp_path / "ws", {"ops/signal_latency.csv": rows, "ops/small.json": "{}\n"})
+    ok(ws, "pull", url, env=stores.env)
+    pushed = ok(ws, "push", url, env=stores.env)
+    size = len(rows.encode())
+    assert pushed["bytes_uploaded"] < size / 3, pushed
+    other = make_workspace(tmp_path / "other")
+    pulled = ok(other, "pull", url, env=stores.env)
+    assert (other / "ops" / "signal_latency.csv").read_text() == rows
+    assert pulled["bytes_downloaded"] < size / 3
+    if stores.kind == "file":
+        store = tmp_path / "store"
+        manifest = json.loads(max((store / "manifests").glob("*.json")).read_text())
+        assert manifest["schema_version"] == "1.1.0"
+        entry = manifest["files"]["ops/signal_latency.csv"]
+        assert entry["encoding"] == "gzip" and entry["size"] == size
+        assert "encoding" not in manifest["files"]["ops/small.json"]
+        blob = store / "blobs" / "sha256" / entry["sha256"][:2] / (entry["sha256"] + ".gz")
+        # A damaged compressed blob is caught before ops/ changes.
+        blob.write_bytes(b"not gzip")
+        third = make_workspace(tmp_path / "third")
+        run = state(third, "pull", "--store", url, env=stores.env)
+        assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
+        assert "ops/signal_latency.csv" in run.summary["diagnostics"]["error_message"]
+        assert not (third / "ops" / "signal_latency.csv").exists()

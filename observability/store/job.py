@@ -22,7 +22,7 @@ from observability.store import merge, scopes, selection
 from observability.store.backends import Head, Store, display_url, open_store
 from observability.store.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
 from observability.store.scopes import Scope
-from observability.store.manifest import Manifest
+from observability.store.manifest import Manifest, entry_dict
 from observability.store.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
@@ -59,7 +59,7 @@ def read_pulled(root: Path) -> Pulled | None:
     if not isinstance(data, dict):
         return None
     try:
-        files = {p: Entry(e["sha256"], int(e["size"])) for p, e in data["files"].items()}
+        files = {p: Entry(e["sha256"], int(e["size"]), e.get("encoding")) for p, e in data["files"].items()}
         return Pulled(str(data["store"]), int(data["generation"]), files, scopes.from_record(data.get("scope")))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise WorkspaceError(f"{PULLED}: malformed pull record; run `observability state pull` again") from None
@@ -68,10 +68,21 @@ def read_pulled(root: Path) -> Pulled | None:
 def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, Entry], scope: Scope) -> None:
     record = {"store": store, "generation": head.generation, "token": head.token, "job_id": ctx.job_id,
               "pulled_at": clock.iso(clock.now()),
-              "files": {p: {"sha256": e.sha256, "size": e.size} for p, e in sorted(files.items())}}
+              "files": {p: entry_dict(e) for p, e in sorted(files.items())}}
     if not scope.everything:
         record["scope"] = scope.as_dict()
     fsio.atomic_write_json(ctx.workspace.path(PULLED), record)
+
+
+def _fetch(store: Store, path: str, entry: Entry) -> tuple[bytes, int]:
+    """A file's verified content from the store, and the bytes transferred for it."""
+    stored = store.get_blob(entry.sha256, entry.encoding)
+    try:
+        data = selection.decode(stored, entry.encoding)
+    except ValueError as exc:
+        raise SnapshotCorrupt(f"{store.display}: {path}: stored blob is {exc}; nothing local was changed",
+                              path=path) from None
+    return _verified(store.display, path, entry, data), len(stored)
 
 
 def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
@@ -195,8 +206,8 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
         # Everything is fetched and verified before ops/ is touched: an outage or a bad blob
         # leaves the workspace as it was.
         for path in updates:
-            data = _verified(store.display, path, files[path], store.get_blob(files[path].sha256))
-            downloaded += len(data)
+            data, moved = _fetch(store, path, files[path])
+            downloaded += moved
             fsio.atomic_write_bytes(staging / path, data)
         kept = _keep_local_log_lines(root, staging, files, local, updates, removals)
         pulled = read_pulled(root)
@@ -368,7 +379,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     root = ctx.workspace.root
 
     def fetch(path: str) -> bytes:
-        return _verified(store.display, path, theirs[path], store.get_blob(theirs[path].sha256))
+        return _fetch(store, path, theirs[path])[0]
 
     both_logged = {merge.LOG, merge.SEQUENCE} & ours & theirs_changed
     if both_logged:
@@ -379,7 +390,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
         our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
         sequence = merge.merged_sequence(log, their_seq, our_seq)
         for path, data in ((merge.LOG, log), (merge.SEQUENCE, sequence)):
-            entry = Entry(selection.sha256_bytes(data), len(data))
+            entry = Entry(selection.sha256_bytes(data), len(data), selection.storage_for(path, len(data)))
             files[path] = entry
             contents[entry.sha256] = data
             write_local[path] = data
@@ -387,7 +398,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     for path in sorted(p for p in ours & theirs_changed if merge.is_heartbeat(p)):
         if path in theirs and path in local and theirs[path] != local[path]:
             data = merge.merge_heartbeat(fetch(path), (root / path).read_bytes())
-            entry = Entry(selection.sha256_bytes(data), len(data))
+            entry = Entry(selection.sha256_bytes(data), len(data), selection.storage_for(path, len(data)))
             files[path] = entry
             contents[entry.sha256] = data
             write_local[path] = data

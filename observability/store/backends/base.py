@@ -24,6 +24,7 @@ from typing import Protocol
 from observability import clock, fsio
 from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
+from observability.store.selection import GZIP, encode, sha256_bytes
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0
@@ -64,8 +65,8 @@ class Store(Protocol):
     def initialise(self) -> tuple[bool, int]:
         """Create the store (its marker) unless it exists; returns (created, current generation)."""
 
-    def get_blob(self, sha256: str) -> bytes:
-        """The bytes stored under ``sha256`` (unverified: the caller checks them)."""
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        """The bytes stored for ``sha256`` in ``encoding`` (unverified and undecoded: the caller does both)."""
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
         """Upload missing blobs, then commit ``manifest`` only if the store is still at ``expected``.
@@ -77,8 +78,13 @@ class Store(Protocol):
         """Release temporary resources."""
 
 
-def blob_key(sha256: str) -> str:
-    return f"blobs/sha256/{sha256[:2]}/{sha256}"
+def blob_key(sha256: str, encoding: str | None = None) -> str:
+    return f"blobs/sha256/{sha256[:2]}/{sha256}" + (".gz" if encoding == GZIP else "")
+
+
+def stored_blobs(manifest: Manifest | None) -> set[tuple[str, str | None]]:
+    """Every (sha256, encoding) blob a manifest names."""
+    return {(e.sha256, e.encoding) for e in manifest.files.values()} if manifest else set()
 
 
 def manifest_key(generation: int) -> str:
@@ -127,7 +133,8 @@ class KeyValueStore:
             raw = self._get(key)
             if raw is None:  # moved under us: leave everything for the next round
                 return {"manifests_removed": 0, "blobs_removed": 0}
-            referenced |= {entry.sha256 for entry in parse(raw, where=f"{self.display}/{key}").files.values()}
+            referenced |= {blob_key(sha, encoding).rsplit("/", 1)[-1]
+                           for sha, encoding in stored_blobs(parse(raw, where=f"{self.display}/{key}"))}
         for key in old:
             self._delete(key)
         removed = 0
@@ -168,10 +175,10 @@ class KeyValueStore:
         created = self._create(MARKER, marker_bytes())
         return created and generation is None, generation or 0
 
-    def get_blob(self, sha256: str) -> bytes:
-        data = self._get(blob_key(sha256))
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        data = self._get(blob_key(sha256, encoding))
         if data is None:
-            raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256)}: blob missing from the store")
+            raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256, encoding)}: blob missing from the store")
         return data
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
@@ -179,13 +186,13 @@ class KeyValueStore:
             raise ValueError("a manifest must be built on the head it is committed over")
         sent = 0
         # Blobs named by the head manifest were written before it was committed: no need to ask.
-        present = {entry.sha256 for entry in expected.manifest.files.values()} if expected.manifest else set()
-        for sha in sorted({entry.sha256 for entry in manifest.files.values()} - present):
-            key = blob_key(sha)
+        present = stored_blobs(expected.manifest)
+        for sha, encoding in sorted(stored_blobs(manifest) - present, key=lambda b: (b[0], b[1] or "")):
+            key = blob_key(sha, encoding)
             if not self._exists(key):
-                data = blobs(sha)
-                self._put(key, data, sha)
-                sent += len(data)
+                stored = encode(blobs(sha), encoding)
+                self._put(key, stored, sha if encoding is None else sha256_bytes(stored))
+                sent += len(stored)
         if not self._create(manifest_key(manifest.generation), manifest.to_bytes()):
             return False, sent
         # HEAD is only a hint (readers probe past it): the commit above already happened.

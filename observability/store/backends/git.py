@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from observability import clock, secrets
-from observability.store.backends.base import MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised
+from observability.store.backends.base import (MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised,
+                                               stored_blobs)
+from observability.store.selection import encode
 from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 
@@ -113,11 +115,12 @@ class GitStore:
             return True, 0
         return False, self.head().generation  # another run created it first; head() says what is there
 
-    def get_blob(self, sha256: str) -> bytes:
-        oid = self._oids.get(sha256)
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        key = blob_key(sha256, encoding)
+        oid = self._oids.get(key.rsplit("/", 1)[-1])
         if oid is None:
-            raise SnapshotCorrupt(f"{self.display}: {blob_key(sha256)} missing from the branch")
-        return self._git("cat-file", "blob", oid, what=f"read {blob_key(sha256)}").stdout
+            raise SnapshotCorrupt(f"{self.display}: {key} missing from the branch")
+        return self._git("cat-file", "blob", oid, what=f"read {key}").stdout
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
         stream = bytearray()
@@ -126,14 +129,15 @@ class GitStore:
         stream += f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n".encode()
         stream += f"data {len(message)}\n".encode() + message
         sent = 0
-        for sha in sorted({entry.sha256 for entry in manifest.files.values()}):
-            oid = self._oids.get(sha)
+        for sha, encoding in sorted(stored_blobs(manifest), key=lambda b: (b[0], b[1] or "")):
+            key = blob_key(sha, encoding)
+            oid = self._oids.get(key.rsplit("/", 1)[-1])
             if oid is not None:  # already on the branch: reference it, git sends nothing for it
-                stream += f"M 100644 {oid} {blob_key(sha)}\n".encode()
+                stream += f"M 100644 {oid} {key}\n".encode()
                 continue
-            data = blobs(sha)
+            data = encode(blobs(sha), encoding)
             sent += len(data)
-            stream += f"M 100644 inline {blob_key(sha)}\ndata {len(data)}\n".encode() + data + b"\n"
+            stream += f"M 100644 inline {key}\ndata {len(data)}\n".encode() + data + b"\n"
         body = manifest.to_bytes()
         stream += f"M 100644 inline {MANIFEST}\ndata {len(body)}\n".encode() + body + b"\n"
         self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
