@@ -71,7 +71,9 @@ def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, E
               "files": {p: entry_dict(e) for p, e in sorted(files.items())}}
     if not scope.everything:
         record["scope"] = scope.as_dict()
-    fsio.atomic_write_json(ctx.workspace.path(PULLED), record)
+    # Compact: it lists every file of the snapshot (thousands after a year), and json's C encoder
+    # is used only without indentation.
+    fsio.atomic_write_text(ctx.workspace.path(PULLED), fsio.canonical_json(record) + "\n")
 
 
 def _fetch(store: Store, path: str, entry: Entry) -> tuple[bytes, int]:
@@ -248,7 +250,8 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
                               "scope": scope.name, "snapshot_job_id": head.manifest.job_id, "files": len(wanted),
                               "files_in_store": len(files),
                               "files_updated": len(updates), "files_removed": len(removals),
-                              "bytes_downloaded": downloaded, "backed_up": backed_up, "log_lines_kept": kept},
+                              "bytes_downloaded": downloaded, "manifest_bytes": head.stored_bytes,
+                              "backed_up": backed_up, "log_lines_kept": kept},
                      outputs={"generation": str(head.generation)})
 
 
@@ -312,7 +315,8 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
             plan = _plan(ctx, store, head, base_generation, base, local, mine, ours, scope)
             committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
             if committed:
-                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt, scope)
+                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt, scope,
+                                 getattr(store, "manifest_bytes_sent", 0))
                 _prune(ctx, store, plan.manifest.generation, options.keep_generations, result)
                 return result
             ctx.note(f"another run committed generation {plan.manifest.generation} first; re-planning")
@@ -426,7 +430,7 @@ def _source(root: Path, local: dict[str, Entry], contents: dict[str, bytes]):
 
 
 def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ours: set[str], sent: int,
-            attempt: int, scope: Scope) -> JobResult:
+            attempt: int, scope: Scope, manifest_bytes: int = 0) -> JobResult:
     root = ctx.workspace.root
     manifest = plan.manifest
     for path, data in sorted(plan.write_local.items()):
@@ -441,7 +445,8 @@ def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ou
     ctx.note(f"pushed generation {manifest.generation} to {display}: {len(ours)} file(s) changed, {sent} bytes sent")
     figures = {"store": display, "pushed": True, "generation": manifest.generation, "scope": scope.name,
                "base_generation": base_generation, "merged_generation": manifest.merged_generation,
-               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent, "attempts": attempt,
+               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent,
+               "manifest_bytes": manifest_bytes, "attempts": attempt,
                "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered]}
     markdown = (f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
                 f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n")

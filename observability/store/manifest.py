@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -16,6 +18,7 @@ from observability.store.selection import Entry, is_synced
 SCHEMA = "state_manifest"
 SCHEMA_VERSION = "1.0.0"
 SCHEMA_VERSION_ENCODED = "1.1.0"  # some blobs are stored compressed (files[].encoding)
+GZIP_MAGIC = b"\x1f\x8b"  # a manifest stored compressed (file and S3 stores); JSON never starts so
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,10 @@ class Manifest:
         return data
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON, validated against the schema before it leaves the process."""
+        """Canonical JSON (compact: a year-old store names thousands of files), validated before it leaves."""
         data = self.as_dict()
         check(data, what=f"state manifest generation {self.generation}")
-        return fsio.canonical_json(data, indent=2).encode("utf-8")
+        return fsio.canonical_json(data).encode("utf-8")
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
@@ -62,7 +65,12 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
 
 
 def parse(raw: bytes, *, where: str) -> Manifest:
-    """Read a manifest from the store; anything malformed is SnapshotCorrupt naming ``where``."""
+    """Read a manifest from the store (plain or gzip-compressed JSON); anything malformed is SnapshotCorrupt."""
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SnapshotCorrupt(f"{where}: manifest is not valid gzip ({exc})") from None
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -89,36 +97,46 @@ _ENTRY_KEYWORDS = {"type", "required", "additionalProperties", "properties"}
 _FIELD_KEYWORDS = {"type", "pattern", "minimum", "enum", "description"}
 
 
+@dataclass(frozen=True)
+class _Field:
+    kind: str | None
+    pattern: re.Pattern[str] | None
+    minimum: float | None
+    enum: tuple | None
+
+
 @cache
-def _entry_rules() -> tuple[re.Pattern[str], dict[str, Any]] | None:
+def _entry_rules() -> tuple[re.Pattern[str], frozenset[str], dict[str, _Field]] | None:
     files = schemas.load_schema(SCHEMA)["properties"]["files"]
     entry = files["additionalProperties"]
     if set(files) - {"type", "description", "propertyNames", "additionalProperties"} or \
             set(entry) - _ENTRY_KEYWORDS or entry.get("additionalProperties") is not False or \
-            any(set(spec) - _FIELD_KEYWORDS for spec in entry["properties"].values()):
+            any(set(spec) - _FIELD_KEYWORDS or spec.get("type") not in (None, "string", "integer")
+                for spec in entry["properties"].values()):
         return None
-    return re.compile(files["propertyNames"]["pattern"]), entry
+    fields = {key: _Field(spec.get("type"), re.compile(spec["pattern"]) if "pattern" in spec else None,
+                          spec.get("minimum"), tuple(spec["enum"]) if "enum" in spec else None)
+              for key, spec in entry["properties"].items()}
+    return re.compile(files["propertyNames"]["pattern"]), frozenset(entry.get("required", ())), fields
 
 
-def _entry_ok(entry: Any, rules: dict[str, Any]) -> bool:
-    if not isinstance(entry, dict) or not set(rules.get("required", ())) <= set(entry):
+def _entry_ok(entry: Any, required: frozenset[str], fields: dict[str, _Field]) -> bool:
+    if not isinstance(entry, dict) or not required <= entry.keys():
         return False
     for key, value in entry.items():
-        spec = rules["properties"].get(key)
+        spec = fields.get(key)
         if spec is None:
             return False
-        kind = spec.get("type")
-        if kind == "string" and not isinstance(value, str):
+        if spec.kind == "string" and not isinstance(value, str):
             return False
-        if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        if spec.kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
             return False
-        if kind not in (None, "string", "integer"):
+        if spec.pattern is not None and not (isinstance(value, str) and spec.pattern.search(value)):
             return False
-        if "pattern" in spec and not (isinstance(value, str) and re.search(spec["pattern"], value)):
+        if spec.minimum is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                             and value >= spec.minimum):
             return False
-        if "minimum" in spec and not (isinstance(value, (int, float)) and value >= spec["minimum"]):
-            return False
-        if "enum" in spec and value not in spec["enum"]:
+        if spec.enum is not None and value not in spec.enum:
             return False
     return True
 
@@ -136,8 +154,8 @@ def check(data: Any, *, what: str) -> None:
     if rules is None or not isinstance(files, dict):
         schemas.validate(SCHEMA, data, what=what)
         return
-    names, entry_rules = rules
+    names, required, fields = rules
     schemas.validate(SCHEMA, {**data, "files": {}}, what=what)
-    if not all(isinstance(path, str) and names.search(path) and _entry_ok(entry, entry_rules)
+    if not all(isinstance(path, str) and names.search(path) and _entry_ok(entry, required, fields)
                for path, entry in files.items()):
         schemas.validate(SCHEMA, data, what=what)

@@ -39,16 +39,16 @@ class FileStore(KeyValueStore):
         except OSError as exc:
             raise self._fail("read", key, exc) from None
 
-    def _exists(self, key: str) -> bool:
+    def _stat(self, key: str) -> str | None:
         try:
-            os.stat(self._path(key))
-            return True
+            st = os.stat(self._path(key))
+            return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
         except FileNotFoundError:
-            return False
+            return None
         except NotADirectoryError:
             if self.root.exists() and not self.root.is_dir():
                 raise StoreUnreachable(f"{self.display}: {self.root} is not a directory") from None
-            return False
+            return None
         except OSError as exc:
             raise self._fail("stat", key, exc) from None
 
