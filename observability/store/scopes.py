@@ -99,11 +99,16 @@ def from_record(data: object) -> Scope:
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
-    return any(_compiled(pattern).fullmatch(path) for pattern in patterns)
+    return _union(patterns).fullmatch(path) is not None
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
+@lru_cache(maxsize=64)
+def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for all ``patterns`` (a pull tests thousands of paths against them)."""
+    return re.compile("|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)")
+
+
+def _translate(pattern: str) -> str:
     out = []
     i = 0
     while i < len(pattern):
@@ -119,4 +124,4 @@ def _compiled(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out))
+    return "".join(out)
