@@ -239,7 +239,7 @@ def run_variant(variant: str, repeat: int, s3: bool, baseline: bool) -> list[dic
                         shutil.copytree(store_seed, store)
                         url = store.as_uri()
                     else:
-                        bucket = f"bench-year-{counter}"
+                        bucket = f"bench-year-{variant}-{counter}"  # moto keeps buckets across servers
                         client.create_bucket(Bucket=bucket)
                         _upload(client, bucket, "state", store_seed)
                         url = f"s3://{bucket}/state"
@@ -291,7 +291,7 @@ def report(rows: list[dict]) -> str:
         pulled = _median([s["pulled"] + s["pulled_manifest"] for s in row["samples"]])
         pushed = _median([s["pushed"] + s["pushed_manifest"] for s in row["samples"]])
         how = ("`cycle --for latency`, 1 process" if row["mode"] == "cycle"
-               else "unscoped, 4 processes (before)")
+               else "no scope, 4 processes")
         met = []
         met.append("bytes ✓" if pulled < TARGET_BYTES and pushed < TARGET_BYTES else "bytes ✗")
         met.append("time ✓" if _median(seconds) < TARGET_SECONDS else "time ✗")
@@ -323,6 +323,7 @@ def main() -> None:
     rows = []
     for variant in args.variants.split(","):
         rows += run_variant(variant, args.repeat, not args.no_s3, not args.no_baseline)
+        print(f"[{variant} done]\n{report(rows)}\n", file=sys.stderr, flush=True)
     print(report(rows))
     print(f"\nPython {sys.version.split()[0]} on {os.uname().sysname} {os.uname().machine}, {os.cpu_count()} CPUs")
 

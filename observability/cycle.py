@@ -34,7 +34,7 @@ class CycleOptions:
     """What ``observability cycle`` was asked to do."""
 
     store: str | None
-    scope: str
+    scope: str | None  # None: the job's own scope (the command's first word), else all of ops/
     command: tuple[str, ...]
     workspace: str | None = None
     alerts_sources: tuple[str, ...] = ()
@@ -70,6 +70,14 @@ class Step:
         return entry
 
 
+def resolve_scope(options: CycleOptions) -> str:
+    """The pull's scope: --for, else the job's own (``latency sample`` → latency), else everything."""
+    if options.scope:
+        return options.scope
+    head = options.command[0] if options.command else ""
+    return head if head in scopes.SCOPES else scopes.EVERYTHING
+
+
 def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
     if not options.command:
         raise ConfigError("no job command: give it after --, e.g. observability cycle --for latency -- latency sample")
@@ -79,11 +87,12 @@ def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
                           "(latency, weekly, dashboard, verify, sync, alerts)")
     if "--workspace" in options.command or any(a.startswith("--workspace=") for a in options.command):
         raise ConfigError("job command: --workspace is set by the cycle (give it to `cycle`)")
-    scopes.get(options.scope)  # an unknown scope is a usage error before anything runs
+    scope = resolve_scope(options)
+    scopes.get(scope)  # an unknown scope is a usage error before anything runs
     root = str(ws.root)
     common = ["--workspace", root, "--lock-timeout", str(options.lock_timeout)]
     store = ["--store", options.store] if options.store else []
-    steps = [Step("state-pull", "state", ["state", "pull", *store, "--for", options.scope, *common,
+    steps = [Step("state-pull", "state", ["state", "pull", *store, "--for", scope, *common,
                                           "--job-id", make_job_id("state-pull", stamp)])]
     job = [*options.command, "--workspace", root]
     flag = chain.DRY_RUN_FLAGS.get(head)
@@ -128,7 +137,8 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     ws = Workspace.open(options.workspace)
     stamp = clock.now()
     steps = _plan(options, ws, stamp)
-    cycle_id = make_job_id(f"cycle-{options.scope}", stamp)
+    scope = resolve_scope(options)
+    cycle_id = make_job_id(f"cycle-{scope}", stamp)
     pull, job, *rest = steps
     report_index = next((i for i, s in enumerate(rest) if s.name == "alerts-report-failure"), None)
     _call(pull, invoke)
@@ -158,7 +168,7 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     for index, step in enumerate(steps, 1):
         if not step.skipped_reason:
             fsio.atomic_write_json(out_dir / f"{index:02d}-{step.name}.json", step.summary)
-    document = {"job": "cycle", "cycle_id": cycle_id, "scope": options.scope, "status": status,
+    document = {"job": "cycle", "cycle_id": cycle_id, "scope": scope, "status": status,
                 "exit_code": exit_code, "failed_step": failed, "steps": [s.as_dict() for s in steps],
                 "step_summaries": ws.rel(out_dir), "dry_run": options.dry_run}
     outputs = {"status": status, "exit-code": str(exit_code), "failed-step": failed or "",

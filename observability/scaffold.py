@@ -26,7 +26,9 @@ Scheduled workflows that keep this trading research stack observable, using the 
 [{repository}](https://github.com/{repository}) pinned at `{ref}`.
 
 1. Create the repository secrets and variables listed in docs/credentials.md
-   (`OBS_STATE_STORE` first: without it every run stops at the state pull).
+   (`OBS_STATE_STORE` first: without it every run stops at the state pull), then create the
+   store once: `observability state init --store <that URL>` (a store never created is refused
+   with `store_not_initialised`, so a mistyped URL cannot silently start an empty history).
 2. Edit configs/observability/*.yaml (latency sources, inputs and probes; weekly cohorts;
    the schedules live in configs/observability/schedules.yaml and in the workflows).
 3. Run each workflow once by hand with `dry_run` on, then let the schedules take over.

@@ -62,7 +62,8 @@ def test_a_cycle_runs_every_step_as_its_own_run_and_pushes_the_result(tmp_path):
     assert pushed["generation"] == 1 and pushed["scope"] == "latency"
     # The next runner continues from the pushed cursor: nothing is ingested twice.
     again = _runner_workspace(tmp_path, "next")
-    second = cycle(again, "--store", url, "--for", "latency", *LATENCY, now="2026-01-08T00:22:00Z")
+    second = cycle(again, "--store", url, *LATENCY, now="2026-01-08T00:22:00Z")  # scope: the job's own
+    assert second.summary["scope"] == "latency"
     assert second.exit_code == 0, second
     assert second.summary["steps"][0]["summary"]["generation"] == 1
     raw = (again / "ops" / "signal_latency.csv").read_text().splitlines()

@@ -30,8 +30,9 @@ def _invoke(argv) -> int:
 
 @click.command("cycle")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option("--for", "scope", metavar="JOB", required=True,
-              help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all).")
+@click.option("--for", "scope", metavar="JOB", default=None,
+              help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
+                   "Default: the job command's own (`latency sample` → latency), else all.")
 @click.option("--alerts-source", "alerts_sources", metavar="NAME", multiple=True,
               help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.")
 @click.option("--report-failure", metavar="JOB", default=None,

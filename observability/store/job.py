@@ -21,8 +21,8 @@ from observability.runtime import JobContext, JobResult
 from observability.store import merge, scopes, selection
 from observability.store.backends import Head, Store, display_url, open_store
 from observability.store.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
-from observability.store.scopes import Scope
 from observability.store.manifest import Manifest, entry_dict
+from observability.store.scopes import Scope
 from observability.store.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
@@ -107,7 +107,8 @@ def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry], Scope]:
     return pulled.generation, dict(pulled.files), pulled.scope
 
 
-def local_changes(base: Mapping[str, Entry], local: Mapping[str, Entry], scope: Scope) -> tuple[set[str], dict[str, Entry]]:
+def local_changes(base: Mapping[str, Entry], local: Mapping[str, Entry],
+                  scope: Scope) -> tuple[set[str], dict[str, Entry]]:
     """The paths this run changed within ``scope``, and the snapshot it would commit over ``base``.
 
     A pulled file that is gone locally was deleted; a file the scope only writes (never pulled)
