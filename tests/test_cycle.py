@@ -139,3 +139,21 @@ def test_usage_errors_run_nothing(tmp_path):
         run = cycle(ws, "--store", url, *args)
         assert run.exit_code == 2 and expected in run.stderr, run
     assert not (ws / "ops" / "automation_runs.log").exists()
+
+
+def test_the_failure_report_runs_after_the_job_and_says_recovered_only_when_it_worked(tmp_path):
+    url = _store(tmp_path)
+    ws = _runner_workspace(tmp_path)
+    args = ("--store", url, "--report-failure", "latency", "--dry-run-alerts")
+    good = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), *args, *LATENCY],
+                              env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    doc = json.loads(good.stdout)
+    report = next(s for s in doc["steps"] if s["step"] == "alerts-report-failure")
+    assert report["status"] == "dry_run" and "--recovered" in report["command"], doc
+    assert [s["step"] for s in doc["steps"]][-1] == "state-push"
+    bad = CliRunner().invoke(cli, ["cycle", "--workspace", str(_runner_workspace(tmp_path, "bad")), *args, "--",
+                                   "latency", "sample", "--input", "sample/missing.csv"],
+                             env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    assert bad.exit_code == 1
+    report = next(s for s in json.loads(bad.stdout)["steps"] if s["step"] == "alerts-report-failure")
+    assert report["status"] == "dry_run" and "--recovered" not in report["command"]

@@ -243,3 +243,20 @@ def test_a_store_with_generations_but_no_marker_counts_as_initialised(tmp_path):
     ok(ws, "push", url)
     (store / "observability-store.json").unlink()
     assert ok(make_workspace(tmp_path / "other"), "pull", url)["generation"] == 1
+
+
+def test_a_store_replaced_in_place_is_read_again_not_served_from_memory(tmp_path):
+    """Manifests are cached per process by the object's identity: a re-created store is never mistaken for the old."""
+    import shutil
+
+    store = tmp_path / "store"
+    url = store.as_uri()
+    for content in ('{"run": 1}\n', '{"run": 2}\n'):
+        shutil.rmtree(store, ignore_errors=True)
+        ws = make_workspace(tmp_path / f"ws{content[8]}", {"ops/latency_state.json": content})
+        ok(ws, "init", url)
+        ok(ws, "pull", url)
+        assert ok(ws, "push", url)["generation"] == 1
+        reader = make_workspace(tmp_path / f"reader{content[8]}")
+        ok(reader, "pull", url)
+        assert (reader / "ops" / "latency_state.json").read_text() == content
