@@ -157,3 +157,20 @@ def test_the_failure_report_runs_after_the_job_and_says_recovered_only_when_it_w
     assert bad.exit_code == 1
     report = next(s for s in json.loads(bad.stdout)["steps"] if s["step"] == "alerts-report-failure")
     assert report["status"] == "dry_run" and "--recovered" not in report["command"]
+
+
+def test_a_probe_token_in_the_job_command_appears_in_no_output_or_file(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = "probe-TOKEN-5f1c9e2b7a"
+    url = _store(tmp_path)
+    ws = _runner_workspace(tmp_path)
+    run = cycle(ws, "--store", url, "--", "latency", "sample", "--input", "sample/signal_notifier.csv",
+                "--probe", f"feed_x=http://127.0.0.1:{port}/health?token={token}")
+    assert run.summary["steps"][1]["step"] == "latency", run
+    everything = run.stdout + run.stderr + "".join(
+        p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file())
+    assert token not in everything

@@ -69,7 +69,7 @@ def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts,
     import shlex
 
     from observability import cycle as library
-    from observability import fsio
+    from observability import fsio, secrets
     from observability.errors import ObservabilityError
 
     if command_text is not None and command:
@@ -87,5 +87,6 @@ def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts,
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:
         raise click.UsageError(exc.message) from None
-    click.echo(fsio.canonical_json(document, indent=2), nl=False)
+    # Each step scrubbed its own summary; the document also repeats every step's command line.
+    click.echo(secrets.redact(fsio.canonical_json(document, indent=2)), nl=False)
     finish(exit_code)
