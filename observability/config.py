@@ -37,11 +37,17 @@ def _line_of(root, parts: list) -> int | None:
 def _hint(schema: dict, parts: list, message: str) -> str:
     if "Additional properties are not allowed" not in message:
         return ""
-    node = schema
+    def deref(node: dict) -> dict:
+        while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/$defs/"):
+            node = schema.get("$defs", {}).get(node["$ref"].split("/", 2)[2], {})
+        return node
+
+    node = deref(schema)
     for part in parts:
         node = node.get("properties", {}).get(part) if not isinstance(part, int) else node.get("items", {})
         if node is None:
             return ""
+        node = deref(node)
     known = list(node.get("properties", {}))
     bad = message.split("'")[1] if "'" in message else ""
     close = difflib.get_close_matches(bad, known, n=1)

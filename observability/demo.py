@@ -19,11 +19,17 @@ class DemoError(Exception):
     """The demo workspace cannot be created."""
 
 
+# The demo workspace's latency config names the bundled sample logs, so every command run in
+# it later (`workflow run --dry-run`, a plain `latency sample`) samples them too.
+LATENCY_CONFIG = "configs/observability/latency_alert.yaml"
+SAMPLE_INPUTS = ("inputs:\n"
+                 "  - path: sample/signal_notifier.csv\n"
+                 "  - path: sample/signal_notifier.legacy.csv\n"
+                 "    source: notifier\n")
+
 # Each step: (title, argv after `observability`). Later jobs add theirs here.
 STEPS: list[tuple[str, list[str]]] = [
-    ("latency", ["latency", "sample", "--dry-run-alert",
-                 "--input", "sample/signal_notifier.csv",
-                 "--input", "sample/signal_notifier.legacy.csv"]),
+    ("latency", ["latency", "sample", "--dry-run-alert"]),
     ("dashboard", ["dashboard", "export", "--dry-run-upload"]),
     ("weekly", ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]),
     ("verify", ["verify"]),
@@ -46,6 +52,11 @@ def _target(directory: str | None) -> Path:
 def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
     target = _target(directory).resolve()
     shutil.copytree(template_dir(), target, dirs_exist_ok=True)
+    config = target / LATENCY_CONFIG
+    text = config.read_text(encoding="utf-8")
+    if "\ninputs: []\n" not in text:
+        raise DemoError(f"{LATENCY_CONFIG}: the template no longer has an empty `inputs: []` line to fill")
+    config.write_text(text.replace("\ninputs: []\n", "\n" + SAMPLE_INPUTS, 1), encoding="utf-8")
     env = {**os.environ, "OBS_NOW": iso(SAMPLE_NOW)}
     env.pop("GITHUB_ACTIONS", None)
     echo(f"sample workspace: {target}")

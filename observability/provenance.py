@@ -42,8 +42,59 @@ def source_command(argv: list[str] | None = None) -> str:
     return secrets.redact(shlex.join(args))
 
 
+PULLED_RECORD = "out/inputs/pulled.json"
+
+
+def pulled(root: Path) -> list[dict]:
+    """The upstream inputs ``inputs pull`` brought into this workspace (out/inputs/pulled.json).
+
+    Empty when no pull ran here (the demo, a local run on a checkout of the research repository).
+    A record that cannot be read is ignored: provenance never fails the job that carries it.
+    """
+    import json
+
+    try:
+        doc = json.loads((Path(root) / PULLED_RECORD).read_bytes())
+    except (OSError, ValueError):
+        return []
+    records = doc.get("inputs") if isinstance(doc, dict) else None
+    if not isinstance(records, list):
+        return []
+    return [r for r in records if isinstance(r, dict) and isinstance(r.get("destination"), str)
+            and isinstance(r.get("name"), str)]
+
+
+def _covers(destination: str, path: str) -> bool:
+    destination, path = destination.strip("/"), path.strip("/")
+    return path == destination or path.startswith(destination + "/") or destination.startswith(path + "/")
+
+
+def origin(records: list[dict], path: str) -> list[dict]:
+    """The pulled inputs a workspace path came from (the input at that path, under it, or holding it)."""
+    return [r for r in records if _covers(r["destination"], path)]
+
+
+def pulled_for(root: Path, paths: list[str]) -> list[dict]:
+    """Identity records (commit / etag / sha256, source without credentials) of the pulled inputs
+    behind ``paths``, sorted by name; ``[]`` when none of them was pulled."""
+    records = pulled(root)
+    found = {r["name"]: r for path in paths for r in origin(records, path)}
+    return [_compact(found[name]) for name in sorted(found)]
+
+
+def _compact(record: dict) -> dict:
+    keys = ("name", "kind", "destination", "source", "identity", "sha256", "bytes_fetched", "pulled_at", "job_id",
+            "incremental")
+    return {k: record[k] for k in keys if k in record}
+
+
 def fields(root: Path, generated_at: str, inputs: list[str] | None = None) -> dict:
+    """``generated_at``, ``source_command``, ``commit_sha``; with ``inputs`` also the paths read and, when
+    ``inputs pull`` brought any of them, ``inputs_pulled``: where each came from and its identity."""
     out = {"generated_at": generated_at, "source_command": source_command(), "commit_sha": commit_sha(root)}
     if inputs is not None:
         out["inputs"] = sorted(inputs)
+        origins = pulled_for(root, list(inputs))
+        if origins:
+            out["inputs_pulled"] = origins
     return out

@@ -9,8 +9,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 # Where each bundled item lives in a source checkout (the wheel keeps them all under _data/).
-_CHECKOUT = {"schemas": "schemas", "ops-template": "ops-template", "workflows": ".github/workflows",
-             "credentials.md": "docs/credentials.md"}
+_CHECKOUT = {"schemas": "schemas", "ops-template": "ops-template", "credentials.md": "docs/credentials.md"}
 
 
 @cache
@@ -23,7 +22,7 @@ def data_path(name: str) -> Path:
 
 
 def data_dir(name: str) -> Path:
-    """The bundled directory ``schemas``, ``ops-template`` or ``workflows``."""
+    """The bundled directory ``schemas`` or ``ops-template``."""
     return data_path(name)
 
 

@@ -76,7 +76,7 @@ class JobContext:
 
 
 def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict,
-                     heartbeat_file: str | None = None) -> None:
+                     heartbeat_file: str | None = None) -> str:
     path = ctx.workspace.path(heartbeat_file) if heartbeat_file else ctx.workspace.heartbeat(ctx.job)
     previous = fsio.read_json(path, default={}, what="heartbeat")
     if not isinstance(previous, dict):
@@ -90,6 +90,7 @@ def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostic
                                 "error_code": diagnostics.get("error_code")}
     fsio.atomic_write_json(path, beat)
     ctx.artefact(path)
+    return ctx.workspace.rel(path)
 
 
 def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
@@ -162,12 +163,13 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
             heartbeat: bool, heartbeat_file: str | None) -> tuple[dict[str, Any], int]:
     """Heartbeat, summary and automation-log line of a finished run (under the job lock)."""
     status = result.status
+    written: str | None = None
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
     if ctx is not None and status not in ("skipped",) and heartbeat and not (
             diagnostics.get("error_code") == "workspace_error"):
         try:
-            _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
+            written = _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:
             sys.stderr.write(f"{job}: cannot write heartbeat: {secrets.redact(exc.message)}\n")
     duration_ms = int((time.perf_counter() - t0) * 1000)
@@ -195,6 +197,8 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
             "diagnostics": diagnostics, "commit_sha": summary["commit_sha"],
             "source_command": provenance.source_command(),
         }
+        if written:
+            record["heartbeat"] = written
         gh = github_actions.run_context()
         if gh:
             record["github"] = {k: v for k, v in gh.items() if v is not None}

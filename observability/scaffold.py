@@ -1,8 +1,10 @@
-"""``observability init``: scaffold a new automation repository that runs this project's actions.
+"""``observability init``: scaffold a new automation repository that calls this project's workflows.
 
-The generated workflows are this repository's own scheduled workflows, rewritten to call the
-actions from OWNER/REPO at a pinned commit, with the new repository's root as the workspace.
-So what is scaffolded is exactly what this repository runs and tests.
+The new repository holds short caller workflows (one per job, from ``ops-template/.github/
+workflows/``) that call this project's reusable workflow ``.github/workflows/run.yml`` pinned to a
+release SHA, the configuration (``configs/observability/*``, ``inputs.yaml`` included), and a
+checklist of the secrets and variables to create. Docs stay in this project: the README and every
+issue the automation opens link to them at the pinned SHA.
 """
 
 from __future__ import annotations
@@ -16,47 +18,85 @@ from observability.resources import data_path, template_dir
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-# This repository's own CI stays here; every other workflow is scheduled automation.
-NOT_SCAFFOLDED = {"ci.yml"}
-LOCAL_USE = re.compile(r"uses: \./actions/([a-z0-9-]+)(?: #.*)?$", re.M)
+LOCAL_CALL = re.compile(r"uses: \./\.github/workflows/run\.yml(?: #.*)?$", re.M)
+# What a fresh `git init` leaves; init writes into such a directory as into an empty one.
+ALLOWED_EXISTING = {".git"}
 
 README = """# Observability automation
 
-Scheduled workflows that keep this trading research stack observable, using the actions of
-[{repository}](https://github.com/{repository}) pinned at `{ref}`.
+Scheduled workflows that keep this trading research stack observable. Each workflow in
+`.github/workflows/` calls [{repository}](https://github.com/{repository})'s reusable workflow
+`run.yml`, pinned at `{ref}` ({label}).
 
-1. Create the repository secrets and variables listed in docs/credentials.md
-   (`OBS_STATE_STORE` first: without it every run stops at the state pull), then create the
-   store once: `observability state init --store <that URL>` (a store never created is refused
-   with `store_not_initialised`, so a mistyped URL cannot silently start an empty history).
-2. Edit configs/observability/*.yaml (latency sources, inputs and probes; weekly cohorts;
-   the schedules live in configs/observability/schedules.yaml and in the workflows).
+Getting started: {docs}/docs/getting-started.md — from this repository to the first green
+scheduled run. In short:
+
+1. Create the state store once (`observability state init --store URL`: a store never created
+   is refused with `store_not_initialised`) and the secrets and variables listed in
+   docs/credentials.md (`OBS_STATE_STORE` first: without it every run stops at the state pull).
+2. Say where the upstream inputs come from in `configs/observability/inputs.yaml`, and edit the
+   other `configs/observability/*.yaml` (latency sources and probes, weekly cohorts; cron values
+   live in `configs/observability/schedules.yaml` and in the workflows).
 3. Run each workflow once by hand with `dry_run` on, then let the schedules take over.
 
-To upgrade, rerun `observability init` from a newer checkout into a scratch directory and
-compare, or let Dependabot propose new pins.
+Runbooks: {docs}/docs/runbook.md (every job), {docs}/docs/alerts.md (the alert inbox),
+{docs}/docs/weekly.md (the weekly report). Dependabot proposes new pins of `run.yml`
+(`.github/dependabot.yml`); to see what a new release changes in the generated files, run
+`observability init` from it into a scratch directory and compare.
+
+Running a job by hand: `pip install -r requirements.txt`, then the same command the workflow
+runs, e.g. `observability latency sample --dry-run-alert` (every job has a dry run).
+"""
+
+DEPENDABOT = """version: 2
+updates:
+  # The pinned observability release (the `uses: ...run.yml@<sha>` lines) and any other action.
+  - package-ecosystem: github-actions
+    directory: /
+    schedule:
+      interval: weekly
+    cooldown:
+      default-days: 7
+  # requirements.txt: the same release, for running jobs by hand.
+  - package-ecosystem: pip
+    directory: /
+    schedule:
+      interval: weekly
+    cooldown:
+      default-days: 7
+"""
+
+GITIGNORE = """# Written by the jobs on a runner; the state store and workflow artifacts keep them.
+out/
+ops/
+# The observability checkout the reusable workflow makes beside the configuration.
+.observability/
 """
 
 
 def _rewrite(text: str, repository: str, ref: str, label: str) -> str:
-    text = LOCAL_USE.sub(lambda m: f"uses: {repository}/actions/{m.group(1)}@{ref} # {label}", text)
-    # The new repository's checkout is the workspace: no copy of the template is needed.
-    text = re.sub(r"      - name: Prepare the workspace\n(?:        #[^\n]*\n)*        run: [^\n]*\n", "", text)
-    text = text.replace("${{ runner.temp }}/workspace", ".")
-    if "RUNNER_TEMP/workspace" in text:
-        raise AssertionError("a workflow names $RUNNER_TEMP/workspace in a run: step; use the WORKSPACE env")
-    return text
+    rewritten, count = LOCAL_CALL.subn(f"uses: {repository}/.github/workflows/run.yml@{ref} # {label}", text)
+    if count != 1:
+        raise AssertionError("a caller template must call ./.github/workflows/run.yml exactly once")
+    return rewritten
+
+
+def _check_target(target: Path) -> None:
+    if not target.exists():
+        return
+    if not target.is_dir() or any(p.name not in ALLOWED_EXISTING for p in target.iterdir()):
+        raise WorkspaceError(f"{target}: exists and is not an empty directory (only .git may be there)")
 
 
 def scaffold(target: Path, *, repository: str, ref: str, label: str | None = None) -> list[str]:
-    """Write the new repository into ``target`` (new or empty); returns the files written."""
+    """Write the new repository into ``target`` (new, empty, or holding only ``.git``); returns the files."""
     if not REPO_RE.match(repository):
         raise ConfigError(f"--repository {repository!r}: expected OWNER/REPO")
     if not SHA_RE.match(ref):
         raise ConfigError(f"--ref {ref!r}: pin a full 40-character commit SHA (tags and branches can move)")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise WorkspaceError(f"{target}: exists and is not an empty directory")
+    _check_target(target)
     label = label or f"v{__version__}"
+    docs = f"https://github.com/{repository}/blob/{ref}"
     written: list[str] = []
 
     def put(relative: str, text: str) -> None:
@@ -65,18 +105,16 @@ def scaffold(target: Path, *, repository: str, ref: str, label: str | None = Non
         path.write_text(text, encoding="utf-8")
         written.append(relative)
 
-    for source in sorted((template_dir() / "configs").rglob("*")):
+    template = template_dir()
+    for source in sorted((template / "configs").rglob("*")):
         if source.is_file():
-            relative = source.relative_to(template_dir()).as_posix()
-            put(relative, source.read_text(encoding="utf-8"))
-    put("ops/README.md", (template_dir() / "ops" / "README.md").read_text(encoding="utf-8"))
-    for workflow in sorted(data_path("workflows").glob("*.yml")):
-        if workflow.name not in NOT_SCAFFOLDED:
-            put(f".github/workflows/{workflow.name}",
-                _rewrite(workflow.read_text(encoding="utf-8"), repository, ref, label))
-    put(".github/dependabot.yml", "version: 2\nupdates:\n  - package-ecosystem: github-actions\n"
-        "    directory: /\n    schedule:\n      interval: weekly\n    cooldown:\n      default-days: 7\n")
+            put(source.relative_to(template).as_posix(), source.read_text(encoding="utf-8"))
+    for caller in sorted((template / ".github" / "workflows").glob("*.yml")):
+        put(f".github/workflows/{caller.name}", _rewrite(caller.read_text(encoding="utf-8"), repository, ref, label))
+    put(".github/dependabot.yml", DEPENDABOT)
+    put("requirements.txt", f"# observability at the release the workflows call (for running a job by hand)\n"
+        f"observability @ git+https://github.com/{repository}@{ref}\n")
     put("docs/credentials.md", data_path("credentials.md").read_text(encoding="utf-8"))
-    put("README.md", README.format(repository=repository, ref=ref))
-    put(".gitignore", "out/\nops/.*.lock\n")
+    put("README.md", README.format(repository=repository, ref=ref, label=label, docs=docs))
+    put(".gitignore", GITIGNORE)
     return written

@@ -53,6 +53,11 @@ class Workspace:
     def run_sequence(self) -> Path:
         return self.ops / "automation_runs.sequence"
 
+    @property
+    def run_segments(self) -> Path:
+        """Rotated, gzip-compressed segments of the automation log (``YYYY/MM/<range>.jsonl.gz``)."""
+        return self.ops / "automation_runs"
+
     def heartbeat(self, job: str) -> Path:
         names = {"latency": "latency_job_heartbeat.json", "weekly": "weekly_report_heartbeat.json",
                  "dashboard": "dashboard_export_heartbeat.json"}

@@ -141,6 +141,11 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.rate_limit, self.remaining, self.reset_at = 5000, 5000, None
+        self.artifacts: list[dict] = []
+        self.runs: dict[int, dict] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.blob_requests: list[dict] = []
+        self._location: str | None = None
         self._next_id = 1000
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -181,6 +186,30 @@ class FakeGitHub:
     def add_issue_by_hand(self, title: str, body: str, labels: list[str]) -> dict:
         with self.lock:
             return self._create_issue({"title": title, "body": body, "labels": labels})
+
+    def add_artifact(self, name: str, archive: bytes, *, run_id: int, workflow: str = "research.yml",
+                     branch: str = "main", conclusion: str = "success", expired: bool = False,
+                     created_at: str | None = None) -> dict:
+        """A workflow run (if new) and an artifact of it whose download redirects to ``archive``."""
+        with self.lock:
+            if run_id not in self.runs:
+                example = spec().resolve(spec().doc["components"]["examples"]["workflow-run-paginated"])
+                run = copy.deepcopy(example["value"]["workflow_runs"][0])
+                run.update(id=run_id, head_branch=branch, path=f".github/workflows/{workflow}", status="completed",
+                           conclusion=conclusion, head_sha=f"{run_id:040x}"[-40:])
+                self.runs[run_id] = run
+            artifact_id = self._id()
+            stamp = created_at or self._now()
+            artifact = {"id": artifact_id, "node_id": f"MDg6QXJ0aWZhY3Q{artifact_id}", "name": name,
+                        "size_in_bytes": len(archive), "url": self._api("actions", "artifacts", artifact_id),
+                        "archive_download_url": self._api("actions", "artifacts", artifact_id, "zip"),
+                        "expired": expired, "created_at": stamp, "expires_at": "2099-01-01T00:00:00Z",
+                        "updated_at": stamp, "digest": "sha256:" + __import__("hashlib").sha256(archive).hexdigest(),
+                        "workflow_run": {"id": run_id, "repository_id": 42, "head_repository_id": 42,
+                                         "head_branch": branch, "head_sha": self.runs[run_id]["head_sha"]}}
+            self.artifacts.append(artifact)
+            self.blobs[f"blob-{artifact_id}"] = archive
+            return copy.deepcopy(artifact)
 
     # -- shapes ------------------------------------------------------------------------------
     def _now(self) -> str:
@@ -402,6 +431,36 @@ class FakeGitHub:
         issue["labels"] = [label for label in issue["labels"] if label["name"].lower() != name]
         return 200, copy.deepcopy(issue["labels"])
 
+    def _op_list_artifacts_for_repo(self, params, query, body):
+        if f"{params['owner']}/{params['repo']}" != self.repo:
+            return self._NOT_FOUND
+        items = [a for a in self.artifacts if "name" not in query or a["name"] == query["name"]]
+        items.sort(key=lambda a: (a["created_at"], a["id"]), reverse=True)
+        status, chunk = self._page(items, query, f"/repos/{self.repo}/actions/artifacts")
+        return status, {"total_count": len(items), "artifacts": chunk}
+
+    def _op_list_workflow_runs(self, params, query, body):
+        if f"{params['owner']}/{params['repo']}" != self.repo:
+            return self._NOT_FOUND
+        wanted = params["workflow_id"]
+        runs = [r for r in self.runs.values() if r["path"].rsplit("/", 1)[-1] == wanted
+                and ("branch" not in query or r["head_branch"] == query["branch"])
+                and ("status" not in query or query["status"] in (r["status"], r["conclusion"]))]
+        runs.sort(key=lambda r: r["id"], reverse=True)
+        status, chunk = self._page(runs, query, f"/repos/{self.repo}/actions/workflows/{wanted}/runs")
+        return status, {"total_count": len(runs), "workflow_runs": chunk}
+
+    def _op_download_artifact(self, params, query, body):
+        if f"{params['owner']}/{params['repo']}" != self.repo or params["archive_format"] != "zip":
+            return self._NOT_FOUND
+        artifact = next((a for a in self.artifacts if a["id"] == int(params["artifact_id"])), None)
+        if artifact is None:
+            return self._NOT_FOUND
+        if artifact["expired"]:
+            return 410, {"message": "Artifact has expired", "documentation_url": "https://docs.github.com/rest"}
+        self._location = f"{self.url}/_blobs/blob-{artifact['id']}?sig=signed-by-fake-0123456789"
+        return 302, None
+
     # -- HTTP --------------------------------------------------------------------------------
     def _handler(self):
         fake = self
@@ -418,6 +477,17 @@ class FakeGitHub:
                 raw = self.rfile.read(length) if length else b""
                 split = urlsplit(self.path)
                 query = dict(parse_qsl(split.query, keep_blank_values=True))
+                if split.path.startswith("/_blobs/"):  # the storage an artifact download redirects to
+                    with fake.lock:
+                        fake.blob_requests.append({"path": split.path, "authorization": self.headers.get("Authorization")})
+                        blob = fake.blobs.get(split.path[len("/_blobs/"):])
+                    payload = blob if blob is not None else b"no such blob"
+                    self.send_response(200 if blob is not None else 404)
+                    self.send_header("Content-Type", "application/zip")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 with fake.lock:
                     body = None
                     if raw:
@@ -430,6 +500,7 @@ class FakeGitHub:
                                           "api_version": self.headers.get("X-GitHub-Api-Version"),
                                           "accept": self.headers.get("Accept")})
                     fake._link = None
+                    fake._location = None
                     headers: dict[str, str] = {}
                     now = fake.clock()
                     if fake.reset_at is not None and now >= fake.reset_at:
@@ -460,7 +531,9 @@ class FakeGitHub:
                     headers.setdefault("x-ratelimit-resource", "core")
                     if fake._link:
                         headers["Link"] = fake._link
-                payload = json.dumps(data).encode()
+                    if fake._location:
+                        headers["Location"] = fake._location
+                payload = json.dumps(data).encode() if data is not None else b""
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))

@@ -19,7 +19,9 @@ COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "s
             "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
             "workflow": ("workflow", "run"), "verify": ("verify",),
             "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
-            "alerts-drill": ("alerts", "drill"), "state-init": ("state", "init"), "cycle": ("cycle",)}
+            "alerts-drill": ("alerts", "drill"), "sync-push": ("sync", "push"),
+            "inputs-pull": ("inputs", "pull"), "state-init": ("state", "init"),
+            "cycle": ("cycle",)}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -170,6 +172,25 @@ def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
     summary = json.loads(Path(result["outputs"]["summary"]).read_text())
     assert sorted(summary["datasets"]) == ["ev_history", "slippage", "turnover"]
     assert (ws / "out" / "dashboard" / "manifest.json").is_file()
+
+
+def test_sync_push_action_copies_the_bundle_to_shared_storage(tmp_path):
+    ws = _sample_workspace(tmp_path)
+    exported = run_action("dashboard", {"workspace": str(ws), "dry-run-upload": "true",
+                                        "dataset": "ev_history slippage turnover"}, tmp_path,
+                          extra_env={"OBS_NOW": NOW})
+    assert exported["code"] == 0, exported["stderr"]
+    target = tmp_path / "shared"
+    target.mkdir()
+    result = run_action("sync-push", {"workspace": str(ws), "to": target.as_uri(), "no-weekly": "true"},
+                        tmp_path, extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 0, result["stderr"]
+    assert result["outputs"]["status"] == "ok"
+    index = json.loads((target / "index.json").read_text())
+    manifests = list(target.glob("dashboard/*/*/manifest.json"))
+    assert len(manifests) == 1 and index
+    assert manifests[0].read_bytes() == (ws / "out" / "dashboard" / "manifest.json").read_bytes()
+    assert not list(target.glob("weekly/**/*.json"))
 
 
 def test_alerts_actions_plan_issue_calls_in_dry_run(tmp_path):

@@ -293,7 +293,31 @@ def test_issue_body_respects_the_limit():
 
     alert = Alert("0123456789abcdef", "verify", "x", "y", "warning", "m", "o", "n",
                   evidence={"blob": ["z" * 100] * 2000})
-    body = render.alert_body(alert, drill=False, runbook="docs/alerts.md", run_url=None, repo_url=None)
+    body = render.alert_body(alert, drill=False, runbook="docs/alerts.md", links=render.Links())
     assert len(body) <= render.BODY_LIMIT
     assert "Evidence cut to respect GitHub's 65,535-character limit" in body
     assert body.startswith(render.marker("0123456789abcdef", "alert"))
+
+
+def test_issue_links_point_at_docs_of_the_pinned_release_and_at_the_run_artifacts(tmp_path, fake):
+    """An automation repository made by `init` has no docs/ and never holds out/: links must not 404."""
+    ws = tmp_path
+    for index in range(2):
+        at = window(ws, index, 250_000)
+        latency_run(ws, at)
+    docs = "https://github.com/acme/observability/blob/" + "a" * 40
+    run_url = "https://github.com/acme/trading-observability/actions/runs/77"
+    run = alerts_cli(ws, "sync", "--run-url", run_url, now=iso(at), fake=fake, env={"OBS_DOCS_URL": docs})
+    assert run.exit_code == 0, run
+    (issue,) = fake.issues.values()
+    assert f"[on-call runbook]({docs}/docs/alerts.md)" in issue["body"]
+    assert f"[evidence]({run_url}#artifacts)" in issue["body"]
+    assert "docs/runbook.md#latency-slo-breach" in issue["body"]  # one anchor, not two
+    assert "/blob/HEAD/docs/" not in issue["body"] and "/blob/HEAD/out/" not in issue["body"]
+
+
+def test_links_without_a_docs_url_or_run_keep_relative_docs_in_the_repository():
+    links = render.Links(repo_url="https://github.com/o/r")
+    assert render.link("runbook", "docs/alerts.md", links) == "[runbook](https://github.com/o/r/blob/HEAD/docs/alerts.md)"
+    assert render.link("evidence", "out/latency_alerts/x.json", links) == "evidence"  # not linkable: no run
+    assert render.link("x", "https://example.test/a", links) == "[x](https://example.test/a)"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from observability import config
+from observability import __version__, config
 from observability.cli import cli
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -29,24 +29,38 @@ def _tool(name: str) -> str:
     return found
 
 
-def test_scaffolded_repository_has_pinned_workflows_configs_and_credentials(tmp_path):
+def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_path):
     target = tmp_path / "new-repo"
     result = _init(target)
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (target / ".github" / "workflows").glob("*.yml"))
-    assert {"dashboard.yml", "latency.yml", "weekly.yml"} <= set(workflows)
-    assert "ci.yml" not in workflows
+    assert workflows == ["chain.yml", "dashboard.yml", "latency.yml", "verify.yml", "weekly.yml"]
     for path in (target / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
-        assert "./actions/" not in text and "runner.temp }}/workspace" not in text
-        for uses in re.findall(r"uses: (\S+)", text):
-            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), uses
-        assert "acme/observability/actions/" in text
+        assert "./" not in text.replace("../", "")  # nothing local: the repository holds only configs
+        (uses,) = re.findall(r"uses: (\S+ # \S+)", text)
+        assert uses == f"acme/observability/.github/workflows/run.yml@{SHA} # v{__version__}"
+        assert len(text.splitlines()) <= 45
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
-    names = [s["name"] for s in latency["jobs"]["latency"]["steps"]]
-    assert "Prepare the workspace" not in names
+    assert latency["jobs"]["latency"]["with"]["job"] == "latency"
     config.load_latency(target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={})
     assert "OBS_STATE_STORE" in (target / "docs" / "credentials.md").read_text()
+    readme = (target / "README.md").read_text()
+    assert f"https://github.com/acme/observability/blob/{SHA}/docs/getting-started.md" in readme
+    assert f"git+https://github.com/acme/observability@{SHA}" in (target / "requirements.txt").read_text()
+    dependabot = yaml.safe_load((target / ".github" / "dependabot.yml").read_text())
+    assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions", "pip"}
+    assert not (target / "ops").exists() and not (target / "runs").exists(), "no sample data, no state"
+    assert "ops/" in (target / ".gitignore").read_text().splitlines()
+
+
+def test_init_writes_into_a_fresh_git_repository(tmp_path):
+    target = tmp_path / "fresh"
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
+    result = _init(target)
+    assert result.exit_code == 0, result.output
+    assert (target / ".github" / "workflows" / "latency.yml").is_file()
+    assert (target / ".git" / "HEAD").is_file()
 
 
 def test_scaffolded_workflows_pass_actionlint_and_zizmor(tmp_path):

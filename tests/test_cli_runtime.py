@@ -66,6 +66,7 @@ def test_automation_log_lines_validate_and_sequence_is_monotonic(tmp_path):
     assert [line["sequence"] for line in lines] == [1, 2, 3]
     assert (ws / "ops" / "automation_runs.sequence").read_text().strip() == "3"
     assert {line["job"] for line in lines} == {"latency"}
+    assert {line["heartbeat"] for line in lines} == {"ops/latency_job_heartbeat.json"}  # which file is its own
 
 
 def test_sequence_survives_a_lost_sequence_file(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -93,6 +94,25 @@ def test_demo_runs_every_job_on_the_sample_workspace(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
                              capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 1 and "not empty" in refused.stderr
+
+
+def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
+    """What a new user tries next: `workflow run --dry-run` inside the demo workspace samples the demo logs."""
+    target = tmp_path / "demo"
+    subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+                   capture_output=True, text=True, timeout=120, check=True)
+    before = (target / "ops" / "signal_latency.csv").stat().st_size
+    (target / "sample" / "signal_notifier.csv").open("a", encoding="utf-8").write(
+        "2026-01-08T00:05:00Z,120.5,success,,dukascopy\n")
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    env["OBS_NOW"] = "2026-01-08T00:10:00Z"
+    done = subprocess.run([sys.executable, "-m", "observability", "workflow", "run", "--dry-run",
+                           "--workspace", str(target)], capture_output=True, text=True, timeout=120,
+                          check=False, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = {step["name"]: step for step in json.loads(done.stdout)["steps"]}
+    assert steps["latency"]["status"] == "dry_run"
+    assert (target / "ops" / "signal_latency.csv").stat().st_size > before  # the new sample was read
 
 
 def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):

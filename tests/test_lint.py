@@ -36,12 +36,14 @@ def test_third_party_actions_are_pinned_to_node24_releases():
     import re
 
     node24_majors = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6,
-                     "actions/cache": 5}
+                     "actions/cache": 5, "actions/download-artifact": 7, "aws-actions/configure-aws-credentials": 5}
     files = list((ROOT / ".github" / "workflows").glob("*.yml")) + list((ROOT / "actions").glob("*/action.yml"))
     seen = 0
     for path in files:
         for line in path.read_text().splitlines():
-            match = re.search(r"uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(\S+)(.*)", line)
+            if line.lstrip().startswith("#"):
+                continue
+            match = re.match(r"\s*(?:- )?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(\S+)(.*)", line)
             if not match:
                 continue
             seen += 1
@@ -51,3 +53,14 @@ def test_third_party_actions_are_pinned_to_node24_releases():
             assert version, f"{path.name}: {action} has no # vX.Y.Z comment"
             assert int(version.group(1)) >= node24_majors.get(action, 0), f"{path.name}: {action} is pre-node24"
     assert seen
+
+
+@pytest.mark.parametrize("lock", ["actions/_lib/requirements.txt", ".github/lint-requirements.txt"])
+def test_lock_files_hold_nothing_machine_specific(lock):
+    """A lock file is installed on runners and fresh machines: no local wheel folders or index URLs."""
+    import re
+
+    text = (ROOT / lock).read_text(encoding="utf-8")
+    options = [line for line in text.splitlines() if line.startswith("-") and not line.startswith("--hash")]
+    assert options == [], f"{lock}: pip options naming this machine's package sources: {options}"
+    assert not re.search(r"(^|\s)(/opt|/root|/home|/tmp|file:)", text, re.M), f"{lock}: a local path"

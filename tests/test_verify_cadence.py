@@ -132,8 +132,8 @@ def test_weekly_and_daily_heartbeats_get_their_interval_not_six_hours(tmp_path):
 def test_an_unscheduled_job_that_writes_a_heartbeat_is_checked_too(tmp_path):
     root = new_workspace(tmp_path / "ws")
     on_cadence(root)
-    add_run(root, "state", NOW - timedelta(hours=10))
-    assert ("stale_heartbeat", "state") in verify(root).rules()
+    add_run(root, "backfill", NOW - timedelta(hours=10))
+    assert ("stale_heartbeat", "backfill") in verify(root).rules()
 
 
 @pytest.mark.parametrize("expression,minutes,hours,weekdays", [

@@ -125,3 +125,41 @@ def test_the_nightly_run_traces_each_jobs_latest_run(demo):
     assert run.exit_code == 0 and run.summary["status"] == "warning"
     alert = run.rules()[("checksum_mismatch", "dashboard")]
     assert alert["severity"] == "critical" and alert["evidence"]["items"][0]["job_id"] == DASHBOARD
+
+
+def _runner_line(job_id: str, job: str, artefacts: list[str], run_id: str) -> dict:
+    return {"job_id": job_id, "job": job, "status": "ok", "sequence": 1, "artefacts": artefacts,
+            "github": {"run_id": run_id, "run_url": f"https://github.com/acme/ops/actions/runs/{run_id}"}}
+
+
+def test_out_files_of_a_run_on_another_runner_are_in_its_artifact_not_missing(tmp_path, monkeypatch):
+    """A fresh runner's nightly verify never has yesterday's out/ (the state store does not carry it)."""
+    from observability.verify.trace import trace
+    from observability.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    line = _runner_line("20260107T004400Z-dashboard", "dashboard", ["out/dashboard/manifest.json"], "111")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/ops")
+    monkeypatch.setenv("GITHUB_RUN_ID", "222")  # the nightly verify is another run
+    result = trace(ws, line["job_id"], [line])
+    assert result.findings == []
+    assert result.artefacts[0]["in_run_artifact"] == "https://github.com/acme/ops/actions/runs/111"
+    monkeypatch.setenv("GITHUB_RUN_ID", "111")  # the same run: its out/ must be here
+    assert [f.rule for f in trace(ws, line["job_id"], [line]).findings] == ["artefact_missing"]
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    local = {**line, "github": None}
+    assert [f.rule for f in trace(ws, line["job_id"], [local]).findings] == ["artefact_missing"]
+
+
+def test_a_state_pull_that_lists_other_jobs_heartbeats_has_no_heartbeat_of_its_own(tmp_path):
+    from observability.verify.trace import trace
+    from observability.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "alerts_heartbeat.json").write_text('{"job_id": "x-alerts", "status": "ok"}')
+    line = {"job_id": "20260107T004400Z-state", "job": "state", "status": "ok", "sequence": 3,
+            "artefacts": ["ops/alerts_heartbeat.json"]}
+    result = trace(ws, line["job_id"], [line])
+    assert result.findings == [] and result.heartbeat is None

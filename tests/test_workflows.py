@@ -1,4 +1,8 @@
-"""The scheduled workflows keep the hardening rules and the schedules kept in one place."""
+"""The workflows keep the hardening rules, one runner job per scheduled run, and one place for schedules.
+
+Two kinds: this repository's own (``.github/workflows/``: the reusable ``run.yml`` and CI) and the
+callers ``observability init`` writes into an automation repository (``ops-template/.github/workflows/``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+CALLERS = sorted((ROOT / "ops-template" / ".github" / "workflows").glob("*.yml"))
 SCHEDULES = yaml.safe_load((ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml").read_text())
-STATEFUL = {entry["workflow"] for entry in SCHEDULES["schedules"].values()}
+SCHEDULED = {entry["workflow"] for entry in SCHEDULES["schedules"].values()}
+RUN = ROOT / ".github" / "workflows" / "run.yml"
 
 
 def _load(path: Path) -> dict:
@@ -19,14 +25,21 @@ def _load(path: Path) -> dict:
     return data
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def _steps(job: dict) -> list[dict]:
+    return job.get("steps", [])
+
+
+@pytest.mark.parametrize("path", OWN + CALLERS, ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
 def test_hardening(path):
     workflow = _load(path)
     assert workflow["permissions"] == {}, "permissions: {} at the top"
     for name, job in workflow["jobs"].items():
-        assert "timeout-minutes" in job, f"{name} has no timeout-minutes"
         assert "permissions" in job, f"{name} does not state its permissions"
-        for step in job.get("steps", []):
+        if "uses" in job:  # a reusable-workflow call: no steps, no timeout of its own
+            assert "secrets" in job and job["secrets"] != "inherit", f"{name}: pass each secret by name"
+            continue
+        assert "timeout-minutes" in job, f"{name} has no timeout-minutes"
+        for step in _steps(job):
             assert step.get("name"), f"{name}: unnamed step"
             uses = step.get("uses", "")
             if uses.startswith("actions/checkout@"):
@@ -36,15 +49,23 @@ def test_hardening(path):
             assert "${{" not in step.get("run", ""), f"{name}: {step['name']} interpolates into run:"
 
 
-@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name in STATEFUL], ids=lambda p: p.name)
-def test_scheduled_workflows_share_one_state_concurrency_group_and_offer_a_dry_run(path):
+@pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
+def test_callers_queue_never_cancel_and_call_run_yml_once(path):
     workflow = _load(path)
-    assert workflow["concurrency"] == {"group": "observability-state", "cancel-in-progress": False}
+    name = path.stem
+    assert workflow["concurrency"] == {"group": f"observability-{name}", "queue": "max"}, \
+        "one group per workflow (different jobs never block each other), runs queue instead of replacing"
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
-    assert inputs["dry_run"]["type"] == "boolean" and inputs["dry_run"]["default"] is False
-    uploads = [s for job in workflow["jobs"].values() for s in job["steps"]
-               if s.get("uses", "").startswith("actions/upload-artifact@")]
-    assert uploads and all("outputs.job-id" in s["with"]["name"] for s in uploads)
+    assert inputs["dry_run"]["type"] == "boolean"
+    (job,) = workflow["jobs"].values()
+    assert job["uses"] == "./.github/workflows/run.yml"  # `init` pins it to OWNER/REPO/...@SHA
+    assert job["with"]["job"] == name
+    assert "dry_run" in str(job["with"]["dry-run"])
+    run_secrets = set(_load(RUN)["on"]["workflow_call"]["secrets"])
+    assert set(job["secrets"]) <= run_secrets
+    for key, value in job["secrets"].items():
+        assert value == f"${{{{ secrets.{key} }}}}"
+    assert len(path.read_text().splitlines()) <= 45, "a caller stays short"
 
 
 def test_cron_values_live_in_schedules_yaml_only():
@@ -54,37 +75,65 @@ def test_cron_values_live_in_schedules_yaml_only():
         minute = entry["cron"].split()[0]
         assert not any(part == "0" for part in minute.split(",")), f"{entry['cron']} runs at the top of the hour"
     found = {}
-    for path in WORKFLOWS:
+    for path in OWN + CALLERS:
         schedule = _load(path)["on"].get("schedule") if isinstance(_load(path)["on"], dict) else None
         if schedule:
             found[path.name] = {item["cron"] for item in schedule}
-    for name, crons in found.items():
-        assert crons == expected.get(name), f"{name} uses {crons}, schedules.yaml says {expected.get(name)}"
-    assert set(found) <= set(expected)
+    assert found == expected, "every cron lives in a caller and in schedules.yaml, nowhere else"
+    assert SCHEDULED <= {p.name for p in CALLERS}
 
 
-@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name in STATEFUL], ids=lambda p: p.name)
-def test_scheduled_workflows_sync_alerts_and_report_failures_in_the_same_workflow(path):
-    workflow = _load(path)
-    assert "workflow_run" not in workflow["on"], "failure reporting lives in the same workflow"
-    main = next(job for name, job in workflow["jobs"].items() if name not in ("report", "drill"))
-    uses = [s.get("uses", "") for s in main["steps"]]
-    pull = next(i for i, u in enumerate(uses) if "actions/state-pull" in u)
-    guarded = [s for s in main["steps"] if "alerts-sync" in s.get("uses", "") or "state-push" in s.get("uses", "")]
-    assert all("steps.pull.outcome == 'success'" in s["if"] for s in guarded), "never after a failed pull"
-    sync = next(i for i, u in enumerate(uses) if "actions/alerts-sync" in u)
-    push = next(i for i, u in enumerate(uses) if "actions/state-push" in u)
-    assert pull < sync < push, "alerts are synced between pull and push, so the issue cache travels"
-    report = workflow["jobs"]["report"]
-    assert report["if"].startswith("${{ !cancelled()") and report["permissions"]["issues"] == "write"
-    step = next(s for s in report["steps"] if "alerts-report-failure" in s.get("uses", ""))
-    assert "result == 'success'" in step["with"]["recovered"]
+def test_one_runner_job_per_run_and_failure_reporting_is_its_last_word():
+    workflow = _load(RUN)
+    assert set(workflow["on"]) == {"workflow_call"}
+    run = workflow["jobs"]["run"]
+    steps = _steps(run)
+    names = [s["name"] for s in steps]
+    uses = [s.get("uses", "") for s in steps]
+
+    def index(fragment: str) -> int:
+        return next(i for i, u in enumerate(uses) if fragment in u)
+
+    pull, sync, report, push = (index("actions/state-pull"), index("actions/alerts-sync"),
+                                index("actions/alerts-report-failure"), index("actions/state-push"))
+    inputs = index("actions/inputs-pull")
+    assert pull < inputs < index("actions/latency"), "inputs come after the state (their cursors) and before the job"
+    assert "steps.pull.outcome == 'success'" in steps[inputs]["if"]
+    assert pull < sync < report < push, "the issue cache changes travel in the push"
+    for i in (sync, push):
+        assert "steps.pull.outcome == 'success'" in steps[i]["if"], "never after a failed pull"
+    assert steps[report]["if"].startswith("${{ !cancelled()"), "a cancellation is neither failure nor recovery"
+    assert "job.status == 'success'" in steps[report]["with"]["recovered"]
+    assert "Report a failed state push" in names
+    uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert uploads and all("github.run_id" in s["with"]["name"] for s in uploads)
+    assert "workflow_run" not in workflow["on"]
+
+
+def test_no_token_that_can_push_code_reaches_the_job_that_runs_probes():
+    workflow = _load(RUN)
+    run, push = workflow["jobs"]["run"], workflow["jobs"]["push-state"]
+    assert run["permissions"]["contents"] == "read"
+    assert push["permissions"] == {"contents": "write"}
+    push_uses = [s.get("uses", "") for s in _steps(push)]
+    assert any("actions/state-push" in u for u in push_uses)
+    assert not any(fragment in u for u in push_uses
+                   for fragment in ("actions/latency", "actions/weekly", "actions/dashboard", "actions/inputs-pull"))
+    assert "needs.run.outputs.state-artifact" in push["if"]
+
+
+def test_shared_storage_sync_follows_the_dashboard_and_weekly_jobs():
+    steps = _steps(_load(RUN)["jobs"]["run"])
+    sync = next(s for s in steps if "actions/sync-push" in s.get("uses", ""))
+    assert "vars.OBS_SYNC_TO != ''" in sync["if"] and "'dashboard'" in sync["if"] and "'weekly'" in sync["if"]
 
 
 def test_alert_drills_exist_for_latency_and_ci():
-    latency = _load(ROOT / ".github" / "workflows" / "latency.yml")
+    latency = _load(ROOT / "ops-template" / ".github" / "workflows" / "latency.yml")
     assert latency["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
-    assert "alerts-drill" in str(latency["jobs"]["drill"]["steps"])
+    steps = _steps(_load(RUN)["jobs"]["run"])
+    drill = next(s for s in steps if "actions/alerts-drill" in s.get("uses", ""))
+    assert drill["if"] == "${{ inputs.alert-drill }}"
     ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
     assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
     assert any("Alert drill" == s["name"] for s in ci["jobs"]["tests"]["steps"])

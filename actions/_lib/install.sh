@@ -1,42 +1,48 @@
 #!/usr/bin/env bash
 # Install observability for a composite action: a virtual environment under $RUNNER_TEMP
-# built from the hash-pinned requirements beside this script (restored from the cache when
-# the lock file is unchanged), then this checkout of the package itself, without deps.
+# holding only the hash-pinned dependencies beside this script (restored from the cache when
+# the lock file is unchanged), and a launcher that runs this checkout's package from source.
+# The package itself is never built or installed: a code change costs nothing, and the cached
+# venv stays valid for every commit that keeps the lock file.
 #
-# Outputs (to $GITHUB_OUTPUT): venv, key (the cache key), bin (the observability command).
-# Modes: `prepare` computes venv and key; `install` builds the venv and installs.
+# Outputs (to $GITHUB_OUTPUT): venv, key (the cache key), ready (true when an earlier action of
+# the same job already built the venv, so the cache restore can be skipped), bin (the command).
+# Modes: `prepare` computes venv, key and ready; `install` builds the venv and the launcher.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${OBS_ACTION_PYTHON:-python3}"
 venv="${RUNNER_TEMP:?RUNNER_TEMP is not set}/observability-venv"
+lock_hash="$(sha256sum "$here/requirements.txt" | cut -c1-16)"
 
 case "${1:-install}" in
   prepare)
-    lock_hash="$(sha256sum "$here/requirements.txt" | cut -c1-16)"
     py="$("$python" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')"
+    ready=false
+    [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.observability-lock" 2>/dev/null)" = "$lock_hash" ] && ready=true
     {
       echo "venv=$venv"
       echo "key=observability-venv-${RUNNER_OS:-Linux}-${RUNNER_ARCH:-X64}-$py-$lock_hash"
+      echo "ready=$ready"
     } >> "$GITHUB_OUTPUT"
     ;;
   install)
-    if [ ! -x "$venv/bin/python" ]; then
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.observability-lock" 2>/dev/null)" != "$lock_hash" ]; then
+      rm -rf "$venv"
       "$python" -m venv "$venv"
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
         -r "$here/requirements.txt"
+      echo "$lock_hash" > "$venv/.observability-lock"
     fi
-    # The package itself always comes from this checkout (the cached venv holds only its deps);
-    # reinstalled only when its files changed, so several actions in one job install it once.
-    source_hash="$(cd "$root" && find observability schemas ops-template pyproject.toml -type f \
-      ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)"
-    if [ "$(cat "$venv/.observability-source" 2>/dev/null)" != "$source_hash" ]; then
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
-        --force-reinstall "$root"
-      echo "$source_hash" > "$venv/.observability-source"
-    fi
-    echo "bin=$venv/bin/observability" >> "$GITHUB_OUTPUT"
+    # One launcher per checkout: the package runs from this action's own checkout (its schemas and
+    # templates are found beside it), with nothing from the caller's PYTHONPATH.
+    launcher="${RUNNER_TEMP}/observability-bin/$(printf '%s' "$root" | sha256sum | cut -c1-12)/observability"
+    mkdir -p "$(dirname "$launcher")"
+    printf '#!/usr/bin/env bash\nPYTHONPATH=%q PYTHONSAFEPATH=1 exec %q -m observability "$@"\n' \
+      "$root" "$venv/bin/python" > "$launcher"
+    chmod +x "$launcher"
+    echo "bin=$launcher" >> "$GITHUB_OUTPUT"
     ;;
   *)
     echo "usage: install.sh prepare|install" >&2

@@ -50,7 +50,7 @@ class Failure:
         return ", ".join(bits)
 
 
-def _body(f: Failure, stamp: str, runbook: str, repo_url: str | None) -> str:
+def _body(f: Failure, stamp: str, runbook: str, links: render.Links) -> str:
     lines = [render.marker(f.fingerprint, "failure")]
     if f.drill:
         lines += ["> [!NOTE]", "> **Drill.** Opened on purpose by an alert drill; the next successful run closes it.",
@@ -58,7 +58,7 @@ def _body(f: Failure, stamp: str, runbook: str, repo_url: str | None) -> str:
     lines += [f"**`{cell(f.workflow)}` / `{cell(f.job)}` failed** at {stamp}: {f.where()}.", "",
               "**Next action:** open the run, read the failing step's log and the job summary JSON "
               "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
-              "", f"Acknowledge within 10 minutes ({render.link('on-call runbook', runbook, repo_url)}).", "",
+              "", f"Acknowledge within 10 minutes ({render.link('on-call runbook', runbook, links)}).", "",
               "_Every further failure is appended below as a comment._"]
     return "\n".join(lines)
 
@@ -71,7 +71,7 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
     entry = inbox.lookup(fp, drill=False)
     labels = f.labels(extra_labels)
     if entry is None:
-        issue = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.repo_url), labels)
+        issue = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.links), labels)
         entry = cache.issues[fp] = {
             "number": int(issue["number"]), "kind": "failure", "origin": f.job, "subject": f.workflow,
             "title": f.issue_title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",

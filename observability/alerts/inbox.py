@@ -54,10 +54,10 @@ class Outcome:
 
 
 class Inbox:
-    def __init__(self, api, cache: Cache, cfg: AlertsConfig, *, now: datetime, run_url: str | None,
-                 repo_url: str | None, drill: bool = False):
+    def __init__(self, api, cache: Cache, cfg: AlertsConfig, *, now: datetime, links: render.Links,
+                 drill: bool = False):
         self.api, self.cache, self.cfg, self.now = api, cache, cfg, now
-        self.run_url, self.repo_url, self.drill_all = run_url, repo_url, drill
+        self.links, self.run_url, self.drill_all = links, links.run_url, drill
         self.stamp = clock.iso(now)
         self.outcome = Outcome()
 
@@ -138,8 +138,7 @@ class Inbox:
         entry = self.cache.issues.get(fp) or self.lookup(fp)
         title = render.alert_title(alert, drill)
         labels = render.alert_labels(alert, drill)
-        body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, run_url=self.run_url,
-                                 repo_url=self.repo_url)
+        body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, links=self.links)
         if entry is None:
             issue = self.create(fp, title, body, labels)
             entry = self.cache.issues[fp] = {

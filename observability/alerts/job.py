@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from observability import config, fsio, github_actions
 from observability.alerts import mirrors as mirrors_mod
+from observability.alerts import render
 from observability.alerts import sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import Failure, report_failure, report_recovery
@@ -77,10 +78,15 @@ def _client(opts: InboxOptions, repo: str, cfg: config.AlertsConfig):
                                  wall_clock=opts.wall_clock)
 
 
-def _links(opts: InboxOptions, repo: str) -> tuple[str | None, str | None]:
+def _links(opts: InboxOptions, repo: str) -> render.Links:
+    """Issue links: the run, the repository, and docs at the observability release the workflow runs
+    (OBS_DOCS_URL, set by the reusable workflow), so a runbook link never points at a file the
+    automation repository does not have."""
     context = github_actions.run_context(opts.environ) or {}
     server = opts.environ.get("GITHUB_SERVER_URL", "").strip() or "https://github.com"
-    return opts.run_url or context.get("run_url"), (None if repo == DRY_RUN_REPO else f"{server}/{repo}")
+    return render.Links(repo_url=None if repo == DRY_RUN_REPO else f"{server}/{repo}",
+                        docs_url=opts.environ.get("OBS_DOCS_URL", "").strip() or None,
+                        run_url=opts.run_url or context.get("run_url"))
 
 
 def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_results: list[dict], repo: str,
@@ -147,9 +153,9 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
             ctx.note(f"source {report.name}: {report.note}; its open issues stay as they are")
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    run_url, repo_url = _links(opts, repo)
+    links = _links(opts, repo)
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
-    inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=opts.drill)
+    inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
     error = None
     try:
         inbox.sync(reports)
@@ -174,13 +180,13 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         raise ConfigError("no workflow name: pass --workflow NAME or run under GitHub Actions (GITHUB_WORKFLOW)")
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    run_url, repo_url = _links(opts, repo)
+    links = _links(opts, repo)
     context = github_actions.run_context(opts.environ) or {}
-    f = Failure(workflow, opts.job, run_url, title=opts.title, drill=opts.drill,
+    f = Failure(workflow, opts.job, links.run_url, title=opts.title, drill=opts.drill,
                 sha=opts.environ.get("GITHUB_SHA") or None, attempt=context.get("run_attempt"),
                 event=context.get("event"))
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
-    inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=opts.drill)
+    inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
     error = None
     try:
         if opts.recovered:
@@ -219,7 +225,7 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
     cfg = _config(ctx, opts)
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    run_url, repo_url = _links(opts, repo)
+    links = _links(opts, repo)
     scratch = drill_mod.scratch_dir(opts.scratch)
     steps = [drill_mod.DrillStep(expected) for expected, _, _ in drill_mod.STEPS]
     mirror_results: list[dict] = []
@@ -228,7 +234,7 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
         sws = Workspace(scratch.resolve())
         sws.ensure_writable()
         cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
-        inbox = Inbox(api, cache, cfg, now=ctx.now, run_url=run_url, repo_url=repo_url, drill=True)
+        inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
         source = sources_mod.LatencySource(cfg.owner, cfg.runbook)
         settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, dry_run=opts.dry_run,
                                               sleep=opts.sleep, wall_clock=opts.wall_clock, environ=opts.environ)

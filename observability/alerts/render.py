@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from observability import clock
 from observability.alerts.sources import Alert
@@ -38,6 +39,7 @@ _RULE_TITLES = {
     "log_invalid_line": "Invalid automation log lines",
     "log_sequence_gap": "Automation log sequence gap",
     "log_sequence_duplicate": "Duplicate automation log sequence numbers",
+    "log_segment_damaged": "Damaged automation log segment",
     "artefact_missing": "Artefact missing or changed: {subject}",
 }
 
@@ -86,12 +88,30 @@ def duration(start: str | None, end: str | None) -> str:
     return f"{minutes} min"
 
 
-def link(text: str, target: str | None, repo_url: str | None) -> str:
-    if not target:
-        return cell(text)
-    if not target.startswith(("http://", "https://")) and repo_url:
-        target = f"{repo_url}/blob/HEAD/{target.lstrip('/')}"
-    return f"[{cell(text)}]({target})"
+@dataclass(frozen=True)
+class Links:
+    """Where a relative path in an issue points: docs/ at the pinned observability release
+    (``OBS_DOCS_URL``), out/ in the run's artifacts (out/ never reaches the repository), the rest
+    in the repository that holds the issues."""
+
+    repo_url: str | None = None
+    docs_url: str | None = None
+    run_url: str | None = None
+
+    def url(self, target: str) -> str | None:
+        if target.startswith(("http://", "https://")):
+            return target
+        relative = target.lstrip("/")
+        if relative.startswith("docs/") and self.docs_url:
+            return f"{self.docs_url.rstrip('/')}/{relative}"
+        if relative.startswith("out/"):
+            return f"{self.run_url}#artifacts" if self.run_url else None
+        return f"{self.repo_url}/blob/HEAD/{relative}" if self.repo_url else target
+
+
+def link(text: str, target: str | None, links: Links | None) -> str:
+    url = (links or Links()).url(target) if target else None
+    return f"[{cell(text)}]({url})" if url else cell(text)
 
 
 def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
@@ -105,7 +125,7 @@ def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
     return "\n".join([*head, *([cut] if cut else []), note, *tail])[:BODY_LIMIT]
 
 
-def alert_body(alert: Alert, *, drill: bool, runbook: str, run_url: str | None, repo_url: str | None) -> str:
+def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
     runbook = alert.runbook or runbook
     rows = [("Severity", alert.severity), ("What", alert.rule), ("Where", alert.subject), ("Source", alert.origin),
             ("Streak", f"{alert.breach_streak} consecutive breach(es)"), ("Breaches", alert.breach_count),
@@ -119,10 +139,10 @@ def alert_body(alert: Alert, *, drill: bool, runbook: str, run_url: str | None, 
              *(f"| {k} | {cell(v)} |" for k, v in rows), "",
              f"**Next action:** {cell(alert.next_action)}", "",
              "Acknowledge within 10 minutes: assign yourself and comment what you are doing "
-             f"({link('on-call runbook', runbook, repo_url)}).", "",
+             f"({link('on-call runbook', runbook, links)}).", "",
              "**Links:** " + " · ".join(x for x in (
-                 link("runbook", runbook, repo_url), link("run", run_url, None) if run_url else "",
-                 link("evidence", alert.evidence_path, repo_url) if alert.evidence_path else "",
+                 link("runbook", runbook, links), link("run", links.run_url, links) if links.run_url else "",
+                 link("evidence", alert.evidence_path, links) if alert.evidence_path else "",
                  f"job id `{alert.job_id}`" if alert.job_id else "") if x), ""]
     evidence = details("Evidence", ["```json", json.dumps(alert.evidence, indent=2, sort_keys=True, default=str),
                                     "```"])

@@ -10,6 +10,7 @@ from observability.cli.cycle import cycle
 from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
 from observability.cli.init import init
+from observability.cli.inputs import inputs
 from observability.cli.latency import latency
 from observability.cli.state import state
 from observability.cli.sync import sync
@@ -42,6 +43,7 @@ cli.add_command(dashboard)
 cli.add_command(demo)
 cli.add_command(init)
 cli.add_command(workflow)
+cli.add_command(inputs)
 cli.add_command(state)
 cli.add_command(sync)
 cli.add_command(verify)

@@ -8,15 +8,16 @@ import click
 @click.command("init")
 @click.argument("directory", metavar="DIR")
 @click.option("--repository", metavar="OWNER/REPO", required=True,
-              help="Where this project's actions live (the generated workflows call OWNER/REPO/actions/<job>).")
+              help="Where this project lives (the generated workflows call OWNER/REPO/.github/workflows/run.yml).")
 @click.option("--ref", metavar="SHA", required=True,
-              help="Full commit SHA of OWNER/REPO to pin every action to.")
+              help="Full commit SHA of OWNER/REPO (a release) to pin every workflow call to.")
 @click.option("--ref-label", metavar="TEXT", default=None,
               help="Version comment written after each pin (default v<package version>).")
 def init(directory, repository, ref, ref_label) -> None:
-    """Scaffold a new automation repository: workflows, configs and docs/credentials.md.
+    """Scaffold a new automation repository: caller workflows, configs and docs/credentials.md.
 
-    The workflows call this project's actions pinned to --ref and pass actionlint and zizmor.
+    DIR may be new, empty, or hold only .git. One short workflow per job calls this project's
+    reusable workflow run.yml pinned to --ref; they pass actionlint and zizmor.
 
     Example:
 
@@ -35,5 +36,6 @@ def init(directory, repository, ref, ref_label) -> None:
         raise click.ClickException(exc.message) from None
     for relative in written:
         click.echo(f"wrote {Path(directory) / relative}")
-    click.echo("next: create the secrets and variables in docs/credentials.md, then run each workflow once "
-               "with dry_run")
+    click.echo(f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "
+               "(create the state store, the secrets and variables in docs/credentials.md, inputs.yaml), "
+               "then run each workflow once with dry_run")

@@ -262,6 +262,9 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         prov.update(user_provenance)
         if not prov.get("inputs"):
             prov["inputs"] = exporter.source_roots(selected)
+        origins = provenance.pulled_for(ws.root, prov["inputs"])
+        if origins:
+            prov["inputs_pulled"] = origins
         manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
                         "generated_at": exporter.now, "job_id": ctx.job_id,
                         "datasets": [entries[n] for n in DATASETS if n in entries], "provenance": prov}

@@ -136,19 +136,72 @@ class GitHubClient:
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         return self._send(method.upper(), url, params, json, retry_unsafe, ok)
 
-    def paginate(self, path: str, *, params: dict | None = None) -> Iterator[Any]:
-        """Every item of a list endpoint, following ``Link: rel="next"`` (100 per page)."""
+    def paginate(self, path: str, *, params: dict | None = None, items_key: str | None = None) -> Iterator[Any]:
+        """Every item of a list endpoint, following ``Link: rel="next"`` (100 per page).
+
+        ``items_key`` names the list inside an object answer (``{"total_count": n, "artifacts": [...]}``).
+        """
         query = {"per_page": 100, **(params or {})}
         url: str | None = self.api_url + path
         while url:
             response = self._send("GET", url, query, None, False, ())
-            if not isinstance(response.data, list):
-                raise GitHubError(f"GET {self._display(url)}: expected a JSON list")
-            yield from response.data
+            items = response.data.get(items_key) if items_key and isinstance(response.data, dict) else response.data
+            if not isinstance(items, list):
+                raise GitHubError(f"GET {self._display(url)}: expected a JSON list" +
+                                  (f" under {items_key!r}" if items_key else ""))
+            yield from items
             url, query = link_next(response.headers.get("link")), None
 
     def _display(self, url: str) -> str:
         return url[len(self.api_url):] if url.startswith(self.api_url) else url.split("?")[0]
+
+    def download(self, path: str, destination, *, chunk: int = 1 << 20) -> int:
+        """GET a file endpoint that answers with a redirect to storage (artifact archives), write it to
+        ``destination`` and return its size. The token goes only to the API: the redirect target is
+        a pre-signed URL and gets no Authorization header."""
+        import requests
+
+        what = f"GET {path}"
+        url = self.api_url + path
+        for attempt in range(1, self.policy.max_attempts + 1):
+            self.calls += 1
+            try:
+                first = self._session.get(url, headers=self._headers(), timeout=self.policy.timeout_seconds,
+                                          allow_redirects=False, stream=True)
+                if first.status_code in (301, 302, 303, 307, 308) and first.headers.get("Location"):
+                    location = first.headers["Location"]
+                    first.close()
+                    secrets.register_url(location)
+                    self.calls += 1
+                    answer = self._session.get(location, headers={"User-Agent": f"observability/{__version__}"},
+                                               timeout=self.policy.timeout_seconds, stream=True)
+                else:
+                    answer = first
+                with answer:
+                    if answer.status_code >= 500 and attempt < self.policy.max_attempts:
+                        self._backoff(attempt)
+                        continue
+                    if answer.status_code != 200:
+                        hint = {401: "the token is invalid or expired", 403: "the token lacks `actions: read`",
+                                404: "not found (or the token cannot see the repository)",
+                                410: "the artifact has expired"}.get(answer.status_code, "")
+                        raise GitHubError(f"{what}: HTTP {answer.status_code}" + (f" ({hint})" if hint else ""),
+                                          status=answer.status_code, transient=answer.status_code >= 500)
+                    size = 0
+                    with open(destination, "wb") as handle:
+                        for block in answer.iter_content(chunk):
+                            handle.write(block)
+                            size += len(block)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                    return size
+            except requests.exceptions.RequestException as exc:
+                if attempt < self.policy.max_attempts:
+                    self._backoff(attempt)
+                    continue
+                raise GitHubError(f"{what}: network error ({type(exc).__name__}) after {attempt} attempt(s)",
+                                  transient=True) from None
+        raise GitHubError(f"{what}: failed after {self.policy.max_attempts} attempt(s)", transient=True)
 
     def _headers(self) -> dict[str, str]:
         return {"Accept": "application/vnd.github+json", "Authorization": f"Bearer {self._token.value}",
@@ -265,3 +318,21 @@ class GitHubClient:
 
     def remove_label(self, number: int, name: str) -> None:
         self.request("DELETE", self.repo_path("issues", number, "labels", name), ok=(404,))
+
+    # -- the operations ``inputs pull`` uses for workflow artifacts ----------------------------
+    def list_artifacts(self, *, name: str) -> list[dict]:
+        return list(self.paginate(self.repo_path("actions", "artifacts"), params={"name": name},
+                                  items_key="artifacts"))
+
+    def list_workflow_runs(self, workflow: str, *, branch: str | None = None, limit: int = 100) -> list[dict]:
+        params: dict[str, Any] = {"status": "success", "per_page": min(limit, 100)}
+        if branch:
+            params["branch"] = branch
+        response = self.request("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
+        runs = response.data.get("workflow_runs") if isinstance(response.data, dict) else None
+        if not isinstance(runs, list):
+            raise GitHubError(f"GET {self.repo_path('actions', 'workflows', workflow, 'runs')}: expected workflow_runs")
+        return runs
+
+    def download_artifact(self, artifact_id: int, destination) -> int:
+        return self.download(self.repo_path("actions", "artifacts", artifact_id, "zip"), destination)

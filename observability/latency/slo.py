@@ -216,13 +216,13 @@ def _evidence(window: Window) -> dict:
 def _describe(item: dict, cfg: LatencyConfig) -> tuple[str, str]:
     source, evidence = item["source"], item["evidence"]
     if item["rule"] == "no_data":
-        anchor = f"{cfg.runbook}#latency-no-data"
+        anchor = f"{cfg.runbook.split('#')[0]}#latency-no-data"  # anchors of docs/runbook.md
         if item["status"] == "resolved":
             return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
         last = evidence.get("last_sample_at") or "never"
         return (f"{source}: no latency sample for {evidence.get('silent_minutes')} min (last: {last})",
                 f"Check that the {source} feed and its notifier are running; see {anchor}")
-    anchor = f"{cfg.runbook}#latency-slo-breach"
+    anchor = f"{cfg.runbook.split('#')[0]}#latency-slo-breach"
     if item["status"] == "resolved":
         return (f"{source}: latency back within SLO at {item['resolved_at']} after {item['breach_count']} "
                 f"breaching {cfg.window_minutes}-min window(s) since {item['started_at']}", anchor)

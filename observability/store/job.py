@@ -212,13 +212,13 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
             data, moved = _fetch(store, path, files[path])
             downloaded += moved
             fsio.atomic_write_bytes(staging / path, data)
-        kept = _keep_local_log_lines(root, staging, files, local, updates, removals)
         pulled = read_pulled(root)
         base = pulled.files if pulled and pulled.store == store.display else {}
+        kept, dissolved = _keep_local_log_lines(root, staging, files, local, updates, removals, base)
         backup_dir = ctx.workspace.ops / ".state_backup" / ctx.job_id
         backed_up = []
         for path in updates + removals:
-            if kept and path in merge.MERGEABLE:
+            if (kept and path in merge.MERGEABLE) or path in dissolved:
                 continue
             # A local file that is not what was last pulled holds work the store has never seen.
             if path in local and base.get(path) != local[path]:
@@ -257,18 +257,28 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
 
 
 def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry], local: Mapping[str, Entry],
-                          updates: list[str], removals: list[str]) -> int:
-    """Stage the pulled log plus the local lines it lacks (renumbered after it); returns how many.
+                          updates: list[str], removals: list[str], base: Mapping[str, Entry]
+                          ) -> tuple[int, list[str]]:
+    """Stage the pulled log plus the local lines it lacks (renumbered after it); returns how many,
+    and the local segments dissolved into those lines.
 
     A push logs its own line after the snapshot is sent, so a workspace that pushed holds one line
     the store has never seen; the pull keeps it (and the next push sends it) instead of dropping it.
+    That append may have rotated the log: a segment the store does not hold is read back into the
+    local lines (and removed, not backed up); lines the snapshot holds in its live log or in its
+    new segments are not kept twice.
     """
     if merge.LOG not in local or merge.LOG not in updates + removals:
-        return 0
+        return 0, []
+    dissolved = merge.new_segments(base, files, local)
+    our_log = _segment_bytes(root, dissolved) + (root / merge.LOG).read_bytes()
     snapshot_log = (staging / merge.LOG).read_bytes() if merge.LOG in files else b""
-    log, renumbered = merge.merge_log(snapshot_log, (root / merge.LOG).read_bytes())
+    rotated = [line for path in sorted(p for p in updates if merge.is_segment(p))
+               for line in merge.segment_lines((staging / path).read_bytes(), path)]
+    log, renumbered = merge.merge_log(snapshot_log, our_log, base.get(merge.LOG), their_segments=rotated,
+                                      floor=merge.top_segment_sequence(files))
     if not renumbered:
-        return 0
+        return 0, dissolved
     if merge.SEQUENCE in updates:
         snapshot_sequence = (staging / merge.SEQUENCE).read_bytes()
     else:
@@ -281,7 +291,7 @@ def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry],
             removals.remove(path)
         if path not in updates:
             updates.append(path)
-    return len(renumbered)
+    return len(renumbered), dissolved
 
 
 # --- push ---------------------------------------------------------------------------------------
@@ -363,6 +373,15 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
                             f"{base_generation} this workspace pulled: the store was reset or replaced. Check it, "
                             "then run `observability state pull` and the job again")
     theirs = head.manifest.files
+    theirs_changed = merge.changed(base, theirs)
+    local_all = local
+    dissolved: list[str] = []
+    if {merge.LOG, merge.SEQUENCE} & ours & theirs_changed:
+        # Segments only we rotated go back into our lines for the union (the next append rotates
+        # again): their lines may have been renumbered by the merge, a segment is never rewritten.
+        dissolved = merge.new_segments(base, theirs, local)  # one of the same name holds other lines: theirs wins
+        local = {p: e for p, e in local.items() if p not in dissolved}
+        ours, mine = local_changes(base, local, scope)
     clash = merge.overlap(base, theirs, mine)
     if clash:
         shown = ", ".join(clash[:10]) + (f" (+{len(clash) - 10} more)" if len(clash) > 10 else "")
@@ -371,7 +390,6 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
             f"{head.manifest.job_id}) while this run worked, and both changed {shown}. Nothing was pushed and "
             "ops/ is unchanged; run `observability state pull` and the job again",
             generation=head.generation, base_generation=base_generation, conflicting_files=clash[:50])
-    theirs_changed = merge.changed(base, theirs)
     files = dict(theirs)
     for path in ours:
         if path in local:
@@ -389,8 +407,11 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     both_logged = {merge.LOG, merge.SEQUENCE} & ours & theirs_changed
     if both_logged:
         their_log = fetch(merge.LOG) if merge.LOG in theirs else b""
-        our_log = (root / merge.LOG).read_bytes() if merge.LOG in local else b""
-        log, renumbered = merge.merge_log(their_log, our_log, base.get(merge.LOG))
+        our_log = _segment_bytes(root, dissolved) + ((root / merge.LOG).read_bytes() if merge.LOG in local else b"")
+        their_rotated = [line for path in sorted(p for p in theirs_changed if merge.is_segment(p) and p in theirs)
+                         for line in _their_segment(store.display, path, fetch(path))]
+        log, renumbered = merge.merge_log(their_log, our_log, base.get(merge.LOG), their_segments=their_rotated,
+                                          floor=merge.top_segment_sequence(theirs))
         their_seq = fetch(merge.SEQUENCE) if merge.SEQUENCE in theirs else None
         our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
         sequence = merge.merged_sequence(log, their_seq, our_seq)
@@ -410,8 +431,28 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     for path in sorted(theirs_changed - ours):
         if path in theirs and scope.pulls(path):
             write_local[path] = fetch(path)
-    remove_local = sorted(p for p in theirs_changed - ours if p not in theirs and p in local and scope.pulls(p))
+    remove_local = sorted(p for p in (theirs_changed - ours) | set(dissolved) if p not in theirs and p in local_all
+                         and (scope.pulls(p) or p in dissolved))
     return _Plan(manifest(files, head.generation), contents, write_local, remove_local, renumbered)
+
+
+def _segment_bytes(root: Path, paths: list[str]) -> bytes:
+    """The lines of our own segments, oldest first, as log bytes."""
+    out = []
+    for path in paths:
+        try:
+            out += merge.segment_lines((root / path).read_bytes(), path)
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"{path}: cannot read this run's log segment ({exc}); nothing was pushed. "
+                                 "Restore it or delete it (its lines are then lost) and push again") from None
+    return b"".join(line + b"\n" for line in out)
+
+
+def _their_segment(display: str, path: str, data: bytes) -> list[bytes]:
+    try:
+        return merge.segment_lines(data, path)
+    except ValueError as exc:
+        raise SnapshotCorrupt(f"{display}: {exc}; nothing local was changed", path=path) from None
 
 
 def _source(root: Path, local: dict[str, Entry], contents: dict[str, bytes]):

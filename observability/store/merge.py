@@ -5,13 +5,22 @@ Two runs that pulled the same generation both append to ``ops/automation_runs.lo
 after them). A heartbeat (``ops/*_heartbeat.json``) both rewrote (two cycles of different jobs
 that each synced the alert inbox) is merged as the later run's, keeping the latest success. Any
 other file changed by both runs (to different contents) is a conflict.
+
+Rotated segments of the log (``ops/automation_runs/YYYY/MM/*.jsonl.gz``) are ordinary,
+content-addressed files: two runs that rotate the same lines write the same bytes. When both
+sides appended to the log, the segments only our side wrote are dissolved back into our lines
+before the union (the next append rotates again), and a line either side already holds in its
+live log or in a segment it added is not put back: nothing is lost, nothing is doubled.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 
 from observability import fsio
 from observability.store.selection import Entry
@@ -19,6 +28,39 @@ from observability.store.selection import Entry
 LOG = "ops/automation_runs.log"
 SEQUENCE = "ops/automation_runs.sequence"
 MERGEABLE = frozenset({LOG, SEQUENCE})
+SEGMENTS = "ops/automation_runs/"
+
+
+def is_segment(path: str) -> bool:
+    return path.startswith(SEGMENTS) and path.endswith(".jsonl.gz")
+
+
+def segment_range(path: str) -> tuple[int, int] | None:
+    """(first, last) sequence from a segment's name, None for a name that does not carry one."""
+    stem = PurePosixPath(path).name.split("_", 1)[0]
+    first, _, last = stem.partition("-")
+    return (int(first), int(last)) if first.isdigit() and last.isdigit() else None
+
+
+def new_segments(base: Mapping[str, Entry], theirs: Mapping[str, Entry], ours: Mapping[str, Entry]) -> list[str]:
+    """Segments our side wrote since ``base`` that the other side does not hold byte for byte,
+    oldest sequence first."""
+    found = [p for p in ours if is_segment(p) and p not in base and theirs.get(p) != ours[p]]
+    return sorted(found, key=lambda p: (segment_range(p) or (0, 0), p))
+
+
+def top_segment_sequence(files: Iterable[str]) -> int:
+    """The highest sequence any segment among ``files`` holds, from the names."""
+    ranges = [segment_range(p) for p in files if is_segment(p)]
+    return max((r[1] for r in ranges if r is not None), default=0)
+
+
+def segment_lines(data: bytes, path: str) -> list[bytes]:
+    """The whole lines of a segment's gzip bytes; ValueError naming ``path`` when it is damaged."""
+    try:
+        return _lines(gzip.decompress(data))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: damaged segment ({exc})") from None
 
 
 def is_heartbeat(path: str) -> bool:
@@ -52,25 +94,30 @@ def _sequence(line: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None) -> tuple[bytes, list[tuple[int | None, int]]]:
+def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None, *, their_segments: Iterable[bytes] = (),
+              floor: int = 0) -> tuple[bytes, list[tuple[int | None, int]]]:
     """Their log, then our own lines, renumbered after their highest sequence.
 
     Both logs grew from the same pulled log. When that log (``base``: size and sha256) is still
     the start of ours, everything after it is ours, even a line that happens to equal one of
     theirs (two runs in the same second); otherwise the lines both hold count as the shared
-    past. Returns the merged bytes and each (old, new) sequence.
+    past, and so do the lines of the segments they rotated (``their_segments``). ``floor``: the
+    highest sequence their segments hold. Returns the merged bytes and each (old, new) sequence.
     """
     their_lines = _lines(theirs)
-    known = set(their_lines)
+    their_rotated = list(their_segments)
+    known = set(their_lines) | set(their_rotated)
     if base is not None and len(ours) >= base.size and \
             Entry(hashlib.sha256(ours[:base.size]).hexdigest(), base.size) == base:
         ours, known = ours[base.size:], set()
-    top = max((s for s in map(_sequence, their_lines) if s is not None), default=0)
+    top = max((s for s in map(_sequence, their_lines + their_rotated) if s is not None), default=0)
+    top = max(top, floor)
     merged = [line + b"\n" for line in their_lines]
     renumbered: list[tuple[int | None, int]] = []
     for line in _lines(ours):
         if line in known:
             continue
+        known.add(line)  # a line held twice on our side (a rotation killed before the cut) counts once
         try:
             record = json.loads(line)
         except ValueError:

@@ -23,6 +23,8 @@ RULES: dict[str, tuple[str, str]] = {
                                      "compare with the workflow runs of that period")),
     "log_sequence_duplicate": ("warning", ("Two writers used the same sequence: check the state store merge and "
                                            "the concurrency group")),
+    "log_segment_damaged": ("warning", ("A rotated segment under ops/automation_runs/ cannot be read: restore "
+                                        "the named file from the state store (the previous generation holds it)")),
     "artefact_missing": ("critical", ("Run `observability verify job --job-id ID` for the run named in the "
                                       "evidence and restore the artefact from the state store or rerun the job")),
     "checksum_mismatch": ("critical", ("An artefact changed after its run wrote it: treat it as tampered or "

@@ -12,7 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio
+from observability import clock, fsio, runlog
 from observability.config import Schedule
 from observability.errors import ObservabilityError
 from observability.verify.cron import Cron
@@ -38,10 +38,8 @@ class HeartbeatCheck:
 def heartbeat_path(workspace: Workspace, job: str, records: list[dict[str, Any]]) -> Path | None:
     """The heartbeat the job's latest run listed as an artefact, else the default path for a known job."""
     for record in reversed(records):
-        if record.get("job") == job:
-            for artefact in record.get("artefacts", []):
-                if artefact.endswith("heartbeat.json"):
-                    return workspace.path(artefact)
+        if record.get("job") == job and (beat := runlog.heartbeat_of(record)):
+            return workspace.path(beat)
     return None
 
 

@@ -12,10 +12,11 @@ from observability.errors import ConfigError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult
 from observability.verify import cadence, heartbeats, logcheck
 from observability.verify.findings import Finding, to_alerts
-from observability.verify.trace import trace
+from observability.verify.trace import trace, trace_from_log
 
 REPORT_SCHEMA = "verify_report"
 ALERTS_FILE = "ops/verify_alerts.json"  # the alert inbox's built-in "verify" source
+CONTEXT = timedelta(days=8)  # a weekly job's latest run, plus a day
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([mhd])$")
 
 
@@ -48,6 +49,13 @@ def _schedules(ctx: JobContext, path: str | None) -> tuple[config.Schedule, ...]
         ctx.warn(f"{ctx.workspace.rel(chosen)} not found: cadence not checked, heartbeats only for logged jobs")
         return ()
     return config.load_schedules(chosen, display=ctx.workspace.rel(chosen))
+
+
+def read_from(since: datetime, now: datetime, schedules: tuple[config.Schedule, ...]) -> datetime:
+    """Where the nightly check starts reading the log: the window, the day before it that cadence
+    matches slots against, and at least CONTEXT back so a weekly job's latest run is traced."""
+    grace = timedelta(minutes=max((s.grace_minutes for s in schedules), default=0))
+    return min(since - grace - timedelta(days=1), now - CONTEXT)
 
 
 def _latest_runs(records: list[dict[str, Any]], skip: str) -> list[str]:
@@ -84,11 +92,14 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     if options.max_heartbeat_age_hours <= 0:
         raise ConfigError("--max-heartbeat-age-hours: must be greater than 0")
     schedules = _schedules(ctx, options.schedules)
-    scan = logcheck.scan(ctx.workspace)
+    scan = logcheck.scan(ctx.workspace, since=read_from(since, now, schedules))
     records = scan.records
     found: list[Finding] = list(scan.findings)
     runs = cadence.runs_from(records)
     log_start = min((r.started for job_runs in runs.values() for r in job_runs), default=None)
+    oldest = runlog.segments(ctx.workspace)
+    if oldest and (log_start is None or oldest[0].first_at < log_start):
+        log_start = oldest[0].first_at  # the retained history starts before what was read
     beats, stale = heartbeats.check(ctx.workspace, records, schedules, now=now,
                                     max_age=timedelta(hours=options.max_heartbeat_age_hours),
                                     deployed_at=log_start or now, skip=(ctx.job,))
@@ -148,7 +159,7 @@ def verify_one(ctx: JobContext, job_id: str) -> JobResult:
     """Trace ``job_id``; any problem ends the run status=error (exit 1) listing all of them."""
     if not JOB_ID_RE.match(job_id):
         raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
-    result = trace(ctx.workspace, job_id, runlog.read(ctx.workspace))
+    result = trace_from_log(ctx.workspace, job_id)
     problems = [f.message for f in result.findings]
     for problem in problems:
         ctx.note(f"problem: {problem}")

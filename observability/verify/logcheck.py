@@ -1,4 +1,9 @@
-"""Check ops/automation_runs.log line by line: schema, size, torn lines, sequence gaps and duplicates."""
+"""Check the automation log line by line: schema, size, torn lines, sequence gaps and duplicates.
+
+Only the window asked for is read: the rotated segments whose time range reaches it (whole, so
+sequence gaps are seen at the window's edge) and the live log. Gaps and overlaps between all
+retained segments are checked from their names, which carry their sequence ranges.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from observability import clock, schemas
+from datetime import datetime
+
+from observability import clock, runlog, schemas
 from observability.errors import InputError
 from observability.runlog import MAX_LINE_BYTES
 from observability.verify.findings import Finding
@@ -38,52 +45,55 @@ def _ranges(numbers: list[int]) -> list[str]:
     return out
 
 
-def scan(workspace: Workspace) -> LogScan:
-    """Read the whole log; a bad line is a finding, never an exception. Unreadable file: InputError."""
+def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
+    """Read the log from ``since`` (all of it when None); a bad line or a damaged segment is a
+    finding, never an exception. An unreadable live log: InputError."""
     shown = workspace.rel(workspace.run_log)
-    try:
-        raw = workspace.run_log.read_bytes()
-    except FileNotFoundError:
-        return LogScan()
-    except OSError as exc:
-        raise InputError(f"{shown}: cannot read ({exc.strerror or exc})", input=shown) from None
     result = LogScan()
-    chunks = raw.split(b"\n")
-    torn = chunks[-1] != b""
-    if not torn:
-        chunks.pop()
-    seen: dict[int, list[int]] = {}
+    problems: list[tuple[str, str]] = []
+    every = runlog.segments(workspace, problems)
+    seen: dict[int, list[str]] = {}
+    held: set[bytes] = set()
 
-    def bad(number: int, reason: str) -> None:
-        result.findings.append(Finding("log_invalid_line", SOURCE, f"{shown}:{number}: {reason}",
-                                       evidence={"path": shown, "line": number}))
+    def bad(where: str, line: int, reason: str) -> None:
+        result.findings.append(Finding("log_invalid_line", SOURCE, f"{where}:{line}: {reason}",
+                                       evidence={"path": where, "line": line}))
 
-    for number, chunk in enumerate(chunks, start=1):
-        result.lines += 1
-        if torn and number == len(chunks):
-            bad(number, f"torn last line ({len(chunk)} bytes, no newline): a writer was killed mid-line; "
-                        "the next append drops it")
+    for line in runlog.iter_lines(workspace, since=since, problems=problems):
+        chunk, number = line.data, line.number
+        if line.torn:
+            result.lines += 1
+            bad(line.source, number, f"torn last line ({len(chunk)} bytes, no newline): a writer was killed "
+                                     "mid-line; the next append drops it")
             continue
+        if line.source == shown and chunk in held:
+            continue  # in a segment and still in the live log: a rotation was killed before the cut
+        if line.source != shown:
+            held.add(chunk)
+        result.lines += 1
         if len(chunk) + 1 >= MAX_LINE_BYTES:
-            bad(number, f"{len(chunk) + 1} bytes, over the {MAX_LINE_BYTES}-byte line limit")
+            bad(line.source, number, f"{len(chunk) + 1} bytes, over the {MAX_LINE_BYTES}-byte line limit")
         try:
             record = json.loads(chunk)
         except (UnicodeDecodeError, ValueError) as exc:
-            bad(number, f"not JSON ({exc})" if chunk.strip() else "empty line")
+            bad(line.source, number, f"not JSON ({exc})" if chunk.strip() else "empty line")
             continue
         if not isinstance(record, dict):
-            bad(number, f"a JSON {type(record).__name__}, not an object")
+            bad(line.source, number, f"a JSON {type(record).__name__}, not an object")
             continue
         sequence = record.get("sequence")
+        where = str(number) if line.source == shown else f"{line.source}:{number}"
         if isinstance(sequence, int) and not isinstance(sequence, bool):
-            seen.setdefault(sequence, []).append(number)
-        problems = schemas.errors("automation_run", record)
-        if problems:
-            parts, message = problems[0]
-            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            bad(number, f"field {schemas.json_path(parts)}: {message}{more}")
+            seen.setdefault(sequence, []).append(where)
+        problems_found = schemas.errors("automation_run", record)
+        if problems_found:
+            parts, message = problems_found[0]
+            more = f" (+{len(problems_found) - 1} more)" if len(problems_found) > 1 else ""
+            bad(line.source, number, f"field {schemas.json_path(parts)}: {message}{more}")
             continue
-        result.records.append({**record, "_line": number})
+        result.records.append({**record, "_line": number, "_source": line.source})
+    for path, message in problems:
+        result.findings.append(Finding("log_segment_damaged", SOURCE, message, evidence={"path": path}))
     if seen:
         numbers = sorted(seen)
         result.first_sequence, result.last_sequence = numbers[0], numbers[-1]
@@ -96,19 +106,44 @@ def scan(workspace: Workspace) -> LogScan:
                 evidence={"path": shown, "missing": _ranges(missing)[:50], "missing_count": len(missing)}))
         for sequence, where in sorted(seen.items()):
             if len(where) > 1:
+                lines = [int(w) if w.isdigit() else w for w in where]
                 result.findings.append(Finding(
                     "log_sequence_duplicate", SOURCE,
-                    f"{shown}: sequence {sequence} appears on lines {', '.join(map(str, where))}",
-                    evidence={"path": shown, "sequence": sequence, "lines": where}))
+                    f"{shown}: sequence {sequence} appears on lines {', '.join(where)}",
+                    evidence={"path": shown, "sequence": sequence, "lines": lines}))
+    result.findings += _segment_ranges(workspace, every, result.first_sequence)
+    end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
     counter = _sequence_file(workspace)
-    if counter is not None and result.last_sequence is not None and counter > result.last_sequence:
-        lost = list(range(result.last_sequence + 1, counter + 1))
+    if counter is not None and end is not None and counter > end:
+        lost = list(range(end + 1, counter + 1))
         result.findings.append(Finding(
             "log_sequence_gap", SOURCE,
-            f"{workspace.rel(workspace.run_sequence)} is at {counter} but the log ends at {result.last_sequence}: "
+            f"{workspace.rel(workspace.run_sequence)} is at {counter} but the log ends at {end}: "
             f"line(s) {', '.join(_ranges(lost))} were lost from the end",
             evidence={"path": shown, "missing": _ranges(lost), "missing_count": len(lost)}))
     return result
+
+
+def _segment_ranges(workspace: Workspace, every: list[runlog.Segment], read_from: int | None) -> list[Finding]:
+    """Gaps and overlaps between the segments before the lines read (from their names alone)."""
+    ranges = [(s.first_sequence, s.last_sequence, workspace.rel(s.path)) for s in every
+              if read_from is None or s.last_sequence < read_from]
+    if read_from is not None:
+        ranges.append((read_from, read_from, f"the lines read from sequence {read_from}"))
+    findings = []
+    for (_, last, a), (first, next_last, b) in zip(ranges, ranges[1:]):
+        if first > last + 1:
+            missing = [str(last + 1) if first == last + 2 else f"{last + 1}-{first - 1}"]
+            findings.append(Finding(
+                "log_sequence_gap", SOURCE,
+                f"{a} ends at sequence {last} but {b} starts at {first}: sequence numbers {missing[0]} are missing",
+                evidence={"path": a, "missing": missing, "missing_count": first - last - 1}))
+        elif first <= last:
+            findings.append(Finding(
+                "log_sequence_duplicate", SOURCE,
+                f"{a} and {b} overlap in sequences {first}-{min(last, next_last)}",
+                evidence={"path": a, "sequence": first, "lines": []}))
+    return findings
 
 
 def _sequence_file(workspace: Workspace) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observability import github_actions, runlog
 from observability.dashboard.cache import sha256_file
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
@@ -148,10 +149,16 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
     pruned = None
     logged_checksums = {str(line["diagnostics"]["payload_checksum_sha256"]) for line in lines
                         if (line.get("diagnostics") or {}).get("payload_checksum_sha256")}
+    elsewhere = _run_elsewhere(lines[-1])
     for artefact in artefacts:
         path = workspace.path(artefact)
         exists = path.exists()
         result.artefacts.append({"path": artefact, "exists": exists, "kind": "directory" if path.is_dir() else "file"})
+        if not exists and elsewhere and artefact.split("/", 1)[0] == "out":
+            # out/ is per run: the state store never carries it, the run's workflow artifact does.
+            result.artefacts[-1]["in_run_artifact"] = elsewhere
+            result.notes.append(f"{artefact}: a per-run output, kept in the artifact of {elsewhere}")
+            continue
         if not exists:
             pruned = tracer.pruned() if pruned is None else pruned
             if artefact in pruned:
@@ -175,14 +182,44 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
     return result
 
 
+def _run_elsewhere(line: dict[str, Any]) -> str | None:
+    """The run URL of a logged run made by another GitHub Actions run than this process's, else None."""
+    github = line.get("github") or {}
+    if not github.get("run_url"):
+        return None
+    current = (github_actions.run_context() or {}).get("run_id")
+    return None if current and str(current) == str(github.get("run_id")) else github["run_url"]
+
+
+def trace_from_log(workspace: Workspace, job_id: str) -> Trace:
+    """``trace`` reading only the log around the job id's time, plus the job's latest heartbeat run.
+
+    A damaged segment on the way is a ``log_segment_damaged`` finding, never a crash.
+    """
+    problems: list[tuple[str, str]] = []
+    records = list(runlog.iter_records(workspace, job_id=job_id, problems=problems))
+    if records:
+        line = records[-1]
+        beat = runlog.heartbeat_of(line)
+        if beat:
+            latest = runlog.latest_record(workspace, lambda r: r.get("job") == line.get("job")
+                                          and r.get("status") != "skipped" and runlog.heartbeat_of(r) == beat,
+                                          problems=problems)
+            if latest is not None and latest.get("job_id") != job_id:
+                records.append(latest)
+    result = trace(workspace, job_id, records)
+    for path, message in dict(problems).items():
+        result.findings.append(Finding("log_segment_damaged", "automation_log", message, evidence={"path": path}))
+    return result
+
+
 def _heartbeat(workspace: Workspace, result: Trace, line: dict[str, Any], records: list[dict[str, Any]],
                tracer: _Tracer) -> None:
-    beats = [a for a in line.get("artefacts", []) if a.endswith("heartbeat.json")]
-    if not beats:
+    shown = runlog.heartbeat_of(line)
+    if not shown:
         return
-    shown = beats[0]
     latest = [r for r in records if r.get("job") == result.job and r.get("status") != "skipped"
-              and shown in r.get("artefacts", [])]
+              and runlog.heartbeat_of(r) == shown]
     latest.sort(key=lambda r: r.get("sequence", 0))
     if latest and latest[-1].get("job_id") != result.job_id:
         result.heartbeat = {"path": shown, "checked": False, "superseded_by": latest[-1].get("job_id")}

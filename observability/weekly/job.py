@@ -198,7 +198,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     reader = Reader(ws)
     try:
         doc = payload_mod.build(reader, cfg, week, ctx.now, payload_mod.Provenance(
-            ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command()))
+            ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command(), tuple(provenance.pulled(ws.root))))
     except InputError as exc:
         markdown = summary.render_failure(f"week of {week.start}", exc.error_code, secrets.redact(exc.message), [])
         fsio.atomic_write_text(md_path, markdown)

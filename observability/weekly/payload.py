@@ -61,6 +61,7 @@ class Provenance:
     job_id: str
     commit_sha: str | None
     source_command: str
+    pulled: tuple[dict, ...] = ()  # out/inputs/pulled.json records: where each upstream input came from
 
 
 def num(value: float | int | None, digits: int = DIGITS) -> float | None:
@@ -399,6 +400,16 @@ def _attachments(reader: Reader, cfg: WeeklyConfig) -> list[dict]:
 
 # -- the payload ------------------------------------------------------------------------------
 
+def _with_origin(source: dict, pulled: tuple[dict, ...]) -> dict:
+    """A ``sources`` item plus ``origin``: the pulled inputs (identity, source without credentials) behind it."""
+    from observability import provenance as provenance_mod
+
+    found = provenance_mod.origin(list(pulled), source["path"])
+    if found:
+        source["origin"] = [provenance_mod._compact(r) for r in sorted(found, key=lambda r: r["name"])]
+    return source
+
+
 def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime, provenance: Provenance) -> dict:
     """Read every input through ``reader`` and return the payload, checksum included."""
     runs = _runs_block(reader, cfg, week)
@@ -423,7 +434,8 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
         "latency": latency,
         "alerts": alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir),
         "attachments": attachments,
-        "sources": sorted((s.as_dict() for s in reader.sources), key=lambda s: (s["name"], s["path"])),
+        "sources": sorted((_with_origin(s.as_dict(), provenance.pulled) for s in reader.sources),
+                          key=lambda s: (s["name"], s["path"])),
         "provenance": {"job_id": provenance.job_id, "commit_sha": provenance.commit_sha,
                        "source_command": provenance.source_command},
     }

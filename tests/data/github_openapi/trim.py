@@ -11,6 +11,10 @@ WANT = {
     ("/repos/{owner}/{repo}/labels", "get"), ("/repos/{owner}/{repo}/labels", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/labels", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", "delete"),
+    # inputs pull: a workflow artifact of another run
+    ("/repos/{owner}/{repo}/actions/artifacts", "get"),
+    ("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", "get"),
+    ("/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}", "get"),
 }
 paths = {}
 for (p, m) in sorted(WANT):

@@ -1,0 +1,46 @@
+"""``observability inputs``: bring the upstream inputs declared in inputs.yaml into the workspace."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish, job_options
+
+
+@click.group()
+def inputs() -> None:
+    """Upstream inputs: runs/, reports/, ops/state_archive/ and the signal log, from where they live."""
+
+
+@inputs.command("pull")
+@click.option("--config", metavar="PATH", default=None,
+              help="Inputs config (default configs/observability/inputs.yaml in the workspace).")
+@click.option("--only", metavar="NAME", multiple=True,
+              help="Pull only this input (repeatable); the others keep their last copy.")
+@click.option("--for", "for_job", type=click.Choice(["latency", "weekly", "dashboard", "verify", "chain"]),
+              default=None, help="Pull only the inputs this job reads (each input's `jobs`; chain: all).")
+@click.option("--dry-run", is_flag=True,
+              help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).")
+@job_options
+def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> None:
+    """Fetch every declared input (repository, s3, https, artifact) and install them all, or none.
+
+    Run it after `state pull` and before the job: an incremental signal log is fetched from the
+    latency job's cursor in ops/. Each input's identity (commit, ETag, sha256) goes to
+    out/inputs/pulled.json and into the provenance of every later artefact. A source that fails
+    ends status=error, error_code=input_unavailable (exit 1) with every destination as it was;
+    an invalid config exits 2.
+
+    Example:
+
+        observability inputs pull --workspace . --for latency
+    """
+    from observability.inputs.job import PullOptions
+    from observability.inputs.job import pull as run_pull
+    from observability.runtime import run_job
+
+    options = PullOptions(config=config, only=tuple(only), dry_run=dry_run, for_job=for_job)
+    # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
+    # pushes conflict; the automation log records every pull.
+    finish(run_job("inputs", lambda ctx: run_pull(ctx, options), workspace=workspace, job_id=job_id,
+                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False))

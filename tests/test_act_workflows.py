@@ -1,0 +1,531 @@
+"""The repository's own workflows, run end to end under act (tests/_support_act.py).
+
+The fast tests check the harness's data: every pinned third-party action has a stand-in that
+accepts every input our workflows pass, a missing stand-in fails loudly, and the cache and
+upload-artifact stand-ins behave like the real actions where our workflows depend on them.
+The slow tests run .github/workflows/latency.yml under act against the fake GitHub API, moto's
+S3 server and a loopback probe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+import _support_act
+import _support_state
+from _support_act import ROOT, STANDINS, MissingStandIn, action_files, local_repositories, pinned_actions
+from _support_github import FakeGitHub
+from _support_state import CANARY_SECRET, closed_port, fresh_bucket, s3_client
+
+s3_server = _support_state.s3_server
+act_harness = _support_act.act_harness
+
+PROBE_TOKEN = "probe-canary-7c1e9a3f5b2d4e6a"
+
+
+# --- the stand-in map -------------------------------------------------------------------------
+
+def test_every_pinned_action_maps_to_a_stand_in():
+    mapping = local_repositories(ROOT)
+    pinned = pinned_actions(action_files(ROOT))
+    assert len(mapping) == len(pinned) > 0
+    for item in mapping:
+        key, directory = item.split("=", 1)
+        assert key in pinned
+        assert (Path(directory) / "action.yml").is_file(), item
+
+
+def _with_keys(files: list[Path]) -> dict[str, set[str]]:
+    """OWNER/REPO -> every `with:` key our workflows and actions pass to it."""
+    used: dict[str, set[str]] = {}
+
+    def steps(doc: dict):
+        for job in (doc.get("jobs") or {}).values():
+            yield from job.get("steps") or []
+        yield from ((doc.get("runs") or {}).get("steps") or [])
+
+    for path in files:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for step in steps(doc):
+            uses = step.get("uses", "")
+            if uses and not uses.startswith("./"):
+                owner_repo = "/".join(uses.split("@", 1)[0].split("/")[:2])
+                used.setdefault(owner_repo, set()).update((step.get("with") or {}).keys())
+    return used
+
+
+def test_each_stand_in_declares_every_input_our_workflows_pass():
+    for owner_repo, keys in _with_keys(action_files(ROOT)).items():
+        declared = yaml.safe_load((STANDINS / owner_repo / "action.yml").read_text(encoding="utf-8"))["inputs"]
+        assert keys <= set(declared), f"{owner_repo}: stand-in lacks inputs {sorted(keys - set(declared))}"
+
+
+def test_a_pinned_action_without_a_stand_in_fails_loudly(tmp_path):
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "x.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8\n"
+        "      - uses: example-org/never-seen@0123456789abcdef0123456789abcdef01234567 # v1\n"
+        "      - uses: ./actions/local\n", encoding="utf-8")
+    with pytest.raises(MissingStandIn) as caught:
+        local_repositories(tmp_path)
+    assert "example-org/never-seen@0123456789abcdef0123456789abcdef01234567" in str(caught.value)
+    assert str(workflows / "x.yml") in str(caught.value)
+    assert "actions/checkout" not in str(caught.value)
+
+
+def test_a_project_checkout_replaces_a_stand_in_and_its_actions_are_mapped_too(tmp_path):
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "x.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: acme/observability/actions/latency@" + "a" * 40 + "\n", encoding="utf-8")
+    with pytest.raises(MissingStandIn):
+        local_repositories(tmp_path)
+    mapping = local_repositories(tmp_path, projects={"acme/observability": ROOT})
+    assert f"acme/observability@{'a' * 40}={ROOT}" in mapping
+    assert any(m.startswith("actions/cache@") for m in mapping)  # used inside ROOT/actions/*
+    (workflows / "y.yml").write_text(
+        "on: push\njobs:\n  a:\n    uses: acme/observability/.github/workflows/nope.yml@" + "a" * 40 + "\n"
+        "  b:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: acme/observability/actions/not-there@" + "a" * 40 + "\n", encoding="utf-8")
+    with pytest.raises(MissingStandIn) as caught:
+        local_repositories(tmp_path, projects={"acme/observability": ROOT})
+    assert f"acme/observability/actions/not-there@{'a' * 40}" in str(caught.value)
+    assert f"acme/observability/.github/workflows/nope.yml@{'a' * 40}" in str(caught.value)
+    assert "actions/latency" not in str(caught.value)
+
+
+# --- stand-ins run directly (no act) ----------------------------------------------------------
+
+def _step_env(tmp: Path, **extra) -> dict:
+    files = {}
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_ENV", "GITHUB_PATH"):
+        files[name] = str(tmp / name.lower())
+        Path(files[name]).write_text("", encoding="utf-8")
+    return {"PATH": os.environ["PATH"], "GITHUB_WORKSPACE": str(tmp / "ws"), **files, **extra}
+
+
+def _kv(path: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in Path(path).read_text(encoding="utf-8").splitlines() if "=" in line)
+
+
+def _cache(tmp: Path, mode: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(STANDINS / "actions" / "cache" / "cache.py"), mode], env=env,
+                          capture_output=True, text=True)
+
+
+def test_cache_stand_in_saves_on_a_miss_then_restores_elsewhere_with_scripts_relocated(tmp_path):
+    store = tmp_path / "store"
+    first = tmp_path / "job1" / "venv"
+    (first / "bin").mkdir(parents=True)
+    script = first / "bin" / "tool"
+    script.write_text(f"#!{first}/bin/python\nprint('hi')\n", encoding="utf-8")
+    script.chmod(0o755)
+    (first / "bin" / "python").symlink_to("/usr/bin/python3")
+    (first / "data.txt").write_text(f"#!{first} is data, not a script\n", encoding="utf-8")
+    env = _step_env(tmp_path, OBS_ACT_CACHE=str(store), INPUT_PATH=str(first), INPUT_KEY="venv-1")
+    miss = _cache(tmp_path, "restore", env)
+    assert miss.returncode == 0 and _kv(env["GITHUB_OUTPUT"])["cache-hit"] == "false", miss
+    state = {f"STATE_{k}": v for k, v in _kv(env["GITHUB_STATE"]).items()}
+    saved = _cache(tmp_path, "save", {**env, **state})
+    assert saved.returncode == 0 and "Cache saved with key: venv-1" in saved.stdout, saved
+
+    second = tmp_path / "job2" / "venv"
+    env2 = _step_env(tmp_path / "job2", OBS_ACT_CACHE=str(store), INPUT_PATH=str(second), INPUT_KEY="venv-1")
+    hit = _cache(tmp_path, "restore", env2)
+    assert hit.returncode == 0 and _kv(env2["GITHUB_OUTPUT"])["cache-hit"] == "true", hit
+    assert (second / "bin" / "tool").read_text().startswith(f"#!{second}/bin/python\n")
+    assert os.access(second / "bin" / "tool", os.X_OK)
+    assert os.readlink(second / "bin" / "python") == "/usr/bin/python3"
+    assert (second / "data.txt").read_text().startswith(f"#!{first}")  # only executables are rewritten
+    assert _cache(tmp_path, "restore", env2).returncode == 0  # restoring over a restored tree works
+    again = _cache(tmp_path, "save", {**env2, **{f"STATE_{k}": v for k, v in _kv(env2["GITHUB_STATE"]).items()}})
+    assert "not saving cache" in again.stdout, again
+
+
+def test_cache_stand_in_restore_keys_and_fail_on_cache_miss(tmp_path):
+    store = tmp_path / "store"
+    src = tmp_path / "dir"
+    src.mkdir()
+    (src / "f").write_text("x", encoding="utf-8")
+    env = _step_env(tmp_path, OBS_ACT_CACHE=str(store), INPUT_PATH=str(src), INPUT_KEY="deps-aaa")
+    _cache(tmp_path, "restore", env)
+    _cache(tmp_path, "save", {**env, "STATE_CACHE_KEY": "deps-aaa"})
+    env = _step_env(tmp_path / "b", OBS_ACT_CACHE=str(store), INPUT_PATH=str(tmp_path / "b" / "dir"),
+                    INPUT_KEY="deps-bbb", **{"INPUT_RESTORE-KEYS": "deps-\n"})
+    partial = _cache(tmp_path, "restore", env)
+    assert partial.returncode == 0 and _kv(env["GITHUB_OUTPUT"])["cache-hit"] == "false"
+    assert (tmp_path / "b" / "dir" / "f").read_text() == "x"
+    env = _step_env(tmp_path / "c", OBS_ACT_CACHE=str(store), INPUT_PATH=str(src), INPUT_KEY="other",
+                    **{"INPUT_FAIL-ON-CACHE-MISS": "true"})
+    missed = _cache(tmp_path, "restore", env)
+    assert missed.returncode == 1 and "fail-on-cache-miss" in missed.stdout
+
+
+def _upload(tmp: Path, path: str, **inputs) -> subprocess.CompletedProcess:
+    env = _step_env(tmp, OBS_ACT_ARTIFACTS=str(tmp / "artifacts"), IN_NAME=inputs.get("name", "art"), IN_PATH=path,
+                    IN_IF_NO_FILES_FOUND=inputs.get("if_no_files_found", "warn"), IN_RETENTION_DAYS="1",
+                    IN_OVERWRITE=inputs.get("overwrite", "false"),
+                    IN_INCLUDE_HIDDEN_FILES=inputs.get("include_hidden", "false"))
+    return subprocess.run([sys.executable, str(STANDINS / "actions" / "upload-artifact" / "upload.py")], env=env,
+                          capture_output=True, text=True)
+
+
+def test_upload_artifact_stand_in_layout_hidden_files_and_if_no_files_found(tmp_path):
+    ws = tmp_path / "ws"
+    (ws / "out" / "sub").mkdir(parents=True)
+    (ws / "out" / "a.json").write_text("{}", encoding="utf-8")
+    (ws / "out" / "sub" / "b.txt").write_text("b", encoding="utf-8")
+    (ws / "out" / ".hidden").write_text("h", encoding="utf-8")
+    (ws / "ops").mkdir()
+    (ws / "ops" / "hb.json").write_text("{}", encoding="utf-8")
+    done = _upload(tmp_path, f"{ws}/out/\n{ws}/ops/hb.json\n!{ws}/out/sub/b.txt\n")
+    assert done.returncode == 0, done
+    art = tmp_path / "artifacts" / "art"
+    assert sorted(p.relative_to(art).as_posix() for p in art.rglob("*") if p.is_file()) == ["ops/hb.json", "out/a.json"]
+    assert _upload(tmp_path, f"{ws}/out/").returncode == 1  # same name again without overwrite
+    assert _upload(tmp_path, f"{ws}/out/", overwrite="true", include_hidden="true").returncode == 0
+    assert (art / ".hidden").is_file() and (art / "sub" / "b.txt").is_file()
+    warn = _upload(tmp_path, f"{ws}/nothing/*", name="empty")
+    assert warn.returncode == 0 and "::warning::No files were found" in warn.stdout
+    assert _upload(tmp_path, f"{ws}/nothing/*", name="empty", if_no_files_found="error").returncode == 1
+    quiet = _upload(tmp_path, f"{ws}/nothing/*", name="empty", if_no_files_found="ignore")
+    assert quiet.returncode == 0 and "No files" not in quiet.stdout
+    assert not (tmp_path / "artifacts" / "empty").exists()
+
+
+# --- end to end under act ---------------------------------------------------------------------
+
+class Probe:
+    """A loopback endpoint answering 200, counting the requests that reach it."""
+
+    def __init__(self):
+        self.hits = []
+        probe = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server API
+                probe.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/health?token={PROBE_TOKEN}"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def probe():
+    server = Probe()
+    yield server
+    server.close()
+
+
+def _generation(bucket: str, endpoint: str) -> int:
+    """The store's HEAD (its current generation), read straight from the bucket."""
+    body = s3_client(endpoint).get_object(Bucket=bucket, Key="team/state/HEAD")["Body"].read()
+    return int(body.decode().strip())
+
+
+def _latency(harness, repo, fake, *, store: str, endpoint: str, probe_url: str, schedule: str | None = None):
+    return harness.run(
+        repo, "latency.yml", event="schedule" if schedule else "workflow_dispatch",
+        payload={"schedule": schedule} if schedule else {"inputs": {"dry_run": False, "alert_drill": False}},
+        variables={"OBS_STATE_STORE": store, "OBS_S3_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"},
+        secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe_url}",
+                 "OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
+        env={"GITHUB_API_URL": fake.url})
+
+
+def _no_secret_anywhere(run, fake):
+    for value in (PROBE_TOKEN, CANARY_SECRET, fake.token):
+        assert value not in run.log, f"secret {value[:6]}... in the act log"
+        for path in run.artifacts.rglob("*"):
+            if path.is_file():
+                assert value.encode() not in path.read_bytes(), f"secret {value[:6]}... in artifact {path}"
+
+
+@pytest.mark.slow
+def test_latency_workflow_runs_green_under_act_then_a_scheduled_run_reuses_the_cached_venv(
+        act_harness, s3_server, probe):
+    bucket = fresh_bucket(s3_server)
+    store = f"s3://{bucket}/team/state"
+    repo = act_harness.prepare()
+    with FakeGitHub() as fake:
+        first = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url)
+        assert first.exit_code == 0, first
+        assert first.job_result("latency") == "success" and first.job_result("report") == "success", first
+        assert first.job_result("drill") is None  # skipped: alert_drill is false
+        gen1 = _generation(bucket, s3_server)
+        assert gen1 >= 2, first  # the latency job's push, then the report job's
+        hits = len(probe.hits)
+        assert hits >= 1 and all(f"token={PROBE_TOKEN}" in h for h in probe.hits)
+
+        # The artifact holds this run's log lines and heartbeat.
+        (artifact,) = [p for p in first.artifacts.iterdir() if p.name.startswith("latency-")]
+        job_id = artifact.name.removeprefix("latency-")
+        lines = [json.loads(line) for line in
+                 (artifact / "out" / f"automation_runs.{job_id}.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert lines and all(line["job_id"] == job_id for line in lines)
+        assert {line.get("status") for line in lines} & {"ok", "warning"}, lines
+        heartbeat = json.loads((artifact / "ops" / "latency_job_heartbeat.json").read_text(encoding="utf-8"))
+        assert job_id in json.dumps(heartbeat)
+        assert "Signal latency — ok" in first.step_summary("latency"), first.step_summary()
+        assert "observability state push" in first.step_summary("latency")
+
+        # A healthy probe opens no issue; every API call was authenticated and valid.
+        assert fake.issues == {} and fake.violations == []
+        assert fake.requests and all(r["authorization"] == f"Bearer {fake.token}" for r in fake.requests)
+        _no_secret_anywhere(first, fake)
+
+        cron = yaml.safe_load((ROOT / ".github" / "workflows" / "latency.yml").read_text(encoding="utf-8"))[True][
+            "schedule"][0]["cron"]
+        second = _latency(act_harness, repo, fake, store=store, endpoint=s3_server, probe_url=probe.url, schedule=cron)
+        assert second.exit_code == 0, second
+        assert second.job_result("latency") == "success" and second.job_result("report") == "success", second
+        assert "Cache restored from key: observability-venv-" in second.log, second
+        assert "Cache not found" not in second.log, second
+        assert _generation(bucket, s3_server) > gen1
+        assert len(probe.hits) > hits
+        assert fake.issues == {} and fake.violations == []
+        _no_secret_anywhere(second, fake)
+
+
+@pytest.mark.slow
+def test_an_unreachable_store_fails_the_run_and_opens_the_failure_issue(act_harness, s3_server, probe):
+    repo = act_harness.prepare()
+    dead = f"http://127.0.0.1:{closed_port()}"
+    with FakeGitHub() as fake:
+        run = _latency(act_harness, repo, fake, store="s3://obs-state/team/state", endpoint=dead, probe_url=probe.url)
+        assert run.exit_code != 0, run
+        assert run.job_result("latency") == "failure", run
+        assert run.job_result("report") == "success", run
+        opened = [i for i in fake.issues.values() if i["state"] == "open"]
+        assert len(opened) == 1, (fake.issues, run)
+        assert "latency" in (opened[0]["title"] + opened[0]["body"]).lower()
+        assert fake.violations == []
+        assert probe.hits == []  # the job never sampled: the pull failed first
+        assert not [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]  # no job id, no upload
+        _no_secret_anywhere(run, fake)
+
+
+STANDIN_WORKFLOW = """\
+name: stand-ins
+on: workflow_dispatch
+permissions: {}
+jobs:
+  all:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@%(checkout)s
+        with:
+          persist-credentials: false
+      - id: upstream
+        uses: actions/checkout@%(checkout)s
+        with:
+          repository: acme/research
+          ref: v1
+          path: upstream
+          sparse-checkout: runs
+          persist-credentials: false
+      - id: py
+        uses: actions/setup-python@%(pin)s
+        with:
+          python-version: "3.11"
+      - uses: aws-actions/configure-aws-credentials@%(pin)s
+        with:
+          aws-region: eu-west-1
+          aws-access-key-id: AKIATESTING
+          aws-secret-access-key: ${{ secrets.AWS_SECRET }}
+      - uses: actions/upload-artifact@%(pin)s
+        with:
+          name: runs
+          path: upstream/runs/
+      - uses: actions/download-artifact@%(pin)s
+        with:
+          name: runs
+          path: back
+      - uses: actions/upload-pages-artifact@%(pin)s
+        with:
+          path: upstream/runs/
+      - env:
+          PY: ${{ steps.py.outputs.python-path }}
+          PYV: ${{ steps.py.outputs.python-version }}
+          COMMIT: ${{ steps.upstream.outputs.commit }}
+          MULTI: ${{ secrets.MULTI }}
+        run: |
+          set -eu
+          test "$(command -v python3.11 || command -v python3)" = "$PY"
+          case "$PYV" in 3.11.*) ;; *) exit 1;; esac
+          test "$AWS_DEFAULT_REGION" = eu-west-1
+          test "$AWS_ACCESS_KEY_ID" = AKIATESTING
+          test "$(printf %%s "$AWS_SECRET_ACCESS_KEY" | sha256sum | cut -c1-16)" = "%(secret_hash)s"
+          test -f upstream/runs/r1.json
+          test ! -e upstream/reports
+          test "$(git -C upstream rev-parse HEAD)" = "$COMMIT"
+          test -z "${AWS_SECRET:-}"  # a secret reaches a step only through env: mapping
+          test "$(printf %%s "$MULTI" | sha256sum | cut -c1-16)" = "%(multi_hash)s"
+          diff -r upstream/runs back
+          echo "stand-ins ok" >> "$GITHUB_STEP_SUMMARY"
+      - id: role
+        uses: aws-actions/configure-aws-credentials@%(pin)s
+        with:
+          aws-region: us-east-1
+          role-to-assume: arn:aws:iam::123456789012:role/obs-state
+          sts-endpoint: ${{ vars.STS_ENDPOINT }}
+      - env:
+          ACCOUNT: ${{ steps.role.outputs.aws-account-id }}
+        run: |
+          set -eu
+          test "$ACCOUNT" = 123456789012
+          test "$AWS_ACCESS_KEY_ID" != AKIATESTING
+          test -n "$AWS_SESSION_TOKEN"
+          echo "role assumed" >> "$GITHUB_STEP_SUMMARY"
+"""
+
+
+@pytest.mark.slow
+def test_every_stand_in_works_inside_act(act_harness, tmp_path, s3_server):
+    import hashlib
+
+    research = act_harness.repos / "acme" / "research"
+    if not research.exists():
+        upstream = tmp_path / "research"
+        (upstream / "runs").mkdir(parents=True)
+        (upstream / "runs" / "r1.json").write_text("{}", encoding="utf-8")
+        (upstream / "reports").mkdir()
+        (upstream / "reports" / "w.md").write_text("x", encoding="utf-8")
+        _support_act.snapshot(upstream, research, "acme/research")
+        subprocess.run(["git", "tag", "v1"], cwd=research, check=True)
+    checkout = next(k for k in pinned_actions(action_files(ROOT)) if k.startswith("actions/checkout@")).split("@")[1]
+    secret = "aws-canary-5e8d2c7b1a9f"
+    multi = "a=1\nb='$HOME' \"2\"\n"  # multi-line, quotes, a $: passed exactly
+    source = tmp_path / "repo"
+    (source / ".github" / "workflows").mkdir(parents=True)
+    (source / ".github" / "workflows" / "standins.yml").write_text(STANDIN_WORKFLOW % {
+        "checkout": checkout, "pin": "f" * 40, "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16],
+        "multi_hash": hashlib.sha256(multi.encode()).hexdigest()[:16]},
+        encoding="utf-8")
+    run = act_harness.run(act_harness.prepare(source), "standins.yml",
+                          secrets={"AWS_SECRET": secret, "MULTI": multi}, variables={"STS_ENDPOINT": s3_server})
+    assert run.exit_code == 0, run
+    assert "stand-ins ok" in run.step_summary("all")
+    assert "role assumed" in run.step_summary("all")  # AssumeRoleWithWebIdentity on moto
+    assert (run.artifacts / "runs" / "r1.json").is_file()
+    assert (run.artifacts / "github-pages" / "artifact.tar").is_file()
+    assert secret not in run.log
+
+
+@pytest.mark.slow
+def test_a_repository_made_by_init_runs_its_latency_workflow_under_act(act_harness, tmp_path, probe):
+    """init's workflows call acme/observability/actions/<job>@SHA: served from a snapshot of this tree."""
+    pin = "a" * 40
+    adopter = tmp_path / "adopter"
+    done = subprocess.run([sys.executable, "-m", "observability", "init", str(adopter), "--repository",
+                           "acme/observability", "--ref", pin], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    project = act_harness.prepare(ROOT)
+    store = tmp_path / "store"
+    with FakeGitHub() as fake:
+        run = act_harness.run(act_harness.prepare(adopter), "latency.yml",
+                              payload={"inputs": {"dry_run": False, "alert_drill": False}},
+                              variables={"OBS_STATE_STORE": store.as_uri()},
+                              secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}"},
+                              env={"GITHUB_API_URL": fake.url}, projects={"acme/observability": project})
+        assert run.exit_code == 0, run
+        assert run.job_result("latency") == "success" and run.job_result("report") == "success", run
+        assert f"matched https://github.com/acme/observability with ref {pin} to {project}" in run.log
+        assert probe.hits
+        assert (store / "HEAD").read_text(encoding="utf-8").strip() == "2"
+        (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith("latency-")]
+        assert list((artifact / "out").glob("automation_runs.*.jsonl"))
+        assert fake.issues == {} and fake.violations == []
+        _no_secret_anywhere(run, fake)
+
+
+@pytest.mark.slow
+def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, tmp_path):
+    """A caller pinned to OWNER/REPO/.github/workflows/X.yml@SHA (how adopters will call ours)."""
+    pin = "b" * 40
+    checkout = next(k for k in pinned_actions(action_files(ROOT)) if k.startswith("actions/checkout@")).split("@")[1]
+    lib = tmp_path / "lib"
+    (lib / ".github" / "workflows").mkdir(parents=True)
+    (lib / ".github" / "workflows" / "job.yml").write_text(
+        "on:\n  workflow_call:\n    inputs:\n      who: {type: string, required: true}\n"
+        "    secrets:\n      TOKEN: {required: true}\n"
+        "jobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        f"      - uses: actions/checkout@{checkout}\n        with:\n          persist-credentials: false\n"
+        "      - env:\n          WHO: ${{ inputs.who }}\n          TOKEN: ${{ secrets.TOKEN }}\n"
+        "        run: |\n          test -f caller.txt\n          test -n \"$TOKEN\"\n"
+        "          echo \"reusable ran for $WHO\" >> \"$GITHUB_STEP_SUMMARY\"\n", encoding="utf-8")
+    caller = tmp_path / "caller"
+    (caller / ".github" / "workflows").mkdir(parents=True)
+    (caller / "caller.txt").write_text("x", encoding="utf-8")
+    (caller / ".github" / "workflows" / "call.yml").write_text(
+        "on: workflow_dispatch\npermissions: {}\njobs:\n  call:\n"
+        f"    uses: acme/lib/.github/workflows/job.yml@{pin} # v1\n"
+        "    with:\n      who: adopter\n    secrets:\n      TOKEN: ${{ secrets.SOME_TOKEN }}\n", encoding="utf-8")
+    run = act_harness.run(act_harness.prepare(caller), "call.yml", secrets={"SOME_TOKEN": "tok-3f9a"},
+                          projects={"acme/lib": act_harness.prepare(lib)})
+    assert run.exit_code == 0, run
+    assert "reusable ran for adopter" in run.step_summary()
+    assert "tok-3f9a" not in run.log
+
+
+@pytest.mark.slow
+def test_latency_dashboard_weekly_then_verify_on_one_store(act_harness, tmp_path, probe):
+    """The scheduled workflows one after another on one store, as a day on GitHub would run them."""
+    from _support_github import Receiver
+
+    repo = act_harness.prepare()
+    store = (tmp_path / "store").as_uri()
+    hook = Receiver()
+    webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    try:
+        with FakeGitHub() as fake:
+            runs = {}
+            for workflow in ("latency.yml", "dashboard.yml", "weekly.yml", "verify.yml"):
+                run = act_harness.run(
+                    repo, workflow, payload={"inputs": {}}, variables={"OBS_STATE_STORE": store},
+                    secrets={"GITHUB_TOKEN": fake.token, "OBS_LATENCY_PROBES": f"api={probe.url}",
+                             "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly", "OBS_WEBHOOK_SECRET": webhook_secret},
+                    env={"GITHUB_API_URL": fake.url})
+                name = workflow.removesuffix(".yml")
+                assert run.exit_code == 0, (workflow, run)
+                assert run.job_result(name) == "success" and run.job_result("report") == "success", run
+                assert [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")], run
+                assert webhook_secret not in run.log and PROBE_TOKEN not in run.log
+                runs[name] = run
+            assert len(hook.received) == 1 and hook.received[0]["path"] == "/weekly"
+            assert fake.violations == []
+            opened = sorted(i["title"] for i in fake.issues.values() if i["state"] == "open")
+    finally:
+        hook.close()
+    if opened:
+        # Found by this test (2026-11-28), left to the workflow rewrite (issue 9): verify runs on a fresh
+        # runner, so the out/ artefacts earlier runs list are never there (they are not in the store),
+        # and `state pull` lists the pulled ops/*heartbeat.json among its own artefacts, so verify
+        # reads another job's heartbeat as the state job's.
+        pytest.xfail(f"verify opens issues after a normal day: {opened}")
