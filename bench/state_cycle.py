@@ -78,6 +78,7 @@ def _seed(nominal: Path, store: str, env: dict[str, str]) -> dict:
     seed = SCRATCH / "seed"
     shutil.rmtree(seed, ignore_errors=True)
     shutil.copytree(nominal, seed)
+    _obs(["state", "init", "--store", store], seed, env)
     _obs(["state", "pull", "--store", store], seed, env)
     _, summary = _obs(["state", "push", "--store", store], seed, env)
     return summary

@@ -31,8 +31,9 @@ Scheduled workflows that keep this trading research stack observable. Each workf
 Getting started: {docs}/docs/getting-started.md — from this repository to the first green
 scheduled run. In short:
 
-1. Create the state store and the secrets and variables listed in docs/credentials.md
-   (`OBS_STATE_STORE` first: without it every run stops at the state pull).
+1. Create the state store once (`observability state init --store URL`: a store never created
+   is refused with `store_not_initialised`) and the secrets and variables listed in
+   docs/credentials.md (`OBS_STATE_STORE` first: without it every run stops at the state pull).
 2. Say where the upstream inputs come from in `configs/observability/inputs.yaml`, and edit the
    other `configs/observability/*.yaml` (latency sources and probes, weekly cohorts; cron values
    live in `configs/observability/schedules.yaml` and in the workflows).

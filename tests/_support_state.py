@@ -133,14 +133,35 @@ class StoreFactory:
             self.endpoint = request.getfixturevalue("s3_server")
             self.env = s3_env(self.endpoint)
 
-    def new(self, name: str = "store") -> str:
+    def new(self, name: str = "store", *, init: bool = True) -> str:
+        """A new store's URL; created with ``state init`` unless ``init`` is False (a URL naming nothing)."""
         if self.kind == "file":
-            return (self.tmp_path / name).as_uri()
-        if self.kind == "s3":
-            return f"s3://{fresh_bucket(self.endpoint)}/team/{name}"
-        repo = self.tmp_path / f"{name}.git"
-        git("init", "--bare", "--quiet", str(repo))
-        return f"git+file://{repo}#observability-state"
+            url = (self.tmp_path / name).as_uri()
+        elif self.kind == "s3":
+            url = f"s3://{fresh_bucket(self.endpoint)}/team/{name}"
+        else:
+            repo = self.tmp_path / f"{name}.git"
+            git("init", "--bare", "--quiet", str(repo))
+            url = f"git+file://{repo}#observability-state"
+        if init:
+            init_store(url, self.env)
+        return url
+
+
+def init_store(url: str, env: dict | None = None) -> None:
+    """Create the store as ``observability state init`` does (through the library: no workspace needed)."""
+    import os
+    from unittest import mock
+
+    from observability.store.backends import open_store
+
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    with mock.patch.dict(os.environ, environ, clear=True):  # boto3 reads the AWS_* variables itself
+        store = open_store(url, environ)
+        try:
+            store.initialise()
+        finally:
+            store.close()
 
 
 @pytest.fixture(params=BACKENDS)

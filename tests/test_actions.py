@@ -20,7 +20,8 @@ COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "s
             "workflow": ("workflow", "run"), "verify": ("verify",),
             "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
             "alerts-drill": ("alerts", "drill"), "sync-push": ("sync", "push"),
-            "inputs-pull": ("inputs", "pull")}
+            "inputs-pull": ("inputs", "pull"), "state-init": ("state", "init"),
+            "cycle": ("cycle",)}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -74,8 +75,10 @@ def test_every_action_installs_the_same_way():
 
 
 def test_state_pull_latency_state_push_through_the_actions(tmp_path):
-    """A fresh runner: pull (empty store starts from the template), sample, push; the next runner sees it."""
+    """A fresh runner: pull (a new store starts empty), sample, push; the next runner sees it."""
     store = f"file://{tmp_path / 'store'}"
+    created = run_action("state-init", {"workspace": str(tmp_path), "store": store}, tmp_path)
+    assert created["code"] == 0 and created["outputs"]["status"] == "ok", created["stderr"]
     for runner in ("first", "second"):
         ws = tmp_path / runner
         ws.mkdir()
@@ -231,3 +234,22 @@ def test_install_step_builds_the_environment_from_hash_pinned_requirements(tmp_p
     assert bin_path.startswith(str(tmp_path / "runner_temp")) and Path(bin_path).exists()
     assert result["steps"]["prep"]["key"].startswith("observability-venv-")
     assert result["outputs"]["status"] == "warning"
+
+
+def test_cycle_action_runs_pull_job_alerts_and_push_in_one_step(tmp_path):
+    store = f"file://{tmp_path / 'store'}"
+    assert run_action("state-init", {"workspace": str(tmp_path), "store": store}, tmp_path)["code"] == 0
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copytree(ROOT / "ops-template" / "sample", ws / "sample")
+    result = run_action("cycle", {"workspace": str(ws), "store": store, "for": "latency",
+                                  "command": "latency sample --input 'sample/signal_notifier.csv'",
+                                  "alerts-source": "latency", "dry-run-alerts": "true"},
+                        tmp_path, extra_env={"OBS_NOW": NOW})
+    assert result["code"] == 0, result["stderr"]
+    outputs = result["outputs"]
+    assert outputs["status"] == "warning" and outputs["failed-step"] == ""
+    assert outputs["job-id"] == "20260108T000700Z-latency"
+    doc = json.loads(Path(outputs["summary"]).read_text())
+    assert [s["step"] for s in doc["steps"]] == ["state-pull", "latency", "alerts-sync", "state-push"]
+    assert doc["steps"][-1]["summary"]["generation"] == 1

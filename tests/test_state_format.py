@@ -117,3 +117,28 @@ def test_merge_keeps_our_line_even_when_it_equals_one_of_theirs():
     assert [_json.loads(x)["sequence"] for x in log.splitlines()] == [1, 2, 3]
     # Without the pulled base the lines both hold are taken as shared past.
     assert merge.merge_log(theirs, ours)[1] == []
+
+
+def test_the_fast_manifest_check_agrees_with_the_full_schema():
+    """manifest.check validates file entries by hand for speed: it must refuse exactly what the schema refuses."""
+    from observability import schemas
+    from observability.errors import SchemaError
+    from observability.store.manifest import check
+
+    good = {"sha256": "a" * 64, "size": 3}
+    entries = [good, {"sha256": "a" * 64, "size": 0}, {"sha256": "A" * 64, "size": 3}, {"sha256": "a" * 63, "size": 3},
+               {"sha256": "a" * 64, "size": -1}, {"sha256": "a" * 64, "size": True}, {"sha256": "a" * 64, "size": 1.5},
+               {"sha256": "a" * 64}, {"sha256": "a" * 64, "size": 3, "extra": 1}, [], "x", None]
+    paths = ["ops/a.json", "ops/x/y.csv", "ops/.hidden", "ops/x/.y", "other/a", "ops//a", "ops/", "ops/a\\\\b"]
+    base = {"schema_version": "1.0.0", "generation": 1, "parent_generation": 0, "created_at": "2026-01-01T00:00:00Z",
+            "job_id": "20260101T000000Z-state", "files": {}}
+    cases = [{**base, "files": {p: good}} for p in paths] + [{**base, "files": {"ops/a": e}} for e in entries]
+    cases.append({**base, "files": {f"ops/f{i}": good for i in range(50)} | {"ops/bad": {"size": 1}}})
+    for document in cases:
+        expected = not schemas.errors("state_manifest", document)
+        try:
+            check(document, what="case")
+            accepted = True
+        except SchemaError:
+            accepted = False
+        assert accepted == expected, document

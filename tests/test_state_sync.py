@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 
 import _support_state
 from _support_state import all_files, git, log_lines, make_workspace, ok, s3_client, state, synced_files
 
-from observability.resources import template_dir
 
 s3_server = _support_state.s3_server
 stores = _support_state.stores
@@ -22,19 +22,20 @@ def seeded(stores, tmp_path):
     """A store at generation 1 holding START, and the workspace that pushed it."""
     url = stores.new()
     ws = make_workspace(tmp_path / "seed", START)
-    assert ok(ws, "pull", url, env=stores.env)["from_template"] is True
+    assert ok(ws, "pull", url, env=stores.env)["empty_store"] is True
     summary = ok(ws, "push", url, env=stores.env)
     assert summary["generation"] == 1 and summary["pushed"] is True
     return url, ws
 
 
-def test_empty_store_starts_from_the_template_and_round_trips(stores, tmp_path):
+def test_a_new_store_starts_empty_without_sample_data_and_round_trips(stores, tmp_path):
     url, ws = seeded(stores, tmp_path)
-    template = synced_files(template_dir())
-    assert template and all(path in synced_files(ws) for path in template)
+    # Only the ops/ skeleton: no sample state_archive snapshots from ops-template/.
+    assert not [p for p in synced_files(ws) if p.startswith("ops/state_archive/")]
+    assert (ws / "ops" / "README.md").is_file()
     other = make_workspace(tmp_path / "other")
     summary = ok(other, "pull", url, env=stores.env)
-    assert summary["generation"] == 1 and summary["from_template"] is False
+    assert summary["generation"] == 1 and summary["empty_store"] is False
     mine, theirs = synced_files(ws), synced_files(other)
     # The pull appended its own log line after the snapshot landed; everything else is identical.
     for path in set(mine) | set(theirs):
@@ -283,3 +284,157 @@ def test_a_store_that_went_back_a_generation_is_refused(tmp_path, request):
     run = state(ws, "push", "--store", url)
     assert run.exit_code == 1 and run.error_code == "state_conflict", run
     assert "behind the generation 2" in run.summary["diagnostics"]["error_message"]
+
+
+# --- scopes: a job pulls only what it reads and pushes only what it changed ------------------------
+
+YEAR = {
+    "ops/latency_state.json": '{"streak": 0}\n', "ops/signal_latency.csv": "timestamp_utc,source\n",
+    "ops/signal_latency_rollup.csv": "hour,source\n",
+    "ops/signal_latency_archive/manifest.jsonl": '{"path": "ops/signal_latency_archive/2026-01/a.csv.gz"}\n',
+    "ops/signal_latency_archive/2026-01/a.csv.gz": "old archive\n",
+    "ops/dashboard_export_history/20260101T000000Z-dashboard/manifest.json": '{"bundle": 1}\n',
+    "ops/dashboard_export_history/20260102T000000Z-dashboard/manifest.json": '{"bundle": 2}\n',
+    "ops/dashboard_export_heartbeat.json": '{"job_id": "20260102T000000Z-dashboard"}\n',
+    "ops/weekly_report_history/2026-01-05.json": '{"week": 1}\n',
+    "ops/state_archive/s/USDJPY/m/20260101.json": '{"ev": 1}\n',
+    # Large enough to be stored compressed: a scoped push must carry its encoding along.
+    "ops/dashboard_export_history/20260102T000000Z-dashboard/latency.json": '{"rows": "' + "0123456789" * 5000 + '"}\n',
+}
+
+
+def _scoped_pair(stores, tmp_path):
+    url = stores.new()
+    seed = make_workspace(tmp_path / "seed", YEAR)
+    ok(seed, "pull", url, env=stores.env)
+    ok(seed, "push", url, env=stores.env)
+    a = make_workspace(tmp_path / "latency")
+    b = make_workspace(tmp_path / "dashboard")
+    pulled_a = ok(a, "pull", url, "--for", "latency", env=stores.env)
+    pulled_b = ok(b, "pull", url, "--for", "dashboard", env=stores.env)
+    return url, a, b, pulled_a, pulled_b
+
+
+def test_a_scoped_pull_brings_only_what_the_job_reads(stores, tmp_path):
+    url, a, b, pulled_a, pulled_b = _scoped_pair(stores, tmp_path)
+    mine = set(synced_files(a))
+    assert "ops/latency_state.json" in mine and "ops/signal_latency_archive/manifest.jsonl" in mine
+    assert "ops/automation_runs.log" in mine
+    # Neither the gz archives nor dashboard, weekly or strategy history reach a latency run.
+    assert not [p for p in mine if p.endswith(".csv.gz") or "history" in p or "state_archive/" in p], mine
+    assert pulled_a["scope"] == "latency" and pulled_a["files"] < pulled_a["files_in_store"]
+    theirs = set(synced_files(b))
+    assert "ops/dashboard_export_history/20260101T000000Z-dashboard/manifest.json" in theirs
+    assert "ops/latency_state.json" not in theirs and "ops/signal_latency.csv" not in theirs
+    record = json.loads((a / "ops" / ".state_pulled.json").read_text())
+    assert record["scope"]["name"] == "latency"
+    assert "ops/dashboard_export_heartbeat.json" in record["files"]  # the base is the whole snapshot
+
+
+def test_latency_and_dashboard_runs_pulled_together_both_push_and_nothing_is_lost(stores, tmp_path):
+    url, a, b, _, _ = _scoped_pair(stores, tmp_path)
+    # latency: new state, a new archive (never pulled the old one) and its manifest line.
+    (a / "ops" / "latency_state.json").write_text('{"streak": 1}\n')
+    (a / "ops" / "signal_latency_archive" / "2026-02").mkdir(parents=True)
+    (a / "ops" / "signal_latency_archive" / "2026-02" / "b.csv.gz").write_text("new archive\n")
+    with open(a / "ops" / "signal_latency_archive" / "manifest.jsonl", "a") as handle:
+        handle.write('{"path": "ops/signal_latency_archive/2026-02/b.csv.gz"}\n')
+    (a / "ops" / "latency_job_heartbeat.json").write_text('{"job_id": "20260201T000000Z-latency"}\n')
+    # dashboard: a new bundle, the oldest one pruned, its heartbeat rewritten.
+    history = b / "ops" / "dashboard_export_history"
+    (history / "20260103T000000Z-dashboard").mkdir()
+    (history / "20260103T000000Z-dashboard" / "manifest.json").write_text('{"bundle": 3}\n')
+    (history / "20260101T000000Z-dashboard" / "manifest.json").unlink()
+    (b / "ops" / "dashboard_export_heartbeat.json").write_text('{"job_id": "20260201T000000Z-dashboard"}\n')
+    first = ok(a, "push", url, env=stores.env)
+    assert first["scope"] == "latency" and first["files_changed"] >= 4
+    # Only what the latency run changed was sent: never the dashboard history or the old archive.
+    assert first["bytes_uploaded"] < 2000
+    second = ok(b, "push", url, env=stores.env, status=("warning",))
+    assert second["merged_generation"] == first["generation"]
+    # b was re-applied on a's snapshot, but files outside its scope were not brought onto its disk.
+    assert not (b / "ops" / "latency_state.json").exists()
+    c = make_workspace(tmp_path / "c")
+    ok(c, "pull", url, env=stores.env)
+    files = synced_files(c)
+    assert files["ops/latency_state.json"] == b'{"streak": 1}\n'
+    assert files["ops/signal_latency_archive/2026-01/a.csv.gz"] == b"old archive\n"
+    assert files["ops/signal_latency_archive/2026-02/b.csv.gz"] == b"new archive\n"
+    assert b"2026-02/b.csv.gz" in files["ops/signal_latency_archive/manifest.jsonl"]
+    assert files["ops/dashboard_export_history/20260103T000000Z-dashboard/manifest.json"] == b'{"bundle": 3}\n'
+    assert "ops/dashboard_export_history/20260101T000000Z-dashboard/manifest.json" not in files
+    assert files["ops/dashboard_export_history/20260102T000000Z-dashboard/manifest.json"] == b'{"bundle": 2}\n'
+    assert files["ops/weekly_report_history/2026-01-05.json"] == b'{"week": 1}\n'
+    assert files["ops/state_archive/s/USDJPY/m/20260101.json"] == b'{"ev": 1}\n'
+    sequences = [line["sequence"] for line in log_lines(c)]
+    assert sequences == list(range(1, len(sequences) + 1))
+
+
+def test_a_scoped_run_never_deletes_what_it_did_not_pull(stores, tmp_path):
+    url, a, _, _, _ = _scoped_pair(stores, tmp_path)
+    (a / "ops" / "latency_state.json").write_text('{"streak": 5}\n')
+    ok(a, "push", url, env=stores.env)
+    c = make_workspace(tmp_path / "c")
+    ok(c, "pull", url, env=stores.env)
+    files = synced_files(c)
+    for path, text in YEAR.items():
+        if path != "ops/latency_state.json":
+            assert files[path] == text.encode(), path
+    # A pulled file the latency run deleted is deleted; a dashboard file it never had is not.
+    (a / "ops" / "signal_latency_rollup.csv").unlink()
+    ok(a, "push", url, env=stores.env)
+    d = make_workspace(tmp_path / "d")
+    ok(d, "pull", url, env=stores.env)
+    assert "ops/signal_latency_rollup.csv" not in synced_files(d)
+    assert "ops/dashboard_export_history/20260101T000000Z-dashboard/manifest.json" in synced_files(d)
+
+
+def test_two_runs_that_both_rewrote_a_heartbeat_merge_it_as_the_later_one(stores, tmp_path):
+    url, a, b, _, _ = _scoped_pair(stores, tmp_path)
+    (a / "ops" / "alerts_heartbeat.json").write_text(json.dumps(
+        {"job_id": "20260201T000100Z-alerts", "status": "ok", "last_success_at": "2026-02-01T00:01:00Z"}))
+    (b / "ops" / "alerts_heartbeat.json").write_text(json.dumps(
+        {"job_id": "20260201T000000Z-alerts", "status": "error", "last_success_at": "2026-01-31T00:00:00Z"}))
+    ok(a, "push", url, env=stores.env)
+    ok(b, "push", url, env=stores.env, status=("warning",))
+    beat = json.loads((b / "ops" / "alerts_heartbeat.json").read_text())
+    assert beat["job_id"] == "20260201T000100Z-alerts" and beat["status"] == "ok"
+    assert beat["last_success_at"] == "2026-02-01T00:01:00Z"
+
+
+def test_an_unknown_scope_is_a_usage_error(stores, tmp_path):
+    url = stores.new()
+    ws = make_workspace(tmp_path / "ws")
+    run = state(ws, "pull", "--store", url, "--for", "nonsense", env=stores.env)
+    assert run.exit_code == 2 and "unknown job" in run.summary["diagnostics"]["error_message"], run
+
+
+def test_large_text_files_travel_compressed_and_come_back_identical(stores, tmp_path):
+    url = stores.new()
+    rows = "".join(f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z,feed_{i % 10},{100 + i % 37},ok\n" for i in range(6000))
+    ws = make_workspace(tmp_path / "ws", {"ops/signal_latency.csv": rows, "ops/small.json": "{}\n"})
+    ok(ws, "pull", url, env=stores.env)
+    pushed = ok(ws, "push", url, env=stores.env)
+    size = len(rows.encode())
+    assert pushed["bytes_uploaded"] < size / 3, pushed
+    other = make_workspace(tmp_path / "other")
+    pulled = ok(other, "pull", url, env=stores.env)
+    assert (other / "ops" / "signal_latency.csv").read_text() == rows
+    assert pulled["bytes_downloaded"] < size / 3
+    if stores.kind == "file":
+        store = tmp_path / "store"
+        raw = max((store / "manifests").glob("*.json")).read_bytes()
+        assert raw[:2] == b"\x1f\x8b"  # manifests are stored compressed too
+        manifest = json.loads(gzip.decompress(raw))
+        assert manifest["schema_version"] == "1.1.0"
+        entry = manifest["files"]["ops/signal_latency.csv"]
+        assert entry["encoding"] == "gzip" and entry["size"] == size
+        assert "encoding" not in manifest["files"]["ops/small.json"]
+        blob = store / "blobs" / "sha256" / entry["sha256"][:2] / (entry["sha256"] + ".gz")
+        # A damaged compressed blob is caught before ops/ changes.
+        blob.write_bytes(b"not gzip")
+        third = make_workspace(tmp_path / "third")
+        run = state(third, "pull", "--store", url, env=stores.env)
+        assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
+        assert "ops/signal_latency.csv" in run.summary["diagnostics"]["error_message"]
+        assert not (third / "ops" / "signal_latency.csv").exists()

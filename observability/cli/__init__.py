@@ -6,6 +6,7 @@ import click
 
 from observability import __version__
 from observability.cli.alerts import alerts
+from observability.cli.cycle import cycle
 from observability.cli.dashboard import dashboard
 from observability.cli.demo import demo
 from observability.cli.init import init
@@ -46,6 +47,7 @@ cli.add_command(inputs)
 cli.add_command(state)
 cli.add_command(sync)
 cli.add_command(verify)
+cli.add_command(cycle)
 
 
 def main() -> None:

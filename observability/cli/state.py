@@ -24,23 +24,46 @@ def state() -> None:
     """State between runs: pull ops/ from a state store before a job, push it back after."""
 
 
-@state.command("pull")
+@state.command("init")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
 @job_options
-def pull(store, workspace, job_id, lock_timeout) -> None:
-    """Replace ops/ with the store's current snapshot (an empty store: start from ops-template/).
+def init(store, workspace, job_id, lock_timeout) -> None:
+    """Create a new, empty state store (once); pulls and pushes refuse a store that was never created.
 
-    Everything is downloaded and checksum-verified before ops/ changes; an unreachable store or a
-    corrupt blob ends status=error with ops/ untouched.
+    Writes the marker observability-store.json (file://, s3://) or creates the branch with one
+    commit holding it (git). An existing store is left unchanged (status ok, created false).
 
     Example:
 
-        observability state pull --store s3://my-bucket/observability-state
+        observability state init --store s3://my-bucket/observability-state
+    """
+    from observability.store.job import StateOptions
+    from observability.store.job import init as run_init
+
+    _run(run_init, StateOptions(store=store), workspace, job_id, lock_timeout)
+
+
+@state.command("pull")
+@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@click.option("--for", "scope", metavar="JOB", default=None,
+              help="Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
+                   "the next push then changes only those. Default: all of ops/.")
+@job_options
+def pull(store, scope, workspace, job_id, lock_timeout) -> None:
+    """Replace ops/ (or the part --for JOB reads) with the store's current snapshot.
+
+    Everything is downloaded and checksum-verified before ops/ changes; an unreachable store or a
+    corrupt blob ends status=error with ops/ untouched. A store never created with `state init`
+    ends error_code=store_not_initialised.
+
+    Example:
+
+        observability state pull --store s3://my-bucket/observability-state --for latency
     """
     from observability.store.job import StateOptions
     from observability.store.job import pull as run_pull
 
-    _run(run_pull, StateOptions(store=store), workspace, job_id, lock_timeout)
+    _run(run_pull, StateOptions(store=store, scope=scope), workspace, job_id, lock_timeout)
 
 
 @state.command("push")

@@ -27,3 +27,9 @@ class StateConflict(ObservabilityError):
     """Another run pushed a snapshot that changed the same files as this run; nothing was pushed."""
 
     error_code = "state_conflict"
+
+
+class StoreNotInitialised(ObservabilityError):
+    """The store URL names no initialised store (no marker, no generation); nothing was changed."""
+
+    error_code = "store_not_initialised"

@@ -18,16 +18,19 @@ from observability import clock, fsio, provenance
 from observability.errors import WorkspaceError
 from observability.resources import template_dir
 from observability.runtime import JobContext, JobResult
-from observability.store import merge, selection
+from observability.store import merge, scopes, selection
 from observability.store.backends import Head, Store, display_url, open_store
 from observability.store.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
-from observability.store.manifest import Manifest
+from observability.store.manifest import Manifest, entry_dict
+from observability.store.scopes import Scope
 from observability.store.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
 MAX_ATTEMPTS = 3
 KEEP_GENERATIONS = 48  # at least 6 hours: a latency run pushes twice (its job, then its failure report)
 PRUNE_EVERY = 16  # generations between prunes: listing the store costs a few requests
+# What a pull from a new (initialised, empty) store starts with: the ops/ skeleton, never sample data.
+SKELETON = ("ops/README.md",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class StateOptions:
     store: str | None
     dry_run: bool = False
     keep_generations: int = KEEP_GENERATIONS
+    scope: str | None = None  # pull --for JOB: only that job's files (None: all of ops/)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
 
@@ -46,7 +50,8 @@ class Pulled:
 
     store: str
     generation: int
-    files: dict[str, Entry]
+    files: dict[str, Entry]  # the whole snapshot pulled, out-of-scope files included
+    scope: Scope = scopes.SCOPES[scopes.EVERYTHING]
 
 
 def read_pulled(root: Path) -> Pulled | None:
@@ -54,17 +59,32 @@ def read_pulled(root: Path) -> Pulled | None:
     if not isinstance(data, dict):
         return None
     try:
-        files = {p: Entry(e["sha256"], int(e["size"])) for p, e in data["files"].items()}
-        return Pulled(str(data["store"]), int(data["generation"]), files)
+        files = {p: Entry(e["sha256"], int(e["size"]), e.get("encoding")) for p, e in data["files"].items()}
+        return Pulled(str(data["store"]), int(data["generation"]), files, scopes.from_record(data.get("scope")))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise WorkspaceError(f"{PULLED}: malformed pull record; run `observability state pull` again") from None
 
 
-def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, Entry]) -> None:
-    fsio.atomic_write_json(ctx.workspace.path(PULLED), {
-        "store": store, "generation": head.generation, "token": head.token, "job_id": ctx.job_id,
-        "pulled_at": clock.iso(clock.now()),
-        "files": {p: {"sha256": e.sha256, "size": e.size} for p, e in sorted(files.items())}})
+def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, Entry], scope: Scope) -> None:
+    record = {"store": store, "generation": head.generation, "token": head.token, "job_id": ctx.job_id,
+              "pulled_at": clock.iso(clock.now()),
+              "files": {p: entry_dict(e) for p, e in sorted(files.items())}}
+    if not scope.everything:
+        record["scope"] = scope.as_dict()
+    # Compact: it lists every file of the snapshot (thousands after a year), and json's C encoder
+    # is used only without indentation.
+    fsio.atomic_write_text(ctx.workspace.path(PULLED), fsio.canonical_json(record) + "\n")
+
+
+def _fetch(store: Store, path: str, entry: Entry) -> tuple[bytes, int]:
+    """A file's verified content from the store, and the bytes transferred for it."""
+    stored = store.get_blob(entry.sha256, entry.encoding)
+    try:
+        data = selection.decode(stored, entry.encoding)
+    except ValueError as exc:
+        raise SnapshotCorrupt(f"{store.display}: {path}: stored blob is {exc}; nothing local was changed",
+                              path=path) from None
+    return _verified(store.display, path, entry, data), len(stored)
 
 
 def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
@@ -77,14 +97,33 @@ def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
     return data
 
 
-def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry]]:
+def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry], Scope]:
     pulled = read_pulled(ctx.workspace.root)
     if pulled is None:
-        return 0, {}
+        return 0, {}, scopes.get(None)
     if pulled.store != display:
         ctx.warn(f"ops/ was pulled from {pulled.store}, not {display}: every local file counts as new")
-        return 0, {}
-    return pulled.generation, dict(pulled.files)
+        return 0, {}, pulled.scope
+    return pulled.generation, dict(pulled.files), pulled.scope
+
+
+def local_changes(base: Mapping[str, Entry], local: Mapping[str, Entry],
+                  scope: Scope) -> tuple[set[str], dict[str, Entry]]:
+    """The paths this run changed within ``scope``, and the snapshot it would commit over ``base``.
+
+    A pulled file that is gone locally was deleted; a file the scope only writes (never pulled)
+    counts only when it is there, so absence never deletes it. Everything else is carried from
+    ``base`` unchanged.
+    """
+    ours = {p for p, e in base.items() if scope.pulls(p) and local.get(p) != e}
+    ours |= {p for p, e in local.items() if scope.covers(p) and base.get(p) != e}
+    mine = dict(base)
+    for path in ours:
+        if path in local:
+            mine[path] = local[path]
+        else:
+            mine.pop(path, None)
+    return ours, mine
 
 
 def _replace(root: Path, path: str, data: bytes) -> None:
@@ -100,44 +139,68 @@ def _remove(root: Path, path: str) -> None:
         raise WorkspaceError(f"{path}: cannot remove ({exc.strerror or exc})") from None
 
 
+# --- init ---------------------------------------------------------------------------------------
+
+def init(ctx: JobContext, options: StateOptions) -> JobResult:
+    """Create the store named by ``options.store`` (its marker); an existing store is left as it is."""
+    store = open_store(options.store, options.environ)
+    try:
+        created, generation = store.initialise()
+    finally:
+        store.close()
+    if created:
+        ctx.note(f"created the state store {store.display}; pulls start empty (no sample data)")
+    else:
+        ctx.note(f"{store.display} is already a state store (generation {generation}); nothing changed")
+    markdown = (f"### observability state init\n\n| store | created | generation |\n| --- | --- | --- |\n"
+                f"| `{store.display}` | {'yes' if created else 'no (existed)'} | {generation} |\n")
+    return JobResult(status="ok", figures={"store": store.display, "created": created, "generation": generation},
+                     summary_markdown=markdown, outputs={"generation": str(generation)})
+
+
 # --- pull ---------------------------------------------------------------------------------------
 
 def pull(ctx: JobContext, options: StateOptions) -> JobResult:
-    """Make ops/ the store's current snapshot (an empty store: add missing ops-template/ files)."""
+    """Make ops/ (the part ``options.scope`` reads) the store's current snapshot."""
+    scope = scopes.get(options.scope)
     store = open_store(options.store, options.environ)
     try:
         head = store.head()
         if head.manifest is None:
-            return _pull_template(ctx, store.display, head)
-        return _pull_snapshot(ctx, store, head)
+            return _pull_empty(ctx, store.display, head, scope)
+        return _pull_snapshot(ctx, store, head, scope)
     finally:
         store.close()
 
 
-def _pull_template(ctx: JobContext, display: str, head: Head) -> JobResult:
+def _pull_empty(ctx: JobContext, display: str, head: Head, scope: Scope) -> JobResult:
+    """An initialised store with no generation yet: add the ops/ skeleton (no sample data), keep local files."""
     root = ctx.workspace.root
     template = template_dir()
     local = selection.scan(root)
     added = []
-    for path in selection.scan(template):
-        if path not in local:
+    for path in SKELETON:
+        if path not in local and (template / path).is_file():
             _replace(root, path, (template / path).read_bytes())
             added.append(ctx.artefact(path))
-    # Generation 0 with no files as the base: the first push uploads the whole ops/ tree.
-    _write_pulled(ctx, display, head, {})
-    ctx.note(f"{display} is empty: started from ops-template/ ({len(added)} file(s) added, local files kept)")
-    return JobResult(status="ok", figures={"store": display, "generation": 0, "from_template": True,
+    # Generation 0 with no files as the base: the first push uploads the whole ops/ tree (of the scope).
+    _write_pulled(ctx, display, head, {}, scope)
+    ctx.note(f"{display} has no generation yet: starting empty ({len(added)} skeleton file(s) added, "
+             "local files kept)")
+    return JobResult(status="ok", figures={"store": display, "generation": 0, "empty_store": True,
+                                           "scope": scope.name, "files": 0, "files_in_store": 0,
                                            "files_updated": len(added), "files_removed": 0, "bytes_downloaded": 0,
                                            "backed_up": []},
                      outputs={"generation": "0"})
 
 
-def _pull_snapshot(ctx: JobContext, store: Store, head: Head) -> JobResult:
+def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> JobResult:
     root = ctx.workspace.root
     files = head.manifest.files
+    wanted = {p: e for p, e in files.items() if scope.pulls(p)}
     local = selection.scan(root)
-    updates = sorted(p for p, e in files.items() if local.get(p) != e)
-    removals = sorted(p for p in local if p not in files)
+    updates = sorted(p for p, e in wanted.items() if local.get(p) != e)
+    removals = sorted(p for p in local if scope.pulls(p) and p not in files)
     for stale in ctx.workspace.ops.glob(".state_pull.*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a pull killed mid-download (runs hold the state lock)
     staging = ctx.workspace.ops / f".state_pull.{ctx.job_id}"
@@ -146,8 +209,8 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head) -> JobResult:
         # Everything is fetched and verified before ops/ is touched: an outage or a bad blob
         # leaves the workspace as it was.
         for path in updates:
-            data = _verified(store.display, path, files[path], store.get_blob(files[path].sha256))
-            downloaded += len(data)
+            data, moved = _fetch(store, path, files[path])
+            downloaded += moved
             fsio.atomic_write_bytes(staging / path, data)
         pulled = read_pulled(root)
         base = pulled.files if pulled and pulled.store == store.display else {}
@@ -171,7 +234,7 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head) -> JobResult:
             ctx.artefact(path)
         for path in removals:
             _remove(root, path)
-        _write_pulled(ctx, store.display, head, files)
+        _write_pulled(ctx, store.display, head, files, scope)
     except OSError as exc:
         raise WorkspaceError(f"cannot apply the pulled snapshot ({exc.strerror or exc}); "
                              "run `observability state pull` again") from None
@@ -180,13 +243,16 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head) -> JobResult:
     if backed_up:
         ctx.warn(f"{len(backed_up)} local file(s) not in the last pull were replaced; copies kept in "
                  f"{ctx.workspace.rel(backup_dir)}")
-    ctx.note(f"pulled generation {head.generation} from {store.display}: {len(updates)} file(s) updated, "
+    shown = "" if scope.everything else f" (scope {scope.name}: {len(wanted)} of {len(files)} file(s))"
+    ctx.note(f"pulled generation {head.generation} from {store.display}{shown}: {len(updates)} file(s) updated, "
              f"{len(removals)} removed, {downloaded} bytes")
     return JobResult(status="warning" if backed_up else "ok",
-                     figures={"store": store.display, "generation": head.generation, "from_template": False,
-                              "snapshot_job_id": head.manifest.job_id, "files": len(files),
+                     figures={"store": store.display, "generation": head.generation, "empty_store": False,
+                              "scope": scope.name, "snapshot_job_id": head.manifest.job_id, "files": len(wanted),
+                              "files_in_store": len(files),
                               "files_updated": len(updates), "files_removed": len(removals),
-                              "bytes_downloaded": downloaded, "backed_up": backed_up, "log_lines_kept": kept},
+                              "bytes_downloaded": downloaded, "manifest_bytes": head.stored_bytes,
+                              "backed_up": backed_up, "log_lines_kept": kept},
                      outputs={"generation": str(head.generation)})
 
 
@@ -244,11 +310,11 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
     display = display_url(options.store or "")
     store = open_store(options.store, options.environ)
     try:
-        base_generation, base = _base(ctx, store.display)
-        local = selection.scan(ctx.workspace.root)
-        ours = merge.changed(base, local)
+        base_generation, base, scope = _base(ctx, store.display)
+        local = {p: e for p, e in selection.scan(ctx.workspace.root).items() if scope.covers(p)}
+        ours, mine = local_changes(base, local, scope)
         if options.dry_run:
-            return _dry_run(ctx, store.display, base_generation, base, local, ours)
+            return _dry_run(ctx, store.display, base_generation, mine, local, ours)
         if not ours and base_generation > 0:
             ctx.note(f"nothing changed since generation {base_generation} was pulled; nothing sent")
             return JobResult(status="ok", figures={"store": store.display, "pushed": False,
@@ -257,10 +323,11 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
                              outputs={"generation": str(base_generation)})
         head = store.head()
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            plan = _plan(ctx, store, head, base_generation, base, local, ours)
+            plan = _plan(ctx, store, head, base_generation, base, local, mine, ours, scope)
             committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
             if committed:
-                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt)
+                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt, scope,
+                                 getattr(store, "manifest_bytes_sent", 0))
                 _prune(ctx, store, plan.manifest.generation, options.keep_generations, result)
                 return result
             ctx.note(f"another run committed generation {plan.manifest.generation} first; re-planning")
@@ -292,7 +359,7 @@ def _prune(ctx: JobContext, store: Store, generation: int, keep: int, result: Jo
 
 
 def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base: dict[str, Entry],
-          local: dict[str, Entry], ours: set[str]) -> _Plan:
+          local: dict[str, Entry], mine: dict[str, Entry], ours: set[str], scope: Scope) -> _Plan:
     def manifest(files: dict[str, Entry], merged: int | None) -> Manifest:
         return Manifest(generation=head.generation + 1, parent_generation=head.generation,
                         created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=files, merged_generation=merged,
@@ -300,7 +367,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
                         commit_sha=provenance.commit_sha(ctx.workspace.root))
 
     if head.generation == base_generation:
-        return _Plan(manifest(dict(local), None), {}, {}, [], [])
+        return _Plan(manifest(dict(mine), None), {}, {}, [], [])
     if head.generation < base_generation or head.manifest is None:
         raise StateConflict(f"{store.display} is at generation {head.generation}, behind the generation "
                             f"{base_generation} this workspace pulled: the store was reset or replaced. Check it, "
@@ -314,8 +381,8 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
         # again): their lines may have been renumbered by the merge, a segment is never rewritten.
         dissolved = merge.new_segments(base, theirs, local)  # one of the same name holds other lines: theirs wins
         local = {p: e for p, e in local.items() if p not in dissolved}
-        ours = merge.changed(base, local)
-    clash = merge.overlap(base, theirs, local)
+        ours, mine = local_changes(base, local, scope)
+    clash = merge.overlap(base, theirs, mine)
     if clash:
         shown = ", ".join(clash[:10]) + (f" (+{len(clash) - 10} more)" if len(clash) > 10 else "")
         raise StateConflict(
@@ -335,7 +402,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     root = ctx.workspace.root
 
     def fetch(path: str) -> bytes:
-        return _verified(store.display, path, theirs[path], store.get_blob(theirs[path].sha256))
+        return _fetch(store, path, theirs[path])[0]
 
     both_logged = {merge.LOG, merge.SEQUENCE} & ours & theirs_changed
     if both_logged:
@@ -349,14 +416,23 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
         our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
         sequence = merge.merged_sequence(log, their_seq, our_seq)
         for path, data in ((merge.LOG, log), (merge.SEQUENCE, sequence)):
-            entry = Entry(selection.sha256_bytes(data), len(data))
+            entry = Entry(selection.sha256_bytes(data), len(data), selection.storage_for(path, len(data)))
+            files[path] = entry
+            contents[entry.sha256] = data
+            write_local[path] = data
+    # Only what this run's scope pulled is brought up to date locally; the rest stays in the store.
+    for path in sorted(p for p in ours & theirs_changed if merge.is_heartbeat(p)):
+        if path in theirs and path in local and theirs[path] != local[path]:
+            data = merge.merge_heartbeat(fetch(path), (root / path).read_bytes())
+            entry = Entry(selection.sha256_bytes(data), len(data), selection.storage_for(path, len(data)))
             files[path] = entry
             contents[entry.sha256] = data
             write_local[path] = data
     for path in sorted(theirs_changed - ours):
-        if path in theirs:
+        if path in theirs and scope.pulls(path):
             write_local[path] = fetch(path)
-    remove_local = sorted(p for p in (theirs_changed - ours) | set(dissolved) if p not in theirs and p in local_all)
+    remove_local = sorted(p for p in (theirs_changed - ours) | set(dissolved) if p not in theirs and p in local_all
+                         and (scope.pulls(p) or p in dissolved))
     return _Plan(manifest(files, head.generation), contents, write_local, remove_local, renumbered)
 
 
@@ -396,22 +472,23 @@ def _source(root: Path, local: dict[str, Entry], contents: dict[str, bytes]):
 
 
 def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ours: set[str], sent: int,
-            attempt: int) -> JobResult:
+            attempt: int, scope: Scope, manifest_bytes: int = 0) -> JobResult:
     root = ctx.workspace.root
     manifest = plan.manifest
     for path, data in sorted(plan.write_local.items()):
         _replace(root, path, data)
     for path in plan.remove_local:
         _remove(root, path)
-    _write_pulled(ctx, display, Head(manifest, str(manifest.generation)), manifest.files)
+    _write_pulled(ctx, display, Head(manifest, str(manifest.generation)), manifest.files, scope)
     if manifest.merged_generation is not None:
         ctx.warn(f"the store had moved to generation {manifest.merged_generation}: this run's {len(ours)} changed "
                  f"file(s) were re-applied on it ({len(plan.write_local)} file(s) updated locally, "
                  f"{len(plan.renumbered)} log line(s) renumbered)")
     ctx.note(f"pushed generation {manifest.generation} to {display}: {len(ours)} file(s) changed, {sent} bytes sent")
-    figures = {"store": display, "pushed": True, "generation": manifest.generation,
+    figures = {"store": display, "pushed": True, "generation": manifest.generation, "scope": scope.name,
                "base_generation": base_generation, "merged_generation": manifest.merged_generation,
-               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent, "attempts": attempt,
+               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent,
+               "manifest_bytes": manifest_bytes, "attempts": attempt,
                "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered]}
     markdown = (f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
                 f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n")
@@ -419,10 +496,10 @@ def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ou
                      summary_markdown=markdown, attempts=attempt, outputs={"generation": str(manifest.generation)})
 
 
-def _dry_run(ctx: JobContext, display: str, base_generation: int, base: dict[str, Entry],
+def _dry_run(ctx: JobContext, display: str, base_generation: int, mine: dict[str, Entry],
              local: dict[str, Entry], ours: set[str]) -> JobResult:
     manifest = Manifest(generation=base_generation + 1, parent_generation=base_generation,
-                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=dict(local),
+                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=dict(mine),
                         source_command=provenance.source_command(),
                         commit_sha=provenance.commit_sha(ctx.workspace.root))
     upload = sorted(p for p in ours if p in local)

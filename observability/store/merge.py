@@ -2,7 +2,9 @@
 
 Two runs that pulled the same generation both append to ``ops/automation_runs.log`` and bump
 ``ops/automation_runs.sequence``; those two files are merged (their lines, then ours renumbered
-after them). Any other file changed by both runs (to different contents) is a conflict.
+after them). A heartbeat (``ops/*_heartbeat.json``) both rewrote (two cycles of different jobs
+that each synced the alert inbox) is merged as the later run's, keeping the latest success. Any
+other file changed by both runs (to different contents) is a conflict.
 
 Rotated segments of the log (``ops/automation_runs/YYYY/MM/*.jsonl.gz``) are ordinary,
 content-addressed files: two runs that rotate the same lines write the same bytes. When both
@@ -61,6 +63,14 @@ def segment_lines(data: bytes, path: str) -> list[bytes]:
         raise ValueError(f"{path}: damaged segment ({exc})") from None
 
 
+def is_heartbeat(path: str) -> bool:
+    return path.startswith("ops/") and path.count("/") == 1 and path.endswith("_heartbeat.json")
+
+
+def mergeable(path: str) -> bool:
+    return path in MERGEABLE or is_heartbeat(path)
+
+
 def changed(base: Mapping[str, Entry], other: Mapping[str, Entry]) -> set[str]:
     """Paths added, removed or modified from ``base`` to ``other``."""
     return {path for path in set(base) | set(other) if base.get(path) != other.get(path)}
@@ -69,7 +79,7 @@ def changed(base: Mapping[str, Entry], other: Mapping[str, Entry]) -> set[str]:
 def overlap(base: Mapping[str, Entry], theirs: Mapping[str, Entry], ours: Mapping[str, Entry]) -> list[str]:
     """Paths both sides changed to different results, except the two merged log files."""
     both = changed(base, theirs) & changed(base, ours)
-    return sorted(p for p in both if p not in MERGEABLE and theirs.get(p) != ours.get(p))
+    return sorted(p for p in both if not mergeable(p) and theirs.get(p) != ours.get(p))
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -130,3 +140,26 @@ def merged_sequence(log: bytes, *values: bytes | None) -> bytes:
         except (UnicodeDecodeError, ValueError):
             continue
     return f"{best}\n".encode("ascii")
+
+
+def merge_heartbeat(theirs: bytes, ours: bytes) -> bytes:
+    """The heartbeat of the later run (job ids start with their UTC start), with the latest success of both.
+
+    A side that is not a JSON object loses; when neither is, ours is kept as it is.
+    """
+    def load(raw: bytes) -> dict | None:
+        try:
+            value = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    mine, other = load(ours), load(theirs)
+    if mine is None or other is None:
+        return ours if mine is not None or other is None else theirs
+    later, earlier = (mine, other) if str(mine.get("job_id", "")) >= str(other.get("job_id", "")) else (other, mine)
+    merged = {**earlier, **later}
+    successes = [s for s in (mine.get("last_success_at"), other.get("last_success_at")) if isinstance(s, str)]
+    if successes:
+        merged["last_success_at"] = max(successes)
+    return fsio.canonical_json(merged, indent=2).encode("utf-8")

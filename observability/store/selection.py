@@ -8,22 +8,55 @@ and backups (``ops/.state_*``) stay on the machine. Symlinks are not followed an
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 ROOT = "ops"
 EXCLUDED_SUFFIXES = (".tmp", ".lock")
 _CHUNK = 1 << 20
+GZIP = "gzip"
+# Text files this large are stored gzip-compressed (the raw CSV, rollups, the live log, big JSON):
+# a latency run moves them every time. Small files and compressed archives are stored as they are.
+COMPRESS_MIN_BYTES = 16 * 1024
+COMPRESS_SUFFIXES = (".csv", ".jsonl", ".json", ".log", ".md", ".txt")
+COMPRESS_LEVEL = 6
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of a snapshot: its sha256 (lowercase hex) and size in bytes."""
+    """One file of a snapshot: its sha256 (lowercase hex) and size in bytes (of the file's content).
+
+    ``encoding`` is how the store holds the blob (None: as is; ``gzip``). It is not part of the
+    file's identity: two entries with the same content are equal however they are stored.
+    """
 
     sha256: str
     size: int
+    encoding: str | None = field(default=None, compare=False)
+
+
+def storage_for(path: str, size: int) -> str | None:
+    """The encoding a newly stored blob of ``path`` gets."""
+    return GZIP if size >= COMPRESS_MIN_BYTES and path.endswith(COMPRESS_SUFFIXES) else None
+
+
+def encode(data: bytes, encoding: str | None) -> bytes:
+    # mtime=0: the same content always compresses to the same bytes.
+    return gzip.compress(data, compresslevel=COMPRESS_LEVEL, mtime=0) if encoding == GZIP else data
+
+
+def decode(stored: bytes, encoding: str | None) -> bytes:
+    """The file's content from the stored bytes; ValueError when they cannot be decoded."""
+    if encoding != GZIP:
+        return stored
+    try:
+        return gzip.decompress(stored)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"not valid gzip ({exc})") from None
 
 
 def is_synced(relpath: str) -> bool:
@@ -65,5 +98,6 @@ def scan(root: Path) -> dict[str, Entry]:
             rel = full.relative_to(root).as_posix()
             if not is_synced(rel) or full.is_symlink() or not full.is_file():
                 continue
-            found[rel] = sha256_file(full)
+            entry = sha256_file(full)
+            found[rel] = Entry(entry.sha256, entry.size, storage_for(rel, entry.size))
     return found

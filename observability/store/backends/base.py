@@ -5,6 +5,10 @@ Key-value layout (file and S3)::
     blobs/sha256/<xx>/<sha256>      content-addressed file contents, written once
     manifests/<generation>.json     one per push, created only if absent (the commit point)
     HEAD                            a hint: the last generation known (probing upwards corrects it)
+    observability-store.json        the marker ``state init`` writes: this URL names a store
+
+A store with neither the marker nor a generation is refused (StoreNotInitialised): a mistyped URL
+must not silently start a new, empty history.
 
 Generations are created strictly as ``pulled + 1`` with a create-if-absent write, so two runs that
 pulled the same generation cannot both commit: the second create fails and that run re-plans.
@@ -13,15 +17,38 @@ pulled the same generation cannot both commit: the second create fails and that 
 from __future__ import annotations
 
 import contextlib
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability import clock, fsio
+from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
+from observability.store.selection import GZIP, encode, sha256_bytes
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0
+MARKER = "observability-store.json"
+# Manifests already read in this process, by (store, key, the object's fingerprint). A generation's
+# manifest is written once and never rewritten, and the fingerprint (S3 ETag; inode, mtime and size
+# of a file) tells a store that was replaced: so the push of a `cycle` does not download and parse
+# again the manifest its pull just read. Bounded: a process reads a handful of manifests.
+_SEEN: dict[tuple[str, str, str], Manifest] = {}
+_SEEN_MAX = 8
+MARKER_SCHEMA_VERSION = "1.0.0"
+
+
+def marker_bytes() -> bytes:
+    """The marker's content: what it is and when it was written (read back by nothing but people)."""
+    return fsio.canonical_json({"created_at": clock.iso(clock.now()), "kind": "observability-state-store",
+                                "schema_version": MARKER_SCHEMA_VERSION}, indent=2).encode("utf-8")
+
+
+def not_initialised(display: str, what: str) -> StoreNotInitialised:
+    return StoreNotInitialised(f"{display}: {what}; nothing was read or changed. If this is the right URL for a new "
+                               f"store, create it once with `observability state init --store {display}`; otherwise "
+                               "fix the URL (--store / OBS_STATE_STORE)")
 
 
 @dataclass(frozen=True)
@@ -30,6 +57,8 @@ class Head:
 
     manifest: Manifest | None
     token: str = ""
+
+    stored_bytes: int = 0  # bytes read from the store for the manifest (0 when it was already in memory)
 
     @property
     def generation(self) -> int:
@@ -40,10 +69,13 @@ class Store(Protocol):
     display: str
 
     def head(self) -> Head:
-        """Read the current snapshot's manifest; raises StoreUnreachable or SnapshotCorrupt."""
+        """Read the current snapshot's manifest; raises StoreUnreachable, SnapshotCorrupt or StoreNotInitialised."""
 
-    def get_blob(self, sha256: str) -> bytes:
-        """The bytes stored under ``sha256`` (unverified: the caller checks them)."""
+    def initialise(self) -> tuple[bool, int]:
+        """Create the store (its marker) unless it exists; returns (created, current generation)."""
+
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        """The bytes stored for ``sha256`` in ``encoding`` (unverified and undecoded: the caller does both)."""
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
         """Upload missing blobs, then commit ``manifest`` only if the store is still at ``expected``.
@@ -55,8 +87,13 @@ class Store(Protocol):
         """Release temporary resources."""
 
 
-def blob_key(sha256: str) -> str:
-    return f"blobs/sha256/{sha256[:2]}/{sha256}"
+def blob_key(sha256: str, encoding: str | None = None) -> str:
+    return f"blobs/sha256/{sha256[:2]}/{sha256}" + (".gz" if encoding == GZIP else "")
+
+
+def stored_blobs(manifest: Manifest | None) -> set[tuple[str, str | None]]:
+    """Every (sha256, encoding) blob a manifest names."""
+    return {(e.sha256, e.encoding) for e in manifest.files.values()} if manifest else set()
 
 
 def manifest_key(generation: int) -> str:
@@ -67,11 +104,16 @@ class KeyValueStore:
     """Snapshot logic over four primitives a backend provides: get, exists, put, create-if-absent."""
 
     display = ""
+    manifest_bytes_sent = 0
 
     def _get(self, key: str) -> bytes | None:
         raise NotImplementedError
 
     def _exists(self, key: str) -> bool:
+        return self._stat(key) is not None
+
+    def _stat(self, key: str) -> str | None:
+        """A fingerprint of ``key`` that changes when the object is replaced, or None when it is absent."""
         raise NotImplementedError
 
     def _put(self, key: str, data: bytes, sha256: str | None = None) -> None:
@@ -105,7 +147,8 @@ class KeyValueStore:
             raw = self._get(key)
             if raw is None:  # moved under us: leave everything for the next round
                 return {"manifests_removed": 0, "blobs_removed": 0}
-            referenced |= {entry.sha256 for entry in parse(raw, where=f"{self.display}/{key}").files.values()}
+            referenced |= {blob_key(sha, encoding).rsplit("/", 1)[-1]
+                           for sha, encoding in stored_blobs(parse(raw, where=f"{self.display}/{key}"))}
         for key in old:
             self._delete(key)
         removed = 0
@@ -121,22 +164,45 @@ class KeyValueStore:
             generation = max(int((hint or b"0").decode("ascii").strip() or 0), 0)
         except (UnicodeDecodeError, ValueError):
             generation = 0
-        if generation and not self._exists(manifest_key(generation)):
+        fingerprint = self._stat(manifest_key(generation)) if generation else None
+        if generation and fingerprint is None:
             generation = 0  # a hint from another store or a hand edit: probe from the start
-        while self._exists(manifest_key(generation + 1)):
+        while (following := self._stat(manifest_key(generation + 1))) is not None:
             generation += 1
+            fingerprint = following
         if generation == 0:
+            if not self._exists(MARKER):
+                raise not_initialised(self.display, f"no {MARKER} and no generation: this URL names no store")
             return Head(None, "0")
         key = manifest_key(generation)
+        seen = _SEEN.get((self.display, key, fingerprint or ""))
+        if seen is not None:
+            return Head(seen, str(generation))
         raw = self._get(key)
         if raw is None:
             raise SnapshotCorrupt(f"{self.display}/{key}: manifest vanished while reading")
-        return Head(parse(raw, where=f"{self.display}/{key}"), str(generation))
+        manifest = parse(raw, where=f"{self.display}/{key}")
+        if fingerprint:
+            if len(_SEEN) >= _SEEN_MAX:
+                _SEEN.clear()
+            _SEEN[(self.display, key, fingerprint)] = manifest
+        return Head(manifest, str(generation), len(raw))
 
-    def get_blob(self, sha256: str) -> bytes:
-        data = self._get(blob_key(sha256))
+    def initialise(self) -> tuple[bool, int]:
+        try:
+            generation = self.head().generation
+        except StoreNotInitialised:
+            generation = None
+        if generation is not None and self._exists(MARKER):
+            return False, generation
+        # A store that already has generations counts as initialised; the marker is added for clarity.
+        created = self._create(MARKER, marker_bytes())
+        return created and generation is None, generation or 0
+
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        data = self._get(blob_key(sha256, encoding))
         if data is None:
-            raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256)}: blob missing from the store")
+            raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256, encoding)}: blob missing from the store")
         return data
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
@@ -144,15 +210,19 @@ class KeyValueStore:
             raise ValueError("a manifest must be built on the head it is committed over")
         sent = 0
         # Blobs named by the head manifest were written before it was committed: no need to ask.
-        present = {entry.sha256 for entry in expected.manifest.files.values()} if expected.manifest else set()
-        for sha in sorted({entry.sha256 for entry in manifest.files.values()} - present):
-            key = blob_key(sha)
+        present = stored_blobs(expected.manifest)
+        for sha, encoding in sorted(stored_blobs(manifest) - present, key=lambda b: (b[0], b[1] or "")):
+            key = blob_key(sha, encoding)
             if not self._exists(key):
-                data = blobs(sha)
-                self._put(key, data, sha)
-                sent += len(data)
-        if not self._create(manifest_key(manifest.generation), manifest.to_bytes()):
+                stored = encode(blobs(sha), encoding)
+                self._put(key, stored, sha if encoding is None else sha256_bytes(stored))
+                sent += len(stored)
+        # Compressed: a year-old store's manifest names thousands of files (about 1 MiB of JSON, 0.3 MiB
+        # gzipped) and every push writes one. parse() reads either form.
+        body = gzip.compress(manifest.to_bytes(), compresslevel=6, mtime=0)
+        if not self._create(manifest_key(manifest.generation), body):
             return False, sent
+        self.manifest_bytes_sent = len(body)
         # HEAD is only a hint (readers probe past it): the commit above already happened.
         with contextlib.suppress(StoreUnreachable):
             self._put("HEAD", f"{manifest.generation}\n".encode("ascii"))

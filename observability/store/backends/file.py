@@ -31,20 +31,24 @@ class FileStore(KeyValueStore):
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            if not self.root.parent.is_dir():
-                raise StoreUnreachable(f"{self.display}: parent directory {self.root.parent} does not exist") from None
-            return None
+            return None  # a missing root is a store never initialised: head() says so
         except NotADirectoryError:
+            if self.root.exists() and not self.root.is_dir():
+                raise StoreUnreachable(f"{self.display}: {self.root} is not a directory") from None
             return None
         except OSError as exc:
             raise self._fail("read", key, exc) from None
 
-    def _exists(self, key: str) -> bool:
+    def _stat(self, key: str) -> str | None:
         try:
-            os.stat(self._path(key))
-            return True
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+            st = os.stat(self._path(key))
+            return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            if self.root.exists() and not self.root.is_dir():
+                raise StoreUnreachable(f"{self.display}: {self.root} is not a directory") from None
+            return None
         except OSError as exc:
             raise self._fail("stat", key, exc) from None
 
@@ -66,6 +70,13 @@ class FileStore(KeyValueStore):
             pass
         except OSError as exc:
             raise self._fail("delete", key, exc) from None
+
+    def initialise(self) -> tuple[bool, int]:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnreachable(f"{self.display}: cannot create {self.root} ({exc.strerror or exc})") from None
+        return super().initialise()
 
     def _temp(self, key: str, data: bytes) -> Path:
         target = self._path(key)

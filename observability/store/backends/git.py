@@ -19,8 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from observability import clock, secrets
-from observability.store.backends.base import BlobSource, Head, blob_key
-from observability.store.errors import SnapshotCorrupt, StoreUnreachable
+from observability.store.backends.base import (MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised,
+                                               stored_blobs)
+from observability.store.selection import encode
+from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 
 MANIFEST = "manifest.json"
@@ -73,12 +75,16 @@ class GitStore:
     def head(self) -> Head:
         listed = self._git("ls-remote", "--heads", self.remote, f"refs/heads/{self.branch}", what="list the branch")
         if not listed.stdout.strip():
-            return Head(None, "")
+            raise not_initialised(self.display, f"the repository has no branch {self.branch}")
         self._git("fetch", "--quiet", "--no-tags", "--depth=1", self.remote,
                   f"+refs/heads/{self.branch}:{LOCAL_REF}", what=f"fetch branch {self.branch}")
         commit = self._git("rev-parse", LOCAL_REF, what="read the fetched commit").stdout.decode().strip()
         raw = self._git("cat-file", "blob", f"{commit}:{MANIFEST}", what="read the manifest", check=False)
         if raw.returncode != 0:
+            marker = self._git("cat-file", "-e", f"{commit}:{MARKER}", what="look for the marker", check=False)
+            if marker.returncode == 0:  # `state init` made the branch: no generation yet
+                self._oids = {}
+                return Head(None, commit)
             raise SnapshotCorrupt(f"{self.display}: commit {commit[:12]} has no {MANIFEST}")
         tree = self._git("ls-tree", "-r", "-z", commit, "blobs", what="list blobs").stdout
         self._oids = {}
@@ -88,11 +94,33 @@ class GitStore:
                 self._oids[path.rsplit("/", 1)[-1]] = meta.split()[2]
         return Head(parse(raw.stdout, where=f"{self.display} {commit[:12]}:{MANIFEST}"), commit)
 
-    def get_blob(self, sha256: str) -> bytes:
-        oid = self._oids.get(sha256)
+    def initialise(self) -> tuple[bool, int]:
+        """Create the branch as one parentless commit holding only the marker (never over an existing branch)."""
+        try:
+            return False, self.head().generation
+        except StoreNotInitialised:
+            pass
+        body = marker_bytes()
+        message = b"observability state store\n"
+        when = int(clock.now().timestamp())
+        stream = (f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
+                  f"data {len(message)}\n").encode() + message
+        stream += f"M 100644 inline {MARKER}\ndata {len(body)}\n".encode() + body + b"\n"
+        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
+        self._git("fast-import", "--quiet", "--force", what="build the marker commit", stdin=stream)
+        # An empty lease: the push succeeds only if the branch still does not exist.
+        pushed = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:", self.remote,
+                           f"{NEW_REF}:refs/heads/{self.branch}", what="create the branch", check=False)
+        if pushed.returncode == 0:
+            return True, 0
+        return False, self.head().generation  # another run created it first; head() says what is there
+
+    def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
+        key = blob_key(sha256, encoding)
+        oid = self._oids.get(key.rsplit("/", 1)[-1])
         if oid is None:
-            raise SnapshotCorrupt(f"{self.display}: {blob_key(sha256)} missing from the branch")
-        return self._git("cat-file", "blob", oid, what=f"read {blob_key(sha256)}").stdout
+            raise SnapshotCorrupt(f"{self.display}: {key} missing from the branch")
+        return self._git("cat-file", "blob", oid, what=f"read {key}").stdout
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
         stream = bytearray()
@@ -101,14 +129,15 @@ class GitStore:
         stream += f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n".encode()
         stream += f"data {len(message)}\n".encode() + message
         sent = 0
-        for sha in sorted({entry.sha256 for entry in manifest.files.values()}):
-            oid = self._oids.get(sha)
+        for sha, encoding in sorted(stored_blobs(manifest), key=lambda b: (b[0], b[1] or "")):
+            key = blob_key(sha, encoding)
+            oid = self._oids.get(key.rsplit("/", 1)[-1])
             if oid is not None:  # already on the branch: reference it, git sends nothing for it
-                stream += f"M 100644 {oid} {blob_key(sha)}\n".encode()
+                stream += f"M 100644 {oid} {key}\n".encode()
                 continue
-            data = blobs(sha)
+            data = encode(blobs(sha), encoding)
             sent += len(data)
-            stream += f"M 100644 inline {blob_key(sha)}\ndata {len(data)}\n".encode() + data + b"\n"
+            stream += f"M 100644 inline {key}\ndata {len(data)}\n".encode() + data + b"\n"
         body = manifest.to_bytes()
         stream += f"M 100644 inline {MANIFEST}\ndata {len(body)}\n".encode() + body + b"\n"
         self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)

@@ -1,0 +1,92 @@
+"""``observability cycle``: state pull, the job, the alert inbox and state push in one process."""
+
+from __future__ import annotations
+
+import click
+
+from observability.cli.options import finish
+
+_STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
+               "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.")
+
+
+def _invoke(argv) -> int:
+    """Run one ``observability`` command line in this process; its exit code."""
+    from observability.cli import cli
+
+    try:
+        cli.main(args=list(argv), prog_name="observability", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        return 1
+    return 0
+
+
+@click.command("cycle")
+@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@click.option("--for", "scope", metavar="JOB", default=None,
+              help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
+                   "Default: the job command's own (`latency sample` → latency), else all.")
+@click.option("--alerts-source", "alerts_sources", metavar="NAME", multiple=True,
+              help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.")
+@click.option("--report-failure", metavar="JOB", default=None,
+              help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).")
+@click.option("--dry-run", is_flag=True,
+              help="Nothing outward and nothing pushed: the job's dry-run flag, alerts --dry-run, push --dry-run.")
+@click.option("--dry-run-alerts", is_flag=True,
+              help="Only the alert steps plan their calls without making them; the push is real.")
+@click.option("--keep-generations", type=click.IntRange(min=0), default=None,
+              help="Passed to `state push --keep-generations` (default: the push's own, 48).")
+@click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
+              help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds each step waits for its lock.")
+@click.option("--command", "command_text", metavar="TEXT", default=None,
+              help="The job command as one string (split like a shell would, never run by one); "
+                   "instead of the arguments after --.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts, keep_generations, workspace,
+          lock_timeout, command_text, command) -> None:
+    """Run state pull --for JOB, the job COMMAND, alerts sync and state push in one Python process.
+
+    Each step keeps its own contract (summary, automation-log line, exit code); nothing runs
+    unless the pull worked, and after it the push always runs, even when the job failed. Prints
+    one JSON document with every step's summary (also written to out/cycle/<cycle_id>/) and exits
+    with the worst step's code.
+
+    Example:
+
+    \b
+        observability cycle --store s3://bucket/state --for latency \\
+            --alerts-source latency -- latency sample --input logs/signal_notifier.csv
+    """
+    import shlex
+
+    from observability import cycle as library
+    from observability import fsio, secrets
+    from observability.errors import ObservabilityError
+
+    if command_text is not None and command:
+        raise click.UsageError("give the job command either after -- or with --command, not both")
+    if command_text is not None:
+        try:
+            command = shlex.split(command_text)
+        except ValueError as exc:
+            raise click.UsageError(f"--command: {exc}") from None
+    options = library.CycleOptions(store=store, scope=scope, command=tuple(command), workspace=workspace,
+                                   alerts_sources=tuple(alerts_sources), report_failure=report_failure,
+                                   dry_run=dry_run, dry_run_alerts=dry_run_alerts, keep_generations=keep_generations,
+                                   lock_timeout=lock_timeout)
+    try:
+        exit_code, document = library.run(options, _invoke)
+    except ObservabilityError as exc:
+        raise click.UsageError(exc.message) from None
+    # Each step scrubbed its own summary; the document also repeats every step's command line.
+    click.echo(secrets.redact(fsio.canonical_json(document, indent=2)), nl=False)
+    finish(exit_code)
