@@ -1,10 +1,14 @@
-"""``observability cycle``: state pull → job → alert inbox → (failure report) → state push in one process.
+"""``observability cycle``: state pull → before → job → after → alert inbox → failure report → push.
 
 A workflow used to start Python once per step (each importing boto3). Here every step is still
 its own command under ``runtime.run_job`` (its own summary, automation-log line, heartbeat and
-exit code), run in-process one after the other. The rules are the workflows' own: nothing runs
-unless the pull worked; after a successful pull the alert inbox and the push always run, even when
-the job failed (its log line and state matter); the cycle's exit code is the worst step's.
+exit code), run in-process one after the other. The rules are the workflows' own: nothing that
+needs the state runs unless the pull worked; a failed step skips the steps that depend on it
+(``--before`` steps such as ``inputs pull`` feed the job; ``--after`` steps such as ``sync push``
+publish what it made); after a successful pull the alert inbox and the push always run, even when
+the job failed (its log line and state matter); the failure report runs even after a failed pull
+(it needs no state: the issue cache rebuilds itself) and says recovered only when every earlier
+step worked; the cycle's exit code is the worst step's.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from observability import chain, clock, fsio, github_actions
+from observability import chain, clock, fsio, github_actions, runlog
 from observability.errors import EXIT_OK, ConfigError
 from observability.runtime import OK_STATUSES, make_job_id, record_skipped
 from observability.store import scopes
@@ -26,7 +31,7 @@ from observability.workspace import Workspace
 # Runs one ``observability`` command line in this process and returns its exit code (the CLI's job).
 Invoke = Callable[[Sequence[str]], int]
 
-NOT_A_JOB = ("cycle", "state", "init", "demo", "workflow")
+NOT_A_JOB = ("cycle", "state", "init", "demo")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class CycleOptions:
     dry_run_alerts: bool = False
     keep_generations: int | None = None
     lock_timeout: float = 30.0
+    before: tuple[tuple[str, ...], ...] = ()  # after the pull, before the job (e.g. inputs pull)
+    after: tuple[tuple[str, ...], ...] = ()  # after the job, only when it worked (e.g. sync push)
+    push: bool = True  # False: the push happens elsewhere (a git-branch store's own workflow job)
 
 
 @dataclass
@@ -50,6 +58,7 @@ class Step:
     name: str
     job: str  # the job name its log line carries
     argv: list[str]
+    role: str = "job"  # pull, before, job, after, alerts, report, push
     exit_code: int = EXIT_OK
     summary: dict[str, Any] = field(default_factory=dict)
     skipped_reason: str | None = None
@@ -71,48 +80,84 @@ class Step:
 
 
 def resolve_scope(options: CycleOptions) -> str:
-    """The pull's scope: --for, else the job's own (``latency sample`` → latency), else everything."""
-    if options.scope:
-        return options.scope
+    """The pull's scope: --for, else the job's own (``latency sample`` → latency), else everything;
+    plus the scope of each --before/--after step (``inputs``, ``sync``), which write state too."""
     head = options.command[0] if options.command else ""
-    return head if head in scopes.SCOPES else scopes.EVERYTHING
+    base = options.scope or (head if head in scopes.SCOPES else scopes.EVERYTHING)
+    if base == scopes.EVERYTHING:
+        return base
+    names = base.split("+")
+    for argv in (*options.before, *options.after):
+        if argv and argv[0] in scopes.SCOPES and argv[0] not in names:
+            names.append(argv[0])
+    return "+".join(names)
+
+
+def _command(argv: tuple[str, ...], what: str, root: str, dry_run: bool) -> list[str]:
+    """A job-like command with the cycle's workspace (and its dry-run flag when the cycle is one)."""
+    if not argv:
+        raise ConfigError(f"{what}: empty command")
+    if argv[0] in NOT_A_JOB:
+        raise ConfigError(f"{what} {argv[0]!r}: the cycle runs the state pull and push itself; give a job "
+                          "(latency, weekly, dashboard, verify, sync, alerts, inputs)")
+    if "--workspace" in argv or any(a.startswith("--workspace=") for a in argv):
+        raise ConfigError(f"{what}: --workspace is set by the cycle (give it to `cycle`)")
+    command = [*argv, "--workspace", root]
+    # Reading inputs sends nothing outward, so a dry run still pulls them (the job needs them);
+    # a sync to shared storage is an outward write.
+    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] == "sync" else None)
+    if dry_run and flag and flag not in command:
+        command.append(flag)
+    return command
 
 
 def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
     if not options.command:
         raise ConfigError("no job command: give it after --, e.g. observability cycle --for latency -- latency sample")
     head = options.command[0]
-    if head in NOT_A_JOB:
-        raise ConfigError(f"job command {head!r}: the cycle runs the state pull and push itself; give the job "
-                          "(latency, weekly, dashboard, verify, sync, alerts)")
-    if "--workspace" in options.command or any(a.startswith("--workspace=") for a in options.command):
-        raise ConfigError("job command: --workspace is set by the cycle (give it to `cycle`)")
     scope = resolve_scope(options)
     scopes.get(scope)  # an unknown scope is a usage error before anything runs
     root = str(ws.root)
     common = ["--workspace", root, "--lock-timeout", str(options.lock_timeout)]
     store = ["--store", options.store] if options.store else []
     steps = [Step("state-pull", "state", ["state", "pull", *store, "--for", scope, *common,
-                                          "--job-id", make_job_id("state-pull", stamp)])]
-    job = [*options.command, "--workspace", root]
-    flag = chain.DRY_RUN_FLAGS.get(head)
-    if options.dry_run and flag and flag not in job:
-        job.append(flag)
-    steps.append(Step(head, head, job))
+                                          "--job-id", make_job_id("state-pull", stamp)], "pull")]
+    for argv in options.before:
+        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0],
+                          _command(argv, "--before", root, options.dry_run), "before"))
+    steps.append(Step(head, head, _command(options.command, "job command", root, options.dry_run), "job"))
+    for argv in options.after:
+        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0],
+                          _command(argv, "--after", root, options.dry_run), "after"))
     quiet = ["--dry-run"] if options.dry_run or options.dry_run_alerts else []
     if options.alerts_sources:
         sources = [arg for name in options.alerts_sources for arg in ("--source", name)]
-        steps.append(Step("alerts-sync", "alerts", ["alerts", "sync", *sources, *quiet, *common]))
+        steps.append(Step("alerts-sync", "alerts", ["alerts", "sync", *sources, *quiet, *common], "alerts"))
     if options.report_failure:
         steps.append(Step("alerts-report-failure", "alerts",
-                          ["alerts", "report-failure", "--job", options.report_failure, *quiet, *common]))
-    push = ["state", "push", *store, *common, "--job-id", make_job_id("state-push", stamp)]
-    if options.keep_generations is not None:
-        push += ["--keep-generations", str(options.keep_generations)]
-    if options.dry_run:
-        push.append("--dry-run")
-    steps.append(Step("state-push", "state", push))
+                          ["alerts", "report-failure", "--job", options.report_failure, *quiet, *common], "report"))
+    if options.push:
+        push = ["state", "push", *store, *common, "--job-id", make_job_id("state-push", stamp)]
+        if options.keep_generations is not None:
+            push += ["--keep-generations", str(options.keep_generations)]
+        if options.dry_run:
+            push.append("--dry-run")
+        steps.append(Step("state-push", "state", push, "push"))
     return steps
+
+
+def _skip_reason(step: Step, done: list[Step]) -> str | None:
+    """Why ``step`` must not run, given the steps already run (None: run it)."""
+    pull = done[0]
+    if pull.skipped_reason or pull.exit_code or pull.status not in ("ok", "warning"):
+        if step.role == "report":
+            return None  # needs no state: reports the failed pull
+        return "state_pull_failed" if pull.exit_code else "state_pull_skipped"
+    if step.role in ("job", "after"):
+        feeding = [s for s in done if s.role in (("before",) if step.role == "job" else ("before", "job"))]
+        if any(s.skipped_reason or s.exit_code for s in feeding):
+            return "previous_step_failed"
+    return None
 
 
 def _call(step: Step, invoke: Invoke) -> None:
@@ -132,6 +177,14 @@ def _call(step: Step, invoke: Invoke) -> None:
     step.summary = summary
 
 
+def _write_log_lines(ws: Workspace, out_dir, since, job_ids: set[str]) -> None:
+    """out/cycle/<id>/automation_runs.jsonl: this cycle's own automation-log lines (for the run's
+    artifact: the log itself travels in the state store and rotates)."""
+    lines = [fsio.canonical_json(r) + "\n" for r in runlog.iter_records(ws, since=since - timedelta(minutes=1))
+             if r.get("job_id") in job_ids]
+    fsio.atomic_write_text(out_dir / "automation_runs.jsonl", "".join(lines))
+
+
 def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     """Run the cycle; returns its exit code (the worst step's) and the combined document."""
     ws = Workspace.open(options.workspace)
@@ -139,20 +192,29 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     steps = _plan(options, ws, stamp)
     scope = resolve_scope(options)
     cycle_id = make_job_id(f"cycle-{scope}", stamp)
-    pull, job, *rest = steps
-    report_index = next((i for i, s in enumerate(rest) if s.name == "alerts-report-failure"), None)
+    pull = steps[0]
+    job = next(s for s in steps if s.role == "job")
     _call(pull, invoke)
     pulled = pull.exit_code == EXIT_OK and pull.status in ("ok", "warning")
-    for step in (job, *rest):
-        if not pulled:
-            step.skipped_reason = "state_pull_failed" if pull.exit_code else "state_pull_skipped"
+    done = [pull]
+    for step in steps[1:]:
+        step.skipped_reason = _skip_reason(step, done)
+        if step.skipped_reason:
             record = record_skipped(ws, step.job, step.skipped_reason, at=stamp,
                                     details={"cycle_id": cycle_id, "pull_status": pull.status})
             step.summary = {"job_id": record["job_id"]}
-            continue
-        if report_index is not None and step is rest[report_index] and job.exit_code == EXIT_OK:
-            step.argv.insert(step.argv.index("--job") + 2, "--recovered")
-        _call(step, invoke)
+        else:
+            if step.role == "report" and all(not s.skipped_reason and s.exit_code == EXIT_OK for s in done):
+                step.argv.insert(step.argv.index("--job") + 2, "--recovered")
+            _call(step, invoke)
+        done.append(step)
+    report = next((s for s in steps if s.role == "report"), None)
+    push = steps[-1] if steps[-1].role == "push" else None
+    if report and push and not push.skipped_reason and push.exit_code and "--recovered" in report.argv:
+        # The report said recovered before the push; the push then failed: say so.
+        again = Step("alerts-report-failure", "alerts", [a for a in report.argv if a != "--recovered"], "report")
+        _call(again, invoke)
+        steps.append(again)
     exit_code = max(s.exit_code for s in steps)
     statuses = [s.status for s in steps]
     if exit_code:
@@ -168,6 +230,7 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     for index, step in enumerate(steps, 1):
         if not step.skipped_reason:
             fsio.atomic_write_json(out_dir / f"{index:02d}-{step.name}.json", step.summary)
+    _write_log_lines(ws, out_dir, stamp, {s.summary.get("job_id") for s in steps} - {None})
     document = {"job": "cycle", "cycle_id": cycle_id, "scope": scope, "status": status,
                 "exit_code": exit_code, "failed_step": failed, "steps": [s.as_dict() for s in steps],
                 "step_summaries": ws.rel(out_dir), "dry_run": options.dry_run}

@@ -298,6 +298,7 @@ class ActHarness:
             path.write_text(yaml.safe_dump({k: str(v) for k, v in values.items()}), encoding="utf-8")
         # A bare name is a file of .github/workflows/; a path (relative to repo) is used as given.
         workflow_path = workflow if "/" in workflow else str(Path(".github") / "workflows" / workflow)
+        _drop_queue(repo / workflow_path)
         args = [self.act, event, "-W", workflow_path, "-C", str(repo),
                 "-P", PLATFORM, "-e", str(event_file), "--no-skip-checkout", "--no-cache-server",
                 "--action-cache-path", str(self.action_cache), "--json", "--concurrent-jobs", "1",
@@ -341,6 +342,15 @@ class ActHarness:
             events.append(record)
             lines.append(f"[{record.get('job', '')}] {record.get('msg', '')}".rstrip())
         return ActRun(code, "\n".join(lines) + "\n" + err, artifacts, seconds, events)
+
+
+def _drop_queue(path: Path) -> None:
+    """act 0.2.89's workflow schema predates `concurrency: queue: max` (GitHub, 2026-05) and refuses
+    the file; act ignores concurrency anyway, so the copy it runs goes without that one line."""
+    text = path.read_text(encoding="utf-8")
+    kept = re.sub(r"(?m)^[ \t]+queue: max[ \t]*(#.*)?\n", "", text)
+    if kept != text:
+        path.write_text(kept, encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

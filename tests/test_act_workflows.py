@@ -337,10 +337,12 @@ def _summaries(run, name: str) -> dict[str, dict]:
     """Every JSON summary in the run's artifact, by job (the artifact is `<job>-<run id>-<attempt>`)."""
     (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")]
     found = {}
-    for path in sorted((artifact / "out" / "run").glob("observability-*.json")):
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        found.setdefault(summary.get("job", path.name), summary)
-    lines = (artifact / "out" / "run" / "automation_runs.jsonl").read_text(encoding="utf-8").splitlines()
+    (document,) = [json.loads(p.read_text(encoding="utf-8")) for p in (artifact / "out" / "run").glob("observability-*.json")]
+    assert document["job"] == "cycle"
+    for path in sorted((artifact / "out" / "cycle").glob("*/*.json")):  # NN-<step>.json, in order
+        found[path.stem.split("-", 1)[1]] = json.loads(path.read_text(encoding="utf-8"))
+    (log,) = (artifact / "out" / "cycle").glob("*/automation_runs.jsonl")
+    lines = log.read_text(encoding="utf-8").splitlines()
     return {"summaries": found, "lines": [json.loads(line) for line in lines], "artifact": artifact}
 
 
@@ -417,7 +419,8 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
     for key, found in runs.items():
         job_ids = {s["job_id"] for s in found["summaries"].values()}
         assert {line["job_id"] for line in found["lines"]} == job_ids, key
-        assert {"state", "alerts"} <= set(found["summaries"]), (key, sorted(found["summaries"]))
+        assert {"state-pull", "alerts-sync", "alerts-report-failure", "state-push"} <= set(found["summaries"]), \
+            (key, sorted(found["summaries"]))
     verify = runs["verify@00:50:00"]["summaries"]["verify"]
     assert verify["status"] == "ok", verify["alerts"]
 

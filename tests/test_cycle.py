@@ -56,7 +56,11 @@ def test_a_cycle_runs_every_step_as_its_own_run_and_pushes_the_result(tmp_path):
         ("state", "20260108T000700Z-state-pull"), ("latency", "20260108T000700Z-latency"),
         ("alerts", "20260108T000700Z-alerts"), ("state", "20260108T000700Z-state-push")]
     written = sorted(p.name for p in (ws / doc["step_summaries"]).iterdir())
-    assert written == ["01-state-pull.json", "02-latency.json", "03-alerts-sync.json", "04-state-push.json"]
+    assert written == ["01-state-pull.json", "02-latency.json", "03-alerts-sync.json", "04-state-push.json",
+                       "automation_runs.jsonl"]
+    # The cycle's own log lines, for the run's artifact (the log itself rotates and lives in the store).
+    own = [json.loads(line) for line in (ws / doc["step_summaries"] / "automation_runs.jsonl").read_text().splitlines()]
+    assert [line["job_id"] for line in own] == [line["job_id"] for line in lines]
     assert json.loads((ws / doc["step_summaries"] / "02-latency.json").read_text())["samples_written"] > 2000
     pushed = doc["steps"][3]["summary"]
     assert pushed["generation"] == 1 and pushed["scope"] == "latency"
@@ -174,3 +178,69 @@ def test_a_probe_token_in_the_job_command_appears_in_no_output_or_file(tmp_path)
     everything = run.stdout + run.stderr + "".join(
         p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file())
     assert token not in everything
+
+
+def test_before_feeds_the_job_after_publishes_it_and_a_failed_before_skips_both(tmp_path):
+    """inputs pull runs between the state pull and the job; sync push only after a job that worked."""
+    url = _store(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    ws = _runner_workspace(tmp_path)
+    (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: []\n")
+    run = cycle(ws, "--store", url, "--for", "latency", "--before", "inputs pull --for latency",
+                "--after", f"sync push --to {shared.as_uri()} --no-weekly", *LATENCY)
+    assert run.exit_code == 0, run
+    steps = [(s["step"], s["status"]) for s in run.summary["steps"]]
+    assert [name for name, _ in steps] == ["state-pull", "inputs-pull", "latency", "sync-push", "state-push"]
+    broken = _runner_workspace(tmp_path, "broken")
+    (broken / "configs" / "observability" / "inputs.yaml").write_text("inputs: [{name: x}]\n")  # invalid
+    result = CliRunner().invoke(cli, [
+        "cycle", "--workspace", str(broken), "--store", url, "--for", "latency", "--report-failure", "latency",
+        "--dry-run-alerts", "--before", "inputs pull --for latency", "--after", f"sync push --to {shared.as_uri()}",
+        *LATENCY], env=base_env(OBS_NOW="2026-01-08T00:22:00Z", GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    run = Run(result)
+    assert run.exit_code == 2, run
+    by_step = {s["step"]: s for s in run.summary["steps"]}
+    assert by_step["inputs-pull"]["exit_code"] == 2
+    assert by_step["latency"]["reason"] == by_step["sync-push"]["reason"] == "previous_step_failed"
+    assert "--recovered" not in by_step["alerts-report-failure"]["command"]
+    assert by_step["state-push"]["status"] == "ok"  # the failure's log lines still reach the store
+
+
+def test_a_failed_pull_is_still_reported_and_no_push_leaves_the_push_to_another_job(tmp_path):
+    ws = _runner_workspace(tmp_path)
+    missing = _store(tmp_path, init=False)
+    result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), "--store", missing, "--for", "latency",
+                                      "--report-failure", "latency", "--dry-run-alerts", *LATENCY],
+                                env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    run = Run(result)
+    by_step = {s["step"]: s for s in run.summary["steps"]}
+    assert by_step["alerts-report-failure"]["status"] == "dry_run"  # the failing pull opens the issue
+    assert "--recovered" not in by_step["alerts-report-failure"]["command"]
+    assert by_step["latency"]["reason"] == by_step["state-push"]["reason"] == "state_pull_failed"
+    url = _store(tmp_path / "ok")
+    fresh = _runner_workspace(tmp_path, "fresh")
+    run = cycle(fresh, "--store", url, "--for", "latency", "--no-push", *LATENCY)
+    assert run.exit_code == 0, run
+    assert [s["step"] for s in run.summary["steps"]] == ["state-pull", "latency"]
+    assert not list((tmp_path / "ok" / "store").glob("manifests/*"))
+
+
+def test_the_state_of_before_and_after_steps_is_pushed_and_upstream_inputs_never_are(tmp_path):
+    """A dashboard cycle that also pulls inputs and syncs pushes their state (inputs cursor, sync
+    heartbeat and prune log) too, but never ops/state_archive, which inputs pull brings every time."""
+    url = _store(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    ws = _runner_workspace(tmp_path)
+    (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: []\n")
+    shutil.copytree(ROOT / "ops-template" / "ops" / "state_archive", ws / "ops" / "state_archive")
+    run = cycle(ws, "--store", url, "--before", "inputs pull --for latency", "--after", f"sync push --to {shared.as_uri()}",
+                *LATENCY)
+    assert run.exit_code == 0, run
+    assert run.summary["scope"] == "latency+inputs+sync"
+    check = _runner_workspace(tmp_path, "check")
+    assert cycle(check, "--store", url, "--for", "all", *LATENCY, now="2026-01-08T00:22:00Z").exit_code == 0
+    stored = synced_files(check)
+    assert "ops/sync_heartbeat.json" in stored
+    assert not [p for p in stored if p.startswith("ops/state_archive/")]

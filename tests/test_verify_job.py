@@ -132,24 +132,30 @@ def _runner_line(job_id: str, job: str, artefacts: list[str], run_id: str) -> di
             "github": {"run_id": run_id, "run_url": f"https://github.com/acme/ops/actions/runs/{run_id}"}}
 
 
-def test_out_files_of_a_run_on_another_runner_are_in_its_artifact_not_missing(tmp_path, monkeypatch):
-    """A fresh runner's nightly verify never has yesterday's out/ (the state store does not carry it)."""
+def test_out_files_and_inputs_of_a_run_on_another_runner_are_not_missing(tmp_path, monkeypatch):
+    """A fresh runner's nightly verify never has yesterday's out/ or inputs (only ops/ state travels)."""
     from observability.verify.trace import trace
     from observability.workspace import Workspace
 
     ws = Workspace(tmp_path)
-    line = _runner_line("20260107T004400Z-dashboard", "dashboard", ["out/dashboard/manifest.json"], "111")
+    line = _runner_line("20260107T004400Z-dashboard", "dashboard",
+                        ["out/dashboard/manifest.json", "runs/index.csv", "ops/state_archive/a.json",
+                         "ops/state_archive"], "111")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/ops")
     monkeypatch.setenv("GITHUB_RUN_ID", "222")  # the nightly verify is another run
     result = trace(ws, line["job_id"], [line])
     assert result.findings == []
-    assert result.artefacts[0]["in_run_artifact"] == "https://github.com/acme/ops/actions/runs/111"
+    assert {a["in_run_artifact"] for a in result.artefacts} == {"https://github.com/acme/ops/actions/runs/111"}
     monkeypatch.setenv("GITHUB_RUN_ID", "111")  # the same run: its out/ must be here
-    assert [f.rule for f in trace(ws, line["job_id"], [line]).findings] == ["artefact_missing"]
+    assert [f.rule for f in trace(ws, line["job_id"], [line]).findings] == ["artefact_missing"] * 4
     monkeypatch.delenv("GITHUB_ACTIONS")
     local = {**line, "github": None}
-    assert [f.rule for f in trace(ws, line["job_id"], [local]).findings] == ["artefact_missing"]
+    assert [f.rule for f in trace(ws, line["job_id"], [local]).findings] == ["artefact_missing"] * 4
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_RUN_ID", "222")
+    state = _runner_line("20260107T004400Z-latency", "latency", ["ops/latency_state.json"], "111")
+    assert [f.rule for f in trace(ws, state["job_id"], [state]).findings] == ["artefact_missing"]  # state must be
 
 
 def test_a_state_pull_that_lists_other_jobs_heartbeats_has_no_heartbeat_of_its_own(tmp_path):

@@ -83,30 +83,30 @@ def test_cron_values_live_in_schedules_yaml_only():
     assert SCHEDULED <= {p.name for p in CALLERS}
 
 
-def test_one_runner_job_per_run_and_failure_reporting_is_its_last_word():
+def _cycle(workflow: dict) -> dict:
+    return next(s for s in _steps(workflow["jobs"]["run"]) if "actions/cycle" in s.get("uses", ""))
+
+
+def test_one_runner_job_per_run_and_one_process_for_the_whole_cycle():
+    """State pull, inputs, the job, shared storage, the alert inbox, the failure report and the state
+    push run in one process (observability cycle), in one runner job; the report is its last word."""
     workflow = _load(RUN)
     assert set(workflow["on"]) == {"workflow_call"}
-    run = workflow["jobs"]["run"]
-    steps = _steps(run)
-    names = [s["name"] for s in steps]
+    steps = _steps(workflow["jobs"]["run"])
+    cycle = _cycle(workflow)
+    with_ = cycle["with"]
+    assert "inputs pull --for {0}" in with_["before"], "inputs come after the state pull, before the job"
+    assert "sync push" in with_["after"] and "vars.OBS_SYNC_TO != ''" in with_["after"]
+    assert with_["report-failure"] == "${{ !inputs.dry-run && inputs.job || '' }}"
+    assert with_["no-push"] == "${{ env.OBS_GIT_STORE }}", "a git-branch store is pushed by its own job"
+    assert "inputs.job == 'chain' && 'all'" in with_["for"], "each job pulls only its own state"
+    assert cycle["if"] == "${{ !inputs.alert-drill }}"
     uses = [s.get("uses", "") for s in steps]
-
-    def index(fragment: str) -> int:
-        return next(i for i, u in enumerate(uses) if fragment in u)
-
-    pull, sync, report, push = (index("actions/state-pull"), index("actions/alerts-sync"),
-                                index("actions/alerts-report-failure"), index("actions/state-push"))
-    inputs = index("actions/inputs-pull")
-    assert pull < inputs < index("actions/latency"), "inputs come after the state (their cursors) and before the job"
-    assert "steps.pull.outcome == 'success'" in steps[inputs]["if"]
-    assert pull < sync < report < push, "the issue cache changes travel in the push"
-    for i in (sync, push):
-        assert "steps.pull.outcome == 'success'" in steps[i]["if"], "never after a failed pull"
-    assert steps[report]["if"].startswith("${{ !cancelled()"), "a cancellation is neither failure nor recovery"
-    assert "job.status == 'success'" in steps[report]["with"]["recovered"]
-    assert "Report a failed state push" in names
+    for single in ("state-pull", "state-push", "alerts-sync", "alerts-report-failure", "inputs-pull"):
+        assert not any(f"actions/{single}" in u for u in uses), f"{single} runs inside the cycle"
     uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert uploads and all("github.run_id" in s["with"]["name"] for s in uploads)
+    assert all(s["if"].startswith("${{ always()") for s in uploads)
     assert "workflow_run" not in workflow["on"]
 
 
@@ -123,9 +123,9 @@ def test_no_token_that_can_push_code_reaches_the_job_that_runs_probes():
 
 
 def test_shared_storage_sync_follows_the_dashboard_and_weekly_jobs():
-    steps = _steps(_load(RUN)["jobs"]["run"])
-    sync = next(s for s in steps if "actions/sync-push" in s.get("uses", ""))
-    assert "vars.OBS_SYNC_TO != ''" in sync["if"] and "'dashboard'" in sync["if"] and "'weekly'" in sync["if"]
+    after = _cycle(_load(RUN))["with"]["after"]
+    assert '"dashboard":"sync push --no-weekly"' in after and '"weekly":"sync push --no-dashboard"' in after
+    assert "latency" not in after
 
 
 def test_alert_drills_exist_for_latency_and_ci():

@@ -91,8 +91,8 @@ def duration(start: str | None, end: str | None) -> str:
 @dataclass(frozen=True)
 class Links:
     """Where a relative path in an issue points: docs/ at the pinned observability release
-    (``OBS_DOCS_URL``), out/ in the run's artifacts (out/ never reaches the repository), the rest
-    in the repository that holds the issues."""
+    (``OBS_DOCS_URL``), out/ and ops/ in the run's artifacts (per-run outputs and state never reach
+    the repository), the rest in the repository that holds the issues."""
 
     repo_url: str | None = None
     docs_url: str | None = None
@@ -104,7 +104,7 @@ class Links:
         relative = target.lstrip("/")
         if relative.startswith("docs/") and self.docs_url:
             return f"{self.docs_url.rstrip('/')}/{relative}"
-        if relative.startswith("out/"):
+        if relative.startswith(("out/", "ops/")):
             return f"{self.run_url}#artifacts" if self.run_url else None
         return f"{self.repo_url}/blob/HEAD/{relative}" if self.repo_url else target
 

@@ -37,6 +37,13 @@ def _invoke(argv) -> int:
               help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.")
 @click.option("--report-failure", metavar="JOB", default=None,
               help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).")
+@click.option("--before", "before", metavar="TEXT", multiple=True,
+              help="A command to run after the pull and before the job, e.g. 'inputs pull --for latency' "
+                   "(repeatable; split like a shell would, never run by one). If it fails the job is skipped.")
+@click.option("--after", "after", metavar="TEXT", multiple=True,
+              help="A command to run after the job when it worked, e.g. 'sync push' (repeatable).")
+@click.option("--no-push", is_flag=True,
+              help="Do not push: the state is pushed elsewhere (a git-branch store's own workflow job).")
 @click.option("--dry-run", is_flag=True,
               help="Nothing outward and nothing pushed: the job's dry-run flag, alerts --dry-run, push --dry-run.")
 @click.option("--dry-run-alerts", is_flag=True,
@@ -51,8 +58,8 @@ def _invoke(argv) -> int:
               help="The job command as one string (split like a shell would, never run by one); "
                    "instead of the arguments after --.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts, keep_generations, workspace,
-          lock_timeout, command_text, command) -> None:
+def cycle(store, scope, alerts_sources, report_failure, before, after, no_push, dry_run, dry_run_alerts,
+          keep_generations, workspace, lock_timeout, command_text, command) -> None:
     """Run state pull --for JOB, the job COMMAND, alerts sync and state push in one Python process.
 
     Each step keeps its own contract (summary, automation-log line, exit code); nothing runs
@@ -74,15 +81,19 @@ def cycle(store, scope, alerts_sources, report_failure, dry_run, dry_run_alerts,
 
     if command_text is not None and command:
         raise click.UsageError("give the job command either after -- or with --command, not both")
-    if command_text is not None:
+    def split(text: str, option: str) -> tuple[str, ...]:
         try:
-            command = shlex.split(command_text)
+            return tuple(shlex.split(text))
         except ValueError as exc:
-            raise click.UsageError(f"--command: {exc}") from None
+            raise click.UsageError(f"{option}: {exc}") from None
+
+    if command_text is not None:
+        command = split(command_text, "--command")
     options = library.CycleOptions(store=store, scope=scope, command=tuple(command), workspace=workspace,
                                    alerts_sources=tuple(alerts_sources), report_failure=report_failure,
                                    dry_run=dry_run, dry_run_alerts=dry_run_alerts, keep_generations=keep_generations,
-                                   lock_timeout=lock_timeout)
+                                   lock_timeout=lock_timeout, before=tuple(split(t, "--before") for t in before),
+                                   after=tuple(split(t, "--after") for t in after), push=not no_push)
     try:
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:

@@ -15,7 +15,8 @@ def dashboard() -> None:
 
 @dashboard.command("export")
 @click.option("--dataset", "datasets", type=click.Choice(DATASET_NAMES), multiple=True,
-              help="Dataset to export (repeatable; default all four).")
+              envvar="OBS_DASHBOARD_DATASETS",
+              help="Dataset to export (repeatable; env OBS_DASHBOARD_DATASETS, space-separated; default all four).")
 @click.option("--output-dir", metavar="DIR", default="out/dashboard", show_default=True,
               help="Where <dataset>.json, manifest.json and README.json are written.")
 @click.option("--manifest", metavar="PATH", default=None,
@@ -31,9 +32,10 @@ def dashboard() -> None:
                    "ops/dashboard_export_archive_manifest.jsonl).")
 @click.option("--ev-history-limit", type=click.IntRange(min=1), default=32, show_default=True,
               help="Latest snapshots kept per strategy/symbol/mode series in ev_history.")
-@click.option("--upload-command", metavar="CMD", default=None,
-              help="Run after the export as an argument list (no shell); {bundle_dir} is replaced by the "
-                   "output directory. A non-zero exit ends the run with error_code=upload_failed.")
+@click.option("--upload-command", metavar="CMD", default=None, envvar="OBS_DASHBOARD_UPLOAD_COMMAND",
+              help="Run after the export as an argument list (no shell; env OBS_DASHBOARD_UPLOAD_COMMAND); "
+                   "{bundle_dir} is replaced by the output directory. A non-zero exit ends the run with "
+                   "error_code=upload_failed.")
 @click.option("--upload-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
               help="Seconds before the upload command is stopped (counts as upload_failed).")
 @click.option("--dry-run-upload", is_flag=True,

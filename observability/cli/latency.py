@@ -13,10 +13,12 @@ def latency() -> None:
 
 
 @latency.command("sample")
-@click.option("--input", "inputs", metavar="PATH", multiple=True,
-              help="Upstream signal log to read incrementally (repeatable; current or legacy format).")
-@click.option("--probe", "probes", metavar="NAME=URL", multiple=True,
-              help="Time a GET to a feed's health URL as a sample for NAME (repeatable).")
+@click.option("--input", "inputs", metavar="PATH", multiple=True, envvar="OBS_LATENCY_INPUTS",
+              help="Upstream signal log to read incrementally (repeatable; env OBS_LATENCY_INPUTS, one per line; "
+                   "current or legacy format).")
+@click.option("--probe", "probes", metavar="NAME=URL", multiple=True, envvar="OBS_LATENCY_PROBES",
+              help="Time a GET to a feed's health URL as a sample for NAME (repeatable; env OBS_LATENCY_PROBES, "
+                   "one per line: a secret, so URLs with tokens never reach a command line).")
 @click.option("--alert-config", metavar="PATH", default=None,
               help="SLO config (default configs/observability/latency_alert.yaml when present).")
 @click.option("--rollup-output", metavar="PATH", default="ops/signal_latency_rollup.csv", show_default=True,

@@ -62,15 +62,16 @@ LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal
 SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
     _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",),
            heartbeat="ops/latency_job_heartbeat.json"),
-    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/state_archive/**", "ops/weekly_report_history/**", *ALERTS),
+    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/weekly_report_history/**", *ALERTS),
            heartbeat="ops/weekly_report_heartbeat.json"),
-    _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/state_archive/**", "ops/dashboard_export_history/**",
+    _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/dashboard_export_history/**",
                          "ops/dashboard_export_archive_manifest.jsonl", "ops/dashboard_export.sequence", *ALERTS),
            heartbeat="ops/dashboard_export_heartbeat.json"),
     _scope("alerts", ("ops/latency_state.json", "ops/verify_alerts.json", "ops/weekly_report_heartbeat.json",
                       "ops/dashboard_export_heartbeat.json", "ops/*_alerts.json", *ALERTS)),
     _scope("sync", ("ops/weekly_report_history/**", "ops/dashboard_export_history/**",
                     "ops/dashboard_export_archive_manifest.jsonl", "ops/sync_prune_log.jsonl", *ALERTS)),
+    _scope("inputs", ("ops/inputs_state.json",)),
     # verify traces every artefact a run listed (archives included) and reads every heartbeat.
     Scope("verify", ("ops/**",)),
     Scope(EVERYTHING, ("ops/**",)),
@@ -78,13 +79,21 @@ SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
 
 
 def get(name: str | None) -> Scope:
-    """The scope of job ``name`` (None: everything); an unknown name is a ConfigError (exit 2)."""
+    """The scope of job ``name`` (None: everything), or of several joined by ``+`` (a cycle's steps,
+    e.g. ``dashboard+inputs+sync``); an unknown name is a ConfigError (exit 2)."""
     if name is None:
         return SCOPES[EVERYTHING]
-    try:
+    parts = name.split("+")
+    unknown = [part for part in parts if part not in SCOPES]
+    if unknown:
+        raise ConfigError(f"--for {unknown[0]!r}: unknown job (one of {', '.join(sorted(SCOPES))}, "
+                          "or several joined by +)") from None
+    if len(parts) == 1:
         return SCOPES[name]
-    except KeyError:
-        raise ConfigError(f"--for {name!r}: unknown job (one of {', '.join(sorted(SCOPES))})") from None
+    if any(SCOPES[part].everything or SCOPES[part].reads == ("ops/**",) for part in parts):
+        return SCOPES[EVERYTHING]
+    return Scope(name, tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].reads)),
+                 tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].writes)))
 
 
 def from_record(data: object) -> Scope:

@@ -17,6 +17,9 @@ from pathlib import Path, PurePosixPath
 
 ROOT = "ops"
 EXCLUDED_SUFFIXES = (".tmp", ".lock")
+# Upstream inputs that live under ops/ in the research repository's layout: `inputs pull` brings
+# them onto every runner that needs them, so they are never state.
+UPSTREAM = frozenset({"state_archive"})
 _CHUNK = 1 << 20
 GZIP = "gzip"
 # Text files this large are stored gzip-compressed (the raw CSV, rollups, the live log, big JSON):
@@ -67,6 +70,8 @@ def is_synced(relpath: str) -> bool:
     if len(parts) < 2 or parts[0] != ROOT:
         return False
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
+        return False
+    if parts[1] in UPSTREAM:
         return False
     return not parts[-1].endswith(EXCLUDED_SUFFIXES)
 

@@ -154,10 +154,11 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
         path = workspace.path(artefact)
         exists = path.exists()
         result.artefacts.append({"path": artefact, "exists": exists, "kind": "directory" if path.is_dir() else "file"})
-        if not exists and elsewhere and artefact.split("/", 1)[0] == "out":
-            # out/ is per run: the state store never carries it, the run's workflow artifact does.
+        if not exists and elsewhere and not _travels(artefact):
+            # Only ops/ state reaches the next runner (through the state store): out/ is kept in the
+            # run's workflow artifact, and inputs are brought in again by each run that reads them.
             result.artefacts[-1]["in_run_artifact"] = elsewhere
-            result.notes.append(f"{artefact}: a per-run output, kept in the artifact of {elsewhere}")
+            result.notes.append(f"{artefact}: made on another runner and not state; see the artifact of {elsewhere}")
             continue
         if not exists:
             pruned = tracer.pruned() if pruned is None else pruned
@@ -180,6 +181,13 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
                 tracer.checksum(workspace.path(entry["path"]), entry["sha256"], workspace.rel(manifest))
     _heartbeat(workspace, result, lines[-1], records, tracer)
     return result
+
+
+def _travels(artefact: str) -> bool:
+    """True for a file the state store carries between runners (the rule of store/selection.py:
+    ops/, less the upstream inputs that live there)."""
+    return artefact.startswith("ops/") and not (artefact == "ops/state_archive"
+                                                or artefact.startswith("ops/state_archive/"))
 
 
 def _run_elsewhere(line: dict[str, Any]) -> str | None:

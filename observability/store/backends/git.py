@@ -4,8 +4,9 @@ Each push replaces the branch with one parentless commit whose tree is ``manifes
 blobs it names (``blobs/sha256/<xx>/<sha256>``), pushed with ``--force-with-lease`` on the commit
 that was read: if another run moved the branch meanwhile, git refuses and this run re-plans. Old
 snapshots become unreachable, so the branch stays one snapshot deep. Over https the token comes
-from ``GITHUB_TOKEN`` and reaches git as an ``http.extraheader`` through ``GIT_CONFIG_*``
-variables, never in the URL, the command line or the logs.
+from ``OBS_STATE_TOKEN`` (a token for a separate state repository) or else ``GITHUB_TOKEN``, and
+reaches git as an ``http.extraheader`` through ``GIT_CONFIG_*`` variables, never in the URL, the
+command line or the logs.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class GitStore:
                          GIT_COMMITTER_NAME="observability",
                          GIT_COMMITTER_EMAIL="observability@users.noreply.github.com")
         if _sends_token(remote):
-            token = secrets.from_env("GITHUB_TOKEN", environ=environ)
+            token = (secrets.from_env("OBS_STATE_TOKEN", environ=environ)
+                     or secrets.from_env("GITHUB_TOKEN", environ=environ))
             if token is not None:
                 header = "AUTHORIZATION: basic " + base64.b64encode(
                     f"x-access-token:{token.value}".encode()).decode("ascii")
