@@ -304,7 +304,9 @@ class Adopter:
 
     def run(self, repo: Path, workflow: str, fake, *, at: str, store: str, schedule: str | None = None,
             inputs: dict | None = None, secrets: dict | None = None, variables: dict | None = None):
-        payload = {"schedule": schedule} if schedule else {"inputs": {"dry_run": False, **(inputs or {})}}
+        # As GitHub sends them: workflow_dispatch inputs are strings in the event payload.
+        payload = {"schedule": schedule} if schedule else {
+            "inputs": {k: str(v).lower() if isinstance(v, bool) else v for k, v in {"dry_run": False, **(inputs or {})}.items()}}
         return self.harness.run(
             repo, workflow, event="schedule" if schedule else "workflow_dispatch", payload=payload,
             variables={"OBS_STATE_STORE": store, "OBS_SYNC_TO": self.shared.as_uri(), **(variables or {})},
@@ -437,7 +439,8 @@ def test_a_store_that_was_never_created_fails_the_run_and_opens_the_failure_issu
         assert run.exit_code != 0 and run.job_result("run") == "failure", run
         assert "store_not_initialised" in run.log
         opened = [i for i in fake.issues.values() if i["state"] == "open"]
-        assert [i["title"] for i in opened] == ["latency/latency failing"], fake.issues
+        # "<workflow>/latency failing": GitHub names the caller's workflow (latency), act the called one (run).
+        assert len(opened) == 1 and opened[0]["title"].endswith("/latency failing"), fake.issues
         assert probe.hits == [] and not Path(tmp_path / "stor").exists()  # nothing sampled, nothing created
         assert f"https://github.com/acme/observability/blob/{adopter.sha}/docs/" in opened[0]["body"]
         assert fake.violations == []
