@@ -22,7 +22,8 @@ import yaml
 
 import _support_act
 import _support_state
-from _support_act import ROOT, STANDINS, MissingStandIn, action_files, local_repositories, pinned_actions
+from _support_act import (INPUTS_TOKEN, ROOT, SIGNAL_HEADER, STANDINS, Adopter, MissingStandIn, action_files,
+                          local_repositories, pinned_actions, signal_rows)
 from _support_github import FakeGitHub
 from _support_inputs import FileServer
 from _support_state import CANARY_SECRET
@@ -250,81 +251,6 @@ def probe():
 
 FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or ROOT.parent / "shared" / "fixtures" / "upstream")
 MONDAY = "2025-10-20"  # the weekly report then covers the ISO week of 2025-10-13
-SIGNAL_HEADER = "timestamp_utc,latency_ms,status,detail,source\n"
-
-
-def _signal_rows(start: str, minutes: int) -> str:
-    from datetime import datetime, timedelta, timezone
-
-    t0 = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
-    rows = []
-    for minute in range(minutes):
-        at = (t0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        rows += [f"{at},{850 + minute % 7 * 40}.0,success,,router_demo\n", f"{at},1200.5,success,,broker_api\n"]
-    return "".join(rows)
-
-
-class Adopter:
-    """The automation repository, the research repository and the servers one end-to-end test uses."""
-
-    def __init__(self, harness, tmp: Path, research_files: dict[str, bytes]):
-        from _support_inputs import research_repo
-
-        self.harness = harness
-        self.project = _project(harness)
-        self.sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.project, capture_output=True, text=True,
-                                  check=True).stdout.strip()
-        self.research, self.research_commit = research_repo(tmp, research_files)
-        self.tmp = tmp
-        self.shared = tmp / "shared"
-        self.shared.mkdir()
-
-    def scaffold(self, signal_url: str) -> Path:
-        source = self.tmp / "adopter"
-        subprocess.run(["git", "init", "-q", str(source)], check=True)
-        done = subprocess.run([sys.executable, "-m", "observability", "init", str(source), "--repository",
-                               "acme/observability", "--ref", self.sha, "--ref-label", "v0.0.0-test"],
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        config = source / "configs" / "observability"
-        repo = f"git+file://{self.research}"
-        (config / "inputs.yaml").write_text(
-            "version: 1\ninputs:\n"
-            f"  - {{name: runs, destination: runs, repository: {{url: \"{repo}\", ref: main, path: runs}}}}\n"
-            f"  - {{name: reports, destination: reports, repository: {{url: \"{repo}\", ref: main, path: reports}}}}\n"
-            f"  - {{name: state-archive, destination: ops/state_archive,\n"
-            f"     repository: {{url: \"{repo}\", ref: main, path: ops/state_archive}}}}\n"
-            f"  - name: signal-log\n    destination: logs/signal_notifier.csv\n    incremental: true\n"
-            f"    https: {{url: \"{signal_url}\", headers_env: {{Authorization: OBS_INPUTS_AUTHORIZATION}}}}\n",
-            encoding="utf-8")
-        latency = (config / "latency_alert.yaml").read_text(encoding="utf-8")
-        (config / "latency_alert.yaml").write_text(
-            latency.replace("\ninputs: []\n", "\ninputs:\n  - path: logs/signal_notifier.csv\n"), encoding="utf-8")
-        return self.harness.prepare(source)
-
-    def run(self, repo: Path, workflow: str, fake, *, at: str, store: str, schedule: str | None = None,
-            inputs: dict | None = None, secrets: dict | None = None, variables: dict | None = None):
-        # As GitHub sends them: workflow_dispatch inputs are strings in the event payload.
-        payload = {"schedule": schedule} if schedule else {
-            "inputs": {k: str(v).lower() if isinstance(v, bool) else v for k, v in {"dry_run": False, **(inputs or {})}.items()}}
-        return self.harness.run(
-            repo, workflow, event="schedule" if schedule else "workflow_dispatch", payload=payload,
-            variables={"OBS_STATE_STORE": store, "OBS_SYNC_TO": self.shared.as_uri(), **(variables or {})},
-            secrets={"GITHUB_TOKEN": fake.token, "OBS_INPUTS_AUTHORIZATION": f"Bearer {INPUTS_TOKEN}",
-                     **(secrets or {})},
-            env={"GITHUB_API_URL": fake.url, "OBS_NOW": at}, projects={"acme/observability": self.project})
-
-
-INPUTS_TOKEN = "inputs-canary-0b9d7e5c3a1f"
-
-
-def _project(harness) -> Path:
-    """This tree as acme/observability: for `uses: acme/observability/...@sha` and for the checkout of
-    .observability/ (the checkout stand-in clones $OBS_ACT_REPOS/acme/observability)."""
-    target = harness.repos / "acme" / "observability"
-    if not target.exists():
-        _support_act.snapshot(ROOT, target, "acme/observability")
-    return target
 
 
 def _research_files() -> dict[str, bytes]:
@@ -374,14 +300,14 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
                "OBS_WEBHOOK_SECRET": webhook_secret}
     try:
         with FileServer(require_auth=f"Bearer {INPUTS_TOKEN}") as signal, FakeGitHub() as fake:
-            signal.files["/signal_notifier.csv"] = (SIGNAL_HEADER + _signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
+            signal.files["/signal_notifier.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
             repo = adopter.scaffold(signal.url + "/signal_notifier.csv")
             runs = {}
             day = [("latency", "00:07:30", "7,22,37,52 * * * *"), ("latency", "00:22:30", "7,22,37,52 * * * *"),
                    ("dashboard", "00:29:30", "29 0 * * 1"), ("weekly", "00:33:00", None), ("verify", "00:50:00", None)]
             for index, (name, clock, cron) in enumerate(day):
                 if index == 1:  # the notifier wrote 15 more minutes meanwhile
-                    signal.files["/signal_notifier.csv"] += _signal_rows(f"{MONDAY}T00:06:00", 15).encode()
+                    signal.files["/signal_notifier.csv"] += signal_rows(f"{MONDAY}T00:06:00", 15).encode()
                 run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
                                   secrets=secrets)
                 assert run.exit_code == 0, (name, run)
@@ -460,7 +386,7 @@ def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, prob
                           capture_output=True, text=True)
     assert init.returncode == 0, init.stdout + init.stderr
     with FileServer() as signal, FakeGitHub() as fake:
-        signal.files["/s.csv"] = (SIGNAL_HEADER + _signal_rows(f"{MONDAY}T00:00:00", 5)).encode()
+        signal.files["/s.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 5)).encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
         before = git("rev-parse", "refs/heads/observability-state", cwd=bare).strip()
         run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store,
