@@ -444,5 +444,5 @@ def observability_project(harness) -> Path:
     .observability/ (the checkout stand-in clones $OBS_ACT_REPOS/acme/observability)."""
     target = harness.repos / "acme" / "observability"
     if not target.exists():
-        _support_act.snapshot(ROOT, target, "acme/observability")
+        snapshot(ROOT, target, "acme/observability")
     return target

@@ -318,6 +318,14 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
             open_issues = [i["title"] for i in fake.issues.values() if i["state"] == "open"]
             assert open_issues == [], open_issues
             assert fake.violations == []
+            # The manual chain, a dry run unless told otherwise: green, and nothing pushed or sent.
+            generations = sorted((tmp_path / "store" / "manifests").glob("*"))
+            chain = adopter.run(repo, "chain.yml", fake, at=f"{MONDAY}T00:55:00Z", store=store,
+                                inputs={"dry_run": True}, secrets=secrets)
+            assert chain.exit_code == 0 and chain.job_result("run") == "success", chain
+            assert sorted((tmp_path / "store" / "manifests").glob("*")) == generations
+            assert len(hook.received) == 1
+            _no_secret_anywhere(chain, fake, webhook_secret)
     finally:
         hook.close()
 
