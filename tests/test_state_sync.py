@@ -402,6 +402,25 @@ def test_two_runs_that_both_rewrote_a_heartbeat_merge_it_as_the_later_one(stores
     assert beat["last_success_at"] == "2026-02-01T00:01:00Z"
 
 
+def test_two_runs_that_both_rewrote_the_issue_cache_merge_it_and_mark_it_stale(stores, tmp_path):
+    """Latency and dashboard runs overlapping both sync the alert inbox: no state_conflict; the merged
+    cache knows every issue either run touched and re-lists at the next sync (GitHub is the truth)."""
+    url, a, b, _, _ = _scoped_pair(stores, tmp_path)
+
+    def cache(issues: dict) -> str:
+        return json.dumps({"version": 1, "repo": "acme/ops", "labels": ["observability"], "stale": False,
+                           "updated_at": "2026-02-01T00:00:00Z", "issues": issues})
+
+    (a / "ops" / "alert_inbox.json").write_text(cache({"aaaa": {"number": 1, "state": "open"}}))
+    (b / "ops" / "alert_inbox.json").write_text(cache({"bbbb": {"number": 2, "state": "open"}}))
+    ok(a, "push", url, env=stores.env)
+    ok(b, "push", url, env=stores.env, status=("warning",))
+    c = make_workspace(tmp_path / "c")
+    ok(c, "pull", url, env=stores.env)
+    merged = json.loads(synced_files(c)["ops/alert_inbox.json"])
+    assert set(merged["issues"]) == {"aaaa", "bbbb"} and merged["stale"] is True
+
+
 def test_an_unknown_scope_is_a_usage_error(stores, tmp_path):
     url = stores.new()
     ws = make_workspace(tmp_path / "ws")

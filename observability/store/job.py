@@ -421,9 +421,10 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
             contents[entry.sha256] = data
             write_local[path] = data
     # Only what this run's scope pulled is brought up to date locally; the rest stays in the store.
-    for path in sorted(p for p in ours & theirs_changed if merge.is_heartbeat(p)):
+    for path in sorted(p for p in ours & theirs_changed if merge.is_heartbeat(p) or p == merge.INBOX):
         if path in theirs and path in local and theirs[path] != local[path]:
-            data = merge.merge_heartbeat(fetch(path), (root / path).read_bytes())
+            combine = merge.merge_inbox if path == merge.INBOX else merge.merge_heartbeat
+            data = combine(fetch(path), (root / path).read_bytes())
             entry = Entry(selection.sha256_bytes(data), len(data), selection.storage_for(path, len(data)))
             files[path] = entry
             contents[entry.sha256] = data

@@ -3,8 +3,10 @@
 Two runs that pulled the same generation both append to ``ops/automation_runs.log`` and bump
 ``ops/automation_runs.sequence``; those two files are merged (their lines, then ours renumbered
 after them). A heartbeat (``ops/*_heartbeat.json``) both rewrote (two cycles of different jobs
-that each synced the alert inbox) is merged as the later run's, keeping the latest success. Any
-other file changed by both runs (to different contents) is a conflict.
+that each synced the alert inbox) is merged as the later run's, keeping the latest success. The
+alert inbox's issue cache (``ops/alert_inbox.json``) both rewrote is merged by fingerprint and
+marked stale, so the next sync re-lists the issues (GitHub is the truth; the cache only saves
+calls). Any other file changed by both runs (to different contents) is a conflict.
 
 Rotated segments of the log (``ops/automation_runs/YYYY/MM/*.jsonl.gz``) are ordinary,
 content-addressed files: two runs that rotate the same lines write the same bytes. When both
@@ -27,7 +29,8 @@ from observability.store.selection import Entry
 
 LOG = "ops/automation_runs.log"
 SEQUENCE = "ops/automation_runs.sequence"
-MERGEABLE = frozenset({LOG, SEQUENCE})
+INBOX = "ops/alert_inbox.json"
+MERGEABLE = frozenset({LOG, SEQUENCE, INBOX})
 SEGMENTS = "ops/automation_runs/"
 
 
@@ -140,6 +143,27 @@ def merged_sequence(log: bytes, *values: bytes | None) -> bytes:
         except (UnicodeDecodeError, ValueError):
             continue
     return f"{best}\n".encode("ascii")
+
+
+def merge_inbox(theirs: bytes, ours: bytes) -> bytes:
+    """Two runs' issue caches as one: every fingerprint of both (ours wins where both have one),
+    marked ``stale`` so the next ``alerts sync`` rebuilds it from one list of the issues.
+
+    A side that is not a JSON object loses; when neither is, ours is kept (the cache rebuilds
+    itself from GitHub when it cannot be read).
+    """
+    def load(raw: bytes) -> dict | None:
+        try:
+            value = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return value if isinstance(value, dict) and isinstance(value.get("issues", {}), dict) else None
+
+    mine, other = load(ours), load(theirs)
+    if mine is None or other is None:
+        return ours if mine is not None or other is None else theirs
+    merged = {**other, **mine, "issues": {**other.get("issues", {}), **mine.get("issues", {})}, "stale": True}
+    return fsio.canonical_json(merged, indent=2).encode("utf-8")
 
 
 def merge_heartbeat(theirs: bytes, ours: bytes) -> bytes:
