@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+from observability import fsio
 from observability.inputs.errors import UnsafeInput
 
 CHUNK = 1 << 20
@@ -112,17 +113,4 @@ def install(staged: Path, destination: Path, backup_dir: Path) -> None:
         if destination.is_dir() and not destination.is_symlink():
             shutil.rmtree(destination)
         os.replace(staged, destination)
-    _fsync_dir(destination.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsio.fsync_dir(destination.parent)
