@@ -408,3 +408,13 @@ def test_secrets_appear_only_in_mask_commands_under_github_actions(tmp_path, fai
     for canary in (signed, "canary-HTTP-TOKEN"):
         assert canary not in outside_masks and canary not in files, canary
     assert any(line.startswith("::add-mask::") for line in run.stdout.splitlines() + run.stderr.splitlines())
+
+
+def test_a_job_that_reads_no_input_is_told_so_without_a_warning(tmp_path):
+    bare, _ = research_repo(tmp_path, UPSTREAM)
+    ws = tmp_path / "ws"
+    write_config(ws, _repo_config(bare))
+    run = pull(ws, "--for", "latency")
+    assert run.exit_code == 0 and run.summary["status"] == "ok", run
+    assert "is read by latency" in run.stderr and "declares no inputs" not in run.stderr
+    assert pull(ws, "--for", "all", "--dry-run").summary["inputs_planned"] == 3

@@ -457,3 +457,32 @@ def test_large_text_files_travel_compressed_and_come_back_identical(stores, tmp_
         assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
         assert "ops/signal_latency.csv" in run.summary["diagnostics"]["error_message"]
         assert not (third / "ops" / "signal_latency.csv").exists()
+
+
+def test_a_store_written_before_inputs_left_the_state_still_pulls_and_pushes(stores, tmp_path):
+    """0.1.0 carried ops/state_archive/ in the store; such a manifest is read without those files,
+    which a pull leaves alone locally and the next push drops."""
+    url = stores.new()
+    seed = make_workspace(tmp_path / "seed", {"ops/latency_state.json": "{}\n"})
+    ok(seed, "pull", url, env=stores.env)
+    ok(seed, "push", url, env=stores.env)
+    # Rewrite the stored manifest as 0.1.0 would have: with a state_archive entry (file store only).
+    if not url.startswith("file://"):
+        pytest.skip("rewrites the stored manifest in place: file store only")
+    import gzip
+    from pathlib import Path as _Path
+    from urllib.parse import urlparse
+
+    root = _Path(urlparse(url).path)
+    (newest,) = sorted((root / "manifests").glob("*.json"))[-1:]
+    raw = newest.read_bytes()
+    doc = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    entry = next(iter(doc["files"].values()))
+    doc["files"]["ops/state_archive/s/USDJPY/m/1.json"] = entry
+    data = json.dumps(doc).encode()
+    newest.write_bytes(gzip.compress(data) if raw[:2] == b"\x1f\x8b" else data)
+    ws = make_workspace(tmp_path / "ws", {"ops/state_archive/s/USDJPY/m/2.json": '{"ev": 2}\n'})
+    ok(ws, "pull", url, env=stores.env)
+    assert (ws / "ops" / "state_archive" / "s" / "USDJPY" / "m" / "2.json").is_file()  # a local input kept
+    assert not (ws / "ops" / "state_archive" / "s" / "USDJPY" / "m" / "1.json").exists()
+    ok(ws, "push", url, env=stores.env)

@@ -13,7 +13,7 @@ from typing import Any
 from observability import fsio, schemas
 from observability.errors import SchemaError
 from observability.store.errors import SnapshotCorrupt
-from observability.store.selection import Entry, is_synced
+from observability.store.selection import Entry, is_synced, is_upstream
 
 SCHEMA = "state_manifest"
 SCHEMA_VERSION = "1.0.0"
@@ -82,6 +82,8 @@ def parse(raw: bytes, *, where: str) -> Manifest:
     files = {}
     for path, entry in data["files"].items():
         # The schema pattern already refuses these; checked again because a pull writes these paths.
+        if is_upstream(path):
+            continue  # a store written before inputs left the state (0.1.0): dropped by the next push
         if not is_synced(path):
             raise SnapshotCorrupt(f"{where}: file path {path!r} is outside the synced ops/ tree")
         files[path] = Entry(entry["sha256"], entry["size"], entry.get("encoding"))

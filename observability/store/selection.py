@@ -71,9 +71,15 @@ def is_synced(relpath: str) -> bool:
         return False
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
         return False
-    if parts[1] in UPSTREAM:
+    if is_upstream(relpath):
         return False
     return not parts[-1].endswith(EXCLUDED_SUFFIXES)
+
+
+def is_upstream(relpath: str) -> bool:
+    """True for an upstream input living under ops/ (never state; see UPSTREAM)."""
+    parts = relpath.split("/")
+    return len(parts) >= 2 and parts[0] == ROOT and parts[1] in UPSTREAM
 
 
 def sha256_file(path: Path) -> Entry:
