@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from observability import chain, clock, fsio, github_actions, runlog
+from observability import chain, clock, deadman, fsio, github_actions, runlog, secrets
 from observability.errors import EXIT_OK, ConfigError
 from observability.runtime import OK_STATUSES, make_job_id, record_skipped
 from observability.store import scopes
@@ -105,7 +106,7 @@ def _command(argv: tuple[str, ...], what: str, root: str, dry_run: bool) -> list
     command = [*argv, "--workspace", root]
     # Reading inputs sends nothing outward, so a dry run still pulls them (the job needs them);
     # a sync to shared storage is an outward write.
-    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] == "sync" else None)
+    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] in ("sync", "alerts") else None)
     if dry_run and flag and flag not in command:
         command.append(flag)
     return command
@@ -123,12 +124,12 @@ def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
     steps = [Step("state-pull", "state", ["state", "pull", *store, "--for", scope, *common,
                                           "--job-id", make_job_id("state-pull", stamp)], "pull")]
     for argv in options.before:
-        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0],
-                          _command(argv, "--before", root, options.dry_run), "before"))
+        command = _command(argv, "--before", root, options.dry_run)
+        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0], command, "before"))
     steps.append(Step(head, head, _command(options.command, "job command", root, options.dry_run), "job"))
     for argv in options.after:
-        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0],
-                          _command(argv, "--after", root, options.dry_run), "after"))
+        command = _command(argv, "--after", root, options.dry_run)
+        steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0], command, "after"))
     quiet = ["--dry-run"] if options.dry_run or options.dry_run_alerts else []
     if options.alerts_sources:
         sources = [arg for name in options.alerts_sources for arg in ("--source", name)]
@@ -160,10 +161,36 @@ def _skip_reason(step: Step, done: list[Step]) -> str | None:
     return None
 
 
-def _call(step: Step, invoke: Invoke) -> None:
+def _register_probes(steps: list[Step]) -> None:
+    """A probe URL given on a command line may carry a token: scrub it from every step's output
+    and log line from the first one on, not only from the job step that parses it."""
+    for step in steps:
+        for flag, value in zip(step.argv, step.argv[1:]):
+            if flag == "--probe":
+                secrets.register(value)
+                secrets.register_url(value.partition("=")[2] or value)
+        for value in step.argv:
+            if value.startswith("--probe="):
+                secrets.register(value[len("--probe="):])
+                secrets.register_url(value.partition("=")[2].partition("=")[2] or value)
+
+
+@contextlib.contextmanager
+def _no_deadman_ping(active: bool):
+    """The dead-man ping says the job worked: only the job step may send it (runtime.run_job pings
+    after any run that worked), and no step of a dry run."""
+    saved = os.environ.pop(deadman.ENV, None) if active else None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[deadman.ENV] = saved
+
+
+def _call(step: Step, invoke: Invoke, *, dry_run: bool = False) -> None:
     """Run one step in-process; its JSON summary is captured instead of printed."""
     captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
+    with contextlib.redirect_stdout(captured), _no_deadman_ping(dry_run or step.role != "job"):
         step.exit_code = invoke(step.argv)
     text = captured.getvalue()
     try:
@@ -192,9 +219,10 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     steps = _plan(options, ws, stamp)
     scope = resolve_scope(options)
     cycle_id = make_job_id(f"cycle-{scope}", stamp)
+    _register_probes(steps)
     pull = steps[0]
     job = next(s for s in steps if s.role == "job")
-    _call(pull, invoke)
+    _call(pull, invoke, dry_run=options.dry_run)
     pulled = pull.exit_code == EXIT_OK and pull.status in ("ok", "warning")
     done = [pull]
     for step in steps[1:]:
@@ -206,14 +234,14 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
         else:
             if step.role == "report" and all(not s.skipped_reason and s.exit_code == EXIT_OK for s in done):
                 step.argv.insert(step.argv.index("--job") + 2, "--recovered")
-            _call(step, invoke)
+            _call(step, invoke, dry_run=options.dry_run)
         done.append(step)
     report = next((s for s in steps if s.role == "report"), None)
     push = steps[-1] if steps[-1].role == "push" else None
     if report and push and not push.skipped_reason and push.exit_code and "--recovered" in report.argv:
         # The report said recovered before the push; the push then failed: say so.
         again = Step("alerts-report-failure", "alerts", [a for a in report.argv if a != "--recovered"], "report")
-        _call(again, invoke)
+        _call(again, invoke, dry_run=options.dry_run)
         steps.append(again)
     exit_code = max(s.exit_code for s in steps)
     statuses = [s.status for s in steps]

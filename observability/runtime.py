@@ -97,6 +97,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
             heartbeat: bool = True, heartbeat_file: str | None = None) -> int:
     """Run one job under the shared contract and return its exit code."""
+    secrets.register_environment()
     started = clock.now()
     t0 = time.perf_counter()
     ctx: JobContext | None = None

@@ -18,6 +18,7 @@ from observability.resources import data_path, template_dir
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 LOCAL_CALL = re.compile(r"uses: \./\.github/workflows/run\.yml(?: #.*)?$", re.M)
 # What a fresh `git init` leaves; init writes into such a directory as into an empty one.
 ALLOWED_EXISTING = {".git"}
@@ -94,8 +95,10 @@ def scaffold(target: Path, *, repository: str, ref: str, label: str | None = Non
         raise ConfigError(f"--repository {repository!r}: expected OWNER/REPO")
     if not SHA_RE.match(ref):
         raise ConfigError(f"--ref {ref!r}: pin a full 40-character commit SHA (tags and branches can move)")
-    _check_target(target)
     label = label or f"v{__version__}"
+    if not LABEL_RE.match(label):
+        raise ConfigError(f"--ref-label {label!r}: a version such as v1.2.3 (letters, digits, . _ + -; one word)")
+    _check_target(target)
     docs = f"https://github.com/{repository}/blob/{ref}"
     written: list[str] = []
 

@@ -44,6 +44,29 @@ def from_env(name: str, *, environ=os.environ) -> Secret | None:
     return Secret(name, value)
 
 
+# Every variable of a secret the jobs or the workflows hand them. All are registered at the start
+# of every run, whichever step reads them, so a value printed by anything (an upload command, a
+# traceback, an echoed argument) is scrubbed from every output.
+SECRET_ENV = ("GITHUB_TOKEN", "GH_TOKEN", "OBS_STATE_TOKEN", "OBS_RELEASE_TOKEN", "OBS_INPUTS_TOKEN",
+              "OBS_INPUTS_AUTHORIZATION", "OBS_LATENCY_PROBES", "OBS_WEEKLY_WEBHOOK_URL", "OBS_WEBHOOK_SECRET",
+              "OBS_ALERTS_SLACK_WEBHOOK", "SLACK_CI_WEBHOOK", "OBS_PAGERDUTY_ROUTING_KEY", "OBS_HEARTBEAT_PING_URL",
+              "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def register_environment(environ=os.environ) -> None:
+    """Register every secret of SECRET_ENV that is set (URLs with their credential-bearing parts)."""
+    for name in SECRET_ENV:
+        secret = from_env(name, environ=environ)
+        if secret is not None and "://" in secret.value:
+            for line in secret.value.split():
+                register_url(line.partition("=")[2] if "=" in line.split("://")[0] else line)
+
+
+def without_secrets(environ=os.environ, *, keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """A copy of ``environ`` without the SECRET_ENV variables (but ``keep``): for child processes."""
+    return {k: v for k, v in environ.items() if k not in SECRET_ENV or k in keep}
+
+
 def register_url(url: str) -> None:
     """Register a URL and the parts that usually carry its credential on their own.
 

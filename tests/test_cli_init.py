@@ -90,3 +90,9 @@ def test_refuses_a_non_empty_directory(tmp_path):
     result = _init(tmp_path)
     assert result.exit_code == 1 and "not an empty directory" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_a_ref_label_cannot_inject_yaml(tmp_path):
+    result = _init(tmp_path / "x", "--ref-label", "v1\n    secrets: inherit")
+    assert result.exit_code == 2 and "--ref-label" in result.output
+    assert not (tmp_path / "x").exists()

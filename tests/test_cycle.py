@@ -244,3 +244,51 @@ def test_the_state_of_before_and_after_steps_is_pushed_and_upstream_inputs_never
     stored = synced_files(check)
     assert "ops/sync_heartbeat.json" in stored
     assert not [p for p in stored if p.startswith("ops/state_archive/")]
+
+
+def _cycle_env(ws: Path, *args: str, now: str = NOW, **env) -> Run:
+    result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), *args], env=base_env(OBS_NOW=now, **env),
+                                catch_exceptions=False)
+    return Run(result)
+
+
+def test_only_the_job_step_pings_the_dead_man_switch_and_a_dry_run_never_does(tmp_path):
+    from test_verify_deadman import receiver
+
+    url = _store(tmp_path)
+    with receiver() as (ping, hits):
+        broken = _runner_workspace(tmp_path, "broken")
+        # A job that fails: the pull and the push worked, but nothing may tell the outside all is well.
+        run = _cycle_env(broken, "--store", url, "--", "latency", "sample", "--input", "sample/missing.csv",
+                         OBS_HEARTBEAT_PING_URL=ping)
+        assert run.exit_code == 1 and hits == [], (run, hits)
+        ws = _runner_workspace(tmp_path)
+        run = _cycle_env(ws, "--store", url, *LATENCY, OBS_HEARTBEAT_PING_URL=ping, now="2026-01-08T00:22:00Z")
+        assert run.exit_code == 0 and len(hits) == 1, (run, hits)  # the job's own ping, once
+        run = _cycle_env(ws, "--store", url, "--dry-run", *LATENCY, OBS_HEARTBEAT_PING_URL=ping,
+                         now="2026-01-08T00:37:00Z")
+        assert run.exit_code == 0 and len(hits) == 1
+
+
+def test_a_probe_token_on_the_command_line_is_scrubbed_from_the_steps_before_the_job(tmp_path):
+    url = _store(tmp_path)
+    ws = _runner_workspace(tmp_path)
+    (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: [{name: x}]\n")  # inputs pull fails
+    token = "cmdline-probe-7b2e4c9d1a"
+    run = cycle(ws, "--store", url, "--before", "inputs pull --for latency",
+                "--command", f"latency sample --probe 'feed=http://127.0.0.1:9/health?token={token}'")
+    assert run.exit_code == 2, run
+    assert token not in run.stdout + run.stderr
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+
+
+def test_an_empty_before_step_is_a_usage_error_and_alert_steps_keep_a_dry_run_dry(tmp_path):
+    url = _store(tmp_path)
+    ws = _runner_workspace(tmp_path)
+    run = cycle(ws, "--store", url, "--before", "", *LATENCY)
+    assert run.exit_code == 2 and "--before: empty command" in run.stderr, run
+    run = cycle(ws, "--store", url, "--dry-run", "--after", "alerts sync --source latency", *LATENCY)
+    step = next(s for s in run.summary["steps"] if s["step"] == "alerts-sync")
+    assert "--dry-run" in step["command"] and step["status"] == "dry_run", step

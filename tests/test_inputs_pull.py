@@ -418,3 +418,15 @@ def test_a_job_that_reads_no_input_is_told_so_without_a_warning(tmp_path):
     assert run.exit_code == 0 and run.summary["status"] == "ok", run
     assert "is read by latency" in run.stderr and "declares no inputs" not in run.stderr
     assert pull(ws, "--for", "all", "--dry-run").summary["inputs_planned"] == 3
+
+
+def test_credentials_go_only_over_https_or_to_this_machine(tmp_path):
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: log\n    destination: logs/s.csv\n"
+                     "    https: {url: 'http://research.example.invalid/s.csv', headers_env: {Authorization: AUTH}}\n")
+    run = pull(ws, env={"AUTH": "Bearer canary-over-http-5c1d"})
+    assert run.exit_code == 2 and "only sent over https://" in run.summary["diagnostics"]["error_message"], run
+    assert "canary-over-http-5c1d" not in run.stdout + run.stderr
+    write_config(ws, "inputs:\n  - name: x\n    destination: ops/state_archived.csv\n"
+                     "    https: {url: 'https://research.example.invalid/x'}\n")
+    assert pull(ws).exit_code == 2  # only ops/state_archive itself is an input location under ops/

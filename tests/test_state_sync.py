@@ -6,6 +6,8 @@ import gzip
 import json
 import threading
 
+import pytest
+
 import _support_state
 from _support_state import all_files, git, log_lines, make_workspace, ok, s3_client, state, synced_files
 

@@ -60,7 +60,9 @@ def run(argv: list[str], *, timeout: float) -> UploadResult:
         secrets.from_env(name)
     t0 = time.perf_counter()
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, shell=False)
+        # The command gets the AWS credentials it may need, never the other secrets of the run.
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, shell=False,
+                              env=secrets.without_secrets(keep=UPLOAD_SECRETS))
     except FileNotFoundError:
         raise UploadError(f"upload command {argv[0]!r} not found", returncode=None) from None
     except subprocess.TimeoutExpired:

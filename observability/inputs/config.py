@@ -65,7 +65,7 @@ def load(path: Path, *, display: str) -> tuple[InputSpec, ...]:
         if dest.split("/")[0] in ("out",) or dest in ("ops", "configs") or dest.startswith("configs/"):
             raise ConfigError(f"{where}.destination: {dest!r} is not an input location (out/ and configs/ "
                               "belong to the jobs and the repository)")
-        if dest.startswith("ops/") and not dest.startswith("ops/state_archive"):
+        if dest.startswith("ops/") and not (dest == "ops/state_archive" or dest.startswith("ops/state_archive/")):
             raise ConfigError(f"{where}.destination: under ops/ only ops/state_archive is an upstream input "
                               "(the rest of ops/ is the state the store carries)")
         jobs = tuple(item.get("jobs") or DEFAULT_JOBS[incremental])

@@ -171,6 +171,12 @@ class GitFetch:
 
 # --- https ---------------------------------------------------------------------------------------
 
+def _private_channel(url: str) -> bool:
+    """https, or plain http to the loopback interface (nothing leaves the machine)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
+
+
 class HttpsSource:
     """One URL; headers from named environment variables. Redirects are not followed with credentials."""
 
@@ -186,6 +192,9 @@ class HttpsSource:
             secrets.register_url(self.url)
         self.display = display_url(self.url)
         self.headers = {}
+        if s.get("headers_env") and not _private_channel(self.url):
+            raise ConfigError(f"{where}: field https.headers_env: credentials are only sent over https:// "
+                              "(or to this machine, 127.0.0.1/localhost)")
         for header, env_name in sorted((s.get("headers_env") or {}).items()):
             self.headers[header] = _secret(env_name, environ, f"{where}: field https.headers_env.{header}").value
         self.timeout = float(s.get("timeout_seconds", HTTP_TIMEOUT_SECONDS))
