@@ -105,8 +105,8 @@ def _command(argv: tuple[str, ...], what: str, root: str, dry_run: bool) -> list
         raise ConfigError(f"{what}: --workspace is set by the cycle (give it to `cycle`)")
     command = [*argv, "--workspace", root]
     # Reading inputs sends nothing outward, so a dry run still pulls them (the job needs them);
-    # a sync to shared storage is an outward write.
-    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] in ("sync", "alerts") else None)
+    # a sync to shared storage, the alert inbox and the chain's jobs write outward.
+    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] in ("sync", "alerts", "workflow") else None)
     if dry_run and flag and flag not in command:
         command.append(flag)
     return command

@@ -292,3 +292,6 @@ def test_an_empty_before_step_is_a_usage_error_and_alert_steps_keep_a_dry_run_dr
     run = cycle(ws, "--store", url, "--dry-run", "--after", "alerts sync --source latency", *LATENCY)
     step = next(s for s in run.summary["steps"] if s["step"] == "alerts-sync")
     assert "--dry-run" in step["command"] and step["status"] == "dry_run", step
+    run = cycle(ws, "--store", url, "--dry-run", "--for", "all", "--", "workflow", "run", "--config-dump")
+    job = next(s for s in run.summary["steps"] if s["step"] == "workflow")
+    assert "--dry-run" in job["command"], job  # the chain's own jobs go dry too
