@@ -1,10 +1,11 @@
-"""The repository's own workflows, run end to end under act (tests/_support_act.py).
+"""The workflows of a repository made by `observability init`, run end to end under act.
 
-The fast tests check the harness's data: every pinned third-party action has a stand-in that
-accepts every input our workflows pass, a missing stand-in fails loudly, and the cache and
-upload-artifact stand-ins behave like the real actions where our workflows depend on them.
-The slow tests run .github/workflows/latency.yml under act against the fake GitHub API, moto's
-S3 server and a loopback probe.
+The fast tests check the harness's data (tests/_support_act.py): every pinned third-party action
+has a stand-in that accepts every input our workflows pass, a missing stand-in fails loudly, and
+the cache and upload-artifact stand-ins behave like the real actions where our workflows depend
+on them. The slow tests run init's callers, which call this tree's reusable .github/workflows/run.yml,
+against the fake GitHub API, file:// and git-branch stores, loopback probe, signal-log and webhook
+servers, with the real upstream files (../shared/fixtures/upstream) as the research repository.
 """
 
 from __future__ import annotations
@@ -561,3 +562,33 @@ def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, 
     assert run.exit_code == 0, run
     assert "reusable ran for adopter" in run.step_summary()
     assert "tok-3f9a" not in run.log
+
+
+@pytest.mark.slow
+def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tmp_path, s3_server, probe):
+    """The same workflows against an S3 state store and S3 shared storage (moto's server), the AWS
+    keys reaching the cycle through configure-aws-credentials, the secret key in no output."""
+    from _support_state import fresh_bucket, s3_client, s3_env
+
+    adopter = Adopter(act_harness, tmp_path, _research_files())
+    bucket = fresh_bucket(s3_server)
+    store, shared = f"s3://{bucket}/observability-state", f"s3://{bucket}/observability"
+    env = {**os.environ, **{k: v for k, v in s3_env(s3_server).items() if v is not None}, "GITHUB_ACTIONS": ""}
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+                          capture_output=True, text=True, env=env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    aws = {"OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET}
+    variables = {"OBS_S3_ENDPOINT_URL": s3_server, "AWS_DEFAULT_REGION": "us-east-1", "OBS_SYNC_TO": shared}
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        for name, clock, cron in (("latency", "00:07:30", "7,22,37,52 * * * *"), ("dashboard", "00:29:30", "29 0 * * 1")):
+            run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
+                              secrets={"OBS_LATENCY_PROBES": f"api={probe.url}", **aws}, variables=variables)
+            assert run.exit_code == 0 and run.job_result("run") == "success", (name, run)
+            _no_secret_anywhere(run, fake)
+        assert fake.violations == []
+    keys = [o["Key"] for o in s3_client(s3_server).list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert any(k.startswith("observability-state/manifests/") for k in keys)
+    assert any(k.startswith("observability/dashboard/") and k.endswith("/manifest.json") for k in keys), keys
+    assert "observability/index.json" in keys
