@@ -52,6 +52,7 @@ class CycleOptions:
     before: tuple[tuple[str, ...], ...] = ()  # after the pull, before the job (e.g. inputs pull)
     after: tuple[tuple[str, ...], ...] = ()  # after the job, only when it worked (e.g. sync push)
     push: bool = True  # False: the push happens elsewhere (a git-branch store's own workflow job)
+    workflow: str | None = None  # the failure issue's workflow name (else GITHUB_WORKFLOW)
 
 
 @dataclass
@@ -135,8 +136,10 @@ def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
         sources = [arg for name in options.alerts_sources for arg in ("--source", name)]
         steps.append(Step("alerts-sync", "alerts", ["alerts", "sync", *sources, *quiet, *common], "alerts"))
     if options.report_failure:
+        named = ["--workflow", options.workflow] if options.workflow else []
         steps.append(Step("alerts-report-failure", "alerts",
-                          ["alerts", "report-failure", "--job", options.report_failure, *quiet, *common], "report"))
+                          ["alerts", "report-failure", "--job", options.report_failure, *named, *quiet, *common],
+                          "report"))
     if options.push:
         push = ["state", "push", *store, *common, "--job-id", make_job_id("state-push", stamp)]
         if options.keep_generations is not None:

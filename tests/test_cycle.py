@@ -211,8 +211,8 @@ def test_a_failed_pull_is_still_reported_and_no_push_leaves_the_push_to_another_
     ws = _runner_workspace(tmp_path)
     missing = _store(tmp_path, init=False)
     result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), "--store", missing, "--for", "latency",
-                                      "--report-failure", "latency", "--dry-run-alerts", *LATENCY],
-                                env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+                                      "--report-failure", "latency", "--workflow", "latency", "--dry-run-alerts",
+                                      *LATENCY], env=base_env(OBS_NOW=NOW), catch_exceptions=False)
     run = Run(result)
     by_step = {s["step"]: s for s in run.summary["steps"]}
     assert by_step["alerts-report-failure"]["status"] == "dry_run"  # the failing pull opens the issue

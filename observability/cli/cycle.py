@@ -37,6 +37,8 @@ def _invoke(argv) -> int:
               help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.")
 @click.option("--report-failure", metavar="JOB", default=None,
               help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).")
+@click.option("--workflow", metavar="NAME", default=None,
+              help="Workflow name for the failure issue title (default env GITHUB_WORKFLOW; needed off GitHub).")
 @click.option("--before", "before", metavar="TEXT", multiple=True,
               help="A command to run after the pull and before the job, e.g. 'inputs pull --for latency' "
                    "(repeatable; split like a shell would, never run by one). If it fails the job is skipped.")
@@ -58,7 +60,7 @@ def _invoke(argv) -> int:
               help="The job command as one string (split like a shell would, never run by one); "
                    "instead of the arguments after --.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def cycle(store, scope, alerts_sources, report_failure, before, after, no_push, dry_run, dry_run_alerts,
+def cycle(store, scope, alerts_sources, report_failure, workflow, before, after, no_push, dry_run, dry_run_alerts,
           keep_generations, workspace, lock_timeout, command_text, command) -> None:
     """Run state pull --for JOB, the job COMMAND, alerts sync and state push in one Python process.
 
@@ -93,7 +95,8 @@ def cycle(store, scope, alerts_sources, report_failure, before, after, no_push, 
                                    alerts_sources=tuple(alerts_sources), report_failure=report_failure,
                                    dry_run=dry_run, dry_run_alerts=dry_run_alerts, keep_generations=keep_generations,
                                    lock_timeout=lock_timeout, before=tuple(split(t, "--before") for t in before),
-                                   after=tuple(split(t, "--after") for t in after), push=not no_push)
+                                   after=tuple(split(t, "--after") for t in after), push=not no_push,
+                                   workflow=workflow)
     try:
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:
