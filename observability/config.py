@@ -76,6 +76,8 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         data = {}
     problems = schemas.errors(schema_name, data)
     if problems:
+        # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
+        problems.sort(key=lambda item: (schemas.json_path(item[0]), "Additional properties" not in item[1]))
         parts, message = problems[0]
         line = _line_of(tree, parts)
         where = f":{line}" if line else ""

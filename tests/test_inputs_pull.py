@@ -430,3 +430,11 @@ def test_credentials_go_only_over_https_or_to_this_machine(tmp_path):
     write_config(ws, "inputs:\n  - name: x\n    destination: ops/state_archived.csv\n"
                      "    https: {url: 'https://research.example.invalid/x'}\n")
     assert pull(ws).exit_code == 2  # only ops/state_archive itself is an input location under ops/
+
+
+def test_a_misspelt_key_is_named_with_a_hint_not_the_required_one_it_hides(tmp_path):
+    ws = tmp_path / "ws"
+    write_config(ws, "inputs:\n  - name: x\n    destinaton: runs\n    https: {url: 'https://example.invalid/x'}\n")
+    run = pull(ws)
+    message = run.summary["diagnostics"]["error_message"]
+    assert run.exit_code == 2 and "'destinaton' was unexpected" in message and "destination" in message, message
