@@ -402,6 +402,18 @@ def select(workspace: Workspace, *, since: datetime | None = None, until: dateti
             if (since is None or s.last_at >= since) and (until is None or s.first_at <= until)]
 
 
+def _segment_or_problem(workspace: Workspace, segment: Segment,
+                        problems: list[tuple[str, str]] | None) -> bytes | None:
+    """A segment's bytes; a damaged one is noted in ``problems`` (None returned) or, without a list, raised."""
+    try:
+        return read_segment(workspace, segment)
+    except SegmentError as exc:
+        if problems is None:
+            raise
+        problems.append((workspace.rel(segment.path), exc.message))
+        return None
+
+
 def iter_lines(workspace: Workspace, *, since: datetime | None = None, until: datetime | None = None,
                problems: list[tuple[str, str]] | None = None) -> Iterator[Line]:
     """Raw lines of the selected segments (oldest first), then of the live log.
@@ -410,14 +422,9 @@ def iter_lines(workspace: Workspace, *, since: datetime | None = None, until: da
     ``problems`` list it raises SegmentError. An unreadable live log raises InputError.
     """
     for segment in select(workspace, since=since, until=until, problems=problems):
-        try:
-            data = read_segment(workspace, segment)
-        except SegmentError as exc:
-            if problems is None:
-                raise
-            problems.append((workspace.rel(segment.path), exc.message))
-            continue
-        yield from _split(workspace.rel(segment.path), data)
+        data = _segment_or_problem(workspace, segment, problems)
+        if data is not None:
+            yield from _split(workspace.rel(segment.path), data)
     shown = workspace.rel(workspace.run_log)
     try:
         raw = workspace.run_log.read_bytes()
@@ -504,12 +511,8 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
             except FileNotFoundError:
                 continue
         else:
-            try:
-                data = read_segment(workspace, segment)
-            except SegmentError as exc:
-                if problems is None:
-                    raise
-                problems.append((workspace.rel(segment.path), exc.message))
+            data = _segment_or_problem(workspace, segment, problems)
+            if data is None:
                 continue
         best = None
         for chunk in _whole_lines(data)[0]:
