@@ -449,16 +449,30 @@ def test_large_text_files_travel_compressed_and_come_back_identical(stores, tmp_
         manifest = json.loads(gzip.decompress(raw))
         assert manifest["schema_version"] == "1.1.0"
         entry = manifest["files"]["ops/signal_latency.csv"]
-        assert entry["encoding"] == "gzip" and entry["size"] == size
+        assert entry["encoding"] == "xz" and entry["size"] == size
         assert "encoding" not in manifest["files"]["ops/small.json"]
-        blob = store / "blobs" / "sha256" / entry["sha256"][:2] / (entry["sha256"] + ".gz")
+        blob = store / "blobs" / "sha256" / entry["sha256"][:2] / (entry["sha256"] + ".xz")
         # A damaged compressed blob is caught before ops/ changes.
-        blob.write_bytes(b"not gzip")
+        blob.write_bytes(b"not xz")
         third = make_workspace(tmp_path / "third")
         run = state(third, "pull", "--store", url, env=stores.env)
         assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
         assert "ops/signal_latency.csv" in run.summary["diagnostics"]["error_message"]
         assert not (third / "ops" / "signal_latency.csv").exists()
+
+
+def test_gzip_blobs_of_earlier_pushes_still_read_and_xz_is_deterministic():
+    """Blobs are stored xz (gzip where Python lacks lzma); gzip blobs already in a store still decode."""
+    from observability.store import selection
+
+    data = b"2026-01-01T00:00:00Z,feed_0,123.456,success,\n" * 2000
+    assert selection.storage_for("ops/signal_latency.csv", len(data)) == "xz"
+    packed = selection.encode(data, "xz")
+    assert packed == selection.encode(data, "xz") and len(packed) < len(data) / 10
+    assert selection.decode(packed, "xz") == data
+    assert selection.decode(selection.encode(data, "gzip"), "gzip") == data
+    with pytest.raises(ValueError, match="not valid xz"):
+        selection.decode(b"\x1f\x8b broken", "xz")
 
 
 def test_a_store_written_before_inputs_left_the_state_still_pulls_and_pushes(stores, tmp_path):

@@ -25,7 +25,7 @@ from typing import Protocol
 from observability import clock, fsio
 from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
-from observability.store.selection import GZIP, encode, sha256_bytes
+from observability.store.selection import SUFFIXES, encode, sha256_bytes
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0
@@ -88,7 +88,7 @@ class Store(Protocol):
 
 
 def blob_key(sha256: str, encoding: str | None = None) -> str:
-    return f"blobs/sha256/{sha256[:2]}/{sha256}" + (".gz" if encoding == GZIP else "")
+    return f"blobs/sha256/{sha256[:2]}/{sha256}" + SUFFIXES.get(encoding or "", "")
 
 
 def stored_blobs(manifest: Manifest | None) -> set[tuple[str, str | None]]:
