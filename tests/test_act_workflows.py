@@ -292,7 +292,8 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
     research = _research_files()
     adopter = Adopter(act_harness, tmp_path, research)
     store = (tmp_path / "store").as_uri()
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
+                           "--workspace", str(tmp_path / "operator")],
                           capture_output=True, text=True, env={**os.environ, "GITHUB_ACTIONS": ""})
     assert init.returncode == 0, init.stdout + init.stderr
     hook = Receiver()
@@ -392,7 +393,8 @@ def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, prob
     bare = tmp_path / "state.git"
     git("init", "--quiet", "--bare", str(bare))
     store = f"git+file://{bare}#observability-state"
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
+                           "--workspace", str(tmp_path / "operator")],
                           capture_output=True, text=True)
     assert init.returncode == 0, init.stdout + init.stderr
     with FileServer() as signal, FakeGitHub() as fake:
@@ -574,7 +576,8 @@ def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tm
     bucket = fresh_bucket(s3_server)
     store, shared = f"s3://{bucket}/observability-state", f"s3://{bucket}/observability"
     env = {**os.environ, **{k: v for k, v in s3_env(s3_server).items() if v is not None}, "GITHUB_ACTIONS": ""}
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store],
+    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
+                           "--workspace", str(tmp_path / "operator")],
                           capture_output=True, text=True, env=env)
     assert init.returncode == 0, init.stdout + init.stderr
     aws = {"OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET}
