@@ -100,6 +100,7 @@ def main() -> int:
         harness = ActHarness(base / "harness")
         adopter = Adopter(harness, base / "work", _research())
         store = (base / "store").as_uri()
+        (base / "operator").mkdir()
         subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
                         "--workspace", str(base / "operator")], check=True,
                        capture_output=True, env={**os.environ, "GITHUB_ACTIONS": ""})

@@ -254,6 +254,12 @@ FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or ROOT.parent / "s
 MONDAY = "2025-10-20"  # the weekly report then covers the ISO week of 2025-10-13
 
 
+def _scratch(path: Path) -> Path:
+    """A workspace for one-off operator commands (`state init`), never the repository root."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _research_files() -> dict[str, bytes]:
     if not FIXTURES.is_dir():
         pytest.skip(f"{FIXTURES} is not present: the end-to-end run uses the real upstream files as the research "
@@ -293,7 +299,7 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
     adopter = Adopter(act_harness, tmp_path, research)
     store = (tmp_path / "store").as_uri()
     init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(tmp_path / "operator")],
+                           "--workspace", str(_scratch(tmp_path / "operator"))],
                           capture_output=True, text=True, env={**os.environ, "GITHUB_ACTIONS": ""})
     assert init.returncode == 0, init.stdout + init.stderr
     hook = Receiver()
@@ -394,7 +400,7 @@ def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, prob
     git("init", "--quiet", "--bare", str(bare))
     store = f"git+file://{bare}#observability-state"
     init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(tmp_path / "operator")],
+                           "--workspace", str(_scratch(tmp_path / "operator"))],
                           capture_output=True, text=True)
     assert init.returncode == 0, init.stdout + init.stderr
     with FileServer() as signal, FakeGitHub() as fake:
@@ -577,7 +583,7 @@ def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tm
     store, shared = f"s3://{bucket}/observability-state", f"s3://{bucket}/observability"
     env = {**os.environ, **{k: v for k, v in s3_env(s3_server).items() if v is not None}, "GITHUB_ACTIONS": ""}
     init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(tmp_path / "operator")],
+                           "--workspace", str(_scratch(tmp_path / "operator"))],
                           capture_output=True, text=True, env=env)
     assert init.returncode == 0, init.stdout + init.stderr
     aws = {"OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET}
