@@ -6,6 +6,7 @@ Errors name the file, the line and the field, and suggest the nearest known key 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,19 @@ def _hint(schema: dict, parts: list, message: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
 
 
+def _non_finite(node, parts: list):
+    """Paths of every nan or infinite float in a parsed document (YAML's .nan and .inf); a nan
+    compares false to every bound, so a schema's minimum or maximum never catches it."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield parts
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, [*parts, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _non_finite(value, [*parts, index])
+
+
 def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
     import yaml
@@ -74,6 +88,10 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
     if data is None:
         data = {}
+    for parts in _non_finite(data, []):
+        line = _line_of(tree, parts)
+        raise ConfigError(f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
+                          "not a finite number (.nan and .inf are refused)")
     problems = schemas.errors(schema_name, data)
     if problems:
         # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
@@ -159,8 +177,8 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
             slo = float(env_slo)
         except ValueError:
             raise ConfigError(f"LATENCY_SLO_MS: {env_slo!r} is not a number") from None
-        if slo <= 0:
-            raise ConfigError(f"LATENCY_SLO_MS: {env_slo!r} must be greater than 0")
+        if not math.isfinite(slo) or slo <= 0:
+            raise ConfigError(f"LATENCY_SLO_MS: {env_slo!r} must be a finite number greater than 0")
         slo_source = "env"
     if slo_ms is not None:
         slo, slo_source = float(slo_ms), "flag"

@@ -242,3 +242,24 @@ def test_input_that_is_a_directory(ws):
     (ws / "logs" / "adir").mkdir()
     _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/adir"], exit_code=1, error_code="missing_input",
            names=["logs/adir"])
+
+
+@pytest.mark.parametrize("args", [["--slo-ms", "nan"], ["--slo-ms", "inf"], ["--lock-timeout", "nan"],
+                                  ["--raw-retention-days", "99999999999"], ["--rollup-retention-days", "10000000"],
+                                  ["--max-raw-bytes", str(1 << 62)]])
+def test_a_non_finite_or_overflowing_number_is_a_usage_error_before_anything_is_stored(ws, args):
+    """A nan SLO compares false to everything: samples would be stored and never page (issue 10, item 3)."""
+    before = snapshot(ws)
+    code, doc, err = run(ws, "--input", "logs/signal.csv", *args)
+    assert code == 2, (code, doc, err)
+    assert args[0] in err and ("finite" in err or "range" in err), err
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("yaml_value,env", [(".nan", None), ("-.inf", None), ("1000", "inf"), ("1000", "nan")])
+def test_a_non_finite_slo_in_the_config_or_environment_is_invalid_config(ws, yaml_value, env, monkeypatch):
+    _config(ws, f"warning_threshold: 2\nslo_p95_ms: {yaml_value}\n")
+    if env:
+        monkeypatch.setitem(ENV, "LATENCY_SLO_MS", env)
+    names = ["LATENCY_SLO_MS", "finite"] if env else [f"{CONFIG}:2", "slo_p95_ms", "finite"]
+    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config", names=names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish
+from observability.cli.options import FiniteFloatRange, finish
 
 _STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
                "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.")
@@ -54,7 +54,7 @@ def _invoke(argv) -> int:
               help="Passed to `state push --keep-generations` (default: the push's own, 48).")
 @click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
               help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
               help="Seconds each step waits for its lock.")
 @click.option("--command", "command_text", metavar="TEXT", default=None,
               help="The job command as one string (split like a shell would, never run by one); "

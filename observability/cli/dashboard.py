@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
 from observability.dashboard import DATASETS as DATASET_NAMES
 
 
@@ -27,7 +27,7 @@ def dashboard() -> None:
               help="Heartbeat with per-dataset status, last_success_at and last_failure.")
 @click.option("--history-dir", metavar="DIR", default="ops/dashboard_export_history", show_default=True,
               help="Each export snapshots the bundle to DIR/<job_id>/.")
-@click.option("--history-retention-days", type=click.IntRange(min=1), default=56, show_default=True,
+@click.option("--history-retention-days", type=click.IntRange(min=1, max=MAX_DAYS), default=56, show_default=True,
               help="Snapshots older than this are pruned (each prune recorded in "
                    "ops/dashboard_export_archive_manifest.jsonl).")
 @click.option("--ev-history-limit", type=click.IntRange(min=1), default=32, show_default=True,
@@ -36,7 +36,7 @@ def dashboard() -> None:
               help="Run after the export as an argument list (no shell; env OBS_DASHBOARD_UPLOAD_COMMAND); "
                    "{bundle_dir} is replaced by the output directory. A non-zero exit ends the run with "
                    "error_code=upload_failed.")
-@click.option("--upload-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+@click.option("--upload-timeout", type=FiniteFloatRange(min=1), default=600.0, show_default=True,
               help="Seconds before the upload command is stopped (counts as upload_failed).")
 @click.option("--dry-run-upload", is_flag=True,
               help="Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).")
@@ -89,11 +89,11 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
               help="Manifest of the bundle to check.")
 @click.option("--dataset", "datasets", type=click.Choice(DATASET_NAMES), multiple=True,
               help="Dataset that must be present (repeatable; default all four).")
-@click.option("--max-age-hours", type=click.FloatRange(min=0, min_open=True), default=48.0, show_default=True,
+@click.option("--max-age-hours", type=FiniteFloatRange(min=0, min_open=True), default=48.0, show_default=True,
               help="A manifest or dataset not refreshed for longer than this is stale.")
 @click.option("--history-dir", metavar="DIR", default="ops/dashboard_export_history", show_default=True,
               help="History snapshots checked against the retention.")
-@click.option("--history-retention-days", type=click.IntRange(min=1), default=56, show_default=True,
+@click.option("--history-retention-days", type=click.IntRange(min=1, max=MAX_DAYS), default=56, show_default=True,
               help="Snapshots older than this (plus one day of grace) are a problem.")
 @click.option("--lock-file", metavar="PATH", default="ops/.dashboard.lock", show_default=True,
               help="Shared with the export, so a bundle is never checked mid-write.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
 
 
 @click.group()
@@ -25,14 +25,14 @@ def latency() -> None:
               help="Hourly rollup CSV.")
 @click.option("--raw-output", metavar="PATH", default="ops/signal_latency.csv", show_default=True,
               help="Raw sample store.")
-@click.option("--raw-retention-days", type=click.IntRange(min=1), default=14, show_default=True,
+@click.option("--raw-retention-days", type=click.IntRange(min=1, max=MAX_DAYS), default=14, show_default=True,
               help="Raw rows older than this (whole UTC days) move to gzip archives.")
-@click.option("--rollup-retention-days", type=click.IntRange(min=1), default=90, show_default=True,
+@click.option("--rollup-retention-days", type=click.IntRange(min=1, max=MAX_DAYS), default=90, show_default=True,
               help="Rollup rows older than this are dropped.")
-@click.option("--max-raw-bytes", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+@click.option("--max-raw-bytes", type=click.IntRange(min=1024, max=1 << 40), default=10 * 1024 * 1024, show_default=True,
               help="Rotate the raw store into archives when it grows past this size.")
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.latency.lock).")
-@click.option("--slo-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--slo-ms", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="p95 SLO in ms (beats env LATENCY_SLO_MS, which beats the config; default 120000).")
 @click.option("--dry-run-alert", is_flag=True,
               help="Send no alert anywhere; write them to out/latency_alerts/<job_id>.json (status dry_run).")

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Callable
 
 import click
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (a nan compares false to every bound, so a plain
+    FloatRange lets it through, and a nan SLO or timeout silently disables what it bounds)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+# Day counts past this overflow date arithmetic (datetime tops out in year 9999).
+MAX_DAYS = 36_500
+
+
 def job_options(func: Callable) -> Callable:
     """--workspace, --job-id, --lock-timeout: the options every job command takes."""
-    func = click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    func = click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
                         help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.")(func)
     func = click.option("--job-id", metavar="ID", default=None,
                         help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC).")(func)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
 
 TO_HELP = ("Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
            "(endpoint and credentials from OBS_S3_ENDPOINT_URL and the AWS_* variables).")
@@ -23,12 +23,12 @@ def sync() -> None:
               help="Delivered weekly payloads (<week_start>.json + .sig).")
 @click.option("--no-dashboard", is_flag=True, help="Do not sync the dashboard bundle.")
 @click.option("--no-weekly", is_flag=True, help="Do not sync the weekly payloads.")
-@click.option("--retention-weeks", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--retention-weeks", type=click.IntRange(min=1, max=MAX_DAYS // 7), default=8, show_default=True,
               help="Dated prefixes older than this are pruned (each prune logged to ops/sync_prune_log.jsonl); "
                    "the newest of each kind is always kept.")
 @click.option("--max-retries", type=click.IntRange(min=1), default=5, show_default=True,
               help="Attempts per storage call before the run ends status=error, error_code=sync_failed.")
-@click.option("--retry-wait-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--retry-wait-seconds", type=FiniteFloatRange(min=0), default=2.0, show_default=True,
               help="First wait between attempts; doubled each time (capped at 60 s).")
 @click.option("--dry-run", is_flag=True,
               help="Contact nothing; write what would be uploaded to out/sync/<job_id>.json (status dry_run).")

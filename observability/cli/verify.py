@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import FiniteFloatRange, finish, job_options
 
 
 @click.group(invoke_without_command=True)
 @click.option("--since", metavar="DURATION|TIME", default="24h", show_default=True,
               help="Judge scheduled runs whose grace ended after this: 24h, 90m, 8d or an ISO-8601 time.")
-@click.option("--max-heartbeat-age-hours", type=click.FloatRange(min=0, min_open=True), default=6.0,
+@click.option("--max-heartbeat-age-hours", type=FiniteFloatRange(min=0, min_open=True), default=6.0,
               show_default=True,
               help="A heartbeat older than this is stale (a job scheduled less often gets its interval + grace).")
 @click.option("--schedules", metavar="PATH", default=None,
@@ -48,7 +48,7 @@ def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, wo
               help="The run to trace, e.g. 20260108T000700Z-latency (from the log, a heartbeat or an issue).")
 @click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
               help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
               help="Seconds to wait for the lock; past it the run ends status=skipped, exit 0.")
 def job(target, workspace, lock_timeout) -> None:
     """Trace one run: its log line(s), every artefact it lists, checksums recorded by a manifest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import FiniteFloatRange, finish, job_options
 
 
 def _delivery_options(func):
@@ -16,9 +16,9 @@ def _delivery_options(func):
                      help="Environment variable holding the signing secret(s), newest first, space-separated."),
         click.option("--max-retries", type=click.IntRange(1, 20), default=5, show_default=True,
                      help="Delivery attempts in all (network errors, 5xx and 429 are retried)."),
-        click.option("--retry-wait-seconds", type=click.FloatRange(min=0), default=60.0, show_default=True,
+        click.option("--retry-wait-seconds", type=FiniteFloatRange(min=0), default=60.0, show_default=True,
                      help="First backoff wait; doubled per attempt, with jitter (Retry-After wins, capped)."),
-        click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+        click.option("--request-timeout", type=FiniteFloatRange(min=0, min_open=True), default=None,
                      help="Seconds per request (default: delivery.timeout_seconds in the config, 30)."),
         click.option("--out-dir", metavar="DIR", default="ops/weekly_report_history", show_default=True,
                      help="History of delivered payloads (<week_start>.json + .sig) and pending ones."),
