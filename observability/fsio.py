@@ -32,6 +32,15 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a torn one."""
     path = Path(path)
@@ -41,6 +50,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise WorkspaceError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
+        # mkstemp creates 0600; the file gets the mode a plain open() would (0666 less the umask),
+        # so published bundles and datasets stay readable by whoever may read them.
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

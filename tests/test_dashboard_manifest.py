@@ -177,3 +177,21 @@ def test_exports_with_different_job_locks_still_serialise_the_bundle(tmp_path):
     assert manifest(tmp_path)["sequence"] == 4
     for item in manifest(tmp_path)["datasets"]:
         assert item["checksum_sha256"] == sha256(tmp_path / "out" / "dashboard" / item["path"])
+
+
+def test_published_files_are_readable_like_any_file_the_user_writes(tmp_path):
+    """Atomic writes used mkstemp's 0600: an `aws s3 sync` or a web server could not read the bundle
+    (issue 10, item 15). They now get 0666 less the umask, as open() would."""
+    import os
+
+    from observability import fsio
+
+    old = os.umask(0o022)
+    try:
+        fsio._FILE_MODE = fsio._default_file_mode()
+        target = tmp_path / "out" / "dashboard" / "manifest.json"
+        fsio.atomic_write_json(target, {"a": 1})
+        assert target.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+        fsio._FILE_MODE = fsio._default_file_mode()

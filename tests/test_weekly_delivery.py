@@ -196,6 +196,8 @@ def test_replay_refuses_a_damaged_payload(ws):
 def test_replay_without_url_is_exit_2(ws):
     run = weekly(ws, "replay", "--week-start", WEEK)
     assert run.exit_code == 2, run
+    message = run.summary["diagnostics"]["error_message"]
+    assert "is not set" in message and "--dry-run-webhook" not in message  # replay has no such flag (issue 10, 18)
 
 
 # -- the library: waits, jitter, Retry-After, per-attempt timestamps -------------------------------

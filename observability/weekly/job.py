@@ -67,19 +67,22 @@ def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
     return week
 
 
-def _target(opts: WeeklyOptions) -> _Target:
-    """URL and keys from the environment; a missing one is a configuration error (exit 2)."""
+def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
+    """URL and keys from the environment; a missing one is a configuration error (exit 2).
+
+    ``dry_run_hint``: the command has --dry-run-webhook to suggest (replay has not)."""
     url = secrets.from_env(opts.webhook_url_env)
     secret = secrets.from_env(opts.webhook_secret_env)
+    or_dry_run = " or pass --dry-run-webhook to write the payload without sending it" if dry_run_hint else ""
     if url is None:
-        raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret) "
-                          "or pass --dry-run-webhook to write the payload without sending it")
+        raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret)"
+                          f"{or_dry_run}")
     if not url.value.strip().lower().startswith(("http://", "https://")):
         raise ConfigError(f"{opts.webhook_url_env}: not an http(s) URL")
     secrets.register_url(url.value.strip())
     if secret is None:
         raise ConfigError(f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
-                          "secret or pass --dry-run-webhook")
+                          f"secret{' or pass --dry-run-webhook' if dry_run_hint else ''}")
     return _Target(url.value.strip(), signing.keys_from(secret))
 
 
@@ -289,7 +292,7 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if opts.week_start is None:
         raise ConfigError("--week-start is required: which week's stored payload to re-deliver")
     cfg = _load_config(ctx, opts)
-    target = _target(opts)
+    target = _target(opts, dry_run_hint=False)
     history = History(ws.path(opts.out_dir))
     path, body, doc = history.stored(opts.week_start, ws.rel)
     ctx.note(f"replaying {ws.rel(path)} ({len(body)} bytes, checksum {doc[payload_mod.CHECKSUM_FIELD][:12]}…)")
