@@ -35,6 +35,9 @@ COMMANDS = list(_commands(cli))
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_command_has_help_with_an_example_and_a_readme_entry(path, command):
     assert command.help and "Example:" in command.help, f"{' '.join(path)} needs help with an Example:"
+    # Click re-wraps a paragraph unless it starts with \b: an example must print as written.
+    example = command.help.split("Example:", 1)[1]
+    assert example.lstrip(" \n").startswith("\b"), f"{' '.join(path)}: its Example needs a \\b line"
     assert f"observability {' '.join(path)}" in README, f"README has no entry for observability {' '.join(path)}"
     for param in command.params:
         if isinstance(param, click.Option) and param.name not in ("help",):

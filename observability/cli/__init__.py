@@ -32,6 +32,7 @@ def cli() -> None:
 
     Example:
 
+    \b
         observability latency sample --workspace . --input logs/signal_notifier.csv
     """
 

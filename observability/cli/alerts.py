@@ -54,6 +54,7 @@ def sync(sources, repeat_interval_hours, no_mirrors, repo, config_path, cache, r
 
     Example:
 
+    \b
         observability alerts sync --repo acme/trading-ops --dry-run
     """
     from observability.alerts.job import SyncOptions, sync as run_sync
@@ -82,6 +83,7 @@ def report_failure(failing_job, workflow, title, recovered, repo, config_path, c
 
     Example:
 
+    \b
         observability alerts report-failure --job latency --run-url "$RUN_URL"
     """
     from observability.alerts.job import FailureOptions, failure
@@ -120,6 +122,7 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
 
     Example:
 
+    \b
         observability alerts drill --repo acme/trading-ops
     """
     from observability.alerts.job import DrillOptions, drill as run_drill

@@ -66,6 +66,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
 
     Example:
 
+    \b
         observability dashboard export --dataset ev_history --dataset turnover \\
             --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
     """
@@ -107,6 +108,7 @@ def verify(manifest, datasets, max_age_hours, history_dir, history_retention_day
 
     Example:
 
+    \b
         observability dashboard verify --manifest out/dashboard/manifest.json
     """
     from observability.dashboard.verify import VerifyOptions, run_verify

@@ -13,6 +13,7 @@ def demo(directory: str | None) -> None:
 
     Example:
 
+    \b
         observability demo --dir /tmp/obs-demo
     """
     from observability.demo import DemoError, run_demo

@@ -21,6 +21,7 @@ def init(directory, repository, ref, ref_label) -> None:
 
     Example:
 
+    \b
         observability init ../trading-observability --repository acme/observability --ref 0123abcd...
     """
     from pathlib import Path

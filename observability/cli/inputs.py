@@ -33,6 +33,7 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
 
     Example:
 
+    \b
         observability inputs pull --workspace . --for latency
     """
     from observability.inputs.job import PullOptions

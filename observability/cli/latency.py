@@ -43,6 +43,7 @@ def sample(inputs, probes, alert_config, rollup_output, raw_output, raw_retentio
 
     Example:
 
+    \b
         observability latency sample --input logs/signal_notifier.csv --probe feed=https://feed/health
     """
     from observability.latency.job import LatencyOptions, sample as run_sample

@@ -35,6 +35,7 @@ def init(store, workspace, job_id, lock_timeout) -> None:
 
     Example:
 
+    \b
         observability state init --store s3://my-bucket/observability-state
     """
     from observability.store.job import StateOptions
@@ -58,6 +59,7 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
 
     Example:
 
+    \b
         observability state pull --store s3://my-bucket/observability-state --for latency
     """
     from observability.store.job import StateOptions
@@ -81,6 +83,7 @@ def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> N
 
     Example:
 
+    \b
         observability state push --store git+https://github.com/owner/repo.git#observability-state
     """
     from observability.store.job import StateOptions

@@ -42,6 +42,7 @@ def push(to, bundle_dir, weekly_dir, no_dashboard, no_weekly, retention_weeks, m
 
     Example:
 
+    \b
         observability sync push --to s3://my-bucket/observability --retention-weeks 8
     """
     from observability.runtime import run_job

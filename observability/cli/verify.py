@@ -30,6 +30,7 @@ def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, wo
 
     Example:
 
+    \b
         observability verify --since 24h --max-heartbeat-age-hours 6
     """
     if ctx.invoked_subcommand is not None:
@@ -56,6 +57,7 @@ def job(target, workspace, lock_timeout) -> None:
 
     Example:
 
+    \b
         observability verify job --job-id 20260108T000700Z-dashboard
     """
     from observability.runtime import run_job

@@ -53,6 +53,7 @@ def report(week_start, payload_schema, dry_run_webhook, webhook_url_env, webhook
 
     Example:
 
+    \b
         observability weekly report --week-start 2026-01-05 --dry-run-webhook
     """
     from observability.runtime import run_job
@@ -79,6 +80,7 @@ def replay(week_start, webhook_url_env, webhook_secret_env, max_retries, retry_w
 
     Example:
 
+    \b
         observability weekly replay --week-start 2026-01-05
     """
     from observability.runtime import run_job

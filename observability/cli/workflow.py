@@ -24,6 +24,7 @@ def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> N
 
     Example:
 
+    \b
         observability workflow run --dry-run
     """
     from observability import chain
