@@ -137,3 +137,19 @@ def research_repo(tmp: Path, files: dict[str, bytes | str]) -> tuple[Path, str]:
     git("clone", "--quiet", "--bare", str(work), str(bare))
     git("config", "uploadpack.allowFilter", "true", cwd=bare)
     return bare, git("rev-parse", "HEAD", cwd=work).strip()
+
+
+def repo_inputs_config(bare: Path, extra: str = "") -> str:
+    """inputs.yaml taking runs/, reports/ and ops/state_archive/ from the research repository ``bare``."""
+    return f"""
+inputs:
+  - name: runs
+    destination: runs
+    repository: {{url: "git+file://{bare}", ref: main, path: runs}}
+  - name: reports
+    destination: reports
+    repository: {{url: "git+file://{bare}", ref: main, path: reports}}
+  - name: state-archive
+    destination: ops/state_archive
+    repository: {{url: "git+file://{bare}", ref: main, path: ops/state_archive}}
+{extra}"""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from _support_dashboard import export, write_state_archive
-from _support_inputs import pull, research_repo, write_config
+from _support_inputs import pull, repo_inputs_config, research_repo, write_config
 from _support_weekly import inputs_workspace, weekly
 
 
@@ -27,18 +27,7 @@ def _upstream(tmp_path: Path) -> tuple[Path, str, Path]:
 def _pulled_workspace(tmp_path: Path) -> tuple[Path, str]:
     bare, commit, research = _upstream(tmp_path)
     ws = tmp_path / "ws"
-    write_config(ws, f"""
-inputs:
-  - name: runs
-    destination: runs
-    repository: {{url: "git+file://{bare}", ref: main, path: runs}}
-  - name: reports
-    destination: reports
-    repository: {{url: "git+file://{bare}", ref: main, path: reports}}
-  - name: state-archive
-    destination: ops/state_archive
-    repository: {{url: "git+file://{bare}", ref: main, path: ops/state_archive}}
-""")
+    write_config(ws, repo_inputs_config(bare))
     (ws / "ops").mkdir(parents=True, exist_ok=True)
     shutil.copy(research / "ops" / "signal_latency_rollup.csv", ws / "ops" / "signal_latency_rollup.csv")
     run = pull(ws, env={"OBS_NOW": "2026-01-08T00:05:00Z"})

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import _support_state
-from _support_inputs import (CANARY_GIT_TOKEN, CANARY_HEADER, FileServer, git, pull, research_repo,
-                             write_config)
+from _support_inputs import (CANARY_GIT_TOKEN, CANARY_HEADER, FileServer, git, pull, repo_inputs_config,
+                             research_repo, write_config)
 from _support_state import s3_client, s3_env
 
 s3_server = _support_state.s3_server
@@ -25,19 +25,7 @@ UPSTREAM = {
 }
 
 
-def _repo_config(bare: Path, extra: str = "") -> str:
-    return f"""
-inputs:
-  - name: runs
-    destination: runs
-    repository: {{url: "git+file://{bare}", ref: main, path: runs}}
-  - name: reports
-    destination: reports
-    repository: {{url: "git+file://{bare}", ref: main, path: reports}}
-  - name: state-archive
-    destination: ops/state_archive
-    repository: {{url: "git+file://{bare}", ref: main, path: ops/state_archive}}
-{extra}"""
+_repo_config = repo_inputs_config
 
 
 def test_repository_paths_land_in_the_workspace_with_the_commit_as_identity(tmp_path):

@@ -97,6 +97,17 @@ def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
     return data
 
 
+def _overlay(snapshot: Mapping[str, Entry], ours: set[str], local: Mapping[str, Entry]) -> dict[str, Entry]:
+    """``snapshot`` with this run's changed paths taken from ``local`` (gone locally: removed)."""
+    files = dict(snapshot)
+    for path in ours:
+        if path in local:
+            files[path] = local[path]
+        else:
+            files.pop(path, None)
+    return files
+
+
 def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry], Scope]:
     pulled = read_pulled(ctx.workspace.root)
     if pulled is None:
@@ -117,13 +128,7 @@ def local_changes(base: Mapping[str, Entry], local: Mapping[str, Entry],
     """
     ours = {p for p, e in base.items() if scope.pulls(p) and local.get(p) != e}
     ours |= {p for p, e in local.items() if scope.covers(p) and base.get(p) != e}
-    mine = dict(base)
-    for path in ours:
-        if path in local:
-            mine[path] = local[path]
-        else:
-            mine.pop(path, None)
-    return ours, mine
+    return ours, _overlay(base, ours, local)
 
 
 def _replace(root: Path, path: str, data: bytes) -> None:
@@ -390,12 +395,7 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
             f"{head.manifest.job_id}) while this run worked, and both changed {shown}. Nothing was pushed and "
             "ops/ is unchanged; run `observability state pull` and the job again",
             generation=head.generation, base_generation=base_generation, conflicting_files=clash[:50])
-    files = dict(theirs)
-    for path in ours:
-        if path in local:
-            files[path] = local[path]
-        else:
-            files.pop(path, None)
+    files = _overlay(theirs, ours, local)
     contents: dict[str, bytes] = {}
     write_local: dict[str, bytes] = {}
     renumbered: list[tuple[int | None, int]] = []
