@@ -32,6 +32,9 @@ def _assert_absent(canaries: list[str], ws: Path, texts: list[str]) -> None:
                 assert canary not in line, line
 
 
+ENDED = "2026-01-12T00:07:00Z"  # after WEEK: only a complete week is delivered without --partial
+
+
 def test_canary_never_leaks(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     secret = f"canary-secret-{secrets.token_hex(8)}"
@@ -47,15 +50,16 @@ def test_canary_never_leaks(tmp_path):
         env = {**github, "OBS_WEEKLY_WEBHOOK_URL": url, "OBS_WEBHOOK_SECRET": f"{secret} {old}"}
         runs = [
             weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", env=env),
-            weekly(ws, "report", "--week-start", WEEK, *FAST, env=env),  # echo (500) then 200
+            weekly(ws, "report", "--week-start", WEEK, *FAST, env=env, now=ENDED),  # echo (500) then 200
         ]
         # A delivered week is never rebuilt over; forget it so the failure path runs too.
         (ws / "ops" / "weekly_report_history" / f"{WEEK}.json").unlink()
         runs += [
             weekly(ws, "report", "--week-start", WEEK, *FAST,
-                   env={**env, "OBS_WEEKLY_WEBHOOK_URL": f"http://127.0.0.1:{_closed_port()}/hook?token={token}"}),
-            weekly(ws, "replay", "--week-start", WEEK, *FAST, env=env),
-            weekly(ws, "report", "--week-start", WEEK, *FAST, "--config", "missing.yaml", env=env),
+                   env={**env, "OBS_WEEKLY_WEBHOOK_URL": f"http://127.0.0.1:{_closed_port()}/hook?token={token}"},
+                   now=ENDED),
+            weekly(ws, "replay", "--week-start", WEEK, *FAST, env=env, now=ENDED),
+            weekly(ws, "report", "--week-start", WEEK, *FAST, "--config", "missing.yaml", env=env, now=ENDED),
         ]
     assert [r.exit_code for r in runs] == [0, 0, 1, 0, 2], runs
     assert rec.requests[0].obs_signature_ok  # the canary really was the signing secret

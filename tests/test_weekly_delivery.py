@@ -15,12 +15,19 @@ from email.utils import format_datetime
 
 import pytest
 from _support_weekly import (PLAIN_SECRET, WEEK, WHSEC_SECRET, delivery_env, history_dir, inputs_workspace, log_lines,
-                             read_json, receiver, weekly)
+                             read_json, receiver)
+from _support_weekly import weekly as _weekly
 from standardwebhooks.webhooks import Webhook
 
 from observability.weekly import delivery, signing
 
 FAST = ("--retry-wait-seconds", "0")
+ENDED = "2026-01-12T00:07:00Z"  # the Monday after WEEK: a week still under way is only sent with --partial
+
+
+def weekly(ws, command, *args, now=ENDED, env=None):
+    return _weekly(ws, command, *args, now=now, env=env)
+
 JOB = "20260108T000700Z-weekly"
 
 
@@ -52,7 +59,7 @@ def test_delivered_once_with_both_signatures(ws):
     assert (history_dir(ws) / f"{WEEK}.sig").read_text() == req.headers["X-OBS-Signature"]
     assert not (history_dir(ws) / "pending" / f"{WEEK}.json").exists()
     beat = read_json(ws / "ops" / "weekly_report_heartbeat.json")
-    assert beat["last_webhook_status_code"] == 200 and beat["last_success_at"] == "2026-01-08T00:07:00Z"
+    assert beat["last_webhook_status_code"] == 200 and beat["last_success_at"] == ENDED
     assert beat["pending_replay"] is None
     line = log_lines(ws)[-1]
     assert line["status"] == "ok" and line["attempts"] == 1

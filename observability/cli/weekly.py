@@ -43,13 +43,17 @@ def weekly() -> None:
                    "schemas/observability_weekly_report.schema.json.")
 @click.option("--dry-run-webhook", is_flag=True,
               help="Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).")
+@click.option("--partial", is_flag=True,
+              help="Allow a week still under way: send it so far (period.end = now), keep it in "
+                   "out/weekly_report/ only; never recorded as the week, heartbeat untouched.")
 @_delivery_options
 @job_options
-def report(week_start, payload_schema, dry_run_webhook, webhook_url_env, webhook_secret_env, max_retries,
+def report(week_start, payload_schema, dry_run_webhook, partial, webhook_url_env, webhook_secret_env, max_retries,
            retry_wait_seconds, request_timeout, out_dir, config_path, workspace, job_id, lock_timeout) -> None:
     """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
 
-    Without --dry-run-webhook the URL variable must be set (exit 2 otherwise).
+    Without --dry-run-webhook the URL variable must be set (exit 2 otherwise). A week still under
+    way is refused (exit 2) unless --partial or --dry-run-webhook is given.
 
     Example:
 
@@ -62,9 +66,10 @@ def report(week_start, payload_schema, dry_run_webhook, webhook_url_env, webhook
     options = WeeklyOptions(config=config_path, payload_schema=payload_schema, webhook_url_env=webhook_url_env,
                             webhook_secret_env=webhook_secret_env, max_retries=max_retries,
                             retry_wait_seconds=retry_wait_seconds, request_timeout=request_timeout, out_dir=out_dir,
-                            dry_run_webhook=dry_run_webhook, week_start=week_start)
+                            dry_run_webhook=dry_run_webhook, partial=partial, week_start=week_start)
+    # A partial week says nothing about the scheduled delivery: the heartbeat is left as it is.
     finish(run_job("weekly", lambda ctx: run_report(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run_webhook))
+                   lock_timeout=lock_timeout, dry_run=dry_run_webhook, heartbeat=not partial))
 
 
 @weekly.command("replay")

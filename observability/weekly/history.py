@@ -1,8 +1,11 @@
 """The delivered and pending payloads of each week, kept byte for byte for audit and replay.
 
-``<out_dir>/<week_start>.json`` + ``.sig`` once delivered; ``<out_dir>/pending/<week_start>.json``
-from just before the first attempt until a delivery succeeds, so a failed or interrupted run
-can be replayed without recomputing anything.
+``<out_dir>/pending/<week_start>.json`` from just before the first attempt until a delivery
+succeeds, so a failed or interrupted run can be replayed without recomputing anything. After a
+2xx: ``<week_start>.sig`` first, then ``<week_start>.json`` (the commit point: it is written only
+after the receiver accepted the bytes, and only once its ``.sig`` is there), then the pending copy
+is dropped. A ``.json`` without its ``.sig`` (a run killed by an older version, or a lost ``.sig``)
+is a half-recorded week: delivered, so it is completed by re-signing the stored bytes, never resent.
 """
 
 from __future__ import annotations
@@ -39,14 +42,48 @@ class History:
         return path
 
     def record_success(self, week_start: str, body: bytes, signature_hex: str) -> list[Path]:
-        """Write the delivered bytes and their signature, then drop the pending copy."""
-        fsio.atomic_write_bytes(self.delivered(week_start), body)
+        """Record a delivery: the signature, then the bytes (the commit point), then drop the pending copy."""
         fsio.atomic_write_bytes(self.signature(week_start), signature_hex.encode("ascii"))
+        fsio.atomic_write_bytes(self.delivered(week_start), body)
+        self._drop_pending(week_start)
+        return [self.delivered(week_start), self.signature(week_start)]
+
+    def _drop_pending(self, week_start: str) -> None:
         try:
             os.unlink(self.pending(week_start))
         except FileNotFoundError:
             pass
-        return [self.delivered(week_start), self.signature(week_start)]
+
+    def _weeks(self, directory: Path) -> list[str]:
+        try:
+            names = sorted(p.name for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [n[:-5] for n in names if n.endswith(".json") and WEEK_RE.match(n[:-5])]
+
+    def waiting(self) -> list[str]:
+        """Weeks built but not delivered: a pending copy and no delivered ``.json`` (oldest first)."""
+        return [w for w in self._weeks(self.directory / "pending") if not self.delivered(w).exists()]
+
+    def unfinished_records(self) -> list[str]:
+        """Delivered weeks whose record was cut short: no ``.sig``, or a pending copy left behind."""
+        return [w for w in self._weeks(self.directory)
+                if not self.signature(w).exists() or self.pending(w).exists()]
+
+    def complete_record(self, week_start: str, signature_of, display) -> list[Path]:
+        """Finish a half-recorded week: verify the delivered bytes, re-sign them, drop the pending copy.
+
+        The ``.json`` is only ever written after the receiver answered 2xx, so nothing is resent;
+        ``signature_of(body)`` gives the ``X-OBS-Signature`` hex with today's newest secret.
+        """
+        path = self.delivered(week_start)
+        body = _verified(path, path.read_bytes(), week_start, display)[0]
+        written = []
+        if not self.signature(week_start).exists():
+            fsio.atomic_write_bytes(self.signature(week_start), signature_of(body).encode("ascii"))
+            written.append(self.signature(week_start))
+        self._drop_pending(week_start)
+        return written
 
     def stored(self, week_start: str, display) -> tuple[Path, bytes, dict]:
         """The bytes to replay: the pending copy when there is one, else the delivered one.
@@ -62,17 +99,22 @@ class History:
                 continue
             except OSError as exc:
                 raise InputError(f"{display(path)}: cannot read ({exc.strerror or exc})", input=display(path)) from None
-            try:
-                doc = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise InputError(f"{display(path)}: stored payload is not valid JSON; it cannot be replayed",
-                                 input=display(path)) from None
-            if not isinstance(doc, dict) or doc.get(payload_mod.CHECKSUM_FIELD) != payload_mod.checksum(doc):
-                raise InputError(f"{display(path)}: payload_checksum_sha256 does not match the stored body; "
-                                 "it was edited or damaged and will not be replayed", input=display(path))
-            if doc.get("week_start") != week_start:
-                raise InputError(f"{display(path)}: holds week_start {doc.get('week_start')!r}, not {week_start}",
-                                 input=display(path))
-            return path, body, doc
+            return (path, *_verified(path, body, week_start, display))
         raise MissingInputError(f"{display(self.pending(week_start))} and {display(self.delivered(week_start))}: "
                                 f"no stored payload for week {week_start}", input=display(self.delivered(week_start)))
+
+
+def _verified(path: Path, body: bytes, week_start: str, display) -> tuple[bytes, dict]:
+    """``body`` and its document when it is a stored payload of ``week_start`` with a matching checksum."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise InputError(f"{display(path)}: stored payload is not valid JSON; it cannot be replayed",
+                         input=display(path)) from None
+    if not isinstance(doc, dict) or doc.get(payload_mod.CHECKSUM_FIELD) != payload_mod.checksum(doc):
+        raise InputError(f"{display(path)}: payload_checksum_sha256 does not match the stored body; "
+                         "it was edited or damaged and will not be replayed", input=display(path))
+    if doc.get("week_start") != week_start:
+        raise InputError(f"{display(path)}: holds week_start {doc.get('week_start')!r}, not {week_start}",
+                         input=display(path))
+    return body, doc

@@ -32,6 +32,7 @@ class WeeklyOptions:
     request_timeout: float | None = None
     out_dir: str = "ops/weekly_report_history"
     dry_run_webhook: bool = False
+    partial: bool = False
     week_start: str | None = None
     # Injected by tests and library callers; the CLI keeps the real ones.
     sleep: Callable[[float], None] = time.sleep
@@ -158,13 +159,8 @@ def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, 
     if result.delivered:
         for path in history.record_success(week, body, result.signature):
             ctx.artefact(path)
-        heartbeat.update(last_delivery_at=clock.iso(ctx.now), pending_replay=None)
-        earlier = previous.get("pending_replay")
-        if earlier and earlier != week and history.pending(earlier).exists():
-            heartbeat["pending_replay"] = earlier  # another week still waits for a replay
-        elif earlier:
-            alerts.append(_delivery_alert(ctx, week, result, "", cfg, resolved=True))
-            _write_alerts(ctx, alerts)
+        heartbeat["last_delivery_at"] = clock.iso(ctx.now)
+        alerts = _settle_waiting(ctx, history, week, heartbeat, previous, cfg, result)
         return "ok", alerts, heartbeat
     pending = ws.rel(history.pending(week)) if history.pending(week).exists() else ws.rel(history.delivered(week))
     alerts.append(_delivery_alert(ctx, week, result, pending, cfg))
@@ -176,6 +172,63 @@ def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, 
                                       f"`observability weekly replay --week-start {week}`"),
                        pending_payload=pending)
     return "error", alerts, heartbeat
+
+
+def _settle_waiting(ctx: JobContext, history: History, week: str, heartbeat: dict, previous: dict,
+                    cfg: config.WeeklyConfig, result: delivery.DeliveryResult | None = None) -> list[dict]:
+    """``pending_replay`` from what the history holds, and the alert resolved once no week waits.
+
+    Read from the files, not carried over from the last heartbeat: a run killed after recording a
+    delivery but before its heartbeat would otherwise leave the alert firing for good."""
+    waiting = history.waiting()
+    heartbeat["pending_replay"] = waiting[0] if waiting else None
+    if previous.get("pending_replay") and not waiting:
+        alerts = [_delivery_alert(ctx, week, result or delivery.DeliveryResult(True), "", cfg, resolved=True)]
+        _write_alerts(ctx, alerts)
+        return alerts
+    return []
+
+
+def _complete_records(ctx: JobContext, history: History, keys: signing.SigningKeys) -> list[str]:
+    """Finish every half-recorded week (delivered, but its ``.sig`` or the pending cleanup cut short)."""
+    done = []
+    for week in history.unfinished_records():
+        try:
+            written = history.complete_record(week, lambda body: signing.obs_signature(keys.newest, body),
+                                              ctx.workspace.rel)
+        except InputError as exc:  # one damaged file must not stop every later week's delivery
+            ctx.warn(f"{exc.message}; restore it from the state store (docs/runbook.md, weekly history)")
+            continue
+        for path in written:
+            ctx.artefact(path)
+        ctx.note(f"week {week}: completed a delivery record cut short ({ctx.workspace.rel(history.delivered(week))} "
+                 f"was delivered; its .sig written from the stored bytes, nothing resent)")
+        done.append(week)
+    return done
+
+
+def _send_partial(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: WeeklyOptions,
+                  cfg: config.WeeklyConfig, figures: dict, diagnostics: dict) -> tuple[str, int, dict, list]:
+    """``--partial``: send the week so far; keep it in out/ only, never in the history or the heartbeat."""
+    kept = ctx.workspace.out / "weekly_report" / f"{ctx.job_id}.json"
+    fsio.atomic_write_bytes(kept, body)
+    ctx.artefact(kept)
+    result = _send(ctx, target, body, doc, opts, cfg)
+    figures.update(webhook_status_code=result.last_status_code, webhook_id=result.webhook_id,
+                   delivery_attempts=_attempt_log(result))
+    diagnostics.update(partial=True, kept=ctx.workspace.rel(kept),
+                       delivery_attempts=[{k: v for k, v in a.items() if k != "retryable"}
+                                          for a in _attempt_log(result)])
+    attempts = len(result.attempts)
+    if result.delivered:
+        label = f"partial week delivered (HTTP {result.last_status_code}, {attempts} attempt(s)); not recorded"
+        return "ok", attempts, {"state": "delivered", "label": label}, figures["delivery_attempts"]
+    diagnostics.update(error_code="webhook_delivery_failed",
+                       error_message=(f"partial report not delivered after {attempts} attempt(s) (last: "
+                                      f"{result.last_error}); kept at {ctx.workspace.rel(kept)}, nothing queued "
+                                      "for replay (the full week is reported once it has ended)"))
+    return "error", attempts, {"state": "error", "label": f"FAILED after {attempts} attempt(s): {result.last_error}"}, \
+        figures["delivery_attempts"]
 
 
 def _previous_heartbeat(ctx: JobContext) -> dict:
@@ -194,8 +247,18 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if opts.dry_run_webhook:
         secrets.from_env(opts.webhook_secret_env)  # registered so it is scrubbed even though unused
         secrets.from_env(opts.webhook_url_env)
-    if week.end_at > ctx.now:
-        ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far")
+    unfinished = week.end_at > ctx.now
+    if opts.partial and not unfinished:
+        raise ConfigError(f"--partial: the week of {week.start} is complete (ended {clock.iso(week.end_at)}); "
+                          "report it without --partial")
+    if unfinished and not (opts.partial or opts.dry_run_webhook):
+        # Delivered, it would be recorded as the week and block the full week's scheduled report.
+        raise ConfigError(f"--week-start {week.start}: the week is not complete until {clock.iso(week.end_at)}; "
+                          "pass --partial to send it so far (never recorded as the week), --dry-run-webhook to "
+                          "preview it, or report it once it has ended")
+    if unfinished:
+        ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far "
+                 f"(period.end {clock.iso(ctx.now)}), not recorded as the week")
     out_dir = ws.out / "weekly_report"
     md_path = out_dir / f"{ctx.job_id}.md"
     reader = Reader(ws)
@@ -209,10 +272,15 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         return JobResult(status="error", summary_markdown=markdown, attempts=0, diagnostics={
             "error_code": exc.error_code, "error_message": secrets.redact(exc.message),
             **{k: v for k, v in exc.details.items() if v is not None}})
+    if unfinished:
+        # The payload says how far it goes: period.end is the clock, not the end of the week.
+        doc["period"]["end"] = payload_mod.iso(ctx.now)
+        doc = payload_mod.with_checksum(doc)
     figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"],
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
                      "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
-                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook}
+                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook,
+                     "partial": unfinished}
     problems = payload_mod.validation_errors(doc, schema_file)
     if problems:
         invalid = out_dir / f"{ctx.job_id}_invalid.json"
@@ -240,6 +308,12 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     alerts: list[dict] = []
     heartbeat: dict = {"week_start": doc["week_start"], "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD]}
     attempts = 0
+    previous: dict = {}
+    repaired: list[str] = []
+    if not (opts.dry_run_webhook or unfinished):
+        previous = _previous_heartbeat(ctx)
+        # Records cut short by a killed run (this week's or another's), before anything is decided on them.
+        repaired = _complete_records(ctx, history, target.keys)
     if opts.dry_run_webhook:
         status = "dry_run"
         dry = out_dir / f"{ctx.job_id}.json"
@@ -247,15 +321,23 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         ctx.artefact(dry)
         state = {"state": "dry_run", "label": "dry run: not sent"}
         attempt_rows: list[dict] = []
+    elif unfinished:
+        status, attempts, state, attempt_rows = _send_partial(ctx, target, body, doc, opts, cfg, figures, diagnostics)
+        heartbeat = {}
     elif history.delivered(doc["week_start"]).exists():
         # The delivered bytes are the audit record: never rebuilt over. Sending again is a replay.
+        delivered = {**diagnostics, "delivered": ws.rel(history.delivered(doc["week_start"]))}
         ctx.note(f"week {doc['week_start']} was already delivered ({ws.rel(history.delivered(doc['week_start']))}); "
                  f"nothing sent. To send it again: observability weekly replay --week-start {doc['week_start']}")
-        return JobResult(status="skipped", figures=figures,
-                         diagnostics={**diagnostics, "reason": "already_delivered",
-                                      "delivered": ws.rel(history.delivered(doc["week_start"]))})
+        stale = previous.get("pending_replay") not in (None, *history.waiting())
+        if not (repaired or stale):
+            return JobResult(status="skipped", figures=figures, diagnostics={**delivered, "reason": "already_delivered"})
+        # A run killed after the delivery, before its record or heartbeat was complete: complete them.
+        heartbeat = {"week_start": doc["week_start"]}
+        alerts = _settle_waiting(ctx, history, doc["week_start"], heartbeat, previous, cfg)
+        return JobResult(status="ok", figures=figures, alerts=alerts, heartbeat=heartbeat,
+                         diagnostics={**delivered, "reason": "record_completed", "completed_weeks": repaired})
     else:
-        previous = _previous_heartbeat(ctx)
         if history.pending(doc["week_start"]).exists():
             # An earlier run built this week and could not deliver it: send those bytes, as a replay
             # would, so what is finally delivered is what was first built and logged.
@@ -294,6 +376,7 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     cfg = _load_config(ctx, opts)
     target = _target(opts, dry_run_hint=False)
     history = History(ws.path(opts.out_dir))
+    _complete_records(ctx, history, target.keys)
     path, body, doc = history.stored(opts.week_start, ws.rel)
     ctx.note(f"replaying {ws.rel(path)} ({len(body)} bytes, checksum {doc[payload_mod.CHECKSUM_FIELD][:12]}…)")
     previous = _previous_heartbeat(ctx)
