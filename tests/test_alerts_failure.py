@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests._support_github import FakeGitHub, Receiver, alerts_cli
 
+ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-01-08T10:00:00Z"
 RUN = "https://github.com/acme/ops/actions/runs/{}"
 
@@ -65,11 +69,24 @@ def test_workflow_from_the_environment_and_a_custom_title(tmp_path, fake):
     assert fake.issues[1]["title"] == "CI failure alerts"
 
 
-def test_missing_workflow_is_a_usage_error(tmp_path, fake):
-    run = alerts_cli(tmp_path, "report-failure", "--job", "tests", now=NOW, fake=fake)
-    assert run.exit_code == 2
-    assert run.summary["diagnostics"]["error_message"] == ("no workflow name: pass --workflow NAME or run under "
-                                                           "GitHub Actions (GITHUB_WORKFLOW)")
+def test_off_github_the_workflow_is_named_after_the_job(tmp_path, fake):
+    """A laptop has no GITHUB_WORKFLOW: the issue is the one the job's caller workflow (named after it) uses."""
+    run = alerts_cli(tmp_path, "report-failure", "--job", "latency", now=NOW, fake=fake)
+    assert run.exit_code == 0, run
+    assert fake.issues[1]["title"] == "latency/latency failing"
+    on_ci = alerts_cli(tmp_path, "report-failure", "--job", "latency", "--recovered", now=NOW, fake=fake,
+                       env={"GITHUB_WORKFLOW": "latency"})
+    assert on_ci.exit_code == 0, on_ci
+    assert fake.issues[1]["state"] == "closed" and len(fake.issues) == 1
+
+
+def test_every_caller_workflow_is_named_after_its_job():
+    """What the default above relies on."""
+    for path in sorted((ROOT / "ops-template" / ".github" / "workflows").glob("*.yml")):
+        text = path.read_text()
+        name = re.search(r"^name: (\S+)$", text, re.M).group(1)
+        jobs = set(re.findall(r"^\s+job: (\S+)$", text, re.M))
+        assert jobs == {name}, f"{path.name}: workflow {name!r} runs {jobs}"
 
 
 def test_ci_drill_opens_a_drill_issue_mirrors_to_slack_and_closes(tmp_path, fake):

@@ -175,9 +175,9 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
 def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     """Open, append to or (``recovered``) close the "<workflow>/<job> failing" issue."""
     cfg = _config(ctx, opts)
-    workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip()
-    if not workflow:
-        raise ConfigError("no workflow name: pass --workflow NAME or run under GitHub Actions (GITHUB_WORKFLOW)")
+    # Off GitHub (a laptop), the workflow named after the job: every caller workflow in ops-template is
+    # (one name per job), so a failure reported or closed by hand lands on the issue CI uses.
+    workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip() or opts.job
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
     links = _links(opts, repo)

@@ -69,7 +69,8 @@ def sync(sources, repeat_interval_hours, no_mirrors, repo, config_path, cache, r
 
 @alerts.command("report-failure")
 @click.option("--job", "failing_job", metavar="NAME", required=True, help="The failing (or recovered) workflow job.")
-@click.option("--workflow", metavar="NAME", default=None, help="Workflow name (default: env GITHUB_WORKFLOW).")
+@click.option("--workflow", metavar="NAME", default=None,
+              help="Workflow name (default: env GITHUB_WORKFLOW, else the --job name, as the caller workflows are named).")
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
 @_inbox_options

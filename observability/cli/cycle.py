@@ -38,7 +38,7 @@ def _invoke(argv) -> int:
 @click.option("--report-failure", metavar="JOB", default=None,
               help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).")
 @click.option("--workflow", metavar="NAME", default=None,
-              help="Workflow name for the failure issue title (default env GITHUB_WORKFLOW; needed off GitHub).")
+              help="Workflow name for the failure issue title (default env GITHUB_WORKFLOW, else the job's name).")
 @click.option("--before", "before", metavar="TEXT", multiple=True,
               help="A command to run after the pull and before the job, e.g. 'inputs pull --for latency' "
                    "(repeatable; split like a shell would, never run by one). If it fails the job is skipped.")
