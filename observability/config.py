@@ -246,6 +246,13 @@ class WeeklyConfig:
     timeout_seconds: float = 30.0
     max_wait_seconds: float = 900.0
     retry_after_cap_seconds: float = 600.0
+    # Hours after which an input is `stale` (docs/weekly.md, "Freshness"); no entry: age shown, never stale.
+    max_age_hours: tuple[tuple[str, int], ...] = (
+        ("dashboard_manifest", 48), ("latency_rollup", 48), ("portfolio_summary", 192), ("runs_index", 672),
+        ("telemetry", 48))
+
+    def max_age(self, name: str) -> int | None:
+        return dict(self.max_age_hours).get(name)
 
 
 WEEKLY_CONFIG = "configs/observability/weekly_report.yaml"
@@ -280,6 +287,8 @@ def load_weekly(path: Path | None, *, display: str) -> WeeklyConfig:
         timeout_seconds=float(delivery.get("timeout_seconds", defaults.timeout_seconds)),
         max_wait_seconds=float(delivery.get("max_wait_seconds", defaults.max_wait_seconds)),
         retry_after_cap_seconds=float(delivery.get("retry_after_cap_seconds", defaults.retry_after_cap_seconds)),
+        max_age_hours=tuple(sorted({**dict(defaults.max_age_hours),
+                                    **data.get("freshness", {}).get("max_age_hours", {})}.items())),
     )
     try:
         re.compile(cfg.baseline_pattern)

@@ -71,7 +71,7 @@ def test_fresh_inputs_stay_ok_and_show_their_age(tmp_path):
     assert doc["freshness"]["stale_count"] == 0
     assert not [a for a in doc["alerts"] if a["rule"] == "stale_input"]
     portfolio = _entry(doc, "portfolio_summary")
-    assert portfolio["status"] == "ok" and portfolio["age_seconds"] == 6716  # 22:15:03.12 -> 00:07:00
+    assert portfolio["status"] == "ok" and portfolio["age_seconds"] == 6717  # 22:15:03 (to the second) -> 00:07:00
     rollup = _entry(doc, "latency_rollup")
     assert rollup["status"] == "ok" and rollup["as_of_from"] == "latest_hour" and rollup["as_of"] == "2026-01-07T23:00:00Z"
     runs = _entry(doc, "runs_index")

@@ -75,6 +75,11 @@ class Reader:
 
     workspace: Workspace
     sources: list[Source] = field(default_factory=list)
+    # input name -> (as-of time, where it came from): the data's own time, for the freshness block.
+    as_of: dict[str, tuple[datetime | None, str | None]] = field(default_factory=dict)
+
+    def note_as_of(self, name: str, stamp: datetime | None, origin: str | None) -> None:
+        self.as_of[name] = (stamp, origin if stamp is not None else None)
 
     def _bytes(self, rel: str, what: str, *, required: bool = True) -> bytes | None:
         path = self.workspace.path(rel)
@@ -201,13 +206,20 @@ class Reader:
         if header != ",".join(ROLLUP_COLUMNS):
             raise InputError(f"{display}: line 1: unexpected header {header[:120]!r}", input=display)
         rows = []
+        latest = None
         for number, line in enumerate(lines[1:], start=2):
             if not line.endswith("\n") or not line.strip():
                 continue  # a torn tail is never written by the latency job's atomic rewrite
             hour = line[:20]
             if start <= hour < end:
                 rows.append(RollupRow.parse(line, f"{display}: line {number}"))
+            if hour < end and (latest is None or hour > latest):
+                latest = hour
         self._record("latency_rollup", rel, data)
+        try:
+            self.note_as_of("latency_rollup", parse_iso(latest) if latest else None, "latest_hour")
+        except ValueError:
+            raise InputError(f"{display}: hour_utc {latest[:40]!r} is not an ISO-8601 timestamp", input=display) from None
         return rows
 
     # -- out/latency_alerts/<job_id>.json ------------------------------------------------------

@@ -212,7 +212,8 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"],
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
                      "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
-                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook}
+                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook,
+                     "stale_inputs": doc["freshness"]["stale_count"]}
     problems = payload_mod.validation_errors(doc, schema_file)
     if problems:
         invalid = out_dir / f"{ctx.job_id}_invalid.json"
