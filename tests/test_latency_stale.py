@@ -135,3 +135,22 @@ def test_stale_limit_not_beyond_no_data_is_a_config_error(tmp_path):
     assert run.exit_code == 2, run
     assert "stale_after_hours" in run.stderr and "no_data_after_minutes" in run.stderr
     assert not (tmp_path / "ops" / "latency_state.json").exists()
+
+
+def test_a_stale_source_is_raised_through_the_alert_inbox(tmp_path):
+    """The stale warning reaches `alerts sync` like no_data does (the latency source reads the state)."""
+    from observability.alerts.render import _RULE_TITLES
+    from observability.alerts.sources import LatencySource
+    from observability.workspace import Workspace
+
+    write_config(tmp_path, "sources: [feed_a, feed_old]\n")
+    feed = Feed(tmp_path)
+    feed.run(T + timedelta(minutes=20), _rows(T, "feed_a", "feed_old"))
+    later = T + timedelta(days=395)
+    feed.run(later, _rows(later - timedelta(minutes=10), "feed_a"))
+    report = LatencySource("oncall", "docs/runbook.md").collect(Workspace(tmp_path))
+    assert report.authoritative
+    [alert] = [a for a in report.alerts if a.subject == "feed_old"]
+    assert (alert.rule, alert.severity) == ("stale", "warning")
+    assert "stale" in alert.message and alert.next_action.endswith("#latency-stale")
+    assert "stale" in _RULE_TITLES
