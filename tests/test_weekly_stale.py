@@ -101,3 +101,28 @@ def test_bad_max_age_is_a_config_error(tmp_path):
     run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook")
     assert run.exit_code == 2, run
     assert "freshness.max_age_hours.portfolio_summary" in run.stderr
+
+
+def test_telemetry_timestamp_gives_its_age_and_a_bad_one_names_the_field(tmp_path):
+    ws = inputs_workspace(tmp_path / "ws")
+    path = ws / "reports" / "portfolio_samples" / "router_demo" / "telemetry.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**doc, "as_of": "2025-12-01T00:00:00Z"}), encoding="utf-8")
+    _, payload, review = _report(ws, tmp_path)
+    entry = _entry(payload, "telemetry")
+    assert (entry["as_of"], entry["as_of_from"], entry["status"]) == ("2025-12-01T00:00:00Z", "as_of", "stale")
+    assert [a["source"] for a in payload["alerts"] if a["rule"] == "stale_input"] == ["telemetry"]
+    path.write_text(json.dumps({**doc, "generated_at": "last tuesday"}), encoding="utf-8")
+    run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook")
+    assert run.exit_code == 1 and run.error_code == "invalid_input", run
+    message = run.summary["diagnostics"]["error_message"]
+    assert "telemetry.json" in message and "generated_at" in message
+
+
+def test_a_malformed_rollup_row_outside_the_week_does_not_break_the_age(tmp_path):
+    ws = inputs_workspace(tmp_path / "ws")
+    rollup = ws / "ops" / "signal_latency_rollup.csv"
+    lines = rollup.read_text(encoding="utf-8").splitlines(keepends=True)
+    rollup.write_text(lines[0] + "1999-garbage,x\n" + "".join(lines[1:]), encoding="utf-8")
+    _, payload, _ = _report(ws, tmp_path)
+    assert _entry(payload, "latency_rollup")["as_of"] == "2026-01-07T23:00:00Z"

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from observability.latency.rollup import RollupRow
 from observability.workspace import Workspace
 
 INDEX_REQUIRED = ("run_id", "timestamp", "trades", "wins")
+_HOUR = re.compile(r"\d{4}-\d\d-\d\dT\d\d:00:00Z")
 
 
 @dataclass(frozen=True)
@@ -213,13 +215,10 @@ class Reader:
             hour = line[:20]
             if start <= hour < end:
                 rows.append(RollupRow.parse(line, f"{display}: line {number}"))
-            if hour < end and (latest is None or hour > latest):
-                latest = hour
+            if hour < end and (latest is None or hour > latest) and _HOUR.fullmatch(hour):
+                latest = hour  # rows outside the week are not parsed: a bad one there is skipped, not fatal
         self._record("latency_rollup", rel, data)
-        try:
-            self.note_as_of("latency_rollup", parse_iso(latest) if latest else None, "latest_hour")
-        except ValueError:
-            raise InputError(f"{display}: hour_utc {latest[:40]!r} is not an ISO-8601 timestamp", input=display) from None
+        self.note_as_of("latency_rollup", parse_iso(latest) if latest else None, "latest_hour")
         return rows
 
     # -- out/latency_alerts/<job_id>.json ------------------------------------------------------

@@ -264,7 +264,7 @@ def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     display = reader._display(cfg.telemetry)
     stamp = None
     for key in ("generated_at", "as_of", "timestamp"):  # the dashboard's slippage dataset reads the same keys
-        if doc.get(key) not in (None, ""):
+        if isinstance(doc.get(key), str) and doc[key]:
             stamp = _timestamp_or_none(doc[key], display, key)
             reader.note_as_of("telemetry", parse_iso(stamp), key)
             break
