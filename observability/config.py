@@ -147,6 +147,13 @@ class LatencyConfig:
     inputs: tuple[InputSpec, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     slo_source: str = "default"
+    stale_after_hours: int = 168
+    source_stale_after_hours: tuple[tuple[str, int], ...] = ()
+    drop_stale_after_days: int = 30
+
+    def stale_after(self, source: str) -> int:
+        """Hours of silence after which ``source`` is ``stale`` (its own limit, else the default)."""
+        return dict(self.source_stale_after_hours).get(source, self.stale_after_hours)
 
 
 LATENCY_CONFIG = "configs/observability/latency_alert.yaml"
@@ -184,6 +191,14 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
         slo, slo_source = float(slo_ms), "flag"
     if data.get("critical_threshold", 3) < data.get("warning_threshold", 2):
         raise ConfigError(f"{display}: field critical_threshold: must be >= warning_threshold")
+    no_data = int(data.get("no_data_after_minutes", 60))
+    stale_limits = {"stale_after_hours": int(data.get("stale_after_hours", 168)),
+                    **{f"source_stale_after_hours.{k}": int(v) for k, v in data.get("source_stale_after_hours", {}).items()}}
+    for key, hours in stale_limits.items():
+        # stale follows no_data: a limit inside the no_data window would skip no_data altogether.
+        if hours * 60 <= no_data:
+            raise ConfigError(f"{display}: field {key}: {hours} h must be longer than no_data_after_minutes "
+                              f"({no_data} min)")
     return LatencyConfig(
         slo_p95_ms=slo,
         slo_source=slo_source,
@@ -191,7 +206,10 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
         critical_threshold=int(data.get("critical_threshold", 3)),
         failure_rate_threshold=float(data.get("failure_rate_threshold", 0.2)),
         window_minutes=int(data.get("window_minutes", 15)),
-        no_data_after_minutes=int(data.get("no_data_after_minutes", 60)),
+        no_data_after_minutes=no_data,
+        stale_after_hours=stale_limits["stale_after_hours"],
+        source_stale_after_hours=tuple(sorted((k, int(v)) for k, v in data.get("source_stale_after_hours", {}).items())),
+        drop_stale_after_days=int(data.get("drop_stale_after_days", 30)),
         cadence_minutes=int(data.get("cadence_minutes", 15)),
         owner=str(data.get("owner", "observability-oncall")),
         runbook=str(data.get("runbook", "docs/runbook.md#latency")),
@@ -228,6 +246,13 @@ class WeeklyConfig:
     timeout_seconds: float = 30.0
     max_wait_seconds: float = 900.0
     retry_after_cap_seconds: float = 600.0
+    # Hours after which an input is `stale` (docs/weekly.md, "Freshness"); no entry: age shown, never stale.
+    max_age_hours: tuple[tuple[str, int], ...] = (
+        ("dashboard_manifest", 48), ("latency_rollup", 48), ("portfolio_summary", 192), ("runs_index", 672),
+        ("telemetry", 48))
+
+    def max_age(self, name: str) -> int | None:
+        return dict(self.max_age_hours).get(name)
 
 
 WEEKLY_CONFIG = "configs/observability/weekly_report.yaml"
@@ -262,6 +287,8 @@ def load_weekly(path: Path | None, *, display: str) -> WeeklyConfig:
         timeout_seconds=float(delivery.get("timeout_seconds", defaults.timeout_seconds)),
         max_wait_seconds=float(delivery.get("max_wait_seconds", defaults.max_wait_seconds)),
         retry_after_cap_seconds=float(delivery.get("retry_after_cap_seconds", defaults.retry_after_cap_seconds)),
+        max_age_hours=tuple(sorted({**dict(defaults.max_age_hours),
+                                    **data.get("freshness", {}).get("max_age_hours", {})}.items())),
     )
     try:
         re.compile(cfg.baseline_pattern)

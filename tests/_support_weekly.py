@@ -47,12 +47,13 @@ def weekly(ws: Path, command: str, *args: str, now: str = NOW, env: dict | None 
     return run_cli(["weekly", command, "--workspace", str(ws), *args], now=now, env=env)
 
 
-def inputs_workspace(root: Path, *, rollup_days: int = 14) -> Path:
-    """Synthetic upstream inputs plus hourly rollups ending at the demo clock."""
+def inputs_workspace(root: Path, *, rollup_days: int = 14,
+                     rollup_end: datetime = datetime(2026, 1, 8, tzinfo=timezone.utc)) -> Path:
+    """Synthetic upstream inputs plus hourly rollups ending at the demo clock (or ``rollup_end``)."""
     root.mkdir(parents=True, exist_ok=True)
     samplegen.write_inputs(root)
     samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv",
-                            end=datetime(2026, 1, 8, tzinfo=timezone.utc), days=rollup_days)
+                            end=rollup_end, days=rollup_days)
     return root
 
 

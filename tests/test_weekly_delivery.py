@@ -33,7 +33,8 @@ JOB = "20260108T000700Z-weekly"
 
 @pytest.fixture
 def ws(tmp_path):
-    return inputs_workspace(tmp_path / "ws")
+    # rollups up to the end of the week: every input is fresh when the ended week is reported
+    return inputs_workspace(tmp_path / "ws", rollup_end=datetime(2026, 1, 12, tzinfo=timezone.utc))
 
 
 def report(ws, rec, *args, secret=PLAIN_SECRET, env=None):
@@ -194,7 +195,7 @@ def test_replay_refuses_a_damaged_payload(ws):
     with receiver([503]) as rec:
         report(ws, rec, "--max-retries", "1")
         pending = history_dir(ws) / "pending" / f"{WEEK}.json"
-        pending.write_bytes(pending.read_bytes().replace(b'"schema_version":"1.0.0"', b'"schema_version":"9.9.9"'))
+        pending.write_bytes(pending.read_bytes().replace(b'"schema_version":"1.1.0"', b'"schema_version":"9.9.9"'))
         run = weekly(ws, "replay", "--week-start", WEEK, *FAST, env=delivery_env(rec))
     assert run.exit_code == 1 and run.summary["diagnostics"]["error_code"] == "invalid_input"
     assert len(rec.requests) == 1

@@ -31,6 +31,7 @@ SOURCE_COLOUR, SOURCE_DESCRIPTION = "1d76db", "Alert source: {}"
 _RULE_TITLES = {
     "latency_slo": "Latency SLO breach on {subject}",
     "no_data": "No latency samples from {subject}",
+    "stale": "Stale latency source: {subject}",
     "webhook_delivery": "Weekly report not delivered",
     "export_failed": "Dashboard export failing: {subject}",
     # observability verify (observability/verify/findings.py)

@@ -295,7 +295,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
                                      **ctx.provenance(sorted(ws.rel(p) for p, _ in inputs))})
         ctx.artefact(out)
-    sources = report.source_block(state, evaluator.alerts, cfg)
+    sources = report.source_block(state, evaluator.alerts, cfg, now)
     raw_size = fsio.file_size(paths.raw)
     streak = max((s["breach_streak"] for s in sources), default=0)
     firing = [a for a in alerts if a["status"] == "firing"]
@@ -307,7 +307,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         "breach_count": breaching_windows, "breach_streak": streak, "raw_bytes": raw_size,
         "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size), "rotated": rotated,
         "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
-        "sources": sources,
+        "stale_sources": sum(1 for s in sources if s["status"] == "stale"), "sources": sources,
     }
     heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}

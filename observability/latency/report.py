@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from observability.clock import parse_iso
 from observability.config import LatencyConfig
+from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import RollupRow
 from observability.latency.slo import Window, fingerprint, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 
-def source_block(state: dict, firing: dict, cfg: LatencyConfig) -> list[dict]:
-    """One entry per known source: last sample, p95 of its latest window, status and streak."""
+def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -> list[dict]:
+    """One entry per known source: last sample and its age, p95 of its latest window, status and streak."""
     out = []
     for source, entry in sorted(state.get("sources", {}).items()):
         windows = entry.get("windows", {})
@@ -18,11 +22,16 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig) -> list[dict]:
         status = "ok"
         if fingerprint("no_data", source) in firing:
             status = "no_data"
+        if fingerprint("stale", source) in firing:
+            status = "stale"
         if alert is not None:
             status = alert["severity"]
+        last = entry.get("last_sample_at")
         out.append({
             "source": source,
-            "timestamp_utc": entry.get("last_sample_at"),
+            "timestamp_utc": last,
+            "age_seconds": age_seconds(parse_iso(last), now) if last else None,
+            "stale_after_hours": cfg.stale_after(source),
             "latency_ms": entry.get("last_latency_ms"),
             "p95_latency_ms": Window.unpack(windows[latest]).p95_ms if latest else None,
             "status": status,
@@ -38,7 +47,7 @@ def last_breach(state: dict) -> str | None:
     return max(found, default=None)
 
 
-_ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪"}
+_ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}
 
 
 def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: list[RollupRow],
@@ -48,13 +57,14 @@ def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], ro
              f"{cfg.failure_rate_threshold:.0%}, {cfg.window_minutes}-min windows · job `{job_id}`", "",
              f"**{figures['samples_written']}** new sample(s), **{figures['rejected_rows']}** rejected, "
              f"**{figures['pending_alerts']}** alert(s) firing", "",
-             "| | source | last sample (UTC) | latency ms | window p95 ms | streak |",
-             "|---|---|---|---:|---:|---:|"]
+             "| | source | last sample (UTC) | age | stale after | latency ms | window p95 ms | streak |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for s in figures["sources"]:
         latency = "" if s["latency_ms"] is None else f"{s['latency_ms']:,.0f}"
         p95 = "" if s["p95_latency_ms"] is None else f"{s['p95_latency_ms']:,.0f}"
         lines.append(f"| {_ICON.get(s['status'], '')} {s['status']} | {cell(s['source'])} | "
-                     f"{s['timestamp_utc'] or 'never'} | {latency} | {p95} | {s['breach_streak']} |")
+                     f"{s['timestamp_utc'] or 'never'} | {age_text(s['age_seconds']) if s['timestamp_utc'] else '–'} | "
+                     f"{s['stale_after_hours']} h | {latency} | {p95} | {s['breach_streak']} |")
     if alerts:
         lines += ["", "### Alerts", "", "| severity | status | source | message |", "|---|---|---|---|"]
         for a in alerts:

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from observability import alertid
 from observability.clock import iso, parse_iso
 from observability.config import LatencyConfig
+from observability.freshness import age_text
 from observability.latency.stats import Stats
 
 HORIZON = timedelta(hours=24)
-SEEN_SOURCE_MEMORY = timedelta(days=7)
 _RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -154,23 +154,54 @@ class Evaluator:
         )
 
     def _no_data(self) -> None:
+        """no_data and stale, from each source's silence (configured sources and every source in the state).
+
+        Silent longer than ``no_data_after_minutes``: no_data. Longer than the source's stale limit:
+        stale, which supersedes no_data. A stale source not in ``sources`` is dropped from the state
+        ``drop_stale_after_days`` after it turned stale (its alert resolved), a listed one never.
+        """
         limit = timedelta(minutes=self.cfg.no_data_after_minutes)
-        known = set(self.cfg.sources)
-        for source, entry in self.sources.items():
-            last = entry.get("last_sample_at")
-            if last and parse_iso(last) >= self.now - SEEN_SOURCE_MEMORY:
-                known.add(source)
-        for source in sorted(known):
+        configured = set(self.cfg.sources)
+        for source in sorted(configured | set(self.sources)):
             entry = self.sources.setdefault(source, {})
             last = entry.get("last_sample_at")
             since = parse_iso(last) if last else self.created_at
-            fp = fingerprint("no_data", source)
             silent = self.now - since
+            stale_limit = timedelta(hours=self.cfg.stale_after(source))
+            fp, stale_fp = fingerprint("no_data", source), fingerprint("stale", source)
+            evidence = {"last_sample_at": last, "silent_minutes": int(silent.total_seconds() // 60)}
+            if silent > stale_limit:
+                stale_since = parse_iso(entry.setdefault("stale_since", iso(self.now)))
+                if fp in self.alerts:
+                    superseded = self.alerts.pop(fp)
+                    superseded.update(status="resolved", resolved_at=iso(self.now),
+                                      evidence={**evidence, "superseded_by": "stale"})
+                    self.resolved[fp] = superseded
+                keep = timedelta(days=self.cfg.drop_stale_after_days)
+                if source not in configured and keep and self.now - stale_since > keep:
+                    del self.sources[source]
+                    if stale_fp in self.alerts:
+                        alert = self.alerts.pop(stale_fp)
+                        alert.update(status="resolved", resolved_at=iso(self.now), evidence={**evidence, "dropped": True})
+                        self.resolved[stale_fp] = alert
+                    continue
+                alert = self.alerts.setdefault(stale_fp, {
+                    "id": stale_fp, "rule": "stale", "source": source, "severity": "warning",
+                    "started_at": iso(since + stale_limit), "breach_count": 0, "breach_streak": 0,
+                    "last_breach_at": None})
+                alert["evidence"] = {**evidence, "stale_after_hours": self.cfg.stale_after(source)}
+                self.resolved.pop(stale_fp, None)
+                continue
+            entry.pop("stale_since", None)
+            if stale_fp in self.alerts:
+                alert = self.alerts.pop(stale_fp)
+                alert.update(status="resolved", resolved_at=last, evidence={"last_sample_at": last})
+                self.resolved[stale_fp] = alert
             if silent > limit:
                 alert = self.alerts.setdefault(fp, {"id": fp, "rule": "no_data", "source": source,
                                                     "severity": "warning", "started_at": iso(since + limit),
                                                     "breach_count": 0, "breach_streak": 0, "last_breach_at": None})
-                alert["evidence"] = {"last_sample_at": last, "silent_minutes": int(silent.total_seconds() // 60)}
+                alert["evidence"] = evidence
                 self.resolved.pop(fp, None)
             elif fp in self.alerts:
                 alert = self.alerts.pop(fp)
@@ -215,8 +246,23 @@ def _evidence(window: Window) -> dict:
 
 def _describe(item: dict, cfg: LatencyConfig) -> tuple[str, str]:
     source, evidence = item["source"], item["evidence"]
+    if item["rule"] == "stale":
+        anchor = f"{cfg.runbook.split('#')[0]}#latency-stale"
+        if item["status"] == "resolved" and evidence.get("dropped"):
+            return (f"{source}: dropped from the latency state {cfg.drop_stale_after_days} day(s) after it turned "
+                    f"stale (not listed in `sources`; last sample {evidence.get('last_sample_at') or 'never'})", anchor)
+        if item["status"] == "resolved":
+            return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
+        age = age_text(int(evidence.get("silent_minutes", 0)) * 60)
+        return (f"{source}: stale — no latency sample for {age} (last: {evidence.get('last_sample_at') or 'never'}), "
+                f"longer than stale_after_hours {evidence.get('stale_after_hours')}",
+                f"Restart the {source} feed or its notifier; if the feed is retired remove it from `sources` "
+                f"(unlisted sources are dropped {cfg.drop_stale_after_days} day(s) after turning stale); see {anchor}")
     if item["rule"] == "no_data":
         anchor = f"{cfg.runbook.split('#')[0]}#latency-no-data"  # anchors of docs/runbook.md
+        if item["status"] == "resolved" and evidence.get("superseded_by") == "stale":
+            return (f"{source}: silent longer than its stale limit; now tracked by the stale alert "
+                    f"(last sample {evidence.get('last_sample_at') or 'never'})", anchor)
         if item["status"] == "resolved":
             return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
         last = evidence.get("last_sample_at") or "never"

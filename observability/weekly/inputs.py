@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from observability.latency.rollup import RollupRow
 from observability.workspace import Workspace
 
 INDEX_REQUIRED = ("run_id", "timestamp", "trades", "wins")
+_HOUR = re.compile(r"\d{4}-\d\d-\d\dT\d\d:00:00Z")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Reader:
 
     workspace: Workspace
     sources: list[Source] = field(default_factory=list)
+    # input name -> (as-of time, where it came from): the data's own time, for the freshness block.
+    as_of: dict[str, tuple[datetime | None, str | None]] = field(default_factory=dict)
+
+    def note_as_of(self, name: str, stamp: datetime | None, origin: str | None) -> None:
+        self.as_of[name] = (stamp, origin if stamp is not None else None)
 
     def _bytes(self, rel: str, what: str, *, required: bool = True) -> bytes | None:
         path = self.workspace.path(rel)
@@ -201,13 +208,17 @@ class Reader:
         if header != ",".join(ROLLUP_COLUMNS):
             raise InputError(f"{display}: line 1: unexpected header {header[:120]!r}", input=display)
         rows = []
+        latest = None
         for number, line in enumerate(lines[1:], start=2):
             if not line.endswith("\n") or not line.strip():
                 continue  # a torn tail is never written by the latency job's atomic rewrite
             hour = line[:20]
             if start <= hour < end:
                 rows.append(RollupRow.parse(line, f"{display}: line {number}"))
+            if hour < end and (latest is None or hour > latest) and _HOUR.fullmatch(hour):
+                latest = hour  # rows outside the week are not parsed: a bad one there is skipped, not fatal
         self._record("latency_rollup", rel, data)
+        self.note_as_of("latency_rollup", parse_iso(latest) if latest else None, "latest_hour")
         return rows
 
     # -- out/latency_alerts/<job_id>.json ------------------------------------------------------

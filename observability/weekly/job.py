@@ -280,7 +280,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
                      "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
                      "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook,
-                     "partial": unfinished}
+                     "partial": unfinished, "stale_inputs": doc["freshness"]["stale_count"]}
     problems = payload_mod.validation_errors(doc, schema_file)
     if problems:
         invalid = out_dir / f"{ctx.job_id}_invalid.json"
@@ -357,6 +357,8 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         state = {"state": "delivered" if result.delivered else "error", "label": label}
         attempt_rows = figures["delivery_attempts"]
     figures["attempts"] = attempts
+    if status == "ok" and figures["stale_inputs"]:
+        status = "warning"  # delivered, but from inputs older than their freshness limit: never plain ok
     ctx.artefact(md_path)
     gh = github_actions.run_context()
     markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),

@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from observability import fsio, schemas
+from observability import freshness, fsio, schemas
 from observability.clock import UTC, iso, parse_iso
 from observability.config import WeeklyConfig
 from observability.errors import InputError
@@ -25,7 +25,7 @@ from observability.latency.rollup import RollupRow
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
 SCHEMA_NAME = "observability_weekly_report"
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1.0 added `freshness` and `stale_input` alerts
 CHECKSUM_FIELD = "payload_checksum_sha256"
 DIGITS = 6
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -134,6 +134,7 @@ def _runs_block(reader: Reader, cfg: WeeklyConfig, week: Week) -> dict:
     runs_root = str(Path(cfg.runs_index).parent.as_posix()) or "runs"
     until = week.end_at
     known = [r for r in index if r.timestamp < until]
+    reader.note_as_of("runs_index", max((r.timestamp for r in known), default=None), "latest_run")
     pattern = re.compile(cfg.baseline_pattern)
     baseline = _recent_first([r for r in known if pattern.match(r.run_id)])[:cfg.baseline_limit]
     since = until - timedelta(days=cfg.rolling_window_days)
@@ -250,12 +251,25 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
         "strategies": strategies,
         "source_generated_at": _timestamp_or_none(doc.get("generated_at"), display, "generated_at"),
     }
+    if portfolio["source_generated_at"]:
+        reader.note_as_of("portfolio_summary", parse_iso(portfolio["source_generated_at"]), "generated_at")
+    else:
+        end_ts = portfolio["equity_curve"]["end_ts"]
+        reader.note_as_of("portfolio_summary", parse_iso(end_ts) if end_ts else None, "equity_curve")
     return portfolio, {"categories": categories}
 
 
 def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     doc = reader.json("telemetry", cfg.telemetry, "router telemetry")
     display = reader._display(cfg.telemetry)
+    stamp = None
+    for key in ("generated_at", "as_of", "timestamp"):  # the dashboard's slippage dataset reads the same keys
+        if isinstance(doc.get(key), str) and doc[key]:
+            stamp = _timestamp_or_none(doc[key], display, key)
+            reader.note_as_of("telemetry", parse_iso(stamp), key)
+            break
+    if stamp is None:
+        reader.note_as_of("telemetry", None, None)
     health = doc.get("execution_health", {})
     if not isinstance(health, dict):
         raise InputError(f"{display}: field execution_health: expected an object", input=display)
@@ -367,6 +381,53 @@ def alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict,
     return out
 
 
+FRESHNESS_INPUTS = ("runs_index", "portfolio_summary", "telemetry", "latency_rollup", "dashboard_manifest")
+
+
+def freshness_block(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime) -> dict:
+    """Each input's as-of time and age at the end of the week (or now, when earlier), against its max age.
+
+    ``stale``: older than its max age (exactly at it is still ``ok``); ``unknown``: the input carries no
+    time to judge by (it is never called ``ok``); inputs the run did not read are left out.
+    """
+    reference = min(week.end_at, generated_at)
+    paths = {s.name: s.path for s in reader.sources}
+    inputs = []
+    for name in FRESHNESS_INPUTS:
+        if name not in reader.as_of or name not in paths:
+            continue
+        stamp, origin = reader.as_of[name]
+        age = freshness.age_seconds(stamp, reference)
+        hours = cfg.max_age(name)
+        limit = hours * 3600 if hours is not None else None
+        status = "unknown" if age is None else ("stale" if freshness.is_stale(age, limit) else "ok")
+        inputs.append({"name": name, "path": paths[name], "as_of": iso(stamp) if stamp else None, "as_of_from": origin,
+                       "age_seconds": age, "max_age_seconds": limit, "status": status})
+    return {"reference_at": iso(reference), "stale_count": sum(1 for i in inputs if i["status"] == "stale"),
+            "inputs": inputs}
+
+
+def stale_alerts(fresh: dict, cfg: WeeklyConfig, week: Week) -> list[dict]:
+    """One warning per stale input, shaped like the budget and execution alerts."""
+    out = []
+    for entry in fresh["inputs"]:
+        if entry["status"] != "stale":
+            continue
+        out.append({
+            "id": f"weekly-stale-{_slug(entry['name'])}", "severity": "warning",
+            "message": (f"input {entry['name']} ({entry['path']}) is stale: as of {entry['as_of']} "
+                        f"({freshness.age_text(entry['age_seconds'])} old), older than "
+                        f"{entry['max_age_seconds'] // 3600} h; the figures taken from it are out of date"),
+            "owner": cfg.owner, "next_action": f"{cfg.runbook} (stale input): refresh {entry['path']} upstream "
+                                               f"(or `observability inputs pull`), then rerun the report",
+            "rule": "stale_input", "source": entry["name"], "status": "firing",
+            "evidence": {"as_of": entry["as_of"], "as_of_from": entry["as_of_from"], "age_seconds": entry["age_seconds"],
+                         "max_age_seconds": entry["max_age_seconds"], "week_start": week.start.isoformat()},
+            "evidence_path": entry["path"], "notified_channels": [],
+        })
+    return out
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:100] or "unnamed"
 
@@ -377,6 +438,9 @@ def _attachments(reader: Reader, cfg: WeeklyConfig) -> list[dict]:
         return []
     base = cfg.attachments_base_uri.rstrip("/") + "/" if cfg.attachments_base_uri else ""
     manifest_source = next(s for s in reader.sources if s.name == "dashboard_manifest")
+    generated = manifest.get("generated_at")
+    stamp = _timestamp_or_none(generated, manifest_source.path, "generated_at") if isinstance(generated, str) else None
+    reader.note_as_of("dashboard_manifest", parse_iso(stamp) if stamp else None, "generated_at")
     out = [{"name": "dashboard_manifest", "uri": base + manifest_source.path, "checksum_sha256": manifest_source.sha256}]
     manifest_dir = posixpath.dirname(manifest_source.path)
     datasets = manifest.get("datasets", [])
@@ -421,6 +485,10 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
     latency_alerts = reader.latency_alerts(cfg.latency_alerts_dir, start_key, end_key)
     latency = _latency_block(rows, latency_alerts, cfg)
     attachments = _attachments(reader, cfg)
+    fresh = freshness_block(reader, cfg, week, generated_at)
+    alerts = alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir)
+    alerts = sorted(alerts + stale_alerts(fresh, cfg, week),
+                    key=lambda a: (-_RANK[a["severity"]], a["status"] != "firing", a["id"]))
     payload = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": iso(generated_at),
@@ -432,8 +500,9 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
         "utilisation": utilisation,
         "execution_health": execution,
         "latency": latency,
-        "alerts": alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir),
+        "alerts": alerts,
         "attachments": attachments,
+        "freshness": fresh,
         "sources": sorted((_with_origin(s.as_dict(), provenance.pulled) for s in reader.sources),
                           key=lambda s: (s["name"], s["path"])),
         "provenance": {"job_id": provenance.job_id, "commit_sha": provenance.commit_sha,

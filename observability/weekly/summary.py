@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from observability.freshness import age_text
 from observability.markdown import cell, details, xychart
 
 _ICON = {"ok": "🟢", "warning": "🟠", "breach": "🔴", "critical": "🔴", "info": "🔵", "dry_run": "⚪",
-         "error": "🔴", "delivered": "🟢"}
+         "error": "🔴", "delivered": "🟢", "stale": "🟤", "unknown": "⚪"}
 RUN_ROWS = 15
 
 
@@ -21,6 +22,22 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
+def _stale(p: dict, name: str) -> dict | None:
+    """The freshness entry of input ``name`` when it is stale (payloads before 1.1.0 have none)."""
+    for entry in (p.get("freshness") or {}).get("inputs", []):
+        if entry["name"] == name and entry["status"] == "stale":
+            return entry
+    return None
+
+
+def _budget_cell(p: dict) -> str:
+    status = p["portfolio"]["budget_status"]
+    stale = _stale(p, "portfolio_summary")
+    if stale:  # the budget figure is that old: never shown as a plain `ok`
+        return f"{_ICON['stale']} stale ({status} as of {stale['as_of']}, {age_text(stale['age_seconds'])} old)"
+    return f"{_ICON[status]} {status}"
+
+
 def _kpis(p: dict, delivery: dict) -> list[str]:
     lat, runs, port = p["latency"], p["runs"]["summary"], p["portfolio"]
     firing = sum(1 for a in p["alerts"] if a["status"] == "firing")
@@ -28,7 +45,7 @@ def _kpis(p: dict, delivery: dict) -> list[str]:
     return [
         "| budget | drawdown | latency p95 | breach hours | alerts firing | runs this week | delivery |",
         "|---|---:|---:|---:|---:|---:|---|",
-        f"| {_ICON[port['budget_status']]} {port['budget_status']} | {_f(port['drawdown_pct'], 2, '%')} | "
+        f"| {cell(_budget_cell(p))} | {_f(port['drawdown_pct'], 2, '%')} | "
         f"{_f(lat['p95_ms'], 0, ' ms')} | {lat['breach_count']} | {firing} ({critical} critical) | "
         f"{runs['runs_this_week']} of {runs['indexed_runs']} | {_ICON.get(delivery['state'], '')} {cell(delivery['label'])} |",
     ]
@@ -110,6 +127,22 @@ def _latency(p: dict) -> list[str]:
     return lines
 
 
+def _inputs(p: dict) -> list[str]:
+    fresh = p.get("freshness")
+    if not fresh:
+        return []
+    lines = ["### Inputs", "", f"Ages at {fresh['reference_at']} (end of the week, or when generated if earlier)."]
+    if fresh["stale_count"]:
+        lines[-1] += f" **{fresh['stale_count']} input(s) stale**: their figures are out of date."
+    lines += ["", "| input | path | as of (UTC) | age | max age | status |", "|---|---|---|---:|---:|---|"]
+    for i in fresh["inputs"]:
+        limit = "–" if i["max_age_seconds"] is None else age_text(i["max_age_seconds"])
+        origin = f" ({i['as_of_from']})" if i["as_of_from"] else ""
+        lines.append(f"| {cell(i['name'])} | `{cell(i['path'])}` | {i['as_of'] or 'unknown'}{cell(origin)} | "
+                     f"{age_text(i['age_seconds'])} | {limit} | {_ICON[i['status']]} {i['status']} |")
+    return lines
+
+
 def _alerts(p: dict) -> list[str]:
     lines = ["### Alerts of the week", ""]
     if not p["alerts"]:
@@ -145,10 +178,11 @@ def render(p: dict, *, status: str, delivery: dict, artefacts: list[str], attemp
             f"{p['period']['start']} → {p['period']['end']} (UTC)", ""]
     blocks = [_kpis(p, delivery), _runs_table("Baseline runs", p["runs"]["baseline"]),
               _runs_table("Rolling runs", p["runs"]["rolling"]), _utilisation(p), _execution(p), _latency(p),
-              _alerts(p), _artefacts(p, artefacts, attempts, run_url)]
+              _inputs(p), _alerts(p), _artefacts(p, artefacts, attempts, run_url)]
     lines = head
     for block in blocks:
-        lines += [*block, ""]
+        if block:
+            lines += [*block, ""]
     return "\n".join(lines)
 
 
