@@ -360,7 +360,7 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
     from filelock import FileLock
 
     workspace.ops.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(workspace.ops / ".automation_runs.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+    with FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=LOCK_TIMEOUT_SECONDS):
         found, pruned = maintain(workspace, _record_time(record),
                                  rotate_bytes=ROTATE_BYTES if rotate_bytes is None else rotate_bytes,
                                  retention_days=RETENTION_DAYS if retention_days is None else retention_days)

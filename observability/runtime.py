@@ -121,7 +121,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(ws.path(lock_file) if lock_file else ws.lock(job)))
+        lock = FileLock(str(fsio.guard(ws.path(lock_file) if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
             lock.acquire(timeout=lock_timeout)

@@ -99,6 +99,23 @@ def test_a_symlinked_raw_sample_store_is_refused_and_the_outside_file_untouched(
     assert target.read_bytes() == PRECIOUS
 
 
+def test_a_symlinked_ops_directory_is_refused_and_nothing_outside_changes(ws, outside):
+    for path in (ws / "ops").iterdir():
+        if path.suffix == ".lock":
+            path.unlink()  # a job would create its lock file again: outside, unless refused
+        else:
+            path.rename(outside / path.name)
+    (ws / "ops").rmdir()
+    (ws / "ops").symlink_to(outside, target_is_directory=True)
+    before = tree(outside)
+    signal_log(ws, hours=5)
+    run = latency(ws)
+    doc = summary(run)
+    assert run.returncode == 1 and doc["diagnostics"]["error_code"] == "workspace_error", run.stderr
+    assert "refusing to write through ops" in doc["diagnostics"]["error_message"]
+    assert tree(outside) == before and sorted(p.name for p in outside.iterdir()) == sorted(before)
+
+
 def test_a_symlinked_out_directory_is_refused_and_nothing_lands_outside(ws, outside):
     (ws / "configs" / "observability").mkdir(parents=True)
     shutil.rmtree(ws / "out", ignore_errors=True)
