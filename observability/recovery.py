@@ -19,7 +19,8 @@ RECOVERY: tuple[tuple[str, str], ...] = (
                                     "from the raw samples in ops/signal_latency.csv (hours already rotated into "
                                     "ops/signal_latency_archive/ are not rebuilt)"),
     (r".*_heartbeat\.json", "delete it: the job's next run writes a new one"),
-    (r"\.state_pulled\.json", "run `observability state pull` again: it rewrites the record"),
+    (r"\.state_pulled\.json", "delete it and run `observability state pull`: it rewrites the record (local files "
+                             "that differ from the store are kept in ops/.state_backup/)"),
     (r"alert_inbox\.json", "delete it: the next `observability alerts sync` rebuilds it from the repository's "
                            "issues (a cold cache finds every open alert issue)"),
     (r"inputs_state\.json", "delete it: the next `observability inputs pull` fetches every input again"),

@@ -275,3 +275,32 @@ def test_the_file_store_sweeps_stale_temps_and_keeps_young_ones(tmp_path):
     assert run.returncode == 0, run.stderr
     assert not any(p.exists() for p in stale) and young.exists()
     assert "removed 2 temp file(s)" in run.stderr
+
+
+def test_a_corrupt_state_pull_record_names_itself_and_the_way_out(tmp_path):
+    store = (tmp_path / "store").as_uri()
+    ws = tmp_path / "ws"
+    (ws / "ops").mkdir(parents=True)
+    (ws / "ops" / "latency_state.json").write_text('{"version": 1}\n')
+    for command in ("init", "pull"):
+        assert run_cli(["state", command, "--workspace", str(ws), "--store", store], env=env()).returncode == 0
+    (ws / "ops" / ".state_pulled.json").write_text("{torn")
+    run = run_cli(["state", "push", "--workspace", str(ws), "--store", store], env=env())
+    doc = summary(run)
+    assert run.returncode == 1 and doc["diagnostics"]["error_code"] == "invalid_input", run.stderr
+    message = doc["diagnostics"]["error_message"]
+    assert "ops/.state_pulled.json" in message and "delete it and run `observability state pull`" in message
+
+
+def test_every_file_with_recovery_advice_has_a_runbook_entry():
+    from observability.recovery import RECOVERY
+
+    runbook = (Path(__file__).resolve().parents[1] / "docs" / "runbook.md").read_text(encoding="utf-8")
+    section = runbook.split('<a id="corrupt-or-missing-files"></a>', 1)[1]
+    names = {"latency_state\\.json": "latency_state.json", "signal_latency_rollup\\.csv": "signal_latency_rollup.csv",
+             ".*_heartbeat\\.json": "_heartbeat.json", "\\.state_pulled\\.json": ".state_pulled.json",
+             "alert_inbox\\.json": "alert_inbox.json", "inputs_state\\.json": "inputs_state.json",
+             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log"}
+    assert set(names) == {pattern for pattern, _ in RECOVERY}
+    for shown in names.values():
+        assert shown in section, shown
