@@ -185,6 +185,17 @@ def test_verify_reports_a_deleted_automation_log(ws):
     assert "observability state pull" in json.dumps(doc["alerts"])
 
 
+def test_verify_still_reports_a_deleted_log_after_new_lines_were_written(ws):
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "ops" / "automation_runs.log").unlink()
+    assert latency(ws).returncode == 0  # a new log starts at sequence 2: no gap inside it
+    run = verify(ws)
+    doc = summary(run)
+    assert doc["status"] == "warning", doc
+    found = [a for a in doc["alerts"] if a["rule"] == "log_missing"]
+    assert found and "line(s) 1 were lost" in json.dumps(found), doc["alerts"]
+
+
 @pytest.mark.parametrize("name, hint", [
     ("latency_state.json", "observability state pull"),
     ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),

@@ -113,6 +113,15 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
                     evidence={"path": shown, "sequence": sequence, "lines": lines}))
     result.findings += _segment_ranges(workspace, every, result.first_sequence)
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
+    for record in result.records:
+        lost = (record.get("diagnostics") or {}).get("log_lost")
+        if isinstance(lost, dict):
+            result.findings.append(Finding(
+                "log_missing", SOURCE,
+                f"{shown} was missing when {record.get('job_id')} ran (line {record.get('sequence')}): "
+                f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`)",
+                evidence={"path": shown, "missing": [str(lost.get("missing"))], "missing_count": lost.get("count"),
+                          "job_id": record.get("job_id")}))
     counter = _sequence_file(workspace)
     if end is None:
         missing_log = _missing_log(workspace, counter, every)
