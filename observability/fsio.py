@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import secrets as _random
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
-# Bound once: a test that patches os.replace to kill one job's rename must not reach these writes.
-_os_replace = os.replace
-
 from observability import recovery
 from observability.errors import InputError, MissingInputError, WorkspaceError
+
+# Bound once: a test that patches os.replace to kill one job's rename must not reach these writes.
+_os_replace = os.replace
 
 
 def canonical_json(data: Any, *, indent: int | None = None) -> str:
@@ -129,19 +131,13 @@ def sweep_temps(directories, *, max_age_s: float = TEMP_MAX_AGE_S, now: float | 
                 path = Path(parent) / name
                 try:
                     st = os.lstat(path)
-                    if now - st.st_mtime < max_age_s or not _is_regular(st.st_mode):
+                    if now - st.st_mtime < max_age_s or not stat.S_ISREG(st.st_mode):
                         continue
                     os.unlink(path)
                 except OSError:
                     continue
                 removed.append(path)
     return removed
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 def create_temp(directory: Path, name: str, data: bytes, *, dir_fd: int | None = None,
@@ -167,7 +163,10 @@ def create_temp(directory: Path, name: str, data: bytes, *, dir_fd: int | None =
             os.fsync(handle.fileno())
     except BaseException:
         try:
-            os.unlink(tmp, dir_fd=dir_fd) if dir_fd is not None else os.unlink(Path(directory) / tmp)
+            if dir_fd is not None:
+                os.unlink(tmp, dir_fd=dir_fd)
+            else:
+                os.unlink(Path(directory) / tmp)
         except OSError:
             pass
         raise
@@ -211,8 +210,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def _why(exc: OSError, directory: Path) -> str:
-    import errno
-
     if exc.errno == errno.ELOOP:
         return f"{directory} became a symlink while writing"
     return str(exc.strerror or exc)
