@@ -46,6 +46,13 @@ class WorkspaceError(ObservabilityError):
     error_code = "workspace_error"
 
 
+class NotAWorkspaceError(WorkspaceError):
+    """The directory a job was pointed at is not a workspace (names it and the command that makes one)."""
+
+    error_code = "not_a_workspace"
+    exit_code = EXIT_USAGE
+
+
 class SchemaError(ObservabilityError):
     """A document we are about to write does not match its schema."""
 

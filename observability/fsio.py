@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import re
+import secrets as _random
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
+from observability import recovery
 from observability.errors import InputError, MissingInputError, WorkspaceError
+
+# Bound once: a test that patches os.replace to kill one job's rename must not reach these writes.
+_os_replace = os.replace
 
 
 def canonical_json(data: Any, *, indent: int | None = None) -> str:
@@ -41,30 +49,170 @@ def _default_file_mode() -> int:
 _FILE_MODE = _default_file_mode()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a torn one."""
+# --- confinement: no write leaves the workspace through a symlink ---------------------------------
+
+_CONFINED: Path | None = None
+
+
+def confine(root: Path | None) -> None:
+    """From now on refuse writes that a symlink would lead out of ``root`` (the runtime sets it per job)."""
+    global _CONFINED
+    _CONFINED = Path(os.path.realpath(root)) if root is not None else None
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def guard(path: Path) -> Path:
+    """The real path to write for ``path``, or WorkspaceError when a symlink leads it out of the workspace.
+
+    Only paths inside the confined workspace are checked: a path given explicitly outside it
+    (an absolute ``--output-dir``) is the operator's choice. A symlink whose target stays inside
+    the workspace is followed (the returned path is its target); one leading outside is refused,
+    whichever component of the path it is.
+    """
     path = Path(path)
+    root = _CONFINED
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
+    if root is None or not _inside(absolute, str(root)) or _inside(real, str(root)):
+        return Path(real)
+    current = str(root)
+    culprit, target = absolute, real
+    for part in Path(absolute).relative_to(root).parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            resolved = os.path.realpath(current)
+            if not _inside(resolved, str(root)):
+                culprit, target = current, resolved
+                break
+    shown = os.path.relpath(culprit, root)
+    raise WorkspaceError(
+        f"{path}: refusing to write through {shown}, a symlink to {target} outside the workspace {root}; "
+        f"replace {shown} with a regular file or directory", path=str(path))
+
+
+def _open_dir(directory: Path) -> int:
+    """A descriptor of ``directory`` (its last component must not be a symlink): a write through it stays there."""
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+# --- temp files of atomic writes --------------------------------------------------------------------
+
+TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+# A writer holds its temp file for the time one write takes (milliseconds to seconds); one an hour old
+# was left by a killed writer. Sweeping only older ones never takes a concurrent writer's live temp.
+TEMP_MAX_AGE_S = 3600.0
+
+
+def temp_name(name: str) -> str:
+    """``.<name>.<8 random chars>.tmp``: what every atomic write (and the file store) names its temp file."""
+    return f".{name}.{_random.token_hex(4)}.tmp"
+
+
+def is_temp(name: str) -> bool:
+    return bool(TEMP_RE.match(name))
+
+
+def sweep_temps(directories, *, max_age_s: float = TEMP_MAX_AGE_S, now: float | None = None) -> list[Path]:
+    """Delete the temp files of killed atomic writes older than ``max_age_s`` under ``directories``.
+
+    Symlinked directories are not entered; a temp that vanishes or cannot be removed is left alone.
+    Returns the paths removed.
+    """
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    for directory in directories:
+        for parent, _dirs, names in os.walk(directory):
+            for name in names:
+                if not is_temp(name):
+                    continue
+                path = Path(parent) / name
+                try:
+                    st = os.lstat(path)
+                    if now - st.st_mtime < max_age_s or not stat.S_ISREG(st.st_mode):
+                        continue
+                    os.unlink(path)
+                except OSError:
+                    continue
+                removed.append(path)
+    return removed
+
+
+def create_temp(directory: Path, name: str, data: bytes, *, dir_fd: int | None = None,
+                mode: int | None = None) -> str:
+    """Write ``data`` to a new temp file in ``directory`` (fsynced); returns its name within ``directory``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = temp_name(name)
+        try:
+            fd = os.open(tmp if dir_fd is not None else Path(directory) / tmp, flags, 0o600, dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"{directory}: no free temp file name for {name}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise WorkspaceError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        # mkstemp creates 0600; the file gets the mode a plain open() would (0666 less the umask),
-        # so published bundles and datasets stay readable by whoever may read them.
-        os.fchmod(fd, _FILE_MODE)
+        # Created 0600 so nobody reads it half-written; it gets the mode a plain open() would
+        # (0666 less the umask), so published bundles and datasets stay readable.
+        os.fchmod(fd, _FILE_MODE if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException:
         try:
-            os.unlink(tmp)
+            if dir_fd is not None:
+                os.unlink(tmp, dir_fd=dir_fd)
+            else:
+                os.unlink(Path(directory) / tmp)
         except OSError:
             pass
+        raise
+    return tmp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a torn one.
+
+    The temp file is created and renamed through a descriptor of the directory, so a directory
+    swapped for a symlink after the check cannot redirect the write.
+    """
+    path = Path(path)
+    target = guard(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        guard(path)  # mkdir may have run into a link planted meanwhile
+        dir_fd = _open_dir(target.parent)
+    except WorkspaceError:
+        raise
+    except OSError as exc:
+        raise WorkspaceError(f"{path}: cannot write ({_why(exc, target.parent)})") from None
+    try:
+        tmp = create_temp(target.parent, target.name, data, dir_fd=dir_fd)
+        try:
+            _os_replace(tmp, target.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except OSError:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            raise
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+    except OSError as exc:
         raise WorkspaceError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    fsync_dir(path.parent)
+    finally:
+        os.close(dir_fd)
+
+
+def _why(exc: OSError, directory: Path) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{directory} became a symlink while writing"
+    return str(exc.strerror or exc)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -91,6 +239,11 @@ def _drop_torn_tail(handle) -> None:
     handle.seek(0, os.SEEK_END)
 
 
+def _open_nofollow(path: Path, flags: int) -> int:
+    """Open ``path`` (already guarded) refusing a symlink as its last component (ELOOP)."""
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+
+
 def append_bytes(path: Path, data: bytes) -> int:
     """Append whole lines and fsync; returns the file size afterwards.
 
@@ -98,26 +251,31 @@ def append_bytes(path: Path, data: bytes) -> int:
     glue onto it.
     """
     path = Path(path)
+    target = guard(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as handle:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        guard(path)
+        fd = _open_nofollow(target, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a+b") as handle:
             _drop_torn_tail(handle)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
             return handle.tell()
     except OSError as exc:
-        raise WorkspaceError(f"{path}: cannot append ({exc.strerror or exc})") from None
+        raise WorkspaceError(f"{path}: cannot append ({_why(exc, target)})") from None
 
 
 def truncate(path: Path, size: int) -> None:
+    target = guard(path)
     try:
-        with open(path, "r+b") as handle:
+        fd = _open_nofollow(target, os.O_RDWR)
+        with os.fdopen(fd, "r+b") as handle:
             handle.truncate(size)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise WorkspaceError(f"{path}: cannot truncate ({exc.strerror or exc})") from None
+        raise WorkspaceError(f"{path}: cannot truncate ({_why(exc, target)})") from None
 
 
 def read_json(path: Path, *, what: str = "file", default: Any = ..., display: str | None = None) -> Any:
@@ -131,13 +289,14 @@ def read_json(path: Path, *, what: str = "file", default: Any = ..., display: st
             return default
         raise MissingInputError(f"{name}: {what} not found") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+        raise InputError(recovery.explain(f"{name}: cannot read {what} ({exc.strerror or exc})", path)) from None
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" line {line}" if line else ""
-        raise InputError(f"{name}:{where} {what} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+        message = f"{name}:{where} {what} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
+        raise InputError(recovery.explain(message, path)) from None
 
 
 def file_size(path: Path) -> int:

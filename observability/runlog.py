@@ -360,13 +360,20 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
     from filelock import FileLock
 
     workspace.ops.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(workspace.ops / ".automation_runs.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+    with FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=LOCK_TIMEOUT_SECONDS):
         found, pruned = maintain(workspace, _record_time(record),
                                  rotate_bytes=ROTATE_BYTES if rotate_bytes is None else rotate_bytes,
                                  retention_days=RETENTION_DAYS if retention_days is None else retention_days)
-        sequence = max(_read_sequence(workspace.run_sequence), _last_sequence_in_log(workspace.run_log),
-                       found[-1].last_sequence if found else 0) + 1
+        counter = _read_sequence(workspace.run_sequence)
+        in_segments = found[-1].last_sequence if found else 0
+        sequence = max(counter, _last_sequence_in_log(workspace.run_log), in_segments) + 1
         record = {**record, "sequence": sequence}
+        if counter > in_segments and not workspace.run_log.exists():
+            # Lines were written after the last segment, yet the live log is gone (deleted, lost in a
+            # restore): this line says so, so verify still reports the loss once new lines follow.
+            lost = {"missing": f"{in_segments + 1}-{counter}" if counter > in_segments + 1 else str(counter),
+                    "count": counter - in_segments}
+            record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_lost": lost}
         if pruned:
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_segments_pruned": pruned}
         # Scrubbed here as well as by each producer: the log travels to the state store and artifacts.

@@ -95,8 +95,12 @@ def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostic
 
 def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
             lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
-            heartbeat: bool = True, heartbeat_file: str | None = None) -> int:
-    """Run one job under the shared contract and return its exit code."""
+            heartbeat: bool = True, heartbeat_file: str | None = None, makes_workspace: bool = False) -> int:
+    """Run one job under the shared contract and return its exit code.
+
+    ``makes_workspace``: the job may turn a directory that is not yet a workspace into one (state
+    pull); every other job refuses such a directory instead of creating ops/ and out/ in it.
+    """
     secrets.register_environment()
     started = clock.now()
     t0 = time.perf_counter()
@@ -110,11 +114,14 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         if job_id is not None and not JOB_ID_RE.match(job_id):
             raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
         ws = Workspace.open(workspace)
+        if not makes_workspace:
+            ws.require_workspace()
+        fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
         ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(ws.path(lock_file) if lock_file else ws.lock(job)))
+        lock = FileLock(str(fsio.guard(ws.path(lock_file) if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
             lock.acquire(timeout=lock_timeout)
@@ -126,6 +133,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         else:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
             held = lock  # released after the heartbeat and the log line, so runs never interleave them
+            _sweep_temps(ctx)
             result = body(ctx)
         diagnostics.update(result.diagnostics)
         if result.status == "error":
@@ -157,6 +165,14 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             diagnostics.setdefault("warnings", ctx.warnings)
     _emit(job, summary, result, exit_code)
     return exit_code
+
+
+def _sweep_temps(ctx: JobContext) -> None:
+    """Temp files of writes killed earlier (never a live one: only those older than an hour)."""
+    swept = ctx.workspace.sweep_temps()
+    if swept:
+        ctx.note(f"removed {len(swept)} temp file(s) left by killed writes: {', '.join(swept[:5])}"
+                 + (" ..." if len(swept) > 5 else ""))
 
 
 def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: dict[str, Any], exit_code: int,

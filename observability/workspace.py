@@ -6,7 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability.errors import WorkspaceError
+from observability import fsio
+from observability.errors import NotAWorkspaceError, WorkspaceError
+
+# What makes a directory a workspace: the configuration `observability init` scaffolds, or the ops/
+# tree a state pull, an earlier run or an upstream trading checkout brings. A code checkout has neither.
+MARKERS = ("ops", "configs/observability")
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,20 @@ class Workspace:
                 raise WorkspaceError(f"{directory}: cannot create ({exc.strerror or exc})") from None
             if not os.access(directory, os.W_OK):
                 raise WorkspaceError(f"{directory}: not writable")
+
+    def is_workspace(self) -> bool:
+        return any((self.root / marker).is_dir() for marker in MARKERS)
+
+    def require_workspace(self) -> None:
+        """Refuse a directory that is not a workspace, rather than quietly creating ops/ and out/ in it."""
+        if not self.is_workspace():
+            raise NotAWorkspaceError(
+                f"{self.root} is not an observability workspace (it has no ops/ or configs/observability/); "
+                "run the job in one (--workspace DIR or OBS_WORKSPACE), or make this one with "
+                "`observability state pull --store URL` (restores ops/ from the state store) or "
+                "`observability init DIR --repository OWNER/REPO --ref SHA` (scaffolds configs/observability/)",
+                directory=str(self.root))
+
+    def sweep_temps(self, *, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> list[str]:
+        """Remove temp files killed atomic writes left in ops/ and out/; returns their workspace paths."""
+        return [self.rel(p) for p in fsio.sweep_temps([self.ops, self.out], max_age_s=max_age_s)]

@@ -41,6 +41,7 @@ _RULE_TITLES = {
     "log_sequence_gap": "Automation log sequence gap",
     "log_sequence_duplicate": "Duplicate automation log sequence numbers",
     "log_segment_damaged": "Damaged automation log segment",
+    "log_missing": "Automation log missing",
     "artefact_missing": "Artefact missing or changed: {subject}",
 }
 

@@ -64,7 +64,7 @@ def sync(sources, repeat_interval_hours, no_mirrors, repo, config_path, cache, r
                           slack_webhook_env=slack_webhook_env, sources=tuple(sources),
                           repeat_interval_hours=repeat_interval_hours, mirrors=not no_mirrors)
     finish(run_job("alerts", lambda ctx: run_sync(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run))
+                   lock_timeout=lock_timeout, dry_run=dry_run, makes_workspace=True))
 
 
 @alerts.command("report-failure")
@@ -93,8 +93,9 @@ def report_failure(failing_job, workflow, title, recovered, repo, config_path, c
     options = FailureOptions(repo=repo, config=config_path, cache=cache, drill=drill, dry_run=dry_run,
                              run_url=run_url, slack_webhook_env=slack_webhook_env, job=failing_job,
                              workflow=workflow, title=title, recovered=recovered)
+    # A failure report must get through where the state pull failed and left no workspace.
     finish(run_job("alerts", lambda ctx: failure(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False))
+                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False, makes_workspace=True))
 
 
 @alerts.command("drill")
@@ -131,5 +132,6 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
 
     options = DrillOptions(repo=repo, config=config_path, run_url=run_url, slack_webhook_env=slack_webhook_env,
                            scratch=scratch, mirrors=not no_mirrors, dry_run=dry_run, drill=True)
+    # The drill runs in a scratch directory of its own: the workspace may be any directory (runner.temp).
     finish(run_job("alerts", lambda ctx: run_drill(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False))
+                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False, makes_workspace=True))

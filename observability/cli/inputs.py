@@ -45,4 +45,5 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
     finish(run_job("inputs", lambda ctx: run_pull(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False))
+                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False,
+                   makes_workspace=True))  # bringing the upstream inputs is how a workspace begins

@@ -54,4 +54,5 @@ def sample(inputs, probes, alert_config, rollup_output, raw_output, raw_retentio
         raw_output=raw_output, raw_retention_days=raw_retention_days, rollup_retention_days=rollup_retention_days,
         max_raw_bytes=max_raw_bytes, slo_ms=slo_ms, dry_run_alert=dry_run_alert)
     finish(run_job("latency", lambda ctx: run_sample(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_alert))
+                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_alert,
+                   makes_workspace=True))  # a first sample run starts a workspace from a signal log

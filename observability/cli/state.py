@@ -13,10 +13,12 @@ _STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://buc
 def _run(command, options, workspace, job_id, lock_timeout) -> None:
     from observability.runtime import run_job
 
+    # State runs where no workspace is yet: a pull is what makes one (ops/ from the store).
     # No state heartbeat: it would be a file every pull and push changes, so two runs of different
     # jobs could never be re-applied on each other. The automation log records every state run.
     finish(run_job("state", lambda ctx: command(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=options.dry_run, heartbeat=False))
+                   lock_timeout=lock_timeout, dry_run=options.dry_run, heartbeat=False,
+                   makes_workspace=True))
 
 
 @click.group()

@@ -85,6 +85,7 @@ def restore_latest(history_dir: Path, manifest_path: Path) -> Snapshot | None:
 
 def write_snapshot(history_dir: Path, name: str, files: dict[str, bytes]) -> Path:
     """Write ``files`` into ``history_dir/name`` as a whole: a temp dir renamed into place."""
+    history_dir = fsio.guard(history_dir)  # never through a symlink leading out of the workspace
     history_dir.mkdir(parents=True, exist_ok=True)
     target = history_dir / name
     tmp = history_dir / f".{name}.tmp-{os.getpid()}"

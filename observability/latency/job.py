@@ -216,6 +216,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
     index: dict[str, int] = state.setdefault("hour_index", {})
     touched_hours = {hour_key(s.timestamp) for s in new}
+    if not paths.rollup.exists():
+        touched_hours |= set(index)  # a deleted rollup file is rebuilt from every hour the raw store holds
     offsets = [index[h] for h in touched_hours if h in index]
     stored = [s for s in store.read_from(min(offsets))] if offsets else []
     stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from observability import fsio
 from observability.clock import parse_iso
+from observability import recovery
 from observability.errors import InputError
 from observability.latency.stats import Stats
 
@@ -70,8 +71,20 @@ class RollupFile:
         """Merge recomputed rows, drop expired ones, refresh streaks from the earliest change.
 
         Returns (rows from the earliest changed hour on, rows dropped by retention). Rows
-        before the earliest change are copied through as text, unparsed.
+        before the earliest change are copied through as text, unparsed. A damaged file is an
+        InputError naming it and how to rebuild it.
         """
+        try:
+            return self._update(fresh, now, retention_days)
+        except InputError as exc:
+            raise InputError(recovery.explain(exc.message, self.path)) from None
+
+    def _damaged_row(self, number: int, line: str) -> InputError:
+        return InputError(recovery.explain(f"{self.display}: line {number}: not a rollup row {line[:80]!r}",
+                                           self.path))
+
+    def _update(self, fresh: dict[tuple[str, str], RollupRow], now: datetime,
+                retention_days: int) -> tuple[list[RollupRow], int]:
         cutoff = (now - timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:00:00Z")
         start = min((h for h, _ in fresh), default=None)
         kept_text: list[str] = []
@@ -88,6 +101,8 @@ class RollupFile:
         for number, line in enumerate(lines[1:], start=2):
             if not line.endswith("\n"):
                 continue  # never produced by an atomic rewrite; ignore rather than trust
+            if line.count(",") < 2:
+                raise self._damaged_row(number, line)
             hour, source = line.split(",", 2)[:2]
             if hour < cutoff:
                 dropped += 1
@@ -114,6 +129,12 @@ class RollupFile:
 
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart)."""
+        try:
+            return self._read_since(since)
+        except InputError as exc:
+            raise InputError(recovery.explain(exc.message, self.path)) from None
+
+    def _read_since(self, since: str) -> list[RollupRow]:
         rows = []
         try:
             with open(self.path, encoding="utf-8") as handle:

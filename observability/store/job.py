@@ -136,8 +136,10 @@ def _replace(root: Path, path: str, data: bytes) -> None:
 
 
 def _remove(root: Path, path: str) -> None:
+    # The link itself may go; a directory on the way that leads out of the workspace may not.
+    target = fsio.guard((root / path).parent) / Path(path).name
     try:
-        (root / path).unlink()
+        target.unlink()
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -170,6 +172,7 @@ def pull(ctx: JobContext, options: StateOptions) -> JobResult:
     scope = scopes.get(options.scope)
     store = open_store(options.store, options.environ)
     try:
+        _sweep_store(ctx, store)
         head = store.head()
         if head.manifest is None:
             return _pull_empty(ctx, store.display, head, scope)
@@ -213,6 +216,11 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
     try:
         # Everything is fetched and verified before ops/ is touched: an outage or a bad blob
         # leaves the workspace as it was.
+        # Every target is checked before anything is fetched: a directory linked out of the
+        # workspace refuses the whole pull, not half of it.
+        targets = {path: fsio.guard(root / path) for path in updates}
+        for path in removals:
+            fsio.guard((root / path).parent)
         for path in updates:
             data, moved = _fetch(store, path, files[path])
             downloaded += moved
@@ -227,15 +235,15 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
                 continue
             # A local file that is not what was last pulled holds work the store has never seen.
             if path in local and base.get(path) != local[path]:
-                target = backup_dir / path
+                target = fsio.guard(backup_dir / path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(root / path, target)
                 backed_up.append(path)
         # Without a record a half-finished swap cannot be pushed as if it were a clean pull.
         _remove(root, PULLED)
         for path in updates:
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / path, root / path)
+            targets[path].parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / path, fsio.guard(root / path))
             ctx.artefact(path)
         for path in removals:
             _remove(root, path)
@@ -315,6 +323,7 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
     display = display_url(options.store or "")
     store = open_store(options.store, options.environ)
     try:
+        _sweep_store(ctx, store)
         base_generation, base, scope = _base(ctx, store.display)
         local = {p: e for p, e in selection.scan(ctx.workspace.root).items() if scope.covers(p)}
         ours, mine = local_changes(base, local, scope)
@@ -341,6 +350,14 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
                             "local was changed. Run `observability state pull` and the job again")
     finally:
         store.close()
+
+
+def _sweep_store(ctx: JobContext, store: Store) -> None:
+    """Temp files of writes killed in a file store (other backends have none)."""
+    sweep = getattr(store, "sweep_temps", None)
+    swept = sweep() if sweep is not None else []
+    if swept:
+        ctx.note(f"removed {len(swept)} temp file(s) left by killed writes in {store.display}")
 
 
 def _prune(ctx: JobContext, store: Store, generation: int, keep: int, result: JobResult) -> None:

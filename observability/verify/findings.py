@@ -19,6 +19,9 @@ RULES: dict[str, tuple[str, str]] = {
                                     "ran since; run it by hand, see docs/schedules.md")),
     "log_invalid_line": ("warning", ("Read the named lines of ops/automation_runs.log; a torn last line is "
                                      "dropped by the next append, anything else was written by hand or corrupted")),
+    "log_missing": ("critical", ("ops/automation_runs.log is gone although jobs ran: restore it with "
+                                 "`observability state pull` (the store keeps the log; local lines since the "
+                                 "last push are lost), see docs/runbook.md#corrupt-or-missing-files")),
     "log_sequence_gap": ("warning", ("Lines of ops/automation_runs.log were lost (state push/pull or a restore); "
                                      "compare with the workflow runs of that period")),
     "log_sequence_duplicate": ("warning", ("Two writers used the same sequence: check the state store merge and "

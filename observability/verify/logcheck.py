@@ -113,7 +113,20 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
                     evidence={"path": shown, "sequence": sequence, "lines": lines}))
     result.findings += _segment_ranges(workspace, every, result.first_sequence)
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
+    for record in result.records:
+        lost = (record.get("diagnostics") or {}).get("log_lost")
+        if isinstance(lost, dict):
+            result.findings.append(Finding(
+                "log_missing", SOURCE,
+                f"{shown} was missing when {record.get('job_id')} ran (line {record.get('sequence')}): "
+                f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`)",
+                evidence={"path": shown, "missing": [str(lost.get("missing"))], "missing_count": lost.get("count"),
+                          "job_id": record.get("job_id")}))
     counter = _sequence_file(workspace)
+    if end is None:
+        missing_log = _missing_log(workspace, counter, every)
+        if missing_log:
+            result.findings.append(missing_log)
     if counter is not None and end is not None and counter > end:
         lost = list(range(end + 1, counter + 1))
         result.findings.append(Finding(
@@ -144,6 +157,32 @@ def _segment_ranges(workspace: Workspace, every: list[runlog.Segment], read_from
                 f"{a} and {b} overlap in sequences {first}-{min(last, next_last)}",
                 evidence={"path": a, "sequence": first, "lines": []}))
     return findings
+
+
+def _missing_log(workspace: Workspace, counter: int | None, every: list[runlog.Segment]) -> Finding | None:
+    """No line at all, although the workspace shows jobs ran: the log was deleted or emptied."""
+    shown = workspace.rel(workspace.run_log)
+    if every or (workspace.run_log.exists() and workspace.run_log.stat().st_size):
+        return None
+    evidence: list[str] = []
+    if counter:
+        evidence.append(f"{workspace.rel(workspace.run_sequence)} says {counter} line(s) were written")
+    beats = sorted(p.name for p in workspace.ops.glob("*_heartbeat.json")) if workspace.ops.is_dir() else []
+    if beats:
+        evidence.append(f"heartbeat(s) {', '.join(beats[:3])} show jobs ran")
+    pulled = workspace.ops / ".state_pulled.json"
+    try:
+        if "automation_runs.log" in pulled.read_text(encoding="utf-8", errors="replace"):
+            evidence.append(f"{workspace.rel(pulled)} lists the log as pulled from the state store")
+    except OSError:
+        pass
+    if not evidence:
+        return None
+    state = "is empty" if workspace.run_log.exists() else "is missing"
+    return Finding("log_missing", SOURCE,
+                   f"{shown} {state} but {'; '.join(evidence)}: the automation log was deleted or lost "
+                   "(restore it with `observability state pull`)",
+                   evidence={"path": shown, "sequence": counter, "heartbeats": beats})
 
 
 def _sequence_file(workspace: Workspace) -> int | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 from observability import fsio
@@ -81,12 +80,17 @@ class FileStore(KeyValueStore):
     def _temp(self, key: str, data: bytes) -> Path:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return Path(tmp)
+        return target.parent / fsio.create_temp(target.parent, target.name, data, mode=0o600)
+
+    def sweep_temps(self, *, now: float | None = None, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> list[str]:
+        """Remove temp files writers killed mid-write left in the store (``_list`` and pruning skip them).
+
+        Only those older than ``max_age_s``: another workspace may be pushing to the same store now.
+        """
+        if not self.root.is_dir():
+            return []
+        removed = fsio.sweep_temps([self.root], max_age_s=max_age_s, now=now)
+        return [path.relative_to(self.root).as_posix() for path in removed]
 
     def _put(self, key: str, data: bytes, sha256: str | None = None) -> None:
         try:
