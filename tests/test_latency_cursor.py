@@ -200,3 +200,23 @@ def test_quoted_fields_that_close_on_their_line_and_crlf_lines(tmp_path):
     run = ok_run(ws, "--input", "log.csv", now=NOW)
     assert run["samples_written"] == 3 and run["rejected_rows"] == 0, run
     assert [r["detail"] for r in raw_rows(ws)] == ['said "no", twice', "HTTP503", 'ends with a quote"']
+
+
+def test_an_open_quote_never_swallows_a_non_utf8_line_or_a_record(tmp_path):
+    """The lines after an unclosed quote are read on their own when they cannot continue it."""
+    from observability.clock import parse_iso
+    from observability.latency.samples import read_new
+
+    log = tmp_path / "signal.csv"
+    log.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\n"
+                    b'2026-01-05T00:00:00Z,10,error,"opened,feed\n'
+                    b"  caf\xe9 line\n"
+                    b" , ,,\n"
+                    b"2026-01-05T00:01:00Z,20,ok,,feed\n")
+    samples, rejects, cursor, _ = read_new(log, None, rel="signal.csv", default_source=None,
+                                           now=parse_iso("2026-01-05T01:00:00Z"))
+    assert [s.latency_ms for s in samples] == [20.0]
+    assert [(r.line, r.reason.split(":")[0], r.raw) for r in rejects] == [
+        (2, "unterminated quoted field", '2026-01-05T00:00:00Z,10,error,"opened,feed'),
+        (3, "not UTF-8 text (byte 6 of the line)", "  caf\\xe9 line")]
+    assert cursor["offset"] == log.stat().st_size and cursor["line"] == 5

@@ -132,25 +132,29 @@ class RowParser:
                 f"{display}: line 1: unknown header {','.join(header)!r}; expected "
                 "'timestamp_utc,latency_ms,status,detail,source' or 'signal_id,ts_emit,ts_ack,status,detail'")
 
-    def _get(self, row: list[str], name: str) -> str | None:
-        index = self.columns.get(name)
-        return row[index] if index is not None and index < len(row) else None
+        # Column positions, looked up once (hot path); parse() checks the width first.
+        get = self.columns.get
+        self._at = {name: get(name) for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack", "status",
+                                                 "detail", "source")}
 
     def parse(self, row: list[str], now: datetime) -> Sample:
         if len(row) < self.width:
             raise RowError(f"expected {self.width} fields, found {len(row)}")
+        at = self._at
         if self.kind == "current":
-            stamp = _timestamp(self._get(row, "timestamp_utc") or "", "timestamp_utc", now)
-            latency = _latency((self._get(row, "latency_ms") or "").strip())
+            stamp = _timestamp(row[at["timestamp_utc"]], "timestamp_utc", now)
+            latency = _latency(row[at["latency_ms"]].strip())
         else:
-            emit = _timestamp(self._get(row, "ts_emit") or "", "ts_emit", now)
-            ack = _timestamp(self._get(row, "ts_ack") or "", "ts_ack", now)
+            emit = _timestamp(row[at["ts_emit"]], "ts_emit", now)
+            ack = _timestamp(row[at["ts_ack"]], "ts_ack", now)
             if ack < emit:
-                raise RowError(f"ts_ack {self._get(row, 'ts_ack')!r} is before ts_emit {self._get(row, 'ts_emit')!r} "
+                raise RowError(f"ts_ack {row[at['ts_ack']]!r} is before ts_emit {row[at['ts_emit']]!r} "
                                "(clock skew between the hosts): no latency can be measured")
             stamp, latency = ack, (ack - emit).total_seconds() * 1000.0
-        return Sample(stamp, _source(self._get(row, "source"), self.default_source), latency,
-                      _status(self._get(row, "status")), (self._get(row, "detail") or "").strip()[:500])
+        source, status, detail = at["source"], at["status"], at["detail"]
+        return Sample(stamp, _source(row[source] if source is not None else None, self.default_source), latency,
+                      _status(row[status] if status is not None else None),
+                      row[detail].strip()[:500] if detail is not None else "")
 
 
 def _fingerprint(data: bytes) -> str:
@@ -203,6 +207,11 @@ def _fields(text: str) -> list[str]:
     return next(csv.reader([text]), [])
 
 
+def _blank(text: str) -> bool:
+    """A line of nothing but commas and spaces (skipped, as csv readers do with empty rows)."""
+    return not text.replace(",", "").replace('"', "").strip()
+
+
 def _shown(data: bytes) -> str:
     return data[:RAW_CHARS * 4].decode("utf-8", "backslashreplace")[:RAW_CHARS]
 
@@ -221,10 +230,12 @@ class _Chunk:
 
     def _sample(self, text: str) -> Sample | None:
         """The sample of one whole record (None for a blank one); raises RowError or csv.Error."""
-        row = _fields(text)
-        if not row or all(not cell.strip() for cell in row):
-            return None
-        return self.parser.parse(row, self.now)
+        try:
+            return self.parser.parse(_fields(text), self.now)
+        except RowError:
+            if _blank(text):
+                return None
+            raise
 
     def _is_record(self, text: str | None) -> bool:
         if text is None:
@@ -261,10 +272,13 @@ class _Chunk:
                 except UnicodeDecodeError:
                     texts.append(None)
         count, i, consumed = len(lines), 0, 0
+        append, now = self.samples.append, self.now
+        parse = self.parser.parse if self.parser is not None else None
         while i < count:
             text, line_no = texts[i], first_line + i
-            if self.parser is None:
+            if parse is None:
                 self._header(text, line_no)
+                parse = self.parser.parse
             elif len(lines[i]) > MAX_RECORD_BYTES:
                 self.reject(line_no, f"line is {len(lines[i])} bytes, longer than the {MAX_RECORD_BYTES}-byte "
                                      "limit for one row", _shown(lines[i]))
@@ -286,8 +300,14 @@ class _Chunk:
                 consumed += sum(len(line) + 1 for line in lines[i:end])
                 i = end
                 continue
-            else:
+            elif '"' in text or "\r" in text:
                 self._record(text, line_no)
+            else:  # the common case, inline: a plain line splits on commas exactly as csv would
+                try:
+                    append(parse(text.split(","), now))
+                except RowError as exc:
+                    if not _blank(text):
+                        self.reject(line_no, str(exc), text)
             consumed += len(lines[i]) + 1
             i += 1
         return consumed, i
@@ -298,7 +318,7 @@ class _Chunk:
         text, size = texts[i], len(lines[i])
         for j in range(i + 1, min(len(lines), i + MAX_RECORD_LINES)):
             size += len(lines[j]) + 1
-            if size > MAX_RECORD_BYTES or self._is_record(texts[j]):
+            if texts[j] is None or size > MAX_RECORD_BYTES or self._is_record(texts[j]):
                 return i + 1
             text = f"{text}\n{texts[j]}"
             if not _open_quote(text):
