@@ -420,3 +420,23 @@ def test_a_legacy_row_acknowledged_before_it_was_emitted_is_rejected_not_stored_
     assert stored_latencies(ws) == [0.0, 1500.0]
     [reject] = rejects_of(ws)
     assert reject["line"] == "3" and "before ts_emit" in reject["reason"], reject
+
+
+def test_quotes_in_details_survive_a_lost_state_and_an_archive_rotation(tmp_path):
+    """The raw store quotes details itself (csv.writer), so its own record splitting (re-indexing after a
+    lost state, rotation into archives) keeps a stray or unclosed quote in one row."""
+    from tests._support_robust import sample_key, stored_keys
+
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    stray = f"{(START + timedelta(seconds=20 * 30)):%Y-%m-%dT%H:%M:%SZ},130,failure,upstream said \"bad gateway,feed_a"
+    write_lines(log, [good(i) for i in range(30)] + [stray] + [good(i) for i in range(31, 600)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0, err
+    (ws / "ops" / "latency_state.json").unlink()
+    write_lines(log, [good(i) for i in range(600, 610)], header=None, mode="ab")
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", "--max-raw-bytes", "8000", now="2026-01-05T06:22:00Z")
+    assert code == 0, err
+    assert doc["samples_written"] == 10 and doc["duplicates_skipped"] == 600 and doc["rotated"], doc
+    keys = stored_keys(ws)
+    assert sum(keys.values()) == 610 and max(keys.values()) == 1
+    assert keys[sample_key(stray.split(",")[0], "feed_a", "130", "failure", 'upstream said "bad gateway')] == 1
