@@ -440,3 +440,18 @@ def test_quotes_in_details_survive_a_lost_state_and_an_archive_rotation(tmp_path
     keys = stored_keys(ws)
     assert sum(keys.values()) == 610 and max(keys.values()) == 1
     assert keys[sample_key(stray.split(",")[0], "feed_a", "130", "failure", 'upstream said "bad gateway')] == 1
+
+
+def test_a_damaged_rejects_file_does_not_stop_a_run_after_a_lost_state(tmp_path):
+    """After a lost state the rejects file is read (to log no reject twice); a field over csv's limit in it
+    used to fail that run with internal_error."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(0), "not-a-time,1,success,,feed_a", good(2)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0 and doc["rejected_rows"] == 1, (doc, err)
+    with open(ws / "ops" / "signal_latency_rejects.csv", "ab") as handle:
+        handle.write(b'2026-01-05T06:07:00Z,x,logs/signal.csv,9,damaged,"' + b"y" * (200 * 1024) + b'"\n')
+    (ws / "ops" / "latency_state.json").unlink()
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
+    assert code == 0, (doc, err)
+    assert doc["samples_written"] == 0 and doc["duplicates_skipped"] == 2 and doc["rejected_rows"] == 1, doc

@@ -164,7 +164,9 @@ def _logged_rejects(path: Path) -> set[tuple[str, str, str]]:
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as handle:
             return {(r.get("input"), r.get("line"), r.get("raw")) for r in csv.DictReader(handle)}
-    except FileNotFoundError:
+    except (FileNotFoundError, csv.Error):
+        # Only used to avoid logging a reject twice after a lost state: a damaged rejects file (the
+        # runbook says how to restore it) must not stop ingestion.
         return set()
 
 
