@@ -43,25 +43,26 @@ def test_current_format_statuses(tmp_path):
     assert float(rollup[0]["failure_rate"]) == pytest.approx(expected_failures / len(statuses), abs=1e-4)
 
 
-def test_legacy_format_latency_and_clamp(tmp_path):
+def test_legacy_format_latency_and_ack_before_emit(tmp_path):
     ws = tmp_path
     rows = [
         "sig1,2025-10-11T11:00:00.000000+00:00,2025-10-11T11:00:01.250000+00:00,success,sent\n",  # 1250 ms
         "sig2,2025-10-11T11:05:00+00:00,2025-10-11T11:05:00.000500+00:00,failure,noop\n",          # 0.5 ms
-        "sig3,2025-10-11T11:10:05+00:00,2025-10-11T11:10:00+00:00,ok,clock skew\n",                # -5 s -> 0
+        "sig3,2025-10-11T11:10:05+00:00,2025-10-11T11:10:00+00:00,ok,clock skew\n",                # -5 s: rejected
         "sig4,2025-10-11T11:20:00Z,2025-10-11T11:20:30Z,stable,\n",                                # 30000 ms
     ]
     write_log(ws / "logs" / "legacy_notifier.csv", rows, header=LEGACY_HEADER)
     summary = ok_run(ws, "--input", "logs/legacy_notifier.csv", now=NOW)
-    assert summary["samples_written"] == 4
+    assert summary["samples_written"] == 3 and summary["rejected_rows"] == 1
     raw = raw_rows(ws)
     got = [(r["timestamp_utc"], r["source"], float(r["latency_ms"]), r["status"], r["detail"]) for r in raw]
     assert got == [
         ("2025-10-11T11:00:01Z", "legacy_notifier", 1250.0, "success", "sent"),
         ("2025-10-11T11:05:00Z", "legacy_notifier", 0.5, "failure", "noop"),
-        ("2025-10-11T11:10:00Z", "legacy_notifier", 0.0, "ok", "clock skew"),
         ("2025-10-11T11:20:30Z", "legacy_notifier", 30000.0, "stable", ""),
     ]
+    rejects = (ws / "ops" / "signal_latency_rejects.csv").read_text().splitlines()
+    assert len(rejects) == 2 and ",4,ts_ack " in rejects[1] and "before ts_emit" in rejects[1]
     rollup = rollup_rows(ws)
     assert int(rollup[0]["failure_count"]) == 1
     assert float(rollup[0]["max_ms"]) == 30000.0
@@ -186,7 +187,7 @@ def test_real_upstream_legacy_log(tmp_path):
     assert summary["rejected_rows"] == 0
     assert summary["samples_written"] == len(rows)
     expected = sorted(
-        (round(max((ts(r[cols["ts_ack"]]) - ts(r[cols["ts_emit"]])).total_seconds() * 1000.0, 0.0), 3),
+        (round((ts(r[cols["ts_ack"]]) - ts(r[cols["ts_emit"]])).total_seconds() * 1000.0, 3),
          r[cols["status"]].lower(), r[cols["detail"]]) for r in rows)
     raw = raw_rows(ws) + archive_rows(ws)
     assert sorted((float(r["latency_ms"]), r["status"], r["detail"]) for r in raw) == expected

@@ -164,7 +164,9 @@ def _logged_rejects(path: Path) -> set[tuple[str, str, str]]:
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as handle:
             return {(r.get("input"), r.get("line"), r.get("raw")) for r in csv.DictReader(handle)}
-    except FileNotFoundError:
+    except (FileNotFoundError, csv.Error):
+        # Only used to avoid logging a reject twice after a lost state: a damaged rejects file (the
+        # runbook says how to restore it) must not stop ingestion.
         return set()
 
 
@@ -212,6 +214,10 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     new.extend(_run_probes(probes, now))
     for r in rejects[:5]:
         ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
+    if rejects:
+        # Rows the job could not use are monitoring it did not do: the run says so (status warning).
+        ctx.warn(f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
+                 f"{rejects[0].reason[:120]}; see {ws.rel(paths.rejects)}")
 
     # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
     index: dict[str, int] = state.setdefault("hour_index", {})
@@ -291,7 +297,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     rotated = _rotate(ctx, state, store, paths, opts)
 
     # 8. Outputs.
-    status = "dry_run" if opts.dry_run_alert else ("warning" if any(a["status"] == "firing" for a in alerts) else "ok")
+    firing_now = any(a["status"] == "firing" for a in alerts)
+    status = "dry_run" if opts.dry_run_alert else ("warning" if firing_now or rejects else "ok")
     if alerts or opts.dry_run_alert:
         out = paths.alerts_dir / f"{ctx.job_id}.json"
         fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,

@@ -3,13 +3,18 @@
 A cursor remembers how far a log was read and a fingerprint of what was read, so a log
 that is appended to continues where it stopped, and one that was truncated or rotated is
 noticed (the unread tail of a rotated log is read from its rotated sibling when found).
+
+The reader works line by line on bytes, so one bad row costs that row only (it goes to the
+rejects file with its line number) and the cursor always moves past it. A record is one line;
+it continues onto the next lines only while a field that *starts* with ``"`` is still open
+(RFC 4180: a quoted detail may hold a newline, e.g. a traceback) and only over lines that are
+not records on their own. A ``"`` inside an unquoted field is plain text.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -23,6 +28,19 @@ SUCCESS_STATUSES = frozenset({"success", "ok", "stable"})
 SOURCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 FINGERPRINT_BYTES = 1024
 MAX_FUTURE = timedelta(hours=1)
+# A record longer than this is rejected: the csv module's own field limit (131,072 characters)
+# would otherwise fail the whole run, and a detail is cut to 500 characters anyway.
+MAX_RECORD_BYTES = 128 * 1024
+# A quoted field may hold a newline (a traceback); it may not run on for more lines than this.
+MAX_RECORD_LINES = 200
+RAW_CHARS = 300
+UNTERMINATED = "unterminated quoted field: a field opens a quote that no later line closes"
+
+# One CSV field as Python's csv module reads it (default dialect): a quoted field (``""`` is a
+# quote) followed by anything up to the comma, or an unquoted field in which ``"`` is plain text.
+# A line that does not match ends inside an open quoted field. Possessive quantifiers keep it linear.
+_FIELD = r'(?:"(?:[^"]|"")*+"[^,]*+|[^,"][^,]*+|)'
+_CLOSED = re.compile(rf"{_FIELD}(?:,{_FIELD})*+", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +132,29 @@ class RowParser:
                 f"{display}: line 1: unknown header {','.join(header)!r}; expected "
                 "'timestamp_utc,latency_ms,status,detail,source' or 'signal_id,ts_emit,ts_ack,status,detail'")
 
-    def _get(self, row: list[str], name: str) -> str | None:
-        index = self.columns.get(name)
-        return row[index] if index is not None and index < len(row) else None
+        # Column positions, looked up once (hot path); parse() checks the width first.
+        get = self.columns.get
+        self._at = {name: get(name) for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack", "status",
+                                                 "detail", "source")}
 
     def parse(self, row: list[str], now: datetime) -> Sample:
         if len(row) < self.width:
             raise RowError(f"expected {self.width} fields, found {len(row)}")
+        at = self._at
         if self.kind == "current":
-            stamp = _timestamp(self._get(row, "timestamp_utc") or "", "timestamp_utc", now)
-            latency = _latency((self._get(row, "latency_ms") or "").strip())
+            stamp = _timestamp(row[at["timestamp_utc"]], "timestamp_utc", now)
+            latency = _latency(row[at["latency_ms"]].strip())
         else:
-            emit = _timestamp(self._get(row, "ts_emit") or "", "ts_emit", now)
-            ack = _timestamp(self._get(row, "ts_ack") or "", "ts_ack", now)
-            stamp, latency = ack, max((ack - emit).total_seconds() * 1000.0, 0.0)
-        return Sample(stamp, _source(self._get(row, "source"), self.default_source), latency,
-                      _status(self._get(row, "status")), (self._get(row, "detail") or "").strip()[:500])
+            emit = _timestamp(row[at["ts_emit"]], "ts_emit", now)
+            ack = _timestamp(row[at["ts_ack"]], "ts_ack", now)
+            if ack < emit:
+                raise RowError(f"ts_ack {row[at['ts_ack']]!r} is before ts_emit {row[at['ts_emit']]!r} "
+                               "(clock skew between the hosts): no latency can be measured")
+            stamp, latency = ack, (ack - emit).total_seconds() * 1000.0
+        source, status, detail = at["source"], at["status"], at["detail"]
+        return Sample(stamp, _source(row[source] if source is not None else None, self.default_source), latency,
+                      _status(row[status] if status is not None else None),
+                      row[detail].strip()[:500] if detail is not None else "")
 
 
 def _fingerprint(data: bytes) -> str:
@@ -170,22 +195,146 @@ def _rotated_sibling(path: Path, cursor: dict) -> Path | None:
     return None
 
 
-def _parse_chunk(text: str, first_line: int, parser: RowParser | None, display: str, rel: str,
-                 default_source: str | None, now: datetime, samples: list, rejects: list):
-    """Parse complete lines; returns the parser (created from the header when reading from the top)."""
-    reader = csv.reader(io.StringIO(text))
-    for row in reader:
-        line_no = first_line + reader.line_num - 1
-        if parser is None:
-            parser = RowParser(row, display, default_source)
-            continue
-        if not row or all(not cell.strip() for cell in row):
-            continue
+def _open_quote(text: str) -> bool:
+    """True when ``text`` ends inside a quoted field (the record goes on after its newline)."""
+    return '"' in text and _CLOSED.fullmatch(text.rstrip("\r")) is None
+
+
+def _fields(text: str) -> list[str]:
+    """One record's fields, as csv reads them (raises csv.Error)."""
+    if '"' not in text and "\r" not in text:
+        return text.split(",")
+    return next(csv.reader([text]), [])
+
+
+def _blank(text: str) -> bool:
+    """A line of nothing but commas and spaces (skipped, as csv readers do with empty rows)."""
+    return not text.replace(",", "").replace('"', "").strip()
+
+
+def _shown(data: bytes) -> str:
+    return data[:RAW_CHARS * 4].decode("utf-8", "backslashreplace")[:RAW_CHARS]
+
+
+class _Chunk:
+    """Parses the complete lines of one read: samples, rejects, and how far it got."""
+
+    def __init__(self, parser: RowParser | None, rel: str, default_source: str | None, now: datetime,
+                 samples: list, rejects: list):
+        self.parser, self.rel, self.default_source, self.now = parser, rel, default_source, now
+        self.samples, self.rejects = samples, rejects
+        self.header: list[str] | None = None
+
+    def reject(self, line_no: int, reason: str, raw: str) -> None:
+        self.rejects.append(Reject(self.rel, line_no, reason, raw.rstrip("\r")[:RAW_CHARS]))
+
+    def _sample(self, text: str) -> Sample | None:
+        """The sample of one whole record (None for a blank one); raises RowError or csv.Error."""
         try:
-            samples.append(parser.parse(row, now))
+            return self.parser.parse(_fields(text), self.now)
+        except RowError:
+            if _blank(text):
+                return None
+            raise
+
+    def _is_record(self, text: str | None) -> bool:
+        if text is None:
+            return False
+        try:
+            return self._sample(text) is not None
+        except (RowError, csv.Error):
+            return False
+
+    def _header(self, text: str | None, line_no: int) -> None:
+        if text is None:
+            raise InputError(f"{self.rel}: line {line_no}: the header is not UTF-8 text")
+        try:
+            self.header = next(csv.reader([text]), [])
+        except csv.Error as exc:
+            raise InputError(f"{self.rel}: line {line_no}: unreadable header ({exc})") from None
+        self.parser = RowParser(self.header, self.rel, self.default_source)
+
+    def run(self, data: bytes, first_line: int, *, final: bool) -> tuple[int, int]:
+        """Parse ``data`` (whole lines); returns (bytes consumed, lines consumed).
+
+        Unless ``final``, a record still open at the end (a quoted field not closed yet) is left
+        for the next read; at the end of a rotated file nothing more can come, so it is rejected.
+        """
+        lines = data.split(b"\n")
+        lines.pop()  # data ends with a newline: the last piece is empty
+        try:
+            texts: list[str | None] = data.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            texts = []
+            for line in lines:
+                try:
+                    texts.append(line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    texts.append(None)
+        count, i, consumed = len(lines), 0, 0
+        append, now = self.samples.append, self.now
+        parse = self.parser.parse if self.parser is not None else None
+        while i < count:
+            text, line_no = texts[i], first_line + i
+            if parse is None:
+                self._header(text, line_no)
+                parse = self.parser.parse
+            elif len(lines[i]) > MAX_RECORD_BYTES:
+                self.reject(line_no, f"line is {len(lines[i])} bytes, longer than the {MAX_RECORD_BYTES}-byte "
+                                     "limit for one row", _shown(lines[i]))
+            elif text is None:
+                try:
+                    lines[i].decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    where = exc.start
+                self.reject(line_no, f"not UTF-8 text (byte {where + 1} of the line)", _shown(lines[i]))
+            elif _open_quote(text):
+                end = self._continued(lines, texts, i)
+                if end is None and not final:
+                    break  # maybe still being written: read it again next time
+                if end is None or end == i + 1:
+                    end = i + 1
+                    self.reject(line_no, UNTERMINATED, text)
+                else:
+                    self._record("\n".join(texts[i:end]), line_no)
+                consumed += sum(len(line) + 1 for line in lines[i:end])
+                i = end
+                continue
+            elif '"' in text or "\r" in text:
+                self._record(text, line_no)
+            else:  # the common case, inline: a plain line splits on commas exactly as csv would
+                try:
+                    append(parse(text.split(","), now))
+                except RowError as exc:
+                    if not _blank(text):
+                        self.reject(line_no, str(exc), text)
+            consumed += len(lines[i]) + 1
+            i += 1
+        return consumed, i
+
+    def _continued(self, lines: list[bytes], texts: list[str | None], i: int) -> int | None:
+        """End (exclusive line index) of the record opened on line ``i``: past the line that closes its
+        quote; ``i + 1`` when the next line cannot continue it; None when the data ends first."""
+        text, size = texts[i], len(lines[i])
+        for j in range(i + 1, min(len(lines), i + MAX_RECORD_LINES)):
+            size += len(lines[j]) + 1
+            if texts[j] is None or size > MAX_RECORD_BYTES or self._is_record(texts[j]):
+                return i + 1
+            text = f"{text}\n{texts[j]}"
+            if not _open_quote(text):
+                return j + 1
+        return None if len(lines) < i + MAX_RECORD_LINES else i + 1
+
+    def _record(self, text: str, line_no: int) -> None:
+        try:
+            sample = self._sample(text)
         except RowError as exc:
-            rejects.append(Reject(rel, line_no, str(exc), ",".join(row)[:300]))
-    return parser
+            self.reject(line_no, str(exc), text)
+        except csv.Error as exc:
+            self.reject(line_no, f"not a CSV row ({exc})", text)
+        else:
+            if sample is not None:
+                self.samples.append(sample)
 
 
 def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str | None,
@@ -207,49 +356,33 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
         sibling = _rotated_sibling(path, cursor)
         if sibling is not None:
             notes.append(f"{rel} was rotated; read the rest of {sibling.name} first")
-            tail, _ = _read_from(sibling, offset)
+            tail = _read_from(sibling, offset)
             parser = RowParser(cursor["header"], rel, default_source) if cursor.get("header") else None
-            _parse_chunk(tail.decode("utf-8", "replace"), cursor.get("line", 1) + 1, parser, rel, rel,
-                         default_source, now, samples, rejects)
+            # Its rejects name the rotated file, where their line numbers hold.
+            sibling_rel = f"{rel.rsplit('/', 1)[0]}/{sibling.name}" if "/" in rel else sibling.name
+            _Chunk(parser, sibling_rel, default_source, now, samples, rejects).run(
+                tail, int(cursor.get("line", 0)) + 1, final=True)
         else:
             notes.append(f"{rel} was truncated or replaced; reading it from the start")
         cursor, offset = {}, 0
-    data, consumed = _read_from(path, offset)
+    data = _read_from(path, offset)
     if not data:
         return samples, rejects, {**cursor, "offset": offset} if cursor else _cursor_for(path, 0, 0, None), notes
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{rel}: not UTF-8 text (byte {offset + exc.start})") from None
     parser = RowParser(cursor["header"], rel, default_source) if offset and cursor.get("header") else None
     line = int(cursor.get("line", 0))
-    parser = _parse_chunk(text, line + 1, parser, rel, rel, default_source, now, samples, rejects)
-    header = cursor.get("header")
-    if header is None and parser is not None:
-        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
-    new_cursor = _cursor_for(path, offset + consumed, line + text.count("\n"), header)
+    chunk = _Chunk(parser, rel, default_source, now, samples, rejects)
+    consumed, lines = chunk.run(data, line + 1, final=False)
+    header = cursor.get("header") if offset else chunk.header
+    new_cursor = _cursor_for(path, offset + consumed, line + lines, header)
     return samples, rejects, new_cursor, notes
 
 
-def _read_from(path: Path, offset: int) -> tuple[bytes, int]:
-    """Complete records after ``offset``: up to the last newline that is not inside a quoted field
-    (a detail with a newline in it may still be being written)."""
+def _read_from(path: Path, offset: int) -> bytes:
+    """The complete lines after ``offset`` (a last line without its newline is still being written)."""
     with open(path, "rb") as handle:
         handle.seek(offset)
         data = handle.read()
-    end = data.rfind(b"\n")
-    if end < 0:
-        return b"", 0
-    chunk = data[: end + 1]
-    if chunk.count(b'"') % 2:  # the last record is still open: stop before it
-        quoted, last, position = False, 0, 0
-        for line in chunk.splitlines(keepends=True):
-            position += len(line)
-            quoted ^= line.count(b'"') % 2 == 1
-            if not quoted:
-                last = position
-        chunk = chunk[:last]
-    return chunk, len(chunk)
+    return data[: data.rfind(b"\n") + 1]
 
 
 def _cursor_for(path: Path, offset: int, line: int, header: list[str] | None) -> dict:
