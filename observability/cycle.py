@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from observability import chain, clock, deadman, fsio, github_actions, runlog, secrets
+from observability import chain, clock, deadman, fsio, github_actions, provenance, runlog, secrets
 from observability.errors import EXIT_OK, ConfigError
 from observability.runtime import OK_STATUSES, make_job_id, record_skipped
 from observability.store import scopes
@@ -73,7 +73,7 @@ class Step:
 
     def as_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"step": self.name, "status": self.status, "exit_code": self.exit_code,
-                                 "job_id": self.summary.get("job_id"), "command": ["observability", *self.argv]}
+                                 "job_id": self.summary.get("job_id"), "command": ["observability", *provenance.outline(self.argv)]}
         if self.skipped_reason:
             entry["reason"] = self.skipped_reason
         else:

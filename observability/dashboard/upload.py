@@ -33,7 +33,8 @@ def parse_command(command: str) -> list[str]:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise ConfigError(f"--upload-command: cannot split {command!r} ({exc})") from None
+        # Never echo the command: it may hold a credential written inline.
+        raise ConfigError(f"--upload-command: cannot split the command ({exc})") from None
     if not argv:
         raise ConfigError("--upload-command: empty command")
     return argv
@@ -41,6 +42,20 @@ def parse_command(command: str) -> list[str]:
 
 def render(argv: list[str], bundle_dir: Path) -> list[str]:
     return [arg.replace(PLACEHOLDER, str(bundle_dir)) for arg in argv]
+
+
+def outline(argv: list[str], bundle_dir: Path) -> list[str]:
+    """What a dry run records of the command: the program's name, option names and the bundle
+    directory; every other argument is ``…``, since it may be a credential written inline."""
+    rest = []
+    for arg in argv[1:]:
+        if arg == str(bundle_dir):
+            rest.append(arg)
+        elif arg.startswith("-") and arg != "-":
+            rest.append(arg.partition("=")[0] + ("=…" if "=" in arg else ""))
+        else:
+            rest.append("…")
+    return [Path(argv[0]).name, *rest]
 
 
 def _tail(text: str, limit: int = 800) -> str:
