@@ -72,8 +72,10 @@ class Step:
         return str(self.summary.get("status") or ("error" if self.exit_code else "ok"))
 
     def as_dict(self) -> dict[str, Any]:
+        # The command's outline, never its values: one may be a credential (docs/credentials.md).
         entry: dict[str, Any] = {"step": self.name, "status": self.status, "exit_code": self.exit_code,
-                                 "job_id": self.summary.get("job_id"), "command": ["observability", *provenance.outline(self.argv)]}
+                                 "job_id": self.summary.get("job_id"),
+                                 "command": ["observability", *provenance.outline(self.argv)]}
         if self.skipped_reason:
             entry["reason"] = self.skipped_reason
         else:

@@ -60,17 +60,26 @@ def command_path(args: list[str]) -> list[str]:
     return words
 
 
-def outline(args: list[str]) -> list[str]:
-    """``args`` with the command path and option names kept and every value replaced by ``…``
-    (``latency sample --input …  --dry-run``): which command ran and how, never with what."""
-    path = command_path(args)
-    rest = []
-    for arg in args[len(path):]:
-        if arg.startswith("-") and arg != "-":
-            rest.append(arg.partition("=")[0] + ("=…" if "=" in arg else ""))
+def elide(args: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
+    """``args`` with option names kept (``--dry-run``, ``--input``, ``--probe=…``) and every other
+    argument (an option's value, a positional argument) replaced by ``…``, but those in ``keep``."""
+    shown = []
+    for arg in args:
+        if arg in keep:
+            shown.append(arg)
+        elif arg.startswith("-") and arg != "-":
+            name, equals, _ = arg.partition("=")
+            shown.append(name + ("=…" if equals else ""))
         else:
-            rest.append("…")
-    return [*path, *rest]
+            shown.append("…")
+    return shown
+
+
+def outline(args: list[str]) -> list[str]:
+    """The command path and option names of ``args``, every value ``…``
+    (``latency sample --input … --dry-run``): which command ran and how, never with what."""
+    path = command_path(args)
+    return [*path, *elide(args[len(path):])]
 
 
 def source_command(argv: list[str] | None = None) -> str:

@@ -302,3 +302,19 @@ def test_cycle_document_shows_each_steps_options_never_their_values(tmp_path, ca
     for path in [*ws.rglob("*"), *(tmp_path / "store").rglob("*")]:  # out/cycle/, out/dashboard_upload/ ...
         if path.is_file():
             assert canary.encode() not in path.read_bytes(), path
+
+
+def test_source_command_is_the_command_path_never_an_argument():
+    import observability.cli  # noqa: F401 - registers the command paths
+    from observability import provenance
+
+    def source(*args: str) -> str:
+        return provenance.source_command(["/usr/bin/observability", *args])
+
+    assert source("dashboard", "export", "--upload-command", "curl -H 'token x'") == "observability dashboard export"
+    assert source("cycle", "latency", "sample", "--probe", "a=http://h/?t=x") == "observability cycle"
+    assert source("init", "state") == "observability init"
+    assert source("latency", "--help") == "observability latency"
+    assert source("-q", "tests/x.py") == "observability"
+    assert provenance.outline(["latency", "sample", "--input", "a.csv", "--probe=a=http://h/?t=x", "--dry-run"]) == [
+        "latency", "sample", "--input", "…", "--probe=…", "--dry-run"]

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability import secrets
+from observability import provenance, secrets
 from observability.errors import ConfigError, ObservabilityError
 
 PLACEHOLDER = "{bundle_dir}"
@@ -47,15 +47,7 @@ def render(argv: list[str], bundle_dir: Path) -> list[str]:
 def outline(argv: list[str], bundle_dir: Path) -> list[str]:
     """What a dry run records of the command: the program's name, option names and the bundle
     directory; every other argument is ``…``, since it may be a credential written inline."""
-    rest = []
-    for arg in argv[1:]:
-        if arg == str(bundle_dir):
-            rest.append(arg)
-        elif arg.startswith("-") and arg != "-":
-            rest.append(arg.partition("=")[0] + ("=…" if "=" in arg else ""))
-        else:
-            rest.append("…")
-    return [Path(argv[0]).name, *rest]
+    return [Path(argv[0]).name, *provenance.elide(argv[1:], keep=frozenset({str(bundle_dir)}))]
 
 
 def _tail(text: str, limit: int = 800) -> str:
