@@ -235,8 +235,13 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
     for run in (done, init, push):
         _assert_nowhere(canary, tmp_path, run, github=github)
     assert provenance_command == "observability dashboard export"
-    if github:
+    log = (ws / "ops" / "automation_runs.log").read_text(encoding="utf-8")
+    assert '"source_command":"observability dashboard export"' in log
+    if github:  # the GitHub files and annotations were really written (and checked above)
         assert (tmp_path / "github" / "output").read_text(encoding="utf-8")
+        assert (tmp_path / "github" / "summary").stat().st_size > 0
+        if outcome == "fails":
+            assert any(line.startswith("::error") and "***" in line for line in done.stderr.splitlines())
 
 
 def test_secret_in_an_exception_message_and_traceback_is_scrubbed(tmp_path, capsys, monkeypatch, canary):
@@ -318,3 +323,23 @@ def test_source_command_is_the_command_path_never_an_argument():
     assert source("-q", "tests/x.py") == "observability"
     assert provenance.outline(["latency", "sample", "--input", "a.csv", "--probe=a=http://h/?t=x", "--dry-run"]) == [
         "latency", "sample", "--input", "…", "--probe=…", "--dry-run"]
+
+
+# Listed in a row that speaks of secrets, but not secret themselves (an access key id names a key).
+NOT_SECRET = {"AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_MAX_ATTEMPTS"}
+
+
+def test_every_variable_the_readme_calls_a_secret_is_registered_every_run():
+    import re
+
+    from observability import secrets as registry
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Environment variables", 1)[1].split("\n\n", 2)[1]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        cells = row.split(" | ")
+        if len(cells) >= 3 and re.search(r"\b(secret|token)", cells[-1], re.IGNORECASE):
+            documented |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])) - NOT_SECRET
+    assert {"OBS_WEBHOOK_SECRET", "GITHUB_TOKEN", "OBS_PAGERDUTY_ROUTING_KEY"} <= documented, documented
+    assert documented <= set(registry.SECRET_ENV), documented - set(registry.SECRET_ENV)
