@@ -188,8 +188,9 @@ def test_every_secret_variable_is_covered_by_the_upload_canary():
 
 
 UPLOADER = """\
-import sys
+import json, os, sys
 printed = {printed!r}
+json.dump(sorted(name for name in {names!r} if name in os.environ), open({seen!r}, "w"))
 for value in printed:
     print("stdout says", value)
     print("stderr says", value, file=sys.stderr)
@@ -212,7 +213,9 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
     printed = [value for value in planted.values()]
     outside = tmp_path_factory.mktemp("uploader")  # the script holds the canary: keep it out of tmp_path
     script = outside / "uploader.py"
-    script.write_text(UPLOADER.format(printed=printed, code=1 if outcome == "fails" else 0), encoding="utf-8")
+    seen = outside / "seen.json"
+    script.write_text(UPLOADER.format(printed=printed, names=sorted(planted), seen=str(seen),
+                                      code=1 if outcome == "fails" else 0), encoding="utf-8")
     inline = f"inline{canary}"
     command = f"{sys.executable} {script} {{bundle_dir}} --token {inline} 'Authorization: token {inline}'"
     env = (_github_env(tmp_path, **planted) if github else clean_env(**planted))
@@ -223,6 +226,8 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
     if outcome == "fails":
         assert result["diagnostics"]["error_code"] == "upload_failed"
         assert "upload stderr:" in done.stderr and "***" in done.stderr  # it printed, and was scrubbed
+    # The command gets the storage credentials it may need, none of the run's other secrets.
+    assert json.loads(seen.read_text()) == ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
     manifest = json.loads((ws / "out/dashboard/manifest.json").read_text())
     # (checked last: the leak checks below say what else leaked)
     provenance_command = manifest["provenance"]["command"]
