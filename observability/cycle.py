@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from observability import chain, clock, deadman, fsio, github_actions, runlog, secrets
+from observability import chain, clock, deadman, fsio, github_actions, provenance, runlog, secrets
 from observability.errors import EXIT_OK, ConfigError
 from observability.runtime import OK_STATUSES, make_job_id, record_skipped
 from observability.store import scopes
@@ -72,8 +72,10 @@ class Step:
         return str(self.summary.get("status") or ("error" if self.exit_code else "ok"))
 
     def as_dict(self) -> dict[str, Any]:
+        # The command's outline, never its values: one may be a credential (docs/credentials.md).
         entry: dict[str, Any] = {"step": self.name, "status": self.status, "exit_code": self.exit_code,
-                                 "job_id": self.summary.get("job_id"), "command": ["observability", *self.argv]}
+                                 "job_id": self.summary.get("job_id"),
+                                 "command": ["observability", *provenance.outline(self.argv)]}
         if self.skipped_reason:
             entry["reason"] = self.skipped_reason
         else:

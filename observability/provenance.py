@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 from functools import cache
 from pathlib import Path
-
-from observability import secrets
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -34,12 +31,62 @@ def _git_head(root: Path) -> str | None:
     return out if done.returncode == 0 and _SHA.match(out) else None
 
 
+# The command paths of the CLI (("latency", "sample"), ("cycle",) ...), registered by observability.cli.
+_COMMAND_PATHS: set[tuple[str, ...]] = set()
+_WORD = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def register_command_paths(paths) -> None:
+    """Tell provenance which leading words of a command line name a command (the CLI calls this)."""
+    _COMMAND_PATHS.update(tuple(path) for path in paths)
+
+
+def command_path(args: list[str]) -> list[str]:
+    """The words of ``args`` (without the program) that name the command: ``["dashboard", "export"]``.
+
+    Never an argument or an option value, which may hold a credential (a token inline in
+    ``--upload-command``). Without registered paths: leading lowercase words, at most two.
+    """
+    if _COMMAND_PATHS:
+        for size in range(min(len(args), max(map(len, _COMMAND_PATHS))), 0, -1):
+            if tuple(args[:size]) in _COMMAND_PATHS:
+                return list(args[:size])
+        return []
+    words: list[str] = []
+    for arg in args[:2]:
+        if not _WORD.match(arg):
+            break
+        words.append(arg)
+    return words
+
+
+def elide(args: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
+    """``args`` with option names kept (``--dry-run``, ``--input``, ``--probe=…``) and every other
+    argument (an option's value, a positional argument) replaced by ``…``, but those in ``keep``."""
+    shown = []
+    for arg in args:
+        if arg in keep:
+            shown.append(arg)
+        elif arg.startswith("-") and arg != "-":
+            name, equals, _ = arg.partition("=")
+            shown.append(name + ("=…" if equals else ""))
+        else:
+            shown.append("…")
+    return shown
+
+
+def outline(args: list[str]) -> list[str]:
+    """The command path and option names of ``args``, every value ``…``
+    (``latency sample --input … --dry-run``): which command ran and how, never with what."""
+    path = command_path(args)
+    return [*path, *elide(args[len(path):])]
+
+
 def source_command(argv: list[str] | None = None) -> str:
-    """The command line that produced an artefact, with any secret value scrubbed."""
+    """The command that produced an artefact: the program and its command path
+    (``observability dashboard export``), never its arguments (docs/credentials.md)."""
     args = list(sys.argv if argv is None else argv)
-    if args:
-        args[0] = "observability"
-    return secrets.redact(shlex.join(args))
+    return " ".join(["observability", *command_path(args[1:])])
 
 
 PULLED_RECORD = "out/inputs/pulled.json"

@@ -377,7 +377,8 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
         if pruned:
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_segments_pruned": pruned}
         # Scrubbed here as well as by each producer: the log travels to the state store and artifacts.
-        line = secrets.redact(_shrink(record).decode("utf-8")).encode("utf-8")
+        # Values only (keys stay, the line stays valid JSON), and before _shrink cuts a long value.
+        line = _shrink(secrets.redact_value(record))
         schemas.validate("automation_run", json.loads(line), what=f"{workspace.rel(workspace.run_log)} record")
         fsio.append_bytes(workspace.run_log, line)
         fsio.atomic_write_text(workspace.run_sequence, f"{sequence}\n")

@@ -239,7 +239,7 @@ def _fixed_clock() -> bool:
 
 
 def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) -> None:
-    text = secrets.redact(fsio.canonical_json(summary, indent=2))
+    text = fsio.canonical_json(secrets.redact_value(summary), indent=2)  # values only: keys stay, JSON stays valid
     sys.stdout.write(text)
     sys.stdout.flush()
     diagnostics = summary["diagnostics"]

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 _REDACTED = "***"
+# Shorter values are not secrets anyone should use, and scrubbing them would garble ordinary text
+# ("1", "ok"): refused at registration, with a warning naming the variable (never the value).
+MIN_LENGTH = 4
 _known: set[str] = set()
+_too_short: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Secret:
 
 def register(value: str) -> None:
     """Remember ``value`` so redact() removes it, and mask it in GitHub logs."""
-    if not value or len(value) < 4 or value in _known:
+    if not value or len(value) < MIN_LENGTH or value in _known:
         return
     _known.add(value)
     from observability import github_actions
@@ -38,6 +43,12 @@ def from_env(name: str, *, environ=os.environ) -> Secret | None:
     value = environ.get(name, "")
     if not value.strip():
         return None
+    if len(value.strip()) < MIN_LENGTH and name not in _too_short:
+        _too_short.add(name)
+        import sys
+
+        sys.stderr.write(f"warning: secret {name} is too short (under {MIN_LENGTH} characters) to be scrubbed "
+                         "from outputs; use a real credential\n")
     register(value)
     for part in value.split():
         register(part)
@@ -95,6 +106,22 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_value(value: Any) -> Any:
+    """A copy of a JSON-like structure with every known secret replaced inside its string values.
+
+    Keys, numbers, booleans and null are left alone, so the result always serialises to valid JSON
+    with the keys the code chose, whatever the secret looks like (``null``, ``status``).
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item) for item in value]
+    return value
+
+
 def forget_all() -> None:
     """Tests only: drop every registered secret."""
     _known.clear()
+    _too_short.clear()

@@ -126,7 +126,7 @@ _FAILING_RUNS = textwrap.dedent("""
     ws, worker, runs, missing = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     codes = []
     for i in range(runs):
-        # As the console script would see it, so source_command is the real (long) command line.
+        # As the console script would see it (source_command keeps only `observability latency sample`).
         sys.argv = ["observability", "latency", "sample", "--workspace", ws, "--input", missing,
                     "--input", missing + ".2", "--lock-file", f"ops/.latency-{{worker}}.lock"]
         try:
@@ -142,8 +142,9 @@ def test_parallel_failing_runs_each_log_one_valid_line(tmp_path: Path):
     """8 processes x 10 runs of a job that fails fast (missing input with a long non-ASCII path)."""
     ws = tmp_path / "ws"
     ws.mkdir()
-    # ~3.4 KB of UTF-8 each: the error message and the command line are both long.
-    missing = "/".join(["é" * 120] * 14) + "/signal.csv"
+    # ~3.9 KB of UTF-8 each: the error message alone overflows a log line (the command line recorded
+    # is the command path only, never the arguments), so every line is cut.
+    missing = "/".join(["é" * 120] * 16) + "/signal.csv"
     script = tmp_path / "failing.py"
     script.write_text(_FAILING_RUNS.format(repo=str(REPO)), encoding="utf-8")
     procs = [subprocess.Popen([sys.executable, str(script), str(ws), str(w), "10", missing], env=clean_env(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability import __version__
+from observability import __version__, provenance
 from observability.cli.alerts import alerts
 from observability.cli.cycle import cycle
 from observability.cli.dashboard import dashboard
@@ -49,6 +49,17 @@ cli.add_command(state)
 cli.add_command(sync)
 cli.add_command(verify)
 cli.add_command(cycle)
+
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _command_paths(command, (*prefix, name))
+
+
+# Provenance names the command that ran (``observability dashboard export``), never its arguments.
+provenance.register_command_paths(_command_paths(cli))
 
 
 def main() -> None:

@@ -101,6 +101,6 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:
         raise click.UsageError(exc.message) from None
-    # Each step scrubbed its own summary; the document also repeats every step's command line.
-    click.echo(secrets.redact(fsio.canonical_json(document, indent=2)), nl=False)
+    # Each step scrubbed its own summary; scrubbed again as a whole (values only, keys untouched).
+    click.echo(fsio.canonical_json(secrets.redact_value(document), indent=2), nl=False)
     finish(exit_code)

@@ -377,11 +377,12 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
     elif argv is not None:
         rendered = upload_mod.render(argv, exporter.out_dir)
         if opts.dry_run_upload:
+            shown = upload_mod.outline(rendered, exporter.out_dir)
             target = ws.out / "dashboard_upload" / f"{ctx.job_id}.json"
-            fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": rendered, "bundle_dir": ws.rel(exporter.out_dir),
+            fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": shown, "bundle_dir": ws.rel(exporter.out_dir),
                                             "sequence": manifest_doc["sequence"], "generated_at": exporter.now})
             ctx.artefact(target)
-            upload = {"status": "dry_run", "argv": rendered}
+            upload = {"status": "dry_run", "argv": shown}
             if status != "error":
                 status = "dry_run"
         else:

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability import secrets
+from observability import provenance, secrets
 from observability.errors import ConfigError, ObservabilityError
 
 PLACEHOLDER = "{bundle_dir}"
@@ -33,7 +33,8 @@ def parse_command(command: str) -> list[str]:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise ConfigError(f"--upload-command: cannot split {command!r} ({exc})") from None
+        # Never echo the command: it may hold a credential written inline.
+        raise ConfigError(f"--upload-command: cannot split the command ({exc})") from None
     if not argv:
         raise ConfigError("--upload-command: empty command")
     return argv
@@ -41,6 +42,12 @@ def parse_command(command: str) -> list[str]:
 
 def render(argv: list[str], bundle_dir: Path) -> list[str]:
     return [arg.replace(PLACEHOLDER, str(bundle_dir)) for arg in argv]
+
+
+def outline(argv: list[str], bundle_dir: Path) -> list[str]:
+    """What a dry run records of the command: the program's name, option names and the bundle
+    directory; every other argument is ``…``, since it may be a credential written inline."""
+    return [Path(argv[0]).name, *provenance.elide(argv[1:], keep=frozenset({str(bundle_dir)}))]
 
 
 def _tail(text: str, limit: int = 800) -> str:
