@@ -94,3 +94,96 @@ def test_snapshots_written_at_once_under_one_name_all_survive(tmp_path):
     assert len({p.name for p in landed}) == 6
     assert sorted((p / "manifest.json").read_bytes() for p in landed) == [b"%d" % i for i in range(6)]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left behind
+
+
+# -- alert issues ----------------------------------------------------------------------------------
+ALERT_NOW = "2026-01-08T10:00:00Z"
+MISSED = {"id": "0123456789abcdef", "rule": "missed_run", "source": "latency", "severity": "warning",
+          "message": "latency: 3 scheduled runs missed", "next_action": "check the schedule",
+          "runbook": "docs/schedules.md#missed-runs"}
+
+
+def firing(ws: Path, *alerts: dict) -> Path:
+    (ws / "ops").mkdir(parents=True, exist_ok=True)
+    (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": list(alerts)}))
+    return ws
+
+
+def spawn_sync(ws: Path, fake: FakeGitHub, now: str = ALERT_NOW) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
+    env.update(OBS_NOW=now, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url, GITHUB_REPOSITORY=fake.repo)
+    return subprocess.Popen([sys.executable, "-m", "observability", "alerts", "sync", "--workspace", str(ws)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def cached_number(ws: Path) -> list[int]:
+    doc = json.loads((ws / "ops" / "alert_inbox.json").read_text())
+    return sorted(e["number"] for e in doc["issues"].values())
+
+
+def test_two_syncs_with_empty_caches_at_once_converge_on_one_open_issue(tmp_path):
+    with FakeGitHub() as fake:
+        # Both runs list (and find nothing) before either creates: the overlap two workflows can have.
+        fake.hold(2, lambda method, path: method == "GET" and path.endswith("/issues"))
+        workspaces = [firing(tmp_path / name, MISSED) for name in ("a", "b")]
+        procs = [spawn_sync(ws, fake) for ws in workspaces]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert fake.violations == []
+        assert sorted(fake.issues) == [1, 2]  # both created: the race really happened
+        assert [n for n, i in fake.issues.items() if i["state"] == "open"] == [1]  # the oldest is kept
+        assert fake.issues[2]["state_reason"] == "duplicate"
+        assert fake.comment_bodies(2) == ["Duplicate of #1: a concurrent run opened it first. Closing."]
+        assert fake.comment_bodies(1) == []
+        counts = sorted(json.dumps(json.loads(out)["action_counts"], sort_keys=True) for out, _ in outs)
+        assert counts == ['{"adopted": 1, "closed_duplicate": 1}', '{"opened": 1}']
+        assert [cached_number(ws) for ws in workspaces] == [[1], [1]]
+        # A third runner with no cache adopts #1 (not the closed duplicate); the resolution closes #1.
+        third = firing(tmp_path / "c")
+        run = alerts_cli(third, "sync", now="2026-01-08T11:00:00Z", fake=fake)
+        assert run.exit_code == 0 and run.summary["action_counts"] == {"resolved": 1}, run
+        assert fake.issues[1]["state"] == "closed" and fake.issues[1]["state_reason"] == "completed"
+        assert len(fake.comment_bodies(2)) == 1 and len(fake.issues) == 2
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_rate_limited_close_does_not_post_resolved_again(tmp_path, status):
+    with FakeGitHub() as fake:
+        ws = firing(tmp_path, MISSED)
+        assert alerts_cli(ws, "sync", now=ALERT_NOW, fake=fake).summary["action_counts"] == {"opened": 1}
+        firing(ws)  # the alert is gone
+        fake.inject(status, headers={"retry-after": "900"},  # past the wait bound: the run gives up
+                    body={"message": "You have exceeded a secondary rate limit."},
+                    match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"))
+        failed = alerts_cli(ws, "sync", now="2026-01-08T11:00:00Z", fake=fake)
+        assert failed.exit_code != 0 and failed.summary["status"] == "error", failed
+        assert fake.issues[1]["state"] == "open"
+        resolved = [b for b in fake.comment_bodies(1) if b.startswith("**Resolved**")]
+        assert len(resolved) == 1 and "at 2026-01-08T11:00:00Z" in resolved[0]
+        retry = alerts_cli(ws, "sync", now="2026-01-08T11:15:00Z", fake=fake)
+        assert retry.exit_code == 0 and retry.summary["action_counts"] == {"resolved": 1}, retry
+        assert fake.issues[1]["state"] == "closed"
+        assert [b for b in fake.comment_bodies(1) if b.startswith("**Resolved**")] == resolved  # not posted again
+        assert "closing" not in json.dumps(json.loads((ws / "ops" / "alert_inbox.json").read_text()))
+        assert fake.violations == []
+
+
+def test_a_rate_limited_close_does_not_post_recovered_again(tmp_path):
+    def report(*args: str, now: str):
+        return alerts_cli(tmp_path, "report-failure", "--workflow", "latency", "--job", "sample", *args, now=now,
+                          fake=fake)
+
+    with FakeGitHub() as fake:
+        assert report("--run-url", "https://github.com/acme/ops/actions/runs/1", now=ALERT_NOW).exit_code == 0
+        fake.inject(429, headers={"retry-after": "900"},
+                    match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"))
+        failed = report("--run-url", "https://github.com/acme/ops/actions/runs/2", "--recovered",
+                        now="2026-01-08T11:00:00Z")
+        assert failed.exit_code != 0 and fake.issues[1]["state"] == "open", failed
+        retry = report("--run-url", "https://github.com/acme/ops/actions/runs/3", "--recovered",
+                       now="2026-01-08T11:15:00Z")
+        assert retry.exit_code == 0 and retry.summary["action_counts"] == {"recovered": 1}, retry
+        assert fake.issues[1]["state"] == "closed"
+        recovered = [b for b in fake.comment_bodies(1) if b.startswith("**Recovered**")]
+        assert len(recovered) == 1 and "at 2026-01-08T11:00:00Z" in recovered[0]
+        assert fake.violations == []
