@@ -187,3 +187,36 @@ def test_a_rate_limited_close_does_not_post_recovered_again(tmp_path):
         recovered = [b for b in fake.comment_bodies(1) if b.startswith("**Recovered**")]
         assert len(recovered) == 1 and "at 2026-01-08T11:00:00Z" in recovered[0]
         assert fake.violations == []
+
+
+# -- bad inputs around these races (real CLI, real processes) -----------------------------------------
+def test_a_file_squatting_on_the_snapshot_name_is_left_alone(tmp_path):
+    make_workspace(tmp_path)
+    given = f"{STAMP}-dashboard"
+    (tmp_path / HISTORY).mkdir(parents=True)
+    (tmp_path / HISTORY / given).write_text("not a snapshot\n")
+    proc = spawn_export(tmp_path, "--job-id", given)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (tmp_path / HISTORY / given).read_text() == "not a snapshot\n"
+    assert (tmp_path / HISTORY / f"{given}.2" / "manifest.json").is_file()
+    assert f"{HISTORY}/{given}.2" in json.loads(out)["artefacts"]
+
+
+def test_a_bad_closing_mark_in_the_issue_cache_names_the_field_and_rebuilds(tmp_path):
+    with FakeGitHub() as fake:
+        ws = firing(tmp_path, MISSED)
+        assert alerts_cli(ws, "sync", now=ALERT_NOW, fake=fake).exit_code == 0
+        cache = ws / "ops" / "alert_inbox.json"
+        doc = json.loads(cache.read_text())
+        (fp,) = doc["issues"]
+        doc["issues"][fp]["closing"] = 5
+        cache.write_text(json.dumps(doc))
+        firing(ws)
+        proc = spawn_sync(ws, fake, now="2026-01-08T11:00:00Z")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert f"ops/alert_inbox.json: field issues.{fp}.closing:" in err and "rebuilding it from GitHub" in err
+        assert json.loads(out)["action_counts"] == {"resolved": 1}
+        assert len([b for b in fake.comment_bodies(1) if b.startswith("**Resolved**")]) == 1
+        assert fake.violations == []
