@@ -220,3 +220,27 @@ def test_a_bad_closing_mark_in_the_issue_cache_names_the_field_and_rebuilds(tmp_
         assert json.loads(out)["action_counts"] == {"resolved": 1}
         assert len([b for b in fake.comment_bodies(1) if b.startswith("**Resolved**")]) == 1
         assert fake.violations == []
+
+
+def test_two_failure_reports_with_empty_caches_at_once_keep_one_issue_and_both_failures(tmp_path):
+    with FakeGitHub() as fake:
+        fake.hold(2, lambda method, path: method == "GET" and path.endswith("/issues"))
+        procs = []
+        for i, name in enumerate(("a", "b")):
+            env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
+            env.update(OBS_NOW=ALERT_NOW, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url,
+                       GITHUB_REPOSITORY=fake.repo)
+            (tmp_path / name).mkdir()
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "observability", "alerts", "report-failure", "--workflow", "latency",
+                 "--job", "sample", "--run-url", f"https://github.com/acme/ops/actions/runs/{i + 1}",
+                 "--workspace", str(tmp_path / name)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert sorted(fake.issues) == [1, 2] and fake.violations == []
+        assert [n for n, i in fake.issues.items() if i["state"] == "open"] == [1]
+        assert fake.issues[2]["state_reason"] == "duplicate"
+        (again,) = fake.comment_bodies(1)
+        assert again.startswith("**Failed again** at 2026-01-08T10:00:00Z (failure 2, reported by a concurrent run)")
+        assert [cached_number(tmp_path / name) for name in ("a", "b")] == [[1], [1]]

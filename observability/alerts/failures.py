@@ -77,7 +77,12 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
             "title": f.issue_title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
             "severity": None, "drill": f.drill, "silenced": False, "started_at": stamp, "opened_at": stamp,
             "last_notified_at": stamp, "resolved_at": None, "failures": 1}
-        action = "adopted" if adopted else "opened"
+        action = "opened"
+        if adopted:  # a concurrent run opened it first: this failure is its second, not lost
+            entry["failures"] = 2
+            api.comment(entry["number"], f"**Failed again** at {stamp} (failure 2, reported by a concurrent "
+                                         f"run): {f.where()}.")
+            action = "adopted"
     else:
         if entry["state"] != "open" or entry["status"] != "firing":
             inbox.ensure_labels(labels)
