@@ -24,7 +24,15 @@ OK_STATUSES = ("ok", "warning", "dry_run", "skipped")
 
 
 def make_job_id(job: str, at: datetime) -> str:
-    return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}"
+    """``YYYYMMDDThhmmssZ-<job>-<8 hex>``: the UTC start second, the job, then 32 random bits.
+
+    The time prefix is what ``verify job --job-id`` searches by; the random tail keeps two runs
+    started in the same second (two processes, or two runners sharing one state store, or a
+    fixed ``OBS_NOW``) from sharing an id, and so a history snapshot or an artefact name.
+    """
+    import os
+
+    return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}-{os.urandom(4).hex()}"
 
 
 @dataclass

@@ -126,6 +126,15 @@ class Fault:
     process: bool = False  # do the operation, then answer with the fault (an answer lost on the way)
 
 
+@dataclass
+class Hold:
+    """Requests that wait for each other: the first ``parties`` matching requests are answered together."""
+
+    barrier: threading.Barrier
+    match: Callable[[str, str], bool]
+    left: int
+
+
 class FakeGitHub:
     """State plus the HTTP server. ``clock`` gives the fake's "now" in epoch seconds (share it with the client)."""
 
@@ -140,6 +149,7 @@ class FakeGitHub:
         self.requests: list[dict] = []
         self.violations: list[str] = []
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
         self.rate_limit, self.remaining, self.reset_at = 5000, 5000, None
         self.artifacts: list[dict] = []
         self.runs: dict[int, dict] = {}
@@ -170,6 +180,10 @@ class FakeGitHub:
                match: Callable[[str, str], bool] | None = None, times: int = 1, process: bool = False) -> None:
         for _ in range(times):
             self.faults.append(Fault(status, headers or {}, body, match or (lambda m, p: True), process))
+
+    def hold(self, parties: int, match: Callable[[str, str], bool]) -> None:
+        """Hold the next ``parties`` matching requests until all have arrived (forces two clients to overlap)."""
+        self.holds.append(Hold(threading.Barrier(parties), match, parties))
 
     def comment_bodies(self, number: int) -> list[str]:
         return [c["body"] for c in self.comments.get(number, [])]
@@ -488,6 +502,12 @@ class FakeGitHub:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                with fake.lock:
+                    hold = next((h for h in fake.holds if h.left > 0 and h.match(self.command, split.path)), None)
+                    if hold is not None:
+                        hold.left -= 1
+                if hold is not None:
+                    hold.barrier.wait(timeout=60)
                 with fake.lock:
                     body = None
                     if raw:

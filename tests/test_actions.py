@@ -119,7 +119,7 @@ def test_latency_action_runs_against_the_sample_workspace(tmp_path):
     assert result["code"] == 0, result["stderr"]
     outputs = result["outputs"]
     assert outputs["status"] == "dry_run"
-    assert outputs["job-id"] == "20260108T000700Z-latency"
+    assert re.fullmatch(r"20260108T000700Z-latency-[0-9a-f]{8}", outputs["job-id"])
     assert outputs["pending-alerts"] == "1"
     summary = json.loads(Path(outputs["summary"]).read_text())
     assert summary["samples_written"] > 2000 and summary["status"] == "dry_run"
@@ -155,7 +155,7 @@ def test_weekly_action_runs_a_dry_run_on_the_sample_workspace(tmp_path):
                         tmp_path, extra_env={"OBS_NOW": NOW})
     assert result["code"] == 0, result["stderr"]
     assert result["outputs"]["status"] == "dry_run"
-    assert result["outputs"]["job-id"] == "20260108T000700Z-weekly"
+    assert re.fullmatch(r"20260108T000700Z-weekly-[0-9a-f]{8}", result["outputs"]["job-id"])
     summary = json.loads(Path(result["outputs"]["summary"]).read_text())
     assert summary["status"] == "dry_run"
     assert any(a.startswith("out/weekly_report/") for a in summary["artefacts"])
@@ -249,7 +249,7 @@ def test_cycle_action_runs_pull_job_alerts_and_push_in_one_step(tmp_path):
     assert result["code"] == 0, result["stderr"]
     outputs = result["outputs"]
     assert outputs["status"] == "warning" and outputs["failed-step"] == ""
-    assert outputs["job-id"] == "20260108T000700Z-latency"
+    assert re.fullmatch(r"20260108T000700Z-latency-[0-9a-f]{8}", outputs["job-id"])
     doc = json.loads(Path(outputs["summary"]).read_text())
     assert [s["step"] for s in doc["steps"]] == ["state-pull", "latency", "alerts-sync", "state-push"]
     assert doc["steps"][-1]["summary"]["generation"] == 1

@@ -45,13 +45,13 @@ def test_stdout_is_one_json_summary_and_stderr_is_human(tmp_path):
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)  # exactly one document: json.loads refuses trailing data
     assert summary["status"] == "ok"
-    assert re.fullmatch(r"20260108T000700Z-latency", summary["job_id"])
+    assert re.fullmatch(r"20260108T000700Z-latency-[0-9a-f]{8}", summary["job_id"])
     for key in ("duration_ms", "artefacts", "diagnostics", "samples_written", "rollups_written", "breach_count",
                 "breach_streak", "next_rotation_bytes", "lock_latency_ms", "sources", "alerts"):
         assert key in summary, key
     assert summary["samples_written"] == 120
     assert all(not a.startswith("/") for a in summary["artefacts"])
-    assert "latency: ok (20260108T000700Z-latency)" in result.stderr
+    assert f"latency: ok ({summary['job_id']})" in result.stderr
     assert "{" not in result.stderr.splitlines()[-1]
 
 
@@ -128,7 +128,7 @@ def test_github_actions_outputs_summary_and_annotations(tmp_path):
     text = out.read_text()
     match = re.search(r"^status<<(ghadelimiter_[0-9a-f-]+)\nok\n\1$", text, re.M)
     assert match, text
-    assert re.search(r"^job-id<<(ghadelimiter_[0-9a-f-]+)\n20260108T000700Z-latency\n\1$", text, re.M)
+    assert re.search(r"^job-id<<(ghadelimiter_[0-9a-f-]+)\n20260108T000700Z-latency-[0-9a-f]{8}\n\1$", text, re.M)
     md = summary_file.read_text()
     assert "## Signal latency" in md and "| feed_a |" in md
     line = _log_lines(ws)[-1]

@@ -52,9 +52,10 @@ def test_a_cycle_runs_every_step_as_its_own_run_and_pushes_the_result(tmp_path):
     assert doc["status"] == "warning" and doc["exit_code"] == 0 and doc["failed_step"] is None
     # One log line per step, each with its own job id; per-step summaries on disk.
     lines = log_lines(ws)
-    assert [(line["job"], line["job_id"]) for line in lines] == [
+    assert [(line["job"], line["job_id"][:-9]) for line in lines] == [  # the id less its random tail
         ("state", "20260108T000700Z-state-pull"), ("latency", "20260108T000700Z-latency"),
         ("alerts", "20260108T000700Z-alerts"), ("state", "20260108T000700Z-state-push")]
+    assert len({line["job_id"] for line in lines}) == 4
     written = sorted(p.name for p in (ws / doc["step_summaries"]).iterdir())
     assert written == ["01-state-pull.json", "02-latency.json", "03-alerts-sync.json", "04-state-push.json",
                        "automation_runs.jsonl"]

@@ -113,7 +113,7 @@ def test_dry_run_upload_runs_nothing_and_records_the_command(tmp_path):
     result = export(tmp_path, "--upload-command", cmd + " {bundle_dir}", "--dry-run-upload")
     assert result.exit_code == 0 and result.summary["status"] == "dry_run"
     assert not marker.exists()
-    record = json.loads((tmp_path / "out/dashboard_upload/20260108T000700Z-dashboard.json").read_text())
+    record = json.loads((tmp_path / f"out/dashboard_upload/{result.summary['job_id']}.json").read_text())
     assert record["argv"][-1] == str(tmp_path / "out" / "dashboard")
 
 

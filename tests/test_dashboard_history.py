@@ -12,7 +12,7 @@ RECORD = "ops/dashboard_export_archive_manifest.jsonl"
 
 def test_each_export_snapshots_a_complete_restorable_bundle(tmp_path):
     make_workspace(tmp_path)
-    assert export(tmp_path).exit_code == 0
+    assert export(tmp_path, "--job-id", "20260108T000700Z-dashboard").exit_code == 0
     snap = tmp_path / HISTORY / "20260108T000700Z-dashboard"
     assert sorted(p.name for p in snap.iterdir()) == ["README.json", "ev_history.json", "latency.json",
                                                      "manifest.json", "slippage.json", "turnover.json"]
@@ -36,7 +36,9 @@ def test_snapshots_older_than_the_retention_are_pruned_and_recorded(tmp_path):
     make_workspace(tmp_path)
     days = ["2026-01-01", "2026-01-15", "2026-02-01", "2026-03-01"]
     for day in days:
-        assert export(tmp_path, "--history-retention-days", "30", now=f"{day}T00:30:00Z").exit_code == 0
+        stamp = day.replace("-", "") + "T003000Z-dashboard"
+        assert export(tmp_path, "--history-retention-days", "30", "--job-id", stamp,
+                      now=f"{day}T00:30:00Z").exit_code == 0
     names = sorted(p.name for p in (tmp_path / HISTORY).iterdir())
     # on 03-01 the cutoff is 01-30: the 01-01 and 01-15 snapshots went (01-01 already on 02-01)
     assert names == ["20260201T003000Z-dashboard", "20260301T003000Z-dashboard"]
@@ -57,7 +59,7 @@ def test_default_retention_is_56_days_and_the_current_snapshot_is_never_pruned(t
     assert len(list((tmp_path / HISTORY).iterdir())) == 2
     assert export(tmp_path, now="2026-02-27T00:30:00Z").exit_code == 0  # 57 days
     assert len(list((tmp_path / HISTORY).iterdir())) == 2
-    assert not (tmp_path / HISTORY / "20260101T003000Z-dashboard").exists()
+    assert not [p for p in (tmp_path / HISTORY).iterdir() if p.name.startswith("20260101T003000Z-")]
 
 
 def test_leftovers_of_a_killed_snapshot_write_are_cleaned(tmp_path):

@@ -25,7 +25,8 @@ def test_manifest_lists_every_dataset_with_matching_checksums_and_row_counts(tmp
     assert result.exit_code == 0, result
     doc = manifest(tmp_path)
     assert_valid("dashboard_manifest", doc)
-    assert doc["sequence"] == 1 and doc["job_id"] == "20260108T000700Z-dashboard"
+    assert doc["sequence"] == 1 and doc["job_id"] == result.summary["job_id"]
+    assert doc["job_id"].startswith("20260108T000700Z-dashboard-")
     assert [e["dataset"] for e in doc["datasets"]] == list(DATASETS)
     for item in doc["datasets"]:
         path = tmp_path / "out" / "dashboard" / item["path"]
@@ -45,9 +46,10 @@ def test_manifest_lists_every_dataset_with_matching_checksums_and_row_counts(tmp
 
 def test_heartbeat_has_job_id_generated_at_and_per_dataset_status(tmp_path):
     make_workspace(tmp_path)
-    assert export(tmp_path).exit_code == 0
+    result = export(tmp_path)
+    assert result.exit_code == 0
     beat = heartbeat(tmp_path)
-    assert beat["job_id"] == "20260108T000700Z-dashboard" and beat["generated_at"] == "2026-01-08T00:07:00Z"
+    assert beat["job_id"] == result.summary["job_id"] and beat["generated_at"] == "2026-01-08T00:07:00Z"
     assert beat["last_success_at"] == "2026-01-08T00:07:00Z" and beat["status"] == "ok"
     for name in DATASETS:
         assert beat["datasets"][name]["status"] == "ok"

@@ -31,7 +31,7 @@ def test_a_fresh_bundle_verifies(ws):
     assert result.summary["manifest_sequence"] == 1
     assert "bundle ok" in result.stderr
     # verify never touches the export's heartbeat
-    assert json.loads((ws / "ops/dashboard_export_heartbeat.json").read_text())["job_id"].endswith("-dashboard")
+    assert json.loads((ws / "ops/dashboard_export_heartbeat.json").read_text())["job_id"].startswith("20260108T000700Z-dashboard-")
 
 
 def test_tampered_file_is_caught(ws):
@@ -94,7 +94,8 @@ def test_every_problem_is_printed_not_just_the_first(ws):
 
 def test_history_outside_the_retention_is_a_problem(ws):
     old = ws / "ops/dashboard_export_history/20251001T003000Z-dashboard"
-    shutil.copytree(ws / "ops/dashboard_export_history/20260108T000700Z-dashboard", old)
+    (current,) = (ws / "ops/dashboard_export_history").iterdir()
+    shutil.copytree(current, old)
     _edit(old / "manifest.json", lambda d: d.update(generated_at="2025-10-01T00:30:00Z"))
     problems = verify(ws).summary["problems"]
     assert any("20251001T003000Z-dashboard: history snapshot from 2025-10-01T00:30:00Z is older than the 56-day"

@@ -10,7 +10,14 @@ import pytest
 from _support_verify import UTC, log_records, make_demo, report_validates, run_cli, verify, verify_job
 
 NOW = datetime(2026, 1, 8, 3, 41, tzinfo=UTC)
-LATENCY, DASHBOARD, WEEKLY = "20260108T000700Z-latency", "20260108T000700Z-dashboard", "20260108T000700Z-weekly"
+
+
+def ids(ws) -> dict[str, str]:
+    """The demo runs' job ids by job (``20260108T000700Z-<job>-<random tail>``)."""
+    found: dict[str, str] = {}
+    for record in log_records(ws):
+        found.setdefault(record["job"], record["job_id"])
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +32,16 @@ def demo(demo_template, tmp_path):
     return target
 
 
-@pytest.mark.parametrize("job_id", [LATENCY, DASHBOARD, WEEKLY])
-def test_every_demo_run_traces_cleanly(demo, job_id):
+@pytest.mark.parametrize("job", ["latency", "dashboard", "weekly"])
+def test_every_demo_run_traces_cleanly(demo, job):
+    job_id = ids(demo)[job]
+    assert job_id.startswith(f"20260108T000700Z-{job}-")
     run = verify_job(demo, job_id, now=NOW)
     assert run.exit_code == 0 and run.summary["status"] == "ok" and run.summary["problems"] == [], run
     trace = run.summary["trace"]
     assert trace["job_id"] == job_id and trace["lines"][0]["sequence"] >= 1
     assert all(a["exists"] for a in trace["artefacts"]) and trace["heartbeat"]["agrees"] is True
-    if job_id != LATENCY:
+    if job != "latency":
         assert trace["checksums"] and all(c["ok"] for c in trace["checksums"]), trace
     report = report_validates(demo, run.summary["job_id"])
     assert report["kind"] == "job" and report["traced_job_id"] == job_id
@@ -41,6 +50,7 @@ def test_every_demo_run_traces_cleanly(demo, job_id):
 
 
 def test_a_tampered_dataset_fails_both_the_live_manifest_and_the_snapshot(demo):
+    DASHBOARD = ids(demo)["dashboard"]  # noqa: N806
     (demo / "out" / "dashboard" / "turnover.json").write_bytes(b'{"rows": []}\n')
     snap = demo / "ops" / "dashboard_export_history" / DASHBOARD / "slippage.json"
     snap.write_bytes(snap.read_bytes().replace(b"slippage_bps", b"slippage_BPS", 1))
@@ -57,6 +67,7 @@ def test_a_tampered_dataset_fails_both_the_live_manifest_and_the_snapshot(demo):
 
 
 def test_a_tampered_weekly_payload_is_caught_by_its_own_checksum(demo):
+    WEEKLY = ids(demo)["weekly"]  # noqa: N806
     path = demo / "out" / "weekly_report" / f"{WEEKLY}.json"
     doc = json.loads(path.read_text())
     doc["week_end"] = "2030-01-01"
@@ -67,6 +78,7 @@ def test_a_tampered_weekly_payload_is_caught_by_its_own_checksum(demo):
 
 
 def test_a_missing_artefact_and_a_disagreeing_heartbeat_are_both_listed(demo):
+    LATENCY = ids(demo)["latency"]  # noqa: N806
     (demo / "out" / "latency_alerts" / f"{LATENCY}.json").unlink()
     beat = demo / "ops" / "latency_job_heartbeat.json"
     doc = json.loads(beat.read_text())
@@ -84,7 +96,7 @@ def test_a_heartbeat_of_a_later_run_is_not_a_problem_but_a_missing_one_for_the_l
     later = run_cli(demo, "latency", "sample", "--input", "sample/signal_notifier.csv", "--dry-run-alert",
                     now=datetime(2026, 1, 8, 0, 22, tzinfo=UTC))
     assert later.exit_code == 0, later
-    old = verify_job(demo, LATENCY, now=NOW)
+    old = verify_job(demo, ids(demo)["latency"], now=NOW)
     assert old.exit_code == 0 and old.summary["trace"]["heartbeat"]["superseded_by"] == later.summary["job_id"], old
     (demo / "ops" / "latency_job_heartbeat.json").unlink()
     new = verify_job(demo, later.summary["job_id"], now=NOW)
@@ -118,13 +130,14 @@ def test_the_nightly_run_traces_each_jobs_latest_run(demo):
     clean = verify(demo, now=NOW)
     # The demo also ran a dry-run alerts sync; the verify run it made is not traced by verify itself.
     traced = {t["job_id"] for t in clean.summary["checks"]["traced"]}
-    assert traced == {LATENCY, DASHBOARD, WEEKLY, "20260108T000700Z-alerts"}, clean
+    demo_ids = ids(demo)
+    assert traced == {demo_ids[job] for job in ("latency", "dashboard", "weekly", "alerts")}, clean
     assert not any(a["rule"] in ("checksum_mismatch", "artefact_missing") for a in clean.summary["alerts"])
     (demo / "out" / "dashboard" / "latency.json").write_bytes(b"{}")
     run = verify(demo, now=NOW)
     assert run.exit_code == 0 and run.summary["status"] == "warning"
     alert = run.rules()[("checksum_mismatch", "dashboard")]
-    assert alert["severity"] == "critical" and alert["evidence"]["items"][0]["job_id"] == DASHBOARD
+    assert alert["severity"] == "critical" and alert["evidence"]["items"][0]["job_id"] == demo_ids["dashboard"]
 
 
 def _runner_line(job_id: str, job: str, artefacts: list[str], run_id: str) -> dict:

@@ -82,7 +82,7 @@ class Cache:
         """
         if not self.cold and self.listed_at and now - clock.parse_iso(self.listed_at) < REFRESH:
             return False
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, tuple[tuple, dict[str, Any]]] = {}
         labels = f"{render.BASE_LABEL},{render.DRILL_LABEL}" if drill else render.BASE_LABEL
         for issue in api.list_issues(labels=labels, state="all"):
             match = render.MARKER_RE.search(issue.get("body") or "")
@@ -93,11 +93,12 @@ class Cache:
             if kind == "alert" and entry["drill"] != drill:
                 continue
             current = found.get(fp)
-            # Prefer an open issue, then the newest: a duplicate made by hand never splits the history.
-            if current is None or (entry["state"] == "open", entry["number"]) > (current["state"] == "open",
-                                                                                 current["number"]):
-                found[fp] = entry
-        for fp, entry in found.items():
+            rank = (entry["state"] == "open", issue.get("state_reason") != "duplicate", entry["number"])
+            # Prefer an open issue, then one not closed as a duplicate (of a concurrent run's), then the
+            # newest: a duplicate made by hand never splits the history.
+            if current is None or rank > current[0]:
+                found[fp] = (rank, entry)
+        for fp, (_, entry) in found.items():
             kept = self.issues.get(fp)
             if kept and kept.get("number") == entry["number"]:
                 entry = {**kept, "state": entry["state"], "title": entry["title"]}

@@ -71,13 +71,18 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
     entry = inbox.lookup(fp, drill=False)
     labels = f.labels(extra_labels)
     if entry is None:
-        issue = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.links), labels)
+        issue, adopted = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.links), labels)
         entry = cache.issues[fp] = {
             "number": int(issue["number"]), "kind": "failure", "origin": f.job, "subject": f.workflow,
             "title": f.issue_title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
             "severity": None, "drill": f.drill, "silenced": False, "started_at": stamp, "opened_at": stamp,
             "last_notified_at": stamp, "resolved_at": None, "failures": 1}
         action = "opened"
+        if adopted:  # a concurrent run opened it first: this failure is its second, not lost
+            entry["failures"] = 2
+            api.comment(entry["number"], f"**Failed again** at {stamp} (failure 2, reported by a concurrent "
+                                         f"run): {f.where()}.")
+            action = "adopted"
     else:
         if entry["state"] != "open" or entry["status"] != "firing":
             inbox.ensure_labels(labels)
@@ -87,6 +92,7 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
             action = "reopened"
         else:
             action = "appended"
+        entry.pop("closing", None)  # a "Recovered" whose close failed is overtaken by this failure
         entry["failures"] = int(entry.get("failures") or 0) + 1
         api.comment(entry["number"], f"**Failed again** at {stamp} (failure {entry['failures']} since "
                                      f"{entry.get('started_at') or 'unknown'}): {f.where()}.")
@@ -107,11 +113,17 @@ def report_recovery(inbox: Inbox, f: Failure) -> Event | None:
     entry = cache.issues.get(fp)
     if entry is None or entry["state"] != "open":
         return None
-    api.comment(entry["number"], f"**Recovered** at {stamp}: {f.where()} succeeded after "
-                                 f"{int(entry.get('failures') or 1)} failure(s) over "
-                                 f"{render.duration(entry.get('started_at'), stamp)}. Closing.")
+    if entry.get("closing"):
+        stamp = entry["closing"]  # commented by an earlier run whose close failed: only close now
+    else:
+        api.comment(entry["number"], f"**Recovered** at {stamp}: {f.where()} succeeded after "
+                                     f"{int(entry.get('failures') or 1)} failure(s) over "
+                                     f"{render.duration(entry.get('started_at'), stamp)}. Closing.")
+        entry["closing"] = stamp
+        cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
     api.update_issue(entry["number"], state="closed", state_reason="completed")
     entry.update(state="closed", status="resolved", resolved_at=stamp)
+    entry.pop("closing", None)
     cache.save(inbox.now)
     inbox.outcome.add(fp, "recovered", entry["number"])
     event = Event("recovered", fp, entry["title"], None, f"{f.workflow}/{f.job} recovered: {f.where()}",

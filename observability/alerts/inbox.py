@@ -94,13 +94,46 @@ class Inbox:
                 lowered.add(name.lower())
         self.cache.save(self.now)
 
-    def create(self, fingerprint: str, title: str, body: str, labels: list[str]) -> dict:
+    def create(self, fingerprint: str, title: str, body: str, labels: list[str]) -> tuple[dict, bool]:
+        """Open an issue for ``fingerprint``; returns (the issue to use, True if another run's was adopted)."""
         self.ensure_labels(labels)
         self.cache.stale = True  # until the answer is stored: a crash in between means "list first"
         self.cache.save(self.now)
         issue = self.api.create_issue(title, body, labels)
+        kept = self._settle_duplicates(fingerprint, issue, body, render.DRILL_LABEL in labels)
         self.cache.stale = False
-        return issue
+        return kept, kept is not issue
+
+    def _settle_duplicates(self, fingerprint: str, ours: dict, body: str, drill: bool) -> dict:
+        """After a creation, list again: when a concurrent run opened the same fingerprint first, close ours.
+
+        Two runs with empty caches (two workflows, two runners) can both list, find nothing and
+        both create. Issue numbers only grow, so the run holding the newer number always sees the
+        older one when it lists after its own creation: it closes its own issue as a duplicate and
+        adopts the oldest open one. The run holding the oldest does nothing. Both end on one issue.
+        """
+        if self.cache.dry_run:
+            return ours  # nothing was created: nothing to settle
+        match = render.MARKER_RE.search(body)
+        kind = match.group(2) if match else None
+        number = int(ours["number"])
+        same = []
+        for issue in self.api.list_issues(labels=render.BASE_LABEL, state="open"):
+            found = render.MARKER_RE.search(issue.get("body") or "")
+            if not found or found.group(1) != fingerprint or found.group(2) != kind or issue["number"] == number:
+                continue
+            names = {label["name"] if isinstance(label, dict) else str(label) for label in issue.get("labels", [])}
+            if kind == "alert" and (render.DRILL_LABEL in names) != drill:
+                continue  # drill and real alert issues never meet (see Cache.warm_up)
+            same.append(issue)
+        older = [i for i in same if int(i["number"]) < number]
+        if not older:
+            return ours
+        kept = min(older, key=lambda i: int(i["number"]))
+        self.api.comment(number, f"Duplicate of #{kept['number']}: a concurrent run opened it first. Closing.")
+        self.api.update_issue(number, state="closed", state_reason="duplicate")
+        self.outcome.add(fingerprint, "closed_duplicate", number)
+        return kept
 
     def is_drill(self, alert: Alert) -> bool:
         return self.drill_all or alert.drill
@@ -140,7 +173,7 @@ class Inbox:
         labels = render.alert_labels(alert, drill)
         body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, links=self.links)
         if entry is None:
-            issue = self.create(fp, title, body, labels)
+            issue, adopted = self.create(fp, title, body, labels)
             entry = self.cache.issues[fp] = {
                 "number": int(issue["number"]), "kind": "alert", "origin": alert.origin, "subject": alert.subject,
                 "title": title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
@@ -148,13 +181,19 @@ class Inbox:
                 "started_at": alert.started_at or self.stamp, "opened_at": self.stamp,
                 "last_notified_at": self.stamp, "resolved_at": None}
             self.cache.save(self.now)
-            self.outcome.add(fp, "opened", entry["number"])
-            self._event("opened", alert, entry)
+            # adopted: the run that opened it tells Slack/PagerDuty; a second "opened" would page twice
+            self.outcome.add(fp, "adopted" if adopted else "opened", entry["number"])
+            if not adopted:
+                self._event("opened", alert, entry)
             return
         if self.drill_all and not entry.get("drill"):
             self.outcome.add(fp, "skipped_real_issue", entry["number"])  # --drill in a real workspace: misuse
             return
         number = entry["number"]
+        if entry.pop("closing", None) is not None:
+            # "Resolved" was posted but the close failed, and now it fires again: say so on the issue.
+            self.api.comment(number, render.refire_comment(alert, self.run_url))
+            self.cache.save(self.now)
         if entry["status"] == "resolved":
             # A new episode: the same issue carries the history, reopened with fresh evidence.
             self.ensure_labels(labels)
@@ -227,13 +266,20 @@ class Inbox:
 
     def _resolve(self, fp: str, entry: dict, resolved_at: str) -> None:
         number = entry["number"]
-        if entry.get("started_at") and resolved_at < entry["started_at"]:
-            resolved_at = self.stamp
-        self.api.comment(number, render.resolved_comment(started_at=entry.get("started_at"), resolved_at=resolved_at,
-                                                         last_message=None, run_url=self.run_url))
+        if entry.get("closing"):
+            resolved_at = entry["closing"]  # commented by an earlier run whose close failed: only close now
+        else:
+            if entry.get("started_at") and resolved_at < entry["started_at"]:
+                resolved_at = self.stamp
+            self.api.comment(number, render.resolved_comment(started_at=entry.get("started_at"),
+                                                             resolved_at=resolved_at, last_message=None,
+                                                             run_url=self.run_url))
+            entry["closing"] = resolved_at
+            self.cache.save(self.now)  # before the close: a close that fails (rate limit) is retried without it
         if entry.get("state") == "open":
             self.api.update_issue(number, state="closed", state_reason="completed")
         entry.update(state="closed", status="resolved", resolved_at=resolved_at, silenced=False)
+        entry.pop("closing", None)
         self.cache.save(self.now)
         self.outcome.add(fp, "resolved", number)
         self.outcome.events.append(Event("resolved", fp, entry["title"], entry.get("severity"),

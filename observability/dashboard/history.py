@@ -6,6 +6,7 @@ is a copy back. Each pruned snapshot is recorded as one JSON line before it is d
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -84,26 +85,36 @@ def restore_latest(history_dir: Path, manifest_path: Path) -> Snapshot | None:
 
 
 def write_snapshot(history_dir: Path, name: str, files: dict[str, bytes]) -> Path:
-    """Write ``files`` into ``history_dir/name`` as a whole: a temp dir renamed into place."""
+    """Write ``files`` into ``history_dir/name`` as a whole: a temp dir renamed into place.
+
+    Never over another snapshot: when ``name`` is taken (a ``--job-id`` given twice, or two
+    writers racing) the bundle lands under ``name.2``, ``name.3``, ... The rename itself is the
+    claim - renaming a directory onto a non-empty one fails - so two writers never share a name.
+    """
     history_dir = fsio.guard(history_dir)  # never through a symlink leading out of the workspace
     history_dir.mkdir(parents=True, exist_ok=True)
-    target = history_dir / name
-    tmp = history_dir / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = history_dir / f".{name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"  # one per writer, even in threads
     tmp.mkdir()
-    for rel, data in files.items():
-        dest = tmp / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(dest, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    if target.exists():  # the same job id exported twice: the newer bundle wins
-        trash = history_dir / f".{name}.old-{os.getpid()}"
-        os.replace(target, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-    os.replace(tmp, target)
-    return target
+    try:
+        for rel, data in files.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for attempt in range(1, 1000):
+            target = history_dir / (name if attempt == 1 else f"{name}.{attempt}")
+            try:
+                os.rename(tmp, target)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                    continue
+                raise
+            return target
+        raise FileExistsError(f"{history_dir / name}: 999 snapshots under this name already")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _files(path: Path) -> list[dict]:

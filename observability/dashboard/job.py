@@ -279,7 +279,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
         ctx.artefact(snapshot)
         pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
-                               retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=ctx.job_id,
+                               retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
                                display=ws.rel)
         if pruned:
             ctx.artefact(ws.path(PRUNE_RECORD))
