@@ -18,6 +18,8 @@ from observability.weekly import summary
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 
+MAX_INPUT_WARNINGS = 20  # more are counted, not listed (as the dashboard export does)
+
 ALERT_RULE = "webhook_delivery"
 
 
@@ -209,7 +211,11 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         return JobResult(status="error", summary_markdown=markdown, attempts=0, diagnostics={
             "error_code": exc.error_code, "error_message": secrets.redact(exc.message),
             **{k: v for k, v in exc.details.items() if v is not None}})
-    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"],
+    for message in reader.warnings[:MAX_INPUT_WARNINGS]:
+        ctx.warn(message)
+    if len(reader.warnings) > MAX_INPUT_WARNINGS:
+        ctx.warn(f"{len(reader.warnings) - MAX_INPUT_WARNINGS} more input warnings not shown")
+    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"], "skipped_rows": reader.skipped,
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
                      "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
                      "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook}
@@ -275,10 +281,13 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         state = {"state": "delivered" if result.delivered else "error", "label": label}
         attempt_rows = figures["delivery_attempts"]
     figures["attempts"] = attempts
+    if status == "ok" and reader.warnings:
+        status = "warning"  # delivered, but built without some upstream rows (each named in the warnings)
     ctx.artefact(md_path)
     gh = github_actions.run_context()
     markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),
-                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None)
+                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None,
+                              skipped=reader.warnings)
     fsio.atomic_write_text(md_path, secrets.redact(markdown))
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
                      diagnostics=diagnostics, attempts=attempts,
