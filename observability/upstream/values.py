@@ -87,6 +87,7 @@ def non_negative(value: Any, field_name: str, *, text: bool = False) -> float | 
 
 
 def _fmt(value: float) -> str:
+    value = float(value)
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 

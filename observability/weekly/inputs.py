@@ -10,10 +10,9 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
