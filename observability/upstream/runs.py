@@ -175,7 +175,7 @@ def run_folder(root: Path, runs_root: Path, row: IndexRow) -> Path:
     except ValueError:
         shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
         raise BadValue("run_id", f"{shown} leads outside the workspace (symbolic link)") from None
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop: reading the folder's daily.csv then fails, with a warning
         return folder
     return folder
 
