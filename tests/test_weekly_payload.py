@@ -166,10 +166,8 @@ def test_missing_input_names_the_file(tmp_path, victim, code):
 
 @pytest.mark.parametrize("victim, content, needle", [
     ("reports/portfolio_summary.json", "{not json", "line 1"),
-    ("runs/index.csv", "run_id,timestamp,trades,wins\nx_1,20260101_000000,abc,1\n", "line 2: column trades"),
     ("runs/index.csv", "run_id,symbol\nx,USDJPY\n", "missing column"),
-    ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": {"s": {"slippage_bps": "x"}}}',
-     "slippage_bps"),
+    ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": []}', "execution_health"),
 ])
 def test_malformed_input_is_invalid_input(tmp_path, victim, content, needle):
     ws = inputs_workspace(tmp_path / "ws")
@@ -180,14 +178,33 @@ def test_malformed_input_is_invalid_input(tmp_path, victim, content, needle):
     assert victim in run.summary["diagnostics"]["error_message"] and needle in run.summary["diagnostics"]["error_message"]
 
 
-def test_malformed_daily_csv_is_invalid_input(tmp_path):
+@pytest.mark.parametrize("victim, content, warning", [
+    ("runs/index.csv", "run_id,timestamp,trades,wins\nx_1,20260101_000000,abc,1\n",
+     "runs/index.csv: line 2: field trades: 'abc' is not a count (a whole number >= 0); row skipped"),
+    ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": {"s": {"slippage_bps": "x"}}}',
+     "reports/portfolio_samples/router_demo/telemetry.json: execution_health.s: field slippage_bps: 'x' is not a "
+     "number; entry skipped"),
+])
+def test_a_bad_value_skips_its_row_with_a_warning(tmp_path, victim, content, warning):
+    """The shared rule (observability.upstream.values): the row goes, the report does not fail."""
+    ws = inputs_workspace(tmp_path / "ws")
+    (ws / victim).write_text(content)
+    run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook")
+    assert run.exit_code == 0, run
+    assert run.summary["diagnostics"]["warnings"] == [warning]
+    assert run.summary["skipped_rows"] == 1
+
+
+def test_daily_csv_without_a_usable_row_drops_only_its_daily_figures(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     daily = sorted((ws / "runs").glob("*/daily.csv"))[0]
-    daily.write_text("date,fills,pnl_pips\nnot-a-date,1,2\n")
+    daily.write_text("date,fills,wins,pnl_pips\nnot-a-date,1,0,2\n")
     run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook")
-    assert run.exit_code == 1, run
-    assert run.summary["diagnostics"]["error_code"] == "invalid_input"
-    assert "daily.csv: line 2: column date" in run.summary["diagnostics"]["error_message"]
+    assert run.exit_code == 0, run
+    rel = daily.relative_to(ws).as_posix()
+    assert run.summary["diagnostics"]["warnings"] == [
+        f"{rel}: no usable row (1 skipped, first line 2: field date: 'not-a-date' is not a date (YYYY-MM-DD[ time])); "
+        "run published without daily figures"]
 
 
 def test_empty_fields_and_time_parts_are_accepted(tmp_path):

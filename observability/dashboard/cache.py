@@ -17,7 +17,7 @@ from typing import Any
 from observability import fsio
 from observability.errors import WorkspaceError
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: parse results carry skipped-row warnings (observability.upstream)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from observability.clock import iso, parse_iso
 from observability.dashboard import state_archive
 from observability.dashboard.sources import SourceData
+from observability.upstream import runs as upstream_runs
 
 DEFAULT_CONF = 0.95
 DEFAULT_EV_HISTORY_LIMIT = 32
@@ -90,48 +91,33 @@ def _ts(stamp: str | None) -> str | None:
         return f"{stamp[:10]}T00:00:00Z"
 
 
-def _run_timestamp(text: str | None) -> str | None:
-    """``20250921_130118`` (upstream run stamps) -> ``2025-09-21T13:01:18Z``; anything else -> None."""
-    if not text or len(text) != 15 or text[8] != "_" or not (text[:8] + text[9:]).isdigit():
-        return None
-    try:
-        return iso(parse_iso(f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[9:11]}:{text[11:13]}:{text[13:]}Z"))
-    except ValueError:
-        return None
-
-
 def build_turnover(source: SourceData, opts: BuildOptions) -> tuple[list[dict], dict]:
     """One row per run in runs/index.csv; daily figures when the run has a daily.csv."""
     rows = []
     with_daily = 0
     for run, daily in source.value:
+        figures = upstream_runs.figures(run, daily)  # the same reading as the weekly report's
         row: dict[str, Any] = {
-            "run_id": run["run_id"], "symbol": run["symbol"], "mode": run["mode"],
-            "run_timestamp": _run_timestamp(run["timestamp"]), "has_daily": daily is not None,
+            "run_id": run.run_id, "symbol": run.symbol, "mode": run.mode,
+            "run_timestamp": iso(run.timestamp), "has_daily": daily is not None,
             "start_ts": None, "end_ts": None, "days": None, "active_days": None,
             "avg_trades_per_day": None, "avg_trades_active_day": None,
-            "max_drawdown_pips": None, "drawdown_pct": None, "total_pips": None,
+            "max_drawdown_pips": None, "drawdown_pct": None,
+            "trades": figures.trades, "wins": figures.wins, "trades_source": figures.source,
+            "win_rate": _round(figures.win_rate), "total_pips": _round(figures.total_pips, 6),
         }
         if daily is not None:
             with_daily += 1
-            fills, wins = daily["fills"], daily["wins"]
+            fills = daily["fills"]
             max_dd, peak = daily["max_drawdown_pips"], daily["peak_at_drawdown_pips"]
             row.update(
                 start_ts=_ts(daily["first"]), end_ts=_ts(daily["last"]), days=daily["days"],
-                active_days=daily["active_days"], trades=fills, wins=wins, trades_source="daily",
+                active_days=daily["active_days"],
                 avg_trades_per_day=_round(fills / daily["days"]) if daily["days"] else None,
                 avg_trades_active_day=_round(fills / daily["active_days"]) if daily["active_days"] else None,
-                win_rate=_round(wins / fills) if fills else None,
-                max_drawdown_pips=_round(max_dd, 6), total_pips=_round(daily["total_pips"], 6),
+                max_drawdown_pips=_round(max_dd, 6),
                 drawdown_pct=0.0 if max_dd == 0 else (_round(100 * max_dd / peak, 6) if peak > 0 else None),
             )
-        else:
-            trades, wins = run["trades"], run["wins"]
-            win_rate = run["win_rate"]
-            if win_rate is None and trades:
-                win_rate = wins / trades if wins is not None else None
-            row.update(trades=trades, wins=wins, trades_source="index",
-                       win_rate=_round(win_rate) if (win_rate is not None and trades != 0) else None)
         rows.append(row)
     rows.sort(key=lambda r: r["run_id"])
     return rows, {"runs": len(rows), "runs_with_daily": with_daily}
@@ -167,7 +153,7 @@ SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 "daily 00:30 UTC", "EV posterior (alpha, beta, decay) and win-rate LCB per state snapshot"),
     DatasetSpec("slippage", build_slippage, 1, "reports/portfolio_samples/router_demo/telemetry.json",
                 "daily 01:00 UTC (after the latency job)", "execution slippage and reject rate per strategy"),
-    DatasetSpec("turnover", build_turnover, 1, "runs/index.csv + runs/<id>/daily.csv",
+    DatasetSpec("turnover", build_turnover, 2, "runs/index.csv + runs/<id>/daily.csv",
                 "weekly, Sunday 23:30 UTC (before the weekly report)",
                 "trades per day, per active day, win rate and drawdown per run"),
     DatasetSpec("latency", build_latency, 1, "ops/signal_latency_rollup.csv",

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache, sha256_bytes
-from observability.dashboard.sources import SourceData, finite_number, json_object
+from observability.dashboard.sources import SourceData, json_object
 from observability.errors import InputError, MissingInputError
+from observability.upstream import values
 from observability.workspace import Workspace
 
 _STAMP = r"(\d{8})_(\d{6})"
@@ -81,8 +82,12 @@ def canonical_strategy(archive_key: str, known: set[str]) -> str:
     return key
 
 
-def _number(value, field: str) -> float:
-    return finite_number(value, f"ev_global.{field}")
+def _number(value, field: str, *, lo: float | None = None, hi: float | None = None) -> float:
+    """A finite number by the shared rule (observability.upstream.values); an unusable one skips the snapshot."""
+    parsed = values.number(value, f"ev_global.{field}", lo=lo, hi=hi)
+    if parsed is None:
+        raise values.BadValue(f"ev_global.{field}", "missing")
+    return parsed
 
 
 def parse_snapshot(data: bytes) -> dict:
@@ -96,12 +101,10 @@ def parse_snapshot(data: bytes) -> dict:
         raise ValueError(f"ev_global: alpha and beta must be > 0 (found {alpha}, {beta})")
     decay = ev.get("decay")
     conf = ev.get("conf")
-    decay = _number(decay, "decay") if decay is not None else None
-    if decay is not None and decay < 0:
-        raise ValueError(f"ev_global.decay: expected >= 0, found {decay}")
+    decay = _number(decay, "decay", lo=0) if decay is not None else None
     conf = _number(conf, "conf") if conf is not None else None
     if conf is not None and not 0 < conf < 1:
-        raise ValueError(f"ev_global.conf: expected 0 < conf < 1, found {conf}")
+        raise values.BadValue("ev_global.conf", f"{conf} is outside (0, 1)")
     meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
     symbol = meta.get("symbol") if isinstance(meta.get("symbol"), str) else None
     return {"alpha": alpha, "beta": beta, "decay": decay, "conf": conf, "symbol": symbol}
@@ -135,7 +138,7 @@ def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
         try:
             digest, value = cache.get_or_compute(rel, data, parse_snapshot)
         except ValueError as exc:
-            out.warnings.append(f"{rel}: {exc}; skipped")
+            out.warnings.append(f"{rel}: {exc}; file skipped")
             out.inputs.append((rel, sha256_bytes(data)))
             out.skipped += 1
             continue

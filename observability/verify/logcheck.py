@@ -14,7 +14,6 @@ from typing import Any
 from datetime import datetime
 
 from observability import clock, runlog, schemas
-from observability.errors import InputError
 from observability.runlog import MAX_LINE_BYTES
 from observability.verify.findings import Finding
 from observability.workspace import Workspace

@@ -10,7 +10,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,10 +17,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from observability.clock import UTC, parse_iso
+from observability.clock import parse_iso
 from observability.errors import InputError, MissingInputError
 from observability.latency.rollup import COLUMNS as ROLLUP_COLUMNS
 from observability.latency.rollup import RollupRow
+from observability.upstream import runs as upstream_runs
+from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
 
 INDEX_REQUIRED = ("run_id", "timestamp", "trades", "wins")
@@ -41,20 +42,7 @@ class Source:
         return {"name": self.name, "path": self.path, "sha256": self.sha256, "bytes": self.bytes}
 
 
-@dataclass(frozen=True)
-class IndexRun:
-    run_id: str
-    run_dir: str | None
-    timestamp: datetime
-    symbol: str | None
-    mode: str | None
-    trades: int
-    wins: int
-    win_rate: float | None
-    total_pips: float | None
-    sharpe: float | None
-    max_drawdown: float | None
-    pnl_per_trade: float | None
+IndexRun = upstream_runs.IndexRow  # one row type for every job
 
 
 @dataclass(frozen=True)
@@ -69,6 +57,7 @@ class DailyStats:
     pnl_pips: float
     recent_fills: int  # over the last ``trend_days`` active days
     recent_pnl_pips: float
+    totals: dict | None = None  # upstream.runs.daily_totals: what upstream.runs.figures reads
 
 
 @dataclass
@@ -82,6 +71,14 @@ class Reader:
 
     def note_as_of(self, name: str, stamp: datetime | None, origin: str | None) -> None:
         self.as_of[name] = (stamp, origin if stamp is not None else None)
+
+    warnings: list[str] = field(default_factory=list)  # skipped rows and entries (upstream.values), file named
+    skipped: int = 0
+
+    def skip(self, messages: list[str], *, counted: bool = True) -> None:
+        self.warnings.extend(messages)
+        if counted:
+            self.skipped += len(messages)
 
     def _bytes(self, rel: str, what: str, *, required: bool = True) -> bytes | None:
         path = self.workspace.path(rel)
@@ -126,75 +123,59 @@ class Reader:
         self._record(name, rel, data)
         return doc
 
-    # -- runs/index.csv ---------------------------------------------------------------------
+    # -- runs/index.csv (the shared reader: observability.upstream.runs) ---------------------
     def runs_index(self, rel: str) -> list[IndexRun]:
         what = "runs index"
         data = self._bytes(rel, what)
         display = self._display(rel)
-        reader = csv.DictReader(io.StringIO(self._text(data, rel, what)))
-        missing = [c for c in INDEX_REQUIRED if c not in (reader.fieldnames or [])]
+        text = self._text(data, rel, what)
+        header = next(csv.reader(io.StringIO(text)), [])
+        missing = [c for c in INDEX_REQUIRED if c not in [h.strip() for h in header]]
         if missing:
             raise InputError(f"{display}: line 1: missing column(s) {', '.join(missing)}", input=display)
-        runs, seen = [], set()
-        for row in reader:
-            line = reader.line_num
-            where = f"{display}: line {line}"
-            run_id = (row.get("run_id") or "").strip()
-            if not run_id:
-                raise InputError(f"{where}: empty run_id", input=display)
-            if run_id in seen:
-                continue  # upstream appends reruns; the first row of an id is the one kept
-            seen.add(run_id)
-            runs.append(IndexRun(
-                run_id=run_id,
-                run_dir=(row.get("run_dir") or "").strip() or None,
-                timestamp=_run_timestamp(row.get("timestamp"), where),
-                symbol=(row.get("symbol") or "").strip() or None,
-                mode=(row.get("mode") or "").strip() or None,
-                trades=_count(row.get("trades"), where, "trades"),
-                wins=_count(row.get("wins"), where, "wins"),
-                win_rate=_number(row.get("win_rate"), where, "win_rate"),
-                total_pips=_number(row.get("total_pips"), where, "total_pips"),
-                sharpe=_number(row.get("sharpe"), where, "sharpe"),
-                max_drawdown=_number(row.get("max_drawdown"), where, "max_drawdown"),
-                pnl_per_trade=_number(row.get("pnl_per_trade"), where, "pnl_per_trade"),
-            ))
+        try:
+            index = upstream_runs.parse_index(data)
+        except ValueError as exc:
+            raise InputError(f"{display}: {exc}", input=display) from None
+        self.skip(index.skips.for_file(display))
+        self.skip([f"{display}: {n}" for n in index.notes], counted=False)
+        runs_root = self.workspace.path(rel).parent
+        usable = []
+        for row in index.rows:
+            try:
+                upstream_runs.run_folder(self.workspace.root, runs_root, row)
+            except BadValue as exc:
+                self.skip([skip_warning(display, f"line {row.line}", exc)])
+                continue
+            usable.append(row)
         self._record("runs_index", rel, data)
-        return runs
+        return usable
 
     # -- runs/<id>/daily.csv ------------------------------------------------------------------
     def daily(self, run: IndexRun, runs_root: str, trend_days: int) -> DailyStats | None:
-        """Stats of the run's daily.csv, or None when the run has none (not an error: many don't)."""
-        rel = _daily_rel(run, runs_root, self.workspace)
+        """Stats of the run's daily.csv, or None when the run has none (not an error: many don't) or it is unusable."""
+        rel = f"{runs_root.rstrip('/')}/{run.run_id}/daily.csv"
         what = "daily results"
         data = self._bytes(rel, what, required=False)
         if data is None:
             return None
         display = self._display(rel)
-        reader = csv.DictReader(io.StringIO(self._text(data, rel, what)))
-        missing = [c for c in ("date", "fills", "pnl_pips") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{display}: line 1: missing column(s) {', '.join(missing)}", input=display)
-        start = end = None
-        days = active = fills = 0
-        pnl = 0.0
-        active_rows: list[tuple[int, float]] = []
-        for row in reader:
-            where = f"{display}: line {reader.line_num}"
-            day = _day(row.get("date"), where)
-            n = _count(row.get("fills"), where, "fills")
-            p = _number(row.get("pnl_pips"), where, "pnl_pips") or 0.0
-            start = day if start is None or day < start else start
-            end = day if end is None or day > end else end
-            days += 1
-            fills += n
-            pnl += p
-            if n > 0:
-                active += 1
-                active_rows.append((n, p))
+        try:
+            rows, skips = upstream_runs.parse_daily_rows(data)
+        except ValueError as exc:
+            self.skip([f"{display}: {exc}; run published without daily figures"], counted=False)
+            self._record(f"daily:{run.run_id}", rel, data)
+            return None
+        self.skip(skips.for_file(display))
+        totals = upstream_runs.daily_totals(rows)
+        active_rows = [(r.fills, r.pnl_pips) for r in rows if r.fills > 0]
         recent = active_rows[-trend_days:] if trend_days else []
+        days = sorted(r.day for r in rows)
         self._record(f"daily:{run.run_id}", rel, data)
-        return DailyStats(start, end, days, active, fills, pnl, sum(n for n, _ in recent), sum(p for _, p in recent))
+        return DailyStats(date.fromisoformat(days[0]) if days else None,
+                          date.fromisoformat(days[-1]) if days else None,
+                          totals["days"], totals["active_days"], totals["fills"], totals["total_pips"],
+                          sum(n for n, _ in recent), sum(p for _, p in recent), totals)
 
     # -- ops/signal_latency_rollup.csv ---------------------------------------------------------
     def rollups(self, rel: str, start: str, end: str) -> list[RollupRow]:
@@ -245,57 +226,6 @@ class Reader:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     latest[item["id"]] = {**item, "_file": self._display(rel)}
         return [latest[k] for k in sorted(latest)]
-
-
-def _daily_rel(run: IndexRun, runs_root: str, workspace: Workspace) -> str:
-    if run.run_dir and not Path(run.run_dir).is_absolute():
-        return f"{run.run_dir.rstrip('/')}/daily.csv"
-    return f"{runs_root}/{run.run_id}/daily.csv"
-
-
-def _blank(value: str | None) -> bool:
-    return value is None or not value.strip()
-
-
-def _number(value: str | None, where: str, column: str) -> float | None:
-    if _blank(value):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise InputError(f"{where}: column {column}: {value.strip()[:40]!r} is not a number") from None
-    return number if math.isfinite(number) else None
-
-
-def _count(value: str | None, where: str, column: str) -> int:
-    number = _number(value, where, column)
-    if number is None:
-        return 0
-    if number < 0 or number != int(number):
-        raise InputError(f"{where}: column {column}: {value.strip()[:40]!r} is not a count")
-    return int(number)
-
-
-def _run_timestamp(value: str | None, where: str) -> datetime:
-    text = (value or "").strip()
-    if not text:
-        raise InputError(f"{where}: column timestamp: empty")
-    try:
-        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise InputError(f"{where}: column timestamp: {text[:40]!r} is neither YYYYMMDD_hhmmss nor ISO-8601") from None
-
-
-def _day(value: str | None, where: str) -> date:
-    text = (value or "").strip()
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise InputError(f"{where}: column date: {text[:40]!r} is not a date") from None
 
 
 def file_sha256(path: Path) -> str | None:

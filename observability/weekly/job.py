@@ -18,6 +18,8 @@ from observability.weekly import summary
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 
+MAX_INPUT_WARNINGS = 20  # more are counted, not listed (as the dashboard export does)
+
 ALERT_RULE = "webhook_delivery"
 
 
@@ -276,7 +278,11 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         # The payload says how far it goes: period.end is the clock, not the end of the week.
         doc["period"]["end"] = payload_mod.iso(ctx.now)
         doc = payload_mod.with_checksum(doc)
-    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"],
+    for message in reader.warnings[:MAX_INPUT_WARNINGS]:
+        ctx.warn(message)
+    if len(reader.warnings) > MAX_INPUT_WARNINGS:
+        ctx.warn(f"{len(reader.warnings) - MAX_INPUT_WARNINGS} more input warnings not shown")
+    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"], "skipped_rows": reader.skipped,
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
                      "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
                      "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook,
@@ -357,12 +363,15 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         state = {"state": "delivered" if result.delivered else "error", "label": label}
         attempt_rows = figures["delivery_attempts"]
     figures["attempts"] = attempts
-    if status == "ok" and figures["stale_inputs"]:
-        status = "warning"  # delivered, but from inputs older than their freshness limit: never plain ok
+    if status == "ok" and (figures["stale_inputs"] or reader.warnings):
+        # delivered, but from inputs older than their freshness limit or without some upstream rows
+        # (each named in the warnings): never plain ok
+        status = "warning"
     ctx.artefact(md_path)
     gh = github_actions.run_context()
     markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),
-                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None)
+                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None,
+                              skipped=reader.warnings)
     fsio.atomic_write_text(md_path, secrets.redact(markdown))
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
                      diagnostics=diagnostics, attempts=attempts,

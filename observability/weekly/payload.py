@@ -22,6 +22,10 @@ from observability.clock import UTC, iso, parse_iso
 from observability.config import WeeklyConfig
 from observability.errors import InputError
 from observability.latency.rollup import RollupRow
+from observability.upstream import runs as upstream_runs
+from observability.upstream import telemetry as upstream_telemetry
+from observability.upstream import values
+from observability.upstream.values import BadValue, Skips
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
 SCHEMA_NAME = "observability_weekly_report"
@@ -90,20 +94,21 @@ def wilson_lcb(wins: int, trades: int, confidence: float) -> float | None:
 # -- blocks ----------------------------------------------------------------------------------
 
 def _run_item(run: IndexRun, daily: DailyStats | None, cfg: WeeklyConfig) -> dict:
+    # The same reading of a run's figures as the dashboard's turnover dataset (upstream.runs.figures).
+    figures = upstream_runs.figures(run, daily.totals if daily else None)
+    trades, wins = figures.trades or 0, figures.wins or 0
     ev_latest = None
-    if run.trades > 0:
-        if run.total_pips is not None:
-            ev_latest = run.total_pips / run.trades
+    if trades > 0:
+        if figures.total_pips is not None:
+            ev_latest = figures.total_pips / trades
         elif run.pnl_per_trade is not None:
             ev_latest = run.pnl_per_trade
-    elif daily and daily.fills:
-        ev_latest = daily.pnl_pips / daily.fills
     trend = None
     if daily and daily.recent_fills and daily.fills:
         trend = daily.recent_pnl_pips / daily.recent_fills - daily.pnl_pips / daily.fills
     per_day = daily.fills / daily.days if daily and daily.days else None
     per_active = daily.fills / daily.active_days if daily and daily.active_days else None
-    win_rate = run.win_rate if run.win_rate is not None else (run.wins / run.trades if run.trades else None)
+    win_rate = figures.win_rate
     return {
         "run_id": run.run_id,
         "symbol": run.symbol,
@@ -111,13 +116,13 @@ def _run_item(run: IndexRun, daily: DailyStats | None, cfg: WeeklyConfig) -> dic
         "timestamp": iso(run.timestamp),
         "start_ts": f"{daily.start.isoformat()}T00:00:00Z" if daily and daily.start else None,
         "end_ts": f"{daily.end.isoformat()}T00:00:00Z" if daily and daily.end else None,
-        "trades": run.trades,
-        "wins": run.wins,
+        "trades": trades,
+        "wins": wins,
         "win_rate": num(min(max(win_rate, 0.0), 1.0)) if win_rate is not None else None,
-        "win_rate_lcb": num(wilson_lcb(min(run.wins, run.trades), run.trades, cfg.win_rate_confidence)),
+        "win_rate_lcb": num(wilson_lcb(min(wins, trades), trades, cfg.win_rate_confidence)),
         "sharpe": num(run.sharpe),
         "max_drawdown": num(run.max_drawdown),
-        "total_pips": num(run.total_pips),
+        "total_pips": num(figures.total_pips),
         "ev": {"latest": num(ev_latest), "trend_7d": num(trend)},
         "turnover": {"avg_trades_per_day": num(per_day), "avg_trades_active_day": num(per_active),
                      "days": daily.days if daily else 0, "active_days": daily.active_days if daily else 0},
@@ -155,13 +160,13 @@ def _runs_block(reader: Reader, cfg: WeeklyConfig, week: Week) -> dict:
     }
 
 
-def _field(doc: dict, key: str, display: str, kinds=(int, float), *, allow_none=True):
-    value = doc.get(key)
-    if value is None:
+def _scalar(reader: Reader, display: str, where: str, doc: dict, key: str, *, lo: float | None = None) -> float | None:
+    """A single number of the portfolio summary; a bad one is left out (None) with the shared warning."""
+    try:
+        return values.number(doc.get(key), key, lo=lo)
+    except BadValue as exc:
+        reader.skip([f"{display}: {where}: {exc}; value skipped"])
         return None
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise InputError(f"{display}: field {key}: expected a number, found {type(value).__name__}", input=display)
-    return value
 
 
 def _timestamp_or_none(value: Any, display: str, key: str) -> str | None:
@@ -191,15 +196,21 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     if not isinstance(raw_categories, list):
         raise InputError(f"{display}: field category_utilisation: expected a list", input=display)
     categories = []
+    skips = Skips()
     for i, cat in enumerate(raw_categories):
         where = f"category_utilisation[{i}]"
         if not isinstance(cat, dict) or not isinstance(cat.get("category"), str) or not cat["category"]:
-            raise InputError(f"{display}: field {where}.category: expected a non-empty string", input=display)
-        used = _field(cat, "utilisation_pct", f"{display}: {where}")
-        budget = _field(cat, "budget_pct", f"{display}: {where}")
-        if budget is None:
-            budget = _field(cat, "cap_pct", f"{display}: {where}")
-        headroom = _field(cat, "budget_headroom_pct", f"{display}: {where}")
+            skips.add(where, "field category: expected a non-empty string", "entry")
+            continue
+        try:
+            used = values.non_negative(cat.get("utilisation_pct"), "utilisation_pct")
+            budget = values.non_negative(cat.get("budget_pct"), "budget_pct")
+            if budget is None:
+                budget = values.non_negative(cat.get("cap_pct"), "cap_pct")
+            headroom = values.number(cat.get("budget_headroom_pct"), "budget_headroom_pct")
+        except BadValue as exc:
+            skips.add(f"{where} ({cat['category']})", exc, "entry")
+            continue
         if headroom is None and used is not None and budget is not None:
             headroom = budget - used
         ratio = used / budget if used is not None and budget else None
@@ -209,6 +220,7 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
             "headroom_pct": num(headroom), "utilisation_ratio": num(ratio),
             "status": _budget_status(ratio, cfg), "upstream_status": upstream if isinstance(upstream, str) else None,
         })
+    reader.skip(skips.for_file(display))
     categories.sort(key=lambda c: c["name"])
     exposure = doc.get("gross_exposure") if isinstance(doc.get("gross_exposure"), dict) else {}
     drawdowns = doc.get("drawdowns") if isinstance(doc.get("drawdowns"), dict) else {}
@@ -220,7 +232,11 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     for i, point in enumerate(curve):
         if not isinstance(point, dict):
             raise InputError(f"{display}: field aggregate_equity_curve[{i}]: expected an object", input=display)
-        equity = _field(point, "equity", f"{display}: aggregate_equity_curve[{i}]")
+        try:
+            equity = values.number(point.get("equity"), "equity")
+        except BadValue as exc:
+            reader.skip([f"{display}: aggregate_equity_curve[{i}]: {exc}; point skipped"])
+            continue
         stamp = _timestamp_or_none(point.get("ts"), display, f"aggregate_equity_curve[{i}].ts")
         if equity is not None and stamp is not None:
             points.append((stamp, float(equity)))
@@ -238,10 +254,10 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     portfolio = {
         "budget_status": worst,
         "drawdown_pct": num((peak - last_equity) / peak * 100) if peak else None,
-        "max_drawdown_pct": num(_field(aggregate, "max_drawdown_pct", display)),
-        "gross_exposure_pct": num(_field(exposure, "current_pct", display)),
-        "gross_exposure_cap_pct": num(_field(exposure, "cap_pct", display)),
-        "gross_headroom_pct": num(_field(exposure, "headroom_pct", display)),
+        "max_drawdown_pct": num(_scalar(reader, display, "drawdowns.aggregate", aggregate, "max_drawdown_pct")),
+        "gross_exposure_pct": num(_scalar(reader, display, "gross_exposure", exposure, "current_pct", lo=0)),
+        "gross_exposure_cap_pct": num(_scalar(reader, display, "gross_exposure", exposure, "cap_pct", lo=0)),
+        "gross_headroom_pct": num(_scalar(reader, display, "gross_exposure", exposure, "headroom_pct")),
         "equity_curve": {
             "points": len(points), "start_ts": points[0][0] if points else None,
             "end_ts": points[-1][0] if points else None, "start_equity": num(start_equity),
@@ -270,18 +286,16 @@ def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
             break
     if stamp is None:
         reader.note_as_of("telemetry", None, None)
-    health = doc.get("execution_health", {})
-    if not isinstance(health, dict):
-        raise InputError(f"{display}: field execution_health: expected an object", input=display)
+    try:
+        rows, skips = upstream_telemetry.execution_health(doc)
+    except ValueError as exc:
+        raise InputError(f"{display}: {exc}", input=display) from None
+    reader.skip(skips.for_file(display))
     strategies = []
-    for name in sorted(health):
-        entry = health[name]
-        if not isinstance(entry, dict):
-            raise InputError(f"{display}: field execution_health.{name}: expected an object", input=display)
-        slip = _field(entry, "slippage_bps", f"{display}: execution_health.{name}")
-        reject = _field(entry, "reject_rate", f"{display}: execution_health.{name}")
+    for row in rows:
+        slip, reject = row["slippage_bps"], row["reject_rate"]
         bad = (slip is not None and slip > cfg.max_slippage_bps) or (reject is not None and reject > cfg.max_reject_rate)
-        strategies.append({"strategy": name, "slippage_bps": num(slip), "reject_rate": num(reject),
+        strategies.append({"strategy": row["strategy"], "slippage_bps": num(slip), "reject_rate": num(reject),
                            "status": "warning" if bad else "ok"})
     return {"slippage_bps": {s["strategy"]: s["slippage_bps"] for s in strategies},
             "reject_rate": {s["strategy"]: s["reject_rate"] for s in strategies},

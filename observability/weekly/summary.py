@@ -171,14 +171,25 @@ def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str
     return lines
 
 
+MAX_SKIPPED_SHOWN = 20
+
+
 def render(p: dict, *, status: str, delivery: dict, artefacts: list[str], attempts: list[dict],
-           run_url: str | None = None) -> str:
-    """The whole weekly review for payload ``p``; ``delivery`` is ``{"state", "label"}``."""
+           run_url: str | None = None, skipped: list[str] | tuple[str, ...] = ()) -> str:
+    """The whole weekly review for payload ``p``; ``delivery`` is ``{"state", "label"}``.
+
+    ``skipped``: the input warnings (rows and entries left out by the bad-value rule), listed at the end.
+    """
     head = [f"## Weekly health report — week of {p['week_start']} ({status})", "",
             f"{p['period']['start']} → {p['period']['end']} (UTC)", ""]
     blocks = [_kpis(p, delivery), _runs_table("Baseline runs", p["runs"]["baseline"]),
               _runs_table("Rolling runs", p["runs"]["rolling"]), _utilisation(p), _execution(p), _latency(p),
               _inputs(p), _alerts(p), _artefacts(p, artefacts, attempts, run_url)]
+    if skipped:
+        blocks.append([f"### Skipped input rows ({len(skipped)})", "",
+                       *(f"- {cell(w)}" for w in list(skipped)[:MAX_SKIPPED_SHOWN]),
+                       *([f"- … {len(skipped) - MAX_SKIPPED_SHOWN} more in the job summary's warnings"]
+                         if len(skipped) > MAX_SKIPPED_SHOWN else [])])
     lines = head
     for block in blocks:
         if block:
