@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,60 @@ def truncate(path: Path, size: int) -> None:
         raise WorkspaceError(f"{path}: cannot truncate ({exc.strerror or exc})") from None
 
 
+# Deeper than any document (JSON or YAML) this project reads or writes by far, and shallow enough that nothing
+# downstream (the JSON encoder, jsonschema, our own walkers) can run out of stack on it.
+MAX_JSON_DEPTH = 64
+
+
+def nested_too_deep(doc: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``doc`` nests containers more than ``limit`` levels (level by level, no recursion)."""
+    level = [doc] if isinstance(doc, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list = []
+        for item in level:
+            below.extend(v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, (dict, list)))
+        level = below
+    return False
+
+
+def _depth_position(text: str, limit: int) -> int:
+    """Offset of the bracket that opens level ``limit + 1`` (0 when not found): where the error points."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif token in "]}":
+            depth -= 1
+    return 0
+
+
+def parse_json(data: bytes | str) -> Any:
+    """``json.loads`` for anything read from disk or the network: nesting is bounded.
+
+    A document nested deeper than MAX_JSON_DEPTH raises ``json.JSONDecodeError`` (a ValueError)
+    pointing at the bracket that goes too deep, as any other malformed JSON does, so every
+    reader's existing "not valid JSON" handling names the file; without this, a deeply nested
+    file raised RecursionError and became a traceback (or a crash further down).
+    """
+    try:
+        doc = json.loads(data)
+        too_deep = nested_too_deep(doc)
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text,
+                                   _depth_position(text, MAX_JSON_DEPTH))
+    return doc
+
+
 def read_json(path: Path, *, what: str = "file", default: Any = ..., display: str | None = None) -> Any:
     """Read a JSON file; a missing file returns ``default`` when given, else raises MissingInputError."""
     path = Path(path)
@@ -130,10 +185,12 @@ def read_json(path: Path, *, what: str = "file", default: Any = ..., display: st
         if default is not ...:
             return default
         raise MissingInputError(f"{name}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: {what} is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" line {line}" if line else ""

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability.errors import WorkspaceError
+from observability.errors import ConfigError, WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,37 @@ class Workspace:
         """Resolve ``--workspace`` / OBS_WORKSPACE / the current directory and check it exists."""
         chosen = Path(root or os.environ.get("OBS_WORKSPACE") or ".").expanduser()
         if not chosen.is_dir():
-            raise WorkspaceError(f"workspace {chosen}: not a directory")
+            # A path that is not a directory is bad usage (exit 2), not a workspace that failed.
+            reason = "does not exist" if not chosen.exists() else "is a file, not a directory"
+            raise ConfigError(f"workspace {chosen} (--workspace / OBS_WORKSPACE): {reason}")
         return cls(chosen.resolve())
+
+    def output_file(self, value: str | os.PathLike, option: str) -> Path:
+        """The file ``option`` names for a job to write, checked before anything is written.
+
+        A directory at that path, or a file where one of its directories should be, is a usage
+        error (exit 2) naming the option, instead of a failure halfway through the run.
+        """
+        path = self.path(value)
+        if path.is_dir():
+            raise ConfigError(f"{option} {value}: is a directory, expected a file")
+        self._ancestors_are_directories(path.parent, option, value)
+        return path
+
+    def output_dir(self, value: str | os.PathLike, option: str) -> Path:
+        """The directory ``option`` names for a job to write into, checked like ``output_file``."""
+        path = self.path(value)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{option} {value}: is a file, expected a directory")
+        self._ancestors_are_directories(path.parent, option, value)
+        return path
+
+    def _ancestors_are_directories(self, parent: Path, option: str, value: str | os.PathLike) -> None:
+        for ancestor in (parent, *parent.parents):
+            if ancestor.exists():
+                if not ancestor.is_dir():
+                    raise ConfigError(f"{option} {value}: {self.rel(ancestor)} is a file, expected a directory")
+                return
 
     def path(self, relative: str | os.PathLike) -> Path:
         """A workspace path; absolute paths are kept as given."""

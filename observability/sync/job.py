@@ -16,7 +16,6 @@ the prune log (``ops/sync_prune_log.jsonl``) and the report (``out/sync/<job_id>
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
@@ -356,7 +355,7 @@ def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        doc = json.loads(raw)
+        doc = fsio.parse_json(raw)
         schemas.validate("sync_index", doc, what=f"{sync.target.display}/{INDEX_KEY}")
         return doc
     except (ValueError, SchemaError) as exc:

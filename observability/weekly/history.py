@@ -63,7 +63,7 @@ class History:
             except OSError as exc:
                 raise InputError(f"{display(path)}: cannot read ({exc.strerror or exc})", input=display(path)) from None
             try:
-                doc = json.loads(body)
+                doc = fsio.parse_json(body)
             except (UnicodeDecodeError, json.JSONDecodeError):
                 raise InputError(f"{display(path)}: stored payload is not valid JSON; it cannot be replayed",
                                  input=display(path)) from None
