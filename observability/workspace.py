@@ -31,23 +31,28 @@ class Workspace:
         """
         path = self.path(value)
         if path.is_dir():
-            raise ConfigError(f"{option} {value}: is a directory, expected a file")
-        self._ancestors_are_directories(path.parent, option, value)
+            raise ConfigError(f"{self._named(option, path)}: is a directory, expected a file")
+        self._ancestors_are_directories(path, option)
         return path
 
     def output_dir(self, value: str | os.PathLike, option: str) -> Path:
-        """The directory ``option`` names for a job to write into, checked like ``output_file``."""
+        """The directory ``option`` names for a job to write into, checked like ``output_file``
+        (``option`` empty for a fixed location: the message then names only the path)."""
         path = self.path(value)
         if path.exists() and not path.is_dir():
-            raise ConfigError(f"{option} {value}: is a file, expected a directory")
-        self._ancestors_are_directories(path.parent, option, value)
+            raise ConfigError(f"{self._named(option, path)}: is a file, expected a directory")
+        self._ancestors_are_directories(path, option)
         return path
 
-    def _ancestors_are_directories(self, parent: Path, option: str, value: str | os.PathLike) -> None:
-        for ancestor in (parent, *parent.parents):
+    def _named(self, option: str, path: Path) -> str:
+        return f"{option} {self.rel(path)}" if option else self.rel(path)
+
+    def _ancestors_are_directories(self, path: Path, option: str) -> None:
+        for ancestor in path.parents:
             if ancestor.exists():
                 if not ancestor.is_dir():
-                    raise ConfigError(f"{option} {value}: {self.rel(ancestor)} is a file, expected a directory")
+                    raise ConfigError(f"{self._named(option, path)}: {self.rel(ancestor)} is a file, "
+                                      "expected a directory")
                 return
 
     def path(self, relative: str | os.PathLike) -> Path:

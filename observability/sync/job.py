@@ -249,6 +249,11 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
 
         raise ConfigError("--retention-weeks: must be at least 1")
     cutoff = ctx.now.date() - timedelta(weeks=opts.retention_weeks)
+    check_url(opts.to)  # a bad URL is a usage error before anything is read
+    for on, directory, option in ((opts.dashboard, opts.bundle_dir, "--bundle-dir"),
+                                  (opts.weekly, opts.weekly_dir, "--weekly-dir")):
+        if on:
+            ctx.workspace.output_dir(directory, option)  # read here, but a file there is the same usage error
     groups: list[Group] = []
     if opts.dashboard:
         bundle = _bundle(ctx, opts)
