@@ -266,3 +266,12 @@ def test_deep_nesting_in_the_automation_log_is_a_finding_not_a_crash(base, tmp_p
     done = run_cli(["verify"], env=clean_env(OBS_NOW=NOW), cwd=ws)
     assert "Traceback" not in done.stderr, done.stderr
     assert json.loads(done.stdout)["status"] in ("warning", "ok")
+
+
+def test_demo_into_a_file_says_so(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("mine\n", encoding="utf-8")
+    done = run_cli(["demo", "--dir", str(target)], env=clean_env(OBS_NOW=NOW))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"--dir {target}: is a file" in done.stderr
+    assert target.read_text(encoding="utf-8") == "mine\n"

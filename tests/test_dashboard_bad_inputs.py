@@ -266,3 +266,13 @@ def test_a_state_archive_that_is_a_file_fails_ev_history_and_says_so(tmp_path):
     assert result.summary["diagnostics"]["failed_datasets"] == ["ev_history"]
     assert f"{ARCHIVE}: state archive is a file" in result.summary["diagnostics"]["error_message"]
     assert {e["dataset"] for e in manifest(tmp_path)["datasets"]} == {"slippage", "turnover", "latency"}
+
+
+def test_a_runs_dir_that_is_a_file_fails_turnover_and_says_so(tmp_path):
+    make_workspace(tmp_path)
+    (tmp_path / "afile").write_text("x\n", encoding="utf-8")
+    result = export(tmp_path, "--runs-dir", "afile")
+    assert result.exit_code == 1, result
+    assert result.summary["diagnostics"]["failed_datasets"] == ["turnover"]
+    message = result.summary["diagnostics"]["error_message"]
+    assert "afile/index.csv" in message and "a directory on its path is a file" in message, message

@@ -68,6 +68,8 @@ def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes
         raise MissingInputError(f"{rel}: {what} not found") from None
     except IsADirectoryError:
         raise InputError(f"{rel}: {what} is a directory, expected a file") from None
+    except NotADirectoryError:
+        raise InputError(f"{rel}: {what} cannot be read: a directory on its path is a file") from None
     except OSError as exc:
         raise InputError(f"{rel}: cannot read ({exc.strerror or exc})") from None
     try:
