@@ -128,15 +128,20 @@ MAX_JSON_DEPTH = 64
 
 def nested_too_deep(doc: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``doc`` nests containers more than ``limit`` levels (level by level, no recursion)."""
-    level = [doc] if isinstance(doc, (dict, list)) else []
+    dict_, list_ = dict, list  # exact types, as json.loads and yaml.safe_load make: the fast path
+    level = [doc] if type(doc) in (dict_, list_) else []
     depth = 0
     while level:
         depth += 1
         if depth > limit:
             return True
         below: list = []
+        append = below.append
         for item in level:
-            below.extend(v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, (dict, list)))
+            for value in (item.values() if type(item) is dict_ else item):
+                kind = type(value)
+                if kind is dict_ or kind is list_:
+                    append(value)
         level = below
     return False
 
@@ -165,9 +170,14 @@ def parse_json(data: bytes | str) -> Any:
     """
     try:
         doc = json.loads(data)
-        too_deep = nested_too_deep(doc)
     except RecursionError:
         too_deep = True
+    else:
+        # Fewer brackets than the bound (counted in C, strings included) cannot nest past it: most
+        # documents, every log line, skip the walk.
+        opens = data.count(b"[" if isinstance(data, (bytes, bytearray)) else "[") + \
+            data.count(b"{" if isinstance(data, (bytes, bytearray)) else "{")
+        too_deep = opens > MAX_JSON_DEPTH and nested_too_deep(doc)
     if too_deep:
         text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
         raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text,
