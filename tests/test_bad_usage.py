@@ -177,8 +177,9 @@ CASES = [
          ("--weekly-dir afile", "is a file"), setup=touch("afile")),
     Case("sync-to-file", ["sync", "push", "--to", "file://{ws}/afile"], ("--to", "afile", "is a file"),
          setup=touch("afile"), code="invalid_store_url"),
-    Case("state-pull-store-file", ["state", "pull", "--store", "file://{ws}/afile"], ("--store", "afile"),
-         setup=touch("afile"), code="invalid_store_url"),
+    # (A state store URL naming a file is store_unreachable, exit 1: tests/test_state_errors.py.)
+    Case("state-pull-workspace-file", ["state", "pull", "--store", "{store}", "--workspace", "{ws}/afile"],
+         ("afile", "--workspace"), setup=touch("afile")),
     # inputs
     Case("inputs-config-dir", ["inputs", "pull", "--config", "adir"], ("adir", "is a directory"), setup=mkdir("adir")),
     Case("inputs-destination-under-a-file", ["inputs", "pull"],

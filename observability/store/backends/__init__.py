@@ -58,10 +58,7 @@ def locate(url: str | None, *, option: str = "--store", env: str = "OBS_STATE_ST
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise StoreUrlError(f"{option} {shown}: a file store needs an absolute path: file:///abs/dir")
-        path = Path(unquote(parts.path))
-        if path.exists() and not path.is_dir():
-            raise StoreUrlError(f"{option} {shown}: {path} is a file, expected a directory")
-        return Location("file", shown, path=path)
+        return Location("file", shown, path=Path(unquote(parts.path)))
     if scheme == "s3":
         if not parts.netloc:
             raise StoreUrlError(f"{option} {shown}: expected s3://bucket/prefix")
