@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observability import schemas
+from observability import fsio, schemas
 from observability.errors import ConfigError
 
 
@@ -76,6 +76,8 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{display}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{display}: is a directory, expected a config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot read config ({exc})") from None
     try:
@@ -86,6 +88,12 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
+    except RecursionError:  # the YAML composer recurses once per level
+        too_deep = True
+    else:
+        too_deep = fsio.nested_too_deep(data)
+    if too_deep:
+        raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)")
     if data is None:
         data = {}
     for parts in _non_finite(data, []):

@@ -220,6 +220,7 @@ def _write_log_lines(ws: Workspace, out_dir, since, job_ids: set[str]) -> None:
 def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     """Run the cycle; returns its exit code (the worst step's) and the combined document."""
     ws = Workspace.open(options.workspace)
+    ws.output_dir(ws.out / "cycle", "")  # where the step summaries go: a file there fails before any step
     stamp = clock.now()
     steps = _plan(options, ws, stamp)
     scope = resolve_scope(options)

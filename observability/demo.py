@@ -40,6 +40,8 @@ STEPS: list[tuple[str, list[str]]] = [
 def _target(directory: str | None) -> Path:
     if directory:
         path = Path(directory)
+        if path.exists() and not path.is_dir():
+            raise DemoError(f"--dir {path}: is a file; choose a new directory")
         if path.exists() and any(path.iterdir()):
             raise DemoError(f"{path}: exists and is not empty; choose a new directory")
         return path

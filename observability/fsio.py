@@ -278,6 +278,70 @@ def truncate(path: Path, size: int) -> None:
         raise WorkspaceError(f"{path}: cannot truncate ({_why(exc, target)})") from None
 
 
+# Deeper than any document (JSON or YAML) this project reads or writes by far, and shallow enough that nothing
+# downstream (the JSON encoder, jsonschema, our own walkers) can run out of stack on it.
+MAX_JSON_DEPTH = 64
+
+
+def nested_too_deep(doc: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``doc`` nests containers more than ``limit`` levels (level by level, no recursion)."""
+    dict_, list_ = dict, list  # exact types, as json.loads and yaml.safe_load make: the fast path
+    level = [doc] if type(doc) in (dict_, list_) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list = []
+        append = below.append
+        for item in level:
+            for value in (item.values() if type(item) is dict_ else item):
+                kind = type(value)
+                if kind is dict_ or kind is list_:
+                    append(value)
+        level = below
+    return False
+
+
+def _depth_position(text: str, limit: int) -> int:
+    """Offset of the bracket that opens level ``limit + 1`` (0 when not found): where the error points."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif token in "]}":
+            depth -= 1
+    return 0
+
+
+def parse_json(data: bytes | str) -> Any:
+    """``json.loads`` for anything read from disk or the network: nesting is bounded.
+
+    A document nested deeper than MAX_JSON_DEPTH raises ``json.JSONDecodeError`` (a ValueError)
+    pointing at the bracket that goes too deep, as any other malformed JSON does, so every
+    reader's existing "not valid JSON" handling names the file; without this, a deeply nested
+    file raised RecursionError and became a traceback (or a crash further down).
+    """
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        too_deep = True
+    else:
+        # Fewer brackets than the bound (counted in C, strings included) cannot nest past it: most
+        # documents, every log line, skip the walk.
+        opens = data.count(b"[" if isinstance(data, (bytes, bytearray)) else "[") + \
+            data.count(b"{" if isinstance(data, (bytes, bytearray)) else "{")
+        too_deep = opens > MAX_JSON_DEPTH and nested_too_deep(doc)
+    if too_deep:
+        text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text,
+                                   _depth_position(text, MAX_JSON_DEPTH))
+    return doc
+
+
 def read_json(path: Path, *, what: str = "file", default: Any = ..., display: str | None = None) -> Any:
     """Read a JSON file; a missing file returns ``default`` when given, else raises MissingInputError."""
     path = Path(path)
@@ -288,10 +352,12 @@ def read_json(path: Path, *, what: str = "file", default: Any = ..., display: st
         if default is not ...:
             return default
         raise MissingInputError(f"{name}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: {what} is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(recovery.explain(f"{name}: cannot read {what} ({exc.strerror or exc})", path)) from None
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" line {line}" if line else ""

@@ -98,10 +98,10 @@ def pulled(root: Path) -> list[dict]:
     Empty when no pull ran here (the demo, a local run on a checkout of the research repository).
     A record that cannot be read is ignored: provenance never fails the job that carries it.
     """
-    import json
+    from observability import fsio
 
     try:
-        doc = json.loads((Path(root) / PULLED_RECORD).read_bytes())
+        doc = fsio.parse_json((Path(root) / PULLED_RECORD).read_bytes())
     except (OSError, ValueError):
         return []
     records = doc.get("inputs") if isinstance(doc, dict) else None

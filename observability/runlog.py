@@ -151,7 +151,7 @@ def _whole_lines(raw: bytes) -> tuple[list[bytes], bytes]:
 def _fields(line: bytes) -> tuple[int | None, datetime | None]:
     """(sequence, started_at) of a line, None for what does not parse."""
     try:
-        record = json.loads(line)
+        record = fsio.parse_json(line)
     except ValueError:
         return None, None
     if not isinstance(record, dict):
@@ -180,7 +180,7 @@ def _last_sequence_in_log(path: Path) -> int:
         if not line.strip():
             continue
         try:
-            value = json.loads(line).get("sequence")
+            value = fsio.parse_json(line).get("sequence")
         except (ValueError, AttributeError):
             continue
         if isinstance(value, int):
@@ -491,7 +491,7 @@ def iter_records(workspace: Workspace, *, since: datetime | None = None, until: 
             continue
         seen.add(line.data)
         try:
-            record = json.loads(line.data)
+            record = fsio.parse_json(line.data)
         except ValueError:
             continue
         if not isinstance(record, dict):
@@ -525,7 +525,7 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
         best = None
         for chunk in _whole_lines(data)[0]:
             try:
-                record = json.loads(chunk)
+                record = fsio.parse_json(chunk)
             except ValueError:
                 continue
             if isinstance(record, dict) and predicate(record) and (

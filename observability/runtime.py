@@ -110,7 +110,10 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     pull); every other job refuses such a directory instead of creating ops/ and out/ in it.
     """
     secrets.register_environment()
-    started = clock.now()
+    try:
+        started, clock_error = clock.now(), None
+    except ConfigError as exc:  # OBS_NOW unparseable: reported below like any usage error
+        started, clock_error = datetime.now(clock.UTC), exc
     t0 = time.perf_counter()
     ctx: JobContext | None = None
     result = JobResult()
@@ -119,6 +122,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     lock_latency_ms = None
     held = None
     try:
+        if clock_error is not None:
+            raise clock_error
         if job_id is not None and not JOB_ID_RE.match(job_id):
             raise ConfigError(f"--job-id {job_id!r}: expected YYYYMMDDThhmmssZ-<name>")
         ws = Workspace.open(workspace)
@@ -129,7 +134,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(fsio.guard(ws.path(lock_file) if lock_file else ws.lock(job))))
+        lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
             lock.acquire(timeout=lock_timeout)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observability import fsio
-from observability.errors import NotAWorkspaceError, WorkspaceError
+from observability.errors import ConfigError, NotAWorkspaceError, WorkspaceError
 
 # What makes a directory a workspace: the configuration `observability init` scaffolds, or the ops/
 # tree a state pull, an earlier run or an upstream trading checkout brings. A code checkout has neither.
@@ -23,8 +23,42 @@ class Workspace:
         """Resolve ``--workspace`` / OBS_WORKSPACE / the current directory and check it exists."""
         chosen = Path(root or os.environ.get("OBS_WORKSPACE") or ".").expanduser()
         if not chosen.is_dir():
-            raise WorkspaceError(f"workspace {chosen}: not a directory")
+            # A path that is not a directory is bad usage (exit 2), not a workspace that failed.
+            reason = "does not exist" if not chosen.exists() else "is a file, not a directory"
+            raise ConfigError(f"workspace {chosen} (--workspace / OBS_WORKSPACE): {reason}")
         return cls(chosen.resolve())
+
+    def output_file(self, value: str | os.PathLike, option: str) -> Path:
+        """The file ``option`` names for a job to write, checked before anything is written.
+
+        A directory at that path, or a file where one of its directories should be, is a usage
+        error (exit 2) naming the option, instead of a failure halfway through the run.
+        """
+        path = self.path(value)
+        if path.is_dir():
+            raise ConfigError(f"{self._named(option, path)}: is a directory, expected a file")
+        self._ancestors_are_directories(path, option)
+        return path
+
+    def output_dir(self, value: str | os.PathLike, option: str) -> Path:
+        """The directory ``option`` names for a job to write into, checked like ``output_file``
+        (``option`` empty for a fixed location: the message then names only the path)."""
+        path = self.path(value)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{self._named(option, path)}: is a file, expected a directory")
+        self._ancestors_are_directories(path, option)
+        return path
+
+    def _named(self, option: str, path: Path) -> str:
+        return f"{option} {self.rel(path)}" if option else self.rel(path)
+
+    def _ancestors_are_directories(self, path: Path, option: str) -> None:
+        for ancestor in path.parents:
+            if ancestor.exists():
+                if not ancestor.is_dir():
+                    raise ConfigError(f"{self._named(option, path)}: {self.rel(ancestor)} is a file, "
+                                      "expected a directory")
+                return
 
     def path(self, relative: str | os.PathLike) -> Path:
         """A workspace path; absolute paths are kept as given."""

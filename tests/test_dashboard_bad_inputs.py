@@ -32,6 +32,9 @@ FATAL = [
     ("slippage", TELEMETRY, b"{\"execution_health\": {\"a\": {\"reject_rate\": 7}}}", "invalid_input"),
     ("slippage", TELEMETRY, b"\xff\xfe\x00", "invalid_input"),
     ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),
+    # Nested past any parser's stack: once a RecursionError that failed the whole export (issue 10, item 10).
+    ("slippage", TELEMETRY, b"[" * 100_000, "invalid_input"),
+    ("slippage", TELEMETRY, b"{\"execution_health\": " + b"[" * 70 + b"]" * 70 + b"}", "invalid_input"),
     ("turnover", "runs/index.csv", b"", "invalid_input"),
     ("turnover", "runs/index.csv", b"id,trades\nx,1\n", "invalid_input"),
     ("turnover", "runs/index.csv", b"\xff\xfe", "invalid_input"),
@@ -81,6 +84,7 @@ SNAPSHOT_JUNK = [
     b"{\"ev_global\": {\"alpha\": NaN, \"beta\": 2}}",
     b"{\"ev_global\": {\"alpha\": true, \"beta\": 2}}",
     b"{\"ev_global\": {\"alpha\": 1, \"beta\": 2, \"decay\": -0.1}}",
+    b"[" * 100_000,
 ]
 
 
@@ -235,3 +239,40 @@ def test_a_hand_edited_manifest_entry_is_dropped_not_followed(tmp_path, change):
     assert all(p.resolve().is_relative_to(snapshot) for p in snapshot.rglob("*"))
     again = export(tmp_path, now="2026-01-09T01:07:00Z")
     assert again.summary["datasets"]["ev_history"]["status"] == "built"
+
+
+@pytest.mark.parametrize("rel", [TELEMETRY, ROLLUP, "runs/index.csv"])
+def test_an_input_that_is_a_directory_fails_only_its_dataset_and_says_so(tmp_path, rel):
+    make_workspace(tmp_path)
+    (tmp_path / rel).unlink()
+    (tmp_path / rel).mkdir()
+    result = export(tmp_path)
+    assert result.exit_code == 1, result
+    assert result.summary["diagnostics"]["error_code"] == "invalid_input"
+    message = result.summary["diagnostics"]["error_message"]
+    assert rel in message and "is a directory" in message, message
+    assert "Traceback" not in result.stderr
+    assert len(manifest(tmp_path)["datasets"]) == 3
+
+
+def test_a_state_archive_that_is_a_file_fails_ev_history_and_says_so(tmp_path):
+    import shutil
+
+    make_workspace(tmp_path)
+    shutil.rmtree(tmp_path / ARCHIVE)
+    (tmp_path / ARCHIVE).write_text("not a directory\n", encoding="utf-8")
+    result = export(tmp_path)
+    assert result.exit_code == 1, result
+    assert result.summary["diagnostics"]["failed_datasets"] == ["ev_history"]
+    assert f"{ARCHIVE}: state archive is a file" in result.summary["diagnostics"]["error_message"]
+    assert {e["dataset"] for e in manifest(tmp_path)["datasets"]} == {"slippage", "turnover", "latency"}
+
+
+def test_a_runs_dir_that_is_a_file_fails_turnover_and_says_so(tmp_path):
+    make_workspace(tmp_path)
+    (tmp_path / "afile").write_text("x\n", encoding="utf-8")
+    result = export(tmp_path, "--runs-dir", "afile")
+    assert result.exit_code == 1, result
+    assert result.summary["diagnostics"]["failed_datasets"] == ["turnover"]
+    message = result.summary["diagnostics"]["error_message"]
+    assert "afile/index.csv" in message and "a directory on its path is a file" in message, message

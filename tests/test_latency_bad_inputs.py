@@ -125,9 +125,10 @@ def test_workspace_that_is_not_a_directory(tmp_path):
     target = tmp_path / "a-file"
     target.write_text("not a workspace\n", encoding="utf-8")
     code, doc, err = run(target, "--input", "logs/signal.csv")
-    assert code in (1, 2), err
-    assert doc["diagnostics"]["error_code"] == "workspace_error"
+    assert code == 2, err  # bad usage (issue 10, item 10): it was exit 1, a job that failed
+    assert doc["diagnostics"]["error_code"] == "invalid_config"
     assert str(target) in doc["diagnostics"]["error_message"]
+    assert "OBS_WORKSPACE" in doc["diagnostics"]["error_message"]
     assert target.read_text(encoding="utf-8") == "not a workspace\n"
 
 
@@ -233,8 +234,8 @@ def test_probe_url_env_not_set_names_file_and_field(ws):
 
 def test_input_that_is_a_directory(ws):
     (ws / "logs" / "adir").mkdir()
-    _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/adir"], exit_code=1, error_code="missing_input",
-           names=["logs/adir"])
+    _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/adir"], exit_code=1, error_code="invalid_input",
+           names=["logs/adir", "is a directory"])
 
 
 @pytest.mark.parametrize("args", [["--slo-ms", "nan"], ["--slo-ms", "inf"], ["--lock-timeout", "nan"],

@@ -45,10 +45,12 @@ def _rows(now, windows_back: tuple[int, ...], latency_ms: float) -> str:
 
 def scratch_dir(keep: str | None) -> Path:
     if keep:
-        path = Path(keep)
-        if path.exists() and any(path.iterdir()):
-            from observability.errors import ConfigError
+        from observability.errors import ConfigError
 
+        path = Path(keep)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--scratch {keep}: is a file, expected a directory (empty or missing)")
+        if path.exists() and any(path.iterdir()):
             raise ConfigError(f"--scratch {keep}: must be empty or missing (the drill never reuses a workspace)")
         path.mkdir(parents=True, exist_ok=True)
         return path

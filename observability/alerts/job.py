@@ -61,12 +61,23 @@ def _config(ctx: JobContext, opts: InboxOptions) -> config.AlertsConfig:
 
 
 def _repo(opts: InboxOptions) -> str:
+    """The repository (checked before anything is read or written, dry runs included)."""
+    from observability.github.rest import _REPO_RE
+
     repo = opts.repo or opts.environ.get("GITHUB_REPOSITORY", "").strip()
     if not repo:
         if opts.dry_run:
             return DRY_RUN_REPO
         raise ConfigError("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
+    if not _REPO_RE.match(repo):
+        where = "--repo" if opts.repo else "GITHUB_REPOSITORY"
+        raise ConfigError(f"{where} {repo!r}: expected OWNER/NAME")
     return repo
+
+
+def _check_paths(ctx: JobContext, opts: InboxOptions) -> None:
+    """Usage errors in the paths this run writes, before it reads or calls anything."""
+    ctx.workspace.output_file(opts.cache, "--cache")
 
 
 def _client(opts: InboxOptions, repo: str, cfg: config.AlertsConfig):
@@ -130,6 +141,8 @@ def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_resul
 
 def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
     """Reconcile every source's firing set with the issues, then mirror the transitions."""
+    repo = _repo(opts)
+    _check_paths(ctx, opts)
     cfg = _config(ctx, opts)
     if opts.repeat_interval_hours is not None:
         from dataclasses import replace
@@ -151,7 +164,6 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
     for report in reports:
         if not report.authoritative:
             ctx.note(f"source {report.name}: {report.note}; its open issues stay as they are")
-    repo = _repo(opts)
     api = _client(opts, repo, cfg)
     links = _links(opts, repo)
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
@@ -174,6 +186,7 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
 
 def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     """Open, append to or (``recovered``) close the "<workflow>/<job> failing" issue."""
+    _check_paths(ctx, opts)
     cfg = _config(ctx, opts)
     # Off GitHub (a laptop), the workflow named after the job: every caller workflow in ops-template is
     # (one name per job), so a failure reported or closed by hand lands on the issue CI uses.

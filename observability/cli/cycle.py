@@ -100,7 +100,13 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
     try:
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:
-        raise click.UsageError(exc.message) from None
+        # Before any step ran (a workspace that is no directory, OBS_NOW unparseable): still one JSON
+        # document on stdout, like every job command, and the reason on stderr.
+        message = secrets.redact(exc.message)
+        exit_code = exc.exit_code
+        document = {"job": "cycle", "status": "error", "exit_code": exit_code, "steps": [],
+                    "diagnostics": {"error_code": exc.error_code, "error_message": message}}
+        click.echo(f"cycle: error - {exc.error_code}: {message}", err=True)
     # Each step scrubbed its own summary; scrubbed again as a whole (values only, keys untouched).
     click.echo(fsio.canonical_json(secrets.redact_value(document), indent=2), nl=False)
     finish(exit_code)

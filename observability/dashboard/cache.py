@@ -8,7 +8,6 @@ missing or corrupt cache file is ignored and rebuilt.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +44,7 @@ class ContentCache:
         self.misses = 0
         if path is not None:
             try:
-                data = json.loads(path.read_bytes())
+                data = fsio.parse_json(path.read_bytes())
                 if data.get("version") == CACHE_VERSION and data.get("namespace") == namespace:
                     self._entries = dict(data.get("entries", {}))
             except (OSError, ValueError, AttributeError):

@@ -7,7 +7,6 @@ is a copy back. Each pruned snapshot is recorded as one JSON line before it is d
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ def list_snapshots(history_dir: Path) -> list[Snapshot]:
             continue
         generated_at, sequence = None, None
         try:
-            doc = json.loads((child / MANIFEST_NAME).read_bytes())
+            doc = fsio.parse_json((child / MANIFEST_NAME).read_bytes())
             generated_at = clock.parse_iso(doc["generated_at"])
             sequence = doc.get("sequence") if isinstance(doc.get("sequence"), int) else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -111,12 +111,14 @@ class _Exporter:
         ws = ctx.workspace
         self.ws = ws
         self.now = clock.iso(ctx.started)
-        self.out_dir = ws.path(opts.output_dir)
-        self.manifest_path = ws.path(opts.manifest) if opts.manifest else self.out_dir / "manifest.json"
+        self.out_dir = ws.output_dir(opts.output_dir, "--output-dir")
+        self.manifest_path = (ws.output_file(opts.manifest, "--manifest") if opts.manifest
+                              else ws.output_file(self.out_dir / "manifest.json", "--output-dir"))
         if self.manifest_path.parent.resolve() != self.out_dir.resolve():
             raise ConfigError(f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
                               "(dataset paths in the manifest are relative to it)")
-        self.history_dir = ws.path(opts.history_dir)
+        self.history_dir = ws.output_dir(opts.history_dir, "--history-dir")
+        ws.output_file(opts.heartbeat_file, "--heartbeat-file")
         self.caches: dict[str, ContentCache] = {}
 
     def dataset_rel(self, name: str) -> str:

@@ -27,7 +27,7 @@ def load(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     except OSError as exc:
         return None, f"cannot read ({exc.strerror or exc})"
     try:
-        doc = json.loads(raw)
+        doc = fsio.parse_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"not valid JSON ({exc})"
     if not isinstance(doc, dict):

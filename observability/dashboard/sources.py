@@ -48,7 +48,7 @@ def finite_number(value, field: str) -> float:
 def json_object(data: bytes) -> dict:
     """Parse bytes as one JSON object (ValueError, with the reason, otherwise)."""
     try:
-        doc = json.loads(data)
+        doc = fsio.parse_json(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
@@ -66,6 +66,10 @@ def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes
         data = path.read_bytes()
     except FileNotFoundError:
         raise MissingInputError(f"{rel}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{rel}: {what} is a directory, expected a file") from None
+    except NotADirectoryError:
+        raise InputError(f"{rel}: {what} cannot be read: a directory on its path is a file") from None
     except OSError as exc:
         raise InputError(f"{rel}: cannot read ({exc.strerror or exc})") from None
     try:

@@ -112,6 +112,8 @@ def parse_snapshot(data: bytes) -> dict:
 
 def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
     """Every recognisable snapshot under ``root`` (unrecognised or unusable files are warnings)."""
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{ws.rel(root)}: state archive is a file, expected a directory")
     if not root.is_dir():
         raise MissingInputError(f"{ws.rel(root)}: state archive not found")
     found: list[tuple[Path, tuple[str, ...]]] = []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from observability import clock, schemas
+from observability import clock, fsio, schemas
 from observability.dashboard import history, rowcheck
 from observability.dashboard import manifest as manifest_mod
 from observability.dashboard.datasets import SPECS
@@ -46,7 +46,7 @@ def check_dataset_file(path: Path, entry: dict, display: str) -> tuple[list[str]
     if digest != entry.get("checksum_sha256"):
         problems.append(f"{display}: checksum {digest} does not match the manifest's {entry.get('checksum_sha256')}")
     try:
-        doc = json.loads(raw)
+        doc = fsio.parse_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return problems + [f"{display}: not valid JSON ({exc})"], None
     rows = doc.get("rows") if isinstance(doc, dict) else None
@@ -151,7 +151,7 @@ def run_verify(ctx, opts: VerifyOptions):
     from observability.runtime import JobResult
 
     ws = ctx.workspace
-    manifest_path, history_dir = ws.path(opts.manifest), ws.path(opts.history_dir)
+    manifest_path, history_dir = ws.path(opts.manifest), ws.output_dir(opts.history_dir, "--history-dir")
     # A history snapshot is old and superseded by design: check its integrity, not its freshness.
     snapshot = history_dir.resolve() in manifest_path.resolve().parents
     if snapshot:

@@ -78,13 +78,17 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
     ws = ctx.workspace
     path = ws.path(opts.config or INPUTS_CONFIG)
     display = ws.rel(path)
+    if path.is_dir():
+        raise ConfigError(f"{display}: is a directory, expected the inputs config file")
     if not path.is_file():
         raise ConfigError(f"{display}: config file not found (declare the upstream inputs there; see docs/inputs.md)")
     declared = load(path, display=display)
     selected = _select(declared, opts, display)
     for spec in selected:
         staging.confined(ws.root, spec.destination, what=f"inputs {spec.name}")
-    out_dir = ws.out / "inputs"
+        # A file where a directory of the destination should be: refused before anything is fetched.
+        ws.output_dir(Path(spec.destination).parent, f"{display}: inputs {spec.name} destination")
+    out_dir = ws.output_dir(ws.out / "inputs", "")
 
     if opts.dry_run:
         planned = [sources.plan(spec, environ) for spec in selected]

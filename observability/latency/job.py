@@ -186,9 +186,9 @@ def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
 
 def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     ws, now = ctx.workspace, ctx.now
-    paths = _Paths(raw=ws.path(opts.raw_output), archive=ws.ops / "signal_latency_archive",
+    paths = _Paths(raw=ws.output_file(opts.raw_output, "--raw-output"), archive=ws.ops / "signal_latency_archive",
                    state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
-                   rollup=ws.path(opts.rollup_output), alerts_dir=ws.out / "latency_alerts")
+                   rollup=ws.output_file(opts.rollup_output, "--rollup-output"), alerts_dir=ws.out / "latency_alerts")
     cfg = _load_config(ctx, opts)
     inputs = _inputs(ctx, opts, cfg, paths.raw)
     probes = _probes(opts, cfg)

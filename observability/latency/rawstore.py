@@ -11,7 +11,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import os
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -224,7 +223,7 @@ class RawStore:
             with open(self.manifest, "rb") as handle:
                 for line in handle:
                     try:
-                        paths.add(json.loads(line)["path"])
+                        paths.add(fsio.parse_json(line)["path"])
                     except (ValueError, KeyError, TypeError):
                         continue
         except FileNotFoundError:

@@ -344,6 +344,8 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
     Returns (samples, rejects, new cursor, notes). Only whole lines are consumed: a line
     still being written is left for the next run.
     """
+    if path.is_dir():
+        raise InputError(f"{rel}: signal log is a directory, expected a file", input=rel)
     if not path.is_file():
         raise MissingInputError(f"{rel}: signal log not found")
     cursor = dict(cursor or {})

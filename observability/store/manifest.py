@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -72,7 +71,7 @@ def parse(raw: bytes, *, where: str) -> Manifest:
         except (OSError, EOFError, zlib.error) as exc:
             raise SnapshotCorrupt(f"{where}: manifest is not valid gzip ({exc})") from None
     try:
-        data = json.loads(raw)
+        data = fsio.parse_json(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SnapshotCorrupt(f"{where}: manifest is not valid JSON ({exc})") from None
     try:

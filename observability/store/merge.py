@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
@@ -91,7 +90,7 @@ def _lines(data: bytes) -> list[bytes]:
 
 def _sequence(line: bytes) -> int | None:
     try:
-        value = json.loads(line).get("sequence")
+        value = fsio.parse_json(line).get("sequence")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, int) else None
@@ -122,7 +121,7 @@ def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None, *, their_se
             continue
         known.add(line)  # a line held twice on our side (a rotation killed before the cut) counts once
         try:
-            record = json.loads(line)
+            record = fsio.parse_json(line)
         except ValueError:
             continue  # a torn line cut by a killed writer: never a whole record
         if not isinstance(record, dict):
@@ -154,7 +153,7 @@ def merge_inbox(theirs: bytes, ours: bytes) -> bytes:
     """
     def load(raw: bytes) -> dict | None:
         try:
-            value = json.loads(raw)
+            value = fsio.parse_json(raw)
         except (UnicodeDecodeError, ValueError):
             return None
         return value if isinstance(value, dict) and isinstance(value.get("issues", {}), dict) else None
@@ -173,7 +172,7 @@ def merge_heartbeat(theirs: bytes, ours: bytes) -> bytes:
     """
     def load(raw: bytes) -> dict | None:
         try:
-            value = json.loads(raw)
+            value = fsio.parse_json(raw)
         except (UnicodeDecodeError, ValueError):
             return None
         return value if isinstance(value, dict) else None

@@ -16,7 +16,6 @@ the prune log (``ops/sync_prune_log.jsonl``) and the report (``out/sync/<job_id>
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
@@ -250,6 +249,11 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
 
         raise ConfigError("--retention-weeks: must be at least 1")
     cutoff = ctx.now.date() - timedelta(weeks=opts.retention_weeks)
+    check_url(opts.to)  # a bad URL is a usage error before anything is read
+    for on, directory, option in ((opts.dashboard, opts.bundle_dir, "--bundle-dir"),
+                                  (opts.weekly, opts.weekly_dir, "--weekly-dir")):
+        if on:
+            ctx.workspace.output_dir(directory, option)  # read here, but a file there is the same usage error
     groups: list[Group] = []
     if opts.dashboard:
         bundle = _bundle(ctx, opts)
@@ -356,7 +360,7 @@ def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        doc = json.loads(raw)
+        doc = fsio.parse_json(raw)
         schemas.validate("sync_index", doc, what=f"{sync.target.display}/{INDEX_KEY}")
         return doc
     except (ValueError, SchemaError) as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from observability import fsio, secrets
 from observability.errors import WorkspaceError
-from observability.store.backends import Location, locate
+from observability.store.backends import Location, StoreUrlError, locate
 from observability.sync.errors import SyncFailed, Transient
 
 SCHEMES = "file:///abs/dir, s3://bucket/prefix"
@@ -88,6 +88,9 @@ def open_target(url: str | None, environ: Mapping[str, str] = os.environ) -> Tar
 def check_url(url: str | None) -> Location:
     """Validate ``url`` without opening anything (dry runs contact nothing)."""
     where = locate(url, option="--to", env="OBS_SYNC_TO", what="shared storage", schemes=SCHEMES)
+    if where.kind == "file" and where.path.exists() and not where.path.is_dir():
+        # Never a directory that is merely unreachable (an unmounted share has no file there): usage.
+        raise StoreUrlError(f"--to {where.display}: {where.path} is a file, expected a directory")
     if where.kind not in ("file", "s3"):
         open_target(url)  # raises the explanation
     return where

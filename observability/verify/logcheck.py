@@ -7,13 +7,12 @@ retained segments are checked from their names, which carry their sequence range
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from datetime import datetime
 
-from observability import clock, runlog, schemas
+from observability import clock, fsio, runlog, schemas
 from observability.runlog import MAX_LINE_BYTES
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
@@ -73,7 +72,7 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
         if len(chunk) + 1 >= MAX_LINE_BYTES:
             bad(line.source, number, f"{len(chunk) + 1} bytes, over the {MAX_LINE_BYTES}-byte line limit")
         try:
-            record = json.loads(chunk)
+            record = fsio.parse_json(chunk)
         except (UnicodeDecodeError, ValueError) as exc:
             bad(line.source, number, f"not JSON ({exc})" if chunk.strip() else "empty line")
             continue

@@ -8,12 +8,11 @@ archive manifest (``sha256`` per archive of this job id) and weekly payloads
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observability import github_actions, runlog
+from observability import fsio, github_actions, runlog
 from observability.dashboard.cache import sha256_file
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
@@ -45,7 +44,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         with open(path, "rb") as handle:
             for raw in handle:
                 try:
-                    item = json.loads(raw)
+                    item = fsio.parse_json(raw)
                 except ValueError:
                     continue
                 if isinstance(item, dict):
@@ -57,7 +56,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _json(path: Path) -> Any:
     try:
-        return json.loads(path.read_bytes())
+        return fsio.parse_json(path.read_bytes())
     except (OSError, ValueError):
         return None
 

@@ -107,8 +107,8 @@ class History:
 def _verified(path: Path, body: bytes, week_start: str, display) -> tuple[bytes, dict]:
     """``body`` and its document when it is a stored payload of ``week_start`` with a matching checksum."""
     try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        doc = fsio.parse_json(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError(f"{display(path)}: stored payload is not valid JSON; it cannot be replayed",
                          input=display(path)) from None
     if not isinstance(doc, dict) or doc.get(payload_mod.CHECKSUM_FIELD) != payload_mod.checksum(doc):

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from observability import fsio
 from observability.clock import parse_iso
 from observability.errors import InputError, MissingInputError
 from observability.latency.rollup import COLUMNS as ROLLUP_COLUMNS
@@ -114,7 +115,7 @@ class Reader:
         if data is None:
             return None
         try:
-            doc = json.loads(self._text(data, rel, what))
+            doc = fsio.parse_json(self._text(data, rel, what))
         except json.JSONDecodeError as exc:
             raise InputError(f"{self._display(rel)}: line {exc.lineno}: {what} is not valid JSON ({exc.msg})",
                              input=self._display(rel)) from None

@@ -240,6 +240,7 @@ def _previous_heartbeat(ctx: JobContext) -> dict:
 
 def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     ws = ctx.workspace
+    ws.output_dir(opts.out_dir, "--out-dir")  # a file there is a usage error, before anything is built
     cfg = _load_config(ctx, opts)
     week = parse_week(opts.week_start, ctx.now)
     schema_file = ws.path(opts.payload_schema) if opts.payload_schema else None
@@ -384,6 +385,7 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     ws = ctx.workspace
     if opts.week_start is None:
         raise ConfigError("--week-start is required: which week's stored payload to re-deliver")
+    ws.output_dir(opts.out_dir, "--out-dir")
     cfg = _load_config(ctx, opts)
     target = _target(opts, dry_run_hint=False)
     history = History(ws.path(opts.out_dir))

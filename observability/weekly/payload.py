@@ -560,7 +560,7 @@ def load_schema_file(path: Path) -> dict:
     from observability.errors import ConfigError
 
     try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        schema = fsio.parse_json(Path(path).read_bytes())
         Draft202012Validator.check_schema(schema)
     except FileNotFoundError:
         raise ConfigError(f"--payload-schema {path}: file not found") from None
