@@ -24,7 +24,7 @@ from tests._support_robust import clean_env, run_cli, snapshot
 NOW = "2026-01-08T00:07:00Z"
 SIGNAL_LOG = "sample/signal_notifier.csv"
 TELEMETRY = "reports/portfolio_samples/router_demo/telemetry.json"
-WEEKLY = ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]
+WEEKLY = ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05", "--job-id", "20260108T000700Z-weekly"]
 DEEP = b"[" * 100_000  # past the parser's own stack: a RecursionError before the fix
 DEEPISH = b"{\"a\": " + b"[" * 70 + b"]" * 70 + b"}"  # parses, but nests past the 64-level bound
 REVIEW = ("out/weekly_report/20260108T000700Z-weekly.md",)  # the failure review weekly writes for a bad input
