@@ -118,6 +118,7 @@ class _Exporter:
             raise ConfigError(f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
                               "(dataset paths in the manifest are relative to it)")
         self.history_dir = ws.output_dir(opts.history_dir, "--history-dir")
+        self.snapshot = self.history_dir / ctx.job_id  # where the snapshot landed, once written
         ws.output_file(opts.heartbeat_file, "--heartbeat-file")
         self.caches: dict[str, ContentCache] = {}
 
@@ -279,6 +280,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         files[exporter.manifest_path.name] = manifest_bytes
         files["README.json"] = readme_bytes
         snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
+        exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
         ctx.artefact(snapshot)
         pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
                                retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
@@ -418,7 +420,7 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
         "datasets": {name: {"status": o.status, **({"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
                                                    if (e := manifest_mod.entries(manifest_doc).get(name)) else {})}
                      for name, o in outcomes.items()},
-        "history_snapshot": ws.rel(exporter.history_dir / ctx.job_id),
+        "history_snapshot": ws.rel(exporter.snapshot),
         "pruned_snapshots": len(pruned),
         "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in sorted(exporter.caches.items())},
     }
