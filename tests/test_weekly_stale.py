@@ -58,6 +58,9 @@ def test_portfolio_summary_a_year_old_is_stale_with_its_age(tmp_path):
     assert "365 d" in alert["message"] and "2025-01-07T22:15:03Z" in alert["message"]
     assert alert["evidence"]["age_seconds"] == entry["age_seconds"]
     assert run.summary["stale_inputs"] == 1
+    # the one-line log and the summary say why the run is not plain ok (not only the payload and review)
+    [warned] = [w for w in run.summary["diagnostics"]["warnings"] if "portfolio_summary" in w]
+    assert "stale" in warned and "365 d" in warned and warned in run.stderr
     # the review says so, with the age, next to the budget it comes from
     line = next(x for x in review.splitlines() if "portfolio_summary" in x and "|" in x and "365 d" in x)
     assert "stale" in line and "2025-01-07T22:15:03Z" in line
