@@ -155,6 +155,27 @@ def test_a_half_recorded_week_is_completed_and_cleared_by_next_weeks_delivery(tm
     assert synced(ws, tmp_path) == sorted(f"weekly/{w}/{w}.{ext}" for w in (WEEK, NEXT_WEEK) for ext in ("json", "sig"))
 
 
+def test_a_resent_pending_copy_is_what_the_summary_describes(tmp_path):
+    """Inputs changed after a failed run: the rerun sends the pending bytes, and its figures are theirs."""
+    ws = inputs_workspace(tmp_path / "ws")
+    with receiver([503, 200]) as rec:
+        body = failed_first(ws, rec)
+        summary_file = ws / "reports" / "portfolio_summary.json"
+        doc = json.loads(summary_file.read_text(encoding="utf-8"))
+        doc["generated_at"] = "2025-01-07T22:15:03Z"  # now a year old: a rebuild would differ (and be stale)
+        summary_file.write_text(json.dumps(doc), encoding="utf-8")
+        rerun = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+        assert rerun.exit_code == 0, rerun
+        assert rec.requests[-1].body == body
+    sent = json.loads(body)
+    assert_recorded(ws, WEEK, body)
+    assert rerun.summary["payload_checksum_sha256"] == sent["payload_checksum_sha256"]
+    assert rerun.summary["payload_size_bytes"] == len(body)
+    assert rerun.summary["stale_inputs"] == sent["freshness"]["stale_count"]
+    assert rerun.summary["budget_status"] == sent["portfolio"]["budget_status"]
+    assert not [w for w in rerun.summary["diagnostics"].get("warnings", []) if "portfolio_summary" in w]
+
+
 def test_next_weeks_delivery_keeps_the_alert_while_a_week_really_waits(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     with receiver([503, 200]) as rec:
