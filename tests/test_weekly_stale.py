@@ -86,6 +86,21 @@ def test_fresh_inputs_stay_ok_and_show_their_age(tmp_path):
     assert "stale" not in kpi
 
 
+def test_an_input_dated_in_the_future_is_never_ok(tmp_path):
+    """A clock-skewed or mistyped generated_at (a year ahead) would read age 0 s, `ok`, for a year."""
+    ws = inputs_workspace(tmp_path / "ws")
+    _set_generated_at(ws, "2027-01-07T22:15:03Z")
+    run, doc, review = _report(ws, tmp_path)
+    entry = _entry(doc, "portfolio_summary")
+    assert (entry["status"], entry["age_seconds"]) == ("unknown", None)
+    assert entry["as_of"] == "2027-01-07T22:15:03Z"  # shown as it is, for the operator to see
+    [warned] = [w for w in run.summary["diagnostics"]["warnings"] if "portfolio_summary" in w]
+    assert "2027-01-07T22:15:03Z" in warned and "future" in warned and warned in run.stderr
+    _set_generated_at(ws, "2026-01-08T01:07:00Z")  # within the hour of tolerance the latency job also allows
+    _, doc, _ = _report(ws, tmp_path)
+    assert _entry(doc, "portfolio_summary")["status"] == "ok"
+
+
 def test_boundary_exactly_at_the_max_age(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     _config(ws, "freshness:\n  max_age_hours:\n    portfolio_summary: 24\n")
