@@ -234,6 +234,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     exporter = _Exporter(ctx, opts)
     ws = ctx.workspace
     with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        _sweep_bundle_temps(ctx, exporter)
         restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
         if restored is not None:
             ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
@@ -292,6 +293,29 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
                      for e in manifest_doc["datasets"]
                      if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
     return _finish(ctx, opts, exporter, selected, outcomes, manifest_doc, pruned, integrity, argv)
+
+
+def _sweep_bundle_temps(ctx: JobContext, exporter: _Exporter) -> None:
+    """Temp files of bundle files, whatever their age: only exports write them, under the bundle lock held
+    now, so each was left by a killed export. The job-start sweep waits an hour (it cannot know who else
+    writes); an upload command syncing the directory would publish a younger one meanwhile."""
+    names = {exporter.manifest_path.name, "README.json", *(exporter.dataset_rel(n) for n in DATASETS)}
+    try:
+        children = list(exporter.out_dir.iterdir())
+    except OSError:
+        return
+    removed = []
+    for path in children:
+        if not (fsio.is_temp(path.name) and path.name[1:-13] in names) or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path.name)
+    if removed:
+        ctx.note(f"removed {len(removed)} temp file(s) a killed export left in {ctx.workspace.rel(exporter.out_dir)}: "
+                 f"{', '.join(sorted(removed)[:5])}")
 
 
 def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], previous: dict[str, dict],
