@@ -341,10 +341,16 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         ctx.note(f"week {doc['week_start']} was already delivered ({ws.rel(history.delivered(doc['week_start']))}); "
                  f"nothing sent. To send it again: observability weekly replay --week-start {doc['week_start']}")
         stale = previous.get("pending_replay") not in (None, *history.waiting())
-        if not (repaired or stale):
+        # Killed after the .json, before the heartbeat: the heartbeat is missing or names an older week.
+        behind = str(previous.get("week_start") or "") < doc["week_start"]
+        if not (repaired or stale or behind):
             return JobResult(status="skipped", figures=figures, diagnostics={**delivered, "reason": "already_delivered"})
         # A run killed after the delivery, before its record or heartbeat was complete: complete them.
         heartbeat = {"week_start": doc["week_start"]}
+        try:
+            heartbeat["payload_checksum_sha256"] = history.stored(doc["week_start"], ws.rel)[2][payload_mod.CHECKSUM_FIELD]
+        except InputError as exc:  # damaged: already warned by _complete_records when it was cut short
+            ctx.warn(f"{exc.message}; restore it from the state store (docs/runbook.md, weekly history)")
         alerts = _settle_waiting(ctx, history, doc["week_start"], heartbeat, previous, cfg)
         return JobResult(status="ok", figures=figures, alerts=alerts, heartbeat=heartbeat,
                          diagnostics={**delivered, "reason": "record_completed", "completed_weeks": repaired})
