@@ -118,12 +118,15 @@ def is_temp(name: str) -> bool:
 def sweep_temps(directories, *, max_age_s: float = TEMP_MAX_AGE_S, now: float | None = None) -> list[Path]:
     """Delete the temp files of killed atomic writes older than ``max_age_s`` under ``directories``.
 
-    Symlinked directories are not entered; a temp that vanishes or cannot be removed is left alone.
+    Symlinked directories are not entered (``directories`` themselves included); a temp that
+    vanishes or cannot be removed is left alone.
     Returns the paths removed.
     """
     now = time.time() if now is None else now
     removed: list[Path] = []
     for directory in directories:
+        if os.path.islink(directory):
+            continue  # os.walk would follow it: a symlinked ops/ or out/ may lead out of the workspace
         for parent, _dirs, names in os.walk(directory):
             for name in names:
                 if not is_temp(name):

@@ -271,6 +271,20 @@ def test_temps_of_sigkilled_writers_are_swept_once_old(ws):
     assert not any(p.exists() for p in left)
 
 
+@pytest.mark.parametrize("linked", ["out", "out/dashboard"])
+def test_the_sweep_never_deletes_through_a_symlink_out_of_the_workspace(ws, outside, linked):
+    """A temp-named file outside, reached through a symlinked out/ (or a directory under it), is not ours."""
+    victim = plant(outside, "notes.txt", 2 * HOUR)
+    link = ws / linked
+    if link.exists():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    latency(ws)  # refused or not, it must not reach outside
+    verify(ws)
+    assert victim.exists()
+
+
 def test_the_file_store_sweeps_stale_temps_and_keeps_young_ones(tmp_path):
     store_dir = tmp_path / "store"
     store = store_dir.as_uri()
