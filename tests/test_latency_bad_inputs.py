@@ -456,3 +456,51 @@ def test_a_damaged_rejects_file_does_not_stop_a_run_after_a_lost_state(tmp_path)
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
     assert code == 0, (doc, err)
     assert doc["samples_written"] == 0 and doc["duplicates_skipped"] == 2 and doc["rejected_rows"] == 1, doc
+
+
+# -- found by attacking issue 10 (items 1 and 2) ------------------------------------------------------------------
+
+def test_the_last_row_of_a_rotated_log_without_its_newline_is_not_lost(tmp_path):
+    """A rotated file is finished: its last row, written without a final newline (or cut mid-UTF-8 by the
+    rotation), was dropped silently (neither stored nor rejected) although no run would ever see it again."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(5)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0 and doc["samples_written"] == 5, (doc, err)
+    last_error = f"{(START + timedelta(seconds=200)):%Y-%m-%dT%H:%M:%SZ},99999,error,gateway down,feed_a"
+    with open(log, "ab") as handle:
+        handle.write(("\n".join(good(i) for i in range(5, 10)) + "\n" + last_error).encode())
+    log.rename(log.with_name("signal.csv.1"))
+    write_lines(log, [good(i, "feed_b") for i in range(3)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
+    assert code == 0, err
+    assert doc["samples_written"] == 9, doc
+    assert 99999.0 in stored_latencies(ws)
+
+    # Cut mid-UTF-8 sequence: rejected with its line number, never silently gone.
+    write_lines(log, [good(i, "feed_b") for i in range(3, 5)], header=None, mode="ab")
+    with open(log, "ab") as handle:
+        handle.write(f"{(START + timedelta(seconds=400)):%Y-%m-%dT%H:%M:%SZ},7,error,caf".encode() + b"\xc3")
+    log.rename(log.with_name("signal.csv.2"))
+    (tmp_path / "ws" / "logs" / "signal.csv.1").unlink()
+    write_lines(log, [good(i, "feed_c") for i in range(2)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:37:00Z")
+    assert code == 0, err
+    assert doc["samples_written"] == 4 and doc["rejected_rows"] == 1, doc
+    assert [(r["input"], r["line"]) for r in rejects_of(ws)] == [("logs/signal.csv.2", "7")]
+
+
+def test_a_log_with_bare_cr_line_ends_is_not_read_as_ok(tmp_path):
+    """Lines ending in a bare CR (old Mac style) hold no newline: nothing was ever read and every run said
+    `ok` with no source, no sample and no reject. The rows are now read (a bare CR ends a line too)."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(("\r".join([CURRENT] + [good(i) for i in range(5)]) + "\r").encode())
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0, err
+    assert doc["samples_written"] == 5 and doc["rejected_rows"] == 0, doc
+    with open(log, "ab") as handle:
+        handle.write(("\r".join(good(i) for i in range(5, 8)) + "\r").encode())
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
+    assert code == 0 and doc["samples_written"] == 3 and doc["rejected_rows"] == 0, (doc, err)
+    assert stored_latencies(ws) == [100.0 + i for i in range(8)]
