@@ -99,6 +99,26 @@ def test_a_symlinked_raw_sample_store_is_refused_and_the_outside_file_untouched(
     assert target.read_bytes() == PRECIOUS
 
 
+
+@pytest.mark.parametrize("name", ["signal_latency.csv", "automation_runs.log"])
+def test_a_file_hard_linked_outside_is_not_appended_to(ws, outside, name):
+    """A hard link is no symlink, but appending to it (or truncating it) changes the outside file just the
+    same: ``ln /elsewhere/victim ops/signal_latency.csv`` got the victim appended to."""
+    target = outside / "victim"
+    path = ws / "ops" / name
+    target.write_bytes(path.read_bytes())
+    before = target.read_bytes()
+    path.unlink()
+    os.link(target, path)
+    signal_log(ws, hours=5)  # new samples waiting
+    run = latency(ws)
+    doc = summary(run)
+    assert run.returncode == 1, run.stderr
+    shown = f"ops/{name}"
+    message = doc["diagnostics"].get("log_error") or doc["diagnostics"]["error_message"]
+    assert shown in message and "hard link" in message, doc["diagnostics"]
+    assert target.read_bytes() == before
+
 def test_a_symlinked_ops_directory_is_refused_and_nothing_outside_changes(ws, outside):
     for path in (ws / "ops").iterdir():
         if path.suffix == ".lock":
