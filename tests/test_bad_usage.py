@@ -276,3 +276,23 @@ def test_demo_into_a_file_says_so(tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"--dir {target}: is a file" in done.stderr
     assert target.read_text(encoding="utf-8") == "mine\n"
+
+
+# A finite number far past anything sensible overflowed a timedelta, a socket timeout or a process timeout
+# inside the job (internal_error with an OverflowError traceback): refused by Click as bad usage instead.
+@pytest.mark.parametrize("args, option", [
+    (["dashboard", "verify", "--max-age-hours", "1e23"], "--max-age-hours"),
+    (["dashboard", "export", "--dry-run-upload", "--upload-timeout", "1e300"], "--upload-timeout"),
+    ([*WEEKLY, "--request-timeout", "1e300"], "--request-timeout"),
+    (["verify", "--max-heartbeat-age-hours", "1e300"], "--max-heartbeat-age-hours"),
+    (["latency", "sample", "--input", SIGNAL_LOG, "--lock-timeout", "1e300"], "--lock-timeout"),
+], ids=["max-age-hours", "upload-timeout", "request-timeout", "max-heartbeat-age-hours", "lock-timeout"])
+def test_a_huge_finite_number_is_bad_usage_not_a_crash(base, tmp_path, args, option):
+    ws = tmp_path / "ws"
+    shutil.copytree(base / "ws", ws, symlinks=True)
+    before = snapshot(ws, exclude=set())
+    done = run_cli([*args, "--workspace", str(ws)], env=clean_env(OBS_NOW=NOW), cwd=ws)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert f"Invalid value for '{option}'" in done.stderr, done.stderr
+    assert snapshot(ws, exclude=set()) == before

@@ -504,3 +504,32 @@ def test_a_log_with_bare_cr_line_ends_is_not_read_as_ok(tmp_path):
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
     assert code == 0 and doc["samples_written"] == 3 and doc["rejected_rows"] == 0, (doc, err)
     assert stored_latencies(ws) == [100.0 + i for i in range(8)]
+
+
+@pytest.mark.parametrize("option, target, owner", [
+    ("--raw-output", "ops/automation_runs.log", "automation log"),
+    ("--raw-output", "ops/latency_state.json", "latency state"),
+    ("--raw-output", "ops/signal_latency_rejects.csv", "rejects file"),
+    ("--raw-output", "ops/signal_latency_rollup.csv", "--rollup-output"),
+    ("--rollup-output", "ops/signal_latency.csv", "--raw-output"),
+    ("--rollup-output", "ops/latency_job_heartbeat.json", "heartbeat"),
+    ("--raw-output", "./ops/../ops/automation_runs.sequence", "automation log sequence"),
+])
+def test_an_output_naming_another_file_of_the_workspace_is_refused(tmp_path, option, target, owner):
+    """`--raw-output ops/automation_runs.log` cut the automation log to the raw store's committed size
+    ("cut 4766 uncommitted byte(s) from ops/automation_runs.log") and appended samples to it."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(3)])
+    for minute in ("06:07", "06:22", "06:37", "06:52"):  # a log longer than the raw store
+        code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now=f"2026-01-05T{minute}:00Z")
+        assert code == 0, err
+    before = {p: p.read_bytes() for p in (ws / "ops").iterdir() if p.is_file() and p.suffix != ".lock"
+              and p.name not in ("automation_runs.log", "automation_runs.sequence", "latency_job_heartbeat.json")}
+    log_before = (ws / "ops" / "automation_runs.log").read_bytes()
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", option, target, now="2026-01-05T07:07:00Z")
+    assert code == 2, (doc, err)
+    assert doc["diagnostics"]["error_code"] == "invalid_config", doc["diagnostics"]
+    message = doc["diagnostics"]["error_message"]
+    assert option in message and owner in message, message
+    assert (ws / "ops" / "automation_runs.log").read_bytes().startswith(log_before)  # only this run's line added
+    assert {p: p.read_bytes() for p in before} == before
