@@ -220,6 +220,7 @@ def test_verify_still_reports_a_deleted_log_after_new_lines_were_written(ws):
     ("latency_state.json", "observability state pull"),
     ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),
     ("latency_job_heartbeat.json", "delete it"),
+    ("signal_latency.csv", "observability state pull"),  # was internal_error: a traceback, no hint
 ])
 def test_a_corrupt_file_names_itself_and_the_command_that_restores_it(ws, name, hint):
     (ws / "ops" / name).write_text("garbage{\n")
@@ -331,7 +332,8 @@ def test_every_file_with_recovery_advice_has_a_runbook_entry():
     names = {"latency_state\\.json": "latency_state.json", "signal_latency_rollup\\.csv": "signal_latency_rollup.csv",
              ".*_heartbeat\\.json": "_heartbeat.json", "\\.state_pulled\\.json": ".state_pulled.json",
              "alert_inbox\\.json": "alert_inbox.json", "inputs_state\\.json": "inputs_state.json",
-             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log"}
+             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log",
+             "signal_latency\\.csv": "signal_latency.csv"}
     assert set(names) == {pattern for pattern, _ in RECOVERY}
     for shown in names.values():
         assert shown in section, shown

@@ -77,6 +77,7 @@ def _outputs_are_their_own(ws, paths: _Paths) -> None:
     real = {name: os.path.realpath(path) for name, path in owners.items()}
     archive = os.path.realpath(paths.archive)
     for option in ("--raw-output", "--rollup-output"):
+        fsio.guard(owners[option])  # a symlink out of the workspace is refused before the file is read
         mine = real[option]
         for name, other in real.items():
             if name != option and other == mine:
