@@ -533,3 +533,11 @@ def test_an_output_naming_another_file_of_the_workspace_is_refused(tmp_path, opt
     assert option in message and owner in message, message
     assert (ws / "ops" / "automation_runs.log").read_bytes().startswith(log_before)  # only this run's line added
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("key", ["cadence_minutes", "no_data_after_minutes"])
+def test_a_huge_minutes_value_in_the_config_is_invalid_config(ws, key):
+    """`cadence_minutes: 99999999999999999999` passed the schema and crashed the run (OverflowError,
+    internal_error) after the samples were read."""
+    _config(ws, f"warning_threshold: 2\n{key}: 99999999999999999999\n")
+    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config", names=[CONFIG, key])
