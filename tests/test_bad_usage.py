@@ -189,6 +189,16 @@ CASES = [
          setup=both(touch("out/inputs"), inputs_config("reports/x.json"))),
     Case("inputs-deep-config", ["inputs", "pull"], ("inputs.yaml", "nested deeper"),
          setup=write("configs/observability/inputs.yaml", DEEP)),
+    # An empty path (an unset variable or action input): it named the workspace root, so the bundle was written
+    # there and `aws s3 sync {bundle_dir} ...` would have published the whole workspace.
+    Case("dashboard-output-dir-empty", ["dashboard", "export", "--dry-run-upload", "--output-dir", ""],
+         ("--output-dir", "empty")),
+    Case("dashboard-history-dir-empty", ["dashboard", "export", "--dry-run-upload", "--history-dir", " "],
+         ("--history-dir", "empty")),
+    Case("latency-raw-output-empty", ["latency", "sample", "--input", SIGNAL_LOG, "--raw-output", ""],
+         ("--raw-output", "empty")),
+    Case("weekly-out-dir-empty", [*WEEKLY, "--out-dir", ""], ("--out-dir", "empty")),
+    Case("sync-bundle-dir-empty", ["sync", "push", "--to", "{store}", "--bundle-dir", ""], ("--bundle-dir", "empty")),
     # cycle
     Case("cycle-out-cycle-file", ["cycle", "--store", "{store}", "--", "verify"], ("out/cycle", "is a file"),
          setup=touch("out/cycle")),
