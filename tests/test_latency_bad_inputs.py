@@ -541,3 +541,19 @@ def test_a_huge_minutes_value_in_the_config_is_invalid_config(ws, key):
     internal_error) after the samples were read."""
     _config(ws, f"warning_threshold: 2\n{key}: 99999999999999999999\n")
     _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config", names=[CONFIG, key])
+
+
+def test_an_upstream_signal_log_where_the_raw_store_goes_is_refused_not_appended_to(tmp_path):
+    """An upstream checkout keeps its notifier log at ops/signal_latency.csv (the default raw store): the
+    first run adopted it and appended rows of another column order to it (a file in two formats)."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(3)])
+    upstream = ws / "ops" / "signal_latency.csv"
+    upstream.parent.mkdir(parents=True)
+    upstream.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\r\n2026-01-05T00:00:00Z,12.5,success,,feed_z\r\n")
+    before = upstream.read_bytes()
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 1 and doc["diagnostics"]["error_code"] == "invalid_input", (doc, err)
+    message = doc["diagnostics"]["error_message"]
+    assert "ops/signal_latency.csv" in message and "upstream signal log" in message and "--input" in message
+    assert upstream.read_bytes() == before

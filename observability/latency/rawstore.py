@@ -122,6 +122,12 @@ class RawStore:
                 head = handle.read(len(HEADER_BYTES))
             if head != HEADER_BYTES[:len(head)]:
                 first = head.split(b"\n")[0][:60]
+                if first.rstrip(b"\r").lower() in (b"timestamp_utc,latency_ms,status,detail,source",
+                                                    b"signal_id,ts_emit,ts_ack,status,detail"):
+                    shown = self.rel(self.path)
+                    raise InputError(f"{shown}: line 1: is an upstream signal log (notifier format), not this job's "
+                                     f"raw sample store: move it (e.g. `mv {shown} logs/`) and read it with --input",
+                                     input=shown)
                 raise self._damaged(1, f"unexpected header {first!r}")
         line = 2
         for offset, record in self._records():
