@@ -243,8 +243,21 @@ def _drop_torn_tail(handle) -> None:
 
 
 def _open_nofollow(path: Path, flags: int) -> int:
-    """Open ``path`` (already guarded) refusing a symlink as its last component (ELOOP)."""
-    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    """Open ``path`` (already guarded) refusing a symlink as its last component (ELOOP), and, inside the
+    confined workspace, a file with more than one hard link: writing to it in place (an append, a
+    truncate) would change its other names too, which may be outside the workspace."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    root = _CONFINED
+    if root is not None and _inside(os.path.abspath(path), str(root)):
+        links = os.fstat(fd).st_nlink
+        if links > 1:
+            os.close(fd)
+            shown = os.path.relpath(path, root)
+            raise WorkspaceError(
+                f"{shown}: refusing to write to a file with {links} hard links (its other names, perhaps outside "
+                f"the workspace {root}, would change too); replace it with a copy of its own: "
+                f"cp {shown} {shown}.copy && mv {shown}.copy {shown}", path=str(path))
+    return fd
 
 
 def append_bytes(path: Path, data: bytes) -> int:
