@@ -132,13 +132,13 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
         ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
-        from filelock import FileLock, Timeout
+        from observability.locking import FileLock, LockTimeout
 
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
             lock.acquire(timeout=lock_timeout)
-        except Timeout:
+        except LockTimeout:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
             result = JobResult(status="skipped", diagnostics={"reason": "lock_not_acquired",
                                                                "lock_file": ws.rel(lock.lock_file)})
