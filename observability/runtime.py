@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -161,6 +160,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         result = JobResult(status="error")
         diagnostics.update({"error_code": "internal_error",
                             "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
+        import traceback
+
         sys.stderr.write(secrets.redact(traceback.format_exc()))
     try:
         summary, exit_code = _finish(job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms,
