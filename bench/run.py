@@ -460,8 +460,8 @@ class Bench:
                                                                 str(SCRATCH / "duckdb_14d.csv")])
             script = Path(PY).with_name("observability")
             if script.exists():
-                jobs["help"] = command_job("help", [str(script), "--help"], cwd=ROOT)
-            jobs["help_m"] = command_job("help_m", [PY, "-m", "observability", "--help"], cwd=ROOT)
+                jobs["help"] = command_job("help", [str(script), "--help"], cwd=SCRATCH)
+            jobs["help_m"] = command_job("help_m", [PY, "-m", "observability", "--help"], cwd=SCRATCH)
             return interleaved(jobs, self.repeat)
         return self.once("start_up", compute)
 
