@@ -142,6 +142,8 @@ class ProbeSpec:
 
 @dataclass(frozen=True)
 class LatencyConfig:
+    """The latency job's settings: configs/observability/latency_alert.yaml, then flags and env."""
+
     slo_p95_ms: float = 120000.0
     warning_threshold: int = 2
     critical_threshold: int = 3
