@@ -171,20 +171,6 @@ def cycle_job(variant: str, workspace: Path):
     return job
 
 
-def bench_command(name: str, cmd: list[str], repeat: int, cwd: Path | None = None) -> Timing:
-    times, cpu, rss, stderr = [], [], [], []
-    for i in range(repeat + 1):
-        elapsed, done = run_process(cmd, cwd=cwd)
-        if done.returncode != 0:
-            raise SystemExit(f"{name}: exit {done.returncode}\n{done.stderr}")
-        if i:
-            times.append(elapsed)
-            cpu.append(LAST_CPU[0])
-            rss.append(LAST_RSS[0])
-            stderr.append(done.stderr)
-    return Timing(name, times, {"stderr": stderr}, cpu=cpu, rss=rss)
-
-
 # What the profile breakdown lists: (label, file suffix, function name), matched in pstats keys.
 PROFILE_ITEMS = {
     "nominal": [
