@@ -303,3 +303,4 @@ def test_validating_a_good_document_does_not_import_jsonschema():
             "assert 'jsonschema' in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
