@@ -5,7 +5,6 @@ Errors name the file, the line and the field, and suggest the nearest known key 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass, field
@@ -51,6 +50,8 @@ def _hint(schema: dict, parts: list, message: str) -> str:
         node = deref(node)
     known = list(node.get("properties", {}))
     bad = message.split("'")[1] if "'" in message else ""
+    import difflib  # only on this error path
+
     close = difflib.get_close_matches(bad, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
 
