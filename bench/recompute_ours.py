@@ -1,4 +1,4 @@
-"""Full rollup recompute with the product's own code (scenario 4 of bench/run.py).
+"""Full rollup recompute with the product's own code (the 1M-sample recompute row of bench/run.py).
 
 Reads a raw CSV in our raw format, parses it with observability.latency.rawstore.parse_rows,
 groups it per (hour, source) with rawstore.hours_by_source and summarises each group with

@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import re
-import secrets as _random
 import stat
 import time
 from pathlib import Path
@@ -108,7 +107,7 @@ TEMP_MAX_AGE_S = 3600.0
 
 def temp_name(name: str) -> str:
     """``.<name>.<8 random chars>.tmp``: what every atomic write (and the file store) names its temp file."""
-    return f".{name}.{_random.token_hex(4)}.tmp"
+    return f".{name}.{os.urandom(4).hex()}.tmp"  # os.urandom: what secrets.token_hex uses, minus its imports
 
 
 def is_temp(name: str) -> bool:

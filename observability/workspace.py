@@ -16,6 +16,8 @@ MARKERS = ("ops", "configs/observability")
 
 @dataclass(frozen=True)
 class Workspace:
+    """The repository checkout a job reads and writes: its paths and their rules."""
+
     root: Path
 
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -175,6 +174,8 @@ def _apply_rotation(state: dict, journal: dict) -> None:
 def _run_probes(specs: list[config.ProbeSpec], now) -> list[Sample]:
     if not specs:
         return []
+    from concurrent.futures import ThreadPoolExecutor
+
     from observability.latency.probe import probe
 
     with ThreadPoolExecutor(max_workers=min(8, len(specs))) as pool:

@@ -45,6 +45,8 @@ _CLOSED = re.compile(rf"{_FIELD}(?:,{_FIELD})*+", re.S)
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """One latency measurement of one source."""
+
     timestamp: datetime
     source: str
     latency_ms: float
@@ -67,6 +69,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class Reject:
+    """An input row that was not a sample, and why."""
+
     input: str
     line: int
     reason: str
