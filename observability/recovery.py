@@ -20,7 +20,7 @@ RECOVERY: tuple[tuple[str, str], ...] = (
                                     "ops/signal_latency_archive/ are not rebuilt)"),
     (r"signal_latency\.csv", PULL + ", or move it aside: the next `observability latency sample` starts a new raw "
                               "store (the samples it held stay in the hourly rollups and the archives)"),
-    (r".*_heartbeat\.json", "delete it: the job's next run writes a new one"),
+    (r".*_heartbeat\.json", "nothing to do: the job's next run replaces it (or delete it)"),
     (r"\.state_pulled\.json", "delete it and run `observability state pull`: it rewrites the record (local files "
                              "that differ from the store are kept in ops/.state_backup/)"),
     (r"alert_inbox\.json", "delete it: the next `observability alerts sync` rebuilds it from the repository's "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from observability import clock, fsio, github_actions, provenance, runlog, secrets
-from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, ObservabilityError
+from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
 JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[A-Za-z0-9_.-]{1,64}$")
@@ -59,6 +59,7 @@ class JobContext:
         self.dry_run = dry_run
         self.artefacts: list[str] = []
         self.warnings: list[str] = []
+        self._damaged_heartbeats: set[Path] = set()
 
     @property
     def now(self) -> datetime:
@@ -78,6 +79,19 @@ class JobContext:
         self.warnings.append(secrets.redact(message))
         self.note(f"warning: {message}")
 
+    def previous_heartbeat(self, path: Path | None = None) -> dict[str, Any]:
+        """The heartbeat an earlier run left (``{}`` when none). A damaged one is derived data, not a
+        record: it is named in a warning and replaced by this run's, never a reason to fail every run."""
+        path = path or self.workspace.heartbeat(self.job)
+        try:
+            beat = fsio.read_json(path, default={}, what="heartbeat", display=self.workspace.rel(path))
+        except InputError as exc:
+            if path not in self._damaged_heartbeats:
+                self._damaged_heartbeats.add(path)
+                self.warn(f"{exc.message.split('; ')[0]}; replaced by this run's heartbeat")
+            return {}
+        return beat if isinstance(beat, dict) else {}
+
     def provenance(self, inputs: list[str] | None = None) -> dict[str, Any]:
         return provenance.fields(self.workspace.root, clock.iso(self.started), inputs)
 
@@ -85,10 +99,7 @@ class JobContext:
 def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict,
                      heartbeat_file: str | None = None) -> str:
     path = ctx.workspace.path(heartbeat_file) if heartbeat_file else ctx.workspace.heartbeat(ctx.job)
-    previous = fsio.read_json(path, default={}, what="heartbeat")
-    if not isinstance(previous, dict):
-        previous = {}
-    beat = {**previous, **(result.heartbeat or {})}
+    beat = {**ctx.previous_heartbeat(path), **(result.heartbeat or {})}
     beat.update(job_id=ctx.job_id, status=status, **ctx.provenance())
     if status in ("ok", "warning", "dry_run"):
         beat["last_success_at"] = clock.iso(ctx.started)

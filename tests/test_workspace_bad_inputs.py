@@ -219,7 +219,6 @@ def test_verify_still_reports_a_deleted_log_after_new_lines_were_written(ws):
 @pytest.mark.parametrize("name, hint", [
     ("latency_state.json", "observability state pull"),
     ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),
-    ("latency_job_heartbeat.json", "delete it"),
     ("signal_latency.csv", "observability state pull"),  # was internal_error: a traceback, no hint
 ])
 def test_a_corrupt_file_names_itself_and_the_command_that_restores_it(ws, name, hint):
@@ -229,6 +228,19 @@ def test_a_corrupt_file_names_itself_and_the_command_that_restores_it(ws, name, 
     assert run.returncode == 1 and doc["diagnostics"]["error_code"] == "invalid_input", run.stderr
     message = doc["diagnostics"]["error_message"]
     assert f"ops/{name}" in message and hint in message, message
+
+
+def test_a_corrupt_heartbeat_is_named_and_replaced_not_fatal(ws):
+    # A heartbeat is derived from the run: a damaged one used to fail every latency run until deleted.
+    beat = ws / "ops" / "latency_job_heartbeat.json"
+    beat.write_bytes(b"garbage{\x00\n")
+    run = latency(ws)
+    doc = summary(run)
+    assert run.returncode == 0 and doc["status"] == "ok", run.stderr
+    assert any(w.startswith("ops/latency_job_heartbeat.json") and "replaced" in w and "replaced" in w for w in doc["diagnostics"]["warnings"]), doc
+    assert json.loads(beat.read_text())["job_id"] == doc["job_id"]
+    again = latency(ws)
+    assert again.returncode == 0 and "latency_job_heartbeat" not in again.stderr, again.stderr
 
 
 def test_a_deleted_rollup_file_is_rebuilt_from_the_raw_samples(ws):

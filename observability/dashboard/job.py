@@ -347,9 +347,8 @@ def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], 
 
 def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifest_doc) -> dict[str, Any]:
     path = ctx.workspace.path(opts.heartbeat_file)
-    previous = fsio.read_json(path, default={}, what="heartbeat")
-    prev_sets = previous.get("datasets") if isinstance(previous, dict) and isinstance(previous.get("datasets"), dict) \
-        else {}
+    previous = ctx.previous_heartbeat(path)
+    prev_sets = previous.get("datasets") if isinstance(previous.get("datasets"), dict) else {}
     entries = manifest_mod.entries(manifest_doc)
     datasets: dict[str, Any] = {}
     now = clock.iso(ctx.started)

@@ -354,8 +354,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
 
 
 def ctx_previous_breach(ctx: JobContext) -> str | None:
-    previous = fsio.read_json(ctx.workspace.heartbeat("latency"), default={}, what="heartbeat")
-    return previous.get("last_breach_at") if isinstance(previous, dict) else None
+    return ctx.previous_heartbeat(ctx.workspace.heartbeat("latency")).get("last_breach_at")
 
 
 def _rotate(ctx: JobContext, state: dict, store: RawStore, paths: _Paths, opts: LatencyOptions) -> list[str]:

@@ -241,8 +241,7 @@ def _payload_figures(doc: dict) -> dict:
 
 
 def _previous_heartbeat(ctx: JobContext) -> dict:
-    beat = fsio.read_json(ctx.workspace.heartbeat("weekly"), default={}, what="heartbeat")
-    return beat if isinstance(beat, dict) else {}
+    return ctx.previous_heartbeat(ctx.workspace.heartbeat("weekly"))
 
 
 def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
