@@ -12,7 +12,7 @@ from observability import clock, config, fsio, schemas
 from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
-from observability.latency.rollup import RollupFile, RollupRow, hour_label
+from observability.latency.rollup import RollupRow, RollupStore, hour_label
 from observability.latency.samples import Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
@@ -108,7 +108,7 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
         journal = state["rotation"]
         store.finish_rotation(journal)
         _apply_rotation(state, journal)
-        fsio.atomic_write_json(paths.state, state)
+        _write_state(paths.state, state)
         ctx.note(f"finished the rotation into {journal['entry']['path']} left by an interrupted run")
     else:
         for leftover in store.discard_orphans():
@@ -130,6 +130,11 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
                 state["hour_index"], _ = store.scan_index()
     if fsio.file_size(paths.raw) and not state.get("hour_index"):
         state["hour_index"], state["raw_size"] = store.scan_index()
+
+
+def _write_state(path: Path, state: dict) -> None:
+    """One compact line: the state is rewritten every cycle and grows with sources x windows."""
+    fsio.atomic_write_text(path, fsio.canonical_json(state) + "\n")
 
 
 def _whole_lines_size(path: Path) -> int:
@@ -220,10 +225,17 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
                  f"{rejects[0].reason[:120]}; see {ws.rel(paths.rejects)}")
 
     # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
+    rollups = RollupStore(paths.rollup, ws.rel)
+    moved = rollups.migrate()
+    if moved:
+        ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(paths.rollup)} into day files "
+                 f"under {ws.rel(rollups.dir)}/")
     index: dict[str, int] = state.setdefault("hour_index", {})
     touched_hours = {hour_key(s.timestamp) for s in new}
-    if not paths.rollup.exists():
-        touched_hours |= set(index)  # a deleted rollup file is rebuilt from every hour the raw store holds
+    missing = rollups.missing_days(index)
+    if missing:
+        # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds.
+        touched_hours |= {h for h in index if h[:10] in missing}
     offsets = [index[h] for h in touched_hours if h in index]
     stored = [s for s in store.read_from(min(offsets))] if offsets else []
     stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
@@ -263,8 +275,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         stats = summarise(samples)
         rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
             hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    rollup_file = RollupFile(paths.rollup, ws.rel(paths.rollup))
-    updated_rows, rollups_dropped = rollup_file.update(rollup_rows, now, opts.rollup_retention_days)
+    _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
 
     # 5. SLO windows touched by new samples, evaluated in time order.
     evaluator = Evaluator(cfg, state, now)
@@ -288,8 +299,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
 
     # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
     state["cursors"] = cursors
-    fsio.atomic_write_json(paths.state, state)
-    for path in (paths.raw, paths.rollup, paths.state):
+    _write_state(paths.state, state)
+    for path in (paths.raw, *rollups.written, paths.state):
         if path.exists():
             ctx.artefact(path)
 
@@ -320,7 +331,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     }
     heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-    chart_rows = rollup_file.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
+    chart_rows = rollups.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
     diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
@@ -343,10 +354,10 @@ def _rotate(ctx: JobContext, state: dict, store: RawStore, paths: _Paths, opts: 
     if journal is None:
         return []
     state["rotation"] = journal
-    fsio.atomic_write_json(paths.state, state)
+    _write_state(paths.state, state)
     store.finish_rotation(journal)
     _apply_rotation(state, journal)
-    fsio.atomic_write_json(paths.state, state)
+    _write_state(paths.state, state)
     entry = journal["entry"]
     ctx.note(f"rotated {entry['row_count']} row(s) ({reason}) into {entry['path']}")
     ctx.artefact(ctx.workspace.path(entry["path"]))
