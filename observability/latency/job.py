@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -133,8 +134,9 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
 
 
 def _write_state(path: Path, state: dict) -> None:
-    """One compact line: the state is rewritten every cycle and grows with sources x windows."""
-    fsio.atomic_write_text(path, fsio.canonical_json(state) + "\n")
+    """One compact line, keys in insertion order (deterministic: built by this code in a fixed order): the
+    state is rewritten every cycle and grows with sources x windows, so no indent and no key sort."""
+    fsio.atomic_write_text(path, json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _whole_lines_size(path: Path) -> int:
@@ -232,10 +234,10 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
                  f"under {ws.rel(rollups.dir)}/")
     index: dict[str, int] = state.setdefault("hour_index", {})
     touched_hours = {hour_key(s.timestamp) for s in new}
+    # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds; hours
+    # without new samples need only their statistics, computed from the raw bytes (no Sample per row).
     missing = rollups.missing_days(index)
-    if missing:
-        # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds.
-        touched_hours |= {h for h in index if h[:10] in missing}
+    rebuild = {h for h in index if h[:10] in missing} - touched_hours
     offsets = [index[h] for h in touched_hours if h in index]
     stored = [s for s in store.read_from(min(offsets))] if offsets else []
     stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
@@ -275,6 +277,13 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         stats = summarise(samples)
         rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
             hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
+    if rebuild:
+        from observability.latency.recompute import hourly_stats
+
+        for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in rebuild))).items():
+            if key in rebuild and not (frozen_before and hour_label(key) < frozen_before):
+                rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
+                    hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
     _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
 
     # 5. SLO windows touched by new samples, evaluated in time order.
@@ -331,7 +340,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     }
     heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-    chart_rows = rollups.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
+    chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
     diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,

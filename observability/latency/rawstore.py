@@ -71,14 +71,16 @@ class RawStore:
     def size(self) -> int:
         return fsio.file_size(self.path)
 
-    def read_from(self, offset: int) -> list[Sample]:
+    def read_bytes_from(self, offset: int) -> bytes:
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
+                return handle.read()
         except FileNotFoundError:
-            return []
-        return parse_rows(data)
+            return b""
+
+    def read_from(self, offset: int) -> list[Sample]:
+        return parse_rows(self.read_bytes_from(offset))
 
     def _records(self):
         """(offset, bytes) of each complete record after the header, in file order.

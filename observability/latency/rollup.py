@@ -14,7 +14,7 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from observability import fsio
 from observability.clock import parse_iso
@@ -121,6 +121,12 @@ def read_combined(path: Path) -> bytes:
     return b"".join(parts)
 
 
+class ChartPoint(NamedTuple):
+    hour_utc: str
+    source: str
+    p95_ms: float
+
+
 class RollupStore:
     """The day partitions of one logical rollup file, as one latency cycle sees them.
 
@@ -223,9 +229,12 @@ class RollupStore:
 
     def _parse(self, day: str, line: str) -> RollupRow:
         try:
-            return RollupRow.parse(line, self.rel(self.part(day)))
-        except InputError as exc:
-            raise InputError(recovery.explain(exc.message, self.part(day))) from None
+            return RollupRow.parse(line, day)
+        except InputError as exc:  # named here, not per row: the file name is only needed for the error
+            number = 2 + self.load(day).index(line) if line in self.load(day) else "?"
+            message = exc.message.split(": ", 1)[1]
+            raise InputError(recovery.explain(f"{self.rel(self.part(day))}: line {number}: {message}",
+                                              self.part(day))) from None
 
     def _first_hour(self, day: str) -> str | None:
         """hour_utc of the first row of a partition, read from its first bytes only."""
@@ -239,6 +248,23 @@ class RollupStore:
             return None
         row = head[len(HEADER_BYTES):]
         return row[:20].decode("ascii", "replace") if len(row) >= 21 else None
+
+    def chart_since(self, since: str) -> list[ChartPoint]:
+        """(hour_utc, source, p95_ms) of the rows with hour_utc >= ``since``: what the step-summary chart
+        shows, from the day files this cycle already holds (only p95 is parsed: 1,000s of sources)."""
+        points = []
+        for day in self.days():
+            if day < since[:10]:
+                continue
+            for line in self.load(day):
+                if line[:20] >= since:
+                    parts = line.split(",", 7)
+                    try:
+                        points.append(ChartPoint(parts[0], parts[1], float(parts[6])))
+                    except (IndexError, ValueError):
+                        self._parse(day, line)  # raises the error naming the day file and line
+                        raise
+        return points
 
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""
