@@ -171,15 +171,39 @@ def bench(repeat: int, code: Path, only: list[str]) -> dict[str, dict]:
     return out
 
 
+def figure(key: str, results: dict[str, dict]) -> dict:
+    """The row of bench/run.py's targets table: value (wall), cpu, rss, ok, note."""
+    if key == "sources_1000_vs_10":
+        big, small = results["s1000-150"], results["s10"]
+        wall, cpu = big["wall"] / small["wall"], big["cpu"] / small["cpu"]
+        return {"value": f"{wall:.2f}× ({big['wall']:.3f} s vs {small['wall']:.3f} s)",
+                "cpu": f"{cpu:.2f}× ({big['cpu']:.3f} s vs {small['cpu']:.3f} s)",
+                "rss": f"{big['rss_mib']:.0f} vs {small['rss_mib']:.0f} MiB", "ok": wall <= 2,
+                "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source"}
+    r = results["s1000-15k"]
+    return {"value": f"{r['wall']:.3f} s", "cpu": f"{r['cpu']:.3f} s", "rss": f"{r['rss_mib']:.0f} MiB",
+            "ok": r["wall"] <= 1 and r["rss_mib"] <= 150,
+            "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose observability package is run")
     parser.add_argument("--only", default=",".join(VARIANTS))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--figure", choices=("sources_1000_vs_10", "sources_1000_15k"),
+                        help="print one row of bench/run.py's targets table as a JSON line")
     args = parser.parse_args()
     only = [v for v in args.only.split(",") if v]
+    if args.figure == "sources_1000_vs_10":
+        only = ["s10", "s1000-150"]
+    elif args.figure == "sources_1000_15k":
+        only = ["s1000-15k"]
     results = bench(args.repeat, args.code.resolve(), only)
+    if args.figure:
+        print(json.dumps(figure(args.figure, results)))
+        return
     if args.json:
         print(json.dumps(results))
         return

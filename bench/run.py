@@ -129,7 +129,7 @@ PROFILE_ITEMS = {
         ("schemas._validator x2 (its first call imports jsonschema; builds the validator)", "observability/schemas.py", "_validator"),
         ("config.load_latency (YAML + schema validation, incl. imports)", "observability/config.py", "load_latency"),
         ("latency.job.sample (the job body)", "observability/latency/job.py", "sample"),
-        ("rollup.RollupFile.update (read + rewrite 21,600 rows)", "observability/latency/rollup.py", "update"),
+        ("rollup.RollupStore.update (rewrites the touched day file only)", "observability/latency/rollup.py", "update"),
         ("samples.read_new (150 new samples)", "observability/latency/samples.py", "read_new"),
         ("slo.Evaluator.run", "observability/latency/slo.py", "run"),
         ("runlog.append (schema check + locked append)", "observability/runlog.py", "append"),
@@ -322,7 +322,7 @@ def render(results: dict, info: dict, m: dict, repeat: int) -> tuple[str, str]:
     if rc:
         r = rc["ours"].median / rc["duckdb"].median
         rows += [
-            row(f"4a. full rollup recompute, {rc['rows']:,} samples, ours (parse_rows + summarise)", rc["ours"]),
+            row(f"4a. full rollup recompute, {rc['rows']:,} samples, ours (recompute.hourly_stats, pure Python)", rc["ours"]),
             row(f"4b. same with DuckDB {rc['duckdb_version']} quantile_cont", rc["duckdb"]),
             ("4. ratio ours / DuckDB (wall)", f"{r:.1f}", "", "", "reported", ""),
         ]
@@ -377,8 +377,8 @@ def render(results: dict, info: dict, m: dict, repeat: int) -> tuple[str, str]:
         md += [f"| {label} | {sec:.3f} | {calls:,} |" for label, sec, calls in prof["items"]]
         md.append("")
     if rc:
-        phases = {k: statistics.median(json.loads(e.strip().splitlines()[-1])[k] for e in rc["ours"].extra["stderr"])
-                  for k in ("read", "parse_rows", "hours_by_source", "summarise", "write")}
+        docs = [json.loads(e.strip().splitlines()[-1]) for e in rc["ours"].extra["stderr"]]
+        phases = {k: statistics.median(d[k] for d in docs) for k in docs[0] if k != "engine"}
         md += ["Scenario 4, ours, phases timed inside the process (median of the timed runs, no profiler): "
                + ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()) + ".", ""]
     nom = info["nominal"]
@@ -418,8 +418,8 @@ def render(results: dict, info: dict, m: dict, repeat: int) -> tuple[str, str]:
                f"{ag['groups_compared']:,} hour × source groups). Both are whole processes that read the CSV, "
                "parse timestamps, group per hour and source, compute count, p50/p95/p99 (linear interpolation) "
                "and max, and write the groups to a CSV:", "",
-               "- ours: `bench/recompute_ours.py` — `observability.latency.rawstore.parse_rows`, "
-               "`rawstore.hours_by_source`, `observability.latency.stats.summarise` (single-threaded);",
+               "- ours: `bench/recompute_ours.py` — `observability.latency.recompute.hourly_stats` over the raw "
+               "bytes (no csv row, datetime or Sample per row; single-threaded);",
                f"- DuckDB: `bench/recompute_duckdb.py` — `read_csv` + `quantile_cont`, GROUP BY hour, source "
                f"(DuckDB uses all {m['nproc']} cores).", "",
                f"Agreement: {ag['groups_compared']:,} groups in both ({ag['groups_ours']:,} ours, "
@@ -509,6 +509,18 @@ def write_doc(section: str) -> None:
         text = "# Performance\n\nFigures measured by the benchmarks in `bench/` (not by timed tests).\n\n" + block
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+# --- rows measured by bench/rollup_scale.py (the rollup layout; registered where the targets registry
+# of bench/run.py exists: @measures / external_figure). Run it alone: python bench/rollup_scale.py
+if "measures" in globals() and "external_figure" in globals():
+    @measures("sources_1000_vs_10")  # noqa: F821
+    def _sources_1000_vs_10(b):
+        return external_figure("rollup_scale.py", "--figure", "sources_1000_vs_10", "--repeat", str(b.repeat))  # noqa: F821
+
+    @measures("sources_1000_15k")  # noqa: F821
+    def _sources_1000_15k(b):
+        return external_figure("rollup_scale.py", "--figure", "sources_1000_15k", "--repeat", str(b.repeat))  # noqa: F821
 
 
 if __name__ == "__main__":
