@@ -8,7 +8,7 @@ from observability.clock import parse_iso
 from observability.config import LatencyConfig
 from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import ChartPoint, RollupRow
-from observability.latency.slo import Window, fingerprint, max_gap, streak_at
+from observability.latency.slo import Window, breached, fingerprint, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 
@@ -43,7 +43,7 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -
 def last_breach(state: dict) -> str | None:
     """Start of the latest breaching window of any source still held in the state."""
     found = [k for entry in state.get("sources", {}).values() for k, v in entry.get("windows", {}).items()
-             if v[0]]  # the packed breach flag (Window.pack), not a Window per window: 1,000s of sources
+             if breached(v)]  # the packed flag, not a Window per window: 1,000s of sources
     return max(found, default=None)
 
 
