@@ -1,4 +1,4 @@
-"""Full rollup recompute with DuckDB (scenario 4 of bench/run.py; benchmark-only dependency).
+"""Full rollup recompute with DuckDB (the DuckDB baselines of bench/run.py; benchmark-only dependency).
 
 Same input and output as bench/recompute_ours.py: timestamps parsed, grouped per hour and
 source, quantile_cont (linear interpolation) for p50/p95/p99, max and count.

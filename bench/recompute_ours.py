@@ -1,4 +1,4 @@
-"""Full rollup recompute with the product's own code (scenario 4 of bench/run.py).
+"""Full rollup recompute with the product's own code (the 1M-sample recompute row of bench/run.py).
 
 Reads a raw CSV in our raw format and computes count, p50/p95/p99 (linear interpolation, as SQL
 quantile_cont) and max per (hour, source) with observability.latency.recompute: ``--engine python``

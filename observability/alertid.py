@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 
 def fingerprint(namespace: str, *parts: str) -> str:
     """16 hex digits of SHA-256 over ``namespace|part|...`` (e.g. ``latency|latency_slo|feed``)."""
+    import hashlib  # here: loading OpenSSL is ms of start-up for jobs that raise no alert
+
     return hashlib.sha256("|".join((namespace, *parts)).encode("utf-8")).hexdigest()[:16]

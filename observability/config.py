@@ -5,7 +5,6 @@ Errors name the file, the line and the field, and suggest the nearest known key 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass, field
@@ -51,6 +50,8 @@ def _hint(schema: dict, parts: list, message: str) -> str:
         node = deref(node)
     known = list(node.get("properties", {}))
     bad = message.split("'")[1] if "'" in message else ""
+    import difflib  # only on this error path
+
     close = difflib.get_close_matches(bad, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
 
@@ -68,6 +69,14 @@ def _non_finite(node, parts: list):
             yield from _non_finite(value, [*parts, index])
 
 
+def _compose(yaml, text: str):
+    """The node tree of a document already loaded (for line numbers); None if it cannot be built."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
 def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
     import yaml
@@ -80,8 +89,10 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         raise ConfigError(f"{display}: is a directory, expected a config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot read config ({exc})") from None
+    # The node tree (for line numbers) is composed only when an error needs a line: parsing the
+    # text twice was a millisecond or two of every job's start-up. safe_load composes the same
+    # tree first, so it fails exactly where compose would.
     try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -97,7 +108,7 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     if data is None:
         data = {}
     for parts in _non_finite(data, []):
-        line = _line_of(tree, parts)
+        line = _line_of(_compose(yaml, text), parts)
         raise ConfigError(f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
                           "not a finite number (.nan and .inf are refused)")
     problems = schemas.errors(schema_name, data)
@@ -105,7 +116,7 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
         problems.sort(key=lambda item: (schemas.json_path(item[0]), "Additional properties" not in item[1]))
         parts, message = problems[0]
-        line = _line_of(tree, parts)
+        line = _line_of(_compose(yaml, text), parts)
         where = f":{line}" if line else ""
         hint = _hint(schemas.load_schema(schema_name), parts, message)
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -142,6 +153,8 @@ class ProbeSpec:
 
 @dataclass(frozen=True)
 class LatencyConfig:
+    """The latency job's settings: configs/observability/latency_alert.yaml, then flags and env."""
+
     slo_p95_ms: float = 120000.0
     warning_threshold: int = 2
     critical_threshold: int = 3

@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import re
-import secrets as _random
 import stat
 import time
 from pathlib import Path
@@ -108,7 +107,7 @@ TEMP_MAX_AGE_S = 3600.0
 
 def temp_name(name: str) -> str:
     """``.<name>.<8 random chars>.tmp``: what every atomic write (and the file store) names its temp file."""
-    return f".{name}.{_random.token_hex(4)}.tmp"
+    return f".{name}.{os.urandom(4).hex()}.tmp"  # os.urandom: what secrets.token_hex uses, minus its imports
 
 
 def is_temp(name: str) -> bool:
@@ -118,12 +117,15 @@ def is_temp(name: str) -> bool:
 def sweep_temps(directories, *, max_age_s: float = TEMP_MAX_AGE_S, now: float | None = None) -> list[Path]:
     """Delete the temp files of killed atomic writes older than ``max_age_s`` under ``directories``.
 
-    Symlinked directories are not entered; a temp that vanishes or cannot be removed is left alone.
+    Symlinked directories are not entered (``directories`` themselves included); a temp that
+    vanishes or cannot be removed is left alone.
     Returns the paths removed.
     """
     now = time.time() if now is None else now
     removed: list[Path] = []
     for directory in directories:
+        if os.path.islink(directory):
+            continue  # os.walk would follow it: a symlinked ops/ or out/ may lead out of the workspace
         for parent, _dirs, names in os.walk(directory):
             for name in names:
                 if not is_temp(name):
@@ -240,8 +242,21 @@ def _drop_torn_tail(handle) -> None:
 
 
 def _open_nofollow(path: Path, flags: int) -> int:
-    """Open ``path`` (already guarded) refusing a symlink as its last component (ELOOP)."""
-    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    """Open ``path`` (already guarded) refusing a symlink as its last component (ELOOP), and, inside the
+    confined workspace, a file with more than one hard link: writing to it in place (an append, a
+    truncate) would change its other names too, which may be outside the workspace."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    root = _CONFINED
+    if root is not None and _inside(os.path.abspath(path), str(root)):
+        links = os.fstat(fd).st_nlink
+        if links > 1:
+            os.close(fd)
+            shown = os.path.relpath(path, root)
+            raise WorkspaceError(
+                f"{shown}: refusing to write to a file with {links} hard links (its other names, perhaps outside "
+                f"the workspace {root}, would change too); replace it with a copy of its own: "
+                f"cp {shown} {shown}.copy && mv {shown}.copy {shown}", path=str(path))
+    return fd
 
 
 def append_bytes(path: Path, data: bytes) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from pathlib import Path
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses step summaries over 1 MiB
@@ -58,6 +57,8 @@ def set_outputs(values: dict[str, str], environ=os.environ) -> None:
     target = environ.get("GITHUB_OUTPUT")
     if not enabled(environ) or not target:
         return
+    import uuid  # here, not at the top: it imports platform, a few ms of every job's start-up
+
     chunks = []
     for name, value in values.items():
         value = str(value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -22,6 +21,8 @@ def commit_sha(root: Path) -> str | None:
 
 @cache
 def _git_head(root: Path) -> str | None:
+    import subprocess  # only off GitHub (no GITHUB_SHA): keeps it out of the CLI's start-up
+
     try:
         done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=5, check=False)

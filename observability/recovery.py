@@ -22,6 +22,8 @@ RECOVERY: tuple[tuple[str, str], ...] = (
                                                     "sample` rebuilds that day from the raw samples in "
                                                     "ops/signal_latency.csv (a day already rotated into "
                                                     "ops/signal_latency_archive/ is not rebuilt)"),
+    (r"signal_latency\.csv", PULL + ", or move it aside: the next `observability latency sample` starts a new raw "
+                              "store (the samples it held stay in the hourly rollups and the archives)"),
     (r".*_heartbeat\.json", "delete it: the job's next run writes a new one"),
     (r"\.state_pulled\.json", "delete it and run `observability state pull`: it rewrites the record (local files "
                              "that differ from the store are kept in ops/.state_backup/)"),

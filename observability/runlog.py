@@ -68,7 +68,14 @@ def _stamp(value: datetime) -> str:
 
 
 def _parse_stamp(text: str) -> datetime:
-    return datetime.strptime(text, _STAMP).replace(tzinfo=timezone.utc)
+    """``YYYYMMDDThhmmssZ`` (callers match it by regex first); ValueError for an impossible time.
+
+    Not strptime: its first call compiles a locale-aware regex, a few ms of every job's start-up."""
+    if len(text) != 16 or text[8] != "T" or text[15] != "Z" or not (text[:8] + text[9:15]).isdigit() \
+            or not text.isascii():
+        raise ValueError(f"not a {_STAMP} time: {text!r}")
+    return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
+                    int(text[13:15]), tzinfo=timezone.utc)
 
 
 def segment_name(first_sequence: int, last_sequence: int, first_at: datetime, last_at: datetime) -> str:
@@ -357,7 +364,7 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
     the append, never after: the run's own line is always in the live log when the run ends.
     Segments pruned by retention are listed in this line's ``diagnostics.log_segments_pruned``.
     """
-    from filelock import FileLock
+    from observability.locking import FileLock
 
     workspace.ops.mkdir(parents=True, exist_ok=True)
     with FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=LOCK_TIMEOUT_SECONDS):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,13 +131,13 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
         ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
-        from filelock import FileLock, Timeout
+        from observability.locking import FileLock, LockTimeout
 
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
             lock.acquire(timeout=lock_timeout)
-        except Timeout:
+        except LockTimeout:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
             result = JobResult(status="skipped", diagnostics={"reason": "lock_not_acquired",
                                                                "lock_file": ws.rel(lock.lock_file)})
@@ -161,6 +160,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         result = JobResult(status="error")
         diagnostics.update({"error_code": "internal_error",
                             "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
+        import traceback
+
         sys.stderr.write(secrets.redact(traceback.format_exc()))
     try:
         summary, exit_code = _finish(job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms,

@@ -16,6 +16,14 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
+def fast_check(name: str):
+    """schemas/<name>.schema.json compiled by observability.schemacheck (None: jsonschema only)."""
+    from observability.schemacheck import compile_schema
+
+    return compile_schema(load_schema(name))
+
+
+@cache
 def _validator(name: str):
     from jsonschema import Draft202012Validator, FormatChecker
 
@@ -33,7 +41,14 @@ def json_path(parts) -> str:
 
 
 def errors(name: str, document: Any) -> list[tuple[list, str]]:
-    """Every validation error as ``(path parts, message)``, sorted by path for stable output."""
+    """Every validation error as ``(path parts, message)``, sorted by path for stable output.
+
+    A document the compiled check accepts is valid; any other is walked by jsonschema, whose verdict
+    and messages are final (see observability/schemacheck.py).
+    """
+    check = fast_check(name)
+    if check is not None and check(document):
+        return []
     found = [(list(e.absolute_path), e.message) for e in _validator(name).iter_errors(document)]
     return sorted(found, key=lambda item: (json_path(item[0]), item[1]))
 

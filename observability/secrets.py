@@ -29,13 +29,31 @@ class Secret:
 
 
 def register(value: str) -> None:
-    """Remember ``value`` so redact() removes it, and mask it in GitHub logs."""
-    if not value or len(value) < MIN_LENGTH or value in _known:
+    """Remember ``value`` (and the spellings it takes in URLs and JSON) so redact() removes it, and
+    mask it in GitHub logs."""
+    if not value or len(value) < MIN_LENGTH:
         return
-    _known.add(value)
     from observability import github_actions
 
-    github_actions.add_mask(value)
+    for spelling in _spellings(value):
+        if spelling not in _known and len(spelling) >= MIN_LENGTH:
+            _known.add(spelling)
+            github_actions.add_mask(spelling)
+
+
+def _spellings(value: str) -> list[str]:
+    """``value`` as a server or a library may echo it back: percent- or form-encoded (and decoded),
+    JSON-escaped (``\\"``, ``\\\\``, ``\\uXXXX``, ``\\/``). The raw value comes first."""
+    import json
+    from urllib.parse import quote, quote_plus, unquote, unquote_plus
+
+    found = [value]
+    for encoded in (quote(value, safe=""), quote(value), quote_plus(value), unquote(value), unquote_plus(value)):
+        found.append(encoded)
+    for text in list(found):
+        for escaped in (json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]):
+            found += [escaped, escaped.replace("/", "\\/")]
+    return list(dict.fromkeys(found))
 
 
 def from_env(name: str, *, environ=os.environ) -> Secret | None:
@@ -90,6 +108,7 @@ def register_url(url: str) -> None:
     parts = urlsplit(url)
     candidates = [parts.password or "", parts.query, parts.path + ("?" + parts.query if parts.query else "")]
     candidates += [value for _, value in parse_qsl(parts.query)]
+    candidates += [pair.partition("=")[2] for pair in parts.query.split("&")]  # as sent, still encoded
     candidates += [segment for segment in parts.path.split("/") if len(segment) >= 16]
     for value in candidates:
         if len(value) >= 8:

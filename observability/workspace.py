@@ -16,6 +16,8 @@ MARKERS = ("ops", "configs/observability")
 
 @dataclass(frozen=True)
 class Workspace:
+    """The repository checkout a job reads and writes: its paths and their rules."""
+
     root: Path
 
     @classmethod
@@ -34,7 +36,7 @@ class Workspace:
         A directory at that path, or a file where one of its directories should be, is a usage
         error (exit 2) naming the option, instead of a failure halfway through the run.
         """
-        path = self.path(value)
+        path = self._given(value, option)
         if path.is_dir():
             raise ConfigError(f"{self._named(option, path)}: is a directory, expected a file")
         self._ancestors_are_directories(path, option)
@@ -43,11 +45,19 @@ class Workspace:
     def output_dir(self, value: str | os.PathLike, option: str) -> Path:
         """The directory ``option`` names for a job to write into, checked like ``output_file``
         (``option`` empty for a fixed location: the message then names only the path)."""
-        path = self.path(value)
+        path = self._given(value, option)
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{self._named(option, path)}: is a file, expected a directory")
         self._ancestors_are_directories(path, option)
         return path
+
+    def _given(self, value: str | os.PathLike, option: str) -> Path:
+        """An empty value (an unset variable or action input) would name the workspace root itself: a
+        bundle written there, and an upload of ``{bundle_dir}``, would take the whole workspace."""
+        if not str(value).strip():
+            raise ConfigError(f"{option or 'output path'}: empty path (an unset variable?); give a path, or leave "
+                              "the option out for its default")
+        return self.path(value)
 
     def _named(self, option: str, path: Path) -> str:
         return f"{option} {self.rel(path)}" if option else self.rel(path)

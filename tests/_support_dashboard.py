@@ -17,7 +17,7 @@ from observability.latency.rollup import HEADER as ROLLUP_HEADER
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
-FIXTURES = REPO.parent / "shared" / "fixtures" / "upstream"
+FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or REPO.parent / "shared" / "fixtures" / "upstream")
 NOW = "2026-01-08T00:07:00Z"
 DATASETS = ("ev_history", "slippage", "turnover", "latency")
 INDEX_HEADER = ("run_id,run_dir,manifest_id,timestamp,symbol,mode,equity,or_n,k_tp,k_sl,trades,wins,total_pips,"

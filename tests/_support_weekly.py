@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import json
 import shutil
 import socket
@@ -25,7 +26,7 @@ from observability.weekly import samplegen
 from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "upstream"
+FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or REPO.parent / "shared" / "fixtures" / "upstream")
 NOW = "2026-01-08T00:07:00Z"  # the demo clock (observability.samplegen.SAMPLE_NOW)
 WEEK = "2026-01-05"
 PLAIN_SECRET = "test-secret-not-a-real-one"

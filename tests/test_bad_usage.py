@@ -189,6 +189,16 @@ CASES = [
          setup=both(touch("out/inputs"), inputs_config("reports/x.json"))),
     Case("inputs-deep-config", ["inputs", "pull"], ("inputs.yaml", "nested deeper"),
          setup=write("configs/observability/inputs.yaml", DEEP)),
+    # An empty path (an unset variable or action input): it named the workspace root, so the bundle was written
+    # there and `aws s3 sync {bundle_dir} ...` would have published the whole workspace.
+    Case("dashboard-output-dir-empty", ["dashboard", "export", "--dry-run-upload", "--output-dir", ""],
+         ("--output-dir", "empty")),
+    Case("dashboard-history-dir-empty", ["dashboard", "export", "--dry-run-upload", "--history-dir", " "],
+         ("--history-dir", "empty")),
+    Case("latency-raw-output-empty", ["latency", "sample", "--input", SIGNAL_LOG, "--raw-output", ""],
+         ("--raw-output", "empty")),
+    Case("weekly-out-dir-empty", [*WEEKLY, "--out-dir", ""], ("--out-dir", "empty")),
+    Case("sync-bundle-dir-empty", ["sync", "push", "--to", "{store}", "--bundle-dir", ""], ("--bundle-dir", "empty")),
     # cycle
     Case("cycle-out-cycle-file", ["cycle", "--store", "{store}", "--", "verify"], ("out/cycle", "is a file"),
          setup=touch("out/cycle")),
@@ -276,3 +286,23 @@ def test_demo_into_a_file_says_so(tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"--dir {target}: is a file" in done.stderr
     assert target.read_text(encoding="utf-8") == "mine\n"
+
+
+# A finite number far past anything sensible overflowed a timedelta, a socket timeout or a process timeout
+# inside the job (internal_error with an OverflowError traceback): refused by Click as bad usage instead.
+@pytest.mark.parametrize("args, option", [
+    (["dashboard", "verify", "--max-age-hours", "1e23"], "--max-age-hours"),
+    (["dashboard", "export", "--dry-run-upload", "--upload-timeout", "1e300"], "--upload-timeout"),
+    ([*WEEKLY, "--request-timeout", "1e300"], "--request-timeout"),
+    (["verify", "--max-heartbeat-age-hours", "1e300"], "--max-heartbeat-age-hours"),
+    (["latency", "sample", "--input", SIGNAL_LOG, "--lock-timeout", "1e300"], "--lock-timeout"),
+], ids=["max-age-hours", "upload-timeout", "request-timeout", "max-heartbeat-age-hours", "lock-timeout"])
+def test_a_huge_finite_number_is_bad_usage_not_a_crash(base, tmp_path, args, option):
+    ws = tmp_path / "ws"
+    shutil.copytree(base / "ws", ws, symlinks=True)
+    before = snapshot(ws, exclude=set())
+    done = run_cli([*args, "--workspace", str(ws)], env=clean_env(OBS_NOW=NOW), cwd=ws)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert f"Invalid value for '{option}'" in done.stderr, done.stderr
+    assert snapshot(ws, exclude=set()) == before

@@ -186,3 +186,29 @@ def test_a_fresh_runner_restores_the_last_bundle_from_history_before_exporting(t
     assert failed.exit_code == 1 and failed.summary["diagnostics"]["failed_datasets"] == ["turnover"]
     assert (tmp_path / "out/dashboard/turnover.json").read_bytes() == turnover
     assert entry(tmp_path, "turnover")["status"] == "stale"
+
+
+def test_a_killed_exports_young_temp_file_is_never_uploaded(tmp_path):
+    """A rerun minutes after an export was SIGKILLed mid-write: the temp it left is younger than the
+    hour the job-start sweep waits for, yet an `aws s3 sync` of the bundle directory must not publish it."""
+    import signal
+    import subprocess
+
+    make_workspace(tmp_path)
+    assert export(tmp_path).exit_code == 0
+    target = tmp_path / "out" / "dashboard" / "turnover.json"
+    writer = ("import os, sys, time\nfrom pathlib import Path\nfrom observability import fsio\n"
+              "def hang(fd):\n    print('writing', flush=True); time.sleep(60)\n"
+              "os.fsync = hang\nfsio.atomic_write_bytes(Path(sys.argv[1]), b'{\"half\": ')\n")
+    proc = subprocess.Popen([sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    [left] = [p for p in target.parent.iterdir() if p.name.startswith(".turnover.json.") and p.name.endswith(".tmp")]
+    out = tmp_path / "uploaded.json"
+    cmd = _script(tmp_path, "import json, os, sys\n"
+                            f"json.dump(sorted(os.listdir(sys.argv[1])), open({str(out)!r}, 'w'))\n")
+    result = export(tmp_path, "--upload-command", cmd + " {bundle_dir}", now="2026-01-08T01:00:00Z")
+    assert result.exit_code == 0, result
+    assert left.name not in json.loads(out.read_text())
+    assert not left.exists()

@@ -456,3 +456,104 @@ def test_a_damaged_rejects_file_does_not_stop_a_run_after_a_lost_state(tmp_path)
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
     assert code == 0, (doc, err)
     assert doc["samples_written"] == 0 and doc["duplicates_skipped"] == 2 and doc["rejected_rows"] == 1, doc
+
+
+# -- found by attacking issue 10 (items 1 and 2) ------------------------------------------------------------------
+
+def test_the_last_row_of_a_rotated_log_without_its_newline_is_not_lost(tmp_path):
+    """A rotated file is finished: its last row, written without a final newline (or cut mid-UTF-8 by the
+    rotation), was dropped silently (neither stored nor rejected) although no run would ever see it again."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(5)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0 and doc["samples_written"] == 5, (doc, err)
+    last_error = f"{(START + timedelta(seconds=200)):%Y-%m-%dT%H:%M:%SZ},99999,error,gateway down,feed_a"
+    with open(log, "ab") as handle:
+        handle.write(("\n".join(good(i) for i in range(5, 10)) + "\n" + last_error).encode())
+    log.rename(log.with_name("signal.csv.1"))
+    write_lines(log, [good(i, "feed_b") for i in range(3)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
+    assert code == 0, err
+    assert doc["samples_written"] == 9, doc
+    assert 99999.0 in stored_latencies(ws)
+
+    # Cut mid-UTF-8 sequence: rejected with its line number, never silently gone.
+    write_lines(log, [good(i, "feed_b") for i in range(3, 5)], header=None, mode="ab")
+    with open(log, "ab") as handle:
+        handle.write(f"{(START + timedelta(seconds=400)):%Y-%m-%dT%H:%M:%SZ},7,error,caf".encode() + b"\xc3")
+    log.rename(log.with_name("signal.csv.2"))
+    (tmp_path / "ws" / "logs" / "signal.csv.1").unlink()
+    write_lines(log, [good(i, "feed_c") for i in range(2)])
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:37:00Z")
+    assert code == 0, err
+    assert doc["samples_written"] == 4 and doc["rejected_rows"] == 1, doc
+    assert [(r["input"], r["line"]) for r in rejects_of(ws)] == [("logs/signal.csv.2", "7")]
+
+
+def test_a_log_with_bare_cr_line_ends_is_not_read_as_ok(tmp_path):
+    """Lines ending in a bare CR (old Mac style) hold no newline: nothing was ever read and every run said
+    `ok` with no source, no sample and no reject. The rows are now read (a bare CR ends a line too)."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(("\r".join([CURRENT] + [good(i) for i in range(5)]) + "\r").encode())
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 0, err
+    assert doc["samples_written"] == 5 and doc["rejected_rows"] == 0, doc
+    with open(log, "ab") as handle:
+        handle.write(("\r".join(good(i) for i in range(5, 8)) + "\r").encode())
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
+    assert code == 0 and doc["samples_written"] == 3 and doc["rejected_rows"] == 0, (doc, err)
+    assert stored_latencies(ws) == [100.0 + i for i in range(8)]
+
+
+@pytest.mark.parametrize("option, target, owner", [
+    ("--raw-output", "ops/automation_runs.log", "automation log"),
+    ("--raw-output", "ops/latency_state.json", "latency state"),
+    ("--raw-output", "ops/signal_latency_rejects.csv", "rejects file"),
+    ("--raw-output", "ops/signal_latency_rollup.csv", "--rollup-output"),
+    ("--rollup-output", "ops/signal_latency.csv", "--raw-output"),
+    ("--rollup-output", "ops/latency_job_heartbeat.json", "heartbeat"),
+    ("--raw-output", "./ops/../ops/automation_runs.sequence", "automation log sequence"),
+])
+def test_an_output_naming_another_file_of_the_workspace_is_refused(tmp_path, option, target, owner):
+    """`--raw-output ops/automation_runs.log` cut the automation log to the raw store's committed size
+    ("cut 4766 uncommitted byte(s) from ops/automation_runs.log") and appended samples to it."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(3)])
+    for minute in ("06:07", "06:22", "06:37", "06:52"):  # a log longer than the raw store
+        code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now=f"2026-01-05T{minute}:00Z")
+        assert code == 0, err
+    before = {p: p.read_bytes() for p in (ws / "ops").iterdir() if p.is_file() and p.suffix != ".lock"
+              and p.name not in ("automation_runs.log", "automation_runs.sequence", "latency_job_heartbeat.json")}
+    log_before = (ws / "ops" / "automation_runs.log").read_bytes()
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv", option, target, now="2026-01-05T07:07:00Z")
+    assert code == 2, (doc, err)
+    assert doc["diagnostics"]["error_code"] == "invalid_config", doc["diagnostics"]
+    message = doc["diagnostics"]["error_message"]
+    assert option in message and owner in message, message
+    assert (ws / "ops" / "automation_runs.log").read_bytes().startswith(log_before)  # only this run's line added
+    assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("key", ["cadence_minutes", "no_data_after_minutes"])
+def test_a_huge_minutes_value_in_the_config_is_invalid_config(ws, key):
+    """`cadence_minutes: 99999999999999999999` passed the schema and crashed the run (OverflowError,
+    internal_error) after the samples were read."""
+    _config(ws, f"warning_threshold: 2\n{key}: 99999999999999999999\n")
+    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config", names=[CONFIG, key])
+
+
+def test_an_upstream_signal_log_where_the_raw_store_goes_is_refused_not_appended_to(tmp_path):
+    """An upstream checkout keeps its notifier log at ops/signal_latency.csv (the default raw store): the
+    first run adopted it and appended rows of another column order to it (a file in two formats)."""
+    ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
+    write_lines(log, [good(i) for i in range(3)])
+    upstream = ws / "ops" / "signal_latency.csv"
+    upstream.parent.mkdir(parents=True)
+    upstream.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\r\n2026-01-05T00:00:00Z,12.5,success,,feed_z\r\n")
+    before = upstream.read_bytes()
+    code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
+    assert code == 1 and doc["diagnostics"]["error_code"] == "invalid_input", (doc, err)
+    message = doc["diagnostics"]["error_message"]
+    assert "ops/signal_latency.csv" in message and "upstream signal log" in message and "--input" in message
+    assert upstream.read_bytes() == before

@@ -74,6 +74,7 @@ def test_a_job_id_given_twice_never_overwrites_a_snapshot(tmp_path):
     assert names == [given, f"{given}.2"]
     assert (tmp_path / HISTORY / given / "manifest.json").read_bytes() == first  # the first one kept as it was
     assert f"{HISTORY}/{given}.2" in again.summary["artefacts"]
+    assert again.summary["history_snapshot"] == f"{HISTORY}/{given}.2"  # the summary names its own snapshot
     assert history.list_snapshots(tmp_path / HISTORY)[1].generated_at is not None
 
 

@@ -168,3 +168,38 @@ def test_the_url_comes_from_obs_sync_to(tmp_path):
     run = sync(ws, env={"OBS_SYNC_TO": target.as_uri()})
     assert run.exit_code == 0, run
     assert (target / "index.json").is_file()
+
+
+def test_temp_files_of_a_killed_push_are_swept_from_a_directory_target(tmp_path):
+    """A sync push killed mid-write leaves `.<name>.<8 chars>.tmp` in the shared directory (which may be
+    served as is); listing and pruning skip dot files, so nothing ever removed it, and a pruned dated
+    directory holding one stayed forever. An hour old, it is a killed writer's: the next push removes it."""
+    import os
+    import time
+
+    ws = make_workspace(tmp_path / "ws")
+    root = tmp_path / "shared"
+    url = root.as_uri()
+    _pushed(ws, url, {})
+    old_prefix = root / "weekly" / "2025-12-29"
+    old_prefix.mkdir(parents=True)
+    (old_prefix / "2025-12-29.json").write_bytes(b"{}\n")
+    (old_prefix / "2025-12-29.sig").write_bytes(b"ab\n")
+    stamp = time.time() - 2 * 3600
+    dead = [root / "dashboard" / ".manifest.json.0a1b2c3d.tmp", old_prefix / ".2025-12-29.json.9f8e7d6c.tmp",
+            root / ".index.json.12345678.tmp"]
+    for path in dead:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+        os.utime(path, (stamp, stamp))
+    live = root / "dashboard" / ".turnover.json.abcdef12.tmp"  # a concurrent push's, seconds old
+    live.write_bytes(b"half")
+    mine = root / "notes" / ".draft.tmp"  # not our naming
+    mine.parent.mkdir()
+    mine.write_bytes(b"x")
+    os.utime(mine, (stamp, stamp))
+    summary = _pushed(ws, url, {})
+    assert not any(p.exists() for p in dead)
+    assert live.exists() and mine.exists()
+    assert not old_prefix.exists()  # pruned, and its directory gone with it
+    assert [p["prefix"] for p in summary["pruned"]] == ["weekly/2025-12-29/"]

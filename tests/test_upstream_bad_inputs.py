@@ -256,6 +256,25 @@ def test_run_folder_symlinked_outside_is_refused_alike(ws, tmp_path):
         assert "999999" not in text and "123456789" not in text
 
 
+
+def test_daily_csv_symlinked_outside_is_refused_alike(ws, tmp_path):
+    """The run folder is a real directory inside the workspace but its daily.csv is a symbolic link out
+    of it: the outside figures were published (total_pips 123456789 in turnover and the weekly payload)."""
+    outside = _outside_run(tmp_path)
+    header, rows = index_rows(ws)
+    folder = ws / "runs" / DAILY_RUN
+    line = next(i for i, row in enumerate(rows) if row.split(",")[0] == DAILY_RUN) + 2
+    (folder / "daily.csv").unlink()
+    (folder / "daily.csv").symlink_to(outside / "daily.csv")
+    weekly, dashboard = both(ws)
+    expected = [f"{INDEX}: line {line}: field run_id: runs/{DAILY_RUN}/daily.csv leads outside the workspace "
+                f"(symbolic link); row skipped"]
+    assert_same_skip(weekly, dashboard, INDEX, expected)
+    weekly_ids, dashboard_ids = published_runs(ws)
+    assert DAILY_RUN not in weekly_ids | dashboard_ids
+    for text in (json.dumps(weekly_payload(ws)), json.dumps(bundle(ws, "turnover"))):
+        assert "999999" not in text and "123456789" not in text
+
 # -- item 13: one reading of a run's figures --------------------------------------------------------
 
 def _same_figures(ws: Path, *, expect_runs: int | None = None) -> tuple[dict, dict]:

@@ -136,6 +136,35 @@ def test_a_run_killed_while_recording_is_completed_by_a_rerun(tmp_path, point, c
     assert again.summary["status"] == "skipped" and again.summary["diagnostics"]["reason"] == "already_delivered"
 
 
+@pytest.mark.parametrize("earlier_week", [False, True])
+def test_a_first_delivery_killed_before_its_heartbeat_is_completed_by_a_rerun(tmp_path, earlier_week):
+    """No failure before: the kill leaves .json + .sig and a heartbeat that is missing (or last week's).
+    A rerun must not stop at `already_delivered`, or verify reports the heartbeat missing/behind for a week."""
+    ws = inputs_workspace(tmp_path / "ws")
+    with receiver([200, 200, 200]) as rec:
+        if earlier_week:
+            before = weekly(ws, "report", "--week-start", "2025-12-29", *FAST, now=ENDED, env=delivery_env(rec))
+            assert before.exit_code == 0, before
+        killed_run(tmp_path, "before:ops/weekly_report_heartbeat.json", cli_args(ws, "report"),
+                   {**delivery_env(rec), "OBS_NOW": ENDED})
+        sent = len(rec.requests)
+        rerun = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+        assert len(rec.requests) == sent  # delivered: nothing resent
+    assert rerun.exit_code == 0 and rerun.summary["status"] in ("ok", "warning"), rerun
+    assert rerun.summary["diagnostics"]["reason"] == "record_completed"
+    assert_recorded(ws, WEEK)
+    beat = read_json(ws / "ops" / "weekly_report_heartbeat.json")
+    assert beat["week_start"] == WEEK and beat["pending_replay"] is None
+    assert beat["payload_checksum_sha256"] == json.loads((history_dir(ws) / f"{WEEK}.json").read_bytes())[
+        "payload_checksum_sha256"]
+    again = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+    assert again.summary["diagnostics"]["reason"] == "already_delivered"
+    older = weekly(ws, "report", "--week-start", "2025-12-29", *FAST, env=delivery_env(rec))
+    if earlier_week:  # an older delivered week never pulls the heartbeat back
+        assert older.summary["diagnostics"]["reason"] == "already_delivered"
+        assert read_json(ws / "ops" / "weekly_report_heartbeat.json")["week_start"] == WEEK
+
+
 def test_a_half_recorded_week_is_completed_and_cleared_by_next_weeks_delivery(tmp_path):
     """<week>.json without its .sig (cut short by an older version): delivered, so re-signed, never resent."""
     ws = inputs_workspace(tmp_path / "ws")
@@ -153,6 +182,27 @@ def test_a_half_recorded_week_is_completed_and_cleared_by_next_weeks_delivery(tm
     assert firing(ws) == []
     assert [a["status"] for a in nxt.summary["alerts"]] == ["resolved"]
     assert synced(ws, tmp_path) == sorted(f"weekly/{w}/{w}.{ext}" for w in (WEEK, NEXT_WEEK) for ext in ("json", "sig"))
+
+
+def test_a_resent_pending_copy_is_what_the_summary_describes(tmp_path):
+    """Inputs changed after a failed run: the rerun sends the pending bytes, and its figures are theirs."""
+    ws = inputs_workspace(tmp_path / "ws")
+    with receiver([503, 200]) as rec:
+        body = failed_first(ws, rec)
+        summary_file = ws / "reports" / "portfolio_summary.json"
+        doc = json.loads(summary_file.read_text(encoding="utf-8"))
+        doc["generated_at"] = "2025-01-07T22:15:03Z"  # now a year old: a rebuild would differ (and be stale)
+        summary_file.write_text(json.dumps(doc), encoding="utf-8")
+        rerun = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
+        assert rerun.exit_code == 0, rerun
+        assert rec.requests[-1].body == body
+    sent = json.loads(body)
+    assert_recorded(ws, WEEK, body)
+    assert rerun.summary["payload_checksum_sha256"] == sent["payload_checksum_sha256"]
+    assert rerun.summary["payload_size_bytes"] == len(body)
+    assert rerun.summary["stale_inputs"] == sent["freshness"]["stale_count"]
+    assert rerun.summary["budget_status"] == sent["portfolio"]["budget_status"]
+    assert not [w for w in rerun.summary["diagnostics"].get("warnings", []) if "portfolio_summary" in w]
 
 
 def test_next_weeks_delivery_keeps_the_alert_while_a_week_really_waits(tmp_path):

@@ -58,6 +58,9 @@ def test_portfolio_summary_a_year_old_is_stale_with_its_age(tmp_path):
     assert "365 d" in alert["message"] and "2025-01-07T22:15:03Z" in alert["message"]
     assert alert["evidence"]["age_seconds"] == entry["age_seconds"]
     assert run.summary["stale_inputs"] == 1
+    # the one-line log and the summary say why the run is not plain ok (not only the payload and review)
+    [warned] = [w for w in run.summary["diagnostics"]["warnings"] if "portfolio_summary" in w]
+    assert "stale" in warned and "365 d" in warned and warned in run.stderr
     # the review says so, with the age, next to the budget it comes from
     line = next(x for x in review.splitlines() if "portfolio_summary" in x and "|" in x and "365 d" in x)
     assert "stale" in line and "2025-01-07T22:15:03Z" in line
@@ -81,6 +84,21 @@ def test_fresh_inputs_stay_ok_and_show_their_age(tmp_path):
     assert "### Inputs" in review and "unknown" in review
     kpi = next(x for x in review.splitlines() if x.startswith("| ") and "drawdown" not in x and "%" in x)
     assert "stale" not in kpi
+
+
+def test_an_input_dated_in_the_future_is_never_ok(tmp_path):
+    """A clock-skewed or mistyped generated_at (a year ahead) would read age 0 s, `ok`, for a year."""
+    ws = inputs_workspace(tmp_path / "ws")
+    _set_generated_at(ws, "2027-01-07T22:15:03Z")
+    run, doc, review = _report(ws, tmp_path)
+    entry = _entry(doc, "portfolio_summary")
+    assert (entry["status"], entry["age_seconds"]) == ("unknown", None)
+    assert entry["as_of"] == "2027-01-07T22:15:03Z"  # shown as it is, for the operator to see
+    [warned] = [w for w in run.summary["diagnostics"]["warnings"] if "portfolio_summary" in w]
+    assert "2027-01-07T22:15:03Z" in warned and "future" in warned and warned in run.stderr
+    _set_generated_at(ws, "2026-01-08T01:07:00Z")  # within the hour of tolerance the latency job also allows
+    _, doc, _ = _report(ws, tmp_path)
+    assert _entry(doc, "portfolio_summary")["status"] == "ok"
 
 
 def test_boundary_exactly_at_the_max_age(tmp_path):

@@ -99,6 +99,26 @@ def test_a_symlinked_raw_sample_store_is_refused_and_the_outside_file_untouched(
     assert target.read_bytes() == PRECIOUS
 
 
+
+@pytest.mark.parametrize("name", ["signal_latency.csv", "automation_runs.log"])
+def test_a_file_hard_linked_outside_is_not_appended_to(ws, outside, name):
+    """A hard link is no symlink, but appending to it (or truncating it) changes the outside file just the
+    same: ``ln /elsewhere/victim ops/signal_latency.csv`` got the victim appended to."""
+    target = outside / "victim"
+    path = ws / "ops" / name
+    target.write_bytes(path.read_bytes())
+    before = target.read_bytes()
+    path.unlink()
+    os.link(target, path)
+    signal_log(ws, hours=5)  # new samples waiting
+    run = latency(ws)
+    doc = summary(run)
+    assert run.returncode == 1, run.stderr
+    shown = f"ops/{name}"
+    message = doc["diagnostics"].get("log_error") or doc["diagnostics"]["error_message"]
+    assert shown in message and "hard link" in message, doc["diagnostics"]
+    assert target.read_bytes() == before
+
 def test_a_symlinked_ops_directory_is_refused_and_nothing_outside_changes(ws, outside):
     for path in (ws / "ops").iterdir():
         if path.suffix == ".lock":
@@ -201,6 +221,7 @@ def test_verify_still_reports_a_deleted_log_after_new_lines_were_written(ws):
     ("latency_state.json", "observability state pull"),
     ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),
     ("latency_job_heartbeat.json", "delete it"),
+    ("signal_latency.csv", "observability state pull"),  # was internal_error: a traceback, no hint
 ])
 def test_a_corrupt_file_names_itself_and_the_command_that_restores_it(ws, name, hint):
     (ws / "ops" / name).write_text("garbage{\n")
@@ -296,6 +317,20 @@ def test_temps_of_sigkilled_writers_are_swept_once_old(ws):
     assert not any(p.exists() for p in left)
 
 
+@pytest.mark.parametrize("linked", ["out", "out/dashboard"])
+def test_the_sweep_never_deletes_through_a_symlink_out_of_the_workspace(ws, outside, linked):
+    """A temp-named file outside, reached through a symlinked out/ (or a directory under it), is not ours."""
+    victim = plant(outside, "notes.txt", 2 * HOUR)
+    link = ws / linked
+    if link.exists():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    latency(ws)  # refused or not, it must not reach outside
+    verify(ws)
+    assert victim.exists()
+
+
 def test_the_file_store_sweeps_stale_temps_and_keeps_young_ones(tmp_path):
     store_dir = tmp_path / "store"
     store = store_dir.as_uri()
@@ -337,7 +372,8 @@ def test_every_file_with_recovery_advice_has_a_runbook_entry():
              "signal_latency_rollup/\\d{4}-\\d{2}-\\d{2}\\.csv": "signal_latency_rollup/YYYY-MM-DD.csv",
              ".*_heartbeat\\.json": "_heartbeat.json", "\\.state_pulled\\.json": ".state_pulled.json",
              "alert_inbox\\.json": "alert_inbox.json", "inputs_state\\.json": "inputs_state.json",
-             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log"}
+             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log",
+             "signal_latency\\.csv": "signal_latency.csv"}
     assert set(names) == {pattern for pattern, _ in RECOVERY}
     for shown in names.values():
         assert shown in section, shown

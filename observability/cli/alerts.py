@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, finish, job_options
+from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_options
 
 
 def _inbox_options(func):
@@ -39,7 +39,7 @@ def alerts() -> None:
 @alerts.command("sync")
 @click.option("--source", "sources", metavar="NAME", multiple=True,
               help="Only reconcile this source (repeatable: latency, weekly, dashboard, verify, or a configured one).")
-@click.option("--repeat-interval-hours", type=FiniteFloatRange(min=0, min_open=True), default=None,
+@click.option("--repeat-interval-hours", type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS), default=None,
               help="Remind about a still-firing alert at most this often (default: config, 24).")
 @click.option("--no-mirrors", is_flag=True, help="Do not call Slack, PagerDuty or the signed webhook.")
 @_inbox_options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
+from observability.cli.options import MAX_DAYS, MAX_HOURS, FiniteFloatRange, finish, job_options
 from observability.dashboard import DATASETS as DATASET_NAMES
 
 
@@ -90,7 +90,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
               help="Manifest of the bundle to check.")
 @click.option("--dataset", "datasets", type=click.Choice(DATASET_NAMES), multiple=True,
               help="Dataset that must be present (repeatable; default all four).")
-@click.option("--max-age-hours", type=FiniteFloatRange(min=0, min_open=True), default=48.0, show_default=True,
+@click.option("--max-age-hours", type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS), default=48.0, show_default=True,
               help="A manifest or dataset not refreshed for longer than this is stale.")
 @click.option("--history-dir", metavar="DIR", default="ops/dashboard_export_history", show_default=True,
               help="History snapshots checked against the retention.")

@@ -9,19 +9,29 @@ from typing import Callable
 import click
 
 
+# Day counts past this overflow date arithmetic (datetime tops out in year 9999).
+MAX_DAYS = 36_500
+# Past this, a count of seconds or milliseconds overflows a socket or process timeout (1e9 s is 31 years).
+MAX_NUMBER = 1e9
+MAX_HOURS = MAX_DAYS * 24
+
+
 class FiniteFloatRange(click.FloatRange):
     """A FloatRange that also refuses nan and inf (a nan compares false to every bound, so a plain
-    FloatRange lets it through, and a nan SLO or timeout silently disables what it bounds)."""
+    FloatRange lets it through, and a nan SLO or timeout silently disables what it bounds), and a
+    finite number past ``limit`` (1e300 s overflowed a timeout inside the job: a traceback)."""
+
+    def __init__(self, *args, limit: float = MAX_NUMBER, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
 
     def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
+        if number > self.limit:
+            self.fail(f"{value!r} is larger than {self.limit:g}.", param, ctx)
         return number
-
-
-# Day counts past this overflow date arithmetic (datetime tops out in year 9999).
-MAX_DAYS = 36_500
 
 
 def job_options(func: Callable) -> Callable:

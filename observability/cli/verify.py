@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, finish, job_options
+from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_options
 
 
 @click.group(invoke_without_command=True)
 @click.option("--since", metavar="DURATION|TIME", default="24h", show_default=True,
               help="Judge scheduled runs whose grace ended after this: 24h, 90m, 8d or an ISO-8601 time.")
-@click.option("--max-heartbeat-age-hours", type=FiniteFloatRange(min=0, min_open=True), default=6.0,
+@click.option("--max-heartbeat-age-hours", type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS), default=6.0,
               show_default=True,
               help="A heartbeat older than this is stale (a job scheduled less often gets its interval + grace).")
 @click.option("--schedules", metavar="PATH", default=None,

@@ -118,6 +118,7 @@ class _Exporter:
             raise ConfigError(f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
                               "(dataset paths in the manifest are relative to it)")
         self.history_dir = ws.output_dir(opts.history_dir, "--history-dir")
+        self.snapshot = self.history_dir / ctx.job_id  # where the snapshot landed, once written
         ws.output_file(opts.heartbeat_file, "--heartbeat-file")
         self.caches: dict[str, ContentCache] = {}
 
@@ -233,6 +234,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     exporter = _Exporter(ctx, opts)
     ws = ctx.workspace
     with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        _sweep_bundle_temps(ctx, exporter)
         restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
         if restored is not None:
             ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
@@ -279,6 +281,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         files[exporter.manifest_path.name] = manifest_bytes
         files["README.json"] = readme_bytes
         snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
+        exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
         ctx.artefact(snapshot)
         pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
                                retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
@@ -290,6 +293,29 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
                      for e in manifest_doc["datasets"]
                      if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
     return _finish(ctx, opts, exporter, selected, outcomes, manifest_doc, pruned, integrity, argv)
+
+
+def _sweep_bundle_temps(ctx: JobContext, exporter: _Exporter) -> None:
+    """Temp files of bundle files, whatever their age: only exports write them, under the bundle lock held
+    now, so each was left by a killed export. The job-start sweep waits an hour (it cannot know who else
+    writes); an upload command syncing the directory would publish a younger one meanwhile."""
+    names = {exporter.manifest_path.name, "README.json", *(exporter.dataset_rel(n) for n in DATASETS)}
+    try:
+        children = list(exporter.out_dir.iterdir())
+    except OSError:
+        return
+    removed = []
+    for path in children:
+        if not (fsio.is_temp(path.name) and path.name[1:-13] in names) or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path.name)
+    if removed:
+        ctx.note(f"removed {len(removed)} temp file(s) a killed export left in {ctx.workspace.rel(exporter.out_dir)}: "
+                 f"{', '.join(sorted(removed)[:5])}")
 
 
 def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], previous: dict[str, dict],
@@ -418,7 +444,7 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
         "datasets": {name: {"status": o.status, **({"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
                                                    if (e := manifest_mod.entries(manifest_doc).get(name)) else {})}
                      for name, o in outcomes.items()},
-        "history_snapshot": ws.rel(exporter.history_dir / ctx.job_id),
+        "history_snapshot": ws.rel(exporter.snapshot),
         "pruned_snapshots": len(pruned),
         "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in sorted(exporter.caches.items())},
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -64,6 +63,29 @@ def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: config.LatencyConfig, ra
             seen.add(key)
             out.append((path, spec.source or path.stem))
     return out
+
+
+def _outputs_are_their_own(ws, paths: _Paths) -> None:
+    """Refuse a --raw-output / --rollup-output naming a file something else owns: the raw store's
+    recovery cuts its file to the committed size, so ``--raw-output ops/automation_runs.log`` cut
+    the automation log (and appended samples to it)."""
+    import os
+
+    owners = {"--raw-output": paths.raw, "--rollup-output": paths.rollup, "the latency state": paths.state,
+              "the rejects file": paths.rejects, "the automation log": ws.run_log,
+              "the automation log sequence": ws.run_sequence, "the job heartbeat": ws.heartbeat("latency")}
+    real = {name: os.path.realpath(path) for name, path in owners.items()}
+    archive = os.path.realpath(paths.archive)
+    for option in ("--raw-output", "--rollup-output"):
+        fsio.guard(owners[option])  # a symlink out of the workspace is refused before the file is read
+        mine = real[option]
+        for name, other in real.items():
+            if name != option and other == mine:
+                raise ConfigError(f"{option} {ws.rel(owners[option])}: is {name} ({ws.rel(owners[name])}); "
+                                  "choose a file of its own")
+        if mine.startswith(archive + os.sep):
+            raise ConfigError(f"{option} {ws.rel(owners[option])}: is inside the raw archive "
+                              f"{ws.rel(paths.archive)}; choose a file of its own")
 
 
 def _probes(opts: LatencyOptions, cfg: config.LatencyConfig) -> list[config.ProbeSpec]:
@@ -159,6 +181,8 @@ def _apply_rotation(state: dict, journal: dict) -> None:
 def _run_probes(specs: list[config.ProbeSpec], now) -> list[Sample]:
     if not specs:
         return []
+    from concurrent.futures import ThreadPoolExecutor
+
     from observability.latency.probe import probe
 
     with ThreadPoolExecutor(max_workers=min(8, len(specs))) as pool:
@@ -196,6 +220,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     paths = _Paths(raw=ws.output_file(opts.raw_output, "--raw-output"), archive=ws.ops / "signal_latency_archive",
                    state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
                    rollup=ws.output_file(opts.rollup_output, "--rollup-output"), alerts_dir=ws.out / "latency_alerts")
+    _outputs_are_their_own(ws, paths)
     cfg = _load_config(ctx, opts)
     inputs = _inputs(ctx, opts, cfg, paths.raw)
     probes = _probes(opts, cfg)

@@ -18,12 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable
 
-from observability import fsio, schemas
+from observability import fsio, recovery, schemas
 from observability.clock import iso, parse_iso
+from observability.errors import InputError
 from observability.latency.samples import Sample
 
 HEADER = "timestamp_utc,source,latency_ms,status,detail\n"
 HEADER_BYTES = HEADER.encode()
+_HOUR_KEY = re.compile(rb"\d{4}-\d\d-\d\dT\d\d")
 
 
 def hour_key(stamp: datetime) -> str:
@@ -124,11 +126,33 @@ class RawStore:
         Returns the index and the size up to the last complete record.
         """
         index: dict[str, int] = {}
-        end = len(HEADER_BYTES) if self.size() >= len(HEADER_BYTES) else 0
+        size = self.size()
+        end = len(HEADER_BYTES) if size >= len(HEADER_BYTES) else 0
+        if size:
+            with open(self.path, "rb") as handle:
+                head = handle.read(len(HEADER_BYTES))
+            if head != HEADER_BYTES[:len(head)]:
+                first = head.split(b"\n")[0][:60]
+                if first.rstrip(b"\r").lower() in (b"timestamp_utc,latency_ms,status,detail,source",
+                                                    b"signal_id,ts_emit,ts_ack,status,detail"):
+                    shown = self.rel(self.path)
+                    raise InputError(f"{shown}: line 1: is an upstream signal log (notifier format), not this job's "
+                                     f"raw sample store: move it (e.g. `mv {shown} logs/`) and read it with --input",
+                                     input=shown)
+                raise self._damaged(1, f"unexpected header {first!r}")
+        line = 2
         for offset, record in self._records():
+            if not _HOUR_KEY.match(record):
+                raise self._damaged(line, f"not a sample row ({record[:60]!r})")
             index.setdefault(record[:13].decode("ascii", "replace"), offset)
             end = offset + len(record)
+            line += record.count(b"\n")
         return index, end
+
+    def _damaged(self, line: int, what: str) -> InputError:
+        shown = self.rel(self.path)
+        return InputError(recovery.explain(f"{shown}: line {line}: {what}: the raw sample store is damaged", shown),
+                          input=shown)
 
     # -- appending -----------------------------------------------------------------------
     def append(self, samples: list[Sample], index: dict[str, int]) -> int:

@@ -45,6 +45,8 @@ _CLOSED = re.compile(rf"{_FIELD}(?:,{_FIELD})*+", re.S)
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """One latency measurement of one source."""
+
     timestamp: datetime
     source: str
     latency_ms: float
@@ -67,6 +69,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class Reject:
+    """An input row that was not a sample, and why."""
+
     input: str
     line: int
     reason: str
@@ -358,7 +362,7 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
         sibling = _rotated_sibling(path, cursor)
         if sibling is not None:
             notes.append(f"{rel} was rotated; read the rest of {sibling.name} first")
-            tail = _read_from(sibling, offset)
+            tail = _read_from(sibling, offset, finished=True)
             parser = RowParser(cursor["header"], rel, default_source) if cursor.get("header") else None
             # Its rejects name the rotated file, where their line numbers hold.
             sibling_rel = f"{rel.rsplit('/', 1)[0]}/{sibling.name}" if "/" in rel else sibling.name
@@ -379,11 +383,21 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
     return samples, rejects, new_cursor, notes
 
 
-def _read_from(path: Path, offset: int) -> bytes:
-    """The complete lines after ``offset`` (a last line without its newline is still being written)."""
+def _read_from(path: Path, offset: int, *, finished: bool = False) -> bytes:
+    """The complete lines after ``offset`` (a last line without its newline is still being written,
+    unless the file is ``finished``: a rotated log gets no more bytes, so its last line is whole).
+
+    Lines that end in a bare CR (old Mac style) are read as lines: with no LF at all in what is
+    unread, each CR becomes an LF (same length, so offsets hold). A single trailing CR may be the
+    first half of a CRLF still being written, so such a file waits for its second line.
+    """
     with open(path, "rb") as handle:
         handle.seek(offset)
         data = handle.read()
+    if b"\n" not in data and b"\r" in data.rstrip(b"\r"):
+        data = data.replace(b"\r", b"\n")
+    if finished:
+        return data if not data or data.endswith(b"\n") else data + b"\n"
     return data[: data.rfind(b"\n") + 1]
 
 

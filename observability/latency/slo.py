@@ -27,6 +27,8 @@ def fingerprint(rule: str, source: str) -> str:
 
 @dataclass(frozen=True)
 class Window:
+    """One evaluated SLO window of one source: breached or not, and the figures that decided it."""
+
     breach: bool
     p95_ms: float
     failure_rate: float

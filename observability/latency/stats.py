@@ -22,6 +22,8 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Stats:
+    """Summary of one group of samples: counts, p50/p95/p99 (linear interpolation) and max."""
+
     count: int
     failure_count: int
     error_count: int

@@ -265,6 +265,9 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         where = check_url(opts.to)
         return _dry_run(ctx, opts, where.display, groups, cutoff)
     target = open_target(opts.to, opts.environ)
+    swept = target.sweep_temps()
+    if swept:
+        ctx.note(f"removed {len(swept)} temp file(s) left by killed writes in {target.display}")
     sync = _Sync(ctx, opts, target)
     kinds = [kind for kind, on in (("dashboard", opts.dashboard), ("weekly", opts.weekly)) if on]
     listing: dict[str, Remote] = {}

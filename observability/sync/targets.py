@@ -71,6 +71,10 @@ class Target:
     def delete(self, keys: list[str]) -> None:
         raise NotImplementedError
 
+    def sweep_temps(self) -> list[str]:
+        """Temp files killed writes left (an object store has none); returns the keys removed."""
+        return []
+
 
 def open_target(url: str | None, environ: Mapping[str, str] = os.environ) -> Target:
     """The target for ``url`` (``--to`` / ``OBS_SYNC_TO``); a bad URL is StoreUrlError (exit 2)."""
@@ -130,6 +134,13 @@ class FileTarget(Target):
         except OSError as exc:
             raise self._fail("list", prefix, exc) from None
         return found
+
+    def sweep_temps(self) -> list[str]:
+        """Remove temp files of killed writes older than an hour (listing and pruning skip dot files, so
+        nothing else ever would); a concurrent push's live temp is younger and is kept."""
+        if not self.root.is_dir():
+            return []
+        return [p.relative_to(self.root).as_posix() for p in fsio.sweep_temps([self.root])]
 
     def stat(self, key: str) -> Remote | None:
         data = self.get(key)

@@ -167,16 +167,17 @@ def parse_index(data: bytes) -> Index:
 
 
 def run_folder(root: Path, runs_root: Path, row: IndexRow) -> Path:
-    """``runs_root/<run_id>``, refused (BadValue) when a symbolic link takes it out of ``root``."""
+    """``runs_root/<run_id>``, refused (BadValue) when a symbolic link takes it (or its daily.csv) out of ``root``."""
     folder = runs_root / row.run_id
-    try:
-        real = folder.resolve()
-        real.relative_to(root.resolve())
-    except ValueError:
-        shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
-        raise BadValue("run_id", f"{shown} leads outside the workspace (symbolic link)") from None
-    except (OSError, RuntimeError):  # a symlink loop: reading the folder's daily.csv then fails, with a warning
-        return folder
+    for path in (folder, folder / "daily.csv"):
+        try:
+            real = path.resolve()
+            real.relative_to(root.resolve())
+        except ValueError:
+            shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+            raise BadValue("run_id", f"{shown} leads outside the workspace (symbolic link)") from None
+        except (OSError, RuntimeError):  # a symlink loop: reading the folder's daily.csv then fails, with a warning
+            return folder
     return folder
 
 

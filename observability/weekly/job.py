@@ -233,6 +233,13 @@ def _send_partial(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts
         figures["delivery_attempts"]
 
 
+def _payload_figures(doc: dict) -> dict:
+    """The summary's figures read from the payload itself (the one sent, when a pending copy is resent)."""
+    return {"payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
+            "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
+            "alerts_in_payload": len(doc["alerts"]), "stale_inputs": doc["freshness"]["stale_count"]}
+
+
 def _previous_heartbeat(ctx: JobContext) -> dict:
     beat = fsio.read_json(ctx.workspace.heartbeat("weekly"), default={}, what="heartbeat")
     return beat if isinstance(beat, dict) else {}
@@ -284,10 +291,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if len(reader.warnings) > MAX_INPUT_WARNINGS:
         ctx.warn(f"{len(reader.warnings) - MAX_INPUT_WARNINGS} more input warnings not shown")
     figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"], "skipped_rows": reader.skipped,
-                     "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
-                     "budget_status": doc["portfolio"]["budget_status"], "latency_p95_ms": doc["latency"]["p95_ms"],
-                     "alerts_in_payload": len(doc["alerts"]), "dry_run": opts.dry_run_webhook,
-                     "partial": unfinished, "stale_inputs": doc["freshness"]["stale_count"]}
+                     **_payload_figures(doc), "dry_run": opts.dry_run_webhook, "partial": unfinished}
     problems = payload_mod.validation_errors(doc, schema_file)
     if problems:
         invalid = out_dir / f"{ctx.job_id}_invalid.json"
@@ -337,10 +341,16 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         ctx.note(f"week {doc['week_start']} was already delivered ({ws.rel(history.delivered(doc['week_start']))}); "
                  f"nothing sent. To send it again: observability weekly replay --week-start {doc['week_start']}")
         stale = previous.get("pending_replay") not in (None, *history.waiting())
-        if not (repaired or stale):
+        # Killed after the .json, before the heartbeat: the heartbeat is missing or names an older week.
+        behind = str(previous.get("week_start") or "") < doc["week_start"]
+        if not (repaired or stale or behind):
             return JobResult(status="skipped", figures=figures, diagnostics={**delivered, "reason": "already_delivered"})
         # A run killed after the delivery, before its record or heartbeat was complete: complete them.
         heartbeat = {"week_start": doc["week_start"]}
+        try:
+            heartbeat["payload_checksum_sha256"] = history.stored(doc["week_start"], ws.rel)[2][payload_mod.CHECKSUM_FIELD]
+        except InputError as exc:  # damaged: already warned by _complete_records when it was cut short
+            ctx.warn(f"{exc.message}; restore it from the state store (docs/runbook.md, weekly history)")
         alerts = _settle_waiting(ctx, history, doc["week_start"], heartbeat, previous, cfg)
         return JobResult(status="ok", figures=figures, alerts=alerts, heartbeat=heartbeat,
                          diagnostics={**delivered, "reason": "record_completed", "completed_weeks": repaired})
@@ -351,6 +361,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
             _, body, doc = history.stored(doc["week_start"], ws.rel)
             diagnostics.update(payload_checksum_sha256=doc[payload_mod.CHECKSUM_FIELD], payload_size_bytes=len(body),
                                resent_pending=True)
+            figures.update(_payload_figures(doc), payload_size_bytes=len(body))  # what is sent, not what was rebuilt
             ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
         pending = history.keep_pending(doc["week_start"], body)
         result = _send(ctx, target, body, doc, opts, cfg)
@@ -364,6 +375,9 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         state = {"state": "delivered" if result.delivered else "error", "label": label}
         attempt_rows = figures["delivery_attempts"]
     figures["attempts"] = attempts
+    for alert in doc["alerts"]:
+        if alert.get("rule") == "stale_input":  # why the run ends `warning`: said in the log, not only the payload
+            ctx.warn(alert["message"])
     if status == "ok" and (figures["stale_inputs"] or reader.warnings):
         # delivered, but from inputs older than their freshness limit or without some upstream rows
         # (each named in the warnings): never plain ok

@@ -28,6 +28,8 @@ from observability.upstream import values
 from observability.upstream.values import BadValue, Skips
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
+MAX_FUTURE = timedelta(hours=1)  # an input dated later than the clock by more is not judged fresh (as latency samples)
+
 SCHEMA_NAME = "observability_weekly_report"
 SCHEMA_VERSION = "1.1.0"  # 1.1.0 added `freshness` and `stale_input` alerts
 CHECKSUM_FIELD = "payload_checksum_sha256"
@@ -412,6 +414,11 @@ def freshness_block(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at:
             continue
         stamp, origin = reader.as_of[name]
         age = freshness.age_seconds(stamp, reference)
+        if stamp is not None and stamp > generated_at + MAX_FUTURE:
+            # Clock skew or a mistyped year: its age would read 0 s (`ok`) until that date passes.
+            age = None
+            reader.skip([f"{paths[name]}: {name} is dated {iso(stamp)} ({origin}), in the future of this run's clock "
+                         f"({iso(generated_at)}): its freshness cannot be judged (status unknown)"], counted=False)
         hours = cfg.max_age(name)
         limit = hours * 3600 if hours is not None else None
         status = "unknown" if age is None else ("stale" if freshness.is_stale(age, limit) else "ok")
