@@ -183,7 +183,7 @@ PROFILE_ITEMS = {
         ("schemas._validator (jsonschema, only after a rejection)", "observability/schemas.py", "_validator"),
         ("config.load_latency (YAML + schema check)", "observability/config.py", "load_latency"),
         ("latency.job.sample (the job body)", "observability/latency/job.py", "sample"),
-        ("rollup.py update (read + rewrite rollups)", "observability/latency/rollup.py", "update"),
+        ("rollup.RollupStore.update (rewrites the touched day file only)", "observability/latency/rollup.py", "update"),
         ("samples.read_new (150 new samples)", "observability/latency/samples.py", "read_new"),
         ("slo.Evaluator.run", "observability/latency/slo.py", "run"),
         ("fsio.canonical_json (state, heartbeat, summary)", "observability/fsio.py", "canonical_json"),
@@ -720,8 +720,8 @@ def render(measured: list[tuple[Target, Figure]], results: dict, info: dict, m: 
                f"{ag['groups_compared']:,} hour × source groups). Both are whole processes that read the CSV, "
                "parse timestamps, group per hour and source, compute count, p50/p95/p99 (linear interpolation) "
                "and max, and write the groups to a CSV:", "",
-               "- ours: `bench/recompute_ours.py` — `observability.latency.rawstore.parse_rows`, "
-               "`rawstore.hours_by_source`, `observability.latency.stats.summarise` (single-threaded);",
+               "- ours: `bench/recompute_ours.py` — `observability.latency.recompute.hourly_stats` over the raw "
+               "bytes (no csv row, datetime or Sample per row; single-threaded);",
                f"- DuckDB: `bench/recompute_duckdb.py` — `read_csv` + `quantile_cont`, GROUP BY hour, source "
                f"(DuckDB uses all {m['nproc']} cores).", "",
                f"Agreement: {ag['groups_compared']:,} groups in both ({ag['groups_ours']:,} ours, "
@@ -798,6 +798,18 @@ def write_doc(section: str) -> None:
         text = "# Performance\n\nFigures measured by the benchmarks in `bench/` (not by timed tests).\n\n" + block
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+# --- rows measured by bench/rollup_scale.py (the rollup layout; registered where the targets registry
+# of bench/run.py exists: @measures / external_figure). Run it alone: python bench/rollup_scale.py
+if "measures" in globals() and "external_figure" in globals():
+    @measures("sources_1000_vs_10")  # noqa: F821
+    def _sources_1000_vs_10(b):
+        return external_figure("rollup_scale.py", "--figure", "sources_1000_vs_10", "--repeat", str(b.repeat))  # noqa: F821
+
+    @measures("sources_1000_15k")  # noqa: F821
+    def _sources_1000_15k(b):
+        return external_figure("rollup_scale.py", "--figure", "sources_1000_15k", "--repeat", str(b.repeat))  # noqa: F821
 
 
 if __name__ == "__main__":

@@ -34,11 +34,16 @@ def now() -> datetime:
 
 def iso(value: datetime) -> str:
     """``2025-10-11T11:35:53Z`` (seconds precision, always UTC)."""
+    if value.tzinfo is UTC and value.year >= 1000:
+        return value.isoformat()[:19] + "Z"  # the same text, ~5x faster than strftime (per-sample hot path)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def floor(value: datetime, minutes: int) -> datetime:
     """Start of the aligned ``minutes`` window (aligned to midnight UTC) holding ``value``."""
+    if value.tzinfo is UTC and 0 < minutes <= 60 and 60 % minutes == 0:
+        # Windows that divide an hour are aligned to the hour as well: no timedelta arithmetic.
+        return value.replace(minute=value.minute - value.minute % minutes, second=0, microsecond=0)
     value = value.astimezone(UTC)
     midnight = value.replace(hour=0, minute=0, second=0, microsecond=0)
     step = timedelta(minutes=minutes)

@@ -310,10 +310,13 @@ def nested_too_deep(doc: Any, limit: int = MAX_JSON_DEPTH) -> bool:
         below: list = []
         append = below.append
         for item in level:
-            for value in (item.values() if type(item) is dict_ else item):
-                kind = type(value)
-                if kind is dict_ or kind is list_:
-                    append(value)
+            values = item.values() if type(item) is dict_ else item
+            kinds = set(map(type, values))  # C speed: most containers hold only scalars (a state's windows)
+            if dict_ in kinds or list_ in kinds:
+                for value in values:
+                    kind = type(value)
+                    if kind is dict_ or kind is list_:
+                        append(value)
         level = below
     return False
 

@@ -18,6 +18,10 @@ RECOVERY: tuple[tuple[str, str], ...] = (
     (r"signal_latency_rollup\.csv", PULL + ", or delete it: the next `observability latency sample` rebuilds it "
                                     "from the raw samples in ops/signal_latency.csv (hours already rotated into "
                                     "ops/signal_latency_archive/ are not rebuilt)"),
+    (r"signal_latency_rollup/\d{4}-\d{2}-\d{2}\.csv", PULL + ", or delete it: the next `observability latency "
+                                                    "sample` rebuilds that day from the raw samples in "
+                                                    "ops/signal_latency.csv (a day already rotated into "
+                                                    "ops/signal_latency_archive/ is not rebuilt)"),
     (r"signal_latency\.csv", PULL + ", or move it aside: the next `observability latency sample` starts a new raw "
                               "store (the samples it held stay in the hourly rollups and the archives)"),
     (r".*_heartbeat\.json", "nothing to do: the job's next run replaces it (or delete it)"),
@@ -33,9 +37,10 @@ RECOVERY: tuple[tuple[str, str], ...] = (
 
 def hint(path: str | PurePath) -> str | None:
     """What to do about a damaged ``path`` (by its file name), or None for a file not in the table."""
-    name = PurePath(str(path)).name
+    pure = PurePath(str(path))
+    names = (pure.name, f"{pure.parent.name}/{pure.name}")  # a day file is named by its directory too
     for pattern, advice in RECOVERY:
-        if re.fullmatch(pattern, name):
+        if any(re.fullmatch(pattern, name) for name in names):
             return advice
     return None
 

@@ -90,8 +90,11 @@ def row_key(row: dict) -> tuple:
 
 
 def rollup_rows(ws: Path) -> list[dict]:
-    path = ws / "ops" / "signal_latency_rollup.csv"
-    return _parse_raw(path.read_text(encoding="utf-8")) if path.exists() else []
+    """Every rollup row, oldest first: the day files under ops/signal_latency_rollup/ joined."""
+    out = []
+    for part in sorted((ws / "ops" / "signal_latency_rollup").glob("*.csv")):
+        out.extend(_parse_raw(part.read_text(encoding="utf-8")))
+    return out
 
 
 def heartbeat(ws: Path) -> dict:

@@ -119,12 +119,12 @@ def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
 
 
 def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):
-    from observability.latency.rollup import RollupFile
+    from observability.latency.rollup import RollupStore
 
     target = tmp_path / "demo"
     subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
                    capture_output=True, text=True, timeout=120, check=True)
-    rows = RollupFile(target / "ops" / "signal_latency_rollup.csv", "rollup").read_since("")
+    rows = RollupStore(target / "ops" / "signal_latency_rollup.csv", str).read_since("")
     assert len(rows) > 200
     validator = Draft202012Validator(json.loads((ROOT / "schemas" / "latency_rollup_row.schema.json").read_text()))
     for row in rows:

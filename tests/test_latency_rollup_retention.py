@@ -124,7 +124,7 @@ def test_untouched_hours_are_kept_byte_identical(tmp_path):
     generated = gen(rng, start, 4)
     write_log(tmp_path / "log.csv", to_rows(generated))
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=5))
-    path = tmp_path / "ops" / "signal_latency_rollup.csv"
+    path = tmp_path / "ops" / "signal_latency_rollup" / "2025-10-11.csv"  # the day file of every hour here
     lines = path.read_text().splitlines(keepends=True)
     # Mark untouched rows so a recomputation would be visible: hour 00 (before the change), 02 and 03 (after).
     marked = []

@@ -22,7 +22,8 @@ def latency() -> None:
 @click.option("--alert-config", metavar="PATH", default=None,
               help="SLO config (default configs/observability/latency_alert.yaml when present).")
 @click.option("--rollup-output", metavar="PATH", default="ops/signal_latency_rollup.csv", show_default=True,
-              help="Hourly rollup CSV.")
+              help="Hourly rollups (logical file): stored as one CSV per UTC day in the directory of the same name "
+                   "without .csv; an old single file there is split into it.")
 @click.option("--raw-output", metavar="PATH", default="ops/signal_latency.csv", show_default=True,
               help="Raw sample store.")
 @click.option("--raw-retention-days", type=click.IntRange(min=1, max=MAX_DAYS), default=14, show_default=True,

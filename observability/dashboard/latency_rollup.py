@@ -1,4 +1,5 @@
-"""Reader for ``ops/signal_latency_rollup.csv``, the hourly rollups the latency job maintains."""
+"""Reader for ``ops/signal_latency_rollup.csv``, the hourly rollups the latency job maintains (as day files
+under ``ops/signal_latency_rollup/``, joined by :func:`observability.latency.rollup.read_combined`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from observability.dashboard.cache import ContentCache
 from observability.dashboard.sources import SourceData, read_required
 from observability.errors import InputError
-from observability.latency.rollup import HEADER, RollupRow
+from observability.latency.rollup import HEADER, RollupRow, read_combined
 from observability.workspace import Workspace
 
 
@@ -35,5 +36,5 @@ def parse(data: bytes, display: str) -> list[dict]:
 def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:
     rel = ws.rel(path)
     digest, rows = read_required(rel, path, "latency rollups (run `observability latency sample` first)", cache,
-                                 lambda raw: parse(raw, rel))
+                                 lambda raw: parse(raw, rel), read=read_combined)
     return SourceData(value=rows, inputs=[(rel, digest)])

@@ -56,14 +56,15 @@ def json_object(data: bytes) -> dict:
     return doc
 
 
-def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes], Any]) -> tuple[str, Any]:
+def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes], Any], *,
+                  read: Callable[[Path], bytes] = Path.read_bytes) -> tuple[str, Any]:
     """Read and parse (through the content cache) an input the dataset cannot do without.
 
     Returns (sha256, parsed); a missing file is MissingInputError and an unreadable or
     unparsable one InputError, each naming the file.
     """
     try:
-        data = path.read_bytes()
+        data = read(path)
     except FileNotFoundError:
         raise MissingInputError(f"{rel}: {what} not found") from None
     except IsADirectoryError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +12,7 @@ from observability import clock, config, fsio, schemas
 from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
-from observability.latency.rollup import RollupFile, RollupRow, hour_label
+from observability.latency.rollup import RollupRow, RollupStore, hour_label
 from observability.latency.samples import Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
@@ -130,7 +131,7 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
         journal = state["rotation"]
         store.finish_rotation(journal)
         _apply_rotation(state, journal)
-        fsio.atomic_write_json(paths.state, state)
+        _write_state(paths.state, state)
         ctx.note(f"finished the rotation into {journal['entry']['path']} left by an interrupted run")
     else:
         for leftover in store.discard_orphans():
@@ -152,6 +153,12 @@ def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> No
                 state["hour_index"], _ = store.scan_index()
     if fsio.file_size(paths.raw) and not state.get("hour_index"):
         state["hour_index"], state["raw_size"] = store.scan_index()
+
+
+def _write_state(path: Path, state: dict) -> None:
+    """One compact line, keys in insertion order (deterministic: built by this code in a fixed order): the
+    state is rewritten every cycle and grows with sources x windows, so no indent and no key sort."""
+    fsio.atomic_write_text(path, json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _whole_lines_size(path: Path) -> int:
@@ -245,10 +252,17 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
                  f"{rejects[0].reason[:120]}; see {ws.rel(paths.rejects)}")
 
     # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
+    rollups = RollupStore(paths.rollup, ws.rel)
+    moved = rollups.migrate()
+    if moved:
+        ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(paths.rollup)} into day files "
+                 f"under {ws.rel(rollups.dir)}/")
     index: dict[str, int] = state.setdefault("hour_index", {})
     touched_hours = {hour_key(s.timestamp) for s in new}
-    if not paths.rollup.exists():
-        touched_hours |= set(index)  # a deleted rollup file is rebuilt from every hour the raw store holds
+    # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds; hours
+    # without new samples need only their statistics, computed from the raw bytes (no Sample per row).
+    missing = rollups.missing_days(index)
+    rebuild = {h for h in index if h[:10] in missing} - touched_hours
     offsets = [index[h] for h in touched_hours if h in index]
     stored = [s for s in store.read_from(min(offsets))] if offsets else []
     stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
@@ -288,8 +302,14 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         stats = summarise(samples)
         rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
             hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    rollup_file = RollupFile(paths.rollup, ws.rel(paths.rollup))
-    updated_rows, rollups_dropped = rollup_file.update(rollup_rows, now, opts.rollup_retention_days)
+    if rebuild:
+        from observability.latency.recompute import hourly_stats
+
+        for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in rebuild))).items():
+            if key in rebuild and not (frozen_before and hour_label(key) < frozen_before):
+                rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
+                    hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
+    _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
 
     # 5. SLO windows touched by new samples, evaluated in time order.
     evaluator = Evaluator(cfg, state, now)
@@ -313,8 +333,10 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
 
     # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
     state["cursors"] = cursors
-    fsio.atomic_write_json(paths.state, state)
-    for path in (paths.raw, paths.rollup, paths.state):
+    _write_state(paths.state, state)
+    # The rollups as their directory: a day file a run wrote is deleted by retention 90 days on, and
+    # `verify` would then report an old run's artefact missing.
+    for path in (paths.raw, rollups.dir, paths.state):
         if path.exists():
             ctx.artefact(path)
 
@@ -345,7 +367,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     }
     heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-    chart_rows = rollup_file.read_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
+    chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
     diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
@@ -367,10 +389,10 @@ def _rotate(ctx: JobContext, state: dict, store: RawStore, paths: _Paths, opts: 
     if journal is None:
         return []
     state["rotation"] = journal
-    fsio.atomic_write_json(paths.state, state)
+    _write_state(paths.state, state)
     store.finish_rotation(journal)
     _apply_rotation(state, journal)
-    fsio.atomic_write_json(paths.state, state)
+    _write_state(paths.state, state)
     entry = journal["entry"]
     ctx.note(f"rotated {entry['row_count']} row(s) ({reason}) into {entry['path']}")
     ctx.artefact(ctx.workspace.path(entry["path"]))

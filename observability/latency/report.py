@@ -7,8 +7,8 @@ from datetime import datetime
 from observability.clock import parse_iso
 from observability.config import LatencyConfig
 from observability.freshness import age_seconds, age_text
-from observability.latency.rollup import RollupRow
-from observability.latency.slo import Window, fingerprint, max_gap, streak_at
+from observability.latency.rollup import ChartPoint, RollupRow
+from observability.latency.slo import Window, breached, fingerprint, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 
@@ -43,14 +43,14 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -
 def last_breach(state: dict) -> str | None:
     """Start of the latest breaching window of any source still held in the state."""
     found = [k for entry in state.get("sources", {}).values() for k, v in entry.get("windows", {}).items()
-             if Window.unpack(v).breach]
+             if breached(v)]  # the packed flag, not a Window per window: 1,000s of sources
     return max(found, default=None)
 
 
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}
 
 
-def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: list[RollupRow],
+def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: list[RollupRow | ChartPoint],
                  cfg: LatencyConfig) -> str:
     lines = [f"## Signal latency — {status}", "",
              f"SLO p95 ≤ {cfg.slo_p95_ms:,.0f} ms ({figures['slo_source']}), failure rate ≤ "

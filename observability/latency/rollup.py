@@ -1,10 +1,20 @@
-"""ops/signal_latency_rollup.csv: hourly rollups per source, recomputed only for touched hours."""
+"""Hourly rollups per source, one CSV per UTC day; a cycle rewrites only the days whose hours it touched.
+
+The logical file ``ops/signal_latency_rollup.csv`` (``--rollup-output``) is stored as the directory
+``ops/signal_latency_rollup/`` holding ``YYYY-MM-DD.csv`` partitions, each with the same header and
+rows sorted by (hour_utc, source). Concatenated in name order (headers dropped) they are exactly the
+old single file; :func:`read_combined` gives readers (weekly, dashboard) those bytes. An old single
+file is split into partitions by the first cycle that finds it (:meth:`RollupStore.migrate`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 from observability import fsio
 from observability.clock import parse_iso
@@ -61,87 +71,313 @@ def hour_label(key: str) -> str:
     return f"{key}:00:00Z"
 
 
-class RollupFile:
-    def __init__(self, path: Path, display: str):
-        self.path = path
-        self.display = display
+DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.csv")
+HEADER_BYTES = HEADER.encode()
 
+
+def partition_dir(path: Path) -> Path:
+    """Directory of the day partitions of the logical rollup file ``path`` (``x.csv`` -> ``x/``)."""
+    return path.with_suffix("") if path.suffix else path.with_name(path.name + ".d")
+
+
+def _previous_hour(hour: str, cache: dict[str, str]) -> str:
+    found = cache.get(hour)
+    if found is None:
+        found = cache[hour] = (parse_iso(hour) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00Z")
+    return found
+
+
+def _day_files(directory: Path) -> list[str]:
+    """Day names (``YYYY-MM-DD``) of the partitions in ``directory``, oldest first."""
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n[:-4] for n in names if DAY_FILE.fullmatch(n))
+
+
+def read_combined(path: Path) -> bytes:
+    """The rollups as one CSV (header + every row in order), from the partitions or an old single file.
+
+    Raises FileNotFoundError when there are neither, OSError when unreadable, and InputError (naming
+    the partition and line 1) when a partition does not start with the header.
+    """
+    directory = partition_dir(path)
+    days = _day_files(directory)
+    if not days:
+        if directory.is_dir() and not path.exists():
+            return HEADER_BYTES  # every day expired: no rows, not a missing file
+        return path.read_bytes()
+    parts = [HEADER_BYTES]
+    for day in days:
+        part = directory / f"{day}.csv"
+        data = part.read_bytes()
+        if not data.startswith(HEADER_BYTES):
+            found = data.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
+            raise InputError(recovery.explain(f"{part.parent.name}/{part.name}: line 1: unexpected header {found!r}",
+                                              part))
+        body = data[len(HEADER_BYTES):]
+        parts.append(body[:body.rfind(b"\n") + 1])  # a torn tail is never written by an atomic rewrite
+    return b"".join(parts)
+
+
+class ChartPoint(NamedTuple):
+    hour_utc: str
+    source: str
+    p95_ms: float
+
+
+class RollupStore:
+    """The day partitions of one logical rollup file, as one latency cycle sees them.
+
+    Partitions loaded or written during the cycle are held (as text lines), so the step-summary
+    chart is read from memory rather than from disk again.
+    """
+
+    def __init__(self, path: Path, rel: Callable[[Path], str]):
+        self.legacy = path
+        self.dir = partition_dir(path)
+        self.rel = rel
+        self._lines: dict[str, list[str]] = {}
+        self._days: list[str] | None = None
+        self.written: list[Path] = []  # partitions this cycle rewrote
+
+    # -- layout ----------------------------------------------------------------------------
+    def part(self, day: str) -> Path:
+        return self.dir / f"{day}.csv"
+
+    def days(self) -> list[str]:
+        if self._days is None:
+            self._days = _day_files(self.dir)
+        return self._days
+
+    def migrate(self) -> int:
+        """Split an old single rollup file into day partitions, then remove it; returns rows moved.
+
+        A partition already present wins over the old file's rows for its day (it is newer: a
+        `state pull` may bring an old single file back after the split). Idempotent, so a run
+        killed half-way through is finished by the next one.
+        """
+        try:
+            text = self.legacy.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0
+        except IsADirectoryError:
+            raise InputError(f"{self.rel(self.legacy)}: is a directory, expected the rollup file") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(recovery.explain(f"{self.rel(self.legacy)}: not UTF-8 ({exc.reason})",
+                                              self.legacy)) from None
+        lines = text.splitlines(keepends=True)
+        if lines and lines[0] != HEADER:
+            raise InputError(recovery.explain(f"{self.rel(self.legacy)}: line 1: unexpected header "
+                                              f"{lines[0].strip()[:120]!r}", self.legacy))
+        by_day: dict[str, list[str]] = {}
+        for number, line in enumerate(lines[1:], start=2):
+            if not line.endswith("\n"):
+                continue
+            if line.count(",") < 2 or not DAY_FILE.fullmatch(line[:10] + ".csv"):
+                raise InputError(recovery.explain(f"{self.rel(self.legacy)}: line {number}: not a rollup row "
+                                                  f"{line[:80]!r}", self.legacy))
+            by_day.setdefault(line[:10], []).append(line)
+        present = set(self.days())
+        moved = 0
+        for day, rows in sorted(by_day.items()):
+            if day not in present:
+                rows.sort(key=lambda line: line.split(",", 2)[:2])
+                fsio.atomic_write_text(self.part(day), HEADER + "".join(rows))
+                moved += len(rows)
+        self.legacy.unlink()
+        fsio.fsync_dir(self.legacy.parent)
+        self._days = None
+        return moved
+
+    def missing_days(self, hours) -> set[str]:
+        """Days of ``hours`` (``YYYY-MM-DDTHH`` keys) that have no partition (deleted: to be rebuilt)."""
+        have = set(self.days())
+        return {h[:10] for h in hours} - have
+
+    # -- reading ---------------------------------------------------------------------------
+    def _damaged(self, day: str, number: int, line: str) -> InputError:
+        path = self.part(day)
+        return InputError(recovery.explain(f"{self.rel(path)}: line {number}: not a rollup row {line[:80]!r}", path))
+
+    def load(self, day: str) -> list[str]:
+        """Row lines (no header) of one partition; [] when it does not exist."""
+        held = self._lines.get(day)
+        if held is not None:
+            return held
+        path = self.part(day)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                lines = handle.readlines()
+        except FileNotFoundError:
+            lines = []
+        except UnicodeDecodeError as exc:
+            raise InputError(recovery.explain(f"{self.rel(path)}: not UTF-8 ({exc.reason})", path)) from None
+        if lines and lines[0] != HEADER:
+            raise InputError(recovery.explain(f"{self.rel(path)}: line 1: unexpected header "
+                                              f"{lines[0].strip()[:120]!r}", path))
+        rows = []
+        for number, line in enumerate(lines[1:], start=2):
+            if not line.endswith("\n"):
+                continue  # never produced by an atomic rewrite; ignore rather than trust
+            if line.count(",") < 2 or line[:10] != day:
+                raise self._damaged(day, number, line)
+            rows.append(line)
+        self._lines[day] = rows
+        return rows
+
+    def _parse(self, day: str, line: str) -> RollupRow:
+        try:
+            return RollupRow.parse(line, day)
+        except InputError as exc:  # named here, not per row: the file name is only needed for the error
+            number = 2 + self.load(day).index(line) if line in self.load(day) else "?"
+            message = exc.message.split(": ", 1)[1]
+            raise InputError(recovery.explain(f"{self.rel(self.part(day))}: line {number}: {message}",
+                                              self.part(day))) from None
+
+    def _first_hour(self, day: str) -> str | None:
+        """hour_utc of the first row of a partition, read from its first bytes only."""
+        if day in self._lines:
+            rows = self._lines[day]
+            return rows[0][:20] if rows else None
+        try:
+            with open(self.part(day), "rb") as handle:
+                head = handle.read(len(HEADER_BYTES) + 32)
+        except FileNotFoundError:
+            return None
+        row = head[len(HEADER_BYTES):]
+        return row[:20].decode("ascii", "replace") if len(row) >= 21 else None
+
+    def chart_since(self, since: str) -> list[ChartPoint]:
+        """(hour_utc, source, p95_ms) of the rows with hour_utc >= ``since``: what the step-summary chart
+        shows, from the day files this cycle already holds (only p95 is parsed: 1,000s of sources)."""
+        points = []
+        for day in self.days():
+            if day < since[:10]:
+                continue
+            for line in self.load(day):
+                if line[:20] >= since:
+                    parts = line.split(",", 7)
+                    try:
+                        points.append(ChartPoint(parts[0], parts[1], float(parts[6])))
+                    except (IndexError, ValueError):
+                        self._parse(day, line)  # raises the error naming the day file and line
+                        raise
+        return points
+
+    def read_since(self, since: str) -> list[RollupRow]:
+        """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""
+        rows = []
+        for day in self.days():
+            if day < since[:10]:
+                continue
+            rows.extend(self._parse(day, line) for line in self.load(day) if line[:20] >= since)
+        return rows
+
+    # -- updating --------------------------------------------------------------------------
     def update(self, fresh: dict[tuple[str, str], RollupRow], now: datetime,
                retention_days: int) -> tuple[list[RollupRow], int]:
         """Merge recomputed rows, drop expired ones, refresh streaks from the earliest change.
 
-        Returns (rows from the earliest changed hour on, rows dropped by retention). Rows
-        before the earliest change are copied through as text, unparsed. A damaged file is an
-        InputError naming it and how to rebuild it.
+        Only partitions holding a recomputed hour are rewritten, plus the oldest one when rows
+        in it expired, and a later day whose first-hour streaks depend on a changed hour (late
+        data). Rows before the earliest change of a day are copied through as text, unparsed.
+        Returns (rows recomputed or re-streaked, rows dropped by retention).
         """
-        try:
-            return self._update(fresh, now, retention_days)
-        except InputError as exc:
-            raise InputError(recovery.explain(exc.message, self.path)) from None
-
-    def _damaged_row(self, number: int, line: str) -> InputError:
-        return InputError(recovery.explain(f"{self.display}: line {number}: not a rollup row {line[:80]!r}",
-                                           self.path))
-
-    def _update(self, fresh: dict[tuple[str, str], RollupRow], now: datetime,
-                retention_days: int) -> tuple[list[RollupRow], int]:
         cutoff = (now - timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:00:00Z")
-        start = min((h for h, _ in fresh), default=None)
-        kept_text: list[str] = []
-        tail: dict[tuple[str, str], RollupRow] = {}
-        last_before: dict[str, RollupRow] = {}
         dropped = 0
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                lines = handle.readlines()
-        except FileNotFoundError:
-            lines = []
-        if lines and lines[0] != HEADER:
-            raise InputError(f"{self.display}: line 1: unexpected header {lines[0].strip()!r}")
-        for number, line in enumerate(lines[1:], start=2):
-            if not line.endswith("\n"):
-                continue  # never produced by an atomic rewrite; ignore rather than trust
-            if line.count(",") < 2:
-                raise self._damaged_row(number, line)
-            hour, source = line.split(",", 2)[:2]
-            if hour < cutoff:
-                dropped += 1
+        self.dir.mkdir(parents=True, exist_ok=True)
+        days = self.days()
+        for day in [d for d in days if d < cutoff[:10]]:
+            dropped += len(self.load(day))
+            self.part(day).unlink()
+            self._lines.pop(day, None)
+        if dropped:
+            fsio.fsync_dir(self.dir)
+        days = self._days = [d for d in days if d >= cutoff[:10]]
+        by_day: dict[str, dict[tuple[str, str], RollupRow]] = {}
+        for key, row in fresh.items():
+            if key[0] >= cutoff:
+                by_day.setdefault(key[0][:10], {})[key] = row
+        first = self._first_hour(cutoff[:10]) if cutoff[:10] in days else None
+        if first is not None and first < cutoff:
+            by_day.setdefault(cutoff[:10], {})
+        written: list[RollupRow] = []
+        hours: dict[str, str] = {}
+        carry: dict[str, int] | None = None  # source -> streak at the last hour of the day just done
+        carry_hour = ""
+        todo = sorted(by_day)
+        i = 0
+        while i < len(todo):
+            day = todo[i]
+            i += 1
+            changed = by_day[day]
+            lines = self.load(day)
+            start = min((h for h, _ in changed), default=None)
+            if start is None and carry is not None:
+                start = f"{day}T00:00:00Z"
+            kept: list[str] = []
+            tail: dict[tuple[str, str], RollupRow] = {}
+            for line in lines:
+                hour = line[:20]
+                if hour < cutoff:
+                    dropped += 1
+                elif start is not None and hour >= start:
+                    row = self._parse(day, line)
+                    tail[(row.hour_utc, row.source)] = row
+                else:
+                    kept.append(line)
+            tail.update(changed)
+            ordered = sorted(tail.values(), key=lambda r: (r.hour_utc, r.source))
+            if start is not None:
+                before = _previous_hour(start, hours)
+                if before[:10] == day:
+                    previous = {r.source: r.breach_streak for r in
+                                (self._parse(day, line) for line in kept if line[:20] == before)}
+                elif carry is not None and carry_hour == before:
+                    previous = carry
+                else:
+                    previous = {r.source: r.breach_streak for r in
+                                (self._parse(before[:10], line) for line in self.load(before[:10])
+                                 if line[:20] == before)}
+                last: dict[str, tuple[str, int]] = {s: (before, n) for s, n in previous.items()}
+                for row in ordered:
+                    prior = last.get(row.source)
+                    contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
+                    row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+                    last[row.source] = (row.hour_utc, row.breach_streak)
+                written.extend(ordered)
+            new_lines = kept + [r.line() for r in ordered]
+            if new_lines != lines or not self.part(day).exists():
+                fsio.atomic_write_text(self.part(day), HEADER + "".join(new_lines))
+                self.written.append(self.part(day))
+                if day not in days:
+                    days.append(day)
+                    days.sort()
+            self._lines[day] = new_lines
+            if start is None:  # only expired rows went: the streaks of the rows kept stand
+                carry = None
                 continue
-            if start is not None and hour >= start:
-                tail[(hour, source)] = RollupRow.parse(line, f"{self.display}: line {number}")
-            else:
-                kept_text.append(line)
-                if start is not None:
-                    last_before[source] = (hour, line)  # type: ignore[assignment]
-        tail.update({k: v for k, v in fresh.items() if k[0] >= cutoff})
-        ordered = sorted(tail.values(), key=lambda r: (r.hour_utc, r.source))
-        previous: dict[str, RollupRow] = {}
-        for source, (hour, line) in last_before.items():  # type: ignore[misc]
-            previous[source] = RollupRow.parse(line, self.display)
-        for row in ordered:
-            prior = previous.get(row.source)
-            contiguous = prior is not None and parse_iso(row.hour_utc) - parse_iso(prior.hour_utc) == timedelta(hours=1)
-            row.breach_streak = (prior.breach_streak + 1 if contiguous else 1) if row.breach_flag else 0
-            previous[row.source] = row
-        if fresh or dropped or not self.path.exists():
-            fsio.atomic_write_text(self.path, HEADER + "".join(kept_text) + "".join(r.line() for r in ordered))
-        return ordered, dropped
+            # A later day's first hour continues this day's streaks: when it is not being rewritten
+            # anyway, check it (late data, or a run killed between two partition writes).
+            end = f"{day}T23:00:00Z"
+            carry, carry_hour = {r.source: r.breach_streak for r in ordered if r.hour_utc == end}, end
+            later = [d for d in days if d > day]
+            if later and later[0] not in by_day and self._needs_restreak(later[0], end, carry, hours):
+                by_day[later[0]] = {}
+                todo.insert(i, later[0])
+        return written, dropped
 
-    def read_since(self, since: str) -> list[RollupRow]:
-        """Rows with hour_utc >= ``since`` (for the step summary chart)."""
-        try:
-            return self._read_since(since)
-        except InputError as exc:
-            raise InputError(recovery.explain(exc.message, self.path)) from None
-
-    def _read_since(self, since: str) -> list[RollupRow]:
-        rows = []
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                next(handle, None)
-                for number, line in enumerate(handle, start=2):
-                    if line[:20] >= since and line.endswith("\n"):
-                        rows.append(RollupRow.parse(line, f"{self.display}: line {number}"))
-        except FileNotFoundError:
-            pass
-        return rows
+    def _needs_restreak(self, day: str, before: str, carry: dict[str, int], hours: dict[str, str]) -> bool:
+        first = f"{day}T00:00:00Z"
+        if _previous_hour(first, hours) != before:
+            return False
+        for line in self.load(day):
+            if line[:20] != first:
+                break
+            row = self._parse(day, line)
+            expected = carry.get(row.source, 0) + 1 if row.breach_flag else 0
+            if row.breach_streak != expected:
+                return True
+        return False

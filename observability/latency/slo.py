@@ -35,12 +35,23 @@ class Window:
     errors: int
     count: int
 
-    def pack(self) -> list:
-        return [int(self.breach), round(self.p95_ms, 3), round(self.failure_rate, 4), self.errors, self.count]
+    def pack(self) -> str:
+        """``"breach,p95_ms,failure_rate,errors,count"``: one JSON string per window in the state, which
+        holds 96 windows per source (a list per window cost 2-3x more to read and write at 1,000 sources)."""
+        return f"{int(self.breach)},{round(self.p95_ms, 3)!r},{round(self.failure_rate, 4)!r},{self.errors},{self.count}"
 
     @classmethod
-    def unpack(cls, packed: list) -> "Window":
+    def unpack(cls, packed: str | list) -> "Window":
+        if isinstance(packed, str):
+            packed = packed.split(",")
+            return cls(packed[0] == "1", float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
+        # a state written before windows were packed as strings: [breach, p95_ms, failure_rate, errors, count]
         return cls(bool(packed[0]), float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
+
+
+def breached(packed: str | list) -> bool:
+    """The breach flag of a packed window (either form), without unpacking the rest."""
+    return packed[0] == "1" if isinstance(packed, str) else bool(packed[0])
 
 
 def streak_at(windows: dict, key: str | None = None, *,
@@ -52,7 +63,7 @@ def streak_at(windows: dict, key: str | None = None, *,
     """
     streak, first, later = 0, None, None
     for k in sorted((k for k in windows if key is None or k <= key), reverse=True):
-        if not windows[k][0]:
+        if not breached(windows[k]):
             break
         if later is not None and max_gap is not None and parse_iso(later) - parse_iso(k) > max_gap:
             break
@@ -147,10 +158,10 @@ class Evaluator:
             return
         if severity and _RANK[severity] > _RANK[alert["severity"]]:
             alert["severity"] = severity
-        last = max(k for k in windows if k <= key and windows[k][0])
+        last = max(k for k in windows if k <= key and breached(windows[k]))
         alert.update(
             breach_streak=streak,
-            breach_count=sum(1 for k, v in windows.items() if v[0] and alert["started_at"] <= k <= key),
+            breach_count=sum(1 for k, v in windows.items() if breached(v) and alert["started_at"] <= k <= key),
             last_breach_at=last,
             evidence={"window_start": last, **_evidence(Window.unpack(windows[last]))},
         )

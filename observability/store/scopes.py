@@ -54,7 +54,7 @@ def _scope(name: str, reads: Iterable[str], writes: Iterable[str] = (), *, heart
     return Scope(name, tuple(dict.fromkeys((*reads, *LOG, *beat))), tuple(dict.fromkeys((*writes, *LOG_SEGMENTS))))
 
 
-LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal_latency_rollup.csv",
+LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**",
                  "ops/signal_latency_rejects.csv", "ops/signal_latency_archive/manifest.jsonl")
 
 # The registry. A workflow's cycle also syncs the alert inbox, so each job that feeds it carries
@@ -62,9 +62,9 @@ LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal
 SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
     _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",),
            heartbeat="ops/latency_job_heartbeat.json"),
-    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/weekly_report_history/**", *ALERTS),
+    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/weekly_report_history/**", *ALERTS),
            heartbeat="ops/weekly_report_heartbeat.json"),
-    _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/dashboard_export_history/**",
+    _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/dashboard_export_history/**",
                          "ops/dashboard_export_archive_manifest.jsonl", "ops/dashboard_export.sequence", *ALERTS),
            heartbeat="ops/dashboard_export_heartbeat.json"),
     _scope("alerts", ("ops/latency_state.json", "ops/verify_alerts.json", "ops/weekly_report_heartbeat.json",

@@ -22,6 +22,7 @@ from observability.clock import parse_iso
 from observability.errors import InputError, MissingInputError
 from observability.latency.rollup import COLUMNS as ROLLUP_COLUMNS
 from observability.latency.rollup import RollupRow
+from observability.latency.rollup import read_combined as read_rollups
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
@@ -95,6 +96,21 @@ class Reader:
         except OSError as exc:
             raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})", input=display) from None
         return data
+
+    def _rollup_bytes(self, rel: str, what: str) -> bytes:
+        """The rollups as one file: the latency job's day partitions joined, or an old single file."""
+        path = self.workspace.path(rel)
+        display = self.workspace.rel(path)
+        try:
+            return read_rollups(path)
+        except FileNotFoundError:
+            raise MissingInputError(f"{display}: {what} not found", input=display) from None
+        except IsADirectoryError:
+            raise InputError(f"{display}: {what} is a directory, expected a file", input=display) from None
+        except InputError as exc:
+            raise InputError(exc.message, input=display) from None
+        except OSError as exc:
+            raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})", input=display) from None
 
     def _record(self, name: str, rel: str, data: bytes) -> None:
         self.sources.append(Source(name, self.workspace.rel(self.workspace.path(rel)),
@@ -182,7 +198,7 @@ class Reader:
     def rollups(self, rel: str, start: str, end: str) -> list[RollupRow]:
         """Rollup rows with start <= hour_utc < end (ISO strings compare in time order)."""
         what = "latency rollup"
-        data = self._bytes(rel, what)
+        data = self._rollup_bytes(rel, what)
         display = self._display(rel)
         text = self._text(data, rel, what)
         lines = text.splitlines(keepends=True)
