@@ -49,13 +49,14 @@ class IndexRow:
     max_drawdown: float | None
     pnl_per_trade: float | None
 
-    def to_json(self) -> dict:
-        """A JSON-able copy (for content caches); :meth:`from_json` gives the row back."""
-        return {**{k: getattr(self, k) for k in self.__dataclass_fields__}, "timestamp": iso(self.timestamp)}
+    def to_json(self) -> list:
+        """A compact JSON-able copy, the fields in order (for content caches); :meth:`from_json` gives the row back."""
+        return [iso(v) if isinstance(v, datetime) else v for v in (getattr(self, k) for k in self.__dataclass_fields__)]
 
     @classmethod
-    def from_json(cls, doc: dict) -> "IndexRow":
-        return cls(**{**doc, "timestamp": parse_iso(doc["timestamp"])})
+    def from_json(cls, values: list) -> "IndexRow":
+        line, run_id, run_dir, stamp, *rest = values
+        return cls(line, run_id, run_dir, parse_iso(stamp), *rest)
 
 
 @dataclass(frozen=True)
