@@ -445,7 +445,8 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
                      for name, o in outcomes.items()},
         "history_snapshot": ws.rel(exporter.snapshot),
         "pruned_snapshots": len(pruned),
-        "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in sorted(exporter.caches.items())},
+        "cache": {name: {"hits": c.hits, "misses": c.misses, "hashed": c.hashed}
+                  for name, c in sorted(exporter.caches.items())},
     }
     if upload is not None:
         figures["upload"] = upload
