@@ -22,7 +22,7 @@ Targets (issue 11, at 10,000 runs): cold <= 6 s, unchanged <= 0.5 s, peak RSS <=
 --source DIR runs the product from another checkout (PYTHONPATH=DIR), so old and new code can be
 measured back to back on the same workspace: e.g. a `git worktree add /tmp/before main`.
 
-Usage: python bench/dashboard.py [--runs N] [--daily-rows N] [--repeat N] [--source DIR] [--json]
+Usage: python bench/dashboard.py [--runs N] [--daily-rows N] [--repeat N] [--source DIR] [--json] [--figure]
 """
 
 from __future__ import annotations
@@ -170,6 +170,8 @@ def main() -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"subset of {','.join(SCENARIOS)}")
     parser.add_argument("--source", type=Path, help="run the product from this checkout (PYTHONPATH)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--figure", action="store_true",
+                        help="end with one JSON line for bench/run.py's targets table (row dashboard_10k)")
     args = parser.parse_args()
     wanted = [s for s in SCENARIOS if s in args.scenarios.split(",")]
     source = source_workspace(args.runs, args.daily_rows)
@@ -223,7 +225,19 @@ def main() -> int:
         print(f"  load average after: {' '.join(f'{x:.2f}' for x in meta['load_after'])}")
     missed = [n for n, f in report.items() if (f["target_s"] and f["wall_s"] > f["target_s"])
               or f["rss_mib"] > TARGET_RSS_MIB]
-    return 1 if missed else 0
+    if args.figure:
+        cold, unchanged = report.get("cold"), report.get("unchanged")
+        shown = [f for f in (cold, unchanged) if f]
+        print(json.dumps({
+            "value": " / ".join(f"{f['wall_s']:.2f} s" for f in shown),
+            "cpu": " / ".join(f"{f['cpu_s']:.2f} s" for f in shown),
+            "rss": f"{max(f['rss_mib'] for f in report.values()):.0f} MiB",
+            "ok": not missed,
+            "note": (f"{args.runs:,} runs x {args.daily_rows:,} daily rows ({meta['daily_mib']:.0f} MiB); "
+                     + "; ".join(f"{n} {f['wall_s']:.2f} s wall, {f['cpu_s']:.2f} s CPU" for n, f in report.items()
+                                 if n not in ("cold", "unchanged"))),
+        }))
+    return 1 if missed and not args.figure else 0
 
 
 if __name__ == "__main__":
