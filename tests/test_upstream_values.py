@@ -105,3 +105,26 @@ def test_figures_prefer_daily_then_index():
         (4, 3, 2.5, 0.75, "daily")
     from_index = runs.figures(row, None)
     assert (from_index.trades, from_index.total_pips, from_index.win_rate, from_index.source) == (0, 0.0, None, "index")
+
+
+@pytest.mark.parametrize("text", ["20250101_000000", "20251231_235959", "20240229_120000", "20250229_120000",
+                                  "20250230_000000", "20250101_240000", "20250101_000060", "20250101_000061",
+                                  "00000101_000000", "99991231_235959", "2025010_1000000", "20250101_00000",
+                                  "2025-01-01T00:00:00Z", "2025-01-01 00:00:00+02:00"])
+def test_run_timestamps_read_as_strptime_and_iso_read_them(text):
+    """The compact-stamp shortcut in upstream.runs.timestamp reads exactly what strptime does."""
+    from datetime import UTC, datetime
+
+    from observability.clock import parse_iso
+
+    try:
+        expected = datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        try:
+            expected = parse_iso(text)
+        except ValueError:
+            expected = None
+    try:
+        assert runs.timestamp(text) == expected
+    except BadValue:
+        assert expected is None

@@ -28,6 +28,7 @@ from observability.upstream.values import BadValue, Skips
 INDEX_REQUIRED = ("run_id",)
 DAILY_REQUIRED = ("date", "fills", "wins", "pnl_pips")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})_([0-9]{2})([0-9]{2})([0-9]{2})")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,12 @@ def timestamp(value: str | None) -> datetime:
     text = (value or "").strip()
     if not text:
         raise BadValue("timestamp", "empty")
+    compact = _COMPACT.fullmatch(text)
+    if compact:  # what strptime("%Y%m%d_%H%M%S") reads, without its per-call overhead (a cold index: 10k rows)
+        try:
+            return datetime(*map(int, compact.groups()), tzinfo=UTC)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
     except ValueError:
