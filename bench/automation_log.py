@@ -231,6 +231,8 @@ def bench_push(runs: int) -> dict:
         job, cursor, cron = extra[index]
         runlog.append(ws, _record(job, cursor, 10**6 + index, cron))
         index += 1
+    init = measured(["state", "init", "--store", store], ws.root, now=cursor)  # pushes refuse an uncreated store
+    assert init["summary"]["status"] == "ok", init
     seed = measured(["state", "push", "--store", store], ws.root, now=cursor)
     assert seed["summary"]["status"] == "ok", seed
     uploads = []
