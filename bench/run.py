@@ -582,6 +582,18 @@ def _help_m(b: Bench) -> Figure:
     return Figure(f"{t.median:.3f} s ({t.spread()})", t.cpu_median, t.rss_text, t.median <= 0.15)
 
 
+@measures("dashboard_10k")
+def _dashboard_10k(b: Bench) -> Figure:
+    """bench/dashboard.py: cold and unchanged export of 10,000 runs x 2,000 daily rows (716 MiB)."""
+    return external_figure("dashboard.py", "--repeat", str(b.repeat), "--scenarios", "cold,unchanged", "--figure")
+
+
+@measures("verify_year")
+def _verify_year(b: Bench) -> Figure:
+    """bench/automation_log.py: the nightly verify after a simulated year of automation log, rotated."""
+    return external_figure("automation_log.py", "--repeat", str(b.repeat), "--figure")
+
+
 def measure_all(b: Bench) -> list[tuple[Target, Figure]]:
     out = []
     for target in TARGETS:
