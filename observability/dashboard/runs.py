@@ -11,6 +11,7 @@ import itertools
 import math
 import operator
 import os
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -178,6 +179,13 @@ class Runs:
             yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily)))
 
 
+def _is_link(path: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def read(ws: Workspace, runs_root: Path, cache: ContentCache) -> SourceData:
     index = runs_root / "index.csv"
     rel_index = ws.rel(index)
@@ -185,9 +193,9 @@ def read(ws: Workspace, runs_root: Path, cache: ContentCache) -> SourceData:
     out = SourceData(value=Runs(), inputs=[(rel_index, digest)])
     out.warnings.extend(f"{rel_index}: {e}" for e in parsed["errors"] + parsed["notes"])
     out.skipped += len(parsed["errors"])
-    # A run id is one plain name, so only a symbolic link among runs_root's entries (or runs_root
-    # itself leading out) can take a run folder outside the workspace: only those rows need the
-    # shared, resolving check (upstream_runs.run_folder); the others are runs_root/<run_id>.
+    # A run id is one plain name, so only a symbolic link among runs_root's entries, a daily.csv
+    # that is one, or runs_root itself leading out can take a run's figures from outside the
+    # workspace: only those rows need the shared, resolving check (upstream_runs.run_folder).
     links = _linked(runs_root)
     try:
         runs_root.resolve().relative_to(ws.root.resolve())
@@ -201,7 +209,7 @@ def read(ws: Workspace, runs_root: Path, cache: ContentCache) -> SourceData:
     for row in parsed["runs"]:
         line, run_id = row[0], row[1]
         folder = f"{root}/{run_id}"
-        if links is None or run_id.casefold() in links:
+        if links is None or run_id.casefold() in links or _is_link(f"{folder}/daily.csv"):
             try:
                 folder = os.fspath(upstream_runs.run_folder(ws.root, runs_root, upstream_runs.IndexRow.from_json(row)))
             except BadValue as exc:
