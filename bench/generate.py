@@ -7,7 +7,7 @@ into archives every day), then in 15-minute cycles for the last two hours. Nothi
 written by this script directly.
 
 "Nominal" volume: 10 sources x 1 sample/min, 14 days of raw samples (ops/signal_latency.csv,
-~9 MB), 90 days of hourly rollups (ops/signal_latency_rollup.csv, 21,600 rows), the job state
+~9 MB), 90 days of hourly rollups (one file per day under ops/signal_latency_rollup/, 21,600 rows), the job state
 (ops/latency_state.json), the gzip archives and their manifest. The notifier log
 (logs/signal_notifier.csv, current format) then holds the next 150 unread samples: one
 15-minute cycle (15 min x 10 sources), which is what bench/run.py times.
@@ -54,7 +54,7 @@ from observability.samplegen import rows, write_current  # noqa: E402
 DATA = ROOT / "bench" / ".data"
 WORKSPACES = DATA / "workspaces"
 RAW_1M = DATA / "raw_1m.csv"
-GENERATOR_VERSION = 2  # bump to invalidate the cache when this script changes what it builds
+GENERATOR_VERSION = 3  # bump to invalidate the cache when this script changes what it builds
 
 SOURCES = [f"feed_{i}" for i in range(10)]
 STEP = timedelta(minutes=1)
@@ -207,8 +207,8 @@ def finish_variant(chain: Path, path: Path, variant: str) -> dict:
         "last_preparation_rotated": summary.get("rotated"),
         "raw_bytes": (path / "ops" / "signal_latency.csv").stat().st_size,
         "raw_rows": _lines(path / "ops" / "signal_latency.csv") - 1,
-        "rollup_bytes": (path / "ops" / "signal_latency_rollup.csv").stat().st_size,
-        "rollup_rows": _lines(path / "ops" / "signal_latency_rollup.csv") - 1,
+        "rollup_bytes": sum(f.stat().st_size for f in _rollup_files(path)),
+        "rollup_rows": sum(_lines(f) - 1 for f in _rollup_files(path)),
         "state_bytes": (path / "ops" / "latency_state.json").stat().st_size,
         "archives": len(list((path / "ops" / "signal_latency_archive").rglob("*.csv.gz"))),
         "log_bytes": (path / LOG).stat().st_size,
@@ -267,6 +267,11 @@ def make_raw_1m(path: Path, count: int = 1_000_000) -> None:
         handle.write(HEADER_BYTES)
         handle.write(b"".join(format_rows(Sample(t, s, lat, st, d) for t, s, lat, st, d in data)))
     os.replace(tmp, path)
+
+
+def _rollup_files(path: Path) -> list[Path]:
+    """The rollup day files the job keeps (ops/signal_latency_rollup/YYYY-MM-DD.csv)."""
+    return sorted((path / "ops" / "signal_latency_rollup").glob("*.csv"))
 
 
 def _cached(path: Path, variant: str) -> bool:
