@@ -65,8 +65,8 @@ def _read_head(root: Path) -> str | None:
                 return None  # a bare repository (or something odd): git's own rules apply
             else:
                 continue
-            if uid is not None and info.st_uid != uid:
-                return None  # git's safe.directory check
+            if uid is not None and (info.st_uid != uid or gitdir.stat().st_uid != uid):
+                return None  # git's safe.directory check (the work tree's and the git dir's owner)
             return _resolve_head(gitdir)
         return _NOT_A_REPO
     except (OSError, UnicodeDecodeError, ValueError):
