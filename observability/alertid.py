@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def fingerprint(namespace: str, *parts: str) -> str:
     """16 hex digits of SHA-256 over ``namespace|part|...`` (e.g. ``latency|latency_slo|feed``)."""
-    import hashlib  # here: loading OpenSSL is ms of start-up for jobs that raise no alert
+    from observability.digest import sha256  # built-in SHA-256: loading OpenSSL is ms of start-up
 
-    return hashlib.sha256("|".join((namespace, *parts)).encode("utf-8")).hexdigest()[:16]
+    return sha256("|".join((namespace, *parts)).encode("utf-8")).hexdigest()[:16]

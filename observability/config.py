@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observability import fsio, schemas
+from observability import fsio, plainyaml, schemas
 from observability.errors import ConfigError
 
 
@@ -69,29 +69,20 @@ def _non_finite(node, parts: list):
             yield from _non_finite(value, [*parts, index])
 
 
-def _compose(yaml, text: str):
+def _compose(text: str):
     """The node tree of a document already loaded (for line numbers); None if it cannot be built."""
+    import yaml  # only on an error path
+
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):
         return None
 
 
-def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
-    """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
+def _safe_load(text: str, display: str):
+    """``yaml.safe_load`` of ``text`` and whether it nests too deep; ConfigError if not YAML."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{display}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{display}: is a directory, expected a config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot read config ({exc})") from None
-    # The node tree (for line numbers) is composed only when an error needs a line: parsing the
-    # text twice was a millisecond or two of every job's start-up. safe_load composes the same
-    # tree first, so it fails exactly where compose would.
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -100,15 +91,34 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
     except RecursionError:  # the YAML composer recurses once per level
-        too_deep = True
-    else:
+        return None, True
+    return data, fsio.nested_too_deep(data)
+
+
+def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
+    """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{display}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{display}: is a directory, expected a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{display}: cannot read config ({exc})") from None
+    # Plain configs (ours are) are read without importing PyYAML; anything else, and every error
+    # message, is PyYAML's (observability/plainyaml.py answers only where it equals safe_load).
+    # The node tree (for line numbers) is composed only when an error needs a line.
+    data = plainyaml.load(text)
+    if data is not plainyaml.DECLINED:
         too_deep = fsio.nested_too_deep(data)
+    else:
+        data, too_deep = _safe_load(text, display)
     if too_deep:
         raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)")
     if data is None:
         data = {}
     for parts in _non_finite(data, []):
-        line = _line_of(_compose(yaml, text), parts)
+        line = _line_of(_compose(text), parts)
         raise ConfigError(f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
                           "not a finite number (.nan and .inf are refused)")
     problems = schemas.errors(schema_name, data)
@@ -116,7 +126,7 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
         problems.sort(key=lambda item: (schemas.json_path(item[0]), "Additional properties" not in item[1]))
         parts, message = problems[0]
-        line = _line_of(_compose(yaml, text), parts)
+        line = _line_of(_compose(text), parts)
         where = f":{line}" if line else ""
         hint = _hint(schemas.load_schema(schema_name), parts, message)
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import os
 import re
@@ -227,6 +226,8 @@ class RawStore:
         while archive.exists() or self.rel(archive) in taken:  # a rerun with the same --job-id
             n += 1
             archive = self.archive_dir / month / f"{job_id}-{n}.csv.gz"
+        import hashlib  # rotation only (once a day): not in every cycle's start-up
+
         packed = gzip.compress(HEADER_BYTES + b"".join(old), compresslevel=6, mtime=0)
         fsio.atomic_write_bytes(archive, packed)
         entry = {

@@ -14,7 +14,6 @@ not records on their own. A ``"`` inside an unquoted field is plain text.
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -162,7 +161,9 @@ class RowParser:
 
 
 def _fingerprint(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    from observability.digest import sha256  # built-in SHA-256: no OpenSSL load in a cycle
+
+    return sha256(data).hexdigest()
 
 
 def _read_prefix(path: Path, length: int) -> bytes:

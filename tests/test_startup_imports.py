@@ -1,0 +1,50 @@
+"""What a 15-minute latency cycle imports (a real process): the modules kept off its start-up
+stay off it (each was milliseconds of every run, see docs/performance.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from observability.latency import samples
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_cursor_fingerprint_is_sha256():
+    data = b"ts_emit,ts_ack,source\n" * 300
+    assert samples._fingerprint(data) == hashlib.sha256(data).hexdigest()
+    assert samples._fingerprint(b"") == hashlib.sha256(b"").hexdigest()
+
+
+def test_a_cycle_imports_neither_yaml_nor_hashlib_nor_subprocess(tmp_path):
+    ws = tmp_path / "ws"
+    (ws / "configs" / "observability").mkdir(parents=True)
+    template = ROOT / "ops-template" / "configs" / "observability" / "latency_alert.yaml"
+    (ws / "configs" / "observability" / "latency_alert.yaml").write_bytes(template.read_bytes())
+    (ws / "logs").mkdir()
+    (ws / "logs" / "notifier.csv").write_text("timestamp_utc,latency_ms,status,detail,source\n"
+                                             "2026-03-02T00:10:00Z,1370.265000,success,,feed_0\n")
+    code = ("import sys, runpy\n"
+            "sys.argv = ['observability', 'latency', 'sample', '--workspace', sys.argv[1], '--input', 'logs/notifier.csv']\n"
+            "try:\n    runpy.run_module('observability', run_name='__main__')\n"
+            "except SystemExit as exc:\n    print('exit', exc.code, file=sys.stderr)\n"
+            "print('imported', sorted(m for m in ('yaml', 'hashlib', '_hashlib', 'subprocess') if m in sys.modules),"
+            " file=sys.stderr)\n")
+    # No GITHUB_SHA and no git repository around the workspace: the commit is looked up from files.
+    done = subprocess.run([sys.executable, "-c", code, str(ws)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "OBS_NOW": "2026-03-02T00:15:30Z"}, cwd=ws)
+    summary = json.loads(done.stdout)
+    assert summary["status"] in ("ok", "warning"), done.stderr
+    assert summary["samples_written"] == 1, summary
+    assert done.stderr.strip().splitlines()[-1] == "imported []", done.stderr
+
+
+def test_the_alert_fingerprint_is_sha256():
+    from observability import alertid
+
+    assert alertid.fingerprint("latency", "latency_slo", "feed_0") == \
+        hashlib.sha256(b"latency|latency_slo|feed_0").hexdigest()[:16]
