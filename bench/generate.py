@@ -282,25 +282,11 @@ def _cached(path: Path, variant: str) -> bool:
     return info.get("generator_version") == GENERATOR_VERSION
 
 
-def _split_old_rollups(workspace: Path) -> None:
-    """A workspace cached before the rollups were day files holds the old single file, and every
-    timed cycle would split it first (a one-off in production): split it once, in the cache."""
-    if (workspace / "ops" / "signal_latency_rollup.csv").is_file():
-        subprocess.run([PYTHON, "-c", "import sys; from pathlib import Path; "
-                        "from observability.latency.rollup import RollupStore; "
-                        "RollupStore(Path(sys.argv[1]), str).migrate()",
-                        str(workspace / "ops" / "signal_latency_rollup.csv")], check=True, env=process_env())
-        _say(f"{workspace.name}: old single rollup file split into day files (once, in the cache)")
-
-
 def ensure(force: bool = False) -> dict[str, Path]:
     """Build whatever is missing from the cache; returns the workspace paths by variant."""
     WORKSPACES.mkdir(parents=True, exist_ok=True)
     paths = {v: WORKSPACES / v for v in RUN_AT}
     missing = [v for v, p in paths.items() if force or not _cached(p, v)]
-    for variant, path in paths.items():
-        if variant not in missing:
-            _split_old_rollups(path)
     if missing:
         chain = DATA / "scratch" / "chain"
         prepare_chain(chain)
