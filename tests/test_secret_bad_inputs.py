@@ -6,12 +6,11 @@ processes against a real HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+from _support_latency import http_server
 from _support_robust import clean_env, run_cli, summary
 from _support_weekly import PLAIN_SECRET, WEEK, inputs_workspace
 
@@ -38,16 +37,8 @@ class _EchoToken(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoToken)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with http_server(_EchoToken) as url:
+        yield url
 
 
 # Base64-style tokens hold '+', '/' and '='; a token may also hold characters a URL must escape.
