@@ -6,6 +6,7 @@ the jobs themselves add none of it.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -29,8 +30,6 @@ def make_job_id(job: str, at: datetime) -> str:
     started in the same second (two processes, or two runners sharing one state store, or a
     fixed ``OBS_NOW``) from sharing an id, and so a history snapshot or an artefact name.
     """
-    import os
-
     return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}-{os.urandom(4).hex()}"
 
 
