@@ -48,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import observability  # noqa: E402
 from observability.clock import UTC, iso  # noqa: E402
 from observability.samplegen import rows, write_current  # noqa: E402
 
@@ -87,10 +88,24 @@ PYTHON = sys.executable
 CONFIG_TEMPLATE = ROOT / "ops-template" / "configs" / "observability" / "latency_alert.yaml"
 
 
+def job_command() -> list[str]:
+    """How a workflow starts a job: the launcher actions/_lib/install.sh writes runs
+    ``python -c observability.ENTRY ...`` (not ``python -m observability``, whose runpy start-up no
+    runner pays)."""
+    return [PYTHON, "-c", observability.ENTRY]
+
+
 def timed_command(workspace: Path, variant: str) -> list[str]:
     """The command of one 15-minute cycle on ``workspace`` (as the scheduled workflow runs it)."""
-    return [PYTHON, "-m", "observability", "latency", "sample", "--workspace", str(workspace),
-            "--input", LOG, *TIMED_FLAGS[variant]]
+    return [*job_command(), "latency", "sample", "--workspace", str(workspace), "--input", LOG, *TIMED_FLAGS[variant]]
+
+
+def fresh_copy(workspace: Path, copy: Path) -> None:
+    """A fresh copy of a prepared workspace for one timed run, flushed to disk as a runner's is: there
+    ``state pull`` fsyncs every file it restores before the job runs, so the job's own fsyncs (the raw
+    file's append) flush only what the job wrote, not megabytes the copy left in the page cache."""
+    shutil.copytree(workspace, copy)
+    os.sync()
 
 
 PYCACHE = DATA / "pycache"

@@ -4,11 +4,11 @@ DuckDB and interpreter baselines measured in the same run; rewrites its section 
 The rows are a registry (TARGETS, and one @measures function per measured row; see "the targets
 table" below and bench/README.md for how to add one). A row with no function prints "not measured".
 
-Every scenario runs as a separate process (``python -m observability ...`` or a script), so
-interpreter start-up and imports are included, as on a runner. Each is run once to warm up
-(page cache, .pyc files), then 5 times; the median is reported (min and max alongside).
-Job runs get a fresh copy of a cached workspace (bench/generate.py) before every run; the copy
-is not timed.
+Every scenario runs as a separate process (``python -c observability.ENTRY ...``, as the workflows
+launcher runs a job, or a script), so interpreter start-up and imports are included, as on a runner. Each is run
+once to warm up (page cache, .pyc files), then 5 times; the median is reported (min and max
+alongside). Job runs get a fresh copy of a cached workspace (bench/generate.py) before every run,
+flushed to disk as ``state pull`` leaves a runner's; the copy is not timed.
 
 Usage: python bench/run.py [--repeat N] [--no-docs]
 """
@@ -101,7 +101,7 @@ def run_cycle(variant: str, workspace: Path) -> tuple[float, int, float, float]:
     copy = SCRATCH / f"run-{variant}"
     if copy.exists():
         shutil.rmtree(copy)
-    shutil.copytree(workspace, copy)
+    generate.fresh_copy(workspace, copy)
     elapsed, done = run_process(generate.timed_command(copy, variant), env=generate.clean_env(generate.RUN_AT[variant]),
                                 cwd=copy)
     try:
@@ -217,10 +217,10 @@ def profile_cycle(variant: str, workspace: Path) -> dict:
     copy = SCRATCH / f"profile-{variant}"
     if copy.exists():
         shutil.rmtree(copy)
-    shutil.copytree(workspace, copy)
+    generate.fresh_copy(workspace, copy)
     out = SCRATCH / f"profile-{variant}.prof"
     cmd = generate.timed_command(copy, variant)
-    cmd[1:1] = ["-m", "cProfile", "-o", str(out)]
+    cmd[1:3] = ["-m", "cProfile", "-o", str(out), "-m", "observability"]  # python -c ENTRY ... under cProfile
     _, done = run_process(cmd, env=generate.clean_env(generate.RUN_AT[variant]), cwd=copy)
     shutil.rmtree(copy)
     if done.returncode != 0:
@@ -647,8 +647,11 @@ def render(measured: list[tuple[Target, Figure]], results: dict, info: dict, m: 
           "disturbs less, and the peak RSS (the child's `ru_maxrss`; Linux keeps the forking bench process's "
           "high-water mark across `exec`, so no figure is below about 16 MiB: see `python -c pass`). The two sides of each ratio run interleaved, run by run, in the same "
           "minutes (the nominal cycle, `python -c pass`, the DuckDB one-liner and `--help` form one interleaved "
-          "group; the 1M-sample recompute, ours and DuckDB, another). Targets are on wall time. Every job run "
-          "gets a fresh copy of the prepared workspace (the copy is not timed). The figures below are rewritten "
+          "group; the 1M-sample recompute, ours and DuckDB, another). Targets are on wall time. A cycle runs as "
+          "the workflows run it: `python -c observability.ENTRY ...`, as the launcher `actions/_lib/install.sh` "
+          "writes (not `python -m observability`, whose runpy start-up no runner pays). Every job run gets a fresh copy of "
+          "the prepared workspace, flushed to disk (`os.sync`) as a runner's is after `state pull` fsyncs each "
+          "file it restores, so the job's fsyncs flush only what it wrote (the copy is not timed). The figures below are rewritten "
           "by each run; they are the only figures here and all were measured. Rows whose scenario is not built "
           "in `bench/` yet say \"not measured\".", "",
           "### Machine", "",

@@ -61,7 +61,7 @@ def main() -> None:
         for label, tree in sides:
             copy = run.SCRATCH / "ab"
             shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(paths["nominal"], copy)
+            generate.fresh_copy(paths["nominal"], copy)
             wall, done = run.run_process(generate.timed_command(copy, "nominal"),
                                          env=env(tree, generate.RUN_AT["nominal"]), cwd=copy)
             problems = generate.check_cycle(json.loads(done.stdout or "{}"), done.returncode)

@@ -1,5 +1,9 @@
-"""Allow ``python -m observability``."""
+"""Allow ``python -m observability`` (the collector paused while modules load, as observability.ENTRY does)."""
 
-from observability.cli import main
+import gc
+
+gc.disable()
+
+from observability.cli import main  # noqa: E402
 
 main()

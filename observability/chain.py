@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import observability
 from observability import config
 from observability.errors import ConfigError
 from observability.runtime import JobContext, JobResult, record_skipped
@@ -76,7 +77,7 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            done = subprocess.run([sys.executable, "-m", "observability", *step.argv], capture_output=True,
+            done = subprocess.run([sys.executable, "-c", observability.ENTRY, *step.argv], capture_output=True,
                                   text=True, env=env, check=False, timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")

@@ -9,11 +9,9 @@ segments whose time range overlaps the window asked for.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -128,6 +126,8 @@ def _listdir(path: Path) -> list[str]:
 
 def encode_segment(lines: list[bytes]) -> bytes:
     """Deterministic gzip of whole lines (newline-terminated): same lines, same bytes on every machine."""
+    import gzip  # segments are written once a month and read by verify: not in every job's start-up
+
     return gzip.compress(b"".join(line + b"\n" for line in lines), compresslevel=GZIP_LEVEL, mtime=0)
 
 
@@ -135,6 +135,9 @@ def read_segment(workspace: Workspace, segment: Segment | Path) -> bytes:
     """The decompressed bytes of a segment; SegmentError names the file when it is damaged."""
     path = segment.path if isinstance(segment, Segment) else Path(segment)
     shown = workspace.rel(path)
+    import gzip
+    import zlib
+
     try:
         return gzip.decompress(path.read_bytes())
     except FileNotFoundError:

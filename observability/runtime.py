@@ -6,6 +6,7 @@ the jobs themselves add none of it.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -110,6 +111,15 @@ def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostic
     return ctx.workspace.rel(path)
 
 
+def _collector_on() -> None:
+    """Turn the cyclic garbage collector back on when the entry (observability.ENTRY) paused it for
+    the imports; the objects made so far (modules, classes: alive to the end) are frozen first, so no
+    collection during the job scans them again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
             lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
             heartbeat: bool = True, heartbeat_file: str | None = None, makes_workspace: bool = False) -> int:
@@ -118,6 +128,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     ``makes_workspace``: the job may turn a directory that is not yet a workspace into one (state
     pull); every other job refuses such a directory instead of creating ops/ and out/ in it.
     """
+    _collector_on()
     secrets.register_environment()
     try:
         started, clock_error = clock.now(), None
@@ -180,11 +191,14 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
         if held is not None:
             held.release()
     if ctx is not None:
-        from observability import deadman
-
         # Only now is the status final (a log that cannot be written turns a run into an error): the
         # ping tells a check outside GitHub that a run worked, so it notices when nothing runs at all.
-        summary["deadman_ping"] = deadman.ping_for(ctx, summary["status"])
+        if os.environ.get("OBS_HEARTBEAT_PING_URL", "").strip():
+            from observability import deadman
+
+            summary["deadman_ping"] = deadman.ping_for(ctx, summary["status"])
+        else:
+            summary["deadman_ping"] = "not_configured"
         if ctx.warnings:
             diagnostics.setdefault("warnings", ctx.warnings)
     _emit(job, summary, result, exit_code)

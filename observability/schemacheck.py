@@ -16,7 +16,6 @@ on a corpus of good and bad documents for every bundled schema.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from datetime import date
@@ -78,8 +77,11 @@ def _date_time(v: Any) -> bool:
     m = _DATE_TIME.match(v.upper())
     if m is None:
         return False
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    return year > 0 and 1 <= day <= calendar.monthrange(year, month)[1]
+    try:
+        date(int(m[1]), int(m[2]), int(m[3]))  # the day exists in that month (leap years included)
+    except ValueError:
+        return False
+    return True
 
 
 def _date(v: Any) -> bool:

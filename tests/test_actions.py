@@ -232,6 +232,8 @@ def test_install_step_builds_the_environment_from_hash_pinned_requirements(tmp_p
     assert result["code"] == 0, result["stderr"][-3000:]
     bin_path = result["steps"]["install"]["bin"]
     assert bin_path.startswith(str(tmp_path / "runner_temp")) and Path(bin_path).exists()
+    launcher = Path(bin_path).read_text()  # python -c observability.ENTRY: no runpy start-up in every job
+    assert " -c " in launcher and "-m observability" not in launcher, launcher
     assert result["steps"]["prep"]["key"].startswith("observability-venv-")
     assert result["outputs"]["status"] == "warning"
 

@@ -8,7 +8,6 @@ journaled transaction so a run killed halfway is finished, not repeated, by the 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import re
@@ -226,7 +225,8 @@ class RawStore:
         while archive.exists() or self.rel(archive) in taken:  # a rerun with the same --job-id
             n += 1
             archive = self.archive_dir / month / f"{job_id}-{n}.csv.gz"
-        import hashlib  # rotation only (once a day): not in every cycle's start-up
+        import gzip  # rotation only (once a day): not in every cycle's start-up
+        import hashlib
 
         packed = gzip.compress(HEADER_BYTES + b"".join(old), compresslevel=6, mtime=0)
         fsio.atomic_write_bytes(archive, packed)
