@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from observability import fsio, runlog
 from observability.cli import cli
 from observability.runtime import make_job_id
-from observability.verify.cron import Cron
+from observability.cron import Cron
 from observability.workspace import Workspace
 from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
@@ -93,7 +93,7 @@ def on_cadence(root: Path, *, now: datetime = NOW, days: float = 2, delay_minute
     ``skip``: schedule names with no runs at all; ``drop``: (schedule, slot iso) pairs left out.
     Returns the job ids per schedule.
     """
-    from observability.config import load_schedules
+    from observability.config.schedules import load_schedules
 
     schedules = load_schedules(root / "configs" / "observability" / "schedules.yaml", display="schedules.yaml")
     planned = []

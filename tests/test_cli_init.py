@@ -12,7 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from observability import __version__, config
+from observability import __version__
+from observability.config import latency as latency_config
 from observability.cli import cli
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -43,7 +44,7 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
         assert len(text.splitlines()) <= 45
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
     assert latency["jobs"]["latency"]["with"]["job"] == "latency"
-    config.load_latency(target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={})
+    latency_config.load_latency(target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={})
     assert "OBS_STATE_STORE" in (target / "docs" / "credentials.md").read_text()
     readme = (target / "README.md").read_text()
     assert f"https://github.com/acme/observability/blob/{SHA}/docs/getting-started.md" in readme

@@ -64,7 +64,7 @@ def test_every_schema_is_draft_2020_12_with_an_id(path):
 
 
 def test_template_configs_validate():
-    from observability import config
+    from observability.config import latency as config
 
     path = ROOT / "ops-template" / "configs" / "observability" / "latency_alert.yaml"
     loaded = config.load_latency(path, display=path.name, slo_ms=None, environ={})

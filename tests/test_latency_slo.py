@@ -254,7 +254,7 @@ def test_catch_up_ending_in_a_breach(tmp_path):
 
 def test_two_breaching_windows_hours_apart_are_not_a_streak():
     """A silence longer than the no_data limit ends an episode: no warning from two lone breaches."""
-    from observability.config import LatencyConfig
+    from observability.config.latency import LatencyConfig
     from observability.latency.slo import max_gap, streak_at
 
     cfg = LatencyConfig()  # 15-min windows, no_data after 60 min

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Imported only by the work that needs them (a config plainyaml declines, rotation, a dead-man ping,
 # a subprocess), never by a plain cycle: each was milliseconds of its start-up.
 OFF_STARTUP = ("yaml", "hashlib", "_hashlib", "subprocess", "gzip", "calendar", "runpy", "observability.deadman",
-               "jsonschema")
+               "jsonschema", "observability.config.weekly", "observability.config.alerts",
+               "observability.config.schedules", "observability.cron")
 
 
 def test_the_cursor_fingerprint_is_sha256():

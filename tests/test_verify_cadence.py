@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from _support_verify import NOW, UTC, add_run, iso, new_workspace, on_cadence, verify
 
-from observability.verify.cron import Cron, CronError
+from observability.cron import Cron, CronError
 
 
 def test_three_missed_latency_runs_in_24_hours_are_reported_slot_by_slot(tmp_path):

@@ -14,7 +14,7 @@ from _support_weekly import (FIXTURES, WEEK, fixtures_workspace, inputs_workspac
 from jsonschema import Draft202012Validator, FormatChecker
 
 from observability import fsio
-from observability.config import WeeklyConfig
+from observability.config.weekly import WeeklyConfig
 from observability.weekly import payload as payload_mod
 from observability.weekly.inputs import Reader
 from observability.workspace import Workspace

@@ -22,7 +22,7 @@ from observability import clock
 from observability.alerts import render
 from observability.alerts.cache import Cache
 from observability.alerts.sources import RANK, Alert, SourceReport
-from observability.config import AlertsConfig
+from observability.config.alerts import AlertsConfig
 
 
 @dataclass

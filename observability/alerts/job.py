@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from observability import config, fsio, github_actions
+from observability.config import alerts as alerts_config
 from observability.alerts import mirrors as mirrors_mod
 from observability.alerts import render
 from observability.alerts import sources as sources_mod
@@ -55,9 +56,9 @@ class FailureOptions(InboxOptions):
     recovered: bool = False
 
 
-def _config(ctx: JobContext, opts: InboxOptions) -> config.AlertsConfig:
-    path, display = config.resolve(ctx.workspace, opts.config, config.ALERTS_CONFIG)
-    return config.load_alerts(path, display=display)
+def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
+    path, display = config.resolve(ctx.workspace, opts.config, alerts_config.ALERTS_CONFIG)
+    return alerts_config.load_alerts(path, display=display)
 
 
 def _repo(opts: InboxOptions) -> str:
@@ -80,7 +81,7 @@ def _check_paths(ctx: JobContext, opts: InboxOptions) -> None:
     ctx.workspace.output_file(opts.cache, "--cache")
 
 
-def _client(opts: InboxOptions, repo: str, cfg: config.AlertsConfig):
+def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
     if opts.dry_run:
         return RecordingClient(repo)
     policy = Policy(timeout_seconds=cfg.github_timeout_seconds, max_attempts=cfg.github_max_attempts,

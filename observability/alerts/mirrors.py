@@ -17,7 +17,7 @@ from typing import Any, Callable
 from observability import secrets
 from observability.alerts import pagerduty, slack, webhook
 from observability.alerts.inbox import Event
-from observability.config import AlertsConfig
+from observability.config.alerts import AlertsConfig
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from observability import clock, fsio, schemas
 from observability.alerts.inbox import Event
-from observability.config import WeeklyConfig
+from observability.config.weekly import WeeklyConfig
 from observability.errors import SchemaError
 
 KIND = "observability.alerts"

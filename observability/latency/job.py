@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from observability import clock, config, fsio, schemas
+from observability.config import latency as latency_config
 from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
@@ -46,14 +47,14 @@ class _Paths:
     alerts_dir: Path
 
 
-def _load_config(ctx: JobContext, opts: LatencyOptions) -> config.LatencyConfig:
-    path, display = config.resolve(ctx.workspace, opts.alert_config, config.LATENCY_CONFIG)
-    return config.load_latency(path, display=display, slo_ms=opts.slo_ms)
+def _load_config(ctx: JobContext, opts: LatencyOptions) -> latency_config.LatencyConfig:
+    path, display = config.resolve(ctx.workspace, opts.alert_config, latency_config.LATENCY_CONFIG)
+    return latency_config.load_latency(path, display=display, slo_ms=opts.slo_ms)
 
 
-def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
+def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
     seen, out = set(), []
-    for spec in [config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
+    for spec in [latency_config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
         path = ctx.workspace.path(spec.path)
         key = path.resolve()
         if key == raw.resolve():
@@ -88,7 +89,7 @@ def _outputs_are_their_own(ws, paths: _Paths) -> None:
                               f"{ws.rel(paths.archive)}; choose a file of its own")
 
 
-def _probes(opts: LatencyOptions, cfg: config.LatencyConfig) -> list[config.ProbeSpec]:
+def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[latency_config.ProbeSpec]:
     out = list(cfg.probes)
     for text in opts.probes:
         name, sep, url = text.partition("=")
@@ -101,7 +102,7 @@ def _probes(opts: LatencyOptions, cfg: config.LatencyConfig) -> list[config.Prob
         if not sep or not name or not url.startswith(("http://", "https://")):
             shown = repr(name) if sep and name else "(no NAME= before the URL)"
             raise ConfigError(f"--probe {shown}: expected NAME=URL with an http(s) URL")
-        out.append(config.ProbeSpec(name, url, 10.0))
+        out.append(latency_config.ProbeSpec(name, url, 10.0))
     names = [p.name for p in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -178,7 +179,7 @@ def _apply_rotation(state: dict, journal: dict) -> None:
     state["rotation"] = None
 
 
-def _run_probes(specs: list[config.ProbeSpec], now) -> list[Sample]:
+def _run_probes(specs: list[latency_config.ProbeSpec], now) -> list[Sample]:
     if not specs:
         return []
     from concurrent.futures import ThreadPoolExecutor
@@ -226,7 +227,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     probes = _probes(opts, cfg)
     if not inputs and not probes:
         raise ConfigError("nothing to sample: give --input or --probe, or list inputs/probes in "
-                          f"{config.LATENCY_CONFIG}")
+                          f"{latency_config.LATENCY_CONFIG}")
     store = RawStore(paths.raw, paths.archive, ws.rel)
     state = _load_state(ctx, paths.state)
     adopted = bool(state.get("adopt_files"))

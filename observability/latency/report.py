@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from observability.clock import parse_iso
-from observability.config import LatencyConfig
+from observability.config.latency import LatencyConfig
 from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import ChartPoint, RollupRow
 from observability.latency.slo import Window, breached, fingerprint, max_gap, streak_at

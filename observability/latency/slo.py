@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from observability import alertid
 from observability.clock import iso, parse_iso
-from observability.config import LatencyConfig
+from observability.config.latency import LatencyConfig
 from observability.freshness import age_text
 from observability.latency.stats import Stats
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from observability import clock
-from observability.config import Schedule
-from observability.verify.cron import Cron
+from observability.config.schedules import Schedule
+from observability.cron import Cron
 from observability.verify.findings import Finding
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from observability import clock, fsio, runlog
-from observability.config import Schedule
+from observability.config.schedules import Schedule
 from observability.errors import ObservabilityError
-from observability.verify.cron import Cron
+from observability.cron import Cron
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from observability import clock, config, fsio, markdown, runlog, schemas
+from observability import clock, fsio, markdown, runlog, schemas
+from observability.config import schedules as schedules_config
 from observability.errors import ConfigError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult
 from observability.verify import cadence, heartbeats, logcheck
@@ -43,15 +44,15 @@ def parse_since(text: str, now: datetime) -> datetime:
     return since
 
 
-def _schedules(ctx: JobContext, path: str | None) -> tuple[config.Schedule, ...]:
-    chosen = ctx.workspace.path(path or config.SCHEDULES_CONFIG)
+def _schedules(ctx: JobContext, path: str | None) -> tuple[schedules_config.Schedule, ...]:
+    chosen = ctx.workspace.path(path or schedules_config.SCHEDULES_CONFIG)
     if path is None and not chosen.exists():
         ctx.warn(f"{ctx.workspace.rel(chosen)} not found: cadence not checked, heartbeats only for logged jobs")
         return ()
-    return config.load_schedules(chosen, display=ctx.workspace.rel(chosen))
+    return schedules_config.load_schedules(chosen, display=ctx.workspace.rel(chosen))
 
 
-def read_from(since: datetime, now: datetime, schedules: tuple[config.Schedule, ...]) -> datetime:
+def read_from(since: datetime, now: datetime, schedules: tuple[schedules_config.Schedule, ...]) -> datetime:
     """Where the nightly check starts reading the log: the window, the day before it that cadence
     matches slots against, and at least CONTEXT back so a weekly job's latest run is traced."""
     grace = timedelta(minutes=max((s.grace_minutes for s in schedules), default=0))

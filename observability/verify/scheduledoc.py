@@ -11,8 +11,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from observability.clock import UTC
-from observability.config import Schedule, load_schedules
-from observability.verify.cron import Cron
+from observability.config.schedules import Schedule, load_schedules
+from observability.cron import Cron
 from observability.verify.heartbeats import limit_for
 
 BEGIN = "<!-- schedule-table:begin (generated from schedules.yaml; do not edit by hand) -->"

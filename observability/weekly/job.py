@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Callable
 
 from observability import clock, config, fsio, github_actions, provenance, secrets
+from observability.config import weekly as weekly_config
 from observability.errors import ConfigError, InputError
 from observability.runtime import JobContext, JobResult
 from observability.weekly import delivery, signing
@@ -48,9 +49,9 @@ class _Target:
     keys: signing.SigningKeys
 
 
-def _load_config(ctx: JobContext, opts: WeeklyOptions) -> config.WeeklyConfig:
-    path, display = config.resolve(ctx.workspace, opts.config, config.WEEKLY_CONFIG)
-    return config.load_weekly(path, display=display)
+def _load_config(ctx: JobContext, opts: WeeklyOptions) -> weekly_config.WeeklyConfig:
+    path, display = config.resolve(ctx.workspace, opts.config, weekly_config.WEEKLY_CONFIG)
+    return weekly_config.load_weekly(path, display=display)
 
 
 def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
@@ -89,7 +90,7 @@ def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     return _Target(url.value.strip(), signing.keys_from(secret))
 
 
-def _policy(opts: WeeklyOptions, cfg: config.WeeklyConfig) -> delivery.RetryPolicy:
+def _policy(opts: WeeklyOptions, cfg: weekly_config.WeeklyConfig) -> delivery.RetryPolicy:
     return delivery.RetryPolicy(max_attempts=opts.max_retries, base_wait_seconds=opts.retry_wait_seconds,
                                 max_wait_seconds=cfg.max_wait_seconds,
                                 retry_after_cap_seconds=cfg.retry_after_cap_seconds,
@@ -101,7 +102,7 @@ def alert_id() -> str:
 
 
 def _delivery_alert(ctx: JobContext, week: str, result: delivery.DeliveryResult, pending: str,
-                    cfg: config.WeeklyConfig, resolved: bool = False) -> dict:
+                    cfg: weekly_config.WeeklyConfig, resolved: bool = False) -> dict:
     last = result.attempts[-1] if result.attempts else None
     return {
         "id": alert_id(), "rule": ALERT_RULE, "source": "weekly_report",
@@ -127,7 +128,7 @@ def _write_alerts(ctx: JobContext, alerts: list[dict]) -> None:
 
 
 def _send(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: WeeklyOptions,
-          cfg: config.WeeklyConfig) -> delivery.DeliveryResult:
+          cfg: weekly_config.WeeklyConfig) -> delivery.DeliveryResult:
     checksum = doc[payload_mod.CHECKSUM_FIELD]
 
     def log(a: delivery.Attempt) -> None:
@@ -146,7 +147,7 @@ def _attempt_log(result: delivery.DeliveryResult) -> list[dict]:
 
 
 def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, doc: dict,
-                     result: delivery.DeliveryResult, cfg: config.WeeklyConfig, figures: dict,
+                     result: delivery.DeliveryResult, cfg: weekly_config.WeeklyConfig, figures: dict,
                      diagnostics: dict, previous: dict) -> tuple[str, list[dict], dict]:
     """Shared by report and replay: history on success, alert and pending copy on failure."""
     ws = ctx.workspace
@@ -177,7 +178,7 @@ def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, 
 
 
 def _settle_waiting(ctx: JobContext, history: History, week: str, heartbeat: dict, previous: dict,
-                    cfg: config.WeeklyConfig, result: delivery.DeliveryResult | None = None) -> list[dict]:
+                    cfg: weekly_config.WeeklyConfig, result: delivery.DeliveryResult | None = None) -> list[dict]:
     """``pending_replay`` from what the history holds, and the alert resolved once no week waits.
 
     Read from the files, not carried over from the last heartbeat: a run killed after recording a
@@ -210,7 +211,7 @@ def _complete_records(ctx: JobContext, history: History, keys: signing.SigningKe
 
 
 def _send_partial(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: WeeklyOptions,
-                  cfg: config.WeeklyConfig, figures: dict, diagnostics: dict) -> tuple[str, int, dict, list]:
+                  cfg: weekly_config.WeeklyConfig, figures: dict, diagnostics: dict) -> tuple[str, int, dict, list]:
     """``--partial``: send the week so far; keep it in out/ only, never in the history or the heartbeat."""
     kept = ctx.workspace.out / "weekly_report" / f"{ctx.job_id}.json"
     fsio.atomic_write_bytes(kept, body)

@@ -19,7 +19,7 @@ from typing import Any
 
 from observability import freshness, fsio, schemas
 from observability.clock import UTC, iso, parse_iso
-from observability.config import WeeklyConfig
+from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
 from observability.latency.rollup import RollupRow
 from observability.upstream import runs as upstream_runs

@@ -1,0 +1,145 @@
+"""Job configuration: YAML files validated against schemas/, loaded once into frozen dataclasses.
+
+This package holds the shared loader (``load_yaml``, ``resolve``); each job's settings live in a
+module of their own (``config.latency``, ``config.weekly``, ``config.alerts``, ``config.schedules``),
+so a job imports only its own. Errors name the file, the line and the field, and suggest the
+nearest known key for a typo.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from observability import fsio, plainyaml, schemas
+from observability.errors import ConfigError
+
+
+def _line_of(root, parts: list) -> int | None:
+    """1-based line of the YAML node at ``parts`` (deepest node found)."""
+    import yaml
+
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _hint(schema: dict, parts: list, message: str) -> str:
+    if "Additional properties are not allowed" not in message:
+        return ""
+    def deref(node: dict) -> dict:
+        while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/$defs/"):
+            node = schema.get("$defs", {}).get(node["$ref"].split("/", 2)[2], {})
+        return node
+
+    node = deref(schema)
+    for part in parts:
+        node = node.get("properties", {}).get(part) if not isinstance(part, int) else node.get("items", {})
+        if node is None:
+            return ""
+        node = deref(node)
+    known = list(node.get("properties", {}))
+    bad = message.split("'")[1] if "'" in message else ""
+    import difflib  # only on this error path
+
+    close = difflib.get_close_matches(bad, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
+
+
+def _non_finite(node, parts: list):
+    """Paths of every nan or infinite float in a parsed document (YAML's .nan and .inf); a nan
+    compares false to every bound, so a schema's minimum or maximum never catches it."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield parts
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, [*parts, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _non_finite(value, [*parts, index])
+
+
+def _compose(text: str):
+    """The node tree of a document already loaded (for line numbers); None if it cannot be built."""
+    import yaml  # only on an error path
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
+def _safe_load(text: str, display: str):
+    """``yaml.safe_load`` of ``text`` and whether it nests too deep; ConfigError if not YAML."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
+    except RecursionError:  # the YAML composer recurses once per level
+        return None, True
+    return data, fsio.nested_too_deep(data)
+
+
+def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
+    """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{display}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{display}: is a directory, expected a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{display}: cannot read config ({exc})") from None
+    # Plain configs (ours are) are read without importing PyYAML; anything else, and every error
+    # message, is PyYAML's (observability/plainyaml.py answers only where it equals safe_load).
+    # The node tree (for line numbers) is composed only when an error needs a line.
+    data = plainyaml.load(text)
+    if data is not plainyaml.DECLINED:
+        too_deep = fsio.nested_too_deep(data)
+    else:
+        data, too_deep = _safe_load(text, display)
+    if too_deep:
+        raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)")
+    if data is None:
+        data = {}
+    for parts in _non_finite(data, []):
+        line = _line_of(_compose(text), parts)
+        raise ConfigError(f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
+                          "not a finite number (.nan and .inf are refused)")
+    problems = schemas.errors(schema_name, data)
+    if problems:
+        # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
+        problems.sort(key=lambda item: (schemas.json_path(item[0]), "Additional properties" not in item[1]))
+        parts, message = problems[0]
+        line = _line_of(_compose(text), parts)
+        where = f":{line}" if line else ""
+        hint = _hint(schemas.load_schema(schema_name), parts, message)
+        more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ConfigError(f"{display}{where}: field {schemas.json_path(parts)}: {message}{hint}{more}")
+    return data
+
+
+def resolve(workspace, given: str | None, default: str) -> tuple[Path | None, str]:
+    """The config file a job reads: the one given (which must exist), else the workspace default
+    when present, else none (built-in defaults). Returns (path or None, how to name it in errors)."""
+    if given:
+        path = workspace.path(given)
+        return path, workspace.rel(path)
+    path = workspace.path(default)
+    return (path, workspace.rel(path)) if path.exists() else (None, "(defaults)")

@@ -1,0 +1,54 @@
+"""The alert inbox's settings: configs/observability/alerts.yaml (docs/alerts.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from observability.config import load_yaml
+from observability.errors import ConfigError
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """configs/observability/alerts.yaml; docs/alerts.md defines each setting."""
+
+    repeat_interval_hours: float = 24.0
+    owner: str = "observability-oncall"
+    runbook: str = "docs/alerts.md"
+    failure_labels: tuple[str, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()  # (name, path) alert files
+    slack_webhook_env: str = "OBS_ALERTS_SLACK_WEBHOOK"
+    pagerduty_routing_key_env: str = "OBS_PAGERDUTY_ROUTING_KEY"
+    webhook_url_env: str = "OBS_WEEKLY_WEBHOOK_URL"
+    webhook_secret_env: str = "OBS_WEBHOOK_SECRET"
+    mirror_timeout_seconds: float = 10.0
+    github_timeout_seconds: float = 30.0
+    github_max_attempts: int = 4
+    max_rate_limit_wait_seconds: float = 300.0
+
+
+ALERTS_CONFIG = "configs/observability/alerts.yaml"
+
+
+def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
+    """Load alerts.yaml (every key optional) into an AlertsConfig."""
+    data = load_yaml(path, "alert_inbox_config", display=display) if path is not None else {}
+    d = AlertsConfig()
+    mirrors, github = data.get("mirrors", {}), data.get("github", {})
+    names = [s["name"] for s in data.get("sources", [])]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{display}: field sources: each name must appear once")
+    return AlertsConfig(
+        repeat_interval_hours=float(data.get("repeat_interval_hours", d.repeat_interval_hours)),
+        owner=str(data.get("owner", d.owner)), runbook=str(data.get("runbook", d.runbook)),
+        failure_labels=tuple(data.get("failure_labels", ())),
+        sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
+        slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),
+        pagerduty_routing_key_env=mirrors.get("pagerduty_routing_key_env", d.pagerduty_routing_key_env),
+        webhook_url_env=mirrors.get("webhook_url_env", d.webhook_url_env),
+        webhook_secret_env=mirrors.get("webhook_secret_env", d.webhook_secret_env),
+        mirror_timeout_seconds=float(mirrors.get("timeout_seconds", d.mirror_timeout_seconds)),
+        github_timeout_seconds=float(github.get("timeout_seconds", d.github_timeout_seconds)),
+        github_max_attempts=int(github.get("max_attempts", d.github_max_attempts)),
+        max_rate_limit_wait_seconds=float(github.get("max_rate_limit_wait_seconds", d.max_rate_limit_wait_seconds)),
+    )
