@@ -1,4 +1,5 @@
-"""SLO windows packed as strings in ops/latency_state.json; a state holding the older list form still works."""
+"""SLO windows packed as one string per source in ops/latency_state.json; states holding the older forms
+(a dict of one string per window, or of lists) still work."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import timedelta
 
 from _support_latency import append_log, current_row, ok_run, ts, write_log
 
-from observability.latency.slo import Window, breached
+import pytest
+
+from observability.latency.slo import (Window, breached, decode_windows, encode_windows, latest_breach,
+                                       latest_window, prune_windows)
 
 SLO = 1000.0
 
@@ -31,7 +35,51 @@ def test_windows_are_packed_strings_and_round_trip():
     assert not breached("0,1.0,0.0,0,1") and not breached([0, 1.0, 0.0, 0, 1]) and breached([1, 1.0, 0.0, 0, 1])
 
 
-def test_a_state_with_list_windows_evaluates_as_the_string_form_does(tmp_path):
+def test_a_source_s_windows_are_one_string_read_off_its_ends():
+    windows = {"2025-10-11T00:15:00Z": "1,900.0,0.0,0,3", "2025-10-11T00:00:00Z": "0,10.0,0.0,0,2",
+               "2025-10-11T00:30:00Z": "0,11.0,0.0,0,1"}
+    text = encode_windows(windows)
+    assert text == ("2025-10-11T00:00:00Z=0,10.0,0.0,0,2;2025-10-11T00:15:00Z=1,900.0,0.0,0,3;"
+                    "2025-10-11T00:30:00Z=0,11.0,0.0,0,1")  # oldest first
+    assert decode_windows(text) == windows and decode_windows("") == {}
+    assert latest_window(text) == ("2025-10-11T00:30:00Z", "0,11.0,0.0,0,1") == latest_window(windows)
+    assert latest_window("") is None and latest_window({}) is None
+    assert latest_breach(text) == "2025-10-11T00:15:00Z" == latest_breach(windows)
+    assert latest_breach(encode_windows({"2025-10-11T00:00:00Z": "0,1.0,0.0,0,1"})) is None
+    assert decode_windows({"2025-10-11T00:00:00Z": [1, 2.0, 0.5, 1, 4]}) == {"2025-10-11T00:00:00Z": "1,2.0,0.5,1,4"}
+
+
+@pytest.mark.parametrize("keep_from, keep, expected", [
+    ("2025-10-11T00:00:00Z", None, ["00:00", "00:15", "00:30"]),   # nothing expired: the same string
+    ("2025-10-11T00:10:00Z", None, ["00:15", "00:30"]),
+    ("2025-10-11T00:30:00Z", None, ["00:30"]),
+    ("2025-10-11T01:00:00Z", None, []),
+    ("2025-10-11T01:00:00Z", "2025-10-11T00:30:00Z", ["00:30"]),    # the stepped window is kept
+    ("2025-10-11T00:20:00Z", "2025-10-11T00:00:00Z", ["00:00", "00:30"]),
+])
+def test_expired_windows_are_cut_from_the_text_as_a_decode_would(keep_from, keep, expected):
+    windows = {f"2025-10-11T00:{m}:00Z": f"{int(m == '15')},{m}.0,0.0,0,1" for m in ("00", "15", "30")}
+    text = encode_windows(windows)
+    cut = prune_windows(text, keep_from, keep)
+    assert cut == encode_windows({k: v for k, v in windows.items() if k >= keep_from or k == keep})
+    assert [k[11:16] for k in decode_windows(cut)] == expected
+    if expected == ["00:00", "00:15", "00:30"]:
+        assert cut is text
+
+
+def older_form(doc, form):
+    for entry in doc["sources"].values():  # what older releases wrote
+        windows = decode_windows(entry["windows"])
+        if form == "lists":
+            entry["windows"] = {k: [int(w.breach), w.p95_ms, w.failure_rate, w.errors, w.count]
+                                for k, w in ((k, Window.unpack(v)) for k, v in windows.items())}
+        else:
+            entry["windows"] = windows
+    return doc
+
+
+@pytest.mark.parametrize("form", ["lists", "strings"])
+def test_a_state_with_older_windows_evaluates_as_the_current_form_does(tmp_path, form):
     start = ts("2025-10-11T00:00:00Z")
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
@@ -39,11 +87,8 @@ def test_a_state_with_list_windows_evaluates_as_the_string_form_does(tmp_path):
     ok_run(a, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=3, minutes=1))
     shutil.copytree(a, b)
     doc = state(b)
-    assert all(isinstance(v, str) for e in doc["sources"].values() for v in e["windows"].values())
-    for entry in doc["sources"].values():  # what an older release wrote
-        entry["windows"] = {k: [int(w.breach), w.p95_ms, w.failure_rate, w.errors, w.count]
-                            for k, w in ((k, Window.unpack(v)) for k, v in entry["windows"].items())}
-    (b / "ops" / "latency_state.json").write_text(json.dumps(doc, indent=2))
+    assert all(isinstance(e["windows"], str) for e in doc["sources"].values())
+    (b / "ops" / "latency_state.json").write_text(json.dumps(older_form(doc, form), indent=2))
     later = rows(start + timedelta(hours=3), 1, 10.0)  # recovery: the streak ends, the alert resolves
     results = []
     for ws in (a, b):
@@ -52,7 +97,5 @@ def test_a_state_with_list_windows_evaluates_as_the_string_form_does(tmp_path):
     assert results[0]["sources"] == results[1]["sources"]
     assert [(x["rule"], x["status"], x["breach_count"]) for x in results[0]["alerts"]] == \
         [(x["rule"], x["status"], x["breach_count"]) for x in results[1]["alerts"]] != []
-    unpacked = [{s: {k: Window.unpack(v) for k, v in e["windows"].items()} for s, e in state(ws)["sources"].items()}
-                for ws in (a, b)]
-    assert unpacked[0] == unpacked[1]
+    assert state(a)["sources"] == state(b)["sources"]  # the older form is rewritten in the current one
     assert state(a)["alerts"] == state(b)["alerts"]

@@ -8,24 +8,36 @@ from observability.clock import parse_iso
 from observability.config.latency import LatencyConfig
 from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import ChartPoint, RollupRow
-from observability.latency.slo import Window, breached, fingerprint, max_gap, streak_at
+from observability.latency.slo import (Window, breached, decode_windows, latest_breach, latest_window, max_gap,
+                                       streak_at)
 from observability.markdown import cell, details, xychart
 
 
 def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -> list[dict]:
-    """One entry per known source: last sample and its age, p95 of its latest window, status and streak."""
+    """One entry per known source: last sample and its age, p95 of its latest window, status and streak.
+
+    Read off each source's stored windows without decoding them (1,000s of sources): the latest window
+    is the string's tail, and a streak is counted only for a source whose latest window breached.
+    """
+    by_pair = {(a.get("rule"), a.get("source")): a for a in firing.values()}
+    gap = max_gap(cfg)
     out = []
     for source, entry in sorted(state.get("sources", {}).items()):
-        windows = entry.get("windows", {})
-        latest = max(windows) if windows else None
-        alert = firing.get(fingerprint("latency_slo", source))
+        windows = entry.get("windows") or ""
+        latest = latest_window(windows)
+        alert = by_pair.get(("latency_slo", source))
         status = "ok"
-        if fingerprint("no_data", source) in firing:
+        if ("no_data", source) in by_pair:
             status = "no_data"
-        if fingerprint("stale", source) in firing:
+        if ("stale", source) in by_pair:
             status = "stale"
         if alert is not None:
             status = alert["severity"]
+            streak = alert.get("breach_streak", 0)
+        elif latest is not None and breached(latest[1]):
+            streak = streak_at(decode_windows(windows), max_gap=gap)[0]
+        else:
+            streak = 0
         last = entry.get("last_sample_at")
         out.append({
             "source": source,
@@ -33,18 +45,17 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -
             "age_seconds": age_seconds(parse_iso(last), now) if last else None,
             "stale_after_hours": cfg.stale_after(source),
             "latency_ms": entry.get("last_latency_ms"),
-            "p95_latency_ms": Window.unpack(windows[latest]).p95_ms if latest else None,
+            "p95_latency_ms": Window.unpack(latest[1]).p95_ms if latest else None,
             "status": status,
-            "breach_streak": alert.get("breach_streak", 0) if alert else streak_at(windows, max_gap=max_gap(cfg))[0],
+            "breach_streak": streak,
         })
     return out
 
 
 def last_breach(state: dict) -> str | None:
     """Start of the latest breaching window of any source still held in the state."""
-    found = [k for entry in state.get("sources", {}).values() for k, v in entry.get("windows", {}).items()
-             if breached(v)]  # the packed flag, not a Window per window: 1,000s of sources
-    return max(found, default=None)
+    found = (latest_breach(entry.get("windows") or "") for entry in state.get("sources", {}).values())
+    return max((k for k in found if k), default=None)
 
 
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}

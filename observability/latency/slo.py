@@ -54,6 +54,62 @@ def breached(packed: str | list) -> bool:
     return packed[0] == "1" if isinstance(packed, str) else bool(packed[0])
 
 
+# A source's windows are stored as ONE string, oldest first: "<start>=<packed window>;<start>=...", each
+# start an ISO second ("2025-10-11T11:15:00Z", 20 characters). A cycle decodes only the sources it
+# steps; every other source's string is kept (and written back) as it is, and what the cycle needs of
+# it -- the latest window, the latest breach, what expired -- is read off the string's ends.
+KEY_LEN = 20
+
+
+def decode_windows(windows: str | dict) -> dict:
+    """``{start: packed window}`` of one source, from the string form or an older state's dict."""
+    if isinstance(windows, dict):
+        return {k: v if isinstance(v, str) else Window.unpack(v).pack() for k, v in windows.items()}
+    if not windows:
+        return {}
+    return dict(item.split("=", 1) for item in windows.split(";"))
+
+
+def encode_windows(windows: dict) -> str:
+    return ";".join(f"{k}={windows[k]}" for k in sorted(windows))
+
+
+def latest_window(windows: str | dict) -> tuple[str, str] | None:
+    """(start, packed window) of the latest window, without decoding the others."""
+    if isinstance(windows, dict):
+        if not windows:
+            return None
+        key = max(windows)
+        return key, windows[key]
+    if not windows:
+        return None
+    last = windows[windows.rfind(";") + 1:]
+    return last[:KEY_LEN], last[KEY_LEN + 1:]
+
+
+def latest_breach(windows: str | dict) -> str | None:
+    """Start of the latest breaching window (``"=1,"`` only opens a breaching window's figures)."""
+    if isinstance(windows, dict):
+        return max((k for k, v in windows.items() if breached(v)), default=None)
+    at = windows.rfind("=1,")
+    return windows[at - KEY_LEN:at] if at >= 0 else None
+
+
+def prune_windows(windows: str, keep_from: str, keep: str | None) -> str:
+    """The string form without windows starting before ``keep_from`` (except ``keep``), cut as text."""
+    at, end, kept = 0, len(windows), ""
+    while at < end and windows[at:at + KEY_LEN] < keep_from:
+        nxt = windows.find(";", at)
+        nxt = end if nxt < 0 else nxt
+        if windows[at:at + KEY_LEN] == keep:
+            kept = windows[at:nxt]
+        at = nxt + 1
+    if not at:
+        return windows
+    rest = windows[at:]
+    return f"{kept};{rest}" if kept and rest else (kept or rest)
+
+
 def streak_at(windows: dict, key: str | None = None, *,
               max_gap: timedelta | None = None) -> tuple[int, str | None]:
     """Consecutive breaching windows ending at ``key`` (default: the latest) and the first of them.
@@ -77,7 +133,11 @@ def max_gap(cfg: LatencyConfig) -> timedelta:
 
 
 class Evaluator:
-    """Steps each source's windows through the alert state machine, over persisted state."""
+    """Steps each source's windows through the alert state machine, over persisted state.
+
+    Only the sources that received samples (or have windows not yet stepped) are decoded; the others
+    keep their stored string, from which expired windows are cut as text.
+    """
 
     def __init__(self, cfg: LatencyConfig, state: dict, now: datetime):
         self.cfg = cfg
@@ -89,6 +149,15 @@ class Evaluator:
         self.resolved: dict[str, dict] = {}
         self.window = timedelta(minutes=cfg.window_minutes)
         self.max_gap = max_gap(cfg)
+        self._open: dict[str, dict] = {}  # source -> its decoded windows, for the sources this cycle steps
+
+    def windows(self, source: str) -> dict:
+        """The decoded windows of ``source`` (decoded once; written back encoded by :meth:`run`)."""
+        found = self._open.get(source)
+        if found is None:
+            entry = self.sources.setdefault(source, {})
+            found = self._open[source] = decode_windows(entry.get("windows") or {})
+        return found
 
     # -- inputs ---------------------------------------------------------------------------
     def record(self, source: str, window_start: datetime, stats: Stats) -> None:
@@ -96,7 +165,7 @@ class Evaluator:
             return
         entry = self.sources.setdefault(source, {})
         breach = stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold)
-        entry.setdefault("windows", {})[iso(window_start)] = Window(
+        self.windows(source)[iso(window_start)] = Window(
             breach, stats.p95_ms, stats.failure_rate, stats.error_count, stats.count).pack()
         entry["touched"] = True
 
@@ -110,23 +179,37 @@ class Evaluator:
 
     # -- evaluation -----------------------------------------------------------------------
     def run(self) -> None:
+        horizon = iso(self.now - HORIZON)
+        # Start of each source's firing SLO episode: its windows are kept so breach_count stays exact.
+        episodes = {a["source"]: a["started_at"] for a in self.alerts.values() if a.get("rule") == "latency_slo"}
         for source, entry in sorted(self.sources.items()):
-            windows = entry.get("windows", {})
             stepped = entry.get("stepped")
+            stored = entry.get("windows")
+            if source not in self._open and not entry.get("touched") and (stored is None or isinstance(stored, str)):
+                latest = latest_window(stored or "")
+                if latest is None or (stepped is not None and latest[0] <= stepped):
+                    # Nothing new to step (its alert, if any, is unchanged): only expiry, cut from the text.
+                    episode = episodes.get(source)
+                    keep_from = min(horizon, episode) if episode is not None else horizon
+                    entry["windows"] = prune_windows(stored, keep_from, stepped) if stored else ""
+                    continue
+            windows = self.windows(source)
             pending = sorted(w for w in windows if stepped is None or w > stepped)
             if not pending and entry.get("touched") and stepped in windows:
                 pending = [stepped]
             for key in pending:
-                self._step(source, entry, key)
+                self._step(source, windows, key)
             if pending:
                 entry["stepped"] = max(pending[-1], stepped or pending[-1])
             entry.pop("touched", None)
             # Keep the horizon, and every window of a firing episode so breach_count stays exact.
-            keep_from = iso(self.now - HORIZON)
+            keep_from = horizon
             episode = self.alerts.get(fingerprint("latency_slo", source))
             if episode is not None:
                 keep_from = min(keep_from, episode["started_at"])
-            entry["windows"] = {k: v for k, v in windows.items() if k >= keep_from or k == entry.get("stepped")}
+            kept = {k: v for k, v in windows.items() if k >= keep_from or k == entry.get("stepped")}
+            self._open[source] = kept
+            entry["windows"] = encode_windows(kept)
         self._no_data()
 
     def _severity(self, streak: int, window: Window) -> str | None:
@@ -138,8 +221,7 @@ class Evaluator:
             return "warning"
         return None
 
-    def _step(self, source: str, entry: dict, key: str) -> None:
-        windows = entry["windows"]
+    def _step(self, source: str, windows: dict, key: str) -> None:
         window = Window.unpack(windows[key])
         streak, first = streak_at(windows, key, max_gap=self.max_gap)
         fp = fingerprint("latency_slo", source)
@@ -175,15 +257,35 @@ class Evaluator:
         """
         limit = timedelta(minutes=self.cfg.no_data_after_minutes)
         configured = set(self.cfg.sources)
+        # Which (rule, source) pairs have an alert, so a quiet healthy source costs no fingerprint; each
+        # source only changes its own pairs, so the index holds for the sources not yet visited.
+        alerting = {(a.get("rule"), a.get("source")) for a in self.alerts.values()}
+        # Silence compared as ISO text (same format as last_sample_at); the boundary second exactly.
+        bounds: dict[timedelta, str] = {}
+
+        def longer(last: str | None, span: timedelta) -> bool:
+            if last is None:
+                return self.now - self.created_at > span
+            if len(last) != KEY_LEN or last[-1] != "Z":  # not as this code writes it: compare as times
+                return self.now - parse_iso(last) > span
+            bound = bounds.get(span)
+            if bound is None:
+                bound = bounds[span] = iso(self.now - span)
+            return last < bound or (last == bound and self.now - parse_iso(last) > span)
+
         for source in sorted(configured | set(self.sources)):
             entry = self.sources.setdefault(source, {})
             last = entry.get("last_sample_at")
+            stale_limit = timedelta(hours=self.cfg.stale_after(source))
+            no_data, stale = longer(last, limit), longer(last, stale_limit)
+            if not (no_data or stale or ("no_data", source) in alerting or ("stale", source) in alerting
+                    or "stale_since" in entry):
+                continue  # heard from recently, nothing firing: nothing to change
             since = parse_iso(last) if last else self.created_at
             silent = self.now - since
-            stale_limit = timedelta(hours=self.cfg.stale_after(source))
             fp, stale_fp = fingerprint("no_data", source), fingerprint("stale", source)
             evidence = {"last_sample_at": last, "silent_minutes": int(silent.total_seconds() // 60)}
-            if silent > stale_limit:
+            if stale:
                 stale_since = parse_iso(entry.setdefault("stale_since", iso(self.now)))
                 if fp in self.alerts:
                     superseded = self.alerts.pop(fp)
@@ -210,7 +312,7 @@ class Evaluator:
                 alert = self.alerts.pop(stale_fp)
                 alert.update(status="resolved", resolved_at=last, evidence={"last_sample_at": last})
                 self.resolved[stale_fp] = alert
-            if silent > limit:
+            if no_data:
                 alert = self.alerts.setdefault(fp, {"id": fp, "rule": "no_data", "source": source,
                                                     "severity": "warning", "started_at": iso(since + limit),
                                                     "breach_count": 0, "breach_streak": 0, "last_breach_at": None})
