@@ -43,7 +43,7 @@ LOG = "logs/signal_notifier.csv"
 PREP_AT = datetime(2026, 3, 2, 12, 0, 30)
 T0 = datetime(2026, 3, 2, 12, 0)  # the prepared samples end here; the timed cycle reads 12:00-12:15
 TIMED_NOW = "2026-03-02T12:15:30Z"
-VERSION = 3
+VERSION = 4
 MIB = 1024 * 1024
 
 # variant -> (workspace, number of sources, new samples per source-minute pattern)

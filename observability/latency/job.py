@@ -368,7 +368,8 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     }
     heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-    chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z")
+    chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z",
+                                     report.charted(sources))
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
     diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
     return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,

@@ -58,6 +58,28 @@ def last_breach(state: dict) -> str | None:
     return max((k for k in found if k), default=None)
 
 
+# The step summary lists at most this many sources (and charts only those): a table or chart of 1,000s
+# of sources is unreadable, and building it cost more than the cycle's work. Every source stays in
+# the run's JSON figures (``sources``).
+MAX_LISTED = 25
+_ATTENTION = {"critical": 0, "warning": 1, "stale": 2, "no_data": 3}
+
+
+def listed(sources: list[dict]) -> list[dict]:
+    """The sources the step summary shows, in name order: all of them up to MAX_LISTED, else those
+    needing attention (alert severity, then stale, then silent) and then the highest latest-window p95."""
+    if len(sources) <= MAX_LISTED:
+        return sources
+    ranked = sorted(sources, key=lambda s: (_ATTENTION.get(s["status"], 4), -(s["p95_latency_ms"] or 0.0),
+                                            s["source"]))
+    return sorted(ranked[:MAX_LISTED], key=lambda s: s["source"])
+
+
+def charted(sources: list[dict]) -> set[str] | None:
+    """Sources whose rollups the chart draws: the listed ones when the list is cut, else all (None)."""
+    return None if len(sources) <= MAX_LISTED else {s["source"] for s in listed(sources)}
+
+
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}
 
 
@@ -70,12 +92,16 @@ def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], ro
              f"**{figures['pending_alerts']}** alert(s) firing", "",
              "| | source | last sample (UTC) | age | stale after | latency ms | window p95 ms | streak |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
-    for s in figures["sources"]:
+    shown = listed(figures["sources"])
+    for s in shown:
         latency = "" if s["latency_ms"] is None else f"{s['latency_ms']:,.0f}"
         p95 = "" if s["p95_latency_ms"] is None else f"{s['p95_latency_ms']:,.0f}"
         lines.append(f"| {_ICON.get(s['status'], '')} {s['status']} | {cell(s['source'])} | "
                      f"{s['timestamp_utc'] or 'never'} | {age_text(s['age_seconds']) if s['timestamp_utc'] else '–'} | "
                      f"{s['stale_after_hours']} h | {latency} | {p95} | {s['breach_streak']} |")
+    if len(shown) < len(figures["sources"]):
+        lines += ["", f"_{len(shown)} of {len(figures['sources'])} sources shown (those needing attention, then the "
+                      f"highest window p95); every source is in the run's JSON `sources`._"]
     if alerts:
         lines += ["", "### Alerts", "", "| severity | status | source | message |", "|---|---|---|---|"]
         for a in alerts:
