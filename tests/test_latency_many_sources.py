@@ -172,6 +172,8 @@ def test_a_workspace_written_by_the_previous_release_keeps_working(tmp_path):
     ok_run(a, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=3, minutes=2))
     shutil.copytree(a, b)
     doc = json.loads((b / "ops" / "latency_state.json").read_text())
+    assert doc["version"] == 2
+    doc["version"] = 1
     for entry in doc["sources"].values():
         entry["windows"] = dict(item.split("=", 1) for item in entry["windows"].split(";"))
     (b / "ops" / "latency_state.json").write_text(json.dumps(doc, separators=(",", ":")))
@@ -182,4 +184,4 @@ def test_a_workspace_written_by_the_previous_release_keeps_working(tmp_path):
     assert results[0]["sources"] == results[1]["sources"] and results[0]["alerts"] == results[1]["alerts"]
     states = [json.loads((ws / "ops" / "latency_state.json").read_text()) for ws in (a, b)]
     assert states[0]["sources"] == states[1]["sources"]
-    assert all(isinstance(e["windows"], str) for e in states[1]["sources"].values())
+    assert all(isinstance(e["windows"], str) for e in states[1]["sources"].values()) and states[1]["version"] == 2

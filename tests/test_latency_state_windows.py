@@ -68,6 +68,7 @@ def test_expired_windows_are_cut_from_the_text_as_a_decode_would(keep_from, keep
 
 
 def older_form(doc, form):
+    doc["version"] = 1
     for entry in doc["sources"].values():  # what older releases wrote
         windows = decode_windows(entry["windows"])
         if form == "lists":

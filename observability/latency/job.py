@@ -19,7 +19,11 @@ from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
 from observability.runtime import JobContext, JobResult
 
-STATE_VERSION = 1
+# Version 2: a source's SLO windows are one string (observability.latency.slo.encode_windows). Version 1
+# states (a JSON object per source's windows) are read and rewritten as version 2; a release that knows only
+# version 1 refuses a version-2 state with a clear error instead of misreading it.
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 REJECTS_HEADER = b"rejected_at,job_id,input,line,reason,raw\n"
 
 
@@ -120,9 +124,10 @@ def _load_state(ctx: JobContext, path: Path) -> dict:
     state = fsio.read_json(path, default=None, what="latency state", display=ctx.workspace.rel(path))
     if state is None:
         return {**_fresh_state(ctx.now), "adopt_files": True}
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-        raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} latency state; restore it "
-                         "with `observability state pull` or move it aside to rebuild")
+    if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS:
+        raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} (or older version-1) latency "
+                         "state; restore it with `observability state pull` or move it aside to rebuild")
+    state["version"] = STATE_VERSION  # the windows of a version-1 state are rewritten as strings this cycle
     return state
 
 

@@ -350,6 +350,8 @@ class RollupStore:
             day = todo[i]
             i += 1
             changed = by_day[day]
+            if carry is None and changed and self._append(day, changed, cutoff, hours, written):
+                continue
             lines = self.load(day)
             start = min((h for h, _ in changed), default=None)
             if start is None and carry is not None:
@@ -405,6 +407,69 @@ class RollupStore:
                 by_day[later[0]] = {}
                 todo.insert(i, later[0])
         return written, dropped
+
+    def _tail(self, day: str, since: str) -> list[str] | None:
+        """Row lines of a day file with hour_utc >= ``since``, read backwards from its end (not the
+        whole file); None when the file is missing, holds no row or ends in a torn line."""
+        path = self.part(day)
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            return None
+        with handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size <= len(HEADER_BYTES):
+                return None
+            chunk, at = b"", size
+            while at > len(HEADER_BYTES):
+                step = min(at - len(HEADER_BYTES), 1 << 16)
+                at -= step
+                handle.seek(at)
+                chunk = handle.read(step) + chunk
+                first = chunk.find(b"\n")  # the first line in the chunk may be cut: judged once whole
+                whole = chunk[first + 1:] if at > len(HEADER_BYTES) else chunk
+                if whole and whole[:20].decode("ascii", "replace") < since:
+                    break
+        if not chunk.endswith(b"\n"):
+            return None
+        try:
+            text = (chunk[first + 1:] if at > len(HEADER_BYTES) else chunk).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return [line for line in text.splitlines(keepends=True) if line[:20] >= since]
+
+    def _append(self, day: str, changed: dict[tuple[str, str], RollupRow], cutoff: str, hours: dict[str, str],
+                written: list[RollupRow]) -> bool:
+        """Rows of hours after every row of the newest day file, appended to it instead of rewriting it
+        (the first cycle of each hour). False, with nothing written, when that does not hold.
+
+        A run killed after the append and before its state commit is redone by the next one, which
+        recomputes the same (hour, source) rows and replaces them in a rewrite.
+        """
+        days = self.days()
+        if day in self._lines or not days or day != days[-1] or day <= cutoff[:10]:
+            return False
+        start = min(h for h, _ in changed)
+        before = _previous_hour(start, hours)
+        tail = self._tail(day, min(before, start))
+        if tail is None or any(line[:20] >= start for line in tail):
+            return False
+        for line in tail:
+            if line.count(",") < 2 or line[:10] != day:
+                raise self._damaged(day, "?", line)
+        previous = {r.source: r.breach_streak for r in (self._parse(day, line) for line in tail)
+                    if r.hour_utc == before}
+        last: dict[str, tuple[str, int]] = {src: (before, n) for src, n in previous.items()}
+        ordered = sorted(changed.values(), key=lambda r: (r.hour_utc, r.source))
+        for row in ordered:
+            prior = last.get(row.source)
+            contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
+            row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+            last[row.source] = (row.hour_utc, row.breach_streak)
+        fsio.append_bytes(self.part(day), "".join(r.line() for r in ordered).encode("utf-8"))
+        self.written.append(self.part(day))
+        written.extend(ordered)
+        return True
 
     def _needs_restreak(self, day: str, before: str, carry: dict[str, int], hours: dict[str, str]) -> bool:
         first = f"{day}T00:00:00Z"
