@@ -100,3 +100,20 @@ def test_a_state_with_older_windows_evaluates_as_the_current_form_does(tmp_path,
         [(x["rule"], x["status"], x["breach_count"]) for x in results[1]["alerts"]] != []
     assert state(a)["sources"] == state(b)["sources"]  # the older form is rewritten in the current one
     assert state(a)["alerts"] == state(b)["alerts"]
+
+
+@pytest.mark.parametrize("odd", [None, 'quote"inside', "back\\slash", "nul\x00", "ünï", "\x00", "new\nline"])
+def test_the_state_text_is_json_dumps_whatever_the_windows_hold(odd):
+    from observability.latency.job import state_text
+
+    windows = encode_windows({"2025-10-11T00:00:00Z": "0,10.0,0.0,0,2", "2025-10-11T00:15:00Z": "1,1e-05,0.5,1,3"})
+    state = {"version": 2, "cursors": {"log.csv": {"header": ["a", "\x00"]}},
+             "sources": {"feed_a": {"windows": windows, "stepped": "2025-10-11T00:15:00Z"},
+                         "feed_b": {"windows": "", "last_sample_at": None}, "feed_c": {}},
+             "alerts": {}}
+    if odd is not None:
+        state["sources"]["feed_d"] = {"windows": odd}
+        state["sources"]["feed_e"] = {"windows": windows, "note": odd}
+    expected = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert state_text(state) == expected
+    assert json.loads(state_text(state)) == state
