@@ -7,7 +7,7 @@ import json
 import shutil
 from datetime import timedelta
 
-from _support_latency import append_log, current_row, ok_run, ts, write_log
+from _support_latency import append_log, current_row, ok_run, run_latency, ts, write_log
 
 import pytest
 
@@ -117,3 +117,20 @@ def test_the_state_text_is_json_dumps_whatever_the_windows_hold(odd):
     expected = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     assert state_text(state) == expected
     assert json.loads(state_text(state)) == state
+
+
+@pytest.mark.parametrize("bad", ["garbage", "0000", "2025-10-11T00:00:00Z=1,2", ["not", "a", "string"], 12])
+@pytest.mark.parametrize("touched", [True, False])
+def test_damaged_windows_are_refused_naming_the_field(tmp_path, bad, touched):
+    start = ts("2025-10-11T00:00:00Z")
+    write_log(tmp_path / "log.csv", rows(start, 1, 10.0))
+    ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=1, minutes=1))
+    doc = state(tmp_path)
+    doc["sources"]["feed_a"]["windows"] = bad
+    (tmp_path / "ops" / "latency_state.json").write_text(json.dumps(doc))
+    if touched:  # new samples for the source, or none: its windows are only cut and read off the end
+        append_log(tmp_path / "log.csv", rows(start + timedelta(hours=1), 1, 10.0))
+    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=2, minutes=1))
+    assert run.exit_code == 1 and run.error_code == "invalid_input", run
+    message = run.summary["diagnostics"]["error_message"]
+    assert "ops/latency_state.json: field sources.feed_a.windows: not a windows string" in message

@@ -351,7 +351,7 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
 
     # 5. SLO windows touched by new samples, evaluated in time order.
-    evaluator = Evaluator(cfg, state, now)
+    evaluator = Evaluator(cfg, state, now, where=ws.rel(paths.state))
     touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in fresh}
     by_window: dict[tuple, list[Sample]] = defaultdict(list)
     for s in everything:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from observability import alertid
 from observability.clock import iso, parse_iso
 from observability.config.latency import LatencyConfig
+from observability.errors import InputError
 from observability.freshness import age_text
 from observability.latency.stats import Stats
 
@@ -67,7 +68,10 @@ def decode_windows(windows: str | dict) -> dict:
         return {k: v if isinstance(v, str) else Window.unpack(v).pack() for k, v in windows.items()}
     if not windows:
         return {}
-    return dict(item.split("=", 1) for item in windows.split(";"))
+    found = dict(item.split("=", 1) for item in windows.split(";"))
+    if any(len(k) != KEY_LEN or v.count(",") != 4 for k, v in found.items()):
+        raise ValueError("not a windows string")
+    return found
 
 
 def encode_windows(windows: dict) -> str:
@@ -139,8 +143,9 @@ class Evaluator:
     keep their stored string, from which expired windows are cut as text.
     """
 
-    def __init__(self, cfg: LatencyConfig, state: dict, now: datetime):
+    def __init__(self, cfg: LatencyConfig, state: dict, now: datetime, *, where: str = "latency state"):
         self.cfg = cfg
+        self.where = where  # the state file, for errors
         self.now = now
         self.sources: dict = state.setdefault("sources", {})
         self.alerts: dict = state.setdefault("alerts", {})
@@ -156,7 +161,12 @@ class Evaluator:
         found = self._open.get(source)
         if found is None:
             entry = self.sources.setdefault(source, {})
-            found = self._open[source] = decode_windows(entry.get("windows") or {})
+            try:
+                found = self._open[source] = decode_windows(entry.get("windows") or {})
+            except (AttributeError, TypeError, ValueError, IndexError):
+                raise InputError(f"{self.where}: field sources.{source}.windows: not a windows string "
+                                 "(\"<start>=<breach>,<p95_ms>,<failure_rate>,<errors>,<count>;...\"); restore the "
+                                 "state with `observability state pull` or move it aside to rebuild") from None
         return found
 
     # -- inputs ---------------------------------------------------------------------------
@@ -187,7 +197,8 @@ class Evaluator:
             stored = entry.get("windows")
             if source not in self._open and not entry.get("touched") and (stored is None or isinstance(stored, str)):
                 latest = latest_window(stored or "")
-                if latest is None or (stepped is not None and latest[0] <= stepped):
+                if latest is None or (stepped is not None and latest[0] <= stepped and latest[1].count(",") == 4
+                                      and stored[-len(latest[1]) - 1] == "="):
                     # Nothing new to step (its alert, if any, is unchanged): only expiry, cut from the text.
                     episode = episodes.get(source)
                     keep_from = min(horizon, episode) if episode is not None else horizon
