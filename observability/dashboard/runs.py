@@ -32,29 +32,55 @@ def parse_index(data: bytes) -> dict:
 
 
 _VALID_DAYS: set[str] = set()
-_NEWLINE = itertools.repeat("\n")
+_CALENDARS: dict[str, tuple[str, str, int, list[str] | None]] = {}
+_CALENDARS_KEPT = 32  # per process: ~40 KB of key (and at most one days list) per 2,000-row calendar
 _EXACT = 2 ** 53  # counts above this differ between int() and the careful path's float reading
 _SMALL = {str(n): n for n in range(1000)}
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b",\n")
 
 
-def _columns(body: str, width: int, wanted: list[int]) -> list[list[str]] | None:
-    """The ``wanted`` columns of the body, or None unless every line has exactly ``width`` fields.
+def _fields(body: str, width: int) -> list[str] | None:
+    """Every field of the body, line after line, or None unless every line has exactly ``width`` fields.
 
-    Splitting the whole body on commas leaves each line's last field and the next line's first
-    joined by a newline, every ``width - 1``-th item; the count of items and a newline in each of
-    those joints prove every line has ``width - 1`` commas, without a list per line.
+    Deleting every byte but commas and newlines leaves one ``width - 1`` commas and a newline per
+    line: comparing that with the string it must be proves the widths without a list per line.
     """
-    lines = body.count("\n") + 1
-    step = width - 1
-    flat = body.split(",")
-    if len(flat) != lines * step + 1:
+    separators = body.encode("ascii").translate(None, _NOT_SEPARATOR)
+    lines = separators.count(b"\n") + 1
+    commas = b"," * (width - 1)
+    if len(separators) != lines * width - 1 or separators != (commas + b"\n") * (lines - 1) + commas:
         return None
-    joints = flat[step::step]
-    if not all(map(operator.contains, itertools.islice(joints, lines - 1), _NEWLINE)):
+    return body.replace("\n", ",").split(",")
+
+
+def _calendar(raw_dates: list[str]) -> tuple[str, str, int, list[str] | None] | None:
+    """(first stamp, last stamp, distinct days, days or None when no day repeats) of a date column.
+
+    None when a date is not one the careful path reads. Runs over the same history share their
+    date column, so the answer is kept per column text (a newline never occurs within a field).
+    """
+    key = "\n".join(raw_dates)
+    known = _CALENDARS.get(key)
+    if known is not None:
+        return known
+    stamps = list(map(str.strip, raw_dates))
+    days = list(map(operator.itemgetter(slice(0, 10)), stamps))
+    distinct = set(days)
+    unseen = distinct - _VALID_DAYS
+    try:  # the careful path's rule (upstream.runs._day): 10 characters that date.fromisoformat reads
+        for day in unseen:
+            if len(day) != 10:
+                return None
+            date.fromisoformat(day)
+    except ValueError:
         return None
-    ends = "\n".join(joints).split("\n") if 0 in wanted or step in wanted else []
-    # ends: last field of line 1, first of line 2, last of line 2, ...
-    return [[flat[0], *ends[1::2]] if c == 0 else ends[0::2] if c == step else flat[c::step] for c in wanted]
+    if len(_VALID_DAYS) < 200_000:  # calendars overlap: check each date once per process
+        _VALID_DAYS.update(unseen)
+    found = (min(stamps), max(stamps), len(distinct), None if len(distinct) == len(days) else days)
+    if len(_CALENDARS) >= _CALENDARS_KEPT:
+        del _CALENDARS[next(iter(_CALENDARS))]
+    _CALENDARS[key] = found
+    return found
 
 
 def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
@@ -66,12 +92,12 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
     body = text[head_end + 1:].rstrip("\n") if head_end >= 0 else ""
     if not body:
         return None
-    columns = _columns(body, len(header), [header.index(c) for c in DAILY_REQUIRED])
-    if columns is None:
+    width = len(header)
+    flat = _fields(body, width)
+    if flat is None:
         return None
-    raw_dates, raw_fills, raw_wins, raw_pnl = columns
-    stamps = list(map(str.strip, raw_dates))
-    days = list(map(operator.itemgetter(slice(0, 10)), stamps))
+    i_date, i_fills, i_wins, i_pnl = (header.index(c) for c in DAILY_REQUIRED)
+    raw_fills, raw_wins, raw_pnl = flat[i_fills::width], flat[i_wins::width], flat[i_pnl::width]
     try:  # plain counts below 1,000 by lookup (no sign, no spaces, no leading zero), the rest by int()
         fills = list(map(_SMALL.__getitem__, raw_fills))
         wins = list(map(_SMALL.__getitem__, raw_wins))
@@ -101,20 +127,14 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
         falls = list(map(operator.sub, peaks, cum))
         max_dd = max(falls)
         peak_at_dd = peaks[falls.index(max_dd)] if max_dd > 0 else 0.0
-    distinct = set(days)
-    unseen = distinct - _VALID_DAYS
-    try:  # the careful path's rule (upstream.runs._day): 10 characters that date.fromisoformat reads
-        for day in unseen:
-            if len(day) != 10:
-                return None
-            date.fromisoformat(day)
-    except ValueError:
+    calendar = _calendar(flat[i_date::width])
+    if calendar is None:
         return None
-    if len(_VALID_DAYS) < 200_000:  # runs share their calendar: check each date once per process
-        _VALID_DAYS.update(unseen)
-    return {"days": len(distinct), "active_days": len(set(itertools.compress(days, fills))),
-            "fills": sum(fills), "wins": sum(wins), "first": min(stamps), "last": max(stamps),
-            "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": total}
+    first, last, days, repeated = calendar
+    # a day is active when it has a fill; with no day repeated that is a row whose fills are not 0
+    active = len(fills) - fills.count(0) if repeated is None else len(set(itertools.compress(repeated, fills)))
+    return {"days": days, "active_days": active, "fills": sum(fills), "wins": sum(wins), "first": first,
+            "last": last, "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": total}
 
 
 def parse_daily(data: bytes) -> dict:
