@@ -32,38 +32,41 @@ def parse_index(data: bytes) -> dict:
 
 
 _VALID_DAYS: set[str] = set()
-_CALENDARS: dict[str, tuple[str, str, int, list[str] | None]] = {}
+_CALENDARS: dict[bytes, tuple[str, str, int, list[str] | None]] = {}
 _CALENDARS_KEPT = 32  # per process: ~40 KB of key (and at most one days list) per 2,000-row calendar
 _EXACT = 2 ** 53  # counts above this differ between int() and the careful path's float reading
-_SMALL = {str(n): n for n in range(1000)}
+_SMALL = {str(n).encode(): n for n in range(1000)}
+_BOM = "\ufeff".encode()
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b",\n")
+# str.splitlines() boundaries within ASCII besides \n (a \r\n is made \n first): the careful path's lines
+_OTHER_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 
 
-def _fields(body: str, width: int) -> list[str] | None:
+def _fields(body: bytes, width: int) -> list[bytes] | None:
     """Every field of the body, line after line, or None unless every line has exactly ``width`` fields.
 
-    Deleting every byte but commas and newlines leaves one ``width - 1`` commas and a newline per
-    line: comparing that with the string it must be proves the widths without a list per line.
+    Deleting every byte but commas and newlines leaves ``width - 1`` commas and a newline per line
+    when the widths are right: one comparison proves them without a list per line.
     """
-    separators = body.encode("ascii").translate(None, _NOT_SEPARATOR)
+    separators = body.translate(None, _NOT_SEPARATOR)
     lines = separators.count(b"\n") + 1
     commas = b"," * (width - 1)
     if len(separators) != lines * width - 1 or separators != (commas + b"\n") * (lines - 1) + commas:
         return None
-    return body.replace("\n", ",").split(",")
+    return body.replace(b"\n", b",").split(b",")
 
 
-def _calendar(raw_dates: list[str]) -> tuple[str, str, int, list[str] | None] | None:
+def _calendar(raw_dates: list[bytes]) -> tuple[str, str, int, list[str] | None] | None:
     """(first stamp, last stamp, distinct days, days or None when no day repeats) of a date column.
 
     None when a date is not one the careful path reads. Runs over the same history share their
-    date column, so the answer is kept per column text (a newline never occurs within a field).
+    date column, so the answer is kept per column (joined: a newline never occurs within a field).
     """
-    key = "\n".join(raw_dates)
+    key = b"\n".join(raw_dates)
     known = _CALENDARS.get(key)
     if known is not None:
         return known
-    stamps = list(map(str.strip, raw_dates))
+    stamps = list(map(str.strip, key.decode("ascii").split("\n")))  # str.strip: the careful path's whitespace
     days = list(map(operator.itemgetter(slice(0, 10)), stamps))
     distinct = set(days)
     unseen = distinct - _VALID_DAYS
@@ -83,13 +86,22 @@ def _calendar(raw_dates: list[str]) -> tuple[str, str, int, list[str] | None] | 
     return found
 
 
-def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
-    """Column-wise aggregation with C-level split/map/accumulate; None when any row needs the careful path."""
-    # the careful path splits lines on every str.splitlines() boundary; only \n is handled here
-    if not text.isascii() or any(c in text for c in "\r\x0b\x0c\x1c\x1d\x1e"):
+def _parse_daily_fast(data: bytes) -> dict | None:
+    """Column-wise aggregation with C-level split/map/accumulate over the bytes; None when any row
+    (or the file's text: not ASCII, lone CR, other line breaks) needs the careful path."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if not data.isascii():
         return None
-    head_end = text.find("\n")
-    body = text[head_end + 1:].rstrip("\n") if head_end >= 0 else ""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")  # upstream writes CRLF; a lone CR is left to the careful path
+    if any(map(data.__contains__, _OTHER_BREAKS)):
+        return None
+    head, _, body = data.partition(b"\n")
+    header = [h.strip() for h in head.decode("ascii").split(",")]
+    if any(c not in header for c in DAILY_REQUIRED):
+        return None
+    body = body.rstrip(b"\n")
     if not body:
         return None
     width = len(header)
@@ -97,7 +109,7 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
     if flat is None:
         return None
     i_date, i_fills, i_wins, i_pnl = (header.index(c) for c in DAILY_REQUIRED)
-    raw_fills, raw_wins, raw_pnl = flat[i_fills::width], flat[i_wins::width], flat[i_pnl::width]
+    raw_fills, raw_wins = flat[i_fills::width], flat[i_wins::width]
     try:  # plain counts below 1,000 by lookup (no sign, no spaces, no leading zero), the rest by int()
         fills = list(map(_SMALL.__getitem__, raw_fills))
         wins = list(map(_SMALL.__getitem__, raw_wins))
@@ -112,13 +124,12 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
     if any(map(operator.gt, wins, fills)):
         return None
     try:
-        pnl = list(filter(None, map(float, raw_pnl)))  # a zero moves neither the sum nor the drawdown
+        pnl = list(filter(None, map(float, flat[i_pnl::width])))  # a zero moves neither the sum nor the drawdown
     except ValueError:
         return None
     max_dd = peak_at_dd = total = 0.0
     if pnl:
-        cum = list(itertools.accumulate(pnl, initial=0.0))
-        del cum[0]
+        cum = list(itertools.accumulate(pnl))  # from 0.0 as the careful path: 0.0 + x is x
         total = cum[-1]
         if not math.isfinite(total):
             return None
@@ -139,16 +150,7 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
 
 def parse_daily(data: bytes) -> dict:
     """Aggregates of one daily.csv (days, active days, fills, wins, first/last date, drawdown) and skip warnings."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte {exc.start}: {exc.reason})") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")  # upstream writes CRLF; a lone CR is left to the careful path
-    header = [h.strip() for h in text.partition("\n")[0].split(",")]
-    if any(c not in header for c in DAILY_REQUIRED):
-        return parse_daily_careful(data)
-    fast = _parse_daily_fast(text, header)
+    fast = _parse_daily_fast(data)
     if fast is not None:
         return {**fast, "warnings": []}
     return parse_daily_careful(data)
