@@ -306,6 +306,7 @@ VARIANTS = {  # name: (lines -> lines or bytes, whether the fast path must take 
     "missing column": (lambda ls: [line.rsplit(",", 1)[0] for line in ls], False),
     "header only": (lambda ls: ls[:1], False),
     "file separator (a line break)": (lambda ls: [*ls[:2], "2018-01-02,2\x1c49,51,50,45.5", *ls[3:]], False),
+    "line break in the header": (lambda ls: ["date,breakouts\x0b,fills,wins,pnl_pips", *ls[1:]], False),
     "not ASCII": (lambda ls: [*ls[:2], "2018-01-02,2\u00e949,51,50,45.5", *ls[3:]], False),
     "CRLF": (lambda ls: "\r\n".join(ls).encode() + b"\r\n", True),
     "BOM and CRLF": (lambda ls: "\ufeff".encode() + "\r\n".join(ls).encode() + b"\r\n", True),

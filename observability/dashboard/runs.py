@@ -37,16 +37,17 @@ _CALENDARS_KEPT = 32  # per process: ~40 KB of key (and at most one days list) p
 _EXACT = 2 ** 53  # counts above this differ between int() and the careful path's float reading
 _SMALL = {str(n).encode(): n for n in range(1000)}
 _BOM = "\ufeff".encode()
-_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b",\n")
 # str.splitlines() boundaries within ASCII besides \n (a \r\n is made \n first): the careful path's lines
-_OTHER_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+_OTHER_BREAKS = b"\r\x0b\x0c\x1c\x1d\x1e"
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b",\n" + _OTHER_BREAKS)  # kept: they spoil the match
 
 
 def _fields(body: bytes, width: int) -> list[bytes] | None:
     """Every field of the body, line after line, or None unless every line has exactly ``width`` fields.
 
-    Deleting every byte but commas and newlines leaves ``width - 1`` commas and a newline per line
-    when the widths are right: one comparison proves them without a list per line.
+    Deleting every byte but commas and line breaks leaves ``width - 1`` commas and a newline per
+    line when the widths are right and ``\n`` is the only break: one comparison proves both
+    without a list per line.
     """
     separators = body.translate(None, _NOT_SEPARATOR)
     lines = separators.count(b"\n") + 1
@@ -95,9 +96,9 @@ def _parse_daily_fast(data: bytes) -> dict | None:
         return None
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")  # upstream writes CRLF; a lone CR is left to the careful path
-    if any(map(data.__contains__, _OTHER_BREAKS)):
-        return None
     head, _, body = data.partition(b"\n")
+    if any(map(head.__contains__, _OTHER_BREAKS)):  # in the body, _fields finds them
+        return None
     header = [h.strip() for h in head.decode("ascii").split(",")]
     if any(c not in header for c in DAILY_REQUIRED):
         return None
