@@ -80,7 +80,11 @@ def _calendar(raw_dates: list[bytes]) -> tuple[str, str, int, list[str] | None] 
         return None
     if len(_VALID_DAYS) < 200_000:  # calendars overlap: check each date once per process
         _VALID_DAYS.update(unseen)
-    found = (min(stamps), max(stamps), len(distinct), None if len(distinct) == len(days) else days)
+    if all(map(operator.le, stamps, itertools.islice(stamps, 1, None))):  # in date order, as upstream writes
+        first, last = stamps[0], stamps[-1]
+    else:
+        first, last = min(stamps), max(stamps)
+    found = (first, last, len(distinct), None if len(distinct) == len(days) else days)
     if len(_CALENDARS) >= _CALENDARS_KEPT:
         del _CALENDARS[next(iter(_CALENDARS))]
     _CALENDARS[key] = found
