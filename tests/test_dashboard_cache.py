@@ -218,8 +218,7 @@ def _careful(data: bytes):
 @given(daily_files())
 def test_the_fast_path_agrees_with_the_careful_reader(case):
     data, takes_fast = case
-    text = data.decode("utf-8-sig").replace("\r\n", "\n")
-    fast = runs._parse_daily_fast(text, [h.strip() for h in text.partition("\n")[0].split(",")])
+    fast = runs._parse_daily_fast(data)
     careful = _careful(data)
     if fast is not None:
         assert careful == {**fast, "warnings": []}
@@ -234,8 +233,7 @@ def test_the_fast_path_takes_clean_files():
     """Upstream's own files (CRLF, a time part on some dates, zero-fill days) never need the careful path."""
     data = ("date,breakouts,fills,wins,pnl_pips\r\n2018-01-01,9,0,0,0.0\r\n2018-01-02 00:00:00,249,51,50,45.5\r\n"
             "2018-01-03,3,2,1,-50.25\r\n").encode()
-    text = data.decode().replace("\r\n", "\n")
-    fast = runs._parse_daily_fast(text, ["date", "breakouts", "fills", "wins", "pnl_pips"])
+    fast = runs._parse_daily_fast(data)
     assert fast == {"days": 3, "active_days": 2, "fills": 53, "wins": 51, "first": "2018-01-01",
                     "last": "2018-01-03", "max_drawdown_pips": 50.25, "peak_at_drawdown_pips": 45.5,
                     "total_pips": -4.75}
@@ -248,8 +246,7 @@ CLEAN_FILE = ["date,gate,fills,wins,pnl_pips", "2026-01-01,5,0,0,0.0", "2026-01-
 
 def _agree(lines: list[str]) -> None:
     data = ("\n".join(lines) + "\n").encode()
-    text = data.decode()
-    fast = runs._parse_daily_fast(text, [h.strip() for h in lines[0].split(",")])
+    fast = runs._parse_daily_fast(data)
     careful = _careful(data)
     if fast is not None:
         assert careful == {**fast, "warnings": []}, (lines, fast)
@@ -277,3 +274,80 @@ def test_one_odd_cell_in_a_clean_file(column, value):
 ])
 def test_rows_of_the_wrong_width_are_never_realigned(rows):
     _agree([CLEAN_FILE[0], *rows])
+
+
+# -- a corpus through both readers: every variant parses alike, the clean ones on the fast path -----
+
+BASE = ["date,breakouts,fills,wins,pnl_pips", "2018-01-01 00:00:00,9,0,0,0.0", "2018-01-02,249,51,50,45.5",
+        "2018-01-03,3,2,1,-50.25", "2018-01-04,3,0,0,-0.0", "2018-01-05 00:00:00,3,4,4,12.125"]
+VARIANTS = {  # name: (lines -> lines or bytes, whether the fast path must take it)
+    "clean": (lambda ls: ls, True),
+    "columns reordered": (lambda ls: [",".join(reversed(line.split(","))) for line in ls], True),
+    "quoted unused field": (lambda ls: [ls[0], *(f'{c[0]},"b",{",".join(c[2:])}' for c in map(lambda l: l.split(","), ls[1:]))], True),
+    "quoted date": (lambda ls: [ls[0], '"2018-01-01",9,0,0,0.0', *ls[2:]], False),
+    "quoted number": (lambda ls: [*ls[:2], '2018-01-02,249,"51",50,45.5', *ls[3:]], False),
+    "quoted comma": (lambda ls: [*ls[:2], '2018-01-02,"2,4",51,50,45.5', *ls[3:]], False),
+    "blank line": (lambda ls: [*ls[:3], "", *ls[3:]], False),
+    "whitespace line": (lambda ls: [*ls[:3], "  \t", *ls[3:]], False),
+    "trailing blank lines": (lambda ls: [*ls, "", ""], True),
+    "torn last row": (lambda ls: [*ls[:-1], "2018-01-05 00:00:00,3,4"], False),
+    "torn and padded rows": (lambda ls: [*ls[:2], "2018-01-02,249,51,50", "2018-01-03,3,2,1,-50.25,7", *ls[4:]], False),
+    "bad number": (lambda ls: [*ls[:2], "2018-01-02,249,51,50,4x5", *ls[3:]], False),
+    "nan": (lambda ls: [*ls[:2], "2018-01-02,249,51,50,nan", *ls[3:]], False),
+    "inf total": (lambda ls: [*ls[:2], "2018-01-02,249,51,50,1e308", "2018-01-03,3,2,1,1e308", *ls[4:]], False),
+    "empty count": (lambda ls: [*ls[:2], "2018-01-02,249,,0,45.5", *ls[3:]], False),
+    "count 3.0": (lambda ls: [*ls[:2], "2018-01-02,249,3.0,1,45.5", *ls[3:]], False),
+    "big count": (lambda ls: [*ls[:2], "2018-01-02,249,1000,50,45.5", *ls[3:]], True),
+    "more wins than fills": (lambda ls: [*ls[:2], "2018-01-02,249,1,2,45.5", *ls[3:]], False),
+    "bad date": (lambda ls: [*ls[:2], "2018-02-30,249,51,50,45.5", *ls[3:]], False),
+    "spaced date": (lambda ls: [*ls[:2], " 2018-01-02 ,249,51,50,45.5", *ls[3:]], True),
+    "unit separator around a date": (lambda ls: [*ls[:2], "\x1f2018-01-02,249,51,50,45.5", *ls[3:]], True),
+    "repeated day": (lambda ls: [*ls, "2018-01-05,1,1,0,-3.5"], True),
+    "missing column": (lambda ls: [line.rsplit(",", 1)[0] for line in ls], False),
+    "header only": (lambda ls: ls[:1], False),
+    "file separator (a line break)": (lambda ls: [*ls[:2], "2018-01-02,2\x1c49,51,50,45.5", *ls[3:]], False),
+    "line break in the header": (lambda ls: ["date,breakouts\x0b,fills,wins,pnl_pips", *ls[1:]], False),
+    "not ASCII": (lambda ls: [*ls[:2], "2018-01-02,2\u00e949,51,50,45.5", *ls[3:]], False),
+    "CRLF": (lambda ls: "\r\n".join(ls).encode() + b"\r\n", True),
+    "BOM and CRLF": (lambda ls: "\ufeff".encode() + "\r\n".join(ls).encode() + b"\r\n", True),
+    "two BOMs": (lambda ls: "\ufeff\ufeff".encode() + "\n".join(ls).encode(), False),
+    "lone CR": (lambda ls: "\r".join(ls).encode(), False),
+    "CR and CRLF": (lambda ls: ("\r\n".join(ls[:3]) + "\r" + "\r\n".join(ls[3:])).encode(), False),
+    "not UTF-8": (lambda ls: "\n".join(ls).encode() + b"\n2018-01-09,1,1,1,\xff", False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_the_corpus_reads_alike_through_both_paths(name):
+    change, takes_fast = VARIANTS[name]
+    made = change(list(BASE))
+    data = made if isinstance(made, bytes) else ("\n".join(made) + "\n").encode()
+    fast = runs._parse_daily_fast(data)
+    careful = _careful(data)
+    if fast is not None:
+        assert careful == {**fast, "warnings": []}
+    assert (fast is not None) == takes_fast
+    for _ in range(2):  # the second time from the calendar kept by the first
+        try:
+            assert runs.parse_daily(data) == careful
+        except ValueError as exc:
+            assert careful == f"ValueError: {exc}"
+
+
+def test_a_kept_calendar_serves_only_its_own_date_column():
+    """Runs sharing a date column reuse its reading; their own fills still decide the active days."""
+    runs._CALENDARS.clear()
+    header = "date,fills,wins,pnl_pips\n"
+    days = [f"2018-01-{d:02d}" for d in range(1, 29)]
+    for repeat in (False, True):
+        dates = days + days[:3] if repeat else days
+        for shift in range(4):
+            lines = [f"{d},{(i + shift) % 3},{min(1, (i + shift) % 3)},{(i % 5) - 2.5}" for i, d in enumerate(dates)]
+            data = (header + "\n".join(lines) + "\n").encode()
+            assert runs._parse_daily_fast(data) is not None
+            assert runs.parse_daily(data) == _careful(data)
+    assert len(runs._CALENDARS) == 2
+    for n in range(runs._CALENDARS_KEPT + 5):  # more calendars than kept: the oldest go, answers stay right
+        data = (header + f"2019-01-01,1,0,0.5\n2019-02-{n % 28 + 1:02d} 0{n % 10}:00:00,0,0,-1.0\n").encode()
+        assert runs.parse_daily(data) == _careful(data)
+    assert len(runs._CALENDARS) == runs._CALENDARS_KEPT

@@ -126,7 +126,8 @@ class ContentCache:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(_read_file, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+                # small chunks: the workers finish together (a worker left alone with a big last chunk idles a core)
+                results = list(pool.map(_read_file, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8)))))
         else:
             results = map(_read_file, jobs)
         for (key, _, known), (kind, digest, value, stat) in zip(todo, results, strict=True):

@@ -32,46 +32,89 @@ def parse_index(data: bytes) -> dict:
 
 
 _VALID_DAYS: set[str] = set()
-_NEWLINE = itertools.repeat("\n")
+_CALENDARS: dict[bytes, tuple[str, str, int, list[str] | None]] = {}
+_CALENDARS_KEPT = 32  # per process: ~40 KB of key (and at most one days list) per 2,000-row calendar
 _EXACT = 2 ** 53  # counts above this differ between int() and the careful path's float reading
-_SMALL = {str(n): n for n in range(1000)}
+_SMALL = {str(n).encode(): n for n in range(1000)}
+_BOM = "\ufeff".encode()
+# str.splitlines() boundaries within ASCII besides \n (a \r\n is made \n first): the careful path's lines
+_OTHER_BREAKS = b"\r\x0b\x0c\x1c\x1d\x1e"
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b",\n" + _OTHER_BREAKS)  # kept: they spoil the match
 
 
-def _columns(body: str, width: int, wanted: list[int]) -> list[list[str]] | None:
-    """The ``wanted`` columns of the body, or None unless every line has exactly ``width`` fields.
+def _fields(body: bytes, width: int) -> list[bytes] | None:
+    """Every field of the body, line after line, or None unless every line has exactly ``width`` fields.
 
-    Splitting the whole body on commas leaves each line's last field and the next line's first
-    joined by a newline, every ``width - 1``-th item; the count of items and a newline in each of
-    those joints prove every line has ``width - 1`` commas, without a list per line.
+    Deleting every byte but commas and line breaks leaves ``width - 1`` commas and a newline per
+    line when the widths are right and ``\n`` is the only break: one comparison proves both
+    without a list per line.
     """
-    lines = body.count("\n") + 1
-    step = width - 1
-    flat = body.split(",")
-    if len(flat) != lines * step + 1:
+    separators = body.translate(None, _NOT_SEPARATOR)
+    lines = separators.count(b"\n") + 1
+    commas = b"," * (width - 1)
+    if len(separators) != lines * width - 1 or separators != (commas + b"\n") * (lines - 1) + commas:
         return None
-    joints = flat[step::step]
-    if not all(map(operator.contains, itertools.islice(joints, lines - 1), _NEWLINE)):
-        return None
-    ends = "\n".join(joints).split("\n") if 0 in wanted or step in wanted else []
-    # ends: last field of line 1, first of line 2, last of line 2, ...
-    return [[flat[0], *ends[1::2]] if c == 0 else ends[0::2] if c == step else flat[c::step] for c in wanted]
+    return body.replace(b"\n", b",").split(b",")
 
 
-def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
-    """Column-wise aggregation with C-level split/map/accumulate; None when any row needs the careful path."""
-    # the careful path splits lines on every str.splitlines() boundary; only \n is handled here
-    if not text.isascii() or any(c in text for c in "\r\x0b\x0c\x1c\x1d\x1e"):
+def _calendar(raw_dates: list[bytes]) -> tuple[str, str, int, list[str] | None] | None:
+    """(first stamp, last stamp, distinct days, days or None when no day repeats) of a date column.
+
+    None when a date is not one the careful path reads. Runs over the same history share their
+    date column, so the answer is kept per column (joined: a newline never occurs within a field).
+    """
+    key = b"\n".join(raw_dates)
+    known = _CALENDARS.get(key)
+    if known is not None:
+        return known
+    stamps = list(map(str.strip, key.decode("ascii").split("\n")))  # str.strip: the careful path's whitespace
+    days = list(map(operator.itemgetter(slice(0, 10)), stamps))
+    distinct = set(days)
+    unseen = distinct - _VALID_DAYS
+    try:  # the careful path's rule (upstream.runs._day): 10 characters that date.fromisoformat reads
+        for day in unseen:
+            if len(day) != 10:
+                return None
+            date.fromisoformat(day)
+    except ValueError:
         return None
-    head_end = text.find("\n")
-    body = text[head_end + 1:].rstrip("\n") if head_end >= 0 else ""
+    if len(_VALID_DAYS) < 200_000:  # calendars overlap: check each date once per process
+        _VALID_DAYS.update(unseen)
+    if all(map(operator.le, stamps, itertools.islice(stamps, 1, None))):  # in date order, as upstream writes
+        first, last = stamps[0], stamps[-1]
+    else:
+        first, last = min(stamps), max(stamps)
+    found = (first, last, len(distinct), None if len(distinct) == len(days) else days)
+    if len(_CALENDARS) >= _CALENDARS_KEPT:
+        del _CALENDARS[next(iter(_CALENDARS))]
+    _CALENDARS[key] = found
+    return found
+
+
+def _parse_daily_fast(data: bytes) -> dict | None:
+    """Column-wise aggregation with C-level split/map/accumulate over the bytes; None when any row
+    (or the file's text: not ASCII, lone CR, other line breaks) needs the careful path."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if not data.isascii():
+        return None
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")  # upstream writes CRLF; a lone CR is left to the careful path
+    head, _, body = data.partition(b"\n")
+    if any(map(head.__contains__, _OTHER_BREAKS)):  # in the body, _fields finds them
+        return None
+    header = [h.strip() for h in head.decode("ascii").split(",")]
+    if any(c not in header for c in DAILY_REQUIRED):
+        return None
+    body = body.rstrip(b"\n")
     if not body:
         return None
-    columns = _columns(body, len(header), [header.index(c) for c in DAILY_REQUIRED])
-    if columns is None:
+    width = len(header)
+    flat = _fields(body, width)
+    if flat is None:
         return None
-    raw_dates, raw_fills, raw_wins, raw_pnl = columns
-    stamps = list(map(str.strip, raw_dates))
-    days = list(map(operator.itemgetter(slice(0, 10)), stamps))
+    i_date, i_fills, i_wins, i_pnl = (header.index(c) for c in DAILY_REQUIRED)
+    raw_fills, raw_wins = flat[i_fills::width], flat[i_wins::width]
     try:  # plain counts below 1,000 by lookup (no sign, no spaces, no leading zero), the rest by int()
         fills = list(map(_SMALL.__getitem__, raw_fills))
         wins = list(map(_SMALL.__getitem__, raw_wins))
@@ -86,13 +129,12 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
     if any(map(operator.gt, wins, fills)):
         return None
     try:
-        pnl = list(filter(None, map(float, raw_pnl)))  # a zero moves neither the sum nor the drawdown
+        pnl = list(filter(None, map(float, flat[i_pnl::width])))  # a zero moves neither the sum nor the drawdown
     except ValueError:
         return None
     max_dd = peak_at_dd = total = 0.0
     if pnl:
-        cum = list(itertools.accumulate(pnl, initial=0.0))
-        del cum[0]
+        cum = list(itertools.accumulate(pnl))  # from 0.0 as the careful path: 0.0 + x is x
         total = cum[-1]
         if not math.isfinite(total):
             return None
@@ -101,34 +143,19 @@ def _parse_daily_fast(text: str, header: list[str]) -> dict | None:
         falls = list(map(operator.sub, peaks, cum))
         max_dd = max(falls)
         peak_at_dd = peaks[falls.index(max_dd)] if max_dd > 0 else 0.0
-    distinct = set(days)
-    unseen = distinct - _VALID_DAYS
-    try:  # the careful path's rule (upstream.runs._day): 10 characters that date.fromisoformat reads
-        for day in unseen:
-            if len(day) != 10:
-                return None
-            date.fromisoformat(day)
-    except ValueError:
+    calendar = _calendar(flat[i_date::width])
+    if calendar is None:
         return None
-    if len(_VALID_DAYS) < 200_000:  # runs share their calendar: check each date once per process
-        _VALID_DAYS.update(unseen)
-    return {"days": len(distinct), "active_days": len(set(itertools.compress(days, fills))),
-            "fills": sum(fills), "wins": sum(wins), "first": min(stamps), "last": max(stamps),
-            "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": total}
+    first, last, days, repeated = calendar
+    # a day is active when it has a fill; with no day repeated that is a row whose fills are not 0
+    active = len(fills) - fills.count(0) if repeated is None else len(set(itertools.compress(repeated, fills)))
+    return {"days": days, "active_days": active, "fills": sum(fills), "wins": sum(wins), "first": first,
+            "last": last, "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": total}
 
 
 def parse_daily(data: bytes) -> dict:
     """Aggregates of one daily.csv (days, active days, fills, wins, first/last date, drawdown) and skip warnings."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte {exc.start}: {exc.reason})") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")  # upstream writes CRLF; a lone CR is left to the careful path
-    header = [h.strip() for h in text.partition("\n")[0].split(",")]
-    if any(c not in header for c in DAILY_REQUIRED):
-        return parse_daily_careful(data)
-    fast = _parse_daily_fast(text, header)
+    fast = _parse_daily_fast(data)
     if fast is not None:
         return {**fast, "warnings": []}
     return parse_daily_careful(data)
