@@ -276,3 +276,20 @@ def test_a_runs_dir_that_is_a_file_fails_turnover_and_says_so(tmp_path):
     assert result.summary["diagnostics"]["failed_datasets"] == ["turnover"]
     message = result.summary["diagnostics"]["error_message"]
     assert "afile/index.csv" in message and "a directory on its path is a file" in message, message
+
+
+def test_daily_pips_that_would_overflow_the_totals_are_skipped_rows(tmp_path):
+    """Two finite rows of 1e308 pips once overflowed the run's totals (inf) and the export then failed
+    saving its cache: such a row is no real figure, skipped with a warning naming line and field."""
+    make_workspace(tmp_path)
+    (tmp_path / "runs/USDJPY_conservative_20260105_010000/daily.csv").write_text(
+        DAILY_HEADER + "2026-01-01,1,1,0,1,0,1,1,1e308\n2026-01-02,1,1,0,1,0,1,1,1e308\n"
+        "2026-01-03,1,1,0,1,0,1,1,-1e308\n2026-01-04,2,1,0,1,0,2,1,3.5\n")
+    result = export(tmp_path, "--dataset", "turnover")
+    assert result.exit_code == 0 and result.summary["status"] == "warning", result
+    warnings = result.summary["diagnostics"]["warnings"]
+    for line in (2, 3, 4):
+        assert any(f"USDJPY_conservative_20260105_010000/daily.csv: line {line}: field pnl_pips" in w
+                   for w in warnings), warnings
+    run = {r["run_id"]: r for r in bundle(tmp_path, "turnover")["rows"]}["USDJPY_conservative_20260105_010000"]
+    assert run["has_daily"] is True

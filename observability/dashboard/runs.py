@@ -133,6 +133,8 @@ def _parse_daily_fast(data: bytes) -> dict | None:
     except ValueError:
         return None
     max_dd = peak_at_dd = total = 0.0
+    if pnl and (max(pnl) > upstream_runs.MAX_DAILY_PIPS or min(pnl) < -upstream_runs.MAX_DAILY_PIPS):
+        return None  # the careful path skips those rows with a warning
     if pnl:
         cum = list(itertools.accumulate(pnl))  # from 0.0 as the careful path: 0.0 + x is x
         total = cum[-1]

@@ -27,6 +27,10 @@ from observability.upstream.values import BadValue, Skips
 
 INDEX_REQUIRED = ("run_id",)
 DAILY_REQUIRED = ("date", "fills", "wins", "pnl_pips")
+# A day's pnl_pips beyond this is no real figure: the row is skipped with a warning. It also keeps
+# every running total and drawdown finite (a million rows at the bound sum to 1e18), where two rows
+# of 1e308 would overflow them.
+MAX_DAILY_PIPS = 1e12
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 _COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})_([0-9]{2})([0-9]{2})([0-9]{2})")
 
@@ -235,7 +239,7 @@ def parse_daily_rows(data: bytes) -> tuple[list[DailyRow], Skips]:
             day = _day(parts[i_date])
             fills = values.count(parts[i_fills], "fills", text=True) or 0
             wins = values.count(parts[i_wins], "wins", text=True) or 0
-            pnl = values.number(parts[i_pnl], "pnl_pips", text=True) or 0.0
+            pnl = values.number(parts[i_pnl], "pnl_pips", text=True, lo=-MAX_DAILY_PIPS, hi=MAX_DAILY_PIPS) or 0.0
             if wins > fills:
                 raise BadValue("wins", f"{wins} wins > {fills} fills")
         except BadValue as exc:
