@@ -88,16 +88,19 @@ PYTHON = sys.executable
 CONFIG_TEMPLATE = ROOT / "ops-template" / "configs" / "observability" / "latency_alert.yaml"
 
 
-def job_command() -> list[str]:
+def job_command(code: Path | None = None) -> list[str]:
     """How a workflow starts a job: the launcher actions/_lib/install.sh writes runs
     ``python -c observability.ENTRY ...`` (not ``python -m observability``, whose runpy start-up no
-    runner pays)."""
+    runner pays). ``code``: another checkout (bench/startup_ab.py); one older than observability/entry.py
+    is started with ``python -m observability``, as its launcher did."""
+    if code is not None and not (Path(code) / "observability" / "entry.py").exists():
+        return [PYTHON, "-m", "observability"]
     return [PYTHON, "-c", observability.ENTRY]
 
 
-def timed_command(workspace: Path, variant: str) -> list[str]:
+def timed_command(workspace: Path, variant: str, code: Path | None = None) -> list[str]:
     """The command of one 15-minute cycle on ``workspace`` (as the scheduled workflow runs it)."""
-    return [*job_command(), "latency", "sample", "--workspace", str(workspace), "--input", LOG, *TIMED_FLAGS[variant]]
+    return [*job_command(code), "latency", "sample", "--workspace", str(workspace), "--input", LOG, *TIMED_FLAGS[variant]]
 
 
 def fresh_copy(workspace: Path, copy: Path) -> None:

@@ -47,7 +47,6 @@ def main() -> None:
     other = export(args.rev)
     paths = generate.ensure()
     run.SCRATCH.mkdir(parents=True, exist_ok=True)
-    script = Path(run.PY).with_name("observability")
 
     def env(tree: Path | None, now=None) -> dict:
         e = generate.process_env() if now is None else generate.clean_env(now)
@@ -62,16 +61,17 @@ def main() -> None:
             copy = run.SCRATCH / "ab"
             shutil.rmtree(copy, ignore_errors=True)
             generate.fresh_copy(paths["nominal"], copy)
-            wall, done = run.run_process(generate.timed_command(copy, "nominal"),
+            wall, done = run.run_process(generate.timed_command(copy, "nominal", tree or run.ROOT),
                                          env=env(tree, generate.RUN_AT["nominal"]), cwd=copy)
             problems = generate.check_cycle(json.loads(done.stdout or "{}"), done.returncode)
             if problems:
                 raise SystemExit(f"{label}: {problems}\n{done.stderr}")
             shutil.rmtree(copy)
             runs = [("cycle", wall, run.LAST_CPU[0])]
-            if script.exists():
-                wall, done = run.run_process([str(script), "--help"], env=env(tree), cwd=run.SCRATCH)
-                runs.append(("observability --help", wall, run.LAST_CPU[0]))
+            # as the console script runs it (observability/entry.py), with that revision's code
+            wall, done = run.run_process([*generate.job_command(tree or run.ROOT), "--help"], env=env(tree),
+                                         cwd=run.SCRATCH)
+            runs.append(("observability --help", wall, run.LAST_CPU[0]))
             wall, done = run.run_process([run.PY, "-c", "pass"], env=env(tree))
             runs.append(("python -c pass", wall, run.LAST_CPU[0]))
             if i:

@@ -1,9 +1,5 @@
-"""Allow ``python -m observability`` (the collector paused while modules load, as observability.ENTRY does)."""
+"""Allow ``python -m observability`` (observability/entry.py: how every process starts)."""
 
-import gc
-
-gc.disable()
-
-from observability.cli import main  # noqa: E402
+from observability.entry import main
 
 main()

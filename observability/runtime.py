@@ -112,7 +112,7 @@ def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostic
 
 
 def _collector_on() -> None:
-    """Turn the cyclic garbage collector back on when the entry (observability.ENTRY) paused it for
+    """Turn the cyclic garbage collector back on when the entry (observability/entry.py) paused it for
     the imports; the objects made so far (modules, classes: alive to the end) are frozen first, so no
     collection during the job scans them again."""
     if not gc.isenabled():
