@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from observability import config, fsio, github_actions
@@ -17,7 +17,7 @@ from observability.alerts.failures import Failure, report_failure, report_recove
 from observability.alerts.inbox import Inbox
 from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
-from observability.github.rest import GitHubClient, GitHubError, Policy
+from observability.github.rest import RETRY, GitHubClient, GitHubError
 from observability.markdown import cell
 from observability.runtime import JobContext, JobResult
 
@@ -84,9 +84,10 @@ def _check_paths(ctx: JobContext, opts: InboxOptions) -> None:
 def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
     if opts.dry_run:
         return RecordingClient(repo)
-    policy = Policy(timeout_seconds=cfg.github_timeout_seconds, max_attempts=cfg.github_max_attempts,
-                    max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds)
-    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy, sleep=opts.sleep,
+    policy = replace(RETRY, timeout_seconds=cfg.github_timeout_seconds,
+                     max_attempts=cfg.github_max_attempts)
+    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy,
+                                 max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds, sleep=opts.sleep,
                                  wall_clock=opts.wall_clock)
 
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from observability import alertid
+from observability import alertitem
+from observability.alertitem import RANK as _RANK
 from observability.clock import iso, parse_iso
 from observability.config.latency import LatencyConfig
 from observability.freshness import age_text
 from observability.latency.stats import Stats
 
 HORIZON = timedelta(hours=24)
-_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def fingerprint(rule: str, source: str) -> str:
-    return alertid.fingerprint("latency", rule, source)
+    return alertitem.fingerprint("latency", rule, source)
 
 
 @dataclass(frozen=True)

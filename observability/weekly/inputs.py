@@ -20,9 +20,9 @@ from typing import Any
 from observability import fsio
 from observability.clock import parse_iso
 from observability.errors import InputError, MissingInputError
-from observability.latency.rollup import COLUMNS as ROLLUP_COLUMNS
-from observability.latency.rollup import RollupRow
-from observability.latency.rollup import read_combined as read_rollups
+from observability.outputs.rollups import COLUMNS as ROLLUP_COLUMNS
+from observability.outputs.rollups import RollupRow
+from observability.outputs.rollups import read_combined as read_rollups
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
