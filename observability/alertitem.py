@@ -37,10 +37,11 @@ def item(*, id: str, rule: str, source: str, severity: str, status: str, message
 
 def report_entry(a: dict[str, Any], evidence_path: str) -> dict[str, Any]:
     """A latency alert item as an entry of the weekly report's ``alerts`` block (missing fields defaulted)."""
-    evidence = a.get("evidence") if isinstance(a.get("evidence"), dict) else {}
-    evidence = {**evidence, "breach_count": a.get("breach_count"), "breach_streak": a.get("breach_streak"),
-                "last_breach_at": a.get("last_breach_at"), "started_at": a.get("started_at"),
-                "resolved_at": a.get("resolved_at")}
+    given = a.get("evidence")
+    evidence: dict[str, Any] = {
+        **(given if isinstance(given, dict) else {}), "breach_count": a.get("breach_count"),
+        "breach_streak": a.get("breach_streak"), "last_breach_at": a.get("last_breach_at"),
+        "started_at": a.get("started_at"), "resolved_at": a.get("resolved_at")}
     return {
         "id": str(a["id"]), "severity": severity(a.get("severity"), "warning"),
         "message": str(a.get("message") or f"latency alert {a['id']}"),
