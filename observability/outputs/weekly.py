@@ -6,8 +6,6 @@ alerts block under :data:`SCHEMA_VERSION`; the alert inbox raises the delivery a
 
 from __future__ import annotations
 
-import hashlib
-
 from observability import alertitem, fsio
 
 SCHEMA_NAME = "observability_weekly_report"
@@ -20,8 +18,10 @@ DELIVERY_SUBJECT = "weekly_report"
 
 def checksum(payload: dict) -> str:
     """SHA-256 (lowercase hex) of the canonical body without the checksum field."""
+    from observability.digest import sha256_hex  # hashlib (OpenSSL) only when a payload is checked
+
     body = {k: v for k, v in payload.items() if k != CHECKSUM_FIELD}
-    return hashlib.sha256(fsio.canonical_json(body).encode("utf-8")).hexdigest()
+    return sha256_hex(fsio.canonical_json(body).encode("utf-8"))
 
 
 def delivery_alert_id() -> str:
