@@ -241,14 +241,15 @@ class Evaluator:
 
     def _item(self, alert: dict, transition: str) -> dict:
         cfg = self.cfg
-        item = {
-            "id": alert["id"], "rule": alert["rule"], "source": alert["source"], "severity": alert["severity"],
-            "status": alert.get("status", "firing"), "transition": transition,
-            "breach_streak": int(alert.get("breach_streak", 0)), "breach_count": int(alert.get("breach_count", 0)),
-            "last_breach_at": alert.get("last_breach_at"), "started_at": alert["started_at"],
-            "resolved_at": alert.get("resolved_at"), "owner": cfg.owner,
-            "evidence": {**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
-        }
+        item = alertitem.item(
+            id=alert["id"], rule=alert["rule"], source=alert["source"], severity=alert["severity"],
+            status=alert.get("status", "firing"), transition=transition,
+            breach_streak=int(alert.get("breach_streak", 0)), breach_count=int(alert.get("breach_count", 0)),
+            last_breach_at=alert.get("last_breach_at"), started_at=alert["started_at"],
+            resolved_at=alert.get("resolved_at"), owner=cfg.owner,
+            evidence={**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
+            message="", next_action="",  # worded from the item itself, just below
+        )
         item["message"], item["next_action"] = _describe(item, cfg)
         return item
 
