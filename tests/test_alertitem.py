@@ -12,7 +12,8 @@ from observability.weekly import payload
 
 def test_the_weekly_delivery_alert_keeps_its_id():
     # The id weekly wrote by hand before the shared scheme: open issues keep matching it.
-    assert weekly_outputs.delivery_alert_id() == hashlib.sha256(b"weekly|webhook_delivery|weekly_report").hexdigest()[:16]
+    by_hand = hashlib.sha256(b"weekly|webhook_delivery|weekly_report").hexdigest()[:16]
+    assert weekly_outputs.delivery_alert_id() == by_hand
 
 
 def test_severities_rank_in_order_and_unknown_ones_fall_back():
@@ -32,8 +33,9 @@ def test_an_item_carries_the_common_fields_then_the_jobs_own():
 
 def test_a_bare_latency_item_gets_the_report_defaults():
     entry = alertitem.report_entry({"id": "abc", "severity": "page", "status": "odd", "breach_count": 3}, "out/x")
-    assert entry == {"id": "abc", "severity": "warning", "message": "latency alert abc", "owner": "observability-oncall",
-                     "next_action": "docs/runbook.md#latency", "rule": "latency", "source": "latency",
+    assert entry == {"id": "abc", "severity": "warning", "message": "latency alert abc",
+                     "owner": "observability-oncall", "next_action": "docs/runbook.md#latency", "rule": "latency",
+                     "source": "latency",
                      "status": "firing", "evidence": {"breach_count": 3}, "evidence_path": "out/x",
                      "notified_channels": []}
 

@@ -1,8 +1,8 @@
 """PagerDuty Events API v2 for critical alerts: trigger and resolve with ``dedup_key`` = fingerprint.
 
 The dedup key makes a repeated event harmless, so 429, 5xx and network errors are retried
-with backoff (the shared retry policy: three attempts, waits of 2 and 4 s). The events URL can be changed with OBS_PAGERDUTY_EVENTS_URL
-(the EU service region, or a test receiver).
+with backoff (the shared retry policy: three attempts, waits of 2 and 4 s). The events URL can be
+changed with OBS_PAGERDUTY_EVENTS_URL (the EU service region, or a test receiver).
 """
 
 from __future__ import annotations

@@ -437,7 +437,9 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
                 else:
                     diagnostics.update(error_code=exc.error_code, error_message=exc.message,
                                        upload_returncode=exc.details.get("returncode"))
-    synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, status) if opts.sync_to and opts.bundle_sync else None
+    synced = None
+    if opts.sync_to and opts.bundle_sync:
+        synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, status)
     if synced is not None:
         if synced.get("status") == "failed":
             status = "error"

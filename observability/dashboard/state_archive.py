@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observability.dashboard.cache import ContentCache
-from observability.digest import sha256_hex
 from observability.dashboard.sources import SourceData, json_object
+from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
 from observability.upstream import values
 from observability.workspace import Workspace

@@ -6,7 +6,8 @@ until ``x-ratelimit-reset``) and secondary limits (403/429, ``retry-after``) are
 bound, then a RateLimitError says when to try again. 5xx answers and network errors are retried
 with exponential backoff, but only for requests that are safe to repeat: a POST that creates an
 issue is never repeated blindly (the caller looks the issue up instead); the backoff is the shared
-retry policy (``outbound.retry``) without jitter. Waits and the wall clock are injectable so tests never sleep. The token is registered with secrets.redact and never logged.
+retry policy (``outbound.retry``) without jitter. Waits and the wall clock are injectable so tests
+never sleep. The token is registered with secrets.redact and never logged.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """POST a signed webhook body with retries: network errors, 5xx and 429 retried, everything else final.
 
-Waits follow the shared policy (``outbound.retry``: exponential with jitter from ``base_wait_seconds``); a ``Retry-After`` (seconds or
-HTTP date) is honoured up to a cap. Redirects are never followed (a 3xx is a permanent failure:
-the body would otherwise go to a URL nobody configured). Waits, randomness and the wall clock
-are injectable so tests run instantly.
+Waits follow the shared policy (``outbound.retry``: exponential with jitter from ``base_wait_seconds``);
+a ``Retry-After`` (seconds or HTTP date) is honoured up to a cap. Redirects are never followed (a 3xx
+is a permanent failure: the body would otherwise go to a URL nobody configured). Waits, randomness and
+the wall clock are injectable so tests run instantly.
 """
 
 from __future__ import annotations

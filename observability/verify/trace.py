@@ -14,7 +14,8 @@ from typing import Any
 
 from observability import fsio, github_actions, runlog
 from observability.digest import sha256_file
-from observability.outputs import weekly as weekly_outputs
+from observability.outputs.weekly import CHECKSUM_FIELD
+from observability.outputs.weekly import checksum as weekly_checksum
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 
@@ -103,19 +104,19 @@ class _Tracer:
 
     def weekly_payload(self, path: Path, logged: set[str]) -> None:
         doc = _json(path)
-        if not isinstance(doc, dict) or not {weekly_outputs.CHECKSUM_FIELD, "schema_version", "week_start"} <= set(doc):
+        if not isinstance(doc, dict) or not {CHECKSUM_FIELD, "schema_version", "week_start"} <= set(doc):
             return  # not a weekly payload (a heartbeat also carries the checksum field)
         shown = self.ws.rel(path)
-        stored = doc[weekly_outputs.CHECKSUM_FIELD]
-        actual = weekly_outputs.checksum(doc)
+        stored = doc[CHECKSUM_FIELD]
+        actual = weekly_checksum(doc)
         ok = actual == stored and (not logged or stored in logged)
-        self.trace.checksums.append({"path": shown, "recorded_in": f"{shown} {weekly_outputs.CHECKSUM_FIELD}", "ok": ok})
+        self.trace.checksums.append({"path": shown, "recorded_in": f"{shown} {CHECKSUM_FIELD}", "ok": ok})
         if actual != stored:
             self.problem("checksum_mismatch", f"{shown}: body checksum {actual[:16]}… does not match its "
-                                              f"{weekly_outputs.CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
+                                              f"{CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
                          path=shown, expected=stored, actual=actual)
         elif logged and stored not in logged:
-            self.problem("checksum_mismatch", f"{shown}: {weekly_outputs.CHECKSUM_FIELD} {str(stored)[:16]}… is not the "
+            self.problem("checksum_mismatch", f"{shown}: {CHECKSUM_FIELD} {str(stored)[:16]}… is not the "
                                               "one the log line recorded for this run", path=shown, expected=sorted(logged))
 
     def pruned(self) -> dict[str, str]:

@@ -1,1 +1,1 @@
-"""The weekly health report: payload, history and replay, the weekly review (signed and sent by observability.outbound)."""
+"""The weekly health report: payload, history and replay, the weekly review (sent by observability.outbound)."""
