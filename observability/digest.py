@@ -1,10 +1,13 @@
-"""SHA-256 for small inputs on a job's hot path without importing hashlib.
+"""The hashing helpers: SHA-256 of bytes and of files, and the built-in SHA-256 for a job's hot path.
 
 ``import hashlib`` loads OpenSSL (~2 ms of a 15-minute cycle's start-up); CPython's built-in
-SHA-256 gives the same digests. Use hashlib itself for large data (OpenSSL is faster there).
+``sha256`` gives the same digests for small inputs. :func:`sha256_hex` and :func:`sha256_file` use
+hashlib itself, imported when first called (OpenSSL is faster on large data).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 try:
     from _sha256 import sha256  # CPython 3.11
@@ -14,4 +17,24 @@ except ImportError:  # pragma: no cover - depends on the interpreter
     except ImportError:
         from hashlib import sha256
 
-__all__ = ["sha256"]
+__all__ = ["sha256", "sha256_file", "sha256_hex"]
+
+CHUNK = 1 << 20
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lowercase hex SHA-256 of ``data``."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Lowercase hex SHA-256 of a file, read in 1 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
 from observability.cli import cli
-from observability.latency.rollup import HEADER as ROLLUP_HEADER
+from observability.outputs.rollups import HEADER as ROLLUP_HEADER
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from observability import secrets
 from observability.errors import ConfigError
-from observability.github.rest import GitHubClient, GitHubError, Policy, RateLimitError, link_next
+from observability.github.rest import RETRY, GitHubClient, GitHubError, RateLimitError, link_next
 from tests._support_github import TOKEN, FakeClock, FakeGitHub
 
 
@@ -22,9 +24,9 @@ def fake(clock):
     assert server.violations == []
 
 
-def client(fake, clock, **policy) -> GitHubClient:
+def client(fake, clock, **bounds) -> GitHubClient:
     return GitHubClient(secrets.Secret("GITHUB_TOKEN", fake.token), fake.repo, api_url=fake.url,
-                        policy=Policy(**policy), sleep=clock.sleep, wall_clock=clock)
+                        sleep=clock.sleep, wall_clock=clock, **bounds)
 
 
 def test_headers_sent(fake, clock):
@@ -126,7 +128,7 @@ def test_network_error_on_get_is_retried_then_reported(clock):
     with FakeGitHub(clock=clock) as fake:
         url = fake.url
     c = GitHubClient(secrets.Secret("GITHUB_TOKEN", TOKEN), "acme/ops", api_url=url, sleep=clock.sleep,
-                     wall_clock=clock, policy=Policy(max_attempts=2, timeout_seconds=2))
+                     wall_clock=clock, policy=replace(RETRY, max_attempts=2, timeout_seconds=2))
     with pytest.raises(GitHubError) as caught:
         c.list_labels()
     assert caught.value.message.startswith("GET /repos/acme/ops/labels: network error")

@@ -53,7 +53,7 @@ def test_a_cycle_imports_only_what_it_needs(tmp_path):
 
 
 def test_the_alert_fingerprint_is_sha256():
-    from observability import alertid
+    from observability import alertitem
 
-    assert alertid.fingerprint("latency", "latency_slo", "feed_0") == \
+    assert alertitem.fingerprint("latency", "latency_slo", "feed_0") == \
         hashlib.sha256(b"latency|latency_slo|feed_0").hexdigest()[:16]

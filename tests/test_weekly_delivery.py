@@ -19,7 +19,7 @@ from _support_weekly import (PLAIN_SECRET, WEEK, WHSEC_SECRET, delivery_env, his
 from _support_weekly import weekly as _weekly
 from standardwebhooks.webhooks import Webhook
 
-from observability.weekly import delivery, signing
+from observability.outbound import delivery, signing
 
 FAST = ("--retry-wait-seconds", "0")
 ENDED = "2026-01-12T00:07:00Z"  # the Monday after WEEK: a week still under way is only sent with --partial

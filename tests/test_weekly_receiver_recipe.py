@@ -15,7 +15,7 @@ from _support_weekly import WEEK, WHSEC_SECRET, delivery_env, inputs_workspace, 
 from _support_weekly import weekly as _weekly
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from observability.weekly import signing
+from observability.outbound import signing
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "weekly.md"
 ENDED = "2026-01-12T00:07:00Z"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from observability.alerts import render
 from observability.alerts.inbox import Event, Inbox
-from observability.alerts.sources import fingerprint
+from observability.alertitem import fingerprint
 from observability.markdown import cell
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from observability import config, fsio, github_actions
@@ -17,7 +17,7 @@ from observability.alerts.failures import Failure, report_failure, report_recove
 from observability.alerts.inbox import Inbox
 from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
-from observability.github.rest import GitHubClient, GitHubError, Policy
+from observability.github.rest import RETRY, GitHubClient, GitHubError
 from observability.markdown import cell
 from observability.runtime import JobContext, JobResult
 
@@ -84,9 +84,10 @@ def _check_paths(ctx: JobContext, opts: InboxOptions) -> None:
 def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
     if opts.dry_run:
         return RecordingClient(repo)
-    policy = Policy(timeout_seconds=cfg.github_timeout_seconds, max_attempts=cfg.github_max_attempts,
-                    max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds)
-    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy, sleep=opts.sleep,
+    policy = replace(RETRY, timeout_seconds=cfg.github_timeout_seconds,
+                     max_attempts=cfg.github_max_attempts)
+    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy,
+                                 max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds, sleep=opts.sleep,
                                  wall_clock=opts.wall_clock)
 
 
@@ -224,6 +225,9 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
 class DrillOptions(InboxOptions):
     scratch: str | None = None  # keep the scratch workspace here (default: a temporary directory, removed)
     mirrors: bool = True
+    # The latency job's sample step, (ctx, log, slo_ms) -> JobResult: the CLI hands it in (cli/alerts.py),
+    # so the drill runs the real latency job without importing it.
+    latency_sample: Callable[[JobContext, str, float], JobResult] | None = field(default=None, repr=False)
 
 
 def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
@@ -232,10 +236,12 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
     from datetime import timedelta
 
     from observability.alerts import drill as drill_mod
-    from observability.latency.job import LatencyOptions, sample
     from observability.runtime import make_job_id
     from observability.workspace import Workspace
 
+    if opts.latency_sample is None:
+        raise ConfigError("alerts drill: this caller gave the drill no latency job to run")
+    sample = opts.latency_sample
     cfg = _config(ctx, opts)
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
@@ -256,7 +262,7 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
             drill_mod.feed(scratch, ctx.now, index)
             job_id = make_job_id("latency", ctx.now + timedelta(seconds=index))  # names sort in step order
             latency_ctx = JobContext("latency", job_id, sws, ctx.now, False)
-            sample(latency_ctx, LatencyOptions(inputs=(drill_mod.LOG,), slo_ms=drill_mod.SLO_MS))
+            sample(latency_ctx, drill_mod.LOG, drill_mod.SLO_MS)
             done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
             try:
                 inbox.sync([source.collect(sws)])

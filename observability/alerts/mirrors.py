@@ -94,7 +94,8 @@ def _pagerduty(events: list[Event], s: MirrorSettings, repo: str) -> list[dict]:
 
 
 def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -> list[dict]:
-    from observability.weekly import delivery, signing
+    from observability.outbound import delivery, signing
+    from observability.outbound.retry import RetryPolicy
 
     data = webhook.body(events, owner=s.cfg.owner, repo=repo, now=now)
     if data is None:
@@ -110,8 +111,8 @@ def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -
 
         return [_record("webhook", "dry_run", "would POST (signed)", payload=json.loads(data))]
     checksum = hashlib.sha256(data).hexdigest()
-    policy = delivery.RetryPolicy(max_attempts=3, base_wait_seconds=5.0, max_wait_seconds=60.0,
-                                  retry_after_cap_seconds=60.0, timeout_seconds=s.cfg.mirror_timeout_seconds)
+    policy = RetryPolicy(max_attempts=3, base_wait_seconds=5.0, max_wait_seconds=60.0, retry_after_cap_seconds=60.0,
+                         timeout_seconds=s.cfg.mirror_timeout_seconds)
     result = delivery.deliver(url.value.strip(), data, signing.keys_from(secret), webhook_id=webhook.webhook_id(data),
                               checksum=checksum, policy=policy, sleep=s.sleep, rng=random.Random(),
                               wall_clock=s.wall_clock)

@@ -1,8 +1,8 @@
 """PagerDuty Events API v2 for critical alerts: trigger and resolve with ``dedup_key`` = fingerprint.
 
 The dedup key makes a repeated event harmless, so 429, 5xx and network errors are retried
-with backoff (a few attempts). The events URL can be changed with OBS_PAGERDUTY_EVENTS_URL
-(the EU service region, or a test receiver).
+with backoff (the shared retry policy: three attempts, waits of 2 and 4 s). The events URL can be
+changed with OBS_PAGERDUTY_EVENTS_URL (the EU service region, or a test receiver).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import time
 from typing import Callable
 
 from observability.alerts.inbox import Event
+from observability.outbound.retry import RetryPolicy
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+RETRY = RetryPolicy(max_attempts=3, base_wait_seconds=2.0, max_wait_seconds=60.0, jitter=False)
 
 
 def wanted(event: Event) -> str | None:
@@ -42,10 +44,11 @@ def payload(event: Event, action: str, routing_key: str, *, repo: str) -> dict:
 
 
 def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep,
-         attempts: int = 3, base_wait: float = 2.0) -> tuple[bool, str]:
+         policy: RetryPolicy = RETRY) -> tuple[bool, str]:
     import requests
 
     detail = ""
+    attempts = policy.max_attempts
     for attempt in range(1, attempts + 1):
         try:
             response = requests.post(url, json=body, timeout=timeout, allow_redirects=False)
@@ -60,5 +63,5 @@ def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None]
             if status != 429 and status < 500:
                 return False, detail + " (not retried: PagerDuty rejected the event)"
         if attempt < attempts:
-            sleep(base_wait * 2 ** (attempt - 1))
+            sleep(policy.backoff(attempt))
     return False, f"{detail} after {attempts} attempt(s)"

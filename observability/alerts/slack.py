@@ -1,7 +1,7 @@
 """Slack incoming webhook: a short text plus blocks linking the issue and the run.
 
-429 is honoured (Retry-After, capped, a couple of times); nothing else is retried, above all
-not a timeout: Slack has no idempotency key, so a retry after a lost answer posts twice.
+429 is honoured (Retry-After, capped by the shared retry policy, a couple of times); nothing else is
+retried, above all not a timeout: Slack has no idempotency key, so a retry after a lost answer posts twice.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ import time
 from typing import Callable
 
 from observability.alerts.inbox import Event
+from observability.outbound.retry import RetryPolicy
 
 _EMOJI = {"opened": ":rotating_light:", "reopened": ":rotating_light:", "escalated": ":fire:",
           "resolved": ":white_check_mark:", "failing": ":x:", "recovered": ":white_check_mark:"}
 _VERB = {"opened": "firing", "reopened": "firing again", "escalated": "escalated", "resolved": "resolved",
          "failing": "failing", "recovered": "recovered"}
+
+
+# Three attempts, the later two only after a 429; its Retry-After honoured up to a minute.
+RETRY = RetryPolicy(max_attempts=3, retry_after_cap_seconds=60.0, jitter=False)
 
 
 def escape(text: str) -> str:
@@ -40,10 +45,11 @@ def payload(event: Event) -> dict:
 
 
 def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep,
-         max_waits: int = 2, retry_after_cap: float = 60.0) -> tuple[bool, str]:
+         policy: RetryPolicy = RETRY) -> tuple[bool, str]:
     """POST once (more only after a 429); returns (delivered, detail without the URL)."""
     import requests
 
+    max_waits = policy.max_attempts - 1
     for attempt in range(max_waits + 1):
         try:
             response = requests.post(url, json=body, timeout=timeout, allow_redirects=False)
@@ -58,7 +64,7 @@ def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None]
             return True, f"HTTP {status}"
         if status == 429 and attempt < max_waits:
             try:
-                wait = min(float(retry_after), retry_after_cap)
+                wait = policy.retry_after(float(retry_after))
             except ValueError:
                 wait = 1.0
             sleep(max(0.0, wait))

@@ -18,18 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from observability import alertid, fsio
+from observability import fsio
+from observability.alertitem import RANK, SEVERITIES, fingerprint
 from observability.errors import ObservabilityError
+from observability.outputs import weekly as weekly_outputs
 from observability.workspace import Workspace
 
 DRILL_PREFIX = "drill:"
-SEVERITIES = ("info", "warning", "critical")
-RANK = {s: i for i, s in enumerate(SEVERITIES)}
-
-
-def fingerprint(namespace: str, *parts: str) -> str:
-    """The shared scheme (observability.alertid): ``namespace|part|...``."""
-    return alertid.fingerprint(namespace, *parts)
 
 
 @dataclass(frozen=True)
@@ -148,8 +143,6 @@ class WeeklySource:
         self.owner, self.runbook = owner, runbook
 
     def collect(self, ws: Workspace) -> SourceReport:
-        from observability.weekly.job import ALERT_RULE, alert_id
-
         path = ws.heartbeat("weekly")
         beat = _read(ws, path, "weekly heartbeat")
         if not isinstance(beat, dict):
@@ -160,11 +153,13 @@ class WeeklySource:
             return report
         newest = _newest(ws.out / "weekly_alerts")
         items, job_id = _items(ws, newest, "weekly alerts")
-        item = items.get(alert_id(), {})
+        alert_id = weekly_outputs.delivery_alert_id()
+        item = items.get(alert_id, {})
         if item.get("status") != "firing":
             item = {}
         report.alerts.append(Alert(
-            fingerprint=alert_id(), origin=self.name, rule=ALERT_RULE, subject="weekly_report",
+            fingerprint=alert_id, origin=self.name, rule=weekly_outputs.DELIVERY_RULE,
+            subject=weekly_outputs.DELIVERY_SUBJECT,
             severity=item.get("severity") if item.get("severity") in RANK else "critical",
             message=str(item.get("message") or f"weekly report for {week} not delivered"),
             owner=str(item.get("owner") or self.owner),

@@ -1,8 +1,9 @@
 """Latency alerts mirrored to the weekly webhook as the weekly payload's ``alerts`` block.
 
-The items are built by the weekly payload's own alerts-block code and checked against the weekly
-schema's ``alerts`` definition; the body is signed and delivered by the weekly job's signing and
-delivery modules (X-OBS-Signature plus Standard Webhooks headers, retries on 5xx/429/network).
+The items are the weekly report's alerts-block entries (``alertitem.report_entry``, the code the
+weekly payload uses) checked against the weekly schema's ``alerts`` definition; the body is signed
+and delivered by ``observability.outbound`` (X-OBS-Signature plus Standard Webhooks headers,
+retries on 5xx/429/network).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from observability import clock, fsio, schemas
+from observability import alertitem, clock, fsio, schemas
 from observability.alerts.inbox import Event
-from observability.config.weekly import WeeklyConfig
 from observability.errors import SchemaError
+from observability.outputs import weekly as weekly_outputs
 
 KIND = "observability.alerts"
 
@@ -32,16 +33,13 @@ def _item(event: Event, owner: str) -> dict:
 
 def body(events: list[Event], *, owner: str, repo: str, now: datetime) -> bytes | None:
     """Canonical JSON bytes of the latency events of this run, or None when there are none."""
-    from observability.weekly import payload as weekly_payload
-
     items = [_item(e, owner) for e in events if e.origin == "latency" and e.kind in
              ("opened", "reopened", "escalated", "resolved")]
     if not items:
         return None
-    block = weekly_payload.alerts_block(items, {"categories": []}, {"strategies": []}, WeeklyConfig(owner=owner),
-                                         None, "out/latency_alerts")
+    block = sorted((alertitem.report_entry(i, "out/latency_alerts") for i in items), key=alertitem.report_order)
     _check(block)
-    doc = {"kind": KIND, "schema_version": weekly_payload.SCHEMA_VERSION, "generated_at": clock.iso(now),
+    doc = {"kind": KIND, "schema_version": weekly_outputs.SCHEMA_VERSION, "generated_at": clock.iso(now),
            "repository": repo, "alerts": block}
     return fsio.canonical_json(doc).encode("utf-8")
 
@@ -49,7 +47,7 @@ def body(events: list[Event], *, owner: str, repo: str, now: datetime) -> bytes 
 def _check(block: list) -> None:
     from jsonschema import Draft202012Validator
 
-    schema = schemas.load_schema("observability_weekly_report")["properties"]["alerts"]
+    schema = schemas.load_schema(weekly_outputs.SCHEMA_NAME)["properties"]["alerts"]
     errors = sorted(Draft202012Validator(schema).iter_errors(block), key=lambda e: list(e.absolute_path))
     if errors:
         raise SchemaError(f"alerts block: field {schemas.json_path(list(errors[0].absolute_path))}: {errors[0].message}")

@@ -131,7 +131,15 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
     from observability.runtime import run_job
 
     options = DrillOptions(repo=repo, config=config_path, run_url=run_url, slack_webhook_env=slack_webhook_env,
-                           scratch=scratch, mirrors=not no_mirrors, dry_run=dry_run, drill=True)
+                           scratch=scratch, mirrors=not no_mirrors, dry_run=dry_run, drill=True,
+                           latency_sample=_latency_sample)
     # The drill runs in a scratch directory of its own: the workspace may be any directory (runner.temp).
     finish(run_job("alerts", lambda ctx: run_drill(ctx, options), workspace=workspace, job_id=job_id,
                    lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False, makes_workspace=True))
+
+
+def _latency_sample(ctx, log: str, slo_ms: float):
+    """The drill's latency step: the real ``latency sample`` over the drill's log (handed to the alerts job)."""
+    from observability.latency.job import LatencyOptions, sample
+
+    return sample(ctx, LatencyOptions(inputs=(log,), slo_ms=slo_ms))

@@ -79,10 +79,26 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         heartbeat_file=heartbeat_file, history_dir=history_dir, history_retention_days=history_retention_days,
         ev_history_limit=ev_history_limit, upload_command=upload_command, upload_timeout=upload_timeout,
         dry_run_upload=dry_run_upload, state_archive=state_archive, runs_dir=runs_dir, telemetry=telemetry,
-        latency_rollup=latency_rollup, use_cache=not no_cache, sync_to=sync_to)
+        latency_rollup=latency_rollup, use_cache=not no_cache, sync_to=sync_to,
+        bundle_sync=_bundle_sync() if sync_to else None)
     finish(run_job("dashboard", lambda ctx: run_export(ctx, options), workspace=workspace, job_id=job_id,
                    lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_upload,
                    heartbeat_file=options.heartbeat_file))
+
+
+def _bundle_sync():
+    """``--sync-to`` is ``sync push`` of the bundle alone: the sync job's check and push, handed to the export."""
+    from observability.dashboard.job import BundleSync
+    from observability.errors import InputError
+    from observability.sync.errors import SyncFailed
+    from observability.sync.job import SyncOptions
+    from observability.sync.job import run as run_sync
+    from observability.sync.targets import check_url
+
+    def push(ctx, to, bundle_dir, dry_run):
+        return run_sync(ctx, SyncOptions(to=to, bundle_dir=bundle_dir, weekly=False, dry_run=dry_run))
+
+    return BundleSync(check_url=check_url, push=push, failures=(SyncFailed, InputError))
 
 
 @dashboard.command("verify")

@@ -23,7 +23,6 @@ The cache is an optimisation only; a missing or corrupt cache file is ignored an
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -31,23 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from observability import fsio
+from observability.digest import sha256_hex
 from observability.errors import WorkspaceError
 
 CACHE_VERSION = 3  # 3: entries are [sha256, value, stat or null]; 2: values carry skipped-row warnings
 RACY_NS = 2_000_000_000  # a file changed this recently is hashed again next time (see the trust rule)
 _now_ns = time.time_ns  # the wall clock file timestamps are compared with (tests move it)
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ContentCache:
@@ -80,7 +68,7 @@ class ContentCache:
 
         ``compute`` must return JSON-serialisable data; exceptions propagate and nothing is cached.
         """
-        digest = sha256_bytes(data)
+        digest = sha256_hex(data)
         self._used.add(key)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == digest:
@@ -198,7 +186,7 @@ def _read_file(job: tuple[str, str | None, Callable[[bytes], Any]]) -> tuple[str
         return "missing", None, None, None
     except OSError as exc:
         return "unreadable", None, exc.strerror or str(exc), None
-    digest = sha256_bytes(data)
+    digest = sha256_hex(data)
     stat = stat_key(after) if trusted(before, after, started) else None
     if digest == known:
         return "same", digest, None, stat

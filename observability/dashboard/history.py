@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from observability import clock, fsio, schemas
-from observability.dashboard.cache import sha256_file
+from observability.digest import sha256_file
 
 PRUNE_SCHEMA = "dashboard_history_prune"
 MANIFEST_NAME = "manifest.json"

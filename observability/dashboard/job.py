@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from observability import clock, fsio, markdown, provenance, schemas
 from observability.dashboard import (
@@ -39,7 +39,6 @@ from observability.runtime import JobContext, JobResult
 
 DATASET_SCHEMA_VERSION = "1.0.0"
 BUNDLE_LOCK = "ops/.dashboard_bundle.lock"
-SEQUENCE_FILE = "ops/dashboard_export.sequence"
 PRUNE_RECORD = "ops/dashboard_export_archive_manifest.jsonl"
 CACHE_DIR = "ops/.dashboard_cache"
 DEFAULT_HEARTBEAT = "ops/dashboard_export_heartbeat.json"
@@ -71,6 +70,17 @@ class ExportOptions:
     latency_rollup: str = "ops/signal_latency_rollup.csv"
     use_cache: bool = True
     sync_to: str | None = None
+    bundle_sync: BundleSync | None = field(default=None, repr=False)  # how --sync-to is done (given by the CLI)
+
+
+@dataclass(frozen=True)
+class BundleSync:
+    """How ``--sync-to`` reaches shared storage. The caller hands in the sync job's own check and push
+    (cli/dashboard.py), so the export never imports another job."""
+
+    check_url: Callable[[str], None]  # a bad URL raises ConfigError before anything is exported
+    push: Callable[[JobContext, str, str, bool], Any]  # (ctx, url, bundle_dir, dry_run) -> outcome (.status, .figures)
+    failures: tuple[type[ObservabilityError], ...]  # errors that end the sync `failed`, not the run
 
 
 @dataclass
@@ -228,9 +238,9 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     user_provenance = _load_provenance(ctx, opts)
     argv = upload_mod.parse_command(opts.upload_command) if opts.upload_command else None
     if opts.sync_to:
-        from observability.sync.targets import check_url
-
-        check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
+        if opts.bundle_sync is None:
+            raise ConfigError("--sync-to: this caller gave the export no shared-storage sync")
+        opts.bundle_sync.check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
     exporter = _Exporter(ctx, opts)
     ws = ctx.workspace
     with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
@@ -252,7 +262,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
         for cache in exporter.caches.values():
             cache.save()
-        sequence = manifest_mod.next_sequence(ws.path(SEQUENCE_FILE), previous_doc,
+        sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
                                               history.max_sequence(exporter.history_dir))
         entries = _apply(ctx, exporter, outcomes, previous, sequence)
         files: dict[str, bytes] = {}
@@ -427,7 +437,9 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
                 else:
                     diagnostics.update(error_code=exc.error_code, error_message=exc.message,
                                        upload_returncode=exc.details.get("returncode"))
-    synced = _sync(ctx, opts, status) if opts.sync_to else None
+    synced = None
+    if opts.sync_to and opts.bundle_sync:
+        synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, status)
     if synced is not None:
         if synced.get("status") == "failed":
             status = "error"
@@ -458,19 +470,14 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
                      outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(manifest_doc["sequence"])})
 
 
-def _sync(ctx: JobContext, opts: ExportOptions, status: str) -> dict[str, Any]:
-    """``--sync-to``: the bundle just written goes to shared storage (see observability.sync)."""
-    from observability.sync.errors import SyncFailed
-    from observability.sync.job import SyncOptions
-    from observability.sync.job import run as run_sync
-
+def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, status: str) -> dict[str, Any]:
+    """``--sync-to``: the bundle just written goes to shared storage (``sync``: sync push's, from the CLI)."""
     if status == "error":
         ctx.note("export failed: the bundle was not synced")
         return {"status": "skipped", "reason": "export_failed"}
     try:
-        outcome = run_sync(ctx, SyncOptions(to=opts.sync_to, bundle_dir=opts.output_dir, weekly=False,
-                                            dry_run=opts.dry_run_upload))
-    except (SyncFailed, InputError) as exc:
+        outcome = sync.push(ctx, to, opts.output_dir, opts.dry_run_upload)
+    except sync.failures as exc:
         ctx.note(exc.message)
         return {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
     return {**outcome.figures, "status": outcome.status}

@@ -1,5 +1,5 @@
 """Reader for ``ops/signal_latency_rollup.csv``, the hourly rollups the latency job maintains (as day files
-under ``ops/signal_latency_rollup/``, joined by :func:`observability.latency.rollup.read_combined`)."""
+under ``ops/signal_latency_rollup/``, joined by :func:`observability.outputs.rollups.read_combined`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from observability.dashboard.cache import ContentCache
 from observability.dashboard.sources import SourceData, read_required
 from observability.errors import InputError
-from observability.latency.rollup import HEADER, RollupRow, read_combined
+from observability.outputs.rollups import HEADER, RollupRow, read_combined
 from observability.workspace import Workspace
 
 

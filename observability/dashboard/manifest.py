@@ -16,6 +16,7 @@ from observability import fsio, schemas
 SCHEMA = "dashboard_manifest"
 SCHEMA_VERSION = "1.0.0"
 LOCK_TIMEOUT_SECONDS = 120
+SEQUENCE_FILE = "ops/dashboard_export.sequence"  # the last manifest sequence number, kept across bundles
 
 
 def load(path: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability.dashboard.cache import ContentCache, sha256_bytes
+from observability.dashboard.cache import ContentCache
 from observability.dashboard.sources import SourceData, json_object
+from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
 from observability.upstream import values
 from observability.workspace import Workspace
@@ -141,7 +142,7 @@ def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
             digest, value = cache.get_or_compute(rel, data, parse_snapshot)
         except ValueError as exc:
             out.warnings.append(f"{rel}: {exc}; file skipped")
-            out.inputs.append((rel, sha256_bytes(data)))
+            out.inputs.append((rel, sha256_hex(data)))
             out.skipped += 1
             continue
         out.inputs.append((rel, digest))

@@ -147,7 +147,6 @@ class VerifyOptions:
 
 def run_verify(ctx, opts: VerifyOptions):
     """Job body for ``observability dashboard verify``: every problem on stderr and in the summary."""
-    from observability.dashboard.job import SEQUENCE_FILE
     from observability.runtime import JobResult
 
     ws = ctx.workspace
@@ -159,7 +158,7 @@ def run_verify(ctx, opts: VerifyOptions):
     report = verify_bundle(manifest_path, datasets=opts.datasets, now=ctx.started, display=ws.rel,
                            max_age_hours=None if snapshot else opts.max_age_hours,
                            history_dir=None if snapshot else history_dir, retention_days=opts.retention_days,
-                           sequence_file=None if snapshot else ws.path(SEQUENCE_FILE))
+                           sequence_file=None if snapshot else ws.path(manifest_mod.SEQUENCE_FILE))
     for problem in report.problems:
         ctx.note(f"problem: {problem}")
     figures = {"manifest": ws.rel(ws.path(opts.manifest)), "manifest_sequence": report.sequence,

@@ -5,8 +5,9 @@ repository from GITHUB_REPOSITORY unless given. Primary rate limits (``x-ratelim
 until ``x-ratelimit-reset``) and secondary limits (403/429, ``retry-after``) are waited out up to a
 bound, then a RateLimitError says when to try again. 5xx answers and network errors are retried
 with exponential backoff, but only for requests that are safe to repeat: a POST that creates an
-issue is never repeated blindly (the caller looks the issue up instead). Waits and the wall clock
-are injectable so tests never sleep. The token is registered with secrets.redact and never logged.
+issue is never repeated blindly (the caller looks the issue up instead); the backoff is the shared
+retry policy (``outbound.retry``) without jitter. Waits and the wall clock are injectable so tests
+never sleep. The token is registered with secrets.redact and never logged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 from observability import __version__, secrets
 from observability.errors import ConfigError, ObservabilityError
+from observability.outbound.retry import RetryPolicy
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -45,16 +47,10 @@ class RateLimitError(GitHubError):
     error_code = "github_rate_limited"
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How hard to try: per-request timeout, 5xx/network attempts, the longest total rate-limit wait."""
-
-    timeout_seconds: float = 30.0
-    max_attempts: int = 4
-    backoff_seconds: float = 2.0
-    max_backoff_seconds: float = 60.0
-    max_rate_limit_wait_seconds: float = 300.0
-    secondary_default_wait_seconds: float = 60.0
+# 5xx and network errors: 4 attempts, waits of 2, 4, 8 s (at most 60 s), exact (no jitter).
+RETRY = RetryPolicy(max_attempts=4, base_wait_seconds=2.0, max_wait_seconds=60.0, timeout_seconds=30.0, jitter=False)
+MAX_RATE_LIMIT_WAIT_SECONDS = 300.0  # the longest total wait for rate limits, then RateLimitError
+SECONDARY_DEFAULT_WAIT_SECONDS = 60.0  # a secondary limit without retry-after: this long, times the attempt
 
 
 @dataclass
@@ -83,8 +79,10 @@ class GitHubClient:
     """One repository's REST API. Counts every HTTP request made (``calls``), for the job summary."""
 
     def __init__(self, token: secrets.Secret, repo: str, *, api_url: str = DEFAULT_API_URL,
-                 policy: Policy = Policy(), sleep: Callable[[float], None] = time.sleep,
-                 wall_clock: Callable[[], float] = time.time, session=None):
+                 policy: RetryPolicy = RETRY, max_rate_limit_wait_seconds: float = MAX_RATE_LIMIT_WAIT_SECONDS,
+                 secondary_default_wait_seconds: float = SECONDARY_DEFAULT_WAIT_SECONDS,
+                 sleep: Callable[[float], None] = time.sleep, wall_clock: Callable[[], float] = time.time,
+                 session=None):
         import requests
 
         if not _REPO_RE.match(repo or ""):
@@ -96,6 +94,8 @@ class GitHubClient:
         self.repo = repo
         self.api_url = api_url.rstrip("/")
         self.policy = policy
+        self.max_rate_limit_wait_seconds = max_rate_limit_wait_seconds
+        self.secondary_default_wait_seconds = secondary_default_wait_seconds
         self.sleep = sleep
         self.wall_clock = wall_clock
         self.calls = 0
@@ -209,9 +209,9 @@ class GitHubClient:
 
     def _rate_wait(self, seconds: float, why: str, what: str) -> None:
         seconds = max(0.0, seconds)
-        if self._rate_waited + seconds > self.policy.max_rate_limit_wait_seconds:
+        if self._rate_waited + seconds > self.max_rate_limit_wait_seconds:
             raise RateLimitError(f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
-                                 f"{self.policy.max_rate_limit_wait_seconds:.0f} s bound - rerun later "
+                                 f"{self.max_rate_limit_wait_seconds:.0f} s bound - rerun later "
                                  f"(the issue cache keeps what was done)", transient=True)
         self._rate_waited += seconds
         self.waited_seconds += seconds
@@ -265,7 +265,7 @@ class GitHubClient:
                     continue
                 if status == 429 or "secondary rate limit" in message.lower():
                     # GitHub: with no retry-after, wait at least a minute, longer each time.
-                    self._rate_wait(self.policy.secondary_default_wait_seconds * attempt,
+                    self._rate_wait(self.secondary_default_wait_seconds * attempt,
                                     f"secondary rate limit (HTTP {status})", what)
                     continue
             if status >= 500 and repeatable and attempt < self.policy.max_attempts:
@@ -279,7 +279,7 @@ class GitHubClient:
                               transient=status >= 500)
 
     def _backoff(self, attempt: int) -> None:
-        wait = min(self.policy.max_backoff_seconds, self.policy.backoff_seconds * 2 ** (attempt - 1))
+        wait = self.policy.backoff(attempt)
         self.waited_seconds += wait
         self.sleep(wait)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from observability import clock, fsio, markdown, schemas, secrets
+from observability.digest import sha256_file
 from observability.errors import ConfigError, ObservabilityError
 from observability.inputs import incremental, sources, staging
 from observability.inputs.config import INPUTS_CONFIG, InputSpec, load
@@ -229,7 +230,7 @@ def _record(ctx: JobContext, item: Fetched) -> dict[str, Any]:
     elif item.incremental is not None:  # the local copy is partly a hole: the digest is of the bytes fetched
         sha, size, count = item.incremental["sha256_fetched"], item.staged.stat().st_size, 1
     else:
-        sha, size, count = staging.file_sha256(item.staged), item.staged.stat().st_size, 1
+        sha, size, count = sha256_file(item.staged), item.staged.stat().st_size, 1
     record = {"name": item.spec.name, "kind": item.spec.kind, "destination": item.spec.destination,
               "source": secrets.redact(item.source), "identity": item.identity, "sha256": sha, "bytes": size,
               "files": count, "bytes_fetched": item.bytes_fetched, "job_id": ctx.job_id,

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from observability import fsio
+from observability.digest import sha256_file
 from observability.inputs.errors import UnsafeInput
 
 CHUNK = 1 << 20
@@ -61,14 +62,6 @@ def write_stream(path: Path, chunks) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def tree_digest(directory: Path, *, what: str) -> tuple[str, int, int]:
     """(sha256 over the sorted ``path sha256`` listing, total bytes, file count); refuses symlinks."""
     lines, total, count = [], 0, 0
@@ -77,7 +70,7 @@ def tree_digest(directory: Path, *, what: str) -> tuple[str, int, int]:
         if path.is_symlink():
             raise UnsafeInput(f"{what}: {rel} is a symlink; inputs hold regular files only")
         if path.is_file():
-            lines.append(f"{rel}\0{file_sha256(path)}\n")
+            lines.append(f"{rel}\0{sha256_file(path)}\n")
             total += path.stat().st_size
             count += 1
     return hashlib.sha256("".join(lines).encode()).hexdigest(), total, count

@@ -14,7 +14,7 @@ from observability.config import latency as latency_config
 from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
-from observability.latency.rollup import RollupRow, RollupStore, hour_label
+from observability.latency.rollup import RollupStore, hour_label, row_from_stats
 from observability.latency.samples import Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
@@ -339,14 +339,14 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     rollup_rows = {}
     for (key, source), samples in groups.items():
         stats = summarise(samples)
-        rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
+        rollup_rows[(hour_label(key), source)] = row_from_stats(
             hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
     if rebuild:
         from observability.latency.recompute import hourly_stats
 
         for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in rebuild))).items():
             if key in rebuild and not (frozen_before and hour_label(key) < frozen_before):
-                rollup_rows[(hour_label(key), source)] = RollupRow.from_stats(
+                rollup_rows[(hour_label(key), source)] = row_from_stats(
                     hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
     _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
 

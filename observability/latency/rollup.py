@@ -1,17 +1,12 @@
 """Hourly rollups per source, one CSV per UTC day; a cycle rewrites only the days whose hours it touched.
 
-The logical file ``ops/signal_latency_rollup.csv`` (``--rollup-output``) is stored as the directory
-``ops/signal_latency_rollup/`` holding ``YYYY-MM-DD.csv`` partitions, each with the same header and
-rows sorted by (hour_utc, source). Concatenated in name order (headers dropped) they are exactly the
-old single file; :func:`read_combined` gives readers (weekly, dashboard) those bytes. An old single
-file is split into partitions by the first cycle that finds it (:meth:`RollupStore.migrate`).
+The file format (columns, row type, day partitions, :func:`read_combined` for the readers) is the
+shared module ``observability.outputs.rollups``; this module is the latency job's writer. An old
+single file is split into partitions by the first cycle that finds it (:meth:`RollupStore.migrate`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-import os
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -21,49 +16,7 @@ from observability.clock import parse_iso
 from observability import recovery
 from observability.errors import InputError
 from observability.latency.stats import Stats
-
-COLUMNS = ("hour_utc", "source", "count", "failure_count", "failure_rate", "p50_ms", "p95_ms", "p99_ms",
-           "max_ms", "breach_flag", "breach_streak")
-HEADER = ",".join(COLUMNS) + "\n"
-
-
-@dataclass
-class RollupRow:
-    hour_utc: str
-    source: str
-    count: int
-    failure_count: int
-    failure_rate: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    breach_flag: bool
-    breach_streak: int = 0
-
-    @classmethod
-    def from_stats(cls, hour: str, source: str, stats: Stats, breach: bool) -> "RollupRow":
-        return cls(hour, source, stats.count, stats.failure_count, stats.failure_rate, stats.p50_ms, stats.p95_ms,
-                   stats.p99_ms, stats.max_ms, breach)
-
-    @classmethod
-    def parse(cls, line: str, where: str) -> "RollupRow":
-        parts = line.rstrip("\n").split(",")
-        if len(parts) != len(COLUMNS):
-            raise InputError(f"{where}: expected {len(COLUMNS)} fields, found {len(parts)}")
-        try:
-            return cls(parts[0], parts[1], int(parts[2]), int(parts[3]), float(parts[4]), float(parts[5]),
-                       float(parts[6]), float(parts[7]), float(parts[8]), parts[9] == "true", int(parts[10]))
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from None
-
-    def as_dict(self) -> dict:
-        return {c: getattr(self, c) for c in COLUMNS}
-
-    def line(self) -> str:
-        return (f"{self.hour_utc},{self.source},{self.count},{self.failure_count},{self.failure_rate:.4f},"
-                f"{self.p50_ms:.3f},{self.p95_ms:.3f},{self.p99_ms:.3f},{self.max_ms:.3f},"
-                f"{'true' if self.breach_flag else 'false'},{self.breach_streak}\n")
+from observability.outputs.rollups import DAY_FILE, HEADER, HEADER_BYTES, RollupRow, day_files, partition_dir
 
 
 def hour_label(key: str) -> str:
@@ -71,13 +24,10 @@ def hour_label(key: str) -> str:
     return f"{key}:00:00Z"
 
 
-DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.csv")
-HEADER_BYTES = HEADER.encode()
-
-
-def partition_dir(path: Path) -> Path:
-    """Directory of the day partitions of the logical rollup file ``path`` (``x.csv`` -> ``x/``)."""
-    return path.with_suffix("") if path.suffix else path.with_name(path.name + ".d")
+def row_from_stats(hour: str, source: str, stats: Stats, breach: bool) -> RollupRow:
+    """The rollup row of one (hour, source) from its statistics."""
+    return RollupRow(hour, source, stats.count, stats.failure_count, stats.failure_rate, stats.p50_ms, stats.p95_ms,
+                     stats.p99_ms, stats.max_ms, breach)
 
 
 def _previous_hour(hour: str, cache: dict[str, str]) -> str:
@@ -85,40 +35,6 @@ def _previous_hour(hour: str, cache: dict[str, str]) -> str:
     if found is None:
         found = cache[hour] = (parse_iso(hour) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00Z")
     return found
-
-
-def _day_files(directory: Path) -> list[str]:
-    """Day names (``YYYY-MM-DD``) of the partitions in ``directory``, oldest first."""
-    try:
-        names = os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(n[:-4] for n in names if DAY_FILE.fullmatch(n))
-
-
-def read_combined(path: Path) -> bytes:
-    """The rollups as one CSV (header + every row in order), from the partitions or an old single file.
-
-    Raises FileNotFoundError when there are neither, OSError when unreadable, and InputError (naming
-    the partition and line 1) when a partition does not start with the header.
-    """
-    directory = partition_dir(path)
-    days = _day_files(directory)
-    if not days:
-        if directory.is_dir() and not path.exists():
-            return HEADER_BYTES  # every day expired: no rows, not a missing file
-        return path.read_bytes()
-    parts = [HEADER_BYTES]
-    for day in days:
-        part = directory / f"{day}.csv"
-        data = part.read_bytes()
-        if not data.startswith(HEADER_BYTES):
-            found = data.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
-            raise InputError(recovery.explain(f"{part.parent.name}/{part.name}: line 1: unexpected header {found!r}",
-                                              part))
-        body = data[len(HEADER_BYTES):]
-        parts.append(body[:body.rfind(b"\n") + 1])  # a torn tail is never written by an atomic rewrite
-    return b"".join(parts)
 
 
 class ChartPoint(NamedTuple):
@@ -148,7 +64,7 @@ class RollupStore:
 
     def days(self) -> list[str]:
         if self._days is None:
-            self._days = _day_files(self.dir)
+            self._days = day_files(self.dir)
         return self._days
 
     def migrate(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from observability import alertid
+from observability import alertitem
+from observability.alertitem import RANK as _RANK
 from observability.clock import iso, parse_iso
 from observability.config.latency import LatencyConfig
 from observability.errors import InputError
@@ -19,11 +20,10 @@ from observability.freshness import age_text
 from observability.latency.stats import Stats
 
 HORIZON = timedelta(hours=24)
-_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def fingerprint(rule: str, source: str) -> str:
-    return alertid.fingerprint("latency", rule, source)
+    return alertitem.fingerprint("latency", rule, source)
 
 
 @dataclass(frozen=True)
@@ -354,14 +354,15 @@ class Evaluator:
 
     def _item(self, alert: dict, transition: str) -> dict:
         cfg = self.cfg
-        item = {
-            "id": alert["id"], "rule": alert["rule"], "source": alert["source"], "severity": alert["severity"],
-            "status": alert.get("status", "firing"), "transition": transition,
-            "breach_streak": int(alert.get("breach_streak", 0)), "breach_count": int(alert.get("breach_count", 0)),
-            "last_breach_at": alert.get("last_breach_at"), "started_at": alert["started_at"],
-            "resolved_at": alert.get("resolved_at"), "owner": cfg.owner,
-            "evidence": {**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
-        }
+        item = alertitem.item(
+            id=alert["id"], rule=alert["rule"], source=alert["source"], severity=alert["severity"],
+            status=alert.get("status", "firing"), transition=transition,
+            breach_streak=int(alert.get("breach_streak", 0)), breach_count=int(alert.get("breach_count", 0)),
+            last_breach_at=alert.get("last_breach_at"), started_at=alert["started_at"],
+            resolved_at=alert.get("resolved_at"), owner=cfg.owner,
+            evidence={**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
+            message="", next_action="",  # worded from the item itself, just below
+        )
         item["message"], item["next_action"] = _describe(item, cfg)
         return item
 

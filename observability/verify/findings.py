@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from observability import alertid, clock
+from observability import alertitem, clock
 
 OWNER = "observability-oncall"
 RUNBOOK = "docs/schedules.md"
@@ -41,7 +41,7 @@ RULES: dict[str, tuple[str, str]] = {
 
 def fingerprint(rule: str, source: str) -> str:
     """Stable id of (rule, source): the same problem keeps the same issue across nights."""
-    return alertid.fingerprint("verify", rule, source)
+    return alertitem.fingerprint("verify", rule, source)
 
 
 @dataclass
@@ -64,17 +64,17 @@ def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]
     alerts = []
     for (rule, source), items in sorted(groups.items()):
         default_severity, next_action = RULES[rule]
-        severity = max((f.severity or default_severity for f in items), key=("info", "warning", "critical").index)
+        severity = max((f.severity or default_severity for f in items), key=alertitem.RANK.__getitem__)
         times = sorted(f.at for f in items if f.at is not None)
         message = items[0].message if len(items) == 1 else f"{items[0].message} (+{len(items) - 1} more)"
-        alerts.append({
-            "id": fingerprint(rule, source), "rule": rule, "source": source, "job": "verify",
-            "severity": severity, "status": "firing", "breach_count": len(items), "breach_streak": len(items),
-            "last_breach_at": clock.iso(times[-1]) if times else None,
-            "started_at": clock.iso(times[0] if times else now),
-            "message": message, "owner": OWNER, "next_action": next_action, "runbook": RUNBOOK,
-            "evidence": {"items": [{"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}
-                                   for f in items[:50]],
-                         **({"omitted": len(items) - 50} if len(items) > 50 else {})},
-        })
+        alerts.append(alertitem.item(
+            id=fingerprint(rule, source), rule=rule, source=source, job="verify",
+            severity=severity, status="firing", breach_count=len(items), breach_streak=len(items),
+            last_breach_at=clock.iso(times[-1]) if times else None,
+            started_at=clock.iso(times[0] if times else now),
+            message=message, owner=OWNER, next_action=next_action, runbook=RUNBOOK,
+            evidence={"items": [{"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}
+                                for f in items[:50]],
+                      **({"omitted": len(items) - 50} if len(items) > 50 else {})},
+        ))
     return alerts

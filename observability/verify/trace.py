@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from observability import fsio, github_actions, runlog
-from observability.dashboard.cache import sha256_file
+from observability.digest import sha256_file
+from observability.outputs.weekly import CHECKSUM_FIELD
+from observability.outputs.weekly import checksum as weekly_checksum
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 
@@ -101,22 +103,20 @@ class _Tracer:
                 self.checksum(manifest.parent / entry["path"], entry["checksum_sha256"], shown)
 
     def weekly_payload(self, path: Path, logged: set[str]) -> None:
-        from observability.weekly import payload as payload_mod
-
         doc = _json(path)
-        if not isinstance(doc, dict) or not {payload_mod.CHECKSUM_FIELD, "schema_version", "week_start"} <= set(doc):
+        if not isinstance(doc, dict) or not {CHECKSUM_FIELD, "schema_version", "week_start"} <= set(doc):
             return  # not a weekly payload (a heartbeat also carries the checksum field)
         shown = self.ws.rel(path)
-        stored = doc[payload_mod.CHECKSUM_FIELD]
-        actual = payload_mod.checksum(doc)
+        stored = doc[CHECKSUM_FIELD]
+        actual = weekly_checksum(doc)
         ok = actual == stored and (not logged or stored in logged)
-        self.trace.checksums.append({"path": shown, "recorded_in": f"{shown} {payload_mod.CHECKSUM_FIELD}", "ok": ok})
+        self.trace.checksums.append({"path": shown, "recorded_in": f"{shown} {CHECKSUM_FIELD}", "ok": ok})
         if actual != stored:
             self.problem("checksum_mismatch", f"{shown}: body checksum {actual[:16]}… does not match its "
-                                              f"{payload_mod.CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
+                                              f"{CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
                          path=shown, expected=stored, actual=actual)
         elif logged and stored not in logged:
-            self.problem("checksum_mismatch", f"{shown}: {payload_mod.CHECKSUM_FIELD} {str(stored)[:16]}… is not the "
+            self.problem("checksum_mismatch", f"{shown}: {CHECKSUM_FIELD} {str(stored)[:16]}… is not the "
                                               "one the log line recorded for this run", path=shown, expected=sorted(logged))
 
     def pruned(self) -> dict[str, str]:

@@ -1,1 +1,1 @@
-"""The weekly health report: payload, signing, delivery, history and replay, the weekly review."""
+"""The weekly health report: payload, history and replay, the weekly review (sent by observability.outbound)."""

@@ -7,7 +7,6 @@ carry a time part, run timestamps come as ``20250921_130118`` or ISO-8601.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -19,10 +18,11 @@ from typing import Any
 
 from observability import fsio
 from observability.clock import parse_iso
+from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
-from observability.latency.rollup import COLUMNS as ROLLUP_COLUMNS
-from observability.latency.rollup import RollupRow
-from observability.latency.rollup import read_combined as read_rollups
+from observability.outputs.rollups import COLUMNS as ROLLUP_COLUMNS
+from observability.outputs.rollups import RollupRow
+from observability.outputs.rollups import read_combined as read_rollups
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
@@ -114,7 +114,7 @@ class Reader:
 
     def _record(self, name: str, rel: str, data: bytes) -> None:
         self.sources.append(Source(name, self.workspace.rel(self.workspace.path(rel)),
-                                   hashlib.sha256(data).hexdigest(), len(data)))
+                                   sha256_hex(data), len(data)))
 
     def _text(self, data: bytes, rel: str, what: str) -> str:
         try:
@@ -247,6 +247,6 @@ class Reader:
 
 def file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_hex(path.read_bytes())
     except OSError:
         return None

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from observability import clock, config, fsio, github_actions, provenance, secrets
+from observability import alertitem, clock, config, fsio, github_actions, provenance, secrets
 from observability.config import weekly as weekly_config
 from observability.errors import ConfigError, InputError
+from observability.outbound import delivery, signing
+from observability.outbound.retry import RetryPolicy
+from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
 from observability.runtime import JobContext, JobResult
-from observability.weekly import delivery, signing
 from observability.weekly import payload as payload_mod
 from observability.weekly import summary
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 
 MAX_INPUT_WARNINGS = 20  # more are counted, not listed (as the dashboard export does)
-
-ALERT_RULE = "webhook_delivery"
 
 
 @dataclass(frozen=True)
@@ -90,35 +89,35 @@ def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     return _Target(url.value.strip(), signing.keys_from(secret))
 
 
-def _policy(opts: WeeklyOptions, cfg: weekly_config.WeeklyConfig) -> delivery.RetryPolicy:
-    return delivery.RetryPolicy(max_attempts=opts.max_retries, base_wait_seconds=opts.retry_wait_seconds,
-                                max_wait_seconds=cfg.max_wait_seconds,
-                                retry_after_cap_seconds=cfg.retry_after_cap_seconds,
-                                timeout_seconds=opts.request_timeout or cfg.timeout_seconds)
+def _policy(opts: WeeklyOptions, cfg: weekly_config.WeeklyConfig) -> RetryPolicy:
+    return RetryPolicy(max_attempts=opts.max_retries, base_wait_seconds=opts.retry_wait_seconds,
+                       max_wait_seconds=cfg.max_wait_seconds, retry_after_cap_seconds=cfg.retry_after_cap_seconds,
+                       timeout_seconds=opts.request_timeout or cfg.timeout_seconds)
 
 
-def alert_id() -> str:
-    return hashlib.sha256(f"weekly|{ALERT_RULE}|weekly_report".encode()).hexdigest()[:16]
+def webhook_id(week_start: str, payload_checksum: str) -> str:
+    """Stable per payload: the same across retries and replays, so receivers can deduplicate."""
+    return f"msg_obsweekly_{week_start.replace('-', '')}_{payload_checksum[:24]}"
 
 
 def _delivery_alert(ctx: JobContext, week: str, result: delivery.DeliveryResult, pending: str,
                     cfg: weekly_config.WeeklyConfig, resolved: bool = False) -> dict:
     last = result.attempts[-1] if result.attempts else None
-    return {
-        "id": alert_id(), "rule": ALERT_RULE, "source": "weekly_report",
-        "severity": "info" if resolved else "critical", "status": "resolved" if resolved else "firing",
-        "transition": "resolved" if resolved else "opened",
-        "message": (f"weekly report for {week} delivered after an earlier failure" if resolved else
-                    f"weekly report for {week} not delivered after {len(result.attempts)} attempt(s): "
-                    f"{last.error if last else 'no attempt'}"),
-        "owner": cfg.owner,
-        "next_action": f"observability weekly replay --week-start {week} (see {cfg.runbook})",
-        "started_at": clock.iso(ctx.now), "last_breach_at": None if resolved else clock.iso(ctx.now),
-        "breach_streak": 0, "breach_count": 0 if resolved else 1,
-        "evidence": {"week_start": week, "attempts": len(result.attempts),
-                     "last_status_code": result.last_status_code, "pending_payload": pending,
-                     "webhook_id": result.webhook_id},
-    }
+    return alertitem.item(
+        id=delivery_alert_id(), rule=DELIVERY_RULE, source=DELIVERY_SUBJECT,
+        severity="info" if resolved else "critical", status="resolved" if resolved else "firing",
+        transition="resolved" if resolved else "opened",
+        message=(f"weekly report for {week} delivered after an earlier failure" if resolved else
+                 f"weekly report for {week} not delivered after {len(result.attempts)} attempt(s): "
+                 f"{last.error if last else 'no attempt'}"),
+        owner=cfg.owner,
+        next_action=f"observability weekly replay --week-start {week} (see {cfg.runbook})",
+        started_at=clock.iso(ctx.now), last_breach_at=None if resolved else clock.iso(ctx.now),
+        breach_streak=0, breach_count=0 if resolved else 1,
+        evidence={"week_start": week, "attempts": len(result.attempts),
+                  "last_status_code": result.last_status_code, "pending_payload": pending,
+                  "webhook_id": result.webhook_id},
+    )
 
 
 def _write_alerts(ctx: JobContext, alerts: list[dict]) -> None:
@@ -137,7 +136,7 @@ def _send(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: Weekly
         ctx.note(f"delivery attempt {a.attempt}/{opts.max_retries}: {outcome} in {a.response_ms} ms{wait}")
 
     return delivery.deliver(target.url, body, target.keys,
-                            webhook_id=signing.webhook_id(doc["week_start"], checksum), checksum=checksum,
+                            webhook_id=webhook_id(doc["week_start"], checksum), checksum=checksum,
                             policy=_policy(opts, cfg), sleep=opts.sleep, rng=opts.rng, wall_clock=opts.wall_clock,
                             on_attempt=log)
 

@@ -6,7 +6,6 @@ sorted, floats rounded to fixed precision, JSON canonical (sorted keys, compact)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import posixpath
@@ -17,11 +16,12 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from observability import freshness, fsio, schemas
+from observability import alertitem, freshness, fsio, schemas
 from observability.clock import UTC, iso, parse_iso
 from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
-from observability.latency.rollup import RollupRow
+from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
+from observability.outputs.rollups import RollupRow
 from observability.upstream import runs as upstream_runs
 from observability.upstream import telemetry as upstream_telemetry
 from observability.upstream import values
@@ -30,11 +30,7 @@ from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
 MAX_FUTURE = timedelta(hours=1)  # an input dated later than the clock by more is not judged fresh (as latency samples)
 
-SCHEMA_NAME = "observability_weekly_report"
-SCHEMA_VERSION = "1.1.0"  # 1.1.0 added `freshness` and `stale_input` alerts
-CHECKSUM_FIELD = "payload_checksum_sha256"
 DIGITS = 6
-_RANK = {"info": 0, "warning": 1, "critical": 2}
 _BUDGET_RANK = {"ok": 0, "warning": 1, "breach": 2}
 
 
@@ -352,22 +348,7 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
 
 def alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig,
                   week: Week, alerts_dir: str) -> list[dict]:
-    out = []
-    for a in latency_alerts:
-        severity = a.get("severity") if a.get("severity") in _RANK else "warning"
-        evidence = a.get("evidence") if isinstance(a.get("evidence"), dict) else {}
-        evidence = {**evidence, "breach_count": a.get("breach_count"), "breach_streak": a.get("breach_streak"),
-                    "last_breach_at": a.get("last_breach_at"), "started_at": a.get("started_at"),
-                    "resolved_at": a.get("resolved_at")}
-        out.append({
-            "id": str(a["id"]), "severity": severity, "message": str(a.get("message") or f"latency alert {a['id']}"),
-            "owner": str(a.get("owner") or "observability-oncall"),
-            "next_action": str(a.get("next_action") or "docs/runbook.md#latency"),
-            "rule": str(a.get("rule") or "latency"), "source": str(a.get("source") or "latency"),
-            "status": "resolved" if a.get("status") == "resolved" else "firing",
-            "evidence": {k: v for k, v in sorted(evidence.items()) if v is not None},
-            "evidence_path": a.get("_file") or alerts_dir, "notified_channels": [],
-        })
+    out = [alertitem.report_entry(a, alerts_dir) for a in latency_alerts]
     for cat in utilisation["categories"]:
         if cat["status"] == "ok":
             continue
@@ -393,7 +374,7 @@ def alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict,
             "evidence": {"slippage_bps": s["slippage_bps"], "reject_rate": s["reject_rate"]},
             "evidence_path": cfg.telemetry, "notified_channels": [],
         })
-    out.sort(key=lambda a: (-_RANK[a["severity"]], a["status"] != "firing", a["id"]))
+    out.sort(key=alertitem.report_order)
     return out
 
 
@@ -508,8 +489,7 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
     attachments = _attachments(reader, cfg)
     fresh = freshness_block(reader, cfg, week, generated_at)
     alerts = alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir)
-    alerts = sorted(alerts + stale_alerts(fresh, cfg, week),
-                    key=lambda a: (-_RANK[a["severity"]], a["status"] != "firing", a["id"]))
+    alerts = sorted(alerts + stale_alerts(fresh, cfg, week), key=alertitem.report_order)
     payload = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": iso(generated_at),
@@ -530,12 +510,6 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
                        "source_command": provenance.source_command},
     }
     return with_checksum(payload)
-
-
-def checksum(payload: dict) -> str:
-    """SHA-256 (lowercase hex) of the canonical body without the checksum field."""
-    body = {k: v for k, v in payload.items() if k != CHECKSUM_FIELD}
-    return hashlib.sha256(fsio.canonical_json(body).encode("utf-8")).hexdigest()
 
 
 def with_checksum(payload: dict) -> dict:

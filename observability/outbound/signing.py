@@ -71,7 +71,3 @@ def headers(keys: SigningKeys, webhook_id: str, timestamp: int, body: bytes) -> 
         "webhook-signature": " ".join(standard_signature(k, webhook_id, timestamp, body) for k in keys.keys),
     }
 
-
-def webhook_id(week_start: str, payload_checksum: str) -> str:
-    """Stable per payload: the same across retries and replays, so receivers can deduplicate."""
-    return f"msg_obsweekly_{week_start.replace('-', '')}_{payload_checksum[:24]}"

@@ -1,9 +1,9 @@
-"""POST the signed payload with retries: network errors, 5xx and 429 retried, everything else final.
+"""POST a signed webhook body with retries: network errors, 5xx and 429 retried, everything else final.
 
-Waits are exponential with jitter from ``base_wait_seconds``; a ``Retry-After`` (seconds or
-HTTP date) is honoured up to a cap. Redirects are never followed (a 3xx is a permanent failure:
-the body would otherwise go to a URL nobody configured). Waits, randomness and the wall clock
-are injectable so tests run instantly.
+Waits follow the shared policy (``outbound.retry``: exponential with jitter from ``base_wait_seconds``);
+a ``Retry-After`` (seconds or HTTP date) is honoured up to a cap. Redirects are never followed (a 3xx
+is a permanent failure: the body would otherwise go to a URL nobody configured). Waits, randomness and
+the wall clock are injectable so tests run instantly.
 """
 
 from __future__ import annotations
@@ -12,22 +12,15 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Callable
 
 from observability import __version__, secrets
-from observability.weekly import signing
+from observability.outbound import signing
+from observability.outbound.retry import RetryPolicy, retry_after_seconds
+
+__all__ = ["Attempt", "DeliveryResult", "RetryPolicy", "deliver", "retry_after_seconds"]
 
 BODY_EXCERPT = 200
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_wait_seconds: float = 60.0
-    max_wait_seconds: float = 900.0
-    retry_after_cap_seconds: float = 600.0
-    timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -62,30 +55,6 @@ class DeliveryResult:
     @property
     def last_error(self) -> str | None:
         return self.attempts[-1].error if self.attempts else None
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
-
-
-def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
-    """Wait after failed attempt ``attempt`` (1-based): equal jitter over base * 2^(attempt-1), capped."""
-    ceiling = min(policy.max_wait_seconds, policy.base_wait_seconds * (2 ** (attempt - 1)))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 def _excerpt(text: str) -> str:
@@ -157,10 +126,10 @@ def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str
                 if on_attempt:
                     on_attempt(attempt)
                 return result
-            wait = backoff(number, policy, rng)
+            wait = policy.backoff(number, rng)
             asked = retry_after_seconds(retry_after, datetime.fromtimestamp(wall_clock(), timezone.utc))
             if asked is not None:
-                wait = min(asked, policy.retry_after_cap_seconds)
+                wait = policy.retry_after(asked)
             attempt.wait_seconds = round(wait, 3)
             if on_attempt:
                 on_attempt(attempt)

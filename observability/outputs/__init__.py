@@ -1,0 +1,6 @@
+"""Files one job writes and other jobs read, as shared formats: no job imports another to read them.
+
+``rollups``: the latency job's hourly rollups (read by weekly and dashboard); ``weekly``: the weekly
+payload's schema version and checksum (read by verify and the alert webhook) and its delivery alert
+(read by the alert inbox).
+"""
