@@ -22,7 +22,7 @@ def _documented() -> set[str]:
 
 
 def _called() -> set[str]:
-    source = (ROOT / "observability" / "store" / "backends" / "s3.py").read_text(encoding="utf-8")
+    source = (ROOT / "observability" / "storage" / "s3.py").read_text(encoding="utf-8")
     methods = set(re.findall(r"self\._client\.([a-z_0-9]+)", source)) - {"get_paginator"}
     methods |= set(re.findall(r'get_paginator\("([a-z_0-9]+)"\)', source))
     unknown = methods - set(ACTIONS)

@@ -278,7 +278,7 @@ class S3Source:
     """A key or a prefix of a bucket (endpoint OBS_S3_ENDPOINT_URL, credentials the AWS_* variables)."""
 
     def __init__(self, spec: InputSpec, environ: Mapping[str, str]):
-        from observability.store.backends.s3 import client
+        from observability.storage.s3 import client
         from observability.store.errors import StoreUrlError
 
         self.bucket = spec.source["bucket"]

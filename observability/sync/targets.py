@@ -184,7 +184,7 @@ class S3Target(Target):
     """S3 or an S3-compatible store. Uploads carry ChecksumSHA256 (S3 re-hashes and refuses a mismatch)."""
 
     def __init__(self, where: Location, environ: Mapping[str, str] = os.environ):
-        from observability.store.backends.s3 import client
+        from observability.storage.s3 import client
 
         self.bucket = where.bucket
         self.prefix = where.prefix.strip("/")

@@ -79,11 +79,11 @@ def open_store(url: str | None, environ: Mapping[str, str] = os.environ) -> Stor
     """The backend for ``url``; a missing or malformed URL is StoreUrlError (exit 2)."""
     where = locate(url)
     if where.kind == "file":
-        from observability.store.backends.file import FileStore
+        from observability.storage.file import FileStore
 
         return FileStore(where.path, where.display)
     if where.kind == "s3":
-        from observability.store.backends.s3 import S3Store
+        from observability.storage.s3 import S3Store
 
         return S3Store(where.bucket, where.prefix, where.display, environ)
     from observability.store.backends.git import GitStore
