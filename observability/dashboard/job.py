@@ -228,7 +228,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     user_provenance = _load_provenance(ctx, opts)
     argv = upload_mod.parse_command(opts.upload_command) if opts.upload_command else None
     if opts.sync_to:
-        from observability.sync.targets import check_url
+        from observability.sync.job import check_url
 
         check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
     exporter = _Exporter(ctx, opts)
