@@ -67,6 +67,10 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
     results: list[dict] = []
     failed: str | None = None
     env = {**os.environ, "OBS_WORKSPACE": str(ws.root)}
+    # `python -c` puts the current directory first on sys.path: -P keeps a click.py (or observability.py)
+    # lying in the operator's directory out of every step, and PYTHONPATH gives each step this package.
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(observability.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     for step in steps:
         if failed or not step.enabled:
             reason = "previous_step_failed" if failed else "disabled"
@@ -77,7 +81,7 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            done = subprocess.run([sys.executable, "-c", observability.ENTRY, *step.argv], capture_output=True,
+            done = subprocess.run([sys.executable, "-P", "-c", observability.ENTRY, *step.argv], capture_output=True,
                                   text=True, env=env, check=False, timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")
