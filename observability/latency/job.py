@@ -15,7 +15,7 @@ from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
-from observability.latency.samples import Reject, Sample, read_new
+from observability.latency.samples import SOURCE_RE, Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
 from observability.runtime import JobContext, JobResult
@@ -107,6 +107,9 @@ def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[lat
         if not sep or not name or not url.startswith(("http://", "https://")):
             shown = repr(name) if sep and name else "(no NAME= before the URL)"
             raise ConfigError(f"--probe {shown}: expected NAME=URL with an http(s) URL")
+        if not SOURCE_RE.fullmatch(name):  # the name is the samples' source (a CSV field)
+            raise ConfigError(f"--probe {name[:80]!r}: the name must match {SOURCE_RE.pattern} (it names the "
+                              "samples' source)")
         out.append(latency_config.ProbeSpec(name, url, 10.0))
     names = [p.name for p in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
