@@ -131,8 +131,50 @@ def _load_state(ctx: JobContext, path: Path) -> dict:
     if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS:
         raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} (or older version-1) latency "
                          "state; restore it with `observability state pull` or move it aside to rebuild")
+    _check_shape(state, ctx.workspace.rel(path))
     state["version"] = STATE_VERSION  # the windows of a version-1 state are rewritten as strings this cycle
     return state
+
+
+_TIMES = ("stepped", "last_sample_at", "stale_since")  # a source's times (ISO text, compared as text)
+
+
+def _check_shape(state: dict, display: str) -> None:
+    """Refuse a state whose containers or times are of the wrong type (hand-edited or damaged) as
+    invalid_input naming the field, before anything is written; a source's windows are checked when
+    they are read (observability.latency.slo)."""
+    def bad(field: str, expected: str) -> InputError:
+        return InputError(f"{display}: field {field}: expected {expected}; restore the state with "
+                          "`observability state pull` or move it aside to rebuild")
+
+    for key in ("sources", "alerts", "cursors", "hour_index"):
+        if state.get(key) is not None and not isinstance(state[key], dict):
+            raise bad(key, "an object")
+    for fp, alert in (state.get("alerts") or {}).items():
+        if not isinstance(alert, dict):
+            raise bad(f"alerts.{fp}", "an object")
+    created = state.get("created_at")
+    if created is not None and not _is_time(created):
+        raise bad("created_at", "an ISO-8601 time")
+    for source, entry in (state.get("sources") or {}).items():
+        if not isinstance(entry, dict):
+            raise bad(f"sources.{source}", "an object")
+        for key in _TIMES:
+            value = entry.get(key)
+            if value is not None and not _is_time(value):
+                raise bad(f"sources.{source}.{key}", "an ISO-8601 time")
+
+
+def _is_time(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    if len(value) == 20 and value[4] == "-" and value[10] == "T" and value[-1] == "Z":
+        return True  # as this code writes them (most of a 1,000-source state): not parsed
+    try:
+        clock.parse_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> None:
