@@ -374,6 +374,7 @@ class RollupStore:
             return False
         for line in tail:
             if line.count(",") < 2 or line[:10] != day:
+                self.load(day)  # reads the whole file: raises the error naming the damaged row's line
                 raise self._damaged(day, "?", line)
         previous = {r.source: r.breach_streak for r in (self._parse(day, line) for line in tail)
                     if r.hour_utc == before}
