@@ -328,13 +328,16 @@ class RollupStore:
 
     def _tail(self, day: str, since: str) -> list[str] | None:
         """Row lines of a day file with hour_utc >= ``since``, read backwards from its end (not the
-        whole file); None when the file is missing, holds no row or ends in a torn line."""
+        whole file); None when the file is missing, holds no row, ends in a torn line or its header
+        is not the rollup header."""
         path = self.part(day)
         try:
             handle = open(path, "rb")
         except FileNotFoundError:
             return None
         with handle:
+            if handle.read(len(HEADER_BYTES)) != HEADER_BYTES:
+                return None  # a damaged header: the rewrite's load() names it
             size = handle.seek(0, os.SEEK_END)
             if size <= len(HEADER_BYTES):
                 return None
