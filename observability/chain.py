@@ -14,8 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import observability
-from observability import config
+from observability import config, entry
 from observability.errors import ConfigError
 from observability.runtime import JobContext, JobResult, record_skipped
 
@@ -67,10 +66,6 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
     results: list[dict] = []
     failed: str | None = None
     env = {**os.environ, "OBS_WORKSPACE": str(ws.root)}
-    # `python -c` puts the current directory first on sys.path: -P keeps a click.py (or observability.py)
-    # lying in the operator's directory out of every step, and PYTHONPATH gives each step this package.
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(observability.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     for step in steps:
         if failed or not step.enabled:
             reason = "previous_step_failed" if failed else "disabled"
@@ -81,8 +76,9 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            done = subprocess.run([sys.executable, "-P", "-c", observability.ENTRY, *step.argv], capture_output=True,
-                                  text=True, env=env, check=False, timeout=STEP_TIMEOUT_SECONDS)
+            command, child_env = entry.child(step.argv, env)  # nothing imported from the operator's cwd
+            done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False,
+                                  timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")
             results.append({"name": step.name, "status": "error", "exit_code": None, "job_id": None,
