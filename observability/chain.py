@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability import config, entry
+import observability
+from observability import config
 from observability.errors import ConfigError
 from observability.runtime import JobContext, JobResult, record_skipped
 
@@ -76,7 +77,7 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            command, child_env = entry.child(step.argv, env)  # nothing imported from the operator's cwd
+            command, child_env = observability.child(step.argv, env)  # nothing imported from the operator's cwd
             done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False,
                                   timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from observability import entry
+import observability
 from observability.clock import iso
 from observability.resources import template_dir
 from observability.samplegen import SAMPLE_NOW
@@ -64,7 +64,7 @@ def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
     echo(f"sample workspace: {target}")
     worst = 0
     for title, argv in STEPS:
-        command, child_env = entry.child([*argv, "--workspace", str(target)], env)  # nothing from the cwd
+        command, child_env = observability.child([*argv, "--workspace", str(target)], env)  # nothing from the cwd
         done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False)
         try:
             summary = json.loads(done.stdout)

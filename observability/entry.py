@@ -16,19 +16,3 @@ def main() -> None:
 
     cli_main()
 
-
-def child(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """(command, environment) of an ``observability`` child process (the chain's steps, the demo's jobs).
-
-    ``python -c`` and ``python -m`` put the current directory first on sys.path, so a click.py (or
-    observability.py) in the operator's directory would be imported: the child runs with ``-P`` and
-    this process's package first on PYTHONPATH instead.
-    """
-    import os
-    import sys
-
-    import observability
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(observability.__file__)))
-    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)}
-    return [sys.executable, "-P", "-c", observability.ENTRY, *argv], env
