@@ -148,15 +148,22 @@ def test_damaged_windows_are_refused_naming_the_field(tmp_path, bad, touched):
     (("alerts", "abc"), 5),
     (("created_at",), 5),
     (("cursors",), 5),
+    (("alerts", "FP", "severity"), "bogus"),
+    (("alerts", "FP", "started_at"), 5),
+    (("alerts", "FP", "last_breach_at"), 5),
+    (("alerts", "FP", "breach_count"), "x"),
+    (("alerts", "FP", "source"), None),
 ])
 @pytest.mark.parametrize("touched", [True, False])
 def test_a_state_field_of_the_wrong_type_is_refused_naming_the_field(tmp_path, path, bad, touched):
     """A hand-edited state with a wrong type (a number for a time, a string for a source) failed the
     cycle with internal_error and a bare TypeError; it is refused as invalid_input naming the field."""
     start = ts("2025-10-11T00:00:00Z")
-    write_log(tmp_path / "log.csv", rows(start, 1, 10.0))
+    write_log(tmp_path / "log.csv", rows(start, 1, 5000.0))  # feed_a and feed_b breach: an SLO alert each
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=1, minutes=1))
     doc = state(tmp_path)
+    fp = sorted(doc["alerts"])[0]
+    path = tuple(fp if key == "FP" else key for key in path)
     place = doc
     for key in path[:-1]:
         place = place[key]

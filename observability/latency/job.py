@@ -153,6 +153,9 @@ def _check_shape(state: dict, display: str) -> None:
     for fp, alert in (state.get("alerts") or {}).items():
         if not isinstance(alert, dict):
             raise bad(f"alerts.{fp}", "an object")
+        for key, expected, ok in _ALERT_FIELDS:
+            if not ok(alert.get(key)):
+                raise bad(f"alerts.{fp}.{key}", expected)
     created = state.get("created_at")
     if created is not None and not _is_time(created):
         raise bad("created_at", "an ISO-8601 time")
@@ -163,6 +166,17 @@ def _check_shape(state: dict, display: str) -> None:
             value = entry.get(key)
             if value is not None and not _is_time(value):
                 raise bad(f"sources.{source}.{key}", "an ISO-8601 time")
+
+
+_ALERT_FIELDS = (  # what the evaluator reads of a stored alert
+    ("rule", "latency_slo, no_data or stale", lambda v: v in ("latency_slo", "no_data", "stale")),
+    ("source", "a source name", lambda v: isinstance(v, str)),
+    ("severity", "info, warning or critical", lambda v: v in ("info", "warning", "critical")),
+    ("started_at", "an ISO-8601 time", lambda v: _is_time(v)),
+    ("last_breach_at", "an ISO-8601 time or null", lambda v: v is None or _is_time(v)),
+    ("breach_count", "a whole number", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))),
+    ("breach_streak", "a whole number", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))),
+)
 
 
 def _is_time(value) -> bool:
