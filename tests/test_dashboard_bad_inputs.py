@@ -31,7 +31,7 @@ FATAL = [
     ("slippage", TELEMETRY, b"{\"execution_health\": {}}", "invalid_input"),
     ("slippage", TELEMETRY, b"{\"execution_health\": {\"a\": {\"reject_rate\": 7}}}", "invalid_input"),
     ("slippage", TELEMETRY, b"\xff\xfe\x00", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),
+    ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),  # no entry
     # Nested past any parser's stack: once a RecursionError that failed the whole export (issue 10, item 10).
     ("slippage", TELEMETRY, b"[" * 100_000, "invalid_input"),
     ("slippage", TELEMETRY, b"{\"execution_health\": " + b"[" * 70 + b"]" * 70 + b"}", "invalid_input"),

@@ -125,6 +125,24 @@ def test_bad_telemetry_value_is_skipped_alike(ws, field, raw, reason):
     assert [r["strategy"] for r in bundle(ws, "slippage")["rows"]] == ["tokyo_micro_mean_reversion_v0"]
 
 
+@pytest.mark.parametrize("stamp", ["yesterday", "2026-13-01T00:00:00Z"])
+def test_bad_telemetry_time_is_skipped_alike(ws, stamp):
+    """Once fatal in both jobs (the dashboard's slippage dataset, the whole weekly report): the stamp is now a
+    skipped value, the file read as undated, its entries still published."""
+    path = ws / TELEMETRY
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.pop("as_of", None), doc.pop("timestamp", None)
+    doc["generated_at"] = stamp
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    weekly, dashboard = both(ws)
+    expected = [f"{TELEMETRY}: generated_at: {stamp!r} is not an ISO-8601 timestamp; value skipped"]
+    assert_same_skip(weekly, dashboard, TELEMETRY, expected)
+    fresh = {i["name"]: i for i in weekly_payload(ws)["freshness"]["inputs"]}
+    assert fresh["telemetry"]["as_of"] is None and fresh["telemetry"]["status"] == "unknown"
+    rows = bundle(ws, "slippage")["rows"]
+    assert len(rows) == 2 and all(r["telemetry_generated_at"] is None for r in rows)
+
+
 def test_delivered_report_with_skipped_rows_is_a_warning_and_lists_them(ws):
     from _support_weekly import delivery_env, receiver, weekly
 

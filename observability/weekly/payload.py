@@ -276,14 +276,9 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
 def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     doc = reader.json("telemetry", cfg.telemetry, "router telemetry")
     display = reader._display(cfg.telemetry)
-    stamp = None
-    for key in ("generated_at", "as_of", "timestamp"):  # the dashboard's slippage dataset reads the same keys
-        if isinstance(doc.get(key), str) and doc[key]:
-            stamp = _timestamp_or_none(doc[key], display, key)
-            reader.note_as_of("telemetry", parse_iso(stamp), key)
-            break
-    if stamp is None:
-        reader.note_as_of("telemetry", None, None)
+    key, stamp, stamp_skips = upstream_telemetry.generated_at(doc)  # the dashboard's slippage dataset's reading
+    reader.skip(stamp_skips.for_file(display))
+    reader.note_as_of("telemetry", parse_iso(stamp) if stamp else None, key)
     try:
         rows, skips = upstream_telemetry.execution_health(doc)
     except ValueError as exc:
