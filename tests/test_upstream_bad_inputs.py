@@ -218,6 +218,39 @@ def test_bad_rollup_row_is_skipped_alike(ws, column, value, reason, layout):
     assert payload["latency"]["samples"] > 0
 
 
+# -- reports/portfolio_summary.json (read by the weekly report only, through upstream/portfolio.py) ------
+
+PORTFOLIO = "reports/portfolio_summary.json"
+
+
+def test_bad_portfolio_times_and_points_are_skipped(ws):
+    """Once a bad ``generated_at``, a bad point time or a point that is not an object failed the whole report."""
+    path = ws / PORTFOLIO
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    curve = doc["aggregate_equity_curve"]
+    assert len(curve) >= 4
+    doc["generated_at"] = "soon"
+    curve[1]["ts"] = "2026-02-30T00:00:00Z"
+    curve[2] = 7
+    curve[3]["equity"] = "lots"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    env = clean_env(OBS_NOW=NOW)
+    weekly = summary(run_cli(["weekly", "report", "--workspace", str(ws), "--dry-run-webhook"], env=env))
+    assert warnings_about(weekly, PORTFOLIO) == sorted([
+        f"{PORTFOLIO}: aggregate_equity_curve[1]: field ts: '2026-02-30T00:00:00Z' is not an ISO-8601 timestamp; "
+        "point skipped",
+        f"{PORTFOLIO}: aggregate_equity_curve[2]: not an object; point skipped",
+        f"{PORTFOLIO}: aggregate_equity_curve[3]: field equity: 'lots' is not a number; point skipped",
+        f"{PORTFOLIO}: generated_at: 'soon' is not an ISO-8601 timestamp; value skipped",
+    ]), weekly["diagnostics"]
+    assert weekly["status"] == "dry_run" and weekly["skipped_rows"] == 4
+    payload = weekly_payload(ws)
+    assert payload["portfolio"]["equity_curve"]["points"] == len(curve) - 3
+    assert payload["portfolio"]["source_generated_at"] is None
+    fresh = {i["name"]: i for i in payload["freshness"]["inputs"]}
+    assert fresh["portfolio_summary"]["as_of_from"] == "equity_curve"
+
+
 # -- runs/index.csv ------------------------------------------------------------------------------
 
 def test_truncated_last_index_row_is_skipped_alike(ws):
