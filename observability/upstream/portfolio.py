@@ -52,12 +52,16 @@ def _object(doc: dict, key: str) -> dict:
     return doc.get(key) if isinstance(doc.get(key), dict) else {}
 
 
-def _categories(doc: dict, skips: Skips) -> list[Category]:
-    raw = doc.get("category_utilisation", [])
+def _list(doc: dict, key: str) -> list:
+    raw = doc.get(key, [])
     if not isinstance(raw, list):
-        raise ValueError("field category_utilisation: expected a list")
+        raise ValueError(f"field {key}: expected a list")
+    return raw
+
+
+def _categories(doc: dict, skips: Skips) -> list[Category]:
     out = []
-    for i, cat in enumerate(raw):
+    for i, cat in enumerate(_list(doc, "category_utilisation")):
         where = f"category_utilisation[{i}]"
         if not isinstance(cat, dict) or not isinstance(cat.get("category"), str) or not cat["category"]:
             skips.add(where, "field category: expected a non-empty string", "entry")
@@ -79,11 +83,8 @@ def _categories(doc: dict, skips: Skips) -> list[Category]:
 
 
 def _equity_curve(doc: dict, skips: Skips) -> list[tuple[str, float]]:
-    curve = doc.get("aggregate_equity_curve", [])
-    if not isinstance(curve, list):
-        raise ValueError("field aggregate_equity_curve: expected a list")
     points = []
-    for i, point in enumerate(curve):
+    for i, point in enumerate(_list(doc, "aggregate_equity_curve")):
         where = f"aggregate_equity_curve[{i}]"
         if not isinstance(point, dict):
             skips.add(where, "not an object", "point")
