@@ -94,25 +94,30 @@ def _checked(parts: list[str]) -> RollupRow:
     return RollupRow(hour, source, count, failures, rate, *ms, flag, streak)
 
 
+_INF = math.inf
+_is_hour = HOUR.fullmatch
+
+
 def parse_row(line: str) -> RollupRow:
     """One rollup line as a row; ValueError (BadValue for a field) when it is unusable.
 
-    The latency job's own lines take the fast path; anything else is checked field by field so the
-    warning names the field and the value.
+    The latency job's own lines take the fast path (weekly and dashboard read every row of 90 days);
+    anything else is checked field by field so the warning names the field and the value.
     """
     parts = line.rstrip("\r\n").split(",")
     if len(parts) != len(COLUMNS):
         raise ValueError(f"row has {len(parts)} of {len(COLUMNS)} fields")
+    hour, source, flag = parts[0], parts[1], parts[9]
     try:
-        row = RollupRow(parts[0], parts[1], int(parts[2]), int(parts[3]), float(parts[4]), float(parts[5]),
-                        float(parts[6]), float(parts[7]), float(parts[8]), _FLAGS[parts[9]], int(parts[10]))
-    except (ValueError, KeyError):
+        count, failures, streak = int(parts[2]), int(parts[3]), int(parts[10])
+        rate, p50, p95, p99, top = float(parts[4]), float(parts[5]), float(parts[6]), float(parts[7]), float(parts[8])
+    except ValueError:
         return _checked(parts)
-    finite = math.isfinite
-    if (HOUR.fullmatch(row.hour_utc) and row.source.strip() == row.source != "" and row.count >= row.failure_count >= 0
-            and 0.0 <= row.failure_rate <= 1.0 and row.breach_streak >= 0
-            and all(finite(v) and v >= 0 for v in (row.p50_ms, row.p95_ms, row.p99_ms, row.max_ms))):
-        return row
+    # Chained comparisons are False for NaN, and `< _INF` excludes infinity.
+    if (count >= failures >= 0 and streak >= 0 and 0.0 <= rate <= 1.0 and 0.0 <= p50 < _INF
+            and 0.0 <= p95 < _INF and 0.0 <= p99 < _INF and 0.0 <= top < _INF and (flag == "true" or flag == "false")
+            and source and source.strip() == source and _is_hour(hour)):
+        return RollupRow(hour, source, count, failures, rate, p50, p95, p99, top, flag == "true", streak)
     return _checked(parts)
 
 
