@@ -275,7 +275,7 @@ def check_cycle(summary: dict, returncode: int, rotation: bool = False) -> list[
 def make_raw_1m(path: Path, count: int = 1_000_000) -> None:
     """1M rows of our raw format (timestamp_utc,source,latency_ms,status,detail), 10 sources."""
     from observability.latency.rawstore import HEADER_BYTES, format_rows
-    from observability.latency.samples import Sample
+    from observability.upstream.signal_log import Sample
 
     minutes = count // len(SOURCES)
     start = datetime(2026, 1, 1, tzinfo=UTC)

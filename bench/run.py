@@ -185,7 +185,7 @@ PROFILE_ITEMS = {
         ("config.load_latency (config read + schema check)", "observability/config.py", "load_latency"),
         ("latency.job.sample (the job body)", "observability/latency/job.py", "sample"),
         ("rollup.RollupStore.update (rewrites the touched day file only)", "observability/latency/rollup.py", "update"),
-        ("samples.read_new (150 new samples)", "observability/latency/samples.py", "read_new"),
+        ("signal_log.read_new (150 new samples)", "observability/upstream/signal_log.py", "read_new"),
         ("slo.Evaluator.run", "observability/latency/slo.py", "run"),
         ("fsio.canonical_json (state, heartbeat, summary)", "observability/fsio.py", "canonical_json"),
         ("runlog.append (schema check + locked append)", "observability/runlog.py", "append"),

@@ -31,7 +31,7 @@ FATAL = [
     ("slippage", TELEMETRY, b"{\"execution_health\": {}}", "invalid_input"),
     ("slippage", TELEMETRY, b"{\"execution_health\": {\"a\": {\"reject_rate\": 7}}}", "invalid_input"),
     ("slippage", TELEMETRY, b"\xff\xfe\x00", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),
+    ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),  # no entry
     # Nested past any parser's stack: once a RecursionError that failed the whole export (issue 10, item 10).
     ("slippage", TELEMETRY, b"[" * 100_000, "invalid_input"),
     ("slippage", TELEMETRY, b"{\"execution_health\": " + b"[" * 70 + b"]" * 70 + b"}", "invalid_input"),
@@ -40,9 +40,7 @@ FATAL = [
     ("turnover", "runs/index.csv", b"\xff\xfe", "invalid_input"),
     ("latency", ROLLUP, b"", "invalid_input"),
     ("latency", ROLLUP, b"hour,source\n", "invalid_input"),
-    ("latency", ROLLUP, (b"hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,"
-                         b"breach_streak\n2026-01-07T00:00:00Z,a,x,0,0,1,1,1,1,false,0\n"), "invalid_input"),
-]
+]  # a bad rollup row is skipped with a warning, as in the weekly report (below and test_upstream_bad_inputs.py)
 
 
 @pytest.mark.parametrize("dataset, rel, content, code", FATAL,
@@ -187,6 +185,22 @@ def test_telemetry_entry_with_a_bad_value_is_skipped(tmp_path):
     assert result.summary["status"] == "warning"
     assert [r["strategy"] for r in bundle(tmp_path, "slippage")["rows"]] == ["day_orb_5m_v1",
                                                                            "tokyo_micro_mean_reversion_v0"]
+
+
+def test_a_bad_rollup_row_is_skipped_with_a_warning_naming_file_and_line(tmp_path):
+    """Once fatal for the whole dataset (issue 12 item 1): now the weekly report's rule, skip and warn."""
+    make_workspace(tmp_path)
+    (tmp_path / ROLLUP).write_bytes(
+        b"hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak\n"
+        b"2026-01-07T00:00:00Z,a,x,0,0,1,1,1,1,false,0\n"
+        b"2026-01-07T00:00:00Z,b,4,0,0.0000,1.000,1.000,1.000,1.000,false,0\n")
+    result = export(tmp_path, "--dataset", "latency")
+    assert result.exit_code == 0, result
+    assert result.summary["status"] == "warning"
+    assert result.summary["diagnostics"]["warnings"] == [
+        f"{ROLLUP}: line 2: field count: 'x' is not a count (a whole number >= 0); row skipped"]
+    assert [r["source"] for r in bundle(tmp_path, "latency")["rows"]] == ["b"]
+    assert bundle(tmp_path, "latency")["skipped_inputs"] == 1
 
 
 def test_unknown_dataset_is_a_usage_error(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from _support_dashboard import DATASETS, assert_valid, bundle, export, make_workspace
 
 from observability.dashboard.datasets import win_rate_stats
-from observability.dashboard.state_archive import canonical_strategy, classify
+from observability.upstream.state_archive import canonical_strategy, classify
 
 
 @pytest.fixture()

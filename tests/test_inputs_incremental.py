@@ -172,7 +172,7 @@ def test_a_failed_sample_leaves_the_rows_for_the_next_pull(tmp_path, remote):
 
 def test_the_prefix_length_matches_the_latency_fingerprint():
     from observability.inputs.incremental import PREFIX_BYTES
-    from observability.latency.samples import FINGERPRINT_BYTES
+    from observability.upstream.signal_log import FINGERPRINT_BYTES
 
     assert PREFIX_BYTES == FINGERPRINT_BYTES
 

@@ -159,7 +159,7 @@ def test_multiline_detail_survives_a_lost_state(tmp_path):
 def test_a_multiline_record_still_being_written_is_left_for_the_next_run(tmp_path):
     """A quoted detail holding a newline, cut mid-record, is neither consumed nor rejected."""
     from observability.clock import parse_iso
-    from observability.latency.samples import read_new
+    from observability.upstream.signal_log import read_new
 
     log = tmp_path / "signal.csv"
     log.write_text("timestamp_utc,latency_ms,status,detail,source\n2026-01-05T00:00:00Z,10,ok,,feed\n"
@@ -205,7 +205,7 @@ def test_quoted_fields_that_close_on_their_line_and_crlf_lines(tmp_path):
 def test_an_open_quote_never_swallows_a_non_utf8_line_or_a_record(tmp_path):
     """The lines after an unclosed quote are read on their own when they cannot continue it."""
     from observability.clock import parse_iso
-    from observability.latency.samples import read_new
+    from observability.upstream.signal_log import read_new
 
     log = tmp_path / "signal.csv"
     log.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\n"

@@ -199,7 +199,7 @@ def test_real_upstream_legacy_log(tmp_path):
 def test_a_byte_order_mark_before_the_header_is_accepted(tmp_path):
     """Spreadsheet exports often start with a UTF-8 BOM; the header must still be recognised."""
     from observability.clock import parse_iso
-    from observability.latency.samples import read_new
+    from observability.upstream.signal_log import read_new
 
     log = tmp_path / "bom.csv"
     log.write_bytes("\ufefftimestamp_utc,latency_ms,status,detail,source\n"

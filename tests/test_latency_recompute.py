@@ -9,7 +9,7 @@ import pytest
 
 from observability.latency.rawstore import HEADER_BYTES, format_rows, hours_by_source, parse_rows
 from observability.latency.recompute import duckdb_available, hourly_stats, hourly_stats_duckdb
-from observability.latency.samples import Sample
+from observability.upstream.signal_log import Sample
 from observability.latency.stats import summarise
 
 START = datetime(2026, 1, 1, 22, tzinfo=timezone.utc)

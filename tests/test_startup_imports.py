@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import observability
-from observability.latency import samples
+from observability.upstream import signal_log as samples
 
 ROOT = Path(__file__).resolve().parents[1]
 # Imported only by the work that needs them (a config plainyaml declines, rotation, a dead-man ping,

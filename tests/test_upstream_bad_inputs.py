@@ -125,6 +125,24 @@ def test_bad_telemetry_value_is_skipped_alike(ws, field, raw, reason):
     assert [r["strategy"] for r in bundle(ws, "slippage")["rows"]] == ["tokyo_micro_mean_reversion_v0"]
 
 
+@pytest.mark.parametrize("stamp", ["yesterday", "2026-13-01T00:00:00Z"])
+def test_bad_telemetry_time_is_skipped_alike(ws, stamp):
+    """Once fatal in both jobs (the dashboard's slippage dataset, the whole weekly report): the stamp is now a
+    skipped value, the file read as undated, its entries still published."""
+    path = ws / TELEMETRY
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.pop("as_of", None), doc.pop("timestamp", None)
+    doc["generated_at"] = stamp
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    weekly, dashboard = both(ws)
+    expected = [f"{TELEMETRY}: generated_at: {stamp!r} is not an ISO-8601 timestamp; value skipped"]
+    assert_same_skip(weekly, dashboard, TELEMETRY, expected)
+    fresh = {i["name"]: i for i in weekly_payload(ws)["freshness"]["inputs"]}
+    assert fresh["telemetry"]["as_of"] is None and fresh["telemetry"]["status"] == "unknown"
+    rows = bundle(ws, "slippage")["rows"]
+    assert len(rows) == 2 and all(r["telemetry_generated_at"] is None for r in rows)
+
+
 def test_delivered_report_with_skipped_rows_is_a_warning_and_lists_them(ws):
     from _support_weekly import delivery_env, receiver, weekly
 
@@ -142,6 +160,95 @@ def test_delivered_report_with_skipped_rows_is_a_warning_and_lists_them(ws):
     assert [s["strategy"] for s in delivered["execution_health"]["strategies"]] == ["tokyo_micro_mean_reversion_v0"]
     review = (ws / next(p for p in run.summary["artefacts"] if p.endswith(".md"))).read_text(encoding="utf-8")
     assert "Skipped input rows (1)" in review and "field reject_rate: -0.5 is outside [0, 1]" in review
+
+
+# -- ops/signal_latency_rollup.csv (our own file, read by both jobs through outputs/rollups.py) -----------
+
+ROLLUP = "ops/signal_latency_rollup.csv"
+
+
+@pytest.mark.parametrize("column, value, reason", [
+    ("count", "x", "'x' is not a count (a whole number >= 0)"),
+    ("failure_rate", "1.5", "1.5 is outside [0, 1]"),
+    ("p95_ms", "nan", "'nan' is not a finite number"),
+    ("p99_ms", "-3", "-3 is below 0"),
+    ("breach_flag", "maybe", "'maybe' is neither true nor false"),
+    ("hour_utc", "2026-01-06 10:00", "'2026-01-06 10:00' is not an hour (YYYY-MM-DDThh:00:00Z)"),
+])
+@pytest.mark.parametrize("layout", ["single file", "day partitions"])
+def test_bad_rollup_row_is_skipped_alike(ws, column, value, reason, layout):
+    """Once weekly failed on a bad row inside its week and never saw one outside it, and the dashboard failed
+    the whole latency dataset on either: now both skip each bad row with the same warning (file and line)."""
+    path = ws / ROLLUP
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    names = lines[0].strip().split(",")
+    inside = next(i for i, line in enumerate(lines) if line.startswith("2026-01-06T10:00:00Z,"))  # in the week
+    outside = next(i for i, line in enumerate(lines) if line.startswith("2025-12-26T03:00:00Z,"))  # before it
+    bad_keys = {tuple(lines[i].split(",")[:2]) for i in (inside, outside)}
+    for i in (inside, outside):
+        cells = lines[i].rstrip("\n").split(",")
+        cells[names.index(column)] = value
+        lines[i] = ",".join(cells) + "\n"
+    if layout == "single file":
+        path.write_text("".join(lines), encoding="utf-8")
+        where = {i: (ROLLUP, i + 1) for i in (inside, outside)}
+    else:  # as the latency job keeps them: one file per day, the same header in each
+        path.unlink()
+        (ws / "ops" / "signal_latency_rollup").mkdir()
+        days: dict[str, list[str]] = {}
+        where = {}
+        for i, line in enumerate(lines[1:], start=1):
+            day = lines[i if i not in (inside, outside) or column != "hour_utc" else i - 1][:10]
+            days.setdefault(day, [lines[0]]).append(line)
+            if i in (inside, outside):
+                where[i] = (f"ops/signal_latency_rollup/{day}.csv", len(days[day]))
+        for day, content in days.items():
+            (ws / "ops" / "signal_latency_rollup" / f"{day}.csv").write_text("".join(content), encoding="utf-8")
+    weekly, dashboard = both(ws)
+    expected = sorted(f"{rel}: line {n}: field {column}: {reason}; row skipped" for rel, n in where.values())
+    prefix = "ops/signal_latency_rollup"
+    for doc in (weekly, dashboard):
+        assert sorted(w for w in doc["diagnostics"].get("warnings", []) if w.startswith(prefix)) == expected, doc
+    assert dashboard["status"] == "warning" and weekly["status"] == "dry_run"
+    assert weekly["skipped_rows"] == 2
+    published = [(r["hour_utc"], r["source"]) for r in bundle(ws, "latency")["rows"]]
+    assert len(published) == len(lines) - 3 and len(set(published)) == len(published)
+    assert not bad_keys & set(published)
+    payload = weekly_payload(ws)
+    assert payload["latency"]["samples"] > 0
+
+
+# -- reports/portfolio_summary.json (read by the weekly report only, through upstream/portfolio.py) ------
+
+PORTFOLIO = "reports/portfolio_summary.json"
+
+
+def test_bad_portfolio_times_and_points_are_skipped(ws):
+    """Once a bad ``generated_at``, a bad point time or a point that is not an object failed the whole report."""
+    path = ws / PORTFOLIO
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    curve = doc["aggregate_equity_curve"]
+    assert len(curve) >= 4
+    doc["generated_at"] = "soon"
+    curve[1]["ts"] = "2026-02-30T00:00:00Z"
+    curve[2] = 7
+    curve[3]["equity"] = "lots"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    env = clean_env(OBS_NOW=NOW)
+    weekly = summary(run_cli(["weekly", "report", "--workspace", str(ws), "--dry-run-webhook"], env=env))
+    assert warnings_about(weekly, PORTFOLIO) == sorted([
+        f"{PORTFOLIO}: aggregate_equity_curve[1]: field ts: '2026-02-30T00:00:00Z' is not an ISO-8601 timestamp; "
+        "point skipped",
+        f"{PORTFOLIO}: aggregate_equity_curve[2]: not an object; point skipped",
+        f"{PORTFOLIO}: aggregate_equity_curve[3]: field equity: 'lots' is not a number; point skipped",
+        f"{PORTFOLIO}: generated_at: 'soon' is not an ISO-8601 timestamp; value skipped",
+    ]), weekly["diagnostics"]
+    assert weekly["status"] == "dry_run" and weekly["skipped_rows"] == 4
+    payload = weekly_payload(ws)
+    assert payload["portfolio"]["equity_curve"]["points"] == len(curve) - 3
+    assert payload["portfolio"]["source_generated_at"] is None
+    fresh = {i["name"]: i for i in payload["freshness"]["inputs"]}
+    assert fresh["portfolio_summary"]["as_of_from"] == "equity_curve"
 
 
 # -- runs/index.csv ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from observability import fsio
 from observability.digest import sha256_hex
 from observability.errors import WorkspaceError
 
-CACHE_VERSION = 3  # 3: entries are [sha256, value, stat or null]; 2: values carry skipped-row warnings
+CACHE_VERSION = 4  # 4: latency rollups cached as {rows, errors}; 3: entries are [sha256, value, stat or null]; 2: values carry skipped-row warnings
 RACY_NS = 2_000_000_000  # a file changed this recently is hashed again next time (see the trust rule)
 _now_ns = time.time_ns  # the wall clock file timestamps are compared with (tests move it)
 

@@ -20,7 +20,7 @@ from observability.dashboard import (
     latency_rollup,
     rowcheck,
     runs,
-    state_archive,
+    snapshots,
     telemetry,
 )
 from observability.dashboard import manifest as manifest_mod
@@ -161,7 +161,7 @@ class _Exporter:
     def read_source(self, name: str) -> SourceData:
         ws, opts = self.ws, self.opts
         if name == "ev_history":
-            return state_archive.read(ws, ws.path(opts.state_archive), self.cache("state_archive"))
+            return snapshots.read(ws, ws.path(opts.state_archive), self.cache("state_archive"))
         if name == "slippage":
             return telemetry.read(ws, ws.path(opts.telemetry), self.cache("telemetry"))
         if name == "turnover":

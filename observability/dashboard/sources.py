@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, Callable
 
 from observability import fsio
 from observability.errors import InputError, MissingInputError
+from observability.upstream.values import json_object  # noqa: F401  (the readers' JSON parser, re-exported)
 
 
 @dataclass
@@ -43,17 +43,6 @@ def finite_number(value, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{field}: expected a finite number, found {value!r}")
     return float(value)
-
-
-def json_object(data: bytes) -> dict:
-    """Parse bytes as one JSON object (ValueError, with the reason, otherwise)."""
-    try:
-        doc = fsio.parse_json(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
-    return doc
 
 
 def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes], Any], *,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from observability.clock import iso, parse_iso
 from observability.dashboard.cache import ContentCache
 from observability.dashboard.sources import SourceData, json_object, read_required
 from observability.errors import InputError
@@ -15,16 +14,9 @@ from observability.workspace import Workspace
 def parse(data: bytes) -> dict:
     """``{"generated_at", "rows": [...], "errors": [...]}``; entries with bad values are skipped (upstream.values)."""
     doc = json_object(data)
+    _key, generated_at, stamp_skips = upstream_telemetry.generated_at(doc)
     rows, skips = upstream_telemetry.execution_health(doc)
-    generated_at = None
-    for key in ("generated_at", "as_of", "timestamp"):
-        if isinstance(doc.get(key), str):
-            try:
-                generated_at = iso(parse_iso(doc[key]))
-            except ValueError:
-                raise ValueError(f"field {key}: {doc[key]!r} is not an ISO-8601 timestamp") from None
-            break
-    return {"generated_at": generated_at, "rows": rows, "errors": skips.warnings}
+    return {"generated_at": generated_at, "rows": rows, "errors": stamp_skips.warnings + skips.warnings}
 
 
 def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:

@@ -25,8 +25,7 @@ from typing import Protocol
 
 from observability.inputs.errors import InputUnavailable
 
-# Must equal observability.latency.samples.FINGERPRINT_BYTES (a test keeps them equal; jobs do not
-# import each other).
+# Must equal observability.upstream.signal_log.FINGERPRINT_BYTES (a test keeps them equal).
 PREFIX_BYTES = 1024
 
 

@@ -15,7 +15,7 @@ from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
-from observability.latency.samples import SOURCE_RE, Reject, Sample, read_new
+from observability.upstream.signal_log import SOURCE_RE, Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
 from observability.runtime import JobContext, JobResult

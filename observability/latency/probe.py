@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from observability.latency.samples import Sample
+from observability.upstream.signal_log import Sample
 
 
 def probe(name: str, url: str, timeout: float, now: datetime, session=None) -> Sample:

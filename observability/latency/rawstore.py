@@ -19,7 +19,7 @@ from typing import Iterable
 from observability import fsio, recovery, schemas
 from observability.clock import iso, parse_iso
 from observability.errors import InputError
-from observability.latency.samples import Sample
+from observability.upstream.signal_log import Sample
 
 HEADER = "timestamp_utc,source,latency_ms,status,detail\n"
 HEADER_BYTES = HEADER.encode()

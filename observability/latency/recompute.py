@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from observability.clock import parse_iso
-from observability.latency.samples import SUCCESS_STATUSES
+from observability.upstream.signal_log import SUCCESS_STATUSES
 from observability.latency.stats import Stats, percentile
 
 

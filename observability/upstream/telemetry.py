@@ -1,13 +1,15 @@
-"""The one reader of the router telemetry's ``execution_health`` (per-strategy execution figures).
+"""The one reader of the router telemetry: its ``execution_health`` (per-strategy execution figures) and its time.
 
 An entry with a bad value (reject rate outside [0, 1], NaN or infinite slippage, a string where a
-number belongs, a negative fill count) is skipped by the rule in :mod:`observability.upstream.values`.
+number belongs, a negative fill count) is skipped by the rule in :mod:`observability.upstream.values`;
+so is a time stamp that is not ISO-8601 (the file is then read as undated).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from observability.clock import iso, parse_iso
 from observability.upstream import values
 from observability.upstream.values import BadValue, Skips
 
@@ -48,3 +50,24 @@ def execution_health(doc: dict) -> tuple[list[dict], Skips]:
         except BadValue as exc:
             skips.add(where, exc, "entry")
     return rows, skips
+
+
+STAMP_KEYS = ("generated_at", "as_of", "timestamp")
+
+
+def generated_at(doc: dict) -> tuple[str | None, str | None, Skips]:
+    """(key, ISO-8601 UTC time) from the first of ``STAMP_KEYS`` holding a non-empty string, or (None, None).
+
+    A stamp that does not parse is skipped with a warning (``<key>: '...' is not an ISO-8601 timestamp;
+    value skipped``) and the file is read as undated, in every job.
+    """
+    skips = Skips()
+    for key in STAMP_KEYS:
+        value = doc.get(key)
+        if isinstance(value, str) and value:
+            try:
+                return key, iso(parse_iso(value)), skips
+            except ValueError:
+                skips.add(key, f"{values._shown(value)} is not an ISO-8601 timestamp", "value")
+                return None, None, skips
+    return None, None, skips

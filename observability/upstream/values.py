@@ -9,9 +9,12 @@ the same text wherever it is read.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from observability import fsio
 
 
 class BadValue(ValueError):
@@ -84,6 +87,17 @@ def count(value: Any, field_name: str, *, text: bool = False) -> int | None:
 def non_negative(value: Any, field_name: str, *, text: bool = False) -> float | None:
     """A finite number >= 0 (percentages, basis points of budget)."""
     return number(value, field_name, lo=0.0, text=text)
+
+
+def json_object(data: bytes) -> dict:
+    """Parse an upstream file's bytes as one JSON object (ValueError, with the reason, otherwise)."""
+    try:
+        doc = fsio.parse_json(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    return doc
 
 
 def _fmt(value: float) -> str:

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,15 +19,14 @@ from observability import fsio
 from observability.clock import parse_iso
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
-from observability.outputs.rollups import COLUMNS as ROLLUP_COLUMNS
 from observability.outputs.rollups import RollupRow
-from observability.outputs.rollups import read_combined as read_rollups
+from observability.outputs.rollups import parse_parts as parse_rollup_parts
+from observability.outputs.rollups import read_parts as read_rollup_parts
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
 
 INDEX_REQUIRED = ("run_id", "timestamp", "trades", "wins")
-_HOUR = re.compile(r"\d{4}-\d\d-\d\dT\d\d:00:00Z")
 
 
 @dataclass(frozen=True)
@@ -97,12 +95,12 @@ class Reader:
             raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})", input=display) from None
         return data
 
-    def _rollup_bytes(self, rel: str, what: str) -> bytes:
-        """The rollups as one file: the latency job's day partitions joined, or an old single file."""
+    def _rollup_parts(self, rel: str, what: str) -> tuple[bytes, list[tuple[Path, bytes]]]:
+        """The rollups as one file (hashed as the input) and the files they sit in (day partitions or one file)."""
         path = self.workspace.path(rel)
         display = self.workspace.rel(path)
         try:
-            return read_rollups(path)
+            return read_rollup_parts(path)
         except FileNotFoundError:
             raise MissingInputError(f"{display}: {what} not found", input=display) from None
         except IsADirectoryError:
@@ -196,25 +194,21 @@ class Reader:
 
     # -- ops/signal_latency_rollup.csv ---------------------------------------------------------
     def rollups(self, rel: str, start: str, end: str) -> list[RollupRow]:
-        """Rollup rows with start <= hour_utc < end (ISO strings compare in time order)."""
+        """Rollup rows with start <= hour_utc < end (ISO strings compare in time order).
+
+        Every row is read by the shared rule (observability.outputs.rollups.parse_parts), the dashboard's
+        too: an unusable row anywhere in the file is skipped with a warning naming its file and line.
+        """
         what = "latency rollup"
-        data = self._rollup_bytes(rel, what)
+        data, parts = self._rollup_parts(rel, what)
         display = self._display(rel)
-        text = self._text(data, rel, what)
-        lines = text.splitlines(keepends=True)
-        header = lines[0].strip() if lines else ""
-        if header != ",".join(ROLLUP_COLUMNS):
-            raise InputError(f"{display}: line 1: unexpected header {header[:120]!r}", input=display)
-        rows = []
-        latest = None
-        for number, line in enumerate(lines[1:], start=2):
-            if not line.endswith("\n") or not line.strip():
-                continue  # a torn tail is never written by the latency job's atomic rewrite
-            hour = line[:20]
-            if start <= hour < end:
-                rows.append(RollupRow.parse(line, f"{display}: line {number}"))
-            if hour < end and (latest is None or hour > latest) and _HOUR.fullmatch(hour):
-                latest = hour  # rows outside the week are not parsed: a bad one there is skipped, not fatal
+        try:
+            every, warnings = parse_rollup_parts(parts, self.workspace.rel)
+        except InputError as exc:
+            raise InputError(exc.message, input=display) from None
+        self.skip(warnings)
+        rows = [r for r in every if start <= r.hour_utc < end]
+        latest = max((r.hour_utc for r in every if r.hour_utc < end), default=None)
         self._record("latency_rollup", rel, data)
         self.note_as_of("latency_rollup", parse_iso(latest) if latest else None, "latest_hour")
         return rows

@@ -22,10 +22,9 @@ from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
 from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
 from observability.outputs.rollups import RollupRow
+from observability.upstream import portfolio as upstream_portfolio
 from observability.upstream import runs as upstream_runs
 from observability.upstream import telemetry as upstream_telemetry
-from observability.upstream import values
-from observability.upstream.values import BadValue, Skips
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
 MAX_FUTURE = timedelta(hours=1)  # an input dated later than the clock by more is not judged fresh (as latency samples)
@@ -158,15 +157,6 @@ def _runs_block(reader: Reader, cfg: WeeklyConfig, week: Week) -> dict:
     }
 
 
-def _scalar(reader: Reader, display: str, where: str, doc: dict, key: str, *, lo: float | None = None) -> float | None:
-    """A single number of the portfolio summary; a bad one is left out (None) with the shared warning."""
-    try:
-        return values.number(doc.get(key), key, lo=lo)
-    except BadValue as exc:
-        reader.skip([f"{display}: {where}: {exc}; value skipped"])
-        return None
-
-
 def _timestamp_or_none(value: Any, display: str, key: str) -> str | None:
     if value in (None, ""):
         return None
@@ -190,80 +180,40 @@ def _budget_status(ratio: float | None, cfg: WeeklyConfig) -> str:
 def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     doc = reader.json("portfolio_summary", cfg.portfolio_summary, "portfolio summary")
     display = reader._display(cfg.portfolio_summary)
-    raw_categories = doc.get("category_utilisation", [])
-    if not isinstance(raw_categories, list):
-        raise InputError(f"{display}: field category_utilisation: expected a list", input=display)
-    categories = []
-    skips = Skips()
-    for i, cat in enumerate(raw_categories):
-        where = f"category_utilisation[{i}]"
-        if not isinstance(cat, dict) or not isinstance(cat.get("category"), str) or not cat["category"]:
-            skips.add(where, "field category: expected a non-empty string", "entry")
-            continue
-        try:
-            used = values.non_negative(cat.get("utilisation_pct"), "utilisation_pct")
-            budget = values.non_negative(cat.get("budget_pct"), "budget_pct")
-            if budget is None:
-                budget = values.non_negative(cat.get("cap_pct"), "cap_pct")
-            headroom = values.number(cat.get("budget_headroom_pct"), "budget_headroom_pct")
-        except BadValue as exc:
-            skips.add(f"{where} ({cat['category']})", exc, "entry")
-            continue
-        if headroom is None and used is not None and budget is not None:
-            headroom = budget - used
-        ratio = used / budget if used is not None and budget else None
-        upstream = cat.get("budget_status")
-        categories.append({
-            "name": cat["category"], "utilisation_pct": num(used), "budget_pct": num(budget),
-            "headroom_pct": num(headroom), "utilisation_ratio": num(ratio),
-            "status": _budget_status(ratio, cfg), "upstream_status": upstream if isinstance(upstream, str) else None,
-        })
+    try:
+        summary, skips = upstream_portfolio.parse(doc)  # the one reader (observability.upstream.portfolio)
+    except ValueError as exc:
+        raise InputError(f"{display}: {exc}", input=display) from None
     reader.skip(skips.for_file(display))
-    categories.sort(key=lambda c: c["name"])
-    exposure = doc.get("gross_exposure") if isinstance(doc.get("gross_exposure"), dict) else {}
-    drawdowns = doc.get("drawdowns") if isinstance(doc.get("drawdowns"), dict) else {}
-    aggregate = drawdowns.get("aggregate") if isinstance(drawdowns.get("aggregate"), dict) else {}
-    curve = doc.get("aggregate_equity_curve", [])
-    if not isinstance(curve, list):
-        raise InputError(f"{display}: field aggregate_equity_curve: expected a list", input=display)
-    points = []
-    for i, point in enumerate(curve):
-        if not isinstance(point, dict):
-            raise InputError(f"{display}: field aggregate_equity_curve[{i}]: expected an object", input=display)
-        try:
-            equity = values.number(point.get("equity"), "equity")
-        except BadValue as exc:
-            reader.skip([f"{display}: aggregate_equity_curve[{i}]: {exc}; point skipped"])
-            continue
-        stamp = _timestamp_or_none(point.get("ts"), display, f"aggregate_equity_curve[{i}].ts")
-        if equity is not None and stamp is not None:
-            points.append((stamp, float(equity)))
-    points.sort()
+    categories = []
+    for cat in summary.categories:
+        used, budget = cat.utilisation_pct, cat.budget_pct
+        ratio = used / budget if used is not None and budget else None
+        categories.append({
+            "name": cat.name, "utilisation_pct": num(used), "budget_pct": num(budget),
+            "headroom_pct": num(cat.headroom_pct), "utilisation_ratio": num(ratio),
+            "status": _budget_status(ratio, cfg), "upstream_status": cat.upstream_status,
+        })
+    points = summary.equity_curve
     start_equity = points[0][1] if points else None
     last_equity = points[-1][1] if points else None
     peak = max((e for _, e in points), default=None)
-    strategies = []
-    for s in doc.get("strategies", []) if isinstance(doc.get("strategies"), list) else []:
-        if isinstance(s, dict) and isinstance(s.get("manifest_id"), str):
-            strategies.append({"manifest_id": s["manifest_id"], "name": s.get("name") if isinstance(s.get("name"), str) else None,
-                               "category": s.get("category") if isinstance(s.get("category"), str) else None})
-    strategies.sort(key=lambda s: s["manifest_id"])
     worst = max((c["status"] for c in categories), key=_BUDGET_RANK.__getitem__, default="ok")
     portfolio = {
         "budget_status": worst,
         "drawdown_pct": num((peak - last_equity) / peak * 100) if peak else None,
-        "max_drawdown_pct": num(_scalar(reader, display, "drawdowns.aggregate", aggregate, "max_drawdown_pct")),
-        "gross_exposure_pct": num(_scalar(reader, display, "gross_exposure", exposure, "current_pct", lo=0)),
-        "gross_exposure_cap_pct": num(_scalar(reader, display, "gross_exposure", exposure, "cap_pct", lo=0)),
-        "gross_headroom_pct": num(_scalar(reader, display, "gross_exposure", exposure, "headroom_pct")),
+        "max_drawdown_pct": num(summary.max_drawdown_pct),
+        "gross_exposure_pct": num(summary.gross_exposure_pct),
+        "gross_exposure_cap_pct": num(summary.gross_exposure_cap_pct),
+        "gross_headroom_pct": num(summary.gross_headroom_pct),
         "equity_curve": {
             "points": len(points), "start_ts": points[0][0] if points else None,
             "end_ts": points[-1][0] if points else None, "start_equity": num(start_equity),
             "last_equity": num(last_equity), "peak_equity": num(peak),
             "change_pct": num((last_equity - start_equity) / start_equity * 100) if start_equity else None,
         },
-        "strategies": strategies,
-        "source_generated_at": _timestamp_or_none(doc.get("generated_at"), display, "generated_at"),
+        "strategies": summary.strategies,
+        "source_generated_at": summary.generated_at,
     }
     if portfolio["source_generated_at"]:
         reader.note_as_of("portfolio_summary", parse_iso(portfolio["source_generated_at"]), "generated_at")
@@ -276,14 +226,9 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
 def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     doc = reader.json("telemetry", cfg.telemetry, "router telemetry")
     display = reader._display(cfg.telemetry)
-    stamp = None
-    for key in ("generated_at", "as_of", "timestamp"):  # the dashboard's slippage dataset reads the same keys
-        if isinstance(doc.get(key), str) and doc[key]:
-            stamp = _timestamp_or_none(doc[key], display, key)
-            reader.note_as_of("telemetry", parse_iso(stamp), key)
-            break
-    if stamp is None:
-        reader.note_as_of("telemetry", None, None)
+    key, stamp, stamp_skips = upstream_telemetry.generated_at(doc)  # the dashboard's slippage dataset's reading
+    reader.skip(stamp_skips.for_file(display))
+    reader.note_as_of("telemetry", parse_iso(stamp) if stamp else None, key)
     try:
         rows, skips = upstream_telemetry.execution_health(doc)
     except ValueError as exc:

@@ -1,4 +1,4 @@
-"""Reader for ``ops/state_archive/**``: EV posterior snapshots, in every layout upstream has used.
+"""The one reader of ``ops/state_archive/**``: EV posterior snapshots, in every layout upstream has used.
 
 Layouts seen in real archives:
   * ``<strategy>/<symbol>/<mode>/<file>.json`` where ``<strategy>`` is ``day_orb_5m.DayORB5m``,
@@ -7,20 +7,25 @@ Layouts seen in real archives:
     ``YYYYMMDD_HHMMSS_<SYMBOL>_<mode>_YYYYMMDD_HHMMSS.json`` (the first stamp is the snapshot time in
     UTC, the second the run id, in the runner's local time);
   * flat legacy ``grid_<SYMBOL>_<mode>_<params>_<run stamp>_<snapshot stamp>.json`` at the root.
+
+A file at an unrecognised path, unreadable, or with an unusable posterior (the rule of
+:mod:`observability.upstream.values`: alpha or beta missing, not a finite number or not > 0, decay
+negative, conf outside (0, 1)) is skipped with a warning naming it; an archive with no usable snapshot
+at all is an InputError.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from observability.dashboard.cache import ContentCache
-from observability.dashboard.sources import SourceData, json_object
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
 from observability.upstream import values
+from observability.upstream.values import json_object
 from observability.workspace import Workspace
 
 _STAMP = r"(\d{8})_(\d{6})"
@@ -111,8 +116,27 @@ def parse_snapshot(data: bytes) -> dict:
     return {"alpha": alpha, "beta": beta, "decay": decay, "conf": conf, "symbol": symbol}
 
 
-def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
-    """Every recognisable snapshot under ``root`` (unrecognised or unusable files are warnings)."""
+@dataclass
+class Archive:
+    """What :func:`read` found: ``snapshots`` as (workspace path, key, posterior), every file read as
+    (workspace path, sha256), and the skip warnings (file named)."""
+
+    snapshots: list[tuple[str, SnapshotKey, dict]] = field(default_factory=list)
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+def _load(rel: str, data: bytes) -> tuple[str, dict]:
+    return sha256_hex(data), parse_snapshot(data)
+
+
+def read(ws: Workspace, root: Path, load: Callable[[str, bytes], tuple[str, dict]] = _load) -> Archive:
+    """Every recognisable snapshot under ``root`` (unrecognised or unusable files are warnings).
+
+    ``load(rel, data)`` returns (sha256 of ``data``, :func:`parse_snapshot` of it) and may answer from a
+    cache; it raises ValueError for an unusable snapshot.
+    """
     if root.exists() and not root.is_dir():
         raise InputError(f"{ws.rel(root)}: state archive is a file, expected a directory")
     if not root.is_dir():
@@ -124,7 +148,7 @@ def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
             if name.endswith(".json") and not name.startswith("."):
                 path = Path(dirpath) / name
                 found.append((path, path.relative_to(root).parts))
-    out = SourceData(value=[])
+    out = Archive()
     for path, parts in found:
         rel = ws.rel(path)
         key = classify(parts)
@@ -139,15 +163,15 @@ def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
             out.skipped += 1
             continue
         try:
-            digest, value = cache.get_or_compute(rel, data, parse_snapshot)
+            digest, value = load(rel, data)
         except ValueError as exc:
             out.warnings.append(f"{rel}: {exc}; file skipped")
             out.inputs.append((rel, sha256_hex(data)))
             out.skipped += 1
             continue
         out.inputs.append((rel, digest))
-        out.value.append((rel, key, value))
-    if not out.value:
+        out.snapshots.append((rel, key, value))
+    if not out.snapshots:
         raise InputError(f"{ws.rel(root)}: no usable state snapshot found"
                          + (f" ({out.skipped} skipped: {out.warnings[0]})" if out.warnings else ""))
     return out

@@ -1,4 +1,7 @@
-"""Latency samples and the incremental reader for upstream signal logs (both formats).
+"""The one reader of the upstream signal logs (both formats): latency samples, read incrementally.
+
+Only the latency job reads the logs' rows; ``inputs pull`` fetches their bytes (observability.inputs.incremental,
+which fingerprints the same ``FINGERPRINT_BYTES`` prefix) without parsing them.
 
 A cursor remembers how far a log was read and a fingerprint of what was read, so a log
 that is appended to continues where it stopped, and one that was truncated or rotated is
