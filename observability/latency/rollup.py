@@ -8,6 +8,7 @@ single file is split into partitions by the first cycle that finds it (:meth:`Ro
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, NamedTuple
