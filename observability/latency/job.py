@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from observability import clock, config, fsio, schemas
 from observability.config import latency as latency_config
@@ -18,7 +19,7 @@ from observability.latency.rollup import RollupStore, hour_label, row_from_stats
 from observability.latency.samples import Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import summarise
-from observability.runtime import JobContext, JobResult
+from observability.runtime import JobContext, JobResult, derive_status
 
 # Version 2: a source's SLO windows are one string (observability.latency.slo.encode_windows). Version 1
 # states (a JSON object per source's windows) are read and rewritten as version 2; a release that knows only
@@ -255,7 +256,7 @@ def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
 
 
 def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
-    ws, now = ctx.workspace, ctx.now
+    ws = ctx.workspace
     paths = _Paths(raw=ws.output_file(opts.raw_output, "--raw-output"), archive=ws.ops / "signal_latency_archive",
                    state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
                    rollup=ws.output_file(opts.rollup_output, "--rollup-output"), alerts_dir=ws.out / "latency_alerts")
@@ -270,8 +271,40 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     state = _load_state(ctx, paths.state)
     adopted = bool(state.get("adopt_files"))
     _recover(ctx, state, store, paths)
+    read = _ingest(ctx, inputs, probes, state, paths)
+    rollups = RollupStore(paths.rollup, ws.rel)
+    held = _stored_for(ctx, store, rollups, state, paths, read.new)
+    _append(ctx, store, state, paths, held.fresh, read.rejects, adopted)
+    rollup_rows, rollups_dropped = _update_rollups(ctx, cfg, opts, store, rollups, state, held)
+    evaluator, breaching_windows = _evaluate(ctx, cfg, state, paths, held)
+    alerts = evaluator.items()
+    for item in alerts:
+        schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
+    _commit(ctx, state, paths, rollups, read.cursors)
+    rotated = _rotate(ctx, state, store, paths, opts)  # its own journaled step; a crash here is finished next run
+    counts = {"samples_read": len(read.new), "samples_written": len(held.fresh),
+              "duplicates_skipped": len(read.new) - len(held.fresh), "rejected_rows": len(read.rejects),
+              "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
+              "breach_count": breaching_windows}
+    return _outcome(ctx, opts, cfg, paths, inputs, state, rollups, evaluator, alerts, counts, rotated)
 
-    # 1. Ingest (read-only: a missing or unreadable input fails before anything is written).
+
+class _Read(NamedTuple):
+    new: list[Sample]
+    rejects: list[Reject]
+    cursors: dict
+
+
+class _Held(NamedTuple):
+    stored: list[Sample]  # samples already in the raw store for the hours the new ones touch
+    fresh: list[Sample]  # new samples not stored yet, in time order
+    rebuild: set[str]  # hours whose day file is missing and that no new sample touches
+
+
+def _ingest(ctx: JobContext, inputs: list[tuple[Path, str | None]], probes: list[latency_config.ProbeSpec],
+            state: dict, paths: _Paths) -> _Read:
+    """1. Ingest (read-only: a missing or unreadable input fails before anything is written)."""
+    ws, now = ctx.workspace, ctx.now
     new: list[Sample] = []
     rejects: list[Reject] = []
     cursors = dict(state.get("cursors", {}))
@@ -289,9 +322,13 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         # Rows the job could not use are monitoring it did not do: the run says so (status warning).
         ctx.warn(f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
                  f"{rejects[0].reason[:120]}; see {ws.rel(paths.rejects)}")
+    return _Read(new, rejects, cursors)
 
-    # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
-    rollups = RollupStore(paths.rollup, ws.rel)
+
+def _stored_for(ctx: JobContext, store: RawStore, rollups: RollupStore, state: dict, paths: _Paths,
+                new: list[Sample]) -> _Held:
+    """2. Samples already stored for the hours touched (late data, or a rerun after a crash)."""
+    ws = ctx.workspace
     moved = rollups.migrate()
     if moved:
         ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(paths.rollup)} into day files "
@@ -307,10 +344,13 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
     known = {s.key for s in stored}
     fresh = sorted((s for s in new if s.key not in known), key=lambda s: (s.timestamp, s.source))
-    duplicates = len(new) - len(fresh)
+    return _Held(stored, fresh, rebuild)
 
-    # 3. Append raw samples and rejects; nothing counts until the state commit below.
-    state["raw_size"] = store.append(fresh, index) if fresh else fsio.file_size(paths.raw)
+
+def _append(ctx: JobContext, store: RawStore, state: dict, paths: _Paths, fresh: list[Sample],
+            rejects: list[Reject], adopted: bool) -> None:
+    """3. Append raw samples and rejects; nothing counts until the state commit."""
+    state["raw_size"] = store.append(fresh, state["hour_index"]) if fresh else fsio.file_size(paths.raw)
     # Without a state file the inputs are read from the start again, so rejects already in an adopted
     # rejects file (left by a first run killed before its commit) must not be written twice.
     if adopted and rejects:
@@ -323,12 +363,16 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     if rejects:
         ctx.artefact(paths.rejects)
 
-    # 4. Rollups for the touched hours (hours already archived are frozen).
-    everything = stored + fresh
+
+def _update_rollups(ctx: JobContext, cfg: latency_config.LatencyConfig, opts: LatencyOptions, store: RawStore,
+                    rollups: RollupStore, state: dict, held: _Held) -> tuple[dict, int]:
+    """4. Rollups for the touched hours (hours already archived are frozen)."""
+    index = state["hour_index"]
+    known = {s.key for s in held.stored}
     frozen_before = state.get("archived_before")
     groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
     late_frozen = 0
-    for s in everything:
+    for s in held.stored + held.fresh:
         key = hour_key(s.timestamp)
         if frozen_before and hour_label(key) < frozen_before:
             late_frozen += s.key not in known
@@ -341,20 +385,24 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         stats = summarise(samples)
         rollup_rows[(hour_label(key), source)] = row_from_stats(
             hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    if rebuild:
+    if held.rebuild:
         from observability.latency.recompute import hourly_stats
 
-        for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in rebuild))).items():
-            if key in rebuild and not (frozen_before and hour_label(key) < frozen_before):
+        for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in held.rebuild))).items():
+            if key in held.rebuild and not (frozen_before and hour_label(key) < frozen_before):
                 rollup_rows[(hour_label(key), source)] = row_from_stats(
                     hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
+    _, rollups_dropped = rollups.update(rollup_rows, ctx.now, opts.rollup_retention_days)
+    return rollup_rows, rollups_dropped
 
-    # 5. SLO windows touched by new samples, evaluated in time order.
-    evaluator = Evaluator(cfg, state, now, where=ws.rel(paths.state))
-    touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in fresh}
+
+def _evaluate(ctx: JobContext, cfg: latency_config.LatencyConfig, state: dict, paths: _Paths,
+              held: _Held) -> tuple[Evaluator, int]:
+    """5. SLO windows touched by new samples, evaluated in time order."""
+    evaluator = Evaluator(cfg, state, ctx.now, where=ctx.workspace.rel(paths.state))
+    touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in held.fresh}
     by_window: dict[tuple, list[Sample]] = defaultdict(list)
-    for s in everything:
+    for s in held.stored + held.fresh:
         w = (s.source, clock.floor(s.timestamp, cfg.window_minutes))
         if w in touched_windows:
             by_window[w].append(s)
@@ -363,14 +411,14 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         stats = summarise(samples)
         breaching_windows += stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold)
         evaluator.record(source, start, stats)
-    for s in fresh:
+    for s in held.fresh:
         evaluator.saw(s.source, s)
     evaluator.run()
-    alerts = evaluator.items()
-    for item in alerts:
-        schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
+    return evaluator, breaching_windows
 
-    # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
+
+def _commit(ctx: JobContext, state: dict, paths: _Paths, rollups: RollupStore, cursors: dict) -> None:
+    """6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write."""
     state["cursors"] = cursors
     _write_state(paths.state, state)
     # The rollups as their directory: a day file a run wrote is deleted by retention 90 days on, and
@@ -379,12 +427,14 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         if path.exists():
             ctx.artefact(path)
 
-    # 7. Rotation (its own journaled step; a crash here is finished by the next run).
-    rotated = _rotate(ctx, state, store, paths, opts)
 
-    # 8. Outputs.
-    firing_now = any(a["status"] == "firing" for a in alerts)
-    status = "dry_run" if opts.dry_run_alert else ("warning" if firing_now or rejects else "ok")
+def _outcome(ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, paths: _Paths,
+             inputs: list[tuple[Path, str | None]], state: dict, rollups: RollupStore, evaluator: Evaluator,
+             alerts: list[dict], counts: dict, rotated: list[str]) -> JobResult:
+    """7. Outputs: alerts file, figures, heartbeat, step summary; a firing alert or a rejected row is a finding."""
+    ws, now = ctx.workspace, ctx.now
+    firing = [a for a in alerts if a["status"] == "firing"]
+    findings = [kind for kind, seen in (("alert_firing", firing), ("rows_rejected", counts["rejected_rows"])) if seen]
     if alerts or opts.dry_run_alert:
         out = paths.alerts_dir / f"{ctx.job_id}.json"
         fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
@@ -393,13 +443,10 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     sources = report.source_block(state, evaluator.alerts, cfg, now)
     raw_size = fsio.file_size(paths.raw)
     streak = max((s["breach_streak"] for s in sources), default=0)
-    firing = [a for a in alerts if a["status"] == "firing"]
     last_breach = max((b for b in [*(a.get("last_breach_at") for a in alerts), report.last_breach(state),
                                    ctx_previous_breach(ctx)] if b), default=None)
     figures = {
-        "samples_read": len(new), "samples_written": len(fresh), "duplicates_skipped": duplicates,
-        "rejected_rows": len(rejects), "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
-        "breach_count": breaching_windows, "breach_streak": streak, "raw_bytes": raw_size,
+        **counts, "breach_streak": streak, "raw_bytes": raw_size,
         "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size), "rotated": rotated,
         "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
         "stale_sources": sum(1 for s in sources if s["status"] == "stale"), "sources": sources,
@@ -408,11 +455,12 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
                  "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
     chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z",
                                      report.charted(sources))
+    status = derive_status(dry_run=opts.dry_run_alert, findings=findings)
     markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
-    diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
-    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
-                     diagnostics=diagnostics, outputs={"pending-alerts": str(len(firing)),
-                                                      "breach-streak": str(streak)})
+    diagnostics = {"rejects_file": ws.rel(paths.rejects)} if counts["rejected_rows"] else {}
+    return JobResult(dry_run=opts.dry_run_alert, findings=findings, figures=figures, alerts=alerts,
+                     heartbeat=heartbeat, summary_markdown=markdown, diagnostics=diagnostics,
+                     outputs={"pending-alerts": str(len(firing)), "breach-streak": str(streak)})
 
 
 def ctx_previous_breach(ctx: JobContext) -> str | None:
