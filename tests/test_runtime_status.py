@@ -35,3 +35,4 @@ def test_findings_added_after_construction_count():
     assert result.run_status == "warning"
     result.failed = True
     assert result.run_status == "error"
+
