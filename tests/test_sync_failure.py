@@ -12,10 +12,10 @@ from _support_sync import NOW, local_artefacts, make_workspace, sync
 
 from observability import clock, secrets
 from observability.runtime import JobContext
-from observability.store.backends import locate
-from observability.sync.errors import SyncFailed, Transient
+from observability.storage import StorageError
+from observability.storage.file import FileBucket
+from observability.sync.errors import SyncFailed
 from observability.sync.job import SyncOptions, run
-from observability.sync.targets import FileTarget
 from observability.workspace import Workspace
 
 s3_server = _support_state.s3_server
@@ -83,11 +83,11 @@ def _ctx(ws: Path) -> JobContext:
     return JobContext("sync", "20260302T060000Z-sync", Workspace.open(str(ws)), clock.parse_iso(NOW), False)
 
 
-class Flaky(FileTarget):
+class Flaky(FileBucket):
     """A directory that fails the first ``failures`` calls of each kind, or stores other bytes on put."""
 
     def __init__(self, root: Path, failures: int = 0, corrupt: bool = False):
-        super().__init__(locate(root.as_uri()))
+        super().__init__(root, root.as_uri(), require_parent=True)
         self.failures = {"list": failures, "put": failures}
         self.corrupt = corrupt
         self.puts = 0
@@ -95,15 +95,18 @@ class Flaky(FileTarget):
     def list(self, prefix):
         if self.failures["list"]:
             self.failures["list"] -= 1
-            raise Transient(f"{self.display}: connection reset")
+            raise StorageError(f"{self.display}: connection reset", retryable=True)
         return super().list(prefix)
 
-    def put(self, key, data, sha256):
+    def put(self, key, data, *, sha256=None, metadata=None):
         self.puts += 1
         if self.failures["put"]:
             self.failures["put"] -= 1
-            raise Transient(f"{self.display}: 503 SlowDown")
-        super().put(key, data[:-1] + b"!" if self.corrupt else data, sha256)
+            raise StorageError(f"{self.display}: 503 SlowDown", retryable=True)
+        if self.corrupt:  # keeps other bytes without noticing (no read-back against the checksum)
+            super().put(key, data[:-1] + b"!")
+        else:
+            super().put(key, data, sha256=sha256, metadata=metadata)
 
 
 def _run_with(monkeypatch, ws: Path, target, **options):

@@ -93,7 +93,7 @@ def _bundle_sync():
     from observability.sync.errors import SyncFailed
     from observability.sync.job import SyncOptions
     from observability.sync.job import run as run_sync
-    from observability.sync.targets import check_url
+    from observability.sync.job import check_url
 
     def push(ctx, to, bundle_dir, dry_run):
         return run_sync(ctx, SyncOptions(to=to, bundle_dir=bundle_dir, weekly=False, dry_run=dry_run))

@@ -27,6 +27,7 @@ from observability.errors import ConfigError
 from observability.inputs import incremental, staging
 from observability.inputs.config import InputSpec
 from observability.inputs.errors import InputUnavailable, UnsafeInput
+from observability.storage.errors import StorageError, StoreUrlError
 
 GIT_TIMEOUT_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 60.0
@@ -278,8 +279,7 @@ class S3Source:
     """A key or a prefix of a bucket (endpoint OBS_S3_ENDPOINT_URL, credentials the AWS_* variables)."""
 
     def __init__(self, spec: InputSpec, environ: Mapping[str, str]):
-        from observability.store.backends.s3 import client
-        from observability.store.errors import StoreUrlError
+        from observability.storage.s3 import S3Bucket
 
         self.bucket = spec.source["bucket"]
         self.key = spec.source.get("key")
@@ -287,26 +287,22 @@ class S3Source:
         self.display = f"s3://{self.bucket}/{self.key or self.prefix}"
         self.what = f"inputs {spec.name}"
         try:
-            self._client, self._bexc = client(self.display, environ)
+            # Keys here are whole keys of the bucket (no prefix): the storage layer's client and errors.
+            self._s3 = S3Bucket(self.bucket, "", self.display, environ)
         except StoreUrlError as exc:
             raise ConfigError(exc.message) from None
+        self._client = self._s3.client
         self.requests = 0
 
-    def _fail(self, exc, key: str) -> InputUnavailable:
-        if isinstance(exc, self._bexc.ClientError):
-            error = exc.response.get("Error", {})
-            detail = f"{error.get('Code')}: {secrets.redact(str(error.get('Message', '')))[:200]}"
-        elif isinstance(exc, self._bexc.NoCredentialsError):
-            detail = "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        else:
-            detail = type(exc).__name__
-        return InputUnavailable(f"{self.what}: cannot read s3://{self.bucket}/{key} ({detail})")
+    def _fail(self, exc: StorageError, key: str) -> InputUnavailable:
+        return InputUnavailable(f"{self.what}: cannot read s3://{self.bucket}/{key} ({exc.detail})")
 
     def _get(self, key: str, **kwargs):
         self.requests += 1
         try:
-            return self._client.get_object(Bucket=self.bucket, Key=key, **kwargs)
-        except (self._bexc.ClientError, self._bexc.BotoCoreError) as exc:
+            with self._s3.mapped("read", key):
+                return self._client.get_object(Bucket=self.bucket, Key=key, **kwargs)
+        except StorageError as exc:
             raise self._fail(exc, key) from None
 
     @staticmethod
@@ -318,8 +314,9 @@ class S3Source:
     def _download(self, key: str, staged: Path) -> tuple[str, int, dict]:
         response = self._get(key)
         try:
-            sha, size = staging.write_stream(staged, response["Body"].iter_chunks(staging.CHUNK))
-        except (self._bexc.ClientError, self._bexc.BotoCoreError) as exc:
+            with self._s3.mapped("read", key):
+                sha, size = staging.write_stream(staged, response["Body"].iter_chunks(staging.CHUNK))
+        except StorageError as exc:
             raise self._fail(exc, key) from None
         if size != response.get("ContentLength", size):
             raise InputUnavailable(f"{self.what}: s3://{self.bucket}/{key} sent {size} of "
@@ -333,12 +330,13 @@ class S3Source:
         staged_dir.mkdir(parents=True, exist_ok=True)
         objects, total = [], 0
         try:
-            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
-            keys = []
-            for page in pages:
-                self.requests += 1
-                keys += [item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/")]
-        except (self._bexc.ClientError, self._bexc.BotoCoreError) as exc:
+            with self._s3.mapped("list", self.prefix):
+                pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+                keys = []
+                for page in pages:
+                    self.requests += 1
+                    keys += [item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/")]
+        except StorageError as exc:
             raise self._fail(exc, self.prefix) from None
         if not keys:
             raise InputUnavailable(f"{self.what}: no objects under {self.display}")
@@ -358,19 +356,14 @@ class S3Source:
             kwargs["IfNoneMatch"] = if_none_match
         self.requests += 1
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)
-            body = response["Body"].read()
-        except self._bexc.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("304", "NotModified") or status == 304:
-                return incremental.RangeAnswer(304)
-            if code in ("412", "PreconditionFailed") or status == 412:
-                return incremental.RangeAnswer(412)
-            if code in ("416", "InvalidRange") or status == 416:
-                return incremental.RangeAnswer(416)
-            raise self._fail(exc, self.key) from None
-        except self._bexc.BotoCoreError as exc:
+            with self._s3.mapped("read", self.key):
+                response = self._client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)
+                body = response["Body"].read()
+        except StorageError as exc:
+            for status, codes in ((304, ("304", "NotModified")), (412, ("412", "PreconditionFailed")),
+                                  (416, ("416", "InvalidRange"))):
+                if exc.code in codes or exc.status == status:
+                    return incremental.RangeAnswer(status)
             raise self._fail(exc, self.key) from None
         content_range = response.get("ContentRange")
         status = 206 if content_range else 200

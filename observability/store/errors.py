@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from observability.errors import ConfigError, ObservabilityError
+from observability.errors import ObservabilityError
+from observability.storage.errors import StoreUrlError  # the storage layer's: raised by its URL parser
 
-
-class StoreUrlError(ConfigError):
-    """The store URL (--store / OBS_STATE_STORE) is missing or malformed."""
-
-    error_code = "invalid_store_url"
+__all__ = ["SnapshotCorrupt", "StateConflict", "StoreNotInitialised", "StoreUnreachable", "StoreUrlError"]
 
 
 class StoreUnreachable(ObservabilityError):

@@ -15,6 +15,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from observability import digest
+
 try:  # part of every usual CPython build; gzip is the fallback
     import lzma
 except ImportError:  # pragma: no cover
@@ -115,7 +117,7 @@ def sha256_file(path: Path) -> Entry:
 
 
 def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return digest.sha256_hex(data)
 
 
 def scan(root: Path) -> dict[str, Entry]:

@@ -10,10 +10,3 @@ class SyncFailed(ObservabilityError):
 
     error_code = "sync_failed"
 
-
-class Transient(Exception):
-    """One failed call worth retrying (connection refused, timeout, 5xx, throttling)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message

@@ -15,7 +15,6 @@ the prune log (``ops/sync_prune_log.jsonl``) and the report (``out/sync/<job_id>
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -25,11 +24,12 @@ from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from observability import clock, fsio, provenance, schemas
+from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult
-from observability.sync.errors import SyncFailed, Transient
-from observability.sync.targets import Remote, Target, check_url, matches, open_target
+from observability.storage import (Bucket, Location, ObjectInfo, StorageError, StoreUrlError, locate, open_bucket,
+                                   same_content)
+from observability.sync.errors import SyncFailed
 
 INDEX_KEY = "index.json"
 PRUNE_LOG = "ops/sync_prune_log.jsonl"
@@ -39,6 +39,7 @@ SCHEMA_VERSION = "1.0.0"
 MAX_WAIT_SECONDS = 60.0
 _WEEK_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.json$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+SCHEMES = "file:///abs/dir, s3://bucket/prefix"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,24 @@ class Outcome:
 
 
 def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return digest.sha256_hex(data)
+
+
+def check_url(url: str | None) -> Location:
+    """Validate a ``--to`` / ``OBS_SYNC_TO`` URL without opening anything (dry runs contact nothing)."""
+    where = locate(url, option="--to", env="OBS_SYNC_TO", what="shared storage", schemes=SCHEMES)
+    if where.kind not in ("file", "s3"):
+        raise StoreUrlError(f"--to {where.display}: shared storage is file:// or s3:// (a git branch would keep "
+                            "every dataset forever)")
+    if where.kind == "file" and where.path.exists() and not where.path.is_dir():  # type: ignore[union-attr]
+        # Never a directory that is merely unreachable (an unmounted share has no file there): usage.
+        raise StoreUrlError(f"--to {where.display}: {where.path} is a file, expected a directory")
+    return where
+
+
+def open_target(url: str | None, environ: Mapping[str, str] = os.environ) -> Bucket:
+    """The shared storage for ``url``; a bad URL is StoreUrlError (exit 2), a missing mount an outage."""
+    return open_bucket(check_url(url), environ, require_parent=True)
 
 
 def _date_of(text: str) -> date | None:
@@ -192,19 +210,24 @@ def _weeks(ctx: JobContext, opts: SyncOptions, cutoff: date) -> list[Group]:
 # --- the run ----------------------------------------------------------------------------------------
 
 class _Sync:
-    def __init__(self, ctx: JobContext, opts: SyncOptions, target: Target):
+    def __init__(self, ctx: JobContext, opts: SyncOptions, target: Bucket):
         self.ctx = ctx
         self.opts = opts
         self.target = target
         self.retries = 0
 
     def retry(self, what: str, func: Callable):
-        """``func()`` with up to max_retries attempts and exponential backoff on Transient failures."""
+        """``func()`` with up to max_retries attempts and exponential backoff on retryable storage failures.
+
+        A failure retrying will not help (access denied, no bucket, no credentials) ends the run at once.
+        """
         attempts = max(self.opts.max_retries, 1)
         for attempt in range(1, attempts + 1):
             try:
                 return func()
-            except Transient as exc:
+            except StorageError as exc:
+                if not exc.retryable:
+                    raise SyncFailed(exc.message) from None
                 if attempt == attempts:
                     raise SyncFailed(
                         f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
@@ -216,11 +239,11 @@ class _Sync:
                 (self.opts.sleep or time.sleep)(wait)
         raise AssertionError("unreachable")
 
-    def same(self, remote: Remote | None, item: Item) -> bool:
-        verdict = matches(remote, item.data, item.sha256)
+    def same(self, remote: ObjectInfo | None, item: Item) -> bool:
+        verdict = same_content(remote, item.data, item.sha256)
         if verdict is None:  # the listing cannot tell (e.g. a multipart ETag): ask for the object's checksum
-            remote = self.retry(f"check {item.key}", lambda: self.target.stat(item.key))
-            verdict = matches(remote, item.data, item.sha256)
+            remote = self.retry(f"check {item.key}", lambda: self.target.stat(item.key, checksum=True))
+            verdict = same_content(remote, item.data, item.sha256)
         if verdict is None:  # still nothing comparable: read it back
             stored = self.retry(f"read {item.key}", lambda: self.target.get(item.key))
             verdict = stored is not None and _sha(stored) == item.sha256
@@ -230,8 +253,9 @@ class _Sync:
         """Put ``item`` and read its checksum back; a mismatch is re-sent, then fails the run."""
         attempts = max(self.opts.max_retries, 1)
         for attempt in range(1, attempts + 1):
-            self.retry(f"upload {item.key}", lambda: self.target.put(item.key, item.data, item.sha256))
-            remote = self.retry(f"verify {item.key}", lambda: self.target.stat(item.key))
+            self.retry(f"upload {item.key}", lambda: self.target.put(item.key, item.data, sha256=item.sha256,
+                                                                     metadata={"sha256": item.sha256}))
+            remote = self.retry(f"verify {item.key}", lambda: self.target.stat(item.key, checksum=True))
             if self.same(remote, item):
                 return
             self.ctx.note(f"{self.target.display}/{item.key}: checksum differs after upload "
@@ -270,7 +294,7 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         ctx.note(f"removed {len(swept)} temp file(s) left by killed writes in {target.display}")
     sync = _Sync(ctx, opts, target)
     kinds = [kind for kind, on in (("dashboard", opts.dashboard), ("weekly", opts.weekly)) if on]
-    listing: dict[str, Remote] = {}
+    listing: dict[str, ObjectInfo] = {}
     for kind in kinds:
         listing.update(sync.retry(f"list {kind}/", lambda kind=kind: target.list(f"{kind}/")))
     actions: list[dict[str, Any]] = []
@@ -315,7 +339,7 @@ def _unit(key: str) -> tuple[str, str] | None:
     return None
 
 
-def _prunable(listing: Mapping[str, Remote], groups: list[Group], kinds: list[str], cutoff: date) -> dict[str, list[str]]:
+def _prunable(listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: list[str], cutoff: date) -> dict[str, list[str]]:
     """Dated prefixes older than the retention, never the newest of a kind nor one this run just sent."""
     units: dict[str, list[str]] = {}
     for key in listing:
@@ -333,11 +357,11 @@ def _prunable(listing: Mapping[str, Remote], groups: list[Group], kinds: list[st
             if u not in keep and date.fromisoformat(u.split("/")[1]) < cutoff}
 
 
-def _prune(ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, Remote],
+def _prune(ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, ObjectInfo],
            doomed: dict[str, list[str]]) -> list[dict[str, Any]]:
     pruned = []
     for unit, keys in doomed.items():
-        sync.retry(f"prune {unit}", lambda keys=keys: sync.target.delete(keys))
+        sync.retry(f"prune {unit}", lambda keys=keys: sync.target.delete_many(keys))
         line = {"schema_version": SCHEMA_VERSION, "event": "pruned", "pruned_at": clock.iso(ctx.now),
                 "job_id": ctx.job_id, "target": sync.target.display, "kind": unit.split("/")[0], "prefix": unit,
                 "date": unit.split("/")[1], "objects": len(keys), "bytes": sum(listing[k].size for k in keys),
@@ -373,7 +397,7 @@ def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
 
 
 def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[Group], kinds: list[str],
-                 listing: Mapping[str, Remote], doomed: Mapping[str, list[str]]) -> bool:
+                 listing: Mapping[str, ObjectInfo], doomed: Mapping[str, list[str]]) -> bool:
     """Rewrite index.json when what it lists changed; returns whether it was written."""
     previous = _previous_index(ctx, sync)
     entries: dict[str, dict[str, Any]] = {}

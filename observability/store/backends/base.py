@@ -1,4 +1,4 @@
-"""What every backend offers, and the key-value layout shared by the file and S3 backends.
+"""What every backend offers, and the snapshot layout kept in a storage bucket (file and S3).
 
 Key-value layout (file and S3)::
 
@@ -17,12 +17,15 @@ pulled the same generation cannot both commit: the second create fails and that 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from observability import clock, fsio
+from observability.storage import Bucket
+from observability.storage.errors import StorageError
 from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
 from observability.store.selection import SUFFIXES, encode, sha256_bytes
@@ -100,37 +103,49 @@ def manifest_key(generation: int) -> str:
     return f"manifests/{generation:012d}.json"
 
 
-class KeyValueStore:
-    """Snapshot logic over four primitives a backend provides: get, exists, put, create-if-absent."""
+F = TypeVar("F", bound=Callable)
 
-    display = ""
+
+def _unreachable(method: F) -> F:
+    """Any storage failure inside ``method`` is StoreUnreachable: the store's one error mapping."""
+    @functools.wraps(method)
+    def mapped(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except StorageError as exc:
+            raise StoreUnreachable(exc.message) from None
+    return mapped  # type: ignore[return-value]
+
+
+class KeyValueStore:
+    """Snapshot logic over a storage bucket (``observability.storage``: a directory or S3)."""
+
     manifest_bytes_sent = 0
 
+    def __init__(self, bucket: Bucket):
+        self.bucket = bucket
+        self.display = bucket.display
+
     def _get(self, key: str) -> bytes | None:
-        raise NotImplementedError
+        return self.bucket.get(key)
 
     def _exists(self, key: str) -> bool:
         return self._stat(key) is not None
 
     def _stat(self, key: str) -> str | None:
         """A fingerprint of ``key`` that changes when the object is replaced, or None when it is absent."""
-        raise NotImplementedError
-
-    def _put(self, key: str, data: bytes, sha256: str | None = None) -> None:
-        raise NotImplementedError
-
-    def _create(self, key: str, data: bytes) -> bool:
-        """Write ``key`` only if it does not exist, atomically; False when it already existed."""
-        raise NotImplementedError
+        info = self.bucket.stat(key)
+        return None if info is None else info.fingerprint
 
     def _list(self, prefix: str) -> list[tuple[str, float]]:
         """Every key under ``prefix`` with its last-modified time (epoch seconds)."""
-        raise NotImplementedError
+        return [(key, info.modified) for key, info in self.bucket.list(prefix).items()]
 
-    def _delete(self, key: str) -> None:
-        """Remove ``key``; a key already gone is not an error."""
-        raise NotImplementedError
+    def sweep_temps(self) -> list[str]:
+        """Temp files of killed writes (a file store's; other storage has none), older than an hour."""
+        return self.bucket.sweep_temps()
 
+    @_unreachable
     def prune(self, keep: int, *, now: float, min_age_seconds: float = PRUNE_MIN_AGE_SECONDS) -> dict[str, int]:
         """Drop all but the newest ``keep`` generations, then the blobs none of them names.
 
@@ -150,14 +165,15 @@ class KeyValueStore:
             referenced |= {blob_key(sha, encoding).rsplit("/", 1)[-1]
                            for sha, encoding in stored_blobs(parse(raw, where=f"{self.display}/{key}"))}
         for key in old:
-            self._delete(key)
+            self.bucket.delete(key)
         removed = 0
         for key, modified in self._list("blobs/sha256/"):
             if key.rsplit("/", 1)[-1] not in referenced and now - modified >= min_age_seconds:
-                self._delete(key)
+                self.bucket.delete(key)
                 removed += 1
         return {"manifests_removed": len(old), "blobs_removed": removed}
 
+    @_unreachable
     def head(self) -> Head:
         hint = self._get("HEAD")
         try:
@@ -188,7 +204,9 @@ class KeyValueStore:
             _SEEN[(self.display, key, fingerprint)] = manifest
         return Head(manifest, str(generation), len(raw))
 
+    @_unreachable
     def initialise(self) -> tuple[bool, int]:
+        self.bucket.ensure()
         try:
             generation = self.head().generation
         except StoreNotInitialised:
@@ -196,15 +214,17 @@ class KeyValueStore:
         if generation is not None and self._exists(MARKER):
             return False, generation
         # A store that already has generations counts as initialised; the marker is added for clarity.
-        created = self._create(MARKER, marker_bytes())
+        created = self.bucket.create(MARKER, marker_bytes())
         return created and generation is None, generation or 0
 
+    @_unreachable
     def get_blob(self, sha256: str, encoding: str | None = None) -> bytes:
         data = self._get(blob_key(sha256, encoding))
         if data is None:
             raise SnapshotCorrupt(f"{self.display}/{blob_key(sha256, encoding)}: blob missing from the store")
         return data
 
+    @_unreachable
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
         if manifest.generation != expected.generation + 1:
             raise ValueError("a manifest must be built on the head it is committed over")
@@ -215,17 +235,17 @@ class KeyValueStore:
             key = blob_key(sha, encoding)
             if not self._exists(key):
                 stored = encode(blobs(sha), encoding)
-                self._put(key, stored, sha if encoding is None else sha256_bytes(stored))
+                self.bucket.put(key, stored, sha256=sha if encoding is None else sha256_bytes(stored))
                 sent += len(stored)
         # Compressed: a year-old store's manifest names thousands of files (about 1 MiB of JSON, 0.3 MiB
         # gzipped) and every push writes one. parse() reads either form.
         body = gzip.compress(manifest.to_bytes(), compresslevel=6, mtime=0)
-        if not self._create(manifest_key(manifest.generation), body):
+        if not self.bucket.create(manifest_key(manifest.generation), body):
             return False, sent
         self.manifest_bytes_sent = len(body)
         # HEAD is only a hint (readers probe past it): the commit above already happened.
-        with contextlib.suppress(StoreUnreachable):
-            self._put("HEAD", f"{manifest.generation}\n".encode("ascii"))
+        with contextlib.suppress(StorageError):
+            self.bucket.put("HEAD", f"{manifest.generation}\n".encode("ascii"))
         return True, sent
 
     def close(self) -> None:
