@@ -71,13 +71,10 @@ class JobResult:
     skipped: str | None = None
     dry_run: bool = False
     findings: list[str] = field(default_factory=list)
-    status: str | None = None  # transitional: a status named by a job not yet converted (store, sync, inputs)
 
     @property
-    def run_status(self) -> str:
+    def status(self) -> str:
         """The status the runtime reports for this result."""
-        if self.status is not None:
-            return self.status
         return derive_status(failed=self.failed, skipped=self.skipped, dry_run=self.dry_run, findings=self.findings)
 
 
@@ -202,7 +199,7 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             _sweep_temps(ctx)
             result = body(ctx)
         diagnostics.update(result.diagnostics)
-        if result.run_status == "error":
+        if result.status == "error":
             exit_code = EXIT_FAILED
     except ObservabilityError as exc:
         exit_code = exc.exit_code
@@ -250,7 +247,7 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
             started: datetime, t0: float, job_id: str | None, lock_latency_ms: int | None,
             heartbeat: bool, heartbeat_file: str | None) -> tuple[dict[str, Any], int]:
     """Heartbeat, summary and automation-log line of a finished run (under the job lock)."""
-    status = result.run_status
+    status = result.status
     written: str | None = None
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)

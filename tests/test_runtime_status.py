@@ -22,17 +22,17 @@ from observability.runtime import JobResult, derive_status
 def test_derivation_table(failed, skipped, dry_run, findings, status):
     assert derive_status(failed=failed, skipped=skipped, dry_run=dry_run, findings=findings) == status
     result = JobResult(failed=failed, skipped=skipped, dry_run=dry_run, findings=list(findings))
-    assert result.run_status == status
+    assert result.status == status
 
 
 def test_a_plain_result_is_ok():
-    assert JobResult().run_status == "ok"
+    assert JobResult().status == "ok"
 
 
 def test_findings_added_after_construction_count():
     result = JobResult()
     result.findings.append("mirror_failed")
-    assert result.run_status == "warning"
+    assert result.status == "warning"
     result.failed = True
-    assert result.run_status == "error"
+    assert result.status == "error"
 
