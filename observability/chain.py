@@ -77,8 +77,9 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            done = subprocess.run([sys.executable, "-c", observability.ENTRY, *step.argv], capture_output=True,
-                                  text=True, env=env, check=False, timeout=STEP_TIMEOUT_SECONDS)
+            command, child_env = observability.child(step.argv, env)  # nothing imported from the operator's cwd
+            done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False,
+                                  timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")
             results.append({"name": step.name, "status": "error", "exit_code": None, "job_id": None,

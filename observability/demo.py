@@ -6,10 +6,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
+import observability
 from observability.clock import iso
 from observability.resources import template_dir
 from observability.samplegen import SAMPLE_NOW
@@ -64,8 +64,8 @@ def run_demo(directory: str | None, echo: Callable[[str], None]) -> int:
     echo(f"sample workspace: {target}")
     worst = 0
     for title, argv in STEPS:
-        done = subprocess.run([sys.executable, "-m", "observability", *argv, "--workspace", str(target)],
-                              capture_output=True, text=True, env=env, check=False)
+        command, child_env = observability.child([*argv, "--workspace", str(target)], env)  # nothing from the cwd
+        done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False)
         try:
             summary = json.loads(done.stdout)
         except ValueError:

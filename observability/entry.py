@@ -15,3 +15,4 @@ def main() -> None:
     from observability.cli import main as cli_main
 
     cli_main()
+

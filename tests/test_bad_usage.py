@@ -288,6 +288,26 @@ def test_demo_into_a_file_says_so(tmp_path):
     assert target.read_text(encoding="utf-8") == "mine\n"
 
 
+
+def test_demo_jobs_never_import_a_module_from_the_current_directory(tmp_path):
+    """The demo started each job as `python -m observability`, which puts the current directory first on
+    sys.path: a click.py lying where the operator ran `observability demo` was imported by every job."""
+    import subprocess
+    import sys
+
+    hostile = tmp_path / "cwd"
+    hostile.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("click.py", "yaml.py", "observability.py"):
+        (hostile / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(99)\n")
+    script = Path(sys.executable).with_name("observability")  # the console script: the cwd is not on its path
+    argv = [str(script)] if script.exists() else [sys.executable, "-P", "-m", "observability"]
+    done = subprocess.run([*argv, "demo", "--dir", str(tmp_path / "demo")], cwd=hostile, env=clean_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert not marker.exists(), f"a demo job imported {marker.read_text()} from the current directory"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "latency: status=dry_run exit=0" in done.stdout
+
 # A finite number far past anything sensible overflowed a timedelta, a socket timeout or a process timeout
 # inside the job (internal_error with an OverflowError traceback): refused by Click as bad usage instead.
 @pytest.mark.parametrize("args, option", [

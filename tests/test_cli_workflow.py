@@ -107,3 +107,27 @@ def test_bad_chain_config_is_a_usage_error_naming_the_field(tmp_path, content, e
     done = _run(ws, "--dry-run")
     assert done.returncode == 2
     assert expected in json.loads(done.stdout)["diagnostics"]["error_message"]
+
+
+def test_a_step_never_imports_a_module_from_the_current_directory(tmp_path):
+    """The chain starts each step as `python -c ENTRY`, which puts the current directory first on
+    sys.path: a click.py (or yaml.py, ...) in the directory the operator runs from was imported by
+    every step. The steps run with the parent's package and nothing from the current directory."""
+    ws = _workspace(tmp_path, GOOD.replace("  weekly:\n", "  weekly:\n    enabled: false\n")
+                    .replace("  dashboard:\n", "  dashboard:\n    enabled: false\n"))
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("click.py", "yaml.py", "observability.py"):
+        (hostile / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(99)\n")
+    environ = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("GITHUB_", "OBS_"))}
+    environ.update({"OBS_NOW": NOW})
+    # Started as the console script starts (its own directory first on sys.path, not the cwd).
+    script = Path(sys.executable).with_name("observability")
+    argv = [str(script)] if script.exists() else [sys.executable, "-P", "-m", "observability"]
+    done = subprocess.run([*argv, "workflow", "run", "--workspace", str(ws), "--dry-run"], capture_output=True,
+                          text=True, env=environ, timeout=300, check=False, cwd=hostile)
+    assert not marker.exists(), f"a step imported {marker.read_text()} from the current directory"
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = json.loads(done.stdout)["steps"]
+    assert steps[0]["name"] == "latency" and steps[0]["status"] == "dry_run", steps

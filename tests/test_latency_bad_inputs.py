@@ -225,6 +225,15 @@ def test_malformed_rows_are_rejected_not_fatal(tmp_path):
     assert_same_samples(raw_keys(ws), rows_to_keys(good))
 
 
+@pytest.mark.parametrize("name", ["feed,x", "feed x", "feed\"x", "a" * 65])
+def test_probe_flag_name_is_a_source_name(ws, name):
+    """A --probe name becomes the samples' source (a rollup CSV field): 'feed,x' was accepted, its first
+    cycle wrote a 12-field rollup row and every later cycle failed on it. The flag now holds names to
+    the config's pattern for probe names (and the input's for sources)."""
+    _fails(ws, ["--input", "logs/signal.csv", "--probe", f"{name}=http://127.0.0.1:9/health"], exit_code=2,
+           error_code="invalid_config", names=["--probe", "[A-Za-z0-9_.:-]{1,64}"])
+
+
 def test_probe_url_env_not_set_names_file_and_field(ws):
     _config(ws, "probes:\n  - name: feed_x\n    url_env: OBS_TEST_UNSET_PROBE_URL\n")
     os.environ.pop("OBS_TEST_UNSET_PROBE_URL", None)

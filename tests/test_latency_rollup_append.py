@@ -115,3 +115,37 @@ def test_the_tail_read_backwards_in_chunks_equals_the_whole_file_s_rows(tmp_path
     assert store._tail("2025-10-11", since) == expected
     store.part("2025-10-11").write_text(HEADER + body + "2025-10-11T12:00:00Z,feed_0")  # torn
     assert store._tail("2025-10-11", since) is None
+
+
+def test_a_damaged_row_met_by_the_append_names_its_line(tmp_path):
+    """The append path read the day file's tail backwards and named a damaged row 'line ?'; the error
+    names its line number as a rewrite's does, and nothing is appended."""
+    write_log(tmp_path / "log.csv", [])
+    cycles(tmp_path, range(0, 2))
+    part = tmp_path / "ops" / "signal_latency_rollup" / "2025-10-11.csv"
+    lines = part.read_text().splitlines(keepends=True)
+    lines[-1] = "2025-10-11T07:00:00Z,feed_c\n"  # a hand edit cut the last row's figures
+    part.write_text("".join(lines))
+    before = part.read_bytes()
+    append_log(tmp_path / "log.csv", hour_rows(2))
+    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=START + timedelta(hours=2, minutes=50))
+    assert run.exit_code == 1 and run.error_code == "invalid_input", run
+    message = run.summary["diagnostics"]["error_message"]
+    assert f"ops/signal_latency_rollup/2025-10-11.csv: line {len(lines)}: not a rollup row" in message, message
+    assert part.read_bytes() == before
+
+
+def test_a_damaged_header_is_refused_by_the_first_cycle_of_an_hour_too(tmp_path):
+    """The append path read only the day file's tail, so a damaged header went unnoticed by every cycle
+    that appended (an hourly cadence: all of them) and failed the readers (weekly, dashboard) instead."""
+    write_log(tmp_path / "log.csv", [])
+    cycles(tmp_path, range(0, 2))
+    part = tmp_path / "ops" / "signal_latency_rollup" / "2025-10-11.csv"
+    part.write_bytes(part.read_bytes().replace(b"hour_utc,source", b"hour,source", 1))
+    before = part.read_bytes()
+    append_log(tmp_path / "log.csv", hour_rows(2))
+    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=START + timedelta(hours=2, minutes=50))
+    assert run.exit_code == 1 and run.error_code == "invalid_input", run
+    assert "ops/signal_latency_rollup/2025-10-11.csv: line 1: unexpected header" in \
+        run.summary["diagnostics"]["error_message"]
+    assert part.read_bytes() == before

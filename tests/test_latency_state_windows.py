@@ -134,3 +134,49 @@ def test_damaged_windows_are_refused_naming_the_field(tmp_path, bad, touched):
     assert run.exit_code == 1 and run.error_code == "invalid_input", run
     message = run.summary["diagnostics"]["error_message"]
     assert "ops/latency_state.json: field sources.feed_a.windows: not a windows string" in message
+
+
+@pytest.mark.parametrize("path, bad", [
+    (("sources", "feed_a", "stepped"), 5),
+    (("sources", "feed_a", "stepped"), "garbage"),
+    (("sources", "feed_a", "last_sample_at"), 5),
+    (("sources", "feed_a", "last_sample_at"), "junk"),
+    (("sources", "feed_a", "stale_since"), ["x"]),
+    (("sources", "feed_a"), "x"),
+    (("sources",), "x"),
+    (("alerts",), []),
+    (("alerts", "abc"), 5),
+    (("created_at",), 5),
+    (("cursors",), 5),
+    (("alerts", "FP", "severity"), "bogus"),
+    (("alerts", "FP", "started_at"), 5),
+    (("alerts", "FP", "last_breach_at"), 5),
+    (("alerts", "FP", "breach_count"), "x"),
+    (("alerts", "FP", "source"), None),
+])
+@pytest.mark.parametrize("touched", [True, False])
+def test_a_state_field_of_the_wrong_type_is_refused_naming_the_field(tmp_path, path, bad, touched):
+    """A hand-edited state with a wrong type (a number for a time, a string for a source) failed the
+    cycle with internal_error and a bare TypeError; it is refused as invalid_input naming the field."""
+    start = ts("2025-10-11T00:00:00Z")
+    write_log(tmp_path / "log.csv", rows(start, 1, 5000.0))  # feed_a and feed_b breach: an SLO alert each
+    ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=1, minutes=1))
+    doc = state(tmp_path)
+    fp = sorted(doc["alerts"])[0]
+    path = tuple(fp if key == "FP" else key for key in path)
+    place = doc
+    for key in path[:-1]:
+        place = place[key]
+    place[path[-1]] = bad
+    (tmp_path / "ops" / "latency_state.json").write_text(json.dumps(doc))
+    before = {p: p.read_bytes() for p in (tmp_path / "ops").rglob("*") if p.is_file() and "automation" not in p.name
+              and "heartbeat" not in p.name and not p.name.startswith(".")}
+    if touched:
+        append_log(tmp_path / "log.csv", rows(start + timedelta(hours=1), 1, 10.0))
+    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=2, minutes=1))
+    assert run.exit_code == 1 and run.error_code == "invalid_input", run
+    message = run.summary["diagnostics"]["error_message"]
+    assert f"ops/latency_state.json: field {'.'.join(path)}:" in message, message
+    assert "state pull" in message
+    after = {p: p.read_bytes() for p in before}
+    assert after == before, "a refused state changed the ops files"

@@ -16,7 +16,7 @@ from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
-from observability.latency.samples import Reject, Sample, read_new
+from observability.latency.samples import SOURCE_RE, Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import Stats, summarise
 from observability.outputs.rollups import RollupRow
@@ -109,6 +109,9 @@ def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[lat
         if not sep or not name or not url.startswith(("http://", "https://")):
             shown = repr(name) if sep and name else "(no NAME= before the URL)"
             raise ConfigError(f"--probe {shown}: expected NAME=URL with an http(s) URL")
+        if not SOURCE_RE.fullmatch(name):  # the name is the samples' source (a CSV field)
+            raise ConfigError(f"--probe {name[:80]!r}: the name must match {SOURCE_RE.pattern} (it names the "
+                              "samples' source)")
         out.append(latency_config.ProbeSpec(name, url, 10.0))
     names = [p.name for p in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -130,8 +133,64 @@ def _load_state(ctx: JobContext, path: Path) -> dict:
     if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS:
         raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} (or older version-1) latency "
                          "state; restore it with `observability state pull` or move it aside to rebuild")
+    _check_shape(state, ctx.workspace.rel(path))
     state["version"] = STATE_VERSION  # the windows of a version-1 state are rewritten as strings this cycle
     return state
+
+
+_TIMES = ("stepped", "last_sample_at", "stale_since")  # a source's times (ISO text, compared as text)
+
+
+def _check_shape(state: dict, display: str) -> None:
+    """Refuse a state whose containers or times are of the wrong type (hand-edited or damaged) as
+    invalid_input naming the field, before anything is written; a source's windows are checked when
+    they are read (observability.latency.slo)."""
+    def bad(field: str, expected: str) -> InputError:
+        return InputError(f"{display}: field {field}: expected {expected}; restore the state with "
+                          "`observability state pull` or move it aside to rebuild")
+
+    for key in ("sources", "alerts", "cursors", "hour_index"):
+        if state.get(key) is not None and not isinstance(state[key], dict):
+            raise bad(key, "an object")
+    for fp, alert in (state.get("alerts") or {}).items():
+        if not isinstance(alert, dict):
+            raise bad(f"alerts.{fp}", "an object")
+        for key, expected, ok in _ALERT_FIELDS:
+            if not ok(alert.get(key)):
+                raise bad(f"alerts.{fp}.{key}", expected)
+    created = state.get("created_at")
+    if created is not None and not _is_time(created):
+        raise bad("created_at", "an ISO-8601 time")
+    for source, entry in (state.get("sources") or {}).items():
+        if not isinstance(entry, dict):
+            raise bad(f"sources.{source}", "an object")
+        for key in _TIMES:
+            value = entry.get(key)
+            if value is not None and not _is_time(value):
+                raise bad(f"sources.{source}.{key}", "an ISO-8601 time")
+
+
+_ALERT_FIELDS = (  # what the evaluator reads of a stored alert
+    ("rule", "latency_slo, no_data or stale", lambda v: v in ("latency_slo", "no_data", "stale")),
+    ("source", "a source name", lambda v: isinstance(v, str)),
+    ("severity", "info, warning or critical", lambda v: v in ("info", "warning", "critical")),
+    ("started_at", "an ISO-8601 time", lambda v: _is_time(v)),
+    ("last_breach_at", "an ISO-8601 time or null", lambda v: v is None or _is_time(v)),
+    ("breach_count", "a whole number", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))),
+    ("breach_streak", "a whole number", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))),
+)
+
+
+def _is_time(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    if len(value) == 20 and value[4] == "-" and value[10] == "T" and value[-1] == "Z":
+        return True  # as this code writes them (most of a 1,000-source state): not parsed
+    try:
+        clock.parse_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _recover(ctx: JobContext, state: dict, store: RawStore, paths: _Paths) -> None:

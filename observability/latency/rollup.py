@@ -328,13 +328,16 @@ class RollupStore:
 
     def _tail(self, day: str, since: str) -> list[str] | None:
         """Row lines of a day file with hour_utc >= ``since``, read backwards from its end (not the
-        whole file); None when the file is missing, holds no row or ends in a torn line."""
+        whole file); None when the file is missing, holds no row, ends in a torn line or its header
+        is not the rollup header."""
         path = self.part(day)
         try:
             handle = open(path, "rb")
         except FileNotFoundError:
             return None
         with handle:
+            if handle.read(len(HEADER_BYTES)) != HEADER_BYTES:
+                return None  # a damaged header: the rewrite's load() names it
             size = handle.seek(0, os.SEEK_END)
             if size <= len(HEADER_BYTES):
                 return None
@@ -374,6 +377,7 @@ class RollupStore:
             return False
         for line in tail:
             if line.count(",") < 2 or line[:10] != day:
+                self.load(day)  # reads the whole file: raises the error naming the damaged row's line
                 raise self._damaged(day, "?", line)
         previous = {r.source: r.breach_streak for r in (self._parse(day, line) for line in tail)
                     if r.hour_utc == before}
