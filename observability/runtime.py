@@ -11,10 +11,10 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from observability import clock, fsio, github_actions, provenance, runlog, secrets
