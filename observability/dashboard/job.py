@@ -261,67 +261,97 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
             raise ConfigError("--sync-to: this caller gave the export no shared-storage sync")
         opts.bundle_sync.check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
     exporter = _Exporter(ctx, opts)
+    with FileLock(str(ctx.workspace.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        bundle = _write_bundle(ctx, opts, exporter, selected, user_provenance)
+    return _finish(ctx, opts, exporter, bundle, argv)
+
+
+def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected: tuple[str, ...],
+                  user_provenance: dict[str, Any]) -> _Bundle:
+    """Under the bundle lock: the selected datasets rebuilt, then the manifest, README.json, the history
+    snapshot and its pruning, and the bundle's files checked against the manifest."""
     ws = ctx.workspace
-    with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
-        _sweep_bundle_temps(ctx, exporter)
-        restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
-        if restored is not None:
-            ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
-                     f"{ws.rel(restored.path)}")
-        previous_doc, problem = manifest_mod.load(exporter.manifest_path)
-        if problem:
-            ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
-        previous = {}
-        for name, old in manifest_mod.entries(previous_doc).items():
-            why = exporter.unusable(name, old)
-            if why:
-                ctx.warn(f"{ws.rel(exporter.manifest_path)}: entry {name} dropped ({why}); it will be rebuilt")
-            else:
-                previous[name] = old
-        outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
-        for cache in exporter.caches.values():
-            cache.save()
-        sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
-                                              history.max_sequence(exporter.history_dir))
-        entries = _apply(ctx, exporter, outcomes, previous, sequence)
-        files: dict[str, bytes] = {}
-        for name, entry in entries.items():
-            try:
-                files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
-            except OSError:
-                pass
-        prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
-                "inputs": exporter.source_roots(selected)}
-        prov.update(user_provenance)
-        if not prov.get("inputs"):
-            prov["inputs"] = exporter.source_roots(selected)
-        origins = provenance.pulled_for(ws.root, prov["inputs"])
-        if origins:
-            prov["inputs_pulled"] = origins
-        manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
-                        "generated_at": exporter.now, "job_id": ctx.job_id,
-                        "datasets": [entries[n] for n in DATASETS if n in entries], "provenance": prov}
-        manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
-        ctx.artefact(exporter.manifest_path)
-        readme_path = exporter.out_dir / "README.json"
-        readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
-        fsio.atomic_write_bytes(readme_path, readme_bytes)
-        ctx.artefact(readme_path)
-        files[exporter.manifest_path.name] = manifest_bytes
-        files["README.json"] = readme_bytes
-        snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
-        exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
-        ctx.artefact(snapshot)
-        pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
-                               retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
-                               display=ws.rel)
-        if pruned:
-            ctx.artefact(ws.path(PRUNE_RECORD))
-            ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
-        integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
-                     for e in manifest_doc["datasets"]
-                     if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
-    return _finish(ctx, opts, exporter, _Bundle(selected, outcomes, manifest_doc, pruned, integrity), argv)
+    _sweep_bundle_temps(ctx, exporter)
+    previous_doc, previous = _previous_entries(ctx, exporter)
+    outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
+    for cache in exporter.caches.values():
+        cache.save()
+    sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
+                                          history.max_sequence(exporter.history_dir))
+    entries = _apply(ctx, exporter, outcomes, previous, sequence)
+    files: dict[str, bytes] = {}
+    for name, entry in entries.items():
+        try:
+            files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
+        except OSError:
+            pass
+    manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
+                    "generated_at": exporter.now, "job_id": ctx.job_id,
+                    "datasets": [entries[n] for n in DATASETS if n in entries],
+                    "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance)}
+    manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
+    ctx.artefact(exporter.manifest_path)
+    readme_path = exporter.out_dir / "README.json"
+    readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
+    fsio.atomic_write_bytes(readme_path, readme_bytes)
+    ctx.artefact(readme_path)
+    files[exporter.manifest_path.name] = manifest_bytes
+    files["README.json"] = readme_bytes
+    pruned = _snapshot(ctx, opts, exporter, files)
+    integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
+                 for e in manifest_doc["datasets"]
+                 if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
+    return _Bundle(selected, outcomes, manifest_doc, pruned, integrity)
+
+
+def _previous_entries(ctx: JobContext, exporter: _Exporter) -> tuple[dict[str, Any] | None, dict[str, dict]]:
+    """The previous manifest (restored from the history when the bundle directory was emptied) and its
+    entries that can be carried over; each one dropped is named in a warning."""
+    ws = ctx.workspace
+    restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
+    if restored is not None:
+        ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
+                 f"{ws.rel(restored.path)}")
+    previous_doc, problem = manifest_mod.load(exporter.manifest_path)
+    if problem:
+        ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
+    previous = {}
+    for name, old in manifest_mod.entries(previous_doc).items():
+        why = exporter.unusable(name, old)
+        if why:
+            ctx.warn(f"{ws.rel(exporter.manifest_path)}: entry {name} dropped ({why}); it will be rebuilt")
+        else:
+            previous[name] = old
+    return previous_doc, previous
+
+
+def _bundle_provenance(ctx: JobContext, exporter: _Exporter, selected: tuple[str, ...],
+                       user_provenance: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.workspace
+    prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
+            "inputs": exporter.source_roots(selected)}
+    prov.update(user_provenance)
+    if not prov.get("inputs"):
+        prov["inputs"] = exporter.source_roots(selected)
+    origins = provenance.pulled_for(ws.root, prov["inputs"])
+    if origins:
+        prov["inputs_pulled"] = origins
+    return prov
+
+
+def _snapshot(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, files: dict[str, bytes]) -> list[dict]:
+    """The bundle's files copied into the history, and snapshots older than the retention pruned."""
+    ws = ctx.workspace
+    snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
+    exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
+    ctx.artefact(snapshot)
+    pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
+                           retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
+                           display=ws.rel)
+    if pruned:
+        ctx.artefact(ws.path(PRUNE_RECORD))
+        ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
+    return pruned
 
 
 def _sweep_bundle_temps(ctx: JobContext, exporter: _Exporter) -> None:
@@ -411,7 +441,7 @@ class _Bundle(NamedTuple):
     selected: tuple[str, ...]
     outcomes: dict[str, _Outcome]
     manifest_doc: dict[str, Any]
-    pruned: list
+    pruned: list[dict]  # history snapshots pruned, one record each
     integrity: list[str]  # bundle files that do not match their checksum
 
 
