@@ -95,12 +95,11 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
                         "job_id": summary.get("job_id"), "error_code": summary.get("diagnostics", {}).get("error_code")})
         if done.returncode != 0:
             failed = step.name
-    status = "error" if failed else ("dry_run" if dry_run else "ok")
     diagnostics = {"config": origin}
     if failed:
         diagnostics.update(error_code="step_failed", error_message=f"step {failed} failed; later steps skipped",
                            failed_step=failed)
     lines = ["## observability workflow run", "", "| step | status | job id |", "|---|---|---|"]
     lines += [f"| {r['name']} | {r['status']} | `{r.get('job_id')}` |" for r in results]
-    return JobResult(status=status, figures={"steps": results, "dry_run": dry_run}, diagnostics=diagnostics,
+    return JobResult(failed=bool(failed), dry_run=dry_run, figures={"steps": results, "dry_run": dry_run}, diagnostics=diagnostics,
                      summary_markdown="\n".join(lines) + "\n", outputs={"failed-step": failed or ""})

@@ -11,10 +11,11 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from observability import clock, fsio, github_actions, provenance, runlog, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
@@ -34,11 +35,32 @@ def make_job_id(job: str, at: datetime) -> str:
     return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}-{os.urandom(4).hex()}"
 
 
+def derive_status(*, failed: bool = False, skipped: str | None = None, dry_run: bool = False,
+                  findings: Sequence[str] = ()) -> str:
+    """A run's status from what its job found, the one rule for every job:
+
+    ``error`` (the job failed) > ``skipped`` (it did nothing, for the reason given) > ``dry_run``
+    (nothing was sent outward: a dry run never reports ``warning``) > ``warning`` (any finding) > ``ok``.
+    """
+    if failed:
+        return "error"
+    if skipped:
+        return "skipped"
+    if dry_run:
+        return "dry_run"
+    return "warning" if findings else "ok"
+
+
 @dataclass
 class JobResult:
-    """What a job body reports back; the runtime turns it into every output."""
+    """What a job body reports back; the runtime turns it into every output, the status included.
 
-    status: str = "ok"
+    A job never names its status: it says whether it ``failed`` (the error code and message in
+    ``diagnostics``), was ``skipped`` (why), was a ``dry_run``, and which ``findings`` (short kinds
+    such as ``input_warnings`` or ``alert_firing``) make the run a ``warning``; ``derive_status``
+    turns these into the status.
+    """
+
     figures: dict[str, Any] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +68,15 @@ class JobResult:
     summary_markdown: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     attempts: int = 1
+    failed: bool = False
+    skipped: str | None = None
+    dry_run: bool = False
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """The status the runtime reports for this result."""
+        return derive_status(failed=self.failed, skipped=self.skipped, dry_run=self.dry_run, findings=self.findings)
 
 
 class JobContext:
@@ -160,8 +191,8 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             lock.acquire(timeout=lock_timeout)
         except LockTimeout:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
-            result = JobResult(status="skipped", diagnostics={"reason": "lock_not_acquired",
-                                                               "lock_file": ws.rel(lock.lock_file)})
+            result = JobResult(skipped="lock_not_acquired", diagnostics={"reason": "lock_not_acquired",
+                                                                          "lock_file": ws.rel(lock.lock_file)})
             ctx.note(f"another run holds {ws.rel(lock.lock_file)}; skipped after {lock_latency_ms} ms")
         else:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
@@ -173,12 +204,12 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             exit_code = EXIT_FAILED
     except ObservabilityError as exc:
         exit_code = exc.exit_code
-        result = JobResult(status="error", heartbeat=None)
+        result = JobResult(failed=True, heartbeat=None)
         diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
         diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed
         exit_code = EXIT_FAILED
-        result = JobResult(status="error")
+        result = JobResult(failed=True)
         diagnostics.update({"error_code": "internal_error",
                             "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
         import traceback

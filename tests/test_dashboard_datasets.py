@@ -173,3 +173,16 @@ def test_fast_row_check_never_accepts_what_jsonschema_rejects(ws, name):
         if check(row):
             assert not schemas.errors(schema, row), row
         assert (rowcheck.first_error(schema, row) is None) == (not schemas.errors(schema, row))
+
+
+def test_every_dashboard_dataset_has_one_input_spec():
+    import dataclasses
+
+    from observability.dashboard import DATASETS
+    from observability.dashboard.datasets import SPECS
+    from observability.dashboard.job import INPUTS, ExportOptions
+
+    fields = {f.name for f in dataclasses.fields(ExportOptions)}
+    assert set(INPUTS) == set(SPECS) == set(DATASETS)
+    assert all(spec.option in fields for spec in INPUTS.values())
+    assert len({spec.cache for spec in INPUTS.values()}) == len(INPUTS)  # one content cache per input

@@ -19,7 +19,7 @@ from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
 from observability.github.rest import RETRY, GitHubClient, GitHubError
 from observability.markdown import cell
-from observability.runtime import JobContext, JobResult
+from observability.runtime import JobContext, JobResult, derive_status
 
 DRY_RUN_REPO = "OWNER/REPO"
 
@@ -125,10 +125,10 @@ def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_resul
     if not opts.dry_run and inbox.cache.path.exists():
         ctx.artefact(inbox.cache.path)
     diagnostics: dict = {}
-    status = "dry_run" if opts.dry_run else ("warning" if failed_mirrors or ctx.warnings else "ok")
+    findings = [kind for kind, seen in (("mirror_failed", failed_mirrors), ("logged_warnings", ctx.warnings)) if seen]
     if error is not None:
-        status = "error"
         diagnostics.update(error_code=error.error_code, error_message=error.message)
+    status = derive_status(failed=error is not None, dry_run=opts.dry_run, findings=findings)
     lines = [f"### observability alerts {command}: {status}", "",
              f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).", ""]
     if outcome.actions:
@@ -137,8 +137,8 @@ def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_resul
     outputs = {"api-calls": str(api.calls), "actions": str(len(outcome.actions))}
     if "firing" in figures:
         outputs["firing"] = str(figures["firing"])
-    return JobResult(status=status, figures=figures, diagnostics=diagnostics, summary_markdown="\n".join(lines),
-                     outputs=outputs)
+    return JobResult(failed=error is not None, dry_run=opts.dry_run, findings=findings, figures=figures,
+                     diagnostics=diagnostics, summary_markdown="\n".join(lines), outputs=outputs)
 
 
 def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
@@ -285,7 +285,7 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
                "steps": [{"expected": s.expected, "actions": s.actions} for s in steps]}
     result = _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "drill")
     if error is None and not passed:
-        result.status = "error"
+        result.failed = True
         result.diagnostics.update(error_code="drill_failed", error_message="drill transitions were " + "; ".join(
             f"{s.expected}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed))
     return result

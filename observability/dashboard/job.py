@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 from observability import clock, fsio, markdown, provenance, schemas
 from observability.dashboard import (
@@ -35,7 +36,8 @@ from observability.errors import (
     ObservabilityError,
     SchemaError,
 )
-from observability.runtime import JobContext, JobResult
+from observability.runtime import JobContext, JobResult, derive_status
+from observability.workspace import Workspace
 
 DATASET_SCHEMA_VERSION = "1.0.0"
 BUNDLE_LOCK = "ops/.dashboard_bundle.lock"
@@ -43,12 +45,6 @@ PRUNE_RECORD = "ops/dashboard_export_archive_manifest.jsonl"
 CACHE_DIR = "ops/.dashboard_cache"
 DEFAULT_HEARTBEAT = "ops/dashboard_export_heartbeat.json"
 MAX_WARNINGS = 20
-UPSTREAM_COMMANDS = {
-    "ev_history": "upstream strategy runs archive EV state to ops/state_archive/<strategy>/<symbol>/<mode>/",
-    "slippage": "upstream router demo writes reports/portfolio_samples/router_demo/telemetry.json",
-    "turnover": "upstream backtest runner writes runs/index.csv and runs/<id>/daily.csv",
-    "latency": "observability latency sample (writes ops/signal_latency_rollup.csv)",
-}
 
 
 @dataclass(frozen=True)
@@ -81,6 +77,35 @@ class BundleSync:
     check_url: Callable[[str], None]  # a bad URL raises ConfigError before anything is exported
     push: Callable[[JobContext, str, str, bool], Any]  # (ctx, url, bundle_dir, dry_run) -> outcome (.status, .figures)
     failures: tuple[type[ObservabilityError], ...]  # errors that end the sync `failed`, not the run
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """Where one dataset's input is and how it is read: the export's half of a dataset's spec (the build
+    half, builder and row schema, is ``datasets.SPECS``)."""
+
+    option: str  # the ExportOptions field naming the input (a file or a directory in the workspace)
+    cache: str  # the content cache the reader keeps under ops/.dashboard_cache/
+    reader: Callable[[Workspace, Path, ContentCache], SourceData]
+    upstream_command: str  # what writes the input upstream (README.json)
+    build_options: Callable[[ExportOptions], dict[str, Any]] = lambda opts: {}  # hashed into source_hash
+
+
+INPUTS: dict[str, DatasetInput] = {
+    "ev_history": DatasetInput(
+        "state_archive", "state_archive", snapshots.read,
+        "upstream strategy runs archive EV state to ops/state_archive/<strategy>/<symbol>/<mode>/",
+        lambda opts: {"ev_history_limit": opts.ev_history_limit}),
+    "slippage": DatasetInput(
+        "telemetry", "telemetry", telemetry.read,
+        "upstream router demo writes reports/portfolio_samples/router_demo/telemetry.json"),
+    "turnover": DatasetInput(
+        "runs_dir", "runs", runs.read,
+        "upstream backtest runner writes runs/index.csv and runs/<id>/daily.csv"),
+    "latency": DatasetInput(
+        "latency_rollup", "latency_rollup", latency_rollup.read,
+        "observability latency sample (writes ops/signal_latency_rollup.csv)"),
+}
 
 
 @dataclass
@@ -158,23 +183,17 @@ class _Exporter:
             self.caches[name] = ContentCache(path, name)
         return self.caches[name]
 
+    def input_path(self, name: str) -> Path:
+        return self.ws.path(getattr(self.opts, INPUTS[name].option))
+
     def read_source(self, name: str) -> SourceData:
-        ws, opts = self.ws, self.opts
-        if name == "ev_history":
-            return snapshots.read(ws, ws.path(opts.state_archive), self.cache("state_archive"))
-        if name == "slippage":
-            return telemetry.read(ws, ws.path(opts.telemetry), self.cache("telemetry"))
-        if name == "turnover":
-            return runs.read(ws, ws.path(opts.runs_dir), self.cache("runs"))
-        return latency_rollup.read(ws, ws.path(opts.latency_rollup), self.cache("latency_rollup"))
+        return INPUTS[name].reader(self.ws, self.input_path(name), self.cache(INPUTS[name].cache))
 
     def source_roots(self, names) -> list[str]:
-        roots = {"ev_history": self.opts.state_archive, "slippage": self.opts.telemetry,
-                 "turnover": self.opts.runs_dir, "latency": self.opts.latency_rollup}
-        return [self.ws.rel(self.ws.path(roots[n])) for n in names]
+        return [self.ws.rel(self.input_path(n)) for n in names]
 
     def options_for(self, name: str) -> dict[str, Any]:
-        return {"ev_history_limit": self.opts.ev_history_limit} if name == "ev_history" else {}
+        return INPUTS[name].build_options(self.opts)
 
     def build(self, name: str, previous: dict[str, Any] | None) -> _Outcome:
         spec = SPECS[name]
@@ -216,7 +235,7 @@ def _readme(exporter: _Exporter, manifest_doc: dict[str, Any]) -> dict[str, Any]
         spec = SPECS[entry["dataset"]]
         datasets[entry["dataset"]] = {
             "path": entry["path"], "description": spec.description, "source": spec.source,
-            "refresh_schedule": spec.refresh, "upstream_command": UPSTREAM_COMMANDS[entry["dataset"]],
+            "refresh_schedule": spec.refresh, "upstream_command": INPUTS[entry["dataset"]].upstream_command,
             "row_schema": f"schemas/{spec.schema}.schema.json", "status": entry["status"],
             "generated_at": entry["generated_at"], "refreshed_at": entry["refreshed_at"],
             "row_count": entry["row_count"],
@@ -242,67 +261,97 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
             raise ConfigError("--sync-to: this caller gave the export no shared-storage sync")
         opts.bundle_sync.check_url(opts.sync_to)  # a bad URL is a usage error before anything is exported
     exporter = _Exporter(ctx, opts)
+    with FileLock(str(ctx.workspace.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
+        bundle = _write_bundle(ctx, opts, exporter, selected, user_provenance)
+    return _finish(ctx, opts, exporter, bundle, argv)
+
+
+def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected: tuple[str, ...],
+                  user_provenance: dict[str, Any]) -> _Bundle:
+    """Under the bundle lock: the selected datasets rebuilt, then the manifest, README.json, the history
+    snapshot and its pruning, and the bundle's files checked against the manifest."""
     ws = ctx.workspace
-    with FileLock(str(ws.path(BUNDLE_LOCK)), timeout=manifest_mod.LOCK_TIMEOUT_SECONDS):
-        _sweep_bundle_temps(ctx, exporter)
-        restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
-        if restored is not None:
-            ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
-                     f"{ws.rel(restored.path)}")
-        previous_doc, problem = manifest_mod.load(exporter.manifest_path)
-        if problem:
-            ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
-        previous = {}
-        for name, old in manifest_mod.entries(previous_doc).items():
-            why = exporter.unusable(name, old)
-            if why:
-                ctx.warn(f"{ws.rel(exporter.manifest_path)}: entry {name} dropped ({why}); it will be rebuilt")
-            else:
-                previous[name] = old
-        outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
-        for cache in exporter.caches.values():
-            cache.save()
-        sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
-                                              history.max_sequence(exporter.history_dir))
-        entries = _apply(ctx, exporter, outcomes, previous, sequence)
-        files: dict[str, bytes] = {}
-        for name, entry in entries.items():
-            try:
-                files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
-            except OSError:
-                pass
-        prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
-                "inputs": exporter.source_roots(selected)}
-        prov.update(user_provenance)
-        if not prov.get("inputs"):
-            prov["inputs"] = exporter.source_roots(selected)
-        origins = provenance.pulled_for(ws.root, prov["inputs"])
-        if origins:
-            prov["inputs_pulled"] = origins
-        manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
-                        "generated_at": exporter.now, "job_id": ctx.job_id,
-                        "datasets": [entries[n] for n in DATASETS if n in entries], "provenance": prov}
-        manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
-        ctx.artefact(exporter.manifest_path)
-        readme_path = exporter.out_dir / "README.json"
-        readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
-        fsio.atomic_write_bytes(readme_path, readme_bytes)
-        ctx.artefact(readme_path)
-        files[exporter.manifest_path.name] = manifest_bytes
-        files["README.json"] = readme_bytes
-        snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
-        exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
-        ctx.artefact(snapshot)
-        pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
-                               retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
-                               display=ws.rel)
-        if pruned:
-            ctx.artefact(ws.path(PRUNE_RECORD))
-            ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
-        integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
-                     for e in manifest_doc["datasets"]
-                     if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
-    return _finish(ctx, opts, exporter, selected, outcomes, manifest_doc, pruned, integrity, argv)
+    _sweep_bundle_temps(ctx, exporter)
+    previous_doc, previous = _previous_entries(ctx, exporter)
+    outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
+    for cache in exporter.caches.values():
+        cache.save()
+    sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
+                                          history.max_sequence(exporter.history_dir))
+    entries = _apply(ctx, exporter, outcomes, previous, sequence)
+    files: dict[str, bytes] = {}
+    for name, entry in entries.items():
+        try:
+            files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
+        except OSError:
+            pass
+    manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
+                    "generated_at": exporter.now, "job_id": ctx.job_id,
+                    "datasets": [entries[n] for n in DATASETS if n in entries],
+                    "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance)}
+    manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
+    ctx.artefact(exporter.manifest_path)
+    readme_path = exporter.out_dir / "README.json"
+    readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
+    fsio.atomic_write_bytes(readme_path, readme_bytes)
+    ctx.artefact(readme_path)
+    files[exporter.manifest_path.name] = manifest_bytes
+    files["README.json"] = readme_bytes
+    pruned = _snapshot(ctx, opts, exporter, files)
+    integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
+                 for e in manifest_doc["datasets"]
+                 if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
+    return _Bundle(selected, outcomes, manifest_doc, pruned, integrity)
+
+
+def _previous_entries(ctx: JobContext, exporter: _Exporter) -> tuple[dict[str, Any] | None, dict[str, dict]]:
+    """The previous manifest (restored from the history when the bundle directory was emptied) and its
+    entries that can be carried over; each one dropped is named in a warning."""
+    ws = ctx.workspace
+    restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
+    if restored is not None:
+        ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
+                 f"{ws.rel(restored.path)}")
+    previous_doc, problem = manifest_mod.load(exporter.manifest_path)
+    if problem:
+        ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
+    previous = {}
+    for name, old in manifest_mod.entries(previous_doc).items():
+        why = exporter.unusable(name, old)
+        if why:
+            ctx.warn(f"{ws.rel(exporter.manifest_path)}: entry {name} dropped ({why}); it will be rebuilt")
+        else:
+            previous[name] = old
+    return previous_doc, previous
+
+
+def _bundle_provenance(ctx: JobContext, exporter: _Exporter, selected: tuple[str, ...],
+                       user_provenance: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.workspace
+    prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
+            "inputs": exporter.source_roots(selected)}
+    prov.update(user_provenance)
+    if not prov.get("inputs"):
+        prov["inputs"] = exporter.source_roots(selected)
+    origins = provenance.pulled_for(ws.root, prov["inputs"])
+    if origins:
+        prov["inputs_pulled"] = origins
+    return prov
+
+
+def _snapshot(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, files: dict[str, bytes]) -> list[dict]:
+    """The bundle's files copied into the history, and snapshots older than the retention pruned."""
+    ws = ctx.workspace
+    snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
+    exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
+    ctx.artefact(snapshot)
+    pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
+                           retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
+                           display=ws.rel)
+    if pruned:
+        ctx.artefact(ws.path(PRUNE_RECORD))
+        ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
+    return pruned
 
 
 def _sweep_bundle_temps(ctx: JobContext, exporter: _Exporter) -> None:
@@ -386,77 +435,107 @@ def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifes
                                           else ctx.workspace.path(opts.output_dir) / "manifest.json")}
 
 
-def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected, outcomes, manifest_doc, pruned,
-            integrity, argv) -> JobResult:
-    ws = ctx.workspace
-    failed = [o for o in outcomes.values() if o.status == "failed"]
-    warnings = [w for o in outcomes.values() for w in o.warnings]
-    for message in warnings[:MAX_WARNINGS]:
-        ctx.warn(message)
-    if len(warnings) > MAX_WARNINGS:
-        ctx.warn(f"{len(warnings) - MAX_WARNINGS} more input warnings not shown")
-    for outcome in failed:
-        kept = "last good version kept" if outcome.name in manifest_mod.entries(manifest_doc) else "no previous version"
-        ctx.note(f"dataset {outcome.name} failed ({outcome.error_code}: {outcome.error_message}); {kept}")
+class _Bundle(NamedTuple):
+    """What the locked part of an export wrote."""
+
+    selected: tuple[str, ...]
+    outcomes: dict[str, _Outcome]
+    manifest_doc: dict[str, Any]
+    pruned: list[dict]  # history snapshots pruned, one record each
+    integrity: list[str]  # bundle files that do not match their checksum
+
+
+def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, bundle: _Bundle,
+            argv: list[str] | None) -> JobResult:
+    """Upload and sync the bundle written, then the result: failed when a dataset failed, the bundle does not
+    match its checksums, or the upload or sync failed; ``input_warnings`` and ``sync_warning`` are findings;
+    ``--dry-run-upload`` makes it a dry run (nothing sent outward, with or without an upload command)."""
+    failed = _log_outcomes(ctx, bundle)
+    findings = ["input_warnings"] if ctx.warnings else []  # input warnings were added to ctx.warnings above
     diagnostics: dict[str, Any] = {}
-    status = "warning" if ctx.warnings else "ok"  # input warnings were added to ctx.warnings above
     if failed:
-        status = "error"
         diagnostics.update(error_code=failed[0].error_code,
                            error_message="; ".join(f"{o.name}: {o.error_message}" for o in failed),
                            failed_datasets=[o.name for o in failed])
     upload: dict[str, Any] | None = None
-    if integrity:
-        status = "error"
+    if bundle.integrity:
         diagnostics.setdefault("error_code", "bundle_invalid")
-        diagnostics.setdefault("error_message", integrity[0])
-        diagnostics["bundle_problems"] = integrity[:10]
+        diagnostics.setdefault("error_message", bundle.integrity[0])
+        diagnostics["bundle_problems"] = bundle.integrity[:10]
     elif argv is not None:
-        rendered = upload_mod.render(argv, exporter.out_dir)
-        if opts.dry_run_upload:
-            shown = upload_mod.outline(rendered, exporter.out_dir)
-            target = ws.out / "dashboard_upload" / f"{ctx.job_id}.json"
-            fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": shown, "bundle_dir": ws.rel(exporter.out_dir),
-                                            "sequence": manifest_doc["sequence"], "generated_at": exporter.now})
-            ctx.artefact(target)
-            upload = {"status": "dry_run", "argv": shown}
-            if status != "error":
-                status = "dry_run"
-        else:
-            try:
-                done = upload_mod.run(rendered, timeout=opts.upload_timeout)
-                upload = {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms}
-            except upload_mod.UploadError as exc:
-                upload = {"status": "failed", "returncode": exc.details.get("returncode")}
-                ctx.note(exc.message)
-                if exc.details.get("stderr_tail"):
-                    ctx.note(f"upload stderr: {exc.details['stderr_tail']}")
-                status = "error"
-                if "error_code" in diagnostics:
-                    diagnostics.setdefault("also", []).append({"error_code": exc.error_code, "error_message": exc.message})
-                else:
-                    diagnostics.update(error_code=exc.error_code, error_message=exc.message,
-                                       upload_returncode=exc.details.get("returncode"))
+        upload = _upload(ctx, opts, exporter, argv, bundle.manifest_doc, diagnostics)
+    errored = bool(failed or bundle.integrity) or (upload is not None and upload["status"] == "failed")
     synced = None
     if opts.sync_to and opts.bundle_sync:
-        synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, status)
-    if synced is not None:
+        synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, errored)
         if synced.get("status") == "failed":
-            status = "error"
+            errored = True
             diagnostics.update(error_code=synced.pop("error_code"), error_message=synced.pop("error_message"))
-        elif synced.get("status") == "warning" and status == "ok":
-            status = "warning"
-    if opts.dry_run_upload and status != "error":
-        status = "dry_run"  # nothing was sent outward, with or without an upload command
-    beat = _heartbeat(ctx, opts, selected, outcomes, manifest_doc)
-    figures = {
-        "manifest_sequence": manifest_doc["sequence"],
+        elif synced.get("status") == "warning":
+            findings.append("sync_warning")
+    status = derive_status(failed=errored, dry_run=opts.dry_run_upload, findings=findings)
+    beat = _heartbeat(ctx, opts, bundle.selected, bundle.outcomes, bundle.manifest_doc)
+    ws = ctx.workspace
+    return JobResult(failed=errored, dry_run=opts.dry_run_upload, findings=findings,
+                     figures=_figures(ws, exporter, bundle, upload, synced), diagnostics=diagnostics, heartbeat=beat,
+                     summary_markdown=_summary(bundle.manifest_doc, bundle.outcomes, status),
+                     outputs={"manifest": ws.rel(exporter.manifest_path),
+                              "manifest-sequence": str(bundle.manifest_doc["sequence"])})
+
+
+def _log_outcomes(ctx: JobContext, bundle: _Bundle) -> list[_Outcome]:
+    """Input warnings (the first MAX_WARNINGS) and failed datasets in the log; the failed ones returned."""
+    failed = [o for o in bundle.outcomes.values() if o.status == "failed"]
+    warnings = [w for o in bundle.outcomes.values() for w in o.warnings]
+    for message in warnings[:MAX_WARNINGS]:
+        ctx.warn(message)
+    if len(warnings) > MAX_WARNINGS:
+        ctx.warn(f"{len(warnings) - MAX_WARNINGS} more input warnings not shown")
+    kept = manifest_mod.entries(bundle.manifest_doc)
+    for outcome in failed:
+        ctx.note(f"dataset {outcome.name} failed ({outcome.error_code}: {outcome.error_message}); "
+                 + ("last good version kept" if outcome.name in kept else "no previous version"))
+    return failed
+
+
+def _upload(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, argv: list[str], manifest_doc: dict[str, Any],
+            diagnostics: dict[str, Any]) -> dict[str, Any]:
+    """``--upload-command`` (or, with ``--dry-run-upload``, what it would run); a failure noted in ``diagnostics``."""
+    rendered = upload_mod.render(argv, exporter.out_dir)
+    if opts.dry_run_upload:
+        shown = upload_mod.outline(rendered, exporter.out_dir)
+        target = ctx.workspace.out / "dashboard_upload" / f"{ctx.job_id}.json"
+        fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": shown,
+                                        "bundle_dir": ctx.workspace.rel(exporter.out_dir),
+                                        "sequence": manifest_doc["sequence"], "generated_at": exporter.now})
+        ctx.artefact(target)
+        return {"status": "dry_run", "argv": shown}
+    try:
+        done = upload_mod.run(rendered, timeout=opts.upload_timeout)
+    except upload_mod.UploadError as exc:
+        ctx.note(exc.message)
+        if exc.details.get("stderr_tail"):
+            ctx.note(f"upload stderr: {exc.details['stderr_tail']}")
+        if "error_code" in diagnostics:
+            diagnostics.setdefault("also", []).append({"error_code": exc.error_code, "error_message": exc.message})
+        else:
+            diagnostics.update(error_code=exc.error_code, error_message=exc.message,
+                               upload_returncode=exc.details.get("returncode"))
+        return {"status": "failed", "returncode": exc.details.get("returncode")}
+    return {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms}
+
+
+def _figures(ws: Workspace, exporter: _Exporter, bundle: _Bundle, upload: dict[str, Any] | None,
+             synced: dict[str, Any] | None) -> dict[str, Any]:
+    entries = manifest_mod.entries(bundle.manifest_doc)
+    figures: dict[str, Any] = {
+        "manifest_sequence": bundle.manifest_doc["sequence"],
         "manifest": ws.rel(exporter.manifest_path),
         "datasets": {name: {"status": o.status, **({"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
-                                                   if (e := manifest_mod.entries(manifest_doc).get(name)) else {})}
-                     for name, o in outcomes.items()},
+                                                   if (e := entries.get(name)) else {})}
+                     for name, o in bundle.outcomes.items()},
         "history_snapshot": ws.rel(exporter.snapshot),
-        "pruned_snapshots": len(pruned),
+        "pruned_snapshots": len(bundle.pruned),
         "cache": {name: {"hits": c.hits, "misses": c.misses, "hashed": c.hashed}
                   for name, c in sorted(exporter.caches.items())},
     }
@@ -464,15 +543,12 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected,
         figures["upload"] = upload
     if synced is not None:
         figures["sync"] = synced
-    return JobResult(status=status, figures=figures, diagnostics=diagnostics,
-                     heartbeat=beat,
-                     summary_markdown=_summary(manifest_doc, outcomes, status),
-                     outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(manifest_doc["sequence"])})
+    return figures
 
 
-def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, status: str) -> dict[str, Any]:
+def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, failed: bool) -> dict[str, Any]:
     """``--sync-to``: the bundle just written goes to shared storage (``sync``: sync push's, from the CLI)."""
-    if status == "error":
+    if failed:
         ctx.note("export failed: the bundle was not synced")
         return {"status": "skipped", "reason": "export_failed"}
     try:

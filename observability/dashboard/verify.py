@@ -164,8 +164,8 @@ def run_verify(ctx, opts: VerifyOptions):
     figures = {"manifest": ws.rel(ws.path(opts.manifest)), "manifest_sequence": report.sequence,
                "problems": report.problems, "problem_count": len(report.problems), "datasets": report.checked}
     if report.problems:
-        return JobResult(status="error", figures=figures,
+        return JobResult(failed=True, figures=figures,
                          diagnostics={"error_code": "bundle_invalid",
                                       "error_message": f"{len(report.problems)} problem(s): {report.problems[0]}"})
     ctx.note(f"bundle ok: sequence {report.sequence}, {len(report.checked)} dataset(s) checked")
-    return JobResult(status="ok", figures=figures)
+    return JobResult(figures=figures)

@@ -97,7 +97,7 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
         fsio.atomic_write_json(artefact, {"job_id": ctx.job_id, "dry_run": True, "config": display,
                                           "planned": planned, **ctx.provenance([display])})
         ctx.artefact(artefact)
-        return JobResult(status="dry_run", figures={"inputs_planned": len(planned), "inputs": planned},
+        return JobResult(dry_run=True, figures={"inputs_planned": len(planned), "inputs": planned},
                          summary_markdown=_summary(ctx, planned, dry_run=True))
     if not selected:
         figures = {"inputs_pulled": 0, "bytes_fetched": 0, "inputs": []}
@@ -105,9 +105,9 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
             # Normal for a job that reads nothing upstream (latency with probes only, verify).
             ctx.note(f"no input of {display} is read by {opts.for_job} (each input's `jobs`; by default an "
                      "incremental log is latency's, the rest weekly's and dashboard's)")
-            return JobResult(status="ok", figures=figures)
+            return JobResult(figures=figures)
         ctx.warn(f"{display} declares no inputs: nothing pulled")
-        return JobResult(status="warning", figures=figures)
+        return JobResult(findings=["no_inputs_declared"], figures=figures)
 
     cursors = _latency_cursors(ctx)
     state_path = ws.path(STATE)
@@ -141,7 +141,7 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
     total = sum(r["bytes_fetched"] for r in records)
     figures = {"inputs_pulled": len(records), "bytes_fetched": total,
                "requests": sum(item.requests for item in fetched), "inputs": records}
-    return JobResult(status="warning" if ctx.warnings else "ok", figures=figures,
+    return JobResult(findings=["logged_warnings"] if ctx.warnings else [], figures=figures,
                      outputs={"pulled": ws.rel(pulled)}, summary_markdown=_summary(ctx, records, dry_run=False))
 
 

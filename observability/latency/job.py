@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from observability import clock, config, fsio, schemas
 from observability.config import latency as latency_config
@@ -17,8 +18,9 @@ from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
 from observability.upstream.signal_log import SOURCE_RE, Reject, Sample, read_new
 from observability.latency.slo import Evaluator
-from observability.latency.stats import summarise
-from observability.runtime import JobContext, JobResult
+from observability.latency.stats import Stats, summarise
+from observability.outputs.rollups import RollupRow
+from observability.runtime import JobContext, JobResult, derive_status
 
 # Version 2: a source's SLO windows are one string (observability.latency.slo.encode_windows). Version 1
 # states (a JSON object per source's windows) are read and rewritten as version 2; a release that knows only
@@ -314,7 +316,7 @@ def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
 
 
 def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
-    ws, now = ctx.workspace, ctx.now
+    ws = ctx.workspace
     paths = _Paths(raw=ws.output_file(opts.raw_output, "--raw-output"), archive=ws.ops / "signal_latency_archive",
                    state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
                    rollup=ws.output_file(opts.rollup_output, "--rollup-output"), alerts_dir=ws.out / "latency_alerts")
@@ -329,149 +331,206 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     state = _load_state(ctx, paths.state)
     adopted = bool(state.get("adopt_files"))
     _recover(ctx, state, store, paths)
-
-    # 1. Ingest (read-only: a missing or unreadable input fails before anything is written).
-    new: list[Sample] = []
-    rejects: list[Reject] = []
-    cursors = dict(state.get("cursors", {}))
-    for path, default_source in inputs:
-        rel = ws.rel(path)
-        got, bad, cursors[rel], notes = read_new(path, cursors.get(rel), rel=rel, default_source=default_source, now=now)
-        new.extend(got)
-        rejects.extend(bad)
-        for note in notes:
-            ctx.warn(note)
-    new.extend(_run_probes(probes, now))
-    for r in rejects[:5]:
-        ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
-    if rejects:
-        # Rows the job could not use are monitoring it did not do: the run says so (status warning).
-        ctx.warn(f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
-                 f"{rejects[0].reason[:120]}; see {ws.rel(paths.rejects)}")
-
-    # 2. Samples already stored for the hours touched (late data, or a rerun after a crash).
-    rollups = RollupStore(paths.rollup, ws.rel)
-    moved = rollups.migrate()
-    if moved:
-        ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(paths.rollup)} into day files "
-                 f"under {ws.rel(rollups.dir)}/")
-    index: dict[str, int] = state.setdefault("hour_index", {})
-    touched_hours = {hour_key(s.timestamp) for s in new}
-    # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds; hours
-    # without new samples need only their statistics, computed from the raw bytes (no Sample per row).
-    missing = rollups.missing_days(index)
-    rebuild = {h for h in index if h[:10] in missing} - touched_hours
-    offsets = [index[h] for h in touched_hours if h in index]
-    stored = [s for s in store.read_from(min(offsets))] if offsets else []
-    stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
-    known = {s.key for s in stored}
-    fresh = sorted((s for s in new if s.key not in known), key=lambda s: (s.timestamp, s.source))
-    duplicates = len(new) - len(fresh)
-
-    # 3. Append raw samples and rejects; nothing counts until the state commit below.
-    state["raw_size"] = store.append(fresh, index) if fresh else fsio.file_size(paths.raw)
-    # Without a state file the inputs are read from the start again, so rejects already in an adopted
-    # rejects file (left by a first run killed before its commit) must not be written twice.
-    if adopted and rejects:
-        logged = _logged_rejects(paths.rejects)
-        to_write = [r for r in rejects if (r.input, str(r.line), r.raw) not in logged]
-    else:
-        to_write = rejects
-    if to_write:
-        state["rejects_size"] = _append_rejects(ctx, paths.rejects, to_write)
-    if rejects:
-        ctx.artefact(paths.rejects)
-
-    # 4. Rollups for the touched hours (hours already archived are frozen).
-    everything = stored + fresh
-    frozen_before = state.get("archived_before")
-    groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
-    late_frozen = 0
-    for s in everything:
-        key = hour_key(s.timestamp)
-        if frozen_before and hour_label(key) < frozen_before:
-            late_frozen += s.key not in known
-            continue
-        groups[(key, s.source)].append(s)
-    if late_frozen:
-        ctx.warn(f"{late_frozen} late sample(s) belong to hours already archived; stored raw, rollups unchanged")
-    rollup_rows = {}
-    for (key, source), samples in groups.items():
-        stats = summarise(samples)
-        rollup_rows[(hour_label(key), source)] = row_from_stats(
-            hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    if rebuild:
-        from observability.latency.recompute import hourly_stats
-
-        for (key, source), stats in hourly_stats(store.read_bytes_from(min(index[h] for h in rebuild))).items():
-            if key in rebuild and not (frozen_before and hour_label(key) < frozen_before):
-                rollup_rows[(hour_label(key), source)] = row_from_stats(
-                    hour_label(key), source, stats, stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold))
-    _, rollups_dropped = rollups.update(rollup_rows, now, opts.rollup_retention_days)
-
-    # 5. SLO windows touched by new samples, evaluated in time order.
-    evaluator = Evaluator(cfg, state, now, where=ws.rel(paths.state))
-    touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in fresh}
-    by_window: dict[tuple, list[Sample]] = defaultdict(list)
-    for s in everything:
-        w = (s.source, clock.floor(s.timestamp, cfg.window_minutes))
-        if w in touched_windows:
-            by_window[w].append(s)
-    breaching_windows = 0
-    for (source, start), samples in sorted(by_window.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        stats = summarise(samples)
-        breaching_windows += stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold)
-        evaluator.record(source, start, stats)
-    for s in fresh:
-        evaluator.saw(s.source, s)
-    evaluator.run()
+    cycle = _Cycle(ctx, opts, cfg, paths, inputs, store, state)
+    read = cycle.ingest(probes)
+    held = cycle.stored_for(read.new)
+    cycle.append(held.fresh, read.rejects, adopted)
+    rollup_rows, rollups_dropped = cycle.update_rollups(held)
+    evaluator, breaching_windows = cycle.evaluate(held)
     alerts = evaluator.items()
     for item in alerts:
         schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
+    cycle.commit(read.cursors)
+    rotated = _rotate(ctx, state, store, paths, opts)  # its own journaled step; a crash here is finished next run
+    counts = {"samples_read": len(read.new), "samples_written": len(held.fresh),
+              "duplicates_skipped": len(read.new) - len(held.fresh), "rejected_rows": len(read.rejects),
+              "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
+              "breach_count": breaching_windows, "rotated": rotated}
+    return cycle.outcome(evaluator, alerts, counts)
 
-    # 6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write.
-    state["cursors"] = cursors
-    _write_state(paths.state, state)
-    # The rollups as their directory: a day file a run wrote is deleted by retention 90 days on, and
-    # `verify` would then report an old run's artefact missing.
-    for path in (paths.raw, rollups.dir, paths.state):
-        if path.exists():
-            ctx.artefact(path)
 
-    # 7. Rotation (its own journaled step; a crash here is finished by the next run).
-    rotated = _rotate(ctx, state, store, paths, opts)
+class _Read(NamedTuple):
+    new: list[Sample]
+    rejects: list[Reject]
+    cursors: dict
 
-    # 8. Outputs.
-    firing_now = any(a["status"] == "firing" for a in alerts)
-    status = "dry_run" if opts.dry_run_alert else ("warning" if firing_now or rejects else "ok")
-    if alerts or opts.dry_run_alert:
-        out = paths.alerts_dir / f"{ctx.job_id}.json"
-        fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
-                                     **ctx.provenance(sorted(ws.rel(p) for p, _ in inputs))})
-        ctx.artefact(out)
-    sources = report.source_block(state, evaluator.alerts, cfg, now)
-    raw_size = fsio.file_size(paths.raw)
-    streak = max((s["breach_streak"] for s in sources), default=0)
-    firing = [a for a in alerts if a["status"] == "firing"]
-    last_breach = max((b for b in [*(a.get("last_breach_at") for a in alerts), report.last_breach(state),
-                                   ctx_previous_breach(ctx)] if b), default=None)
-    figures = {
-        "samples_read": len(new), "samples_written": len(fresh), "duplicates_skipped": duplicates,
-        "rejected_rows": len(rejects), "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
-        "breach_count": breaching_windows, "breach_streak": streak, "raw_bytes": raw_size,
-        "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size), "rotated": rotated,
-        "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
-        "stale_sources": sum(1 for s in sources if s["status"] == "stale"), "sources": sources,
-    }
-    heartbeat = {"last_breach_at": last_breach, "breach_streak": streak,
-                 "pending_alerts": len(firing), "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-    chart_rows = rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z",
-                                     report.charted(sources))
-    markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
-    diagnostics = {"rejects_file": ws.rel(paths.rejects)} if rejects else {}
-    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
-                     diagnostics=diagnostics, outputs={"pending-alerts": str(len(firing)),
-                                                      "breach-streak": str(streak)})
+
+class _Held(NamedTuple):
+    stored: list[Sample]  # samples already in the raw store for the hours the new ones touch
+    fresh: list[Sample]  # new samples not stored yet, in time order
+    rebuild: set[str]  # hours whose day file is missing and that no new sample touches
+
+
+@dataclass
+class _Cycle:
+    """One sampling cycle's steps, in the order ``sample`` runs them, over what they share."""
+
+    ctx: JobContext
+    opts: LatencyOptions
+    cfg: latency_config.LatencyConfig
+    paths: _Paths
+    inputs: list[tuple[Path, str | None]]
+    store: RawStore
+    state: dict
+
+    def __post_init__(self) -> None:
+        self.rollups = RollupStore(self.paths.rollup, self.ctx.workspace.rel)
+
+    def ingest(self, probes: list[latency_config.ProbeSpec]) -> _Read:
+        """1. Ingest (read-only: a missing or unreadable input fails before anything is written)."""
+        ctx, ws, now = self.ctx, self.ctx.workspace, self.ctx.now
+        new: list[Sample] = []
+        rejects: list[Reject] = []
+        cursors = dict(self.state.get("cursors", {}))
+        for path, default_source in self.inputs:
+            rel = ws.rel(path)
+            got, bad, cursors[rel], notes = read_new(path, cursors.get(rel), rel=rel, default_source=default_source,
+                                                     now=now)
+            new.extend(got)
+            rejects.extend(bad)
+            for note in notes:
+                ctx.warn(note)
+        new.extend(_run_probes(probes, now))
+        for r in rejects[:5]:
+            ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
+        if rejects:
+            # Rows the job could not use are monitoring it did not do: the run says so (status warning).
+            ctx.warn(f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
+                     f"{rejects[0].reason[:120]}; see {ws.rel(self.paths.rejects)}")
+        return _Read(new, rejects, cursors)
+
+    def stored_for(self, new: list[Sample]) -> _Held:
+        """2. Samples already stored for the hours touched (late data, or a rerun after a crash)."""
+        ws, rollups = self.ctx.workspace, self.rollups
+        moved = rollups.migrate()
+        if moved:
+            self.ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(self.paths.rollup)} into "
+                          f"day files under {ws.rel(rollups.dir)}/")
+        index: dict[str, int] = self.state.setdefault("hour_index", {})
+        touched_hours = {hour_key(s.timestamp) for s in new}
+        # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds; hours
+        # without new samples need only their statistics, computed from the raw bytes (no Sample per row).
+        missing = rollups.missing_days(index)
+        rebuild = {h for h in index if h[:10] in missing} - touched_hours
+        offsets = [index[h] for h in touched_hours if h in index]
+        stored = [s for s in self.store.read_from(min(offsets))] if offsets else []
+        stored = [s for s in stored if hour_key(s.timestamp) in touched_hours]
+        known = {s.key for s in stored}
+        fresh = sorted((s for s in new if s.key not in known), key=lambda s: (s.timestamp, s.source))
+        return _Held(stored, fresh, rebuild)
+
+    def append(self, fresh: list[Sample], rejects: list[Reject], adopted: bool) -> None:
+        """3. Append raw samples and rejects; nothing counts until the state commit."""
+        paths, state = self.paths, self.state
+        state["raw_size"] = self.store.append(fresh, state["hour_index"]) if fresh else fsio.file_size(paths.raw)
+        # Without a state file the inputs are read from the start again, so rejects already in an adopted
+        # rejects file (left by a first run killed before its commit) must not be written twice.
+        if adopted and rejects:
+            logged = _logged_rejects(paths.rejects)
+            to_write = [r for r in rejects if (r.input, str(r.line), r.raw) not in logged]
+        else:
+            to_write = rejects
+        if to_write:
+            state["rejects_size"] = _append_rejects(self.ctx, paths.rejects, to_write)
+        if rejects:
+            self.ctx.artefact(paths.rejects)
+
+    def _row(self, key: str, source: str, stats: Stats) -> RollupRow:
+        return row_from_stats(hour_label(key), source, stats,
+                              stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold))
+
+    def update_rollups(self, held: _Held) -> tuple[dict, int]:
+        """4. Rollups for the touched hours (hours already archived are frozen)."""
+        index = self.state["hour_index"]
+        known = {s.key for s in held.stored}
+        frozen_before = self.state.get("archived_before")
+        groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+        late_frozen = 0
+        for s in held.stored + held.fresh:
+            key = hour_key(s.timestamp)
+            if frozen_before and hour_label(key) < frozen_before:
+                late_frozen += s.key not in known
+                continue
+            groups[(key, s.source)].append(s)
+        if late_frozen:
+            self.ctx.warn(f"{late_frozen} late sample(s) belong to hours already archived; stored raw, "
+                          "rollups unchanged")
+        rollup_rows = {(hour_label(key), source): self._row(key, source, summarise(samples))
+                       for (key, source), samples in groups.items()}
+        if held.rebuild:
+            from observability.latency.recompute import hourly_stats
+
+            recomputed = hourly_stats(self.store.read_bytes_from(min(index[h] for h in held.rebuild)))
+            for (key, source), stats in recomputed.items():
+                if key in held.rebuild and not (frozen_before and hour_label(key) < frozen_before):
+                    rollup_rows[(hour_label(key), source)] = self._row(key, source, stats)
+        _, rollups_dropped = self.rollups.update(rollup_rows, self.ctx.now, self.opts.rollup_retention_days)
+        return rollup_rows, rollups_dropped
+
+    def evaluate(self, held: _Held) -> tuple[Evaluator, int]:
+        """5. SLO windows touched by new samples, evaluated in time order."""
+        cfg = self.cfg
+        evaluator = Evaluator(cfg, self.state, self.ctx.now, where=self.ctx.workspace.rel(self.paths.state))
+        touched_windows = {(s.source, clock.floor(s.timestamp, cfg.window_minutes)) for s in held.fresh}
+        by_window: dict[tuple, list[Sample]] = defaultdict(list)
+        for s in held.stored + held.fresh:
+            w = (s.source, clock.floor(s.timestamp, cfg.window_minutes))
+            if w in touched_windows:
+                by_window[w].append(s)
+        breaching_windows = 0
+        for (source, start), samples in sorted(by_window.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            stats = summarise(samples)
+            breaching_windows += stats.breaches(cfg.slo_p95_ms, cfg.failure_rate_threshold)
+            evaluator.record(source, start, stats)
+        for s in held.fresh:
+            evaluator.saw(s.source, s)
+        evaluator.run()
+        return evaluator, breaching_windows
+
+    def commit(self, cursors: dict) -> None:
+        """6. Commit: cursors, committed sizes, index, windows and alert states, in one atomic write."""
+        self.state["cursors"] = cursors
+        _write_state(self.paths.state, self.state)
+        # The rollups as their directory: a day file a run wrote is deleted by retention 90 days on, and
+        # `verify` would then report an old run's artefact missing.
+        for path in (self.paths.raw, self.rollups.dir, self.paths.state):
+            if path.exists():
+                self.ctx.artefact(path)
+
+    def outcome(self, evaluator: Evaluator, alerts: list[dict], counts: dict) -> JobResult:
+        """8. Outputs (after 7, rotation): alerts file, figures, heartbeat, step summary. A firing alert or a
+        rejected row is a finding (the run ends ``warning``); ``--dry-run-alert`` makes it ``dry_run``."""
+        ctx, opts, cfg, paths = self.ctx, self.opts, self.cfg, self.paths
+        ws, now = ctx.workspace, ctx.now
+        firing = [a for a in alerts if a["status"] == "firing"]
+        findings = [kind for kind, seen in (("alert_firing", firing), ("rows_rejected", counts["rejected_rows"]))
+                    if seen]
+        if alerts or opts.dry_run_alert:
+            out = paths.alerts_dir / f"{ctx.job_id}.json"
+            fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
+                                         **ctx.provenance(sorted(ws.rel(p) for p, _ in self.inputs))})
+            ctx.artefact(out)
+        sources = report.source_block(self.state, evaluator.alerts, cfg, now)
+        raw_size = fsio.file_size(paths.raw)
+        streak = max((s["breach_streak"] for s in sources), default=0)
+        last_breach = max((b for b in [*(a.get("last_breach_at") for a in alerts), report.last_breach(self.state),
+                                       ctx_previous_breach(ctx)] if b), default=None)
+        figures = {
+            **counts, "breach_streak": streak, "raw_bytes": raw_size,
+            "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size),
+            "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
+            "stale_sources": sum(1 for s in sources if s["status"] == "stale"), "sources": sources,
+        }
+        heartbeat = {"last_breach_at": last_breach, "breach_streak": streak, "pending_alerts": len(firing),
+                     "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
+        chart_rows = self.rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z",
+                                              report.charted(sources))
+        status = derive_status(dry_run=opts.dry_run_alert, findings=findings)
+        markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
+        diagnostics = {"rejects_file": ws.rel(paths.rejects)} if counts["rejected_rows"] else {}
+        return JobResult(dry_run=opts.dry_run_alert, findings=findings, figures=figures, alerts=alerts,
+                         heartbeat=heartbeat, summary_markdown=markdown, diagnostics=diagnostics,
+                         outputs={"pending-alerts": str(len(firing)), "breach-streak": str(streak)})
 
 
 def ctx_previous_breach(ctx: JobContext) -> str | None:

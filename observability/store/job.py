@@ -161,7 +161,7 @@ def init(ctx: JobContext, options: StateOptions) -> JobResult:
         ctx.note(f"{store.display} is already a state store (generation {generation}); nothing changed")
     markdown = (f"### observability state init\n\n| store | created | generation |\n| --- | --- | --- |\n"
                 f"| `{store.display}` | {'yes' if created else 'no (existed)'} | {generation} |\n")
-    return JobResult(status="ok", figures={"store": store.display, "created": created, "generation": generation},
+    return JobResult(figures={"store": store.display, "created": created, "generation": generation},
                      summary_markdown=markdown, outputs={"generation": str(generation)})
 
 
@@ -195,7 +195,7 @@ def _pull_empty(ctx: JobContext, display: str, head: Head, scope: Scope) -> JobR
     _write_pulled(ctx, display, head, {}, scope)
     ctx.note(f"{display} has no generation yet: starting empty ({len(added)} skeleton file(s) added, "
              "local files kept)")
-    return JobResult(status="ok", figures={"store": display, "generation": 0, "empty_store": True,
+    return JobResult(figures={"store": display, "generation": 0, "empty_store": True,
                                            "scope": scope.name, "files": 0, "files_in_store": 0,
                                            "files_updated": len(added), "files_removed": 0, "bytes_downloaded": 0,
                                            "backed_up": []},
@@ -259,7 +259,7 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
     shown = "" if scope.everything else f" (scope {scope.name}: {len(wanted)} of {len(files)} file(s))"
     ctx.note(f"pulled generation {head.generation} from {store.display}{shown}: {len(updates)} file(s) updated, "
              f"{len(removals)} removed, {downloaded} bytes")
-    return JobResult(status="warning" if backed_up else "ok",
+    return JobResult(findings=["local_files_replaced"] if backed_up else [],
                      figures={"store": store.display, "generation": head.generation, "empty_store": False,
                               "scope": scope.name, "snapshot_job_id": head.manifest.job_id, "files": len(wanted),
                               "files_in_store": len(files),
@@ -331,7 +331,7 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
             return _dry_run(ctx, store.display, base_generation, mine, local, ours)
         if not ours and base_generation > 0:
             ctx.note(f"nothing changed since generation {base_generation} was pulled; nothing sent")
-            return JobResult(status="ok", figures={"store": store.display, "pushed": False,
+            return JobResult(figures={"store": store.display, "pushed": False,
                                                    "generation": base_generation, "base_generation": base_generation,
                                                    "files_changed": 0, "bytes_uploaded": 0},
                              outputs={"generation": str(base_generation)})
@@ -510,7 +510,8 @@ def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ou
                "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered]}
     markdown = (f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
                 f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n")
-    return JobResult(status="warning" if manifest.merged_generation is not None else "ok", figures=figures,
+    return JobResult(findings=["merged_concurrent_push"] if manifest.merged_generation is not None else [],
+                     figures=figures,
                      summary_markdown=markdown, attempts=attempt, outputs={"generation": str(manifest.generation)})
 
 
@@ -531,6 +532,6 @@ def _dry_run(ctx: JobContext, display: str, base_generation: int, mine: dict[str
         "note": "dry run: the store was not contacted; a real push may re-apply on a newer generation"})
     ctx.artefact(target)
     ctx.note(f"dry run: would push {len(upload)} file(s) ({size} bytes), remove {len(removed)}; nothing sent")
-    return JobResult(status="dry_run", figures={"store": display, "pushed": False, "base_generation": base_generation,
-                                                "files_changed": len(ours), "would_upload_bytes": size},
+    return JobResult(dry_run=True, figures={"store": display, "pushed": False, "base_generation": base_generation,
+                                            "files_changed": len(ours), "would_upload_bytes": size},
                      outputs={"generation": str(base_generation)})

@@ -26,7 +26,7 @@ from typing import Any
 
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
-from observability.runtime import JOB_ID_RE, JobContext, JobResult
+from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (Bucket, Location, ObjectInfo, StorageError, StoreUrlError, locate, open_bucket,
                                    same_content)
 from observability.sync.errors import SyncFailed
@@ -87,9 +87,14 @@ class Group:
 class Outcome:
     """What a sync did, for the job summary or the figures of a dashboard export."""
 
-    status: str
     figures: dict[str, Any]
     markdown: str
+    dry_run: bool = False
+    findings: list[str] = field(default_factory=list)  # e.g. a stored copy that differed and was repaired
+
+    @property
+    def status(self) -> str:
+        return derive_status(dry_run=self.dry_run, findings=self.findings)
 
 
 def _sha(data: bytes) -> str:
@@ -323,8 +328,8 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
     figures["report"] = report
     ctx.note(f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
              f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent")
-    status = "warning" if counts["repaired"] or ctx.warnings else "ok"
-    return Outcome(status, figures, _markdown(figures, actions))
+    findings = [kind for kind, seen in (("repaired", counts["repaired"]), ("logged_warnings", ctx.warnings)) if seen]
+    return Outcome(figures, _markdown(figures, actions), findings=findings)
 
 
 def _action(item: Item, action: str) -> dict[str, Any]:
@@ -457,7 +462,7 @@ def _dry_run(ctx: JobContext, opts: SyncOptions, display: str, groups: list[Grou
     figures = {"target": display, "dry_run": True, "files": len(actions), "would_upload_bytes": size,
                "prefixes": [g.prefix for g in groups], "retention_weeks": opts.retention_weeks,
                "prune_before": cutoff.isoformat(), "report": report}
-    return Outcome("dry_run", figures, _markdown(figures, actions))
+    return Outcome(figures, _markdown(figures, actions), dry_run=True)
 
 
 def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
@@ -478,5 +483,5 @@ def push(ctx: JobContext, opts: SyncOptions) -> JobResult:
     outputs = {"report": outcome.figures["report"]}
     if "uploaded" in outcome.figures:
         outputs["uploaded"] = str(outcome.figures["uploaded"])
-    return JobResult(status=outcome.status, figures=outcome.figures, summary_markdown=outcome.markdown,
-                     outputs=outputs)
+    return JobResult(dry_run=outcome.dry_run, findings=outcome.findings, figures=outcome.figures,
+                     summary_markdown=outcome.markdown, outputs=outputs)

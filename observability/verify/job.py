@@ -10,7 +10,7 @@ from typing import Any
 from observability import clock, fsio, markdown, runlog, schemas
 from observability.config import schedules as schedules_config
 from observability.errors import ConfigError
-from observability.runtime import JOB_ID_RE, JobContext, JobResult
+from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.verify import cadence, heartbeats, logcheck
 from observability.verify.findings import Finding, to_alerts
 from observability.verify.trace import trace, trace_from_log
@@ -114,12 +114,11 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         traced.append({"job_id": job_id, "problems": len(result.findings)})
         found += result.findings
     alerts = to_alerts(found, now=now)
-    status = "warning" if found else "ok"
     diagnostics: dict[str, Any] = {}
     if found and options.strict:
-        status = "error"
         diagnostics = {"error_code": "verification_failed",
                        "error_message": f"{len(found)} finding(s): " + "; ".join(f.message for f in found[:3])}
+    status = derive_status(failed=bool(found and options.strict), findings=[f.rule for f in found])
     for finding in found:
         ctx.note(f"{finding.rule}: {finding.message}")
     for alert in alerts:  # one annotation per alert on GitHub, not one per missed slot
@@ -146,7 +145,7 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     cadence_rows += [f"| {r.schedule.name} | `{r.schedule.cron}` | {r.judged} | {r.on_time} | {r.late} | "
                      f"{len(r.missed)} |" for r in reports]
     return JobResult(
-        status=status,
+        failed=bool(found and options.strict), findings=[f.rule for f in found],
         figures={"findings": len(found), "findings_by_rule": by_rule, "window": window, "checks": checks},
         alerts=alerts, diagnostics=diagnostics,
         heartbeat={"findings": len(found), "last_verified_at": clock.iso(now)},
@@ -166,13 +165,13 @@ def verify_one(ctx: JobContext, job_id: str) -> JobResult:
         ctx.note(f"problem: {problem}")
     for note in result.notes:
         ctx.note(note)
-    status = "error" if problems else "ok"
+    status = derive_status(failed=bool(problems))
     diagnostics = {"error_code": "verification_failed",
                    "error_message": f"{len(problems)} problem(s) with {job_id}: " + "; ".join(problems[:3])
                    } if problems else {}
     alerts = to_alerts(result.findings, now=ctx.now)
     _write_report(ctx, "job", status, alerts, {"trace": result.as_dict()}, traced_job_id=job_id)
-    return JobResult(status=status, figures={"traced_job_id": job_id, "problems": problems, "trace": result.as_dict()},
+    return JobResult(failed=bool(problems), figures={"traced_job_id": job_id, "problems": problems, "trace": result.as_dict()},
                      alerts=alerts, diagnostics=diagnostics,
                      summary_markdown=_markdown(f"observability verify job {job_id}", status, alerts, []),
                      outputs={"problems": str(len(problems))})

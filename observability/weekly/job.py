@@ -6,7 +6,8 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable
+from pathlib import Path
+from typing import Callable, NamedTuple
 
 from observability import alertitem, clock, config, fsio, github_actions, provenance, secrets
 from observability.config import weekly as weekly_config
@@ -14,7 +15,7 @@ from observability.errors import ConfigError, InputError
 from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
 from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
-from observability.runtime import JobContext, JobResult
+from observability.runtime import JobContext, JobResult, derive_status
 from observability.weekly import payload as payload_mod
 from observability.weekly import summary
 from observability.weekly.history import History
@@ -147,8 +148,9 @@ def _attempt_log(result: delivery.DeliveryResult) -> list[dict]:
 
 def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, doc: dict,
                      result: delivery.DeliveryResult, cfg: weekly_config.WeeklyConfig, figures: dict,
-                     diagnostics: dict, previous: dict) -> tuple[str, list[dict], dict]:
-    """Shared by report and replay: history on success, alert and pending copy on failure."""
+                     diagnostics: dict, previous: dict) -> tuple[list[dict], dict]:
+    """Shared by report and replay: history on success, alert and pending copy on failure (the run failed
+    when ``result.delivered`` is false; ``diagnostics`` then say why)."""
     ws = ctx.workspace
     alerts: list[dict] = []
     heartbeat = {"week_start": week, "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
@@ -163,7 +165,7 @@ def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, 
             ctx.artefact(path)
         heartbeat["last_delivery_at"] = clock.iso(ctx.now)
         alerts = _settle_waiting(ctx, history, week, heartbeat, previous, cfg, result)
-        return "ok", alerts, heartbeat
+        return alerts, heartbeat
     pending = ws.rel(history.pending(week)) if history.pending(week).exists() else ws.rel(history.delivered(week))
     alerts.append(_delivery_alert(ctx, week, result, pending, cfg))
     _write_alerts(ctx, alerts)
@@ -173,7 +175,7 @@ def _finish_delivery(ctx: JobContext, history: History, week: str, body: bytes, 
                                       f"{result.last_error}); payload kept at {pending} for "
                                       f"`observability weekly replay --week-start {week}`"),
                        pending_payload=pending)
-    return "error", alerts, heartbeat
+    return alerts, heartbeat
 
 
 def _settle_waiting(ctx: JobContext, history: History, week: str, heartbeat: dict, previous: dict,
@@ -210,7 +212,7 @@ def _complete_records(ctx: JobContext, history: History, keys: signing.SigningKe
 
 
 def _send_partial(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts: WeeklyOptions,
-                  cfg: weekly_config.WeeklyConfig, figures: dict, diagnostics: dict) -> tuple[str, int, dict, list]:
+                  cfg: weekly_config.WeeklyConfig, figures: dict, diagnostics: dict) -> _Sent:
     """``--partial``: send the week so far; keep it in out/ only, never in the history or the heartbeat."""
     kept = ctx.workspace.out / "weekly_report" / f"{ctx.job_id}.json"
     fsio.atomic_write_bytes(kept, body)
@@ -224,13 +226,13 @@ def _send_partial(ctx: JobContext, target: _Target, body: bytes, doc: dict, opts
     attempts = len(result.attempts)
     if result.delivered:
         label = f"partial week delivered (HTTP {result.last_status_code}, {attempts} attempt(s)); not recorded"
-        return "ok", attempts, {"state": "delivered", "label": label}, figures["delivery_attempts"]
+        return _Sent(False, attempts, {"state": "delivered", "label": label}, figures["delivery_attempts"], [], {})
     diagnostics.update(error_code="webhook_delivery_failed",
                        error_message=(f"partial report not delivered after {attempts} attempt(s) (last: "
                                       f"{result.last_error}); kept at {ctx.workspace.rel(kept)}, nothing queued "
                                       "for replay (the full week is reported once it has ended)"))
-    return "error", attempts, {"state": "error", "label": f"FAILED after {attempts} attempt(s): {result.last_error}"}, \
-        figures["delivery_attempts"]
+    return _Sent(True, attempts, {"state": "error", "label": f"FAILED after {attempts} attempt(s): {result.last_error}"},
+                 figures["delivery_attempts"], [], {})
 
 
 def _payload_figures(doc: dict) -> dict:
@@ -244,7 +246,64 @@ def _previous_heartbeat(ctx: JobContext) -> dict:
     return ctx.previous_heartbeat(ctx.workspace.heartbeat("weekly"))
 
 
+class _Sent(NamedTuple):
+    """How one report's payload went out (or did not)."""
+
+    failed: bool
+    attempts: int
+    state: dict  # the summary's delivery line
+    attempt_rows: list[dict]
+    alerts: list[dict]
+    heartbeat: dict
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a report run works on, checked before anything is built."""
+
+    opts: WeeklyOptions
+    history: History
+    cfg: weekly_config.WeeklyConfig
+    week: payload_mod.Week
+    schema_file: Path | None
+    target: _Target | None  # None for --dry-run-webhook
+    unfinished: bool  # the week has not ended yet (--partial or a dry run)
+    md_path: Path
+
+
 def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
+    plan = _plan(ctx, opts)
+    reader = Reader(ctx.workspace)
+    try:
+        doc = _build(ctx, plan, reader)
+    except InputError as exc:
+        return _build_failed(ctx, plan, exc)
+    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"], "skipped_rows": reader.skipped,
+                     **_payload_figures(doc), "dry_run": opts.dry_run_webhook, "partial": plan.unfinished}
+    problems = payload_mod.validation_errors(doc, plan.schema_file)
+    if problems:
+        return _invalid(ctx, plan, doc, figures, problems)
+    body = payload_mod.body_bytes(doc)
+    figures["payload_size_bytes"] = len(body)
+    diagnostics: dict = {"payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD], "payload_size_bytes": len(body)}
+    history = plan.history
+    heartbeat: dict = {"week_start": doc["week_start"], "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD]}
+    if opts.dry_run_webhook:
+        sent = _dry_run(ctx, body, heartbeat)
+    elif plan.unfinished:
+        sent = _send_partial(ctx, plan.target, body, doc, opts, plan.cfg, figures, diagnostics)
+    else:
+        previous = _previous_heartbeat(ctx)
+        # Records cut short by a killed run (this week's or another's), before anything is decided on them.
+        repaired = _complete_records(ctx, history, plan.target.keys)
+        if history.delivered(doc["week_start"]).exists():
+            return _already_delivered(ctx, plan, doc, figures, diagnostics, previous, repaired)
+        sent, doc = _deliver(ctx, plan, body, doc, figures, diagnostics, previous)
+    return _conclude(ctx, plan, doc, reader, sent, figures, diagnostics)
+
+
+def _plan(ctx: JobContext, opts: WeeklyOptions) -> _Plan:
+    """The options checked, the config loaded and the week chosen: every usage error before anything is built."""
     ws = ctx.workspace
     ws.output_dir(opts.out_dir, "--out-dir")  # a file there is a usage error, before anything is built
     cfg = _load_config(ctx, opts)
@@ -268,20 +327,16 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if unfinished:
         ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far "
                  f"(period.end {clock.iso(ctx.now)}), not recorded as the week")
-    out_dir = ws.out / "weekly_report"
-    md_path = out_dir / f"{ctx.job_id}.md"
-    reader = Reader(ws)
-    try:
-        doc = payload_mod.build(reader, cfg, week, ctx.now, payload_mod.Provenance(
-            ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command(), tuple(provenance.pulled(ws.root))))
-    except InputError as exc:
-        markdown = summary.render_failure(f"week of {week.start}", exc.error_code, secrets.redact(exc.message), [])
-        fsio.atomic_write_text(md_path, markdown)
-        ctx.artefact(md_path)
-        return JobResult(status="error", summary_markdown=markdown, attempts=0, diagnostics={
-            "error_code": exc.error_code, "error_message": secrets.redact(exc.message),
-            **{k: v for k, v in exc.details.items() if v is not None}})
-    if unfinished:
+    return _Plan(opts, History(ws.path(opts.out_dir)), cfg, week, schema_file, target, unfinished,
+                 ws.out / "weekly_report" / f"{ctx.job_id}.md")
+
+
+def _build(ctx: JobContext, plan: _Plan, reader: Reader) -> dict:
+    """The payload from the upstream inputs; the reader's warnings (skipped rows) logged."""
+    ws = ctx.workspace
+    doc = payload_mod.build(reader, plan.cfg, plan.week, ctx.now, payload_mod.Provenance(
+        ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command(), tuple(provenance.pulled(ws.root))))
+    if plan.unfinished:
         # The payload says how far it goes: period.end is the clock, not the end of the week.
         doc["period"]["end"] = payload_mod.iso(ctx.now)
         doc = payload_mod.with_checksum(doc)
@@ -289,108 +344,124 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         ctx.warn(message)
     if len(reader.warnings) > MAX_INPUT_WARNINGS:
         ctx.warn(f"{len(reader.warnings) - MAX_INPUT_WARNINGS} more input warnings not shown")
-    figures: dict = {"week_start": doc["week_start"], "week_end": doc["week_end"], "skipped_rows": reader.skipped,
-                     **_payload_figures(doc), "dry_run": opts.dry_run_webhook, "partial": unfinished}
-    problems = payload_mod.validation_errors(doc, schema_file)
-    if problems:
-        invalid = out_dir / f"{ctx.job_id}_invalid.json"
-        fsio.atomic_write_json(invalid, {"job_id": ctx.job_id, "week_start": doc["week_start"],
-                                         "schema": ws.rel(schema_file) if schema_file else
-                                         f"schemas/{payload_mod.SCHEMA_NAME}.schema.json",
-                                         "error_count": len(problems), "errors": problems, "payload": doc,
-                                         **ctx.provenance()})
-        ctx.artefact(invalid)
-        for p in problems[:20]:
-            ctx.note(f"schema: {p['path']}: {p['message']}")
-        first = problems[0]
-        message = (f"payload fails the schema with {len(problems)} error(s), first {first['path']}: "
-                   f"{first['message']}; every error is in {ws.rel(invalid)}")
-        markdown = summary.render_failure(f"week of {week.start}", "schema_validation_failed", message,
-                                          [ws.rel(invalid)])
-        fsio.atomic_write_text(md_path, markdown)
-        ctx.artefact(md_path)
-        return JobResult(status="error", figures=figures, summary_markdown=markdown, diagnostics={"error_code": "schema_validation_failed", "error_message": message,
-                         "invalid_payload": ws.rel(invalid)}, attempts=0)
-    body = payload_mod.body_bytes(doc)
-    figures["payload_size_bytes"] = len(body)
-    diagnostics: dict = {"payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD], "payload_size_bytes": len(body)}
-    history = History(ws.path(opts.out_dir))
-    alerts: list[dict] = []
-    heartbeat: dict = {"week_start": doc["week_start"], "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD]}
-    attempts = 0
-    previous: dict = {}
-    repaired: list[str] = []
-    if not (opts.dry_run_webhook or unfinished):
-        previous = _previous_heartbeat(ctx)
-        # Records cut short by a killed run (this week's or another's), before anything is decided on them.
-        repaired = _complete_records(ctx, history, target.keys)
-    if opts.dry_run_webhook:
-        status = "dry_run"
-        dry = out_dir / f"{ctx.job_id}.json"
-        fsio.atomic_write_bytes(dry, body)
-        ctx.artefact(dry)
-        state = {"state": "dry_run", "label": "dry run: not sent"}
-        attempt_rows: list[dict] = []
-    elif unfinished:
-        status, attempts, state, attempt_rows = _send_partial(ctx, target, body, doc, opts, cfg, figures, diagnostics)
-        heartbeat = {}
-    elif history.delivered(doc["week_start"]).exists():
-        # The delivered bytes are the audit record: never rebuilt over. Sending again is a replay.
-        delivered = {**diagnostics, "delivered": ws.rel(history.delivered(doc["week_start"]))}
-        ctx.note(f"week {doc['week_start']} was already delivered ({ws.rel(history.delivered(doc['week_start']))}); "
-                 f"nothing sent. To send it again: observability weekly replay --week-start {doc['week_start']}")
-        stale = previous.get("pending_replay") not in (None, *history.waiting())
-        # Killed after the .json, before the heartbeat: the heartbeat is missing or names an older week.
-        behind = str(previous.get("week_start") or "") < doc["week_start"]
-        if not (repaired or stale or behind):
-            return JobResult(status="skipped", figures=figures, diagnostics={**delivered, "reason": "already_delivered"})
-        # A run killed after the delivery, before its record or heartbeat was complete: complete them.
-        heartbeat = {"week_start": doc["week_start"]}
-        try:
-            heartbeat["payload_checksum_sha256"] = history.stored(doc["week_start"], ws.rel)[2][payload_mod.CHECKSUM_FIELD]
-        except InputError as exc:  # damaged: already warned by _complete_records when it was cut short
-            ctx.warn(f"{exc.message}; restore it from the state store (docs/runbook.md, weekly history)")
-        alerts = _settle_waiting(ctx, history, doc["week_start"], heartbeat, previous, cfg)
-        return JobResult(status="ok", figures=figures, alerts=alerts, heartbeat=heartbeat,
-                         diagnostics={**delivered, "reason": "record_completed", "completed_weeks": repaired})
-    else:
-        if history.pending(doc["week_start"]).exists():
-            # An earlier run built this week and could not deliver it: send those bytes, as a replay
-            # would, so what is finally delivered is what was first built and logged.
-            _, body, doc = history.stored(doc["week_start"], ws.rel)
-            diagnostics.update(payload_checksum_sha256=doc[payload_mod.CHECKSUM_FIELD], payload_size_bytes=len(body),
-                               resent_pending=True)
-            figures.update(_payload_figures(doc), payload_size_bytes=len(body))  # what is sent, not what was rebuilt
-            ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
-        pending = history.keep_pending(doc["week_start"], body)
-        result = _send(ctx, target, body, doc, opts, cfg)
-        attempts = len(result.attempts)
-        status, alerts, heartbeat = _finish_delivery(ctx, history, doc["week_start"], body, doc, result, cfg,
-                                                     figures, diagnostics, previous)
-        if pending.exists():
-            ctx.artefact(pending)
-        label = (f"delivered (HTTP {result.last_status_code}, {attempts} attempt(s))" if result.delivered
-                 else f"FAILED after {attempts} attempt(s): {result.last_error}")
-        state = {"state": "delivered" if result.delivered else "error", "label": label}
-        attempt_rows = figures["delivery_attempts"]
-    figures["attempts"] = attempts
+    return doc
+
+
+def _build_failed(ctx: JobContext, plan: _Plan, exc: InputError) -> JobResult:
+    markdown = summary.render_failure(f"week of {plan.week.start}", exc.error_code, secrets.redact(exc.message), [])
+    fsio.atomic_write_text(plan.md_path, markdown)
+    ctx.artefact(plan.md_path)
+    return JobResult(failed=True, summary_markdown=markdown, attempts=0, diagnostics={
+        "error_code": exc.error_code, "error_message": secrets.redact(exc.message),
+        **{k: v for k, v in exc.details.items() if v is not None}})
+
+
+def _invalid(ctx: JobContext, plan: _Plan, doc: dict, figures: dict, problems: list[dict]) -> JobResult:
+    """The payload fails its schema: every error kept in one file, nothing sent."""
+    ws = ctx.workspace
+    invalid = plan.md_path.parent / f"{ctx.job_id}_invalid.json"
+    fsio.atomic_write_json(invalid, {"job_id": ctx.job_id, "week_start": doc["week_start"],
+                                     "schema": ws.rel(plan.schema_file) if plan.schema_file else
+                                     f"schemas/{payload_mod.SCHEMA_NAME}.schema.json",
+                                     "error_count": len(problems), "errors": problems, "payload": doc,
+                                     **ctx.provenance()})
+    ctx.artefact(invalid)
+    for p in problems[:20]:
+        ctx.note(f"schema: {p['path']}: {p['message']}")
+    first = problems[0]
+    message = (f"payload fails the schema with {len(problems)} error(s), first {first['path']}: "
+               f"{first['message']}; every error is in {ws.rel(invalid)}")
+    markdown = summary.render_failure(f"week of {plan.week.start}", "schema_validation_failed", message,
+                                      [ws.rel(invalid)])
+    fsio.atomic_write_text(plan.md_path, markdown)
+    ctx.artefact(plan.md_path)
+    return JobResult(failed=True, figures=figures, summary_markdown=markdown, attempts=0,
+                     diagnostics={"error_code": "schema_validation_failed", "error_message": message,
+                                  "invalid_payload": ws.rel(invalid)})
+
+
+def _dry_run(ctx: JobContext, body: bytes, heartbeat: dict) -> _Sent:
+    dry = ctx.workspace.out / "weekly_report" / f"{ctx.job_id}.json"
+    fsio.atomic_write_bytes(dry, body)
+    ctx.artefact(dry)
+    return _Sent(False, 0, {"state": "dry_run", "label": "dry run: not sent"}, [], [], heartbeat)
+
+
+def _already_delivered(ctx: JobContext, plan: _Plan, doc: dict, figures: dict, diagnostics: dict, previous: dict,
+                       repaired: list[str]) -> JobResult:
+    """The week's delivered bytes are the audit record: never rebuilt over. Sending again is a replay."""
+    ws, week, history = ctx.workspace, doc["week_start"], plan.history
+    delivered = {**diagnostics, "delivered": ws.rel(history.delivered(week))}
+    ctx.note(f"week {week} was already delivered ({ws.rel(history.delivered(week))}); "
+             f"nothing sent. To send it again: observability weekly replay --week-start {week}")
+    stale = previous.get("pending_replay") not in (None, *history.waiting())
+    # Killed after the .json, before the heartbeat: the heartbeat is missing or names an older week.
+    behind = str(previous.get("week_start") or "") < week
+    if not (repaired or stale or behind):
+        return JobResult(skipped="already_delivered", figures=figures,
+                         diagnostics={**delivered, "reason": "already_delivered"})
+    # A run killed after the delivery, before its record or heartbeat was complete: complete them.
+    heartbeat = {"week_start": week}
+    try:
+        heartbeat["payload_checksum_sha256"] = history.stored(week, ws.rel)[2][payload_mod.CHECKSUM_FIELD]
+    except InputError as exc:  # damaged: already warned by _complete_records when it was cut short
+        ctx.warn(f"{exc.message}; restore it from the state store (docs/runbook.md, weekly history)")
+    alerts = _settle_waiting(ctx, history, week, heartbeat, previous, plan.cfg)
+    return JobResult(figures=figures, alerts=alerts, heartbeat=heartbeat,
+                     diagnostics={**delivered, "reason": "record_completed", "completed_weeks": repaired})
+
+
+def _deliver(ctx: JobContext, plan: _Plan, body: bytes, doc: dict, figures: dict, diagnostics: dict,
+             previous: dict) -> tuple[_Sent, dict]:
+    """Send the week (the pending bytes of an earlier run that could not deliver it, if any) and record it;
+    the payload sent is returned, for the summary to describe."""
+    ws, history = ctx.workspace, plan.history
+    if history.pending(doc["week_start"]).exists():
+        # An earlier run built this week and could not deliver it: send those bytes, as a replay
+        # would, so what is finally delivered is what was first built and logged.
+        _, body, doc = history.stored(doc["week_start"], ws.rel)
+        diagnostics.update(payload_checksum_sha256=doc[payload_mod.CHECKSUM_FIELD], payload_size_bytes=len(body),
+                           resent_pending=True)
+        figures.update(_payload_figures(doc), payload_size_bytes=len(body))  # what is sent, not what was rebuilt
+        ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
+    pending = history.keep_pending(doc["week_start"], body)
+    result = _send(ctx, plan.target, body, doc, plan.opts, plan.cfg)
+    attempts = len(result.attempts)
+    alerts, heartbeat = _finish_delivery(ctx, history, doc["week_start"], body, doc, result, plan.cfg, figures,
+                                         diagnostics, previous)
+    if pending.exists():
+        ctx.artefact(pending)
+    label = (f"delivered (HTTP {result.last_status_code}, {attempts} attempt(s))" if result.delivered
+             else f"FAILED after {attempts} attempt(s): {result.last_error}")
+    state = {"state": "delivered" if result.delivered else "error", "label": label}
+    return _Sent(not result.delivered, attempts, state, figures["delivery_attempts"], alerts, heartbeat), doc
+
+
+def _conclude(ctx: JobContext, plan: _Plan, doc: dict, reader: Reader, sent: _Sent, figures: dict,
+              diagnostics: dict) -> JobResult:
+    """The summary and result of a report that was sent, previewed or failed to send. Delivered from inputs
+    older than their freshness limit or without some upstream rows (each named in the warnings) is never
+    plain ok: ``stale_inputs`` and ``rows_skipped`` are findings."""
+    ws = ctx.workspace
+    figures["attempts"] = sent.attempts
     for alert in doc["alerts"]:
         if alert.get("rule") == "stale_input":  # why the run ends `warning`: said in the log, not only the payload
             ctx.warn(alert["message"])
-    if status == "ok" and (figures["stale_inputs"] or reader.warnings):
-        # delivered, but from inputs older than their freshness limit or without some upstream rows
-        # (each named in the warnings): never plain ok
-        status = "warning"
-    ctx.artefact(md_path)
+    findings = [kind for kind, seen in (("stale_inputs", figures["stale_inputs"]), ("rows_skipped", reader.warnings))
+                if seen]
+    dry_run = plan.target is None
+    status = derive_status(failed=sent.failed, dry_run=dry_run, findings=findings)
+    ctx.artefact(plan.md_path)
     gh = github_actions.run_context()
-    markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),
-                              attempts=attempt_rows, run_url=gh.get("run_url") if gh else None,
+    markdown = summary.render(doc, status=status, delivery=sent.state, artefacts=list(ctx.artefacts),
+                              attempts=sent.attempt_rows, run_url=gh.get("run_url") if gh else None,
                               skipped=reader.warnings)
-    fsio.atomic_write_text(md_path, secrets.redact(markdown))
-    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
-                     diagnostics=diagnostics, attempts=attempts,
+    fsio.atomic_write_text(plan.md_path, secrets.redact(markdown))
+    return JobResult(failed=sent.failed, dry_run=dry_run, findings=findings, figures=figures, alerts=sent.alerts,
+                     heartbeat=sent.heartbeat, summary_markdown=markdown, diagnostics=diagnostics,
+                     attempts=sent.attempts,
                      outputs={"week-start": doc["week_start"], "payload-checksum": doc[payload_mod.CHECKSUM_FIELD],
-                              "summary-path": ws.rel(md_path)})
+                              "summary-path": ws.rel(plan.md_path)})
 
 
 def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
@@ -411,8 +482,9 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
                      "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD], "payload_size_bytes": len(body),
                      "attempts": len(result.attempts)}
     diagnostics: dict = {"mode": "replay", "replayed_from": ws.rel(path)}
-    status, alerts, heartbeat = _finish_delivery(ctx, history, opts.week_start, body, doc, result, cfg, figures,
-                                                 diagnostics, previous)
+    alerts, heartbeat = _finish_delivery(ctx, history, opts.week_start, body, doc, result, cfg, figures, diagnostics,
+                                         previous)
+    status = derive_status(failed=not result.delivered)
     md_path = ws.out / "weekly_report" / f"{ctx.job_id}.md"
     ctx.artefact(md_path)
     label = (f"replayed (HTTP {result.last_status_code}, {len(result.attempts)} attempt(s))" if result.delivered
@@ -423,6 +495,6 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
                               artefacts=list(ctx.artefacts), attempts=figures["delivery_attempts"],
                               run_url=gh.get("run_url") if gh else None)
     fsio.atomic_write_text(md_path, secrets.redact(markdown))
-    return JobResult(status=status, figures=figures, alerts=alerts, heartbeat=heartbeat, summary_markdown=markdown,
-                     diagnostics=diagnostics, attempts=len(result.attempts),
+    return JobResult(failed=not result.delivered, figures=figures, alerts=alerts, heartbeat=heartbeat,
+                     summary_markdown=markdown, diagnostics=diagnostics, attempts=len(result.attempts),
                      outputs={"week-start": opts.week_start, "payload-checksum": doc[payload_mod.CHECKSUM_FIELD]})
