@@ -12,7 +12,7 @@ from typing import Callable
 
 from observability.clock import iso
 from observability.resources import template_dir
-from observability.samplegen import SAMPLE_NOW
+from observability.samplegen.notifier import SAMPLE_NOW
 
 
 class DemoError(Exception):

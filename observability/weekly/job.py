@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from observability import alertitem, clock, config, fsio, github_actions, provenance, secrets
+from observability import alertitem, clock, config, fsio, provenance, runner, secrets
 from observability.config import weekly as weekly_config
 from observability.errors import ConfigError, InputError
 from observability.outbound import delivery, signing
@@ -382,7 +382,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         # (each named in the warnings): never plain ok
         status = "warning"
     ctx.artefact(md_path)
-    gh = github_actions.run_context()
+    gh = runner.run_context()
     markdown = summary.render(doc, status=status, delivery=state, artefacts=list(ctx.artefacts),
                               attempts=attempt_rows, run_url=gh.get("run_url") if gh else None,
                               skipped=reader.warnings)
@@ -417,7 +417,7 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     ctx.artefact(md_path)
     label = (f"replayed (HTTP {result.last_status_code}, {len(result.attempts)} attempt(s))" if result.delivered
              else f"replay FAILED after {len(result.attempts)} attempt(s): {result.last_error}")
-    gh = github_actions.run_context()
+    gh = runner.run_context()
     markdown = summary.render(doc, status=f"replay, {status}",
                               delivery={"state": "delivered" if result.delivered else "error", "label": label},
                               artefacts=list(ctx.artefacts), attempts=figures["delivery_attempts"],
