@@ -29,9 +29,9 @@ SAMPLE_INPUTS = ("inputs:\n"
 
 # Each step: (title, argv after `observability`). Later jobs add theirs here.
 STEPS: list[tuple[str, list[str]]] = [
-    ("latency", ["latency", "sample", "--dry-run-alert"]),
-    ("dashboard", ["dashboard", "export", "--dry-run-upload"]),
-    ("weekly", ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]),
+    ("latency", ["latency", "sample", "--dry-run"]),
+    ("dashboard", ["dashboard", "export", "--dry-run"]),
+    ("weekly", ["weekly", "report", "--dry-run", "--week-start", "2026-01-05"]),
     ("verify", ["verify"]),
     ("alerts", ["alerts", "sync", "--dry-run", "--repo", "example/trading-observability"]),
 ]

@@ -73,10 +73,10 @@ def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
 def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     """URL and keys from the environment; a missing one is a configuration error (exit 2).
 
-    ``dry_run_hint``: the command has --dry-run-webhook to suggest (replay has not)."""
+    ``dry_run_hint``: the command has --dry-run to suggest (replay has not)."""
     url = secrets.from_env(opts.webhook_url_env)
     secret = secrets.from_env(opts.webhook_secret_env)
-    or_dry_run = " or pass --dry-run-webhook to write the payload without sending it" if dry_run_hint else ""
+    or_dry_run = " or pass --dry-run to write the payload without sending it" if dry_run_hint else ""
     if url is None:
         raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret)"
                           f"{or_dry_run}")
@@ -85,7 +85,7 @@ def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     secrets.register_url(url.value.strip())
     if secret is None:
         raise ConfigError(f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
-                          f"secret{' or pass --dry-run-webhook' if dry_run_hint else ''}")
+                          f"secret{' or pass --dry-run' if dry_run_hint else ''}")
     return _Target(url.value.strip(), signing.keys_from(secret))
 
 
@@ -263,7 +263,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if unfinished and not (opts.partial or opts.dry_run_webhook):
         # Delivered, it would be recorded as the week and block the full week's scheduled report.
         raise ConfigError(f"--week-start {week.start}: the week is not complete until {clock.iso(week.end_at)}; "
-                          "pass --partial to send it so far (never recorded as the week), --dry-run-webhook to "
+                          "pass --partial to send it so far (never recorded as the week), --dry-run to "
                           "preview it, or report it once it has ended")
     if unfinished:
         ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far "
