@@ -31,7 +31,7 @@ class InputSpec:
 
     def wanted_by(self, job: str) -> bool:
         """True when ``job`` reads this input (``chain`` runs latency, weekly and dashboard)."""
-        return job == "chain" or job in self.jobs
+        return job == registry.job("workflow").workflow or job in self.jobs
 
     @property
     def single_file(self) -> bool:
