@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import observability  # noqa: E402
 from observability.clock import UTC, iso  # noqa: E402
-from observability.samplegen import rows, write_current  # noqa: E402
+from observability.samplegen.notifier import rows, write_current  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 WORKSPACES = DATA / "workspaces"

@@ -10,7 +10,7 @@ checkout of the code, so the same script measures an older checkout with --code)
                          timed with 150 new samples (15 sources x 10) -- "s1000-150" --, and with
                          15,000 (15 min x 1,000 sources x 1/min) -- "s1000-15k"
 
-The rollup history is written as the latency job's old single file (observability.weekly.samplegen,
+The rollup history is written as the latency job's old single file (observability.samplegen.weekly,
 the rows weekly and dashboard tests use), then one untimed preparation cycle ingests the 24 h of
 samples at 12:00 UTC, which migrates it where the code splits rollups into day files. The timed
 cycle runs at 12:15:30 on a fresh copy (the copy is not timed): the first cycle of the hour.
@@ -92,7 +92,7 @@ def prepare(label: str, sources: int, code: Path) -> Path:
     (path / "logs").mkdir()
     names = _sources(sources)
     script = ("import sys; from datetime import datetime, timezone; from pathlib import Path\n"
-              "from observability.weekly.samplegen import write_rollups\n"
+              "from observability.samplegen.weekly import write_rollups\n"
               "end = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)\n"
               "write_rollups(Path(sys.argv[1]), end=end, days=89, sources=tuple(sys.argv[2:]), slo_ms=5000.0)\n")
     subprocess.run([sys.executable, "-c", script, str(path / "ops" / "signal_latency_rollup.csv"), *names],

@@ -702,7 +702,7 @@ def render(measured: list[tuple[Target, Figure]], results: dict, info: dict, m: 
            "as a whole Python process (`import duckdb` included), DuckDB using every core.", "",
            "### Workspaces", "",
            "Prepared by the product itself: `observability latency sample` run with `OBS_NOW` as the clock over "
-           "a generated notifier log (`observability.samplegen.rows`/`write_current`, current format), in daily "
+           "a generated notifier log (`observability.samplegen.notifier.rows`/`write_current`, current format), in daily "
            "chunks over 91 days (the log rotated as logrotate would between chunks) and then in 15-minute "
            "cycles for the last two hours. 10 sources (`feed_0`…`feed_9`), one sample per source per minute. "
            "Each workspace holds the config from `ops-template/`; its notifier log holds the next 150 "

@@ -38,7 +38,7 @@ GENERATOR_VERSION = "1"
 
 def build(target: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from observability.weekly import samplegen
+    from observability.samplegen import weekly as samplegen
 
     samplegen.write_inputs(target, runs=RUNS, daily_runs=RUNS, daily_days=DAILY_DAYS)
     end = datetime(2026, 1, 12, tzinfo=timezone.utc)

@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from observability import chain, clock, deadman, fsio, github_actions, provenance, runlog, secrets
+from observability import clock, deadman, fsio, jobs, provenance, runlog, runner, secrets
 from observability.errors import EXIT_OK, ConfigError
 from observability.runtime import OK_STATUSES, make_job_id, record_skipped
-from observability.store import scopes
+from observability.state import scopes
 from observability.workspace import Workspace
 
 # Runs one ``observability`` command line in this process and returns its exit code (the CLI's job).
 Invoke = Callable[[Sequence[str]], int]
 
-NOT_A_JOB = ("cycle", "state", "init", "demo")
+NOT_A_JOB = tuple(j.name for j in jobs.JOBS if not j.in_cycle)
 
 
 @dataclass(frozen=True)
@@ -103,13 +103,13 @@ def _command(argv: tuple[str, ...], what: str, root: str, dry_run: bool) -> list
         raise ConfigError(f"{what}: empty command")
     if argv[0] in NOT_A_JOB:
         raise ConfigError(f"{what} {argv[0]!r}: the cycle runs the state pull and push itself; give a job "
-                          "(latency, weekly, dashboard, verify, sync, alerts, inputs)")
+                          f"({', '.join(jobs.cycle_jobs())})")
     if "--workspace" in argv or any(a.startswith("--workspace=") for a in argv):
         raise ConfigError(f"{what}: --workspace is set by the cycle (give it to `cycle`)")
     command = [*argv, "--workspace", root]
     # Reading inputs sends nothing outward, so a dry run still pulls them (the job needs them);
     # a sync to shared storage, the alert inbox and the chain's jobs write outward.
-    flag = chain.DRY_RUN_FLAGS.get(argv[0], "--dry-run" if argv[0] in ("sync", "alerts", "workflow") else None)
+    flag = jobs.outward_dry_run(argv[0])
     if dry_run and flag and flag not in command:
         command.append(flag)
     return command
@@ -271,6 +271,6 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     outputs = {"status": status, "exit-code": str(exit_code), "failed-step": failed or "",
                "job-id": str(job.summary.get("job_id") or ""), "summaries": ws.rel(out_dir)}
     outputs.update({f"{s.name}-status": s.status for s in steps})
-    github_actions.set_outputs(outputs)
+    runner.set_outputs(outputs)
     sys.stderr.write(f"cycle: {status} ({cycle_id}): " + ", ".join(f"{s.name} {s.status}" for s in steps) + "\n")
     return exit_code, document

@@ -12,7 +12,7 @@ from typing import Callable
 import observability
 from observability.clock import iso
 from observability.resources import template_dir
-from observability.samplegen import SAMPLE_NOW
+from observability.samplegen.notifier import SAMPLE_NOW
 
 
 class DemoError(Exception):
@@ -29,9 +29,9 @@ SAMPLE_INPUTS = ("inputs:\n"
 
 # Each step: (title, argv after `observability`). Later jobs add theirs here.
 STEPS: list[tuple[str, list[str]]] = [
-    ("latency", ["latency", "sample", "--dry-run-alert"]),
-    ("dashboard", ["dashboard", "export", "--dry-run-upload"]),
-    ("weekly", ["weekly", "report", "--dry-run-webhook", "--week-start", "2026-01-05"]),
+    ("latency", ["latency", "sample", "--dry-run"]),
+    ("dashboard", ["dashboard", "export", "--dry-run"]),
+    ("weekly", ["weekly", "report", "--dry-run", "--week-start", "2026-01-05"]),
     ("verify", ["verify"]),
     ("alerts", ["alerts", "sync", "--dry-run", "--repo", "example/trading-observability"]),
 ]

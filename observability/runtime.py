@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, github_actions, provenance, runlog, secrets
+from observability import clock, fsio, provenance, runlog, runner, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
@@ -285,7 +285,7 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
         }
         if written:
             record["heartbeat"] = written
-        gh = github_actions.run_context()
+        gh = runner.run_context()
         if gh:
             record["github"] = {k: v for k, v in gh.items() if v is not None}
         try:
@@ -317,17 +317,17 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     if diagnostics.get("error_message"):
         line += f" - {diagnostics['error_code']}: {diagnostics['error_message']}"
     sys.stderr.write(secrets.redact(line) + "\n")
-    if not github_actions.enabled():
+    if not runner.enabled():
         return
     if status == "error":
-        github_actions.annotate("error", secrets.redact(diagnostics.get("error_message", "job failed")),
-                                title=f"observability {job}: {diagnostics.get('error_code', 'error')}")
+        runner.annotate("error", secrets.redact(diagnostics.get("error_message", "job failed")),
+                        title=f"observability {job}: {diagnostics.get('error_code', 'error')}")
     for warning in diagnostics.get("warnings", []):
-        github_actions.annotate("warning", warning, title=f"observability {job}")
-    github_actions.set_outputs({"status": status, "job-id": summary["job_id"], "exit-code": str(exit_code),
-                                **{k: secrets.redact(v) for k, v in result.outputs.items()}})
+        runner.annotate("warning", warning, title=f"observability {job}")
+    runner.set_outputs({"status": status, "job-id": summary["job_id"], "exit-code": str(exit_code),
+                        **{k: secrets.redact(v) for k, v in result.outputs.items()}})
     if result.summary_markdown:
-        github_actions.append_summary(secrets.redact(result.summary_markdown))
+        runner.append_summary(secrets.redact(result.summary_markdown))
 
 
 def record_skipped(workspace: Workspace, job: str, reason: str, *, at: datetime, job_id: str | None = None,
@@ -344,7 +344,7 @@ def record_skipped(workspace: Workspace, job: str, reason: str, *, at: datetime,
         "diagnostics": {"reason": reason, **(details or {})}, "commit_sha": provenance.commit_sha(workspace.root),
         "source_command": provenance.source_command(),
     }
-    gh = github_actions.run_context()
+    gh = runner.run_context()
     if gh:
         record["github"] = {k: v for k, v in gh.items() if v is not None}
     record["sequence"] = runlog.append(workspace, record)

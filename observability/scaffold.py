@@ -46,7 +46,7 @@ Runbooks: {docs}/docs/runbook.md (every job), {docs}/docs/alerts.md (the alert i
 `observability init` from it into a scratch directory and compare.
 
 Running a job by hand: `pip install -r requirements.txt`, then the same command the workflow
-runs, e.g. `observability latency sample --dry-run-alert` (every job has a dry run).
+runs, e.g. `observability latency sample --dry-run` (every job has a dry run).
 """
 
 DEPENDABOT = """version: 2

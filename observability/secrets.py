@@ -33,12 +33,12 @@ def register(value: str) -> None:
     mask it in GitHub logs."""
     if not value or len(value) < MIN_LENGTH:
         return
-    from observability import github_actions
+    from observability import runner
 
     for spelling in _spellings(value):
         if spelling not in _known and len(spelling) >= MIN_LENGTH:
             _known.add(spelling)
-            github_actions.add_mask(spelling)
+            runner.add_mask(spelling)
 
 
 def _spellings(value: str) -> list[str]:

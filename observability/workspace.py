@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability import fsio
+from observability import fsio, jobs
 from observability.errors import ConfigError, NotAWorkspaceError, WorkspaceError
 
 # What makes a directory a workspace: the configuration `observability init` scaffolds, or the ops/
@@ -108,9 +108,7 @@ class Workspace:
         return self.ops / "automation_runs"
 
     def heartbeat(self, job: str) -> Path:
-        names = {"latency": "latency_job_heartbeat.json", "weekly": "weekly_report_heartbeat.json",
-                 "dashboard": "dashboard_export_heartbeat.json"}
-        return self.ops / names.get(job, f"{job}_heartbeat.json")
+        return self.ops / jobs.heartbeat_name(job)
 
     def lock(self, job: str) -> Path:
         return self.ops / f".{job}.lock"

@@ -74,7 +74,7 @@ def rows_to_keys(data) -> Counter:
 
 def append_current(path: Path, data) -> None:
     """Append rows in the upstream notifier format (header first on a new file)."""
-    from observability.samplegen import write_current
+    from observability.samplegen.notifier import write_current
 
     if not path.exists():
         write_current(path, data)

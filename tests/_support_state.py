@@ -56,7 +56,7 @@ def make_workspace(root: Path, files: dict[str, str] | None = None) -> Path:
 
 def synced_files(ws: Path) -> dict[str, bytes]:
     """Every file under ops/ that a snapshot holds, with its bytes."""
-    from observability.store.selection import scan
+    from observability.state.selection import scan
 
     return {path: (ws / path).read_bytes() for path in scan(ws)}
 
@@ -153,7 +153,7 @@ def init_store(url: str, env: dict | None = None) -> None:
     import os
     from unittest import mock
 
-    from observability.store.backends import open_store
+    from observability.state.backends import open_store
 
     environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     with mock.patch.dict(os.environ, environ, clear=True):  # boto3 reads the AWS_* variables itself

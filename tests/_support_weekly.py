@@ -22,12 +22,12 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from observability.cli import cli
 from observability.resources import template_dir
-from observability.weekly import samplegen
+from observability.samplegen import weekly as samplegen
 from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or REPO.parent / "shared" / "fixtures" / "upstream")
-NOW = "2026-01-08T00:07:00Z"  # the demo clock (observability.samplegen.SAMPLE_NOW)
+NOW = "2026-01-08T00:07:00Z"  # the demo clock (observability.samplegen.notifier.SAMPLE_NOW)
 WEEK = "2026-01-05"
 PLAIN_SECRET = "test-secret-not-a-real-one"
 WHSEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 random-looking bytes

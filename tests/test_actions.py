@@ -10,18 +10,13 @@ from pathlib import Path
 import click
 import pytest
 
+from observability import jobs
 from observability.cli import cli
 from _support_actions import ROOT, load, run_action
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
-# Which command each action wraps.
-COMMANDS = {"latency": ("latency", "sample"), "weekly": ("weekly", "report"), "state-pull": ("state", "pull"),
-            "state-push": ("state", "push"), "dashboard": ("dashboard", "export"),
-            "workflow": ("workflow", "run"), "verify": ("verify",),
-            "alerts-sync": ("alerts", "sync"), "alerts-report-failure": ("alerts", "report-failure"),
-            "alerts-drill": ("alerts", "drill"), "sync-push": ("sync", "push"),
-            "inputs-pull": ("inputs", "pull"), "state-init": ("state", "init"),
-            "cycle": ("cycle",)}
+# Which command each action wraps (the job registry says).
+COMMANDS = {c.action: c.path for job in jobs.JOBS for c in job.commands if c.action}
 
 
 def _command(path: tuple[str, ...]) -> click.Command:

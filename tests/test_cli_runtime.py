@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from filelock import FileLock
 from jsonschema import Draft202012Validator
 
-from observability import github_actions, runlog
+from observability import runlog
+from observability import runner as runner_io
 from observability.cli import cli
 from observability.resources import schema_path
-from observability.samplegen import rows, write_current
+from observability.samplegen.notifier import rows, write_current
 from observability.clock import parse_iso
 from datetime import timedelta
 
@@ -139,7 +140,7 @@ def test_github_actions_outputs_summary_and_annotations(tmp_path):
 
 def test_error_annotation_is_escaped(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    github_actions.annotate("error", "line one\nline two 100%", title="a: b, c")
+    runner_io.annotate("error", "line one\nline two 100%", title="a: b, c")
     err = capsys.readouterr().err
     assert err == "::error title=a%3A b%2C c::line one%0Aline two 100%25\n"
 
@@ -148,7 +149,7 @@ def test_multiline_output_value_cannot_break_out(tmp_path, monkeypatch):
     target = tmp_path / "out"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_OUTPUT", str(target))
-    github_actions.set_outputs({"summary": "a\nstatus=forged\nb"})
+    runner_io.set_outputs({"summary": "a\nstatus=forged\nb"})
     text = target.read_text()
     delimiter = text.splitlines()[0].split("<<", 1)[1]
     assert text == f"summary<<{delimiter}\na\nstatus=forged\nb\n{delimiter}\n"
@@ -158,7 +159,7 @@ def test_step_summary_is_capped_under_one_mebibyte(tmp_path, monkeypatch):
     target = tmp_path / "summary"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
-    github_actions.append_summary("x" * (2 * 1024 * 1024))
+    runner_io.append_summary("x" * (2 * 1024 * 1024))
     assert target.stat().st_size < 1024 * 1024
     assert "truncated" in target.read_text()
 

@@ -92,8 +92,8 @@ def test_config_dump_prints_effective_commands_and_runs_nothing(tmp_path):
     latency = dump["steps"][0]["command"]
     assert latency[:3] == ["observability", "latency", "sample"]
     assert str(ws / "sample" / "signal_notifier.csv") in latency  # {ROOT} expanded
-    assert latency[-3:] == ["--workspace", str(ws), "--dry-run-alert"]
-    assert dump["steps"][1]["command"][-1] == "--dry-run-webhook"
+    assert latency[-3:] == ["--workspace", str(ws), "--dry-run"]
+    assert dump["steps"][1]["command"][-1] == "--dry-run"
     assert not (ws / "ops" / "automation_runs.log").exists()
 
 

@@ -114,7 +114,7 @@ def test_dry_run_sends_nothing_and_leaves_the_store_as_it_was(tmp_path):
     assert run.exit_code == 0, run
     doc = run.summary
     assert doc["status"] == "dry_run"
-    assert "--dry-run-alert" in doc["steps"][1]["command"] and "--dry-run" in doc["steps"][3]["command"]
+    assert "--dry-run" in doc["steps"][1]["command"] and "--dry-run" in doc["steps"][3]["command"]
     assert [s["status"] for s in doc["steps"]] == ["ok", "dry_run", "dry_run", "dry_run"]
     assert not (tmp_path / "store" / "manifests").exists()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from observability.samplegen import rows
+from observability.samplegen.notifier import rows
 from tests._support_robust import (
     after, append_current, assert_same_samples, check_ops_parse, clean_env, manifest_entries, read_log,
     rows_to_keys, run_cli, start_cli, stamp, stored_keys, summary,

@@ -145,7 +145,7 @@ def test_github_token_reaches_git_as_an_auth_header_and_nowhere_else(tmp_path, m
     import http.server
     import threading
 
-    from observability.store.backends import git as git_backend
+    from observability.state.backends import git as git_backend
 
     seen = []
 

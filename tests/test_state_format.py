@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from observability.store import merge
-from observability.store.errors import SnapshotCorrupt
-from observability.store.manifest import Manifest, parse
-from observability.store.selection import Entry, is_synced, scan
+from observability.state import merge
+from observability.state.errors import SnapshotCorrupt
+from observability.state.manifest import Manifest, parse
+from observability.state.selection import Entry, is_synced, scan
 
 
 @pytest.mark.parametrize("path,synced", [
@@ -105,8 +105,8 @@ def test_merge_keeps_our_line_even_when_it_equals_one_of_theirs():
     import hashlib
     import json as _json
 
-    from observability.store import merge
-    from observability.store.selection import Entry
+    from observability.state import merge
+    from observability.state.selection import Entry
 
     base = b'{"job":"latency","sequence":1}\n'
     same = b'{"job":"state","sequence":2}\n'
@@ -123,7 +123,7 @@ def test_the_fast_manifest_check_agrees_with_the_full_schema():
     """manifest.check validates file entries by hand for speed: it must refuse exactly what the schema refuses."""
     from observability import schemas
     from observability.errors import SchemaError
-    from observability.store.manifest import check
+    from observability.state.manifest import check
 
     good = {"sha256": "a" * 64, "size": 3}
     entries = [good, {"sha256": "a" * 64, "size": 0}, {"sha256": "A" * 64, "size": 3}, {"sha256": "a" * 63, "size": 3},

@@ -9,7 +9,7 @@ import pytest
 import _support_state
 from _support_state import make_workspace, ok, synced_files
 
-from observability.store.backends import open_store
+from observability.state.backends import open_store
 
 s3_server = _support_state.s3_server
 
@@ -48,7 +48,7 @@ def test_prune_keeps_the_newest_generations_and_only_their_blobs(kv_stores, tmp_
     removed = store.prune(2, now=time.time() + 7200)
     assert removed["manifests_removed"] == 0 and removed["blobs_removed"] > 0
     assert [k.rsplit("/", 1)[-1] for k in _keys(store, "manifests/")] == ["000000000005.json", "000000000006.json"]
-    from observability.store.manifest import parse
+    from observability.state.manifest import parse
 
     referenced = set()
     for key in _keys(store, "manifests/"):

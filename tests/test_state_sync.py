@@ -130,9 +130,9 @@ def test_concurrent_pushes_of_the_same_file_refuse_the_second_loudly(stores, tmp
 
 def test_racing_commits_on_one_generation_let_exactly_one_through(stores, tmp_path):
     """The backend's conditional write itself: eight runs commit generation 2 at the same moment."""
-    from observability.store.backends import open_store
-    from observability.store.manifest import Manifest
-    from observability.store.selection import Entry, sha256_bytes
+    from observability.state.backends import open_store
+    from observability.state.manifest import Manifest
+    from observability.state.selection import Entry, sha256_bytes
 
     url, _ = seeded(stores, tmp_path)
     env = {k: v for k, v in stores.env.items() if v is not None}
@@ -240,7 +240,7 @@ def test_git_branch_holds_one_parentless_snapshot_commit(tmp_path, request):
 def test_a_pull_that_dies_mid_swap_leaves_no_record_and_one_rerun_recovers(tmp_path, monkeypatch, request):
     from _support_state import StoreFactory
 
-    from observability.store import job
+    from observability.state import job
 
     factory = StoreFactory("file", tmp_path, request)
     url, ws = seeded(factory, tmp_path)
@@ -463,7 +463,7 @@ def test_large_text_files_travel_compressed_and_come_back_identical(stores, tmp_
 
 def test_gzip_blobs_of_earlier_pushes_still_read_and_xz_is_deterministic():
     """Blobs are stored xz (gzip where Python lacks lzma); gzip blobs already in a store still decode."""
-    from observability.store import selection
+    from observability.state import selection
 
     data = b"2026-01-01T00:00:00Z,feed_0,123.456,success,\n" * 2000
     assert selection.storage_for("ops/signal_latency.csv", len(data)) == "xz"

@@ -137,7 +137,7 @@ def test_a_file_put_whose_checksum_differs_is_refused(tmp_path):
 # --- what both users get ----------------------------------------------------------------------------
 
 def test_the_state_store_and_sync_use_the_same_buckets(bucket, aws_env):
-    from observability.store.backends import open_store
+    from observability.state.backends import open_store
     from observability.sync.job import open_target
 
     store, raw = bucket
@@ -369,9 +369,9 @@ def _imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("package,forbidden", [
-    ("storage", ("observability.store", "observability.sync", "observability.inputs")),
-    ("sync", ("observability.store", "observability.inputs")),
-    ("inputs", ("observability.store", "observability.sync")),
+    ("storage", ("observability.state", "observability.sync", "observability.inputs")),
+    ("sync", ("observability.state", "observability.inputs")),
+    ("inputs", ("observability.state", "observability.sync")),
 ])
 def test_the_storage_users_import_the_storage_layer_not_each_other(package, forbidden):
     root = Path(__file__).resolve().parent.parent / "observability" / package

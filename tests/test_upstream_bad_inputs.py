@@ -20,7 +20,7 @@ import pytest
 from _support_robust import clean_env, run_cli, summary
 
 from observability.resources import template_dir
-from observability.weekly import samplegen
+from observability.samplegen import weekly as samplegen
 
 NOW = "2026-01-08T00:07:00Z"
 INDEX = "runs/index.csv"

@@ -31,7 +31,7 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def signal_log(ws: Path, hours: int = 3) -> None:
-    from observability.samplegen import rows, write_current
+    from observability.samplegen.notifier import rows, write_current
 
     end = datetime(2026, 1, 8, 0, 0, tzinfo=timezone.utc)
     write_current(ws / "logs" / "signal.csv",

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from observability import config, fsio, github_actions
+from observability import config, fsio, runner
 from observability.config import alerts as alerts_config
 from observability.alerts import mirrors as mirrors_mod
 from observability.alerts import render
@@ -95,7 +95,7 @@ def _links(opts: InboxOptions, repo: str) -> render.Links:
     """Issue links: the run, the repository, and docs at the observability release the workflow runs
     (OBS_DOCS_URL, set by the reusable workflow), so a runbook link never points at a file the
     automation repository does not have."""
-    context = github_actions.run_context(opts.environ) or {}
+    context = runner.run_context(opts.environ) or {}
     server = opts.environ.get("GITHUB_SERVER_URL", "").strip() or "https://github.com"
     return render.Links(repo_url=None if repo == DRY_RUN_REPO else f"{server}/{repo}",
                         docs_url=opts.environ.get("OBS_DOCS_URL", "").strip() or None,
@@ -196,7 +196,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
     links = _links(opts, repo)
-    context = github_actions.run_context(opts.environ) or {}
+    context = runner.run_context(opts.environ) or {}
     f = Failure(workflow, opts.job, links.run_url, title=opts.title, drill=opts.drill,
                 sha=opts.environ.get("GITHUB_SHA") or None, attempt=context.get("run_attempt"),
                 event=context.get("event"))

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import click
 
-from observability import __version__, provenance
-from observability.cli.alerts import alerts
-from observability.cli.cycle import cycle
-from observability.cli.dashboard import dashboard
-from observability.cli.demo import demo
-from observability.cli.init import init
-from observability.cli.inputs import inputs
-from observability.cli.latency import latency
-from observability.cli.state import state
-from observability.cli.sync import sync
-from observability.cli.verify import verify
-from observability.cli.weekly import weekly
-from observability.cli.workflow import workflow
+import importlib
+
+from observability import __version__, jobs, provenance
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -37,18 +27,9 @@ def cli() -> None:
     """
 
 
-cli.add_command(latency)
-cli.add_command(alerts)
-cli.add_command(weekly)
-cli.add_command(dashboard)
-cli.add_command(demo)
-cli.add_command(init)
-cli.add_command(workflow)
-cli.add_command(inputs)
-cli.add_command(state)
-cli.add_command(sync)
-cli.add_command(verify)
-cli.add_command(cycle)
+# One command group per registered job: observability/cli/<name>.py defines the Click command <name>.
+for _job in jobs.JOBS:
+    cli.add_command(getattr(importlib.import_module(f"observability.cli.{_job.name}"), _job.name))
 
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_DAYS, MAX_HOURS, FiniteFloatRange, finish, job_options
+from observability import jobs
+from observability.cli.options import MAX_DAYS, MAX_HOURS, FiniteFloatRange, dry_run_option, finish, job_options
 from observability.dashboard import DATASETS as DATASET_NAMES
 
 
@@ -38,12 +39,12 @@ def dashboard() -> None:
                    "error_code=upload_failed.")
 @click.option("--upload-timeout", type=FiniteFloatRange(min=1), default=600.0, show_default=True,
               help="Seconds before the upload command is stopped (counts as upload_failed).")
-@click.option("--dry-run-upload", is_flag=True,
-              help="Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).")
+@dry_run_option("Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).",
+                jobs.command(("dashboard", "export")).dry_run_alias)
 @click.option("--sync-to", metavar="URL", default=None,
               help="After a successful export, upload the bundle to shared storage as `observability sync push "
                    "--to URL --no-weekly` does (file:///abs/dir or s3://bucket/prefix); a failure ends "
-                   "error_code=sync_failed. With --dry-run-upload nothing is contacted.")
+                   "error_code=sync_failed. With --dry-run nothing is contacted.")
 @click.option("--state-archive", metavar="DIR", default="ops/state_archive", show_default=True,
               help="EV state archive (ev_history input).")
 @click.option("--runs-dir", metavar="DIR", default="runs", show_default=True,
@@ -56,7 +57,7 @@ def dashboard() -> None:
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.dashboard.lock).")
 @job_options
 def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_dir, history_retention_days,
-           ev_history_limit, upload_command, upload_timeout, dry_run_upload, sync_to, state_archive, runs_dir,
+           ev_history_limit, upload_command, upload_timeout, dry_run, sync_to, state_archive, runs_dir,
            telemetry, latency_rollup, no_cache, lock_file, workspace, job_id, lock_timeout) -> None:
     """Export the dashboard datasets with a versioned manifest.
 
@@ -78,11 +79,11 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         datasets=tuple(datasets) or DATASET_NAMES, output_dir=output_dir, manifest=manifest, provenance=provenance,
         heartbeat_file=heartbeat_file, history_dir=history_dir, history_retention_days=history_retention_days,
         ev_history_limit=ev_history_limit, upload_command=upload_command, upload_timeout=upload_timeout,
-        dry_run_upload=dry_run_upload, state_archive=state_archive, runs_dir=runs_dir, telemetry=telemetry,
+        dry_run_upload=dry_run, state_archive=state_archive, runs_dir=runs_dir, telemetry=telemetry,
         latency_rollup=latency_rollup, use_cache=not no_cache, sync_to=sync_to,
         bundle_sync=_bundle_sync() if sync_to else None)
     finish(run_job("dashboard", lambda ctx: run_export(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_upload,
+                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run,
                    heartbeat_file=options.heartbeat_file))
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from observability import jobs
 from observability.cli.options import finish, job_options
+
+CHAIN = jobs.job("workflow").workflow  # the chain workflow runs every step: it reads every input
 
 
 @click.group()
@@ -17,7 +20,7 @@ def inputs() -> None:
               help="Inputs config (default configs/observability/inputs.yaml in the workspace).")
 @click.option("--only", metavar="NAME", multiple=True,
               help="Pull only this input (repeatable); the others keep their last copy.")
-@click.option("--for", "for_job", type=click.Choice(["latency", "weekly", "dashboard", "verify", "chain", "all"]),
+@click.option("--for", "for_job", type=click.Choice([*jobs.input_readers(), CHAIN, "all"]),
               default=None, help="Pull only the inputs this job reads (each input's `jobs`; chain and all: every input).")
 @click.option("--dry-run", is_flag=True,
               help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).")
@@ -41,7 +44,7 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
     from observability.runtime import run_job
 
     options = PullOptions(config=config, only=tuple(only), dry_run=dry_run,
-                          for_job=None if for_job in ("chain", "all") else for_job)
+                          for_job=None if for_job in (CHAIN, "all") else for_job)
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
     finish(run_job("inputs", lambda ctx: run_pull(ctx, options), workspace=workspace, job_id=job_id,

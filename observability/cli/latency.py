@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
+from observability import jobs
+from observability.cli.options import FiniteFloatRange, MAX_DAYS, dry_run_option, finish, job_options
 
 
 @click.group()
@@ -35,11 +36,11 @@ def latency() -> None:
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.latency.lock).")
 @click.option("--slo-ms", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="p95 SLO in ms (beats env LATENCY_SLO_MS, which beats the config; default 120000).")
-@click.option("--dry-run-alert", is_flag=True,
-              help="Send no alert anywhere; write them to out/latency_alerts/<job_id>.json (status dry_run).")
+@dry_run_option("Send no alert anywhere; write them to out/latency_alerts/<job_id>.json (status dry_run).",
+                jobs.command(("latency", "sample")).dry_run_alias)
 @job_options
 def sample(inputs, probes, alert_config, rollup_output, raw_output, raw_retention_days, rollup_retention_days,
-           max_raw_bytes, lock_file, slo_ms, dry_run_alert, workspace, job_id, lock_timeout) -> None:
+           max_raw_bytes, lock_file, slo_ms, dry_run, workspace, job_id, lock_timeout) -> None:
     """Ingest new latency samples, update hourly rollups and evaluate the SLO.
 
     Example:
@@ -53,7 +54,7 @@ def sample(inputs, probes, alert_config, rollup_output, raw_output, raw_retentio
     options = LatencyOptions(
         inputs=tuple(inputs), probes=tuple(probes), alert_config=alert_config, rollup_output=rollup_output,
         raw_output=raw_output, raw_retention_days=raw_retention_days, rollup_retention_days=rollup_retention_days,
-        max_raw_bytes=max_raw_bytes, slo_ms=slo_ms, dry_run_alert=dry_run_alert)
+        max_raw_bytes=max_raw_bytes, slo_ms=slo_ms, dry_run_alert=dry_run)
     finish(run_job("latency", lambda ctx: run_sample(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run_alert,
+                   lock_timeout=lock_timeout, lock_file=lock_file, dry_run=dry_run,
                    makes_workspace=True))  # a first sample run starts a workspace from a signal log

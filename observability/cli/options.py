@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from typing import Callable
@@ -43,6 +44,26 @@ def job_options(func: Callable) -> Callable:
     func = click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
                         help="Workspace root (env OBS_WORKSPACE; default: the current directory).")(func)
     return func
+
+
+def dry_run_option(help: str, alias: str | None = None) -> Callable[[Callable], Callable]:
+    """--dry-run (nothing is sent outward), and the command's older spelling of it as a hidden alias
+    (observability.jobs names it): either sets the one ``dry_run`` parameter."""
+
+    def decorate(func: Callable) -> Callable:
+        if alias:
+            inner = func
+
+            @functools.wraps(inner)
+            def func(*args, dry_run_alias: bool = False, **kwargs):
+                kwargs["dry_run"] = bool(kwargs.get("dry_run")) or dry_run_alias
+                return inner(*args, **kwargs)
+
+            func = click.option(alias, "dry_run_alias", is_flag=True, hidden=True,
+                                help="The older spelling of --dry-run (kept working; hidden).")(func)
+        return click.option("--dry-run", "dry_run", is_flag=True, help=help)(func)
+
+    return decorate
 
 
 def finish(exit_code: int) -> None:

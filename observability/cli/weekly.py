@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, finish, job_options
+from observability import jobs
+from observability.cli.options import FiniteFloatRange, dry_run_option, finish, job_options
 
 
 def _delivery_options(func):
@@ -41,24 +42,24 @@ def weekly() -> None:
 @click.option("--payload-schema", metavar="PATH", default=None,
               help="Validate against this JSON Schema instead of the bundled "
                    "schemas/observability_weekly_report.schema.json.")
-@click.option("--dry-run-webhook", is_flag=True,
-              help="Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).")
+@dry_run_option("Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).",
+                jobs.command(("weekly", "report")).dry_run_alias)
 @click.option("--partial", is_flag=True,
               help="Allow a week still under way: send it so far (period.end = now), keep it in "
                    "out/weekly_report/ only; never recorded as the week, heartbeat untouched.")
 @_delivery_options
 @job_options
-def report(week_start, payload_schema, dry_run_webhook, partial, webhook_url_env, webhook_secret_env, max_retries,
+def report(week_start, payload_schema, dry_run, partial, webhook_url_env, webhook_secret_env, max_retries,
            retry_wait_seconds, request_timeout, out_dir, config_path, workspace, job_id, lock_timeout) -> None:
     """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
 
-    Without --dry-run-webhook the URL variable must be set (exit 2 otherwise). A week still under
-    way is refused (exit 2) unless --partial or --dry-run-webhook is given.
+    Without --dry-run the URL variable must be set (exit 2 otherwise). A week still under
+    way is refused (exit 2) unless --partial or --dry-run is given.
 
     Example:
 
     \b
-        observability weekly report --week-start 2026-01-05 --dry-run-webhook
+        observability weekly report --week-start 2026-01-05 --dry-run
     """
     from observability.runtime import run_job
     from observability.weekly.job import WeeklyOptions, report as run_report
@@ -66,10 +67,10 @@ def report(week_start, payload_schema, dry_run_webhook, partial, webhook_url_env
     options = WeeklyOptions(config=config_path, payload_schema=payload_schema, webhook_url_env=webhook_url_env,
                             webhook_secret_env=webhook_secret_env, max_retries=max_retries,
                             retry_wait_seconds=retry_wait_seconds, request_timeout=request_timeout, out_dir=out_dir,
-                            dry_run_webhook=dry_run_webhook, partial=partial, week_start=week_start)
+                            dry_run_webhook=dry_run, partial=partial, week_start=week_start)
     # A partial week says nothing about the scheduled delivery: the heartbeat is left as it is.
     finish(run_job("weekly", lambda ctx: run_report(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run_webhook, heartbeat=not partial))
+                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=not partial))
 
 
 @weekly.command("replay")

@@ -27,12 +27,12 @@ def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> N
     \b
         observability workflow run --dry-run
     """
-    from observability import chain
+    from observability.workflow import dump, run as run_chain
     from observability.runtime import run_job
 
     if config_dump:
         from observability.cli.options import dump_or_fail
 
-        dump_or_fail(lambda root: chain.dump(root, config_path, dry_run=dry_run), workspace)
-    finish(run_job("workflow", lambda ctx: chain.run(ctx, config_path, dry_run=dry_run), workspace=workspace,
+        dump_or_fail(lambda root: dump(root, config_path, dry_run=dry_run), workspace)
+    finish(run_job("workflow", lambda ctx: run_chain(ctx, config_path, dry_run=dry_run), workspace=workspace,
                    job_id=job_id, lock_timeout=lock_timeout, dry_run=dry_run))

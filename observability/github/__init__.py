@@ -1,1 +1,1 @@
-"""GitHub REST API access (the runner I/O lives in observability.github_actions)."""
+"""GitHub REST API access (the runner I/O lives in observability.runner)."""

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observability import jobs as registry
 from observability.config import load_yaml
 from observability.errors import ConfigError
 
 INPUTS_CONFIG = "configs/observability/inputs.yaml"
 KINDS = ("repository", "s3", "https", "artifact")
-JOBS = ("latency", "weekly", "dashboard", "verify")
+JOBS = registry.input_readers()  # the jobs that read upstream inputs (observability.jobs)
 # Who reads an input when inputs.yaml does not say: the signal log feeds latency; runs/, reports/
 # and the state archive feed the weekly report and the dashboard.
 DEFAULT_JOBS = {True: ("latency",), False: ("weekly", "dashboard")}
@@ -30,7 +31,7 @@ class InputSpec:
 
     def wanted_by(self, job: str) -> bool:
         """True when ``job`` reads this input (``chain`` runs latency, weekly and dashboard)."""
-        return job == "chain" or job in self.jobs
+        return job == registry.job("workflow").workflow or job in self.jobs
 
     @property
     def single_file(self) -> bool:

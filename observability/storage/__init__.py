@@ -1,6 +1,6 @@
 """The storage layer under the jobs: one bucket interface over a directory (``file://``) or S3 (``s3://``).
 
-Used by the state store (``observability.store``: snapshots, manifests, blobs) and by shared
+Used by the state store (``observability.state``: snapshots, manifests, blobs) and by shared
 storage (``observability.sync``: the dashboard bundle and weekly payloads); ``inputs pull`` uses its
 S3 client and error mapping. One URL parser (``url.locate``), one S3 client and one place that turns
 every failure into ``StorageError`` per backend; each job turns that into its own typed error.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observability import fsio, github_actions, runlog
+from observability import fsio, runlog, runner
 from observability.digest import sha256_file
 from observability.outputs.weekly import CHECKSUM_FIELD
 from observability.outputs.weekly import checksum as weekly_checksum
@@ -194,7 +194,7 @@ def _run_elsewhere(line: dict[str, Any]) -> str | None:
     github = line.get("github") or {}
     if not github.get("run_url"):
         return None
-    current = (github_actions.run_context() or {}).get("run_id")
+    current = (runner.run_context() or {}).get("run_id")
     return None if current and str(current) == str(github.get("run_id")) else github["run_url"]
 
 

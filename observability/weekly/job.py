@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from observability import alertitem, clock, config, fsio, github_actions, provenance, secrets
+from observability import alertitem, clock, config, fsio, provenance, runner, secrets
 from observability.config import weekly as weekly_config
 from observability.errors import ConfigError, InputError
 from observability.outbound import delivery, signing
@@ -74,10 +74,10 @@ def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
 def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     """URL and keys from the environment; a missing one is a configuration error (exit 2).
 
-    ``dry_run_hint``: the command has --dry-run-webhook to suggest (replay has not)."""
+    ``dry_run_hint``: the command has --dry-run to suggest (replay has not)."""
     url = secrets.from_env(opts.webhook_url_env)
     secret = secrets.from_env(opts.webhook_secret_env)
-    or_dry_run = " or pass --dry-run-webhook to write the payload without sending it" if dry_run_hint else ""
+    or_dry_run = " or pass --dry-run to write the payload without sending it" if dry_run_hint else ""
     if url is None:
         raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret)"
                           f"{or_dry_run}")
@@ -86,7 +86,7 @@ def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     secrets.register_url(url.value.strip())
     if secret is None:
         raise ConfigError(f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
-                          f"secret{' or pass --dry-run-webhook' if dry_run_hint else ''}")
+                          f"secret{' or pass --dry-run' if dry_run_hint else ''}")
     return _Target(url.value.strip(), signing.keys_from(secret))
 
 
@@ -322,7 +322,7 @@ def _plan(ctx: JobContext, opts: WeeklyOptions) -> _Plan:
     if unfinished and not (opts.partial or opts.dry_run_webhook):
         # Delivered, it would be recorded as the week and block the full week's scheduled report.
         raise ConfigError(f"--week-start {week.start}: the week is not complete until {clock.iso(week.end_at)}; "
-                          "pass --partial to send it so far (never recorded as the week), --dry-run-webhook to "
+                          "pass --partial to send it so far (never recorded as the week), --dry-run to "
                           "preview it, or report it once it has ended")
     if unfinished:
         ctx.note(f"week {week.start} is not complete yet (ends {clock.iso(week.end_at)}); reporting it so far "
@@ -452,7 +452,7 @@ def _conclude(ctx: JobContext, plan: _Plan, doc: dict, reader: Reader, sent: _Se
     dry_run = plan.target is None
     status = derive_status(failed=sent.failed, dry_run=dry_run, findings=findings)
     ctx.artefact(plan.md_path)
-    gh = github_actions.run_context()
+    gh = runner.run_context()
     markdown = summary.render(doc, status=status, delivery=sent.state, artefacts=list(ctx.artefacts),
                               attempts=sent.attempt_rows, run_url=gh.get("run_url") if gh else None,
                               skipped=reader.warnings)
@@ -489,7 +489,7 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     ctx.artefact(md_path)
     label = (f"replayed (HTTP {result.last_status_code}, {len(result.attempts)} attempt(s))" if result.delivered
              else f"replay FAILED after {len(result.attempts)} attempt(s): {result.last_error}")
-    gh = github_actions.run_context()
+    gh = runner.run_context()
     markdown = summary.render(doc, status=f"replay, {status}",
                               delivery={"state": "delivered" if result.delivered else "error", "label": label},
                               artefacts=list(ctx.artefacts), attempts=figures["delivery_attempts"],

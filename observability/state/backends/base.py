@@ -26,9 +26,9 @@ from typing import Protocol, TypeVar
 from observability import clock, fsio
 from observability.storage import Bucket
 from observability.storage.errors import StorageError
-from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
-from observability.store.manifest import Manifest, parse
-from observability.store.selection import SUFFIXES, encode, sha256_bytes
+from observability.state.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
+from observability.state.manifest import Manifest, parse
+from observability.state.selection import SUFFIXES, encode, sha256_bytes
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0

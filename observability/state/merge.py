@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
 from observability import fsio
-from observability.store.selection import Entry
+from observability.state.selection import Entry
 
 LOG = "ops/automation_runs.log"
 SEQUENCE = "ops/automation_runs.sequence"

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from observability import jobs
 from observability.errors import ConfigError
 
 LOG = ("ops/automation_runs.log", "ops/automation_runs.sequence")
@@ -49,8 +50,8 @@ class Scope:
         return {"name": self.name, "reads": list(self.reads), "writes": list(self.writes)}
 
 
-def _scope(name: str, reads: Iterable[str], writes: Iterable[str] = (), *, heartbeat: str | None = None) -> Scope:
-    beat = (heartbeat or f"ops/{name}_heartbeat.json",)
+def _scope(name: str, reads: Iterable[str], writes: Iterable[str] = ()) -> Scope:
+    beat = (f"ops/{jobs.heartbeat_name(name)}",)
     return Scope(name, tuple(dict.fromkeys((*reads, *LOG, *beat))), tuple(dict.fromkeys((*writes, *LOG_SEGMENTS))))
 
 
@@ -60,13 +61,10 @@ LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal
 # The registry. A workflow's cycle also syncs the alert inbox, so each job that feeds it carries
 # the inbox cache (ops/alert_inbox.json) and the alerts heartbeat.
 SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
-    _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",),
-           heartbeat="ops/latency_job_heartbeat.json"),
-    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/weekly_report_history/**", *ALERTS),
-           heartbeat="ops/weekly_report_heartbeat.json"),
+    _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",)),
+    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/weekly_report_history/**", *ALERTS)),
     _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/dashboard_export_history/**",
-                         "ops/dashboard_export_archive_manifest.jsonl", "ops/dashboard_export.sequence", *ALERTS),
-           heartbeat="ops/dashboard_export_heartbeat.json"),
+                         "ops/dashboard_export_archive_manifest.jsonl", "ops/dashboard_export.sequence", *ALERTS)),
     _scope("alerts", ("ops/latency_state.json", "ops/verify_alerts.json", "ops/weekly_report_heartbeat.json",
                       "ops/dashboard_export_heartbeat.json", "ops/*_alerts.json", *ALERTS)),
     _scope("sync", ("ops/weekly_report_history/**", "ops/dashboard_export_history/**",
@@ -81,7 +79,7 @@ SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
 def get(name: str | None) -> Scope:
     """The scope of job ``name`` (None: everything), or of several joined by ``+`` (a cycle's steps,
     e.g. ``dashboard+inputs+sync``); an unknown name is a ConfigError (exit 2)."""
-    if name is None or name == "chain":  # the chain runs latency, weekly and dashboard: everything
+    if name is None or name == jobs.job("workflow").workflow:  # the chain runs latency, weekly and dashboard: everything
         return SCOPES[EVERYTHING]
     parts = name.split("+")
     unknown = [part for part in parts if part not in SCOPES]

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from observability.storage.url import display_url, locate
-from observability.store.backends.base import Head, KeyValueStore, Store
+from observability.state.backends.base import Head, KeyValueStore, Store
 
 __all__ = ["Head", "Store", "display_url", "open_store"]
 
@@ -15,7 +15,7 @@ def open_store(url: str | None, environ: Mapping[str, str] = os.environ) -> Stor
     """The backend for ``url``; a missing or malformed URL is StoreUrlError (exit 2)."""
     where = locate(url)
     if where.kind == "git":
-        from observability.store.backends.git import GitStore
+        from observability.state.backends.git import GitStore
 
         return GitStore(where.remote, where.branch, where.display, environ)
     from observability.storage import open_bucket

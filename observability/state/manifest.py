@@ -11,8 +11,8 @@ from typing import Any
 
 from observability import fsio, schemas
 from observability.errors import SchemaError
-from observability.store.errors import SnapshotCorrupt
-from observability.store.selection import Entry, is_synced, is_upstream
+from observability.state.errors import SnapshotCorrupt
+from observability.state.selection import Entry, is_synced, is_upstream
 
 SCHEMA = "state_manifest"
 SCHEMA_VERSION = "1.0.0"

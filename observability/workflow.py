@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import observability
-from observability import config
+from observability import config, jobs
 from observability.errors import ConfigError
 from observability.runtime import JobContext, JobResult, record_skipped
 
 AUTOMATION_CONFIG = "configs/observability/automation.yaml"
-DEFAULT_STEPS = {"latency": ["latency", "sample"], "weekly": ["weekly", "report"], "dashboard": ["dashboard", "export"]}
-# The flag that keeps each job from sending anything outward.
-DRY_RUN_FLAGS = {"latency": "--dry-run-alert", "weekly": "--dry-run-webhook", "dashboard": "--dry-run-upload"}
+# The steps in order, each its job's first command (observability.jobs); a dry run adds --dry-run to each.
+DEFAULT_STEPS = {job.name: list(job.commands[0].path) for job in jobs.chain_steps()}
 STEP_TIMEOUT_SECONDS = 1800  # a hung step fails the chain instead of holding the workflow to its timeout
 
 
@@ -49,8 +48,8 @@ def load_steps(root: Path, path: str | None, *, dry_run: bool) -> tuple[list[Ste
         if "--workspace" in args:
             raise ConfigError(f"{origin}: field steps.{name}.args: --workspace is set by the chain")
         args += ["--workspace", str(root)]
-        if dry_run and DRY_RUN_FLAGS[name] not in args:
-            args.append(DRY_RUN_FLAGS[name])
+        if dry_run and jobs.DRY_RUN not in args:
+            args.append(jobs.DRY_RUN)
         steps.append(Step(name, bool(spec.get("enabled", True)), tuple(args)))
     return steps, origin
 

@@ -1,6 +1,6 @@
 """Deterministic synthetic upstream inputs for the weekly report (sample workspace, tests, bench).
 
-``python -m observability.weekly.samplegen DIR`` writes runs/, reports/ under DIR
+``python -m observability.samplegen.weekly DIR`` writes runs/, reports/ under DIR
 (ops-template in this repository). Formats follow the upstream files (see docs/weekly.md);
 the values are invented.
 """

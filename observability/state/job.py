@@ -18,12 +18,12 @@ from observability import clock, fsio, provenance
 from observability.errors import WorkspaceError
 from observability.resources import template_dir
 from observability.runtime import JobContext, JobResult
-from observability.store import merge, scopes, selection
-from observability.store.backends import Head, Store, display_url, open_store
-from observability.store.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
-from observability.store.manifest import Manifest, entry_dict
-from observability.store.scopes import Scope
-from observability.store.selection import Entry
+from observability.state import merge, scopes, selection
+from observability.state.backends import Head, Store, display_url, open_store
+from observability.state.errors import SnapshotCorrupt, StateConflict, StoreUnreachable
+from observability.state.manifest import Manifest, entry_dict
+from observability.state.scopes import Scope
+from observability.state.selection import Entry
 
 PULLED = "ops/.state_pulled.json"
 MAX_ATTEMPTS = 3

@@ -1,6 +1,6 @@
 """Deterministic synthetic signal logs: the bundled sample workspace, tests and benchmarks.
 
-``python -m observability.samplegen DIR`` rewrites the sample logs under DIR
+``python -m observability.samplegen.notifier DIR`` rewrites the sample logs under DIR
 (ops-template/sample in this repository).
 """
 

@@ -1,0 +1,126 @@
+"""The job registry: every top-level command once, with its CLI commands, actions, workflow, schemas and docs.
+
+The CLI (``observability.cli``) adds its command groups from this list, ``workflow run`` takes its
+steps and each step's dry-run flag from it, ``cycle`` the dry-run flag of the command it wraps,
+``inputs pull --for`` and inputs.yaml's ``jobs`` the jobs that read upstream inputs, and the workspace
+the heartbeat file names. tests/test_jobs.py checks each entry against the CLI, actions/, schemas/,
+docs/ and ops-template/, and that no other module lists job names.
+
+A job's ``name`` is its CLI group, its package or module under observability/ (``package``), and
+the ``job`` of its lines in ops/automation_runs.log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DRY_RUN = "--dry-run"  # the one documented spelling on every command that can send something outward
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command after ``observability``, the composite action that wraps it (actions/<action>/),
+    and the older spelling of its dry-run flag still accepted as a hidden alias."""
+
+    path: tuple[str, ...]
+    action: str | None = None
+    dry_run: bool = False  # has --dry-run: nothing is sent outward
+    dry_run_alias: str | None = None  # the flag's older spelling, hidden from --help
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    package: str  # observability/<package>(.py): the library code behind the command
+    commands: tuple[Command, ...]
+    docs: str  # the operator page (the README's Commands section has every command's reference)
+    schemas: tuple[str, ...] = ()  # schemas/<name>.schema.json: its config and the artefacts it writes
+    workflow: str | None = None  # ops-template/.github/workflows/<workflow>.yml, run.yml's `job` input
+    scheduled: bool = False  # schedules.yaml has its cron entries (verify's cadence table)
+    chain_step: bool = False  # a step of `workflow run`, in registry order
+    reads_inputs: bool = False  # `inputs pull --for NAME` and inputs.yaml `jobs` accept it
+    heartbeat: str | None = None  # its heartbeat file under ops/ when not <name>_heartbeat.json
+    outward: bool = False  # sends or writes outward: a dry `cycle` or `workflow run` passes it --dry-run
+    in_cycle: bool = True  # `cycle` may run its commands (not the state it pulls and pushes itself)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("latency", "latency", (Command(("latency", "sample"), "latency", True, "--dry-run-alert"),),
+        "docs/runbook.md", ("latency_config", "latency_rollup_row", "signal_latency_archive"),
+        workflow="latency", scheduled=True, chain_step=True, reads_inputs=True, heartbeat="latency_job_heartbeat.json",
+        outward=True),
+    Job("weekly", "weekly", (Command(("weekly", "report"), "weekly", True, "--dry-run-webhook"),
+                             Command(("weekly", "replay"))),
+        "docs/weekly.md", ("weekly_config", "observability_weekly_report"),
+        workflow="weekly", scheduled=True, chain_step=True, reads_inputs=True, heartbeat="weekly_report_heartbeat.json",
+        outward=True),
+    Job("dashboard", "dashboard", (Command(("dashboard", "export"), "dashboard", True, "--dry-run-upload"),
+                                   Command(("dashboard", "verify"))),
+        "docs/dashboard.md", ("dashboard_manifest", "dashboard_ev_history_row", "dashboard_slippage_row",
+                              "dashboard_turnover_row", "dashboard_latency_row", "dashboard_history_prune"),
+        workflow="dashboard", scheduled=True, chain_step=True, reads_inputs=True,
+        heartbeat="dashboard_export_heartbeat.json", outward=True),
+    Job("verify", "verify", (Command(("verify",), "verify"), Command(("verify", "job"))),
+        "docs/schedules.md", ("verify_schedules", "verify_report"),
+        workflow="verify", scheduled=True, reads_inputs=True),
+    Job("alerts", "alerts", (Command(("alerts", "sync"), "alerts-sync", True),
+                             Command(("alerts", "report-failure"), "alerts-report-failure", True),
+                             Command(("alerts", "drill"), "alerts-drill", True)),
+        "docs/alerts.md", ("alert_inbox_config", "alert_inbox_cache", "alert_item"), outward=True),
+    Job("inputs", "inputs", (Command(("inputs", "pull"), "inputs-pull", True),),
+        "docs/inputs.md", ("inputs_config", "inputs_pulled")),
+    Job("state", "state", (Command(("state", "init"), "state-init"), Command(("state", "pull"), "state-pull"),
+                           Command(("state", "push"), "state-push", True)),
+        "docs/state.md", ("state_manifest",), in_cycle=False),
+    Job("sync", "sync", (Command(("sync", "push"), "sync-push", True),),
+        "docs/sync.md", ("sync_report", "sync_index", "sync_prune"), outward=True),
+    Job("workflow", "workflow", (Command(("workflow", "run"), "workflow", True),),
+        "docs/getting-started.md", ("automation_config",), workflow="chain", outward=True),
+    Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
+    Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),
+    Job("demo", "demo", (Command(("demo",)),), "README.md", in_cycle=False),
+)
+
+BY_NAME = {job.name: job for job in JOBS}
+RUNTIME_SCHEMAS = ("automation_run",)  # the runtime's own: every job's log line
+
+
+def job(name: str) -> Job:
+    return BY_NAME[name]
+
+
+def chain_steps() -> tuple[Job, ...]:
+    """The steps of ``workflow run``, in order."""
+    return tuple(j for j in JOBS if j.chain_step)
+
+
+def input_readers() -> tuple[str, ...]:
+    """The jobs ``inputs pull --for`` and inputs.yaml's ``jobs`` accept."""
+    return tuple(j.name for j in JOBS if j.reads_inputs)
+
+
+def command(path: tuple[str, ...]) -> Command:
+    """The registered command at ``path`` (KeyError for an unknown one)."""
+    for j in JOBS:
+        for c in j.commands:
+            if c.path == tuple(path):
+                return c
+    raise KeyError(" ".join(path))
+
+
+def cycle_jobs() -> tuple[str, ...]:
+    """The jobs ``cycle`` runs around a state pull and push."""
+    return tuple(j.name for j in JOBS if j.in_cycle)
+
+
+def outward_dry_run(name: str) -> str | None:
+    """The flag a dry ``cycle`` or ``workflow run`` gives a command of job ``name``: --dry-run when the
+    job sends or writes outward, None when it only reads (inputs) or is the cycle's own (state)."""
+    found = BY_NAME.get(name)
+    return DRY_RUN if found and found.outward else None
+
+
+def heartbeat_name(name: str) -> str:
+    """The heartbeat file under ops/ a job (or a sub-job such as ``verify-job``) writes."""
+    found = BY_NAME.get(name)
+    return (found.heartbeat if found and found.heartbeat else None) or f"{name}_heartbeat.json"
