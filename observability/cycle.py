@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -170,7 +171,7 @@ def _register_probes(steps: list[Step]) -> None:
     """A probe URL given on a command line may carry a token: scrub it from every step's output
     and log line from the first one on, not only from the job step that parses it."""
     for step in steps:
-        for flag, value in zip(step.argv, step.argv[1:]):
+        for flag, value in itertools.pairwise(step.argv):
             if flag == "--probe":
                 secrets.register(value)
                 secrets.register_url(value.partition("=")[2] or value)

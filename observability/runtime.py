@@ -11,10 +11,11 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from observability import clock, fsio, github_actions, provenance, runlog, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
@@ -221,8 +222,8 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
     written: str | None = None
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
-    if ctx is not None and status not in ("skipped",) and heartbeat and not (
-            diagnostics.get("error_code") == "workspace_error"):
+    if ctx is not None and status not in ("skipped",) and heartbeat and (
+            diagnostics.get("error_code") != "workspace_error"):
         try:
             written = _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:

@@ -23,8 +23,18 @@ import yaml
 
 import _support_act
 import _support_state
-from _support_act import (INPUTS_TOKEN, ROOT, SIGNAL_HEADER, STANDINS, Adopter, MissingStandIn, action_files,
-                          local_repositories, pinned_actions, signal_rows)
+from _support_act import (
+    INPUTS_TOKEN,
+    ROOT,
+    SIGNAL_HEADER,
+    STANDINS,
+    Adopter,
+    MissingStandIn,
+    action_files,
+    local_repositories,
+    pinned_actions,
+    signal_rows,
+)
 from _support_github import FakeGitHub
 from _support_inputs import FileServer
 from _support_state import CANARY_SECRET

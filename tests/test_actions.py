@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import pytest
 
-from observability.cli import cli
 from _support_actions import ROOT, load, run_action
+from observability.cli import cli
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps.

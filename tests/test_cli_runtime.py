@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,9 @@ from jsonschema import Draft202012Validator
 
 from observability import github_actions, runlog
 from observability.cli import cli
+from observability.clock import parse_iso
 from observability.resources import schema_path
 from observability.samplegen import rows, write_current
-from observability.clock import parse_iso
-from datetime import timedelta
 
 NOW = "2026-01-08T00:07:00Z"
 

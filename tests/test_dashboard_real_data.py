@@ -6,6 +6,8 @@ import collections
 import shutil
 
 import pytest
+from click.testing import CliRunner
+
 from _support_dashboard import (
     DATASETS,
     FIXTURES,
@@ -15,8 +17,6 @@ from _support_dashboard import (
     manifest,
     verify,
 )
-from click.testing import CliRunner
-
 from observability.cli import cli
 
 NOW = "2025-10-11T12:07:00Z"

@@ -21,8 +21,19 @@ import pytest
 
 from observability.samplegen import rows
 from tests._support_robust import (
-    after, append_current, assert_same_samples, check_ops_parse, clean_env, manifest_entries, read_log,
-    rows_to_keys, run_cli, start_cli, stamp, stored_keys, summary,
+    after,
+    append_current,
+    assert_same_samples,
+    check_ops_parse,
+    clean_env,
+    manifest_entries,
+    read_log,
+    rows_to_keys,
+    run_cli,
+    stamp,
+    start_cli,
+    stored_keys,
+    summary,
 )
 
 SOURCES = ["broker_api", "dukascopy", "router_demo"]

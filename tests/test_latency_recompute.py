@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from observability.latency.recompute import duckdb_available, hourly_stats, hour
 from observability.latency.samples import Sample
 from observability.latency.stats import summarise
 
-START = datetime(2026, 1, 1, 22, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 22, tzinfo=UTC)
 DETAILS = ["", "", "", "timeout", "a, comma", 'a "quoted" word', "Traceback:\n  line 1\n  line 2", "x\r\ny"]
 STATUSES = ["success", "success", "success", "ok", "stable", "failure", "error", "timeout"]
 

@@ -10,9 +10,10 @@ import hashlib
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from observability import secrets
 from observability.alerts import pagerduty, slack, webhook

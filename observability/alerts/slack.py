@@ -7,7 +7,7 @@ retried, above all not a timeout: Slack has no idempotency key, so a retry after
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from observability.alerts.inbox import Event
 from observability.outbound.retry import RetryPolicy

@@ -70,8 +70,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         observability dashboard export --dataset ev_history --dataset turnover \\
             --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
     """
-    from observability.dashboard.job import ExportOptions
-    from observability.dashboard.job import export as run_export
+    from observability.dashboard.job import ExportOptions, export as run_export
     from observability.runtime import run_job
 
     options = ExportOptions(
@@ -91,8 +90,7 @@ def _bundle_sync():
     from observability.dashboard.job import BundleSync
     from observability.errors import InputError
     from observability.sync.errors import SyncFailed
-    from observability.sync.job import SyncOptions
-    from observability.sync.job import run as run_sync
+    from observability.sync.job import SyncOptions, run as run_sync
     from observability.sync.targets import check_url
 
     def push(ctx, to, bundle_dir, dry_run):

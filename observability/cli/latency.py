@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
+from observability.cli.options import MAX_DAYS, FiniteFloatRange, finish, job_options
 
 
 @click.group()

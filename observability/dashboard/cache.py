@@ -118,7 +118,7 @@ class ContentCache:
                 results = list(pool.map(_read_file, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8)))))
         else:
             results = map(_read_file, jobs)
-        for (key, _, known), (kind, digest, value, stat) in zip(todo, results, strict=True):
+        for (key, _, _known), (kind, digest, value, stat) in zip(todo, results, strict=True):
             if kind == "missing":
                 continue
             if kind == "unreadable":

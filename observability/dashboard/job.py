@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from observability import clock, fsio, markdown, provenance, schemas
 from observability.dashboard import (
     DATASETS,
     history,
     latency_rollup,
+    manifest as manifest_mod,
     rowcheck,
     runs,
     state_archive,
     telemetry,
+    upload as upload_mod,
 )
-from observability.dashboard import manifest as manifest_mod
-from observability.dashboard import upload as upload_mod
 from observability.dashboard.cache import ContentCache
 from observability.dashboard.datasets import SPECS, BuildOptions
 from observability.dashboard.sources import SourceData
@@ -266,7 +267,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
                                               history.max_sequence(exporter.history_dir))
         entries = _apply(ctx, exporter, outcomes, previous, sequence)
         files: dict[str, bytes] = {}
-        for name, entry in entries.items():
+        for entry in entries.values():
             try:
                 files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
             except OSError:

@@ -205,7 +205,7 @@ class Runs:
 
     def __iter__(self):
         for row, daily in self._items:
-            yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily)))
+            yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily, strict=False)))
 
 
 def _is_link(path: str) -> bool:

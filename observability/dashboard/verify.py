@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from observability import clock, fsio, schemas
-from observability.dashboard import history, rowcheck
-from observability.dashboard import manifest as manifest_mod
+from observability.dashboard import history, manifest as manifest_mod, rowcheck
 from observability.dashboard.datasets import SPECS
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from observability import __version__, secrets
@@ -105,7 +106,7 @@ class GitHubClient:
         self._session = session or requests.Session()
 
     @classmethod
-    def from_env(cls, *, repo: str | None = None, environ=os.environ, **kwargs) -> "GitHubClient":
+    def from_env(cls, *, repo: str | None = None, environ=os.environ, **kwargs) -> GitHubClient:
         """Token GITHUB_TOKEN (else GH_TOKEN), base URL GITHUB_API_URL, repo ``repo`` or GITHUB_REPOSITORY."""
         token = secrets.from_env("GITHUB_TOKEN", environ=environ) or secrets.from_env("GH_TOKEN", environ=environ)
         if token is None:

@@ -124,7 +124,7 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
         records = [_record(ctx, item) for item in fetched]
         destinations = [staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}")
                         for item in fetched]
-        for item, destination in zip(fetched, destinations):
+        for item, destination in zip(fetched, destinations, strict=True):
             staging.install(item.staged, destination, stage_root / "old")
             if item.saved is not None:
                 saved_inputs[item.spec.name] = {**item.saved, "destination": item.spec.destination}

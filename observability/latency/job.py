@@ -195,7 +195,7 @@ def state_text(state: dict) -> str:
     if len(pieces) != len(raws) + 1:  # a NUL elsewhere in the state: no splice
         return dump(state)
     out = [pieces[0]]
-    for raw, piece in zip(raws, pieces[1:]):
+    for raw, piece in zip(raws, pieces[1:], strict=True):
         out += ('"', raw, '"', piece)
     return "".join(out)
 

@@ -8,8 +8,7 @@ from observability.clock import parse_iso
 from observability.config.latency import LatencyConfig
 from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import ChartPoint, RollupRow
-from observability.latency.slo import (Window, breached, decode_windows, latest_breach, latest_window, max_gap,
-                                       streak_at)
+from observability.latency.slo import Window, breached, decode_windows, latest_breach, latest_window, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 

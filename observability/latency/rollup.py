@@ -7,13 +7,15 @@ single file is split into partitions by the first cycle that finds it (:meth:`Ro
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
-from observability import fsio
+from observability import fsio, recovery
 from observability.clock import parse_iso
-from observability import recovery
 from observability.errors import InputError
 from observability.latency.stats import Stats
 from observability.outputs.rollups import DAY_FILE, HEADER, HEADER_BYTES, RollupRow, day_files, partition_dir
@@ -329,7 +331,7 @@ class RollupStore:
         whole file); None when the file is missing, holds no row or ends in a torn line."""
         path = self.part(day)
         try:
-            handle = open(path, "rb")
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the with below; only open() may be missing)
         except FileNotFoundError:
             return None
         with handle:

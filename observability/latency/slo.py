@@ -42,7 +42,7 @@ class Window:
         return f"{int(self.breach)},{round(self.p95_ms, 3)!r},{round(self.failure_rate, 4)!r},{self.errors},{self.count}"
 
     @classmethod
-    def unpack(cls, packed: str | list) -> "Window":
+    def unpack(cls, packed: str | list) -> Window:
         if isinstance(packed, str):
             packed = packed.split(",")
             return cls(packed[0] == "1", float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
@@ -348,7 +348,7 @@ class Evaluator:
                 transition = "unchanged"
             alert["status"] = "firing"
             out.append(self._item(alert, transition))
-        for fp, alert in self.resolved.items():
+        for alert in self.resolved.values():
             out.append(self._item(alert, "resolved"))
         return sorted(out, key=lambda a: (a["status"] != "firing", -_RANK[a["severity"]], a["rule"], a["source"]))
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from observability import __version__, secrets
 from observability.outbound import signing
@@ -127,7 +127,7 @@ def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str
                     on_attempt(attempt)
                 return result
             wait = policy.backoff(number, rng)
-            asked = retry_after_seconds(retry_after, datetime.fromtimestamp(wall_clock(), timezone.utc))
+            asked = retry_after_seconds(retry_after, datetime.fromtimestamp(wall_clock(), UTC))
             if asked is not None:
                 wait = policy.retry_after(asked)
             attempt.wait_seconds = round(wait, 3)

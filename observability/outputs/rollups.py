@@ -36,7 +36,7 @@ class RollupRow:
     breach_streak: int = 0
 
     @classmethod
-    def parse(cls, line: str, where: str) -> "RollupRow":
+    def parse(cls, line: str, where: str) -> RollupRow:
         parts = line.rstrip("\n").split(",")
         if len(parts) != len(COLUMNS):
             raise InputError(f"{where}: expected {len(COLUMNS)} fields, found {len(parts)}")

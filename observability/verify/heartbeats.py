@@ -14,8 +14,8 @@ from typing import Any
 
 from observability import clock, fsio, runlog
 from observability.config.schedules import Schedule
-from observability.errors import ObservabilityError
 from observability.cron import Cron
+from observability.errors import ObservabilityError
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 

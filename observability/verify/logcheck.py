@@ -7,10 +7,10 @@ retained segments are checked from their names, which carry their sequence range
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from observability import clock, fsio, runlog, schemas
 from observability.runlog import MAX_LINE_BYTES
@@ -142,7 +142,7 @@ def _segment_ranges(workspace: Workspace, every: list[runlog.Segment], read_from
     if read_from is not None:
         ranges.append((read_from, read_from, f"the lines read from sequence {read_from}"))
     findings = []
-    for (_, last, a), (first, next_last, b) in zip(ranges, ranges[1:]):
+    for (_, last, a), (first, next_last, b) in itertools.pairwise(ranges):
         if first > last + 1:
             missing = [str(last + 1) if first == last + 2 else f"{last + 1}-{first - 1}"]
             findings.append(Finding(

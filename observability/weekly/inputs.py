@@ -20,9 +20,7 @@ from observability import fsio
 from observability.clock import parse_iso
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
-from observability.outputs.rollups import COLUMNS as ROLLUP_COLUMNS
-from observability.outputs.rollups import RollupRow
-from observability.outputs.rollups import read_combined as read_rollups
+from observability.outputs.rollups import COLUMNS as ROLLUP_COLUMNS, RollupRow, read_combined as read_rollups
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace

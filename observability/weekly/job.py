@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable
 
 from observability import alertitem, clock, config, fsio, github_actions, provenance, secrets
 from observability.config import weekly as weekly_config
@@ -15,8 +15,7 @@ from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
 from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
 from observability.runtime import JobContext, JobResult
-from observability.weekly import payload as payload_mod
-from observability.weekly import summary
+from observability.weekly import payload as payload_mod, summary
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 

@@ -20,11 +20,9 @@ from observability import alertitem, freshness, fsio, schemas
 from observability.clock import UTC, iso, parse_iso
 from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
-from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
 from observability.outputs.rollups import RollupRow
-from observability.upstream import runs as upstream_runs
-from observability.upstream import telemetry as upstream_telemetry
-from observability.upstream import values
+from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
+from observability.upstream import runs as upstream_runs, telemetry as upstream_telemetry, values
 from observability.upstream.values import BadValue, Skips
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
@@ -53,7 +51,7 @@ class Week:
         return self.start_at + timedelta(days=7)
 
     @classmethod
-    def last_complete(cls, now: datetime) -> "Week":
+    def last_complete(cls, now: datetime) -> Week:
         today = now.astimezone(UTC).date()
         return cls(today - timedelta(days=today.weekday() + 7))
 

@@ -20,11 +20,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from observability import clock, secrets
-from observability.store.backends.base import (MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised,
-                                               stored_blobs)
-from observability.store.selection import encode
+from observability.store.backends.base import (
+    MARKER,
+    BlobSource,
+    Head,
+    blob_key,
+    marker_bytes,
+    not_initialised,
+    stored_blobs,
+)
 from observability.store.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.store.manifest import Manifest, parse
+from observability.store.selection import encode
 
 MANIFEST = "manifest.json"
 LOCAL_REF = "refs/observability/head"
