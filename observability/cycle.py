@@ -265,7 +265,7 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     for index, step in enumerate(steps, 1):
         if not step.skipped_reason:
             fsio.atomic_write_json(out_dir / f"{index:02d}-{step.name}.json", step.summary)
-    _write_log_lines(ws, out_dir, stamp, {s.summary.get("job_id") for s in steps} - {None})
+    _write_log_lines(ws, out_dir, stamp, {job_id for s in steps if (job_id := s.summary.get("job_id")) is not None})
     document = {"job": "cycle", "cycle_id": cycle_id, "scope": scope, "status": status,
                 "exit_code": exit_code, "failed_step": failed, "steps": [s.as_dict() for s in steps],
                 "step_summaries": ws.rel(out_dir), "dry_run": options.dry_run}

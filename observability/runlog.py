@@ -284,7 +284,8 @@ def _drop_rotated(workspace: Workspace, lines: list[bytes], found: list[Segment]
                     cache[segment.path] = set(_whole_lines(read_segment(workspace, segment))[0])
                 except SegmentError:
                     cache[segment.path] = None  # cannot prove the line is there: keep it (readers dedup)
-            if cache[segment.path] and line in cache[segment.path]:
+            held_lines = cache[segment.path]
+            if held_lines and line in held_lines:
                 held = True
                 break
         if not held:
@@ -529,9 +530,10 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
             except FileNotFoundError:
                 continue
         else:
-            data = _segment_or_problem(workspace, segment, problems)
-            if data is None:
+            held = _segment_or_problem(workspace, segment, problems)
+            if held is None:
                 continue
+            data = held
         best = None
         for chunk in _whole_lines(data)[0]:
             try:

@@ -73,8 +73,7 @@ def _slack(events: list[Event], s: MirrorSettings) -> list[dict]:
 
 
 def _pagerduty(events: list[Event], s: MirrorSettings, repo: str) -> list[dict]:
-    wanted = [(e, pagerduty.wanted(e)) for e in events]
-    wanted = [(e, a) for e, a in wanted if a]
+    wanted = [(e, a) for e in events if (a := pagerduty.wanted(e))]
     if not wanted:
         return []
     name = s.cfg.pagerduty_routing_key_env

@@ -272,7 +272,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
                 files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
             except OSError:
                 pass
-        prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
+        prov: dict[str, Any] = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
                 "inputs": exporter.source_roots(selected)}
         prov.update(user_provenance)
         if not prov.get("inputs"):
@@ -280,7 +280,7 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
         origins = provenance.pulled_for(ws.root, prov["inputs"])
         if origins:
             prov["inputs_pulled"] = origins
-        manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
+        manifest_doc: dict[str, Any] = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
                         "generated_at": exporter.now, "job_id": ctx.job_id,
                         "datasets": [entries[n] for n in DATASETS if n in entries], "provenance": prov}
         manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
@@ -359,12 +359,12 @@ def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], 
 def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifest_doc) -> dict[str, Any]:
     path = ctx.workspace.path(opts.heartbeat_file)
     previous = ctx.previous_heartbeat(path)
-    prev_sets = previous.get("datasets") if isinstance(previous.get("datasets"), dict) else {}
+    prev_sets = found if isinstance(found := previous.get("datasets"), dict) else {}
     entries = manifest_mod.entries(manifest_doc)
     datasets: dict[str, Any] = {}
     now = clock.iso(ctx.started)
     for name in DATASETS:
-        old = prev_sets.get(name) if isinstance(prev_sets.get(name), dict) else {}
+        old = found if isinstance(found := prev_sets.get(name), dict) else {}
         outcome = outcomes.get(name)
         if outcome is None:
             if old:

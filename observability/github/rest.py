@@ -36,7 +36,7 @@ class GitHubError(ObservabilityError):
 
     error_code = "github_api_error"
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: object):
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: Any):
         super().__init__(message, status_code=status, **details)
         self.status = status
         self.transient = transient
@@ -59,6 +59,13 @@ class Response:
     status: int
     data: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def repo_path(repo: str, *parts: str | int) -> str:
+    """The API path of ``parts`` under ``repo`` (owner/name), each part URL-quoted."""
+    owner, name = repo.split("/")
+    tail = "/".join(quote(str(p), safe="") for p in parts)
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}" + (f"/{tail}" if tail else "")
 
 
 def link_next(header: str | None) -> str | None:
@@ -126,9 +133,7 @@ class GitHubClient:
 
     # -- paths -------------------------------------------------------------------------------
     def repo_path(self, *parts: str | int) -> str:
-        owner, name = self.repo.split("/")
-        tail = "/".join(quote(str(p), safe="") for p in parts)
-        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}" + (f"/{tail}" if tail else "")
+        return repo_path(self.repo, *parts)
 
     # -- requests ----------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
@@ -142,7 +147,7 @@ class GitHubClient:
 
         ``items_key`` names the list inside an object answer (``{"total_count": n, "artifacts": [...]}``).
         """
-        query = {"per_page": 100, **(params or {})}
+        query: dict | None = {"per_page": 100, **(params or {})}
         url: str | None = self.api_url + path
         while url:
             response = self._send("GET", url, query, None, False, ())

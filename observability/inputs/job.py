@@ -214,6 +214,7 @@ def _fetch_object(spec: InputSpec, slot: Path, cursors: dict, saved: dict, envir
                            saved=got.saved, notes=notes)
         if spec.kind == "s3" and "prefix" in spec.source:
             staged = slot / "dir"
+            assert isinstance(source, sources.S3Source)
             size, identity = source.download_prefix(staged)
             return Fetched(spec, staged, source.display, identity, size, source.requests)
         staged = slot / "file"

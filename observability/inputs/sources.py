@@ -292,7 +292,7 @@ class S3Source:
             raise ConfigError(exc.message) from None
         self.requests = 0
 
-    def _fail(self, exc, key: str) -> InputUnavailable:
+    def _fail(self, exc, key: str | None) -> InputUnavailable:
         if isinstance(exc, self._bexc.ClientError):
             error = exc.response.get("Error", {})
             detail = f"{error.get('Code')}: {secrets.redact(str(error.get('Message', '')))[:200]}"
@@ -327,9 +327,11 @@ class S3Source:
         return sha, size, self._identity(response)
 
     def download(self, staged: Path) -> tuple[str, int, dict]:
+        assert self.key is not None  # an object source: the config names its key
         return self._download(self.key, staged)
 
     def download_prefix(self, staged_dir: Path) -> tuple[int, dict]:
+        assert self.prefix is not None  # a prefix source: the config names its prefix
         staged_dir.mkdir(parents=True, exist_ok=True)
         objects, total = [], 0
         try:

@@ -58,7 +58,8 @@ def _load_config(ctx: JobContext, opts: LatencyOptions) -> latency_config.Latenc
 
 
 def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
-    seen, out = set(), []
+    seen: set[Path] = set()
+    out: list[tuple[Path, str | None]] = []
     for spec in [latency_config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
         path = ctx.workspace.path(spec.path)
         key = path.resolve()
@@ -228,7 +229,7 @@ def _run_probes(specs: list[latency_config.ProbeSpec], now) -> list[Sample]:
         return list(pool.map(lambda p: probe(p.name, p.url, p.timeout_seconds, now), specs))
 
 
-def _logged_rejects(path: Path) -> set[tuple[str, str, str]]:
+def _logged_rejects(path: Path) -> set[tuple[str | None, str | None, str | None]]:
     import csv
 
     try:

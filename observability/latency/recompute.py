@@ -71,9 +71,10 @@ class _Groups:
             if len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T":
                 key = (stamp[:13], parts[1])
             else:
-                key = _slow_key(stamp, parts[1])
-                if key is None:
+                slow = _slow_key(stamp, parts[1])
+                if slow is None:
                     continue
+                key = slow
             try:
                 value = float(parts[2])
             except ValueError:

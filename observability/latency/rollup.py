@@ -115,7 +115,7 @@ class RollupStore:
         return {h[:10] for h in hours} - have
 
     # -- reading ---------------------------------------------------------------------------
-    def _damaged(self, day: str, number: int, line: str) -> InputError:
+    def _damaged(self, day: str, number: int | str, line: str) -> InputError:
         path = self.part(day)
         return InputError(recovery.explain(f"{self.rel(path)}: line {number}: not a rollup row {line[:80]!r}", path))
 
@@ -223,7 +223,7 @@ class RollupStore:
 
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""
-        rows = []
+        rows: list[RollupRow] = []
         for day in self.days():
             if day < since[:10]:
                 continue
@@ -302,7 +302,7 @@ class RollupStore:
                 for row in ordered:
                     prior = last.get(row.source)
                     contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
-                    row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+                    row.breach_streak = (prior[1] + 1 if prior and contiguous else 1) if row.breach_flag else 0
                     last[row.source] = (row.hour_utc, row.breach_streak)
                 written.extend(ordered)
             new_lines = kept + [r.line() for r in ordered]
@@ -382,7 +382,7 @@ class RollupStore:
         for row in ordered:
             prior = last.get(row.source)
             contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
-            row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+            row.breach_streak = (prior[1] + 1 if prior and contiguous else 1) if row.breach_flag else 0
             last[row.source] = (row.hour_utc, row.breach_streak)
         fsio.append_bytes(self.part(day), "".join(r.line() for r in ordered).encode("utf-8"))
         self.written.append(self.part(day))

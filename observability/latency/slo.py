@@ -196,9 +196,10 @@ class Evaluator:
             stepped = entry.get("stepped")
             stored = entry.get("windows")
             if source not in self._open and not entry.get("touched") and (stored is None or isinstance(stored, str)):
-                latest = latest_window(stored or "")
+                text = stored or ""
+                latest = latest_window(text)
                 if latest is None or (stepped is not None and latest[0] <= stepped and latest[1].count(",") == 4
-                                      and stored[-len(latest[1]) - 1] == "="):
+                                      and text[-len(latest[1]) - 1] == "="):
                     # Nothing new to step (its alert, if any, is unchanged): only expiry, cut from the text.
                     episode = episodes.get(source)
                     keep_from = min(horizon, episode) if episode is not None else horizon

@@ -69,8 +69,8 @@ def _error_name(exc: BaseException) -> str:
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: {type(exc).__name__}"
     root = exc
-    while root.__cause__ is not None or root.__context__ is not None:
-        root = root.__cause__ or root.__context__
+    while (outer := root.__cause__ or root.__context__) is not None:
+        root = outer
         if isinstance(root, (ConnectionResetError, ConnectionRefusedError, BrokenPipeError)):
             break
     return f"network: {type(exc).__name__} ({type(root).__name__})" if root is not exc else f"network: {type(exc).__name__}"

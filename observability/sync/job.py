@@ -178,6 +178,7 @@ def _weeks(ctx: JobContext, opts: SyncOptions, cutoff: date) -> list[Group]:
         if not sig.is_file():
             ctx.warn(f"{ws.rel(path)}: no {sig.name} beside it (a delivery cut short?); not synced")
             continue
+        assert found is not None  # week was read from it
         name = found.group(1)
         group = Group("weekly", f"weekly/{name}/", name, None)
         for file in (path, sig):
@@ -395,7 +396,7 @@ def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[G
         return sorted((e for e in entries.values() if e["kind"] == kind),
                       key=lambda e: (e["date"], e["job_id"] or ""), reverse=True)
 
-    body = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
+    body: dict[str, Any] = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
     body["latest"] = {kind: (body[kind][0]["prefix"] if body[kind] else None) for kind in ("dashboard", "weekly")}
     if previous is not None and all(previous.get(k) == v for k, v in body.items()):
         return False

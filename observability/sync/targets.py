@@ -8,6 +8,7 @@ timeouts, 5xx, throttling) or ``SyncFailed`` (retrying will not help: access den
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import os
 from collections.abc import Mapping
@@ -68,10 +69,10 @@ class Target:
     def put(self, key: str, data: bytes, sha256: str) -> None:
         raise NotImplementedError
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         raise NotImplementedError
 
-    def sweep_temps(self) -> list[str]:
+    def sweep_temps(self) -> builtins.list[str]:
         """Temp files killed writes left (an object store has none); returns the keys removed."""
         return []
 
@@ -92,7 +93,7 @@ def open_target(url: str | None, environ: Mapping[str, str] = os.environ) -> Tar
 def check_url(url: str | None) -> Location:
     """Validate ``url`` without opening anything (dry runs contact nothing)."""
     where = locate(url, option="--to", env="OBS_SYNC_TO", what="shared storage", schemes=SCHEMES)
-    if where.kind == "file" and where.path.exists() and not where.path.is_dir():
+    if where.kind == "file" and where.path is not None and where.path.exists() and not where.path.is_dir():
         # Never a directory that is merely unreachable (an unmounted share has no file there): usage.
         raise StoreUrlError(f"--to {where.display}: {where.path} is a file, expected a directory")
     if where.kind not in ("file", "s3"):
@@ -135,7 +136,7 @@ class FileTarget(Target):
             raise self._fail("list", prefix, exc) from None
         return found
 
-    def sweep_temps(self) -> list[str]:
+    def sweep_temps(self) -> builtins.list[str]:
         """Remove temp files of killed writes older than an hour (listing and pruning skip dot files, so
         nothing else ever would); a concurrent push's live temp is younger and is kept."""
         if not self.root.is_dir():
@@ -162,7 +163,7 @@ class FileTarget(Target):
         except WorkspaceError as exc:
             raise Transient(f"{self.display}: cannot write {key} ({exc.message})") from None
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for key in keys:
             try:
                 (self.root / key).unlink()
@@ -270,7 +271,7 @@ class S3Target(Target):
                    ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
                    Metadata={"sha256": sha256})
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), 1000):
             batch = [{"Key": self._key(k)} for k in keys[start:start + 1000]]
             response = self._call("delete", keys[start], self._client.delete_objects, Bucket=self.bucket,

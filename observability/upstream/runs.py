@@ -107,7 +107,8 @@ def timestamp(value: str | None) -> datetime:
     compact = _COMPACT.fullmatch(text)
     if compact:  # what strptime("%Y%m%d_%H%M%S") reads, without its per-call overhead (a cold index: 10k rows)
         try:
-            return datetime(*map(int, compact.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = map(int, compact.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             pass
     try:

@@ -32,9 +32,11 @@ class LogScan:
 
 
 def _ranges(numbers: list[int]) -> list[str]:
-    out, start, prev = [], None, None
-    for n in numbers + [None]:
-        if start is not None and (n is None or n != prev + 1):
+    out: list[str] = []
+    start: int | None = None
+    prev: int | None = None
+    for n in [*numbers, None]:
+        if start is not None and prev is not None and (n is None or n != prev + 1):
             out.append(str(start) if start == prev else f"{start}-{prev}")
             start = None
         if n is not None and start is None:
@@ -102,12 +104,12 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
                 f"{shown}: sequence numbers {', '.join(_ranges(missing)[:20])} are missing "
                 f"({len(missing)} line(s) lost between {numbers[0]} and {numbers[-1]})",
                 evidence={"path": shown, "missing": _ranges(missing)[:50], "missing_count": len(missing)}))
-        for sequence, where in sorted(seen.items()):
-            if len(where) > 1:
-                lines = [int(w) if w.isdigit() else w for w in where]
+        for sequence, places in sorted(seen.items()):
+            if len(places) > 1:
+                lines = [int(w) if w.isdigit() else w for w in places]
                 result.findings.append(Finding(
                     "log_sequence_duplicate", SOURCE,
-                    f"{shown}: sequence {sequence} appears on lines {', '.join(where)}",
+                    f"{shown}: sequence {sequence} appears on lines {', '.join(places)}",
                     evidence={"path": shown, "sequence": sequence, "lines": lines}))
     result.findings += _segment_ranges(workspace, every, result.first_sequence)
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)

@@ -142,6 +142,7 @@ class Reader:
     def runs_index(self, rel: str) -> list[IndexRun]:
         what = "runs index"
         data = self._bytes(rel, what)
+        assert data is not None  # required: a missing file raised
         display = self._display(rel)
         text = self._text(data, rel, what)
         header = next(csv.reader(io.StringIO(text)), [])

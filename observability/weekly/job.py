@@ -322,6 +322,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     if not (opts.dry_run_webhook or unfinished):
         previous = _previous_heartbeat(ctx)
         # Records cut short by a killed run (this week's or another's), before anything is decided on them.
+        assert target is not None  # no dry run
         repaired = _complete_records(ctx, history, target.keys)
     if opts.dry_run_webhook:
         status = "dry_run"
@@ -331,6 +332,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         state = {"state": "dry_run", "label": "dry run: not sent"}
         attempt_rows: list[dict] = []
     elif unfinished:
+        assert target is not None  # no dry run
         status, attempts, state, attempt_rows = _send_partial(ctx, target, body, doc, opts, cfg, figures, diagnostics)
         heartbeat = {}
     elif history.delivered(doc["week_start"]).exists():
@@ -362,6 +364,7 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
             figures.update(_payload_figures(doc), payload_size_bytes=len(body))  # what is sent, not what was rebuilt
             ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
         pending = history.keep_pending(doc["week_start"], body)
+        assert target is not None  # no dry run
         result = _send(ctx, target, body, doc, opts, cfg)
         attempts = len(result.attempts)
         status, alerts, heartbeat = _finish_delivery(ctx, history, doc["week_start"], body, doc, result, cfg,

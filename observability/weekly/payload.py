@@ -220,7 +220,7 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     categories.sort(key=lambda c: c["name"])
     exposure = doc.get("gross_exposure") if isinstance(doc.get("gross_exposure"), dict) else {}
     drawdowns = doc.get("drawdowns") if isinstance(doc.get("drawdowns"), dict) else {}
-    aggregate = drawdowns.get("aggregate") if isinstance(drawdowns.get("aggregate"), dict) else {}
+    aggregate = found if isinstance(found := drawdowns.get("aggregate"), dict) else {}
     curve = doc.get("aggregate_equity_curve", [])
     if not isinstance(curve, list):
         raise InputError(f"{display}: field aggregate_equity_curve: expected a list", input=display)
@@ -247,9 +247,9 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
                                "category": s.get("category") if isinstance(s.get("category"), str) else None})
     strategies.sort(key=lambda s: s["manifest_id"])
     worst = max((c["status"] for c in categories), key=_BUDGET_RANK.__getitem__, default="ok")
-    portfolio = {
+    portfolio: dict[str, Any] = {
         "budget_status": worst,
-        "drawdown_pct": num((peak - last_equity) / peak * 100) if peak else None,
+        "drawdown_pct": num((peak - last_equity) / peak * 100) if peak and last_equity is not None else None,
         "max_drawdown_pct": num(_scalar(reader, display, "drawdowns.aggregate", aggregate, "max_drawdown_pct")),
         "gross_exposure_pct": num(_scalar(reader, display, "gross_exposure", exposure, "current_pct", lo=0)),
         "gross_exposure_cap_pct": num(_scalar(reader, display, "gross_exposure", exposure, "cap_pct", lo=0)),
@@ -258,7 +258,8 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
             "points": len(points), "start_ts": points[0][0] if points else None,
             "end_ts": points[-1][0] if points else None, "start_equity": num(start_equity),
             "last_equity": num(last_equity), "peak_equity": num(peak),
-            "change_pct": num((last_equity - start_equity) / start_equity * 100) if start_equity else None,
+            "change_pct": (num((last_equity - start_equity) / start_equity * 100)
+                           if start_equity and last_equity is not None else None),
         },
         "strategies": strategies,
         "source_generated_at": _timestamp_or_none(doc.get("generated_at"), display, "generated_at"),
@@ -278,7 +279,7 @@ def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     for key in ("generated_at", "as_of", "timestamp"):  # the dashboard's slippage dataset reads the same keys
         if isinstance(doc.get(key), str) and doc[key]:
             stamp = _timestamp_or_none(doc[key], display, key)
-            reader.note_as_of("telemetry", parse_iso(stamp), key)
+            reader.note_as_of("telemetry", parse_iso(stamp) if stamp else None, key)
             break
     if stamp is None:
         reader.note_as_of("telemetry", None, None)

@@ -81,6 +81,7 @@ def open_store(url: str | None, environ: Mapping[str, str] = os.environ) -> Stor
     if where.kind == "file":
         from observability.store.backends.file import FileStore
 
+        assert where.path is not None  # locate() sets it for file://
         return FileStore(where.path, where.display)
     if where.kind == "s3":
         from observability.store.backends.s3 import S3Store
