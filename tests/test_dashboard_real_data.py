@@ -8,15 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from _support_dashboard import (
-    DATASETS,
-    FIXTURES,
-    assert_valid,
-    bundle,
-    export,
-    manifest,
-    verify,
-)
+from _support_dashboard import DATASETS, FIXTURES, assert_valid, bundle, export, manifest, verify
 from observability.cli import cli
 
 NOW = "2025-10-11T12:07:00Z"

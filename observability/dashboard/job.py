@@ -30,12 +30,7 @@ from observability.dashboard.cache import ContentCache
 from observability.dashboard.datasets import SPECS, BuildOptions
 from observability.dashboard.sources import SourceData
 from observability.dashboard.verify import file_matches
-from observability.errors import (
-    ConfigError,
-    InputError,
-    ObservabilityError,
-    SchemaError,
-)
+from observability.errors import ConfigError, InputError, ObservabilityError, SchemaError
 from observability.runtime import JobContext, JobResult
 
 DATASET_SCHEMA_VERSION = "1.0.0"
