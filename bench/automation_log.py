@@ -41,7 +41,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import generate  # noqa: E402
-
 from observability import fsio, runlog  # noqa: E402
 from observability.workspace import Workspace  # noqa: E402
 
@@ -127,7 +126,7 @@ def build_year() -> Path:
         record = _record(job, started, run, cron)
         record["sequence"] = runlog.append(ws, record)
         latest[job] = record
-    for job, record in latest.items():  # heartbeats and artefacts of each job's latest run
+    for record in latest.values():  # heartbeats and artefacts of each job's latest run
         for artefact in record["artefacts"]:
             path = ws.path(artefact)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +220,6 @@ def bench_push(runs: int) -> dict:
     store_dir = DATA / "scratch" / "store"
     shutil.rmtree(store_dir, ignore_errors=True)
     store = f"file://{store_dir}"
-    env = generate.clean_env(NOW)
     # bring the live log to a few lines under the size threshold, so one of the runs rotates
     cursor = END
     extra = list(_runs(END, END + timedelta(days=30)))

@@ -26,14 +26,14 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SOURCES = [f"feed_{i:02d}" for i in range(10)]
-START = datetime(2026, 11, 14, tzinfo=timezone.utc)
+START = datetime(2026, 11, 14, tzinfo=UTC)
 NOW = START + timedelta(days=14)
 
 

@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -260,7 +260,8 @@ def bench_recompute(repeat: int) -> dict | None:
               f"({PY}); install it with `pip install duckdb` (or `pip install -e .[bench]`)", file=sys.stderr)
         return None
     raw = generate.RAW_1M
-    rows = sum(1 for _ in open(raw, "rb")) - 1
+    with open(raw, "rb") as handle:
+        rows = sum(1 for _ in handle) - 1
     out_ours, out_duck = SCRATCH / "rollup_ours.csv", SCRATCH / "rollup_duckdb.csv"
     pair = interleaved({
         "ours": command_job("ours", [PY, str(HERE / "recompute_ours.py"), str(raw), str(out_ours)], stderr_json=True),
@@ -325,7 +326,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"nproc": os.cpu_count(), "cpu": cpu or "unknown", "python": platform.python_version(),
-            "platform": platform.platform(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "platform": platform.platform(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "code": code_version()}
 
 
@@ -625,14 +626,14 @@ def render(measured: list[tuple[Target, Figure]], results: dict, info: dict, m: 
     rows = table_rows(measured)
     head = TABLE_HEAD
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-    term_lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]
+    term_lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
     kind = None
-    for (target, _), r in zip(measured, rows):
+    for (target, _), r in zip(measured, rows, strict=True):
         if target.kind != kind:
             kind = target.kind
             term_lines.append("-- " + {"target": "targets (issue 11)", "baseline": "baselines (same run)",
                                         "supplementary": "supplementary"}[kind])
-        term_lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        term_lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     term = "\n".join(term_lines)
     cyc = results["start_up"]["cycle"]
 

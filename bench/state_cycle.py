@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import generate
+import generate  # noqa: E402
 
 PY = sys.executable
 SCRATCH = generate.DATA / "state_cycle"

@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +41,11 @@ def build(target: Path) -> None:
     from observability.samplegen import weekly as samplegen
 
     samplegen.write_inputs(target, runs=RUNS, daily_runs=RUNS, daily_days=DAILY_DAYS)
-    end = datetime(2026, 1, 12, tzinfo=timezone.utc)
+    end = datetime(2026, 1, 12, tzinfo=UTC)
     samplegen.write_rollups(target / "ops" / "signal_latency_rollup.csv", end=end, days=ROLLUP_DAYS, sources=SOURCES)
     alerts = target / "out" / "latency_alerts"
     alerts.mkdir(parents=True)
-    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 5, tzinfo=UTC)
     for n in range(96):  # a busy week: an alert file every 105 minutes
         at = start + timedelta(minutes=105 * n)
         job_id = at.strftime("%Y%m%dT%H%M%SZ") + "-latency"

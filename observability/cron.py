@@ -70,7 +70,7 @@ class Cron:
         if len(parts) != 5:
             raise CronError(f"{expression!r}: expected 5 fields (minute hour day-of-month month day-of-week), "
                             f"got {len(parts)}")
-        sets = [_field(text, *spec) for text, spec in zip(parts, _FIELDS)]
+        sets = [_field(text, *spec) for text, spec in zip(parts, _FIELDS, strict=True)]
         weekdays = frozenset(0 if d == 7 else d for d in sets[4])
         return cls(" ".join(parts), sets[0], sets[1], sets[2], sets[3], weekdays,
                    not parts[2].startswith("*"), not parts[4].startswith("*"))

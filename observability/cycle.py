@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -170,7 +171,7 @@ def _register_probes(steps: list[Step]) -> None:
     """A probe URL given on a command line may carry a token: scrub it from every step's output
     and log line from the first one on, not only from the job step that parses it."""
     for step in steps:
-        for flag, value in zip(step.argv, step.argv[1:]):
+        for flag, value in itertools.pairwise(step.argv):
             if flag == "--probe":
                 secrets.register(value)
                 secrets.register_url(value.partition("=")[2] or value)
@@ -264,7 +265,7 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     for index, step in enumerate(steps, 1):
         if not step.skipped_reason:
             fsio.atomic_write_json(out_dir / f"{index:02d}-{step.name}.json", step.summary)
-    _write_log_lines(ws, out_dir, stamp, {s.summary.get("job_id") for s in steps} - {None})
+    _write_log_lines(ws, out_dir, stamp, {job_id for s in steps if (job_id := s.summary.get("job_id")) is not None})
     document = {"job": "cycle", "cycle_id": cycle_id, "scope": scope, "status": status,
                 "exit_code": exit_code, "failed_step": failed, "steps": [s.as_dict() for s in steps],
                 "step_summaries": ws.rel(out_dir), "dry_run": options.dry_run}

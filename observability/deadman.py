@@ -8,8 +8,8 @@ every output, and never put in a message. A failed ping only warns; it never fai
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from observability import secrets
 

@@ -350,8 +350,10 @@ def parse_json(data: bytes | str) -> Any:
     else:
         # Fewer brackets than the bound (counted in C, strings included) cannot nest past it: most
         # documents, every log line, skip the walk.
-        opens = data.count(b"[" if isinstance(data, (bytes, bytearray)) else "[") + \
-            data.count(b"{" if isinstance(data, (bytes, bytearray)) else "{")
+        if isinstance(data, (bytes, bytearray)):
+            opens = data.count(b"[") + data.count(b"{")
+        else:
+            opens = data.count("[") + data.count("{")
         too_deep = opens > MAX_JSON_DEPTH and nested_too_deep(doc)
     if too_deep:
         text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data

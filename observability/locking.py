@@ -12,6 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 try:
     import fcntl
@@ -40,7 +44,7 @@ class FileLock:
         self.lock_file = str(lock_file)
         self.timeout = timeout
         self._fd: int | None = None
-        self._fallback = None  # a filelock.FileLock, where flock cannot be used
+        self._fallback: BaseFileLock | None = None  # where flock cannot be used
 
     @property
     def is_locked(self) -> bool:

@@ -7,6 +7,7 @@ import re
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -218,7 +219,8 @@ def _compact(record: dict) -> dict:
 def fields(root: Path, generated_at: str, inputs: list[str] | None = None) -> dict:
     """``generated_at``, ``source_command``, ``commit_sha``; with ``inputs`` also the paths read and, when
     ``inputs pull`` brought any of them, ``inputs_pulled``: where each came from and its identity."""
-    out = {"generated_at": generated_at, "source_command": source_command(), "commit_sha": commit_sha(root)}
+    out: dict[str, Any] = {"generated_at": generated_at, "source_command": source_command(),
+                           "commit_sha": commit_sha(root)}
     if inputs is not None:
         out["inputs"] = sorted(inputs)
         origins = pulled_for(root, list(inputs))

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ class Line:
 
 
 def _stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime(_STAMP)
+    return value.astimezone(UTC).strftime(_STAMP)
 
 
 def _parse_stamp(text: str) -> datetime:
@@ -73,12 +73,12 @@ def _parse_stamp(text: str) -> datetime:
             or not text.isascii():
         raise ValueError(f"not a {_STAMP} time: {text!r}")
     return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
-                    int(text[13:15]), tzinfo=timezone.utc)
+                    int(text[13:15]), tzinfo=UTC)
 
 
 def segment_name(first_sequence: int, last_sequence: int, first_at: datetime, last_at: datetime) -> str:
     """``YYYY/MM/<first_seq:012d>-<last_seq:012d>_<first>-<last>.jsonl.gz`` (month of ``first_at``)."""
-    first_at = first_at.astimezone(timezone.utc)
+    first_at = first_at.astimezone(UTC)
     return (f"{first_at:%Y}/{first_at:%m}/{first_sequence:012d}-{last_sequence:012d}_"
             f"{_stamp(first_at)}-{_stamp(last_at)}.jsonl.gz")
 
@@ -284,7 +284,8 @@ def _drop_rotated(workspace: Workspace, lines: list[bytes], found: list[Segment]
                     cache[segment.path] = set(_whole_lines(read_segment(workspace, segment))[0])
                 except SegmentError:
                     cache[segment.path] = None  # cannot prove the line is there: keep it (readers dedup)
-            if cache[segment.path] and line in cache[segment.path]:
+            held_lines = cache[segment.path]
+            if held_lines and line in held_lines:
                 held = True
                 break
         if not held:
@@ -310,7 +311,7 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
     head = _first_line(live) if size else None
     if head is not None:
         first_sequence, first_at = _fields(head)
-        month_start = at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        month_start = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         earlier_month = first_at is not None and first_at < month_start
         # Lines of the last KEEP stay live: every line of a run still going on (a chain logs one
         # per step) is in the live log when it ends, whatever rotated meanwhile.
@@ -323,7 +324,7 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
             if repair:
                 lines = _drop_rotated(workspace, lines, found)
             times = [_fields(line)[1] for line in lines]
-            moved = [line for line, started in zip(lines, times) if started is None or started < cut]
+            moved = [line for line, started in zip(lines, times, strict=True) if started is None or started < cut]
             kept = lines
             # a size rotation moves at least half the threshold: no trickle of tiny segments
             if moved and (new_month or sum(len(line) + 1 for line in moved) >= rotate_bytes // 2):
@@ -529,9 +530,10 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
             except FileNotFoundError:
                 continue
         else:
-            data = _segment_or_problem(workspace, segment, problems)
-            if data is None:
+            held = _segment_or_problem(workspace, segment, problems)
+            if held is None:
                 continue
+            data = held
         best = None
         for chunk in _whole_lines(data)[0]:
             try:

@@ -252,8 +252,8 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
     written: str | None = None
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
-    if ctx is not None and status not in ("skipped",) and heartbeat and not (
-            diagnostics.get("error_code") == "workspace_error"):
+    if ctx is not None and status not in ("skipped",) and heartbeat and (
+            diagnostics.get("error_code") != "workspace_error"):
         try:
             written = _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:

@@ -56,7 +56,7 @@ def equal(one: Any, two: Any) -> bool:
     if isinstance(one, bool) or isinstance(two, bool):
         return isinstance(one, bool) and isinstance(two, bool) and one == two
     if isinstance(one, list) and isinstance(two, list):
-        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two))
+        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two, strict=True))
     if isinstance(one, dict) and isinstance(two, dict):
         return one.keys() == two.keys() and all(equal(one[k], two[k]) for k in one)
     if isinstance(one, (list, dict)) or isinstance(two, (list, dict)):
@@ -271,7 +271,7 @@ class _Compiler:
         def properties(v: Any) -> bool:
             if not isinstance(v, dict):
                 return True
-            for key, check in props.items():
+            for key, check in props.items():  # noqa: SIM110 (a plain loop: no generator per value)
                 if key in v and not check(v[key]):
                     return False
             return True

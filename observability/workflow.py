@@ -76,7 +76,7 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
-            command, child_env = observability.child(step.argv, env)  # nothing imported from the operator's cwd
+            command, child_env = observability.child(list(step.argv), env)  # nothing imported from the operator's cwd
             done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False,
                                   timeout=STEP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:

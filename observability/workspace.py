@@ -21,7 +21,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def open(cls, root: str | os.PathLike | None) -> "Workspace":
+    def open(cls, root: str | os.PathLike | None) -> Workspace:
         """Resolve ``--workspace`` / OBS_WORKSPACE / the current directory and check it exists."""
         chosen = Path(root or os.environ.get("OBS_WORKSPACE") or ".").expanduser()
         if not chosen.is_dir():

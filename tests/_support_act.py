@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -375,9 +376,9 @@ SIGNAL_HEADER = "timestamp_utc,latency_ms,status,detail,source\n"
 
 
 def signal_rows(start: str, minutes: int) -> str:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    t0 = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
+    t0 = datetime.fromisoformat(start).replace(tzinfo=UTC)
     rows = []
     for minute in range(minutes):
         at = (t0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")

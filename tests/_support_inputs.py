@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from observability.cli import cli
 from _support_cli import Run
+from observability.cli import cli
 
 CANARY_HEADER = "Bearer canary-HTTP-TOKEN-7f3a9c2e1b5d4f60"
 CANARY_GIT_TOKEN = "ghs_canaryGITTOKEN0123456789abcdefXYZ"
@@ -82,7 +82,7 @@ class FileServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> "FileServer":
+    def __enter__(self) -> FileServer:
         self.thread.start()
         return self
 

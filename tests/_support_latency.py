@@ -8,19 +8,19 @@ import io
 import json
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
-from observability.cli import cli
 from _support_cli import Run  # noqa: F401  (re-exported for the tests)
+from observability.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
-UTC = timezone.utc
+UTC = UTC
 CURRENT_HEADER = "timestamp_utc,latency_ms,status,detail,source\n"
 LEGACY_HEADER = "signal_id,ts_emit,ts_ack,status,detail\n"
 

@@ -15,10 +15,10 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-UTC = timezone.utc
+UTC = UTC
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
 LOG_EXEMPT = {"ops/automation_runs.log", "ops/automation_runs.sequence", "ops/latency_job_heartbeat.json",

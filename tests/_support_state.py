@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from observability.cli import cli
 from _support_cli import Run  # noqa: F401  (re-exported for the tests)
+from observability.cli import cli
 
 CANARY_SECRET = "canary-AWS-SECRET-0b7d1e5f9a2c4e6b8d0f"
 BUCKET = "obs-state"

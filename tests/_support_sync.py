@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import _support_dashboard
 import pytest
-from _support_state import CANARY_SECRET, Run, base_env, fresh_bucket, s3_client, s3_env
 from click.testing import CliRunner
 
+import _support_dashboard
+from _support_state import CANARY_SECRET, Run, base_env, fresh_bucket, s3_client, s3_env
 from observability.cli import cli
 
 NOW = "2026-03-02T06:00:00Z"

@@ -12,12 +12,12 @@ from pathlib import Path
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 from observability import fsio, runlog
 from observability.cli import cli
-from observability.runtime import make_job_id
 from observability.cron import Cron
+from observability.runtime import make_job_id
 from observability.workspace import Workspace
-from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_SCHEDULES = REPO / "ops-template" / "configs" / "observability" / "schedules.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import json
+import os
 import shutil
 import socket
 import struct
@@ -13,17 +13,17 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from click.testing import CliRunner
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 from observability.cli import cli
 from observability.resources import template_dir
 from observability.samplegen import weekly as samplegen
-from _support_cli import Run  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or REPO.parent / "shared" / "fixtures" / "upstream")
@@ -49,7 +49,7 @@ def weekly(ws: Path, command: str, *args: str, now: str = NOW, env: dict | None 
 
 
 def inputs_workspace(root: Path, *, rollup_days: int = 14,
-                     rollup_end: datetime = datetime(2026, 1, 8, tzinfo=timezone.utc)) -> Path:
+                     rollup_end: datetime = datetime(2026, 1, 8, tzinfo=UTC)) -> Path:
     """Synthetic upstream inputs plus hourly rollups ending at the demo clock (or ``rollup_end``)."""
     root.mkdir(parents=True, exist_ok=True)
     samplegen.write_inputs(root)

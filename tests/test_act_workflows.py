@@ -23,14 +23,28 @@ import yaml
 
 import _support_act
 import _support_state
-from _support_act import (INPUTS_TOKEN, ROOT, SIGNAL_HEADER, STANDINS, Adopter, MissingStandIn, action_files,
-                          local_repositories, pinned_actions, signal_rows)
+from _support_act import (
+    INPUTS_TOKEN,
+    ROOT,
+    SIGNAL_HEADER,
+    STANDINS,
+    Adopter,
+    MissingStandIn,
+    action_files,
+    local_repositories,
+    pinned_actions,
+    signal_rows,
+)
 from _support_github import FakeGitHub
 from _support_inputs import FileServer
 from _support_state import CANARY_SECRET
 
 s3_server = _support_state.s3_server
 act_harness = _support_act.act_harness
+
+# One xdist worker runs them all (--dist loadgroup): the harness, its wheelhouse and the venv its
+# cache stand-in keeps are built once per session, not once per worker.
+pytestmark = pytest.mark.xdist_group("act")
 
 PROBE_TOKEN = "probe-canary-7c1e9a3f5b2d4e6a"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import pytest
 
+from _support_actions import ROOT, load, run_action
 from observability import jobs
 from observability.cli import cli
-from _support_actions import ROOT, load, run_action
 
 ACTIONS = sorted(p.parent.name for p in (ROOT / "actions").glob("*/action.yml"))
 # Which command each action wraps (the job registry says).

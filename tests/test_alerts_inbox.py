@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from observability.alerts import render
 from tests._support_github import FakeGitHub, alerts_cli
 from tests._support_latency import append_log, current_row, iso, ok_run, write_log
 
-T0 = datetime(2026, 1, 8, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 8, 10, 0, tzinfo=UTC)
 LOG = "logs/signal_notifier.csv"
 
 

@@ -214,7 +214,7 @@ def test_alerts_drill_command(tmp_path):
         real = tmp_path / "real"
         real.mkdir()
         with FakeGitHub(clock=lambda: T0.timestamp()) as fake:
-            for attempt in range(2):
+            for _ in range(2):
                 run = alerts_cli(real, "drill", now="2026-01-08T10:07:00Z", fake=fake, env=env)
                 assert run.exit_code == 0 and run.summary["passed"] is True, run
                 assert [s["actions"] for s in run.summary["steps"]] == [["opened"], ["escalated"], ["resolved"]]

@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from observability import __version__
-from observability.config import latency as latency_config
 from observability.cli import cli
+from observability.config import latency as latency_config
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

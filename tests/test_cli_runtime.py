@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,11 @@ from click.testing import CliRunner
 from filelock import FileLock
 from jsonschema import Draft202012Validator
 
-from observability import runlog
-from observability import runner as runner_io
+from observability import runlog, runner as runner_io
 from observability.cli import cli
+from observability.clock import parse_iso
 from observability.resources import schema_path
 from observability.samplegen.notifier import rows, write_current
-from observability.clock import parse_iso
-from datetime import timedelta
 
 NOW = "2026-01-08T00:07:00Z"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from observability.cli import cli
 from _support_cli import Run
 from _support_state import base_env, init_store, log_lines, synced_files
+from observability.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-01-08T00:07:00Z"

@@ -13,12 +13,10 @@ import shutil
 import time
 
 import pytest
-from _support_dashboard import bundle, entry, export, make_workspace
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from observability.dashboard import cache as cache_mod
-from observability.dashboard import runs
+from _support_dashboard import bundle, entry, export, make_workspace
+from observability.dashboard import cache as cache_mod, runs
 from observability.dashboard.cache import ContentCache
 
 FIRST = "runs/USDJPY_conservative_20260105_010000/daily.csv"
@@ -231,8 +229,8 @@ def test_the_fast_path_agrees_with_the_careful_reader(case):
 
 def test_the_fast_path_takes_clean_files():
     """Upstream's own files (CRLF, a time part on some dates, zero-fill days) never need the careful path."""
-    data = ("date,breakouts,fills,wins,pnl_pips\r\n2018-01-01,9,0,0,0.0\r\n2018-01-02 00:00:00,249,51,50,45.5\r\n"
-            "2018-01-03,3,2,1,-50.25\r\n").encode()
+    data = (b"date,breakouts,fills,wins,pnl_pips\r\n2018-01-01,9,0,0,0.0\r\n2018-01-02 00:00:00,249,51,50,45.5\r\n"
+            b"2018-01-03,3,2,1,-50.25\r\n")
     fast = runs._parse_daily_fast(data)
     assert fast == {"days": 3, "active_days": 2, "fills": 53, "wins": 51, "first": "2018-01-01",
                     "last": "2018-01-03", "max_drawdown_pips": 50.25, "peak_at_drawdown_pips": 45.5,
@@ -283,7 +281,7 @@ BASE = ["date,breakouts,fills,wins,pnl_pips", "2018-01-01 00:00:00,9,0,0,0.0", "
 VARIANTS = {  # name: (lines -> lines or bytes, whether the fast path must take it)
     "clean": (lambda ls: ls, True),
     "columns reordered": (lambda ls: [",".join(reversed(line.split(","))) for line in ls], True),
-    "quoted unused field": (lambda ls: [ls[0], *(f'{c[0]},"b",{",".join(c[2:])}' for c in map(lambda l: l.split(","), ls[1:]))], True),
+    "quoted unused field": (lambda ls: [ls[0], *(f'{c[0]},"b",{",".join(c[2:])}' for c in (line.split(",") for line in ls[1:]))], True),
     "quoted date": (lambda ls: [ls[0], '"2018-01-01",9,0,0,0.0', *ls[2:]], False),
     "quoted number": (lambda ls: [*ls[:2], '2018-01-02,249,"51",50,45.5', *ls[3:]], False),
     "quoted comma": (lambda ls: [*ls[:2], '2018-01-02,"2,4",51,50,45.5', *ls[3:]], False),

@@ -6,8 +6,8 @@ import math
 from statistics import NormalDist
 
 import pytest
-from _support_dashboard import DATASETS, assert_valid, bundle, export, make_workspace
 
+from _support_dashboard import DATASETS, assert_valid, bundle, export, make_workspace
 from observability.dashboard.datasets import win_rate_stats
 from observability.upstream.state_archive import canonical_strategy, classify
 

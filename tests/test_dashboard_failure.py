@@ -5,16 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from _support_dashboard import (
-    bundle,
-    entry,
-    export,
-    heartbeat,
-    make_workspace,
-    manifest,
-    sha256,
-    verify,
-)
+from _support_dashboard import bundle, entry, export, heartbeat, make_workspace, manifest, sha256, verify
 
 
 def test_failed_dataset_keeps_last_good_file_and_entry_while_others_refresh(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from _support_dashboard import (
     DATASETS,
     assert_valid,

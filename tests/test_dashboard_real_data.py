@@ -6,17 +6,9 @@ import collections
 import shutil
 
 import pytest
-from _support_dashboard import (
-    DATASETS,
-    FIXTURES,
-    assert_valid,
-    bundle,
-    export,
-    manifest,
-    verify,
-)
 from click.testing import CliRunner
 
+from _support_dashboard import DATASETS, FIXTURES, assert_valid, bundle, export, manifest, verify
 from observability.cli import cli
 
 NOW = "2025-10-11T12:07:00Z"

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+
 from _support_dashboard import export, make_workspace, verify
 
 OUT = "out/dashboard"

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 import _support_state
-from _support_inputs import (CANARY_GIT_TOKEN, CANARY_HEADER, FileServer, git, pull, repo_inputs_config,
-                             research_repo, write_config)
+from _support_inputs import (
+    CANARY_GIT_TOKEN,
+    CANARY_HEADER,
+    FileServer,
+    git,
+    pull,
+    repo_inputs_config,
+    research_repo,
+    write_config,
+)
 from _support_state import s3_client, s3_env
 
 s3_server = _support_state.s3_server

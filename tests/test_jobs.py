@@ -15,9 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from _support_cli import Run
 from observability import jobs
 from observability.cli import cli
-from _support_cli import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "ops-template"

@@ -16,8 +16,17 @@ from click.testing import CliRunner
 
 from observability.cli import cli
 from observability.samplegen.notifier import rows
-from tests._support_robust import (append_current, assert_same_samples, clean_env, raw_keys, rows_to_keys, run_cli,
-                                   snapshot, stamp, summary)
+from tests._support_robust import (
+    append_current,
+    assert_same_samples,
+    clean_env,
+    raw_keys,
+    rows_to_keys,
+    run_cli,
+    snapshot,
+    stamp,
+    summary,
+)
 
 START = stamp(5)
 NOW = "2026-01-05T06:07:00Z"

@@ -13,8 +13,19 @@ import pytest
 
 from observability.samplegen.notifier import rows
 from tests._support_robust import (
-    REPO, after, append_current, assert_same_samples, check_ops_parse, clean_env, log_validator, read_log,
-    rows_to_keys, run_cli, start_cli, stamp, stored_keys,
+    REPO,
+    after,
+    append_current,
+    assert_same_samples,
+    check_ops_parse,
+    clean_env,
+    log_validator,
+    read_log,
+    rows_to_keys,
+    run_cli,
+    stamp,
+    start_cli,
+    stored_keys,
 )
 
 SOURCES = ["broker_api", "dukascopy", "router_demo"]

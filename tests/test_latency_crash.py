@@ -21,8 +21,19 @@ import pytest
 
 from observability.samplegen.notifier import rows
 from tests._support_robust import (
-    after, append_current, assert_same_samples, check_ops_parse, clean_env, manifest_entries, read_log,
-    rows_to_keys, run_cli, start_cli, stamp, stored_keys, summary,
+    after,
+    append_current,
+    assert_same_samples,
+    check_ops_parse,
+    clean_env,
+    manifest_entries,
+    read_log,
+    rows_to_keys,
+    run_cli,
+    stamp,
+    start_cli,
+    stored_keys,
+    summary,
 )
 
 SOURCES = ["broker_api", "dukascopy", "router_demo"]
@@ -82,26 +93,35 @@ def _assert_recovered(ws: Path, args: list[str], env: dict, expected, context: s
 
 @pytest.fixture(scope="module")
 def startup_seconds() -> float:
-    """How long the interpreter and imports take before the job does anything."""
-    t0 = time.perf_counter()
-    done = run_cli(["latency", "sample", "--help"])
-    assert done.returncode == 0, done.stderr
-    return time.perf_counter() - t0
+    """How long the interpreter and imports take before the job does anything (the faster of two
+    starts: the first of a fresh checkout also compiles the modules)."""
+    timings = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        done = run_cli(["latency", "sample", "--help"])
+        assert done.returncode == 0, done.stderr
+        timings.append(time.perf_counter() - t0)
+    return min(timings)
 
 
 @pytest.fixture(scope="module")
 def run_seconds(tmp_path_factory) -> float:
-    """How long one cycle takes on this machine (kill delays are drawn below it)."""
-    ws = tmp_path_factory.mktemp("calibrate")
+    """How long one cycle takes on this machine (kill delays are drawn below it): the faster of two
+    runs, as the first of a fresh checkout also compiles every module (and, in parallel, the other
+    workers' load comes and goes): a slow calibration drew kill delays after the cycles had ended."""
     data = rows(START, START + timedelta(days=1), SOURCES, step=timedelta(minutes=1), seed=1)
-    append_current(ws / "logs" / "signal_notifier.csv", data)
     env = clean_env(OBS_NOW=after(START + timedelta(days=1), 7))
-    t0 = time.perf_counter()
-    done = run_cli(_sample_args(ws, "--max-raw-bytes", "40000"), env=env)
-    assert done.returncode == 0, done.stderr
+    timings = []
+    for _ in range(2):
+        ws = tmp_path_factory.mktemp("calibrate")
+        append_current(ws / "logs" / "signal_notifier.csv", data)
+        t0 = time.perf_counter()
+        done = run_cli(_sample_args(ws, "--max-raw-bytes", "40000"), env=env)
+        assert done.returncode == 0, done.stderr
+        timings.append(time.perf_counter() - t0)
     # No floor above the cycle itself: a floor longer than a (fast) cycle drew most kill delays
     # after it had finished, and a seed could kill nothing.
-    return max(0.05, time.perf_counter() - t0)
+    return max(0.05, min(timings))
 
 
 @pytest.mark.slow

@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from _support_latency import (CURRENT_HEADER, LEGACY_HEADER, archive_rows, ok_run, raw_rows, rollup_rows,
-                              run_latency, ts, write_config, write_log)
+from _support_latency import (
+    CURRENT_HEADER,
+    LEGACY_HEADER,
+    archive_rows,
+    ok_run,
+    raw_rows,
+    rollup_rows,
+    run_latency,
+    ts,
+    write_config,
+    write_log,
+)
 
 UPSTREAM = Path("/work/shared/fixtures/upstream/ops")
 NOW = ts("2025-10-11T12:00:00Z")

@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 
 from _support_latency import append_log, current_row, ok_run, run_latency, ts, write_log
-
 from observability.errors import InputError
 from observability.latency import report
 from observability.latency.rollup import RollupStore

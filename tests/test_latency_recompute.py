@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from observability.latency.rawstore import HEADER_BYTES, format_rows, hours_by_source, parse_rows
 from observability.latency.recompute import duckdb_available, hourly_stats, hourly_stats_duckdb
-from observability.upstream.signal_log import Sample
 from observability.latency.stats import summarise
+from observability.upstream.signal_log import Sample
 
-START = datetime(2026, 1, 1, 22, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 22, tzinfo=UTC)
 DETAILS = ["", "", "", "timeout", "a, comma", 'a "quoted" word', "Traceback:\n  line 1\n  line 2", "x\r\ny"]
 STATUSES = ["success", "success", "success", "ok", "stable", "failure", "error", "timeout"]
 

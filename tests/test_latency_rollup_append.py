@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from _support_latency import append_log, current_row, ok_run, run_latency, ts, write_log
-
 from observability.latency import job
 from observability.latency.rollup import HEADER, RollupStore
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from _support_latency import append_log, current_row, ok_run, rollup_rows, run_latency, ts, write_log
-
 from observability.latency.rollup import RollupStore
 from observability.outputs.rollups import HEADER, read_combined
 

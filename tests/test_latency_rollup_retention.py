@@ -12,8 +12,19 @@ from datetime import timedelta
 
 import pytest
 
-from _support_latency import (append_log, archive_rows, assert_valid, current_row, iso, ok_run, raw_rows,
-                              rollup_rows, row_key, ts, write_log)
+from _support_latency import (
+    append_log,
+    archive_rows,
+    assert_valid,
+    current_row,
+    iso,
+    ok_run,
+    raw_rows,
+    rollup_rows,
+    row_key,
+    ts,
+    write_log,
+)
 
 SLO = 1000.0
 SUCCESS = {"success", "ok", "stable"}

@@ -7,8 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from _support_latency import (alert_file, append_log, assert_valid, current_row, heartbeat, iso, ok_run, ts,
-                              write_config, write_log)
+from _support_latency import (
+    alert_file,
+    append_log,
+    assert_valid,
+    current_row,
+    heartbeat,
+    iso,
+    ok_run,
+    ts,
+    write_config,
+    write_log,
+)
 
 T = ts("2025-10-11T08:00:00Z")
 SLO = "1000"
@@ -29,7 +39,7 @@ def after(k: int):
 def samples(k: int, values, statuses=None, source: str = "feed_a", offset: int = 1) -> list[str]:
     statuses = statuses or ["success"] * len(values)
     return [current_row(w(k) + timedelta(minutes=offset + i), v, s, "", source)
-            for i, (v, s) in enumerate(zip(values, statuses))]
+            for i, (v, s) in enumerate(zip(values, statuses, strict=False))]
 
 
 def p95(values) -> float:

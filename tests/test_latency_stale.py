@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from _support_latency import (alert_file, append_log, assert_valid, current_row, ok_run, run_latency, ts,
-                              write_config, write_log)
+from _support_latency import (
+    alert_file,
+    append_log,
+    assert_valid,
+    current_row,
+    ok_run,
+    run_latency,
+    ts,
+    write_config,
+    write_log,
+)
 
 T = ts("2025-10-11T08:00:00Z")
 

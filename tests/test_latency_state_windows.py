@@ -7,12 +7,18 @@ import json
 import shutil
 from datetime import timedelta
 
-from _support_latency import append_log, current_row, ok_run, run_latency, ts, write_log
-
 import pytest
 
-from observability.latency.slo import (Window, breached, decode_windows, encode_windows, latest_breach,
-                                       latest_window, prune_windows)
+from _support_latency import append_log, current_row, ok_run, run_latency, ts, write_log
+from observability.latency.slo import (
+    Window,
+    breached,
+    decode_windows,
+    encode_windows,
+    latest_breach,
+    latest_window,
+    prune_windows,
+)
 
 SLO = 1000.0
 

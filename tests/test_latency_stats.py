@@ -8,8 +8,7 @@ import statistics
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from observability.latency.stats import Stats, percentile, summarise
 

@@ -59,12 +59,10 @@ def test_a_waiter_gets_the_lock_when_the_holder_exits(tmp_path):
 
 def test_it_and_the_filelock_package_exclude_each_other(tmp_path):
     path = tmp_path / "x.lock"
-    with FileLock(path):
-        with pytest.raises(Timeout):
-            PackageLock(str(path)).acquire(timeout=0.1)
-    with PackageLock(str(path)):
-        with pytest.raises(LockTimeout):
-            FileLock(path).acquire(timeout=0.1)
+    with FileLock(path), pytest.raises(Timeout):
+        PackageLock(str(path)).acquire(timeout=0.1)
+    with PackageLock(str(path)), pytest.raises(LockTimeout):
+        FileLock(path).acquire(timeout=0.1)
 
 
 def test_two_locks_in_one_process_exclude_each_other_and_one_is_not_reentrant(tmp_path):

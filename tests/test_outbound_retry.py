@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from observability.alerts import pagerduty, slack
 from observability.github import rest
@@ -45,7 +45,7 @@ def test_with_jitter_each_wait_is_between_half_and_all_of_its_ceiling():
 def test_retry_after_is_capped_and_read_as_seconds_or_an_http_date():
     policy = RetryPolicy(retry_after_cap_seconds=600.0)
     assert policy.retry_after(30.0) == 30.0 and policy.retry_after(3600.0) == 600.0
-    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     assert retry_after_seconds("120", now) == 120.0
     assert retry_after_seconds("Mon, 02 Mar 2026 12:01:30 GMT", now) == 90.0
     assert retry_after_seconds("Mon, 02 Mar 2026 11:00:00 GMT", now) == 0.0

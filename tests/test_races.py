@@ -13,13 +13,13 @@ import re
 import subprocess
 import sys
 import threading
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-from _support_dashboard import NOW as EXPORT_NOW
-from _support_dashboard import export, make_workspace, spawn_export
-from _support_github import ALERT_ENV_CLEAR, FakeGitHub, alerts_cli
 
+from _support_dashboard import NOW as EXPORT_NOW, export, make_workspace, spawn_export
+from _support_github import ALERT_ENV_CLEAR, FakeGitHub, alerts_cli
 from observability import runlog
 from observability.dashboard import history
 from observability.runtime import JOB_ID_RE, make_job_id
@@ -53,9 +53,9 @@ def test_two_exports_in_the_same_second_keep_two_ids_and_two_snapshots(tmp_path)
 
 
 def test_job_ids_made_in_the_same_second_differ_and_keep_their_time():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    at = datetime(2026, 1, 8, 0, 7, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 8, 0, 7, tzinfo=UTC)
     ids = {make_job_id("latency", at) for _ in range(200)}
     assert len(ids) == 200
     for job_id in ids:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 import pytest
+
 from _support_github import FakeGitHub
 from _support_weekly import BASE_ENV, delivery_env, inputs_workspace, receiver, run_cli
-
 from observability.cli import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

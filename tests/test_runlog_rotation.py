@@ -157,9 +157,9 @@ def test_readers_open_only_the_segments_of_their_window(ws):
 
 
 def _verify(root: Path, now: datetime, *args: str):
-    from _support_cli import Run
     from click.testing import CliRunner
 
+    from _support_cli import Run
     from observability.cli import cli
 
     env = {"GITHUB_ACTIONS": None, "OBS_WORKSPACE": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None,

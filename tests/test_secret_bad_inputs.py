@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+
 from _support_latency import http_server
 from _support_robust import clean_env, run_cli, summary
 from _support_weekly import PLAIN_SECRET, WEEK, inputs_workspace

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import sys
 import secrets
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -252,8 +252,7 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
 def test_secret_in_an_exception_message_and_traceback_is_scrubbed(tmp_path, capsys, monkeypatch, canary):
     """An unexpected exception (a requests error carrying the webhook URL, say): its message goes to the
     summary and its traceback to stderr, both scrubbed, including the frames' source lines."""
-    from observability import runtime
-    from observability import secrets as registry
+    from observability import runtime, secrets as registry
 
     registry.forget_all()
     url = f"https://hooks.example/weekly/{canary}"

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import _support_state
 import pytest
+
+import _support_state
 from _support_state import CANARY_SECRET, all_files, closed_port, make_workspace, ok, s3_env, state
 
 s3_server = _support_state.s3_server

@@ -8,7 +8,6 @@ import pytest
 
 import _support_state
 from _support_state import make_workspace, ok, synced_files
-
 from observability.state.backends import open_store
 
 s3_server = _support_state.s3_server

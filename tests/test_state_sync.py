@@ -11,7 +11,6 @@ import pytest
 import _support_state
 from _support_state import all_files, git, log_lines, make_workspace, ok, s3_client, state, synced_files
 
-
 s3_server = _support_state.s3_server
 stores = _support_state.stores
 
@@ -239,7 +238,6 @@ def test_git_branch_holds_one_parentless_snapshot_commit(tmp_path, request):
 
 def test_a_pull_that_dies_mid_swap_leaves_no_record_and_one_rerun_recovers(tmp_path, monkeypatch, request):
     from _support_state import StoreFactory
-
     from observability.state import job
 
     factory = StoreFactory("file", tmp_path, request)

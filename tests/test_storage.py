@@ -12,11 +12,11 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
 import _support_state
 import _support_sync
-import pytest
 from _support_state import CANARY_SECRET, closed_port, s3_env
-
 from observability import digest, fsio, secrets
 from observability.storage import ObjectInfo, StorageError, StoreUrlError, locate, open_bucket, same_content
 from observability.storage.file import FileBucket

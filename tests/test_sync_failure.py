@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import _support_state
 import pytest
+
+import _support_state
 from _support_state import CANARY_SECRET, closed_port, s3_env
 from _support_sync import NOW, local_artefacts, make_workspace, sync
-
 from observability import clock, secrets
 from observability.runtime import JobContext
 from observability.storage import StorageError

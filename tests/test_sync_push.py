@@ -9,15 +9,7 @@ import _support_state
 import _support_sync
 from _support_dashboard import assert_valid
 from _support_state import closed_port, s3_env
-from _support_sync import (
-    BUNDLE_DAY,
-    NOW,
-    OLD_WEEK,
-    WEEKS,
-    local_artefacts,
-    make_workspace,
-    sync,
-)
+from _support_sync import BUNDLE_DAY, NOW, OLD_WEEK, WEEKS, local_artefacts, make_workspace, sync
 
 s3_server = _support_state.s3_server
 targets = _support_sync.targets

@@ -13,12 +13,12 @@ import json
 import math
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _support_robust import clean_env, run_cli, summary
 
+from _support_robust import clean_env, run_cli, summary
 from observability.resources import template_dir
 from observability.samplegen import weekly as samplegen
 
@@ -37,7 +37,7 @@ def base(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("base") / "ws"
     shutil.copytree(template_dir(), root)
     samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv",
-                            end=datetime(2026, 1, 8, tzinfo=timezone.utc), days=14)
+                            end=datetime(2026, 1, 8, tzinfo=UTC), days=14)
     return root
 
 
@@ -418,7 +418,7 @@ def test_real_run_figures_agree(tmp_path):
         shutil.rmtree(ws / name)
         shutil.copytree(FIXTURES / name, ws / name)
     samplegen.write_rollups(ws / "ops" / "signal_latency_rollup.csv",
-                            end=datetime(2025, 10, 6, tzinfo=timezone.utc), days=14)
+                            end=datetime(2025, 10, 6, tzinfo=UTC), days=14)
     env = clean_env(OBS_NOW="2025-10-06T01:00:00Z")
     weekly = summary(run_cli(["weekly", "report", "--workspace", str(ws), "--dry-run-webhook"], env=env))
     dashboard = summary(run_cli(["dashboard", "export", "--workspace", str(ws), "--dataset", "turnover"], env=env))

@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from _support_verify import NOW, UTC, add_run, iso, new_workspace, on_cadence, verify
 
+from _support_verify import NOW, UTC, add_run, iso, new_workspace, on_cadence, verify
 from observability.cron import Cron, CronError
 
 

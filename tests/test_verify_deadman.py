@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from _support_verify import log_lines, new_workspace, on_cadence, verify
 
+from _support_verify import log_lines, new_workspace, on_cadence, verify
 from observability import deadman, secrets
 
 TOKEN = "ping-3f9c1e7a-canary"

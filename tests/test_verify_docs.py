@@ -6,7 +6,6 @@ import json
 import re
 
 from _support_verify import REPO, TEMPLATE_SCHEDULES
-
 from observability.config.schedules import load_schedules
 from observability.verify import scheduledoc
 from observability.verify.findings import RULES

@@ -7,6 +7,7 @@ import shutil
 from datetime import datetime
 
 import pytest
+
 from _support_verify import UTC, log_records, make_demo, report_validates, run_cli, verify, verify_job
 
 NOW = datetime(2026, 1, 8, 3, 41, tzinfo=UTC)

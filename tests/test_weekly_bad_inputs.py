@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _support_robust import clean_env, run_cli, summary
 from _support_weekly import WEEK, delivery_env, inputs_workspace, receiver
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _support_weekly import run_cli
 
+from _support_weekly import run_cli
 from observability.cli import cli
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "weekly.md").read_text(encoding="utf-8")

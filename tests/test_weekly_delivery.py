@@ -10,15 +10,24 @@ import hmac
 import json
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from _support_weekly import (PLAIN_SECRET, WEEK, WHSEC_SECRET, delivery_env, history_dir, inputs_workspace, log_lines,
-                             read_json, receiver)
-from _support_weekly import weekly as _weekly
 from standardwebhooks.webhooks import Webhook
 
+from _support_weekly import (
+    PLAIN_SECRET,
+    WEEK,
+    WHSEC_SECRET,
+    delivery_env,
+    history_dir,
+    inputs_workspace,
+    log_lines,
+    read_json,
+    receiver,
+    weekly as _weekly,
+)
 from observability.outbound import delivery, signing
 
 FAST = ("--retry-wait-seconds", "0")
@@ -34,7 +43,7 @@ JOB = "20260108T000700Z-weekly"
 @pytest.fixture
 def ws(tmp_path):
     # rollups up to the end of the week: every input is fresh when the ended week is reported
-    return inputs_workspace(tmp_path / "ws", rollup_end=datetime(2026, 1, 12, tzinfo=timezone.utc))
+    return inputs_workspace(tmp_path / "ws", rollup_end=datetime(2026, 1, 12, tzinfo=UTC))
 
 
 def report(ws, rec, *args, secret=PLAIN_SECRET, env=None):
@@ -231,7 +240,7 @@ def test_backoff_is_exponential_with_jitter_and_waits_are_injected():
 
 
 def test_retry_after_seconds_and_http_date():
-    now = datetime(2026, 1, 8, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 8, 0, 0, tzinfo=UTC)
     assert delivery.retry_after_seconds("120", now) == 120
     assert delivery.retry_after_seconds(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
     assert delivery.retry_after_seconds(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0
@@ -241,7 +250,7 @@ def test_retry_after_seconds_and_http_date():
 def test_retry_after_http_date_is_honoured_in_delivery():
     waits: list[float] = []
     keys = signing.SigningKeys((PLAIN_SECRET.encode(),))
-    fixed = datetime.now(timezone.utc).replace(microsecond=0)
+    fixed = datetime.now(UTC).replace(microsecond=0)
     date = format_datetime(fixed + timedelta(seconds=42), usegmt=True)
     with receiver([(429, {"Retry-After": date}), 200]) as rec:
         result = delivery.deliver(rec.url + "/hook", b"{}", keys, webhook_id="msg_2", checksum="0" * 64,

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from _support_weekly import (FIXTURES, WEEK, fixtures_workspace, inputs_workspace, log_lines, read_json,
-                             sample_workspace, weekly)
 from jsonschema import Draft202012Validator, FormatChecker
 
+from _support_weekly import (
+    FIXTURES,
+    WEEK,
+    fixtures_workspace,
+    inputs_workspace,
+    log_lines,
+    read_json,
+    sample_workspace,
+    weekly,
+)
 from observability import fsio
 from observability.config.weekly import WeeklyConfig
 from observability.weekly import payload as payload_mod
@@ -85,7 +93,7 @@ def test_two_builds_are_byte_identical(tmp_path):
 
 def test_library_build_is_deterministic_across_workspaces(tmp_path):
     prov = payload_mod.Provenance("20260108T000700Z-weekly", None, "observability weekly report")
-    at = datetime(2026, 1, 8, 0, 7, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 8, 0, 7, tzinfo=UTC)
     bodies = []
     for name in ("a", "b"):
         ws = Workspace(inputs_workspace(tmp_path / name).resolve())
@@ -237,9 +245,9 @@ def test_schema_failure_writes_every_error_to_invalid_json(tmp_path):
 
 
 def test_default_week_is_the_last_complete_iso_week():
-    assert payload_mod.Week.last_complete(datetime(2026, 1, 8, 0, 7, tzinfo=timezone.utc)).start == date(2025, 12, 29)
-    assert payload_mod.Week.last_complete(datetime(2026, 1, 5, 0, 0, tzinfo=timezone.utc)).start == date(2025, 12, 29)
-    assert payload_mod.Week.last_complete(datetime(2026, 1, 4, 23, 59, tzinfo=timezone.utc)).start == date(2025, 12, 22)
+    assert payload_mod.Week.last_complete(datetime(2026, 1, 8, 0, 7, tzinfo=UTC)).start == date(2025, 12, 29)
+    assert payload_mod.Week.last_complete(datetime(2026, 1, 5, 0, 0, tzinfo=UTC)).start == date(2025, 12, 29)
+    assert payload_mod.Week.last_complete(datetime(2026, 1, 4, 23, 59, tzinfo=UTC)).start == date(2025, 12, 22)
 
 
 @pytest.mark.parametrize("week, needle", [("2026-01-06", "weeks start on Monday"), ("2026-02-02", "in the future"),

@@ -11,10 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-from _support_weekly import WEEK, WHSEC_SECRET, delivery_env, inputs_workspace, receiver
-from _support_weekly import weekly as _weekly
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from _support_weekly import WEEK, WHSEC_SECRET, delivery_env, inputs_workspace, receiver, weekly as _weekly
 from observability.outbound import signing
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "weekly.md"

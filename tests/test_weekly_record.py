@@ -16,14 +16,22 @@ import json
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _support_robust import clean_env
-from _support_weekly import PLAIN_SECRET, WEEK, delivery_env, history_dir, inputs_workspace, read_json, receiver
-from _support_weekly import weekly as _weekly
 
+from _support_robust import clean_env
+from _support_weekly import (
+    PLAIN_SECRET,
+    WEEK,
+    delivery_env,
+    history_dir,
+    inputs_workspace,
+    read_json,
+    receiver,
+    weekly as _weekly,
+)
 from observability.alerts.sources import WeeklySource
 from observability.workspace import Workspace
 
@@ -251,7 +259,7 @@ def test_a_partial_week_is_sent_but_never_recorded_as_the_week(tmp_path):
         assert not history_dir(ws).exists()  # no pending copy, no record
         assert not (ws / "ops" / "weekly_report_heartbeat.json").exists()
         assert (ws / "out" / "weekly_report" / "20260108T000700Z-weekly.json").read_bytes() == rec.requests[0].body
-        inputs_workspace(ws, rollup_end=datetime(2026, 1, 12, tzinfo=timezone.utc))  # the rest of the week's latency
+        inputs_workspace(ws, rollup_end=datetime(2026, 1, 12, tzinfo=UTC))  # the rest of the week's latency
         full = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))  # the scheduled run
         assert full.exit_code == 0 and full.summary["status"] == "ok", full
     assert json.loads(rec.requests[1].body)["period"]["end"] == "2026-01-12T00:00:00Z"

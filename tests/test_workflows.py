@@ -80,7 +80,7 @@ def test_cron_values_live_in_schedules_yaml_only():
         if schedule:
             found[path.name] = {item["cron"] for item in schedule}
     assert found == expected, "every cron lives in a caller and in schedules.yaml, nowhere else"
-    assert SCHEDULED <= {p.name for p in CALLERS}
+    assert {p.name for p in CALLERS} >= SCHEDULED
 
 
 def _cycle(workflow: dict) -> dict:
@@ -136,6 +136,6 @@ def test_alert_drills_exist_for_latency_and_ci():
     assert drill["if"] == "${{ inputs.alert-drill }}"
     ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
     assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
-    assert any("Alert drill" == s["name"] for s in ci["jobs"]["tests"]["steps"])
+    assert any(s["name"] == "Alert drill" for s in ci["jobs"]["tests"]["steps"])
     assert "alerts-report-failure" in str(ci["jobs"]["report"]["steps"])
     assert "!cancelled()" in ci["jobs"]["report"]["if"] and "default_branch" in ci["jobs"]["report"]["if"]

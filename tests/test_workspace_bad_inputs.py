@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ def env(**extra: str) -> dict[str, str]:
 def signal_log(ws: Path, hours: int = 3) -> None:
     from observability.samplegen.notifier import rows, write_current
 
-    end = datetime(2026, 1, 8, 0, 0, tzinfo=timezone.utc)
+    end = datetime(2026, 1, 8, 0, 0, tzinfo=UTC)
     write_current(ws / "logs" / "signal.csv",
                   rows(end - timedelta(hours=hours), end, ["feed_a", "feed_b"], step=timedelta(minutes=5)))
 

@@ -39,7 +39,7 @@ class Cache:
     listed_this_run: bool = False
 
     @classmethod
-    def load(cls, ws: Workspace, relative: str, repo: str, *, dry_run: bool = False) -> "Cache":
+    def load(cls, ws: Workspace, relative: str, repo: str, *, dry_run: bool = False) -> Cache:
         path = ws.path(relative)
         cache = cls(path, repo, dry_run=dry_run)
         try:

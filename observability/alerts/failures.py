@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from observability.alertitem import fingerprint
 from observability.alerts import render
 from observability.alerts.inbox import Event, Inbox
-from observability.alertitem import fingerprint
 from observability.markdown import cell
 
 

@@ -154,11 +154,11 @@ class Inbox:
         for fp, entry in sorted(self.cache.issues.items()):
             if entry["kind"] != "alert" or entry["status"] != "firing" or fp in firing:
                 continue
-            report = authoritative.get(entry.get("origin") or "")
+            source = authoritative.get(entry.get("origin") or "")
             if self.drill_all and not entry.get("drill"):
                 continue  # a drill run never touches a real issue, even with a mixed-up cache
-            if report is not None:
-                self._resolve(fp, entry, report.resolved_at.get(fp) or self.stamp)
+            if source is not None:
+                self._resolve(fp, entry, source.resolved_at.get(fp) or self.stamp)
         return self.outcome
 
     def _event(self, kind: str, alert: Alert, entry: dict) -> None:

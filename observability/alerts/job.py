@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from observability import config, fsio, runner
-from observability.config import alerts as alerts_config
-from observability.alerts import mirrors as mirrors_mod
-from observability.alerts import render
-from observability.alerts import sources as sources_mod
+from observability.alerts import mirrors as mirrors_mod, render, sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import Failure, report_failure, report_recovery
 from observability.alerts.inbox import Inbox
+from observability.config import alerts as alerts_config
 from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
 from observability.github.rest import RETRY, GitHubClient, GitHubError

@@ -10,9 +10,10 @@ import hashlib
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from observability import secrets
 from observability.alerts import pagerduty, slack, webhook
@@ -72,8 +73,7 @@ def _slack(events: list[Event], s: MirrorSettings) -> list[dict]:
 
 
 def _pagerduty(events: list[Event], s: MirrorSettings, repo: str) -> list[dict]:
-    wanted = [(e, pagerduty.wanted(e)) for e in events]
-    wanted = [(e, a) for e, a in wanted if a]
+    wanted = [(e, a) for e in events if (a := pagerduty.wanted(e))]
     if not wanted:
         return []
     name = s.cfg.pagerduty_routing_key_env

@@ -8,7 +8,7 @@ changed with OBS_PAGERDUTY_EVENTS_URL (the EU service region, or a test receiver
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from observability.alerts.inbox import Event
 from observability.outbound.retry import RetryPolicy

@@ -7,7 +7,8 @@ retried, above all not a timeout: Slack has no idempotency key, so a retry after
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from observability.alerts.inbox import Event
 from observability.outbound.retry import RetryPolicy
@@ -35,7 +36,7 @@ def payload(event: Event) -> dict:
         links.append(f"<{event.issue_url}|issue>")
     if event.run_url:
         links.append(f"<{event.run_url}|run>")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{_EMOJI.get(event.kind, '')} *{escape(text)}*\n"
                                                              f"{escape(event.message)[:2500]}"}},
     ]

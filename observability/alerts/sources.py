@@ -120,7 +120,7 @@ class LatencySource:
             rule = str(item.get("rule", "latency_slo"))
             report.alerts.append(Alert(
                 fingerprint=fp, origin=self.name, rule=rule, subject=subject,
-                severity=item.get("severity") if item.get("severity") in RANK else "warning",
+                severity=str(item["severity"]) if item.get("severity") in RANK else "warning",
                 message=str(item.get("message") or f"{subject}: {rule} firing"),
                 owner=str(item.get("owner") or self.owner),
                 next_action=str(item.get("next_action") or f"see {self.runbook}"),
@@ -160,7 +160,7 @@ class WeeklySource:
         report.alerts.append(Alert(
             fingerprint=alert_id, origin=self.name, rule=weekly_outputs.DELIVERY_RULE,
             subject=weekly_outputs.DELIVERY_SUBJECT,
-            severity=item.get("severity") if item.get("severity") in RANK else "critical",
+            severity=str(item["severity"]) if item.get("severity") in RANK else "critical",
             message=str(item.get("message") or f"weekly report for {week} not delivered"),
             owner=str(item.get("owner") or self.owner),
             next_action=str(item.get("next_action") or f"observability weekly replay --week-start {week}"),
@@ -187,7 +187,7 @@ class DashboardSource:
         for name, entry in sorted(beat["datasets"].items()):
             if not isinstance(entry, dict) or entry.get("status") != "failed":
                 continue
-            failure = entry.get("last_failure") if isinstance(entry.get("last_failure"), dict) else {}
+            failure = found if isinstance(found := entry.get("last_failure"), dict) else {}
             stale = bool(entry.get("stale"))
             report.alerts.append(Alert(
                 fingerprint=fingerprint("dashboard", "export_failed", name), origin=self.name, rule="export_failed",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import click
-
 import importlib
+
+import click
 
 from observability import __version__, jobs, provenance
 

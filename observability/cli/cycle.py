@@ -77,8 +77,7 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
     """
     import shlex
 
-    from observability import cycle as library
-    from observability import fsio, secrets
+    from observability import cycle as library, fsio, secrets
     from observability.errors import ObservabilityError
 
     if command_text is not None and command:

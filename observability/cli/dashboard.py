@@ -71,8 +71,7 @@ def export(datasets, output_dir, manifest, provenance, heartbeat_file, history_d
         observability dashboard export --dataset ev_history --dataset turnover \\
             --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
     """
-    from observability.dashboard.job import ExportOptions
-    from observability.dashboard.job import export as run_export
+    from observability.dashboard.job import ExportOptions, export as run_export
     from observability.runtime import run_job
 
     options = ExportOptions(
@@ -92,9 +91,7 @@ def _bundle_sync():
     from observability.dashboard.job import BundleSync
     from observability.errors import InputError
     from observability.sync.errors import SyncFailed
-    from observability.sync.job import SyncOptions
-    from observability.sync.job import run as run_sync
-    from observability.sync.job import check_url
+    from observability.sync.job import SyncOptions, check_url, run as run_sync
 
     def push(ctx, to, bundle_dir, dry_run):
         return run_sync(ctx, SyncOptions(to=to, bundle_dir=bundle_dir, weekly=False, dry_run=dry_run))

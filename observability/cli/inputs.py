@@ -39,8 +39,7 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
     \b
         observability inputs pull --workspace . --for latency
     """
-    from observability.inputs.job import PullOptions
-    from observability.inputs.job import pull as run_pull
+    from observability.inputs.job import PullOptions, pull as run_pull
     from observability.runtime import run_job
 
     options = PullOptions(config=config, only=tuple(only), dry_run=dry_run,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import FiniteFloatRange, MAX_DAYS, dry_run_option, finish, job_options
+from observability.cli.options import MAX_DAYS, FiniteFloatRange, dry_run_option, finish, job_options
 
 
 @click.group()

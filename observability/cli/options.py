@@ -5,10 +5,9 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import click
-
 
 # Day counts past this overflow date arithmetic (datetime tops out in year 9999).
 MAX_DAYS = 36_500

@@ -40,8 +40,7 @@ def init(store, workspace, job_id, lock_timeout) -> None:
     \b
         observability state init --store s3://my-bucket/observability-state
     """
-    from observability.state.job import StateOptions
-    from observability.state.job import init as run_init
+    from observability.state.job import StateOptions, init as run_init
 
     _run(run_init, StateOptions(store=store), workspace, job_id, lock_timeout)
 
@@ -64,8 +63,7 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
     \b
         observability state pull --store s3://my-bucket/observability-state --for latency
     """
-    from observability.state.job import StateOptions
-    from observability.state.job import pull as run_pull
+    from observability.state.job import StateOptions, pull as run_pull
 
     _run(run_pull, StateOptions(store=store, scope=scope), workspace, job_id, lock_timeout)
 
@@ -88,8 +86,7 @@ def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> N
     \b
         observability state push --store git+https://github.com/owner/repo.git#observability-state
     """
-    from observability.state.job import StateOptions
-    from observability.state.job import push as run_push
+    from observability.state.job import StateOptions, push as run_push
 
     _run(run_push, StateOptions(store=store, dry_run=dry_run, keep_generations=keep_generations), workspace, job_id,
          lock_timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, MAX_DAYS, finish, job_options
+from observability.cli.options import MAX_DAYS, FiniteFloatRange, finish, job_options
 
 TO_HELP = ("Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
            "(endpoint and credentials from OBS_S3_ENDPOINT_URL and the AWS_* variables).")
@@ -46,8 +46,7 @@ def push(to, bundle_dir, weekly_dir, no_dashboard, no_weekly, retention_weeks, m
         observability sync push --to s3://my-bucket/observability --retention-weeks 8
     """
     from observability.runtime import run_job
-    from observability.sync.job import SyncOptions
-    from observability.sync.job import push as run_push
+    from observability.sync.job import SyncOptions, push as run_push
 
     options = SyncOptions(to=to, bundle_dir=bundle_dir, weekly_dir=weekly_dir, dashboard=not no_dashboard,
                           weekly=not no_weekly, retention_weeks=retention_weeks, max_retries=max_retries,

@@ -27,8 +27,8 @@ def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> N
     \b
         observability workflow run --dry-run
     """
-    from observability.workflow import dump, run as run_chain
     from observability.runtime import run_job
+    from observability.workflow import dump, run as run_chain
 
     if config_dump:
         from observability.cli.options import dump_or_fail

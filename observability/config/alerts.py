@@ -8,6 +8,7 @@ from pathlib import Path
 from observability.config import load_yaml
 from observability.errors import ConfigError
 
+
 @dataclass(frozen=True)
 class AlertsConfig:
     """configs/observability/alerts.yaml; docs/alerts.md defines each setting."""

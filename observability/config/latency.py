@@ -10,6 +10,7 @@ from pathlib import Path
 from observability.config import load_yaml
 from observability.errors import ConfigError
 
+
 @dataclass(frozen=True)
 class InputSpec:
     """One upstream signal log read incrementally."""

@@ -9,6 +9,7 @@ from observability.config import load_yaml
 from observability.cron import Cron, CronError
 from observability.errors import ConfigError
 
+
 @dataclass(frozen=True)
 class Schedule:
     """One cron entry of configs/observability/schedules.yaml: when ``job`` should run, and how late is missed."""

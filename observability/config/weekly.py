@@ -8,6 +8,7 @@ from pathlib import Path
 from observability.config import load_yaml
 from observability.errors import ConfigError
 
+
 @dataclass(frozen=True)
 class WeeklyConfig:
     """configs/observability/weekly_report.yaml; docs/weekly.md defines each setting."""

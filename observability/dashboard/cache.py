@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ class ContentCache:
         self.hits += len(out)
         workers = min(os.cpu_count() or 1, 8)
         jobs = [(path, known, compute) for _, path, known in todo]
+        results: Iterable[tuple[str, str | None, Any, list[int] | None]]
         if len(todo) >= parallel_from and workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -118,7 +119,7 @@ class ContentCache:
                 results = list(pool.map(_read_file, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8)))))
         else:
             results = map(_read_file, jobs)
-        for (key, _, known), (kind, digest, value, stat) in zip(todo, results, strict=True):
+        for (key, _, _known), (kind, digest, value, stat) in zip(todo, results, strict=True):
             if kind == "missing":
                 continue
             if kind == "unreadable":

@@ -14,8 +14,7 @@ from typing import Any
 
 from observability.clock import iso, parse_iso
 from observability.dashboard.sources import SourceData
-from observability.upstream import runs as upstream_runs
-from observability.upstream import state_archive
+from observability.upstream import runs as upstream_runs, state_archive
 
 DEFAULT_CONF = 0.95
 DEFAULT_EV_HISTORY_LIMIT = 32

@@ -10,32 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from observability import clock, fsio, markdown, provenance, schemas
 from observability.dashboard import (
     DATASETS,
     history,
     latency_rollup,
+    manifest as manifest_mod,
     rowcheck,
     runs,
     snapshots,
     telemetry,
+    upload as upload_mod,
 )
-from observability.dashboard import manifest as manifest_mod
-from observability.dashboard import upload as upload_mod
 from observability.dashboard.cache import ContentCache
 from observability.dashboard.datasets import SPECS, BuildOptions
 from observability.dashboard.sources import SourceData
 from observability.dashboard.verify import file_matches
-from observability.errors import (
-    ConfigError,
-    InputError,
-    ObservabilityError,
-    SchemaError,
-)
+from observability.errors import ConfigError, InputError, ObservabilityError, SchemaError
 from observability.runtime import JobContext, JobResult, derive_status
 from observability.workspace import Workspace
 
@@ -280,12 +276,12 @@ def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, sel
                                           history.max_sequence(exporter.history_dir))
     entries = _apply(ctx, exporter, outcomes, previous, sequence)
     files: dict[str, bytes] = {}
-    for name, entry in entries.items():
+    for entry in entries.values():
         try:
             files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
         except OSError:
             pass
-    manifest_doc = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
+    manifest_doc: dict[str, Any] = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
                     "generated_at": exporter.now, "job_id": ctx.job_id,
                     "datasets": [entries[n] for n in DATASETS if n in entries],
                     "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance)}
@@ -328,7 +324,7 @@ def _previous_entries(ctx: JobContext, exporter: _Exporter) -> tuple[dict[str, A
 def _bundle_provenance(ctx: JobContext, exporter: _Exporter, selected: tuple[str, ...],
                        user_provenance: dict[str, Any]) -> dict[str, Any]:
     ws = ctx.workspace
-    prov = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
+    prov: dict[str, Any] = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
             "inputs": exporter.source_roots(selected)}
     prov.update(user_provenance)
     if not prov.get("inputs"):
@@ -407,12 +403,12 @@ def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], 
 def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifest_doc) -> dict[str, Any]:
     path = ctx.workspace.path(opts.heartbeat_file)
     previous = ctx.previous_heartbeat(path)
-    prev_sets = previous.get("datasets") if isinstance(previous.get("datasets"), dict) else {}
+    prev_sets = found if isinstance(found := previous.get("datasets"), dict) else {}
     entries = manifest_mod.entries(manifest_doc)
     datasets: dict[str, Any] = {}
     now = clock.iso(ctx.started)
     for name in DATASETS:
-        old = prev_sets.get(name) if isinstance(prev_sets.get(name), dict) else {}
+        old = found if isinstance(found := prev_sets.get(name), dict) else {}
         outcome = outcomes.get(name)
         if outcome is None:
             if old:

@@ -205,7 +205,7 @@ class Runs:
 
     def __iter__(self):
         for row, daily in self._items:
-            yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily)))
+            yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily, strict=False)))
 
 
 def _is_link(path: str) -> bool:
@@ -252,14 +252,16 @@ def read(ws: Workspace, runs_root: Path, cache: ContentCache) -> SourceData:
     for row, rel in usable:
         daily = None
         if rel in parsed_daily:
-            digest, value = parsed_daily[rel]
+            daily_digest, value = parsed_daily[rel]
             if isinstance(value, OSError):
                 out.warnings.append(f"{rel}: cannot read ({value}); run published without daily figures")
             elif isinstance(value, ValueError):
-                out.inputs.append((rel, digest))
+                assert daily_digest is not None  # read (and hashed): only an unreadable file has no digest
+                out.inputs.append((rel, daily_digest))
                 out.warnings.append(f"{rel}: {value}; run published without daily figures")
             else:
-                out.inputs.append((rel, digest))
+                assert daily_digest is not None
+                out.inputs.append((rel, daily_digest))
                 if value[-1]:
                     out.warnings.extend(f"{rel}: {w}" for w in value[-1])
                     out.skipped += len(value[-1])

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from observability import clock, fsio, schemas
-from observability.dashboard import history, rowcheck
-from observability.dashboard import manifest as manifest_mod
+from observability.dashboard import history, manifest as manifest_mod, rowcheck
 from observability.dashboard.datasets import SPECS
 
 
@@ -59,7 +58,7 @@ def check_dataset_file(path: Path, entry: dict, display: str) -> tuple[list[str]
         problems.append(f"{display}: {len(rows)} rows, manifest says row_count {entry.get('row_count')}")
     if doc.get("row_count") != len(rows):
         problems.append(f"{display}: row_count field {doc.get('row_count')} but {len(rows)} rows")
-    spec = SPECS.get(name)
+    spec = SPECS.get(name) if isinstance(name, str) else None
     if spec is not None:
         bad = 0
         for index, row in enumerate(rows):
@@ -131,7 +130,7 @@ def verify_bundle(manifest_path: Path, *, datasets: tuple[str, ...], now: dateti
     if history_dir is not None and retention_days is not None:
         # One day of grace: pruning runs with exports, so a snapshot may outlive the limit by one cadence.
         for snap in history.expired(history_dir, now - timedelta(days=1), retention_days):
-            report.add(f"{display(snap.path)}: history snapshot from {clock.iso(snap.generated_at)} is older "
+            report.add(f"{display(snap.path)}: history snapshot from {clock.iso(snap.generated_at) if snap.generated_at else '(no date)'} is older "
                        f"than the {retention_days}-day retention")
     return report
 

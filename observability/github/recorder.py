@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observability.github.rest import GitHubClient
+from observability.github.rest import repo_path
 
 
 class RecordingClient:
@@ -17,7 +17,8 @@ class RecordingClient:
         self.recorded: list[dict[str, Any]] = []
         self._next_number = 0
 
-    repo_path = GitHubClient.repo_path
+    def repo_path(self, *parts: str | int) -> str:
+        return repo_path(self.repo, *parts)
 
     def _record(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> None:
         entry: dict[str, Any] = {"method": method, "path": path}

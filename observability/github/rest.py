@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from observability import __version__, secrets
@@ -35,7 +36,7 @@ class GitHubError(ObservabilityError):
 
     error_code = "github_api_error"
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: object):
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: Any):
         super().__init__(message, status_code=status, **details)
         self.status = status
         self.transient = transient
@@ -58,6 +59,13 @@ class Response:
     status: int
     data: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def repo_path(repo: str, *parts: str | int) -> str:
+    """The API path of ``parts`` under ``repo`` (owner/name), each part URL-quoted."""
+    owner, name = repo.split("/")
+    tail = "/".join(quote(str(p), safe="") for p in parts)
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}" + (f"/{tail}" if tail else "")
 
 
 def link_next(header: str | None) -> str | None:
@@ -105,7 +113,7 @@ class GitHubClient:
         self._session = session or requests.Session()
 
     @classmethod
-    def from_env(cls, *, repo: str | None = None, environ=os.environ, **kwargs) -> "GitHubClient":
+    def from_env(cls, *, repo: str | None = None, environ=os.environ, **kwargs) -> GitHubClient:
         """Token GITHUB_TOKEN (else GH_TOKEN), base URL GITHUB_API_URL, repo ``repo`` or GITHUB_REPOSITORY."""
         token = secrets.from_env("GITHUB_TOKEN", environ=environ) or secrets.from_env("GH_TOKEN", environ=environ)
         if token is None:
@@ -125,9 +133,7 @@ class GitHubClient:
 
     # -- paths -------------------------------------------------------------------------------
     def repo_path(self, *parts: str | int) -> str:
-        owner, name = self.repo.split("/")
-        tail = "/".join(quote(str(p), safe="") for p in parts)
-        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}" + (f"/{tail}" if tail else "")
+        return repo_path(self.repo, *parts)
 
     # -- requests ----------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
@@ -141,7 +147,7 @@ class GitHubClient:
 
         ``items_key`` names the list inside an object answer (``{"total_count": n, "artifacts": [...]}``).
         """
-        query = {"per_page": 100, **(params or {})}
+        query: dict | None = {"per_page": 100, **(params or {})}
         url: str | None = self.api_url + path
         while url:
             response = self._send("GET", url, query, None, False, ())

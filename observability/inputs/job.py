@@ -124,7 +124,7 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
         records = [_record(ctx, item) for item in fetched]
         destinations = [staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}")
                         for item in fetched]
-        for item, destination in zip(fetched, destinations):
+        for item, destination in zip(fetched, destinations, strict=True):
             staging.install(item.staged, destination, stage_root / "old")
             if item.saved is not None:
                 saved_inputs[item.spec.name] = {**item.saved, "destination": item.spec.destination}
@@ -214,6 +214,7 @@ def _fetch_object(spec: InputSpec, slot: Path, cursors: dict, saved: dict, envir
                            saved=got.saved, notes=notes)
         if spec.kind == "s3" and "prefix" in spec.source:
             staged = slot / "dir"
+            assert isinstance(source, sources.S3Source)
             size, identity = source.download_prefix(staged)
             return Fetched(spec, staged, source.display, identity, size, source.requests)
         staged = slot / "file"

@@ -324,9 +324,11 @@ class S3Source:
         return sha, size, self._identity(response)
 
     def download(self, staged: Path) -> tuple[str, int, dict]:
+        assert self.key is not None  # an object source: the config names its key
         return self._download(self.key, staged)
 
     def download_prefix(self, staged_dir: Path) -> tuple[int, dict]:
+        assert self.prefix is not None  # a prefix source: the config names its prefix
         staged_dir.mkdir(parents=True, exist_ok=True)
         objects, total = [], 0
         try:
@@ -355,6 +357,7 @@ class S3Source:
         if if_none_match:
             kwargs["IfNoneMatch"] = if_none_match
         self.requests += 1
+        assert self.key is not None  # an object source: the config names its key
         try:
             with self._s3.mapped("read", self.key):
                 response = self._client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)

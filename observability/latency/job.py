@@ -16,11 +16,11 @@ from observability.errors import ConfigError, InputError
 from observability.latency import report
 from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
-from observability.upstream.signal_log import SOURCE_RE, Reject, Sample, read_new
 from observability.latency.slo import Evaluator
 from observability.latency.stats import Stats, summarise
 from observability.outputs.rollups import RollupRow
 from observability.runtime import JobContext, JobResult, derive_status
+from observability.upstream.signal_log import SOURCE_RE, Reject, Sample, read_new
 
 # Version 2: a source's SLO windows are one string (observability.latency.slo.encode_windows). Version 1
 # states (a JSON object per source's windows) are read and rewritten as version 2; a release that knows only
@@ -60,7 +60,8 @@ def _load_config(ctx: JobContext, opts: LatencyOptions) -> latency_config.Latenc
 
 
 def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
-    seen, out = set(), []
+    seen: set[Path] = set()
+    out: list[tuple[Path, str | None]] = []
     for spec in [latency_config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
         path = ctx.workspace.path(spec.path)
         key = path.resolve()
@@ -256,7 +257,7 @@ def state_text(state: dict) -> str:
     if len(pieces) != len(raws) + 1:  # a NUL elsewhere in the state: no splice
         return dump(state)
     out = [pieces[0]]
-    for raw, piece in zip(raws, pieces[1:]):
+    for raw, piece in zip(raws, pieces[1:], strict=True):
         out += ('"', raw, '"', piece)
     return "".join(out)
 
@@ -289,7 +290,7 @@ def _run_probes(specs: list[latency_config.ProbeSpec], now) -> list[Sample]:
         return list(pool.map(lambda p: probe(p.name, p.url, p.timeout_seconds, now), specs))
 
 
-def _logged_rejects(path: Path) -> set[tuple[str, str, str]]:
+def _logged_rejects(path: Path) -> set[tuple[str | None, str | None, str | None]]:
     import csv
 
     try:

@@ -12,9 +12,9 @@ import io
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterable
 
 from observability import fsio, recovery, schemas
 from observability.clock import iso, parse_iso
@@ -45,7 +45,7 @@ def format_rows(samples: Iterable[Sample]) -> list[bytes]:
     for s in samples:
         if not (special(s.source) or special(s.status) or special(s.detail)):
             # Nothing the csv module would quote: the same text without a writer per row.
-            out.append(f"{iso(s.timestamp)},{s.source},{s.latency_ms:.3f},{s.status},{s.detail}\n".encode("utf-8"))
+            out.append(f"{iso(s.timestamp)},{s.source},{s.latency_ms:.3f},{s.status},{s.detail}\n".encode())
             continue
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(
@@ -99,7 +99,7 @@ class RawStore:
         (no final newline, or an unclosed quote) is not yielded.
         """
         try:
-            handle = open(self.path, "rb")
+            handle = open(self.path, "rb")  # noqa: SIM115 (closed by the with below; only open() may be missing)
         except FileNotFoundError:
             return
         with handle:
@@ -158,7 +158,7 @@ class RawStore:
         start = self.size()
         chunks = [] if start else [HEADER_BYTES]
         offset = start + (0 if start else len(HEADER_BYTES))
-        for sample, row in zip(samples, format_rows(samples)):
+        for sample, row in zip(samples, format_rows(samples), strict=True):
             key = hour_key(sample.timestamp)
             if key not in index or index[key] > offset:
                 index[key] = offset

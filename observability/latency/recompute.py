@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from observability.clock import parse_iso
-from observability.upstream.signal_log import SUCCESS_STATUSES
 from observability.latency.stats import Stats, percentile
+from observability.upstream.signal_log import SUCCESS_STATUSES
 
 
 def _slow_key(stamp: str, source: str) -> tuple[str, str] | None:
@@ -71,9 +71,10 @@ class _Groups:
             if len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T":
                 key = (stamp[:13], parts[1])
             else:
-                key = _slow_key(stamp, parts[1])
-                if key is None:
+                slow = _slow_key(stamp, parts[1])
+                if slow is None:
                     continue
+                key = slow
             try:
                 value = float(parts[2])
             except ValueError:

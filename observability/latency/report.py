@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from observability.clock import parse_iso
 from observability.config.latency import LatencyConfig
 from observability.freshness import age_seconds, age_text
 from observability.latency.rollup import ChartPoint, RollupRow
-from observability.latency.slo import (Window, breached, decode_windows, latest_breach, latest_window, max_gap,
-                                       streak_at)
+from observability.latency.slo import Window, breached, decode_windows, latest_breach, latest_window, max_gap, streak_at
 from observability.markdown import cell, details, xychart
 
 
@@ -83,7 +83,7 @@ def charted(sources: list[dict]) -> set[str] | None:
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}
 
 
-def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: list[RollupRow | ChartPoint],
+def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: Sequence[RollupRow | ChartPoint],
                  cfg: LatencyConfig) -> str:
     lines = [f"## Signal latency — {status}", "",
              f"SLO p95 ≤ {cfg.slo_p95_ms:,.0f} ms ({figures['slo_source']}), failure rate ≤ "
@@ -109,7 +109,7 @@ def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], ro
                          f"{cell(a['message'])} |")
     hours = sorted({r.hour_utc for r in rows})
     if hours:
-        series = {}
+        series: dict[str, dict[str, float | None]] = {}
         for r in rows:
             series.setdefault(r.source, {})[r.hour_utc] = r.p95_ms
         lines += ["", "### p95 latency, last 24 h (ms)", ""]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
-from observability import fsio
+from observability import fsio, recovery
 from observability.clock import parse_iso
-from observability import recovery
 from observability.errors import InputError
 from observability.latency.stats import Stats
 from observability.outputs.rollups import DAY_FILE, HEADER, HEADER_BYTES, RollupRow, day_files, partition_dir
@@ -115,7 +115,7 @@ class RollupStore:
         return {h[:10] for h in hours} - have
 
     # -- reading ---------------------------------------------------------------------------
-    def _damaged(self, day: str, number: int, line: str) -> InputError:
+    def _damaged(self, day: str, number: int | str, line: str) -> InputError:
         path = self.part(day)
         return InputError(recovery.explain(f"{self.rel(path)}: line {number}: not a rollup row {line[:80]!r}", path))
 
@@ -223,7 +223,7 @@ class RollupStore:
 
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""
-        rows = []
+        rows: list[RollupRow] = []
         for day in self.days():
             if day < since[:10]:
                 continue
@@ -302,7 +302,7 @@ class RollupStore:
                 for row in ordered:
                     prior = last.get(row.source)
                     contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
-                    row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+                    row.breach_streak = (prior[1] + 1 if prior and contiguous else 1) if row.breach_flag else 0
                     last[row.source] = (row.hour_utc, row.breach_streak)
                 written.extend(ordered)
             new_lines = kept + [r.line() for r in ordered]
@@ -332,7 +332,7 @@ class RollupStore:
         is not the rollup header."""
         path = self.part(day)
         try:
-            handle = open(path, "rb")
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the with below; only open() may be missing)
         except FileNotFoundError:
             return None
         with handle:
@@ -386,7 +386,7 @@ class RollupStore:
         for row in ordered:
             prior = last.get(row.source)
             contiguous = prior is not None and prior[0] == _previous_hour(row.hour_utc, hours)
-            row.breach_streak = (prior[1] + 1 if contiguous else 1) if row.breach_flag else 0
+            row.breach_streak = (prior[1] + 1 if prior and contiguous else 1) if row.breach_flag else 0
             last[row.source] = (row.hour_utc, row.breach_streak)
         fsio.append_bytes(self.part(day), "".join(r.line() for r in ordered).encode("utf-8"))
         self.written.append(self.part(day))

@@ -42,7 +42,7 @@ class Window:
         return f"{int(self.breach)},{round(self.p95_ms, 3)!r},{round(self.failure_rate, 4)!r},{self.errors},{self.count}"
 
     @classmethod
-    def unpack(cls, packed: str | list) -> "Window":
+    def unpack(cls, packed: str | list) -> Window:
         if isinstance(packed, str):
             packed = packed.split(",")
             return cls(packed[0] == "1", float(packed[1]), float(packed[2]), int(packed[3]), int(packed[4]))
@@ -196,9 +196,10 @@ class Evaluator:
             stepped = entry.get("stepped")
             stored = entry.get("windows")
             if source not in self._open and not entry.get("touched") and (stored is None or isinstance(stored, str)):
-                latest = latest_window(stored or "")
+                text = stored or ""
+                latest = latest_window(text)
                 if latest is None or (stepped is not None and latest[0] <= stepped and latest[1].count(",") == 4
-                                      and stored[-len(latest[1]) - 1] == "="):
+                                      and text[-len(latest[1]) - 1] == "="):
                     # Nothing new to step (its alert, if any, is unchanged): only expiry, cut from the text.
                     episode = episodes.get(source)
                     keep_from = min(horizon, episode) if episode is not None else horizon
@@ -348,7 +349,7 @@ class Evaluator:
                 transition = "unchanged"
             alert["status"] = "firing"
             out.append(self._item(alert, transition))
-        for fp, alert in self.resolved.items():
+        for alert in self.resolved.values():
             out.append(self._item(alert, "resolved"))
         return sorted(out, key=lambda a: (a["status"] != "firing", -_RANK[a["severity"]], a["rule"], a["source"]))
 

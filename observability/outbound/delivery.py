@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from observability import __version__, secrets
 from observability.outbound import signing
@@ -69,8 +69,8 @@ def _error_name(exc: BaseException) -> str:
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: {type(exc).__name__}"
     root = exc
-    while root.__cause__ is not None or root.__context__ is not None:
-        root = root.__cause__ or root.__context__
+    while (outer := root.__cause__ or root.__context__) is not None:
+        root = outer
         if isinstance(root, (ConnectionResetError, ConnectionRefusedError, BrokenPipeError)):
             break
     return f"network: {type(exc).__name__} ({type(root).__name__})" if root is not exc else f"network: {type(exc).__name__}"
@@ -127,7 +127,7 @@ def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str
                     on_attempt(attempt)
                 return result
             wait = policy.backoff(number, rng)
-            asked = retry_after_seconds(retry_after, datetime.fromtimestamp(wall_clock(), timezone.utc))
+            asked = retry_after_seconds(retry_after, datetime.fromtimestamp(wall_clock(), UTC))
             if asked is not None:
                 wait = policy.retry_after(asked)
             attempt.wait_seconds = round(wait, 3)

@@ -45,7 +45,7 @@ class RollupRow:
     breach_streak: int = 0
 
     @classmethod
-    def parse(cls, line: str, where: str) -> "RollupRow":
+    def parse(cls, line: str, where: str) -> RollupRow:
         parts = line.rstrip("\n").split(",")
         if len(parts) != len(COLUMNS):
             raise InputError(f"{where}: expected {len(COLUMNS)} fields, found {len(parts)}")
@@ -91,7 +91,8 @@ def _checked(parts: list[str]) -> RollupRow:
     streak = _required(values.count(parts[10], "breach_streak", text=True), "breach_streak")
     if failures > count:
         raise BadValue("failure_count", f"{failures} failures > {count} samples")
-    return RollupRow(hour, source, count, failures, rate, *ms, flag, streak)
+    p50, p95, p99, peak = ms
+    return RollupRow(hour, source, count, failures, rate, p50, p95, p99, peak, flag, streak)
 
 
 _INF = math.inf

@@ -14,8 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from observability.clock import UTC
-from observability.outputs.rollups import HEADER as ROLLUP_HEADER
-from observability.outputs.rollups import RollupRow
+from observability.outputs.rollups import HEADER as ROLLUP_HEADER, RollupRow
 
 INDEX_HEADER = ("run_id,run_dir,manifest_id,timestamp,symbol,mode,equity,or_n,k_tp,k_sl,k_tr,threshold_lcb,min_or_atr,"
                 "rv_cuts,allow_low_rv,allowed_sessions,warmup,prior_alpha,prior_beta,include_expected_slip,rv_quantile,"

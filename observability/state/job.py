@@ -204,7 +204,9 @@ def _pull_empty(ctx: JobContext, display: str, head: Head, scope: Scope) -> JobR
 
 def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> JobResult:
     root = ctx.workspace.root
-    files = head.manifest.files
+    manifest = head.manifest
+    assert manifest is not None  # a generation (this is no empty store) has its manifest
+    files = manifest.files
     wanted = {p: e for p, e in files.items() if scope.pulls(p)}
     local = selection.scan(root)
     updates = sorted(p for p, e in wanted.items() if local.get(p) != e)
@@ -261,7 +263,7 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
              f"{len(removals)} removed, {downloaded} bytes")
     return JobResult(findings=["local_files_replaced"] if backed_up else [],
                      figures={"store": store.display, "generation": head.generation, "empty_store": False,
-                              "scope": scope.name, "snapshot_job_id": head.manifest.job_id, "files": len(wanted),
+                              "scope": scope.name, "snapshot_job_id": manifest.job_id, "files": len(wanted),
                               "files_in_store": len(files),
                               "files_updated": len(updates), "files_removed": len(removals),
                               "bytes_downloaded": downloaded, "manifest_bytes": head.stored_bytes,
@@ -293,7 +295,7 @@ def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry],
     if not renumbered:
         return 0, dissolved
     if merge.SEQUENCE in updates:
-        snapshot_sequence = (staging / merge.SEQUENCE).read_bytes()
+        snapshot_sequence: bytes | None = (staging / merge.SEQUENCE).read_bytes()
     else:
         snapshot_sequence = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in files else None
     local_sequence = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None

@@ -9,6 +9,7 @@ A git-branch state store is a snapshot format of its own and stays with the stat
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,13 +77,13 @@ class Bucket(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; a key already gone is not an error."""
 
-    def delete_many(self, keys: list[str]) -> None:
+    def delete_many(self, keys: builtins.list[str]) -> None:
         """Remove ``keys`` in as few calls as the storage allows (and, in a directory, the emptied directories)."""
 
     def ensure(self) -> None:
         """Create the place the keys live in, when the storage has one to create (a directory)."""
 
-    def sweep_temps(self, *, now: float | None = None) -> list[str]:
+    def sweep_temps(self, *, now: float | None = None) -> builtins.list[str]:
         """Remove temp files killed writes left (an object store has none); returns the keys removed."""
 
 

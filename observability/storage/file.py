@@ -8,6 +8,7 @@ removes the old ones.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import os
 from collections.abc import Mapping
@@ -153,7 +154,7 @@ class FileBucket:
         except OSError as exc:
             raise self._fail("delete", key, exc) from None
 
-    def delete_many(self, keys: list[str]) -> None:
+    def delete_many(self, keys: builtins.list[str]) -> None:
         for key in keys:
             self.delete(key)
         # Empty directories go too, so a listing shows only what is kept.
@@ -172,7 +173,7 @@ class FileBucket:
             raise StorageError(f"{self.display}: cannot create {self.root} ({exc.strerror or exc})",
                                detail=str(exc.strerror or exc), retryable=True) from None
 
-    def sweep_temps(self, *, now: float | None = None, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> list[str]:
+    def sweep_temps(self, *, now: float | None = None, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> builtins.list[str]:
         """Remove temp files writers killed mid-write left (listings skip them, so nothing else would).
 
         Only those older than ``max_age_s``: another workspace may be writing to the same directory now.

@@ -9,6 +9,7 @@ is ``PutObject`` + ``If-None-Match: *``: of two writers S3 accepts one and answe
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
@@ -170,7 +171,7 @@ class S3Bucket:
             if not exc.missing:
                 raise
 
-    def delete_many(self, keys: list[str]) -> None:
+    def delete_many(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = [{"Key": self._key(k)} for k in keys[start:start + DELETE_BATCH]]
             with self.mapped("delete", keys[start]):
@@ -186,5 +187,5 @@ class S3Bucket:
     def ensure(self) -> None:
         return None  # a bucket is made by whoever owns it, never by us
 
-    def sweep_temps(self, *, now: float | None = None) -> list[str]:
+    def sweep_temps(self, *, now: float | None = None) -> builtins.list[str]:
         return []  # S3 writes are whole objects: no temp files

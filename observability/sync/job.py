@@ -27,8 +27,16 @@ from typing import Any
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
-from observability.storage import (Bucket, Location, ObjectInfo, StorageError, StoreUrlError, locate, open_bucket,
-                                   same_content)
+from observability.storage import (
+    Bucket,
+    Location,
+    ObjectInfo,
+    StorageError,
+    StoreUrlError,
+    locate,
+    open_bucket,
+    same_content,
+)
 from observability.sync.errors import SyncFailed
 
 INDEX_KEY = "index.json"
@@ -201,6 +209,7 @@ def _weeks(ctx: JobContext, opts: SyncOptions, cutoff: date) -> list[Group]:
         if not sig.is_file():
             ctx.warn(f"{ws.rel(path)}: no {sig.name} beside it (a delivery cut short?); not synced")
             continue
+        assert found is not None  # week was read from it
         name = found.group(1)
         group = Group("weekly", f"weekly/{name}/", name, None)
         for file in (path, sig):
@@ -424,7 +433,7 @@ def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[G
         return sorted((e for e in entries.values() if e["kind"] == kind),
                       key=lambda e: (e["date"], e["job_id"] or ""), reverse=True)
 
-    body = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
+    body: dict[str, Any] = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
     body["latest"] = {kind: (body[kind][0]["prefix"] if body[kind] else None) for kind in ("dashboard", "weekly")}
     if previous is not None and all(previous.get(k) == v for k, v in body.items()):
         return False

@@ -49,7 +49,8 @@ def _stamp(value: Any, key: str) -> str | None:
 
 
 def _object(doc: dict, key: str) -> dict:
-    return doc.get(key) if isinstance(doc.get(key), dict) else {}
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _list(doc: dict, key: str) -> list:

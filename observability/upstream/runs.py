@@ -59,7 +59,7 @@ class IndexRow:
         return [iso(v) if isinstance(v, datetime) else v for v in (getattr(self, k) for k in self.__dataclass_fields__)]
 
     @classmethod
-    def from_json(cls, values: list) -> "IndexRow":
+    def from_json(cls, values: list) -> IndexRow:
         line, run_id, run_dir, stamp, *rest = values
         return cls(line, run_id, run_dir, parse_iso(stamp), *rest)
 
@@ -107,7 +107,8 @@ def timestamp(value: str | None) -> datetime:
     compact = _COMPACT.fullmatch(text)
     if compact:  # what strptime("%Y%m%d_%H%M%S") reads, without its per-call overhead (a cold index: 10k rows)
         try:
-            return datetime(*map(int, compact.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = map(int, compact.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             pass
     try:
@@ -167,7 +168,7 @@ def parse_index(data: bytes) -> Index:
             skips.add(f"line {line}", problem)
             continue
         try:
-            row = _index_row(line, dict(zip(header, cells)))
+            row = _index_row(line, dict(zip(header, cells, strict=False)))
         except BadValue as exc:
             skips.add(f"line {line}", exc)
             continue

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from observability.clock import iso, parse_iso
 from observability.errors import InputError, MissingInputError
@@ -140,8 +141,8 @@ class RowParser:
 
         # Column positions, looked up once (hot path); parse() checks the width first.
         get = self.columns.get
-        self._at = {name: get(name) for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack", "status",
-                                                 "detail", "source")}
+        self._at: dict[str, int] = {name: at for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack",
+                                                          "status", "detail", "source") if (at := get(name)) is not None}
 
     def parse(self, row: list[str], now: datetime) -> Sample:
         if len(row) < self.width:
@@ -157,7 +158,7 @@ class RowParser:
                 raise RowError(f"ts_ack {row[at['ts_ack']]!r} is before ts_emit {row[at['ts_emit']]!r} "
                                "(clock skew between the hosts): no latency can be measured")
             stamp, latency = ack, (ack - emit).total_seconds() * 1000.0
-        source, status, detail = at["source"], at["status"], at["detail"]
+        source, status, detail = at.get("source"), at.get("status"), at.get("detail")
         return Sample(stamp, _source(row[source] if source is not None else None, self.default_source), latency,
                       _status(row[status] if status is not None else None),
                       row[detail].strip()[:500] if detail is not None else "")
@@ -238,6 +239,7 @@ class _Chunk:
 
     def _sample(self, text: str) -> Sample | None:
         """The sample of one whole record (None for a blank one); raises RowError or csv.Error."""
+        assert self.parser is not None  # records come after the header
         try:
             return self.parser.parse(_fields(text), self.now)
         except RowError:
@@ -271,7 +273,7 @@ class _Chunk:
         lines = data.split(b"\n")
         lines.pop()  # data ends with a newline: the last piece is empty
         try:
-            texts: list[str | None] = data.decode("utf-8").split("\n")
+            texts = cast("list[str | None]", data.decode("utf-8").split("\n"))
         except UnicodeDecodeError:
             texts = []
             for line in lines:
@@ -286,6 +288,7 @@ class _Chunk:
             text, line_no = texts[i], first_line + i
             if parse is None:
                 self._header(text, line_no)
+                assert self.parser is not None  # _header made it or raised
                 parse = self.parser.parse
             elif len(lines[i]) > MAX_RECORD_BYTES:
                 self.reject(line_no, f"line is {len(lines[i])} bytes, longer than the {MAX_RECORD_BYTES}-byte "
@@ -304,7 +307,7 @@ class _Chunk:
                     end = i + 1
                     self.reject(line_no, UNTERMINATED, text)
                 else:
-                    self._record("\n".join(texts[i:end]), line_no)
+                    self._record("\n".join(cast("list[str]", texts[i:end])), line_no)  # _continued: all text
                 consumed += sum(len(line) + 1 for line in lines[i:end])
                 i = end
                 continue

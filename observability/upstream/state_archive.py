@@ -111,7 +111,7 @@ def parse_snapshot(data: bytes) -> dict:
     conf = _number(conf, "conf") if conf is not None else None
     if conf is not None and not 0 < conf < 1:
         raise values.BadValue("ev_global.conf", f"{conf} is outside (0, 1)")
-    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    meta = found if isinstance(found := doc.get("meta"), dict) else {}
     symbol = meta.get("symbol") if isinstance(meta.get("symbol"), str) else None
     return {"alpha": alpha, "beta": beta, "decay": decay, "conf": conf, "symbol": symbol}
 

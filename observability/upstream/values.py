@@ -41,11 +41,11 @@ def number(value: Any, field_name: str, *, lo: float | None = None, hi: float | 
     if value is None:
         return None
     if text and isinstance(value, str):
-        text = value.strip()
-        if not text:
+        stripped = value.strip()
+        if not stripped:
             return None
         try:
-            parsed = float(text)
+            parsed = float(stripped)
         except ValueError:
             raise BadValue(field_name, f"{_shown(value)} is not a number") from None
         if not math.isfinite(parsed):
@@ -59,7 +59,11 @@ def number(value: Any, field_name: str, *, lo: float | None = None, hi: float | 
     if (lo is not None and parsed < lo) or (hi is not None and parsed > hi):
         if lo is not None and hi is not None:
             raise BadValue(field_name, f"{_fmt(parsed)} is outside [{_fmt(lo)}, {_fmt(hi)}]")
-        bound = f"below {_fmt(lo)}" if lo is not None and parsed < lo else f"above {_fmt(hi)}"
+        if lo is not None and parsed < lo:
+            bound = f"below {_fmt(lo)}"
+        else:
+            assert hi is not None  # outside the range and not below lo: above hi
+            bound = f"above {_fmt(hi)}"
         raise BadValue(field_name, f"{_fmt(parsed)} is {bound}")
     return parsed
 

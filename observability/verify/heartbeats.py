@@ -14,8 +14,8 @@ from typing import Any
 
 from observability import clock, fsio, runlog
 from observability.config.schedules import Schedule
-from observability.errors import ObservabilityError
 from observability.cron import Cron
+from observability.errors import ObservabilityError
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 
@@ -61,7 +61,7 @@ def _check_one(workspace: Workspace, job: str, path: Path, records: list[dict[st
     try:
         beat = fsio.read_json(path, what="heartbeat", default=None, display=shown)
     except ObservabilityError as exc:
-        problem = f"unreadable ({exc.message})"
+        problem: str | None = f"unreadable ({exc.message})"
         beat = None
     else:
         problem = None

@@ -7,10 +7,10 @@ retained segments are checked from their names, which carry their sequence range
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from observability import clock, fsio, runlog, schemas
 from observability.runlog import MAX_LINE_BYTES
@@ -32,9 +32,11 @@ class LogScan:
 
 
 def _ranges(numbers: list[int]) -> list[str]:
-    out, start, prev = [], None, None
-    for n in numbers + [None]:
-        if start is not None and (n is None or n != prev + 1):
+    out: list[str] = []
+    start: int | None = None
+    prev: int | None = None
+    for n in [*numbers, None]:
+        if start is not None and prev is not None and (n is None or n != prev + 1):
             out.append(str(start) if start == prev else f"{start}-{prev}")
             start = None
         if n is not None and start is None:
@@ -102,12 +104,12 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
                 f"{shown}: sequence numbers {', '.join(_ranges(missing)[:20])} are missing "
                 f"({len(missing)} line(s) lost between {numbers[0]} and {numbers[-1]})",
                 evidence={"path": shown, "missing": _ranges(missing)[:50], "missing_count": len(missing)}))
-        for sequence, where in sorted(seen.items()):
-            if len(where) > 1:
-                lines = [int(w) if w.isdigit() else w for w in where]
+        for sequence, places in sorted(seen.items()):
+            if len(places) > 1:
+                lines = [int(w) if w.isdigit() else w for w in places]
                 result.findings.append(Finding(
                     "log_sequence_duplicate", SOURCE,
-                    f"{shown}: sequence {sequence} appears on lines {', '.join(where)}",
+                    f"{shown}: sequence {sequence} appears on lines {', '.join(places)}",
                     evidence={"path": shown, "sequence": sequence, "lines": lines}))
     result.findings += _segment_ranges(workspace, every, result.first_sequence)
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
@@ -142,7 +144,7 @@ def _segment_ranges(workspace: Workspace, every: list[runlog.Segment], read_from
     if read_from is not None:
         ranges.append((read_from, read_from, f"the lines read from sequence {read_from}"))
     findings = []
-    for (_, last, a), (first, next_last, b) in zip(ranges, ranges[1:]):
+    for (_, last, a), (first, next_last, b) in itertools.pairwise(ranges):
         if first > last + 1:
             missing = [str(last + 1) if first == last + 2 else f"{last + 1}-{first - 1}"]
             findings.append(Finding(

@@ -14,8 +14,7 @@ from typing import Any
 
 from observability import fsio, runlog, runner
 from observability.digest import sha256_file
-from observability.outputs.weekly import CHECKSUM_FIELD
-from observability.outputs.weekly import checksum as weekly_checksum
+from observability.outputs.weekly import CHECKSUM_FIELD, checksum as weekly_checksum
 from observability.verify.findings import Finding
 from observability.workspace import Workspace
 

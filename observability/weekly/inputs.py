@@ -19,9 +19,7 @@ from observability import fsio
 from observability.clock import parse_iso
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
-from observability.outputs.rollups import RollupRow
-from observability.outputs.rollups import parse_parts as parse_rollup_parts
-from observability.outputs.rollups import read_parts as read_rollup_parts
+from observability.outputs.rollups import RollupRow, parse_parts as parse_rollup_parts, read_parts as read_rollup_parts
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
@@ -142,6 +140,7 @@ class Reader:
     def runs_index(self, rel: str) -> list[IndexRun]:
         what = "runs index"
         data = self._bytes(rel, what)
+        assert data is not None  # required: a missing file raised
         display = self._display(rel)
         text = self._text(data, rel, what)
         header = next(csv.reader(io.StringIO(text)), [])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from observability import alertitem, clock, config, fsio, provenance, runner, secrets
 from observability.config import weekly as weekly_config
@@ -16,8 +17,7 @@ from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
 from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
 from observability.runtime import JobContext, JobResult, derive_status
-from observability.weekly import payload as payload_mod
-from observability.weekly import summary
+from observability.weekly import payload as payload_mod, summary
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 
@@ -289,8 +289,9 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     history = plan.history
     heartbeat: dict = {"week_start": doc["week_start"], "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD]}
     if opts.dry_run_webhook:
-        sent = _dry_run(ctx, body, heartbeat)
-    elif plan.unfinished:
+        return _conclude(ctx, plan, doc, reader, _dry_run(ctx, body, heartbeat), figures, diagnostics)
+    assert plan.target is not None  # only a dry run has no webhook target
+    if plan.unfinished:
         sent = _send_partial(ctx, plan.target, body, doc, opts, plan.cfg, figures, diagnostics)
     else:
         previous = _previous_heartbeat(ctx)
@@ -425,6 +426,7 @@ def _deliver(ctx: JobContext, plan: _Plan, body: bytes, doc: dict, figures: dict
         figures.update(_payload_figures(doc), payload_size_bytes=len(body))  # what is sent, not what was rebuilt
         ctx.note(f"delivering the pending payload of week {doc['week_start']} built by an earlier run")
     pending = history.keep_pending(doc["week_start"], body)
+    assert plan.target is not None  # only a dry run has no webhook target
     result = _send(ctx, plan.target, body, doc, plan.opts, plan.cfg)
     attempts = len(result.attempts)
     alerts, heartbeat = _finish_delivery(ctx, history, doc["week_start"], body, doc, result, plan.cfg, figures,

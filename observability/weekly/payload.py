@@ -20,11 +20,13 @@ from observability import alertitem, freshness, fsio, schemas
 from observability.clock import UTC, iso, parse_iso
 from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
-from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
 from observability.outputs.rollups import RollupRow
-from observability.upstream import portfolio as upstream_portfolio
-from observability.upstream import runs as upstream_runs
-from observability.upstream import telemetry as upstream_telemetry
+from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
+from observability.upstream import (
+    portfolio as upstream_portfolio,
+    runs as upstream_runs,
+    telemetry as upstream_telemetry,
+)
 from observability.weekly.inputs import DailyStats, IndexRun, Reader
 
 MAX_FUTURE = timedelta(hours=1)  # an input dated later than the clock by more is not judged fresh (as latency samples)
@@ -52,7 +54,7 @@ class Week:
         return self.start_at + timedelta(days=7)
 
     @classmethod
-    def last_complete(cls, now: datetime) -> "Week":
+    def last_complete(cls, now: datetime) -> Week:
         today = now.astimezone(UTC).date()
         return cls(today - timedelta(days=today.weekday() + 7))
 
@@ -198,10 +200,10 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     start_equity = points[0][1] if points else None
     last_equity = points[-1][1] if points else None
     peak = max((e for _, e in points), default=None)
-    worst = max((c["status"] for c in categories), key=_BUDGET_RANK.__getitem__, default="ok")
-    portfolio = {
+    worst = max((str(c["status"]) for c in categories), key=_BUDGET_RANK.__getitem__, default="ok")
+    portfolio: dict[str, Any] = {
         "budget_status": worst,
-        "drawdown_pct": num((peak - last_equity) / peak * 100) if peak else None,
+        "drawdown_pct": num((peak - last_equity) / peak * 100) if peak and last_equity is not None else None,
         "max_drawdown_pct": num(summary.max_drawdown_pct),
         "gross_exposure_pct": num(summary.gross_exposure_pct),
         "gross_exposure_cap_pct": num(summary.gross_exposure_cap_pct),
@@ -210,7 +212,8 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
             "points": len(points), "start_ts": points[0][0] if points else None,
             "end_ts": points[-1][0] if points else None, "start_equity": num(start_equity),
             "last_equity": num(last_equity), "peak_equity": num(peak),
-            "change_pct": num((last_equity - start_equity) / start_equity * 100) if start_equity else None,
+            "change_pct": (num((last_equity - start_equity) / start_equity * 100)
+                           if start_equity and last_equity is not None else None),
         },
         "strategies": summary.strategies,
         "source_generated_at": summary.generated_at,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from observability.storage.url import display_url, locate
 from observability.state.backends.base import Head, KeyValueStore, Store
+from observability.storage.url import display_url, locate
 
 __all__ = ["Head", "Store", "display_url", "open_store"]
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from observability import clock, fsio
-from observability.storage import Bucket
-from observability.storage.errors import StorageError
 from observability.state.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.state.manifest import Manifest, parse
 from observability.state.selection import SUFFIXES, encode, sha256_bytes
+from observability.storage import Bucket
+from observability.storage.errors import StorageError
 
 BlobSource = Callable[[str], bytes]
 PRUNE_MIN_AGE_SECONDS = 3600.0

@@ -20,11 +20,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from observability import clock, secrets
-from observability.state.backends.base import (MARKER, BlobSource, Head, blob_key, marker_bytes, not_initialised,
-                                               stored_blobs)
-from observability.state.selection import encode
+from observability.state.backends.base import (
+    MARKER,
+    BlobSource,
+    Head,
+    blob_key,
+    marker_bytes,
+    not_initialised,
+    stored_blobs,
+)
 from observability.state.errors import SnapshotCorrupt, StoreNotInitialised, StoreUnreachable
 from observability.state.manifest import Manifest, parse
+from observability.state.selection import encode
 
 MANIFEST = "manifest.json"
 LOCAL_REF = "refs/observability/head"

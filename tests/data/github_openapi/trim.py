@@ -1,8 +1,11 @@
 """Trim @octokit/openapi's api.github.com.json to the operations observability uses."""
-import json, sys
+import json
+import sys
+
 # Usage: npm pack @octokit/openapi && tar xzf octokit-openapi-*.tgz
 #        python trim.py package/generated/api.github.com.json api.github.com.trimmed.json
-src = json.load(open(sys.argv[1]))
+with open(sys.argv[1]) as handle:
+    src = json.load(handle)
 WANT = {
     ("/repos/{owner}/{repo}/issues", "get"), ("/repos/{owner}/{repo}/issues", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}", "get"), ("/repos/{owner}/{repo}/issues/{issue_number}", "patch"),
@@ -42,5 +45,6 @@ def walk(node):
 walk(paths)
 doc["x-trimmed-from"] = {"package": "@octokit/openapi", "version": "23.0.2", "file": "generated/api.github.com.json",
                          "operations": sorted(f"{m.upper()} {p}" for p, m in WANT)}
-json.dump(doc, open(sys.argv[2], "w"), indent=1, sort_keys=True)
+with open(sys.argv[2], "w") as handle:
+    json.dump(doc, handle, indent=1, sort_keys=True)
 print(len(seen), "components")

@@ -133,7 +133,7 @@ def restore():
     if inp("lookup-only") == "true":
         print(f"Cache found and can be restored from key: {meta['key']}")
         return 0
-    for index, (saved, target) in enumerate(zip(meta["paths"], paths())):
+    for index, (saved, target) in enumerate(zip(meta["paths"], paths(), strict=False)):
         src = found / str(index)
         if not src.exists():
             continue
