@@ -25,10 +25,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff's lint rules, and the format check once the tree is formatted (--format)."""
+    """ruff's lint rules, the format check and the import layering."""
     session.run("ruff", "check", ".")
-    if "--format" in session.posargs:
-        session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
 
 
@@ -47,5 +46,15 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def drift(session: nox.Session) -> None:
     """The drift tests: commands, docs, env vars, action inputs, schemas and workflows agree."""
-    session.run("python", "-m", "pytest", "-q", "tests/test_drift.py", "tests/test_verify_docs.py",
-                "tests/test_workflows.py", "tests/test_actions.py", "tests/test_layering.py", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "tests/test_drift.py",
+        "tests/test_verify_docs.py",
+        "tests/test_workflows.py",
+        "tests/test_actions.py",
+        "tests/test_layering.py",
+        *session.posargs,
+    )

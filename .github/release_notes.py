@@ -23,7 +23,7 @@ class ReleaseError(Exception):
 def project_version(pyproject: str) -> str:
     match = re.search(r'^version\s*=\s*"([^"]+)"', pyproject, re.M)
     if not match:
-        raise ReleaseError("pyproject.toml: no version = \"...\" line in [project]")
+        raise ReleaseError('pyproject.toml: no version = "..." line in [project]')
     return match.group(1)
 
 
@@ -33,7 +33,7 @@ def section(changelog: str, version: str) -> str:
     match = heading.search(changelog)
     if not match:
         raise ReleaseError(f"CHANGELOG.md: no '## [{version}] - YYYY-MM-DD' section")
-    rest = changelog[match.end():]
+    rest = changelog[match.end() :]
     following = re.search(r"^## ", rest, re.M)
     body = (rest[: following.start()] if following else rest).strip()
     if not body:

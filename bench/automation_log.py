@@ -65,28 +65,72 @@ def iso(value: datetime) -> str:
 def _record(job: str, started: datetime, run: int, cron: str) -> dict:
     """One line as a run on GitHub logs it: run context, artefacts, per-feed alert states."""
     job_id = f"{started:%Y%m%dT%H%M%SZ}-{job}"
-    beat = {"latency": "ops/latency_job_heartbeat.json", "weekly": "ops/weekly_report_heartbeat.json",
-            "dashboard": "ops/dashboard_export_heartbeat.json", "verify": "ops/verify_heartbeat.json"}[job]
-    artefacts = {"latency": ["ops/signal_latency.csv", "ops/signal_latency_rollup.csv", "ops/latency_state.json",
-                             f"out/latency_alerts/{job_id}.json"],
-                 "weekly": [f"ops/weekly_report_history/{started:%Y-%m-%d}.json", f"out/weekly_report/{job_id}.json"],
-                 "dashboard": [f"out/dashboard/{name}.json" for name in ("ev_history", "slippage", "latency",
-                                                                            "turnover", "manifest")],
-                 "verify": [f"out/verify/{job_id}.json", "ops/verify_alerts.json"]}[job] + [beat]
-    alerts = [{"id": hashlib.sha256(f"{job}/{feed}".encode()).hexdigest()[:16], "rule": "latency_slo", "source": feed,
-               "severity": "warning" if (run + i) % 7 else "critical", "status": "firing" if (run + i) % 3 else
-               "resolved", "breach_streak": (run + i) % 5, "last_breach_at": iso(started - timedelta(minutes=15))}
-              for i, feed in enumerate(FEEDS)] if job == "latency" else []
-    github = {"event": "schedule", "workflow": f"{job}.yml", "job": job, "run_id": str(9_000_000_000 + run),
-              "run_attempt": 1, "run_url": f"https://github.com/acme/trading-observability/actions/runs/"
-                                           f"{9_000_000_000 + run}", "sha": SHA, "ref": "refs/heads/main",
-              "schedule": cron}
-    diagnostics = {"warnings": [f"{feed}: 2 sample(s) over the 30000 ms probe timeout" for feed in FEEDS[:4]]} \
-        if job == "latency" and run % 4 == 0 else {}
-    return {"job_id": job_id, "job": job, "status": "warning" if alerts and run % 3 else "ok",
-            "started_at": iso(started), "completed_at": iso(started + timedelta(seconds=41)), "duration_ms": 41000,
-            "attempts": 1, "artefacts": artefacts, "alerts": alerts, "diagnostics": diagnostics, "commit_sha": SHA,
-            "source_command": f"observability {job} --workspace /home/runner/work/_temp/workspace", "github": github}
+    beat = {
+        "latency": "ops/latency_job_heartbeat.json",
+        "weekly": "ops/weekly_report_heartbeat.json",
+        "dashboard": "ops/dashboard_export_heartbeat.json",
+        "verify": "ops/verify_heartbeat.json",
+    }[job]
+    artefacts = {
+        "latency": [
+            "ops/signal_latency.csv",
+            "ops/signal_latency_rollup.csv",
+            "ops/latency_state.json",
+            f"out/latency_alerts/{job_id}.json",
+        ],
+        "weekly": [f"ops/weekly_report_history/{started:%Y-%m-%d}.json", f"out/weekly_report/{job_id}.json"],
+        "dashboard": [
+            f"out/dashboard/{name}.json" for name in ("ev_history", "slippage", "latency", "turnover", "manifest")
+        ],
+        "verify": [f"out/verify/{job_id}.json", "ops/verify_alerts.json"],
+    }[job] + [beat]
+    alerts = (
+        [
+            {
+                "id": hashlib.sha256(f"{job}/{feed}".encode()).hexdigest()[:16],
+                "rule": "latency_slo",
+                "source": feed,
+                "severity": "warning" if (run + i) % 7 else "critical",
+                "status": "firing" if (run + i) % 3 else "resolved",
+                "breach_streak": (run + i) % 5,
+                "last_breach_at": iso(started - timedelta(minutes=15)),
+            }
+            for i, feed in enumerate(FEEDS)
+        ]
+        if job == "latency"
+        else []
+    )
+    github = {
+        "event": "schedule",
+        "workflow": f"{job}.yml",
+        "job": job,
+        "run_id": str(9_000_000_000 + run),
+        "run_attempt": 1,
+        "run_url": f"https://github.com/acme/trading-observability/actions/runs/{9_000_000_000 + run}",
+        "sha": SHA,
+        "ref": "refs/heads/main",
+        "schedule": cron,
+    }
+    diagnostics = (
+        {"warnings": [f"{feed}: 2 sample(s) over the 30000 ms probe timeout" for feed in FEEDS[:4]]}
+        if job == "latency" and run % 4 == 0
+        else {}
+    )
+    return {
+        "job_id": job_id,
+        "job": job,
+        "status": "warning" if alerts and run % 3 else "ok",
+        "started_at": iso(started),
+        "completed_at": iso(started + timedelta(seconds=41)),
+        "duration_ms": 41000,
+        "attempts": 1,
+        "artefacts": artefacts,
+        "alerts": alerts,
+        "diagnostics": diagnostics,
+        "commit_sha": SHA,
+        "source_command": f"observability {job} --workspace /home/runner/work/_temp/workspace",
+        "github": github,
+    }
 
 
 def _runs(start: datetime, end: datetime):
@@ -94,13 +138,18 @@ def _runs(start: datetime, end: datetime):
     each slot of ops-template's schedules.yaml."""
     day = start.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < end:
-        slots = [("latency", day + timedelta(hours=h, minutes=m), "7,22,37,52 * * * *")
-                 for h in range(24) for m in (7, 22, 37, 52)]
+        slots = [
+            ("latency", day + timedelta(hours=h, minutes=m), "7,22,37,52 * * * *")
+            for h in range(24)
+            for m in (7, 22, 37, 52)
+        ]
         slots.append(("dashboard", day + timedelta(minutes=44), "44 0 * * *"))
         slots.append(("verify", day + timedelta(hours=3, minutes=44), "44 3 * * *"))
         if day.weekday() == 0:
-            slots += [("dashboard", day + timedelta(minutes=29), "29 0 * * 1"),
-                      ("weekly", day + timedelta(hours=1, minutes=14), "14 1 * * 1")]
+            slots += [
+                ("dashboard", day + timedelta(minutes=29), "29 0 * * 1"),
+                ("weekly", day + timedelta(hours=1, minutes=14), "14 1 * * 1"),
+            ]
         for job, slot, cron in sorted(slots, key=lambda s: s[1]):
             started = slot + timedelta(minutes=2)
             if start <= started < end:
@@ -117,8 +166,10 @@ def build_year() -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     ws = Workspace(tmp)
     (tmp / "configs" / "observability").mkdir(parents=True)
-    shutil.copy(ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml",
-                tmp / "configs" / "observability" / "schedules.yaml")
+    shutil.copy(
+        ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml",
+        tmp / "configs" / "observability" / "schedules.yaml",
+    )
     ws.ops.mkdir()
     t0 = time.perf_counter()
     latest: dict[str, dict] = {}
@@ -130,9 +181,17 @@ def build_year() -> Path:
         for artefact in record["artefacts"]:
             path = ws.path(artefact)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"job_id": record["job_id"], "status": record["status"],
-                                        "generated_at": record["completed_at"],
-                                        "last_success_at": record["completed_at"]}) + "\n")
+            path.write_text(
+                json.dumps(
+                    {
+                        "job_id": record["job_id"],
+                        "status": record["status"],
+                        "generated_at": record["completed_at"],
+                        "last_success_at": record["completed_at"],
+                    }
+                )
+                + "\n"
+            )
     print(f"built a year of automation log in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     (tmp / "done").write_text("ok\n")
     tmp.rename(YEAR)
@@ -145,18 +204,25 @@ def log_size(root: Path) -> dict:
     raw = sum(len(runlog.read_segment(ws, s)) for s in segments) + ws.run_log.stat().st_size
     lines = sum(1 for _ in runlog.iter_records(ws))
     year = sum(1 for _ in _runs(END - timedelta(days=DAYS), END))
-    return {"lines": lines, "year_lines": year, "segments": len(segments), "raw_bytes": raw,
-            "stored_bytes": sum(s.path.stat().st_size for s in segments) + ws.run_log.stat().st_size,
-            "live_bytes": ws.run_log.stat().st_size}
+    return {
+        "lines": lines,
+        "year_lines": year,
+        "segments": len(segments),
+        "raw_bytes": raw,
+        "stored_bytes": sum(s.path.stat().st_size for s in segments) + ws.run_log.stat().st_size,
+        "live_bytes": ws.run_log.stat().st_size,
+    }
 
 
-_WRAPPER = ("import json, resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-            "print(json.dumps({'seconds': time.perf_counter() - t, 'rss_kb': u.ru_maxrss, "
-            "'cpu': u.ru_utime + u.ru_stime, 'rc': p.returncode, 'stdout': p.stdout, "
-            "'stderr': p.stderr[-2000:]}))\n")
+_WRAPPER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'seconds': time.perf_counter() - t, 'rss_kb': u.ru_maxrss, "
+    "'cpu': u.ru_utime + u.ru_stime, 'rc': p.returncode, 'stdout': p.stdout, "
+    "'stderr': p.stderr[-2000:]}))\n"
+)
 
 
 def measured(args: list[str], workspace: Path, now: datetime = NOW) -> dict:
@@ -180,8 +246,11 @@ def _fresh(source: Path, name: str) -> Path:
 
 def bench_verify(repeat: int) -> dict:
     out = {}
-    old_job = next(r["job_id"] for r in runlog.iter_records(Workspace(YEAR), since=END - timedelta(days=60))
-                   if r["job"] == "latency")
+    old_job = next(
+        r["job_id"]
+        for r in runlog.iter_records(Workspace(YEAR), since=END - timedelta(days=60))
+        if r["job"] == "latency"
+    )
     for key, args in (("verify", ["verify", "--since", "24h"]), ("verify_job", ["verify", "job", "--job-id", old_job])):
         runs = []
         for i in range(repeat + 1):
@@ -195,10 +264,13 @@ def bench_verify(repeat: int) -> dict:
                 raise SystemExit(f"{args}: {summary['status']} {summary['diagnostics']}")
             if i:
                 runs.append(result)
-        out[key] = {"seconds": [r["seconds"] for r in runs], "rss_mb": [r["rss_kb"] / 1024 for r in runs],
-                    "cpu": [r["cpu"] for r in runs],
-                    "findings": runs[-1]["summary"].get("findings", runs[-1]["summary"].get("problems")),
-                    "log": runs[-1]["summary"].get("checks", {}).get("log")}
+        out[key] = {
+            "seconds": [r["seconds"] for r in runs],
+            "rss_mb": [r["rss_kb"] / 1024 for r in runs],
+            "cpu": [r["cpu"] for r in runs],
+            "findings": runs[-1]["summary"].get("findings", runs[-1]["summary"].get("problems")),
+            "log": runs[-1]["summary"].get("checks", {}).get("log"),
+        }
     return out
 
 
@@ -206,12 +278,18 @@ def bench_baseline() -> dict:
     """The whole year as one live log, no segments and nothing pruned: what verify read before rotation."""
     ws = Workspace(_fresh(YEAR, "baseline"))
     shutil.rmtree(ws.run_segments)
-    data = b"".join((fsio.canonical_json({**_record(job, started, run, cron), "sequence": run + 1}) + "\n").encode()
-                    for run, (job, started, cron) in enumerate(_runs(END - timedelta(days=DAYS), END)))
+    data = b"".join(
+        (fsio.canonical_json({**_record(job, started, run, cron), "sequence": run + 1}) + "\n").encode()
+        for run, (job, started, cron) in enumerate(_runs(END - timedelta(days=DAYS), END))
+    )
     ws.run_log.write_bytes(data)
     result = measured(["verify", "--since", "24h"], ws.root)
-    return {"seconds": result["seconds"], "rss_mb": result["rss_kb"] / 1024, "cpu": result["cpu"],
-            "log_bytes": len(data)}
+    return {
+        "seconds": result["seconds"],
+        "rss_mb": result["rss_kb"] / 1024,
+        "cpu": result["cpu"],
+        "log_bytes": len(data),
+    }
 
 
 def bench_push(runs: int) -> dict:
@@ -245,8 +323,14 @@ def bench_push(runs: int) -> dict:
         push = measured(["state", "push", "--store", store], ws.root, now=cursor)
         summary = push["summary"]
         assert summary["status"] == "ok", summary
-        uploads.append({"bytes": summary["bytes_uploaded"], "files": summary["files_changed"],
-                        "rotated": bool(current - pushed), "seconds": push["seconds"]})
+        uploads.append(
+            {
+                "bytes": summary["bytes_uploaded"],
+                "files": summary["files_changed"],
+                "rotated": bool(current - pushed),
+                "seconds": push["seconds"],
+            }
+        )
         pushed = current
     return {"seed_bytes": seed["summary"]["bytes_uploaded"], "uploads": uploads}
 
@@ -286,9 +370,11 @@ def report(size: dict, verify: dict, push: dict, baseline: dict | None) -> str:
         f"{len(rotated)} of {len(sizes)} pushes | < 1 MB |",
     ]
     if baseline:
-        lines.append(f"| before rotation: `verify` on the whole year as one {baseline['log_bytes'] / MIB:.0f} MiB "
-                     f"live log, wall, CPU and peak RSS | {baseline['seconds']:.1f} s, {baseline['cpu']:.1f} s, "
-                     f"{baseline['rss_mb']:.0f} MiB | one run | (issue 11: 33.7 s, 1 GiB) |")
+        lines.append(
+            f"| before rotation: `verify` on the whole year as one {baseline['log_bytes'] / MIB:.0f} MiB "
+            f"live log, wall, CPU and peak RSS | {baseline['seconds']:.1f} s, {baseline['cpu']:.1f} s, "
+            f"{baseline['rss_mb']:.0f} MiB | one run | (issue 11: 33.7 s, 1 GiB) |"
+        )
     lines += [
         "",
         f"verify read {v['log']['lines']} lines (sequences {v['log']['first_sequence']}–"
@@ -324,27 +410,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="consecutive run + push cycles")
     parser.add_argument("--baseline", action="store_true", help="also verify the year as one unrotated log (slow)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
-    parser.add_argument("--figure", action="store_true", help="verify only; end with one JSON line for "
-                        "bench/run.py's targets table (row verify_year)")
+    parser.add_argument(
+        "--figure",
+        action="store_true",
+        help="verify only; end with one JSON line for bench/run.py's targets table (row verify_year)",
+    )
     args = parser.parse_args()
     build_year()
     size = log_size(YEAR)
     verify = bench_verify(args.repeat)
     if args.figure:
         v, med = verify["verify"], statistics.median
-        print(json.dumps({
-            "value": f"{med(v['seconds']):.2f} s", "cpu": f"{med(v['cpu']):.2f} s",
-            "rss": f"{max(v['rss_mb']):.0f} MiB",
-            "ok": med(v["seconds"]) <= TARGET_VERIFY_S and max(v["rss_mb"]) <= TARGET_RSS_MIB,
-            "note": f"nightly verify (24 h window) after a year: {size['year_lines']:,} lines, {size['segments']} "
-                    f"segments; read {v['log']['lines']} lines"}))
+        print(
+            json.dumps(
+                {
+                    "value": f"{med(v['seconds']):.2f} s",
+                    "cpu": f"{med(v['cpu']):.2f} s",
+                    "rss": f"{max(v['rss_mb']):.0f} MiB",
+                    "ok": med(v["seconds"]) <= TARGET_VERIFY_S and max(v["rss_mb"]) <= TARGET_RSS_MIB,
+                    "note": f"nightly verify (24 h window) after a year: {size['year_lines']:,} lines, {size['segments']} "
+                    f"segments; read {v['log']['lines']} lines",
+                }
+            )
+        )
         return
     push = bench_push(args.runs)
     baseline = bench_baseline() if args.baseline else None
     section = report(size, verify, push, baseline)
     print(section)
-    print(json.dumps({"size": size, "verify": verify, "push": push, "baseline": baseline}, indent=1),
-          file=sys.stderr)
+    print(json.dumps({"size": size, "verify": verify, "push": push, "baseline": baseline}, indent=1), file=sys.stderr)
     if not args.no_docs:
         write_doc(section)
 

@@ -62,8 +62,9 @@ def _daily(rng: random.Random, start: date, rows: int) -> str:
         day = (start + timedelta(days=i)).isoformat()
         if i % 3 == 0:
             day += " 00:00:00"  # upstream sometimes writes a time part
-        lines.append(f"{day},{rng.randint(5, 250)},{rng.randint(0, 120)},{rng.randint(0, 120)},{fills},0,"
-                     f"{fills},{wins},{pnl}\n")
+        lines.append(
+            f"{day},{rng.randint(5, 250)},{rng.randint(0, 120)},{rng.randint(0, 120)},{fills},0,{fills},{wins},{pnl}\n"
+        )
     return "".join(lines)
 
 
@@ -79,35 +80,51 @@ def build(target: Path, runs_count: int, daily_rows: int) -> None:
         (runs / run_id).mkdir()
         (runs / run_id / "daily.csv").write_text(_daily(rng, date(2018, 1, 1), daily_rows), encoding="utf-8")
         empty = n % 5 == 0
-        index.append(f"{run_id},runs/{run_id},,{stamp:%Y%m%d_%H%M%S},USDJPY,conservative,100000.0,"
-                     f"{'' if empty else 100},{'' if empty else 55},,{'' if empty else 0.55}\n")
+        index.append(
+            f"{run_id},runs/{run_id},,{stamp:%Y%m%d_%H%M%S},USDJPY,conservative,100000.0,"
+            f"{'' if empty else 100},{'' if empty else 55},,{'' if empty else 0.55}\n"
+        )
     (runs / "index.csv").write_text("".join(index), encoding="utf-8")
     archive = target / "ops" / "state_archive"
-    layouts = ["day_orb_5m.DayORB5m/USDJPY/conservative/{s}.json",
-               "strategies.day_orb_5m.DayORB5m/USDJPY/conservative/{s}_state.json",
-               "tokyo_micro_mean_reversion.TokyoMicroMeanReversion/USDJPY/conservative/{s}_USDJPY_conservative_{s}.json",
-               "day_orb_5m/USDJPY/bridge/{s}.json",
-               "grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20250921_130919_{s}.json"]
+    layouts = [
+        "day_orb_5m.DayORB5m/USDJPY/conservative/{s}.json",
+        "strategies.day_orb_5m.DayORB5m/USDJPY/conservative/{s}_state.json",
+        "tokyo_micro_mean_reversion.TokyoMicroMeanReversion/USDJPY/conservative/{s}_USDJPY_conservative_{s}.json",
+        "day_orb_5m/USDJPY/bridge/{s}.json",
+        "grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20250921_130919_{s}.json",
+    ]
     for n in range(SNAPSHOTS):
         stamp = f"202510{n // 24 + 1:02d}_{n % 24:02d}0000"
         path = archive / layouts[n % len(layouts)].format(s=stamp)
         path.parent.mkdir(parents=True, exist_ok=True)
         alpha = 20 + rng.random() * 10
-        path.write_text(json.dumps({"meta": {"symbol": "USDJPY"}, "ev_global": {
-            "alpha": alpha, "beta": 50 - alpha, "decay": 0.02, "conf": 0.95},
-            "ev_buckets": {f"b{i}": {"alpha": 1.0, "beta": 1.0} for i in range(9)}}), encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "meta": {"symbol": "USDJPY"},
+                    "ev_global": {"alpha": alpha, "beta": 50 - alpha, "decay": 0.02, "conf": 0.95},
+                    "ev_buckets": {f"b{i}": {"alpha": 1.0, "beta": 1.0} for i in range(9)},
+                }
+            ),
+            encoding="utf-8",
+        )
     telemetry = target / "reports" / "portfolio_samples" / "router_demo" / "telemetry.json"
     telemetry.parent.mkdir(parents=True)
-    telemetry.write_text(json.dumps({"execution_health": {f"s{i}": {"slippage_bps": 2.0 + i, "reject_rate": 0.01}
-                                                          for i in range(10)}}), encoding="utf-8")
-    rollup = [("hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,"
-               "breach_streak\n")]
+    telemetry.write_text(
+        json.dumps({"execution_health": {f"s{i}": {"slippage_bps": 2.0 + i, "reject_rate": 0.01} for i in range(10)}}),
+        encoding="utf-8",
+    )
+    rollup = [
+        ("hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak\n")
+    ]
     start = date(2025, 10, 10)
     for d in range(90):
         for h in range(24):
             for s in range(10):
-                rollup.append(f"{(start + timedelta(days=d)).isoformat()}T{h:02d}:00:00Z,feed_{s},60,0,0.0000,"
-                              "1800.000,2500.000,3000.000,3100.000,false,0\n")
+                rollup.append(
+                    f"{(start + timedelta(days=d)).isoformat()}T{h:02d}:00:00Z,feed_{s},60,0,0.0000,"
+                    "1800.000,2500.000,3000.000,3100.000,false,0\n"
+                )
     (target / "ops" / "signal_latency_rollup.csv").write_text("".join(rollup), encoding="utf-8")
     (target / ".generator").write_text(GENERATOR_VERSION)
 
@@ -123,25 +140,40 @@ def source_workspace(runs: int, daily_rows: int) -> Path:
     return source
 
 
-_WRAPPER = ("import json, resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-            "wall = time.perf_counter() - t\n"
-            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-            "print(json.dumps({'wall': wall, 'cpu': u.ru_utime + u.ru_stime, 'rss_kb': u.ru_maxrss, "
-            "'rc': p.returncode, 'stdout': p.stdout, 'stderr': p.stderr[-2000:]}))\n")
+_WRAPPER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'wall': wall, 'cpu': u.ru_utime + u.ru_stime, 'rss_kb': u.ru_maxrss, "
+    "'rc': p.returncode, 'stdout': p.stdout, 'stderr': p.stderr[-2000:]}))\n"
+)
 
 
 def export(ws: Path, job_id: str, source: Path | None) -> dict:
     """One export as a whole process: wall, CPU (user + sys, workers included), peak RSS and its summary."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "OBS_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "OBS_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["OBS_NOW"] = NOW
     env["PYTHONPYCACHEPREFIX"] = str(DATA.parent / "pycache")
     if source is not None:
         env["PYTHONPATH"] = str(source.resolve())
-    cmd = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "observability", "dashboard", "export",
-           "--workspace", str(ws), "--job-id", job_id]
+    cmd = [
+        sys.executable,
+        "-c",
+        _WRAPPER,
+        sys.executable,
+        "-m",
+        "observability",
+        "dashboard",
+        "export",
+        "--workspace",
+        str(ws),
+        "--job-id",
+        job_id,
+    ]
     # cwd: `python -m` puts the current directory first on sys.path, ahead of PYTHONPATH
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=ws)
     result = json.loads(done.stdout)
@@ -187,11 +219,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds after one warm-up round")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"subset of {','.join(SCENARIOS)}")
     parser.add_argument("--source", type=Path, help="run the product from this checkout (PYTHONPATH)")
-    parser.add_argument("--v1-index", action="store_true",
-                        help="the index timestamps of generator v1 (3,600 of 10,000 runs usable)")
+    parser.add_argument(
+        "--v1-index", action="store_true", help="the index timestamps of generator v1 (3,600 of 10,000 runs usable)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--figure", action="store_true",
-                        help="end with one JSON line for bench/run.py's targets table (row dashboard_10k)")
+    parser.add_argument(
+        "--figure",
+        action="store_true",
+        help="end with one JSON line for bench/run.py's targets table (row dashboard_10k)",
+    )
     args = parser.parse_args()
     wanted = [s for s in SCENARIOS if s in args.scenarios.split(",")]
     source = source_workspace(args.runs, args.daily_rows)
@@ -224,42 +260,70 @@ def main() -> int:
     def med(runs: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
-    report = {name: {"wall_s": round(med(runs, "wall"), 3), "wall_min_s": round(min(r["wall"] for r in runs), 3),
-                     "wall_max_s": round(max(r["wall"] for r in runs), 3), "cpu_s": round(med(runs, "cpu"), 3),
-                     "rss_mib": round(med(runs, "rss_kb") / 1024, 1), "target_s": TARGETS.get(name),
-                     "datasets": {k: d["status"] for k, d in runs[-1]["summary"]["datasets"].items()},
-                     "cache": runs[-1]["summary"].get("cache", {}),
-                     "turnover_rows": runs[-1]["summary"]["datasets"].get("turnover", {}).get("row_count")}
-              for name, runs in results.items()}
+    report = {
+        name: {
+            "wall_s": round(med(runs, "wall"), 3),
+            "wall_min_s": round(min(r["wall"] for r in runs), 3),
+            "wall_max_s": round(max(r["wall"] for r in runs), 3),
+            "cpu_s": round(med(runs, "cpu"), 3),
+            "rss_mib": round(med(runs, "rss_kb") / 1024, 1),
+            "target_s": TARGETS.get(name),
+            "datasets": {k: d["status"] for k, d in runs[-1]["summary"]["datasets"].items()},
+            "cache": runs[-1]["summary"].get("cache", {}),
+            "turnover_rows": runs[-1]["summary"]["datasets"].get("turnover", {}).get("row_count"),
+        }
+        for name, runs in results.items()
+    }
     daily_bytes = sum(p.stat().st_size for p in (source / "runs").glob("*/daily.csv"))
-    meta = {"runs": args.runs, "daily_rows": args.daily_rows, "daily_mib": round(daily_bytes / MIB, 1),
-            "v1_index": args.v1_index,
-            "repeat": args.repeat, "source": str(args.source or ROOT), "load_after": os.getloadavg()}
+    meta = {
+        "runs": args.runs,
+        "daily_rows": args.daily_rows,
+        "daily_mib": round(daily_bytes / MIB, 1),
+        "v1_index": args.v1_index,
+        "repeat": args.repeat,
+        "source": str(args.source or ROOT),
+        "load_after": os.getloadavg(),
+    }
     if args.json:
         print(json.dumps({"meta": meta, "scenarios": report}, indent=2))
     else:
-        print(f"dashboard export: {args.runs:,} runs x {args.daily_rows:,} daily rows ({meta['daily_mib']} MiB of "
-              f"daily.csv), {SNAPSHOTS} snapshots, {args.repeat} rounds; code from {meta['source']}")
+        print(
+            f"dashboard export: {args.runs:,} runs x {args.daily_rows:,} daily rows ({meta['daily_mib']} MiB of "
+            f"daily.csv), {SNAPSHOTS} snapshots, {args.repeat} rounds; code from {meta['source']}"
+        )
         for name, f in report.items():
             target = f" (target <= {f['target_s']} s)" if f["target_s"] else ""
-            print(f"  {name:10s} wall {f['wall_s']:.3f} s ({f['wall_min_s']:.3f}-{f['wall_max_s']:.3f}){target}  "
-                  f"cpu {f['cpu_s']:.3f} s  rss {f['rss_mib']:.0f} MiB  {f['datasets']}")
+            print(
+                f"  {name:10s} wall {f['wall_s']:.3f} s ({f['wall_min_s']:.3f}-{f['wall_max_s']:.3f}){target}  "
+                f"cpu {f['cpu_s']:.3f} s  rss {f['rss_mib']:.0f} MiB  {f['datasets']}"
+            )
         print(f"  load average after: {' '.join(f'{x:.2f}' for x in meta['load_after'])}")
-    missed = [n for n, f in report.items() if (f["target_s"] and f["wall_s"] > f["target_s"])
-              or f["rss_mib"] > TARGET_RSS_MIB]
+    missed = [
+        n for n, f in report.items() if (f["target_s"] and f["wall_s"] > f["target_s"]) or f["rss_mib"] > TARGET_RSS_MIB
+    ]
     if args.figure:
         cold, unchanged = report.get("cold"), report.get("unchanged")
         shown = [f for f in (cold, unchanged) if f]
-        print(json.dumps({
-            "value": " / ".join(f"{f['wall_s']:.2f} s" for f in shown),
-            "cpu": " / ".join(f"{f['cpu_s']:.2f} s" for f in shown),
-            "rss": f"{max(f['rss_mib'] for f in report.values()):.0f} MiB",
-            "ok": not missed,
-            "note": (f"{args.runs:,} runs x {args.daily_rows:,} daily rows ({meta['daily_mib']:.0f} MiB"
-                     + (", generator v1's index timestamps: 3,600 usable runs" if args.v1_index else "") + "); "
-                     + "; ".join(f"{n} {f['wall_s']:.2f} s wall, {f['cpu_s']:.2f} s CPU" for n, f in report.items()
-                                 if n not in ("cold", "unchanged"))),
-        }))
+        print(
+            json.dumps(
+                {
+                    "value": " / ".join(f"{f['wall_s']:.2f} s" for f in shown),
+                    "cpu": " / ".join(f"{f['cpu_s']:.2f} s" for f in shown),
+                    "rss": f"{max(f['rss_mib'] for f in report.values()):.0f} MiB",
+                    "ok": not missed,
+                    "note": (
+                        f"{args.runs:,} runs x {args.daily_rows:,} daily rows ({meta['daily_mib']:.0f} MiB"
+                        + (", generator v1's index timestamps: 3,600 usable runs" if args.v1_index else "")
+                        + "); "
+                        + "; ".join(
+                            f"{n} {f['wall_s']:.2f} s wall, {f['cpu_s']:.2f} s CPU"
+                            for n, f in report.items()
+                            if n not in ("cold", "unchanged")
+                        )
+                    ),
+                }
+            )
+        )
     return 1 if missed and not args.figure else 0
 
 

@@ -100,7 +100,16 @@ def job_command(code: Path | None = None) -> list[str]:
 
 def timed_command(workspace: Path, variant: str, code: Path | None = None) -> list[str]:
     """The command of one 15-minute cycle on ``workspace`` (as the scheduled workflow runs it)."""
-    return [*job_command(code), "latency", "sample", "--workspace", str(workspace), "--input", LOG, *TIMED_FLAGS[variant]]
+    return [
+        *job_command(code),
+        "latency",
+        "sample",
+        "--workspace",
+        str(workspace),
+        "--input",
+        LOG,
+        *TIMED_FLAGS[variant],
+    ]
 
 
 def fresh_copy(workspace: Path, copy: Path) -> None:
@@ -118,8 +127,11 @@ def process_env() -> dict[str, str]:
     """The environment of every benchmarked process: Python's default bytecode caching, with the
     .pyc files kept under bench/.data/pycache (PYTHONDONTWRITEBYTECODE, if set, is dropped, so
     the warm-up run compiles once, as an installed package on a runner would be)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "OBS_", "LATENCY_")) and k not in ("RUNNER_TEMP", "PYTHONDONTWRITEBYTECODE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "OBS_", "LATENCY_")) and k not in ("RUNNER_TEMP", "PYTHONDONTWRITEBYTECODE")
+    }
     env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
@@ -132,16 +144,16 @@ def clean_env(now: datetime) -> dict[str, str]:
 
 
 def _run(workspace: Path, now: datetime, flags: list[str]) -> dict:
-    cmd = [PYTHON, "-m", "observability", "latency", "sample", "--workspace", str(workspace), "--input", LOG,
-           *flags]
+    cmd = [PYTHON, "-m", "observability", "latency", "sample", "--workspace", str(workspace), "--input", LOG, *flags]
     done = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(now), cwd=workspace)
     try:
         summary = json.loads(done.stdout)
     except ValueError:
         summary = {}
     if done.returncode != 0 or summary.get("status") not in ("ok", "warning"):
-        raise SystemExit(f"preparation run at {iso(now)} failed (exit {done.returncode}):\n{done.stdout}\n"
-                         f"{done.stderr}")
+        raise SystemExit(
+            f"preparation run at {iso(now)} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return summary
 
 
@@ -246,8 +258,9 @@ def verify(path: Path, variant: str) -> dict:
     if scratch.exists():
         shutil.rmtree(scratch)
     shutil.copytree(path, scratch)
-    done = subprocess.run(timed_command(scratch, variant), capture_output=True, text=True,
-                          env=clean_env(RUN_AT[variant]), cwd=scratch)
+    done = subprocess.run(
+        timed_command(scratch, variant), capture_output=True, text=True, env=clean_env(RUN_AT[variant]), cwd=scratch
+    )
     summary = json.loads(done.stdout)
     shutil.rmtree(scratch)
     problems = check_cycle(summary, done.returncode, rotation=variant == "rotation")
@@ -311,16 +324,17 @@ def ensure(force: bool = False) -> dict[str, Path]:
         for variant in missing:
             info = finish_variant(chain, paths[variant], variant)
             summary = verify(paths[variant], variant)
-            _say(f"{variant}: raw {info['raw_bytes'] / MIB:.2f} MiB ({info['raw_rows']} rows), rollups "
-                 f"{info['rollup_rows']} rows, {info['archives']} archives; verified: status "
-                 f"{summary['status']}, {summary['samples_written']} samples written, "
-                 f"{summary['rollups_written']} rollups, rotated {summary['rotated']}")
+            _say(
+                f"{variant}: raw {info['raw_bytes'] / MIB:.2f} MiB ({info['raw_rows']} rows), rollups "
+                f"{info['rollup_rows']} rows, {info['archives']} archives; verified: status "
+                f"{summary['status']}, {summary['samples_written']} samples written, "
+                f"{summary['rollups_written']} rollups, rotated {summary['rotated']}"
+            )
         shutil.rmtree(chain)
     if force or not RAW_1M.exists():
         t0 = time.perf_counter()
         make_raw_1m(RAW_1M)
-        _say(f"{RAW_1M.relative_to(ROOT)}: {RAW_1M.stat().st_size / MIB:.1f} MiB "
-             f"in {time.perf_counter() - t0:.0f} s")
+        _say(f"{RAW_1M.relative_to(ROOT)}: {RAW_1M.stat().st_size / MIB:.1f} MiB in {time.perf_counter() - t0:.0f} s")
     return paths
 
 

@@ -61,7 +61,7 @@ class Server:
                 if wanted:
                     start_text, _, end_text = wanted.split("=", 1)[1].partition("-")
                     start, end = int(start_text), min(int(end_text or len(body) - 1), len(body) - 1)
-                    return self._send(206, body[start:end + 1], etag, f"bytes {start}-{end}/{len(body)}")
+                    return self._send(206, body[start : end + 1], etag, f"bytes {start}-{end}/{len(body)}")
                 return self._send(200, body, etag)
 
             def _send(self, status, payload, etag, content_range=None):
@@ -93,8 +93,9 @@ def rows(start: datetime, minutes: int) -> bytes:
 def obs(ws: Path, *args: str, now: datetime) -> tuple[float, dict]:
     env = {**os.environ, "OBS_NOW": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "GITHUB_ACTIONS": ""}
     t0 = time.perf_counter()
-    done = subprocess.run([PY, "-m", "observability", *args, "--workspace", str(ws)], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [PY, "-m", "observability", *args, "--workspace", str(ws)], capture_output=True, text=True, env=env, check=False
+    )
     elapsed = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"{args}: exit {done.returncode}\n{done.stderr[-2000:]}")
@@ -114,8 +115,10 @@ def runner(scratch: Path, name: str, config: str, ops_from: Path | None) -> Path
 def bench_log(scratch: Path, repeat: int) -> list[tuple[str, list[float], str]]:
     server = Server()
     server.body = b"timestamp_utc,latency_ms,status,detail,source\n" + rows(START, 14 * 24 * 60 - 15 * (repeat + 1))
-    incremental = (f"inputs:\n  - name: signal-log\n    destination: logs/signal_notifier.csv\n"
-                   f"    incremental: true\n    https: {{url: \"{server.url}\"}}\n")
+    incremental = (
+        f"inputs:\n  - name: signal-log\n    destination: logs/signal_notifier.csv\n"
+        f'    incremental: true\n    https: {{url: "{server.url}"}}\n'
+    )
     whole = incremental.replace("    incremental: true\n", "")
     # First runner: the whole log, sampled once (untimed), so the cursor sits at its end.
     ws = runner(scratch, "log-0", incremental, None)
@@ -142,15 +145,31 @@ def bench_log(scratch: Path, repeat: int) -> list[tuple[str, list[float], str]]:
             whole_bytes.append(server.sent)
         ws = nxt
     mib = size / 1024 / 1024
-    return [(f"signal log, incremental: 150 new rows on a {mib:.1f} MiB log "
-             f"({statistics.median(inc_bytes):,.0f} bytes on the wire)", inc_times, f"{statistics.median(inc_bytes):,.0f} B"),
-            (f"signal log, whole file each run ({statistics.median(whole_bytes) / 1024 / 1024:.1f} MiB on the wire)",
-             whole_times, f"{statistics.median(whole_bytes) / 1024 / 1024:.1f} MiB")]
+    return [
+        (
+            f"signal log, incremental: 150 new rows on a {mib:.1f} MiB log "
+            f"({statistics.median(inc_bytes):,.0f} bytes on the wire)",
+            inc_times,
+            f"{statistics.median(inc_bytes):,.0f} B",
+        ),
+        (
+            f"signal log, whole file each run ({statistics.median(whole_bytes) / 1024 / 1024:.1f} MiB on the wire)",
+            whole_times,
+            f"{statistics.median(whole_bytes) / 1024 / 1024:.1f} MiB",
+        ),
+    ]
 
 
 def bench_repository(scratch: Path, repeat: int) -> list[tuple[str, list[float], str]]:
-    env = {"PATH": os.environ["PATH"], "HOME": str(scratch), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "b",
-           "GIT_AUTHOR_EMAIL": "b@example.invalid", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(scratch),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@example.invalid",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@example.invalid",
+    }
     work = scratch / "research"
     shutil.rmtree(work, ignore_errors=True)
     template = ROOT / "ops-template"
@@ -158,16 +177,20 @@ def bench_repository(scratch: Path, repeat: int) -> list[tuple[str, list[float],
         shutil.copytree(template / part, work / part)
     (work / "big").mkdir()
     (work / "big" / "unrelated.bin").write_bytes(os.urandom(50 * 1024 * 1024))
-    for args in (["init", "-q", "-b", "main", str(work)], ["-C", str(work), "add", "-A"],
-                 ["-C", str(work), "commit", "-qm", "research"]):
+    for args in (
+        ["init", "-q", "-b", "main", str(work)],
+        ["-C", str(work), "add", "-A"],
+        ["-C", str(work), "commit", "-qm", "research"],
+    ):
         subprocess.run(["git", *args], check=True, env=env)
     bare = scratch / "research.git"
     shutil.rmtree(bare, ignore_errors=True)
     subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=env)
     subprocess.run(["git", "-C", str(bare), "config", "uploadpack.allowFilter", "true"], check=True, env=env)
     config = "inputs:\n" + "".join(
-        f"  - name: {n}\n    destination: {p}\n    repository: {{url: \"git+file://{bare}\", ref: main, path: {p}}}\n"
-        for n, p in (("runs", "runs"), ("reports", "reports"), ("state-archive", "ops/state_archive")))
+        f'  - name: {n}\n    destination: {p}\n    repository: {{url: "git+file://{bare}", ref: main, path: {p}}}\n'
+        for n, p in (("runs", "runs"), ("reports", "reports"), ("state-archive", "ops/state_archive"))
+    )
     times, fetched = [], []
     for i in range(repeat + 1):
         ws = runner(scratch, f"repo-{i}", config, None)
@@ -175,8 +198,14 @@ def bench_repository(scratch: Path, repeat: int) -> list[tuple[str, list[float],
         if i:
             times.append(elapsed)
             fetched.append(summary["bytes_fetched"])
-    return [(f"repository: runs/, reports/, ops/state_archive/ beside a 50 MiB file "
-             f"({statistics.median(fetched) / 1024:.0f} KiB fetched)", times, f"{statistics.median(fetched) / 1024:.0f} KiB")]
+    return [
+        (
+            f"repository: runs/, reports/, ops/state_archive/ beside a 50 MiB file "
+            f"({statistics.median(fetched) / 1024:.0f} KiB fetched)",
+            times,
+            f"{statistics.median(fetched) / 1024:.0f} KiB",
+        )
+    ]
 
 
 def main() -> None:

@@ -36,8 +36,12 @@ def compute(raw: str, engine: str) -> tuple[dict, dict]:
         groups = hours_by_source(samples)
         t3 = time.perf_counter()
         stats = {key: summarise(group) for key, group in groups.items()}
-        return stats, {"read": t1 - t0, "parse_rows": t2 - t1, "hours_by_source": t3 - t2,
-                       "summarise": time.perf_counter() - t3}
+        return stats, {
+            "read": t1 - t0,
+            "parse_rows": t2 - t1,
+            "hours_by_source": t3 - t2,
+            "summarise": time.perf_counter() - t3,
+        }
     from observability.latency.recompute import hourly_stats
 
     stats = hourly_stats(data)
@@ -62,7 +66,7 @@ if __name__ == "__main__":
     if "--engine" in args:
         i = args.index("--engine")
         engine = args[i + 1]
-        del args[i:i + 2]
+        del args[i : i + 2]
     if engine not in ("python", "duckdb", "samples"):
         raise SystemExit(f"--engine {engine!r}: expected python, duckdb or samples")
     main(args[0], args[1], engine)

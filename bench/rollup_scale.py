@@ -55,8 +55,11 @@ VARIANTS = {
 
 
 def _env(code: Path, now: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "OBS_", "LATENCY_")) and k not in ("RUNNER_TEMP", "PYTHONDONTWRITEBYTECODE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "OBS_", "LATENCY_")) and k not in ("RUNNER_TEMP", "PYTHONDONTWRITEBYTECODE")
+    }
     env["PYTHONPATH"] = str(code)
     env["PYTHONPYCACHEPREFIX"] = str(DATA / "pycache" / hashlib.sha256(str(code).encode()).hexdigest()[:12])
     if now:
@@ -91,18 +94,31 @@ def prepare(label: str, sources: int, code: Path) -> Path:
     (path / "ops").mkdir(parents=True)
     (path / "logs").mkdir()
     names = _sources(sources)
-    script = ("import sys; from datetime import datetime, timezone; from pathlib import Path\n"
-              "from observability.samplegen.weekly import write_rollups\n"
-              "end = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)\n"
-              "write_rollups(Path(sys.argv[1]), end=end, days=89, sources=tuple(sys.argv[2:]), slo_ms=5000.0)\n")
-    subprocess.run([sys.executable, "-c", script, str(path / "ops" / "signal_latency_rollup.csv"), *names],
-                   check=True, env=_env(code), cwd=path)  # cwd: not this checkout first on sys.path
-    rows = [(T0 - timedelta(minutes=15 * k) + timedelta(seconds=i % 60), s, _latency(i, k))
-            for k in range(96, 0, -1) for i, s in enumerate(names)]
+    script = (
+        "import sys; from datetime import datetime, timezone; from pathlib import Path\n"
+        "from observability.samplegen.weekly import write_rollups\n"
+        "end = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)\n"
+        "write_rollups(Path(sys.argv[1]), end=end, days=89, sources=tuple(sys.argv[2:]), slo_ms=5000.0)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(path / "ops" / "signal_latency_rollup.csv"), *names],
+        check=True,
+        env=_env(code),
+        cwd=path,
+    )  # cwd: not this checkout first on sys.path
+    rows = [
+        (T0 - timedelta(minutes=15 * k) + timedelta(seconds=i % 60), s, _latency(i, k))
+        for k in range(96, 0, -1)
+        for i, s in enumerate(names)
+    ]
     (path / LOG).write_text("timestamp_utc,latency_ms,status,detail,source\n" + _log_lines(rows), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "observability", "latency", "sample", "--workspace", str(path),
-                           "--input", LOG], capture_output=True, text=True, env=_env(code, _iso(PREP_AT)),
-                          cwd=path)
+    done = subprocess.run(
+        [sys.executable, "-m", "observability", "latency", "sample", "--workspace", str(path), "--input", LOG],
+        capture_output=True,
+        text=True,
+        env=_env(code, _iso(PREP_AT)),
+        cwd=path,
+    )
     if done.returncode != 0:
         raise SystemExit(f"preparation of {label} failed:\n{done.stdout}\n{done.stderr}")
     (path / "ready").write_text("")
@@ -113,10 +129,16 @@ def timed_rows(sources: int, new: int) -> list:
     names = _sources(sources)
     if new >= sources:  # every source, one sample a minute
         per = new // sources
-        return [(T0 + timedelta(minutes=m, seconds=i % 60), s, _latency(i, m + 1000))
-                for m in range(per) for i, s in enumerate(names)]
-    return [(T0 + timedelta(minutes=m, seconds=i), s, _latency(i, m + 1000))  # the first 15 sources, 10 each
-            for m in range(10) for i, s in enumerate(names[:new // 10])]
+        return [
+            (T0 + timedelta(minutes=m, seconds=i % 60), s, _latency(i, m + 1000))
+            for m in range(per)
+            for i, s in enumerate(names)
+        ]
+    return [
+        (T0 + timedelta(minutes=m, seconds=i), s, _latency(i, m + 1000))  # the first 15 sources, 10 each
+        for m in range(10)
+        for i, s in enumerate(names[: new // 10])
+    ]
 
 
 def _spawn_and_measure(cmd, env, cwd):
@@ -143,8 +165,10 @@ def measure(variant: str, workspace: Path, code: Path, scratch: Path) -> dict:
     wall, usage, code_, out, err = _spawn_and_measure(cmd, _env(code, TIMED_NOW), copy)
     summary = json.loads(out) if out.strip() else {}
     if code_ != 0 or summary.get("samples_written") != new or summary.get("status") != "ok":
-        raise SystemExit(f"{variant}: exit {code_}, status {summary.get('status')}, "
-                         f"samples_written={summary.get('samples_written')}\n{err.decode()[-2000:]}")
+        raise SystemExit(
+            f"{variant}: exit {code_}, status {summary.get('status')}, "
+            f"samples_written={summary.get('samples_written')}\n{err.decode()[-2000:]}"
+        )
     shutil.rmtree(copy)
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
 
@@ -176,14 +200,21 @@ def figure(key: str, results: dict[str, dict]) -> dict:
     if key == "sources_1000_vs_10":
         big, small = results["s1000-150"], results["s10"]
         wall, cpu = big["wall"] / small["wall"], big["cpu"] / small["cpu"]
-        return {"value": f"{wall:.2f}× ({big['wall']:.3f} s vs {small['wall']:.3f} s)",
-                "cpu": f"{cpu:.2f}× ({big['cpu']:.3f} s vs {small['cpu']:.3f} s)",
-                "rss": f"{big['rss_mib']:.0f} vs {small['rss_mib']:.0f} MiB", "ok": wall <= 2,
-                "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source"}
+        return {
+            "value": f"{wall:.2f}× ({big['wall']:.3f} s vs {small['wall']:.3f} s)",
+            "cpu": f"{cpu:.2f}× ({big['cpu']:.3f} s vs {small['cpu']:.3f} s)",
+            "rss": f"{big['rss_mib']:.0f} vs {small['rss_mib']:.0f} MiB",
+            "ok": wall <= 2,
+            "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source",
+        }
     r = results["s1000-15k"]
-    return {"value": f"{r['wall']:.3f} s", "cpu": f"{r['cpu']:.3f} s", "rss": f"{r['rss_mib']:.0f} MiB",
-            "ok": r["wall"] <= 1 and r["rss_mib"] <= 150,
-            "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source"}
+    return {
+        "value": f"{r['wall']:.3f} s",
+        "cpu": f"{r['cpu']:.3f} s",
+        "rss": f"{r['rss_mib']:.0f} MiB",
+        "ok": r["wall"] <= 1 and r["rss_mib"] <= 150,
+        "note": "bench/rollup_scale.py: 90 days of rollups, 24 h of SLO windows per source",
+    }
 
 
 def main() -> None:
@@ -192,8 +223,11 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose observability package is run")
     parser.add_argument("--only", default=",".join(VARIANTS))
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--figure", choices=("sources_1000_vs_10", "sources_1000_15k"),
-                        help="print one row of bench/run.py's targets table as a JSON line")
+    parser.add_argument(
+        "--figure",
+        choices=("sources_1000_vs_10", "sources_1000_15k"),
+        help="print one row of bench/run.py's targets table as a JSON line",
+    )
     args = parser.parse_args()
     only = [v for v in args.only.split(",") if v]
     if args.figure == "sources_1000_vs_10":
@@ -208,13 +242,17 @@ def main() -> None:
         print(json.dumps(results))
         return
     for variant, r in results.items():
-        print(f"{variant:10s} wall {r['wall']:.3f} s ({r['wall_range'][0]:.3f}-{r['wall_range'][1]:.3f})  "
-              f"cpu {r['cpu']:.3f} s  peak RSS {r['rss_mib']:.0f} MiB")
+        print(
+            f"{variant:10s} wall {r['wall']:.3f} s ({r['wall_range'][0]:.3f}-{r['wall_range'][1]:.3f})  "
+            f"cpu {r['cpu']:.3f} s  peak RSS {r['rss_mib']:.0f} MiB"
+        )
     if "s10" in results:
         for variant in ("s1000-150", "s1000-15k"):
             if variant in results:
-                print(f"{variant} / s10: wall {results[variant]['wall'] / results['s10']['wall']:.2f}x, "
-                      f"cpu {results[variant]['cpu'] / results['s10']['cpu']:.2f}x")
+                print(
+                    f"{variant} / s10: wall {results[variant]['wall'] / results['s10']['wall']:.2f}x, "
+                    f"cpu {results[variant]['cpu'] / results['s10']['cpu']:.2f}x"
+                )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def make_log(path: Path) -> None:
     for i in range(ROWS):
         status = rng.choice(["success"] * 8 + ["failure", "error"])
         detail = "" if status == "success" else rng.choice(["HTTP 503", "timeout after 10 s", '"said ""no"""'])
-        lines.append(f"{start + timedelta(seconds=5 * i):%Y-%m-%dT%H:%M:%SZ},{rng.uniform(10, 3000):.6f},"
-                     f"{status},{detail},feed_{i % 10}")
+        lines.append(
+            f"{start + timedelta(seconds=5 * i):%Y-%m-%dT%H:%M:%SZ},{rng.uniform(10, 3000):.6f},"
+            f"{status},{detail},feed_{i % 10}"
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -60,9 +62,26 @@ def main() -> None:
         shutil.copyfile(log, ws / "logs" / "signal.csv")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "observability", "latency", "sample", "--workspace", str(ws),
-                               "--input", "logs/signal.csv", "--max-raw-bytes", str(1 << 30),
-                               "--raw-retention-days", "3650"], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "observability",
+                "latency",
+                "sample",
+                "--workspace",
+                str(ws),
+                "--input",
+                "logs/signal.csv",
+                "--max-raw-bytes",
+                str(1 << 30),
+                "--raw-retention-days",
+                "3650",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0 or f'"samples_written": {ROWS}' not in proc.stdout:
@@ -70,8 +89,10 @@ def main() -> None:
         if run:  # the first run warms the page cache and .pyc files
             walls.append(wall)
             cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    print(f"{ROWS} rows: median wall {statistics.median(walls):.3f} s ({min(walls):.3f}-{max(walls):.3f}), "
-          f"median CPU {statistics.median(cpus):.3f} s; load average {os.getloadavg()}")
+    print(
+        f"{ROWS} rows: median wall {statistics.median(walls):.3f} s ({min(walls):.3f}-{max(walls):.3f}), "
+        f"median CPU {statistics.median(cpus):.3f} s; load average {os.getloadavg()}"
+    )
 
 
 if __name__ == "__main__":

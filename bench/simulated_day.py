@@ -50,15 +50,22 @@ def schedule(latency_runs: int) -> list[tuple[str, str, str | None]]:
     for index in range(latency_runs):
         minute = 7 + 15 * index
         runs.append(("latency", f"{minute // 60:02d}:{minute % 60:02d}:30", LATENCY_CRON))
-    runs += [("dashboard", "00:29:30", "29 0 * * 1"), ("dashboard", "00:44:30", "44 0 * * *"),
-             ("weekly", "01:14:30", "14 1 * * 1"), ("verify", "03:44:30", "44 3 * * *")]
+    runs += [
+        ("dashboard", "00:29:30", "29 0 * * 1"),
+        ("dashboard", "00:44:30", "44 0 * * *"),
+        ("weekly", "01:14:30", "14 1 * * 1"),
+        ("verify", "03:44:30", "44 3 * * *"),
+    ]
     return sorted(runs, key=lambda r: r[1])
 
 
 def _research() -> dict[str, bytes]:
     if FIXTURES.is_dir():
-        return {p.relative_to(FIXTURES).as_posix(): p.read_bytes() for p in FIXTURES.rglob("*")
-                if p.is_file() and p.relative_to(FIXTURES).parts[0] in ("runs", "reports", "ops")}
+        return {
+            p.relative_to(FIXTURES).as_posix(): p.read_bytes()
+            for p in FIXTURES.rglob("*")
+            if p.is_file() and p.relative_to(FIXTURES).parts[0] in ("runs", "reports", "ops")
+        }
     return {"runs/index.csv": b"run_id\n"}
 
 
@@ -101,16 +108,31 @@ def main() -> int:
         adopter = Adopter(harness, base / "work", _research())
         store = (base / "store").as_uri()
         (base / "operator").mkdir()
-        subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                        "--workspace", str(base / "operator")], check=True,
-                       capture_output=True, env={**os.environ, "GITHUB_ACTIONS": ""})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "observability",
+                "state",
+                "init",
+                "--store",
+                store,
+                "--workspace",
+                str(base / "operator"),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "GITHUB_ACTIONS": ""},
+        )
         hook = Receiver()
         results: list[dict] = []
         with FileServer() as signal, FakeGitHub() as fake:
             signal.files["/signal_notifier.csv"] = SIGNAL_HEADER.encode()
             repo = adopter.scaffold(signal.url + "/signal_notifier.csv")
-            secrets = {"OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly",
-                       "OBS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+            secrets = {
+                "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly",
+                "OBS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            }
             served_until = 0
             for name, clock, cron in schedule(args.latency_runs):
                 minute = int(clock[:2]) * 60 + int(clock[3:5])
@@ -119,34 +141,52 @@ def main() -> int:
                     signal.files["/signal_notifier.csv"] += signal_rows(start, minute - served_until).encode()
                     served_until = minute
                 calls = len(fake.requests)
-                run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
-                                  secrets=secrets)
+                run = adopter.run(
+                    repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron, secrets=secrets
+                )
                 pushed, pulled = _pushed(run, name)
-                results.append({"workflow": name, "at": clock, "ok": run.exit_code == 0, "act_seconds": run.seconds,
-                                "job_seconds": _job_seconds(run), "api_calls": len(fake.requests) - calls,
-                                "bytes_pushed": pushed, "bytes_pulled": pulled})
-                print(f"{clock} {name:9} {'ok ' if run.exit_code == 0 else 'ERR'} {run.seconds:5.1f} s "
-                      f"api {results[-1]['api_calls']} pushed {pushed} B", file=sys.stderr)
+                results.append(
+                    {
+                        "workflow": name,
+                        "at": clock,
+                        "ok": run.exit_code == 0,
+                        "act_seconds": run.seconds,
+                        "job_seconds": _job_seconds(run),
+                        "api_calls": len(fake.requests) - calls,
+                        "bytes_pushed": pushed,
+                        "bytes_pulled": pulled,
+                    }
+                )
+                print(
+                    f"{clock} {name:9} {'ok ' if run.exit_code == 0 else 'ERR'} {run.seconds:5.1f} s "
+                    f"api {results[-1]['api_calls']} pushed {pushed} B",
+                    file=sys.stderr,
+                )
             issues = sorted(i["title"] for i in fake.issues.values() if i["state"] == "open")
         hook.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    print("| workflow | runs | failed | median act run | median job | API calls | pushed (median, total) "
-          "| pulled (median) | billed minutes (≈) |")
+    print(
+        "| workflow | runs | failed | median act run | median job | API calls | pushed (median, total) "
+        "| pulled (median) | billed minutes (≈) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in ("latency", "dashboard", "weekly", "verify"):
         rows = [r for r in results if r["workflow"] == name]
         if not rows:
             continue
         billed = sum(math.ceil((r["job_seconds"] + args.setup_seconds) / 60) for r in rows)
-        print(f"| {name} | {len(rows)} | {sum(not r['ok'] for r in rows)} "
-              f"| {statistics.median(r['act_seconds'] for r in rows):.1f} s "
-              f"| {statistics.median(r['job_seconds'] for r in rows):.1f} s | {sum(r['api_calls'] for r in rows)} "
-              f"| {statistics.median(r['bytes_pushed'] for r in rows) / 1024:.0f} KiB, "
-              f"{sum(r['bytes_pushed'] for r in rows) / 1024 / 1024:.2f} MiB "
-              f"| {statistics.median(r['bytes_pulled'] for r in rows) / 1024:.0f} KiB | {billed} |")
-    print(f"\nopen issues at the end of the day: {issues or 'none'}; "
-          f"setup allowance per run: {args.setup_seconds:.0f} s")
+        print(
+            f"| {name} | {len(rows)} | {sum(not r['ok'] for r in rows)} "
+            f"| {statistics.median(r['act_seconds'] for r in rows):.1f} s "
+            f"| {statistics.median(r['job_seconds'] for r in rows):.1f} s | {sum(r['api_calls'] for r in rows)} "
+            f"| {statistics.median(r['bytes_pushed'] for r in rows) / 1024:.0f} KiB, "
+            f"{sum(r['bytes_pushed'] for r in rows) / 1024 / 1024:.2f} MiB "
+            f"| {statistics.median(r['bytes_pulled'] for r in rows) / 1024:.0f} KiB | {billed} |"
+        )
+    print(
+        f"\nopen issues at the end of the day: {issues or 'none'}; setup allowance per run: {args.setup_seconds:.0f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps({"runs": results, "open_issues": issues}, indent=1), encoding="utf-8")
     return 0 if all(r["ok"] for r in results) else 1

@@ -27,14 +27,28 @@ import run  # noqa: E402
 
 
 def export(rev: str) -> Path:
-    sha = subprocess.run(["git", "-C", str(run.ROOT), "rev-parse", "--short", rev], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(run.ROOT), "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
     tree = generate.DATA / f"ab-{sha}"
     if not (tree / "observability").is_dir():
         shutil.rmtree(tree, ignore_errors=True)
         tree.mkdir(parents=True)
-        archive = subprocess.run(["git", "-C", str(run.ROOT), "archive", sha, "observability", "schemas",
-                                  "ops-template", "docs/credentials.md"], capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(run.ROOT),
+                "archive",
+                sha,
+                "observability",
+                "schemas",
+                "ops-template",
+                "docs/credentials.md",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     return tree
 
@@ -61,16 +75,20 @@ def main() -> None:
             copy = run.SCRATCH / "ab"
             shutil.rmtree(copy, ignore_errors=True)
             generate.fresh_copy(paths["nominal"], copy)
-            wall, done = run.run_process(generate.timed_command(copy, "nominal", tree or run.ROOT),
-                                         env=env(tree, generate.RUN_AT["nominal"]), cwd=copy)
+            wall, done = run.run_process(
+                generate.timed_command(copy, "nominal", tree or run.ROOT),
+                env=env(tree, generate.RUN_AT["nominal"]),
+                cwd=copy,
+            )
             problems = generate.check_cycle(json.loads(done.stdout or "{}"), done.returncode)
             if problems:
                 raise SystemExit(f"{label}: {problems}\n{done.stderr}")
             shutil.rmtree(copy)
             runs = [("cycle", wall, run.LAST_CPU[0])]
             # as the console script runs it (observability/entry.py), with that revision's code
-            wall, done = run.run_process([*generate.job_command(tree or run.ROOT), "--help"], env=env(tree),
-                                         cwd=run.SCRATCH)
+            wall, done = run.run_process(
+                [*generate.job_command(tree or run.ROOT), "--help"], env=env(tree), cwd=run.SCRATCH
+            )
             runs.append(("observability --help", wall, run.LAST_CPU[0]))
             wall, done = run.run_process([run.PY, "-c", "pass"], env=env(tree))
             runs.append(("python -c pass", wall, run.LAST_CPU[0]))
@@ -79,7 +97,9 @@ def main() -> None:
                     found.setdefault(f"{what} [{label}]", []).append((w, c))
     print(f"{'what':40s} {'wall median':>12s} {'CPU median':>11s}")
     for key, values in found.items():
-        print(f"{key:40s} {statistics.median(w for w, _ in values):10.3f} s {statistics.median(c for _, c in values):9.3f} s")
+        print(
+            f"{key:40s} {statistics.median(w for w, _ in values):10.3f} s {statistics.median(c for _, c in values):9.3f} s"
+        )
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 

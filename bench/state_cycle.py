@@ -43,9 +43,15 @@ SECRET = "bench-secret-key"
 
 def _env(endpoint: str) -> dict[str, str]:
     env = generate.clean_env(generate.TIMED_NOW)
-    env.update(OBS_S3_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY=SECRET,
-               AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1", AWS_CONFIG_FILE="/nonexistent",
-               AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    env.update(
+        OBS_S3_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY=SECRET,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+    )
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
     return env
@@ -61,7 +67,9 @@ def _obs(args: list[str], workspace: Path, env: dict[str, str], ok=("ok", "warni
     except ValueError:
         summary = {}
     if done.returncode != 0 or summary.get("status") not in ok:
-        raise SystemExit(f"{' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return elapsed, summary
 
 
@@ -99,8 +107,13 @@ def state_cycle(repeat: int) -> dict:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         env = _env(endpoint)
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-                              aws_secret_access_key=SECRET)
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key=SECRET,
+        )
         rows = []
         seeded = None
         for i in range(repeat + 1):  # run 0 warms the page cache and the .pyc files
@@ -110,16 +123,27 @@ def state_cycle(repeat: int) -> dict:
             seeded = _seed(nominal, store, env)
             ws = _runner_workspace(nominal, SCRATCH / "runner")
             t_pull, pulled = _obs(["state", "pull", "--store", store], ws, env)
-            t_sample, sampled = _obs(["latency", "sample", "--input", generate.LOG,
-                                      *generate.TIMED_FLAGS["nominal"]], ws, env)
+            t_sample, sampled = _obs(
+                ["latency", "sample", "--input", generate.LOG, *generate.TIMED_FLAGS["nominal"]], ws, env
+            )
             t_push, pushed = _obs(["state", "push", "--store", store], ws, env)
             if sampled["samples_written"] != generate.TIMED_SAMPLES:
-                raise SystemExit(f"latency sample wrote {sampled['samples_written']} samples, expected "
-                                 f"{generate.TIMED_SAMPLES}: the pulled cursor is wrong")
+                raise SystemExit(
+                    f"latency sample wrote {sampled['samples_written']} samples, expected "
+                    f"{generate.TIMED_SAMPLES}: the pulled cursor is wrong"
+                )
             if i:
-                rows.append({"pull": t_pull, "sample": t_sample, "push": t_push,
-                             "total": t_pull + t_sample + t_push, "pulled_bytes": pulled["bytes_downloaded"],
-                             "pushed_bytes": pushed["bytes_uploaded"], "files": pulled["files"]})
+                rows.append(
+                    {
+                        "pull": t_pull,
+                        "sample": t_sample,
+                        "push": t_push,
+                        "total": t_pull + t_sample + t_push,
+                        "pulled_bytes": pulled["bytes_downloaded"],
+                        "pushed_bytes": pushed["bytes_uploaded"],
+                        "files": pulled["files"],
+                    }
+                )
         return {"rows": rows, "snapshot_files": seeded["files"] if seeded else None}
     finally:
         server.stop()
@@ -137,8 +161,9 @@ def _wheelhouse() -> float:
     pip = [PY, "-m", "pip", "--disable-pip-version-check", "-q"]
     _quiet([*pip, "download", "--no-deps", "-r", str(REQUIREMENTS), "-d", str(WHEELHOUSE)])
     # The build backend (hatchling) is one of the locked requirements, so the wheel builds offline.
-    _quiet([*pip, "wheel", "--no-deps", "--no-index", "--find-links", str(WHEELHOUSE), "-w", str(WHEELHOUSE),
-            str(ROOT)])
+    _quiet(
+        [*pip, "wheel", "--no-deps", "--no-index", "--find-links", str(WHEELHOUSE), "-w", str(WHEELHOUSE), str(ROOT)]
+    )
     marker.write_text(_wheelhouse_key())
     return time.perf_counter() - t0
 
@@ -168,22 +193,43 @@ def install(repeat: int) -> dict:
             t0 = time.perf_counter()
             _quiet([PY, "-m", "venv", str(venv)], env)
             t1 = time.perf_counter()
-            pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q", "install",
-                   "--no-index", "--find-links", str(WHEELHOUSE)]
+            pip = [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "--disable-pip-version-check",
+                "-q",
+                "install",
+                "--no-index",
+                "--find-links",
+                str(WHEELHOUSE),
+            ]
             _quiet([*pip, "--require-hashes", "--no-deps", "-r", str(REQUIREMENTS)], env)
             t2 = time.perf_counter()
             _quiet([*pip, "--no-deps", "observability"], env)
             t3 = time.perf_counter()
-            version = subprocess.run([str(venv / "bin" / "observability"), "--version"], check=True, env=env,
-                                     capture_output=True, text=True).stdout.strip()
+            version = subprocess.run(
+                [str(venv / "bin" / "observability"), "--version"], check=True, env=env, capture_output=True, text=True
+            ).stdout.strip()
             t4 = time.perf_counter()
             if i:
-                rows.append({"venv": t1 - t0, "deps": t2 - t1, "package": t3 - t2, "first_run": t4 - t3,
-                             "total": t3 - t0, "version": version})
+                rows.append(
+                    {
+                        "venv": t1 - t0,
+                        "deps": t2 - t1,
+                        "package": t3 - t2,
+                        "first_run": t4 - t3,
+                        "total": t3 - t0,
+                        "version": version,
+                    }
+                )
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    return {"rows": rows, "wheelhouse_build_s": built,
-            "wheels": len([p for p in WHEELHOUSE.iterdir() if p.suffix == ".whl"])}
+    return {
+        "rows": rows,
+        "wheelhouse_build_s": built,
+        "wheels": len([p for p in WHEELHOUSE.iterdir() if p.suffix == ".whl"]),
+    }
 
 
 def _median(rows: list[dict], key: str) -> str:
@@ -201,12 +247,18 @@ def main() -> None:
     cycle = state_cycle(args.repeat)
     rows = cycle["rows"]
     total = statistics.median(r["total"] for r in rows)
-    print(f"\nState cycle against moto S3 on 127.0.0.1, nominal volume ({cycle['snapshot_files']} files in the "
-          f"snapshot, {rows[0]['pulled_bytes'] / 2**20:.1f} MiB pulled, {rows[0]['pushed_bytes'] / 2**20:.2f} MiB "
-          f"pushed), median of {len(rows)} (min–max):\n")
+    print(
+        f"\nState cycle against moto S3 on 127.0.0.1, nominal volume ({cycle['snapshot_files']} files in the "
+        f"snapshot, {rows[0]['pulled_bytes'] / 2**20:.1f} MiB pulled, {rows[0]['pushed_bytes'] / 2**20:.2f} MiB "
+        f"pushed), median of {len(rows)} (min–max):\n"
+    )
     print("| step | time |\n| --- | --- |")
-    for key, name in (("pull", "state pull"), ("sample", "latency sample (150 samples)"), ("push", "state push"),
-                      ("total", "**all three**")):
+    for key, name in (
+        ("pull", "state pull"),
+        ("sample", "latency sample (150 samples)"),
+        ("push", "state push"),
+        ("total", "**all three**"),
+    ):
         print(f"| {name} | {_median(rows, key)} |")
     verdict = "meets" if total <= TARGET_CYCLE_S else "MISSES"
     print(f"\nTarget <= {TARGET_CYCLE_S:.1f} s for the three: {verdict} ({total:.3f} s)")
@@ -214,12 +266,18 @@ def main() -> None:
     if not args.no_install:
         inst = install(args.install_repeat)
         rows = inst["rows"]
-        print(f"\nInstall into a new venv from a warm wheelhouse ({inst['wheels']} wheels, --no-index), median of "
-              f"{len(rows)} (min–max):\n")
+        print(
+            f"\nInstall into a new venv from a warm wheelhouse ({inst['wheels']} wheels, --no-index), median of "
+            f"{len(rows)} (min–max):\n"
+        )
         print("| step | time |\n| --- | --- |")
-        for key, name in (("venv", "python -m venv"), ("deps", "pip install -r requirements.txt (hashes)"),
-                          ("package", "pip install observability (wheel)"), ("total", "**venv + install**"),
-                          ("first_run", "first `observability --version`")):
+        for key, name in (
+            ("venv", "python -m venv"),
+            ("deps", "pip install -r requirements.txt (hashes)"),
+            ("package", "pip install observability (wheel)"),
+            ("total", "**venv + install**"),
+            ("first_run", "first `observability --version`"),
+        ):
             print(f"| {name} | {_median(rows, key)} |")
         if inst["wheelhouse_build_s"]:
             print(f"\n(wheelhouse built once in {inst['wheelhouse_build_s']:.1f} s, not part of the figures)")

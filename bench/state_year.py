@@ -86,19 +86,32 @@ def build_year(variant: str) -> Path:
     for day in days:
         stamp = day.strftime("%Y%m%d")
         if stamp not in existing:
-            _write(ops / "signal_latency_archive" / f"{day:%Y}" / f"{day:%m}" / f"{stamp}T000030Z-latency.csv.gz",
-                   _filler(rng, 112 * 1024))
+            _write(
+                ops / "signal_latency_archive" / f"{day:%Y}" / f"{day:%m}" / f"{stamp}T000030Z-latency.csv.gz",
+                _filler(rng, 112 * 1024),
+            )
         job = f"{stamp}T060000Z-dashboard"
         bundle = ops / "dashboard_export_history" / job
         for name in ("ev_history", "latency", "router", "portfolio", "strategies"):
             _write(bundle / f"{name}.json", _filler(rng, 12 * 1024))
         _write(bundle / "manifest.json", json.dumps({"job_id": job, "datasets": 5}) + "\n")
         for strategy in range(10):
-            _write(ops / "state_archive" / f"strategy_{strategy}.Strategy" / "USDJPY" / "conservative"
-                   / f"{stamp}_003000.json", json.dumps({"day": stamp, "ev": rng.random(), "pad": "x" * 1500}))
-    _write(ops / "dashboard_export_archive_manifest.jsonl",
-           "".join(json.dumps({"pruned": f"ops/dashboard_export_history/{d:%Y%m%d}T060000Z-dashboard"}) + "\n"
-                   for d in days[::7]))
+            _write(
+                ops
+                / "state_archive"
+                / f"strategy_{strategy}.Strategy"
+                / "USDJPY"
+                / "conservative"
+                / f"{stamp}_003000.json",
+                json.dumps({"day": stamp, "ev": rng.random(), "pad": "x" * 1500}),
+            )
+    _write(
+        ops / "dashboard_export_archive_manifest.jsonl",
+        "".join(
+            json.dumps({"pruned": f"ops/dashboard_export_history/{d:%Y%m%d}T060000Z-dashboard"}) + "\n"
+            for d in days[::7]
+        ),
+    )
     _write(ops / "dashboard_export.sequence", "365\n")
     _write(ops / "dashboard_export_heartbeat.json", json.dumps({"job_id": f"{end:%Y%m%d}T060000Z-dashboard"}))
     for week in range(52):
@@ -112,9 +125,14 @@ def build_year(variant: str) -> Path:
     for month in range(12):
         first = end.replace(day=1) - timedelta(days=31 * month)
         for part in range(4):
-            _write(ops / "automation_runs" / f"{first:%Y}" / f"{first:%m}"
-                   / f"{month:06d}{part:06d}-{month:06d}{part + 1:06d}_{first:%Y%m%d}T000000Z-{first:%Y%m%d}T235959Z.jsonl.gz",
-                   _filler(rng, 256 * 1024))
+            _write(
+                ops
+                / "automation_runs"
+                / f"{first:%Y}"
+                / f"{first:%m}"
+                / f"{month:06d}{part:06d}-{month:06d}{part + 1:06d}_{first:%Y%m%d}T000000Z-{first:%Y%m%d}T235959Z.jsonl.gz",
+                _filler(rng, 256 * 1024),
+            )
     # The live log: real lines of the preparation runs, repeated up to the rotation size, renumbered.
     lines = [json.loads(line) for line in (ops / "automation_runs.log").read_text().splitlines() if line.strip()]
     out, size, sequence = [], 0, 0
@@ -136,24 +154,32 @@ def _env(now_env: dict[str, str], endpoint: str | None) -> dict[str, str]:
     for key in [k for k in env if k.startswith(("AWS_", "GITHUB_"))]:
         env.pop(key)
     if endpoint:
-        env.update(OBS_S3_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY=SECRET,
-                   AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1", AWS_CONFIG_FILE="/nonexistent",
-                   AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+        env.update(
+            OBS_S3_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY=SECRET,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_MAX_ATTEMPTS="1",
+            AWS_CONFIG_FILE="/nonexistent",
+            AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        )
     return env
 
 
 def _obs(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, dict, int]:
     t0 = time.perf_counter()
-    done = subprocess.run([PY, "-m", "observability", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          check=False)
+    done = subprocess.run(
+        [PY, "-m", "observability", *args], capture_output=True, text=True, env=env, cwd=cwd, check=False
+    )
     elapsed = time.perf_counter() - t0
     try:
         summary = json.loads(done.stdout)
     except ValueError:
         summary = {}
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n"
-                         f"{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return elapsed, summary, done.returncode
 
 
@@ -193,9 +219,26 @@ def _upload(client, bucket: str, prefix: str, store: Path) -> None:
 
 
 def _cycle_args(url: str, ws: Path, flags: list[str]) -> list[str]:
-    return ["cycle", "--store", url, "--for", "latency", "--alerts-source", "latency", "--dry-run-alerts",
-            "--workspace", str(ws), "--keep-generations", "0", "--", "latency", "sample", "--input", generate.LOG,
-            *flags]
+    return [
+        "cycle",
+        "--store",
+        url,
+        "--for",
+        "latency",
+        "--alerts-source",
+        "latency",
+        "--dry-run-alerts",
+        "--workspace",
+        str(ws),
+        "--keep-generations",
+        "0",
+        "--",
+        "latency",
+        "sample",
+        "--input",
+        generate.LOG,
+        *flags,
+    ]
 
 
 def run_variant(variant: str, repeat: int, s3: bool, baseline: bool) -> list[dict]:
@@ -222,8 +265,13 @@ def run_variant(variant: str, repeat: int, s3: bool, baseline: bool) -> list[dic
             server.start()
             host, port = server.get_host_and_port()
             endpoint = f"http://{host}:{port}"
-            client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-                                  aws_secret_access_key=SECRET)
+            client = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="bench",
+                aws_secret_access_key=SECRET,
+            )
         counter = 0
         for backend in backends:
             env = _env(now_env, endpoint if backend == "s3" else None)
@@ -251,25 +299,46 @@ def run_variant(variant: str, repeat: int, s3: bool, baseline: bool) -> list[dic
                         durations = {name: s.get("duration_ms") for name, s in steps.items()}
                     else:
                         t_pull, pulled, _ = _obs(["state", "pull", "--store", url, "--workspace", str(ws)], env, ws)
-                        t_job, job, _ = _obs(["latency", "sample", "--input", generate.LOG, *flags, "--workspace",
-                                              str(ws)], env, ws)
-                        t_alerts, _, _ = _obs(["alerts", "sync", "--source", "latency", "--dry-run", "--workspace",
-                                               str(ws)], env, ws)
-                        t_push, pushed, _ = _obs(["state", "push", "--store", url, "--keep-generations", "0",
-                                                  "--workspace", str(ws)], env, ws)
+                        t_job, job, _ = _obs(
+                            ["latency", "sample", "--input", generate.LOG, *flags, "--workspace", str(ws)], env, ws
+                        )
+                        t_alerts, _, _ = _obs(
+                            ["alerts", "sync", "--source", "latency", "--dry-run", "--workspace", str(ws)], env, ws
+                        )
+                        t_push, pushed, _ = _obs(
+                            ["state", "push", "--store", url, "--keep-generations", "0", "--workspace", str(ws)],
+                            env,
+                            ws,
+                        )
                         elapsed = t_pull + t_job + t_alerts + t_push
                         durations = {}
                     if job.get("samples_written") != generate.TIMED_SAMPLES:
-                        raise SystemExit(f"{variant}/{backend}/{mode}: latency wrote {job.get('samples_written')} "
-                                         f"samples, expected {generate.TIMED_SAMPLES}")
+                        raise SystemExit(
+                            f"{variant}/{backend}/{mode}: latency wrote {job.get('samples_written')} "
+                            f"samples, expected {generate.TIMED_SAMPLES}"
+                        )
                     if i:
-                        samples.append({"seconds": elapsed, "pulled": pulled["bytes_downloaded"],
-                                        "pushed": pushed["bytes_uploaded"], "files_pulled": pulled["files"],
-                                        "pulled_manifest": pulled.get("manifest_bytes", 0),
-                                        "pushed_manifest": pushed.get("manifest_bytes", 0),
-                                        "durations": durations})
-                rows.append({"variant": variant, "backend": backend, "mode": mode, "samples": samples,
-                             "store_files": len(snapshot["files"]), "store_bytes": total_bytes})
+                        samples.append(
+                            {
+                                "seconds": elapsed,
+                                "pulled": pulled["bytes_downloaded"],
+                                "pushed": pushed["bytes_uploaded"],
+                                "files_pulled": pulled["files"],
+                                "pulled_manifest": pulled.get("manifest_bytes", 0),
+                                "pushed_manifest": pushed.get("manifest_bytes", 0),
+                                "durations": durations,
+                            }
+                        )
+                rows.append(
+                    {
+                        "variant": variant,
+                        "backend": backend,
+                        "mode": mode,
+                        "samples": samples,
+                        "store_files": len(snapshot["files"]),
+                        "store_bytes": total_bytes,
+                    }
+                )
     finally:
         if server is not None:
             server.stop()
@@ -283,33 +352,46 @@ def _median(values: list[float]) -> float:
 
 
 def report(rows: list[dict]) -> str:
-    out = ["Bytes are blobs + manifest, as transferred (compressed where stored compressed).", "",
-           "| variant | store | how | pulled | pushed | wall time, median (min–max) | targets |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "Bytes are blobs + manifest, as transferred (compressed where stored compressed).",
+        "",
+        "| variant | store | how | pulled | pushed | wall time, median (min–max) | targets |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for row in rows:
         seconds = [s["seconds"] for s in row["samples"]]
         pulled = _median([s["pulled"] + s["pulled_manifest"] for s in row["samples"]])
         pushed = _median([s["pushed"] + s["pushed_manifest"] for s in row["samples"]])
-        how = ("`cycle --for latency`, 1 process" if row["mode"] == "cycle"
-               else "no scope, 4 processes")
+        how = "`cycle --for latency`, 1 process" if row["mode"] == "cycle" else "no scope, 4 processes"
         met = []
         met.append("bytes ✓" if pulled < TARGET_BYTES and pushed < TARGET_BYTES else "bytes ✗")
         met.append("time ✓" if _median(seconds) < TARGET_SECONDS else "time ✗")
-        out.append(f"| {row['variant']} | {row['backend']} | {how} | {pulled / MIB:.2f} MiB "
-                   f"({row['samples'][0]['files_pulled']} files) | {pushed / MIB:.2f} MiB | "
-                   f"{_median(seconds):.3f} s ({min(seconds):.3f}–{max(seconds):.3f}) | {', '.join(met)} |")
+        out.append(
+            f"| {row['variant']} | {row['backend']} | {how} | {pulled / MIB:.2f} MiB "
+            f"({row['samples'][0]['files_pulled']} files) | {pushed / MIB:.2f} MiB | "
+            f"{_median(seconds):.3f} s ({min(seconds):.3f}–{max(seconds):.3f}) | {', '.join(met)} |"
+        )
     steps = [r for r in rows if r["mode"] == "cycle"]
     if steps:
-        out += ["", "Step durations inside the cycle (each step's own `duration_ms`, median):", "",
-                "| variant | store | state-pull | latency | alerts-sync | state-push |", "| --- | --- | --- | --- | --- | --- |"]
+        out += [
+            "",
+            "Step durations inside the cycle (each step's own `duration_ms`, median):",
+            "",
+            "| variant | store | state-pull | latency | alerts-sync | state-push |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for row in steps:
-            med = {name: _median([s["durations"][name] for s in row["samples"]])
-                   for name in ("state-pull", "latency", "alerts-sync", "state-push")}
+            med = {
+                name: _median([s["durations"][name] for s in row["samples"]])
+                for name in ("state-pull", "latency", "alerts-sync", "state-push")
+            }
             out.append(f"| {row['variant']} | {row['backend']} | " + " | ".join(f"{med[n]:.0f} ms" for n in med) + " |")
     first = rows[0]
     out.append("")
-    out.append(f"Store: {first['store_files']} files, {first['store_bytes'] / MIB:.1f} MiB in the snapshot "
-               f"({first['variant']} variant).")
+    out.append(
+        f"Store: {first['store_files']} files, {first['store_bytes'] / MIB:.1f} MiB in the snapshot "
+        f"({first['variant']} variant)."
+    )
     return "\n".join(out)
 
 

@@ -49,11 +49,20 @@ def build(target: Path) -> None:
     for n in range(96):  # a busy week: an alert file every 105 minutes
         at = start + timedelta(minutes=105 * n)
         job_id = at.strftime("%Y%m%dT%H%M%SZ") + "-latency"
-        item = {"id": f"{n % 7:016x}", "rule": "latency_slo", "source": SOURCES[n % 10], "severity": "warning",
-                "status": "firing" if n % 3 else "resolved", "message": f"synthetic alert {n}",
-                "owner": "observability-oncall", "next_action": "docs/runbook.md#latency", "breach_count": n,
-                "breach_streak": n % 4, "last_breach_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "started_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        item = {
+            "id": f"{n % 7:016x}",
+            "rule": "latency_slo",
+            "source": SOURCES[n % 10],
+            "severity": "warning",
+            "status": "firing" if n % 3 else "resolved",
+            "message": f"synthetic alert {n}",
+            "owner": "observability-oncall",
+            "next_action": "docs/runbook.md#latency",
+            "breach_count": n,
+            "breach_streak": n % 4,
+            "last_breach_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "started_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         (alerts / f"{job_id}.json").write_text(json.dumps({"job_id": job_id, "alerts": [item]}), encoding="utf-8")
     (target / ".generator").write_text(GENERATOR_VERSION, encoding="utf-8")
 
@@ -71,9 +80,24 @@ def run_once(workspace: Path) -> tuple[float, dict]:
     for name in ("GITHUB_ACTIONS", "OBS_WEEKLY_WEBHOOK_URL", "OBS_WEBHOOK_SECRET"):
         env.pop(name, None)
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "observability", "weekly", "report", "--dry-run-webhook",
-                           "--week-start", WEEK, "--workspace", str(workspace)],
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "observability",
+            "weekly",
+            "report",
+            "--dry-run-webhook",
+            "--week-start",
+            WEEK,
+            "--workspace",
+            str(workspace),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     elapsed = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"weekly report failed ({done.returncode}):\n{done.stderr}")
@@ -90,19 +114,32 @@ def main() -> None:
     for _ in range(args.repeat):
         elapsed, last = run_once(workspace)
         times.append(elapsed)
-    figures = {"scenario": "dry_run", "runs": RUNS, "daily_rows_per_run": DAILY_DAYS, "rollup_days": ROLLUP_DAYS,
-               "sources": len(SOURCES), "repeat": args.repeat, "median_s": round(statistics.median(times), 3),
-               "min_s": round(min(times), 3), "max_s": round(max(times), 3),
-               "job_duration_ms": last.get("duration_ms"), "payload_size_bytes": last.get("payload_size_bytes"),
-               "target_s": TARGET_SECONDS, "within_target": statistics.median(times) <= TARGET_SECONDS,
-               "python": sys.version.split()[0], "date": date.today().isoformat()}
+    figures = {
+        "scenario": "dry_run",
+        "runs": RUNS,
+        "daily_rows_per_run": DAILY_DAYS,
+        "rollup_days": ROLLUP_DAYS,
+        "sources": len(SOURCES),
+        "repeat": args.repeat,
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "job_duration_ms": last.get("duration_ms"),
+        "payload_size_bytes": last.get("payload_size_bytes"),
+        "target_s": TARGET_SECONDS,
+        "within_target": statistics.median(times) <= TARGET_SECONDS,
+        "python": sys.version.split()[0],
+        "date": date.today().isoformat(),
+    }
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        print(f"weekly report (dry run, {RUNS} runs, {ROLLUP_DAYS} days x {len(SOURCES)} sources of rollups): "
-              f"median {figures['median_s']} s (min {figures['min_s']}, max {figures['max_s']}) over {args.repeat}"
-              f" run(s); in-process {figures['job_duration_ms']} ms; payload {figures['payload_size_bytes']} bytes; "
-              f"target <= {TARGET_SECONDS} s: {'met' if figures['within_target'] else 'MISSED'}")
+        print(
+            f"weekly report (dry run, {RUNS} runs, {ROLLUP_DAYS} days x {len(SOURCES)} sources of rollups): "
+            f"median {figures['median_s']} s (min {figures['min_s']}, max {figures['max_s']}) over {args.repeat}"
+            f" run(s); in-process {figures['job_duration_ms']} ms; payload {figures['payload_size_bytes']} bytes; "
+            f"target <= {TARGET_SECONDS} s: {'met' if figures['within_target'] else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -25,32 +25,65 @@ def severity(value: Any, default: str) -> str:
     return value if value in RANK else default
 
 
-def item(*, id: str, rule: str, source: str, severity: str, status: str, message: str, owner: str,
-         next_action: str, started_at: str | None, last_breach_at: str | None, breach_streak: int,
-         breach_count: int, evidence: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def item(
+    *,
+    id: str,
+    rule: str,
+    source: str,
+    severity: str,
+    status: str,
+    message: str,
+    owner: str,
+    next_action: str,
+    started_at: str | None,
+    last_breach_at: str | None,
+    breach_streak: int,
+    breach_count: int,
+    evidence: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
     """One alert item: the fields every job writes, then the job's own (``transition``, ``runbook``, ...)."""
-    return {"id": id, "rule": rule, "source": source, "severity": severity, "status": status,
-            "message": message, "owner": owner, "next_action": next_action, "started_at": started_at,
-            "last_breach_at": last_breach_at, "breach_streak": breach_streak, "breach_count": breach_count,
-            "evidence": evidence, **extra}
+    return {
+        "id": id,
+        "rule": rule,
+        "source": source,
+        "severity": severity,
+        "status": status,
+        "message": message,
+        "owner": owner,
+        "next_action": next_action,
+        "started_at": started_at,
+        "last_breach_at": last_breach_at,
+        "breach_streak": breach_streak,
+        "breach_count": breach_count,
+        "evidence": evidence,
+        **extra,
+    }
 
 
 def report_entry(a: dict[str, Any], evidence_path: str) -> dict[str, Any]:
     """A latency alert item as an entry of the weekly report's ``alerts`` block (missing fields defaulted)."""
     given = a.get("evidence")
     evidence: dict[str, Any] = {
-        **(given if isinstance(given, dict) else {}), "breach_count": a.get("breach_count"),
-        "breach_streak": a.get("breach_streak"), "last_breach_at": a.get("last_breach_at"),
-        "started_at": a.get("started_at"), "resolved_at": a.get("resolved_at")}
+        **(given if isinstance(given, dict) else {}),
+        "breach_count": a.get("breach_count"),
+        "breach_streak": a.get("breach_streak"),
+        "last_breach_at": a.get("last_breach_at"),
+        "started_at": a.get("started_at"),
+        "resolved_at": a.get("resolved_at"),
+    }
     return {
-        "id": str(a["id"]), "severity": severity(a.get("severity"), "warning"),
+        "id": str(a["id"]),
+        "severity": severity(a.get("severity"), "warning"),
         "message": str(a.get("message") or f"latency alert {a['id']}"),
         "owner": str(a.get("owner") or "observability-oncall"),
         "next_action": str(a.get("next_action") or "docs/runbook.md#latency"),
-        "rule": str(a.get("rule") or "latency"), "source": str(a.get("source") or "latency"),
+        "rule": str(a.get("rule") or "latency"),
+        "source": str(a.get("source") or "latency"),
         "status": "resolved" if a.get("status") == "resolved" else "firing",
         "evidence": {k: v for k, v in sorted(evidence.items()) if v is not None},
-        "evidence_path": a.get("_file") or evidence_path, "notified_channels": [],
+        "evidence_path": a.get("_file") or evidence_path,
+        "notified_channels": [],
     }
 
 

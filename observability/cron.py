@@ -68,12 +68,21 @@ class Cron:
     def parse(cls, expression: str) -> Cron:
         parts = expression.split()
         if len(parts) != 5:
-            raise CronError(f"{expression!r}: expected 5 fields (minute hour day-of-month month day-of-week), "
-                            f"got {len(parts)}")
+            raise CronError(
+                f"{expression!r}: expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}"
+            )
         sets = [_field(text, *spec) for text, spec in zip(parts, _FIELDS, strict=True)]
         weekdays = frozenset(0 if d == 7 else d for d in sets[4])
-        return cls(" ".join(parts), sets[0], sets[1], sets[2], sets[3], weekdays,
-                   not parts[2].startswith("*"), not parts[4].startswith("*"))
+        return cls(
+            " ".join(parts),
+            sets[0],
+            sets[1],
+            sets[2],
+            sets[3],
+            weekdays,
+            not parts[2].startswith("*"),
+            not parts[4].startswith("*"),
+        )
 
     def runs_on(self, day: date) -> bool:
         if day.month not in self.months:

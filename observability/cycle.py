@@ -74,9 +74,13 @@ class Step:
 
     def as_dict(self) -> dict[str, Any]:
         # The command's outline, never its values: one may be a credential (docs/credentials.md).
-        entry: dict[str, Any] = {"step": self.name, "status": self.status, "exit_code": self.exit_code,
-                                 "job_id": self.summary.get("job_id"),
-                                 "command": ["observability", *provenance.outline(self.argv)]}
+        entry: dict[str, Any] = {
+            "step": self.name,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "job_id": self.summary.get("job_id"),
+            "command": ["observability", *provenance.outline(self.argv)],
+        }
         if self.skipped_reason:
             entry["reason"] = self.skipped_reason
         else:
@@ -103,8 +107,10 @@ def _command(argv: tuple[str, ...], what: str, root: str, dry_run: bool) -> list
     if not argv:
         raise ConfigError(f"{what}: empty command")
     if argv[0] in NOT_A_JOB:
-        raise ConfigError(f"{what} {argv[0]!r}: the cycle runs the state pull and push itself; give a job "
-                          f"({', '.join(jobs.cycle_jobs())})")
+        raise ConfigError(
+            f"{what} {argv[0]!r}: the cycle runs the state pull and push itself; give a job "
+            f"({', '.join(jobs.cycle_jobs())})"
+        )
     if "--workspace" in argv or any(a.startswith("--workspace=") for a in argv):
         raise ConfigError(f"{what}: --workspace is set by the cycle (give it to `cycle`)")
     command = [*argv, "--workspace", root]
@@ -125,8 +131,14 @@ def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
     root = str(ws.root)
     common = ["--workspace", root, "--lock-timeout", str(options.lock_timeout)]
     store = ["--store", options.store] if options.store else []
-    steps = [Step("state-pull", "state", ["state", "pull", *store, "--for", scope, *common,
-                                          "--job-id", make_job_id("state-pull", stamp)], "pull")]
+    steps = [
+        Step(
+            "state-pull",
+            "state",
+            ["state", "pull", *store, "--for", scope, *common, "--job-id", make_job_id("state-pull", stamp)],
+            "pull",
+        )
+    ]
     for argv in options.before:
         command = _command(argv, "--before", root, options.dry_run)
         steps.append(Step(f"{argv[0]}-{argv[1] if len(argv) > 1 else 'run'}", argv[0], command, "before"))
@@ -140,9 +152,14 @@ def _plan(options: CycleOptions, ws: Workspace, stamp) -> list[Step]:
         steps.append(Step("alerts-sync", "alerts", ["alerts", "sync", *sources, *quiet, *common], "alerts"))
     if options.report_failure:
         named = ["--workflow", options.workflow] if options.workflow else []
-        steps.append(Step("alerts-report-failure", "alerts",
-                          ["alerts", "report-failure", "--job", options.report_failure, *named, *quiet, *common],
-                          "report"))
+        steps.append(
+            Step(
+                "alerts-report-failure",
+                "alerts",
+                ["alerts", "report-failure", "--job", options.report_failure, *named, *quiet, *common],
+                "report",
+            )
+        )
     if options.push:
         push = ["state", "push", *store, *common, "--job-id", make_job_id("state-push", stamp)]
         if options.keep_generations is not None:
@@ -177,7 +194,7 @@ def _register_probes(steps: list[Step]) -> None:
                 secrets.register_url(value.partition("=")[2] or value)
         for value in step.argv:
             if value.startswith("--probe="):
-                secrets.register(value[len("--probe="):])
+                secrets.register(value[len("--probe=") :])
                 secrets.register_url(value.partition("=")[2].partition("=")[2] or value)
 
 
@@ -205,16 +222,21 @@ def _call(step: Step, invoke: Invoke, *, dry_run: bool = False) -> None:
         summary = {}
     if not isinstance(summary, dict) or "status" not in summary:
         # A usage error ends before run_job: no summary, only the message on stderr.
-        summary = {"status": "error" if step.exit_code else "ok",
-                   "diagnostics": {"error_code": "no_summary", "error_message": "the step printed no JSON summary"}}
+        summary = {
+            "status": "error" if step.exit_code else "ok",
+            "diagnostics": {"error_code": "no_summary", "error_message": "the step printed no JSON summary"},
+        }
     step.summary = summary
 
 
 def _write_log_lines(ws: Workspace, out_dir, since, job_ids: set[str]) -> None:
     """out/cycle/<id>/automation_runs.jsonl: this cycle's own automation-log lines (for the run's
     artifact: the log itself travels in the state store and rotates)."""
-    lines = [fsio.canonical_json(r) + "\n" for r in runlog.iter_records(ws, since=since - timedelta(minutes=1))
-             if r.get("job_id") in job_ids]
+    lines = [
+        fsio.canonical_json(r) + "\n"
+        for r in runlog.iter_records(ws, since=since - timedelta(minutes=1))
+        if r.get("job_id") in job_ids
+    ]
     fsio.atomic_write_text(out_dir / "automation_runs.jsonl", "".join(lines))
 
 
@@ -235,8 +257,9 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
     for step in steps[1:]:
         step.skipped_reason = _skip_reason(step, done)
         if step.skipped_reason:
-            record = record_skipped(ws, step.job, step.skipped_reason, at=stamp,
-                                    details={"cycle_id": cycle_id, "pull_status": pull.status})
+            record = record_skipped(
+                ws, step.job, step.skipped_reason, at=stamp, details={"cycle_id": cycle_id, "pull_status": pull.status}
+            )
             step.summary = {"job_id": record["job_id"]}
         else:
             if step.role == "report" and all(not s.skipped_reason and s.exit_code == EXIT_OK for s in done):
@@ -266,11 +289,24 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
         if not step.skipped_reason:
             fsio.atomic_write_json(out_dir / f"{index:02d}-{step.name}.json", step.summary)
     _write_log_lines(ws, out_dir, stamp, {job_id for s in steps if (job_id := s.summary.get("job_id")) is not None})
-    document = {"job": "cycle", "cycle_id": cycle_id, "scope": scope, "status": status,
-                "exit_code": exit_code, "failed_step": failed, "steps": [s.as_dict() for s in steps],
-                "step_summaries": ws.rel(out_dir), "dry_run": options.dry_run}
-    outputs = {"status": status, "exit-code": str(exit_code), "failed-step": failed or "",
-               "job-id": str(job.summary.get("job_id") or ""), "summaries": ws.rel(out_dir)}
+    document = {
+        "job": "cycle",
+        "cycle_id": cycle_id,
+        "scope": scope,
+        "status": status,
+        "exit_code": exit_code,
+        "failed_step": failed,
+        "steps": [s.as_dict() for s in steps],
+        "step_summaries": ws.rel(out_dir),
+        "dry_run": options.dry_run,
+    }
+    outputs = {
+        "status": status,
+        "exit-code": str(exit_code),
+        "failed-step": failed or "",
+        "job-id": str(job.summary.get("job_id") or ""),
+        "summaries": ws.rel(out_dir),
+    }
     outputs.update({f"{s.name}-status": s.status for s in steps})
     runner.set_outputs(outputs)
     sys.stderr.write(f"cycle: {status} ({cycle_id}): " + ", ".join(f"{s.name} {s.status}" for s in steps) + "\n")

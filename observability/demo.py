@@ -22,10 +22,9 @@ class DemoError(Exception):
 # The demo workspace's latency config names the bundled sample logs, so every command run in
 # it later (`workflow run --dry-run`, a plain `latency sample`) samples them too.
 LATENCY_CONFIG = "configs/observability/latency_alert.yaml"
-SAMPLE_INPUTS = ("inputs:\n"
-                 "  - path: sample/signal_notifier.csv\n"
-                 "  - path: sample/signal_notifier.legacy.csv\n"
-                 "    source: notifier\n")
+SAMPLE_INPUTS = (
+    "inputs:\n  - path: sample/signal_notifier.csv\n  - path: sample/signal_notifier.legacy.csv\n    source: notifier\n"
+)
 
 # Each step: (title, argv after `observability`). Later jobs add theirs here.
 STEPS: list[tuple[str, list[str]]] = [

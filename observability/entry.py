@@ -15,4 +15,3 @@ def main() -> None:
     from observability.cli import main as cli_main
 
     cli_main()
-

@@ -89,7 +89,9 @@ def guard(path: Path) -> Path:
     shown = os.path.relpath(culprit, root)
     raise WorkspaceError(
         f"{path}: refusing to write through {shown}, a symlink to {target} outside the workspace {root}; "
-        f"replace {shown} with a regular file or directory", path=str(path))
+        f"replace {shown} with a regular file or directory",
+        path=str(path),
+    )
 
 
 def _open_dir(directory: Path) -> int:
@@ -142,8 +144,7 @@ def sweep_temps(directories, *, max_age_s: float = TEMP_MAX_AGE_S, now: float | 
     return removed
 
 
-def create_temp(directory: Path, name: str, data: bytes, *, dir_fd: int | None = None,
-                mode: int | None = None) -> str:
+def create_temp(directory: Path, name: str, data: bytes, *, dir_fd: int | None = None, mode: int | None = None) -> str:
     """Write ``data`` to a new temp file in ``directory`` (fsynced); returns its name within ``directory``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(100):
@@ -255,7 +256,9 @@ def _open_nofollow(path: Path, flags: int) -> int:
             raise WorkspaceError(
                 f"{shown}: refusing to write to a file with {links} hard links (its other names, perhaps outside "
                 f"the workspace {root}, would change too); replace it with a copy of its own: "
-                f"cp {shown} {shown}.copy && mv {shown}.copy {shown}", path=str(path))
+                f"cp {shown} {shown}.copy && mv {shown}.copy {shown}",
+                path=str(path),
+            )
     return fd
 
 
@@ -357,8 +360,9 @@ def parse_json(data: bytes | str) -> Any:
         too_deep = opens > MAX_JSON_DEPTH and nested_too_deep(doc)
     if too_deep:
         text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
-        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text,
-                                   _depth_position(text, MAX_JSON_DEPTH))
+        raise json.JSONDecodeError(
+            f"nested deeper than {MAX_JSON_DEPTH} levels", text, _depth_position(text, MAX_JSON_DEPTH)
+        )
     return doc
 
 

@@ -65,13 +65,16 @@ class FileLock:
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in _NO_FLOCK:
-                    return self._acquire_fallback(timeout if deadline is None else max(0.0, deadline - time.monotonic()))
+                    return self._acquire_fallback(
+                        timeout if deadline is None else max(0.0, deadline - time.monotonic())
+                    )
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if deadline is not None and time.monotonic() >= deadline:
                     raise LockTimeout(self.lock_file) from None
-                time.sleep(_POLL_SECONDS if deadline is None else
-                           max(0.0, min(_POLL_SECONDS, deadline - time.monotonic())))
+                time.sleep(
+                    _POLL_SECONDS if deadline is None else max(0.0, min(_POLL_SECONDS, deadline - time.monotonic()))
+                )
                 continue
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.lock_file, follow_symlinks=False).st_ino

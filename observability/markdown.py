@@ -12,8 +12,14 @@ def details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{cell(summary)}</summary>", "", *body, "", "</details>"]
 
 
-def xychart(labels: list[str], series: dict[str, list[float | None]], *, y_label: str,
-            threshold: float | None = None, x_label: str = "hour (UTC)") -> list[str]:
+def xychart(
+    labels: list[str],
+    series: dict[str, list[float | None]],
+    *,
+    y_label: str,
+    threshold: float | None = None,
+    x_label: str = "hour (UTC)",
+) -> list[str]:
     """A Mermaid xychart (GitHub renders it); one line per series, the legend below it.
 
     Gaps are drawn as 0 because Mermaid lines cannot skip points; the table beside the chart

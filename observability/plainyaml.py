@@ -25,8 +25,18 @@ _QUOTED = re.compile(r"""(?:"([^"\\]*)"|'([^']*)')$""")
 # Words PyYAML (YAML 1.1) resolves to something other than a string, in any case: declined unless
 # they are exactly one of the spellings answered below.
 _SPECIAL = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~"}
-_EXACT = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
-          "null": None, "Null": None, "NULL": None, "~": None}
+_EXACT = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+    "null": None,
+    "Null": None,
+    "NULL": None,
+    "~": None,
+}
 _MAX_DEPTH = 16
 
 

@@ -30,9 +30,17 @@ def _git_head(root: Path) -> str | None:
 
 # Environment variables that change how git finds or reads a repository: with any of them set,
 # only git itself knows the answer.
-_GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
-            "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_OBJECT_DIRECTORY", "GIT_CONFIG_PARAMETERS",
-            "GIT_CONFIG_COUNT", "GIT_REF_FORMAT")
+_GIT_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_REF_FORMAT",
+)
 _NOT_A_REPO = ""
 
 
@@ -61,7 +69,7 @@ def _read_head(root: Path) -> str | None:
                 text = dot.read_text(encoding="utf-8").strip()
                 if not text.startswith("gitdir: "):
                     return None
-                gitdir = folder / text[len("gitdir: "):]
+                gitdir = folder / text[len("gitdir: ") :]
             elif dot.exists() or (folder / "HEAD").is_file() and (folder / "objects").is_dir():
                 return None  # a bare repository (or something odd): git's own rules apply
             else:
@@ -80,7 +88,7 @@ def _resolve_head(gitdir: Path) -> str | None:
         return head
     if not head.startswith("ref: refs/heads/"):
         return None
-    ref = head[len("ref: "):]
+    ref = head[len("ref: ") :]
     common = gitdir
     if (gitdir / "commondir").is_file():
         common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
@@ -104,8 +112,9 @@ def _rev_parse(root: Path) -> str | None:
     import subprocess  # only when the files do not answer (see _read_head)
 
     try:
-        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=5, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     out = done.stdout.strip().lower()
@@ -160,7 +169,7 @@ def outline(args: list[str]) -> list[str]:
     """The command path and option names of ``args``, every value ``…``
     (``latency sample --input … --dry-run``): which command ran and how, never with what."""
     path = command_path(args)
-    return [*path, *elide(args[len(path):])]
+    return [*path, *elide(args[len(path) :])]
 
 
 def source_command(argv: list[str] | None = None) -> str:
@@ -188,8 +197,11 @@ def pulled(root: Path) -> list[dict]:
     records = doc.get("inputs") if isinstance(doc, dict) else None
     if not isinstance(records, list):
         return []
-    return [r for r in records if isinstance(r, dict) and isinstance(r.get("destination"), str)
-            and isinstance(r.get("name"), str)]
+    return [
+        r
+        for r in records
+        if isinstance(r, dict) and isinstance(r.get("destination"), str) and isinstance(r.get("name"), str)
+    ]
 
 
 def _covers(destination: str, path: str) -> bool:
@@ -211,16 +223,29 @@ def pulled_for(root: Path, paths: list[str]) -> list[dict]:
 
 
 def _compact(record: dict) -> dict:
-    keys = ("name", "kind", "destination", "source", "identity", "sha256", "bytes_fetched", "pulled_at", "job_id",
-            "incremental")
+    keys = (
+        "name",
+        "kind",
+        "destination",
+        "source",
+        "identity",
+        "sha256",
+        "bytes_fetched",
+        "pulled_at",
+        "job_id",
+        "incremental",
+    )
     return {k: record[k] for k in keys if k in record}
 
 
 def fields(root: Path, generated_at: str, inputs: list[str] | None = None) -> dict:
     """``generated_at``, ``source_command``, ``commit_sha``; with ``inputs`` also the paths read and, when
     ``inputs pull`` brought any of them, ``inputs_pulled``: where each came from and its identity."""
-    out: dict[str, Any] = {"generated_at": generated_at, "source_command": source_command(),
-                           "commit_sha": commit_sha(root)}
+    out: dict[str, Any] = {
+        "generated_at": generated_at,
+        "source_command": source_command(),
+        "commit_sha": commit_sha(root),
+    }
     if inputs is not None:
         out["inputs"] = sorted(inputs)
         origins = pulled_for(root, list(inputs))

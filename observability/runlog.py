@@ -48,7 +48,7 @@ class Segment:
     first_sequence: int
     last_sequence: int
     first_at: datetime  # earliest started_at of its lines
-    last_at: datetime   # latest started_at of its lines
+    last_at: datetime  # latest started_at of its lines
 
 
 @dataclass(frozen=True)
@@ -69,18 +69,26 @@ def _parse_stamp(text: str) -> datetime:
     """``YYYYMMDDThhmmssZ`` (callers match it by regex first); ValueError for an impossible time.
 
     Not strptime: its first call compiles a locale-aware regex, a few ms of every job's start-up."""
-    if len(text) != 16 or text[8] != "T" or text[15] != "Z" or not (text[:8] + text[9:15]).isdigit() \
-            or not text.isascii():
+    if (
+        len(text) != 16
+        or text[8] != "T"
+        or text[15] != "Z"
+        or not (text[:8] + text[9:15]).isdigit()
+        or not text.isascii()
+    ):
         raise ValueError(f"not a {_STAMP} time: {text!r}")
-    return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
-                    int(text[13:15]), tzinfo=UTC)
+    return datetime(
+        int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]), int(text[13:15]), tzinfo=UTC
+    )
 
 
 def segment_name(first_sequence: int, last_sequence: int, first_at: datetime, last_at: datetime) -> str:
     """``YYYY/MM/<first_seq:012d>-<last_seq:012d>_<first>-<last>.jsonl.gz`` (month of ``first_at``)."""
     first_at = first_at.astimezone(UTC)
-    return (f"{first_at:%Y}/{first_at:%m}/{first_sequence:012d}-{last_sequence:012d}_"
-            f"{_stamp(first_at)}-{_stamp(last_at)}.jsonl.gz")
+    return (
+        f"{first_at:%Y}/{first_at:%m}/{first_sequence:012d}-{last_sequence:012d}_"
+        f"{_stamp(first_at)}-{_stamp(last_at)}.jsonl.gz"
+    )
 
 
 def segments(workspace: Workspace, problems: list[tuple[str, str]] | None = None) -> list[Segment]:
@@ -103,8 +111,12 @@ def segments(workspace: Workspace, problems: list[tuple[str, str]] | None = None
                 match = _SEGMENT_RE.match(name)
                 if not match:
                     if problems is not None:
-                        problems.append((workspace.rel(path), "not a segment name "
-                                         "(<first_seq>-<last_seq>_<first_start>-<last_start>.jsonl.gz)"))
+                        problems.append(
+                            (
+                                workspace.rel(path),
+                                "not a segment name (<first_seq>-<last_seq>_<first_start>-<last_start>.jsonl.gz)",
+                            )
+                        )
                     continue
                 try:
                     first_at, last_at = _parse_stamp(match.group(3)), _parse_stamp(match.group(4))
@@ -141,14 +153,17 @@ def read_segment(workspace: Workspace, segment: Segment | Path) -> bytes:
     try:
         return gzip.decompress(path.read_bytes())
     except FileNotFoundError:
-        raise SegmentError(f"{shown}: segment vanished while being read (pruned by a concurrent run?)",
-                           input=shown) from None
+        raise SegmentError(
+            f"{shown}: segment vanished while being read (pruned by a concurrent run?)", input=shown
+        ) from None
     except OSError as exc:  # gzip.BadGzipFile is an OSError
-        raise SegmentError(f"{shown}: damaged segment ({exc.strerror or exc}); restore it from the state store",
-                           input=shown) from None
+        raise SegmentError(
+            f"{shown}: damaged segment ({exc.strerror or exc}); restore it from the state store", input=shown
+        ) from None
     except (EOFError, zlib.error) as exc:
-        raise SegmentError(f"{shown}: damaged segment ({exc or 'truncated'}); restore it from the state store",
-                           input=shown) from None
+        raise SegmentError(
+            f"{shown}: damaged segment ({exc or 'truncated'}); restore it from the state store", input=shown
+        ) from None
 
 
 def _whole_lines(raw: bytes) -> tuple[list[bytes], bytes]:
@@ -266,8 +281,9 @@ def _write_segment(workspace: Workspace, lines: list[bytes]) -> Segment | None:
         fsio.atomic_write_bytes(path, data)
     except OSError as exc:
         raise WorkspaceError(f"{workspace.rel(path)}: cannot read ({exc.strerror or exc})") from None
-    return Segment(path, min(sequences), max(sequences), first_at.replace(microsecond=0),
-                   last_at.replace(microsecond=0))
+    return Segment(
+        path, min(sequences), max(sequences), first_at.replace(microsecond=0), last_at.replace(microsecond=0)
+    )
 
 
 def _drop_rotated(workspace: Workspace, lines: list[bytes], found: list[Segment]) -> list[bytes]:
@@ -293,8 +309,9 @@ def _drop_rotated(workspace: Workspace, lines: list[bytes], found: list[Segment]
     return kept
 
 
-def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_BYTES,
-             retention_days: int = RETENTION_DAYS) -> tuple[list[Segment], list[str]]:
+def maintain(
+    workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_BYTES, retention_days: int = RETENTION_DAYS
+) -> tuple[list[Segment], list[str]]:
     """Repair, rotate and prune before a line stamped ``at`` is appended (caller holds the log lock).
 
     Rotation moves the lines started before ``at - KEEP`` (and before ``at``'s month once ``at`` is
@@ -345,8 +362,7 @@ def maintain(workspace: Workspace, at: datetime, *, rotate_bytes: int = ROTATE_B
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise WorkspaceError(f"{workspace.rel(segment.path)}: cannot prune ({exc.strerror or exc})") \
-                    from None
+                raise WorkspaceError(f"{workspace.rel(segment.path)}: cannot prune ({exc.strerror or exc})") from None
             found.remove(segment)
             pruned.append(workspace.rel(segment.path))
     return found, pruned
@@ -359,8 +375,9 @@ def _record_time(record: dict[str, Any]) -> datetime:
         return clock.now()
 
 
-def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | None = None,
-           retention_days: int | None = None) -> int:
+def append(
+    workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | None = None, retention_days: int | None = None
+) -> int:
     """Rotate when due, then validate and append ``record``; returns the sequence number it was given.
 
     The sequence is max(sequence file, last logged line, newest segment) + 1, so a run killed
@@ -372,9 +389,12 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
 
     workspace.ops.mkdir(parents=True, exist_ok=True)
     with FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=LOCK_TIMEOUT_SECONDS):
-        found, pruned = maintain(workspace, _record_time(record),
-                                 rotate_bytes=ROTATE_BYTES if rotate_bytes is None else rotate_bytes,
-                                 retention_days=RETENTION_DAYS if retention_days is None else retention_days)
+        found, pruned = maintain(
+            workspace,
+            _record_time(record),
+            rotate_bytes=ROTATE_BYTES if rotate_bytes is None else rotate_bytes,
+            retention_days=RETENTION_DAYS if retention_days is None else retention_days,
+        )
         counter = _read_sequence(workspace.run_sequence)
         in_segments = found[-1].last_sequence if found else 0
         sequence = max(counter, _last_sequence_in_log(workspace.run_log), in_segments) + 1
@@ -382,8 +402,10 @@ def append(workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | 
         if counter > in_segments and not workspace.run_log.exists():
             # Lines were written after the last segment, yet the live log is gone (deleted, lost in a
             # restore): this line says so, so verify still reports the loss once new lines follow.
-            lost = {"missing": f"{in_segments + 1}-{counter}" if counter > in_segments + 1 else str(counter),
-                    "count": counter - in_segments}
+            lost = {
+                "missing": f"{in_segments + 1}-{counter}" if counter > in_segments + 1 else str(counter),
+                "count": counter - in_segments,
+            }
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_lost": lost}
         if pruned:
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_segments_pruned": pruned}
@@ -413,16 +435,23 @@ def heartbeat_of(record: dict[str, Any]) -> str | None:
     return next((a for a in record.get("artefacts", []) if a.endswith("heartbeat.json")), None)
 
 
-def select(workspace: Workspace, *, since: datetime | None = None, until: datetime | None = None,
-           problems: list[tuple[str, str]] | None = None) -> list[Segment]:
+def select(
+    workspace: Workspace,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    problems: list[tuple[str, str]] | None = None,
+) -> list[Segment]:
     """The segments whose started_at range overlaps [since, until] (by name; nothing is opened)."""
     since = since.replace(microsecond=0) if since else None  # names carry whole seconds
-    return [s for s in segments(workspace, problems)
-            if (since is None or s.last_at >= since) and (until is None or s.first_at <= until)]
+    return [
+        s
+        for s in segments(workspace, problems)
+        if (since is None or s.last_at >= since) and (until is None or s.first_at <= until)
+    ]
 
 
-def _segment_or_problem(workspace: Workspace, segment: Segment,
-                        problems: list[tuple[str, str]] | None) -> bytes | None:
+def _segment_or_problem(workspace: Workspace, segment: Segment, problems: list[tuple[str, str]] | None) -> bytes | None:
     """A segment's bytes; a damaged one is noted in ``problems`` (None returned) or, without a list, raised."""
     try:
         return read_segment(workspace, segment)
@@ -433,8 +462,13 @@ def _segment_or_problem(workspace: Workspace, segment: Segment,
         return None
 
 
-def iter_lines(workspace: Workspace, *, since: datetime | None = None, until: datetime | None = None,
-               problems: list[tuple[str, str]] | None = None) -> Iterator[Line]:
+def iter_lines(
+    workspace: Workspace,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    problems: list[tuple[str, str]] | None = None,
+) -> Iterator[Line]:
     """Raw lines of the selected segments (oldest first), then of the live log.
 
     A damaged segment goes to ``problems`` as (path, message) and is skipped; without a
@@ -474,9 +508,14 @@ def job_id_time(job_id: str) -> datetime | None:
         return None
 
 
-def iter_records(workspace: Workspace, *, since: datetime | None = None, until: datetime | None = None,
-                 job_id: str | None = None, problems: list[tuple[str, str]] | None = None
-                 ) -> Iterator[dict[str, Any]]:
+def iter_records(
+    workspace: Workspace,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    job_id: str | None = None,
+    problems: list[tuple[str, str]] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Parsed records, oldest segment first, then the live log; a line held twice (a rotation
     killed before the cut) is given once. ``since``/``until`` filter on started_at; ``job_id``
     reads only the segments around the time in the id (all of them when that finds nothing).
@@ -493,8 +532,9 @@ def iter_records(workspace: Workspace, *, since: datetime | None = None, until: 
                 yield from found
                 return
         # an id given by hand (--job-id) may carry any time: fall back to the whole history
-        yield from (r for r in iter_records(workspace, since=since, until=until, problems=problems)
-                    if r.get("job_id") == job_id)
+        yield from (
+            r for r in iter_records(workspace, since=since, until=until, problems=problems) if r.get("job_id") == job_id
+        )
         return
     seen: set[bytes] = set()
     for line in iter_lines(workspace, since=since, until=until, problems=problems):
@@ -517,8 +557,9 @@ def iter_records(workspace: Workspace, *, since: datetime | None = None, until: 
         yield record
 
 
-def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, str]] | None = None
-                  ) -> dict[str, Any] | None:
+def latest_record(
+    workspace: Workspace, predicate, *, problems: list[tuple[str, str]] | None = None
+) -> dict[str, Any] | None:
     """The record with the highest sequence for which ``predicate(record)`` holds, reading newest first
     (the live log, then segments newest first) and stopping at the first file that has one."""
     newest_first = [("segment", s) for s in reversed(segments(workspace, problems))]
@@ -540,10 +581,12 @@ def latest_record(workspace: Workspace, predicate, *, problems: list[tuple[str, 
                 record = fsio.parse_json(chunk)
             except ValueError:
                 continue
-            if isinstance(record, dict) and predicate(record) and (
-                    best is None or record.get("sequence", 0) >= best.get("sequence", 0)):
+            if (
+                isinstance(record, dict)
+                and predicate(record)
+                and (best is None or record.get("sequence", 0) >= best.get("sequence", 0))
+            ):
                 best = record
         if best is not None:
             return best
     return None
-

@@ -35,8 +35,9 @@ def make_job_id(job: str, at: datetime) -> str:
     return at.astimezone(clock.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{job}-{os.urandom(4).hex()}"
 
 
-def derive_status(*, failed: bool = False, skipped: str | None = None, dry_run: bool = False,
-                  findings: Sequence[str] = ()) -> str:
+def derive_status(
+    *, failed: bool = False, skipped: str | None = None, dry_run: bool = False, findings: Sequence[str] = ()
+) -> str:
     """A run's status from what its job found, the one rule for every job:
 
     ``error`` (the job failed) > ``skipped`` (it did nothing, for the reason given) > ``dry_run``
@@ -127,16 +128,20 @@ class JobContext:
         return provenance.fields(self.workspace.root, clock.iso(self.started), inputs)
 
 
-def _write_heartbeat(ctx: JobContext, status: str, result: JobResult, diagnostics: dict,
-                     heartbeat_file: str | None = None) -> str:
+def _write_heartbeat(
+    ctx: JobContext, status: str, result: JobResult, diagnostics: dict, heartbeat_file: str | None = None
+) -> str:
     path = ctx.workspace.path(heartbeat_file) if heartbeat_file else ctx.workspace.heartbeat(ctx.job)
     beat = {**ctx.previous_heartbeat(path), **(result.heartbeat or {})}
     beat.update(job_id=ctx.job_id, status=status, **ctx.provenance())
     if status in ("ok", "warning", "dry_run"):
         beat["last_success_at"] = clock.iso(ctx.started)
     else:
-        beat["last_failure"] = {"job_id": ctx.job_id, "at": clock.iso(ctx.started),
-                                "error_code": diagnostics.get("error_code")}
+        beat["last_failure"] = {
+            "job_id": ctx.job_id,
+            "at": clock.iso(ctx.started),
+            "error_code": diagnostics.get("error_code"),
+        }
     fsio.atomic_write_json(path, beat)
     ctx.artefact(path)
     return ctx.workspace.rel(path)
@@ -151,9 +156,19 @@ def _collector_on() -> None:
         gc.enable()
 
 
-def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str | None, job_id: str | None,
-            lock_timeout: float = 30.0, lock_file: str | None = None, dry_run: bool = False,
-            heartbeat: bool = True, heartbeat_file: str | None = None, makes_workspace: bool = False) -> int:
+def run_job(
+    job: str,
+    body: Callable[[JobContext], JobResult],
+    *,
+    workspace: str | None,
+    job_id: str | None,
+    lock_timeout: float = 30.0,
+    lock_file: str | None = None,
+    dry_run: bool = False,
+    heartbeat: bool = True,
+    heartbeat_file: str | None = None,
+    makes_workspace: bool = False,
+) -> int:
     """Run one job under the shared contract and return its exit code.
 
     ``makes_workspace``: the job may turn a directory that is not yet a workspace into one (state
@@ -191,8 +206,10 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
             lock.acquire(timeout=lock_timeout)
         except LockTimeout:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
-            result = JobResult(skipped="lock_not_acquired", diagnostics={"reason": "lock_not_acquired",
-                                                                          "lock_file": ws.rel(lock.lock_file)})
+            result = JobResult(
+                skipped="lock_not_acquired",
+                diagnostics={"reason": "lock_not_acquired", "lock_file": ws.rel(lock.lock_file)},
+            )
             ctx.note(f"another run holds {ws.rel(lock.lock_file)}; skipped after {lock_latency_ms} ms")
         else:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
@@ -210,14 +227,16 @@ def run_job(job: str, body: Callable[[JobContext], JobResult], *, workspace: str
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed
         exit_code = EXIT_FAILED
         result = JobResult(failed=True)
-        diagnostics.update({"error_code": "internal_error",
-                            "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")})
+        diagnostics.update(
+            {"error_code": "internal_error", "error_message": secrets.redact(f"{type(exc).__name__}: {exc}")}
+        )
         import traceback
 
         sys.stderr.write(secrets.redact(traceback.format_exc()))
     try:
-        summary, exit_code = _finish(job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms,
-                                     heartbeat, heartbeat_file)
+        summary, exit_code = _finish(
+            job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms, heartbeat, heartbeat_file
+        )
     finally:
         if held is not None:
             held.release()
@@ -240,20 +259,36 @@ def _sweep_temps(ctx: JobContext) -> None:
     """Temp files of writes killed earlier (never a live one: only those older than an hour)."""
     swept = ctx.workspace.sweep_temps()
     if swept:
-        ctx.note(f"removed {len(swept)} temp file(s) left by killed writes: {', '.join(swept[:5])}"
-                 + (" ..." if len(swept) > 5 else ""))
+        ctx.note(
+            f"removed {len(swept)} temp file(s) left by killed writes: {', '.join(swept[:5])}"
+            + (" ..." if len(swept) > 5 else "")
+        )
 
 
-def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: dict[str, Any], exit_code: int,
-            started: datetime, t0: float, job_id: str | None, lock_latency_ms: int | None,
-            heartbeat: bool, heartbeat_file: str | None) -> tuple[dict[str, Any], int]:
+def _finish(
+    job: str,
+    ctx: JobContext | None,
+    result: JobResult,
+    diagnostics: dict[str, Any],
+    exit_code: int,
+    started: datetime,
+    t0: float,
+    job_id: str | None,
+    lock_latency_ms: int | None,
+    heartbeat: bool,
+    heartbeat_file: str | None,
+) -> tuple[dict[str, Any], int]:
     """Heartbeat, summary and automation-log line of a finished run (under the job lock)."""
     status = result.status
     written: str | None = None
     if ctx is not None and ctx.warnings:
         diagnostics.setdefault("warnings", ctx.warnings)
-    if ctx is not None and status not in ("skipped",) and heartbeat and (
-            diagnostics.get("error_code") != "workspace_error"):
+    if (
+        ctx is not None
+        and status not in ("skipped",)
+        and heartbeat
+        and (diagnostics.get("error_code") != "workspace_error")
+    ):
         try:
             written = _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:
@@ -275,12 +310,24 @@ def _finish(job: str, ctx: JobContext | None, result: JobResult, diagnostics: di
     if ctx is not None:
         summary["commit_sha"] = provenance.commit_sha(ctx.workspace.root)
         record = {
-            "job_id": summary["job_id"], "job": job, "status": status,
-            "started_at": clock.iso(started), "completed_at": completed, "duration_ms": duration_ms,
-            "attempts": result.attempts, "artefacts": list(ctx.artefacts),
-            "alerts": [{k: a.get(k) for k in ("id", "rule", "source", "severity", "status", "breach_streak",
-                                               "last_breach_at") if a.get(k) is not None} for a in result.alerts],
-            "diagnostics": diagnostics, "commit_sha": summary["commit_sha"],
+            "job_id": summary["job_id"],
+            "job": job,
+            "status": status,
+            "started_at": clock.iso(started),
+            "completed_at": completed,
+            "duration_ms": duration_ms,
+            "attempts": result.attempts,
+            "artefacts": list(ctx.artefacts),
+            "alerts": [
+                {
+                    k: a.get(k)
+                    for k in ("id", "rule", "source", "severity", "status", "breach_streak", "last_breach_at")
+                    if a.get(k) is not None
+                }
+                for a in result.alerts
+            ],
+            "diagnostics": diagnostics,
+            "commit_sha": summary["commit_sha"],
             "source_command": provenance.source_command(),
         }
         if written:
@@ -320,18 +367,34 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     if not runner.enabled():
         return
     if status == "error":
-        runner.annotate("error", secrets.redact(diagnostics.get("error_message", "job failed")),
-                        title=f"observability {job}: {diagnostics.get('error_code', 'error')}")
+        runner.annotate(
+            "error",
+            secrets.redact(diagnostics.get("error_message", "job failed")),
+            title=f"observability {job}: {diagnostics.get('error_code', 'error')}",
+        )
     for warning in diagnostics.get("warnings", []):
         runner.annotate("warning", warning, title=f"observability {job}")
-    runner.set_outputs({"status": status, "job-id": summary["job_id"], "exit-code": str(exit_code),
-                        **{k: secrets.redact(v) for k, v in result.outputs.items()}})
+    runner.set_outputs(
+        {
+            "status": status,
+            "job-id": summary["job_id"],
+            "exit-code": str(exit_code),
+            **{k: secrets.redact(v) for k, v in result.outputs.items()},
+        }
+    )
     if result.summary_markdown:
         runner.append_summary(secrets.redact(result.summary_markdown))
 
 
-def record_skipped(workspace: Workspace, job: str, reason: str, *, at: datetime, job_id: str | None = None,
-                   details: dict[str, Any] | None = None) -> dict[str, Any]:
+def record_skipped(
+    workspace: Workspace,
+    job: str,
+    reason: str,
+    *,
+    at: datetime,
+    job_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Log a run that did not happen (``status=skipped``) and return its record.
 
     For a chain that stops early: every step after the failure is still accounted for in
@@ -339,9 +402,17 @@ def record_skipped(workspace: Workspace, job: str, reason: str, *, at: datetime,
     """
     stamp = clock.iso(at)
     record = {
-        "job_id": job_id or make_job_id(job, at), "job": job, "status": "skipped", "started_at": stamp,
-        "completed_at": stamp, "duration_ms": 0, "attempts": 0, "artefacts": [], "alerts": [],
-        "diagnostics": {"reason": reason, **(details or {})}, "commit_sha": provenance.commit_sha(workspace.root),
+        "job_id": job_id or make_job_id(job, at),
+        "job": job,
+        "status": "skipped",
+        "started_at": stamp,
+        "completed_at": stamp,
+        "duration_ms": 0,
+        "attempts": 0,
+        "artefacts": [],
+        "alerts": [],
+        "diagnostics": {"reason": reason, **(details or {})},
+        "commit_sha": provenance.commit_sha(workspace.root),
         "source_command": provenance.source_command(),
     }
     gh = runner.run_context()

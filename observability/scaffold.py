@@ -115,8 +115,11 @@ def scaffold(target: Path, *, repository: str, ref: str, label: str | None = Non
     for caller in sorted((template / ".github" / "workflows").glob("*.yml")):
         put(f".github/workflows/{caller.name}", _rewrite(caller.read_text(encoding="utf-8"), repository, ref, label))
     put(".github/dependabot.yml", DEPENDABOT)
-    put("requirements.txt", f"# observability at the release the workflows call (for running a job by hand)\n"
-        f"observability @ git+https://github.com/{repository}@{ref}\n")
+    put(
+        "requirements.txt",
+        f"# observability at the release the workflows call (for running a job by hand)\n"
+        f"observability @ git+https://github.com/{repository}@{ref}\n",
+    )
     put("docs/credentials.md", data_path("credentials.md").read_text(encoding="utf-8"))
     put("README.md", README.format(repository=repository, ref=ref, label=label, docs=docs))
     put(".gitignore", GITIGNORE)

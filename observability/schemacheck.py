@@ -24,8 +24,22 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 # Keywords with no effect on validity.
-_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples",
-                          "deprecated", "readOnly", "writeOnly", "$defs", "definitions"})
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "$defs",
+        "definitions",
+    }
+)
 
 
 class Unsupported(Exception):
@@ -66,8 +80,11 @@ def equal(one: Any, two: Any) -> bool:
 
 # RFC 3339 date-time, as jsonschema checks it (through rfc3339-validator, on the upper-cased string;
 # its ``$`` lets one trailing newline through, and so does this).
-_DATE_TIME = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
-                        r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$", re.ASCII)
+_DATE_TIME = re.compile(
+    r"^(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$",
+    re.ASCII,
+)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
@@ -241,6 +258,7 @@ class _Compiler:
             if not isinstance(v, list):
                 return True
             return not any(equal(v[i], v[j]) for i in range(len(v)) for j in range(i + 1, len(v)))
+
         return unique
 
     def k_items(self, value: Any, schema: dict) -> Check:
@@ -275,6 +293,7 @@ class _Compiler:
                 if key in v and not check(v[key]):
                     return False
             return True
+
         return properties
 
     def k_additionalProperties(self, value: Any, schema: dict) -> Check:

@@ -65,8 +65,10 @@ def from_env(name: str, *, environ=os.environ) -> Secret | None:
         _too_short.add(name)
         import sys
 
-        sys.stderr.write(f"warning: secret {name} is too short (under {MIN_LENGTH} characters) to be scrubbed "
-                         "from outputs; use a real credential\n")
+        sys.stderr.write(
+            f"warning: secret {name} is too short (under {MIN_LENGTH} characters) to be scrubbed "
+            "from outputs; use a real credential\n"
+        )
     register(value)
     for part in value.split():
         register(part)
@@ -76,10 +78,23 @@ def from_env(name: str, *, environ=os.environ) -> Secret | None:
 # Every variable of a secret the jobs or the workflows hand them. All are registered at the start
 # of every run, whichever step reads them, so a value printed by anything (an upload command, a
 # traceback, an echoed argument) is scrubbed from every output.
-SECRET_ENV = ("GITHUB_TOKEN", "GH_TOKEN", "OBS_STATE_TOKEN", "OBS_RELEASE_TOKEN", "OBS_INPUTS_TOKEN",
-              "OBS_INPUTS_AUTHORIZATION", "OBS_LATENCY_PROBES", "OBS_WEEKLY_WEBHOOK_URL", "OBS_WEBHOOK_SECRET",
-              "OBS_ALERTS_SLACK_WEBHOOK", "SLACK_CI_WEBHOOK", "OBS_PAGERDUTY_ROUTING_KEY", "OBS_HEARTBEAT_PING_URL",
-              "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "OBS_STATE_TOKEN",
+    "OBS_RELEASE_TOKEN",
+    "OBS_INPUTS_TOKEN",
+    "OBS_INPUTS_AUTHORIZATION",
+    "OBS_LATENCY_PROBES",
+    "OBS_WEEKLY_WEBHOOK_URL",
+    "OBS_WEBHOOK_SECRET",
+    "OBS_ALERTS_SLACK_WEBHOOK",
+    "SLACK_CI_WEBHOOK",
+    "OBS_PAGERDUTY_ROUTING_KEY",
+    "OBS_HEARTBEAT_PING_URL",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 
 def register_environment(environ=os.environ) -> None:

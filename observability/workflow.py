@@ -56,8 +56,11 @@ def load_steps(root: Path, path: str | None, *, dry_run: bool) -> tuple[list[Ste
 
 def dump(root: Path, path: str | None, *, dry_run: bool) -> dict:
     steps, origin = load_steps(root, path, dry_run=dry_run)
-    return {"config": origin, "dry_run": dry_run,
-            "steps": [{"name": s.name, "enabled": s.enabled, "command": ["observability", *s.argv]} for s in steps]}
+    return {
+        "config": origin,
+        "dry_run": dry_run,
+        "steps": [{"name": s.name, "enabled": s.enabled, "command": ["observability", *s.argv]} for s in steps],
+    }
 
 
 def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
@@ -69,20 +72,27 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
     for step in steps:
         if failed or not step.enabled:
             reason = "previous_step_failed" if failed else "disabled"
-            record = record_skipped(ws, step.name, reason, at=ctx.now,
-                                    details={"chain_job_id": ctx.job_id, **({"failed_step": failed} if failed else {})})
+            record = record_skipped(
+                ws,
+                step.name,
+                reason,
+                at=ctx.now,
+                details={"chain_job_id": ctx.job_id, **({"failed_step": failed} if failed else {})},
+            )
             results.append({"name": step.name, "status": "skipped", "reason": reason, "job_id": record["job_id"]})
             ctx.note(f"{step.name}: skipped ({reason})")
             continue
         ctx.note(f"{step.name}: observability {' '.join(step.argv)}")
         try:
             command, child_env = observability.child(list(step.argv), env)  # nothing imported from the operator's cwd
-            done = subprocess.run(command, capture_output=True, text=True, env=child_env, check=False,
-                                  timeout=STEP_TIMEOUT_SECONDS)
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=child_env, check=False, timeout=STEP_TIMEOUT_SECONDS
+            )
         except subprocess.TimeoutExpired:
             ctx.note(f"{step.name}: no answer after {STEP_TIMEOUT_SECONDS} s; stopped")
-            results.append({"name": step.name, "status": "error", "exit_code": None, "job_id": None,
-                            "error_code": "step_timeout"})
+            results.append(
+                {"name": step.name, "status": "error", "exit_code": None, "job_id": None, "error_code": "step_timeout"}
+            )
             failed = step.name
             continue
         sys.stderr.write(done.stderr)
@@ -90,15 +100,29 @@ def run(ctx: JobContext, path: str | None, *, dry_run: bool) -> JobResult:
             summary = json.loads(done.stdout)
         except ValueError:
             summary = {"status": "error", "diagnostics": {"error_code": "no_summary"}}
-        results.append({"name": step.name, "status": summary.get("status"), "exit_code": done.returncode,
-                        "job_id": summary.get("job_id"), "error_code": summary.get("diagnostics", {}).get("error_code")})
+        results.append(
+            {
+                "name": step.name,
+                "status": summary.get("status"),
+                "exit_code": done.returncode,
+                "job_id": summary.get("job_id"),
+                "error_code": summary.get("diagnostics", {}).get("error_code"),
+            }
+        )
         if done.returncode != 0:
             failed = step.name
     diagnostics = {"config": origin}
     if failed:
-        diagnostics.update(error_code="step_failed", error_message=f"step {failed} failed; later steps skipped",
-                           failed_step=failed)
+        diagnostics.update(
+            error_code="step_failed", error_message=f"step {failed} failed; later steps skipped", failed_step=failed
+        )
     lines = ["## observability workflow run", "", "| step | status | job id |", "|---|---|---|"]
     lines += [f"| {r['name']} | {r['status']} | `{r.get('job_id')}` |" for r in results]
-    return JobResult(failed=bool(failed), dry_run=dry_run, figures={"steps": results, "dry_run": dry_run}, diagnostics=diagnostics,
-                     summary_markdown="\n".join(lines) + "\n", outputs={"failed-step": failed or ""})
+    return JobResult(
+        failed=bool(failed),
+        dry_run=dry_run,
+        figures={"steps": results, "dry_run": dry_run},
+        diagnostics=diagnostics,
+        summary_markdown="\n".join(lines) + "\n",
+        outputs={"failed-step": failed or ""},
+    )

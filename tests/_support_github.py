@@ -139,8 +139,14 @@ class Hold:
 class FakeGitHub:
     """State plus the HTTP server. ``clock`` gives the fake's "now" in epoch seconds (share it with the client)."""
 
-    def __init__(self, repo: str = "acme/ops", *, token: str = TOKEN, clock: Callable[[], float] | None = None,
-                 per_page_max: int = 100):
+    def __init__(
+        self,
+        repo: str = "acme/ops",
+        *,
+        token: str = TOKEN,
+        clock: Callable[[], float] | None = None,
+        per_page_max: int = 100,
+    ):
         self.repo, self.token = repo, token
         self.clock = clock or (lambda: 1_767_225_600.0)
         self.per_page_max = per_page_max
@@ -177,8 +183,16 @@ class FakeGitHub:
     def calls(self) -> int:
         return len(self.requests)
 
-    def inject(self, status: int, *, headers: dict | None = None, body: dict | None = None,
-               match: Callable[[str, str], bool] | None = None, times: int = 1, process: bool = False) -> None:
+    def inject(
+        self,
+        status: int,
+        *,
+        headers: dict | None = None,
+        body: dict | None = None,
+        match: Callable[[str, str], bool] | None = None,
+        times: int = 1,
+        process: bool = False,
+    ) -> None:
         for _ in range(times):
             self.faults.append(Fault(status, headers or {}, body, match or (lambda m, p: True), process))
 
@@ -195,33 +209,66 @@ class FakeGitHub:
     def human_close(self, number: int, reason: str = "completed", login: str = "oncall-person") -> None:
         with self.lock:
             issue = self.issues[number]
-            issue.update(state="closed", state_reason=reason, closed_at=self._now(), updated_at=self._now(),
-                         closed_by=self._user(login))
+            issue.update(
+                state="closed",
+                state_reason=reason,
+                closed_at=self._now(),
+                updated_at=self._now(),
+                closed_by=self._user(login),
+            )
 
     def add_issue_by_hand(self, title: str, body: str, labels: list[str]) -> dict:
         with self.lock:
             return self._create_issue({"title": title, "body": body, "labels": labels})
 
-    def add_artifact(self, name: str, archive: bytes, *, run_id: int, workflow: str = "research.yml",
-                     branch: str = "main", conclusion: str = "success", expired: bool = False,
-                     created_at: str | None = None) -> dict:
+    def add_artifact(
+        self,
+        name: str,
+        archive: bytes,
+        *,
+        run_id: int,
+        workflow: str = "research.yml",
+        branch: str = "main",
+        conclusion: str = "success",
+        expired: bool = False,
+        created_at: str | None = None,
+    ) -> dict:
         """A workflow run (if new) and an artifact of it whose download redirects to ``archive``."""
         with self.lock:
             if run_id not in self.runs:
                 example = spec().resolve(spec().doc["components"]["examples"]["workflow-run-paginated"])
                 run = copy.deepcopy(example["value"]["workflow_runs"][0])
-                run.update(id=run_id, head_branch=branch, path=f".github/workflows/{workflow}", status="completed",
-                           conclusion=conclusion, head_sha=f"{run_id:040x}"[-40:])
+                run.update(
+                    id=run_id,
+                    head_branch=branch,
+                    path=f".github/workflows/{workflow}",
+                    status="completed",
+                    conclusion=conclusion,
+                    head_sha=f"{run_id:040x}"[-40:],
+                )
                 self.runs[run_id] = run
             artifact_id = self._id()
             stamp = created_at or self._now()
-            artifact = {"id": artifact_id, "node_id": f"MDg6QXJ0aWZhY3Q{artifact_id}", "name": name,
-                        "size_in_bytes": len(archive), "url": self._api("actions", "artifacts", artifact_id),
-                        "archive_download_url": self._api("actions", "artifacts", artifact_id, "zip"),
-                        "expired": expired, "created_at": stamp, "expires_at": "2099-01-01T00:00:00Z",
-                        "updated_at": stamp, "digest": "sha256:" + __import__("hashlib").sha256(archive).hexdigest(),
-                        "workflow_run": {"id": run_id, "repository_id": 42, "head_repository_id": 42,
-                                         "head_branch": branch, "head_sha": self.runs[run_id]["head_sha"]}}
+            artifact = {
+                "id": artifact_id,
+                "node_id": f"MDg6QXJ0aWZhY3Q{artifact_id}",
+                "name": name,
+                "size_in_bytes": len(archive),
+                "url": self._api("actions", "artifacts", artifact_id),
+                "archive_download_url": self._api("actions", "artifacts", artifact_id, "zip"),
+                "expired": expired,
+                "created_at": stamp,
+                "expires_at": "2099-01-01T00:00:00Z",
+                "updated_at": stamp,
+                "digest": "sha256:" + __import__("hashlib").sha256(archive).hexdigest(),
+                "workflow_run": {
+                    "id": run_id,
+                    "repository_id": 42,
+                    "head_repository_id": 42,
+                    "head_branch": branch,
+                    "head_sha": self.runs[run_id]["head_sha"],
+                },
+            }
             self.artifacts.append(artifact)
             self.blobs[f"blob-{artifact_id}"] = archive
             return copy.deepcopy(artifact)
@@ -239,15 +286,37 @@ class FakeGitHub:
 
     def _user(self, login: str = "github-actions[bot]") -> dict:
         base = f"{self.url}/users/{login}"
-        return {"login": login, "id": 41898282, "node_id": "MDM6Qm90NDE4OTgyODI=", "avatar_url": "https://x.invalid/a",
-                "gravatar_id": "", "url": base, "html_url": f"https://github.com/{login}", "followers_url": base + "/f",
-                "following_url": base + "/g", "gists_url": base + "/gi", "starred_url": base + "/s",
-                "subscriptions_url": base + "/su", "organizations_url": base + "/o", "repos_url": base + "/r",
-                "events_url": base + "/e", "received_events_url": base + "/re", "type": "Bot", "site_admin": False}
+        return {
+            "login": login,
+            "id": 41898282,
+            "node_id": "MDM6Qm90NDE4OTgyODI=",
+            "avatar_url": "https://x.invalid/a",
+            "gravatar_id": "",
+            "url": base,
+            "html_url": f"https://github.com/{login}",
+            "followers_url": base + "/f",
+            "following_url": base + "/g",
+            "gists_url": base + "/gi",
+            "starred_url": base + "/s",
+            "subscriptions_url": base + "/su",
+            "organizations_url": base + "/o",
+            "repos_url": base + "/r",
+            "events_url": base + "/e",
+            "received_events_url": base + "/re",
+            "type": "Bot",
+            "site_admin": False,
+        }
 
     def _label(self, name: str, color: str = "ededed", description: str | None = None) -> dict:
-        return {"id": self._id(), "node_id": f"LA_{name}", "url": self._api("labels", name), "name": name,
-                "description": description, "color": color, "default": False}
+        return {
+            "id": self._id(),
+            "node_id": f"LA_{name}",
+            "url": self._api("labels", name),
+            "name": name,
+            "description": description,
+            "color": color,
+            "default": False,
+        }
 
     def _ensure_label(self, name: str) -> dict:
         key = name.lower()
@@ -258,16 +327,33 @@ class FakeGitHub:
     def _create_issue(self, body: dict) -> dict:
         number = max(self.issues, default=0) + 1
         now = self._now()
-        issue = {"id": self._id(), "node_id": f"I_{number}", "url": self._api("issues", number),
-                 "repository_url": self._api(), "labels_url": self._api("issues", number, "labels{/name}"),
-                 "comments_url": self._api("issues", number, "comments"),
-                 "events_url": self._api("issues", number, "events"),
-                 "html_url": f"https://github.com/{self.repo}/issues/{number}", "number": number, "state": "open",
-                 "state_reason": None, "title": body["title"], "body": body.get("body"), "user": self._user(),
-                 "labels": [self._ensure_label(n if isinstance(n, str) else n["name"]) for n in body.get("labels", [])],
-                 "assignee": None, "assignees": [], "milestone": None, "locked": False, "comments": 0,
-                 "closed_at": None, "created_at": now, "updated_at": now, "closed_by": None,
-                 "author_association": "NONE"}
+        issue = {
+            "id": self._id(),
+            "node_id": f"I_{number}",
+            "url": self._api("issues", number),
+            "repository_url": self._api(),
+            "labels_url": self._api("issues", number, "labels{/name}"),
+            "comments_url": self._api("issues", number, "comments"),
+            "events_url": self._api("issues", number, "events"),
+            "html_url": f"https://github.com/{self.repo}/issues/{number}",
+            "number": number,
+            "state": "open",
+            "state_reason": None,
+            "title": body["title"],
+            "body": body.get("body"),
+            "user": self._user(),
+            "labels": [self._ensure_label(n if isinstance(n, str) else n["name"]) for n in body.get("labels", [])],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "comments": 0,
+            "closed_at": None,
+            "created_at": now,
+            "updated_at": now,
+            "closed_by": None,
+            "author_association": "NONE",
+        }
         self.issues[number] = issue
         self.comments[number] = []
         return issue
@@ -282,8 +368,11 @@ class FakeGitHub:
         problems = self._check_request(operation, params, query, body)
         if problems:
             self.violations.extend(f"{method} {operation.template}: {p}" for p in problems)
-            return 422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                         "errors": [{"resource": "Request", "code": "invalid", "field": p[:100]} for p in problems]}
+            return 422, {
+                "message": "Validation Failed",
+                "documentation_url": "https://docs.github.com/rest",
+                "errors": [{"resource": "Request", "code": "invalid", "field": p[:100]} for p in problems],
+            }
         handler = getattr(self, "_op_" + operation.op["operationId"].split("/")[1].replace("-", "_"))
         status, data = handler(params, query, body)
         self._check_response(operation, status, data)
@@ -313,10 +402,19 @@ class FakeGitHub:
             if body is None and request_body.get("required"):
                 problems.append("missing required JSON body")
             elif body is not None:
-                pointer = _pointer("paths", operation.template, operation.method.lower(), "requestBody", "content",
-                                   "application/json", "schema")
-                problems += [f"body {'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                             for e in spec().validator(pointer).iter_errors(body)]
+                pointer = _pointer(
+                    "paths",
+                    operation.template,
+                    operation.method.lower(),
+                    "requestBody",
+                    "content",
+                    "application/json",
+                    "schema",
+                )
+                problems += [
+                    f"body {'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                    for e in spec().validator(pointer).iter_errors(body)
+                ]
         return problems
 
     def _check_response(self, operation: Operation, status: int, data: Any) -> None:
@@ -332,11 +430,23 @@ class FakeGitHub:
         else:
             if "content" not in response:
                 return
-            validator = spec().validator(_pointer("paths", operation.template, operation.method.lower(), "responses",
-                                                  str(status), "content", "application/json", "schema"))
+            validator = spec().validator(
+                _pointer(
+                    "paths",
+                    operation.template,
+                    operation.method.lower(),
+                    "responses",
+                    str(status),
+                    "content",
+                    "application/json",
+                    "schema",
+                )
+            )
         for error in validator.iter_errors(data):
-            self.violations.append(f"response {operation.method} {operation.template} {status}: "
-                                   f"{'.'.join(map(str, error.absolute_path))}: {error.message[:200]}")
+            self.violations.append(
+                f"response {operation.method} {operation.template} {status}: "
+                f"{'.'.join(map(str, error.absolute_path))}: {error.message[:200]}"
+            )
 
     def _issue(self, params: dict) -> dict | None:
         if params.get("owner") + "/" + params.get("repo") != self.repo:
@@ -348,7 +458,7 @@ class FakeGitHub:
     def _page(self, items: list, query: dict, path: str) -> tuple[int, Any]:
         per_page = min(int(query.get("per_page", 30)), self.per_page_max)
         page = int(query.get("page", 1))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         if page * per_page < len(items):
             rest = {**query, "page": str(page + 1)}
             self._link = f'<{self.url}{path}?{"&".join(f"{k}={v}" for k, v in rest.items())}>; rel="next"'
@@ -360,8 +470,12 @@ class FakeGitHub:
             return self._NOT_FOUND
         state = query.get("state", "open")
         wanted = [n.strip().lower() for n in query.get("labels", "").split(",") if n.strip()]
-        items = [i for i in self.issues.values() if (state == "all" or i["state"] == state)
-                 and all(w in {label["name"].lower() for label in i["labels"]} for w in wanted)]
+        items = [
+            i
+            for i in self.issues.values()
+            if (state == "all" or i["state"] == state)
+            and all(w in {label["name"].lower() for label in i["labels"]} for w in wanted)
+        ]
         items.sort(key=lambda i: i["number"], reverse=query.get("direction", "desc") == "desc")
         return self._page(items, query, f"/repos/{self.repo}/issues")
 
@@ -384,8 +498,12 @@ class FakeGitHub:
         if "labels" in body:
             issue["labels"] = [self._ensure_label(n if isinstance(n, str) else n["name"]) for n in body["labels"]]
         if body.get("state") == "closed" and issue["state"] != "closed":
-            issue.update(state="closed", closed_at=self._now(), closed_by=self._user(),
-                         state_reason=body.get("state_reason") or "completed")
+            issue.update(
+                state="closed",
+                closed_at=self._now(),
+                closed_by=self._user(),
+                state_reason=body.get("state_reason") or "completed",
+            )
         elif body.get("state") == "open" and issue["state"] != "open":
             issue.update(state="open", closed_at=None, closed_by=None, state_reason="reopened")
         issue["updated_at"] = self._now()
@@ -393,8 +511,11 @@ class FakeGitHub:
 
     def _op_list_comments(self, params, query, body):
         issue = self._issue(params)
-        return self._page(self.comments[issue["number"]], query, f"/repos/{self.repo}/issues/{issue['number']}/comments") \
-            if issue else self._NOT_FOUND
+        return (
+            self._page(self.comments[issue["number"]], query, f"/repos/{self.repo}/issues/{issue['number']}/comments")
+            if issue
+            else self._NOT_FOUND
+        )
 
     def _op_create_comment(self, params, query, body):
         issue = self._issue(params)
@@ -402,25 +523,38 @@ class FakeGitHub:
             return self._NOT_FOUND
         cid = self._id()
         now = self._now()
-        comment = {"id": cid, "node_id": f"IC_{cid}", "url": self._api("issues", "comments", cid),
-                   "html_url": f"{issue['html_url']}#issuecomment-{cid}", "issue_url": issue["url"],
-                   "body": body["body"], "user": self._user(), "created_at": now, "updated_at": now,
-                   "author_association": "NONE"}
+        comment = {
+            "id": cid,
+            "node_id": f"IC_{cid}",
+            "url": self._api("issues", "comments", cid),
+            "html_url": f"{issue['html_url']}#issuecomment-{cid}",
+            "issue_url": issue["url"],
+            "body": body["body"],
+            "user": self._user(),
+            "created_at": now,
+            "updated_at": now,
+            "author_association": "NONE",
+        }
         self.comments[issue["number"]].append(comment)
         issue["comments"] += 1
         issue["updated_at"] = now
         return 201, copy.deepcopy(comment)
 
     def _op_list_labels_for_repo(self, params, query, body):
-        return self._page(sorted(self.labels.values(), key=lambda label: label["name"]), query,
-                          f"/repos/{self.repo}/labels")
+        return self._page(
+            sorted(self.labels.values(), key=lambda label: label["name"]), query, f"/repos/{self.repo}/labels"
+        )
 
     def _op_create_label(self, params, query, body):
         if body["name"].lower() in self.labels:
-            return 422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                         "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]}
-        label = self.labels[body["name"].lower()] = self._label(body["name"], body.get("color", "ededed"),
-                                                                body.get("description"))
+            return 422, {
+                "message": "Validation Failed",
+                "documentation_url": "https://docs.github.com/rest",
+                "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+            }
+        label = self.labels[body["name"].lower()] = self._label(
+            body["name"], body.get("color", "ededed"), body.get("description")
+        )
         return 201, copy.deepcopy(label)
 
     def _op_add_labels(self, params, query, body):
@@ -458,9 +592,13 @@ class FakeGitHub:
         if f"{params['owner']}/{params['repo']}" != self.repo:
             return self._NOT_FOUND
         wanted = params["workflow_id"]
-        runs = [r for r in self.runs.values() if r["path"].rsplit("/", 1)[-1] == wanted
-                and ("branch" not in query or r["head_branch"] == query["branch"])
-                and ("status" not in query or query["status"] in (r["status"], r["conclusion"]))]
+        runs = [
+            r
+            for r in self.runs.values()
+            if r["path"].rsplit("/", 1)[-1] == wanted
+            and ("branch" not in query or r["head_branch"] == query["branch"])
+            and ("status" not in query or query["status"] in (r["status"], r["conclusion"]))
+        ]
         runs.sort(key=lambda r: r["id"], reverse=True)
         status, chunk = self._page(runs, query, f"/repos/{self.repo}/actions/workflows/{wanted}/runs")
         return status, {"total_count": len(runs), "workflow_runs": chunk}
@@ -494,8 +632,10 @@ class FakeGitHub:
                 query = dict(parse_qsl(split.query, keep_blank_values=True))
                 if split.path.startswith("/_blobs/"):  # the storage an artifact download redirects to
                     with fake.lock:
-                        fake.blob_requests.append({"path": split.path, "authorization": self.headers.get("Authorization")})
-                        blob = fake.blobs.get(split.path[len("/_blobs/"):])
+                        fake.blob_requests.append(
+                            {"path": split.path, "authorization": self.headers.get("Authorization")}
+                        )
+                        blob = fake.blobs.get(split.path[len("/_blobs/") :])
                     payload = blob if blob is not None else b"no such blob"
                     self.send_response(200 if blob is not None else 404)
                     self.send_header("Content-Type", "application/zip")
@@ -516,10 +656,17 @@ class FakeGitHub:
                             body = json.loads(raw)
                         except ValueError:
                             fake.violations.append(f"{self.command} {split.path}: body is not JSON")
-                    fake.requests.append({"method": self.command, "path": split.path, "query": query, "body": body,
-                                          "authorization": self.headers.get("Authorization"),
-                                          "api_version": self.headers.get("X-GitHub-Api-Version"),
-                                          "accept": self.headers.get("Accept")})
+                    fake.requests.append(
+                        {
+                            "method": self.command,
+                            "path": split.path,
+                            "query": query,
+                            "body": body,
+                            "authorization": self.headers.get("Authorization"),
+                            "api_version": self.headers.get("X-GitHub-Api-Version"),
+                            "accept": self.headers.get("Accept"),
+                        }
+                    )
                     fake._link = None
                     fake._location = None
                     headers: dict[str, str] = {}
@@ -528,18 +675,32 @@ class FakeGitHub:
                         fake.remaining, fake.reset_at = fake.rate_limit, None
                     fault = next((f for f in fake.faults if f.match(self.command, split.path)), None)
                     if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                        status, data = 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+                        status, data = (
+                            401,
+                            {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+                        )
                     elif fault is not None:
                         fake.faults.remove(fault)
                         if fault.process:
                             fake._route(self.command, split.path, query, body)
-                        status, data, headers = fault.status, fault.body or {"message": f"injected {fault.status}"}, \
-                            dict(fault.headers)
+                        status, data, headers = (
+                            fault.status,
+                            fault.body or {"message": f"injected {fault.status}"},
+                            dict(fault.headers),
+                        )
                     elif fake.remaining <= 0:
-                        status, data = 403, {"message": "API rate limit exceeded for installation.",
-                                             "documentation_url": "https://docs.github.com/rest/rate-limit"}
+                        status, data = (
+                            403,
+                            {
+                                "message": "API rate limit exceeded for installation.",
+                                "documentation_url": "https://docs.github.com/rest/rate-limit",
+                            },
+                        )
                     else:
-                        if body is not None and self.headers.get("Content-Type", "").split(";")[0] != "application/json":
+                        if (
+                            body is not None
+                            and self.headers.get("Content-Type", "").split(";")[0] != "application/json"
+                        ):
                             fake.violations.append(f"{self.command} {split.path}: Content-Type is not application/json")
                         status, data = fake._route(self.command, split.path, query, body)
                         fake.remaining -= 1
@@ -583,12 +744,27 @@ class FakeClock:
         self.now += seconds
 
 
-ALERT_ENV_CLEAR = {"GITHUB_ACTIONS": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None, "OBS_WORKSPACE": None,
-                   "GITHUB_TOKEN": None, "GH_TOKEN": None, "GITHUB_API_URL": None, "GITHUB_REPOSITORY": None,
-                   "GITHUB_WORKFLOW": None, "GITHUB_RUN_ID": None, "GITHUB_SHA": None, "GITHUB_SERVER_URL": None,
-                   "OBS_ALERTS_SLACK_WEBHOOK": None, "SLACK_CI_WEBHOOK": None, "OBS_PAGERDUTY_ROUTING_KEY": None,
-                   "OBS_PAGERDUTY_EVENTS_URL": None, "OBS_WEEKLY_WEBHOOK_URL": None, "OBS_WEBHOOK_SECRET": None,
-                   "LATENCY_SLO_MS": None}
+ALERT_ENV_CLEAR = {
+    "GITHUB_ACTIONS": None,
+    "GITHUB_OUTPUT": None,
+    "GITHUB_STEP_SUMMARY": None,
+    "OBS_WORKSPACE": None,
+    "GITHUB_TOKEN": None,
+    "GH_TOKEN": None,
+    "GITHUB_API_URL": None,
+    "GITHUB_REPOSITORY": None,
+    "GITHUB_WORKFLOW": None,
+    "GITHUB_RUN_ID": None,
+    "GITHUB_SHA": None,
+    "GITHUB_SERVER_URL": None,
+    "OBS_ALERTS_SLACK_WEBHOOK": None,
+    "SLACK_CI_WEBHOOK": None,
+    "OBS_PAGERDUTY_ROUTING_KEY": None,
+    "OBS_PAGERDUTY_EVENTS_URL": None,
+    "OBS_WEEKLY_WEBHOOK_URL": None,
+    "OBS_WEBHOOK_SECRET": None,
+    "LATENCY_SLO_MS": None,
+}
 
 
 class CliRun:
@@ -639,8 +815,14 @@ class Receiver:
                 import time as _time
 
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "raw": raw, "json": json.loads(raw) if raw else None})
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "raw": raw,
+                        "json": json.loads(raw) if raw else None,
+                    }
+                )
                 step = receiver.script.pop(0) if receiver.script else (receiver.default_status, {})
                 if step[0] == "sleep":
                     _time.sleep(step[1])

@@ -61,8 +61,9 @@ class FileServer:
                     end = min(int(end_text), len(body) - 1) if end_text else len(body) - 1
                     if start >= len(body):
                         return self._send(416, b"", {**headers, "Content-Range": f"bytes */{len(body)}"})
-                    return self._send(206, body[start:end + 1],
-                                      {**headers, "Content-Range": f"bytes {start}-{end}/{len(body)}"})
+                    return self._send(
+                        206, body[start : end + 1], {**headers, "Content-Range": f"bytes {start}-{end}/{len(body)}"}
+                    )
                 return self._send(200, body, headers)
 
             def _send(self, status, payload, headers):
@@ -92,16 +93,25 @@ class FileServer:
 
 
 def base_env(**extra) -> dict:
-    env = {"GITHUB_ACTIONS": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None, "OBS_WORKSPACE": None,
-           "OBS_NOW": "2026-11-28T01:00:00Z", "GITHUB_TOKEN": None, "GH_TOKEN": None, "GITHUB_API_URL": None}
+    env = {
+        "GITHUB_ACTIONS": None,
+        "GITHUB_OUTPUT": None,
+        "GITHUB_STEP_SUMMARY": None,
+        "OBS_WORKSPACE": None,
+        "OBS_NOW": "2026-11-28T01:00:00Z",
+        "GITHUB_TOKEN": None,
+        "GH_TOKEN": None,
+        "GITHUB_API_URL": None,
+    }
     env.update(extra)
     return env
 
 
 def pull(ws: Path, *args: str, env: dict | None = None) -> Run:
     """``observability inputs pull --workspace ws ARGS`` in-process."""
-    result = CliRunner().invoke(cli, ["inputs", "pull", "--workspace", str(ws), *args], env=base_env(**(env or {})),
-                                catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli, ["inputs", "pull", "--workspace", str(ws), *args], env=base_env(**(env or {})), catch_exceptions=True
+    )
     return Run(result)
 
 
@@ -115,10 +125,22 @@ def write_config(ws: Path, text: str) -> Path:
 def git(*args: str, cwd: Path | None = None) -> str:
     import subprocess
 
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent",
-                               "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": "/nonexistent",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        },
+    )
     return done.stdout
 
 

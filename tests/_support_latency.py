@@ -33,15 +33,20 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-
-
 def run_latency(ws: Path, *args: str, now: datetime | str, env: dict | None = None) -> Run:
     """``observability latency sample --workspace ws ARGS`` with OBS_NOW fixed; stdout and stderr apart."""
-    environ = {"OBS_NOW": now if isinstance(now, str) else iso(now), "GITHUB_ACTIONS": None,
-               "LATENCY_SLO_MS": None, "OBS_WORKSPACE": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None}
+    environ = {
+        "OBS_NOW": now if isinstance(now, str) else iso(now),
+        "GITHUB_ACTIONS": None,
+        "LATENCY_SLO_MS": None,
+        "OBS_WORKSPACE": None,
+        "GITHUB_OUTPUT": None,
+        "GITHUB_STEP_SUMMARY": None,
+    }
     environ.update(env or {})
-    result = CliRunner().invoke(cli, ["latency", "sample", "--workspace", str(ws), *args], env=environ,
-                                catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli, ["latency", "sample", "--workspace", str(ws), *args], env=environ, catch_exceptions=True
+    )
     return Run(result)
 
 
@@ -53,8 +58,9 @@ def ok_run(ws: Path, *args: str, now, env=None) -> dict:
     return run.summary
 
 
-def current_row(stamp: datetime | str, latency_ms: float, status: str = "success", detail: str = "",
-                source: str = "feed_a") -> str:
+def current_row(
+    stamp: datetime | str, latency_ms: float, status: str = "success", detail: str = "", source: str = "feed_a"
+) -> str:
     stamp = stamp if isinstance(stamp, str) else iso(stamp)
     return f"{stamp},{latency_ms},{status},{detail},{source}\n"
 

@@ -21,14 +21,22 @@ from pathlib import Path
 UTC = UTC
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
-LOG_EXEMPT = {"ops/automation_runs.log", "ops/automation_runs.sequence", "ops/latency_job_heartbeat.json",
-              "ops/.automation_runs.lock", "ops/.latency.lock"}
+LOG_EXEMPT = {
+    "ops/automation_runs.log",
+    "ops/automation_runs.sequence",
+    "ops/latency_job_heartbeat.json",
+    "ops/.automation_runs.lock",
+    "ops/.latency.lock",
+}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The parent's environment minus anything that would change the product's behaviour."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "OBS_", "RUNNER_")) and k not in ("LATENCY_SLO_MS", "CI")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "OBS_", "RUNNER_")) and k not in ("LATENCY_SLO_MS", "CI")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
     return env
@@ -38,15 +46,18 @@ def cli_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "observability", *args]
 
 
-def run_cli(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 60,
-            cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_cmd(*args), env=env or clean_env(), capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+def run_cli(
+    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cli_cmd(*args), env=env or clean_env(), capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 def start_cli(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(cli_cmd(*args), env=env or clean_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli_cmd(*args), env=env or clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def summary(proc) -> dict:
@@ -87,7 +98,9 @@ def append_current(path: Path, data) -> None:
 # -- reading the artefacts ---------------------------------------------------------------
 def _csv_keys(data: bytes, where: str) -> Counter:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
-    assert rows and rows[0] == ["timestamp_utc", "source", "latency_ms", "status", "detail"], f"{where}: header {rows[:1]}"
+    assert rows and rows[0] == ["timestamp_utc", "source", "latency_ms", "status", "detail"], (
+        f"{where}: header {rows[:1]}"
+    )
     out = Counter()
     for number, row in enumerate(rows[1:], start=2):
         assert len(row) == 5, f"{where}: line {number} has {len(row)} fields: {row}"

@@ -22,19 +22,26 @@ BUCKET = "obs-state"
 BACKENDS = ("file", "s3", "git")
 
 
-
-
 def base_env(**extra) -> dict:
-    env = {"GITHUB_ACTIONS": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None, "OBS_WORKSPACE": None,
-           "OBS_NOW": None, "OBS_STATE_STORE": None, "OBS_S3_ENDPOINT_URL": None, "GITHUB_TOKEN": None}
+    env = {
+        "GITHUB_ACTIONS": None,
+        "GITHUB_OUTPUT": None,
+        "GITHUB_STEP_SUMMARY": None,
+        "OBS_WORKSPACE": None,
+        "OBS_NOW": None,
+        "OBS_STATE_STORE": None,
+        "OBS_S3_ENDPOINT_URL": None,
+        "GITHUB_TOKEN": None,
+    }
     env.update(extra)
     return env
 
 
 def state(ws: Path, command: str, *args: str, env: dict | None = None) -> Run:
     """``observability state COMMAND --workspace ws ARGS`` in-process; stdout and stderr kept apart."""
-    result = CliRunner().invoke(cli, ["state", command, "--workspace", str(ws), *args], env=base_env(**(env or {})),
-                                catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli, ["state", command, "--workspace", str(ws), *args], env=base_env(**(env or {})), catch_exceptions=True
+    )
     return Run(result)
 
 
@@ -77,12 +84,19 @@ def closed_port() -> int:
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"})
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"},
+    )
     return done.stdout
 
 
 # --- S3 server (moto) ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def s3_server():
@@ -99,16 +113,29 @@ def s3_server():
 
 
 def s3_env(endpoint: str) -> dict:
-    return {"OBS_S3_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": CANARY_SECRET,
-            "AWS_SESSION_TOKEN": None, "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1",
-            "AWS_PROFILE": None, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    return {
+        "OBS_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": CANARY_SECRET,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_PROFILE": None,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
 
 
 def s3_client(endpoint: str):
     import boto3
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key=CANARY_SECRET)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key=CANARY_SECRET,
+    )
 
 
 _bucket_counter = iter(range(10**6))
@@ -121,6 +148,7 @@ def fresh_bucket(endpoint: str) -> str:
 
 
 # --- one store of each kind ------------------------------------------------------------------------
+
 
 class StoreFactory:
     """Hands out an empty store of one kind: its URL, the environment it needs, and raw access to it."""

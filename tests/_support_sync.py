@@ -19,7 +19,7 @@ from observability.cli import cli
 NOW = "2026-03-02T06:00:00Z"
 BUNDLE_DAY = "2026-03-02"
 WEEKS = ("2026-02-16", "2026-02-23")  # inside 8 weeks of NOW
-OLD_WEEK = "2025-11-03"               # outside: never uploaded
+OLD_WEEK = "2025-11-03"  # outside: never uploaded
 KINDS = ("file", "s3")
 
 __all__ = ["CANARY_SECRET", "Run", "Targets", "local_artefacts", "make_workspace", "sync", "targets"]
@@ -42,8 +42,12 @@ def make_workspace(root: Path) -> Path:
 def sync(ws: Path, *args: str, env: dict | None = None, now: str = NOW) -> Run:
     """``observability sync push --workspace ws ARGS`` in-process with a fixed clock."""
     environ = base_env(**{"OBS_NOW": now, "OBS_SYNC_TO": None, **(env or {})})
-    result = CliRunner().invoke(cli, ["sync", "push", "--workspace", str(ws), "--retry-wait-seconds", "0", *args],
-                                env=environ, catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli,
+        ["sync", "push", "--workspace", str(ws), "--retry-wait-seconds", "0", *args],
+        env=environ,
+        catch_exceptions=True,
+    )
     return Run(result)
 
 
@@ -103,9 +107,12 @@ class Targets:
             if not self.root.exists():
                 return []
             return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
-        pages = s3_client(self.endpoint).get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                                  Prefix=self.prefix + "/")
-        return sorted(item["Key"][len(self.prefix) + 1:] for page in pages for item in page.get("Contents", []))
+        pages = (
+            s3_client(self.endpoint)
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=self.prefix + "/")
+        )
+        return sorted(item["Key"][len(self.prefix) + 1 :] for page in pages for item in page.get("Contents", []))
 
     def index(self) -> dict:
         return json.loads(self.read("index.json"))

@@ -23,14 +23,19 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_SCHEDULES = REPO / "ops-template" / "configs" / "observability" / "schedules.yaml"
 # A Tuesday at the nightly verify slot: the window (24 h) holds Monday's weekly slots' deadlines.
 NOW = datetime(2026, 1, 13, 3, 41, tzinfo=UTC)
-ENV = {"GITHUB_ACTIONS": None, "OBS_WORKSPACE": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None,
-       "OBS_HEARTBEAT_PING_URL": None, "GITHUB_RUN_ID": None, "GITHUB_EVENT_NAME": None}
+ENV = {
+    "GITHUB_ACTIONS": None,
+    "OBS_WORKSPACE": None,
+    "GITHUB_OUTPUT": None,
+    "GITHUB_STEP_SUMMARY": None,
+    "OBS_HEARTBEAT_PING_URL": None,
+    "GITHUB_RUN_ID": None,
+    "GITHUB_EVENT_NAME": None,
+}
 
 
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 
 
 def run_cli(ws: Path, *args: str, now: datetime = NOW, env: dict | None = None) -> Run:
@@ -65,29 +70,55 @@ def new_workspace(root: Path) -> Path:
     return root
 
 
-def add_run(root: Path, job: str, started: datetime, *, status: str = "ok", heartbeat: bool = True,
-            artefacts: tuple[str, ...] = (), schedule: str | None = None) -> str:
+def add_run(
+    root: Path,
+    job: str,
+    started: datetime,
+    *,
+    status: str = "ok",
+    heartbeat: bool = True,
+    artefacts: tuple[str, ...] = (),
+    schedule: str | None = None,
+) -> str:
     """Append one real, schema-checked log line (and the heartbeat the runtime would leave)."""
     ws = Workspace(root)
     job_id = make_job_id(job, started)
     listed = list(artefacts)
     if heartbeat:
         beat = ws.heartbeat(job)
-        fsio.atomic_write_json(beat, {"job_id": job_id, "status": status, "generated_at": iso(started),
-                                      "last_success_at": iso(started)})
+        fsio.atomic_write_json(
+            beat, {"job_id": job_id, "status": status, "generated_at": iso(started), "last_success_at": iso(started)}
+        )
         listed.append(ws.rel(beat))
-    record = {"job_id": job_id, "job": job, "status": status, "started_at": iso(started),
-              "completed_at": iso(started + timedelta(seconds=30)), "duration_ms": 30000, "attempts": 1,
-              "artefacts": listed, "alerts": [], "diagnostics": {}, "commit_sha": None,
-              "source_command": f"observability {job}"}
+    record = {
+        "job_id": job_id,
+        "job": job,
+        "status": status,
+        "started_at": iso(started),
+        "completed_at": iso(started + timedelta(seconds=30)),
+        "duration_ms": 30000,
+        "attempts": 1,
+        "artefacts": listed,
+        "alerts": [],
+        "diagnostics": {},
+        "commit_sha": None,
+        "source_command": f"observability {job}",
+    }
     if schedule:
         record["github"] = {"event": "schedule", "schedule": schedule}
     runlog.append(ws, record)
     return job_id
 
 
-def on_cadence(root: Path, *, now: datetime = NOW, days: float = 2, delay_minutes: int = 2,
-               skip: set[str] | None = None, drop: set[tuple[str, str]] | None = None) -> dict[str, list[str]]:
+def on_cadence(
+    root: Path,
+    *,
+    now: datetime = NOW,
+    days: float = 2,
+    delay_minutes: int = 2,
+    skip: set[str] | None = None,
+    drop: set[tuple[str, str]] | None = None,
+) -> dict[str, list[str]]:
     """Log every scheduled run of the last ``days`` as on time (``delay_minutes`` after its slot).
 
     ``skip``: schedule names with no runs at all; ``drop``: (schedule, slot iso) pairs left out.
@@ -128,8 +159,13 @@ def report_validates(root: Path, job_id: str) -> dict:
 
 def make_demo(target: Path) -> Path:
     """A workspace in which every job really ran (``observability demo``), with schedules.yaml."""
-    done = subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-                          capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     shutil.copy(TEMPLATE_SCHEDULES, target / "configs" / "observability" / "schedules.yaml")
     return target

@@ -33,10 +33,15 @@ PLAIN_SECRET = "test-secret-not-a-real-one"
 WHSEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 random-looking bytes
 
 
-
-
-BASE_ENV = {"GITHUB_ACTIONS": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None, "OBS_WORKSPACE": None,
-            "OBS_WEEKLY_WEBHOOK_URL": None, "OBS_WEBHOOK_SECRET": None, "LATENCY_SLO_MS": None}
+BASE_ENV = {
+    "GITHUB_ACTIONS": None,
+    "GITHUB_OUTPUT": None,
+    "GITHUB_STEP_SUMMARY": None,
+    "OBS_WORKSPACE": None,
+    "OBS_WEEKLY_WEBHOOK_URL": None,
+    "OBS_WEBHOOK_SECRET": None,
+    "LATENCY_SLO_MS": None,
+}
 
 
 def run_cli(args: list[str], *, now: str = NOW, env: dict | None = None) -> Run:
@@ -48,21 +53,32 @@ def weekly(ws: Path, command: str, *args: str, now: str = NOW, env: dict | None 
     return run_cli(["weekly", command, "--workspace", str(ws), *args], now=now, env=env)
 
 
-def inputs_workspace(root: Path, *, rollup_days: int = 14,
-                     rollup_end: datetime = datetime(2026, 1, 8, tzinfo=UTC)) -> Path:
+def inputs_workspace(
+    root: Path, *, rollup_days: int = 14, rollup_end: datetime = datetime(2026, 1, 8, tzinfo=UTC)
+) -> Path:
     """Synthetic upstream inputs plus hourly rollups ending at the demo clock (or ``rollup_end``)."""
     root.mkdir(parents=True, exist_ok=True)
     samplegen.write_inputs(root)
-    samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv",
-                            end=rollup_end, days=rollup_days)
+    samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv", end=rollup_end, days=rollup_days)
     return root
 
 
 def sample_workspace(root: Path) -> Path:
     """A copy of the bundled ops-template after the latency job ran over its sample logs (as the demo)."""
     shutil.copytree(template_dir(), root)
-    run = run_cli(["latency", "sample", "--workspace", str(root), "--dry-run-alert",
-                   "--input", "sample/signal_notifier.csv", "--input", "sample/signal_notifier.legacy.csv"])
+    run = run_cli(
+        [
+            "latency",
+            "sample",
+            "--workspace",
+            str(root),
+            "--dry-run-alert",
+            "--input",
+            "sample/signal_notifier.csv",
+            "--input",
+            "sample/signal_notifier.legacy.csv",
+        ]
+    )
     assert run.exit_code == 0, run
     return root
 
@@ -73,13 +89,16 @@ def fixtures_workspace(root: Path) -> Path:
         shutil.copytree(FIXTURES / name, root / name)
     (root / "logs").mkdir()
     shutil.move(root / "ops" / "signal_latency.csv", root / "logs" / "signal_latency.csv")
-    run = run_cli(["latency", "sample", "--workspace", str(root), "--input", "logs/signal_latency.csv"],
-                  now="2025-10-13T01:00:00Z")
+    run = run_cli(
+        ["latency", "sample", "--workspace", str(root), "--input", "logs/signal_latency.csv"],
+        now="2025-10-13T01:00:00Z",
+    )
     assert run.exit_code in (0,), run
     return root
 
 
 # -- a webhook receiver on 127.0.0.1 --------------------------------------------------------
+
 
 @dataclass
 class Received:
@@ -168,8 +187,13 @@ def _handler(receiver: Receiver):
 
 
 @contextmanager
-def receiver(script: list, *, obs_key: bytes = PLAIN_SECRET.encode(), standard_secret: str | bytes | None = None,
-             hang_seconds: float = 2.0):
+def receiver(
+    script: list,
+    *,
+    obs_key: bytes = PLAIN_SECRET.encode(),
+    standard_secret: str | bytes | None = None,
+    hang_seconds: float = 2.0,
+):
     rec = Receiver(obs_key, standard_secret if standard_secret is not None else obs_key, list(script), hang_seconds)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
     server.daemon_threads = True

@@ -51,6 +51,7 @@ PROBE_TOKEN = "probe-canary-7c1e9a3f5b2d4e6a"
 
 # --- the stand-in map -------------------------------------------------------------------------
 
+
 def test_every_pinned_action_maps_to_a_stand_in():
     mapping = local_repositories(ROOT)
     pinned = pinned_actions(action_files(ROOT))
@@ -93,7 +94,9 @@ def test_a_pinned_action_without_a_stand_in_fails_loudly(tmp_path):
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
         "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8\n"
         "      - uses: example-org/never-seen@0123456789abcdef0123456789abcdef01234567 # v1\n"
-        "      - uses: ./actions/local\n", encoding="utf-8")
+        "      - uses: ./actions/local\n",
+        encoding="utf-8",
+    )
     with pytest.raises(MissingStandIn) as caught:
         local_repositories(tmp_path)
     assert "example-org/never-seen@0123456789abcdef0123456789abcdef01234567" in str(caught.value)
@@ -106,7 +109,9 @@ def test_a_project_checkout_replaces_a_stand_in_and_its_actions_are_mapped_too(t
     workflows.mkdir(parents=True)
     (workflows / "x.yml").write_text(
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
-        "      - uses: acme/observability/actions/latency@" + "a" * 40 + "\n", encoding="utf-8")
+        "      - uses: acme/observability/actions/latency@" + "a" * 40 + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(MissingStandIn):
         local_repositories(tmp_path)
     mapping = local_repositories(tmp_path, projects={"acme/observability": ROOT})
@@ -115,7 +120,9 @@ def test_a_project_checkout_replaces_a_stand_in_and_its_actions_are_mapped_too(t
     (workflows / "y.yml").write_text(
         "on: push\njobs:\n  a:\n    uses: acme/observability/.github/workflows/nope.yml@" + "a" * 40 + "\n"
         "  b:\n    runs-on: ubuntu-24.04\n    steps:\n"
-        "      - uses: acme/observability/actions/not-there@" + "a" * 40 + "\n", encoding="utf-8")
+        "      - uses: acme/observability/actions/not-there@" + "a" * 40 + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(MissingStandIn) as caught:
         local_repositories(tmp_path, projects={"acme/observability": ROOT})
     assert f"acme/observability/actions/not-there@{'a' * 40}" in str(caught.value)
@@ -124,6 +131,7 @@ def test_a_project_checkout_replaces_a_stand_in_and_its_actions_are_mapped_too(t
 
 
 # --- stand-ins run directly (no act) ----------------------------------------------------------
+
 
 def _step_env(tmp: Path, **extra) -> dict:
     files = {}
@@ -139,8 +147,12 @@ def _kv(path: str) -> dict[str, str]:
 
 
 def _cache(tmp: Path, mode: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(STANDINS / "actions" / "cache" / "cache.py"), mode], env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(STANDINS / "actions" / "cache" / "cache.py"), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_cache_stand_in_saves_on_a_miss_then_restores_elsewhere_with_scripts_relocated(tmp_path):
@@ -180,24 +192,44 @@ def test_cache_stand_in_restore_keys_and_fail_on_cache_miss(tmp_path):
     env = _step_env(tmp_path, OBS_ACT_CACHE=str(store), INPUT_PATH=str(src), INPUT_KEY="deps-aaa")
     _cache(tmp_path, "restore", env)
     _cache(tmp_path, "save", {**env, "STATE_CACHE_KEY": "deps-aaa"})
-    env = _step_env(tmp_path / "b", OBS_ACT_CACHE=str(store), INPUT_PATH=str(tmp_path / "b" / "dir"),
-                    INPUT_KEY="deps-bbb", **{"INPUT_RESTORE-KEYS": "deps-\n"})
+    env = _step_env(
+        tmp_path / "b",
+        OBS_ACT_CACHE=str(store),
+        INPUT_PATH=str(tmp_path / "b" / "dir"),
+        INPUT_KEY="deps-bbb",
+        **{"INPUT_RESTORE-KEYS": "deps-\n"},
+    )
     partial = _cache(tmp_path, "restore", env)
     assert partial.returncode == 0 and _kv(env["GITHUB_OUTPUT"])["cache-hit"] == "false"
     assert (tmp_path / "b" / "dir" / "f").read_text() == "x"
-    env = _step_env(tmp_path / "c", OBS_ACT_CACHE=str(store), INPUT_PATH=str(src), INPUT_KEY="other",
-                    **{"INPUT_FAIL-ON-CACHE-MISS": "true"})
+    env = _step_env(
+        tmp_path / "c",
+        OBS_ACT_CACHE=str(store),
+        INPUT_PATH=str(src),
+        INPUT_KEY="other",
+        **{"INPUT_FAIL-ON-CACHE-MISS": "true"},
+    )
     missed = _cache(tmp_path, "restore", env)
     assert missed.returncode == 1 and "fail-on-cache-miss" in missed.stdout
 
 
 def _upload(tmp: Path, path: str, **inputs) -> subprocess.CompletedProcess:
-    env = _step_env(tmp, OBS_ACT_ARTIFACTS=str(tmp / "artifacts"), IN_NAME=inputs.get("name", "art"), IN_PATH=path,
-                    IN_IF_NO_FILES_FOUND=inputs.get("if_no_files_found", "warn"), IN_RETENTION_DAYS="1",
-                    IN_OVERWRITE=inputs.get("overwrite", "false"),
-                    IN_INCLUDE_HIDDEN_FILES=inputs.get("include_hidden", "false"))
-    return subprocess.run([sys.executable, str(STANDINS / "actions" / "upload-artifact" / "upload.py")], env=env,
-                          capture_output=True, text=True)
+    env = _step_env(
+        tmp,
+        OBS_ACT_ARTIFACTS=str(tmp / "artifacts"),
+        IN_NAME=inputs.get("name", "art"),
+        IN_PATH=path,
+        IN_IF_NO_FILES_FOUND=inputs.get("if_no_files_found", "warn"),
+        IN_RETENTION_DAYS="1",
+        IN_OVERWRITE=inputs.get("overwrite", "false"),
+        IN_INCLUDE_HIDDEN_FILES=inputs.get("include_hidden", "false"),
+    )
+    return subprocess.run(
+        [sys.executable, str(STANDINS / "actions" / "upload-artifact" / "upload.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_upload_artifact_stand_in_layout_hidden_files_and_if_no_files_found(tmp_path):
@@ -224,6 +256,7 @@ def test_upload_artifact_stand_in_layout_hidden_files_and_if_no_files_found(tmp_
 
 
 # --- end to end under act ---------------------------------------------------------------------
+
 
 class Probe:
     """A loopback endpoint answering 200, counting the requests that reach it."""
@@ -276,17 +309,24 @@ def _scratch(path: Path) -> Path:
 
 def _research_files() -> dict[str, bytes]:
     if not FIXTURES.is_dir():
-        pytest.skip(f"{FIXTURES} is not present: the end-to-end run uses the real upstream files as the research "
-                    "repository (set OBS_TEST_UPSTREAM_FIXTURES to point elsewhere)")
-    return {p.relative_to(FIXTURES).as_posix(): p.read_bytes() for p in FIXTURES.rglob("*")
-            if p.is_file() and p.relative_to(FIXTURES).parts[0] in ("runs", "reports", "ops")}
+        pytest.skip(
+            f"{FIXTURES} is not present: the end-to-end run uses the real upstream files as the research "
+            "repository (set OBS_TEST_UPSTREAM_FIXTURES to point elsewhere)"
+        )
+    return {
+        p.relative_to(FIXTURES).as_posix(): p.read_bytes()
+        for p in FIXTURES.rglob("*")
+        if p.is_file() and p.relative_to(FIXTURES).parts[0] in ("runs", "reports", "ops")
+    }
 
 
 def _summaries(run, name: str) -> dict[str, dict]:
     """Every JSON summary in the run's artifact, by job (the artifact is `<job>-<run id>-<attempt>`)."""
     (artifact,) = [p for p in run.artifacts.iterdir() if p.name.startswith(f"{name}-")]
     found = {}
-    (document,) = [json.loads(p.read_text(encoding="utf-8")) for p in (artifact / "out" / "run").glob("observability-*.json")]
+    (document,) = [
+        json.loads(p.read_text(encoding="utf-8")) for p in (artifact / "out" / "run").glob("observability-*.json")
+    ]
     assert document["job"] == "cycle"
     for path in sorted((artifact / "out" / "cycle").glob("*/*.json")):  # NN-<step>.json, in order
         found[path.stem.split("-", 1)[1]] = json.loads(path.read_text(encoding="utf-8"))
@@ -312,26 +352,48 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
     research = _research_files()
     adopter = Adopter(act_harness, tmp_path, research)
     store = (tmp_path / "store").as_uri()
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(_scratch(tmp_path / "operator"))],
-                          capture_output=True, text=True, env={**os.environ, "GITHUB_ACTIONS": ""})
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "observability",
+            "state",
+            "init",
+            "--store",
+            store,
+            "--workspace",
+            str(_scratch(tmp_path / "operator")),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_ACTIONS": ""},
+    )
     assert init.returncode == 0, init.stdout + init.stderr
     hook = Receiver()
     webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    secrets = {"OBS_LATENCY_PROBES": f"api={probe.url}", "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly",
-               "OBS_WEBHOOK_SECRET": webhook_secret}
+    secrets = {
+        "OBS_LATENCY_PROBES": f"api={probe.url}",
+        "OBS_WEEKLY_WEBHOOK_URL": hook.url + "/weekly",
+        "OBS_WEBHOOK_SECRET": webhook_secret,
+    }
     try:
         with FileServer(require_auth=f"Bearer {INPUTS_TOKEN}") as signal, FakeGitHub() as fake:
             signal.files["/signal_notifier.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
             repo = adopter.scaffold(signal.url + "/signal_notifier.csv")
             runs = {}
-            day = [("latency", "00:07:30", "7,22,37,52 * * * *"), ("latency", "00:22:30", "7,22,37,52 * * * *"),
-                   ("dashboard", "00:29:30", "29 0 * * 1"), ("weekly", "00:33:00", None), ("verify", "00:50:00", None)]
+            day = [
+                ("latency", "00:07:30", "7,22,37,52 * * * *"),
+                ("latency", "00:22:30", "7,22,37,52 * * * *"),
+                ("dashboard", "00:29:30", "29 0 * * 1"),
+                ("weekly", "00:33:00", None),
+                ("verify", "00:50:00", None),
+            ]
             for index, (name, clock, cron) in enumerate(day):
                 if index == 1:  # the notifier wrote 15 more minutes meanwhile
                     signal.files["/signal_notifier.csv"] += signal_rows(f"{MONDAY}T00:06:00", 15).encode()
-                run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
-                                  secrets=secrets)
+                run = adopter.run(
+                    repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron, secrets=secrets
+                )
                 assert run.exit_code == 0, (name, run)
                 assert run.job_result("run") == "success", (name, run)
                 assert run.job_result("push-state") is None, run  # file:// store: one runner job per run
@@ -343,8 +405,15 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
             probes_of_the_day = len(probe.hits)
             # The manual chain, a dry run unless told otherwise: green, and nothing pushed or sent.
             generations = sorted((tmp_path / "store" / "manifests").glob("*"))
-            chain = adopter.run(repo, "chain.yml", fake, at=f"{MONDAY}T00:55:00Z", store=store,
-                                inputs={"dry_run": True}, secrets=secrets)
+            chain = adopter.run(
+                repo,
+                "chain.yml",
+                fake,
+                at=f"{MONDAY}T00:55:00Z",
+                store=store,
+                inputs={"dry_run": True},
+                secrets=secrets,
+            )
             assert chain.exit_code == 0 and chain.job_result("run") == "success", chain
             assert sorted((tmp_path / "store" / "manifests").glob("*")) == generations
             assert len(hook.received) == 1
@@ -374,14 +443,17 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
     # freshness limit, so the report is delivered and says so (warning, never plain ok).
     assert weekly["status"] == "warning" and weekly["stale_inputs"] == 1, weekly
     assert len(hook.received) == 1 and hook.received[0]["path"] == "/weekly"
-    assert list((adopter.shared / "weekly").glob("2025-10-13/*.json")) and list((adopter.shared / "weekly").glob(
-        "2025-10-13/*.sig"))
+    assert list((adopter.shared / "weekly").glob("2025-10-13/*.json")) and list(
+        (adopter.shared / "weekly").glob("2025-10-13/*.sig")
+    )
     # Every run's artifact holds every step's summary and the run's automation-log lines.
     for key, found in runs.items():
         job_ids = {s["job_id"] for s in found["summaries"].values()}
         assert {line["job_id"] for line in found["lines"]} == job_ids, key
-        assert {"state-pull", "alerts-sync", "alerts-report-failure", "state-push"} <= set(found["summaries"]), \
-            (key, sorted(found["summaries"]))
+        assert {"state-pull", "alerts-sync", "alerts-report-failure", "state-push"} <= set(found["summaries"]), (
+            key,
+            sorted(found["summaries"]),
+        )
     verify = runs["verify@00:50:00"]["summaries"]["verify"]
     assert verify["status"] == "ok", verify["alerts"]
 
@@ -393,8 +465,14 @@ def test_a_store_that_was_never_created_fails_the_run_and_opens_the_failure_issu
     with FileServer() as signal, FakeGitHub() as fake:
         signal.files["/s.csv"] = SIGNAL_HEADER.encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
-        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=typo,
-                          secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"})
+        run = adopter.run(
+            repo,
+            "latency.yml",
+            fake,
+            at=f"{MONDAY}T00:07:30Z",
+            store=typo,
+            secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"},
+        )
         assert run.exit_code != 0 and run.job_result("run") == "failure", run
         assert "store_not_initialised" in run.log
         opened = [i for i in fake.issues.values() if i["state"] == "open"]
@@ -415,16 +493,34 @@ def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, prob
     bare = tmp_path / "state.git"
     git("init", "--quiet", "--bare", str(bare))
     store = f"git+file://{bare}#observability-state"
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(_scratch(tmp_path / "operator"))],
-                          capture_output=True, text=True)
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "observability",
+            "state",
+            "init",
+            "--store",
+            store,
+            "--workspace",
+            str(_scratch(tmp_path / "operator")),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
     with FileServer() as signal, FakeGitHub() as fake:
         signal.files["/s.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 5)).encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
         before = git("rev-parse", "refs/heads/observability-state", cwd=bare).strip()
-        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store,
-                          secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"})
+        run = adopter.run(
+            repo,
+            "latency.yml",
+            fake,
+            at=f"{MONDAY}T00:07:30Z",
+            store=store,
+            secrets={"OBS_LATENCY_PROBES": f"api={probe.url}"},
+        )
         assert run.exit_code == 0, run
         assert run.job_result("run") == "success" and run.job_result("push-state") == "success", run
         after = git("rev-parse", "refs/heads/observability-state", cwd=bare).strip()
@@ -442,8 +538,9 @@ def test_the_alert_drill_runs_the_whole_alert_path_and_touches_no_state(act_harn
     with FileServer() as signal, FakeGitHub() as fake:
         signal.files["/s.csv"] = SIGNAL_HEADER.encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
-        run = adopter.run(repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store,
-                          inputs={"alert_drill": True})
+        run = adopter.run(
+            repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store, inputs={"alert_drill": True}
+        )
         assert run.exit_code == 0, run
         (issue,) = fake.issues.values()
         assert issue["title"].startswith("[drill]") and issue["state"] == "closed"
@@ -545,12 +642,22 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path, s3_server):
     multi = "a=1\nb='$HOME' \"2\"\n"  # multi-line, quotes, a $: passed exactly
     source = tmp_path / "repo"
     (source / ".github" / "workflows").mkdir(parents=True)
-    (source / ".github" / "workflows" / "standins.yml").write_text(STANDIN_WORKFLOW % {
-        "checkout": checkout, "pin": "f" * 40, "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16],
-        "multi_hash": hashlib.sha256(multi.encode()).hexdigest()[:16]},
-        encoding="utf-8")
-    run = act_harness.run(act_harness.prepare(source), "standins.yml",
-                          secrets={"AWS_SECRET": secret, "MULTI": multi}, variables={"STS_ENDPOINT": s3_server})
+    (source / ".github" / "workflows" / "standins.yml").write_text(
+        STANDIN_WORKFLOW
+        % {
+            "checkout": checkout,
+            "pin": "f" * 40,
+            "secret_hash": hashlib.sha256(secret.encode()).hexdigest()[:16],
+            "multi_hash": hashlib.sha256(multi.encode()).hexdigest()[:16],
+        },
+        encoding="utf-8",
+    )
+    run = act_harness.run(
+        act_harness.prepare(source),
+        "standins.yml",
+        secrets={"AWS_SECRET": secret, "MULTI": multi},
+        variables={"STS_ENDPOINT": s3_server},
+    )
     assert run.exit_code == 0, run
     assert "stand-ins ok" in run.step_summary("all")
     assert "role assumed" in run.step_summary("all")  # AssumeRoleWithWebIdentity on moto
@@ -572,17 +679,25 @@ def test_a_remote_reusable_workflow_is_served_from_a_local_project(act_harness, 
         "jobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n"
         f"      - uses: actions/checkout@{checkout}\n        with:\n          persist-credentials: false\n"
         "      - env:\n          WHO: ${{ inputs.who }}\n          TOKEN: ${{ secrets.TOKEN }}\n"
-        "        run: |\n          test -f caller.txt\n          test -n \"$TOKEN\"\n"
-        "          echo \"reusable ran for $WHO\" >> \"$GITHUB_STEP_SUMMARY\"\n", encoding="utf-8")
+        '        run: |\n          test -f caller.txt\n          test -n "$TOKEN"\n'
+        '          echo "reusable ran for $WHO" >> "$GITHUB_STEP_SUMMARY"\n',
+        encoding="utf-8",
+    )
     caller = tmp_path / "caller"
     (caller / ".github" / "workflows").mkdir(parents=True)
     (caller / "caller.txt").write_text("x", encoding="utf-8")
     (caller / ".github" / "workflows" / "call.yml").write_text(
         "on: workflow_dispatch\npermissions: {}\njobs:\n  call:\n"
         f"    uses: acme/lib/.github/workflows/job.yml@{pin} # v1\n"
-        "    with:\n      who: adopter\n    secrets:\n      TOKEN: ${{ secrets.SOME_TOKEN }}\n", encoding="utf-8")
-    run = act_harness.run(act_harness.prepare(caller), "call.yml", secrets={"SOME_TOKEN": "tok-3f9a"},
-                          projects={"acme/lib": act_harness.prepare(lib)})
+        "    with:\n      who: adopter\n    secrets:\n      TOKEN: ${{ secrets.SOME_TOKEN }}\n",
+        encoding="utf-8",
+    )
+    run = act_harness.run(
+        act_harness.prepare(caller),
+        "call.yml",
+        secrets={"SOME_TOKEN": "tok-3f9a"},
+        projects={"acme/lib": act_harness.prepare(lib)},
+    )
     assert run.exit_code == 0, run
     assert "reusable ran for adopter" in run.step_summary()
     assert "tok-3f9a" not in run.log
@@ -598,18 +713,42 @@ def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tm
     bucket = fresh_bucket(s3_server)
     store, shared = f"s3://{bucket}/observability-state", f"s3://{bucket}/observability"
     env = {**os.environ, **{k: v for k, v in s3_env(s3_server).items() if v is not None}, "GITHUB_ACTIONS": ""}
-    init = subprocess.run([sys.executable, "-m", "observability", "state", "init", "--store", store,
-                           "--workspace", str(_scratch(tmp_path / "operator"))],
-                          capture_output=True, text=True, env=env)
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "observability",
+            "state",
+            "init",
+            "--store",
+            store,
+            "--workspace",
+            str(_scratch(tmp_path / "operator")),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
     aws = {"OBS_AWS_ACCESS_KEY_ID": "testing", "OBS_AWS_SECRET_ACCESS_KEY": CANARY_SECRET}
     variables = {"OBS_S3_ENDPOINT_URL": s3_server, "AWS_DEFAULT_REGION": "us-east-1", "OBS_SYNC_TO": shared}
     with FileServer() as signal, FakeGitHub() as fake:
         signal.files["/s.csv"] = (SIGNAL_HEADER + signal_rows(f"{MONDAY}T00:00:00", 6)).encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
-        for name, clock, cron in (("latency", "00:07:30", "7,22,37,52 * * * *"), ("dashboard", "00:29:30", "29 0 * * 1")):
-            run = adopter.run(repo, f"{name}.yml", fake, at=f"{MONDAY}T{clock}Z", store=store, schedule=cron,
-                              secrets={"OBS_LATENCY_PROBES": f"api={probe.url}", **aws}, variables=variables)
+        for name, clock, cron in (
+            ("latency", "00:07:30", "7,22,37,52 * * * *"),
+            ("dashboard", "00:29:30", "29 0 * * 1"),
+        ):
+            run = adopter.run(
+                repo,
+                f"{name}.yml",
+                fake,
+                at=f"{MONDAY}T{clock}Z",
+                store=store,
+                schedule=cron,
+                secrets={"OBS_LATENCY_PROBES": f"api={probe.url}", **aws},
+                variables=variables,
+            )
             assert run.exit_code == 0 and run.job_result("run") == "success", (name, run)
             _no_secret_anywhere(run, fake)
         assert fake.violations == []

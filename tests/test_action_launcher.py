@@ -21,7 +21,7 @@ def _launcher(tmp_path: Path) -> Path:
     venv_bin = runner_temp / "observability-venv" / "bin"
     venv_bin.mkdir(parents=True)
     python = venv_bin / "python"
-    python.write_text(f"#!/bin/sh\nexec {sys.executable!r} \"$@\"\n")
+    python.write_text(f'#!/bin/sh\nexec {sys.executable!r} "$@"\n')
     python.chmod(0o755)
     lock = hashlib.sha256((INSTALL.parent / "requirements.txt").read_bytes()).hexdigest()[:16]
     (runner_temp / "observability-venv" / ".observability-lock").write_text(lock + "\n")
@@ -42,18 +42,31 @@ def test_the_launcher_passes_arguments_verbatim_keeps_exit_codes_and_ignores_the
         (hostile / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(99)\n")
     ws = tmp_path / "work space \"q\" 'a'\nnl"
     (ws / "logs").mkdir(parents=True)
-    (ws / "logs" / "my log $x.csv").write_text("timestamp_utc,latency_ms,status,detail,source\n"
-                                              "2026-03-02T00:10:00Z,12.5,success,,feed_0\n")
+    (ws / "logs" / "my log $x.csv").write_text(
+        "timestamp_utc,latency_ms,status,detail,source\n2026-03-02T00:10:00Z,12.5,success,,feed_0\n"
+    )
     env = {"PATH": os.environ["PATH"], "OBS_NOW": "2026-03-02T00:15:30Z", "PYTHONPATH": str(hostile)}
-    done = subprocess.run([str(launcher), "latency", "sample", "--workspace", str(ws), "--input", "logs/my log $x.csv"],
-                          cwd=hostile, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(launcher), "latency", "sample", "--workspace", str(ws), "--input", "logs/my log $x.csv"],
+        cwd=hostile,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert not marker.exists(), f"the launcher imported {marker.read_text()} from its cwd or the caller's PYTHONPATH"
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
     assert summary["samples_written"] == 1 and summary["status"] == "ok", summary
     assert (ws / "ops" / "latency_state.json").exists()
     # a config error keeps its exit code (2) through the launcher's exec
-    bad = subprocess.run([str(launcher), "latency", "sample", "--workspace", str(ws), "--probe", "no url"],
-                         cwd=hostile, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [str(launcher), "latency", "sample", "--workspace", str(ws), "--probe", "no url"],
+        cwd=hostile,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2, bad.stdout + bad.stderr
     assert json.loads(bad.stdout)["diagnostics"]["error_code"] == "invalid_config"

@@ -79,15 +79,17 @@ def test_state_pull_latency_state_push_through_the_actions(tmp_path):
         ws.mkdir()
         shutil.copytree(ROOT / "ops-template" / "sample", ws / "sample")
         env = {"OBS_NOW": NOW if runner == "first" else "2026-01-08T00:22:00Z"}
-        steps = [("state-pull", {"workspace": str(ws), "store": store}),
-                 ("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}),
-                 ("state-push", {"workspace": str(ws), "store": store})]
+        steps = [
+            ("state-pull", {"workspace": str(ws), "store": store}),
+            ("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}),
+            ("state-push", {"workspace": str(ws), "store": store}),
+        ]
         for action, inputs in steps:
             result = run_action(action, inputs, tmp_path / runner, extra_env=env)
             assert result["code"] == 0, (action, result["stderr"])
     first = [json.loads(x) for x in (tmp_path / "first" / "ops" / "automation_runs.log").read_text().splitlines()]
     second = [json.loads(x) for x in (tmp_path / "second" / "ops" / "automation_runs.log").read_text().splitlines()]
-    assert [line["job"] for line in second[:len(first)]] == [line["job"] for line in first]
+    assert [line["job"] for line in second[: len(first)]] == [line["job"] for line in first]
     latency_runs = [line for line in second if line["job"] == "latency"]
     assert latency_runs[0]["status"] == "warning" and len(latency_runs) == 2
     # The second runner's cursor came from the store: nothing was ingested twice.
@@ -108,9 +110,16 @@ NOW = "2026-01-08T00:07:00Z"
 
 def test_latency_action_runs_against_the_sample_workspace(tmp_path):
     ws = _sample_workspace(tmp_path)
-    result = run_action("latency", {"workspace": str(ws), "dry-run-alert": "true",
-                                    "input": "sample/signal_notifier.csv\nsample/signal_notifier.legacy.csv\n"},
-                        tmp_path, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "latency",
+        {
+            "workspace": str(ws),
+            "dry-run-alert": "true",
+            "input": "sample/signal_notifier.csv\nsample/signal_notifier.legacy.csv\n",
+        },
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert result["code"] == 0, result["stderr"]
     outputs = result["outputs"]
     assert outputs["status"] == "dry_run"
@@ -123,8 +132,9 @@ def test_latency_action_runs_against_the_sample_workspace(tmp_path):
 
 def test_latency_action_fails_the_step_when_the_job_fails(tmp_path):
     ws = _sample_workspace(tmp_path)
-    result = run_action("latency", {"workspace": str(ws), "input": "sample/missing.csv"}, tmp_path,
-                        extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "latency", {"workspace": str(ws), "input": "sample/missing.csv"}, tmp_path, extra_env={"OBS_NOW": NOW}
+    )
     assert result["code"] == 1
     assert result["outputs"]["status"] == "error"
     assert "::error title=observability latency%3A missing_input::" in result["stderr"]
@@ -135,19 +145,28 @@ def test_action_inputs_cannot_inject_shell(tmp_path):
     ws = _sample_workspace(tmp_path)
     marker = tmp_path / "pwned"
     evil = f'sample/signal_notifier.csv"; touch {marker}; echo "'
-    result = run_action("latency", {"workspace": str(ws), "input": evil, "job-id": f"$(touch {marker})"}, tmp_path,
-                        extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "latency",
+        {"workspace": str(ws), "input": evil, "job-id": f"$(touch {marker})"},
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert not marker.exists()
     assert result["code"] == 2  # the odd job id is refused as a usage error
 
 
 def test_weekly_action_runs_a_dry_run_on_the_sample_workspace(tmp_path):
     ws = _sample_workspace(tmp_path)
-    first = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
-                       extra_env={"OBS_NOW": NOW})
+    first = run_action(
+        "latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path, extra_env={"OBS_NOW": NOW}
+    )
     assert first["code"] == 0, first["stderr"]  # the weekly report reads the latency rollups
-    result = run_action("weekly", {"workspace": str(ws), "dry-run-webhook": "true", "week-start": "2026-01-05"},
-                        tmp_path, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "weekly",
+        {"workspace": str(ws), "dry-run-webhook": "true", "week-start": "2026-01-05"},
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert result["code"] == 0, result["stderr"]
     assert result["outputs"]["status"] == "dry_run"
     assert re.fullmatch(r"20260108T000700Z-weekly-[0-9a-f]{8}", result["outputs"]["job-id"])
@@ -159,9 +178,17 @@ def test_weekly_action_runs_a_dry_run_on_the_sample_workspace(tmp_path):
 
 def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
     ws = _sample_workspace(tmp_path)
-    result = run_action("dashboard", {"workspace": str(ws), "dataset": "ev_history slippage\nturnover",
-                                      "dry-run-upload": "true", "upload-command": "false {bundle_dir}"},
-                        tmp_path, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "dashboard",
+        {
+            "workspace": str(ws),
+            "dataset": "ev_history slippage\nturnover",
+            "dry-run-upload": "true",
+            "upload-command": "false {bundle_dir}",
+        },
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert result["code"] == 0, result["stderr"]
     assert result["outputs"]["status"] == "dry_run"
     summary = json.loads(Path(result["outputs"]["summary"]).read_text())
@@ -171,14 +198,21 @@ def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
 
 def test_sync_push_action_copies_the_bundle_to_shared_storage(tmp_path):
     ws = _sample_workspace(tmp_path)
-    exported = run_action("dashboard", {"workspace": str(ws), "dry-run-upload": "true",
-                                        "dataset": "ev_history slippage turnover"}, tmp_path,
-                          extra_env={"OBS_NOW": NOW})
+    exported = run_action(
+        "dashboard",
+        {"workspace": str(ws), "dry-run-upload": "true", "dataset": "ev_history slippage turnover"},
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert exported["code"] == 0, exported["stderr"]
     target = tmp_path / "shared"
     target.mkdir()
-    result = run_action("sync-push", {"workspace": str(ws), "to": target.as_uri(), "no-weekly": "true"},
-                        tmp_path, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "sync-push",
+        {"workspace": str(ws), "to": target.as_uri(), "no-weekly": "true"},
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert result["code"] == 0, result["stderr"]
     assert result["outputs"]["status"] == "ok"
     index = json.loads((target / "index.json").read_text())
@@ -191,27 +225,34 @@ def test_sync_push_action_copies_the_bundle_to_shared_storage(tmp_path):
 def test_alerts_actions_plan_issue_calls_in_dry_run(tmp_path):
     ws = _sample_workspace(tmp_path)
     env = {"OBS_NOW": NOW, "GITHUB_REPOSITORY": "acme/trading", "GITHUB_TOKEN": "", "GITHUB_WORKFLOW": "latency"}
-    first = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
-                       extra_env=env)
+    first = run_action(
+        "latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path, extra_env=env
+    )
     assert first["code"] == 0, first["stderr"]
-    synced = run_action("alerts-sync", {"workspace": str(ws), "source": "latency", "dry-run": "true"}, tmp_path,
-                        extra_env=env)
+    synced = run_action(
+        "alerts-sync", {"workspace": str(ws), "source": "latency", "dry-run": "true"}, tmp_path, extra_env=env
+    )
     assert synced["code"] == 0, synced["stderr"]
     assert synced["outputs"]["status"] == "dry_run"
     plan = json.loads(Path(synced["outputs"]["summary"]).read_text())
     assert plan["status"] == "dry_run"
     planned = list((ws / "out" / "alert_inbox").glob("*.json"))
     assert planned, "the dry run writes the calls it would make"
-    failed = run_action("alerts-report-failure", {"workspace": str(ws), "job": "latency", "dry-run": "true"}, tmp_path,
-                        extra_env=env)
+    failed = run_action(
+        "alerts-report-failure", {"workspace": str(ws), "job": "latency", "dry-run": "true"}, tmp_path, extra_env=env
+    )
     assert failed["code"] == 0, failed["stderr"]
     assert failed["outputs"]["status"] == "dry_run"
 
 
 def test_weekly_action_without_a_webhook_is_a_configuration_error(tmp_path):
     ws = _sample_workspace(tmp_path)
-    result = run_action("weekly", {"workspace": str(ws), "week-start": "2026-01-05"}, tmp_path,
-                        extra_env={"OBS_NOW": NOW, "OBS_WEEKLY_WEBHOOK_URL": ""})
+    result = run_action(
+        "weekly",
+        {"workspace": str(ws), "week-start": "2026-01-05"},
+        tmp_path,
+        extra_env={"OBS_NOW": NOW, "OBS_WEEKLY_WEBHOOK_URL": ""},
+    )
     assert result["code"] == 2
     assert result["outputs"]["status"] == "error"
 
@@ -220,8 +261,13 @@ def test_weekly_action_without_a_webhook_is_a_configuration_error(tmp_path):
 def test_install_step_builds_the_environment_from_hash_pinned_requirements(tmp_path):
     """The real install: a venv from actions/_lib/requirements.txt (needs the package index)."""
     ws = _sample_workspace(tmp_path)
-    result = run_action("latency", {"workspace": str(ws), "input": "sample/signal_notifier.csv"}, tmp_path,
-                        real_install=True, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "latency",
+        {"workspace": str(ws), "input": "sample/signal_notifier.csv"},
+        tmp_path,
+        real_install=True,
+        extra_env={"OBS_NOW": NOW},
+    )
     if result["code"] != 0 and "Could not find a version" in result["stderr"]:
         pytest.skip("the package index is not reachable from this machine")
     assert result["code"] == 0, result["stderr"][-3000:]
@@ -239,10 +285,19 @@ def test_cycle_action_runs_pull_job_alerts_and_push_in_one_step(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     shutil.copytree(ROOT / "ops-template" / "sample", ws / "sample")
-    result = run_action("cycle", {"workspace": str(ws), "store": store, "for": "latency",
-                                  "command": "latency sample --input 'sample/signal_notifier.csv'",
-                                  "alerts-source": "latency", "dry-run-alerts": "true"},
-                        tmp_path, extra_env={"OBS_NOW": NOW})
+    result = run_action(
+        "cycle",
+        {
+            "workspace": str(ws),
+            "store": store,
+            "for": "latency",
+            "command": "latency sample --input 'sample/signal_notifier.csv'",
+            "alerts-source": "latency",
+            "dry-run-alerts": "true",
+        },
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
     assert result["code"] == 0, result["stderr"]
     outputs = result["outputs"]
     assert outputs["status"] == "warning" and outputs["failed-step"] == ""

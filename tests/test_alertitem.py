@@ -23,26 +23,65 @@ def test_severities_rank_in_order_and_unknown_ones_fall_back():
 
 
 def test_an_item_carries_the_common_fields_then_the_jobs_own():
-    item = alertitem.item(id="0" * 16, rule="r", source="s", severity="warning", status="firing", message="m",
-                          owner="o", next_action="n", started_at="2026-03-02T00:00:00Z", last_breach_at=None,
-                          breach_streak=1, breach_count=2, evidence={"k": 1}, transition="opened")
+    item = alertitem.item(
+        id="0" * 16,
+        rule="r",
+        source="s",
+        severity="warning",
+        status="firing",
+        message="m",
+        owner="o",
+        next_action="n",
+        started_at="2026-03-02T00:00:00Z",
+        last_breach_at=None,
+        breach_streak=1,
+        breach_count=2,
+        evidence={"k": 1},
+        transition="opened",
+    )
     assert item["transition"] == "opened" and item["evidence"] == {"k": 1} and item["last_breach_at"] is None
-    assert set(item) == {"id", "rule", "source", "severity", "status", "message", "owner", "next_action",
-                         "started_at", "last_breach_at", "breach_streak", "breach_count", "evidence", "transition"}
+    assert set(item) == {
+        "id",
+        "rule",
+        "source",
+        "severity",
+        "status",
+        "message",
+        "owner",
+        "next_action",
+        "started_at",
+        "last_breach_at",
+        "breach_streak",
+        "breach_count",
+        "evidence",
+        "transition",
+    }
 
 
 def test_a_bare_latency_item_gets_the_report_defaults():
     entry = alertitem.report_entry({"id": "abc", "severity": "page", "status": "odd", "breach_count": 3}, "out/x")
-    assert entry == {"id": "abc", "severity": "warning", "message": "latency alert abc",
-                     "owner": "observability-oncall", "next_action": "docs/runbook.md#latency", "rule": "latency",
-                     "source": "latency",
-                     "status": "firing", "evidence": {"breach_count": 3}, "evidence_path": "out/x",
-                     "notified_channels": []}
+    assert entry == {
+        "id": "abc",
+        "severity": "warning",
+        "message": "latency alert abc",
+        "owner": "observability-oncall",
+        "next_action": "docs/runbook.md#latency",
+        "rule": "latency",
+        "source": "latency",
+        "status": "firing",
+        "evidence": {"breach_count": 3},
+        "evidence_path": "out/x",
+        "notified_channels": [],
+    }
 
 
 def test_the_report_orders_alerts_as_the_weekly_payload_always_did():
-    items = [{"id": "b", "severity": "warning", "status": "resolved"}, {"id": "c", "severity": "info"},
-             {"id": "a", "severity": "warning"}, {"id": "d", "severity": "critical", "status": "resolved"}]
+    items = [
+        {"id": "b", "severity": "warning", "status": "resolved"},
+        {"id": "c", "severity": "info"},
+        {"id": "a", "severity": "warning"},
+        {"id": "d", "severity": "critical", "status": "resolved"},
+    ]
     block = payload.alerts_block(items, {"categories": []}, {"strategies": []}, WeeklyConfig(), None, "out/l")
     assert [a["id"] for a in block] == ["d", "a", "b", "c"]
     mirrored = sorted((alertitem.report_entry(i, "out/l") for i in items), key=alertitem.report_order)

@@ -21,11 +21,14 @@ def test_help_has_an_example(command):
     assert "Example:" in cli.commands["alerts"].commands[command].help
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sync", "--source", "nope"], "--source nope: unknown source (known: latency, weekly, dashboard, verify)"),
-    (["sync"], "GITHUB_TOKEN (or GH_TOKEN) is not set"),
-    (["report-failure", "--job", "j", "--workflow", "w"], "GITHUB_TOKEN (or GH_TOKEN) is not set"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sync", "--source", "nope"], "--source nope: unknown source (known: latency, weekly, dashboard, verify)"),
+        (["sync"], "GITHUB_TOKEN (or GH_TOKEN) is not set"),
+        (["report-failure", "--job", "j", "--workflow", "w"], "GITHUB_TOKEN (or GH_TOKEN) is not set"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, args, message):
     run = alerts_cli(tmp_path, *args, now="2026-01-08T10:00:00Z", env={"GITHUB_REPOSITORY": "acme/ops"})
     assert run.exit_code == 2, run
@@ -40,7 +43,8 @@ def test_bad_config_names_file_and_field(tmp_path):
     assert run.exit_code == 2
     assert run.summary["diagnostics"]["error_message"] == (
         "configs/observability/alerts.yaml:1: field <root>: Additional properties are not allowed "
-        "('repeat_interval_hour' was unexpected) (did you mean 'repeat_interval_hours'?)")
+        "('repeat_interval_hour' was unexpected) (did you mean 'repeat_interval_hours'?)"
+    )
 
 
 def test_config_repeat_interval(tmp_path):
@@ -75,9 +79,15 @@ def test_token_canary_never_leaves_the_process(tmp_path):
     """Under GitHub Actions, with a server echoing the token back: only ::add-mask:: may carry it."""
     outputs, summary = tmp_path / "gh_output", tmp_path / "gh_summary"
     ws = tmp_path / "ws"
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
-           "GITHUB_RUN_ID": "77", "GITHUB_SERVER_URL": "https://github.com", "OBS_ALERTS_SLACK_WEBHOOK": SLACK_CANARY,
-           "OBS_PAGERDUTY_ROUTING_KEY": PD_CANARY}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_RUN_ID": "77",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "OBS_ALERTS_SLACK_WEBHOOK": SLACK_CANARY,
+        "OBS_PAGERDUTY_ROUTING_KEY": PD_CANARY,
+    }
     texts = []
     refusing = Receiver(default_status=400)  # PagerDuty refusing the event (not retried)
     env["OBS_PAGERDUTY_EVENTS_URL"] = refusing.url + "/v2/enqueue"
@@ -86,8 +96,11 @@ def test_token_canary_never_leaves_the_process(tmp_path):
             at = window(ws, index, 250_000)
             latency_run(ws, at)
         runs = [alerts_cli(ws, "sync", now=iso(at), fake=fake, env=env)]
-        fake.inject(422, body={"message": f"token {TOKEN} rejected", "documentation_url": "x"},
-                    match=lambda method, path: method == "POST" and path.endswith("/issues"))
+        fake.inject(
+            422,
+            body={"message": f"token {TOKEN} rejected", "documentation_url": "x"},
+            match=lambda method, path: method == "POST" and path.endswith("/issues"),
+        )
         runs.append(alerts_cli(ws, "report-failure", "--workflow", "w", "--job", "j", now=iso(at), fake=fake, env=env))
         runs.append(alerts_cli(ws, "sync", "--dry-run", now=iso(at + timedelta(hours=30)), fake=fake, env=env))
         assert [r.exit_code for r in runs] == [0, 1, 0], runs
@@ -122,7 +135,8 @@ def test_an_issue_created_whose_answer_was_lost_is_adopted_not_duplicated(tmp_pa
 def test_source_filter(tmp_path):
     (tmp_path / "ops").mkdir()
     (tmp_path / "ops" / "weekly_report_heartbeat.json").write_text(json.dumps({"pending_replay": "2026-01-05"}))
-    (tmp_path / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": [
-        {"id": "0123456789abcdef", "severity": "warning", "message": "m"}]}))
+    (tmp_path / "ops" / "verify_alerts.json").write_text(
+        json.dumps({"alerts": [{"id": "0123456789abcdef", "severity": "warning", "message": "m"}]})
+    )
     run = alerts_cli(tmp_path, "sync", "--dry-run", "--source", "verify", now="2026-01-08T10:00:00Z")
     assert run.exit_code == 0 and run.summary["firing"] == 1 and list(run.summary["sources"]) == ["verify"], run

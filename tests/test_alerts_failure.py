@@ -36,13 +36,16 @@ def test_open_append_close(tmp_path, fake):
     assert RUN.format(1) in issue["body"] and "Acknowledge within 10 minutes" in issue["body"]
     s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(2), now="2026-01-08T10:15:00Z")
     assert s["action_counts"] == {"appended": 1} and s["api_calls"] == 1
-    assert fake.comment_bodies(1) == [f"**Failed again** at 2026-01-08T10:15:00Z (failure 2 since "
-                                      f"2026-01-08T10:00:00Z): run {RUN.format(2)}."]
+    assert fake.comment_bodies(1) == [
+        f"**Failed again** at 2026-01-08T10:15:00Z (failure 2 since 2026-01-08T10:00:00Z): run {RUN.format(2)}."
+    ]
     s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(3), "--recovered", now="2026-01-08T11:00:00Z")
     assert s["action_counts"] == {"recovered": 1}
     assert fake.issues[1]["state"] == "closed" and fake.issues[1]["state_reason"] == "completed"
-    assert fake.comment_bodies(1)[-1] == (f"**Recovered** at 2026-01-08T11:00:00Z: run {RUN.format(3)} succeeded "
-                                          "after 2 failure(s) over 1 h 00 min. Closing.")
+    assert fake.comment_bodies(1)[-1] == (
+        f"**Recovered** at 2026-01-08T11:00:00Z: run {RUN.format(3)} succeeded "
+        "after 2 failure(s) over 1 h 00 min. Closing."
+    )
     # Recovery again (every successful run calls it): free with a warm cache.
     s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(4), "--recovered")
     assert s["api_calls"] == 0 and s["actions"] == []
@@ -63,8 +66,19 @@ def test_cold_cache_appends_to_the_existing_issue(tmp_path, fake):
 
 
 def test_workflow_from_the_environment_and_a_custom_title(tmp_path, fake):
-    run = alerts_cli(tmp_path, "report-failure", "--job", "tests", "--run-url", RUN.format(1), "--title",
-                     "CI failure alerts", now=NOW, fake=fake, env={"GITHUB_WORKFLOW": "CI"})
+    run = alerts_cli(
+        tmp_path,
+        "report-failure",
+        "--job",
+        "tests",
+        "--run-url",
+        RUN.format(1),
+        "--title",
+        "CI failure alerts",
+        now=NOW,
+        fake=fake,
+        env={"GITHUB_WORKFLOW": "CI"},
+    )
     assert run.exit_code == 0, run
     assert fake.issues[1]["title"] == "CI failure alerts"
 
@@ -74,8 +88,16 @@ def test_off_github_the_workflow_is_named_after_the_job(tmp_path, fake):
     run = alerts_cli(tmp_path, "report-failure", "--job", "latency", now=NOW, fake=fake)
     assert run.exit_code == 0, run
     assert fake.issues[1]["title"] == "latency/latency failing"
-    on_ci = alerts_cli(tmp_path, "report-failure", "--job", "latency", "--recovered", now=NOW, fake=fake,
-                       env={"GITHUB_WORKFLOW": "latency"})
+    on_ci = alerts_cli(
+        tmp_path,
+        "report-failure",
+        "--job",
+        "latency",
+        "--recovered",
+        now=NOW,
+        fake=fake,
+        env={"GITHUB_WORKFLOW": "latency"},
+    )
     assert on_ci.exit_code == 0, on_ci
     assert fake.issues[1]["state"] == "closed" and len(fake.issues) == 1
 
@@ -93,8 +115,18 @@ def test_ci_drill_opens_a_drill_issue_mirrors_to_slack_and_closes(tmp_path, fake
     slack = Receiver()
     try:
         env = {"SLACK_CI_WEBHOOK": slack.url + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"}
-        s = report(tmp_path, fake, "--job", "tests", "--run-url", RUN.format(9), "--drill",
-                   "--slack-webhook-env", "SLACK_CI_WEBHOOK", env=env)
+        s = report(
+            tmp_path,
+            fake,
+            "--job",
+            "tests",
+            "--run-url",
+            RUN.format(9),
+            "--drill",
+            "--slack-webhook-env",
+            "SLACK_CI_WEBHOOK",
+            env=env,
+        )
         assert s["action_counts"] == {"opened": 1}
         assert fake.issues[1]["title"] == "[drill] latency/tests failing"
         assert "drill" in fake.label_names(1)
@@ -102,8 +134,18 @@ def test_ci_drill_opens_a_drill_issue_mirrors_to_slack_and_closes(tmp_path, fake
         message = slack.received[0]["json"]
         assert message["text"] == "[DRILL] failing (critical): [drill] latency/tests failing"
         assert "<https://github.com/acme/ops/issues/1|issue>" in message["blocks"][1]["elements"][0]["text"]
-        s = report(tmp_path, fake, "--job", "tests", "--run-url", RUN.format(10), "--recovered",
-                   "--slack-webhook-env", "SLACK_CI_WEBHOOK", env=env)
+        s = report(
+            tmp_path,
+            fake,
+            "--job",
+            "tests",
+            "--run-url",
+            RUN.format(10),
+            "--recovered",
+            "--slack-webhook-env",
+            "SLACK_CI_WEBHOOK",
+            env=env,
+        )
         assert s["action_counts"] == {"recovered": 1} and fake.issues[1]["state"] == "closed"
         assert slack.received[1]["json"]["text"].startswith("[DRILL] recovered: ")
     finally:
@@ -129,12 +171,10 @@ def test_a_lost_state_push_never_duplicates_the_failure_issue_and_it_closes_with
     assert s["action_counts"] == {"appended": 1}, s  # listed before creating: adopted, not duplicated
     assert [i["title"] for i in fake.issues.values()].count("latency/sample failing") == 1
     cache.write_bytes(pushed)  # lost again; recovery within the day cannot know the issue ...
-    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(4), "--recovered",
-               now="2026-01-08T10:45:00Z")
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(4), "--recovered", now="2026-01-08T10:45:00Z")
     assert s["api_calls"] == 0
     # ... but the daily re-list finds and closes it.
-    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(5), "--recovered",
-               now="2026-01-09T10:45:00Z")
+    s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(5), "--recovered", now="2026-01-09T10:45:00Z")
     assert s["action_counts"] == {"recovered": 1}
     sample = next(i for i in fake.issues.values() if i["title"] == "latency/sample failing")
     assert sample["state"] == "closed"

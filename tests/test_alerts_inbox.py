@@ -236,9 +236,13 @@ def test_dry_run_makes_no_call_and_writes_the_plan(tmp_path, fake):
     assert fake.calls == 0 and not (ws / "ops" / "alert_inbox.json").exists()
     plan = json.loads((ws / run.summary["artefacts"][0]).read_text())
     assert [(c["method"], c["path"]) for c in plan["calls"]] == [
-        ("GET", "/repos/acme/ops/issues"), ("GET", "/repos/acme/ops/labels"),
-        ("POST", "/repos/acme/ops/labels"), ("POST", "/repos/acme/ops/labels"), ("POST", "/repos/acme/ops/labels"),
-        ("POST", "/repos/acme/ops/issues")]
+        ("GET", "/repos/acme/ops/issues"),
+        ("GET", "/repos/acme/ops/labels"),
+        ("POST", "/repos/acme/ops/labels"),
+        ("POST", "/repos/acme/ops/labels"),
+        ("POST", "/repos/acme/ops/labels"),
+        ("POST", "/repos/acme/ops/issues"),
+    ]
     assert plan["calls"][-1]["body"]["title"] == "Latency SLO breach on feed_a"
 
 
@@ -251,25 +255,56 @@ def test_other_sources_weekly_dashboard_and_alert_files(tmp_path, fake):
     ws = tmp_path
     (ws / "ops").mkdir()
     (ws / "ops" / "weekly_report_heartbeat.json").write_text(json.dumps({"pending_replay": "2026-01-05"}))
-    (ws / "ops" / "dashboard_export_heartbeat.json").write_text(json.dumps({"datasets": {
-        "slippage": {"status": "failed", "stale": True, "last_failure": {"at": "2026-01-08T09:00:00Z",
-                                                                          "error_code": "invalid_input",
-                                                                          "error_message": "telemetry.json: bad"}},
-        "turnover": {"status": "ok"}}}))
-    (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": [
-        {"id": "0123456789abcdef", "rule": "missed_run", "source": "latency", "severity": "warning",
-         "message": "latency: 3 scheduled runs missed", "next_action": "check the schedule",
-         "runbook": "docs/schedules.md#missed-runs"}]}))
+    (ws / "ops" / "dashboard_export_heartbeat.json").write_text(
+        json.dumps(
+            {
+                "datasets": {
+                    "slippage": {
+                        "status": "failed",
+                        "stale": True,
+                        "last_failure": {
+                            "at": "2026-01-08T09:00:00Z",
+                            "error_code": "invalid_input",
+                            "error_message": "telemetry.json: bad",
+                        },
+                    },
+                    "turnover": {"status": "ok"},
+                }
+            }
+        )
+    )
+    (ws / "ops" / "verify_alerts.json").write_text(
+        json.dumps(
+            {
+                "alerts": [
+                    {
+                        "id": "0123456789abcdef",
+                        "rule": "missed_run",
+                        "source": "latency",
+                        "severity": "warning",
+                        "message": "latency: 3 scheduled runs missed",
+                        "next_action": "check the schedule",
+                        "runbook": "docs/schedules.md#missed-runs",
+                    }
+                ]
+            }
+        )
+    )
     summary = sync(ws, fake, T0)
     assert summary["action_counts"] == {"opened": 3}
     titles = sorted(i["title"] for i in fake.issues.values())
-    assert titles == ["Dashboard export failing: slippage", "Missed scheduled runs: latency",
-                      "Weekly report not delivered"]
+    assert titles == [
+        "Dashboard export failing: slippage",
+        "Missed scheduled runs: latency",
+        "Weekly report not delivered",
+    ]
     verify_issue = next(i for i in fake.issues.values() if i["title"].startswith("Missed"))
     assert "[runbook](https://github.com/acme/ops/blob/HEAD/docs/schedules.md#missed-runs)" in verify_issue["body"]
     # All three recover.
     (ws / "ops" / "weekly_report_heartbeat.json").write_text(json.dumps({"pending_replay": None}))
-    (ws / "ops" / "dashboard_export_heartbeat.json").write_text(json.dumps({"datasets": {"slippage": {"status": "ok"}}}))
+    (ws / "ops" / "dashboard_export_heartbeat.json").write_text(
+        json.dumps({"datasets": {"slippage": {"status": "ok"}}})
+    )
     (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": []}))
     summary = sync(ws, fake, T0 + timedelta(hours=1))
     assert summary["action_counts"] == {"resolved": 3}
@@ -278,21 +313,24 @@ def test_other_sources_weekly_dashboard_and_alert_files(tmp_path, fake):
 
 def test_bad_alert_file_is_a_warning_naming_the_field(tmp_path, fake):
     (tmp_path / "ops").mkdir()
-    (tmp_path / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": [{"id": "x", "severity": "loud",
-                                                                                  "message": "m"}]}))
+    (tmp_path / "ops" / "verify_alerts.json").write_text(
+        json.dumps({"alerts": [{"id": "x", "severity": "loud", "message": "m"}]})
+    )
     (tmp_path / "ops" / "weekly_report_heartbeat.json").write_text(json.dumps({"pending_replay": "2026-01-05"}))
     run = alerts_cli(tmp_path, "sync", now=iso(T0), fake=fake)
     assert run.exit_code == 0 and run.summary["status"] == "warning", run
     assert run.summary["diagnostics"]["warnings"] == [
-        "source verify: ops/verify_alerts.json: field alerts[0].severity: one of info, warning, critical"]
+        "source verify: ops/verify_alerts.json: field alerts[0].severity: one of info, warning, critical"
+    ]
     assert run.summary["action_counts"] == {"opened": 1}  # the weekly alert still gets its issue
 
 
 def test_issue_body_respects_the_limit():
     from observability.alerts.sources import Alert
 
-    alert = Alert("0123456789abcdef", "verify", "x", "y", "warning", "m", "o", "n",
-                  evidence={"blob": ["z" * 100] * 2000})
+    alert = Alert(
+        "0123456789abcdef", "verify", "x", "y", "warning", "m", "o", "n", evidence={"blob": ["z" * 100] * 2000}
+    )
     body = render.alert_body(alert, drill=False, runbook="docs/alerts.md", links=render.Links())
     assert len(body) <= render.BODY_LIMIT
     assert "Evidence cut to respect GitHub's 65,535-character limit" in body
@@ -318,6 +356,8 @@ def test_issue_links_point_at_docs_of_the_pinned_release_and_at_the_run_artifact
 
 def test_links_without_a_docs_url_or_run_keep_relative_docs_in_the_repository():
     links = render.Links(repo_url="https://github.com/o/r")
-    assert render.link("runbook", "docs/alerts.md", links) == "[runbook](https://github.com/o/r/blob/HEAD/docs/alerts.md)"
+    assert (
+        render.link("runbook", "docs/alerts.md", links) == "[runbook](https://github.com/o/r/blob/HEAD/docs/alerts.md)"
+    )
     assert render.link("evidence", "out/latency_alerts/x.json", links) == "evidence"  # not linkable: no run
     assert render.link("x", "https://example.test/a", links) == "[x](https://example.test/a)"

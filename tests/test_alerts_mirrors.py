@@ -31,15 +31,25 @@ def receiver():
 
 
 def event(kind="opened", severity="critical") -> Event:
-    return Event(kind, "0123456789abcdef", "Latency SLO breach on feed_a", severity, "p95 too high", False,
-                 "https://github.com/acme/ops/issues/1", "https://github.com/acme/ops/actions/runs/1", "latency")
+    return Event(
+        kind,
+        "0123456789abcdef",
+        "Latency SLO breach on feed_a",
+        severity,
+        "p95 too high",
+        False,
+        "https://github.com/acme/ops/issues/1",
+        "https://github.com/acme/ops/actions/runs/1",
+        "latency",
+    )
 
 
 def test_slack_payload_links_issue_and_run():
     body = slack.payload(event())
     assert body["text"] == "firing (critical): Latency SLO breach on feed_a"
-    assert body["blocks"][1]["elements"][0]["text"] == ("<https://github.com/acme/ops/issues/1|issue> · "
-                                                        "<https://github.com/acme/ops/actions/runs/1|run>")
+    assert body["blocks"][1]["elements"][0]["text"] == (
+        "<https://github.com/acme/ops/issues/1|issue> · <https://github.com/acme/ops/actions/runs/1|run>"
+    )
 
 
 def test_slack_honours_429(receiver):
@@ -91,16 +101,24 @@ def test_mirrors_are_no_ops_without_secrets(tmp_path):
         run = alerts_cli(tmp_path, "sync", now=iso(at), fake=fake)
         assert run.exit_code == 0 and run.summary["status"] == "ok", run
         assert {(m["mirror"], m["status"]) for m in run.summary["mirrors"]} == {
-            ("slack", "skipped"), ("pagerduty", "skipped"), ("webhook", "skipped")}
+            ("slack", "skipped"),
+            ("pagerduty", "skipped"),
+            ("webhook", "skipped"),
+        }
 
 
 def _verify_webhook(request) -> dict:
     raw = request["raw"]
-    key = base64.b64decode(SECRET[len("whsec_"):])
+    key = base64.b64decode(SECRET[len("whsec_") :])
     assert request["headers"]["x-obs-signature"] == hmac.new(key, raw, hashlib.sha256).hexdigest()
-    Webhook(SECRET).verify(raw, {"webhook-id": request["headers"]["webhook-id"],
-                                 "webhook-timestamp": request["headers"]["webhook-timestamp"],
-                                 "webhook-signature": request["headers"]["webhook-signature"]})
+    Webhook(SECRET).verify(
+        raw,
+        {
+            "webhook-id": request["headers"]["webhook-id"],
+            "webhook-timestamp": request["headers"]["webhook-timestamp"],
+            "webhook-signature": request["headers"]["webhook-signature"],
+        },
+    )
     return json.loads(raw)
 
 
@@ -108,9 +126,13 @@ def test_latency_drill_end_to_end(tmp_path):
     """alert_drill: a drill: source breaches, escalates and recovers through the real path and every mirror."""
     hooks, slack_rx, pd_rx = Receiver(), Receiver(), Receiver(default_status=202)
     try:
-        env = {"OBS_ALERTS_SLACK_WEBHOOK": slack_rx.url + "/services/T0/B0/drillsecretpath000000",
-               "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OBS_PAGERDUTY_EVENTS_URL": pd_rx.url + "/v2/enqueue",
-               "OBS_WEEKLY_WEBHOOK_URL": hooks.url + "/hook", "OBS_WEBHOOK_SECRET": SECRET}
+        env = {
+            "OBS_ALERTS_SLACK_WEBHOOK": slack_rx.url + "/services/T0/B0/drillsecretpath000000",
+            "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+            "OBS_PAGERDUTY_EVENTS_URL": pd_rx.url + "/v2/enqueue",
+            "OBS_WEEKLY_WEBHOOK_URL": hooks.url + "/hook",
+            "OBS_WEBHOOK_SECRET": SECRET,
+        }
         with FakeGitHub(clock=lambda: T0.timestamp()) as fake:
             ws = tmp_path / "drill"
             steps = []
@@ -126,19 +148,28 @@ def test_latency_drill_end_to_end(tmp_path):
             assert issue["title"] == "[drill] Latency SLO breach on drill:feed" and issue["state"] == "closed"
             assert "drill" in fake.label_names(1) and "**Drill.**" in issue["body"]
         texts = [r["json"]["text"] for r in slack_rx.received]
-        assert texts == ["[DRILL] firing (warning): [drill] Latency SLO breach on drill:feed",
-                         "[DRILL] escalated (critical): [drill] Latency SLO breach on drill:feed",
-                         "[DRILL] resolved: [drill] Latency SLO breach on drill:feed"]
+        assert texts == [
+            "[DRILL] firing (warning): [drill] Latency SLO breach on drill:feed",
+            "[DRILL] escalated (critical): [drill] Latency SLO breach on drill:feed",
+            "[DRILL] resolved: [drill] Latency SLO breach on drill:feed",
+        ]
         pd = [r["json"] for r in pd_rx.received]
-        assert [(e["event_action"], e["dedup_key"]) for e in pd] == [("trigger", issue_fp(issue)),
-                                                                     ("resolve", issue_fp(issue))]
+        assert [(e["event_action"], e["dedup_key"]) for e in pd] == [
+            ("trigger", issue_fp(issue)),
+            ("resolve", issue_fp(issue)),
+        ]
         assert pd[0]["payload"]["summary"].startswith("[DRILL] ") and pd[0]["routing_key"] == ROUTING_KEY
         docs = [_verify_webhook(r) for r in hooks.received]
         block = schemas.load_schema("observability_weekly_report")["properties"]["alerts"]
         for doc in docs:
-            assert doc["kind"] == "observability.alerts" and not list(Draft202012Validator(block).iter_errors(doc["alerts"]))
+            assert doc["kind"] == "observability.alerts" and not list(
+                Draft202012Validator(block).iter_errors(doc["alerts"])
+            )
         assert [(d["alerts"][0]["severity"], d["alerts"][0]["status"]) for d in docs] == [
-            ("warning", "firing"), ("critical", "firing"), ("critical", "resolved")]
+            ("warning", "firing"),
+            ("critical", "firing"),
+            ("critical", "resolved"),
+        ]
         assert docs[0]["alerts"][0]["source"] == "drill:feed"
     finally:
         for r in (hooks, slack_rx, pd_rx):
@@ -158,8 +189,13 @@ def test_failed_mirror_is_a_warning_not_an_error(tmp_path):
             for index in range(2):
                 at = window(tmp_path, index, 250_000)
                 latency_run(tmp_path, at)
-            run = alerts_cli(tmp_path, "sync", now=iso(at), fake=fake,
-                             env={"OBS_ALERTS_SLACK_WEBHOOK": rx.url + "/hook/abcdefabcdefabcdef"})
+            run = alerts_cli(
+                tmp_path,
+                "sync",
+                now=iso(at),
+                fake=fake,
+                env={"OBS_ALERTS_SLACK_WEBHOOK": rx.url + "/hook/abcdefabcdefabcdef"},
+            )
             assert run.exit_code == 0 and run.summary["status"] == "warning", run
             assert run.summary["diagnostics"]["warnings"][0].startswith("mirror slack failed for opened")
             assert fake.issues[1]["state"] == "open"
@@ -168,8 +204,10 @@ def test_failed_mirror_is_a_warning_not_an_error(tmp_path):
 
 
 def test_dry_run_shows_mirror_payloads_without_secrets(tmp_path):
-    env = {"OBS_ALERTS_SLACK_WEBHOOK": "https://hooks.slack.invalid/services/T0/B0/dryrunsecret00000",
-           "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY}
+    env = {
+        "OBS_ALERTS_SLACK_WEBHOOK": "https://hooks.slack.invalid/services/T0/B0/dryrunsecret00000",
+        "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+    }
     for index in range(3):
         at = window(tmp_path, index, 250_000)
         latency_run(tmp_path, at)
@@ -209,8 +247,11 @@ def test_alerts_drill_command(tmp_path):
     """`alerts drill`: the whole latency drill in one command, twice (the second reopens the same issue)."""
     slack_rx, pd_rx = Receiver(), Receiver(default_status=202)
     try:
-        env = {"OBS_ALERTS_SLACK_WEBHOOK": slack_rx.url + "/services/T0/B0/drillcommand0000000",
-               "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OBS_PAGERDUTY_EVENTS_URL": pd_rx.url + "/v2/enqueue"}
+        env = {
+            "OBS_ALERTS_SLACK_WEBHOOK": slack_rx.url + "/services/T0/B0/drillcommand0000000",
+            "OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+            "OBS_PAGERDUTY_EVENTS_URL": pd_rx.url + "/v2/enqueue",
+        }
         real = tmp_path / "real"
         real.mkdir()
         with FakeGitHub(clock=lambda: T0.timestamp()) as fake:

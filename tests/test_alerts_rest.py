@@ -25,8 +25,14 @@ def fake(clock):
 
 
 def client(fake, clock, **bounds) -> GitHubClient:
-    return GitHubClient(secrets.Secret("GITHUB_TOKEN", fake.token), fake.repo, api_url=fake.url,
-                        sleep=clock.sleep, wall_clock=clock, **bounds)
+    return GitHubClient(
+        secrets.Secret("GITHUB_TOKEN", fake.token),
+        fake.repo,
+        api_url=fake.url,
+        sleep=clock.sleep,
+        wall_clock=clock,
+        **bounds,
+    )
 
 
 def test_headers_sent(fake, clock):
@@ -74,8 +80,7 @@ def test_issue_creation_is_never_repeated_blindly(fake, clock):
 
 
 def test_secondary_limit_403_retry_after_is_waited_out(fake, clock):
-    fake.inject(403, headers={"retry-after": "30"},
-                body={"message": "You have exceeded a secondary rate limit."})
+    fake.inject(403, headers={"retry-after": "30"}, body={"message": "You have exceeded a secondary rate limit."})
     client(fake, clock).list_labels()
     assert clock.sleeps == [30.0] and fake.calls == 2
 
@@ -102,8 +107,11 @@ def test_primary_limit_exhausted_waits_for_the_reset(fake, clock):
 
 def test_primary_limit_403_waits_for_the_reset(fake, clock):
     reset = int(clock() + 20)
-    fake.inject(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
-                body={"message": "API rate limit exceeded"})
+    fake.inject(
+        403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+        body={"message": "API rate limit exceeded"},
+    )
     client(fake, clock).list_labels()
     assert clock.sleeps == [21.0]
 
@@ -127,8 +135,14 @@ def test_permission_error_says_what_to_do(fake, clock):
 def test_network_error_on_get_is_retried_then_reported(clock):
     with FakeGitHub(clock=clock) as fake:
         url = fake.url
-    c = GitHubClient(secrets.Secret("GITHUB_TOKEN", TOKEN), "acme/ops", api_url=url, sleep=clock.sleep,
-                     wall_clock=clock, policy=replace(RETRY, max_attempts=2, timeout_seconds=2))
+    c = GitHubClient(
+        secrets.Secret("GITHUB_TOKEN", TOKEN),
+        "acme/ops",
+        api_url=url,
+        sleep=clock.sleep,
+        wall_clock=clock,
+        policy=replace(RETRY, max_attempts=2, timeout_seconds=2),
+    )
     with pytest.raises(GitHubError) as caught:
         c.list_labels()
     assert caught.value.message.startswith("GET /repos/acme/ops/labels: network error")
@@ -143,12 +157,21 @@ def test_configuration_from_the_environment(fake, clock):
     assert TOKEN not in repr(c) and secrets.redact(f"x {TOKEN} y") == "x *** y"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"GITHUB_REPOSITORY": "a/b"}, "GITHUB_TOKEN (or GH_TOKEN) is not set"),
-    ({"GITHUB_TOKEN": "tok-1234"}, "no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY"),
-    ({"GITHUB_TOKEN": "tok-1234", "GITHUB_REPOSITORY": "not a repo"}, "repository 'not a repo': expected OWNER/NAME"),
-    ({"GITHUB_TOKEN": "tok-1234", "GITHUB_REPOSITORY": "a/b", "GITHUB_API_URL": "ftp://x"}, "GITHUB_API_URL 'ftp://x'"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"GITHUB_REPOSITORY": "a/b"}, "GITHUB_TOKEN (or GH_TOKEN) is not set"),
+        ({"GITHUB_TOKEN": "tok-1234"}, "no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY"),
+        (
+            {"GITHUB_TOKEN": "tok-1234", "GITHUB_REPOSITORY": "not a repo"},
+            "repository 'not a repo': expected OWNER/NAME",
+        ),
+        (
+            {"GITHUB_TOKEN": "tok-1234", "GITHUB_REPOSITORY": "a/b", "GITHUB_API_URL": "ftp://x"},
+            "GITHUB_API_URL 'ftp://x'",
+        ),
+    ],
+)
 def test_configuration_errors(env, message):
     with pytest.raises(ConfigError) as caught:
         GitHubClient.from_env(environ=env)
@@ -156,11 +179,19 @@ def test_configuration_errors(env, message):
 
 
 def test_bad_token_is_a_clear_error_without_the_token(fake, clock):
-    c = GitHubClient(secrets.Secret("GITHUB_TOKEN", "ghp_wrongwrongwrong"), fake.repo, api_url=fake.url,
-                     sleep=clock.sleep, wall_clock=clock)
+    c = GitHubClient(
+        secrets.Secret("GITHUB_TOKEN", "ghp_wrongwrongwrong"),
+        fake.repo,
+        api_url=fake.url,
+        sleep=clock.sleep,
+        wall_clock=clock,
+    )
     with pytest.raises(GitHubError) as caught:
         c.list_labels()
-    assert caught.value.message == "GET /repos/acme/ops/labels: HTTP 401 (the token is invalid or expired; Bad credentials)"
+    assert (
+        caught.value.message
+        == "GET /repos/acme/ops/labels: HTTP 401 (the token is invalid or expired; Bad credentials)"
+    )
 
 
 def test_sync_waits_out_rate_limits_and_502s_with_injected_sleep(tmp_path, clock, capsys, monkeypatch):
@@ -180,8 +211,12 @@ def test_sync_waits_out_rate_limits_and_502s_with_injected_sleep(tmp_path, clock
     with FakeGitHub(clock=clock) as fake:
         fake.inject(502, match=lambda method, path: method == "GET")
         fake.inject(429, headers={"retry-after": "5"}, match=lambda method, path: path.endswith("/labels"))
-        fake.inject(403, headers={"retry-after": "20"}, body={"message": "You have exceeded a secondary rate limit"},
-                    match=lambda method, path: method == "POST" and path.endswith("/issues"))
+        fake.inject(
+            403,
+            headers={"retry-after": "20"},
+            body={"message": "You have exceeded a secondary rate limit"},
+            match=lambda method, path: method == "POST" and path.endswith("/issues"),
+        )
         fake.remaining = 4  # the primary limit runs out half-way
         env = {"GITHUB_TOKEN": fake.token, "GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": fake.repo}
         opts = SyncOptions(environ=env, sleep=clock.sleep, wall_clock=clock, mirrors=False)

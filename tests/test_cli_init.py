@@ -44,7 +44,9 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
         assert len(text.splitlines()) <= 45
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
     assert latency["jobs"]["latency"]["with"]["job"] == "latency"
-    latency_config.load_latency(target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={})
+    latency_config.load_latency(
+        target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={}
+    )
     assert "OBS_STATE_STORE" in (target / "docs" / "credentials.md").read_text()
     readme = (target / "README.md").read_text()
     assert f"https://github.com/acme/observability/blob/{SHA}/docs/getting-started.md" in readme
@@ -74,10 +76,13 @@ def test_scaffolded_workflows_pass_actionlint_and_zizmor(tmp_path):
     assert audit.returncode == 0 and "No findings" in audit.stdout + audit.stderr, audit.stdout + audit.stderr
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--ref", "main"], "full 40-character commit SHA"),
-    (["--repository", "not a repo"], "expected OWNER/REPO"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--ref", "main"], "full 40-character commit SHA"),
+        (["--repository", "not a repo"], "expected OWNER/REPO"),
+    ],
+)
 def test_bad_pins_are_usage_errors(tmp_path, args, message):
     base = {"--repository": "acme/observability", "--ref": SHA}
     base[args[0]] = args[1]

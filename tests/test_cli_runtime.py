@@ -30,8 +30,12 @@ def _workspace(tmp_path: Path, minutes: int = 60) -> Path:
 
 def _run(ws: Path, *extra: str, env: dict | None = None):
     runner = CliRunner()
-    result = runner.invoke(cli, ["latency", "sample", "--workspace", str(ws), "--input", "logs/signal.csv", *extra],
-                           env={"OBS_NOW": NOW, "GITHUB_ACTIONS": None, **(env or {})}, catch_exceptions=False)
+    result = runner.invoke(
+        cli,
+        ["latency", "sample", "--workspace", str(ws), "--input", "logs/signal.csv", *extra],
+        env={"OBS_NOW": NOW, "GITHUB_ACTIONS": None, **(env or {})},
+        catch_exceptions=False,
+    )
     return result
 
 
@@ -46,8 +50,19 @@ def test_stdout_is_one_json_summary_and_stderr_is_human(tmp_path):
     summary = json.loads(result.stdout)  # exactly one document: json.loads refuses trailing data
     assert summary["status"] == "ok"
     assert re.fullmatch(r"20260108T000700Z-latency-[0-9a-f]{8}", summary["job_id"])
-    for key in ("duration_ms", "artefacts", "diagnostics", "samples_written", "rollups_written", "breach_count",
-                "breach_streak", "next_rotation_bytes", "lock_latency_ms", "sources", "alerts"):
+    for key in (
+        "duration_ms",
+        "artefacts",
+        "diagnostics",
+        "samples_written",
+        "rollups_written",
+        "breach_count",
+        "breach_streak",
+        "next_rotation_bytes",
+        "lock_latency_ms",
+        "sources",
+        "alerts",
+    ):
         assert key in summary, key
     assert summary["samples_written"] == 120
     assert all(not a.startswith("/") for a in summary["artefacts"])
@@ -120,9 +135,15 @@ def test_off_github_nothing_of_actions_is_printed(tmp_path, monkeypatch):
 def test_github_actions_outputs_summary_and_annotations(tmp_path):
     ws = _workspace(tmp_path)
     out, summary_file = tmp_path / "gh_out", tmp_path / "gh_summary"
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary_file),
-           "GITHUB_RUN_ID": "42", "GITHUB_REPOSITORY": "acme/obs", "GITHUB_EVENT_NAME": "schedule",
-           "GITHUB_SHA": "a" * 40}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_REPOSITORY": "acme/obs",
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_SHA": "a" * 40,
+    }
     result = _run(ws, env=env)
     assert result.exit_code == 0
     text = out.read_text()
@@ -167,12 +188,20 @@ def test_log_line_is_cut_under_4kb_and_marked(tmp_path):
     from observability.workspace import Workspace
 
     ws = Workspace(tmp_path)
-    record = {"job_id": "20260101T000000Z-latency", "job": "latency", "status": "error",
-              "started_at": NOW, "completed_at": NOW, "duration_ms": 1, "attempts": 1,
-              "artefacts": [f"out/file_{i}.json" for i in range(300)],
-              "alerts": [{"id": f"{i:016x}", "severity": "warning", "status": "firing", "message": "m" * 200}
-                         for i in range(50)],
-              "diagnostics": {"error_code": "x", "error_message": "e" * 10000}}
+    record = {
+        "job_id": "20260101T000000Z-latency",
+        "job": "latency",
+        "status": "error",
+        "started_at": NOW,
+        "completed_at": NOW,
+        "duration_ms": 1,
+        "attempts": 1,
+        "artefacts": [f"out/file_{i}.json" for i in range(300)],
+        "alerts": [
+            {"id": f"{i:016x}", "severity": "warning", "status": "firing", "message": "m" * 200} for i in range(50)
+        ],
+        "diagnostics": {"error_code": "x", "error_message": "e" * 10000},
+    }
     runlog.append(ws, record)
     raw = (tmp_path / "ops" / "automation_runs.log").read_bytes()
     assert len(raw) < 4096
@@ -197,13 +226,16 @@ def test_heartbeat_keeps_last_success_when_a_run_fails(tmp_path):
         assert key in beat
 
 
-@pytest.mark.parametrize("content,expected", [
-    ("slo_p95_ms: fast\n", r"latency_alert\.yaml:1: field slo_p95_ms: 'fast' is not of type 'number'"),
-    ("slo_p95ms: 100\n", r"latency_alert\.yaml:1: field <root>: .*did you mean 'slo_p95_ms'"),
-    ("warning_threshold: 2\nprobes:\n  - name: a\n    url: ftp://x\n", r"latency_alert\.yaml:4: field probes\[0\]"),
-    ("slo_p95_ms: [1\n", r"latency_alert\.yaml:\d+: not valid YAML"),
-    ("warning_threshold: 4\ncritical_threshold: 3\n", r"field critical_threshold: must be >= warning_threshold"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("slo_p95_ms: fast\n", r"latency_alert\.yaml:1: field slo_p95_ms: 'fast' is not of type 'number'"),
+        ("slo_p95ms: 100\n", r"latency_alert\.yaml:1: field <root>: .*did you mean 'slo_p95_ms'"),
+        ("warning_threshold: 2\nprobes:\n  - name: a\n    url: ftp://x\n", r"latency_alert\.yaml:4: field probes\[0\]"),
+        ("slo_p95_ms: [1\n", r"latency_alert\.yaml:\d+: not valid YAML"),
+        ("warning_threshold: 4\ncritical_threshold: 3\n", r"field critical_threshold: must be >= warning_threshold"),
+    ],
+)
 def test_config_errors_name_file_line_and_field(tmp_path, content, expected):
     ws = _workspace(tmp_path)
     config = ws / "configs" / "observability" / "latency_alert.yaml"

@@ -35,8 +35,14 @@ GOOD = """steps:
 def _run(ws: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("GITHUB_", "OBS_"))}
     environ.update({"OBS_NOW": NOW, **(env or {})})
-    return subprocess.run([sys.executable, "-m", "observability", "workflow", "run", "--workspace", str(ws), *args],
-                          capture_output=True, text=True, env=environ, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "observability", "workflow", "run", "--workspace", str(ws), *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=False,
+    )
 
 
 def _log(ws: Path) -> list[dict]:
@@ -66,7 +72,10 @@ def test_a_failed_step_stops_the_chain_and_later_steps_are_logged_skipped(tmp_pa
     assert summary["diagnostics"]["error_code"] == "step_failed"
     assert summary["diagnostics"]["failed_step"] == "latency"
     assert [(s["name"], s["status"]) for s in summary["steps"]] == [
-        ("latency", "error"), ("weekly", "skipped"), ("dashboard", "skipped")]
+        ("latency", "error"),
+        ("weekly", "skipped"),
+        ("dashboard", "skipped"),
+    ]
     log = _log(ws)
     skipped = [line for line in log if line["status"] == "skipped"]
     assert [line["job"] for line in skipped] == ["weekly", "dashboard"]
@@ -97,11 +106,14 @@ def test_config_dump_prints_effective_commands_and_runs_nothing(tmp_path):
     assert not (ws / "ops" / "automation_runs.log").exists()
 
 
-@pytest.mark.parametrize("content,expected", [
-    ("steps:\n  latency:\n    args: [weekly, report]\n", "steps.latency.args: must start with 'latency'"),
-    ("steps:\n  nightly:\n    args: [x]\n", "automation.yaml:2: field steps"),
-    ("steps:\n  latency:\n    args: [latency, sample, --workspace, /tmp]\n", "--workspace is set by the chain"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("steps:\n  latency:\n    args: [weekly, report]\n", "steps.latency.args: must start with 'latency'"),
+        ("steps:\n  nightly:\n    args: [x]\n", "automation.yaml:2: field steps"),
+        ("steps:\n  latency:\n    args: [latency, sample, --workspace, /tmp]\n", "--workspace is set by the chain"),
+    ],
+)
 def test_bad_chain_config_is_a_usage_error_naming_the_field(tmp_path, content, expected):
     ws = _workspace(tmp_path, content)
     done = _run(ws, "--dry-run")
@@ -113,8 +125,12 @@ def test_a_step_never_imports_a_module_from_the_current_directory(tmp_path):
     """The chain starts each step as `python -c ENTRY`, which puts the current directory first on
     sys.path: a click.py (or yaml.py, ...) in the directory the operator runs from was imported by
     every step. The steps run with the parent's package and nothing from the current directory."""
-    ws = _workspace(tmp_path, GOOD.replace("  weekly:\n", "  weekly:\n    enabled: false\n")
-                    .replace("  dashboard:\n", "  dashboard:\n    enabled: false\n"))
+    ws = _workspace(
+        tmp_path,
+        GOOD.replace("  weekly:\n", "  weekly:\n    enabled: false\n").replace(
+            "  dashboard:\n", "  dashboard:\n    enabled: false\n"
+        ),
+    )
     hostile = tmp_path / "hostile"
     hostile.mkdir()
     marker = tmp_path / "imported"
@@ -125,8 +141,15 @@ def test_a_step_never_imports_a_module_from_the_current_directory(tmp_path):
     # Started as the console script starts (its own directory first on sys.path, not the cwd).
     script = Path(sys.executable).with_name("observability")
     argv = [str(script)] if script.exists() else [sys.executable, "-P", "-m", "observability"]
-    done = subprocess.run([*argv, "workflow", "run", "--workspace", str(ws), "--dry-run"], capture_output=True,
-                          text=True, env=environ, timeout=300, check=False, cwd=hostile)
+    done = subprocess.run(
+        [*argv, "workflow", "run", "--workspace", str(ws), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=False,
+        cwd=hostile,
+    )
     assert not marker.exists(), f"a step imported {marker.read_text()} from the current directory"
     assert done.returncode == 0, done.stdout + done.stderr
     steps = json.loads(done.stdout)["steps"]

@@ -26,8 +26,9 @@ def _runner_workspace(tmp_path: Path, name: str = "ws") -> Path:
 
 
 def cycle(ws: Path, *args: str, now: str = NOW) -> Run:
-    result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), *args], env=base_env(OBS_NOW=now),
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["cycle", "--workspace", str(ws), *args], env=base_env(OBS_NOW=now), catch_exceptions=False
+    )
     return Run(result)
 
 
@@ -53,12 +54,20 @@ def test_a_cycle_runs_every_step_as_its_own_run_and_pushes_the_result(tmp_path):
     # One log line per step, each with its own job id; per-step summaries on disk.
     lines = log_lines(ws)
     assert [(line["job"], line["job_id"][:-9]) for line in lines] == [  # the id less its random tail
-        ("state", "20260108T000700Z-state-pull"), ("latency", "20260108T000700Z-latency"),
-        ("alerts", "20260108T000700Z-alerts"), ("state", "20260108T000700Z-state-push")]
+        ("state", "20260108T000700Z-state-pull"),
+        ("latency", "20260108T000700Z-latency"),
+        ("alerts", "20260108T000700Z-alerts"),
+        ("state", "20260108T000700Z-state-push"),
+    ]
     assert len({line["job_id"] for line in lines}) == 4
     written = sorted(p.name for p in (ws / doc["step_summaries"]).iterdir())
-    assert written == ["01-state-pull.json", "02-latency.json", "03-alerts-sync.json", "04-state-push.json",
-                       "automation_runs.jsonl"]
+    assert written == [
+        "01-state-pull.json",
+        "02-latency.json",
+        "03-alerts-sync.json",
+        "04-state-push.json",
+        "automation_runs.jsonl",
+    ]
     # The cycle's own log lines, for the run's artifact (the log itself rotates and lives in the store).
     own = [json.loads(line) for line in (ws / doc["step_summaries"] / "automation_runs.jsonl").read_text().splitlines()]
     assert [line["job_id"] for line in own] == [line["job_id"] for line in lines]
@@ -79,8 +88,21 @@ def test_a_cycle_runs_every_step_as_its_own_run_and_pushes_the_result(tmp_path):
 def test_a_failed_job_is_still_pushed_and_the_cycle_exits_with_its_code(tmp_path):
     url = _store(tmp_path)
     ws = _runner_workspace(tmp_path)
-    run = cycle(ws, "--store", url, "--for", "latency", "--alerts-source", "latency", "--dry-run-alerts",
-                "--", "latency", "sample", "--input", "sample/missing.csv")
+    run = cycle(
+        ws,
+        "--store",
+        url,
+        "--for",
+        "latency",
+        "--alerts-source",
+        "latency",
+        "--dry-run-alerts",
+        "--",
+        "latency",
+        "sample",
+        "--input",
+        "sample/missing.csv",
+    )
     assert run.exit_code == 1, run
     doc = run.summary
     assert doc["status"] == "error" and doc["failed_step"] == "latency"
@@ -138,9 +160,10 @@ def test_usage_errors_run_nothing(tmp_path):
     url = _store(tmp_path)
     ws = _runner_workspace(tmp_path)
     for args, expected in (
-            (["--for", "latency", "--", "latency", "sample", "--workspace", str(ws)], "--workspace is set by the cycle"),
-            (["--for", "latency", "--", "state", "pull"], "runs the state pull and push itself"),
-            (["--for", "nonsense", *LATENCY], "unknown job")):
+        (["--for", "latency", "--", "latency", "sample", "--workspace", str(ws)], "--workspace is set by the cycle"),
+        (["--for", "latency", "--", "state", "pull"], "runs the state pull and push itself"),
+        (["--for", "nonsense", *LATENCY], "unknown job"),
+    ):
         run = cycle(ws, "--store", url, *args)
         assert run.exit_code == 2 and expected in run.stderr, run
     assert not (ws / "ops" / "automation_runs.log").exists()
@@ -150,15 +173,32 @@ def test_the_failure_report_runs_after_the_job_and_says_recovered_only_when_it_w
     url = _store(tmp_path)
     ws = _runner_workspace(tmp_path)
     args = ("--store", url, "--report-failure", "latency", "--dry-run-alerts")
-    good = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), *args, *LATENCY],
-                              env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    good = CliRunner().invoke(
+        cli,
+        ["cycle", "--workspace", str(ws), *args, *LATENCY],
+        env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"),
+        catch_exceptions=False,
+    )
     doc = json.loads(good.stdout)
     report = next(s for s in doc["steps"] if s["step"] == "alerts-report-failure")
     assert report["status"] == "dry_run" and "--recovered" in report["command"], doc
     assert [s["step"] for s in doc["steps"]][-1] == "state-push"
-    bad = CliRunner().invoke(cli, ["cycle", "--workspace", str(_runner_workspace(tmp_path, "bad")), *args, "--",
-                                   "latency", "sample", "--input", "sample/missing.csv"],
-                             env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "cycle",
+            "--workspace",
+            str(_runner_workspace(tmp_path, "bad")),
+            *args,
+            "--",
+            "latency",
+            "sample",
+            "--input",
+            "sample/missing.csv",
+        ],
+        env=base_env(OBS_NOW=NOW, GITHUB_WORKFLOW="latency"),
+        catch_exceptions=False,
+    )
     assert bad.exit_code == 1
     report = next(s for s in json.loads(bad.stdout)["steps"] if s["step"] == "alerts-report-failure")
     assert report["status"] == "dry_run" and "--recovered" not in report["command"]
@@ -173,11 +213,20 @@ def test_a_probe_token_in_the_job_command_appears_in_no_output_or_file(tmp_path)
     token = "probe-TOKEN-5f1c9e2b7a"
     url = _store(tmp_path)
     ws = _runner_workspace(tmp_path)
-    run = cycle(ws, "--store", url, "--", "latency", "sample", "--input", "sample/signal_notifier.csv",
-                "--probe", f"feed_x=http://127.0.0.1:{port}/health?token={token}")
+    run = cycle(
+        ws,
+        "--store",
+        url,
+        "--",
+        "latency",
+        "sample",
+        "--input",
+        "sample/signal_notifier.csv",
+        "--probe",
+        f"feed_x=http://127.0.0.1:{port}/health?token={token}",
+    )
     assert run.summary["steps"][1]["step"] == "latency", run
-    everything = run.stdout + run.stderr + "".join(
-        p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file())
+    everything = run.stdout + run.stderr + "".join(p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file())
     assert token not in everything
 
 
@@ -188,17 +237,45 @@ def test_before_feeds_the_job_after_publishes_it_and_a_failed_before_skips_both(
     shared.mkdir()
     ws = _runner_workspace(tmp_path)
     (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: []\n")
-    run = cycle(ws, "--store", url, "--for", "latency", "--before", "inputs pull --for latency",
-                "--after", f"sync push --to {shared.as_uri()} --no-weekly", *LATENCY)
+    run = cycle(
+        ws,
+        "--store",
+        url,
+        "--for",
+        "latency",
+        "--before",
+        "inputs pull --for latency",
+        "--after",
+        f"sync push --to {shared.as_uri()} --no-weekly",
+        *LATENCY,
+    )
     assert run.exit_code == 0, run
     steps = [(s["step"], s["status"]) for s in run.summary["steps"]]
     assert [name for name, _ in steps] == ["state-pull", "inputs-pull", "latency", "sync-push", "state-push"]
     broken = _runner_workspace(tmp_path, "broken")
     (broken / "configs" / "observability" / "inputs.yaml").write_text("inputs: [{name: x}]\n")  # invalid
-    result = CliRunner().invoke(cli, [
-        "cycle", "--workspace", str(broken), "--store", url, "--for", "latency", "--report-failure", "latency",
-        "--dry-run-alerts", "--before", "inputs pull --for latency", "--after", f"sync push --to {shared.as_uri()}",
-        *LATENCY], env=base_env(OBS_NOW="2026-01-08T00:22:00Z", GITHUB_WORKFLOW="latency"), catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cycle",
+            "--workspace",
+            str(broken),
+            "--store",
+            url,
+            "--for",
+            "latency",
+            "--report-failure",
+            "latency",
+            "--dry-run-alerts",
+            "--before",
+            "inputs pull --for latency",
+            "--after",
+            f"sync push --to {shared.as_uri()}",
+            *LATENCY,
+        ],
+        env=base_env(OBS_NOW="2026-01-08T00:22:00Z", GITHUB_WORKFLOW="latency"),
+        catch_exceptions=False,
+    )
     run = Run(result)
     assert run.exit_code == 2, run
     by_step = {s["step"]: s for s in run.summary["steps"]}
@@ -211,9 +288,26 @@ def test_before_feeds_the_job_after_publishes_it_and_a_failed_before_skips_both(
 def test_a_failed_pull_is_still_reported_and_no_push_leaves_the_push_to_another_job(tmp_path):
     ws = _runner_workspace(tmp_path)
     missing = _store(tmp_path, init=False)
-    result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), "--store", missing, "--for", "latency",
-                                      "--report-failure", "latency", "--workflow", "latency", "--dry-run-alerts",
-                                      *LATENCY], env=base_env(OBS_NOW=NOW), catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cycle",
+            "--workspace",
+            str(ws),
+            "--store",
+            missing,
+            "--for",
+            "latency",
+            "--report-failure",
+            "latency",
+            "--workflow",
+            "latency",
+            "--dry-run-alerts",
+            *LATENCY,
+        ],
+        env=base_env(OBS_NOW=NOW),
+        catch_exceptions=False,
+    )
     run = Run(result)
     by_step = {s["step"]: s for s in run.summary["steps"]}
     assert by_step["alerts-report-failure"]["status"] == "dry_run"  # the failing pull opens the issue
@@ -236,8 +330,16 @@ def test_the_state_of_before_and_after_steps_is_pushed_and_upstream_inputs_never
     ws = _runner_workspace(tmp_path)
     (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: []\n")
     shutil.copytree(ROOT / "ops-template" / "ops" / "state_archive", ws / "ops" / "state_archive")
-    run = cycle(ws, "--store", url, "--before", "inputs pull --for latency", "--after", f"sync push --to {shared.as_uri()}",
-                *LATENCY)
+    run = cycle(
+        ws,
+        "--store",
+        url,
+        "--before",
+        "inputs pull --for latency",
+        "--after",
+        f"sync push --to {shared.as_uri()}",
+        *LATENCY,
+    )
     assert run.exit_code == 0, run
     assert run.summary["scope"] == "latency+inputs+sync"
     check = _runner_workspace(tmp_path, "check")
@@ -248,8 +350,9 @@ def test_the_state_of_before_and_after_steps_is_pushed_and_upstream_inputs_never
 
 
 def _cycle_env(ws: Path, *args: str, now: str = NOW, **env) -> Run:
-    result = CliRunner().invoke(cli, ["cycle", "--workspace", str(ws), *args], env=base_env(OBS_NOW=now, **env),
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["cycle", "--workspace", str(ws), *args], env=base_env(OBS_NOW=now, **env), catch_exceptions=False
+    )
     return Run(result)
 
 
@@ -260,14 +363,24 @@ def test_only_the_job_step_pings_the_dead_man_switch_and_a_dry_run_never_does(tm
     with receiver() as (ping, hits):
         broken = _runner_workspace(tmp_path, "broken")
         # A job that fails: the pull and the push worked, but nothing may tell the outside all is well.
-        run = _cycle_env(broken, "--store", url, "--", "latency", "sample", "--input", "sample/missing.csv",
-                         OBS_HEARTBEAT_PING_URL=ping)
+        run = _cycle_env(
+            broken,
+            "--store",
+            url,
+            "--",
+            "latency",
+            "sample",
+            "--input",
+            "sample/missing.csv",
+            OBS_HEARTBEAT_PING_URL=ping,
+        )
         assert run.exit_code == 1 and hits == [], (run, hits)
         ws = _runner_workspace(tmp_path)
         run = _cycle_env(ws, "--store", url, *LATENCY, OBS_HEARTBEAT_PING_URL=ping, now="2026-01-08T00:22:00Z")
         assert run.exit_code == 0 and len(hits) == 1, (run, hits)  # the job's own ping, once
-        run = _cycle_env(ws, "--store", url, "--dry-run", *LATENCY, OBS_HEARTBEAT_PING_URL=ping,
-                         now="2026-01-08T00:37:00Z")
+        run = _cycle_env(
+            ws, "--store", url, "--dry-run", *LATENCY, OBS_HEARTBEAT_PING_URL=ping, now="2026-01-08T00:37:00Z"
+        )
         assert run.exit_code == 0 and len(hits) == 1
 
 
@@ -276,8 +389,15 @@ def test_a_probe_token_on_the_command_line_is_scrubbed_from_the_steps_before_the
     ws = _runner_workspace(tmp_path)
     (ws / "configs" / "observability" / "inputs.yaml").write_text("inputs: [{name: x}]\n")  # inputs pull fails
     token = "cmdline-probe-7b2e4c9d1a"
-    run = cycle(ws, "--store", url, "--before", "inputs pull --for latency",
-                "--command", f"latency sample --probe 'feed=http://127.0.0.1:9/health?token={token}'")
+    run = cycle(
+        ws,
+        "--store",
+        url,
+        "--before",
+        "inputs pull --for latency",
+        "--command",
+        f"latency sample --probe 'feed=http://127.0.0.1:9/health?token={token}'",
+    )
     assert run.exit_code == 2, run
     assert token not in run.stdout + run.stderr
     for path in ws.rglob("*"):

@@ -26,16 +26,16 @@ ARCHIVE = "ops/state_archive"
 # (dataset, file, content) -> the dataset fails with error_code, the message names the file
 FATAL = [
     ("slippage", TELEMETRY, b"", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"execution_health\": ", "invalid_input"),
+    ("slippage", TELEMETRY, b'{"execution_health": ', "invalid_input"),
     ("slippage", TELEMETRY, b"[]", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"execution_health\": []}", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"execution_health\": {}}", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"execution_health\": {\"a\": {\"reject_rate\": 7}}}", "invalid_input"),
+    ("slippage", TELEMETRY, b'{"execution_health": []}', "invalid_input"),
+    ("slippage", TELEMETRY, b'{"execution_health": {}}', "invalid_input"),
+    ("slippage", TELEMETRY, b'{"execution_health": {"a": {"reject_rate": 7}}}', "invalid_input"),
     ("slippage", TELEMETRY, b"\xff\xfe\x00", "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"generated_at\": \"yesterday\", \"execution_health\": {}}", "invalid_input"),  # no entry
+    ("slippage", TELEMETRY, b'{"generated_at": "yesterday", "execution_health": {}}', "invalid_input"),  # no entry
     # Nested past any parser's stack: once a RecursionError that failed the whole export (issue 10, item 10).
     ("slippage", TELEMETRY, b"[" * 100_000, "invalid_input"),
-    ("slippage", TELEMETRY, b"{\"execution_health\": " + b"[" * 70 + b"]" * 70 + b"}", "invalid_input"),
+    ("slippage", TELEMETRY, b'{"execution_health": ' + b"[" * 70 + b"]" * 70 + b"}", "invalid_input"),
     ("turnover", "runs/index.csv", b"", "invalid_input"),
     ("turnover", "runs/index.csv", b"id,trades\nx,1\n", "invalid_input"),
     ("turnover", "runs/index.csv", b"\xff\xfe", "invalid_input"),
@@ -44,8 +44,7 @@ FATAL = [
 ]  # a bad rollup row is skipped with a warning, as in the weekly report (below and test_upstream_bad_inputs.py)
 
 
-@pytest.mark.parametrize("dataset, rel, content, code", FATAL,
-                         ids=[f"{d}-{i}" for i, (d, *_rest) in enumerate(FATAL)])
+@pytest.mark.parametrize("dataset, rel, content, code", FATAL, ids=[f"{d}-{i}" for i, (d, *_rest) in enumerate(FATAL)])
 def test_broken_input_fails_only_its_dataset(tmp_path, dataset, rel, content, code):
     make_workspace(tmp_path)
     (tmp_path / rel).write_bytes(content)
@@ -55,8 +54,12 @@ def test_broken_input_fails_only_its_dataset(tmp_path, dataset, rel, content, co
     assert result.summary["diagnostics"]["failed_datasets"] == [dataset]
     assert rel in result.summary["diagnostics"]["error_message"]
     assert "Traceback" not in result.stderr
-    assert {e["dataset"] for e in manifest(tmp_path)["datasets"]} == {"ev_history", "slippage", "turnover",
-                                                                      "latency"} - {dataset}
+    assert {e["dataset"] for e in manifest(tmp_path)["datasets"]} == {
+        "ev_history",
+        "slippage",
+        "turnover",
+        "latency",
+    } - {dataset}
 
 
 @pytest.mark.parametrize("rel", [TELEMETRY, "runs/index.csv", ROLLUP, ARCHIVE])
@@ -75,14 +78,14 @@ def test_missing_input_is_missing_input(tmp_path, rel):
 SNAPSHOT_JUNK = [
     b"{",
     b"[]",
-    b"{\"meta\": {}}",
-    b"{\"ev_global\": {\"alpha\": \"many\", \"beta\": 1}}",
-    b"{\"ev_global\": {\"alpha\": 0, \"beta\": 1}}",
-    b"{\"ev_global\": {\"alpha\": 1, \"beta\": -2}}",
-    b"{\"ev_global\": {\"alpha\": 1, \"beta\": 2, \"conf\": 1.5}}",
-    b"{\"ev_global\": {\"alpha\": NaN, \"beta\": 2}}",
-    b"{\"ev_global\": {\"alpha\": true, \"beta\": 2}}",
-    b"{\"ev_global\": {\"alpha\": 1, \"beta\": 2, \"decay\": -0.1}}",
+    b'{"meta": {}}',
+    b'{"ev_global": {"alpha": "many", "beta": 1}}',
+    b'{"ev_global": {"alpha": 0, "beta": 1}}',
+    b'{"ev_global": {"alpha": 1, "beta": -2}}',
+    b'{"ev_global": {"alpha": 1, "beta": 2, "conf": 1.5}}',
+    b'{"ev_global": {"alpha": NaN, "beta": 2}}',
+    b'{"ev_global": {"alpha": true, "beta": 2}}',
+    b'{"ev_global": {"alpha": 1, "beta": 2, "decay": -0.1}}',
     b"[" * 100_000,
 ]
 
@@ -122,13 +125,16 @@ def test_an_archive_with_nothing_usable_fails_the_dataset(tmp_path):
     assert "no usable state snapshot" in result.summary["diagnostics"]["error_message"]
 
 
-@pytest.mark.parametrize("row", [
-    ",runs/x,,20260101_000000,USDJPY,conservative,100000,,,,1,1,0,,,1.0,\n",          # empty run_id
-    "r2,,,20260101_000000,USDJPY,conservative,100000,,,,many,1,0,,,0.5,\n",            # trades not a number
-    "r3,,,20260101_000000,USDJPY,conservative,100000,,,,2,5,0,,,0.5,\n",               # wins > trades
-    "r4,,,20260101_000000,USDJPY,conservative,100000,,,,2,1,0,,,1.5,\n",               # win_rate > 1
-    "r5,,,20260101_000000,USDJPY,conservative,100000,,,,-2,0,0,,,,\n",                  # negative trades
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        ",runs/x,,20260101_000000,USDJPY,conservative,100000,,,,1,1,0,,,1.0,\n",  # empty run_id
+        "r2,,,20260101_000000,USDJPY,conservative,100000,,,,many,1,0,,,0.5,\n",  # trades not a number
+        "r3,,,20260101_000000,USDJPY,conservative,100000,,,,2,5,0,,,0.5,\n",  # wins > trades
+        "r4,,,20260101_000000,USDJPY,conservative,100000,,,,2,1,0,,,1.5,\n",  # win_rate > 1
+        "r5,,,20260101_000000,USDJPY,conservative,100000,,,,-2,0,0,,,,\n",  # negative trades
+    ],
+)
 def test_bad_index_rows_are_skipped_with_a_warning(tmp_path, row):
     make_workspace(tmp_path)
     with open(tmp_path / "runs/index.csv", "a") as handle:
@@ -140,14 +146,17 @@ def test_bad_index_rows_are_skipped_with_a_warning(tmp_path, row):
     assert entry(tmp_path, "turnover")["row_count"] == 3
 
 
-@pytest.mark.parametrize("daily", [
-    "",
-    "date,fills\n2026-01-01,1\n",
-    DAILY_HEADER + "2026-01-01,1,1,0,1,0,two,1,0.5\n",
-    DAILY_HEADER + "01/02/2026,1,1,0,1,0,1,1,0.5\n",
-    DAILY_HEADER + "2026-01-01,1,1,0,1,0,1,3,0.5\n",
-    DAILY_HEADER + "2026-01-01,1,1\n",
-])
+@pytest.mark.parametrize(
+    "daily",
+    [
+        "",
+        "date,fills\n2026-01-01,1\n",
+        DAILY_HEADER + "2026-01-01,1,1,0,1,0,two,1,0.5\n",
+        DAILY_HEADER + "01/02/2026,1,1,0,1,0,1,1,0.5\n",
+        DAILY_HEADER + "2026-01-01,1,1,0,1,0,1,3,0.5\n",
+        DAILY_HEADER + "2026-01-01,1,1\n",
+    ],
+)
 def test_a_bad_daily_csv_drops_only_that_runs_daily_figures(tmp_path, daily):
     make_workspace(tmp_path)
     (tmp_path / "runs/USDJPY_conservative_20260105_010000/daily.csv").write_text(daily)
@@ -184,8 +193,10 @@ def test_telemetry_entry_with_a_bad_value_is_skipped(tmp_path):
     (tmp_path / TELEMETRY).write_text(json.dumps(doc))
     result = export(tmp_path, "--dataset", "slippage")
     assert result.summary["status"] == "warning"
-    assert [r["strategy"] for r in bundle(tmp_path, "slippage")["rows"]] == ["day_orb_5m_v1",
-                                                                           "tokyo_micro_mean_reversion_v0"]
+    assert [r["strategy"] for r in bundle(tmp_path, "slippage")["rows"]] == [
+        "day_orb_5m_v1",
+        "tokyo_micro_mean_reversion_v0",
+    ]
 
 
 def test_a_bad_rollup_row_is_skipped_with_a_warning_naming_file_and_line(tmp_path):
@@ -194,12 +205,14 @@ def test_a_bad_rollup_row_is_skipped_with_a_warning_naming_file_and_line(tmp_pat
     (tmp_path / ROLLUP).write_bytes(
         b"hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak\n"
         b"2026-01-07T00:00:00Z,a,x,0,0,1,1,1,1,false,0\n"
-        b"2026-01-07T00:00:00Z,b,4,0,0.0000,1.000,1.000,1.000,1.000,false,0\n")
+        b"2026-01-07T00:00:00Z,b,4,0,0.0000,1.000,1.000,1.000,1.000,false,0\n"
+    )
     result = export(tmp_path, "--dataset", "latency")
     assert result.exit_code == 0, result
     assert result.summary["status"] == "warning"
     assert result.summary["diagnostics"]["warnings"] == [
-        f"{ROLLUP}: line 2: field count: 'x' is not a count (a whole number >= 0); row skipped"]
+        f"{ROLLUP}: line 2: field count: 'x' is not a count (a whole number >= 0); row skipped"
+    ]
     assert [r["source"] for r in bundle(tmp_path, "latency")["rows"]] == ["b"]
     assert bundle(tmp_path, "latency")["skipped_inputs"] == 1
 
@@ -223,8 +236,11 @@ def test_rows_failing_their_schema_fail_the_dataset_and_keep_the_last_good_file(
         rows, meta = spec.builder(source, opts)
         return [{**rows[0], "reject_rate": 3.0}], meta
 
-    monkeypatch.setitem(datasets.SPECS, "slippage", datasets.DatasetSpec(
-        "slippage", broken, spec.builder_version, spec.source, spec.refresh, spec.description))
+    monkeypatch.setitem(
+        datasets.SPECS,
+        "slippage",
+        datasets.DatasetSpec("slippage", broken, spec.builder_version, spec.source, spec.refresh, spec.description),
+    )
     result = export(tmp_path, now="2026-01-09T00:07:00Z")
     assert result.exit_code == 1
     assert result.summary["diagnostics"]["error_code"] == "schema_validation_failed"
@@ -233,12 +249,15 @@ def test_rows_failing_their_schema_fail_the_dataset_and_keep_the_last_good_file(
     assert entry(tmp_path, "slippage")["status"] == "stale"
 
 
-@pytest.mark.parametrize("change", [
-    {"path": "../../../tmp/elsewhere.json"},
-    {"path": "/etc/passwd"},
-    {"checksum_sha256": "not-a-checksum"},
-    {"row_count": -1},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"path": "../../../tmp/elsewhere.json"},
+        {"path": "/etc/passwd"},
+        {"checksum_sha256": "not-a-checksum"},
+        {"row_count": -1},
+    ],
+)
 def test_a_hand_edited_manifest_entry_is_dropped_not_followed(tmp_path, change):
     make_workspace(tmp_path)
     assert export(tmp_path).exit_code == 0
@@ -299,12 +318,14 @@ def test_daily_pips_that_would_overflow_the_totals_are_skipped_rows(tmp_path):
     make_workspace(tmp_path)
     (tmp_path / "runs/USDJPY_conservative_20260105_010000/daily.csv").write_text(
         DAILY_HEADER + "2026-01-01,1,1,0,1,0,1,1,1e308\n2026-01-02,1,1,0,1,0,1,1,1e308\n"
-        "2026-01-03,1,1,0,1,0,1,1,-1e308\n2026-01-04,2,1,0,1,0,2,1,3.5\n")
+        "2026-01-03,1,1,0,1,0,1,1,-1e308\n2026-01-04,2,1,0,1,0,2,1,3.5\n"
+    )
     result = export(tmp_path, "--dataset", "turnover")
     assert result.exit_code == 0 and result.summary["status"] == "warning", result
     warnings = result.summary["diagnostics"]["warnings"]
     for line in (2, 3, 4):
-        assert any(f"USDJPY_conservative_20260105_010000/daily.csv: line {line}: field pnl_pips" in w
-                   for w in warnings), warnings
+        assert any(
+            f"USDJPY_conservative_20260105_010000/daily.csv: line {line}: field pnl_pips" in w for w in warnings
+        ), warnings
     run = {r["run_id"]: r for r in bundle(tmp_path, "turnover")["rows"]}["USDJPY_conservative_20260105_010000"]
     assert run["has_daily"] is True

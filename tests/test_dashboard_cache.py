@@ -109,7 +109,9 @@ def test_a_deleted_daily_file_drops_out_and_returns_parsed(tmp_path, later):
     assert THIRD not in json.loads((tmp_path / "ops/.dashboard_cache/runs.json").read_text())["entries"]
     (tmp_path / THIRD).write_bytes(saved)
     back = export(tmp_path, "--dataset", "turnover", now="2026-01-10T00:07:00Z")
-    assert runs_cache(back)["misses"] == 1 and turnover_row(tmp_path, "USDJPY_conservative_20260106_010000")["has_daily"]
+    assert (
+        runs_cache(back)["misses"] == 1 and turnover_row(tmp_path, "USDJPY_conservative_20260106_010000")["has_daily"]
+    )
 
 
 def test_a_corrupt_or_foreign_cache_is_ignored(tmp_path, later):
@@ -156,16 +158,30 @@ def test_worker_processes_and_the_main_process_agree(tmp_path):
 # -- the daily.csv fast path never disagrees with the careful reader --------------------------------
 
 CELLS = {
-    "date": ["2026-01-01", "2026-01-02 00:00:00", "2026-01-03", " 2026-01-04 ", "2026-01-02T10:00:00Z", "2026-02-30",
-             "2026-1-5", "", "x", "2026-W01-1", "20260106"],
-    "fills": ["0", "1", "2", "3", "12", "999", "1000", "03", " 4", "-1", "3.0", "", "x", "1e3",
-              "12345678901234567890"],
+    "date": [
+        "2026-01-01",
+        "2026-01-02 00:00:00",
+        "2026-01-03",
+        " 2026-01-04 ",
+        "2026-01-02T10:00:00Z",
+        "2026-02-30",
+        "2026-1-5",
+        "",
+        "x",
+        "2026-W01-1",
+        "20260106",
+    ],
+    "fills": ["0", "1", "2", "3", "12", "999", "1000", "03", " 4", "-1", "3.0", "", "x", "1e3", "12345678901234567890"],
     "wins": ["0", "1", "2", "5", "01", "-0", "2.0", ""],
     "pnl_pips": ["0.0", "-0.0", "0", "1.5", "-2.25", "10", "-4.0", "", "nan", "inf", "1e308", "x", " 3 ", "1_0"],
     "other": ["5", "", "a", "0.5"],
 }
-CLEAN = {"date": CELLS["date"][:3], "fills": CELLS["fills"][:6], "pnl_pips": CELLS["pnl_pips"][:7],
-         "other": CELLS["other"]}
+CLEAN = {
+    "date": CELLS["date"][:3],
+    "fills": CELLS["fills"][:6],
+    "pnl_pips": CELLS["pnl_pips"][:7],
+    "other": CELLS["other"],
+}
 
 
 @st.composite
@@ -193,8 +209,11 @@ def daily_files(draw) -> tuple[bytes, bool]:
                 cells.append(draw(st.sampled_from(CLEAN.get(name, CLEAN["other"]))))
         fills = cells[header.index("fills")]
         at = header.index("wins")
-        cells[at] = (draw(st.sampled_from(CELLS["wins"])) if wild or odd == (row, "wins")
-                     else draw(st.sampled_from(["0", fills])))
+        cells[at] = (
+            draw(st.sampled_from(CELLS["wins"]))
+            if wild or odd == (row, "wins")
+            else draw(st.sampled_from(["0", fills]))
+        )
         if wild and draw(st.integers(0, 9)) == 0:
             cells = cells[:-1] if draw(st.booleans()) else [*cells, "9"]
         lines.append(",".join(cells))
@@ -229,17 +248,31 @@ def test_the_fast_path_agrees_with_the_careful_reader(case):
 
 def test_the_fast_path_takes_clean_files():
     """Upstream's own files (CRLF, a time part on some dates, zero-fill days) never need the careful path."""
-    data = (b"date,breakouts,fills,wins,pnl_pips\r\n2018-01-01,9,0,0,0.0\r\n2018-01-02 00:00:00,249,51,50,45.5\r\n"
-            b"2018-01-03,3,2,1,-50.25\r\n")
+    data = (
+        b"date,breakouts,fills,wins,pnl_pips\r\n2018-01-01,9,0,0,0.0\r\n2018-01-02 00:00:00,249,51,50,45.5\r\n"
+        b"2018-01-03,3,2,1,-50.25\r\n"
+    )
     fast = runs._parse_daily_fast(data)
-    assert fast == {"days": 3, "active_days": 2, "fills": 53, "wins": 51, "first": "2018-01-01",
-                    "last": "2018-01-03", "max_drawdown_pips": 50.25, "peak_at_drawdown_pips": 45.5,
-                    "total_pips": -4.75}
+    assert fast == {
+        "days": 3,
+        "active_days": 2,
+        "fills": 53,
+        "wins": 51,
+        "first": "2018-01-01",
+        "last": "2018-01-03",
+        "max_drawdown_pips": 50.25,
+        "peak_at_drawdown_pips": 45.5,
+        "total_pips": -4.75,
+    }
     assert runs.parse_daily(data) == {**fast, "warnings": []} == runs.parse_daily_careful(data)
 
 
-CLEAN_FILE = ["date,gate,fills,wins,pnl_pips", "2026-01-01,5,0,0,0.0", "2026-01-02 00:00:00,7,3,2,1.5",
-              "2026-01-03,2,2,0,-2.25"]
+CLEAN_FILE = [
+    "date,gate,fills,wins,pnl_pips",
+    "2026-01-01,5,0,0,0.0",
+    "2026-01-02 00:00:00,7,3,2,1.5",
+    "2026-01-03,2,2,0,-2.25",
+]
 
 
 def _agree(lines: list[str]) -> None:
@@ -250,8 +283,10 @@ def _agree(lines: list[str]) -> None:
         assert careful == {**fast, "warnings": []}, (lines, fast)
 
 
-@pytest.mark.parametrize(("column", "value"), [(c, v) for c, pool in CELLS.items() if c != "other" for v in pool]
-                         + [("gate", v) for v in CELLS["other"]])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [(c, v) for c, pool in CELLS.items() if c != "other" for v in pool] + [("gate", v) for v in CELLS["other"]],
+)
 def test_one_odd_cell_in_a_clean_file(column, value):
     """Every odd value, alone in a clean file, in each row: the fast path notices it or agrees."""
     header = CLEAN_FILE[0].split(",")
@@ -263,25 +298,37 @@ def test_one_odd_cell_in_a_clean_file(column, value):
         _agree(lines)
 
 
-@pytest.mark.parametrize("rows", [
-    ["2026-01-01,5,0,0", "2026-01-02,7,3,2,1.5,9"],  # one short, one long: the same number of commas
-    ["2026-01-01,5,0,0,0.0,1", "2026-01-02,7,3,2", "2026-01-03,2,2,0,-2.25"],
-    ["2026-01-01,5,0,0,0.0,1,2", "2026-01-02,7,3,2,1.5", "2026-01-03", "2026-01-04,2,2,0,-2.25"],
-    ["1.5,2026-01-02,7,3,2", "2026-01-01,5,0,0,0.0", "2026-01-03,2,2,0"],
-    ["2026-01-01,2026-01-02,5,0,1,0", "2026-01-01,5,5,2026-01-01"],  # found by fuzzing: realigned, every value fits
-])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["2026-01-01,5,0,0", "2026-01-02,7,3,2,1.5,9"],  # one short, one long: the same number of commas
+        ["2026-01-01,5,0,0,0.0,1", "2026-01-02,7,3,2", "2026-01-03,2,2,0,-2.25"],
+        ["2026-01-01,5,0,0,0.0,1,2", "2026-01-02,7,3,2,1.5", "2026-01-03", "2026-01-04,2,2,0,-2.25"],
+        ["1.5,2026-01-02,7,3,2", "2026-01-01,5,0,0,0.0", "2026-01-03,2,2,0"],
+        ["2026-01-01,2026-01-02,5,0,1,0", "2026-01-01,5,5,2026-01-01"],  # found by fuzzing: realigned, every value fits
+    ],
+)
 def test_rows_of_the_wrong_width_are_never_realigned(rows):
     _agree([CLEAN_FILE[0], *rows])
 
 
 # -- a corpus through both readers: every variant parses alike, the clean ones on the fast path -----
 
-BASE = ["date,breakouts,fills,wins,pnl_pips", "2018-01-01 00:00:00,9,0,0,0.0", "2018-01-02,249,51,50,45.5",
-        "2018-01-03,3,2,1,-50.25", "2018-01-04,3,0,0,-0.0", "2018-01-05 00:00:00,3,4,4,12.125"]
+BASE = [
+    "date,breakouts,fills,wins,pnl_pips",
+    "2018-01-01 00:00:00,9,0,0,0.0",
+    "2018-01-02,249,51,50,45.5",
+    "2018-01-03,3,2,1,-50.25",
+    "2018-01-04,3,0,0,-0.0",
+    "2018-01-05 00:00:00,3,4,4,12.125",
+]
 VARIANTS = {  # name: (lines -> lines or bytes, whether the fast path must take it)
     "clean": (lambda ls: ls, True),
     "columns reordered": (lambda ls: [",".join(reversed(line.split(","))) for line in ls], True),
-    "quoted unused field": (lambda ls: [ls[0], *(f'{c[0]},"b",{",".join(c[2:])}' for c in (line.split(",") for line in ls[1:]))], True),
+    "quoted unused field": (
+        lambda ls: [ls[0], *(f'{c[0]},"b",{",".join(c[2:])}' for c in (line.split(",") for line in ls[1:]))],
+        True,
+    ),
     "quoted date": (lambda ls: [ls[0], '"2018-01-01",9,0,0,0.0', *ls[2:]], False),
     "quoted number": (lambda ls: [*ls[:2], '2018-01-02,249,"51",50,45.5', *ls[3:]], False),
     "quoted comma": (lambda ls: [*ls[:2], '2018-01-02,"2,4",51,50,45.5', *ls[3:]], False),

@@ -78,8 +78,15 @@ def test_turnover_fields_and_ranges(ws):
     rows = {r["run_id"]: r for r in bundle(ws, "turnover")["rows"]}
     assert len(rows) == 3
     for row in rows.values():
-        for key in ("run_id", "start_ts", "end_ts", "avg_trades_per_day", "avg_trades_active_day", "win_rate",
-                    "drawdown_pct"):
+        for key in (
+            "run_id",
+            "start_ts",
+            "end_ts",
+            "avg_trades_per_day",
+            "avg_trades_active_day",
+            "win_rate",
+            "drawdown_pct",
+        ):
             assert key in row
         if row["active_days"]:
             assert row["avg_trades_per_day"] > 0
@@ -117,23 +124,31 @@ def test_latency_rows_follow_the_rollup(ws):
     assert all(r["p95_ms"] >= r["p50_ms"] for r in rows)
 
 
-@pytest.mark.parametrize("parts, expected", [
-    (("day_orb_5m.DayORB5m", "USDJPY", "conservative", "20250929_135058.json"), "2025-09-29T13:50:58Z"),
-    (("x", "USDJPY", "conservative", "20251001_122207_state.json"), "2025-10-01T12:22:07Z"),
-    (("x", "USDJPY", "conservative", "20251002_144416_USDJPY_conservative_20251002_234416.json"),
-     "2025-10-02T14:44:16Z"),
-    (("grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20250921_130919_20250922_002609.json",), "2025-09-22T00:26:09Z"),
-])
+@pytest.mark.parametrize(
+    "parts, expected",
+    [
+        (("day_orb_5m.DayORB5m", "USDJPY", "conservative", "20250929_135058.json"), "2025-09-29T13:50:58Z"),
+        (("x", "USDJPY", "conservative", "20251001_122207_state.json"), "2025-10-01T12:22:07Z"),
+        (
+            ("x", "USDJPY", "conservative", "20251002_144416_USDJPY_conservative_20251002_234416.json"),
+            "2025-10-02T14:44:16Z",
+        ),
+        (("grid_USDJPY_bridge_or4_ktp0.6_ksl0.4_20250921_130919_20250922_002609.json",), "2025-09-22T00:26:09Z"),
+    ],
+)
 def test_snapshot_file_name_forms(parts, expected):
     assert classify(parts).generated_at == expected
 
 
-@pytest.mark.parametrize("parts", [
-    ("x", "USDJPY", "conservative", "latest.json"),
-    ("x", "USDJPY", "20251301_000000.json"),
-    ("x", "USDJPY", "conservative", "20251332_000000.json"),
-    ("notes.json",),
-])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("x", "USDJPY", "conservative", "latest.json"),
+        ("x", "USDJPY", "20251301_000000.json"),
+        ("x", "USDJPY", "conservative", "20251332_000000.json"),
+        ("notes.json",),
+    ],
+)
 def test_unrecognised_snapshot_paths(parts):
     assert classify(parts) is None
 
@@ -156,9 +171,30 @@ def test_fast_row_check_never_accepts_what_jsonschema_rejects(ws, name):
     check = rowcheck._compiled(schema)
     assert check is not None, "the row schema uses a keyword the fast checker does not compile"
     rows = bundle(ws, name)["rows"]
-    values = [None, True, False, 0, 1, -1, 0.5, 1.5, -0.1, float("inf"), float("nan"), "", "x", "daily",
-              "2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00Z\n",
-              [], {}, 2.0, 3]
+    values = [
+        None,
+        True,
+        False,
+        0,
+        1,
+        -1,
+        0.5,
+        1.5,
+        -0.1,
+        float("inf"),
+        float("nan"),
+        "",
+        "x",
+        "daily",
+        "2026-01-01T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-01-01T00:00:00",
+        "2026-01-01T00:00:00Z\n",
+        [],
+        {},
+        2.0,
+        3,
+    ]
     rng = random.Random(name)
     for _ in range(1500):
         row = dict(rng.choice(rows))

@@ -15,7 +15,8 @@ def test_failed_dataset_keeps_last_good_file_and_entry_while_others_refresh(tmp_
     good_bytes = (tmp_path / "out/dashboard/turnover.json").read_bytes()
     (tmp_path / "runs" / "index.csv").write_text("not,a,runs,index\n1,2,3,4\n")
     (tmp_path / "reports/portfolio_samples/router_demo/telemetry.json").write_text(
-        json.dumps({"execution_health": {"new_strategy": {"slippage_bps": 9.0, "reject_rate": 0.5}}}))
+        json.dumps({"execution_health": {"new_strategy": {"slippage_bps": 9.0, "reject_rate": 0.5}}})
+    )
     result = export(tmp_path, now="2026-01-09T00:07:00Z")
     assert result.exit_code == 1, result
     assert result.summary["status"] == "error"
@@ -68,9 +69,12 @@ def _script(tmp_path, body: str) -> str:
 def test_upload_command_gets_the_bundle_dir_as_one_argument_without_a_shell(tmp_path):
     make_workspace(tmp_path)
     out = tmp_path / "uploaded.json"
-    cmd = _script(tmp_path, "import json, os, sys\n"
-                            f"json.dump({{'argv': sys.argv[1:], 'files': sorted(os.listdir(sys.argv[1]))}}, "
-                            f"open({str(out)!r}, 'w'))\n")
+    cmd = _script(
+        tmp_path,
+        "import json, os, sys\n"
+        f"json.dump({{'argv': sys.argv[1:], 'files': sorted(os.listdir(sys.argv[1]))}}, "
+        f"open({str(out)!r}, 'w'))\n",
+    )
     result = export(tmp_path, "--upload-command", cmd + " {bundle_dir} 'two words' ';' '$(touch pwned)'")
     assert result.exit_code == 0, result
     assert result.summary["upload"]["status"] == "ok"
@@ -128,7 +132,8 @@ def test_a_run_dying_before_the_manifest_is_recovered_by_the_next_run(tmp_path, 
     make_workspace(tmp_path)
     assert export(tmp_path).exit_code == 0
     (tmp_path / "reports/portfolio_samples/router_demo/telemetry.json").write_text(
-        json.dumps({"execution_health": {"new": {"slippage_bps": 1.0, "reject_rate": 0.1}}}))
+        json.dumps({"execution_health": {"new": {"slippage_bps": 1.0, "reject_rate": 0.1}}})
+    )
 
     def die(*args, **kwargs):
         raise RuntimeError("killed")
@@ -188,17 +193,20 @@ def test_a_killed_exports_young_temp_file_is_never_uploaded(tmp_path):
     make_workspace(tmp_path)
     assert export(tmp_path).exit_code == 0
     target = tmp_path / "out" / "dashboard" / "turnover.json"
-    writer = ("import os, sys, time\nfrom pathlib import Path\nfrom observability import fsio\n"
-              "def hang(fd):\n    print('writing', flush=True); time.sleep(60)\n"
-              "os.fsync = hang\nfsio.atomic_write_bytes(Path(sys.argv[1]), b'{\"half\": ')\n")
+    writer = (
+        "import os, sys, time\nfrom pathlib import Path\nfrom observability import fsio\n"
+        "def hang(fd):\n    print('writing', flush=True); time.sleep(60)\n"
+        "os.fsync = hang\nfsio.atomic_write_bytes(Path(sys.argv[1]), b'{\"half\": ')\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE)
     assert proc.stdout.readline().strip() == b"writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     [left] = [p for p in target.parent.iterdir() if p.name.startswith(".turnover.json.") and p.name.endswith(".tmp")]
     out = tmp_path / "uploaded.json"
-    cmd = _script(tmp_path, "import json, os, sys\n"
-                            f"json.dump(sorted(os.listdir(sys.argv[1])), open({str(out)!r}, 'w'))\n")
+    cmd = _script(
+        tmp_path, f"import json, os, sys\njson.dump(sorted(os.listdir(sys.argv[1])), open({str(out)!r}, 'w'))\n"
+    )
     result = export(tmp_path, "--upload-command", cmd + " {bundle_dir}", now="2026-01-08T01:00:00Z")
     assert result.exit_code == 0, result
     assert left.name not in json.loads(out.read_text())

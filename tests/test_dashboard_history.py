@@ -14,8 +14,14 @@ def test_each_export_snapshots_a_complete_restorable_bundle(tmp_path):
     make_workspace(tmp_path)
     assert export(tmp_path, "--job-id", "20260108T000700Z-dashboard").exit_code == 0
     snap = tmp_path / HISTORY / "20260108T000700Z-dashboard"
-    assert sorted(p.name for p in snap.iterdir()) == ["README.json", "ev_history.json", "latency.json",
-                                                     "manifest.json", "slippage.json", "turnover.json"]
+    assert sorted(p.name for p in snap.iterdir()) == [
+        "README.json",
+        "ev_history.json",
+        "latency.json",
+        "manifest.json",
+        "slippage.json",
+        "turnover.json",
+    ]
     assert (snap / "manifest.json").read_bytes() == (tmp_path / "out/dashboard/manifest.json").read_bytes()
     for item in manifest(tmp_path)["datasets"]:
         assert sha256(snap / item["path"]) == item["checksum_sha256"]
@@ -24,8 +30,9 @@ def test_each_export_snapshots_a_complete_restorable_bundle(tmp_path):
     assert check.exit_code == 0, check
     # still verifiable later, after newer exports and long past the freshness limit
     assert export(tmp_path, now="2026-01-09T00:07:00Z").exit_code == 0
-    check = verify(tmp_path, "--manifest", f"{HISTORY}/20260108T000700Z-dashboard/manifest.json",
-                   now="2026-02-01T00:00:00Z")
+    check = verify(
+        tmp_path, "--manifest", f"{HISTORY}/20260108T000700Z-dashboard/manifest.json", now="2026-02-01T00:00:00Z"
+    )
     assert check.exit_code == 0, check
     (snap / "turnover.json").write_text("{}")
     tampered = verify(tmp_path, "--manifest", f"{HISTORY}/20260108T000700Z-dashboard/manifest.json")
@@ -37,14 +44,17 @@ def test_snapshots_older_than_the_retention_are_pruned_and_recorded(tmp_path):
     days = ["2026-01-01", "2026-01-15", "2026-02-01", "2026-03-01"]
     for day in days:
         stamp = day.replace("-", "") + "T003000Z-dashboard"
-        assert export(tmp_path, "--history-retention-days", "30", "--job-id", stamp,
-                      now=f"{day}T00:30:00Z").exit_code == 0
+        assert (
+            export(tmp_path, "--history-retention-days", "30", "--job-id", stamp, now=f"{day}T00:30:00Z").exit_code == 0
+        )
     names = sorted(p.name for p in (tmp_path / HISTORY).iterdir())
     # on 03-01 the cutoff is 01-30: the 01-01 and 01-15 snapshots went (01-01 already on 02-01)
     assert names == ["20260201T003000Z-dashboard", "20260301T003000Z-dashboard"]
     records = [json.loads(line) for line in (tmp_path / RECORD).read_text().splitlines()]
-    assert [r["snapshot"] for r in records] == [f"{HISTORY}/20260101T003000Z-dashboard",
-                                                f"{HISTORY}/20260115T003000Z-dashboard"]
+    assert [r["snapshot"] for r in records] == [
+        f"{HISTORY}/20260101T003000Z-dashboard",
+        f"{HISTORY}/20260115T003000Z-dashboard",
+    ]
     assert [r["job_id"] for r in records] == ["20260201T003000Z-dashboard", "20260301T003000Z-dashboard"]
     assert records[0]["sequence"] == 1 and records[0]["retention_days"] == 30
     assert {f["path"] for f in records[0]["files"]} >= {"manifest.json", "turnover.json"}

@@ -83,7 +83,8 @@ def test_unchanged_inputs_keep_the_files_and_use_the_cache(tmp_path):
     assert manifest(tmp_path)["sequence"] == 2
     # a changed input rebuilds only its dataset; the parse cache serves the rest
     (tmp_path / "reports/portfolio_samples/router_demo/telemetry.json").write_text(
-        json.dumps({"execution_health": {"x": {"slippage_bps": 1.0, "reject_rate": 0.0}}}))
+        json.dumps({"execution_health": {"x": {"slippage_bps": 1.0, "reject_rate": 0.0}}})
+    )
     (tmp_path / "out" / "dashboard" / "ev_history.json").write_text("{}")  # tampered: rebuilt, not trusted
     result = export(tmp_path, now="2026-01-10T00:07:00Z")
     assert result.summary["datasets"]["slippage"]["status"] == "built"
@@ -112,11 +113,15 @@ def test_selected_datasets_only_and_others_carried_over(tmp_path):
 
 def test_provenance_file_overrides_and_bad_one_is_a_usage_error(tmp_path):
     make_workspace(tmp_path)
-    (tmp_path / "prov.json").write_text(json.dumps({"command": "make dashboard", "commit_sha": "a" * 40,
-                                                     "inputs": ["upstream/ops/state_archive"]}))
+    (tmp_path / "prov.json").write_text(
+        json.dumps({"command": "make dashboard", "commit_sha": "a" * 40, "inputs": ["upstream/ops/state_archive"]})
+    )
     assert export(tmp_path, "--provenance", "prov.json").exit_code == 0
-    assert manifest(tmp_path)["provenance"] == {"command": "make dashboard", "commit_sha": "a" * 40,
-                                                "inputs": ["upstream/ops/state_archive"]}
+    assert manifest(tmp_path)["provenance"] == {
+        "command": "make dashboard",
+        "commit_sha": "a" * 40,
+        "inputs": ["upstream/ops/state_archive"],
+    }
     (tmp_path / "bad.json").write_text("[1, 2")
     bad = export(tmp_path, "--provenance", "bad.json", now="2026-01-09T00:07:00Z")
     assert bad.exit_code == 2 and "bad.json" in bad.summary["diagnostics"]["error_message"]
@@ -170,8 +175,10 @@ def test_a_corrupt_manifest_is_replaced_and_the_sequence_continues(tmp_path):
 @pytest.mark.slow
 def test_exports_with_different_job_locks_still_serialise_the_bundle(tmp_path):
     make_workspace(tmp_path)
-    procs = [spawn_export(tmp_path, "--job-id", f"20260108T00071{i}Z-dashboard", "--lock-file", f"ops/.lock{i}")
-             for i in range(4)]
+    procs = [
+        spawn_export(tmp_path, "--job-id", f"20260108T00071{i}Z-dashboard", "--lock-file", f"ops/.lock{i}")
+        for i in range(4)
+    ]
     sequences = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

@@ -12,8 +12,9 @@ from _support_dashboard import DATASETS, FIXTURES, assert_valid, bundle, export,
 from observability.cli import cli
 
 NOW = "2025-10-11T12:07:00Z"
-pytestmark = pytest.mark.skipif(not (FIXTURES / "ops" / "state_archive").is_dir(),
-                                reason=f"upstream fixtures not found at {FIXTURES}")
+pytestmark = pytest.mark.skipif(
+    not (FIXTURES / "ops" / "state_archive").is_dir(), reason=f"upstream fixtures not found at {FIXTURES}"
+)
 
 
 @pytest.fixture()
@@ -24,8 +25,11 @@ def ws(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
     shutil.move(tmp_path / "ops" / "signal_latency.csv", logs / "signal_latency.csv")
-    result = CliRunner().invoke(cli, ["latency", "sample", "--workspace", str(tmp_path), "--input",
-                                      "logs/signal_latency.csv"], env={"OBS_NOW": NOW, "GITHUB_ACTIONS": None})
+    result = CliRunner().invoke(
+        cli,
+        ["latency", "sample", "--workspace", str(tmp_path), "--input", "logs/signal_latency.csv"],
+        env={"OBS_NOW": NOW, "GITHUB_ACTIONS": None},
+    )
     assert result.exit_code == 0, result.stderr
     return tmp_path
 
@@ -50,8 +54,12 @@ def test_default_ev_history_is_useful_on_real_data(ws):
     assert orb_keys >= {"day_orb_5m.DayORB5m", "strategies.day_orb_5m.DayORB5m"}
     # every strategy in the archive is represented, the flat legacy grid files too
     strategies = {s for s, *_ in series}
-    assert {"tokyo_micro_mean_reversion.TokyoMicroMeanReversion", "mean_reversion.MeanReversionStrategy",
-            "session_momentum_continuation.SessionMomentumContinuation", "grid"} <= strategies
+    assert {
+        "tokyo_micro_mean_reversion.TokyoMicroMeanReversion",
+        "mean_reversion.MeanReversionStrategy",
+        "session_momentum_continuation.SessionMomentumContinuation",
+        "grid",
+    } <= strategies
     assert sum(n for (s, *_), n in series.items() if s == "grid") == 5  # two grid runs, five snapshots
     latest = [r for r in rows if r["strategy"] == "day_orb_5m.DayORB5m" and r["mode"] == "conservative"][-1]
     assert latest["generated_at"] == "2025-10-05T13:25:19Z"
@@ -80,7 +88,9 @@ def test_turnover_on_real_runs(ws):
 def test_slippage_and_latency_on_real_data(ws):
     assert export(ws, now=NOW).exit_code == 0
     slip = {r["strategy"]: r for r in bundle(ws, "slippage")["rows"]}
-    assert slip["day_orb_5m_v1"]["slippage_bps"] == 2.5 and slip["tokyo_micro_mean_reversion_v0"]["reject_rate"] == 0.032
+    assert (
+        slip["day_orb_5m_v1"]["slippage_bps"] == 2.5 and slip["tokyo_micro_mean_reversion_v0"]["reject_rate"] == 0.032
+    )
     latency = bundle(ws, "latency")["rows"]
     assert latency[0]["hour_utc"] == "2025-10-11T11:00:00Z" and latency[0]["p50_ms"] == 2100.0
     assert "/" not in manifest(ws)["datasets"][0]["path"]

@@ -32,7 +32,9 @@ def test_a_fresh_bundle_verifies(ws):
     assert result.summary["manifest_sequence"] == 1
     assert "bundle ok" in result.stderr
     # verify never touches the export's heartbeat
-    assert json.loads((ws / "ops/dashboard_export_heartbeat.json").read_text())["job_id"].startswith("20260108T000700Z-dashboard-")
+    assert json.loads((ws / "ops/dashboard_export_heartbeat.json").read_text())["job_id"].startswith(
+        "20260108T000700Z-dashboard-"
+    )
 
 
 def test_tampered_file_is_caught(ws):
@@ -45,8 +47,10 @@ def test_tampered_file_is_caught(ws):
 
 def test_missing_dataset_file_and_missing_entry_are_caught(ws):
     (ws / OUT / "latency.json").unlink()
-    _edit(ws / OUT / "manifest.json", lambda d: d.update(datasets=[e for e in d["datasets"]
-                                                                   if e["dataset"] != "turnover"]))
+    _edit(
+        ws / OUT / "manifest.json",
+        lambda d: d.update(datasets=[e for e in d["datasets"] if e["dataset"] != "turnover"]),
+    )
     problems = verify(ws).summary["problems"]
     assert "out/dashboard/latency.json: dataset file missing" in problems
     assert "out/dashboard/manifest.json: dataset turnover missing from the manifest" in problems
@@ -99,8 +103,10 @@ def test_history_outside_the_retention_is_a_problem(ws):
     shutil.copytree(current, old)
     _edit(old / "manifest.json", lambda d: d.update(generated_at="2025-10-01T00:30:00Z"))
     problems = verify(ws).summary["problems"]
-    assert any("20251001T003000Z-dashboard: history snapshot from 2025-10-01T00:30:00Z is older than the 56-day"
-               in p for p in problems), problems
+    assert any(
+        "20251001T003000Z-dashboard: history snapshot from 2025-10-01T00:30:00Z is older than the 56-day" in p
+        for p in problems
+    ), problems
 
 
 def test_unreadable_manifest(ws):

@@ -73,7 +73,9 @@ def test_template_configs_validate():
 
 
 def test_every_environment_variable_read_is_documented():
-    pattern = re.compile(r"""(?:environ(?:\.get)?\(\s*|environ\[|envvar=|getenv\(\s*|from_env\(\s*)["']([A-Z][A-Z0-9_]+)["']""")
+    pattern = re.compile(
+        r"""(?:environ(?:\.get)?\(\s*|environ\[|envvar=|getenv\(\s*|from_env\(\s*)["']([A-Z][A-Z0-9_]+)["']"""
+    )
     found = set()
     for source in (ROOT / "observability").rglob("*.py"):
         found |= set(pattern.findall(source.read_text(encoding="utf-8")))
@@ -84,34 +86,54 @@ def test_every_environment_variable_read_is_documented():
 
 def test_demo_runs_every_job_on_the_sample_workspace(tmp_path):
     target = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "latency: status=dry_run exit=0" in done.stdout
     assert (target / "ops" / "signal_latency.csv").is_file()
     alerts = list((target / "out" / "latency_alerts").glob("*.json"))
     assert len(alerts) == 1
     items = json.loads(alerts[0].read_text())["alerts"]
-    assert any(a["source"] == "router_demo" and a["status"] == "firing" and a["severity"] == "critical"
-               for a in items)
-    refused = subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-                             capture_output=True, text=True, timeout=60, check=False)
+    assert any(a["source"] == "router_demo" and a["status"] == "firing" and a["severity"] == "critical" for a in items)
+    refused = subprocess.run(
+        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 1 and "not empty" in refused.stderr
 
 
 def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
     """What a new user tries next: `workflow run --dry-run` inside the demo workspace samples the demo logs."""
     target = tmp_path / "demo"
-    subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-                   capture_output=True, text=True, timeout=120, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     before = (target / "ops" / "signal_latency.csv").stat().st_size
     (target / "sample" / "signal_notifier.csv").open("a", encoding="utf-8").write(
-        "2026-01-08T00:05:00Z,120.5,success,,dukascopy\n")
+        "2026-01-08T00:05:00Z,120.5,success,,dukascopy\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
     env["OBS_NOW"] = "2026-01-08T00:10:00Z"
-    done = subprocess.run([sys.executable, "-m", "observability", "workflow", "run", "--dry-run",
-                           "--workspace", str(target)], capture_output=True, text=True, timeout=120,
-                          check=False, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "observability", "workflow", "run", "--dry-run", "--workspace", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     steps = {step["name"]: step for step in json.loads(done.stdout)["steps"]}
     assert steps["latency"]["status"] == "dry_run"
@@ -122,8 +144,13 @@ def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):
     from observability.latency.rollup import RollupStore
 
     target = tmp_path / "demo"
-    subprocess.run([sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-                   capture_output=True, text=True, timeout=120, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     rows = RollupStore(target / "ops" / "signal_latency_rollup.csv", str).read_since("")
     assert len(rows) > 200
     validator = Draft202012Validator(json.loads((ROOT / "schemas" / "latency_rollup_row.schema.json").read_text()))

@@ -18,13 +18,15 @@ def _zip(files: dict[str, bytes], *, symlink: str | None = None) -> bytes:
             zf.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, "/etc/passwd")
     return buffer.getvalue()
 
 
 def _config(ws, extra: str = "") -> None:
-    write_config(ws, f"""
+    write_config(
+        ws,
+        f"""
 inputs:
   - name: runs
     destination: runs
@@ -32,7 +34,8 @@ inputs:
   - name: telemetry
     destination: reports/portfolio_samples/router_demo/telemetry.json
     artifact: {{repo: acme/research, name: research-outputs, workflow: research.yml, branch: main, path: reports/telemetry.json}}
-""")
+""",
+    )
 
 
 def _env(fake: FakeGitHub) -> dict:
@@ -41,17 +44,36 @@ def _env(fake: FakeGitHub) -> dict:
 
 def test_the_newest_unexpired_artifact_of_the_workflow_is_extracted(tmp_path):
     with FakeGitHub("acme/research") as fake:
-        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"old\n"}), run_id=1,
-                          created_at="2026-11-20T00:00:00Z")
-        newest = fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"run_id\nnew\n",
-                                                             "runs/r1/daily.csv": b"date\n",
-                                                             "reports/telemetry.json": b"{}\n",
-                                                             "other/ignored.txt": b"x"}),
-                                   run_id=2, created_at="2026-11-27T00:00:00Z")
-        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"expired\n"}), run_id=3, expired=True,
-                          created_at="2026-11-28T00:00:00Z")
-        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"other workflow\n"}), run_id=4,
-                          workflow="nightly.yml", created_at="2026-11-28T00:00:00Z")
+        fake.add_artifact(
+            "research-outputs", _zip({"runs/index.csv": b"old\n"}), run_id=1, created_at="2026-11-20T00:00:00Z"
+        )
+        newest = fake.add_artifact(
+            "research-outputs",
+            _zip(
+                {
+                    "runs/index.csv": b"run_id\nnew\n",
+                    "runs/r1/daily.csv": b"date\n",
+                    "reports/telemetry.json": b"{}\n",
+                    "other/ignored.txt": b"x",
+                }
+            ),
+            run_id=2,
+            created_at="2026-11-27T00:00:00Z",
+        )
+        fake.add_artifact(
+            "research-outputs",
+            _zip({"runs/index.csv": b"expired\n"}),
+            run_id=3,
+            expired=True,
+            created_at="2026-11-28T00:00:00Z",
+        )
+        fake.add_artifact(
+            "research-outputs",
+            _zip({"runs/index.csv": b"other workflow\n"}),
+            run_id=4,
+            workflow="nightly.yml",
+            created_at="2026-11-28T00:00:00Z",
+        )
         ws = tmp_path / "ws"
         _config(ws)
         run = pull(ws, env=_env(fake))
@@ -72,8 +94,7 @@ def test_the_newest_unexpired_artifact_of_the_workflow_is_extracted(tmp_path):
 
 def test_an_entry_escaping_the_destination_is_refused(tmp_path):
     with FakeGitHub("acme/research") as fake:
-        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"x\n", "../../escape.txt": b"boom"}),
-                          run_id=1)
+        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"x\n", "../../escape.txt": b"boom"}), run_id=1)
         ws = tmp_path / "ws"
         _config(ws)
         run = pull(ws, env=_env(fake))
@@ -84,8 +105,11 @@ def test_an_entry_escaping_the_destination_is_refused(tmp_path):
 
 def test_a_symlink_entry_is_refused(tmp_path):
     with FakeGitHub("acme/research") as fake:
-        fake.add_artifact("research-outputs", _zip({"runs/index.csv": b"x\n", "reports/telemetry.json": b"{}"},
-                                                   symlink="runs/link"), run_id=1)
+        fake.add_artifact(
+            "research-outputs",
+            _zip({"runs/index.csv": b"x\n", "reports/telemetry.json": b"{}"}, symlink="runs/link"),
+            run_id=1,
+        )
         ws = tmp_path / "ws"
         _config(ws)
         run = pull(ws, env=_env(fake))

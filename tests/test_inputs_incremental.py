@@ -59,18 +59,22 @@ def remote(request, tmp_path):
 def _runner(tmp_path: Path, cycle: int, previous: Path | None, remote: Remote) -> Path:
     """A fresh workspace: the repository's config plus ops/ as the state store would bring it back."""
     ws = tmp_path / f"runner{cycle}"
-    write_config(ws, f"inputs:\n  - name: signal-log\n    destination: {LOG}\n    incremental: true\n"
-                     f"    {remote.source}\n")
+    write_config(
+        ws, f"inputs:\n  - name: signal-log\n    destination: {LOG}\n    incremental: true\n    {remote.source}\n"
+    )
     if previous is not None:
-        shutil.copytree(previous / "ops", ws / "ops",
-                        ignore=shutil.ignore_patterns(".*"))  # what a state push carries (no locks, no temp files)
+        shutil.copytree(
+            previous / "ops", ws / "ops", ignore=shutil.ignore_patterns(".*")
+        )  # what a state push carries (no locks, no temp files)
     return ws
 
 
 def _rows(cycle: int, count: int) -> list[str]:
     base = START + timedelta(minutes=15 * cycle)
-    return [current_row(base + timedelta(seconds=10 * i), 100 + cycle * 1000 + i, detail=f"c{cycle}r{i}")
-            for i in range(count)]
+    return [
+        current_row(base + timedelta(seconds=10 * i), 100 + cycle * 1000 + i, detail=f"c{cycle}r{i}")
+        for i in range(count)
+    ]
 
 
 def _cycle(tmp_path, cycle, previous, remote):

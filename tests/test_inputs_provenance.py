@@ -17,9 +17,14 @@ from _support_weekly import inputs_workspace, weekly
 def _upstream(tmp_path: Path) -> tuple[Path, str, Path]:
     research = inputs_workspace(tmp_path / "research")
     write_state_archive(research)
-    files = {p.relative_to(research).as_posix(): p.read_bytes() for p in research.rglob("*")
-             if p.is_file() and p.relative_to(research).parts[0] in ("runs", "reports")
-             or p.is_file() and "state_archive" in p.parts}
+    files = {
+        p.relative_to(research).as_posix(): p.read_bytes()
+        for p in research.rglob("*")
+        if p.is_file()
+        and p.relative_to(research).parts[0] in ("runs", "reports")
+        or p.is_file()
+        and "state_archive" in p.parts
+    }
     bare, commit = research_repo(tmp_path / "git", files)
     return bare, commit, research
 
@@ -63,8 +68,11 @@ def test_no_pull_no_pulled_inputs(tmp_path):
     from observability import provenance
 
     assert provenance.fields(tmp_path, "2026-01-01T00:00:00Z", ["runs"]) == {
-        "generated_at": "2026-01-01T00:00:00Z", "source_command": provenance.source_command(),
-        "commit_sha": provenance.commit_sha(tmp_path), "inputs": ["runs"]}
+        "generated_at": "2026-01-01T00:00:00Z",
+        "source_command": provenance.source_command(),
+        "commit_sha": provenance.commit_sha(tmp_path),
+        "inputs": ["runs"],
+    }
     (tmp_path / "out/inputs").mkdir(parents=True)
     (tmp_path / "out/inputs/pulled.json").write_text("{not json")
     assert provenance.pulled(tmp_path) == []
@@ -74,10 +82,19 @@ def test_latency_alert_files_name_the_pulled_signal_log(tmp_path):
     from observability import provenance
 
     (tmp_path / "out/inputs").mkdir(parents=True)
-    record = {"name": "signal-log", "kind": "https", "destination": "logs/signal_notifier.csv",
-              "source": "https://example.invalid/log.csv", "identity": {"etag": '"abc"'}, "sha256": "0" * 64,
-              "bytes": 10, "files": 1, "bytes_fetched": 10, "job_id": "20260101T000000Z-inputs",
-              "pulled_at": "2026-01-01T00:00:00Z"}
+    record = {
+        "name": "signal-log",
+        "kind": "https",
+        "destination": "logs/signal_notifier.csv",
+        "source": "https://example.invalid/log.csv",
+        "identity": {"etag": '"abc"'},
+        "sha256": "0" * 64,
+        "bytes": 10,
+        "files": 1,
+        "bytes_fetched": 10,
+        "job_id": "20260101T000000Z-inputs",
+        "pulled_at": "2026-01-01T00:00:00Z",
+    }
     (tmp_path / "out/inputs/pulled.json").write_text(json.dumps({"inputs": [record]}))
     fields = provenance.fields(tmp_path, "2026-01-01T00:00:00Z", ["logs/signal_notifier.csv", "sample/x.csv"])
     assert [r["name"] for r in fields["inputs_pulled"]] == ["signal-log"]
@@ -96,14 +113,24 @@ def test_the_real_upstream_repository_feeds_the_dashboard(tmp_path):
     fixtures = _real_upstream(tmp_path)
     if not (fixtures / "runs" / "index.csv").is_file():
         pytest.skip(f"upstream fixtures not found at {fixtures}")
-    files = {p.relative_to(fixtures).as_posix(): p.read_bytes() for p in fixtures.rglob("*")
-             if p.is_file() and p.relative_to(fixtures).parts[0] in ("runs", "reports")
-             or p.is_file() and "state_archive" in p.relative_to(fixtures).parts}
+    files = {
+        p.relative_to(fixtures).as_posix(): p.read_bytes()
+        for p in fixtures.rglob("*")
+        if p.is_file()
+        and p.relative_to(fixtures).parts[0] in ("runs", "reports")
+        or p.is_file()
+        and "state_archive" in p.relative_to(fixtures).parts
+    }
     bare, commit = research_repo(tmp_path / "git", files)
     ws = tmp_path / "ws"
-    write_config(ws, "inputs:\n" + "".join(
-        f"  - name: {name}\n    destination: {path}\n    repository: {{url: \"git+file://{bare}\", ref: main, path: {path}}}\n"
-        for name, path in (("runs", "runs"), ("reports", "reports"), ("state-archive", "ops/state_archive"))))
+    write_config(
+        ws,
+        "inputs:\n"
+        + "".join(
+            f'  - name: {name}\n    destination: {path}\n    repository: {{url: "git+file://{bare}", ref: main, path: {path}}}\n'
+            for name, path in (("runs", "runs"), ("reports", "reports"), ("state-archive", "ops/state_archive"))
+        ),
+    )
     run = pull(ws, env={"OBS_NOW": "2026-01-08T00:05:00Z"})
     assert run.exit_code == 0, run
     assert (ws / "runs/index.csv").read_bytes() == (fixtures / "runs/index.csv").read_bytes()

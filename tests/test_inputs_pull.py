@@ -42,8 +42,12 @@ def test_repository_paths_land_in_the_workspace_with_the_commit_as_identity(tmp_
     write_config(ws, _repo_config(bare))
     run = pull(ws)
     assert run.exit_code == 0 and run.summary["status"] == "ok", run
-    for rel in ("runs/index.csv", "runs/USDJPY_bridge_1/daily.csv", "reports/portfolio_summary.json",
-                "ops/state_archive/a/USDJPY/conservative/1.json"):
+    for rel in (
+        "runs/index.csv",
+        "runs/USDJPY_bridge_1/daily.csv",
+        "reports/portfolio_summary.json",
+        "ops/state_archive/a/USDJPY/conservative/1.json",
+    ):
         assert (ws / rel).read_text() == UPSTREAM[rel]
     assert not (ws / "big").exists()
     assert run.summary["bytes_fetched"] < 100_000  # the unrelated 200 kB blob never came down
@@ -87,8 +91,13 @@ def test_for_job_pulls_only_the_inputs_that_job_reads(tmp_path):
 def test_a_git_token_travels_as_a_header_never_in_the_url_or_argv(tmp_path):
     from observability.inputs.sources import GitFetch
 
-    fetch = GitFetch("https://github.com/acme/research.git", "main", "RESEARCH_TOKEN",
-                     {"RESEARCH_TOKEN": CANARY_GIT_TOKEN, "PATH": os.environ["PATH"]}, "inputs runs")
+    fetch = GitFetch(
+        "https://github.com/acme/research.git",
+        "main",
+        "RESEARCH_TOKEN",
+        {"RESEARCH_TOKEN": CANARY_GIT_TOKEN, "PATH": os.environ["PATH"]},
+        "inputs runs",
+    )
     try:
         assert fetch.remote == "https://github.com/acme/research.git"
         header = fetch._env["GIT_CONFIG_VALUE_0"]
@@ -102,12 +111,15 @@ def test_a_git_token_travels_as_a_header_never_in_the_url_or_argv(tmp_path):
 def test_a_token_is_never_sent_to_a_plain_file_or_http_remote(tmp_path):
     bare, _ = research_repo(tmp_path, UPSTREAM)
     ws = tmp_path / "ws"
-    write_config(ws, f"""
+    write_config(
+        ws,
+        f"""
 inputs:
   - name: runs
     destination: runs
     repository: {{url: "git+file://{bare}", ref: main, path: runs, token_env: RESEARCH_TOKEN}}
-""")
+""",
+    )
     run = pull(ws, env={"RESEARCH_TOKEN": CANARY_GIT_TOKEN})
     assert run.exit_code == 2 and "only sent over https://" in run.summary["diagnostics"]["error_message"], run
     assert CANARY_GIT_TOKEN not in run.stdout + run.stderr
@@ -117,14 +129,17 @@ def test_https_file_with_a_header_from_the_environment(tmp_path):
     with FileServer(require_auth=CANARY_HEADER) as server:
         server.files["/reports/portfolio_summary.json"] = b'{"budget": 2}\n'
         ws = tmp_path / "ws"
-        write_config(ws, f"""
+        write_config(
+            ws,
+            f"""
 inputs:
   - name: portfolio
     destination: reports/portfolio_summary.json
     https:
       url: "{server.url}/reports/portfolio_summary.json?X-Amz-Signature=abcdef0123456789"
       headers_env: {{Authorization: PORTFOLIO_AUTH}}
-""")
+""",
+        )
         run = pull(ws, env={"PORTFOLIO_AUTH": CANARY_HEADER})
     assert run.exit_code == 0, run
     assert (ws / "reports/portfolio_summary.json").read_bytes() == b'{"budget": 2}\n'
@@ -132,8 +147,11 @@ inputs:
     assert record["identity"]["etag"].startswith('"') and record["identity"]["last_modified"]
     assert record["source"] == f"{server.url}/reports/portfolio_summary.json"  # the signed query is not kept
     assert record["bytes_fetched"] == 14
-    everything = run.stdout + run.stderr + "".join(p.read_text() for p in ws.rglob("*") if p.is_file()
-                                                   and p.suffix in (".json", ".log"))
+    everything = (
+        run.stdout
+        + run.stderr
+        + "".join(p.read_text() for p in ws.rglob("*") if p.is_file() and p.suffix in (".json", ".log"))
+    )
     assert "canary-HTTP-TOKEN" not in everything and "abcdef0123456789" not in everything
 
 
@@ -146,12 +164,22 @@ def test_a_failed_source_installs_nothing_and_names_the_input(tmp_path):
     (ws / "runs/index.csv").write_text("last good runs\n")
     with FileServer() as server:
         server.fail_status["/telemetry.json"] = 503
-        write_config(ws, _repo_config(bare, f"""
+        write_config(
+            ws,
+            _repo_config(
+                bare,
+                f"""
   - name: telemetry
     destination: reports/portfolio_samples/router_demo/telemetry.json
     https: {{url: "{server.url}/telemetry.json"}}
-""").replace("  - name: reports\n    destination: reports\n", "  - name: reports\n    destination: reports/portfolio_summary.json\n")
-            .replace("path: reports}", "path: reports/portfolio_summary.json}"))
+""",
+            )
+            .replace(
+                "  - name: reports\n    destination: reports\n",
+                "  - name: reports\n    destination: reports/portfolio_summary.json\n",
+            )
+            .replace("path: reports}", "path: reports/portfolio_summary.json}"),
+        )
         run = pull(ws)
     assert run.exit_code == 1 and run.summary["status"] == "error", run
     diagnostics = run.summary["diagnostics"]
@@ -170,18 +198,22 @@ def test_a_failed_source_installs_nothing_and_names_the_input(tmp_path):
 def test_a_missing_repository_path_is_input_unavailable(tmp_path):
     bare, _ = research_repo(tmp_path, UPSTREAM)
     ws = tmp_path / "ws"
-    write_config(ws, f"""
+    write_config(
+        ws,
+        f"""
 inputs:
   - name: runs
     destination: runs
     repository: {{url: "git+file://{bare}", ref: main, path: no/such/dir}}
-""")
+""",
+    )
     run = pull(ws)
     assert run.exit_code == 1 and run.error_code == "input_unavailable", run
     assert "no/such/dir does not exist at main" in run.summary["diagnostics"]["error_message"]
 
 
 # --- s3 ------------------------------------------------------------------------------------------
+
 
 def test_s3_key_and_prefix_with_etags(tmp_path, s3_server):
     client = s3_client(s3_server)
@@ -190,7 +222,9 @@ def test_s3_key_and_prefix_with_etags(tmp_path, s3_server):
     client.put_object(Bucket=bucket, Key="research/state_archive/a/USDJPY/conservative/1.json", Body=b"{}\n")
     client.put_object(Bucket=bucket, Key="research/state_archive/b/USDJPY/conservative/2.json", Body=b"[]\n")
     ws = tmp_path / "ws"
-    write_config(ws, f"""
+    write_config(
+        ws,
+        f"""
 inputs:
   - name: portfolio
     destination: reports/portfolio_summary.json
@@ -198,7 +232,8 @@ inputs:
   - name: state-archive
     destination: ops/state_archive
     s3: {{bucket: {bucket}, prefix: research/state_archive/}}
-""")
+""",
+    )
     run = pull(ws, env=s3_env(s3_server))
     assert run.exit_code == 0, run
     assert (ws / "reports/portfolio_summary.json").read_bytes() == b'{"budget": 3}\n'
@@ -214,12 +249,15 @@ inputs:
 def test_s3_missing_key_is_input_unavailable(tmp_path, s3_server):
     bucket = _support_state.fresh_bucket(s3_server)
     ws = tmp_path / "ws"
-    write_config(ws, f"""
+    write_config(
+        ws,
+        f"""
 inputs:
   - name: portfolio
     destination: reports/portfolio_summary.json
     s3: {{bucket: {bucket}, key: nothing/here.json}}
-""")
+""",
+    )
     run = pull(ws, env=s3_env(s3_server))
     assert run.exit_code == 1 and run.error_code == "input_unavailable", run
     assert run.summary["diagnostics"]["source"] == f"s3://{bucket}/nothing/here.json"
@@ -229,11 +267,17 @@ inputs:
 def test_a_failure_in_a_shared_repository_names_the_input_that_failed(tmp_path):
     bare, _ = research_repo(tmp_path, UPSTREAM)
     ws = tmp_path / "ws"
-    write_config(ws, _repo_config(bare, f"""
+    write_config(
+        ws,
+        _repo_config(
+            bare,
+            f"""
   - name: telemetry
     destination: reports2
     repository: {{url: "git+file://{bare}", ref: main, path: not/there}}
-"""))
+""",
+        ),
+    )
     run = pull(ws)
     assert run.exit_code == 1 and run.summary["diagnostics"]["input"] == "telemetry", run
     assert run.summary["diagnostics"]["error_message"].startswith("inputs telemetry:")
@@ -242,28 +286,51 @@ def test_a_failure_in_a_shared_repository_names_the_input_that_failed(tmp_path):
 
 # --- configuration and confinement ---------------------------------------------------------------
 
-@pytest.mark.parametrize("text,expected", [
-    ("inputs:\n  - name: a\n    destination: ../outside\n    https: {url: 'https://x.invalid/a'}\n",
-     "inputs.yaml:3: field inputs[0].destination"),
-    ("inputs:\n  - name: a\n    destination: /etc/passwd\n    https: {url: 'https://x.invalid/a'}\n",
-     "field inputs[0].destination"),
-    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
-     "  - name: a\n    destination: reports\n    https: {url: 'https://x.invalid/b'}\n",
-     "field inputs[1].name: 'a' is declared twice"),
-    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
-     "  - name: b\n    destination: runs/index.csv\n    https: {url: 'https://x.invalid/b'}\n",
-     "field inputs[1].destination: 'runs/index.csv' overlaps input 'a'"),
-    ("inputs:\n  - name: a\n    destination: runs\n    repository: {url: 'https://github.com/a/b.git', path: runs}\n"
-     "    incremental: true\n", "field inputs[0].incremental: only an https source or an s3 key"),
-    ("inputs:\n  - name: a\n    destination: ops/latency_state.json\n    https: {url: 'https://x.invalid/a'}\n",
-     "under ops/ only ops/state_archive"),
-    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n    s3: {bucket: b, key: k}\n",
-     "field inputs[0]"),
-    ("inputs:\n  - name: a\n    destination: runs\n    http: {url: 'https://x.invalid/a'}\n",
-     "did you mean 'https'?"),
-    ("inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://user:pw@x.invalid/a'}\n",
-     "field inputs[0].https.url"),
-])
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "inputs:\n  - name: a\n    destination: ../outside\n    https: {url: 'https://x.invalid/a'}\n",
+            "inputs.yaml:3: field inputs[0].destination",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: /etc/passwd\n    https: {url: 'https://x.invalid/a'}\n",
+            "field inputs[0].destination",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+            "  - name: a\n    destination: reports\n    https: {url: 'https://x.invalid/b'}\n",
+            "field inputs[1].name: 'a' is declared twice",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+            "  - name: b\n    destination: runs/index.csv\n    https: {url: 'https://x.invalid/b'}\n",
+            "field inputs[1].destination: 'runs/index.csv' overlaps input 'a'",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    repository: {url: 'https://github.com/a/b.git', path: runs}\n"
+            "    incremental: true\n",
+            "field inputs[0].incremental: only an https source or an s3 key",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: ops/latency_state.json\n    https: {url: 'https://x.invalid/a'}\n",
+            "under ops/ only ops/state_archive",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n    s3: {bucket: b, key: k}\n",
+            "field inputs[0]",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    http: {url: 'https://x.invalid/a'}\n",
+            "did you mean 'https'?",
+        ),
+        (
+            "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://user:pw@x.invalid/a'}\n",
+            "field inputs[0].https.url",
+        ),
+    ],
+)
 def test_an_invalid_config_names_the_file_and_field_and_exits_2(tmp_path, text, expected):
     ws = tmp_path / "ws"
     write_config(ws, text)
@@ -289,8 +356,11 @@ def test_an_unknown_only_name_is_exit_2(tmp_path):
 
 def test_a_missing_credential_variable_is_exit_2_naming_the_field(tmp_path):
     ws = tmp_path / "ws"
-    write_config(ws, "inputs:\n  - name: a\n    destination: reports/x.json\n"
-                     "    https: {url: 'https://x.invalid/a', headers_env: {Authorization: NOT_SET_HERE}}\n")
+    write_config(
+        ws,
+        "inputs:\n  - name: a\n    destination: reports/x.json\n"
+        "    https: {url: 'https://x.invalid/a', headers_env: {Authorization: NOT_SET_HERE}}\n",
+    )
     run = pull(ws)
     assert run.exit_code == 2, run
     assert "https.headers_env.Authorization: environment variable NOT_SET_HERE is not set" in run.stderr
@@ -300,8 +370,11 @@ def test_a_destination_through_a_symlink_out_of_the_workspace_is_refused(tmp_pat
     outside = tmp_path / "outside"
     outside.mkdir()
     ws = tmp_path / "ws"
-    write_config(ws, "inputs:\n  - name: a\n    destination: reports/portfolio_summary.json\n"
-                     "    https: {url: 'http://127.0.0.1:9/a'}\n")
+    write_config(
+        ws,
+        "inputs:\n  - name: a\n    destination: reports/portfolio_summary.json\n"
+        "    https: {url: 'http://127.0.0.1:9/a'}\n",
+    )
     (ws / "reports").symlink_to(outside)
     run = pull(ws)
     assert run.exit_code == 1 and run.error_code == "unsafe_input", run
@@ -313,7 +386,9 @@ def test_dry_run_lists_the_plan_and_contacts_nothing(tmp_path):
     with FileServer() as server:
         server.files["/a.json"] = b"{}"
         ws = tmp_path / "ws"
-        write_config(ws, f"""
+        write_config(
+            ws,
+            f"""
 inputs:
   - name: a
     destination: reports/portfolio_summary.json
@@ -321,13 +396,16 @@ inputs:
   - name: b
     destination: runs
     repository: {{url: "https://github.com/acme/research.git", ref: v1.2.0, path: runs, token_env: RESEARCH_TOKEN}}
-""")
+""",
+        )
         run = pull(ws, "--dry-run")
         assert server.requests == []
     assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
     plan = json.loads((ws / "out/inputs" / f"{run.summary['job_id']}.json").read_text())
-    assert [p["source"] for p in plan["planned"]] == [f"{server.url}/a.json",
-                                                      "https://github.com/acme/research.git@v1.2.0:runs"]
+    assert [p["source"] for p in plan["planned"]] == [
+        f"{server.url}/a.json",
+        "https://github.com/acme/research.git@v1.2.0:runs",
+    ]
     assert not (ws / "reports").exists() and not (ws / "out/inputs/pulled.json").exists()
     assert "SECRETQUERY" not in run.stdout
 
@@ -351,8 +429,11 @@ def test_the_action_runs_a_dry_run(tmp_path):
     from _support_actions import run_action
 
     ws = tmp_path / "ws"
-    write_config(ws, "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
-                     "  - name: b\n    destination: reports/x.json\n    https: {url: 'https://x.invalid/b'}\n")
+    write_config(
+        ws,
+        "inputs:\n  - name: a\n    destination: runs\n    https: {url: 'https://x.invalid/a'}\n"
+        "  - name: b\n    destination: reports/x.json\n    https: {url: 'https://x.invalid/b'}\n",
+    )
     result = run_action("inputs-pull", {"workspace": str(ws), "only": "a\n b", "dry-run": "true"}, tmp_path)
     assert result["code"] == 0, result
     summary = json.loads(Path(result["steps"]["run"]["summary"]).read_text())
@@ -371,12 +452,15 @@ def test_a_symlink_in_the_repository_is_refused(tmp_path):
     git("push", "--quiet", "origin", "HEAD:main", cwd=work)
     ws = tmp_path / "ws"
     for destination, path in (("runs", "runs"), ("reports/portfolio_summary.json", "reports/portfolio_summary.json")):
-        write_config(ws, f"""
+        write_config(
+            ws,
+            f"""
 inputs:
   - name: a
     destination: {destination}
     repository: {{url: "git+file://{bare}", ref: main, path: {path}}}
-""")
+""",
+        )
         run = pull(ws)
         assert run.exit_code == 1 and run.error_code == "unsafe_input", run
         assert not (ws / destination).exists() and not (ws / destination).is_symlink()
@@ -390,17 +474,29 @@ def test_secrets_appear_only_in_mask_commands_under_github_actions(tmp_path, fai
         if fail:
             server.fail_status["/log.csv"] = fail
         ws = tmp_path / "ws"
-        write_config(ws, "inputs:\n  - name: a\n    destination: reports/x.csv\n"
-                         "    https: {url_env: SIGNED_URL, headers_env: {Authorization: AUTH_HEADER}}\n")
+        write_config(
+            ws,
+            "inputs:\n  - name: a\n    destination: reports/x.csv\n"
+            "    https: {url_env: SIGNED_URL, headers_env: {Authorization: AUTH_HEADER}}\n",
+        )
         output, step_summary = tmp_path / "output", tmp_path / "summary.md"
-        run = pull(ws, env={"SIGNED_URL": f"{server.url}/log.csv?X-Amz-Signature={signed}",
-                            "AUTH_HEADER": CANARY_HEADER, "GITHUB_ACTIONS": "true",
-                            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(step_summary)})
+        run = pull(
+            ws,
+            env={
+                "SIGNED_URL": f"{server.url}/log.csv?X-Amz-Signature={signed}",
+                "AUTH_HEADER": CANARY_HEADER,
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(step_summary),
+            },
+        )
     assert run.exit_code == (1 if fail else 0), run
-    outside_masks = "\n".join(line for line in run.stdout.splitlines() + run.stderr.splitlines()
-                              if not line.startswith("::add-mask::"))
-    files = "".join(p.read_text(errors="replace") for p in [output, step_summary, *ws.rglob("*")]
-                    if p.is_file() and p.exists())
+    outside_masks = "\n".join(
+        line for line in run.stdout.splitlines() + run.stderr.splitlines() if not line.startswith("::add-mask::")
+    )
+    files = "".join(
+        p.read_text(errors="replace") for p in [output, step_summary, *ws.rglob("*")] if p.is_file() and p.exists()
+    )
     for canary in (signed, "canary-HTTP-TOKEN"):
         assert canary not in outside_masks and canary not in files, canary
     assert any(line.startswith("::add-mask::") for line in run.stdout.splitlines() + run.stderr.splitlines())
@@ -418,13 +514,19 @@ def test_a_job_that_reads_no_input_is_told_so_without_a_warning(tmp_path):
 
 def test_credentials_go_only_over_https_or_to_this_machine(tmp_path):
     ws = tmp_path / "ws"
-    write_config(ws, "inputs:\n  - name: log\n    destination: logs/s.csv\n"
-                     "    https: {url: 'http://research.example.invalid/s.csv', headers_env: {Authorization: AUTH}}\n")
+    write_config(
+        ws,
+        "inputs:\n  - name: log\n    destination: logs/s.csv\n"
+        "    https: {url: 'http://research.example.invalid/s.csv', headers_env: {Authorization: AUTH}}\n",
+    )
     run = pull(ws, env={"AUTH": "Bearer canary-over-http-5c1d"})
     assert run.exit_code == 2 and "only sent over https://" in run.summary["diagnostics"]["error_message"], run
     assert "canary-over-http-5c1d" not in run.stdout + run.stderr
-    write_config(ws, "inputs:\n  - name: x\n    destination: ops/state_archived.csv\n"
-                     "    https: {url: 'https://research.example.invalid/x'}\n")
+    write_config(
+        ws,
+        "inputs:\n  - name: x\n    destination: ops/state_archived.csv\n"
+        "    https: {url: 'https://research.example.invalid/x'}\n",
+    )
     assert pull(ws).exit_code == 2  # only ops/state_archive itself is an input location under ops/
 
 

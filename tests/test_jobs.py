@@ -127,9 +127,12 @@ def _job_name_lists(path: Path, names: set[str]):
 
 def test_no_module_but_the_registry_lists_job_names():
     names = set(jobs.BY_NAME)
-    offenders = [f"{path.relative_to(ROOT)}:{line} {found}"
-                 for path in sorted((ROOT / "observability").rglob("*.py")) if path != ROOT / "observability" / "jobs.py"
-                 for line, found in _job_name_lists(path, names)]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} {found}"
+        for path in sorted((ROOT / "observability").rglob("*.py"))
+        if path != ROOT / "observability" / "jobs.py"
+        for line, found in _job_name_lists(path, names)
+    ]
     assert not offenders, offenders
 
 
@@ -139,11 +142,13 @@ def test_the_scan_for_job_name_lists_finds_one(tmp_path):
     assert list(_job_name_lists(sample, set(jobs.BY_NAME))) == [(1, ["latency", "weekly", "dashboard"])]
 
 
-@pytest.mark.parametrize("job,command", [(j, c) for j, c in COMMANDS if c.dry_run],
-                         ids=[" ".join(c.path) for _, c in COMMANDS if c.dry_run])
+@pytest.mark.parametrize(
+    "job,command", [(j, c) for j, c in COMMANDS if c.dry_run], ids=[" ".join(c.path) for _, c in COMMANDS if c.dry_run]
+)
 def test_dry_run_is_the_documented_flag_and_old_spellings_are_hidden(job, command):
-    options = {opt: param for param in _command(command.path).params if isinstance(param, click.Option)
-               for opt in param.opts}
+    options = {
+        opt: param for param in _command(command.path).params if isinstance(param, click.Option) for opt in param.opts
+    }
     assert jobs.DRY_RUN in options and not options[jobs.DRY_RUN].hidden
     help_text = CliRunner().invoke(cli, [*command.path, "--help"]).output
     assert jobs.DRY_RUN in help_text
@@ -159,8 +164,18 @@ def _sample(tmp_path: Path, name: str) -> Path:
 
 
 def _invoke(args: list[str]) -> Run:
-    return Run(CliRunner().invoke(cli, args, env={"OBS_NOW": NOW, "GITHUB_ACTIONS": None,
-                                                  "OBS_WEEKLY_WEBHOOK_URL": None, "OBS_DASHBOARD_UPLOAD_COMMAND": None}))
+    return Run(
+        CliRunner().invoke(
+            cli,
+            args,
+            env={
+                "OBS_NOW": NOW,
+                "GITHUB_ACTIONS": None,
+                "OBS_WEEKLY_WEBHOOK_URL": None,
+                "OBS_DASHBOARD_UPLOAD_COMMAND": None,
+            },
+        )
+    )
 
 
 # Each command with an old spelling: the arguments that make a dry run of it on the sample workspace.
@@ -181,8 +196,12 @@ def test_each_old_spelling_still_makes_a_dry_run(tmp_path, path):
     if path != ("latency", "sample"):  # weekly and dashboard read the latency rollups the sample makes
         for name in ("old", "new", "none"):
             ws = _sample(tmp_path, name)
-            assert _invoke(["latency", "sample", "--workspace", str(ws), "--input", "sample/signal_notifier.csv",
-                            "--dry-run"]).exit_code == 0
+            assert (
+                _invoke(
+                    ["latency", "sample", "--workspace", str(ws), "--input", "sample/signal_notifier.csv", "--dry-run"]
+                ).exit_code
+                == 0
+            )
     runs = {}
     for name, flag in (("old", [alias]), ("new", [jobs.DRY_RUN]), ("none", [])):
         ws = tmp_path / name if (tmp_path / name).exists() else _sample(tmp_path, name)
@@ -190,13 +209,20 @@ def test_each_old_spelling_still_makes_a_dry_run(tmp_path, path):
     assert runs["old"].exit_code == 0 and runs["old"].summary["status"] == "dry_run", runs["old"]
     assert runs["new"].exit_code == 0 and runs["new"].summary["status"] == "dry_run", runs["new"]
     assert runs["none"].summary["status"] != "dry_run", runs["none"]  # without either flag it is a real run
-    assert re.sub(r"[0-9a-f]{8}", "", str(sorted(runs["old"].summary))) == \
-        re.sub(r"[0-9a-f]{8}", "", str(sorted(runs["new"].summary)))
+    assert re.sub(r"[0-9a-f]{8}", "", str(sorted(runs["old"].summary))) == re.sub(
+        r"[0-9a-f]{8}", "", str(sorted(runs["new"].summary))
+    )
 
 
 def test_a_dry_chain_and_cycle_pass_dry_run_only_to_jobs_that_send_outward():
-    assert [j.name for j in jobs.JOBS if jobs.outward_dry_run(j.name)] == \
-        ["latency", "weekly", "dashboard", "alerts", "sync", "workflow"]
+    assert [j.name for j in jobs.JOBS if jobs.outward_dry_run(j.name)] == [
+        "latency",
+        "weekly",
+        "dashboard",
+        "alerts",
+        "sync",
+        "workflow",
+    ]
     assert jobs.outward_dry_run("inputs") is None and jobs.outward_dry_run("unknown") is None
     assert all(jobs.command(c.path).dry_run for j in jobs.JOBS if j.outward for c in j.commands[:1])
 

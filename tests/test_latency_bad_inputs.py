@@ -35,8 +35,9 @@ CONFIG = "configs/observability/latency_alert.yaml"
 
 
 def run(ws: Path | str, *args: str) -> tuple[int, dict, str]:
-    result = CliRunner().invoke(cli, ["latency", "sample", "--workspace", str(ws), *args], env=ENV,
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["latency", "sample", "--workspace", str(ws), *args], env=ENV, catch_exceptions=False
+    )
     try:
         document = json.loads(result.stdout)
     except ValueError:
@@ -52,8 +53,16 @@ def ws(tmp_path: Path) -> Path:
     append_current(log, rows(START, START + timedelta(hours=3), ["feed_a", "feed_b"], step=timedelta(minutes=5)))
     code, doc, err = run(root, "--input", "logs/signal.csv")
     assert code == 0, err
-    append_current(log, rows(START + timedelta(hours=3), START + timedelta(hours=6), ["feed_a", "feed_b"],
-                             step=timedelta(minutes=5), seed=2))
+    append_current(
+        log,
+        rows(
+            START + timedelta(hours=3),
+            START + timedelta(hours=6),
+            ["feed_a", "feed_b"],
+            step=timedelta(minutes=5),
+            seed=2,
+        ),
+    )
     assert (root / "ops" / "signal_latency.csv").exists()
     return root
 
@@ -75,19 +84,34 @@ def _fails(ws: Path, args: list[str], *, exit_code: int, error_code: str, names:
 
 
 def test_missing_input_file(ws):
-    _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/nope.csv"], exit_code=1, error_code="missing_input",
-           names=["logs/nope.csv"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--input", "logs/nope.csv"],
+        exit_code=1,
+        error_code="missing_input",
+        names=["logs/nope.csv"],
+    )
 
 
 def test_unknown_header(ws):
     (ws / "logs" / "weird.csv").write_text("when,how_long,ok\n2026-01-05T01:00:00Z,12,ok\n", encoding="utf-8")
-    _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/weird.csv"], exit_code=1, error_code="invalid_input",
-           names=["logs/weird.csv", "line 1", "header"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--input", "logs/weird.csv"],
+        exit_code=1,
+        error_code="invalid_input",
+        names=["logs/weird.csv", "line 1", "header"],
+    )
 
 
 def test_config_not_found(ws):
-    _fails(ws, ["--input", "logs/signal.csv", "--alert-config", "configs/missing.yaml"], exit_code=2,
-           error_code="invalid_config", names=["configs/missing.yaml", "not found"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--alert-config", "configs/missing.yaml"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=["configs/missing.yaml", "not found"],
+    )
 
 
 def _config(ws: Path, text: str) -> None:
@@ -98,36 +122,60 @@ def _config(ws: Path, text: str) -> None:
 
 def test_config_with_invalid_yaml_names_the_line(ws):
     _config(ws, "slo_p95_ms: 1000\nwarning_threshold: 2\nsources: [a, b\ncritical_threshold: 3\n")
-    doc = _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config",
-                 names=[CONFIG, "YAML"])
+    doc = _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config", names=[CONFIG, "YAML"])
     assert f"{CONFIG}:4" in doc["diagnostics"]["error_message"] or f"{CONFIG}:3" in doc["diagnostics"]["error_message"]
 
 
 def test_config_with_a_wrong_type_names_file_line_and_field(ws):
     _config(ws, "# SLO\nwarning_threshold: 2\nslo_p95_ms: fast\n")
-    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config",
-           names=[f"{CONFIG}:3", "slo_p95_ms", "'fast'"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=[f"{CONFIG}:3", "slo_p95_ms", "'fast'"],
+    )
 
 
 def test_config_with_a_typo_key_suggests_the_right_one(ws):
     _config(ws, "warning_threshold: 2\nslo_p95ms: 1000\n")
-    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config",
-           names=[CONFIG, "slo_p95ms", "did you mean 'slo_p95_ms'"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=[CONFIG, "slo_p95ms", "did you mean 'slo_p95_ms'"],
+    )
 
 
 def test_bad_job_id(ws):
-    _fails(ws, ["--input", "logs/signal.csv", "--job-id", "tuesday-latency"], exit_code=2,
-           error_code="invalid_config", names=["--job-id", "tuesday-latency"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--job-id", "tuesday-latency"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=["--job-id", "tuesday-latency"],
+    )
 
 
 def test_probe_without_equals(ws):
-    _fails(ws, ["--input", "logs/signal.csv", "--probe", "http://127.0.0.1:9/health"], exit_code=2,
-           error_code="invalid_config", names=["--probe", "NAME=URL"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--probe", "http://127.0.0.1:9/health"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=["--probe", "NAME=URL"],
+    )
 
 
 def test_input_is_the_raw_store(ws):
-    _fails(ws, ["--input", "ops/signal_latency.csv"], exit_code=2, error_code="invalid_config",
-           names=["ops/signal_latency.csv", "raw store"])
+    _fails(
+        ws,
+        ["--input", "ops/signal_latency.csv"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=["ops/signal_latency.csv", "raw store"],
+    )
 
 
 def test_workspace_that_is_not_a_directory(tmp_path):
@@ -141,9 +189,11 @@ def test_workspace_that_is_not_a_directory(tmp_path):
     assert target.read_text(encoding="utf-8") == "not a workspace\n"
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="running as root: root ignores directory permissions, so a read-only ops/ is writable "
-                           "(test_ops_path_is_a_file covers the unwritable case)")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="running as root: root ignores directory permissions, so a read-only ops/ is writable "
+    "(test_ops_path_is_a_file covers the unwritable case)",
+)
 def test_ops_not_writable(ws):
     before = snapshot(ws, exclude=set())
     os.chmod(ws / "ops", 0o500)
@@ -159,8 +209,9 @@ def test_ops_not_writable(ws):
 
 def test_ops_path_is_a_file(tmp_path):
     ws = tmp_path / "ws"
-    append_current(ws / "logs" / "signal.csv", rows(START, START + timedelta(hours=1), ["feed_a"],
-                                                    step=timedelta(minutes=5)))
+    append_current(
+        ws / "logs" / "signal.csv", rows(START, START + timedelta(hours=1), ["feed_a"], step=timedelta(minutes=5))
+    )
     (ws / "ops").write_text("oops\n", encoding="utf-8")
     before = snapshot(ws, exclude=set())
     code, doc, err = run(ws, "--input", "logs/signal.csv")
@@ -174,15 +225,21 @@ def test_ops_path_is_a_file(tmp_path):
 def test_corrupt_state_file(ws):
     state = ws / "ops" / "latency_state.json"
     state.write_bytes(state.read_bytes()[:-40])  # cut short by something outside the job
-    _fails(ws, ["--input", "logs/signal.csv"], exit_code=1, error_code="invalid_input",
-           names=["ops/latency_state.json"])
+    _fails(
+        ws, ["--input", "logs/signal.csv"], exit_code=1, error_code="invalid_input", names=["ops/latency_state.json"]
+    )
 
 
 def test_state_file_of_another_version(ws):
     state = ws / "ops" / "latency_state.json"
     state.write_text(json.dumps({"version": 99}), encoding="utf-8")
-    _fails(ws, ["--input", "logs/signal.csv"], exit_code=1, error_code="invalid_input",
-           names=["ops/latency_state.json", "version"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv"],
+        exit_code=1,
+        error_code="invalid_input",
+        names=["ops/latency_state.json", "version"],
+    )
 
 
 BAD_ROWS = [
@@ -200,7 +257,9 @@ BAD_ROWS = [
 def test_malformed_rows_are_rejected_not_fatal(tmp_path):
     ws = tmp_path / "ws"
     good = rows(START, START + timedelta(hours=2), ["feed_a", "feed_b"], step=timedelta(minutes=10))
-    good_lines = [f"{t:%Y-%m-%dT%H:%M:%SZ},{ms:.6f},{status},{detail},{source}" for t, source, ms, status, detail in good]
+    good_lines = [
+        f"{t:%Y-%m-%dT%H:%M:%SZ},{ms:.6f},{status},{detail},{source}" for t, source, ms, status, detail in good
+    ]
     lines = ["timestamp_utc,latency_ms,status,detail,source"]
     bad_at = {}
     for i, line in enumerate(good_lines):
@@ -234,31 +293,54 @@ def test_malformed_rows_are_rejected_not_fatal(tmp_path):
     assert_same_samples(raw_keys(ws), rows_to_keys(good))
 
 
-@pytest.mark.parametrize("name", ["feed,x", "feed x", "feed\"x", "a" * 65])
+@pytest.mark.parametrize("name", ["feed,x", "feed x", 'feed"x', "a" * 65])
 def test_probe_flag_name_is_a_source_name(ws, name):
     """A --probe name becomes the samples' source (a rollup CSV field): 'feed,x' was accepted, its first
     cycle wrote a 12-field rollup row and every later cycle failed on it. The flag now holds names to
     the config's pattern for probe names (and the input's for sources)."""
-    _fails(ws, ["--input", "logs/signal.csv", "--probe", f"{name}=http://127.0.0.1:9/health"], exit_code=2,
-           error_code="invalid_config", names=["--probe", "[A-Za-z0-9_.:-]{1,64}"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--probe", f"{name}=http://127.0.0.1:9/health"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=["--probe", "[A-Za-z0-9_.:-]{1,64}"],
+    )
 
 
 def test_probe_url_env_not_set_names_file_and_field(ws):
     _config(ws, "probes:\n  - name: feed_x\n    url_env: OBS_TEST_UNSET_PROBE_URL\n")
     os.environ.pop("OBS_TEST_UNSET_PROBE_URL", None)
-    _fails(ws, ["--input", "logs/signal.csv"], exit_code=2, error_code="invalid_config",
-           names=[CONFIG, "probes[0].url_env", "OBS_TEST_UNSET_PROBE_URL"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv"],
+        exit_code=2,
+        error_code="invalid_config",
+        names=[CONFIG, "probes[0].url_env", "OBS_TEST_UNSET_PROBE_URL"],
+    )
 
 
 def test_input_that_is_a_directory(ws):
     (ws / "logs" / "adir").mkdir()
-    _fails(ws, ["--input", "logs/signal.csv", "--input", "logs/adir"], exit_code=1, error_code="invalid_input",
-           names=["logs/adir", "is a directory"])
+    _fails(
+        ws,
+        ["--input", "logs/signal.csv", "--input", "logs/adir"],
+        exit_code=1,
+        error_code="invalid_input",
+        names=["logs/adir", "is a directory"],
+    )
 
 
-@pytest.mark.parametrize("args", [["--slo-ms", "nan"], ["--slo-ms", "inf"], ["--lock-timeout", "nan"],
-                                  ["--raw-retention-days", "99999999999"], ["--rollup-retention-days", "10000000"],
-                                  ["--max-raw-bytes", str(1 << 62)]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--slo-ms", "nan"],
+        ["--slo-ms", "inf"],
+        ["--lock-timeout", "nan"],
+        ["--raw-retention-days", "99999999999"],
+        ["--rollup-retention-days", "10000000"],
+        ["--max-raw-bytes", str(1 << 62)],
+    ],
+)
 def test_a_non_finite_or_overflowing_number_is_a_usage_error_before_anything_is_stored(ws, args):
     """A nan SLO compares false to everything: samples would be stored and never page (issue 10, item 3)."""
     before = snapshot(ws)
@@ -294,8 +376,10 @@ def good(i: int, source: str = "feed_a") -> str:
 
 def write_lines(path: Path, lines: list, *, header: str | None = CURRENT, mode: str = "wb") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = b"".join((line if isinstance(line, bytes) else line.encode("utf-8")) + b"\n"
-                    for line in ([header] if header else []) + lines)
+    data = b"".join(
+        (line if isinstance(line, bytes) else line.encode("utf-8")) + b"\n"
+        for line in ([header] if header else []) + lines
+    )
     with open(path, mode) as handle:
         handle.write(data)
 
@@ -318,7 +402,7 @@ def rejects_of(ws: Path) -> list[dict]:
 def test_a_stray_quote_inside_an_unquoted_field_is_text_and_ingestion_goes_on(tmp_path):
     """Item 1: `upstream said "bad gateway` held the cursor before it for good while runs said ok."""
     ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
-    stray = f"{(START + timedelta(seconds=200)):%Y-%m-%dT%H:%M:%SZ},250,error,upstream said \"bad gateway,feed_a"
+    stray = f'{(START + timedelta(seconds=200)):%Y-%m-%dT%H:%M:%SZ},250,error,upstream said "bad gateway,feed_a'
     write_lines(log, [good(i) for i in range(10)] + [stray] + [good(i) for i in range(11, 21)])
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
     assert code == 0, err
@@ -335,7 +419,7 @@ def test_a_stray_quote_inside_an_unquoted_field_is_text_and_ingestion_goes_on(tm
 def test_a_rotation_after_a_stray_quote_keeps_the_rest_of_the_rotated_file(tmp_path):
     """Item 1: 1,001 rows in the log, 250 stored: the rows after the quote were dropped with the rotation."""
     ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
-    stray = f"{(START + timedelta(seconds=20 * 250)):%Y-%m-%dT%H:%M:%SZ},99999,error,upstream said \"bad gateway,feed_a"
+    stray = f'{(START + timedelta(seconds=20 * 250)):%Y-%m-%dT%H:%M:%SZ},99999,error,upstream said "bad gateway,feed_a'
     write_lines(log, [good(i) for i in range(250)] + [stray] + [good(i) for i in range(251, 1001)])
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
     assert code == 0, err
@@ -344,15 +428,16 @@ def test_a_rotation_after_a_stray_quote_keeps_the_rest_of_the_rotated_file(tmp_p
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now="2026-01-05T06:22:00Z")
     assert code == 0, err
     assert len(stored_rows(ws)) == 1011
-    assert stored_latencies(ws) == sorted([100.0 + i for i in range(1001) if i != 250] + [99999.0]
-                                          + [100.0 + i for i in range(10)])
+    assert stored_latencies(ws) == sorted(
+        [100.0 + i for i in range(1001) if i != 250] + [99999.0] + [100.0 + i for i in range(10)]
+    )
 
 
 def test_an_unterminated_quoted_field_is_rejected_and_the_rows_after_it_are_read(tmp_path):
     """A field that opens a quote and never closes it ends at its newline: the row is rejected, the next
     rows are not swallowed. While it is the last line it may still be being written: it waits."""
     ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
-    opened = f"{(START + timedelta(seconds=100)):%Y-%m-%dT%H:%M:%SZ},250,error,\"bad gateway,feed_a"
+    opened = f'{(START + timedelta(seconds=100)):%Y-%m-%dT%H:%M:%SZ},250,error,"bad gateway,feed_a'
     write_lines(log, [good(i) for i in range(5)] + [opened])
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
     assert code == 0, err
@@ -391,8 +476,9 @@ def test_a_non_utf8_byte_rejects_its_row_only_and_keeps_the_probe_samples(tmp_pa
     latin1 = f"{(START + timedelta(seconds=60)):%Y-%m-%dT%H:%M:%SZ},103,success,d\xe9j\xe0 vu,feed_a".encode("latin-1")
     write_lines(log, [good(i) for i in range(3)] + [latin1] + [good(i) for i in range(4, 8)])
     with http_server(Health) as base:
-        code, doc, err = cli_run(ws, "--input", "logs/signal.csv", "--probe", f"feed_p={base}/health",
-                                 now="2026-01-05T00:10:00Z")
+        code, doc, err = cli_run(
+            ws, "--input", "logs/signal.csv", "--probe", f"feed_p={base}/health", now="2026-01-05T00:10:00Z"
+        )
         assert code == 0, err
         assert doc["rejected_rows"] == 1 and doc["alerts"] == [], doc
         assert doc["status"] == "warning", doc  # the reject alone makes the run a warning
@@ -402,10 +488,12 @@ def test_a_non_utf8_byte_rejects_its_row_only_and_keeps_the_probe_samples(tmp_pa
         assert "UTF-8" in reject["reason"] and "\\xe9" in reject["raw"], reject
         assert [r["source"] for r in stored_rows(ws)].count("feed_p") == 1
         assert sorted(float(r["latency_ms"]) for r in stored_rows(ws) if r["source"] == "feed_a") == [
-            100.0 + i for i in range(8) if i != 3]
+            100.0 + i for i in range(8) if i != 3
+        ]
         write_lines(log, [good(8)], header=None, mode="ab")
-        code, doc, err = cli_run(ws, "--input", "logs/signal.csv", "--probe", f"feed_p={base}/health",
-                                 now="2026-01-05T00:25:00Z")
+        code, doc, err = cli_run(
+            ws, "--input", "logs/signal.csv", "--probe", f"feed_p={base}/health", now="2026-01-05T00:25:00Z"
+        )
     assert code == 0 and doc["status"] == "ok", (doc, err)
     assert doc["samples_written"] == 2 and doc["rejected_rows"] == 0, doc
 
@@ -429,10 +517,15 @@ def test_a_field_over_128_kib_is_rejected_with_its_line_and_later_runs_work(tmp_
 def test_a_legacy_row_acknowledged_before_it_was_emitted_is_rejected_not_stored_as_0_ms(tmp_path):
     """Item 12: ts_ack before ts_emit is a bad value (clock skew), not a 0 ms sample."""
     ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "legacy.csv"
-    write_lines(log, ["s1,2026-01-05T01:00:00Z,2026-01-05T01:00:01.5Z,success,sent",
-                      "s2,2026-01-05T01:10:05Z,2026-01-05T01:10:00Z,success,clock skew",
-                      "s3,2026-01-05T01:20:00Z,2026-01-05T01:20:00Z,success,same instant"],
-                header="signal_id,ts_emit,ts_ack,status,detail")
+    write_lines(
+        log,
+        [
+            "s1,2026-01-05T01:00:00Z,2026-01-05T01:00:01.5Z,success,sent",
+            "s2,2026-01-05T01:10:05Z,2026-01-05T01:10:00Z,success,clock skew",
+            "s3,2026-01-05T01:20:00Z,2026-01-05T01:20:00Z,success,same instant",
+        ],
+        header="signal_id,ts_emit,ts_ack,status,detail",
+    )
     code, doc, err = cli_run(ws, "--input", "logs/legacy.csv")
     assert code == 0, err
     assert doc["samples_written"] == 2 and doc["rejected_rows"] == 1, doc
@@ -447,7 +540,7 @@ def test_quotes_in_details_survive_a_lost_state_and_an_archive_rotation(tmp_path
     from tests._support_robust import sample_key, stored_keys
 
     ws, log = tmp_path / "ws", tmp_path / "ws" / "logs" / "signal.csv"
-    stray = f"{(START + timedelta(seconds=20 * 30)):%Y-%m-%dT%H:%M:%SZ},130,failure,upstream said \"bad gateway,feed_a"
+    stray = f'{(START + timedelta(seconds=20 * 30)):%Y-%m-%dT%H:%M:%SZ},130,failure,upstream said "bad gateway,feed_a'
     write_lines(log, [good(i) for i in range(30)] + [stray] + [good(i) for i in range(31, 600)])
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
     assert code == 0, err
@@ -477,6 +570,7 @@ def test_a_damaged_rejects_file_does_not_stop_a_run_after_a_lost_state(tmp_path)
 
 
 # -- found by attacking issue 10 (items 1 and 2) ------------------------------------------------------------------
+
 
 def test_the_last_row_of_a_rotated_log_without_its_newline_is_not_lost(tmp_path):
     """A rotated file is finished: its last row, written without a final newline (or cut mid-UTF-8 by the
@@ -524,15 +618,18 @@ def test_a_log_with_bare_cr_line_ends_is_not_read_as_ok(tmp_path):
     assert stored_latencies(ws) == [100.0 + i for i in range(8)]
 
 
-@pytest.mark.parametrize("option, target, owner", [
-    ("--raw-output", "ops/automation_runs.log", "automation log"),
-    ("--raw-output", "ops/latency_state.json", "latency state"),
-    ("--raw-output", "ops/signal_latency_rejects.csv", "rejects file"),
-    ("--raw-output", "ops/signal_latency_rollup.csv", "--rollup-output"),
-    ("--rollup-output", "ops/signal_latency.csv", "--raw-output"),
-    ("--rollup-output", "ops/latency_job_heartbeat.json", "heartbeat"),
-    ("--raw-output", "./ops/../ops/automation_runs.sequence", "automation log sequence"),
-])
+@pytest.mark.parametrize(
+    "option, target, owner",
+    [
+        ("--raw-output", "ops/automation_runs.log", "automation log"),
+        ("--raw-output", "ops/latency_state.json", "latency state"),
+        ("--raw-output", "ops/signal_latency_rejects.csv", "rejects file"),
+        ("--raw-output", "ops/signal_latency_rollup.csv", "--rollup-output"),
+        ("--rollup-output", "ops/signal_latency.csv", "--raw-output"),
+        ("--rollup-output", "ops/latency_job_heartbeat.json", "heartbeat"),
+        ("--raw-output", "./ops/../ops/automation_runs.sequence", "automation log sequence"),
+    ],
+)
 def test_an_output_naming_another_file_of_the_workspace_is_refused(tmp_path, option, target, owner):
     """`--raw-output ops/automation_runs.log` cut the automation log to the raw store's committed size
     ("cut 4766 uncommitted byte(s) from ops/automation_runs.log") and appended samples to it."""
@@ -541,8 +638,13 @@ def test_an_output_naming_another_file_of_the_workspace_is_refused(tmp_path, opt
     for minute in ("06:07", "06:22", "06:37", "06:52"):  # a log longer than the raw store
         code, doc, err = cli_run(ws, "--input", "logs/signal.csv", now=f"2026-01-05T{minute}:00Z")
         assert code == 0, err
-    before = {p: p.read_bytes() for p in (ws / "ops").iterdir() if p.is_file() and p.suffix != ".lock"
-              and p.name not in ("automation_runs.log", "automation_runs.sequence", "latency_job_heartbeat.json")}
+    before = {
+        p: p.read_bytes()
+        for p in (ws / "ops").iterdir()
+        if p.is_file()
+        and p.suffix != ".lock"
+        and p.name not in ("automation_runs.log", "automation_runs.sequence", "latency_job_heartbeat.json")
+    }
     log_before = (ws / "ops" / "automation_runs.log").read_bytes()
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv", option, target, now="2026-01-05T07:07:00Z")
     assert code == 2, (doc, err)
@@ -568,7 +670,9 @@ def test_an_upstream_signal_log_where_the_raw_store_goes_is_refused_not_appended
     write_lines(log, [good(i) for i in range(3)])
     upstream = ws / "ops" / "signal_latency.csv"
     upstream.parent.mkdir(parents=True)
-    upstream.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\r\n2026-01-05T00:00:00Z,12.5,success,,feed_z\r\n")
+    upstream.write_bytes(
+        b"timestamp_utc,latency_ms,status,detail,source\r\n2026-01-05T00:00:00Z,12.5,success,,feed_z\r\n"
+    )
     before = upstream.read_bytes()
     code, doc, err = cli_run(ws, "--input", "logs/signal.csv")
     assert code == 1 and doc["diagnostics"]["error_code"] == "invalid_input", (doc, err)

@@ -43,7 +43,9 @@ def _check_log(ws: Path, expected_lines: int) -> list[dict]:
         problems = [e.message for e in validator.iter_errors(line)]
         assert not problems, f"log line {line.get('sequence')}: {problems}"
     sequences = [line["sequence"] for line in lines]
-    assert sequences == list(range(1, expected_lines + 1)), f"sequence not strictly increasing without gaps: {sequences}"
+    assert sequences == list(range(1, expected_lines + 1)), (
+        f"sequence not strictly increasing without gaps: {sequences}"
+    )
     assert (ws / "ops" / "automation_runs.sequence").read_text().strip() == str(expected_lines)
     return lines
 
@@ -60,8 +62,13 @@ def test_eight_runs_at_once_one_wins_the_others_skip(tmp_path: Path):
     assert warm.returncode == 0, warm.stderr
     # New samples arrive, then eight runs start at once.
     # Enough of them that the winner holds the lock while the others are still starting up.
-    second = rows(START + timedelta(days=1), START + timedelta(days=4), SOURCES + ["extra_feed"],
-                  step=timedelta(minutes=1), seed=3)
+    second = rows(
+        START + timedelta(days=1),
+        START + timedelta(days=4),
+        SOURCES + ["extra_feed"],
+        step=timedelta(minutes=1),
+        seed=3,
+    )
     append_current(log, second)
     procs = [start_cli(args, env=env) for _ in range(8)]
     results = []
@@ -116,17 +123,26 @@ def test_parallel_log_appends_keep_the_sequence_gap_free_and_lines_small(tmp_pat
     script = tmp_path / "appender.py"
     script.write_text(_APPENDER.format(repo=str(REPO)), encoding="utf-8")
     workers, per_worker = 8, 10
-    procs = [subprocess.Popen([sys.executable, str(script), str(ws), str(w), str(per_worker)], env=clean_env(),
-                              stderr=subprocess.PIPE, text=True) for w in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(ws), str(w), str(per_worker)],
+            env=clean_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     lines = _check_log(ws, workers * per_worker)
-    tagged = [(line["diagnostics"]["worker"], line["diagnostics"]["run"]) for line in lines
-              if "worker" in line["diagnostics"]]
+    tagged = [
+        (line["diagnostics"]["worker"], line["diagnostics"]["run"]) for line in lines if "worker" in line["diagnostics"]
+    ]
     assert len(tagged) == len(set(tagged)), "a record was logged twice"
-    assert any(line["diagnostics"].get("truncated") for line in lines), \
+    assert any(line["diagnostics"].get("truncated") for line in lines), (
         "no record was large enough to need cutting; the size limit was not exercised"
+    )
 
 
 _FAILING_RUNS = textwrap.dedent("""
@@ -158,8 +174,16 @@ def test_parallel_failing_runs_each_log_one_valid_line(tmp_path: Path):
     missing = "/".join(["é" * 120] * 16) + "/signal.csv"
     script = tmp_path / "failing.py"
     script.write_text(_FAILING_RUNS.format(repo=str(REPO)), encoding="utf-8")
-    procs = [subprocess.Popen([sys.executable, str(script), str(ws), str(w), "10", missing], env=clean_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for w in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(ws), str(w), "10", missing],
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(8)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

@@ -41,8 +41,17 @@ START = stamp(1)
 
 
 def _sample_args(ws: Path, *extra: str) -> list[str]:
-    return ["latency", "sample", "--workspace", str(ws), "--input", "logs/signal_notifier.csv",
-            "--lock-timeout", "5", *extra]
+    return [
+        "latency",
+        "sample",
+        "--workspace",
+        str(ws),
+        "--input",
+        "logs/signal_notifier.csv",
+        "--lock-timeout",
+        "5",
+        *extra,
+    ]
 
 
 def _kill_after(args: list[str], env: dict, delay: float) -> int | None:
@@ -126,16 +135,21 @@ def run_seconds(tmp_path_factory) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 23, 37, 41])
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, seed: int, run_seconds: float,
-                                                               startup_seconds: float):
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(
+    tmp_path: Path, seed: int, run_seconds: float, startup_seconds: float
+):
     rng = random.Random(seed)
     ws = tmp_path / "ws"
     log = ws / "logs" / "signal_notifier.csv"
     days = 4
     data = rows(START, START + timedelta(days=days), SOURCES, step=timedelta(minutes=1), seed=seed)
     # Some cycles rotate by size, some by retention, some not at all.
-    extra = {11: ["--max-raw-bytes", "40000"], 23: ["--raw-retention-days", "2", "--max-raw-bytes", "60000"],
-             37: ["--raw-retention-days", "1"], 41: []}[seed]
+    extra = {
+        11: ["--max-raw-bytes", "40000"],
+        23: ["--raw-retention-days", "2", "--max-raw-bytes", "60000"],
+        37: ["--raw-retention-days", "1"],
+        41: [],
+    }[seed]
     expected = rows_to_keys([])
     cycles = 4 if seed != 41 else 3
     per_cycle = timedelta(days=days) / cycles
@@ -174,8 +188,9 @@ def _rotation_due_workspace(tmp_path: Path) -> tuple[Path, list[str], dict, obje
     done = run_cli(_sample_args(ws), env=env)
     assert done.returncode == 0, done.stderr
     assert not manifest_entries(ws)
-    later = rows(START + timedelta(days=3), START + timedelta(days=3, hours=2), SOURCES, step=timedelta(minutes=1),
-                 seed=6)
+    later = rows(
+        START + timedelta(days=3), START + timedelta(days=3, hours=2), SOURCES, step=timedelta(minutes=1), seed=6
+    )
     append_current(ws / "logs" / "signal_notifier.csv", later)
     env = clean_env(OBS_NOW=after(START + timedelta(days=3, hours=2), 7))
     return ws, ["--max-raw-bytes", "50000"], env, rows_to_keys(data) + rows_to_keys(later)
@@ -208,6 +223,7 @@ def _swapped(rotating: Path):
             seen.append(True)
             return False
         return bool(seen)
+
     return trigger
 
 

@@ -86,9 +86,9 @@ def test_rotation_reads_unread_tail_then_new_log(tmp_path):
     ws, log = tmp_path, tmp_path / "logs" / "notifier.csv"
     write_log(log, rows(0, 3))
     ok_run(ws, "--input", "logs/notifier.csv", now=NOW)
-    append_log(log, rows(3, 6))                      # written but not yet read ...
-    log.rename(log.with_name("notifier.csv.1"))       # ... when the notifier rotates
-    write_log(log, rows(6, 8))                        # and starts a new log
+    append_log(log, rows(3, 6))  # written but not yet read ...
+    log.rename(log.with_name("notifier.csv.1"))  # ... when the notifier rotates
+    write_log(log, rows(6, 8))  # and starts a new log
     run = ok_run(ws, "--input", "logs/notifier.csv", now=NOW + timedelta(minutes=15))
     assert run["samples_read"] == 5 and run["samples_written"] == 5
     assert any("rotated" in w for w in run["diagnostics"].get("warnings", []))
@@ -162,8 +162,10 @@ def test_a_multiline_record_still_being_written_is_left_for_the_next_run(tmp_pat
     from observability.upstream.signal_log import read_new
 
     log = tmp_path / "signal.csv"
-    log.write_text("timestamp_utc,latency_ms,status,detail,source\n2026-01-05T00:00:00Z,10,ok,,feed\n"
-                   '2026-01-05T00:01:00Z,20,error,"Traceback\n')
+    log.write_text(
+        "timestamp_utc,latency_ms,status,detail,source\n2026-01-05T00:00:00Z,10,ok,,feed\n"
+        '2026-01-05T00:01:00Z,20,error,"Traceback\n'
+    )
     now = parse_iso("2026-01-05T01:00:00Z")
     samples, rejects, cursor, _ = read_new(log, None, rel="signal.csv", default_source=None, now=now)
     assert [s.latency_ms for s in samples] == [10.0] and rejects == []
@@ -179,7 +181,7 @@ def test_an_open_quote_at_the_end_of_a_rotated_file_is_rejected_naming_that_file
     ws, log = tmp_path, tmp_path / "logs" / "notifier.csv"
     write_log(log, rows(0, 3))
     ok_run(ws, "--input", "logs/notifier.csv", now=NOW)
-    append_log(log, rows(3, 5) + [f"{T0.strftime('%Y-%m-%dT%H:%M:%SZ')},250,error,\"bad gateway,feed_a\n"])
+    append_log(log, rows(3, 5) + [f'{T0.strftime("%Y-%m-%dT%H:%M:%SZ")},250,error,"bad gateway,feed_a\n'])
     log.rename(log.with_name("notifier.csv.1"))
     write_log(log, rows(5, 7))
     run = ok_run(ws, "--input", "logs/notifier.csv", now=NOW + timedelta(minutes=15))
@@ -193,10 +195,12 @@ def test_quoted_fields_that_close_on_their_line_and_crlf_lines(tmp_path):
     """Escaped quotes (""), a field quoted then followed by text, CRLF endings: one record per line."""
     ws, log = tmp_path, tmp_path / "log.csv"
     stamp = T0.strftime("%Y-%m-%dT%H:%M:%SZ")
-    log.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\r\n"
-                    + f'{stamp},100,failure,"said ""no"", twice",feed_a\r\n'.encode()
-                    + f'{stamp},101,failure,"HTTP"503,feed_a\r\n'.encode()
-                    + f'{stamp},102,failure,"ends with a quote""",feed_a\r\n'.encode())
+    log.write_bytes(
+        b"timestamp_utc,latency_ms,status,detail,source\r\n"
+        + f'{stamp},100,failure,"said ""no"", twice",feed_a\r\n'.encode()
+        + f'{stamp},101,failure,"HTTP"503,feed_a\r\n'.encode()
+        + f'{stamp},102,failure,"ends with a quote""",feed_a\r\n'.encode()
+    )
     run = ok_run(ws, "--input", "log.csv", now=NOW)
     assert run["samples_written"] == 3 and run["rejected_rows"] == 0, run
     assert [r["detail"] for r in raw_rows(ws)] == ['said "no", twice', "HTTP503", 'ends with a quote"']
@@ -208,15 +212,19 @@ def test_an_open_quote_never_swallows_a_non_utf8_line_or_a_record(tmp_path):
     from observability.upstream.signal_log import read_new
 
     log = tmp_path / "signal.csv"
-    log.write_bytes(b"timestamp_utc,latency_ms,status,detail,source\n"
-                    b'2026-01-05T00:00:00Z,10,error,"opened,feed\n'
-                    b"  caf\xe9 line\n"
-                    b" , ,,\n"
-                    b"2026-01-05T00:01:00Z,20,ok,,feed\n")
-    samples, rejects, cursor, _ = read_new(log, None, rel="signal.csv", default_source=None,
-                                           now=parse_iso("2026-01-05T01:00:00Z"))
+    log.write_bytes(
+        b"timestamp_utc,latency_ms,status,detail,source\n"
+        b'2026-01-05T00:00:00Z,10,error,"opened,feed\n'
+        b"  caf\xe9 line\n"
+        b" , ,,\n"
+        b"2026-01-05T00:01:00Z,20,ok,,feed\n"
+    )
+    samples, rejects, cursor, _ = read_new(
+        log, None, rel="signal.csv", default_source=None, now=parse_iso("2026-01-05T01:00:00Z")
+    )
     assert [s.latency_ms for s in samples] == [20.0]
     assert [(r.line, r.reason.split(":")[0], r.raw) for r in rejects] == [
         (2, "unterminated quoted field", '2026-01-05T00:00:00Z,10,error,"opened,feed'),
-        (3, "not UTF-8 text (byte 6 of the line)", "  caf\\xe9 line")]
+        (3, "not UTF-8 text (byte 6 of the line)", "  caf\\xe9 line"),
+    ]
     assert cursor["offset"] == log.stat().st_size and cursor["line"] == 5

@@ -44,7 +44,8 @@ def test_current_format_statuses(tmp_path):
     assert summary["samples_written"] == len(rows)
     raw = raw_rows(ws)
     assert [(r["timestamp_utc"], r["source"], float(r["latency_ms"]), r["status"], r["detail"]) for r in raw] == [
-        (f"2025-10-11T11:{10 + i:02d}:00Z", "feed_a", float(100 + i), s, f"d{i}") for i, s in enumerate(statuses)]
+        (f"2025-10-11T11:{10 + i:02d}:00Z", "feed_a", float(100 + i), s, f"d{i}") for i, s in enumerate(statuses)
+    ]
     rollup = rollup_rows(ws)
     assert len(rollup) == 1
     expected_failures = sum(s not in SUCCESS for s in statuses)
@@ -57,9 +58,9 @@ def test_legacy_format_latency_and_ack_before_emit(tmp_path):
     ws = tmp_path
     rows = [
         "sig1,2025-10-11T11:00:00.000000+00:00,2025-10-11T11:00:01.250000+00:00,success,sent\n",  # 1250 ms
-        "sig2,2025-10-11T11:05:00+00:00,2025-10-11T11:05:00.000500+00:00,failure,noop\n",          # 0.5 ms
-        "sig3,2025-10-11T11:10:05+00:00,2025-10-11T11:10:00+00:00,ok,clock skew\n",                # -5 s: rejected
-        "sig4,2025-10-11T11:20:00Z,2025-10-11T11:20:30Z,stable,\n",                                # 30000 ms
+        "sig2,2025-10-11T11:05:00+00:00,2025-10-11T11:05:00.000500+00:00,failure,noop\n",  # 0.5 ms
+        "sig3,2025-10-11T11:10:05+00:00,2025-10-11T11:10:00+00:00,ok,clock skew\n",  # -5 s: rejected
+        "sig4,2025-10-11T11:20:00Z,2025-10-11T11:20:30Z,stable,\n",  # 30000 ms
     ]
     write_log(ws / "logs" / "legacy_notifier.csv", rows, header=LEGACY_HEADER)
     summary = ok_run(ws, "--input", "logs/legacy_notifier.csv", now=NOW)
@@ -81,16 +82,19 @@ def test_legacy_format_latency_and_ack_before_emit(tmp_path):
 def test_columns_in_another_order_and_extra_columns(tmp_path):
     ws = tmp_path
     header = "region,source,status,latency_ms,extra,timestamp_utc,detail\n"
-    rows = ["eu,feed_b,success,250.5,x,2025-10-11T11:01:00Z,first\n",
-            "us,feed_c,failure,900,y,2025-10-11T11:02:00Z,second\n"]
+    rows = [
+        "eu,feed_b,success,250.5,x,2025-10-11T11:01:00Z,first\n",
+        "us,feed_c,failure,900,y,2025-10-11T11:02:00Z,second\n",
+    ]
     write_log(ws / "reordered.csv", rows, header=header)
     legacy_header = "signal_id,ts_emit,ts_ack,status,detail,channel\n"
     legacy_rows = ["s1,2025-10-11T11:03:00Z,2025-10-11T11:03:00.100000Z,success,ok,slack\n"]
     write_log(ws / "legacy_extra.csv", legacy_rows, header=legacy_header)
     summary = ok_run(ws, "--input", "reordered.csv", "--input", "legacy_extra.csv", now=NOW)
     assert summary["samples_written"] == 3 and summary["rejected_rows"] == 0
-    got = sorted((r["timestamp_utc"], r["source"], float(r["latency_ms"]), r["status"], r["detail"])
-                 for r in raw_rows(ws))
+    got = sorted(
+        (r["timestamp_utc"], r["source"], float(r["latency_ms"]), r["status"], r["detail"]) for r in raw_rows(ws)
+    )
     assert got == [
         ("2025-10-11T11:01:00Z", "feed_b", 250.5, "success", "first"),
         ("2025-10-11T11:02:00Z", "feed_c", 900.0, "failure", "second"),
@@ -100,8 +104,7 @@ def test_columns_in_another_order_and_extra_columns(tmp_path):
 
 def test_empty_detail_and_source_use_default_source(tmp_path):
     ws = tmp_path
-    rows = ["2025-10-11T11:01:00Z,100,success,,\n",
-            "2025-10-11T11:02:00Z,200,failure,,named\n"]
+    rows = ["2025-10-11T11:01:00Z,100,success,,\n", "2025-10-11T11:02:00Z,200,failure,,named\n"]
     write_log(ws / "logs" / "feed.csv", rows, header=CURRENT_HEADER)
     # default source from the file name
     ok_run(ws, "--input", "logs/feed.csv", now=NOW)
@@ -117,12 +120,14 @@ def test_empty_detail_and_source_use_default_source(tmp_path):
 
 def test_bad_rows_are_rejected_not_fatal(tmp_path):
     ws = tmp_path
-    rows = ["2025-10-11T11:01:00Z,100,success,,feed_a\n",
-            "not-a-time,100,success,,feed_a\n",
-            "2025-10-11T11:02:00Z,-5,success,,feed_a\n",
-            "2025-10-11T11:03:00Z,abc,success,,feed_a\n",
-            "2025-10-11T14:00:00Z,100,success,,feed_a\n",   # > 1 h in the future of NOW
-            "2025-10-11T11:04:00Z,300,success,,feed_a\n"]
+    rows = [
+        "2025-10-11T11:01:00Z,100,success,,feed_a\n",
+        "not-a-time,100,success,,feed_a\n",
+        "2025-10-11T11:02:00Z,-5,success,,feed_a\n",
+        "2025-10-11T11:03:00Z,abc,success,,feed_a\n",
+        "2025-10-11T14:00:00Z,100,success,,feed_a\n",  # > 1 h in the future of NOW
+        "2025-10-11T11:04:00Z,300,success,,feed_a\n",
+    ]
     write_log(ws / "log.csv", rows)
     summary = ok_run(ws, "--input", "log.csv", now=NOW)
     assert summary["samples_written"] == 2
@@ -141,6 +146,7 @@ def test_unknown_header_is_an_error(tmp_path):
 
 
 # -- real upstream files --------------------------------------------------------------------------
+
 
 def _upstream(name: str) -> Path:
     if not UPSTREAM.is_dir():
@@ -164,7 +170,7 @@ def test_real_upstream_current_log(tmp_path):
     header, rows = _read_upstream_rows(src)
     ws = tmp_path / "ws"
     ws.mkdir()
-    copy = tmp_path / "upstream" / "signal_latency.csv"   # outside the workspace, as on a real checkout
+    copy = tmp_path / "upstream" / "signal_latency.csv"  # outside the workspace, as on a real checkout
     copy.parent.mkdir()
     shutil.copyfile(src, copy)
     cols = {name: i for i, name in enumerate(header)}
@@ -173,9 +179,15 @@ def test_real_upstream_current_log(tmp_path):
     assert summary["rejected_rows"] == 0
     assert summary["samples_written"] == len(rows)
     raw = raw_rows(ws)
-    expected = sorted((ts(r[cols["timestamp_utc"]]).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       r[cols["source"]] or "signal_latency", round(float(r[cols["latency_ms"]]), 3),
-                       r[cols["status"]].lower()) for r in rows)
+    expected = sorted(
+        (
+            ts(r[cols["timestamp_utc"]]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            r[cols["source"]] or "signal_latency",
+            round(float(r[cols["latency_ms"]]), 3),
+            r[cols["status"]].lower(),
+        )
+        for r in rows
+    )
     assert sorted((r["timestamp_utc"], r["source"], float(r["latency_ms"]), r["status"]) for r in raw) == expected
     # a second run over the unchanged file reads nothing new
     again = ok_run(ws, "--input", str(copy), now=latest + timedelta(minutes=25))
@@ -197,8 +209,13 @@ def test_real_upstream_legacy_log(tmp_path):
     assert summary["rejected_rows"] == 0
     assert summary["samples_written"] == len(rows)
     expected = sorted(
-        (round((ts(r[cols["ts_ack"]]) - ts(r[cols["ts_emit"]])).total_seconds() * 1000.0, 3),
-         r[cols["status"]].lower(), r[cols["detail"]]) for r in rows)
+        (
+            round((ts(r[cols["ts_ack"]]) - ts(r[cols["ts_emit"]])).total_seconds() * 1000.0, 3),
+            r[cols["status"]].lower(),
+            r[cols["detail"]],
+        )
+        for r in rows
+    )
     raw = raw_rows(ws) + archive_rows(ws)
     assert sorted((float(r["latency_ms"]), r["status"], r["detail"]) for r in raw) == expected
     assert {r["source"] for r in raw} == {"signal_latency.legacy"}  # default source: the file's stem
@@ -212,9 +229,13 @@ def test_a_byte_order_mark_before_the_header_is_accepted(tmp_path):
     from observability.upstream.signal_log import read_new
 
     log = tmp_path / "bom.csv"
-    log.write_bytes("\ufefftimestamp_utc,latency_ms,status,detail,source\n"
-                    "2025-10-11T11:35:42Z,2100,success,,router_demo\n".encode("utf-8"))
-    samples, rejects, cursor, _ = read_new(log, None, rel="bom.csv", default_source=None,
-                                           now=parse_iso("2025-10-11T12:00:00Z"))
+    log.write_bytes(
+        "\ufefftimestamp_utc,latency_ms,status,detail,source\n2025-10-11T11:35:42Z,2100,success,,router_demo\n".encode(
+            "utf-8"
+        )
+    )
+    samples, rejects, cursor, _ = read_new(
+        log, None, rel="bom.csv", default_source=None, now=parse_iso("2025-10-11T12:00:00Z")
+    )
     assert [(s.source, s.latency_ms) for s in samples] == [("router_demo", 2100.0)] and not rejects
     assert cursor["offset"] == log.stat().st_size

@@ -67,8 +67,11 @@ def test_stepping_only_touched_sources_gives_what_decoding_every_source_gives(tm
     expected = run_cycles(eager, 30)
     assert got == expected
     rules = {(a["rule"], a["source"], a["status"]) for cycle in got for a in cycle["alerts"]}
-    assert {("latency_slo", "feed_b", "resolved"), ("no_data", "feed_c", "firing"),
-            ("latency_slo", "feed_e", "firing")} <= rules
+    assert {
+        ("latency_slo", "feed_b", "resolved"),
+        ("no_data", "feed_c", "firing"),
+        ("latency_slo", "feed_e", "firing"),
+    } <= rules
     states = [json.loads((ws / "ops" / "latency_state.json").read_text()) for ws in (lazy, eager)]
     for state in states:
         state.pop("created_at")
@@ -80,8 +83,12 @@ def test_stepping_only_touched_sources_gives_what_decoding_every_source_gives(tm
 
 
 def many_rows(start, sources: int, hours: int) -> list[str]:
-    return [current_row(start + timedelta(hours=h, minutes=m), 9000.0 if s == 7 else 100.0 + s * 10,
-                        source=f"feed_{s:02d}") for h in range(hours) for m in (1, 16, 31, 46) for s in range(sources)]
+    return [
+        current_row(start + timedelta(hours=h, minutes=m), 9000.0 if s == 7 else 100.0 + s * 10, source=f"feed_{s:02d}")
+        for h in range(hours)
+        for m in (1, 16, 31, 46)
+        for s in range(sources)
+    ]
 
 
 def test_the_step_summary_lists_those_needing_attention_first_and_charts_only_them(tmp_path):
@@ -90,8 +97,15 @@ def test_the_step_summary_lists_those_needing_attention_first_and_charts_only_th
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=2, minutes=2))
     append_log(tmp_path / "log.csv", many_rows(start + timedelta(hours=2), 40, 1))
     step = tmp_path / "summary.md"
-    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=3, minutes=2),
-                      env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"})
+    run = run_latency(
+        tmp_path,
+        "--input",
+        "log.csv",
+        "--slo-ms",
+        str(SLO),
+        now=start + timedelta(hours=3, minutes=2),
+        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
+    )
     assert run.exit_code == 0, run
     assert len(run.summary["sources"]) == 40  # every source in the JSON figures
     text = step.read_text(encoding="utf-8")
@@ -121,10 +135,21 @@ def test_a_few_sources_are_all_listed_and_charted_as_before(tmp_path):
     start = ts("2025-10-11T10:00:00Z")
     write_log(tmp_path / "log.csv", many_rows(start, 3, 2))
     step = tmp_path / "summary.md"
-    run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=2, minutes=2),
-                      env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"})
+    run = run_latency(
+        tmp_path,
+        "--input",
+        "log.csv",
+        "--slo-ms",
+        str(SLO),
+        now=start + timedelta(hours=2, minutes=2),
+        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
+    )
     text = step.read_text(encoding="utf-8")
-    assert re.findall(r"^\| \S+ \S+ \| (feed_\d\d) \|", text.split("\n### ")[0], re.M) == ["feed_00", "feed_01", "feed_02"]
+    assert re.findall(r"^\| \S+ \S+ \| (feed_\d\d) \|", text.split("\n### ")[0], re.M) == [
+        "feed_00",
+        "feed_01",
+        "feed_02",
+    ]
     assert "sources shown" not in text and report.charted(run.summary["sources"]) is None
 
 
@@ -179,7 +204,9 @@ def test_a_workspace_written_by_the_previous_release_keeps_working(tmp_path):
     results = []
     for ws in (a, b):
         append_log(ws / "log.csv", many_rows(start + timedelta(hours=3), 2, 1))  # two sources only: 28 untouched
-        results.append(ok_run(ws, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=4, minutes=2)))
+        results.append(
+            ok_run(ws, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=4, minutes=2))
+        )
     assert results[0]["sources"] == results[1]["sources"] and results[0]["alerts"] == results[1]["alerts"]
     states = [json.loads((ws / "ops" / "latency_state.json").read_text()) for ws in (a, b)]
     assert states[0]["sources"] == states[1]["sources"]

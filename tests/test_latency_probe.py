@@ -47,11 +47,18 @@ def probe_rows(ws) -> dict[str, dict]:
 
 def test_probe_ok_error_and_redirect(tmp_path):
     hits: list[str] = []
-    routes = {"/health": (200, 0.12, {}), "/down": (503, 0, {}),
-              "/moved": (301, 0, {"Location": "/health"})}
+    routes = {"/health": (200, 0.12, {}), "/down": (503, 0, {}), "/moved": (301, 0, {"Location": "/health"})}
     with http_server(make_handler(routes, hits)) as base:
-        run = run_latency(tmp_path, "--probe", f"feed_ok={base}/health", "--probe", f"feed_down={base}/down",
-                          "--probe", f"feed_moved={base}/moved?token=s3cr3t", now=NOW)
+        run = run_latency(
+            tmp_path,
+            "--probe",
+            f"feed_ok={base}/health",
+            "--probe",
+            f"feed_down={base}/down",
+            "--probe",
+            f"feed_moved={base}/moved?token=s3cr3t",
+            now=NOW,
+        )
     assert run.exit_code == 0, run
     summary = run.summary
     rows = probe_rows(tmp_path)
@@ -81,9 +88,12 @@ def test_probe_timeout_from_config(tmp_path):
     release = threading.Event()
     routes = {"/slow": (200, 10, {}), "/fast": (204, 0, {})}
     with http_server(make_handler(routes, hits, release)) as base:
-        write_config(tmp_path, "probes:\n"
-                               f"  - {{name: feed_slow, url: '{base}/slow', timeout_seconds: 0.5}}\n"
-                               f"  - {{name: feed_fast, url: '{base}/fast', timeout_seconds: 0.5}}\n")
+        write_config(
+            tmp_path,
+            "probes:\n"
+            f"  - {{name: feed_slow, url: '{base}/slow', timeout_seconds: 0.5}}\n"
+            f"  - {{name: feed_fast, url: '{base}/fast', timeout_seconds: 0.5}}\n",
+        )
         started = time.monotonic()
         summary = ok_run(tmp_path, now=NOW)
         elapsed = time.monotonic() - started
@@ -117,8 +127,11 @@ def test_probes_across_runs_build_windows(tmp_path):
         for minute in (0, 15, 30):
             ok_run(tmp_path, "--probe", f"feed_ok={base}/health", now=f"2025-10-11T12:{minute:02d}:00Z")
     rows = raw_rows(tmp_path)
-    assert [r["timestamp_utc"] for r in rows] == ["2025-10-11T12:00:00Z", "2025-10-11T12:15:00Z",
-                                                   "2025-10-11T12:30:00Z"]
+    assert [r["timestamp_utc"] for r in rows] == [
+        "2025-10-11T12:00:00Z",
+        "2025-10-11T12:15:00Z",
+        "2025-10-11T12:30:00Z",
+    ]
     assert all(r["status"] == "ok" for r in rows)
     assert len(hits) == 3
 

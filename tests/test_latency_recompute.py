@@ -19,9 +19,16 @@ STATUSES = ["success", "success", "success", "ok", "stable", "failure", "error",
 
 def raw_bytes(seed: int, count: int = 3000) -> bytes:
     rng = random.Random(seed)
-    samples = [Sample(START + timedelta(seconds=rng.randrange(0, 4 * 3600)), rng.choice(["a", "b", "c.d"]),
-                      round(rng.expovariate(1 / 800), 3), rng.choice(STATUSES), rng.choice(DETAILS))
-               for _ in range(count)]
+    samples = [
+        Sample(
+            START + timedelta(seconds=rng.randrange(0, 4 * 3600)),
+            rng.choice(["a", "b", "c.d"]),
+            round(rng.expovariate(1 / 800), 3),
+            rng.choice(STATUSES),
+            rng.choice(DETAILS),
+        )
+        for _ in range(count)
+    ]
     return HEADER_BYTES + b"".join(format_rows(samples))
 
 
@@ -44,10 +51,14 @@ def test_recompute_of_plain_rows_equals_the_per_sample_path():
 
 
 def test_rows_parse_rows_skips_are_skipped_and_other_timestamp_forms_grouped_alike():
-    data = (HEADER_BYTES + b"2026-01-01T10:59:59Z,a,5.000,success,\n"
-            b"2026-01-01T12:30:00+01:00,a,7.000,failure,\n"  # 11:30 UTC
-            b"not a time,a,1.000,success,\n" b"2026-01-01T10:10:00Z,a,fast,success,\n" b"short,row\n" b"\n"
-            + HEADER_BYTES + b"2026-01-01T11:00:00Z,a,9.000,error,x\n")
+    data = (
+        HEADER_BYTES + b"2026-01-01T10:59:59Z,a,5.000,success,\n"
+        b"2026-01-01T12:30:00+01:00,a,7.000,failure,\n"  # 11:30 UTC
+        b"not a time,a,1.000,success,\n"
+        b"2026-01-01T10:10:00Z,a,fast,success,\n"
+        b"short,row\n"
+        b"\n" + HEADER_BYTES + b"2026-01-01T11:00:00Z,a,9.000,error,x\n"
+    )
     got = hourly_stats(data)
     assert got == reference(data)
     assert got[("2026-01-01T11", "a")].count == 2 and got[("2026-01-01T11", "a")].error_count == 1
@@ -63,7 +74,10 @@ def test_duckdb_path_equals_the_python_path_within_1e_9(tmp_path, seed):
     assert set(ours) == set(theirs)
     for key, mine in ours.items():
         other = theirs[key]
-        assert (mine.count, mine.failure_count, mine.error_count) == (other.count, other.failure_count,
-                                                                       other.error_count), key
+        assert (mine.count, mine.failure_count, mine.error_count) == (
+            other.count,
+            other.failure_count,
+            other.error_count,
+        ), key
         for field in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
             assert abs(getattr(mine, field) - getattr(other, field)) <= 1e-9, (key, field)

@@ -19,8 +19,12 @@ START = ts("2025-10-11T06:00:00Z")
 def hour_rows(hour: int) -> list[str]:
     at = START + timedelta(hours=hour)
     # feed_b breaches from hour 2 on: its streak runs across appended hours
-    return [current_row(at + timedelta(minutes=m), 5000.0 if (s == "feed_b" and hour >= 2) else 10.0 + hour, source=s)
-            for m in (5, 35) for s in ("feed_a", "feed_b", "feed_c") if not (s == "feed_c" and hour == 3)]
+    return [
+        current_row(at + timedelta(minutes=m), 5000.0 if (s == "feed_b" and hour >= 2) else 10.0 + hour, source=s)
+        for m in (5, 35)
+        for s in ("feed_a", "feed_b", "feed_c")
+        if not (s == "feed_c" and hour == 3)
+    ]
 
 
 def day_files(ws) -> dict[str, bytes]:
@@ -57,8 +61,9 @@ def test_a_second_cycle_in_the_same_hour_rewrites_the_day(tmp_path):
     append_log(tmp_path / "log.csv", [current_row(START + timedelta(hours=1, minutes=40), 10.0, source="feed_a")])
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=START + timedelta(hours=1, minutes=50))
     assert part.stat().st_ino != inode
-    assert [line for line in part.read_text().splitlines() if line.startswith("2025-10-11T07:00:00Z,feed_a,")][0] \
-        .split(",")[2] == "3"  # the hour's row recomputed with the third sample, once
+    assert [line for line in part.read_text().splitlines() if line.startswith("2025-10-11T07:00:00Z,feed_a,")][0].split(
+        ","
+    )[2] == "3"  # the hour's row recomputed with the third sample, once
 
 
 def test_a_torn_last_line_makes_the_cycle_rewrite_the_day_without_it(tmp_path, monkeypatch):
@@ -102,13 +107,24 @@ def test_a_run_killed_after_the_append_is_redone_without_a_doubled_row(tmp_path,
     assert day_files(killed) == day_files(clean)
 
 
-@pytest.mark.parametrize("since", ["2025-10-11T00:00:00Z", "2025-10-11T05:00:00Z", "2025-10-11T09:00:00Z",
-                                   "2025-10-11T11:00:00Z", "2025-10-11T12:00:00Z"])
+@pytest.mark.parametrize(
+    "since",
+    [
+        "2025-10-11T00:00:00Z",
+        "2025-10-11T05:00:00Z",
+        "2025-10-11T09:00:00Z",
+        "2025-10-11T11:00:00Z",
+        "2025-10-11T12:00:00Z",
+    ],
+)
 def test_the_tail_read_backwards_in_chunks_equals_the_whole_file_s_rows(tmp_path, since):
     store = RollupStore(tmp_path / "ops" / "signal_latency_rollup.csv", str)
     store.dir.mkdir(parents=True)
-    body = "".join(f"2025-10-11T{h:02d}:00:00Z,feed_{s:04d},1,0,0.0000,1.000,2.000,3.000,4.000,false,0\n"
-                   for h in range(12) for s in range(1500))  # ~125 KB an hour: several 64 KiB chunks
+    body = "".join(
+        f"2025-10-11T{h:02d}:00:00Z,feed_{s:04d},1,0,0.0000,1.000,2.000,3.000,4.000,false,0\n"
+        for h in range(12)
+        for s in range(1500)
+    )  # ~125 KB an hour: several 64 KiB chunks
     store.part("2025-10-11").write_text(HEADER + body)
     expected = [line for line in RollupStore(store.legacy, str).load("2025-10-11") if line[:20] >= since]
     assert store._tail("2025-10-11", since) == expected
@@ -145,6 +161,8 @@ def test_a_damaged_header_is_refused_by_the_first_cycle_of_an_hour_too(tmp_path)
     append_log(tmp_path / "log.csv", hour_rows(2))
     run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=START + timedelta(hours=2, minutes=50))
     assert run.exit_code == 1 and run.error_code == "invalid_input", run
-    assert "ops/signal_latency_rollup/2025-10-11.csv: line 1: unexpected header" in \
-        run.summary["diagnostics"]["error_message"]
+    assert (
+        "ops/signal_latency_rollup/2025-10-11.csv: line 1: unexpected header"
+        in run.summary["diagnostics"]["error_message"]
+    )
     assert part.read_bytes() == before

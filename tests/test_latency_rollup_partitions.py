@@ -16,8 +16,12 @@ def rows(items):
 
 
 def hourly(start, hours, latency=10.0, sources=("feed_a", "feed_b")):
-    return [(start + timedelta(hours=h, minutes=m), latency, "success", s)
-            for h in range(hours) for m in (5, 35) for s in sources]
+    return [
+        (start + timedelta(hours=h, minutes=m), latency, "success", s)
+        for h in range(hours)
+        for m in (5, 35)
+        for s in sources
+    ]
 
 
 def day_files(ws):
@@ -57,7 +61,9 @@ def test_an_old_single_rollup_file_is_migrated_on_the_first_run(tmp_path):
     assert not single.exists()
     assert {p.name: p.read_bytes() for p in directory.glob("*.csv")} == expected
     # A later run (nothing new) leaves the day files as they are.
-    again = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=30, minutes=35))
+    again = run_latency(
+        tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=30, minutes=35)
+    )
     assert again.exit_code == 0 and "split" not in again.stderr
     assert {p.name: p.read_bytes() for p in directory.glob("*.csv")} == expected
 
@@ -74,10 +80,10 @@ def test_an_old_single_file_brought_back_does_not_overwrite_newer_day_files(tmp_
     newer = read_combined(single)
     assert newer != stale
     old_day = HEADER + "2025-10-09T23:00:00Z,feed_a,1,0,0.0000,5.000,5.000,5.000,5.000,false,0\n"
-    single.write_text(old_day + stale.decode()[len(HEADER):])
+    single.write_text(old_day + stale.decode()[len(HEADER) :])
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=6, minutes=35))
     assert not single.exists()
-    assert read_combined(single).decode() == old_day + newer.decode()[len(HEADER):]  # only the missing day taken
+    assert read_combined(single).decode() == old_day + newer.decode()[len(HEADER) :]  # only the missing day taken
 
 
 def test_breach_streaks_run_across_midnight_and_late_data_restreaks_the_next_day(tmp_path):
@@ -91,8 +97,10 @@ def test_breach_streaks_run_across_midnight_and_late_data_restreaks_the_next_day
     day2 = tmp_path / "ops" / "signal_latency_rollup" / "2025-10-11.csv"
     # Late samples make hour 23 of the first day breach: only that day's hour is recomputed, and the
     # next day, which no new sample touched, is rewritten because its streaks continue from it.
-    append_log(tmp_path / "log.csv", rows([(start + timedelta(hours=1, minutes=m), 9000.0, "success", "feed_a")
-                                           for m in (10, 20, 30)]))
+    append_log(
+        tmp_path / "log.csv",
+        rows([(start + timedelta(hours=1, minutes=m), 9000.0, "success", "feed_a") for m in (10, 20, 30)]),
+    )
     summary = ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=4, minutes=15))
     assert summary["rollups_written"] == 1
     streaks = [(r["hour_utc"][8:13], int(r["breach_streak"])) for r in rollup_rows(tmp_path)]
@@ -123,12 +131,28 @@ def test_expired_days_are_deleted_and_the_oldest_day_trimmed(tmp_path):
     ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=8))
     assert day_files(tmp_path) == ["2025-10-01.csv", "2025-10-02.csv"]
     # 1 day of retention, 22 hours on: 01T20 .. 01T21 expire (01T22 is the cutoff), 2025-10-01 is trimmed.
-    summary = ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), "--rollup-retention-days", "1",
-                     now=start + timedelta(days=1, hours=2))
+    summary = ok_run(
+        tmp_path,
+        "--input",
+        "log.csv",
+        "--slo-ms",
+        str(SLO),
+        "--rollup-retention-days",
+        "1",
+        now=start + timedelta(days=1, hours=2),
+    )
     assert summary["rollups_dropped"] == 2 * 2
     assert [r["hour_utc"][8:13] for r in rollup_rows(tmp_path)][0] == "01T22"
-    summary = ok_run(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), "--rollup-retention-days", "1",
-                     now=start + timedelta(days=1, hours=5))
+    summary = ok_run(
+        tmp_path,
+        "--input",
+        "log.csv",
+        "--slo-ms",
+        str(SLO),
+        "--rollup-retention-days",
+        "1",
+        now=start + timedelta(days=1, hours=5),
+    )
     # cutoff 02T01: hours 01T22, 01T23 (the whole first day, deleted) and 02T00 (trimmed) go
     assert summary["rollups_dropped"] == 3 * 2 and day_files(tmp_path) == ["2025-10-02.csv"]
     assert [r["hour_utc"][8:13] for r in rollup_rows(tmp_path)][0] == "02T01"

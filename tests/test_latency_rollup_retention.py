@@ -45,9 +45,16 @@ def reference_rollups(all_rows: list[tuple]) -> dict[tuple[str, str], dict]:
         else:
             cuts = statistics.quantiles(values, n=100, method="inclusive")
             p50, p95, p99 = statistics.median(values), cuts[94], cuts[98]
-        out[key] = {"count": len(values), "failure_count": failures, "failure_rate": failures / len(values),
-                    "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": max(values),
-                    "breach_flag": p95 > SLO or failures / len(values) > 0.2 or errors > 0}
+        out[key] = {
+            "count": len(values),
+            "failure_count": failures,
+            "failure_rate": failures / len(values),
+            "p50_ms": p50,
+            "p95_ms": p95,
+            "p99_ms": p99,
+            "max_ms": max(values),
+            "breach_flag": p95 > SLO or failures / len(values) > 0.2 or errors > 0,
+        }
     return out
 
 
@@ -140,8 +147,9 @@ def test_untouched_hours_are_kept_byte_identical(tmp_path):
     # Mark untouched rows so a recomputation would be visible: hour 00 (before the change), 02 and 03 (after).
     marked = []
     for line in lines:
-        if line.startswith(("2025-10-11T00:00:00Z,feed_a,", "2025-10-11T02:00:00Z,feed_a,",
-                            "2025-10-11T03:00:00Z,feed_b,")):
+        if line.startswith(
+            ("2025-10-11T00:00:00Z,feed_a,", "2025-10-11T02:00:00Z,feed_a,", "2025-10-11T03:00:00Z,feed_b,")
+        ):
             parts = line.split(",")
             parts[5] = "4242.000"  # p50_ms: a value no recomputation would produce
             line = ",".join(parts)
@@ -169,9 +177,11 @@ def test_untouched_hours_are_kept_byte_identical(tmp_path):
 
 def test_rollup_retention_drops_old_rows(tmp_path):
     now = ts("2025-10-11T12:00:00Z")
-    items = [(now - timedelta(days=5, minutes=30), 100.0, "success", "feed_a"),
-             (now - timedelta(days=3, minutes=30), 100.0, "success", "feed_a"),
-             (now - timedelta(hours=1), 100.0, "success", "feed_a")]
+    items = [
+        (now - timedelta(days=5, minutes=30), 100.0, "success", "feed_a"),
+        (now - timedelta(days=3, minutes=30), 100.0, "success", "feed_a"),
+        (now - timedelta(hours=1), 100.0, "success", "feed_a"),
+    ]
     write_log(tmp_path / "log.csv", to_rows(items))
     ok_run(tmp_path, "--input", "log.csv", now=now)
     assert len(rollup_rows(tmp_path)) == 3
@@ -182,8 +192,7 @@ def test_rollup_retention_drops_old_rows(tmp_path):
     assert hours == sorted(hours)
     cutoff = iso(now + timedelta(minutes=15) - timedelta(days=4))
     assert all(h >= cutoff[:13] for h in hours)
-    assert hours == [iso(items[1][0])[:13] + ":00:00Z", iso(items[2][0])[:13] + ":00:00Z",
-                     iso(now)[:13] + ":00:00Z"]
+    assert hours == [iso(items[1][0])[:13] + ":00:00Z", iso(items[2][0])[:13] + ":00:00Z", iso(now)[:13] + ":00:00Z"]
 
 
 def _manifest(ws) -> list[dict]:
@@ -214,8 +223,16 @@ def _assert_union(ws, items) -> None:
 
 def test_raw_retention_archives_whole_days(tmp_path):
     now = ts("2025-10-30T12:00:00Z")  # cutoff: 2025-10-16T00:00:00Z with 14 days
-    stamps = ["2025-10-10T05:00:00Z", "2025-10-14T23:00:00Z", "2025-10-15T00:00:00Z", "2025-10-15T23:59:59Z",
-              "2025-10-16T00:00:00Z", "2025-10-16T00:30:00Z", "2025-10-29T10:00:00Z", "2025-10-30T11:00:00Z"]
+    stamps = [
+        "2025-10-10T05:00:00Z",
+        "2025-10-14T23:00:00Z",
+        "2025-10-15T00:00:00Z",
+        "2025-10-15T23:59:59Z",
+        "2025-10-16T00:00:00Z",
+        "2025-10-16T00:30:00Z",
+        "2025-10-29T10:00:00Z",
+        "2025-10-30T11:00:00Z",
+    ]
     items = [(ts(s), 100.0 + i, "success", "feed_a") for i, s in enumerate(stamps)]
     write_log(tmp_path / "log.csv", to_rows(items))
     summary = ok_run(tmp_path, "--input", "log.csv", "--raw-retention-days", "14", now=now)
@@ -246,12 +263,15 @@ def test_size_rotation_keeps_every_sample(tmp_path):
     log = tmp_path / "log.csv"
     write_log(log, [])
     for run in range(6):
-        batch = [(start + timedelta(hours=run * 2, minutes=m * 7), 100.0 + run * 100 + m, "success", "feed_a")
-                 for m in range(17)]
+        batch = [
+            (start + timedelta(hours=run * 2, minutes=m * 7), 100.0 + run * 100 + m, "success", "feed_a")
+            for m in range(17)
+        ]
         items.extend(batch)
         append_log(log, to_rows(batch))
-        summary = ok_run(tmp_path, "--input", "log.csv", "--max-raw-bytes", "1024",
-                         now=start + timedelta(hours=run * 2 + 2))
+        summary = ok_run(
+            tmp_path, "--input", "log.csv", "--max-raw-bytes", "1024", now=start + timedelta(hours=run * 2 + 2)
+        )
         raw_size = (tmp_path / "ops" / "signal_latency.csv").stat().st_size
         assert raw_size <= 1024, (run, raw_size)
         assert summary["next_rotation_bytes"] == 1024 - raw_size

@@ -38,8 +38,10 @@ def after(k: int):
 
 def samples(k: int, values, statuses=None, source: str = "feed_a", offset: int = 1) -> list[str]:
     statuses = statuses or ["success"] * len(values)
-    return [current_row(w(k) + timedelta(minutes=offset + i), v, s, "", source)
-            for i, (v, s) in enumerate(zip(values, statuses, strict=False))]
+    return [
+        current_row(w(k) + timedelta(minutes=offset + i), v, s, "", source)
+        for i, (v, s) in enumerate(zip(values, statuses, strict=False))
+    ]
 
 
 def p95(values) -> float:
@@ -228,7 +230,7 @@ def test_late_samples_do_not_double_count(tmp_path):
 def test_late_samples_turn_a_good_window_bad(tmp_path):
     feed = Feed(tmp_path)
     feed.run(after(0), samples(0, BAD))
-    s1 = feed.run(after(1), samples(1, [100]))       # one good sample: streak broken
+    s1 = feed.run(after(1), samples(1, [100]))  # one good sample: streak broken
     assert s1["alerts"] == []
     # late, slow samples for window 1 make it a breach: windows 0,1 and the new 2 all breach
     s2 = feed.run(after(2), samples(1, [9000, 9000, 9000], offset=5) + samples(2, BAD))
@@ -240,8 +242,16 @@ def test_catch_up_after_missed_runs(tmp_path):
     feed = Feed(tmp_path)
     feed.run(after(0), samples(0, GOOD))
     # 2 hours of missed schedules; the notifier kept writing
-    gap = (samples(1, GOOD) + samples(2, BAD) + samples(3, BAD) + samples(4, BAD)
-           + samples(5, GOOD) + samples(6, GOOD) + samples(7, GOOD) + samples(8, GOOD))
+    gap = (
+        samples(1, GOOD)
+        + samples(2, BAD)
+        + samples(3, BAD)
+        + samples(4, BAD)
+        + samples(5, GOOD)
+        + samples(6, GOOD)
+        + samples(7, GOOD)
+        + samples(8, GOOD)
+    )
     s = feed.run(after(8), gap)
     assert s["breach_count"] == 3
     a = only(s)

@@ -74,8 +74,13 @@ def test_configured_source_silent_13_months_is_stale_not_ok(tmp_path):
     assert alert_file(tmp_path, s["job_id"]) == s["alerts"]
     # the step summary shows the state and the age
     step = tmp_path / "step_summary.md"
-    run = run_latency(tmp_path, "--input", "logs/notifier.csv", now=later + timedelta(minutes=15),
-                      env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"})
+    run = run_latency(
+        tmp_path,
+        "--input",
+        "logs/notifier.csv",
+        now=later + timedelta(minutes=15),
+        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
+    )
     assert run.exit_code == 0, run
     line = next(x for x in step.read_text(encoding="utf-8").splitlines() if "feed_old" in x and "|" in x)
     assert "stale" in line and "🟢" not in line and "395 d" in line
@@ -106,8 +111,11 @@ def test_unconfigured_source_13_months_old_turns_stale_then_is_dropped(tmp_path)
 
 
 def test_boundary_exactly_at_the_limit_is_not_stale(tmp_path):
-    write_config(tmp_path, "sources: [feed_a, feed_b]\nno_data_after_minutes: 60\nstale_after_hours: 24\n"
-                           "source_stale_after_hours: {feed_a: 48}\n")
+    write_config(
+        tmp_path,
+        "sources: [feed_a, feed_b]\nno_data_after_minutes: 60\nstale_after_hours: 24\n"
+        "source_stale_after_hours: {feed_a: 48}\n",
+    )
     feed = Feed(tmp_path)
     feed.run(T + timedelta(minutes=10), _rows(T, "feed_a", "feed_b"))
     last_b = T + timedelta(minutes=2)

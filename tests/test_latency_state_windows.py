@@ -24,8 +24,12 @@ SLO = 1000.0
 
 
 def rows(start, hours, latency):
-    return [current_row(start + timedelta(hours=h, minutes=m), latency, source=s)
-            for h in range(hours) for m in (1, 16, 31, 46) for s in ("feed_a", "feed_b")]
+    return [
+        current_row(start + timedelta(hours=h, minutes=m), latency, source=s)
+        for h in range(hours)
+        for m in (1, 16, 31, 46)
+        for s in ("feed_a", "feed_b")
+    ]
 
 
 def state(ws):
@@ -42,11 +46,15 @@ def test_windows_are_packed_strings_and_round_trip():
 
 
 def test_a_source_s_windows_are_one_string_read_off_its_ends():
-    windows = {"2025-10-11T00:15:00Z": "1,900.0,0.0,0,3", "2025-10-11T00:00:00Z": "0,10.0,0.0,0,2",
-               "2025-10-11T00:30:00Z": "0,11.0,0.0,0,1"}
+    windows = {
+        "2025-10-11T00:15:00Z": "1,900.0,0.0,0,3",
+        "2025-10-11T00:00:00Z": "0,10.0,0.0,0,2",
+        "2025-10-11T00:30:00Z": "0,11.0,0.0,0,1",
+    }
     text = encode_windows(windows)
-    assert text == ("2025-10-11T00:00:00Z=0,10.0,0.0,0,2;2025-10-11T00:15:00Z=1,900.0,0.0,0,3;"
-                    "2025-10-11T00:30:00Z=0,11.0,0.0,0,1")  # oldest first
+    assert text == (
+        "2025-10-11T00:00:00Z=0,10.0,0.0,0,2;2025-10-11T00:15:00Z=1,900.0,0.0,0,3;2025-10-11T00:30:00Z=0,11.0,0.0,0,1"
+    )  # oldest first
     assert decode_windows(text) == windows and decode_windows("") == {}
     assert latest_window(text) == ("2025-10-11T00:30:00Z", "0,11.0,0.0,0,1") == latest_window(windows)
     assert latest_window("") is None and latest_window({}) is None
@@ -55,14 +63,17 @@ def test_a_source_s_windows_are_one_string_read_off_its_ends():
     assert decode_windows({"2025-10-11T00:00:00Z": [1, 2.0, 0.5, 1, 4]}) == {"2025-10-11T00:00:00Z": "1,2.0,0.5,1,4"}
 
 
-@pytest.mark.parametrize("keep_from, keep, expected", [
-    ("2025-10-11T00:00:00Z", None, ["00:00", "00:15", "00:30"]),   # nothing expired: the same string
-    ("2025-10-11T00:10:00Z", None, ["00:15", "00:30"]),
-    ("2025-10-11T00:30:00Z", None, ["00:30"]),
-    ("2025-10-11T01:00:00Z", None, []),
-    ("2025-10-11T01:00:00Z", "2025-10-11T00:30:00Z", ["00:30"]),    # the stepped window is kept
-    ("2025-10-11T00:20:00Z", "2025-10-11T00:00:00Z", ["00:00", "00:30"]),
-])
+@pytest.mark.parametrize(
+    "keep_from, keep, expected",
+    [
+        ("2025-10-11T00:00:00Z", None, ["00:00", "00:15", "00:30"]),  # nothing expired: the same string
+        ("2025-10-11T00:10:00Z", None, ["00:15", "00:30"]),
+        ("2025-10-11T00:30:00Z", None, ["00:30"]),
+        ("2025-10-11T01:00:00Z", None, []),
+        ("2025-10-11T01:00:00Z", "2025-10-11T00:30:00Z", ["00:30"]),  # the stepped window is kept
+        ("2025-10-11T00:20:00Z", "2025-10-11T00:00:00Z", ["00:00", "00:30"]),
+    ],
+)
 def test_expired_windows_are_cut_from_the_text_as_a_decode_would(keep_from, keep, expected):
     windows = {f"2025-10-11T00:{m}:00Z": f"{int(m == '15')},{m}.0,0.0,0,1" for m in ("00", "15", "30")}
     text = encode_windows(windows)
@@ -78,8 +89,10 @@ def older_form(doc, form):
     for entry in doc["sources"].values():  # what older releases wrote
         windows = decode_windows(entry["windows"])
         if form == "lists":
-            entry["windows"] = {k: [int(w.breach), w.p95_ms, w.failure_rate, w.errors, w.count]
-                                for k, w in ((k, Window.unpack(v)) for k, v in windows.items())}
+            entry["windows"] = {
+                k: [int(w.breach), w.p95_ms, w.failure_rate, w.errors, w.count]
+                for k, w in ((k, Window.unpack(v)) for k, v in windows.items())
+            }
         else:
             entry["windows"] = windows
     return doc
@@ -100,10 +113,15 @@ def test_a_state_with_older_windows_evaluates_as_the_current_form_does(tmp_path,
     results = []
     for ws in (a, b):
         append_log(ws / "log.csv", later)
-        results.append(ok_run(ws, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=4, minutes=1)))
+        results.append(
+            ok_run(ws, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=4, minutes=1))
+        )
     assert results[0]["sources"] == results[1]["sources"]
-    assert [(x["rule"], x["status"], x["breach_count"]) for x in results[0]["alerts"]] == \
-        [(x["rule"], x["status"], x["breach_count"]) for x in results[1]["alerts"]] != []
+    assert (
+        [(x["rule"], x["status"], x["breach_count"]) for x in results[0]["alerts"]]
+        == [(x["rule"], x["status"], x["breach_count"]) for x in results[1]["alerts"]]
+        != []
+    )
     assert state(a)["sources"] == state(b)["sources"]  # the older form is rewritten in the current one
     assert state(a)["alerts"] == state(b)["alerts"]
 
@@ -113,10 +131,16 @@ def test_the_state_text_is_json_dumps_whatever_the_windows_hold(odd):
     from observability.latency.job import state_text
 
     windows = encode_windows({"2025-10-11T00:00:00Z": "0,10.0,0.0,0,2", "2025-10-11T00:15:00Z": "1,1e-05,0.5,1,3"})
-    state = {"version": 2, "cursors": {"log.csv": {"header": ["a", "\x00"]}},
-             "sources": {"feed_a": {"windows": windows, "stepped": "2025-10-11T00:15:00Z"},
-                         "feed_b": {"windows": "", "last_sample_at": None}, "feed_c": {}},
-             "alerts": {}}
+    state = {
+        "version": 2,
+        "cursors": {"log.csv": {"header": ["a", "\x00"]}},
+        "sources": {
+            "feed_a": {"windows": windows, "stepped": "2025-10-11T00:15:00Z"},
+            "feed_b": {"windows": "", "last_sample_at": None},
+            "feed_c": {},
+        },
+        "alerts": {},
+    }
     if odd is not None:
         state["sources"]["feed_d"] = {"windows": odd}
         state["sources"]["feed_e"] = {"windows": windows, "note": odd}
@@ -142,24 +166,27 @@ def test_damaged_windows_are_refused_naming_the_field(tmp_path, bad, touched):
     assert "ops/latency_state.json: field sources.feed_a.windows: not a windows string" in message
 
 
-@pytest.mark.parametrize("path, bad", [
-    (("sources", "feed_a", "stepped"), 5),
-    (("sources", "feed_a", "stepped"), "garbage"),
-    (("sources", "feed_a", "last_sample_at"), 5),
-    (("sources", "feed_a", "last_sample_at"), "junk"),
-    (("sources", "feed_a", "stale_since"), ["x"]),
-    (("sources", "feed_a"), "x"),
-    (("sources",), "x"),
-    (("alerts",), []),
-    (("alerts", "abc"), 5),
-    (("created_at",), 5),
-    (("cursors",), 5),
-    (("alerts", "FP", "severity"), "bogus"),
-    (("alerts", "FP", "started_at"), 5),
-    (("alerts", "FP", "last_breach_at"), 5),
-    (("alerts", "FP", "breach_count"), "x"),
-    (("alerts", "FP", "source"), None),
-])
+@pytest.mark.parametrize(
+    "path, bad",
+    [
+        (("sources", "feed_a", "stepped"), 5),
+        (("sources", "feed_a", "stepped"), "garbage"),
+        (("sources", "feed_a", "last_sample_at"), 5),
+        (("sources", "feed_a", "last_sample_at"), "junk"),
+        (("sources", "feed_a", "stale_since"), ["x"]),
+        (("sources", "feed_a"), "x"),
+        (("sources",), "x"),
+        (("alerts",), []),
+        (("alerts", "abc"), 5),
+        (("created_at",), 5),
+        (("cursors",), 5),
+        (("alerts", "FP", "severity"), "bogus"),
+        (("alerts", "FP", "started_at"), 5),
+        (("alerts", "FP", "last_breach_at"), 5),
+        (("alerts", "FP", "breach_count"), "x"),
+        (("alerts", "FP", "source"), None),
+    ],
+)
 @pytest.mark.parametrize("touched", [True, False])
 def test_a_state_field_of_the_wrong_type_is_refused_naming_the_field(tmp_path, path, bad, touched):
     """A hand-edited state with a wrong type (a number for a time, a string for a source) failed the
@@ -175,8 +202,11 @@ def test_a_state_field_of_the_wrong_type_is_refused_naming_the_field(tmp_path, p
         place = place[key]
     place[path[-1]] = bad
     (tmp_path / "ops" / "latency_state.json").write_text(json.dumps(doc))
-    before = {p: p.read_bytes() for p in (tmp_path / "ops").rglob("*") if p.is_file() and "automation" not in p.name
-              and "heartbeat" not in p.name and not p.name.startswith(".")}
+    before = {
+        p: p.read_bytes()
+        for p in (tmp_path / "ops").rglob("*")
+        if p.is_file() and "automation" not in p.name and "heartbeat" not in p.name and not p.name.startswith(".")
+    }
     if touched:
         append_log(tmp_path / "log.csv", rows(start + timedelta(hours=1), 1, 10.0))
     run = run_latency(tmp_path, "--input", "log.csv", "--slo-ms", str(SLO), now=start + timedelta(hours=2, minutes=1))

@@ -12,8 +12,9 @@ from hypothesis import given, settings, strategies as st
 
 from observability.latency.stats import Stats, percentile, summarise
 
-values_st = st.lists(st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False),
-                     min_size=2, max_size=200)
+values_st = st.lists(
+    st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False), min_size=2, max_size=200
+)
 
 
 def close(a: float, b: float) -> bool:
@@ -26,7 +27,11 @@ def test_percentiles_match_statistics_quantiles_inclusive(data):
     reference = statistics.quantiles(data, n=100, method="inclusive")  # cut points 1..99
     ordered = sorted(data)
     for k in (1, 5, 25, 50, 75, 90, 95, 99):
-        assert close(percentile(ordered, k / 100), reference[k - 1]), (k, percentile(ordered, k / 100), reference[k - 1])
+        assert close(percentile(ordered, k / 100), reference[k - 1]), (
+            k,
+            percentile(ordered, k / 100),
+            reference[k - 1],
+        )
 
 
 @settings(max_examples=150, deadline=None)
@@ -95,8 +100,18 @@ def test_summarise_sorts_unsorted_input():
 
 
 def test_summarise_counts_failures_and_errors():
-    samples = [_S(10, "success"), _S(20, "ok"), _S(30, "stable"), _S(40, "failure"), _S(50, "error"),
-               _S(60, "timeout"), _S(70, "success"), _S(80, "success"), _S(90, "success"), _S(100, "success")]
+    samples = [
+        _S(10, "success"),
+        _S(20, "ok"),
+        _S(30, "stable"),
+        _S(40, "failure"),
+        _S(50, "error"),
+        _S(60, "timeout"),
+        _S(70, "success"),
+        _S(80, "success"),
+        _S(90, "success"),
+        _S(100, "success"),
+    ]
     stats = summarise(samples)
     assert stats.count == 10
     assert stats.failure_count == 3  # failure, error, timeout
@@ -112,12 +127,15 @@ def test_failure_rate_of_empty_stats_is_zero():
     assert Stats(0, 0, 0, 0, 0, 0, 0).failure_rate == 0.0
 
 
-@pytest.mark.parametrize("p95, failures, errors, expected", [
-    (1000.0, 0, 0, False),   # exactly the SLO is not a breach
-    (1000.1, 0, 0, True),    # just above
-    (10.0, 2, 0, False),     # 20 % == threshold is not a breach
-    (10.0, 3, 0, True),      # 30 % > 20 %
-    (10.0, 1, 1, True),      # any error sample breaches
-])
+@pytest.mark.parametrize(
+    "p95, failures, errors, expected",
+    [
+        (1000.0, 0, 0, False),  # exactly the SLO is not a breach
+        (1000.1, 0, 0, True),  # just above
+        (10.0, 2, 0, False),  # 20 % == threshold is not a breach
+        (10.0, 3, 0, True),  # 30 % > 20 %
+        (10.0, 1, 1, True),  # any error sample breaches
+    ],
+)
 def test_breaches(p95, failures, errors, expected):
     assert _stats(p95, failures, errors).breaches(1000.0, 0.2) is expected

@@ -13,8 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / ".importlinter"
-needs_import_linter = pytest.mark.skipif(importlib.util.find_spec("importlinter") is None,
-                                         reason="import-linter is not installed (pip install -e '.[test]')")
+needs_import_linter = pytest.mark.skipif(
+    importlib.util.find_spec("importlinter") is None, reason="import-linter is not installed (pip install -e '.[test]')"
+)
 
 
 def _contracts() -> configparser.ConfigParser:
@@ -32,8 +33,13 @@ def test_the_import_contracts_hold():
     # lint-imports itself (its console script's entry, with this interpreter), as a developer or CI runs it:
     # every contract kept, or the broken imports listed.
     entry = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
-    done = subprocess.run([sys.executable, "-c", entry, "--config", str(CONTRACTS), "--no-cache"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", entry, "--config", str(CONTRACTS), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout, done.stdout
 

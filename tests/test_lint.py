@@ -25,8 +25,9 @@ def test_actionlint_finds_nothing():
 
 
 def test_zizmor_offline_finds_nothing():
-    done = subprocess.run([_tool("zizmor"), "--offline", "--format", "plain", "."], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [_tool("zizmor"), "--offline", "--format", "plain", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings" in done.stdout + done.stderr
 
@@ -35,8 +36,14 @@ def test_third_party_actions_are_pinned_to_node24_releases():
     """Every uses: is a full SHA with a version comment; the majors are the node24 ones."""
     import re
 
-    node24_majors = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6,
-                     "actions/cache": 5, "actions/download-artifact": 7, "aws-actions/configure-aws-credentials": 5}
+    node24_majors = {
+        "actions/checkout": 5,
+        "actions/setup-python": 6,
+        "actions/upload-artifact": 6,
+        "actions/cache": 5,
+        "actions/download-artifact": 7,
+        "aws-actions/configure-aws-credentials": 5,
+    }
     files = list((ROOT / ".github" / "workflows").glob("*.yml")) + list((ROOT / "actions").glob("*/action.yml"))
     seen = 0
     for path in files:

@@ -46,8 +46,13 @@ def test_two_exports_in_the_same_second_keep_two_ids_and_two_snapshots(tmp_path)
         assert manifest["job_id"] == job_id
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "OBS_WORKSPACE")}
         env["OBS_NOW"] = EXPORT_NOW
-        traced = subprocess.run([sys.executable, "-m", "observability", "verify", "job", "--job-id", job_id,
-                                 "--workspace", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+        traced = subprocess.run(
+            [sys.executable, "-m", "observability", "verify", "job", "--job-id", job_id, "--workspace", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         report = json.loads(traced.stdout)
         assert report["traced_job_id"] == job_id, traced.stderr
 
@@ -99,9 +104,15 @@ def test_snapshots_written_at_once_under_one_name_all_survive(tmp_path):
 
 # -- alert issues ----------------------------------------------------------------------------------
 ALERT_NOW = "2026-01-08T10:00:00Z"
-MISSED = {"id": "0123456789abcdef", "rule": "missed_run", "source": "latency", "severity": "warning",
-          "message": "latency: 3 scheduled runs missed", "next_action": "check the schedule",
-          "runbook": "docs/schedules.md#missed-runs"}
+MISSED = {
+    "id": "0123456789abcdef",
+    "rule": "missed_run",
+    "source": "latency",
+    "severity": "warning",
+    "message": "latency: 3 scheduled runs missed",
+    "next_action": "check the schedule",
+    "runbook": "docs/schedules.md#missed-runs",
+}
 
 
 def firing(ws: Path, *alerts: dict) -> Path:
@@ -113,8 +124,13 @@ def firing(ws: Path, *alerts: dict) -> Path:
 def spawn_sync(ws: Path, fake: FakeGitHub, now: str = ALERT_NOW) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
     env.update(OBS_NOW=now, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url, GITHUB_REPOSITORY=fake.repo)
-    return subprocess.Popen([sys.executable, "-m", "observability", "alerts", "sync", "--workspace", str(ws)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "observability", "alerts", "sync", "--workspace", str(ws)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def cached_number(ws: Path) -> list[int]:
@@ -153,9 +169,12 @@ def test_a_rate_limited_close_does_not_post_resolved_again(tmp_path, status):
         ws = firing(tmp_path, MISSED)
         assert alerts_cli(ws, "sync", now=ALERT_NOW, fake=fake).summary["action_counts"] == {"opened": 1}
         firing(ws)  # the alert is gone
-        fake.inject(status, headers={"retry-after": "900"},  # past the wait bound: the run gives up
-                    body={"message": "You have exceeded a secondary rate limit."},
-                    match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"))
+        fake.inject(
+            status,
+            headers={"retry-after": "900"},  # past the wait bound: the run gives up
+            body={"message": "You have exceeded a secondary rate limit."},
+            match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"),
+        )
         failed = alerts_cli(ws, "sync", now="2026-01-08T11:00:00Z", fake=fake)
         assert failed.exit_code != 0 and failed.summary["status"] == "error", failed
         assert fake.issues[1]["state"] == "open"
@@ -171,18 +190,24 @@ def test_a_rate_limited_close_does_not_post_resolved_again(tmp_path, status):
 
 def test_a_rate_limited_close_does_not_post_recovered_again(tmp_path):
     def report(*args: str, now: str):
-        return alerts_cli(tmp_path, "report-failure", "--workflow", "latency", "--job", "sample", *args, now=now,
-                          fake=fake)
+        return alerts_cli(
+            tmp_path, "report-failure", "--workflow", "latency", "--job", "sample", *args, now=now, fake=fake
+        )
 
     with FakeGitHub() as fake:
         assert report("--run-url", "https://github.com/acme/ops/actions/runs/1", now=ALERT_NOW).exit_code == 0
-        fake.inject(429, headers={"retry-after": "900"},
-                    match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"))
-        failed = report("--run-url", "https://github.com/acme/ops/actions/runs/2", "--recovered",
-                        now="2026-01-08T11:00:00Z")
+        fake.inject(
+            429,
+            headers={"retry-after": "900"},
+            match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"),
+        )
+        failed = report(
+            "--run-url", "https://github.com/acme/ops/actions/runs/2", "--recovered", now="2026-01-08T11:00:00Z"
+        )
         assert failed.exit_code != 0 and fake.issues[1]["state"] == "open", failed
-        retry = report("--run-url", "https://github.com/acme/ops/actions/runs/3", "--recovered",
-                       now="2026-01-08T11:15:00Z")
+        retry = report(
+            "--run-url", "https://github.com/acme/ops/actions/runs/3", "--recovered", now="2026-01-08T11:15:00Z"
+        )
         assert retry.exit_code == 0 and retry.summary["action_counts"] == {"recovered": 1}, retry
         assert fake.issues[1]["state"] == "closed"
         recovered = [b for b in fake.comment_bodies(1) if b.startswith("**Recovered**")]
@@ -229,14 +254,31 @@ def test_two_failure_reports_with_empty_caches_at_once_keep_one_issue_and_both_f
         procs = []
         for i, name in enumerate(("a", "b")):
             env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
-            env.update(OBS_NOW=ALERT_NOW, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url,
-                       GITHUB_REPOSITORY=fake.repo)
+            env.update(OBS_NOW=ALERT_NOW, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url, GITHUB_REPOSITORY=fake.repo)
             (tmp_path / name).mkdir()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "observability", "alerts", "report-failure", "--workflow", "latency",
-                 "--job", "sample", "--run-url", f"https://github.com/acme/ops/actions/runs/{i + 1}",
-                 "--workspace", str(tmp_path / name)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "observability",
+                        "alerts",
+                        "report-failure",
+                        "--workflow",
+                        "latency",
+                        "--job",
+                        "sample",
+                        "--run-url",
+                        f"https://github.com/acme/ops/actions/runs/{i + 1}",
+                        "--workspace",
+                        str(tmp_path / name),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+            )
         outs = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outs
         assert sorted(fake.issues) == [1, 2] and fake.violations == []

@@ -28,8 +28,9 @@ def examples() -> list[list[str]]:
     for block in re.findall(r"^```(?:sh|bash)\n(.*?)^```", README, re.S | re.M):
         for command in re.sub(r"\\\n\s*", " ", block).splitlines():
             if command.startswith("observability "):
-                words = shlex.split(command.replace("$RUN_URL", RUN_URL).replace("<40-char sha>", "0" * 40),
-                                    comments=True)
+                words = shlex.split(
+                    command.replace("$RUN_URL", RUN_URL).replace("<40-char sha>", "0" * 40), comments=True
+                )
                 found.append(words[1:])
     return found
 
@@ -50,15 +51,22 @@ def test_every_readme_example_parses(args):
 
 
 def named(prefix: str) -> list[list[str]]:
-    chosen = [a for a in examples() if a[:len(prefix)] == prefix]
+    chosen = [a for a in examples() if a[: len(prefix)] == prefix]
     assert chosen, f"the README has no `observability {' '.join(prefix)}` example"
     return chosen
 
 
 def test_the_alerts_report_failure_examples_run_off_github(tmp_path):
     with FakeGitHub(clock=lambda: 1_767_866_400.0) as fake:
-        env = {**BASE_ENV, "GITHUB_WORKFLOW": None, "GITHUB_TOKEN": fake.token, "GITHUB_API_URL": fake.url,
-               "GITHUB_REPOSITORY": fake.repo, "OBS_WORKSPACE": str(tmp_path), "OBS_NOW": "2026-01-08T10:00:00Z"}
+        env = {
+            **BASE_ENV,
+            "GITHUB_WORKFLOW": None,
+            "GITHUB_TOKEN": fake.token,
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": fake.repo,
+            "OBS_WORKSPACE": str(tmp_path),
+            "OBS_NOW": "2026-01-08T10:00:00Z",
+        }
         for args in named(["alerts", "report-failure"]):
             run = run_cli(args, env=env)
             assert run.exit_code == 0, (args, run)
@@ -75,8 +83,9 @@ def test_the_weekly_examples_run(tmp_path):
     with receiver([503, 200]) as rec:
         env = {"OBS_WORKSPACE": str(ws), **delivery_env(rec)}
         week = report[report.index("--week-start") + 1]
-        failed = run_cli(["weekly", "report", "--week-start", week, "--max-retries", "1"], now="2026-01-12T00:07:00Z",
-                         env=env)
+        failed = run_cli(
+            ["weekly", "report", "--week-start", week, "--max-retries", "1"], now="2026-01-12T00:07:00Z", env=env
+        )
         assert failed.exit_code == 1, failed
         replayed = run_cli(replay + ["--retry-wait-seconds", "0"], now="2026-01-12T00:07:00Z", env=env)
     assert replayed.exit_code == 0 and replayed.summary["status"] == "ok", replayed

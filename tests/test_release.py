@@ -43,13 +43,21 @@ def test_notes_are_the_section_of_the_tagged_version():
     assert "next thing" not in text and "older" not in text
 
 
-@pytest.mark.parametrize("tag,pyproject,changelog,message", [
-    ("v1.2", PYPROJECT, CHANGELOG, "expected vX.Y.Z"),
-    ("v1.3.0", PYPROJECT, CHANGELOG, "version 1.2.0 does not match tag v1.3.0"),
-    ("v1.3.0", PYPROJECT.replace("1.2.0", "1.3.0"), CHANGELOG, "no '## [1.3.0] - YYYY-MM-DD' section"),
-    ("v1.2.0", PYPROJECT, CHANGELOG.replace("### Added\n- a thing\n\n### Fixed\n- a bug\n", ""), "section is empty"),
-    ("v1.2.0", "[project]\n", CHANGELOG, "no version"),
-])
+@pytest.mark.parametrize(
+    "tag,pyproject,changelog,message",
+    [
+        ("v1.2", PYPROJECT, CHANGELOG, "expected vX.Y.Z"),
+        ("v1.3.0", PYPROJECT, CHANGELOG, "version 1.2.0 does not match tag v1.3.0"),
+        ("v1.3.0", PYPROJECT.replace("1.2.0", "1.3.0"), CHANGELOG, "no '## [1.3.0] - YYYY-MM-DD' section"),
+        (
+            "v1.2.0",
+            PYPROJECT,
+            CHANGELOG.replace("### Added\n- a thing\n\n### Fixed\n- a bug\n", ""),
+            "section is empty",
+        ),
+        ("v1.2.0", "[project]\n", CHANGELOG, "no version"),
+    ],
+)
 def test_a_release_that_disagrees_is_refused(tag, pyproject, changelog, message):
     with pytest.raises(release_notes.ReleaseError, match=message.replace("[", r"\[").replace("]", r"\]")):
         release_notes.notes(tag, changelog, pyproject)

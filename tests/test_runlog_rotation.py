@@ -31,13 +31,29 @@ def iso(value: datetime) -> str:
 
 
 def record(at: datetime, tag: str = "latency", *, job: str = "latency") -> dict:
-    return {"job_id": f"{at:%Y%m%dT%H%M%SZ}-{tag}", "job": job, "status": "ok", "started_at": iso(at),
-            "completed_at": iso(at + timedelta(seconds=5)), "duration_ms": 5000, "attempts": 1,
-            "artefacts": [], "alerts": [], "diagnostics": {"detail": PAD}}
+    return {
+        "job_id": f"{at:%Y%m%dT%H%M%SZ}-{tag}",
+        "job": job,
+        "status": "ok",
+        "started_at": iso(at),
+        "completed_at": iso(at + timedelta(seconds=5)),
+        "duration_ms": 5000,
+        "attempts": 1,
+        "artefacts": [],
+        "alerts": [],
+        "diagnostics": {"detail": PAD},
+    }
 
 
-def fill(ws: Workspace, count: int, *, start: datetime = T0, step: timedelta = timedelta(minutes=15),
-         rotate_bytes: int = 32 * 1024, retention_days: int | None = None) -> list[str]:
+def fill(
+    ws: Workspace,
+    count: int,
+    *,
+    start: datetime = T0,
+    step: timedelta = timedelta(minutes=15),
+    rotate_bytes: int = 32 * 1024,
+    retention_days: int | None = None,
+) -> list[str]:
     ids = []
     for i in range(count):
         rec = record(start + i * step)
@@ -162,9 +178,16 @@ def _verify(root: Path, now: datetime, *args: str):
     from _support_cli import Run
     from observability.cli import cli
 
-    env = {"GITHUB_ACTIONS": None, "OBS_WORKSPACE": None, "GITHUB_OUTPUT": None, "GITHUB_STEP_SUMMARY": None,
-           "OBS_HEARTBEAT_PING_URL": None, "GITHUB_RUN_ID": None, "GITHUB_EVENT_NAME": None,
-           "OBS_NOW": iso(now)}
+    env = {
+        "GITHUB_ACTIONS": None,
+        "OBS_WORKSPACE": None,
+        "GITHUB_OUTPUT": None,
+        "GITHUB_STEP_SUMMARY": None,
+        "OBS_HEARTBEAT_PING_URL": None,
+        "GITHUB_RUN_ID": None,
+        "GITHUB_EVENT_NAME": None,
+        "OBS_NOW": iso(now),
+    }
     return Run(CliRunner().invoke(cli, ["verify", *args, "--workspace", str(root)], env=env))
 
 
@@ -195,6 +218,7 @@ def test_verify_names_a_damaged_segment_and_a_gap_between_segments(ws, monkeypat
     assert ws.rel(segments[1].path) in gap["message"]
     # verify job finds a rotated run from the time in its id
     from observability.verify.trace import trace_from_log
+
     found = trace_from_log(ws, ids[48])
     assert found.lines and not [f for f in found.findings if f.rule == "job_not_found"]
 
@@ -231,8 +255,9 @@ def test_sigkill_at_any_point_of_append_and_rotation_loses_and_doubles_nothing(w
     rng = random.Random(9)
     next_index, kills = 0, 0
     for _ in range(25):
-        proc = subprocess.Popen([sys.executable, str(script), str(next_index), "5000"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(next_index), "5000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         time.sleep(rng.uniform(0.25, 0.9))  # interpreter start is ~0.2 s: most kills land mid-loop
         finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
@@ -246,11 +271,14 @@ def test_sigkill_at_any_point_of_append_and_rotation_loses_and_doubles_nothing(w
     assert kills >= 15 and next_index > 100, (kills, next_index)
     assert len(runlog.segments(ws)) > 10
     # a clean append repairs whatever the last kill left (torn tail, lines in a segment and the live log)
-    runlog.append(ws, record(datetime(2026, 1, 28, tzinfo=UTC) + timedelta(hours=6 * next_index), tag=f"k{next_index}"),
-                  rotate_bytes=3000, retention_days=100000)
+    runlog.append(
+        ws,
+        record(datetime(2026, 1, 28, tzinfo=UTC) + timedelta(hours=6 * next_index), tag=f"k{next_index}"),
+        rotate_bytes=3000,
+        retention_days=100000,
+    )
     assert _state(ws) == list(range(next_index + 1))
     assert logcheck.scan(ws).findings == []
-
 
 
 # --- the state store: rotation on one side, both push ------------------------------------------
@@ -282,8 +310,11 @@ def test_two_workspaces_one_rotates_both_push_nothing_lost_or_doubled(stores, tm
     ok(a, "pull", url, env=env)
     ok(b, "pull", url, env=env)
     runlog.append(Workspace(a), record(T0 + timedelta(days=1, hours=1), tag="from-a"), rotate_bytes=1024)
-    runlog.append(Workspace(b), record(T0 + timedelta(days=1, hours=1), tag="from-b"),
-                  rotate_bytes=1024 if case == "both_rotate" else 1 << 30)
+    runlog.append(
+        Workspace(b),
+        record(T0 + timedelta(days=1, hours=1), tag="from-b"),
+        rotate_bytes=1024 if case == "both_rotate" else 1 << 30,
+    )
     assert runlog.segments(Workspace(a))
     first, second = (b, a) if case == "rotated_last" else (a, b)
     ok(first, "push", url, env=env)

@@ -27,14 +27,48 @@ from observability.schemacheck import compile_schema, equal
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = sorted(p.name.removesuffix(".schema.json") for p in (ROOT / "schemas").glob("*.schema.json"))
-TEMPLATES = {"automation.yaml": "automation_config", "inputs.yaml": "inputs_config",
-             "latency_alert.yaml": "latency_config", "schedules.yaml": "verify_schedules",
-             "weekly_report.yaml": "weekly_config"}
+TEMPLATES = {
+    "automation.yaml": "automation_config",
+    "inputs.yaml": "inputs_config",
+    "latency_alert.yaml": "latency_config",
+    "schedules.yaml": "verify_schedules",
+    "weekly_report.yaml": "weekly_config",
+}
 
 # Values a corruption puts in place of a field: every JSON type, boundaries and format near-misses.
-ODD_VALUES = [None, True, False, 0, 1, -1, 1.5, -0.5, 1.0, 1e300, "", "x", "a" * 300, "2026-02-30",
-              "2026-01-01T00:00:00Z", "2026-01-01", "t", [], [1], ["x", "x"], {}, {"x": 1}, "ZZ", "[", "ok",
-              "../etc", "https://example.com", "AKIA", 10 ** 6, 2 ** 63, "2026-01-01t00:00:00z"]
+ODD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    1.5,
+    -0.5,
+    1.0,
+    1e300,
+    "",
+    "x",
+    "a" * 300,
+    "2026-02-30",
+    "2026-01-01T00:00:00Z",
+    "2026-01-01",
+    "t",
+    [],
+    [1],
+    ["x", "x"],
+    {},
+    {"x": 1},
+    "ZZ",
+    "[",
+    "ok",
+    "../etc",
+    "https://example.com",
+    "AKIA",
+    10**6,
+    2**63,
+    "2026-01-01t00:00:00z",
+]
 
 
 @functools.cache
@@ -118,11 +152,31 @@ class Generator:
 
     def string(self, schema: dict) -> str:
         # Shapes our patterns and formats describe; the first that fits (or any, making a bad document).
-        candidates = ["2026-03-02T00:00:00Z", "2026-03-02T00:15:30.123+09:00", "2024-02-29T23:59:59Z", "2026-03-02",
-                      "feed_1", "a", "ops/x.csv", "ops/x.csv.gz", "0" * 64, "owner/repo", "https://example.com/x",
-                      "latency", "sha256:" + "0" * 64, "0123456789abcdef", "feed_1.csv", "^feed_[0-9]+$",
-                      "20260302T001530Z-latency-75983db5", "A_B", "x.y", "s" * 40, "weekly/2026-03-02/",
-                      "dashboard/2026-03-02/", "dashboard/2026-03-02/20260302T001530Z-dashboard-1/"]
+        candidates = [
+            "2026-03-02T00:00:00Z",
+            "2026-03-02T00:15:30.123+09:00",
+            "2024-02-29T23:59:59Z",
+            "2026-03-02",
+            "feed_1",
+            "a",
+            "ops/x.csv",
+            "ops/x.csv.gz",
+            "0" * 64,
+            "owner/repo",
+            "https://example.com/x",
+            "latency",
+            "sha256:" + "0" * 64,
+            "0123456789abcdef",
+            "feed_1.csv",
+            "^feed_[0-9]+$",
+            "20260302T001530Z-latency-75983db5",
+            "A_B",
+            "x.y",
+            "s" * 40,
+            "weekly/2026-03-02/",
+            "dashboard/2026-03-02/",
+            "dashboard/2026-03-02/20260302T001530Z-dashboard-1/",
+        ]
         sub = {k: schema[k] for k in ("pattern", "format", "minLength", "maxLength") if k in schema}
         check = Draft202012Validator({"type": "string", **sub}, format_checker=FormatChecker())
         good = [c for c in candidates if check.is_valid(c)]
@@ -216,54 +270,71 @@ def schema_doc(**extra):
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **extra}
 
 
-@pytest.mark.parametrize("schema, doc", [
-    (schema_doc(enum=[1, "a"]), True),
-    (schema_doc(enum=[1, "a"]), 1.0),
-    (schema_doc(const=False), 0),
-    (schema_doc(const=[1, {"a": True}]), [1.0, {"a": True}]),
-    (schema_doc(const=[1, {"a": True}]), [1.0, {"a": 1}]),
-    (schema_doc(type="integer"), 3.0),
-    (schema_doc(type="integer"), 3.5),
-    (schema_doc(type="integer"), True),
-    (schema_doc(type="number"), float("nan")),
-    (schema_doc(type="number", minimum=0), float("nan")),
-    (schema_doc(type="number", maximum=10), float("inf")),
-    (schema_doc(type="array"), (1, 2)),
-    (schema_doc(uniqueItems=True), [1, True]),
-    (schema_doc(uniqueItems=True), [1, 1.0]),
-    (schema_doc(uniqueItems=True), [{"a": 1}, {"a": 1.0}]),
-    (schema_doc(format="date-time"), "2024-02-29T23:59:60Z"),
-    (schema_doc(format="date-time"), "2023-02-29T00:00:00Z"),
-    (schema_doc(format="date-time"), "2026-01-01t00:00:00z"),
-    (schema_doc(format="date-time"), "2026-01-01T00:00:00Z\n"),
-    (schema_doc(format="date-time"), "0000-01-01T00:00:00Z"),
-    (schema_doc(format="date-time"), "2026-01-01T00:00:00"),
-    (schema_doc(format="date-time"), "２０２６-01-01T00:00:00Z"),
-    (schema_doc(format="date"), "2026-02-29"),
-    (schema_doc(format="date"), "2026-1-01"),
-    (schema_doc(format="date"), "２０２６-01-01"),
-    (schema_doc(format="regex"), "(unclosed"),
-    (schema_doc(format="date-time"), 5),
-    (schema_doc(minLength=2), "é"),
-    (schema_doc(minLength=2), 5),
-    (schema_doc(pattern="^a"), ["a"]),
-    (schema_doc(required=["a"]), []),
-    (schema_doc(properties={"a": {"type": "string"}}, additionalProperties=False), {"a": "x", "b": 1}),
-    (schema_doc(additionalProperties={"type": "integer"}, properties={"a": {}}), {"a": "x", "b": 1}),
-    (schema_doc(additionalProperties={"type": "integer"}), {"b": "1"}),
-    (schema_doc(propertyNames={"pattern": "^[a-z]+$"}), {"ok": 1, "NO": 2}),
-    (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1),
-    (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1.5),
-    (schema_doc(anyOf=[{"minimum": 5}, {"type": "string"}]), 3),
-    (schema_doc(**{"not": {"type": "null"}}), None),
-    (schema_doc(minProperties=1), {}),
-    (schema_doc(minItems=1, items={"type": "string"}), ["a", 1]),
-    (schema_doc(**{"$defs": {"n": {"type": "integer", "minimum": 0}}, "$ref": "#/$defs/n", "maximum": 3}), 4),
-    (schema_doc(**{"$defs": {"t": {"type": ["object", "null"], "properties": {"next": {"$ref": "#/$defs/t"}}}},
-                   "$ref": "#/$defs/t"}), {"next": {"next": {"next": 1}}}),
-    (schema_doc(**{"$defs": {"t": {"type": ["object", "null"], "properties": {"next": {"$ref": "#/$defs/t"}}}},
-                   "$ref": "#/$defs/t"}), {"next": {"next": None}}),
-])
+@pytest.mark.parametrize(
+    "schema, doc",
+    [
+        (schema_doc(enum=[1, "a"]), True),
+        (schema_doc(enum=[1, "a"]), 1.0),
+        (schema_doc(const=False), 0),
+        (schema_doc(const=[1, {"a": True}]), [1.0, {"a": True}]),
+        (schema_doc(const=[1, {"a": True}]), [1.0, {"a": 1}]),
+        (schema_doc(type="integer"), 3.0),
+        (schema_doc(type="integer"), 3.5),
+        (schema_doc(type="integer"), True),
+        (schema_doc(type="number"), float("nan")),
+        (schema_doc(type="number", minimum=0), float("nan")),
+        (schema_doc(type="number", maximum=10), float("inf")),
+        (schema_doc(type="array"), (1, 2)),
+        (schema_doc(uniqueItems=True), [1, True]),
+        (schema_doc(uniqueItems=True), [1, 1.0]),
+        (schema_doc(uniqueItems=True), [{"a": 1}, {"a": 1.0}]),
+        (schema_doc(format="date-time"), "2024-02-29T23:59:60Z"),
+        (schema_doc(format="date-time"), "2023-02-29T00:00:00Z"),
+        (schema_doc(format="date-time"), "2026-01-01t00:00:00z"),
+        (schema_doc(format="date-time"), "2026-01-01T00:00:00Z\n"),
+        (schema_doc(format="date-time"), "0000-01-01T00:00:00Z"),
+        (schema_doc(format="date-time"), "2026-01-01T00:00:00"),
+        (schema_doc(format="date-time"), "２０２６-01-01T00:00:00Z"),
+        (schema_doc(format="date"), "2026-02-29"),
+        (schema_doc(format="date"), "2026-1-01"),
+        (schema_doc(format="date"), "２０２６-01-01"),
+        (schema_doc(format="regex"), "(unclosed"),
+        (schema_doc(format="date-time"), 5),
+        (schema_doc(minLength=2), "é"),
+        (schema_doc(minLength=2), 5),
+        (schema_doc(pattern="^a"), ["a"]),
+        (schema_doc(required=["a"]), []),
+        (schema_doc(properties={"a": {"type": "string"}}, additionalProperties=False), {"a": "x", "b": 1}),
+        (schema_doc(additionalProperties={"type": "integer"}, properties={"a": {}}), {"a": "x", "b": 1}),
+        (schema_doc(additionalProperties={"type": "integer"}), {"b": "1"}),
+        (schema_doc(propertyNames={"pattern": "^[a-z]+$"}), {"ok": 1, "NO": 2}),
+        (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1),
+        (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1.5),
+        (schema_doc(anyOf=[{"minimum": 5}, {"type": "string"}]), 3),
+        (schema_doc(**{"not": {"type": "null"}}), None),
+        (schema_doc(minProperties=1), {}),
+        (schema_doc(minItems=1, items={"type": "string"}), ["a", 1]),
+        (schema_doc(**{"$defs": {"n": {"type": "integer", "minimum": 0}}, "$ref": "#/$defs/n", "maximum": 3}), 4),
+        (
+            schema_doc(
+                **{
+                    "$defs": {"t": {"type": ["object", "null"], "properties": {"next": {"$ref": "#/$defs/t"}}}},
+                    "$ref": "#/$defs/t",
+                }
+            ),
+            {"next": {"next": {"next": 1}}},
+        ),
+        (
+            schema_doc(
+                **{
+                    "$defs": {"t": {"type": ["object", "null"], "properties": {"next": {"$ref": "#/$defs/t"}}}},
+                    "$ref": "#/$defs/t",
+                }
+            ),
+            {"next": {"next": None}},
+        ),
+    ],
+)
 def test_edge_cases_get_jsonschemas_verdict(schema, doc):
     check = compile_schema(schema)
     assert check is not None
@@ -271,15 +342,18 @@ def test_edge_cases_get_jsonschemas_verdict(schema, doc):
     assert check(doc) is expected
 
 
-@pytest.mark.parametrize("schema", [
-    schema_doc(patternProperties={"^a": {}}),
-    schema_doc(prefixItems=[{}]),
-    schema_doc(**{"if": {}, "then": {}}),
-    schema_doc(format="email"),
-    schema_doc(**{"$ref": "other.json"}),
-    schema_doc(unevaluatedProperties=False),
-    schema_doc(contains={"type": "string"}),
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        schema_doc(patternProperties={"^a": {}}),
+        schema_doc(prefixItems=[{}]),
+        schema_doc(**{"if": {}, "then": {}}),
+        schema_doc(format="email"),
+        schema_doc(**{"$ref": "other.json"}),
+        schema_doc(unevaluatedProperties=False),
+        schema_doc(contains={"type": "string"}),
+    ],
+)
 def test_what_the_compiler_does_not_know_is_left_to_jsonschema(schema):
     assert compile_schema(schema) is None
 
@@ -288,19 +362,25 @@ def test_a_failing_document_still_gets_jsonschemas_message():
     problems = schemas.errors("alert_item", {"rule": 5})
     assert problems and all(isinstance(message, str) for _, message in problems)
     assert problems == sorted(
-        ((list(e.absolute_path), e.message) for e in Draft202012Validator(
-            schemas.load_schema("alert_item"), format_checker=FormatChecker()).iter_errors({"rule": 5})),
-        key=lambda item: (schemas.json_path(item[0]), item[1]))
+        (
+            (list(e.absolute_path), e.message)
+            for e in Draft202012Validator(
+                schemas.load_schema("alert_item"), format_checker=FormatChecker()
+            ).iter_errors({"rule": 5})
+        ),
+        key=lambda item: (schemas.json_path(item[0]), item[1]),
+    )
 
 
 def test_validating_a_good_document_does_not_import_jsonschema():
-    code = ("import sys, yaml\n"
-            "from observability import schemas\n"
-            f"doc = yaml.safe_load(open({str(ROOT / 'ops-template/configs/observability/latency_alert.yaml')!r}))\n"
-            "assert schemas.errors('latency_config', doc) == []\n"
-            "assert 'jsonschema' not in sys.modules, 'jsonschema was imported'\n"
-            "assert schemas.errors('latency_config', {'nope': 1})\n"
-            "assert 'jsonschema' in sys.modules\n")
+    code = (
+        "import sys, yaml\n"
+        "from observability import schemas\n"
+        f"doc = yaml.safe_load(open({str(ROOT / 'ops-template/configs/observability/latency_alert.yaml')!r}))\n"
+        "assert schemas.errors('latency_config', doc) == []\n"
+        "assert 'jsonschema' not in sys.modules, 'jsonschema was imported'\n"
+        "assert schemas.errors('latency_config', {'nope': 1})\n"
+        "assert 'jsonschema' in sys.modules\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-

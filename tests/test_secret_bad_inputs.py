@@ -24,9 +24,9 @@ class _EchoToken(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server API
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         raw = urlsplit(self.path).query.partition("=")[2]  # as it came on the wire (percent-encoded)
-        body = json.dumps({"error": f"invalid token {raw}",
-                           "decoded": unquote(raw),
-                           "php": unquote(raw).replace("/", "\\/")}).encode()
+        body = json.dumps(
+            {"error": f"invalid token {raw}", "decoded": unquote(raw), "php": unquote(raw).replace("/", "\\/")}
+        ).encode()
         self.send_response(400)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -47,18 +47,40 @@ def echo_server():
 def test_a_webhook_token_echoed_back_in_another_spelling_leaks_nowhere(tmp_path, echo_server, token):
     ws = inputs_workspace(tmp_path / "ws")
     url = f"{echo_server}/hook?token={quote(token, safe='')}"
-    done = run_cli(["weekly", "report", "--workspace", str(ws), "--week-start", WEEK, "--max-retries", "1",
-                    "--retry-wait-seconds", "0"],
-                   env=clean_env(OBS_NOW=ENDED, OBS_WEEKLY_WEBHOOK_URL=url, OBS_WEBHOOK_SECRET=PLAIN_SECRET))
+    done = run_cli(
+        [
+            "weekly",
+            "report",
+            "--workspace",
+            str(ws),
+            "--week-start",
+            WEEK,
+            "--max-retries",
+            "1",
+            "--retry-wait-seconds",
+            "0",
+        ],
+        env=clean_env(OBS_NOW=ENDED, OBS_WEEKLY_WEBHOOK_URL=url, OBS_WEBHOOK_SECRET=PLAIN_SECRET),
+    )
     assert done.returncode == 1, done.stderr
     result = summary(done)
     assert result["diagnostics"]["error_code"] == "webhook_delivery_failed", result["diagnostics"]
-    spellings = {token, quote(token, safe=""), quote(token), token.replace("/", "\\/"),
-                 json.dumps(token)[1:-1], json.dumps(token)[1:-1].replace("/", "\\/")}
+    spellings = {
+        token,
+        quote(token, safe=""),
+        quote(token),
+        token.replace("/", "\\/"),
+        json.dumps(token)[1:-1],
+        json.dumps(token)[1:-1].replace("/", "\\/"),
+    }
     outputs = {"stdout": done.stdout, "stderr": done.stderr}
-    outputs.update({str(p.relative_to(ws)): p.read_text(encoding="utf-8", errors="replace")
-                    for p in ws.rglob("*") if p.is_file() and p.parts[len(ws.parts)] in ("ops", "out")})
-    leaks = sorted((where, spelling) for where, text in outputs.items() for spelling in spellings
-                   if spelling in text)
+    outputs.update(
+        {
+            str(p.relative_to(ws)): p.read_text(encoding="utf-8", errors="replace")
+            for p in ws.rglob("*")
+            if p.is_file() and p.parts[len(ws.parts)] in ("ops", "out")
+        }
+    )
+    leaks = sorted((where, spelling) for where, text in outputs.items() for spelling in spellings if spelling in text)
     assert not leaks, f"the token leaked: {leaks[:5]}"
     assert "***" in done.stdout  # the body excerpt is still shown, scrubbed

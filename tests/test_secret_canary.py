@@ -90,9 +90,16 @@ def _assert_nowhere(canary: str, tmp_path: Path, done, *, github: bool) -> None:
 def _github_env(tmp_path: Path, **extra: str) -> dict:
     gh = tmp_path / "github"
     gh.mkdir(exist_ok=True)
-    return clean_env(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(gh / "output"), GITHUB_STEP_SUMMARY=str(gh / "summary"),
-                     GITHUB_REPOSITORY="acme/obs", GITHUB_RUN_ID="42", GITHUB_EVENT_NAME="schedule",
-                     GITHUB_SHA="0" * 40, **extra)
+    return clean_env(
+        GITHUB_ACTIONS="true",
+        GITHUB_OUTPUT=str(gh / "output"),
+        GITHUB_STEP_SUMMARY=str(gh / "summary"),
+        GITHUB_REPOSITORY="acme/obs",
+        GITHUB_RUN_ID="42",
+        GITHUB_EVENT_NAME="schedule",
+        GITHUB_SHA="0" * 40,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -104,7 +111,11 @@ def canary() -> str:
 @pytest.mark.parametrize("failure", ["http_500", "timeout", "refused"])
 def test_probe_failures_never_reveal_the_url_token(tmp_path, server, canary, failure, github):
     ws = _workspace(tmp_path)
-    base = {"http_500": server + "/health", "timeout": server + "/slow", "refused": f"http://127.0.0.1:{_closed_port()}/health"}[failure]
+    base = {
+        "http_500": server + "/health",
+        "timeout": server + "/slow",
+        "refused": f"http://127.0.0.1:{_closed_port()}/health",
+    }[failure]
     env_url = f"{base}?token={canary}"
     flag_url = f"{server}/health?token={canary}&via=flag"
     extra = {"OBS_CANARY_FEED_URL": env_url}
@@ -153,8 +164,11 @@ def test_malformed_probe_flag_does_not_echo_the_url(tmp_path, canary, form, gith
     ws = _workspace(tmp_path)
     url = f"http://127.0.0.1:9/health?token={canary}"
     flag = {"empty_name": f"={url}", "no_name": url}[form]
-    env = _github_env(tmp_path, OBS_CANARY_FEED_URL="http://127.0.0.1:9/") if github else clean_env(
-        OBS_CANARY_FEED_URL="http://127.0.0.1:9/")
+    env = (
+        _github_env(tmp_path, OBS_CANARY_FEED_URL="http://127.0.0.1:9/")
+        if github
+        else clean_env(OBS_CANARY_FEED_URL="http://127.0.0.1:9/")
+    )
     done = run_cli(["latency", "sample", "--workspace", str(ws), "--probe", flag], env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     result = summary(done)
@@ -167,8 +181,11 @@ def test_malformed_probe_flag_does_not_echo_the_url(tmp_path, canary, form, gith
 # real thing (URLs keep their token in the path or query). The upload command below prints them all.
 def _secret_env(canary: str) -> dict[str, str]:
     return {
-        "GITHUB_TOKEN": f"ghs_{canary}gh", "GH_TOKEN": f"ghp_{canary}cli", "OBS_STATE_TOKEN": f"github_pat_{canary}st",
-        "OBS_RELEASE_TOKEN": f"github_pat_{canary}rel", "OBS_INPUTS_TOKEN": f"ghp_{canary}in",
+        "GITHUB_TOKEN": f"ghs_{canary}gh",
+        "GH_TOKEN": f"ghp_{canary}cli",
+        "OBS_STATE_TOKEN": f"github_pat_{canary}st",
+        "OBS_RELEASE_TOKEN": f"github_pat_{canary}rel",
+        "OBS_INPUTS_TOKEN": f"ghp_{canary}in",
         "OBS_INPUTS_AUTHORIZATION": f"Bearer {canary}auth",
         "OBS_LATENCY_PROBES": f"feed=http://127.0.0.1:9/health?token={canary}probe",
         "OBS_WEEKLY_WEBHOOK_URL": f"https://hooks.example/weekly/{canary}hook",
@@ -177,7 +194,8 @@ def _secret_env(canary: str) -> dict[str, str]:
         "SLACK_CI_WEBHOOK": f"https://hooks.slack.example/services/T1/B1/{canary}ci",
         "OBS_PAGERDUTY_ROUTING_KEY": f"{canary}pd",
         "OBS_HEARTBEAT_PING_URL": f"http://127.0.0.1:{_closed_port()}/{canary}ping",
-        "AWS_SECRET_ACCESS_KEY": f"{canary}aws/secret+key", "AWS_SESSION_TOKEN": f"{canary}session",
+        "AWS_SECRET_ACCESS_KEY": f"{canary}aws/secret+key",
+        "AWS_SESSION_TOKEN": f"{canary}session",
     }
 
 
@@ -214,11 +232,13 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
     outside = tmp_path_factory.mktemp("uploader")  # the script holds the canary: keep it out of tmp_path
     script = outside / "uploader.py"
     seen = outside / "seen.json"
-    script.write_text(UPLOADER.format(printed=printed, names=sorted(planted), seen=str(seen),
-                                      code=1 if outcome == "fails" else 0), encoding="utf-8")
+    script.write_text(
+        UPLOADER.format(printed=printed, names=sorted(planted), seen=str(seen), code=1 if outcome == "fails" else 0),
+        encoding="utf-8",
+    )
     inline = f"inline{canary}"
     command = f"{sys.executable} {script} {{bundle_dir}} --token {inline} 'Authorization: token {inline}'"
-    env = (_github_env(tmp_path, **planted) if github else clean_env(**planted))
+    env = _github_env(tmp_path, **planted) if github else clean_env(**planted)
     env["OBS_NOW"] = "2026-01-08T00:07:00Z"
     done = run_cli(["dashboard", "export", "--workspace", str(ws), "--upload-command", command], env=env)
     result = summary(done)
@@ -293,12 +313,28 @@ def test_cycle_document_shows_each_steps_options_never_their_values(tmp_path, ca
     store = (tmp_path / "store").as_uri()
     init_store(store)
     ws = make_workspace(tmp_path / "ws")
-    shutil.copytree(Path(__file__).resolve().parents[1] / "ops-template" / "configs", ws / "configs",
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        Path(__file__).resolve().parents[1] / "ops-template" / "configs", ws / "configs", dirs_exist_ok=True
+    )
     env = clean_env(OBS_NOW="2026-01-08T00:07:00Z")
-    done = run_cli(["cycle", "--workspace", str(ws), "--store", store, "--for", "dashboard", "--",
-                    "dashboard", "export", "--dry-run-upload", "--upload-command", f"uploader --token inline{canary}"],
-                   env=env)
+    done = run_cli(
+        [
+            "cycle",
+            "--workspace",
+            str(ws),
+            "--store",
+            store,
+            "--for",
+            "dashboard",
+            "--",
+            "dashboard",
+            "export",
+            "--dry-run-upload",
+            "--upload-command",
+            f"uploader --token inline{canary}",
+        ],
+        env=env,
+    )
     registry.forget_all()
     doc = summary(done)
     job = next(step for step in doc["steps"] if step["step"] == "dashboard")
@@ -326,7 +362,13 @@ def test_source_command_is_the_command_path_never_an_argument():
     assert source("latency", "--help") == "observability latency"
     assert source("-q", "tests/x.py") == "observability"
     assert provenance.outline(["latency", "sample", "--input", "a.csv", "--probe=a=http://h/?t=x", "--dry-run"]) == [
-        "latency", "sample", "--input", "…", "--probe=…", "--dry-run"]
+        "latency",
+        "sample",
+        "--input",
+        "…",
+        "--probe=…",
+        "--dry-run",
+    ]
 
 
 # Listed in a row that speaks of secrets, but not secret themselves (an access key id names a key).

@@ -56,12 +56,16 @@ def _verify(ws: Path, **env: str):
 
 
 # A ping URL is registered with its path (healthchecks-style URLs carry the credential there).
-@pytest.mark.parametrize("variable,value,word", [
-    ("OBS_WEBHOOK_SECRET", "null", "null"),
-    ("OBS_WEBHOOK_SECRET", "true", "true"),
-    ("OBS_WEBHOOK_SECRET", "status", "status"),
-    ("OBS_HEARTBEAT_PING_URL", "http://127.0.0.1:9/status", "status"),
-], ids=["null", "true", "status", "ping-url-path"])
+@pytest.mark.parametrize(
+    "variable,value,word",
+    [
+        ("OBS_WEBHOOK_SECRET", "null", "null"),
+        ("OBS_WEBHOOK_SECRET", "true", "true"),
+        ("OBS_WEBHOOK_SECRET", "status", "status"),
+        ("OBS_HEARTBEAT_PING_URL", "http://127.0.0.1:9/status", "status"),
+    ],
+    ids=["null", "true", "status", "ping-url-path"],
+)
 def test_a_secret_that_looks_like_json_or_a_key_keeps_every_document_intact(tmp_path, variable, value, word):
     baseline_ws, ws = tmp_path / "baseline", tmp_path / "ws"
     baseline = summary(_verify(baseline_ws))
@@ -99,11 +103,23 @@ def test_short_secret_from_a_real_run_warns_and_keeps_stdout_valid(tmp_path):
 def test_redact_value_walks_the_structure_and_leaves_keys_and_non_strings_alone():
     secrets.register("status")
     secrets.register("null")
-    doc = {"status": "status: null", "null": None, "n": 1, "ok": True, "items": [{"status": "fine"}, "nullable"],
-           "nested": {"status": ["a status"]}}
+    doc = {
+        "status": "status: null",
+        "null": None,
+        "n": 1,
+        "ok": True,
+        "items": [{"status": "fine"}, "nullable"],
+        "nested": {"status": ["a status"]},
+    }
     got = secrets.redact_value(doc)
-    assert got == {"status": "***: ***", "null": None, "n": 1, "ok": True, "items": [{"status": "fine"}, "***able"],
-                   "nested": {"status": ["a ***"]}}
+    assert got == {
+        "status": "***: ***",
+        "null": None,
+        "n": 1,
+        "ok": True,
+        "items": [{"status": "fine"}, "***able"],
+        "nested": {"status": ["a ***"]},
+    }
     assert doc["status"] == "status: null"  # the input is not modified
 
 
@@ -112,8 +128,9 @@ def test_run_job_summary_and_log_redact_values_only(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("OBS_NOW", "2026-01-05T00:00:00Z")
 
     def body(ctx):
-        return runtime.JobResult(figures={"detail": "upstream status 500", "status_code": 500},
-                                 summary_markdown="| status | ok |")
+        return runtime.JobResult(
+            figures={"detail": "upstream status 500", "status_code": 500}, summary_markdown="| status | ok |"
+        )
 
     code = runtime.run_job("demo-job", body, workspace=str(_workspace(tmp_path)), job_id=None)
     out = capsys.readouterr().out

@@ -15,9 +15,21 @@ from observability.upstream import signal_log as samples
 ROOT = Path(__file__).resolve().parents[1]
 # Imported only by the work that needs them (a config plainyaml declines, rotation, a dead-man ping,
 # a subprocess), never by a plain cycle: each was milliseconds of its start-up.
-OFF_STARTUP = ("yaml", "hashlib", "_hashlib", "subprocess", "gzip", "calendar", "runpy", "observability.deadman",
-               "jsonschema", "observability.config.weekly", "observability.config.alerts",
-               "observability.config.schedules", "observability.cron")
+OFF_STARTUP = (
+    "yaml",
+    "hashlib",
+    "_hashlib",
+    "subprocess",
+    "gzip",
+    "calendar",
+    "runpy",
+    "observability.deadman",
+    "jsonschema",
+    "observability.config.weekly",
+    "observability.config.alerts",
+    "observability.config.schedules",
+    "observability.cron",
+)
 
 
 def test_the_cursor_fingerprint_is_sha256():
@@ -32,18 +44,26 @@ def test_a_cycle_imports_only_what_it_needs(tmp_path):
     template = ROOT / "ops-template" / "configs" / "observability" / "latency_alert.yaml"
     (ws / "configs" / "observability" / "latency_alert.yaml").write_bytes(template.read_bytes())
     (ws / "logs").mkdir()
-    (ws / "logs" / "notifier.csv").write_text("timestamp_utc,latency_ms,status,detail,source\n"
-                                             "2026-03-02T00:10:00Z,1370.265000,success,,feed_0\n")
+    (ws / "logs" / "notifier.csv").write_text(
+        "timestamp_utc,latency_ms,status,detail,source\n2026-03-02T00:10:00Z,1370.265000,success,,feed_0\n"
+    )
     # Started as the workflows' launcher starts a job (observability.ENTRY: no runpy).
-    code = ("import sys, gc\n"
-            "sys.argv = ['-c', 'latency', 'sample', '--workspace', sys.argv[1], '--input', 'logs/notifier.csv']\n"
-            f"try:\n    exec({observability.ENTRY!r})\n"
-            "except SystemExit as exc:\n    print('exit', exc.code, file=sys.stderr)\n"
-            "print('collector', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
-            f"print('imported', sorted(m for m in {OFF_STARTUP!r} if m in sys.modules), file=sys.stderr)\n")
+    code = (
+        "import sys, gc\n"
+        "sys.argv = ['-c', 'latency', 'sample', '--workspace', sys.argv[1], '--input', 'logs/notifier.csv']\n"
+        f"try:\n    exec({observability.ENTRY!r})\n"
+        "except SystemExit as exc:\n    print('exit', exc.code, file=sys.stderr)\n"
+        "print('collector', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+        f"print('imported', sorted(m for m in {OFF_STARTUP!r} if m in sys.modules), file=sys.stderr)\n"
+    )
     # No GITHUB_SHA and no git repository around the workspace: the commit is looked up from files.
-    done = subprocess.run([sys.executable, "-c", code, str(ws)], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "OBS_NOW": "2026-03-02T00:15:30Z"}, cwd=ws)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ws)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "OBS_NOW": "2026-03-02T00:15:30Z"},
+        cwd=ws,
+    )
     summary = json.loads(done.stdout)
     assert summary["status"] in ("ok", "warning"), done.stderr
     assert summary["samples_written"] == 1, summary
@@ -55,5 +75,7 @@ def test_a_cycle_imports_only_what_it_needs(tmp_path):
 def test_the_alert_fingerprint_is_sha256():
     from observability import alertitem
 
-    assert alertitem.fingerprint("latency", "latency_slo", "feed_0") == \
-        hashlib.sha256(b"latency|latency_slo|feed_0").hexdigest()[:16]
+    assert (
+        alertitem.fingerprint("latency", "latency_slo", "feed_0")
+        == hashlib.sha256(b"latency|latency_slo|feed_0").hexdigest()[:16]
+    )

@@ -46,13 +46,16 @@ def test_an_unreachable_store_is_an_error_and_nothing_local_changes(kind, comman
     assert line["status"] == "error" and line["diagnostics"]["error_code"] == "store_unreachable"
 
 
-@pytest.mark.parametrize("args,env,expected", [
-    ([], {}, "no state store: pass --store URL or set OBS_STATE_STORE"),
-    (["--store", "ftp://host/x"], {}, "unknown scheme 'ftp'"),
-    (["--store", "file://relative/dir"], {}, "a file store needs an absolute path"),
-    (["--store", "s3://"], {}, "expected s3://bucket/prefix"),
-    (["--store", "git+https://github.com/o/r.git#-bad"], {}, "is not a plain branch name"),
-])
+@pytest.mark.parametrize(
+    "args,env,expected",
+    [
+        ([], {}, "no state store: pass --store URL or set OBS_STATE_STORE"),
+        (["--store", "ftp://host/x"], {}, "unknown scheme 'ftp'"),
+        (["--store", "file://relative/dir"], {}, "a file store needs an absolute path"),
+        (["--store", "s3://"], {}, "expected s3://bucket/prefix"),
+        (["--store", "git+https://github.com/o/r.git#-bad"], {}, "is not a plain branch name"),
+    ],
+)
 def test_a_bad_store_url_is_a_usage_error(args, env, expected, tmp_path):
     ws = make_workspace(tmp_path / "ws")
     run = state(ws, "pull", *args, env=env)
@@ -110,25 +113,47 @@ def test_secret_canary_never_appears_in_any_output(s3_server, tmp_path):
     summary_file = tmp_path / "gh_summary"
     token = "ghs_canaryTOKEN0123456789abcdefABCDEF"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "OBS_", "AWS_"))}
-    base.update(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(github_output), GITHUB_STEP_SUMMARY=str(summary_file),
-                GITHUB_TOKEN=token, PYTHONDONTWRITEBYTECODE="1")
+    base.update(
+        GITHUB_ACTIONS="true",
+        GITHUB_OUTPUT=str(github_output),
+        GITHUB_STEP_SUMMARY=str(summary_file),
+        GITHUB_TOKEN=token,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     import boto3
 
-    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key=CANARY_SECRET).create_bucket(Bucket="obs-canary")
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key=CANARY_SECRET,
+    ).create_bucket(Bucket="obs-canary")
     runs = []
     for command, url, endpoint in (
-            ("init", "s3://obs-canary/p", s3_server), ("pull", "s3://obs-canary/p", s3_server), ("push", "s3://obs-canary/p", s3_server),
-            ("push", "s3://obs-canary/p", f"http://127.0.0.1:{closed_port()}"),
-            ("pull", f"git+https://127.0.0.1:{closed_port()}/o/r.git#state", s3_server)):
+        ("init", "s3://obs-canary/p", s3_server),
+        ("pull", "s3://obs-canary/p", s3_server),
+        ("push", "s3://obs-canary/p", s3_server),
+        ("push", "s3://obs-canary/p", f"http://127.0.0.1:{closed_port()}"),
+        ("pull", f"git+https://127.0.0.1:{closed_port()}/o/r.git#state", s3_server),
+    ):
         env = {**base, **{k: v for k, v in s3_env(endpoint).items() if v is not None}}
-        proc = subprocess.run([sys.executable, "-m", "observability", "state", command, "--workspace", str(ws),
-                               "--store", url], env=env, capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "observability", "state", command, "--workspace", str(ws), "--store", url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         runs.append(proc)
     assert [p.returncode for p in runs] == [0, 0, 0, 1, 1], [p.stderr for p in runs]
     for proc in runs:
-        text = _everything(ws, proc) + github_output.read_text() + (
-            summary_file.read_text() if summary_file.exists() else "")
+        text = (
+            _everything(ws, proc)
+            + github_output.read_text()
+            + (summary_file.read_text() if summary_file.exists() else "")
+        )
         for secret in (CANARY_SECRET, token):
             leaked = [line for line in text.splitlines() if secret in line and not line.startswith("::add-mask::")]
             assert not leaked, leaked
@@ -165,8 +190,12 @@ def test_github_token_reaches_git_as_an_auth_header_and_nowhere_else(tmp_path, m
     threading.Thread(target=server.serve_forever, daemon=True).start()
     token = "ghs_headerCANARY9876543210zyxwvu"
     try:
-        store = git_backend.GitStore(f"http://127.0.0.1:{server.server_address[1]}/o/r.git", "observability-state",
-                                     "the store", environ={**os.environ, "GITHUB_TOKEN": token})
+        store = git_backend.GitStore(
+            f"http://127.0.0.1:{server.server_address[1]}/o/r.git",
+            "observability-state",
+            "the store",
+            environ={**os.environ, "GITHUB_TOKEN": token},
+        )
         try:
             with pytest.raises(Exception) as failure:
                 store.head()
@@ -183,13 +212,13 @@ def test_github_token_reaches_git_as_an_auth_header_and_nowhere_else(tmp_path, m
 def _store_contents(stores, url: str) -> list[str]:
     """What the store holds: files (file://), keys (s3://) or branches (git)."""
     if stores.kind == "file":
-        root = Path(url[len("file://"):])
+        root = Path(url[len("file://") :])
         return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) if root.exists() else []
     if stores.kind == "s3":
-        bucket = url[len("s3://"):].split("/", 1)[0]
+        bucket = url[len("s3://") :].split("/", 1)[0]
         listed = _support_state.s3_client(stores.endpoint).list_objects_v2(Bucket=bucket)
         return sorted(item["Key"] for item in listed.get("Contents", []))
-    return _support_state.git("ls-remote", url[len("git+file://"):].split("#")[0]).split()
+    return _support_state.git("ls-remote", url[len("git+file://") :].split("#")[0]).split()
 
 
 @pytest.mark.parametrize("command", ["pull", "push"])

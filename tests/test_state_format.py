@@ -13,25 +13,28 @@ from observability.state.manifest import Manifest, parse
 from observability.state.selection import Entry, is_synced, scan
 
 
-@pytest.mark.parametrize("path,synced", [
-    ("ops/latency_state.json", True),
-    ("ops/signal_latency_archive/2026/01/20260101T000000Z-latency.csv.gz", True),
-    ("ops/signal_latency_archive/manifest.jsonl", True),
-    ("ops/automation_runs.log", True),
-    ("ops/.latency.lock", False),
-    ("ops/.automation_runs.lock", False),
-    ("ops/.state_pulled.json", False),
-    ("ops/.state_backup/x/ops/a.json", False),
-    ("ops/.latency_state.json.k2j3h4.tmp", False),
-    ("ops/rollup.csv.tmp", False),
-    ("ops/some.lock", False),
-    ("ops/dir/.hidden/file", False),
-    ("out/dashboard/manifest.json", False),
-    ("ops", False),
-    ("ops/../etc/passwd", False),
-    ("/ops/x", False),
-    ("ops\\x", False),
-])
+@pytest.mark.parametrize(
+    "path,synced",
+    [
+        ("ops/latency_state.json", True),
+        ("ops/signal_latency_archive/2026/01/20260101T000000Z-latency.csv.gz", True),
+        ("ops/signal_latency_archive/manifest.jsonl", True),
+        ("ops/automation_runs.log", True),
+        ("ops/.latency.lock", False),
+        ("ops/.automation_runs.lock", False),
+        ("ops/.state_pulled.json", False),
+        ("ops/.state_backup/x/ops/a.json", False),
+        ("ops/.latency_state.json.k2j3h4.tmp", False),
+        ("ops/rollup.csv.tmp", False),
+        ("ops/some.lock", False),
+        ("ops/dir/.hidden/file", False),
+        ("out/dashboard/manifest.json", False),
+        ("ops", False),
+        ("ops/../etc/passwd", False),
+        ("/ops/x", False),
+        ("ops\\x", False),
+    ],
+)
 def test_the_sync_rule(path, synced):
     assert is_synced(path) is synced
 
@@ -49,20 +52,32 @@ def test_scan_skips_symlinks_and_excluded_files(tmp_path):
 
 
 def _manifest(**files) -> dict:
-    return Manifest(generation=1, parent_generation=0, created_at="2026-01-01T00:00:00Z",
-                    job_id="20260101T000000Z-state", files=files).as_dict()
+    return Manifest(
+        generation=1,
+        parent_generation=0,
+        created_at="2026-01-01T00:00:00Z",
+        job_id="20260101T000000Z-state",
+        files=files,
+    ).as_dict()
 
 
 def test_a_manifest_round_trips_and_matches_its_schema():
     entry = Entry("a" * 64, 3)
-    raw = Manifest(generation=4, parent_generation=3, created_at="2026-01-01T00:00:00Z",
-                   job_id="20260101T000000Z-state", files={"ops/a.json": entry}, merged_generation=3).to_bytes()
+    raw = Manifest(
+        generation=4,
+        parent_generation=3,
+        created_at="2026-01-01T00:00:00Z",
+        job_id="20260101T000000Z-state",
+        files={"ops/a.json": entry},
+        merged_generation=3,
+    ).to_bytes()
     back = parse(raw, where="m")
     assert back.generation == 4 and back.files == {"ops/a.json": entry} and back.merged_generation == 3
 
 
-@pytest.mark.parametrize("bad_path", ["ops/../../etc/cron.d/x", "ops/.latency.lock", "/etc/passwd", "README.md",
-                                      "ops//x", "ops/a/./b"])
+@pytest.mark.parametrize(
+    "bad_path", ["ops/../../etc/cron.d/x", "ops/.latency.lock", "/etc/passwd", "README.md", "ops//x", "ops/a/./b"]
+)
 def test_a_manifest_naming_a_path_outside_ops_is_corrupt(bad_path):
     data = _manifest()
     data["files"] = {bad_path: {"sha256": "a" * 64, "size": 1}}
@@ -126,12 +141,29 @@ def test_the_fast_manifest_check_agrees_with_the_full_schema():
     from observability.state.manifest import check
 
     good = {"sha256": "a" * 64, "size": 3}
-    entries = [good, {"sha256": "a" * 64, "size": 0}, {"sha256": "A" * 64, "size": 3}, {"sha256": "a" * 63, "size": 3},
-               {"sha256": "a" * 64, "size": -1}, {"sha256": "a" * 64, "size": True}, {"sha256": "a" * 64, "size": 1.5},
-               {"sha256": "a" * 64}, {"sha256": "a" * 64, "size": 3, "extra": 1}, [], "x", None]
+    entries = [
+        good,
+        {"sha256": "a" * 64, "size": 0},
+        {"sha256": "A" * 64, "size": 3},
+        {"sha256": "a" * 63, "size": 3},
+        {"sha256": "a" * 64, "size": -1},
+        {"sha256": "a" * 64, "size": True},
+        {"sha256": "a" * 64, "size": 1.5},
+        {"sha256": "a" * 64},
+        {"sha256": "a" * 64, "size": 3, "extra": 1},
+        [],
+        "x",
+        None,
+    ]
     paths = ["ops/a.json", "ops/x/y.csv", "ops/.hidden", "ops/x/.y", "other/a", "ops//a", "ops/", "ops/a\\\\b"]
-    base = {"schema_version": "1.0.0", "generation": 1, "parent_generation": 0, "created_at": "2026-01-01T00:00:00Z",
-            "job_id": "20260101T000000Z-state", "files": {}}
+    base = {
+        "schema_version": "1.0.0",
+        "generation": 1,
+        "parent_generation": 0,
+        "created_at": "2026-01-01T00:00:00Z",
+        "job_id": "20260101T000000Z-state",
+        "files": {},
+    }
     cases = [{**base, "files": {p: good}} for p in paths] + [{**base, "files": {"ops/a": e}} for e in entries]
     cases.append({**base, "files": {f"ops/f{i}": good for i in range(50)} | {"ops/bad": {"size": 1}}})
     for document in cases:

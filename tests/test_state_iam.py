@@ -8,14 +8,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # boto3 client method -> the IAM action that authorises it.
-ACTIONS = {"get_object": "s3:GetObject", "head_object": "s3:GetObject", "put_object": "s3:PutObject",
-           "delete_object": "s3:DeleteObject", "delete_objects": "s3:DeleteObject", "list_objects_v2": "s3:ListBucket"}
+ACTIONS = {
+    "get_object": "s3:GetObject",
+    "head_object": "s3:GetObject",
+    "put_object": "s3:PutObject",
+    "delete_object": "s3:DeleteObject",
+    "delete_objects": "s3:DeleteObject",
+    "list_objects_v2": "s3:ListBucket",
+}
 
 
 def _documented() -> set[str]:
     text = (ROOT / "docs" / "credentials.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- state-store-iam-policy -->\s*```json\n(.*?)```\s*<!-- /state-store-iam-policy -->",
-                      text, re.S)
+    block = re.search(
+        r"<!-- state-store-iam-policy -->\s*```json\n(.*?)```\s*<!-- /state-store-iam-policy -->", text, re.S
+    )
     assert block, "docs/credentials.md lost the marked state-store IAM policy"
     policy = json.loads(block.group(1))
     return {action for statement in policy["Statement"] for action in statement["Action"]}

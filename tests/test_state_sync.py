@@ -14,9 +14,14 @@ from _support_state import all_files, git, log_lines, make_workspace, ok, s3_cli
 s3_server = _support_state.s3_server
 stores = _support_state.stores
 
-START = {"ops/latency_state.json": '{"streak": 1}\n', "ops/signal_latency.csv": "timestamp_utc,source\n",
-         "ops/signal_latency_archive/2026/01/x.csv.gz": "gz\n", "ops/.latency.lock": "",
-         "ops/.latency_state.json.abc.tmp": "torn", "out/keep.json": "{}\n"}
+START = {
+    "ops/latency_state.json": '{"streak": 1}\n',
+    "ops/signal_latency.csv": "timestamp_utc,source\n",
+    "ops/signal_latency_archive/2026/01/x.csv.gz": "gz\n",
+    "ops/.latency.lock": "",
+    "ops/.latency_state.json.abc.tmp": "torn",
+    "out/keep.json": "{}\n",
+}
 
 
 def seeded(stores, tmp_path):
@@ -141,15 +146,20 @@ def test_racing_commits_on_one_generation_let_exactly_one_through(stores, tmp_pa
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
+
         def attempt(i: int) -> None:
             store = open_store(url)
             try:
                 head = store.head()
                 data = f"run {i}\n".encode()
                 entry = Entry(sha256_bytes(data), len(data))
-                manifest = Manifest(generation=head.generation + 1, parent_generation=head.generation,
-                                    created_at="2026-01-01T00:00:00Z", job_id=f"20260101T000000Z-run{i}",
-                                    files={**head.manifest.files, "ops/race.txt": entry})
+                manifest = Manifest(
+                    generation=head.generation + 1,
+                    parent_generation=head.generation,
+                    created_at="2026-01-01T00:00:00Z",
+                    job_id=f"20260101T000000Z-run{i}",
+                    files={**head.manifest.files, "ops/race.txt": entry},
+                )
                 barrier.wait(timeout=30)
                 results.append((i, store.publish(manifest, lambda sha: data, head)[0]))
             finally:
@@ -182,10 +192,10 @@ def _corrupt(stores, url: str, tmp_path, sha: str) -> None:
     if stores.kind == "file":
         (tmp_path / "store" / key).write_bytes(b"flipped bits\n")
     elif stores.kind == "s3":
-        bucket, prefix = url[len("s3://"):].split("/", 1)
+        bucket, prefix = url[len("s3://") :].split("/", 1)
         s3_client(stores.endpoint).put_object(Bucket=bucket, Key=f"{prefix}/{key}", Body=b"flipped bits\n")
     else:
-        repo, branch = url[len("git+file://"):].split("#")
+        repo, branch = url[len("git+file://") :].split("#")
         work = tmp_path / "tamper"
         git("clone", "--quiet", "--branch", branch, repo, str(work))
         (work / key).write_bytes(b"flipped bits\n")
@@ -204,8 +214,9 @@ def test_a_corrupted_blob_is_detected_and_nothing_local_changes(stores, tmp_path
     assert run.exit_code == 1 and run.error_code == "snapshot_corrupt", run
     assert "ops/latency_state.json fails its checksum" in run.summary["diagnostics"]["error_message"]
     after = all_files(victim)
-    assert {k: v for k, v in after.items() if "automation_runs" not in k and not k.startswith("ops/.")} == \
-        {k: v for k, v in before.items() if "automation_runs" not in k}
+    assert {k: v for k, v in after.items() if "automation_runs" not in k and not k.startswith("ops/.")} == {
+        k: v for k, v in before.items() if "automation_runs" not in k
+    }
     assert not any(k.startswith(("ops/.state_pull.", "ops/.state_pulled")) for k in after)
 
 
@@ -228,7 +239,7 @@ def test_git_branch_holds_one_parentless_snapshot_commit(tmp_path, request):
     url, ws = seeded(factory, tmp_path)
     (ws / "ops" / "latency_state.json").write_text('{"streak": 9}\n')
     ok(ws, "push", url, env=factory.env)
-    repo, branch = url[len("git+file://"):].split("#")
+    repo, branch = url[len("git+file://") :].split("#")
     assert git("rev-list", "--count", branch, cwd=repo).strip() == "1"
     tree = git("ls-tree", "-r", "--name-only", branch, cwd=repo).split()
     assert "manifest.json" in tree and all(p == "manifest.json" or p.startswith("blobs/sha256/") for p in tree)
@@ -289,7 +300,8 @@ def test_a_store_that_went_back_a_generation_is_refused(tmp_path, request):
 # --- scopes: a job pulls only what it reads and pushes only what it changed ------------------------
 
 YEAR = {
-    "ops/latency_state.json": '{"streak": 0}\n', "ops/signal_latency.csv": "timestamp_utc,source\n",
+    "ops/latency_state.json": '{"streak": 0}\n',
+    "ops/signal_latency.csv": "timestamp_utc,source\n",
     "ops/signal_latency_rollup.csv": "hour,source\n",
     "ops/signal_latency_archive/manifest.jsonl": '{"path": "ops/signal_latency_archive/2026-01/a.csv.gz"}\n',
     "ops/signal_latency_archive/2026-01/a.csv.gz": "old archive\n",
@@ -391,10 +403,12 @@ def test_a_scoped_run_never_deletes_what_it_did_not_pull(stores, tmp_path):
 
 def test_two_runs_that_both_rewrote_a_heartbeat_merge_it_as_the_later_one(stores, tmp_path):
     url, a, b, _, _ = _scoped_pair(stores, tmp_path)
-    (a / "ops" / "alerts_heartbeat.json").write_text(json.dumps(
-        {"job_id": "20260201T000100Z-alerts", "status": "ok", "last_success_at": "2026-02-01T00:01:00Z"}))
-    (b / "ops" / "alerts_heartbeat.json").write_text(json.dumps(
-        {"job_id": "20260201T000000Z-alerts", "status": "error", "last_success_at": "2026-01-31T00:00:00Z"}))
+    (a / "ops" / "alerts_heartbeat.json").write_text(
+        json.dumps({"job_id": "20260201T000100Z-alerts", "status": "ok", "last_success_at": "2026-02-01T00:01:00Z"})
+    )
+    (b / "ops" / "alerts_heartbeat.json").write_text(
+        json.dumps({"job_id": "20260201T000000Z-alerts", "status": "error", "last_success_at": "2026-01-31T00:00:00Z"})
+    )
     ok(a, "push", url, env=stores.env)
     ok(b, "push", url, env=stores.env, status=("warning",))
     beat = json.loads((b / "ops" / "alerts_heartbeat.json").read_text())
@@ -408,8 +422,16 @@ def test_two_runs_that_both_rewrote_the_issue_cache_merge_it_and_mark_it_stale(s
     url, a, b, _, _ = _scoped_pair(stores, tmp_path)
 
     def cache(issues: dict) -> str:
-        return json.dumps({"version": 1, "repo": "acme/ops", "labels": ["observability"], "stale": False,
-                           "updated_at": "2026-02-01T00:00:00Z", "issues": issues})
+        return json.dumps(
+            {
+                "version": 1,
+                "repo": "acme/ops",
+                "labels": ["observability"],
+                "stale": False,
+                "updated_at": "2026-02-01T00:00:00Z",
+                "issues": issues,
+            }
+        )
 
     (a / "ops" / "alert_inbox.json").write_text(cache({"aaaa": {"number": 1, "state": "open"}}))
     (b / "ops" / "alert_inbox.json").write_text(cache({"bbbb": {"number": 2, "state": "open"}}))

@@ -29,6 +29,7 @@ targets = _support_sync.targets
 @pytest.fixture
 def aws_env(monkeypatch):
     """Sets the AWS_* variables boto3 reads itself (from os.environ) for an endpoint; returns the environ."""
+
     def apply(endpoint: str, **extra) -> dict:
         for key, value in {**s3_env(endpoint), "AWS_EC2_METADATA_DISABLED": "true", **extra}.items():
             if value is None:
@@ -36,6 +37,7 @@ def aws_env(monkeypatch):
             else:
                 monkeypatch.setenv(key, value)
         return dict(os.environ)
+
     return apply
 
 
@@ -48,6 +50,7 @@ def bucket(targets, aws_env):
 
 
 # --- put, get, stat, list, delete -------------------------------------------------------------------
+
 
 def test_put_get_and_stat_round_trip(bucket):
     store, raw = bucket
@@ -77,15 +80,21 @@ def test_a_replaced_object_gets_a_new_fingerprint(bucket):
 
 def test_list_gives_keys_relative_to_the_url_with_size_and_time(bucket):
     store, raw = bucket
-    for key, data in {"dashboard/2026-03-02/a.json": b"aa", "dashboard/2026-03-02/b.json": b"bbb",
-                      "weekly/2026-02-23/w.json": b"w"}.items():
+    for key, data in {
+        "dashboard/2026-03-02/a.json": b"aa",
+        "dashboard/2026-03-02/b.json": b"bbb",
+        "weekly/2026-02-23/w.json": b"w",
+    }.items():
         store.put(key, data)
     listed = store.list("dashboard/")
     assert sorted(listed) == ["dashboard/2026-03-02/a.json", "dashboard/2026-03-02/b.json"]
     assert listed["dashboard/2026-03-02/b.json"].size == 3 and listed["dashboard/2026-03-02/b.json"].modified > 0
     assert store.list("nothing/") == {}
-    assert sorted(store.list("")) == ["dashboard/2026-03-02/a.json", "dashboard/2026-03-02/b.json",
-                                      "weekly/2026-02-23/w.json"]
+    assert sorted(store.list("")) == [
+        "dashboard/2026-03-02/a.json",
+        "dashboard/2026-03-02/b.json",
+        "weekly/2026-02-23/w.json",
+    ]
     if raw.kind == "s3":  # a single-part upload's ETag is its MD5: a listing can compare content
         assert listed["dashboard/2026-03-02/a.json"].md5 == digest.md5_hex(b"aa")
 
@@ -136,6 +145,7 @@ def test_a_file_put_whose_checksum_differs_is_refused(tmp_path):
 
 # --- what both users get ----------------------------------------------------------------------------
 
+
 def test_the_state_store_and_sync_use_the_same_buckets(bucket, aws_env):
     from observability.state.backends import open_store
     from observability.sync.job import open_target
@@ -161,6 +171,7 @@ def test_only_file_and_s3_locations_are_buckets(tmp_path):
 
 
 # --- the S3 requests themselves ---------------------------------------------------------------------
+
 
 def test_s3_sends_the_checksum_header_and_the_conditional_create(s3_server, aws_env):
     import base64
@@ -194,10 +205,15 @@ def test_s3_sends_the_checksum_header_and_the_conditional_create(s3_server, aws_
 
 # --- error mapping ----------------------------------------------------------------------------------
 
+
 def test_a_missing_bucket_is_an_error_retrying_will_not_fix(s3_server, aws_env):
     store = S3Bucket("no-such-bucket-here", "p", "s3://no-such-bucket-here/p", aws_env(s3_server))
-    for call in (lambda: store.get("HEAD"), lambda: store.put("HEAD", b"1"), lambda: store.list("manifests/"),
-                 lambda: store.create("m", b"x")):
+    for call in (
+        lambda: store.get("HEAD"),
+        lambda: store.put("HEAD", b"1"),
+        lambda: store.list("manifests/"),
+        lambda: store.create("m", b"x"),
+    ):
         with pytest.raises(StorageError) as failure:
             call()
         error = failure.value
@@ -215,8 +231,10 @@ class _Answer(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{self.code}</Code>'
-                f"<Message>{self.message}</Message><RequestId>1</RequestId></Error>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{self.code}</Code>'
+            f"<Message>{self.message}</Message><RequestId>1</RequestId></Error>"
+        ).encode()
         self.send_response(self.status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)) if self.command != "HEAD" else "0")
@@ -286,12 +304,14 @@ def test_an_endpoint_that_is_down_is_retryable(aws_env):
 
 
 def test_no_credentials_says_which_variables_to_set(s3_server, aws_env):
-    store = S3Bucket("bucket", "p", "s3://bucket/p", aws_env(s3_server, AWS_ACCESS_KEY_ID=None,
-                                                             AWS_SECRET_ACCESS_KEY=None))
+    store = S3Bucket(
+        "bucket", "p", "s3://bucket/p", aws_env(s3_server, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+    )
     with pytest.raises(StorageError) as failure:
         store.get("HEAD")
-    assert failure.value.message == ("s3://bucket/p: no AWS credentials (set AWS_ACCESS_KEY_ID and "
-                                     "AWS_SECRET_ACCESS_KEY)")
+    assert failure.value.message == (
+        "s3://bucket/p: no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    )
     assert not failure.value.retryable
 
 
@@ -325,6 +345,7 @@ def test_file_listings_skip_temp_files_and_the_sweep_removes_old_ones(tmp_path):
 
 
 # --- checksums --------------------------------------------------------------------------------------
+
 
 def test_content_comparison_uses_the_strongest_checksum_there_is():
     data = b"payload"
@@ -368,11 +389,14 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("package,forbidden", [
-    ("storage", ("observability.state", "observability.sync", "observability.inputs")),
-    ("sync", ("observability.state", "observability.inputs")),
-    ("inputs", ("observability.state", "observability.sync")),
-])
+@pytest.mark.parametrize(
+    "package,forbidden",
+    [
+        ("storage", ("observability.state", "observability.sync", "observability.inputs")),
+        ("sync", ("observability.state", "observability.inputs")),
+        ("inputs", ("observability.state", "observability.sync")),
+    ],
+)
 def test_the_storage_users_import_the_storage_layer_not_each_other(package, forbidden):
     root = Path(__file__).resolve().parent.parent / "observability" / package
     for path in sorted(root.rglob("*.py")):

@@ -46,12 +46,15 @@ def test_a_missing_mount_is_an_outage_not_a_new_directory(tmp_path):
     assert local_artefacts(ws) == before
 
 
-@pytest.mark.parametrize("url,text", [
-    ("git+file:///tmp/x.git", "shared storage is file:// or s3://"),
-    ("ftp://host/dir", "unknown scheme 'ftp'"),
-    ("file://relative/dir", "a file store needs an absolute path"),
-    ("s3://user:pw@bucket/p", "credentials do not belong in the URL"),
-])
+@pytest.mark.parametrize(
+    "url,text",
+    [
+        ("git+file:///tmp/x.git", "shared storage is file:// or s3://"),
+        ("ftp://host/dir", "unknown scheme 'ftp'"),
+        ("file://relative/dir", "a file store needs an absolute path"),
+        ("s3://user:pw@bucket/p", "credentials do not belong in the URL"),
+    ],
+)
 def test_a_bad_url_is_a_usage_error(tmp_path, url, text):
     ws = make_workspace(tmp_path / "ws")
     run_ = sync(ws, "--to", url)
@@ -64,7 +67,8 @@ def test_no_url_says_how_to_give_one(tmp_path):
     run_ = sync(make_workspace(tmp_path / "ws"))
     assert run_.exit_code == 2
     assert run_.summary["diagnostics"]["error_message"].startswith(
-        "no shared storage: pass --to URL or set OBS_SYNC_TO")
+        "no shared storage: pass --to URL or set OBS_SYNC_TO"
+    )
 
 
 def test_a_bundle_that_fails_its_own_checksums_is_not_uploaded(tmp_path):
@@ -78,6 +82,7 @@ def test_a_bundle_that_fails_its_own_checksums_is_not_uploaded(tmp_path):
 
 
 # --- the library with an injected sleep and a faulty target -------------------------------------------
+
 
 def _ctx(ws: Path) -> JobContext:
     return JobContext("sync", "20260302T060000Z-sync", Workspace.open(str(ws)), clock.parse_iso(NOW), False)
@@ -151,6 +156,7 @@ def test_an_upload_that_does_not_verify_is_sent_again_then_fails(monkeypatch, tm
 
 # --- the secret canary ------------------------------------------------------------------------------
 
+
 def _everything(ws: Path) -> str:
     return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in ws.rglob("*") if p.is_file())
 
@@ -165,8 +171,12 @@ def test_the_aws_secret_never_appears_in_any_output(request, tmp_path, reachable
     else:
         endpoint = f"http://127.0.0.1:{closed_port()}"
         url = "s3://bucket/shared"
-    env = {**s3_env(endpoint), "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "gh_output"),
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "gh_summary")}
+    env = {
+        **s3_env(endpoint),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "gh_output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "gh_summary"),
+    }
     secrets.forget_all()  # an earlier test in this process may have registered (and so masked) it already
     try:
         run_ = sync(ws, "--to", url, "--max-retries", "2", env=env)
@@ -179,4 +189,3 @@ def test_the_aws_secret_never_appears_in_any_output(request, tmp_path, reachable
     assert CANARY_SECRET not in _everything(ws)
     written = [p.read_text() for p in (tmp_path / "gh_output", tmp_path / "gh_summary") if p.exists()]
     assert written and not any(CANARY_SECRET in text for text in written)
-

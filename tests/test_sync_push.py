@@ -31,7 +31,9 @@ def test_upload_lands_under_dated_prefixes_and_the_index_names_the_latest(target
     expected = {bundle + p.name: p.read_bytes() for p in (ws / "out" / "dashboard").iterdir() if p.is_file()}
     for week in WEEKS:
         for suffix in (".json", ".sig"):
-            expected[f"weekly/{week}/{week}{suffix}"] = (ws / "ops" / "weekly_report_history" / f"{week}{suffix}").read_bytes()
+            expected[f"weekly/{week}/{week}{suffix}"] = (
+                ws / "ops" / "weekly_report_history" / f"{week}{suffix}"
+            ).read_bytes()
     assert targets.stored() == sorted([*expected, "index.json"])
     assert all(targets.read(key) == data for key, data in expected.items())
     assert summary["uploaded"] == len(expected) and summary["present"] == 0 and summary["repaired"] == 0
@@ -98,16 +100,21 @@ def test_a_corrupt_stored_object_is_detected_and_sent_again(targets, tmp_path):
 def test_retention_prunes_old_prefixes_and_logs_each_prune(targets, tmp_path):
     ws = make_workspace(tmp_path / "ws")
     url = targets.new()
-    old = {"dashboard/2025-12-01/20251201T000000Z-dashboard/manifest.json": b"{}\n",
-           "dashboard/2025-12-01/20251201T000000Z-dashboard/turnover.json": b"[]\n",
-           "dashboard/2026-01-05/20260105T000000Z-dashboard/manifest.json": b"{}\n",  # exactly 8 weeks: kept
-           "weekly/2025-12-29/2025-12-29.json": b"{}\n", "weekly/2025-12-29/2025-12-29.sig": b"ab\n",
-           "notes/readme.txt": b"not ours\n"}
+    old = {
+        "dashboard/2025-12-01/20251201T000000Z-dashboard/manifest.json": b"{}\n",
+        "dashboard/2025-12-01/20251201T000000Z-dashboard/turnover.json": b"[]\n",
+        "dashboard/2026-01-05/20260105T000000Z-dashboard/manifest.json": b"{}\n",  # exactly 8 weeks: kept
+        "weekly/2025-12-29/2025-12-29.json": b"{}\n",
+        "weekly/2025-12-29/2025-12-29.sig": b"ab\n",
+        "notes/readme.txt": b"not ours\n",
+    }
     for key, data in old.items():
         targets.write(key, data)
     summary = _pushed(ws, url, targets.env)
     assert [(p["prefix"], p["objects"], p["bytes"]) for p in summary["pruned"]] == [
-        ("dashboard/2025-12-01/", 2, 6), ("weekly/2025-12-29/", 2, 6)]
+        ("dashboard/2025-12-01/", 2, 6),
+        ("weekly/2025-12-29/", 2, 6),
+    ]
     keys = targets.stored()
     assert not any(k.startswith(("dashboard/2025-12-01/", "weekly/2025-12-29/")) for k in keys)
     assert "dashboard/2026-01-05/20260105T000000Z-dashboard/manifest.json" in keys and "notes/readme.txt" in keys
@@ -118,8 +125,11 @@ def test_retention_prunes_old_prefixes_and_logs_each_prune(targets, tmp_path):
         assert line["job_id"] == summary["job_id"] and line["pruned_at"] == NOW and line["retention_weeks"] == 8
     assert "ops/sync_prune_log.jsonl" in summary["artefacts"]
     index = targets.index()
-    assert not any(e["prefix"].startswith(("dashboard/2025-12-01/", "weekly/2025-12-29/"))
-                   for kind in ("dashboard", "weekly") for e in index[kind])
+    assert not any(
+        e["prefix"].startswith(("dashboard/2025-12-01/", "weekly/2025-12-29/"))
+        for kind in ("dashboard", "weekly")
+        for e in index[kind]
+    )
 
 
 def test_the_newest_prefix_of_a_kind_is_never_pruned(targets, tmp_path):
@@ -127,8 +137,9 @@ def test_the_newest_prefix_of_a_kind_is_never_pruned(targets, tmp_path):
     url = targets.new()
     _pushed(ws, url, targets.env, "--no-dashboard")
     # Months later, with no new week delivered: the last weeks stay, the oldest of them goes.
-    later = sync(ws, "--to", url, "--no-dashboard", "--retention-weeks", "1", env=targets.env,
-                 now="2026-06-01T06:00:00Z")
+    later = sync(
+        ws, "--to", url, "--no-dashboard", "--retention-weeks", "1", env=targets.env, now="2026-06-01T06:00:00Z"
+    )
     assert later.exit_code == 0, later
     assert [p["prefix"] for p in later.summary["pruned"]] == [f"weekly/{WEEKS[0]}/"]
     assert targets.index()["latest"]["weekly"] == f"weekly/{WEEKS[-1]}/"
@@ -178,8 +189,11 @@ def test_temp_files_of_a_killed_push_are_swept_from_a_directory_target(tmp_path)
     (old_prefix / "2025-12-29.json").write_bytes(b"{}\n")
     (old_prefix / "2025-12-29.sig").write_bytes(b"ab\n")
     stamp = time.time() - 2 * 3600
-    dead = [root / "dashboard" / ".manifest.json.0a1b2c3d.tmp", old_prefix / ".2025-12-29.json.9f8e7d6c.tmp",
-            root / ".index.json.12345678.tmp"]
+    dead = [
+        root / "dashboard" / ".manifest.json.0a1b2c3d.tmp",
+        old_prefix / ".2025-12-29.json.9f8e7d6c.tmp",
+        root / ".index.json.12345678.tmp",
+    ]
     for path in dead:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half")

@@ -27,8 +27,11 @@ INDEX = "runs/index.csv"
 TELEMETRY = "reports/portfolio_samples/router_demo/telemetry.json"
 DAILY_RUN = "grid_USDJPY_conservative_or6_ktp1.0_ksl0.4_20260104_165800"  # has a daily.csv in the sample
 # The real upstream artefacts are never committed; they sit beside the checkout (or where this variable says).
-FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES",
-                               Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream"))
+FIXTURES = Path(
+    os.environ.get(
+        "OBS_TEST_UPSTREAM_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream"
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +39,7 @@ def base(tmp_path_factory) -> Path:
     """The bundled sample workspace (ops-template) plus hourly rollups, so weekly has every input."""
     root = tmp_path_factory.mktemp("base") / "ws"
     shutil.copytree(template_dir(), root)
-    samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv",
-                            end=datetime(2026, 1, 8, tzinfo=UTC), days=14)
+    samplegen.write_rollups(root / "ops" / "signal_latency_rollup.csv", end=datetime(2026, 1, 8, tzinfo=UTC), days=14)
     return root
 
 
@@ -105,13 +107,17 @@ def assert_same_skip(weekly: dict, dashboard: dict, rel: str, expected: list[str
 
 # -- router telemetry ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, raw, reason", [
-    ("reject_rate", "-0.5", "-0.5 is outside [0, 1]"),
-    ("reject_rate", "1.5", "1.5 is outside [0, 1]"),
-    ("slippage_bps", "NaN", "nan is not a finite number"),
-    ("slippage_bps", "Infinity", "inf is not a finite number"),
-    ("slippage_bps", "\"2.9\"", "'2.9' is not a number"),
-])
+
+@pytest.mark.parametrize(
+    "field, raw, reason",
+    [
+        ("reject_rate", "-0.5", "-0.5 is outside [0, 1]"),
+        ("reject_rate", "1.5", "1.5 is outside [0, 1]"),
+        ("slippage_bps", "NaN", "nan is not a finite number"),
+        ("slippage_bps", "Infinity", "inf is not a finite number"),
+        ("slippage_bps", '"2.9"', "'2.9' is not a number"),
+    ],
+)
 def test_bad_telemetry_value_is_skipped_alike(ws, field, raw, reason):
     path = ws / TELEMETRY
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -167,14 +173,17 @@ def test_delivered_report_with_skipped_rows_is_a_warning_and_lists_them(ws):
 ROLLUP = "ops/signal_latency_rollup.csv"
 
 
-@pytest.mark.parametrize("column, value, reason", [
-    ("count", "x", "'x' is not a count (a whole number >= 0)"),
-    ("failure_rate", "1.5", "1.5 is outside [0, 1]"),
-    ("p95_ms", "nan", "'nan' is not a finite number"),
-    ("p99_ms", "-3", "-3 is below 0"),
-    ("breach_flag", "maybe", "'maybe' is neither true nor false"),
-    ("hour_utc", "2026-01-06 10:00", "'2026-01-06 10:00' is not an hour (YYYY-MM-DDThh:00:00Z)"),
-])
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("count", "x", "'x' is not a count (a whole number >= 0)"),
+        ("failure_rate", "1.5", "1.5 is outside [0, 1]"),
+        ("p95_ms", "nan", "'nan' is not a finite number"),
+        ("p99_ms", "-3", "-3 is below 0"),
+        ("breach_flag", "maybe", "'maybe' is neither true nor false"),
+        ("hour_utc", "2026-01-06 10:00", "'2026-01-06 10:00' is not an hour (YYYY-MM-DDThh:00:00Z)"),
+    ],
+)
 @pytest.mark.parametrize("layout", ["single file", "day partitions"])
 def test_bad_rollup_row_is_skipped_alike(ws, column, value, reason, layout):
     """Once weekly failed on a bad row inside its week and never saw one outside it, and the dashboard failed
@@ -236,13 +245,15 @@ def test_bad_portfolio_times_and_points_are_skipped(ws):
     path.write_text(json.dumps(doc), encoding="utf-8")
     env = clean_env(OBS_NOW=NOW)
     weekly = summary(run_cli(["weekly", "report", "--workspace", str(ws), "--dry-run-webhook"], env=env))
-    assert warnings_about(weekly, PORTFOLIO) == sorted([
-        f"{PORTFOLIO}: aggregate_equity_curve[1]: field ts: '2026-02-30T00:00:00Z' is not an ISO-8601 timestamp; "
-        "point skipped",
-        f"{PORTFOLIO}: aggregate_equity_curve[2]: not an object; point skipped",
-        f"{PORTFOLIO}: aggregate_equity_curve[3]: field equity: 'lots' is not a number; point skipped",
-        f"{PORTFOLIO}: generated_at: 'soon' is not an ISO-8601 timestamp; value skipped",
-    ]), weekly["diagnostics"]
+    assert warnings_about(weekly, PORTFOLIO) == sorted(
+        [
+            f"{PORTFOLIO}: aggregate_equity_curve[1]: field ts: '2026-02-30T00:00:00Z' is not an ISO-8601 timestamp; "
+            "point skipped",
+            f"{PORTFOLIO}: aggregate_equity_curve[2]: not an object; point skipped",
+            f"{PORTFOLIO}: aggregate_equity_curve[3]: field equity: 'lots' is not a number; point skipped",
+            f"{PORTFOLIO}: generated_at: 'soon' is not an ISO-8601 timestamp; value skipped",
+        ]
+    ), weekly["diagnostics"]
     assert weekly["status"] == "dry_run" and weekly["skipped_rows"] == 4
     payload = weekly_payload(ws)
     assert payload["portfolio"]["equity_curve"]["points"] == len(curve) - 3
@@ -253,10 +264,11 @@ def test_bad_portfolio_times_and_points_are_skipped(ws):
 
 # -- runs/index.csv ------------------------------------------------------------------------------
 
+
 def test_truncated_last_index_row_is_skipped_alike(ws):
     header, rows = index_rows(ws)
     last = rows[-1]
-    cut = last[:last.index(",USDJPY,")]  # torn inside the row: run_id, run_dir, manifest_id, timestamp
+    cut = last[: last.index(",USDJPY,")]  # torn inside the row: run_id, run_dir, manifest_id, timestamp
     write_index(ws, header, rows[:-1] + [cut], newline=False)
     weekly, dashboard = both(ws)
     line = len(rows) + 1
@@ -267,15 +279,18 @@ def test_truncated_last_index_row_is_skipped_alike(ws):
     assert run_id not in weekly_ids and run_id not in dashboard_ids
 
 
-@pytest.mark.parametrize("column, value, reason", [
-    ("win_rate", "1.5", "1.5 is outside [0, 1]"),
-    ("win_rate", "nan", "'nan' is not a finite number"),
-    ("trades", "-3", "'-3' is not a count (a whole number >= 0)"),
-    ("total_pips", "inf", "'inf' is not a finite number"),
-    ("total_pips", "lots", "'lots' is not a number"),
-    ("sharpe", "NaN", "'NaN' is not a finite number"),
-    ("timestamp", "yesterday", "'yesterday' is neither YYYYMMDD_hhmmss nor ISO-8601"),
-])
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("win_rate", "1.5", "1.5 is outside [0, 1]"),
+        ("win_rate", "nan", "'nan' is not a finite number"),
+        ("trades", "-3", "'-3' is not a count (a whole number >= 0)"),
+        ("total_pips", "inf", "'inf' is not a finite number"),
+        ("total_pips", "lots", "'lots' is not a number"),
+        ("sharpe", "NaN", "'NaN' is not a finite number"),
+        ("timestamp", "yesterday", "'yesterday' is neither YYYYMMDD_hhmmss nor ISO-8601"),
+    ],
+)
 def test_bad_index_value_is_skipped_alike(ws, column, value, reason):
     header, rows = index_rows(ws)
     target = 5  # USDJPY_bridge_20251113_231400, a baseline run in the weekly report
@@ -292,12 +307,16 @@ def test_bad_index_value_is_skipped_alike(ws, column, value, reason):
 
 # -- runs/<id>/daily.csv --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cells, field, reason", [
-    ("2025-07-03,1,1,0,1,0,-1,0,3.5", "fills", "'-1' is not a count (a whole number >= 0)"),
-    ("2025-07-03,1,1,0,1,0,2,0,nan", "pnl_pips", "'nan' is not a finite number"),
-    ("2025-07-03,1,1,0,1,0,2,5,1.0", "wins", "5 wins > 2 fills"),
-    ("2025-13-03,1,1,0,1,0,2,0,1.0", "date", "'2025-13-03' is not a date (YYYY-MM-DD[ time])"),
-])
+
+@pytest.mark.parametrize(
+    "cells, field, reason",
+    [
+        ("2025-07-03,1,1,0,1,0,-1,0,3.5", "fills", "'-1' is not a count (a whole number >= 0)"),
+        ("2025-07-03,1,1,0,1,0,2,0,nan", "pnl_pips", "'nan' is not a finite number"),
+        ("2025-07-03,1,1,0,1,0,2,5,1.0", "wins", "5 wins > 2 fills"),
+        ("2025-13-03,1,1,0,1,0,2,0,1.0", "date", "'2025-13-03' is not a date (YYYY-MM-DD[ time])"),
+    ],
+)
 def test_bad_daily_row_is_skipped_alike(ws, cells, field, reason):
     rel = f"runs/{DAILY_RUN}/daily.csv"
     lines = (ws / rel).read_text(encoding="utf-8").splitlines()
@@ -316,21 +335,28 @@ def test_bad_daily_row_is_skipped_alike(ws, cells, field, reason):
 
 # -- item 7: nothing outside the workspace is followed ---------------------------------------------
 
+
 def _outside_run(tmp_path: Path) -> Path:
     outside = tmp_path / "outside" / "evil"
     outside.mkdir(parents=True)
-    (outside / "daily.csv").write_text("date,breakouts,gate_pass,gate_block,ev_pass,ev_reject,fills,wins,pnl_pips\n"
-                                       "2025-12-30,1,1,0,1,0,999999,999999,123456789.0\n", encoding="utf-8")
+    (outside / "daily.csv").write_text(
+        "date,breakouts,gate_pass,gate_block,ev_pass,ev_reject,fills,wins,pnl_pips\n"
+        "2025-12-30,1,1,0,1,0,999999,999999,123456789.0\n",
+        encoding="utf-8",
+    )
     return outside
 
 
-@pytest.mark.parametrize("column, value, reason", [
-    ("run_id", "../../outside/evil", "'../../outside/evil' is not a run id (letters, digits, _ . - only)"),
-    ("run_id", "/etc", "'/etc' is not a run id (letters, digits, _ . - only)"),
-    ("run_dir", "../outside/evil", "'../outside/evil' leads outside the workspace"),
-    ("run_dir", "runs/../../outside/evil", "'runs/../../outside/evil' leads outside the workspace"),
-    ("run_dir", "/tmp/outside/evil", "'/tmp/outside/evil' is an absolute path (must be relative to the workspace)"),
-])
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("run_id", "../../outside/evil", "'../../outside/evil' is not a run id (letters, digits, _ . - only)"),
+        ("run_id", "/etc", "'/etc' is not a run id (letters, digits, _ . - only)"),
+        ("run_dir", "../outside/evil", "'../outside/evil' leads outside the workspace"),
+        ("run_dir", "runs/../../outside/evil", "'runs/../../outside/evil' leads outside the workspace"),
+        ("run_dir", "/tmp/outside/evil", "'/tmp/outside/evil' is an absolute path (must be relative to the workspace)"),
+    ],
+)
 def test_index_row_pointing_outside_is_refused_alike(ws, tmp_path, column, value, reason):
     _outside_run(tmp_path)
     header, rows = index_rows(ws)
@@ -354,14 +380,15 @@ def test_run_folder_symlinked_outside_is_refused_alike(ws, tmp_path):
     run_id = rows[target].split(",")[0]
     (ws / "runs" / run_id).symlink_to(outside, target_is_directory=True)
     weekly, dashboard = both(ws)
-    expected = [f"{INDEX}: line {target + 2}: field run_id: runs/{run_id} leads outside the workspace "
-                f"(symbolic link); row skipped"]
+    expected = [
+        f"{INDEX}: line {target + 2}: field run_id: runs/{run_id} leads outside the workspace "
+        f"(symbolic link); row skipped"
+    ]
     assert_same_skip(weekly, dashboard, INDEX, expected)
     weekly_ids, dashboard_ids = published_runs(ws)
     assert run_id not in weekly_ids | dashboard_ids
     for text in (json.dumps(weekly_payload(ws)), json.dumps(bundle(ws, "turnover"))):
         assert "999999" not in text and "123456789" not in text
-
 
 
 def test_daily_csv_symlinked_outside_is_refused_alike(ws, tmp_path):
@@ -374,15 +401,19 @@ def test_daily_csv_symlinked_outside_is_refused_alike(ws, tmp_path):
     (folder / "daily.csv").unlink()
     (folder / "daily.csv").symlink_to(outside / "daily.csv")
     weekly, dashboard = both(ws)
-    expected = [f"{INDEX}: line {line}: field run_id: runs/{DAILY_RUN}/daily.csv leads outside the workspace "
-                f"(symbolic link); row skipped"]
+    expected = [
+        f"{INDEX}: line {line}: field run_id: runs/{DAILY_RUN}/daily.csv leads outside the workspace "
+        f"(symbolic link); row skipped"
+    ]
     assert_same_skip(weekly, dashboard, INDEX, expected)
     weekly_ids, dashboard_ids = published_runs(ws)
     assert DAILY_RUN not in weekly_ids | dashboard_ids
     for text in (json.dumps(weekly_payload(ws)), json.dumps(bundle(ws, "turnover"))):
         assert "999999" not in text and "123456789" not in text
 
+
 # -- item 13: one reading of a run's figures --------------------------------------------------------
+
 
 def _same_figures(ws: Path, *, expect_runs: int | None = None) -> tuple[dict, dict]:
     weekly, dashboard = both(ws)
@@ -396,7 +427,9 @@ def _same_figures(ws: Path, *, expect_runs: int | None = None) -> tuple[dict, di
         row = rows[run_id]
         assert row["trades"] == item["trades"], run_id
         assert row["wins"] == item["wins"], run_id
-        assert row["total_pips"] is not None and math.isclose(row["total_pips"], item["total_pips"], abs_tol=1e-6), run_id
+        assert row["total_pips"] is not None and math.isclose(row["total_pips"], item["total_pips"], abs_tol=1e-6), (
+            run_id
+        )
     if expect_runs is not None:
         assert len(rows) == expect_runs
     return weekly_runs, rows
@@ -417,8 +450,7 @@ def test_real_run_figures_agree(tmp_path):
     for name in ("runs", "reports"):
         shutil.rmtree(ws / name)
         shutil.copytree(FIXTURES / name, ws / name)
-    samplegen.write_rollups(ws / "ops" / "signal_latency_rollup.csv",
-                            end=datetime(2025, 10, 6, tzinfo=UTC), days=14)
+    samplegen.write_rollups(ws / "ops" / "signal_latency_rollup.csv", end=datetime(2025, 10, 6, tzinfo=UTC), days=14)
     env = clean_env(OBS_NOW="2025-10-06T01:00:00Z")
     weekly = summary(run_cli(["weekly", "report", "--workspace", str(ws), "--dry-run-webhook"], env=env))
     dashboard = summary(run_cli(["dashboard", "export", "--workspace", str(ws), "--dataset", "turnover"], env=env))

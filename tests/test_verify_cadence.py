@@ -13,8 +13,11 @@ from observability.cron import Cron, CronError
 
 def test_three_missed_latency_runs_in_24_hours_are_reported_slot_by_slot(tmp_path):
     root = new_workspace(tmp_path / "ws")
-    dropped = {("latency", "2026-01-12T09:07:00Z"), ("latency", "2026-01-12T09:22:00Z"),
-               ("latency", "2026-01-13T01:52:00Z")}
+    dropped = {
+        ("latency", "2026-01-12T09:07:00Z"),
+        ("latency", "2026-01-12T09:22:00Z"),
+        ("latency", "2026-01-13T01:52:00Z"),
+    }
     on_cadence(root, drop=dropped)
     run = verify(root)
     assert run.exit_code == 0 and run.summary["status"] == "warning", run
@@ -100,8 +103,10 @@ def test_a_stale_heartbeat_is_reported_and_the_limit_is_configurable(tmp_path):
     beat.write_text(json.dumps(doc))
     run = verify(root)
     alert = run.rules()[("stale_heartbeat", "latency")]
-    assert "7.0 h ago, limit 6 h" in alert["message"] and alert["evidence"]["items"][0]["path"] == \
-        "ops/latency_job_heartbeat.json"
+    assert (
+        "7.0 h ago, limit 6 h" in alert["message"]
+        and alert["evidence"]["items"][0]["path"] == "ops/latency_job_heartbeat.json"
+    )
     assert ("stale_heartbeat", "latency") not in verify(root, "--max-heartbeat-age-hours", "8").rules()
 
 
@@ -111,8 +116,9 @@ def test_a_job_that_fails_every_run_goes_stale(tmp_path):
     on_cadence(root)
     beat = root / "ops" / "latency_job_heartbeat.json"
     doc = json.loads(beat.read_text())
-    doc.update(generated_at=iso(NOW - timedelta(minutes=5)), status="error",
-               last_success_at=iso(NOW - timedelta(hours=9)))
+    doc.update(
+        generated_at=iso(NOW - timedelta(minutes=5)), status="error", last_success_at=iso(NOW - timedelta(hours=9))
+    )
     beat.write_text(json.dumps(doc))
     alert = verify(root).rules()[("stale_heartbeat", "latency")]
     assert "9.0 h ago" in alert["message"]
@@ -136,11 +142,14 @@ def test_an_unscheduled_job_that_writes_a_heartbeat_is_checked_too(tmp_path):
     assert ("stale_heartbeat", "backfill") in verify(root).rules()
 
 
-@pytest.mark.parametrize("expression,minutes,hours,weekdays", [
-    ("7,22,37,52 * * * *", {7, 22, 37, 52}, set(range(24)), set(range(7))),
-    ("*/20 1-3 * * 1-5", {0, 20, 40}, {1, 2, 3}, {1, 2, 3, 4, 5}),
-    ("5/30 0-12/6 * * 0,7", {5, 35}, {0, 6, 12}, {0}),
-])
+@pytest.mark.parametrize(
+    "expression,minutes,hours,weekdays",
+    [
+        ("7,22,37,52 * * * *", {7, 22, 37, 52}, set(range(24)), set(range(7))),
+        ("*/20 1-3 * * 1-5", {0, 20, 40}, {1, 2, 3}, {1, 2, 3, 4, 5}),
+        ("5/30 0-12/6 * * 0,7", {5, 35}, {0, 6, 12}, {0}),
+    ],
+)
 def test_cron_fields(expression, minutes, hours, weekdays):
     cron = Cron.parse(expression)
     assert (set(cron.minutes), set(cron.hours), set(cron.weekdays)) == (minutes, hours, weekdays)
@@ -156,14 +165,17 @@ def test_cron_times_and_the_day_of_month_or_day_of_week_rule():
     assert [d.month for d in Cron.parse("0 0 1 2,4 *").times(start, start + timedelta(days=120))] == [2, 4]
 
 
-@pytest.mark.parametrize("expression,message", [
-    ("* * * *", "expected 5 fields"),
-    ("60 * * * *", "minute field: 60 is outside 0-59"),
-    ("0 0 * * MON", "day of week field: 'MON' is not a number"),
-    ("0 5-1 * * *", "hour field: range '5-1' runs backwards"),
-    ("*/0 * * * *", "minute field: 0 is outside 1-59"),
-    ("1,,2 * * * *", "minute field: empty list item"),
-])
+@pytest.mark.parametrize(
+    "expression,message",
+    [
+        ("* * * *", "expected 5 fields"),
+        ("60 * * * *", "minute field: 60 is outside 0-59"),
+        ("0 0 * * MON", "day of week field: 'MON' is not a number"),
+        ("0 5-1 * * *", "hour field: range '5-1' runs backwards"),
+        ("*/0 * * * *", "minute field: 0 is outside 1-59"),
+        ("1,,2 * * * *", "minute field: empty list item"),
+    ],
+)
 def test_cron_errors_say_which_field(expression, message):
     with pytest.raises(CronError, match=message):
         Cron.parse(expression)

@@ -19,7 +19,8 @@ def test_the_schedule_table_matches_schedules_yaml():
     assert found, "docs/schedules.md lost its generated table markers"
     assert found.group(0) == expected, (
         "docs/schedules.md is out of date; regenerate with "
-        "python -m observability.verify.scheduledoc ops-template/configs/observability/schedules.yaml\n" + expected)
+        "python -m observability.verify.scheduledoc ops-template/configs/observability/schedules.yaml\n" + expected
+    )
 
 
 def test_every_schedule_and_cron_appears_in_the_table():

@@ -60,8 +60,10 @@ def test_a_tampered_dataset_fails_both_the_live_manifest_and_the_snapshot(demo):
     assert run.summary["diagnostics"]["error_code"] == "verification_failed"
     problems = run.summary["problems"]
     assert len(problems) == 2, problems
-    assert any(p.startswith("out/dashboard/turnover.json: sha256") and "recorded in out/dashboard/manifest.json" in p
-               for p in problems), problems
+    assert any(
+        p.startswith("out/dashboard/turnover.json: sha256") and "recorded in out/dashboard/manifest.json" in p
+        for p in problems
+    ), problems
     assert any(p.startswith(f"ops/dashboard_export_history/{DASHBOARD}/slippage.json: sha256") for p in problems)
     assert {a["rule"] for a in run.summary["alerts"]} == {"checksum_mismatch"}
     assert "problem: out/dashboard/turnover.json" in run.stderr
@@ -94,8 +96,15 @@ def test_a_missing_artefact_and_a_disagreeing_heartbeat_are_both_listed(demo):
 
 
 def test_a_heartbeat_of_a_later_run_is_not_a_problem_but_a_missing_one_for_the_latest_is(demo):
-    later = run_cli(demo, "latency", "sample", "--input", "sample/signal_notifier.csv", "--dry-run-alert",
-                    now=datetime(2026, 1, 8, 0, 22, tzinfo=UTC))
+    later = run_cli(
+        demo,
+        "latency",
+        "sample",
+        "--input",
+        "sample/signal_notifier.csv",
+        "--dry-run-alert",
+        now=datetime(2026, 1, 8, 0, 22, tzinfo=UTC),
+    )
     assert later.exit_code == 0, later
     old = verify_job(demo, ids(demo)["latency"], now=NOW)
     assert old.exit_code == 0 and old.summary["trace"]["heartbeat"]["superseded_by"] == later.summary["job_id"], old
@@ -105,10 +114,20 @@ def test_a_heartbeat_of_a_later_run_is_not_a_problem_but_a_missing_one_for_the_l
 
 
 def test_a_tampered_latency_archive_is_caught_by_the_archive_manifest(demo):
-    (demo / "sample" / "new.csv").write_text("timestamp_utc,latency_ms,status,detail,source\n"
-                                            "2026-01-08T00:10:00Z,100,success,,broker_api\n")
-    rotated = run_cli(demo, "latency", "sample", "--input", "sample/new.csv", "--raw-retention-days", "1",
-                      "--dry-run-alert", now=datetime(2026, 1, 8, 0, 22, tzinfo=UTC))
+    (demo / "sample" / "new.csv").write_text(
+        "timestamp_utc,latency_ms,status,detail,source\n2026-01-08T00:10:00Z,100,success,,broker_api\n"
+    )
+    rotated = run_cli(
+        demo,
+        "latency",
+        "sample",
+        "--input",
+        "sample/new.csv",
+        "--raw-retention-days",
+        "1",
+        "--dry-run-alert",
+        now=datetime(2026, 1, 8, 0, 22, tzinfo=UTC),
+    )
     archive = [a for a in rotated.summary["artefacts"] if a.endswith(".csv.gz")]
     assert archive, rotated
     assert verify_job(demo, rotated.summary["job_id"], now=NOW).exit_code == 0
@@ -116,14 +135,17 @@ def test_a_tampered_latency_archive_is_caught_by_the_archive_manifest(demo):
         handle.write(b"x")
     run = verify_job(demo, rotated.summary["job_id"], now=NOW)
     assert run.exit_code == 1
-    assert run.summary["problems"][0].startswith(f"{archive[0]}: sha256") and \
-        "recorded in ops/signal_latency_archive/manifest.jsonl" in run.summary["problems"][0]
+    assert (
+        run.summary["problems"][0].startswith(f"{archive[0]}: sha256")
+        and "recorded in ops/signal_latency_archive/manifest.jsonl" in run.summary["problems"][0]
+    )
 
 
 def test_an_unknown_or_malformed_job_id(demo):
     run = verify_job(demo, "20990101T000000Z-latency", now=NOW)
     assert run.exit_code == 1 and run.summary["problems"] == [
-        "ops/automation_runs.log: no line has job_id 20990101T000000Z-latency"]
+        "ops/automation_runs.log: no line has job_id 20990101T000000Z-latency"
+    ]
     assert verify_job(demo, "latency", now=NOW).exit_code == 2
 
 
@@ -142,8 +164,14 @@ def test_the_nightly_run_traces_each_jobs_latest_run(demo):
 
 
 def _runner_line(job_id: str, job: str, artefacts: list[str], run_id: str) -> dict:
-    return {"job_id": job_id, "job": job, "status": "ok", "sequence": 1, "artefacts": artefacts,
-            "github": {"run_id": run_id, "run_url": f"https://github.com/acme/ops/actions/runs/{run_id}"}}
+    return {
+        "job_id": job_id,
+        "job": job,
+        "status": "ok",
+        "sequence": 1,
+        "artefacts": artefacts,
+        "github": {"run_id": run_id, "run_url": f"https://github.com/acme/ops/actions/runs/{run_id}"},
+    }
 
 
 def test_out_files_and_inputs_of_a_run_on_another_runner_are_not_missing(tmp_path, monkeypatch):
@@ -152,9 +180,12 @@ def test_out_files_and_inputs_of_a_run_on_another_runner_are_not_missing(tmp_pat
     from observability.workspace import Workspace
 
     ws = Workspace(tmp_path)
-    line = _runner_line("20260107T004400Z-dashboard", "dashboard",
-                        ["out/dashboard/manifest.json", "runs/index.csv", "ops/state_archive/a.json",
-                         "ops/state_archive"], "111")
+    line = _runner_line(
+        "20260107T004400Z-dashboard",
+        "dashboard",
+        ["out/dashboard/manifest.json", "runs/index.csv", "ops/state_archive/a.json", "ops/state_archive"],
+        "111",
+    )
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/ops")
     monkeypatch.setenv("GITHUB_RUN_ID", "222")  # the nightly verify is another run
@@ -179,7 +210,12 @@ def test_a_state_pull_that_lists_other_jobs_heartbeats_has_no_heartbeat_of_its_o
     ws = Workspace(tmp_path)
     (tmp_path / "ops").mkdir()
     (tmp_path / "ops" / "alerts_heartbeat.json").write_text('{"job_id": "x-alerts", "status": "ok"}')
-    line = {"job_id": "20260107T004400Z-state", "job": "state", "status": "ok", "sequence": 3,
-            "artefacts": ["ops/alerts_heartbeat.json"]}
+    line = {
+        "job_id": "20260107T004400Z-state",
+        "job": "state",
+        "status": "ok",
+        "sequence": 3,
+        "artefacts": ["ops/alerts_heartbeat.json"],
+    }
     result = trace(ws, line["job_id"], [line])
     assert result.findings == [] and result.heartbeat is None

@@ -31,8 +31,12 @@ def test_clean_workspace_is_ok_and_leaves_its_own_log_line_report_and_heartbeat(
     assert run.exit_code == 0, run
     assert run.summary["status"] == "ok" and run.summary["alerts"] == [] and run.summary["findings"] == 0, run
     assert json.loads((root / "ops" / "verify_alerts.json").read_text())["alerts"] == []
-    assert run.summary["checks"]["log"] == {"lines": before, "valid": before, "first_sequence": 1,
-                                            "last_sequence": before}
+    assert run.summary["checks"]["log"] == {
+        "lines": before,
+        "valid": before,
+        "first_sequence": 1,
+        "last_sequence": before,
+    }
     judged = {c["schedule"]: c for c in run.summary["checks"]["cadence"]}
     assert judged["latency"]["judged"] == judged["latency"]["on_time"] == 96
     records = log_records(root)
@@ -155,8 +159,10 @@ def test_a_new_workspace_is_clean_until_a_scheduled_job_should_have_beaten(tmp_p
     assert {s for (rule, s) in later.rules() if rule == "stale_heartbeat"} == {"latency", "dashboard"}
     later = verify(root, now=NOW + timedelta(days=7))
     assert {s for (rule, s) in later.rules() if rule == "stale_heartbeat"} == {"latency", "dashboard", "weekly"}
-    assert later.rules()[("stale_heartbeat", "weekly")]["message"] == \
-        "ops/weekly_report_heartbeat.json: missing: the job has never beaten here"
+    assert (
+        later.rules()[("stale_heartbeat", "weekly")]["message"]
+        == "ops/weekly_report_heartbeat.json: missing: the job has never beaten here"
+    )
     assert later.rules()[("missed_run", "latency")]["severity"] == "critical"
 
 
@@ -164,9 +170,12 @@ def test_bad_flags_and_a_bad_schedules_file_exit_2(tmp_path):
     root = _healthy(tmp_path)
     assert verify(root, "--since", "yesterday").exit_code == 2
     (root / "configs" / "observability" / "schedules.yaml").write_text(
-        "schedules:\n  latency:\n    cron: '7,22,37,61 * * * *'\n    job: latency\n")
+        "schedules:\n  latency:\n    cron: '7,22,37,61 * * * *'\n    job: latency\n"
+    )
     run = verify(root)
     assert run.exit_code == 2, run
-    assert "configs/observability/schedules.yaml: field schedules.latency.cron: minute field: 61 is outside 0-59" \
+    assert (
+        "configs/observability/schedules.yaml: field schedules.latency.cron: minute field: 61 is outside 0-59"
         in run.summary["diagnostics"]["error_message"]
+    )
     add_run(root, "latency", NOW)  # nothing else breaks: the log stays appendable

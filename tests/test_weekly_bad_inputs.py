@@ -19,14 +19,20 @@ HISTORY = Path("ops") / "weekly_report_history"
 
 
 def _report(ws: Path, rec, now: str, *extra: str):
-    return run_cli(["weekly", "report", "--workspace", str(ws), "--retry-wait-seconds", "0", "--max-retries", "1",
-                    *extra], env=clean_env(OBS_NOW=now, **delivery_env(rec)))
+    return run_cli(
+        ["weekly", "report", "--workspace", str(ws), "--retry-wait-seconds", "0", "--max-retries", "1", *extra],
+        env=clean_env(OBS_NOW=now, **delivery_env(rec)),
+    )
 
 
-@pytest.mark.parametrize("now, extra, needle", [
-    (DURING, ["--week-start", WEEK], "not complete until 2026-01-12T00:00:00Z"),
-    (ENDED, ["--week-start", WEEK, "--partial"], "--partial: the week of 2026-01-05 is complete"),
-], ids=["unfinished-without-partial", "partial-of-a-complete-week"])
+@pytest.mark.parametrize(
+    "now, extra, needle",
+    [
+        (DURING, ["--week-start", WEEK], "not complete until 2026-01-12T00:00:00Z"),
+        (ENDED, ["--week-start", WEEK, "--partial"], "--partial: the week of 2026-01-05 is complete"),
+    ],
+    ids=["unfinished-without-partial", "partial-of-a-complete-week"],
+)
 def test_bad_week_usage_is_exit_2_and_records_nothing(tmp_path, now, extra, needle):
     ws = inputs_workspace(tmp_path / "ws")
     with receiver([200]) as rec:
@@ -39,8 +45,11 @@ def test_bad_week_usage_is_exit_2_and_records_nothing(tmp_path, now, extra, need
     assert rec.requests == [] and not (ws / HISTORY).exists()
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"week_start\": \"2026-01-05\"", b"\xff\xfe", b"[" * 100_000],
-                         ids=["empty", "truncated", "not-utf8", "deeply-nested"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b'{"week_start": "2026-01-05"', b"\xff\xfe", b"[" * 100_000],
+    ids=["empty", "truncated", "not-utf8", "deeply-nested"],
+)
 def test_a_damaged_half_recorded_week_is_named_and_blocks_nothing(tmp_path, content):
     ws = inputs_workspace(tmp_path / "ws")
     (ws / HISTORY).mkdir(parents=True)
@@ -50,8 +59,10 @@ def test_a_damaged_half_recorded_week_is_named_and_blocks_nothing(tmp_path, cont
         done = _report(ws, rec, "2026-01-19T00:07:00Z", "--week-start", "2026-01-12")
         assert done.returncode == 0, done.stderr
         assert f"{HISTORY.as_posix()}/{WEEK}.json" in done.stderr and "state store" in done.stderr
-        replay = run_cli(["weekly", "replay", "--workspace", str(ws), "--week-start", WEEK],
-                         env=clean_env(OBS_NOW="2026-01-19T00:07:00Z", **delivery_env(rec)))
+        replay = run_cli(
+            ["weekly", "replay", "--workspace", str(ws), "--week-start", WEEK],
+            env=clean_env(OBS_NOW="2026-01-19T00:07:00Z", **delivery_env(rec)),
+        )
     assert replay.returncode == 1, replay.stderr
     assert summary(replay)["diagnostics"]["error_code"] == "invalid_input"
     assert "Traceback" not in done.stderr + replay.stderr

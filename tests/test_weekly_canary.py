@@ -42,8 +42,11 @@ def test_canary_never_leaks(tmp_path):
     token = f"canary-token-{secrets.token_hex(8)}"
     gh = tmp_path / "gh"
     gh.mkdir()
-    github = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(gh / "summary.md"),
-              "GITHUB_OUTPUT": str(gh / "output.txt")}
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(gh / "summary.md"),
+        "GITHUB_OUTPUT": str(gh / "output.txt"),
+    }
     texts = []
     with receiver(["echo", 200], obs_key=secret.encode()) as rec:
         url = f"{rec.url}/hook?token={token}"
@@ -55,9 +58,15 @@ def test_canary_never_leaks(tmp_path):
         # A delivered week is never rebuilt over; forget it so the failure path runs too.
         (ws / "ops" / "weekly_report_history" / f"{WEEK}.json").unlink()
         runs += [
-            weekly(ws, "report", "--week-start", WEEK, *FAST,
-                   env={**env, "OBS_WEEKLY_WEBHOOK_URL": f"http://127.0.0.1:{_closed_port()}/hook?token={token}"},
-                   now=ENDED),
+            weekly(
+                ws,
+                "report",
+                "--week-start",
+                WEEK,
+                *FAST,
+                env={**env, "OBS_WEEKLY_WEBHOOK_URL": f"http://127.0.0.1:{_closed_port()}/hook?token={token}"},
+                now=ENDED,
+            ),
             weekly(ws, "replay", "--week-start", WEEK, *FAST, env=env, now=ENDED),
             weekly(ws, "report", "--week-start", WEEK, *FAST, "--config", "missing.yaml", env=env, now=ENDED),
         ]

@@ -31,6 +31,14 @@ def test_replay_requires_week_start():
 
 
 def test_runbook_sections_exist():
-    for heading in ("## Runbook", "### Delivery failure", "### Secret rotation", "### Replay", "### Cohorts",
-                    "### EV", "### Win-rate LCB", "### Budget status"):
+    for heading in (
+        "## Runbook",
+        "### Delivery failure",
+        "### Secret rotation",
+        "### Replay",
+        "### Cohorts",
+        "### EV",
+        "### Win-rate LCB",
+        "### Budget status",
+    ):
         assert heading in DOC

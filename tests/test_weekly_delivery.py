@@ -37,6 +37,7 @@ ENDED = "2026-01-12T00:07:00Z"  # the Monday after WEEK: a week still under way 
 def weekly(ws, command, *args, now=ENDED, env=None):
     return _weekly(ws, command, *args, now=now, env=env)
 
+
 JOB = "20260108T000700Z-weekly"
 
 
@@ -47,11 +48,21 @@ def ws(tmp_path):
 
 
 def report(ws, rec, *args, secret=PLAIN_SECRET, env=None):
-    return weekly(ws, "report", "--week-start", WEEK, "--job-id", JOB, *FAST, *args,
-                  env={**delivery_env(rec, secret), **(env or {})})
+    return weekly(
+        ws,
+        "report",
+        "--week-start",
+        WEEK,
+        "--job-id",
+        JOB,
+        *FAST,
+        *args,
+        env={**delivery_env(rec, secret), **(env or {})},
+    )
 
 
 # -- success ----------------------------------------------------------------------------------
+
 
 def test_delivered_once_with_both_signatures(ws):
     with receiver([200]) as rec:
@@ -88,11 +99,12 @@ def test_rotation_signs_with_every_secret_newest_first(ws):
     assert len(entries) == 2 and all(e.startswith("v1,") for e in entries)
     Webhook(WHSEC_SECRET).verify(req.body, req.headers)  # the new secret, whsec_ form
     Webhook(old.encode()).verify(req.body, req.headers)  # the old one still verifies
-    whsec_key = base64.b64decode(WHSEC_SECRET[len("whsec_"):])
+    whsec_key = base64.b64decode(WHSEC_SECRET[len("whsec_") :])
     assert req.headers["X-OBS-Signature"] == hmac.new(whsec_key, req.body, hashlib.sha256).hexdigest()
 
 
 # -- fault sequences ---------------------------------------------------------------------------
+
 
 def test_500_500_200_retries_with_one_webhook_id(ws):
     with receiver([500, 500, 200]) as rec:
@@ -171,14 +183,14 @@ def test_final_failure_keeps_the_payload_alerts_and_exits_1(ws):
 
 # -- replay ------------------------------------------------------------------------------------
 
+
 def test_replay_sends_the_stored_bytes_with_the_same_webhook_id(ws):
     with receiver([503]) as down:
         failed = report(ws, down, "--max-retries", "2")
     assert failed.exit_code == 1, failed
     original = down.requests[0]
     with receiver([500, 200]) as up:
-        run = weekly(ws, "replay", "--week-start", WEEK, *FAST, env=delivery_env(up),
-                     now="2026-01-08T09:00:00Z")
+        run = weekly(ws, "replay", "--week-start", WEEK, *FAST, env=delivery_env(up), now="2026-01-08T09:00:00Z")
     assert run.exit_code == 0, run
     assert [r.body for r in up.requests] == [original.body, original.body]
     assert {r.headers["webhook-id"] for r in up.requests} == {original.headers["webhook-id"]}
@@ -219,23 +231,34 @@ def test_replay_without_url_is_exit_2(ws):
 
 # -- the library: waits, jitter, Retry-After, per-attempt timestamps -------------------------------
 
+
 def test_backoff_is_exponential_with_jitter_and_waits_are_injected():
     waits: list[float] = []
     start = int(time.time())
     clock = iter(range(start, start + 100, 7))  # real-ish: the receiver rejects stale timestamps
     keys = signing.keys_from(type("S", (), {"name": "X", "value": PLAIN_SECRET})())
     with receiver([500, 502, 503, 200]) as rec:
-        result = delivery.deliver(rec.url + "/hook", b"{}", keys, webhook_id="msg_1", checksum="0" * 64,
-                                  policy=delivery.RetryPolicy(max_attempts=5, base_wait_seconds=60),
-                                  sleep=waits.append, rng=random.Random(1), wall_clock=lambda: next(clock))
+        result = delivery.deliver(
+            rec.url + "/hook",
+            b"{}",
+            keys,
+            webhook_id="msg_1",
+            checksum="0" * 64,
+            policy=delivery.RetryPolicy(max_attempts=5, base_wait_seconds=60),
+            sleep=waits.append,
+            rng=random.Random(1),
+            wall_clock=lambda: next(clock),
+        )
     assert result.delivered and len(waits) == 3
     for n, wait in enumerate(waits):
-        ceiling = 60 * 2 ** n
+        ceiling = 60 * 2**n
         assert ceiling / 2 <= wait <= ceiling
     stamps = [r.headers["webhook-timestamp"] for r in rec.requests]
     assert len(set(stamps)) == 4  # signed afresh per attempt
     for req in rec.requests:  # each attempt's signature matches its own timestamp
-        expected = signing.standard_signature(PLAIN_SECRET.encode(), "msg_1", int(req.headers["webhook-timestamp"]), b"{}")
+        expected = signing.standard_signature(
+            PLAIN_SECRET.encode(), "msg_1", int(req.headers["webhook-timestamp"]), b"{}"
+        )
         assert req.headers["webhook-signature"] == expected
 
 
@@ -253,9 +276,16 @@ def test_retry_after_http_date_is_honoured_in_delivery():
     fixed = datetime.now(UTC).replace(microsecond=0)
     date = format_datetime(fixed + timedelta(seconds=42), usegmt=True)
     with receiver([(429, {"Retry-After": date}), 200]) as rec:
-        result = delivery.deliver(rec.url + "/hook", b"{}", keys, webhook_id="msg_2", checksum="0" * 64,
-                                  policy=delivery.RetryPolicy(base_wait_seconds=60), sleep=waits.append,
-                                  wall_clock=lambda: fixed.timestamp())
+        result = delivery.deliver(
+            rec.url + "/hook",
+            b"{}",
+            keys,
+            webhook_id="msg_2",
+            checksum="0" * 64,
+            policy=delivery.RetryPolicy(base_wait_seconds=60),
+            sleep=waits.append,
+            wall_clock=lambda: fixed.timestamp(),
+        )
     assert result.delivered and waits == [42]
 
 
@@ -281,9 +311,17 @@ def test_dry_run_sends_nothing_even_with_a_url(ws):
 def test_dashboard_manifest_becomes_attachments(ws):
     manifest = ws / "out" / "dashboard" / "manifest.json"
     manifest.parent.mkdir(parents=True)
-    manifest.write_text(json.dumps({"sequence": 3, "datasets": [
-        {"dataset": "latency", "path": "latency.json", "checksum_sha256": "a" * 64},
-        {"dataset": "ev_history", "path": "ev_history.json", "checksum_sha256": "b" * 64}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "sequence": 3,
+                "datasets": [
+                    {"dataset": "latency", "path": "latency.json", "checksum_sha256": "a" * 64},
+                    {"dataset": "ev_history", "path": "ev_history.json", "checksum_sha256": "b" * 64},
+                ],
+            }
+        )
+    )
     cfg = ws / "configs" / "observability" / "weekly_report.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text("attachments_base_uri: s3://bucket/obs\n")
@@ -293,15 +331,23 @@ def test_dashboard_manifest_becomes_attachments(ws):
     assert [(a["name"], a["uri"]) for a in doc["attachments"]] == [
         ("dashboard_ev_history", "s3://bucket/obs/out/dashboard/ev_history.json"),
         ("dashboard_latency", "s3://bucket/obs/out/dashboard/latency.json"),
-        ("dashboard_manifest", "s3://bucket/obs/out/dashboard/manifest.json")]
+        ("dashboard_manifest", "s3://bucket/obs/out/dashboard/manifest.json"),
+    ]
 
 
-@pytest.mark.parametrize("secret_env, needle", [(None, "OBS_WEBHOOK_SECRET is not set"),
-                                                ("whsec_!!notbase64!!", "base64")])
+@pytest.mark.parametrize(
+    "secret_env, needle", [(None, "OBS_WEBHOOK_SECRET is not set"), ("whsec_!!notbase64!!", "base64")]
+)
 def test_missing_or_bad_secret_is_exit_2_and_sends_nothing(ws, secret_env, needle):
     with receiver([200]) as rec:
-        run = weekly(ws, "report", "--week-start", WEEK, *FAST,
-                     env={"OBS_WEEKLY_WEBHOOK_URL": rec.url + "/hook", "OBS_WEBHOOK_SECRET": secret_env})
+        run = weekly(
+            ws,
+            "report",
+            "--week-start",
+            WEEK,
+            *FAST,
+            env={"OBS_WEEKLY_WEBHOOK_URL": rec.url + "/hook", "OBS_WEBHOOK_SECRET": secret_env},
+        )
     assert run.exit_code == 2, run
     assert needle in run.summary["diagnostics"]["error_message"]
     assert rec.requests == []

@@ -33,8 +33,10 @@ SCHEMA = json.loads((REPO / "schemas" / "observability_weekly_report.schema.json
 
 def assert_conforms(doc: dict) -> None:
     Draft202012Validator.check_schema(SCHEMA)
-    errors = sorted(Draft202012Validator(SCHEMA, format_checker=FormatChecker()).iter_errors(doc),
-                    key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        Draft202012Validator(SCHEMA, format_checker=FormatChecker()).iter_errors(doc),
+        key=lambda e: list(e.absolute_path),
+    )
     assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
 
 
@@ -65,8 +67,9 @@ def test_sample_workspace_payload_conforms(tmp_path):
     assert all(not s["path"].startswith("/") for s in doc["sources"])
 
 
-@pytest.mark.skipif(not (FIXTURES / "runs" / "index.csv").exists(),
-                    reason="../shared/fixtures/upstream is not present in this checkout")
+@pytest.mark.skipif(
+    not (FIXTURES / "runs" / "index.csv").exists(), reason="../shared/fixtures/upstream is not present in this checkout"
+)
 def test_real_upstream_files_conform(tmp_path):
     ws = fixtures_workspace(tmp_path / "ws")
     run = weekly(ws, "report", "--dry-run-webhook", now="2025-10-13T01:00:00Z")
@@ -84,10 +87,12 @@ def test_real_upstream_files_conform(tmp_path):
 
 def test_two_builds_are_byte_identical(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
-    first, _ = dry_run_payload(ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--job-id",
-                                          "20260108T000700Z-weekly"))
-    second, _ = dry_run_payload(ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--job-id",
-                                           "20260108T000700Z-weekly"))
+    first, _ = dry_run_payload(
+        ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--job-id", "20260108T000700Z-weekly")
+    )
+    second, _ = dry_run_payload(
+        ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--job-id", "20260108T000700Z-weekly")
+    )
     assert first == second
 
 
@@ -106,8 +111,9 @@ def test_checksum_covers_the_body_without_itself(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     _, doc = dry_run_payload(ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook"))
     body = {k: v for k, v in doc.items() if k != "payload_checksum_sha256"}
-    expected = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                              .encode()).hexdigest()
+    expected = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
     assert doc["payload_checksum_sha256"] == expected
 
 
@@ -116,7 +122,9 @@ def test_arrays_are_sorted_and_floats_fixed(tmp_path):
     _, doc = dry_run_payload(ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook"))
     breaches = [(b["timestamp"], b["source"]) for b in doc["latency"]["breaches"]]
     assert breaches == sorted(breaches)
-    assert [c["name"] for c in doc["utilisation"]["categories"]] == sorted(c["name"] for c in doc["utilisation"]["categories"])
+    assert [c["name"] for c in doc["utilisation"]["categories"]] == sorted(
+        c["name"] for c in doc["utilisation"]["categories"]
+    )
     stamps = [r["timestamp"] for r in doc["runs"]["rolling"]]
     assert stamps == sorted(stamps, reverse=True)
     for r in doc["runs"]["rolling"]:
@@ -135,8 +143,10 @@ def test_cohorts_and_budget_follow_the_config(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     cfg = ws / "configs" / "observability" / "weekly_report.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text("cohorts:\n  baseline_pattern: 'grid_'\n  baseline_limit: 3\n  rolling_window_days: 7\n"
-                   "budget:\n  warning_ratio: 0.9\n  breach_ratio: 0.95\n")
+    cfg.write_text(
+        "cohorts:\n  baseline_pattern: 'grid_'\n  baseline_limit: 3\n  rolling_window_days: 7\n"
+        "budget:\n  warning_ratio: 0.9\n  breach_ratio: 0.95\n"
+    )
     _, doc = dry_run_payload(ws, weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook"))
     assert len(doc["runs"]["baseline"]) == 3 and all(r["run_id"].startswith("grid_") for r in doc["runs"]["baseline"])
     assert all(r["timestamp"] >= "2026-01-05" for r in doc["runs"]["rolling"])
@@ -155,12 +165,15 @@ def test_bad_config_is_exit_2_naming_file_line_and_field(tmp_path):
     assert "configs/observability/weekly_report.yaml:3" in message and "baseline_limit" in message
 
 
-@pytest.mark.parametrize("victim, code", [
-    ("runs/index.csv", "missing_input"),
-    ("reports/portfolio_summary.json", "missing_input"),
-    ("reports/portfolio_samples/router_demo/telemetry.json", "missing_input"),
-    ("ops/signal_latency_rollup.csv", "missing_input"),
-])
+@pytest.mark.parametrize(
+    "victim, code",
+    [
+        ("runs/index.csv", "missing_input"),
+        ("reports/portfolio_summary.json", "missing_input"),
+        ("reports/portfolio_samples/router_demo/telemetry.json", "missing_input"),
+        ("ops/signal_latency_rollup.csv", "missing_input"),
+    ],
+)
 def test_missing_input_names_the_file(tmp_path, victim, code):
     ws = inputs_workspace(tmp_path / "ws")
     (ws / victim).unlink()
@@ -172,27 +185,41 @@ def test_missing_input_names_the_file(tmp_path, victim, code):
     assert not list((ws / "out" / "weekly_report").glob("*Z-weekly.json"))  # never a half-filled payload
 
 
-@pytest.mark.parametrize("victim, content, needle", [
-    ("reports/portfolio_summary.json", "{not json", "line 1"),
-    ("runs/index.csv", "run_id,symbol\nx,USDJPY\n", "missing column"),
-    ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": []}', "execution_health"),
-])
+@pytest.mark.parametrize(
+    "victim, content, needle",
+    [
+        ("reports/portfolio_summary.json", "{not json", "line 1"),
+        ("runs/index.csv", "run_id,symbol\nx,USDJPY\n", "missing column"),
+        ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": []}', "execution_health"),
+    ],
+)
 def test_malformed_input_is_invalid_input(tmp_path, victim, content, needle):
     ws = inputs_workspace(tmp_path / "ws")
     (ws / victim).write_text(content)
     run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook")
     assert run.exit_code == 1, run
     assert run.summary["diagnostics"]["error_code"] == "invalid_input"
-    assert victim in run.summary["diagnostics"]["error_message"] and needle in run.summary["diagnostics"]["error_message"]
+    assert (
+        victim in run.summary["diagnostics"]["error_message"] and needle in run.summary["diagnostics"]["error_message"]
+    )
 
 
-@pytest.mark.parametrize("victim, content, warning", [
-    ("runs/index.csv", "run_id,timestamp,trades,wins\nx_1,20260101_000000,abc,1\n",
-     "runs/index.csv: line 2: field trades: 'abc' is not a count (a whole number >= 0); row skipped"),
-    ("reports/portfolio_samples/router_demo/telemetry.json", '{"execution_health": {"s": {"slippage_bps": "x"}}}',
-     "reports/portfolio_samples/router_demo/telemetry.json: execution_health.s: field slippage_bps: 'x' is not a "
-     "number; entry skipped"),
-])
+@pytest.mark.parametrize(
+    "victim, content, warning",
+    [
+        (
+            "runs/index.csv",
+            "run_id,timestamp,trades,wins\nx_1,20260101_000000,abc,1\n",
+            "runs/index.csv: line 2: field trades: 'abc' is not a count (a whole number >= 0); row skipped",
+        ),
+        (
+            "reports/portfolio_samples/router_demo/telemetry.json",
+            '{"execution_health": {"s": {"slippage_bps": "x"}}}',
+            "reports/portfolio_samples/router_demo/telemetry.json: execution_health.s: field slippage_bps: 'x' is not a "
+            "number; entry skipped",
+        ),
+    ],
+)
 def test_a_bad_value_skips_its_row_with_a_warning(tmp_path, victim, content, warning):
     """The shared rule (observability.upstream.values): the row goes, the report does not fail."""
     ws = inputs_workspace(tmp_path / "ws")
@@ -212,7 +239,8 @@ def test_daily_csv_without_a_usable_row_drops_only_its_daily_figures(tmp_path):
     rel = daily.relative_to(ws).as_posix()
     assert run.summary["diagnostics"]["warnings"] == [
         f"{rel}: no usable row (1 skipped, first line 2: field date: 'not-a-date' is not a date (YYYY-MM-DD[ time])); "
-        "run published without daily figures"]
+        "run published without daily figures"
+    ]
 
 
 def test_empty_fields_and_time_parts_are_accepted(tmp_path):
@@ -230,14 +258,24 @@ def test_schema_failure_writes_every_error_to_invalid_json(tmp_path):
     strict = json.loads(json.dumps(SCHEMA))
     strict["$defs"]["run"]["properties"]["run_id"]["pattern"] = "^[A-Z0-9_]+$"  # seed 002's pattern
     (ws / "strict.schema.json").write_text(json.dumps(strict))
-    run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--payload-schema", "strict.schema.json",
-                 "--job-id", "20260108T000700Z-weekly")
+    run = weekly(
+        ws,
+        "report",
+        "--week-start",
+        WEEK,
+        "--dry-run-webhook",
+        "--payload-schema",
+        "strict.schema.json",
+        "--job-id",
+        "20260108T000700Z-weekly",
+    )
     assert run.exit_code == 1, run
     assert run.summary["status"] == "error"
     assert run.summary["diagnostics"]["error_code"] == "schema_validation_failed"
     invalid = read_json(ws / "out" / "weekly_report" / "20260108T000700Z-weekly_invalid.json")
-    grid = sum(1 for part in ("baseline", "rolling") for r in invalid["payload"]["runs"][part]
-               if not r["run_id"].isupper())
+    grid = sum(
+        1 for part in ("baseline", "rolling") for r in invalid["payload"]["runs"][part] if not r["run_id"].isupper()
+    )
     assert invalid["error_count"] == len(invalid["errors"]) == grid > 1
     assert all(e["path"].startswith("runs.") and "run_id" in e["path"] for e in invalid["errors"])
     assert not (ws / "out" / "weekly_report" / "20260108T000700Z-weekly.json").exists()
@@ -250,8 +288,10 @@ def test_default_week_is_the_last_complete_iso_week():
     assert payload_mod.Week.last_complete(datetime(2026, 1, 4, 23, 59, tzinfo=UTC)).start == date(2025, 12, 22)
 
 
-@pytest.mark.parametrize("week, needle", [("2026-01-06", "weeks start on Monday"), ("2026-02-02", "in the future"),
-                                          ("06/01/2026", "expected YYYY-MM-DD")])
+@pytest.mark.parametrize(
+    "week, needle",
+    [("2026-01-06", "weeks start on Monday"), ("2026-02-02", "in the future"), ("06/01/2026", "expected YYYY-MM-DD")],
+)
 def test_bad_week_start_is_exit_2(tmp_path, week, needle):
     ws = inputs_workspace(tmp_path / "ws")
     run = weekly(ws, "report", "--week-start", week, "--dry-run-webhook")
@@ -273,8 +313,16 @@ def test_step_summary_written_off_github(tmp_path):
     run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook", "--job-id", "20260108T000700Z-weekly")
     assert run.exit_code == 0, run
     md = (ws / "out" / "weekly_report" / "20260108T000700Z-weekly.md").read_text()
-    for heading in ("## Weekly health report", "### Baseline runs", "### Rolling runs", "### Utilisation vs budget",
-                    "### Execution health", "### Signal latency", "### Alerts of the week", "### Artefacts"):
+    for heading in (
+        "## Weekly health report",
+        "### Baseline runs",
+        "### Rolling runs",
+        "### Utilisation vs budget",
+        "### Execution health",
+        "### Signal latency",
+        "### Alerts of the week",
+        "### Artefacts",
+    ):
         assert heading in md
     assert "```mermaid" in md and "xychart-beta" in md and "p95 by day, as a table" in md
     assert "out/weekly_report/20260108T000700Z-weekly.json" in md
@@ -283,8 +331,14 @@ def test_step_summary_written_off_github(tmp_path):
 def test_step_summary_and_outputs_on_github(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     step_summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
-    run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook",
-                 env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step_summary), "GITHUB_OUTPUT": str(outputs)})
+    run = weekly(
+        ws,
+        "report",
+        "--week-start",
+        WEEK,
+        "--dry-run-webhook",
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step_summary), "GITHUB_OUTPUT": str(outputs)},
+    )
     assert run.exit_code == 0, run
     assert "## Weekly health report — week of 2026-01-05 (dry_run)" in step_summary.read_text()
     text = outputs.read_text()

@@ -33,8 +33,18 @@ def delivered(tmp_path: Path, secret: str):
     ws = inputs_workspace(tmp_path / "ws")
     key = signing.key_of(secret)
     with receiver([200], obs_key=key, standard_secret=key) as rec:
-        run = _weekly(ws, "report", "--week-start", WEEK, "--retry-wait-seconds", "0", "--max-retries", "1",
-                      now=ENDED, env=delivery_env(rec, secret))
+        run = _weekly(
+            ws,
+            "report",
+            "--week-start",
+            WEEK,
+            "--retry-wait-seconds",
+            "0",
+            "--max-retries",
+            "1",
+            now=ENDED,
+            env=delivery_env(rec, secret),
+        )
     assert run.exit_code == 0, run
     [request] = rec.requests
     return request.body, {k.lower(): v for k, v in request.headers.items()}

@@ -40,7 +40,7 @@ NEXT_WEEK = "2026-01-12"
 NEXT_ENDED = "2026-01-19T00:07:00Z"
 FAST = ("--retry-wait-seconds", "0")
 
-LAUNCHER = '''
+LAUNCHER = """
 import os, signal, sys
 from pathlib import Path
 from observability import fsio
@@ -62,7 +62,7 @@ fsio.atomic_write_json = wrap(fsio.atomic_write_json)
 sys.argv = ["observability", *sys.argv[2:]]
 from observability.cli import main
 main()
-'''
+"""
 
 
 def weekly(ws, command, *args, now=ENDED, env=None):
@@ -73,8 +73,9 @@ def killed_run(tmp_path: Path, point: str, args: list[str], env: dict) -> None:
     """Run the CLI in a real process that SIGKILLs itself at ``point`` (``after:<file>`` / ``before:<file>``)."""
     launcher = tmp_path / "kill_at.py"
     launcher.write_text(LAUNCHER)
-    done = subprocess.run([sys.executable, str(launcher), point, *args], env=clean_env(**env),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(launcher), point, *args], env=clean_env(**env), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == -signal.SIGKILL, f"not killed at {point}: {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
@@ -101,8 +102,11 @@ def synced(ws: Path, tmp_path: Path) -> list[str]:
 
 def _weekly_sync(ws: Path, store: Path):
     from _support_weekly import run_cli
-    return run_cli(["sync", "push", "--workspace", str(ws), "--to", store.as_uri(), "--no-dashboard",
-                    "--retry-wait-seconds", "0"], now=NEXT_ENDED)
+
+    return run_cli(
+        ["sync", "push", "--workspace", str(ws), "--to", store.as_uri(), "--no-dashboard", "--retry-wait-seconds", "0"],
+        now=NEXT_ENDED,
+    )
 
 
 def failed_first(ws: Path, rec) -> bytes:
@@ -121,8 +125,9 @@ def cli_args(ws: Path, command: str, week: str = WEEK) -> list[str]:
 HISTORY = "weekly_report_history"
 
 
-@pytest.mark.parametrize("point", [f"after:{HISTORY}/{WEEK}.sig", f"after:{HISTORY}/{WEEK}.json",
-                                   "before:ops/weekly_report_heartbeat.json"])
+@pytest.mark.parametrize(
+    "point", [f"after:{HISTORY}/{WEEK}.sig", f"after:{HISTORY}/{WEEK}.json", "before:ops/weekly_report_heartbeat.json"]
+)
 @pytest.mark.parametrize("command", ["report", "replay"])
 def test_a_run_killed_while_recording_is_completed_by_a_rerun(tmp_path, point, command):
     ws = inputs_workspace(tmp_path / "ws")
@@ -153,8 +158,12 @@ def test_a_first_delivery_killed_before_its_heartbeat_is_completed_by_a_rerun(tm
         if earlier_week:
             before = weekly(ws, "report", "--week-start", "2025-12-29", *FAST, now=ENDED, env=delivery_env(rec))
             assert before.exit_code == 0, before
-        killed_run(tmp_path, "before:ops/weekly_report_heartbeat.json", cli_args(ws, "report"),
-                   {**delivery_env(rec), "OBS_NOW": ENDED})
+        killed_run(
+            tmp_path,
+            "before:ops/weekly_report_heartbeat.json",
+            cli_args(ws, "report"),
+            {**delivery_env(rec), "OBS_NOW": ENDED},
+        )
         sent = len(rec.requests)
         rerun = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
         assert len(rec.requests) == sent  # delivered: nothing resent
@@ -163,8 +172,10 @@ def test_a_first_delivery_killed_before_its_heartbeat_is_completed_by_a_rerun(tm
     assert_recorded(ws, WEEK)
     beat = read_json(ws / "ops" / "weekly_report_heartbeat.json")
     assert beat["week_start"] == WEEK and beat["pending_replay"] is None
-    assert beat["payload_checksum_sha256"] == json.loads((history_dir(ws) / f"{WEEK}.json").read_bytes())[
-        "payload_checksum_sha256"]
+    assert (
+        beat["payload_checksum_sha256"]
+        == json.loads((history_dir(ws) / f"{WEEK}.json").read_bytes())["payload_checksum_sha256"]
+    )
     again = weekly(ws, "report", "--week-start", WEEK, *FAST, env=delivery_env(rec))
     assert again.summary["diagnostics"]["reason"] == "already_delivered"
     older = weekly(ws, "report", "--week-start", "2025-12-29", *FAST, env=delivery_env(rec))
@@ -178,7 +189,9 @@ def test_a_half_recorded_week_is_completed_and_cleared_by_next_weeks_delivery(tm
     ws = inputs_workspace(tmp_path / "ws")
     with receiver([503, 200, 200]) as rec:
         body = failed_first(ws, rec)
-        killed_run(tmp_path, f"after:{HISTORY}/{WEEK}.json", cli_args(ws, "replay"), {**delivery_env(rec), "OBS_NOW": ENDED})
+        killed_run(
+            tmp_path, f"after:{HISTORY}/{WEEK}.json", cli_args(ws, "replay"), {**delivery_env(rec), "OBS_NOW": ENDED}
+        )
         (history_dir(ws) / f"{WEEK}.sig").unlink()  # the order an older version wrote in: .json, then .sig
         assert (history_dir(ws) / "pending" / f"{WEEK}.json").exists() and len(firing(ws)) == 1
         nxt = weekly(ws, "report", "--week-start", NEXT_WEEK, *FAST, now=NEXT_ENDED, env=delivery_env(rec))
@@ -238,6 +251,7 @@ def test_a_damaged_half_record_is_named_and_does_not_block_other_weeks(tmp_path)
 
 # -- a week still under way ------------------------------------------------------------------------
 
+
 def test_an_unfinished_week_is_refused_without_partial(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     with receiver([200]) as rec:
@@ -250,8 +264,18 @@ def test_an_unfinished_week_is_refused_without_partial(tmp_path):
 def test_a_partial_week_is_sent_but_never_recorded_as_the_week(tmp_path):
     ws = inputs_workspace(tmp_path / "ws")
     with receiver([200, 200]) as rec:
-        partial = weekly(ws, "report", "--week-start", WEEK, "--partial", "--job-id", "20260108T000700Z-weekly",
-                         *FAST, now="2026-01-08T00:07:00Z", env=delivery_env(rec))
+        partial = weekly(
+            ws,
+            "report",
+            "--week-start",
+            WEEK,
+            "--partial",
+            "--job-id",
+            "20260108T000700Z-weekly",
+            *FAST,
+            now="2026-01-08T00:07:00Z",
+            env=delivery_env(rec),
+        )
         assert partial.exit_code == 0, partial
         sent = json.loads(rec.requests[0].body)
         assert sent["period"]["end"] == "2026-01-08T00:07:00Z" and sent["week_end"] == "2026-01-12"

@@ -32,8 +32,14 @@ def _entry(doc: dict, name: str) -> dict:
 
 def _report(ws: Path, tmp_path: Path):
     step = tmp_path / "step_summary.md"
-    run = weekly(ws, "report", "--week-start", WEEK, "--dry-run-webhook",
-                 env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)})
+    run = weekly(
+        ws,
+        "report",
+        "--week-start",
+        WEEK,
+        "--dry-run-webhook",
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)},
+    )
     _, doc = dry_run_payload(ws, run)
     assert_conforms(doc)
     review = (ws / "out" / "weekly_report" / f"{run.summary['job_id']}.md").read_text(encoding="utf-8")
@@ -76,7 +82,9 @@ def test_fresh_inputs_stay_ok_and_show_their_age(tmp_path):
     portfolio = _entry(doc, "portfolio_summary")
     assert portfolio["status"] == "ok" and portfolio["age_seconds"] == 6717  # 22:15:03 (to the second) -> 00:07:00
     rollup = _entry(doc, "latency_rollup")
-    assert rollup["status"] == "ok" and rollup["as_of_from"] == "latest_hour" and rollup["as_of"] == "2026-01-07T23:00:00Z"
+    assert (
+        rollup["status"] == "ok" and rollup["as_of_from"] == "latest_hour" and rollup["as_of"] == "2026-01-07T23:00:00Z"
+    )
     runs = _entry(doc, "runs_index")
     assert runs["as_of_from"] == "latest_run" and runs["age_seconds"] is not None
     telemetry = _entry(doc, "telemetry")  # the sample telemetry carries no timestamp
@@ -137,7 +145,8 @@ def test_telemetry_timestamp_gives_its_age_and_a_bad_one_names_the_field(tmp_pat
     assert run.exit_code == 0, run
     assert run.summary["diagnostics"]["warnings"] == [
         "reports/portfolio_samples/router_demo/telemetry.json: generated_at: 'last tuesday' is not an ISO-8601 "
-        "timestamp; value skipped"]
+        "timestamp; value skipped"
+    ]
 
 
 def test_a_malformed_rollup_row_outside_the_week_does_not_break_the_age(tmp_path):

@@ -53,8 +53,9 @@ def test_hardening(path):
 def test_callers_queue_never_cancel_and_call_run_yml_once(path):
     workflow = _load(path)
     name = path.stem
-    assert workflow["concurrency"] == {"group": f"observability-{name}", "queue": "max"}, \
+    assert workflow["concurrency"] == {"group": f"observability-{name}", "queue": "max"}, (
         "one group per workflow (different jobs never block each other), runs queue instead of replacing"
+    )
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["dry_run"]["type"] == "boolean"
     (job,) = workflow["jobs"].values()
@@ -117,8 +118,11 @@ def test_no_token_that_can_push_code_reaches_the_job_that_runs_probes():
     assert push["permissions"] == {"contents": "write"}
     push_uses = [s.get("uses", "") for s in _steps(push)]
     assert any("actions/state-push" in u for u in push_uses)
-    assert not any(fragment in u for u in push_uses
-                   for fragment in ("actions/latency", "actions/weekly", "actions/dashboard", "actions/inputs-pull"))
+    assert not any(
+        fragment in u
+        for u in push_uses
+        for fragment in ("actions/latency", "actions/weekly", "actions/dashboard", "actions/inputs-pull")
+    )
     assert "needs.run.outputs.state-artifact" in push["if"]
 
 

@@ -34,8 +34,10 @@ def signal_log(ws: Path, hours: int = 3) -> None:
     from observability.samplegen.notifier import rows, write_current
 
     end = datetime(2026, 1, 8, 0, 0, tzinfo=UTC)
-    write_current(ws / "logs" / "signal.csv",
-                  rows(end - timedelta(hours=hours), end, ["feed_a", "feed_b"], step=timedelta(minutes=5)))
+    write_current(
+        ws / "logs" / "signal.csv",
+        rows(end - timedelta(hours=hours), end, ["feed_a", "feed_b"], step=timedelta(minutes=5)),
+    )
 
 
 def latency(ws: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -70,6 +72,7 @@ def tree(directory: Path) -> dict[str, bytes]:
 
 # --- item 6: no write leaves the workspace through a symlink ----------------------------------------
 
+
 def test_a_symlinked_automation_log_is_refused_and_the_outside_file_untouched(ws, outside):
     target = outside / "victim.log"
     target.write_bytes(PRECIOUS)
@@ -99,7 +102,6 @@ def test_a_symlinked_raw_sample_store_is_refused_and_the_outside_file_untouched(
     assert target.read_bytes() == PRECIOUS
 
 
-
 @pytest.mark.parametrize("name", ["signal_latency.csv", "automation_runs.log"])
 def test_a_file_hard_linked_outside_is_not_appended_to(ws, outside, name):
     """A hard link is no symlink, but appending to it (or truncating it) changes the outside file just the
@@ -119,6 +121,7 @@ def test_a_file_hard_linked_outside_is_not_appended_to(ws, outside, name):
     assert shown in message and "hard link" in message, doc["diagnostics"]
     assert target.read_bytes() == before
 
+
 def test_a_symlinked_ops_directory_is_refused_and_nothing_outside_changes(ws, outside):
     for path in (ws / "ops").iterdir():
         if path.suffix == ".lock":
@@ -133,8 +136,9 @@ def test_a_symlinked_ops_directory_is_refused_and_nothing_outside_changes(ws, ou
     doc = summary(run)
     assert run.returncode == 1 and doc["diagnostics"]["error_code"] == "workspace_error", run.stderr
     assert "refusing to write through ops" in doc["diagnostics"]["error_message"]
-    assert tree(outside) == before and sorted(p.name for p in outside.iterdir()) == sorted({k.split("/")[0]
-                                                                                           for k in before})
+    assert tree(outside) == before and sorted(p.name for p in outside.iterdir()) == sorted(
+        {k.split("/")[0] for k in before}
+    )
 
 
 def test_a_symlinked_out_directory_is_refused_and_nothing_lands_outside(ws, outside):
@@ -182,6 +186,7 @@ def test_state_pull_refuses_a_symlinked_directory_and_writes_nothing_outside(tmp
 
 # --- item 11: a directory that is not a workspace, a deleted log, corrupt files ---------------------
 
+
 def test_verify_in_a_directory_that_is_not_a_workspace_is_refused_and_creates_nothing(tmp_path):
     checkout = tmp_path / "checkout"
     (checkout / "observability").mkdir(parents=True)
@@ -217,11 +222,14 @@ def test_verify_still_reports_a_deleted_log_after_new_lines_were_written(ws):
     assert found and "line(s) 1 were lost" in json.dumps(found), doc["alerts"]
 
 
-@pytest.mark.parametrize("name, hint", [
-    ("latency_state.json", "observability state pull"),
-    ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),
-    ("signal_latency.csv", "observability state pull"),  # was internal_error: a traceback, no hint
-])
+@pytest.mark.parametrize(
+    "name, hint",
+    [
+        ("latency_state.json", "observability state pull"),
+        ("signal_latency_rollup.csv", "rebuilds it from the raw samples"),
+        ("signal_latency.csv", "observability state pull"),  # was internal_error: a traceback, no hint
+    ],
+)
 def test_a_corrupt_file_names_itself_and_the_command_that_restores_it(ws, name, hint):
     (ws / "ops" / name).write_text("garbage{\n")
     run = latency(ws)
@@ -238,7 +246,9 @@ def test_a_corrupt_heartbeat_is_named_and_replaced_not_fatal(ws):
     run = latency(ws)
     doc = summary(run)
     assert run.returncode == 0 and doc["status"] == "ok", run.stderr
-    assert any(w.startswith("ops/latency_job_heartbeat.json") and "replaced" in w for w in doc["diagnostics"]["warnings"]), doc
+    assert any(
+        w.startswith("ops/latency_job_heartbeat.json") and "replaced" in w for w in doc["diagnostics"]["warnings"]
+    ), doc
     assert json.loads(beat.read_text())["job_id"] == doc["job_id"]
     again = latency(ws)
     assert again.returncode == 0 and "latency_job_heartbeat" not in again.stderr, again.stderr
@@ -279,6 +289,7 @@ def test_a_corrupt_rollup_day_file_names_itself_and_the_command_that_restores_it
 
 # --- item 14: temp files left by killed writers are swept, live ones kept ---------------------------
 
+
 def plant(directory: Path, name: str, age_s: float) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f".{name}.{os.urandom(4).hex()}.tmp"  # what an atomic write names its temp file
@@ -289,9 +300,11 @@ def plant(directory: Path, name: str, age_s: float) -> Path:
 
 
 def test_stale_temp_files_are_swept_at_job_start_and_a_live_one_survives(ws):
-    old = [plant(ws / "out" / "dashboard", "runs.json", 2 * HOUR),
-           plant(ws / "ops", "latency_state.json", 2 * HOUR),
-           plant(ws / "ops" / "weekly_report_history", "2026-01-05.json", 30 * HOUR)]
+    old = [
+        plant(ws / "out" / "dashboard", "runs.json", 2 * HOUR),
+        plant(ws / "ops", "latency_state.json", 2 * HOUR),
+        plant(ws / "ops" / "weekly_report_history", "2026-01-05.json", 30 * HOUR),
+    ]
     live = plant(ws / "out" / "dashboard", "summary.json", 5)
     foreign = ws / "out" / "dashboard" / "notes.tmp"  # not our naming: never touched
     foreign.write_text("mine")
@@ -305,11 +318,13 @@ def test_stale_temp_files_are_swept_at_job_start_and_a_live_one_survives(ws):
 
 def test_temps_of_sigkilled_writers_are_swept_once_old(ws):
     """Real writers killed mid-write leave real temp files; the next job removes them once stale."""
-    script = ("import sys, time\nfrom pathlib import Path\nfrom observability import fsio\n"
-              "import os\nreal = os.fsync\n"
-              "def hang(fd):\n    print('writing', flush=True); time.sleep(60)\n"
-              "os.fsync = hang\n"
-              "fsio.atomic_write_bytes(Path(sys.argv[1]), b'x' * 1000)\n")
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom observability import fsio\n"
+        "import os\nreal = os.fsync\n"
+        "def hang(fd):\n    print('writing', flush=True); time.sleep(60)\n"
+        "os.fsync = hang\n"
+        "fsio.atomic_write_bytes(Path(sys.argv[1]), b'x' * 1000)\n"
+    )
     targets = [ws / "out" / "dashboard" / "runs.json", ws / "ops" / "latency_state.json"]
     for target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -317,8 +332,9 @@ def test_temps_of_sigkilled_writers_are_swept_once_old(ws):
         assert proc.stdout.readline().strip() == b"writing"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    left = [p for t in targets for p in t.parent.iterdir() if p.name.startswith(f".{t.name}.")
-            and p.name.endswith(".tmp")]
+    left = [
+        p for t in targets for p in t.parent.iterdir() if p.name.startswith(f".{t.name}.") and p.name.endswith(".tmp")
+    ]
     assert len(left) == 2
     young = latency(ws)
     assert young.returncode == 0 and all(p.exists() for p in left), young.stderr  # could be a live writer
@@ -351,8 +367,10 @@ def test_the_file_store_sweeps_stale_temps_and_keeps_young_ones(tmp_path):
     (ws / "ops" / "latency_state.json").write_text('{"version": 1}\n')
     for command in ("init", "pull", "push"):
         assert run_cli(["state", command, "--workspace", str(ws), "--store", store], env=env()).returncode == 0
-    stale = [plant(store_dir / "manifests", "00000002.json", 2 * HOUR),
-             plant(store_dir / "blobs" / "sha256", "ab" * 32, 2 * HOUR)]
+    stale = [
+        plant(store_dir / "manifests", "00000002.json", 2 * HOUR),
+        plant(store_dir / "blobs" / "sha256", "ab" * 32, 2 * HOUR),
+    ]
     young = plant(store_dir / "manifests", "00000003.json", 10)
     run = run_cli(["state", "pull", "--workspace", str(ws), "--store", store], env=env())
     assert run.returncode == 0, run.stderr
@@ -380,12 +398,18 @@ def test_every_file_with_recovery_advice_has_a_runbook_entry():
 
     runbook = (Path(__file__).resolve().parents[1] / "docs" / "runbook.md").read_text(encoding="utf-8")
     section = runbook.split('<a id="corrupt-or-missing-files"></a>', 1)[1]
-    names = {"latency_state\\.json": "latency_state.json", "signal_latency_rollup\\.csv": "signal_latency_rollup.csv",
-             "signal_latency_rollup/\\d{4}-\\d{2}-\\d{2}\\.csv": "signal_latency_rollup/YYYY-MM-DD.csv",
-             ".*_heartbeat\\.json": "_heartbeat.json", "\\.state_pulled\\.json": ".state_pulled.json",
-             "alert_inbox\\.json": "alert_inbox.json", "inputs_state\\.json": "inputs_state.json",
-             "verify_alerts\\.json": "verify_alerts.json", "automation_runs\\.log": "automation_runs.log",
-             "signal_latency\\.csv": "signal_latency.csv"}
+    names = {
+        "latency_state\\.json": "latency_state.json",
+        "signal_latency_rollup\\.csv": "signal_latency_rollup.csv",
+        "signal_latency_rollup/\\d{4}-\\d{2}-\\d{2}\\.csv": "signal_latency_rollup/YYYY-MM-DD.csv",
+        ".*_heartbeat\\.json": "_heartbeat.json",
+        "\\.state_pulled\\.json": ".state_pulled.json",
+        "alert_inbox\\.json": "alert_inbox.json",
+        "inputs_state\\.json": "inputs_state.json",
+        "verify_alerts\\.json": "verify_alerts.json",
+        "automation_runs\\.log": "automation_runs.log",
+        "signal_latency\\.csv": "signal_latency.csv",
+    }
     assert set(names) == {pattern for pattern, _ in RECOVERY}
     for shown in names.values():
         assert shown in section, shown

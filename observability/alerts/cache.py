@@ -51,8 +51,10 @@ class Cache:
             return cache
         problems = schemas.errors(SCHEMA, doc)
         if problems:
-            sys.stderr.write(f"alerts: {ws.rel(path)}: field {schemas.json_path(problems[0][0])}: "
-                             f"{problems[0][1]}; rebuilding it from GitHub\n")
+            sys.stderr.write(
+                f"alerts: {ws.rel(path)}: field {schemas.json_path(problems[0][0])}: "
+                f"{problems[0][1]}; rebuilding it from GitHub\n"
+            )
             return cache
         if doc["repo"] != repo:
             sys.stderr.write(f"alerts: {ws.rel(path)} belongs to {doc['repo']}, not {repo}; rebuilding it\n")
@@ -66,8 +68,14 @@ class Cache:
         """Atomic rewrite after every change on GitHub (never under --dry-run)."""
         if self.dry_run:
             return
-        doc = {"version": 1, "repo": self.repo, "labels": sorted(self.labels) if self.labels is not None else None,
-               "stale": self.stale, "updated_at": clock.iso(now), "issues": self.issues}
+        doc = {
+            "version": 1,
+            "repo": self.repo,
+            "labels": sorted(self.labels) if self.labels is not None else None,
+            "stale": self.stale,
+            "updated_at": clock.iso(now),
+            "issues": self.issues,
+        }
         if self.listed_at:
             doc["listed_at"] = self.listed_at
         schemas.validate(SCHEMA, doc, what=str(self.path.name))
@@ -116,11 +124,18 @@ def from_issue(issue: dict, kind: str) -> dict[str, Any]:
     origin = next((n.split(":", 1)[1] for n in names if n.startswith("source:")), None)
     state = "open" if issue.get("state") == "open" else "closed"
     entry: dict[str, Any] = {
-        "number": int(issue["number"]), "kind": kind, "origin": origin, "subject": None,
-        "title": str(issue.get("title", "")), "html_url": issue.get("html_url"), "state": state,
+        "number": int(issue["number"]),
+        "kind": kind,
+        "origin": origin,
+        "subject": None,
+        "title": str(issue.get("title", "")),
+        "html_url": issue.get("html_url"),
+        "state": state,
         "status": "firing" if state == "open" else "resolved",
         "severity": severity if severity in ("info", "warning", "critical") else None,
-        "drill": render.DRILL_LABEL in names, "silenced": False, "started_at": issue.get("created_at"),
+        "drill": render.DRILL_LABEL in names,
+        "silenced": False,
+        "started_at": issue.get("created_at"),
         "opened_at": issue.get("created_at"),
         # An open issue found by listing was notified when it was last touched: remind from there.
         "last_notified_at": issue.get("updated_at") or issue.get("created_at"),

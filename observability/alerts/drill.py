@@ -61,6 +61,7 @@ def feed(scratch: Path, now, step: int) -> None:
     """Append the synthetic samples of drill step ``step`` to the scratch log."""
     _, windows_back, latency_ms = STEPS[step]
     path = scratch / LOG
-    data = ("timestamp_utc,latency_ms,status,detail,source\n" if not path.exists() else "") + _rows(now, windows_back,
-                                                                                                     latency_ms)
+    data = ("timestamp_utc,latency_ms,status,detail,source\n" if not path.exists() else "") + _rows(
+        now, windows_back, latency_ms
+    )
     fsio.append_bytes(path, data.encode("utf-8"))

@@ -53,13 +53,21 @@ class Failure:
 def _body(f: Failure, stamp: str, runbook: str, links: render.Links) -> str:
     lines = [render.marker(f.fingerprint, "failure")]
     if f.drill:
-        lines += ["> [!NOTE]", "> **Drill.** Opened on purpose by an alert drill; the next successful run closes it.",
-                  ""]
-    lines += [f"**`{cell(f.workflow)}` / `{cell(f.job)}` failed** at {stamp}: {f.where()}.", "",
-              "**Next action:** open the run, read the failing step's log and the job summary JSON "
-              "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
-              "", f"Acknowledge within 10 minutes ({render.link('on-call runbook', runbook, links)}).", "",
-              "_Every further failure is appended below as a comment._"]
+        lines += [
+            "> [!NOTE]",
+            "> **Drill.** Opened on purpose by an alert drill; the next successful run closes it.",
+            "",
+        ]
+    lines += [
+        f"**`{cell(f.workflow)}` / `{cell(f.job)}` failed** at {stamp}: {f.where()}.",
+        "",
+        "**Next action:** open the run, read the failing step's log and the job summary JSON "
+        "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
+        "",
+        f"Acknowledge within 10 minutes ({render.link('on-call runbook', runbook, links)}).",
+        "",
+        "_Every further failure is appended below as a comment._",
+    ]
     return "\n".join(lines)
 
 
@@ -73,15 +81,29 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
     if entry is None:
         issue, adopted = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.links), labels)
         entry = cache.issues[fp] = {
-            "number": int(issue["number"]), "kind": "failure", "origin": f.job, "subject": f.workflow,
-            "title": f.issue_title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
-            "severity": None, "drill": f.drill, "silenced": False, "started_at": stamp, "opened_at": stamp,
-            "last_notified_at": stamp, "resolved_at": None, "failures": 1}
+            "number": int(issue["number"]),
+            "kind": "failure",
+            "origin": f.job,
+            "subject": f.workflow,
+            "title": f.issue_title,
+            "html_url": issue.get("html_url"),
+            "state": "open",
+            "status": "firing",
+            "severity": None,
+            "drill": f.drill,
+            "silenced": False,
+            "started_at": stamp,
+            "opened_at": stamp,
+            "last_notified_at": stamp,
+            "resolved_at": None,
+            "failures": 1,
+        }
         action = "opened"
         if adopted:  # a concurrent run opened it first: this failure is its second, not lost
             entry["failures"] = 2
-            api.comment(entry["number"], f"**Failed again** at {stamp} (failure 2, reported by a concurrent "
-                                         f"run): {f.where()}.")
+            api.comment(
+                entry["number"], f"**Failed again** at {stamp} (failure 2, reported by a concurrent run): {f.where()}."
+            )
             action = "adopted"
     else:
         if entry["state"] != "open" or entry["status"] != "firing":
@@ -94,13 +116,27 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
             action = "appended"
         entry.pop("closing", None)  # a "Recovered" whose close failed is overtaken by this failure
         entry["failures"] = int(entry.get("failures") or 0) + 1
-        api.comment(entry["number"], f"**Failed again** at {stamp} (failure {entry['failures']} since "
-                                     f"{entry.get('started_at') or 'unknown'}): {f.where()}.")
+        api.comment(
+            entry["number"],
+            f"**Failed again** at {stamp} (failure {entry['failures']} since "
+            f"{entry.get('started_at') or 'unknown'}): {f.where()}.",
+        )
         entry["last_notified_at"] = stamp
     cache.save(inbox.now)
     inbox.outcome.add(fp, action, entry["number"])
-    event = Event("failing", fp, entry["title"], "critical", f"{f.workflow}/{f.job} failed: {f.where()}",
-                  entry.get("drill", False), entry.get("html_url"), f.run_url, f.job, None, entry.get("started_at"))
+    event = Event(
+        "failing",
+        fp,
+        entry["title"],
+        "critical",
+        f"{f.workflow}/{f.job} failed: {f.where()}",
+        entry.get("drill", False),
+        entry.get("html_url"),
+        f.run_url,
+        f.job,
+        None,
+        entry.get("started_at"),
+    )
     inbox.outcome.events.append(event)
     return event
 
@@ -116,9 +152,12 @@ def report_recovery(inbox: Inbox, f: Failure) -> Event | None:
     if entry.get("closing"):
         stamp = entry["closing"]  # commented by an earlier run whose close failed: only close now
     else:
-        api.comment(entry["number"], f"**Recovered** at {stamp}: {f.where()} succeeded after "
-                                     f"{int(entry.get('failures') or 1)} failure(s) over "
-                                     f"{render.duration(entry.get('started_at'), stamp)}. Closing.")
+        api.comment(
+            entry["number"],
+            f"**Recovered** at {stamp}: {f.where()} succeeded after "
+            f"{int(entry.get('failures') or 1)} failure(s) over "
+            f"{render.duration(entry.get('started_at'), stamp)}. Closing.",
+        )
         entry["closing"] = stamp
         cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
     api.update_issue(entry["number"], state="closed", state_reason="completed")
@@ -126,8 +165,19 @@ def report_recovery(inbox: Inbox, f: Failure) -> Event | None:
     entry.pop("closing", None)
     cache.save(inbox.now)
     inbox.outcome.add(fp, "recovered", entry["number"])
-    event = Event("recovered", fp, entry["title"], None, f"{f.workflow}/{f.job} recovered: {f.where()}",
-                  entry.get("drill", False), entry.get("html_url"), f.run_url, f.job, None,
-                  entry.get("started_at"), stamp)
+    event = Event(
+        "recovered",
+        fp,
+        entry["title"],
+        None,
+        f"{f.workflow}/{f.job} recovered: {f.where()}",
+        entry.get("drill", False),
+        entry.get("html_url"),
+        f.run_url,
+        f.job,
+        None,
+        entry.get("started_at"),
+        stamp,
+    )
     inbox.outcome.events.append(event)
     return event

@@ -54,8 +54,9 @@ class Outcome:
 
 
 class Inbox:
-    def __init__(self, api, cache: Cache, cfg: AlertsConfig, *, now: datetime, links: render.Links,
-                 drill: bool = False):
+    def __init__(
+        self, api, cache: Cache, cfg: AlertsConfig, *, now: datetime, links: render.Links, drill: bool = False
+    ):
         self.api, self.cache, self.cfg, self.now = api, cache, cfg, now
         self.links, self.run_url, self.drill_all = links, links.run_url, drill
         self.stamp = clock.iso(now)
@@ -162,9 +163,22 @@ class Inbox:
         return self.outcome
 
     def _event(self, kind: str, alert: Alert, entry: dict) -> None:
-        self.outcome.events.append(Event(kind, alert.fingerprint, entry["title"], alert.severity, alert.message,
-                                         entry.get("drill", False), entry.get("html_url"), self.run_url,
-                                         alert.origin, alert, entry.get("started_at"), entry.get("resolved_at")))
+        self.outcome.events.append(
+            Event(
+                kind,
+                alert.fingerprint,
+                entry["title"],
+                alert.severity,
+                alert.message,
+                entry.get("drill", False),
+                entry.get("html_url"),
+                self.run_url,
+                alert.origin,
+                alert,
+                entry.get("started_at"),
+                entry.get("resolved_at"),
+            )
+        )
 
     def _firing(self, alert: Alert) -> None:
         fp, drill = alert.fingerprint, self.is_drill(alert)
@@ -175,11 +189,22 @@ class Inbox:
         if entry is None:
             issue, adopted = self.create(fp, title, body, labels)
             entry = self.cache.issues[fp] = {
-                "number": int(issue["number"]), "kind": "alert", "origin": alert.origin, "subject": alert.subject,
-                "title": title, "html_url": issue.get("html_url"), "state": "open", "status": "firing",
-                "severity": alert.severity, "drill": drill, "silenced": False,
-                "started_at": alert.started_at or self.stamp, "opened_at": self.stamp,
-                "last_notified_at": self.stamp, "resolved_at": None}
+                "number": int(issue["number"]),
+                "kind": "alert",
+                "origin": alert.origin,
+                "subject": alert.subject,
+                "title": title,
+                "html_url": issue.get("html_url"),
+                "state": "open",
+                "status": "firing",
+                "severity": alert.severity,
+                "drill": drill,
+                "silenced": False,
+                "started_at": alert.started_at or self.stamp,
+                "opened_at": self.stamp,
+                "last_notified_at": self.stamp,
+                "resolved_at": None,
+            }
             self.cache.save(self.now)
             # adopted: the run that opened it tells Slack/PagerDuty; a second "opened" would page twice
             self.outcome.add(fp, "adopted" if adopted else "opened", entry["number"])
@@ -200,9 +225,19 @@ class Inbox:
             self.api.update_issue(number, state="open", title=title, body=body)
             self._relabel(number, entry.get("severity"), alert.severity, labels)
             self.api.comment(number, render.refire_comment(alert, self.run_url))
-            entry.update(state="open", status="firing", severity=alert.severity, title=title, silenced=False,
-                         started_at=alert.started_at or self.stamp, last_notified_at=self.stamp, resolved_at=None,
-                         origin=alert.origin, subject=alert.subject, drill=drill)
+            entry.update(
+                state="open",
+                status="firing",
+                severity=alert.severity,
+                title=title,
+                silenced=False,
+                started_at=alert.started_at or self.stamp,
+                last_notified_at=self.stamp,
+                resolved_at=None,
+                origin=alert.origin,
+                subject=alert.subject,
+                drill=drill,
+            )
             self.cache.save(self.now)
             self.outcome.add(fp, "reopened", number)
             self._event("reopened", alert, entry)
@@ -238,9 +273,16 @@ class Inbox:
             self.api.comment(number, render.escalation_comment(alert, previous, self.run_url))
             self.outcome.add(fp, "escalated", number)
         elif due and not entry.get("silenced"):
-            self.api.comment(number, render.reminder_comment(alert, since=entry.get("started_at"), now=self.stamp,
-                                                             interval_hours=self.cfg.repeat_interval_hours,
-                                                             run_url=self.run_url))
+            self.api.comment(
+                number,
+                render.reminder_comment(
+                    alert,
+                    since=entry.get("started_at"),
+                    now=self.stamp,
+                    interval_hours=self.cfg.repeat_interval_hours,
+                    run_url=self.run_url,
+                ),
+            )
             self.outcome.add(fp, "reminded", number)
         elif lowered:
             self.outcome.add(fp, "relabelled", number)
@@ -271,9 +313,12 @@ class Inbox:
         else:
             if entry.get("started_at") and resolved_at < entry["started_at"]:
                 resolved_at = self.stamp
-            self.api.comment(number, render.resolved_comment(started_at=entry.get("started_at"),
-                                                             resolved_at=resolved_at, last_message=None,
-                                                             run_url=self.run_url))
+            self.api.comment(
+                number,
+                render.resolved_comment(
+                    started_at=entry.get("started_at"), resolved_at=resolved_at, last_message=None, run_url=self.run_url
+                ),
+            )
             entry["closing"] = resolved_at
             self.cache.save(self.now)  # before the close: a close that fails (rate limit) is retried without it
         if entry.get("state") == "open":
@@ -282,7 +327,19 @@ class Inbox:
         entry.pop("closing", None)
         self.cache.save(self.now)
         self.outcome.add(fp, "resolved", number)
-        self.outcome.events.append(Event("resolved", fp, entry["title"], entry.get("severity"),
-                                         f"resolved after {render.duration(entry.get('started_at'), resolved_at)}",
-                                         entry.get("drill", False), entry.get("html_url"), self.run_url,
-                                         entry.get("origin"), None, entry.get("started_at"), resolved_at))
+        self.outcome.events.append(
+            Event(
+                "resolved",
+                fp,
+                entry["title"],
+                entry.get("severity"),
+                f"resolved after {render.duration(entry.get('started_at'), resolved_at)}",
+                entry.get("drill", False),
+                entry.get("html_url"),
+                self.run_url,
+                entry.get("origin"),
+                None,
+                entry.get("started_at"),
+                resolved_at,
+            )
+        )

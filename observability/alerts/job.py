@@ -83,11 +83,15 @@ def _check_paths(ctx: JobContext, opts: InboxOptions) -> None:
 def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
     if opts.dry_run:
         return RecordingClient(repo)
-    policy = replace(RETRY, timeout_seconds=cfg.github_timeout_seconds,
-                     max_attempts=cfg.github_max_attempts)
-    return GitHubClient.from_env(repo=repo, environ=opts.environ, policy=policy,
-                                 max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds, sleep=opts.sleep,
-                                 wall_clock=opts.wall_clock)
+    policy = replace(RETRY, timeout_seconds=cfg.github_timeout_seconds, max_attempts=cfg.github_max_attempts)
+    return GitHubClient.from_env(
+        repo=repo,
+        environ=opts.environ,
+        policy=policy,
+        max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds,
+        sleep=opts.sleep,
+        wall_clock=opts.wall_clock,
+    )
 
 
 def _links(opts: InboxOptions, repo: str) -> render.Links:
@@ -96,13 +100,24 @@ def _links(opts: InboxOptions, repo: str) -> render.Links:
     automation repository does not have."""
     context = runner.run_context(opts.environ) or {}
     server = opts.environ.get("GITHUB_SERVER_URL", "").strip() or "https://github.com"
-    return render.Links(repo_url=None if repo == DRY_RUN_REPO else f"{server}/{repo}",
-                        docs_url=opts.environ.get("OBS_DOCS_URL", "").strip() or None,
-                        run_url=opts.run_url or context.get("run_url"))
+    return render.Links(
+        repo_url=None if repo == DRY_RUN_REPO else f"{server}/{repo}",
+        docs_url=opts.environ.get("OBS_DOCS_URL", "").strip() or None,
+        run_url=opts.run_url or context.get("run_url"),
+    )
 
 
-def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_results: list[dict], repo: str,
-            error: GitHubError | None, figures: dict, command: str) -> JobResult:
+def _finish(
+    ctx: JobContext,
+    opts: InboxOptions,
+    api,
+    inbox: Inbox,
+    mirror_results: list[dict],
+    repo: str,
+    error: GitHubError | None,
+    figures: dict,
+    command: str,
+) -> JobResult:
     outcome = inbox.outcome
     failed_mirrors = [m for m in mirror_results if m["status"] == "failed"]
     for m in failed_mirrors:
@@ -110,12 +125,26 @@ def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_resul
     counts: dict[str, int] = {}
     for action in outcome.actions:
         counts[action["action"]] = counts.get(action["action"], 0) + 1
-    figures.update(repo=repo, api_calls=api.calls, listed_issues=outcome.listed, actions=outcome.actions,
-                   action_counts=counts, mirrors=mirror_results, rate_limit_wait_seconds=round(api.waited_seconds, 3))
+    figures.update(
+        repo=repo,
+        api_calls=api.calls,
+        listed_issues=outcome.listed,
+        actions=outcome.actions,
+        action_counts=counts,
+        mirrors=mirror_results,
+        rate_limit_wait_seconds=round(api.waited_seconds, 3),
+    )
     if opts.dry_run or outcome.actions or any(m["status"] != "skipped" for m in mirror_results):
         out = ctx.workspace.out / "alert_inbox" / f"{ctx.job_id}.json"
-        doc = {"job_id": ctx.job_id, "command": command, "dry_run": opts.dry_run, "repo": repo,
-               "actions": outcome.actions, "mirrors": mirror_results, **ctx.provenance()}
+        doc = {
+            "job_id": ctx.job_id,
+            "command": command,
+            "dry_run": opts.dry_run,
+            "repo": repo,
+            "actions": outcome.actions,
+            "mirrors": mirror_results,
+            **ctx.provenance(),
+        }
         if isinstance(api, RecordingClient):
             doc["calls"] = api.recorded
             figures["planned_calls"] = len(api.recorded)
@@ -128,16 +157,27 @@ def _finish(ctx: JobContext, opts: InboxOptions, api, inbox: Inbox, mirror_resul
     if error is not None:
         diagnostics.update(error_code=error.error_code, error_message=error.message)
     status = derive_status(failed=error is not None, dry_run=opts.dry_run, findings=findings)
-    lines = [f"### observability alerts {command}: {status}", "",
-             f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).", ""]
+    lines = [
+        f"### observability alerts {command}: {status}",
+        "",
+        f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).",
+        "",
+    ]
     if outcome.actions:
         lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
         lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
     outputs = {"api-calls": str(api.calls), "actions": str(len(outcome.actions))}
     if "firing" in figures:
         outputs["firing"] = str(figures["firing"])
-    return JobResult(failed=error is not None, dry_run=opts.dry_run, findings=findings, figures=figures,
-                     diagnostics=diagnostics, summary_markdown="\n".join(lines), outputs=outputs)
+    return JobResult(
+        failed=error is not None,
+        dry_run=opts.dry_run,
+        findings=findings,
+        figures=figures,
+        diagnostics=diagnostics,
+        summary_markdown="\n".join(lines),
+        outputs=outputs,
+    )
 
 
 def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
@@ -176,12 +216,23 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, dry_run=opts.dry_run,
-                                          sleep=opts.sleep, wall_clock=opts.wall_clock, environ=opts.environ)
-    mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
+    settings = mirrors_mod.MirrorSettings(
+        cfg,
+        slack_env=opts.slack_webhook_env,
+        dry_run=opts.dry_run,
+        sleep=opts.sleep,
+        wall_clock=opts.wall_clock,
+        environ=opts.environ,
+    )
+    mirror_results = (
+        mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
+    )
     firing = sum(len(r.alerts) for r in reports)
-    figures = {"firing": firing, "drill": opts.drill,
-               "sources": {r.name: {"authoritative": r.authoritative, "firing": len(r.alerts)} for r in reports}}
+    figures = {
+        "firing": firing,
+        "drill": opts.drill,
+        "sources": {r.name: {"authoritative": r.authoritative, "firing": len(r.alerts)} for r in reports},
+    }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "sync")
 
 
@@ -196,9 +247,16 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     api = _client(opts, repo, cfg)
     links = _links(opts, repo)
     context = runner.run_context(opts.environ) or {}
-    f = Failure(workflow, opts.job, links.run_url, title=opts.title, drill=opts.drill,
-                sha=opts.environ.get("GITHUB_SHA") or None, attempt=context.get("run_attempt"),
-                event=context.get("event"))
+    f = Failure(
+        workflow,
+        opts.job,
+        links.run_url,
+        title=opts.title,
+        drill=opts.drill,
+        sha=opts.environ.get("GITHUB_SHA") or None,
+        attempt=context.get("run_attempt"),
+        event=context.get("event"),
+    )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
     error = None
@@ -211,12 +269,24 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, webhook=False, pagerduty=False,
-                                          dry_run=opts.dry_run, sleep=opts.sleep, wall_clock=opts.wall_clock,
-                                          environ=opts.environ)
+    settings = mirrors_mod.MirrorSettings(
+        cfg,
+        slack_env=opts.slack_webhook_env,
+        webhook=False,
+        pagerduty=False,
+        dry_run=opts.dry_run,
+        sleep=opts.sleep,
+        wall_clock=opts.wall_clock,
+        environ=opts.environ,
+    )
     mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
-    figures = {"workflow": workflow, "failing_job": opts.job, "recovered": opts.recovered, "drill": opts.drill,
-               "fingerprint": f.fingerprint}
+    figures = {
+        "workflow": workflow,
+        "failing_job": opts.job,
+        "recovered": opts.recovered,
+        "drill": opts.drill,
+        "fingerprint": f.fingerprint,
+    }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "report-failure")
 
 
@@ -255,8 +325,14 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
         cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
         inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
         source = sources_mod.LatencySource(cfg.owner, cfg.runbook)
-        settings = mirrors_mod.MirrorSettings(cfg, slack_env=opts.slack_webhook_env, dry_run=opts.dry_run,
-                                              sleep=opts.sleep, wall_clock=opts.wall_clock, environ=opts.environ)
+        settings = mirrors_mod.MirrorSettings(
+            cfg,
+            slack_env=opts.slack_webhook_env,
+            dry_run=opts.dry_run,
+            sleep=opts.sleep,
+            wall_clock=opts.wall_clock,
+            environ=opts.environ,
+        )
         for index, step in enumerate(steps):
             drill_mod.feed(scratch, ctx.now, index)
             job_id = make_job_id("latency", ctx.now + timedelta(seconds=index))  # names sort in step order
@@ -268,8 +344,9 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
             finally:
                 step.actions = [a["action"] for a in inbox.outcome.actions[done:]]
                 if opts.mirrors:
-                    mirror_results += mirrors_mod.dispatch(inbox.outcome.events[events:], settings, repo=repo,
-                                                           now=ctx.now)
+                    mirror_results += mirrors_mod.dispatch(
+                        inbox.outcome.events[events:], settings, repo=repo, now=ctx.now
+                    )
     except GitHubError as exc:
         error = exc
     finally:
@@ -280,11 +357,18 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
         if step.expected == "opened" and step.actions == ["reopened"]:
             step.actions = ["opened"]
     passed = error is None and all(s.passed for s in steps)
-    figures = {"drill": True, "passed": passed, "scratch": str(scratch) if opts.scratch else None,
-               "steps": [{"expected": s.expected, "actions": s.actions} for s in steps]}
+    figures = {
+        "drill": True,
+        "passed": passed,
+        "scratch": str(scratch) if opts.scratch else None,
+        "steps": [{"expected": s.expected, "actions": s.actions} for s in steps],
+    }
     result = _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "drill")
     if error is None and not passed:
         result.failed = True
-        result.diagnostics.update(error_code="drill_failed", error_message="drill transitions were " + "; ".join(
-            f"{s.expected}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed))
+        result.diagnostics.update(
+            error_code="drill_failed",
+            error_message="drill transitions were "
+            + "; ".join(f"{s.expected}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed),
+        )
     return result

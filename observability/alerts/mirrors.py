@@ -111,11 +111,27 @@ def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -
 
         return [_record("webhook", "dry_run", "would POST (signed)", payload=json.loads(data))]
     checksum = hashlib.sha256(data).hexdigest()
-    policy = RetryPolicy(max_attempts=3, base_wait_seconds=5.0, max_wait_seconds=60.0, retry_after_cap_seconds=60.0,
-                         timeout_seconds=s.cfg.mirror_timeout_seconds)
-    result = delivery.deliver(url.value.strip(), data, signing.keys_from(secret), webhook_id=webhook.webhook_id(data),
-                              checksum=checksum, policy=policy, sleep=s.sleep, rng=random.Random(),
-                              wall_clock=s.wall_clock)
+    policy = RetryPolicy(
+        max_attempts=3,
+        base_wait_seconds=5.0,
+        max_wait_seconds=60.0,
+        retry_after_cap_seconds=60.0,
+        timeout_seconds=s.cfg.mirror_timeout_seconds,
+    )
+    result = delivery.deliver(
+        url.value.strip(),
+        data,
+        signing.keys_from(secret),
+        webhook_id=webhook.webhook_id(data),
+        checksum=checksum,
+        policy=policy,
+        sleep=s.sleep,
+        rng=random.Random(),
+        wall_clock=s.wall_clock,
+    )
     detail = f"HTTP {result.last_status_code}" if result.delivered else (result.last_error or "not delivered")
-    return [_record("webhook", "sent" if result.delivered else "failed",
-                    f"{detail} after {len(result.attempts)} attempt(s)")]
+    return [
+        _record(
+            "webhook", "sent" if result.delivered else "failed", f"{detail} after {len(result.attempts)} attempt(s)"
+        )
+    ]

@@ -32,19 +32,29 @@ def payload(event: Event, action: str, routing_key: str, *, repo: str) -> dict:
     body: dict = {"routing_key": routing_key, "event_action": action, "dedup_key": event.fingerprint}
     if action == "trigger":
         summary = ("[DRILL] " if event.drill else "") + f"{event.title}: {event.message}"
-        body["payload"] = {"summary": summary[:1024], "source": f"github.com/{repo}", "severity": "critical",
-                           "component": event.origin or "observability", "group": "observability",
-                           "class": event.alert.rule if event.alert else "alert",
-                           "custom_details": {"drill": event.drill, "fingerprint": event.fingerprint,
-                                              "message": event.message, "started_at": event.started_at}}
+        body["payload"] = {
+            "summary": summary[:1024],
+            "source": f"github.com/{repo}",
+            "severity": "critical",
+            "component": event.origin or "observability",
+            "group": "observability",
+            "class": event.alert.rule if event.alert else "alert",
+            "custom_details": {
+                "drill": event.drill,
+                "fingerprint": event.fingerprint,
+                "message": event.message,
+                "started_at": event.started_at,
+            },
+        }
         links = [{"href": u, "text": t} for u, t in ((event.issue_url, "GitHub issue"), (event.run_url, "run")) if u]
         if links:
             body["links"] = links
     return body
 
 
-def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep,
-         policy: RetryPolicy = RETRY) -> tuple[bool, str]:
+def send(
+    url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep, policy: RetryPolicy = RETRY
+) -> tuple[bool, str]:
     import requests
 
     detail = ""

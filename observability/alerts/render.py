@@ -14,7 +14,9 @@ from observability.alerts.sources import Alert
 from observability.markdown import cell, details
 
 BODY_LIMIT = 65535
-MARKER_RE = re.compile(r"<!--\s*observability-alert\s+fingerprint=([A-Za-z0-9_.:-]{1,128})\s+kind=(alert|failure)\s*-->")
+MARKER_RE = re.compile(
+    r"<!--\s*observability-alert\s+fingerprint=([A-Za-z0-9_.:-]{1,128})\s+kind=(alert|failure)\s*-->"
+)
 BASE_LABEL = "observability"
 DRILL_LABEL = "drill"
 FAILURE_LABEL = "job-failure"
@@ -50,7 +52,7 @@ def label_spec(name: str) -> tuple[str, str]:
     if name in LABELS:
         return LABELS[name]
     if name.startswith("source:"):
-        return SOURCE_COLOUR, SOURCE_DESCRIPTION.format(name[len("source:"):])[:100]
+        return SOURCE_COLOUR, SOURCE_DESCRIPTION.format(name[len("source:") :])[:100]
     return "ededed", "observability"
 
 
@@ -123,51 +125,89 @@ def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
     note = "_Evidence cut to respect GitHub's 65,535-character limit; the full file is linked above._"
     room = BODY_LIMIT - len("\n".join([*head, note, *tail])) - 2
     text = "\n".join(evidence)
-    cut = text[:max(0, room)].rsplit("\n", 1)[0] if room > 0 else ""
+    cut = text[: max(0, room)].rsplit("\n", 1)[0] if room > 0 else ""
     return "\n".join([*head, *([cut] if cut else []), note, *tail])[:BODY_LIMIT]
 
 
 def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
     runbook = alert.runbook or runbook
-    rows = [("Severity", alert.severity), ("What", alert.rule), ("Where", alert.subject), ("Source", alert.origin),
-            ("Streak", f"{alert.breach_streak} consecutive breach(es)"), ("Breaches", alert.breach_count),
-            ("Firing since", alert.started_at or "unknown"), ("Last breach", alert.last_breach_at or "n/a"),
-            ("Owner", alert.owner)]
+    rows = [
+        ("Severity", alert.severity),
+        ("What", alert.rule),
+        ("Where", alert.subject),
+        ("Source", alert.origin),
+        ("Streak", f"{alert.breach_streak} consecutive breach(es)"),
+        ("Breaches", alert.breach_count),
+        ("Firing since", alert.started_at or "unknown"),
+        ("Last breach", alert.last_breach_at or "n/a"),
+        ("Owner", alert.owner),
+    ]
     head = [marker(alert.fingerprint, "alert")]
     if drill:
-        head += ["> [!NOTE]", "> **Drill.** Synthetic alert from an alert drill; no real incident. "
-                 "It resolves and closes by itself when the drill ends.", ""]
-    head += [f"**{cell(alert.message)}**", "", "| | |", "| --- | --- |",
-             *(f"| {k} | {cell(v)} |" for k, v in rows), "",
-             f"**Next action:** {cell(alert.next_action)}", "",
-             "Acknowledge within 10 minutes: assign yourself and comment what you are doing "
-             f"({link('on-call runbook', runbook, links)}).", "",
-             "**Links:** " + " · ".join(x for x in (
-                 link("runbook", runbook, links), link("run", links.run_url, links) if links.run_url else "",
-                 link("evidence", alert.evidence_path, links) if alert.evidence_path else "",
-                 f"job id `{alert.job_id}`" if alert.job_id else "") if x), ""]
-    evidence = details("Evidence", ["```json", json.dumps(alert.evidence, indent=2, sort_keys=True, default=str),
-                                    "```"])
-    tail = ["", f"_Fingerprint `{alert.fingerprint}`. Kept up to date by `observability alerts sync`: "
-                "escalation and recovery are commented here; the issue closes itself when the alert resolves._"]
+        head += [
+            "> [!NOTE]",
+            "> **Drill.** Synthetic alert from an alert drill; no real incident. "
+            "It resolves and closes by itself when the drill ends.",
+            "",
+        ]
+    head += [
+        f"**{cell(alert.message)}**",
+        "",
+        "| | |",
+        "| --- | --- |",
+        *(f"| {k} | {cell(v)} |" for k, v in rows),
+        "",
+        f"**Next action:** {cell(alert.next_action)}",
+        "",
+        "Acknowledge within 10 minutes: assign yourself and comment what you are doing "
+        f"({link('on-call runbook', runbook, links)}).",
+        "",
+        "**Links:** "
+        + " · ".join(
+            x
+            for x in (
+                link("runbook", runbook, links),
+                link("run", links.run_url, links) if links.run_url else "",
+                link("evidence", alert.evidence_path, links) if alert.evidence_path else "",
+                f"job id `{alert.job_id}`" if alert.job_id else "",
+            )
+            if x
+        ),
+        "",
+    ]
+    evidence = details(
+        "Evidence", ["```json", json.dumps(alert.evidence, indent=2, sort_keys=True, default=str), "```"]
+    )
+    tail = [
+        "",
+        f"_Fingerprint `{alert.fingerprint}`. Kept up to date by `observability alerts sync`: "
+        "escalation and recovery are commented here; the issue closes itself when the alert resolves._",
+    ]
     return _clip(head, evidence, tail)
 
 
-def reminder_comment(alert: Alert, *, since: str | None, now: str, interval_hours: float,
-                     run_url: str | None) -> str:
-    lines = [f"**Still firing** ({alert.severity}) for {duration(since, now)}: {cell(alert.message)}", "",
-             f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach "
-             f"{alert.last_breach_at or 'n/a'}. Next action: {cell(alert.next_action)}", "",
-             f"_Next reminder in {interval_hours:g} h unless something changes._"]
+def reminder_comment(alert: Alert, *, since: str | None, now: str, interval_hours: float, run_url: str | None) -> str:
+    lines = [
+        f"**Still firing** ({alert.severity}) for {duration(since, now)}: {cell(alert.message)}",
+        "",
+        f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach "
+        f"{alert.last_breach_at or 'n/a'}. Next action: {cell(alert.next_action)}",
+        "",
+        f"_Next reminder in {interval_hours:g} h unless something changes._",
+    ]
     if run_url:
         lines.append(f"Run: {run_url}")
     return "\n".join(lines)
 
 
 def escalation_comment(alert: Alert, previous: str | None, run_url: str | None) -> str:
-    lines = [f"**Escalated: {previous or 'unknown'} → {alert.severity}.** {cell(alert.message)}", "",
-             f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach "
-             f"{alert.last_breach_at or 'n/a'}.", "", f"Next action: {cell(alert.next_action)}"]
+    lines = [
+        f"**Escalated: {previous or 'unknown'} → {alert.severity}.** {cell(alert.message)}",
+        "",
+        f"Streak {alert.breach_streak}, {alert.breach_count} breach(es), last breach {alert.last_breach_at or 'n/a'}.",
+        "",
+        f"Next action: {cell(alert.next_action)}",
+    ]
     if run_url:
         lines += ["", f"Run: {run_url}"]
     return "\n".join(lines)
@@ -180,15 +220,18 @@ def refire_comment(alert: Alert, run_url: str | None) -> str:
 
 def reopened_comment(alert: Alert, closed_by: str | None) -> str:
     who = f"@{closed_by}" if closed_by else "someone"
-    return (f"Reopened: {who} closed this issue while the alert is still firing ({alert.severity}: "
-            f"{cell(alert.message)}). It closes by itself when the alert resolves. To silence reminders "
-            "for this episode, close it as **not planned** instead.")
+    return (
+        f"Reopened: {who} closed this issue while the alert is still firing ({alert.severity}: "
+        f"{cell(alert.message)}). It closes by itself when the alert resolves. To silence reminders "
+        "for this episode, close it as **not planned** instead."
+    )
 
 
-def resolved_comment(*, started_at: str | None, resolved_at: str, last_message: str | None,
-                     run_url: str | None) -> str:
-    lines = [f"**Resolved** at {resolved_at} after {duration(started_at, resolved_at)} "
-             f"(firing since {started_at or 'unknown'}). Closing."]
+def resolved_comment(*, started_at: str | None, resolved_at: str, last_message: str | None, run_url: str | None) -> str:
+    lines = [
+        f"**Resolved** at {resolved_at} after {duration(started_at, resolved_at)} "
+        f"(firing since {started_at or 'unknown'}). Closing."
+    ]
     if last_message:
         lines += ["", f"Last state: {cell(last_message)}"]
     if run_url:

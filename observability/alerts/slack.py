@@ -13,10 +13,22 @@ from typing import Any
 from observability.alerts.inbox import Event
 from observability.outbound.retry import RetryPolicy
 
-_EMOJI = {"opened": ":rotating_light:", "reopened": ":rotating_light:", "escalated": ":fire:",
-          "resolved": ":white_check_mark:", "failing": ":x:", "recovered": ":white_check_mark:"}
-_VERB = {"opened": "firing", "reopened": "firing again", "escalated": "escalated", "resolved": "resolved",
-         "failing": "failing", "recovered": "recovered"}
+_EMOJI = {
+    "opened": ":rotating_light:",
+    "reopened": ":rotating_light:",
+    "escalated": ":fire:",
+    "resolved": ":white_check_mark:",
+    "failing": ":x:",
+    "recovered": ":white_check_mark:",
+}
+_VERB = {
+    "opened": "firing",
+    "reopened": "firing again",
+    "escalated": "escalated",
+    "resolved": "resolved",
+    "failing": "failing",
+    "recovered": "recovered",
+}
 
 
 # Three attempts, the later two only after a 429; its Retry-After honoured up to a minute.
@@ -37,16 +49,22 @@ def payload(event: Event) -> dict:
     if event.run_url:
         links.append(f"<{event.run_url}|run>")
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{_EMOJI.get(event.kind, '')} *{escape(text)}*\n"
-                                                             f"{escape(event.message)[:2500]}"}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"{_EMOJI.get(event.kind, '')} *{escape(text)}*\n{escape(event.message)[:2500]}",
+            },
+        },
     ]
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
     return {"text": text[:3000], "blocks": blocks}
 
 
-def send(url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep,
-         policy: RetryPolicy = RETRY) -> tuple[bool, str]:
+def send(
+    url: str, body: dict, *, timeout: float, sleep: Callable[[float], None] = time.sleep, policy: RetryPolicy = RETRY
+) -> tuple[bool, str]:
     """POST once (more only after a 429); returns (delivered, detail without the URL)."""
     import requests
 

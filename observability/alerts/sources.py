@@ -90,8 +90,10 @@ def _items(ws: Workspace, path: Path | None, what: str) -> tuple[dict[str, dict]
     items = doc.get("alerts") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         return {}, None
-    return ({i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)},
-            doc.get("job_id") if isinstance(doc.get("job_id"), str) else None)
+    return (
+        {i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)},
+        doc.get("job_id") if isinstance(doc.get("job_id"), str) else None,
+    )
 
 
 class LatencySource:
@@ -118,16 +120,25 @@ class LatencySource:
             item = {**state_alert, **{k: v for k, v in items.get(fp, {}).items() if v is not None}}
             subject = str(item.get("source", "unknown"))
             rule = str(item.get("rule", "latency_slo"))
-            report.alerts.append(Alert(
-                fingerprint=fp, origin=self.name, rule=rule, subject=subject,
-                severity=str(item["severity"]) if item.get("severity") in RANK else "warning",
-                message=str(item.get("message") or f"{subject}: {rule} firing"),
-                owner=str(item.get("owner") or self.owner),
-                next_action=str(item.get("next_action") or f"see {self.runbook}"),
-                started_at=item.get("started_at"), last_breach_at=item.get("last_breach_at"),
-                breach_streak=int(item.get("breach_streak") or 0), breach_count=int(item.get("breach_count") or 0),
-                evidence=dict(item.get("evidence") or {}), job_id=job_id if fp in items else None,
-                evidence_path=ws.rel(newest) if newest and fp in items else ws.rel(path)))
+            report.alerts.append(
+                Alert(
+                    fingerprint=fp,
+                    origin=self.name,
+                    rule=rule,
+                    subject=subject,
+                    severity=str(item["severity"]) if item.get("severity") in RANK else "warning",
+                    message=str(item.get("message") or f"{subject}: {rule} firing"),
+                    owner=str(item.get("owner") or self.owner),
+                    next_action=str(item.get("next_action") or f"see {self.runbook}"),
+                    started_at=item.get("started_at"),
+                    last_breach_at=item.get("last_breach_at"),
+                    breach_streak=int(item.get("breach_streak") or 0),
+                    breach_count=int(item.get("breach_count") or 0),
+                    evidence=dict(item.get("evidence") or {}),
+                    job_id=job_id if fp in items else None,
+                    evidence_path=ws.rel(newest) if newest and fp in items else ws.rel(path),
+                )
+            )
         for fp, item in items.items():
             if item.get("status") == "resolved" and item.get("resolved_at") and fp not in firing:
                 report.resolved_at[fp] = item["resolved_at"]
@@ -157,16 +168,24 @@ class WeeklySource:
         item = items.get(alert_id, {})
         if item.get("status") != "firing":
             item = {}
-        report.alerts.append(Alert(
-            fingerprint=alert_id, origin=self.name, rule=weekly_outputs.DELIVERY_RULE,
-            subject=weekly_outputs.DELIVERY_SUBJECT,
-            severity=str(item["severity"]) if item.get("severity") in RANK else "critical",
-            message=str(item.get("message") or f"weekly report for {week} not delivered"),
-            owner=str(item.get("owner") or self.owner),
-            next_action=str(item.get("next_action") or f"observability weekly replay --week-start {week}"),
-            started_at=item.get("started_at"), last_breach_at=item.get("last_breach_at"),
-            breach_count=int(item.get("breach_count") or 1), evidence=dict(item.get("evidence") or {"week_start": week}),
-            job_id=job_id if item else beat.get("job_id"), evidence_path=ws.rel(newest) if item and newest else ws.rel(path)))
+        report.alerts.append(
+            Alert(
+                fingerprint=alert_id,
+                origin=self.name,
+                rule=weekly_outputs.DELIVERY_RULE,
+                subject=weekly_outputs.DELIVERY_SUBJECT,
+                severity=str(item["severity"]) if item.get("severity") in RANK else "critical",
+                message=str(item.get("message") or f"weekly report for {week} not delivered"),
+                owner=str(item.get("owner") or self.owner),
+                next_action=str(item.get("next_action") or f"observability weekly replay --week-start {week}"),
+                started_at=item.get("started_at"),
+                last_breach_at=item.get("last_breach_at"),
+                breach_count=int(item.get("breach_count") or 1),
+                evidence=dict(item.get("evidence") or {"week_start": week}),
+                job_id=job_id if item else beat.get("job_id"),
+                evidence_path=ws.rel(newest) if item and newest else ws.rel(path),
+            )
+        )
         return report
 
 
@@ -189,18 +208,29 @@ class DashboardSource:
                 continue
             failure = found if isinstance(found := entry.get("last_failure"), dict) else {}
             stale = bool(entry.get("stale"))
-            report.alerts.append(Alert(
-                fingerprint=fingerprint("dashboard", "export_failed", name), origin=self.name, rule="export_failed",
-                subject=name, severity="warning" if stale else "critical",
-                message=(f"dashboard dataset {name} failed to export ({failure.get('error_code', 'error')}: "
-                         f"{failure.get('error_message', 'no detail')}); "
-                         + ("the last good file is still served" if stale else "no good file exists")),
-                owner=self.owner,
-                next_action=f"fix the input named above, then `observability dashboard export --dataset {name}`; "
-                            f"see docs/dashboard.md",
-                started_at=failure.get("at"), last_breach_at=failure.get("at"), breach_count=1,
-                evidence={k: failure.get(k) for k in ("error_code", "error_message", "job_id") if failure.get(k)},
-                job_id=failure.get("job_id") or beat.get("job_id"), evidence_path=ws.rel(path)))
+            report.alerts.append(
+                Alert(
+                    fingerprint=fingerprint("dashboard", "export_failed", name),
+                    origin=self.name,
+                    rule="export_failed",
+                    subject=name,
+                    severity="warning" if stale else "critical",
+                    message=(
+                        f"dashboard dataset {name} failed to export ({failure.get('error_code', 'error')}: "
+                        f"{failure.get('error_message', 'no detail')}); "
+                        + ("the last good file is still served" if stale else "no good file exists")
+                    ),
+                    owner=self.owner,
+                    next_action=f"fix the input named above, then `observability dashboard export --dataset {name}`; "
+                    f"see docs/dashboard.md",
+                    started_at=failure.get("at"),
+                    last_breach_at=failure.get("at"),
+                    breach_count=1,
+                    evidence={k: failure.get(k) for k in ("error_code", "error_message", "job_id") if failure.get(k)},
+                    job_id=failure.get("job_id") or beat.get("job_id"),
+                    evidence_path=ws.rel(path),
+                )
+            )
         return report
 
 
@@ -223,8 +253,9 @@ class AlertFileSource:
             return SourceReport(self.name, False, note=f"{ws.rel(path)} not found")
         items = doc.get("alerts") if isinstance(doc, dict) else None
         if not isinstance(items, list):
-            raise ObservabilityError(f"{ws.rel(path)}: field alerts: expected a list of alert items",
-                                     error_code="invalid_input")
+            raise ObservabilityError(
+                f"{ws.rel(path)}: field alerts: expected a list of alert items", error_code="invalid_input"
+            )
         report = SourceReport(self.name, True)
         for index, item in enumerate(items):
             where = f"{ws.rel(path)}: field alerts[{index}]"
@@ -234,28 +265,43 @@ class AlertFileSource:
                 if not isinstance(item.get(key), str) or not item[key]:
                     raise ObservabilityError(f"{where}.{key}: required string", error_code="invalid_input")
             if item["severity"] not in RANK:
-                raise ObservabilityError(f"{where}.severity: one of {', '.join(SEVERITIES)}",
-                                         error_code="invalid_input")
+                raise ObservabilityError(
+                    f"{where}.severity: one of {', '.join(SEVERITIES)}", error_code="invalid_input"
+                )
             if item.get("status") == "resolved":
                 if item.get("resolved_at"):
                     report.resolved_at[item["id"]] = item["resolved_at"]
                 continue
-            report.alerts.append(Alert(
-                fingerprint=item["id"], origin=self.name, rule=str(item.get("rule") or self.name),
-                subject=str(item.get("source") or self.name), severity=item["severity"], message=item["message"],
-                owner=str(item.get("owner") or self.owner),
-                next_action=str(item.get("next_action") or f"see {self.runbook}"),
-                started_at=item.get("started_at"), last_breach_at=item.get("last_breach_at"),
-                breach_streak=int(item.get("breach_streak") or 0), breach_count=int(item.get("breach_count") or 0),
-                evidence=dict(item.get("evidence") or {}), job_id=doc.get("job_id"), evidence_path=ws.rel(path),
-                runbook=str(item["runbook"]) if item.get("runbook") else None))
+            report.alerts.append(
+                Alert(
+                    fingerprint=item["id"],
+                    origin=self.name,
+                    rule=str(item.get("rule") or self.name),
+                    subject=str(item.get("source") or self.name),
+                    severity=item["severity"],
+                    message=item["message"],
+                    owner=str(item.get("owner") or self.owner),
+                    next_action=str(item.get("next_action") or f"see {self.runbook}"),
+                    started_at=item.get("started_at"),
+                    last_breach_at=item.get("last_breach_at"),
+                    breach_streak=int(item.get("breach_streak") or 0),
+                    breach_count=int(item.get("breach_count") or 0),
+                    evidence=dict(item.get("evidence") or {}),
+                    job_id=doc.get("job_id"),
+                    evidence_path=ws.rel(path),
+                    runbook=str(item["runbook"]) if item.get("runbook") else None,
+                )
+            )
         return report
 
 
 def builtin(owner: str, runbook: str, extra: tuple[tuple[str, str], ...] = ()) -> list[AlertSource]:
     """The sources ``alerts sync`` reads by default, then the alert files named in the config."""
-    found: list[AlertSource] = [LatencySource(owner, runbook), WeeklySource(owner, runbook),
-                                DashboardSource(owner, runbook)]
+    found: list[AlertSource] = [
+        LatencySource(owner, runbook),
+        WeeklySource(owner, runbook),
+        DashboardSource(owner, runbook),
+    ]
     names = {s.name for s in found}
     for name, path in (("verify", "ops/verify_alerts.json"), *extra):
         if name in names:

@@ -22,25 +22,55 @@ KIND = "observability.alerts"
 def _item(event: Event, owner: str) -> dict:
     if event.alert is not None:
         a = event.alert
-        return {"id": a.fingerprint, "severity": a.severity, "message": a.message, "owner": a.owner,
-                "next_action": a.next_action, "rule": a.rule, "source": a.subject, "status": "firing",
-                "evidence": a.evidence, "breach_count": a.breach_count, "breach_streak": a.breach_streak,
-                "last_breach_at": a.last_breach_at, "started_at": a.started_at, "_file": a.evidence_path}
-    return {"id": event.fingerprint, "severity": event.severity or "info", "message": f"{event.title}: {event.message}",
-            "owner": owner, "next_action": "none: resolved", "rule": "latency", "source": event.origin or "latency",
-            "status": "resolved", "evidence": {}, "started_at": event.started_at, "resolved_at": event.resolved_at}
+        return {
+            "id": a.fingerprint,
+            "severity": a.severity,
+            "message": a.message,
+            "owner": a.owner,
+            "next_action": a.next_action,
+            "rule": a.rule,
+            "source": a.subject,
+            "status": "firing",
+            "evidence": a.evidence,
+            "breach_count": a.breach_count,
+            "breach_streak": a.breach_streak,
+            "last_breach_at": a.last_breach_at,
+            "started_at": a.started_at,
+            "_file": a.evidence_path,
+        }
+    return {
+        "id": event.fingerprint,
+        "severity": event.severity or "info",
+        "message": f"{event.title}: {event.message}",
+        "owner": owner,
+        "next_action": "none: resolved",
+        "rule": "latency",
+        "source": event.origin or "latency",
+        "status": "resolved",
+        "evidence": {},
+        "started_at": event.started_at,
+        "resolved_at": event.resolved_at,
+    }
 
 
 def body(events: list[Event], *, owner: str, repo: str, now: datetime) -> bytes | None:
     """Canonical JSON bytes of the latency events of this run, or None when there are none."""
-    items = [_item(e, owner) for e in events if e.origin == "latency" and e.kind in
-             ("opened", "reopened", "escalated", "resolved")]
+    items = [
+        _item(e, owner)
+        for e in events
+        if e.origin == "latency" and e.kind in ("opened", "reopened", "escalated", "resolved")
+    ]
     if not items:
         return None
     block = sorted((alertitem.report_entry(i, "out/latency_alerts") for i in items), key=alertitem.report_order)
     _check(block)
-    doc = {"kind": KIND, "schema_version": weekly_outputs.SCHEMA_VERSION, "generated_at": clock.iso(now),
-           "repository": repo, "alerts": block}
+    doc = {
+        "kind": KIND,
+        "schema_version": weekly_outputs.SCHEMA_VERSION,
+        "generated_at": clock.iso(now),
+        "repository": repo,
+        "alerts": block,
+    }
     return fsio.canonical_json(doc).encode("utf-8")
 
 
@@ -50,7 +80,9 @@ def _check(block: list) -> None:
     schema = schemas.load_schema(weekly_outputs.SCHEMA_NAME)["properties"]["alerts"]
     errors = sorted(Draft202012Validator(schema).iter_errors(block), key=lambda e: list(e.absolute_path))
     if errors:
-        raise SchemaError(f"alerts block: field {schemas.json_path(list(errors[0].absolute_path))}: {errors[0].message}")
+        raise SchemaError(
+            f"alerts block: field {schemas.json_path(list(errors[0].absolute_path))}: {errors[0].message}"
+        )
 
 
 def webhook_id(data: bytes) -> str:

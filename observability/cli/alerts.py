@@ -10,21 +10,49 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_o
 def _inbox_options(func):
     """Options shared by ``sync`` and ``report-failure``."""
     options = [
-        click.option("--repo", metavar="OWNER/NAME", default=None,
-                     help="Repository holding the issues (default: env GITHUB_REPOSITORY)."),
-        click.option("--config", "config_path", metavar="PATH", default=None,
-                     help="Alerts config (default configs/observability/alerts.yaml when present)."),
-        click.option("--cache", metavar="PATH", default="ops/alert_inbox.json", show_default=True,
-                     help="Issue cache, carried by the state store (an unchanged run then makes no API call)."),
-        click.option("--run-url", metavar="URL", default=None,
-                     help="Run to link from issues and mirrors (default: this GitHub Actions run)."),
-        click.option("--slack-webhook-env", metavar="NAME", default=None,
-                     help="Environment variable holding the Slack incoming-webhook URL "
-                          "(default: mirrors.slack_webhook_env in the config, OBS_ALERTS_SLACK_WEBHOOK)."),
-        click.option("--drill", is_flag=True,
-                     help="Label every issue this run touches `drill` (use in a scratch drill workspace)."),
-        click.option("--dry-run", is_flag=True,
-                     help="Call nothing; write the calls it would make to out/alert_inbox/<job_id>.json."),
+        click.option(
+            "--repo",
+            metavar="OWNER/NAME",
+            default=None,
+            help="Repository holding the issues (default: env GITHUB_REPOSITORY).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            metavar="PATH",
+            default=None,
+            help="Alerts config (default configs/observability/alerts.yaml when present).",
+        ),
+        click.option(
+            "--cache",
+            metavar="PATH",
+            default="ops/alert_inbox.json",
+            show_default=True,
+            help="Issue cache, carried by the state store (an unchanged run then makes no API call).",
+        ),
+        click.option(
+            "--run-url",
+            metavar="URL",
+            default=None,
+            help="Run to link from issues and mirrors (default: this GitHub Actions run).",
+        ),
+        click.option(
+            "--slack-webhook-env",
+            metavar="NAME",
+            default=None,
+            help="Environment variable holding the Slack incoming-webhook URL "
+            "(default: mirrors.slack_webhook_env in the config, OBS_ALERTS_SLACK_WEBHOOK).",
+        ),
+        click.option(
+            "--drill",
+            is_flag=True,
+            help="Label every issue this run touches `drill` (use in a scratch drill workspace).",
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Call nothing; write the calls it would make to out/alert_inbox/<job_id>.json.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -37,15 +65,37 @@ def alerts() -> None:
 
 
 @alerts.command("sync")
-@click.option("--source", "sources", metavar="NAME", multiple=True,
-              help="Only reconcile this source (repeatable: latency, weekly, dashboard, verify, or a configured one).")
-@click.option("--repeat-interval-hours", type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS), default=None,
-              help="Remind about a still-firing alert at most this often (default: config, 24).")
+@click.option(
+    "--source",
+    "sources",
+    metavar="NAME",
+    multiple=True,
+    help="Only reconcile this source (repeatable: latency, weekly, dashboard, verify, or a configured one).",
+)
+@click.option(
+    "--repeat-interval-hours",
+    type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS),
+    default=None,
+    help="Remind about a still-firing alert at most this often (default: config, 24).",
+)
 @click.option("--no-mirrors", is_flag=True, help="Do not call Slack, PagerDuty or the signed webhook.")
 @_inbox_options
 @job_options
-def sync(sources, repeat_interval_hours, no_mirrors, repo, config_path, cache, run_url, slack_webhook_env, drill,
-         dry_run, workspace, job_id, lock_timeout) -> None:
+def sync(
+    sources,
+    repeat_interval_hours,
+    no_mirrors,
+    repo,
+    config_path,
+    cache,
+    run_url,
+    slack_webhook_env,
+    drill,
+    dry_run,
+    workspace,
+    job_id,
+    lock_timeout,
+) -> None:
     """Reconcile the alerts firing now with their GitHub issues.
 
     Opens an issue per new alert, comments and relabels on escalation, reminds after the repeat
@@ -60,23 +110,59 @@ def sync(sources, repeat_interval_hours, no_mirrors, repo, config_path, cache, r
     from observability.alerts.job import SyncOptions, sync as run_sync
     from observability.runtime import run_job
 
-    options = SyncOptions(repo=repo, config=config_path, cache=cache, drill=drill, dry_run=dry_run, run_url=run_url,
-                          slack_webhook_env=slack_webhook_env, sources=tuple(sources),
-                          repeat_interval_hours=repeat_interval_hours, mirrors=not no_mirrors)
-    finish(run_job("alerts", lambda ctx: run_sync(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, makes_workspace=True))
+    options = SyncOptions(
+        repo=repo,
+        config=config_path,
+        cache=cache,
+        drill=drill,
+        dry_run=dry_run,
+        run_url=run_url,
+        slack_webhook_env=slack_webhook_env,
+        sources=tuple(sources),
+        repeat_interval_hours=repeat_interval_hours,
+        mirrors=not no_mirrors,
+    )
+    finish(
+        run_job(
+            "alerts",
+            lambda ctx: run_sync(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+            makes_workspace=True,
+        )
+    )
 
 
 @alerts.command("report-failure")
 @click.option("--job", "failing_job", metavar="NAME", required=True, help="The failing (or recovered) workflow job.")
-@click.option("--workflow", metavar="NAME", default=None,
-              help="Workflow name (default: env GITHUB_WORKFLOW, else the --job name, as the caller workflows are named).")
+@click.option(
+    "--workflow",
+    metavar="NAME",
+    default=None,
+    help="Workflow name (default: env GITHUB_WORKFLOW, else the --job name, as the caller workflows are named).",
+)
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
 @_inbox_options
 @job_options
-def report_failure(failing_job, workflow, title, recovered, repo, config_path, cache, run_url, slack_webhook_env,
-                   drill, dry_run, workspace, job_id, lock_timeout) -> None:
+def report_failure(
+    failing_job,
+    workflow,
+    title,
+    recovered,
+    repo,
+    config_path,
+    cache,
+    run_url,
+    slack_webhook_env,
+    drill,
+    dry_run,
+    workspace,
+    job_id,
+    lock_timeout,
+) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -90,31 +176,68 @@ def report_failure(failing_job, workflow, title, recovered, repo, config_path, c
     from observability.alerts.job import FailureOptions, failure
     from observability.runtime import run_job
 
-    options = FailureOptions(repo=repo, config=config_path, cache=cache, drill=drill, dry_run=dry_run,
-                             run_url=run_url, slack_webhook_env=slack_webhook_env, job=failing_job,
-                             workflow=workflow, title=title, recovered=recovered)
+    options = FailureOptions(
+        repo=repo,
+        config=config_path,
+        cache=cache,
+        drill=drill,
+        dry_run=dry_run,
+        run_url=run_url,
+        slack_webhook_env=slack_webhook_env,
+        job=failing_job,
+        workflow=workflow,
+        title=title,
+        recovered=recovered,
+    )
     # A failure report must get through where the state pull failed and left no workspace.
-    finish(run_job("alerts", lambda ctx: failure(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False, makes_workspace=True))
+    finish(
+        run_job(
+            "alerts",
+            lambda ctx: failure(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+            heartbeat=False,
+            makes_workspace=True,
+        )
+    )
 
 
 @alerts.command("drill")
-@click.option("--repo", metavar="OWNER/NAME", default=None,
-              help="Repository holding the issues (default: env GITHUB_REPOSITORY).")
-@click.option("--config", "config_path", metavar="PATH", default=None,
-              help="Alerts config (default configs/observability/alerts.yaml when present).")
+@click.option(
+    "--repo", metavar="OWNER/NAME", default=None, help="Repository holding the issues (default: env GITHUB_REPOSITORY)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    default=None,
+    help="Alerts config (default configs/observability/alerts.yaml when present).",
+)
 @click.option("--run-url", metavar="URL", default=None, help="Run to link (default: this GitHub Actions run).")
-@click.option("--slack-webhook-env", metavar="NAME", default=None,
-              help="Environment variable holding the Slack webhook URL (default: the config's, "
-                   "OBS_ALERTS_SLACK_WEBHOOK).")
-@click.option("--scratch", metavar="DIR", default=None,
-              help="Keep the scratch workspace in DIR (empty or missing); default a temporary directory, removed.")
+@click.option(
+    "--slack-webhook-env",
+    metavar="NAME",
+    default=None,
+    help="Environment variable holding the Slack webhook URL (default: the config's, OBS_ALERTS_SLACK_WEBHOOK).",
+)
+@click.option(
+    "--scratch",
+    metavar="DIR",
+    default=None,
+    help="Keep the scratch workspace in DIR (empty or missing); default a temporary directory, removed.",
+)
 @click.option("--no-mirrors", is_flag=True, help="Do not call Slack, PagerDuty or the signed webhook.")
-@click.option("--dry-run", is_flag=True,
-              help="Call nothing; write the calls the drill would make to out/alert_inbox/<job_id>.json.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Call nothing; write the calls the drill would make to out/alert_inbox/<job_id>.json.",
+)
 @job_options
-def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, workspace, job_id,
-          lock_timeout) -> None:
+def drill(
+    repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, workspace, job_id, lock_timeout
+) -> None:
     """Latency alert drill: a synthetic drill:feed source breaches, escalates and recovers.
 
     Runs the real latency job and the real inbox in a scratch workspace (real state is never
@@ -130,12 +253,30 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
     from observability.alerts.job import DrillOptions, drill as run_drill
     from observability.runtime import run_job
 
-    options = DrillOptions(repo=repo, config=config_path, run_url=run_url, slack_webhook_env=slack_webhook_env,
-                           scratch=scratch, mirrors=not no_mirrors, dry_run=dry_run, drill=True,
-                           latency_sample=_latency_sample)
+    options = DrillOptions(
+        repo=repo,
+        config=config_path,
+        run_url=run_url,
+        slack_webhook_env=slack_webhook_env,
+        scratch=scratch,
+        mirrors=not no_mirrors,
+        dry_run=dry_run,
+        drill=True,
+        latency_sample=_latency_sample,
+    )
     # The drill runs in a scratch directory of its own: the workspace may be any directory (runner.temp).
-    finish(run_job("alerts", lambda ctx: run_drill(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False, makes_workspace=True))
+    finish(
+        run_job(
+            "alerts",
+            lambda ctx: run_drill(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+            heartbeat=False,
+            makes_workspace=True,
+        )
+    )
 
 
 def _latency_sample(ctx, log: str, slo_ms: float):

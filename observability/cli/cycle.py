@@ -6,8 +6,10 @@ import click
 
 from observability.cli.options import FiniteFloatRange, finish
 
-_STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
-               "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.")
+_STORE_HELP = (
+    "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
+    "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch."
+)
 
 
 def _invoke(argv) -> int:
@@ -30,38 +32,109 @@ def _invoke(argv) -> int:
 
 @click.command("cycle")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option("--for", "scope", metavar="JOB", default=None,
-              help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
-                   "Default: the job command's own (`latency sample` → latency), else all.")
-@click.option("--alerts-source", "alerts_sources", metavar="NAME", multiple=True,
-              help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.")
-@click.option("--report-failure", metavar="JOB", default=None,
-              help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).")
-@click.option("--workflow", metavar="NAME", default=None,
-              help="Workflow name for the failure issue title (default env GITHUB_WORKFLOW, else the job's name).")
-@click.option("--before", "before", metavar="TEXT", multiple=True,
-              help="A command to run after the pull and before the job, e.g. 'inputs pull --for latency' "
-                   "(repeatable; split like a shell would, never run by one). If it fails the job is skipped.")
-@click.option("--after", "after", metavar="TEXT", multiple=True,
-              help="A command to run after the job when it worked, e.g. 'sync push' (repeatable).")
-@click.option("--no-push", is_flag=True,
-              help="Do not push: the state is pushed elsewhere (a git-branch store's own workflow job).")
-@click.option("--dry-run", is_flag=True,
-              help="Nothing outward and nothing pushed: the job's dry-run flag, alerts --dry-run, push --dry-run.")
-@click.option("--dry-run-alerts", is_flag=True,
-              help="Only the alert steps plan their calls without making them; the push is real.")
-@click.option("--keep-generations", type=click.IntRange(min=0), default=None,
-              help="Passed to `state push --keep-generations` (default: the push's own, 48).")
-@click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
-              help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
-@click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
-              help="Seconds each step waits for its lock.")
-@click.option("--command", "command_text", metavar="TEXT", default=None,
-              help="The job command as one string (split like a shell would, never run by one); "
-                   "instead of the arguments after --.")
+@click.option(
+    "--for",
+    "scope",
+    metavar="JOB",
+    default=None,
+    help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
+    "Default: the job command's own (`latency sample` → latency), else all.",
+)
+@click.option(
+    "--alerts-source",
+    "alerts_sources",
+    metavar="NAME",
+    multiple=True,
+    help="After the job, run `alerts sync --source NAME` (repeatable); without it, no alert sync.",
+)
+@click.option(
+    "--report-failure",
+    metavar="JOB",
+    default=None,
+    help="After the alert sync, run `alerts report-failure --job JOB` (--recovered when the job worked).",
+)
+@click.option(
+    "--workflow",
+    metavar="NAME",
+    default=None,
+    help="Workflow name for the failure issue title (default env GITHUB_WORKFLOW, else the job's name).",
+)
+@click.option(
+    "--before",
+    "before",
+    metavar="TEXT",
+    multiple=True,
+    help="A command to run after the pull and before the job, e.g. 'inputs pull --for latency' "
+    "(repeatable; split like a shell would, never run by one). If it fails the job is skipped.",
+)
+@click.option(
+    "--after",
+    "after",
+    metavar="TEXT",
+    multiple=True,
+    help="A command to run after the job when it worked, e.g. 'sync push' (repeatable).",
+)
+@click.option(
+    "--no-push",
+    is_flag=True,
+    help="Do not push: the state is pushed elsewhere (a git-branch store's own workflow job).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Nothing outward and nothing pushed: the job's dry-run flag, alerts --dry-run, push --dry-run.",
+)
+@click.option(
+    "--dry-run-alerts",
+    is_flag=True,
+    help="Only the alert steps plan their calls without making them; the push is real.",
+)
+@click.option(
+    "--keep-generations",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Passed to `state push --keep-generations` (default: the push's own, 48).",
+)
+@click.option(
+    "--workspace",
+    metavar="DIR",
+    envvar="OBS_WORKSPACE",
+    default=None,
+    help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
+)
+@click.option(
+    "--lock-timeout",
+    type=FiniteFloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds each step waits for its lock.",
+)
+@click.option(
+    "--command",
+    "command_text",
+    metavar="TEXT",
+    default=None,
+    help="The job command as one string (split like a shell would, never run by one); "
+    "instead of the arguments after --.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def cycle(store, scope, alerts_sources, report_failure, workflow, before, after, no_push, dry_run, dry_run_alerts,
-          keep_generations, workspace, lock_timeout, command_text, command) -> None:
+def cycle(
+    store,
+    scope,
+    alerts_sources,
+    report_failure,
+    workflow,
+    before,
+    after,
+    no_push,
+    dry_run,
+    dry_run_alerts,
+    keep_generations,
+    workspace,
+    lock_timeout,
+    command_text,
+    command,
+) -> None:
     """Run state pull --for JOB, the job COMMAND, alerts sync and state push in one Python process.
 
     Each step keeps its own contract (summary, automation-log line, exit code); nothing runs
@@ -82,6 +155,7 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
 
     if command_text is not None and command:
         raise click.UsageError("give the job command either after -- or with --command, not both")
+
     def split(text: str, option: str) -> tuple[str, ...]:
         try:
             return tuple(shlex.split(text))
@@ -90,12 +164,22 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
 
     if command_text is not None:
         command = split(command_text, "--command")
-    options = library.CycleOptions(store=store, scope=scope, command=tuple(command), workspace=workspace,
-                                   alerts_sources=tuple(alerts_sources), report_failure=report_failure,
-                                   dry_run=dry_run, dry_run_alerts=dry_run_alerts, keep_generations=keep_generations,
-                                   lock_timeout=lock_timeout, before=tuple(split(t, "--before") for t in before),
-                                   after=tuple(split(t, "--after") for t in after), push=not no_push,
-                                   workflow=workflow)
+    options = library.CycleOptions(
+        store=store,
+        scope=scope,
+        command=tuple(command),
+        workspace=workspace,
+        alerts_sources=tuple(alerts_sources),
+        report_failure=report_failure,
+        dry_run=dry_run,
+        dry_run_alerts=dry_run_alerts,
+        keep_generations=keep_generations,
+        lock_timeout=lock_timeout,
+        before=tuple(split(t, "--before") for t in before),
+        after=tuple(split(t, "--after") for t in after),
+        push=not no_push,
+        workflow=workflow,
+    )
     try:
         exit_code, document = library.run(options, _invoke)
     except ObservabilityError as exc:
@@ -103,8 +187,13 @@ def cycle(store, scope, alerts_sources, report_failure, workflow, before, after,
         # document on stdout, like every job command, and the reason on stderr.
         message = secrets.redact(exc.message)
         exit_code = exc.exit_code
-        document = {"job": "cycle", "status": "error", "exit_code": exit_code, "steps": [],
-                    "diagnostics": {"error_code": exc.error_code, "error_message": message}}
+        document = {
+            "job": "cycle",
+            "status": "error",
+            "exit_code": exit_code,
+            "steps": [],
+            "diagnostics": {"error_code": exc.error_code, "error_message": message},
+        }
         click.echo(f"cycle: error - {exc.error_code}: {message}", err=True)
     # Each step scrubbed its own summary; scrubbed again as a whole (values only, keys untouched).
     click.echo(fsio.canonical_json(secrets.redact_value(document), indent=2), nl=False)

@@ -6,8 +6,13 @@ import click
 
 
 @click.command()
-@click.option("--dir", "directory", metavar="DIR", default=None,
-              help="Where to create the sample workspace (default: a new ./demo-workspace-<n>).")
+@click.option(
+    "--dir",
+    "directory",
+    metavar="DIR",
+    default=None,
+    help="Where to create the sample workspace (default: a new ./demo-workspace-<n>).",
+)
 def demo(directory: str | None) -> None:
     """Copy ops-template/ to a new directory, run every job in dry-run mode, list the artefacts.
 

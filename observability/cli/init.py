@@ -7,12 +7,24 @@ import click
 
 @click.command("init")
 @click.argument("directory", metavar="DIR")
-@click.option("--repository", metavar="OWNER/REPO", required=True,
-              help="Where this project lives (the generated workflows call OWNER/REPO/.github/workflows/run.yml).")
-@click.option("--ref", metavar="SHA", required=True,
-              help="Full commit SHA of OWNER/REPO (a release) to pin every workflow call to.")
-@click.option("--ref-label", metavar="TEXT", default=None,
-              help="Version comment written after each pin (default v<package version>).")
+@click.option(
+    "--repository",
+    metavar="OWNER/REPO",
+    required=True,
+    help="Where this project lives (the generated workflows call OWNER/REPO/.github/workflows/run.yml).",
+)
+@click.option(
+    "--ref",
+    metavar="SHA",
+    required=True,
+    help="Full commit SHA of OWNER/REPO (a release) to pin every workflow call to.",
+)
+@click.option(
+    "--ref-label",
+    metavar="TEXT",
+    default=None,
+    help="Version comment written after each pin (default v<package version>).",
+)
 def init(directory, repository, ref, ref_label) -> None:
     """Scaffold a new automation repository: caller workflows, configs and docs/credentials.md.
 
@@ -37,6 +49,8 @@ def init(directory, repository, ref, ref_label) -> None:
         raise click.ClickException(exc.message) from None
     for relative in written:
         click.echo(f"wrote {Path(directory) / relative}")
-    click.echo(f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "
-               "(create the state store, the secrets and variables in docs/credentials.md, inputs.yaml), "
-               "then run each workflow once with dry_run")
+    click.echo(
+        f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "
+        "(create the state store, the secrets and variables in docs/credentials.md, inputs.yaml), "
+        "then run each workflow once with dry_run"
+    )

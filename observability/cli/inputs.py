@@ -16,14 +16,27 @@ def inputs() -> None:
 
 
 @inputs.command("pull")
-@click.option("--config", metavar="PATH", default=None,
-              help="Inputs config (default configs/observability/inputs.yaml in the workspace).")
-@click.option("--only", metavar="NAME", multiple=True,
-              help="Pull only this input (repeatable); the others keep their last copy.")
-@click.option("--for", "for_job", type=click.Choice([*jobs.input_readers(), CHAIN, "all"]),
-              default=None, help="Pull only the inputs this job reads (each input's `jobs`; chain and all: every input).")
-@click.option("--dry-run", is_flag=True,
-              help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).")
+@click.option(
+    "--config",
+    metavar="PATH",
+    default=None,
+    help="Inputs config (default configs/observability/inputs.yaml in the workspace).",
+)
+@click.option(
+    "--only", metavar="NAME", multiple=True, help="Pull only this input (repeatable); the others keep their last copy."
+)
+@click.option(
+    "--for",
+    "for_job",
+    type=click.Choice([*jobs.input_readers(), CHAIN, "all"]),
+    default=None,
+    help="Pull only the inputs this job reads (each input's `jobs`; chain and all: every input).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).",
+)
 @job_options
 def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> None:
     """Fetch every declared input (repository, s3, https, artifact) and install them all, or none.
@@ -42,10 +55,20 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
     from observability.inputs.job import PullOptions, pull as run_pull
     from observability.runtime import run_job
 
-    options = PullOptions(config=config, only=tuple(only), dry_run=dry_run,
-                          for_job=None if for_job in (CHAIN, "all") else for_job)
+    options = PullOptions(
+        config=config, only=tuple(only), dry_run=dry_run, for_job=None if for_job in (CHAIN, "all") else for_job
+    )
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
-    finish(run_job("inputs", lambda ctx: run_pull(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=False,
-                   makes_workspace=True))  # bringing the upstream inputs is how a workspace begins
+    finish(
+        run_job(
+            "inputs",
+            lambda ctx: run_pull(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+            heartbeat=False,
+            makes_workspace=True,
+        )
+    )  # bringing the upstream inputs is how a workspace begins

@@ -36,12 +36,23 @@ class FiniteFloatRange(click.FloatRange):
 
 def job_options(func: Callable) -> Callable:
     """--workspace, --job-id, --lock-timeout: the options every job command takes."""
-    func = click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
-                        help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.")(func)
-    func = click.option("--job-id", metavar="ID", default=None,
-                        help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC).")(func)
-    func = click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
-                        help="Workspace root (env OBS_WORKSPACE; default: the current directory).")(func)
+    func = click.option(
+        "--lock-timeout",
+        type=FiniteFloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.",
+    )(func)
+    func = click.option(
+        "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC)."
+    )(func)
+    func = click.option(
+        "--workspace",
+        metavar="DIR",
+        envvar="OBS_WORKSPACE",
+        default=None,
+        help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
+    )(func)
     return func
 
 
@@ -58,8 +69,13 @@ def dry_run_option(help: str, alias: str | None = None) -> Callable[[Callable], 
                 kwargs["dry_run"] = bool(kwargs.get("dry_run")) or dry_run_alias
                 return inner(*args, **kwargs)
 
-            func = click.option(alias, "dry_run_alias", is_flag=True, hidden=True,
-                                help="The older spelling of --dry-run (kept working; hidden).")(func)
+            func = click.option(
+                alias,
+                "dry_run_alias",
+                is_flag=True,
+                hidden=True,
+                help="The older spelling of --dry-run (kept working; hidden).",
+            )(func)
         return click.option("--dry-run", "dry_run", is_flag=True, help=help)(func)
 
     return decorate

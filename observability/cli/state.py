@@ -6,8 +6,10 @@ import click
 
 from observability.cli.options import finish, job_options
 
-_STORE_HELP = ("State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
-               "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.")
+_STORE_HELP = (
+    "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
+    "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch."
+)
 
 
 def _run(command, options, workspace, job_id, lock_timeout) -> None:
@@ -16,9 +18,18 @@ def _run(command, options, workspace, job_id, lock_timeout) -> None:
     # State runs where no workspace is yet: a pull is what makes one (ops/ from the store).
     # No state heartbeat: it would be a file every pull and push changes, so two runs of different
     # jobs could never be re-applied on each other. The automation log records every state run.
-    finish(run_job("state", lambda ctx: command(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=options.dry_run, heartbeat=False,
-                   makes_workspace=True))
+    finish(
+        run_job(
+            "state",
+            lambda ctx: command(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=options.dry_run,
+            heartbeat=False,
+            makes_workspace=True,
+        )
+    )
 
 
 @click.group()
@@ -47,9 +58,14 @@ def init(store, workspace, job_id, lock_timeout) -> None:
 
 @state.command("pull")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option("--for", "scope", metavar="JOB", default=None,
-              help="Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
-                   "the next push then changes only those. Default: all of ops/.")
+@click.option(
+    "--for",
+    "scope",
+    metavar="JOB",
+    default=None,
+    help="Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
+    "the next push then changes only those. Default: all of ops/.",
+)
 @job_options
 def pull(store, scope, workspace, job_id, lock_timeout) -> None:
     """Replace ops/ (or the part --for JOB reads) with the store's current snapshot.
@@ -70,10 +86,18 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
 
 @state.command("push")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option("--dry-run", is_flag=True,
-              help="Contact no store; write what would be uploaded to out/state_push/<job_id>.json (status dry_run).")
-@click.option("--keep-generations", type=click.IntRange(min=0), default=48, show_default=True,
-              help="Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Contact no store; write what would be uploaded to out/state_push/<job_id>.json (status dry_run).",
+)
+@click.option(
+    "--keep-generations",
+    type=click.IntRange(min=0),
+    default=48,
+    show_default=True,
+    help="Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never).",
+)
 @job_options
 def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> None:
     """Push ops/ as a new snapshot, only over the generation pulled (else re-apply or refuse).
@@ -88,5 +112,10 @@ def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> N
     """
     from observability.state.job import StateOptions, push as run_push
 
-    _run(run_push, StateOptions(store=store, dry_run=dry_run, keep_generations=keep_generations), workspace, job_id,
-         lock_timeout)
+    _run(
+        run_push,
+        StateOptions(store=store, dry_run=dry_run, keep_generations=keep_generations),
+        workspace,
+        job_id,
+        lock_timeout,
+    )

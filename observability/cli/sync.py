@@ -6,8 +6,10 @@ import click
 
 from observability.cli.options import MAX_DAYS, FiniteFloatRange, finish, job_options
 
-TO_HELP = ("Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
-           "(endpoint and credentials from OBS_S3_ENDPOINT_URL and the AWS_* variables).")
+TO_HELP = (
+    "Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
+    "(endpoint and credentials from OBS_S3_ENDPOINT_URL and the AWS_* variables)."
+)
 
 
 @click.group()
@@ -17,24 +19,64 @@ def sync() -> None:
 
 @sync.command("push")
 @click.option("--to", "to", metavar="URL", envvar="OBS_SYNC_TO", default=None, help=TO_HELP)
-@click.option("--bundle-dir", metavar="DIR", default="out/dashboard", show_default=True,
-              help="Dashboard bundle (manifest.json, README.json and the datasets it names).")
-@click.option("--weekly-dir", metavar="DIR", default="ops/weekly_report_history", show_default=True,
-              help="Delivered weekly payloads (<week_start>.json + .sig).")
+@click.option(
+    "--bundle-dir",
+    metavar="DIR",
+    default="out/dashboard",
+    show_default=True,
+    help="Dashboard bundle (manifest.json, README.json and the datasets it names).",
+)
+@click.option(
+    "--weekly-dir",
+    metavar="DIR",
+    default="ops/weekly_report_history",
+    show_default=True,
+    help="Delivered weekly payloads (<week_start>.json + .sig).",
+)
 @click.option("--no-dashboard", is_flag=True, help="Do not sync the dashboard bundle.")
 @click.option("--no-weekly", is_flag=True, help="Do not sync the weekly payloads.")
-@click.option("--retention-weeks", type=click.IntRange(min=1, max=MAX_DAYS // 7), default=8, show_default=True,
-              help="Dated prefixes older than this are pruned (each prune logged to ops/sync_prune_log.jsonl); "
-                   "the newest of each kind is always kept.")
-@click.option("--max-retries", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Attempts per storage call before the run ends status=error, error_code=sync_failed.")
-@click.option("--retry-wait-seconds", type=FiniteFloatRange(min=0), default=2.0, show_default=True,
-              help="First wait between attempts; doubled each time (capped at 60 s).")
-@click.option("--dry-run", is_flag=True,
-              help="Contact nothing; write what would be uploaded to out/sync/<job_id>.json (status dry_run).")
+@click.option(
+    "--retention-weeks",
+    type=click.IntRange(min=1, max=MAX_DAYS // 7),
+    default=8,
+    show_default=True,
+    help="Dated prefixes older than this are pruned (each prune logged to ops/sync_prune_log.jsonl); "
+    "the newest of each kind is always kept.",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Attempts per storage call before the run ends status=error, error_code=sync_failed.",
+)
+@click.option(
+    "--retry-wait-seconds",
+    type=FiniteFloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="First wait between attempts; doubled each time (capped at 60 s).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Contact nothing; write what would be uploaded to out/sync/<job_id>.json (status dry_run).",
+)
 @job_options
-def push(to, bundle_dir, weekly_dir, no_dashboard, no_weekly, retention_weeks, max_retries, retry_wait_seconds,
-         dry_run, workspace, job_id, lock_timeout) -> None:
+def push(
+    to,
+    bundle_dir,
+    weekly_dir,
+    no_dashboard,
+    no_weekly,
+    retention_weeks,
+    max_retries,
+    retry_wait_seconds,
+    dry_run,
+    workspace,
+    job_id,
+    lock_timeout,
+) -> None:
     """Upload the dashboard bundle and the weekly payloads, verify them, update the index, prune.
 
     Files already stored with the same checksum are not sent again. An unreachable store ends
@@ -48,8 +90,24 @@ def push(to, bundle_dir, weekly_dir, no_dashboard, no_weekly, retention_weeks, m
     from observability.runtime import run_job
     from observability.sync.job import SyncOptions, push as run_push
 
-    options = SyncOptions(to=to, bundle_dir=bundle_dir, weekly_dir=weekly_dir, dashboard=not no_dashboard,
-                          weekly=not no_weekly, retention_weeks=retention_weeks, max_retries=max_retries,
-                          retry_wait_seconds=retry_wait_seconds, dry_run=dry_run)
-    finish(run_job("sync", lambda ctx: run_push(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run))
+    options = SyncOptions(
+        to=to,
+        bundle_dir=bundle_dir,
+        weekly_dir=weekly_dir,
+        dashboard=not no_dashboard,
+        weekly=not no_weekly,
+        retention_weeks=retention_weeks,
+        max_retries=max_retries,
+        retry_wait_seconds=retry_wait_seconds,
+        dry_run=dry_run,
+    )
+    finish(
+        run_job(
+            "sync",
+            lambda ctx: run_push(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+        )
+    )

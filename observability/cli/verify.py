@@ -8,15 +8,29 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_o
 
 
 @click.group(invoke_without_command=True)
-@click.option("--since", metavar="DURATION|TIME", default="24h", show_default=True,
-              help="Judge scheduled runs whose grace ended after this: 24h, 90m, 8d or an ISO-8601 time.")
-@click.option("--max-heartbeat-age-hours", type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS), default=6.0,
-              show_default=True,
-              help="A heartbeat older than this is stale (a job scheduled less often gets its interval + grace).")
-@click.option("--schedules", metavar="PATH", default=None,
-              help="Cron schedules (default configs/observability/schedules.yaml; cadence unchecked if absent).")
-@click.option("--strict", is_flag=True,
-              help="Exit 1 (status error, error_code verification_failed) when anything is found.")
+@click.option(
+    "--since",
+    metavar="DURATION|TIME",
+    default="24h",
+    show_default=True,
+    help="Judge scheduled runs whose grace ended after this: 24h, 90m, 8d or an ISO-8601 time.",
+)
+@click.option(
+    "--max-heartbeat-age-hours",
+    type=FiniteFloatRange(min=0, min_open=True, limit=MAX_HOURS),
+    default=6.0,
+    show_default=True,
+    help="A heartbeat older than this is stale (a job scheduled less often gets its interval + grace).",
+)
+@click.option(
+    "--schedules",
+    metavar="PATH",
+    default=None,
+    help="Cron schedules (default configs/observability/schedules.yaml; cadence unchecked if absent).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 (status error, error_code verification_failed) when anything is found."
+)
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.verify.lock).")
 @job_options
 @click.pass_context
@@ -38,19 +52,43 @@ def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, wo
     from observability.runtime import run_job
     from observability.verify.job import VerifyOptions, verify_workspace
 
-    options = VerifyOptions(since=since, max_heartbeat_age_hours=max_heartbeat_age_hours, schedules=schedules,
-                            strict=strict)
-    finish(run_job("verify", lambda job_ctx: verify_workspace(job_ctx, options), workspace=workspace,
-                   job_id=job_id, lock_timeout=lock_timeout, lock_file=lock_file))
+    options = VerifyOptions(
+        since=since, max_heartbeat_age_hours=max_heartbeat_age_hours, schedules=schedules, strict=strict
+    )
+    finish(
+        run_job(
+            "verify",
+            lambda job_ctx: verify_workspace(job_ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            lock_file=lock_file,
+        )
+    )
 
 
 @verify.command("job")
-@click.option("--job-id", "target", metavar="ID", required=True,
-              help="The run to trace, e.g. 20260108T000700Z-latency (from the log, a heartbeat or an issue).")
-@click.option("--workspace", metavar="DIR", envvar="OBS_WORKSPACE", default=None,
-              help="Workspace root (env OBS_WORKSPACE; default: the current directory).")
-@click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True,
-              help="Seconds to wait for the lock; past it the run ends status=skipped, exit 0.")
+@click.option(
+    "--job-id",
+    "target",
+    metavar="ID",
+    required=True,
+    help="The run to trace, e.g. 20260108T000700Z-latency (from the log, a heartbeat or an issue).",
+)
+@click.option(
+    "--workspace",
+    metavar="DIR",
+    envvar="OBS_WORKSPACE",
+    default=None,
+    help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
+)
+@click.option(
+    "--lock-timeout",
+    type=FiniteFloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the lock; past it the run ends status=skipped, exit 0.",
+)
 def job(target, workspace, lock_timeout) -> None:
     """Trace one run: its log line(s), every artefact it lists, checksums recorded by a manifest,
     and the heartbeat when it was the job's latest run. Exits 1 listing every problem.
@@ -63,5 +101,13 @@ def job(target, workspace, lock_timeout) -> None:
     from observability.runtime import run_job
     from observability.verify.job import verify_one
 
-    finish(run_job("verify-job", lambda job_ctx: verify_one(job_ctx, target), workspace=workspace, job_id=None,
-                   lock_timeout=lock_timeout, heartbeat=False))
+    finish(
+        run_job(
+            "verify-job",
+            lambda job_ctx: verify_one(job_ctx, target),
+            workspace=workspace,
+            job_id=None,
+            lock_timeout=lock_timeout,
+            heartbeat=False,
+        )
+    )

@@ -11,20 +11,54 @@ from observability.cli.options import FiniteFloatRange, dry_run_option, finish, 
 def _delivery_options(func):
     """Options shared by ``report`` and ``replay`` (where to send, how hard to try, where to keep)."""
     options = [
-        click.option("--webhook-url-env", metavar="NAME", default="OBS_WEEKLY_WEBHOOK_URL", show_default=True,
-                     help="Environment variable holding the webhook URL (a secret)."),
-        click.option("--webhook-secret-env", metavar="NAME", default="OBS_WEBHOOK_SECRET", show_default=True,
-                     help="Environment variable holding the signing secret(s), newest first, space-separated."),
-        click.option("--max-retries", type=click.IntRange(1, 20), default=5, show_default=True,
-                     help="Delivery attempts in all (network errors, 5xx and 429 are retried)."),
-        click.option("--retry-wait-seconds", type=FiniteFloatRange(min=0), default=60.0, show_default=True,
-                     help="First backoff wait; doubled per attempt, with jitter (Retry-After wins, capped)."),
-        click.option("--request-timeout", type=FiniteFloatRange(min=0, min_open=True), default=None,
-                     help="Seconds per request (default: delivery.timeout_seconds in the config, 30)."),
-        click.option("--out-dir", metavar="DIR", default="ops/weekly_report_history", show_default=True,
-                     help="History of delivered payloads (<week_start>.json + .sig) and pending ones."),
-        click.option("--config", "config_path", metavar="PATH", default=None,
-                     help="Weekly config (default configs/observability/weekly_report.yaml when present)."),
+        click.option(
+            "--webhook-url-env",
+            metavar="NAME",
+            default="OBS_WEEKLY_WEBHOOK_URL",
+            show_default=True,
+            help="Environment variable holding the webhook URL (a secret).",
+        ),
+        click.option(
+            "--webhook-secret-env",
+            metavar="NAME",
+            default="OBS_WEBHOOK_SECRET",
+            show_default=True,
+            help="Environment variable holding the signing secret(s), newest first, space-separated.",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(1, 20),
+            default=5,
+            show_default=True,
+            help="Delivery attempts in all (network errors, 5xx and 429 are retried).",
+        ),
+        click.option(
+            "--retry-wait-seconds",
+            type=FiniteFloatRange(min=0),
+            default=60.0,
+            show_default=True,
+            help="First backoff wait; doubled per attempt, with jitter (Retry-After wins, capped).",
+        ),
+        click.option(
+            "--request-timeout",
+            type=FiniteFloatRange(min=0, min_open=True),
+            default=None,
+            help="Seconds per request (default: delivery.timeout_seconds in the config, 30).",
+        ),
+        click.option(
+            "--out-dir",
+            metavar="DIR",
+            default="ops/weekly_report_history",
+            show_default=True,
+            help="History of delivered payloads (<week_start>.json + .sig) and pending ones.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            metavar="PATH",
+            default=None,
+            help="Weekly config (default configs/observability/weekly_report.yaml when present).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -37,20 +71,46 @@ def weekly() -> None:
 
 
 @weekly.command("report")
-@click.option("--week-start", metavar="YYYY-MM-DD", default=None,
-              help="Monday of the week to report (default: the last complete ISO week, UTC).")
-@click.option("--payload-schema", metavar="PATH", default=None,
-              help="Validate against this JSON Schema instead of the bundled "
-                   "schemas/observability_weekly_report.schema.json.")
-@dry_run_option("Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).",
-                jobs.command(("weekly", "report")).dry_run_alias)
-@click.option("--partial", is_flag=True,
-              help="Allow a week still under way: send it so far (period.end = now), keep it in "
-                   "out/weekly_report/ only; never recorded as the week, heartbeat untouched.")
+@click.option(
+    "--week-start",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Monday of the week to report (default: the last complete ISO week, UTC).",
+)
+@click.option(
+    "--payload-schema",
+    metavar="PATH",
+    default=None,
+    help="Validate against this JSON Schema instead of the bundled schemas/observability_weekly_report.schema.json.",
+)
+@dry_run_option(
+    "Send nothing; write the payload to out/weekly_report/<job_id>.json (status dry_run).",
+    jobs.command(("weekly", "report")).dry_run_alias,
+)
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Allow a week still under way: send it so far (period.end = now), keep it in "
+    "out/weekly_report/ only; never recorded as the week, heartbeat untouched.",
+)
 @_delivery_options
 @job_options
-def report(week_start, payload_schema, dry_run, partial, webhook_url_env, webhook_secret_env, max_retries,
-           retry_wait_seconds, request_timeout, out_dir, config_path, workspace, job_id, lock_timeout) -> None:
+def report(
+    week_start,
+    payload_schema,
+    dry_run,
+    partial,
+    webhook_url_env,
+    webhook_secret_env,
+    max_retries,
+    retry_wait_seconds,
+    request_timeout,
+    out_dir,
+    config_path,
+    workspace,
+    job_id,
+    lock_timeout,
+) -> None:
     """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
 
     Without --dry-run the URL variable must be set (exit 2 otherwise). A week still under
@@ -64,22 +124,55 @@ def report(week_start, payload_schema, dry_run, partial, webhook_url_env, webhoo
     from observability.runtime import run_job
     from observability.weekly.job import WeeklyOptions, report as run_report
 
-    options = WeeklyOptions(config=config_path, payload_schema=payload_schema, webhook_url_env=webhook_url_env,
-                            webhook_secret_env=webhook_secret_env, max_retries=max_retries,
-                            retry_wait_seconds=retry_wait_seconds, request_timeout=request_timeout, out_dir=out_dir,
-                            dry_run_webhook=dry_run, partial=partial, week_start=week_start)
+    options = WeeklyOptions(
+        config=config_path,
+        payload_schema=payload_schema,
+        webhook_url_env=webhook_url_env,
+        webhook_secret_env=webhook_secret_env,
+        max_retries=max_retries,
+        retry_wait_seconds=retry_wait_seconds,
+        request_timeout=request_timeout,
+        out_dir=out_dir,
+        dry_run_webhook=dry_run,
+        partial=partial,
+        week_start=week_start,
+    )
     # A partial week says nothing about the scheduled delivery: the heartbeat is left as it is.
-    finish(run_job("weekly", lambda ctx: run_report(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout, dry_run=dry_run, heartbeat=not partial))
+    finish(
+        run_job(
+            "weekly",
+            lambda ctx: run_report(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+            heartbeat=not partial,
+        )
+    )
 
 
 @weekly.command("replay")
-@click.option("--week-start", metavar="YYYY-MM-DD", required=True,
-              help="Week whose stored payload to re-deliver (pending copy first, else the delivered one).")
+@click.option(
+    "--week-start",
+    metavar="YYYY-MM-DD",
+    required=True,
+    help="Week whose stored payload to re-deliver (pending copy first, else the delivered one).",
+)
 @_delivery_options
 @job_options
-def replay(week_start, webhook_url_env, webhook_secret_env, max_retries, retry_wait_seconds, request_timeout,
-           out_dir, config_path, workspace, job_id, lock_timeout) -> None:
+def replay(
+    week_start,
+    webhook_url_env,
+    webhook_secret_env,
+    max_retries,
+    retry_wait_seconds,
+    request_timeout,
+    out_dir,
+    config_path,
+    workspace,
+    job_id,
+    lock_timeout,
+) -> None:
     """Re-deliver the stored bytes of one week, freshly signed, with the same webhook-id.
 
     Nothing is recomputed: the body is byte for byte the one built for that week.
@@ -92,8 +185,22 @@ def replay(week_start, webhook_url_env, webhook_secret_env, max_retries, retry_w
     from observability.runtime import run_job
     from observability.weekly.job import WeeklyOptions, replay as run_replay
 
-    options = WeeklyOptions(config=config_path, webhook_url_env=webhook_url_env, webhook_secret_env=webhook_secret_env,
-                            max_retries=max_retries, retry_wait_seconds=retry_wait_seconds,
-                            request_timeout=request_timeout, out_dir=out_dir, week_start=week_start)
-    finish(run_job("weekly", lambda ctx: run_replay(ctx, options), workspace=workspace, job_id=job_id,
-                   lock_timeout=lock_timeout))
+    options = WeeklyOptions(
+        config=config_path,
+        webhook_url_env=webhook_url_env,
+        webhook_secret_env=webhook_secret_env,
+        max_retries=max_retries,
+        retry_wait_seconds=retry_wait_seconds,
+        request_timeout=request_timeout,
+        out_dir=out_dir,
+        week_start=week_start,
+    )
+    finish(
+        run_job(
+            "weekly",
+            lambda ctx: run_replay(ctx, options),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+        )
+    )

@@ -13,11 +13,15 @@ def workflow() -> None:
 
 
 @workflow.command("run")
-@click.option("--config", "config_path", metavar="PATH", default=None,
-              help="Chain config (default configs/observability/automation.yaml when present).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    default=None,
+    help="Chain config (default configs/observability/automation.yaml when present).",
+)
 @click.option("--dry-run", is_flag=True, help="Turn on every job's dry-run flag: nothing is sent outward.")
-@click.option("--config-dump", is_flag=True,
-              help="Print the effective command of every step as JSON and run nothing.")
+@click.option("--config-dump", is_flag=True, help="Print the effective command of every step as JSON and run nothing.")
 @job_options
 def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> None:
     """Run latency → weekly → dashboard; a failed step stops the chain (later steps logged skipped).
@@ -34,5 +38,13 @@ def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> N
         from observability.cli.options import dump_or_fail
 
         dump_or_fail(lambda root: dump(root, config_path, dry_run=dry_run), workspace)
-    finish(run_job("workflow", lambda ctx: run_chain(ctx, config_path, dry_run=dry_run), workspace=workspace,
-                   job_id=job_id, lock_timeout=lock_timeout, dry_run=dry_run))
+    finish(
+        run_job(
+            "workflow",
+            lambda ctx: run_chain(ctx, config_path, dry_run=dry_run),
+            workspace=workspace,
+            job_id=job_id,
+            lock_timeout=lock_timeout,
+            dry_run=dry_run,
+        )
+    )

@@ -38,6 +38,7 @@ def _line_of(root, parts: list) -> int | None:
 def _hint(schema: dict, parts: list, message: str) -> str:
     if "Additional properties are not allowed" not in message:
         return ""
+
     def deref(node: dict) -> dict:
         while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/$defs/"):
             node = schema.get("$defs", {}).get(node["$ref"].split("/", 2)[2], {})
@@ -120,8 +121,10 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         data = {}
     for parts in _non_finite(data, []):
         line = _line_of(_compose(text), parts)
-        raise ConfigError(f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
-                          "not a finite number (.nan and .inf are refused)")
+        raise ConfigError(
+            f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
+            "not a finite number (.nan and .inf are refused)"
+        )
     problems = schemas.errors(schema_name, data)
     if problems:
         # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).

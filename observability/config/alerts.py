@@ -41,7 +41,8 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
         raise ConfigError(f"{display}: field sources: each name must appear once")
     return AlertsConfig(
         repeat_interval_hours=float(data.get("repeat_interval_hours", d.repeat_interval_hours)),
-        owner=str(data.get("owner", d.owner)), runbook=str(data.get("runbook", d.runbook)),
+        owner=str(data.get("owner", d.owner)),
+        runbook=str(data.get("runbook", d.runbook)),
         failure_labels=tuple(data.get("failure_labels", ())),
         sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
         slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),

@@ -72,7 +72,9 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
 
             secret = secrets.from_env(env_name, environ=environ)
             if secret is None:
-                raise ConfigError(f"{display}: field probes[{index}].url_env: environment variable {env_name} is not set")
+                raise ConfigError(
+                    f"{display}: field probes[{index}].url_env: environment variable {env_name} is not set"
+                )
             url = secret.value
         probes.append(ProbeSpec(probe["name"], url, float(probe.get("timeout_seconds", 10))))
     slo, slo_source = float(data.get("slo_p95_ms", 120000)), "config" if "slo_p95_ms" in data else "default"
@@ -90,13 +92,16 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
     if data.get("critical_threshold", 3) < data.get("warning_threshold", 2):
         raise ConfigError(f"{display}: field critical_threshold: must be >= warning_threshold")
     no_data = int(data.get("no_data_after_minutes", 60))
-    stale_limits = {"stale_after_hours": int(data.get("stale_after_hours", 168)),
-                    **{f"source_stale_after_hours.{k}": int(v) for k, v in data.get("source_stale_after_hours", {}).items()}}
+    stale_limits = {
+        "stale_after_hours": int(data.get("stale_after_hours", 168)),
+        **{f"source_stale_after_hours.{k}": int(v) for k, v in data.get("source_stale_after_hours", {}).items()},
+    }
     for key, hours in stale_limits.items():
         # stale follows no_data: a limit inside the no_data window would skip no_data altogether.
         if hours * 60 <= no_data:
-            raise ConfigError(f"{display}: field {key}: {hours} h must be longer than no_data_after_minutes "
-                              f"({no_data} min)")
+            raise ConfigError(
+                f"{display}: field {key}: {hours} h must be longer than no_data_after_minutes ({no_data} min)"
+            )
     return LatencyConfig(
         slo_p95_ms=slo,
         slo_source=slo_source,
@@ -106,7 +111,9 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
         window_minutes=int(data.get("window_minutes", 15)),
         no_data_after_minutes=no_data,
         stale_after_hours=stale_limits["stale_after_hours"],
-        source_stale_after_hours=tuple(sorted((k, int(v)) for k, v in data.get("source_stale_after_hours", {}).items())),
+        source_stale_after_hours=tuple(
+            sorted((k, int(v)) for k, v in data.get("source_stale_after_hours", {}).items())
+        ),
         drop_stale_after_days=int(data.get("drop_stale_after_days", 30)),
         cadence_minutes=int(data.get("cadence_minutes", 15)),
         owner=str(data.get("owner", "observability-oncall")),

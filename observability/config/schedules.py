@@ -33,6 +33,13 @@ def load_schedules(path: Path, *, display: str) -> tuple[Schedule, ...]:
             cron = Cron.parse(entry["cron"])
         except CronError as exc:
             raise ConfigError(f"{display}: field schedules.{name}.cron: {exc}") from None
-        out.append(Schedule(name=name, cron=cron.expression, job=entry["job"], workflow=entry.get("workflow"),
-                            grace_minutes=int(entry.get("grace_minutes", 60))))
+        out.append(
+            Schedule(
+                name=name,
+                cron=cron.expression,
+                job=entry["job"],
+                workflow=entry.get("workflow"),
+                grace_minutes=int(entry.get("grace_minutes", 60)),
+            )
+        )
     return tuple(out)

@@ -38,8 +38,12 @@ class WeeklyConfig:
     retry_after_cap_seconds: float = 600.0
     # Hours after which an input is `stale` (docs/weekly.md, "Freshness"); no entry: age shown, never stale.
     max_age_hours: tuple[tuple[str, int], ...] = (
-        ("dashboard_manifest", 48), ("latency_rollup", 48), ("portfolio_summary", 192), ("runs_index", 672),
-        ("telemetry", 48))
+        ("dashboard_manifest", 48),
+        ("latency_rollup", 48),
+        ("portfolio_summary", 192),
+        ("runs_index", 672),
+        ("telemetry", 48),
+    )
 
     def max_age(self, name: str) -> int | None:
         return dict(self.max_age_hours).get(name)
@@ -57,9 +61,17 @@ def load_weekly(path: Path | None, *, display: str) -> WeeklyConfig:
     execution, delivery = data.get("execution", {}), data.get("delivery", {})
     defaults = WeeklyConfig()
     cfg = WeeklyConfig(
-        **{k: str(inputs.get(k, getattr(defaults, k))) for k in
-           ("runs_index", "portfolio_summary", "telemetry", "latency_rollup", "latency_alerts_dir",
-            "dashboard_manifest")},
+        **{
+            k: str(inputs.get(k, getattr(defaults, k)))
+            for k in (
+                "runs_index",
+                "portfolio_summary",
+                "telemetry",
+                "latency_rollup",
+                "latency_alerts_dir",
+                "dashboard_manifest",
+            )
+        },
         baseline_pattern=str(cohorts.get("baseline_pattern", defaults.baseline_pattern)),
         baseline_limit=int(cohorts.get("baseline_limit", defaults.baseline_limit)),
         rolling_window_days=int(cohorts.get("rolling_window_days", defaults.rolling_window_days)),
@@ -77,8 +89,9 @@ def load_weekly(path: Path | None, *, display: str) -> WeeklyConfig:
         timeout_seconds=float(delivery.get("timeout_seconds", defaults.timeout_seconds)),
         max_wait_seconds=float(delivery.get("max_wait_seconds", defaults.max_wait_seconds)),
         retry_after_cap_seconds=float(delivery.get("retry_after_cap_seconds", defaults.retry_after_cap_seconds)),
-        max_age_hours=tuple(sorted({**dict(defaults.max_age_hours),
-                                    **data.get("freshness", {}).get("max_age_hours", {})}.items())),
+        max_age_hours=tuple(
+            sorted({**dict(defaults.max_age_hours), **data.get("freshness", {}).get("max_age_hours", {})}.items())
+        ),
     )
     try:
         re.compile(cfg.baseline_pattern)

@@ -58,8 +58,11 @@ class ContentCache:
             try:
                 data = fsio.parse_json(path.read_bytes())
                 if data.get("version") == CACHE_VERSION and data.get("namespace") == namespace:
-                    self._entries = {k: v for k, v in data.get("entries", {}).items()
-                                     if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)}
+                    self._entries = {
+                        k: v
+                        for k, v in data.get("entries", {}).items()
+                        if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
+                    }
             except (OSError, ValueError, AttributeError):
                 self._entries = {}
 
@@ -80,8 +83,9 @@ class ContentCache:
         self._dirty = True
         return digest, value
 
-    def compute_files(self, items: list[tuple[str, str]], compute: Callable[[bytes], Any], *,
-                      parallel_from: int = 64) -> dict[str, tuple[str | None, Any]]:
+    def compute_files(
+        self, items: list[tuple[str, str]], compute: Callable[[bytes], Any], *, parallel_from: int = 64
+    ) -> dict[str, tuple[str | None, Any]]:
         """``{key: (sha256, value)}`` for many files (``(key, path)``), reading only those whose stat changed.
 
         ``value`` is the parse result, the ValueError ``compute`` raised (then sha256 is still the
@@ -153,8 +157,10 @@ class ContentCache:
         if not self._dirty:
             return
         try:
-            fsio.atomic_write_text(self.path, fsio.canonical_json(
-                {"version": CACHE_VERSION, "namespace": self.namespace, "entries": self._entries}))
+            fsio.atomic_write_text(
+                self.path,
+                fsio.canonical_json({"version": CACHE_VERSION, "namespace": self.namespace, "entries": self._entries}),
+            )
         except WorkspaceError:  # noqa: S110 - a cache that cannot be written only costs time next run
             pass
 
@@ -166,8 +172,7 @@ def stat_key(st: os.stat_result) -> list[int]:
 
 def trusted(before: os.stat_result, after: os.stat_result, read_started_ns: int) -> bool:
     """May this read's stat stand for its bytes next time (see the module docstring)?"""
-    return (stat_key(before) == stat_key(after)
-            and max(after.st_mtime_ns, after.st_ctime_ns) < read_started_ns - RACY_NS)
+    return stat_key(before) == stat_key(after) and max(after.st_mtime_ns, after.st_ctime_ns) < read_started_ns - RACY_NS
 
 
 def _read_file(job: tuple[str, str | None, Callable[[bytes], Any]]) -> tuple[str, str | None, Any, list[int] | None]:

@@ -49,11 +49,20 @@ def build_ev_history(source: SourceData, opts: BuildOptions) -> tuple[list[dict]
         symbol = key.symbol or ev.get("symbol") or "unknown"
         mean, lcb = win_rate_stats(ev["alpha"], ev["beta"], ev["conf"])
         row = {
-            "generated_at": key.generated_at, "strategy": strategy, "symbol": symbol, "mode": key.mode,
-            "variant": key.variant, "ev_alpha": _round(ev["alpha"]), "ev_beta": _round(ev["beta"]),
-            "ev_decay": _round(ev["decay"]), "ev_conf": _round(ev["conf"]),
-            "ev_evidence": _round(ev["alpha"] + ev["beta"]), "win_rate_mean": _round(mean),
-            "win_rate_lcb": _round(lcb), "archive_key": key.archive_key, "snapshot_path": rel,
+            "generated_at": key.generated_at,
+            "strategy": strategy,
+            "symbol": symbol,
+            "mode": key.mode,
+            "variant": key.variant,
+            "ev_alpha": _round(ev["alpha"]),
+            "ev_beta": _round(ev["beta"]),
+            "ev_decay": _round(ev["decay"]),
+            "ev_conf": _round(ev["conf"]),
+            "ev_evidence": _round(ev["alpha"] + ev["beta"]),
+            "win_rate_mean": _round(mean),
+            "win_rate_lcb": _round(lcb),
+            "archive_key": key.archive_key,
+            "snapshot_path": rel,
         }
         bucket = series.setdefault((strategy, symbol, key.mode, key.variant or ""), {})
         if key.generated_at in bucket:
@@ -62,10 +71,13 @@ def build_ev_history(source: SourceData, opts: BuildOptions) -> tuple[list[dict]
         bucket[key.generated_at] = row
     rows: list[dict] = []
     for name in sorted(series):
-        stamps = sorted(series[name])[-opts.ev_history_limit:]
+        stamps = sorted(series[name])[-opts.ev_history_limit :]
         rows.extend(series[name][s] for s in stamps)
-    meta = {"series": len(series), "duplicates_dropped": duplicates,
-            "selection": f"latest {opts.ev_history_limit} snapshots per strategy/symbol/mode series"}
+    meta = {
+        "series": len(series),
+        "duplicates_dropped": duplicates,
+        "selection": f"latest {opts.ev_history_limit} snapshots per strategy/symbol/mode series",
+    }
     return rows, meta
 
 
@@ -74,8 +86,15 @@ def build_slippage(source: SourceData, opts: BuildOptions) -> tuple[list[dict], 
     parsed = source.value
     telemetry_at = parsed["generated_at"]
     path = source.input_paths[0]
-    rows = [{**row, "generated_at": telemetry_at or opts.generated_at, "telemetry_generated_at": telemetry_at,
-             "source": path} for row in parsed["rows"]]
+    rows = [
+        {
+            **row,
+            "generated_at": telemetry_at or opts.generated_at,
+            "telemetry_generated_at": telemetry_at,
+            "source": path,
+        }
+        for row in parsed["rows"]
+    ]
     return rows, {}
 
 
@@ -97,20 +116,33 @@ def build_turnover(source: SourceData, opts: BuildOptions) -> tuple[list[dict], 
     for run, daily in source.value:
         figures = upstream_runs.figures(run, daily)  # the same reading as the weekly report's
         row: dict[str, Any] = {
-            "run_id": run.run_id, "symbol": run.symbol, "mode": run.mode,
-            "run_timestamp": iso(run.timestamp), "has_daily": daily is not None,
-            "start_ts": None, "end_ts": None, "days": None, "active_days": None,
-            "avg_trades_per_day": None, "avg_trades_active_day": None,
-            "max_drawdown_pips": None, "drawdown_pct": None,
-            "trades": figures.trades, "wins": figures.wins, "trades_source": figures.source,
-            "win_rate": _round(figures.win_rate), "total_pips": _round(figures.total_pips, 6),
+            "run_id": run.run_id,
+            "symbol": run.symbol,
+            "mode": run.mode,
+            "run_timestamp": iso(run.timestamp),
+            "has_daily": daily is not None,
+            "start_ts": None,
+            "end_ts": None,
+            "days": None,
+            "active_days": None,
+            "avg_trades_per_day": None,
+            "avg_trades_active_day": None,
+            "max_drawdown_pips": None,
+            "drawdown_pct": None,
+            "trades": figures.trades,
+            "wins": figures.wins,
+            "trades_source": figures.source,
+            "win_rate": _round(figures.win_rate),
+            "total_pips": _round(figures.total_pips, 6),
         }
         if daily is not None:
             with_daily += 1
             fills = daily["fills"]
             max_dd, peak = daily["max_drawdown_pips"], daily["peak_at_drawdown_pips"]
             row.update(
-                start_ts=_ts(daily["first"]), end_ts=_ts(daily["last"]), days=daily["days"],
+                start_ts=_ts(daily["first"]),
+                end_ts=_ts(daily["last"]),
+                days=daily["days"],
                 active_days=daily["active_days"],
                 avg_trades_per_day=_round(fills / daily["days"]) if daily["days"] else None,
                 avg_trades_active_day=_round(fills / daily["active_days"]) if daily["active_days"] else None,
@@ -122,8 +154,19 @@ def build_turnover(source: SourceData, opts: BuildOptions) -> tuple[list[dict], 
     return rows, {"runs": len(rows), "runs_with_daily": with_daily}
 
 
-LATENCY_FIELDS = ("hour_utc", "source", "count", "failure_count", "failure_rate", "p50_ms", "p95_ms", "p99_ms",
-                  "max_ms", "breach_flag", "breach_streak")
+LATENCY_FIELDS = (
+    "hour_utc",
+    "source",
+    "count",
+    "failure_count",
+    "failure_rate",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "breach_flag",
+    "breach_streak",
+)
 
 
 def build_latency(source: SourceData, opts: BuildOptions) -> tuple[list[dict], dict]:
@@ -147,14 +190,40 @@ class DatasetSpec:
         return f"dashboard_{self.name}_row"
 
 
-SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
-    DatasetSpec("ev_history", build_ev_history, 2, "ops/state_archive/**/*.json",
-                "daily 00:30 UTC", "EV posterior (alpha, beta, decay) and win-rate LCB per state snapshot"),
-    DatasetSpec("slippage", build_slippage, 1, "reports/portfolio_samples/router_demo/telemetry.json",
-                "daily 01:00 UTC (after the latency job)", "execution slippage and reject rate per strategy"),
-    DatasetSpec("turnover", build_turnover, 2, "runs/index.csv + runs/<id>/daily.csv",
-                "weekly, Sunday 23:30 UTC (before the weekly report)",
-                "trades per day, per active day, win rate and drawdown per run"),
-    DatasetSpec("latency", build_latency, 1, "ops/signal_latency_rollup.csv",
-                "hourly (after each latency run)", "hourly signal-latency rollups per source"),
-)}
+SPECS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            "ev_history",
+            build_ev_history,
+            2,
+            "ops/state_archive/**/*.json",
+            "daily 00:30 UTC",
+            "EV posterior (alpha, beta, decay) and win-rate LCB per state snapshot",
+        ),
+        DatasetSpec(
+            "slippage",
+            build_slippage,
+            1,
+            "reports/portfolio_samples/router_demo/telemetry.json",
+            "daily 01:00 UTC (after the latency job)",
+            "execution slippage and reject rate per strategy",
+        ),
+        DatasetSpec(
+            "turnover",
+            build_turnover,
+            2,
+            "runs/index.csv + runs/<id>/daily.csv",
+            "weekly, Sunday 23:30 UTC (before the weekly report)",
+            "trades per day, per active day, win rate and drawdown per run",
+        ),
+        DatasetSpec(
+            "latency",
+            build_latency,
+            1,
+            "ops/signal_latency_rollup.csv",
+            "hourly (after each latency run)",
+            "hourly signal-latency rollups per source",
+        ),
+    )
+}

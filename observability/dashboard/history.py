@@ -119,8 +119,9 @@ def write_snapshot(history_dir: Path, name: str, files: dict[str, bytes]) -> Pat
 def _files(path: Path) -> list[dict]:
     out = []
     for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        out.append({"path": item.relative_to(path).as_posix(), "sha256": sha256_file(item),
-                    "bytes": item.stat().st_size})
+        out.append(
+            {"path": item.relative_to(path).as_posix(), "sha256": sha256_file(item), "bytes": item.stat().st_size}
+        )
     return out
 
 
@@ -129,17 +130,31 @@ def expired(history_dir: Path, now: datetime, retention_days: int) -> list[Snaps
     return [s for s in list_snapshots(history_dir) if s.generated_at is not None and s.generated_at < cutoff]
 
 
-def prune(history_dir: Path, record_path: Path, *, now: datetime, retention_days: int, job_id: str,
-          keep: str | None = None, display=str) -> list[dict]:
+def prune(
+    history_dir: Path,
+    record_path: Path,
+    *,
+    now: datetime,
+    retention_days: int,
+    job_id: str,
+    keep: str | None = None,
+    display=str,
+) -> list[dict]:
     """Delete snapshots older than ``retention_days``, appending one record per snapshot first."""
     records = []
     for snap in expired(history_dir, now, retention_days):
         if snap.name == keep:
             continue
-        record = {"event": "pruned", "pruned_at": clock.iso(now), "job_id": job_id,
-                  "snapshot": display(snap.path), "sequence": snap.sequence, "retention_days": retention_days,
-                  "snapshot_generated_at": clock.iso(snap.generated_at) if snap.generated_at else None,
-                  "files": _files(snap.path)}
+        record = {
+            "event": "pruned",
+            "pruned_at": clock.iso(now),
+            "job_id": job_id,
+            "snapshot": display(snap.path),
+            "sequence": snap.sequence,
+            "retention_days": retention_days,
+            "snapshot_generated_at": clock.iso(snap.generated_at) if snap.generated_at else None,
+            "files": _files(snap.path),
+        }
         schemas.validate(PRUNE_SCHEMA, record, what=f"{display(record_path)} record")
         fsio.append_bytes(record_path, (fsio.canonical_json(record) + "\n").encode("utf-8"))
         trash = history_dir / f".{snap.name}.pruned-{os.getpid()}"

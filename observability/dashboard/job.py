@@ -89,18 +89,27 @@ class DatasetInput:
 
 INPUTS: dict[str, DatasetInput] = {
     "ev_history": DatasetInput(
-        "state_archive", "state_archive", snapshots.read,
+        "state_archive",
+        "state_archive",
+        snapshots.read,
         "upstream strategy runs archive EV state to ops/state_archive/<strategy>/<symbol>/<mode>/",
-        lambda opts: {"ev_history_limit": opts.ev_history_limit}),
+        lambda opts: {"ev_history_limit": opts.ev_history_limit},
+    ),
     "slippage": DatasetInput(
-        "telemetry", "telemetry", telemetry.read,
-        "upstream router demo writes reports/portfolio_samples/router_demo/telemetry.json"),
+        "telemetry",
+        "telemetry",
+        telemetry.read,
+        "upstream router demo writes reports/portfolio_samples/router_demo/telemetry.json",
+    ),
     "turnover": DatasetInput(
-        "runs_dir", "runs", runs.read,
-        "upstream backtest runner writes runs/index.csv and runs/<id>/daily.csv"),
+        "runs_dir", "runs", runs.read, "upstream backtest runner writes runs/index.csv and runs/<id>/daily.csv"
+    ),
     "latency": DatasetInput(
-        "latency_rollup", "latency_rollup", latency_rollup.read,
-        "observability latency sample (writes ops/signal_latency_rollup.csv)"),
+        "latency_rollup",
+        "latency_rollup",
+        latency_rollup.read,
+        "observability latency sample (writes ops/signal_latency_rollup.csv)",
+    ),
 }
 
 
@@ -143,11 +152,16 @@ class _Exporter:
         self.ws = ws
         self.now = clock.iso(ctx.started)
         self.out_dir = ws.output_dir(opts.output_dir, "--output-dir")
-        self.manifest_path = (ws.output_file(opts.manifest, "--manifest") if opts.manifest
-                              else ws.output_file(self.out_dir / "manifest.json", "--output-dir"))
+        self.manifest_path = (
+            ws.output_file(opts.manifest, "--manifest")
+            if opts.manifest
+            else ws.output_file(self.out_dir / "manifest.json", "--output-dir")
+        )
         if self.manifest_path.parent.resolve() != self.out_dir.resolve():
-            raise ConfigError(f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
-                              "(dataset paths in the manifest are relative to it)")
+            raise ConfigError(
+                f"--manifest {opts.manifest}: must be inside --output-dir {opts.output_dir} "
+                "(dataset paths in the manifest are relative to it)"
+            )
         self.history_dir = ws.output_dir(opts.history_dir, "--history-dir")
         self.snapshot = self.history_dir / ctx.job_id  # where the snapshot landed, once written
         ws.output_file(opts.heartbeat_file, "--heartbeat-file")
@@ -164,9 +178,14 @@ class _Exporter:
             return "unknown dataset"
         if entry.get("path") != self.dataset_rel(name):
             return f"path {entry.get('path')!r} is not {self.dataset_rel(name)!r}"
-        probe = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": 1, "generated_at": self.now,
-                 "job_id": self.ctx.job_id, "datasets": [entry], "provenance": {"command": "x", "commit_sha": None,
-                                                                             "inputs": ["x"]}}
+        probe = {
+            "schema_version": manifest_mod.SCHEMA_VERSION,
+            "sequence": 1,
+            "generated_at": self.now,
+            "job_id": self.ctx.job_id,
+            "datasets": [entry],
+            "provenance": {"command": "x", "commit_sha": None, "inputs": ["x"]},
+        }
         problems = schemas.errors(manifest_mod.SCHEMA, probe)
         if problems:
             parts, message = problems[0]
@@ -200,8 +219,11 @@ class _Exporter:
         source_hash = source.source_hash(name, self.options_for(name), spec.builder_version)
         path = self.out_dir / f"{name}.json"
         rel = self.dataset_rel(name)
-        if previous and previous.get("source_hash") == source_hash and \
-                file_matches(path, previous.get("checksum_sha256")):
+        if (
+            previous
+            and previous.get("source_hash") == source_hash
+            and file_matches(path, previous.get("checksum_sha256"))
+        ):
             entry = {**previous, "status": "ok", "refreshed_at": self.now}
             entry.pop("last_failure", None)
             return _Outcome(name, "unchanged", entry=entry, warnings=source.warnings)
@@ -211,17 +233,38 @@ class _Exporter:
                 problem = rowcheck.first_error(spec.schema, row)
                 if problem:
                     parts, message = problem
-                    raise SchemaError(f"{name} row {index} ({row.get('snapshot_path') or row.get('run_id') or ''}): "
-                                      f"field {schemas.json_path(parts)}: {message}")
+                    raise SchemaError(
+                        f"{name} row {index} ({row.get('snapshot_path') or row.get('run_id') or ''}): "
+                        f"field {schemas.json_path(parts)}: {message}"
+                    )
         except ObservabilityError as exc:
             return _Outcome(name, "failed", error_code=exc.error_code, error_message=exc.message)
-        doc = {"dataset": name, "schema": spec.schema, "schema_version": DATASET_SCHEMA_VERSION,
-               "generated_at": self.now, "job_id": self.ctx.job_id, "row_count": len(rows),
-               "source_hash": source_hash, "inputs": source.input_paths, "skipped_inputs": source.skipped,
-               "options": self.options_for(name), "meta": meta, "rows": rows}
-        entry = {"dataset": name, "path": rel, "schema": spec.schema, "generated_at": self.now,
-                 "refreshed_at": self.now, "row_count": len(rows), "source_hash": source_hash,
-                 "job_id": self.ctx.job_id, "status": "ok", "inputs": self.source_roots([name])}
+        doc = {
+            "dataset": name,
+            "schema": spec.schema,
+            "schema_version": DATASET_SCHEMA_VERSION,
+            "generated_at": self.now,
+            "job_id": self.ctx.job_id,
+            "row_count": len(rows),
+            "source_hash": source_hash,
+            "inputs": source.input_paths,
+            "skipped_inputs": source.skipped,
+            "options": self.options_for(name),
+            "meta": meta,
+            "rows": rows,
+        }
+        entry = {
+            "dataset": name,
+            "path": rel,
+            "schema": spec.schema,
+            "generated_at": self.now,
+            "refreshed_at": self.now,
+            "row_count": len(rows),
+            "source_hash": source_hash,
+            "job_id": self.ctx.job_id,
+            "status": "ok",
+            "inputs": self.source_roots([name]),
+        }
         return _Outcome(name, "built", entry=entry, doc=doc, warnings=source.warnings)
 
 
@@ -230,17 +273,28 @@ def _readme(exporter: _Exporter, manifest_doc: dict[str, Any]) -> dict[str, Any]
     for entry in manifest_doc["datasets"]:
         spec = SPECS[entry["dataset"]]
         datasets[entry["dataset"]] = {
-            "path": entry["path"], "description": spec.description, "source": spec.source,
-            "refresh_schedule": spec.refresh, "upstream_command": INPUTS[entry["dataset"]].upstream_command,
-            "row_schema": f"schemas/{spec.schema}.schema.json", "status": entry["status"],
-            "generated_at": entry["generated_at"], "refreshed_at": entry["refreshed_at"],
+            "path": entry["path"],
+            "description": spec.description,
+            "source": spec.source,
+            "refresh_schedule": spec.refresh,
+            "upstream_command": INPUTS[entry["dataset"]].upstream_command,
+            "row_schema": f"schemas/{spec.schema}.schema.json",
+            "status": entry["status"],
+            "generated_at": entry["generated_at"],
+            "refreshed_at": entry["refreshed_at"],
             "row_count": entry["row_count"],
         }
-    return {"bundle": "observability dashboard datasets", "generated_at": manifest_doc["generated_at"],
-            "job_id": manifest_doc["job_id"], "sequence": manifest_doc["sequence"],
-            "manifest": exporter.manifest_path.name, "datasets": datasets,
-            "export_command": "observability dashboard export", "verify_command": "observability dashboard verify",
-            "docs": "docs/dashboard.md"}
+    return {
+        "bundle": "observability dashboard datasets",
+        "generated_at": manifest_doc["generated_at"],
+        "job_id": manifest_doc["job_id"],
+        "sequence": manifest_doc["sequence"],
+        "manifest": exporter.manifest_path.name,
+        "datasets": datasets,
+        "export_command": "observability dashboard export",
+        "verify_command": "observability dashboard verify",
+        "docs": "docs/dashboard.md",
+    }
 
 
 def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
@@ -262,8 +316,13 @@ def export(ctx: JobContext, opts: ExportOptions) -> JobResult:
     return _finish(ctx, opts, exporter, bundle, argv)
 
 
-def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, selected: tuple[str, ...],
-                  user_provenance: dict[str, Any]) -> _Bundle:
+def _write_bundle(
+    ctx: JobContext,
+    opts: ExportOptions,
+    exporter: _Exporter,
+    selected: tuple[str, ...],
+    user_provenance: dict[str, Any],
+) -> _Bundle:
     """Under the bundle lock: the selected datasets rebuilt, then the manifest, README.json, the history
     snapshot and its pruning, and the bundle's files checked against the manifest."""
     ws = ctx.workspace
@@ -272,8 +331,9 @@ def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, sel
     outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
     for cache in exporter.caches.values():
         cache.save()
-    sequence = manifest_mod.next_sequence(ws.path(manifest_mod.SEQUENCE_FILE), previous_doc,
-                                          history.max_sequence(exporter.history_dir))
+    sequence = manifest_mod.next_sequence(
+        ws.path(manifest_mod.SEQUENCE_FILE), previous_doc, history.max_sequence(exporter.history_dir)
+    )
     entries = _apply(ctx, exporter, outcomes, previous, sequence)
     files: dict[str, bytes] = {}
     for entry in entries.values():
@@ -281,10 +341,14 @@ def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, sel
             files[entry["path"]] = (exporter.manifest_path.parent / entry["path"]).read_bytes()
         except OSError:
             pass
-    manifest_doc: dict[str, Any] = {"schema_version": manifest_mod.SCHEMA_VERSION, "sequence": sequence,
-                    "generated_at": exporter.now, "job_id": ctx.job_id,
-                    "datasets": [entries[n] for n in DATASETS if n in entries],
-                    "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance)}
+    manifest_doc: dict[str, Any] = {
+        "schema_version": manifest_mod.SCHEMA_VERSION,
+        "sequence": sequence,
+        "generated_at": exporter.now,
+        "job_id": ctx.job_id,
+        "datasets": [entries[n] for n in DATASETS if n in entries],
+        "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance),
+    }
     manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
     ctx.artefact(exporter.manifest_path)
     readme_path = exporter.out_dir / "README.json"
@@ -294,9 +358,11 @@ def _write_bundle(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, sel
     files[exporter.manifest_path.name] = manifest_bytes
     files["README.json"] = readme_bytes
     pruned = _snapshot(ctx, opts, exporter, files)
-    integrity = [f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
-                 for e in manifest_doc["datasets"]
-                 if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])]
+    integrity = [
+        f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
+        for e in manifest_doc["datasets"]
+        if not file_matches(exporter.manifest_path.parent / e["path"], e["checksum_sha256"])
+    ]
     return _Bundle(selected, outcomes, manifest_doc, pruned, integrity)
 
 
@@ -306,8 +372,9 @@ def _previous_entries(ctx: JobContext, exporter: _Exporter) -> tuple[dict[str, A
     ws = ctx.workspace
     restored = history.restore_latest(exporter.history_dir, exporter.manifest_path)
     if restored is not None:
-        ctx.note(f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from "
-                 f"{ws.rel(restored.path)}")
+        ctx.note(
+            f"{ws.rel(exporter.manifest_path.parent)} was empty: restored the last bundle from {ws.rel(restored.path)}"
+        )
     previous_doc, problem = manifest_mod.load(exporter.manifest_path)
     if problem:
         ctx.warn(f"{ws.rel(exporter.manifest_path)}: {problem}; previous entries cannot be kept")
@@ -321,11 +388,15 @@ def _previous_entries(ctx: JobContext, exporter: _Exporter) -> tuple[dict[str, A
     return previous_doc, previous
 
 
-def _bundle_provenance(ctx: JobContext, exporter: _Exporter, selected: tuple[str, ...],
-                       user_provenance: dict[str, Any]) -> dict[str, Any]:
+def _bundle_provenance(
+    ctx: JobContext, exporter: _Exporter, selected: tuple[str, ...], user_provenance: dict[str, Any]
+) -> dict[str, Any]:
     ws = ctx.workspace
-    prov: dict[str, Any] = {"command": provenance.source_command(), "commit_sha": provenance.commit_sha(ws.root),
-            "inputs": exporter.source_roots(selected)}
+    prov: dict[str, Any] = {
+        "command": provenance.source_command(),
+        "commit_sha": provenance.commit_sha(ws.root),
+        "inputs": exporter.source_roots(selected),
+    }
     prov.update(user_provenance)
     if not prov.get("inputs"):
         prov["inputs"] = exporter.source_roots(selected)
@@ -341,9 +412,15 @@ def _snapshot(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, files: 
     snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
     exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
     ctx.artefact(snapshot)
-    pruned = history.prune(exporter.history_dir, ws.path(PRUNE_RECORD), now=ctx.started,
-                           retention_days=opts.history_retention_days, job_id=ctx.job_id, keep=snapshot.name,
-                           display=ws.rel)
+    pruned = history.prune(
+        exporter.history_dir,
+        ws.path(PRUNE_RECORD),
+        now=ctx.started,
+        retention_days=opts.history_retention_days,
+        job_id=ctx.job_id,
+        keep=snapshot.name,
+        display=ws.rel,
+    )
     if pruned:
         ctx.artefact(ws.path(PRUNE_RECORD))
         ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
@@ -369,12 +446,15 @@ def _sweep_bundle_temps(ctx: JobContext, exporter: _Exporter) -> None:
             continue
         removed.append(path.name)
     if removed:
-        ctx.note(f"removed {len(removed)} temp file(s) a killed export left in {ctx.workspace.rel(exporter.out_dir)}: "
-                 f"{', '.join(sorted(removed)[:5])}")
+        ctx.note(
+            f"removed {len(removed)} temp file(s) a killed export left in {ctx.workspace.rel(exporter.out_dir)}: "
+            f"{', '.join(sorted(removed)[:5])}"
+        )
 
 
-def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], previous: dict[str, dict],
-           sequence: int) -> dict[str, dict[str, Any]]:
+def _apply(
+    ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], previous: dict[str, dict], sequence: int
+) -> dict[str, dict[str, Any]]:
     """Write rebuilt datasets and return the manifest entries: new, unchanged, stale or carried over."""
     entries: dict[str, dict[str, Any]] = {}
     for name in DATASETS:
@@ -389,13 +469,20 @@ def _apply(ctx: JobContext, exporter: _Exporter, outcomes: dict[str, _Outcome], 
             data = (fsio.canonical_json(doc) + "\n").encode("utf-8")
             fsio.atomic_write_bytes(exporter.out_dir / f"{name}.json", data)
             ctx.artefact(exporter.out_dir / f"{name}.json")
-            entries[name] = {**outcome.entry, "sequence": sequence,  # type: ignore[dict-item]
-                             "checksum_sha256": hashlib.sha256(data).hexdigest()}
+            entries[name] = {
+                **outcome.entry,  # type: ignore[dict-item]
+                "sequence": sequence,
+                "checksum_sha256": hashlib.sha256(data).hexdigest(),
+            }
         elif outcome.status == "unchanged":
             entries[name] = outcome.entry  # type: ignore[assignment]
         elif old is not None:  # failed: the last good file and entry stay, marked stale
-            failure = {"job_id": ctx.job_id, "at": exporter.now, "error_code": outcome.error_code or "job_failed",
-                       "error_message": outcome.error_message or ""}
+            failure = {
+                "job_id": ctx.job_id,
+                "at": exporter.now,
+                "error_code": outcome.error_code or "job_failed",
+                "error_message": outcome.error_message or "",
+            }
             entries[name] = {**old, "status": "stale", "last_failure": failure}
     return entries
 
@@ -417,18 +504,37 @@ def _heartbeat(ctx: JobContext, opts: ExportOptions, selected, outcomes, manifes
         beat = {k: v for k, v in old.items() if k in ("last_success_at", "last_failure")}
         entry = entries.get(name)
         if outcome.status == "failed":
-            beat.update(status="failed", stale=entry is not None,
-                        last_failure={"job_id": ctx.job_id, "at": now, "error_code": outcome.error_code,
-                                      "error_message": outcome.error_message})
+            beat.update(
+                status="failed",
+                stale=entry is not None,
+                last_failure={
+                    "job_id": ctx.job_id,
+                    "at": now,
+                    "error_code": outcome.error_code,
+                    "error_message": outcome.error_message,
+                },
+            )
         else:
             beat.update(status="ok", stale=False, last_success_at=now, unchanged=outcome.status == "unchanged")
         if entry is not None:
-            beat.update(row_count=entry["row_count"], sequence=entry["sequence"], generated_at=entry["generated_at"],
-                        checksum_sha256=entry["checksum_sha256"])
+            beat.update(
+                row_count=entry["row_count"],
+                sequence=entry["sequence"],
+                generated_at=entry["generated_at"],
+                checksum_sha256=entry["checksum_sha256"],
+            )
         datasets[name] = beat
-    return {"job_id": ctx.job_id, "generated_at": now, "sequence": manifest_doc["sequence"], "datasets": datasets,
-            "manifest": ctx.workspace.rel(ctx.workspace.path(opts.manifest) if opts.manifest
-                                          else ctx.workspace.path(opts.output_dir) / "manifest.json")}
+    return {
+        "job_id": ctx.job_id,
+        "generated_at": now,
+        "sequence": manifest_doc["sequence"],
+        "datasets": datasets,
+        "manifest": ctx.workspace.rel(
+            ctx.workspace.path(opts.manifest)
+            if opts.manifest
+            else ctx.workspace.path(opts.output_dir) / "manifest.json"
+        ),
+    }
 
 
 class _Bundle(NamedTuple):
@@ -441,8 +547,9 @@ class _Bundle(NamedTuple):
     integrity: list[str]  # bundle files that do not match their checksum
 
 
-def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, bundle: _Bundle,
-            argv: list[str] | None) -> JobResult:
+def _finish(
+    ctx: JobContext, opts: ExportOptions, exporter: _Exporter, bundle: _Bundle, argv: list[str] | None
+) -> JobResult:
     """Upload and sync the bundle written, then the result: failed when a dataset failed, the bundle does not
     match its checksums, or the upload or sync failed; ``input_warnings`` and ``sync_warning`` are findings;
     ``--dry-run-upload`` makes it a dry run (nothing sent outward, with or without an upload command)."""
@@ -450,9 +557,11 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, bundle: _
     findings = ["input_warnings"] if ctx.warnings else []  # input warnings were added to ctx.warnings above
     diagnostics: dict[str, Any] = {}
     if failed:
-        diagnostics.update(error_code=failed[0].error_code,
-                           error_message="; ".join(f"{o.name}: {o.error_message}" for o in failed),
-                           failed_datasets=[o.name for o in failed])
+        diagnostics.update(
+            error_code=failed[0].error_code,
+            error_message="; ".join(f"{o.name}: {o.error_message}" for o in failed),
+            failed_datasets=[o.name for o in failed],
+        )
     upload: dict[str, Any] | None = None
     if bundle.integrity:
         diagnostics.setdefault("error_code", "bundle_invalid")
@@ -472,11 +581,16 @@ def _finish(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, bundle: _
     status = derive_status(failed=errored, dry_run=opts.dry_run_upload, findings=findings)
     beat = _heartbeat(ctx, opts, bundle.selected, bundle.outcomes, bundle.manifest_doc)
     ws = ctx.workspace
-    return JobResult(failed=errored, dry_run=opts.dry_run_upload, findings=findings,
-                     figures=_figures(ws, exporter, bundle, upload, synced), diagnostics=diagnostics, heartbeat=beat,
-                     summary_markdown=_summary(bundle.manifest_doc, bundle.outcomes, status),
-                     outputs={"manifest": ws.rel(exporter.manifest_path),
-                              "manifest-sequence": str(bundle.manifest_doc["sequence"])})
+    return JobResult(
+        failed=errored,
+        dry_run=opts.dry_run_upload,
+        findings=findings,
+        figures=_figures(ws, exporter, bundle, upload, synced),
+        diagnostics=diagnostics,
+        heartbeat=beat,
+        summary_markdown=_summary(bundle.manifest_doc, bundle.outcomes, status),
+        outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(bundle.manifest_doc["sequence"])},
+    )
 
 
 def _log_outcomes(ctx: JobContext, bundle: _Bundle) -> list[_Outcome]:
@@ -489,21 +603,36 @@ def _log_outcomes(ctx: JobContext, bundle: _Bundle) -> list[_Outcome]:
         ctx.warn(f"{len(warnings) - MAX_WARNINGS} more input warnings not shown")
     kept = manifest_mod.entries(bundle.manifest_doc)
     for outcome in failed:
-        ctx.note(f"dataset {outcome.name} failed ({outcome.error_code}: {outcome.error_message}); "
-                 + ("last good version kept" if outcome.name in kept else "no previous version"))
+        ctx.note(
+            f"dataset {outcome.name} failed ({outcome.error_code}: {outcome.error_message}); "
+            + ("last good version kept" if outcome.name in kept else "no previous version")
+        )
     return failed
 
 
-def _upload(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, argv: list[str], manifest_doc: dict[str, Any],
-            diagnostics: dict[str, Any]) -> dict[str, Any]:
+def _upload(
+    ctx: JobContext,
+    opts: ExportOptions,
+    exporter: _Exporter,
+    argv: list[str],
+    manifest_doc: dict[str, Any],
+    diagnostics: dict[str, Any],
+) -> dict[str, Any]:
     """``--upload-command`` (or, with ``--dry-run-upload``, what it would run); a failure noted in ``diagnostics``."""
     rendered = upload_mod.render(argv, exporter.out_dir)
     if opts.dry_run_upload:
         shown = upload_mod.outline(rendered, exporter.out_dir)
         target = ctx.workspace.out / "dashboard_upload" / f"{ctx.job_id}.json"
-        fsio.atomic_write_json(target, {"job_id": ctx.job_id, "argv": shown,
-                                        "bundle_dir": ctx.workspace.rel(exporter.out_dir),
-                                        "sequence": manifest_doc["sequence"], "generated_at": exporter.now})
+        fsio.atomic_write_json(
+            target,
+            {
+                "job_id": ctx.job_id,
+                "argv": shown,
+                "bundle_dir": ctx.workspace.rel(exporter.out_dir),
+                "sequence": manifest_doc["sequence"],
+                "generated_at": exporter.now,
+            },
+        )
         ctx.artefact(target)
         return {"status": "dry_run", "argv": shown}
     try:
@@ -515,25 +644,37 @@ def _upload(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, argv: lis
         if "error_code" in diagnostics:
             diagnostics.setdefault("also", []).append({"error_code": exc.error_code, "error_message": exc.message})
         else:
-            diagnostics.update(error_code=exc.error_code, error_message=exc.message,
-                               upload_returncode=exc.details.get("returncode"))
+            diagnostics.update(
+                error_code=exc.error_code, error_message=exc.message, upload_returncode=exc.details.get("returncode")
+            )
         return {"status": "failed", "returncode": exc.details.get("returncode")}
     return {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms}
 
 
-def _figures(ws: Workspace, exporter: _Exporter, bundle: _Bundle, upload: dict[str, Any] | None,
-             synced: dict[str, Any] | None) -> dict[str, Any]:
+def _figures(
+    ws: Workspace, exporter: _Exporter, bundle: _Bundle, upload: dict[str, Any] | None, synced: dict[str, Any] | None
+) -> dict[str, Any]:
     entries = manifest_mod.entries(bundle.manifest_doc)
     figures: dict[str, Any] = {
         "manifest_sequence": bundle.manifest_doc["sequence"],
         "manifest": ws.rel(exporter.manifest_path),
-        "datasets": {name: {"status": o.status, **({"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
-                                                   if (e := entries.get(name)) else {})}
-                     for name, o in bundle.outcomes.items()},
+        "datasets": {
+            name: {
+                "status": o.status,
+                **(
+                    {"row_count": e["row_count"], "checksum_sha256": e["checksum_sha256"]}
+                    if (e := entries.get(name))
+                    else {}
+                ),
+            }
+            for name, o in bundle.outcomes.items()
+        },
         "history_snapshot": ws.rel(exporter.snapshot),
         "pruned_snapshots": len(bundle.pruned),
-        "cache": {name: {"hits": c.hits, "misses": c.misses, "hashed": c.hashed}
-                  for name, c in sorted(exporter.caches.items())},
+        "cache": {
+            name: {"hits": c.hits, "misses": c.misses, "hashed": c.hashed}
+            for name, c in sorted(exporter.caches.items())
+        },
     }
     if upload is not None:
         figures["upload"] = upload
@@ -556,9 +697,14 @@ def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, faile
 
 
 def _summary(manifest_doc: dict, outcomes: dict[str, _Outcome], status: str) -> str:
-    lines = [f"## Dashboard export: {status}", "",
-             f"Manifest sequence **{manifest_doc['sequence']}**, job `{manifest_doc['job_id']}`.", "",
-             "| dataset | this run | rows | generated at | checksum |", "| --- | --- | ---: | --- | --- |"]
+    lines = [
+        f"## Dashboard export: {status}",
+        "",
+        f"Manifest sequence **{manifest_doc['sequence']}**, job `{manifest_doc['job_id']}`.",
+        "",
+        "| dataset | this run | rows | generated at | checksum |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
     entries = manifest_mod.entries(manifest_doc)
     for name in DATASETS:
         entry = entries.get(name)
@@ -566,7 +712,9 @@ def _summary(manifest_doc: dict, outcomes: dict[str, _Outcome], status: str) -> 
         state = outcome.status if outcome else "not selected"
         if outcome and outcome.status == "failed":
             state = f"FAILED ({outcome.error_code}); " + ("last good kept" if entry else "no previous version")
-        lines.append(f"| {name} | {markdown.cell(state)} | {entry['row_count'] if entry else '-'} | "
-                     f"{entry['generated_at'] if entry else '-'} | "
-                     f"`{entry['checksum_sha256'][:12] if entry else '-'}` |")
+        lines.append(
+            f"| {name} | {markdown.cell(state)} | {entry['row_count'] if entry else '-'} | "
+            f"{entry['generated_at'] if entry else '-'} | "
+            f"`{entry['checksum_sha256'][:12] if entry else '-'}` |"
+        )
     return "\n".join(lines) + "\n"

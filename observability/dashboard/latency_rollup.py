@@ -25,7 +25,9 @@ def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:
         rows, warnings = parse_parts(parts, ws.rel)
         return {"rows": [r.as_dict() for r in rows], "errors": warnings}
 
-    digest, parsed = read_required(rel, path, "latency rollups (run `observability latency sample` first)", cache,
-                                   parse, read=combined)
-    return SourceData(value=parsed["rows"], inputs=[(rel, digest)], warnings=list(parsed["errors"]),
-                      skipped=len(parsed["errors"]))
+    digest, parsed = read_required(
+        rel, path, "latency rollups (run `observability latency sample` first)", cache, parse, read=combined
+    )
+    return SourceData(
+        value=parsed["rows"], inputs=[(rel, digest)], warnings=list(parsed["errors"]), skipped=len(parsed["errors"])
+    )

@@ -18,8 +18,20 @@ from typing import Any
 
 from observability import schemas
 
-_KNOWN = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "pattern", "minLength",
-          "format", "description", "title", "const"}
+_KNOWN = {
+    "type",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "enum",
+    "pattern",
+    "minLength",
+    "format",
+    "description",
+    "title",
+    "const",
+}
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
@@ -46,9 +58,13 @@ def _property_code(key: str, spec: dict[str, Any], consts: dict[str, Any]) -> st
     if any(t not in _TYPES for t in types):
         return None
     n = len(consts)
-    alternatives = {"string": "type(v) is str", "number": "type(v) is int or type(v) is float",
-                    "integer": "type(v) is int or (type(v) is float and v.is_integer())",
-                    "boolean": "type(v) is bool", "null": "v is None"}
+    alternatives = {
+        "string": "type(v) is str",
+        "number": "type(v) is int or type(v) is float",
+        "integer": "type(v) is int or (type(v) is float and v.is_integer())",
+        "boolean": "type(v) is bool",
+        "null": "v is None",
+    }
     parts = ["(" + " or ".join(f"({alternatives[t]})" for t in types) + ")"] if types else ["True"]
     numeric = []
     for keyword, op in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
@@ -81,20 +97,31 @@ def _property_code(key: str, spec: dict[str, Any], consts: dict[str, Any]) -> st
 def _compiled(name: str) -> Callable[[dict], bool] | None:
     """The schema as one generated function, or None when it uses anything the generator does not know."""
     schema = schemas.load_schema(name)
-    if schema.get("type") != "object" or schema.get("additionalProperties") is not False or \
-            set(schema) - {"$schema", "$id", "title", "description", "type", "required", "properties",
-                           "additionalProperties"}:
+    if (
+        schema.get("type") != "object"
+        or schema.get("additionalProperties") is not False
+        or set(schema)
+        - {"$schema", "$id", "title", "description", "type", "required", "properties", "additionalProperties"}
+    ):
         return None
     properties = schema.get("properties", {})
     required = set(schema.get("required", ()))
     if not required <= set(properties):
         return None
-    consts: dict[str, Any] = {"isfinite": math.isfinite, "date_time": _date_time,
-                              "REQUIRED": frozenset(required), "ALLOWED": frozenset(properties)}
-    lines = ["def check(row):",
-             "    if type(row) is not dict:", "        return False",
-             "    keys = row.keys()",
-             "    if not (REQUIRED <= keys and keys <= ALLOWED):", "        return False"]
+    consts: dict[str, Any] = {
+        "isfinite": math.isfinite,
+        "date_time": _date_time,
+        "REQUIRED": frozenset(required),
+        "ALLOWED": frozenset(properties),
+    }
+    lines = [
+        "def check(row):",
+        "    if type(row) is not dict:",
+        "        return False",
+        "    keys = row.keys()",
+        "    if not (REQUIRED <= keys and keys <= ALLOWED):",
+        "        return False",
+    ]
     for key, spec in properties.items():
         code = _property_code(key, spec, consts)
         if code is None:

@@ -34,7 +34,7 @@ def parse_index(data: bytes) -> dict:
 _VALID_DAYS: set[str] = set()
 _CALENDARS: dict[bytes, tuple[str, str, int, list[str] | None]] = {}
 _CALENDARS_KEPT = 32  # per process: ~40 KB of key (and at most one days list) per 2,000-row calendar
-_EXACT = 2 ** 53  # counts above this differ between int() and the careful path's float reading
+_EXACT = 2**53  # counts above this differ between int() and the careful path's float reading
 _SMALL = {str(n).encode(): n for n in range(1000)}
 _BOM = "\ufeff".encode()
 # str.splitlines() boundaries within ASCII besides \n (a \r\n is made \n first): the careful path's lines
@@ -95,7 +95,7 @@ def _parse_daily_fast(data: bytes) -> dict | None:
     """Column-wise aggregation with C-level split/map/accumulate over the bytes; None when any row
     (or the file's text: not ASCII, lone CR, other line breaks) needs the careful path."""
     if data.startswith(_BOM):
-        data = data[len(_BOM):]
+        data = data[len(_BOM) :]
     if not data.isascii():
         return None
     if b"\r" in data:
@@ -151,8 +151,17 @@ def _parse_daily_fast(data: bytes) -> dict | None:
     first, last, days, repeated = calendar
     # a day is active when it has a fill; with no day repeated that is a row whose fills are not 0
     active = len(fills) - fills.count(0) if repeated is None else len(set(itertools.compress(repeated, fills)))
-    return {"days": days, "active_days": active, "fills": sum(fills), "wins": sum(wins), "first": first,
-            "last": last, "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": total}
+    return {
+        "days": days,
+        "active_days": active,
+        "fills": sum(fills),
+        "wins": sum(wins),
+        "first": first,
+        "last": last,
+        "max_drawdown_pips": max_dd,
+        "peak_at_drawdown_pips": peak_at_dd,
+        "total_pips": total,
+    }
 
 
 def parse_daily(data: bytes) -> dict:
@@ -163,8 +172,18 @@ def parse_daily(data: bytes) -> dict:
     return parse_daily_careful(data)
 
 
-DAILY_FIELDS = ("days", "active_days", "fills", "wins", "first", "last", "max_drawdown_pips",
-                "peak_at_drawdown_pips", "total_pips", "warnings")
+DAILY_FIELDS = (
+    "days",
+    "active_days",
+    "fills",
+    "wins",
+    "first",
+    "last",
+    "max_drawdown_pips",
+    "peak_at_drawdown_pips",
+    "total_pips",
+    "warnings",
+)
 
 
 def cached_daily(data: bytes) -> list:
@@ -205,7 +224,10 @@ class Runs:
 
     def __iter__(self):
         for row, daily in self._items:
-            yield upstream_runs.IndexRow.from_json(row), (None if daily is None else dict(zip(DAILY_FIELDS, daily, strict=False)))
+            yield (
+                upstream_runs.IndexRow.from_json(row),
+                (None if daily is None else dict(zip(DAILY_FIELDS, daily, strict=False))),
+            )
 
 
 def _is_link(path: str) -> bool:

@@ -13,7 +13,9 @@ from observability.workspace import Workspace
 
 def read(ws: Workspace, root: Path, cache: ContentCache) -> SourceData:
     """Every usable snapshot under ``root`` as (workspace path, key, posterior); the others are warnings."""
-    archive = state_archive.read(ws, root, lambda rel, data: cache.get_or_compute(rel, data,
-                                                                                  state_archive.parse_snapshot))
-    return SourceData(value=archive.snapshots, inputs=archive.inputs, warnings=archive.warnings,
-                      skipped=archive.skipped)
+    archive = state_archive.read(
+        ws, root, lambda rel, data: cache.get_or_compute(rel, data, state_archive.parse_snapshot)
+    )
+    return SourceData(
+        value=archive.snapshots, inputs=archive.inputs, warnings=archive.warnings, skipped=archive.skipped
+    )

@@ -30,8 +30,13 @@ class SourceData:
         """
         from observability import __version__
 
-        doc = {"dataset": dataset, "builder_version": builder_version, "package": __version__, "options": options,
-               "inputs": sorted(self.inputs)}
+        doc = {
+            "dataset": dataset,
+            "builder_version": builder_version,
+            "package": __version__,
+            "options": options,
+            "inputs": sorted(self.inputs),
+        }
         return hashlib.sha256(fsio.canonical_json(doc).encode("utf-8")).hexdigest()
 
     @property
@@ -46,8 +51,15 @@ def finite_number(value, field: str) -> float:
     return float(value)
 
 
-def read_required(rel: str, path: Path, what: str, cache, parse: Callable[[bytes], Any], *,
-                  read: Callable[[Path], bytes] = Path.read_bytes) -> tuple[str, Any]:
+def read_required(
+    rel: str,
+    path: Path,
+    what: str,
+    cache,
+    parse: Callable[[bytes], Any],
+    *,
+    read: Callable[[Path], bytes] = Path.read_bytes,
+) -> tuple[str, Any]:
     """Read and parse (through the content cache) an input the dataset cannot do without.
 
     Returns (sha256, parsed); a missing file is MissingInputError and an unreadable or

@@ -26,6 +26,8 @@ def read(ws: Workspace, path: Path, cache: ContentCache) -> SourceData:
     out.warnings.extend(f"{rel}: {e}" for e in parsed["errors"])
     out.skipped = len(parsed["errors"])
     if not parsed["rows"]:
-        raise InputError(f"{rel}: execution_health has no usable strategy entry"
-                         + (f" ({parsed['errors'][0]})" if parsed["errors"] else ""))
+        raise InputError(
+            f"{rel}: execution_health has no usable strategy entry"
+            + (f" ({parsed['errors'][0]})" if parsed["errors"] else "")
+        )
     return out

@@ -68,18 +68,33 @@ def run(argv: list[str], *, timeout: float) -> UploadResult:
     t0 = time.perf_counter()
     try:
         # The command gets the AWS credentials it may need, never the other secrets of the run.
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, shell=False,
-                              env=secrets.without_secrets(keep=UPLOAD_SECRETS))
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            shell=False,
+            env=secrets.without_secrets(keep=UPLOAD_SECRETS),
+        )
     except FileNotFoundError:
         raise UploadError(f"upload command {argv[0]!r} not found", returncode=None) from None
     except subprocess.TimeoutExpired:
         raise UploadError(f"upload command {argv[0]!r} timed out after {timeout:g} s", returncode=None) from None
     except OSError as exc:
         raise UploadError(f"upload command {argv[0]!r} could not start ({exc.strerror or exc})") from None
-    result = UploadResult(argv, done.returncode, int((time.perf_counter() - t0) * 1000),
-                          _tail(done.stdout or ""), _tail(done.stderr or ""))
+    result = UploadResult(
+        argv,
+        done.returncode,
+        int((time.perf_counter() - t0) * 1000),
+        _tail(done.stdout or ""),
+        _tail(done.stderr or ""),
+    )
     if done.returncode != 0:
         detail = f": {result.stderr_tail.splitlines()[-1]}" if result.stderr_tail else ""
-        raise UploadError(f"upload command {argv[0]!r} exited {done.returncode}{detail}",
-                          returncode=done.returncode, stderr_tail=result.stderr_tail)
+        raise UploadError(
+            f"upload command {argv[0]!r} exited {done.returncode}{detail}",
+            returncode=done.returncode,
+            stderr_tail=result.stderr_tail,
+        )
     return result

@@ -73,9 +73,17 @@ def check_dataset_file(path: Path, entry: dict, display: str) -> tuple[list[str]
     return problems, len(rows)
 
 
-def verify_bundle(manifest_path: Path, *, datasets: tuple[str, ...], now: datetime, display,
-                  max_age_hours: float | None = None, history_dir: Path | None = None,
-                  retention_days: int | None = None, sequence_file: Path | None = None) -> VerifyReport:
+def verify_bundle(
+    manifest_path: Path,
+    *,
+    datasets: tuple[str, ...],
+    now: datetime,
+    display,
+    max_age_hours: float | None = None,
+    history_dir: Path | None = None,
+    retention_days: int | None = None,
+    sequence_file: Path | None = None,
+) -> VerifyReport:
     report = VerifyReport()
     shown = display(manifest_path)
     doc, problem = manifest_mod.load(manifest_path)
@@ -106,12 +114,16 @@ def verify_bundle(manifest_path: Path, *, datasets: tuple[str, ...], now: dateti
             except ValueError:
                 age = None
             if age is not None and age > timedelta(hours=max_age_hours):
-                report.add(f"{shown}: dataset {name} is stale: last refreshed {entry['refreshed_at']}"
-                           f" ({age.total_seconds() / 3600:.1f} h ago, limit {max_age_hours:g} h)")
+                report.add(
+                    f"{shown}: dataset {name} is stale: last refreshed {entry['refreshed_at']}"
+                    f" ({age.total_seconds() / 3600:.1f} h ago, limit {max_age_hours:g} h)"
+                )
         if entry.get("status") == "stale":
             failure = entry.get("last_failure") or {}
-            report.add(f"{shown}: dataset {name} is the last good version: the export {failure.get('job_id')} "
-                       f"could not rebuild it ({failure.get('error_code')}: {failure.get('error_message')})")
+            report.add(
+                f"{shown}: dataset {name} is the last good version: the export {failure.get('job_id')} "
+                f"could not rebuild it ({failure.get('error_code')}: {failure.get('error_message')})"
+            )
     if max_age_hours is not None and isinstance(doc.get("generated_at"), str):
         try:
             age = now - clock.parse_iso(doc["generated_at"])
@@ -125,13 +137,17 @@ def verify_bundle(manifest_path: Path, *, datasets: tuple[str, ...], now: dateti
     if history_dir is not None:
         latest = max(latest, history.max_sequence(history_dir))
     if report.sequence is not None and latest > report.sequence:
-        report.add(f"{shown}: stale manifest: sequence {report.sequence} but export {latest} has been issued "
-                   "(an older bundle was restored, or the last export did not finish)")
+        report.add(
+            f"{shown}: stale manifest: sequence {report.sequence} but export {latest} has been issued "
+            "(an older bundle was restored, or the last export did not finish)"
+        )
     if history_dir is not None and retention_days is not None:
         # One day of grace: pruning runs with exports, so a snapshot may outlive the limit by one cadence.
         for snap in history.expired(history_dir, now - timedelta(days=1), retention_days):
-            report.add(f"{display(snap.path)}: history snapshot from {clock.iso(snap.generated_at) if snap.generated_at else '(no date)'} is older "
-                       f"than the {retention_days}-day retention")
+            report.add(
+                f"{display(snap.path)}: history snapshot from {clock.iso(snap.generated_at) if snap.generated_at else '(no date)'} is older "
+                f"than the {retention_days}-day retention"
+            )
     return report
 
 
@@ -154,17 +170,33 @@ def run_verify(ctx, opts: VerifyOptions):
     snapshot = history_dir.resolve() in manifest_path.resolve().parents
     if snapshot:
         ctx.note("history snapshot: freshness and sequence checks skipped")
-    report = verify_bundle(manifest_path, datasets=opts.datasets, now=ctx.started, display=ws.rel,
-                           max_age_hours=None if snapshot else opts.max_age_hours,
-                           history_dir=None if snapshot else history_dir, retention_days=opts.retention_days,
-                           sequence_file=None if snapshot else ws.path(manifest_mod.SEQUENCE_FILE))
+    report = verify_bundle(
+        manifest_path,
+        datasets=opts.datasets,
+        now=ctx.started,
+        display=ws.rel,
+        max_age_hours=None if snapshot else opts.max_age_hours,
+        history_dir=None if snapshot else history_dir,
+        retention_days=opts.retention_days,
+        sequence_file=None if snapshot else ws.path(manifest_mod.SEQUENCE_FILE),
+    )
     for problem in report.problems:
         ctx.note(f"problem: {problem}")
-    figures = {"manifest": ws.rel(ws.path(opts.manifest)), "manifest_sequence": report.sequence,
-               "problems": report.problems, "problem_count": len(report.problems), "datasets": report.checked}
+    figures = {
+        "manifest": ws.rel(ws.path(opts.manifest)),
+        "manifest_sequence": report.sequence,
+        "problems": report.problems,
+        "problem_count": len(report.problems),
+        "datasets": report.checked,
+    }
     if report.problems:
-        return JobResult(failed=True, figures=figures,
-                         diagnostics={"error_code": "bundle_invalid",
-                                      "error_message": f"{len(report.problems)} problem(s): {report.problems[0]}"})
+        return JobResult(
+            failed=True,
+            figures=figures,
+            diagnostics={
+                "error_code": "bundle_invalid",
+                "error_message": f"{len(report.problems)} problem(s): {report.problems[0]}",
+            },
+        )
     ctx.note(f"bundle ok: sequence {report.sequence}, {len(report.checked)} dataset(s) checked")
     return JobResult(figures=figures)

@@ -86,11 +86,19 @@ def _header_float(headers, name: str) -> float | None:
 class GitHubClient:
     """One repository's REST API. Counts every HTTP request made (``calls``), for the job summary."""
 
-    def __init__(self, token: secrets.Secret, repo: str, *, api_url: str = DEFAULT_API_URL,
-                 policy: RetryPolicy = RETRY, max_rate_limit_wait_seconds: float = MAX_RATE_LIMIT_WAIT_SECONDS,
-                 secondary_default_wait_seconds: float = SECONDARY_DEFAULT_WAIT_SECONDS,
-                 sleep: Callable[[float], None] = time.sleep, wall_clock: Callable[[], float] = time.time,
-                 session=None):
+    def __init__(
+        self,
+        token: secrets.Secret,
+        repo: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        policy: RetryPolicy = RETRY,
+        max_rate_limit_wait_seconds: float = MAX_RATE_LIMIT_WAIT_SECONDS,
+        secondary_default_wait_seconds: float = SECONDARY_DEFAULT_WAIT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+        session=None,
+    ):
         import requests
 
         if not _REPO_RE.match(repo or ""):
@@ -117,8 +125,10 @@ class GitHubClient:
         """Token GITHUB_TOKEN (else GH_TOKEN), base URL GITHUB_API_URL, repo ``repo`` or GITHUB_REPOSITORY."""
         token = secrets.from_env("GITHUB_TOKEN", environ=environ) or secrets.from_env("GH_TOKEN", environ=environ)
         if token is None:
-            raise ConfigError("GITHUB_TOKEN (or GH_TOKEN) is not set: give the job `issues: write` and pass "
-                              "secrets.GITHUB_TOKEN, or use --dry-run to write the planned calls instead")
+            raise ConfigError(
+                "GITHUB_TOKEN (or GH_TOKEN) is not set: give the job `issues: write` and pass "
+                "secrets.GITHUB_TOKEN, or use --dry-run to write the planned calls instead"
+            )
         chosen = repo or environ.get("GITHUB_REPOSITORY", "")
         if not chosen:
             raise ConfigError("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
@@ -136,8 +146,16 @@ class GitHubClient:
         return repo_path(self.repo, *parts)
 
     # -- requests ----------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                retry_unsafe: bool = False, ok: tuple[int, ...] = ()) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        retry_unsafe: bool = False,
+        ok: tuple[int, ...] = (),
+    ) -> Response:
         """One API call with retries; ``ok`` lists extra statuses returned instead of raised."""
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         return self._send(method.upper(), url, params, json, retry_unsafe, ok)
@@ -153,13 +171,14 @@ class GitHubClient:
             response = self._send("GET", url, query, None, False, ())
             items = response.data.get(items_key) if items_key and isinstance(response.data, dict) else response.data
             if not isinstance(items, list):
-                raise GitHubError(f"GET {self._display(url)}: expected a JSON list" +
-                                  (f" under {items_key!r}" if items_key else ""))
+                raise GitHubError(
+                    f"GET {self._display(url)}: expected a JSON list" + (f" under {items_key!r}" if items_key else "")
+                )
             yield from items
             url, query = link_next(response.headers.get("link")), None
 
     def _display(self, url: str) -> str:
-        return url[len(self.api_url):] if url.startswith(self.api_url) else url.split("?")[0]
+        return url[len(self.api_url) :] if url.startswith(self.api_url) else url.split("?")[0]
 
     def download(self, path: str, destination, *, chunk: int = 1 << 20) -> int:
         """GET a file endpoint that answers with a redirect to storage (artifact archives), write it to
@@ -172,15 +191,24 @@ class GitHubClient:
         for attempt in range(1, self.policy.max_attempts + 1):
             self.calls += 1
             try:
-                first = self._session.get(url, headers=self._headers(), timeout=self.policy.timeout_seconds,
-                                          allow_redirects=False, stream=True)
+                first = self._session.get(
+                    url,
+                    headers=self._headers(),
+                    timeout=self.policy.timeout_seconds,
+                    allow_redirects=False,
+                    stream=True,
+                )
                 if first.status_code in (301, 302, 303, 307, 308) and first.headers.get("Location"):
                     location = first.headers["Location"]
                     first.close()
                     secrets.register_url(location)
                     self.calls += 1
-                    answer = self._session.get(location, headers={"User-Agent": f"observability/{__version__}"},
-                                               timeout=self.policy.timeout_seconds, stream=True)
+                    answer = self._session.get(
+                        location,
+                        headers={"User-Agent": f"observability/{__version__}"},
+                        timeout=self.policy.timeout_seconds,
+                        stream=True,
+                    )
                 else:
                     answer = first
                 with answer:
@@ -188,11 +216,17 @@ class GitHubClient:
                         self._backoff(attempt)
                         continue
                     if answer.status_code != 200:
-                        hint = {401: "the token is invalid or expired", 403: "the token lacks `actions: read`",
-                                404: "not found (or the token cannot see the repository)",
-                                410: "the artifact has expired"}.get(answer.status_code, "")
-                        raise GitHubError(f"{what}: HTTP {answer.status_code}" + (f" ({hint})" if hint else ""),
-                                          status=answer.status_code, transient=answer.status_code >= 500)
+                        hint = {
+                            401: "the token is invalid or expired",
+                            403: "the token lacks `actions: read`",
+                            404: "not found (or the token cannot see the repository)",
+                            410: "the artifact has expired",
+                        }.get(answer.status_code, "")
+                        raise GitHubError(
+                            f"{what}: HTTP {answer.status_code}" + (f" ({hint})" if hint else ""),
+                            status=answer.status_code,
+                            transient=answer.status_code >= 500,
+                        )
                     size = 0
                     with open(destination, "wb") as handle:
                         for block in answer.iter_content(chunk):
@@ -205,20 +239,28 @@ class GitHubClient:
                 if attempt < self.policy.max_attempts:
                     self._backoff(attempt)
                     continue
-                raise GitHubError(f"{what}: network error ({type(exc).__name__}) after {attempt} attempt(s)",
-                                  transient=True) from None
+                raise GitHubError(
+                    f"{what}: network error ({type(exc).__name__}) after {attempt} attempt(s)", transient=True
+                ) from None
         raise GitHubError(f"{what}: failed after {self.policy.max_attempts} attempt(s)", transient=True)
 
     def _headers(self) -> dict[str, str]:
-        return {"Accept": "application/vnd.github+json", "Authorization": f"Bearer {self._token.value}",
-                "X-GitHub-Api-Version": API_VERSION, "User-Agent": f"observability/{__version__}"}
+        return {
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {self._token.value}",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": f"observability/{__version__}",
+        }
 
     def _rate_wait(self, seconds: float, why: str, what: str) -> None:
         seconds = max(0.0, seconds)
         if self._rate_waited + seconds > self.max_rate_limit_wait_seconds:
-            raise RateLimitError(f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
-                                 f"{self.max_rate_limit_wait_seconds:.0f} s bound - rerun later "
-                                 f"(the issue cache keeps what was done)", transient=True)
+            raise RateLimitError(
+                f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
+                f"{self.max_rate_limit_wait_seconds:.0f} s bound - rerun later "
+                f"(the issue cache keeps what was done)",
+                transient=True,
+            )
         self._rate_waited += seconds
         self.waited_seconds += seconds
         self.sleep(seconds)
@@ -236,15 +278,23 @@ class GitHubClient:
                 self._rate_wait(until - self.wall_clock() + 1, "primary rate limit exhausted", what)
             self.calls += 1
             try:
-                raw = self._session.request(method, url, params=params, json=body, headers=self._headers(),
-                                            timeout=self.policy.timeout_seconds, allow_redirects=True)
+                raw = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=self._headers(),
+                    timeout=self.policy.timeout_seconds,
+                    allow_redirects=True,
+                )
             except requests.exceptions.RequestException as exc:
                 kind = "timeout" if isinstance(exc, requests.exceptions.Timeout) else "network error"
                 if repeatable and attempt < self.policy.max_attempts:
                     self._backoff(attempt)
                     continue
-                raise GitHubError(f"{what}: {kind} ({type(exc).__name__}) after {attempt} attempt(s)",
-                                  transient=True) from None
+                raise GitHubError(
+                    f"{what}: {kind} ({type(exc).__name__}) after {attempt} attempt(s)", transient=True
+                ) from None
             status, headers = raw.status_code, {k.lower(): v for k, v in raw.headers.items()}
             data = None
             if raw.content:
@@ -263,26 +313,33 @@ class GitHubClient:
             if status in (403, 429):
                 retry_after = _header_float(headers, "retry-after")
                 if retry_after is not None:
-                    self._rate_wait(retry_after, f"secondary rate limit (HTTP {status}, retry-after {retry_after:.0f} s)",
-                                    what)
+                    self._rate_wait(
+                        retry_after, f"secondary rate limit (HTTP {status}, retry-after {retry_after:.0f} s)", what
+                    )
                     continue
                 if remaining == 0 and reset is not None:
                     self._rate_wait(reset - self.wall_clock() + 1, f"primary rate limit (HTTP {status})", what)
                     continue
                 if status == 429 or "secondary rate limit" in message.lower():
                     # GitHub: with no retry-after, wait at least a minute, longer each time.
-                    self._rate_wait(self.secondary_default_wait_seconds * attempt,
-                                    f"secondary rate limit (HTTP {status})", what)
+                    self._rate_wait(
+                        self.secondary_default_wait_seconds * attempt, f"secondary rate limit (HTTP {status})", what
+                    )
                     continue
             if status >= 500 and repeatable and attempt < self.policy.max_attempts:
                 self._backoff(attempt)
                 continue
-            hint = {401: "the token is invalid or expired", 403: "the token lacks permission (the job needs "
-                    "`permissions: issues: write`)", 404: "not found (check --repo, or the token cannot see it)",
-                    410: "issues are disabled in this repository", 422: "GitHub rejected the request"}.get(status, "")
+            hint = {
+                401: "the token is invalid or expired",
+                403: "the token lacks permission (the job needs `permissions: issues: write`)",
+                404: "not found (check --repo, or the token cannot see it)",
+                410: "issues are disabled in this repository",
+                422: "GitHub rejected the request",
+            }.get(status, "")
             detail = "; ".join(x for x in (hint, secrets.redact(message[:200])) if x)
-            raise GitHubError(f"{what}: HTTP {status}" + (f" ({detail})" if detail else ""), status=status,
-                              transient=status >= 500)
+            raise GitHubError(
+                f"{what}: HTTP {status}" + (f" ({detail})" if detail else ""), status=status, transient=status >= 500
+            )
 
     def _backoff(self, attempt: int) -> None:
         wait = self.policy.backoff(attempt)
@@ -291,33 +348,44 @@ class GitHubClient:
 
     # -- the operations the alert inbox uses -------------------------------------------------
     def list_issues(self, *, labels: str, state: str = "all") -> list[dict]:
-        return [i for i in self.paginate(self.repo_path("issues"), params={"labels": labels, "state": state,
-                                                                           "sort": "created", "direction": "asc"})
-                if "pull_request" not in i]
+        return [
+            i
+            for i in self.paginate(
+                self.repo_path("issues"),
+                params={"labels": labels, "state": state, "sort": "created", "direction": "asc"},
+            )
+            if "pull_request" not in i
+        ]
 
     def get_issue(self, number: int) -> dict:
         return self.request("GET", self.repo_path("issues", number)).data
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> dict:
-        return self.request("POST", self.repo_path("issues"), json={"title": title, "body": body,
-                                                                     "labels": labels}).data
+        return self.request(
+            "POST", self.repo_path("issues"), json={"title": title, "body": body, "labels": labels}
+        ).data
 
     def update_issue(self, number: int, **fields: Any) -> dict:
         return self.request("PATCH", self.repo_path("issues", number), json=fields).data
 
     def comment(self, number: int, body: str) -> dict:
         # A repeated comment after a lost answer is a nuisance; a lost resolution comment is worse.
-        return self.request("POST", self.repo_path("issues", number, "comments"), json={"body": body},
-                            retry_unsafe=True).data
+        return self.request(
+            "POST", self.repo_path("issues", number, "comments"), json={"body": body}, retry_unsafe=True
+        ).data
 
     def list_labels(self) -> list[dict]:
         return list(self.paginate(self.repo_path("labels")))
 
     def create_label(self, name: str, color: str, description: str) -> None:
         # 422 = it exists already (created by someone else in the meantime): fine.
-        self.request("POST", self.repo_path("labels"), json={"name": name, "color": color,
-                                                               "description": description},
-                     retry_unsafe=True, ok=(422,))
+        self.request(
+            "POST",
+            self.repo_path("labels"),
+            json={"name": name, "color": color, "description": description},
+            retry_unsafe=True,
+            ok=(422,),
+        )
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         self.request("POST", self.repo_path("issues", number, "labels"), json={"labels": labels}, retry_unsafe=True)
@@ -327,8 +395,7 @@ class GitHubClient:
 
     # -- the operations ``inputs pull`` uses for workflow artifacts ----------------------------
     def list_artifacts(self, *, name: str) -> list[dict]:
-        return list(self.paginate(self.repo_path("actions", "artifacts"), params={"name": name},
-                                  items_key="artifacts"))
+        return list(self.paginate(self.repo_path("actions", "artifacts"), params={"name": name}, items_key="artifacts"))
 
     def list_workflow_runs(self, workflow: str, *, branch: str | None = None, limit: int = 100) -> list[dict]:
         params: dict[str, Any] = {"status": "success", "per_page": min(limit, 100)}

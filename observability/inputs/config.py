@@ -64,11 +64,15 @@ def load(path: Path, *, display: str) -> tuple[InputSpec, ...]:
         if incremental and not (kind == "https" or (kind == "s3" and "key" in item["s3"])):
             raise ConfigError(f"{where}.incremental: only an https source or an s3 key can be read incrementally")
         if dest.split("/")[0] in ("out",) or dest in ("ops", "configs") or dest.startswith("configs/"):
-            raise ConfigError(f"{where}.destination: {dest!r} is not an input location (out/ and configs/ "
-                              "belong to the jobs and the repository)")
+            raise ConfigError(
+                f"{where}.destination: {dest!r} is not an input location (out/ and configs/ "
+                "belong to the jobs and the repository)"
+            )
         if dest.startswith("ops/") and not (dest == "ops/state_archive" or dest.startswith("ops/state_archive/")):
-            raise ConfigError(f"{where}.destination: under ops/ only ops/state_archive is an upstream input "
-                              "(the rest of ops/ is the state the store carries)")
+            raise ConfigError(
+                f"{where}.destination: under ops/ only ops/state_archive is an upstream input "
+                "(the rest of ops/ is the state the store carries)"
+            )
         jobs = tuple(item.get("jobs") or DEFAULT_JOBS[incremental])
         specs.append(InputSpec(name, dest, kind, dict(item[kind]), incremental, jobs))
     return tuple(specs)

@@ -41,8 +41,9 @@ class RangeAnswer:
 class RangeReader(Protocol):
     display: str
 
-    def get_range(self, start: int, end: int | None, *, if_match: str | None = None,
-                  if_none_match: str | None = None) -> RangeAnswer: ...
+    def get_range(
+        self, start: int, end: int | None, *, if_match: str | None = None, if_none_match: str | None = None
+    ) -> RangeAnswer: ...
 
 
 def _sha(data: bytes) -> str:
@@ -61,15 +62,15 @@ class LogPull:
     requests: int
 
 
-def pull(reader: RangeReader, cursor: dict | None, saved: dict | None, staged: Path, *, what: str,
-         attempts: int = 2) -> LogPull:
+def pull(
+    reader: RangeReader, cursor: dict | None, saved: dict | None, staged: Path, *, what: str, attempts: int = 2
+) -> LogPull:
     """Fetch what the latency cursor has not consumed and write the rebuilt local copy to ``staged``."""
     for _ in range(attempts):
         done = _pull_once(reader, cursor or {}, saved or {}, staged, what=what)
         if done is not None:
             return done
-    raise InputUnavailable(f"{what}: the remote log kept changing between requests ({reader.display}); "
-                           "try again")
+    raise InputUnavailable(f"{what}: the remote log kept changing between requests ({reader.display}); try again")
 
 
 def _pull_once(reader: RangeReader, cursor: dict, saved: dict, staged: Path, *, what: str) -> LogPull | None:
@@ -86,8 +87,16 @@ def _pull_once(reader: RangeReader, cursor: dict, saved: dict, staged: Path, *, 
     if head.status == 304:
         prefix = base64.b64decode(saved["prefix_b64"])
         _write_sparse(staged, prefix, offset, b"")
-        return LogPull(offset, offset, 0, dict(saved.get("identity") or {"etag": saved.get("etag")}), _sha(b""),
-                       dict(saved), False, requests)
+        return LogPull(
+            offset,
+            offset,
+            0,
+            dict(saved.get("identity") or {"etag": saved.get("etag")}),
+            _sha(b""),
+            dict(saved),
+            False,
+            requests,
+        )
     if head.status == 416:  # an empty remote: truncated to nothing
         return _whole(RangeAnswer(200, b"", head.etag, 0, head.identity), staged, requests, rotated=True)
     if head.status == 200:  # the server ignores Range: it sent everything
@@ -121,8 +130,12 @@ def _pull_once(reader: RangeReader, cursor: dict, saved: dict, staged: Path, *, 
             etag = rest.etag or etag
             total = offset + len(tail)
     _write_sparse(staged, prefix, offset, tail)
-    saved_out = {"etag": etag, "end": total, "prefix_b64": base64.b64encode(prefix).decode("ascii"),
-                 "identity": identity}
+    saved_out = {
+        "etag": etag,
+        "end": total,
+        "prefix_b64": base64.b64encode(prefix).decode("ascii"),
+        "identity": identity,
+    }
     return LogPull(offset, total, fetched, identity, _sha(tail), saved_out, False, requests)
 
 
@@ -136,8 +149,12 @@ def _whole(answer: RangeAnswer, staged: Path, requests: int, *, rotated: bool) -
         raise InputUnavailable(f"unexpected HTTP status {answer.status}")
     body = answer.body if answer.status != 416 else b""
     _write_sparse(staged, body, len(body), b"")
-    saved = {"etag": answer.etag, "end": len(body), "prefix_b64": base64.b64encode(body[:PREFIX_BYTES]).decode("ascii"),
-             "identity": answer.identity or {}}
+    saved = {
+        "etag": answer.etag,
+        "end": len(body),
+        "prefix_b64": base64.b64encode(body[:PREFIX_BYTES]).decode("ascii"),
+        "identity": answer.identity or {},
+    }
     return LogPull(0, len(body), len(body), answer.identity or {}, _sha(body), saved, rotated, requests)
 
 

@@ -67,8 +67,10 @@ def _github_client_factory(environ: Mapping[str, str]):
         name = token_env or "GITHUB_TOKEN"
         token = secrets.from_env(name, environ=environ)
         if token is None:
-            raise ConfigError(f"artifact {repo}: environment variable {name} is not set (a token with "
-                              "`actions: read` on that repository)")
+            raise ConfigError(
+                f"artifact {repo}: environment variable {name} is not set (a token with "
+                "`actions: read` on that repository)"
+            )
         api_url = environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
         return GitHubClient(token, repo, api_url=api_url)
 
@@ -94,17 +96,24 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
     if opts.dry_run:
         planned = [sources.plan(spec, environ) for spec in selected]
         artefact = out_dir / f"{ctx.job_id}.json"
-        fsio.atomic_write_json(artefact, {"job_id": ctx.job_id, "dry_run": True, "config": display,
-                                          "planned": planned, **ctx.provenance([display])})
+        fsio.atomic_write_json(
+            artefact,
+            {"job_id": ctx.job_id, "dry_run": True, "config": display, "planned": planned, **ctx.provenance([display])},
+        )
         ctx.artefact(artefact)
-        return JobResult(dry_run=True, figures={"inputs_planned": len(planned), "inputs": planned},
-                         summary_markdown=_summary(ctx, planned, dry_run=True))
+        return JobResult(
+            dry_run=True,
+            figures={"inputs_planned": len(planned), "inputs": planned},
+            summary_markdown=_summary(ctx, planned, dry_run=True),
+        )
     if not selected:
         figures = {"inputs_pulled": 0, "bytes_fetched": 0, "inputs": []}
         if opts.for_job and declared:
             # Normal for a job that reads nothing upstream (latency with probes only, verify).
-            ctx.note(f"no input of {display} is read by {opts.for_job} (each input's `jobs`; by default an "
-                     "incremental log is latency's, the rest weekly's and dashboard's)")
+            ctx.note(
+                f"no input of {display} is read by {opts.for_job} (each input's `jobs`; by default an "
+                "incremental log is latency's, the rest weekly's and dashboard's)"
+            )
             return JobResult(figures=figures)
         ctx.warn(f"{display} declares no inputs: nothing pulled")
         return JobResult(findings=["no_inputs_declared"], figures=figures)
@@ -122,8 +131,9 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
         fetched = _fetch_all(ctx, selected, stage_root, cursors, saved_inputs, environ)
         # Everything that can still refuse an input (digests, confinement) runs before the first install.
         records = [_record(ctx, item) for item in fetched]
-        destinations = [staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}")
-                        for item in fetched]
+        destinations = [
+            staging.confined(ws.root, item.spec.destination, what=f"inputs {item.spec.name}") for item in fetched
+        ]
         for item, destination in zip(fetched, destinations, strict=True):
             staging.install(item.staged, destination, stage_root / "old")
             if item.saved is not None:
@@ -139,17 +149,26 @@ def pull(ctx: JobContext, opts: PullOptions, environ: Mapping[str, str] = os.env
         ctx.artefact(state_path)
     pulled = _merge_record(ctx, records, selected)
     total = sum(r["bytes_fetched"] for r in records)
-    figures = {"inputs_pulled": len(records), "bytes_fetched": total,
-               "requests": sum(item.requests for item in fetched), "inputs": records}
-    return JobResult(findings=["logged_warnings"] if ctx.warnings else [], figures=figures,
-                     outputs={"pulled": ws.rel(pulled)}, summary_markdown=_summary(ctx, records, dry_run=False))
+    figures = {
+        "inputs_pulled": len(records),
+        "bytes_fetched": total,
+        "requests": sum(item.requests for item in fetched),
+        "inputs": records,
+    }
+    return JobResult(
+        findings=["logged_warnings"] if ctx.warnings else [],
+        figures=figures,
+        outputs={"pulled": ws.rel(pulled)},
+        summary_markdown=_summary(ctx, records, dry_run=False),
+    )
 
 
 Fetched = sources.Fetched
 
 
-def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cursors: dict, saved: dict,
-               environ: Mapping[str, str]) -> list[Fetched]:
+def _fetch_all(
+    ctx: JobContext, selected: list[InputSpec], stage_root: Path, cursors: dict, saved: dict, environ: Mapping[str, str]
+) -> list[Fetched]:
     out: list[Fetched] = []
     git: dict[tuple, sources.GitFetch] = {}
     artifacts: dict[tuple, tuple] = {}
@@ -167,11 +186,18 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
                     requests_before = fetcher.requests
                     bytes_before = fetcher.bytes_fetched
                     staged = fetcher.checkout(s["path"], slot, what)
-                    out.append(Fetched(spec, staged, sources.describe(spec, environ), {"commit": fetcher.commit},
-                                       fetcher.bytes_fetched - bytes_before, fetcher.requests - requests_before))
+                    out.append(
+                        Fetched(
+                            spec,
+                            staged,
+                            sources.describe(spec, environ),
+                            {"commit": fetcher.commit},
+                            fetcher.bytes_fetched - bytes_before,
+                            fetcher.requests - requests_before,
+                        )
+                    )
                 elif spec.kind == "artifact":
-                    out.append(sources.fetch_artifact(spec, slot, environ, _github_client_factory(environ),
-                                                      artifacts))
+                    out.append(sources.fetch_artifact(spec, slot, environ, _github_client_factory(environ), artifacts))
                 else:
                     out.append(_fetch_object(spec, slot, cursors, saved, environ))
             except (InputUnavailable, UnsafeInput) as exc:
@@ -189,11 +215,15 @@ def _fetch_all(ctx: JobContext, selected: list[InputSpec], stage_root: Path, cur
             staging.tree_digest(item.staged, what=f"inputs {item.spec.name}")  # refuses symlinks before install
             staging.fsync_tree(item.staged)
         elif item.staged.is_symlink():
-            raise UnsafeInput(f"inputs {item.spec.name}: {item.source} is a symlink; inputs hold regular files only",
-                              input=item.spec.name, source=item.source)
+            raise UnsafeInput(
+                f"inputs {item.spec.name}: {item.source} is a symlink; inputs hold regular files only",
+                input=item.spec.name,
+                source=item.source,
+            )
         elif not item.staged.is_file():
-            raise InputUnavailable(f"inputs {item.spec.name}: {item.source} gave no regular file",
-                                   input=item.spec.name, source=item.source)
+            raise InputUnavailable(
+                f"inputs {item.spec.name}: {item.source} gave no regular file", input=item.spec.name, source=item.source
+            )
         for note in item.notes:
             ctx.warn(note)
     return out
@@ -204,14 +234,33 @@ def _fetch_object(spec: InputSpec, slot: Path, cursors: dict, saved: dict, envir
     try:
         if spec.incremental:
             staged = slot / "file"
-            got = incremental.pull(source, cursors.get(spec.destination), (saved.get(spec.name) or {}), staged,
-                                   what=f"inputs {spec.name}")
-            notes = [f"inputs {spec.name}: {source.display} was rotated or truncated; fetched it whole and the "
-                     "latency job reads it from the start"] if got.rotated else []
-            return Fetched(spec, staged, source.display, got.identity, got.bytes_fetched, got.requests,
-                           incremental={"start": got.start, "end": got.total, "sha256_fetched": got.sha256,
-                                        "rotated": got.rotated},
-                           saved=got.saved, notes=notes)
+            got = incremental.pull(
+                source, cursors.get(spec.destination), (saved.get(spec.name) or {}), staged, what=f"inputs {spec.name}"
+            )
+            notes = (
+                [
+                    f"inputs {spec.name}: {source.display} was rotated or truncated; fetched it whole and the "
+                    "latency job reads it from the start"
+                ]
+                if got.rotated
+                else []
+            )
+            return Fetched(
+                spec,
+                staged,
+                source.display,
+                got.identity,
+                got.bytes_fetched,
+                got.requests,
+                incremental={
+                    "start": got.start,
+                    "end": got.total,
+                    "sha256_fetched": got.sha256,
+                    "rotated": got.rotated,
+                },
+                saved=got.saved,
+                notes=notes,
+            )
         if spec.kind == "s3" and "prefix" in spec.source:
             staged = slot / "dir"
             assert isinstance(source, sources.S3Source)
@@ -232,10 +281,19 @@ def _record(ctx: JobContext, item: Fetched) -> dict[str, Any]:
         sha, size, count = item.incremental["sha256_fetched"], item.staged.stat().st_size, 1
     else:
         sha, size, count = sha256_file(item.staged), item.staged.stat().st_size, 1
-    record = {"name": item.spec.name, "kind": item.spec.kind, "destination": item.spec.destination,
-              "source": secrets.redact(item.source), "identity": item.identity, "sha256": sha, "bytes": size,
-              "files": count, "bytes_fetched": item.bytes_fetched, "job_id": ctx.job_id,
-              "pulled_at": clock.iso(ctx.now)}
+    record = {
+        "name": item.spec.name,
+        "kind": item.spec.kind,
+        "destination": item.spec.destination,
+        "source": secrets.redact(item.source),
+        "identity": item.identity,
+        "sha256": sha,
+        "bytes": size,
+        "files": count,
+        "bytes_fetched": item.bytes_fetched,
+        "job_id": ctx.job_id,
+        "pulled_at": clock.iso(ctx.now),
+    }
     if item.incremental is not None:
         record["incremental"] = item.incremental
     return record
@@ -248,10 +306,19 @@ def _merge_record(ctx: JobContext, records: list[dict], selected: list[InputSpec
     kept = []
     if isinstance(previous, dict) and isinstance(previous.get("inputs"), list):
         names = {s.name for s in selected}
-        kept = [r for r in previous["inputs"] if isinstance(r, dict) and r.get("name") not in names
-                and ctx.workspace.path(str(r.get("destination", ""))).exists()]
-    doc = {"schema_version": "1.0.0", "job_id": ctx.job_id, "generated_at": clock.iso(ctx.now),
-           "inputs": sorted(kept + records, key=lambda r: r["name"])}
+        kept = [
+            r
+            for r in previous["inputs"]
+            if isinstance(r, dict)
+            and r.get("name") not in names
+            and ctx.workspace.path(str(r.get("destination", ""))).exists()
+        ]
+    doc = {
+        "schema_version": "1.0.0",
+        "job_id": ctx.job_id,
+        "generated_at": clock.iso(ctx.now),
+        "inputs": sorted(kept + records, key=lambda r: r["name"]),
+    }
     schemas.validate("inputs_pulled", doc, what=PULLED)
     fsio.atomic_write_json(path, doc)
     ctx.artefact(path)
@@ -260,11 +327,17 @@ def _merge_record(ctx: JobContext, records: list[dict], selected: list[InputSpec
 
 def _summary(ctx: JobContext, rows: list[dict], *, dry_run: bool) -> str:
     title = "Inputs to pull (dry run)" if dry_run else "Inputs pulled"
-    lines = [f"## {title} `{ctx.job_id}`", "", "| input | kind | destination | source | identity | bytes fetched |",
-             "| --- | --- | --- | --- | --- | ---: |"]
+    lines = [
+        f"## {title} `{ctx.job_id}`",
+        "",
+        "| input | kind | destination | source | identity | bytes fetched |",
+        "| --- | --- | --- | --- | --- | ---: |",
+    ]
     for r in rows:
         identity = r.get("identity") or {}
         shown = identity.get("commit") or identity.get("etag") or identity.get("artifact_id") or ""
-        lines.append(f"| {markdown.cell(r['name'])} | {r['kind']} | `{markdown.cell(r['destination'])}` | "
-                     f"{markdown.cell(r['source'])} | {markdown.cell(str(shown))} | {r.get('bytes_fetched', '')} |")
+        lines.append(
+            f"| {markdown.cell(r['name'])} | {r['kind']} | `{markdown.cell(r['destination'])}` | "
+            f"{markdown.cell(r['source'])} | {markdown.cell(str(shown))} | {r.get('bytes_fetched', '')} |"
+        )
     return "\n".join(lines) + "\n"

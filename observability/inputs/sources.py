@@ -65,8 +65,13 @@ def _secret(name: str, environ: Mapping[str, str], where: str) -> secrets.Secret
 
 def plan(spec: InputSpec, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """What a dry run lists for one input (no network)."""
-    return {"name": spec.name, "kind": spec.kind, "destination": spec.destination, "incremental": spec.incremental,
-            "source": describe(spec, environ)}
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "destination": spec.destination,
+        "incremental": spec.incremental,
+        "source": describe(spec, environ),
+    }
 
 
 def describe(spec: InputSpec, environ: Mapping[str, str] = os.environ) -> str:
@@ -86,8 +91,9 @@ def describe(spec: InputSpec, environ: Mapping[str, str] = os.environ) -> str:
 
 # --- repository ----------------------------------------------------------------------------------
 
+
 def _git_url(url: str) -> str:
-    return url[len("git+"):] if url.startswith("git+") else url
+    return url[len("git+") :] if url.startswith("git+") else url
 
 
 class GitFetch:
@@ -109,8 +115,9 @@ class GitFetch:
             header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token.value}".encode()).decode()
             secrets.register(header)
             secrets.register(header.split()[-1])
-            env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"http.{self.remote}.extraheader",
-                       GIT_CONFIG_VALUE_0=header)
+            env.update(
+                GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"http.{self.remote}.extraheader", GIT_CONFIG_VALUE_0=header
+            )
         self._env = env
         self.commit: str | None = None
         self.bytes_fetched = 0
@@ -121,13 +128,20 @@ class GitFetch:
         if work_tree is not None:
             env["GIT_WORK_TREE"] = str(work_tree)
         try:
-            done = subprocess.run(["git", *args], capture_output=True, env=env, timeout=GIT_TIMEOUT_SECONDS,
-                                  check=False, cwd=str(work_tree or self._dir))
+            done = subprocess.run(
+                ["git", *args],
+                capture_output=True,
+                env=env,
+                timeout=GIT_TIMEOUT_SECONDS,
+                check=False,
+                cwd=str(work_tree or self._dir),
+            )
         except FileNotFoundError:
             raise InputUnavailable(f"{self.what}: git is not installed") from None
         except subprocess.TimeoutExpired:
-            raise InputUnavailable(f"{self.what}: git timed out after {GIT_TIMEOUT_SECONDS} s "
-                                   f"({what}, {self.display})") from None
+            raise InputUnavailable(
+                f"{self.what}: git timed out after {GIT_TIMEOUT_SECONDS} s ({what}, {self.display})"
+            ) from None
         if check and done.returncode != 0:
             err = secrets.redact(done.stderr.decode("utf-8", "replace").strip()[-400:])
             raise InputUnavailable(f"{self.what}: cannot {what} from {self.display} ({err})")
@@ -139,12 +153,23 @@ class GitFetch:
             self._git("remote", "add", "origin", self.remote, what="configure the remote")
             self._git("config", "remote.origin.promisor", "true", what="configure the remote")
             self._git("config", "remote.origin.partialclonefilter", "blob:none", what="configure the remote")
-            self._git("fetch", "--quiet", "--no-tags", "--depth=1", "--filter=blob:none", "origin",
-                      f"+{self.ref}:refs/observability/input", what=f"fetch {self.ref}")
+            self._git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--depth=1",
+                "--filter=blob:none",
+                "origin",
+                f"+{self.ref}:refs/observability/input",
+                what=f"fetch {self.ref}",
+            )
             self.requests += 1
             self.bytes_fetched += self._pack_bytes()
-            self.commit = self._git("rev-parse", "refs/observability/input^{commit}",
-                                    what="read the fetched commit").stdout.decode().strip()
+            self.commit = (
+                self._git("rev-parse", "refs/observability/input^{commit}", what="read the fetched commit")
+                .stdout.decode()
+                .strip()
+            )
         return self.commit
 
     def checkout(self, path: str, staged_root: Path, what: str | None = None) -> Path:
@@ -153,8 +178,9 @@ class GitFetch:
         commit = self.fetch()
         kind = self._git("cat-file", "-t", f"{commit}:{path}", what=f"find {path}", check=False)
         if kind.returncode != 0:
-            raise InputUnavailable(f"{self.what}: {path} does not exist at {self.ref} ({commit[:12]}) "
-                                   f"in {self.display}")
+            raise InputUnavailable(
+                f"{self.what}: {path} does not exist at {self.ref} ({commit[:12]}) in {self.display}"
+            )
         staged_root.mkdir(parents=True, exist_ok=True)
         before = self._pack_bytes()
         self._git("checkout", "--quiet", commit, "--", path, what=f"check out {path}", work_tree=staged_root)
@@ -171,6 +197,7 @@ class GitFetch:
 
 
 # --- https ---------------------------------------------------------------------------------------
+
 
 def _private_channel(url: str) -> bool:
     """https, or plain http to the loopback interface (nothing leaves the machine)."""
@@ -194,8 +221,10 @@ class HttpsSource:
         self.display = display_url(self.url)
         self.headers = {}
         if s.get("headers_env") and not _private_channel(self.url):
-            raise ConfigError(f"{where}: field https.headers_env: credentials are only sent over https:// "
-                              "(or to this machine, 127.0.0.1/localhost)")
+            raise ConfigError(
+                f"{where}: field https.headers_env: credentials are only sent over https:// "
+                "(or to this machine, 127.0.0.1/localhost)"
+            )
         for header, env_name in sorted((s.get("headers_env") or {}).items()):
             self.headers[header] = _secret(env_name, environ, f"{where}: field https.headers_env.{header}").value
         self.timeout = float(s.get("timeout_seconds", HTTP_TIMEOUT_SECONDS))
@@ -208,8 +237,13 @@ class HttpsSource:
 
         self.requests += 1
         try:
-            return self._session.get(self.url, headers={**self.headers, **headers}, timeout=self.timeout,
-                                     stream=stream, allow_redirects=not self.headers)
+            return self._session.get(
+                self.url,
+                headers={**self.headers, **headers},
+                timeout=self.timeout,
+                stream=stream,
+                allow_redirects=not self.headers,
+            )
         except requests.exceptions.RequestException as exc:
             raise InputUnavailable(f"{self.what}: cannot reach {self.display} ({type(exc).__name__})") from None
 
@@ -235,15 +269,17 @@ class HttpsSource:
             try:
                 sha, size = staging.write_stream(staged, response.iter_content(staging.CHUNK))
             except requests.exceptions.RequestException as exc:
-                raise InputUnavailable(f"{self.what}: download from {self.display} cut short "
-                                       f"({type(exc).__name__})") from None
+                raise InputUnavailable(
+                    f"{self.what}: download from {self.display} cut short ({type(exc).__name__})"
+                ) from None
             expected = response.headers.get("Content-Length")
             if expected is not None and expected.isdigit() and int(expected) != size:
                 raise InputUnavailable(f"{self.what}: {self.display} sent {size} of {expected} bytes")
             return sha, size, self._identity(response)
 
-    def get_range(self, start: int, end: int | None, *, if_match: str | None = None,
-                  if_none_match: str | None = None) -> incremental.RangeAnswer:
+    def get_range(
+        self, start: int, end: int | None, *, if_match: str | None = None, if_none_match: str | None = None
+    ) -> incremental.RangeAnswer:
         import requests
 
         headers = {"Range": f"bytes={start}-{'' if end is None else end}", "Accept-Encoding": "identity"}
@@ -274,6 +310,7 @@ def _content_range_total(value: str | None) -> int | None:
 
 
 # --- s3 ------------------------------------------------------------------------------------------
+
 
 class S3Source:
     """A key or a prefix of a bucket (endpoint OBS_S3_ENDPOINT_URL, credentials the AWS_* variables)."""
@@ -307,8 +344,11 @@ class S3Source:
 
     @staticmethod
     def _identity(response: dict) -> dict[str, Any]:
-        out = {"etag": response.get("ETag"), "version_id": response.get("VersionId"),
-               "last_modified": response["LastModified"].isoformat() if response.get("LastModified") else None}
+        out = {
+            "etag": response.get("ETag"),
+            "version_id": response.get("VersionId"),
+            "last_modified": response["LastModified"].isoformat() if response.get("LastModified") else None,
+        }
         return {k: v for k, v in out.items() if v and v != "null"}
 
     def _download(self, key: str, staged: Path) -> tuple[str, int, dict]:
@@ -319,8 +359,9 @@ class S3Source:
         except StorageError as exc:
             raise self._fail(exc, key) from None
         if size != response.get("ContentLength", size):
-            raise InputUnavailable(f"{self.what}: s3://{self.bucket}/{key} sent {size} of "
-                                   f"{response['ContentLength']} bytes")
+            raise InputUnavailable(
+                f"{self.what}: s3://{self.bucket}/{key} sent {size} of {response['ContentLength']} bytes"
+            )
         return sha, size, self._identity(response)
 
     def download(self, staged: Path) -> tuple[str, int, dict]:
@@ -343,14 +384,15 @@ class S3Source:
         if not keys:
             raise InputUnavailable(f"{self.what}: no objects under {self.display}")
         for key in sorted(keys):
-            rel = staging.safe_member(key[len(self.prefix):], what=f"{self.what} ({self.display})")
+            rel = staging.safe_member(key[len(self.prefix) :], what=f"{self.what} ({self.display})")
             sha, size, identity = self._download(key, staged_dir / rel)
             total += size
             objects.append({"key": key, "sha256": sha, **identity})
         return total, {"objects": objects}
 
-    def get_range(self, start: int, end: int | None, *, if_match: str | None = None,
-                  if_none_match: str | None = None) -> incremental.RangeAnswer:
+    def get_range(
+        self, start: int, end: int | None, *, if_match: str | None = None, if_none_match: str | None = None
+    ) -> incremental.RangeAnswer:
         kwargs: dict[str, Any] = {"Range": f"bytes={start}-{'' if end is None else end}"}
         if if_match:
             kwargs["IfMatch"] = if_match
@@ -363,8 +405,11 @@ class S3Source:
                 response = self._client.get_object(Bucket=self.bucket, Key=self.key, **kwargs)
                 body = response["Body"].read()
         except StorageError as exc:
-            for status, codes in ((304, ("304", "NotModified")), (412, ("412", "PreconditionFailed")),
-                                  (416, ("416", "InvalidRange"))):
+            for status, codes in (
+                (304, ("304", "NotModified")),
+                (412, ("412", "PreconditionFailed")),
+                (416, ("416", "InvalidRange")),
+            ):
                 if exc.code in codes or exc.status == status:
                     return incremental.RangeAnswer(status)
             raise self._fail(exc, self.key) from None
@@ -379,8 +424,10 @@ class S3Source:
 
 # --- artifact ------------------------------------------------------------------------------------
 
-def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str], client_factory,
-                   downloaded: dict | None = None) -> Fetched:
+
+def fetch_artifact(
+    spec: InputSpec, staged_root: Path, environ: Mapping[str, str], client_factory, downloaded: dict | None = None
+) -> Fetched:
     """Newest non-expired artifact named ``name`` (of ``workflow`` / ``branch`` when given), extracted.
 
     ``downloaded`` (shared by the inputs of one pull) keeps each archive, so several inputs taken
@@ -408,8 +455,10 @@ def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str
                 continue
             if s.get("branch") and run.get("head_branch") != s["branch"]:
                 continue
-            if chosen is None or (artifact.get("created_at") or "", artifact["id"]) > (chosen.get("created_at") or "",
-                                                                                       chosen["id"]):
+            if chosen is None or (artifact.get("created_at") or "", artifact["id"]) > (
+                chosen.get("created_at") or "",
+                chosen["id"],
+            ):
                 chosen = artifact
         if chosen is None:
             raise InputUnavailable(f"{what}: no unexpired artifact named {s['name']!r} in {display}")
@@ -439,8 +488,13 @@ def fetch_artifact(spec: InputSpec, staged_root: Path, environ: Mapping[str, str
 
 def _artifact_identity(chosen: dict) -> dict[str, Any]:
     run = chosen.get("workflow_run") or {}
-    identity = {"artifact_id": chosen["id"], "run_id": run.get("id"), "head_sha": run.get("head_sha"),
-                "digest": chosen.get("digest"), "created_at": chosen.get("created_at")}
+    identity = {
+        "artifact_id": chosen["id"],
+        "run_id": run.get("id"),
+        "head_sha": run.get("head_sha"),
+        "digest": chosen.get("digest"),
+        "created_at": chosen.get("created_at"),
+    }
     return {k: v for k, v in identity.items() if v}
 
 

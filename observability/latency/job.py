@@ -59,15 +59,19 @@ def _load_config(ctx: JobContext, opts: LatencyOptions) -> latency_config.Latenc
     return latency_config.load_latency(path, display=display, slo_ms=opts.slo_ms)
 
 
-def _inputs(ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, raw: Path) -> list[tuple[Path, str | None]]:
+def _inputs(
+    ctx: JobContext, opts: LatencyOptions, cfg: latency_config.LatencyConfig, raw: Path
+) -> list[tuple[Path, str | None]]:
     seen: set[Path] = set()
     out: list[tuple[Path, str | None]] = []
     for spec in [latency_config.InputSpec(p) for p in opts.inputs] + list(cfg.inputs):
         path = ctx.workspace.path(spec.path)
         key = path.resolve()
         if key == raw.resolve():
-            raise ConfigError(f"input {spec.path}: is the raw store this job writes; point the notifier log elsewhere "
-                              "or choose another raw store with --raw-output")
+            raise ConfigError(
+                f"input {spec.path}: is the raw store this job writes; point the notifier log elsewhere "
+                "or choose another raw store with --raw-output"
+            )
         if key not in seen:
             seen.add(key)
             out.append((path, spec.source or path.stem))
@@ -80,9 +84,15 @@ def _outputs_are_their_own(ws, paths: _Paths) -> None:
     the automation log (and appended samples to it)."""
     import os
 
-    owners = {"--raw-output": paths.raw, "--rollup-output": paths.rollup, "the latency state": paths.state,
-              "the rejects file": paths.rejects, "the automation log": ws.run_log,
-              "the automation log sequence": ws.run_sequence, "the job heartbeat": ws.heartbeat("latency")}
+    owners = {
+        "--raw-output": paths.raw,
+        "--rollup-output": paths.rollup,
+        "the latency state": paths.state,
+        "the rejects file": paths.rejects,
+        "the automation log": ws.run_log,
+        "the automation log sequence": ws.run_sequence,
+        "the job heartbeat": ws.heartbeat("latency"),
+    }
     real = {name: os.path.realpath(path) for name, path in owners.items()}
     archive = os.path.realpath(paths.archive)
     for option in ("--raw-output", "--rollup-output"):
@@ -90,11 +100,14 @@ def _outputs_are_their_own(ws, paths: _Paths) -> None:
         mine = real[option]
         for name, other in real.items():
             if name != option and other == mine:
-                raise ConfigError(f"{option} {ws.rel(owners[option])}: is {name} ({ws.rel(owners[name])}); "
-                                  "choose a file of its own")
+                raise ConfigError(
+                    f"{option} {ws.rel(owners[option])}: is {name} ({ws.rel(owners[name])}); choose a file of its own"
+                )
         if mine.startswith(archive + os.sep):
-            raise ConfigError(f"{option} {ws.rel(owners[option])}: is inside the raw archive "
-                              f"{ws.rel(paths.archive)}; choose a file of its own")
+            raise ConfigError(
+                f"{option} {ws.rel(owners[option])}: is inside the raw archive "
+                f"{ws.rel(paths.archive)}; choose a file of its own"
+            )
 
 
 def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[latency_config.ProbeSpec]:
@@ -111,8 +124,9 @@ def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[lat
             shown = repr(name) if sep and name else "(no NAME= before the URL)"
             raise ConfigError(f"--probe {shown}: expected NAME=URL with an http(s) URL")
         if not SOURCE_RE.fullmatch(name):  # the name is the samples' source (a CSV field)
-            raise ConfigError(f"--probe {name[:80]!r}: the name must match {SOURCE_RE.pattern} (it names the "
-                              "samples' source)")
+            raise ConfigError(
+                f"--probe {name[:80]!r}: the name must match {SOURCE_RE.pattern} (it names the samples' source)"
+            )
         out.append(latency_config.ProbeSpec(name, url, 10.0))
     names = [p.name for p in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -122,9 +136,18 @@ def _probes(opts: LatencyOptions, cfg: latency_config.LatencyConfig) -> list[lat
 
 
 def _fresh_state(now) -> dict:
-    return {"version": STATE_VERSION, "created_at": clock.iso(now), "cursors": {}, "raw_size": 0,
-            "rejects_size": 0, "hour_index": {}, "archived_before": None, "rotation": None,
-            "sources": {}, "alerts": {}}
+    return {
+        "version": STATE_VERSION,
+        "created_at": clock.iso(now),
+        "cursors": {},
+        "raw_size": 0,
+        "rejects_size": 0,
+        "hour_index": {},
+        "archived_before": None,
+        "rotation": None,
+        "sources": {},
+        "alerts": {},
+    }
 
 
 def _load_state(ctx: JobContext, path: Path) -> dict:
@@ -132,8 +155,10 @@ def _load_state(ctx: JobContext, path: Path) -> dict:
     if state is None:
         return {**_fresh_state(ctx.now), "adopt_files": True}
     if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS:
-        raise InputError(f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} (or older version-1) latency "
-                         "state; restore it with `observability state pull` or move it aside to rebuild")
+        raise InputError(
+            f"{ctx.workspace.rel(path)}: not a version-{STATE_VERSION} (or older version-1) latency "
+            "state; restore it with `observability state pull` or move it aside to rebuild"
+        )
     _check_shape(state, ctx.workspace.rel(path))
     state["version"] = STATE_VERSION  # the windows of a version-1 state are rewritten as strings this cycle
     return state
@@ -146,9 +171,12 @@ def _check_shape(state: dict, display: str) -> None:
     """Refuse a state whose containers or times are of the wrong type (hand-edited or damaged) as
     invalid_input naming the field, before anything is written; a source's windows are checked when
     they are read (observability.latency.slo)."""
+
     def bad(field: str, expected: str) -> InputError:
-        return InputError(f"{display}: field {field}: expected {expected}; restore the state with "
-                          "`observability state pull` or move it aside to rebuild")
+        return InputError(
+            f"{display}: field {field}: expected {expected}; restore the state with "
+            "`observability state pull` or move it aside to rebuild"
+        )
 
     for key in ("sources", "alerts", "cursors", "hour_index"):
         if state.get(key) is not None and not isinstance(state[key], dict):
@@ -318,16 +346,22 @@ def _append_rejects(ctx: JobContext, path: Path, rejects: list[Reject]) -> int:
 
 def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     ws = ctx.workspace
-    paths = _Paths(raw=ws.output_file(opts.raw_output, "--raw-output"), archive=ws.ops / "signal_latency_archive",
-                   state=ws.ops / "latency_state.json", rejects=ws.ops / "signal_latency_rejects.csv",
-                   rollup=ws.output_file(opts.rollup_output, "--rollup-output"), alerts_dir=ws.out / "latency_alerts")
+    paths = _Paths(
+        raw=ws.output_file(opts.raw_output, "--raw-output"),
+        archive=ws.ops / "signal_latency_archive",
+        state=ws.ops / "latency_state.json",
+        rejects=ws.ops / "signal_latency_rejects.csv",
+        rollup=ws.output_file(opts.rollup_output, "--rollup-output"),
+        alerts_dir=ws.out / "latency_alerts",
+    )
     _outputs_are_their_own(ws, paths)
     cfg = _load_config(ctx, opts)
     inputs = _inputs(ctx, opts, cfg, paths.raw)
     probes = _probes(opts, cfg)
     if not inputs and not probes:
-        raise ConfigError("nothing to sample: give --input or --probe, or list inputs/probes in "
-                          f"{latency_config.LATENCY_CONFIG}")
+        raise ConfigError(
+            f"nothing to sample: give --input or --probe, or list inputs/probes in {latency_config.LATENCY_CONFIG}"
+        )
     store = RawStore(paths.raw, paths.archive, ws.rel)
     state = _load_state(ctx, paths.state)
     adopted = bool(state.get("adopt_files"))
@@ -343,10 +377,16 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
         schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
     cycle.commit(read.cursors)
     rotated = _rotate(ctx, state, store, paths, opts)  # its own journaled step; a crash here is finished next run
-    counts = {"samples_read": len(read.new), "samples_written": len(held.fresh),
-              "duplicates_skipped": len(read.new) - len(held.fresh), "rejected_rows": len(read.rejects),
-              "rollups_written": len(rollup_rows), "rollups_dropped": rollups_dropped,
-              "breach_count": breaching_windows, "rotated": rotated}
+    counts = {
+        "samples_read": len(read.new),
+        "samples_written": len(held.fresh),
+        "duplicates_skipped": len(read.new) - len(held.fresh),
+        "rejected_rows": len(read.rejects),
+        "rollups_written": len(rollup_rows),
+        "rollups_dropped": rollups_dropped,
+        "breach_count": breaching_windows,
+        "rotated": rotated,
+    }
     return cycle.outcome(evaluator, alerts, counts)
 
 
@@ -385,8 +425,9 @@ class _Cycle:
         cursors = dict(self.state.get("cursors", {}))
         for path, default_source in self.inputs:
             rel = ws.rel(path)
-            got, bad, cursors[rel], notes = read_new(path, cursors.get(rel), rel=rel, default_source=default_source,
-                                                     now=now)
+            got, bad, cursors[rel], notes = read_new(
+                path, cursors.get(rel), rel=rel, default_source=default_source, now=now
+            )
             new.extend(got)
             rejects.extend(bad)
             for note in notes:
@@ -396,8 +437,10 @@ class _Cycle:
             ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
         if rejects:
             # Rows the job could not use are monitoring it did not do: the run says so (status warning).
-            ctx.warn(f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
-                     f"{rejects[0].reason[:120]}; see {ws.rel(self.paths.rejects)}")
+            ctx.warn(
+                f"{len(rejects)} input row(s) rejected, e.g. {rejects[0].input} line {rejects[0].line}: "
+                f"{rejects[0].reason[:120]}; see {ws.rel(self.paths.rejects)}"
+            )
         return _Read(new, rejects, cursors)
 
     def stored_for(self, new: list[Sample]) -> _Held:
@@ -405,8 +448,10 @@ class _Cycle:
         ws, rollups = self.ctx.workspace, self.rollups
         moved = rollups.migrate()
         if moved:
-            self.ctx.note(f"split {moved} rollup row(s) of the old single file {ws.rel(self.paths.rollup)} into "
-                          f"day files under {ws.rel(rollups.dir)}/")
+            self.ctx.note(
+                f"split {moved} rollup row(s) of the old single file {ws.rel(self.paths.rollup)} into "
+                f"day files under {ws.rel(rollups.dir)}/"
+            )
         index: dict[str, int] = self.state.setdefault("hour_index", {})
         touched_hours = {hour_key(s.timestamp) for s in new}
         # A deleted day file (or the whole directory) is rebuilt from the hours the raw store holds; hours
@@ -437,8 +482,9 @@ class _Cycle:
             self.ctx.artefact(paths.rejects)
 
     def _row(self, key: str, source: str, stats: Stats) -> RollupRow:
-        return row_from_stats(hour_label(key), source, stats,
-                              stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold))
+        return row_from_stats(
+            hour_label(key), source, stats, stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold)
+        )
 
     def update_rollups(self, held: _Held) -> tuple[dict, int]:
         """4. Rollups for the touched hours (hours already archived are frozen)."""
@@ -454,10 +500,13 @@ class _Cycle:
                 continue
             groups[(key, s.source)].append(s)
         if late_frozen:
-            self.ctx.warn(f"{late_frozen} late sample(s) belong to hours already archived; stored raw, "
-                          "rollups unchanged")
-        rollup_rows = {(hour_label(key), source): self._row(key, source, summarise(samples))
-                       for (key, source), samples in groups.items()}
+            self.ctx.warn(
+                f"{late_frozen} late sample(s) belong to hours already archived; stored raw, rollups unchanged"
+            )
+        rollup_rows = {
+            (hour_label(key), source): self._row(key, source, summarise(samples))
+            for (key, source), samples in groups.items()
+        }
         if held.rebuild:
             from observability.latency.recompute import hourly_stats
 
@@ -504,34 +553,69 @@ class _Cycle:
         ctx, opts, cfg, paths = self.ctx, self.opts, self.cfg, self.paths
         ws, now = ctx.workspace, ctx.now
         firing = [a for a in alerts if a["status"] == "firing"]
-        findings = [kind for kind, seen in (("alert_firing", firing), ("rows_rejected", counts["rejected_rows"]))
-                    if seen]
+        findings = [
+            kind for kind, seen in (("alert_firing", firing), ("rows_rejected", counts["rejected_rows"])) if seen
+        ]
         if alerts or opts.dry_run_alert:
             out = paths.alerts_dir / f"{ctx.job_id}.json"
-            fsio.atomic_write_json(out, {"job_id": ctx.job_id, "dry_run": opts.dry_run_alert, "alerts": alerts,
-                                         **ctx.provenance(sorted(ws.rel(p) for p, _ in self.inputs))})
+            fsio.atomic_write_json(
+                out,
+                {
+                    "job_id": ctx.job_id,
+                    "dry_run": opts.dry_run_alert,
+                    "alerts": alerts,
+                    **ctx.provenance(sorted(ws.rel(p) for p, _ in self.inputs)),
+                },
+            )
             ctx.artefact(out)
         sources = report.source_block(self.state, evaluator.alerts, cfg, now)
         raw_size = fsio.file_size(paths.raw)
         streak = max((s["breach_streak"] for s in sources), default=0)
-        last_breach = max((b for b in [*(a.get("last_breach_at") for a in alerts), report.last_breach(self.state),
-                                       ctx_previous_breach(ctx)] if b), default=None)
+        last_breach = max(
+            (
+                b
+                for b in [
+                    *(a.get("last_breach_at") for a in alerts),
+                    report.last_breach(self.state),
+                    ctx_previous_breach(ctx),
+                ]
+                if b
+            ),
+            default=None,
+        )
         figures = {
-            **counts, "breach_streak": streak, "raw_bytes": raw_size,
+            **counts,
+            "breach_streak": streak,
+            "raw_bytes": raw_size,
             "next_rotation_bytes": max(0, opts.max_raw_bytes - raw_size),
-            "slo_p95_ms": cfg.slo_p95_ms, "slo_source": cfg.slo_source, "pending_alerts": len(firing),
-            "stale_sources": sum(1 for s in sources if s["status"] == "stale"), "sources": sources,
+            "slo_p95_ms": cfg.slo_p95_ms,
+            "slo_source": cfg.slo_source,
+            "pending_alerts": len(firing),
+            "stale_sources": sum(1 for s in sources if s["status"] == "stale"),
+            "sources": sources,
         }
-        heartbeat = {"last_breach_at": last_breach, "breach_streak": streak, "pending_alerts": len(firing),
-                     "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes))}
-        chart_rows = self.rollups.chart_since(clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z",
-                                              report.charted(sources))
+        heartbeat = {
+            "last_breach_at": last_breach,
+            "breach_streak": streak,
+            "pending_alerts": len(firing),
+            "next_run_at": clock.iso(now + timedelta(minutes=cfg.cadence_minutes)),
+        }
+        chart_rows = self.rollups.chart_since(
+            clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z", report.charted(sources)
+        )
         status = derive_status(dry_run=opts.dry_run_alert, findings=findings)
         markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
         diagnostics = {"rejects_file": ws.rel(paths.rejects)} if counts["rejected_rows"] else {}
-        return JobResult(dry_run=opts.dry_run_alert, findings=findings, figures=figures, alerts=alerts,
-                         heartbeat=heartbeat, summary_markdown=markdown, diagnostics=diagnostics,
-                         outputs={"pending-alerts": str(len(firing)), "breach-streak": str(streak)})
+        return JobResult(
+            dry_run=opts.dry_run_alert,
+            findings=findings,
+            figures=figures,
+            alerts=alerts,
+            heartbeat=heartbeat,
+            summary_markdown=markdown,
+            diagnostics=diagnostics,
+            outputs={"pending-alerts": str(len(firing)), "breach-streak": str(streak)},
+        )
 
 
 def ctx_previous_breach(ctx: JobContext) -> str | None:
@@ -539,8 +623,9 @@ def ctx_previous_breach(ctx: JobContext) -> str | None:
 
 
 def _rotate(ctx: JobContext, state: dict, store: RawStore, paths: _Paths, opts: LatencyOptions) -> list[str]:
-    plan = store.plan_cutoff(state.get("hour_index", {}), fsio.file_size(paths.raw), ctx.now,
-                             opts.raw_retention_days, opts.max_raw_bytes)
+    plan = store.plan_cutoff(
+        state.get("hour_index", {}), fsio.file_size(paths.raw), ctx.now, opts.raw_retention_days, opts.max_raw_bytes
+    )
     if plan is None:
         return []
     cutoff, reason = plan

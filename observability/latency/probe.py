@@ -18,7 +18,9 @@ def probe(name: str, url: str, timeout: float, now: datetime, session=None) -> S
     getter = session or requests
     started = time.perf_counter()
     try:
-        response = getter.get(url, timeout=timeout, allow_redirects=False, headers={"User-Agent": "observability-probe"})
+        response = getter.get(
+            url, timeout=timeout, allow_redirects=False, headers={"User-Agent": "observability-probe"}
+        )
         elapsed = (time.perf_counter() - started) * 1000.0
         response.close()
         if 200 <= response.status_code < 300:

@@ -49,7 +49,8 @@ def format_rows(samples: Iterable[Sample]) -> list[bytes]:
             continue
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(
-            [iso(s.timestamp), s.source, f"{s.latency_ms:.3f}", s.status, s.detail])
+            [iso(s.timestamp), s.source, f"{s.latency_ms:.3f}", s.status, s.detail]
+        )
         out.append(buffer.getvalue().encode("utf-8"))
     return out
 
@@ -129,14 +130,18 @@ class RawStore:
         if size:
             with open(self.path, "rb") as handle:
                 head = handle.read(len(HEADER_BYTES))
-            if head != HEADER_BYTES[:len(head)]:
+            if head != HEADER_BYTES[: len(head)]:
                 first = head.split(b"\n")[0][:60]
-                if first.rstrip(b"\r").lower() in (b"timestamp_utc,latency_ms,status,detail,source",
-                                                    b"signal_id,ts_emit,ts_ack,status,detail"):
+                if first.rstrip(b"\r").lower() in (
+                    b"timestamp_utc,latency_ms,status,detail,source",
+                    b"signal_id,ts_emit,ts_ack,status,detail",
+                ):
                     shown = self.rel(self.path)
-                    raise InputError(f"{shown}: line 1: is an upstream signal log (notifier format), not this job's "
-                                     f"raw sample store: move it (e.g. `mv {shown} logs/`) and read it with --input",
-                                     input=shown)
+                    raise InputError(
+                        f"{shown}: line 1: is an upstream signal log (notifier format), not this job's "
+                        f"raw sample store: move it (e.g. `mv {shown} logs/`) and read it with --input",
+                        input=shown,
+                    )
                 raise self._damaged(1, f"unexpected header {first!r}")
         line = 2
         for offset, record in self._records():
@@ -149,8 +154,9 @@ class RawStore:
 
     def _damaged(self, line: int, what: str) -> InputError:
         shown = self.rel(self.path)
-        return InputError(recovery.explain(f"{shown}: line {line}: {what}: the raw sample store is damaged", shown),
-                          input=shown)
+        return InputError(
+            recovery.explain(f"{shown}: line {line}: {what}: the raw sample store is damaged", shown), input=shown
+        )
 
     # -- appending -----------------------------------------------------------------------
     def append(self, samples: list[Sample], index: dict[str, int]) -> int:
@@ -169,8 +175,9 @@ class RawStore:
         return fsio.append_bytes(self.path, b"".join(chunks))
 
     # -- rotation ------------------------------------------------------------------------
-    def plan_cutoff(self, index: dict[str, int], size: int, now: datetime, retention_days: int,
-                    max_bytes: int) -> tuple[datetime, str] | None:
+    def plan_cutoff(
+        self, index: dict[str, int], size: int, now: datetime, retention_days: int, max_bytes: int
+    ) -> tuple[datetime, str] | None:
         """Hour boundary before which rows leave the raw file, and why; None when nothing is due."""
         if not index:
             return None
@@ -193,7 +200,9 @@ class RawStore:
             return retention_cut, "retention"
         return None
 
-    def begin_rotation(self, cutoff: datetime, reason: str, job_id: str, now: datetime, provenance: dict) -> dict | None:
+    def begin_rotation(
+        self, cutoff: datetime, reason: str, job_id: str, now: datetime, provenance: dict
+    ) -> dict | None:
         """Write the rewritten raw file and the archive aside; return the journal entry to commit.
 
         Rows are split at the byte level on their leading timestamp (our canonical ISO text sorts

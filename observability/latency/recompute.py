@@ -44,8 +44,11 @@ class _Groups:
         if not row or len(row) < 4:
             return
         stamp = row[0]
-        key = (stamp[:13], row[1]) if len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T" \
+        key = (
+            (stamp[:13], row[1])
+            if len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T"
             else _slow_key(stamp, row[1])
+        )
         if key is None:
             return
         try:
@@ -95,8 +98,15 @@ class _Groups:
         failures, errors = self.failures, self.errors
         for key, values in self.values.items():
             values.sort()
-            out[key] = Stats(len(values), failures.get(key, 0), errors.get(key, 0), percentile(values, 0.50),
-                             percentile(values, 0.95), percentile(values, 0.99), values[-1])
+            out[key] = Stats(
+                len(values),
+                failures.get(key, 0),
+                errors.get(key, 0),
+                percentile(values, 0.50),
+                percentile(values, 0.95),
+                percentile(values, 0.99),
+                values[-1],
+            )
         return out
 
 
@@ -166,5 +176,7 @@ def hourly_stats_duckdb(path: Path) -> dict[tuple[str, str], Stats]:
     finally:
         con.close()
     assert set(SUCCESS_STATUSES) == {"success", "ok", "stable"}  # the query spells them out
-    return {(hour, source): Stats(count, failures, errors, p50, p95, p99, top)
-            for hour, source, count, failures, errors, p50, p95, p99, top in rows}
+    return {
+        (hour, source): Stats(count, failures, errors, p50, p95, p99, top)
+        for hour, source, count, failures, errors, p50, p95, p99, top in rows
+    }

@@ -39,16 +39,18 @@ def source_block(state: dict, firing: dict, cfg: LatencyConfig, now: datetime) -
         else:
             streak = 0
         last = entry.get("last_sample_at")
-        out.append({
-            "source": source,
-            "timestamp_utc": last,
-            "age_seconds": age_seconds(parse_iso(last), now) if last else None,
-            "stale_after_hours": cfg.stale_after(source),
-            "latency_ms": entry.get("last_latency_ms"),
-            "p95_latency_ms": Window.unpack(latest[1]).p95_ms if latest else None,
-            "status": status,
-            "breach_streak": streak,
-        })
+        out.append(
+            {
+                "source": source,
+                "timestamp_utc": last,
+                "age_seconds": age_seconds(parse_iso(last), now) if last else None,
+                "stale_after_hours": cfg.stale_after(source),
+                "latency_ms": entry.get("last_latency_ms"),
+                "p95_latency_ms": Window.unpack(latest[1]).p95_ms if latest else None,
+                "status": status,
+                "breach_streak": streak,
+            }
+        )
     return out
 
 
@@ -70,8 +72,7 @@ def listed(sources: list[dict]) -> list[dict]:
     needing attention (alert severity, then stale, then silent) and then the highest latest-window p95."""
     if len(sources) <= MAX_LISTED:
         return sources
-    ranked = sorted(sources, key=lambda s: (_ATTENTION.get(s["status"], 4), -(s["p95_latency_ms"] or 0.0),
-                                            s["source"]))
+    ranked = sorted(sources, key=lambda s: (_ATTENTION.get(s["status"], 4), -(s["p95_latency_ms"] or 0.0), s["source"]))
     return sorted(ranked[:MAX_LISTED], key=lambda s: s["source"])
 
 
@@ -83,43 +84,68 @@ def charted(sources: list[dict]) -> set[str] | None:
 _ICON = {"ok": "🟢", "warning": "🟠", "critical": "🔴", "no_data": "⚪", "stale": "🟤"}
 
 
-def step_summary(job_id: str, status: str, figures: dict, alerts: list[dict], rows: Sequence[RollupRow | ChartPoint],
-                 cfg: LatencyConfig) -> str:
-    lines = [f"## Signal latency — {status}", "",
-             f"SLO p95 ≤ {cfg.slo_p95_ms:,.0f} ms ({figures['slo_source']}), failure rate ≤ "
-             f"{cfg.failure_rate_threshold:.0%}, {cfg.window_minutes}-min windows · job `{job_id}`", "",
-             f"**{figures['samples_written']}** new sample(s), **{figures['rejected_rows']}** rejected, "
-             f"**{figures['pending_alerts']}** alert(s) firing", "",
-             "| | source | last sample (UTC) | age | stale after | latency ms | window p95 ms | streak |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+def step_summary(
+    job_id: str,
+    status: str,
+    figures: dict,
+    alerts: list[dict],
+    rows: Sequence[RollupRow | ChartPoint],
+    cfg: LatencyConfig,
+) -> str:
+    lines = [
+        f"## Signal latency — {status}",
+        "",
+        f"SLO p95 ≤ {cfg.slo_p95_ms:,.0f} ms ({figures['slo_source']}), failure rate ≤ "
+        f"{cfg.failure_rate_threshold:.0%}, {cfg.window_minutes}-min windows · job `{job_id}`",
+        "",
+        f"**{figures['samples_written']}** new sample(s), **{figures['rejected_rows']}** rejected, "
+        f"**{figures['pending_alerts']}** alert(s) firing",
+        "",
+        "| | source | last sample (UTC) | age | stale after | latency ms | window p95 ms | streak |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     shown = listed(figures["sources"])
     for s in shown:
         latency = "" if s["latency_ms"] is None else f"{s['latency_ms']:,.0f}"
         p95 = "" if s["p95_latency_ms"] is None else f"{s['p95_latency_ms']:,.0f}"
-        lines.append(f"| {_ICON.get(s['status'], '')} {s['status']} | {cell(s['source'])} | "
-                     f"{s['timestamp_utc'] or 'never'} | {age_text(s['age_seconds']) if s['timestamp_utc'] else '–'} | "
-                     f"{s['stale_after_hours']} h | {latency} | {p95} | {s['breach_streak']} |")
+        lines.append(
+            f"| {_ICON.get(s['status'], '')} {s['status']} | {cell(s['source'])} | "
+            f"{s['timestamp_utc'] or 'never'} | {age_text(s['age_seconds']) if s['timestamp_utc'] else '–'} | "
+            f"{s['stale_after_hours']} h | {latency} | {p95} | {s['breach_streak']} |"
+        )
     if len(shown) < len(figures["sources"]):
-        lines += ["", f"_{len(shown)} of {len(figures['sources'])} sources shown (those needing attention, then the "
-                      f"highest window p95); every source is in the run's JSON `sources`._"]
+        lines += [
+            "",
+            f"_{len(shown)} of {len(figures['sources'])} sources shown (those needing attention, then the "
+            f"highest window p95); every source is in the run's JSON `sources`._",
+        ]
     if alerts:
         lines += ["", "### Alerts", "", "| severity | status | source | message |", "|---|---|---|---|"]
         for a in alerts:
-            lines.append(f"| {a['severity']} | {a['status']} ({a['transition']}) | {cell(a['source'])} | "
-                         f"{cell(a['message'])} |")
+            lines.append(
+                f"| {a['severity']} | {a['status']} ({a['transition']}) | {cell(a['source'])} | {cell(a['message'])} |"
+            )
     hours = sorted({r.hour_utc for r in rows})
     if hours:
         series: dict[str, dict[str, float | None]] = {}
         for r in rows:
             series.setdefault(r.source, {})[r.hour_utc] = r.p95_ms
         lines += ["", "### p95 latency, last 24 h (ms)", ""]
-        lines += xychart([h[11:13] for h in hours],
-                         {src: [vals.get(h) for h in hours] for src, vals in sorted(series.items())},
-                         y_label="p95 ms", threshold=cfg.slo_p95_ms)
-        table = ["| hour (UTC) | " + " | ".join(cell(s) for s in sorted(series)) + " |",
-                 "|---|" + "---:|" * len(series)]
+        lines += xychart(
+            [h[11:13] for h in hours],
+            {src: [vals.get(h) for h in hours] for src, vals in sorted(series.items())},
+            y_label="p95 ms",
+            threshold=cfg.slo_p95_ms,
+        )
+        table = [
+            "| hour (UTC) | " + " | ".join(cell(s) for s in sorted(series)) + " |",
+            "|---|" + "---:|" * len(series),
+        ]
         for h in hours:
-            table.append(f"| {h[:13]} | " + " | ".join(
-                "" if series[s].get(h) is None else f"{series[s][h]:,.0f}" for s in sorted(series)) + " |")
+            table.append(
+                f"| {h[:13]} | "
+                + " | ".join("" if series[s].get(h) is None else f"{series[s][h]:,.0f}" for s in sorted(series))
+                + " |"
+            )
         lines += ["", *details("Hourly p95 table", table)]
     return "\n".join(lines) + "\n"

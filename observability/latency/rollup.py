@@ -28,8 +28,18 @@ def hour_label(key: str) -> str:
 
 def row_from_stats(hour: str, source: str, stats: Stats, breach: bool) -> RollupRow:
     """The rollup row of one (hour, source) from its statistics."""
-    return RollupRow(hour, source, stats.count, stats.failure_count, stats.failure_rate, stats.p50_ms, stats.p95_ms,
-                     stats.p99_ms, stats.max_ms, breach)
+    return RollupRow(
+        hour,
+        source,
+        stats.count,
+        stats.failure_count,
+        stats.failure_rate,
+        stats.p50_ms,
+        stats.p95_ms,
+        stats.p99_ms,
+        stats.max_ms,
+        breach,
+    )
 
 
 def _previous_hour(hour: str, cache: dict[str, str]) -> str:
@@ -83,19 +93,26 @@ class RollupStore:
         except IsADirectoryError:
             raise InputError(f"{self.rel(self.legacy)}: is a directory, expected the rollup file") from None
         except UnicodeDecodeError as exc:
-            raise InputError(recovery.explain(f"{self.rel(self.legacy)}: not UTF-8 ({exc.reason})",
-                                              self.legacy)) from None
+            raise InputError(
+                recovery.explain(f"{self.rel(self.legacy)}: not UTF-8 ({exc.reason})", self.legacy)
+            ) from None
         lines = text.splitlines(keepends=True)
         if lines and lines[0] != HEADER:
-            raise InputError(recovery.explain(f"{self.rel(self.legacy)}: line 1: unexpected header "
-                                              f"{lines[0].strip()[:120]!r}", self.legacy))
+            raise InputError(
+                recovery.explain(
+                    f"{self.rel(self.legacy)}: line 1: unexpected header {lines[0].strip()[:120]!r}", self.legacy
+                )
+            )
         by_day: dict[str, list[str]] = {}
         for number, line in enumerate(lines[1:], start=2):
             if not line.endswith("\n"):
                 continue
             if line.count(",") < 2 or not DAY_FILE.fullmatch(line[:10] + ".csv"):
-                raise InputError(recovery.explain(f"{self.rel(self.legacy)}: line {number}: not a rollup row "
-                                                  f"{line[:80]!r}", self.legacy))
+                raise InputError(
+                    recovery.explain(
+                        f"{self.rel(self.legacy)}: line {number}: not a rollup row {line[:80]!r}", self.legacy
+                    )
+                )
             by_day.setdefault(line[:10], []).append(line)
         present = set(self.days())
         moved = 0
@@ -133,8 +150,9 @@ class RollupStore:
         except UnicodeDecodeError as exc:
             raise InputError(recovery.explain(f"{self.rel(path)}: not UTF-8 ({exc.reason})", path)) from None
         if lines and lines[0] != HEADER:
-            raise InputError(recovery.explain(f"{self.rel(path)}: line 1: unexpected header "
-                                              f"{lines[0].strip()[:120]!r}", path))
+            raise InputError(
+                recovery.explain(f"{self.rel(path)}: line 1: unexpected header {lines[0].strip()[:120]!r}", path)
+            )
         rows = []
         for number, line in enumerate(lines[1:], start=2):
             if not line.endswith("\n"):
@@ -151,8 +169,9 @@ class RollupStore:
         except InputError as exc:  # named here, not per row: the file name is only needed for the error
             number = 2 + self.load(day).index(line) if line in self.load(day) else "?"
             message = exc.message.split(": ", 1)[1]
-            raise InputError(recovery.explain(f"{self.rel(self.part(day))}: line {number}: {message}",
-                                              self.part(day))) from None
+            raise InputError(
+                recovery.explain(f"{self.rel(self.part(day))}: line {number}: {message}", self.part(day))
+            ) from None
 
     def _first_hour(self, day: str) -> str | None:
         """hour_utc of the first row of a partition, read from its first bytes only."""
@@ -164,7 +183,7 @@ class RollupStore:
                 head = handle.read(len(HEADER_BYTES) + 32)
         except FileNotFoundError:
             return None
-        row = head[len(HEADER_BYTES):]
+        row = head[len(HEADER_BYTES) :]
         return row[:20].decode("ascii", "replace") if len(row) >= 21 else None
 
     def chart_since(self, since: str, sources: set[str] | None = None) -> list[ChartPoint]:
@@ -179,7 +198,7 @@ class RollupStore:
                 points.extend(self._find_rows(day, since, sources))
                 continue
             for line in self.load(day):
-                if sources is not None and line[21:line.find(",", 21)] not in sources:
+                if sources is not None and line[21 : line.find(",", 21)] not in sources:
                     continue
                 if line[:20] >= since:
                     parts = line.split(",", 7)
@@ -202,8 +221,11 @@ class RollupStore:
         except UnicodeDecodeError as exc:
             raise InputError(recovery.explain(f"{self.rel(path)}: not UTF-8 ({exc.reason})", path)) from None
         if not text.startswith(HEADER):
-            raise InputError(recovery.explain(f"{self.rel(path)}: line 1: unexpected header "
-                                              f"{text.split(chr(10), 1)[0].strip()[:120]!r}", path))
+            raise InputError(
+                recovery.explain(
+                    f"{self.rel(path)}: line 1: unexpected header {text.split(chr(10), 1)[0].strip()[:120]!r}", path
+                )
+            )
         # One regex pass (a literal newline first: the engine skips to each line start at C speed); a line
         # without its newline is a torn tail, never written by an atomic rewrite, and ignored as load() does.
         names = "|".join(re.escape(name) for name in sorted(sources))
@@ -231,8 +253,9 @@ class RollupStore:
         return rows
 
     # -- updating --------------------------------------------------------------------------
-    def update(self, fresh: dict[tuple[str, str], RollupRow], now: datetime,
-               retention_days: int) -> tuple[list[RollupRow], int]:
+    def update(
+        self, fresh: dict[tuple[str, str], RollupRow], now: datetime, retention_days: int
+    ) -> tuple[list[RollupRow], int]:
         """Merge recomputed rows, drop expired ones, refresh streaks from the earliest change.
 
         Only partitions holding a recomputed hour are rewritten, plus the oldest one when rows
@@ -290,14 +313,19 @@ class RollupStore:
             if start is not None:
                 before = _previous_hour(start, hours)
                 if before[:10] == day:
-                    previous = {r.source: r.breach_streak for r in
-                                (self._parse(day, line) for line in kept if line[:20] == before)}
+                    previous = {
+                        r.source: r.breach_streak
+                        for r in (self._parse(day, line) for line in kept if line[:20] == before)
+                    }
                 elif carry is not None and carry_hour == before:
                     previous = carry
                 else:
-                    previous = {r.source: r.breach_streak for r in
-                                (self._parse(before[:10], line) for line in self.load(before[:10])
-                                 if line[:20] == before)}
+                    previous = {
+                        r.source: r.breach_streak
+                        for r in (
+                            self._parse(before[:10], line) for line in self.load(before[:10]) if line[:20] == before
+                        )
+                    }
                 last: dict[str, tuple[str, int]] = {s: (before, n) for s, n in previous.items()}
                 for row in ordered:
                     prior = last.get(row.source)
@@ -348,19 +376,25 @@ class RollupStore:
                 handle.seek(at)
                 chunk = handle.read(step) + chunk
                 first = chunk.find(b"\n")  # the first line in the chunk may be cut: judged once whole
-                whole = chunk[first + 1:] if at > len(HEADER_BYTES) else chunk
+                whole = chunk[first + 1 :] if at > len(HEADER_BYTES) else chunk
                 if whole and whole[:20].decode("ascii", "replace") < since:
                     break
         if not chunk.endswith(b"\n"):
             return None
         try:
-            text = (chunk[first + 1:] if at > len(HEADER_BYTES) else chunk).decode("utf-8")
+            text = (chunk[first + 1 :] if at > len(HEADER_BYTES) else chunk).decode("utf-8")
         except UnicodeDecodeError:
             return None
         return [line for line in text.splitlines(keepends=True) if line[:20] >= since]
 
-    def _append(self, day: str, changed: dict[tuple[str, str], RollupRow], cutoff: str, hours: dict[str, str],
-                written: list[RollupRow]) -> bool:
+    def _append(
+        self,
+        day: str,
+        changed: dict[tuple[str, str], RollupRow],
+        cutoff: str,
+        hours: dict[str, str],
+        written: list[RollupRow],
+    ) -> bool:
         """Rows of hours after every row of the newest day file, appended to it instead of rewriting it
         (the first cycle of each hour). False, with nothing written, when that does not hold.
 
@@ -379,8 +413,9 @@ class RollupStore:
             if line.count(",") < 2 or line[:10] != day:
                 self.load(day)  # reads the whole file: raises the error naming the damaged row's line
                 raise self._damaged(day, "?", line)
-        previous = {r.source: r.breach_streak for r in (self._parse(day, line) for line in tail)
-                    if r.hour_utc == before}
+        previous = {
+            r.source: r.breach_streak for r in (self._parse(day, line) for line in tail) if r.hour_utc == before
+        }
         last: dict[str, tuple[str, int]] = {src: (before, n) for src, n in previous.items()}
         ordered = sorted(changed.values(), key=lambda r: (r.hour_utc, r.source))
         for row in ordered:

@@ -39,7 +39,9 @@ class Window:
     def pack(self) -> str:
         """``"breach,p95_ms,failure_rate,errors,count"``: one JSON string per window in the state, which
         holds 96 windows per source (a list per window cost 2-3x more to read and write at 1,000 sources)."""
-        return f"{int(self.breach)},{round(self.p95_ms, 3)!r},{round(self.failure_rate, 4)!r},{self.errors},{self.count}"
+        return (
+            f"{int(self.breach)},{round(self.p95_ms, 3)!r},{round(self.failure_rate, 4)!r},{self.errors},{self.count}"
+        )
 
     @classmethod
     def unpack(cls, packed: str | list) -> Window:
@@ -87,8 +89,8 @@ def latest_window(windows: str | dict) -> tuple[str, str] | None:
         return key, windows[key]
     if not windows:
         return None
-    last = windows[windows.rfind(";") + 1:]
-    return last[:KEY_LEN], last[KEY_LEN + 1:]
+    last = windows[windows.rfind(";") + 1 :]
+    return last[:KEY_LEN], last[KEY_LEN + 1 :]
 
 
 def latest_breach(windows: str | dict) -> str | None:
@@ -96,16 +98,16 @@ def latest_breach(windows: str | dict) -> str | None:
     if isinstance(windows, dict):
         return max((k for k, v in windows.items() if breached(v)), default=None)
     at = windows.rfind("=1,")
-    return windows[at - KEY_LEN:at] if at >= 0 else None
+    return windows[at - KEY_LEN : at] if at >= 0 else None
 
 
 def prune_windows(windows: str, keep_from: str, keep: str | None) -> str:
     """The string form without windows starting before ``keep_from`` (except ``keep``), cut as text."""
     at, end, kept = 0, len(windows), ""
-    while at < end and windows[at:at + KEY_LEN] < keep_from:
+    while at < end and windows[at : at + KEY_LEN] < keep_from:
         nxt = windows.find(";", at)
         nxt = end if nxt < 0 else nxt
-        if windows[at:at + KEY_LEN] == keep:
+        if windows[at : at + KEY_LEN] == keep:
             kept = windows[at:nxt]
         at = nxt + 1
     if not at:
@@ -114,8 +116,7 @@ def prune_windows(windows: str, keep_from: str, keep: str | None) -> str:
     return f"{kept};{rest}" if kept and rest else (kept or rest)
 
 
-def streak_at(windows: dict, key: str | None = None, *,
-              max_gap: timedelta | None = None) -> tuple[int, str | None]:
+def streak_at(windows: dict, key: str | None = None, *, max_gap: timedelta | None = None) -> tuple[int, str | None]:
     """Consecutive breaching windows ending at ``key`` (default: the latest) and the first of them.
 
     Windows without samples are skipped (a sparse source still builds a streak), but not across a
@@ -164,9 +165,11 @@ class Evaluator:
             try:
                 found = self._open[source] = decode_windows(entry.get("windows") or {})
             except (AttributeError, TypeError, ValueError, IndexError):
-                raise InputError(f"{self.where}: field sources.{source}.windows: not a windows string "
-                                 "(\"<start>=<breach>,<p95_ms>,<failure_rate>,<errors>,<count>;...\"); restore the "
-                                 "state with `observability state pull` or move it aside to rebuild") from None
+                raise InputError(
+                    f"{self.where}: field sources.{source}.windows: not a windows string "
+                    '("<start>=<breach>,<p95_ms>,<failure_rate>,<errors>,<count>;..."); restore the '
+                    "state with `observability state pull` or move it aside to rebuild"
+                ) from None
         return found
 
     # -- inputs ---------------------------------------------------------------------------
@@ -176,7 +179,8 @@ class Evaluator:
         entry = self.sources.setdefault(source, {})
         breach = stats.breaches(self.cfg.slo_p95_ms, self.cfg.failure_rate_threshold)
         self.windows(source)[iso(window_start)] = Window(
-            breach, stats.p95_ms, stats.failure_rate, stats.error_count, stats.count).pack()
+            breach, stats.p95_ms, stats.failure_rate, stats.error_count, stats.count
+        ).pack()
         entry["touched"] = True
 
     def saw(self, source: str, last_sample) -> None:
@@ -184,8 +188,9 @@ class Evaluator:
         previous = entry.get("last_sample_at")
         stamp = iso(last_sample.timestamp)
         if previous is None or stamp >= previous:
-            entry.update(last_sample_at=stamp, last_latency_ms=round(last_sample.latency_ms, 3),
-                         last_status=last_sample.status)
+            entry.update(
+                last_sample_at=stamp, last_latency_ms=round(last_sample.latency_ms, 3), last_status=last_sample.status
+            )
 
     # -- evaluation -----------------------------------------------------------------------
     def run(self) -> None:
@@ -198,8 +203,12 @@ class Evaluator:
             if source not in self._open and not entry.get("touched") and (stored is None or isinstance(stored, str)):
                 text = stored or ""
                 latest = latest_window(text)
-                if latest is None or (stepped is not None and latest[0] <= stepped and latest[1].count(",") == 4
-                                      and text[-len(latest[1]) - 1] == "="):
+                if latest is None or (
+                    stepped is not None
+                    and latest[0] <= stepped
+                    and latest[1].count(",") == 4
+                    and text[-len(latest[1]) - 1] == "="
+                ):
                     # Nothing new to step (its alert, if any, is unchanged): only expiry, cut from the text.
                     episode = episodes.get(source)
                     keep_from = min(horizon, episode) if episode is not None else horizon
@@ -242,8 +251,14 @@ class Evaluator:
         if alert is None:
             if severity is None:
                 return
-            alert = self.alerts[fp] = {"id": fp, "rule": "latency_slo", "source": source, "severity": severity,
-                                       "started_at": first, "breach_count": 0}
+            alert = self.alerts[fp] = {
+                "id": fp,
+                "rule": "latency_slo",
+                "source": source,
+                "severity": severity,
+                "started_at": first,
+                "breach_count": 0,
+            }
             self.resolved.pop(fp, None)
         if streak == 0:
             if key >= alert["last_breach_at"]:
@@ -290,8 +305,13 @@ class Evaluator:
             last = entry.get("last_sample_at")
             stale_limit = timedelta(hours=self.cfg.stale_after(source))
             no_data, stale = longer(last, limit), longer(last, stale_limit)
-            if not (no_data or stale or ("no_data", source) in alerting or ("stale", source) in alerting
-                    or "stale_since" in entry):
+            if not (
+                no_data
+                or stale
+                or ("no_data", source) in alerting
+                or ("stale", source) in alerting
+                or "stale_since" in entry
+            ):
                 continue  # heard from recently, nothing firing: nothing to change
             since = parse_iso(last) if last else self.created_at
             silent = self.now - since
@@ -301,21 +321,33 @@ class Evaluator:
                 stale_since = parse_iso(entry.setdefault("stale_since", iso(self.now)))
                 if fp in self.alerts:
                     superseded = self.alerts.pop(fp)
-                    superseded.update(status="resolved", resolved_at=iso(self.now),
-                                      evidence={**evidence, "superseded_by": "stale"})
+                    superseded.update(
+                        status="resolved", resolved_at=iso(self.now), evidence={**evidence, "superseded_by": "stale"}
+                    )
                     self.resolved[fp] = superseded
                 keep = timedelta(days=self.cfg.drop_stale_after_days)
                 if source not in configured and keep and self.now - stale_since > keep:
                     del self.sources[source]
                     if stale_fp in self.alerts:
                         alert = self.alerts.pop(stale_fp)
-                        alert.update(status="resolved", resolved_at=iso(self.now), evidence={**evidence, "dropped": True})
+                        alert.update(
+                            status="resolved", resolved_at=iso(self.now), evidence={**evidence, "dropped": True}
+                        )
                         self.resolved[stale_fp] = alert
                     continue
-                alert = self.alerts.setdefault(stale_fp, {
-                    "id": stale_fp, "rule": "stale", "source": source, "severity": "warning",
-                    "started_at": iso(since + stale_limit), "breach_count": 0, "breach_streak": 0,
-                    "last_breach_at": None})
+                alert = self.alerts.setdefault(
+                    stale_fp,
+                    {
+                        "id": stale_fp,
+                        "rule": "stale",
+                        "source": source,
+                        "severity": "warning",
+                        "started_at": iso(since + stale_limit),
+                        "breach_count": 0,
+                        "breach_streak": 0,
+                        "last_breach_at": None,
+                    },
+                )
                 alert["evidence"] = {**evidence, "stale_after_hours": self.cfg.stale_after(source)}
                 self.resolved.pop(stale_fp, None)
                 continue
@@ -325,9 +357,19 @@ class Evaluator:
                 alert.update(status="resolved", resolved_at=last, evidence={"last_sample_at": last})
                 self.resolved[stale_fp] = alert
             if no_data:
-                alert = self.alerts.setdefault(fp, {"id": fp, "rule": "no_data", "source": source,
-                                                    "severity": "warning", "started_at": iso(since + limit),
-                                                    "breach_count": 0, "breach_streak": 0, "last_breach_at": None})
+                alert = self.alerts.setdefault(
+                    fp,
+                    {
+                        "id": fp,
+                        "rule": "no_data",
+                        "source": source,
+                        "severity": "warning",
+                        "started_at": iso(since + limit),
+                        "breach_count": 0,
+                        "breach_streak": 0,
+                        "last_breach_at": None,
+                    },
+                )
                 alert["evidence"] = evidence
                 self.resolved.pop(fp, None)
             elif fp in self.alerts:
@@ -356,13 +398,21 @@ class Evaluator:
     def _item(self, alert: dict, transition: str) -> dict:
         cfg = self.cfg
         item = alertitem.item(
-            id=alert["id"], rule=alert["rule"], source=alert["source"], severity=alert["severity"],
-            status=alert.get("status", "firing"), transition=transition,
-            breach_streak=int(alert.get("breach_streak", 0)), breach_count=int(alert.get("breach_count", 0)),
-            last_breach_at=alert.get("last_breach_at"), started_at=alert["started_at"],
-            resolved_at=alert.get("resolved_at"), owner=cfg.owner,
+            id=alert["id"],
+            rule=alert["rule"],
+            source=alert["source"],
+            severity=alert["severity"],
+            status=alert.get("status", "firing"),
+            transition=transition,
+            breach_streak=int(alert.get("breach_streak", 0)),
+            breach_count=int(alert.get("breach_count", 0)),
+            last_breach_at=alert.get("last_breach_at"),
+            started_at=alert["started_at"],
+            resolved_at=alert.get("resolved_at"),
+            owner=cfg.owner,
             evidence={**alert.get("evidence", {}), "slo_p95_ms": cfg.slo_p95_ms},
-            message="", next_action="",  # worded from the item itself, just below
+            message="",
+            next_action="",  # worded from the item itself, just below
         )
         item["message"], item["next_action"] = _describe(item, cfg)
         return item
@@ -377,29 +427,42 @@ def _describe(item: dict, cfg: LatencyConfig) -> tuple[str, str]:
     if item["rule"] == "stale":
         anchor = f"{cfg.runbook.split('#')[0]}#latency-stale"
         if item["status"] == "resolved" and evidence.get("dropped"):
-            return (f"{source}: dropped from the latency state {cfg.drop_stale_after_days} day(s) after it turned "
-                    f"stale (not listed in `sources`; last sample {evidence.get('last_sample_at') or 'never'})", anchor)
+            return (
+                f"{source}: dropped from the latency state {cfg.drop_stale_after_days} day(s) after it turned "
+                f"stale (not listed in `sources`; last sample {evidence.get('last_sample_at') or 'never'})",
+                anchor,
+            )
         if item["status"] == "resolved":
             return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
         age = age_text(int(evidence.get("silent_minutes", 0)) * 60)
-        return (f"{source}: stale — no latency sample for {age} (last: {evidence.get('last_sample_at') or 'never'}), "
-                f"longer than stale_after_hours {evidence.get('stale_after_hours')}",
-                f"Restart the {source} feed or its notifier; if the feed is retired remove it from `sources` "
-                f"(unlisted sources are dropped {cfg.drop_stale_after_days} day(s) after turning stale); see {anchor}")
+        return (
+            f"{source}: stale — no latency sample for {age} (last: {evidence.get('last_sample_at') or 'never'}), "
+            f"longer than stale_after_hours {evidence.get('stale_after_hours')}",
+            f"Restart the {source} feed or its notifier; if the feed is retired remove it from `sources` "
+            f"(unlisted sources are dropped {cfg.drop_stale_after_days} day(s) after turning stale); see {anchor}",
+        )
     if item["rule"] == "no_data":
         anchor = f"{cfg.runbook.split('#')[0]}#latency-no-data"  # anchors of docs/runbook.md
         if item["status"] == "resolved" and evidence.get("superseded_by") == "stale":
-            return (f"{source}: silent longer than its stale limit; now tracked by the stale alert "
-                    f"(last sample {evidence.get('last_sample_at') or 'never'})", anchor)
+            return (
+                f"{source}: silent longer than its stale limit; now tracked by the stale alert "
+                f"(last sample {evidence.get('last_sample_at') or 'never'})",
+                anchor,
+            )
         if item["status"] == "resolved":
             return f"{source}: samples arriving again (last at {evidence.get('last_sample_at')})", anchor
         last = evidence.get("last_sample_at") or "never"
-        return (f"{source}: no latency sample for {evidence.get('silent_minutes')} min (last: {last})",
-                f"Check that the {source} feed and its notifier are running; see {anchor}")
+        return (
+            f"{source}: no latency sample for {evidence.get('silent_minutes')} min (last: {last})",
+            f"Check that the {source} feed and its notifier are running; see {anchor}",
+        )
     anchor = f"{cfg.runbook.split('#')[0]}#latency-slo-breach"
     if item["status"] == "resolved":
-        return (f"{source}: latency back within SLO at {item['resolved_at']} after {item['breach_count']} "
-                f"breaching {cfg.window_minutes}-min window(s) since {item['started_at']}", anchor)
+        return (
+            f"{source}: latency back within SLO at {item['resolved_at']} after {item['breach_count']} "
+            f"breaching {cfg.window_minutes}-min window(s) since {item['started_at']}",
+            anchor,
+        )
     reasons = []
     if evidence.get("p95_ms") is not None and evidence["p95_ms"] > cfg.slo_p95_ms:
         reasons.append(f"p95 {evidence['p95_ms']:.0f} ms > SLO {cfg.slo_p95_ms:.0f} ms")
@@ -408,6 +471,8 @@ def _describe(item: dict, cfg: LatencyConfig) -> tuple[str, str]:
     if evidence.get("error_samples"):
         reasons.append(f"{evidence['error_samples']} error sample(s)")
     why = "; ".join(reasons) or "SLO breach"
-    return (f"{source}: {why} — {item['breach_streak']} consecutive breaching {cfg.window_minutes}-min window(s), "
-            f"last at {item['last_breach_at']}",
-            f"Check {source} feed health and the notifier log; acknowledge the alert issue; see {anchor}")
+    return (
+        f"{source}: {why} — {item['breach_streak']} consecutive breaching {cfg.window_minutes}-min window(s), "
+        f"last at {item['last_breach_at']}",
+        f"Check {source} feed health and the notifier log; acknowledge the alert issue; see {anchor}",
+    )

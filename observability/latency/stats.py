@@ -48,5 +48,12 @@ def summarise(samples: Iterable) -> Stats:
         failures += not sample.ok
         errors += sample.is_error
     values.sort()
-    return Stats(len(values), failures, errors, percentile(values, 0.50), percentile(values, 0.95),
-                 percentile(values, 0.99), values[-1])
+    return Stats(
+        len(values),
+        failures,
+        errors,
+        percentile(values, 0.50),
+        percentile(values, 0.95),
+        percentile(values, 0.99),
+        values[-1],
+    )

@@ -73,13 +73,26 @@ def _error_name(exc: BaseException) -> str:
         root = outer
         if isinstance(root, (ConnectionResetError, ConnectionRefusedError, BrokenPipeError)):
             break
-    return f"network: {type(exc).__name__} ({type(root).__name__})" if root is not exc else f"network: {type(exc).__name__}"
+    return (
+        f"network: {type(exc).__name__} ({type(root).__name__})"
+        if root is not exc
+        else f"network: {type(exc).__name__}"
+    )
 
 
-def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str, checksum: str,
-            policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-            wall_clock: Callable[[], float] = time.time,
-            on_attempt: Callable[[Attempt], None] | None = None) -> DeliveryResult:
+def deliver(
+    url: str,
+    body: bytes,
+    keys: signing.SigningKeys,
+    *,
+    webhook_id: str,
+    checksum: str,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+    wall_clock: Callable[[], float] = time.time,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> DeliveryResult:
     """Deliver ``body`` to ``url``; each attempt is signed afresh with its own timestamp."""
     import requests
 
@@ -88,16 +101,20 @@ def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str
     with requests.Session() as session:
         for number in range(1, policy.max_attempts + 1):
             stamp = int(wall_clock())
-            headers = {"Content-Type": "application/json", "User-Agent": f"observability/{__version__}",
-                       **signing.headers(keys, webhook_id, stamp, body)}
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": f"observability/{__version__}",
+                **signing.headers(keys, webhook_id, stamp, body),
+            }
             t0 = time.perf_counter()
             status = None
             error = None
             retry_after = None
             excerpt = None
             try:
-                response = session.post(url, data=body, headers=headers, timeout=policy.timeout_seconds,
-                                        allow_redirects=False)
+                response = session.post(
+                    url, data=body, headers=headers, timeout=policy.timeout_seconds, allow_redirects=False
+                )
                 status = response.status_code
                 excerpt = _excerpt(response.text) if response.content else None
                 retry_after = response.headers.get("Retry-After")
@@ -118,9 +135,16 @@ def deliver(url: str, body: bytes, keys: signing.SigningKeys, *, webhook_id: str
                 else:
                     error = f"HTTP {status}"
             retryable = status is None or status == 429 or status >= 500
-            attempt = Attempt(number, status, elapsed, error, checksum, retryable,
-                              retry_after=secrets.redact(retry_after[:64]) if retry_after else None,
-                              response_body=excerpt)
+            attempt = Attempt(
+                number,
+                status,
+                elapsed,
+                error,
+                checksum,
+                retryable,
+                retry_after=secrets.redact(retry_after[:64]) if retry_after else None,
+                response_body=excerpt,
+            )
             result.attempts.append(attempt)
             if not retryable or number == policy.max_attempts:
                 if on_attempt:

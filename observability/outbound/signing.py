@@ -33,7 +33,7 @@ class SigningKeys:
 def key_of(secret: str, *, name: str = "webhook secret") -> bytes:
     """The HMAC key: the base64 part of a ``whsec_`` secret, else the secret's UTF-8 bytes."""
     if secret.startswith(WHSEC_PREFIX):
-        encoded = secret[len(WHSEC_PREFIX):]
+        encoded = secret[len(WHSEC_PREFIX) :]
         try:
             key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         except (binascii.Error, ValueError):
@@ -70,4 +70,3 @@ def headers(keys: SigningKeys, webhook_id: str, timestamp: int, body: bytes) -> 
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(standard_signature(k, webhook_id, timestamp, body) for k in keys.keys),
     }
-

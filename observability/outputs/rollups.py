@@ -25,8 +25,19 @@ from observability.errors import InputError
 from observability.upstream import values
 from observability.upstream.values import BadValue, Skips
 
-COLUMNS = ("hour_utc", "source", "count", "failure_count", "failure_rate", "p50_ms", "p95_ms", "p99_ms",
-           "max_ms", "breach_flag", "breach_streak")
+COLUMNS = (
+    "hour_utc",
+    "source",
+    "count",
+    "failure_count",
+    "failure_rate",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "breach_flag",
+    "breach_streak",
+)
 HEADER = ",".join(COLUMNS) + "\n"
 
 
@@ -50,8 +61,19 @@ class RollupRow:
         if len(parts) != len(COLUMNS):
             raise InputError(f"{where}: expected {len(COLUMNS)} fields, found {len(parts)}")
         try:
-            return cls(parts[0], parts[1], int(parts[2]), int(parts[3]), float(parts[4]), float(parts[5]),
-                       float(parts[6]), float(parts[7]), float(parts[8]), parts[9] == "true", int(parts[10]))
+            return cls(
+                parts[0],
+                parts[1],
+                int(parts[2]),
+                int(parts[3]),
+                float(parts[4]),
+                float(parts[5]),
+                float(parts[6]),
+                float(parts[7]),
+                float(parts[8]),
+                parts[9] == "true",
+                int(parts[10]),
+            )
         except ValueError as exc:
             raise InputError(f"{where}: {exc}") from None
 
@@ -59,9 +81,11 @@ class RollupRow:
         return {c: getattr(self, c) for c in COLUMNS}
 
     def line(self) -> str:
-        return (f"{self.hour_utc},{self.source},{self.count},{self.failure_count},{self.failure_rate:.4f},"
-                f"{self.p50_ms:.3f},{self.p95_ms:.3f},{self.p99_ms:.3f},{self.max_ms:.3f},"
-                f"{'true' if self.breach_flag else 'false'},{self.breach_streak}\n")
+        return (
+            f"{self.hour_utc},{self.source},{self.count},{self.failure_count},{self.failure_rate:.4f},"
+            f"{self.p50_ms:.3f},{self.p95_ms:.3f},{self.p99_ms:.3f},{self.max_ms:.3f},"
+            f"{'true' if self.breach_flag else 'false'},{self.breach_streak}\n"
+        )
 
 
 HOUR = re.compile(r"\d{4}-\d\d-\d\dT\d\d:00:00Z")
@@ -115,9 +139,19 @@ def parse_row(line: str) -> RollupRow:
     except ValueError:
         return _checked(parts)
     # Chained comparisons are False for NaN, and `< _INF` excludes infinity.
-    if (count >= failures >= 0 and streak >= 0 and 0.0 <= rate <= 1.0 and 0.0 <= p50 < _INF
-            and 0.0 <= p95 < _INF and 0.0 <= p99 < _INF and 0.0 <= top < _INF and (flag == "true" or flag == "false")
-            and source and source.strip() == source and _is_hour(hour)):
+    if (
+        count >= failures >= 0
+        and streak >= 0
+        and 0.0 <= rate <= 1.0
+        and 0.0 <= p50 < _INF
+        and 0.0 <= p95 < _INF
+        and 0.0 <= p99 < _INF
+        and 0.0 <= top < _INF
+        and (flag == "true" or flag == "false")
+        and source
+        and source.strip() == source
+        and _is_hour(hour)
+    ):
         return RollupRow(hour, source, count, failures, rate, p50, p95, p99, top, flag == "true", streak)
     return _checked(parts)
 
@@ -160,10 +194,11 @@ def read_parts(path: Path) -> tuple[bytes, list[tuple[Path, bytes]]]:
         data = part.read_bytes()
         if not data.startswith(HEADER_BYTES):
             found = data.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
-            raise InputError(recovery.explain(f"{part.parent.name}/{part.name}: line 1: unexpected header {found!r}",
-                                              part))
-        parts.append((part, data[:data.rfind(b"\n") + 1]))  # a torn tail is never written by an atomic rewrite
-    return b"".join([HEADER_BYTES, *(data[len(HEADER_BYTES):] for _, data in parts)]), parts
+            raise InputError(
+                recovery.explain(f"{part.parent.name}/{part.name}: line 1: unexpected header {found!r}", part)
+            )
+        parts.append((part, data[: data.rfind(b"\n") + 1]))  # a torn tail is never written by an atomic rewrite
+    return b"".join([HEADER_BYTES, *(data[len(HEADER_BYTES) :] for _, data in parts)]), parts
 
 
 def parse_parts(parts: list[tuple[Path, bytes]], display: Callable[[Path], str]) -> tuple[list[RollupRow], list[str]]:

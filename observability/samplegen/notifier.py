@@ -30,8 +30,16 @@ class Episode:
     status: str | None = None
 
 
-def rows(start: datetime, end: datetime, sources: list[str], *, step: timedelta, seed: int = 7,
-         base_ms: float = 1800.0, episodes: tuple[Episode, ...] = ()) -> list[tuple[datetime, str, float, str, str]]:
+def rows(
+    start: datetime,
+    end: datetime,
+    sources: list[str],
+    *,
+    step: timedelta,
+    seed: int = 7,
+    base_ms: float = 1800.0,
+    episodes: tuple[Episode, ...] = (),
+) -> list[tuple[datetime, str, float, str, str]]:
     """(timestamp, source, latency_ms, status, detail) for every source at every step, time-ordered."""
     rng = random.Random(seed)
     out = []
@@ -76,14 +84,27 @@ def sample_workspace_logs(directory: Path) -> None:
     and a breach still under way at the end; plus a legacy-format notifier log."""
     day = timedelta(days=1)
     episodes = (
-        Episode("broker_api", SAMPLE_START + day + timedelta(hours=9), SAMPLE_START + day + timedelta(hours=10),
-                latency_ms=185000.0),
-        Episode("dukascopy", SAMPLE_START + 2 * day + timedelta(hours=3),
-                SAMPLE_START + 2 * day + timedelta(hours=3, minutes=20), status="error"),
+        Episode(
+            "broker_api",
+            SAMPLE_START + day + timedelta(hours=9),
+            SAMPLE_START + day + timedelta(hours=10),
+            latency_ms=185000.0,
+        ),
+        Episode(
+            "dukascopy",
+            SAMPLE_START + 2 * day + timedelta(hours=3),
+            SAMPLE_START + 2 * day + timedelta(hours=3, minutes=20),
+            status="error",
+        ),
         Episode("router_demo", SAMPLE_END - timedelta(minutes=50), SAMPLE_END, latency_ms=150000.0),
     )
-    data = rows(SAMPLE_START, SAMPLE_END, ["broker_api", "dukascopy", "router_demo"], step=timedelta(minutes=5),
-                episodes=episodes)
+    data = rows(
+        SAMPLE_START,
+        SAMPLE_END,
+        ["broker_api", "dukascopy", "router_demo"],
+        step=timedelta(minutes=5),
+        episodes=episodes,
+    )
     write_current(directory / "signal_notifier.csv", data)
     legacy = rows(SAMPLE_START, SAMPLE_END, ["notifier"], step=timedelta(minutes=15), seed=11, base_ms=900.0)
     write_legacy(directory / "signal_notifier.legacy.csv", legacy)

@@ -66,9 +66,14 @@ def read_pulled(root: Path) -> Pulled | None:
 
 
 def _write_pulled(ctx: JobContext, store: str, head: Head, files: Mapping[str, Entry], scope: Scope) -> None:
-    record = {"store": store, "generation": head.generation, "token": head.token, "job_id": ctx.job_id,
-              "pulled_at": clock.iso(clock.now()),
-              "files": {p: entry_dict(e) for p, e in sorted(files.items())}}
+    record = {
+        "store": store,
+        "generation": head.generation,
+        "token": head.token,
+        "job_id": ctx.job_id,
+        "pulled_at": clock.iso(clock.now()),
+        "files": {p: entry_dict(e) for p, e in sorted(files.items())},
+    }
     if not scope.everything:
         record["scope"] = scope.as_dict()
     # Compact: it lists every file of the snapshot (thousands after a year), and json's C encoder
@@ -82,8 +87,9 @@ def _fetch(store: Store, path: str, entry: Entry) -> tuple[bytes, int]:
     try:
         data = selection.decode(stored, entry.encoding)
     except ValueError as exc:
-        raise SnapshotCorrupt(f"{store.display}: {path}: stored blob is {exc}; nothing local was changed",
-                              path=path) from None
+        raise SnapshotCorrupt(
+            f"{store.display}: {path}: stored blob is {exc}; nothing local was changed", path=path
+        ) from None
     return _verified(store.display, path, entry, data), len(stored)
 
 
@@ -93,7 +99,8 @@ def _verified(display: str, path: str, entry: Entry, data: bytes) -> bytes:
         raise SnapshotCorrupt(
             f"{display}: {path} fails its checksum (expected sha256 {entry.sha256[:16]}… and {entry.size} bytes, "
             f"got {actual[:16]}… and {len(data)} bytes); nothing local was changed",
-            path=path)
+            path=path,
+        )
     return data
 
 
@@ -118,8 +125,9 @@ def _base(ctx: JobContext, display: str) -> tuple[int, dict[str, Entry], Scope]:
     return pulled.generation, dict(pulled.files), pulled.scope
 
 
-def local_changes(base: Mapping[str, Entry], local: Mapping[str, Entry],
-                  scope: Scope) -> tuple[set[str], dict[str, Entry]]:
+def local_changes(
+    base: Mapping[str, Entry], local: Mapping[str, Entry], scope: Scope
+) -> tuple[set[str], dict[str, Entry]]:
     """The paths this run changed within ``scope``, and the snapshot it would commit over ``base``.
 
     A pulled file that is gone locally was deleted; a file the scope only writes (never pulled)
@@ -148,6 +156,7 @@ def _remove(root: Path, path: str) -> None:
 
 # --- init ---------------------------------------------------------------------------------------
 
+
 def init(ctx: JobContext, options: StateOptions) -> JobResult:
     """Create the store named by ``options.store`` (its marker); an existing store is left as it is."""
     store = open_store(options.store, options.environ)
@@ -159,13 +168,19 @@ def init(ctx: JobContext, options: StateOptions) -> JobResult:
         ctx.note(f"created the state store {store.display}; pulls start empty (no sample data)")
     else:
         ctx.note(f"{store.display} is already a state store (generation {generation}); nothing changed")
-    markdown = (f"### observability state init\n\n| store | created | generation |\n| --- | --- | --- |\n"
-                f"| `{store.display}` | {'yes' if created else 'no (existed)'} | {generation} |\n")
-    return JobResult(figures={"store": store.display, "created": created, "generation": generation},
-                     summary_markdown=markdown, outputs={"generation": str(generation)})
+    markdown = (
+        f"### observability state init\n\n| store | created | generation |\n| --- | --- | --- |\n"
+        f"| `{store.display}` | {'yes' if created else 'no (existed)'} | {generation} |\n"
+    )
+    return JobResult(
+        figures={"store": store.display, "created": created, "generation": generation},
+        summary_markdown=markdown,
+        outputs={"generation": str(generation)},
+    )
 
 
 # --- pull ---------------------------------------------------------------------------------------
+
 
 def pull(ctx: JobContext, options: StateOptions) -> JobResult:
     """Make ops/ (the part ``options.scope`` reads) the store's current snapshot."""
@@ -193,13 +208,22 @@ def _pull_empty(ctx: JobContext, display: str, head: Head, scope: Scope) -> JobR
             added.append(ctx.artefact(path))
     # Generation 0 with no files as the base: the first push uploads the whole ops/ tree (of the scope).
     _write_pulled(ctx, display, head, {}, scope)
-    ctx.note(f"{display} has no generation yet: starting empty ({len(added)} skeleton file(s) added, "
-             "local files kept)")
-    return JobResult(figures={"store": display, "generation": 0, "empty_store": True,
-                                           "scope": scope.name, "files": 0, "files_in_store": 0,
-                                           "files_updated": len(added), "files_removed": 0, "bytes_downloaded": 0,
-                                           "backed_up": []},
-                     outputs={"generation": "0"})
+    ctx.note(f"{display} has no generation yet: starting empty ({len(added)} skeleton file(s) added, local files kept)")
+    return JobResult(
+        figures={
+            "store": display,
+            "generation": 0,
+            "empty_store": True,
+            "scope": scope.name,
+            "files": 0,
+            "files_in_store": 0,
+            "files_updated": len(added),
+            "files_removed": 0,
+            "bytes_downloaded": 0,
+            "backed_up": [],
+        },
+        outputs={"generation": "0"},
+    )
 
 
 def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> JobResult:
@@ -251,29 +275,51 @@ def _pull_snapshot(ctx: JobContext, store: Store, head: Head, scope: Scope) -> J
             _remove(root, path)
         _write_pulled(ctx, store.display, head, files, scope)
     except OSError as exc:
-        raise WorkspaceError(f"cannot apply the pulled snapshot ({exc.strerror or exc}); "
-                             "run `observability state pull` again") from None
+        raise WorkspaceError(
+            f"cannot apply the pulled snapshot ({exc.strerror or exc}); run `observability state pull` again"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if backed_up:
-        ctx.warn(f"{len(backed_up)} local file(s) not in the last pull were replaced; copies kept in "
-                 f"{ctx.workspace.rel(backup_dir)}")
+        ctx.warn(
+            f"{len(backed_up)} local file(s) not in the last pull were replaced; copies kept in "
+            f"{ctx.workspace.rel(backup_dir)}"
+        )
     shown = "" if scope.everything else f" (scope {scope.name}: {len(wanted)} of {len(files)} file(s))"
-    ctx.note(f"pulled generation {head.generation} from {store.display}{shown}: {len(updates)} file(s) updated, "
-             f"{len(removals)} removed, {downloaded} bytes")
-    return JobResult(findings=["local_files_replaced"] if backed_up else [],
-                     figures={"store": store.display, "generation": head.generation, "empty_store": False,
-                              "scope": scope.name, "snapshot_job_id": manifest.job_id, "files": len(wanted),
-                              "files_in_store": len(files),
-                              "files_updated": len(updates), "files_removed": len(removals),
-                              "bytes_downloaded": downloaded, "manifest_bytes": head.stored_bytes,
-                              "backed_up": backed_up, "log_lines_kept": kept},
-                     outputs={"generation": str(head.generation)})
+    ctx.note(
+        f"pulled generation {head.generation} from {store.display}{shown}: {len(updates)} file(s) updated, "
+        f"{len(removals)} removed, {downloaded} bytes"
+    )
+    return JobResult(
+        findings=["local_files_replaced"] if backed_up else [],
+        figures={
+            "store": store.display,
+            "generation": head.generation,
+            "empty_store": False,
+            "scope": scope.name,
+            "snapshot_job_id": manifest.job_id,
+            "files": len(wanted),
+            "files_in_store": len(files),
+            "files_updated": len(updates),
+            "files_removed": len(removals),
+            "bytes_downloaded": downloaded,
+            "manifest_bytes": head.stored_bytes,
+            "backed_up": backed_up,
+            "log_lines_kept": kept,
+        },
+        outputs={"generation": str(head.generation)},
+    )
 
 
-def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry], local: Mapping[str, Entry],
-                          updates: list[str], removals: list[str], base: Mapping[str, Entry]
-                          ) -> tuple[int, list[str]]:
+def _keep_local_log_lines(
+    root: Path,
+    staging: Path,
+    files: Mapping[str, Entry],
+    local: Mapping[str, Entry],
+    updates: list[str],
+    removals: list[str],
+    base: Mapping[str, Entry],
+) -> tuple[int, list[str]]:
     """Stage the pulled log plus the local lines it lacks (renumbered after it); returns how many,
     and the local segments dissolved into those lines.
 
@@ -288,10 +334,14 @@ def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry],
     dissolved = merge.new_segments(base, files, local)
     our_log = _segment_bytes(root, dissolved) + (root / merge.LOG).read_bytes()
     snapshot_log = (staging / merge.LOG).read_bytes() if merge.LOG in files else b""
-    rotated = [line for path in sorted(p for p in updates if merge.is_segment(p))
-               for line in merge.segment_lines((staging / path).read_bytes(), path)]
-    log, renumbered = merge.merge_log(snapshot_log, our_log, base.get(merge.LOG), their_segments=rotated,
-                                      floor=merge.top_segment_sequence(files))
+    rotated = [
+        line
+        for path in sorted(p for p in updates if merge.is_segment(p))
+        for line in merge.segment_lines((staging / path).read_bytes(), path)
+    ]
+    log, renumbered = merge.merge_log(
+        snapshot_log, our_log, base.get(merge.LOG), their_segments=rotated, floor=merge.top_segment_sequence(files)
+    )
     if not renumbered:
         return 0, dissolved
     if merge.SEQUENCE in updates:
@@ -311,11 +361,12 @@ def _keep_local_log_lines(root: Path, staging: Path, files: Mapping[str, Entry],
 
 # --- push ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class _Plan:
     manifest: Manifest
-    contents: dict[str, bytes]      # new bytes by sha256 that are not in a local file (merged log)
-    write_local: dict[str, bytes]   # files to bring ops/ up to the committed snapshot
+    contents: dict[str, bytes]  # new bytes by sha256 that are not in a local file (merged log)
+    write_local: dict[str, bytes]  # files to bring ops/ up to the committed snapshot
     remove_local: list[str]
     renumbered: list[tuple[int | None, int]]
 
@@ -333,23 +384,41 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
             return _dry_run(ctx, store.display, base_generation, mine, local, ours)
         if not ours and base_generation > 0:
             ctx.note(f"nothing changed since generation {base_generation} was pulled; nothing sent")
-            return JobResult(figures={"store": store.display, "pushed": False,
-                                                   "generation": base_generation, "base_generation": base_generation,
-                                                   "files_changed": 0, "bytes_uploaded": 0},
-                             outputs={"generation": str(base_generation)})
+            return JobResult(
+                figures={
+                    "store": store.display,
+                    "pushed": False,
+                    "generation": base_generation,
+                    "base_generation": base_generation,
+                    "files_changed": 0,
+                    "bytes_uploaded": 0,
+                },
+                outputs={"generation": str(base_generation)},
+            )
         head = store.head()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             plan = _plan(ctx, store, head, base_generation, base, local, mine, ours, scope)
             committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
             if committed:
-                result = _pushed(ctx, store.display, plan, base_generation, ours, sent, attempt, scope,
-                                 getattr(store, "manifest_bytes_sent", 0))
+                result = _pushed(
+                    ctx,
+                    store.display,
+                    plan,
+                    base_generation,
+                    ours,
+                    sent,
+                    attempt,
+                    scope,
+                    getattr(store, "manifest_bytes_sent", 0),
+                )
                 _prune(ctx, store, plan.manifest.generation, options.keep_generations, result)
                 return result
             ctx.note(f"another run committed generation {plan.manifest.generation} first; re-planning")
             head = store.head()
-        raise StateConflict(f"{display}: lost the race for a new generation {MAX_ATTEMPTS} times; nothing "
-                            "local was changed. Run `observability state pull` and the job again")
+        raise StateConflict(
+            f"{display}: lost the race for a new generation {MAX_ATTEMPTS} times; nothing "
+            "local was changed. Run `observability state pull` and the job again"
+        )
     finally:
         store.close()
 
@@ -378,24 +447,43 @@ def _prune(ctx: JobContext, store: Store, generation: int, keep: int, result: Jo
         return
     result.figures["pruned"] = removed
     if removed["manifests_removed"]:
-        ctx.note(f"pruned {removed['manifests_removed']} old generation(s) and {removed['blobs_removed']} blob(s), "
-                 f"keeping the newest {keep}")
+        ctx.note(
+            f"pruned {removed['manifests_removed']} old generation(s) and {removed['blobs_removed']} blob(s), "
+            f"keeping the newest {keep}"
+        )
 
 
-def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base: dict[str, Entry],
-          local: dict[str, Entry], mine: dict[str, Entry], ours: set[str], scope: Scope) -> _Plan:
+def _plan(
+    ctx: JobContext,
+    store: Store,
+    head: Head,
+    base_generation: int,
+    base: dict[str, Entry],
+    local: dict[str, Entry],
+    mine: dict[str, Entry],
+    ours: set[str],
+    scope: Scope,
+) -> _Plan:
     def manifest(files: dict[str, Entry], merged: int | None) -> Manifest:
-        return Manifest(generation=head.generation + 1, parent_generation=head.generation,
-                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=files, merged_generation=merged,
-                        source_command=provenance.source_command(),
-                        commit_sha=provenance.commit_sha(ctx.workspace.root))
+        return Manifest(
+            generation=head.generation + 1,
+            parent_generation=head.generation,
+            created_at=clock.iso(clock.now()),
+            job_id=ctx.job_id,
+            files=files,
+            merged_generation=merged,
+            source_command=provenance.source_command(),
+            commit_sha=provenance.commit_sha(ctx.workspace.root),
+        )
 
     if head.generation == base_generation:
         return _Plan(manifest(dict(mine), None), {}, {}, [], [])
     if head.generation < base_generation or head.manifest is None:
-        raise StateConflict(f"{store.display} is at generation {head.generation}, behind the generation "
-                            f"{base_generation} this workspace pulled: the store was reset or replaced. Check it, "
-                            "then run `observability state pull` and the job again")
+        raise StateConflict(
+            f"{store.display} is at generation {head.generation}, behind the generation "
+            f"{base_generation} this workspace pulled: the store was reset or replaced. Check it, "
+            "then run `observability state pull` and the job again"
+        )
     theirs = head.manifest.files
     theirs_changed = merge.changed(base, theirs)
     local_all = local
@@ -413,7 +501,10 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
             f"{store.display} moved from generation {base_generation} to {head.generation} (job "
             f"{head.manifest.job_id}) while this run worked, and both changed {shown}. Nothing was pushed and "
             "ops/ is unchanged; run `observability state pull` and the job again",
-            generation=head.generation, base_generation=base_generation, conflicting_files=clash[:50])
+            generation=head.generation,
+            base_generation=base_generation,
+            conflicting_files=clash[:50],
+        )
     files = _overlay(theirs, ours, local)
     contents: dict[str, bytes] = {}
     write_local: dict[str, bytes] = {}
@@ -427,10 +518,18 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     if both_logged:
         their_log = fetch(merge.LOG) if merge.LOG in theirs else b""
         our_log = _segment_bytes(root, dissolved) + ((root / merge.LOG).read_bytes() if merge.LOG in local else b"")
-        their_rotated = [line for path in sorted(p for p in theirs_changed if merge.is_segment(p) and p in theirs)
-                         for line in _their_segment(store.display, path, fetch(path))]
-        log, renumbered = merge.merge_log(their_log, our_log, base.get(merge.LOG), their_segments=their_rotated,
-                                          floor=merge.top_segment_sequence(theirs))
+        their_rotated = [
+            line
+            for path in sorted(p for p in theirs_changed if merge.is_segment(p) and p in theirs)
+            for line in _their_segment(store.display, path, fetch(path))
+        ]
+        log, renumbered = merge.merge_log(
+            their_log,
+            our_log,
+            base.get(merge.LOG),
+            their_segments=their_rotated,
+            floor=merge.top_segment_sequence(theirs),
+        )
         their_seq = fetch(merge.SEQUENCE) if merge.SEQUENCE in theirs else None
         our_seq = (root / merge.SEQUENCE).read_bytes() if merge.SEQUENCE in local else None
         sequence = merge.merged_sequence(log, their_seq, our_seq)
@@ -451,8 +550,11 @@ def _plan(ctx: JobContext, store: Store, head: Head, base_generation: int, base:
     for path in sorted(theirs_changed - ours):
         if path in theirs and scope.pulls(path):
             write_local[path] = fetch(path)
-    remove_local = sorted(p for p in (theirs_changed - ours) | set(dissolved) if p not in theirs and p in local_all
-                         and (scope.pulls(p) or p in dissolved))
+    remove_local = sorted(
+        p
+        for p in (theirs_changed - ours) | set(dissolved)
+        if p not in theirs and p in local_all and (scope.pulls(p) or p in dissolved)
+    )
     return _Plan(manifest(files, head.generation), contents, write_local, remove_local, renumbered)
 
 
@@ -463,8 +565,10 @@ def _segment_bytes(root: Path, paths: list[str]) -> bytes:
         try:
             out += merge.segment_lines((root / path).read_bytes(), path)
         except (OSError, ValueError) as exc:
-            raise WorkspaceError(f"{path}: cannot read this run's log segment ({exc}); nothing was pushed. "
-                                 "Restore it or delete it (its lines are then lost) and push again") from None
+            raise WorkspaceError(
+                f"{path}: cannot read this run's log segment ({exc}); nothing was pushed. "
+                "Restore it or delete it (its lines are then lost) and push again"
+            ) from None
     return b"".join(line + b"\n" for line in out)
 
 
@@ -484,15 +588,26 @@ def _source(root: Path, local: dict[str, Entry], contents: dict[str, bytes]):
         path = by_sha[sha256]
         data = (root / path).read_bytes()
         if selection.sha256_bytes(data) != sha256:
-            raise WorkspaceError(f"{path} changed while it was being pushed; nothing was committed. "
-                                 "Run the push again once no job writes ops/")
+            raise WorkspaceError(
+                f"{path} changed while it was being pushed; nothing was committed. "
+                "Run the push again once no job writes ops/"
+            )
         return data
 
     return read
 
 
-def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ours: set[str], sent: int,
-            attempt: int, scope: Scope, manifest_bytes: int = 0) -> JobResult:
+def _pushed(
+    ctx: JobContext,
+    display: str,
+    plan: _Plan,
+    base_generation: int,
+    ours: set[str],
+    sent: int,
+    attempt: int,
+    scope: Scope,
+    manifest_bytes: int = 0,
+) -> JobResult:
     root = ctx.workspace.root
     manifest = plan.manifest
     for path, data in sorted(plan.write_local.items()):
@@ -501,39 +616,78 @@ def _pushed(ctx: JobContext, display: str, plan: _Plan, base_generation: int, ou
         _remove(root, path)
     _write_pulled(ctx, display, Head(manifest, str(manifest.generation)), manifest.files, scope)
     if manifest.merged_generation is not None:
-        ctx.warn(f"the store had moved to generation {manifest.merged_generation}: this run's {len(ours)} changed "
-                 f"file(s) were re-applied on it ({len(plan.write_local)} file(s) updated locally, "
-                 f"{len(plan.renumbered)} log line(s) renumbered)")
+        ctx.warn(
+            f"the store had moved to generation {manifest.merged_generation}: this run's {len(ours)} changed "
+            f"file(s) were re-applied on it ({len(plan.write_local)} file(s) updated locally, "
+            f"{len(plan.renumbered)} log line(s) renumbered)"
+        )
     ctx.note(f"pushed generation {manifest.generation} to {display}: {len(ours)} file(s) changed, {sent} bytes sent")
-    figures = {"store": display, "pushed": True, "generation": manifest.generation, "scope": scope.name,
-               "base_generation": base_generation, "merged_generation": manifest.merged_generation,
-               "files": len(manifest.files), "files_changed": len(ours), "bytes_uploaded": sent,
-               "manifest_bytes": manifest_bytes, "attempts": attempt,
-               "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered]}
-    markdown = (f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
-                f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n")
-    return JobResult(findings=["merged_concurrent_push"] if manifest.merged_generation is not None else [],
-                     figures=figures,
-                     summary_markdown=markdown, attempts=attempt, outputs={"generation": str(manifest.generation)})
+    figures = {
+        "store": display,
+        "pushed": True,
+        "generation": manifest.generation,
+        "scope": scope.name,
+        "base_generation": base_generation,
+        "merged_generation": manifest.merged_generation,
+        "files": len(manifest.files),
+        "files_changed": len(ours),
+        "bytes_uploaded": sent,
+        "manifest_bytes": manifest_bytes,
+        "attempts": attempt,
+        "log_lines_renumbered": [{"from": old, "to": new} for old, new in plan.renumbered],
+    }
+    markdown = (
+        f"### observability state push\n\n| store | generation | files changed | bytes sent |\n"
+        f"| --- | --- | --- | --- |\n| `{display}` | {manifest.generation} | {len(ours)} | {sent} |\n"
+    )
+    return JobResult(
+        findings=["merged_concurrent_push"] if manifest.merged_generation is not None else [],
+        figures=figures,
+        summary_markdown=markdown,
+        attempts=attempt,
+        outputs={"generation": str(manifest.generation)},
+    )
 
 
-def _dry_run(ctx: JobContext, display: str, base_generation: int, mine: dict[str, Entry],
-             local: dict[str, Entry], ours: set[str]) -> JobResult:
-    manifest = Manifest(generation=base_generation + 1, parent_generation=base_generation,
-                        created_at=clock.iso(clock.now()), job_id=ctx.job_id, files=dict(mine),
-                        source_command=provenance.source_command(),
-                        commit_sha=provenance.commit_sha(ctx.workspace.root))
+def _dry_run(
+    ctx: JobContext, display: str, base_generation: int, mine: dict[str, Entry], local: dict[str, Entry], ours: set[str]
+) -> JobResult:
+    manifest = Manifest(
+        generation=base_generation + 1,
+        parent_generation=base_generation,
+        created_at=clock.iso(clock.now()),
+        job_id=ctx.job_id,
+        files=dict(mine),
+        source_command=provenance.source_command(),
+        commit_sha=provenance.commit_sha(ctx.workspace.root),
+    )
     upload = sorted(p for p in ours if p in local)
     removed = sorted(p for p in ours if p not in local)
     size = sum(local[p].size for p in upload)
     target = ctx.workspace.out / "state_push" / f"{ctx.job_id}.json"
-    fsio.atomic_write_json(target, {
-        "store": display, "job_id": ctx.job_id, "base_generation": base_generation,
-        "would_upload": [{"path": p, "sha256": local[p].sha256, "size": local[p].size} for p in upload],
-        "would_remove": removed, "would_upload_bytes": size, "manifest": manifest.as_dict(),
-        "note": "dry run: the store was not contacted; a real push may re-apply on a newer generation"})
+    fsio.atomic_write_json(
+        target,
+        {
+            "store": display,
+            "job_id": ctx.job_id,
+            "base_generation": base_generation,
+            "would_upload": [{"path": p, "sha256": local[p].sha256, "size": local[p].size} for p in upload],
+            "would_remove": removed,
+            "would_upload_bytes": size,
+            "manifest": manifest.as_dict(),
+            "note": "dry run: the store was not contacted; a real push may re-apply on a newer generation",
+        },
+    )
     ctx.artefact(target)
     ctx.note(f"dry run: would push {len(upload)} file(s) ({size} bytes), remove {len(removed)}; nothing sent")
-    return JobResult(dry_run=True, figures={"store": display, "pushed": False, "base_generation": base_generation,
-                                            "files_changed": len(ours), "would_upload_bytes": size},
-                     outputs={"generation": str(base_generation)})
+    return JobResult(
+        dry_run=True,
+        figures={
+            "store": display,
+            "pushed": False,
+            "base_generation": base_generation,
+            "files_changed": len(ours),
+            "would_upload_bytes": size,
+        },
+        outputs={"generation": str(base_generation)},
+    )

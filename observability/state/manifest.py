@@ -38,8 +38,11 @@ class Manifest:
         # Readers that predate blob encodings refuse 1.1.0 loudly instead of reading gzip as content.
         encoded = any(e.encoding for e in self.files.values())
         data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION_ENCODED if encoded else SCHEMA_VERSION, "generation": self.generation,
-            "parent_generation": self.parent_generation, "created_at": self.created_at, "job_id": self.job_id,
+            "schema_version": SCHEMA_VERSION_ENCODED if encoded else SCHEMA_VERSION,
+            "generation": self.generation,
+            "parent_generation": self.parent_generation,
+            "created_at": self.created_at,
+            "job_id": self.job_id,
             "files": files,
         }
         if self.merged_generation is not None:
@@ -86,10 +89,16 @@ def parse(raw: bytes, *, where: str) -> Manifest:
         if not is_synced(path):
             raise SnapshotCorrupt(f"{where}: file path {path!r} is outside the synced ops/ tree")
         files[path] = Entry(entry["sha256"], entry["size"], entry.get("encoding"))
-    return Manifest(generation=data["generation"], parent_generation=data["parent_generation"],
-                    created_at=data["created_at"], job_id=data["job_id"], files=files,
-                    merged_generation=data.get("merged_generation"), source_command=data.get("source_command"),
-                    commit_sha=data.get("commit_sha"))
+    return Manifest(
+        generation=data["generation"],
+        parent_generation=data["parent_generation"],
+        created_at=data["created_at"],
+        job_id=data["job_id"],
+        files=files,
+        merged_generation=data.get("merged_generation"),
+        source_command=data.get("source_command"),
+        commit_sha=data.get("commit_sha"),
+    )
 
 
 # Keywords of the per-file entry schema that the fast check below implements. If the schema ever
@@ -110,14 +119,25 @@ class _Field:
 def _entry_rules() -> tuple[re.Pattern[str], frozenset[str], dict[str, _Field]] | None:
     files = schemas.load_schema(SCHEMA)["properties"]["files"]
     entry = files["additionalProperties"]
-    if set(files) - {"type", "description", "propertyNames", "additionalProperties"} or \
-            set(entry) - _ENTRY_KEYWORDS or entry.get("additionalProperties") is not False or \
-            any(set(spec) - _FIELD_KEYWORDS or spec.get("type") not in (None, "string", "integer")
-                for spec in entry["properties"].values()):
+    if (
+        set(files) - {"type", "description", "propertyNames", "additionalProperties"}
+        or set(entry) - _ENTRY_KEYWORDS
+        or entry.get("additionalProperties") is not False
+        or any(
+            set(spec) - _FIELD_KEYWORDS or spec.get("type") not in (None, "string", "integer")
+            for spec in entry["properties"].values()
+        )
+    ):
         return None
-    fields = {key: _Field(spec.get("type"), re.compile(spec["pattern"]) if "pattern" in spec else None,
-                          spec.get("minimum"), tuple(spec["enum"]) if "enum" in spec else None)
-              for key, spec in entry["properties"].items()}
+    fields = {
+        key: _Field(
+            spec.get("type"),
+            re.compile(spec["pattern"]) if "pattern" in spec else None,
+            spec.get("minimum"),
+            tuple(spec["enum"]) if "enum" in spec else None,
+        )
+        for key, spec in entry["properties"].items()
+    }
     return re.compile(files["propertyNames"]["pattern"]), frozenset(entry.get("required", ())), fields
 
 
@@ -134,8 +154,9 @@ def _entry_ok(entry: Any, required: frozenset[str], fields: dict[str, _Field]) -
             return False
         if spec.pattern is not None and not (isinstance(value, str) and spec.pattern.search(value)):
             return False
-        if spec.minimum is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                             and value >= spec.minimum):
+        if spec.minimum is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value >= spec.minimum
+        ):
             return False
         if spec.enum is not None and value not in spec.enum:
             return False
@@ -157,6 +178,8 @@ def check(data: Any, *, what: str) -> None:
         return
     names, required, fields = rules
     schemas.validate(SCHEMA, {**data, "files": {}}, what=what)
-    if not all(isinstance(path, str) and names.search(path) and _entry_ok(entry, required, fields)
-               for path, entry in files.items()):
+    if not all(
+        isinstance(path, str) and names.search(path) and _entry_ok(entry, required, fields)
+        for path, entry in files.items()
+    ):
         schemas.validate(SCHEMA, data, what=what)

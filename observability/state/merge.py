@@ -96,8 +96,9 @@ def _sequence(line: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None, *, their_segments: Iterable[bytes] = (),
-              floor: int = 0) -> tuple[bytes, list[tuple[int | None, int]]]:
+def merge_log(
+    theirs: bytes, ours: bytes, base: Entry | None = None, *, their_segments: Iterable[bytes] = (), floor: int = 0
+) -> tuple[bytes, list[tuple[int | None, int]]]:
     """Their log, then our own lines, renumbered after their highest sequence.
 
     Both logs grew from the same pulled log. When that log (``base``: size and sha256) is still
@@ -109,9 +110,12 @@ def merge_log(theirs: bytes, ours: bytes, base: Entry | None = None, *, their_se
     their_lines = _lines(theirs)
     their_rotated = list(their_segments)
     known = set(their_lines) | set(their_rotated)
-    if base is not None and len(ours) >= base.size and \
-            Entry(hashlib.sha256(ours[:base.size]).hexdigest(), base.size) == base:
-        ours, known = ours[base.size:], set()
+    if (
+        base is not None
+        and len(ours) >= base.size
+        and Entry(hashlib.sha256(ours[: base.size]).hexdigest(), base.size) == base
+    ):
+        ours, known = ours[base.size :], set()
     top = max((s for s in map(_sequence, their_lines + their_rotated) if s is not None), default=0)
     top = max(top, floor)
     merged = [line + b"\n" for line in their_lines]
@@ -151,6 +155,7 @@ def merge_inbox(theirs: bytes, ours: bytes) -> bytes:
     A side that is not a JSON object loses; when neither is, ours is kept (the cache rebuilds
     itself from GitHub when it cannot be read).
     """
+
     def load(raw: bytes) -> dict | None:
         try:
             value = fsio.parse_json(raw)
@@ -170,6 +175,7 @@ def merge_heartbeat(theirs: bytes, ours: bytes) -> bytes:
 
     A side that is not a JSON object loses; when neither is, ours is kept as it is.
     """
+
     def load(raw: bytes) -> dict | None:
         try:
             value = fsio.parse_json(raw)

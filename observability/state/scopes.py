@@ -55,43 +55,87 @@ def _scope(name: str, reads: Iterable[str], writes: Iterable[str] = ()) -> Scope
     return Scope(name, tuple(dict.fromkeys((*reads, *LOG, *beat))), tuple(dict.fromkeys((*writes, *LOG_SEGMENTS))))
 
 
-LATENCY_READS = ("ops/latency_state.json", "ops/signal_latency.csv", "ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**",
-                 "ops/signal_latency_rejects.csv", "ops/signal_latency_archive/manifest.jsonl")
+LATENCY_READS = (
+    "ops/latency_state.json",
+    "ops/signal_latency.csv",
+    "ops/signal_latency_rollup.csv",
+    "ops/signal_latency_rollup/**",
+    "ops/signal_latency_rejects.csv",
+    "ops/signal_latency_archive/manifest.jsonl",
+)
 
 # The registry. A workflow's cycle also syncs the alert inbox, so each job that feeds it carries
 # the inbox cache (ops/alert_inbox.json) and the alerts heartbeat.
-SCOPES: Mapping[str, Scope] = {scope.name: scope for scope in (
-    _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",)),
-    _scope("weekly", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/weekly_report_history/**", *ALERTS)),
-    _scope("dashboard", ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/dashboard_export_history/**",
-                         "ops/dashboard_export_archive_manifest.jsonl", "ops/dashboard_export.sequence", *ALERTS)),
-    _scope("alerts", ("ops/latency_state.json", "ops/verify_alerts.json", "ops/weekly_report_heartbeat.json",
-                      "ops/dashboard_export_heartbeat.json", "ops/*_alerts.json", *ALERTS)),
-    _scope("sync", ("ops/weekly_report_history/**", "ops/dashboard_export_history/**",
-                    "ops/dashboard_export_archive_manifest.jsonl", "ops/sync_prune_log.jsonl", *ALERTS)),
-    _scope("inputs", ("ops/inputs_state.json",)),
-    # verify traces every artefact a run listed (archives included) and reads every heartbeat.
-    Scope("verify", ("ops/**",)),
-    Scope(EVERYTHING, ("ops/**",)),
-)}
+SCOPES: Mapping[str, Scope] = {
+    scope.name: scope
+    for scope in (
+        _scope("latency", (*LATENCY_READS, *ALERTS), ("ops/signal_latency_archive/**",)),
+        _scope(
+            "weekly",
+            ("ops/signal_latency_rollup.csv", "ops/signal_latency_rollup/**", "ops/weekly_report_history/**", *ALERTS),
+        ),
+        _scope(
+            "dashboard",
+            (
+                "ops/signal_latency_rollup.csv",
+                "ops/signal_latency_rollup/**",
+                "ops/dashboard_export_history/**",
+                "ops/dashboard_export_archive_manifest.jsonl",
+                "ops/dashboard_export.sequence",
+                *ALERTS,
+            ),
+        ),
+        _scope(
+            "alerts",
+            (
+                "ops/latency_state.json",
+                "ops/verify_alerts.json",
+                "ops/weekly_report_heartbeat.json",
+                "ops/dashboard_export_heartbeat.json",
+                "ops/*_alerts.json",
+                *ALERTS,
+            ),
+        ),
+        _scope(
+            "sync",
+            (
+                "ops/weekly_report_history/**",
+                "ops/dashboard_export_history/**",
+                "ops/dashboard_export_archive_manifest.jsonl",
+                "ops/sync_prune_log.jsonl",
+                *ALERTS,
+            ),
+        ),
+        _scope("inputs", ("ops/inputs_state.json",)),
+        # verify traces every artefact a run listed (archives included) and reads every heartbeat.
+        Scope("verify", ("ops/**",)),
+        Scope(EVERYTHING, ("ops/**",)),
+    )
+}
 
 
 def get(name: str | None) -> Scope:
     """The scope of job ``name`` (None: everything), or of several joined by ``+`` (a cycle's steps,
     e.g. ``dashboard+inputs+sync``); an unknown name is a ConfigError (exit 2)."""
-    if name is None or name == jobs.job("workflow").workflow:  # the chain runs latency, weekly and dashboard: everything
+    if (
+        name is None or name == jobs.job("workflow").workflow
+    ):  # the chain runs latency, weekly and dashboard: everything
         return SCOPES[EVERYTHING]
     parts = name.split("+")
     unknown = [part for part in parts if part not in SCOPES]
     if unknown:
-        raise ConfigError(f"--for {unknown[0]!r}: unknown job (one of {', '.join(sorted(SCOPES))}, "
-                          "or several joined by +)") from None
+        raise ConfigError(
+            f"--for {unknown[0]!r}: unknown job (one of {', '.join(sorted(SCOPES))}, or several joined by +)"
+        ) from None
     if len(parts) == 1:
         return SCOPES[name]
     if any(SCOPES[part].everything or SCOPES[part].reads == ("ops/**",) for part in parts):
         return SCOPES[EVERYTHING]
-    return Scope(name, tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].reads)),
-                 tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].writes)))
+    return Scope(
+        name,
+        tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].reads)),
+        tuple(dict.fromkeys(p for part in parts for p in SCOPES[part].writes)),
+    )
 
 
 def from_record(data: object) -> Scope:
@@ -99,8 +143,11 @@ def from_record(data: object) -> Scope:
     if not isinstance(data, dict):
         return SCOPES[EVERYTHING]
     reads, writes = data.get("reads"), data.get("writes", [])
-    if not isinstance(reads, list) or not isinstance(writes, list) or \
-            not all(isinstance(p, str) for p in (*reads, *writes)):
+    if (
+        not isinstance(reads, list)
+        or not isinstance(writes, list)
+        or not all(isinstance(p, str) for p in (*reads, *writes))
+    ):
         raise ValueError("scope: reads and writes must be lists of patterns")
     return Scope(str(data.get("name", "")), tuple(reads), tuple(writes))
 

@@ -127,7 +127,9 @@ def scan(root: Path) -> dict[str, Entry]:
     if not top.is_dir():
         return found
     for directory, subdirs, files in os.walk(top):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and not os.path.islink(os.path.join(directory, d)))
+        subdirs[:] = sorted(
+            d for d in subdirs if not d.startswith(".") and not os.path.islink(os.path.join(directory, d))
+        )
         for name in sorted(files):
             full = Path(directory) / name
             rel = full.relative_to(root).as_posix()

@@ -19,8 +19,17 @@ from observability import digest
 from observability.storage.errors import StorageError, StoreUrlError
 from observability.storage.url import Location, display_url, locate
 
-__all__ = ["Bucket", "Location", "ObjectInfo", "StorageError", "StoreUrlError", "display_url", "locate",
-           "open_bucket", "same_content"]
+__all__ = [
+    "Bucket",
+    "Location",
+    "ObjectInfo",
+    "StorageError",
+    "StoreUrlError",
+    "display_url",
+    "locate",
+    "open_bucket",
+    "same_content",
+]
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,10 @@ class ObjectInfo:
     """What storage says about one object: its size and whatever identifies or checks its content."""
 
     size: int
-    modified: float = 0.0           # epoch seconds
-    sha256: str | None = None       # hex, when the storage can tell (file: re-hashed; S3: ChecksumSHA256)
-    md5: str | None = None          # hex, S3 single-part ETag
-    fingerprint: str = ""           # changes when the object is replaced (inode/mtime/size, ETag/date/size)
+    modified: float = 0.0  # epoch seconds
+    sha256: str | None = None  # hex, when the storage can tell (file: re-hashed; S3: ChecksumSHA256)
+    md5: str | None = None  # hex, S3 single-part ETag
+    fingerprint: str = ""  # changes when the object is replaced (inode/mtime/size, ETag/date/size)
 
 
 def same_content(info: ObjectInfo | None, data: bytes, sha256: str) -> bool | None:
@@ -64,8 +73,9 @@ class Bucket(Protocol):
     def list(self, prefix: str) -> dict[str, ObjectInfo]:
         """Every object whose key starts with ``prefix`` (temp files of interrupted writes left out)."""
 
-    def put(self, key: str, data: bytes, *, sha256: str | None = None,
-            metadata: Mapping[str, str] | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, sha256: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
         """Write ``key``; with ``sha256`` the storage checks what it kept (S3: the server; file: a read-back).
 
         ``metadata``: user metadata stored with an S3 object (a directory has nowhere to keep it).

@@ -20,8 +20,17 @@ class StorageError(Exception):
     ``conflict`` when a conditional write found the key already there.
     """
 
-    def __init__(self, message: str, *, detail: str = "", code: str = "", status: int = 0,
-                 retryable: bool = False, missing: bool = False, conflict: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        detail: str = "",
+        code: str = "",
+        status: int = 0,
+        retryable: bool = False,
+        missing: bool = False,
+        conflict: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.detail = detail

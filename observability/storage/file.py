@@ -33,8 +33,12 @@ class FileBucket:
 
     def _fail(self, action: str, key: str, exc: OSError) -> StorageError:
         detail = str(exc.strerror or exc)
-        return StorageError(f"{self.display}: cannot {action} {key or '/'} ({detail})", detail=detail,
-                            code=errno.errorcode.get(exc.errno or 0, ""), retryable=True)
+        return StorageError(
+            f"{self.display}: cannot {action} {key or '/'} ({detail})",
+            detail=detail,
+            code=errno.errorcode.get(exc.errno or 0, ""),
+            retryable=True,
+        )
 
     def _ready(self) -> None:
         if self.require_parent and not self.root.parent.is_dir():
@@ -94,16 +98,18 @@ class FileBucket:
             raise self._fail("list", prefix, exc) from None
         return found
 
-    def put(self, key: str, data: bytes, *, sha256: str | None = None,
-            metadata: Mapping[str, str] | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, sha256: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
         self._ready()
         try:
             fsio.atomic_write_bytes(self._path(key), data)
             # Read back what landed: a full disk or a flaky mount shows here, not at the next read.
             written = self._path(key).read_bytes() if sha256 is not None else None
         except WorkspaceError as exc:
-            raise StorageError(f"{self.display}: cannot write {key} ({exc.message})", detail=exc.message,
-                               retryable=True) from None
+            raise StorageError(
+                f"{self.display}: cannot write {key} ({exc.message})", detail=exc.message, retryable=True
+            ) from None
         except OSError as exc:
             raise self._fail("read back", key, exc) from None
         if written is not None and digest.sha256_hex(written) != sha256:
@@ -170,8 +176,11 @@ class FileBucket:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"{self.display}: cannot create {self.root} ({exc.strerror or exc})",
-                               detail=str(exc.strerror or exc), retryable=True) from None
+            raise StorageError(
+                f"{self.display}: cannot create {self.root} ({exc.strerror or exc})",
+                detail=str(exc.strerror or exc),
+                retryable=True,
+            ) from None
 
     def sweep_temps(self, *, now: float | None = None, max_age_s: float = fsio.TEMP_MAX_AGE_S) -> builtins.list[str]:
         """Remove temp files writers killed mid-write left (listings skip them, so nothing else would).

@@ -21,8 +21,22 @@ from observability.storage.errors import StorageError, StoreUrlError
 
 NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 LOST_RACE = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
-RETRYABLE = frozenset({"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
-                       "Throttling", "ThrottlingException", "RequestLimitExceeded", "503", "500", "502", "504"})
+RETRYABLE = frozenset(
+    {
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "InternalError",
+        "ServiceUnavailable",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "503",
+        "500",
+        "502",
+        "504",
+    }
+)
 NO_CREDENTIALS = "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
@@ -45,9 +59,24 @@ def client(display: str, environ: Mapping[str, str] = os.environ):
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         secrets.from_env(name, environ=environ)
     endpoint = environ.get("OBS_S3_ENDPOINT_URL") or None
-    identity = (endpoint, *(os.environ.get(name) for name in (
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION",
-        "AWS_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")))
+    identity = (
+        endpoint,
+        *(
+            os.environ.get(name)
+            for name in (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_DEFAULT_REGION",
+                "AWS_REGION",
+                "AWS_PROFILE",
+                "AWS_MAX_ATTEMPTS",
+                "AWS_RETRY_MODE",
+                "AWS_CONFIG_FILE",
+                "AWS_SHARED_CREDENTIALS_FILE",
+            )
+        ),
+    )
     cached = _CLIENTS.get(identity)
     if cached is not None:
         return cached, bexc
@@ -74,12 +103,19 @@ def error(bexc, exc: Exception, display: str, action: str, key: str) -> StorageE
         code = str(body.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         detail = f"{code}: {secrets.redact(str(body.get('Message', '')))}"
-        return StorageError(f"{display}: cannot {action} {key or '/'} ({detail})", detail=detail, code=code,
-                            status=status, retryable=code in RETRYABLE or status >= 500 or status == 429,
-                            missing=code in NOT_FOUND, conflict=code in LOST_RACE)
+        return StorageError(
+            f"{display}: cannot {action} {key or '/'} ({detail})",
+            detail=detail,
+            code=code,
+            status=status,
+            retryable=code in RETRYABLE or status >= 500 or status == 429,
+            missing=code in NOT_FOUND,
+            conflict=code in LOST_RACE,
+        )
     detail = f"{type(exc).__name__}: {secrets.redact(str(exc))}"
-    return StorageError(f"{display}: cannot {action} {key or '/'} ({detail})", detail=detail,
-                        code=type(exc).__name__, retryable=True)
+    return StorageError(
+        f"{display}: cannot {action} {key or '/'} ({detail})", detail=detail, code=type(exc).__name__, retryable=True
+    )
 
 
 class S3Bucket:
@@ -95,7 +131,7 @@ class S3Bucket:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _rel(self, full: str) -> str:
-        return full[len(self.prefix) + 1:] if self.prefix else full
+        return full[len(self.prefix) + 1 :] if self.prefix else full
 
     @contextlib.contextmanager
     def mapped(self, action: str, key: str) -> Iterator[None]:
@@ -128,9 +164,13 @@ class S3Bucket:
         if found and "-" not in found:  # a composite (multipart) checksum is not the object's hash
             sha = base64.b64decode(found).hex()
         modified = head.get("LastModified")
-        return ObjectInfo(int(head.get("ContentLength") or 0), modified.timestamp() if modified else 0.0, sha,
-                          etag_md5(head.get("ETag")),
-                          f"{head.get('ETag', '')}:{head.get('LastModified', '')}:{head.get('ContentLength', '')}")
+        return ObjectInfo(
+            int(head.get("ContentLength") or 0),
+            modified.timestamp() if modified else 0.0,
+            sha,
+            etag_md5(head.get("ETag")),
+            f"{head.get('ETag', '')}:{head.get('LastModified', '')}:{head.get('ContentLength', '')}",
+        )
 
     def list(self, prefix: str) -> dict[str, ObjectInfo]:
         found: dict[str, ObjectInfo] = {}
@@ -138,12 +178,14 @@ class S3Bucket:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix))
             for page in pages:
                 for item in page.get("Contents", []):
-                    found[self._rel(item["Key"])] = ObjectInfo(int(item["Size"]), item["LastModified"].timestamp(),
-                                                               md5=etag_md5(item.get("ETag")))
+                    found[self._rel(item["Key"])] = ObjectInfo(
+                        int(item["Size"]), item["LastModified"].timestamp(), md5=etag_md5(item.get("ETag"))
+                    )
         return found
 
-    def put(self, key: str, data: bytes, *, sha256: str | None = None,
-            metadata: Mapping[str, str] | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, sha256: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
         extra: dict[str, Any] = {}
         if sha256 is not None:
             # S3 recomputes the SHA-256 of what it received and refuses the upload on a mismatch.
@@ -173,7 +215,7 @@ class S3Bucket:
 
     def delete_many(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
-            batch = [{"Key": self._key(k)} for k in keys[start:start + DELETE_BATCH]]
+            batch = [{"Key": self._key(k)} for k in keys[start : start + DELETE_BATCH]]
             with self.mapped("delete", keys[start]):
                 response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             errors = response.get("Errors") or []
@@ -181,8 +223,12 @@ class S3Bucket:
                 first = errors[0]
                 code = str(first.get("Code", ""))
                 detail = f"{first.get('Code')}: {first.get('Message')}"
-                raise StorageError(f"{self.display}: cannot delete {self._rel(first.get('Key', ''))} ({detail})",
-                                   detail=detail, code=code, retryable=True)
+                raise StorageError(
+                    f"{self.display}: cannot delete {self._rel(first.get('Key', ''))} ({detail})",
+                    detail=detail,
+                    code=code,
+                    retryable=True,
+                )
 
     def ensure(self) -> None:
         return None  # a bucket is made by whoever owns it, never by us

@@ -29,15 +29,21 @@ class Location:
 
     kind: str
     display: str
-    path: Path | None = None      # file
-    bucket: str = ""              # s3
-    prefix: str = ""              # s3
-    remote: str = ""              # git
-    branch: str = ""              # git
+    path: Path | None = None  # file
+    bucket: str = ""  # s3
+    prefix: str = ""  # s3
+    remote: str = ""  # git
+    branch: str = ""  # git
 
 
-def locate(url: str | None, *, option: str = "--store", env: str = "OBS_STATE_STORE",
-           what: str = "state store", schemes: str = SCHEMES) -> Location:
+def locate(
+    url: str | None,
+    *,
+    option: str = "--store",
+    env: str = "OBS_STATE_STORE",
+    what: str = "state store",
+    schemes: str = SCHEMES,
+) -> Location:
     """Parse a storage URL; a missing or malformed one is StoreUrlError (exit 2) naming ``option``.
 
     Shared by the state store (``--store``) and shared storage (``sync push --to``).
@@ -47,8 +53,9 @@ def locate(url: str | None, *, option: str = "--store", env: str = "OBS_STATE_ST
     parts = urlsplit(url)
     shown = display_url(url)
     if parts.username or parts.password:
-        raise StoreUrlError(f"{option} {shown}: credentials do not belong in the URL; "
-                            "use GITHUB_TOKEN or the AWS_* variables")
+        raise StoreUrlError(
+            f"{option} {shown}: credentials do not belong in the URL; use GITHUB_TOKEN or the AWS_* variables"
+        )
     scheme = parts.scheme.lower()
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
@@ -59,12 +66,15 @@ def locate(url: str | None, *, option: str = "--store", env: str = "OBS_STATE_ST
             raise StoreUrlError(f"{option} {shown}: expected s3://bucket/prefix")
         return Location("s3", shown, bucket=parts.netloc, prefix=unquote(parts.path))
     if scheme in ("git+file", "git+https"):
-        remote = url[len("git+"):].split("#", 1)[0]
+        remote = url[len("git+") :].split("#", 1)[0]
         branch = parts.fragment or DEFAULT_GIT_BRANCH
         if scheme == "git+file" and not parts.path.startswith("/"):
             raise StoreUrlError(f"{option} {shown}: expected git+file:///abs/path/repo.git#branch")
-        if not branch.replace("-", "").replace("_", "").replace("/", "").replace(".", "").isalnum() \
-                or ".." in branch or branch.startswith(("-", "/")):
+        if (
+            not branch.replace("-", "").replace("_", "").replace("/", "").replace(".", "").isalnum()
+            or ".." in branch
+            or branch.startswith(("-", "/"))
+        ):
             raise StoreUrlError(f"{option} {shown}: branch {branch!r} is not a plain branch name")
         return Location("git", shown, remote=remote, branch=branch)
     raise StoreUrlError(f"{option} {shown}: unknown scheme {parts.scheme!r} (expected one of {schemes})")

@@ -9,4 +9,3 @@ class SyncFailed(ObservabilityError):
     """Shared storage could not be reached, written or verified; every local artefact is intact."""
 
     error_code = "sync_failed"
-

@@ -113,8 +113,9 @@ def check_url(url: str | None) -> Location:
     """Validate a ``--to`` / ``OBS_SYNC_TO`` URL without opening anything (dry runs contact nothing)."""
     where = locate(url, option="--to", env="OBS_SYNC_TO", what="shared storage", schemes=SCHEMES)
     if where.kind not in ("file", "s3"):
-        raise StoreUrlError(f"--to {where.display}: shared storage is file:// or s3:// (a git branch would keep "
-                            "every dataset forever)")
+        raise StoreUrlError(
+            f"--to {where.display}: shared storage is file:// or s3:// (a git branch would keep every dataset forever)"
+        )
     if where.kind == "file" and where.path.exists() and not where.path.is_dir():  # type: ignore[union-attr]
         # Never a directory that is merely unreachable (an unmounted share has no file there): usage.
         raise StoreUrlError(f"--to {where.display}: {where.path} is a file, expected a directory")
@@ -135,6 +136,7 @@ def _date_of(text: str) -> date | None:
 
 # --- what there is to send --------------------------------------------------------------------------
 
+
 def _bundle(ctx: JobContext, opts: SyncOptions) -> Group | None:
     """The dashboard bundle, read under the export's lock and checked against its own manifest."""
     from filelock import FileLock
@@ -152,8 +154,9 @@ def _bundle(ctx: JobContext, opts: SyncOptions) -> Group | None:
         try:
             schemas.validate("dashboard_manifest", doc, what=shown)
         except SchemaError as exc:
-            raise InputError(f"{exc.message}; run `observability dashboard export` again",
-                             error_code="bundle_invalid") from None
+            raise InputError(
+                f"{exc.message}; run `observability dashboard export` again", error_code="bundle_invalid"
+            ) from None
         job_id = doc["job_id"]
         if not JOB_ID_RE.match(job_id):
             raise InputError(f"{shown}: field job_id {job_id!r} is not a job id", error_code="bundle_invalid")
@@ -163,12 +166,16 @@ def _bundle(ctx: JobContext, opts: SyncOptions) -> Group | None:
         for entry in doc["datasets"]:
             name = entry["path"]
             if PurePosixPath(name).name != name or name.startswith("."):
-                raise InputError(f"{shown}: dataset path {name!r} is not a file name in the bundle",
-                                 error_code="bundle_invalid")
+                raise InputError(
+                    f"{shown}: dataset path {name!r} is not a file name in the bundle", error_code="bundle_invalid"
+                )
             data = _read(ctx, bundle / name)
             if _sha(data) != entry["checksum_sha256"]:
-                raise InputError(f"{ws.rel(bundle / name)}: does not match its checksum in {shown}; nothing was "
-                                 "uploaded. Run `observability dashboard export` again", error_code="bundle_invalid")
+                raise InputError(
+                    f"{ws.rel(bundle / name)}: does not match its checksum in {shown}; nothing was "
+                    "uploaded. Run `observability dashboard export` again",
+                    error_code="bundle_invalid",
+                )
             group.items.append(Item(group.prefix + name, ws.rel(bundle / name), data, entry["checksum_sha256"]))
         if (bundle / "README.json").exists() and "README.json" not in names:
             data = _read(ctx, bundle / "README.json")
@@ -182,8 +189,11 @@ def _read(ctx: JobContext, path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{ctx.workspace.rel(path)}: named by the bundle's manifest but missing; run "
-                         "`observability dashboard export` again", error_code="bundle_invalid") from None
+        raise InputError(
+            f"{ctx.workspace.rel(path)}: named by the bundle's manifest but missing; run "
+            "`observability dashboard export` again",
+            error_code="bundle_invalid",
+        ) from None
     except OSError as exc:
         raise InputError(f"{ctx.workspace.rel(path)}: cannot read ({exc.strerror or exc})") from None
 
@@ -223,6 +233,7 @@ def _weeks(ctx: JobContext, opts: SyncOptions, cutoff: date) -> list[Group]:
 
 # --- the run ----------------------------------------------------------------------------------------
 
+
 class _Sync:
     def __init__(self, ctx: JobContext, opts: SyncOptions, target: Bucket):
         self.ctx = ctx
@@ -246,7 +257,9 @@ class _Sync:
                     raise SyncFailed(
                         f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
                         "run `observability sync push` again when the storage is back, or upload by hand "
-                        "(docs/sync.md, Runbook)", attempts=attempts) from None
+                        "(docs/sync.md, Runbook)",
+                        attempts=attempts,
+                    ) from None
                 wait = min(self.opts.retry_wait_seconds * 2 ** (attempt - 1), MAX_WAIT_SECONDS)
                 self.ctx.note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
                 self.retries += 1
@@ -267,17 +280,23 @@ class _Sync:
         """Put ``item`` and read its checksum back; a mismatch is re-sent, then fails the run."""
         attempts = max(self.opts.max_retries, 1)
         for attempt in range(1, attempts + 1):
-            self.retry(f"upload {item.key}", lambda: self.target.put(item.key, item.data, sha256=item.sha256,
-                                                                     metadata={"sha256": item.sha256}))
+            self.retry(
+                f"upload {item.key}",
+                lambda: self.target.put(item.key, item.data, sha256=item.sha256, metadata={"sha256": item.sha256}),
+            )
             remote = self.retry(f"verify {item.key}", lambda: self.target.stat(item.key, checksum=True))
             if self.same(remote, item):
                 return
-            self.ctx.note(f"{self.target.display}/{item.key}: checksum differs after upload "
-                          f"(attempt {attempt}/{attempts}); sending it again")
+            self.ctx.note(
+                f"{self.target.display}/{item.key}: checksum differs after upload "
+                f"(attempt {attempt}/{attempts}); sending it again"
+            )
             self.retries += 1
-        raise SyncFailed(f"{self.target.display}/{item.key}: stored object does not match the local file "
-                         f"(sha256 {item.sha256[:16]}…) after {attempts} upload(s); nothing local was changed",
-                         checksum_mismatch=item.key)
+        raise SyncFailed(
+            f"{self.target.display}/{item.key}: stored object does not match the local file "
+            f"(sha256 {item.sha256[:16]}…) after {attempts} upload(s); nothing local was changed",
+            checksum_mismatch=item.key,
+        )
 
 
 def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
@@ -288,8 +307,10 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         raise ConfigError("--retention-weeks: must be at least 1")
     cutoff = ctx.now.date() - timedelta(weeks=opts.retention_weeks)
     check_url(opts.to)  # a bad URL is a usage error before anything is read
-    for on, directory, option in ((opts.dashboard, opts.bundle_dir, "--bundle-dir"),
-                                  (opts.weekly, opts.weekly_dir, "--weekly-dir")):
+    for on, directory, option in (
+        (opts.dashboard, opts.bundle_dir, "--bundle-dir"),
+        (opts.weekly, opts.weekly_dir, "--weekly-dir"),
+    ):
         if on:
             ctx.workspace.output_dir(directory, option)  # read here, but a file there is the same usage error
     groups: list[Group] = []
@@ -320,8 +341,10 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
                 actions.append(_action(item, "present"))
                 continue
             if remote is not None:
-                ctx.warn(f"{target.display}/{item.key}: stored copy differs from {item.local} (corrupt or "
-                         "overwritten); uploading it again")
+                ctx.warn(
+                    f"{target.display}/{item.key}: stored copy differs from {item.local} (corrupt or "
+                    "overwritten); uploading it again"
+                )
             sync.upload(item)
             sent += len(item.data)
             actions.append(_action(item, "repaired" if remote is not None else "uploaded"))
@@ -329,14 +352,25 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
     index_written = _write_index(ctx, opts, sync, groups, kinds, listing, doomed) if kinds else False
     pruned = _prune(ctx, opts, sync, listing, doomed)
     counts = {a: sum(1 for x in actions if x["action"] == a) for a in ("uploaded", "present", "repaired")}
-    figures = {"target": target.display, "dry_run": False, "files": len(actions), **counts,
-               "bytes_uploaded": sent, "retries": sync.retries, "retention_weeks": opts.retention_weeks,
-               "prefixes": [g.prefix for g in groups], "index": INDEX_KEY, "index_updated": index_written,
-               "pruned": pruned}
+    figures = {
+        "target": target.display,
+        "dry_run": False,
+        "files": len(actions),
+        **counts,
+        "bytes_uploaded": sent,
+        "retries": sync.retries,
+        "retention_weeks": opts.retention_weeks,
+        "prefixes": [g.prefix for g in groups],
+        "index": INDEX_KEY,
+        "index_updated": index_written,
+        "pruned": pruned,
+    }
     report = _report(ctx, opts, target.display, actions, pruned, dry_run=False)
     figures["report"] = report
-    ctx.note(f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
-             f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent")
+    ctx.note(
+        f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
+        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent"
+    )
     findings = [kind for kind, seen in (("repaired", counts["repaired"]), ("logged_warnings", ctx.warnings)) if seen]
     return Outcome(figures, _markdown(figures, actions), findings=findings)
 
@@ -353,7 +387,9 @@ def _unit(key: str) -> tuple[str, str] | None:
     return None
 
 
-def _prunable(listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: list[str], cutoff: date) -> dict[str, list[str]]:
+def _prunable(
+    listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: list[str], cutoff: date
+) -> dict[str, list[str]]:
     """Dated prefixes older than the retention, never the newest of a kind nor one this run just sent."""
     units: dict[str, list[str]] = {}
     for key in listing:
@@ -367,33 +403,54 @@ def _prunable(listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: lis
         mine = sorted(u for u in units if u.startswith(kind + "/"))
         if mine:
             keep.add(mine[-1])
-    return {u: sorted(keys) for u, keys in sorted(units.items())
-            if u not in keep and date.fromisoformat(u.split("/")[1]) < cutoff}
+    return {
+        u: sorted(keys)
+        for u, keys in sorted(units.items())
+        if u not in keep and date.fromisoformat(u.split("/")[1]) < cutoff
+    }
 
 
-def _prune(ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, ObjectInfo],
-           doomed: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _prune(
+    ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, ObjectInfo], doomed: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     pruned = []
     for unit, keys in doomed.items():
         sync.retry(f"prune {unit}", lambda keys=keys: sync.target.delete_many(keys))
-        line = {"schema_version": SCHEMA_VERSION, "event": "pruned", "pruned_at": clock.iso(ctx.now),
-                "job_id": ctx.job_id, "target": sync.target.display, "kind": unit.split("/")[0], "prefix": unit,
-                "date": unit.split("/")[1], "objects": len(keys), "bytes": sum(listing[k].size for k in keys),
-                "retention_weeks": opts.retention_weeks}
+        line = {
+            "schema_version": SCHEMA_VERSION,
+            "event": "pruned",
+            "pruned_at": clock.iso(ctx.now),
+            "job_id": ctx.job_id,
+            "target": sync.target.display,
+            "kind": unit.split("/")[0],
+            "prefix": unit,
+            "date": unit.split("/")[1],
+            "objects": len(keys),
+            "bytes": sum(listing[k].size for k in keys),
+            "retention_weeks": opts.retention_weeks,
+        }
         schemas.validate("sync_prune", line, what=f"{PRUNE_LOG} line")
         fsio.append_bytes(ctx.workspace.path(PRUNE_LOG), (fsio.canonical_json(line) + "\n").encode("utf-8"))
         ctx.artefact(PRUNE_LOG)
-        ctx.note(f"pruned {sync.target.display}/{unit} ({len(keys)} object(s), older than "
-                 f"{opts.retention_weeks} weeks)")
+        ctx.note(
+            f"pruned {sync.target.display}/{unit} ({len(keys)} object(s), older than {opts.retention_weeks} weeks)"
+        )
         pruned.append(line)
     return pruned
 
 
 # --- the index --------------------------------------------------------------------------------------
 
+
 def _entry(group: Group, uploaded_at: str) -> dict[str, Any]:
-    return {"kind": group.kind, "prefix": group.prefix, "date": group.date, "job_id": group.job_id,
-            "uploaded_at": uploaded_at, "files": group.files()}
+    return {
+        "kind": group.kind,
+        "prefix": group.prefix,
+        "date": group.date,
+        "job_id": group.job_id,
+        "uploaded_at": uploaded_at,
+        "files": group.files(),
+    }
 
 
 def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
@@ -405,13 +462,22 @@ def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
         schemas.validate("sync_index", doc, what=f"{sync.target.display}/{INDEX_KEY}")
         return doc
     except (ValueError, SchemaError) as exc:
-        ctx.warn(f"{sync.target.display}/{INDEX_KEY}: unreadable ({getattr(exc, 'message', exc)}); rebuilt "
-                 "from this run's uploads")
+        ctx.warn(
+            f"{sync.target.display}/{INDEX_KEY}: unreadable ({getattr(exc, 'message', exc)}); rebuilt "
+            "from this run's uploads"
+        )
         return None
 
 
-def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[Group], kinds: list[str],
-                 listing: Mapping[str, ObjectInfo], doomed: Mapping[str, list[str]]) -> bool:
+def _write_index(
+    ctx: JobContext,
+    opts: SyncOptions,
+    sync: _Sync,
+    groups: list[Group],
+    kinds: list[str],
+    listing: Mapping[str, ObjectInfo],
+    doomed: Mapping[str, list[str]],
+) -> bool:
     """Rewrite index.json when what it lists changed; returns whether it was written."""
     previous = _previous_index(ctx, sync)
     entries: dict[str, dict[str, Any]] = {}
@@ -430,16 +496,25 @@ def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[G
         entries[group.prefix] = old if old and old["files"] == group.files() else _entry(group, now)
 
     def ordered(kind: str) -> list[dict[str, Any]]:
-        return sorted((e for e in entries.values() if e["kind"] == kind),
-                      key=lambda e: (e["date"], e["job_id"] or ""), reverse=True)
+        return sorted(
+            (e for e in entries.values() if e["kind"] == kind),
+            key=lambda e: (e["date"], e["job_id"] or ""),
+            reverse=True,
+        )
 
     body: dict[str, Any] = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
     body["latest"] = {kind: (body[kind][0]["prefix"] if body[kind] else None) for kind in ("dashboard", "weekly")}
     if previous is not None and all(previous.get(k) == v for k, v in body.items()):
         return False
-    doc = {"schema_version": SCHEMA_VERSION, "updated_at": now, "job_id": ctx.job_id,
-           "retention_weeks": opts.retention_weeks, "source_command": provenance.source_command(),
-           "commit_sha": provenance.commit_sha(ctx.workspace.root), **body}
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "updated_at": now,
+        "job_id": ctx.job_id,
+        "retention_weeks": opts.retention_weeks,
+        "source_command": provenance.source_command(),
+        "commit_sha": provenance.commit_sha(ctx.workspace.root),
+        **body,
+    }
     schemas.validate("sync_index", doc, what=INDEX_KEY)
     data = fsio.canonical_json(doc, indent=2).encode("utf-8")
     sync.upload(Item(INDEX_KEY, "(index)", data, _sha(data)))
@@ -448,15 +523,31 @@ def _write_index(ctx: JobContext, opts: SyncOptions, sync: _Sync, groups: list[G
 
 # --- outputs ----------------------------------------------------------------------------------------
 
-def _report(ctx: JobContext, opts: SyncOptions, display: str, actions: list[dict[str, Any]],
-            pruned: list[dict[str, Any]], *, dry_run: bool) -> str:
-    doc = {"schema_version": SCHEMA_VERSION, "job_id": ctx.job_id, "target": display, "dry_run": dry_run,
-           "generated_at": clock.iso(ctx.now), "retention_weeks": opts.retention_weeks, "files": actions,
-           "pruned": [{"prefix": p["prefix"], "objects": p["objects"], "bytes": p["bytes"]} for p in pruned],
-           **ctx.provenance()}
+
+def _report(
+    ctx: JobContext,
+    opts: SyncOptions,
+    display: str,
+    actions: list[dict[str, Any]],
+    pruned: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+) -> str:
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "job_id": ctx.job_id,
+        "target": display,
+        "dry_run": dry_run,
+        "generated_at": clock.iso(ctx.now),
+        "retention_weeks": opts.retention_weeks,
+        "files": actions,
+        "pruned": [{"prefix": p["prefix"], "objects": p["objects"], "bytes": p["bytes"]} for p in pruned],
+        **ctx.provenance(),
+    }
     if dry_run:
-        doc["note"] = ("dry run: the target was not contacted, so files already there are listed too and "
-                       "nothing was pruned")
+        doc["note"] = (
+            "dry run: the target was not contacted, so files already there are listed too and nothing was pruned"
+        )
     schemas.validate("sync_report", doc, what="sync report")
     path = ctx.workspace.out / "sync" / f"{ctx.job_id}.json"
     fsio.atomic_write_json(path, doc)
@@ -468,16 +559,28 @@ def _dry_run(ctx: JobContext, opts: SyncOptions, display: str, groups: list[Grou
     report = _report(ctx, opts, display, actions, [], dry_run=True)
     size = sum(a["size"] for a in actions)
     ctx.note(f"dry run: would upload up to {len(actions)} file(s) ({size} bytes) to {display}; nothing contacted")
-    figures = {"target": display, "dry_run": True, "files": len(actions), "would_upload_bytes": size,
-               "prefixes": [g.prefix for g in groups], "retention_weeks": opts.retention_weeks,
-               "prune_before": cutoff.isoformat(), "report": report}
+    figures = {
+        "target": display,
+        "dry_run": True,
+        "files": len(actions),
+        "would_upload_bytes": size,
+        "prefixes": [g.prefix for g in groups],
+        "retention_weeks": opts.retention_weeks,
+        "prune_before": cutoff.isoformat(),
+        "report": report,
+    }
     return Outcome(figures, _markdown(figures, actions), dry_run=True)
 
 
 def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
-    lines = ["### observability sync", "",
-             f"Target `{figures['target']}`" + (" (dry run: nothing contacted)" if figures["dry_run"] else ""), "",
-             "| key | size | action |", "| --- | ---: | --- |"]
+    lines = [
+        "### observability sync",
+        "",
+        f"Target `{figures['target']}`" + (" (dry run: nothing contacted)" if figures["dry_run"] else ""),
+        "",
+        "| key | size | action |",
+        "| --- | ---: | --- |",
+    ]
     lines += [f"| `{a['key']}` | {a['size']} | {a['action']} |" for a in actions[:200]]
     if len(actions) > 200:
         lines.append(f"| … {len(actions) - 200} more | | |")
@@ -492,5 +595,10 @@ def push(ctx: JobContext, opts: SyncOptions) -> JobResult:
     outputs = {"report": outcome.figures["report"]}
     if "uploaded" in outcome.figures:
         outputs["uploaded"] = str(outcome.figures["uploaded"])
-    return JobResult(dry_run=outcome.dry_run, findings=outcome.findings, figures=outcome.figures,
-                     summary_markdown=outcome.markdown, outputs=outputs)
+    return JobResult(
+        dry_run=outcome.dry_run,
+        findings=outcome.findings,
+        figures=outcome.figures,
+        summary_markdown=outcome.markdown,
+        outputs=outputs,
+    )

@@ -123,8 +123,13 @@ def parse(doc: dict) -> tuple[PortfolioSummary, Skips]:
     out.gross_headroom_pct = _scalar(exposure, "gross_exposure", "headroom_pct", skips)
     for s in doc.get("strategies", []) if isinstance(doc.get("strategies"), list) else []:
         if isinstance(s, dict) and isinstance(s.get("manifest_id"), str):
-            out.strategies.append({"manifest_id": s["manifest_id"], "name": s.get("name") if isinstance(s.get("name"), str) else None,
-                                   "category": s.get("category") if isinstance(s.get("category"), str) else None})
+            out.strategies.append(
+                {
+                    "manifest_id": s["manifest_id"],
+                    "name": s.get("name") if isinstance(s.get("name"), str) else None,
+                    "category": s.get("category") if isinstance(s.get("category"), str) else None,
+                }
+            )
     out.strategies.sort(key=lambda s: s["manifest_id"])
     try:
         out.generated_at = _stamp(doc.get("generated_at"), "generated_at")

@@ -128,10 +128,16 @@ def _index_row(line: int, row: dict[str, str]) -> IndexRow:
         raise BadValue("wins", f"{wins} wins > {trades} trades")
     stamp = (row.get("timestamp") or "").strip()
     return IndexRow(
-        line=line, run_id=run_id(row.get("run_id")), run_dir=run_dir(row.get("run_dir")),
-        timestamp=timestamp(stamp), timestamp_text=stamp,
-        symbol=(row.get("symbol") or "").strip() or None, mode=(row.get("mode") or "").strip() or None,
-        trades=trades, wins=wins, win_rate=values.rate(row.get("win_rate"), "win_rate", text=True),
+        line=line,
+        run_id=run_id(row.get("run_id")),
+        run_dir=run_dir(row.get("run_dir")),
+        timestamp=timestamp(stamp),
+        timestamp_text=stamp,
+        symbol=(row.get("symbol") or "").strip() or None,
+        mode=(row.get("mode") or "").strip() or None,
+        trades=trades,
+        wins=wins,
+        win_rate=values.rate(row.get("win_rate"), "win_rate", text=True),
         total_pips=values.number(row.get("total_pips"), "total_pips", text=True),
         sharpe=values.number(row.get("sharpe"), "sharpe", text=True),
         max_drawdown=values.number(row.get("max_drawdown"), "max_drawdown", text=True),
@@ -196,6 +202,7 @@ def run_folder(root: Path, runs_root: Path, row: IndexRow) -> Path:
 
 # -- daily.csv ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DailyRow:
     line: int
@@ -248,7 +255,9 @@ def parse_daily_rows(data: bytes) -> tuple[list[DailyRow], Skips]:
             continue
         rows.append(DailyRow(number, parts[i_date].strip(), day, fills, wins, pnl))
     if not rows and skips.count:
-        raise ValueError(f"no usable row ({skips.count} skipped, first {skips.warnings[0].removesuffix('; row skipped')})")
+        raise ValueError(
+            f"no usable row ({skips.count} skipped, first {skips.warnings[0].removesuffix('; row skipped')})"
+        )
     return rows, skips
 
 
@@ -271,11 +280,21 @@ def daily_totals(rows: list[DailyRow]) -> dict:
         peak = max(peak, cum)
         if peak - cum > max_dd:
             max_dd, peak_at_dd = peak - cum, peak
-    return {"days": len(days), "active_days": len(active), "fills": fills, "wins": wins, "first": first,
-            "last": last, "max_drawdown_pips": max_dd, "peak_at_drawdown_pips": peak_at_dd, "total_pips": cum}
+    return {
+        "days": len(days),
+        "active_days": len(active),
+        "fills": fills,
+        "wins": wins,
+        "first": first,
+        "last": last,
+        "max_drawdown_pips": max_dd,
+        "peak_at_drawdown_pips": peak_at_dd,
+        "total_pips": cum,
+    }
 
 
 # -- one reading of a run's figures -------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Figures:

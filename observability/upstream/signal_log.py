@@ -137,12 +137,16 @@ class RowParser:
         else:
             raise InputError(
                 f"{display}: line 1: unknown header {','.join(header)!r}; expected "
-                "'timestamp_utc,latency_ms,status,detail,source' or 'signal_id,ts_emit,ts_ack,status,detail'")
+                "'timestamp_utc,latency_ms,status,detail,source' or 'signal_id,ts_emit,ts_ack,status,detail'"
+            )
 
         # Column positions, looked up once (hot path); parse() checks the width first.
         get = self.columns.get
-        self._at: dict[str, int] = {name: at for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack",
-                                                          "status", "detail", "source") if (at := get(name)) is not None}
+        self._at: dict[str, int] = {
+            name: at
+            for name in ("timestamp_utc", "latency_ms", "ts_emit", "ts_ack", "status", "detail", "source")
+            if (at := get(name)) is not None
+        }
 
     def parse(self, row: list[str], now: datetime) -> Sample:
         if len(row) < self.width:
@@ -155,13 +159,19 @@ class RowParser:
             emit = _timestamp(row[at["ts_emit"]], "ts_emit", now)
             ack = _timestamp(row[at["ts_ack"]], "ts_ack", now)
             if ack < emit:
-                raise RowError(f"ts_ack {row[at['ts_ack']]!r} is before ts_emit {row[at['ts_emit']]!r} "
-                               "(clock skew between the hosts): no latency can be measured")
+                raise RowError(
+                    f"ts_ack {row[at['ts_ack']]!r} is before ts_emit {row[at['ts_emit']]!r} "
+                    "(clock skew between the hosts): no latency can be measured"
+                )
             stamp, latency = ack, (ack - emit).total_seconds() * 1000.0
         source, status, detail = at.get("source"), at.get("status"), at.get("detail")
-        return Sample(stamp, _source(row[source] if source is not None else None, self.default_source), latency,
-                      _status(row[status] if status is not None else None),
-                      row[detail].strip()[:500] if detail is not None else "")
+        return Sample(
+            stamp,
+            _source(row[source] if source is not None else None, self.default_source),
+            latency,
+            _status(row[status] if status is not None else None),
+            row[detail].strip()[:500] if detail is not None else "",
+        )
 
 
 def _fingerprint(data: bytes) -> str:
@@ -222,14 +232,21 @@ def _blank(text: str) -> bool:
 
 
 def _shown(data: bytes) -> str:
-    return data[:RAW_CHARS * 4].decode("utf-8", "backslashreplace")[:RAW_CHARS]
+    return data[: RAW_CHARS * 4].decode("utf-8", "backslashreplace")[:RAW_CHARS]
 
 
 class _Chunk:
     """Parses the complete lines of one read: samples, rejects, and how far it got."""
 
-    def __init__(self, parser: RowParser | None, rel: str, default_source: str | None, now: datetime,
-                 samples: list, rejects: list):
+    def __init__(
+        self,
+        parser: RowParser | None,
+        rel: str,
+        default_source: str | None,
+        now: datetime,
+        samples: list,
+        rejects: list,
+    ):
         self.parser, self.rel, self.default_source, self.now = parser, rel, default_source, now
         self.samples, self.rejects = samples, rejects
         self.header: list[str] | None = None
@@ -291,8 +308,11 @@ class _Chunk:
                 assert self.parser is not None  # _header made it or raised
                 parse = self.parser.parse
             elif len(lines[i]) > MAX_RECORD_BYTES:
-                self.reject(line_no, f"line is {len(lines[i])} bytes, longer than the {MAX_RECORD_BYTES}-byte "
-                                     "limit for one row", _shown(lines[i]))
+                self.reject(
+                    line_no,
+                    f"line is {len(lines[i])} bytes, longer than the {MAX_RECORD_BYTES}-byte limit for one row",
+                    _shown(lines[i]),
+                )
             elif text is None:
                 try:
                     lines[i].decode("utf-8")
@@ -348,8 +368,9 @@ class _Chunk:
                 self.samples.append(sample)
 
 
-def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str | None,
-             now: datetime) -> tuple[list[Sample], list[Reject], dict, list[str]]:
+def read_new(
+    path: Path, cursor: dict | None, *, rel: str, default_source: str | None, now: datetime
+) -> tuple[list[Sample], list[Reject], dict, list[str]]:
     """Read what was appended to ``path`` since ``cursor``.
 
     Returns (samples, rejects, new cursor, notes). Only whole lines are consumed: a line
@@ -374,7 +395,8 @@ def read_new(path: Path, cursor: dict | None, *, rel: str, default_source: str |
             # Its rejects name the rotated file, where their line numbers hold.
             sibling_rel = f"{rel.rsplit('/', 1)[0]}/{sibling.name}" if "/" in rel else sibling.name
             _Chunk(parser, sibling_rel, default_source, now, samples, rejects).run(
-                tail, int(cursor.get("line", 0)) + 1, final=True)
+                tail, int(cursor.get("line", 0)) + 1, final=True
+            )
         else:
             notes.append(f"{rel} was truncated or replaced; reading it from the start")
         cursor, offset = {}, 0
@@ -411,5 +433,10 @@ def _read_from(path: Path, offset: int, *, finished: bool = False) -> bytes:
 def _cursor_for(path: Path, offset: int, line: int, header: list[str] | None) -> dict:
     length = min(offset, FINGERPRINT_BYTES)
     prefix = _read_prefix(path, length) if length else b""
-    return {"offset": offset, "line": line, "header": header, "prefix_len": length,
-            "prefix_sha256": _fingerprint(prefix)}
+    return {
+        "offset": offset,
+        "line": line,
+        "header": header,
+        "prefix_len": length,
+        "prefix_sha256": _fingerprint(prefix),
+    }

@@ -172,6 +172,8 @@ def read(ws: Workspace, root: Path, load: Callable[[str, bytes], tuple[str, dict
         out.inputs.append((rel, digest))
         out.snapshots.append((rel, key, value))
     if not out.snapshots:
-        raise InputError(f"{ws.rel(root)}: no usable state snapshot found"
-                         + (f" ({out.skipped} skipped: {out.warnings[0]})" if out.warnings else ""))
+        raise InputError(
+            f"{ws.rel(root)}: no usable state snapshot found"
+            + (f" ({out.skipped} skipped: {out.warnings[0]})" if out.warnings else "")
+        )
     return out

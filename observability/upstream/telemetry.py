@@ -40,13 +40,15 @@ def execution_health(doc: dict) -> tuple[list[dict], Skips]:
             skips.add(where, "not an object", "entry")
             continue
         try:
-            rows.append({
-                "strategy": strategy,
-                "slippage_bps": values.number(entry.get("slippage_bps"), "slippage_bps"),
-                "reject_rate": values.rate(entry.get("reject_rate"), "reject_rate"),
-                "fill_count": _whole(entry.get("fill_count", entry.get("fills")), "fill_count"),
-                "window_days": values.non_negative(entry.get("window_days", default_window), "window_days"),
-            })
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "slippage_bps": values.number(entry.get("slippage_bps"), "slippage_bps"),
+                    "reject_rate": values.rate(entry.get("reject_rate"), "reject_rate"),
+                    "fill_count": _whole(entry.get("fill_count", entry.get("fills")), "fill_count"),
+                    "window_days": values.non_negative(entry.get("window_days", default_window), "window_days"),
+                }
+            )
         except BadValue as exc:
             skips.add(where, exc, "entry")
     return rows, skips

@@ -31,8 +31,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def number(value: Any, field_name: str, *, lo: float | None = None, hi: float | None = None,
-           text: bool = False) -> float | None:
+def number(
+    value: Any, field_name: str, *, lo: float | None = None, hi: float | None = None, text: bool = False
+) -> float | None:
     """``value`` as a finite float; None when absent (or, for CSV ``text``, empty).
 
     Raises BadValue for text that is not a number, a bool or string where JSON should hold a number,
@@ -107,7 +108,6 @@ def json_object(data: bytes) -> dict:
 def _fmt(value: float) -> str:
     value = float(value)
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-
 
 
 def skip_warning(file: str, where: str, problem: str | BaseException, what: str = "row") -> str:

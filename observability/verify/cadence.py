@@ -49,8 +49,16 @@ class ScheduleReport:
 
     def as_dict(self) -> dict[str, Any]:
         s = self.schedule
-        return {"schedule": s.name, "job": s.job, "cron": s.cron, "grace_minutes": s.grace_minutes,
-                "judged": self.judged, "on_time": self.on_time, "late": self.late, "missed": len(self.missed)}
+        return {
+            "schedule": s.name,
+            "job": s.job,
+            "cron": s.cron,
+            "grace_minutes": s.grace_minutes,
+            "judged": self.judged,
+            "on_time": self.on_time,
+            "late": self.late,
+            "missed": len(self.missed),
+        }
 
 
 def runs_from(records: list[dict[str, Any]]) -> dict[str, list[Run]]:
@@ -62,14 +70,22 @@ def runs_from(records: list[dict[str, Any]]) -> dict[str, list[Run]]:
         except (KeyError, TypeError, ValueError):
             continue
         cron = (record.get("github") or {}).get("schedule")
-        out.setdefault(record["job"], []).append(Run(started, record["job_id"], " ".join(cron.split()) if cron else None))
+        out.setdefault(record["job"], []).append(
+            Run(started, record["job_id"], " ".join(cron.split()) if cron else None)
+        )
     for runs in out.values():
         runs.sort(key=lambda r: r.started)
     return out
 
 
-def check(runs: dict[str, list[Run]], schedules: tuple[Schedule, ...], *, now: datetime, since: datetime,
-          log_start: datetime | None) -> tuple[list[ScheduleReport], list[Finding]]:
+def check(
+    runs: dict[str, list[Run]],
+    schedules: tuple[Schedule, ...],
+    *,
+    now: datetime,
+    since: datetime,
+    log_start: datetime | None,
+) -> tuple[list[ScheduleReport], list[Finding]]:
     reports = {s.name: ScheduleReport(s) for s in schedules}
     findings: list[Finding] = []
     if log_start is None:
@@ -90,8 +106,13 @@ def check(runs: dict[str, list[Run]], schedules: tuple[Schedule, ...], *, now: d
         job_runs = [r for r in runs.get(job, []) if earliest <= r.started <= now]  # older runs match no slot
         used: set[int] = set()
         for index, run in enumerate(job_runs):
-            candidates = [s for s in slots if s.run is None and s.at <= run.started <= s.deadline
-                          and (run.cron is None or run.cron == s.schedule.cron)]
+            candidates = [
+                s
+                for s in slots
+                if s.run is None
+                and s.at <= run.started <= s.deadline
+                and (run.cron is None or run.cron == s.schedule.cron)
+            ]
             if candidates:
                 best = max(candidates, key=lambda s: (s.at, s.schedule.name))
                 best.run = run
@@ -101,8 +122,11 @@ def check(runs: dict[str, list[Run]], schedules: tuple[Schedule, ...], *, now: d
                 continue
             end = slot.next_at or now
             for index, run in enumerate(job_runs):
-                if index not in used and slot.deadline < run.started < end and (
-                        run.cron is None or run.cron == slot.schedule.cron):
+                if (
+                    index not in used
+                    and slot.deadline < run.started < end
+                    and (run.cron is None or run.cron == slot.schedule.cron)
+                ):
                     slot.run, slot.late = run, True
                     used.add(index)
                     break
@@ -113,23 +137,39 @@ def check(runs: dict[str, list[Run]], schedules: tuple[Schedule, ...], *, now: d
             report = reports[slot.schedule.name]
             report.judged += 1
             schedule = slot.schedule
-            evidence = {"schedule": schedule.name, "cron": schedule.cron, "slot": clock.iso(slot.at),
-                        "grace_minutes": schedule.grace_minutes, "workflow": schedule.workflow}
+            evidence = {
+                "schedule": schedule.name,
+                "cron": schedule.cron,
+                "slot": clock.iso(slot.at),
+                "grace_minutes": schedule.grace_minutes,
+                "workflow": schedule.workflow,
+            }
             if slot.run is not None and not slot.late:
                 report.on_time += 1
             elif slot.run is not None:
                 report.late += 1
                 late = int((slot.run.started - slot.at).total_seconds() // 60)
-                findings.append(Finding(
-                    "missed_run", job,
-                    f"{schedule.name} ({schedule.cron}): the {clock.iso(slot.at)} run started {late} min late "
-                    f"({slot.run.job_id}; grace {schedule.grace_minutes} min)",
-                    at=slot.at, evidence={**evidence, "late_minutes": late, "run_job_id": slot.run.job_id}))
+                findings.append(
+                    Finding(
+                        "missed_run",
+                        job,
+                        f"{schedule.name} ({schedule.cron}): the {clock.iso(slot.at)} run started {late} min late "
+                        f"({slot.run.job_id}; grace {schedule.grace_minutes} min)",
+                        at=slot.at,
+                        evidence={**evidence, "late_minutes": late, "run_job_id": slot.run.job_id},
+                    )
+                )
             else:
                 report.missed.append(clock.iso(slot.at))
-                findings.append(Finding(
-                    "missed_run", job,
-                    f"{schedule.name} ({schedule.cron}): no run for the {clock.iso(slot.at)} slot "
-                    f"within {schedule.grace_minutes} min",
-                    at=slot.at, evidence=evidence, severity=None if ran_in_window else "critical"))
+                findings.append(
+                    Finding(
+                        "missed_run",
+                        job,
+                        f"{schedule.name} ({schedule.cron}): no run for the {clock.iso(slot.at)} slot "
+                        f"within {schedule.grace_minutes} min",
+                        at=slot.at,
+                        evidence=evidence,
+                        severity=None if ran_in_window else "critical",
+                    )
+                )
     return list(reports.values()), findings

@@ -13,29 +13,78 @@ RUNBOOK = "docs/schedules.md"
 
 # rule -> (severity, next action for the person on call)
 RULES: dict[str, tuple[str, str]] = {
-    "missed_run": ("warning", ("Check the workflow's run list (GitHub delays and drops scheduled runs); "
-                               "dispatch it by hand if the data must be fresh, see docs/schedules.md")),
-    "stale_heartbeat": ("warning", ("Find the job's last run in ops/automation_runs.log and why nothing "
-                                    "ran since; run it by hand, see docs/schedules.md")),
-    "log_invalid_line": ("warning", ("Read the named lines of ops/automation_runs.log; a torn last line is "
-                                     "dropped by the next append, anything else was written by hand or corrupted")),
-    "log_missing": ("critical", ("ops/automation_runs.log is gone although jobs ran: restore it with "
-                                 "`observability state pull` (the store keeps the log; local lines since the "
-                                 "last push are lost), see docs/runbook.md#corrupt-or-missing-files")),
-    "log_sequence_gap": ("warning", ("Lines of ops/automation_runs.log were lost (state push/pull or a restore); "
-                                     "compare with the workflow runs of that period")),
-    "log_sequence_duplicate": ("warning", ("Two writers used the same sequence: check the state store merge and "
-                                           "the concurrency group")),
-    "log_segment_damaged": ("warning", ("A rotated segment under ops/automation_runs/ cannot be read: restore "
-                                        "the named file from the state store (the previous generation holds it)")),
-    "artefact_missing": ("critical", ("Run `observability verify job --job-id ID` for the run named in the "
-                                      "evidence and restore the artefact from the state store or rerun the job")),
-    "checksum_mismatch": ("critical", ("An artefact changed after its run wrote it: treat it as tampered or "
-                                       "damaged, restore it from the state store or rerun the job")),
-    "heartbeat_mismatch": ("warning", ("The heartbeat does not describe the job's latest logged run: a run "
-                                       "died between the two writes or state was restored partly; rerun the job")),
-    "job_not_found": ("warning", ("No line of ops/automation_runs.log has this job id: check the id and the "
-                                  "state store")),
+    "missed_run": (
+        "warning",
+        (
+            "Check the workflow's run list (GitHub delays and drops scheduled runs); "
+            "dispatch it by hand if the data must be fresh, see docs/schedules.md"
+        ),
+    ),
+    "stale_heartbeat": (
+        "warning",
+        (
+            "Find the job's last run in ops/automation_runs.log and why nothing "
+            "ran since; run it by hand, see docs/schedules.md"
+        ),
+    ),
+    "log_invalid_line": (
+        "warning",
+        (
+            "Read the named lines of ops/automation_runs.log; a torn last line is "
+            "dropped by the next append, anything else was written by hand or corrupted"
+        ),
+    ),
+    "log_missing": (
+        "critical",
+        (
+            "ops/automation_runs.log is gone although jobs ran: restore it with "
+            "`observability state pull` (the store keeps the log; local lines since the "
+            "last push are lost), see docs/runbook.md#corrupt-or-missing-files"
+        ),
+    ),
+    "log_sequence_gap": (
+        "warning",
+        (
+            "Lines of ops/automation_runs.log were lost (state push/pull or a restore); "
+            "compare with the workflow runs of that period"
+        ),
+    ),
+    "log_sequence_duplicate": (
+        "warning",
+        ("Two writers used the same sequence: check the state store merge and the concurrency group"),
+    ),
+    "log_segment_damaged": (
+        "warning",
+        (
+            "A rotated segment under ops/automation_runs/ cannot be read: restore "
+            "the named file from the state store (the previous generation holds it)"
+        ),
+    ),
+    "artefact_missing": (
+        "critical",
+        (
+            "Run `observability verify job --job-id ID` for the run named in the "
+            "evidence and restore the artefact from the state store or rerun the job"
+        ),
+    ),
+    "checksum_mismatch": (
+        "critical",
+        (
+            "An artefact changed after its run wrote it: treat it as tampered or "
+            "damaged, restore it from the state store or rerun the job"
+        ),
+    ),
+    "heartbeat_mismatch": (
+        "warning",
+        (
+            "The heartbeat does not describe the job's latest logged run: a run "
+            "died between the two writes or state was restored partly; rerun the job"
+        ),
+    ),
+    "job_not_found": (
+        "warning",
+        ("No line of ops/automation_runs.log has this job id: check the id and the state store"),
+    ),
 }
 
 
@@ -67,14 +116,29 @@ def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]
         severity = max((f.severity or default_severity for f in items), key=alertitem.RANK.__getitem__)
         times = sorted(f.at for f in items if f.at is not None)
         message = items[0].message if len(items) == 1 else f"{items[0].message} (+{len(items) - 1} more)"
-        alerts.append(alertitem.item(
-            id=fingerprint(rule, source), rule=rule, source=source, job="verify",
-            severity=severity, status="firing", breach_count=len(items), breach_streak=len(items),
-            last_breach_at=clock.iso(times[-1]) if times else None,
-            started_at=clock.iso(times[0] if times else now),
-            message=message, owner=OWNER, next_action=next_action, runbook=RUNBOOK,
-            evidence={"items": [{"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}
-                                for f in items[:50]],
-                      **({"omitted": len(items) - 50} if len(items) > 50 else {})},
-        ))
+        alerts.append(
+            alertitem.item(
+                id=fingerprint(rule, source),
+                rule=rule,
+                source=source,
+                job="verify",
+                severity=severity,
+                status="firing",
+                breach_count=len(items),
+                breach_streak=len(items),
+                last_breach_at=clock.iso(times[-1]) if times else None,
+                started_at=clock.iso(times[0] if times else now),
+                message=message,
+                owner=OWNER,
+                next_action=next_action,
+                runbook=RUNBOOK,
+                evidence={
+                    "items": [
+                        {"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}
+                        for f in items[:50]
+                    ],
+                    **({"omitted": len(items) - 50} if len(items) > 50 else {}),
+                },
+            )
+        )
     return alerts

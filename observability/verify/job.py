@@ -68,8 +68,16 @@ def _latest_runs(records: list[dict[str, Any]], skip: str) -> list[str]:
 
 
 def _write_report(ctx: JobContext, kind: str, status: str, alerts: list, checks: dict, **extra) -> None:
-    report = {"schema_version": "1.0.0", "kind": kind, "job_id": ctx.job_id, "status": status, "alerts": alerts,
-              "checks": checks, **extra, **ctx.provenance()}
+    report = {
+        "schema_version": "1.0.0",
+        "kind": kind,
+        "job_id": ctx.job_id,
+        "status": status,
+        "alerts": alerts,
+        "checks": checks,
+        **extra,
+        **ctx.provenance(),
+    }
     schemas.validate(REPORT_SCHEMA, report, what="verification report")
     path = ctx.workspace.out / "verify" / f"{ctx.job_id}.json"
     fsio.atomic_write_json(path, report)
@@ -80,8 +88,11 @@ def _markdown(title: str, status: str, alerts: list[dict[str, Any]], extra: list
     lines = [f"## {title}", "", f"**Status:** `{status}` · **findings:** {sum(a['breach_count'] for a in alerts)}", ""]
     if alerts:
         lines += ["| severity | rule | source | count | first finding |", "| --- | --- | --- | ---: | --- |"]
-        lines += [f"| {a['severity']} | `{a['rule']}` | {markdown.cell(a['source'])} | {a['breach_count']} | "
-                  f"{markdown.cell(a['evidence']['items'][0]['message'])} |" for a in alerts]
+        lines += [
+            f"| {a['severity']} | `{a['rule']}` | {markdown.cell(a['source'])} | {a['breach_count']} | "
+            f"{markdown.cell(a['evidence']['items'][0]['message'])} |"
+            for a in alerts
+        ]
         lines.append("")
     return "\n".join(lines + extra) + "\n"
 
@@ -101,9 +112,15 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     oldest = runlog.segments(ctx.workspace)
     if oldest and (log_start is None or oldest[0].first_at < log_start):
         log_start = oldest[0].first_at  # the retained history starts before what was read
-    beats, stale = heartbeats.check(ctx.workspace, records, schedules, now=now,
-                                    max_age=timedelta(hours=options.max_heartbeat_age_hours),
-                                    deployed_at=log_start or now, skip=(ctx.job,))
+    beats, stale = heartbeats.check(
+        ctx.workspace,
+        records,
+        schedules,
+        now=now,
+        max_age=timedelta(hours=options.max_heartbeat_age_hours),
+        deployed_at=log_start or now,
+        skip=(ctx.job,),
+    )
     found += stale
     runs.setdefault(ctx.job, []).append(cadence.Run(now, ctx.job_id))  # this very run covers tonight's slot
     reports, missed = cadence.check(runs, schedules, now=now, since=since, log_start=log_start)
@@ -116,16 +133,22 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     alerts = to_alerts(found, now=now)
     diagnostics: dict[str, Any] = {}
     if found and options.strict:
-        diagnostics = {"error_code": "verification_failed",
-                       "error_message": f"{len(found)} finding(s): " + "; ".join(f.message for f in found[:3])}
+        diagnostics = {
+            "error_code": "verification_failed",
+            "error_message": f"{len(found)} finding(s): " + "; ".join(f.message for f in found[:3]),
+        }
     status = derive_status(failed=bool(found and options.strict), findings=[f.rule for f in found])
     for finding in found:
         ctx.note(f"{finding.rule}: {finding.message}")
     for alert in alerts:  # one annotation per alert on GitHub, not one per missed slot
         ctx.warnings.append(f"{alert['rule']} ({alert['source']}): {alert['message']}")
     checks = {
-        "log": {"lines": scan.lines, "valid": len(records), "first_sequence": scan.first_sequence,
-                "last_sequence": scan.last_sequence},
+        "log": {
+            "lines": scan.lines,
+            "valid": len(records),
+            "first_sequence": scan.first_sequence,
+            "last_sequence": scan.last_sequence,
+        },
         "heartbeats": [b.as_dict() for b in beats],
         "cadence": [r.as_dict() for r in reports],
         "traced": traced,
@@ -135,22 +158,31 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     # the alert inbox reads the current firing set here: rewritten every night, so an alert that
     # is not found again (the missed slots left the window, the heartbeat is fresh) resolves
     current = ctx.workspace.path(ALERTS_FILE)
-    fsio.atomic_write_json(current, {"job_id": ctx.job_id, "generated_at": clock.iso(now), "window": window,
-                                     "alerts": alerts})
+    fsio.atomic_write_json(
+        current, {"job_id": ctx.job_id, "generated_at": clock.iso(now), "window": window, "alerts": alerts}
+    )
     ctx.artefact(current)
     by_rule: dict[str, int] = {}
     for finding in found:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
-    cadence_rows = ["| schedule | cron | judged | on time | late | missed |", "| --- | --- | ---: | ---: | ---: | ---: |"]
-    cadence_rows += [f"| {r.schedule.name} | `{r.schedule.cron}` | {r.judged} | {r.on_time} | {r.late} | "
-                     f"{len(r.missed)} |" for r in reports]
+    cadence_rows = [
+        "| schedule | cron | judged | on time | late | missed |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    cadence_rows += [
+        f"| {r.schedule.name} | `{r.schedule.cron}` | {r.judged} | {r.on_time} | {r.late} | {len(r.missed)} |"
+        for r in reports
+    ]
     return JobResult(
-        failed=bool(found and options.strict), findings=[f.rule for f in found],
+        failed=bool(found and options.strict),
+        findings=[f.rule for f in found],
         figures={"findings": len(found), "findings_by_rule": by_rule, "window": window, "checks": checks},
-        alerts=alerts, diagnostics=diagnostics,
+        alerts=alerts,
+        diagnostics=diagnostics,
         heartbeat={"findings": len(found), "last_verified_at": clock.iso(now)},
-        summary_markdown=_markdown("observability verify", status, alerts,
-                                   markdown.details("Schedules in the window", cadence_rows)),
+        summary_markdown=_markdown(
+            "observability verify", status, alerts, markdown.details("Schedules in the window", cadence_rows)
+        ),
         outputs={"findings": str(len(found))},
     )
 
@@ -166,12 +198,21 @@ def verify_one(ctx: JobContext, job_id: str) -> JobResult:
     for note in result.notes:
         ctx.note(note)
     status = derive_status(failed=bool(problems))
-    diagnostics = {"error_code": "verification_failed",
-                   "error_message": f"{len(problems)} problem(s) with {job_id}: " + "; ".join(problems[:3])
-                   } if problems else {}
+    diagnostics = (
+        {
+            "error_code": "verification_failed",
+            "error_message": f"{len(problems)} problem(s) with {job_id}: " + "; ".join(problems[:3]),
+        }
+        if problems
+        else {}
+    )
     alerts = to_alerts(result.findings, now=ctx.now)
     _write_report(ctx, "job", status, alerts, {"trace": result.as_dict()}, traced_job_id=job_id)
-    return JobResult(failed=bool(problems), figures={"traced_job_id": job_id, "problems": problems, "trace": result.as_dict()},
-                     alerts=alerts, diagnostics=diagnostics,
-                     summary_markdown=_markdown(f"observability verify job {job_id}", status, alerts, []),
-                     outputs={"problems": str(len(problems))})
+    return JobResult(
+        failed=bool(problems),
+        figures={"traced_job_id": job_id, "problems": problems, "trace": result.as_dict()},
+        alerts=alerts,
+        diagnostics=diagnostics,
+        summary_markdown=_markdown(f"observability verify job {job_id}", status, alerts, []),
+        outputs={"problems": str(len(problems))},
+    )

@@ -56,15 +56,20 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
     held: set[bytes] = set()
 
     def bad(where: str, line: int, reason: str) -> None:
-        result.findings.append(Finding("log_invalid_line", SOURCE, f"{where}:{line}: {reason}",
-                                       evidence={"path": where, "line": line}))
+        result.findings.append(
+            Finding("log_invalid_line", SOURCE, f"{where}:{line}: {reason}", evidence={"path": where, "line": line})
+        )
 
     for line in runlog.iter_lines(workspace, since=since, problems=problems):
         chunk, number = line.data, line.number
         if line.torn:
             result.lines += 1
-            bad(line.source, number, f"torn last line ({len(chunk)} bytes, no newline): a writer was killed "
-                                     "mid-line; the next append drops it")
+            bad(
+                line.source,
+                number,
+                f"torn last line ({len(chunk)} bytes, no newline): a writer was killed "
+                "mid-line; the next append drops it",
+            )
             continue
         if line.source == shown and chunk in held:
             continue  # in a segment and still in the live log: a rotation was killed before the cut
@@ -99,29 +104,45 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
         result.first_sequence, result.last_sequence = numbers[0], numbers[-1]
         missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
         if missing:
-            result.findings.append(Finding(
-                "log_sequence_gap", SOURCE,
-                f"{shown}: sequence numbers {', '.join(_ranges(missing)[:20])} are missing "
-                f"({len(missing)} line(s) lost between {numbers[0]} and {numbers[-1]})",
-                evidence={"path": shown, "missing": _ranges(missing)[:50], "missing_count": len(missing)}))
+            result.findings.append(
+                Finding(
+                    "log_sequence_gap",
+                    SOURCE,
+                    f"{shown}: sequence numbers {', '.join(_ranges(missing)[:20])} are missing "
+                    f"({len(missing)} line(s) lost between {numbers[0]} and {numbers[-1]})",
+                    evidence={"path": shown, "missing": _ranges(missing)[:50], "missing_count": len(missing)},
+                )
+            )
         for sequence, places in sorted(seen.items()):
             if len(places) > 1:
                 lines = [int(w) if w.isdigit() else w for w in places]
-                result.findings.append(Finding(
-                    "log_sequence_duplicate", SOURCE,
-                    f"{shown}: sequence {sequence} appears on lines {', '.join(places)}",
-                    evidence={"path": shown, "sequence": sequence, "lines": lines}))
+                result.findings.append(
+                    Finding(
+                        "log_sequence_duplicate",
+                        SOURCE,
+                        f"{shown}: sequence {sequence} appears on lines {', '.join(places)}",
+                        evidence={"path": shown, "sequence": sequence, "lines": lines},
+                    )
+                )
     result.findings += _segment_ranges(workspace, every, result.first_sequence)
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
     for record in result.records:
         lost = (record.get("diagnostics") or {}).get("log_lost")
         if isinstance(lost, dict):
-            result.findings.append(Finding(
-                "log_missing", SOURCE,
-                f"{shown} was missing when {record.get('job_id')} ran (line {record.get('sequence')}): "
-                f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`)",
-                evidence={"path": shown, "missing": [str(lost.get("missing"))], "missing_count": lost.get("count"),
-                          "job_id": record.get("job_id")}))
+            result.findings.append(
+                Finding(
+                    "log_missing",
+                    SOURCE,
+                    f"{shown} was missing when {record.get('job_id')} ran (line {record.get('sequence')}): "
+                    f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`)",
+                    evidence={
+                        "path": shown,
+                        "missing": [str(lost.get("missing"))],
+                        "missing_count": lost.get("count"),
+                        "job_id": record.get("job_id"),
+                    },
+                )
+            )
     counter = _sequence_file(workspace)
     if end is None:
         missing_log = _missing_log(workspace, counter, every)
@@ -129,33 +150,48 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
             result.findings.append(missing_log)
     if counter is not None and end is not None and counter > end:
         lost = list(range(end + 1, counter + 1))
-        result.findings.append(Finding(
-            "log_sequence_gap", SOURCE,
-            f"{workspace.rel(workspace.run_sequence)} is at {counter} but the log ends at {end}: "
-            f"line(s) {', '.join(_ranges(lost))} were lost from the end",
-            evidence={"path": shown, "missing": _ranges(lost), "missing_count": len(lost)}))
+        result.findings.append(
+            Finding(
+                "log_sequence_gap",
+                SOURCE,
+                f"{workspace.rel(workspace.run_sequence)} is at {counter} but the log ends at {end}: "
+                f"line(s) {', '.join(_ranges(lost))} were lost from the end",
+                evidence={"path": shown, "missing": _ranges(lost), "missing_count": len(lost)},
+            )
+        )
     return result
 
 
 def _segment_ranges(workspace: Workspace, every: list[runlog.Segment], read_from: int | None) -> list[Finding]:
     """Gaps and overlaps between the segments before the lines read (from their names alone)."""
-    ranges = [(s.first_sequence, s.last_sequence, workspace.rel(s.path)) for s in every
-              if read_from is None or s.last_sequence < read_from]
+    ranges = [
+        (s.first_sequence, s.last_sequence, workspace.rel(s.path))
+        for s in every
+        if read_from is None or s.last_sequence < read_from
+    ]
     if read_from is not None:
         ranges.append((read_from, read_from, f"the lines read from sequence {read_from}"))
     findings = []
     for (_, last, a), (first, next_last, b) in itertools.pairwise(ranges):
         if first > last + 1:
             missing = [str(last + 1) if first == last + 2 else f"{last + 1}-{first - 1}"]
-            findings.append(Finding(
-                "log_sequence_gap", SOURCE,
-                f"{a} ends at sequence {last} but {b} starts at {first}: sequence numbers {missing[0]} are missing",
-                evidence={"path": a, "missing": missing, "missing_count": first - last - 1}))
+            findings.append(
+                Finding(
+                    "log_sequence_gap",
+                    SOURCE,
+                    f"{a} ends at sequence {last} but {b} starts at {first}: sequence numbers {missing[0]} are missing",
+                    evidence={"path": a, "missing": missing, "missing_count": first - last - 1},
+                )
+            )
         elif first <= last:
-            findings.append(Finding(
-                "log_sequence_duplicate", SOURCE,
-                f"{a} and {b} overlap in sequences {first}-{min(last, next_last)}",
-                evidence={"path": a, "sequence": first, "lines": []}))
+            findings.append(
+                Finding(
+                    "log_sequence_duplicate",
+                    SOURCE,
+                    f"{a} and {b} overlap in sequences {first}-{min(last, next_last)}",
+                    evidence={"path": a, "sequence": first, "lines": []},
+                )
+            )
     return findings
 
 
@@ -179,10 +215,13 @@ def _missing_log(workspace: Workspace, counter: int | None, every: list[runlog.S
     if not evidence:
         return None
     state = "is empty" if workspace.run_log.exists() else "is missing"
-    return Finding("log_missing", SOURCE,
-                   f"{shown} {state} but {'; '.join(evidence)}: the automation log was deleted or lost "
-                   "(restore it with `observability state pull`)",
-                   evidence={"path": shown, "sequence": counter, "heartbeats": beats})
+    return Finding(
+        "log_missing",
+        SOURCE,
+        f"{shown} {state} but {'; '.join(evidence)}: the automation log was deleted or lost "
+        "(restore it with `observability state pull`)",
+        evidence={"path": shown, "sequence": counter, "heartbeats": beats},
+    )
 
 
 def _sequence_file(workspace: Workspace) -> int | None:

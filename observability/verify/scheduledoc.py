@@ -31,8 +31,11 @@ def describe(expression: str) -> str:
     if len(cron.hours) == 24:
         minutes = sorted(cron.minutes)
         step = minutes[1] - minutes[0] if len(minutes) > 1 else 60
-        every = f"every {step} min" if all(b - a == step for a, b in pairwise(minutes)) and \
-            60 - minutes[-1] + minutes[0] == step else f"{len(minutes)} times an hour"
+        every = (
+            f"every {step} min"
+            if all(b - a == step for a, b in pairwise(minutes)) and 60 - minutes[-1] + minutes[0] == step
+            else f"{len(minutes)} times an hour"
+        )
         times = f"{every}, at " + ", ".join(f":{m:02d}" for m in minutes)
     if cron.weekdays_restricted:
         return ", ".join(_DAYS[d] for d in sorted(cron.weekdays)) + " " + times
@@ -40,12 +43,16 @@ def describe(expression: str) -> str:
 
 
 def table(schedules: tuple[Schedule, ...], *, max_heartbeat_age_hours: float = 6.0) -> str:
-    rows = ["| schedule | job | workflow | cron (UTC) | when (UTC) | grace | heartbeat stale after |",
-            "| --- | --- | --- | --- | --- | ---: | ---: |"]
+    rows = [
+        "| schedule | job | workflow | cron (UTC) | when (UTC) | grace | heartbeat stale after |",
+        "| --- | --- | --- | --- | --- | ---: | ---: |",
+    ]
     for s in schedules:
         limit = limit_for(s.job, schedules, timedelta(hours=max_heartbeat_age_hours), _REFERENCE)
-        rows.append(f"| `{s.name}` | `{s.job}` | `{s.workflow or '-'}` | `{s.cron}` | {describe(s.cron)} | "
-                    f"{s.grace_minutes} min | {limit.total_seconds() / 3600:g} h |")
+        rows.append(
+            f"| `{s.name}` | `{s.job}` | `{s.workflow or '-'}` | `{s.cron}` | {describe(s.cron)} | "
+            f"{s.grace_minutes} min | {limit.total_seconds() / 3600:g} h |"
+        )
     return "\n".join([BEGIN, *rows, END])
 
 
@@ -60,5 +67,6 @@ def rewrite(doc: Path, schedules: tuple[Schedule, ...]) -> None:
 
 if __name__ == "__main__":  # python -m observability.verify.scheduledoc [schedules.yaml [docs/schedules.md]]
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "ops-template/configs/observability/schedules.yaml")
-    rewrite(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/schedules.md"),
-            load_schedules(source, display=str(source)))
+    rewrite(
+        Path(sys.argv[2] if len(sys.argv) > 2 else "docs/schedules.md"), load_schedules(source, display=str(source))
+    )

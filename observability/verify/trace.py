@@ -34,9 +34,16 @@ class Trace:
     findings: list[Finding] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "job": self.job, "lines": self.lines, "artefacts": self.artefacts,
-                "checksums": self.checksums, "heartbeat": self.heartbeat, "notes": self.notes,
-                "problems": [f.message for f in self.findings]}
+        return {
+            "job_id": self.job_id,
+            "job": self.job,
+            "lines": self.lines,
+            "artefacts": self.artefacts,
+            "checksums": self.checksums,
+            "heartbeat": self.heartbeat,
+            "notes": self.notes,
+            "problems": [f.message for f in self.findings],
+        }
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -67,16 +74,21 @@ class _Tracer:
         self.ws, self.trace = workspace, trace
 
     def problem(self, rule: str, message: str, **evidence) -> None:
-        self.trace.findings.append(Finding(rule, self.trace.job or "unknown", message,
-                                           evidence={"job_id": self.trace.job_id, **evidence}))
+        self.trace.findings.append(
+            Finding(rule, self.trace.job or "unknown", message, evidence={"job_id": self.trace.job_id, **evidence})
+        )
 
     def checksum(self, path: Path, expected: str | None, recorded_in: str) -> None:
         shown = self.ws.rel(path)
         try:
             actual = sha256_file(path)
         except FileNotFoundError:
-            self.problem("artefact_missing", f"{shown}: missing (its checksum is recorded in {recorded_in})",
-                         path=shown, recorded_in=recorded_in)
+            self.problem(
+                "artefact_missing",
+                f"{shown}: missing (its checksum is recorded in {recorded_in})",
+                path=shown,
+                recorded_in=recorded_in,
+            )
             return
         except OSError as exc:
             self.problem("artefact_missing", f"{shown}: unreadable ({exc.strerror or exc})", path=shown)
@@ -84,9 +96,14 @@ class _Tracer:
         ok = actual == expected
         self.trace.checksums.append({"path": shown, "recorded_in": recorded_in, "ok": ok})
         if not ok:
-            self.problem("checksum_mismatch", f"{shown}: sha256 {actual[:16]}… does not match {str(expected)[:16]}… "
-                                              f"recorded in {recorded_in}", path=shown, recorded_in=recorded_in,
-                         expected=expected, actual=actual)
+            self.problem(
+                "checksum_mismatch",
+                f"{shown}: sha256 {actual[:16]}… does not match {str(expected)[:16]}… recorded in {recorded_in}",
+                path=shown,
+                recorded_in=recorded_in,
+                expected=expected,
+                actual=actual,
+            )
 
     def dashboard_manifest(self, manifest: Path, *, snapshot: bool) -> None:
         doc = _json(manifest)
@@ -94,8 +111,9 @@ class _Tracer:
             return
         shown = self.ws.rel(manifest)
         if not snapshot and doc.get("job_id") != self.trace.job_id:
-            self.trace.notes.append(f"{shown}: now written by {doc.get('job_id')}; this run's bundle is checked "
-                                    "in its history snapshot")
+            self.trace.notes.append(
+                f"{shown}: now written by {doc.get('job_id')}; this run's bundle is checked in its history snapshot"
+            )
             return
         for entry in doc["datasets"]:
             if isinstance(entry, dict) and entry.get("path") and entry.get("checksum_sha256"):
@@ -111,17 +129,29 @@ class _Tracer:
         ok = actual == stored and (not logged or stored in logged)
         self.trace.checksums.append({"path": shown, "recorded_in": f"{shown} {CHECKSUM_FIELD}", "ok": ok})
         if actual != stored:
-            self.problem("checksum_mismatch", f"{shown}: body checksum {actual[:16]}… does not match its "
-                                              f"{CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
-                         path=shown, expected=stored, actual=actual)
+            self.problem(
+                "checksum_mismatch",
+                f"{shown}: body checksum {actual[:16]}… does not match its "
+                f"{CHECKSUM_FIELD} {str(stored)[:16]}… (edited or damaged)",
+                path=shown,
+                expected=stored,
+                actual=actual,
+            )
         elif logged and stored not in logged:
-            self.problem("checksum_mismatch", f"{shown}: {CHECKSUM_FIELD} {str(stored)[:16]}… is not the "
-                                              "one the log line recorded for this run", path=shown, expected=sorted(logged))
+            self.problem(
+                "checksum_mismatch",
+                f"{shown}: {CHECKSUM_FIELD} {str(stored)[:16]}… is not the one the log line recorded for this run",
+                path=shown,
+                expected=sorted(logged),
+            )
 
     def pruned(self) -> dict[str, str]:
         """Snapshot paths the dashboard pruned on purpose (retention), with the pruning job id."""
-        return {str(r.get("snapshot")): str(r.get("job_id")) for r in _jsonl(self.ws.path(DASHBOARD_PRUNE_RECORD))
-                if r.get("event") == "pruned"}
+        return {
+            str(r.get("snapshot")): str(r.get("job_id"))
+            for r in _jsonl(self.ws.path(DASHBOARD_PRUNE_RECORD))
+            if r.get("event") == "pruned"
+        }
 
 
 def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> Trace:
@@ -129,24 +159,36 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
     result = Trace(job_id)
     lines = [r for r in records if r.get("job_id") == job_id]
     if not lines:
-        result.findings.append(Finding("job_not_found", "unknown",
-                                       f"{workspace.rel(workspace.run_log)}: no line has job_id {job_id}",
-                                       evidence={"job_id": job_id}))
+        result.findings.append(
+            Finding(
+                "job_not_found",
+                "unknown",
+                f"{workspace.rel(workspace.run_log)}: no line has job_id {job_id}",
+                evidence={"job_id": job_id},
+            )
+        )
         return result
     tracer = _Tracer(workspace, result)
     result.job = lines[-1].get("job")
     for line in lines:
-        result.lines.append({k: line.get(k) for k in ("sequence", "status", "started_at", "completed_at",
-                                                       "attempts") if k in line}
-                            | ({"run_url": line["github"]["run_url"]} if (line.get("github") or {}).get("run_url")
-                               else {}) | ({"error_code": line["diagnostics"]["error_code"]}
-                                           if (line.get("diagnostics") or {}).get("error_code") else {}))
+        result.lines.append(
+            {k: line.get(k) for k in ("sequence", "status", "started_at", "completed_at", "attempts") if k in line}
+            | ({"run_url": line["github"]["run_url"]} if (line.get("github") or {}).get("run_url") else {})
+            | (
+                {"error_code": line["diagnostics"]["error_code"]}
+                if (line.get("diagnostics") or {}).get("error_code")
+                else {}
+            )
+        )
     artefacts: list[str] = []
     for line in lines:
         artefacts += [a for a in line.get("artefacts", []) if a not in artefacts]
     pruned = None
-    logged_checksums = {str(line["diagnostics"]["payload_checksum_sha256"]) for line in lines
-                        if (line.get("diagnostics") or {}).get("payload_checksum_sha256")}
+    logged_checksums = {
+        str(line["diagnostics"]["payload_checksum_sha256"])
+        for line in lines
+        if (line.get("diagnostics") or {}).get("payload_checksum_sha256")
+    }
     elsewhere = _run_elsewhere(lines[-1])
     for artefact in artefacts:
         path = workspace.path(artefact)
@@ -184,8 +226,9 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
 def _travels(artefact: str) -> bool:
     """True for a file the state store carries between runners (the rule of store/selection.py:
     ops/, less the upstream inputs that live there)."""
-    return artefact.startswith("ops/") and not (artefact == "ops/state_archive"
-                                                or artefact.startswith("ops/state_archive/"))
+    return artefact.startswith("ops/") and not (
+        artefact == "ops/state_archive" or artefact.startswith("ops/state_archive/")
+    )
 
 
 def _run_elsewhere(line: dict[str, Any]) -> str | None:
@@ -208,9 +251,13 @@ def trace_from_log(workspace: Workspace, job_id: str) -> Trace:
         line = records[-1]
         beat = runlog.heartbeat_of(line)
         if beat:
-            latest = runlog.latest_record(workspace, lambda r: r.get("job") == line.get("job")
-                                          and r.get("status") != "skipped" and runlog.heartbeat_of(r) == beat,
-                                          problems=problems)
+            latest = runlog.latest_record(
+                workspace,
+                lambda r: (
+                    r.get("job") == line.get("job") and r.get("status") != "skipped" and runlog.heartbeat_of(r) == beat
+                ),
+                problems=problems,
+            )
             if latest is not None and latest.get("job_id") != job_id:
                 records.append(latest)
     result = trace(workspace, job_id, records)
@@ -219,13 +266,17 @@ def trace_from_log(workspace: Workspace, job_id: str) -> Trace:
     return result
 
 
-def _heartbeat(workspace: Workspace, result: Trace, line: dict[str, Any], records: list[dict[str, Any]],
-               tracer: _Tracer) -> None:
+def _heartbeat(
+    workspace: Workspace, result: Trace, line: dict[str, Any], records: list[dict[str, Any]], tracer: _Tracer
+) -> None:
     shown = runlog.heartbeat_of(line)
     if not shown:
         return
-    latest = [r for r in records if r.get("job") == result.job and r.get("status") != "skipped"
-              and runlog.heartbeat_of(r) == shown]
+    latest = [
+        r
+        for r in records
+        if r.get("job") == result.job and r.get("status") != "skipped" and runlog.heartbeat_of(r) == shown
+    ]
     latest.sort(key=lambda r: r.get("sequence", 0))
     if latest and latest[-1].get("job_id") != result.job_id:
         result.heartbeat = {"path": shown, "checked": False, "superseded_by": latest[-1].get("job_id")}
@@ -234,12 +285,18 @@ def _heartbeat(workspace: Workspace, result: Trace, line: dict[str, Any], record
     beat = _json(workspace.path(shown))
     if not isinstance(beat, dict):
         result.heartbeat = {"path": shown, "checked": True, "agrees": False}
-        tracer.problem("heartbeat_mismatch", f"{shown}: missing or not a JSON object, but this run is the "
-                                             "job's latest", path=shown)
+        tracer.problem(
+            "heartbeat_mismatch", f"{shown}: missing or not a JSON object, but this run is the job's latest", path=shown
+        )
         return
     disagree = {k: (beat.get(k), line.get(k)) for k in ("job_id", "status") if beat.get(k) != line.get(k)}
-    result.heartbeat = {"path": shown, "checked": True, "agrees": not disagree, "job_id": beat.get("job_id"),
-                        "status": beat.get("status")}
+    result.heartbeat = {
+        "path": shown,
+        "checked": True,
+        "agrees": not disagree,
+        "job_id": beat.get("job_id"),
+        "status": beat.get("status"),
+    }
     if disagree:
         said = ", ".join(f"{k} {h!r} (log: {lg!r})" for k, (h, lg) in disagree.items())
         tracer.problem("heartbeat_mismatch", f"{shown}: heartbeat says {said}", path=shown)

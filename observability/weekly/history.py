@@ -67,8 +67,7 @@ class History:
 
     def unfinished_records(self) -> list[str]:
         """Delivered weeks whose record was cut short: no ``.sig``, or a pending copy left behind."""
-        return [w for w in self._weeks(self.directory)
-                if not self.signature(w).exists() or self.pending(w).exists()]
+        return [w for w in self._weeks(self.directory) if not self.signature(w).exists() or self.pending(w).exists()]
 
     def complete_record(self, week_start: str, signature_of, display) -> list[Path]:
         """Finish a half-recorded week: verify the delivered bytes, re-sign them, drop the pending copy.
@@ -100,8 +99,11 @@ class History:
             except OSError as exc:
                 raise InputError(f"{display(path)}: cannot read ({exc.strerror or exc})", input=display(path)) from None
             return (path, *_verified(path, body, week_start, display))
-        raise MissingInputError(f"{display(self.pending(week_start))} and {display(self.delivered(week_start))}: "
-                                f"no stored payload for week {week_start}", input=display(self.delivered(week_start)))
+        raise MissingInputError(
+            f"{display(self.pending(week_start))} and {display(self.delivered(week_start))}: "
+            f"no stored payload for week {week_start}",
+            input=display(self.delivered(week_start)),
+        )
 
 
 def _verified(path: Path, body: bytes, week_start: str, display) -> tuple[bytes, dict]:
@@ -109,12 +111,17 @@ def _verified(path: Path, body: bytes, week_start: str, display) -> tuple[bytes,
     try:
         doc = fsio.parse_json(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{display(path)}: stored payload is not valid JSON; it cannot be replayed",
-                         input=display(path)) from None
+        raise InputError(
+            f"{display(path)}: stored payload is not valid JSON; it cannot be replayed", input=display(path)
+        ) from None
     if not isinstance(doc, dict) or doc.get(payload_mod.CHECKSUM_FIELD) != payload_mod.checksum(doc):
-        raise InputError(f"{display(path)}: payload_checksum_sha256 does not match the stored body; "
-                         "it was edited or damaged and will not be replayed", input=display(path))
+        raise InputError(
+            f"{display(path)}: payload_checksum_sha256 does not match the stored body; "
+            "it was edited or damaged and will not be replayed",
+            input=display(path),
+        )
     if doc.get("week_start") != week_start:
-        raise InputError(f"{display(path)}: holds week_start {doc.get('week_start')!r}, not {week_start}",
-                         input=display(path))
+        raise InputError(
+            f"{display(path)}: holds week_start {doc.get('week_start')!r}, not {week_start}", input=display(path)
+        )
     return body, doc

@@ -109,15 +109,15 @@ class Reader:
             raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})", input=display) from None
 
     def _record(self, name: str, rel: str, data: bytes) -> None:
-        self.sources.append(Source(name, self.workspace.rel(self.workspace.path(rel)),
-                                   sha256_hex(data), len(data)))
+        self.sources.append(Source(name, self.workspace.rel(self.workspace.path(rel)), sha256_hex(data), len(data)))
 
     def _text(self, data: bytes, rel: str, what: str) -> str:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{self._display(rel)}: {what} is not UTF-8 (byte {exc.start})",
-                             input=self._display(rel)) from None
+            raise InputError(
+                f"{self._display(rel)}: {what} is not UTF-8 (byte {exc.start})", input=self._display(rel)
+            ) from None
 
     def _display(self, rel: str) -> str:
         return self.workspace.rel(self.workspace.path(rel))
@@ -129,8 +129,10 @@ class Reader:
         try:
             doc = fsio.parse_json(self._text(data, rel, what))
         except json.JSONDecodeError as exc:
-            raise InputError(f"{self._display(rel)}: line {exc.lineno}: {what} is not valid JSON ({exc.msg})",
-                             input=self._display(rel)) from None
+            raise InputError(
+                f"{self._display(rel)}: line {exc.lineno}: {what} is not valid JSON ({exc.msg})",
+                input=self._display(rel),
+            ) from None
         if not isinstance(doc, dict):
             raise InputError(f"{self._display(rel)}: {what} must be a JSON object", input=self._display(rel))
         self._record(name, rel, data)
@@ -186,10 +188,17 @@ class Reader:
         recent = active_rows[-trend_days:] if trend_days else []
         days = sorted(r.day for r in rows)
         self._record(f"daily:{run.run_id}", rel, data)
-        return DailyStats(date.fromisoformat(days[0]) if days else None,
-                          date.fromisoformat(days[-1]) if days else None,
-                          totals["days"], totals["active_days"], totals["fills"], totals["total_pips"],
-                          sum(n for n, _ in recent), sum(p for _, p in recent), totals)
+        return DailyStats(
+            date.fromisoformat(days[0]) if days else None,
+            date.fromisoformat(days[-1]) if days else None,
+            totals["days"],
+            totals["active_days"],
+            totals["fills"],
+            totals["total_pips"],
+            sum(n for n, _ in recent),
+            sum(p for _, p in recent),
+            totals,
+        )
 
     # -- ops/signal_latency_rollup.csv ---------------------------------------------------------
     def rollups(self, rel: str, start: str, end: str) -> list[RollupRow]:

@@ -92,6 +92,7 @@ def wilson_lcb(wins: int, trades: int, confidence: float) -> float | None:
 
 # -- blocks ----------------------------------------------------------------------------------
 
+
 def _run_item(run: IndexRun, daily: DailyStats | None, cfg: WeeklyConfig) -> dict:
     # The same reading of a run's figures as the dashboard's turnover dataset (upstream.runs.figures).
     figures = upstream_runs.figures(run, daily.totals if daily else None)
@@ -123,8 +124,12 @@ def _run_item(run: IndexRun, daily: DailyStats | None, cfg: WeeklyConfig) -> dic
         "max_drawdown": num(run.max_drawdown),
         "total_pips": num(figures.total_pips),
         "ev": {"latest": num(ev_latest), "trend_7d": num(trend)},
-        "turnover": {"avg_trades_per_day": num(per_day), "avg_trades_active_day": num(per_active),
-                     "days": daily.days if daily else 0, "active_days": daily.active_days if daily else 0},
+        "turnover": {
+            "avg_trades_per_day": num(per_day),
+            "avg_trades_active_day": num(per_active),
+            "days": daily.days if daily else 0,
+            "active_days": daily.active_days if daily else 0,
+        },
         "turnover_per_day": num(per_day),
     }
 
@@ -140,9 +145,9 @@ def _runs_block(reader: Reader, cfg: WeeklyConfig, week: Week) -> dict:
     known = [r for r in index if r.timestamp < until]
     reader.note_as_of("runs_index", max((r.timestamp for r in known), default=None), "latest_run")
     pattern = re.compile(cfg.baseline_pattern)
-    baseline = _recent_first([r for r in known if pattern.match(r.run_id)])[:cfg.baseline_limit]
+    baseline = _recent_first([r for r in known if pattern.match(r.run_id)])[: cfg.baseline_limit]
     since = until - timedelta(days=cfg.rolling_window_days)
-    rolling = _recent_first([r for r in known if r.timestamp >= since])[:cfg.rolling_limit]
+    rolling = _recent_first([r for r in known if r.timestamp >= since])[: cfg.rolling_limit]
     cache: dict[str, DailyStats | None] = {}
     for run in sorted({r.run_id: r for r in baseline + rolling}.values(), key=lambda r: r.run_id):
         cache[run.run_id] = reader.daily(run, runs_root, cfg.ev_trend_days)
@@ -165,8 +170,9 @@ def _timestamp_or_none(value: Any, display: str, key: str) -> str | None:
     try:
         return iso(parse_iso(str(value)))
     except ValueError:
-        raise InputError(f"{display}: field {key}: {str(value)[:40]!r} is not an ISO-8601 timestamp",
-                         input=display) from None
+        raise InputError(
+            f"{display}: field {key}: {str(value)[:40]!r} is not an ISO-8601 timestamp", input=display
+        ) from None
 
 
 def _budget_status(ratio: float | None, cfg: WeeklyConfig) -> str:
@@ -191,11 +197,17 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
     for cat in summary.categories:
         used, budget = cat.utilisation_pct, cat.budget_pct
         ratio = used / budget if used is not None and budget else None
-        categories.append({
-            "name": cat.name, "utilisation_pct": num(used), "budget_pct": num(budget),
-            "headroom_pct": num(cat.headroom_pct), "utilisation_ratio": num(ratio),
-            "status": _budget_status(ratio, cfg), "upstream_status": cat.upstream_status,
-        })
+        categories.append(
+            {
+                "name": cat.name,
+                "utilisation_pct": num(used),
+                "budget_pct": num(budget),
+                "headroom_pct": num(cat.headroom_pct),
+                "utilisation_ratio": num(ratio),
+                "status": _budget_status(ratio, cfg),
+                "upstream_status": cat.upstream_status,
+            }
+        )
     points = summary.equity_curve
     start_equity = points[0][1] if points else None
     last_equity = points[-1][1] if points else None
@@ -209,11 +221,17 @@ def _portfolio_blocks(reader: Reader, cfg: WeeklyConfig) -> tuple[dict, dict]:
         "gross_exposure_cap_pct": num(summary.gross_exposure_cap_pct),
         "gross_headroom_pct": num(summary.gross_headroom_pct),
         "equity_curve": {
-            "points": len(points), "start_ts": points[0][0] if points else None,
-            "end_ts": points[-1][0] if points else None, "start_equity": num(start_equity),
-            "last_equity": num(last_equity), "peak_equity": num(peak),
-            "change_pct": (num((last_equity - start_equity) / start_equity * 100)
-                           if start_equity and last_equity is not None else None),
+            "points": len(points),
+            "start_ts": points[0][0] if points else None,
+            "end_ts": points[-1][0] if points else None,
+            "start_equity": num(start_equity),
+            "last_equity": num(last_equity),
+            "peak_equity": num(peak),
+            "change_pct": (
+                num((last_equity - start_equity) / start_equity * 100)
+                if start_equity and last_equity is not None
+                else None
+            ),
         },
         "strategies": summary.strategies,
         "source_generated_at": summary.generated_at,
@@ -240,12 +258,22 @@ def _execution_block(reader: Reader, cfg: WeeklyConfig) -> dict:
     strategies = []
     for row in rows:
         slip, reject = row["slippage_bps"], row["reject_rate"]
-        bad = (slip is not None and slip > cfg.max_slippage_bps) or (reject is not None and reject > cfg.max_reject_rate)
-        strategies.append({"strategy": row["strategy"], "slippage_bps": num(slip), "reject_rate": num(reject),
-                           "status": "warning" if bad else "ok"})
-    return {"slippage_bps": {s["strategy"]: s["slippage_bps"] for s in strategies},
-            "reject_rate": {s["strategy"]: s["reject_rate"] for s in strategies},
-            "strategies": strategies}
+        bad = (slip is not None and slip > cfg.max_slippage_bps) or (
+            reject is not None and reject > cfg.max_reject_rate
+        )
+        strategies.append(
+            {
+                "strategy": row["strategy"],
+                "slippage_bps": num(slip),
+                "reject_rate": num(reject),
+                "status": "warning" if bad else "ok",
+            }
+        )
+    return {
+        "slippage_bps": {s["strategy"]: s["slippage_bps"] for s in strategies},
+        "reject_rate": {s["strategy"]: s["reject_rate"] for s in strategies},
+        "strategies": strategies,
+    }
 
 
 def _weighted(rows: list[RollupRow], attr: str) -> float | None:
@@ -258,26 +286,46 @@ def _weighted(rows: list[RollupRow], attr: str) -> float | None:
 def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig) -> dict:
     total = sum(r.count for r in rows)
     failures = sum(r.failure_count for r in rows)
-    breaches = [{
-        "timestamp": r.hour_utc, "source": r.source, "p95_ms": num(r.p95_ms, 3), "failure_rate": num(r.failure_rate, 4),
-        "breach_streak": r.breach_streak,
-        "status": "critical" if r.breach_streak >= cfg.latency_critical_streak else "warning",
-    } for r in rows if r.breach_flag]
+    breaches = [
+        {
+            "timestamp": r.hour_utc,
+            "source": r.source,
+            "p95_ms": num(r.p95_ms, 3),
+            "failure_rate": num(r.failure_rate, 4),
+            "breach_streak": r.breach_streak,
+            "status": "critical" if r.breach_streak >= cfg.latency_critical_streak else "warning",
+        }
+        for r in rows
+        if r.breach_flag
+    ]
     breaches.sort(key=lambda b: (b["timestamp"], b["source"]))
     by_source: dict[str, list[RollupRow]] = {}
     by_day: dict[tuple[str, str], list[RollupRow]] = {}
     for r in rows:
         by_source.setdefault(r.source, []).append(r)
         by_day.setdefault((r.hour_utc[:10], r.source), []).append(r)
-    sources = [{
-        "source": name, "samples": sum(r.count for r in group),
-        "p50_ms": num(_weighted(group, "p50_ms"), 3), "p95_ms": num(_weighted(group, "p95_ms"), 3),
-        "p99_ms": num(_weighted(group, "p99_ms"), 3), "max_ms": num(max(r.max_ms for r in group), 3),
-        "failure_rate": num(sum(r.failure_count for r in group) / max(1, sum(r.count for r in group)), 4),
-        "breach_hours": sum(1 for r in group if r.breach_flag),
-    } for name, group in sorted(by_source.items())]
-    daily = [{"date": day, "source": source, "p95_ms": num(_weighted(group, "p95_ms"), 3),
-              "samples": sum(r.count for r in group)} for (day, source), group in sorted(by_day.items())]
+    sources = [
+        {
+            "source": name,
+            "samples": sum(r.count for r in group),
+            "p50_ms": num(_weighted(group, "p50_ms"), 3),
+            "p95_ms": num(_weighted(group, "p95_ms"), 3),
+            "p99_ms": num(_weighted(group, "p99_ms"), 3),
+            "max_ms": num(max(r.max_ms for r in group), 3),
+            "failure_rate": num(sum(r.failure_count for r in group) / max(1, sum(r.count for r in group)), 4),
+            "breach_hours": sum(1 for r in group if r.breach_flag),
+        }
+        for name, group in sorted(by_source.items())
+    ]
+    daily = [
+        {
+            "date": day,
+            "source": source,
+            "p95_ms": num(_weighted(group, "p95_ms"), 3),
+            "samples": sum(r.count for r in group),
+        }
+        for (day, source), group in sorted(by_day.items())
+    ]
     return {
         "samples": total,
         "hours": len({r.hour_utc for r in rows}),
@@ -294,34 +342,57 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
     }
 
 
-def alerts_block(latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig,
-                  week: Week, alerts_dir: str) -> list[dict]:
+def alerts_block(
+    latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig, week: Week, alerts_dir: str
+) -> list[dict]:
     out = [alertitem.report_entry(a, alerts_dir) for a in latency_alerts]
     for cat in utilisation["categories"]:
         if cat["status"] == "ok":
             continue
-        out.append({
-            "id": f"weekly-budget-{_slug(cat['name'])}", "severity": "critical" if cat["status"] == "breach" else "warning",
-            "message": (f"category {cat['name']} uses {cat['utilisation_pct']}% of a {cat['budget_pct']}% budget "
-                        f"(ratio {cat['utilisation_ratio']}): {cat['status']}"),
-            "owner": cfg.owner, "next_action": f"{cfg.runbook} (budget status)", "rule": "budget",
-            "source": cat["name"], "status": "firing",
-            "evidence": {"utilisation_pct": cat["utilisation_pct"], "budget_pct": cat["budget_pct"],
-                         "utilisation_ratio": cat["utilisation_ratio"], "week_start": week.start.isoformat()},
-            "evidence_path": cfg.portfolio_summary, "notified_channels": [],
-        })
+        out.append(
+            {
+                "id": f"weekly-budget-{_slug(cat['name'])}",
+                "severity": "critical" if cat["status"] == "breach" else "warning",
+                "message": (
+                    f"category {cat['name']} uses {cat['utilisation_pct']}% of a {cat['budget_pct']}% budget "
+                    f"(ratio {cat['utilisation_ratio']}): {cat['status']}"
+                ),
+                "owner": cfg.owner,
+                "next_action": f"{cfg.runbook} (budget status)",
+                "rule": "budget",
+                "source": cat["name"],
+                "status": "firing",
+                "evidence": {
+                    "utilisation_pct": cat["utilisation_pct"],
+                    "budget_pct": cat["budget_pct"],
+                    "utilisation_ratio": cat["utilisation_ratio"],
+                    "week_start": week.start.isoformat(),
+                },
+                "evidence_path": cfg.portfolio_summary,
+                "notified_channels": [],
+            }
+        )
     for s in execution["strategies"]:
         if s["status"] == "ok":
             continue
-        out.append({
-            "id": f"weekly-execution-{_slug(s['strategy'])}", "severity": "warning",
-            "message": (f"{s['strategy']}: slippage {s['slippage_bps']} bps (max {cfg.max_slippage_bps}), "
-                        f"reject rate {s['reject_rate']} (max {cfg.max_reject_rate})"),
-            "owner": cfg.owner, "next_action": f"{cfg.runbook} (execution health)", "rule": "execution_health",
-            "source": s["strategy"], "status": "firing",
-            "evidence": {"slippage_bps": s["slippage_bps"], "reject_rate": s["reject_rate"]},
-            "evidence_path": cfg.telemetry, "notified_channels": [],
-        })
+        out.append(
+            {
+                "id": f"weekly-execution-{_slug(s['strategy'])}",
+                "severity": "warning",
+                "message": (
+                    f"{s['strategy']}: slippage {s['slippage_bps']} bps (max {cfg.max_slippage_bps}), "
+                    f"reject rate {s['reject_rate']} (max {cfg.max_reject_rate})"
+                ),
+                "owner": cfg.owner,
+                "next_action": f"{cfg.runbook} (execution health)",
+                "rule": "execution_health",
+                "source": s["strategy"],
+                "status": "firing",
+                "evidence": {"slippage_bps": s["slippage_bps"], "reject_rate": s["reject_rate"]},
+                "evidence_path": cfg.telemetry,
+                "notified_channels": [],
+            }
+        )
     out.sort(key=alertitem.report_order)
     return out
 
@@ -346,15 +417,32 @@ def freshness_block(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at:
         if stamp is not None and stamp > generated_at + MAX_FUTURE:
             # Clock skew or a mistyped year: its age would read 0 s (`ok`) until that date passes.
             age = None
-            reader.skip([f"{paths[name]}: {name} is dated {iso(stamp)} ({origin}), in the future of this run's clock "
-                         f"({iso(generated_at)}): its freshness cannot be judged (status unknown)"], counted=False)
+            reader.skip(
+                [
+                    f"{paths[name]}: {name} is dated {iso(stamp)} ({origin}), in the future of this run's clock "
+                    f"({iso(generated_at)}): its freshness cannot be judged (status unknown)"
+                ],
+                counted=False,
+            )
         hours = cfg.max_age(name)
         limit = hours * 3600 if hours is not None else None
         status = "unknown" if age is None else ("stale" if freshness.is_stale(age, limit) else "ok")
-        inputs.append({"name": name, "path": paths[name], "as_of": iso(stamp) if stamp else None, "as_of_from": origin,
-                       "age_seconds": age, "max_age_seconds": limit, "status": status})
-    return {"reference_at": iso(reference), "stale_count": sum(1 for i in inputs if i["status"] == "stale"),
-            "inputs": inputs}
+        inputs.append(
+            {
+                "name": name,
+                "path": paths[name],
+                "as_of": iso(stamp) if stamp else None,
+                "as_of_from": origin,
+                "age_seconds": age,
+                "max_age_seconds": limit,
+                "status": status,
+            }
+        )
+    return {
+        "reference_at": iso(reference),
+        "stale_count": sum(1 for i in inputs if i["status"] == "stale"),
+        "inputs": inputs,
+    }
 
 
 def stale_alerts(fresh: dict, cfg: WeeklyConfig, week: Week) -> list[dict]:
@@ -363,18 +451,32 @@ def stale_alerts(fresh: dict, cfg: WeeklyConfig, week: Week) -> list[dict]:
     for entry in fresh["inputs"]:
         if entry["status"] != "stale":
             continue
-        out.append({
-            "id": f"weekly-stale-{_slug(entry['name'])}", "severity": "warning",
-            "message": (f"input {entry['name']} ({entry['path']}) is stale: as of {entry['as_of']} "
-                        f"({freshness.age_text(entry['age_seconds'])} old), older than "
-                        f"{entry['max_age_seconds'] // 3600} h; the figures taken from it are out of date"),
-            "owner": cfg.owner, "next_action": f"{cfg.runbook} (stale input): refresh {entry['path']} upstream "
-                                               f"(or `observability inputs pull`), then rerun the report",
-            "rule": "stale_input", "source": entry["name"], "status": "firing",
-            "evidence": {"as_of": entry["as_of"], "as_of_from": entry["as_of_from"], "age_seconds": entry["age_seconds"],
-                         "max_age_seconds": entry["max_age_seconds"], "week_start": week.start.isoformat()},
-            "evidence_path": entry["path"], "notified_channels": [],
-        })
+        out.append(
+            {
+                "id": f"weekly-stale-{_slug(entry['name'])}",
+                "severity": "warning",
+                "message": (
+                    f"input {entry['name']} ({entry['path']}) is stale: as of {entry['as_of']} "
+                    f"({freshness.age_text(entry['age_seconds'])} old), older than "
+                    f"{entry['max_age_seconds'] // 3600} h; the figures taken from it are out of date"
+                ),
+                "owner": cfg.owner,
+                "next_action": f"{cfg.runbook} (stale input): refresh {entry['path']} upstream "
+                f"(or `observability inputs pull`), then rerun the report",
+                "rule": "stale_input",
+                "source": entry["name"],
+                "status": "firing",
+                "evidence": {
+                    "as_of": entry["as_of"],
+                    "as_of_from": entry["as_of_from"],
+                    "age_seconds": entry["age_seconds"],
+                    "max_age_seconds": entry["max_age_seconds"],
+                    "week_start": week.start.isoformat(),
+                },
+                "evidence_path": entry["path"],
+                "notified_channels": [],
+            }
+        )
     return out
 
 
@@ -391,10 +493,14 @@ def _attachments(reader: Reader, cfg: WeeklyConfig) -> list[dict]:
     generated = manifest.get("generated_at")
     stamp = _timestamp_or_none(generated, manifest_source.path, "generated_at") if isinstance(generated, str) else None
     reader.note_as_of("dashboard_manifest", parse_iso(stamp) if stamp else None, "generated_at")
-    out = [{"name": "dashboard_manifest", "uri": base + manifest_source.path, "checksum_sha256": manifest_source.sha256}]
+    out = [
+        {"name": "dashboard_manifest", "uri": base + manifest_source.path, "checksum_sha256": manifest_source.sha256}
+    ]
     manifest_dir = posixpath.dirname(manifest_source.path)
     datasets = manifest.get("datasets", [])
-    items = datasets.items() if isinstance(datasets, dict) else enumerate(datasets if isinstance(datasets, list) else [])
+    items = (
+        datasets.items() if isinstance(datasets, dict) else enumerate(datasets if isinstance(datasets, list) else [])
+    )
     for key, entry in items:
         if not isinstance(entry, dict):
             continue
@@ -406,13 +512,13 @@ def _attachments(reader: Reader, cfg: WeeklyConfig) -> list[dict]:
         valid = isinstance(checksum, str) and re.fullmatch(r"[a-f0-9]{64}", checksum)
         if not path.startswith(manifest_dir + "/"):
             path = posixpath.normpath(posixpath.join(manifest_dir, path.lstrip("/")))  # relative to the manifest
-        out.append({"name": f"dashboard_{name}", "uri": base + path,
-                    "checksum_sha256": checksum if valid else None})
+        out.append({"name": f"dashboard_{name}", "uri": base + path, "checksum_sha256": checksum if valid else None})
     out.sort(key=lambda a: (a["name"], a["uri"]))
     return out
 
 
 # -- the payload ------------------------------------------------------------------------------
+
 
 def _with_origin(source: dict, pulled: tuple[dict, ...]) -> dict:
     """A ``sources`` item plus ``origin``: the pulled inputs (identity, source without credentials) behind it."""
@@ -452,10 +558,14 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
         "alerts": alerts,
         "attachments": attachments,
         "freshness": fresh,
-        "sources": sorted((_with_origin(s.as_dict(), provenance.pulled) for s in reader.sources),
-                          key=lambda s: (s["name"], s["path"])),
-        "provenance": {"job_id": provenance.job_id, "commit_sha": provenance.commit_sha,
-                       "source_command": provenance.source_command},
+        "sources": sorted(
+            (_with_origin(s.as_dict(), provenance.pulled) for s in reader.sources), key=lambda s: (s["name"], s["path"])
+        ),
+        "provenance": {
+            "job_id": provenance.job_id,
+            "commit_sha": provenance.commit_sha,
+            "source_command": provenance.source_command,
+        },
     }
     return with_checksum(payload)
 
@@ -477,8 +587,10 @@ def validation_errors(payload: Any, schema_file: Path | None = None) -> list[dic
         from jsonschema import Draft202012Validator, FormatChecker
 
         validator = Draft202012Validator(load_schema_file(schema_file), format_checker=FormatChecker())
-        found = sorted(((list(e.absolute_path), e.message) for e in validator.iter_errors(payload)),
-                       key=lambda item: (schemas.json_path(item[0]), item[1]))
+        found = sorted(
+            ((list(e.absolute_path), e.message) for e in validator.iter_errors(payload)),
+            key=lambda item: (schemas.json_path(item[0]), item[1]),
+        )
     return [{"path": schemas.json_path(path), "message": message} for path, message in found]
 
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from observability.freshness import age_text
 from observability.markdown import cell, details, xychart
 
-_ICON = {"ok": "🟢", "warning": "🟠", "breach": "🔴", "critical": "🔴", "info": "🔵", "dry_run": "⚪",
-         "error": "🔴", "delivered": "🟢", "stale": "🟤", "unknown": "⚪"}
+_ICON = {
+    "ok": "🟢",
+    "warning": "🟠",
+    "breach": "🔴",
+    "critical": "🔴",
+    "info": "🔵",
+    "dry_run": "⚪",
+    "error": "🔴",
+    "delivered": "🟢",
+    "stale": "🟤",
+    "unknown": "⚪",
+}
 RUN_ROWS = 15
 
 
@@ -54,15 +64,20 @@ def _kpis(p: dict, delivery: dict) -> list[str]:
 def _runs_table(title: str, runs: list[dict]) -> list[str]:
     if not runs:
         return [f"### {title}", "", "_No runs in this cohort._"]
-    lines = [f"### {title} ({len(runs)})", "",
-             "| run | mode | started | trades | win rate | win-rate LCB | EV (pips/trade) | EV trend | trades/day |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### {title} ({len(runs)})",
+        "",
+        "| run | mode | started | trades | win rate | win-rate LCB | EV (pips/trade) | EV trend | trades/day |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in runs[:RUN_ROWS]:
         trend = r["ev"]["trend_7d"]
         arrow = "" if trend is None else ("▲ " if trend > 0 else ("▼ " if trend < 0 else ""))
-        lines.append(f"| `{cell(r['run_id'])}` | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
-                     f"{_pct(r['win_rate'])} | {_pct(r['win_rate_lcb'])} | {_f(r['ev']['latest'], 3)} | "
-                     f"{arrow}{_f(trend, 3)} | {_f(r['turnover']['avg_trades_per_day'], 2)} |")
+        lines.append(
+            f"| `{cell(r['run_id'])}` | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
+            f"{_pct(r['win_rate'])} | {_pct(r['win_rate_lcb'])} | {_f(r['ev']['latest'], 3)} | "
+            f"{arrow}{_f(trend, 3)} | {_f(r['turnover']['avg_trades_per_day'], 2)} |"
+        )
     if len(runs) > RUN_ROWS:
         lines.append(f"\n_{len(runs) - RUN_ROWS} more in the payload._")
     return lines
@@ -78,12 +93,17 @@ def _utilisation(p: dict) -> list[str]:
     for c in cats:
         ratio = c["utilisation_ratio"]
         bar = "" if ratio is None else "█" * min(10, round(ratio * 10)) + "░" * max(0, 10 - round(ratio * 10))
-        lines.append(f"| {cell(c['name'])} | {_f(c['utilisation_pct'], 2, '%')} | {_f(c['budget_pct'], 2, '%')} | "
-                     f"{_f(c['headroom_pct'], 2, '%')} | `{bar}` {_pct(ratio)} | {_ICON[c['status']]} {c['status']} |")
-    lines += ["", f"Gross exposure {_f(port['gross_exposure_pct'], 2, '%')} of a {_f(port['gross_exposure_cap_pct'], 2, '%')} "
-                  f"cap · max drawdown {_f(port['max_drawdown_pct'], 3, '%')} · equity "
-                  f"{_f(port['equity_curve']['last_equity'], 0)} ({_f(port['equity_curve']['change_pct'], 2, '%')} "
-                  f"over {port['equity_curve']['points']} points)"]
+        lines.append(
+            f"| {cell(c['name'])} | {_f(c['utilisation_pct'], 2, '%')} | {_f(c['budget_pct'], 2, '%')} | "
+            f"{_f(c['headroom_pct'], 2, '%')} | `{bar}` {_pct(ratio)} | {_ICON[c['status']]} {c['status']} |"
+        )
+    lines += [
+        "",
+        f"Gross exposure {_f(port['gross_exposure_pct'], 2, '%')} of a {_f(port['gross_exposure_cap_pct'], 2, '%')} "
+        f"cap · max drawdown {_f(port['max_drawdown_pct'], 3, '%')} · equity "
+        f"{_f(port['equity_curve']['last_equity'], 0)} ({_f(port['equity_curve']['change_pct'], 2, '%')} "
+        f"over {port['equity_curve']['points']} points)",
+    ]
     return lines
 
 
@@ -94,8 +114,10 @@ def _execution(p: dict) -> list[str]:
         return lines + ["_No execution telemetry._"]
     lines += ["| strategy | slippage (bps) | reject rate | status |", "|---|---:|---:|---|"]
     for s in strategies:
-        lines.append(f"| {cell(s['strategy'])} | {_f(s['slippage_bps'], 2)} | {_pct(s['reject_rate'])} | "
-                     f"{_ICON[s['status']]} {s['status']} |")
+        lines.append(
+            f"| {cell(s['strategy'])} | {_f(s['slippage_bps'], 2)} | {_pct(s['reject_rate'])} | "
+            f"{_ICON[s['status']]} {s['status']} |"
+        )
     return lines
 
 
@@ -104,25 +126,35 @@ def _latency(p: dict) -> list[str]:
     lines = ["### Signal latency", ""]
     if not lat["samples"]:
         return lines + ["_No latency rollups for this week._"]
-    lines.append(f"{lat['samples']:,} samples over {lat['hours']} hour(s): p50 {_f(lat['p50_ms'], 0)} ms, "
-                 f"p95 {_f(lat['p95_ms'], 0)} ms, p99 {_f(lat['p99_ms'], 0)} ms, max {_f(lat['max_ms'], 0)} ms, "
-                 f"failure rate {_pct(lat['failure_rate'])}; {lat['breach_count']} breaching hour(s).")
+    lines.append(
+        f"{lat['samples']:,} samples over {lat['hours']} hour(s): p50 {_f(lat['p50_ms'], 0)} ms, "
+        f"p95 {_f(lat['p95_ms'], 0)} ms, p99 {_f(lat['p99_ms'], 0)} ms, max {_f(lat['max_ms'], 0)} ms, "
+        f"failure rate {_pct(lat['failure_rate'])}; {lat['breach_count']} breaching hour(s)."
+    )
     days = sorted({d["date"] for d in lat["daily"]})
     sources = sorted({d["source"] for d in lat["daily"]})
     values = {(d["date"], d["source"]): d["p95_ms"] for d in lat["daily"]}
     lines += ["", "**p95 by day (ms)**", ""]
-    lines += xychart([d[5:] for d in days], {s: [values.get((d, s)) for d in days] for s in sources},
-                     y_label="p95 ms", x_label="day (UTC)")
+    lines += xychart(
+        [d[5:] for d in days],
+        {s: [values.get((d, s)) for d in days] for s in sources},
+        y_label="p95 ms",
+        x_label="day (UTC)",
+    )
     table = ["| day (UTC) | " + " | ".join(cell(s) for s in sources) + " |", "|---|" + "---:|" * len(sources)]
     for d in days:
         table.append(f"| {d} | " + " | ".join(_f(values.get((d, s)), 0) for s in sources) + " |")
     lines += ["", *details("p95 by day, as a table", table)]
     if lat["sources"]:
-        src = ["| source | samples | p50 | p95 | p99 | max | failure rate | breach hours |",
-               "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        src = [
+            "| source | samples | p50 | p95 | p99 | max | failure rate | breach hours |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for s in lat["sources"]:
-            src.append(f"| {cell(s['source'])} | {s['samples']:,} | {_f(s['p50_ms'], 0)} | {_f(s['p95_ms'], 0)} | "
-                       f"{_f(s['p99_ms'], 0)} | {_f(s['max_ms'], 0)} | {_pct(s['failure_rate'])} | {s['breach_hours']} |")
+            src.append(
+                f"| {cell(s['source'])} | {s['samples']:,} | {_f(s['p50_ms'], 0)} | {_f(s['p95_ms'], 0)} | "
+                f"{_f(s['p99_ms'], 0)} | {_f(s['max_ms'], 0)} | {_pct(s['failure_rate'])} | {s['breach_hours']} |"
+            )
         lines += ["", *details("Per source", src)]
     return lines
 
@@ -138,8 +170,10 @@ def _inputs(p: dict) -> list[str]:
     for i in fresh["inputs"]:
         limit = "–" if i["max_age_seconds"] is None else age_text(i["max_age_seconds"])
         origin = f" ({i['as_of_from']})" if i["as_of_from"] else ""
-        lines.append(f"| {cell(i['name'])} | `{cell(i['path'])}` | {i['as_of'] or 'unknown'}{cell(origin)} | "
-                     f"{age_text(i['age_seconds'])} | {limit} | {_ICON[i['status']]} {i['status']} |")
+        lines.append(
+            f"| {cell(i['name'])} | `{cell(i['path'])}` | {i['as_of'] or 'unknown'}{cell(origin)} | "
+            f"{age_text(i['age_seconds'])} | {limit} | {_ICON[i['status']]} {i['status']} |"
+        )
     return lines
 
 
@@ -149,8 +183,10 @@ def _alerts(p: dict) -> list[str]:
         return lines + ["_None._"]
     lines += ["| severity | status | source | message | next action |", "|---|---|---|---|---|"]
     for a in p["alerts"]:
-        lines.append(f"| {_ICON[a['severity']]} {a['severity']} | {a['status']} | {cell(a['source'])} | "
-                     f"{cell(a['message'])} | {cell(a['next_action'])} |")
+        lines.append(
+            f"| {_ICON[a['severity']]} {a['severity']} | {a['status']} | {cell(a['source'])} | "
+            f"{cell(a['message'])} | {cell(a['next_action'])} |"
+        )
     return lines
 
 
@@ -163,33 +199,66 @@ def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str
     if attempts:
         rows = ["| attempt | status code | response ms | error | wait s |", "|---:|---:|---:|---|---:|"]
         for a in attempts:
-            rows.append(f"| {a['attempt']} | {a.get('status_code') or '–'} | {a['response_ms']} | "
-                        f"{cell(a.get('error') or '')} | {_f(a.get('wait_seconds'), 1)} |")
+            rows.append(
+                f"| {a['attempt']} | {a.get('status_code') or '–'} | {a['response_ms']} | "
+                f"{cell(a.get('error') or '')} | {_f(a.get('wait_seconds'), 1)} |"
+            )
         lines += ["", *details("Delivery attempts", rows)]
-    lines += ["", f"Payload checksum `{p['payload_checksum_sha256']}` · schema {p['schema_version']} · "
-                  f"generated {p['generated_at']} · job `{p['provenance']['job_id']}`"]
+    lines += [
+        "",
+        f"Payload checksum `{p['payload_checksum_sha256']}` · schema {p['schema_version']} · "
+        f"generated {p['generated_at']} · job `{p['provenance']['job_id']}`",
+    ]
     return lines
 
 
 MAX_SKIPPED_SHOWN = 20
 
 
-def render(p: dict, *, status: str, delivery: dict, artefacts: list[str], attempts: list[dict],
-           run_url: str | None = None, skipped: list[str] | tuple[str, ...] = ()) -> str:
+def render(
+    p: dict,
+    *,
+    status: str,
+    delivery: dict,
+    artefacts: list[str],
+    attempts: list[dict],
+    run_url: str | None = None,
+    skipped: list[str] | tuple[str, ...] = (),
+) -> str:
     """The whole weekly review for payload ``p``; ``delivery`` is ``{"state", "label"}``.
 
     ``skipped``: the input warnings (rows and entries left out by the bad-value rule), listed at the end.
     """
-    head = [f"## Weekly health report — week of {p['week_start']} ({status})", "",
-            f"{p['period']['start']} → {p['period']['end']} (UTC)", ""]
-    blocks = [_kpis(p, delivery), _runs_table("Baseline runs", p["runs"]["baseline"]),
-              _runs_table("Rolling runs", p["runs"]["rolling"]), _utilisation(p), _execution(p), _latency(p),
-              _inputs(p), _alerts(p), _artefacts(p, artefacts, attempts, run_url)]
+    head = [
+        f"## Weekly health report — week of {p['week_start']} ({status})",
+        "",
+        f"{p['period']['start']} → {p['period']['end']} (UTC)",
+        "",
+    ]
+    blocks = [
+        _kpis(p, delivery),
+        _runs_table("Baseline runs", p["runs"]["baseline"]),
+        _runs_table("Rolling runs", p["runs"]["rolling"]),
+        _utilisation(p),
+        _execution(p),
+        _latency(p),
+        _inputs(p),
+        _alerts(p),
+        _artefacts(p, artefacts, attempts, run_url),
+    ]
     if skipped:
-        blocks.append([f"### Skipped input rows ({len(skipped)})", "",
-                       *(f"- {cell(w)}" for w in list(skipped)[:MAX_SKIPPED_SHOWN]),
-                       *([f"- … {len(skipped) - MAX_SKIPPED_SHOWN} more in the job summary's warnings"]
-                         if len(skipped) > MAX_SKIPPED_SHOWN else [])])
+        blocks.append(
+            [
+                f"### Skipped input rows ({len(skipped)})",
+                "",
+                *(f"- {cell(w)}" for w in list(skipped)[:MAX_SKIPPED_SHOWN]),
+                *(
+                    [f"- … {len(skipped) - MAX_SKIPPED_SHOWN} more in the job summary's warnings"]
+                    if len(skipped) > MAX_SKIPPED_SHOWN
+                    else []
+                ),
+            ]
+        )
     lines = head
     for block in blocks:
         if block:

@@ -44,14 +44,22 @@ MARKER_SCHEMA_VERSION = "1.0.0"
 
 def marker_bytes() -> bytes:
     """The marker's content: what it is and when it was written (read back by nothing but people)."""
-    return fsio.canonical_json({"created_at": clock.iso(clock.now()), "kind": "observability-state-store",
-                                "schema_version": MARKER_SCHEMA_VERSION}, indent=2).encode("utf-8")
+    return fsio.canonical_json(
+        {
+            "created_at": clock.iso(clock.now()),
+            "kind": "observability-state-store",
+            "schema_version": MARKER_SCHEMA_VERSION,
+        },
+        indent=2,
+    ).encode("utf-8")
 
 
 def not_initialised(display: str, what: str) -> StoreNotInitialised:
-    return StoreNotInitialised(f"{display}: {what}; nothing was read or changed. If this is the right URL for a new "
-                               f"store, create it once with `observability state init --store {display}`; otherwise "
-                               "fix the URL (--store / OBS_STATE_STORE)")
+    return StoreNotInitialised(
+        f"{display}: {what}; nothing was read or changed. If this is the right URL for a new "
+        f"store, create it once with `observability state init --store {display}`; otherwise "
+        "fix the URL (--store / OBS_STATE_STORE)"
+    )
 
 
 @dataclass(frozen=True)
@@ -108,12 +116,14 @@ F = TypeVar("F", bound=Callable)
 
 def _unreachable(method: F) -> F:
     """Any storage failure inside ``method`` is StoreUnreachable: the store's one error mapping."""
+
     @functools.wraps(method)
     def mapped(*args, **kwargs):
         try:
             return method(*args, **kwargs)
         except StorageError as exc:
             raise StoreUnreachable(exc.message) from None
+
     return mapped  # type: ignore[return-value]
 
 
@@ -162,8 +172,10 @@ class KeyValueStore:
             raw = self._get(key)
             if raw is None:  # moved under us: leave everything for the next round
                 return {"manifests_removed": 0, "blobs_removed": 0}
-            referenced |= {blob_key(sha, encoding).rsplit("/", 1)[-1]
-                           for sha, encoding in stored_blobs(parse(raw, where=f"{self.display}/{key}"))}
+            referenced |= {
+                blob_key(sha, encoding).rsplit("/", 1)[-1]
+                for sha, encoding in stored_blobs(parse(raw, where=f"{self.display}/{key}"))
+            }
         for key in old:
             self.bucket.delete(key)
         removed = 0

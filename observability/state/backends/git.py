@@ -51,42 +51,62 @@ class GitStore:
         self.display = display
         self._dir = Path(tempfile.mkdtemp(prefix="obs-state-git-"))
         self._env = {k: v for k, v in environ.items() if not k.startswith("GIT_")}
-        self._env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_DIR=str(self._dir),
-                         GIT_AUTHOR_NAME="observability", GIT_AUTHOR_EMAIL="observability@users.noreply.github.com",
-                         GIT_COMMITTER_NAME="observability",
-                         GIT_COMMITTER_EMAIL="observability@users.noreply.github.com")
+        self._env.update(
+            GIT_TERMINAL_PROMPT="0",
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_DIR=str(self._dir),
+            GIT_AUTHOR_NAME="observability",
+            GIT_AUTHOR_EMAIL="observability@users.noreply.github.com",
+            GIT_COMMITTER_NAME="observability",
+            GIT_COMMITTER_EMAIL="observability@users.noreply.github.com",
+        )
         if _sends_token(remote):
-            token = (secrets.from_env("OBS_STATE_TOKEN", environ=environ)
-                     or secrets.from_env("GITHUB_TOKEN", environ=environ))
+            token = secrets.from_env("OBS_STATE_TOKEN", environ=environ) or secrets.from_env(
+                "GITHUB_TOKEN", environ=environ
+            )
             if token is not None:
-                header = "AUTHORIZATION: basic " + base64.b64encode(
-                    f"x-access-token:{token.value}".encode()).decode("ascii")
+                header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token.value}".encode()).decode(
+                    "ascii"
+                )
                 secrets.register(header)
                 secrets.register(header.split()[-1])
-                self._env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"http.{remote}.extraheader",
-                                 GIT_CONFIG_VALUE_0=header)
+                self._env.update(
+                    GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"http.{remote}.extraheader", GIT_CONFIG_VALUE_0=header
+                )
         self._git("init", "--bare", "--quiet", str(self._dir), what="create a scratch repository")
         self._oids: dict[str, str] = {}
 
-    def _git(self, *args: str, what: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def _git(
+        self, *args: str, what: str, stdin: bytes | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
         try:
-            done = subprocess.run(["git", *args], input=stdin, capture_output=True, env=self._env,
-                                  timeout=TIMEOUT_SECONDS, check=False)
+            done = subprocess.run(
+                ["git", *args], input=stdin, capture_output=True, env=self._env, timeout=TIMEOUT_SECONDS, check=False
+            )
         except FileNotFoundError:
             raise StoreUnreachable(f"{self.display}: git is not installed") from None
         except subprocess.TimeoutExpired:
             raise StoreUnreachable(f"{self.display}: git timed out after {TIMEOUT_SECONDS} s ({what})") from None
         if check and done.returncode != 0:
-            raise StoreUnreachable(f"{self.display}: cannot {what} "
-                                   f"({secrets.redact(done.stderr.decode('utf-8', 'replace').strip()[-500:])})")
+            raise StoreUnreachable(
+                f"{self.display}: cannot {what} "
+                f"({secrets.redact(done.stderr.decode('utf-8', 'replace').strip()[-500:])})"
+            )
         return done
 
     def head(self) -> Head:
         listed = self._git("ls-remote", "--heads", self.remote, f"refs/heads/{self.branch}", what="list the branch")
         if not listed.stdout.strip():
             raise not_initialised(self.display, f"the repository has no branch {self.branch}")
-        self._git("fetch", "--quiet", "--no-tags", "--depth=1", self.remote,
-                  f"+refs/heads/{self.branch}:{LOCAL_REF}", what=f"fetch branch {self.branch}")
+        self._git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--depth=1",
+            self.remote,
+            f"+refs/heads/{self.branch}:{LOCAL_REF}",
+            what=f"fetch branch {self.branch}",
+        )
         commit = self._git("rev-parse", LOCAL_REF, what="read the fetched commit").stdout.decode().strip()
         raw = self._git("cat-file", "blob", f"{commit}:{MANIFEST}", what="read the manifest", check=False)
         if raw.returncode != 0:
@@ -112,14 +132,23 @@ class GitStore:
         body = marker_bytes()
         message = b"observability state store\n"
         when = int(clock.now().timestamp())
-        stream = (f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
-                  f"data {len(message)}\n").encode() + message
+        stream = (
+            f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
+            f"data {len(message)}\n"
+        ).encode() + message
         stream += f"M 100644 inline {MARKER}\ndata {len(body)}\n".encode() + body + b"\n"
         self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
         self._git("fast-import", "--quiet", "--force", what="build the marker commit", stdin=stream)
         # An empty lease: the push succeeds only if the branch still does not exist.
-        pushed = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:", self.remote,
-                           f"{NEW_REF}:refs/heads/{self.branch}", what="create the branch", check=False)
+        pushed = self._git(
+            "push",
+            "--porcelain",
+            f"--force-with-lease=refs/heads/{self.branch}:",
+            self.remote,
+            f"{NEW_REF}:refs/heads/{self.branch}",
+            what="create the branch",
+            check=False,
+        )
         if pushed.returncode == 0:
             return True, 0
         return False, self.head().generation  # another run created it first; head() says what is there
@@ -151,8 +180,15 @@ class GitStore:
         stream += f"M 100644 inline {MANIFEST}\ndata {len(body)}\n".encode() + body + b"\n"
         self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
         self._git("fast-import", "--quiet", "--force", what="build the snapshot commit", stdin=bytes(stream))
-        pushed = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:{expected.token}",
-                           self.remote, f"{NEW_REF}:refs/heads/{self.branch}", what="push", check=False)
+        pushed = self._git(
+            "push",
+            "--porcelain",
+            f"--force-with-lease=refs/heads/{self.branch}:{expected.token}",
+            self.remote,
+            f"{NEW_REF}:refs/heads/{self.branch}",
+            what="push",
+            check=False,
+        )
         if pushed.returncode == 0:
             return True, sent
         report = pushed.stdout.decode("utf-8", "replace") + pushed.stderr.decode("utf-8", "replace")

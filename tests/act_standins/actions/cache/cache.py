@@ -101,7 +101,7 @@ def relocate(tree, old, new):
         if head == old_b:
             data = path.read_bytes()
             mode = path.stat().st_mode
-            path.write_bytes(new_b + data[len(old_b):])
+            path.write_bytes(new_b + data[len(old_b) :])
             path.chmod(mode)
 
 
@@ -159,8 +159,10 @@ def save():
         return 0
     wanted = paths()
     if not any(os.path.exists(p) for p in wanted):
-        print("::warning::Path Validation Error: Path(s) specified in the action for caching do(es) not exist, "
-              "hence no cache is being saved.")
+        print(
+            "::warning::Path Validation Error: Path(s) specified in the action for caching do(es) not exist, "
+            "hence no cache is being saved."
+        )
         return 0
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".staging-"))
     for index, path in enumerate(wanted):

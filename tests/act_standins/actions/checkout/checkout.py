@@ -47,8 +47,17 @@ def main():
     ref = env["IN_REF"].strip() or default_ref
     if ref:
         candidates = [ref, f"origin/{ref}", f"refs/tags/{ref}"]
-        sha = next((c for c in candidates if subprocess.run(["git", "rev-parse", "--verify", "--quiet", c + "^{commit}"],
-                                                           cwd=target, capture_output=True).returncode == 0), None)
+        sha = next(
+            (
+                c
+                for c in candidates
+                if subprocess.run(
+                    ["git", "rev-parse", "--verify", "--quiet", c + "^{commit}"], cwd=target, capture_output=True
+                ).returncode
+                == 0
+            ),
+            None,
+        )
         if sha is None:
             fail(f"{repository}: ref {ref!r} not found in {source}")
         git("checkout", "--quiet", "--detach", sha, cwd=target)

@@ -15,7 +15,9 @@ def main() -> int:
     if run_id and run_id != env["THIS_RUN_ID"]:
         runs = env.get("OBS_ACT_ARTIFACT_RUNS", "")
         if not runs:
-            print(f"::error::download-artifact stand-in: run {run_id} is not this run and OBS_ACT_ARTIFACT_RUNS is not set")
+            print(
+                f"::error::download-artifact stand-in: run {run_id} is not this run and OBS_ACT_ARTIFACT_RUNS is not set"
+            )
             return 1
         root = Path(runs) / run_id
     else:

@@ -66,7 +66,9 @@ def main() -> int:
                 files[str(f)] = f
     if not files:
         mode = env["IN_IF_NO_FILES_FOUND"].strip() or "warn"
-        message = f"No files were found with the provided path: {env['IN_PATH'].strip()}. No artifacts will be uploaded."
+        message = (
+            f"No files were found with the provided path: {env['IN_PATH'].strip()}. No artifacts will be uploaded."
+        )
         if mode == "error":
             print(f"::error::{message}")
             return 1
@@ -79,7 +81,9 @@ def main() -> int:
     dest = Path(root) / name
     if dest.exists():
         if env["IN_OVERWRITE"] != "true":
-            print(f"::error::Failed to CreateArtifact: an artifact with this name already exists on the workflow run: {name}")
+            print(
+                f"::error::Failed to CreateArtifact: an artifact with this name already exists on the workflow run: {name}"
+            )
             return 1
         shutil.rmtree(dest)
     digest = hashlib.sha256()
@@ -92,8 +96,9 @@ def main() -> int:
     records = json.loads(index.read_text()) if index.exists() else []
     records = [r for r in records if r["name"] != name]
     artifact_id = max([r["id"] for r in records], default=0) + 1
-    records.append({"id": artifact_id, "name": name, "retention_days": env["IN_RETENTION_DAYS"].strip(),
-                    "files": len(files)})
+    records.append(
+        {"id": artifact_id, "name": name, "retention_days": env["IN_RETENTION_DAYS"].strip(), "files": len(files)}
+    )
     index.write_text(json.dumps(records, indent=1))
     with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
         out.write(f"artifact-id={artifact_id}\nartifact-url={dest.as_uri()}\nartifact-digest={digest.hexdigest()}\n")
