@@ -26,6 +26,7 @@ from typing import Any
 
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
+from observability.outbound.retry import RetryPolicy
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (
     Bucket,
@@ -247,6 +248,12 @@ class _Sync:
         A failure retrying will not help (access denied, no bucket, no credentials) ends the run at once.
         """
         attempts = max(self.opts.max_retries, 1)
+        policy = RetryPolicy(
+            max_attempts=attempts,
+            base_wait_seconds=self.opts.retry_wait_seconds,
+            max_wait_seconds=MAX_WAIT_SECONDS,
+            jitter=False,
+        )
         for attempt in range(1, attempts + 1):
             try:
                 return func()
@@ -260,7 +267,7 @@ class _Sync:
                         "(docs/sync.md, Runbook)",
                         attempts=attempts,
                     ) from None
-                wait = min(self.opts.retry_wait_seconds * 2 ** (attempt - 1), MAX_WAIT_SECONDS)
+                wait = policy.backoff(attempt)  # the one retry policy (outbound/retry.py), exact waits
                 self.ctx.note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
                 self.retries += 1
                 (self.opts.sleep or time.sleep)(wait)
