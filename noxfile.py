@@ -7,9 +7,15 @@ Run them with `.venv/bin/nox -s NAME`, or `.venv/bin/nox` for tests, lint and ty
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "none"
+# The checkout's environment first on PATH: its ruff, mypy, lint-imports and python, whatever the shell has.
+BIN = Path(__file__).resolve().parent / ".venv" / "bin"
+os.environ["PATH"] = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 # The coverage gate: the whole suite measured across its subprocesses (pyproject.toml [tool.coverage]).
