@@ -42,6 +42,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def unmeasured(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without coverage's subprocess hook (``--cov``): a process killed on purpose writes no
+    coverage data, so measuring it only slows it (and its kill delays are calibrated unmeasured too)."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
+
+
 def cli_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "observability", *args]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests._support_robust import clean_env, run_cli, snapshot
+from tests._support_inprocess import run_cli_in_process as run_cli
+from tests._support_robust import clean_env, snapshot
 
 NOW = "2026-01-08T00:07:00Z"
 SIGNAL_LOG = "sample/signal_notifier.csv"

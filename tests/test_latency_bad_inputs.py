@@ -16,13 +16,13 @@ from click.testing import CliRunner
 
 from observability.cli import cli
 from observability.samplegen.notifier import rows
+from tests._support_inprocess import run_cli_in_process as run_cli
 from tests._support_robust import (
     append_current,
     assert_same_samples,
     clean_env,
     raw_keys,
     rows_to_keys,
-    run_cli,
     snapshot,
     stamp,
     summary,

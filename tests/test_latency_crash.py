@@ -34,6 +34,7 @@ from tests._support_robust import (
     start_cli,
     stored_keys,
     summary,
+    unmeasured,
 )
 
 SOURCES = ["broker_api", "dukascopy", "router_demo"]
@@ -56,7 +57,7 @@ def _sample_args(ws: Path, *extra: str) -> list[str]:
 
 def _kill_after(args: list[str], env: dict, delay: float) -> int | None:
     """Start the job, SIGKILL it after ``delay`` s; returns its exit code if it finished first."""
-    proc = start_cli(args, env=env)
+    proc = start_cli(args, env=unmeasured(env))
     time.sleep(delay)
     finished = proc.poll()
     proc.send_signal(signal.SIGKILL)
@@ -66,7 +67,7 @@ def _kill_after(args: list[str], env: dict, delay: float) -> int | None:
 
 def _kill_when(args: list[str], env: dict, trigger, limit: float = 30.0) -> bool:
     """Start the job, SIGKILL it as soon as ``trigger()`` is true; False if it finished first."""
-    proc = start_cli(args, env=env)
+    proc = start_cli(args, env=unmeasured(env))
     deadline = time.monotonic() + limit
     hit = False
     while time.monotonic() < deadline and proc.poll() is None:
@@ -107,7 +108,7 @@ def startup_seconds() -> float:
     timings = []
     for _ in range(2):
         t0 = time.perf_counter()
-        done = run_cli(["latency", "sample", "--help"])
+        done = run_cli(["latency", "sample", "--help"], env=unmeasured(clean_env()))
         assert done.returncode == 0, done.stderr
         timings.append(time.perf_counter() - t0)
     return min(timings)
@@ -125,7 +126,7 @@ def run_seconds(tmp_path_factory) -> float:
         ws = tmp_path_factory.mktemp("calibrate")
         append_current(ws / "logs" / "signal_notifier.csv", data)
         t0 = time.perf_counter()
-        done = run_cli(_sample_args(ws, "--max-raw-bytes", "40000"), env=env)
+        done = run_cli(_sample_args(ws, "--max-raw-bytes", "40000"), env=unmeasured(env))
         assert done.returncode == 0, done.stderr
         timings.append(time.perf_counter() - t0)
     # No floor above the cycle itself: a floor longer than a (fast) cycle drew most kill delays

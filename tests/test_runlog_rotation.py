@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from _support_robust import unmeasured
 from observability import runlog
 from observability.verify import logcheck
 from observability.workspace import Workspace
@@ -256,7 +258,10 @@ def test_sigkill_at_any_point_of_append_and_rotation_loses_and_doubles_nothing(w
     next_index, kills = 0, 0
     for _ in range(25):
         proc = subprocess.Popen(
-            [sys.executable, str(script), str(next_index), "5000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [sys.executable, str(script), str(next_index), "5000"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=unmeasured(dict(os.environ)),
         )
         time.sleep(rng.uniform(0.25, 0.9))  # interpreter start is ~0.2 s: most kills land mid-loop
         finished = proc.poll() is not None

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from _support_robust import clean_env, run_cli, summary
+from _support_inprocess import run_cli_in_process as run_cli
+from _support_robust import clean_env, summary
 from observability.resources import template_dir
 from observability.samplegen import weekly as samplegen
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from _support_robust import clean_env, run_cli, summary
+from _support_inprocess import run_cli_in_process as run_cli
+from _support_robust import clean_env, summary
 from _support_weekly import WEEK, delivery_env, inputs_workspace, receiver
 
 DURING = "2026-01-08T00:07:00Z"  # WEEK is under way

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests._support_robust import clean_env, cli_cmd, run_cli, summary
+from tests._support_inprocess import run_cli_in_process as run_cli
+from tests._support_robust import clean_env, cli_cmd, summary
 
 NOW = "2026-01-08T00:07:00Z"
 PRECIOUS = b"precious outside data\nlast line without newline"
