@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 from observability.clock import UTC
 
@@ -106,3 +107,29 @@ class Cron:
                         if start <= at < end:
                             yield at
             day += timedelta(days=1)
+
+
+_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
+def describe(expression: str) -> str:
+    """Plain words for the common shapes (``hourly, at :17``, ``daily 00:44``, ``Mon 00:29``); the
+    cron itself, in backticks, otherwise. Every statement of a schedule in the docs and in the
+    dashboard's README.json is made with this function, so they follow schedules.yaml."""
+    cron = Cron.parse(expression)
+    if cron.days_restricted or len(cron.months) != 12:
+        return f"`{expression}`"
+    times = ", ".join(f"{h:02d}:{m:02d}" for h in sorted(cron.hours) for m in sorted(cron.minutes))
+    if len(cron.hours) == 24:
+        minutes = sorted(cron.minutes)
+        step = minutes[1] - minutes[0] if len(minutes) > 1 else 60
+        if step == 60:
+            every = "hourly"
+        elif all(b - a == step for a, b in pairwise(minutes)) and 60 - minutes[-1] + minutes[0] == step:
+            every = f"every {step} min"
+        else:
+            every = f"{len(minutes)} times an hour"
+        times = f"{every}, at " + ", ".join(f":{m:02d}" for m in minutes)
+    if cron.weekdays_restricted:
+        return ", ".join(_DAYS[d] for d in sorted(cron.weekdays)) + " " + times
+    return times if len(cron.hours) == 24 else f"daily {times}"

@@ -239,7 +239,7 @@ def test_rows_failing_their_schema_fail_the_dataset_and_keep_the_last_good_file(
     monkeypatch.setitem(
         datasets.SPECS,
         "slippage",
-        datasets.DatasetSpec("slippage", broken, spec.builder_version, spec.source, spec.refresh, spec.description),
+        datasets.DatasetSpec("slippage", broken, spec.builder_version, spec.source, spec.description),
     )
     result = export(tmp_path, now="2026-01-09T00:07:00Z")
     assert result.exit_code == 1

@@ -79,3 +79,40 @@ def test_leftovers_of_a_killed_snapshot_write_are_cleaned(tmp_path):
     (junk / "manifest.json").write_text("{")
     assert export(tmp_path).exit_code == 0
     assert not junk.exists()
+
+
+def test_past_48_hours_only_the_last_snapshot_of_each_day_is_kept(tmp_path):
+    """The hourly latency refresh snapshots 24 bundles a day; past 48 h one a day is enough."""
+    make_workspace(tmp_path)
+    stamps = [("2026-01-05", h) for h in (0, 1, 23)] + [("2026-01-06", h) for h in (5, 6)]
+    stamps += [("2026-01-07", 10), ("2026-01-07", 11), ("2026-01-08", 0)]
+    for i, (day, hour) in enumerate(stamps):
+        now = f"{day}T{hour:02d}:17:00Z"
+        only = ("--dataset", "latency") if i else ()  # a full export first, then the hourly ones
+        job_id = f"{day.replace('-', '')}T{hour:02d}1700Z-dashboard"
+        assert export(tmp_path, *only, "--job-id", job_id, now=now).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / HISTORY).iterdir())
+    # on 01-08 00:17 the cut is 01-06 00:17: 01-05 keeps its last (23:17), 01-06 and 01-07 are within 48 h
+    assert names == [
+        "20260105T231700Z-dashboard",
+        "20260106T051700Z-dashboard",
+        "20260106T061700Z-dashboard",
+        "20260107T101700Z-dashboard",
+        "20260107T111700Z-dashboard",
+        "20260108T001700Z-dashboard",
+    ]
+    records = [json.loads(line) for line in (tmp_path / RECORD).read_text().splitlines()]
+    assert [(r["snapshot"].rsplit("/", 1)[1], r.get("reason")) for r in records] == [
+        ("20260105T001700Z-dashboard", "thinned"),
+        ("20260105T011700Z-dashboard", "thinned"),
+    ]
+    # a latency-only export carries the other datasets over: the day's last snapshot is a whole bundle
+    kept = tmp_path / HISTORY / "20260105T231700Z-dashboard"
+    assert sorted(p.name for p in kept.glob("*.json") if p.name not in ("README.json", "manifest.json")) == [
+        "ev_history.json",
+        "latency.json",
+        "slippage.json",
+        "turnover.json",
+    ]
+    check = verify(tmp_path, "--dataset", "latency", now="2026-01-08T00:20:00Z")  # the others were not refreshed
+    assert check.exit_code == 0, check

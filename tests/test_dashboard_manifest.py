@@ -40,7 +40,7 @@ def test_manifest_lists_every_dataset_with_matching_checksums_and_row_counts(tmp
     assert result.summary["manifest_sequence"] == 1
     readme = bundle(tmp_path, "README")
     assert set(readme["datasets"]) == set(DATASETS)
-    assert readme["datasets"]["turnover"]["refresh_schedule"].startswith("weekly")
+    assert readme["datasets"]["turnover"]["refresh_schedule"] == "Mon 00:29 UTC (dashboard-weekly)"  # schedules.yaml
     assert readme["datasets"]["latency"]["upstream_command"].startswith("observability latency sample")
     assert not any("/" + str(tmp_path).strip("/") in json.dumps(d) for d in (doc, readme))  # no absolute paths
 

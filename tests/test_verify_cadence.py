@@ -209,3 +209,23 @@ def test_since_takes_an_iso_time(tmp_path):
     run = verify(root, "--since", "2026-01-12T12:00:00Z")
     assert run.rules()[("missed_run", "latency")]["breach_count"] == 1
     assert run.summary["window"] == {"since": "2026-01-12T12:00:00Z", "until": iso(NOW)}
+
+
+def test_the_hourly_latency_dataset_schedule_is_judged_slot_by_slot(tmp_path):
+    """The template's schedules.yaml: dashboard-hourly is judged like every other cron."""
+    from _support_verify import TEMPLATE_SCHEDULES
+
+    root = new_workspace(tmp_path / "ws")
+    (root / "configs" / "observability" / "schedules.yaml").write_text(TEMPLATE_SCHEDULES.read_text())
+    on_cadence(root)
+    clean = verify(root)
+    assert ("missed_run", "dashboard") not in clean.rules(), clean
+    hourly = {c["schedule"]: c for c in clean.summary["checks"]["cadence"]}["dashboard-hourly"]
+    assert hourly["judged"] >= 23 and hourly["missed"] == 0, hourly
+
+    again = new_workspace(tmp_path / "ws2")
+    (again / "configs" / "observability" / "schedules.yaml").write_text(TEMPLATE_SCHEDULES.read_text())
+    on_cadence(again, drop={("dashboard-hourly", "2026-01-12T15:17:00Z"), ("dashboard-hourly", "2026-01-12T16:17:00Z")})
+    alert = verify(again).rules()[("missed_run", "dashboard")]
+    assert sorted(i["slot"] for i in alert["evidence"]["items"]) == ["2026-01-12T15:17:00Z", "2026-01-12T16:17:00Z"]
+    assert {i["workflow"] for i in alert["evidence"]["items"]} == {"dashboard.yml"}

@@ -1,4 +1,9 @@
-"""When each job should run: configs/observability/schedules.yaml (verify's cadence table)."""
+"""When each job should run: configs/observability/schedules.yaml (verify's cadence table).
+
+The one place schedules come from: the caller workflows carry the same crons (tests/test_workflows.py),
+``verify`` judges missed runs by them, and every statement of a schedule in the docs and in the
+dashboard's README.json is written from them with :func:`refresh` (tests/test_schedule_docs.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observability.config import load_yaml
-from observability.cron import Cron, CronError
+from observability.cron import Cron, CronError, describe
 from observability.errors import ConfigError
 
 
@@ -19,6 +24,7 @@ class Schedule:
     job: str
     workflow: str | None = None
     grace_minutes: int = 60
+    datasets: tuple[str, ...] = ()  # dashboard only: the datasets it exports; () for all
 
 
 SCHEDULES_CONFIG = "configs/observability/schedules.yaml"
@@ -40,6 +46,18 @@ def load_schedules(path: Path, *, display: str) -> tuple[Schedule, ...]:
                 job=entry["job"],
                 workflow=entry.get("workflow"),
                 grace_minutes=int(entry.get("grace_minutes", 60)),
+                datasets=tuple(entry.get("datasets", ())),
             )
         )
     return tuple(out)
+
+
+def refresh(schedules: tuple[Schedule, ...], dataset: str, *, job: str = "dashboard") -> str:
+    """When ``dataset`` of ``job`` is refreshed, in words: each schedule that exports it, e.g.
+    ``hourly, at :17 UTC (dashboard-hourly); daily 00:44 UTC (dashboard-daily)``."""
+    parts = [
+        f"{describe(s.cron)} UTC ({s.name})"
+        for s in schedules
+        if s.job == job and (not s.datasets or dataset in s.datasets)
+    ]
+    return "; ".join(parts) or f"not scheduled (no {job} entry in {SCHEDULES_CONFIG} exports it)"

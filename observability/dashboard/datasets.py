@@ -181,8 +181,7 @@ class DatasetSpec:
     name: str
     builder: Callable[[SourceData, BuildOptions], tuple[list[dict], dict]]
     builder_version: int
-    source: str
-    refresh: str
+    source: str  # when it is refreshed: configs/observability/schedules.yaml (README.json, docs/dashboard.md)
     description: str
 
     @property
@@ -198,7 +197,6 @@ SPECS: dict[str, DatasetSpec] = {
             build_ev_history,
             2,
             "ops/state_archive/**/*.json",
-            "daily 00:30 UTC",
             "EV posterior (alpha, beta, decay) and win-rate LCB per state snapshot",
         ),
         DatasetSpec(
@@ -206,7 +204,6 @@ SPECS: dict[str, DatasetSpec] = {
             build_slippage,
             1,
             "reports/portfolio_samples/router_demo/telemetry.json",
-            "daily 01:00 UTC (after the latency job)",
             "execution slippage and reject rate per strategy",
         ),
         DatasetSpec(
@@ -214,7 +211,6 @@ SPECS: dict[str, DatasetSpec] = {
             build_turnover,
             2,
             "runs/index.csv + runs/<id>/daily.csv",
-            "weekly, Sunday 23:30 UTC (before the weekly report)",
             "trades per day, per active day, win rate and drawdown per run",
         ),
         DatasetSpec(
@@ -222,7 +218,6 @@ SPECS: dict[str, DatasetSpec] = {
             build_latency,
             1,
             "ops/signal_latency_rollup.csv",
-            "hourly (after each latency run)",
             "hourly signal-latency rollups per source",
         ),
     )

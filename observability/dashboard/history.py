@@ -1,7 +1,9 @@
 """Bundle snapshots in ``ops/dashboard_export_history/<job_id>/`` and their retention.
 
 A snapshot is a complete copy of the bundle (manifest, README.json, dataset files), so a rollback
-is a copy back. Each pruned snapshot is recorded as one JSON line before it is deleted.
+is a copy back. Each pruned snapshot is recorded as one JSON line before it is deleted. Past
+``THIN_AFTER_HOURS`` only the last snapshot of each UTC day is kept (the hourly latency refresh
+would otherwise keep 24 full bundles a day for the whole retention).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from observability.digest import sha256_file
 
 PRUNE_SCHEMA = "dashboard_history_prune"
 MANIFEST_NAME = "manifest.json"
+THIN_AFTER_HOURS = 48  # every snapshot of the last two days is kept; before that, one per UTC day
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,21 @@ def expired(history_dir: Path, now: datetime, retention_days: int) -> list[Snaps
     return [s for s in list_snapshots(history_dir) if s.generated_at is not None and s.generated_at < cutoff]
 
 
+def thinned(history_dir: Path, now: datetime, retention_days: int) -> list[Snapshot]:
+    """Snapshots older than THIN_AFTER_HOURS (and within the retention) that are not the last of their
+    UTC day: the last one holds the day's final bundle, every dataset included (entries carry over)."""
+    cutoff, oldest = now - timedelta(hours=THIN_AFTER_HOURS), now - timedelta(days=retention_days)
+    by_day: dict[object, list[Snapshot]] = {}
+    for snap in list_snapshots(history_dir):
+        if snap.generated_at is not None and oldest <= snap.generated_at < cutoff:
+            by_day.setdefault(snap.generated_at.date(), []).append(snap)
+    out = []
+    for snaps in by_day.values():
+        snaps.sort(key=lambda s: (s.generated_at, s.sequence or 0, s.name))
+        out.extend(snaps[:-1])
+    return sorted(out, key=lambda s: s.name)
+
+
 def prune(
     history_dir: Path,
     record_path: Path,
@@ -140,9 +158,12 @@ def prune(
     keep: str | None = None,
     display=str,
 ) -> list[dict]:
-    """Delete snapshots older than ``retention_days``, appending one record per snapshot first."""
+    """Delete snapshots older than ``retention_days`` and the thinned ones (:func:`thinned`), appending
+    one record per snapshot first."""
     records = []
-    for snap in expired(history_dir, now, retention_days):
+    doomed: list[tuple[Snapshot, str | None]] = [(snap, None) for snap in expired(history_dir, now, retention_days)]
+    doomed += [(snap, "thinned") for snap in thinned(history_dir, now, retention_days)]
+    for snap, reason in doomed:
         if snap.name == keep:
             continue
         record = {
@@ -155,6 +176,8 @@ def prune(
             "snapshot_generated_at": clock.iso(snap.generated_at) if snap.generated_at else None,
             "files": _files(snap.path),
         }
+        if reason:
+            record["reason"] = reason
         schemas.validate(PRUNE_SCHEMA, record, what=f"{display(record_path)} record")
         fsio.append_bytes(record_path, (fsio.canonical_json(record) + "\n").encode("utf-8"))
         trash = history_dir / f".{snap.name}.pruned-{os.getpid()}"

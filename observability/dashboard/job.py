@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from observability import clock, fsio, markdown, provenance, schemas
+from observability import clock, fsio, markdown, provenance, resources, schemas
+from observability.config import schedules as schedules_config
 from observability.dashboard import (
     DATASETS,
     history,
@@ -166,6 +167,22 @@ class _Exporter:
         self.snapshot = self.history_dir / ctx.job_id  # where the snapshot landed, once written
         ws.output_file(opts.heartbeat_file, "--heartbeat-file")
         self.caches: dict[str, ContentCache] = {}
+        self._schedules: tuple[schedules_config.Schedule, ...] | None = None
+
+    def refresh(self, name: str) -> str:
+        """README.json's refresh schedule of dataset ``name``: from the workspace's schedules.yaml (the
+        file the workflows and verify follow), else the bundled template's; an invalid file is a warning
+        (``verify`` fails on it), never a failed export."""
+        if self._schedules is None:
+            path = self.ws.path(schedules_config.SCHEDULES_CONFIG)
+            if not path.is_file():
+                path = resources.template_dir() / schedules_config.SCHEDULES_CONFIG
+            try:
+                self._schedules = schedules_config.load_schedules(path, display=self.ws.rel(path))
+            except ConfigError as exc:
+                self.ctx.warn(f"{exc}; README.json gives no refresh schedule")
+                self._schedules = ()
+        return schedules_config.refresh(self._schedules, name)
 
     def dataset_rel(self, name: str) -> str:
         """A dataset file's path relative to the manifest's directory (always ``<name>.json`` in it)."""
@@ -276,7 +293,7 @@ def _readme(exporter: _Exporter, manifest_doc: dict[str, Any]) -> dict[str, Any]
             "path": entry["path"],
             "description": spec.description,
             "source": spec.source,
-            "refresh_schedule": spec.refresh,
+            "refresh_schedule": exporter.refresh(entry["dataset"]),
             "upstream_command": INPUTS[entry["dataset"]].upstream_command,
             "row_schema": f"schemas/{spec.schema}.schema.json",
             "status": entry["status"],
@@ -407,7 +424,8 @@ def _bundle_provenance(
 
 
 def _snapshot(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, files: dict[str, bytes]) -> list[dict]:
-    """The bundle's files copied into the history, and snapshots older than the retention pruned."""
+    """The bundle's files copied into the history; snapshots older than the retention, and those thinned
+    to one per UTC day past 48 hours, pruned."""
     ws = ctx.workspace
     snapshot = history.write_snapshot(exporter.history_dir, ctx.job_id, files)
     exporter.snapshot = snapshot  # <job_id>.2 when that name was taken: the summary names this one
@@ -423,7 +441,16 @@ def _snapshot(ctx: JobContext, opts: ExportOptions, exporter: _Exporter, files: 
     )
     if pruned:
         ctx.artefact(ws.path(PRUNE_RECORD))
-        ctx.note(f"pruned {len(pruned)} history snapshot(s) older than {opts.history_retention_days} days")
+        thinned = sum(1 for r in pruned if r.get("reason") == "thinned")
+        if len(pruned) > thinned:
+            ctx.note(
+                f"pruned {len(pruned) - thinned} history snapshot(s) older than {opts.history_retention_days} days"
+            )
+        if thinned:
+            ctx.note(
+                f"pruned {thinned} history snapshot(s) older than {history.THIN_AFTER_HOURS} h "
+                "that were not the last of their UTC day"
+            )
     return pruned
 
 

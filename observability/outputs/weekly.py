@@ -9,8 +9,13 @@ from __future__ import annotations
 from observability import alertitem, fsio
 
 SCHEMA_NAME = "observability_weekly_report"
-SCHEMA_VERSION = "1.1.0"  # 1.1.0 added `freshness` and `stale_input` alerts
+# 2.0.0: this project's payload. Its releases before labelled the same shape 1.0.0 (1.1.0 once `freshness`
+# was added); the legacy scripts' 1.0.0 (the original design) is another shape: `runs` a list, `budget_status`
+# `normal` for ok, an upper-case checksum. docs/weekly.md, "Versions".
+SCHEMA_VERSION = "2.0.0"
+EARLIER_VERSIONS = ("1.0.0", "1.1.0")  # this project's own, before 2.0.0: still accepted (stored payloads)
 CHECKSUM_FIELD = "payload_checksum_sha256"
+LEGACY_BUDGET_STATUS = {"normal": "ok"}  # the legacy scripts' words for our budget statuses
 
 DELIVERY_RULE = "webhook_delivery"  # the alert raised while a week waits for a replay
 DELIVERY_SUBJECT = "weekly_report"
@@ -27,3 +32,25 @@ def checksum(payload: dict) -> str:
 def delivery_alert_id() -> str:
     """The delivery alert's fingerprint (``weekly|webhook_delivery|weekly_report``)."""
     return alertitem.fingerprint("weekly", DELIVERY_RULE, DELIVERY_SUBJECT)
+
+
+def is_legacy(doc: dict) -> bool:
+    """A payload written by the legacy scripts (the original design, ``schema_version`` 1.0.0): ``runs`` is a
+    list of runs, not this project's ``{baseline, rolling, summary}``."""
+    return isinstance(doc.get("runs"), list)
+
+
+def budget_status(doc: dict) -> str | None:
+    """``portfolio.budget_status`` as this project names it: a legacy payload's ``normal`` reads ``ok``."""
+    portfolio = doc.get("portfolio")
+    value = portfolio.get("budget_status") if isinstance(portfolio, dict) else None
+    return LEGACY_BUDGET_STATUS.get(value, value) if isinstance(value, str) else None
+
+
+def checksum_matches(doc: dict) -> bool:
+    """The stored ``payload_checksum_sha256`` is the body's; a legacy payload may spell it in upper case."""
+    stored = doc.get(CHECKSUM_FIELD)
+    if not isinstance(stored, str):
+        return False
+    expected = checksum(doc)
+    return stored == expected or (is_legacy(doc) and stored.lower() == expected)

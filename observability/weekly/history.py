@@ -18,6 +18,7 @@ from pathlib import Path
 
 from observability import fsio
 from observability.errors import ConfigError, InputError, MissingInputError
+from observability.outputs import weekly as weekly_outputs
 from observability.weekly import payload as payload_mod
 
 WEEK_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -114,7 +115,14 @@ def _verified(path: Path, body: bytes, week_start: str, display) -> tuple[bytes,
         raise InputError(
             f"{display(path)}: stored payload is not valid JSON; it cannot be replayed", input=display(path)
         ) from None
-    if not isinstance(doc, dict) or doc.get(payload_mod.CHECKSUM_FIELD) != payload_mod.checksum(doc):
+    if isinstance(doc, dict) and weekly_outputs.is_legacy(doc) and payload_mod.CHECKSUM_FIELD not in doc:
+        raise InputError(
+            f"{display(path)}: a payload of the legacy scripts (schema_version {doc.get('schema_version')!r}) "
+            "without payload_checksum_sha256: its integrity cannot be checked, so it is not replayed; "
+            f"rebuild the week with `observability weekly report --week-start {week_start}`",
+            input=display(path),
+        )
+    if not isinstance(doc, dict) or not weekly_outputs.checksum_matches(doc):
         raise InputError(
             f"{display(path)}: payload_checksum_sha256 does not match the stored body; "
             "it was edited or damaged and will not be replayed",

@@ -15,6 +15,7 @@ from observability.config import weekly as weekly_config
 from observability.errors import ConfigError, InputError
 from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
+from observability.outputs import weekly as weekly_outputs
 from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
 from observability.runtime import JobContext, JobResult, derive_status
 from observability.weekly import payload as payload_mod, summary
@@ -325,7 +326,7 @@ def _payload_figures(doc: dict) -> dict:
     """The summary's figures read from the payload itself (the one sent, when a pending copy is resent)."""
     return {
         "payload_checksum_sha256": doc[payload_mod.CHECKSUM_FIELD],
-        "budget_status": doc["portfolio"]["budget_status"],
+        "budget_status": weekly_outputs.budget_status(doc),
         "latency_p95_ms": doc["latency"]["p95_ms"],
         "alerts_in_payload": len(doc["alerts"]),
         "stale_inputs": doc["freshness"]["stale_count"],
@@ -677,14 +678,19 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         else f"replay FAILED after {len(result.attempts)} attempt(s): {result.last_error}"
     )
     gh = runner.run_context()
-    markdown = summary.render(
-        doc,
-        status=f"replay, {status}",
-        delivery={"state": "delivered" if result.delivered else "error", "label": label},
-        artefacts=list(ctx.artefacts),
-        attempts=figures["delivery_attempts"],
-        run_url=gh.get("run_url") if gh else None,
-    )
+    shown = {"state": "delivered" if result.delivered else "error", "label": label}
+    if weekly_outputs.is_legacy(doc):  # a legacy script's payload: its bytes resent, its own (smaller) shape shown
+        figures["legacy_payload"] = True
+        markdown = summary.render_legacy(doc, status=f"replay, {status}", delivery=shown)
+    else:
+        markdown = summary.render(
+            doc,
+            status=f"replay, {status}",
+            delivery=shown,
+            artefacts=list(ctx.artefacts),
+            attempts=figures["delivery_attempts"],
+            run_url=gh.get("run_url") if gh else None,
+        )
     fsio.atomic_write_text(md_path, secrets.redact(markdown))
     return JobResult(
         failed=not result.delivered,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from observability.freshness import age_text
 from observability.markdown import cell, details, xychart
+from observability.outputs import weekly as weekly_outputs
 
 _ICON = {
     "ok": "🟢",
@@ -41,11 +42,11 @@ def _stale(p: dict, name: str) -> dict | None:
 
 
 def _budget_cell(p: dict) -> str:
-    status = p["portfolio"]["budget_status"]
+    status = weekly_outputs.budget_status(p) or "unknown"  # a stored legacy payload says `normal` for ok
     stale = _stale(p, "portfolio_summary")
     if stale:  # the budget figure is that old: never shown as a plain `ok`
         return f"{_ICON['stale']} stale ({status} as of {stale['as_of']}, {age_text(stale['age_seconds'])} old)"
-    return f"{_ICON[status]} {status}"
+    return f"{_ICON.get(status, '')} {status}"
 
 
 def _kpis(p: dict, delivery: dict) -> list[str]:
@@ -264,6 +265,27 @@ def render(
         if block:
             lines += [*block, ""]
     return "\n".join(lines)
+
+
+def render_legacy(p: dict, *, status: str, delivery: dict) -> str:
+    """The review of a stored payload of the legacy scripts (seeds 001/002, ``runs`` a list), replayed as
+    it is: only the figures that shape has, ``budget_status`` in this project's words."""
+    found_lat, found_alerts = p.get("latency"), p.get("alerts")
+    lat: dict = found_lat if isinstance(found_lat, dict) else {}
+    alerts: list = found_alerts if isinstance(found_alerts, list) else []
+    budget = weekly_outputs.budget_status(p) or "unknown"
+    lines = [
+        f"## Weekly health report — week of {cell(str(p.get('week_start')))} ({status})",
+        "",
+        f"A payload of the legacy scripts (schema_version {cell(str(p.get('schema_version')))}), replayed byte "
+        'for byte; docs/weekly.md, "Versions".',
+        "",
+        "| budget | latency p50 | latency p95 | runs | alerts | delivery |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| {_ICON.get(budget, '')} {budget} | {_f(lat.get('p50_ms'), 0, ' ms')} | {_f(lat.get('p95_ms'), 0, ' ms')} | "
+        f"{len(p['runs'])} | {len(alerts)} | {_ICON.get(delivery['state'], '')} {cell(delivery['label'])} |",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render_failure(title: str, error_code: str, message: str, artefacts: list[str]) -> str:
