@@ -21,7 +21,7 @@ from _support_robust import clean_env, run_cli, snapshot
 NOW = "2026-01-08T06:00:00Z"
 _VOLATILE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
-    r"|\"(?:duration|response)_(?:ms|s)\": [0-9.]+|_[0-9a-f]{24}\b|\b\d+(?:\.\d+)? ?(?:ms|s)\b|-k[0-9a-f]+\b|-[0-9a-f]{8}\b|\b[0-9a-f]{12,}\b"
+    r"|\"[a-z_]+_(?:ms|s)\": [0-9.]+|_[0-9a-f]{24}\b|\b\d+(?:\.\d+)? ?(?:ms|s)\b|-k[0-9a-f]+\b|-[0-9a-f]{8}\b|\b[0-9a-f]{12,}\b"
 )
 
 
