@@ -242,11 +242,11 @@ def _value(need: Need, params: Mapping[str, Any], environ: Mapping[str, str]) ->
     name = need.name
     if need.option and need.option_names and params.get(need.option):
         name = str(params[need.option])
-    elif need.option and need.option in params:
+    elif need.option and params.get(need.option):  # the value itself (--store, or Click read the variable)
         given = params[need.option]
         if isinstance(given, (list, tuple)):
             given = "\n".join(str(g) for g in given)
-        return name, "" if given is None else str(given)
+        return name, str(given)
     value = environ.get(name, "")
     if not value.strip() and need.alternative and environ.get(need.alternative, "").strip():
         return need.alternative, environ[need.alternative]
