@@ -15,7 +15,6 @@ second issue.
 from __future__ import annotations
 
 import hashlib
-
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
