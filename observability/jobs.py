@@ -143,7 +143,7 @@ JOBS: tuple[Job, ...] = (
         "verify",
         (Command(("verify",), "verify"), Command(("verify", "job"))),
         "docs/schedules.md",
-        ("verify_schedules", "verify_report"),
+        ("verify_schedules", "verify_report", "verify_credentials"),
         workflow="verify",
         scheduled=True,
         reads_inputs=True,
