@@ -301,7 +301,7 @@ class Inbox:
         if entry.get("silenced"):
             return False
         own = alert.repeat_interval_hours if alert is not None else None
-        if own is not None:
+        if alert is not None and own is not None:
             digest = hashlib.sha256(alert.message.encode("utf-8")).hexdigest()[:16]
             known = entry.get("message_digest")
             if known != digest:
