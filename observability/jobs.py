@@ -38,7 +38,9 @@ class Need:
     command's parameter that overrides it: with ``option_names`` its value is the variable's
     *name* (``--webhook-url-env``), otherwise the value itself (``--store``, read from the variable
     by Click). ``partner``: set one, set both (an AWS key pair); ``alternative``: another variable
-    that serves instead (``GH_TOKEN`` for ``GITHUB_TOKEN``)."""
+    that serves instead (``GH_TOKEN`` for ``GITHUB_TOKEN``). Kind ``config_names``: ``name`` is the
+    job's config file (workspace-relative, ``option`` overrides it), and the variables it names
+    (``*_env`` keys, ``headers_env`` maps) are checked, each ``required`` as given here."""
 
     name: str
     kind: str
@@ -98,6 +100,7 @@ JOBS: tuple[Job, ...] = (
         needs=(
             Need("OBS_LATENCY_PROBES", "probes", option="probes"),
             Need("LATENCY_SLO_MS", "milliseconds", secret=False),
+            Need("configs/observability/latency_alert.yaml", "config_names", "always", option="alert_config"),
         ),
     ),
     Job(
@@ -165,6 +168,7 @@ JOBS: tuple[Job, ...] = (
             Need("GITHUB_REPOSITORY", "github_repository", "outward", secret=False, option="repo"),
             Need("GITHUB_API_URL", "http_url", secret=False),
             *_MIRRORS,
+            Need("configs/observability/alerts.yaml", "config_names", option="config_path"),
         ),
     ),
     Job(
@@ -178,6 +182,7 @@ JOBS: tuple[Job, ...] = (
             Need("OBS_INPUTS_AUTHORIZATION", "header_value"),
             Need("GITHUB_TOKEN", "github_token", alternative="GH_TOKEN"),
             *_AWS,
+            Need("configs/observability/inputs.yaml", "config_names", "always", option="config"),
         ),
     ),
     Job(
@@ -259,7 +264,7 @@ def outward_dry_run(name: str) -> str | None:
     return DRY_RUN if found and found.outward else None
 
 
-_STRENGTH = {"optional": 0, "outward": 1, "always": 2}
+STRENGTH = {"optional": 0, "outward": 1, "always": 2}  # Need.required, weakest first
 
 
 def needs(*names: str) -> tuple[Need, ...]:
@@ -269,7 +274,7 @@ def needs(*names: str) -> tuple[Need, ...]:
     for name in names:
         for need in BY_NAME[name].needs:
             known = chosen.get(need.name)
-            if known is None or _STRENGTH[need.required] > _STRENGTH[known.required]:
+            if known is None or STRENGTH[need.required] > STRENGTH[known.required]:
                 chosen[need.name] = need
     return tuple(chosen.values())
 

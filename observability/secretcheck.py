@@ -15,13 +15,13 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from observability import secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ObservabilityError
-from observability.jobs import Need
+from observability.jobs import STRENGTH, Need
 
 # Verdicts. ok and not_set (an optional variable left unset: its feature is off) pass; missing,
 # invalid and rejected (the API refused it) fail the check with exit 2, a configuration error;
@@ -236,6 +236,56 @@ KINDS: dict[str, Callable[[str, Mapping[str, str]], str | None]] = {
 }
 
 
+# The kind of a variable a config file names, by the key that names it (``headers_env`` maps a header
+# to a variable). A key not listed here is checked as one word.
+CONFIG_KEY_KINDS = {
+    "url_env": "http_url",
+    "slack_webhook_env": "http_url",
+    "webhook_url_env": "http_url",
+    "webhook_secret_env": "signing_key",
+    "pagerduty_routing_key_env": "pagerduty_routing_key",
+    "token_env": "token_text",  # inputs: a git host's or GitHub's token
+    "headers_env": "header_value",
+}
+
+
+def _named_in(data: Any, found: dict[str, str]) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _named_in(item, found)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and key.endswith("_env"):
+                kind = CONFIG_KEY_KINDS.get(key, "token_text")
+                names = value.values() if isinstance(value, dict) else [value]
+                for name in names:
+                    if isinstance(name, str) and name.strip():
+                        found.setdefault(name.strip(), kind)
+            else:
+                _named_in(value, found)
+
+
+def config_needs(need: Need, params: Mapping[str, Any], environ: Mapping[str, str]) -> list[Need] | Verdict:
+    """The variables the config file of a ``config_names`` need names (none when the file is absent),
+    or an ``invalid`` verdict for a file that cannot be read."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(str(params.get("workspace") or environ.get("OBS_WORKSPACE") or "."))
+    relative = str(params.get(need.option) or need.name) if need.option else need.name
+    path = root / relative
+    if not path.is_file():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return Verdict(relative, need.kind, need.required, "invalid", "cannot be read as YAML", False)
+    found: dict[str, str] = {}
+    _named_in(data, found)
+    return [Need(name, kind, need.required) for name, kind in found.items()]
+
+
 # -- the check ----------------------------------------------------------------------------------
 def _value(need: Need, params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
     """(the name to report, the value or ""): an option renames the variable or gives the value."""
@@ -266,7 +316,22 @@ def check(
     """Judge every need; ``probe(name, value, environ, params)`` → (verdict, reason) for online tokens."""
     params = params or {}
     report = Report(jobs, online)
+    expanded: list[Need] = []
     for need in needs:
+        if need.kind != "config_names":
+            expanded.append(need)
+            continue
+        named = config_needs(need, params, environ)
+        if isinstance(named, Verdict):
+            report.verdicts.append(named)
+        else:
+            expanded += named
+    chosen: dict[str, Need] = {}  # a variable both declared and named by a config: checked once, strictest
+    for need in expanded:
+        known = chosen.get(need.name)
+        if known is None or STRENGTH[need.required] > STRENGTH[known.required]:
+            chosen[need.name] = need if known is None else replace(known, required=need.required)
+    for need in chosen.values():
         name, value = _value(need, params, environ)
         if value.strip() and need.secret:
             secrets.register(value)  # masked on GitHub before anything is printed, scrubbed everywhere

@@ -99,6 +99,8 @@ def _workspace(tmp_path: Path) -> Path:
 def test_every_declared_need_has_a_known_kind_and_every_secret_is_scrubbed():
     for job in jobs.JOBS:
         for need in job.needs:
+            if need.kind == "config_names":
+                continue
             assert need.kind in secretcheck.KINDS, (job.name, need.name)
             assert need.required in ("always", "outward", "optional")
             if need.secret:
@@ -130,6 +132,52 @@ def test_the_cycle_and_the_chain_check_the_jobs_they_run():
     assert {"OBS_LATENCY_PROBES", "OBS_WEEKLY_WEBHOOK_URL", "OBS_DASHBOARD_UPLOAD_COMMAND"} <= chain
     strict = {n.name: n.required for n in jobs.needs("alerts", "weekly")}
     assert strict["OBS_WEEKLY_WEBHOOK_URL"] == "outward"  # weekly's own beats the alert mirror's optional
+
+
+def test_the_config_files_the_registry_names_are_the_ones_the_jobs_read():
+    from observability.config.alerts import ALERTS_CONFIG
+    from observability.config.latency import LATENCY_CONFIG
+    from observability.inputs.config import INPUTS_CONFIG
+
+    named = {j.name: n.name for j in jobs.JOBS for n in j.needs if n.kind == "config_names"}
+    assert named == {"latency": LATENCY_CONFIG, "alerts": ALERTS_CONFIG, "inputs": INPUTS_CONFIG}
+    for kind in secretcheck.CONFIG_KEY_KINDS.values():
+        assert kind in secretcheck.KINDS
+
+
+def test_variables_a_config_names_are_checked_under_those_names(tmp_path):
+    ws = _workspace(tmp_path)
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "latency_alert.yaml").write_text(
+        "probes:\n  - name: feed_env\n    url_env: FEED_HEALTH_URL\n", encoding="utf-8"
+    )
+    (ws / "configs" / "observability" / "inputs.yaml").write_text(
+        "sources:\n  - name: notifier\n    https:\n      url_env: NOTIFIER_URL\n"
+        "      headers_env: {Authorization: NOTIFIER_AUTH}\n",
+        encoding="utf-8",
+    )
+    missing = _invoke(["latency", "sample", "--check-secrets"], {}, ws)
+    assert missing.exit_code == 2
+    assert {s["name"]: s["verdict"] for s in json.loads(missing.stdout)["secrets"]}["FEED_HEALTH_URL"] == "missing"
+    bad = _invoke(["latency", "sample", "--check-secrets"], {"FEED_HEALTH_URL": f"gopher://{CANARY}"}, ws)
+    assert bad.exit_code == 2 and CANARY not in bad.stdout + bad.stderr
+    good = _invoke(["latency", "sample", "--check-secrets"], {"FEED_HEALTH_URL": f"https://feed.test/{CANARY}"}, ws)
+    assert good.exit_code == 0, good.stdout
+    pulled = _invoke(
+        ["inputs", "pull", "--check-secrets"],
+        {"NOTIFIER_URL": f"https://notifier.test/{CANARY}", "NOTIFIER_AUTH": f"Bearer {CANARY}\r\nX: y"},
+        ws,
+    )
+    verdicts = {s["name"]: (s["kind"], s["verdict"]) for s in json.loads(pulled.stdout)["secrets"]}
+    assert verdicts["NOTIFIER_URL"] == ("http_url", "ok")
+    assert verdicts["NOTIFIER_AUTH"] == ("header_value", "invalid")
+    assert CANARY not in pulled.stdout + pulled.stderr
+    (ws / "configs" / "observability" / "inputs.yaml").write_text("sources: [\n", encoding="utf-8")
+    broken = _invoke(["inputs", "pull", "--check-secrets"], {}, ws)
+    assert broken.exit_code == 2
+    assert {s["name"]: s["verdict"] for s in json.loads(broken.stdout)["secrets"]}[
+        "configs/observability/inputs.yaml"
+    ] == "invalid"
 
 
 # -- shapes -------------------------------------------------------------------------------------
