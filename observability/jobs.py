@@ -29,6 +29,45 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Need:
+    """A secret or variable a job reads from the environment, as ``--check-secrets`` checks it
+    (observability/secretcheck.py holds what each ``kind`` must look like).
+
+    ``required``: ``always`` (the job fails without it), ``outward`` (needed unless --dry-run) or
+    ``optional`` (a feature that is off when unset; checked only when set). ``option`` is the
+    command's parameter that overrides it: with ``option_names`` its value is the variable's
+    *name* (``--webhook-url-env``), otherwise the value itself (``--store``, read from the variable
+    by Click). ``partner``: set one, set both (an AWS key pair); ``alternative``: another variable
+    that serves instead (``GH_TOKEN`` for ``GITHUB_TOKEN``). Kind ``config_names``: ``name`` is the
+    job's config file (workspace-relative, ``option`` overrides it), and the variables it names
+    (``*_env`` keys, ``headers_env`` maps) are checked, each ``required`` as given here."""
+
+    name: str
+    kind: str
+    required: str = "optional"
+    secret: bool = True
+    option: str | None = None
+    option_names: bool = False
+    partner: str | None = None
+    alternative: str | None = None
+
+
+# The variables several jobs share, declared once.
+_AWS = (
+    Need("AWS_ACCESS_KEY_ID", "aws_access_key_id", secret=False, partner="AWS_SECRET_ACCESS_KEY"),
+    Need("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", partner="AWS_ACCESS_KEY_ID"),
+    Need("AWS_SESSION_TOKEN", "token_text"),
+    Need("OBS_S3_ENDPOINT_URL", "http_url", secret=False),
+)
+_MIRRORS = (
+    Need("OBS_ALERTS_SLACK_WEBHOOK", "http_url", option="slack_webhook_env", option_names=True),
+    Need("OBS_PAGERDUTY_ROUTING_KEY", "pagerduty_routing_key"),
+    Need("OBS_WEEKLY_WEBHOOK_URL", "http_url"),
+    Need("OBS_WEBHOOK_SECRET", "signing_key"),
+)
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     package: str  # observability/<package>(.py): the library code behind the command
@@ -42,6 +81,7 @@ class Job:
     heartbeat: str | None = None  # its heartbeat file under ops/ when not <name>_heartbeat.json
     outward: bool = False  # sends or writes outward: a dry `cycle` or `workflow run` passes it --dry-run
     in_cycle: bool = True  # `cycle` may run its commands (not the state it pulls and pushes itself)
+    needs: tuple[Need, ...] = ()  # the secrets and variables it reads: the one list --check-secrets checks
 
 
 JOBS: tuple[Job, ...] = (
@@ -57,6 +97,11 @@ JOBS: tuple[Job, ...] = (
         reads_inputs=True,
         heartbeat="latency_job_heartbeat.json",
         outward=True,
+        needs=(
+            Need("OBS_LATENCY_PROBES", "probes", option="probes"),
+            Need("LATENCY_SLO_MS", "milliseconds", secret=False),
+            Need("configs/observability/latency_alert.yaml", "config_names", "always", option="alert_config"),
+        ),
     ),
     Job(
         "weekly",
@@ -70,6 +115,10 @@ JOBS: tuple[Job, ...] = (
         reads_inputs=True,
         heartbeat="weekly_report_heartbeat.json",
         outward=True,
+        needs=(
+            Need("OBS_WEEKLY_WEBHOOK_URL", "http_url", "outward", option="webhook_url_env", option_names=True),
+            Need("OBS_WEBHOOK_SECRET", "signing_key", "outward", option="webhook_secret_env", option_names=True),
+        ),
     ),
     Job(
         "dashboard",
@@ -90,16 +139,18 @@ JOBS: tuple[Job, ...] = (
         reads_inputs=True,
         heartbeat="dashboard_export_heartbeat.json",
         outward=True,
+        needs=(Need("OBS_DASHBOARD_UPLOAD_COMMAND", "command", secret=False, option="upload_command"), *_AWS),
     ),
     Job(
         "verify",
         "verify",
         (Command(("verify",), "verify"), Command(("verify", "job"))),
         "docs/schedules.md",
-        ("verify_schedules", "verify_report"),
+        ("verify_schedules", "verify_report", "verify_credentials"),
         workflow="verify",
         scheduled=True,
         reads_inputs=True,
+        needs=(Need("OBS_HEARTBEAT_PING_URL", "http_url"),),
     ),
     Job(
         "alerts",
@@ -112,6 +163,13 @@ JOBS: tuple[Job, ...] = (
         "docs/alerts.md",
         ("alert_inbox_config", "alert_inbox_cache", "alert_item"),
         outward=True,
+        needs=(
+            Need("GITHUB_TOKEN", "github_token", "outward", alternative="GH_TOKEN"),
+            Need("GITHUB_REPOSITORY", "github_repository", "outward", secret=False, option="repo"),
+            Need("GITHUB_API_URL", "http_url", secret=False),
+            *_MIRRORS,
+            Need("configs/observability/alerts.yaml", "config_names", option="config_path"),
+        ),
     ),
     Job(
         "inputs",
@@ -119,6 +177,13 @@ JOBS: tuple[Job, ...] = (
         (Command(("inputs", "pull"), "inputs-pull", True),),
         "docs/inputs.md",
         ("inputs_config", "inputs_pulled"),
+        needs=(
+            Need("OBS_INPUTS_TOKEN", "github_token"),
+            Need("OBS_INPUTS_AUTHORIZATION", "header_value"),
+            Need("GITHUB_TOKEN", "github_token", alternative="GH_TOKEN"),
+            *_AWS,
+            Need("configs/observability/inputs.yaml", "config_names", "always", option="config"),
+        ),
     ),
     Job(
         "state",
@@ -131,6 +196,11 @@ JOBS: tuple[Job, ...] = (
         "docs/state.md",
         ("state_manifest",),
         in_cycle=False,
+        needs=(
+            Need("OBS_STATE_STORE", "store_url", "always", secret=False, option="store"),
+            Need("OBS_STATE_TOKEN", "github_token"),
+            *_AWS,
+        ),
     ),
     Job(
         "sync",
@@ -139,6 +209,7 @@ JOBS: tuple[Job, ...] = (
         "docs/sync.md",
         ("sync_report", "sync_index", "sync_prune"),
         outward=True,
+        needs=(Need("OBS_SYNC_TO", "store_url", "always", secret=False, option="to"), *_AWS),
     ),
     Job(
         "workflow",
@@ -191,6 +262,21 @@ def outward_dry_run(name: str) -> str | None:
     job sends or writes outward, None when it only reads (inputs) or is the cycle's own (state)."""
     found = BY_NAME.get(name)
     return DRY_RUN if found and found.outward else None
+
+
+STRENGTH = {"optional": 0, "outward": 1, "always": 2}  # Need.required, weakest first
+
+
+def needs(*names: str) -> tuple[Need, ...]:
+    """What the jobs ``names`` read from the environment, each variable once (the strictest
+    ``required`` wins): a command that runs others (``cycle``, ``workflow run``) checks theirs."""
+    chosen: dict[str, Need] = {}
+    for name in names:
+        for need in BY_NAME[name].needs:
+            known = chosen.get(need.name)
+            if known is None or STRENGTH[need.required] > STRENGTH[known.required]:
+                chosen[need.name] = need
+    return tuple(chosen.values())
 
 
 def heartbeat_name(name: str) -> str:

@@ -75,6 +75,28 @@ ops/
 """
 
 
+STAGES = ("production", "staging")  # the GitHub environments the caller workflows run in
+
+
+def environments_checklist() -> list[str]:
+    """What to create in the new repository's settings: one GitHub environment per stage, each with
+    the secrets of the credentials register (configs/observability/credentials.yaml) and its owner."""
+    from observability.config.credentials import CREDENTIALS_CONFIG, load_register
+
+    register = load_register(template_dir() / CREDENTIALS_CONFIG, display=CREDENTIALS_CONFIG)
+    lines = [
+        f"create the GitHub environments {' and '.join(STAGES)} (Settings → Environments; schedules run in "
+        "production, a dispatch with stage=staging in staging), each with these secrets (set only those you use):"
+    ]
+    lines += [f"  {c.name}  (owner {c.owner}, rotate every {c.rotate_every_days} days)" for c in register.credentials]
+    lines += [
+        "and the variables of docs/credentials.md (OBS_STATE_STORE first; a staging store of its own);",
+        f"record each secret's next rotation date per environment in {CREDENTIALS_CONFIG} (rotate_by):",
+        "  `observability verify` opens one issue when any is past it",
+    ]
+    return lines
+
+
 def _rewrite(text: str, repository: str, ref: str, label: str) -> str:
     rewritten, count = LOCAL_CALL.subn(f"uses: {repository}/.github/workflows/run.yml@{ref} # {label}", text)
     if count != 1:

@@ -158,6 +158,7 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.holds: list[Hold] = []
         self.rate_limit, self.remaining, self.reset_at = 5000, 5000, None
+        self.oauth_scopes: str | None = None  # a classic token's X-OAuth-Scopes (None: not sent, like GITHUB_TOKEN)
         self.artifacts: list[dict] = []
         self.runs: dict[int, dict] = {}
         self.blobs: dict[str, bytes] = {}
@@ -711,6 +712,8 @@ class FakeGitHub:
                     headers.setdefault("x-ratelimit-remaining", str(max(fake.remaining, 0)))
                     headers.setdefault("x-ratelimit-reset", str(int(reset)))
                     headers.setdefault("x-ratelimit-resource", "core")
+                    if fake.oauth_scopes is not None and status != 401:
+                        headers.setdefault("X-OAuth-Scopes", fake.oauth_scopes)
                     if fake._link:
                         headers["Link"] = fake._link
                     if fake._location:

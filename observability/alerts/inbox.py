@@ -14,6 +14,7 @@ second issue.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,7 +251,7 @@ class Inbox:
         escalated = previous is not None and RANK[alert.severity] > RANK[previous]
         # Lowered, or unknown (a severity label removed by hand): relabel without a comment.
         lowered = previous is None or RANK[alert.severity] < RANK[previous]
-        due = self._due(entry)
+        due = self._due(entry, alert)
         if not (escalated or lowered or due):
             return  # nothing changed: no API call
         if escalated or due:
@@ -279,7 +280,7 @@ class Inbox:
                     alert,
                     since=entry.get("started_at"),
                     now=self.stamp,
-                    interval_hours=self.cfg.repeat_interval_hours,
+                    interval_hours=alert.repeat_interval_hours or self.cfg.repeat_interval_hours,
                     run_url=self.run_url,
                 ),
             )
@@ -293,13 +294,25 @@ class Inbox:
         if escalated:
             self._event("escalated", alert, entry)
 
-    def _due(self, entry: dict) -> bool:
+    def _due(self, entry: dict, alert: Alert | None = None) -> bool:
+        """A reminder is due after the repeat interval (the alert's own when it has one). An alert with
+        its own interval (a list such as the overdue secrets) is also updated at once when its message
+        changes, so a list that grew is never a month late."""
         if entry.get("silenced"):
             return False
+        own = alert.repeat_interval_hours if alert is not None else None
+        if alert is not None and own is not None:
+            digest = hashlib.sha256(alert.message.encode("utf-8")).hexdigest()[:16]
+            known = entry.get("message_digest")
+            if known != digest:
+                entry["message_digest"] = digest
+                self.cache.save(self.now)
+                if known is not None:
+                    return True
         last = entry.get("last_notified_at")
         if not last:
             return True
-        return self.now - clock.parse_iso(last) >= timedelta(hours=self.cfg.repeat_interval_hours)
+        return self.now - clock.parse_iso(last) >= timedelta(hours=own or self.cfg.repeat_interval_hours)
 
     def _relabel(self, number: int, previous: str | None, severity: str, labels: list[str]) -> None:
         self.api.add_labels(number, labels)

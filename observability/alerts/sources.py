@@ -47,6 +47,7 @@ class Alert:
     job_id: str | None = None
     evidence_path: str | None = None
     runbook: str | None = None  # the source's own runbook link, else the inbox's
+    repeat_interval_hours: float | None = None  # the item's own reminder interval (secret rotation: monthly)
 
     @property
     def drill(self) -> bool:
@@ -290,9 +291,17 @@ class AlertFileSource:
                     job_id=doc.get("job_id"),
                     evidence_path=ws.rel(path),
                     runbook=str(item["runbook"]) if item.get("runbook") else None,
+                    repeat_interval_hours=_hours(item.get("repeat_interval_hours")),
                 )
             )
         return report
+
+
+def _hours(value: Any) -> float | None:
+    """An item's ``repeat_interval_hours``: a positive number, else the inbox's own interval."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e6:
+        return float(value)
+    return None
 
 
 def builtin(owner: str, runbook: str, extra: tuple[tuple[str, str], ...] = ()) -> list[AlertSource]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_options
+from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, finish, job_options
 
 
 def _inbox_options(func):
@@ -80,6 +80,7 @@ def alerts() -> None:
 )
 @click.option("--no-mirrors", is_flag=True, help="Do not call Slack, PagerDuty or the signed webhook.")
 @_inbox_options
+@check_secrets_option("alerts")
 @job_options
 def sync(
     sources,
@@ -146,6 +147,7 @@ def sync(
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
 @_inbox_options
+@check_secrets_option("alerts")
 @job_options
 def report_failure(
     failing_job,
@@ -234,6 +236,7 @@ def report_failure(
     is_flag=True,
     help="Call nothing; write the calls the drill would make to out/alert_inbox/<job_id>.json.",
 )
+@check_secrets_option("alerts")
 @job_options
 def drill(
     repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, workspace, job_id, lock_timeout

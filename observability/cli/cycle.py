@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, finish
+from observability.cli.options import FiniteFloatRange, check_secrets_option, finish
 
 _STORE_HELP = (
     "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
@@ -28,6 +28,28 @@ def _invoke(argv) -> int:
     except click.Abort:
         return 1
     return 0
+
+
+def _cycle_jobs(params: dict) -> tuple[str, ...]:
+    """The jobs a cycle runs, for --check-secrets: the state store's, the job command's, the --before and
+    --after commands', and the alert inbox's when it syncs or reports."""
+    import shlex
+
+    from observability import jobs
+
+    lines = [" ".join(params.get("command") or ()), params.get("command_text") or ""]
+    lines += [*params.get("before", ()), *params.get("after", ())]
+    found = ["state"]
+    for line in lines:
+        try:
+            first = shlex.split(line)[:1]
+        except ValueError:
+            continue
+        if first and first[0] in jobs.BY_NAME and first[0] not in found:
+            found.append(first[0])
+    if params.get("alerts_sources") or params.get("report_failure"):
+        found.append("alerts")
+    return tuple(found)
 
 
 @click.command("cycle")
@@ -118,6 +140,7 @@ def _invoke(argv) -> int:
     "instead of the arguments after --.",
 )
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@check_secrets_option(jobs_for=lambda params: _cycle_jobs(params))
 def cycle(
     store,
     scope,

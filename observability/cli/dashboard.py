@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import MAX_DAYS, MAX_HOURS, FiniteFloatRange, dry_run_option, finish, job_options
+from observability.cli.options import (
+    MAX_DAYS,
+    MAX_HOURS,
+    FiniteFloatRange,
+    check_secrets_option,
+    dry_run_option,
+    finish,
+    job_options,
+)
 from observability.dashboard import DATASETS as DATASET_NAMES
 
 
@@ -128,6 +136,7 @@ def dashboard() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Parse every input again instead of using ops/.dashboard_cache/.")
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.dashboard.lock).")
+@check_secrets_option("dashboard")
 @job_options
 def export(
     datasets,

@@ -49,6 +49,10 @@ def init(directory, repository, ref, ref_label) -> None:
         raise click.ClickException(exc.message) from None
     for relative in written:
         click.echo(f"wrote {Path(directory) / relative}")
+    from observability.scaffold import environments_checklist
+
+    for line in environments_checklist():
+        click.echo(line)
     click.echo(
         f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "
         "(create the state store, the secrets and variables in docs/credentials.md, inputs.yaml), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import finish, job_options
+from observability.cli.options import check_secrets_option, finish, job_options
 
 CHAIN = jobs.job("workflow").workflow  # the chain workflow runs every step: it reads every input
 
@@ -37,6 +37,7 @@ def inputs() -> None:
     is_flag=True,
     help="Contact nothing; list what would be fetched in out/inputs/<job_id>.json (status dry_run).",
 )
+@check_secrets_option("inputs")
 @job_options
 def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> None:
     """Fetch every declared input (repository, s3, https, artifact) and install them all, or none.

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import MAX_DAYS, FiniteFloatRange, dry_run_option, finish, job_options
+from observability.cli.options import (
+    MAX_DAYS,
+    FiniteFloatRange,
+    check_secrets_option,
+    dry_run_option,
+    finish,
+    job_options,
+)
 
 
 @click.group()
@@ -81,6 +88,7 @@ def latency() -> None:
     "Send no alert anywhere; write them to out/latency_alerts/<job_id>.json (status dry_run).",
     jobs.command(("latency", "sample")).dry_run_alias,
 )
+@check_secrets_option("latency")
 @job_options
 def sample(
     inputs,

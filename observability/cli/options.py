@@ -99,3 +99,43 @@ def dump_or_fail(produce: Callable, workspace: str | None) -> None:
         raise click.UsageError(exc.message) from None
     click.echo(fsio.canonical_json(document, indent=2), nl=False)
     raise SystemExit(0)
+
+
+def check_secrets_option(*names: str, jobs_for: Callable[[dict], tuple[str, ...]] | None = None) -> Callable:
+    """--check-secrets and --check-secrets-online: check what the jobs ``names`` (or ``jobs_for(params)``)
+    read from the environment, print names and verdicts only, and exit without running the command."""
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, check_secrets: bool = False, check_secrets_online: bool = False, **kwargs):
+            if not (check_secrets or check_secrets_online):
+                return func(*args, **kwargs)
+            from observability import fsio, jobs, secretcheck, secrets
+
+            secrets.register_environment()
+            chosen = jobs_for(kwargs) if jobs_for else names
+            report = secretcheck.check(
+                jobs.needs(*chosen),
+                jobs=chosen,
+                params=kwargs,
+                dry_run=bool(kwargs.get("dry_run")) or "--dry-run" in (kwargs.get("command") or ()),
+                online=check_secrets_online,
+            )
+            for line in report.lines():
+                sys.stderr.write(secrets.redact(f"check-secrets: {line}\n"))
+            click.echo(secrets.redact(fsio.canonical_json(report.as_dict(), indent=2)), nl=False)
+            finish(report.exit_code)
+
+        wrapper = click.option(
+            "--check-secrets-online",
+            is_flag=True,
+            help="Like --check-secrets, and ask the GitHub API whether it accepts the token and its scopes.",
+        )(wrapper)
+        return click.option(
+            "--check-secrets",
+            is_flag=True,
+            help="Check that every secret and variable this command reads is set and well formed "
+            "(names and verdicts only, never values), then exit 0, or 2 when any is missing or bad; runs nothing.",
+        )(wrapper)
+
+    return decorate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import check_secrets_option, finish, job_options
 
 _STORE_HELP = (
     "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
@@ -39,6 +39,7 @@ def state() -> None:
 
 @state.command("init")
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@check_secrets_option("state")
 @job_options
 def init(store, workspace, job_id, lock_timeout) -> None:
     """Create a new, empty state store (once); pulls and pushes refuse a store that was never created.
@@ -66,6 +67,7 @@ def init(store, workspace, job_id, lock_timeout) -> None:
     help="Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
     "the next push then changes only those. Default: all of ops/.",
 )
+@check_secrets_option("state")
 @job_options
 def pull(store, scope, workspace, job_id, lock_timeout) -> None:
     """Replace ops/ (or the part --for JOB reads) with the store's current snapshot.
@@ -98,6 +100,7 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
     show_default=True,
     help="Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never).",
 )
+@check_secrets_option("state")
 @job_options
 def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> None:
     """Push ops/ as a new snapshot, only over the generation pulled (else re-apply or refuse).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_DAYS, FiniteFloatRange, finish, job_options
+from observability.cli.options import MAX_DAYS, FiniteFloatRange, check_secrets_option, finish, job_options
 
 TO_HELP = (
     "Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
@@ -62,6 +62,7 @@ def sync() -> None:
     is_flag=True,
     help="Contact nothing; write what would be uploaded to out/sync/<job_id>.json (status dry_run).",
 )
+@check_secrets_option("sync")
 @job_options
 def push(
     to,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_options
+from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, finish, job_options
 
 
 @click.group(invoke_without_command=True)
@@ -32,6 +32,7 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, finish, job_o
     "--strict", is_flag=True, help="Exit 1 (status error, error_code verification_failed) when anything is found."
 )
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.verify.lock).")
+@check_secrets_option("verify")
 @job_options
 @click.pass_context
 def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, workspace, job_id, lock_timeout) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import FiniteFloatRange, dry_run_option, finish, job_options
+from observability.cli.options import FiniteFloatRange, check_secrets_option, dry_run_option, finish, job_options
 
 
 def _delivery_options(func):
@@ -94,6 +94,7 @@ def weekly() -> None:
     "out/weekly_report/ only; never recorded as the week, heartbeat untouched.",
 )
 @_delivery_options
+@check_secrets_option("weekly")
 @job_options
 def report(
     week_start,
@@ -159,6 +160,7 @@ def report(
     help="Week whose stored payload to re-deliver (pending copy first, else the delivered one).",
 )
 @_delivery_options
+@check_secrets_option("weekly")
 @job_options
 def replay(
     week_start,

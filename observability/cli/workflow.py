@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability import jobs
+from observability.cli.options import check_secrets_option, finish, job_options
 
 
 @click.group()
@@ -22,6 +23,7 @@ def workflow() -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Turn on every job's dry-run flag: nothing is sent outward.")
 @click.option("--config-dump", is_flag=True, help="Print the effective command of every step as JSON and run nothing.")
+@check_secrets_option(jobs_for=lambda params: tuple(j.name for j in jobs.chain_steps()))
 @job_options
 def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> None:
     """Run latency → weekly → dashboard; a failed step stops the chain (later steps logged skipped).

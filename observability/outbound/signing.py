@@ -17,6 +17,9 @@ from observability.errors import ConfigError
 from observability.secrets import Secret
 
 WHSEC_PREFIX = "whsec_"
+# The shortest key ``--check-secrets`` accepts. Signing itself takes any non-empty key (a receiver
+# chose it), but HMAC-SHA256 keys under 16 bytes are guessable; Standard Webhooks issues 24 to 64.
+MIN_KEY_BYTES = 16
 
 
 @dataclass(frozen=True)

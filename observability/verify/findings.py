@@ -81,6 +81,13 @@ RULES: dict[str, tuple[str, str]] = {
             "died between the two writes or state was restored partly; rerun the job"
         ),
     ),
+    "secret_rotation_due": (
+        "warning",
+        (
+            "Rotate each secret named in the evidence in that GitHub environment (docs/credentials.md), "
+            "then move its rotate_by date forward in configs/observability/credentials.yaml"
+        ),
+    ),
     "job_not_found": (
         "warning",
         ("No line of ops/automation_runs.log has this job id: check the id and the state store"),
@@ -103,6 +110,7 @@ class Finding:
     at: datetime | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     severity: str | None = None
+    repeat_interval_hours: float | None = None  # remind about its issue this often, not the inbox's default
 
 
 def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]:
@@ -116,6 +124,8 @@ def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]
         severity = max((f.severity or default_severity for f in items), key=alertitem.RANK.__getitem__)
         times = sorted(f.at for f in items if f.at is not None)
         message = items[0].message if len(items) == 1 else f"{items[0].message} (+{len(items) - 1} more)"
+        repeat = [f.repeat_interval_hours for f in items if f.repeat_interval_hours]
+        extra: dict[str, Any] = {"repeat_interval_hours": min(repeat)} if repeat else {}
         alerts.append(
             alertitem.item(
                 id=fingerprint(rule, source),
@@ -139,6 +149,7 @@ def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]
                     ],
                     **({"omitted": len(items) - 50} if len(items) > 50 else {}),
                 },
+                **extra,
             )
         )
     return alerts

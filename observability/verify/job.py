@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from observability import clock, fsio, markdown, runlog, schemas
-from observability.config import schedules as schedules_config
+from observability.config import credentials as credentials_config, schedules as schedules_config
 from observability.errors import ConfigError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.verify import cadence, heartbeats, logcheck
@@ -50,6 +50,39 @@ def _schedules(ctx: JobContext, path: str | None) -> tuple[schedules_config.Sche
         ctx.warn(f"{ctx.workspace.rel(chosen)} not found: cadence not checked, heartbeats only for logged jobs")
         return ()
     return schedules_config.load_schedules(chosen, display=ctx.workspace.rel(chosen))
+
+
+def _rotation(ctx: JobContext) -> tuple[list[Finding], dict[str, Any]]:
+    """Secrets past their rotation date in configs/observability/credentials.yaml: one finding listing
+    them all (one issue), reminded every ``remind_every_days``; no register, nothing checked."""
+    path = ctx.workspace.path(credentials_config.CREDENTIALS_CONFIG)
+    if not path.exists():
+        return [], {"register": None}
+    register = credentials_config.load_register(path, display=ctx.workspace.rel(path))
+    late = credentials_config.overdue(register, ctx.now.date())
+    check = {
+        "register": ctx.workspace.rel(path),
+        "secrets": len(register.credentials),
+        "undated": sorted(c.name for c in register.credentials if not c.rotate_by),
+        "overdue": len(late),
+    }
+    if not late:
+        return [], check
+    listed = [
+        {"name": o.name, "environment": o.environment, "owner": o.owner, "rotate_by": o.rotate_by.isoformat()}
+        for o in late
+    ]
+    names = "; ".join(f"{o.name} in {o.environment} (owner {o.owner}, due {o.rotate_by})" for o in late)
+    earliest = min(o.rotate_by for o in late)
+    finding = Finding(
+        "secret_rotation_due",
+        "credentials",
+        f"{len(late)} secret(s) past their rotation date: {names}",
+        at=datetime(earliest.year, earliest.month, earliest.day, tzinfo=clock.UTC),
+        evidence={"secrets": listed},
+        repeat_interval_hours=register.remind_every_days * 24.0,
+    )
+    return [finding], check
 
 
 def read_from(since: datetime, now: datetime, schedules: tuple[schedules_config.Schedule, ...]) -> datetime:
@@ -130,6 +163,8 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         result = trace(ctx.workspace, job_id, records)
         traced.append({"job_id": job_id, "problems": len(result.findings)})
         found += result.findings
+    rotation, rotation_check = _rotation(ctx)
+    found += rotation
     alerts = to_alerts(found, now=now)
     diagnostics: dict[str, Any] = {}
     if found and options.strict:
@@ -152,6 +187,7 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         "heartbeats": [b.as_dict() for b in beats],
         "cadence": [r.as_dict() for r in reports],
         "traced": traced,
+        "credentials": rotation_check,
     }
     window = {"since": clock.iso(since), "until": clock.iso(now)}
     _write_report(ctx, "nightly", status, alerts, checks, window=window)
