@@ -221,7 +221,8 @@ def run_job(
             exit_code = EXIT_FAILED
     except ObservabilityError as exc:
         exit_code = exc.exit_code
-        result = JobResult(failed=True, heartbeat=None)
+        tried = exc.details.get("attempts")  # a call given up after retries says how many it made
+        result = JobResult(failed=True, heartbeat=None, attempts=tried if isinstance(tried, int) and tried > 0 else 1)
         diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
         diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed

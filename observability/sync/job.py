@@ -241,6 +241,8 @@ class _Sync:
         self.opts = opts
         self.target = target
         self.retries = 0
+        self.calls = 0  # storage calls made (each once, however many attempts it took)
+        self.most_attempts = 1  # the most attempts one call took: the run's `attempts`
 
     def retry(self, what: str, func: Callable):
         """``func()`` with up to max_retries attempts and exponential backoff on retryable storage failures.
@@ -254,12 +256,14 @@ class _Sync:
             max_wait_seconds=MAX_WAIT_SECONDS,
             jitter=False,
         )
+        self.calls += 1
         for attempt in range(1, attempts + 1):
+            self.most_attempts = max(self.most_attempts, attempt)
             try:
                 return func()
             except StorageError as exc:
                 if not exc.retryable:
-                    raise SyncFailed(exc.message) from None
+                    raise SyncFailed(exc.message, attempts=self.most_attempts) from None
                 if attempt == attempts:
                     raise SyncFailed(
                         f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
@@ -365,7 +369,9 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         "files": len(actions),
         **counts,
         "bytes_uploaded": sent,
+        "calls": sync.calls,
         "retries": sync.retries,
+        "attempts": sync.most_attempts,
         "retention_weeks": opts.retention_weeks,
         "prefixes": [g.prefix for g in groups],
         "index": INDEX_KEY,
@@ -376,7 +382,8 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
     figures["report"] = report
     ctx.note(
         f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
-        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent"
+        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent; "
+        f"{sync.calls} storage call(s), {sync.retries} retried, at most {sync.most_attempts} attempt(s) per call"
     )
     findings = [kind for kind, seen in (("repaired", counts["repaired"]), ("logged_warnings", ctx.warnings)) if seen]
     return Outcome(figures, _markdown(figures, actions), findings=findings)
@@ -593,6 +600,12 @@ def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
         lines.append(f"| … {len(actions) - 200} more | | |")
     for p in figures.get("pruned", []):
         lines.append(f"| `{p['prefix']}` | {p['bytes']} | pruned ({p['objects']} object(s)) |")
+    if "attempts" in figures:
+        lines += [
+            "",
+            f"{figures['calls']} storage call(s), {figures['retries']} retried; "
+            f"most attempts for one call: {figures['attempts']} (of `--max-retries`).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -603,6 +616,7 @@ def push(ctx: JobContext, opts: SyncOptions) -> JobResult:
     if "uploaded" in outcome.figures:
         outputs["uploaded"] = str(outcome.figures["uploaded"])
     return JobResult(
+        attempts=int(outcome.figures.get("attempts", 1)),
         dry_run=outcome.dry_run,
         findings=outcome.findings,
         figures=outcome.figures,
