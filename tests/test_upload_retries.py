@@ -20,8 +20,7 @@ import pytest
 import _support_state
 from _support_dashboard import export, make_workspace
 from _support_state import s3_client, s3_env
-from _support_sync import make_workspace as sync_workspace
-from _support_sync import sync
+from _support_sync import make_workspace as sync_workspace, sync
 from observability.dashboard import upload
 from observability.outbound.retry import RetryPolicy
 

@@ -708,10 +708,10 @@ def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, faile
         outcome = sync.push(ctx, to, opts.output_dir, opts.dry_run_upload)
     except sync.failures as exc:
         ctx.note(exc.message)
-        failed = {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
+        gave_up: dict[str, Any] = {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
         if isinstance(exc.details.get("attempts"), int):
-            failed["attempts"] = exc.details["attempts"]
-        return failed
+            gave_up["attempts"] = exc.details["attempts"]
+        return gave_up
     return {**outcome.figures, "status": outcome.status}
 
 

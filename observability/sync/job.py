@@ -27,6 +27,7 @@ from typing import Any
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
 from observability.outbound.retry import RetryPolicy
+from observability.outputs import synced
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (
     Bucket,
@@ -40,7 +41,7 @@ from observability.storage import (
 )
 from observability.sync.errors import SyncFailed
 
-INDEX_KEY = "index.json"
+INDEX_KEY = synced.INDEX_KEY
 PRUNE_LOG = "ops/sync_prune_log.jsonl"
 BUNDLE_LOCK = "ops/.dashboard_bundle.lock"  # the export's own lock: a bundle is never read mid-write
 BUNDLE_LOCK_TIMEOUT_SECONDS = 120
@@ -48,7 +49,7 @@ SCHEMA_VERSION = "1.0.0"
 MAX_WAIT_SECONDS = 60.0
 _WEEK_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.json$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-SCHEMES = "file:///abs/dir, s3://bucket/prefix"
+SCHEMES = synced.SCHEMES
 
 
 @dataclass(frozen=True)
