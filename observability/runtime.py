@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, provenance, runlog, runner, secrets
+from observability import clock, entry, fsio, provenance, runlog, runner, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
@@ -83,8 +83,18 @@ class JobResult:
 class JobContext:
     """Handed to a job body: where it runs, when, and where to note artefacts and warnings."""
 
-    def __init__(self, job: str, job_id: str, workspace: Workspace, started: datetime, dry_run: bool):
+    def __init__(
+        self,
+        job: str,
+        job_id: str,
+        workspace: Workspace,
+        started: datetime,
+        dry_run: bool,
+        origin: float | None = None,
+    ):
         self.job = job
+        # The orchestrator's start on the monotonic clock (the process's entry point, else this run's).
+        self.origin = origin if origin is not None else time.monotonic()
         self.job_id = job_id
         self.workspace = workspace
         self.started = started
@@ -96,6 +106,13 @@ class JobContext:
     @property
     def now(self) -> datetime:
         return self.started
+
+    def since_origin_ms(self) -> int:
+        """Milliseconds since the orchestrator started, on the run's clock: real elapsed time, or 0 when
+        OBS_NOW pins the clock (tests, replays), so a pinned run writes the same bytes every time."""
+        if _fixed_clock():
+            return 0
+        return max(0, int((time.monotonic() - self.origin) * 1000))
 
     def artefact(self, path: Path | str) -> str:
         rel = self.workspace.rel(path)
@@ -197,7 +214,7 @@ def run_job(
             ws.require_workspace()
         fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
-        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
+        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run, origin=entry.STARTED_MONOTONIC)
         from observability.locking import FileLock, LockTimeout
 
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
