@@ -10,16 +10,13 @@ collector back on before the job's work; a command that runs no job (``--help``)
 import gc
 import time
 
-# When this process's entry point started (time.monotonic): the orchestrator's start that a raw
-# sample's ingest_latency_ms counts from (a `cycle` includes its state pull and inputs). None when
-# the CLI runs inside another process (tests, a library caller): jobs then count from their own start.
-STARTED_MONOTONIC: float | None = None
-
 
 def main() -> None:
-    global STARTED_MONOTONIC
-    STARTED_MONOTONIC = time.monotonic()
+    started = time.monotonic()  # the orchestrator's start a raw sample's ingest_latency_ms counts from
     gc.disable()
+    from observability import clock
+
+    clock.PROCESS_STARTED = started
     from observability.cli import main as cli_main
 
     cli_main()

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from observability import clock, entry, fsio, provenance, runlog, runner, secrets
+from observability import clock, fsio, provenance, runlog, runner, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
@@ -214,7 +214,7 @@ def run_job(
             ws.require_workspace()
         fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
-        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run, origin=entry.STARTED_MONOTONIC)
+        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run, origin=clock.PROCESS_STARTED)
         from observability.locking import FileLock, LockTimeout
 
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
