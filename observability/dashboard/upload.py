@@ -11,7 +11,7 @@ from pathlib import Path
 
 from observability import provenance, secrets
 from observability.errors import ConfigError, ObservabilityError
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import GaveUp, RetryPolicy, retrying
 
 PLACEHOLDER = "{bundle_dir}"
 
@@ -126,18 +126,24 @@ def run_with_retries(
     code does not say whether the failure was the network; a command that cannot start (not found,
     exit 126/127) is not. The final UploadError carries ``attempts``."""
     attempts = max(policy.max_attempts, 1)
-    for attempt in range(1, attempts + 1):
-        try:
-            done = run(argv, timeout=timeout)
-        except UploadError as exc:
-            if not exc.details.get("retryable") or attempt == attempts:
-                exc.details["attempts"] = attempt
-                if attempt > 1:
-                    exc.message = f"{exc.message} (attempt {attempt} of {attempts}, giving up)"
-                raise
-            wait = policy.backoff(attempt)
-            note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
-            (sleep or time.sleep)(wait)
-            continue
-        return UploadResult(done.argv, done.returncode, done.duration_ms, done.stdout_tail, done.stderr_tail, attempt)
-    raise AssertionError("unreachable")
+
+    def retried(exc: BaseException, attempt: int, wait: float) -> None:
+        note(f"{getattr(exc, 'message', exc)}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
+
+    try:
+        done, tried = retrying(
+            lambda: run(argv, timeout=timeout),
+            policy,
+            errors=(UploadError,),
+            retryable=lambda exc: bool(getattr(exc, "details", {}).get("retryable")),
+            sleep=sleep or time.sleep,
+            on_retry=retried,
+        )
+    except GaveUp as gave:
+        error = gave.error
+        assert isinstance(error, UploadError)
+        error.details["attempts"] = gave.attempts
+        if gave.attempts > 1:
+            error.message = f"{error.message} (attempt {gave.attempts} of {attempts}, giving up)"
+        raise error from None
+    return UploadResult(done.argv, done.returncode, done.duration_ms, done.stdout_tail, done.stderr_tail, tried)

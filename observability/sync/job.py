@@ -26,7 +26,7 @@ from typing import Any
 
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import GaveUp, RetryPolicy, retrying
 from observability.outputs import synced
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (
@@ -257,26 +257,34 @@ class _Sync:
             max_wait_seconds=MAX_WAIT_SECONDS,
             jitter=False,
         )
+
+        def retried(exc: BaseException, attempt: int, wait: float) -> None:
+            self.ctx.note(f"{getattr(exc, 'message', exc)}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
+            self.retries += 1
+
         self.calls += 1
-        for attempt in range(1, attempts + 1):
-            self.most_attempts = max(self.most_attempts, attempt)
-            try:
-                return func()
-            except StorageError as exc:
-                if not exc.retryable:
-                    raise SyncFailed(exc.message, attempts=self.most_attempts) from None
-                if attempt == attempts:
-                    raise SyncFailed(
-                        f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
-                        "run `observability sync push` again when the storage is back, or upload by hand "
-                        "(docs/sync.md, Runbook)",
-                        attempts=attempts,
-                    ) from None
-                wait = policy.backoff(attempt)  # the one retry policy (outbound/retry.py), exact waits
-                self.ctx.note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
-                self.retries += 1
-                (self.opts.sleep or time.sleep)(wait)
-        raise AssertionError("unreachable")
+        try:
+            value, tried = retrying(  # the one retry policy (outbound/retry.py), exact waits
+                func,
+                policy,
+                errors=(StorageError,),
+                retryable=lambda exc: bool(getattr(exc, "retryable", False)),
+                sleep=self.opts.sleep or time.sleep,
+                on_retry=retried,
+            )
+        except GaveUp as gave:
+            self.most_attempts = max(self.most_attempts, gave.attempts)
+            message = getattr(gave.error, "message", str(gave.error))
+            if not gave.exhausted:
+                raise SyncFailed(message, attempts=gave.attempts) from None
+            raise SyncFailed(
+                f"{message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
+                "run `observability sync push` again when the storage is back, or upload by hand "
+                "(docs/sync.md, Runbook)",
+                attempts=attempts,
+            ) from None
+        self.most_attempts = max(self.most_attempts, tried)
+        return value
 
     def same(self, remote: ObjectInfo | None, item: Item) -> bool:
         verdict = same_content(remote, item.data, item.sha256)

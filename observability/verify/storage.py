@@ -22,7 +22,7 @@ from typing import Any
 from observability import digest, fsio, schemas
 from observability.errors import ConfigError, InputError, SchemaError
 from observability.outbound import signing
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import GaveUp, RetryPolicy, retrying
 from observability.outputs import synced, weekly as weekly_outputs
 from observability.secrets import from_env
 from observability.storage import Bucket, StorageError, locate, open_bucket
@@ -87,15 +87,19 @@ class _Reader:
         )
 
     def call(self, func: Callable[[], Any]) -> Any:
-        for attempt in range(1, self.policy.max_attempts + 1):
-            self.result.attempts = max(self.result.attempts, attempt)
-            try:
-                return func()
-            except StorageError as exc:
-                if not exc.retryable or attempt == self.policy.max_attempts:
-                    raise
-                (self.opts.sleep or time.sleep)(self.policy.backoff(attempt))
-        raise AssertionError("unreachable")
+        try:
+            value, tried = retrying(
+                func,
+                self.policy,
+                errors=(StorageError,),
+                retryable=lambda exc: bool(getattr(exc, "retryable", False)),
+                sleep=self.opts.sleep or time.sleep,
+            )
+        except GaveUp as gave:
+            self.result.attempts = max(self.result.attempts, gave.attempts)
+            raise gave.error from None
+        self.result.attempts = max(self.result.attempts, tried)
+        return value
 
     def get(self, key: str) -> bytes | None:
         data = self.call(lambda: self.bucket.get(key))
