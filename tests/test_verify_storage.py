@@ -184,3 +184,26 @@ def test_a_bad_sync_to_is_a_usage_error(tmp_path, url):
     ws = make_workspace(tmp_path / "ws")
     run = _verify(ws, url, {})
     assert run.exit_code == 2 and "--sync-to" in run.summary["diagnostics"]["error_message"], run
+
+
+def test_a_damaged_copy_opens_an_issue_naming_the_object(tmp_path):
+    """The whole alert path: verify's finding -> ops/verify_alerts.json -> `alerts sync` -> one issue per alert."""
+    from tests._support_github import FakeGitHub, alerts_cli
+
+    ws = _signed_workspace(tmp_path / "ws")
+    shared = tmp_path / "shared"
+    _push(ws, shared.as_uri(), {})
+    week = WEEKS[1]
+    (shared / f"weekly/{week}/{week}.sig").write_text("0" * 64)
+    run = _verify(ws, shared.as_uri(), {})
+    assert set(_sync_alerts(run)) == {"sync_object_changed", "sync_signature_mismatch"}
+    with FakeGitHub() as fake:
+        synced = alerts_cli(ws, "sync", "--source", "verify", now=NOW, fake=fake)
+        assert synced.exit_code == 0, synced
+        bodies = {issue["title"]: issue["body"] for issue in fake.issues.values()}
+    key = f"weekly/{week}/{week}.sig"
+    named = [title for title, body in bodies.items() if key in body]
+    prefix = f"{shared.as_uri()}/weekly/{week}/"
+    assert sorted(named) == [
+        f"verify: {rule} on {prefix}" for rule in ("sync_object_changed", "sync_signature_mismatch")
+    ]
