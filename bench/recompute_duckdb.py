@@ -21,7 +21,7 @@ COPY (
          max(latency_ms) AS max_ms
   FROM read_csv(?, header = true,
                 columns = {'timestamp_utc': 'VARCHAR', 'source': 'VARCHAR', 'latency_ms': 'DOUBLE',
-                           'status': 'VARCHAR', 'detail': 'VARCHAR'})
+                           'status': 'VARCHAR', 'detail': 'VARCHAR', 'ingest_latency_ms': 'VARCHAR'})
   GROUP BY ALL
   ORDER BY hour, source
 ) TO '{out}' (HEADER, DELIMITER ',')

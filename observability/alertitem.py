@@ -61,8 +61,11 @@ def item(
     }
 
 
-def report_entry(a: dict[str, Any], evidence_path: str) -> dict[str, Any]:
-    """A latency alert item as an entry of the weekly report's ``alerts`` block (missing fields defaulted)."""
+def report_entry(a: dict[str, Any], evidence_path: str, notified_channels: list[str] | None = None) -> dict[str, Any]:
+    """A latency alert item as an entry of the weekly report's ``alerts`` block (missing fields defaulted).
+
+    ``notified_channels``: the channels that actually told someone about it (issue, slack, pagerduty,
+    webhook; outputs/alertinbox.py), [] when none did or nobody knows."""
     given = a.get("evidence")
     evidence: dict[str, Any] = {
         **(given if isinstance(given, dict) else {}),
@@ -83,7 +86,7 @@ def report_entry(a: dict[str, Any], evidence_path: str) -> dict[str, Any]:
         "status": "resolved" if a.get("status") == "resolved" else "firing",
         "evidence": {k: v for k, v in sorted(evidence.items()) if v is not None},
         "evidence_path": a.get("_file") or evidence_path,
-        "notified_channels": [],
+        "notified_channels": list(notified_channels or []),
     }
 
 

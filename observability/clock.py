@@ -7,6 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 UTC = UTC
 
+# When this process's entry point started (time.monotonic; set by observability/entry.py): the
+# orchestrator's start that a raw sample's ingest_latency_ms counts from (under `cycle`, its state
+# pull and inputs come first). None when the CLI runs inside another process (tests, a library
+# caller): a job then counts from its own start.
+PROCESS_STARTED: float | None = None
+
 
 def parse_iso(text: str) -> datetime:
     """Parse an ISO-8601 timestamp; naive values are taken as UTC."""

@@ -8,10 +8,15 @@ collector back on before the job's work; a command that runs no job (``--help``)
 """
 
 import gc
+import time
 
 
 def main() -> None:
+    started = time.monotonic()  # the orchestrator's start a raw sample's ingest_latency_ms counts from
     gc.disable()
+    from observability import clock
+
+    clock.PROCESS_STARTED = started
     from observability.cli import main as cli_main
 
     cli_main()

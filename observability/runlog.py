@@ -248,7 +248,9 @@ def _shrink(record: dict[str, Any]) -> bytes:
             diagnostics["artefacts_omitted"] = max(0, len(record.get("artefacts", [])) - 10)
             record["artefacts"] = record.get("artefacts", [])[:10]
     record["alerts"], record["artefacts"] = [], []
-    record["diagnostics"] = {k: diagnostics[k] for k in ("error_code", "truncated") if k in diagnostics}
+    record["diagnostics"] = {
+        k: diagnostics[k] for k in ("error_code", "truncated", "config_version") if k in diagnostics
+    }
     return (fsio.canonical_json(record) + "\n").encode("utf-8")
 
 
@@ -375,6 +377,37 @@ def _record_time(record: dict[str, Any]) -> datetime:
         return clock.now()
 
 
+CONFIG_DIR = "configs/observability"
+NO_CONFIG = "none"
+
+
+def config_version(workspace: Workspace) -> str:
+    """The version of the configuration a run saw, for ``diagnostics.config_version`` on every log line.
+
+    12 hex digits of SHA-256 over ``<name>\n<sha256 of its bytes>\n`` for each ``*.yaml``/``*.yml``
+    file directly under configs/observability/, in name order; ``none`` when there is none. Any edit
+    to any of those files gives a new version, and the same files give the same version on any
+    machine (docs/architecture.md, "Config version").
+    """
+    from observability.digest import sha256  # built-in SHA-256 (no OpenSSL load in a cycle)
+
+    directory = workspace.root / CONFIG_DIR
+    try:
+        names = sorted(p.name for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        return NO_CONFIG
+    if not names:
+        return NO_CONFIG
+    outer = sha256()
+    for name in names:
+        try:
+            data = (directory / name).read_bytes()
+        except OSError:
+            data = b"\0unreadable"
+        outer.update(f"{name}\n{sha256(data).hexdigest()}\n".encode())
+    return outer.hexdigest()[:12]
+
+
 def append(
     workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | None = None, retention_days: int | None = None
 ) -> int:
@@ -409,6 +442,8 @@ def append(
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_lost": lost}
         if pruned:
             record["diagnostics"] = {**(record.get("diagnostics") or {}), "log_segments_pruned": pruned}
+        if "config_version" not in (record.get("diagnostics") or {}):
+            record["diagnostics"] = {**(record.get("diagnostics") or {}), "config_version": config_version(workspace)}
         # Scrubbed here as well as by each producer: the log travels to the state store and artifacts.
         # Values only (keys stay, the line stays valid JSON), and before _shrink cuts a long value.
         line = _shrink(secrets.redact_value(record))

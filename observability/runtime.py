@@ -83,8 +83,18 @@ class JobResult:
 class JobContext:
     """Handed to a job body: where it runs, when, and where to note artefacts and warnings."""
 
-    def __init__(self, job: str, job_id: str, workspace: Workspace, started: datetime, dry_run: bool):
+    def __init__(
+        self,
+        job: str,
+        job_id: str,
+        workspace: Workspace,
+        started: datetime,
+        dry_run: bool,
+        origin: float | None = None,
+    ):
         self.job = job
+        # The orchestrator's start on the monotonic clock (the process's entry point, else this run's).
+        self.origin = origin if origin is not None else time.monotonic()
         self.job_id = job_id
         self.workspace = workspace
         self.started = started
@@ -96,6 +106,13 @@ class JobContext:
     @property
     def now(self) -> datetime:
         return self.started
+
+    def since_origin_ms(self) -> int:
+        """Milliseconds since the orchestrator started, on the run's clock: real elapsed time, or 0 when
+        OBS_NOW pins the clock (tests, replays), so a pinned run writes the same bytes every time."""
+        if _fixed_clock():
+            return 0
+        return max(0, int((time.monotonic() - self.origin) * 1000))
 
     def artefact(self, path: Path | str) -> str:
         rel = self.workspace.rel(path)
@@ -197,7 +214,7 @@ def run_job(
             ws.require_workspace()
         fsio.confine(ws.root)  # from here on no write leaves the workspace through a symlink
         ws.ensure_writable()
-        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run)
+        ctx = JobContext(job, job_id or make_job_id(job, started), ws, started, dry_run, origin=clock.PROCESS_STARTED)
         from observability.locking import FileLock, LockTimeout
 
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
@@ -221,7 +238,8 @@ def run_job(
             exit_code = EXIT_FAILED
     except ObservabilityError as exc:
         exit_code = exc.exit_code
-        result = JobResult(failed=True, heartbeat=None)
+        tried = exc.details.get("attempts")  # a call given up after retries says how many it made
+        result = JobResult(failed=True, heartbeat=None, attempts=tried if isinstance(tried, int) and tried > 0 else 1)
         diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
         diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed

@@ -104,13 +104,14 @@ def append_current(path: Path, data) -> None:
 # -- reading the artefacts ---------------------------------------------------------------
 def _csv_keys(data: bytes, where: str) -> Counter:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
-    assert rows and rows[0] == ["timestamp_utc", "source", "latency_ms", "status", "detail"], (
-        f"{where}: header {rows[:1]}"
-    )
+    legacy = ["timestamp_utc", "source", "latency_ms", "status", "detail"]
+    assert rows and rows[0] in (legacy, [*legacy, "ingest_latency_ms"]), f"{where}: header {rows[:1]}"
     out = Counter()
     for number, row in enumerate(rows[1:], start=2):
-        assert len(row) == 5, f"{where}: line {number} has {len(row)} fields: {row}"
-        out[sample_key(*row)] += 1
+        # a row written before ingest_latency_ms has five fields; since, six (the sixth an integer)
+        assert len(row) in (5, len(rows[0])), f"{where}: line {number} has {len(row)} fields: {row}"
+        assert len(row) == 5 or row[5].isdigit(), f"{where}: line {number}: ingest_latency_ms {row[5]!r}"
+        out[sample_key(*row[:5])] += 1
     return out
 
 

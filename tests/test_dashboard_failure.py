@@ -87,18 +87,22 @@ def test_upload_command_gets_the_bundle_dir_as_one_argument_without_a_shell(tmp_
 def test_upload_failure_is_upload_failed_and_keeps_the_bundle(tmp_path):
     make_workspace(tmp_path)
     cmd = _script(tmp_path, "import sys\nsys.stderr.write('AccessDenied: bucket policy\\n')\nsys.exit(3)\n")
-    result = export(tmp_path, "--upload-command", cmd)
+    result = export(tmp_path, "--upload-command", cmd, "--upload-retry-wait-seconds", "0")
     assert result.exit_code == 1, result
     diagnostics = result.summary["diagnostics"]
     assert diagnostics["error_code"] == "upload_failed" and diagnostics["upload_returncode"] == 3
+    assert result.summary["upload"]["attempts"] == 3  # a non-zero exit is retried, up to --upload-max-retries
+    assert "attempt 3 of 3, giving up" in diagnostics["error_message"]
     assert "exited 3" in diagnostics["error_message"] and "AccessDenied" in diagnostics["error_message"]
     assert heartbeat(tmp_path)["last_failure"]["error_code"] == "upload_failed"
     for item in manifest(tmp_path)["datasets"]:
         assert item["checksum_sha256"] == sha256(tmp_path / "out/dashboard" / item["path"])
     missing = export(tmp_path, "--upload-command", "/nonexistent/uploader {bundle_dir}", now="2026-01-08T01:00:00Z")
     assert missing.exit_code == 1 and missing.summary["diagnostics"]["error_code"] == "upload_failed"
+    assert missing.summary["upload"]["attempts"] == 1  # a command that cannot start is not retried
     log = [json.loads(line) for line in (tmp_path / "ops/automation_runs.log").read_text().splitlines()]
     assert log[-1]["diagnostics"]["error_code"] == "upload_failed" and log[-1]["status"] == "error"
+    assert [line["attempts"] for line in log[-2:]] == [3, 1]
 
 
 def test_dry_run_upload_runs_nothing_and_records_the_command(tmp_path):

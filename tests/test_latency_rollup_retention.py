@@ -208,7 +208,7 @@ def _check_manifest(ws) -> list[dict]:
         data = archive.read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
         body = gzip.decompress(data).decode().splitlines()
-        assert body[0] == "timestamp_utc,source,latency_ms,status,detail"
+        assert body[0] == "timestamp_utc,source,latency_ms,status,detail,ingest_latency_ms"
         assert len(body) - 1 == entry["row_count"]
         assert archive.name == f"{entry['job_id']}.csv.gz"
     return lines

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pytest
+
 from observability.alerts import pagerduty, slack
 from observability.github import rest
 from observability.outbound.retry import RetryPolicy, retry_after_seconds
@@ -50,3 +52,33 @@ def test_retry_after_is_capped_and_read_as_seconds_or_an_http_date():
     assert retry_after_seconds("Mon, 02 Mar 2026 12:01:30 GMT", now) == 90.0
     assert retry_after_seconds("Mon, 02 Mar 2026 11:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+
+
+def test_retrying_counts_attempts_and_says_why_it_gave_up():
+    from observability.outbound.retry import GaveUp, RetryPolicy, retrying
+
+    policy = RetryPolicy(max_attempts=3, base_wait_seconds=2.0, jitter=False)
+    waits: list[float] = []
+    failures = iter([OSError("reset"), OSError("reset")])
+
+    def flaky():
+        error = next(failures, None)
+        if error:
+            raise error
+        return "done"
+
+    assert retrying(flaky, policy, errors=(OSError,), sleep=waits.append) == ("done", 3) and waits == [2.0, 4.0]
+    with pytest.raises(GaveUp) as exhausted:
+        retrying(lambda: (_ for _ in ()).throw(OSError("down")), policy, errors=(OSError,), sleep=waits.append)
+    assert exhausted.value.attempts == 3 and exhausted.value.exhausted
+    with pytest.raises(GaveUp) as permanent:
+        retrying(
+            lambda: (_ for _ in ()).throw(OSError("denied")),
+            policy,
+            errors=(OSError,),
+            retryable=lambda exc: "denied" not in str(exc),
+            sleep=waits.append,
+        )
+    assert permanent.value.attempts == 1 and not permanent.value.exhausted
+    with pytest.raises(KeyError):  # not one of `errors`: passes through untouched
+        retrying(lambda: {}["x"], policy, errors=(OSError,), sleep=waits.append)

@@ -240,7 +240,19 @@ def test_upload_command_printing_every_secret_leaks_nowhere(tmp_path, tmp_path_f
     command = f"{sys.executable} {script} {{bundle_dir}} --token {inline} 'Authorization: token {inline}'"
     env = _github_env(tmp_path, **planted) if github else clean_env(**planted)
     env["OBS_NOW"] = "2026-01-08T00:07:00Z"
-    done = run_cli(["dashboard", "export", "--workspace", str(ws), "--upload-command", command], env=env)
+    done = run_cli(
+        [
+            "dashboard",
+            "export",
+            "--workspace",
+            str(ws),
+            "--upload-command",
+            command,
+            "--upload-retry-wait-seconds",
+            "0",
+        ],
+        env=env,
+    )
     result = summary(done)
     assert done.returncode == (1 if outcome == "fails" else 0), done.stdout + done.stderr
     if outcome == "fails":

@@ -17,9 +17,10 @@ from typing import Any
 from observability import clock, fsio, schemas, secrets
 from observability.alerts import render
 from observability.errors import ObservabilityError
+from observability.outputs import alertinbox
 from observability.workspace import Workspace
 
-DEFAULT_PATH = "ops/alert_inbox.json"
+DEFAULT_PATH = alertinbox.CACHE_PATH
 SCHEMA = "alert_inbox_cache"
 # Re-list at least this often: an issue opened by a run whose state push was lost is unknown to
 # the cache that was pushed, and would otherwise never be closed (or be opened twice).

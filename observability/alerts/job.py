@@ -18,6 +18,7 @@ from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
 from observability.github.rest import RETRY, GitHubClient, GitHubError
 from observability.markdown import cell
+from observability.outputs import alertinbox
 from observability.runtime import JobContext, JobResult, derive_status
 
 DRY_RUN_REPO = "OWNER/REPO"
@@ -119,6 +120,8 @@ def _finish(
     command: str,
 ) -> JobResult:
     outcome = inbox.outcome
+    notified = {} if opts.dry_run else mirrors_mod.channels(outcome.actions, mirror_results)  # a plan told nobody
+    _remember_channels(inbox, notified, opts.dry_run)
     failed_mirrors = [m for m in mirror_results if m["status"] == "failed"]
     for m in failed_mirrors:
         ctx.warn(f"mirror {m['mirror']} failed for {m.get('event')} {m.get('fingerprint')}: {m['detail']}")
@@ -132,6 +135,7 @@ def _finish(
         actions=outcome.actions,
         action_counts=counts,
         mirrors=mirror_results,
+        notified_channels=notified,
         rate_limit_wait_seconds=round(api.waited_seconds, 3),
     )
     if opts.dry_run or outcome.actions or any(m["status"] != "skipped" for m in mirror_results):
@@ -143,6 +147,7 @@ def _finish(
             "repo": repo,
             "actions": outcome.actions,
             "mirrors": mirror_results,
+            "notified_channels": notified,
             **ctx.provenance(),
         }
         if isinstance(api, RecordingClient):
@@ -178,6 +183,30 @@ def _finish(
         summary_markdown="\n".join(lines),
         outputs=outputs,
     )
+
+
+# Issue actions that start an episode: the channels notified before it are not this episode's.
+EPISODE_START = frozenset({"opened", "reopened", "reopened_after_manual_close"})
+
+
+def _remember_channels(inbox: Inbox, notified: dict[str, list[str]], dry_run: bool) -> None:
+    """Record in the cache, per alert, the channels that notified people in its current episode (what
+    the weekly report's and the webhook's ``notified_channels`` say); a dry run notified nobody."""
+    if dry_run or not notified:
+        return
+    starts = {a["fingerprint"] for a in inbox.outcome.actions if a["action"] in EPISODE_START}
+    changed = False
+    for fp, found in notified.items():
+        entry = inbox.cache.issues.get(fp)
+        if entry is None:
+            continue
+        before = [] if fp in starts else alertinbox.channels_of(entry)
+        merged = [c for c in alertinbox.CHANNELS if c in before or c in found]
+        if merged != entry.get("notified_channels"):
+            entry["notified_channels"] = merged
+            changed = True
+    if changed:
+        inbox.cache.save(inbox.now)
 
 
 def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:

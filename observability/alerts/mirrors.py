@@ -7,6 +7,7 @@ Under ``--dry-run`` each mirror reports what it would send, without its URL or k
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import time
@@ -19,6 +20,7 @@ from observability import secrets
 from observability.alerts import pagerduty, slack, webhook
 from observability.alerts.inbox import Event
 from observability.config.alerts import AlertsConfig
+from observability.outputs import alertinbox
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,30 @@ def dispatch(events: list[Event], s: MirrorSettings, *, repo: str, now: datetime
     if s.pagerduty:
         results += _pagerduty(events, s, repo)
     if s.webhook:
-        results += _webhook(events, s, repo, now)
+        # every event is an issue action already made; the webhook says which channels went before it
+        so_far = channels([{"fingerprint": e.fingerprint} for e in events], results)
+        results += _webhook(events, s, repo, now, so_far)
     return results
+
+
+def channels(actions: list[dict], results: list[dict]) -> dict[str, list[str]]:
+    """Fingerprint -> the channels that actually delivered something about it this run: ``issue`` for
+    every issue action, a mirror for each of its sends that was accepted (never a skipped, failed or
+    dry-run one)."""
+    found: dict[str, set[str]] = {}
+    for action in actions:
+        if action.get("fingerprint") and action.get("action") not in NOT_NOTIFYING:
+            found.setdefault(action["fingerprint"], set()).add("issue")
+    for result in results:
+        if result["status"] != "sent":
+            continue
+        for fp in result.get("fingerprints") or ([result["fingerprint"]] if result.get("fingerprint") else []):
+            found.setdefault(fp, set()).add(result["mirror"])
+    return {fp: [c for c in alertinbox.CHANNELS if c in chosen] for fp, chosen in sorted(found.items())}
+
+
+# Issue actions that tell nobody anything new: a duplicate closed, a cache entry adopted, a label fixed.
+NOT_NOTIFYING = frozenset({"closed_duplicate", "adopted", "skipped_real_issue", "relabelled", "silenced"})
 
 
 def _slack(events: list[Event], s: MirrorSettings) -> list[dict]:
@@ -93,11 +117,13 @@ def _pagerduty(events: list[Event], s: MirrorSettings, repo: str) -> list[dict]:
     return out
 
 
-def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -> list[dict]:
+def _webhook(
+    events: list[Event], s: MirrorSettings, repo: str, now: datetime, notified: dict[str, list[str]]
+) -> list[dict]:
     from observability.outbound import delivery, signing
     from observability.outbound.retry import RetryPolicy
 
-    data = webhook.body(events, owner=s.cfg.owner, repo=repo, now=now)
+    data = webhook.body(events, owner=s.cfg.owner, repo=repo, now=now, notified=notified)
     if data is None:
         return []
     url = secrets.from_env(s.cfg.webhook_url_env, environ=s.environ)
@@ -107,8 +133,6 @@ def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -
         return [_record("webhook", "skipped", f"{missing} not set")]
     secrets.register_url(url.value.strip())
     if s.dry_run:
-        import json
-
         return [_record("webhook", "dry_run", "would POST (signed)", payload=json.loads(data))]
     checksum = hashlib.sha256(data).hexdigest()
     policy = RetryPolicy(
@@ -130,8 +154,8 @@ def _webhook(events: list[Event], s: MirrorSettings, repo: str, now: datetime) -
         wall_clock=s.wall_clock,
     )
     detail = f"HTTP {result.last_status_code}" if result.delivered else (result.last_error or "not delivered")
-    return [
-        _record(
-            "webhook", "sent" if result.delivered else "failed", f"{detail} after {len(result.attempts)} attempt(s)"
-        )
-    ]
+    entry = _record(
+        "webhook", "sent" if result.delivered else "failed", f"{detail} after {len(result.attempts)} attempt(s)"
+    )
+    entry["fingerprints"] = sorted({item["id"] for item in json.loads(data)["alerts"]})
+    return [entry]

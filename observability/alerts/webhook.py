@@ -53,8 +53,13 @@ def _item(event: Event, owner: str) -> dict:
     }
 
 
-def body(events: list[Event], *, owner: str, repo: str, now: datetime) -> bytes | None:
-    """Canonical JSON bytes of the latency events of this run, or None when there are none."""
+def body(
+    events: list[Event], *, owner: str, repo: str, now: datetime, notified: dict[str, list[str]] | None = None
+) -> bytes | None:
+    """Canonical JSON bytes of the latency events of this run, or None when there are none.
+
+    ``notified``: fingerprint -> the channels that already told people this run (the issue, Slack,
+    PagerDuty: the webhook goes last), each entry's ``notified_channels``."""
     items = [
         _item(e, owner)
         for e in events
@@ -62,7 +67,10 @@ def body(events: list[Event], *, owner: str, repo: str, now: datetime) -> bytes 
     ]
     if not items:
         return None
-    block = sorted((alertitem.report_entry(i, "out/latency_alerts") for i in items), key=alertitem.report_order)
+    block = sorted(
+        (alertitem.report_entry(i, "out/latency_alerts", (notified or {}).get(i["id"])) for i in items),
+        key=alertitem.report_order,
+    )
     _check(block)
     doc = {
         "kind": KIND,

@@ -92,7 +92,22 @@ def dashboard() -> None:
     type=FiniteFloatRange(min=1),
     default=600.0,
     show_default=True,
-    help="Seconds before the upload command is stopped (counts as upload_failed).",
+    help="Seconds before the upload command is stopped (counts as a failed attempt).",
+)
+@click.option(
+    "--upload-max-retries",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Attempts in all of the upload command: a non-zero exit or a timeout is retried with "
+    "exponential backoff; one that cannot start (not found, exit 126/127) is not.",
+)
+@click.option(
+    "--upload-retry-wait-seconds",
+    type=FiniteFloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="First wait between upload attempts; doubled each time (capped at 300 s).",
 )
 @dry_run_option(
     "Do not run the upload command; write it to out/dashboard_upload/<job_id>.json (status dry_run).",
@@ -149,6 +164,8 @@ def export(
     ev_history_limit,
     upload_command,
     upload_timeout,
+    upload_max_retries,
+    upload_retry_wait_seconds,
     dry_run,
     sync_to,
     state_archive,
@@ -187,6 +204,8 @@ def export(
         ev_history_limit=ev_history_limit,
         upload_command=upload_command,
         upload_timeout=upload_timeout,
+        upload_max_retries=upload_max_retries,
+        upload_retry_wait_seconds=upload_retry_wait_seconds,
         dry_run_upload=dry_run,
         state_archive=state_archive,
         runs_dir=runs_dir,

@@ -31,13 +31,24 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets
 @click.option(
     "--strict", is_flag=True, help="Exit 1 (status error, error_code verification_failed) when anything is found."
 )
+@click.option(
+    "--sync-to",
+    metavar="URL",
+    envvar="OBS_SYNC_TO",
+    default=None,
+    help="Also re-read the shared-storage copies `sync push` made there (env OBS_SYNC_TO; file:///abs/dir or "
+    "s3://bucket/prefix) and check them against the index, the manifests, the .sig files and the workspace.",
+)
 @click.option("--lock-file", metavar="PATH", default=None, help="Lock file (default ops/.verify.lock).")
 @check_secrets_option("verify")
 @job_options
 @click.pass_context
-def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, workspace, job_id, lock_timeout) -> None:
+def verify(
+    ctx, since, max_heartbeat_age_hours, schedules, strict, sync_to, lock_file, workspace, job_id, lock_timeout
+) -> None:
     """Verify the workspace: every log line against its schema, sequence gaps and duplicates,
-    heartbeat freshness, missed or late scheduled runs, and each job's latest run traced.
+    heartbeat freshness, missed or late scheduled runs, and each job's latest run traced; with
+    --sync-to, the shared-storage copies re-read and compared with their index, manifests and .sig files.
 
     Findings are alert items (stdout `alerts`, out/verify/<job_id>.json) and end the run
     status=warning, exit 0; --strict makes them exit 1. After a run that worked, GETs
@@ -54,7 +65,11 @@ def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, lock_file, wo
     from observability.verify.job import VerifyOptions, verify_workspace
 
     options = VerifyOptions(
-        since=since, max_heartbeat_age_hours=max_heartbeat_age_hours, schedules=schedules, strict=strict
+        since=since,
+        max_heartbeat_age_hours=max_heartbeat_age_hours,
+        schedules=schedules,
+        strict=strict,
+        sync_to=sync_to or None,
     )
     finish(
         run_job(

@@ -33,6 +33,7 @@ from observability.dashboard.datasets import SPECS, BuildOptions
 from observability.dashboard.sources import SourceData
 from observability.dashboard.verify import file_matches
 from observability.errors import ConfigError, InputError, ObservabilityError, SchemaError
+from observability.outbound.retry import RetryPolicy
 from observability.runtime import JobContext, JobResult, derive_status
 from observability.workspace import Workspace
 
@@ -42,6 +43,7 @@ PRUNE_RECORD = "ops/dashboard_export_archive_manifest.jsonl"
 CACHE_DIR = "ops/.dashboard_cache"
 DEFAULT_HEARTBEAT = "ops/dashboard_export_heartbeat.json"
 MAX_WARNINGS = 20
+UPLOAD_MAX_WAIT_SECONDS = 300.0  # the upload command's backoff ceiling
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class ExportOptions:
     ev_history_limit: int = 32
     upload_command: str | None = None
     upload_timeout: float = 600.0
+    upload_max_retries: int = 3  # attempts in all of the upload command
+    upload_retry_wait_seconds: float = 10.0
     dry_run_upload: bool = False
     state_archive: str = "ops/state_archive"
     runs_dir: str = "runs"
@@ -64,6 +68,7 @@ class ExportOptions:
     use_cache: bool = True
     sync_to: str | None = None
     bundle_sync: BundleSync | None = field(default=None, repr=False)  # how --sync-to is done (given by the CLI)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False)  # None: time.sleep (tests: no waits)
 
 
 @dataclass(frozen=True)
@@ -608,14 +613,17 @@ def _finish(
     status = derive_status(failed=errored, dry_run=opts.dry_run_upload, findings=findings)
     beat = _heartbeat(ctx, opts, bundle.selected, bundle.outcomes, bundle.manifest_doc)
     ws = ctx.workspace
+    # The log line's `attempts`: the most any outward step (the upload command, the sync) needed.
+    attempts = max([int(x.get("attempts") or 1) for x in (upload, synced) if x] or [1])
     return JobResult(
+        attempts=attempts,
         failed=errored,
         dry_run=opts.dry_run_upload,
         findings=findings,
         figures=_figures(ws, exporter, bundle, upload, synced),
         diagnostics=diagnostics,
         heartbeat=beat,
-        summary_markdown=_summary(bundle.manifest_doc, bundle.outcomes, status),
+        summary_markdown=_summary(bundle.manifest_doc, bundle.outcomes, status) + _outward_lines(upload, synced),
         outputs={"manifest": ws.rel(exporter.manifest_path), "manifest-sequence": str(bundle.manifest_doc["sequence"])},
     )
 
@@ -662,8 +670,16 @@ def _upload(
         )
         ctx.artefact(target)
         return {"status": "dry_run", "argv": shown}
+    policy = RetryPolicy(
+        max_attempts=max(opts.upload_max_retries, 1),
+        base_wait_seconds=opts.upload_retry_wait_seconds,
+        max_wait_seconds=UPLOAD_MAX_WAIT_SECONDS,
+        jitter=False,
+    )
     try:
-        done = upload_mod.run(rendered, timeout=opts.upload_timeout)
+        done = upload_mod.run_with_retries(
+            rendered, timeout=opts.upload_timeout, policy=policy, sleep=opts.sleep, note=ctx.note
+        )
     except upload_mod.UploadError as exc:
         ctx.note(exc.message)
         if exc.details.get("stderr_tail"):
@@ -674,8 +690,8 @@ def _upload(
             diagnostics.update(
                 error_code=exc.error_code, error_message=exc.message, upload_returncode=exc.details.get("returncode")
             )
-        return {"status": "failed", "returncode": exc.details.get("returncode")}
-    return {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms}
+        return {"status": "failed", "returncode": exc.details.get("returncode"), "attempts": exc.details["attempts"]}
+    return {"status": "ok", "returncode": 0, "duration_ms": done.duration_ms, "attempts": done.attempts}
 
 
 def _figures(
@@ -719,8 +735,24 @@ def _sync(ctx: JobContext, opts: ExportOptions, sync: BundleSync, to: str, faile
         outcome = sync.push(ctx, to, opts.output_dir, opts.dry_run_upload)
     except sync.failures as exc:
         ctx.note(exc.message)
-        return {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
+        gave_up: dict[str, Any] = {"status": "failed", "error_code": exc.error_code, "error_message": exc.message}
+        if isinstance(exc.details.get("attempts"), int):
+            gave_up["attempts"] = exc.details["attempts"]
+        return gave_up
     return {**outcome.figures, "status": outcome.status}
+
+
+def _outward_lines(upload: dict[str, Any] | None, synced: dict[str, Any] | None) -> str:
+    """The step summary's line on the upload command and the sync: what happened, in how many attempts."""
+    lines = []
+    if upload is not None and upload["status"] != "dry_run":
+        lines.append(f"Upload command: **{upload['status']}** after {upload['attempts']} attempt(s).")
+    if synced is not None and "attempts" in synced:
+        lines.append(
+            f"Sync to `{synced.get('target')}`: **{synced['status']}**, {synced.get('calls', 0)} storage call(s), "
+            f"{synced.get('retries', 0)} retried (most attempts for one call: {synced['attempts']})."
+        )
+    return "\n" + "\n\n".join(lines) + "\n" if lines else ""
 
 
 def _summary(manifest_doc: dict, outcomes: dict[str, _Outcome], status: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -307,15 +308,20 @@ def _apply_rotation(state: dict, journal: dict) -> None:
     state["rotation"] = None
 
 
-def _run_probes(specs: list[latency_config.ProbeSpec], now) -> list[Sample]:
+def _run_probes(specs: list[latency_config.ProbeSpec], now, elapsed_ms: Callable[[], int]) -> list[Sample]:
     if not specs:
         return []
+    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
     from observability.latency.probe import probe
 
+    def timed(p: latency_config.ProbeSpec) -> Sample:
+        done = probe(p.name, p.url, p.timeout_seconds, now)
+        return dataclasses.replace(done, ingest_latency_ms=elapsed_ms())  # when its answer (or failure) came
+
     with ThreadPoolExecutor(max_workers=min(8, len(specs))) as pool:
-        return list(pool.map(lambda p: probe(p.name, p.url, p.timeout_seconds, now), specs))
+        return list(pool.map(timed, specs))
 
 
 def _logged_rejects(path: Path) -> set[tuple[str | None, str | None, str | None]]:
@@ -425,14 +431,15 @@ class _Cycle:
         cursors = dict(self.state.get("cursors", {}))
         for path, default_source in self.inputs:
             rel = ws.rel(path)
+            taken = ctx.since_origin_ms()  # the moment this run began reading the input's new rows
             got, bad, cursors[rel], notes = read_new(
                 path, cursors.get(rel), rel=rel, default_source=default_source, now=now
             )
-            new.extend(got)
+            new.extend([Sample(s.timestamp, s.source, s.latency_ms, s.status, s.detail, taken) for s in got])
             rejects.extend(bad)
             for note in notes:
                 ctx.warn(note)
-        new.extend(_run_probes(probes, now))
+        new.extend(_run_probes(probes, now, ctx.since_origin_ms))
         for r in rejects[:5]:
             ctx.note(f"rejected {r.input} line {r.line}: {r.reason}")
         if rejects:

@@ -21,8 +21,11 @@ from observability.clock import iso, parse_iso
 from observability.errors import InputError
 from observability.upstream.signal_log import Sample
 
-HEADER = "timestamp_utc,source,latency_ms,status,detail\n"
+HEADER = "timestamp_utc,source,latency_ms,status,detail,ingest_latency_ms\n"
 HEADER_BYTES = HEADER.encode()
+# The header before ingest_latency_ms: such a file is still read and appended to (its rows keep five
+# columns) until its next rotation rewrites it under HEADER; rows without the field read as None.
+LEGACY_HEADER_BYTES = b"timestamp_utc,source,latency_ms,status,detail\n"
 _HOUR_KEY = re.compile(rb"\d{4}-\d\d-\d\dT\d\d")
 
 
@@ -39,20 +42,29 @@ def hour_start(key: str) -> datetime:
 _SPECIAL = re.compile(r'[,"\r\n]')
 
 
-def format_rows(samples: Iterable[Sample]) -> list[bytes]:
+def format_rows(samples: Iterable[Sample], *, ingest: bool = True) -> list[bytes]:
+    """Rows of the raw store; ``ingest=False`` leaves out ingest_latency_ms (a legacy-header file)."""
     out = []
     special = _SPECIAL.search
     for s in samples:
+        tail = ("," + ("" if s.ingest_latency_ms is None else str(s.ingest_latency_ms))) if ingest else ""
         if not (special(s.source) or special(s.status) or special(s.detail)):
             # Nothing the csv module would quote: the same text without a writer per row.
-            out.append(f"{iso(s.timestamp)},{s.source},{s.latency_ms:.3f},{s.status},{s.detail}\n".encode())
+            out.append(f"{iso(s.timestamp)},{s.source},{s.latency_ms:.3f},{s.status},{s.detail}{tail}\n".encode())
             continue
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(
             [iso(s.timestamp), s.source, f"{s.latency_ms:.3f}", s.status, s.detail]
         )
-        out.append(buffer.getvalue().encode("utf-8"))
+        out.append((buffer.getvalue()[:-1] + tail + "\n").encode("utf-8"))
     return out
+
+
+def _ingest(row: list[str]) -> int | None:
+    try:
+        return int(row[5]) if len(row) > 5 and row[5] else None
+    except ValueError:
+        return None
 
 
 def parse_rows(data: bytes) -> list[Sample]:
@@ -64,7 +76,7 @@ def parse_rows(data: bytes) -> list[Sample]:
         try:
             # Our own rows carry canonical UTC text, which fromisoformat reads directly (3.11+).
             stamp = datetime.fromisoformat(row[0]) if row[0].endswith("Z") else parse_iso(row[0])
-            samples.append(Sample(stamp, row[1], float(row[2]), row[3], row[4] if len(row) > 4 else ""))
+            samples.append(Sample(stamp, row[1], float(row[2]), row[3], row[4] if len(row) > 4 else "", _ingest(row)))
         except ValueError:
             continue
     return samples
@@ -81,6 +93,15 @@ class RawStore:
     # -- reading -------------------------------------------------------------------------
     def size(self) -> int:
         return fsio.file_size(self.path)
+
+    def header(self) -> bytes:
+        """The header the file has (HEADER_BYTES when it has none yet; LEGACY_HEADER_BYTES for an older file)."""
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(len(LEGACY_HEADER_BYTES))
+        except FileNotFoundError:
+            return HEADER_BYTES
+        return LEGACY_HEADER_BYTES if head == LEGACY_HEADER_BYTES else HEADER_BYTES
 
     def read_bytes_from(self, offset: int) -> bytes:
         try:
@@ -126,11 +147,12 @@ class RawStore:
         """
         index: dict[str, int] = {}
         size = self.size()
-        end = len(HEADER_BYTES) if size >= len(HEADER_BYTES) else 0
+        header = self.header()
+        end = len(header) if size >= len(header) else 0
         if size:
             with open(self.path, "rb") as handle:
-                head = handle.read(len(HEADER_BYTES))
-            if head != HEADER_BYTES[: len(head)]:
+                head = handle.read(len(header))
+            if head != header[: len(head)]:
                 first = head.split(b"\n")[0][:60]
                 if first.rstrip(b"\r").lower() in (
                     b"timestamp_utc,latency_ms,status,detail,source",
@@ -164,7 +186,8 @@ class RawStore:
         start = self.size()
         chunks = [] if start else [HEADER_BYTES]
         offset = start + (0 if start else len(HEADER_BYTES))
-        for sample, row in zip(samples, format_rows(samples), strict=True):
+        ingest = not start or self.header() == HEADER_BYTES  # a legacy file keeps five columns until rotated
+        for sample, row in zip(samples, format_rows(samples, ingest=ingest), strict=True):
             key = hour_key(sample.timestamp)
             if key not in index or index[key] > offset:
                 index[key] = offset
@@ -215,10 +238,14 @@ class RawStore:
         keep: list[bytes] = []
         index: dict[str, int] = {}
         offset = len(HEADER_BYTES)
+        header = self.header()
+        legacy = header == LEGACY_HEADER_BYTES  # rewritten under HEADER: each kept row gets an empty sixth field
         for _, record in self._records():
             if record[:20] < cut:
                 old.append(record)
             else:
+                if legacy:
+                    record = record[:-1] + b",\n"
                 index.setdefault(record[:13].decode("ascii", "replace"), offset)
                 keep.append(record)
                 offset += len(record)
@@ -237,7 +264,7 @@ class RawStore:
         import gzip  # rotation only (once a day): not in every cycle's start-up
         import hashlib
 
-        packed = gzip.compress(HEADER_BYTES + b"".join(old), compresslevel=6, mtime=0)
+        packed = gzip.compress(header + b"".join(old), compresslevel=6, mtime=0)  # the rows as they were
         fsio.atomic_write_bytes(archive, packed)
         entry = {
             "job_id": job_id,

@@ -153,7 +153,7 @@ SELECT strftime(date_trunc('hour', strptime(timestamp_utc, '%Y-%m-%dT%H:%M:%SZ')
        max(latency_ms) AS max_ms
 FROM read_csv(?, header = true, quote = '"', escape = '"',
               columns = {'timestamp_utc': 'VARCHAR', 'source': 'VARCHAR', 'latency_ms': 'DOUBLE',
-                         'status': 'VARCHAR', 'detail': 'VARCHAR'})
+                         'status': 'VARCHAR', 'detail': 'VARCHAR'COLUMNS})
 GROUP BY ALL
 """
 
@@ -172,7 +172,10 @@ def hourly_stats_duckdb(path: Path) -> dict[tuple[str, str], Stats]:
 
     con = duckdb.connect()
     try:
-        rows = con.execute(DUCKDB_QUERY, [str(path)]).fetchall()
+        with open(path, "rb") as handle:  # a file from before ingest_latency_ms has five columns
+            legacy = b"ingest_latency_ms" not in handle.readline()
+        query = DUCKDB_QUERY.replace("COLUMNS", "" if legacy else ", 'ingest_latency_ms': 'VARCHAR'")
+        rows = con.execute(query, [str(path)]).fetchall()
     finally:
         con.close()
     assert set(SUCCESS_STATUSES) == {"success", "ok", "stable"}  # the query spells them out

@@ -26,7 +26,8 @@ from typing import Any
 
 from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import GaveUp, RetryPolicy, retrying
+from observability.outputs import synced
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (
     Bucket,
@@ -40,7 +41,7 @@ from observability.storage import (
 )
 from observability.sync.errors import SyncFailed
 
-INDEX_KEY = "index.json"
+INDEX_KEY = synced.INDEX_KEY
 PRUNE_LOG = "ops/sync_prune_log.jsonl"
 BUNDLE_LOCK = "ops/.dashboard_bundle.lock"  # the export's own lock: a bundle is never read mid-write
 BUNDLE_LOCK_TIMEOUT_SECONDS = 120
@@ -48,7 +49,7 @@ SCHEMA_VERSION = "1.0.0"
 MAX_WAIT_SECONDS = 60.0
 _WEEK_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.json$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-SCHEMES = "file:///abs/dir, s3://bucket/prefix"
+SCHEMES = synced.SCHEMES
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,8 @@ class _Sync:
         self.opts = opts
         self.target = target
         self.retries = 0
+        self.calls = 0  # storage calls made (each once, however many attempts it took)
+        self.most_attempts = 1  # the most attempts one call took: the run's `attempts`
 
     def retry(self, what: str, func: Callable):
         """``func()`` with up to max_retries attempts and exponential backoff on retryable storage failures.
@@ -254,24 +257,34 @@ class _Sync:
             max_wait_seconds=MAX_WAIT_SECONDS,
             jitter=False,
         )
-        for attempt in range(1, attempts + 1):
-            try:
-                return func()
-            except StorageError as exc:
-                if not exc.retryable:
-                    raise SyncFailed(exc.message) from None
-                if attempt == attempts:
-                    raise SyncFailed(
-                        f"{exc.message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
-                        "run `observability sync push` again when the storage is back, or upload by hand "
-                        "(docs/sync.md, Runbook)",
-                        attempts=attempts,
-                    ) from None
-                wait = policy.backoff(attempt)  # the one retry policy (outbound/retry.py), exact waits
-                self.ctx.note(f"{exc.message}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
-                self.retries += 1
-                (self.opts.sleep or time.sleep)(wait)
-        raise AssertionError("unreachable")
+
+        def retried(exc: BaseException, attempt: int, wait: float) -> None:
+            self.ctx.note(f"{getattr(exc, 'message', exc)}; attempt {attempt}/{attempts}, retrying in {wait:g} s")
+            self.retries += 1
+
+        self.calls += 1
+        try:
+            value, tried = retrying(  # the one retry policy (outbound/retry.py), exact waits
+                func,
+                policy,
+                errors=(StorageError,),
+                retryable=lambda exc: bool(getattr(exc, "retryable", False)),
+                sleep=self.opts.sleep or time.sleep,
+                on_retry=retried,
+            )
+        except GaveUp as gave:
+            self.most_attempts = max(self.most_attempts, gave.attempts)
+            message = getattr(gave.error, "message", str(gave.error))
+            if not gave.exhausted:
+                raise SyncFailed(message, attempts=gave.attempts) from None
+            raise SyncFailed(
+                f"{message}; gave up after {attempts} attempt(s) to {what}. Nothing local was changed: "
+                "run `observability sync push` again when the storage is back, or upload by hand "
+                "(docs/sync.md, Runbook)",
+                attempts=attempts,
+            ) from None
+        self.most_attempts = max(self.most_attempts, tried)
+        return value
 
     def same(self, remote: ObjectInfo | None, item: Item) -> bool:
         verdict = same_content(remote, item.data, item.sha256)
@@ -365,7 +378,9 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         "files": len(actions),
         **counts,
         "bytes_uploaded": sent,
+        "calls": sync.calls,
         "retries": sync.retries,
+        "attempts": sync.most_attempts,
         "retention_weeks": opts.retention_weeks,
         "prefixes": [g.prefix for g in groups],
         "index": INDEX_KEY,
@@ -376,7 +391,8 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
     figures["report"] = report
     ctx.note(
         f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
-        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent"
+        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent; "
+        f"{sync.calls} storage call(s), {sync.retries} retried, at most {sync.most_attempts} attempt(s) per call"
     )
     findings = [kind for kind, seen in (("repaired", counts["repaired"]), ("logged_warnings", ctx.warnings)) if seen]
     return Outcome(figures, _markdown(figures, actions), findings=findings)
@@ -593,6 +609,12 @@ def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
         lines.append(f"| … {len(actions) - 200} more | | |")
     for p in figures.get("pruned", []):
         lines.append(f"| `{p['prefix']}` | {p['bytes']} | pruned ({p['objects']} object(s)) |")
+    if "attempts" in figures:
+        lines += [
+            "",
+            f"{figures['calls']} storage call(s), {figures['retries']} retried; "
+            f"most attempts for one call: {figures['attempts']} (of `--max-retries`).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -603,6 +625,7 @@ def push(ctx: JobContext, opts: SyncOptions) -> JobResult:
     if "uploaded" in outcome.figures:
         outputs["uploaded"] = str(outcome.figures["uploaded"])
     return JobResult(
+        attempts=int(outcome.figures.get("attempts", 1)),
         dry_run=outcome.dry_run,
         findings=outcome.findings,
         figures=outcome.figures,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -55,6 +55,9 @@ class Sample:
     latency_ms: float
     status: str
     detail: str = ""
+    # ms from the orchestrator's start to the moment the run took this sample (docs/runbook.md,
+    # "Raw samples"); None for samples stored before the field existed. Not part of the identity.
+    ingest_latency_ms: int | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -88,6 +88,41 @@ RULES: dict[str, tuple[str, str]] = {
             "then move its rotate_by date forward in configs/observability/credentials.yaml"
         ),
     ),
+    "sync_object_missing": (
+        "critical",
+        (
+            "An object of the shared-storage copy is gone: run `observability sync push --to URL` "
+            "(it uploads what is missing and rewrites the index), see docs/sync.md#nightly-check"
+        ),
+    ),
+    "sync_object_changed": (
+        "critical",
+        (
+            "A stored object's bytes no longer match its index, manifest or the delivered copy: "
+            "treat it as tampered or damaged; `observability sync push --to URL` replaces it, see docs/sync.md#nightly-check"
+        ),
+    ),
+    "sync_signature_mismatch": (
+        "critical",
+        (
+            "A stored weekly payload does not match its .sig: compare it with ops/weekly_report_history/ "
+            "and re-sync, or check the secret rotation, see docs/sync.md#nightly-check"
+        ),
+    ),
+    "sync_out_of_date": (
+        "warning",
+        (
+            "The newest stored dashboard bundle is older than the workspace's export: find why "
+            "the sync after the export did not run, then `observability sync push --to URL`"
+        ),
+    ),
+    "sync_unreachable": (
+        "warning",
+        (
+            "The shared storage could not be read: check the storage and the credentials "
+            "(docs/credentials.md); the next night checks again"
+        ),
+    ),
     "job_not_found": (
         "warning",
         ("No line of ops/automation_runs.log has this job id: check the id and the state store"),

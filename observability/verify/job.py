@@ -11,7 +11,7 @@ from observability import clock, fsio, markdown, runlog, schemas
 from observability.config import credentials as credentials_config, schedules as schedules_config
 from observability.errors import ConfigError
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
-from observability.verify import cadence, heartbeats, logcheck
+from observability.verify import cadence, heartbeats, logcheck, storage
 from observability.verify.findings import Finding, to_alerts
 from observability.verify.trace import trace, trace_from_log
 
@@ -27,6 +27,8 @@ class VerifyOptions:
     max_heartbeat_age_hours: float = 6.0
     schedules: str | None = None  # None: configs/observability/schedules.yaml when present
     strict: bool = False
+    sync_to: str | None = None  # shared storage whose copies are re-read (--sync-to / OBS_SYNC_TO)
+    storage: storage.StorageCheckOptions | None = None  # how (tests: no waits); None: the defaults
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -136,6 +138,8 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
     since = parse_since(options.since, now)
     if options.max_heartbeat_age_hours <= 0:
         raise ConfigError("--max-heartbeat-age-hours: must be greater than 0")
+    if options.sync_to:
+        storage.check_url(options.sync_to)  # a bad URL is a usage error before anything is read
     schedules = _schedules(ctx, options.schedules)
     scan = logcheck.scan(ctx.workspace, since=read_from(since, now, schedules))
     records = scan.records
@@ -165,6 +169,12 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         found += result.findings
     rotation, rotation_check = _rotation(ctx)
     found += rotation
+    stored = None
+    if options.sync_to:
+        stored = storage.check(ctx.workspace, options.storage or storage.StorageCheckOptions(options.sync_to), now=now)
+        found += stored.findings
+        for note in stored.notes:
+            ctx.note(note)
     alerts = to_alerts(found, now=now)
     diagnostics: dict[str, Any] = {}
     if found and options.strict:
@@ -189,6 +199,8 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         "traced": traced,
         "credentials": rotation_check,
     }
+    if stored is not None:
+        checks["storage"] = stored.as_dict()
     window = {"since": clock.iso(since), "until": clock.iso(now)}
     _write_report(ctx, "nightly", status, alerts, checks, window=window)
     # the alert inbox reads the current firing set here: rewritten every night, so an alert that
@@ -217,10 +229,23 @@ def verify_workspace(ctx: JobContext, options: VerifyOptions) -> JobResult:
         diagnostics=diagnostics,
         heartbeat={"findings": len(found), "last_verified_at": clock.iso(now)},
         summary_markdown=_markdown(
-            "observability verify", status, alerts, markdown.details("Schedules in the window", cadence_rows)
+            "observability verify",
+            status,
+            alerts,
+            markdown.details("Schedules in the window", cadence_rows) + _storage_lines(stored),
         ),
         outputs={"findings": str(len(found))},
     )
+
+
+def _storage_lines(stored: storage.StorageCheck | None) -> list[str]:
+    if stored is None:
+        return []
+    return [
+        "",
+        f"Shared storage `{stored.target}`: {stored.objects} object(s) re-read ({stored.bytes_read} bytes), "
+        f"signatures {stored.signatures}, {len(stored.findings)} finding(s).",
+    ]
 
 
 def verify_one(ctx: JobContext, job_id: str) -> JobResult:

@@ -19,6 +19,7 @@ from observability import fsio
 from observability.clock import parse_iso
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
+from observability.outputs import alertinbox
 from observability.outputs.rollups import RollupRow, parse_parts as parse_rollup_parts, read_parts as read_rollup_parts
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
@@ -245,6 +246,11 @@ class Reader:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     latest[item["id"]] = {**item, "_file": self._display(rel)}
         return [latest[k] for k in sorted(latest)]
+
+    # -- ops/alert_inbox.json (the alert inbox's cache) --------------------------------------------
+    def alert_channels(self) -> dict[str, list[str]]:
+        """Alert id -> the channels that notified people of it (``notified_channels``); {} without a cache."""
+        return alertinbox.notified_channels(self.workspace)
 
 
 def file_sha256(path: Path) -> str | None:

@@ -343,9 +343,17 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
 
 
 def alerts_block(
-    latency_alerts: list[dict], utilisation: dict, execution: dict, cfg: WeeklyConfig, week: Week, alerts_dir: str
+    latency_alerts: list[dict],
+    utilisation: dict,
+    execution: dict,
+    cfg: WeeklyConfig,
+    week: Week,
+    alerts_dir: str,
+    channels: dict[str, list[str]] | None = None,
 ) -> list[dict]:
-    out = [alertitem.report_entry(a, alerts_dir) for a in latency_alerts]
+    """The report's alerts; a latency alert carries the channels the alert inbox notified (``channels``),
+    the report's own (budget, execution, freshness) none: they reach people through this report."""
+    out = [alertitem.report_entry(a, alerts_dir, (channels or {}).get(a["id"])) for a in latency_alerts]
     for cat in utilisation["categories"]:
         if cat["status"] == "ok":
             continue
@@ -542,7 +550,9 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
     latency = _latency_block(rows, latency_alerts, cfg)
     attachments = _attachments(reader, cfg)
     fresh = freshness_block(reader, cfg, week, generated_at)
-    alerts = alerts_block(latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir)
+    alerts = alerts_block(
+        latency_alerts, utilisation, execution, cfg, week, cfg.latency_alerts_dir, reader.alert_channels()
+    )
     alerts = sorted(alerts + stale_alerts(fresh, cfg, week), key=alertitem.report_order)
     payload = {
         "schema_version": SCHEMA_VERSION,
