@@ -37,8 +37,10 @@ def migrate(ctx: JobContext, legacy_dir: str, *, source: str, dry_run: bool) -> 
     target = ws.out / "migrate" / f"{ctx.job_id}.json"
     fsio.atomic_write_json(target, report)
     ctx.artefact(target)
+    kept = {a.target for a in plan.actions if a.kind == "keep"}
     for rel in written:
-        ctx.artefact(rel)
+        if rel not in kept:  # the kept copies are listed in the report (a kept heartbeat is not this run's)
+            ctx.artefact(rel)
     verb = "would write" if dry_run else "wrote"
     ctx.note(
         f"{verb} {len(plan.writes())} file(s): {plan.samples_new} raw sample(s), {plan.rollup_rows_new} rollup "
