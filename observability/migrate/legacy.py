@@ -62,7 +62,7 @@ class Action:
     """One file the import writes (or would write), and why."""
 
     kind: str  # raw_samples | rollups | copy | keep
-    source: str  # legacy path, relative to the legacy ops/ parent
+    source: str  # the legacy file, as LEGACY_DIR/ops/...
     target: str  # workspace-relative
     action: str  # imported | unchanged | conflict | covered
     rows: int | None = None
@@ -127,10 +127,9 @@ def plan(ws: Workspace, legacy: Path, *, source: str = DEFAULT_SOURCE, now: date
         raise ConfigError(f"--source {source!r}: must match {signal_log.SOURCE_RE.pattern}")
     ops = legacy_ops_dir(legacy)
     result = Plan(ops)
-    base = ops.parent
 
     def shown(path: Path) -> str:
-        return path.relative_to(base).as_posix()
+        return path.as_posix()  # as given (LEGACY_DIR/ops/...): never mistaken for the workspace's own file
 
     raw_hours: set[str] = set()
     fresh_sources: list[Path] = []
