@@ -56,7 +56,9 @@ LINES = [
     _line("sync", "2026-01-12T01:00:00Z", status="dry_run"),
     _line("dashboard", "2026-01-12T00:44:00Z", duration=500, status="warning"),
     # February: an older-format upload failure (no upload_status), a rebuilt line (counted as a run only).
-    _line("dashboard", "2026-02-02T00:44:00Z", status="error", duration=99, diagnostics={"error_code": "upload_failed"}),
+    _line(
+        "dashboard", "2026-02-02T00:44:00Z", status="error", duration=99, diagnostics={"error_code": "upload_failed"}
+    ),
     _line("weekly", "2026-02-02T00:30:00Z", attempts=4, rebuilt=True),
 ]
 

@@ -132,8 +132,8 @@ def test_a_damaged_segment_is_moved_aside_and_its_range_rebuilt(ws):
     workspace = Workspace(ws)
     lines = _lines(ws)
     # Rotate the first three lines into a segment, then damage it.
-    segment = ws / "ops" / "automation_runs" / runlog.segment_name(
-        1, 3, *(runlog.line_fields(lines[i])[1] for i in (0, 2))
+    segment = (
+        ws / "ops" / "automation_runs" / runlog.segment_name(1, 3, *(runlog.line_fields(lines[i])[1] for i in (0, 2)))
     )
     segment.parent.mkdir(parents=True)
     segment.write_bytes(gzip.compress(b"".join(line + b"\n" for line in lines[:3]))[:30])
@@ -173,3 +173,13 @@ def test_a_whole_log_needs_nothing_and_a_second_rebuild_changes_nothing(ws):
     once = _lines(ws)
     again = _rebuild(ws, "2026-01-08T00:33:00Z")
     assert again.summary["lines_rebuilt"] == 0 and _lines(ws)[:-1] == once
+
+
+def test_a_torn_last_line_is_moved_aside_even_without_a_gap(ws):
+    log = ws / "ops" / "automation_runs.log"
+    log.write_bytes(log.read_bytes() + b'{"job_id": "2026')  # a writer killed mid-line
+    run = _rebuild(ws, "2026-01-08T00:31:00Z")
+    assert run.summary["lines_invalid"] == 1 and run.summary["lines_rebuilt"] == 0
+    assert "ops/automation_runs.log" in run.summary["written"]  # rewritten without it, not left to the next append
+    assert b'{"job_id": "2026' in b"".join(p.read_bytes() for p in (ws / "ops" / "log_rebuild").rglob("*.line*"))
+    assert all(json.loads(line) for line in _lines(ws))

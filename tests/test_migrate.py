@@ -107,7 +107,9 @@ def test_a_synthetic_legacy_tree_is_imported_without_loss(tmp_path, ws):
     ]
     assert not (ws / "ops" / "signal_latency_rollup" / "2026-01-07.csv").exists()  # the latency job recomputes it
     for name in ("2026-01-05.json", "2026-01-05.sig"):
-        assert (ws / "ops" / "weekly_report_history" / name).read_bytes() == (legacy / "ops" / "weekly_report_history" / name).read_bytes()
+        assert (ws / "ops" / "weekly_report_history" / name).read_bytes() == (
+            legacy / "ops" / "weekly_report_history" / name
+        ).read_bytes()
     report = json.loads((ws / run.summary["report"]).read_text())
     assert {a["source"].split("/legacy/", 1)[1] for a in report["actions"]} == {
         k for k in SYNTHETIC if not k.endswith(".lock")
@@ -132,7 +134,9 @@ def test_the_dry_run_writes_only_its_report(tmp_path, ws):
     before = _tree(ws)
     run = _run(["migrate", str(legacy), "--workspace", str(ws), "--dry-run"])
     assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
-    assert run.summary["would_write"] == 11  # 7 kept copies, 2 copied, the raw store, 1 day of rollups and run.summary["files_written"] == 0
+    assert (
+        run.summary["would_write"] == 11
+    )  # 7 kept copies, 2 copied, the raw store, 1 day of rollups and run.summary["files_written"] == 0
     assert _tree(ws) == before
     report = json.loads((ws / run.summary["report"]).read_text())
     assert report["dry_run"] is True and report["samples"]["imported"] == 3
@@ -212,7 +216,10 @@ def test_the_real_upstream_trees_are_imported_without_loss_and_idempotently(ws):
                 assert (ws / "ops" / "legacy" / rel).read_bytes() == path.read_bytes(), rel
     raw = (ws / "ops" / "signal_latency.csv").read_text().splitlines()
     # both upstream formats: the script's row (its source kept) and the notifier's (ts_ack - ts_emit)
-    assert raw[1:] == ["2025-09-21T03:45:16Z,legacy,0.135,failure,noop", "2025-10-11T11:35:42Z,router_demo,2100.000,success,"]
+    assert raw[1:] == [
+        "2025-09-21T03:45:16Z,legacy,0.135,failure,noop",
+        "2025-10-11T11:35:42Z,router_demo,2100.000,success,",
+    ]
     history = FIXTURES / "legacy-outputs" / "ops" / "weekly_report_history"
     for path in history.iterdir():
         assert (ws / "ops" / "weekly_report_history" / path.name).read_bytes() == path.read_bytes()

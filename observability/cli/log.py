@@ -63,9 +63,7 @@ def rebuild(dry_run, workspace, job_id, lock_timeout) -> None:
     show_default=True,
     help="What --output holds (schemas/log_kpi.schema.json, or a Markdown table).",
 )
-@click.option(
-    "--output", metavar="PATH", default=None, help="Report file (default out/kpi/<period>.json or .md)."
-)
+@click.option("--output", metavar="PATH", default=None, help="Report file (default out/kpi/<period>.json or .md).")
 @click.option("--since", metavar="DATE", default=None, help="First period: the one holding this ISO date or time.")
 @click.option("--until", metavar="DATE", default=None, help="Count lines started before this ISO date or time.")
 @job_options
@@ -92,6 +90,4 @@ def kpi(period, output_format, output, since, until, workspace, job_id, lock_tim
         )
         return kpi_report(ctx, options)
 
-    finish(
-        run_job("log", body, workspace=workspace, job_id=job_id, lock_timeout=lock_timeout, heartbeat=False)
-    )
+    finish(run_job("log", body, workspace=workspace, job_id=job_id, lock_timeout=lock_timeout, heartbeat=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from observability import clock, fsio, kpi, schemas
 from observability.errors import ConfigError
@@ -24,7 +25,9 @@ def rebuild(ctx: JobContext, *, dry_run: bool) -> JobResult:
         plan = rebuild_mod.plan(ws)
         written = [] if dry_run or not plan.changes else rebuild_mod.apply(ws, plan, ctx.job_id)
     target = ws.path(PLAN_DIR) / f"{ctx.job_id}.jsonl"
-    rows = [{"line": r, "file": plan.where.get(r["sequence"], ws.rel(ws.run_log))} for r in plan.rebuilt]
+    rows: list[dict[str, Any]] = [
+        {"line": r, "file": plan.where.get(r["sequence"], ws.rel(ws.run_log))} for r in plan.rebuilt
+    ]
     rows += [{"invalid": entry} for entry in plan.invalid]
     fsio.atomic_write_text(target, "".join(fsio.canonical_json(row) + "\n" for row in rows))
     ctx.artefact(target)

@@ -52,6 +52,7 @@ class Plan:
     rebuilt: list[dict[str, Any]] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)  # runs older than the log with no free number
     invalid: list[str] = field(default_factory=list)  # "file:line: reason"
+    invalid_sources: set[str] = field(default_factory=set)  # the files those lines are in
     damaged_segments: list[str] = field(default_factory=list)
     live_changed: bool = False
     where: dict[int, str] = field(default_factory=dict)  # rebuilt sequence -> the file it goes to
@@ -107,6 +108,7 @@ def _read(ws: Workspace, plan: Plan) -> tuple[list[_Held], list[runlog.Segment]]
                 reason = f"field {schemas.json_path(found[0][0])}: {found[0][1]}"
         if reason is not None:
             plan.invalid.append(f"{line.source}:{line.number}: {reason}")
+            plan.invalid_sources.add(line.source)
             name = line.source.replace("/", "__")
             plan.quarantine.append((f"{name}.line{line.number}", line.data))
             continue
@@ -167,7 +169,9 @@ def plan(ws: Workspace) -> Plan:
         fits = [
             r
             for r in runs
-            if r.job_id not in placed and (low is None or r.started_at >= low) and (high is None or r.started_at <= high)
+            if r.job_id not in placed
+            and (low is None or r.started_at >= low)
+            and (high is None or r.started_at <= high)
         ]
         size = end - start + 1
         fits = fits[-size:] if not numbers and not damaged else fits[:size]
@@ -252,19 +256,18 @@ def _assign(
     for start, end in _runs_of(between):
         _segment(ws, result, [_line(records[n], ws) for n in range(start, end + 1)])
     # A segment whose lines included invalid ones is rewritten without them (they are quarantined).
-    invalid_sources = {entry.rsplit(":", 2)[0] for entry in result.invalid}
     for segment in readable:
         rel = ws.rel(segment.path)
-        if rel in invalid_sources and rel not in result.remove:
-            lines = [h.data for h in held if h.source == rel]
-            if lines:
-                _segment(ws, result, lines)
+        if rel in result.invalid_sources and rel not in result.remove:
+            valid = [h.data for h in held if h.source == rel]
+            if valid:
+                _segment(ws, result, valid)
             result.remove.append(rel)
     live = sorted([(h.sequence, h.data) for h in live_held] + [(n, _line(records[n], ws)) for n in to_live])
     result.live = [d for _, d in live]
     for n in to_live:
         result.where[n] = live_rel
-    result.live_changed = bool(to_live) or live_rel in invalid_sources
+    result.live_changed = bool(to_live) or live_rel in result.invalid_sources
 
 
 def _segment(ws: Workspace, result: Plan, lines: list[bytes]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from observability import fsio, schemas
 from observability.migrate import legacy
@@ -19,7 +20,7 @@ def migrate(ctx: JobContext, legacy_dir: str, *, source: str, dry_run: bool) -> 
     counts: dict[str, int] = {}
     for action in plan.actions:
         counts[action.action] = counts.get(action.action, 0) + 1
-    report = {
+    report: dict[str, Any] = {
         "job_id": ctx.job_id,
         "legacy_ops": str(plan.legacy_ops),
         "dry_run": dry_run,

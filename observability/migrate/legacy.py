@@ -69,7 +69,7 @@ class Action:
     data: bytes | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"kind": self.kind, "source": self.source, "target": self.target, "action": self.action}
+        out: dict[str, Any] = {"kind": self.kind, "source": self.source, "target": self.target, "action": self.action}
         if self.rows is not None:
             out["rows"] = self.rows
         return out
