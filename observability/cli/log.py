@@ -29,7 +29,8 @@ def rebuild(dry_run, workspace, job_id, lock_timeout) -> None:
     Example:
 
     \b
-        observability log rebuild --dry-run && observability log rebuild && observability verify
+        observability log rebuild --dry-run
+        observability log rebuild
     """
     from observability.log.job import rebuild as run_rebuild
     from observability.runtime import run_job

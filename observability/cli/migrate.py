@@ -33,7 +33,8 @@ def migrate(legacy_dir, source, dry_run, workspace, job_id, lock_timeout) -> Non
     Example:
 
     \b
-        observability migrate ../trading-repo --dry-run && observability migrate ../trading-repo
+        observability migrate ../trading-repo --dry-run
+        observability migrate ../trading-repo
     """
     from observability.migrate.job import migrate as run_migrate
     from observability.runtime import run_job
