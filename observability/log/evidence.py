@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from observability import clock, fsio, runlog
+from observability.runtime import instant_record
 from observability.workspace import Workspace
 
 # The job ids this project makes (runtime.make_job_id): time, job, then 32 random bits.
@@ -151,22 +152,14 @@ def collect(ws: Workspace) -> list[Evidence]:
 
 def record_for(run: Evidence, sequence: int) -> dict:
     """The rebuilt log line of ``run``: what the evidence shows, the rest marked unknown."""
-    stamp = clock.iso(run.started_at)
     diagnostics: dict = {"rebuilt_from": run.sources[:10]}
     if run.status is None:
         diagnostics["status_known"] = False
     if run.error_code:
         diagnostics["error_code"] = run.error_code
     record = {
-        "job_id": run.job_id,
-        "job": run.job,
-        "status": run.status or "ok",
-        "started_at": stamp,
-        "completed_at": stamp,
-        "duration_ms": 0,
-        "attempts": 1,
+        **instant_record(run.job_id, run.job, run.status or "ok", run.started_at, attempts=1),
         "artefacts": [a for a in run.artefacts if a][:10],
-        "alerts": [],
         "diagnostics": diagnostics,
         "sequence": sequence,
         "rebuilt": True,
@@ -178,17 +171,9 @@ def record_for(run: Evidence, sequence: int) -> dict:
 
 def placeholder(sequence: int, at: datetime) -> dict:
     """The line for a lost sequence number nothing in the workspace accounts for."""
-    stamp = clock.iso(at)
+    job_id = f"{at.astimezone(clock.UTC):%Y%m%dT%H%M%SZ}-lost-{sequence:08x}"
     return {
-        "job_id": f"{at.astimezone(clock.UTC):%Y%m%dT%H%M%SZ}-lost-{sequence:08x}",
-        "job": "lost",
-        "status": "skipped",
-        "started_at": stamp,
-        "completed_at": stamp,
-        "duration_ms": 0,
-        "attempts": 0,
-        "artefacts": [],
-        "alerts": [],
+        **instant_record(job_id, "lost", "skipped", at, attempts=0),
         "diagnostics": {"reason": "line_lost", "rebuilt_from": []},
         "sequence": sequence,
         "rebuilt": True,

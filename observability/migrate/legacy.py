@@ -39,19 +39,7 @@ KEEP_DIR = "ops/legacy"  # every legacy file, byte for byte
 RAW_FILES = ("signal_latency.csv", "signal_latency.legacy.csv")
 ROLLUP_FILE = "signal_latency_rollup.csv"
 # The legacy script's rollup columns (scripts/analyze_signal_latency.py ROLLUP_FIELDNAMES); `source` optional.
-LEGACY_ROLLUP = (
-    "hour_utc",
-    "window_end_utc",
-    "count",
-    "failure_count",
-    "failure_rate",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "breach_flag",
-    "breach_streak",
-)
+LEGACY_ROLLUP = ("hour_utc", "window_end_utc", *rollups.COLUMNS[2:])  # ours, less source, plus window_end_utc
 COPIED = ("weekly_report_history", "state_archive")  # copied where the workspace has no such file
 SKIPPED_SUFFIXES = (".lock",)  # lock files hold nothing
 DEFAULT_SOURCE = "legacy"
