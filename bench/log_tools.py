@@ -61,8 +61,9 @@ def report(size: dict, rows: list[dict]) -> str:
     out = [
         TITLE,
         "",
-        f"A year of automation log ({size['lines']:,} lines, {size['segments']} segments, "
-        f"{size['raw_bytes'] / MIB:.0f} MiB uncompressed), each command a separate process, median of the runs:",
+        f"The automation log after a simulated year (what 90 days of retention keep: {size['lines']:,} lines, "
+        f"{size['segments']} segments, {size['raw_bytes'] / MIB:.0f} MiB uncompressed), each command a separate "
+        "process, median of the runs:",
         "",
         "| command | wall | CPU | peak RSS | what it did |",
         "| --- | ---: | ---: | ---: | --- |",

@@ -158,12 +158,29 @@ def report(
 ) -> dict[str, Any]:
     """The KPI document (schemas/log_kpi.schema.json) for the log lines started in [since, until)."""
     low = period_start(since, period) if since else None
+    end = clock.iso(until) if until else None
     records = [
-        r
+        _kept(r)
         for r in runlog.iter_records(ws, since=low, until=until, problems=problems)
-        if until is None or r.get("started_at", "") < clock.iso(until)
+        if end is None or r.get("started_at", "") < end
     ]
     return {"period": period, "periods": compute(records, period)}
+
+
+_FIELDS = ("started_at", "sequence", "rebuilt", "job", "status", "attempts", "duration_ms")
+
+
+def _kept(record: dict[str, Any]) -> dict[str, Any]:
+    """Only what the figures read: a year of lines is ~3 KB each, mostly GitHub context and alerts."""
+    kept = {k: record[k] for k in _FIELDS if k in record}
+    kept["alerts"] = [
+        {k: a[k] for k in ("id", "rule", "severity", "status") if k in a}
+        for a in record.get("alerts") or []
+        if isinstance(a, dict) and a.get("rule") == SLO_RULE and a.get("status", "firing") == "firing"
+    ]
+    diagnostics = record.get("diagnostics") or {}
+    kept["diagnostics"] = {k: diagnostics[k] for k in ("upload_status", "error_code") if k in diagnostics}
+    return kept
 
 
 def _n(value, suffix: str = "") -> str:
