@@ -24,7 +24,6 @@ sys.path.insert(0, str(HERE))
 
 import automation_log  # noqa: E402
 from automation_log import MIB, build_year, measured  # noqa: E402
-
 from observability import runlog  # noqa: E402
 from observability.workspace import Workspace  # noqa: E402
 
@@ -54,7 +53,13 @@ def _bench(name: str, args: list[str], repeat: int, damage: bool) -> dict:
             cpu.append(result["cpu"])
             rss.append(result["rss_kb"] / 1024)
         summary = result["summary"]
-    return {"name": name, "s": statistics.median(times), "cpu": statistics.median(cpu), "rss": max(rss), "summary": summary}
+    return {
+        "name": name,
+        "s": statistics.median(times),
+        "cpu": statistics.median(cpu),
+        "rss": max(rss),
+        "summary": summary,
+    }
 
 
 def report(size: dict, rows: list[dict]) -> str:
