@@ -131,3 +131,17 @@ def test_the_weekly_review_shows_the_weeks_operations_kpis(tmp_path):
     assert "### Operations KPIs this week (automation log)" in review
     # the sample's line and nine more (the weekly run's own is not yet logged when the review is written)
     assert "| 2026-W02 | 10 | 3 (2 critical) | 6 | 1,500 ms | 4 | 50.0% |" in review
+
+
+def test_real_exports_with_an_upload_give_the_upload_failure_rate(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    sample = ["latency", "sample", "--workspace", str(ws), "--input", "sample/signal_notifier.csv"]
+    assert _run(sample, "2026-01-08T00:07:00Z").exit_code == 0
+    export = ["dashboard", "export", "--workspace", str(ws)]
+    assert _run([*export, "--upload-command", "true {bundle_dir}"], "2026-01-08T00:44:00Z").exit_code == 0
+    assert _run([*export, "--upload-command", "false {bundle_dir}"], "2026-01-08T01:44:00Z").exit_code == 1
+    assert _run(export, "2026-01-08T02:44:00Z").exit_code == 0  # no upload command: no upload
+    run = _run(["log", "kpi", "--workspace", str(ws)], "2026-01-08T03:00:00Z")
+    (row,) = run.summary["kpi"]["periods"]
+    assert (row["uploads"], row["upload_failures"], row["upload_failure_rate"], row["exports"]) == (2, 1, 0.5, 2)
