@@ -191,6 +191,16 @@ def _fields(line: bytes) -> tuple[int | None, datetime | None]:
     return sequence, started
 
 
+def line_fields(line: bytes) -> tuple[int | None, datetime | None]:
+    """(sequence, started_at) of a raw line, None for what does not parse."""
+    return _fields(line)
+
+
+def read_sequence(path: Path) -> int:
+    """The value of the sequence file (0 when missing or unreadable)."""
+    return _read_sequence(path)
+
+
 def _last_sequence_in_log(path: Path) -> int:
     """Sequence of the last whole line of the log (0 when empty or unreadable)."""
     try:
@@ -408,6 +418,14 @@ def config_version(workspace: Workspace) -> str:
     return outer.hexdigest()[:12]
 
 
+def log_lock(workspace: Workspace, timeout: float = LOCK_TIMEOUT_SECONDS):
+    """The one lock every writer of the automation log (appends, ``log rebuild``) holds."""
+    from observability.locking import FileLock
+
+    workspace.ops.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=timeout)
+
+
 def append(
     workspace: Workspace, record: dict[str, Any], *, rotate_bytes: int | None = None, retention_days: int | None = None
 ) -> int:
@@ -418,10 +436,7 @@ def append(
     the append, never after: the run's own line is always in the live log when the run ends.
     Segments pruned by retention are listed in this line's ``diagnostics.log_segments_pruned``.
     """
-    from observability.locking import FileLock
-
-    workspace.ops.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(fsio.guard(workspace.ops / ".automation_runs.lock")), timeout=LOCK_TIMEOUT_SECONDS):
+    with log_lock(workspace):
         found, pruned = maintain(
             workspace,
             _record_time(record),

@@ -404,6 +404,24 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
         runner.append_summary(secrets.redact(result.summary_markdown))
 
 
+def instant_record(job_id: str, job: str, status: str, at: datetime, *, attempts: int) -> dict[str, Any]:
+    """The fields of a log line for a run that took no time (a skipped step, a line ``log rebuild``
+    writes from evidence): no duration, artefacts, alerts or diagnostics of its own."""
+    stamp = clock.iso(at)
+    return {
+        "job_id": job_id,
+        "job": job,
+        "status": status,
+        "started_at": stamp,
+        "completed_at": stamp,
+        "duration_ms": 0,
+        "attempts": attempts,
+        "artefacts": [],
+        "alerts": [],
+        "diagnostics": {},
+    }
+
+
 def record_skipped(
     workspace: Workspace,
     job: str,
@@ -418,17 +436,8 @@ def record_skipped(
     For a chain that stops early: every step after the failure is still accounted for in
     the automation log, so a missing artefact can be traced to the reason it is missing.
     """
-    stamp = clock.iso(at)
     record = {
-        "job_id": job_id or make_job_id(job, at),
-        "job": job,
-        "status": "skipped",
-        "started_at": stamp,
-        "completed_at": stamp,
-        "duration_ms": 0,
-        "attempts": 0,
-        "artefacts": [],
-        "alerts": [],
+        **instant_record(job_id or make_job_id(job, at), job, "skipped", at, attempts=0),
         "diagnostics": {"reason": reason, **(details or {})},
         "commit_sha": provenance.commit_sha(workspace.root),
         "source_command": provenance.source_command(),

@@ -601,6 +601,7 @@ def _finish(
         diagnostics["bundle_problems"] = bundle.integrity[:10]
     elif argv is not None:
         upload = _upload(ctx, opts, exporter, argv, bundle.manifest_doc, diagnostics)
+        diagnostics["upload_status"] = upload["status"]  # the KPI report's upload failure rate reads it
     errored = bool(failed or bundle.integrity) or (upload is not None and upload["status"] == "failed")
     synced = None
     if opts.sync_to and opts.bundle_sync:

@@ -7,8 +7,6 @@ journaled transaction so a run killed halfway is finished, not repeated, by the 
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections import defaultdict
@@ -19,13 +17,22 @@ from pathlib import Path
 from observability import fsio, recovery, schemas
 from observability.clock import iso, parse_iso
 from observability.errors import InputError
+from observability.outputs.rawsamples import HEADER, HEADER_BYTES, LEGACY_HEADER_BYTES, format_rows, parse_rows
 from observability.upstream.signal_log import Sample
 
-HEADER = "timestamp_utc,source,latency_ms,status,detail,ingest_latency_ms\n"
-HEADER_BYTES = HEADER.encode()
-# The header before ingest_latency_ms: such a file is still read and appended to (its rows keep five
-# columns) until its next rotation rewrites it under HEADER; rows without the field read as None.
-LEGACY_HEADER_BYTES = b"timestamp_utc,source,latency_ms,status,detail\n"
+__all__ = [
+    "HEADER",
+    "HEADER_BYTES",
+    "LEGACY_HEADER_BYTES",
+    "RawStore",
+    "format_rows",
+    "hour_key",
+    "hour_start",
+    "parse_rows",
+]
+
+
+# The raw file format is shared with `migrate` (observability/outputs/rawsamples.py); kept importable here.
 _HOUR_KEY = re.compile(rb"\d{4}-\d\d-\d\dT\d\d")
 
 
@@ -37,49 +44,6 @@ def hour_key(stamp: datetime) -> str:
 
 def hour_start(key: str) -> datetime:
     return parse_iso(key + ":00:00Z")
-
-
-_SPECIAL = re.compile(r'[,"\r\n]')
-
-
-def format_rows(samples: Iterable[Sample], *, ingest: bool = True) -> list[bytes]:
-    """Rows of the raw store; ``ingest=False`` leaves out ingest_latency_ms (a legacy-header file)."""
-    out = []
-    special = _SPECIAL.search
-    for s in samples:
-        tail = ("," + ("" if s.ingest_latency_ms is None else str(s.ingest_latency_ms))) if ingest else ""
-        if not (special(s.source) or special(s.status) or special(s.detail)):
-            # Nothing the csv module would quote: the same text without a writer per row.
-            out.append(f"{iso(s.timestamp)},{s.source},{s.latency_ms:.3f},{s.status},{s.detail}{tail}\n".encode())
-            continue
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(
-            [iso(s.timestamp), s.source, f"{s.latency_ms:.3f}", s.status, s.detail]
-        )
-        out.append((buffer.getvalue()[:-1] + tail + "\n").encode("utf-8"))
-    return out
-
-
-def _ingest(row: list[str]) -> int | None:
-    try:
-        return int(row[5]) if len(row) > 5 and row[5] else None
-    except ValueError:
-        return None
-
-
-def parse_rows(data: bytes) -> list[Sample]:
-    """Parse rows of our own raw format (header lines skipped)."""
-    samples = []
-    for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"))):
-        if not row or row[0] == "timestamp_utc" or len(row) < 4:
-            continue
-        try:
-            # Our own rows carry canonical UTC text, which fromisoformat reads directly (3.11+).
-            stamp = datetime.fromisoformat(row[0]) if row[0].endswith("Z") else parse_iso(row[0])
-            samples.append(Sample(stamp, row[1], float(row[2]), row[3], row[4] if len(row) > 4 else "", _ingest(row)))
-        except ValueError:
-            continue
-    return samples
 
 
 class RawStore:

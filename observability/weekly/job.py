@@ -10,9 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from observability import alertitem, clock, config, fsio, provenance, runner, secrets
+from observability import alertitem, clock, config, fsio, kpi, provenance, runner, secrets
 from observability.config import weekly as weekly_config
-from observability.errors import ConfigError, InputError
+from observability.errors import ConfigError, InputError, ObservabilityError
 from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
 from observability.outputs import weekly as weekly_outputs
@@ -598,6 +598,18 @@ def _deliver(
     return _Sent(not result.delivered, attempts, state, figures["delivery_attempts"], alerts, heartbeat), doc
 
 
+def _operations(ctx: JobContext, doc: dict) -> str | None:
+    """The week's operations KPIs from the automation log (seed 002 §8 M4), as a Markdown table; a log
+    that cannot be read costs this table only (named in a warning), never the report."""
+    try:
+        start = clock.parse_iso(doc["period"]["start"])
+        report = kpi.report(ctx.workspace, "week", since=start, until=kpi.next_start(start, "week"))
+    except (ObservabilityError, OSError, ValueError, KeyError) as exc:
+        ctx.warn(f"operations KPIs left out of the review: {getattr(exc, 'message', exc)}")
+        return None
+    return kpi.markdown(report, title="Operations KPIs this week")
+
+
 def _conclude(
     ctx: JobContext, plan: _Plan, doc: dict, reader: Reader, sent: _Sent, figures: dict, diagnostics: dict
 ) -> JobResult:
@@ -624,6 +636,7 @@ def _conclude(
         attempts=sent.attempt_rows,
         run_url=gh.get("run_url") if gh else None,
         skipped=reader.warnings,
+        operations=_operations(ctx, doc),
     )
     fsio.atomic_write_text(plan.md_path, secrets.redact(markdown))
     return JobResult(

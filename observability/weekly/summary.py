@@ -225,8 +225,10 @@ def render(
     attempts: list[dict],
     run_url: str | None = None,
     skipped: list[str] | tuple[str, ...] = (),
+    operations: str | None = None,
 ) -> str:
-    """The whole weekly review for payload ``p``; ``delivery`` is ``{"state", "label"}``.
+    """The whole weekly review for payload ``p``; ``delivery`` is ``{"state", "label"}``;
+    ``operations``: the operations KPI table (observability.kpi.markdown) of the week, when given.
 
     ``skipped``: the input warnings (rows and entries left out by the bad-value rule), listed at the end.
     """
@@ -245,6 +247,7 @@ def render(
         _latency(p),
         _inputs(p),
         _alerts(p),
+        *([operations.rstrip("\n").split("\n")] if operations else []),
         _artefacts(p, artefacts, attempts, run_url),
     ]
     if skipped:

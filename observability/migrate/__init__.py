@@ -1,0 +1,1 @@
+"""``observability migrate``: import a legacy script-based ``ops/`` tree into a workspace."""
