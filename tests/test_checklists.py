@@ -90,7 +90,7 @@ def test_a_renamed_test_is_caught(text, problem):
 
 @pytest.mark.parametrize(
     "line",
-    ["observability log rebuild", "observability verify --no-such-flag", "observability dashboard exprt"],
+    ["observability log rebuilt", "observability verify --no-such-flag", "observability dashboard exprt"],
 )
 def test_a_command_that_does_not_exist_is_caught(line):
     assert command_problem(line)

@@ -93,10 +93,10 @@ def test_a_synthetic_legacy_tree_is_imported_without_loss(tmp_path, ws):
             assert kept.read_bytes() == content.encode(), rel
     raw = (ws / "ops" / "signal_latency.csv").read_text().splitlines()
     assert raw == [
-        "timestamp_utc,source,latency_ms,status,detail",
-        "2026-01-07T10:05:00Z,router_demo,1200.000,success,",
-        "2026-01-07T10:20:00Z,legacy,1300.500,success,",
-        '2026-01-07T11:05:00Z,broker_api,9000.000,error,"timeout, retried"',
+        "timestamp_utc,source,latency_ms,status,detail,ingest_latency_ms",
+        "2026-01-07T10:05:00Z,router_demo,1200.000,success,,",
+        "2026-01-07T10:20:00Z,legacy,1300.500,success,,",
+        '2026-01-07T11:05:00Z,broker_api,9000.000,error,"timeout, retried",',
     ]
     day = ws / "ops" / "signal_latency_rollup" / "2026-01-06.csv"
     rows, warnings = rollups.parse_parts([(day, day.read_bytes())], str)
@@ -217,8 +217,8 @@ def test_the_real_upstream_trees_are_imported_without_loss_and_idempotently(ws):
     raw = (ws / "ops" / "signal_latency.csv").read_text().splitlines()
     # both upstream formats: the script's row (its source kept) and the notifier's (ts_ack - ts_emit)
     assert raw[1:] == [
-        "2025-09-21T03:45:16Z,legacy,0.135,failure,noop",
-        "2025-10-11T11:35:42Z,router_demo,2100.000,success,",
+        "2025-09-21T03:45:16Z,legacy,0.135,failure,noop,",
+        "2025-10-11T11:35:42Z,router_demo,2100.000,success,,",
     ]
     history = FIXTURES / "legacy-outputs" / "ops" / "weekly_report_history"
     for path in history.iterdir():
