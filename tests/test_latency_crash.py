@@ -155,7 +155,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     cycles = 4 if seed != 41 else 3
     per_cycle = timedelta(days=days) / cycles
     rotations, interrupted, bad_rows = 0, 0, 0
-    latest = run_seconds * 1.1  # kill delays are drawn below this
+    scale = 1.0  # shrinks after a run that finished before its kill (this machine got faster)
     for cycle in range(cycles):
         lo, hi = START + per_cycle * cycle, START + per_cycle * (cycle + 1)
         chunk = [r for r in data if lo <= r[0] < hi]
@@ -167,11 +167,11 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
         env = clean_env(OBS_NOW=after(hi, 7))
         args = _sample_args(ws, *extra)
         # Mostly after start-up, where the job writes; sometimes during it.
-        earliest = 0.02 if cycle == 0 else startup_seconds * 0.8
-        delay = rng.uniform(earliest, max(earliest, latest))
+        earliest = (0.02 if cycle == 0 else startup_seconds * 0.8) * scale
+        delay = rng.uniform(earliest, run_seconds * 1.1 * scale)
         finished = _kill_after(args, env, delay)
-        if finished is not None:  # the machine ran faster than when calibrated: kill earlier from now on
-            latest = min(latest, delay * 0.9)
+        if finished is not None:  # the machine runs faster than when calibrated: kill earlier from now on
+            scale *= 0.6
         context = f"seed {seed} cycle {cycle} killed after {delay:.3f}s (finished first: {finished})"
         result = _assert_recovered(ws, args, env, expected, context)
         rotations += len(result["rotated"])

@@ -138,7 +138,7 @@ def test_real_exports_with_an_upload_give_the_upload_failure_rate(tmp_path):
     shutil.copytree(ROOT / "ops-template", ws)
     sample = ["latency", "sample", "--workspace", str(ws), "--input", "sample/signal_notifier.csv"]
     assert _run(sample, "2026-01-08T00:07:00Z").exit_code == 0
-    export = ["dashboard", "export", "--workspace", str(ws)]
+    export = ["dashboard", "export", "--workspace", str(ws), "--upload-max-retries", "1"]
     assert _run([*export, "--upload-command", "true {bundle_dir}"], "2026-01-08T00:44:00Z").exit_code == 0
     assert _run([*export, "--upload-command", "false {bundle_dir}"], "2026-01-08T01:44:00Z").exit_code == 1
     assert _run(export, "2026-01-08T02:44:00Z").exit_code == 0  # no upload command: no upload
