@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, finish, job_options
+from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 
 def _inbox_options(func):
@@ -93,9 +93,7 @@ def sync(
     slack_webhook_env,
     drill,
     dry_run,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Reconcile the alerts firing now with their GitHub issues.
 
@@ -109,7 +107,6 @@ def sync(
         observability alerts sync --repo acme/trading-ops --dry-run
     """
     from observability.alerts.job import SyncOptions, sync as run_sync
-    from observability.runtime import run_job
 
     options = SyncOptions(
         repo=repo,
@@ -123,16 +120,12 @@ def sync(
         repeat_interval_hours=repeat_interval_hours,
         mirrors=not no_mirrors,
     )
-    finish(
-        run_job(
-            "alerts",
-            lambda ctx: run_sync(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "alerts",
+        lambda ctx: run_sync(ctx, options),
+        job,
+        dry_run=dry_run,
+        makes_workspace=True,
     )
 
 
@@ -161,9 +154,7 @@ def report_failure(
     slack_webhook_env,
     drill,
     dry_run,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
@@ -176,7 +167,6 @@ def report_failure(
         observability alerts report-failure --job latency --run-url "$RUN_URL"
     """
     from observability.alerts.job import FailureOptions, failure
-    from observability.runtime import run_job
 
     options = FailureOptions(
         repo=repo,
@@ -192,17 +182,13 @@ def report_failure(
         recovered=recovered,
     )
     # A failure report must get through where the state pull failed and left no workspace.
-    finish(
-        run_job(
-            "alerts",
-            lambda ctx: failure(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=False,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "alerts",
+        lambda ctx: failure(ctx, options),
+        job,
+        dry_run=dry_run,
+        heartbeat=False,
+        makes_workspace=True,
     )
 
 
@@ -238,9 +224,7 @@ def report_failure(
 )
 @check_secrets_option("alerts")
 @job_options
-def drill(
-    repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, workspace, job_id, lock_timeout
-) -> None:
+def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, job) -> None:
     """Latency alert drill: a synthetic drill:feed source breaches, escalates and recovers.
 
     Runs the real latency job and the real inbox in a scratch workspace (real state is never
@@ -254,7 +238,6 @@ def drill(
         observability alerts drill --repo acme/trading-ops
     """
     from observability.alerts.job import DrillOptions, drill as run_drill
-    from observability.runtime import run_job
 
     options = DrillOptions(
         repo=repo,
@@ -268,17 +251,13 @@ def drill(
         latency_sample=_latency_sample,
     )
     # The drill runs in a scratch directory of its own: the workspace may be any directory (runner.temp).
-    finish(
-        run_job(
-            "alerts",
-            lambda ctx: run_drill(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=False,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "alerts",
+        lambda ctx: run_drill(ctx, options),
+        job,
+        dry_run=dry_run,
+        heartbeat=False,
+        makes_workspace=True,
     )
 
 

@@ -11,8 +11,8 @@ from observability.cli.options import (
     FiniteFloatRange,
     check_secrets_option,
     dry_run_option,
-    finish,
     job_options,
+    run_and_exit,
 )
 from observability.dashboard import DATASETS as DATASET_NAMES
 
@@ -174,9 +174,7 @@ def export(
     latency_rollup,
     no_cache,
     lock_file,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Export the dashboard datasets with a versioned manifest.
 
@@ -191,7 +189,6 @@ def export(
             --upload-command "aws s3 sync {bundle_dir} s3://bucket/dashboard"
     """
     from observability.dashboard.job import ExportOptions, export as run_export
-    from observability.runtime import run_job
 
     options = ExportOptions(
         datasets=tuple(datasets) or DATASET_NAMES,
@@ -215,17 +212,13 @@ def export(
         sync_to=sync_to,
         bundle_sync=_bundle_sync() if sync_to else None,
     )
-    finish(
-        run_job(
-            "dashboard",
-            lambda ctx: run_export(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            lock_file=lock_file,
-            dry_run=dry_run,
-            heartbeat_file=options.heartbeat_file,
-        )
+    run_and_exit(
+        "dashboard",
+        lambda ctx: run_export(ctx, options),
+        job,
+        lock_file=lock_file,
+        dry_run=dry_run,
+        heartbeat_file=options.heartbeat_file,
     )
 
 
@@ -286,9 +279,7 @@ def _bundle_sync():
     help="Shared with the export, so a bundle is never checked mid-write.",
 )
 @job_options
-def verify(
-    manifest, datasets, max_age_hours, history_dir, history_retention_days, lock_file, workspace, job_id, lock_timeout
-) -> None:
+def verify(manifest, datasets, max_age_hours, history_dir, history_retention_days, lock_file, job) -> None:
     """Check a dashboard bundle and print every problem found.
 
     Checks the manifest against its schema, that every dataset is present, checksums, row
@@ -300,7 +291,6 @@ def verify(
         observability dashboard verify --manifest out/dashboard/manifest.json
     """
     from observability.dashboard.verify import VerifyOptions, run_verify
-    from observability.runtime import run_job
 
     options = VerifyOptions(
         manifest=manifest,
@@ -309,14 +299,10 @@ def verify(
         history_dir=history_dir,
         retention_days=history_retention_days,
     )
-    finish(
-        run_job(
-            "dashboard-verify",
-            lambda ctx: run_verify(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            lock_file=lock_file,
-            heartbeat=False,
-        )
+    run_and_exit(
+        "dashboard-verify",
+        lambda ctx: run_verify(ctx, options),
+        job,
+        lock_file=lock_file,
+        heartbeat=False,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import check_secrets_option, finish, job_options
+from observability.cli.options import check_secrets_option, job_options, run_and_exit
 
 CHAIN = jobs.job("workflow").workflow  # the chain workflow runs every step: it reads every input
 
@@ -39,7 +39,7 @@ def inputs() -> None:
 )
 @check_secrets_option("inputs")
 @job_options
-def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> None:
+def pull(config, only, for_job, dry_run, job) -> None:
     """Fetch every declared input (repository, s3, https, artifact) and install them all, or none.
 
     Run it after `state pull` and before the job: an incremental signal log is fetched from the
@@ -54,22 +54,17 @@ def pull(config, only, for_job, dry_run, workspace, job_id, lock_timeout) -> Non
         observability inputs pull --workspace . --for latency
     """
     from observability.inputs.job import PullOptions, pull as run_pull
-    from observability.runtime import run_job
 
     options = PullOptions(
         config=config, only=tuple(only), dry_run=dry_run, for_job=None if for_job in (CHAIN, "all") else for_job
     )
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
-    finish(
-        run_job(
-            "inputs",
-            lambda ctx: run_pull(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=False,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "inputs",
+        lambda ctx: run_pull(ctx, options),
+        job,
+        dry_run=dry_run,
+        heartbeat=False,
+        makes_workspace=True,
     )  # bringing the upstream inputs is how a workspace begins

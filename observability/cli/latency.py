@@ -10,8 +10,8 @@ from observability.cli.options import (
     FiniteFloatRange,
     check_secrets_option,
     dry_run_option,
-    finish,
     job_options,
+    run_and_exit,
 )
 
 
@@ -102,9 +102,7 @@ def sample(
     lock_file,
     slo_ms,
     dry_run,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Ingest new latency samples, update hourly rollups and evaluate the SLO.
 
@@ -114,7 +112,6 @@ def sample(
         observability latency sample --input logs/signal_notifier.csv --probe feed=https://feed/health
     """
     from observability.latency.job import LatencyOptions, sample as run_sample
-    from observability.runtime import run_job
 
     options = LatencyOptions(
         inputs=tuple(inputs),
@@ -128,15 +125,11 @@ def sample(
         slo_ms=slo_ms,
         dry_run_alert=dry_run,
     )
-    finish(
-        run_job(
-            "latency",
-            lambda ctx: run_sample(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            lock_file=lock_file,
-            dry_run=dry_run,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "latency",
+        lambda ctx: run_sample(ctx, options),
+        job,
+        lock_file=lock_file,
+        dry_run=dry_run,
+        makes_workspace=True,
     )  # a first sample run starts a workspace from a signal log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import job_options, run_and_exit
 
 
 @click.group()
@@ -20,7 +20,7 @@ def log() -> None:
     help="Write nothing to the log: list what would be written in out/log_rebuild/<job_id>.jsonl (status dry_run).",
 )
 @job_options
-def rebuild(dry_run, workspace, job_id, lock_timeout) -> None:
+def rebuild(dry_run, job) -> None:
     """Rebuild a damaged or gapped automation log and its sequence file from heartbeats, history
     snapshots and job-id-named artefacts. Every valid line stays; invalid lines and unreadable
     segments are moved to ops/log_rebuild/<job_id>/; each missing sequence number gets a rebuilt
@@ -33,18 +33,13 @@ def rebuild(dry_run, workspace, job_id, lock_timeout) -> None:
         observability log rebuild
     """
     from observability.log.job import rebuild as run_rebuild
-    from observability.runtime import run_job
 
-    finish(
-        run_job(
-            "log",
-            lambda ctx: run_rebuild(ctx, dry_run=dry_run),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=False,
-        )
+    run_and_exit(
+        "log",
+        lambda ctx: run_rebuild(ctx, dry_run=dry_run),
+        job,
+        dry_run=dry_run,
+        heartbeat=False,
     )
 
 
@@ -68,7 +63,7 @@ def rebuild(dry_run, workspace, job_id, lock_timeout) -> None:
 @click.option("--since", metavar="DATE", default=None, help="First period: the one holding this ISO date or time.")
 @click.option("--until", metavar="DATE", default=None, help="Count lines started before this ISO date or time.")
 @job_options
-def kpi(period, output_format, output, since, until, workspace, job_id, lock_timeout) -> None:
+def kpi(period, output_format, output, since, until, job) -> None:
     """SLO breaches, delivery retries, mean export time and upload failure rate per week or
     month, from the automation log (its segments included). The report is printed under `kpi`
     in the JSON summary, written to --output, and shown in the GitHub step summary.
@@ -79,7 +74,6 @@ def kpi(period, output_format, output, since, until, workspace, job_id, lock_tim
         observability log kpi --period month --format markdown --since 2026-01-01
     """
     from observability.log.job import KpiOptions, kpi_report, parse_time
-    from observability.runtime import run_job
 
     def body(ctx):
         options = KpiOptions(
@@ -91,4 +85,4 @@ def kpi(period, output_format, output, since, until, workspace, job_id, lock_tim
         )
         return kpi_report(ctx, options)
 
-    finish(run_job("log", body, workspace=workspace, job_id=job_id, lock_timeout=lock_timeout, heartbeat=False))
+    run_and_exit("log", body, job, heartbeat=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import finish, job_options
+from observability.cli.options import job_options, run_and_exit
 
 
 @click.command()
@@ -23,7 +23,7 @@ from observability.cli.options import finish, job_options
     help="Check everything and write only the report out/migrate/<job_id>.json of what would be written.",
 )
 @job_options
-def migrate(legacy_dir, source, dry_run, workspace, job_id, lock_timeout) -> None:
+def migrate(legacy_dir, source, dry_run, job) -> None:
     """Import a legacy ops/ tree (LEGACY_DIR/ops or LEGACY_DIR itself): raw samples into the raw
     sample store, rollups into the day partitions, weekly history and the state archive copied,
     and every legacy file kept byte for byte under ops/legacy/. Checks every file first: a bad row
@@ -37,16 +37,11 @@ def migrate(legacy_dir, source, dry_run, workspace, job_id, lock_timeout) -> Non
         observability migrate ../trading-repo
     """
     from observability.migrate.job import migrate as run_migrate
-    from observability.runtime import run_job
 
-    finish(
-        run_job(
-            "migrate",
-            lambda ctx: run_migrate(ctx, legacy_dir, source=source, dry_run=dry_run),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=False,
-        )
+    run_and_exit(
+        "migrate",
+        lambda ctx: run_migrate(ctx, legacy_dir, source=source, dry_run=dry_run),
+        job,
+        dry_run=dry_run,
+        heartbeat=False,
     )

@@ -6,6 +6,8 @@ import functools
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import click
 
@@ -34,26 +36,48 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+@dataclass(frozen=True)
+class JobArgs:
+    """--workspace, --job-id and --lock-timeout as given: what every job command hands the runtime."""
+
+    workspace: str | None
+    job_id: str | None
+    lock_timeout: float
+
+
 def job_options(func: Callable) -> Callable:
-    """--workspace, --job-id, --lock-timeout: the options every job command takes."""
-    func = click.option(
+    """--workspace, --job-id, --lock-timeout: the options every job command takes, passed to the
+    command as one ``job`` (:class:`JobArgs`) for :func:`run_and_exit`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, workspace: str | None, job_id: str | None, lock_timeout: float, **kwargs):
+        return func(*args, job=JobArgs(workspace, job_id, lock_timeout), **kwargs)
+
+    wrapper = click.option(
         "--lock-timeout",
         type=FiniteFloatRange(min=0),
         default=30.0,
         show_default=True,
         help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.",
-    )(func)
-    func = click.option(
+    )(wrapper)
+    wrapper = click.option(
         "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC)."
-    )(func)
-    func = click.option(
+    )(wrapper)
+    return click.option(
         "--workspace",
         metavar="DIR",
         envvar="OBS_WORKSPACE",
         default=None,
         help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
-    )(func)
-    return func
+    )(wrapper)
+
+
+def run_and_exit(name: str, body: Callable, job: JobArgs, **settings: Any) -> NoReturn:
+    """Run ``body`` as job ``name`` under the runtime's contract (``runtime.run_job``: lock, log line,
+    heartbeat, JSON summary) and leave with its exit code; ``settings`` are run_job's other options."""
+    from observability.runtime import run_job
+
+    finish(run_job(name, body, workspace=job.workspace, job_id=job.job_id, lock_timeout=job.lock_timeout, **settings))
 
 
 def dry_run_option(help: str, alias: str | None = None) -> Callable[[Callable], Callable]:
@@ -81,7 +105,7 @@ def dry_run_option(help: str, alias: str | None = None) -> Callable[[Callable], 
     return decorate
 
 
-def finish(exit_code: int) -> None:
+def finish(exit_code: int) -> NoReturn:
     """Leave with the job's exit code (0 ok/warning/dry_run/skipped, 1 failed, 2 usage)."""
     sys.stdout.flush()
     raise SystemExit(exit_code)

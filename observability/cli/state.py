@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import check_secrets_option, finish, job_options
+from observability.cli.options import check_secrets_option, job_options, run_and_exit
 
 _STORE_HELP = (
     "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
@@ -12,23 +12,18 @@ _STORE_HELP = (
 )
 
 
-def _run(command, options, workspace, job_id, lock_timeout) -> None:
-    from observability.runtime import run_job
+def _run(command, options, job) -> None:
 
     # State runs where no workspace is yet: a pull is what makes one (ops/ from the store).
     # No state heartbeat: it would be a file every pull and push changes, so two runs of different
     # jobs could never be re-applied on each other. The automation log records every state run.
-    finish(
-        run_job(
-            "state",
-            lambda ctx: command(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=options.dry_run,
-            heartbeat=False,
-            makes_workspace=True,
-        )
+    run_and_exit(
+        "state",
+        lambda ctx: command(ctx, options),
+        job,
+        dry_run=options.dry_run,
+        heartbeat=False,
+        makes_workspace=True,
     )
 
 
@@ -41,7 +36,7 @@ def state() -> None:
 @click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
 @check_secrets_option("state")
 @job_options
-def init(store, workspace, job_id, lock_timeout) -> None:
+def init(store, job) -> None:
     """Create a new, empty state store (once); pulls and pushes refuse a store that was never created.
 
     Writes the marker observability-store.json (file://, s3://) or creates the branch with one
@@ -54,7 +49,7 @@ def init(store, workspace, job_id, lock_timeout) -> None:
     """
     from observability.state.job import StateOptions, init as run_init
 
-    _run(run_init, StateOptions(store=store), workspace, job_id, lock_timeout)
+    _run(run_init, StateOptions(store=store), job)
 
 
 @state.command("pull")
@@ -69,7 +64,7 @@ def init(store, workspace, job_id, lock_timeout) -> None:
 )
 @check_secrets_option("state")
 @job_options
-def pull(store, scope, workspace, job_id, lock_timeout) -> None:
+def pull(store, scope, job) -> None:
     """Replace ops/ (or the part --for JOB reads) with the store's current snapshot.
 
     Everything is downloaded and checksum-verified before ops/ changes; an unreachable store or a
@@ -83,7 +78,7 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
     """
     from observability.state.job import StateOptions, pull as run_pull
 
-    _run(run_pull, StateOptions(store=store, scope=scope), workspace, job_id, lock_timeout)
+    _run(run_pull, StateOptions(store=store, scope=scope), job)
 
 
 @state.command("push")
@@ -102,7 +97,7 @@ def pull(store, scope, workspace, job_id, lock_timeout) -> None:
 )
 @check_secrets_option("state")
 @job_options
-def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> None:
+def push(store, dry_run, keep_generations, job) -> None:
     """Push ops/ as a new snapshot, only over the generation pulled (else re-apply or refuse).
 
     A run that changed the same file as a newer snapshot ends status=error, error_code
@@ -118,7 +113,5 @@ def push(store, dry_run, keep_generations, workspace, job_id, lock_timeout) -> N
     _run(
         run_push,
         StateOptions(store=store, dry_run=dry_run, keep_generations=keep_generations),
-        workspace,
-        job_id,
-        lock_timeout,
+        job,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_DAYS, FiniteFloatRange, check_secrets_option, finish, job_options
+from observability.cli.options import MAX_DAYS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 TO_HELP = (
     "Shared storage URL (env OBS_SYNC_TO): file:///abs/dir or s3://bucket/prefix "
@@ -74,9 +74,7 @@ def push(
     max_retries,
     retry_wait_seconds,
     dry_run,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Upload the dashboard bundle and the weekly payloads, verify them, update the index, prune.
 
@@ -88,7 +86,6 @@ def push(
     \b
         observability sync push --to s3://my-bucket/observability --retention-weeks 8
     """
-    from observability.runtime import run_job
     from observability.sync.job import SyncOptions, push as run_push
 
     options = SyncOptions(
@@ -102,13 +99,9 @@ def push(
         retry_wait_seconds=retry_wait_seconds,
         dry_run=dry_run,
     )
-    finish(
-        run_job(
-            "sync",
-            lambda ctx: run_push(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-        )
+    run_and_exit(
+        "sync",
+        lambda ctx: run_push(ctx, options),
+        job,
+        dry_run=dry_run,
     )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, finish, job_options
+from observability.cli.options import (
+    MAX_HOURS,
+    FiniteFloatRange,
+    check_secrets_option,
+    finish,
+    job_options,
+    run_and_exit,
+)
 
 
 @click.group(invoke_without_command=True)
@@ -43,9 +50,7 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets
 @check_secrets_option("verify")
 @job_options
 @click.pass_context
-def verify(
-    ctx, since, max_heartbeat_age_hours, schedules, strict, sync_to, lock_file, workspace, job_id, lock_timeout
-) -> None:
+def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, sync_to, lock_file, job) -> None:
     """Verify the workspace: every log line against its schema, sequence gaps and duplicates,
     heartbeat freshness, missed or late scheduled runs, and each job's latest run traced; with
     --sync-to, the shared-storage copies re-read and compared with their index, manifests and .sig files.
@@ -61,7 +66,6 @@ def verify(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from observability.runtime import run_job
     from observability.verify.job import VerifyOptions, verify_workspace
 
     options = VerifyOptions(
@@ -71,15 +75,11 @@ def verify(
         strict=strict,
         sync_to=sync_to or None,
     )
-    finish(
-        run_job(
-            "verify",
-            lambda job_ctx: verify_workspace(job_ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            lock_file=lock_file,
-        )
+    run_and_exit(
+        "verify",
+        lambda job_ctx: verify_workspace(job_ctx, options),
+        job,
+        lock_file=lock_file,
     )
 
 

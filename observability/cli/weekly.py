@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import FiniteFloatRange, check_secrets_option, dry_run_option, finish, job_options
+from observability.cli.options import FiniteFloatRange, check_secrets_option, dry_run_option, job_options, run_and_exit
 
 
 def _delivery_options(func):
@@ -108,9 +108,7 @@ def report(
     request_timeout,
     out_dir,
     config_path,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
 
@@ -122,7 +120,6 @@ def report(
     \b
         observability weekly report --week-start 2026-01-05 --dry-run
     """
-    from observability.runtime import run_job
     from observability.weekly.job import WeeklyOptions, report as run_report
 
     options = WeeklyOptions(
@@ -139,16 +136,12 @@ def report(
         week_start=week_start,
     )
     # A partial week says nothing about the scheduled delivery: the heartbeat is left as it is.
-    finish(
-        run_job(
-            "weekly",
-            lambda ctx: run_report(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-            heartbeat=not partial,
-        )
+    run_and_exit(
+        "weekly",
+        lambda ctx: run_report(ctx, options),
+        job,
+        dry_run=dry_run,
+        heartbeat=not partial,
     )
 
 
@@ -171,9 +164,7 @@ def replay(
     request_timeout,
     out_dir,
     config_path,
-    workspace,
-    job_id,
-    lock_timeout,
+    job,
 ) -> None:
     """Re-deliver the stored bytes of one week, freshly signed, with the same webhook-id.
 
@@ -184,7 +175,6 @@ def replay(
     \b
         observability weekly replay --week-start 2026-01-05
     """
-    from observability.runtime import run_job
     from observability.weekly.job import WeeklyOptions, replay as run_replay
 
     options = WeeklyOptions(
@@ -197,12 +187,8 @@ def replay(
         out_dir=out_dir,
         week_start=week_start,
     )
-    finish(
-        run_job(
-            "weekly",
-            lambda ctx: run_replay(ctx, options),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-        )
+    run_and_exit(
+        "weekly",
+        lambda ctx: run_replay(ctx, options),
+        job,
     )

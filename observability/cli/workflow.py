@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from observability import jobs
-from observability.cli.options import check_secrets_option, finish, job_options
+from observability.cli.options import check_secrets_option, job_options, run_and_exit
 
 
 @click.group()
@@ -25,7 +25,7 @@ def workflow() -> None:
 @click.option("--config-dump", is_flag=True, help="Print the effective command of every step as JSON and run nothing.")
 @check_secrets_option(jobs_for=lambda params: tuple(j.name for j in jobs.chain_steps()))
 @job_options
-def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> None:
+def run(config_path, dry_run, config_dump, job) -> None:
     """Run latency → weekly → dashboard; a failed step stops the chain (later steps logged skipped).
 
     Example:
@@ -33,20 +33,15 @@ def run(config_path, dry_run, config_dump, workspace, job_id, lock_timeout) -> N
     \b
         observability workflow run --dry-run
     """
-    from observability.runtime import run_job
     from observability.workflow import dump, run as run_chain
 
     if config_dump:
         from observability.cli.options import dump_or_fail
 
-        dump_or_fail(lambda root: dump(root, config_path, dry_run=dry_run), workspace)
-    finish(
-        run_job(
-            "workflow",
-            lambda ctx: run_chain(ctx, config_path, dry_run=dry_run),
-            workspace=workspace,
-            job_id=job_id,
-            lock_timeout=lock_timeout,
-            dry_run=dry_run,
-        )
+        dump_or_fail(lambda root: dump(root, config_path, dry_run=dry_run), job.workspace)
+    run_and_exit(
+        "workflow",
+        lambda ctx: run_chain(ctx, config_path, dry_run=dry_run),
+        job,
+        dry_run=dry_run,
     )
