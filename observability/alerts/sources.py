@@ -97,14 +97,18 @@ def _items(ws: Workspace, path: Path | None, what: str) -> tuple[dict[str, dict]
     )
 
 
-class LatencySource:
+class _JobSource:
+    """A source read from one job's files, its alerts owned by ``owner`` with ``runbook``."""
+
+    def __init__(self, owner: str, runbook: str):
+        self.owner, self.runbook = owner, runbook
+
+
+class LatencySource(_JobSource):
     """Latency SLO and no-data alerts: the firing set is ``ops/latency_state.json`` key ``alerts``;
     wording (message, next action, owner) comes from the newest ``out/latency_alerts/<job_id>.json``."""
 
     name = "latency"
-
-    def __init__(self, owner: str, runbook: str):
-        self.owner, self.runbook = owner, runbook
 
     def collect(self, ws: Workspace) -> SourceReport:
         path = ws.ops / "latency_state.json"
@@ -146,13 +150,10 @@ class LatencySource:
         return report
 
 
-class WeeklySource:
+class WeeklySource(_JobSource):
     """Weekly delivery failure: firing while the heartbeat names a week waiting for a replay."""
 
     name = "weekly"
-
-    def __init__(self, owner: str, runbook: str):
-        self.owner, self.runbook = owner, runbook
 
     def collect(self, ws: Workspace) -> SourceReport:
         path = ws.heartbeat("weekly")
@@ -190,13 +191,10 @@ class WeeklySource:
         return report
 
 
-class DashboardSource:
+class DashboardSource(_JobSource):
     """Dashboard export: one alert per dataset the heartbeat marks ``failed``."""
 
     name = "dashboard"
-
-    def __init__(self, owner: str, runbook: str):
-        self.owner, self.runbook = owner, runbook
 
     def collect(self, ws: Workspace) -> SourceReport:
         path = ws.heartbeat("dashboard")

@@ -14,6 +14,7 @@ from typing import Any
 
 from observability.clock import iso, parse_iso
 from observability.dashboard.sources import SourceData
+from observability.outputs import rollups
 from observability.upstream import runs as upstream_runs, state_archive
 
 DEFAULT_CONF = 0.95
@@ -154,19 +155,7 @@ def build_turnover(source: SourceData, opts: BuildOptions) -> tuple[list[dict], 
     return rows, {"runs": len(rows), "runs_with_daily": with_daily}
 
 
-LATENCY_FIELDS = (
-    "hour_utc",
-    "source",
-    "count",
-    "failure_count",
-    "failure_rate",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "breach_flag",
-    "breach_streak",
-)
+LATENCY_FIELDS = rollups.COLUMNS  # the rollup row as the latency job writes it
 
 
 def build_latency(source: SourceData, opts: BuildOptions) -> tuple[list[dict], dict]:
