@@ -26,7 +26,7 @@ from typing import Any
 
 from observability import clock, deadman, fsio, jobs, provenance, runlog, runner, secrets
 from observability.errors import EXIT_OK, ConfigError
-from observability.runtime import OK_STATUSES, make_job_id, record_skipped
+from observability.runtime import OK_STATUSES, derive_status, make_job_id, record_skipped
 from observability.state import scopes
 from observability.workspace import Workspace
 
@@ -274,15 +274,14 @@ def run(options: CycleOptions, invoke: Invoke) -> tuple[int, dict[str, Any]]:
         _call(again, invoke, dry_run=options.dry_run)
         steps.append(again)
     exit_code = max(s.exit_code for s in steps)
-    statuses = [s.status for s in steps]
-    if exit_code:
-        status = "error"
-    elif not pulled:
-        status = "skipped"
-    elif "warning" in statuses:
-        status = "warning"
-    else:
-        status = "dry_run" if options.dry_run else "ok"
+    # The one status rule (runtime.derive_status): a step that failed, then a pull that brought nothing,
+    # then a dry run, then any step's warning.
+    status = derive_status(
+        failed=bool(exit_code),
+        skipped=None if pulled else "the state pull did not complete",
+        dry_run=options.dry_run,
+        findings=[s.name for s in steps if s.status == "warning"],
+    )
     failed = next((s.name for s in steps if s.exit_code or s.status not in OK_STATUSES), None)
     out_dir = ws.out / "cycle" / cycle_id
     for index, step in enumerate(steps, 1):
