@@ -58,7 +58,8 @@ RULES: dict[str, tuple[str, str]] = {
         (
             "ops/automation_runs.log is gone although jobs ran: restore it with "
             "`observability state pull` (the store keeps the log; local lines since the "
-            "last push are lost), see docs/runbook.md#corrupt-or-missing-files"
+            "last push are lost; `observability log rebuild` then fills them from heartbeats and "
+            "artefacts), see docs/runbook.md#corrupt-or-missing-files"
         ),
     ),
     "log_sequence_gap": (
