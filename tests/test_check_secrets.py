@@ -325,6 +325,7 @@ def test_online_without_an_answer_is_unverified_exit_1(tmp_path):
     result = _invoke(["alerts", "sync", "--check-secrets-online"], env, _workspace(tmp_path))
     assert result.exit_code == 1
     assert _verdict(result)["verdict"] == "unverified"
+    assert f"127.0.0.1:{port}" in _verdict(result)["reason"]  # which API did not answer
     assert CANARY not in result.stdout + result.stderr
 
 
