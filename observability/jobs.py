@@ -150,7 +150,13 @@ JOBS: tuple[Job, ...] = (
         workflow="verify",
         scheduled=True,
         reads_inputs=True,
-        needs=(Need("OBS_HEARTBEAT_PING_URL", "http_url"),),
+        needs=(
+            Need("OBS_HEARTBEAT_PING_URL", "http_url"),
+            # --sync-to re-reads the shared-storage copies: the URL, the .sig key and the S3 credentials
+            Need("OBS_SYNC_TO", "store_url", secret=False, option="sync_to"),
+            Need("OBS_WEBHOOK_SECRET", "signing_key"),
+            *_AWS,
+        ),
     ),
     Job(
         "alerts",

@@ -196,6 +196,17 @@ def line_fields(line: bytes) -> tuple[int | None, datetime | None]:
     return _fields(line)
 
 
+def lost_numbers(record: dict[str, Any]) -> set[int]:
+    """The sequence numbers a line says were lost with the live log (``diagnostics.log_lost.missing``,
+    ``"a-b"`` or ``"n"``, written by :func:`append` when the log had vanished); empty when it says none."""
+    lost = (record.get("diagnostics") or {}).get("log_lost")
+    text = str(lost.get("missing") or "") if isinstance(lost, dict) else ""
+    low, _, high = text.partition("-")
+    if not low.isdigit() or not (high or low).isdigit():
+        return set()
+    return set(range(int(low), int(high or low) + 1))
+
+
 def read_sequence(path: Path) -> int:
     """The value of the sequence file (0 when missing or unreadable)."""
     return _read_sequence(path)

@@ -367,6 +367,8 @@ def check(
 def probe_github_token(name: str, token: str, environ: Mapping[str, str], params: Mapping[str, Any]) -> tuple[str, str]:
     """Ask the GitHub API whether it accepts ``token`` for the repository, and check the scopes it
     reports (classic tokens only: installation and fine-grained tokens report none)."""
+    from urllib.parse import urlsplit
+
     from observability.errors import ConfigError
     from observability.github.rest import DEFAULT_API_URL, GitHubClient, GitHubError, repo_path
     from observability.outbound.retry import RetryPolicy
@@ -385,7 +387,9 @@ def probe_github_token(name: str, token: str, environ: Mapping[str, str], params
     try:
         response = client.request("GET", repo_path(repo, "issues"), params={"per_page": 1}, ok=(401, 403, 404))
     except GitHubError as exc:
-        return "unverified", f"the API did not answer ({'HTTP ' + str(exc.status) if exc.status else 'network'})"
+        host = urlsplit(api_url).netloc.rpartition("@")[2]  # never a credential a URL might carry
+        why = f"HTTP {exc.status}" if exc.status else "network"
+        return "unverified", f"the API at {host} (GITHUB_API_URL) did not answer ({why})"
     finally:
         client.close()
     if response.status == 401:

@@ -325,6 +325,7 @@ def test_online_without_an_answer_is_unverified_exit_1(tmp_path):
     result = _invoke(["alerts", "sync", "--check-secrets-online"], env, _workspace(tmp_path))
     assert result.exit_code == 1
     assert _verdict(result)["verdict"] == "unverified"
+    assert f"127.0.0.1:{port}" in _verdict(result)["reason"]  # which API did not answer
     assert CANARY not in result.stdout + result.stderr
 
 
@@ -341,3 +342,20 @@ def test_offline_never_calls_the_api(tmp_path):
         "secret": True,
         "verdict": "ok",
     }
+
+
+def test_verify_checks_what_its_storage_check_reads(tmp_path):
+    """`verify --sync-to` reads the target URL, the .sig key and the S3 keys: a bad one is caught before the night."""
+    ws = _workspace(tmp_path)
+    env = {"OBS_SYNC_TO": BAD["OBS_SYNC_TO"], "OBS_WEBHOOK_SECRET": BAD["OBS_WEBHOOK_SECRET"]}
+    result = _invoke(["verify", "--check-secrets"], {**env, "AWS_ACCESS_KEY_ID": GOOD["AWS_ACCESS_KEY_ID"]}, ws)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    verdicts = {s["name"]: s["verdict"] for s in json.loads(result.stdout)["secrets"]}
+    assert verdicts["OBS_SYNC_TO"] == "invalid"
+    assert verdicts["OBS_WEBHOOK_SECRET"] == "invalid"
+    assert verdicts["AWS_SECRET_ACCESS_KEY"] == "missing"  # half a key pair
+    given = _invoke(["verify", "--sync-to", "ftp://elsewhere", "--check-secrets"], {}, ws)
+    assert given.exit_code == 2
+    assert {s["name"]: s["verdict"] for s in json.loads(given.stdout)["secrets"]}["OBS_SYNC_TO"] == "invalid"
+    good = {k: GOOD[k] for k in ("OBS_SYNC_TO", "OBS_WEBHOOK_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    assert _invoke(["verify", "--check-secrets"], good, ws).exit_code == 0

@@ -156,3 +156,15 @@ def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):
     validator = Draft202012Validator(json.loads((ROOT / "schemas" / "latency_rollup_row.schema.json").read_text()))
     for row in rows:
         assert not list(validator.iter_errors(row.as_dict())), row
+
+
+def test_the_job_id_help_shows_the_form_jobs_use():
+    """`--job-id`'s help states the default form; it must be the one runtime.make_job_id writes."""
+    from datetime import UTC, datetime
+
+    from observability.runtime import make_job_id
+
+    made = make_job_id("latency", datetime(2026, 1, 8, 0, 7, tzinfo=UTC))
+    assert re.fullmatch(r"20260108T000700Z-latency-[0-9a-f]{8}", made)
+    help_text = " ".join(cli.commands["latency"].commands["sample"].get_help(click.Context(cli)).split())
+    assert "default YYYYMMDDThhmmssZ-<job>-<8 hex>" in help_text

@@ -162,6 +162,20 @@ def test_a_lost_log_is_rebuilt_from_the_evidence_alone(ws):
     assert not _log_findings(ws, "2026-01-08T00:32:00Z")
 
 
+def test_a_lost_log_is_rebuilt_after_another_run_wrote_a_new_one(ws):
+    """The usual order on call: verify (or any job) runs first, finds the log gone and starts a new one
+    whose first line says which numbers were lost; the rebuild fills those, not only the tail."""
+    ws.joinpath("ops", "automation_runs.log").unlink()
+    lost = [a for a in _log_findings(ws, "2026-01-08T00:30:00Z") if a["rule"] == "log_missing"]
+    assert lost, "verify reports the lost log"
+    run = _rebuild(ws, "2026-01-08T00:31:00Z")
+    after = [json.loads(line) for line in _lines(ws)]
+    assert [r["sequence"] for r in after] == list(range(1, len(after) + 1))
+    assert {r["job"] for r in after if r.get("rebuilt")} >= {"latency", "weekly", "dashboard", "verify"}
+    assert run.summary["runs_unplaced"] == 0
+    assert not _log_findings(ws, "2026-01-08T00:32:00Z")
+
+
 def test_a_whole_log_needs_nothing_and_a_second_rebuild_changes_nothing(ws):
     before = _lines(ws)
     run = _rebuild(ws, "2026-01-08T00:31:00Z")

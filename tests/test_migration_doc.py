@@ -132,3 +132,11 @@ def test_the_list_holds_everything_seeds_000_to_002_name():
     found = set(_SCRIPT.findall(text)) | set(_FLAG.findall(text))
     found |= {f for f in _FILE.findall(text) if not f.endswith("/")}
     assert _missing(found) == []
+
+
+def test_the_raw_store_columns_on_the_page_are_the_ones_written():
+    from observability.outputs import rawsamples
+
+    assert f"`{rawsamples.HEADER.strip()}`" in PAGE, (
+        "docs/migration.md shows other raw-store columns than rawsamples.HEADER"
+    )

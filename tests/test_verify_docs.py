@@ -39,3 +39,30 @@ def test_the_docs_cover_delays_drops_and_the_60_day_disable():
     for anchor in ('id="delays"', 'id="dropped"', 'id="inactivity"'):
         assert anchor in DOC
     assert "60 days" in DOC and "`OBS_HEARTBEAT_PING_URL`" in DOC
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_each_rule_links_a_runbook_page_that_explains_it():
+    """The issue of a verify alert links `runbook`: the page (and heading) must exist and name the rule."""
+    from datetime import UTC, datetime
+
+    from observability.verify.findings import Finding, to_alerts
+
+    for rule in RULES:
+        (alert,) = to_alerts([Finding(rule, "automation_log", "m")], now=datetime(2026, 1, 8, tzinfo=UTC))
+        page, _, anchor = alert["runbook"].partition("#")
+        text = (REPO / page).read_text(encoding="utf-8")
+        if anchor:
+            headings = [_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")]
+            assert anchor in headings, f"{rule}: {page} has no heading #{anchor}"
+        if rule != "job_not_found":
+            assert rule in text, f"{rule}: {page} does not name it"
+        if rule.startswith("sync_"):  # what to do is on the sync page, not in schedules.md's one-line row
+            assert "sync push --to URL" in text, rule
+            assert page == "docs/sync.md", f"{rule}: links {page}, whose row only points at docs/sync.md"
+    log_rules = [r for r in RULES if r in ("log_invalid_line", "log_sequence_gap", "log_segment_damaged")]
+    assert all("observability log rebuild" in RULES[r][1] for r in log_rules)

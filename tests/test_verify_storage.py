@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,12 @@ def test_nothing_synced_yet_is_a_note_not_an_alert(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     for sig in (ws / "ops" / "weekly_report_history").glob("*.sig"):
         sig.unlink()  # nothing delivered either
+    exported = _sync_alerts(_verify(ws, (tmp_path / "empty").as_uri(), {}))
+    # An export the target never got (a mistyped OBS_SYNC_TO, a sync that never ran) is not "nothing to store".
+    assert set(exported) == {"sync_out_of_date"}
+    assert "stored bundle is sequence none" in exported["sync_out_of_date"][0]["message"]
+    (ws / "ops" / "dashboard_export_heartbeat.json").unlink()
+    shutil.rmtree(ws / "out" / "dashboard")  # nothing exported
     run = _verify(ws, (tmp_path / "empty").as_uri(), {})
     assert _sync_alerts(run) == {} and "nothing synced yet" in run.stderr
 

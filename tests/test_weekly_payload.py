@@ -182,6 +182,9 @@ def test_missing_input_names_the_file(tmp_path, victim, code):
     assert run.summary["status"] == "error"
     assert run.summary["diagnostics"]["error_code"] == code
     assert victim in run.summary["diagnostics"]["error_message"]
+    if victim == "ops/signal_latency_rollup.csv":  # a logical file: say where it lives and what writes it
+        assert "ops/signal_latency_rollup/" in run.summary["diagnostics"]["error_message"]
+        assert "observability latency sample" in run.summary["diagnostics"]["error_message"]
     assert not list((ws / "out" / "weekly_report").glob("*Z-weekly.json"))  # never a half-filled payload
 
 

@@ -61,7 +61,7 @@ def job_options(func: Callable) -> Callable:
         help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.",
     )(wrapper)
     wrapper = click.option(
-        "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>, UTC)."
+        "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>-<8 hex>)."
     )(wrapper)
     return click.option(
         "--workspace",

@@ -150,6 +150,8 @@ def plan(ws: Workspace) -> Plan:
         missing = set(range(max(1, counter - len(runs) + 1), counter + 1))
     if numbers:
         missing |= set(range(numbers[0], numbers[-1] + 1)) - set(numbers)
+    for h in held:  # numbers lost with a vanished live log (not pruned): the first line after says which
+        missing |= runlog.lost_numbers(json.loads(h.data)) - set(numbers)
     for segment in damaged.values():
         missing |= set(range(segment.first_sequence, segment.last_sequence + 1)) - set(numbers)
     top = max([*numbers, *missing, 0])

@@ -5,7 +5,7 @@ the legacy ``ops/`` kept), and what our jobs can use is converted into their fil
 
 - raw samples (legacy ``ops/signal_latency.csv``: the script's ``timestamp_utc,latency_ms,status,
   detail,source`` or the notifier's ``signal_id,ts_emit,ts_ack,status,detail``) into the raw sample
-  store (``ops/signal_latency.csv``, ``timestamp_utc,source,latency_ms,status,detail``), one row per
+  store (``ops/signal_latency.csv``, ``rawsamples.HEADER``; ``ingest_latency_ms`` left empty), one row per
   sample not already stored;
 - rollups (legacy ``ops/signal_latency_rollup.csv``, one row per hour over all sources) into the day
   partitions ``ops/signal_latency_rollup/YYYY-MM-DD.csv`` under one source name, except the hours the

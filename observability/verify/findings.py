@@ -10,6 +10,24 @@ from observability import alertitem, clock
 
 OWNER = "observability-oncall"
 RUNBOOK = "docs/schedules.md"
+# The page a rule's issue links as its runbook, where it is not docs/schedules.md.
+RUNBOOKS: dict[str, str] = {
+    **dict.fromkeys(
+        ("log_invalid_line", "log_sequence_gap", "log_segment_damaged"),
+        "docs/automation-log.md#observability-log-rebuild",
+    ),
+    "secret_rotation_due": "docs/credentials.md",
+    **dict.fromkeys(
+        (
+            "sync_object_missing",
+            "sync_object_changed",
+            "sync_signature_mismatch",
+            "sync_out_of_date",
+            "sync_unreachable",
+        ),
+        "docs/sync.md#nightly-check",
+    ),
+}
 
 # rule -> (severity, next action for the person on call)
 RULES: dict[str, tuple[str, str]] = {
@@ -31,7 +49,8 @@ RULES: dict[str, tuple[str, str]] = {
         "warning",
         (
             "Read the named lines of ops/automation_runs.log; a torn last line is "
-            "dropped by the next append, anything else was written by hand or corrupted"
+            "dropped by the next append, anything else was written by hand or corrupted: "
+            "`observability log rebuild` moves them aside and rebuilds the runs they held"
         ),
     ),
     "log_missing": (
@@ -39,14 +58,16 @@ RULES: dict[str, tuple[str, str]] = {
         (
             "ops/automation_runs.log is gone although jobs ran: restore it with "
             "`observability state pull` (the store keeps the log; local lines since the "
-            "last push are lost), see docs/runbook.md#corrupt-or-missing-files"
+            "last push are lost; `observability log rebuild` then fills them from heartbeats and "
+            "artefacts), see docs/runbook.md#corrupt-or-missing-files"
         ),
     ),
     "log_sequence_gap": (
         "warning",
         (
             "Lines of ops/automation_runs.log were lost (state push/pull or a restore); "
-            "compare with the workflow runs of that period"
+            "compare with the workflow runs of that period, then `observability log rebuild` "
+            "fills the gap from heartbeats and artefacts"
         ),
     ),
     "log_sequence_duplicate": (
@@ -57,7 +78,8 @@ RULES: dict[str, tuple[str, str]] = {
         "warning",
         (
             "A rotated segment under ops/automation_runs/ cannot be read: restore "
-            "the named file from the state store (the previous generation holds it)"
+            "the named file from the state store (the previous generation holds it), or "
+            "`observability log rebuild` moves it aside and rebuilds its range"
         ),
     ),
     "artefact_missing": (
@@ -176,7 +198,7 @@ def to_alerts(findings: list[Finding], *, now: datetime) -> list[dict[str, Any]]
                 message=message,
                 owner=OWNER,
                 next_action=next_action,
-                runbook=RUNBOOK,
+                runbook=RUNBOOKS.get(rule, RUNBOOK),
                 evidence={
                     "items": [
                         {"message": f.message, **({"at": clock.iso(f.at)} if f.at else {}), **f.evidence}

@@ -128,13 +128,13 @@ def scan(workspace: Workspace, since: datetime | None = None) -> LogScan:
     end = max(filter(None, (result.last_sequence, every[-1].last_sequence if every else None)), default=None)
     for record in result.records:
         lost = (record.get("diagnostics") or {}).get("log_lost")
-        if isinstance(lost, dict):
+        if isinstance(lost, dict) and not (runlog.lost_numbers(record) and runlog.lost_numbers(record) <= set(seen)):
             result.findings.append(
                 Finding(
                     "log_missing",
                     SOURCE,
                     f"{shown} was missing when {record.get('job_id')} ran (line {record.get('sequence')}): "
-                    f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`)",
+                    f"line(s) {lost.get('missing')} were lost with it (restore them with `observability state pull`, else `observability log rebuild`)",
                     evidence={
                         "path": shown,
                         "missing": [str(lost.get("missing"))],
@@ -219,7 +219,7 @@ def _missing_log(workspace: Workspace, counter: int | None, every: list[runlog.S
         "log_missing",
         SOURCE,
         f"{shown} {state} but {'; '.join(evidence)}: the automation log was deleted or lost "
-        "(restore it with `observability state pull`)",
+        "(restore it with `observability state pull`, else `observability log rebuild`)",
         evidence={"path": shown, "sequence": counter, "heartbeats": beats},
     )
 

@@ -167,7 +167,10 @@ def _check(ws: Workspace, reader: _Reader, result: StorageCheck, opts: StorageCh
                 result, "sync_object_missing", synced.INDEX_KEY, "missing, although there is something to list", now
             )
         else:
-            result.notes.append(f"{result.target}: nothing synced yet (no {synced.INDEX_KEY})")
+            before = len(result.findings)
+            _dashboard_up_to_date(ws, result, None, now)  # an export the target never got (a wrong URL?)
+            if len(result.findings) == before:
+                result.notes.append(f"{result.target}: nothing synced yet (no {synced.INDEX_KEY})")
         return
     try:
         index = fsio.parse_json(raw)

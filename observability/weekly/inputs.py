@@ -20,7 +20,12 @@ from observability.clock import parse_iso
 from observability.digest import sha256_hex
 from observability.errors import InputError, MissingInputError
 from observability.outputs import alertinbox
-from observability.outputs.rollups import RollupRow, parse_parts as parse_rollup_parts, read_parts as read_rollup_parts
+from observability.outputs.rollups import (
+    RollupRow,
+    parse_parts as parse_rollup_parts,
+    partition_dir,
+    read_parts as read_rollup_parts,
+)
 from observability.upstream import runs as upstream_runs
 from observability.upstream.values import BadValue, skip_warning
 from observability.workspace import Workspace
@@ -101,7 +106,12 @@ class Reader:
         try:
             return read_rollup_parts(path)
         except FileNotFoundError:
-            raise MissingInputError(f"{display}: {what} not found", input=display) from None
+            days = self.workspace.rel(partition_dir(path))
+            raise MissingInputError(
+                f"{display}: {what} not found (no day files under {days}/): `observability latency sample` "
+                "writes them; run it first",
+                input=display,
+            ) from None
         except IsADirectoryError:
             raise InputError(f"{display}: {what} is a directory, expected a file", input=display) from None
         except InputError as exc:
