@@ -106,7 +106,10 @@ JOBS: tuple[Job, ...] = (
     Job(
         "weekly",
         "weekly",
-        (Command(("weekly", "report"), "weekly", True, "--dry-run-webhook"), Command(("weekly", "replay"))),
+        (
+            Command(("weekly", "report"), "weekly", True, "--dry-run-webhook"),
+            Command(("weekly", "replay"), dry_run=True),
+        ),
         "docs/weekly.md",
         ("weekly_config", "observability_weekly_report"),
         workflow="weekly",

@@ -226,7 +226,23 @@ def test_replay_without_url_is_exit_2(ws):
     run = weekly(ws, "replay", "--week-start", WEEK)
     assert run.exit_code == 2, run
     message = run.summary["diagnostics"]["error_message"]
-    assert "is not set" in message and "--dry-run-webhook" not in message  # replay has no such flag (issue 10, 18)
+    assert "is not set" in message and "--dry-run-webhook" not in message and "--dry-run" in message
+
+
+def test_a_dry_replay_names_what_it_would_send_and_sends_and_changes_nothing(ws):
+    with receiver([503]) as rec:
+        report(ws, rec, "--max-retries", "1")
+    original = rec.requests[0]
+    before = {p: p.read_bytes() for p in (ws / "ops").rglob("*") if p.is_file() and "automation_runs" not in p.name}
+    run = weekly(ws, "replay", "--week-start", WEEK, "--dry-run", now="2026-01-08T09:00:00Z")  # no URL, no secret
+    assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
+    assert run.summary["webhook_id"] == original.headers["webhook-id"]
+    assert run.summary["payload_size_bytes"] == len(original.body) and run.summary["attempts"] == 0
+    assert "nothing was sent" in run.stderr
+    after = {p: p.read_bytes() for p in (ws / "ops").rglob("*") if p.is_file() and "automation_runs" not in p.name}
+    assert after == before  # the pending copy and the heartbeat naming the week stay as they were
+    missing = weekly(ws, "replay", "--week-start", "2025-12-29", "--dry-run")
+    assert missing.exit_code == 1 and missing.summary["diagnostics"]["error_code"] == "missing_input"
 
 
 # -- the library: waits, jitter, Retry-After, per-attempt timestamps -------------------------------

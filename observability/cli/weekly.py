@@ -153,6 +153,7 @@ def report(
     help="Week whose stored payload to re-deliver (pending copy first, else the delivered one).",
 )
 @_delivery_options
+@dry_run_option("Send nothing: show which stored payload would be re-delivered with which webhook-id (status dry_run).")
 @check_secrets_option("weekly")
 @job_options
 def replay(
@@ -164,6 +165,7 @@ def replay(
     request_timeout,
     out_dir,
     config_path,
+    dry_run,
     job,
 ) -> None:
     """Re-deliver the stored bytes of one week, freshly signed, with the same webhook-id.
@@ -186,9 +188,7 @@ def replay(
         request_timeout=request_timeout,
         out_dir=out_dir,
         week_start=week_start,
+        dry_run_webhook=dry_run,
     )
-    run_and_exit(
-        "weekly",
-        lambda ctx: run_replay(ctx, options),
-        job,
-    )
+    # A dry replay sends nothing and leaves the heartbeat (the week it may name as pending) as it is.
+    run_and_exit("weekly", lambda ctx: run_replay(ctx, options), job, dry_run=dry_run, heartbeat=not dry_run)

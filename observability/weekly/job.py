@@ -74,13 +74,11 @@ def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
     return week
 
 
-def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
-    """URL and keys from the environment; a missing one is a configuration error (exit 2).
-
-    ``dry_run_hint``: the command has --dry-run to suggest (replay has not)."""
+def _target(opts: WeeklyOptions) -> _Target:
+    """URL and keys from the environment; a missing one is a configuration error (exit 2)."""
     url = secrets.from_env(opts.webhook_url_env)
     secret = secrets.from_env(opts.webhook_secret_env)
-    or_dry_run = " or pass --dry-run to write the payload without sending it" if dry_run_hint else ""
+    or_dry_run = " or pass --dry-run to send nothing"
     if url is None:
         raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret){or_dry_run}")
     if not url.value.strip().lower().startswith(("http://", "https://")):
@@ -89,7 +87,7 @@ def _target(opts: WeeklyOptions, *, dry_run_hint: bool = True) -> _Target:
     if secret is None:
         raise ConfigError(
             f"{opts.webhook_secret_env} is not set: the payload must be signed; set the webhook "
-            f"secret{' or pass --dry-run' if dry_run_hint else ''}"
+            "secret or pass --dry-run"
         )
     return _Target(url.value.strip(), signing.keys_from(secret))
 
@@ -657,6 +655,32 @@ def _conclude(
     )
 
 
+def _replay_dry_run(ctx: JobContext, history: History, opts: WeeklyOptions) -> JobResult:
+    """What a replay would send (the stored bytes, their webhook-id and the variable naming the URL),
+    sending nothing and changing nothing; the webhook URL and secret need not be set."""
+    assert opts.week_start is not None
+    path, body, doc = history.stored(opts.week_start, ctx.workspace.rel)
+    checksum = doc[payload_mod.CHECKSUM_FIELD]
+    message_id = webhook_id(opts.week_start, checksum)
+    ctx.note(
+        f"dry run: would re-deliver {ctx.workspace.rel(path)} ({len(body)} bytes) to the URL in "
+        f"{opts.webhook_url_env} with webhook-id {message_id}; nothing was sent"
+    )
+    return JobResult(
+        dry_run=True,
+        figures={
+            "week_start": opts.week_start,
+            "replayed_from": ctx.workspace.rel(path),
+            "payload_checksum_sha256": checksum,
+            "payload_size_bytes": len(body),
+            "webhook_id": message_id,
+            "attempts": 0,
+        },
+        diagnostics={"mode": "replay", "replayed_from": ctx.workspace.rel(path)},
+        outputs={"week-start": opts.week_start, "payload-checksum": checksum},
+    )
+
+
 def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     """Re-deliver the stored bytes of one week: freshly signed per attempt, the same webhook-id."""
     ws = ctx.workspace
@@ -664,8 +688,10 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
         raise ConfigError("--week-start is required: which week's stored payload to re-deliver")
     ws.output_dir(opts.out_dir, "--out-dir")
     cfg = _load_config(ctx, opts)
-    target = _target(opts, dry_run_hint=False)
     history = History(ws.path(opts.out_dir))
+    if opts.dry_run_webhook:
+        return _replay_dry_run(ctx, history, opts)
+    target = _target(opts)
     _complete_records(ctx, history, target.keys)
     path, body, doc = history.stored(opts.week_start, ws.rel)
     ctx.note(f"replaying {ws.rel(path)} ({len(body)} bytes, checksum {doc[payload_mod.CHECKSUM_FIELD][:12]}…)")
