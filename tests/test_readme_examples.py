@@ -79,7 +79,8 @@ def test_the_weekly_examples_run(tmp_path):
     [report] = named(["weekly", "report"])
     run = run_cli(report, env={"OBS_WORKSPACE": str(ws)})
     assert run.exit_code == 0 and run.summary["status"] == "dry_run", run
-    [replay] = named(["weekly", "replay"])
+    dry, replay = named(["weekly", "replay"])
+    assert "--dry-run" in dry and "--dry-run" not in replay
     with receiver([503, 200]) as rec:
         env = {"OBS_WORKSPACE": str(ws), **delivery_env(rec)}
         week = report[report.index("--week-start") + 1]
@@ -87,5 +88,7 @@ def test_the_weekly_examples_run(tmp_path):
             ["weekly", "report", "--week-start", week, "--max-retries", "1"], now="2026-01-12T00:07:00Z", env=env
         )
         assert failed.exit_code == 1, failed
+        shown = run_cli(dry, now="2026-01-12T00:07:00Z", env={"OBS_WORKSPACE": str(ws)})
+        assert shown.exit_code == 0 and shown.summary["status"] == "dry_run" and len(rec.requests) == 1, shown
         replayed = run_cli(replay + ["--retry-wait-seconds", "0"], now="2026-01-12T00:07:00Z", env=env)
     assert replayed.exit_code == 0 and replayed.summary["status"] == "ok", replayed
