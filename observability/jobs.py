@@ -226,7 +226,7 @@ JOBS: tuple[Job, ...] = (
         (Command(("workflow", "run"), "workflow", True),),
         "docs/getting-started.md",
         ("automation_config",),
-        workflow="chain",
+        workflow="workflow",
         outward=True,
     ),
     Job(

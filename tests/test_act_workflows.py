@@ -407,7 +407,7 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
             generations = sorted((tmp_path / "store" / "manifests").glob("*"))
             chain = adopter.run(
                 repo,
-                "chain.yml",
+                "workflow.yml",
                 fake,
                 at=f"{MONDAY}T00:55:00Z",
                 store=store,

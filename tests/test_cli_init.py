@@ -35,7 +35,7 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
     result = _init(target)
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (target / ".github" / "workflows").glob("*.yml"))
-    assert workflows == ["chain.yml", "dashboard.yml", "latency.yml", "verify.yml", "weekly.yml"]
+    assert workflows == ["dashboard.yml", "latency.yml", "verify.yml", "weekly.yml", "workflow.yml"]
     for path in (target / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
         assert "./" not in text.replace("../", "")  # nothing local: the repository holds only configs

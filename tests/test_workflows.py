@@ -6,6 +6,7 @@ callers ``observability init`` writes into an automation repository (``ops-templ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,9 @@ def test_one_runner_job_per_run_and_one_process_for_the_whole_cycle():
     assert "sync push" in with_["after"] and "vars.OBS_SYNC_TO != ''" in with_["after"]
     assert with_["report-failure"] == "${{ !inputs.dry-run && inputs.job || '' }}"
     assert with_["no-push"] == "${{ env.OBS_GIT_STORE }}", "a git-branch store is pushed by its own job"
-    assert "inputs.job == 'chain' && 'all'" in with_["for"], "each job pulls only its own state"
+    assert "(inputs.job == 'workflow' || inputs.job == 'chain') && 'all'" in with_["for"], (
+        "each job pulls only its own state"
+    )
     assert cycle["if"] == "${{ !inputs.alert-drill }}"
     uses = [s.get("uses", "") for s in steps]
     for single in ("state-pull", "state-push", "alerts-sync", "alerts-report-failure", "inputs-pull"):
@@ -143,3 +146,15 @@ def test_alert_drills_exist_for_latency_and_ci():
     assert any(s["name"] == "Alert drill" for s in ci["jobs"]["tests"]["steps"])
     assert "alerts-report-failure" in str(ci["jobs"]["report"]["steps"])
     assert "!cancelled()" in ci["jobs"]["report"]["if"] and "default_branch" in ci["jobs"]["report"]["if"]
+
+
+def test_run_yml_still_takes_chain_as_the_workflow_jobs_former_name():
+    """Callers written by an older `init` pass job: chain; run.yml treats it as job: workflow."""
+    run = (ROOT / ".github" / "workflows" / "run.yml").read_text()
+    for line in run.splitlines():
+        if "'workflow'" in line or '"workflow"' in line:
+            assert "'chain'" in line or '"chain"' in line, line
+    for mapping in (t for t in run.splitlines() if "fromJSON('{" in t and '"workflow":' in t):
+        table = mapping.split("fromJSON('", 1)[1].split("')", 1)[0]
+        values = json.loads(table)
+        assert values["chain"] == values["workflow"], mapping

@@ -7,7 +7,9 @@ import click
 from observability import jobs
 from observability.cli.options import check_secrets_option, job_options, run_and_exit
 
-CHAIN = jobs.job("workflow").workflow  # the chain workflow runs every step: it reads every input
+# `workflow run` runs every step, so it reads every input; `chain` is that workflow's former name
+# (callers made by an older `init` still pass it).
+EVERY_INPUT = (jobs.job("workflow").name, "chain", "all")
 
 
 @click.group()
@@ -28,9 +30,9 @@ def inputs() -> None:
 @click.option(
     "--for",
     "for_job",
-    type=click.Choice([*jobs.input_readers(), CHAIN, "all"]),
+    type=click.Choice([*jobs.input_readers(), *EVERY_INPUT]),
     default=None,
-    help="Pull only the inputs this job reads (each input's `jobs`; chain and all: every input).",
+    help="Pull only the inputs this job reads (each input's `jobs`; workflow, chain and all: every input).",
 )
 @click.option(
     "--dry-run",
@@ -56,7 +58,7 @@ def pull(config, only, for_job, dry_run, job) -> None:
     from observability.inputs.job import PullOptions, pull as run_pull
 
     options = PullOptions(
-        config=config, only=tuple(only), dry_run=dry_run, for_job=None if for_job in (CHAIN, "all") else for_job
+        config=config, only=tuple(only), dry_run=dry_run, for_job=None if for_job in EVERY_INPUT else for_job
     )
     # No heartbeat: every workflow pulls, so a shared heartbeat file in ops/ would make their state
     # pushes conflict; the automation log records every pull.
