@@ -1,15 +1,17 @@
 """Hostile input against the issue-16 surfaces (an adversarial review): credentials in a --sync-to URL
-whose secret holds a "/". Real subprocesses.
+whose secret holds a "/", index.json keys that climb out of a file:// target. Real subprocesses; real
+file targets.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
 import pytest
 
-from _support_sync import NOW, make_workspace
+from _support_sync import NOW, make_workspace, sync
 from observability.storage import display_url, locate
 from observability.storage.errors import StoreUrlError
 from tests._support_robust import clean_env, run_cli
@@ -59,3 +61,42 @@ def test_a_secret_with_a_slash_in_a_sync_to_url_is_refused_and_never_shown(tmp_p
 )
 def test_a_path_with_a_colon_and_an_at_sign_is_still_a_path(url):
     assert locate(url, option="--sync-to").display == url
+
+
+# -- index.json keys that leave a file:// target -------------------------------------------------------
+def test_an_index_key_climbing_out_of_the_target_is_never_read(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    target = tmp_path / "share" / "target"
+    target.parent.mkdir()
+    pushed = sync(ws, "--to", target.as_uri())
+    assert pushed.exit_code == 0, pushed
+    outside = tmp_path / "share" / "private.key"
+    outside.write_bytes(b"-----BEGIN PRIVATE KEY----- not for the storage check\n")
+    index = json.loads((target / "index.json").read_text())
+    week = index["weekly"][0]
+    week["files"].append({"key": f"weekly/{week['date']}/../../../private.key", "sha256": "0" * 64, "size": 1})
+    (target / "index.json").write_text(json.dumps(index))
+    done = run_cli(["verify", "--workspace", str(ws), "--sync-to", target.as_uri()], env=clean_env(OBS_NOW=NOW))
+    assert done.returncode in (0, 1), done.stderr
+    storage = json.loads(done.stdout)["checks"]["storage"]
+    found = __import__("hashlib").sha256(outside.read_bytes()).hexdigest()
+    assert found not in done.stdout and found[:12] not in done.stdout, "a file outside the target was read"
+    for path in (ws / "ops").rglob("*"):
+        if path.is_file():
+            assert found[:12].encode() not in path.read_bytes(), path
+    assert storage["findings"] >= 1 and "index.json" in done.stderr, done.stderr
+
+
+def test_a_file_bucket_refuses_keys_that_leave_its_root(tmp_path):
+    from observability.storage.errors import StorageError
+    from observability.storage.file import FileBucket
+
+    (tmp_path / "secret").write_text("x")
+    bucket = FileBucket(tmp_path / "root", "file:///root")
+    (tmp_path / "root").mkdir()
+    for key in ("../secret", "a/../../secret", "/etc/passwd", "a/./../../secret"):
+        with pytest.raises(StorageError):
+            bucket.get(key)
+        with pytest.raises(StorageError):
+            bucket.put(key, b"y")
+    assert (tmp_path / "secret").read_text() == "x"

@@ -29,6 +29,9 @@ class FileBucket:
         self.require_parent = require_parent
 
     def _path(self, key: str) -> Path:
+        """The file of ``key``; a key that would leave the root (an index naming ``../x``) is refused."""
+        if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
+            raise StorageError(f"{self.display}: key {key[:200]!r} leaves the store (a . or .. segment, or absolute)")
         return self.root / key
 
     def _fail(self, action: str, key: str, exc: OSError) -> StorageError:
