@@ -1,12 +1,14 @@
 """Hostile input against the issue-16 surfaces (an adversarial review): credentials in a --sync-to URL
-whose secret holds a "/", index.json keys that climb out of a file:// target. Real subprocesses; real
-file targets.
+whose secret holds a "/", index.json keys that climb out of a file:// target, legacy trees whose
+symlinks lead out of LEGACY_DIR or that hold a FIFO. Real subprocesses; real file targets.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,51 @@ def test_a_file_bucket_refuses_keys_that_leave_its_root(tmp_path):
         with pytest.raises(StorageError):
             bucket.put(key, b"y")
     assert (tmp_path / "secret").read_text() == "x"
+
+
+# -- legacy trees with symlinks ------------------------------------------------------------------------
+def _legacy_with_link(tmp_path: Path, target: Path, rel: str) -> Path:
+    legacy = tmp_path / "legacy" / "ops"
+    legacy.mkdir(parents=True)
+    (legacy / "signal_latency.csv").write_text(
+        "timestamp_utc,latency_ms,status,detail,source\n2026-01-07T10:05:00Z,1200.0,success,,router\n"
+    )
+    link = legacy / rel
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return legacy.parent
+
+
+@pytest.mark.parametrize("rel", ["state_archive/creds.json", "weekly_report_history/2026-01-05.sig", "notes.txt"])
+def test_a_legacy_symlink_leading_out_of_the_tree_refuses_the_import(tmp_path, canary, rel):
+    outside = tmp_path / "home" / ".aws" / "credentials"
+    outside.parent.mkdir(parents=True)
+    outside.write_text(f'{{"aws_secret_access_key": "{canary}"}}\n')
+    legacy = _legacy_with_link(tmp_path, outside, rel)
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    before = sorted(p.relative_to(ws).as_posix() for p in ws.rglob("*"))
+    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    assert done.returncode != 0, done.stdout
+    assert rel in done.stderr and "outside" in done.stderr, done.stderr
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), f"canary copied to {path.relative_to(ws)}"
+    after = {p.relative_to(ws).as_posix() for p in ws.rglob("*")}
+    assert not {
+        p for p in after - set(before) if p.startswith("ops/") and not p.endswith((".lock", ".log", "sequence"))
+    }
+
+
+def test_a_legacy_symlink_inside_the_tree_and_a_fifo_are_handled(tmp_path):
+    legacy = _legacy_with_link(tmp_path, Path("../signal_latency.csv"), "state_archive/alias.csv")
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert (ws / "ops" / "state_archive" / "alias.csv").read_bytes() == (
+        legacy / "ops" / "signal_latency.csv"
+    ).read_bytes()
+    os.mkfifo(legacy / "ops" / "state_archive" / "pipe")
+    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws, timeout=30)
+    assert done.returncode != 0 and "pipe" in done.stderr and "not a regular file" in done.stderr, done.stderr

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -93,13 +94,40 @@ def legacy_ops_dir(given: Path) -> Path:
 
 
 def _files(top: Path) -> list[Path]:
+    """Every regular file under ``top``; a symlink may point only inside it (one leading out would copy
+    a file from elsewhere, a credentials file say, into the committed ops/ tree), and a FIFO or device
+    refuses the import (reading one would block or never end)."""
     found = []
+    inside = top.resolve()
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
+        for name in dirnames:
+            _inside(Path(dirpath) / name, inside)  # a linked directory inside is walked where it really is
         for name in sorted(filenames):
-            if not name.endswith(SKIPPED_SUFFIXES):
-                found.append(Path(dirpath) / name)
+            path = Path(dirpath) / name
+            if name.endswith(SKIPPED_SUFFIXES):
+                continue
+            _inside(path, inside)
+            if not stat.S_ISREG(_stat(path).st_mode):
+                raise InputError(f"{path.as_posix()}: not a regular file (a FIFO, socket or device)", input=str(path))
+            found.append(path)
     return found
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except OSError as exc:
+        raise InputError(f"{path.as_posix()}: cannot read ({exc.strerror or exc})", input=str(path)) from None
+
+
+def _inside(path: Path, inside: Path) -> None:
+    if path.is_symlink() and not path.resolve().is_relative_to(inside):
+        raise InputError(
+            f"{path.as_posix()}: a symlink leading outside the legacy tree (to {path.resolve().as_posix()}); "
+            "copy the file into the tree if it belongs to it",
+            input=str(path),
+        )
 
 
 def _read(path: Path, shown: str) -> bytes:
