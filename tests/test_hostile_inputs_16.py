@@ -150,3 +150,74 @@ def test_a_legacy_symlink_inside_the_tree_and_a_fifo_are_handled(tmp_path):
     os.mkfifo(legacy / "ops" / "state_archive" / "pipe")
     done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws, timeout=30)
     assert done.returncode != 0 and "pipe" in done.stderr and "not a regular file" in done.stderr, done.stderr
+
+
+# -- migrate interrupted between its writes ------------------------------------------------------------
+def _big_legacy(tmp_path: Path, rows: int, archived: int = 0) -> Path:
+    """A legacy tree: ``rows`` raw samples, one rollup row, ``archived`` state snapshots (each one write)."""
+    legacy = tmp_path / "legacy" / "ops"
+    legacy.mkdir(parents=True)
+    for i in range(archived):
+        (legacy / "state_archive" / f"{i:04d}").mkdir(parents=True)
+        (legacy / "state_archive" / f"{i:04d}" / "latency_state.json").write_text(f'{{"n": {i}}}\n')
+    body = ["timestamp_utc,latency_ms,status,detail,source\n"]
+    body += [
+        f"2026-01-0{1 + i // 86400}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,{i % 5000}.0,success,,r\n"
+        for i in range(rows)
+    ]
+    (legacy / "signal_latency.csv").write_text("".join(body))
+    (legacy / "signal_latency_rollup.csv").write_text(
+        "hour_utc,window_end_utc,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak\n"
+        "2025-12-30T09:00:00Z,2025-12-30T10:00:00Z,4,0,0.0,100.0,200.0,250.0,260.0,False,0\n"
+    )
+    return legacy.parent
+
+
+def _migrated(ws: Path) -> tuple[bytes, list[bytes]]:
+    raw = ws / "ops" / "signal_latency.csv"
+    rollup_dir = ws / "ops" / "signal_latency_rollup"
+    return (raw.read_bytes() if raw.exists() else b""), sorted(p.read_bytes() for p in rollup_dir.glob("*.csv"))
+
+
+def test_an_import_that_failed_after_keeping_the_legacy_files_still_converts_them_on_the_rerun(tmp_path):
+    legacy = _big_legacy(tmp_path, 50)
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    (ws / "ops" / "signal_latency.csv").unlink(missing_ok=True)
+    (ws / "ops" / "signal_latency.csv").mkdir()  # the raw store's write fails after the kept copies
+    env = clean_env(OBS_NOW="2026-01-08T00:07:00Z")
+    assert run_cli(["migrate", str(legacy)], env=env, cwd=ws).returncode != 0
+    (ws / "ops" / "signal_latency.csv").rmdir()
+    done = run_cli(["migrate", str(legacy)], env=env, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    raw, rollups = _migrated(ws)
+    assert raw.count(b"\n") == 51 and rollups, "legacy samples or rollups lost on the rerun"
+
+
+def test_a_migrate_killed_at_any_point_completes_on_the_rerun_without_loss_or_duplication(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from tests._support_robust import cli_cmd, unmeasured
+
+    legacy = _big_legacy(tmp_path, 10000, archived=250)
+    env = unmeasured(clean_env(OBS_NOW="2026-01-08T00:07:00Z"))
+    clean = tmp_path / "clean"
+    shutil.copytree(ROOT / "ops-template", clean)
+    started = time.monotonic()
+    assert run_cli(["migrate", str(legacy)], env=env, cwd=clean).returncode == 0
+    full = time.monotonic() - started
+    expected = _migrated(clean)
+    rng = random.Random(16)
+    for attempt in range(4):
+        ws = tmp_path / f"ws{attempt}"
+        shutil.copytree(ROOT / "ops-template", ws)
+        proc = subprocess.Popen(cli_cmd("migrate", str(legacy)), env=env, cwd=ws)
+        time.sleep(rng.uniform(0.5, 1.0) * full)  # the writes take the second half
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        done = run_cli(["migrate", str(legacy)], env=env, cwd=ws)
+        assert done.returncode == 0, done.stderr
+        assert _migrated(ws) == expected, f"kill {attempt}: the rerun lost or duplicated rows"

@@ -15,7 +15,8 @@ the legacy ``ops/`` kept), and what our jobs can use is converted into their fil
 
 Every file is checked before anything is written: a bad row or document refuses the whole import,
 naming the file and the line. A file already imported (its kept copy under ops/legacy/ has the same
-bytes) is not converted again, so a second run changes nothing.
+bytes) is not converted again, so a second run changes nothing; the kept copies are written last, so
+an import killed part-way is finished by the next.
 """
 
 from __future__ import annotations
@@ -338,9 +339,14 @@ def _rollups(ws: Workspace, result: Plan, path: Path, shown: str, source: str, r
 
 
 def apply(ws: Workspace, result: Plan) -> list[str]:
-    """Write the plan: the kept copies first, then the converted and copied files (each atomically)."""
+    """Write the plan: the converted and copied files, then the kept copies (each atomically).
+
+    A kept copy with the legacy bytes is what makes a rerun skip a file, so it is written last: an
+    import killed or failing part-way leaves some files unkept, and the rerun converts them again
+    (their rows already stored are not added twice).
+    """
     written = []
-    order = {"keep": 0, "copy": 1, "rollups": 2, "raw_samples": 3}
+    order = {"copy": 0, "rollups": 1, "raw_samples": 2, "keep": 3}
     # A weekly payload's .sig before its .json: the .json is the commit point of a delivered week.
     for action in sorted(result.writes(), key=lambda a: (order[a.kind], not a.target.endswith(".sig"), a.target)):
         fsio.atomic_write_bytes(ws.path(action.target), action.data or b"")
