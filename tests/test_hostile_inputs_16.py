@@ -221,3 +221,19 @@ def test_a_migrate_killed_at_any_point_completes_on_the_rerun_without_loss_or_du
         done = run_cli(["migrate", str(legacy)], env=env, cwd=ws)
         assert done.returncode == 0, done.stderr
         assert _migrated(ws) == expected, f"kill {attempt}: the rerun lost or duplicated rows"
+
+
+# -- the credentials register ----------------------------------------------------------------------------
+@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-01"])
+def test_a_rotation_date_that_is_no_day_is_a_config_error_naming_file_and_line(tmp_path, day):
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    register = ws / "configs" / "observability" / "credentials.yaml"
+    register.write_text(
+        "remind_every_days: 30\nsecrets:\n  OBS_WEBHOOK_SECRET:\n    owner: platform\n    rotate_every_days: 90\n"
+        f"    rotate_by: {{production: {day}}}\n"
+    )
+    done = run_cli(["verify"], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    assert done.returncode == 2, done.stderr[-600:]
+    assert "Traceback" not in done.stderr
+    assert "configs/observability/credentials.yaml:6:" in done.stderr and day in done.stderr, done.stderr[-600:]
