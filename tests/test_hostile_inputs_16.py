@@ -237,3 +237,55 @@ def test_a_rotation_date_that_is_no_day_is_a_config_error_naming_file_and_line(t
     assert done.returncode == 2, done.stderr[-600:]
     assert "Traceback" not in done.stderr
     assert "configs/observability/credentials.yaml:6:" in done.stderr and day in done.stderr, done.stderr[-600:]
+
+
+# -- log rebuild against a huge sequence number ---------------------------------------------------------------
+def _worked_log(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    for args, now in (
+        (["latency", "sample", "--input", "sample/signal_notifier.csv"], "2026-01-08T00:07:00Z"),
+        (["verify"], "2026-01-08T00:10:00Z"),
+    ):
+        assert run_cli(args, env=clean_env(OBS_NOW=now), cwd=ws).returncode == 0
+    return ws
+
+
+@pytest.mark.parametrize("where", ["sequence_file", "line"])
+def test_a_huge_sequence_number_is_refused_by_log_rebuild_not_turned_into_placeholders(tmp_path, where):
+    import resource
+    import subprocess
+
+    from tests._support_robust import cli_cmd
+
+    ws = _worked_log(tmp_path)
+    log = ws / "ops" / "automation_runs.log"
+    before = log.read_bytes()
+    if where == "sequence_file":
+        (ws / "ops" / "automation_runs.sequence").write_text("5000000000\n")
+        shown = "ops/automation_runs.sequence"
+    else:
+        last = json.loads(before.splitlines()[-1])
+        last.update(sequence=10**12, job_id=last["job_id"][:-8] + "deadbeef")
+        log.write_bytes(before + json.dumps(last, sort_keys=True).encode() + b"\n")
+        before = log.read_bytes()
+        shown = "sequence 1000000000000"
+
+    def limit() -> None:  # a runaway rebuild fails fast instead of taking the machine's memory
+        resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+    done = subprocess.run(
+        cli_cmd("log", "rebuild"),
+        env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"),
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limit,
+    )
+    assert done.returncode == 1, done.stderr[-600:]
+    assert "MemoryError" not in done.stderr and shown in done.stderr and "100000" in done.stderr, done.stderr[-600:]
+    after = log.read_bytes()  # only the refused run's own line added
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1
+    assert json.loads(after.splitlines()[-1])["job"] == "log"
+    assert not (ws / "ops" / "log_rebuild").exists()
