@@ -289,3 +289,17 @@ def test_a_huge_sequence_number_is_refused_by_log_rebuild_not_turned_into_placeh
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1
     assert json.loads(after.splitlines()[-1])["job"] == "log"
     assert not (ws / "ops" / "log_rebuild").exists()
+
+
+# -- a key that is a directory on a file:// target ------------------------------------------------------------
+def test_a_key_that_is_a_directory_is_not_retried_as_an_outage(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    target = tmp_path / "target"
+    (target / "index.json").mkdir(parents=True)
+    done = run_cli(
+        ["verify", "--workspace", str(ws), "--sync-to", target.as_uri()],
+        env=clean_env(OBS_NOW=NOW),
+    )
+    storage = json.loads(done.stdout)["checks"]["storage"]
+    assert storage["attempts"] == 1 and storage["findings"] == 1, storage
+    assert "index.json" in done.stderr and "Is a directory" in done.stderr, done.stderr[-500:]

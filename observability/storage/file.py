@@ -19,6 +19,8 @@ from observability.errors import WorkspaceError
 from observability.storage import ObjectInfo
 from observability.storage.errors import StorageError
 
+_PERMANENT = (errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL)
+
 
 class FileBucket:
     """A directory; with ``require_parent`` its parent must exist (an unmounted share is an outage)."""
@@ -40,7 +42,8 @@ class FileBucket:
             f"{self.display}: cannot {action} {key or '/'} ({detail})",
             detail=detail,
             code=errno.errorcode.get(exc.errno or 0, ""),
-            retryable=True,
+            # A key that is a directory (or too long a name, a symlink loop) stays so: no retry waits.
+            retryable=exc.errno not in _PERMANENT,
         )
 
     def _ready(self) -> None:
