@@ -303,3 +303,16 @@ def test_a_key_that_is_a_directory_is_not_retried_as_an_outage(tmp_path):
     storage = json.loads(done.stdout)["checks"]["storage"]
     assert storage["attempts"] == 1 and storage["findings"] == 1, storage
     assert "index.json" in done.stderr and "Is a directory" in done.stderr, done.stderr[-500:]
+
+
+def test_a_legacy_file_name_that_is_not_utf8_refuses_the_import_before_anything_is_written(tmp_path):
+    legacy = _legacy_with_link(tmp_path, Path("../signal_latency.csv"), "state_archive/alias.csv")
+    (legacy / "ops" / "state_archive" / "alias.csv").unlink()
+    with open(os.fsencode(legacy / "ops" / "state_archive") + b"/a\xffb.json", "wb") as handle:
+        handle.write(b"{}\n")
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "ops-template", ws)
+    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-500:]
+    assert "a\\xffb.json" in done.stderr and "not UTF-8" in done.stderr, done.stderr[-500:]
+    assert not (ws / "ops" / "legacy").exists() and not (ws / "ops" / "signal_latency.csv").exists()

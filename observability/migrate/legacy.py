@@ -103,9 +103,11 @@ def _files(top: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
         for name in dirnames:
+            _utf8_name(Path(dirpath) / name)
             _inside(Path(dirpath) / name, inside)  # a linked directory inside is walked where it really is
         for name in sorted(filenames):
             path = Path(dirpath) / name
+            _utf8_name(path)
             if name.endswith(SKIPPED_SUFFIXES):
                 continue
             _inside(path, inside)
@@ -113,6 +115,15 @@ def _files(top: Path) -> list[Path]:
                 raise InputError(f"{path.as_posix()}: not a regular file (a FIFO, socket or device)", input=str(path))
             found.append(path)
     return found
+
+
+def _utf8_name(path: Path) -> None:
+    """A name that is not UTF-8 cannot go into the report or the log: refused before anything is written."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise InputError(f"{shown}: the file name is not UTF-8; rename it", input=shown) from None
 
 
 def _stat(path: Path) -> os.stat_result:
