@@ -316,3 +316,18 @@ def test_a_legacy_file_name_that_is_not_utf8_refuses_the_import_before_anything_
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-500:]
     assert "a\\xffb.json" in done.stderr and "not UTF-8" in done.stderr, done.stderr[-500:]
     assert not (ws / "ops" / "legacy").exists() and not (ws / "ops" / "signal_latency.csv").exists()
+
+
+# -- a report sent over the automation log --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "output", ["ops/automation_runs.log", "./ops/../ops/automation_runs.sequence", "ops/automation_runs/x.json"]
+)
+def test_log_kpi_never_writes_its_report_over_the_automation_log(tmp_path, output):
+    ws = _worked_log(tmp_path)
+    log = ws / "ops" / "automation_runs.log"
+    before = log.read_bytes()
+    done = run_cli(["log", "kpi", "--output", output], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
+    assert done.returncode == 2 and "automation log" in done.stderr, done.stderr[-500:]
+    after = log.read_bytes()
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, "the log was replaced"
+    assert not (ws / "ops" / "automation_runs" / "x.json").exists()
