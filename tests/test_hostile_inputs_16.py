@@ -331,3 +331,14 @@ def test_log_kpi_never_writes_its_report_over_the_automation_log(tmp_path, outpu
     after = log.read_bytes()
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, "the log was replaced"
     assert not (ws / "ops" / "automation_runs" / "x.json").exists()
+
+
+@pytest.mark.parametrize("given", [".", "ops", "ops/legacy"])
+def test_migrate_refuses_the_workspace_itself_as_the_legacy_tree(tmp_path, given):
+    ws = _worked_log(tmp_path)
+    (ws / "ops" / "legacy" / "state_archive").mkdir(parents=True)
+    before = sorted(p.relative_to(ws).as_posix() for p in (ws / "ops").rglob("*") if p.is_file())
+    done = run_cli(["migrate", given], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
+    assert done.returncode == 2 and "workspace" in done.stderr, done.stderr[-500:]
+    after = sorted(p.relative_to(ws).as_posix() for p in (ws / "ops").rglob("*") if p.is_file())
+    assert [p for p in after if p not in before and not p.endswith(".lock")] == []

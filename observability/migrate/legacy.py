@@ -94,6 +94,17 @@ def legacy_ops_dir(given: Path) -> Path:
     )
 
 
+def _not_the_workspace(ws: Workspace, ops: Path) -> None:
+    """The workspace's own ops/ (or a folder in it, or above it) is no legacy tree: importing it would
+    copy the workspace into ops/legacy/, one level deeper on every run."""
+    mine, theirs = ws.ops.resolve(), ops.resolve()
+    if theirs == mine or theirs.is_relative_to(mine) or mine.is_relative_to(theirs):
+        raise ConfigError(
+            f"LEGACY_DIR {ops.as_posix()}: is this workspace's ops/ or holds it; give the legacy checkout's "
+            "ops/ tree, outside the workspace's"
+        )
+
+
 def _files(top: Path) -> list[Path]:
     """Every regular file under ``top``; a symlink may point only inside it (one leading out would copy
     a file from elsewhere, a credentials file say, into the committed ops/ tree), and a FIFO or device
@@ -154,6 +165,7 @@ def plan(ws: Workspace, legacy: Path, *, source: str = DEFAULT_SOURCE, now: date
     if not signal_log.SOURCE_RE.match(source):
         raise ConfigError(f"--source {source!r}: must match {signal_log.SOURCE_RE.pattern}")
     ops = legacy_ops_dir(legacy)
+    _not_the_workspace(ws, ops)
     result = Plan(ops)
 
     def shown(path: Path) -> str:
