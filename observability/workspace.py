@@ -47,9 +47,11 @@ class Workspace:
         """The automation log, its sequence and segments are written only by the log itself: a report
         sent there (``log kpi --output ops/automation_runs.log``) would replace every run's record."""
         real = path.resolve()
-        for owned in (self.run_log, self.run_sequence):
+        for owned, what in ((self.run_log, "automation log"), (self.run_sequence, "automation log sequence")):
             if real == owned.resolve():
-                raise ConfigError(f"{self._named(option, path)}: is the automation log's; choose another path")
+                raise ConfigError(
+                    f"{self._named(option, path)}: is the {what} (only runs write it); choose another path"
+                )
         if real.is_relative_to(self.run_segments.resolve()):
             raise ConfigError(f"{self._named(option, path)}: is under the automation log's segments")
 
