@@ -40,7 +40,20 @@ class Workspace:
         if path.is_dir():
             raise ConfigError(f"{self._named(option, path)}: is a directory, expected a file")
         self._ancestors_are_directories(path, option)
+        self._not_the_run_log(path, option)
         return path
+
+    def _not_the_run_log(self, path: Path, option: str) -> None:
+        """The automation log, its sequence and segments are written only by the log itself: a report
+        sent there (``log kpi --output ops/automation_runs.log``) would replace every run's record."""
+        real = path.resolve()
+        for owned, what in ((self.run_log, "automation log"), (self.run_sequence, "automation log sequence")):
+            if real == owned.resolve():
+                raise ConfigError(
+                    f"{self._named(option, path)}: is the {what} (only runs write it); choose another path"
+                )
+        if real.is_relative_to(self.run_segments.resolve()):
+            raise ConfigError(f"{self._named(option, path)}: is under the automation log's segments")
 
     def output_dir(self, value: str | os.PathLike, option: str) -> Path:
         """The directory ``option`` names for a job to write into, checked like ``output_file``

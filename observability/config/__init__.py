@@ -94,7 +94,30 @@ def _safe_load(text: str, display: str):
         raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
     except RecursionError:  # the YAML composer recurses once per level
         return None, True
+    except (ValueError, OverflowError) as exc:  # an unquoted 2026-02-30: YAML's timestamp, no such day
+        where, value = _bad_timestamp(text)
+        raise ConfigError(f"{display}{where}: not valid YAML ({value}not a date: {exc})") from None
     return data, fsio.nested_too_deep(data)
+
+
+def _bad_timestamp(text: str) -> tuple[str, str]:
+    """``(":line", "'value' ")`` of the first timestamp scalar YAML cannot turn into a date, else empty."""
+    import yaml
+
+    root = _compose(text)
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader.construct_yaml_timestamp(yaml.SafeLoader(""), node)
+            except (ValueError, OverflowError):
+                return f":{node.start_mark.line + 1}", f"{node.value[:40]!r} "
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return "", ""
 
 
 def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:

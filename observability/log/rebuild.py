@@ -17,16 +17,19 @@ kill finds fewer gaps and finishes the job.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from observability import fsio, runlog, schemas
+from observability.errors import InputError
 from observability.log import evidence as evidence_mod
 from observability.workspace import Workspace
 
 QUARANTINE = "log_rebuild"  # ops/log_rebuild/<job_id>/: what was moved out of the log, unchanged
+MAX_MISSING = 100_000  # more missing numbers than a decade of runs: a damaged number, refused
 
 
 @dataclass
@@ -143,6 +146,7 @@ def plan(ws: Workspace) -> Plan:
     numbers = sorted(by_seq)
     counter = runlog.read_sequence(ws.run_sequence)
     runs = [r for r in evidence_mod.collect(ws) if r.job_id not in known_ids]
+    _bounded(ws, numbers, counter, damaged.values())
     missing: set[int] = set()
     if not numbers and not damaged:
         # The whole log was lost: the runs still shown take the last numbers the sequence file issued
@@ -200,6 +204,30 @@ def plan(ws: Workspace) -> Plan:
     result.sequence = max(last, counter)
     _assign(ws, result, held, every, damaged, records, live_rel)
     return result
+
+
+def _bounded(ws: Workspace, numbers: list[int], counter: int, damaged: Iterable[runlog.Segment]) -> None:
+    """Refuse, before building anything, a rebuild whose missing numbers are beyond any real gap: a
+    sequence file or a line with a huge number would otherwise make millions of placeholders (or
+    exhaust memory); that number is damage to repair by hand, not runs to account for."""
+    low = numbers[0] if numbers else 1
+    spans = [(ws.rel(ws.run_sequence), counter)] + [(ws.rel(s.path), s.last_sequence) for s in damaged]
+    if numbers:
+        spans.append((f"the line with sequence {numbers[-1]}", numbers[-1]))
+    held = len(numbers)
+    for where, high in spans:
+        gap = high - low + 1 - held
+        if gap > MAX_MISSING:
+            fix = (
+                "remove it (the next run numbers after the log's last line)"
+                if where == spans[0][0]
+                else "correct it by hand"
+            )
+            raise InputError(
+                f"{where}: sequence {high} would leave {gap} numbers to rebuild (the log holds {held} line(s) "
+                f"from {low}), more than {MAX_MISSING}: a damaged number, not lost runs; {fix}",
+                input=where,
+            )
 
 
 def _runs_of(numbers: list[int]) -> list[tuple[int, int]]:

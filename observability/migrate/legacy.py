@@ -15,7 +15,8 @@ the legacy ``ops/`` kept), and what our jobs can use is converted into their fil
 
 Every file is checked before anything is written: a bad row or document refuses the whole import,
 naming the file and the line. A file already imported (its kept copy under ops/legacy/ has the same
-bytes) is not converted again, so a second run changes nothing.
+bytes) is not converted again, so a second run changes nothing; the kept copies are written last, so
+an import killed part-way is finished by the next.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -92,14 +94,63 @@ def legacy_ops_dir(given: Path) -> Path:
     )
 
 
+def _not_the_workspace(ws: Workspace, ops: Path) -> None:
+    """The workspace's own ops/ (or a folder in it, or above it) is no legacy tree: importing it would
+    copy the workspace into ops/legacy/, one level deeper on every run."""
+    mine, theirs = ws.ops.resolve(), ops.resolve()
+    if theirs == mine or theirs.is_relative_to(mine) or mine.is_relative_to(theirs):
+        raise ConfigError(
+            f"LEGACY_DIR {ops.as_posix()}: is this workspace's ops/ or holds it; give the legacy checkout's "
+            "ops/ tree, outside the workspace's"
+        )
+
+
 def _files(top: Path) -> list[Path]:
+    """Every regular file under ``top``; a symlink may point only inside it (one leading out would copy
+    a file from elsewhere, a credentials file say, into the committed ops/ tree), and a FIFO or device
+    refuses the import (reading one would block or never end)."""
     found = []
+    inside = top.resolve()
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
+        for name in dirnames:
+            _utf8_name(Path(dirpath) / name)
+            _inside(Path(dirpath) / name, inside)  # a linked directory inside is walked where it really is
         for name in sorted(filenames):
-            if not name.endswith(SKIPPED_SUFFIXES):
-                found.append(Path(dirpath) / name)
+            path = Path(dirpath) / name
+            _utf8_name(path)
+            if name.endswith(SKIPPED_SUFFIXES):
+                continue
+            _inside(path, inside)
+            if not stat.S_ISREG(_stat(path).st_mode):
+                raise InputError(f"{path.as_posix()}: not a regular file (a FIFO, socket or device)", input=str(path))
+            found.append(path)
     return found
+
+
+def _utf8_name(path: Path) -> None:
+    """A name that is not UTF-8 cannot go into the report or the log: refused before anything is written."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise InputError(f"{shown}: the file name is not UTF-8; rename it", input=shown) from None
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except OSError as exc:
+        raise InputError(f"{path.as_posix()}: cannot read ({exc.strerror or exc})", input=str(path)) from None
+
+
+def _inside(path: Path, inside: Path) -> None:
+    if path.is_symlink() and not path.resolve().is_relative_to(inside):
+        raise InputError(
+            f"{path.as_posix()}: a symlink leading outside the legacy tree (to {path.resolve().as_posix()}); "
+            "copy the file into the tree if it belongs to it",
+            input=str(path),
+        )
 
 
 def _read(path: Path, shown: str) -> bytes:
@@ -114,6 +165,7 @@ def plan(ws: Workspace, legacy: Path, *, source: str = DEFAULT_SOURCE, now: date
     if not signal_log.SOURCE_RE.match(source):
         raise ConfigError(f"--source {source!r}: must match {signal_log.SOURCE_RE.pattern}")
     ops = legacy_ops_dir(legacy)
+    _not_the_workspace(ws, ops)
     result = Plan(ops)
 
     def shown(path: Path) -> str:
@@ -310,9 +362,14 @@ def _rollups(ws: Workspace, result: Plan, path: Path, shown: str, source: str, r
 
 
 def apply(ws: Workspace, result: Plan) -> list[str]:
-    """Write the plan: the kept copies first, then the converted and copied files (each atomically)."""
+    """Write the plan: the converted and copied files, then the kept copies (each atomically).
+
+    A kept copy with the legacy bytes is what makes a rerun skip a file, so it is written last: an
+    import killed or failing part-way leaves some files unkept, and the rerun converts them again
+    (their rows already stored are not added twice).
+    """
     written = []
-    order = {"keep": 0, "copy": 1, "rollups": 2, "raw_samples": 3}
+    order = {"copy": 0, "rollups": 1, "raw_samples": 2, "keep": 3}
     # A weekly payload's .sig before its .json: the .json is the commit point of a delivered week.
     for action in sorted(result.writes(), key=lambda a: (order[a.kind], not a.target.endswith(".sig"), a.target)):
         fsio.atomic_write_bytes(ws.path(action.target), action.data or b"")

@@ -19,6 +19,8 @@ from observability.errors import WorkspaceError
 from observability.storage import ObjectInfo
 from observability.storage.errors import StorageError
 
+_PERMANENT = (errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL)
+
 
 class FileBucket:
     """A directory; with ``require_parent`` its parent must exist (an unmounted share is an outage)."""
@@ -29,6 +31,9 @@ class FileBucket:
         self.require_parent = require_parent
 
     def _path(self, key: str) -> Path:
+        """The file of ``key``; a key that would leave the root (an index naming ``../x``) is refused."""
+        if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
+            raise StorageError(f"{self.display}: key {key[:200]!r} leaves the store (a . or .. segment, or absolute)")
         return self.root / key
 
     def _fail(self, action: str, key: str, exc: OSError) -> StorageError:
@@ -37,7 +42,8 @@ class FileBucket:
             f"{self.display}: cannot {action} {key or '/'} ({detail})",
             detail=detail,
             code=errno.errorcode.get(exc.errno or 0, ""),
-            retryable=True,
+            # A key that is a directory (or too long a name, a symlink loop) stays so: no retry waits.
+            retryable=exc.errno not in _PERMANENT,
         )
 
     def _ready(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -12,8 +13,20 @@ DEFAULT_GIT_BRANCH = "observability-state"
 SCHEMES = "file:///abs/dir, s3://bucket/prefix, git+file:///path/repo.git#branch, git+https://host/o/r.git#branch"
 
 
+# ``scheme://user:secret@`` where the secret holds a "/" (AWS secret keys often do): urlsplit ends the
+# authority at that "/", sees no user info, and would print the secret as the bucket or the path.
+_LOOSE_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@:]*:[^@]*@")
+
+
+def _loose_userinfo(url: str) -> re.Match[str] | None:
+    return _LOOSE_USERINFO.match(url)
+
+
 def display_url(url: str) -> str:
     """The URL as it may be printed: any user:password part dropped."""
+    loose = _loose_userinfo(url)
+    if loose:
+        return loose.group(1) + url[loose.end() :]
     parts = urlsplit(url)
     if parts.username or parts.password:
         host = parts.hostname or ""
@@ -52,7 +65,7 @@ def locate(
         raise StoreUrlError(f"no {what}: pass {option} URL or set {env} (one of {schemes})")
     parts = urlsplit(url)
     shown = display_url(url)
-    if parts.username or parts.password:
+    if parts.username or parts.password or _loose_userinfo(url):
         raise StoreUrlError(
             f"{option} {shown}: credentials do not belong in the URL; use GITHUB_TOKEN or the AWS_* variables"
         )
