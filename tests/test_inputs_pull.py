@@ -536,3 +536,20 @@ def test_a_misspelt_key_is_named_with_a_hint_not_the_required_one_it_hides(tmp_p
     run = pull(ws)
     message = run.summary["diagnostics"]["error_message"]
     assert run.exit_code == 2 and "'destinaton' was unexpected" in message and "destination" in message, message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://reader:AbC/dEf+gh@files.example/research/runs.csv?sig=S3CR3T",
+        "https://reader:AbC:dEf@files.example:8443/x.csv",
+        "s3://AKIAEXAMPLE:wJal/rXUtn@bucket/key.csv",
+    ],
+)
+def test_an_input_url_is_shown_without_its_credentials(url):
+    """A password holding '/' or ':' never shows, nor the query; a bad port does not fail the display."""
+    from observability.inputs.sources import display_url
+
+    shown = display_url(url)
+    for secret in ("AbC", "dEf", "wJal", "rXUtn", "S3CR3T"):
+        assert secret not in shown, shown

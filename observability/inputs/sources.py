@@ -28,6 +28,7 @@ from observability.inputs import incremental, staging
 from observability.inputs.config import InputSpec
 from observability.inputs.errors import InputUnavailable, UnsafeInput
 from observability.storage.errors import StorageError, StoreUrlError
+from observability.storage import url as storage_url
 
 GIT_TIMEOUT_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 60.0
@@ -48,11 +49,16 @@ class Fetched:
 
 
 def display_url(url: str) -> str:
-    """A URL as it may be shown: no user info, no query or fragment (signed URLs keep their key there)."""
-    parts = urlsplit(url)
+    """A URL as it may be shown: no user info (a password holding "/" too: the storage layer's rule), no
+    query or fragment (signed URLs keep their key there)."""
+    parts = urlsplit(storage_url.display_url(url))
     host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: show no port rather than fail while explaining another error
+        port = None
+    if port:
+        host += f":{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
