@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -194,6 +195,30 @@ def test_dashboard_action_exports_the_datasets_it_is_given(tmp_path):
     summary = json.loads(Path(result["outputs"]["summary"]).read_text())
     assert sorted(summary["datasets"]) == ["ev_history", "slippage", "turnover"]
     assert (ws / "out" / "dashboard" / "manifest.json").is_file()
+
+
+def test_dashboard_action_passes_the_upload_retry_inputs(tmp_path):
+    """upload-max-retries / upload-retry-wait-seconds reach the command: a failing upload is tried that often."""
+    ws = _sample_workspace(tmp_path)
+    counter = tmp_path / "attempts"
+    script = tmp_path / "fail.py"
+    script.write_text(f"open({str(counter)!r}, 'a').write('x')\nraise SystemExit(1)\n")
+    result = run_action(
+        "dashboard",
+        {
+            "workspace": str(ws),
+            "dataset": "turnover",
+            "upload-command": f"{sys.executable} {script} {{bundle_dir}}",
+            "upload-max-retries": "2",
+            "upload-retry-wait-seconds": "0",
+        },
+        tmp_path,
+        extra_env={"OBS_NOW": NOW},
+    )
+    assert result["code"] == 1, result["stderr"]
+    summary = json.loads(Path(result["outputs"]["summary"]).read_text())
+    assert summary["diagnostics"]["error_code"] == "upload_failed"
+    assert summary["upload"]["attempts"] == 2 and counter.read_text() == "xx"
 
 
 def test_sync_push_action_copies_the_bundle_to_shared_storage(tmp_path):

@@ -123,6 +123,7 @@ def test_retention_prunes_old_prefixes_and_logs_each_prune(targets, tmp_path):
     for line in lines:
         assert_valid("sync_prune", line)
         assert line["job_id"] == summary["job_id"] and line["pruned_at"] == NOW and line["retention_weeks"] == 8
+        assert line["reason"] == "retention"
     assert "ops/sync_prune_log.jsonl" in summary["artefacts"]
     index = targets.index()
     assert not any(

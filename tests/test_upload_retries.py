@@ -218,3 +218,39 @@ def test_sync_push_that_gives_up_logs_the_attempts_it_made(tmp_path, s3_server):
     assert done.exit_code == 1 and done.error_code == "sync_failed", done
     assert len(proxy.requests) == 3
     assert _log(ws)[-1]["attempts"] == 3 and done.summary["diagnostics"]["attempts"] == 3
+
+
+def test_the_retry_settings_come_from_the_environment_when_not_given(tmp_path):
+    """run.yml passes its inputs upload-max-retries / upload-retry-wait-seconds as these variables."""
+    ws = make_workspace(tmp_path / "ws")
+    with Flaky(failures=10) as receiver:
+        done = export(
+            ws,
+            "--upload-command",
+            f"{_uploader(tmp_path)} {receiver.url}",
+            env={"OBS_DASHBOARD_UPLOAD_MAX_RETRIES": "4", "OBS_DASHBOARD_UPLOAD_RETRY_WAIT_SECONDS": "0"},
+        )
+    assert done.exit_code == 1 and done.summary["upload"]["attempts"] == 4, done
+    assert len(receiver.requests) == 4 and "retrying in 0 s" in done.stderr
+
+
+def test_empty_retry_variables_keep_the_defaults(tmp_path):
+    """A caller that leaves run.yml's inputs empty gets the command's own defaults (3 attempts)."""
+    ws = make_workspace(tmp_path / "ws")
+    with Flaky(failures=1) as receiver:
+        done = export(
+            ws,
+            "--upload-command",
+            f"{_uploader(tmp_path)} {receiver.url}",
+            "--upload-retry-wait-seconds",
+            "0",
+            env={"OBS_DASHBOARD_UPLOAD_MAX_RETRIES": "", "OBS_DASHBOARD_UPLOAD_RETRY_WAIT_SECONDS": ""},
+        )
+    assert done.exit_code == 0 and done.summary["upload"]["attempts"] == 2, done
+
+
+def test_a_bad_retry_variable_is_a_usage_error(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    done = export(ws, env={"OBS_DASHBOARD_UPLOAD_MAX_RETRIES": "0"})
+    assert done.exit_code == 2, done
+    assert "upload-max-retries" in done.stderr

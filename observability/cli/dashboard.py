@@ -98,6 +98,7 @@ def dashboard() -> None:
     "--upload-max-retries",
     type=click.IntRange(min=1),
     default=3,
+    envvar="OBS_DASHBOARD_UPLOAD_MAX_RETRIES",
     show_default=True,
     help="Attempts in all of the upload command: a non-zero exit or a timeout is retried with "
     "exponential backoff; one that cannot start (not found, exit 126/127) is not.",
@@ -106,6 +107,7 @@ def dashboard() -> None:
     "--upload-retry-wait-seconds",
     type=FiniteFloatRange(min=0),
     default=10.0,
+    envvar="OBS_DASHBOARD_UPLOAD_RETRY_WAIT_SECONDS",
     show_default=True,
     help="First wait between upload attempts; doubled each time (capped at 300 s).",
 )

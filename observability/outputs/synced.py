@@ -18,3 +18,8 @@ def weekly_keys(week: str) -> tuple[str, str]:
     """The payload's and its signature's keys for ``week`` (``YYYY-MM-DD``)."""
     prefix = f"weekly/{week}/"
     return prefix + f"{week}.json", prefix + f"{week}.sig"
+
+
+def day_prefix(prefix: str) -> str:
+    """``dashboard/<date>/`` for ``dashboard/<date>/<job_id>/`` (what a retention prune removes whole)."""
+    return "/".join(prefix.split("/")[:2]) + "/"

@@ -7,7 +7,9 @@ Layout on the target (``file:///dir`` or ``s3://bucket/prefix``)::
     index.json                      the latest of each kind and every prefix kept (schema sync_index)
 
 Prefixes are named by what they hold (the export's job id, the week), so a re-run finds its files
-already there and sends nothing. Every upload is verified (S3: ChecksumSHA256 or the ETag, else the
+already there and sends nothing. Past ``THIN_AFTER_HOURS`` only the last dashboard prefix of each UTC
+day is kept, as in the dashboard history (the hourly latency export would otherwise leave 24 full
+bundles a day for the whole retention); every removal is logged and listed in the index with its reason. Every upload is verified (S3: ChecksumSHA256 or the ETag, else the
 bytes re-read; file: re-hashed), every call is retried with exponential backoff, the index is written
 after the objects it names and before anything is pruned, and nothing local is ever changed except
 the prune log (``ops/sync_prune_log.jsonl``) and the report (``out/sync/<job_id>.json``).
@@ -20,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -47,6 +49,8 @@ BUNDLE_LOCK = "ops/.dashboard_bundle.lock"  # the export's own lock: a bundle is
 BUNDLE_LOCK_TIMEOUT_SECONDS = 120
 SCHEMA_VERSION = "1.0.0"
 MAX_WAIT_SECONDS = 60.0
+THIN_AFTER_HOURS = 48  # the dashboard history's (observability/dashboard/history.py): one rule for both copies
+RETENTION, THINNED = "retention", "thinned"  # why a prefix was removed (prune log, index, summary)
 _WEEK_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.json$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 SCHEMES = synced.SCHEMES
@@ -368,7 +372,7 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
             sync.upload(item)
             sent += len(item.data)
             actions.append(_action(item, "repaired" if remote is not None else "uploaded"))
-    doomed = _prunable(listing, groups, kinds, cutoff)
+    doomed = _prunable(listing, groups, kinds, cutoff, ctx.now)
     index_written = _write_index(ctx, opts, sync, groups, kinds, listing, doomed) if kinds else False
     pruned = _prune(ctx, opts, sync, listing, doomed)
     counts = {a: sum(1 for x in actions if x["action"] == a) for a in ("uploaded", "present", "repaired")}
@@ -391,7 +395,8 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
     figures["report"] = report
     ctx.note(
         f"synced to {target.display}: {counts['uploaded']} uploaded, {counts['present']} already there, "
-        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned, {sent} bytes sent; "
+        f"{counts['repaired']} repaired, {len(pruned)} prefix(es) pruned "
+        f"({sum(p['reason'] == THINNED for p in pruned)} thinned), {sent} bytes sent; "
         f"{sync.calls} storage call(s), {sync.retries} retried, at most {sync.most_attempts} attempt(s) per call"
     )
     findings = [kind for kind, seen in (("repaired", counts["repaired"]), ("logged_warnings", ctx.warnings)) if seen]
@@ -410,10 +415,36 @@ def _unit(key: str) -> tuple[str, str] | None:
     return None
 
 
+def _export_prefix(key: str) -> str | None:
+    """The export prefix holding ``key`` (``dashboard/<date>/<job_id>/``), None for anything else."""
+    parts = key.split("/")
+    if len(parts) >= 4 and parts[0] == "dashboard" and _date_of(parts[1]) and JOB_ID_RE.match(parts[2]):
+        return "/".join(parts[:3]) + "/"
+    return None
+
+
+def _export_time(prefix: str) -> datetime | None:
+    """When the export of ``dashboard/<date>/<job_id>/`` ran: its job id's time (UTC)."""
+    try:
+        return datetime.strptime(prefix.split("/")[2][:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=clock.UTC)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Doomed:
+    """A prefix to remove: every key under it and why (``retention`` or ``thinned``)."""
+
+    keys: list[str]
+    reason: str
+
+
 def _prunable(
-    listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: list[str], cutoff: date
-) -> dict[str, list[str]]:
-    """Dated prefixes older than the retention, never the newest of a kind nor one this run just sent."""
+    listing: Mapping[str, ObjectInfo], groups: list[Group], kinds: list[str], cutoff: date, now: datetime
+) -> dict[str, Doomed]:
+    """Dated prefixes older than the retention, and (dashboard, within the retention) every export
+    older than THIN_AFTER_HOURS that is not the last of its UTC day; never the newest prefix of a
+    kind nor one this run just sent."""
     units: dict[str, list[str]] = {}
     for key in listing:
         unit = _unit(key)
@@ -426,18 +457,51 @@ def _prunable(
         mine = sorted(u for u in units if u.startswith(kind + "/"))
         if mine:
             keep.add(mine[-1])
-    return {
-        u: sorted(keys)
+    doomed = {
+        u: Doomed(sorted(keys), RETENTION)
         for u, keys in sorted(units.items())
         if u not in keep and date.fromisoformat(u.split("/")[1]) < cutoff
     }
+    if "dashboard" in kinds:
+        doomed.update(_thinned(listing, groups, cutoff, now, doomed))
+    return dict(sorted(doomed.items()))
+
+
+def _thinned(
+    listing: Mapping[str, ObjectInfo], groups: list[Group], cutoff: date, now: datetime, doomed: Mapping[str, Doomed]
+) -> dict[str, Doomed]:
+    """The dashboard history's rule (docs/sync.md, Retention): exports older than THIN_AFTER_HOURS are
+    thinned to the last of each UTC day, which holds the day's final bundle, every dataset included."""
+    exports: dict[str, list[str]] = {}
+    for key in listing:
+        prefix = _export_prefix(key)
+        if prefix:
+            exports.setdefault(prefix, []).append(key)
+    if not exports:
+        return {}
+    sent = {g.prefix for g in groups}
+    newest = max(exports, key=lambda p: (p.split("/")[1], _export_time(p) or now, p))
+    before = now - timedelta(hours=THIN_AFTER_HOURS)
+    by_day: dict[str, list[tuple[datetime, str]]] = {}
+    for prefix in exports:
+        day, at = prefix.split("/")[1], _export_time(prefix)
+        if at is None or at >= before or date.fromisoformat(day) < cutoff or f"dashboard/{day}/" in doomed:
+            continue  # too recent, no time to go by, or its whole day goes for the retention
+        by_day.setdefault(day, []).append((at, prefix))
+    out = {}
+    for found in by_day.values():
+        found.sort()
+        # The last export of the day is kept; so is one this run sent and the newest of all.
+        out.update({p: Doomed(sorted(exports[p]), THINNED) for _, p in found[:-1] if p not in sent and p != newest})
+    return out
 
 
 def _prune(
-    ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, ObjectInfo], doomed: dict[str, list[str]]
+    ctx: JobContext, opts: SyncOptions, sync: _Sync, listing: Mapping[str, ObjectInfo], doomed: dict[str, Doomed]
 ) -> list[dict[str, Any]]:
     pruned = []
-    for unit, keys in doomed.items():
+    for unit, gone in doomed.items():
+        keys = gone.keys
         sync.retry(f"prune {unit}", lambda keys=keys: sync.target.delete_many(keys))
         line = {
             "schema_version": SCHEMA_VERSION,
@@ -448,6 +512,7 @@ def _prune(
             "kind": unit.split("/")[0],
             "prefix": unit,
             "date": unit.split("/")[1],
+            "reason": gone.reason,
             "objects": len(keys),
             "bytes": sum(listing[k].size for k in keys),
             "retention_weeks": opts.retention_weeks,
@@ -455,9 +520,12 @@ def _prune(
         schemas.validate("sync_prune", line, what=f"{PRUNE_LOG} line")
         fsio.append_bytes(ctx.workspace.path(PRUNE_LOG), (fsio.canonical_json(line) + "\n").encode("utf-8"))
         ctx.artefact(PRUNE_LOG)
-        ctx.note(
-            f"pruned {sync.target.display}/{unit} ({len(keys)} object(s), older than {opts.retention_weeks} weeks)"
+        why = (
+            f"older than {opts.retention_weeks} weeks"
+            if gone.reason == RETENTION
+            else f"thinned: not the last export of {line['date']}, older than {THIN_AFTER_HOURS} h"
         )
+        ctx.note(f"pruned {sync.target.display}/{unit} ({len(keys)} object(s), {why})")
         pruned.append(line)
     return pruned
 
@@ -492,6 +560,28 @@ def _previous_index(ctx: JobContext, sync: _Sync) -> dict[str, Any] | None:
         return None
 
 
+def _removed(
+    ctx: JobContext, opts: SyncOptions, previous: Mapping[str, Any] | None, doomed: Mapping[str, Doomed]
+) -> list[dict[str, Any]]:
+    """The index's record of removals, newest first: this run's (written before it deletes) and the
+    earlier ones made within the retention, so a consumer looking for a prefix learns why it is gone."""
+    since = clock.iso(ctx.now - timedelta(weeks=opts.retention_weeks))
+    records = {r["prefix"]: r for r in (previous or {}).get("removed", []) if r["removed_at"] >= since}
+    for prefix, gone in doomed.items():
+        records.setdefault(
+            prefix,
+            {
+                "kind": prefix.split("/")[0],
+                "prefix": prefix,
+                "date": prefix.split("/")[1],
+                "reason": gone.reason,
+                "removed_at": clock.iso(ctx.now),
+                "job_id": ctx.job_id,
+            },
+        )
+    return sorted(records.values(), key=lambda r: (r["removed_at"], r["prefix"]), reverse=True)
+
+
 def _write_index(
     ctx: JobContext,
     opts: SyncOptions,
@@ -499,7 +589,7 @@ def _write_index(
     groups: list[Group],
     kinds: list[str],
     listing: Mapping[str, ObjectInfo],
-    doomed: Mapping[str, list[str]],
+    doomed: Mapping[str, Doomed],
 ) -> bool:
     """Rewrite index.json when what it lists changed; returns whether it was written."""
     previous = _previous_index(ctx, sync)
@@ -507,7 +597,7 @@ def _write_index(
     for kind in ("dashboard", "weekly"):
         for old in (previous or {}).get(kind, []):
             unit = _unit(old["prefix"] + "x")
-            if unit is None or unit[0] in doomed:
+            if unit is None or unit[0] in doomed or old["prefix"] in doomed:
                 continue
             # A listed kind tells what is really there: an entry whose files vanished is dropped.
             if kind in kinds and any(f["key"] not in listing for f in old["files"]):
@@ -527,6 +617,7 @@ def _write_index(
 
     body: dict[str, Any] = {"dashboard": ordered("dashboard"), "weekly": ordered("weekly")}
     body["latest"] = {kind: (body[kind][0]["prefix"] if body[kind] else None) for kind in ("dashboard", "weekly")}
+    body["removed"] = _removed(ctx, opts, previous, doomed)
     if previous is not None and all(previous.get(k) == v for k, v in body.items()):
         return False
     doc = {
@@ -564,7 +655,9 @@ def _report(
         "generated_at": clock.iso(ctx.now),
         "retention_weeks": opts.retention_weeks,
         "files": actions,
-        "pruned": [{"prefix": p["prefix"], "objects": p["objects"], "bytes": p["bytes"]} for p in pruned],
+        "pruned": [
+            {"prefix": p["prefix"], "objects": p["objects"], "bytes": p["bytes"], "reason": p["reason"]} for p in pruned
+        ],
         **ctx.provenance(),
     }
     if dry_run:
@@ -608,7 +701,7 @@ def _markdown(figures: dict[str, Any], actions: list[dict[str, Any]]) -> str:
     if len(actions) > 200:
         lines.append(f"| … {len(actions) - 200} more | | |")
     for p in figures.get("pruned", []):
-        lines.append(f"| `{p['prefix']}` | {p['bytes']} | pruned ({p['objects']} object(s)) |")
+        lines.append(f"| `{p['prefix']}` | {p['bytes']} | pruned, {p['reason']} ({p['objects']} object(s)) |")
     if "attempts" in figures:
         lines += [
             "",

@@ -179,11 +179,27 @@ def _check(ws: Workspace, reader: _Reader, result: StorageCheck, opts: StorageCh
         _finding(result, "sync_object_changed", synced.INDEX_KEY, f"unreadable ({getattr(exc, 'message', exc)})", now)
         return
     stored: dict[str, bytes] = {}
+    removed: dict[str, dict[str, Any]] | None = None  # read again only when an object is missing
+    gone: set[str] = set()  # prefixes a sync removed while this check ran
     for kind in synced.KINDS:
         for entry in index[kind]:
+            if entry["prefix"] in gone:
+                continue
             for item in entry["files"]:
                 data = reader.get(item["key"])
                 if data is None:
+                    if removed is None:
+                        removed = _removed_since(reader, index)
+                    why = removed.get(entry["prefix"]) or removed.get(synced.day_prefix(entry["prefix"]))
+                    if why is not None:
+                        # A sync that ran meanwhile removed it (thinned or past the retention), and said
+                        # so in the index it wrote before deleting: not damage.
+                        gone.add(entry["prefix"])
+                        result.notes.append(
+                            f"{result.target}/{entry['prefix']}: removed by sync {why['job_id']} "
+                            f"({why['reason']}) while the check ran"
+                        )
+                        break
                     _finding(
                         result, "sync_object_missing", item["key"], f"named by {synced.INDEX_KEY} but missing", now
                     )
@@ -200,12 +216,14 @@ def _check(ws: Workspace, reader: _Reader, result: StorageCheck, opts: StorageCh
                         expected_sha256=item["sha256"],
                         found_sha256=_sha(data),
                     )
-    sequences = [_bundle(result, entry, stored, now) for entry in index["dashboard"]]
+    sequences = [_bundle(result, entry, stored, now) for entry in index["dashboard"] if entry["prefix"] not in gone]
     if index["dashboard"]:
         result.latest_dashboard = index["latest"]["dashboard"]
     _dashboard_up_to_date(ws, result, max((s for s in sequences if s is not None), default=None), now)
     keys = _keys(ws, opts)
     for entry in index["weekly"]:
+        if entry["prefix"] in gone:
+            continue
         result.weekly += 1
         _week(ws, result, entry["date"], stored, keys, now)
     retention = int(index.get("retention_weeks") or DEFAULT_RETENTION_WEEKS)
@@ -219,6 +237,20 @@ def _check(ws: Workspace, reader: _Reader, result: StorageCheck, opts: StorageCh
                 f"delivered ({WEEKLY_DIR}/{week}.json) but not on the shared storage",
                 now,
             )
+
+
+def _removed_since(reader: _Reader, index: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The removals the index records (``removed``, by prefix), read again: a sync that thinned or
+    pruned a prefix after this check read the index wrote a newer one first (docs/sync.md, Retention)."""
+    records = {r["prefix"]: r for r in index.get("removed", [])}
+    raw = reader.call(lambda: reader.bucket.get(synced.INDEX_KEY))
+    try:
+        fresh = fsio.parse_json(raw) if raw is not None else {}
+        schemas.validate(synced.INDEX_SCHEMA, fresh, what=synced.INDEX_KEY)
+    except (ValueError, SchemaError):
+        return records
+    records.update({r["prefix"]: r for r in fresh.get("removed", [])})
+    return records
 
 
 def _bundle(result: StorageCheck, entry: dict[str, Any], stored: dict[str, bytes], now: datetime) -> int | None:
