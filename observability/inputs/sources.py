@@ -27,8 +27,8 @@ from observability.errors import ConfigError
 from observability.inputs import incremental, staging
 from observability.inputs.config import InputSpec
 from observability.inputs.errors import InputUnavailable, UnsafeInput
-from observability.storage.errors import StorageError, StoreUrlError
 from observability.storage import url as storage_url
+from observability.storage.errors import StorageError, StoreUrlError
 
 GIT_TIMEOUT_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 60.0
