@@ -122,6 +122,17 @@ def test_nothing_due_no_alert_and_no_register_no_check(tmp_path):
     assert _rotation(run) is None and run.summary["checks"]["credentials"] == {"register": None}
 
 
+def test_an_unquoted_date_reads_as_the_day_it_names(tmp_path):
+    ws = _workspace(tmp_path, {"OBS_WEBHOOK_SECRET": {"production": "2026-02-01"}})
+    path = ws / CREDENTIALS_CONFIG
+    text = path.read_text(encoding="utf-8")
+    assert "production: '2026-02-01'" in text
+    path.write_text(text.replace("production: '2026-02-01'", "production: 2026-02-01"), encoding="utf-8")
+    run = verify(ws, now=NOW)
+    assert run.exit_code == 0, run
+    assert "due 2026-02-01" in _rotation(run)["message"]
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [

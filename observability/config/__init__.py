@@ -9,6 +9,7 @@ nearest known key for a typo.
 from __future__ import annotations
 
 import math
+from datetime import date as _date, datetime as _datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,18 @@ def _bad_timestamp(text: str) -> tuple[str, str]:
     return "", ""
 
 
+def _days_as_text(value: Any) -> Any:
+    """An unquoted day (``rotate_by: 2026-03-31``, which YAML reads as a date) as the text written:
+    the schemas take days as YYYY-MM-DD strings, and quoting them is easy to forget."""
+    if isinstance(value, dict):
+        return {k: _days_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_days_as_text(v) for v in value]
+    if isinstance(value, _date) and not isinstance(value, _datetime):
+        return value.isoformat()
+    return value
+
+
 def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
     try:
@@ -142,6 +155,7 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)")
     if data is None:
         data = {}
+    data = _days_as_text(data)
     for parts in _non_finite(data, []):
         line = _line_of(_compose(text), parts)
         raise ConfigError(
