@@ -55,7 +55,9 @@ from observability.samplegen.notifier import rows, write_current  # noqa: E402
 DATA = ROOT / "bench" / ".data"
 WORKSPACES = DATA / "workspaces"
 RAW_1M = DATA / "raw_1m.csv"
-GENERATOR_VERSION = 3  # bump to invalidate the cache when this script changes what it builds
+GENERATOR_VERSION = (
+    4  # 4: raw rows carry ingest_latency_ms; bump to invalidate the cache when this script changes what it builds
+)
 
 SOURCES = [f"feed_{i}" for i in range(10)]
 STEP = timedelta(minutes=1)
@@ -286,7 +288,7 @@ def check_cycle(summary: dict, returncode: int, rotation: bool = False) -> list[
 
 
 def make_raw_1m(path: Path, count: int = 1_000_000) -> None:
-    """1M rows of our raw format (timestamp_utc,source,latency_ms,status,detail), 10 sources."""
+    """1M rows of our raw format (timestamp_utc,source,latency_ms,status,detail,ingest_latency_ms), 10 sources."""
     from observability.latency.rawstore import HEADER_BYTES, format_rows
     from observability.upstream.signal_log import Sample
 
@@ -303,6 +305,17 @@ def make_raw_1m(path: Path, count: int = 1_000_000) -> None:
 def _rollup_files(path: Path) -> list[Path]:
     """The rollup day files the job keeps (ops/signal_latency_rollup/YYYY-MM-DD.csv)."""
     return sorted((path / "ops" / "signal_latency_rollup").glob("*.csv"))
+
+
+def _raw_1m_current() -> bool:
+    """The 1M-row file exists and has the raw store's current header."""
+    from observability.latency.rawstore import HEADER_BYTES
+
+    try:
+        with open(RAW_1M, "rb") as handle:
+            return handle.read(len(HEADER_BYTES)) == HEADER_BYTES
+    except OSError:
+        return False
 
 
 def _cached(path: Path, variant: str) -> bool:
@@ -331,7 +344,7 @@ def ensure(force: bool = False) -> dict[str, Path]:
                 f"{summary['rollups_written']} rollups, rotated {summary['rotated']}"
             )
         shutil.rmtree(chain)
-    if force or not RAW_1M.exists():
+    if force or not _raw_1m_current():
         t0 = time.perf_counter()
         make_raw_1m(RAW_1M)
         _say(f"{RAW_1M.relative_to(ROOT)}: {RAW_1M.stat().st_size / MIB:.1f} MiB in {time.perf_counter() - t0:.0f} s")
