@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 
 def _inbox_options(func):
-    """Options shared by ``sync`` and ``report-failure``."""
+    """Options shared by ``sync`` and ``report-failure``, passed to the command as one ``inbox`` dict
+    keyed by the job options' field names; applied below ``job_options`` and ``check_secrets_option``,
+    which see the options one by one."""
+
+    @functools.wraps(func)
+    def wrapper(*args, repo, config_path, cache, run_url, slack_webhook_env, drill, dry_run, **kwargs):
+        inbox = {
+            "repo": repo,
+            "config": config_path,
+            "cache": cache,
+            "run_url": run_url,
+            "slack_webhook_env": slack_webhook_env,
+            "drill": drill,
+            "dry_run": dry_run,
+        }
+        return func(*args, inbox=inbox, **kwargs)
+
     options = [
         click.option(
             "--repo",
@@ -55,8 +73,8 @@ def _inbox_options(func):
         ),
     ]
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper
 
 
 @click.group()
@@ -79,22 +97,10 @@ def alerts() -> None:
     help="Remind about a still-firing alert at most this often (default: config, 24).",
 )
 @click.option("--no-mirrors", is_flag=True, help="Do not call Slack, PagerDuty or the signed webhook.")
-@_inbox_options
 @check_secrets_option("alerts")
 @job_options
-def sync(
-    sources,
-    repeat_interval_hours,
-    no_mirrors,
-    repo,
-    config_path,
-    cache,
-    run_url,
-    slack_webhook_env,
-    drill,
-    dry_run,
-    job,
-) -> None:
+@_inbox_options
+def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     """Reconcile the alerts firing now with their GitHub issues.
 
     Opens an issue per new alert, comments and relabels on escalation, reminds after the repeat
@@ -109,24 +115,9 @@ def sync(
     from observability.alerts.job import SyncOptions, sync as run_sync
 
     options = SyncOptions(
-        repo=repo,
-        config=config_path,
-        cache=cache,
-        drill=drill,
-        dry_run=dry_run,
-        run_url=run_url,
-        slack_webhook_env=slack_webhook_env,
-        sources=tuple(sources),
-        repeat_interval_hours=repeat_interval_hours,
-        mirrors=not no_mirrors,
+        **inbox, sources=tuple(sources), repeat_interval_hours=repeat_interval_hours, mirrors=not no_mirrors
     )
-    run_and_exit(
-        "alerts",
-        lambda ctx: run_sync(ctx, options),
-        job,
-        dry_run=dry_run,
-        makes_workspace=True,
-    )
+    run_and_exit("alerts", lambda ctx: run_sync(ctx, options), job, dry_run=options.dry_run, makes_workspace=True)
 
 
 @alerts.command("report-failure")
@@ -139,23 +130,10 @@ def sync(
 )
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
-@_inbox_options
 @check_secrets_option("alerts")
 @job_options
-def report_failure(
-    failing_job,
-    workflow,
-    title,
-    recovered,
-    repo,
-    config_path,
-    cache,
-    run_url,
-    slack_webhook_env,
-    drill,
-    dry_run,
-    job,
-) -> None:
+@_inbox_options
+def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -168,25 +146,13 @@ def report_failure(
     """
     from observability.alerts.job import FailureOptions, failure
 
-    options = FailureOptions(
-        repo=repo,
-        config=config_path,
-        cache=cache,
-        drill=drill,
-        dry_run=dry_run,
-        run_url=run_url,
-        slack_webhook_env=slack_webhook_env,
-        job=failing_job,
-        workflow=workflow,
-        title=title,
-        recovered=recovered,
-    )
+    options = FailureOptions(**inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered)
     # A failure report must get through where the state pull failed and left no workspace.
     run_and_exit(
         "alerts",
         lambda ctx: failure(ctx, options),
         job,
-        dry_run=dry_run,
+        dry_run=options.dry_run,
         heartbeat=False,
         makes_workspace=True,
     )
