@@ -1,9 +1,9 @@
 """The automation log after a year: what ``verify`` costs and what a ``state push`` uploads.
 
 Builds once (cached under bench/.data/automation_log/, keyed by GENERATOR_VERSION) a workspace with
-a simulated year of history following ops-template's schedules.yaml: 96 latency runs a day, the
-daily dashboard export (plus the Monday one), the weekly report and the nightly verify, about 36k
-lines. Lines are shaped like the ones runs with a GitHub context and per-feed alerts log (~3 KB,
+a simulated year of history following ops-template's schedules.yaml (read from it): 96 latency runs a
+day, 24 hourly latency-dataset exports and the daily and Monday dashboard exports, the weekly report
+and the nightly verify, about 45k lines. Lines are shaped like the ones runs with a GitHub context and per-feed alerts log (~3 KB,
 which is how a year reached the 100-130 MB of issue 9), and are appended through
 ``runlog.append``: rotation, segments and retention are the real ones. Heartbeats are left as the
 jobs leave them.
@@ -44,7 +44,7 @@ import generate  # noqa: E402
 from observability import fsio, runlog  # noqa: E402
 from observability.workspace import Workspace  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: runs from schedules.yaml (the hourly dashboard schedule)
 DATA = generate.DATA / "automation_log"
 YEAR = DATA / f"year-v{GENERATOR_VERSION}"
 DOC = ROOT / "docs" / "performance.md"
@@ -135,26 +135,21 @@ def _record(job: str, started: datetime, run: int, cron: str) -> dict:
 
 def _runs(start: datetime, end: datetime):
     """(job, started, cron) of every scheduled run in [start, end), in time order, 2 minutes after
-    each slot of ops-template's schedules.yaml."""
-    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    while day < end:
-        slots = [
-            ("latency", day + timedelta(hours=h, minutes=m), "7,22,37,52 * * * *")
-            for h in range(24)
-            for m in (7, 22, 37, 52)
-        ]
-        slots.append(("dashboard", day + timedelta(minutes=44), "44 0 * * *"))
-        slots.append(("verify", day + timedelta(hours=3, minutes=44), "44 3 * * *"))
-        if day.weekday() == 0:
-            slots += [
-                ("dashboard", day + timedelta(minutes=29), "29 0 * * 1"),
-                ("weekly", day + timedelta(hours=1, minutes=14), "14 1 * * 1"),
-            ]
-        for job, slot, cron in sorted(slots, key=lambda s: s[1]):
-            started = slot + timedelta(minutes=2)
-            if start <= started < end:
-                yield job, started, cron
-        day += timedelta(days=1)
+    each slot of ops-template's schedules.yaml (read from it: one source, as the workflows' crons are)."""
+    from observability.config.schedules import load_schedules
+    from observability.cron import Cron
+
+    path = ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml"
+    entries = load_schedules(path, display="schedules.yaml")
+    slots = sorted(
+        (slot, entry.job, entry.cron)
+        for entry in entries
+        for slot in Cron.parse(entry.cron).times(start - timedelta(minutes=2), end)
+    )
+    for slot, job, cron in slots:
+        started = slot + timedelta(minutes=2)
+        if start <= started < end:
+            yield job, started, cron
 
 
 def build_year() -> Path:
@@ -343,8 +338,8 @@ def report(size: dict, verify: dict, push: dict, baseline: dict | None) -> str:
     lines = [
         "## Automation log at a year of history (`bench/automation_log.py`)",
         "",
-        f"A simulated year: {size['year_lines']:,} lines appended (96 latency runs a day, the daily and Monday "
-        f"dashboard exports, the weekly report, the nightly verify; ~2.5 KB a line, with GitHub context and "
+        f"A simulated year: {size['year_lines']:,} lines appended (96 latency runs a day, 24 hourly, one daily "
+        f"and the Monday dashboard exports, the weekly report, the nightly verify; ~2.5 KB a line, with GitHub context and "
         f"per-feed alerts). Retained after 90 days of pruning: {size['lines']:,} lines, "
         f"{size['raw_bytes'] / MIB:.1f} MiB of JSON lines, stored as {size['segments']} gzip segments plus a "
         f"{size['live_bytes'] / 1024:.0f} KiB live log: {size['stored_bytes'] / MIB:.1f} MiB on disk and in the "

@@ -41,21 +41,26 @@ from _support_inputs import FileServer  # noqa: E402
 
 FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or HERE.parent.parent / "shared" / "fixtures" / "upstream")
 MONDAY = "2025-10-20"
-LATENCY_CRON = "7,22,37,52 * * * *"
+SCHEDULES = HERE.parent / "ops-template" / "configs" / "observability" / "schedules.yaml"
 
 
 def schedule(latency_runs: int) -> list[tuple[str, str, str | None]]:
-    """(workflow, HH:MM:SS, cron or None) for the day, in time order."""
+    """(workflow, HH:MM:SS, cron) of every scheduled run of the day, in time order, from the schedules
+    ``init`` writes (ops-template's schedules.yaml: one source, as the workflows' crons are), each 30 s
+    after its slot; the first ``latency_runs`` latency runs only."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from observability.config.schedules import load_schedules
+    from observability.cron import Cron
+
+    day = datetime.combine(date.fromisoformat(MONDAY), datetime.min.time(), tzinfo=UTC)
     runs = []
-    for index in range(latency_runs):
-        minute = 7 + 15 * index
-        runs.append(("latency", f"{minute // 60:02d}:{minute % 60:02d}:30", LATENCY_CRON))
-    runs += [
-        ("dashboard", "00:29:30", "29 0 * * 1"),
-        ("dashboard", "00:44:30", "44 0 * * *"),
-        ("weekly", "01:14:30", "14 1 * * 1"),
-        ("verify", "03:44:30", "44 3 * * *"),
-    ]
+    for entry in load_schedules(SCHEDULES, display="schedules.yaml"):
+        workflow = (entry.workflow or f"{entry.job}.yml").removesuffix(".yml")
+        times = list(Cron.parse(entry.cron).times(day, day + timedelta(days=1)))
+        if entry.job == "latency":
+            times = times[:latency_runs]
+        runs += [(workflow, (t + timedelta(seconds=30)).strftime("%H:%M:%S"), entry.cron) for t in times]
     return sorted(runs, key=lambda r: r[1])
 
 
