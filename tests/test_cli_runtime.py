@@ -234,6 +234,12 @@ def test_heartbeat_keeps_last_success_when_a_run_fails(tmp_path):
         ("warning_threshold: 2\nprobes:\n  - name: a\n    url: ftp://x\n", r"latency_alert\.yaml:4: field probes\[0\]"),
         ("slo_p95_ms: [1\n", r"latency_alert\.yaml:\d+: not valid YAML"),
         ("warning_threshold: 4\ncritical_threshold: 3\n", r"field critical_threshold: must be >= warning_threshold"),
+        # A key written twice is refused (YAML's safe_load would keep the last one silently).
+        (
+            "slo_p95_ms: 5000\nwarning_threshold: 2\nslo_p95_ms: 9000\n",
+            r"latency_alert\.yaml:3: not valid YAML \(duplicate key 'slo_p95_ms' \(first at line 1\)\)",
+        ),
+        ("probes:\n  - {name: a, url: 'https://x', name: b}\n", r"latency_alert\.yaml:2: .*duplicate key 'name'"),
     ],
 )
 def test_config_errors_name_file_line_and_field(tmp_path, content, expected):

@@ -8,6 +8,7 @@ nearest known key for a typo.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date as _date, datetime as _datetime
 from pathlib import Path
@@ -82,12 +83,40 @@ def _compose(text: str):
         return None
 
 
+@functools.cache
+def _unique_keys_loader():
+    """PyYAML's SafeLoader refusing a key written twice in one mapping (safe_load keeps the last one
+    silently: a second ``repeat_interval_hours:`` further down would quietly win)."""
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class UniqueKeysLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # `<<:` merges may override on purpose
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.get(key)
+                        seen.setdefault(key, key_node.start_mark.line + 1)
+                    except TypeError:
+                        continue  # an unhashable key: PyYAML's own error follows
+                    if first is not None:
+                        problem = f"duplicate key {str(key)[:40]!r} (first at line {first})"
+                        raise ConstructorError(None, None, problem, key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeysLoader
+
+
 def _safe_load(text: str, display: str):
     """``yaml.safe_load`` of ``text`` and whether it nests too deep; ConfigError if not YAML."""
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
