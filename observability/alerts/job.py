@@ -90,6 +90,7 @@ def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
         environ=opts.environ,
         policy=policy,
         max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds,
+        write_interval_seconds=cfg.github_write_interval_seconds,
         sleep=opts.sleep,
         wall_clock=opts.wall_clock,
     )
