@@ -60,6 +60,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from _support_github import unpaced
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -428,7 +428,9 @@ class FakeGitHub:
                 if isinstance(body, dict) and "properties" in schema:
                     # GitHub ignores a field it does not know (one removed by an API version, such as
                     # 2026-03-10's singular "assignee"): silently lost, so the fake calls it out.
-                    problems += [f"body {k}: not a field of this operation" for k in body if k not in schema["properties"]]
+                    problems += [
+                        f"body {k}: not a field of this operation" for k in body if k not in schema["properties"]
+                    ]
         return problems
 
     def _check_response(self, operation: Operation, status: int, data: Any) -> None:

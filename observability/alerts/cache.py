@@ -152,7 +152,9 @@ def listed_fields(issue: dict) -> dict[str, Any] | None:
         return None
     kept = {k: issue.get(k) for k in LISTED_FIELDS}
     kept["body"] = match.group(0)
-    kept["labels"] = [{"name": label["name"] if isinstance(label, dict) else str(label)} for label in issue.get("labels") or []]
+    kept["labels"] = [
+        {"name": label["name"] if isinstance(label, dict) else str(label)} for label in issue.get("labels") or []
+    ]
     kept["assignees"] = [{"login": a["login"]} for a in issue.get("assignees") or [] if isinstance(a, dict)]
     return kept
 

@@ -251,7 +251,6 @@ class GitHubClient:
         wait = self._last_write_end + self.write_interval_seconds - self.monotonic()
         if wait > 0:
             self.paced_seconds += wait
-            self.waited_seconds += wait
             self.sleep(wait)
 
     def download(self, path: str, destination, *, chunk: int = 1 << 20) -> int:
