@@ -7,8 +7,8 @@ path and query parameters, JSON body), and every answer against the operation's 
 problems are collected in ``server.violations`` (tests assert it stays empty). The description is
 the one of API version ``API_VERSION`` (2026-03-10): a request asking for another version (header
 ``X-GitHub-Api-Version``) is answered 400, as GitHub answers an unsupported version. Successful
-GETs carry a weak ETag; a GET whose ``If-None-Match`` matches is answered 304 with no body and
-without spending rate limit, as GitHub does. Each request records when it arrived and when its
+GETs carry a weak ETag (specific to the token, as GitHub's are); a GET whose ``If-None-Match``
+matches is answered 304 with no body and without spending rate limit, as GitHub does. Each request records when it arrived and when its
 answer was written (``started``/``ended``, monotonic seconds), for the pacing test.
 """
 
@@ -733,7 +733,10 @@ class FakeGitHub:
                         status, data = fake._route(self.command, split.path, query, body)
                         etag = None
                         if self.command == "GET" and status == 200:
-                            digest = hashlib.sha256(json.dumps([data, fake._link], sort_keys=True).encode())
+                            # GitHub's ETags are specific to the token that asked (github/docs#34689):
+                            # a new GITHUB_TOKEN (one per job) gets 200 for an ETag stored by the last run.
+                            seen = [data, fake._link, self.headers.get("Authorization")]
+                            digest = hashlib.sha256(json.dumps(seen, sort_keys=True).encode())
                             etag = headers["ETag"] = f'W/"{digest.hexdigest()[:40]}"'
                         wanted = [t.strip() for t in (self.headers.get("If-None-Match") or "").split(",")]
                         if etag is not None and etag in wanted:

@@ -116,6 +116,19 @@ def test_a_second_list_of_an_unchanged_repository_is_a_304_and_costs_no_rate_lim
         assert fake.violations == []
 
 
+def test_an_etag_stored_under_another_token_gets_a_200(fake, clock):
+    """GitHub's ETags are token specific: a run with a new GITHUB_TOKEN (one per job) pays one list,
+    then its own ETag works. A fixed token (a PAT) keeps its 304s from run to run."""
+    store = Pages()
+    client(fake, clock).list_labels(store=store)
+    fake.token = "ghs_nextJobInstallationToken0123456789ab"
+    again = client(fake, clock)
+    again.list_labels(store=store)
+    assert fake.not_modified == 0 and fake.requests[-1]["if_none_match"]
+    again.list_labels(store=store)
+    assert fake.not_modified == 1
+
+
 def test_labels_list_is_conditional_and_a_new_label_is_seen(fake, clock):
     store, c = Pages(), client(fake, clock)
     c.create_label("observability", "5319e7", "x")
@@ -246,3 +259,11 @@ def test_write_interval_is_configurable_and_validated(tmp_path, monkeypatch):
     result = alerts_cli(tmp_path, "sync", "--dry-run", now="2026-01-08T10:00:00Z")
     assert result.exit_code == 2
     assert "configs/observability/alerts.yaml:2: field github.write_interval_seconds" in result.stderr
+
+
+def test_an_artifact_download_honours_retry_after(fake, clock, tmp_path, capsys):
+    artifact = fake.add_artifact("telemetry", b"PK-archive-bytes", run_id=7)
+    fake.inject(429, headers={"retry-after": "3"}, match=lambda method, path: path.endswith("/zip"))
+    size = client(fake, clock).download_artifact(artifact["id"], tmp_path / "a.zip")
+    assert size == len(b"PK-archive-bytes") and clock.sleeps == [3.0]
+    assert "HTTP 429 with retry-after; waiting 3 s before retrying" in capsys.readouterr().err

@@ -285,8 +285,13 @@ class GitHubClient:
                 else:
                     answer = first
                 with answer:
-                    if answer.status_code >= 500 and attempt < self.policy.max_attempts:
-                        self._backoff(attempt)
+                    retry_after = _header_float({k.lower(): v for k, v in answer.headers.items()}, "retry-after")
+                    limited = answer.status_code in (403, 429) and retry_after is not None
+                    if (answer.status_code >= 500 or limited) and attempt < self.policy.max_attempts:
+                        if retry_after is not None:  # a secondary limit, or a 5xx saying when to come back
+                            self._rate_wait(retry_after, f"HTTP {answer.status_code} with retry-after", what)
+                        else:
+                            self._backoff(attempt)
                         continue
                     if answer.status_code != 200:
                         hint = {
