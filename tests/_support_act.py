@@ -61,6 +61,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _support_github import unpaced
+
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = Path(__file__).resolve().parent / "act_standins"
 PLATFORM = "ubuntu-24.04=-self-hosted"
@@ -537,6 +539,7 @@ class Adopter:
             f'    https: {{url: "{signal_url}", headers_env: {{Authorization: OBS_INPUTS_AUTHORIZATION}}}}\n',
             encoding="utf-8",
         )
+        unpaced(source)  # no GitHub write pacing in tests
         latency = (config / "latency_alert.yaml").read_text(encoding="utf-8")
         (config / "latency_alert.yaml").write_text(
             latency.replace("\ninputs: []\n", "\ninputs:\n  - path: logs/signal_notifier.csv\n"), encoding="utf-8"

@@ -4,15 +4,22 @@ Stateful issues, comments and labels; rate-limit headers on every answer; Link p
 injectable faults (5xx, secondary-limit 403, 429, primary-limit 403). Every request is checked
 against the trimmed @octokit/openapi operations in tests/data/github_openapi/ (method and path,
 path and query parameters, JSON body), and every answer against the operation's response schema:
-problems are collected in ``server.violations`` (tests assert it stays empty).
+problems are collected in ``server.violations`` (tests assert it stays empty). The description is
+the one of API version ``API_VERSION`` (2026-03-10): a request asking for another version (header
+``X-GitHub-Api-Version``) is answered 400, as GitHub answers an unsupported version. Successful
+GETs carry a weak ETag (specific to the token, as GitHub's are); a GET whose ``If-None-Match``
+matches is answered 304 with no body and without spending rate limit, as GitHub does. Each request records when it arrived and when its
+answer was written (``started``/``ended``, monotonic seconds), for the pacing test.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +34,7 @@ from referencing.jsonschema import DRAFT202012
 
 SPEC_FILE = Path(__file__).parent / "data" / "github_openapi" / "api.github.com.trimmed.json"
 SPEC_URI = "urn:github-openapi"
+API_VERSION = json.loads(SPEC_FILE.read_text(encoding="utf-8"))["x-trimmed-from"]["api_version"]
 TOKEN = "ghp_canaryTOKEN0123456789abcdefCANARY42"
 
 
@@ -163,6 +171,7 @@ class FakeGitHub:
         self.runs: dict[int, dict] = {}
         self.blobs: dict[str, bytes] = {}
         self.blob_requests: list[dict] = []
+        self.not_modified = 0  # conditional GETs answered 304
         self._location: str | None = None
         self._next_id = 1000
         self.lock = threading.Lock()
@@ -344,8 +353,7 @@ class FakeGitHub:
             "body": body.get("body"),
             "user": self._user(),
             "labels": [self._ensure_label(n if isinstance(n, str) else n["name"]) for n in body.get("labels", [])],
-            "assignee": None,
-            "assignees": [],
+            "assignees": [],  # 2026-03-10 removed the singular "assignee"
             "milestone": None,
             "locked": False,
             "comments": 0,
@@ -416,6 +424,13 @@ class FakeGitHub:
                     f"body {'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                     for e in spec().validator(pointer).iter_errors(body)
                 ]
+                schema = spec().resolve(request_body["content"]["application/json"]["schema"])
+                if isinstance(body, dict) and "properties" in schema:
+                    # GitHub ignores a field it does not know (one removed by an API version, such as
+                    # 2026-03-10's singular "assignee"): silently lost, so the fake calls it out.
+                    problems += [
+                        f"body {k}: not a field of this operation" for k in body if k not in schema["properties"]
+                    ]
         return problems
 
     def _check_response(self, operation: Operation, status: int, data: Any) -> None:
@@ -657,17 +672,18 @@ class FakeGitHub:
                             body = json.loads(raw)
                         except ValueError:
                             fake.violations.append(f"{self.command} {split.path}: body is not JSON")
-                    fake.requests.append(
-                        {
-                            "method": self.command,
-                            "path": split.path,
-                            "query": query,
-                            "body": body,
-                            "authorization": self.headers.get("Authorization"),
-                            "api_version": self.headers.get("X-GitHub-Api-Version"),
-                            "accept": self.headers.get("Accept"),
-                        }
-                    )
+                    record = {
+                        "method": self.command,
+                        "path": split.path,
+                        "query": query,
+                        "body": body,
+                        "authorization": self.headers.get("Authorization"),
+                        "api_version": self.headers.get("X-GitHub-Api-Version"),
+                        "accept": self.headers.get("Accept"),
+                        "if_none_match": self.headers.get("If-None-Match"),
+                        "started": time.monotonic(),
+                    }
+                    fake.requests.append(record)
                     fake._link = None
                     fake._location = None
                     headers: dict[str, str] = {}
@@ -675,10 +691,21 @@ class FakeGitHub:
                     if fake.reset_at is not None and now >= fake.reset_at:
                         fake.remaining, fake.reset_at = fake.rate_limit, None
                     fault = next((f for f in fake.faults if f.match(self.command, split.path)), None)
+                    version = self.headers.get("X-GitHub-Api-Version")
                     if self.headers.get("Authorization") != f"Bearer {fake.token}":
                         status, data = (
                             401,
                             {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+                        )
+                    elif version != API_VERSION:
+                        # GitHub: 400 for a version it does not support (none sent means 2022-11-28,
+                        # which this fake, holding the 2026-03-10 description, does not model)
+                        status, data = (
+                            400,
+                            {
+                                "message": f"Unsupported API version {version!r} (this fake serves {API_VERSION})",
+                                "documentation_url": "https://docs.github.com/rest/about-the-rest-api/api-versions",
+                            },
                         )
                     elif fault is not None:
                         fake.faults.remove(fault)
@@ -704,7 +731,19 @@ class FakeGitHub:
                         ):
                             fake.violations.append(f"{self.command} {split.path}: Content-Type is not application/json")
                         status, data = fake._route(self.command, split.path, query, body)
-                        fake.remaining -= 1
+                        etag = None
+                        if self.command == "GET" and status == 200:
+                            # GitHub's ETags are specific to the token that asked (github/docs#34689):
+                            # a new GITHUB_TOKEN (one per job) gets 200 for an ETag stored by the last run.
+                            seen = [data, fake._link, self.headers.get("Authorization")]
+                            digest = hashlib.sha256(json.dumps(seen, sort_keys=True).encode())
+                            etag = headers["ETag"] = f'W/"{digest.hexdigest()[:40]}"'
+                        wanted = [t.strip() for t in (self.headers.get("If-None-Match") or "").split(",")]
+                        if etag is not None and etag in wanted:
+                            status, data = 304, None  # not counted against the rate limit
+                            fake.not_modified += 1
+                        else:
+                            fake.remaining -= 1
                         if fake.remaining <= 0 and fake.reset_at is None:
                             fake.reset_at = now + 60
                     reset = fake.reset_at if fake.reset_at is not None else now + 3600
@@ -714,18 +753,20 @@ class FakeGitHub:
                     headers.setdefault("x-ratelimit-resource", "core")
                     if fake.oauth_scopes is not None and status != 401:
                         headers.setdefault("X-OAuth-Scopes", fake.oauth_scopes)
-                    if fake._link:
+                    if fake._link and status != 304:
                         headers["Link"] = fake._link
                     if fake._location:
                         headers["Location"] = fake._location
                 payload = json.dumps(data).encode() if data is not None else b""
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                if status != 304:  # a 304 has no body
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(payload)
+                record["ended"] = time.monotonic()
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
@@ -745,6 +786,16 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def unpaced(ws: Path) -> Path:
+    """Write ``configs/observability/alerts.yaml`` with ``github.write_interval_seconds: 0`` (when the
+    workspace has none) for runs in a subprocess, which tests/conftest.py does not reach."""
+    config = ws / "configs" / "observability" / "alerts.yaml"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("github:\n  write_interval_seconds: 0  # tests: no pacing\n", encoding="utf-8")
+    return ws
 
 
 ALERT_ENV_CLEAR = {

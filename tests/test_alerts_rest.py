@@ -39,7 +39,7 @@ def test_headers_sent(fake, clock):
     client(fake, clock).list_labels()
     (request,) = fake.requests
     assert request["authorization"] == f"Bearer {TOKEN}"
-    assert request["api_version"] == "2022-11-28" and request["accept"] == "application/vnd.github+json"
+    assert request["api_version"] == "2026-03-10" and request["accept"] == "application/vnd.github+json"
 
 
 def test_link_pagination_follows_next(clock):

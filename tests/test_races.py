@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from _support_dashboard import NOW as EXPORT_NOW, export, make_workspace, spawn_export
-from _support_github import ALERT_ENV_CLEAR, FakeGitHub, alerts_cli
+from _support_github import ALERT_ENV_CLEAR, FakeGitHub, alerts_cli, unpaced
 from observability import runlog
 from observability.dashboard import history
 from observability.runtime import JOB_ID_RE, make_job_id
@@ -122,6 +122,7 @@ def firing(ws: Path, *alerts: dict) -> Path:
 
 
 def spawn_sync(ws: Path, fake: FakeGitHub, now: str = ALERT_NOW) -> subprocess.Popen:
+    unpaced(ws)
     env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
     env.update(OBS_NOW=now, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url, GITHUB_REPOSITORY=fake.repo)
     return subprocess.Popen(
@@ -255,7 +256,7 @@ def test_two_failure_reports_with_empty_caches_at_once_keep_one_issue_and_both_f
         for i, name in enumerate(("a", "b")):
             env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR}
             env.update(OBS_NOW=ALERT_NOW, GITHUB_TOKEN=fake.token, GITHUB_API_URL=fake.url, GITHUB_REPOSITORY=fake.repo)
-            (tmp_path / name).mkdir()
+            unpaced(tmp_path / name)
             procs.append(
                 subprocess.Popen(
                     [

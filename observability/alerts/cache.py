@@ -3,7 +3,9 @@
 It maps each fingerprint to its issue and to what the inbox last said there, so a run in
 which nothing changed makes no API call. A missing, foreign (other repository) or ``stale``
 cache is rebuilt from one paginated list of the ``observability``-labelled issues, found by
-the hidden marker in their bodies, so a lost cache never creates a duplicate issue.
+the hidden marker in their bodies, so a lost cache never creates a duplicate issue. The pages of
+that list are kept with their ETags (``pages``: only the fields the inbox reads, a bounded number
+of pages), so the daily re-list of an unchanged repository is answered 304 and costs no rate limit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ SCHEMA = "alert_inbox_cache"
 # Re-list at least this often: an issue opened by a run whose state push was lost is unknown to
 # the cache that was pushed, and would otherwise never be closed (or be opened twice).
 REFRESH = timedelta(hours=24)
+# Conditional list pages kept (least recently used dropped first): the inbox re-lists three lists
+# (all labelled issues, drill issues, labels), each one page per 100 items.
+MAX_PAGES = 12
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Cache:
     dry_run: bool = False
     listed_at: str | None = None  # when the issues were last listed (the cache re-lists after REFRESH)
     listed_this_run: bool = False
+    pages: dict[str, dict[str, Any]] = field(default_factory=dict)  # page URL -> etag, items, next, used_at
+    clock_now: datetime | None = None  # "now" of this run, for the pages' used_at
 
     @classmethod
     def load(cls, ws: Workspace, relative: str, repo: str, *, dry_run: bool = False) -> Cache:
@@ -62,6 +69,7 @@ class Cache:
             return cache
         cache.issues, cache.labels, cache.stale = doc["issues"], doc["labels"], doc["stale"]
         cache.listed_at = doc.get("listed_at")
+        cache.pages = doc.get("pages", {})  # absent in caches written before conditional requests
         cache.cold = cache.stale
         return cache
 
@@ -79,8 +87,24 @@ class Cache:
         }
         if self.listed_at:
             doc["listed_at"] = self.listed_at
+        if self.pages:
+            doc["pages"] = self.pages
         schemas.validate(SCHEMA, doc, what=str(self.path.name))
         fsio.atomic_write_json(self.path, doc)
+
+    # -- conditional list pages (observability.github.rest.PageStore) ----------------------------
+    def page(self, key: str) -> dict | None:
+        found = self.pages.get(key)
+        if found is not None and self.clock_now is not None:
+            found["used_at"] = clock.iso(self.clock_now)
+        return found
+
+    def remember(self, key: str, etag: str, items: list, next_url: str | None) -> None:
+        stamp = clock.iso(self.clock_now) if self.clock_now is not None else None
+        self.pages[key] = {"etag": etag, "items": items, "next": next_url, "used_at": stamp}
+        while len(self.pages) > MAX_PAGES:  # bounded: drop the least recently used page
+            oldest = min(self.pages, key=lambda k: (self.pages[k].get("used_at") or "", k))
+            del self.pages[oldest]
 
     def warm_up(self, api, now: datetime, *, drill: bool = False) -> bool:
         """When cold: one paginated list of labelled issues rebuilds the fingerprint map. True if it listed.
@@ -93,7 +117,8 @@ class Cache:
             return False
         found: dict[str, tuple[tuple, dict[str, Any]]] = {}
         labels = f"{render.BASE_LABEL},{render.DRILL_LABEL}" if drill else render.BASE_LABEL
-        for issue in api.list_issues(labels=labels, state="all"):
+        self.clock_now = now
+        for issue in api.list_issues(labels=labels, state="all", store=self, reduce=listed_fields):
             match = render.MARKER_RE.search(issue.get("body") or "")
             if not match:
                 continue
@@ -116,6 +141,25 @@ class Cache:
         self.listed_at, self.listed_this_run = clock.iso(now), True
         self.save(now)
         return True
+
+
+def listed_fields(issue: dict) -> dict[str, Any] | None:
+    """What the inbox reads of a listed issue, kept with the page's ETag so a 304 can reuse it:
+    the marker instead of the body (bodies run to kilobytes), label and assignee names only.
+    An issue without the marker is not the inbox's: dropped."""
+    match = render.MARKER_RE.search(issue.get("body") or "")
+    if match is None:
+        return None
+    kept = {k: issue.get(k) for k in LISTED_FIELDS}
+    kept["body"] = match.group(0)
+    kept["labels"] = [
+        {"name": label["name"] if isinstance(label, dict) else str(label)} for label in issue.get("labels") or []
+    ]
+    kept["assignees"] = [{"login": a["login"]} for a in issue.get("assignees") or [] if isinstance(a, dict)]
+    return kept
+
+
+LISTED_FIELDS = ("number", "title", "state", "state_reason", "html_url", "created_at", "updated_at", "closed_at")
 
 
 def from_issue(issue: dict, kind: str) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class Inbox:
         self.links, self.run_url, self.drill_all = links, links.run_url, drill
         self.stamp = clock.iso(now)
         self.outcome = Outcome()
+        cache.clock_now = now  # conditional list pages are stamped with this run's time
 
     # -- shared helpers (failure issues use them too) -------------------------------------
     def warm(self, *, drill: bool | None = None) -> None:
@@ -86,7 +87,7 @@ class Inbox:
         if known is not None and all(n in known for n in names):
             return
         if known is None:
-            known = self.cache.labels = [label["name"] for label in self.api.list_labels()]
+            known = self.cache.labels = [label["name"] for label in self.api.list_labels(store=self.cache)]
         lowered = {n.lower() for n in known}  # label names are case-insensitive on GitHub
         for name in names:
             if name.lower() not in lowered:

@@ -90,6 +90,7 @@ def _client(opts: InboxOptions, repo: str, cfg: alerts_config.AlertsConfig):
         environ=opts.environ,
         policy=policy,
         max_rate_limit_wait_seconds=cfg.max_rate_limit_wait_seconds,
+        write_interval_seconds=cfg.github_write_interval_seconds,
         sleep=opts.sleep,
         wall_clock=opts.wall_clock,
     )
@@ -137,6 +138,8 @@ def _finish(
         mirrors=mirror_results,
         notified_channels=notified,
         rate_limit_wait_seconds=round(api.waited_seconds, 3),
+        api_not_modified=api.not_modified,  # conditional lists answered 304: no rate limit spent
+        write_paced_seconds=round(getattr(api, "paced_seconds", 0.0), 3),
     )
     if opts.dry_run or outcome.actions or any(m["status"] != "skipped" for m in mirror_results):
         out = ctx.workspace.out / "alert_inbox" / f"{ctx.job_id}.json"

@@ -26,9 +26,13 @@ class AlertsConfig:
     github_timeout_seconds: float = 30.0
     github_max_attempts: int = 4
     max_rate_limit_wait_seconds: float = 300.0
+    github_write_interval_seconds: float = 1.0  # load_alerts fills in DEFAULT_WRITE_INTERVAL_SECONDS
 
 
 ALERTS_CONFIG = "configs/observability/alerts.yaml"
+# GitHub's secondary-rate-limit guidance: at least a second between mutating calls. Read when the
+# file is loaded (not baked into the dataclass) so the test suite can set 0 once (tests/conftest.py).
+DEFAULT_WRITE_INTERVAL_SECONDS = 1.0
 
 
 def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
@@ -53,4 +57,5 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
         github_timeout_seconds=float(github.get("timeout_seconds", d.github_timeout_seconds)),
         github_max_attempts=int(github.get("max_attempts", d.github_max_attempts)),
         max_rate_limit_wait_seconds=float(github.get("max_rate_limit_wait_seconds", d.max_rate_limit_wait_seconds)),
+        github_write_interval_seconds=float(github.get("write_interval_seconds", DEFAULT_WRITE_INTERVAL_SECONDS)),
     )

@@ -14,6 +14,7 @@ class RecordingClient:
         self.repo = repo
         self.calls = 0  # HTTP requests actually made: always 0
         self.waited_seconds = 0.0
+        self.not_modified = 0
         self.recorded: list[dict[str, Any]] = []
         self._next_number = 0
 
@@ -31,7 +32,7 @@ class RecordingClient:
     def close(self) -> None:
         pass
 
-    def list_issues(self, *, labels: str, state: str = "all") -> list[dict]:
+    def list_issues(self, *, labels: str, state: str = "all", store=None, reduce=None) -> list[dict]:
         self._record("GET", self.repo_path("issues"), params={"labels": labels, "state": state, "per_page": 100})
         return []
 
@@ -52,7 +53,7 @@ class RecordingClient:
         self._record("POST", self.repo_path("issues", number, "comments"), json={"body": body})
         return {}
 
-    def list_labels(self) -> list[dict]:
+    def list_labels(self, *, store=None) -> list[dict]:
         self._record("GET", self.repo_path("labels"), params={"per_page": 100})
         return []
 

@@ -3,32 +3,40 @@
 Token from GITHUB_TOKEN (or GH_TOKEN), base URL from GITHUB_API_URL (GitHub Enterprise Server),
 repository from GITHUB_REPOSITORY unless given. Primary rate limits (``x-ratelimit-remaining: 0``
 until ``x-ratelimit-reset``) and secondary limits (403/429, ``retry-after``) are waited out up to a
-bound, then a RateLimitError says when to try again. 5xx answers and network errors are retried
-with exponential backoff, but only for requests that are safe to repeat: a POST that creates an
-issue is never repeated blindly (the caller looks the issue up instead); the backoff is the shared
-retry policy (``outbound.retry``) without jitter. Waits and the wall clock are injectable so tests
-never sleep. The token is registered with secrets.redact and never logged.
+bound, then a RateLimitError says when to try again; a ``retry-after`` on any other answer that
+is retried (5xx) is honoured the same way, and every such wait is reported on stderr. 5xx answers
+and network errors are retried with exponential backoff, but only for requests that are safe to
+repeat: a POST that creates an issue is never repeated blindly (the caller looks the issue up
+instead); the backoff is the shared retry policy (``outbound.retry``) without jitter. Mutating
+calls are paced (``write_interval_seconds`` between the end of one and the start of the next, as
+GitHub's secondary-rate-limit guidance asks). List pages can be conditional (``If-None-Match``
+with a stored ETag: a 304 reuses the stored page and costs no rate limit). Waits and clocks are
+injectable so tests never sleep. The token is registered with secrets.redact and never logged.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 from observability import __version__, secrets
 from observability.errors import ConfigError, ObservabilityError
 from observability.outbound.retry import RetryPolicy
 
 DEFAULT_API_URL = "https://api.github.com"
-API_VERSION = "2022-11-28"
+# The REST API version every request asks for (docs/github-api.md checks each call against its
+# breaking changes). GitHub answers 400 to a version it does not support.
+API_VERSION = "2026-03-10"
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+MUTATING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
 class GitHubError(ObservabilityError):
@@ -52,6 +60,17 @@ class RateLimitError(GitHubError):
 RETRY = RetryPolicy(max_attempts=4, base_wait_seconds=2.0, max_wait_seconds=60.0, timeout_seconds=30.0, jitter=False)
 MAX_RATE_LIMIT_WAIT_SECONDS = 300.0  # the longest total wait for rate limits, then RateLimitError
 SECONDARY_DEFAULT_WAIT_SECONDS = 60.0  # a secondary limit without retry-after: this long, times the attempt
+WRITE_INTERVAL_SECONDS = 1.0  # GitHub: "wait at least one second between each request" that mutates
+
+
+class PageStore(Protocol):
+    """Where conditional list pages are kept between runs (the alert inbox's cache)."""
+
+    def page(self, key: str) -> dict | None:
+        """The stored ``{"etag", "items", "next"}`` of a page URL, or None."""
+
+    def remember(self, key: str, etag: str, items: list, next_url: str | None) -> None:
+        """Store a page's ETag, its (reduced) items and its next-page URL."""
 
 
 @dataclass
@@ -95,8 +114,11 @@ class GitHubClient:
         policy: RetryPolicy = RETRY,
         max_rate_limit_wait_seconds: float = MAX_RATE_LIMIT_WAIT_SECONDS,
         secondary_default_wait_seconds: float = SECONDARY_DEFAULT_WAIT_SECONDS,
+        write_interval_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] | None = None,
+        warn: Callable[[str], None] | None = None,
         session=None,
     ):
         import requests
@@ -112,10 +134,19 @@ class GitHubClient:
         self.policy = policy
         self.max_rate_limit_wait_seconds = max_rate_limit_wait_seconds
         self.secondary_default_wait_seconds = secondary_default_wait_seconds
+        # None: the module default, read now (not at import) so the test suite can set it once
+        interval = WRITE_INTERVAL_SECONDS if write_interval_seconds is None else write_interval_seconds
+        self.write_interval_seconds = max(0.0, interval)
         self.sleep = sleep
         self.wall_clock = wall_clock
+        # Pacing measures intervals: a monotonic clock, unless the caller injects fake time (tests).
+        self.monotonic = monotonic or (time.monotonic if sleep is time.sleep else wall_clock)
+        self.warn = warn or (lambda line: sys.stderr.write(line + "\n"))
         self.calls = 0
+        self.not_modified = 0  # conditional requests answered 304 (no rate limit spent)
         self.waited_seconds = 0.0
+        self.paced_seconds = 0.0
+        self._last_write_end: float | None = None
         self._rate_waited = 0.0
         self._exhausted_until: float | None = None
         self._session = session or requests.Session()
@@ -160,25 +191,67 @@ class GitHubClient:
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         return self._send(method.upper(), url, params, json, retry_unsafe, ok)
 
-    def paginate(self, path: str, *, params: dict | None = None, items_key: str | None = None) -> Iterator[Any]:
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: dict | None = None,
+        items_key: str | None = None,
+        store: PageStore | None = None,
+        reduce: Callable[[Any], Any] | None = None,
+    ) -> Iterator[Any]:
         """Every item of a list endpoint, following ``Link: rel="next"`` (100 per page).
 
         ``items_key`` names the list inside an object answer (``{"total_count": n, "artifacts": [...]}``).
+        With ``store`` each page is asked for with ``If-None-Match`` and the ETag stored for its URL:
+        a 304 (no rate limit spent) yields the stored items and follows the stored next link. Items
+        pass through ``reduce`` (what the caller needs of each; None drops it) on both paths, so a caller sees the
+        same shape whether the page was fresh or not.
         """
         query: dict | None = {"per_page": 100, **(params or {})}
         url: str | None = self.api_url + path
         while url:
-            response = self._send("GET", url, query, None, False, ())
+            key = self._page_key(url, query)
+            stored = store.page(key) if store is not None else None
+            extra = {"If-None-Match": stored["etag"]} if stored else None
+            response = self._send("GET", url, query, None, False, (304,) if stored else (), extra)
+            if response.status == 304 and stored:
+                self.not_modified += 1
+                yield from stored["items"]
+                url, query = stored.get("next"), None
+                continue
             items = response.data.get(items_key) if items_key and isinstance(response.data, dict) else response.data
             if not isinstance(items, list):
                 raise GitHubError(
                     f"GET {self._display(url)}: expected a JSON list" + (f" under {items_key!r}" if items_key else "")
                 )
+            if reduce is not None:
+                items = [kept for kept in map(reduce, items) if kept is not None]  # None: not wanted
+            next_url = link_next(response.headers.get("link"))
+            etag = response.headers.get("etag")
+            if store is not None and etag:
+                store.remember(key, etag, items, next_url)
             yield from items
-            url, query = link_next(response.headers.get("link")), None
+            url, query = next_url, None
+
+    def _page_key(self, url: str, query: dict | None) -> str:
+        """A page's URL relative to the API root, query sorted: the key its ETag is stored under."""
+        relative = self._display(url) if url.startswith(self.api_url) else url
+        if query:
+            relative += ("&" if "?" in relative else "?") + urlencode(sorted((k, str(v)) for k, v in query.items()))
+        return relative
 
     def _display(self, url: str) -> str:
         return url[len(self.api_url) :] if url.startswith(self.api_url) else url.split("?")[0]
+
+    def _pace(self, method: str) -> None:
+        """Before a mutating call: wait until ``write_interval_seconds`` after the previous one ended."""
+        if method not in MUTATING or self._last_write_end is None or self.write_interval_seconds <= 0:
+            return
+        wait = self._last_write_end + self.write_interval_seconds - self.monotonic()
+        if wait > 0:
+            self.paced_seconds += wait
+            self.sleep(wait)
 
     def download(self, path: str, destination, *, chunk: int = 1 << 20) -> int:
         """GET a file endpoint that answers with a redirect to storage (artifact archives), write it to
@@ -212,8 +285,13 @@ class GitHubClient:
                 else:
                     answer = first
                 with answer:
-                    if answer.status_code >= 500 and attempt < self.policy.max_attempts:
-                        self._backoff(attempt)
+                    retry_after = _header_float({k.lower(): v for k, v in answer.headers.items()}, "retry-after")
+                    limited = answer.status_code in (403, 429) and retry_after is not None
+                    if (answer.status_code >= 500 or limited) and attempt < self.policy.max_attempts:
+                        if retry_after is not None:  # a secondary limit, or a 5xx saying when to come back
+                            self._rate_wait(retry_after, f"HTTP {answer.status_code} with retry-after", what)
+                        else:
+                            self._backoff(attempt)
                         continue
                     if answer.status_code != 200:
                         hint = {
@@ -263,9 +341,20 @@ class GitHubClient:
             )
         self._rate_waited += seconds
         self.waited_seconds += seconds
+        # what = method and API path (no query, no token): safe to print
+        self.warn(secrets.redact(f"github: {what}: {why}; waiting {seconds:.0f} s before retrying"))
         self.sleep(seconds)
 
-    def _send(self, method: str, url: str, params, body, retry_unsafe: bool, ok: tuple[int, ...]) -> Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params,
+        body,
+        retry_unsafe: bool,
+        ok: tuple[int, ...],
+        extra_headers: dict[str, str] | None = None,
+    ) -> Response:
         import requests
 
         what = f"{method} {self._display(url)}"
@@ -276,6 +365,7 @@ class GitHubClient:
             if self._exhausted_until is not None:
                 until, self._exhausted_until = self._exhausted_until, None
                 self._rate_wait(until - self.wall_clock() + 1, "primary rate limit exhausted", what)
+            self._pace(method)
             self.calls += 1
             try:
                 raw = self._session.request(
@@ -283,11 +373,13 @@ class GitHubClient:
                     url,
                     params=params,
                     json=body,
-                    headers=self._headers(),
+                    headers={**self._headers(), **(extra_headers or {})},
                     timeout=self.policy.timeout_seconds,
                     allow_redirects=True,
                 )
             except requests.exceptions.RequestException as exc:
+                if method in MUTATING:
+                    self._last_write_end = self.monotonic()
                 kind = "timeout" if isinstance(exc, requests.exceptions.Timeout) else "network error"
                 if repeatable and attempt < self.policy.max_attempts:
                     self._backoff(attempt)
@@ -303,6 +395,8 @@ class GitHubClient:
                 except ValueError:
                     data = None
             raw.close()
+            if method in MUTATING:
+                self._last_write_end = self.monotonic()
             remaining = _header_float(headers, "x-ratelimit-remaining")
             reset = _header_float(headers, "x-ratelimit-reset")
             if 200 <= status < 300 or status in ok:
@@ -327,7 +421,11 @@ class GitHubClient:
                     )
                     continue
             if status >= 500 and repeatable and attempt < self.policy.max_attempts:
-                self._backoff(attempt)
+                retry_after = _header_float(headers, "retry-after")
+                if retry_after is not None:  # the server says when: that, not our backoff
+                    self._rate_wait(retry_after, f"HTTP {status} with retry-after {retry_after:.0f} s", what)
+                else:
+                    self._backoff(attempt)
                 continue
             hint = {
                 401: "the token is invalid or expired",
@@ -347,14 +445,19 @@ class GitHubClient:
         self.sleep(wait)
 
     # -- the operations the alert inbox uses -------------------------------------------------
-    def list_issues(self, *, labels: str, state: str = "all") -> list[dict]:
+    def list_issues(
+        self, *, labels: str, state: str = "all", store: PageStore | None = None, reduce=None
+    ) -> list[dict]:
+        """Issues (not pull requests) with all of ``labels``, oldest first; conditional with ``store``."""
         return [
             i
             for i in self.paginate(
                 self.repo_path("issues"),
                 params={"labels": labels, "state": state, "sort": "created", "direction": "asc"},
+                store=store,
+                reduce=(lambda i: None if "pull_request" in i else (reduce(i) if reduce else i)),
             )
-            if "pull_request" not in i
+            if i is not None
         ]
 
     def get_issue(self, number: int) -> dict:
@@ -374,8 +477,10 @@ class GitHubClient:
             "POST", self.repo_path("issues", number, "comments"), json={"body": body}, retry_unsafe=True
         ).data
 
-    def list_labels(self) -> list[dict]:
-        return list(self.paginate(self.repo_path("labels")))
+    def list_labels(self, *, store: PageStore | None = None) -> list[dict]:
+        """The repository's labels; conditional with ``store`` (each label reduced to its name)."""
+        reduce = (lambda label: {"name": label["name"]}) if store is not None else None
+        return list(self.paginate(self.repo_path("labels"), store=store, reduce=reduce))
 
     def create_label(self, name: str, color: str, description: str) -> None:
         # 422 = it exists already (created by someone else in the meantime): fine.
