@@ -273,6 +273,26 @@ def run_job(
     return exit_code
 
 
+def run_in(ctx: JobContext, body: Callable[[JobContext], JobResult]) -> dict[str, Any]:
+    """Run ``body`` in a context the caller made, with the contract's bookkeeping (heartbeat and
+    automation-log line in ``ctx.workspace``) but nothing printed, and return its summary: an alert
+    drill runs real jobs in its scratch workspace inside one command whose output is its own."""
+    t0 = time.perf_counter()
+    diagnostics: dict[str, Any] = {}
+    exit_code = EXIT_OK
+    try:
+        result = body(ctx)
+        diagnostics.update(result.diagnostics)
+        if result.status == "error":
+            exit_code = EXIT_FAILED
+    except ObservabilityError as exc:
+        exit_code = exc.exit_code
+        result = JobResult(failed=True, heartbeat=None)
+        diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
+    summary, _ = _finish(ctx.job, ctx, result, diagnostics, exit_code, ctx.started, t0, None, None, True, None)
+    return summary
+
+
 def _sweep_temps(ctx: JobContext) -> None:
     """Temp files of writes killed earlier (never a live one: only those older than an hour)."""
     swept = ctx.workspace.sweep_temps()
