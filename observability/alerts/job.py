@@ -54,6 +54,7 @@ class FailureOptions(InboxOptions):
     workflow: str | None = None
     title: str | None = None
     recovered: bool = False
+    reason: str | None = None  # a drill's reason (user text), recorded in the drill issue; only with drill
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
@@ -170,7 +171,7 @@ def _finish(
         "",
     ]
     if "drill_reason" in figures:
-        lines += [f"Drill of the {figures['drill_job']} alert path; reason: {user_text(figures['drill_reason'])}", ""]
+        lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
         lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
         lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
@@ -285,9 +286,12 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     # Off GitHub (a laptop), the workflow named after the job: every caller workflow in ops-template is
     # (one name per job), so a failure reported or closed by hand lands on the issue CI uses.
     workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip() or opts.job
+    if opts.reason is not None and not opts.drill:
+        raise ConfigError("--reason: only with --drill (a drill's reason; a real failure has none)")
+    reason = drill_mod.check_reason(opts.reason) if opts.reason is not None else None
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    links = _links(opts, repo)
+    links = replace(_links(opts, repo), drill_reason=reason)
     context = runner.run_context(opts.environ) or {}
     f = Failure(
         workflow,
@@ -328,6 +332,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         "recovered": opts.recovered,
         "drill": opts.drill,
         "fingerprint": f.fingerprint,
+        **({"drill_reason": reason} if reason else {}),
     }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "report-failure")
 

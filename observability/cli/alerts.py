@@ -130,10 +130,16 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
 )
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    default=None,
+    help="With --drill: why the drill runs, recorded in the drill issue (at most 300 characters).",
+)
 @check_secrets_option("alerts")
 @job_options
 @_inbox_options
-def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
+def report_failure(failing_job, workflow, title, recovered, reason, inbox, job) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -146,7 +152,9 @@ def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
     """
     from observability.alerts.job import FailureOptions, failure
 
-    options = FailureOptions(**inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered)
+    options = FailureOptions(
+        **inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered, reason=reason
+    )
     # A failure report must get through where the state pull failed and left no workspace.
     run_and_exit(
         "alerts",
