@@ -35,7 +35,7 @@ REAL_STATE = {
 
 
 def test_the_table_covers_every_scheduled_job():
-    assert drill_mod.JOBS == tuple(EXPECTED)
+    assert tuple(EXPECTED) == drill_mod.JOBS
     for spec in drill_mod.SPECS.values():
         assert [[s.expected] if s.expected else [] for s in spec.steps] == EXPECTED[spec.job]
         assert spec.steps[-1].expected == "resolved"  # the drill's own recovery ends it
