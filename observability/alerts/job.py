@@ -109,6 +109,19 @@ def _links(opts: InboxOptions, repo: str) -> render.Links:
     )
 
 
+def _mirror_settings(cfg: alerts_config.AlertsConfig, opts: InboxOptions, **only: bool) -> mirrors_mod.MirrorSettings:
+    """The mirrors as this run's options say (``only``: webhook/pagerduty off for failure issues)."""
+    return mirrors_mod.MirrorSettings(
+        cfg,
+        slack_env=opts.slack_webhook_env,
+        dry_run=opts.dry_run,
+        sleep=opts.sleep,
+        wall_clock=opts.wall_clock,
+        environ=opts.environ,
+        **only,
+    )
+
+
 def _finish(
     ctx: JobContext,
     opts: InboxOptions,
@@ -259,14 +272,7 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(
-        cfg,
-        slack_env=opts.slack_webhook_env,
-        dry_run=opts.dry_run,
-        sleep=opts.sleep,
-        wall_clock=opts.wall_clock,
-        environ=opts.environ,
-    )
+    settings = _mirror_settings(cfg, opts)
     mirror_results = (
         mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
     )
@@ -315,16 +321,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(
-        cfg,
-        slack_env=opts.slack_webhook_env,
-        webhook=False,
-        pagerduty=False,
-        dry_run=opts.dry_run,
-        sleep=opts.sleep,
-        wall_clock=opts.wall_clock,
-        environ=opts.environ,
-    )
+    settings = _mirror_settings(cfg, opts, webhook=False, pagerduty=False)
     mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
     figures = {
         "workflow": workflow,
@@ -386,14 +383,7 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
             cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
             inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
             source = next(s for s in sources_mod.builtin(cfg.owner, cfg.runbook) if s.name == spec.source)
-            settings = mirrors_mod.MirrorSettings(
-                cfg,
-                slack_env=opts.slack_webhook_env,
-                dry_run=opts.dry_run,
-                sleep=opts.sleep,
-                wall_clock=opts.wall_clock,
-                environ=opts.environ,
-            )
+            settings = _mirror_settings(cfg, opts)
             for step, checked in zip(spec.steps, steps, strict=True):
                 step.act(scene)
                 done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
