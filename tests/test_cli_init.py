@@ -46,7 +46,8 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
     assert latency["jobs"]["latency"]["with"]["job"] == "latency"
     for name in ("latency", "weekly", "dashboard", "verify"):  # every scheduled job drills its alert path
         caller = yaml.safe_load((target / ".github" / "workflows" / f"{name}.yml").read_text())
-        assert {"alert_drill", "drill_reason"} <= set(caller["on"]["workflow_dispatch"]["inputs"])
+        triggers = caller[True]  # YAML 1.1 reads the key `on` as true
+        assert {"alert_drill", "drill_reason"} <= set(triggers["workflow_dispatch"]["inputs"])
         assert {"alert-drill", "drill-reason"} <= set(caller["jobs"][name]["with"])
     latency_config.load_latency(
         target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={}
