@@ -8,6 +8,16 @@ def cell(value) -> str:
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def user_text(value: str, limit: int = 200) -> str:
+    """Text a person typed (a drill's reason), shown inline and inert: control characters and
+    newlines flattened, clipped to ``limit`` characters, inside a code span, where GitHub renders
+    no Markdown, HTML, @mention or #reference (backticks, which would end the span, become ')."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split()).replace("`", "'")
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return f"`{flat}`" if flat else "_(none)_"
+
+
 def details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{cell(summary)}</summary>", "", *body, "", "</details>"]
 

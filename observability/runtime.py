@@ -233,15 +233,10 @@ def run_job(
             held = lock  # released after the heartbeat and the log line, so runs never interleave them
             _sweep_temps(ctx)
             result = body(ctx)
-        diagnostics.update(result.diagnostics)
-        if result.status == "error":
-            exit_code = EXIT_FAILED
+        exit_code = _settled(result, diagnostics)
     except ObservabilityError as exc:
         exit_code = exc.exit_code
-        tried = exc.details.get("attempts")  # a call given up after retries says how many it made
-        result = JobResult(failed=True, heartbeat=None, attempts=tried if isinstance(tried, int) and tried > 0 else 1)
-        diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
-        diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
+        result = _failed(exc, diagnostics)
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed
         exit_code = EXIT_FAILED
         result = JobResult(failed=True)
@@ -271,6 +266,36 @@ def run_job(
             diagnostics.setdefault("warnings", ctx.warnings)
     _emit(job, summary, result, exit_code)
     return exit_code
+
+
+def _settled(result: JobResult, diagnostics: dict[str, Any]) -> int:
+    """A body's result taken in: its diagnostics kept, its exit code (1 for an error)."""
+    diagnostics.update(result.diagnostics)
+    return EXIT_FAILED if result.status == "error" else EXIT_OK
+
+
+def _failed(exc: ObservabilityError, diagnostics: dict[str, Any]) -> JobResult:
+    """A body that raised: its error code, message and details in the diagnostics."""
+    tried = exc.details.get("attempts")  # a call given up after retries says how many it made
+    diagnostics.update({"error_code": exc.error_code, "error_message": secrets.redact(exc.message)})
+    diagnostics.update({k: v for k, v in exc.details.items() if v is not None})
+    return JobResult(failed=True, heartbeat=None, attempts=tried if isinstance(tried, int) and tried > 0 else 1)
+
+
+def run_in(ctx: JobContext, body: Callable[[JobContext], JobResult]) -> dict[str, Any]:
+    """Run ``body`` in a context the caller made, with the contract's bookkeeping (heartbeat and
+    automation-log line in ``ctx.workspace``) but nothing printed, and return its summary: an alert
+    drill runs real jobs in its scratch workspace inside one command whose output is its own."""
+    t0 = time.perf_counter()
+    diagnostics: dict[str, Any] = {}
+    try:
+        result = body(ctx)
+        exit_code = _settled(result, diagnostics)
+    except ObservabilityError as exc:
+        exit_code = exc.exit_code
+        result = _failed(exc, diagnostics)
+    summary, _ = _finish(ctx.job, ctx, result, diagnostics, exit_code, ctx.started, t0, None, None, True, None)
+    return summary
 
 
 def _sweep_temps(ctx: JobContext) -> None:

@@ -539,14 +539,46 @@ def test_the_alert_drill_runs_the_whole_alert_path_and_touches_no_state(act_harn
         signal.files["/s.csv"] = SIGNAL_HEADER.encode()
         repo = adopter.scaffold(signal.url + "/s.csv")
         run = adopter.run(
-            repo, "latency.yml", fake, at=f"{MONDAY}T00:07:30Z", store=store, inputs={"alert_drill": True}
+            repo,
+            "latency.yml",
+            fake,
+            at=f"{MONDAY}T00:07:30Z",
+            store=store,
+            inputs={"alert_drill": True, "drill_reason": "act drill @octocat"},
         )
         assert run.exit_code == 0, run
         (issue,) = fake.issues.values()
         assert issue["title"].startswith("[drill]") and issue["state"] == "closed"
         assert "drill" in [label["name"] for label in issue["labels"]]
+        assert "Reason: `act drill @octocat`" in issue["body"]
         assert not (tmp_path / "store").exists()  # the drill never pulls or pushes state
         assert fake.violations == []
+
+
+@pytest.mark.slow
+def test_a_dry_run_alert_drill_of_the_weekly_workflow_calls_nothing(act_harness, tmp_path):
+    """alert_drill with dry_run (issue 17: it used to be said to create issues): zero GitHub requests,
+    and the step summary lists the calls it would have made."""
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    store = (tmp_path / "store").as_uri()
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = SIGNAL_HEADER.encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        run = adopter.run(
+            repo,
+            "weekly.yml",
+            fake,
+            at=f"{MONDAY}T02:14:30Z",
+            store=store,
+            inputs={"alert_drill": True, "dry_run": True, "drill_reason": "dry drill"},
+        )
+        assert run.exit_code == 0, run
+        assert fake.requests == [] and fake.issues == {}
+        assert "alerts: dry_run" in run.log, run
+        summary = run.step_summary()
+        assert "Dry run:" in summary and "call(s) it would make" in summary, summary
+        assert f"POST /repos/{fake.repo}/issues" in summary and "Drill reason: `dry drill`" in summary
+        assert not (tmp_path / "store").exists()
 
 
 STANDIN_WORKFLOW = """\

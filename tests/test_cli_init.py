@@ -44,6 +44,11 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
         assert len(text.splitlines()) <= 45
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
     assert latency["jobs"]["latency"]["with"]["job"] == "latency"
+    for name in ("latency", "weekly", "dashboard", "verify"):  # every scheduled job drills its alert path
+        caller = yaml.safe_load((target / ".github" / "workflows" / f"{name}.yml").read_text())
+        triggers = caller[True]  # YAML 1.1 reads the key `on` as true
+        assert {"alert_drill", "drill_reason"} <= set(triggers["workflow_dispatch"]["inputs"])
+        assert {"alert-drill", "drill-reason"} <= set(caller["jobs"][name]["with"])
     latency_config.load_latency(
         target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={}
     )

@@ -135,16 +135,31 @@ def test_shared_storage_sync_follows_the_dashboard_and_weekly_jobs():
     assert "latency" not in after
 
 
-def test_alert_drills_exist_for_latency_and_ci():
-    latency = _load(ROOT / "ops-template" / ".github" / "workflows" / "latency.yml")
-    assert latency["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
+@pytest.mark.parametrize("name", ["latency", "weekly", "dashboard", "verify"])
+def test_every_scheduled_caller_drills_its_own_alert_path(name):
+    caller = _load(ROOT / "ops-template" / ".github" / "workflows" / f"{name}.yml")
+    inputs = caller["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["alert_drill"]["type"] == "boolean" and inputs["drill_reason"]["type"] == "string"
+    (job,) = caller["jobs"].values()
+    assert job["with"]["alert-drill"] == "${{ github.event.inputs.alert_drill == 'true' }}"
+    assert job["with"]["drill-reason"] == "${{ github.event.inputs.drill_reason }}"
     steps = _steps(_load(RUN)["jobs"]["run"])
     drill = next(s for s in steps if "actions/alerts-drill" in s.get("uses", ""))
     assert drill["if"] == "${{ inputs.alert-drill }}"
+    assert drill["with"]["job"] == "${{ inputs.job }}" and drill["with"]["reason"] == "${{ inputs.drill-reason }}"
+    assert drill["with"]["dry-run"] == "${{ inputs.dry-run && 'true' || 'false' }}"
+
+
+def test_the_ci_drill_records_its_reason_and_its_own_recovery_closes_the_issue():
     ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
     assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
+    assert ci["on"]["workflow_dispatch"]["inputs"]["drill_reason"]["type"] == "string"
     assert any(s["name"] == "Alert drill" for s in ci["jobs"]["tests"]["steps"])
-    assert "alerts-report-failure" in str(ci["jobs"]["report"]["steps"])
+    reports = [s for s in ci["jobs"]["report"]["steps"] if "alerts-report-failure" in s.get("uses", "")]
+    assert [s["with"]["reason"] for s in reports] == ["${{ inputs.drill_reason }}"] * 2
+    recovery = reports[-1]
+    assert recovery["if"] == "${{ inputs.alert_drill }}"
+    assert recovery["with"]["recovered"] == "true" and recovery["with"]["drill"] == "true"
     assert "!cancelled()" in ci["jobs"]["report"]["if"] and "default_branch" in ci["jobs"]["report"]["if"]
 
 

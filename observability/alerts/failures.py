@@ -56,6 +56,7 @@ def _body(f: Failure, stamp: str, runbook: str, links: render.Links) -> str:
         lines += [
             "> [!NOTE]",
             "> **Drill.** Opened on purpose by an alert drill; the next successful run closes it.",
+            *render.drill_reason(links),
             "",
         ]
     lines += [
@@ -119,7 +120,8 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
         api.comment(
             entry["number"],
             f"**Failed again** at {stamp} (failure {entry['failures']} since "
-            f"{entry.get('started_at') or 'unknown'}): {f.where()}.",
+            f"{entry.get('started_at') or 'unknown'}): {f.where()}."
+            + "".join(f"\n\n{line}" for line in (render.drill_reason(inbox.links) if f.drill else [])),
         )
         entry["last_notified_at"] = stamp
     cache.save(inbox.now)

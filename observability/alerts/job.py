@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from observability import config, fsio, runner
-from observability.alerts import mirrors as mirrors_mod, render, sources as sources_mod
+from observability.alerts import drill as drill_mod, mirrors as mirrors_mod, render, sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import Failure, report_failure, report_recovery
 from observability.alerts.inbox import Inbox
@@ -17,7 +17,7 @@ from observability.config import alerts as alerts_config
 from observability.errors import ConfigError, ObservabilityError
 from observability.github.recorder import RecordingClient
 from observability.github.rest import RETRY, GitHubClient, GitHubError
-from observability.markdown import cell
+from observability.markdown import cell, details, user_text
 from observability.outputs import alertinbox
 from observability.runtime import JobContext, JobResult, derive_status
 
@@ -54,6 +54,7 @@ class FailureOptions(InboxOptions):
     workflow: str | None = None
     title: str | None = None
     recovered: bool = False
+    reason: str | None = None  # a drill's reason (user text), recorded in the drill issue; only with drill
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
@@ -109,6 +110,19 @@ def _links(opts: InboxOptions, repo: str) -> render.Links:
     )
 
 
+def _mirror_settings(cfg: alerts_config.AlertsConfig, opts: InboxOptions, **only: bool) -> mirrors_mod.MirrorSettings:
+    """The mirrors as this run's options say (``only``: webhook/pagerduty off for failure issues)."""
+    return mirrors_mod.MirrorSettings(
+        cfg,
+        slack_env=opts.slack_webhook_env,
+        dry_run=opts.dry_run,
+        sleep=opts.sleep,
+        wall_clock=opts.wall_clock,
+        environ=opts.environ,
+        **only,
+    )
+
+
 def _finish(
     ctx: JobContext,
     opts: InboxOptions,
@@ -153,6 +167,7 @@ def _finish(
             "notified_channels": notified,
             **ctx.provenance(),
         }
+        doc.update({k: figures[k] for k in ("drill_job", "drill_reason", "steps") if k in figures})
         if isinstance(api, RecordingClient):
             doc["calls"] = api.recorded
             figures["planned_calls"] = len(api.recorded)
@@ -171,9 +186,14 @@ def _finish(
         f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).",
         "",
     ]
+    if "drill_reason" in figures:
+        lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
         lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
         lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
+    if isinstance(api, RecordingClient):
+        figures["would_call"] = would_call = planned(api.recorded, mirror_results)
+        lines += ["", *details(f"Dry run: {len(would_call)} call(s) it would make", [f"- `{c}`" for c in would_call])]
     outputs = {"api-calls": str(api.calls), "actions": str(len(outcome.actions))}
     if "firing" in figures:
         outputs["firing"] = str(figures["firing"])
@@ -186,6 +206,13 @@ def _finish(
         summary_markdown="\n".join(lines),
         outputs=outputs,
     )
+
+
+def planned(recorded: list[dict], mirror_results: list[dict]) -> list[str]:
+    """A dry run's would-be calls, one line each: the GitHub requests, then the mirror sends."""
+    calls = [f"{c['method']} {c['path']}" for c in recorded]
+    calls += [f"{m['mirror']}: {m['detail']}" for m in mirror_results if m["status"] == "dry_run"]
+    return calls
 
 
 # Issue actions that start an episode: the channels notified before it are not this episode's.
@@ -248,14 +275,7 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(
-        cfg,
-        slack_env=opts.slack_webhook_env,
-        dry_run=opts.dry_run,
-        sleep=opts.sleep,
-        wall_clock=opts.wall_clock,
-        environ=opts.environ,
-    )
+    settings = _mirror_settings(cfg, opts)
     mirror_results = (
         mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
     )
@@ -275,9 +295,12 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     # Off GitHub (a laptop), the workflow named after the job: every caller workflow in ops-template is
     # (one name per job), so a failure reported or closed by hand lands on the issue CI uses.
     workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip() or opts.job
+    if opts.reason is not None and not opts.drill:
+        raise ConfigError("--reason: only with --drill (a drill's reason; a real failure has none)")
+    reason = drill_mod.check_reason(opts.reason) if opts.reason is not None else None
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    links = _links(opts, repo)
+    links = replace(_links(opts, repo), drill_reason=reason)
     context = runner.run_context(opts.environ) or {}
     f = Failure(
         workflow,
@@ -301,16 +324,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    settings = mirrors_mod.MirrorSettings(
-        cfg,
-        slack_env=opts.slack_webhook_env,
-        webhook=False,
-        pagerduty=False,
-        dry_run=opts.dry_run,
-        sleep=opts.sleep,
-        wall_clock=opts.wall_clock,
-        environ=opts.environ,
-    )
+    settings = _mirror_settings(cfg, opts, webhook=False, pagerduty=False)
     mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
     figures = {
         "workflow": workflow,
@@ -318,82 +332,94 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         "recovered": opts.recovered,
         "drill": opts.drill,
         "fingerprint": f.fingerprint,
+        **({"drill_reason": reason} if reason else {}),
     }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "report-failure")
 
 
 @dataclass(frozen=True)
 class DrillOptions(InboxOptions):
+    job: str = "latency"  # which scheduled job's alert path (observability/alerts/drill.py SPECS)
+    reason: str | None = None  # why the drill runs (user text, shown inertly in the issue); None: the default
     scratch: str | None = None  # keep the scratch workspace here (default: a temporary directory, removed)
     mirrors: bool = True
-    # The latency job's sample step, (ctx, log, slo_ms) -> JobResult: the CLI hands it in (cli/alerts.py),
-    # so the drill runs the real latency job without importing it.
-    latency_sample: Callable[[JobContext, str, float], JobResult] | None = field(default=None, repr=False)
+    # Runs a real job in the scratch workspace: the CLI hands it in (cli/alerts.py), so the drill runs
+    # the latency, weekly, dashboard and verify jobs without importing them.
+    run_job: drill_mod.RunJob | None = field(default=None, repr=False)
 
 
 def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
-    """The latency alert drill (observability/alerts/drill.py) in a scratch workspace; real state untouched."""
+    """One job's alert drill (observability/alerts/drill.py) in a scratch workspace; real state untouched."""
     import shutil
-    from datetime import timedelta
+    from contextlib import ExitStack
 
-    from observability.alerts import drill as drill_mod
-    from observability.runtime import make_job_id
     from observability.workspace import Workspace
 
-    if opts.latency_sample is None:
-        raise ConfigError("alerts drill: this caller gave the drill no latency job to run")
-    sample = opts.latency_sample
+    spec = drill_mod.SPECS.get(opts.job)
+    if spec is None:
+        raise ConfigError(f"--job {opts.job}: unknown (drills: {', '.join(drill_mod.JOBS)})")
+    reason = drill_mod.check_reason(opts.reason)
+    if opts.run_job is None:
+        raise ConfigError("alerts drill: this caller gave the drill no job to run")
     cfg = _config(ctx, opts)
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
-    links = _links(opts, repo)
+    links = replace(_links(opts, repo), drill_reason=reason)
     scratch = drill_mod.scratch_dir(opts.scratch)
-    steps = [drill_mod.DrillStep(expected) for expected, _, _ in drill_mod.STEPS]
+    steps = [DrillStep(step.expected) for step in spec.steps]
     mirror_results: list[dict] = []
     error = None
+    scene = None
     try:
-        sws = Workspace(scratch.resolve())
-        sws.ensure_writable()
-        cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
-        inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
-        source = sources_mod.LatencySource(cfg.owner, cfg.runbook)
-        settings = mirrors_mod.MirrorSettings(
-            cfg,
-            slack_env=opts.slack_webhook_env,
-            dry_run=opts.dry_run,
-            sleep=opts.sleep,
-            wall_clock=opts.wall_clock,
-            environ=opts.environ,
-        )
-        for index, step in enumerate(steps):
-            drill_mod.feed(scratch, ctx.now, index)
-            job_id = make_job_id("latency", ctx.now + timedelta(seconds=index))  # names sort in step order
-            latency_ctx = JobContext("latency", job_id, sws, ctx.now, False)
-            sample(latency_ctx, drill_mod.LOG, drill_mod.SLO_MS)
-            done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
-            try:
-                inbox.sync([source.collect(sws)])
-            finally:
-                step.actions = [a["action"] for a in inbox.outcome.actions[done:]]
-                if opts.mirrors:
-                    mirror_results += mirrors_mod.dispatch(
-                        inbox.outcome.events[events:], settings, repo=repo, now=ctx.now
-                    )
+        with ExitStack() as stack:
+            sws = Workspace(scratch.resolve())
+            sws.ensure_writable()
+            scene = drill_mod.Scene(sws, ctx.now, opts.run_job)
+            if spec.receiver:
+                scene.receiver = stack.enter_context(drill_mod.DrillReceiver())
+                scene.environ.update(
+                    {
+                        drill_mod.WEEKLY_URL_ENV: scene.receiver.url,
+                        drill_mod.WEEKLY_SECRET_ENV: drill_mod.webhook_secret(),
+                    }
+                )
+            cache = Cache.load(sws, DEFAULT_PATH, repo, dry_run=opts.dry_run)
+            inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
+            source = next(s for s in sources_mod.builtin(cfg.owner, cfg.runbook) if s.name == spec.source)
+            settings = _mirror_settings(cfg, opts)
+            for step, checked in zip(spec.steps, steps, strict=True):
+                step.act(scene)
+                done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
+                try:
+                    inbox.sync([source.collect(sws)])
+                finally:
+                    checked.actions = [a["action"] for a in inbox.outcome.actions[done:]]
+                    if opts.mirrors:
+                        mirror_results += mirrors_mod.dispatch(
+                            inbox.outcome.events[events:], settings, repo=repo, now=ctx.now
+                        )
     except GitHubError as exc:
         error = exc
     finally:
         api.close()
         if not opts.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    for step in steps:  # a drill issue left from an earlier drill is reopened instead of opened
-        if step.expected == "opened" and step.actions == ["reopened"]:
-            step.actions = ["opened"]
+    for checked in steps:  # a drill issue left from an earlier drill is reopened instead of opened
+        if checked.expected == "opened" and checked.actions == ["reopened"]:
+            checked.actions = ["opened"]
     passed = error is None and all(s.passed for s in steps)
     figures = {
         "drill": True,
+        "drill_job": spec.job,
+        "drill_reason": reason,
+        "drilled": spec.drills,
         "passed": passed,
         "scratch": str(scratch) if opts.scratch else None,
-        "steps": [{"expected": s.expected, "actions": s.actions} for s in steps],
+        "steps": [
+            {"does": step.does, "expected": s.expected or "nothing", "actions": s.actions}
+            for step, s in zip(spec.steps, steps, strict=True)
+        ],
+        "job_runs": scene.runs if scene else [],
     }
     result = _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "drill")
     if error is None and not passed:
@@ -401,6 +427,20 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
         result.diagnostics.update(
             error_code="drill_failed",
             error_message="drill transitions were "
-            + "; ".join(f"{s.expected}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed),
+            + "; ".join(
+                f"{s.expected or 'nothing'}: {', '.join(s.actions) or 'nothing'}" for s in steps if not s.passed
+            ),
         )
     return result
+
+
+@dataclass
+class DrillStep:
+    """What one drill step caused in the inbox, against the one action it expects."""
+
+    expected: str
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.actions == ([self.expected] if self.expected else [])

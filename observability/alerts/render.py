@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from observability import clock
 from observability.alerts.sources import Alert
-from observability.markdown import cell, details
+from observability.markdown import cell, details, user_text
 
 BODY_LIMIT = 65535
 MARKER_RE = re.compile(
@@ -101,6 +101,7 @@ class Links:
     repo_url: str | None = None
     docs_url: str | None = None
     run_url: str | None = None
+    drill_reason: str | None = None  # why a drill runs (user text), shown in its issues' drill note
 
     def url(self, target: str) -> str | None:
         if target.startswith(("http://", "https://")):
@@ -129,6 +130,11 @@ def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
     return "\n".join([*head, *([cut] if cut else []), note, *tail])[:BODY_LIMIT]
 
 
+def drill_reason(links: Links) -> list[str]:
+    """The drill note's reason line (user text, inert: see markdown.user_text); none when not given."""
+    return [f"> Reason: {user_text(links.drill_reason)}"] if links.drill_reason else []
+
+
 def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
     runbook = alert.runbook or runbook
     rows = [
@@ -148,6 +154,7 @@ def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
             "> [!NOTE]",
             "> **Drill.** Synthetic alert from an alert drill; no real incident. "
             "It resolves and closes by itself when the drill ends.",
+            *drill_reason(links),
             "",
         ]
     head += [

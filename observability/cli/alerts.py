@@ -130,10 +130,16 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
 )
 @click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    default=None,
+    help="With --drill: why the drill runs, recorded in the drill issue (at most 300 characters).",
+)
 @check_secrets_option("alerts")
 @job_options
 @_inbox_options
-def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
+def report_failure(failing_job, workflow, title, recovered, reason, inbox, job) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -146,7 +152,9 @@ def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
     """
     from observability.alerts.job import FailureOptions, failure
 
-    options = FailureOptions(**inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered)
+    options = FailureOptions(
+        **inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered, reason=reason
+    )
     # A failure report must get through where the state pull failed and left no workspace.
     run_and_exit(
         "alerts",
@@ -159,6 +167,21 @@ def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
 
 
 @alerts.command("drill")
+@click.option(
+    "--job",
+    "drill_job",
+    metavar="NAME",
+    default="latency",
+    show_default=True,
+    help="Whose alert path to drill: latency, weekly, dashboard or verify.",
+)
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    default=None,
+    help='Why the drill runs, recorded in the drill issue and the summary (default "routine drill"; '
+    "at most 300 characters).",
+)
 @click.option(
     "--repo", metavar="OWNER/NAME", default=None, help="Repository holding the issues (default: env GITHUB_REPOSITORY)."
 )
@@ -186,26 +209,30 @@ def report_failure(failing_job, workflow, title, recovered, inbox, job) -> None:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Call nothing; write the calls the drill would make to out/alert_inbox/<job_id>.json.",
+    help="Call nothing; list the calls the drill would make (summary, out/alert_inbox/<job_id>.json).",
 )
 @check_secrets_option("alerts")
 @job_options
-def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, job) -> None:
-    """Latency alert drill: a synthetic drill:feed source breaches, escalates and recovers.
+def drill(drill_job, reason, repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dry_run, job) -> None:
+    """Drill one job's alert path: break it in a scratch workspace, then heal it.
 
-    Runs the real latency job and the real inbox in a scratch workspace (real state is never
-    touched): the `drill`-labelled issue is opened (warning), escalated (critical, PagerDuty
-    triggered when configured), then commented and closed; mirrors are called. Exit 1 unless the
-    transitions are exactly opened, escalated, resolved.
+    Runs the job's real code and the real inbox in a scratch workspace (real state is never
+    touched): latency (a drill:feed source breaches, escalates, recovers), weekly (the report is
+    refused by the drill's own receiver, then replayed), dashboard (a dataset fails, then exports
+    again), verify (a scheduled job misses runs, then runs). The `drill`-labelled issue is opened
+    and closed by the drill itself; mirrors are called. Exit 1 unless each step caused exactly
+    the issue change it expects.
 
     Example:
 
     \b
-        observability alerts drill --repo acme/trading-ops
+        observability alerts drill --job weekly --reason "quarterly drill" --repo acme/trading-ops
     """
     from observability.alerts.job import DrillOptions, drill as run_drill
 
     options = DrillOptions(
+        job=drill_job,
+        reason=reason,
         repo=repo,
         config=config_path,
         run_url=run_url,
@@ -214,7 +241,7 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
         mirrors=not no_mirrors,
         dry_run=dry_run,
         drill=True,
-        latency_sample=_latency_sample,
+        run_job=_run_job,
     )
     # The drill runs in a scratch directory of its own: the workspace may be any directory (runner.temp).
     run_and_exit(
@@ -227,8 +254,22 @@ def drill(repo, config_path, run_url, slack_webhook_env, scratch, no_mirrors, dr
     )
 
 
-def _latency_sample(ctx, log: str, slo_ms: float):
-    """The drill's latency step: the real ``latency sample`` over the drill's log (handed to the alerts job)."""
-    from observability.latency.job import LatencyOptions, sample
+def _run_job(command: str, ctx, options: dict):
+    """A drill step's real job (handed to the alerts job, which imports no other job)."""
+    if command == "latency sample":
+        from observability.latency.job import LatencyOptions, sample
 
-    return sample(ctx, LatencyOptions(inputs=(log,), slo_ms=slo_ms))
+        return sample(ctx, LatencyOptions(**options))
+    if command in ("weekly report", "weekly replay"):
+        from observability.weekly.job import WeeklyOptions, replay, report
+
+        return (report if command == "weekly report" else replay)(ctx, WeeklyOptions(**options))
+    if command == "dashboard export":
+        from observability.dashboard.job import ExportOptions, export
+
+        return export(ctx, ExportOptions(**options))
+    if command == "verify":
+        from observability.verify.job import VerifyOptions, verify_workspace
+
+        return verify_workspace(ctx, VerifyOptions(**options))
+    raise ValueError(f"no drill runs {command!r}")

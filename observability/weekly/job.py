@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ class WeeklyOptions:
     sleep: Callable[[float], None] = time.sleep
     wall_clock: Callable[[], float] = time.time
     rng: random.Random | None = None
+    environ: Mapping[str, str] | None = None  # where the webhook URL and secret are read (None: os.environ)
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ def parse_week(text: str | None, now: datetime) -> payload_mod.Week:
 
 def _target(opts: WeeklyOptions) -> _Target:
     """URL and keys from the environment; a missing one is a configuration error (exit 2)."""
-    url = secrets.from_env(opts.webhook_url_env)
-    secret = secrets.from_env(opts.webhook_secret_env)
+    environ = os.environ if opts.environ is None else opts.environ
+    url = secrets.from_env(opts.webhook_url_env, environ=environ)
+    secret = secrets.from_env(opts.webhook_secret_env, environ=environ)
     or_dry_run = " or pass --dry-run to send nothing"
     if url is None:
         raise ConfigError(f"{opts.webhook_url_env} is not set: set the webhook URL (a repository secret){or_dry_run}")
