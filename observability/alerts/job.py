@@ -54,6 +54,7 @@ class FailureOptions(InboxOptions):
     workflow: str | None = None
     title: str | None = None
     recovered: bool = False
+    failed_jobs: tuple[str, ...] = ()  # the workflow's jobs that failed (CI: lint, code, tests), named in the issue
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
@@ -125,6 +126,8 @@ def _finish(
     failed_mirrors = [m for m in mirror_results if m["status"] == "failed"]
     for m in failed_mirrors:
         ctx.warn(f"mirror {m['mirror']} failed for {m.get('event')} {m.get('fingerprint')}: {m['detail']}")
+    for warning in outcome.warnings:  # e.g. an assignee GitHub refused: the issue is open, the owner is not set
+        ctx.warn(warning)
     counts: dict[str, int] = {}
     for action in outcome.actions:
         counts[action["action"]] = counts.get(action["action"], 0) + 1
@@ -285,6 +288,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         sha=opts.environ.get("GITHUB_SHA") or None,
         attempt=context.get("run_attempt"),
         event=context.get("event"),
+        failed_jobs=tuple(dict.fromkeys(opts.failed_jobs)),
     )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
@@ -312,6 +316,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     figures = {
         "workflow": workflow,
         "failing_job": opts.job,
+        "failed_jobs": list(f.failed_jobs),
         "recovered": opts.recovered,
         "drill": opts.drill,
         "fingerprint": f.fingerprint,

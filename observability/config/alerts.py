@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from observability.config import load_yaml
+from observability.config import load_yaml, yaml_line
 from observability.errors import ConfigError
+
+BUILTIN_SOURCES = ("latency", "weekly", "dashboard", "verify")  # alerts/sources.py: builtin()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """One entry of ``owners``: who an issue of that kind is for. None: taken from the next entry."""
+
+    assignees: tuple[str, ...] | None = None
+    team: str | None = None
+    runbook: str | None = None
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,7 @@ class AlertsConfig:
     repeat_interval_hours: float = 24.0
     owner: str = "observability-oncall"
     runbook: str = "docs/alerts.md"
+    owners: tuple[tuple[str, Owner], ...] = ()  # (kind, entry) as written; observability/alerts/owners.py reads it
     failure_labels: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()  # (name, path) alert files
     slack_webhook_env: str = "OBS_ALERTS_SLACK_WEBHOOK"
@@ -39,10 +51,22 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
     names = [s["name"] for s in data.get("sources", [])]
     if len(set(names)) != len(names):
         raise ConfigError(f"{display}: field sources: each name must appear once")
+    owners = data.get("owners", {})
+    for kind in owners:
+        if kind.startswith("source:") and kind[len("source:") :] not in (*BUILTIN_SOURCES, *names):
+            line = yaml_line(path, ["owners", kind]) if path is not None else None
+            raise ConfigError(
+                f"{display}{f':{line}' if line else ''}: field owners.{kind}: no such source "
+                f"(known: {', '.join(sorted({*BUILTIN_SOURCES, *names}))})"
+            )
     return AlertsConfig(
         repeat_interval_hours=float(data.get("repeat_interval_hours", d.repeat_interval_hours)),
         owner=str(data.get("owner", d.owner)),
         runbook=str(data.get("runbook", d.runbook)),
+        owners=tuple(
+            (kind, Owner(tuple(o["assignees"]) if "assignees" in o else None, o.get("team"), o.get("runbook")))
+            for kind, o in owners.items()
+        ),
         failure_labels=tuple(data.get("failure_labels", ())),
         sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
         slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),
