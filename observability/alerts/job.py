@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from observability import config, fsio, runner
-from observability.alerts import mirrors as mirrors_mod, render, sources as sources_mod
+from observability.alerts import mirrors as mirrors_mod, owners, render, sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import Failure, report_failure, report_recovery
 from observability.alerts.inbox import Inbox
@@ -59,7 +59,10 @@ class FailureOptions(InboxOptions):
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
     path, display = config.resolve(ctx.workspace, opts.config, alerts_config.ALERTS_CONFIG)
-    return alerts_config.load_alerts(path, display=display)
+    cfg = alerts_config.load_alerts(path, display=display)
+    known = [s.name for s in sources_mod.builtin(cfg.owner, cfg.runbook, cfg.sources)]
+    owners.check(cfg, known, path, display)
+    return cfg
 
 
 def _repo(opts: InboxOptions) -> str:

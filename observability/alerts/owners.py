@@ -10,8 +10,11 @@ of the alert itself: the runbook its source wrote on the item, and the top-level
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from observability.config import yaml_line
 from observability.config.alerts import AlertsConfig, Owner
+from observability.errors import ConfigError
 
 FAILURE_KIND = "job_failure"
 DEFAULT_KIND = "default"
@@ -24,6 +27,17 @@ class Route:
     assignees: tuple[str, ...] = ()
     team: str | None = None
     runbook: str = "docs/alerts.md"
+
+
+def check(cfg: AlertsConfig, sources: list[str], path: Path | None, display: str) -> None:
+    """A ``source:<name>`` entry must name a source ``alerts sync`` reads (built in or under ``sources``)."""
+    for kind, _ in cfg.owners:
+        if kind.startswith("source:") and kind[len("source:") :] not in sources:
+            line = yaml_line(path, ["owners", kind]) if path is not None else None
+            raise ConfigError(
+                f"{display}{f':{line}' if line else ''}: field owners.{kind}: no such source "
+                f"(known: {', '.join(sorted(sources))})"
+            )
 
 
 def _pick(entries: list[Owner], name: str):
