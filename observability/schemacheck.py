@@ -300,8 +300,9 @@ class _Compiler:
         if not isinstance(value, dict):
             raise Unsupported("patternProperties")
         pairs = [(re.compile(pattern).search, self.compile(s)) for pattern, s in value.items()]
-        return lambda v: not isinstance(v, dict) or all(
-            check(x) for k, x in v.items() for search, check in pairs if search(k) is not None
+        return lambda v: (
+            not isinstance(v, dict)
+            or all(check(x) for k, x in v.items() for search, check in pairs if search(k) is not None)
         )
 
     def k_additionalProperties(self, value: Any, schema: dict) -> Check:

@@ -302,3 +302,49 @@ def test_a_refused_failure_assignee_still_opens_the_failure_issue(tmp_path, fake
     (issue,) = fake.issues.values()
     assert issue["state"] == "open" and issue["assignees"] == []
     assert "GitHub refused assignee(s) ghost" in run.stderr
+
+
+# -- CI wiring ---------------------------------------------------------------------------------------------
+
+
+def test_ci_names_every_failed_job_and_keeps_the_one_issue_key():
+    import yaml
+
+    ci = yaml.safe_load((Path(__file__).parents[1] / ".github" / "workflows" / "ci.yml").read_text())
+    report = ci["jobs"]["report"]
+    (step,) = [s for s in report["steps"] if "alerts-report-failure" in s.get("uses", "")]
+    assert step["with"]["job"] == "tests" and step["with"]["title"] == "CI failure alerts"  # fingerprint kept
+    for job in report["needs"]:
+        assert f"needs.{job}.result == 'failure' && '{job}'" in step["with"]["failed-job"], job
+
+
+@pytest.mark.parametrize(
+    ("given", "flags"),
+    [
+        ("", []),
+        ("lint  tests", ["--failed-job", "lint", "--failed-job", "tests"]),  # ci.yml's folded expressions
+        ("code,tests", ["--failed-job", "code", "--failed-job", "tests"]),
+        (" * ", ["--failed-job", "*"]),  # never a glob: the CLI refuses the name itself
+    ],
+)
+def test_the_action_turns_failed_job_into_one_flag_each(tmp_path, given, flags):
+    import subprocess
+
+    import yaml
+
+    action = yaml.safe_load(
+        (Path(__file__).parents[1] / "actions" / "alerts-report-failure" / "action.yml").read_text()
+    )
+    script = next(s["run"] for s in action["runs"]["steps"] if s.get("id") == "run")
+    lines = [line for line in script.splitlines() if "failed" in line]
+    assert len(lines) == 2, lines
+    (tmp_path / "x").touch()  # a file a glob would expand to
+    out = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", "args=()\n" + "\n".join(lines) + '\nprintf "%s\\n" "${args[@]}"'],
+        env={"OBS_IN_FAILED_JOB": given, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == flags
