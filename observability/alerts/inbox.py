@@ -111,7 +111,7 @@ class Inbox:
             try:
                 issue = self.api.create_issue(title, body, labels, assignees=list(assignees))
             except GitHubError as exc:
-                if exc.status != 422 or "assignees" not in exc.fields:
+                if exc.status != 422 or not {"assignees", "assignee"} & set(exc.fields):
                     raise
                 # One login GitHub cannot assign refuses the whole creation: never lose the alert for it.
                 issue = self.api.create_issue(title, body, labels)
