@@ -296,14 +296,29 @@ class _Compiler:
 
         return properties
 
+    def k_patternProperties(self, value: Any, schema: dict) -> Check:
+        if not isinstance(value, dict):
+            raise Unsupported("patternProperties")
+        pairs = [(re.compile(pattern).search, self.compile(s)) for pattern, s in value.items()]
+        return lambda v: (
+            not isinstance(v, dict)
+            or all(check(x) for k, x in v.items() for search, check in pairs if search(k) is not None)
+        )
+
     def k_additionalProperties(self, value: Any, schema: dict) -> Check:
-        if "patternProperties" in schema:
-            raise Unsupported("additionalProperties with patternProperties")
         known = frozenset(schema.get("properties", {}))
+        patterns = schema.get("patternProperties", {})
+        if not isinstance(patterns, dict):
+            raise Unsupported("patternProperties")
+        searches = [re.compile(p).search for p in patterns]
+
+        def additional(k: str) -> bool:  # jsonschema: neither a property nor matched by a pattern
+            return k not in known and not any(search(k) is not None for search in searches)
+
         if value is False:
-            return lambda v: not isinstance(v, dict) or all(k in known for k in v)
+            return lambda v: not isinstance(v, dict) or not any(additional(k) for k in v)
         extra = self.compile(value)
-        return lambda v: not isinstance(v, dict) or all(extra(x) for k, x in v.items() if k not in known)
+        return lambda v: not isinstance(v, dict) or all(extra(x) for k, x in v.items() if additional(k))
 
     def k_propertyNames(self, value: Any, schema: dict) -> Check:
         name = self.compile(value)

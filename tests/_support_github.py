@@ -168,6 +168,8 @@ class FakeGitHub:
         self.rate_limit, self.remaining, self.reset_at = 5000, 5000, None
         self.oauth_scopes: str | None = None  # a classic token's X-OAuth-Scopes (None: not sent, like GITHUB_TOKEN)
         self.artifacts: list[dict] = []
+        # Who can be assigned (GitHub: people with access to the repository); None: anyone.
+        self.assignable: set[str] | None = None
         self.runs: dict[int, dict] = {}
         self.blobs: dict[str, bytes] = {}
         self.blob_requests: list[dict] = []
@@ -294,7 +296,7 @@ class FakeGitHub:
     def _api(self, *parts: Any) -> str:
         return f"{self.url}/repos/{self.repo}" + "".join(f"/{p}" for p in parts)
 
-    def _user(self, login: str = "github-actions[bot]") -> dict:
+    def _user(self, login: str = "github-actions[bot]", kind: str = "Bot") -> dict:
         base = f"{self.url}/users/{login}"
         return {
             "login": login,
@@ -313,7 +315,7 @@ class FakeGitHub:
             "repos_url": base + "/r",
             "events_url": base + "/e",
             "received_events_url": base + "/re",
-            "type": "Bot",
+            "type": kind,
             "site_admin": False,
         }
 
@@ -353,7 +355,9 @@ class FakeGitHub:
             "body": body.get("body"),
             "user": self._user(),
             "labels": [self._ensure_label(n if isinstance(n, str) else n["name"]) for n in body.get("labels", [])],
-            "assignees": [],  # 2026-03-10 removed the singular "assignee"
+            "assignees": [
+                self._user(login, kind="User") for login in body.get("assignees") or ()
+            ],  # 2026-03-10: no singular "assignee"
             "milestone": None,
             "locked": False,
             "comments": 0,
@@ -495,10 +499,32 @@ class FakeGitHub:
         items.sort(key=lambda i: i["number"], reverse=query.get("direction", "desc") == "desc")
         return self._page(items, query, f"/repos/{self.repo}/issues")
 
+    def _can_assign(self, login: str) -> bool:
+        return self.assignable is None or login.lower() in {a.lower() for a in self.assignable}
+
     def _op_create(self, params, query, body):
         if f"{params['owner']}/{params['repo']}" != self.repo:
             return self._NOT_FOUND
+        refused = [login for login in body.get("assignees") or () if not self._can_assign(login)]
+        if refused:  # GitHub refuses the whole creation, naming the field
+            return 422, {
+                "message": "Validation Failed",
+                "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+                "errors": [{"value": refused[0], "resource": "Issue", "field": "assignees", "code": "invalid"}],
+            }
         return 201, copy.deepcopy(self._create_issue(body))
+
+    def _op_add_assignees(self, params, query, body):
+        issue = self._issue(params)
+        if issue is None:
+            return self._NOT_FOUND
+        have = {a["login"].lower() for a in issue["assignees"]}
+        for login in (body or {}).get("assignees") or ():
+            if self._can_assign(login) and login.lower() not in have:  # the others are left out silently
+                issue["assignees"].append(self._user(login, kind="User"))
+                have.add(login.lower())
+        issue["updated_at"] = self._now()
+        return 201, copy.deepcopy(issue)
 
     def _op_get(self, params, query, body):
         issue = self._issue(params)

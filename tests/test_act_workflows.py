@@ -485,6 +485,27 @@ def test_a_store_that_was_never_created_fails_the_run_and_opens_the_failure_issu
 
 
 @pytest.mark.slow
+def test_workflow_yml_opens_the_failure_issue_on_a_real_run_and_never_on_a_dry_run(act_harness, tmp_path, probe):
+    """The manual chain (workflow.yml → run.yml, `report-failure: ${{ !inputs.dry-run && inputs.job || '' }}`)
+    failing: a dry run calls GitHub for nothing, a real one opens "<workflow>/workflow failing"."""
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    typo = (tmp_path / "stor").as_uri()
+    with FileServer() as signal, FakeGitHub() as fake:
+        signal.files["/s.csv"] = SIGNAL_HEADER.encode()
+        repo = adopter.scaffold(signal.url + "/s.csv")
+        dry = adopter.run(repo, "workflow.yml", fake, at=f"{MONDAY}T00:55:00Z", store=typo, inputs={"dry_run": True})
+        assert dry.exit_code != 0 and dry.job_result("run") == "failure", dry
+        assert fake.issues == {} and fake.calls == 0
+        assert "alerts-report-failure" not in _summaries(dry, "workflow")["summaries"]  # not even a planned report
+        real = adopter.run(repo, "workflow.yml", fake, at=f"{MONDAY}T01:55:00Z", store=typo, inputs={"dry_run": False})
+        assert real.exit_code != 0 and real.job_result("run") == "failure", real
+        opened = [i for i in fake.issues.values() if i["state"] == "open"]
+        assert len(opened) == 1 and opened[0]["title"].endswith("/workflow failing"), fake.issues
+        assert _summaries(real, "workflow")["summaries"]["alerts-report-failure"]["status"] == "ok"
+        assert fake.violations == []
+
+
+@pytest.mark.slow
 def test_a_git_branch_store_is_pushed_by_its_own_job(act_harness, tmp_path, probe):
     """With a git-branch store the push runs in job push-state (the only one with contents: write)."""
     from _support_inputs import git

@@ -308,6 +308,24 @@ def schema_doc(**extra):
         (schema_doc(additionalProperties={"type": "integer"}, properties={"a": {}}), {"a": "x", "b": 1}),
         (schema_doc(additionalProperties={"type": "integer"}), {"b": "1"}),
         (schema_doc(propertyNames={"pattern": "^[a-z]+$"}), {"ok": 1, "NO": 2}),
+        # patternProperties (unanchored search, every matching pattern applies) and what stays "additional"
+        (schema_doc(patternProperties={"^s:": {"type": "integer"}}, additionalProperties=False), {"s:x": 1}),
+        (schema_doc(patternProperties={"^s:": {"type": "integer"}}, additionalProperties=False), {"s:x": "1"}),
+        (schema_doc(patternProperties={"^s:": {}}, additionalProperties=False), {"t:x": 1}),
+        (schema_doc(patternProperties={"b": {"type": "integer"}}), {"abc": "x"}),
+        (schema_doc(patternProperties={"a": {"minimum": 2}, "b": {"maximum": 3}}), {"ab": 4}),
+        (
+            schema_doc(
+                properties={"a": {"type": "string"}},
+                patternProperties={"^a": {"minLength": 2}},
+                additionalProperties={"type": "integer"},
+            ),
+            {"a": "x", "z": 1},
+        ),
+        (
+            schema_doc(patternProperties={"^s:": {}}, additionalProperties={"type": "integer"}),
+            {"s:a": "x", "z": 1},
+        ),
         (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1),
         (schema_doc(oneOf=[{"type": "integer"}, {"type": "number"}]), 1.5),
         (schema_doc(anyOf=[{"minimum": 5}, {"type": "string"}]), 3),
@@ -345,7 +363,7 @@ def test_edge_cases_get_jsonschemas_verdict(schema, doc):
 @pytest.mark.parametrize(
     "schema",
     [
-        schema_doc(patternProperties={"^a": {}}),
+        schema_doc(dependentRequired={"a": ["b"]}),
         schema_doc(prefixItems=[{}]),
         schema_doc(**{"if": {}, "then": {}}),
         schema_doc(format="email"),

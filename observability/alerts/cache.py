@@ -185,6 +185,9 @@ def from_issue(issue: dict, kind: str) -> dict[str, Any]:
         # An open issue found by listing was notified when it was last touched: remind from there.
         "last_notified_at": issue.get("updated_at") or issue.get("created_at"),
         "resolved_at": issue.get("closed_at"),
+        "assignees": sorted(
+            {a["login"] for a in issue.get("assignees") or () if isinstance(a, dict) and a.get("login")}
+        ),
     }
     if kind == "failure":
         entry["failures"] = 1 if state == "open" else 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from observability.alertitem import fingerprint
-from observability.alerts import render
+from observability.alerts import owners, render
 from observability.alerts.inbox import Event, Inbox
 from observability.markdown import cell
 
@@ -25,10 +25,23 @@ class Failure:
     sha: str | None = None
     attempt: int | None = None
     event: str | None = None
+    # The jobs of the workflow that failed this time (CI: lint, code, tests); the issue stays the
+    # one of ``workflow``/``job`` whichever of them failed, so its fingerprint never depends on them.
+    failed_jobs: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
         return fingerprint("failure", self.workflow, self.job)
+
+    def what(self) -> str:
+        """What failed, as said in the issue and in Slack: ``CI`` (jobs ``lint``, ``tests``) or ``workflow/job``."""
+        if self.failed_jobs:
+            names = ", ".join(f"`{cell(j)}`" for j in self.failed_jobs)
+            return f"`{cell(self.workflow)}` (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
+        return f"`{cell(self.workflow)}` / `{cell(self.job)}`"
+
+    def jobs_note(self) -> str:
+        return f" Failed: {', '.join(f'`{cell(j)}`' for j in self.failed_jobs)}." if self.failed_jobs else ""
 
     @property
     def issue_title(self) -> str:
@@ -50,7 +63,9 @@ class Failure:
         return ", ".join(bits)
 
 
-def _body(f: Failure, stamp: str, runbook: str, links: render.Links) -> str:
+def _body(f: Failure, stamp: str, route: owners.Route, links: render.Links, *, mention: bool = True) -> str:
+    """The body a failure issue opens with (``mention``: the team @mentioned; False for a rewrite)."""
+    runbook = route.runbook
     lines = [render.marker(f.fingerprint, "failure")]
     if f.drill:
         lines += [
@@ -60,8 +75,9 @@ def _body(f: Failure, stamp: str, runbook: str, links: render.Links) -> str:
             "",
         ]
     lines += [
-        f"**`{cell(f.workflow)}` / `{cell(f.job)}` failed** at {stamp}: {f.where()}.",
+        f"**{f.what()} failed** at {stamp}: {f.where()}.",
         "",
+        *([f"Owning team: {render.team_text(route.team, mention=mention)}", ""] if route.team else []),
         "**Next action:** open the run, read the failing step's log and the job summary JSON "
         "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
         "",
@@ -79,8 +95,10 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
         inbox.warm(drill=False)  # a drill failure shares the real failure issue (seed 003)
     entry = inbox.lookup(fp, drill=False)
     labels = f.labels(extra_labels)
+    route = owners.for_failure(inbox.cfg)
     if entry is None:
-        issue, adopted = inbox.create(fp, f.issue_title, _body(f, stamp, inbox.cfg.runbook, inbox.links), labels)
+        body = _body(f, stamp, route, inbox.links)  # the team @mentioned once, when the issue opens
+        issue, adopted = inbox.create(fp, f.issue_title, body, labels, route.assignees)
         entry = cache.issues[fp] = {
             "number": int(issue["number"]),
             "kind": "failure",
@@ -98,12 +116,14 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
             "last_notified_at": stamp,
             "resolved_at": None,
             "failures": 1,
+            "assignees": sorted(route.assignees),
         }
         action = "opened"
         if adopted:  # a concurrent run opened it first: this failure is its second, not lost
             entry["failures"] = 2
             api.comment(
-                entry["number"], f"**Failed again** at {stamp} (failure 2, reported by a concurrent run): {f.where()}."
+                entry["number"],
+                f"**Failed again** at {stamp} (failure 2, reported by a concurrent run): {f.where()}.{f.jobs_note()}",
             )
             action = "adopted"
     else:
@@ -117,12 +137,14 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
             action = "appended"
         entry.pop("closing", None)  # a "Recovered" whose close failed is overtaken by this failure
         entry["failures"] = int(entry.get("failures") or 0) + 1
+        team = f"\n\n{route.team}: failing again after a recovery." if action == "reopened" and route.team else ""
         api.comment(
             entry["number"],
             f"**Failed again** at {stamp} (failure {entry['failures']} since "
-            f"{entry.get('started_at') or 'unknown'}): {f.where()}."
+            f"{entry.get('started_at') or 'unknown'}): {f.where()}.{f.jobs_note()}{team}"
             + "".join(f"\n\n{line}" for line in (render.drill_reason(inbox.links) if f.drill else [])),
         )
+        inbox.top_up_assignees(entry, route)
         entry["last_notified_at"] = stamp
     cache.save(inbox.now)
     inbox.outcome.add(fp, action, entry["number"])
@@ -131,7 +153,9 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
         fp,
         entry["title"],
         "critical",
-        f"{f.workflow}/{f.job} failed: {f.where()}",
+        f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {', '.join(f.failed_jobs)}): {f.where()}"
+        if f.failed_jobs
+        else f"{f.workflow}/{f.job} failed: {f.where()}",
         entry.get("drill", False),
         entry.get("html_url"),
         f.run_url,

@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from observability import clock
-from observability.alerts import render
+from observability.alerts import owners, render
 from observability.alerts.cache import Cache
 from observability.alerts.sources import RANK, Alert, SourceReport
 from observability.config.alerts import AlertsConfig
+from observability.github.rest import GitHubError
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Outcome:
     actions: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     listed: bool = False
+    warnings: list[str] = field(default_factory=list)  # said on stderr; the run ends `warning`
 
     def add(self, fingerprint: str, action: str, number: int | None) -> None:
         self.actions.append({"fingerprint": fingerprint, "action": action, "issue": number})
@@ -97,15 +99,50 @@ class Inbox:
                 lowered.add(name.lower())
         self.cache.save(self.now)
 
-    def create(self, fingerprint: str, title: str, body: str, labels: list[str]) -> tuple[dict, bool]:
+    def create(
+        self, fingerprint: str, title: str, body: str, labels: list[str], assignees: tuple[str, ...] = ()
+    ) -> tuple[dict, bool]:
         """Open an issue for ``fingerprint``; returns (the issue to use, True if another run's was adopted)."""
         self.ensure_labels(labels)
         self.cache.stale = True  # until the answer is stored: a crash in between means "list first"
         self.cache.save(self.now)
-        issue = self.api.create_issue(title, body, labels)
+        if not assignees:
+            issue = self.api.create_issue(title, body, labels)
+        else:
+            try:
+                issue = self.api.create_issue(title, body, labels, assignees=list(assignees))
+            except GitHubError as exc:
+                if exc.status != 422 or not {"assignees", "assignee"} & set(exc.fields):
+                    raise
+                # One login GitHub cannot assign refuses the whole creation: never lose the alert for it.
+                issue = self.api.create_issue(title, body, labels)
+                self._assign(int(issue["number"]), list(assignees))
         kept = self._settle_duplicates(fingerprint, issue, body, render.DRILL_LABEL in labels)
         self.cache.stale = False
         return kept, kept is not issue
+
+    def _assign(self, number: int, logins: list[str]) -> None:
+        """Add ``logins`` to an issue; a login GitHub leaves out (or a refused call) is a warning, not a failure."""
+        try:
+            answer = self.api.add_assignees(number, logins)
+        except GitHubError as exc:
+            self.outcome.warnings.append(f"issue #{number}: could not assign {', '.join(logins)}: {exc.message}")
+            return
+        given = {a.get("login", "").lower() for a in (answer or {}).get("assignees") or () if isinstance(a, dict)}
+        refused = [login for login in logins if login.lower() not in given]
+        if refused:
+            self.outcome.warnings.append(
+                f"issue #{number}: GitHub refused assignee(s) {', '.join(refused)} (only people with access to "
+                "the repository can be assigned); the issue is open without them: fix owners in alerts.yaml"
+            )
+
+    def top_up_assignees(self, entry: dict, route: owners.Route) -> None:
+        """An issue the inbox touches gets the configured assignees it was never given (added to the
+        config since it opened); nobody is removed (people assign themselves by hand)."""
+        wanted = owners.missing(route, entry.get("assignees"))
+        if wanted:
+            self._assign(entry["number"], wanted)
+        entry["assignees"] = sorted({*(entry.get("assignees") or ()), *wanted})
 
     def _settle_duplicates(self, fingerprint: str, ours: dict, body: str, drill: bool) -> dict:
         """After a creation, list again: when a concurrent run opened the same fingerprint first, close ours.
@@ -187,9 +224,14 @@ class Inbox:
         entry = self.cache.issues.get(fp) or self.lookup(fp)
         title = render.alert_title(alert, drill)
         labels = render.alert_labels(alert, drill)
-        body = render.alert_body(alert, drill=drill, runbook=self.cfg.runbook, links=self.links)
+        route = owners.for_alert(self.cfg, alert.rule, alert.origin, alert.runbook)
+        # The team is mentioned (notified) in the body it opens with only: a body rewritten later names it
+        # without the @, so no edit ever notifies it again (a reopening says so in its comment instead).
+        body = render.alert_body(
+            alert, drill=drill, runbook=route.runbook, links=self.links, team=route.team, mention=entry is None
+        )
         if entry is None:
-            issue, adopted = self.create(fp, title, body, labels)
+            issue, adopted = self.create(fp, title, body, labels, route.assignees)
             entry = self.cache.issues[fp] = {
                 "number": int(issue["number"]),
                 "kind": "alert",
@@ -206,6 +248,7 @@ class Inbox:
                 "opened_at": self.stamp,
                 "last_notified_at": self.stamp,
                 "resolved_at": None,
+                "assignees": sorted(route.assignees),
             }
             self.cache.save(self.now)
             # adopted: the run that opened it tells Slack/PagerDuty; a second "opened" would page twice
@@ -226,7 +269,8 @@ class Inbox:
             self.ensure_labels(labels)
             self.api.update_issue(number, state="open", title=title, body=body)
             self._relabel(number, entry.get("severity"), alert.severity, labels)
-            self.api.comment(number, render.refire_comment(alert, self.run_url))
+            self.api.comment(number, render.refire_comment(alert, self.run_url, team=route.team))
+            self.top_up_assignees(entry, route)
             entry.update(
                 state="open",
                 status="firing",
@@ -255,6 +299,7 @@ class Inbox:
         due = self._due(entry, alert)
         if not (escalated or lowered or due):
             return  # nothing changed: no API call
+        self.top_up_assignees(entry, route)
         if escalated or due:
             live = self.api.get_issue(number)
             if live.get("state") == "closed":

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from observability import config, fsio, runner
-from observability.alerts import drill as drill_mod, mirrors as mirrors_mod, render, sources as sources_mod
+from observability.alerts import drill as drill_mod, mirrors as mirrors_mod, owners, render, sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import Failure, report_failure, report_recovery
 from observability.alerts.inbox import Inbox
@@ -55,11 +55,15 @@ class FailureOptions(InboxOptions):
     title: str | None = None
     recovered: bool = False
     reason: str | None = None  # a drill's reason (user text), recorded in the drill issue; only with drill
+    failed_jobs: tuple[str, ...] = ()  # the workflow's jobs that failed (CI: lint, code, tests), named in the issue
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
     path, display = config.resolve(ctx.workspace, opts.config, alerts_config.ALERTS_CONFIG)
-    return alerts_config.load_alerts(path, display=display)
+    cfg = alerts_config.load_alerts(path, display=display)
+    known = [s.name for s in sources_mod.builtin(cfg.owner, cfg.runbook, cfg.sources)]
+    owners.check(cfg, known, path, display)
+    return cfg
 
 
 def _repo(opts: InboxOptions) -> str:
@@ -140,6 +144,8 @@ def _finish(
     failed_mirrors = [m for m in mirror_results if m["status"] == "failed"]
     for m in failed_mirrors:
         ctx.warn(f"mirror {m['mirror']} failed for {m.get('event')} {m.get('fingerprint')}: {m['detail']}")
+    for warning in outcome.warnings:  # e.g. an assignee GitHub refused: the issue is open, the owner is not set
+        ctx.warn(warning)
     counts: dict[str, int] = {}
     for action in outcome.actions:
         counts[action["action"]] = counts.get(action["action"], 0) + 1
@@ -311,6 +317,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         sha=opts.environ.get("GITHUB_SHA") or None,
         attempt=context.get("run_attempt"),
         event=context.get("event"),
+        failed_jobs=tuple(dict.fromkeys(opts.failed_jobs)),
     )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
@@ -329,6 +336,7 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     figures = {
         "workflow": workflow,
         "failing_job": opts.job,
+        "failed_jobs": list(f.failed_jobs),
         "recovered": opts.recovered,
         "drill": opts.drill,
         "fingerprint": f.fingerprint,

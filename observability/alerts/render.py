@@ -135,8 +135,17 @@ def drill_reason(links: Links) -> list[str]:
     return [f"> Reason: {user_text(links.drill_reason)}"] if links.drill_reason else []
 
 
-def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
-    runbook = alert.runbook or runbook
+def team_text(team: str, *, mention: bool) -> str:
+    """The owning team: an @mention (it notifies) where the team is to be told, else the same name as
+    code, which GitHub never turns into a notification (a body rewritten later, a reminder)."""
+    return team if mention else f"`{team}`"
+
+
+def alert_body(
+    alert: Alert, *, drill: bool, runbook: str, links: Links, team: str | None = None, mention: bool = False
+) -> str:
+    """The issue body; ``runbook`` is the alert kind's (observability/alerts/owners.py), ``team`` is
+    @mentioned only when ``mention`` (the body an issue opens with)."""
     rows = [
         ("Severity", alert.severity),
         ("What", alert.rule),
@@ -147,6 +156,7 @@ def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
         ("Firing since", alert.started_at or "unknown"),
         ("Last breach", alert.last_breach_at or "n/a"),
         ("Owner", alert.owner),
+        *([("Team", team_text(team, mention=mention))] if team else []),
     ]
     head = [marker(alert.fingerprint, "alert")]
     if drill:
@@ -220,8 +230,9 @@ def escalation_comment(alert: Alert, previous: str | None, run_url: str | None) 
     return "\n".join(lines)
 
 
-def refire_comment(alert: Alert, run_url: str | None) -> str:
+def refire_comment(alert: Alert, run_url: str | None, team: str | None = None) -> str:
     text = f"**Firing again** ({alert.severity}) since {alert.started_at or 'now'}: {cell(alert.message)}"
+    text += f"\n\n{team}: a new episode of an alert you own." if team else ""
     return text + (f"\n\nRun: {run_url}" if run_url else "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import click
 
@@ -120,6 +121,14 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     run_and_exit("alerts", lambda ctx: run_sync(ctx, options), job, dry_run=options.dry_run, makes_workspace=True)
 
 
+def _job_names(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Workflow job ids as GitHub spells them (a letter or _, then letters, digits, - and _)."""
+    for value in values:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,99}", value):
+            raise click.BadParameter(f"{value!r}: not a workflow job id (letters, digits, - and _)", param=param)
+    return values
+
+
 @alerts.command("report-failure")
 @click.option("--job", "failing_job", metavar="NAME", required=True, help="The failing (or recovered) workflow job.")
 @click.option(
@@ -136,10 +145,19 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     default=None,
     help="With --drill: why the drill runs, recorded in the drill issue (at most 300 characters).",
 )
+@click.option(
+    "--failed-job",
+    "failed_jobs",
+    metavar="NAME",
+    multiple=True,
+    callback=_job_names,
+    help="A job of the workflow that failed this time, named in the issue and in Slack (repeatable; CI: lint, "
+    "code, tests). The issue stays the one of --workflow/--job whichever failed.",
+)
 @check_secrets_option("alerts")
 @job_options
 @_inbox_options
-def report_failure(failing_job, workflow, title, recovered, reason, inbox, job) -> None:
+def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs, inbox, job) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -152,8 +170,16 @@ def report_failure(failing_job, workflow, title, recovered, reason, inbox, job) 
     """
     from observability.alerts.job import FailureOptions, failure
 
+    if recovered and failed_jobs:
+        raise click.UsageError("--failed-job names what failed: it cannot go with --recovered")
     options = FailureOptions(
-        **inbox, job=failing_job, workflow=workflow, title=title, recovered=recovered, reason=reason
+        **inbox,
+        job=failing_job,
+        workflow=workflow,
+        title=title,
+        recovered=recovered,
+        reason=reason,
+        failed_jobs=tuple(failed_jobs),
     )
     # A failure report must get through where the state pull failed and left no workspace.
     run_and_exit(

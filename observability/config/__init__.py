@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from datetime import date as _date, datetime as _datetime
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,9 @@ def _days_as_text(value: Any) -> Any:
     return value
 
 
+_UNMATCHED_KEY = re.compile(r"^'([^']*)' does not match any of the regexes: (.*)$")
+
+
 def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     """Parse and validate one YAML config; raise ConfigError naming file, line and field."""
     try:
@@ -196,12 +200,27 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         # A misspelt key also leaves a required one missing: name the misspelling (it gets a hint).
         problems.sort(key=lambda item: (schemas.json_path(item[0]), "Additional properties" not in item[1]))
         parts, message = problems[0]
-        line = _line_of(_compose(text), parts)
+        line_parts = parts
+        unmatched = _UNMATCHED_KEY.match(message)
+        if unmatched:  # additionalProperties beside patternProperties: say it like any unknown key, at its line
+            key, patterns = unmatched.groups()
+            message = f"Additional properties are not allowed ('{key}' was unexpected; keys may also match {patterns})"
+            line_parts = [*parts, key]
+        line = _line_of(_compose(text), line_parts)
         where = f":{line}" if line else ""
         hint = _hint(schemas.load_schema(schema_name), parts, message)
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise ConfigError(f"{display}{where}: field {schemas.json_path(parts)}: {message}{hint}{more}")
     return data
+
+
+def yaml_line(path: Path, parts: list) -> int | None:
+    """1-based line of the node at ``parts`` in a config already loaded (for an error found after
+    the schema check); None when the file cannot be read again."""
+    try:
+        return _line_of(_compose(path.read_text(encoding="utf-8")), parts)
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def resolve(workspace, given: str | None, default: str) -> tuple[Path | None, str]:

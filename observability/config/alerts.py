@@ -10,12 +10,22 @@ from observability.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class Owner:
+    """One entry of ``owners``: who an issue of that kind is for. None: taken from the next entry."""
+
+    assignees: tuple[str, ...] | None = None
+    team: str | None = None
+    runbook: str | None = None
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     """configs/observability/alerts.yaml; docs/alerts.md defines each setting."""
 
     repeat_interval_hours: float = 24.0
     owner: str = "observability-oncall"
     runbook: str = "docs/alerts.md"
+    owners: tuple[tuple[str, Owner], ...] = ()  # (kind, entry) as written; observability/alerts/owners.py reads it
     failure_labels: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()  # (name, path) alert files
     slack_webhook_env: str = "OBS_ALERTS_SLACK_WEBHOOK"
@@ -43,10 +53,15 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
     names = [s["name"] for s in data.get("sources", [])]
     if len(set(names)) != len(names):
         raise ConfigError(f"{display}: field sources: each name must appear once")
+    owners = data.get("owners", {})  # a source:<name> naming no source: alerts/owners.py check()
     return AlertsConfig(
         repeat_interval_hours=float(data.get("repeat_interval_hours", d.repeat_interval_hours)),
         owner=str(data.get("owner", d.owner)),
         runbook=str(data.get("runbook", d.runbook)),
+        owners=tuple(
+            (kind, Owner(tuple(o["assignees"]) if "assignees" in o else None, o.get("team"), o.get("runbook")))
+            for kind, o in owners.items()
+        ),
         failure_labels=tuple(data.get("failure_labels", ())),
         sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
         slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),

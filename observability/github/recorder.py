@@ -40,10 +40,17 @@ class RecordingClient:
         self._record("GET", self.repo_path("issues", number))
         return {"number": number, "state": "open", "state_reason": None}
 
-    def create_issue(self, title: str, body: str, labels: list[str]) -> dict:
-        self._record("POST", self.repo_path("issues"), json={"title": title, "body": body, "labels": labels})
+    def create_issue(self, title: str, body: str, labels: list[str], assignees: list[str] | None = None) -> dict:
+        fields: dict[str, Any] = {"title": title, "body": body, "labels": labels}
+        if assignees:
+            fields["assignees"] = assignees
+        self._record("POST", self.repo_path("issues"), json=fields)
         self._next_number += 1
         return {"number": self._next_number, "html_url": None, "state": "open"}
+
+    def add_assignees(self, number: int, logins: list[str]) -> dict:
+        self._record("POST", self.repo_path("issues", number, "assignees"), json={"assignees": logins})
+        return {"number": number, "assignees": [{"login": login} for login in logins]}
 
     def update_issue(self, number: int, **fields: Any) -> dict:
         self._record("PATCH", self.repo_path("issues", number), json=fields)

@@ -44,10 +44,19 @@ class GitHubError(ObservabilityError):
 
     error_code = "github_api_error"
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool = False, **details: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        transient: bool = False,
+        fields: tuple[str, ...] = (),
+        **details: Any,
+    ):
         super().__init__(message, status_code=status, **details)
         self.status = status
         self.transient = transient
+        self.fields = fields  # a 422's ``errors[].field`` (e.g. assignees): what GitHub refused
 
 
 class RateLimitError(GitHubError):
@@ -435,8 +444,13 @@ class GitHubClient:
                 422: "GitHub rejected the request",
             }.get(status, "")
             detail = "; ".join(x for x in (hint, secrets.redact(message[:200])) if x)
+            errors = data.get("errors") if isinstance(data, dict) else None
+            fields = tuple(str(e["field"]) for e in errors or () if isinstance(e, dict) and e.get("field"))
             raise GitHubError(
-                f"{what}: HTTP {status}" + (f" ({detail})" if detail else ""), status=status, transient=status >= 500
+                f"{what}: HTTP {status}" + (f" ({detail})" if detail else ""),
+                status=status,
+                transient=status >= 500,
+                fields=fields,
             )
 
     def _backoff(self, attempt: int) -> None:
@@ -463,9 +477,16 @@ class GitHubClient:
     def get_issue(self, number: int) -> dict:
         return self.request("GET", self.repo_path("issues", number)).data
 
-    def create_issue(self, title: str, body: str, labels: list[str]) -> dict:
+    def create_issue(self, title: str, body: str, labels: list[str], assignees: list[str] | None = None) -> dict:
+        fields: dict[str, Any] = {"title": title, "body": body, "labels": labels}
+        if assignees:
+            fields["assignees"] = assignees
+        return self.request("POST", self.repo_path("issues"), json=fields).data
+
+    def add_assignees(self, number: int, logins: list[str]) -> dict:
+        # GitHub leaves out, silently, a login it cannot assign: the answer's assignees say who is.
         return self.request(
-            "POST", self.repo_path("issues"), json={"title": title, "body": body, "labels": labels}
+            "POST", self.repo_path("issues", number, "assignees"), json={"assignees": logins}, retry_unsafe=True
         ).data
 
     def update_issue(self, number: int, **fields: Any) -> dict:

@@ -27,6 +27,7 @@ WANT = {
     ("/repos/{owner}/{repo}/labels", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/labels", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", "delete"),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/assignees", "post"),  # owners added after an issue opened
     # inputs pull: a workflow artifact of another run
     ("/repos/{owner}/{repo}/actions/artifacts", "get"),
     ("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", "get"),
