@@ -288,27 +288,34 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
-    error = None
-    try:
-        if opts.recovered:
-            report_recovery(inbox, f)
-        else:
-            report_failure(inbox, f, cfg.failure_labels)
-    except GitHubError as exc:
-        error = exc
-    finally:
-        api.close()
     settings = mirrors_mod.MirrorSettings(
         cfg,
         slack_env=opts.slack_webhook_env,
         webhook=False,
-        pagerduty=False,
+        pagerduty=False,  # a failure issue pages only when it escalates, through `pager` below
         dry_run=opts.dry_run,
         sleep=opts.sleep,
         wall_clock=opts.wall_clock,
         environ=opts.environ,
     )
-    mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
+    pages: list[dict] = []
+
+    def pager(event, action: str) -> dict:
+        """The escalation's PagerDuty trigger, and the recovery's resolve (same dedup_key)."""
+        pages.append(mirrors_mod.page(event, action, settings, repo=repo))
+        return pages[-1]
+
+    error = None
+    try:
+        if opts.recovered:
+            report_recovery(inbox, f, pager=pager)
+        else:
+            report_failure(inbox, f, cfg.failure_labels, pager=pager)
+    except GitHubError as exc:
+        error = exc
+    finally:
+        api.close()
+    mirror_results = pages + mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
     figures = {
         "workflow": workflow,
         "failing_job": opts.job,

@@ -1,0 +1,71 @@
+"""A monitor that keeps failing pages: when a failure issue escalates, and what it says when it does.
+
+A failure issue escalates once per episode, when it has been failing for ``escalation.after_hours``
+or for ``escalation.after_failures`` runs in a row (docs/alerts.md, "A monitor that keeps failing").
+The PagerDuty ``dedup_key`` is the failure fingerprint: stable across runs, caches and runners, so
+a run that lost the cache and escalates again is folded by PagerDuty into the open incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from observability import clock
+from observability.alerts import render
+from observability.config.alerts import Escalation
+
+# (event, "trigger" | "resolve") -> the mirror record ({"mirror": "pagerduty", "status": ...}).
+Pager = Callable[..., dict]
+
+
+def dedup_key(fingerprint: str) -> str:
+    """The PagerDuty dedup key of a failure issue: its fingerprint (one incident per failing job)."""
+    return fingerprint
+
+
+def reason(entry: dict, cfg: Escalation, now: datetime) -> str | None:
+    """Why this episode escalates now (None: not due, or it already did)."""
+    if entry.get("escalated_at"):
+        return None
+    failures = int(entry.get("failures") or 0)
+    if cfg.after_failures is not None and failures >= cfg.after_failures:
+        return f"{failures} failed runs in a row (threshold {cfg.after_failures})"
+    started = entry.get("started_at")
+    if cfg.after_hours is not None and started:
+        open_for = now - clock.parse_iso(started)
+        if open_for >= timedelta(hours=cfg.after_hours):
+            return f"failing for {render.duration(started, clock.iso(now))} (threshold {cfg.after_hours:g} h)"
+    return None
+
+
+def page_note(status: str | None, key: str, detail: str = "") -> str:
+    """One sentence on the escalation's page, for the escalation comment and the issue body."""
+    if status == "sent":
+        return f"PagerDuty incident triggered at critical (dedup_key `{key}`)."
+    if status == "failed":
+        return f"PagerDuty trigger failed ({detail or 'see the run'}); retried on the next failure (dedup_key `{key}`)."
+    if status == "dry_run":
+        return f"PagerDuty trigger planned (dry run, dedup_key `{key}`)."
+    if status == "skipped":
+        return "No PagerDuty page: its routing key is not set."
+    return "No PagerDuty page: `escalation.pagerduty` is off."
+
+
+def comment(*, why: str, failures: int, since: str | None, mention: str | None, page: str) -> str:
+    lines = [f"**Escalated**: this job has been failing for {why}: {failures} failed run(s) since {since or 'unknown'}."]
+    if mention:
+        lines += ["", f"{mention}: please take this now (not acknowledged and still failing)."]
+    lines += ["", page]
+    return "\n".join(lines)
+
+
+def resolve_note(status: str | None, key: str, detail: str = "") -> str:
+    """The recovered comment's sentence on the page this episode raised."""
+    if status == "sent":
+        return f" PagerDuty incident resolved (dedup_key `{key}`)."
+    if status == "dry_run":
+        return f" PagerDuty resolve planned (dry run, dedup_key `{key}`)."
+    if status == "failed":
+        return f" PagerDuty resolve failed ({detail or 'see the run'}): resolve the incident with dedup_key `{key}` by hand."
+    return f" PagerDuty incident not resolved: its routing key is not set (dedup_key `{key}`)."
