@@ -176,7 +176,9 @@ def _clip(head: list[str], evidence: list[str], tail: list[str]) -> str:
     return "\n".join([*head, *([cut] if cut else []), note, *tail])[:BODY_LIMIT]
 
 
-def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
+def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links, updated_at: str | None = None) -> str:
+    """The issue body; ``updated_at``: rewritten in place at a reminder or escalation (no new comment needed
+    to read the current count, first and last breach)."""
     runbook = alert.runbook or runbook
     rows = [
         ("Severity", alert.severity),
@@ -189,6 +191,8 @@ def alert_body(alert: Alert, *, drill: bool, runbook: str, links: Links) -> str:
         ("Last breach", alert.last_breach_at or "n/a"),
         ("Owner", alert.owner),
     ]
+    if updated_at:
+        rows.append(("Updated", f"{updated_at} (this table is rewritten at each reminder)"))
     head = [marker(alert.fingerprint, "alert")]
     if drill:
         head += [
