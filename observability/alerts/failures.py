@@ -235,7 +235,7 @@ def _failure_event(f: Failure, entry: dict, kind: str) -> Event:
 
 def _repeat(inbox: Inbox, f: Failure, entry: dict, pager: escalation.Pager | None) -> tuple[str, str | None]:
     """A further failure in an open episode: escalate (once), or sum up once per interval, or stay silent."""
-    cfg, stamp = inbox.cfg, inbox.stamp
+    cfg = inbox.cfg
     key = escalation.dedup_key(f.fingerprint)
     why = escalation.reason(entry, cfg.escalation, inbox.now)
     if why is not None:
