@@ -261,3 +261,20 @@ def test_bad_escalation_settings_are_exit_2_naming_the_field(tmp_path, text, fie
     assert run.exit_code == 2, run
     message = run.summary["diagnostics"]["error_message"]
     assert message.startswith("configs/observability/alerts.yaml:1: field ") and field in message, message
+
+
+def test_settings_defaults_and_overrides(tmp_path):
+    from observability.config.alerts import Escalation, load_alerts
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text("repeat_interval_hours: 6\nsources:\n  - {name: bench, path: ops/b.json}\n")
+    cfg = load_alerts(path, display="alerts.yaml")
+    assert cfg.escalation == Escalation(after_hours=4.0, after_failures=8, mention=None, pagerduty=True)
+    assert cfg.failure_interval_hours == 6 and cfg.sources == (("bench", "ops/b.json"),)
+    path.write_text(
+        "failure_repeat_interval_hours: 2\n"
+        "escalation: {after_hours: null, after_failures: 12, mention: '@acme/oncall', pagerduty: false}\n"
+    )
+    cfg = load_alerts(path, display="alerts.yaml")
+    assert cfg.failure_interval_hours == 2
+    assert cfg.escalation == Escalation(after_hours=None, after_failures=12, mention="@acme/oncall", pagerduty=False)

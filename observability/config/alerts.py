@@ -78,6 +78,7 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
             mention=esc.get("mention", e.mention),
             pagerduty=bool(esc.get("pagerduty", e.pagerduty)),
         ),
+        sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
         slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),
         pagerduty_routing_key_env=mirrors.get("pagerduty_routing_key_env", d.pagerduty_routing_key_env),
         webhook_url_env=mirrors.get("webhook_url_env", d.webhook_url_env),
