@@ -278,3 +278,32 @@ def test_settings_defaults_and_overrides(tmp_path):
     cfg = load_alerts(path, display="alerts.yaml")
     assert cfg.failure_interval_hours == 2
     assert cfg.escalation == Escalation(after_hours=None, after_failures=12, mention="@acme/oncall", pagerduty=False)
+
+
+def test_sync_escalates_a_weekly_job_that_failed_once_and_costs_nothing_until_then(tmp_path, fake, pd):
+    """A job that runs rarely fails once: the issue is past after_hours long before the next failure."""
+    configure(tmp_path, "escalation: {after_hours: 4}\n")
+    env = {"OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OBS_PAGERDUTY_EVENTS_URL": pd.url + "/v2/enqueue"}
+    fail(tmp_path, fake, 1, pd=pd)
+    before = fake.calls
+    for hours in (1, 2, 3):
+        run = alerts_cli(tmp_path, "sync", now=iso(T0 + timedelta(hours=hours)), fake=fake, env=env)
+        assert run.exit_code == 0 and run.summary["api_calls"] == 0, run
+    assert fake.calls == before and pd.received == []
+    run = alerts_cli(tmp_path, "sync", now=iso(T0 + timedelta(hours=4)), fake=fake, env=env)
+    assert run.summary["action_counts"] == {"escalated": 1}, run
+    assert writes(fake, before) == [
+        ("POST", "/repos/acme/ops/issues/1/comments"),
+        ("PATCH", "/repos/acme/ops/issues/1"),
+    ]
+    assert [(r["json"]["event_action"], r["json"]["dedup_key"]) for r in pd.received] == [("trigger", FP)]
+    assert fake.comment_bodies(1)[0].startswith("**Escalated** (failing for 4 h 00 min, threshold 4 h): 1 failed run")
+    # Once per episode: later syncs cost nothing, the next failure pages nothing more; recovery resolves the same key.
+    assert alerts_cli(tmp_path, "sync", now=iso(T0 + timedelta(hours=5)), fake=fake, env=env).summary["api_calls"] == 0
+    fail(tmp_path, fake, 2, pd=pd, at=T0 + timedelta(days=7))  # a week on: a summary (the interval passed), no page
+    assert len(pd.received) == 1 and fake.comment_bodies(1)[1].startswith("**Still failing**: 1 more failed run(s)")
+    fail(tmp_path, fake, 3, pd=pd, recovered=True, at=T0 + timedelta(days=14))
+    assert [(r["json"]["event_action"], r["json"]["dedup_key"]) for r in pd.received] == [
+        ("trigger", FP),
+        ("resolve", FP),
+    ]

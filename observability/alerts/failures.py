@@ -236,18 +236,9 @@ def _failure_event(f: Failure, entry: dict, kind: str) -> Event:
 def _repeat(inbox: Inbox, f: Failure, entry: dict, pager: escalation.Pager | None) -> tuple[str, str | None]:
     """A further failure in an open episode: escalate (once), or sum up once per interval, or stay silent."""
     cfg = inbox.cfg
-    key = escalation.dedup_key(f.fingerprint)
     why = escalation.reason(entry, cfg.escalation, inbox.now)
     if why is not None:
-        status, detail = _page(entry, f, "trigger", cfg, pager)
-        text = escalation.comment(
-            why=why,
-            failures=int(entry["failures"]),
-            since=entry.get("started_at"),
-            mention=cfg.escalation.mention,
-            page=escalation.page_note(status, key, detail),
-        )
-        return "escalated", text + f"\n\nLast failure: {f.where()}."
+        return "escalated", _escalation_text(inbox, f, entry, why, pager)
     if entry.get("escalated_at") and entry.get("page") == "failed":
         _page(entry, f, "trigger", cfg, pager)  # the trigger failed last time: retry it, no new comment
     last = entry.get("last_notified_at")
@@ -261,6 +252,50 @@ def _repeat(inbox: Inbox, f: Failure, entry: dict, pager: escalation.Pager | Non
         f"_Next summary in {cfg.failure_interval_hours:g} h unless it recovers; the issue body is kept up to date._"
     )
     return "summarised", text
+
+
+def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: escalation.Pager | None) -> str:
+    """Page (when configured) and word the one escalation comment of this episode."""
+    status, detail = _page(entry, f, "trigger", inbox.cfg, pager)
+    text = escalation.comment(
+        why=why,
+        failures=int(entry["failures"]),
+        since=entry.get("started_at"),
+        mention=inbox.cfg.escalation.mention,
+        page=escalation.page_note(status, escalation.dedup_key(f.fingerprint), detail),
+    )
+    return text + f"\n\nLast failure: {f.where()}."
+
+
+def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:
+    """From ``alerts sync``: escalate a failure issue open past ``escalation.after_hours`` although its
+    job has not failed again since (a daily or weekly job): no API call unless one is due. Drill
+    issues never page from here (a drill left open overnight is not an incident)."""
+    if inbox.drill_all:
+        return
+    for fp, entry in sorted(inbox.cache.issues.items()):
+        if entry["kind"] != "failure" or entry["state"] != "open" or entry["status"] != "firing":
+            continue
+        if entry.get("drill") or not entry.get("subject") or not entry.get("origin"):
+            continue  # drills, and entries rebuilt from an issue that does not say its workflow and job
+        last = entry.get("last_failure") or {}
+        f = Failure(
+            entry["subject"],
+            entry["origin"],
+            last.get("run_url"),
+            sha=last.get("sha"),
+            attempt=last.get("attempt"),
+            event=last.get("event"),
+        )
+        why = escalation.reason(entry, inbox.cfg.escalation, inbox.now)
+        if f.fingerprint != fp or why is None:
+            continue
+        inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
+        entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
+        inbox.cache.save(inbox.now)
+        inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
+        inbox.cache.save(inbox.now)
+        inbox.outcome.add(fp, "escalated", entry["number"])
 
 
 def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escalation.Pager | None) -> tuple[str, str]:

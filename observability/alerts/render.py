@@ -58,6 +58,7 @@ _FAILURE_STATE_KEYS = ("failures", "first_failure", "last_failure", "notified_fa
 def failure_state_marker(entry: dict) -> str:
     state = {k: entry.get(k) for k in _FAILURE_STATE_KEYS if entry.get(k) is not None}
     state["notified_at"] = entry.get("last_notified_at")
+    state["workflow"], state["job"] = entry.get("subject"), entry.get("origin")
     text = json.dumps(state, sort_keys=True, separators=(",", ":")).replace(">", "\\u003e")
     return f"<!-- observability-failures {text} -->"
 
@@ -87,7 +88,13 @@ def failure_state(body: str | None) -> dict[str, Any]:
                 if isinstance(run.get("attempt"), int) and not isinstance(run["attempt"], bool) and run["attempt"] >= 1
                 else None,
             }
-    for key, target in (("escalated_at", "escalated_at"), ("notified_at", "last_notified_at")):
+    pairs = (
+        ("escalated_at", "escalated_at"),
+        ("notified_at", "last_notified_at"),
+        ("workflow", "subject"),
+        ("job", "origin"),
+    )
+    for key, target in pairs:
         if isinstance(state.get(key), str):
             out[target] = state[key]
     if state.get("page") in ("sent", "failed", "skipped", "dry_run", "off"):
