@@ -42,9 +42,11 @@ def configure(ws, text: str) -> None:
     path.write_text(text)
 
 
-def fail(ws, fake, n: int, *, pd=None, recovered=False, at=None, sha="0123456789abcdef"):
+def fail(ws, fake, n: int, *, pd=None, slack=None, recovered=False, at=None, sha="0123456789abcdef"):
     """The n-th run (15 minutes apart from T0) reports its outcome."""
     env = {"GITHUB_SHA": sha}
+    if slack is not None:
+        env["OBS_ALERTS_SLACK_WEBHOOK"] = slack.url + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
     if pd is not None:
         env.update(OBS_PAGERDUTY_ROUTING_KEY=ROUTING_KEY, OBS_PAGERDUTY_EVENTS_URL=pd.url + "/v2/enqueue")
     args = ["report-failure", "--workflow", "latency", "--job", "sample", "--run-url", RUN.format(n)]
@@ -88,7 +90,13 @@ def test_failures_within_an_interval_edit_the_body_and_never_comment(tmp_path, f
 
 def test_crossing_the_interval_comments_exactly_once_with_a_summary(tmp_path, fake):
     configure(tmp_path, "failure_repeat_interval_hours: 1\nescalation: {after_hours: null, after_failures: null}\n")
-    actions = [next(iter(fail(tmp_path, fake, n)["action_counts"])) for n in range(1, 11)]  # 10:00 .. 12:15
+    slack = Receiver()
+    try:
+        actions = [next(iter(fail(tmp_path, fake, n, slack=slack)["action_counts"])) for n in range(1, 11)]
+        # Slack hears what the issue's watchers hear: the opening and each summary, not every body edit.
+        assert [m["json"]["text"].split(":")[0] for m in slack.received] == ["failing (critical)"] * 3
+    finally:
+        slack.close()
     assert actions == ["opened", *["appended"] * 3, "summarised", *["appended"] * 3, "summarised", "appended"]
     comments = fake.comment_bodies(1)
     assert len(comments) == 2

@@ -118,11 +118,11 @@ def _body(f: Failure, entry: dict, cfg: AlertsConfig, links: render.Links, *, re
 
 def _escalation_rule(cfg: AlertsConfig) -> str:
     e = cfg.escalation
-    rules = [f"after {e.after_hours:g} h" if e.after_hours is not None else "", "", ""]
-    if e.after_failures is not None:
-        rules[1] = f"after {e.after_failures} failed runs in a row"
-    said = " or ".join(r for r in rules if r)
-    return f" It escalates {said}." if said else ""
+    rules = [
+        *([f"after {e.after_hours:g} h"] if e.after_hours is not None else []),
+        *([f"after {e.after_failures} failed runs in a row"] if e.after_failures is not None else []),
+    ]
+    return f" It escalates {' or '.join(rules)}." if rules else ""
 
 
 def _new_episode(entry: dict, run: dict, stamp: str) -> None:
@@ -173,6 +173,7 @@ def report_failure(
             kept = {**entry, **render.failure_state(issue.get("body"))}
             kept.update(failures=int(kept.get("failures") or 1) + 1, last_failure=run)
             kept.setdefault("first_failure", run)
+            kept["started_at"] = min(kept["first_failure"]["at"], stamp)
             entry = kept
             action = "adopted"
         cache.issues[fp] = entry
@@ -211,7 +212,7 @@ def report_failure(
     cache.save(inbox.now)
     inbox.outcome.add(fp, action, entry["number"])
     event = _failure_event(f, entry, "escalated" if action == "escalated" else "failing")
-    if action in ("opened", "reopened", "escalated"):  # a silent body edit tells Slack nothing either
+    if action in ("opened", "reopened", "summarised", "escalated"):  # a silent body edit tells Slack nothing
         inbox.outcome.events.append(event)
     return event
 
