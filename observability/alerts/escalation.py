@@ -39,17 +39,28 @@ def reason(entry: dict, cfg: Escalation, now: datetime) -> str | None:
     return None
 
 
-def page_note(status: str | None, key: str, detail: str = "") -> str:
-    """One sentence on the escalation's page, for the escalation comment and the issue body."""
-    if status == "sent":
-        return f"PagerDuty incident triggered at critical (dedup_key `{key}`)."
-    if status == "failed":
-        return f"PagerDuty trigger failed ({detail or 'see the run'}); retried on the next failure (dedup_key `{key}`)."
-    if status == "dry_run":
-        return f"PagerDuty trigger planned (dry run, dedup_key `{key}`)."
-    if status == "skipped":
-        return "No PagerDuty page: its routing key is not set."
-    return "No PagerDuty page: `escalation.pagerduty` is off."
+_NOTES = {
+    "trigger": {
+        "sent": "PagerDuty incident triggered at critical (dedup_key `{key}`).",
+        "failed": "PagerDuty trigger failed ({detail}); retried on the next failure (dedup_key `{key}`).",
+        "dry_run": "PagerDuty trigger planned (dry run, dedup_key `{key}`).",
+        "skipped": "No PagerDuty page: its routing key is not set.",
+        "off": "No PagerDuty page: `escalation.pagerduty` is off.",
+    },
+    "resolve": {
+        "sent": "PagerDuty incident resolved (dedup_key `{key}`).",
+        "failed": "PagerDuty resolve failed ({detail}): resolve the incident with dedup_key `{key}` by hand.",
+        "dry_run": "PagerDuty resolve planned (dry run, dedup_key `{key}`).",
+        "skipped": "PagerDuty incident not resolved: its routing key is not set (dedup_key `{key}`).",
+        "off": "PagerDuty incident not resolved: `escalation.pagerduty` is off (dedup_key `{key}`).",
+    },
+}
+
+
+def page_note(action: str, status: str | None, key: str, detail: str = "") -> str:
+    """One sentence on a page (``trigger`` at escalation, ``resolve`` at recovery) for comments and the body."""
+    template = _NOTES[action].get(status or "off", _NOTES[action]["off"])
+    return template.format(key=key, detail=detail or "see the run")
 
 
 def comment(*, why: str, failures: int, since: str | None, mention: str | None, page: str) -> str:
@@ -58,14 +69,3 @@ def comment(*, why: str, failures: int, since: str | None, mention: str | None, 
         lines += ["", f"{mention}: please take this now (not acknowledged and still failing)."]
     lines += ["", page]
     return "\n".join(lines)
-
-
-def resolve_note(status: str | None, key: str, detail: str = "") -> str:
-    """The recovered comment's sentence on the page this episode raised."""
-    if status == "sent":
-        return f" PagerDuty incident resolved (dedup_key `{key}`)."
-    if status == "dry_run":
-        return f" PagerDuty resolve planned (dry run, dedup_key `{key}`)."
-    if status == "failed":
-        return f" PagerDuty resolve failed ({detail or 'see the run'}): resolve the incident with dedup_key `{key}` by hand."
-    return f" PagerDuty incident not resolved: its routing key is not set (dedup_key `{key}`)."

@@ -101,7 +101,9 @@ def _body(f: Failure, entry: dict, cfg: AlertsConfig, links: render.Links, *, re
     ]
     if entry.get("escalated_at"):
         key = escalation.dedup_key(f.fingerprint)
-        lines.append(f"| Escalated | {entry['escalated_at']}: {escalation.page_note(entry.get('page'), key)} |")
+        lines.append(
+            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)} |"
+        )
     lines += [
         "",
         "**Next action:** open the last run, read the failing step's log and the job summary JSON "
@@ -263,7 +265,7 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
         failures=int(entry["failures"]),
         since=entry.get("started_at"),
         mention=inbox.cfg.escalation.mention,
-        page=escalation.page_note(status, escalation.dedup_key(f.fingerprint), detail),
+        page=escalation.page_note("trigger", status, escalation.dedup_key(f.fingerprint), detail),
     )
     return text + f"\n\nLast failure: {f.where()}."
 
@@ -326,7 +328,7 @@ def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None 
         if entry.get("page") in ("sent", "failed", "dry_run"):
             # The same dedup_key as the trigger: PagerDuty resolves the incident this episode opened.
             status, detail = _page(entry, f, "resolve", inbox.cfg, pager)
-            note = escalation.resolve_note(status, escalation.dedup_key(fp), detail)
+            note = " " + escalation.page_note("resolve", status, escalation.dedup_key(fp), detail)
         api.comment(
             entry["number"],
             f"**Recovered** at {stamp}: {f.where()} succeeded after "
