@@ -124,9 +124,9 @@ def test_escalation_by_count_pages_once_and_recovery_resolves_the_same_dedup_key
     assert trigger["payload"]["class"] == "job_failure" and trigger["routing_key"] == ROUTING_KEY
     (escalated,) = fake.comment_bodies(1)
     assert escalated.startswith(
-        "**Escalated** (3 failed runs in a row, threshold 3): 3 failed run(s) in a row since 2026-01-08T10:00:00Z."
+        "**Escalated** after 3 failed runs in a row (threshold 3); the first failure was at 2026-01-08T10:00:00Z."
     )
-    assert "@acme/markets-oncall: please take this now" in escalated
+    assert "@acme/markets-oncall: this job is still failing, please take it now." in escalated
     assert f"PagerDuty incident triggered at critical (dedup_key `{FP}`)." in escalated
     assert "| Escalated | 2026-01-08T10:30:00Z: PagerDuty incident triggered" in fake.issues[1]["body"]
     s = fail(tmp_path, fake, 7, pd=pd, recovered=True)
@@ -149,7 +149,7 @@ def test_escalation_by_time_fires_once_without_pagerduty_and_names_the_mention(t
     assert s["action_counts"] == {"escalated": 1}
     assert [m["status"] for m in s["mirrors"] if m["mirror"] == "pagerduty"] == ["skipped"]
     (comment,) = fake.comment_bodies(1)
-    assert comment.startswith("**Escalated** (failing for 1 h 15 min, threshold 1 h): 3 failed run(s)")
+    assert comment.startswith("**Escalated** after 1 h 15 min of failures, 3 failed run(s) (threshold 1 h); the first")
     assert "@oncall-person" in comment and "No PagerDuty page: its routing key is not set." in comment
     for minutes in (90, 105, 120):
         assert fail(tmp_path, fake, 4, at=T0 + timedelta(minutes=minutes))["action_counts"] == {"appended": 1}
@@ -305,7 +305,9 @@ def test_sync_escalates_a_weekly_job_that_failed_once_and_costs_nothing_until_th
         ("PATCH", "/repos/acme/ops/issues/1"),
     ]
     assert [(r["json"]["event_action"], r["json"]["dedup_key"]) for r in pd.received] == [("trigger", FP)]
-    assert fake.comment_bodies(1)[0].startswith("**Escalated** (failing for 4 h 00 min, threshold 4 h): 1 failed run")
+    assert fake.comment_bodies(1)[0].startswith(
+        "**Escalated** after 4 h 00 min of failures, 1 failed run(s) (threshold 4 h)"
+    )
     # Once per episode: later syncs cost nothing, the next failure pages nothing more; recovery resolves the same key.
     assert alerts_cli(tmp_path, "sync", now=iso(T0 + timedelta(hours=5)), fake=fake, env=env).summary["api_calls"] == 0
     fail(tmp_path, fake, 2, pd=pd, at=T0 + timedelta(days=7))  # a week on: a summary (the interval passed), no page

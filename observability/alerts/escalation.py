@@ -30,12 +30,12 @@ def reason(entry: dict, cfg: Escalation, now: datetime) -> str | None:
         return None
     failures = int(entry.get("failures") or 0)
     if cfg.after_failures is not None and failures >= cfg.after_failures:
-        return f"{failures} failed runs in a row, threshold {cfg.after_failures}"
+        return f"{failures} failed runs in a row (threshold {cfg.after_failures})"
     started = entry.get("started_at")
     if cfg.after_hours is not None and started:
         open_for = now - clock.parse_iso(started)
         if open_for >= timedelta(hours=cfg.after_hours):
-            return f"failing for {render.duration(started, clock.iso(now))}, threshold {cfg.after_hours:g} h"
+            return f"{render.duration(started, clock.iso(now))} of failures, {failures} failed run(s) (threshold {cfg.after_hours:g} h)"
     return None
 
 
@@ -63,9 +63,9 @@ def page_note(action: str, status: str | None, key: str, detail: str = "") -> st
     return template.format(key=key, detail=detail or "see the run")
 
 
-def comment(*, why: str, failures: int, since: str | None, mention: str | None, page: str) -> str:
-    lines = [f"**Escalated** ({why}): {failures} failed run(s) in a row since {since or 'unknown'}."]
+def comment(*, why: str, since: str | None, mention: str | None, page: str) -> str:
+    lines = [f"**Escalated** after {why}; the first failure was at {since or 'an unknown time'}."]
     if mention:
-        lines += ["", f"{mention}: please take this now (not acknowledged and still failing)."]
+        lines += ["", f"{mention}: this job is still failing, please take it now."]
     lines += ["", page]
     return "\n".join(lines)

@@ -262,7 +262,6 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
     status, detail = _page(entry, f, "trigger", inbox.cfg, pager)
     text = escalation.comment(
         why=why,
-        failures=int(entry["failures"]),
         since=entry.get("started_at"),
         mention=inbox.cfg.escalation.mention,
         page=escalation.page_note("trigger", status, escalation.dedup_key(f.fingerprint), detail),
