@@ -36,9 +36,9 @@ def test_open_append_close(tmp_path, fake):
     assert RUN.format(1) in issue["body"] and "Acknowledge within 10 minutes" in issue["body"]
     s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(2), now="2026-01-08T10:15:00Z")
     assert s["action_counts"] == {"appended": 1} and s["api_calls"] == 1
-    assert fake.comment_bodies(1) == [
-        f"**Failed again** at 2026-01-08T10:15:00Z (failure 2 since 2026-01-08T10:00:00Z): run {RUN.format(2)}."
-    ]
+    assert fake.comment_bodies(1) == []  # a repeat within the interval edits the body: no notification
+    assert "2 failed run(s) in a row since 2026-01-08T10:00:00Z" in fake.issues[1]["body"]
+    assert f"| Last failure | 2026-01-08T10:15:00Z: [run]({RUN.format(2)}) |" in fake.issues[1]["body"]
     s = report(tmp_path, fake, "--job", "sample", "--run-url", RUN.format(3), "--recovered", now="2026-01-08T11:00:00Z")
     assert s["action_counts"] == {"recovered": 1}
     assert fake.issues[1]["state"] == "closed" and fake.issues[1]["state_reason"] == "completed"

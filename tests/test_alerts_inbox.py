@@ -74,7 +74,8 @@ def test_breach_escalate_quiet_recover(tmp_path, fake):
     assert fake.label_names(1) == ["observability", "severity:critical", "source:latency"]
     comments = fake.comment_bodies(1)
     assert len(comments) == 1 and comments[0].startswith("**Escalated: warning → critical.**")
-    assert fake.calls - before == summary["api_calls"] <= 5
+    assert fake.calls - before == summary["api_calls"] <= 6  # get, body, labels, comment (+ label create)
+    assert "| Updated | " in fake.issues[1]["body"] and "3 consecutive breach" in fake.issues[1]["body"]  # rewritten
     # Ten more runs while it keeps breaching: no API call at all.
     for index in range(3, 13):
         at = window(ws, index, 250_000)
@@ -104,9 +105,14 @@ def test_reminder_only_after_the_repeat_interval(tmp_path, fake):
         latency_run(ws, at)
     sync(ws, fake, at)
     assert sync(ws, fake, at + timedelta(hours=23))["api_calls"] == 0
+    before = fake.calls
     summary = sync(ws, fake, at + timedelta(hours=24))
     assert summary["action_counts"] == {"reminded": 1}
     assert fake.comment_bodies(1)[-1].startswith("**Still firing** (warning) for 1 d 0 h: feed_a: p95")
+    # get (a manual close?), the body rewritten in place with the running figures, the reminder comment
+    assert [r["method"] for r in fake.requests[before:]] == ["GET", "PATCH", "POST"]
+    body = fake.issues[1]["body"]
+    assert "| Updated | 2026-01-09T10:31:00Z" in body and "| Breaches |" in body and "| Firing since |" in body
     assert sync(ws, fake, at + timedelta(hours=25))["api_calls"] == 0
 
 

@@ -285,6 +285,7 @@ def test_two_failure_reports_with_empty_caches_at_once_keep_one_issue_and_both_f
         assert sorted(fake.issues) == [1, 2] and fake.violations == []
         assert [n for n, i in fake.issues.items() if i["state"] == "open"] == [1]
         assert fake.issues[2]["state_reason"] == "duplicate"
-        (again,) = fake.comment_bodies(1)
-        assert again.startswith("**Failed again** at 2026-01-08T10:00:00Z (failure 2, reported by a concurrent run)")
+        # The adopting run's failure is counted in the kept issue's body (edited in place, no comment).
+        assert fake.comment_bodies(1) == []
+        assert "2 failed run(s) in a row" in fake.issues[1]["body"]
         assert [cached_number(tmp_path / name) for name in ("a", "b")] == [[1], [1]]

@@ -191,4 +191,8 @@ def from_issue(issue: dict, kind: str) -> dict[str, Any]:
     }
     if kind == "failure":
         entry["failures"] = 1 if state == "open" else 0
+        if state == "open":
+            # The running count, first/last failure and escalation live in the body too: no lost count,
+            # no second escalation comment after a lost cache (the page itself is deduplicated by PagerDuty).
+            entry.update(render.failure_state(issue.get("body")))
     return entry

@@ -1,17 +1,23 @@
-"""Failure issues: one "<workflow>/<job> failing" issue per job, appended to while it keeps failing.
+"""Failure issues: one "<workflow>/<job> failing" issue per job, kept up to date while it keeps failing.
 
-``report_failure`` opens it (or reopens it, or comments on it); ``report_recovery`` comments
-with the count and duration and closes it as completed. Both share the alert inbox's cache, so
-a recovery when nothing was failing costs no API call.
+``report_failure`` opens it (or reopens it); further failures edit its body in place (running
+count, first and last failing run) and comment at most once per repeat interval, or once when
+the episode escalates (escalation.py). ``report_recovery`` comments with the count and duration,
+resolves the page if one was raised, and closes it as completed. Both share the alert inbox's
+cache, so a recovery when nothing was failing costs no API call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
+from observability import clock
 from observability.alertitem import fingerprint
-from observability.alerts import owners, render
+from observability.alerts import escalation, owners, render
 from observability.alerts.inbox import Event, Inbox
+from observability.config.alerts import AlertsConfig
 from observability.markdown import cell
 
 
@@ -63,99 +69,202 @@ class Failure:
         return ", ".join(bits)
 
 
-def _body(f: Failure, stamp: str, route: owners.Route, links: render.Links, *, mention: bool = True) -> str:
-    """The body a failure issue opens with (``mention``: the team @mentioned; False for a rewrite)."""
-    runbook = route.runbook
+def run_record(f: Failure, stamp: str) -> dict[str, Any]:
+    """One failing run as the cache and the issue body keep it: time, link, attempt, commit, event."""
+    return {"at": stamp, "run_url": f.run_url, "attempt": f.attempt, "sha": f.sha, "event": f.event}
+
+
+def _where(run: dict | None) -> str:
+    if not run:
+        return "unknown"
+    bits = [f"[run]({run['run_url']})" if run.get("run_url") else "run (no URL given)"]
+    if run.get("attempt") and run["attempt"] > 1:
+        bits.append(f"attempt {run['attempt']}")
+    if run.get("sha"):
+        bits.append(f"commit `{cell(str(run['sha'])[:12])}`")
+    if run.get("event"):
+        bits.append(f"event `{cell(run['event'])}`")
+    return f"{run['at']}: " + ", ".join(bits)
+
+
+def _body(
+    f: Failure,
+    entry: dict,
+    cfg: AlertsConfig,
+    links: render.Links,
+    *,
+    mention: bool = False,
+    recovered: str | None = None,
+) -> str:
+    """The issue body, rewritten in place on every failure; ``mention``: the owning team @mentioned
+    (only the body the issue opens with: an edit never notifies)."""
+    route = owners.for_failure(cfg)
+    failures = int(entry.get("failures") or 1)
+    first, last = entry.get("first_failure"), entry.get("last_failure")
     lines = [render.marker(f.fingerprint, "failure")]
-    if f.drill:
+    if f.drill or entry.get("drill"):
         lines += [
             "> [!NOTE]",
-            "> **Drill.** Opened on purpose by an alert drill; the next successful run closes it.",
+            "> **Drill.** Opened on purpose by an alert drill; the drill's own recovery step closes it.",
             *render.drill_reason(links),
             "",
         ]
+    if recovered:
+        lines += [f"**Recovered** at {recovered} after {failures} failed run(s) in a row.", ""]
+    else:
+        lines += [
+            f"**{f.what()} failing**: {failures} failed run(s) in a row "
+            f"since {entry.get('started_at') or 'unknown'}, the last at {(last or {}).get('at', 'unknown')}.",
+            "",
+        ]
+    if route.team:
+        lines += [f"Owning team: {render.team_text(route.team, mention=mention)}", ""]
     lines += [
-        f"**{f.what()} failed** at {stamp}: {f.where()}.",
+        "| | |",
+        "| --- | --- |",
+        f"| Failed runs | {failures} in a row |",
+        f"| First failure | {_where(first)} |",
+        f"| Last failure | {_where(last)}{f.jobs_note()} |",
+    ]
+    if entry.get("escalated_at"):
+        key = escalation.dedup_key(f.fingerprint)
+        lines.append(
+            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)} |"
+        )
+    lines += [
         "",
-        *([f"Owning team: {render.team_text(route.team, mention=mention)}", ""] if route.team else []),
-        "**Next action:** open the run, read the failing step's log and the job summary JSON "
+        "**Next action:** open the last run, read the failing step's log and the job summary JSON "
         "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
         "",
-        f"Acknowledge within 10 minutes ({render.link('on-call runbook', runbook, links)}).",
+        f"Acknowledge within 10 minutes ({render.link('on-call runbook', route.runbook, links)}).",
         "",
-        "_Every further failure is appended below as a comment._",
+        f"_This body is updated in place on every failure (no notification); a comment sums up new failures at "
+        f"most once every {cfg.failure_interval_hours:g} h.{_escalation_rule(cfg)}_",
+        render.failure_state_marker(entry),
     ]
     return "\n".join(lines)
 
 
-def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ()) -> Event:
-    cache, api, stamp = inbox.cache, inbox.api, inbox.stamp
+def _escalation_rule(cfg: AlertsConfig) -> str:
+    e = cfg.escalation
+    rules = [
+        *([f"after {e.after_hours:g} h"] if e.after_hours is not None else []),
+        *([f"after {e.after_failures} failed runs in a row"] if e.after_failures is not None else []),
+    ]
+    return f" It escalates {' or '.join(rules)}." if rules else ""
+
+
+def _new_episode(entry: dict, run: dict, stamp: str) -> None:
+    entry.update(
+        failures=1,
+        first_failure=run,
+        last_failure=run,
+        notified_failures=1,
+        started_at=stamp,
+        last_notified_at=stamp,
+        resolved_at=None,
+        escalated_at=None,
+    )
+    entry.pop("page", None)
+
+
+def report_failure(
+    inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = (), *, pager: escalation.Pager | None = None
+) -> Event:
+    """Record one failing run: open or reopen the issue, else edit its body in place; a comment only
+    once per ``failure_repeat_interval_hours`` (a summary) or when the episode escalates."""
+    cache, api, stamp, cfg = inbox.cache, inbox.api, inbox.stamp, inbox.cfg
     fp = f.fingerprint
+    run = run_record(f, stamp)
     if fp not in cache.issues:
         inbox.warm(drill=False)  # a drill failure shares the real failure issue (seed 003)
     entry = inbox.lookup(fp, drill=False)
     labels = f.labels(extra_labels)
-    route = owners.for_failure(inbox.cfg)
+    comment: str | None = None
     if entry is None:
-        body = _body(f, stamp, route, inbox.links)  # the team @mentioned once, when the issue opens
-        issue, adopted = inbox.create(fp, f.issue_title, body, labels, route.assignees)
-        entry = cache.issues[fp] = {
-            "number": int(issue["number"]),
+        entry = {
             "kind": "failure",
             "origin": f.job,
             "subject": f.workflow,
             "title": f.issue_title,
-            "html_url": issue.get("html_url"),
             "state": "open",
             "status": "firing",
             "severity": None,
             "drill": f.drill,
             "silenced": False,
-            "started_at": stamp,
             "opened_at": stamp,
-            "last_notified_at": stamp,
-            "resolved_at": None,
-            "failures": 1,
-            "assignees": sorted(route.assignees),
         }
+        _new_episode(entry, run, stamp)
+        route = owners.for_failure(cfg)
+        body = _body(f, entry, cfg, inbox.links, mention=True)  # the team @mentioned once, when the issue opens
+        issue, adopted = inbox.create(fp, f.issue_title, body, labels, route.assignees)
+        entry.update(number=int(issue["number"]), html_url=issue.get("html_url"), assignees=sorted(route.assignees))
         action = "opened"
         if adopted:  # a concurrent run opened it first: this failure is its second, not lost
-            entry["failures"] = 2
-            api.comment(
-                entry["number"],
-                f"**Failed again** at {stamp} (failure 2, reported by a concurrent run): {f.where()}.{f.jobs_note()}",
-            )
+            kept = {**entry, **render.failure_state(issue.get("body"))}
+            kept.update(failures=int(kept.get("failures") or 1) + 1, last_failure=run)
+            kept.setdefault("first_failure", run)
+            kept["started_at"] = min(kept["first_failure"]["at"], stamp)
+            entry = kept
             action = "adopted"
+        cache.issues[fp] = entry
+        cache.save(inbox.now)
+        if adopted:
+            api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
+    elif entry["state"] != "open" or entry["status"] != "firing":
+        inbox.ensure_labels(labels)
+        _new_episode(entry, run, stamp)
+        entry.update(state="open", status="firing", drill=f.drill)
+        entry.pop("closing", None)
+        api.update_issue(entry["number"], state="open", body=_body(f, entry, cfg, inbox.links))
+        api.add_labels(entry["number"], labels)
+        team = owners.for_failure(cfg).team
+        comment = (
+            f"**Failing again** at {stamp}: {f.where()}.{f.jobs_note()} The body keeps the count from here."
+            + (f"\n\n{team}: failing again after a recovery." if team else "")
+            + "".join(f"\n\n{line}" for line in (render.drill_reason(inbox.links) if f.drill else []))
+        )
+        inbox.top_up_assignees(entry, owners.for_failure(cfg))
+        action = "reopened"
     else:
-        if entry["state"] != "open" or entry["status"] != "firing":
-            inbox.ensure_labels(labels)
-            api.update_issue(entry["number"], state="open")
-            api.add_labels(entry["number"], labels)
-            entry.update(state="open", status="firing", started_at=stamp, failures=0, resolved_at=None, drill=f.drill)
-            action = "reopened"
-        else:
-            action = "appended"
         entry.pop("closing", None)  # a "Recovered" whose close failed is overtaken by this failure
         entry["failures"] = int(entry.get("failures") or 0) + 1
-        team = f"\n\n{route.team}: failing again after a recovery." if action == "reopened" and route.team else ""
-        api.comment(
-            entry["number"],
-            f"**Failed again** at {stamp} (failure {entry['failures']} since "
-            f"{entry.get('started_at') or 'unknown'}): {f.where()}.{f.jobs_note()}{team}"
-            + "".join(f"\n\n{line}" for line in (render.drill_reason(inbox.links) if f.drill else [])),
-        )
-        inbox.top_up_assignees(entry, route)
-        entry["last_notified_at"] = stamp
+        entry["last_failure"] = run
+        entry.setdefault("first_failure", None)
+        if entry["first_failure"] is None:  # a cache written before the running count existed
+            entry["first_failure"] = {"at": entry.get("started_at") or stamp}
+        if not f.drill:
+            entry["drill"] = False  # a real failure inside a drill's episode: the drill's recovery must not close it
+        inbox.top_up_assignees(entry, owners.for_failure(cfg))
+        action, comment = _repeat(inbox, f, entry, pager)
+        if comment is not None:
+            # The comment first: a body edit refused afterwards is only one run behind until the next failure.
+            api.comment(entry["number"], comment)
+            entry["last_notified_at"], entry["notified_failures"] = stamp, int(entry["failures"])
+            if action == "escalated":
+                entry["escalated_at"] = stamp
+            cache.save(inbox.now)
+            comment = None
+        api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
+    if comment is not None:  # reopened
+        cache.save(inbox.now)
+        api.comment(entry["number"], comment)
     cache.save(inbox.now)
     inbox.outcome.add(fp, action, entry["number"])
-    event = Event(
-        "failing",
-        fp,
+    event = _failure_event(f, entry, "escalated" if action == "escalated" else "failing")
+    if action in ("opened", "reopened", "summarised", "escalated"):  # a silent body edit tells Slack nothing
+        inbox.outcome.events.append(event)
+    return event
+
+
+def _failure_event(f: Failure, entry: dict, kind: str) -> Event:
+    return Event(
+        kind,
+        f.fingerprint,
         entry["title"],
         "critical",
-        f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {', '.join(f.failed_jobs)}): {f.where()}"
-        if f.failed_jobs
-        else f"{f.workflow}/{f.job} failed: {f.where()}",
+        f"{f.what().replace('`', '')} failed {int(entry.get('failures') or 1)} time(s) in a row since "
+        f"{entry.get('started_at') or 'unknown'}: {f.where()}",
         entry.get("drill", False),
         entry.get("html_url"),
         f.run_url,
@@ -163,11 +272,86 @@ def report_failure(inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = ())
         None,
         entry.get("started_at"),
     )
-    inbox.outcome.events.append(event)
-    return event
 
 
-def report_recovery(inbox: Inbox, f: Failure) -> Event | None:
+def _repeat(inbox: Inbox, f: Failure, entry: dict, pager: escalation.Pager | None) -> tuple[str, str | None]:
+    """A further failure in an open episode: escalate (once), or sum up once per interval, or stay silent."""
+    cfg = inbox.cfg
+    why = escalation.reason(entry, cfg.escalation, inbox.now)
+    if why is not None:
+        return "escalated", _escalation_text(inbox, f, entry, why, pager)
+    if entry.get("escalated_at") and entry.get("page") == "failed":
+        _page(entry, f, "trigger", cfg, pager)  # the trigger failed last time: retry it, no new comment
+    last = entry.get("last_notified_at")
+    if last and inbox.now - clock.parse_iso(last) < timedelta(hours=cfg.failure_interval_hours):
+        return "appended", None
+    new = int(entry["failures"]) - int(entry.get("notified_failures") or 0)
+    text = (
+        f"**Still failing**: {new} more failed run(s) since {last or 'the last update'}, "
+        f"{int(entry['failures'])} in a row since {entry.get('started_at') or 'unknown'}. "
+        f"Last failure: {f.where()}.\n\n"
+        f"_Next summary in {cfg.failure_interval_hours:g} h unless it recovers; the issue body is kept up to date._"
+    )
+    return "summarised", text
+
+
+def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: escalation.Pager | None) -> str:
+    """Page (when configured) and word the one escalation comment of this episode."""
+    status, detail = _page(entry, f, "trigger", inbox.cfg, pager)
+    text = escalation.comment(
+        why=why,
+        since=entry.get("started_at"),
+        # escalation.mention, else the owning team of failure issues (owners: job_failure / default)
+        mention=inbox.cfg.escalation.mention or owners.for_failure(inbox.cfg).team,
+        page=escalation.page_note("trigger", status, escalation.dedup_key(f.fingerprint), detail),
+    )
+    return text + f"\n\nLast failure: {f.where()}."
+
+
+def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:
+    """From ``alerts sync``: escalate a failure issue open past ``escalation.after_hours`` although its
+    job has not failed again since (a daily or weekly job): no API call unless one is due. Drill
+    issues never page from here (a drill left open overnight is not an incident)."""
+    if inbox.drill_all:
+        return
+    for fp, entry in sorted(inbox.cache.issues.items()):
+        if entry["kind"] != "failure" or entry["state"] != "open" or entry["status"] != "firing":
+            continue
+        if entry.get("drill") or not entry.get("subject") or not entry.get("origin"):
+            continue  # drills, and entries rebuilt from an issue that does not say its workflow and job
+        last = entry.get("last_failure") or {}
+        f = Failure(
+            entry["subject"],
+            entry["origin"],
+            last.get("run_url"),
+            sha=last.get("sha"),
+            attempt=last.get("attempt"),
+            event=last.get("event"),
+        )
+        why = escalation.reason(entry, inbox.cfg.escalation, inbox.now)
+        if f.fingerprint != fp or why is None:
+            continue
+        inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
+        entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
+        inbox.cache.save(inbox.now)
+        inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
+        inbox.cache.save(inbox.now)
+        inbox.outcome.add(fp, "escalated", entry["number"])
+
+
+def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escalation.Pager | None) -> tuple[str, str]:
+    """Send the escalation's PagerDuty event; record its status in the entry (trigger only)."""
+    if not cfg.escalation.pagerduty or pager is None:
+        status, detail = "off", ""
+    else:
+        record = pager(_failure_event(f, entry, "escalated" if action == "trigger" else "recovered"), action)
+        status, detail = record["status"], record.get("detail", "")
+    if action == "trigger":
+        entry["page"] = status
+    return status, detail
+
+
+def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None = None) -> Event | None:
     cache, api, stamp = inbox.cache, inbox.api, inbox.stamp
     fp = f.fingerprint
     if fp not in cache.issues:
@@ -175,18 +359,28 @@ def report_recovery(inbox: Inbox, f: Failure) -> Event | None:
     entry = cache.issues.get(fp)
     if entry is None or entry["state"] != "open":
         return None
+    if f.drill and not entry.get("drill"):
+        # A drill's own recovery closes only a drill's episode: a real failure open beside it stays open.
+        inbox.outcome.add(fp, "kept_open_real_failure", entry["number"])
+        return None
     if entry.get("closing"):
         stamp = entry["closing"]  # commented by an earlier run whose close failed: only close now
     else:
+        note = ""
+        if entry.get("page") in ("sent", "failed", "dry_run"):
+            # The same dedup_key as the trigger: PagerDuty resolves the incident this episode opened.
+            status, detail = _page(entry, f, "resolve", inbox.cfg, pager)
+            note = " " + escalation.page_note("resolve", status, escalation.dedup_key(fp), detail)
         api.comment(
             entry["number"],
             f"**Recovered** at {stamp}: {f.where()} succeeded after "
             f"{int(entry.get('failures') or 1)} failure(s) over "
-            f"{render.duration(entry.get('started_at'), stamp)}. Closing.",
+            f"{render.duration(entry.get('started_at'), stamp)}.{note} Closing.",
         )
         entry["closing"] = stamp
         cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
-    api.update_issue(entry["number"], state="closed", state_reason="completed")
+    body = _body(f, entry, inbox.cfg, inbox.links, recovered=stamp)
+    api.update_issue(entry["number"], state="closed", state_reason="completed", body=body)
     entry.update(state="closed", status="resolved", resolved_at=stamp)
     entry.pop("closing", None)
     cache.save(inbox.now)

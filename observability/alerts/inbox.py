@@ -313,6 +313,13 @@ class Inbox:
                 self.api.comment(number, render.reopened_comment(alert, closer))
                 entry.update(state="open", silenced=False)
                 self.outcome.add(fp, "reopened_after_manual_close", number)
+        if escalated or (due and not entry.get("silenced")):
+            # The running figures (breaches, first and last breach) in the body, edited in place: one PATCH
+            # per reminder or escalation, none between them.
+            fresh = render.alert_body(
+                alert, drill=drill, runbook=self.cfg.runbook, links=self.links, updated_at=self.stamp
+            )
+            self.api.update_issue(number, body=fresh)
         if escalated or lowered:
             self.ensure_labels(labels)
             self._relabel(number, previous, alert.severity, labels)

@@ -11,7 +11,7 @@ from typing import Any
 from observability import config, fsio, runner
 from observability.alerts import drill as drill_mod, mirrors as mirrors_mod, owners, render, sources as sources_mod
 from observability.alerts.cache import DEFAULT_PATH, Cache
-from observability.alerts.failures import Failure, report_failure, report_recovery
+from observability.alerts.failures import Failure, escalate_overdue, report_failure, report_recovery
 from observability.alerts.inbox import Inbox
 from observability.config import alerts as alerts_config
 from observability.errors import ConfigError, ObservabilityError
@@ -274,15 +274,19 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
     links = _links(opts, repo)
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
+    settings = _mirror_settings(cfg, opts)
+    pages: list[dict] = []
     error = None
     try:
         inbox.sync(reports)
+        # A failure issue open too long pages even when its job runs rarely (weekly): checked here, free
+        # unless one is due. Its page goes out directly (not as an event: the dispatch below would page twice).
+        escalate_overdue(inbox, pager=lambda event, action: _page(pages, event, action, settings, repo))
     except GitHubError as exc:
         error = exc
     finally:
         api.close()
-    settings = _mirror_settings(cfg, opts)
-    mirror_results = (
+    mirror_results = pages + (
         mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
     )
     firing = sum(len(r.alerts) for r in reports)
@@ -292,6 +296,12 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         "sources": {r.name: {"authoritative": r.authoritative, "firing": len(r.alerts)} for r in reports},
     }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "sync")
+
+
+def _page(pages: list[dict], event, action: str, settings: mirrors_mod.MirrorSettings, repo: str) -> dict:
+    """A failure issue's PagerDuty trigger (escalation) or resolve (recovery, same dedup_key), recorded."""
+    pages.append(mirrors_mod.page(event, action, settings, repo=repo))
+    return pages[-1]
 
 
 def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
@@ -321,18 +331,24 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
+    # a failure issue pages only when it escalates, through `pager` below
+    settings = _mirror_settings(cfg, opts, webhook=False, pagerduty=False)
+    pages: list[dict] = []
+
+    def pager(event, action: str) -> dict:
+        return _page(pages, event, action, settings, repo)
+
     error = None
     try:
         if opts.recovered:
-            report_recovery(inbox, f)
+            report_recovery(inbox, f, pager=pager)
         else:
-            report_failure(inbox, f, cfg.failure_labels)
+            report_failure(inbox, f, cfg.failure_labels, pager=pager)
     except GitHubError as exc:
         error = exc
     finally:
         api.close()
-    settings = _mirror_settings(cfg, opts, webhook=False, pagerduty=False)
-    mirror_results = mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
+    mirror_results = pages + mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now)
     figures = {
         "workflow": workflow,
         "failing_job": opts.job,

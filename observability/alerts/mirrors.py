@@ -75,7 +75,9 @@ def channels(actions: list[dict], results: list[dict]) -> dict[str, list[str]]:
 
 
 # Issue actions that tell nobody anything new: a duplicate closed, a cache entry adopted, a label fixed.
-NOT_NOTIFYING = frozenset({"closed_duplicate", "adopted", "skipped_real_issue", "relabelled", "silenced"})
+NOT_NOTIFYING = frozenset(
+    {"closed_duplicate", "adopted", "skipped_real_issue", "relabelled", "silenced", "appended"}  # appended: a body edit
+)
 
 
 def _slack(events: list[Event], s: MirrorSettings) -> list[dict]:
@@ -100,21 +102,24 @@ def _pagerduty(events: list[Event], s: MirrorSettings, repo: str) -> list[dict]:
     wanted = [(e, a) for e in events if (a := pagerduty.wanted(e))]
     if not wanted:
         return []
+    if secrets.from_env(s.cfg.pagerduty_routing_key_env, environ=s.environ) is None:
+        return [_record("pagerduty", "skipped", f"{s.cfg.pagerduty_routing_key_env} not set")]
+    return [page(event, action, s, repo=repo) for event, action in wanted]
+
+
+def page(event: Event, action: str, s: MirrorSettings, *, repo: str) -> dict:
+    """One PagerDuty event (``trigger`` or ``resolve``); the record says sent, failed, dry_run or skipped."""
     name = s.cfg.pagerduty_routing_key_env
     key = secrets.from_env(name, environ=s.environ)
     if key is None:
-        return [_record("pagerduty", "skipped", f"{name} not set")]
+        return _record("pagerduty", "skipped", f"{name} not set", event)
     url = s.environ.get("OBS_PAGERDUTY_EVENTS_URL", "").strip() or pagerduty.EVENTS_URL
-    out = []
-    for event, action in wanted:
-        body = pagerduty.payload(event, action, key.value.strip(), repo=repo)
-        if s.dry_run:
-            shown = {k: v for k, v in body.items() if k != "routing_key"}
-            out.append(_record("pagerduty", "dry_run", f"would {action}", event, shown))
-            continue
-        ok, detail = pagerduty.send(url, body, timeout=s.cfg.mirror_timeout_seconds, sleep=s.sleep)
-        out.append(_record("pagerduty", "sent" if ok else "failed", f"{action}: {detail}", event))
-    return out
+    body = pagerduty.payload(event, action, key.value.strip(), repo=repo)
+    if s.dry_run:
+        shown = {k: v for k, v in body.items() if k != "routing_key"}
+        return _record("pagerduty", "dry_run", f"would {action}", event, shown)
+    ok, detail = pagerduty.send(url, body, timeout=s.cfg.mirror_timeout_seconds, sleep=s.sleep)
+    return _record("pagerduty", "sent" if ok else "failed", f"{action}: {detail}", event)
 
 
 def _webhook(

@@ -38,7 +38,7 @@ def payload(event: Event, action: str, routing_key: str, *, repo: str) -> dict:
             "severity": "critical",
             "component": event.origin or "observability",
             "group": "observability",
-            "class": event.alert.rule if event.alert else "alert",
+            "class": event.alert.rule if event.alert else "job_failure",  # failure issues carry no alert
             "custom_details": {
                 "drill": event.drill,
                 "fingerprint": event.fingerprint,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from observability import clock
 from observability.alerts.sources import Alert
@@ -46,6 +47,59 @@ _RULE_TITLES = {
     "log_missing": "Automation log missing",
     "artefact_missing": "Artefact missing or changed: {subject}",
 }
+
+
+# The episode's running state, kept in the issue body too (hidden), so a lost cache loses no count,
+# no first failure and no escalation: a rebuilt cache reads it back (Cache.warm_up → from_issue).
+FAILURE_STATE_RE = re.compile(r"<!--\s*observability-failures\s+(\{.*?\})\s*-->")
+_FAILURE_STATE_KEYS = ("failures", "first_failure", "last_failure", "notified_failures", "escalated_at", "page")
+
+
+def failure_state_marker(entry: dict) -> str:
+    state = {k: entry.get(k) for k in _FAILURE_STATE_KEYS if entry.get(k) is not None}
+    state["notified_at"] = entry.get("last_notified_at")
+    state["workflow"], state["job"] = entry.get("subject"), entry.get("origin")
+    text = json.dumps(state, sort_keys=True, separators=(",", ":")).replace(">", "\\u003e")
+    return f"<!-- observability-failures {text} -->"
+
+
+def failure_state(body: str | None) -> dict[str, Any]:
+    """The episode state a failure issue's body carries (only well-formed fields; {} when none)."""
+    match = FAILURE_STATE_RE.search(body or "")
+    if not match:
+        return {}
+    try:
+        state = json.loads(match.group(1))
+    except ValueError:
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("failures", "notified_failures"):
+        if isinstance(state.get(key), int) and not isinstance(state[key], bool) and state[key] >= 0:
+            out[key] = state[key]
+    for key in ("first_failure", "last_failure"):
+        run = state.get(key)
+        if isinstance(run, dict) and isinstance(run.get("at"), str):
+            out[key] = {
+                "at": run["at"],
+                **{k: run.get(k) if isinstance(run.get(k), str) else None for k in ("run_url", "sha", "event")},
+                "attempt": run["attempt"]
+                if isinstance(run.get("attempt"), int) and not isinstance(run["attempt"], bool) and run["attempt"] >= 1
+                else None,
+            }
+    pairs = (
+        ("escalated_at", "escalated_at"),
+        ("notified_at", "last_notified_at"),
+        ("workflow", "subject"),
+        ("job", "origin"),
+    )
+    for key, target in pairs:
+        if isinstance(state.get(key), str):
+            out[target] = state[key]
+    if state.get("page") in ("sent", "failed", "skipped", "dry_run", "off"):
+        out["page"] = state["page"]
+    return out
 
 
 def label_spec(name: str) -> tuple[str, str]:
@@ -142,10 +196,18 @@ def team_text(team: str, *, mention: bool) -> str:
 
 
 def alert_body(
-    alert: Alert, *, drill: bool, runbook: str, links: Links, team: str | None = None, mention: bool = False
+    alert: Alert,
+    *,
+    drill: bool,
+    runbook: str,
+    links: Links,
+    team: str | None = None,
+    mention: bool = False,
+    updated_at: str | None = None,
 ) -> str:
     """The issue body; ``runbook`` is the alert kind's (observability/alerts/owners.py), ``team`` is
-    @mentioned only when ``mention`` (the body an issue opens with)."""
+    @mentioned only when ``mention`` (the body an issue opens with); ``updated_at``: rewritten in
+    place at a reminder or escalation (the current count, first and last breach without a comment)."""
     rows = [
         ("Severity", alert.severity),
         ("What", alert.rule),
@@ -158,6 +220,8 @@ def alert_body(
         ("Owner", alert.owner),
         *([("Team", team_text(team, mention=mention))] if team else []),
     ]
+    if updated_at:
+        rows.append(("Updated", f"{updated_at} (this table is rewritten at each reminder)"))
     head = [marker(alert.fingerprint, "alert")]
     if drill:
         head += [

@@ -19,6 +19,16 @@ class Owner:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """``escalation:``: when a failure issue pages (docs/alerts.md, "A monitor that keeps failing")."""
+
+    after_hours: float | None = 4.0
+    after_failures: int | None = 8
+    mention: str | None = None
+    pagerduty: bool = True
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     """configs/observability/alerts.yaml; docs/alerts.md defines each setting."""
 
@@ -27,6 +37,8 @@ class AlertsConfig:
     runbook: str = "docs/alerts.md"
     owners: tuple[tuple[str, Owner], ...] = ()  # (kind, entry) as written; observability/alerts/owners.py reads it
     failure_labels: tuple[str, ...] = ()
+    failure_repeat_interval_hours: float | None = None  # None: repeat_interval_hours
+    escalation: Escalation = Escalation()
     sources: tuple[tuple[str, str], ...] = ()  # (name, path) alert files
     slack_webhook_env: str = "OBS_ALERTS_SLACK_WEBHOOK"
     pagerduty_routing_key_env: str = "OBS_PAGERDUTY_ROUTING_KEY"
@@ -38,6 +50,11 @@ class AlertsConfig:
     max_rate_limit_wait_seconds: float = 300.0
     github_write_interval_seconds: float = 1.0  # load_alerts fills in DEFAULT_WRITE_INTERVAL_SECONDS
 
+    @property
+    def failure_interval_hours(self) -> float:
+        """How often a failure issue that keeps failing gets a summary comment."""
+        return self.failure_repeat_interval_hours or self.repeat_interval_hours
+
 
 ALERTS_CONFIG = "configs/observability/alerts.yaml"
 # GitHub's secondary-rate-limit guidance: at least a second between mutating calls. Read when the
@@ -45,11 +62,19 @@ ALERTS_CONFIG = "configs/observability/alerts.yaml"
 DEFAULT_WRITE_INTERVAL_SECONDS = 1.0
 
 
+def _optional(data: dict, key: str, default, kind):
+    """A threshold that may be set to null (off); absent means the default."""
+    if key not in data:
+        return default
+    return None if data[key] is None else kind(data[key])
+
+
 def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
     """Load alerts.yaml (every key optional) into an AlertsConfig."""
     data = load_yaml(path, "alert_inbox_config", display=display) if path is not None else {}
     d = AlertsConfig()
-    mirrors, github = data.get("mirrors", {}), data.get("github", {})
+    mirrors, github, esc = data.get("mirrors", {}), data.get("github", {}), data.get("escalation", {})
+    e = d.escalation
     names = [s["name"] for s in data.get("sources", [])]
     if len(set(names)) != len(names):
         raise ConfigError(f"{display}: field sources: each name must appear once")
@@ -63,6 +88,15 @@ def load_alerts(path: Path | None, *, display: str) -> AlertsConfig:
             for kind, o in owners.items()
         ),
         failure_labels=tuple(data.get("failure_labels", ())),
+        failure_repeat_interval_hours=(
+            float(data["failure_repeat_interval_hours"]) if "failure_repeat_interval_hours" in data else None
+        ),
+        escalation=Escalation(
+            after_hours=_optional(esc, "after_hours", e.after_hours, float),
+            after_failures=_optional(esc, "after_failures", e.after_failures, int),
+            mention=esc.get("mention", e.mention),
+            pagerduty=bool(esc.get("pagerduty", e.pagerduty)),
+        ),
         sources=tuple((s["name"], s["path"]) for s in data.get("sources", [])),
         slack_webhook_env=mirrors.get("slack_webhook_env", d.slack_webhook_env),
         pagerduty_routing_key_env=mirrors.get("pagerduty_routing_key_env", d.pagerduty_routing_key_env),
