@@ -108,13 +108,34 @@ def test_the_ci_drill_records_its_reason_and_its_recovery_closes_the_issue(tmp_p
         assert SHOWN in fake.issues[1]["body"] and fake.issues[1]["state"] == "open"
         again = alerts_cli(tmp_path, "report-failure", *common, now=NOW, fake=fake)
         assert again.exit_code == 0, again
-        assert SHOWN in fake.comments[1][-1]["body"]  # a later drill's reason, on the existing issue
+        assert SHOWN in fake.issues[1]["body"]  # a later drill's reason, in the body rewritten in place
         recovered = alerts_cli(tmp_path, "report-failure", *common, "--recovered", now=NOW, fake=fake)
         assert recovered.exit_code == 0, recovered
         assert fake.issues[1]["state"] == "closed" and list(fake.issues) == [1]
         assert fake.violations == []
     refused = alerts_cli(tmp_path, "report-failure", "--job", "tests", "--reason", "why", "--dry-run", now=NOW)
     assert refused.exit_code == 2 and "--reason: only with --drill" in refused.summary["diagnostics"]["error_message"]
+
+
+def test_a_drill_recovery_never_closes_a_real_failure(tmp_path):
+    """CI's drill shares the one "CI failure alerts" issue (seed 003): while CI really fails, the drill's
+    own recovery step must leave that issue open; only a real success closes it."""
+    real = ["--job", "tests", "--workflow", "CI", "--title", "CI failure alerts"]
+    drill = [*real, "--drill", "--reason", REASON]
+    with FakeGitHub(clock=lambda: T0.timestamp()) as fake:
+        assert alerts_cli(tmp_path, "report-failure", *real, now=NOW, fake=fake).exit_code == 0
+        assert alerts_cli(tmp_path, "report-failure", *drill, now=NOW, fake=fake).exit_code == 0
+        ended = alerts_cli(tmp_path, "report-failure", *drill, "--recovered", now=NOW, fake=fake)
+        assert ended.exit_code == 0 and ended.summary["action_counts"] == {"kept_open_real_failure": 1}, ended
+        assert fake.issues[1]["state"] == "open" and fake.comment_bodies(1) == []
+        # A real failure inside a drill's episode makes it real too.
+        assert alerts_cli(tmp_path, "report-failure", *real, "--recovered", now=NOW, fake=fake).exit_code == 0
+        assert fake.issues[1]["state"] == "closed"
+        assert alerts_cli(tmp_path, "report-failure", *drill, now=NOW, fake=fake).exit_code == 0
+        assert alerts_cli(tmp_path, "report-failure", *real, now=NOW, fake=fake).exit_code == 0
+        alerts_cli(tmp_path, "report-failure", *drill, "--recovered", now=NOW, fake=fake)
+        assert fake.issues[1]["state"] == "open" and list(fake.issues) == [1]
+        assert fake.violations == []
 
 
 @pytest.mark.parametrize(

@@ -145,13 +145,15 @@ class Cache:
 
 def listed_fields(issue: dict) -> dict[str, Any] | None:
     """What the inbox reads of a listed issue, kept with the page's ETag so a 304 can reuse it:
-    the marker instead of the body (bodies run to kilobytes), label and assignee names only.
+    the markers instead of the body (bodies run to kilobytes: the alert marker, and a failure issue's
+    hidden running state), label and assignee names only.
     An issue without the marker is not the inbox's: dropped."""
     match = render.MARKER_RE.search(issue.get("body") or "")
     if match is None:
         return None
     kept = {k: issue.get(k) for k in LISTED_FIELDS}
-    kept["body"] = match.group(0)
+    state = render.FAILURE_STATE_RE.search(issue.get("body") or "")  # a failure issue's running count
+    kept["body"] = match.group(0) + (f"\n{state.group(0)}" if state else "")
     kept["labels"] = [
         {"name": label["name"] if isinstance(label, dict) else str(label)} for label in issue.get("labels") or []
     ]

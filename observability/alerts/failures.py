@@ -257,13 +257,20 @@ def report_failure(
     return event
 
 
+def _failed_text(f: Failure) -> str:
+    """``CI failed (jobs code, tests)`` or ``latency/latency failed``: the start of the Slack text."""
+    if f.failed_jobs:
+        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {', '.join(f.failed_jobs)})"
+    return f"{f.workflow}/{f.job} failed"
+
+
 def _failure_event(f: Failure, entry: dict, kind: str) -> Event:
     return Event(
         kind,
         f.fingerprint,
         entry["title"],
         "critical",
-        f"{f.what().replace('`', '')} failed {int(entry.get('failures') or 1)} time(s) in a row since "
+        f"{_failed_text(f)} {int(entry.get('failures') or 1)} time(s) in a row since "
         f"{entry.get('started_at') or 'unknown'}: {f.where()}",
         entry.get("drill", False),
         entry.get("html_url"),
