@@ -221,6 +221,16 @@ def test_the_team_is_mentioned_when_the_issue_opens_and_never_by_a_rewritten_bod
     assert fake.comment_bodies(1)[-1].count("@acme/oncall: a new episode") == 1  # told once, by the comment
 
 
+def test_a_reminder_rewrites_the_body_with_the_kinds_runbook_and_team_unmentioned(tmp_path, fake):
+    _config(tmp_path, "owners:\n  missed_run:\n    team: '@acme/oncall'\n    runbook: docs/runbook.md#missed\n")
+    _verify_alerts(tmp_path, ("00000000000000a1", "missed_run"))
+    _sync(tmp_path, fake)
+    assert _sync(tmp_path, fake, now=LATER).summary["action_counts"] == {"reminded": 1}
+    body = fake.issues[1]["body"]
+    assert "| Updated |" in body  # rewritten in place by the reminder
+    assert "| Team | `@acme/oncall` |" in body and "docs/runbook.md#missed" in body
+
+
 def test_a_dry_run_shows_the_assignees_it_would_set(tmp_path):
     _config(tmp_path, "owners:\n  missed_run:\n    assignees: [alice]\n")
     _verify_alerts(tmp_path, ("00000000000000a1", "missed_run"))

@@ -317,7 +317,7 @@ class Inbox:
             # The running figures (breaches, first and last breach) in the body, edited in place: one PATCH
             # per reminder or escalation, none between them.
             fresh = render.alert_body(
-                alert, drill=drill, runbook=self.cfg.runbook, links=self.links, updated_at=self.stamp
+                alert, drill=drill, runbook=route.runbook, links=self.links, team=route.team, updated_at=self.stamp
             )
             self.api.update_issue(number, body=fresh)
         if escalated or lowered:
