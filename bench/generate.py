@@ -138,6 +138,20 @@ def process_env() -> dict[str, str]:
     return env
 
 
+def moto_s3_env(endpoint: str, secret: str) -> dict[str, str]:
+    """What a benchmarked process needs to reach moto's S3 server at ``endpoint`` and nothing else
+    (no profile or config file of the machine, one attempt per request)."""
+    return {
+        "OBS_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
+
+
 def clean_env(now: datetime) -> dict[str, str]:
     """The environment of a job run: no GitHub Actions context, the clock pinned to ``now``."""
     env = process_env()

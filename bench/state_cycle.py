@@ -43,15 +43,7 @@ SECRET = "bench-secret-key"
 
 def _env(endpoint: str) -> dict[str, str]:
     env = generate.clean_env(generate.TIMED_NOW)
-    env.update(
-        OBS_S3_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY=SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_MAX_ATTEMPTS="1",
-        AWS_CONFIG_FILE="/nonexistent",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-    )
+    env.update(generate.moto_s3_env(endpoint, SECRET))
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
     return env

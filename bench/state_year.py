@@ -154,15 +154,7 @@ def _env(now_env: dict[str, str], endpoint: str | None) -> dict[str, str]:
     for key in [k for k in env if k.startswith(("AWS_", "GITHUB_"))]:
         env.pop(key)
     if endpoint:
-        env.update(
-            OBS_S3_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY=SECRET,
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_MAX_ATTEMPTS="1",
-            AWS_CONFIG_FILE="/nonexistent",
-            AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-        )
+        env.update(generate.moto_s3_env(endpoint, SECRET))
     return env
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,18 @@ def git(*args: str, cwd: Path | None = None) -> str:
 # --- S3 server (moto) ------------------------------------------------------------------------------
 
 
+def _untraced(app):
+    """``app`` with the tracer off in each request's thread: moto is not the code under test, and under
+    --cov coverage's tracer (which every new thread inherits) would see each of its calls, a third of
+    what an S3 test costs, for no measured line."""
+
+    def serve(environ, start_response):
+        sys.settrace(None)
+        return app(environ, start_response)
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """A moto S3 server on 127.0.0.1, shared by the session; yields its endpoint URL."""
@@ -107,6 +120,7 @@ def s3_server():
         pytest.skip(f"moto[server] is not installed ({exc}); pip install -e '.[test]'")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = _untraced(server._server.app)  # noqa: SLF001 - werkzeug's server, made by start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import FiniteFloatRange, check_secrets_option, finish
-
-_STORE_HELP = (
-    "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
-    "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch."
+from observability.cli.options import (
+    check_secrets_option,
+    finish,
+    keep_generations_option,
+    lock_timeout_option,
+    scope_option,
+    store_option,
+    workspace_option,
 )
 
 
@@ -53,14 +56,10 @@ def _cycle_jobs(params: dict) -> tuple[str, ...]:
 
 
 @click.command("cycle")
-@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option(
-    "--for",
-    "scope",
-    metavar="JOB",
-    default=None,
-    help="State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
-    "Default: the job command's own (`latency sample` → latency), else all.",
+@store_option
+@scope_option(
+    "State scope of the pull (latency, weekly, dashboard, alerts, sync, verify, all). "
+    "Default: the job command's own (`latency sample` → latency), else all."
 )
 @click.option(
     "--alerts-source",
@@ -111,26 +110,9 @@ def _cycle_jobs(params: dict) -> tuple[str, ...]:
     is_flag=True,
     help="Only the alert steps plan their calls without making them; the push is real.",
 )
-@click.option(
-    "--keep-generations",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Passed to `state push --keep-generations` (default: the push's own, 48).",
-)
-@click.option(
-    "--workspace",
-    metavar="DIR",
-    envvar="OBS_WORKSPACE",
-    default=None,
-    help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
-)
-@click.option(
-    "--lock-timeout",
-    type=FiniteFloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Seconds each step waits for its lock.",
-)
+@keep_generations_option(None, "Passed to `state push --keep-generations` (default: the push's own, 48).")
+@workspace_option
+@lock_timeout_option("Seconds each step waits for its lock.")
 @click.option(
     "--command",
     "command_text",

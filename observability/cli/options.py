@@ -45,6 +45,50 @@ class JobArgs:
     lock_timeout: float
 
 
+def workspace_option(func: Callable) -> Callable:
+    """--workspace DIR (env OBS_WORKSPACE): the workspace root a command works in."""
+    return click.option(
+        "--workspace",
+        metavar="DIR",
+        envvar="OBS_WORKSPACE",
+        default=None,
+        help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
+    )(func)
+
+
+def store_option(func: Callable) -> Callable:
+    """--store URL (env OBS_STATE_STORE): the state store a state command or a cycle works with."""
+    return click.option(
+        "--store",
+        metavar="URL",
+        envvar="OBS_STATE_STORE",
+        default=None,
+        help="State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
+        "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch.",
+    )(func)
+
+
+def keep_generations_option(default: int | None, help: str) -> Callable[[Callable], Callable]:
+    """--keep-generations N: the snapshots a state push keeps (``state push``; ``cycle`` passes it on)."""
+    return click.option(
+        "--keep-generations",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True if default is not None else None,
+        help=help,
+    )
+
+
+def scope_option(help: str) -> Callable[[Callable], Callable]:
+    """--for JOB (the ``scope`` parameter): the state scope of a pull (``state pull``, ``cycle``)."""
+    return click.option("--for", "scope", metavar="JOB", default=None, help=help)
+
+
+def lock_timeout_option(help: str) -> Callable[[Callable], Callable]:
+    """--lock-timeout SECONDS (finite, not negative; default 30), explained by ``help``."""
+    return click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True, help=help)
+
+
 def job_options(func: Callable) -> Callable:
     """--workspace, --job-id, --lock-timeout: the options every job command takes, passed to the
     command as one ``job`` (:class:`JobArgs`) for :func:`run_and_exit`."""
@@ -53,23 +97,13 @@ def job_options(func: Callable) -> Callable:
     def wrapper(*args, workspace: str | None, job_id: str | None, lock_timeout: float, **kwargs):
         return func(*args, job=JobArgs(workspace, job_id, lock_timeout), **kwargs)
 
-    wrapper = click.option(
-        "--lock-timeout",
-        type=FiniteFloatRange(min=0),
-        default=30.0,
-        show_default=True,
-        help="Seconds to wait for the job lock; past it the run ends status=skipped, exit 0.",
+    command: Callable = lock_timeout_option(
+        "Seconds to wait for the job lock; past it the run ends status=skipped, exit 0."
     )(wrapper)
-    wrapper = click.option(
+    command = click.option(
         "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>-<8 hex>)."
-    )(wrapper)
-    return click.option(
-        "--workspace",
-        metavar="DIR",
-        envvar="OBS_WORKSPACE",
-        default=None,
-        help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
-    )(wrapper)
+    )(command)
+    return workspace_option(command)
 
 
 def run_and_exit(name: str, body: Callable, job: JobArgs, **settings: Any) -> NoReturn:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import check_secrets_option, job_options, run_and_exit
-
-_STORE_HELP = (
-    "State store URL (env OBS_STATE_STORE): file:///abs/dir, s3://bucket/prefix, "
-    "git+file:///path/repo.git#branch or git+https://github.com/owner/repo.git#branch."
+from observability.cli.options import (
+    check_secrets_option,
+    job_options,
+    keep_generations_option,
+    run_and_exit,
+    scope_option,
+    store_option,
 )
 
 
@@ -33,7 +35,7 @@ def state() -> None:
 
 
 @state.command("init")
-@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@store_option
 @check_secrets_option("state")
 @job_options
 def init(store, job) -> None:
@@ -53,14 +55,10 @@ def init(store, job) -> None:
 
 
 @state.command("pull")
-@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
-@click.option(
-    "--for",
-    "scope",
-    metavar="JOB",
-    default=None,
-    help="Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
-    "the next push then changes only those. Default: all of ops/.",
+@store_option
+@scope_option(
+    "Pull only the files JOB reads (latency, weekly, dashboard, alerts, sync, verify, all); "
+    "the next push then changes only those. Default: all of ops/."
 )
 @check_secrets_option("state")
 @job_options
@@ -82,18 +80,14 @@ def pull(store, scope, job) -> None:
 
 
 @state.command("push")
-@click.option("--store", metavar="URL", envvar="OBS_STATE_STORE", default=None, help=_STORE_HELP)
+@store_option
 @click.option(
     "--dry-run",
     is_flag=True,
     help="Contact no store; write what would be uploaded to out/state_push/<job_id>.json (status dry_run).",
 )
-@click.option(
-    "--keep-generations",
-    type=click.IntRange(min=0),
-    default=48,
-    show_default=True,
-    help="Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never).",
+@keep_generations_option(
+    48, "Every 16th push drops snapshots older than the newest N and blobs none of them uses (0: never)."
 )
 @check_secrets_option("state")
 @job_options

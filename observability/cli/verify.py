@@ -10,7 +10,9 @@ from observability.cli.options import (
     check_secrets_option,
     finish,
     job_options,
+    lock_timeout_option,
     run_and_exit,
+    workspace_option,
 )
 
 
@@ -91,20 +93,8 @@ def verify(ctx, since, max_heartbeat_age_hours, schedules, strict, sync_to, lock
     required=True,
     help="The run to trace, e.g. 20260108T000700Z-latency (from the log, a heartbeat or an issue).",
 )
-@click.option(
-    "--workspace",
-    metavar="DIR",
-    envvar="OBS_WORKSPACE",
-    default=None,
-    help="Workspace root (env OBS_WORKSPACE; default: the current directory).",
-)
-@click.option(
-    "--lock-timeout",
-    type=FiniteFloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for the lock; past it the run ends status=skipped, exit 0.",
-)
+@workspace_option
+@lock_timeout_option("Seconds to wait for the lock; past it the run ends status=skipped, exit 0.")
 def job(target, workspace, lock_timeout) -> None:
     """Trace one run: its log line(s), every artefact it lists, checksums recorded by a manifest,
     and the heartbeat when it was the job's latest run. Exits 1 listing every problem.

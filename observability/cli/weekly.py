@@ -65,6 +65,14 @@ def _delivery_options(func):
     return func
 
 
+def _weekly_options(delivery: dict, **fields):
+    """The job's options from the shared delivery options (``_delivery_options``) and the command's own."""
+    from observability.weekly.job import WeeklyOptions
+
+    delivery = dict(delivery)
+    return WeeklyOptions(config=delivery.pop("config_path"), **delivery, **fields)
+
+
 @click.group()
 def weekly() -> None:
     """Weekly health report: build, validate, sign, deliver, keep, replay."""
@@ -96,20 +104,7 @@ def weekly() -> None:
 @_delivery_options
 @check_secrets_option("weekly")
 @job_options
-def report(
-    week_start,
-    payload_schema,
-    dry_run,
-    partial,
-    webhook_url_env,
-    webhook_secret_env,
-    max_retries,
-    retry_wait_seconds,
-    request_timeout,
-    out_dir,
-    config_path,
-    job,
-) -> None:
+def report(week_start, payload_schema, dry_run, partial, job, **delivery) -> None:
     """Build the weekly payload, validate it, sign and deliver it, and write the weekly review.
 
     Without --dry-run the URL variable must be set (exit 2 otherwise). A week still under
@@ -120,20 +115,10 @@ def report(
     \b
         observability weekly report --week-start 2026-01-05 --dry-run
     """
-    from observability.weekly.job import WeeklyOptions, report as run_report
+    from observability.weekly.job import report as run_report
 
-    options = WeeklyOptions(
-        config=config_path,
-        payload_schema=payload_schema,
-        webhook_url_env=webhook_url_env,
-        webhook_secret_env=webhook_secret_env,
-        max_retries=max_retries,
-        retry_wait_seconds=retry_wait_seconds,
-        request_timeout=request_timeout,
-        out_dir=out_dir,
-        dry_run_webhook=dry_run,
-        partial=partial,
-        week_start=week_start,
+    options = _weekly_options(
+        delivery, payload_schema=payload_schema, dry_run_webhook=dry_run, partial=partial, week_start=week_start
     )
     # A partial week says nothing about the scheduled delivery: the heartbeat is left as it is.
     run_and_exit(
@@ -156,18 +141,7 @@ def report(
 @dry_run_option("Send nothing: show which stored payload would be re-delivered with which webhook-id (status dry_run).")
 @check_secrets_option("weekly")
 @job_options
-def replay(
-    week_start,
-    webhook_url_env,
-    webhook_secret_env,
-    max_retries,
-    retry_wait_seconds,
-    request_timeout,
-    out_dir,
-    config_path,
-    dry_run,
-    job,
-) -> None:
+def replay(week_start, dry_run, job, **delivery) -> None:
     """Re-deliver the stored bytes of one week, freshly signed, with the same webhook-id.
 
     Nothing is recomputed: the body is byte for byte the one built for that week.
@@ -177,18 +151,8 @@ def replay(
     \b
         observability weekly replay --week-start 2026-01-05
     """
-    from observability.weekly.job import WeeklyOptions, replay as run_replay
+    from observability.weekly.job import replay as run_replay
 
-    options = WeeklyOptions(
-        config=config_path,
-        webhook_url_env=webhook_url_env,
-        webhook_secret_env=webhook_secret_env,
-        max_retries=max_retries,
-        retry_wait_seconds=retry_wait_seconds,
-        request_timeout=request_timeout,
-        out_dir=out_dir,
-        week_start=week_start,
-        dry_run_webhook=dry_run,
-    )
+    options = _weekly_options(delivery, week_start=week_start, dry_run_webhook=dry_run)
     # A dry replay sends nothing and leaves the heartbeat (the week it may name as pending) as it is.
     run_and_exit("weekly", lambda ctx: run_replay(ctx, options), job, dry_run=dry_run, heartbeat=not dry_run)

@@ -129,13 +129,16 @@ class GitFetch:
         self.bytes_fetched = 0
         self.requests = 0
 
-    def _git(self, *args: str, what: str, check: bool = True, work_tree: Path | None = None):
+    def _git(
+        self, *args: str, what: str, check: bool = True, work_tree: Path | None = None, stdin: bytes | None = None
+    ):
         env = dict(self._env)
         if work_tree is not None:
             env["GIT_WORK_TREE"] = str(work_tree)
         try:
             done = subprocess.run(
                 ["git", *args],
+                input=stdin,
                 capture_output=True,
                 env=env,
                 timeout=GIT_TIMEOUT_SECONDS,
@@ -189,10 +192,38 @@ class GitFetch:
             )
         staged_root.mkdir(parents=True, exist_ok=True)
         before = self._pack_bytes()
+        self._prefetch(commit, path)
         self._git("checkout", "--quiet", commit, "--", path, what=f"check out {path}", work_tree=staged_root)
         self.bytes_fetched += max(0, self._pack_bytes() - before)
         self.requests += 1
         return staged_root / path
+
+    def _prefetch(self, commit: str, path: str) -> None:
+        """The blobs of ``path`` in one fetch, as git's own lazy fetch asks for a missing blob (a
+        ``git checkout COMMIT -- PATH`` in a blob-less repository fetches each blob on its own: one
+        fetch, process and round trip per file). Best effort: whatever this leaves missing, the
+        checkout fetches as before, and its errors are the ones reported."""
+        # rev-list's --missing=print names what is missing without fetching it (cat-file would fetch).
+        listed = self._git(
+            "rev-list", "--objects", "--missing=print", f"{commit}:{path}", what=f"list {path}", check=False
+        )
+        wanted = [line[1:] for line in listed.stdout.splitlines() if line.startswith(b"?")]
+        if listed.returncode != 0 or len(wanted) < 2:
+            return
+        self._git(
+            "-c",
+            "fetch.negotiationAlgorithm=noop",
+            "fetch",
+            "origin",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--recurse-submodules=no",
+            "--filter=blob:none",
+            "--stdin",
+            what=f"fetch the files of {path}",
+            check=False,
+            stdin=b"\n".join(wanted) + b"\n",
+        )
 
     def _pack_bytes(self) -> int:
         pack = self._dir / "objects" / "pack"

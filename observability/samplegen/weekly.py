@@ -23,6 +23,7 @@ INDEX_HEADER = (
     "state_path,gate_block,ev_reject,ev_bypass,dump_rows,state_loaded,state_archive_path,ev_profile_path"
 )
 SAMPLE_RUNS_END = datetime(2026, 1, 7, 18, 0, tzinfo=UTC)
+EMPTY_7 = ("",) * 7  # seven columns left empty in a row
 
 
 def _index_line(
@@ -58,13 +59,7 @@ def _index_line(
         "True",
         "",
         "50",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
+        *EMPTY_7,  # prior_alpha .. size_floor
         str(trades),
         f"{float(wins)}" if not wins else str(wins),
         repr(total),
@@ -73,13 +68,7 @@ def _index_line(
         repr(wins / trades if trades else 0.0),
         repr(total / trades if trades else 0.0),
         f"runs/{run_id}/state.json",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
+        *EMPTY_7,  # gate_block .. ev_profile_path
     ]
     return ",".join(fields)
 

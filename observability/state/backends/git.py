@@ -130,25 +130,10 @@ class GitStore:
         except StoreNotInitialised:
             pass
         body = marker_bytes()
-        message = b"observability state store\n"
-        when = int(clock.now().timestamp())
-        stream = (
-            f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
-            f"data {len(message)}\n"
-        ).encode() + message
+        stream = self._commit_header(b"observability state store\n")
         stream += f"M 100644 inline {MARKER}\ndata {len(body)}\n".encode() + body + b"\n"
-        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
-        self._git("fast-import", "--quiet", "--force", what="build the marker commit", stdin=stream)
         # An empty lease: the push succeeds only if the branch still does not exist.
-        pushed = self._git(
-            "push",
-            "--porcelain",
-            f"--force-with-lease=refs/heads/{self.branch}:",
-            self.remote,
-            f"{NEW_REF}:refs/heads/{self.branch}",
-            what="create the branch",
-            check=False,
-        )
+        pushed = self._build_and_push(bytes(stream), "", built="build the marker commit", what="create the branch")
         if pushed.returncode == 0:
             return True, 0
         return False, self.head().generation  # another run created it first; head() says what is there
@@ -161,11 +146,9 @@ class GitStore:
         return self._git("cat-file", "blob", oid, what=f"read {key}").stdout
 
     def publish(self, manifest: Manifest, blobs: BlobSource, expected: Head) -> tuple[bool, int]:
-        stream = bytearray()
-        message = f"observability state generation {manifest.generation} ({manifest.job_id})\n".encode()
-        when = int(clock.now().timestamp())
-        stream += f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n".encode()
-        stream += f"data {len(message)}\n".encode() + message
+        stream = self._commit_header(
+            f"observability state generation {manifest.generation} ({manifest.job_id})\n".encode()
+        )
         sent = 0
         for sha, encoding in sorted(stored_blobs(manifest), key=lambda b: (b[0], b[1] or "")):
             key = blob_key(sha, encoding)
@@ -178,17 +161,7 @@ class GitStore:
             stream += f"M 100644 inline {key}\ndata {len(data)}\n".encode() + data + b"\n"
         body = manifest.to_bytes()
         stream += f"M 100644 inline {MANIFEST}\ndata {len(body)}\n".encode() + body + b"\n"
-        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
-        self._git("fast-import", "--quiet", "--force", what="build the snapshot commit", stdin=bytes(stream))
-        pushed = self._git(
-            "push",
-            "--porcelain",
-            f"--force-with-lease=refs/heads/{self.branch}:{expected.token}",
-            self.remote,
-            f"{NEW_REF}:refs/heads/{self.branch}",
-            what="push",
-            check=False,
-        )
+        pushed = self._build_and_push(bytes(stream), expected.token, built="build the snapshot commit", what="push")
         if pushed.returncode == 0:
             return True, sent
         report = pushed.stdout.decode("utf-8", "replace") + pushed.stderr.decode("utf-8", "replace")
@@ -197,6 +170,27 @@ class GitStore:
         if any(sign in report for sign in ("stale info", "[rejected]", "cannot lock ref", "failed to update ref")):
             return False, sent
         raise StoreUnreachable(f"{self.display}: cannot push ({secrets.redact(report.strip()[-500:])})")
+
+    def _commit_header(self, message: bytes) -> bytearray:
+        """The start of a fast-import stream: a commit on the scratch ref, now, with ``message``."""
+        when = int(clock.now().timestamp())
+        header = f"commit {NEW_REF}\ncommitter observability <observability@users.noreply.github.com> {when} +0000\n"
+        return bytearray(f"{header}data {len(message)}\n".encode() + message)
+
+    def _build_and_push(self, stream: bytes, lease: str, *, built: str, what: str) -> subprocess.CompletedProcess:
+        """Build the commit of ``stream`` on the scratch ref and push it to the branch only if the branch
+        is still at ``lease`` (empty: the branch does not exist); git's result, not checked."""
+        self._git("update-ref", "-d", NEW_REF, what="reset the scratch ref", check=False)
+        self._git("fast-import", "--quiet", "--force", what=built, stdin=stream)
+        return self._git(
+            "push",
+            "--porcelain",
+            f"--force-with-lease=refs/heads/{self.branch}:{lease}",
+            self.remote,
+            f"{NEW_REF}:refs/heads/{self.branch}",
+            what=what,
+            check=False,
+        )
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
