@@ -84,6 +84,19 @@ def test_a_dry_run_drill_calls_nothing_and_lists_what_it_would_call(tmp_path, jo
     assert doc["dry_run"] is True and len(doc["calls"]) == run.summary["planned_calls"] > 0
 
 
+def test_the_step_summary_says_which_job_was_drilled_and_what_each_step_caused(tmp_path):
+    """What the on-call reads in the run: the job drilled, the verdict, each step against what it expects."""
+    step = tmp_path / "step.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)}
+    with FakeGitHub(clock=lambda: T0.timestamp()) as fake:
+        run = alerts_cli(tmp_path, "drill", "--job", "weekly", now=NOW, fake=fake, env=env)
+        assert run.exit_code == 0, run
+    text = step.read_text(encoding="utf-8")
+    assert "Drill of `weekly`: the weekly report not delivered (pending replay): **passed**" in text
+    assert "| weekly report to the drill's receiver, which refuses (503) | opened | opened | yes |" in text
+    assert "| weekly replay of that week to the receiver, now accepting | resolved | resolved | yes |" in text
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [

@@ -192,6 +192,17 @@ def _finish(
         f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).",
         "",
     ]
+    if "drill_job" in figures:  # alerts drill: which path, the verdict, each step against what it expects
+        verdict = "passed" if figures["passed"] else "FAILED"
+        lines += [f"Drill of `{figures['drill_job']}`: {figures['drilled']}: **{verdict}**", ""]
+        lines += ["| step | expected | caused | as expected |", "| --- | --- | --- | --- |"]
+        for step in figures["steps"]:
+            caused = ", ".join(step["actions"]) or "nothing"
+            ok = step["actions"] == ([] if step["expected"] == "nothing" else [step["expected"]])
+            lines.append(
+                f"| {cell(step['does'])} | {step['expected']} | {cell(caused)} | {'yes' if ok else '**no**'} |"
+            )
+        lines.append("")
     if "drill_reason" in figures:
         lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
