@@ -133,6 +133,11 @@ def test_escalation_by_count_pages_once_and_recovery_resolves_the_same_dedup_key
     assert [r["json"]["event_action"] for r in pd.received] == ["trigger", "resolve"]
     assert pd.received[1]["json"] == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": FP}
     assert f"PagerDuty incident resolved (dedup_key `{FP}`). Closing." in fake.comment_bodies(1)[-1]
+    # The closed issue's body no longer reads as if the page were still open.
+    assert (
+        f"| Escalated | 2026-01-08T10:30:00Z: PagerDuty incident triggered at critical (dedup_key `{FP}`). "
+        f"Then at recovery: PagerDuty incident resolved (dedup_key `{FP}`). |"
+    ) in fake.issues[1]["body"]
     assert [m["status"] for m in s["mirrors"] if m["mirror"] == "pagerduty"] == ["sent"]
     assert ROUTING_KEY not in json.dumps(s)
     # A new episode starts afresh: it can escalate again (PagerDuty opens a new incident on the same key).

@@ -95,9 +95,11 @@ def _body(
     *,
     mention: bool = False,
     recovered: str | None = None,
+    resolved_page: str = "",
 ) -> str:
     """The issue body, rewritten in place on every failure; ``mention``: the owning team @mentioned
-    (only the body the issue opens with: an edit never notifies)."""
+    (only the body the issue opens with: an edit never notifies); ``resolved_page``: at recovery, what
+    became of the escalation's page."""
     route = owners.for_failure(cfg)
     failures = int(entry.get("failures") or 1)
     first, last = entry.get("first_failure"), entry.get("last_failure")
@@ -128,8 +130,9 @@ def _body(
     ]
     if entry.get("escalated_at"):
         key = escalation.dedup_key(f.fingerprint)
+        then = f" Then at recovery: {resolved_page}" if resolved_page else ""
         lines.append(
-            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)} |"
+            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)}{then} |"
         )
     lines += [
         "",
@@ -370,10 +373,10 @@ def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None 
         # A drill's own recovery closes only a drill's episode: a real failure open beside it stays open.
         inbox.outcome.add(fp, "kept_open_real_failure", entry["number"])
         return None
+    note = ""
     if entry.get("closing"):
         stamp = entry["closing"]  # commented by an earlier run whose close failed: only close now
     else:
-        note = ""
         if entry.get("page") in ("sent", "failed", "dry_run"):
             # The same dedup_key as the trigger: PagerDuty resolves the incident this episode opened.
             status, detail = _page(entry, f, "resolve", inbox.cfg, pager)
@@ -386,7 +389,7 @@ def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None 
         )
         entry["closing"] = stamp
         cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
-    body = _body(f, entry, inbox.cfg, inbox.links, recovered=stamp)
+    body = _body(f, entry, inbox.cfg, inbox.links, recovered=stamp, resolved_page=note.strip())
     api.update_issue(entry["number"], state="closed", state_reason="completed", body=body)
     entry.update(state="closed", status="resolved", resolved_at=stamp)
     entry.pop("closing", None)
