@@ -128,6 +128,9 @@ def test_escalation_by_count_pages_once_and_recovery_resolves_the_same_dedup_key
     )
     assert "@acme/markets-oncall: this job is still failing, please take it now." in escalated
     assert f"PagerDuty incident triggered at critical (dedup_key `{FP}`)." in escalated
+    # It says what to do, not only that it escalated (whoever is paged may not have seen the issue yet).
+    assert "**Next action:** open the last run, read the failing step's log" in escalated
+    assert "[on-call runbook](https://github.com/acme/ops/blob/HEAD/docs/alerts.md)" in escalated
     assert "| Escalated | 2026-01-08T10:30:00Z: PagerDuty incident triggered" in fake.issues[1]["body"]
     s = fail(tmp_path, fake, 7, pd=pd, recovered=True)
     assert [r["json"]["event_action"] for r in pd.received] == ["trigger", "resolve"]

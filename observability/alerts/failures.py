@@ -87,6 +87,12 @@ def _where(run: dict | None) -> str:
     return f"{run['at']}: " + ", ".join(bits)
 
 
+NEXT_ACTION = (
+    "**Next action:** open the last run, read the failing step's log and the job summary JSON "
+    "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run."
+)
+
+
 def _body(
     f: Failure,
     entry: dict,
@@ -136,8 +142,7 @@ def _body(
         )
     lines += [
         "",
-        "**Next action:** open the last run, read the failing step's log and the job summary JSON "
-        "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
+        NEXT_ACTION,
         "",
         f"Acknowledge within 10 minutes ({render.link('on-call runbook', route.runbook, links)}).",
         "",
@@ -315,7 +320,9 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
         mention=inbox.cfg.escalation.mention or owners.for_failure(inbox.cfg).team,
         page=escalation.page_note("trigger", status, escalation.dedup_key(f.fingerprint), detail),
     )
-    return text + f"\n\nLast failure: {f.where()}."
+    runbook = render.link("on-call runbook", owners.for_failure(inbox.cfg).runbook, inbox.links)
+    # Whoever is paged may not have seen the issue yet: the comment says what to do, as the body does.
+    return text + f"\n\nLast failure: {f.where()}.\n\n{NEXT_ACTION} ({runbook})"
 
 
 def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:
