@@ -322,7 +322,7 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
     )
     runbook = render.link("on-call runbook", owners.for_failure(inbox.cfg).runbook, inbox.links)
     # Whoever is paged may not have seen the issue yet: the comment says what to do, as the body does.
-    return text + f"\n\nLast failure: {f.where()}.\n\n{NEXT_ACTION} ({runbook})"
+    return text + f"\n\nLast failure: {f.where()}.\n\n{NEXT_ACTION} See the {runbook}."
 
 
 def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:
