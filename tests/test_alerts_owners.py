@@ -141,6 +141,11 @@ def test_each_field_comes_from_the_most_specific_entry_that_sets_it(tmp_path):
             "configs/observability/alerts.yaml:4: field owners.default: Additional properties are not allowed "
             "('asignees' was unexpected) (did you mean 'assignees'?)",
         ),
+        (
+            "owners:\n  default:\n    assignees: alice\n",
+            "configs/observability/alerts.yaml:3: field owners.default.assignees: 'alice' is not of type 'array' "
+            "(expected: GitHub logins (no @)",
+        ),
     ],
     ids=[
         "unknown-kind",
@@ -151,6 +156,7 @@ def test_each_field_comes_from_the_most_specific_entry_that_sets_it(tmp_path):
         "unknown-source",
         "unknown-field",
         "unknown-field-later",
+        "assignees-not-a-list",
     ],
 )
 def test_a_bad_owners_entry_exits_2_naming_file_line_and_field(tmp_path, fake, text, expected):

@@ -42,7 +42,8 @@ def _line_of(root, parts: list, *, key: bool = False) -> int | None:
 
 
 def _hint(schema: dict, parts: list, message: str) -> str:
-    pattern = " does not match '" in message
+    # A regex, a type or a length says little to a person: add what the schema says the field holds.
+    pattern = any(text in message for text in (" does not match '", " is not of type ", " is too long"))
     if "Additional properties are not allowed" not in message and not pattern:
         return ""
 
@@ -60,7 +61,7 @@ def _hint(schema: dict, parts: list, message: str) -> str:
         described = node.get("description", described if isinstance(part, int) else "")
         node = deref(node)
         described = described or node.get("description", "")
-    if pattern:  # a regex says little to a person: say what the schema says the field holds
+    if pattern:
         return f" (expected: {described})" if described else ""
     known = list(node.get("properties", {}))
     bad = message.split("'")[1] if "'" in message else ""
