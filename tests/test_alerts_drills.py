@@ -95,6 +95,9 @@ def test_the_step_summary_says_which_job_was_drilled_and_what_each_step_caused(t
     assert "Drill of `weekly`: the weekly report not delivered (pending replay): **passed**" in text
     assert "| weekly report to the drill's receiver, which refuses (503) | opened | opened | yes |" in text
     assert "| weekly replay of that week to the receiver, now accepting | resolved | resolved | yes |" in text
+    # The log says which drill step each job's own output (a refused delivery...) belongs to.
+    assert "alerts: drill step 1/2 (scratch workspace): weekly report to the drill's receiver" in run.stderr
+    assert run.stderr.index("drill step 1/2") < run.stderr.index("HTTP 503") < run.stderr.index("drill step 2/2")
 
 
 @pytest.mark.parametrize(

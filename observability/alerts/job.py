@@ -422,7 +422,9 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
             inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
             source = next(s for s in sources_mod.builtin(cfg.owner, cfg.runbook) if s.name == spec.source)
             settings = _mirror_settings(cfg, opts)
-            for step, checked in zip(spec.steps, steps, strict=True):
+            for number, (step, checked) in enumerate(zip(spec.steps, steps, strict=True), 1):
+                # The job's own stderr follows (a refused delivery, a failed dataset): say it is the drill's.
+                ctx.note(f"drill step {number}/{len(steps)} (scratch workspace): {step.does}")
                 step.act(scene)
                 done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
                 try:
