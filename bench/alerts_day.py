@@ -50,7 +50,6 @@ def day(runs: int) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     import observability
     from _support_github import FakeGitHub, Receiver, alerts_cli  # noqa: E402 - the tests' fake API
-
     from observability.config import alerts as alerts_config
     from observability.github import rest
 
