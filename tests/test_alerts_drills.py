@@ -100,6 +100,15 @@ def test_the_step_summary_says_which_job_was_drilled_and_what_each_step_caused(t
     assert run.stderr.index("drill step 1/2") < run.stderr.index("HTTP 503") < run.stderr.index("drill step 2/2")
 
 
+def test_a_dry_run_step_summary_says_its_issue_numbers_are_placeholders(tmp_path):
+    """A dry run lists nothing, so its "#1" is not an issue of the repository: say so."""
+    step = tmp_path / "step.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)}
+    run = alerts_cli(tmp_path, "drill", "--job", "verify", "--dry-run", now=NOW, env=env)
+    assert run.exit_code == 0, run
+    assert "Issue numbers are placeholders: a dry run lists no issues." in step.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [

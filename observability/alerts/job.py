@@ -206,6 +206,8 @@ def _finish(
     if "drill_reason" in figures:
         lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
+        if isinstance(api, RecordingClient):
+            lines += ["Issue numbers are placeholders: a dry run lists no issues.", ""]
         lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
         lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
     if isinstance(api, RecordingClient):
