@@ -558,7 +558,15 @@ def test_the_alert_drill_runs_the_whole_alert_path_and_touches_no_state(act_harn
     store = (tmp_path / "store").as_uri()
     with FileServer() as signal, FakeGitHub() as fake:
         signal.files["/s.csv"] = SIGNAL_HEADER.encode()
-        repo = adopter.scaffold(signal.url + "/s.csv")
+        adopter.scaffold(signal.url + "/s.csv")
+        # The drill routes like a real alert: the automation repository's alerts.yaml (owners) is
+        # read, not a scratch directory's (it once ran with the runner's temp dir as workspace).
+        config = tmp_path / "adopter" / "configs" / "observability" / "alerts.yaml"
+        config.write_text(
+            config.read_text(encoding="utf-8") + "owners:\n  latency_slo: {assignees: [alice], team: '@acme/feeds'}\n",
+            encoding="utf-8",
+        )
+        repo = act_harness.prepare(tmp_path / "adopter")
         run = adopter.run(
             repo,
             "latency.yml",
@@ -570,6 +578,8 @@ def test_the_alert_drill_runs_the_whole_alert_path_and_touches_no_state(act_harn
         assert run.exit_code == 0, run
         (issue,) = fake.issues.values()
         assert issue["title"].startswith("[drill]") and issue["state"] == "closed"
+        assert [a["login"] for a in issue["assignees"]] == ["alice"]
+        assert "@acme/feeds" in issue["body"]
         assert "drill" in [label["name"] for label in issue["labels"]]
         assert "Reason: `act drill @octocat`" in issue["body"]
         assert not (tmp_path / "store").exists()  # the drill never pulls or pushes state

@@ -84,6 +84,31 @@ def test_a_dry_run_drill_calls_nothing_and_lists_what_it_would_call(tmp_path, jo
     assert doc["dry_run"] is True and len(doc["calls"]) == run.summary["planned_calls"] > 0
 
 
+def test_the_step_summary_says_which_job_was_drilled_and_what_each_step_caused(tmp_path):
+    """What the on-call reads in the run: the job drilled, the verdict, each step against what it expects."""
+    step = tmp_path / "step.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)}
+    with FakeGitHub(clock=lambda: T0.timestamp()) as fake:
+        run = alerts_cli(tmp_path, "drill", "--job", "weekly", now=NOW, fake=fake, env=env)
+        assert run.exit_code == 0, run
+    text = step.read_text(encoding="utf-8")
+    assert "Drill of `weekly`: the weekly report not delivered (pending replay): **passed**" in text
+    assert "| weekly report to the drill's receiver, which refuses (503) | opened | opened | yes |" in text
+    assert "| weekly replay of that week to the receiver, now accepting | resolved | resolved | yes |" in text
+    # The log says which drill step each job's own output (a refused delivery...) belongs to.
+    assert "alerts: drill step 1/2 (scratch workspace): weekly report to the drill's receiver" in run.stderr
+    assert run.stderr.index("drill step 1/2") < run.stderr.index("HTTP 503") < run.stderr.index("drill step 2/2")
+
+
+def test_a_dry_run_step_summary_says_its_issue_numbers_are_placeholders(tmp_path):
+    """A dry run lists nothing, so its "#1" is not an issue of the repository: say so."""
+    step = tmp_path / "step.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)}
+    run = alerts_cli(tmp_path, "drill", "--job", "verify", "--dry-run", now=NOW, env=env)
+    assert run.exit_code == 0, run
+    assert "Issue numbers are placeholders: a dry run lists no issues." in step.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [

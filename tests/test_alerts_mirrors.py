@@ -159,6 +159,7 @@ def test_latency_drill_end_to_end(tmp_path):
             ("resolve", issue_fp(issue)),
         ]
         assert pd[0]["payload"]["summary"].startswith("[DRILL] ") and pd[0]["routing_key"] == ROUTING_KEY
+        assert not pd[0]["payload"]["summary"].startswith("[DRILL] [drill]")  # one marker on a pager is enough
         docs = [_verify_webhook(r) for r in hooks.received]
         block = schemas.load_schema("observability_weekly_report")["properties"]["alerts"]
         for doc in docs:

@@ -105,13 +105,21 @@ def test_each_field_comes_from_the_most_specific_entry_that_sets_it(tmp_path):
             "('latency_slow' was unexpected; keys may also match '^source:[a-z0-9_:-]{1,40}$') "
             "(did you mean 'latency_slo'?)",
         ),
+        (  # a block entry: the line of the misspelt key, not of the mapping under it
+            "owners:\n  default: {team: '@acme/x'}\n  latency_slow:\n    team: '@acme/x'\n",
+            "configs/observability/alerts.yaml:3: field owners: Additional properties are not allowed "
+            "('latency_slow' was unexpected;",
+        ),
         (
             "owners:\n  missed_run:\n    assignees: [alice, '@bob']\n",
-            "configs/observability/alerts.yaml:3: field owners.missed_run.assignees[1]: '@bob' does not match",
+            "configs/observability/alerts.yaml:3: field owners.missed_run.assignees[1]: '@bob' does not match "
+            "'^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$' (expected: GitHub logins (no @)",
         ),
         (
             "owners:\n  default:\n    team: acme-team\n",
-            "configs/observability/alerts.yaml:3: field owners.default.team: 'acme-team' does not match",
+            "configs/observability/alerts.yaml:3: field owners.default.team: 'acme-team' does not match "
+            "'^@[A-Za-z0-9]+(-[A-Za-z0-9]+)*/[A-Za-z0-9][A-Za-z0-9_.-]*$' (expected: Team mentioned when the issue "
+            "opens or reopens: @org/team-slug.)",
         ),
         (
             "owners:\n  default:\n    runbook: 'javascript:alert(1)'\n",
@@ -128,8 +136,28 @@ def test_each_field_comes_from_the_most_specific_entry_that_sets_it(tmp_path):
             "configs/observability/alerts.yaml:3: field owners.default: Additional properties are not allowed "
             "('owner' was unexpected) (known keys: assignees, runbook, team)",
         ),
+        (  # the line of the unknown key, not the first key of its mapping
+            "owners:\n  default:\n    team: '@acme/x'\n    asignees: [alice]\n",
+            "configs/observability/alerts.yaml:4: field owners.default: Additional properties are not allowed "
+            "('asignees' was unexpected) (did you mean 'assignees'?)",
+        ),
+        (
+            "owners:\n  default:\n    assignees: alice\n",
+            "configs/observability/alerts.yaml:3: field owners.default.assignees: 'alice' is not of type 'array' "
+            "(expected: GitHub logins (no @)",
+        ),
     ],
-    ids=["unknown-kind", "login-with-at", "team-without-org", "runbook-scheme", "unknown-source", "unknown-field"],
+    ids=[
+        "unknown-kind",
+        "unknown-kind-block",
+        "login-with-at",
+        "team-without-org",
+        "runbook-scheme",
+        "unknown-source",
+        "unknown-field",
+        "unknown-field-later",
+        "assignees-not-a-list",
+    ],
 )
 def test_a_bad_owners_entry_exits_2_naming_file_line_and_field(tmp_path, fake, text, expected):
     _config(tmp_path, text)

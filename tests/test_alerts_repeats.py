@@ -128,11 +128,19 @@ def test_escalation_by_count_pages_once_and_recovery_resolves_the_same_dedup_key
     )
     assert "@acme/markets-oncall: this job is still failing, please take it now." in escalated
     assert f"PagerDuty incident triggered at critical (dedup_key `{FP}`)." in escalated
+    # It says what to do, not only that it escalated (whoever is paged may not have seen the issue yet).
+    assert "**Next action:** open the last run, read the failing step's log" in escalated
+    assert "[on-call runbook](https://github.com/acme/ops/blob/HEAD/docs/alerts.md)" in escalated
     assert "| Escalated | 2026-01-08T10:30:00Z: PagerDuty incident triggered" in fake.issues[1]["body"]
     s = fail(tmp_path, fake, 7, pd=pd, recovered=True)
     assert [r["json"]["event_action"] for r in pd.received] == ["trigger", "resolve"]
     assert pd.received[1]["json"] == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": FP}
     assert f"PagerDuty incident resolved (dedup_key `{FP}`). Closing." in fake.comment_bodies(1)[-1]
+    # The closed issue's body no longer reads as if the page were still open.
+    assert (
+        f"| Escalated | 2026-01-08T10:30:00Z: PagerDuty incident triggered at critical (dedup_key `{FP}`). "
+        f"Then at recovery: PagerDuty incident resolved (dedup_key `{FP}`). |"
+    ) in fake.issues[1]["body"]
     assert [m["status"] for m in s["mirrors"] if m["mirror"] == "pagerduty"] == ["sent"]
     assert ROUTING_KEY not in json.dumps(s)
     # A new episode starts afresh: it can escalate again (PagerDuty opens a new incident on the same key).

@@ -87,6 +87,12 @@ def _where(run: dict | None) -> str:
     return f"{run['at']}: " + ", ".join(bits)
 
 
+NEXT_ACTION = (
+    "**Next action:** open the last run, read the failing step's log and the job summary JSON "
+    "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run."
+)
+
+
 def _body(
     f: Failure,
     entry: dict,
@@ -95,9 +101,11 @@ def _body(
     *,
     mention: bool = False,
     recovered: str | None = None,
+    resolved_page: str = "",
 ) -> str:
     """The issue body, rewritten in place on every failure; ``mention``: the owning team @mentioned
-    (only the body the issue opens with: an edit never notifies)."""
+    (only the body the issue opens with: an edit never notifies); ``resolved_page``: at recovery, what
+    became of the escalation's page."""
     route = owners.for_failure(cfg)
     failures = int(entry.get("failures") or 1)
     first, last = entry.get("first_failure"), entry.get("last_failure")
@@ -128,13 +136,13 @@ def _body(
     ]
     if entry.get("escalated_at"):
         key = escalation.dedup_key(f.fingerprint)
+        then = f" Then at recovery: {resolved_page}" if resolved_page else ""
         lines.append(
-            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)} |"
+            f"| Escalated | {entry['escalated_at']}: {escalation.page_note('trigger', entry.get('page'), key)}{then} |"
         )
     lines += [
         "",
-        "**Next action:** open the last run, read the failing step's log and the job summary JSON "
-        "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run.",
+        NEXT_ACTION,
         "",
         f"Acknowledge within 10 minutes ({render.link('on-call runbook', route.runbook, links)}).",
         "",
@@ -312,7 +320,9 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
         mention=inbox.cfg.escalation.mention or owners.for_failure(inbox.cfg).team,
         page=escalation.page_note("trigger", status, escalation.dedup_key(f.fingerprint), detail),
     )
-    return text + f"\n\nLast failure: {f.where()}."
+    runbook = render.link("on-call runbook", owners.for_failure(inbox.cfg).runbook, inbox.links)
+    # Whoever is paged may not have seen the issue yet: the comment says what to do, as the body does.
+    return text + f"\n\nLast failure: {f.where()}.\n\n{NEXT_ACTION} See the {runbook}."
 
 
 def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:
@@ -370,10 +380,10 @@ def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None 
         # A drill's own recovery closes only a drill's episode: a real failure open beside it stays open.
         inbox.outcome.add(fp, "kept_open_real_failure", entry["number"])
         return None
+    note = ""
     if entry.get("closing"):
         stamp = entry["closing"]  # commented by an earlier run whose close failed: only close now
     else:
-        note = ""
         if entry.get("page") in ("sent", "failed", "dry_run"):
             # The same dedup_key as the trigger: PagerDuty resolves the incident this episode opened.
             status, detail = _page(entry, f, "resolve", inbox.cfg, pager)
@@ -386,7 +396,7 @@ def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None 
         )
         entry["closing"] = stamp
         cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
-    body = _body(f, entry, inbox.cfg, inbox.links, recovered=stamp)
+    body = _body(f, entry, inbox.cfg, inbox.links, recovered=stamp, resolved_page=note.strip())
     api.update_issue(entry["number"], state="closed", state_reason="completed", body=body)
     entry.update(state="closed", status="resolved", resolved_at=stamp)
     entry.pop("closing", None)

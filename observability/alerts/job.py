@@ -192,9 +192,22 @@ def _finish(
         f"{len(outcome.actions)} issue change(s), {api.calls} GitHub API call(s).",
         "",
     ]
+    if "drill_job" in figures:  # alerts drill: which path, the verdict, each step against what it expects
+        verdict = "passed" if figures["passed"] else "FAILED"
+        lines += [f"Drill of `{figures['drill_job']}`: {figures['drilled']}: **{verdict}**", ""]
+        lines += ["| step | expected | caused | as expected |", "| --- | --- | --- | --- |"]
+        for step in figures["steps"]:
+            caused = ", ".join(step["actions"]) or "nothing"
+            ok = step["actions"] == ([] if step["expected"] == "nothing" else [step["expected"]])
+            lines.append(
+                f"| {cell(step['does'])} | {step['expected']} | {cell(caused)} | {'yes' if ok else '**no**'} |"
+            )
+        lines.append("")
     if "drill_reason" in figures:
         lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
+        if isinstance(api, RecordingClient):
+            lines += ["Issue numbers are placeholders: a dry run lists no issues.", ""]
         lines += ["| issue | fingerprint | action |", "| --- | --- | --- |"]
         lines += [f"| #{a['issue']} | `{a['fingerprint']}` | {cell(a['action'])} |" for a in outcome.actions]
     if isinstance(api, RecordingClient):
@@ -411,7 +424,9 @@ def drill(ctx: JobContext, opts: DrillOptions) -> JobResult:
             inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=True)
             source = next(s for s in sources_mod.builtin(cfg.owner, cfg.runbook) if s.name == spec.source)
             settings = _mirror_settings(cfg, opts)
-            for step, checked in zip(spec.steps, steps, strict=True):
+            for number, (step, checked) in enumerate(zip(spec.steps, steps, strict=True), 1):
+                # The job's own stderr follows (a refused delivery, a failed dataset): say it is the drill's.
+                ctx.note(f"drill step {number}/{len(steps)} (scratch workspace): {step.does}")
                 step.act(scene)
                 done, events = len(inbox.outcome.actions), len(inbox.outcome.events)
                 try:

@@ -31,7 +31,8 @@ def wanted(event: Event) -> str | None:
 def payload(event: Event, action: str, routing_key: str, *, repo: str) -> dict:
     body: dict = {"routing_key": routing_key, "event_action": action, "dedup_key": event.fingerprint}
     if action == "trigger":
-        summary = ("[DRILL] " if event.drill else "") + f"{event.title}: {event.message}"
+        title = event.title.removeprefix("[drill] ") if event.drill else event.title  # one marker is enough
+        summary = ("[DRILL] " if event.drill else "") + f"{title}: {event.message}"
         body["payload"] = {
             "summary": summary[:1024],
             "source": f"github.com/{repo}",

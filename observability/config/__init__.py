@@ -19,17 +19,20 @@ from observability import fsio, plainyaml, schemas
 from observability.errors import ConfigError
 
 
-def _line_of(root, parts: list) -> int | None:
-    """1-based line of the YAML node at ``parts`` (deepest node found)."""
+def _line_of(root, parts: list, *, key: bool = False) -> int | None:
+    """1-based line of the YAML node at ``parts`` (deepest node found); with ``key``, of the last
+    part's key (a key whose value is a block mapping starts a line above its value)."""
     import yaml
 
     node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for part in parts:
+    for index, part in enumerate(parts):
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if pair is None:
                 break
-            node = match
+            if key and index == len(parts) - 1:
+                return pair[0].start_mark.line + 1
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
         else:
@@ -39,7 +42,9 @@ def _line_of(root, parts: list) -> int | None:
 
 
 def _hint(schema: dict, parts: list, message: str) -> str:
-    if "Additional properties are not allowed" not in message:
+    # A regex, a type or a length says little to a person: add what the schema says the field holds.
+    pattern = any(text in message for text in (" does not match '", " is not of type ", " is too long"))
+    if "Additional properties are not allowed" not in message and not pattern:
         return ""
 
     def deref(node: dict) -> dict:
@@ -48,11 +53,16 @@ def _hint(schema: dict, parts: list, message: str) -> str:
         return node
 
     node = deref(schema)
+    described = ""  # the field's description (a list item's is its list's)
     for part in parts:
         node = node.get("properties", {}).get(part) if not isinstance(part, int) else node.get("items", {})
         if node is None:
             return ""
+        described = node.get("description", described if isinstance(part, int) else "")
         node = deref(node)
+        described = described or node.get("description", "")
+    if pattern:
+        return f" (expected: {described})" if described else ""
     known = list(node.get("properties", {}))
     bad = message.split("'")[1] if "'" in message else ""
     import difflib  # only on this error path
@@ -206,7 +216,10 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
             key, patterns = unmatched.groups()
             message = f"Additional properties are not allowed ('{key}' was unexpected; keys may also match {patterns})"
             line_parts = [*parts, key]
-        line = _line_of(_compose(text), line_parts)
+        unexpected = re.match(r"Additional properties are not allowed \('([^']*)'", message)
+        if unexpected:  # point at the unknown key itself, not at its value or the mapping's first key
+            line_parts = [*parts, unexpected.group(1)]
+        line = _line_of(_compose(text), line_parts, key=bool(unexpected))
         where = f":{line}" if line else ""
         hint = _hint(schemas.load_schema(schema_name), parts, message)
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
