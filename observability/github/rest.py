@@ -222,6 +222,8 @@ class GitHubClient:
         while url:
             key = self._page_key(url, query)
             stored = store.page(key) if store is not None else None
+            if stored and stored.get("next") and not self._within_api(stored["next"]):
+                stored = None  # a next link off the API (a tampered cache) is never followed: fetch the page again
             extra = {"If-None-Match": stored["etag"]} if stored else None
             response = self._send("GET", url, query, None, False, (304,) if stored else (), extra)
             if response.status == 304 and stored:
@@ -237,11 +239,20 @@ class GitHubClient:
             if reduce is not None:
                 items = [kept for kept in map(reduce, items) if kept is not None]  # None: not wanted
             next_url = link_next(response.headers.get("link"))
+            if next_url is not None and not self._within_api(next_url):
+                raise GitHubError(
+                    f"GET {self._display(url)}: the next-page link points outside {self.api_url}; "
+                    "not followed (the token goes to the API only)"
+                )
             etag = response.headers.get("etag")
             if store is not None and etag:
                 store.remember(key, etag, items, next_url)
             yield from items
             url, query = next_url, None
+
+    def _within_api(self, url: str) -> bool:
+        """True when ``url`` is under this client's API root (only there does the token go)."""
+        return url.startswith(self.api_url + "/")
 
     def _page_key(self, url: str, query: dict | None) -> str:
         """A page's URL relative to the API root, query sorted: the key its ETag is stored under."""
