@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from observability import secrets
+from observability.github import rest
 from observability.github.rest import GitHubClient, GitHubError
 from tests._support_github import FakeClock, FakeGitHub
 
@@ -83,3 +84,34 @@ def test_a_next_link_from_the_server_to_another_host_is_refused(fake, clock):
         with pytest.raises(GitHubError, match="outside"):
             api.list_labels()
         assert foreign.requests == []
+
+
+# -- Retry-After that would loop forever -----------------------------------------------------------
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "soon"])
+def test_a_secondary_limit_with_a_zero_or_unreadable_retry_after_never_loops(fake, clock, value):
+    fake.inject(403, headers={"retry-after": value}, body={"message": "secondary rate limit"}, times=1000)
+    with pytest.raises(GitHubError):
+        client(fake, clock, max_rate_limit_wait_seconds=300).list_labels()
+    assert fake.calls <= rest.MAX_RATE_LIMIT_WAITS + 1
+    assert all(wait >= 1 for wait in clock.sleeps)
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(fake, clock):
+    from email.utils import formatdate
+
+    fake.inject(429, headers={"retry-after": formatdate(clock() + 42, usegmt=True)})
+    client(fake, clock).list_labels()
+    assert clock.sleeps == [42.0]
+
+
+def test_a_primary_limit_whose_reset_is_already_past_never_loops(fake, clock):
+    fake.inject(
+        403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(clock() - 3600))},
+        body={"message": "API rate limit exceeded"},
+        times=1000,
+    )
+    with pytest.raises(GitHubError):
+        client(fake, clock).list_labels()
+    assert fake.calls <= rest.MAX_RATE_LIMIT_WAITS + 1
+    assert all(wait >= 1 for wait in clock.sleeps)

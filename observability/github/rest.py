@@ -22,12 +22,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from observability import __version__, secrets
 from observability.errors import ConfigError, ObservabilityError
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import RetryPolicy, retry_after_seconds
 
 DEFAULT_API_URL = "https://api.github.com"
 # The REST API version every request asks for (docs/github-api.md checks each call against its
@@ -69,6 +70,11 @@ class RateLimitError(GitHubError):
 RETRY = RetryPolicy(max_attempts=4, base_wait_seconds=2.0, max_wait_seconds=60.0, timeout_seconds=30.0, jitter=False)
 MAX_RATE_LIMIT_WAIT_SECONDS = 300.0  # the longest total wait for rate limits, then RateLimitError
 SECONDARY_DEFAULT_WAIT_SECONDS = 60.0  # a secondary limit without retry-after: this long, times the attempt
+# A rate-limit wait is never shorter than this (a retry-after of 0, or a reset already past by the
+# runner's clock, would otherwise retry at once, again and again), nor repeated more often than this
+# in one process: a server that keeps limiting is given up on with a RateLimitError.
+MIN_RATE_LIMIT_WAIT_SECONDS = 1.0
+MAX_RATE_LIMIT_WAITS = 20
 WRITE_INTERVAL_SECONDS = 1.0  # GitHub: "wait at least one second between each request" that mutates
 
 
@@ -157,6 +163,7 @@ class GitHubClient:
         self.paced_seconds = 0.0
         self._last_write_end: float | None = None
         self._rate_waited = 0.0
+        self._rate_waits = 0
         self._exhausted_until: float | None = None
         self._session = session or requests.Session()
 
@@ -305,7 +312,7 @@ class GitHubClient:
                 else:
                     answer = first
                 with answer:
-                    retry_after = _header_float({k.lower(): v for k, v in answer.headers.items()}, "retry-after")
+                    retry_after = self._retry_after({k.lower(): v for k, v in answer.headers.items()})
                     limited = answer.status_code in (403, 429) and retry_after is not None
                     if (answer.status_code >= 500 or limited) and attempt < self.policy.max_attempts:
                         if retry_after is not None:  # a secondary limit, or a 5xx saying when to come back
@@ -350,8 +357,20 @@ class GitHubClient:
             "User-Agent": f"observability/{__version__}",
         }
 
+    def _retry_after(self, headers: dict[str, str]) -> float | None:
+        """A ``retry-after`` header in seconds (delta-seconds or an HTTP date); None when absent or unreadable
+        (a negative, fractional or garbled value: the caller's default wait applies)."""
+        return retry_after_seconds(headers.get("retry-after"), datetime.fromtimestamp(self.wall_clock(), UTC))
+
     def _rate_wait(self, seconds: float, why: str, what: str) -> None:
-        seconds = max(0.0, seconds)
+        seconds = max(MIN_RATE_LIMIT_WAIT_SECONDS, seconds)
+        self._rate_waits += 1
+        if self._rate_waits > MAX_RATE_LIMIT_WAITS:
+            raise RateLimitError(
+                f"{what}: GitHub {why}; {MAX_RATE_LIMIT_WAITS} rate-limit waits in this run already - rerun later "
+                "(the issue cache keeps what was done)",
+                transient=True,
+            )
         if self._rate_waited + seconds > self.max_rate_limit_wait_seconds:
             raise RateLimitError(
                 f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
@@ -425,7 +444,7 @@ class GitHubClient:
                 return Response(status, data, headers)
             message = data.get("message", "") if isinstance(data, dict) else ""
             if status in (403, 429):
-                retry_after = _header_float(headers, "retry-after")
+                retry_after = self._retry_after(headers)
                 if retry_after is not None:
                     self._rate_wait(
                         retry_after, f"secondary rate limit (HTTP {status}, retry-after {retry_after:.0f} s)", what
@@ -441,7 +460,7 @@ class GitHubClient:
                     )
                     continue
             if status >= 500 and repeatable and attempt < self.policy.max_attempts:
-                retry_after = _header_float(headers, "retry-after")
+                retry_after = self._retry_after(headers)
                 if retry_after is not None:  # the server says when: that, not our backoff
                     self._rate_wait(retry_after, f"HTTP {status} with retry-after {retry_after:.0f} s", what)
                 else:
