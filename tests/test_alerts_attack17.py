@@ -115,3 +115,91 @@ def test_a_primary_limit_whose_reset_is_already_past_never_loops(fake, clock):
         client(fake, clock).list_labels()
     assert fake.calls <= rest.MAX_RATE_LIMIT_WAITS + 1
     assert all(wait >= 1 for wait in clock.sleeps)
+
+
+# -- tampered ops/alert_inbox.json -------------------------------------------------------------------
+import json  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from observability.alertitem import fingerprint  # noqa: E402
+from observability.clock import iso  # noqa: E402
+from tests._support_github import alerts_cli  # noqa: E402
+
+FP = fingerprint("failure", "latency", "sample")
+RUN = "https://github.com/acme/ops/actions/runs/{}"
+
+
+def report(ws, fake, n: int, *extra: str, at=None, env=None):
+    args = ["report-failure", "--workflow", "latency", "--job", "sample", "--run-url", RUN.format(n), *extra]
+    return alerts_cli(ws, *args, now=iso(at or T0 + timedelta(minutes=15 * (n - 1))), fake=fake, env=env)
+
+
+def cache_doc(ws) -> dict:
+    return json.loads((ws / "ops" / "alert_inbox.json").read_text())
+
+
+def tamper(ws, edit) -> None:
+    doc = cache_doc(ws)
+    edit(doc)
+    (ws / "ops" / "alert_inbox.json").write_text(json.dumps(doc))
+
+
+def test_an_etag_with_a_line_break_in_the_cache_does_not_wedge_the_inbox(tmp_path, fake, clock):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    # a day later, a recovery of another job re-lists (conditional: the stored ETag is sent)
+    other = ["report-failure", "--workflow", "other", "--job", "x", "--recovered"]
+
+    def edit(doc):
+        for page in doc["pages"].values():
+            page["etag"] = 'W/"abc"\r\nX-Injected: 1'
+
+    tamper(ws, edit)
+    run = alerts_cli(ws, *other, now=iso(T0 + timedelta(hours=25)), fake=fake)
+    assert run.exit_code == 0, run
+    assert all("\n" not in (r["if_none_match"] or "") for r in fake.requests)
+    again = alerts_cli(ws, *other, now=iso(T0 + timedelta(hours=50)), fake=fake)
+    assert again.exit_code == 0, again
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"body": f"<!-- observability-alert fingerprint={FP} kind=failure -->"},  # no number
+        {"number": "seven", "body": f"<!-- observability-alert fingerprint={FP} kind=failure -->"},
+        {"number": 0, "body": f"<!-- observability-alert fingerprint={FP} kind=failure -->"},
+        {"number": 1, "body": f"<!-- observability-alert fingerprint={FP} kind=failure -->", "labels": [{}]},
+        {"number": 1, "body": 5},
+    ],
+)
+def test_a_tampered_stored_page_item_is_not_trusted_into_a_crash(tmp_path, fake, item):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    relist = ["report-failure", "--workflow", "other", "--job", "x", "--recovered"]
+    assert alerts_cli(ws, *relist, now=iso(T0 + timedelta(hours=25)), fake=fake).exit_code == 0
+
+    def edit(doc):
+        for key, page in doc["pages"].items():
+            if "issues" in key:
+                page["items"] = [item]
+
+    tamper(ws, edit)
+    # the cache forgets the issue: the next failure lists (a 304 would reuse the tampered items)
+    tamper(ws, lambda doc: doc["issues"].clear())
+    run = report(ws, fake, 2, at=T0 + timedelta(hours=26))
+    assert run.exit_code == 0, run
+    assert "rebuilding it from GitHub" in run.stderr  # not reused on a 304: the cache is rebuilt
+    assert len(fake.issues) == 1 and fake.issues[1]["state"] == "open"
+
+
+@pytest.mark.parametrize("field", ["last_notified_at", "started_at", "escalated_at", "closing"])
+def test_an_unreadable_time_in_the_cache_is_rebuilt_not_a_crash(tmp_path, fake, field):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    tamper(ws, lambda doc: doc["issues"][FP].update({field: "yesterday-ish"}))
+    run = report(ws, fake, 2, at=T0 + timedelta(hours=1))
+    assert run.exit_code == 0, run
+    assert "Traceback" not in run.stderr
+    recovered = report(ws, fake, 3, "--recovered", at=T0 + timedelta(hours=2))
+    assert recovered.exit_code == 0, recovered
+    assert fake.issues[1]["state"] == "closed" and len(fake.issues) == 1
