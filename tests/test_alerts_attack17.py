@@ -203,3 +203,35 @@ def test_an_unreadable_time_in_the_cache_is_rebuilt_not_a_crash(tmp_path, fake, 
     recovered = report(ws, fake, 3, "--recovered", at=T0 + timedelta(hours=2))
     assert recovered.exit_code == 0, recovered
     assert fake.issues[1]["state"] == "closed" and len(fake.issues) == 1
+
+
+# -- an extra alert source (alerts.yaml sources) with bad items ---------------------------------------
+GOOD_ITEM = {"id": "extra-1", "severity": "warning", "message": "m"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ({"id": "has space"}, "id"),
+        ({"id": "x" * 200}, "id"),
+        ({"started_at": "yesterday"}, "started_at"),
+        ({"last_breach_at": 5}, "last_breach_at"),
+        ({"breach_streak": "many"}, "breach_streak"),
+        ({"breach_count": -1}, "breach_count"),
+        ({"evidence": [1, 2]}, "evidence"),
+        ({"status": "resolved", "resolved_at": "later"}, "resolved_at"),
+    ],
+)
+def test_a_bad_item_in_an_extra_source_is_a_warning_naming_the_field(tmp_path, fake, edit, field):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(
+        "sources:\n  - name: extra\n    path: ops/extra_alerts.json\n"
+    )
+    (ws / "ops").mkdir()
+    (ws / "ops" / "extra_alerts.json").write_text(json.dumps({"alerts": [{**GOOD_ITEM, **edit}]}))
+    run = alerts_cli(ws, "sync", "--no-mirrors", "--source", "extra", now=iso(T0), fake=fake)
+    assert run.exit_code == 0, run
+    assert "Traceback" not in run.stderr
+    assert f"field alerts[0].{field}" in run.stderr, run.stderr
+    assert fake.issues == {}

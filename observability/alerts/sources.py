@@ -14,6 +14,7 @@ for ``observability verify`` is built in).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -267,6 +268,7 @@ class AlertFileSource:
                 raise ObservabilityError(
                     f"{where}.severity: one of {', '.join(SEVERITIES)}", error_code="invalid_input"
                 )
+            _check_item(item, where)
             if item.get("status") == "resolved":
                 if item.get("resolved_at"):
                     report.resolved_at[item["id"]] = item["resolved_at"]
@@ -293,6 +295,36 @@ class AlertFileSource:
                 )
             )
         return report
+
+
+FINGERPRINT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the issue marker and the cache accept
+
+
+def _is_time(value: Any) -> bool:
+    """An RFC 3339 timestamp (what the issue cache stores and every duration is computed from)."""
+    from jsonschema import FormatChecker
+
+    return isinstance(value, str) and FormatChecker().conforms(value, "date-time")
+
+
+def _check_item(item: dict, where: str) -> None:
+    """The optional fields of an alert-file item that the inbox stores or computes with, checked
+    before anything is opened: a bad one makes the whole file unreadable (a warning naming it)."""
+
+    def bad(key: str, expected: str) -> ObservabilityError:
+        return ObservabilityError(f"{where}.{key}: {expected}", error_code="invalid_input")
+
+    if not FINGERPRINT_RE.fullmatch(item["id"]):
+        raise bad("id", "1 to 128 letters, digits, '_', '.', ':' or '-' (it is the issue's fingerprint)")
+    for key in ("started_at", "last_breach_at", "resolved_at"):
+        if item.get(key) is not None and not _is_time(item[key]):
+            raise bad(key, "an RFC 3339 timestamp such as 2026-01-08T10:00:00Z")
+    for key in ("breach_streak", "breach_count"):
+        value = item.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise bad(key, "a whole number, 0 or more")
+    if item.get("evidence") is not None and not isinstance(item["evidence"], dict):
+        raise bad("evidence", "an object")
 
 
 def _hours(value: Any) -> float | None:
