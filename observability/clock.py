@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 UTC = UTC
@@ -23,6 +24,20 @@ def parse_iso(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2})")
+
+
+def is_timestamp(value: object) -> bool:
+    """True for an RFC 3339 timestamp (``2026-01-08T10:00:00Z``) that parses: what stored state may hold."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        return False
+    try:
+        parse_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def now() -> datetime:

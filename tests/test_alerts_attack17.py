@@ -20,7 +20,7 @@ T0 = datetime(2026, 1, 8, 10, 0, tzinfo=UTC)
 
 @pytest.fixture()
 def clock():
-    return FakeClock()
+    return FakeClock(start=datetime(2026, 1, 8, 10, 0, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture()
@@ -235,3 +235,110 @@ def test_a_bad_item_in_an_extra_source_is_a_warning_naming_the_field(tmp_path, f
     assert "Traceback" not in run.stderr
     assert f"field alerts[0].{field}" in run.stderr, run.stderr
     assert fake.issues == {}
+
+
+# -- a failure issue's hidden running state, edited by a person ----------------------------------------
+def edited_state(fake, number: int, **state) -> None:
+    """Replace the hidden observability-failures marker of issue ``number`` with ``state``."""
+    import re
+
+    body = fake.issues[number]["body"]
+    text = json.dumps(state).replace(">", "\\u003e")
+    fake.issues[number]["body"] = re.sub(
+        r"<!--\s*observability-failures\s+\{.*?\}\s*-->", lambda _m: f"<!-- observability-failures {text} -->", body
+    )
+
+
+def lost_cache(ws) -> None:
+    (ws / "ops" / "alert_inbox.json").unlink()
+
+
+GOOD_RUN = {
+    "at": "2026-01-08T10:00:00Z",
+    "run_url": RUN.format(1),
+    "attempt": 1,
+    "sha": "0123456789ab",
+    "event": "push",
+}
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"failures": 3, "notified_at": "yesterday", "first_failure": GOOD_RUN, "last_failure": GOOD_RUN},
+        {"failures": 3, "escalated_at": "soon", "first_failure": GOOD_RUN, "last_failure": GOOD_RUN},
+        {"failures": 3, "first_failure": {**GOOD_RUN, "at": "whenever"}, "last_failure": GOOD_RUN},
+    ],
+)
+def test_an_unreadable_time_in_an_edited_body_is_not_trusted_into_a_crash(tmp_path, fake, state):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    edited_state(fake, 1, workflow="latency", job="sample", **state)
+    lost_cache(ws)
+    run = report(ws, fake, 2, at=T0 + timedelta(minutes=30))
+    assert run.exit_code == 0, run
+    for bad in ("yesterday", "soon", "whenever"):
+        assert bad not in fake.issues[1]["body"]
+    assert report(ws, fake, 3, "--recovered", at=T0 + timedelta(minutes=45)).exit_code == 0
+    assert fake.issues[1]["state"] == "closed"
+
+
+@pytest.mark.parametrize(
+    "run_url",
+    [
+        "javascript:alert(document.cookie)",
+        "https://evil.example/acme/ops/actions/runs/1",
+        "https://github.com/acme/ops/actions/runs/1) [urgent: rotate keys](https://evil.example",
+    ],
+)
+def test_a_foreign_run_url_in_an_edited_body_is_never_linked(tmp_path, fake, run_url):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    edited_state(fake, 1, workflow="latency", job="sample", failures=1, first_failure={**GOOD_RUN, "run_url": run_url})
+    lost_cache(ws)
+    assert report(ws, fake, 2, at=T0 + timedelta(minutes=30)).exit_code == 0
+    body = fake.issues[1]["body"]
+    assert "evil.example" not in body and "javascript:" not in body
+    assert f"[run]({RUN.format(2)})" in body  # the real last run is linked
+
+
+def test_markdown_in_edited_run_fields_stays_inert(tmp_path, fake):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    first = {**GOOD_RUN, "sha": "`@acme/all`", "event": "x` @acme/all `"}
+    edited_state(fake, 1, workflow="latency", job="sample", failures=1, first_failure=first)
+    lost_cache(ws)
+    assert report(ws, fake, 2, at=T0 + timedelta(minutes=30)).exit_code == 0
+    assert "@acme/all" not in fake.issues[1]["body"]
+
+
+def test_an_edited_notified_count_above_the_count_never_says_a_negative_number(tmp_path, fake):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text("failure_repeat_interval_hours: 1\n")
+    assert report(ws, fake, 1).exit_code == 0
+    edited_state(
+        fake,
+        1,
+        workflow="latency",
+        job="sample",
+        failures=2,
+        notified_failures=500,
+        first_failure=GOOD_RUN,
+        last_failure=GOOD_RUN,
+        notified_at="2026-01-08T10:00:00Z",
+    )
+    lost_cache(ws)
+    assert report(ws, fake, 3, at=T0 + timedelta(hours=2)).exit_code == 0
+    (summary,) = [c for c in fake.comment_bodies(1) if "Still failing" in c]
+    assert "-" not in summary.split("more failed")[0]
+
+
+def test_a_run_url_in_the_cache_that_would_close_the_link_is_not_linked(tmp_path, fake):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    evil = RUN.format(1) + ") [rotate your keys](https://evil.example/"
+    tamper(ws, lambda doc: doc["issues"][FP]["first_failure"].update(run_url=evil))
+    assert report(ws, fake, 2).exit_code == 0
+    shown = fake.issues[1]["body"].split("<!-- observability-failures")[0]  # the hidden state is inert
+    assert "evil.example" not in shown and "(no URL given)" in shown

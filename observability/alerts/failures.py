@@ -9,6 +9,7 @@ cache, so a recovery when nothing was failing costs no API call.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -74,10 +75,16 @@ def run_record(f: Failure, stamp: str) -> dict[str, Any]:
     return {"at": stamp, "run_url": f.run_url, "attempt": f.attempt, "sha": f.sha, "event": f.event}
 
 
+_LINKABLE = re.compile(r"https?://[^\s()<>\[\]`\\]+")
+
+
 def _where(run: dict | None) -> str:
     if not run:
         return "unknown"
-    bits = [f"[run]({run['run_url']})" if run.get("run_url") else "run (no URL given)"]
+    url = run.get("run_url")
+    # Only a plain http(s) URL becomes a link: a value that could close the link and start another (a
+    # hand-edited cache, an odd --run-url) is left out.
+    bits = [f"[run]({url})" if isinstance(url, str) and _LINKABLE.fullmatch(url) else "run (no URL given)"]
     if run.get("attempt") and run["attempt"] > 1:
         bits.append(f"attempt {run['attempt']}")
     if run.get("sha"):
@@ -201,7 +208,7 @@ def report_failure(
         entry.update(number=int(issue["number"]), html_url=issue.get("html_url"), assignees=sorted(route.assignees))
         action = "opened"
         if adopted:  # a concurrent run opened it first: this failure is its second, not lost
-            kept = {**entry, **render.failure_state(issue.get("body"))}
+            kept = {**entry, **render.failure_state(issue.get("body"), repo_url=render.issue_repo_url(issue))}
             kept.update(failures=int(kept.get("failures") or 1) + 1, last_failure=run)
             kept.setdefault("first_failure", run)
             kept["started_at"] = min(kept["first_failure"]["at"], stamp)

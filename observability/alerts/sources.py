@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from observability import fsio
+from observability import clock, fsio
 from observability.alertitem import RANK, SEVERITIES, fingerprint
 from observability.errors import ObservabilityError
 from observability.outputs import weekly as weekly_outputs
@@ -300,13 +300,6 @@ class AlertFileSource:
 FINGERPRINT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the issue marker and the cache accept
 
 
-def _is_time(value: Any) -> bool:
-    """An RFC 3339 timestamp (what the issue cache stores and every duration is computed from)."""
-    from jsonschema import FormatChecker
-
-    return isinstance(value, str) and FormatChecker().conforms(value, "date-time")
-
-
 def _check_item(item: dict, where: str) -> None:
     """The optional fields of an alert-file item that the inbox stores or computes with, checked
     before anything is opened: a bad one makes the whole file unreadable (a warning naming it)."""
@@ -317,7 +310,7 @@ def _check_item(item: dict, where: str) -> None:
     if not FINGERPRINT_RE.fullmatch(item["id"]):
         raise bad("id", "1 to 128 letters, digits, '_', '.', ':' or '-' (it is the issue's fingerprint)")
     for key in ("started_at", "last_breach_at", "resolved_at"):
-        if item.get(key) is not None and not _is_time(item[key]):
+        if item.get(key) is not None and not clock.is_timestamp(item[key]):
             raise bad(key, "an RFC 3339 timestamp such as 2026-01-08T10:00:00Z")
     for key in ("breach_streak", "breach_count"):
         value = item.get(key)
