@@ -342,3 +342,16 @@ def test_a_run_url_in_the_cache_that_would_close_the_link_is_not_linked(tmp_path
     assert report(ws, fake, 2).exit_code == 0
     shown = fake.issues[1]["body"].split("<!-- observability-failures")[0]  # the hidden state is inert
     assert "evil.example" not in shown and "(no URL given)" in shown
+
+
+# -- GitHub refusing the body edit -----------------------------------------------------------------
+def test_a_refused_body_edit_loses_no_failure_from_the_count(tmp_path, fake):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text("github:\n  max_attempts: 1\n")
+    assert report(ws, fake, 1).exit_code == 0
+    fake.inject(502, match=lambda method, path: method == "PATCH" and path.endswith("/issues/1"))
+    assert report(ws, fake, 2).exit_code != 0  # the edit failed: the run says so
+    assert report(ws, fake, 3).exit_code == 0
+    assert cache_doc(ws)["issues"][FP]["failures"] == 3
+    assert '"failures":3' in fake.issues[1]["body"] and "3 failed run(s) in a row" in fake.issues[1]["body"]

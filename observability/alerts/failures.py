@@ -250,8 +250,8 @@ def report_failure(
             entry["last_notified_at"], entry["notified_failures"] = stamp, int(entry["failures"])
             if action == "escalated":
                 entry["escalated_at"] = stamp
-            cache.save(inbox.now)
             comment = None
+        cache.save(inbox.now)  # the count before the body edit: an edit refused (5xx) loses no failure
         api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
     if comment is not None:  # reopened
         cache.save(inbox.now)
