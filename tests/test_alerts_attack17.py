@@ -355,3 +355,97 @@ def test_a_refused_body_edit_loses_no_failure_from_the_count(tmp_path, fake):
     assert report(ws, fake, 3).exit_code == 0
     assert cache_doc(ws)["issues"][FP]["failures"] == 3
     assert '"failures":3' in fake.issues[1]["body"] and "3 failed run(s) in a row" in fake.issues[1]["body"]
+
+
+# -- SIGKILL around the escalation: no double page, no lost count, the next run completes ----------
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from tests._support_github import ALERT_ENV_CLEAR, Receiver  # noqa: E402
+
+ROUTING_KEY = "R0UT1NGKEYcanary0123456789abcdef"
+ESCALATE_AT_2 = "escalation:\n  after_failures: 2\ngithub:\n  write_interval_seconds: 0\n"
+
+
+@pytest.fixture()
+def pd():
+    receiver = Receiver(default_status=202)
+    yield receiver
+    receiver.close()
+
+
+def pd_env(pd) -> dict[str, str]:
+    return {"OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OBS_PAGERDUTY_EVENTS_URL": pd.url + "/v2/enqueue"}
+
+
+def killed_report(ws, fake, pd, n: int, ready) -> None:
+    """Run report-failure #n in a real process and SIGKILL it as soon as ``ready()``."""
+    env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR and not k.startswith("COVERAGE_")}
+    env.update(
+        OBS_NOW=iso(T0 + timedelta(minutes=15 * (n - 1))),
+        GITHUB_TOKEN=fake.token,
+        GITHUB_API_URL=fake.url,
+        GITHUB_REPOSITORY=fake.repo,
+        **pd_env(pd),
+    )
+    args = ["alerts", "report-failure", "--workflow", "latency", "--job", "sample", "--run-url", RUN.format(n)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "observability", *args, "--workspace", str(ws)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the kill point was never reached"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+
+
+def held(fake, method: str, suffix: str):
+    """Hold the next ``method`` request to a path ending ``suffix`` unanswered; returns (reached, release)."""
+    fake.hold(2, lambda m, path: m == method and path.endswith(suffix))
+    hold = fake.holds[-1]
+    return (lambda: hold.left == 1), hold.barrier.abort  # one request waiting at the barrier
+
+
+def escalations(fake) -> list[str]:
+    return [c for c in fake.comment_bodies(1) if c.startswith("**Escalated**")]
+
+
+@pytest.mark.parametrize("point", ["pagerduty", "comment", "body"])
+def test_a_report_killed_around_the_escalation_pages_and_comments_once_and_counts_every_run(tmp_path, fake, pd, point):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(ESCALATE_AT_2)
+    assert report(ws, fake, 1, env=pd_env(pd)).exit_code == 0
+    release = None
+    if point == "pagerduty":  # PagerDuty received the trigger; the process dies before its answer
+        pd.script = [("sleep", 30)]
+        reached = lambda: len(pd.received) == 1  # noqa: E731
+    elif point == "comment":  # the escalation comment sent, never processed
+        reached, release = held(fake, "POST", "/issues/1/comments")
+    else:  # the comment posted, the body edit never processed
+        reached, release = held(fake, "PATCH", "/issues/1")
+    killed_report(ws, fake, pd, 2, reached)
+    if release:
+        release()
+    fake.holds.clear()
+    pd.script = []
+    for n in (3, 4):
+        run = report(ws, fake, n, env=pd_env(pd))
+        assert run.exit_code == 0, run
+    assert len(escalations(fake)) == 1, fake.comment_bodies(1)
+    triggers = [r["json"] for r in pd.received if r["json"]["event_action"] == "trigger"]
+    assert triggers and {t["dedup_key"] for t in triggers} == {FP}  # a repeated trigger is folded by PagerDuty
+    assert cache_doc(ws)["issues"][FP]["failures"] == 4  # the killed run counted too
+    assert "4 failed run(s) in a row" in fake.issues[1]["body"]
+    assert len(fake.issues) == 1
+    assert report(ws, fake, 5, "--recovered", env=pd_env(pd)).exit_code == 0
+    assert fake.issues[1]["state"] == "closed"
+    assert [r["json"]["event_action"] for r in pd.received][-1] == "resolve"

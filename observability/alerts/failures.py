@@ -242,6 +242,9 @@ def report_failure(
             entry["first_failure"] = {"at": entry.get("started_at") or stamp}
         if not f.drill:
             entry["drill"] = False  # a real failure inside a drill's episode: the drill's recovery must not close it
+        # Counted before any call: a run killed at the page, the comment or the edit below still counts
+        # (escalation is decided from the count and escalated_at, saved only once the comment is posted).
+        cache.save(inbox.now)
         inbox.top_up_assignees(entry, owners.for_failure(cfg))
         action, comment = _repeat(inbox, f, entry, pager)
         if comment is not None:
