@@ -381,7 +381,7 @@ def pd_env(pd) -> dict[str, str]:
     return {"OBS_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OBS_PAGERDUTY_EVENTS_URL": pd.url + "/v2/enqueue"}
 
 
-def killed_report(ws, fake, pd, n: int, ready) -> None:
+def killed_report(ws, fake, pd, n: int, ready, *extra: str) -> None:
     """Run report-failure #n in a real process and SIGKILL it as soon as ``ready()``."""
     env = {k: v for k, v in os.environ.items() if k not in ALERT_ENV_CLEAR and not k.startswith("COVERAGE_")}
     env.update(
@@ -391,7 +391,7 @@ def killed_report(ws, fake, pd, n: int, ready) -> None:
         GITHUB_REPOSITORY=fake.repo,
         **pd_env(pd),
     )
-    args = ["alerts", "report-failure", "--workflow", "latency", "--job", "sample", "--run-url", RUN.format(n)]
+    args = ["alerts", "report-failure", "--workflow", "latency", "--job", "sample", "--run-url", RUN.format(n), *extra]
     proc = subprocess.Popen(
         [sys.executable, "-m", "observability", *args, "--workspace", str(ws)],
         stdout=subprocess.PIPE,
@@ -449,3 +449,34 @@ def test_a_report_killed_around_the_escalation_pages_and_comments_once_and_count
     assert report(ws, fake, 5, "--recovered", env=pd_env(pd)).exit_code == 0
     assert fake.issues[1]["state"] == "closed"
     assert [r["json"]["event_action"] for r in pd.received][-1] == "resolve"
+
+
+@pytest.mark.parametrize("point", ["pagerduty", "comment", "close"])
+def test_a_recovery_killed_midway_closes_once_with_one_comment_on_the_next_run(tmp_path, fake, pd, point):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(ESCALATE_AT_2)
+    for n in (1, 2):  # opened, then escalated and paged
+        assert report(ws, fake, n, env=pd_env(pd)).exit_code == 0
+    release = None
+    if point == "pagerduty":
+        pd.script = [("sleep", 30)]
+        seen = len(pd.received)
+        reached = lambda: len(pd.received) == seen + 1  # noqa: E731
+    elif point == "comment":
+        reached, release = held(fake, "POST", "/issues/1/comments")
+    else:
+        reached, release = held(fake, "PATCH", "/issues/1")
+    killed_report(ws, fake, pd, 3, reached, "--recovered")
+    if release:
+        release()
+    fake.holds.clear()
+    pd.script = []
+    run = report(ws, fake, 4, "--recovered", env=pd_env(pd))
+    assert run.exit_code == 0, run
+    assert fake.issues[1]["state"] == "closed" and fake.issues[1]["state_reason"] == "completed"
+    assert len([c for c in fake.comment_bodies(1) if c.startswith("**Recovered**")]) == 1
+    actions = [r["json"]["event_action"] for r in pd.received]
+    assert actions[-1] == "resolve" and {r["json"]["dedup_key"] for r in pd.received} == {FP}
+    assert report(ws, fake, 5, "--recovered", env=pd_env(pd)).exit_code == 0  # nothing left to do
+    assert len(fake.issues) == 1
