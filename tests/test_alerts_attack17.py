@@ -480,3 +480,42 @@ def test_a_recovery_killed_midway_closes_once_with_one_comment_on_the_next_run(t
     assert actions[-1] == "resolve" and {r["json"]["dedup_key"] for r in pd.received} == {FP}
     assert report(ws, fake, 5, "--recovered", env=pd_env(pd)).exit_code == 0  # nothing left to do
     assert len(fake.issues) == 1
+
+
+# -- drills ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("job", ["verify", "dashboard"])
+def test_a_dry_run_drill_makes_no_request_and_leaves_the_real_workspace_alone(tmp_path, fake, pd, job):
+    ws = tmp_path / "real"
+    ws.mkdir()
+    assert report(ws, fake, 1).exit_code == 0  # a real failure issue open, its cache in the real workspace
+    before = {p: p.read_bytes() for p in (ws / "ops").rglob("*") if p.is_file()}
+    calls = fake.calls
+    slack = Receiver()
+    try:
+        env = {**pd_env(pd), "OBS_ALERTS_SLACK_WEBHOOK": slack.url + "/services/T0/B0/XXXX"}
+        run = alerts_cli(
+            ws, "drill", "--job", job, "--dry-run", "--reason", "<b>@acme/all</b> #1", now=iso(T0), fake=fake, env=env
+        )
+        assert run.exit_code == 0, run
+        assert fake.calls == calls and pd.received == [] and slack.received == []
+    finally:
+        slack.close()
+    after = {p: p.read_bytes() for p in (ws / "ops").rglob("*") if p.is_file()}
+    run_log = {ws / "ops" / "automation_runs.log", ws / "ops" / "automation_runs.sequence"}  # every run logs
+    assert {p: b for p, b in after.items() if p not in run_log} == {p: b for p, b in before.items() if p not in run_log}
+
+
+def test_a_drill_never_closes_a_real_issue(tmp_path, fake):
+    ws = tmp_path / "real"
+    (ws / "ops").mkdir(parents=True)
+    alert = {"id": "drill-feed-missed", "rule": "missed_run", "severity": "warning", "message": "real one"}
+    (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": [alert]}))
+    assert alerts_cli(ws, "sync", "--no-mirrors", now=iso(T0), fake=fake).exit_code == 0
+    assert report(ws, fake, 1).exit_code == 0
+    real = {n for n, i in fake.issues.items() if i["state"] == "open"}
+    for job in ("verify",):
+        run = alerts_cli(ws, "drill", "--job", job, "--no-mirrors", now=iso(T0 + timedelta(minutes=1)), fake=fake)
+        assert run.exit_code == 0, run
+    assert {n for n in real if fake.issues[n]["state"] == "open"} == real
+    drills = [i for i in fake.issues.values() if "drill" in {label["name"] for label in i["labels"]}]
+    assert drills and all(i["state"] == "closed" for i in drills)
