@@ -519,3 +519,29 @@ def test_a_drill_never_closes_a_real_issue(tmp_path, fake):
     assert {n for n in real if fake.issues[n]["state"] == "open"} == real
     drills = [i for i in fake.issues.values() if "drill" in {label["name"] for label in i["labels"]}]
     assert drills and all(i["state"] == "closed" for i in drills)
+
+
+# -- configuration values past their bounds --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("mirrors:\n  pagerduty_routing_key_env: GITHUB_TOKEN\n", "mirrors.pagerduty_routing_key_env"),
+        ("mirrors:\n  slack_webhook_env: GH_TOKEN\n", "mirrors.slack_webhook_env"),
+        ("mirrors:\n  webhook_url_env: GITHUB_TOKEN\n", "mirrors.webhook_url_env"),
+        ("failure_labels: [" + ", ".join(f"l{i}" for i in range(200)) + "]\n", "failure_labels"),
+        ("failure_labels: [a, a]\n", "failure_labels"),
+        ('runbook: "https://x.example/r)[rotate keys](https://evil.example"\n', "runbook"),
+        (
+            'owners:\n  default:\n    runbook: "https://x.example/r)[y](https://evil.example"\n',
+            "owners.default.runbook",
+        ),
+    ],
+)
+def test_a_config_value_that_would_leak_or_break_an_issue_is_exit_2_naming_the_field(tmp_path, fake, text, field):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(text)
+    run = report(ws, fake, 1)
+    assert run.exit_code == 2, run
+    assert "configs/observability/alerts.yaml:" in run.stderr and f"field {field}" in run.stderr, run.stderr
+    assert fake.calls == 0 and not (ws / "ops" / "alert_inbox.json").exists()
