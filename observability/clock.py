@@ -40,16 +40,23 @@ def is_timestamp(value: object) -> bool:
     return True
 
 
+OBS_NOW_YEARS = (1970, 9000)  # a fixed clock outside these years is refused
+
+
 def now() -> datetime:
     """The current UTC time, or OBS_NOW when set (a fixed clock for replays and tests)."""
     fixed = os.environ.get("OBS_NOW")
     if fixed:
-        try:
-            return parse_iso(fixed)
-        except ValueError:
-            from observability.errors import ConfigError
+        from observability.errors import ConfigError
 
+        try:
+            value = parse_iso(fixed)
+        except ValueError:
             raise ConfigError(f"OBS_NOW: {fixed!r} is not an ISO-8601 timestamp") from None
+        if not OBS_NOW_YEARS[0] <= value.year <= OBS_NOW_YEARS[1]:
+            # retention windows and schedules count years back and forth from it: out of datetime's range
+            raise ConfigError(f"OBS_NOW: {fixed!r}: the year must be {OBS_NOW_YEARS[0]} to {OBS_NOW_YEARS[1]}")
+        return value
     return datetime.now(UTC)
 
 

@@ -545,3 +545,46 @@ def test_a_config_value_that_would_leak_or_break_an_issue_is_exit_2_naming_the_f
     assert run.exit_code == 2, run
     assert "configs/observability/alerts.yaml:" in run.stderr and f"field {field}" in run.stderr, run.stderr
     assert fake.calls == 0 and not (ws / "ops" / "alert_inbox.json").exists()
+
+
+# -- command-line input ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--job", "x` @acme/all `"], "--job"),
+        (["--job", "x\ny"], "--job"),
+        (["--job", ""], "--job"),
+        (["--job", "x" * 101], "--job"),
+        (["--job", "x", "--title", "t\x00t"], "--title"),
+        (["--job", "x", "--title", "t" * 257], "--title"),
+        (["--job", "x", "--run-url", "javascript:alert(1)"], "--run-url"),
+        (["--job", "x", "--run-url", "https://x.example/a b"], "--run-url"),
+        (["--job", "x", "--run-url", "https://x.example/a)[y](https://evil.example"], "--run-url"),
+    ],
+)
+def test_a_bad_report_failure_option_is_exit_2_naming_it_and_calls_nothing(tmp_path, fake, args, option):
+    run = alerts_cli(tmp_path, "report-failure", *args, now=iso(T0), fake=fake)
+    assert run.exit_code == 2, run
+    assert option in run.stderr, run.stderr
+    assert fake.calls == 0 and not (tmp_path / "ops" / "alert_inbox.json").exists()
+
+
+def test_a_workflow_name_with_backticks_never_mentions_anyone(tmp_path, fake):
+    """The workflow name comes from GITHUB_WORKFLOW (any text a workflow's name: says) or --workflow."""
+    run = alerts_cli(
+        tmp_path, "report-failure", "--job", "x", now=iso(T0), fake=fake, env={"GITHUB_WORKFLOW": "CI` @acme/all `\n#1"}
+    )
+    assert run.exit_code == 0, run
+    shown = fake.issues[1]["body"].split("<!-- observability-failures")[0]
+    import re
+
+    outside_code = re.sub(r"`[^`\n]*`", "", shown)  # GitHub renders no mention inside a code span
+    assert "@acme/all" not in outside_code and "\n#1" not in shown
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "1900-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_an_obs_now_out_of_range_is_exit_2_naming_it(tmp_path, fake, value):
+    run = alerts_cli(tmp_path, "report-failure", "--job", "x", now=value, fake=fake)
+    assert run.exit_code == 2, run
+    assert "OBS_NOW" in run.stderr and "Traceback" not in run.stderr
+    assert fake.calls == 0

@@ -19,7 +19,7 @@ from observability.alertitem import fingerprint
 from observability.alerts import escalation, owners, render
 from observability.alerts.inbox import Event, Inbox
 from observability.config.alerts import AlertsConfig
-from observability.markdown import cell
+from observability.markdown import cell, user_text
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,19 @@ class Failure:
 
     def what(self) -> str:
         """What failed, as said in the issue and in Slack: ``CI`` (jobs ``lint``, ``tests``) or ``workflow/job``."""
+        # user_text: a code span nothing can end (the workflow's name is any text its `name:` says)
         if self.failed_jobs:
-            names = ", ".join(f"`{cell(j)}`" for j in self.failed_jobs)
-            return f"`{cell(self.workflow)}` (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
-        return f"`{cell(self.workflow)}` / `{cell(self.job)}`"
+            names = ", ".join(user_text(j, 100) for j in self.failed_jobs)
+            return f"{user_text(self.workflow, 100)} (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
+        return f"{user_text(self.workflow, 100)} / {user_text(self.job, 100)}"
 
     def jobs_note(self) -> str:
         return f" Failed: {', '.join(f'`{cell(j)}`' for j in self.failed_jobs)}." if self.failed_jobs else ""
 
     @property
     def issue_title(self) -> str:
-        title = self.title or f"{self.workflow}/{self.job} failing"
+        flat = " ".join("".join(c if c.isprintable() else " " for c in self.workflow).split())
+        title = self.title or f"{flat}/{self.job} failing"
         return (f"[drill] {title}" if self.drill else title)[:256]
 
     def labels(self, extra: tuple[str, ...]) -> list[str]:
