@@ -588,3 +588,39 @@ def test_an_obs_now_out_of_range_is_exit_2_naming_it(tmp_path, fake, value):
     assert run.exit_code == 2, run
     assert "OBS_NOW" in run.stderr and "Traceback" not in run.stderr
     assert fake.calls == 0
+
+
+# -- secrets: the GitHub token, the routing key and the Slack URL appear nowhere -------------------
+SLACK_PATH = "/services/T0CANARY/B0CANARY/s1ackCANARYs3cretPATH0123"
+
+
+def test_escalation_with_every_fault_leaks_no_secret(tmp_path, fake, pd):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(ESCALATE_AT_2 + "  max_rate_limit_wait_seconds: 0\n")
+    slack = Receiver(default_status=400)
+    outputs: list[str] = []
+    try:
+        env = {**pd_env(pd), "OBS_ALERTS_SLACK_WEBHOOK": slack.url + SLACK_PATH}
+        run = report(ws, fake, 1, env=env)
+        outputs += [run.stdout, run.stderr]
+        pd.script = [(400, {})]  # the trigger refused: its detail is recorded
+        echo = {"message": f"Validation Failed for {fake.token} / {ROUTING_KEY} / {SLACK_PATH}"}
+        fake.inject(422, body=echo, match=lambda method, path: method == "PATCH")
+        run = report(ws, fake, 2, env=env)
+        outputs += [run.stdout, run.stderr, str(run.exception or "")]
+        fake.inject(403, headers={"retry-after": "900"}, body=echo, times=5)  # past the wait bound
+        run = report(ws, fake, 3, env=env)
+        outputs += [run.stdout, run.stderr, str(run.exception or "")]
+        run = report(ws, fake, 4, env=env)
+        outputs += [run.stdout, run.stderr]
+        run = report(ws, fake, 5, "--recovered", "--dry-run", env=env)
+        outputs += [run.stdout, run.stderr]
+    finally:
+        slack.close()
+    assert any("HTTP 422" in text for text in outputs) and any("900 s" in text for text in outputs)
+    outputs += [p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file()]
+    for number in fake.issues:
+        outputs += [fake.issues[number]["body"], fake.issues[number]["title"], *fake.comment_bodies(number)]
+    for secret in (fake.token, ROUTING_KEY, SLACK_PATH.rsplit("/", 1)[1]):
+        assert not [text[:200] for text in outputs if secret in text], secret
