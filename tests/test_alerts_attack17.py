@@ -624,3 +624,25 @@ def test_escalation_with_every_fault_leaks_no_secret(tmp_path, fake, pd):
         outputs += [fake.issues[number]["body"], fake.issues[number]["title"], *fake.comment_bodies(number)]
     for secret in (fake.token, ROUTING_KEY, SLACK_PATH.rsplit("/", 1)[1]):
         assert not [text[:200] for text in outputs if secret in text], secret
+
+
+# -- conditional lists: a full last page ------------------------------------------------------------
+def test_an_issue_that_starts_a_new_page_is_found_although_the_full_page_before_is_a_304(tmp_path, fake):
+    """100 labelled issues fill page 1 exactly. Another run (its state push lost) opens the failure
+    issue: the 101st, alone on page 2. If page 1's ETag covers its body only, the re-list's page 1 is
+    a 304 whose stored next link is none: the recovery must still find (and close) the issue."""
+    fake.etag_covers_link = False
+    ws = tmp_path
+    for n in range(100):
+        marker = f"<!-- observability-alert fingerprint=other{n:03d} kind=alert -->"
+        fake.add_issue_by_hand(f"other {n}", marker, ["observability"])
+        fake.human_close(n + 1)
+    other = ["report-failure", "--workflow", "other", "--job", "x", "--recovered"]
+    assert alerts_cli(ws, *other, now=iso(T0), fake=fake).exit_code == 0  # lists: page 1 stored, full
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert report(elsewhere, fake, 1).exit_code == 0  # issue #101, unknown to ws's cache
+    assert fake.issues[101]["state"] == "open"
+    run = report(ws, fake, 2, "--recovered", at=T0 + timedelta(hours=25))  # the daily re-list
+    assert run.exit_code == 0, run
+    assert fake.issues[101]["state"] == "closed" and len(fake.issues) == 101

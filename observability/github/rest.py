@@ -75,6 +75,7 @@ SECONDARY_DEFAULT_WAIT_SECONDS = 60.0  # a secondary limit without retry-after: 
 # in one process: a server that keeps limiting is given up on with a RateLimitError.
 MIN_RATE_LIMIT_WAIT_SECONDS = 1.0
 MAX_RATE_LIMIT_WAITS = 20
+PER_PAGE = 100  # list items asked for per page (GitHub's maximum)
 WRITE_INTERVAL_SECONDS = 1.0  # GitHub: "wait at least one second between each request" that mutates
 
 
@@ -224,7 +225,7 @@ class GitHubClient:
         pass through ``reduce`` (what the caller needs of each; None drops it) on both paths, so a caller sees the
         same shape whether the page was fresh or not.
         """
-        query: dict | None = {"per_page": 100, **(params or {})}
+        query: dict | None = {"per_page": PER_PAGE, **(params or {})}
         url: str | None = self.api_url + path
         while url:
             key = self._page_key(url, query)
@@ -243,6 +244,7 @@ class GitHubClient:
                 raise GitHubError(
                     f"GET {self._display(url)}: expected a JSON list" + (f" under {items_key!r}" if items_key else "")
                 )
+            full = len(items) >= PER_PAGE
             if reduce is not None:
                 items = [kept for kept in map(reduce, items) if kept is not None]  # None: not wanted
             next_url = link_next(response.headers.get("link"))
@@ -252,7 +254,9 @@ class GitHubClient:
                     "not followed (the token goes to the API only)"
                 )
             etag = response.headers.get("etag")
-            if store is not None and etag:
+            # A full page without a next link is not kept: when an item starts the next page, this
+            # page's body (what its ETag covers) is unchanged, and a 304 would end the list before it.
+            if store is not None and etag and not (full and next_url is None):
                 store.remember(key, etag, items, next_url)
             yield from items
             url, query = next_url, None
