@@ -646,3 +646,20 @@ def test_an_issue_that_starts_a_new_page_is_found_although_the_full_page_before_
     run = report(ws, fake, 2, "--recovered", at=T0 + timedelta(hours=25))  # the daily re-list
     assert run.exit_code == 0, run
     assert fake.issues[101]["state"] == "closed" and len(fake.issues) == 101
+
+
+def test_a_drill_label_left_on_a_real_failure_issue_never_lets_a_drill_close_it(tmp_path, fake):
+    """A failure issue is shared by drills and real failures (one per job). After a drill episode
+    the issue keeps its ``drill`` label; a real failure reopens it. A cache rebuilt from GitHub must
+    still see a real episode: the next drill's recovery keeps it open."""
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0  # real failure
+    assert report(ws, fake, 2, "--recovered").exit_code == 0
+    assert report(ws, fake, 3, "--drill").exit_code == 0  # a drill reopens it, labelled drill
+    assert report(ws, fake, 4, "--drill", "--recovered").exit_code == 0
+    assert report(ws, fake, 5).exit_code == 0  # a real failure again
+    lost_cache(ws)
+    run = report(ws, fake, 6, "--drill", "--recovered")
+    assert run.exit_code == 0, run
+    assert fake.issues[1]["state"] == "open"
+    assert "drill" not in fake.label_names(1)  # a real episode: the drill label is gone

@@ -222,11 +222,14 @@ def report_failure(
             api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
     elif entry["state"] != "open" or entry["status"] != "firing":
         inbox.ensure_labels(labels)
+        was_drill = bool(entry.get("drill"))
         _new_episode(entry, run, stamp)
         entry.update(state="open", status="firing", drill=f.drill)
         entry.pop("closing", None)
         api.update_issue(entry["number"], state="open", body=_body(f, entry, cfg, inbox.links))
         api.add_labels(entry["number"], labels)
+        if was_drill and not f.drill:
+            api.remove_label(entry["number"], render.DRILL_LABEL)  # a real episode now: not a drill's
         team = owners.for_failure(cfg).team
         comment = (
             f"**Failing again** at {stamp}: {f.where()}.{f.jobs_note()} The body keeps the count from here."
@@ -242,11 +245,14 @@ def report_failure(
         entry.setdefault("first_failure", None)
         if entry["first_failure"] is None:  # a cache written before the running count existed
             entry["first_failure"] = {"at": entry.get("started_at") or stamp}
+        took_over = not f.drill and bool(entry.get("drill"))
         if not f.drill:
             entry["drill"] = False  # a real failure inside a drill's episode: the drill's recovery must not close it
         # Counted before any call: a run killed at the page, the comment or the edit below still counts
         # (escalation is decided from the count and escalated_at, saved only once the comment is posted).
         cache.save(inbox.now)
+        if took_over:
+            api.remove_label(entry["number"], render.DRILL_LABEL)
         inbox.top_up_assignees(entry, owners.for_failure(cfg))
         action, comment = _repeat(inbox, f, entry, pager)
         if comment is not None:

@@ -52,7 +52,15 @@ _RULE_TITLES = {
 # The episode's running state, kept in the issue body too (hidden), so a lost cache loses no count,
 # no first failure and no escalation: a rebuilt cache reads it back (Cache.warm_up → from_issue).
 FAILURE_STATE_RE = re.compile(r"<!--\s*observability-failures\s+(\{.*?\})\s*-->")
-_FAILURE_STATE_KEYS = ("failures", "first_failure", "last_failure", "notified_failures", "escalated_at", "page")
+_FAILURE_STATE_KEYS = (
+    "failures",
+    "first_failure",
+    "last_failure",
+    "notified_failures",
+    "escalated_at",
+    "page",
+    "drill",
+)
 
 
 def failure_state_marker(entry: dict) -> str:
@@ -121,6 +129,8 @@ def failure_state(body: str | None, *, repo_url: str | None = None) -> dict[str,
             out[target] = state[key]
     if state.get("page") in ("sent", "failed", "skipped", "dry_run", "off"):
         out["page"] = state["page"]
+    if isinstance(state.get("drill"), bool):  # the episode's kind: a label left from an earlier drill says nothing
+        out["drill"] = state["drill"]
     return out
 
 
