@@ -663,3 +663,14 @@ def test_a_drill_label_left_on_a_real_failure_issue_never_lets_a_drill_close_it(
     assert run.exit_code == 0, run
     assert fake.issues[1]["state"] == "open"
     assert "drill" not in fake.label_names(1)  # a real episode: the drill label is gone
+
+
+def test_a_thousand_failed_jobs_keep_the_body_under_githubs_limit_with_its_state(tmp_path, fake):
+    args = []
+    for n in range(1000):
+        args += ["--failed-job", f"job_{n:04d}_" + "x" * 90]
+    run = report(tmp_path, fake, 1, *args)
+    assert run.exit_code == 0, run
+    body = fake.issues[1]["body"]
+    assert len(body) <= 65535 and "<!-- observability-failures" in body and "job_0000_" in body
+    assert "more" in body

@@ -44,12 +44,12 @@ class Failure:
         """What failed, as said in the issue and in Slack: ``CI`` (jobs ``lint``, ``tests``) or ``workflow/job``."""
         # user_text: a code span nothing can end (the workflow's name is any text its `name:` says)
         if self.failed_jobs:
-            names = ", ".join(user_text(j, 100) for j in self.failed_jobs)
+            names = _listed([user_text(j, 100) for j in self.failed_jobs])
             return f"{user_text(self.workflow, 100)} (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
         return f"{user_text(self.workflow, 100)} / {user_text(self.job, 100)}"
 
     def jobs_note(self) -> str:
-        return f" Failed: {', '.join(f'`{cell(j)}`' for j in self.failed_jobs)}." if self.failed_jobs else ""
+        return f" Failed: {_listed([user_text(j, 100) for j in self.failed_jobs])}." if self.failed_jobs else ""
 
     @property
     def issue_title(self) -> str:
@@ -70,6 +70,15 @@ class Failure:
         if self.event:
             bits.append(f"event `{self.event}`")
         return ", ".join(bits)
+
+
+MAX_NAMED_JOBS = 10  # failed jobs named in the issue and Slack; the rest counted (a body stays under 65,535)
+
+
+def _listed(names: list[str]) -> str:
+    """``a, b, c`` or, past MAX_NAMED_JOBS, the first ones and ``and N more``."""
+    shown = ", ".join(names[:MAX_NAMED_JOBS])
+    return shown + (f" and {len(names) - MAX_NAMED_JOBS} more" if len(names) > MAX_NAMED_JOBS else "")
 
 
 def run_record(f: Failure, stamp: str) -> dict[str, Any]:
@@ -278,7 +287,7 @@ def report_failure(
 def _failed_text(f: Failure) -> str:
     """``CI failed (jobs code, tests)`` or ``latency/latency failed``: the start of the Slack text."""
     if f.failed_jobs:
-        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {', '.join(f.failed_jobs)})"
+        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {_listed(list(f.failed_jobs))})"
     return f"{f.workflow}/{f.job} failed"
 
 
