@@ -674,3 +674,37 @@ def test_a_thousand_failed_jobs_keep_the_body_under_githubs_limit_with_its_state
     body = fake.issues[1]["body"]
     assert len(body) <= 65535 and "<!-- observability-failures" in body and "job_0000_" in body
     assert "more" in body
+
+
+# -- Slack: text from an alert file or a --title never pings a channel -------------------------------
+def test_a_title_with_a_slack_special_mention_is_escaped_in_every_slack_field(tmp_path, fake):
+    slack = Receiver()
+    try:
+        env = {"OBS_ALERTS_SLACK_WEBHOOK": slack.url + "/services/T0/B0/XXXX"}
+        piped = report(tmp_path, fake, 1, "--run-url", RUN.format(1) + "|click me", env=env)
+        assert piped.exit_code == 2 and "--run-url" in piped.stderr  # a | would retitle the Slack link
+        run = alerts_cli(
+            tmp_path,
+            "report-failure",
+            "--job",
+            "x",
+            "--title",
+            "<!channel> deploy now",
+            now=iso(T0),
+            fake=fake,
+            env=env,
+        )
+        assert run.exit_code == 0, run
+    finally:
+        slack.close()
+    (message,) = slack.received
+    assert "<!channel>" not in json.dumps(message["json"]) and "&lt;!channel&gt;" in message["json"]["text"]
+
+
+def test_the_slack_fallback_text_is_escaped_like_the_blocks():
+    from observability.alerts import slack
+    from observability.alerts.inbox import Event
+
+    event = Event("failing", "fp", "<!channel> <https://evil.example|ok>", "critical", "m", False, None, None)
+    body = slack.payload(event)
+    assert "<!channel>" not in body["text"] and "<https://evil.example" not in body["text"]

@@ -12,9 +12,10 @@ from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets
 
 def _run_url(ctx, param, value: str | None) -> str | None:
     """A run link put in issues and mirrors: an http(s) URL with nothing that would end a Markdown link."""
-    if value is not None and not re.fullmatch(r"https?://[^\s()<>\[\]`\\]{1,2000}", value):
+    if value is not None and not re.fullmatch(r"https?://[^\s()<>\[\]`\\|]{1,2000}", value):
         raise click.BadParameter(
-            f"{value[:100]!r}: expected an http(s) URL without spaces, brackets, parentheses or backticks", param=param
+            f"{value[:100]!r}: expected an http(s) URL without spaces, brackets, parentheses, | or backticks",
+            param=param,
         )
     return value
 
