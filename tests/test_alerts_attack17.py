@@ -708,3 +708,11 @@ def test_the_slack_fallback_text_is_escaped_like_the_blocks():
     event = Event("failing", "fp", "<!channel> <https://evil.example|ok>", "critical", "m", False, None, None)
     body = slack.payload(event)
     assert "<!channel>" not in body["text"] and "<https://evil.example" not in body["text"]
+
+
+@pytest.mark.parametrize("reason", ["\x00\x01\x7f", "\u200b\u202e\u2066", "y" * (10 * 1024 * 1024)])
+def test_a_reason_with_nothing_printable_or_10_mb_is_exit_2(tmp_path, fake, reason):
+    run = alerts_cli(tmp_path, "report-failure", "--job", "x", "--drill", "--reason", reason, now=iso(T0), fake=fake)
+    assert run.exit_code == 2, run
+    assert "--reason" in run.stderr and fake.calls == 0
+    assert len(run.stderr) < 10_000 and len(run.stdout) < 10_000
