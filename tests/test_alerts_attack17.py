@@ -716,3 +716,25 @@ def test_a_reason_with_nothing_printable_or_10_mb_is_exit_2(tmp_path, fake, reas
     assert run.exit_code == 2, run
     assert "--reason" in run.stderr and fake.calls == 0
     assert len(run.stderr) < 10_000 and len(run.stdout) < 10_000
+
+
+# -- GitHub answers oddly to conditional lists (held) --------------------------------------------
+def test_a_304_to_a_request_that_sent_no_etag_is_a_clear_error(fake, clock):
+    fake.inject(304, match=lambda method, path: method == "GET")
+    with pytest.raises(GitHubError, match=r"GET /repos/acme/ops/labels: HTTP 304"):
+        client(fake, clock).list_labels(store=Pages())
+
+
+def test_a_page_that_changed_mid_pagination_is_read_fresh_and_the_rest_reused(clock):
+    with FakeGitHub(clock=clock, per_page_max=2) as fake:
+        for n in range(5):
+            fake.add_issue_by_hand(
+                f"i{n}", f"<!-- observability-alert fingerprint=f{n} kind=alert -->", ["observability"]
+            )
+        store, api = Pages(), client(fake, clock)
+        assert [i["number"] for i in api.list_issues(labels="observability", store=store)] == [1, 2, 3, 4, 5]
+        fake.human_close(3)  # page 2 of 3 changes; pages 1 and 3 do not
+        before = fake.not_modified
+        listed = api.list_issues(labels="observability", store=store)
+        assert [i["number"] for i in listed] == [1, 2, 3, 4, 5] and listed[2]["state"] == "closed"
+        assert fake.not_modified == before + 2  # pages 1 and 3 answered 304
