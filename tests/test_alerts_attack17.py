@@ -738,3 +738,15 @@ def test_a_page_that_changed_mid_pagination_is_read_fresh_and_the_rest_reused(cl
         listed = api.list_issues(labels="observability", store=store)
         assert [i["number"] for i in listed] == [1, 2, 3, 4, 5] and listed[2]["state"] == "closed"
         assert fake.not_modified == before + 2  # pages 1 and 3 answered 304
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_drill_never_pings_the_dead_man_switch(tmp_path, fake, clock, dry_run):
+    """OBS_HEARTBEAT_PING_URL says "the monitored job ran": a drill (dry run or not) is no such run."""
+    with FakeGitHub(clock=clock) as deadman:
+        env = {"OBS_HEARTBEAT_PING_URL": deadman.url + "/ping/c4n4ry-uuid"}
+        args = ["drill", "--job", "verify", "--no-mirrors", *(["--dry-run"] if dry_run else [])]
+        run = alerts_cli(tmp_path, *args, now=iso(T0), fake=fake, env=env)
+        assert run.exit_code == 0, run
+        assert deadman.requests == []
+        assert run.summary["deadman_ping"] == "not_sent"

@@ -314,6 +314,7 @@ def drill(drill_job, reason, repo, config_path, run_url, slack_webhook_env, scra
         dry_run=dry_run,
         heartbeat=False,
         makes_workspace=True,
+        deadman=False,  # a drill is no run of the monitored job: the dead-man switch must not hear of it
     )
 
 
