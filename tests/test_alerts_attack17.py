@@ -750,3 +750,12 @@ def test_a_drill_never_pings_the_dead_man_switch(tmp_path, fake, clock, dry_run)
         assert run.exit_code == 0, run
         assert deadman.requests == []
         assert run.summary["deadman_ping"] == "not_sent"
+
+
+@pytest.mark.parametrize("command", [["report-failure", "--job", "x", "--drill"], ["sync", "--drill", "--no-mirrors"]])
+def test_a_drill_mode_report_or_sync_never_pings_the_dead_man_switch(tmp_path, fake, clock, command):
+    with FakeGitHub(clock=clock) as deadman:
+        env = {"OBS_HEARTBEAT_PING_URL": deadman.url + "/ping/c4n4ry-uuid"}
+        run = alerts_cli(tmp_path, *command, now=iso(T0), fake=fake, env=env)
+        assert run.exit_code == 0, run
+        assert deadman.requests == [] and run.summary["deadman_ping"] == "not_sent"

@@ -150,7 +150,14 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     options = SyncOptions(
         **inbox, sources=tuple(sources), repeat_interval_hours=repeat_interval_hours, mirrors=not no_mirrors
     )
-    run_and_exit("alerts", lambda ctx: run_sync(ctx, options), job, dry_run=options.dry_run, makes_workspace=True)
+    run_and_exit(
+        "alerts",
+        lambda ctx: run_sync(ctx, options),
+        job,
+        dry_run=options.dry_run,
+        makes_workspace=True,
+        deadman=not options.drill,  # a drill is no run of a monitored job
+    )
 
 
 @alerts.command("report-failure")
@@ -226,6 +233,7 @@ def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs,
         dry_run=options.dry_run,
         heartbeat=False,
         makes_workspace=True,
+        deadman=not options.drill,  # a drill is no run of a monitored job
     )
 
 
