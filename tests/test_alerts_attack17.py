@@ -759,3 +759,53 @@ def test_a_drill_mode_report_or_sync_never_pings_the_dead_man_switch(tmp_path, f
         run = alerts_cli(tmp_path, *command, now=iso(T0), fake=fake, env=env)
         assert run.exit_code == 0, run
         assert deadman.requests == [] and run.summary["deadman_ping"] == "not_sent"
+
+
+# -- an issue deleted (or transferred) by a person -----------------------------------------------------
+def deleted(fake, number: int) -> None:
+    """GitHub answers 410 Gone for a deleted issue, and lists it no more (its number is never reused)."""
+    fake.issues[number].update(labels=[], body="", state="closed")  # a tombstone: unlisted, number kept
+    fake.inject(
+        410,
+        body={"message": "This issue was deleted", "documentation_url": "https://docs.github.com/rest"},
+        match=lambda method, path: (
+            path.rstrip("/").split("/issues/")[-1].split("/")[0] == str(number) and "/issues/" in path
+        ),
+        times=50,
+    )
+
+
+def test_a_deleted_failure_issue_never_wedges_report_failure(tmp_path, fake):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    deleted(fake, 1)
+    run = report(ws, fake, 2)
+    assert run.exit_code == 0, run
+    assert "#1" in run.stderr and "410" in run.stderr  # said, as a warning
+    (number,) = [n for n, i in fake.issues.items() if i["state"] == "open"]
+    assert number != 1 and cache_doc(ws)["issues"][FP]["number"] == number
+    assert report(ws, fake, 3, "--recovered").exit_code == 0
+    assert fake.issues[number]["state"] == "closed"
+
+
+def test_a_deleted_failure_issue_never_wedges_the_recovery(tmp_path, fake):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    deleted(fake, 1)
+    run = report(ws, fake, 2, "--recovered")
+    assert run.exit_code == 0, run
+    assert FP not in cache_doc(ws)["issues"]
+
+
+def test_a_deleted_alert_issue_never_wedges_the_sync_of_the_others(tmp_path, fake):
+    ws = tmp_path
+    (ws / "ops").mkdir()
+    alerts = [{"id": f"a{n}", "rule": "missed_run", "severity": "warning", "message": f"a{n}"} for n in (1, 2)]
+    (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": alerts}))
+    assert alerts_cli(ws, "sync", "--no-mirrors", now=iso(T0), fake=fake).exit_code == 0
+    deleted(fake, 1)
+    (ws / "ops" / "verify_alerts.json").write_text(json.dumps({"alerts": []}))  # both resolve
+    run = alerts_cli(ws, "sync", "--no-mirrors", now=iso(T0 + timedelta(hours=1)), fake=fake)
+    assert run.exit_code == 0, run
+    assert fake.issues[2]["state"] == "closed"
+    assert "a1" not in cache_doc(ws)["issues"]

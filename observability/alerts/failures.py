@@ -19,6 +19,7 @@ from observability.alertitem import fingerprint
 from observability.alerts import escalation, owners, render
 from observability.alerts.inbox import Event, Inbox
 from observability.config.alerts import AlertsConfig
+from observability.github.rest import GitHubError
 from observability.markdown import cell, user_text
 
 
@@ -190,7 +191,19 @@ def report_failure(
     inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = (), *, pager: escalation.Pager | None = None
 ) -> Event:
     """Record one failing run: open or reopen the issue, else edit its body in place; a comment only
-    once per ``failure_repeat_interval_hours`` (a summary) or when the episode escalates."""
+    once per ``failure_repeat_interval_hours`` (a summary) or when the episode escalates. A cached
+    issue a person deleted is forgotten and a new one opened (never a run failing on it forever)."""
+    try:
+        return _report_failure(inbox, f, extra_labels, pager=pager)
+    except GitHubError as exc:
+        if not inbox.forget_if_gone(f.fingerprint, exc):
+            raise
+    return _report_failure(inbox, f, extra_labels, pager=pager)
+
+
+def _report_failure(
+    inbox: Inbox, f: Failure, extra_labels: tuple[str, ...], *, pager: escalation.Pager | None
+) -> Event:
     cache, api, stamp, cfg = inbox.cache, inbox.api, inbox.stamp, inbox.cfg
     fp = f.fingerprint
     run = run_record(f, stamp)
@@ -386,6 +399,16 @@ def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escala
 
 
 def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None = None) -> Event | None:
+    """Comment, resolve the page and close; a cached issue a person deleted is forgotten (nothing to close)."""
+    try:
+        return _report_recovery(inbox, f, pager=pager)
+    except GitHubError as exc:
+        if not inbox.forget_if_gone(f.fingerprint, exc):
+            raise
+    return None
+
+
+def _report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None) -> Event | None:
     cache, api, stamp = inbox.cache, inbox.api, inbox.stamp
     fp = f.fingerprint
     if fp not in cache.issues:
