@@ -809,3 +809,12 @@ def test_a_deleted_alert_issue_never_wedges_the_sync_of_the_others(tmp_path, fak
     assert run.exit_code == 0, run
     assert fake.issues[2]["state"] == "closed"
     assert "a1" not in cache_doc(ws)["issues"]
+
+
+def test_a_deleted_failure_issue_due_to_escalate_never_wedges_the_sync(tmp_path, fake):
+    ws = tmp_path
+    assert report(ws, fake, 1).exit_code == 0
+    deleted(fake, 1)
+    run = alerts_cli(ws, "sync", "--no-mirrors", now=iso(T0 + timedelta(hours=5)), fake=fake)  # past after_hours
+    assert run.exit_code == 0, run
+    assert FP not in cache_doc(ws)["issues"]

@@ -378,12 +378,21 @@ def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> 
         why = escalation.reason(entry, inbox.cfg.escalation, inbox.now)
         if f.fingerprint != fp or why is None:
             continue
-        inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
-        entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
-        inbox.cache.save(inbox.now)
-        inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
-        inbox.cache.save(inbox.now)
-        inbox.outcome.add(fp, "escalated", entry["number"])
+        try:
+            _escalate(inbox, fp, entry, f, why, pager)
+        except GitHubError as exc:
+            if not inbox.forget_if_gone(fp, exc):
+                raise
+
+
+def _escalate(inbox: Inbox, fp: str, entry: dict, f: Failure, why: str, pager: escalation.Pager | None) -> None:
+    """escalate_overdue's one escalation: page, comment, count it, then the body."""
+    inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
+    entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
+    inbox.cache.save(inbox.now)
+    inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
+    inbox.cache.save(inbox.now)
+    inbox.outcome.add(fp, "escalated", entry["number"])
 
 
 def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escalation.Pager | None) -> tuple[str, str]:
