@@ -474,7 +474,7 @@ class GitHubClient:
                 401: "the token is invalid or expired",
                 403: "the token lacks permission (the job needs `permissions: issues: write`)",
                 404: "not found (check --repo, or the token cannot see it)",
-                410: "issues are disabled in this repository",
+                410: "gone: the issue was deleted, or issues are disabled in this repository",
                 422: "GitHub rejected the request",
             }.get(status, "")
             detail = "; ".join(x for x in (hint, secrets.redact(message[:200])) if x)
