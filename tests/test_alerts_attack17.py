@@ -818,3 +818,22 @@ def test_a_deleted_failure_issue_due_to_escalate_never_wedges_the_sync(tmp_path,
     run = alerts_cli(ws, "sync", "--no-mirrors", now=iso(T0 + timedelta(hours=5)), fake=fake)  # past after_hours
     assert run.exit_code == 0, run
     assert FP not in cache_doc(ws)["issues"]
+
+
+def test_a_rate_limit_at_the_escalation_comment_escalates_once_on_the_next_run(tmp_path, fake, pd):
+    ws = tmp_path
+    (ws / "configs" / "observability").mkdir(parents=True)
+    (ws / "configs" / "observability" / "alerts.yaml").write_text(ESCALATE_AT_2 + "  max_rate_limit_wait_seconds: 0\n")
+    assert report(ws, fake, 1, env=pd_env(pd)).exit_code == 0
+    fake.inject(
+        403,
+        headers={"retry-after": "60"},
+        body={"message": "You have exceeded a secondary rate limit"},
+        match=lambda method, path: method == "POST" and path.endswith("/comments"),
+    )
+    limited = report(ws, fake, 2, env=pd_env(pd))
+    assert limited.exit_code == 1 and "github_rate_limited" in limited.stdout
+    assert report(ws, fake, 3, env=pd_env(pd)).exit_code == 0
+    assert len(escalations(fake)) == 1
+    assert {r["json"]["dedup_key"] for r in pd.received} == {FP}
+    assert cache_doc(ws)["issues"][FP]["failures"] == 3
