@@ -220,6 +220,8 @@ GOOD_ITEM = {"id": "extra-1", "severity": "warning", "message": "m"}
         ({"breach_count": -1}, "breach_count"),
         ({"evidence": [1, 2]}, "evidence"),
         ({"status": "resolved", "resolved_at": "later"}, "resolved_at"),
+        ({"runbook": "docs/r.md) [rotate keys](https://evil.example"}, "runbook"),
+        ({"runbook": "javascript:alert(1)"}, "runbook"),
     ],
 )
 def test_a_bad_item_in_an_extra_source_is_a_warning_naming_the_field(tmp_path, fake, edit, field):

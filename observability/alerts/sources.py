@@ -298,6 +298,8 @@ class AlertFileSource:
 
 
 FINGERPRINT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the issue marker and the cache accept
+# A runbook link, as alerts.yaml's runbooks (schemas/alert_inbox_config.schema.json): nothing that ends the link.
+RUNBOOK_RE = re.compile(r"https://[^\s()<>\[\]`]{1,500}|/?[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,499}(#[A-Za-z0-9_.-]+)?")
 
 
 def _check_item(item: dict, where: str) -> None:
@@ -318,6 +320,8 @@ def _check_item(item: dict, where: str) -> None:
             raise bad(key, "a whole number, 0 or more")
     if item.get("evidence") is not None and not isinstance(item["evidence"], dict):
         raise bad("evidence", "an object")
+    if item.get("runbook") and not (isinstance(item["runbook"], str) and RUNBOOK_RE.fullmatch(item["runbook"])):
+        raise bad("runbook", "a repository path or an https:// URL without spaces, brackets or parentheses")
 
 
 def _hours(value: Any) -> float | None:
