@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 UTC = UTC
@@ -25,16 +26,37 @@ def parse_iso(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2})")
+
+
+def is_timestamp(value: object) -> bool:
+    """True for an RFC 3339 timestamp (``2026-01-08T10:00:00Z``) that parses: what stored state may hold."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        return False
+    try:
+        parse_iso(value)
+    except ValueError:
+        return False
+    return True
+
+
+OBS_NOW_YEARS = (1970, 9000)  # a fixed clock outside these years is refused
+
+
 def now() -> datetime:
     """The current UTC time, or OBS_NOW when set (a fixed clock for replays and tests)."""
     fixed = os.environ.get("OBS_NOW")
     if fixed:
-        try:
-            return parse_iso(fixed)
-        except ValueError:
-            from observability.errors import ConfigError
+        from observability.errors import ConfigError
 
+        try:
+            value = parse_iso(fixed)
+        except ValueError:
             raise ConfigError(f"OBS_NOW: {fixed!r} is not an ISO-8601 timestamp") from None
+        if not OBS_NOW_YEARS[0] <= value.year <= OBS_NOW_YEARS[1]:
+            # retention windows and schedules count years back and forth from it: out of datetime's range
+            raise ConfigError(f"OBS_NOW: {fixed!r}: the year must be {OBS_NOW_YEARS[0]} to {OBS_NOW_YEARS[1]}")
+        return value
     return datetime.now(UTC)
 
 

@@ -185,8 +185,12 @@ def run_job(
     heartbeat: bool = True,
     heartbeat_file: str | None = None,
     makes_workspace: bool = False,
+    deadman: bool = True,
 ) -> int:
     """Run one job under the shared contract and return its exit code.
+
+    ``deadman``: False for a command that is no run of a monitored job (an alert drill): it never
+    pings OBS_HEARTBEAT_PING_URL.
 
     ``makes_workspace``: the job may turn a directory that is not yet a workspace into one (state
     pull); every other job refuses such a directory instead of creating ops/ and out/ in it.
@@ -256,10 +260,12 @@ def run_job(
     if ctx is not None:
         # Only now is the status final (a log that cannot be written turns a run into an error): the
         # ping tells a check outside GitHub that a run worked, so it notices when nothing runs at all.
-        if os.environ.get("OBS_HEARTBEAT_PING_URL", "").strip():
-            from observability import deadman
+        if os.environ.get("OBS_HEARTBEAT_PING_URL", "").strip() and not deadman:
+            summary["deadman_ping"] = "not_sent"
+        elif os.environ.get("OBS_HEARTBEAT_PING_URL", "").strip():
+            from observability import deadman as deadman_mod
 
-            summary["deadman_ping"] = deadman.ping_for(ctx, summary["status"])
+            summary["deadman_ping"] = deadman_mod.ping_for(ctx, summary["status"])
         else:
             summary["deadman_ping"] = "not_configured"
         if ctx.warnings:

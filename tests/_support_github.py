@@ -174,6 +174,9 @@ class FakeGitHub:
         self.blobs: dict[str, bytes] = {}
         self.blob_requests: list[dict] = []
         self.not_modified = 0  # conditional GETs answered 304
+        # Whether a list page's ETag changes with its Link header. False: the ETag covers the body
+        # only, so a full last page stays 304 after a new item starts the next page.
+        self.etag_covers_link = True
         # X-GitHub-Api-Version values answered (bench/alerts_day.py adds an older release's, to compare)
         self.api_versions = {API_VERSION}
         self._location: str | None = None
@@ -763,7 +766,8 @@ class FakeGitHub:
                         if self.command == "GET" and status == 200:
                             # GitHub's ETags are specific to the token that asked (github/docs#34689):
                             # a new GITHUB_TOKEN (one per job) gets 200 for an ETag stored by the last run.
-                            seen = [data, fake._link, self.headers.get("Authorization")]
+                            link = fake._link if fake.etag_covers_link else None
+                            seen = [data, link, self.headers.get("Authorization")]
                             digest = hashlib.sha256(json.dumps(seen, sort_keys=True).encode())
                             etag = headers["ETag"] = f'W/"{digest.hexdigest()[:40]}"'
                         wanted = [t.strip() for t in (self.headers.get("If-None-Match") or "").split(",")]

@@ -196,5 +196,5 @@ def from_issue(issue: dict, kind: str) -> dict[str, Any]:
         if state == "open":
             # The running count, first/last failure and escalation live in the body too: no lost count,
             # no second escalation comment after a lost cache (the page itself is deduplicated by PagerDuty).
-            entry.update(render.failure_state(issue.get("body")))
+            entry.update(render.failure_state(issue.get("body"), repo_url=render.issue_repo_url(issue)))
     return entry

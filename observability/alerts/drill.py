@@ -37,8 +37,8 @@ RunJob = Callable[[str, JobContext, dict[str, Any]], JobResult]
 def check_reason(reason: str | None) -> str:
     """The drill's reason, stripped; empty or longer than ``REASON_LIMIT`` is a usage error."""
     text = (DEFAULT_REASON if reason is None else reason).strip()
-    if not text:
-        raise ConfigError("--reason: empty; say why this drill runs (e.g. 'quarterly drill')")
+    if not any(c.isprintable() and not c.isspace() for c in text):  # control and format characters show nothing
+        raise ConfigError("--reason: empty (nothing printable); say why this drill runs (e.g. 'quarterly drill')")
     if len(text) > REASON_LIMIT:
         raise ConfigError(f"--reason: {len(text)} characters; at most {REASON_LIMIT}")
     return text

@@ -9,6 +9,7 @@ cache, so a recovery when nothing was failing costs no API call.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from observability.alertitem import fingerprint
 from observability.alerts import escalation, owners, render
 from observability.alerts.inbox import Event, Inbox
 from observability.config.alerts import AlertsConfig
-from observability.markdown import cell
+from observability.github.rest import GitHubError
+from observability.markdown import cell, user_text
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,19 @@ class Failure:
 
     def what(self) -> str:
         """What failed, as said in the issue and in Slack: ``CI`` (jobs ``lint``, ``tests``) or ``workflow/job``."""
+        # user_text: a code span nothing can end (the workflow's name is any text its `name:` says)
         if self.failed_jobs:
-            names = ", ".join(f"`{cell(j)}`" for j in self.failed_jobs)
-            return f"`{cell(self.workflow)}` (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
-        return f"`{cell(self.workflow)}` / `{cell(self.job)}`"
+            names = _listed([user_text(j, 100) for j in self.failed_jobs])
+            return f"{user_text(self.workflow, 100)} (job{'s' if len(self.failed_jobs) > 1 else ''} {names})"
+        return f"{user_text(self.workflow, 100)} / {user_text(self.job, 100)}"
 
     def jobs_note(self) -> str:
-        return f" Failed: {', '.join(f'`{cell(j)}`' for j in self.failed_jobs)}." if self.failed_jobs else ""
+        return f" Failed: {_listed([user_text(j, 100) for j in self.failed_jobs])}." if self.failed_jobs else ""
 
     @property
     def issue_title(self) -> str:
-        title = self.title or f"{self.workflow}/{self.job} failing"
+        flat = " ".join("".join(c if c.isprintable() else " " for c in self.workflow).split())
+        title = self.title or f"{flat}/{self.job} failing"
         return (f"[drill] {title}" if self.drill else title)[:256]
 
     def labels(self, extra: tuple[str, ...]) -> list[str]:
@@ -69,15 +73,30 @@ class Failure:
         return ", ".join(bits)
 
 
+MAX_NAMED_JOBS = 10  # failed jobs named in the issue and Slack; the rest counted (a body stays under 65,535)
+
+
+def _listed(names: list[str]) -> str:
+    """``a, b, c`` or, past MAX_NAMED_JOBS, the first ones and ``and N more``."""
+    shown = ", ".join(names[:MAX_NAMED_JOBS])
+    return shown + (f" and {len(names) - MAX_NAMED_JOBS} more" if len(names) > MAX_NAMED_JOBS else "")
+
+
 def run_record(f: Failure, stamp: str) -> dict[str, Any]:
     """One failing run as the cache and the issue body keep it: time, link, attempt, commit, event."""
     return {"at": stamp, "run_url": f.run_url, "attempt": f.attempt, "sha": f.sha, "event": f.event}
 
 
+_LINKABLE = re.compile(r"https?://[^\s()<>\[\]`\\]+")
+
+
 def _where(run: dict | None) -> str:
     if not run:
         return "unknown"
-    bits = [f"[run]({run['run_url']})" if run.get("run_url") else "run (no URL given)"]
+    url = run.get("run_url")
+    # Only a plain http(s) URL becomes a link: a value that could close the link and start another (a
+    # hand-edited cache, an odd --run-url) is left out.
+    bits = [f"[run]({url})" if isinstance(url, str) and _LINKABLE.fullmatch(url) else "run (no URL given)"]
     if run.get("attempt") and run["attempt"] > 1:
         bits.append(f"attempt {run['attempt']}")
     if run.get("sha"):
@@ -180,7 +199,19 @@ def report_failure(
     inbox: Inbox, f: Failure, extra_labels: tuple[str, ...] = (), *, pager: escalation.Pager | None = None
 ) -> Event:
     """Record one failing run: open or reopen the issue, else edit its body in place; a comment only
-    once per ``failure_repeat_interval_hours`` (a summary) or when the episode escalates."""
+    once per ``failure_repeat_interval_hours`` (a summary) or when the episode escalates. A cached
+    issue a person deleted is forgotten and a new one opened (never a run failing on it forever)."""
+    try:
+        return _report_failure(inbox, f, extra_labels, pager=pager)
+    except GitHubError as exc:
+        if not inbox.forget_if_gone(f.fingerprint, exc):
+            raise
+    return _report_failure(inbox, f, extra_labels, pager=pager)
+
+
+def _report_failure(
+    inbox: Inbox, f: Failure, extra_labels: tuple[str, ...], *, pager: escalation.Pager | None
+) -> Event:
     cache, api, stamp, cfg = inbox.cache, inbox.api, inbox.stamp, inbox.cfg
     fp = f.fingerprint
     run = run_record(f, stamp)
@@ -209,7 +240,7 @@ def report_failure(
         entry.update(number=int(issue["number"]), html_url=issue.get("html_url"), assignees=sorted(route.assignees))
         action = "opened"
         if adopted:  # a concurrent run opened it first: this failure is its second, not lost
-            kept = {**entry, **render.failure_state(issue.get("body"))}
+            kept = {**entry, **render.failure_state(issue.get("body"), repo_url=render.issue_repo_url(issue))}
             kept.update(failures=int(kept.get("failures") or 1) + 1, last_failure=run)
             kept.setdefault("first_failure", run)
             kept["started_at"] = min(kept["first_failure"]["at"], stamp)
@@ -221,11 +252,14 @@ def report_failure(
             api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
     elif entry["state"] != "open" or entry["status"] != "firing":
         inbox.ensure_labels(labels)
+        was_drill = bool(entry.get("drill"))
         _new_episode(entry, run, stamp)
         entry.update(state="open", status="firing", drill=f.drill)
         entry.pop("closing", None)
         api.update_issue(entry["number"], state="open", body=_body(f, entry, cfg, inbox.links))
         api.add_labels(entry["number"], labels)
+        if was_drill and not f.drill:
+            api.remove_label(entry["number"], render.DRILL_LABEL)  # a real episode now: not a drill's
         team = owners.for_failure(cfg).team
         comment = (
             f"**Failing again** at {stamp}: {f.where()}.{f.jobs_note()} The body keeps the count from here."
@@ -241,8 +275,14 @@ def report_failure(
         entry.setdefault("first_failure", None)
         if entry["first_failure"] is None:  # a cache written before the running count existed
             entry["first_failure"] = {"at": entry.get("started_at") or stamp}
+        took_over = not f.drill and bool(entry.get("drill"))
         if not f.drill:
             entry["drill"] = False  # a real failure inside a drill's episode: the drill's recovery must not close it
+        # Counted before any call: a run killed at the page, the comment or the edit below still counts
+        # (escalation is decided from the count and escalated_at, saved only once the comment is posted).
+        cache.save(inbox.now)
+        if took_over:
+            api.remove_label(entry["number"], render.DRILL_LABEL)
         inbox.top_up_assignees(entry, owners.for_failure(cfg))
         action, comment = _repeat(inbox, f, entry, pager)
         if comment is not None:
@@ -251,8 +291,8 @@ def report_failure(
             entry["last_notified_at"], entry["notified_failures"] = stamp, int(entry["failures"])
             if action == "escalated":
                 entry["escalated_at"] = stamp
-            cache.save(inbox.now)
             comment = None
+        cache.save(inbox.now)  # the count before the body edit: an edit refused (5xx) loses no failure
         api.update_issue(entry["number"], body=_body(f, entry, cfg, inbox.links))
     if comment is not None:  # reopened
         cache.save(inbox.now)
@@ -268,7 +308,7 @@ def report_failure(
 def _failed_text(f: Failure) -> str:
     """``CI failed (jobs code, tests)`` or ``latency/latency failed``: the start of the Slack text."""
     if f.failed_jobs:
-        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {', '.join(f.failed_jobs)})"
+        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {_listed(list(f.failed_jobs))})"
     return f"{f.workflow}/{f.job} failed"
 
 
@@ -348,12 +388,21 @@ def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> 
         why = escalation.reason(entry, inbox.cfg.escalation, inbox.now)
         if f.fingerprint != fp or why is None:
             continue
-        inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
-        entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
-        inbox.cache.save(inbox.now)
-        inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
-        inbox.cache.save(inbox.now)
-        inbox.outcome.add(fp, "escalated", entry["number"])
+        try:
+            _escalate(inbox, fp, entry, f, why, pager)
+        except GitHubError as exc:
+            if not inbox.forget_if_gone(fp, exc):
+                raise
+
+
+def _escalate(inbox: Inbox, fp: str, entry: dict, f: Failure, why: str, pager: escalation.Pager | None) -> None:
+    """escalate_overdue's one escalation: page, comment, count it, then the body."""
+    inbox.api.comment(entry["number"], _escalation_text(inbox, f, entry, why, pager))
+    entry.update(escalated_at=inbox.stamp, last_notified_at=inbox.stamp, notified_failures=int(entry["failures"]))
+    inbox.cache.save(inbox.now)
+    inbox.api.update_issue(entry["number"], body=_body(f, entry, inbox.cfg, inbox.links))
+    inbox.cache.save(inbox.now)
+    inbox.outcome.add(fp, "escalated", entry["number"])
 
 
 def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escalation.Pager | None) -> tuple[str, str]:
@@ -369,6 +418,16 @@ def _page(entry: dict, f: Failure, action: str, cfg: AlertsConfig, pager: escala
 
 
 def report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None = None) -> Event | None:
+    """Comment, resolve the page and close; a cached issue a person deleted is forgotten (nothing to close)."""
+    try:
+        return _report_recovery(inbox, f, pager=pager)
+    except GitHubError as exc:
+        if not inbox.forget_if_gone(f.fingerprint, exc):
+            raise
+    return None
+
+
+def _report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None) -> Event | None:
     cache, api, stamp = inbox.cache, inbox.api, inbox.stamp
     fp = f.fingerprint
     if fp not in cache.issues:

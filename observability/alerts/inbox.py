@@ -175,6 +175,22 @@ class Inbox:
         self.outcome.add(fingerprint, "closed_duplicate", number)
         return kept
 
+    def forget_if_gone(self, fingerprint: str, exc: GitHubError) -> bool:
+        """When ``exc`` says the cached issue of ``fingerprint`` is gone (404, or 410 for an issue a
+        person deleted; a transferred one is not here either), forget it, say so, and return True: the
+        caller carries on as if it was never opened, instead of failing on it every run."""
+        entry = self.cache.issues.get(fingerprint)
+        if exc.status not in (404, 410) or entry is None or f"/issues/{entry['number']}" not in exc.message:
+            return False
+        del self.cache.issues[fingerprint]
+        self.cache.save(self.now)
+        self.outcome.warnings.append(
+            f"issue #{entry['number']} is gone (HTTP {exc.status}: deleted or transferred); forgotten, "
+            "a new issue opens if it fires again"
+        )
+        self.outcome.add(fingerprint, "forgotten_gone", entry["number"])
+        return True
+
     def is_drill(self, alert: Alert) -> bool:
         return self.drill_all or alert.drill
 
@@ -190,7 +206,12 @@ class Inbox:
             self.warm()
         ordered = sorted(firing.values(), key=lambda a: (-RANK[a.severity], a.origin, a.subject, a.fingerprint))
         for alert in ordered:
-            self._firing(alert)
+            try:
+                self._firing(alert)
+            except GitHubError as exc:
+                if not self.forget_if_gone(alert.fingerprint, exc):
+                    raise
+                self._firing(alert)  # opened afresh
         for fp, entry in sorted(self.cache.issues.items()):
             if entry["kind"] != "alert" or entry["status"] != "firing" or fp in firing:
                 continue
@@ -198,7 +219,11 @@ class Inbox:
             if self.drill_all and not entry.get("drill"):
                 continue  # a drill run never touches a real issue, even with a mixed-up cache
             if source is not None:
-                self._resolve(fp, entry, source.resolved_at.get(fp) or self.stamp)
+                try:
+                    self._resolve(fp, entry, source.resolved_at.get(fp) or self.stamp)
+                except GitHubError as exc:
+                    if not self.forget_if_gone(fp, exc):
+                        raise
         return self.outcome
 
     def _event(self, kind: str, alert: Alert, entry: dict) -> None:

@@ -74,9 +74,10 @@ def channels(actions: list[dict], results: list[dict]) -> dict[str, list[str]]:
     return {fp: [c for c in alertinbox.CHANNELS if c in chosen] for fp, chosen in sorted(found.items())}
 
 
-# Issue actions that tell nobody anything new: a duplicate closed, a cache entry adopted, a label fixed.
+# Issue actions that tell nobody anything new: a duplicate closed, a cache entry adopted, a label fixed,
+# a body edit (appended), a deleted issue forgotten.
 NOT_NOTIFYING = frozenset(
-    {"closed_duplicate", "adopted", "skipped_real_issue", "relabelled", "silenced", "appended"}  # appended: a body edit
+    {"closed_duplicate", "adopted", "skipped_real_issue", "relabelled", "silenced", "appended", "forgotten_gone"}
 )
 
 

@@ -52,7 +52,15 @@ _RULE_TITLES = {
 # The episode's running state, kept in the issue body too (hidden), so a lost cache loses no count,
 # no first failure and no escalation: a rebuilt cache reads it back (Cache.warm_up → from_issue).
 FAILURE_STATE_RE = re.compile(r"<!--\s*observability-failures\s+(\{.*?\})\s*-->")
-_FAILURE_STATE_KEYS = ("failures", "first_failure", "last_failure", "notified_failures", "escalated_at", "page")
+_FAILURE_STATE_KEYS = (
+    "failures",
+    "first_failure",
+    "last_failure",
+    "notified_failures",
+    "escalated_at",
+    "page",
+    "drill",
+)
 
 
 def failure_state_marker(entry: dict) -> str:
@@ -63,8 +71,23 @@ def failure_state_marker(entry: dict) -> str:
     return f"<!-- observability-failures {text} -->"
 
 
-def failure_state(body: str | None) -> dict[str, Any]:
-    """The episode state a failure issue's body carries (only well-formed fields; {} when none)."""
+_RUN_URL_RE = re.compile(
+    r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/[0-9]+(/attempts/[0-9]+)?"
+)
+_SHA_RE = re.compile(r"[0-9a-f]{7,40}")
+_EVENT_RE = re.compile(r"[a-z_]{1,50}")
+MAX_READ_BACK_COUNT = 1_000_000  # a running count past this in a body was not written by the inbox
+
+
+def failure_state(body: str | None, *, repo_url: str | None = None) -> dict[str, Any]:
+    """The episode state a failure issue's body carries (only well-formed fields; {} when none).
+
+    The body can be edited by any person who can edit the issue: what is read back is what the
+    inbox itself writes, or dropped. Times are RFC 3339; a run link only a run of ``repo_url``
+    (the issue's own repository, from GitHub's ``html_url``; no link at all without it); a commit
+    hex, an event a plain word; counts whole, at most ``MAX_READ_BACK_COUNT``, the notified count
+    never above the count.
+    """
     match = FAILURE_STATE_RE.search(body or "")
     if not match:
         return {}
@@ -76,30 +99,47 @@ def failure_state(body: str | None) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for key in ("failures", "notified_failures"):
-        if isinstance(state.get(key), int) and not isinstance(state[key], bool) and state[key] >= 0:
-            out[key] = state[key]
+        value = state.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_READ_BACK_COUNT:
+            out[key] = value
+    if "notified_failures" in out and out["notified_failures"] > out.get("failures", 1):
+        out["notified_failures"] = out.get("failures", 1)
+    runs = f"{repo_url.rstrip('/')}/actions/runs/" if repo_url else None
     for key in ("first_failure", "last_failure"):
         run = state.get(key)
-        if isinstance(run, dict) and isinstance(run.get("at"), str):
+        if isinstance(run, dict) and clock.is_timestamp(run.get("at")):
+            url, sha, event = run.get("run_url"), run.get("sha"), run.get("event")
+            attempt = run.get("attempt")
             out[key] = {
                 "at": run["at"],
-                **{k: run.get(k) if isinstance(run.get(k), str) else None for k in ("run_url", "sha", "event")},
-                "attempt": run["attempt"]
-                if isinstance(run.get("attempt"), int) and not isinstance(run["attempt"], bool) and run["attempt"] >= 1
+                "run_url": url
+                if runs and isinstance(url, str) and url.startswith(runs) and _RUN_URL_RE.fullmatch(url)
+                else None,
+                "sha": sha if isinstance(sha, str) and _SHA_RE.fullmatch(sha) else None,
+                "event": event if isinstance(event, str) and _EVENT_RE.fullmatch(event) else None,
+                "attempt": attempt
+                if isinstance(attempt, int) and not isinstance(attempt, bool) and 1 <= attempt <= MAX_READ_BACK_COUNT
                 else None,
             }
-    pairs = (
-        ("escalated_at", "escalated_at"),
-        ("notified_at", "last_notified_at"),
-        ("workflow", "subject"),
-        ("job", "origin"),
-    )
-    for key, target in pairs:
-        if isinstance(state.get(key), str):
+    for key, target in (("escalated_at", "escalated_at"), ("notified_at", "last_notified_at")):
+        if clock.is_timestamp(state.get(key)):
+            out[target] = state[key]
+    for key, target in (("workflow", "subject"), ("job", "origin")):
+        if isinstance(state.get(key), str) and 0 < len(state[key]) <= 256:
             out[target] = state[key]
     if state.get("page") in ("sent", "failed", "skipped", "dry_run", "off"):
         out["page"] = state["page"]
+    if isinstance(state.get("drill"), bool):  # the episode's kind: a label left from an earlier drill says nothing
+        out["drill"] = state["drill"]
     return out
+
+
+def issue_repo_url(issue: dict) -> str | None:
+    """The repository's web URL from an issue's ``html_url`` as GitHub gave it (…/owner/name/issues/N)."""
+    url = issue.get("html_url")
+    if isinstance(url, str) and "/issues/" in url:
+        return url.rsplit("/issues/", 1)[0]
+    return None
 
 
 def label_spec(name: str) -> tuple[str, str]:

@@ -59,7 +59,9 @@ def payload(event: Event) -> dict:
     ]
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
-    return {"text": text[:3000], "blocks": blocks}
+    # The fallback text is mrkdwn too (what the notification shows): escaped like the blocks, so a
+    # title from an alert file or --title never pings <!channel> nor makes a link.
+    return {"text": escape(text)[:3000], "blocks": blocks}
 
 
 def send(

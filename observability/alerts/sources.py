@@ -14,11 +14,12 @@ for ``observability verify`` is built in).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from observability import fsio
+from observability import clock, fsio
 from observability.alertitem import RANK, SEVERITIES, fingerprint
 from observability.errors import ObservabilityError
 from observability.outputs import weekly as weekly_outputs
@@ -267,6 +268,7 @@ class AlertFileSource:
                 raise ObservabilityError(
                     f"{where}.severity: one of {', '.join(SEVERITIES)}", error_code="invalid_input"
                 )
+            _check_item(item, where)
             if item.get("status") == "resolved":
                 if item.get("resolved_at"):
                     report.resolved_at[item["id"]] = item["resolved_at"]
@@ -293,6 +295,33 @@ class AlertFileSource:
                 )
             )
         return report
+
+
+FINGERPRINT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # what the issue marker and the cache accept
+# A runbook link, as alerts.yaml's runbooks (schemas/alert_inbox_config.schema.json): nothing that ends the link.
+RUNBOOK_RE = re.compile(r"https://[^\s()<>\[\]`]{1,500}|/?[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,499}(#[A-Za-z0-9_.-]+)?")
+
+
+def _check_item(item: dict, where: str) -> None:
+    """The optional fields of an alert-file item that the inbox stores or computes with, checked
+    before anything is opened: a bad one makes the whole file unreadable (a warning naming it)."""
+
+    def bad(key: str, expected: str) -> ObservabilityError:
+        return ObservabilityError(f"{where}.{key}: {expected}", error_code="invalid_input")
+
+    if not FINGERPRINT_RE.fullmatch(item["id"]):
+        raise bad("id", "1 to 128 letters, digits, '_', '.', ':' or '-' (it is the issue's fingerprint)")
+    for key in ("started_at", "last_breach_at", "resolved_at"):
+        if item.get(key) is not None and not clock.is_timestamp(item[key]):
+            raise bad(key, "an RFC 3339 timestamp such as 2026-01-08T10:00:00Z")
+    for key in ("breach_streak", "breach_count"):
+        value = item.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise bad(key, "a whole number, 0 or more")
+    if item.get("evidence") is not None and not isinstance(item["evidence"], dict):
+        raise bad("evidence", "an object")
+    if item.get("runbook") and not (isinstance(item["runbook"], str) and RUNBOOK_RE.fullmatch(item["runbook"])):
+        raise bad("runbook", "a repository path or an https:// URL without spaces, brackets or parentheses")
 
 
 def _hours(value: Any) -> float | None:

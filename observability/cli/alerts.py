@@ -10,6 +10,37 @@ import click
 from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 
+def _run_url(ctx, param, value: str | None) -> str | None:
+    """A run link put in issues and mirrors: an http(s) URL with nothing that would end a Markdown link."""
+    if value is not None and not re.fullmatch(r"https?://[^\s()<>\[\]`\\|]{1,2000}", value):
+        raise click.BadParameter(
+            f"{value[:100]!r}: expected an http(s) URL without spaces, brackets, parentheses, | or backticks",
+            param=param,
+        )
+    return value
+
+
+def _title(ctx, param, value: str | None) -> str | None:
+    """An issue title: printable text, at most 256 characters (GitHub's limit)."""
+    if value is not None and (len(value) > 256 or not value.isprintable()):
+        raise click.BadParameter(
+            f"at most 256 printable characters (no line breaks or control characters), got {len(value)}", param=param
+        )
+    return value
+
+
+def _job_name(ctx, param, value: str) -> str:
+    return _job_names(ctx, param, (value,))[0]
+
+
+def _job_names(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Workflow job ids as GitHub spells them (a letter or _, then letters, digits, - and _)."""
+    for value in values:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,99}", value):
+            raise click.BadParameter(f"{value!r}: not a workflow job id (letters, digits, - and _)", param=param)
+    return values
+
+
 def _inbox_options(func):
     """Options shared by ``sync`` and ``report-failure``, passed to the command as one ``inbox`` dict
     keyed by the job options' field names; applied below ``job_options`` and ``check_secrets_option``,
@@ -53,6 +84,7 @@ def _inbox_options(func):
             "--run-url",
             metavar="URL",
             default=None,
+            callback=_run_url,
             help="Run to link from issues and mirrors (default: this GitHub Actions run).",
         ),
         click.option(
@@ -118,26 +150,38 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     options = SyncOptions(
         **inbox, sources=tuple(sources), repeat_interval_hours=repeat_interval_hours, mirrors=not no_mirrors
     )
-    run_and_exit("alerts", lambda ctx: run_sync(ctx, options), job, dry_run=options.dry_run, makes_workspace=True)
-
-
-def _job_names(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
-    """Workflow job ids as GitHub spells them (a letter or _, then letters, digits, - and _)."""
-    for value in values:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,99}", value):
-            raise click.BadParameter(f"{value!r}: not a workflow job id (letters, digits, - and _)", param=param)
-    return values
+    run_and_exit(
+        "alerts",
+        lambda ctx: run_sync(ctx, options),
+        job,
+        dry_run=options.dry_run,
+        makes_workspace=True,
+        deadman=not options.drill,  # a drill is no run of a monitored job
+    )
 
 
 @alerts.command("report-failure")
-@click.option("--job", "failing_job", metavar="NAME", required=True, help="The failing (or recovered) workflow job.")
+@click.option(
+    "--job",
+    "failing_job",
+    metavar="NAME",
+    required=True,
+    callback=_job_name,
+    help="The failing (or recovered) workflow job (a job id: letters, digits, - and _).",
+)
 @click.option(
     "--workflow",
     metavar="NAME",
     default=None,
     help="Workflow name (default: env GITHUB_WORKFLOW, else the --job name, as the caller workflows are named).",
 )
-@click.option("--title", metavar="TEXT", default=None, help='Issue title (default "<workflow>/<job> failing").')
+@click.option(
+    "--title",
+    metavar="TEXT",
+    default=None,
+    callback=_title,
+    help='Issue title (default "<workflow>/<job> failing"; at most 256 printable characters).',
+)
 @click.option("--recovered", is_flag=True, help="The job succeeded: comment on the failure issue and close it.")
 @click.option(
     "--reason",
@@ -189,6 +233,7 @@ def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs,
         dry_run=options.dry_run,
         heartbeat=False,
         makes_workspace=True,
+        deadman=not options.drill,  # a drill is no run of a monitored job
     )
 
 
@@ -277,6 +322,7 @@ def drill(drill_job, reason, repo, config_path, run_url, slack_webhook_env, scra
         dry_run=dry_run,
         heartbeat=False,
         makes_workspace=True,
+        deadman=False,  # a drill is no run of the monitored job: the dead-man switch must not hear of it
     )
 
 

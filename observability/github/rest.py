@@ -22,12 +22,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from observability import __version__, secrets
 from observability.errors import ConfigError, ObservabilityError
-from observability.outbound.retry import RetryPolicy
+from observability.outbound.retry import RetryPolicy, retry_after_seconds
 
 DEFAULT_API_URL = "https://api.github.com"
 # The REST API version every request asks for (docs/github-api.md checks each call against its
@@ -69,6 +70,12 @@ class RateLimitError(GitHubError):
 RETRY = RetryPolicy(max_attempts=4, base_wait_seconds=2.0, max_wait_seconds=60.0, timeout_seconds=30.0, jitter=False)
 MAX_RATE_LIMIT_WAIT_SECONDS = 300.0  # the longest total wait for rate limits, then RateLimitError
 SECONDARY_DEFAULT_WAIT_SECONDS = 60.0  # a secondary limit without retry-after: this long, times the attempt
+# A rate-limit wait is never shorter than this (a retry-after of 0, or a reset already past by the
+# runner's clock, would otherwise retry at once, again and again), nor repeated more often than this
+# in one process: a server that keeps limiting is given up on with a RateLimitError.
+MIN_RATE_LIMIT_WAIT_SECONDS = 1.0
+MAX_RATE_LIMIT_WAITS = 20
+PER_PAGE = 100  # list items asked for per page (GitHub's maximum)
 WRITE_INTERVAL_SECONDS = 1.0  # GitHub: "wait at least one second between each request" that mutates
 
 
@@ -157,6 +164,7 @@ class GitHubClient:
         self.paced_seconds = 0.0
         self._last_write_end: float | None = None
         self._rate_waited = 0.0
+        self._rate_waits = 0
         self._exhausted_until: float | None = None
         self._session = session or requests.Session()
 
@@ -217,11 +225,13 @@ class GitHubClient:
         pass through ``reduce`` (what the caller needs of each; None drops it) on both paths, so a caller sees the
         same shape whether the page was fresh or not.
         """
-        query: dict | None = {"per_page": 100, **(params or {})}
+        query: dict | None = {"per_page": PER_PAGE, **(params or {})}
         url: str | None = self.api_url + path
         while url:
             key = self._page_key(url, query)
             stored = store.page(key) if store is not None else None
+            if stored and stored.get("next") and not self._within_api(stored["next"]):
+                stored = None  # a next link off the API (a tampered cache) is never followed: fetch the page again
             extra = {"If-None-Match": stored["etag"]} if stored else None
             response = self._send("GET", url, query, None, False, (304,) if stored else (), extra)
             if response.status == 304 and stored:
@@ -234,14 +244,26 @@ class GitHubClient:
                 raise GitHubError(
                     f"GET {self._display(url)}: expected a JSON list" + (f" under {items_key!r}" if items_key else "")
                 )
+            full = len(items) >= PER_PAGE
             if reduce is not None:
                 items = [kept for kept in map(reduce, items) if kept is not None]  # None: not wanted
             next_url = link_next(response.headers.get("link"))
+            if next_url is not None and not self._within_api(next_url):
+                raise GitHubError(
+                    f"GET {self._display(url)}: the next-page link points outside {self.api_url}; "
+                    "not followed (the token goes to the API only)"
+                )
             etag = response.headers.get("etag")
-            if store is not None and etag:
+            # A full page without a next link is not kept: when an item starts the next page, this
+            # page's body (what its ETag covers) is unchanged, and a 304 would end the list before it.
+            if store is not None and etag and not (full and next_url is None):
                 store.remember(key, etag, items, next_url)
             yield from items
             url, query = next_url, None
+
+    def _within_api(self, url: str) -> bool:
+        """True when ``url`` is under this client's API root (only there does the token go)."""
+        return url.startswith(self.api_url + "/")
 
     def _page_key(self, url: str, query: dict | None) -> str:
         """A page's URL relative to the API root, query sorted: the key its ETag is stored under."""
@@ -294,7 +316,7 @@ class GitHubClient:
                 else:
                     answer = first
                 with answer:
-                    retry_after = _header_float({k.lower(): v for k, v in answer.headers.items()}, "retry-after")
+                    retry_after = self._retry_after({k.lower(): v for k, v in answer.headers.items()})
                     limited = answer.status_code in (403, 429) and retry_after is not None
                     if (answer.status_code >= 500 or limited) and attempt < self.policy.max_attempts:
                         if retry_after is not None:  # a secondary limit, or a 5xx saying when to come back
@@ -339,8 +361,20 @@ class GitHubClient:
             "User-Agent": f"observability/{__version__}",
         }
 
+    def _retry_after(self, headers: dict[str, str]) -> float | None:
+        """A ``retry-after`` header in seconds (delta-seconds or an HTTP date); None when absent or unreadable
+        (a negative, fractional or garbled value: the caller's default wait applies)."""
+        return retry_after_seconds(headers.get("retry-after"), datetime.fromtimestamp(self.wall_clock(), UTC))
+
     def _rate_wait(self, seconds: float, why: str, what: str) -> None:
-        seconds = max(0.0, seconds)
+        seconds = max(MIN_RATE_LIMIT_WAIT_SECONDS, seconds)
+        self._rate_waits += 1
+        if self._rate_waits > MAX_RATE_LIMIT_WAITS:
+            raise RateLimitError(
+                f"{what}: GitHub {why}; {MAX_RATE_LIMIT_WAITS} rate-limit waits in this run already - rerun later "
+                "(the issue cache keeps what was done)",
+                transient=True,
+            )
         if self._rate_waited + seconds > self.max_rate_limit_wait_seconds:
             raise RateLimitError(
                 f"{what}: GitHub {why}; waiting {seconds:.0f} s more would pass the "
@@ -414,7 +448,7 @@ class GitHubClient:
                 return Response(status, data, headers)
             message = data.get("message", "") if isinstance(data, dict) else ""
             if status in (403, 429):
-                retry_after = _header_float(headers, "retry-after")
+                retry_after = self._retry_after(headers)
                 if retry_after is not None:
                     self._rate_wait(
                         retry_after, f"secondary rate limit (HTTP {status}, retry-after {retry_after:.0f} s)", what
@@ -430,7 +464,7 @@ class GitHubClient:
                     )
                     continue
             if status >= 500 and repeatable and attempt < self.policy.max_attempts:
-                retry_after = _header_float(headers, "retry-after")
+                retry_after = self._retry_after(headers)
                 if retry_after is not None:  # the server says when: that, not our backoff
                     self._rate_wait(retry_after, f"HTTP {status} with retry-after {retry_after:.0f} s", what)
                 else:
@@ -440,7 +474,7 @@ class GitHubClient:
                 401: "the token is invalid or expired",
                 403: "the token lacks permission (the job needs `permissions: issues: write`)",
                 404: "not found (check --repo, or the token cannot see it)",
-                410: "issues are disabled in this repository",
+                410: "gone: the issue was deleted, or issues are disabled in this repository",
                 422: "GitHub rejected the request",
             }.get(status, "")
             detail = "; ".join(x for x in (hint, secrets.redact(message[:200])) if x)
