@@ -791,6 +791,9 @@ class FakeGitHub:
                     if fake._location:
                         headers["Location"] = fake._location
                 payload = json.dumps(data).encode() if data is not None else b""
+                # Taken before the answer goes out: the client cannot have read it earlier, so a pacing
+                # gap measured from here is never shorter than the one the client kept.
+                record["ended"] = time.monotonic()
                 self.send_response(status)
                 if status != 304:  # a 304 has no body
                     self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -799,7 +802,6 @@ class FakeGitHub:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(payload)
-                record["ended"] = time.monotonic()
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
