@@ -116,8 +116,8 @@ def test_the_step_summary_lists_those_needing_attention_first_and_charts_only_th
     expected = ["feed_07", *[f"feed_{s:02d}" for s in range(39, 15, -1) if s != 7]][:25]  # then highest p95
     assert sorted(listed) == sorted(expected)
     assert "_25 of 40 sources shown" in text
-    legend = re.search(r"_Lines in order: (.*)_", text).group(1)
-    assert re.findall(r"\d+\. (feed_\d\d)", legend) == sorted(listed)
+    legend = re.search(r"^\*\*Legend:\*\* (.*)$", text, re.M).group(1)
+    assert re.findall(r"(feed_\d\d)", legend) == sorted(listed)
     # the hourly table holds, for the listed sources, exactly the stored rollups of the last 24 h
     store = RollupStore(tmp_path / "ops" / "signal_latency_rollup.csv", str)
     rows = {(r.hour_utc[:13], r.source): f"{r.p95_ms:,.0f}" for r in store.read_since("") if r.source in listed}
