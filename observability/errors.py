@@ -27,6 +27,21 @@ class ConfigError(ObservabilityError):
     error_code = "invalid_config"
     exit_code = EXIT_USAGE
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        error_code: str | None = None,
+        **details: object,
+    ):
+        super().__init__(message, error_code=error_code, **details)
+        # Where the problem is (a config file, 1-based line and column), when known: a GitHub
+        # annotation links to it. Kept out of ``details``, which go into the JSON diagnostics.
+        self.file, self.line, self.col = file, line, col
+
 
 class InputError(ObservabilityError):
     """An input file is missing or malformed (names the file)."""

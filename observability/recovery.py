@@ -69,3 +69,63 @@ def explain(message: str, path: str | PurePath) -> str:
     if advice is None or advice in message:
         return message
     return f"{message.rstrip('.')}; {advice}"
+
+
+# error code -> (where it is described, what to do): what a failed run's step summary says
+# (observability/runsummary.py). tests/test_runsummary.py checks each page names its code.
+ERRORS: dict[str, tuple[str, str]] = {
+    "invalid_config": (
+        "docs/runbook.md",
+        "fix the config file (the message names file, line and field), the flag or the variable, then rerun",
+    ),
+    "invalid_store_url": ("docs/state.md", "fix the store URL (`--store`, OBS_STATE_STORE), then rerun"),
+    "not_a_workspace": (
+        "docs/workspace.md",
+        "run in the workspace, or start one: `observability state pull --store URL` or `observability init DIR`",
+    ),
+    "missing_input": (
+        "docs/runbook.md",
+        "the input file named does not exist: pull it (`observability inputs pull`) or restore it "
+        "(`observability state pull` for a file under ops/)",
+    ),
+    "invalid_input": (
+        "docs/runbook.md",
+        "the file named is malformed (file and line in the message): an upstream input is fixed upstream and "
+        "pulled again, a state file under ops/ restored with `observability state pull` (see the file's row "
+        'in "Corrupt or missing files")',
+    ),
+    "input_unavailable": ("docs/inputs.md", "the source, path or token of the input named in the message"),
+    "unsafe_input": ("docs/inputs.md", "a destination or archive entry escapes the workspace: fix inputs.yaml"),
+    "workspace_error": (
+        "docs/workspace.md",
+        "the workspace cannot be written (disk full, permissions, a symlink leading outside it): fix that, rerun",
+    ),
+    "schema_validation_failed": ("docs/runbook.md", "a document failed its schema before it was written: a bug"),
+    "log_write_failed": ("docs/workspace.md", "the automation log cannot be written: see `diagnostics.log_error`"),
+    "store_unreachable": ("docs/state.md", "network, DNS, credentials or permissions of the state store"),
+    "store_not_initialised": ("docs/state.md", "the URL names no store: fix it, or run `observability state init`"),
+    "snapshot_corrupt": ("docs/state.md", 'a stored object fails its checksum: "Failure modes" in docs/state.md'),
+    "state_conflict": ("docs/state.md", "another run changed the same state meanwhile: run the workflow again"),
+    "github_api_error": ("docs/alerts.md", "the message names the call and the HTTP status (403: token scopes)"),
+    "github_rate_limited": ("docs/alerts.md", "rerun later; nothing is lost (the next run carries on)"),
+    "upload_failed": ("docs/dashboard.md", "the upload command failed: its exit status and stderr are in diagnostics"),
+    "sync_failed": ("docs/sync.md", "the shared storage refused or lost an object: the message names it; rerun"),
+    "bundle_invalid": ("docs/sync.md", "a bundle failed its checks before upload: the message names the file"),
+    "internal_error": (
+        "docs/runbook.md",
+        "a bug: the traceback is on this step's stderr; open an issue with the job id",
+    ),
+}
+DEFAULT_ERROR = (
+    "docs/runbook.md",
+    "fix the cause and rerun once; every artefact is either the old or the new version, so no cleanup is needed",
+)
+
+
+def for_error(error_code: str | None, message: str) -> tuple[str, str, str | None]:
+    """(the page describing ``error_code``, what to do, the recovery advice for the file the message
+    starts with when it is in RECOVERY and the message does not already carry it, else None)."""
+    page, todo = ERRORS.get(error_code or "", DEFAULT_ERROR)
+    head = message.split(": ", 1)[0] if ": " in message else ""
+    advice = hint(head) if head and " " not in head.strip() else None
+    return page, todo, (advice if advice and advice not in message else None)

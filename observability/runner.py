@@ -39,17 +39,42 @@ def add_mask(value: str) -> None:
         sys.stderr.flush()
 
 
-def annotate(level: str, message: str, *, title: str | None = None, file: str | None = None) -> None:
-    """Emit an ``error``/``warning``/``notice`` annotation (no-op off GitHub)."""
+def annotate(
+    level: str,
+    message: str,
+    *,
+    title: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+) -> None:
+    """Emit an ``error``/``warning``/``notice`` annotation (no-op off GitHub); ``file``, ``line`` and
+    ``col`` (1-based) make GitHub link it to that place in the repository."""
     if not enabled():
         return
-    props = {}
-    if title:
-        props["title"] = title
+    props: dict[str, str] = {}
     if file:
         props["file"] = file
+        if line:
+            props["line"] = str(line)
+            if col:
+                props["col"] = str(col)
+    if title:
+        props["title"] = title
     sys.stderr.write(_command(level, message, props) + "\n")
     sys.stderr.flush()
+
+
+def repo_path(path: Path, environ=os.environ) -> str | None:
+    """``path`` relative to the checkout ($GITHUB_WORKSPACE), as an annotation's ``file=`` must be;
+    None when it lies outside the checkout (GitHub could not link it) or off GitHub."""
+    checkout = environ.get("GITHUB_WORKSPACE")
+    if not enabled(environ) or not checkout:
+        return None
+    try:
+        return path.resolve().relative_to(Path(checkout).resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def set_outputs(values: dict[str, str], environ=os.environ) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, provenance, runlog, runner, secrets
+from observability import annotation, clock, fsio, provenance, runlog, runner, runsummary, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
@@ -73,6 +73,8 @@ class JobResult:
     skipped: str | None = None
     dry_run: bool = False
     findings: list[str] = field(default_factory=list)
+    # where a failure points (file relative to the checkout, line, col): its annotation links there
+    location: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -186,6 +188,7 @@ def run_job(
     heartbeat_file: str | None = None,
     makes_workspace: bool = False,
     deadman: bool = True,
+    fail_on: str = "never",
 ) -> int:
     """Run one job under the shared contract and return its exit code.
 
@@ -194,6 +197,10 @@ def run_job(
 
     ``makes_workspace``: the job may turn a directory that is not yet a workspace into one (state
     pull); every other job refuses such a directory instead of creating ops/ and out/ in it.
+
+    ``fail_on`` (``--fail-on``): ``warning`` or ``critical`` ends a run exit 1 while an alert of that
+    severity or above is firing (its status stays ``warning``: the job itself worked); ``never``
+    (the default) keeps firing alerts to annotations and exit 0.
     """
     _collector_on()
     secrets.register_environment()
@@ -241,6 +248,7 @@ def run_job(
     except ObservabilityError as exc:
         exit_code = exc.exit_code
         result = _failed(exc, diagnostics)
+        result.location = _location(exc, ctx)
     except Exception as exc:  # noqa: BLE001 - the summary must still be printed
         exit_code = EXIT_FAILED
         result = JobResult(failed=True)
@@ -250,6 +258,10 @@ def run_job(
         import traceback
 
         sys.stderr.write(secrets.redact(traceback.format_exc()))
+    failing = annotation.fails(fail_on, result.alerts) if exit_code == EXIT_OK else None
+    if failing:
+        diagnostics["fail_on"] = failing
+        exit_code = EXIT_FAILED
     try:
         summary, exit_code = _finish(
             job, ctx, result, diagnostics, exit_code, started, t0, job_id, lock_latency_ms, heartbeat, heartbeat_file
@@ -272,6 +284,20 @@ def run_job(
             diagnostics.setdefault("warnings", ctx.warnings)
     _emit(job, summary, result, exit_code)
     return exit_code
+
+
+def _location(exc: ObservabilityError, ctx: JobContext | None) -> dict[str, Any] | None:
+    """Where a config error points, as an annotation's ``file``/``line``/``col`` (the file relative
+    to the checkout; none when it lies outside it, or the error names no file)."""
+    if not isinstance(exc, ConfigError) or not exc.file:
+        return None
+    path = Path(exc.file)
+    if not path.is_absolute() and ctx is not None:
+        path = ctx.workspace.root / path
+    file = runner.repo_path(path)
+    if file is None:
+        return None
+    return {k: v for k, v in (("file", file), ("line", exc.line), ("col", exc.col)) if v is not None}
 
 
 def _settled(result: JobResult, diagnostics: dict[str, Any]) -> int:
@@ -415,14 +441,15 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     sys.stderr.write(secrets.redact(line) + "\n")
     if not runner.enabled():
         return
-    if status == "error":
+    for note in annotation.plan(job, status, diagnostics, result.alerts, result.location):
         runner.annotate(
-            "error",
-            secrets.redact(diagnostics.get("error_message", "job failed")),
-            title=f"observability {job}: {diagnostics.get('error_code', 'error')}",
+            note.level,
+            secrets.redact(note.message),
+            title=secrets.redact(note.title),
+            file=note.file,
+            line=note.line,
+            col=note.col,
         )
-    for warning in diagnostics.get("warnings", []):
-        runner.annotate("warning", warning, title=f"observability {job}")
     runner.set_outputs(
         {
             "status": status,
@@ -431,8 +458,16 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
             **{k: secrets.redact(v) for k, v in result.outputs.items()},
         }
     )
-    if result.summary_markdown:
-        runner.append_summary(secrets.redact(result.summary_markdown))
+    # Every run leaves a step summary: the job's own, else a short one; a failed run adds what failed
+    # and where to look (a job that raised wrote none of its own).
+    markdown = result.summary_markdown or ""
+    if status == "error":
+        context = runner.run_context() or {}
+        failed = runsummary.failure(job, summary, exit_code, context.get("run_url"))
+        markdown = f"{markdown}\n{failed}" if markdown else failed
+    elif diagnostics.get("fail_on"):
+        markdown = f"{markdown or runsummary.plain(job, summary)}\n**Failed on alerts:** {diagnostics['fail_on']}.\n"
+    runner.append_summary(secrets.redact(markdown or runsummary.plain(job, summary)))
 
 
 def instant_record(job_id: str, job: str, status: str, at: datetime, *, attempts: int) -> dict[str, Any]:

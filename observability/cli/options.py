@@ -38,11 +38,12 @@ class FiniteFloatRange(click.FloatRange):
 
 @dataclass(frozen=True)
 class JobArgs:
-    """--workspace, --job-id and --lock-timeout as given: what every job command hands the runtime."""
+    """--workspace, --job-id, --lock-timeout and --fail-on as given: what every job command hands the runtime."""
 
     workspace: str | None
     job_id: str | None
     lock_timeout: float
+    fail_on: str = "never"
 
 
 def workspace_option(func: Callable) -> Callable:
@@ -89,17 +90,31 @@ def lock_timeout_option(help: str) -> Callable[[Callable], Callable]:
     return click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True, help=help)
 
 
+def fail_on_option(func: Callable) -> Callable:
+    """--fail-on SEVERITY (env OBS_FAIL_ON): exit 1 while an alert this severe or worse is firing."""
+    return click.option(
+        "--fail-on",
+        type=click.Choice(["never", "warning", "critical"]),
+        envvar="OBS_FAIL_ON",
+        default="never",
+        show_default=True,
+        help="Exit 1 while an alert of this severity or above is firing (status stays warning; env "
+        "OBS_FAIL_ON). Firing alerts are annotations (critical: error, warning: warning) either way.",
+    )(func)
+
+
 def job_options(func: Callable) -> Callable:
-    """--workspace, --job-id, --lock-timeout: the options every job command takes, passed to the
-    command as one ``job`` (:class:`JobArgs`) for :func:`run_and_exit`."""
+    """--workspace, --job-id, --lock-timeout, --fail-on: the options every job command takes, passed
+    to the command as one ``job`` (:class:`JobArgs`) for :func:`run_and_exit`."""
 
     @functools.wraps(func)
-    def wrapper(*args, workspace: str | None, job_id: str | None, lock_timeout: float, **kwargs):
-        return func(*args, job=JobArgs(workspace, job_id, lock_timeout), **kwargs)
+    def wrapper(*args, workspace: str | None, job_id: str | None, lock_timeout: float, fail_on: str, **kwargs):
+        return func(*args, job=JobArgs(workspace, job_id, lock_timeout, fail_on), **kwargs)
 
     command: Callable = lock_timeout_option(
         "Seconds to wait for the job lock; past it the run ends status=skipped, exit 0."
     )(wrapper)
+    command = fail_on_option(command)
     command = click.option(
         "--job-id", metavar="ID", default=None, help="Override the job id (default YYYYMMDDThhmmssZ-<job>-<8 hex>)."
     )(command)
@@ -111,7 +126,17 @@ def run_and_exit(name: str, body: Callable, job: JobArgs, **settings: Any) -> No
     heartbeat, JSON summary) and leave with its exit code; ``settings`` are run_job's other options."""
     from observability.runtime import run_job
 
-    finish(run_job(name, body, workspace=job.workspace, job_id=job.job_id, lock_timeout=job.lock_timeout, **settings))
+    finish(
+        run_job(
+            name,
+            body,
+            workspace=job.workspace,
+            job_id=job.job_id,
+            lock_timeout=job.lock_timeout,
+            fail_on=job.fail_on,
+            **settings,
+        )
+    )
 
 
 def dry_run_option(help: str, alias: str | None = None) -> Callable[[Callable], Callable]:

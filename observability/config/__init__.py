@@ -22,23 +22,31 @@ from observability.errors import ConfigError
 def _line_of(root, parts: list, *, key: bool = False) -> int | None:
     """1-based line of the YAML node at ``parts`` (deepest node found); with ``key``, of the last
     part's key (a key whose value is a block mapping starts a line above its value)."""
+    return _position(root, parts, key=key)[0]
+
+
+def _position(root, parts: list, *, key: bool = False) -> tuple[int | None, int | None]:
+    """1-based (line, column) of the YAML node ``_line_of`` finds; (None, None) without a document."""
     import yaml
 
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    if root is None:
+        return None, None
+    node, mark = root, root.start_mark
     for index, part in enumerate(parts):
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
             if pair is None:
                 break
             if key and index == len(parts) - 1:
-                return pair[0].start_mark.line + 1
+                mark = pair[0].start_mark
+                break
             node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
         else:
             break
-        line = node.start_mark.line + 1
-    return line
+        mark = node.start_mark
+    return mark.line + 1, mark.column + 1
 
 
 def _hint(schema: dict, parts: list, message: str) -> str:
@@ -132,12 +140,21 @@ def _safe_load(text: str, display: str):
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{display}{where}: not valid YAML ({problem})") from None
+        raise ConfigError(
+            f"{display}{where}: not valid YAML ({problem})",
+            file=display,
+            line=mark.line + 1 if mark else None,
+            col=mark.column + 1 if mark else None,
+        ) from None
     except RecursionError:  # the YAML composer recurses once per level
         return None, True
     except (ValueError, OverflowError) as exc:  # an unquoted 2026-02-30: YAML's timestamp, no such day
         where, value = _bad_timestamp(text)
-        raise ConfigError(f"{display}{where}: not valid YAML ({value}not a date: {exc})") from None
+        raise ConfigError(
+            f"{display}{where}: not valid YAML ({value}not a date: {exc})",
+            file=display,
+            line=int(where[1:]) if where else None,
+        ) from None
     return data, fsio.nested_too_deep(data)
 
 
@@ -185,7 +202,7 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     except IsADirectoryError:
         raise ConfigError(f"{display}: is a directory, expected a config file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot read config ({exc})") from None
+        raise ConfigError(f"{display}: cannot read config ({exc})", file=display) from None
     # Plain configs (ours are) are read without importing PyYAML; anything else, and every error
     # message, is PyYAML's (observability/plainyaml.py answers only where it equals safe_load).
     # The node tree (for line numbers) is composed only when an error needs a line.
@@ -195,15 +212,18 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
     else:
         data, too_deep = _safe_load(text, display)
     if too_deep:
-        raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)")
+        raise ConfigError(f"{display}: not valid YAML (nested deeper than {fsio.MAX_JSON_DEPTH} levels)", file=display)
     if data is None:
         data = {}
     data = _days_as_text(data)
     for parts in _non_finite(data, []):
-        line = _line_of(_compose(text), parts)
+        line, col = _position(_compose(text), parts)
         raise ConfigError(
             f"{display}{f':{line}' if line else ''}: field {schemas.json_path(parts)}: "
-            "not a finite number (.nan and .inf are refused)"
+            "not a finite number (.nan and .inf are refused)",
+            file=display,
+            line=line,
+            col=col,
         )
     problems = schemas.errors(schema_name, data)
     if problems:
@@ -219,11 +239,16 @@ def load_yaml(path: Path, schema_name: str, *, display: str) -> dict[str, Any]:
         unexpected = re.match(r"Additional properties are not allowed \('([^']*)'", message)
         if unexpected:  # point at the unknown key itself, not at its value or the mapping's first key
             line_parts = [*parts, unexpected.group(1)]
-        line = _line_of(_compose(text), line_parts, key=bool(unexpected))
+        line, col = _position(_compose(text), line_parts, key=bool(unexpected))
         where = f":{line}" if line else ""
         hint = _hint(schemas.load_schema(schema_name), parts, message)
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise ConfigError(f"{display}{where}: field {schemas.json_path(parts)}: {message}{hint}{more}")
+        raise ConfigError(
+            f"{display}{where}: field {schemas.json_path(parts)}: {message}{hint}{more}",
+            file=display,
+            line=line,
+            col=col,
+        )
     return data
 
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from observability.config import load_yaml
+from observability.config import load_yaml, yaml_line
 from observability.errors import ConfigError
 
 
@@ -90,7 +90,11 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
     if slo_ms is not None:
         slo, slo_source = float(slo_ms), "flag"
     if data.get("critical_threshold", 3) < data.get("warning_threshold", 2):
-        raise ConfigError(f"{display}: field critical_threshold: must be >= warning_threshold")
+        raise ConfigError(
+            f"{display}: field critical_threshold: must be >= warning_threshold",
+            file=display,
+            line=yaml_line(path, ["critical_threshold"]) if path is not None else None,
+        )
     no_data = int(data.get("no_data_after_minutes", 60))
     stale_limits = {
         "stale_after_hours": int(data.get("stale_after_hours", 168)),

@@ -1,0 +1,211 @@
+"""What every run leaves on GitHub (runtime._emit): a step summary, failed runs too; an annotation per
+firing alert, bounded to GitHub's 10 per level and step; --fail-on; config errors linked to file:line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from observability import annotation, runtime
+from observability.cli import cli
+from observability.errors import ConfigError, InputError
+from observability.runtime import JobResult
+
+NOW = "2026-01-08T00:07:00Z"
+
+
+@pytest.fixture
+def gh(tmp_path, monkeypatch):
+    """A workspace and the runner's environment; returns (workspace, step-summary file)."""
+    ws = tmp_path / "repo"
+    (ws / "ops").mkdir(parents=True)
+    summary = tmp_path / "step_summary.md"
+    for name, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(tmp_path / "gh_output"),
+        "GITHUB_WORKSPACE": str(ws),
+        "GITHUB_REPOSITORY": "acme/ops",
+        "GITHUB_RUN_ID": "77",
+        "OBS_NOW": NOW,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OBS_HEARTBEAT_PING_URL", raising=False)
+    return ws, summary
+
+
+def run(ws: Path, body, **kw) -> int:
+    return runtime.run_job("latency", body, workspace=str(ws), job_id=None, **kw)
+
+
+def commands(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("::")]
+
+
+def alert(i: int, severity: str = "critical", status: str = "firing", message: str = "p95 over SLO") -> dict:
+    return {
+        "id": f"a{i}",
+        "rule": "latency_slo",
+        "source": f"feed_{i:02d}",
+        "severity": severity,
+        "status": status,
+        "message": message,
+    }
+
+
+def test_a_body_that_raises_still_writes_what_failed_and_where_to_look(gh, capsys):
+    ws, summary = gh
+
+    def body(ctx):
+        raise InputError("ops/latency_state.json: line 1 latency state is not valid JSON (Expecting value)")
+
+    assert run(ws, body) == 1
+    out = json.loads(capsys.readouterr().out)  # stdout is still the one JSON summary
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## ❌ observability latency — failed: `invalid_input` (exit 1)\n")
+    assert "```text\nops/latency_state.json: line 1 latency state is not valid JSON (Expecting value)\n```" in text
+    assert "- **What to do** (docs/runbook.md): the file named is malformed" in text
+    assert '- **Recovering the file** (docs/runbook.md, "Corrupt or missing files"): restore it with ' in text
+    assert f"job id `{out['job_id']}` in `ops/automation_runs.log`" in text
+    assert f"`observability verify job --job-id {out['job_id']}`" in text
+    assert "- **This run**: https://github.com/acme/ops/actions/runs/77" in text
+    assert "`ops/latency_job_heartbeat.json`" in text  # the artefacts it did write
+
+
+def test_an_unexpected_exception_points_at_the_traceback(gh, capsys):
+    ws, summary = gh
+
+    def body(ctx):
+        raise RuntimeError("boom")
+
+    assert run(ws, body) == 1
+    err = capsys.readouterr().err
+    # in a property `:` and `,` are escaped; in the message only %, CR and LF need to be
+    assert "Traceback" in err and "::error title=observability latency%3A internal_error::RuntimeError: boom" in err
+    text = summary.read_text(encoding="utf-8")
+    assert "failed: `internal_error` (exit 1)" in text and "```text\nRuntimeError: boom\n```" in text
+    assert "- **Traceback**: on this step's stderr" in text
+
+
+def test_a_job_that_writes_no_summary_gets_a_short_one(gh, capsys):
+    ws, summary = gh
+    assert run(ws, lambda ctx: JobResult()) == 0
+    job_id = json.loads(capsys.readouterr().out)["job_id"]
+    assert summary.read_text(encoding="utf-8").startswith(f"## ✅ observability latency — ok\n\nJob `{job_id}` in ")
+
+
+def test_a_failed_job_with_its_own_summary_gets_the_failure_after_it(gh, capsys):
+    ws, summary = gh
+    result = JobResult(
+        failed=True, summary_markdown="## Own\n", diagnostics={"error_code": "upload_failed", "error_message": "exit 3"}
+    )
+    assert run(ws, lambda ctx: result) == 1
+    text = summary.read_text(encoding="utf-8")
+    assert text.index("## Own") < text.index("failed: `upload_failed`") and "(docs/dashboard.md)" in text
+
+
+def test_off_github_nothing_is_written(gh, capsys, monkeypatch):
+    ws, summary = gh
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    assert run(ws, lambda ctx: JobResult(alerts=[alert(1)])) == 0
+    assert not summary.exists() and "::" not in capsys.readouterr().err
+
+
+def test_each_firing_alert_is_an_annotation_and_the_run_still_succeeds(gh, capsys):
+    ws, _ = gh
+    alerts = [
+        alert(1, message="p95 150,000 ms > SLO: 100% over, 3 windows"),
+        alert(2, "warning"),
+        alert(3, "critical", "resolved"),
+        alert(4, "info"),
+    ]
+    assert run(ws, lambda ctx: JobResult(alerts=alerts, findings=["alert_firing"])) == 0
+    assert commands(capsys.readouterr().err) == [
+        "::error title=critical alert latency_slo%3A feed_01::p95 150,000 ms > SLO: 100%25 over, 3 windows",
+        "::warning title=warning alert latency_slo%3A feed_02::p95 over SLO",
+    ]
+
+
+def test_a_flood_of_alerts_stays_within_githubs_limit_and_says_how_many_more(gh, capsys):
+    ws, summary = gh
+    alerts = [alert(i) for i in range(25)] + [alert(100 + i, "warning") for i in range(4)]
+    assert run(ws, lambda ctx: JobResult(alerts=alerts, findings=["alert_firing"])) == 0
+    lines = commands(capsys.readouterr().err)
+    errors = [line for line in lines if line.startswith("::error")]
+    assert len(errors) == annotation.PER_LEVEL == 10 and len(lines) == 14
+    assert errors[-1].startswith("::error title=observability latency%3A 16 more::16 more not shown as annotations")
+    assert "feed_09" in errors[-1] and "; …" in errors[-1]
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "alerts", "exit_code"),
+    [
+        ("never", [alert(1)], 0),
+        ("critical", [alert(1, "warning")], 0),
+        ("critical", [alert(1, "critical", "resolved")], 0),
+        ("critical", [alert(1)], 1),
+        ("warning", [alert(1, "warning")], 1),
+    ],
+)
+def test_fail_on_turns_firing_alerts_into_exit_1_with_status_warning(gh, capsys, fail_on, alerts, exit_code):
+    ws, summary = gh
+    assert run(ws, lambda ctx: JobResult(alerts=alerts, findings=["alert_firing"]), fail_on=fail_on) == exit_code
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "warning"  # the job worked; only the exit code says the alert failed it
+    log = [json.loads(line) for line in (ws / "ops" / "automation_runs.log").read_text().splitlines()]
+    if exit_code:
+        reason = f"--fail-on {fail_on}: 1 alert(s) firing at {fail_on} or above"
+        assert out["diagnostics"]["fail_on"] == reason == log[-1]["diagnostics"]["fail_on"]
+        assert f"**Failed on alerts:** {reason}." in summary.read_text(encoding="utf-8")
+    else:
+        assert "fail_on" not in out["diagnostics"]
+
+
+def test_a_config_error_annotation_links_file_line_and_column(gh, capsys):
+    ws, _ = gh
+
+    def body(ctx):
+        raise ConfigError("configs/x.yaml:3: field a: bad, really", file="configs/x.yaml", line=3, col=5)
+
+    assert run(ws, body) == 2
+    assert commands(capsys.readouterr().err) == [
+        "::error file=configs/x.yaml,line=3,col=5,title=observability latency%3A invalid_config"
+        "::configs/x.yaml:3: field a: bad, really"
+    ]
+
+
+def test_a_config_file_outside_the_checkout_is_not_linked(gh, capsys, tmp_path):
+    ws, _ = gh
+
+    def body(ctx):
+        raise ConfigError("/etc/x.yaml:3: field a", file=str(tmp_path / "elsewhere.yaml"), line=3)
+
+    assert run(ws, body) == 2
+    assert commands(capsys.readouterr().err)[0].startswith("::error title=")
+
+
+BAD_CONFIG = """\
+slo_p95_ms: 1000
+warning_threshold: 2
+critical_threshold: 3
+no_such_key: 1
+"""
+
+
+def test_the_latency_command_links_a_bad_config_key_to_its_line(gh, tmp_path):
+    ws, summary = gh
+    config = ws / "configs" / "observability" / "latency_alert.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(BAD_CONFIG, encoding="utf-8")
+    (ws / "logs").mkdir()
+    (ws / "logs" / "signal.csv").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["latency", "sample", "--workspace", str(ws), "--input", "logs/signal.csv"])
+    assert result.exit_code == 2, result.output
+    found = re.findall(r"^::error file=([^,]*),line=(\d+),col=(\d+),title=[^:]*::(.*)$", result.stderr, re.M)
+    assert found and found[0][:3] == ("configs/observability/latency_alert.yaml", "4", "1"), result.stderr
+    assert "no_such_key" in found[0][3]
+    assert "failed: `invalid_config` (exit 2)" in summary.read_text(encoding="utf-8")
