@@ -34,6 +34,7 @@ from observability.dashboard.sources import SourceData
 from observability.dashboard.verify import file_matches
 from observability.errors import ConfigError, InputError, ObservabilityError, SchemaError
 from observability.outbound.retry import RetryPolicy
+from observability.progress import Progress
 from observability.runtime import JobContext, JobResult, derive_status
 from observability.workspace import Workspace
 
@@ -251,7 +252,10 @@ class _Exporter:
             return _Outcome(name, "unchanged", entry=entry, warnings=source.warnings)
         try:
             rows, meta = spec.builder(source, BuildOptions(self.opts.ev_history_limit, self.now))
+            checking = Progress(f"dashboard export: {name}: checking rows", len(rows), unit="rows")
             for index, row in enumerate(rows):
+                if not index & 0x3FF:
+                    checking.update(index)
                 problem = rowcheck.first_error(spec.schema, row)
                 if problem:
                     parts, message = problem
@@ -259,6 +263,8 @@ class _Exporter:
                         f"{name} row {index} ({row.get('snapshot_path') or row.get('run_id') or ''}): "
                         f"field {schemas.json_path(parts)}: {message}"
                     )
+            checking.update(len(rows))
+            checking.close()
         except ObservabilityError as exc:
             return _Outcome(name, "failed", error_code=exc.error_code, error_message=exc.message)
         doc = {
@@ -350,7 +356,11 @@ def _write_bundle(
     ws = ctx.workspace
     _sweep_bundle_temps(ctx, exporter)
     previous_doc, previous = _previous_entries(ctx, exporter)
-    outcomes = {name: exporter.build(name, previous.get(name)) for name in selected}
+    outcomes: dict[str, _Outcome] = {}
+    with Progress("dashboard export: datasets", len(selected), unit="datasets") as progress:
+        for name in selected:
+            outcomes[name] = exporter.build(name, previous.get(name))
+            progress.update(advance=1)
     for cache in exporter.caches.values():
         cache.save()
     sequence = manifest_mod.next_sequence(

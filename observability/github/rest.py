@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from observability import __version__, secrets
+from observability import __version__, progress, secrets
 from observability.errors import ConfigError, ObservabilityError
 from observability.outbound.retry import RetryPolicy, retry_after_seconds
 
@@ -490,6 +490,8 @@ class GitHubClient:
     def _backoff(self, attempt: int) -> None:
         wait = self.policy.backoff(attempt)
         self.waited_seconds += wait
+        # a long wait is announced (stderr), so a run that retries is not a run that hangs
+        progress.waiting(f"github: attempt {attempt} of {self.policy.max_attempts} failed; retrying", wait)
         self.sleep(wait)
 
     # -- the operations the alert inbox uses -------------------------------------------------

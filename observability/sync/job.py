@@ -30,6 +30,7 @@ from observability import clock, digest, fsio, provenance, schemas
 from observability.errors import InputError, SchemaError
 from observability.outbound.retry import GaveUp, RetryPolicy, retrying
 from observability.outputs import synced
+from observability.progress import Progress
 from observability.runtime import JOB_ID_RE, JobContext, JobResult, derive_status
 from observability.storage import (
     Bucket,
@@ -358,11 +359,14 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
         listing.update(sync.retry(f"list {kind}/", lambda kind=kind: target.list(f"{kind}/")))
     actions: list[dict[str, Any]] = []
     sent = 0
+    total = sum(len(item.data) for group in groups for item in group.items)
+    progress = Progress(f"sync push: {target.display}", total, unit="B")
     for group in groups:
         for item in group.items:
             remote = listing.get(item.key)
             if remote is not None and sync.same(remote, item):
                 actions.append(_action(item, "present"))
+                progress.update(advance=len(item.data))
                 continue
             if remote is not None:
                 ctx.warn(
@@ -372,6 +376,8 @@ def run(ctx: JobContext, opts: SyncOptions) -> Outcome:
             sync.upload(item)
             sent += len(item.data)
             actions.append(_action(item, "repaired" if remote is not None else "uploaded"))
+            progress.update(advance=len(item.data))
+    progress.close()
     doomed = _prunable(listing, groups, kinds, cutoff, ctx.now)
     index_written = _write_index(ctx, opts, sync, groups, kinds, listing, doomed) if kinds else False
     pruned = _prune(ctx, opts, sync, listing, doomed)

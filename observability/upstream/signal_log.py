@@ -26,6 +26,7 @@ from typing import cast
 
 from observability.clock import iso, parse_iso
 from observability.errors import InputError, MissingInputError
+from observability.progress import Progress
 
 SUCCESS_STATUSES = frozenset({"success", "ok", "stable"})
 SOURCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -284,12 +285,19 @@ class _Chunk:
             raise InputError(f"{self.rel}: line {line_no}: unreadable header ({exc})") from None
         self.parser = RowParser(self.header, self.rel, self.default_source)
 
-    def run(self, data: bytes, first_line: int, *, final: bool) -> tuple[int, int]:
+    def run(self, data: bytes, first_line: int, *, final: bool, label: str | None = None) -> tuple[int, int]:
         """Parse ``data`` (whole lines); returns (bytes consumed, lines consumed).
 
         Unless ``final``, a record still open at the end (a quoted field not closed yet) is left
         for the next read; at the end of a rotated file nothing more can come, so it is rejected.
+        A read taking over two seconds (a backfill) reports its progress on stderr as ``label``.
         """
+        with Progress(label or self.rel, len(data), unit="B") as progress:
+            consumed, lines = self._run(data, first_line, final, progress)
+            progress.done = float(consumed)
+        return consumed, lines
+
+    def _run(self, data: bytes, first_line: int, final: bool, progress: Progress) -> tuple[int, int]:
         lines = data.split(b"\n")
         lines.pop()  # data ends with a newline: the last piece is empty
         try:
@@ -305,6 +313,8 @@ class _Chunk:
         append, now = self.samples.append, self.now
         parse = self.parser.parse if self.parser is not None else None
         while i < count:
+            if not i & 0x3FFF:  # every 16,384 lines: the clock is read rarely in the hot loop
+                progress.update(consumed)
             text, line_no = texts[i], first_line + i
             if parse is None:
                 self._header(text, line_no)
@@ -409,7 +419,7 @@ def read_new(
     parser = RowParser(cursor["header"], rel, default_source) if offset and cursor.get("header") else None
     line = int(cursor.get("line", 0))
     chunk = _Chunk(parser, rel, default_source, now, samples, rejects)
-    consumed, lines = chunk.run(data, line + 1, final=False)
+    consumed, lines = chunk.run(data, line + 1, final=False, label=f"{rel}: reading new rows")
     header = cursor.get("header") if offset else chunk.header
     new_cursor = _cursor_for(path, offset + consumed, line + lines, header)
     return samples, rejects, new_cursor, notes
