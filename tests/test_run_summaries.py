@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from observability import annotation, runtime
+from observability import annotation, recovery, runtime
 from observability.cli import cli
 from observability.errors import ConfigError, InputError
 from observability.runtime import JobResult
@@ -209,3 +209,13 @@ def test_the_latency_command_links_a_bad_config_key_to_its_line(gh, tmp_path):
     assert found and found[0][:3] == ("configs/observability/latency_alert.yaml", "4", "1"), result.stderr
     assert "no_such_key" in found[0][3]
     assert "failed: `invalid_config` (exit 2)" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("code", sorted(recovery.ERRORS))
+def test_the_page_a_failure_summary_names_describes_that_error_code(code):
+    page, todo = recovery.ERRORS[code]
+    root = Path(__file__).resolve().parent.parent
+    assert f"`{code}`" in (root / page).read_text(encoding="utf-8") or f"={code}`" in (root / page).read_text(
+        encoding="utf-8"
+    ), f"{page} does not describe {code}"
+    assert todo and not todo.endswith(".")  # the summary adds the full stop
