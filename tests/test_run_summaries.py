@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,30 @@ def test_the_page_a_failure_summary_names_describes_that_error_code(code):
         encoding="utf-8"
     ), f"{page} does not describe {code}"
     assert todo and not todo.endswith(".")  # the summary adds the full stop
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "exit_code"),
+    [([], {}, 0), (["--fail-on", "critical"], {}, 1), ([], {"OBS_FAIL_ON": "critical"}, 1)],
+)
+def test_a_latency_breach_is_an_error_annotation_and_fails_the_run_only_when_asked(gh, flag, env, exit_code):
+    from _support_latency import current_row, run_latency, ts, write_log
+
+    ws, summary = gh
+    start = ts("2025-10-11T10:00:00Z")
+    rows = [current_row(start + timedelta(minutes=m), 9000.0, source="feed_a") for m in range(0, 120, 5)]
+    write_log(ws / "log.csv", rows)
+    run = run_latency(
+        ws,
+        "--input",
+        "log.csv",
+        "--slo-ms",
+        "1000",
+        *flag,
+        now=start + timedelta(hours=2, minutes=2),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), **env},
+    )
+    assert run.exit_code == exit_code, run
+    assert json.loads(run.stdout)["status"] == "warning"
+    assert re.search(r"^::error title=critical alert latency_slo%3A feed_a::.+$", run.stderr, re.M), run.stderr
+    assert ("**Failed on alerts:** --fail-on critical: 1 alert(s) firing" in summary.read_text()) == bool(exit_code)
