@@ -139,6 +139,21 @@ def test_demo_site_pages_links_status_and_badges(ws):
     assert log[-1]["job"] == "site" and log[-1]["status"] == "ok"
 
 
+def test_a_missed_scheduled_run_is_shown(ws):
+    done, summary = build(ws, now="2026-01-09T12:00:00Z")  # a day and a half after every demo run
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    jobs = {j["job"]: j for j in status["jobs"]}
+    # latency runs at :07/:22/:37/:52 with 20 min grace: the first slot after the 00:07 run is 00:22
+    assert jobs["latency"]["overdue_since"] == "2026-01-08T00:22:00Z"
+    assert jobs["weekly"]["overdue_since"] is None  # weekly: Mondays only
+    assert jobs["alerts"]["scheduled"] is False and jobs["latency"]["scheduled"] is True
+    assert jobs["latency"]["age_seconds"] == 129_180
+    assert status["status"] == "critical"  # no current data is a warning, the open critical alert wins
+    assert all(s["state"] == "no_data" for s in status["sources"])
+    assert "missed: slot 2026-01-08T00:22:00Z has no run" in (ws / "_site" / "jobs.html").read_text()
+
+
 def test_a_rebuild_swaps_the_site_and_dry_run_writes_nothing(ws):
     assert build(ws)[0].returncode == 0
     (ws / "_site" / "leftover.txt").write_text("from the old build")

@@ -164,8 +164,9 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
     for job in jobs.JOBS:
         run = last.get(job.name)
         started = _time(run.get("started_at")) if run else None
-        overdue = _overdue([s for s in schedules if s.job == job.name], started, now)
-        if run is None and not overdue and not any(s.job == job.name for s in schedules):
+        own = [s for s in schedules if s.job == job.name]
+        overdue = _overdue(own, started, now)
+        if run is None and not own:
             continue  # never run and not scheduled: nothing to show
         out.append(
             {
@@ -176,6 +177,7 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
                 "age_seconds": age_seconds(started, now),
                 "error_code": _text(_field(run, "diagnostics", "error_code")) if run else None,
                 "run_url": _url(_field(run, "github", "run_url")) if run else None,
+                "scheduled": bool(own),
                 "overdue_since": clock.iso(overdue) if overdue else None,
             }
         )

@@ -210,6 +210,8 @@ def jobs_page(site: Site) -> str:
             f'<span class="missed">missed: slot {_e(r["overdue_since"])} has no run</span>'
             if r["overdue_since"]
             else '<span class="ok">on schedule</span>'
+            if r["scheduled"]
+            else '<span class="muted">not scheduled</span>'
         )
         rows.append(
             [
