@@ -81,6 +81,6 @@ def test_the_target_sets_the_budget():
 def test_sources_sorted_and_hourly_series_marks_gaps_as_none():
     rows = [row(0, 10, source="b"), row(2, 30, source="b"), row(0, 5, source="a")]
     assert [s.source for s in slo.evaluate(rows, OBJ, NOW)] == ["a", "b"]
-    series = slo.hourly_series(rows, "b", NOW, 3)
+    series = slo.hourly_series(slo.by_source(rows)["b"], NOW, 3)
     assert [v for _, v in series] == [30, None, 10]
     assert series[-1][0] == datetime(2026, 1, 8, 12, tzinfo=UTC)

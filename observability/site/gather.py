@@ -18,7 +18,7 @@ from observability.cron import Cron
 from observability.errors import InputError, ObservabilityError
 from observability.freshness import age_seconds
 from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
-from observability.outputs.rollups import RollupRow, parse_parts, read_parts
+from observability.outputs.rollups import RollupRow, day_files, parse_parts, partition_dir, read_parts
 from observability.workspace import Workspace
 
 ROLLUP_FILE = "ops/signal_latency_rollup.csv"
@@ -80,8 +80,17 @@ def _latency_config(ws: Workspace) -> LatencyConfig:
 
 
 def _rollups(ws: Workspace, site: Site) -> list[RollupRow]:
+    """The rollup rows of the last 29 days (the longest period, 28 days, plus the day it starts in): only
+    those day files are read; an old single file is read whole."""
+    path = ws.path(ROLLUP_FILE)
+    directory = partition_dir(path)
+    first = (site.now - timedelta(days=max(slo.PERIOD_DAYS) + 1)).strftime("%Y-%m-%d")
     try:
-        _, parts = read_parts(ws.path(ROLLUP_FILE))
+        days = [d for d in day_files(directory) if d >= first]
+        if days:
+            parts = [(directory / f"{d}.csv", (directory / f"{d}.csv").read_bytes()) for d in days]
+        else:
+            _, parts = read_parts(path)
     except FileNotFoundError:
         return []
     except OSError as exc:
