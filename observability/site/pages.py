@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -167,17 +167,8 @@ def charts(site: Site) -> list[str]:
     out = ["<h2>p95 latency, last 7 days (hourly)</h2>"]
     for start in range(0, len(names), svgchart.MAX_SERIES):
         group = names[start : start + svgchart.MAX_SERIES]
-        series = [svgchart.Series(n, slo.hourly_series(grouped[n], site.now, CHART_HOURS)) for n in group]
         out.append(
-            "<figure>"
-            + svgchart.line_chart(
-                series,
-                chart_id=f"p95-{start // svgchart.MAX_SERIES}",
-                title=f"p95 latency per hour: {', '.join(group)}",
-                threshold=site.objective.slo_p95_ms,
-            )
-            + f"<figcaption>p95 latency per hour of {_e(', '.join(group))}; gaps are hours without data.</figcaption>"
-            "</figure>"
+            _p95_figure(site, grouped, group, site.now, f"p95-{start // svgchart.MAX_SERIES}", f"of {', '.join(group)}")
         )
     return out
 
@@ -275,20 +266,18 @@ def _week_chart(site: Site, week_start: str) -> list[str]:
     names = sorted(grouped)[: svgchart.MAX_SERIES]
     if not names:
         return []
-    series = [svgchart.Series(n, slo.hourly_series(grouped[n], end, 7 * 24)) for n in names]
     more = len(grouped) - len(names)
-    return [
-        "<figure>"
-        + svgchart.line_chart(
-            series,
-            chart_id=f"week-{week_start}",
-            title=f"p95 latency per hour, week of {week_start}",
-            threshold=site.objective.slo_p95_ms,
-        )
-        + f"<figcaption>p95 latency per hour, week of {_e(week_start)}"
-        + (f" ({more} more sources on the status page)" if more else "")
-        + "; gaps are hours without data.</figcaption></figure>"
-    ]
+    note = f"week of {week_start}" + (f" ({more} more sources on the status page)" if more else "")
+    return [_p95_figure(site, grouped, names, end, f"week-{week_start}", note)]
+
+
+def _p95_figure(site: Site, grouped: dict, names: list[str], last: datetime, chart_id: str, what: str) -> str:
+    """A figure: p95 per hour of ``names`` over the 7 days ending with the hour holding ``last``."""
+    series = [svgchart.Series(n, slo.hourly_series(grouped[n], last, CHART_HOURS)) for n in names]
+    chart = svgchart.line_chart(
+        series, chart_id=chart_id, title=f"p95 latency per hour, {what}", threshold=site.objective.slo_p95_ms
+    )
+    return f"<figure>{chart}<figcaption>p95 latency per hour, {_e(what)}; gaps are hours without data.</figcaption></figure>"
 
 
 def _value(value: Any, depth: int = 0) -> str:
