@@ -161,8 +161,13 @@ def test_a_rebuild_swaps_the_site_and_dry_run_writes_nothing(ws):
     assert done.returncode == 0 and summary["status"] == "dry_run"
     assert "index.html" in summary["would_write"] and "status.json" in summary["would_write"]
     assert (ws / "_site" / "leftover.txt").exists()
+    killed = ws / "_site.20260101T000000Z-site-0badc0de.tmp"  # a build killed before its swap
+    killed.mkdir()
+    (ws / "_site.mine.tmp").mkdir()  # not this command's
     assert build(ws)[0].returncode == 0
     assert not (ws / "_site" / "leftover.txt").exists()
+    assert not killed.exists()
+    (ws / "_site.mine.tmp").rmdir()
     assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]  # no temp dir left
 
 
