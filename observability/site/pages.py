@@ -61,6 +61,7 @@ def page(title: str, body: list[str], *, depth: int = 0, generated: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n'
+        '<link rel="icon" href="data:,">\n'
         f"<title>{_e(title)} \u2014 observability status</title>\n"
         f'<link rel="stylesheet" href="{up}style.css">\n</head>\n<body>\n'
         f'<header><nav aria-label="Site">{nav}</nav></header>\n<main>\n<h1>{_e(title)}</h1>\n'
