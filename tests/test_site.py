@@ -113,6 +113,9 @@ def test_demo_site_pages_links_status_and_badges(ws):
     # status.json matches its schema and the figures
     status = json.loads((site / "status.json").read_text())
     schemas.validate("site_status", status, what="status.json")
+    assert {"ops/signal_latency_rollup.csv", "ops/automation_runs.log", "out/dashboard/manifest.json"} <= set(
+        status["inputs"]
+    )
     by_source = {s["source"]: s for s in status["sources"]}
     assert set(by_source) == {"broker_api", "dukascopy", "notifier", "router_demo"}
     router = by_source["router_demo"]

@@ -21,7 +21,7 @@ LEFTOVER = re.compile(r"\.\d{8}T\d{6}Z-[A-Za-z0-9_.-]+?(\.old)?\.tmp")  # <out>.
 def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
     """Every file of the site: relative path -> text, or the workspace file to copy; and status.json."""
     site = gather(ctx.workspace, ctx.now)
-    status = pages.status_doc(site, ctx.provenance(inputs=None))
+    status = pages.status_doc(site, ctx.provenance(inputs=site.inputs))
     schemas.validate(pages.SCHEMA, status, what="site status.json")
     out: dict[str, str | Path] = {
         "style.css": pages.CSS,
