@@ -48,6 +48,7 @@ class LatencyConfig:
     stale_after_hours: int = 168
     source_stale_after_hours: tuple[tuple[str, int], ...] = ()
     drop_stale_after_days: int = 30
+    slo_target_percent: float = 99.0  # share of hourly windows that must meet the SLO (observability/slo.py)
 
     def stale_after(self, source: str) -> int:
         """Hours of silence after which ``source`` is ``stale`` (its own limit, else the default)."""
@@ -115,6 +116,7 @@ def load_latency(path: Path | None, *, display: str, slo_ms: float | None, envir
             sorted((k, int(v)) for k, v in data.get("source_stale_after_hours", {}).items())
         ),
         drop_stale_after_days=int(data.get("drop_stale_after_days", 30)),
+        slo_target_percent=float(data.get("slo_target_percent", 99.0)),
         cadence_minutes=int(data.get("cadence_minutes", 15)),
         owner=str(data.get("owner", "observability-oncall")),
         runbook=str(data.get("runbook", "docs/runbook.md#latency")),

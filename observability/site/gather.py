@@ -1,0 +1,280 @@
+"""What the status site shows, read from the workspace only: each section on its own, so a missing or
+damaged input empties its section (with the reason) and never the whole site.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from observability import clock, fsio, jobs, runlog, slo
+from observability.config.latency import LATENCY_CONFIG, LatencyConfig, load_latency
+from observability.config.schedules import SCHEDULES_CONFIG, Schedule, load_schedules
+from observability.cron import Cron
+from observability.errors import InputError, ObservabilityError
+from observability.freshness import age_seconds
+from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
+from observability.outputs.rollups import RollupRow, parse_parts, read_parts
+from observability.workspace import Workspace
+
+ROLLUP_FILE = "ops/signal_latency_rollup.csv"
+LATENCY_ALERTS_DIR = "out/latency_alerts"
+WEEKLY_HISTORY_DIR = "ops/weekly_report_history"
+WEEKLY_OUT_DIR = "out/weekly_report"
+DASHBOARD_DIR = "out/dashboard"
+CHART_HOURS = 7 * 24  # the index chart: the last 7 days, one point per hour
+WEEK_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+JOB_ID_FILE = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9_.-]+\.json$")
+
+
+@dataclass
+class Site:
+    """Everything the pages and status.json are made of."""
+
+    now: datetime
+    objective: slo.Objective
+    slo_source: str
+    rows: list[RollupRow] = field(default_factory=list)
+    sources: list[slo.SourceSlo] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    weeks: list[dict[str, Any]] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)  # "<file>: <what is wrong>": shown on the pages
+
+
+def gather(ws: Workspace, now: datetime) -> Site:
+    cfg = _latency_config(ws)
+    objective = slo.Objective(cfg.slo_p95_ms, cfg.failure_rate_threshold, cfg.slo_target_percent)
+    site = Site(now=now, objective=objective, slo_source=cfg.slo_source)
+    site.rows = _section(site, lambda: _rollups(ws, site), [])
+    site.sources = slo.evaluate(site.rows, objective, now, sources=cfg.sources)
+    site.alerts = _section(site, lambda: _alerts(ws), [])
+    site.runs = _section(site, lambda: _runs(ws, now, site), [])
+    site.weeks = _section(site, lambda: _weeks(ws), [])
+    site.manifest = _section(site, lambda: _manifest(ws), None)
+    site.datasets = _datasets(ws, site.manifest, now)
+    return site
+
+
+def _section(site: Site, read, empty):
+    try:
+        return read()
+    except ObservabilityError as exc:
+        site.problems.append(exc.message)
+        return empty
+
+
+def _latency_config(ws: Workspace) -> LatencyConfig:
+    """latency_alert.yaml (its SLO, threshold and target); a missing file means the defaults.
+    An invalid one is a ConfigError (exit 2), as for the latency job."""
+    path = ws.path(LATENCY_CONFIG)
+    return load_latency(path if path.is_file() else None, display=LATENCY_CONFIG, slo_ms=None)
+
+
+def _rollups(ws: Workspace, site: Site) -> list[RollupRow]:
+    try:
+        _, parts = read_parts(ws.path(ROLLUP_FILE))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise InputError(f"{ROLLUP_FILE}: cannot read ({exc.strerror or exc})") from None
+    rows, warnings = parse_parts(parts, ws.rel)
+    site.problems.extend(warnings)
+    return rows
+
+
+def _alerts(ws: Workspace) -> list[dict[str, Any]]:
+    """Open alerts: the inbox's open issues (with their links), then alerts firing in the latest latency
+    alert file that have no issue (the inbox has not run, or ran dry)."""
+    inbox = fsio.read_json(ws.path(INBOX_PATH), default=None, what="alert inbox cache", display=INBOX_PATH)
+    issues = inbox.get("issues") if isinstance(inbox, dict) else None
+    if inbox is not None and not isinstance(issues, dict):
+        raise InputError(f"{INBOX_PATH}: field issues: expected an object")
+    found: list[dict[str, Any]] = []
+    for fingerprint, entry in sorted((issues or {}).items()):
+        if not isinstance(entry, dict) or entry.get("state") != "open" or entry.get("drill"):
+            continue
+        url = entry.get("html_url")
+        found.append(
+            {
+                "id": fingerprint,
+                "title": str(entry.get("title", "")),
+                "severity": entry.get("severity") or ("critical" if entry.get("kind") == "failure" else None),
+                "kind": entry.get("kind"),
+                "since": entry.get("started_at") or entry.get("opened_at"),
+                "issue": entry.get("number"),
+                "url": url if isinstance(url, str) and url.startswith("https://") else None,
+            }
+        )
+    known = {a["id"] for a in found}
+    latest = _latest_file(ws, LATENCY_ALERTS_DIR)
+    if latest is not None:
+        doc = fsio.read_json(latest, what="latency alert file", display=ws.rel(latest))
+        items = doc.get("alerts") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise InputError(f"{ws.rel(latest)}: field alerts: expected a list")
+        for item in items:
+            if isinstance(item, dict) and item.get("status") == "firing" and item.get("id") not in known:
+                found.append(
+                    {
+                        "id": str(item.get("id")),
+                        "title": str(item.get("message", "")),
+                        "severity": item.get("severity"),
+                        "kind": "alert",
+                        "since": item.get("started_at"),
+                        "issue": None,
+                        "url": None,
+                    }
+                )
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda a: (rank.get(a["severity"] or "", 3), a["id"]))
+
+
+def _latest_file(ws: Workspace, rel_dir: str) -> Path | None:
+    directory = ws.path(rel_dir)
+    try:
+        names = sorted(n for n in os.listdir(directory) if JOB_ID_FILE.match(n))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return directory / names[-1] if names else None
+
+
+def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
+    """The last run of every registered job (from the automation log), its age, and whether a scheduled
+    run is overdue: a cron slot of schedules.yaml whose grace has passed with no run since."""
+    problems: list[tuple[str, str]] = []
+    last: dict[str, dict[str, Any]] = {}
+    for record in runlog.iter_records(ws, problems=problems):
+        name = record.get("job")
+        started = record.get("started_at")
+        if (
+            isinstance(name, str)
+            and isinstance(started, str)
+            and (name not in last or started >= last[name]["started_at"])
+        ):
+            last[name] = record
+    site.problems.extend(f"{path}: {message}" for path, message in problems)
+    schedules = _schedules(ws, site)
+    out = []
+    for job in jobs.JOBS:
+        record = last.get(job.name)
+        started = _time(record.get("started_at")) if record else None
+        overdue = _overdue([s for s in schedules if s.job == job.name], started, now)
+        if record is None and not overdue and not any(s.job == job.name for s in schedules):
+            continue  # never run and not scheduled: nothing to show
+        out.append(
+            {
+                "job": job.name,
+                "status": record.get("status") if record else None,
+                "job_id": record.get("job_id") if record else None,
+                "started_at": record.get("started_at") if record else None,
+                "age_seconds": age_seconds(started, now),
+                "error_code": (record.get("diagnostics") or {}).get("error_code") if record else None,
+                "run_url": ((record.get("github") or {}).get("run_url")) if record else None,
+                "overdue_since": clock.iso(overdue) if overdue else None,
+            }
+        )
+    return out
+
+
+def _schedules(ws: Workspace, site: Site) -> list[Schedule]:
+    path = ws.path(SCHEDULES_CONFIG)
+    if not path.is_file():
+        return []
+    try:
+        return list(load_schedules(path, display=SCHEDULES_CONFIG))
+    except ObservabilityError as exc:
+        site.problems.append(exc.message)
+        return []
+
+
+def _overdue(schedules: list[Schedule], started: datetime | None, now: datetime) -> datetime | None:
+    """The first cron slot after the last run (or in the last 8 days when none) whose grace has passed."""
+    since = started if started is not None else now - timedelta(days=8)
+    for schedule in schedules:
+        grace = timedelta(minutes=schedule.grace_minutes)
+        # a run up to the grace after a slot covers it; the first slot strictly after the last run counts
+        for at in Cron.parse(schedule.cron).times(since + timedelta(seconds=1), now - grace):
+            if started is None or at > started:
+                return at
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return clock.parse_iso(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _weeks(ws: Workspace) -> list[dict[str, Any]]:
+    """Weekly payloads, newest week first: delivered ones (ops/weekly_report_history/<week_start>.json),
+    then the latest generated but not delivered (a dry run in out/weekly_report/) when its week is new."""
+    weeks: dict[str, dict[str, Any]] = {}
+    directory = ws.path(WEEKLY_HISTORY_DIR)
+    try:
+        names = sorted(n for n in os.listdir(directory) if WEEK_FILE.match(n))
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    for name in names:
+        rel = f"{WEEKLY_HISTORY_DIR}/{name}"
+        weeks[name[:-5]] = {"week_start": name[:-5], "file": rel, "delivered": True, "payload": _payload(ws, rel)}
+    latest = _latest_file(ws, WEEKLY_OUT_DIR)
+    if latest is not None:
+        rel = ws.rel(latest)
+        payload = _payload(ws, rel)
+        start = payload.get("week_start") if isinstance(payload, dict) else None
+        if isinstance(start, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", start) and start not in weeks:
+            review = latest.with_suffix(".md")
+            weeks[start] = {
+                "week_start": start,
+                "file": rel,
+                "delivered": False,
+                "payload": payload,
+                "review": review.read_text(encoding="utf-8", errors="replace") if review.is_file() else None,
+            }
+    return [weeks[k] for k in sorted(weeks, reverse=True)]
+
+
+def _payload(ws: Workspace, rel: str) -> dict[str, Any]:
+    doc = fsio.read_json(ws.path(rel), what="weekly payload", display=rel)
+    if not isinstance(doc, dict):
+        raise InputError(f"{rel}: expected a JSON object")
+    return doc
+
+
+def _manifest(ws: Workspace) -> dict[str, Any] | None:
+    rel = f"{DASHBOARD_DIR}/manifest.json"
+    doc = fsio.read_json(ws.path(rel), default=None, what="dashboard manifest", display=rel)
+    if doc is not None and not (isinstance(doc, dict) and isinstance(doc.get("datasets"), list)):
+        raise InputError(f"{rel}: field datasets: expected a list")
+    return doc
+
+
+def _datasets(ws: Workspace, manifest: dict[str, Any] | None, now: datetime) -> list[dict[str, Any]]:
+    out = []
+    for entry in (manifest or {}).get("datasets", []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            continue
+        name = Path(entry["path"]).name
+        file = ws.path(DASHBOARD_DIR) / name
+        refreshed = _time(entry.get("refreshed_at") or entry.get("generated_at"))
+        out.append(
+            {
+                "dataset": str(entry.get("dataset", name)),
+                "file": file if file.is_file() and Path(entry["path"]).name == entry["path"] else None,
+                "name": name,
+                "rows": entry.get("row_count"),
+                "status": entry.get("status"),
+                "refreshed_at": clock.iso(refreshed) if refreshed else None,
+                "age_seconds": age_seconds(refreshed, now),
+                "checksum": entry.get("checksum_sha256"),
+            }
+        )
+    return out

@@ -1,0 +1,367 @@
+"""The site's files as text: HTML pages (one shared stylesheet, relative links), status.json, badges."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+
+from observability import clock, fsio, slo, svgchart
+from observability.freshness import age_text
+from observability.site.gather import CHART_HOURS, Site
+
+SCHEMA = "site_status"
+STATUS_VERSION = "1.0.0"
+CSS = """:root{color-scheme:light dark;--bg:#ffffff;--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--link:#0b5cad;
+--ok:#116329;--warn:#7d4e00;--bad:#b3161c;--card:#f6f8fa}
+@media (prefers-color-scheme: dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--link:#6cb6ff;
+--ok:#3fb950;--warn:#d29922;--bad:#ff7b72;--card:#161b22}}
+body{background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem}
+a{color:var(--link)}nav{display:flex;gap:1rem;flex-wrap:wrap;border-bottom:1px solid var(--line);padding-bottom:.5rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;
+text-align:left;vertical-align:top}th{color:var(--muted);font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:var(--ok)}.warning,.no_data,.dry_run,.skipped{color:var(--warn)}.error,.breaching,.critical,.missed{color:var(--bad)}
+.meeting{color:var(--ok)}.muted{color:var(--muted)}.box{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem}
+svg.chart{max-width:100%;height:auto}pre{white-space:pre-wrap;background:var(--card);padding:.5rem;border-radius:6px}
+"""
+PAGES = (
+    ("index.html", "Status"),
+    ("alerts.html", "Alerts"),
+    ("jobs.html", "Jobs"),
+    ("weekly.html", "Weekly"),
+    ("datasets.html", "Datasets"),
+    ("status.json", "status.json"),
+)
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _percent(share: float | None, digits: int = 2) -> str:
+    return "no data" if share is None else f"{share * 100:.{digits}f} %"
+
+
+def _ms(value: float | None) -> str:
+    return "no data" if value is None else f"{value:,.0f} ms"
+
+
+def _rate(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.2f}\u00d7"
+
+
+def page(title: str, body: list[str], *, depth: int = 0, generated: str) -> str:
+    """A whole HTML5 page; ``depth`` is how many directories below the site root it sits (for relative links)."""
+    up = "../" * depth
+    nav = "".join(f'<a href="{up}{href}">{_e(name)}</a>' for href, name in PAGES)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light dark">\n'
+        f"<title>{_e(title)} \u2014 observability status</title>\n"
+        f'<link rel="stylesheet" href="{up}style.css">\n</head>\n<body>\n'
+        f'<header><nav aria-label="Site">{nav}</nav></header>\n<main>\n<h1>{_e(title)}</h1>\n'
+        + "\n".join(body)
+        + f'\n</main>\n<footer><p class="muted">Generated {_e(generated)} from the workspace by '
+        "<code>observability site build</code>.</p></footer>\n</body>\n</html>\n"
+    )
+
+
+def _table(head: list[str], rows: list[list[str]], *, numeric: tuple[int, ...] = ()) -> str:
+    if not rows:
+        return '<p class="muted">No data.</p>'
+    cells = "".join(f'<th scope="col">{_e(h)}</th>' for h in head)
+    num = ' class="num"'
+    body = "".join(
+        "<tr>" + "".join(f"<td{num if i in numeric else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _problems(site: Site) -> list[str]:
+    if not site.problems:
+        return []
+    items = "".join(f"<li>{_e(p)}</li>" for p in site.problems[:50])
+    more = f"<li>\u2026 {len(site.problems) - 50} more</li>" if len(site.problems) > 50 else ""
+    return [f'<section class="box"><h2>Inputs that could not be read</h2><ul>{items}{more}</ul></section>']
+
+
+def _slo_rows(site: Site) -> list[list[str]]:
+    rows = []
+    for s in site.sources:
+        p7, p28 = s.period(7), s.period(28)
+        latest = s.latest
+        rows.append(
+            [
+                _e(s.source),
+                f'<span class="{s.state}">{_e(s.state.replace("_", " "))}</span>',
+                _ms(latest.p95_ms if latest and s.current else None)
+                + (f' <span class="muted">({_e(latest.hour_utc)})</span>' if latest and s.current else ""),
+                f'{_percent(p7.attainment)} <span class="muted">({p7.measured}/{p7.windows} h)</span>',
+                f'{_percent(p28.attainment)} <span class="muted">({p28.measured}/{p28.windows} h)</span>',
+                _percent(p28.budget_left(site.objective), 0),
+                " / ".join(_rate(b.rate) for b in s.burns),
+            ]
+        )
+    return rows
+
+
+def index(site: Site) -> str:
+    o = site.objective
+    body = [
+        f"<p>SLO: an hour meets it when its p95 latency is at most <strong>{o.slo_p95_ms:,.0f} ms</strong> and at "
+        f"most {o.failure_rate_threshold * 100:g} % of its samples failed; target <strong>{o.target_percent:g} %"
+        "</strong> of measured hours. Hours without data are gaps: neither met nor breached "
+        '(<a href="#definitions">definitions</a>).</p>',
+        "<h2>Latency sources</h2>",
+        _table(
+            [
+                "Source",
+                "Now",
+                "p95 (latest hour)",
+                "Attainment 7 d",
+                "Attainment 28 d",
+                "Budget left 28 d",
+                "Burn rate " + " / ".join(f"{h} h" for h in slo.BURN_HOURS),
+            ],
+            _slo_rows(site),
+        ),
+    ]
+    body += charts(site)
+    firing = len(site.alerts)
+    overdue = [r for r in site.runs if r["overdue_since"]]
+    failed = [r for r in site.runs if r["status"] == "error"]
+    body.append("<h2>At a glance</h2><ul>")
+    body.append(f'<li><a href="alerts.html">Open alerts</a>: {firing}</li>')
+    body.append(
+        f'<li><a href="jobs.html">Jobs</a>: {len(site.runs)} shown, {len(failed)} failed last run, '
+        f"{len(overdue)} with a missed run</li>"
+    )
+    body.append(f'<li><a href="weekly.html">Weekly reports</a>: {len(site.weeks)}</li>')
+    body.append(f'<li><a href="datasets.html">Dashboard datasets</a>: {len(site.datasets)}</li>')
+    body.append(
+        '<li><a href="status.json">status.json</a> and badges: '
+        + ", ".join(f'<a href="badges/{n}.json">{_e(n)}</a>' for n in badge_names(site))
+        + "</li></ul>"
+    )
+    body += _problems(site)
+    body.append(
+        '<h2 id="definitions">Definitions</h2><dl><dt>Attainment</dt><dd>Share of the measured hourly windows '
+        "of the period (the last 7 or 28 \u00d7 24 hours, the current hour included) that met the SLO.</dd>"
+        "<dt>Budget left</dt><dd>1 \u2212 breached hours / ((1 \u2212 target) \u00d7 measured hours): 100 % untouched, "
+        "0 % spent, negative overspent.</dd><dt>Burn rate</dt><dd>Breached share of the measured hours in the last "
+        "1 or 6 hours divided by (1 \u2212 target): 1\u00d7 spends the budget exactly over the period.</dd></dl>"
+    )
+    return page("Status", body, generated=clock.iso(site.now))
+
+
+def charts(site: Site) -> list[str]:
+    """p95 per hour over the last 7 days, at most six sources per chart."""
+    names = [s.source for s in site.sources if any(r.source == s.source for r in site.rows)]
+    if not names:
+        return ['<p class="muted">No latency rollups yet: no chart.</p>']
+    out = ["<h2>p95 latency, last 7 days (hourly)</h2>"]
+    for start in range(0, len(names), svgchart.MAX_SERIES):
+        group = names[start : start + svgchart.MAX_SERIES]
+        series = [svgchart.Series(n, slo.hourly_series(site.rows, n, site.now, CHART_HOURS)) for n in group]
+        out.append(
+            "<figure>"
+            + svgchart.line_chart(
+                series,
+                chart_id=f"p95-{start // svgchart.MAX_SERIES}",
+                title=f"p95 latency per hour: {', '.join(group)}",
+                threshold=site.objective.slo_p95_ms,
+            )
+            + f"<figcaption>p95 latency per hour of {_e(', '.join(group))}; gaps are hours without data.</figcaption>"
+            "</figure>"
+        )
+    return out
+
+
+def alerts(site: Site) -> str:
+    rows = []
+    for a in site.alerts:
+        issue = (
+            f'<a href="{_e(a["url"])}">#{_e(a["issue"])}</a>'
+            if a["url"]
+            else f"#{_e(a['issue'])}"
+            if a["issue"]
+            else '<span class="muted">no issue yet</span>'
+        )
+        rows.append(
+            [
+                f'<span class="{_e(a["severity"])}">{_e(a["severity"] or "-")}</span>',
+                _e(a["title"]),
+                _e(a["since"] or "-"),
+                issue,
+            ]
+        )
+    body = [_table(["Severity", "Alert", "Since", "Issue"], rows)] if rows else ['<p class="ok">No open alerts.</p>']
+    return page("Open alerts", body + _problems(site), generated=clock.iso(site.now))
+
+
+def jobs_page(site: Site) -> str:
+    rows = []
+    for r in site.runs:
+        status = r["status"] or "never run"
+        run = f'<a href="{_e(r["run_url"])}">{_e(r["job_id"])}</a>' if r["run_url"] else _e(r["job_id"] or "-")
+        missed = (
+            f'<span class="missed">missed: slot {_e(r["overdue_since"])} has no run</span>'
+            if r["overdue_since"]
+            else '<span class="ok">on schedule</span>'
+        )
+        rows.append(
+            [
+                _e(r["job"]),
+                f'<span class="{_e(r["status"] or "no_data")}">{_e(status)}</span>'
+                + (f' <span class="muted">({_e(r["error_code"])})</span>' if r["error_code"] else ""),
+                age_text(r["age_seconds"]) if r["age_seconds"] is not None else "-",
+                run,
+                missed,
+            ]
+        )
+    body = [
+        "<p>The last run of every job in the automation log (ops/automation_runs.log). A missed run: a slot of "
+        "configs/observability/schedules.yaml whose grace has passed with no run since; "
+        "<code>observability verify</code> reports every missed slot.</p>",
+        _table(["Job", "Last status", "Age", "Run", "Schedule"], rows),
+    ]
+    return page("Jobs", body + _problems(site), generated=clock.iso(site.now))
+
+
+def weekly_index(site: Site) -> str:
+    rows = []
+    for w in site.weeks:
+        href = f"weekly/{w['week_start']}.html"
+        rows.append(
+            [
+                f'<a href="{href}">{_e(w["week_start"])}</a>',
+                "delivered" if w["delivered"] else '<span class="dry_run">generated, not delivered</span>',
+                _e(w["payload"].get("generated_at")),
+            ]
+        )
+    body = [_table(["Week", "Delivery", "Generated"], rows)] if rows else ['<p class="muted">No weekly report yet.</p>']
+    return page("Weekly reports", body + _problems(site), generated=clock.iso(site.now))
+
+
+def weekly_page(site: Site, week: dict[str, Any]) -> str:
+    payload = week["payload"]
+    body = [f'<p><a href="../weekly.html">All weeks</a> \u00b7 from <code>{_e(week["file"])}</code></p>']
+    for key in ("latency", "alerts", "runs", "portfolio", "execution_health", "utilisation"):
+        if key in payload:
+            body.append(f"<h2>{_e(key.replace('_', ' ').capitalize())}</h2>{_value(payload[key])}")
+    if week.get("review"):
+        body.append(f"<h2>The review (step summary)</h2><pre>{_e(week['review'])}</pre>")
+    return page(f"Week of {week['week_start']}", body, depth=1, generated=clock.iso(site.now))
+
+
+def _value(value: Any, depth: int = 0) -> str:
+    """A JSON value as nested tables (depth-limited: deeper values as compact JSON)."""
+    if isinstance(value, dict) and depth < 3:
+        if not value:
+            return '<span class="muted">none</span>'
+        return (
+            "<table><tbody>"
+            + "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_value(v, depth + 1)}</td></tr>' for k, v in value.items())
+            + "</tbody></table>"
+        )
+    if isinstance(value, list) and depth < 3:
+        if not value:
+            return '<span class="muted">none</span>'
+        return "<ol>" + "".join(f"<li>{_value(v, depth + 1)}</li>" for v in value[:100]) + "</ol>"
+    if isinstance(value, (dict, list)):
+        return f"<code>{_e(json.dumps(value, sort_keys=True)[:500])}</code>"
+    return _e(value)
+
+
+def datasets_page(site: Site) -> str:
+    rows = []
+    for d in site.datasets:
+        link = f'<a href="data/{_e(d["name"])}">{_e(d["name"])}</a>' if d["file"] else _e(d["name"]) + " (missing)"
+        rows.append(
+            [
+                _e(d["dataset"]),
+                f'<span class="{_e(d["status"])}">{_e(d["status"])}</span>',
+                _e(d["rows"]),
+                age_text(d["age_seconds"]) + f' <span class="muted">({_e(d["refreshed_at"])})</span>',
+                link,
+            ]
+        )
+    manifest = site.manifest
+    body = []
+    if manifest is not None:
+        body.append(
+            f"<p>Manifest sequence {_e(manifest.get('sequence'))}, job {_e(manifest.get('job_id'))}: "
+            '<a href="data/manifest.json">manifest.json</a>.</p>'
+        )
+    body.append(_table(["Dataset", "Status", "Rows", "Freshness", "Download"], rows, numeric=(2,)))
+    return page("Dashboard datasets", body + _problems(site), generated=clock.iso(site.now))
+
+
+# -- status.json and badges ------------------------------------------------------------------------------
+def status_doc(site: Site, provenance: dict[str, Any]) -> dict[str, Any]:
+    overall = "ok"
+    if any(s.state == "breaching" for s in site.sources) or any(a["severity"] == "critical" for a in site.alerts):
+        overall = "critical"
+    elif (
+        site.alerts
+        or any(r["overdue_since"] or r["status"] == "error" for r in site.runs)
+        or any(s.state == "no_data" for s in site.sources)
+    ):
+        overall = "warning"
+    return {
+        "schema_version": STATUS_VERSION,
+        **provenance,
+        "status": overall,
+        "slo": {
+            "p95_ms": site.objective.slo_p95_ms,
+            "failure_rate_threshold": site.objective.failure_rate_threshold,
+            "target_percent": site.objective.target_percent,
+            "source": site.slo_source,
+        },
+        "sources": [s.as_dict() for s in site.sources],
+        "alerts": [{k: a[k] for k in ("id", "title", "severity", "since", "issue", "url")} for a in site.alerts],
+        "jobs": site.runs,
+        "weeks": [{"week_start": w["week_start"], "delivered": w["delivered"]} for w in site.weeks],
+        "datasets": [
+            {k: d[k] for k in ("dataset", "rows", "status", "refreshed_at", "age_seconds")} for d in site.datasets
+        ],
+        "problems": site.problems,
+    }
+
+
+def badge_name(source: str) -> str:
+    """The badge file name of a source's SLO badge (``slo-<source>``, ``:`` made ``_``)."""
+    return "slo-" + re.sub(r"[^A-Za-z0-9_.-]", "_", source)
+
+
+def badge_names(site: Site) -> list[str]:
+    return ["status", "alerts"] + [badge_name(s.source) for s in site.sources]
+
+
+def badges(site: Site, status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """shields.io endpoint badges (schemaVersion 1): overall status, open alerts, 28-day attainment per source."""
+    colour = {"ok": "brightgreen", "warning": "yellow", "critical": "red"}
+    out = {
+        "status": _badge("status", status["status"], colour[status["status"]]),
+        "alerts": _badge("open alerts", str(len(site.alerts)), "brightgreen" if not site.alerts else "red"),
+    }
+    for s in site.sources:
+        period = s.period(28)
+        share = period.attainment
+        if share is None:
+            out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", "no data", "lightgrey")
+            continue
+        budget = period.budget_left(site.objective)
+        tone = "brightgreen" if budget is not None and budget > 0.25 else "yellow" if budget and budget > 0 else "red"
+        out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", f"{share * 100:.2f}%", tone)
+    return out
+
+
+def _badge(label: str, message: str, color: str) -> dict[str, Any]:
+    return {"schemaVersion": 1, "label": label, "message": message, "color": color}
+
+
+def json_text(doc: Any) -> str:
+    return fsio.canonical_json(doc, indent=2)
