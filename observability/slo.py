@@ -195,11 +195,22 @@ def _period(hours: dict[str, RollupRow], objective: Objective, last: datetime, d
     return Period(days, days * 24, measured, measured - breached, breached)
 
 
-def hourly_series(
-    rows: Iterable[RollupRow], source: str, now: datetime, hours: int
-) -> list[tuple[datetime, float | None]]:
-    """p95 per hour of ``source`` over the ``hours`` hours ending with the hour holding ``now``; None for a gap."""
+def by_source(rows: Iterable[RollupRow]) -> dict[str, dict[str, RollupRow]]:
+    """Rows grouped by source, then by hour (``hour_utc`` text)."""
+    grouped: dict[str, dict[str, RollupRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.source, {})[row.hour_utc] = row
+    return grouped
+
+
+def hourly_series(hours: dict[str, RollupRow], now: datetime, count: int) -> list[tuple[datetime, float | None]]:
+    """p95 per hour over the ``count`` hours ending with the hour holding ``now``, from one source's
+    rows by hour (:func:`by_source`); None for a gap."""
     last = hour_floor(now)
-    first = last - (hours - 1) * HOUR
-    values = {r.hour_utc: r.p95_ms for r in rows if r.source == source}
-    return [(first + i * HOUR, values.get(iso(first + i * HOUR))) for i in range(hours)]
+    first = last - (count - 1) * HOUR
+    out: list[tuple[datetime, float | None]] = []
+    for i in range(count):
+        at = first + i * HOUR
+        row = hours.get(iso(at))
+        out.append((at, row.p95_ms if row is not None else None))
+    return out

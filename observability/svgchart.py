@@ -255,7 +255,7 @@ def _line(plot: _Plot, s: Series, index: int, count: int) -> list[str]:
         else:
             run.append((plot.x(i), plot.y(value)))
     flush()
-    out = [f'<g class="series" data-series="{escape(s.name)}">']
+    out = [f'<g class="series" data-series="{escape(s.name, {chr(34): "&quot;"})}">']
     if commands:
         out.append(f'<path class="s{index}" d="{" ".join(commands)}"/>')
     out += dots

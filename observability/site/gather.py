@@ -18,7 +18,7 @@ from observability.cron import Cron
 from observability.errors import InputError, ObservabilityError
 from observability.freshness import age_seconds
 from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
-from observability.outputs.rollups import RollupRow, parse_parts, read_parts
+from observability.outputs.rollups import RollupRow, day_files, parse_parts, partition_dir, read_parts
 from observability.workspace import Workspace
 
 ROLLUP_FILE = "ops/signal_latency_rollup.csv"
@@ -28,6 +28,8 @@ WEEKLY_OUT_DIR = "out/weekly_report"
 DASHBOARD_DIR = "out/dashboard"
 CHART_HOURS = 7 * 24  # the index chart: the last 7 days, one point per hour
 WEEK_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+STATUSES = ("ok", "warning", "dry_run", "skipped", "error")
+SEVERITIES = ("info", "warning", "critical")
 JOB_ID_FILE = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9_.-]+\.json$")
 
 
@@ -78,8 +80,17 @@ def _latency_config(ws: Workspace) -> LatencyConfig:
 
 
 def _rollups(ws: Workspace, site: Site) -> list[RollupRow]:
+    """The rollup rows of the last 29 days (the longest period, 28 days, plus the day it starts in): only
+    those day files are read; an old single file is read whole."""
+    path = ws.path(ROLLUP_FILE)
+    directory = partition_dir(path)
+    first = (site.now - timedelta(days=max(slo.PERIOD_DAYS) + 1)).strftime("%Y-%m-%d")
     try:
-        _, parts = read_parts(ws.path(ROLLUP_FILE))
+        days = [d for d in day_files(directory) if d >= first]
+        if days:
+            parts = [(directory / f"{d}.csv", (directory / f"{d}.csv").read_bytes()) for d in days]
+        else:
+            _, parts = read_parts(path)
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -100,16 +111,17 @@ def _alerts(ws: Workspace) -> list[dict[str, Any]]:
     for fingerprint, entry in sorted((issues or {}).items()):
         if not isinstance(entry, dict) or entry.get("state") != "open" or entry.get("drill"):
             continue
-        url = entry.get("html_url")
+        severity = entry.get("severity") or ("critical" if entry.get("kind") == "failure" else None)
+        number = entry.get("number")
         found.append(
             {
                 "id": fingerprint,
                 "title": str(entry.get("title", "")),
-                "severity": entry.get("severity") or ("critical" if entry.get("kind") == "failure" else None),
-                "kind": entry.get("kind"),
-                "since": entry.get("started_at") or entry.get("opened_at"),
-                "issue": entry.get("number"),
-                "url": url if isinstance(url, str) and url.startswith("https://") else None,
+                "severity": severity if severity in SEVERITIES else None,
+                "kind": _text(entry.get("kind")),
+                "since": _text(entry.get("started_at") or entry.get("opened_at")),
+                "issue": number if isinstance(number, int) and not isinstance(number, bool) else None,
+                "url": _url(entry.get("html_url")),
             }
         )
     known = {a["id"] for a in found}
@@ -125,9 +137,9 @@ def _alerts(ws: Workspace) -> list[dict[str, Any]]:
                     {
                         "id": str(item.get("id")),
                         "title": str(item.get("message", "")),
-                        "severity": item.get("severity"),
+                        "severity": item.get("severity") if item.get("severity") in SEVERITIES else None,
                         "kind": "alert",
-                        "since": item.get("started_at"),
+                        "since": _text(item.get("started_at")),
                         "issue": None,
                         "url": None,
                     }
@@ -152,35 +164,47 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
     last: dict[str, dict[str, Any]] = {}
     for record in runlog.iter_records(ws, problems=problems):
         name = record.get("job")
-        started = record.get("started_at")
-        if (
-            isinstance(name, str)
-            and isinstance(started, str)
-            and (name not in last or started >= last[name]["started_at"])
-        ):
+        stamp = record.get("started_at")
+        if isinstance(name, str) and isinstance(stamp, str) and (name not in last or stamp >= last[name]["started_at"]):
             last[name] = record
     site.problems.extend(f"{path}: {message}" for path, message in problems)
     schedules = _schedules(ws, site)
     out = []
     for job in jobs.JOBS:
-        record = last.get(job.name)
-        started = _time(record.get("started_at")) if record else None
-        overdue = _overdue([s for s in schedules if s.job == job.name], started, now)
-        if record is None and not overdue and not any(s.job == job.name for s in schedules):
+        run = last.get(job.name)
+        started = _time(run.get("started_at")) if run else None
+        own = [s for s in schedules if s.job == job.name]
+        overdue = _overdue(own, started, now)
+        if run is None and not own:
             continue  # never run and not scheduled: nothing to show
         out.append(
             {
                 "job": job.name,
-                "status": record.get("status") if record else None,
-                "job_id": record.get("job_id") if record else None,
-                "started_at": record.get("started_at") if record else None,
+                "status": _text(run.get("status")) if run and run.get("status") in STATUSES else None,
+                "job_id": _text(run.get("job_id")) if run else None,
+                "started_at": _text(run.get("started_at")) if run else None,
                 "age_seconds": age_seconds(started, now),
-                "error_code": (record.get("diagnostics") or {}).get("error_code") if record else None,
-                "run_url": ((record.get("github") or {}).get("run_url")) if record else None,
+                "error_code": _text(_field(run, "diagnostics", "error_code")) if run else None,
+                "run_url": _url(_field(run, "github", "run_url")) if run else None,
+                "scheduled": bool(own),
                 "overdue_since": clock.iso(overdue) if overdue else None,
             }
         )
     return out
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _url(value: Any) -> str | None:
+    """An https URL to link to, else None (a hand-edited file never puts a javascript: link on a page)."""
+    return value if isinstance(value, str) and value.startswith("https://") else None
+
+
+def _field(doc: dict[str, Any], block: str, key: str) -> Any:
+    inner = doc.get(block)
+    return inner.get(key) if isinstance(inner, dict) else None
 
 
 def _schedules(ws: Workspace, site: Site) -> list[Schedule]:
@@ -265,13 +289,14 @@ def _datasets(ws: Workspace, manifest: dict[str, Any] | None, now: datetime) -> 
         name = Path(entry["path"]).name
         file = ws.path(DASHBOARD_DIR) / name
         refreshed = _time(entry.get("refreshed_at") or entry.get("generated_at"))
+        rows = entry.get("row_count")
         out.append(
             {
                 "dataset": str(entry.get("dataset", name)),
                 "file": file if file.is_file() and Path(entry["path"]).name == entry["path"] else None,
                 "name": name,
-                "rows": entry.get("row_count"),
-                "status": entry.get("status"),
+                "rows": rows if isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 else None,
+                "status": _text(entry.get("status")),
                 "refreshed_at": clock.iso(refreshed) if refreshed else None,
                 "age_seconds": age_seconds(refreshed, now),
                 "checksum": entry.get("checksum_sha256"),

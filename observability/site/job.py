@@ -70,6 +70,7 @@ def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
             ctx.note(f"would write {target / name}")
         return JobResult(figures={**figures, "would_write": listing}, dry_run=True)
     _write_swapped(target, content, ctx.job_id)
+    ctx.artefact(target / "status.json")
     ctx.note(f"wrote {len(listing)} files to {target} (site status {status['status']})")
     return JobResult(
         figures=figures,

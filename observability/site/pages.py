@@ -158,13 +158,14 @@ def index(site: Site) -> str:
 
 def charts(site: Site) -> list[str]:
     """p95 per hour over the last 7 days, at most six sources per chart."""
-    names = [s.source for s in site.sources if any(r.source == s.source for r in site.rows)]
+    grouped = slo.by_source(site.rows)
+    names = [s.source for s in site.sources if s.source in grouped]
     if not names:
         return ['<p class="muted">No latency rollups yet: no chart.</p>']
     out = ["<h2>p95 latency, last 7 days (hourly)</h2>"]
     for start in range(0, len(names), svgchart.MAX_SERIES):
         group = names[start : start + svgchart.MAX_SERIES]
-        series = [svgchart.Series(n, slo.hourly_series(site.rows, n, site.now, CHART_HOURS)) for n in group]
+        series = [svgchart.Series(n, slo.hourly_series(grouped[n], site.now, CHART_HOURS)) for n in group]
         out.append(
             "<figure>"
             + svgchart.line_chart(
@@ -210,6 +211,8 @@ def jobs_page(site: Site) -> str:
             f'<span class="missed">missed: slot {_e(r["overdue_since"])} has no run</span>'
             if r["overdue_since"]
             else '<span class="ok">on schedule</span>'
+            if r["scheduled"]
+            else '<span class="muted">not scheduled</span>'
         )
         rows.append(
             [

@@ -1,0 +1,261 @@
+"""``observability site build``: the site from the demo workspace and the real upstream fixtures, its links,
+status.json and badges, the atomic swap, and bad input (never a crash)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag
+
+import pytest
+
+from _support_dashboard import FIXTURES
+from _support_inprocess import run_cli_in_process
+from _support_robust import clean_env
+from _support_verify import make_demo
+from observability import schemas
+
+NOW = "2026-01-08T00:07:00Z"  # the sample workspace's clock
+VOID = {"meta", "link", "br", "img", "hr", "input", "source", "wbr"}
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return make_demo(tmp_path_factory.mktemp("site") / "demo")
+
+
+@pytest.fixture()
+def ws(demo, tmp_path) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(demo, target, symlinks=True)
+    return target
+
+
+def build(ws: Path, *extra: str, now: str = NOW, out: str = "_site"):
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", out, *extra], env=clean_env(OBS_NOW=now)
+    )
+    summary = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
+    return done, summary
+
+
+class Page(HTMLParser):
+    """Links, ids and tag balance of one page."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.doctype = None
+
+    def handle_decl(self, decl):
+        self.doctype = decl
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        for key in ("href", "src"):
+            if found.get(key):
+                self.links.append(found[key])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+def test_demo_site_pages_links_status_and_badges(ws):
+    done, summary = build(ws)
+    assert done.returncode == 0, done.stderr
+    assert summary["status"] == "ok" and summary["site_status"] == "critical"  # router_demo breaches now
+    site = ws / "_site"
+    # every internal link of every page resolves, and every page is reachable from the index
+    seen, queue = set(), ["index.html"]
+    while queue:
+        rel = queue.pop()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        if not rel.endswith(".html"):
+            continue
+        page = parse(site / rel)
+        assert page.doctype == "DOCTYPE html" and not page.errors and not page.stack, (rel, page.errors, page.stack)
+        for link in page.links:
+            target, _ = urldefrag(link)
+            if target.startswith("https://") or not target:
+                continue
+            assert not target.startswith(("/", "http:")), f"{rel}: {link} is not relative"
+            resolved = (site / rel).parent / target
+            assert resolved.is_file(), f"{rel}: {link} does not resolve"
+            queue.append(resolved.resolve().relative_to(site.resolve()).as_posix())
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    assert pages <= seen, f"not reachable from index.html: {pages - seen}"
+    assert {"alerts.html", "jobs.html", "weekly.html", "datasets.html", "weekly/2026-01-05.html"} <= pages
+    # status.json matches its schema and the figures
+    status = json.loads((site / "status.json").read_text())
+    schemas.validate("site_status", status, what="status.json")
+    by_source = {s["source"]: s for s in status["sources"]}
+    assert set(by_source) == {"broker_api", "dukascopy", "notifier", "router_demo"}
+    router = by_source["router_demo"]
+    assert router["state"] == "breaching" and router["p95_ms"] > 120000
+    week = router["attainment"]["7d"]
+    assert week["windows"] == 168 and week["measured"] == week["met"] + week["breached"] == 72
+    assert [a["severity"] for a in status["alerts"]] == ["critical"] and status["alerts"][0]["issue"] is None
+    assert {j["job"] for j in status["jobs"]} >= {"latency", "weekly", "dashboard", "verify"}
+    assert {d["dataset"] for d in status["datasets"]} == {"ev_history", "slippage", "turnover", "latency"}
+    assert (site / "data" / "latency.json").read_bytes() == (ws / "out" / "dashboard" / "latency.json").read_bytes()
+    for name in ("status", "alerts", "slo-router_demo", "slo-notifier"):
+        badge = json.loads((site / "badges" / f"{name}.json").read_text())
+        assert badge["schemaVersion"] == 1 and set(badge) == {"schemaVersion", "label", "message", "color"}
+    assert json.loads((site / "badges" / "status.json").read_text())["color"] == "red"
+    # the chart on the index parses as SVG, with its legend and the split/log scale choice
+    index = (site / "index.html").read_text()
+    svg = ET.fromstring(index[index.index("<svg") : index.index("</svg>") + 6])
+    assert svg.get("role") == "img" and svg.get("data-scale") in ("log", "split")
+    assert len([g for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "legend-entry"]) == 5
+    assert 'class="breaching"' in index and "120,000 ms" in index
+    assert "<script" not in index
+    # the run is a job like any other: one log line
+    log = [json.loads(line) for line in (ws / "ops" / "automation_runs.log").read_text().splitlines()]
+    assert log[-1]["job"] == "site" and log[-1]["status"] == "ok"
+
+
+def test_a_missed_scheduled_run_is_shown(ws):
+    done, summary = build(ws, now="2026-01-09T12:00:00Z")  # a day and a half after every demo run
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    jobs = {j["job"]: j for j in status["jobs"]}
+    # latency runs at :07/:22/:37/:52 with 20 min grace: the first slot after the 00:07 run is 00:22
+    assert jobs["latency"]["overdue_since"] == "2026-01-08T00:22:00Z"
+    assert jobs["weekly"]["overdue_since"] is None  # weekly: Mondays only
+    assert jobs["alerts"]["scheduled"] is False and jobs["latency"]["scheduled"] is True
+    assert jobs["latency"]["age_seconds"] == 129_180
+    assert status["status"] == "critical"  # no current data is a warning, the open critical alert wins
+    assert all(s["state"] == "no_data" for s in status["sources"])
+    assert "missed: slot 2026-01-08T00:22:00Z has no run" in (ws / "_site" / "jobs.html").read_text()
+
+
+def test_a_rebuild_swaps_the_site_and_dry_run_writes_nothing(ws):
+    assert build(ws)[0].returncode == 0
+    (ws / "_site" / "leftover.txt").write_text("from the old build")
+    done, summary = build(ws, "--dry-run")
+    assert done.returncode == 0 and summary["status"] == "dry_run"
+    assert "index.html" in summary["would_write"] and "status.json" in summary["would_write"]
+    assert (ws / "_site" / "leftover.txt").exists()
+    assert build(ws)[0].returncode == 0
+    assert not (ws / "_site" / "leftover.txt").exists()
+    assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]  # no temp dir left
+
+
+def test_out_must_not_be_someone_elses_directory(ws):
+    (ws / "docs").mkdir()
+    (ws / "docs" / "keep.md").write_text("mine")
+    done, _ = build(ws, out="docs")
+    assert done.returncode == 2 and "--out docs" in done.stderr and "choose a new or empty one" in done.stderr
+    assert (ws / "docs" / "keep.md").read_text() == "mine"
+    done, _ = build(ws, out=".")
+    assert done.returncode == 2
+
+
+def test_an_empty_workspace_builds_pages_that_say_no_data(tmp_path):
+    (tmp_path / "ops").mkdir()
+    done, summary = build(tmp_path)
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "_site"
+    status = json.loads((site / "status.json").read_text())
+    assert status["sources"] == [] and status["alerts"] == [] and status["problems"] == []
+    assert "No latency rollups yet" in (site / "index.html").read_text()
+    assert "No weekly report yet" in (site / "weekly.html").read_text()
+    assert "No data." in (site / "datasets.html").read_text()
+
+
+def test_damaged_inputs_are_named_on_the_pages_never_a_crash(ws):
+    (ws / "ops" / "alert_inbox.json").write_text("{not json")
+    day = sorted((ws / "ops" / "signal_latency_rollup").iterdir())[-1]
+    with day.open("a") as handle:
+        handle.write("2026-01-07T23:00:00Z,broken,x,0,0,1,2,3,4,false,0\n")
+    (ws / "out" / "dashboard" / "manifest.json").write_text("[]")
+    hostile = {
+        "job": "verify",
+        "job_id": "x",
+        "status": "weird",
+        "started_at": "2026-01-08T00:07:01Z",
+        "github": {"run_url": "javascript:alert(1)"},
+        "diagnostics": {"error_code": 7},
+    }
+    with (ws / "ops" / "automation_runs.log").open("a") as handle:
+        handle.write(json.dumps(hostile) + "\n")
+    done, summary = build(ws)
+    assert done.returncode == 0, done.stderr
+    assert summary["status"] == "warning"
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    problems = " | ".join(status["problems"])
+    assert "ops/alert_inbox.json" in problems and "not valid JSON" in problems
+    assert f"{day.name}: line" in problems  # the bad rollup row is skipped, the rest still counts
+    assert "out/dashboard/manifest.json" in problems
+    assert {s["source"] for s in status["sources"]} == {"broker_api", "dukascopy", "notifier", "router_demo"}
+    assert "ops/alert_inbox.json" in (ws / "_site" / "alerts.html").read_text()
+    verify = next(j for j in status["jobs"] if j["job"] == "verify")
+    assert (verify["status"], verify["run_url"], verify["error_code"]) == (None, None, None)
+    assert "javascript:" not in (ws / "_site" / "jobs.html").read_text()
+
+
+def test_an_invalid_latency_config_is_a_config_error(ws):
+    (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
+    done, _ = build(ws)
+    assert done.returncode == 2 and "slo_target_percent" in done.stderr
+    assert not (ws / "_site").exists()
+
+
+def test_the_slo_target_from_the_config_sets_the_budget(ws):
+    config = ws / "configs" / "observability" / "latency_alert.yaml"
+    config.write_text(config.read_text().replace("slo_target_percent: 99", "slo_target_percent: 90"))
+    assert build(ws)[0].returncode == 0
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert status["slo"]["target_percent"] == 90
+    period = next(s for s in status["sources"] if s["source"] == "router_demo")["attainment"]["28d"]
+    assert period["budget_left"] == pytest.approx(1 - period["breached"] / (0.1 * period["measured"]), abs=1e-6)
+
+
+@pytest.mark.skipif(
+    not (FIXTURES / "ops" / "signal_latency.csv").is_file(),
+    reason=f"upstream fixtures not found at {FIXTURES} (set OBS_TEST_UPSTREAM_FIXTURES)",
+)
+def test_the_site_builds_from_the_real_upstream_fixtures(tmp_path):
+    now = "2025-10-11T12:07:00Z"
+    for part in ("ops", "runs", "reports"):
+        shutil.copytree(FIXTURES / part, tmp_path / part)
+    (tmp_path / "logs").mkdir()
+    shutil.move(tmp_path / "ops" / "signal_latency.csv", tmp_path / "logs" / "signal_latency.csv")
+    env = clean_env(OBS_NOW=now)
+    for args in (
+        ["latency", "sample", "--input", "logs/signal_latency.csv"],
+        ["dashboard", "export", "--dry-run"],
+    ):
+        done = run_cli_in_process([*args, "--workspace", str(tmp_path)], env=env)
+        assert done.returncode == 0, done.stderr
+    done, summary = build(tmp_path, now=now)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((tmp_path / "_site" / "status.json").read_text())
+    schemas.validate("site_status", status, what="status.json")
+    assert status["sources"] and status["datasets"]
+    assert all(parse(p).errors == [] for p in (tmp_path / "_site").rglob("*.html"))
