@@ -1,4 +1,5 @@
-"""The status site built from the demo, as a reader sees it in headless Chromium.
+"""The status site built from the demo and from the real upstream fixtures, as a reader sees it in
+headless Chromium.
 
 `observability demo` makes a workspace (every job run once on sample data at the demo's clock),
 `observability site build` renders it, and tests/_support_browser.py serves it on 127.0.0.1 and loads
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from _support_browser import Browser, SiteServer, check_site, require_chromium
+from _support_dashboard import FIXTURES
 from observability.clock import iso
 from observability.demo import SAMPLE_NOW
 
@@ -97,3 +100,25 @@ def test_status_json_and_badges_are_served_as_json(built):
                 body = json.loads(answer.read())
             if path.startswith("badges/"):  # shields.io endpoint badges
                 assert body["schemaVersion"] == 1 and body["label"] and body["message"], path
+
+
+def test_the_site_of_the_real_upstream_fixtures_loads_cleanly(browser, tmp_path):
+    """The upstream research stack's own files (latency log, runs, reports), measured and exported
+    as the scheduled jobs would, then built and loaded page by page."""
+    if not (FIXTURES / "ops" / "signal_latency.csv").is_file():
+        pytest.skip(f"upstream fixtures not found at {FIXTURES} (set OBS_TEST_UPSTREAM_FIXTURES)")
+    now = SAMPLE_NOW.replace(year=2025, month=10, day=11, hour=12, minute=7)
+    workspace = tmp_path / "upstream"
+    for part in ("ops", "runs", "reports"):
+        shutil.copytree(FIXTURES / part, workspace / part)
+    (workspace / "logs").mkdir()
+    shutil.move(workspace / "ops" / "signal_latency.csv", workspace / "logs" / "signal_latency.csv")
+    _observability("latency", "sample", "--input", "logs/signal_latency.csv", now=now, cwd=workspace)
+    _observability("dashboard", "export", "--dry-run", now=now, cwd=workspace)
+    _observability("site", "build", "--out", "_site", now=now, cwd=workspace)
+    site = workspace / "_site"
+    with SiteServer(site) as server:
+        reports, problems = check_site(browser, server, _pages(site), tmp_path / "shots")
+    assert problems == []
+    charts = [c for r in reports if r.url.endswith("/index.html") for c in r.charts]
+    assert charts and all(c["ink"] > 0.01 for c in charts), charts
