@@ -28,6 +28,7 @@ import select
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -269,6 +270,18 @@ _LINKS_JS = """(() => [
 ])()"""
 
 
+_TRAMPOLINE = """import os, sys
+commands, answers = os.dup(int(sys.argv[1])), os.dup(int(sys.argv[2]))
+os.dup2(commands, 3)
+os.dup2(answers, 4)
+os.set_inheritable(3, True)  # a dup that already landed on 3 or 4 is close-on-exec, and dup2 onto itself keeps that
+os.set_inheritable(4, True)
+for fd in {int(sys.argv[1]), int(sys.argv[2]), commands, answers} - {3, 4}:
+    os.close(fd)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class Browser:
     """One headless Chromium process; ``with Browser() as b: report = b.check_page(url, out_dir)``."""
 
@@ -285,12 +298,6 @@ class Browser:
     def __enter__(self) -> Browser:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-
-        def wire() -> None:  # in the child: its fd 3 reads our commands, its fd 4 writes answers
-            commands, answers = os.dup(to_child_r), os.dup(from_child_w)  # either may be 3 or 4 already
-            os.dup2(commands, 3)
-            os.dup2(answers, 4)
-
         args = [
             self.binary,
             "--headless=new",
@@ -312,13 +319,16 @@ class Browser:
         if os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox (CI is root)
         args.append("about:blank")
+
+        # Chromium wants the pipes as descriptors 3 and 4. A small Python trampoline moves them there
+        # and execs the browser (a preexec_fn would run between fork and exec in a process that may
+        # have threads: the test servers').
         self._proc = subprocess.Popen(
-            args,
+            [sys.executable, "-c", _TRAMPOLINE, str(to_child_r), str(from_child_w), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=wire,  # noqa: PLW1509 - dup calls only
-            pass_fds=(3, 4),  # kept open through exec (the child closes every other descriptor after wire())
+            pass_fds=(to_child_r, from_child_w),
         )
         os.close(to_child_r)
         os.close(from_child_w)
