@@ -40,7 +40,6 @@ def _observability(*args: str, now, cwd: Path) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """(the demo's site, the same workspace's site 60 days later: nothing in the chart's window)."""
-    require_chromium()
     root = tmp_path_factory.mktemp("site-browser")
     workspace = root / "demo"
     _observability("demo", "--dir", str(workspace), now=SAMPLE_NOW, cwd=root)
