@@ -41,7 +41,9 @@ def make(path: Path, sources: int, days: int = 90) -> None:
             for s in range(sources):
                 p95 = 150000.0 if (hour + s) % 24 == 3 else 2000.0 + (s * 37 + hour * 11) % 500
                 breach = "true" if p95 > 120000 else "false"
-                lines.append(f"{stamp},feed{s:04d},12,0,0.0000,{p95 / 2:.3f},{p95:.3f},{p95:.3f},{p95:.3f},{breach},0\n")
+                lines.append(
+                    f"{stamp},feed{s:04d},12,0,0.0000,{p95 / 2:.3f},{p95:.3f},{p95:.3f},{p95:.3f},{breach},0\n"
+                )
         (directory / f"{base:%Y-%m-%d}.csv").write_text("".join(lines))
     (path / "ops" / "done").write_text("")
 

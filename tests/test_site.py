@@ -101,8 +101,8 @@ def test_demo_site_pages_links_status_and_badges(ws):
         assert page.doctype == "DOCTYPE html" and not page.errors and not page.stack, (rel, page.errors, page.stack)
         for link in page.links:
             target, _ = urldefrag(link)
-            if target.startswith("https://") or not target:
-                continue
+            if target.startswith("https://") or target == "data:," or not target:
+                continue  # an issue or run on GitHub; the empty favicon (no request for /favicon.ico)
             assert not target.startswith(("/", "http:")), f"{rel}: {link} is not relative"
             resolved = (site / rel).parent / target
             assert resolved.is_file(), f"{rel}: {link} does not resolve"
@@ -113,6 +113,9 @@ def test_demo_site_pages_links_status_and_badges(ws):
     # status.json matches its schema and the figures
     status = json.loads((site / "status.json").read_text())
     schemas.validate("site_status", status, what="status.json")
+    assert {"ops/signal_latency_rollup.csv", "ops/automation_runs.log", "out/dashboard/manifest.json"} <= set(
+        status["inputs"]
+    )
     by_source = {s["source"]: s for s in status["sources"]}
     assert set(by_source) == {"broker_api", "dukascopy", "notifier", "router_demo"}
     router = by_source["router_demo"]
@@ -161,8 +164,13 @@ def test_a_rebuild_swaps_the_site_and_dry_run_writes_nothing(ws):
     assert done.returncode == 0 and summary["status"] == "dry_run"
     assert "index.html" in summary["would_write"] and "status.json" in summary["would_write"]
     assert (ws / "_site" / "leftover.txt").exists()
+    killed = ws / "_site.20260101T000000Z-site-0badc0de.tmp"  # a build killed before its swap
+    killed.mkdir()
+    (ws / "_site.mine.tmp").mkdir()  # not this command's
     assert build(ws)[0].returncode == 0
     assert not (ws / "_site" / "leftover.txt").exists()
+    assert not killed.exists()
+    (ws / "_site.mine.tmp").rmdir()
     assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]  # no temp dir left
 
 

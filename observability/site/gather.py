@@ -48,6 +48,7 @@ class Site:
     datasets: list[dict[str, Any]] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)  # "<file>: <what is wrong>": shown on the pages
+    inputs: list[str] = field(default_factory=list)  # workspace paths read (status.json provenance)
 
 
 def gather(ws: Workspace, now: datetime) -> Site:
@@ -61,6 +62,13 @@ def gather(ws: Workspace, now: datetime) -> Site:
     site.weeks = _section(site, lambda: _weeks(ws), [])
     site.manifest = _section(site, lambda: _manifest(ws), None)
     site.datasets = _datasets(ws, site.manifest, now)
+    fixed = (LATENCY_CONFIG, SCHEDULES_CONFIG, INBOX_PATH, ws.rel(ws.run_log), f"{DASHBOARD_DIR}/manifest.json")
+    found = [rel for rel in fixed if ws.path(rel).is_file()]
+    if partition_dir(ws.path(ROLLUP_FILE)).is_dir() or ws.path(ROLLUP_FILE).is_file():
+        found.append(ROLLUP_FILE)
+    latest = _latest_file(ws, LATENCY_ALERTS_DIR)
+    found += [ws.rel(latest)] if latest is not None else []
+    site.inputs = sorted(set(found + [w["file"] for w in site.weeks]))
     return site
 
 

@@ -4,6 +4,7 @@ to ``--out``, validate status.json, then swap the directory in (the old site is 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,12 +15,13 @@ from observability.site import pages
 from observability.site.gather import gather
 
 MARKER = ".observability-site"
+LEFTOVER = re.compile(r"\.\d{8}T\d{6}Z-[A-Za-z0-9_.-]+?(\.old)?\.tmp")  # <out>.<job_id>[.old].tmp
 
 
 def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
     """Every file of the site: relative path -> text, or the workspace file to copy; and status.json."""
     site = gather(ctx.workspace, ctx.now)
-    status = pages.status_doc(site, ctx.provenance(inputs=None))
+    status = pages.status_doc(site, ctx.provenance(inputs=site.inputs))
     schemas.validate(pages.SCHEMA, status, what="site status.json")
     out: dict[str, str | Path] = {
         "style.css": pages.CSS,
@@ -86,7 +88,8 @@ def _write_swapped(target: Path, content: dict[str, str | Path], job_id: str) ->
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     for stale in parent.glob(f"{target.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if LEFTOVER.fullmatch(stale.name[len(target.name) :]):  # only this command's own leftovers
+            shutil.rmtree(stale, ignore_errors=True)
     staging = parent / f"{target.name}.{job_id}.tmp"
     for rel, body in content.items():
         path = staging / rel

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
 from observability import clock, fsio, slo, svgchart
 from observability.freshness import age_text
+from observability.site import mdhtml
 from observability.site.gather import CHART_HOURS, Site
 
 SCHEMA = "site_status"
@@ -22,7 +24,7 @@ a{color:var(--link)}nav{display:flex;gap:1rem;flex-wrap:wrap;border-bottom:1px s
 table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;
 text-align:left;vertical-align:top}th{color:var(--muted);font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:var(--ok)}.warning,.no_data,.dry_run,.skipped{color:var(--warn)}.error,.breaching,.critical,.missed{color:var(--bad)}
-.meeting{color:var(--ok)}.muted{color:var(--muted)}.box{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem}
+.meeting{color:var(--ok)}.muted{color:var(--muted)}.box{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem}
 svg.chart{max-width:100%;height:auto}pre{white-space:pre-wrap;background:var(--card);padding:.5rem;border-radius:6px}
 """
 PAGES = (
@@ -59,6 +61,7 @@ def page(title: str, body: list[str], *, depth: int = 0, generated: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n'
+        '<link rel="icon" href="data:,">\n'
         f"<title>{_e(title)} \u2014 observability status</title>\n"
         f'<link rel="stylesheet" href="{up}style.css">\n</head>\n<body>\n'
         f'<header><nav aria-label="Site">{nav}</nav></header>\n<main>\n<h1>{_e(title)}</h1>\n'
@@ -165,17 +168,8 @@ def charts(site: Site) -> list[str]:
     out = ["<h2>p95 latency, last 7 days (hourly)</h2>"]
     for start in range(0, len(names), svgchart.MAX_SERIES):
         group = names[start : start + svgchart.MAX_SERIES]
-        series = [svgchart.Series(n, slo.hourly_series(grouped[n], site.now, CHART_HOURS)) for n in group]
         out.append(
-            "<figure>"
-            + svgchart.line_chart(
-                series,
-                chart_id=f"p95-{start // svgchart.MAX_SERIES}",
-                title=f"p95 latency per hour: {', '.join(group)}",
-                threshold=site.objective.slo_p95_ms,
-            )
-            + f"<figcaption>p95 latency per hour of {_e(', '.join(group))}; gaps are hours without data.</figcaption>"
-            "</figure>"
+            _p95_figure(site, grouped, group, site.now, f"p95-{start // svgchart.MAX_SERIES}", f"of {', '.join(group)}")
         )
     return out
 
@@ -251,12 +245,40 @@ def weekly_index(site: Site) -> str:
 def weekly_page(site: Site, week: dict[str, Any]) -> str:
     payload = week["payload"]
     body = [f'<p><a href="../weekly.html">All weeks</a> \u00b7 from <code>{_e(week["file"])}</code></p>']
-    for key in ("latency", "alerts", "runs", "portfolio", "execution_health", "utilisation"):
+    body += _week_chart(site, week["week_start"])
+    if week.get("review"):
+        body.append(f'<section class="box">{mdhtml.to_html(week["review"])}</section>')
+    for key in (
+        () if week.get("review") else ("latency", "alerts", "runs", "portfolio", "execution_health", "utilisation")
+    ):
         if key in payload:
             body.append(f"<h2>{_e(key.replace('_', ' ').capitalize())}</h2>{_value(payload[key])}")
-    if week.get("review"):
-        body.append(f"<h2>The review (step summary)</h2><pre>{_e(week['review'])}</pre>")
     return page(f"Week of {week['week_start']}", body, depth=1, generated=clock.iso(site.now))
+
+
+def _week_chart(site: Site, week_start: str) -> list[str]:
+    """p95 per hour of the week (Monday 00:00 UTC, 7 days) for the sources with rows in it."""
+    try:
+        start = clock.parse_iso(week_start + "T00:00:00Z")
+    except ValueError:
+        return []
+    end = start + timedelta(days=7) - timedelta(hours=1)
+    grouped = slo.by_source(r for r in site.rows if clock.iso(start) <= r.hour_utc <= clock.iso(end))
+    names = sorted(grouped)[: svgchart.MAX_SERIES]
+    if not names:
+        return []
+    more = len(grouped) - len(names)
+    note = f"week of {week_start}" + (f" ({more} more sources on the status page)" if more else "")
+    return [_p95_figure(site, grouped, names, end, f"week-{week_start}", note)]
+
+
+def _p95_figure(site: Site, grouped: dict, names: list[str], last: datetime, chart_id: str, what: str) -> str:
+    """A figure: p95 per hour of ``names`` over the 7 days ending with the hour holding ``last``."""
+    series = [svgchart.Series(n, slo.hourly_series(grouped[n], last, CHART_HOURS)) for n in names]
+    chart = svgchart.line_chart(
+        series, chart_id=chart_id, title=f"p95 latency per hour, {what}", threshold=site.objective.slo_p95_ms
+    )
+    return f"<figure>{chart}<figcaption>p95 latency per hour, {_e(what)}; gaps are hours without data.</figcaption></figure>"
 
 
 def _value(value: Any, depth: int = 0) -> str:

@@ -1,0 +1,33 @@
+"""observability/site/mdhtml.py: the step-summary Markdown subset as safe HTML."""
+
+from __future__ import annotations
+
+from observability.site.mdhtml import inline, to_html
+
+
+def test_tables_headings_lists_and_escaped_pipes():
+    html = to_html("## Title\n\n| a | b |\n|---|---:|\n| `x\\|y` | **2** |\n\n- one\n- two\n")
+    assert "<h3>Title</h3>" in html
+    assert '<th scope="col">a</th>' in html and "<td><code>x|y</code></td><td><strong>2</strong></td>" in html
+    assert "<ul><li>one</li><li>two</li></ul>" in html
+
+
+def test_text_is_escaped_and_only_safe_links_survive():
+    assert inline("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert (
+        inline("[run](https://github.com/o/r/actions/runs/1)")
+        == '<a href="https://github.com/o/r/actions/runs/1">run</a>'
+    )
+    assert inline("[doc](docs/runbook.md#latency)") == '<a href="docs/runbook.md#latency">doc</a>'
+    unsafe = inline("[x](javascript:alert(1))")
+    assert "<a" not in unsafe and unsafe.startswith("x")
+    assert inline('[x](https://a.example/"onmouseover=1)').count('"') == 2  # the quote is escaped, not closing href
+    assert inline("`**not bold**`") == "<code>**not bold**</code>"
+
+
+def test_mermaid_fences_are_dropped_other_fences_kept_and_details_balanced():
+    html = to_html("```mermaid\nxychart-beta\n```\n```\n<b>raw</b>\n```\n<details>\n<summary>More</summary>\n\ntext\n")
+    assert "xychart" not in html
+    assert "<pre><code>&lt;b&gt;raw&lt;/b&gt;</code></pre>" in html
+    assert html.count("<details>") == html.count("</details>") == 1 and "<summary>More</summary>" in html
+    assert "</details>" not in to_html("</details>\n")  # a stray close is dropped
