@@ -251,7 +251,7 @@ JOBS: tuple[Job, ...] = (
         (Command(("site", "build"), dry_run=True),),
         "docs/site.md",
         ("site_status",),
-        in_cycle=False,
+        workflow="site",  # ops-template/.github/workflows/site.yml: run.yml's job site publishes it to GitHub Pages
     ),
     Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
     Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),

@@ -450,10 +450,12 @@ class ActHarness:
 
 
 def _drop_queue(path: Path) -> None:
-    """act 0.2.89's workflow schema predates `concurrency: queue: max` (GitHub, 2026-05) and refuses
-    the file; act ignores concurrency anyway, so the copy it runs goes without that one line."""
+    """act 0.2.89's workflow schema predates `concurrency: queue: max` (GitHub, 2026-05) and
+    `cache-mode:` (GitHub, 2026-09) and refuses the file; act ignores concurrency, and its cache
+    stand-in has no access modes, so the copy it runs goes without those lines."""
     text = path.read_text(encoding="utf-8")
     kept = re.sub(r"(?m)^[ \t]+queue: max[ \t]*(#.*)?\n", "", text)
+    kept = re.sub(r"(?m)^[ \t]*cache-mode: [a-z-]+[ \t]*(#.*)?\n", "", kept)
     if kept != text:
         path.write_text(kept, encoding="utf-8")
 

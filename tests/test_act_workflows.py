@@ -35,6 +35,7 @@ from _support_act import (
     pinned_actions,
     signal_rows,
 )
+from _support_browser import html_errors
 from _support_github import FakeGitHub
 from _support_inputs import FileServer
 from _support_state import CANARY_SECRET
@@ -418,6 +419,21 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
             assert sorted((tmp_path / "store" / "manifests").glob("*")) == generations
             assert len(hook.received) == 1
             _no_secret_anywhere(chain, fake, webhook_secret)
+            # The status site, by hand (after a dashboard or weekly run it follows on its own): built from
+            # the state the day left, handed to GitHub Pages and deployed, the store untouched.
+            site = adopter.run(repo, "site.yml", fake, at=f"{MONDAY}T01:00:00Z", store=store, secrets=secrets)
+            assert site.exit_code == 0, site
+            assert site.job_result("run") == "success" and site.job_result("deploy-pages") == "success", site
+            assert sorted((tmp_path / "store" / "manifests").glob("*")) == generations
+            deployed = site.artifacts / "pages-deployment"
+            assert (deployed / "index.html").is_file() and (deployed / "status.json").is_file()
+            assert not (deployed / ".observability-site").exists()  # hidden files stay out, as on GitHub
+            _no_secret_anywhere(site, fake, webhook_secret)
+            dry = adopter.run(
+                repo, "site.yml", fake, at=f"{MONDAY}T01:05:00Z", store=store, inputs={"dry_run": True}, secrets=secrets
+            )
+            assert dry.exit_code == 0 and dry.job_result("run") == "success", dry
+            assert dry.job_result("deploy-pages") is None and not (dry.artifacts / "github-pages").exists(), dry
     finally:
         hook.close()
 
@@ -456,6 +472,9 @@ def test_a_repository_made_by_init_runs_a_day_of_workflows_on_real_upstream_data
         )
     verify = runs["verify@00:50:00"]["summaries"]["verify"]
     assert verify["status"] == "ok", verify["alerts"]
+    status = json.loads((deployed / "status.json").read_text(encoding="utf-8"))
+    assert status["sources"], status  # the latency the day measured, on the published site
+    assert html_errors((deployed / "index.html").read_text(encoding="utf-8")) == []
 
 
 @pytest.mark.slow
@@ -651,6 +670,11 @@ jobs:
       - uses: actions/upload-pages-artifact@%(pin)s
         with:
           path: upstream/runs/
+      - id: pages
+        uses: actions/deploy-pages@%(pin)s
+      - env:
+          URL: ${{ steps.pages.outputs.page_url }}
+        run: test -f "${URL#file://}r1.json"
       - env:
           PY: ${{ steps.py.outputs.python-path }}
           PYV: ${{ steps.py.outputs.python-version }}
@@ -726,6 +750,7 @@ def test_every_stand_in_works_inside_act(act_harness, tmp_path, s3_server):
     assert "role assumed" in run.step_summary("all")  # AssumeRoleWithWebIdentity on moto
     assert (run.artifacts / "runs" / "r1.json").is_file()
     assert (run.artifacts / "github-pages" / "artifact.tar").is_file()
+    assert (run.artifacts / "pages-deployment" / "r1.json").is_file()
     assert secret not in run.log
 
 

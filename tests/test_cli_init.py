@@ -35,7 +35,7 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
     result = _init(target)
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (target / ".github" / "workflows").glob("*.yml"))
-    assert workflows == ["dashboard.yml", "latency.yml", "verify.yml", "weekly.yml", "workflow.yml"]
+    assert workflows == ["dashboard.yml", "latency.yml", "site.yml", "verify.yml", "weekly.yml", "workflow.yml"]
     for path in (target / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
         assert "./" not in text.replace("../", "")  # nothing local: the repository holds only configs
@@ -49,6 +49,11 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
         triggers = caller[True]  # YAML 1.1 reads the key `on` as true
         assert {"alert_drill", "drill_reason"} <= set(triggers["workflow_dispatch"]["inputs"])
         assert {"alert-drill", "drill-reason"} <= set(caller["jobs"][name]["with"])
+    site = yaml.safe_load((target / ".github" / "workflows" / "site.yml").read_text())
+    assert site[True]["workflow_run"] == {"workflows": ["dashboard", "weekly"], "types": ["completed"]}
+    assert site["jobs"]["site"]["with"]["job"] == "site" and site["jobs"]["site"]["permissions"]["pages"] == "write"
+    assert "conclusion == 'success'" in site["jobs"]["site"]["if"] and "default_branch" in site["jobs"]["site"]["if"]
+    assert "Settings → Pages → Source: GitHub Actions" in result.output
     latency_config.load_latency(
         target / "configs/observability/latency_alert.yaml", display="x", slo_ms=None, environ={}
     )

@@ -43,6 +43,8 @@ def test_third_party_actions_are_pinned_to_node24_releases():
         "actions/cache": 5,
         "actions/download-artifact": 7,
         "aws-actions/configure-aws-credentials": 5,
+        "actions/upload-pages-artifact": 5,
+        "actions/deploy-pages": 5,
     }
     files = list((ROOT / ".github" / "workflows").glob("*.yml")) + list((ROOT / "actions").glob("*/action.yml"))
     seen = 0

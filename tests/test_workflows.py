@@ -54,9 +54,12 @@ def test_hardening(path):
 def test_callers_queue_never_cancel_and_call_run_yml_once(path):
     workflow = _load(path)
     name = path.stem
-    assert workflow["concurrency"] == {"group": f"observability-{name}", "queue": "max"}, (
-        "one group per workflow (different jobs never block each other), runs queue instead of replacing"
-    )
+    if name == "site":  # read-only: a pending build replaced by a newer one loses nothing
+        assert workflow["concurrency"] == {"group": "observability-site", "cancel-in-progress": False}
+    else:
+        assert workflow["concurrency"] == {"group": f"observability-{name}", "queue": "max"}, (
+            "one group per workflow (different jobs never block each other), runs queue instead of replacing"
+        )
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["dry_run"]["type"] == "boolean"
     (job,) = workflow["jobs"].values()
@@ -100,9 +103,11 @@ def test_one_runner_job_per_run_and_one_process_for_the_whole_cycle():
     assert "inputs pull --for {0}" in with_["before"], "inputs come after the state pull, before the job"
     assert "sync push" in with_["after"] and "vars.OBS_SYNC_TO != ''" in with_["after"]
     assert with_["report-failure"] == "${{ !inputs.dry-run && inputs.job || '' }}"
-    assert with_["no-push"] == "${{ env.OBS_GIT_STORE }}", "a git-branch store is pushed by its own job"
-    assert "(inputs.job == 'workflow' || inputs.job == 'chain') && 'all'" in with_["for"], (
-        "each job pulls only its own state"
+    assert with_["no-push"] == "${{ (inputs.job == 'site' || env.OBS_GIT_STORE == 'true') && 'true' || 'false' }}", (
+        "a git-branch store is pushed by its own job; the site pushes nothing"
+    )
+    assert """contains(fromJSON('["workflow", "chain", "site"]'), inputs.job) && 'all'""" in with_["for"], (
+        "each job pulls only its own state (the chain and the site read all of it)"
     )
     assert cycle["if"] == "${{ !inputs.alert-drill }}"
     uses = [s.get("uses", "") for s in steps]
@@ -112,6 +117,23 @@ def test_one_runner_job_per_run_and_one_process_for_the_whole_cycle():
     assert uploads and all("github.run_id" in s["with"]["name"] for s in uploads)
     assert all(s["if"].startswith("${{ always()") for s in uploads)
     assert "workflow_run" not in workflow["on"]
+
+
+def test_the_site_is_deployed_by_a_job_that_holds_only_the_pages_permissions():
+    workflow = _load(RUN)
+    run, deploy = workflow["jobs"]["run"], workflow["jobs"]["deploy-pages"]
+    assert "pages" not in run["permissions"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages" and deploy["needs"] == "run"
+    assert "inputs.job == 'site'" in deploy["if"] and "!inputs.dry-run" in deploy["if"]
+    (step,) = _steps(deploy)  # no checkout, no project code: the deployment only
+    assert step["uses"].startswith("actions/deploy-pages@")
+    (upload,) = [s for s in _steps(run) if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert "inputs.job == 'site'" in upload["if"] and upload["with"]["path"] == "${{ runner.temp }}/site/"
+    assert "site build --out {0}/site" in _cycle(workflow)["with"]["command"]
+    caller = _load(ROOT / "ops-template" / ".github" / "workflows" / "site.yml")
+    assert caller["on"]["workflow_run"] == {"workflows": ["dashboard", "weekly"], "types": ["completed"]}
+    assert caller["jobs"]["site"]["permissions"]["pages"] == "write"
 
 
 def test_no_token_that_can_push_code_reaches_the_job_that_runs_probes():

@@ -54,6 +54,10 @@ def init(directory, repository, ref, ref_label) -> None:
     for line in environments_checklist():
         click.echo(line)
     click.echo(
+        "enable GitHub Pages for the status site (.github/workflows/site.yml publishes it after the dashboard "
+        "and weekly runs): Settings → Pages → Source: GitHub Actions"
+    )
+    click.echo(
         f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "
         "(create the state store, the secrets and variables in docs/credentials.md, inputs.yaml), "
         "then run each workflow once with dry_run"
