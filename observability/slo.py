@@ -195,6 +195,35 @@ def _period(hours: dict[str, RollupRow], objective: Objective, last: datetime, d
     return Period(days, days * 24, measured, measured - breached, breached)
 
 
+# One character per hour in a marks string (observability.latency.tally keeps one per source).
+MET, BREACHED, GAP = "+", "x", "."
+
+
+def from_marks(
+    marks: str,
+    objective: Objective,
+    *,
+    periods: tuple[int, ...] = PERIOD_DAYS,
+    burn_hours: tuple[int, ...] = BURN_HOURS,
+) -> tuple[list[Period], list[Burn]]:
+    """The periods and burn rates of one source from its hourly marks (``MET``, ``BREACHED`` or ``GAP``
+    per hour), the last character being the hour that holds now: the same figures :func:`evaluate`
+    gives from that source's rollup rows, without the rows."""
+    found_periods = []
+    for days in periods:
+        tail = marks[-days * 24 :]
+        breached = tail.count(BREACHED)
+        found_periods.append(Period(days, days * 24, tail.count(MET) + breached, tail.count(MET), breached))
+    burns = []
+    for span in burn_hours:
+        tail = marks[-span:]
+        breached = tail.count(BREACHED)
+        measured = tail.count(MET) + breached
+        rate = breached / measured / objective.allowed_bad_share if measured else None
+        burns.append(Burn(span, measured, breached, rate))
+    return found_periods, burns
+
+
 def by_source(rows: Iterable[RollupRow]) -> dict[str, dict[str, RollupRow]]:
     """Rows grouped by source, then by hour (``hour_utc`` text)."""
     grouped: dict[str, dict[str, RollupRow]] = {}

@@ -11,10 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
-from observability import clock, config, fsio, schemas
+from observability import clock, config, fsio, schemas, slo
 from observability.config import latency as latency_config
 from observability.errors import ConfigError, InputError
-from observability.latency import report
+from observability.latency import report, tally
 from observability.latency.rawstore import RawStore, hour_key
 from observability.latency.rollup import RollupStore, hour_label, row_from_stats
 from observability.latency.slo import Evaluator
@@ -522,7 +522,25 @@ class _Cycle:
                 if key in held.rebuild and not (frozen_before and hour_label(key) < frozen_before):
                     rollup_rows[(hour_label(key), source)] = self._row(key, source, stats)
         _, rollups_dropped = self.rollups.update(rollup_rows, self.ctx.now, self.opts.rollup_retention_days)
+        self._mark_hours(rollup_rows.values())
         return rollup_rows, rollups_dropped
+
+    def objective(self) -> slo.Objective:
+        cfg = self.cfg
+        return slo.Objective(cfg.slo_p95_ms, cfg.failure_rate_threshold, cfg.slo_target_percent)
+
+    def _mark_hours(self, rows) -> None:
+        """4b. The step summary's hourly SLO marks (observability.latency.tally), committed with the state."""
+        objective, now = self.objective(), self.ctx.now
+        if tally.usable(self.state, objective):
+            tally.apply(self.state, rows, objective, now)
+            return
+        try:
+            # Once (first run, older state, changed rule): 28 days of day files, then kept up to date.
+            tally.rebuild(self.state, self.rollups.read_since(tally.first_hour(now)), objective, now)
+        except InputError as exc:
+            self.state.pop(tally.KEY, None)
+            self.ctx.warn(f"SLO attainment not shown: {exc.message}")
 
     def evaluate(self, held: _Held) -> tuple[Evaluator, int]:
         """5. SLO windows touched by new samples, evaluated in time order."""
@@ -611,7 +629,12 @@ class _Cycle:
             clock.iso(now - timedelta(hours=24))[:13] + ":00:00Z", report.charted(sources)
         )
         status = derive_status(dry_run=opts.dry_run_alert, findings=findings)
-        markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg)
+        marks = (
+            {s["source"]: tally.marks_at(self.state, s["source"], now) for s in report.listed(sources)}
+            if tally.KEY in self.state
+            else None
+        )
+        markdown = report.step_summary(ctx.job_id, status, figures, alerts, chart_rows, cfg, marks)
         diagnostics = {"rejects_file": ws.rel(paths.rejects)} if counts["rejected_rows"] else {}
         return JobResult(
             dry_run=opts.dry_run_alert,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from observability import slo
 from observability.clock import parse_iso
 from observability.config.latency import LatencyConfig
 from observability.freshness import age_seconds, age_text
@@ -91,7 +92,10 @@ def step_summary(
     alerts: list[dict],
     rows: Sequence[RollupRow | ChartPoint],
     cfg: LatencyConfig,
+    marks: dict[str, str] | None = None,
 ) -> str:
+    """The run's Markdown; ``marks``: hourly SLO marks (observability.latency.tally) of the listed sources,
+    None when the state holds none (the attainment table is then left out, saying so)."""
     lines = [
         f"## Signal latency — {status}",
         "",
@@ -119,6 +123,7 @@ def step_summary(
             f"_{len(shown)} of {len(figures['sources'])} sources shown (those needing attention, then the "
             f"highest window p95); every source is in the run's JSON `sources`._",
         ]
+    lines += slo_table(shown, cfg, marks)
     if alerts:
         lines += ["", "### Alerts", "", "| severity | status | source | message |", "|---|---|---|---|"]
         for a in alerts:
@@ -149,3 +154,39 @@ def step_summary(
             )
         lines += ["", *details("Hourly p95 table", table)]
     return "\n".join(lines) + "\n"
+
+
+def _share(value: float | None, digits: int = 2) -> str:
+    return "no data" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _attained(period: slo.Period) -> str:
+    if not period.measured:
+        return f"no data (0 of {period.windows} h)"
+    return f"{_share(period.attainment)} ({period.measured} of {period.windows} h)"
+
+
+def slo_table(shown: list[dict], cfg: LatencyConfig, marks: dict[str, str] | None) -> list[str]:
+    """SLO attainment over 7 and 28 days, error budget left over 28 days and burn rates, per listed source."""
+    lines = ["", "### SLO attainment", ""]
+    if marks is None:
+        return lines + ["_Not available this run: the hourly rollups could not be read (see the warnings)._"]
+    objective = slo.Objective(cfg.slo_p95_ms, cfg.failure_rate_threshold, cfg.slo_target_percent)
+    lines += [
+        f"An hour meets the SLO when its p95 ≤ {cfg.slo_p95_ms:,.0f} ms and its failure rate ≤ "
+        f"{cfg.failure_rate_threshold:.0%}; an hour without data is a gap, neither met nor breached; target "
+        f'{objective.target_percent:g} % of the measured hours (docs/site.md, "SLO definitions").',
+        "",
+        "| source | attainment 7 d (hours measured) | attainment 28 d (hours measured) | error budget left 28 d "
+        "| burn rate 1 h | burn rate 6 h |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in shown:
+        periods, burns = slo.from_marks(marks.get(s["source"], ""), objective)
+        week, month = periods
+        burn = ["no data" if b.rate is None else f"{b.rate:.1f}×" for b in burns]
+        lines.append(
+            f"| {cell(s['source'])} | {_attained(week)} | {_attained(month)} | "
+            f"{_share(month.budget_left(objective), 1)} | {burn[0]} | {burn[1]} |"
+        )
+    return lines

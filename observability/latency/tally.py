@@ -1,0 +1,113 @@
+"""Per-source hourly SLO marks over the last 28 days, kept in the latency state for the step summary.
+
+The step summary shows SLO attainment over 7 and 28 days (observability.slo). Reading 28 days of
+rollup day files every 15 minutes would cost more than the cycle itself with 1,000s of sources, so
+the state keeps, per source, one mark per hour (met ``+``, breached ``x``, gap ``.``) for the last
+28 x 24 hours, run-length encoded (``"671+1x"``), with the hour of its last mark. Each cycle marks the
+hours whose rollup rows it recomputed, with the same rows it writes, so the marks follow the rollups
+(late data, rebuilt day files). The marks are rebuilt from the rollup day files when the state has
+none (first run, an older state) or when the SLO or failure-rate threshold changed (today's rule
+applies to the past, as on the status site), or when they are damaged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from observability import slo
+from observability.clock import iso, parse_iso
+from observability.outputs.rollups import HOUR as HOUR_RE, RollupRow
+
+KEY = "slo_tally"
+VERSION = 1
+HOURS = max(slo.PERIOD_DAYS) * 24
+_RUNS = re.compile(r"(?:[1-9][0-9]*[+x.])*")
+_RUN = re.compile(r"([0-9]+)([+x.])")
+_SAME = re.compile(r"([+x.])\1*")
+
+
+def encode(marks: str) -> str:
+    return _SAME.sub(lambda m: f"{len(m.group())}{m.group(1)}", marks)
+
+
+def decode(text: str) -> str:
+    return "".join(mark * int(n) for n, mark in _RUN.findall(text))
+
+
+def _rule(objective: slo.Objective) -> list[float]:
+    return [objective.slo_p95_ms, objective.failure_rate_threshold]
+
+
+def first_hour(now: datetime) -> str:
+    """The earliest hour the marks cover at ``now``: rollup rows from there on rebuild them."""
+    return iso(slo.hour_floor(now) - (HOURS - 1) * slo.HOUR)
+
+
+def usable(state: dict, objective: slo.Objective) -> bool:
+    """The state holds marks for today's rule, every entry well formed."""
+    tally = state.get(KEY)
+    if not isinstance(tally, dict) or tally.get("version") != VERSION or tally.get("rule") != _rule(objective):
+        return False
+    sources = tally.get("sources")
+    if not isinstance(sources, dict):
+        return False
+    for entry in sources.values():
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], str)
+            and HOUR_RE.fullmatch(entry[0])
+            and _RUNS.fullmatch(entry[1])
+        ):
+            return False
+    return True
+
+
+def _hours(earlier: str, later: str) -> int:
+    return int((parse_iso(later) - parse_iso(earlier)) // slo.HOUR)
+
+
+def apply(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now: datetime) -> None:
+    """Mark the hours of ``rows`` (recomputed rollup rows) and drop sources silent for 28 days."""
+    sources: dict[str, list[str]] = state[KEY]["sources"]
+    grouped: dict[str, list[RollupRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.source, []).append(row)
+    for source, found in grouped.items():
+        entry = sources.get(source)
+        latest = max(r.hour_utc for r in found)
+        if entry is None:
+            end, marks = latest, [slo.GAP] * HOURS
+        else:
+            end = max(entry[0], latest)
+            held = decode(entry[1]) + slo.GAP * _hours(entry[0], end)
+            marks = list((slo.GAP * HOURS + held)[-HOURS:])
+        for row in found:
+            at = HOURS - 1 - _hours(row.hour_utc, end)
+            if at >= 0:
+                marks[at] = slo.MET if objective.meets(row) else slo.BREACHED
+        sources[source] = [end, encode("".join(marks))]
+    oldest = first_hour(now)
+    for source in [s for s, entry in sources.items() if entry[0] < oldest]:
+        del sources[source]
+
+
+def rebuild(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now: datetime) -> None:
+    """New marks from the rollup rows of the last 28 days (:func:`first_hour` on)."""
+    state[KEY] = {"version": VERSION, "rule": _rule(objective), "sources": {}}
+    apply(state, rows, objective, now)
+
+
+def marks_at(state: dict, source: str, now: datetime) -> str:
+    """The source's marks for the 28 x 24 hours ending with the hour that holds ``now`` (all gaps when
+    the state has none): later hours are left out, hours after its last mark are gaps."""
+    entry = (state.get(KEY) or {}).get("sources", {}).get(source)
+    if entry is None:
+        return slo.GAP * HOURS
+    marks = decode(entry[1])
+    ahead = _hours(entry[0], iso(slo.hour_floor(now)))
+    marks = marks + slo.GAP * ahead if ahead >= 0 else marks[:ahead]
+    return (slo.GAP * HOURS + marks)[-HOURS:]
