@@ -216,7 +216,7 @@ def test_replay_refuses_a_damaged_payload(ws):
     with receiver([503]) as rec:
         report(ws, rec, "--max-retries", "1")
         pending = history_dir(ws) / "pending" / f"{WEEK}.json"
-        pending.write_bytes(pending.read_bytes().replace(b'"schema_version":"2.0.0"', b'"schema_version":"9.9.9"'))
+        pending.write_bytes(pending.read_bytes().replace(b'"schema_version":"2.1.0"', b'"schema_version":"9.9.9"'))
         run = weekly(ws, "replay", "--week-start", WEEK, *FAST, env=delivery_env(rec))
     assert run.exit_code == 1 and run.summary["diagnostics"]["error_code"] == "invalid_input"
     assert len(rec.requests) == 1

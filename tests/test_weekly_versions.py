@@ -1,4 +1,4 @@
-"""The weekly payload's version is honest (2.0.0: not the legacy scripts' 1.0.0), the docs say what
+"""The weekly payload's version is honest (2.1.0, 2.0.0 before it: not the legacy scripts' 1.0.0), the docs say what
 changed, and a stored legacy payload is read with its `budget_status` `normal` as `ok`."""
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def built(tmp_path):
 
 def test_new_payloads_say_2_0_0_and_the_schema_names_its_version(built):
     _, doc = built
-    assert doc["schema_version"] == weekly_outputs.SCHEMA_VERSION == "2.0.0"
+    assert doc["schema_version"] == weekly_outputs.SCHEMA_VERSION == "2.1.0"
     Draft202012Validator(SCHEMA).validate(doc)
-    assert "/2.0.0/" in SCHEMA["$id"] and "2.0.0" in SCHEMA["title"]
+    assert "/2.1.0/" in SCHEMA["$id"] and "2.1.0" in SCHEMA["title"]
     assert SCHEMA["properties"]["schema_version"]["enum"][0] == weekly_outputs.SCHEMA_VERSION
 
 
@@ -51,6 +51,21 @@ def test_payloads_stored_by_earlier_releases_still_validate(built):
     _, doc = built
     for label in weekly_outputs.EARLIER_VERSIONS:
         Draft202012Validator(SCHEMA).validate({**doc, "schema_version": label})
+    # 2.0.0 had no latency.slo_target_percent nor latency.sources[].hours: such a payload still validates,
+    # and its review says the SLO attainment is not in it (never a made-up figure)
+    older = json.loads(json.dumps(doc))
+    del older["latency"]["slo_target_percent"]
+    for s in older["latency"]["sources"]:
+        del s["hours"]
+    Draft202012Validator(SCHEMA).validate({**older, "schema_version": "2.0.0"})
+    text = summary.render(
+        {**older, "schema_version": "2.0.0"},
+        status="replay",
+        delivery={"state": "delivered", "label": "ok"},
+        artefacts=[],
+        attempts=[],
+    )
+    assert "_Not in this payload (schema_version 2.0.0; added in 2.1.0)._" in text
     with pytest.raises(Exception, match="9.9.9"):
         Draft202012Validator(SCHEMA).validate({**doc, "schema_version": "9.9.9"})
 

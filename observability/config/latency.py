@@ -58,6 +58,13 @@ class LatencyConfig:
 LATENCY_CONFIG = "configs/observability/latency_alert.yaml"
 
 
+def target_percent(path: Path | None, *, display: str) -> float:
+    """``slo_target_percent`` alone, for the weekly report: the file is checked against its schema, but
+    its probes are not resolved (their ``url_env`` secrets are the latency job's, not the weekly job's)."""
+    data = load_yaml(path, "latency_config", display=display) if path is not None else {}
+    return float(data.get("slo_target_percent", 99.0))
+
+
 def load_latency(path: Path | None, *, display: str, slo_ms: float | None, environ=os.environ) -> LatencyConfig:
     """Load latency_alert.yaml (upstream keys kept) and apply the SLO precedence.
 

@@ -12,8 +12,9 @@ SCHEMA_NAME = "observability_weekly_report"
 # 2.0.0: this project's payload. Its releases before labelled the same shape 1.0.0 (1.1.0 once `freshness`
 # was added); the legacy scripts' 1.0.0 (the original design) is another shape: `runs` a list, `budget_status`
 # `normal` for ok, an upper-case checksum. docs/weekly.md, "Versions".
-SCHEMA_VERSION = "2.0.0"
-EARLIER_VERSIONS = ("1.0.0", "1.1.0")  # this project's own, before 2.0.0: still accepted (stored payloads)
+# 2.1.0 added `latency.slo_target_percent` and `latency.sources[].hours` (the week's SLO attainment).
+SCHEMA_VERSION = "2.1.0"
+EARLIER_VERSIONS = ("1.0.0", "1.1.0", "2.0.0")  # this project's own, before 2.1.0: still accepted (stored payloads)
 CHECKSUM_FIELD = "payload_checksum_sha256"
 LEGACY_BUDGET_STATUS = {"normal": "ok"}  # the legacy scripts' words for our budget statuses
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from observability import alertitem, clock, config, fsio, kpi, provenance, runner, secrets
-from observability.config import weekly as weekly_config
+from observability.config import latency as latency_config, weekly as weekly_config
 from observability.errors import ConfigError, InputError, ObservabilityError
 from observability.outbound import delivery, signing
 from observability.outbound.retry import RetryPolicy
@@ -444,6 +444,12 @@ def _plan(ctx: JobContext, opts: WeeklyOptions) -> _Plan:
     )
 
 
+def _slo_target(ws) -> float:
+    """latency_alert.yaml's ``slo_target_percent`` (99 without the file); an invalid file is a config error."""
+    path, display = config.resolve(ws, None, latency_config.LATENCY_CONFIG)
+    return latency_config.target_percent(path, display=display)
+
+
 def _build(ctx: JobContext, plan: _Plan, reader: Reader) -> dict:
     """The payload from the upstream inputs; the reader's warnings (skipped rows) logged."""
     ws = ctx.workspace
@@ -455,6 +461,7 @@ def _build(ctx: JobContext, plan: _Plan, reader: Reader) -> dict:
         payload_mod.Provenance(
             ctx.job_id, provenance.commit_sha(ws.root), provenance.source_command(), tuple(provenance.pulled(ws.root))
         ),
+        _slo_target(ws),
     )
     if plan.unfinished:
         # The payload says how far it goes: period.end is the clock, not the end of the week.

@@ -22,6 +22,7 @@ from observability.config.weekly import WeeklyConfig
 from observability.errors import InputError
 from observability.outputs.rollups import RollupRow
 from observability.outputs.weekly import CHECKSUM_FIELD, SCHEMA_NAME, SCHEMA_VERSION, checksum
+from observability.slo import DEFAULT_TARGET_PERCENT
 from observability.upstream import (
     portfolio as upstream_portfolio,
     runs as upstream_runs,
@@ -283,7 +284,7 @@ def _weighted(rows: list[RollupRow], attr: str) -> float | None:
     return sum(getattr(r, attr) * r.count for r in rows) / total
 
 
-def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig) -> dict:
+def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig, target_percent: float) -> dict:
     total = sum(r.count for r in rows)
     failures = sum(r.failure_count for r in rows)
     breaches = [
@@ -314,6 +315,7 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
             "max_ms": num(max(r.max_ms for r in group), 3),
             "failure_rate": num(sum(r.failure_count for r in group) / max(1, sum(r.count for r in group)), 4),
             "breach_hours": sum(1 for r in group if r.breach_flag),
+            "hours": len({r.hour_utc for r in group}),
         }
         for name, group in sorted(by_source.items())
     ]
@@ -336,6 +338,7 @@ def _latency_block(rows: list[RollupRow], alerts: list[dict], cfg: WeeklyConfig)
         "failure_rate": num(failures / total, 4) if total else None,
         "breach_count": len(breaches),
         "pending_alerts": sum(1 for a in alerts if a.get("status") == "firing"),
+        "slo_target_percent": target_percent,
         "breaches": breaches,
         "sources": sources,
         "daily": daily,
@@ -538,8 +541,16 @@ def _with_origin(source: dict, pulled: tuple[dict, ...]) -> dict:
     return source
 
 
-def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime, provenance: Provenance) -> dict:
-    """Read every input through ``reader`` and return the payload, checksum included."""
+def build(
+    reader: Reader,
+    cfg: WeeklyConfig,
+    week: Week,
+    generated_at: datetime,
+    provenance: Provenance,
+    slo_target_percent: float = DEFAULT_TARGET_PERCENT,
+) -> dict:
+    """Read every input through ``reader`` and return the payload, checksum included;
+    ``slo_target_percent``: latency_alert.yaml's (the week's SLO attainment, docs/weekly.md)."""
     runs = _runs_block(reader, cfg, week)
     portfolio, utilisation = _portfolio_blocks(reader, cfg)
     execution = _execution_block(reader, cfg)
@@ -547,7 +558,7 @@ def build(reader: Reader, cfg: WeeklyConfig, week: Week, generated_at: datetime,
     start_key = week.start_at.strftime("%Y%m%dT%H%M%SZ")
     end_key = week.end_at.strftime("%Y%m%dT%H%M%SZ")
     latency_alerts = reader.latency_alerts(cfg.latency_alerts_dir, start_key, end_key)
-    latency = _latency_block(rows, latency_alerts, cfg)
+    latency = _latency_block(rows, latency_alerts, cfg, slo_target_percent)
     attachments = _attachments(reader, cfg)
     fresh = freshness_block(reader, cfg, week, generated_at)
     alerts = alerts_block(

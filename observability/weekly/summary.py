@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from observability import slo
+from observability.clock import parse_iso
 from observability.freshness import age_text
 from observability.markdown import cell, details, xychart
 from observability.outputs import weekly as weekly_outputs
@@ -132,6 +134,7 @@ def _latency(p: dict) -> list[str]:
         f"p95 {_f(lat['p95_ms'], 0)} ms, p99 {_f(lat['p99_ms'], 0)} ms, max {_f(lat['max_ms'], 0)} ms, "
         f"failure rate {_pct(lat['failure_rate'])}; {lat['breach_count']} breaching hour(s)."
     )
+    lines += _slo(p)
     days = sorted({d["date"] for d in lat["daily"]})
     sources = sorted({d["source"] for d in lat["daily"]})
     values = {(d["date"], d["source"]): d["p95_ms"] for d in lat["daily"]}
@@ -157,6 +160,35 @@ def _latency(p: dict) -> list[str]:
                 f"{_f(s['p99_ms'], 0)} | {_f(s['max_ms'], 0)} | {_pct(s['failure_rate'])} | {s['breach_hours']} |"
             )
         lines += ["", *details("Per source", src)]
+    return lines
+
+
+def _slo(p: dict) -> list[str]:
+    """The week's SLO attainment and error budget per source (payload 2.1.0 on: ``hours`` and
+    ``slo_target_percent``), by the definitions of docs/site.md with the week as the period."""
+    lat = p["latency"]
+    lines = ["", "**SLO attainment this week**", ""]
+    target = lat.get("slo_target_percent")
+    if target is None or any("hours" not in s for s in lat["sources"]):
+        return lines + [f"_Not in this payload (schema_version {p.get('schema_version')}; added in 2.1.0)._"]
+    objective = slo.Objective(0.0, 0.0, float(target))  # only the target is used: the hours are counted already
+    windows = int((parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])) // slo.HOUR)
+    lines += [
+        "An hour is breached when the latency job flagged it (p95 over the SLO or failure rate over the "
+        "threshold then in force); an hour without data is a gap, neither met nor breached; target "
+        f'{objective.target_percent:g} % of the measured hours (docs/site.md, "SLO definitions").',
+        "",
+        "| source | attainment (hours measured) | error budget left |",
+        "|---|---:|---:|",
+    ]
+    for s in lat["sources"]:
+        period = slo.Period(7, windows, s["hours"], s["hours"] - s["breach_hours"], s["breach_hours"])
+        if period.attainment is None:
+            shown, budget = f"no data (0 of {windows} h)", "no data"
+        else:
+            shown = f"{period.attainment * 100:.2f} % ({period.measured} of {windows} h)"
+            budget = f"{period.budget_left(objective) * 100:.1f} %"  # type: ignore[operator]
+        lines.append(f"| {cell(s['source'])} | {shown} | {budget} |")
     return lines
 
 
