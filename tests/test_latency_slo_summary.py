@@ -104,10 +104,11 @@ def test_no_measured_hour_says_no_data_never_100_percent() -> None:
 def test_marks_follow_late_data_and_forget_silent_sources() -> None:
     objective = slo.Objective(1000.0, 0.2)
     state: dict = {}
-    tally.rebuild(
-        state, [_row("2026-03-10T10:00:00Z", 500), _row("2026-02-01T00:00:00Z", 500, source="old")], objective, NOW
-    )
-    assert state[tally.KEY]["sources"] == {"feed_a": ["2026-03-10T10:00:00Z", "671.1+"]}  # "old" is past 28 days
+    rows = [_row("2026-03-10T10:00:00Z", 500), _row("2026-02-01T00:00:00Z", 500, source="old")]
+    tally.rebuild(state, [(r.hour_utc, r.source, objective.meets(r)) for r in rows], objective, NOW)
+    assert state[tally.KEY]["sources"] == {
+        "feed_a": ["2026-03-10T10:00:00Z", "669.1+"]
+    }  # "old" is past 28 days; no leading gaps kept
     # late data for 08:00 (breached) and the 11:00 hour (met); 09:00 stays a gap
     tally.apply(state, [_row("2026-03-10T08:00:00Z", 3000), _row("2026-03-10T11:00:00Z", 10)], objective, NOW)
     assert state[tally.KEY]["sources"]["feed_a"] == ["2026-03-10T11:00:00Z", "668.1x1.2+"]

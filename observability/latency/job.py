@@ -529,6 +529,18 @@ class _Cycle:
         cfg = self.cfg
         return slo.Objective(cfg.slo_p95_ms, cfg.failure_rate_threshold, cfg.slo_target_percent)
 
+    def _met_hours(self, since: str):
+        """(hour_utc, source, met) of every rollup row from ``since`` on, streamed from the day files."""
+        cfg = self.cfg
+        for day, line in self.rollups.scan_since(since):
+            parts = line.split(",", 7)
+            try:
+                met = float(parts[6]) <= cfg.slo_p95_ms and float(parts[4]) <= cfg.failure_rate_threshold
+            except (IndexError, ValueError):
+                self.rollups.load(day)
+                raise self.rollups.damaged(day, "?", line) from None
+            yield parts[0], parts[1], met
+
     def _mark_hours(self, rows) -> None:
         """4b. The step summary's hourly SLO marks (observability.latency.tally), committed with the state."""
         objective, now = self.objective(), self.ctx.now
@@ -537,7 +549,7 @@ class _Cycle:
             return
         try:
             # Once (first run, older state, changed rule): 28 days of day files, then kept up to date.
-            tally.rebuild(self.state, self.rollups.read_since(tally.first_hour(now)), objective, now)
+            tally.rebuild(self.state, self._met_hours(tally.first_hour(now)), objective, now)
         except InputError as exc:
             self.state.pop(tally.KEY, None)
             self.ctx.warn(f"SLO attainment not shown: {exc.message}")

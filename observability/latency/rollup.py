@@ -243,6 +243,32 @@ class RollupStore:
                 raise self._damaged(day, text.count("\n", 0, match.start()) + 2, line) from None
         return points
 
+    def damaged(self, day: str, number: int | str, line: str) -> InputError:
+        return self._damaged(day, number, line)
+
+    def scan_since(self, since: str):
+        """(day, line) of the rows with hour_utc >= ``since``, file by file, without holding the files read
+        (a one-off scan of many days: observability.latency.tally). A file's header is checked first."""
+        for day in self.days():
+            if day < since[:10]:
+                continue
+            held = self._lines.get(day)
+            if held is not None:
+                yield from ((day, line) for line in held if line[:20] >= since)
+                continue
+            try:
+                with open(self.part(day), encoding="utf-8") as handle:
+                    if handle.readline() != HEADER:
+                        self.load(day)  # raises the error naming the file
+                    for line in handle:
+                        if line.endswith("\n") and line[:20] >= since:
+                            yield day, line
+            except FileNotFoundError:
+                continue
+            except UnicodeDecodeError:
+                self.load(day)  # raises the error naming the file
+                raise
+
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""
         rows: list[RollupRow] = []

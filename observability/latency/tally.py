@@ -95,10 +95,24 @@ def apply(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now:
         del sources[source]
 
 
-def rebuild(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now: datetime) -> None:
-    """New marks from the rollup rows of the last 28 days (:func:`first_hour` on)."""
-    state[KEY] = {"version": VERSION, "rule": _rule(objective), "sources": {}}
-    apply(state, rows, objective, now)
+def rebuild(state: dict, hours: Iterable[tuple[str, str, bool]], objective: slo.Objective, now: datetime) -> None:
+    """New marks from (hour_utc, source, met) of the rollup rows, streamed (1,000s of sources x 672 hours:
+    no row object is kept); hours outside the 28 x 24 ending with the hour holding ``now`` are left out."""
+    last = slo.hour_floor(now)
+    index = {iso(last - i * slo.HOUR): HOURS - 1 - i for i in range(HOURS)}
+    marks: dict[str, list[str]] = {}
+    for hour, source, met in hours:
+        at = index.get(hour)
+        if at is not None:
+            found = marks.get(source)
+            if found is None:
+                found = marks[source] = [slo.GAP] * HOURS
+            found[at] = slo.MET if met else slo.BREACHED
+    sources = {}
+    for source, found in marks.items():
+        text = "".join(found).rstrip(slo.GAP)
+        sources[source] = [iso(last - (HOURS - len(text)) * slo.HOUR), encode(text)]
+    state[KEY] = {"version": VERSION, "rule": _rule(objective), "sources": sources}
 
 
 def marks_at(state: dict, source: str, now: datetime) -> str:
