@@ -122,3 +122,22 @@ def test_marks_follow_late_data_and_forget_silent_sources() -> None:
     # 28 days after its last mark a source is dropped by the next cycle that marks anything
     tally.apply(state, [_row("2026-04-08T00:00:00Z", 10, source="feed_b")], objective, NOW + timedelta(days=29))
     assert list(state[tally.KEY]["sources"]) == ["feed_b"]
+
+
+def test_a_damaged_day_file_leaves_the_table_out_with_a_warning(tmp_path: Path) -> None:
+    _seed(tmp_path, [_row("2026-03-05T00:00:00Z", 500)])
+    day = tmp_path / "ops" / "signal_latency_rollup" / "2026-03-05.csv"
+    day.write_text(day.read_text().replace(",500.000,", ",fast,", 1), encoding="utf-8")
+    step = tmp_path / "step.md"
+    write_log(tmp_path / "logs" / "notifier.csv", [current_row(NOW - timedelta(minutes=1), 100)])
+    run = run_latency(
+        tmp_path,
+        "--input",
+        "logs/notifier.csv",
+        now=NOW,
+        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
+    )
+    assert run.exit_code == 0, run
+    warnings = run.summary.get("diagnostics", {}).get("warnings", [])
+    assert any("SLO attainment not shown" in w and "2026-03-05.csv" in w for w in warnings), run.summary
+    assert "_Not available this run: the hourly rollups could not be read" in step.read_text(encoding="utf-8")
