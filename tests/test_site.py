@@ -267,3 +267,33 @@ def test_the_site_builds_from_the_real_upstream_fixtures(tmp_path):
     schemas.validate("site_status", status, what="status.json")
     assert status["sources"] and status["datasets"]
     assert all(parse(p).errors == [] for p in (tmp_path / "_site").rglob("*.html"))
+
+
+def test_files_symlinked_out_of_the_workspace_are_never_published(ws, tmp_path):
+    """A dataset, the manifest or a weekly review that is a symlink to a file outside the workspace is
+    not copied onto the site (it would publish e.g. a key file on GitHub Pages); the page says why."""
+    secret = tmp_path / "outside" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("CANARY-PRIVATE-KEY\n")
+    dashboard = ws / "out" / "dashboard"
+    manifest = json.loads((dashboard / "manifest.json").read_text())
+    name = Path(manifest["datasets"][0]["path"]).name
+    (dashboard / name).unlink()
+    (dashboard / name).symlink_to(secret)
+    weekly = ws / "out" / "weekly_report"
+    latest = sorted(p for p in weekly.glob("*.json"))[-1] if weekly.is_dir() else None
+    if latest is not None:
+        review = latest.with_suffix(".md")
+        review.unlink(missing_ok=True)
+        review.symlink_to(secret)
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(exist_ok=True)
+    (history / "2025-12-29.json").symlink_to(secret.with_name("payload.json"))
+    secret.with_name("payload.json").write_text('{"week_start": "2025-12-29", "note": "CANARY-PRIVATE-KEY"}')
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    site = ws / "_site"
+    leaked = [p for p in site.rglob("*") if p.is_file() and "CANARY-PRIVATE-KEY" in p.read_text(errors="replace")]
+    assert leaked == []
+    status = json.loads((site / "status.json").read_text())
+    assert any(name in p and "outside the workspace" in p for p in status["problems"]), status["problems"]
