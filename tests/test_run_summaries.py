@@ -247,3 +247,38 @@ def test_a_latency_breach_is_an_error_annotation_and_fails_the_run_only_when_ask
     assert json.loads(run.stdout)["status"] == "warning"
     assert re.search(r"^::error title=critical alert latency_slo%3A feed_a::.+$", run.stderr, re.M), run.stderr
     assert ("**Failed on alerts:** --fail-on critical: 1 alert(s) firing" in summary.read_text()) == bool(exit_code)
+
+
+FORGED = "x\n::warning title=forged::pwned\n  ::stop-commands::tok\r\n##[error]forged v1\n::add-mask::y"
+
+
+def test_user_text_on_stderr_never_becomes_a_workflow_command(gh, capsys):
+    """The runner reads workflow commands on stderr too: a message carrying a line that starts with
+    ``::`` (after blanks) or holds ``##[`` must not forge an annotation, mask or stop-commands."""
+    ws, _ = gh
+
+    def body(ctx):
+        ctx.note(f"note {FORGED}")
+        ctx.warn(f"warn {FORGED}")
+        raise InputError(f"ops/x.json: {FORGED}")
+
+    assert run(ws, body) == 1
+    err = capsys.readouterr().err
+    forged = [line for line in err.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+    assert all(
+        line.startswith(("::error title=observability latency", "::warning title=observability latency"))
+        for line in forged
+    ), forged
+    assert "pwned" in err  # the text is still there to read
+
+
+def test_a_traceback_carrying_user_text_forges_no_command(gh, capsys):
+    ws, _ = gh
+
+    def body(ctx):
+        raise RuntimeError(FORGED)
+
+    assert run(ws, body) == 1
+    err = capsys.readouterr().err
+    forged = [line for line in err.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+    assert all(line.startswith("::error title=observability latency") for line in forged), forged
