@@ -297,3 +297,16 @@ def test_files_symlinked_out_of_the_workspace_are_never_published(ws, tmp_path):
     assert leaked == []
     status = json.loads((site / "status.json").read_text())
     assert any(name in p and "outside the workspace" in p for p in status["problems"]), status["problems"]
+
+
+def test_out_never_writes_through_a_symlink_out_of_the_workspace(tmp_path):
+    """As every job's writes (fsio.guard): ``--out pub/site`` where ``pub`` leads out of the workspace
+    is refused, and nothing is written there."""
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    (ws / "ops").mkdir(parents=True)
+    outside.mkdir()
+    (ws / "pub").symlink_to(outside)
+    done, summary = build(ws, out="pub/site")
+    assert done.returncode != 0 and summary["status"] == "error"
+    assert "pub" in done.stderr and "outside the workspace" in done.stderr
+    assert list(outside.iterdir()) == []

@@ -51,6 +51,7 @@ def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
 def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
     ws = ctx.workspace
     target = ws.output_dir(out_dir, "--out")
+    fsio.guard(target.parent)  # as every job's writes: never through a symlink leading out of the workspace
     if target.resolve() in (ws.root.resolve(), ws.ops.resolve()) or ws.root.resolve().is_relative_to(target.resolve()):
         raise ConfigError(f"--out {out_dir}: would replace the workspace or a directory holding it; choose a new one")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
