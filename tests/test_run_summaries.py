@@ -282,3 +282,23 @@ def test_a_traceback_carrying_user_text_forges_no_command(gh, capsys):
     err = capsys.readouterr().err
     forged = [line for line in err.splitlines() if line.lstrip().startswith("::") or "##[" in line]
     assert all(line.startswith("::error title=observability latency") for line in forged), forged
+
+
+def test_user_text_in_a_summary_code_span_cannot_end_it():
+    """An artefact path, a reason or an error code holding a backtick would end its code span and let
+    the rest render as Markdown/HTML (a link, an image, a closing </details>)."""
+    from observability import runsummary
+
+    hostile = "x` ![i](https://evil.example/p.png) </details> `y"
+    summary = {
+        "status": "error",
+        "job_id": "20260108T000700Z-latency-0badc0de",
+        "duration_ms": 5,
+        "diagnostics": {"error_code": hostile, "error_message": "m", "reason": hostile},
+        "artefacts": [f"out/{hostile}.json"],
+    }
+    for text in (runsummary.plain("latency", summary), runsummary.failure("latency", summary, 1)):
+        for line in text.splitlines():
+            if "evil.example" in line:
+                # the hostile text sits inside one code span: an even number of backticks, none in it
+                assert line.count("`") % 2 == 0 and "`x`" not in line and "`y" not in line, line
