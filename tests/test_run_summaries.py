@@ -302,3 +302,18 @@ def test_user_text_in_a_summary_code_span_cannot_end_it():
             if "evil.example" in line:
                 # the hostile text sits inside one code span: an even number of backticks, none in it
                 assert line.count("`") % 2 == 0 and "`x`" not in line and "`y" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--fail-on", "bogus"], {}, "--fail-on"),
+        ([], {"OBS_FAIL_ON": "bogus"}, "OBS_FAIL_ON"),
+        ([], {"OBS_FAIL_ON": "::error::x"}, "OBS_FAIL_ON"),
+    ],
+)
+def test_a_bad_fail_on_is_a_usage_error_naming_the_option_or_the_variable(gh, args, env, named):
+    ws, _ = gh
+    run = CliRunner().invoke(cli, ["site", "build", "--workspace", str(ws), "--out", "_site", *args], env=env)
+    assert run.exit_code == 2 and named in run.output, run.output
+    assert not (ws / "_site").exists()
