@@ -9,7 +9,7 @@ from html import escape
 
 _CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_LINK = re.compile(r"\[([^\[\]]+)\]\(([^)\[\]\s]+)\)")  # no [ or ] in either part: linear, never backtracks far
 _RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 _ITEM = re.compile(r"^\s*[-*]\s+")
 _SUMMARY = re.compile(r"^<summary>(.*)</summary>$")
