@@ -310,3 +310,38 @@ def test_out_never_writes_through_a_symlink_out_of_the_workspace(tmp_path):
     assert done.returncode != 0 and summary["status"] == "error"
     assert "pub" in done.stderr and "outside the workspace" in done.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
+    """The site is public (GitHub Pages) while the workspace is not: a secret value that found its way
+    into an alert title, a weekly review or a run's log line is scrubbed from every page and JSON file,
+    as from every other output."""
+    import secrets as random
+
+    canary = "canary" + random.token_hex(16)
+    url = f"https://hooks.example/weekly/{canary}"
+    inbox_path = ws / "ops" / "alert_inbox.json"
+    inbox = json.loads(inbox_path.read_text()) if inbox_path.exists() else {"issues": {}}
+    inbox.setdefault("issues", {})["leak"] = {
+        "state": "open",
+        "title": f"delivery to {url} failed",
+        "severity": "critical",
+        "number": 9,
+        "html_url": f"https://github.com/acme/ops/issues/9?{canary}",
+    }
+    inbox_path.write_text(json.dumps(inbox))
+    weekly = ws / "out" / "weekly_report"
+    for review in weekly.glob("*.md"):
+        review.write_text(review.read_text() + f"\n\n[hook]({url})\n")
+    with (ws / "ops" / "automation_runs.log").open("a") as handle:
+        line = {"job": "verify", "job_id": canary, "status": "ok", "started_at": "2026-01-08T00:07:01Z"}
+        handle.write(json.dumps(line) + "\n")
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW=NOW, OBS_WEEKLY_WEBHOOK_URL=url),
+    )
+    assert done.returncode == 0, done.stderr
+    assert canary not in done.stdout + done.stderr
+    leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaked == []
+    assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, jobs, runlog, slo
+from observability import clock, fsio, jobs, runlog, secrets, slo
 from observability.config.latency import LATENCY_CONFIG, LatencyConfig, load_latency
 from observability.config.schedules import SCHEDULES_CONFIG, Schedule, load_schedules
 from observability.cron import Cron
@@ -71,6 +71,12 @@ def gather(ws: Workspace, now: datetime) -> Site:
     latest = _latest_file(ws, LATENCY_ALERTS_DIR)
     found += [ws.rel(latest)] if latest is not None else []
     site.inputs = sorted(set(found + [w["file"] for w in site.weeks]))
+    # The site is public (GitHub Pages), the workspace is not: a secret value that reached an alert
+    # title, a review or a log line is scrubbed before any page is rendered (HTML escaping would
+    # change its spelling afterwards).
+    site.alerts, site.runs, site.weeks = (secrets.redact_value(x) for x in (site.alerts, site.runs, site.weeks))
+    site.datasets, site.problems = secrets.redact_value(site.datasets), secrets.redact_value(site.problems)
+    site.manifest = secrets.redact_value(site.manifest)
     return site
 
 
