@@ -345,3 +345,19 @@ def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
     leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
     assert leaked == []
     assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept
+
+
+def test_a_dataset_file_name_with_url_characters_gets_a_link_that_resolves(ws):
+    dashboard = ws / "out" / "dashboard"
+    manifest = json.loads((dashboard / "manifest.json").read_text())
+    for name in ("odd #1?.json", "100%.json"):
+        (dashboard / name).write_text("[]")
+        manifest["datasets"].append({"path": name, "dataset": name, "row_count": 0})
+    (dashboard / "manifest.json").write_text(json.dumps(manifest))
+    assert build(ws)[0].returncode == 0
+    from urllib.parse import unquote
+
+    site = ws / "_site"
+    links = [urldefrag(h)[0] for h in parse(site / "datasets.html").links if h.startswith("data/")]
+    assert "data/odd%20%231%3F.json" in links and "data/100%25.json" in links
+    assert all((site / unquote(h)).is_file() for h in links), links
