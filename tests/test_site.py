@@ -361,3 +361,27 @@ def test_a_dataset_file_name_with_url_characters_gets_a_link_that_resolves(ws):
     links = [urldefrag(h)[0] for h in parse(site / "datasets.html").links if h.startswith("data/")]
     assert "data/odd%20%231%3F.json" in links and "data/100%25.json" in links
     assert all((site / unquote(h)).is_file() for h in links), links
+
+
+def test_the_swap_never_leaves_a_moment_without_a_site(ws, monkeypatch):
+    """The old site was renamed aside and the new one renamed in: a kill between the two left no site at
+    all. The directories are now exchanged in one step (renameat2 RENAME_EXCHANGE on Linux)."""
+    import os
+
+    assert build(ws)[0].returncode == 0
+    real = os.replace
+
+    def killed_after_first_rename(src, dst):
+        real(src, dst)
+        if str(dst).endswith(".old.tmp"):
+            raise KeyboardInterrupt("SIGKILL stand-in: the build dies between the two renames")
+
+    monkeypatch.setattr(os, "replace", killed_after_first_rename)
+    try:
+        build(ws)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(os, "replace", real)
+    assert (ws / "_site" / "index.html").is_file() and (ws / "_site" / ".observability-site").is_file()
+    assert build(ws)[0].returncode == 0  # and the next build completes, its leftovers swept
+    assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]
