@@ -8,6 +8,7 @@ streams) so that stdout stays one JSON document.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,20 @@ SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses step summaries over 1 MiB
 
 def enabled(environ=os.environ) -> bool:
     return environ.get("GITHUB_ACTIONS") == "true"
+
+
+# A line the runner would read as a workflow command: ``::`` after blanks at its start (a line ends at
+# CR or LF), or the old ``##[`` form anywhere in it.
+_COMMAND_START = re.compile(r"(^|[\r\n])([^\S\r\n]*)::")
+
+
+def inert(text: str, environ=os.environ) -> str:
+    """``text`` (human output for stderr, which the runner also reads for workflow commands) with every
+    command start broken (``::`` becomes ``: :``, ``##[`` becomes ``## [``), so a message carrying user
+    text cannot forge an annotation, a mask or stop-commands; unchanged off GitHub."""
+    if not enabled(environ):
+        return text
+    return _COMMAND_START.sub(r"\1\2: :", text).replace("##[", "## [")
 
 
 def escape_data(value: str) -> str:

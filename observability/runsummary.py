@@ -11,6 +11,12 @@ from observability.markdown import cell
 _ICON = {"ok": "✅", "warning": "⚠️", "dry_run": "🧪", "skipped": "⏭️", "error": "❌"}
 
 
+def _code(value: Any) -> str:
+    """``value`` as one inline code span: a backtick in it would end the span early and let the rest
+    render as Markdown or HTML, so it becomes ``'``."""
+    return f"`{cell(value).replace('`', chr(39))}`"
+
+
 def _block(text: str) -> list[str]:
     """``text`` as a fenced block: shown as written, no Markdown, HTML or @mention rendered in it."""
     return ["```text", str(text).replace("```", "'''"), "```"]
@@ -26,7 +32,7 @@ def plain(job: str, summary: dict[str, Any]) -> str:
     ]
     reason = summary["diagnostics"].get("reason")
     if reason:
-        lines[-1] += f" Reason: `{cell(reason)}`."
+        lines[-1] += f" Reason: {_code(reason)}."
     return "\n".join(lines + _artefacts(summary)) + "\n"
 
 
@@ -38,7 +44,7 @@ def failure(job: str, summary: dict[str, Any], exit_code: int, run_url: str | No
     page, todo, advice = recovery.for_error(code, message)
     job_id = summary["job_id"]
     lines = [
-        f"## ❌ observability {job} — failed: `{cell(code)}` (exit {exit_code})",
+        f"## ❌ observability {job} — failed: {_code(code)} (exit {exit_code})",
         "",
         *_block(message),
         "",
@@ -63,7 +69,7 @@ def _artefacts(summary: dict[str, Any]) -> list[str]:
     written = summary.get("artefacts") or []
     if not written:
         return ["", "_No artefact written._"]
-    shown = [f"- `{cell(path)}`" for path in written[:20]]
+    shown = [f"- {_code(path)}" for path in written[:20]]
     if len(written) > 20:
         shown.append(f"- … and {len(written) - 20} more (the run's JSON summary lists them all)")
     return ["", "**Artefacts**", "", *shown]

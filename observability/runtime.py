@@ -124,7 +124,7 @@ class JobContext:
 
     def note(self, message: str) -> None:
         """A human-readable line on stderr."""
-        sys.stderr.write(f"{self.job}: {secrets.redact(message)}\n")
+        sys.stderr.write(runner.inert(f"{self.job}: {secrets.redact(message)}") + "\n")
 
     def warn(self, message: str) -> None:
         self.warnings.append(secrets.redact(message))
@@ -257,7 +257,7 @@ def run_job(
         )
         import traceback
 
-        sys.stderr.write(secrets.redact(traceback.format_exc()))
+        sys.stderr.write(runner.inert(secrets.redact(traceback.format_exc())))
     failing = annotation.fails(fail_on, result.alerts) if exit_code == EXIT_OK else None
     if failing:
         diagnostics["fail_on"] = failing
@@ -367,7 +367,7 @@ def _finish(
         try:
             written = _write_heartbeat(ctx, status, result, diagnostics, heartbeat_file)
         except ObservabilityError as exc:
-            sys.stderr.write(f"{job}: cannot write heartbeat: {secrets.redact(exc.message)}\n")
+            sys.stderr.write(runner.inert(f"{job}: cannot write heartbeat: {secrets.redact(exc.message)}") + "\n")
     duration_ms = int((time.perf_counter() - t0) * 1000)
     completed = clock.iso(clock.now()) if not _fixed_clock() else clock.iso(started)
     summary: dict[str, Any] = {
@@ -414,7 +414,9 @@ def _finish(
             summary["sequence"] = runlog.append(ctx.workspace, record)
         except (ObservabilityError, OSError) as exc:
             message = exc.message if isinstance(exc, ObservabilityError) else str(exc)
-            sys.stderr.write(f"{job}: cannot append to the automation log: {secrets.redact(message)}\n")
+            sys.stderr.write(
+                runner.inert(f"{job}: cannot append to the automation log: {secrets.redact(message)}") + "\n"
+            )
             diagnostics.setdefault("log_error", secrets.redact(message))
             if status != "error":
                 summary["status"] = status = "error"
@@ -438,7 +440,7 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     line = f"{job}: {status} ({summary['job_id']}) in {summary['duration_ms']} ms"
     if diagnostics.get("error_message"):
         line += f" - {diagnostics['error_code']}: {diagnostics['error_message']}"
-    sys.stderr.write(secrets.redact(line) + "\n")
+    sys.stderr.write(runner.inert(secrets.redact(line)) + "\n")
     if not runner.enabled():
         return
     for note in annotation.plan(job, status, diagnostics, result.alerts, result.location):

@@ -247,3 +247,73 @@ def test_a_latency_breach_is_an_error_annotation_and_fails_the_run_only_when_ask
     assert json.loads(run.stdout)["status"] == "warning"
     assert re.search(r"^::error title=critical alert latency_slo%3A feed_a::.+$", run.stderr, re.M), run.stderr
     assert ("**Failed on alerts:** --fail-on critical: 1 alert(s) firing" in summary.read_text()) == bool(exit_code)
+
+
+FORGED = "x\n::warning title=forged::pwned\n  ::stop-commands::tok\r\n##[error]forged v1\n::add-mask::y"
+
+
+def test_user_text_on_stderr_never_becomes_a_workflow_command(gh, capsys):
+    """The runner reads workflow commands on stderr too: a message carrying a line that starts with
+    ``::`` (after blanks) or holds ``##[`` must not forge an annotation, mask or stop-commands."""
+    ws, _ = gh
+
+    def body(ctx):
+        ctx.note(f"note {FORGED}")
+        ctx.warn(f"warn {FORGED}")
+        raise InputError(f"ops/x.json: {FORGED}")
+
+    assert run(ws, body) == 1
+    err = capsys.readouterr().err
+    forged = [line for line in err.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+    assert all(
+        line.startswith(("::error title=observability latency", "::warning title=observability latency"))
+        for line in forged
+    ), forged
+    assert "pwned" in err  # the text is still there to read
+
+
+def test_a_traceback_carrying_user_text_forges_no_command(gh, capsys):
+    ws, _ = gh
+
+    def body(ctx):
+        raise RuntimeError(FORGED)
+
+    assert run(ws, body) == 1
+    err = capsys.readouterr().err
+    forged = [line for line in err.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+    assert all(line.startswith("::error title=observability latency") for line in forged), forged
+
+
+def test_user_text_in_a_summary_code_span_cannot_end_it():
+    """An artefact path, a reason or an error code holding a backtick would end its code span and let
+    the rest render as Markdown/HTML (a link, an image, a closing </details>)."""
+    from observability import runsummary
+
+    hostile = "x` ![i](https://evil.example/p.png) </details> `y"
+    summary = {
+        "status": "error",
+        "job_id": "20260108T000700Z-latency-0badc0de",
+        "duration_ms": 5,
+        "diagnostics": {"error_code": hostile, "error_message": "m", "reason": hostile},
+        "artefacts": [f"out/{hostile}.json"],
+    }
+    for text in (runsummary.plain("latency", summary), runsummary.failure("latency", summary, 1)):
+        for line in text.splitlines():
+            if "evil.example" in line:
+                # the hostile text sits inside one code span: an even number of backticks, none in it
+                assert line.count("`") % 2 == 0 and "`x`" not in line and "`y" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--fail-on", "bogus"], {}, "--fail-on"),
+        ([], {"OBS_FAIL_ON": "bogus"}, "OBS_FAIL_ON"),
+        ([], {"OBS_FAIL_ON": "::error::x"}, "OBS_FAIL_ON"),
+    ],
+)
+def test_a_bad_fail_on_is_a_usage_error_naming_the_option_or_the_variable(gh, args, env, named):
+    ws, _ = gh
+    run = CliRunner().invoke(cli, ["site", "build", "--workspace", str(ws), "--out", "_site", *args], env=env)
+    assert run.exit_code == 2 and named in run.output, run.output
+    assert not (ws / "_site").exists()

@@ -267,3 +267,121 @@ def test_the_site_builds_from_the_real_upstream_fixtures(tmp_path):
     schemas.validate("site_status", status, what="status.json")
     assert status["sources"] and status["datasets"]
     assert all(parse(p).errors == [] for p in (tmp_path / "_site").rglob("*.html"))
+
+
+def test_files_symlinked_out_of_the_workspace_are_never_published(ws, tmp_path):
+    """A dataset, the manifest or a weekly review that is a symlink to a file outside the workspace is
+    not copied onto the site (it would publish e.g. a key file on GitHub Pages); the page says why."""
+    secret = tmp_path / "outside" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("CANARY-PRIVATE-KEY\n")
+    dashboard = ws / "out" / "dashboard"
+    manifest = json.loads((dashboard / "manifest.json").read_text())
+    name = Path(manifest["datasets"][0]["path"]).name
+    (dashboard / name).unlink()
+    (dashboard / name).symlink_to(secret)
+    weekly = ws / "out" / "weekly_report"
+    latest = sorted(p for p in weekly.glob("*.json"))[-1] if weekly.is_dir() else None
+    if latest is not None:
+        review = latest.with_suffix(".md")
+        review.unlink(missing_ok=True)
+        review.symlink_to(secret)
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(exist_ok=True)
+    (history / "2025-12-29.json").symlink_to(secret.with_name("payload.json"))
+    secret.with_name("payload.json").write_text('{"week_start": "2025-12-29", "note": "CANARY-PRIVATE-KEY"}')
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    site = ws / "_site"
+    leaked = [p for p in site.rglob("*") if p.is_file() and "CANARY-PRIVATE-KEY" in p.read_text(errors="replace")]
+    assert leaked == []
+    status = json.loads((site / "status.json").read_text())
+    assert any(name in p and "outside the workspace" in p for p in status["problems"]), status["problems"]
+
+
+def test_out_never_writes_through_a_symlink_out_of_the_workspace(tmp_path):
+    """As every job's writes (fsio.guard): ``--out pub/site`` where ``pub`` leads out of the workspace
+    is refused, and nothing is written there."""
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    (ws / "ops").mkdir(parents=True)
+    outside.mkdir()
+    (ws / "pub").symlink_to(outside)
+    done, summary = build(ws, out="pub/site")
+    assert done.returncode != 0 and summary["status"] == "error"
+    assert "pub" in done.stderr and "outside the workspace" in done.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
+    """The site is public (GitHub Pages) while the workspace is not: a secret value that found its way
+    into an alert title, a weekly review or a run's log line is scrubbed from every page and JSON file,
+    as from every other output."""
+    import secrets as random
+
+    canary = "canary" + random.token_hex(16)
+    url = f"https://hooks.example/weekly/{canary}"
+    inbox_path = ws / "ops" / "alert_inbox.json"
+    inbox = json.loads(inbox_path.read_text()) if inbox_path.exists() else {"issues": {}}
+    inbox.setdefault("issues", {})["leak"] = {
+        "state": "open",
+        "title": f"delivery to {url} failed",
+        "severity": "critical",
+        "number": 9,
+        "html_url": f"https://github.com/acme/ops/issues/9?{canary}",
+    }
+    inbox_path.write_text(json.dumps(inbox))
+    weekly = ws / "out" / "weekly_report"
+    for review in weekly.glob("*.md"):
+        review.write_text(review.read_text() + f"\n\n[hook]({url})\n")
+    with (ws / "ops" / "automation_runs.log").open("a") as handle:
+        line = {"job": "verify", "job_id": canary, "status": "ok", "started_at": "2026-01-08T00:07:01Z"}
+        handle.write(json.dumps(line) + "\n")
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW=NOW, OBS_WEEKLY_WEBHOOK_URL=url),
+    )
+    assert done.returncode == 0, done.stderr
+    assert canary not in done.stdout + done.stderr
+    leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaked == []
+    assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept
+
+
+def test_a_dataset_file_name_with_url_characters_gets_a_link_that_resolves(ws):
+    dashboard = ws / "out" / "dashboard"
+    manifest = json.loads((dashboard / "manifest.json").read_text())
+    for name in ("odd #1?.json", "100%.json"):
+        (dashboard / name).write_text("[]")
+        manifest["datasets"].append({"path": name, "dataset": name, "row_count": 0})
+    (dashboard / "manifest.json").write_text(json.dumps(manifest))
+    assert build(ws)[0].returncode == 0
+    from urllib.parse import unquote
+
+    site = ws / "_site"
+    links = [urldefrag(h)[0] for h in parse(site / "datasets.html").links if h.startswith("data/")]
+    assert "data/odd%20%231%3F.json" in links and "data/100%25.json" in links
+    assert all((site / unquote(h)).is_file() for h in links), links
+
+
+def test_the_swap_never_leaves_a_moment_without_a_site(ws, monkeypatch):
+    """The old site was renamed aside and the new one renamed in: a kill between the two left no site at
+    all. The directories are now exchanged in one step (renameat2 RENAME_EXCHANGE on Linux)."""
+    import os
+
+    assert build(ws)[0].returncode == 0
+    real = os.replace
+
+    def killed_after_first_rename(src, dst):
+        real(src, dst)
+        if str(dst).endswith(".old.tmp"):
+            raise KeyboardInterrupt("SIGKILL stand-in: the build dies between the two renames")
+
+    monkeypatch.setattr(os, "replace", killed_after_first_rename)
+    try:
+        build(ws)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(os, "replace", real)
+    assert (ws / "_site" / "index.html").is_file() and (ws / "_site" / ".observability-site").is_file()
+    assert build(ws)[0].returncode == 0  # and the next build completes, its leftovers swept
+    assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]

@@ -31,3 +31,35 @@ def test_mermaid_fences_are_dropped_other_fences_kept_and_details_balanced():
     assert "<pre><code>&lt;b&gt;raw&lt;/b&gt;</code></pre>" in html
     assert html.count("<details>") == html.count("</details>") == 1 and "<summary>More</summary>" in html
     assert "</details>" not in to_html("</details>\n")  # a stray close is dropped
+
+
+def test_links_that_leave_the_site_or_run_script_are_dropped():
+    # a browser strips leading C0 controls and treats "\" like "/": these would be javascript: or a
+    # protocol-relative link to a foreign host although they look relative
+    for href in (
+        "//evil.example/x",
+        "/\\evil.example/x",
+        "\\\\evil.example/x",
+        "\x01javascript:alert(1)",
+        "\x7fjavascript:alert(1)",
+        "java\x0bscript:alert(1)",
+        "\x1fjavascript:alert(1)",
+    ):
+        html = inline(f"[x]({href})")
+        assert "<a" not in html, (href, html)
+    assert inline("[doc](../weekly.html#top)") == '<a href="../weekly.html#top">doc</a>'
+
+
+def test_a_nul_in_the_text_never_crashes_or_forges_a_code_span():
+    assert inline("a\x000\x00b") == "a\ufffd0\ufffdb"
+    assert "<code>" not in inline("\x000\x00 `x`").split("<code>x</code>")[0]
+
+
+def test_pathological_brackets_render_in_linear_time():
+    """``[a](`` repeated (a hand-edited review, or an alert title quoted in it) once backtracked
+    quadratically: 400 kB took minutes. Here it is plain text in well under a second; a regression
+    hangs this test until the suite's own timeout fails it."""
+    for text in ("[a](" * 100_000, "[" * 400_000, "[a](b" * 80_000):
+        html = to_html(text)
+        assert "<a" not in html and html.startswith("<p>")
+    assert inline("[x](https://a.example/p)[y](z.html)") == '<a href="https://a.example/p">x</a><a href="z.html">y</a>'

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, schemas, secrets
+from observability import clock, fsio, runner, schemas, secrets
 from observability.alerts import render
 from observability.errors import ObservabilityError
 from observability.outputs import alertinbox
@@ -53,7 +53,7 @@ class Cache:
         try:
             doc = fsio.read_json(path, default=None, what="alert inbox cache", display=ws.rel(path))
         except ObservabilityError as exc:
-            sys.stderr.write(f"alerts: {secrets.redact(exc.message)}; rebuilding it from GitHub\n")
+            sys.stderr.write(runner.inert(f"alerts: {secrets.redact(exc.message)}; rebuilding it from GitHub") + "\n")
             return cache
         if doc is None:
             return cache
@@ -65,7 +65,9 @@ class Cache:
             )
             return cache
         if doc["repo"] != repo:
-            sys.stderr.write(f"alerts: {ws.rel(path)} belongs to {doc['repo']}, not {repo}; rebuilding it\n")
+            sys.stderr.write(
+                runner.inert(f"alerts: {ws.rel(path)} belongs to {doc['repo']}, not {repo}; rebuilding it") + "\n"
+            )
             return cache
         cache.issues, cache.labels, cache.stale = doc["issues"], doc["labels"], doc["stale"]
         cache.listed_at = doc.get("listed_at")

@@ -155,7 +155,7 @@ def cycle(
     """
     import shlex
 
-    from observability import cycle as library, fsio, secrets
+    from observability import cycle as library, fsio, runner, secrets
     from observability.errors import ObservabilityError
 
     if command_text is not None and command:
@@ -199,7 +199,7 @@ def cycle(
             "steps": [],
             "diagnostics": {"error_code": exc.error_code, "error_message": message},
         }
-        click.echo(f"cycle: error - {exc.error_code}: {message}", err=True)
+        click.echo(runner.inert(f"cycle: error - {exc.error_code}: {message}"), err=True)
     # Each step scrubbed its own summary; scrubbed again as a whole (values only, keys untouched).
     click.echo(fsio.canonical_json(secrets.redact_value(document), indent=2), nl=False)
     finish(exit_code)

@@ -90,11 +90,25 @@ def lock_timeout_option(help: str) -> Callable[[Callable], Callable]:
     return click.option("--lock-timeout", type=FiniteFloatRange(min=0), default=30.0, show_default=True, help=help)
 
 
+class EnvChoice(click.Choice):
+    """A choice that, when its value came from the environment, names the variable in its error: an
+    operator looking at ``--fail-on`` in the message would search the command line, not the env."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            source = ctx.get_parameter_source(param.name) if ctx is not None and param is not None else None
+            if source is click.core.ParameterSource.ENVIRONMENT and param is not None and param.envvar:
+                exc.message = f"{exc.message} (from the environment variable {param.envvar})"
+            raise
+
+
 def fail_on_option(func: Callable) -> Callable:
     """--fail-on SEVERITY (env OBS_FAIL_ON): exit 1 while an alert this severe or worse is firing."""
     return click.option(
         "--fail-on",
-        type=click.Choice(["never", "warning", "critical"]),
+        type=EnvChoice(["never", "warning", "critical"]),
         envvar="OBS_FAIL_ON",
         default="never",
         show_default=True,

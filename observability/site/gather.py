@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, jobs, runlog, slo
+from observability import clock, fsio, jobs, runlog, secrets, slo
 from observability.config.latency import LATENCY_CONFIG, LatencyConfig, load_latency
 from observability.config.schedules import SCHEDULES_CONFIG, Schedule, load_schedules
 from observability.cron import Cron
@@ -59,9 +59,11 @@ def gather(ws: Workspace, now: datetime) -> Site:
     site.sources = slo.evaluate(site.rows, objective, now, sources=cfg.sources)
     site.alerts = _section(site, lambda: _alerts(ws), [])
     site.runs = _section(site, lambda: _runs(ws, now, site), [])
-    site.weeks = _section(site, lambda: _weeks(ws), [])
+    site.weeks = _section(site, lambda: _weeks(ws, site.problems), [])
     site.manifest = _section(site, lambda: _manifest(ws), None)
-    site.datasets = _datasets(ws, site.manifest, now)
+    site.datasets = _datasets(ws, site.manifest, now, site.problems)
+    if site.manifest is not None and not _inside(ws, ws.path(f"{DASHBOARD_DIR}/manifest.json"), site.problems):
+        site.manifest = None
     fixed = (LATENCY_CONFIG, SCHEDULES_CONFIG, INBOX_PATH, ws.rel(ws.run_log), f"{DASHBOARD_DIR}/manifest.json")
     found = [rel for rel in fixed if ws.path(rel).is_file()]
     if partition_dir(ws.path(ROLLUP_FILE)).is_dir() or ws.path(ROLLUP_FILE).is_file():
@@ -69,6 +71,12 @@ def gather(ws: Workspace, now: datetime) -> Site:
     latest = _latest_file(ws, LATENCY_ALERTS_DIR)
     found += [ws.rel(latest)] if latest is not None else []
     site.inputs = sorted(set(found + [w["file"] for w in site.weeks]))
+    # The site is public (GitHub Pages), the workspace is not: a secret value that reached an alert
+    # title, a review or a log line is scrubbed before any page is rendered (HTML escaping would
+    # change its spelling afterwards).
+    site.alerts, site.runs, site.weeks = (secrets.redact_value(x) for x in (site.alerts, site.runs, site.weeks))
+    site.datasets, site.problems = secrets.redact_value(site.datasets), secrets.redact_value(site.problems)
+    site.manifest = secrets.redact_value(site.manifest)
     return site
 
 
@@ -245,7 +253,7 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def _weeks(ws: Workspace) -> list[dict[str, Any]]:
+def _weeks(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
     """Weekly payloads, newest week first: delivered ones (ops/weekly_report_history/<week_start>.json),
     then the latest generated but not delivered (a dry run in out/weekly_report/) when its week is new."""
     weeks: dict[str, dict[str, Any]] = {}
@@ -256,9 +264,11 @@ def _weeks(ws: Workspace) -> list[dict[str, Any]]:
         names = []
     for name in names:
         rel = f"{WEEKLY_HISTORY_DIR}/{name}"
+        if not _inside(ws, ws.path(rel), problems):
+            continue
         weeks[name[:-5]] = {"week_start": name[:-5], "file": rel, "delivered": True, "payload": _payload(ws, rel)}
     latest = _latest_file(ws, WEEKLY_OUT_DIR)
-    if latest is not None:
+    if latest is not None and _inside(ws, latest, problems):
         rel = ws.rel(latest)
         payload = _payload(ws, rel)
         start = payload.get("week_start") if isinstance(payload, dict) else None
@@ -269,7 +279,9 @@ def _weeks(ws: Workspace) -> list[dict[str, Any]]:
                 "file": rel,
                 "delivered": False,
                 "payload": payload,
-                "review": review.read_text(encoding="utf-8", errors="replace") if review.is_file() else None,
+                "review": review.read_text(encoding="utf-8", errors="replace")
+                if review.is_file() and _inside(ws, review, problems)
+                else None,
             }
     return [weeks[k] for k in sorted(weeks, reverse=True)]
 
@@ -289,7 +301,21 @@ def _manifest(ws: Workspace) -> dict[str, Any] | None:
     return doc
 
 
-def _datasets(ws: Workspace, manifest: dict[str, Any] | None, now: datetime) -> list[dict[str, Any]]:
+def _inside(ws: Workspace, path: Path, problems: list[str]) -> bool:
+    """Whether ``path`` (when it exists) really lies in the workspace: a symlink out of it is never read
+    onto the site, which is published (it could name a key file); the page says why it is left out."""
+    if not os.path.lexists(path):
+        return True
+    real, root = os.path.realpath(path), os.path.realpath(ws.root)
+    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+        return True
+    problems.append(f"{ws.rel(path)}: a symlink to a file outside the workspace; left off the site")
+    return False
+
+
+def _datasets(
+    ws: Workspace, manifest: dict[str, Any] | None, now: datetime, problems: list[str]
+) -> list[dict[str, Any]]:
     out = []
     for entry in (manifest or {}).get("datasets", []):
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
@@ -301,7 +327,9 @@ def _datasets(ws: Workspace, manifest: dict[str, Any] | None, now: datetime) -> 
         out.append(
             {
                 "dataset": str(entry.get("dataset", name)),
-                "file": file if file.is_file() and Path(entry["path"]).name == entry["path"] else None,
+                "file": file
+                if file.is_file() and Path(entry["path"]).name == entry["path"] and _inside(ws, file, problems)
+                else None,
                 "name": name,
                 "rows": rows if isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 else None,
                 "status": _text(entry.get("status")),

@@ -51,6 +51,7 @@ def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
 def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
     ws = ctx.workspace
     target = ws.output_dir(out_dir, "--out")
+    fsio.guard(target.parent)  # as every job's writes: never through a symlink leading out of the workspace
     if target.resolve() in (ws.root.resolve(), ws.ops.resolve()) or ws.root.resolve().is_relative_to(target.resolve()):
         raise ConfigError(f"--out {out_dir}: would replace the workspace or a directory holding it; choose a new one")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
@@ -83,8 +84,9 @@ def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
 
 
 def _write_swapped(target: Path, content: dict[str, str | Path], job_id: str) -> None:
-    """Write into ``<out>.<job_id>.tmp``, then rename the old site aside and the new one in; the old one
-    is removed last. A killed build leaves the old site (and a temp directory the next build removes)."""
+    """Write into ``<out>.<job_id>.tmp``, then exchange it with the old site in one step (where the system
+    cannot, rename the old site aside and the new one in); the old one is removed last. A killed build
+    leaves the old site (and a temp directory the next build removes)."""
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     for stale in parent.glob(f"{target.name}.*.tmp"):
@@ -99,9 +101,32 @@ def _write_swapped(target: Path, content: dict[str, str | Path], job_id: str) ->
         else:
             path.write_text(body, encoding="utf-8")
     fsio.fsync_dir(staging)
+    if target.is_dir() and not target.is_symlink() and _exchange(staging, target):
+        fsio.fsync_dir(parent)
+        shutil.rmtree(staging, ignore_errors=True)  # now the old site
+        return
     old = parent / f"{target.name}.{job_id}.old.tmp"
-    if target.exists():
+    if target.exists() or target.is_symlink():
         os.replace(target, old)
     os.replace(staging, target)
     fsio.fsync_dir(parent)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink() or old.is_file():
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux renameat2 RENAME_EXCHANGE): there is never a moment
+    without a site. False where the system cannot (another OS, an old kernel, a filesystem without it):
+    the caller then renames the old one aside and the new one in."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0

@@ -9,15 +9,19 @@ from html import escape
 
 _CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_LINK = re.compile(r"\[([^\[\]]+)\]\(([^)\[\]\s]+)\)")  # no [ or ] in either part: linear, never backtracks far
 _RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 _ITEM = re.compile(r"^\s*[-*]\s+")
 _SUMMARY = re.compile(r"^<summary>(.*)</summary>$")
+# A relative link: no scheme, no control character or backslash (a browser strips leading C0 controls
+# and reads "\\" as "/"), and not "//host" (protocol-relative: another site).
+_RELATIVE = re.compile(r"^(?!//)(?![A-Za-z][A-Za-z0-9+.-]*:)[^\x00-\x20\x7f\\]+$")
+_HTTPS = re.compile(r"^https://[^\x00-\x20\x7f\\]+$")
 
 
 def inline(text: str) -> str:
     """One line of Markdown text as HTML (escaped, then code spans, bold and safe links)."""
-    out = escape(text, quote=True)
+    out = escape(text.replace("\x00", "\ufffd"), quote=True)  # NUL marks the code spans below
     codes: list[str] = []
 
     def keep(match: re.Match) -> str:
@@ -29,7 +33,7 @@ def inline(text: str) -> str:
 
     def link(match: re.Match) -> str:
         label, href = match.group(1), match.group(2)
-        if href.startswith("https://") or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", href):
+        if _HTTPS.match(href) or _RELATIVE.match(href):
             return f'<a href="{href}">{label}</a>'
         return label
 

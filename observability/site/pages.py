@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from observability import clock, fsio, slo, svgchart
 from observability.freshness import age_text
@@ -303,7 +304,9 @@ def _value(value: Any, depth: int = 0) -> str:
 def datasets_page(site: Site) -> str:
     rows = []
     for d in site.datasets:
-        link = f'<a href="data/{_e(d["name"])}">{_e(d["name"])}</a>' if d["file"] else _e(d["name"]) + " (missing)"
+        link = (
+            f'<a href="data/{_e(quote(d["name"]))}">{_e(d["name"])}</a>' if d["file"] else _e(d["name"]) + " (missing)"
+        )
         rows.append(
             [
                 _e(d["dataset"]),
