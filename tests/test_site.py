@@ -244,6 +244,28 @@ def test_the_slo_target_from_the_config_sets_the_budget(ws):
     assert period["budget_left"] == pytest.approx(1 - period["breached"] / (0.1 * period["measured"]), abs=1e-6)
 
 
+def _row(html: str, source: str) -> str:
+    """The text of the index table row of ``source`` (tags dropped)."""
+    import re
+
+    row = next(r for r in html.split("<tr>") if f"<td>{source}</td>" in r)
+    return re.sub(r"<[^>]+>", "", row.replace("</td><td", "</td>|<td"))
+
+
+def test_a_source_without_current_data_says_since_when(ws):
+    """ "no data" alone reads as "never had data": the row says which hour last had data and how long ago."""
+    assert build(ws, now="2026-01-09T12:07:00Z")[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "broker_api").split("|")
+    assert cells[1] == "no data"
+    assert cells[2] == "no data since 2026-01-07T23:00:00Z (1 d 13 h ago; last p95 2,207 ms)"
+
+
+def test_a_negative_budget_says_it_is_overspent(ws):
+    assert build(ws)[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "router_demo").split("|")
+    assert cells[5] == "-39 % (overspent)"
+
+
 @pytest.mark.skipif(
     not (FIXTURES / "ops" / "signal_latency.csv").is_file(),
     reason=f"upstream fixtures not found at {FIXTURES} (set OBS_TEST_UPSTREAM_FIXTURES)",

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from observability import clock, fsio, slo, svgchart
-from observability.freshness import age_text
+from observability.freshness import age_seconds, age_text
 from observability.site import mdhtml
 from observability.site.gather import CHART_HOURS, Site
 
@@ -90,6 +90,24 @@ def _problems(site: Site) -> list[str]:
     return [f'<section class="box"><h2>Inputs that could not be read</h2><ul>{items}{more}</ul></section>']
 
 
+def _latest_p95(site: Site, latest: Any, *, current: bool) -> str:
+    """The latest hour's p95; for a source silent for 2 h or more, which hour last had data and how long ago
+    (a bare "no data" reads as "never measured")."""
+    if latest is None:
+        return "no data"
+    if current:
+        return f'{_ms(latest.p95_ms)} <span class="muted">({_e(latest.hour_utc)})</span>'
+    age = age_text(age_seconds(clock.parse_iso(latest.hour_utc), site.now))
+    return (
+        f'no data since {_e(latest.hour_utc)} <span class="muted">({_e(age)} ago; last p95 {_ms(latest.p95_ms)})</span>'
+    )
+
+
+def _budget(left: float | None) -> str:
+    text = _percent(left, 0)
+    return f'{text} <span class="missed">(overspent)</span>' if left is not None and left < 0 else text
+
+
 def _slo_rows(site: Site) -> list[list[str]]:
     rows = []
     for s in site.sources:
@@ -99,11 +117,10 @@ def _slo_rows(site: Site) -> list[list[str]]:
             [
                 _e(s.source),
                 f'<span class="{s.state}">{_e(s.state.replace("_", " "))}</span>',
-                _ms(latest.p95_ms if latest and s.current else None)
-                + (f' <span class="muted">({_e(latest.hour_utc)})</span>' if latest and s.current else ""),
+                _latest_p95(site, latest, current=s.current),
                 f'{_percent(p7.attainment)} <span class="muted">({p7.measured}/{p7.windows} h)</span>',
                 f'{_percent(p28.attainment)} <span class="muted">({p28.measured}/{p28.windows} h)</span>',
-                _percent(p28.budget_left(site.objective), 0),
+                _budget(p28.budget_left(site.objective)),
                 " / ".join(_rate(b.rate) for b in s.burns),
             ]
         )
