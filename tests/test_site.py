@@ -260,6 +260,29 @@ def test_a_source_without_current_data_says_since_when(ws):
     assert cells[2] == "no data since 2026-01-07T23:00:00Z (1 d 13 h ago; last p95 2,207 ms)"
 
 
+def test_the_index_and_the_step_summary_say_the_overall_status_and_why(ws, tmp_path):
+    """status.json's overall status was only in status.json and the badge: the page an on-call engineer opens
+    and the run's step summary now say it, with the reasons."""
+    step_summary = tmp_path / "summary.md"
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW="2026-01-09T12:00:00Z", GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(step_summary)),
+    )
+    assert done.returncode == 0, done.stderr
+    reasons = (
+        "1 critical alert open; last scheduled run missed: latency, dashboard, verify; "
+        "no current data: broker_api, dukascopy, notifier, router_demo"
+    )
+    page = (ws / "_site" / "index.html").read_text()
+    assert f'Overall status: <strong class="critical">critical</strong>: {reasons}.' in page
+    assert f"status **critical**: {reasons}." in step_summary.read_text()
+    assert build(ws)[0].returncode == 0  # at the demo's clock: router_demo breaches now
+    assert (
+        "critical</strong>: breaching the SLO now: router_demo; 1 critical alert open."
+        in (ws / "_site" / "index.html").read_text()
+    )
+
+
 def test_a_negative_budget_says_it_is_overspent(ws):
     assert build(ws)[0].returncode == 0
     cells = _row((ws / "_site" / "index.html").read_text(), "router_demo").split("|")

@@ -129,7 +129,10 @@ def _slo_rows(site: Site) -> list[list[str]]:
 
 def index(site: Site) -> str:
     o = site.objective
+    status, _ = overall(site)
+    reasons = overall_text(site)[len(status) + 2 :]
     body = [
+        f'<p class="overall">Overall status: <strong class="{status}">{status}</strong>: {_e(reasons)}.</p>',
         f"<p>SLO: an hour meets it when its p95 latency is at most <strong>{o.slo_p95_ms:,.0f} ms</strong> and at "
         f"most {o.failure_rate_threshold * 100:g} % of its samples failed; target <strong>{o.target_percent:g} %"
         "</strong> of measured hours. Hours without data are gaps: neither met nor breached "
@@ -342,20 +345,49 @@ def datasets_page(site: Site) -> str:
 
 
 # -- status.json and badges ------------------------------------------------------------------------------
+def overall(site: Site) -> tuple[str, list[str]]:
+    """The site's overall status and why: ``critical`` when a source breaches now or a critical alert is
+    open; ``warning`` when another alert is open, a job's last run failed or missed its schedule, or a
+    source has no current data; ``ok`` otherwise."""
+
+    def names(items: list[str]) -> str:
+        return ", ".join(items)
+
+    critical, warning = [], []
+    breaching = [s.source for s in site.sources if s.state == "breaching"]
+    if breaching:
+        critical.append(f"breaching the SLO now: {names(breaching)}")
+    n_critical = sum(a["severity"] == "critical" for a in site.alerts)
+    if n_critical:
+        critical.append(f"{n_critical} critical alert{'s' if n_critical > 1 else ''} open")
+    n_other = len(site.alerts) - n_critical
+    if n_other:
+        warning.append(f"{n_other} {'other ' if n_critical else ''}alert{'s' if n_other > 1 else ''} open")
+    failed = [r["job"] for r in site.runs if r["status"] == "error"]
+    if failed:
+        warning.append(f"last run failed: {names(failed)}")
+    missed = [r["job"] for r in site.runs if r["overdue_since"]]
+    if missed:
+        warning.append(f"last scheduled run missed: {names(missed)}")
+    silent = [s.source for s in site.sources if s.state == "no_data"]
+    if silent:
+        warning.append(f"no current data: {names(silent)}")
+    status = "critical" if critical else "warning" if warning else "ok"
+    return status, critical + warning
+
+
+def overall_text(site: Site) -> str:
+    """``critical: reason; reason`` (plain text; the reasons name sources and jobs, escape for HTML)."""
+    status, reasons = overall(site)
+    return f"{status}: {'; '.join(reasons)}" if reasons else f"{status}: every source meets the SLO, nothing open"
+
+
 def status_doc(site: Site, provenance: dict[str, Any]) -> dict[str, Any]:
-    overall = "ok"
-    if any(s.state == "breaching" for s in site.sources) or any(a["severity"] == "critical" for a in site.alerts):
-        overall = "critical"
-    elif (
-        site.alerts
-        or any(r["overdue_since"] or r["status"] == "error" for r in site.runs)
-        or any(s.state == "no_data" for s in site.sources)
-    ):
-        overall = "warning"
+    overall_status = overall(site)[0]
     return {
         "schema_version": STATUS_VERSION,
         **provenance,
-        "status": overall,
+        "status": overall_status,
         "slo": {
             "p95_ms": site.objective.slo_p95_ms,
             "failure_rate_threshold": site.objective.failure_rate_threshold,
