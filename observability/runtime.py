@@ -440,6 +440,8 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     line = f"{job}: {status} ({summary['job_id']}) in {summary['duration_ms']} ms"
     if diagnostics.get("error_message"):
         line += f" - {diagnostics['error_code']}: {diagnostics['error_message']}"
+    elif diagnostics.get("fail_on"):  # status warning, yet the step is red: say why
+        line += f" - exit {exit_code}: {diagnostics['fail_on']}"
     sys.stderr.write(runner.inert(secrets.redact(line)) + "\n")
     if not runner.enabled():
         return

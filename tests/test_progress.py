@@ -99,6 +99,9 @@ def test_a_latency_backfill_reports_progress_on_stderr_and_leaves_stdout_one_jso
     lines = [line for line in run.stderr.splitlines() if line.startswith("log.csv: reading new rows")]
     assert lines and lines[-1].startswith("log.csv: reading new rows: done, "), run.stderr
     assert any("%)" in line for line in lines[:-1]), lines
+    # after the reading, storing and evaluating a backfill takes longer still (70 % of a 600,000-row run)
+    after = [line for line in run.stderr.splitlines() if line.startswith("latency sample: store, roll up")]
+    assert after and after[-1].startswith("latency sample: store, roll up, evaluate (steps): done, 4 in "), run.stderr
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", "0", "no"])

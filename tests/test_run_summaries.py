@@ -155,14 +155,18 @@ def test_a_flood_of_alerts_stays_within_githubs_limit_and_says_how_many_more(gh,
 def test_fail_on_turns_firing_alerts_into_exit_1_with_status_warning(gh, capsys, fail_on, alerts, exit_code):
     ws, summary = gh
     assert run(ws, lambda ctx: JobResult(alerts=alerts, findings=["alert_firing"]), fail_on=fail_on) == exit_code
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert out["status"] == "warning"  # the job worked; only the exit code says the alert failed it
+    last = [line for line in captured.err.splitlines() if not line.startswith("::")][-1]
     log = [json.loads(line) for line in (ws / "ops" / "automation_runs.log").read_text().splitlines()]
     if exit_code:
         reason = f"--fail-on {fail_on}: 1 alert(s) firing at {fail_on} or above"
         assert out["diagnostics"]["fail_on"] == reason == log[-1]["diagnostics"]["fail_on"]
         assert f"**Failed on alerts:** {reason}." in summary.read_text(encoding="utf-8")
+        assert last.endswith(f" ms - exit 1: {reason}")  # the log's last line says why the step is red
     else:
+        assert last.endswith(" ms")
         assert "fail_on" not in out["diagnostics"]
 
 

@@ -244,6 +244,51 @@ def test_the_slo_target_from_the_config_sets_the_budget(ws):
     assert period["budget_left"] == pytest.approx(1 - period["breached"] / (0.1 * period["measured"]), abs=1e-6)
 
 
+def _row(html: str, source: str) -> str:
+    """The text of the index table row of ``source`` (tags dropped)."""
+    import re
+
+    row = next(r for r in html.split("<tr>") if f"<td>{source}</td>" in r)
+    return re.sub(r"<[^>]+>", "", row.replace("</td><td", "</td>|<td"))
+
+
+def test_a_source_without_current_data_says_since_when(ws):
+    """ "no data" alone reads as "never had data": the row says which hour last had data and how long ago."""
+    assert build(ws, now="2026-01-09T12:07:00Z")[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "broker_api").split("|")
+    assert cells[1] == "no data"
+    assert cells[2] == "no data since 2026-01-07T23:00:00Z (1 d 13 h ago; last p95 2,207 ms)"
+
+
+def test_the_index_and_the_step_summary_say_the_overall_status_and_why(ws, tmp_path):
+    """status.json's overall status was only in status.json and the badge: the page an on-call engineer opens
+    and the run's step summary now say it, with the reasons."""
+    step_summary = tmp_path / "summary.md"
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW="2026-01-09T12:00:00Z", GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(step_summary)),
+    )
+    assert done.returncode == 0, done.stderr
+    reasons = (
+        "1 critical alert open; last scheduled run missed: latency, dashboard, verify; "
+        "no current data: broker_api, dukascopy, notifier, router_demo"
+    )
+    page = (ws / "_site" / "index.html").read_text()
+    assert f'Overall status: <strong class="critical">critical</strong>: {reasons}.' in page
+    assert f"status **critical**: {reasons}." in step_summary.read_text()
+    assert build(ws)[0].returncode == 0  # at the demo's clock: router_demo breaches now
+    assert (
+        "critical</strong>: breaching the SLO now: router_demo; 1 critical alert open."
+        in (ws / "_site" / "index.html").read_text()
+    )
+
+
+def test_a_negative_budget_says_it_is_overspent(ws):
+    assert build(ws)[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "router_demo").split("|")
+    assert cells[5] == "-39 % (overspent)"
+
+
 @pytest.mark.skipif(
     not (FIXTURES / "ops" / "signal_latency.csv").is_file(),
     reason=f"upstream fixtures not found at {FIXTURES} (set OBS_TEST_UPSTREAM_FIXTURES)",
@@ -385,3 +430,10 @@ def test_the_swap_never_leaves_a_moment_without_a_site(ws, monkeypatch):
     assert (ws / "_site" / "index.html").is_file() and (ws / "_site" / ".observability-site").is_file()
     assert build(ws)[0].returncode == 0  # and the next build completes, its leftovers swept
     assert [p.name for p in ws.iterdir() if p.name.startswith("_site")] == ["_site"]
+
+
+def test_fail_on_never_fails_a_build_during_an_incident(ws):
+    """The site shows other jobs' alerts; a workflow-wide OBS_FAIL_ON must not stop it publishing."""
+    done, summary = build(ws, "--fail-on", "critical")
+    assert done.returncode == 0, done.stderr
+    assert summary["site_status"] == "critical" and summary["open_alerts"] == 1

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from observability import fsio, schemas
+from observability import fsio, markdown, schemas
 from observability.errors import ConfigError
 from observability.runtime import JobContext, JobResult
 from observability.site import pages
@@ -18,7 +18,7 @@ MARKER = ".observability-site"
 LEFTOVER = re.compile(r"\.\d{8}T\d{6}Z-[A-Za-z0-9_.-]+?(\.old)?\.tmp")  # <out>.<job_id>[.old].tmp
 
 
-def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
+def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict, str]:
     """Every file of the site: relative path -> text, or the workspace file to copy; and status.json."""
     site = gather(ctx.workspace, ctx.now)
     status = pages.status_doc(site, ctx.provenance(inputs=site.inputs))
@@ -45,7 +45,7 @@ def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict]:
         out["data/manifest.json"] = ctx.workspace.path("out/dashboard/manifest.json")
     for problem in site.problems:
         ctx.warn(problem)
-    return out, status
+    return out, status, pages.overall_text(site)
 
 
 def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
@@ -59,7 +59,7 @@ def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
             f"--out {out_dir}: exists and holds files of something else (no {MARKER}); a build replaces the "
             "whole directory: choose a new or empty one"
         )
-    content, status = files(ctx)
+    content, status, overall_text = files(ctx)
     listing = sorted(content)
     figures = {
         "out": str(target),
@@ -78,7 +78,10 @@ def build(ctx: JobContext, out_dir: str, *, dry_run: bool) -> JobResult:
     return JobResult(
         figures=figures,
         outputs={"site-dir": str(target), "site-status": status["status"]},
-        summary_markdown=f"### Status site\n\n{len(listing)} files in `{target.name}/`, status **{status['status']}**.\n",
+        summary_markdown=(
+            f"### Status site\n\n{len(listing)} files in `{target.name}/`, status **{status['status']}**: "
+            f"{markdown.cell(overall_text[len(status['status']) + 2 :])}.\n"
+        ),
         findings=["site_inputs_unreadable"] if status["problems"] else [],
     )
 

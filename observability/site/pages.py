@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from observability import clock, fsio, slo, svgchart
-from observability.freshness import age_text
+from observability.freshness import age_seconds, age_text
 from observability.site import mdhtml
 from observability.site.gather import CHART_HOURS, Site
 
@@ -91,6 +91,24 @@ def _problems(site: Site) -> list[str]:
     return [f'<section class="box"><h2>Inputs that could not be read</h2><ul>{items}{more}</ul></section>']
 
 
+def _latest_p95(site: Site, latest: Any, *, current: bool) -> str:
+    """The latest hour's p95; for a source silent for 2 h or more, which hour last had data and how long ago
+    (a bare "no data" reads as "never measured")."""
+    if latest is None:
+        return "no data"
+    if current:
+        return f'{_ms(latest.p95_ms)} <span class="muted">({_e(latest.hour_utc)})</span>'
+    age = age_text(age_seconds(clock.parse_iso(latest.hour_utc), site.now))
+    return (
+        f'no data since {_e(latest.hour_utc)} <span class="muted">({_e(age)} ago; last p95 {_ms(latest.p95_ms)})</span>'
+    )
+
+
+def _budget(left: float | None) -> str:
+    text = _percent(left, 0)
+    return f'{text} <span class="missed">(overspent)</span>' if left is not None and left < 0 else text
+
+
 def _slo_rows(site: Site) -> list[list[str]]:
     rows = []
     for s in site.sources:
@@ -100,11 +118,10 @@ def _slo_rows(site: Site) -> list[list[str]]:
             [
                 _e(s.source),
                 f'<span class="{s.state}">{_e(s.state.replace("_", " "))}</span>',
-                _ms(latest.p95_ms if latest and s.current else None)
-                + (f' <span class="muted">({_e(latest.hour_utc)})</span>' if latest and s.current else ""),
+                _latest_p95(site, latest, current=s.current),
                 f'{_percent(p7.attainment)} <span class="muted">({p7.measured}/{p7.windows} h)</span>',
                 f'{_percent(p28.attainment)} <span class="muted">({p28.measured}/{p28.windows} h)</span>',
-                _percent(p28.budget_left(site.objective), 0),
+                _budget(p28.budget_left(site.objective)),
                 " / ".join(_rate(b.rate) for b in s.burns),
             ]
         )
@@ -113,7 +130,10 @@ def _slo_rows(site: Site) -> list[list[str]]:
 
 def index(site: Site) -> str:
     o = site.objective
+    status, _ = overall(site)
+    reasons = overall_text(site)[len(status) + 2 :]
     body = [
+        f'<p class="overall">Overall status: <strong class="{status}">{status}</strong>: {_e(reasons)}.</p>',
         f"<p>SLO: an hour meets it when its p95 latency is at most <strong>{o.slo_p95_ms:,.0f} ms</strong> and at "
         f"most {o.failure_rate_threshold * 100:g} % of its samples failed; target <strong>{o.target_percent:g} %"
         "</strong> of measured hours. Hours without data are gaps: neither met nor breached "
@@ -328,20 +348,49 @@ def datasets_page(site: Site) -> str:
 
 
 # -- status.json and badges ------------------------------------------------------------------------------
+def overall(site: Site) -> tuple[str, list[str]]:
+    """The site's overall status and why: ``critical`` when a source breaches now or a critical alert is
+    open; ``warning`` when another alert is open, a job's last run failed or missed its schedule, or a
+    source has no current data; ``ok`` otherwise."""
+
+    def names(items: list[str]) -> str:
+        return ", ".join(items)
+
+    critical, warning = [], []
+    breaching = [s.source for s in site.sources if s.state == "breaching"]
+    if breaching:
+        critical.append(f"breaching the SLO now: {names(breaching)}")
+    n_critical = sum(a["severity"] == "critical" for a in site.alerts)
+    if n_critical:
+        critical.append(f"{n_critical} critical alert{'s' if n_critical > 1 else ''} open")
+    n_other = len(site.alerts) - n_critical
+    if n_other:
+        warning.append(f"{n_other} {'other ' if n_critical else ''}alert{'s' if n_other > 1 else ''} open")
+    failed = [r["job"] for r in site.runs if r["status"] == "error"]
+    if failed:
+        warning.append(f"last run failed: {names(failed)}")
+    missed = [r["job"] for r in site.runs if r["overdue_since"]]
+    if missed:
+        warning.append(f"last scheduled run missed: {names(missed)}")
+    silent = [s.source for s in site.sources if s.state == "no_data"]
+    if silent:
+        warning.append(f"no current data: {names(silent)}")
+    status = "critical" if critical else "warning" if warning else "ok"
+    return status, critical + warning
+
+
+def overall_text(site: Site) -> str:
+    """``critical: reason; reason`` (plain text; the reasons name sources and jobs, escape for HTML)."""
+    status, reasons = overall(site)
+    return f"{status}: {'; '.join(reasons)}" if reasons else f"{status}: every source meets the SLO, nothing open"
+
+
 def status_doc(site: Site, provenance: dict[str, Any]) -> dict[str, Any]:
-    overall = "ok"
-    if any(s.state == "breaching" for s in site.sources) or any(a["severity"] == "critical" for a in site.alerts):
-        overall = "critical"
-    elif (
-        site.alerts
-        or any(r["overdue_since"] or r["status"] == "error" for r in site.runs)
-        or any(s.state == "no_data" for s in site.sources)
-    ):
-        overall = "warning"
+    overall_status = overall(site)[0]
     return {
         "schema_version": STATUS_VERSION,
         **provenance,
-        "status": overall,
+        "status": overall_status,
         "slo": {
             "p95_ms": site.objective.slo_p95_ms,
             "failure_rate_threshold": site.objective.failure_rate_threshold,
