@@ -935,3 +935,31 @@ class Receiver:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Pages:
+    """An in-memory PageStore (observability.github.rest): the conditional list pages a client keeps."""
+
+    def __init__(self):
+        self.pages: dict[str, dict] = {}
+
+    def page(self, key):
+        return self.pages.get(key)
+
+    def remember(self, key, etag, items, next_url):
+        self.pages[key] = {"etag": etag, "items": items, "next": next_url}
+
+
+def github_client(fake: FakeGitHub, clock, **kw):
+    """A GitHubClient on ``fake`` with the fake clock's sleep and time (no real waits)."""
+    from observability import secrets
+    from observability.github.rest import GitHubClient
+
+    return GitHubClient(
+        secrets.Secret("GITHUB_TOKEN", fake.token),
+        fake.repo,
+        api_url=fake.url,
+        sleep=clock.sleep,
+        wall_clock=clock,
+        **kw,
+    )

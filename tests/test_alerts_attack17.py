@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from observability import secrets
 from observability.github import rest
-from observability.github.rest import GitHubClient, GitHubError
-from tests._support_github import FakeClock, FakeGitHub
+from observability.github.rest import GitHubError
+from tests._support_github import FakeClock, FakeGitHub, Pages, github_client as client
 
 T0 = datetime(2026, 1, 8, 10, 0, tzinfo=UTC)
 
@@ -28,30 +27,6 @@ def fake(clock):
     with FakeGitHub(clock=clock) as server:
         yield server
     assert server.violations == []
-
-
-class Pages:
-    """An in-memory PageStore."""
-
-    def __init__(self):
-        self.pages: dict[str, dict] = {}
-
-    def page(self, key):
-        return self.pages.get(key)
-
-    def remember(self, key, etag, items, next_url):
-        self.pages[key] = {"etag": etag, "items": items, "next": next_url}
-
-
-def client(fake, clock, **kw) -> GitHubClient:
-    return GitHubClient(
-        secrets.Secret("GITHUB_TOKEN", fake.token),
-        fake.repo,
-        api_url=fake.url,
-        sleep=clock.sleep,
-        wall_clock=clock,
-        **kw,
-    )
 
 
 # -- a stored page's next link is followed with the token -----------------------------------------

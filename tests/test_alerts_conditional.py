@@ -14,7 +14,7 @@ from observability.alerts import cache as cache_mod
 from observability.config import alerts as alerts_config
 from observability.github import rest
 from observability.github.rest import GitHubClient, GitHubError
-from tests._support_github import API_VERSION, TOKEN, FakeClock, FakeGitHub, alerts_cli
+from tests._support_github import API_VERSION, TOKEN, FakeClock, FakeGitHub, Pages, alerts_cli, github_client as client
 
 T0 = datetime(2026, 1, 8, 10, 0, tzinfo=UTC)
 FP = "0123456789abcdef"
@@ -30,30 +30,6 @@ def fake(clock):
     with FakeGitHub(clock=clock) as server:
         yield server
     assert server.violations == []
-
-
-class Pages:
-    """An in-memory PageStore."""
-
-    def __init__(self):
-        self.pages: dict[str, dict] = {}
-
-    def page(self, key):
-        return self.pages.get(key)
-
-    def remember(self, key, etag, items, next_url):
-        self.pages[key] = {"etag": etag, "items": items, "next": next_url}
-
-
-def client(fake, clock, **kw) -> GitHubClient:
-    return GitHubClient(
-        secrets.Secret("GITHUB_TOKEN", fake.token),
-        fake.repo,
-        api_url=fake.url,
-        sleep=clock.sleep,
-        wall_clock=clock,
-        **kw,
-    )
 
 
 def firing(ws: Path, fp: str = FP) -> None:

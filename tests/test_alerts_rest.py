@@ -9,7 +9,7 @@ import pytest
 from observability import secrets
 from observability.errors import ConfigError
 from observability.github.rest import RETRY, GitHubClient, GitHubError, RateLimitError, link_next
-from tests._support_github import TOKEN, FakeClock, FakeGitHub
+from tests._support_github import TOKEN, FakeClock, FakeGitHub, github_client as client
 
 
 @pytest.fixture()
@@ -22,17 +22,6 @@ def fake(clock):
     with FakeGitHub(clock=clock) as server:
         yield server
     assert server.violations == []
-
-
-def client(fake, clock, **bounds) -> GitHubClient:
-    return GitHubClient(
-        secrets.Secret("GITHUB_TOKEN", fake.token),
-        fake.repo,
-        api_url=fake.url,
-        sleep=clock.sleep,
-        wall_clock=clock,
-        **bounds,
-    )
 
 
 def test_headers_sent(fake, clock):
