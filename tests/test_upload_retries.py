@@ -129,13 +129,18 @@ def _gh(tmp_path: Path) -> dict:
     }
 
 
+def _export_to(ws, tmp_path, receiver, *args, env=None):
+    """``dashboard export`` whose upload command posts the manifest to ``receiver``."""
+    return export(ws, "--upload-command", f"{_uploader(tmp_path)} {receiver.url}", *args, env=env)
+
+
 def test_the_upload_command_is_retried_until_the_receiver_takes_it(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     with Flaky(failures=2) as receiver:
-        done = export(
+        done = _export_to(
             ws,
-            "--upload-command",
-            f"{_uploader(tmp_path)} {receiver.url}",
+            tmp_path,
+            receiver,
             "--upload-retry-wait-seconds",
             "0",
             env=_gh(tmp_path),
@@ -152,10 +157,10 @@ def test_the_upload_command_is_retried_until_the_receiver_takes_it(tmp_path):
 def test_the_upload_command_gives_up_after_its_attempts(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     with Flaky(failures=10) as receiver:
-        done = export(
+        done = _export_to(
             ws,
-            "--upload-command",
-            f"{_uploader(tmp_path)} {receiver.url}",
+            tmp_path,
+            receiver,
             "--upload-max-retries",
             "2",
             "--upload-retry-wait-seconds",
@@ -224,10 +229,10 @@ def test_the_retry_settings_come_from_the_environment_when_not_given(tmp_path):
     """run.yml passes its inputs upload-max-retries / upload-retry-wait-seconds as these variables."""
     ws = make_workspace(tmp_path / "ws")
     with Flaky(failures=10) as receiver:
-        done = export(
+        done = _export_to(
             ws,
-            "--upload-command",
-            f"{_uploader(tmp_path)} {receiver.url}",
+            tmp_path,
+            receiver,
             env={"OBS_DASHBOARD_UPLOAD_MAX_RETRIES": "4", "OBS_DASHBOARD_UPLOAD_RETRY_WAIT_SECONDS": "0"},
         )
     assert done.exit_code == 1 and done.summary["upload"]["attempts"] == 4, done
@@ -238,10 +243,10 @@ def test_empty_retry_variables_keep_the_defaults(tmp_path):
     """A caller that leaves run.yml's inputs empty gets the command's own defaults (3 attempts)."""
     ws = make_workspace(tmp_path / "ws")
     with Flaky(failures=1) as receiver:
-        done = export(
+        done = _export_to(
             ws,
-            "--upload-command",
-            f"{_uploader(tmp_path)} {receiver.url}",
+            tmp_path,
+            receiver,
             "--upload-retry-wait-seconds",
             "0",
             env={"OBS_DASHBOARD_UPLOAD_MAX_RETRIES": "", "OBS_DASHBOARD_UPLOAD_RETRY_WAIT_SECONDS": ""},
