@@ -200,6 +200,10 @@ def test_failed_mirror_is_a_warning_not_an_error(tmp_path):
             assert run.exit_code == 0 and run.summary["status"] == "warning", run
             assert run.summary["diagnostics"]["warnings"][0].startswith("mirror slack failed for opened")
             assert fake.issues[1]["state"] == "open"
+        # A mirror that failed (or is not configured) is not a channel that notified anyone.
+        assert list(run.summary["notified_channels"].values()) == [["issue"]]
+        cache = json.loads((tmp_path / "ops" / "alert_inbox.json").read_text())
+        assert [e.get("notified_channels") for e in cache["issues"].values()] == [["issue"]]
     finally:
         rx.close()
 
