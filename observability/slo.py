@@ -20,6 +20,8 @@ from observability.outputs.rollups import RollupRow
 HOUR = timedelta(hours=1)
 PERIOD_DAYS = (7, 28)  # attainment periods
 BURN_HOURS = (1, 6)  # burn-rate windows: the shortest the hourly rollups support, and the usual slow one
+# Burn rates are over complete hours: the hour holding now is still filling (at the start of an hour it
+# has no row yet), so a 1-hour rate over it would say "no data" most of the time.
 DEFAULT_TARGET_PERCENT = 99.0  # latency_alert.yaml `slo_target_percent`
 CURRENT_WITHIN = timedelta(hours=2)  # the latest hour counts as "now" only when it started this recently
 
@@ -153,7 +155,8 @@ def evaluate(
     """Every source of ``rows`` (and each of ``sources``, even one with no row) at ``now``, sorted by name.
 
     A period of N days is the N x 24 hours ending with the hour that holds ``now`` (that hour included):
-    hour starts in ``(floor(now) - N days, floor(now)]``. Rows later than that hour are ignored.
+    hour starts in ``(floor(now) - N days, floor(now)]``. Rows later than that hour are ignored. A burn
+    rate over N hours is over the N complete hours before the hour that holds ``now``.
     """
     last = hour_floor(now)
     by_source: dict[str, dict[str, RollupRow]] = {name: {} for name in sources}
@@ -170,7 +173,7 @@ def evaluate(
         for days in periods:
             result.periods.append(_period(hours, objective, last, days))
         for span in burn_hours:
-            p = _count(hours, objective, last, span)
+            p = _count(hours, objective, last - HOUR, span)
             bad_share = p[1] / p[0] if p[0] else None
             rate = None if bad_share is None else bad_share / objective.allowed_bad_share
             result.burns.append(Burn(span, p[0], p[1], rate))
@@ -208,7 +211,7 @@ def from_marks(
 ) -> tuple[list[Period], list[Burn]]:
     """The periods and burn rates of one source from its hourly marks (``MET``, ``BREACHED`` or ``GAP``
     per hour), the last character being the hour that holds now: the same figures :func:`evaluate`
-    gives from that source's rollup rows, without the rows."""
+    gives from that source's rollup rows, without the rows (burn rates over the complete hours before it)."""
     found_periods = []
     for days in periods:
         tail = marks[-days * 24 :]
@@ -216,7 +219,7 @@ def from_marks(
         found_periods.append(Period(days, days * 24, tail.count(MET) + breached, tail.count(MET), breached))
     burns = []
     for span in burn_hours:
-        tail = marks[-span:]
+        tail = marks[:-1][-span:]
         breached = tail.count(BREACHED)
         measured = tail.count(MET) + breached
         rate = breached / measured / objective.allowed_bad_share if measured else None

@@ -55,13 +55,20 @@ def test_period_boundaries_include_the_current_hour_and_exclude_the_hour_before_
     assert (s.period(28).measured, s.period(28).breached) == (3, 1)
 
 
-def test_burn_rate_over_one_and_six_hours():
-    # last 6 hours: 4 measured (hours 0, 1, 3, 5), 1 breaching (hour 1); hour 0 meets
+def test_burn_rate_over_the_last_one_and_six_complete_hours():
+    # the current hour (0) is still filling and left out; hours 1-6: 3 measured (1, 3, 5), 1 breaching (1)
     rows = [row(0, 10), row(1, 5000), row(3, 10), row(5, 10), row(7, 5000)]
     burns = {b.hours: b for b in one(rows).burns}
-    assert (burns[1].measured, burns[1].breached, burns[1].rate) == (1, 0, 0.0)
-    assert (burns[6].measured, burns[6].breached) == (4, 1)
-    assert burns[6].rate == pytest.approx((1 / 4) / 0.01)  # 25x
+    assert (burns[1].measured, burns[1].breached, burns[1].rate) == (1, 1, pytest.approx(100.0))
+    assert (burns[6].measured, burns[6].breached) == (3, 1)
+    assert burns[6].rate == pytest.approx((1 / 3) / 0.01)  # 33.3x
+    # an empty current hour (the first minutes of an hour) does not make the 1-hour rate "no data"
+    burns = {b.hours: b for b in one([row(1, 10)]).burns}
+    assert (burns[1].measured, burns[1].rate) == (1, 0.0)
+    # the marks give the same figures (the last mark is the hour holding now)
+    marks = slo.MET + slo.BREACHED + slo.GAP + slo.MET + slo.GAP + slo.MET + slo.GAP + slo.BREACHED
+    _, from_marks = slo.from_marks(marks[::-1], OBJ)
+    assert [(b.measured, b.breached) for b in from_marks] == [(1, 1), (3, 1)]
 
 
 def test_state_now_breaching_meeting_and_stale():
