@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag
@@ -225,6 +226,35 @@ def test_damaged_inputs_are_named_on_the_pages_never_a_crash(ws):
     verify = next(j for j in status["jobs"] if j["job"] == "verify")
     assert (verify["status"], verify["run_url"], verify["error_code"]) == (None, None, None)
     assert "javascript:" not in (ws / "_site" / "jobs.html").read_text()
+
+
+def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
+    # A delivered week (ops/weekly_report_history/) is rendered from its payload as the weekly step
+    # summary shows it, SLO attainment included; a stored payload that does not match the schema is
+    # named on the pages and its week lists the stored fields instead.
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(json.dumps(payload))
+    damaged = dict(payload, week_start="2025-12-29")
+    del damaged["latency"]
+    (history / "2025-12-29.json").write_text(json.dumps(damaged))
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert "Weekly health report" in page and "(delivered)" in page
+    assert "SLO attainment this week" in page
+    router = next(s for s in payload["latency"]["sources"] if s["source"] == "router_demo")
+    met, start, end = router["hours"] - router["breach_hours"], payload["period"]["start"], payload["period"]["end"]
+    windows = (datetime.fromisoformat(end) - datetime.fromisoformat(start)) // timedelta(hours=1)
+    assert f"{met / router['hours'] * 100:.2f} % ({router['hours']} of {windows} h)" in page
+    index = (ws / "_site" / "weekly.html").read_text()
+    assert index.count("delivered") >= 2 and "generated, not delivered" not in index
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert any(p.startswith("ops/weekly_report_history/2025-12-29.json: field <root>") for p in status["problems"])
+    old = (ws / "_site" / "weekly" / "2025-12-29.html").read_text()
+    assert "Weekly health report" not in old and "<h2>Alerts</h2>" in old
 
 
 def test_an_invalid_latency_config_is_a_config_error(ws):

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from _support_weekly import WEEK, inputs_workspace, weekly
+from observability import weekly_review as summary
 from observability.config.weekly import WeeklyConfig
 from observability.outputs.rollups import RollupRow
-from observability.weekly import payload, summary
+from observability.weekly import payload
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 

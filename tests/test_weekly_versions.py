@@ -12,9 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from _support_weekly import WEEK, delivery_env, history_dir, inputs_workspace, receiver, weekly
-from observability import fsio
+from observability import fsio, weekly_review as summary
 from observability.outputs import weekly as weekly_outputs
-from observability.weekly import summary
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "schemas" / "observability_weekly_report.schema.json").read_text())

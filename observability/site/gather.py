@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from observability import clock, fsio, jobs, runlog, secrets, slo
+from observability import clock, fsio, jobs, runlog, schemas, secrets, slo, weekly_review
 from observability.config.latency import LATENCY_CONFIG, LatencyConfig, load_latency
 from observability.config.schedules import SCHEDULES_CONFIG, Schedule, load_schedules
 from observability.cron import Cron
 from observability.errors import InputError, ObservabilityError
 from observability.freshness import age_seconds
+from observability.outputs import weekly as weekly_outputs
 from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
 from observability.outputs.rollups import RollupRow, day_files, parse_parts, partition_dir, read_parts
 from observability.workspace import Workspace
@@ -283,7 +284,30 @@ def _weeks(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
                 if review.is_file() and _inside(ws, review, problems)
                 else None,
             }
-    return [weeks[k] for k in sorted(weeks, reverse=True)]
+    found = [weeks[k] for k in sorted(weeks, reverse=True)]
+    for week in found:
+        if week.get("review") is None:
+            week["review"] = _review(week, problems)
+    return found
+
+
+def _review(week: dict[str, Any], problems: list[str]) -> str | None:
+    """The week's review rendered from its payload, as the weekly step summary shows it (SLO attainment
+    included); None for a legacy script's payload or one that does not match the payload schema (its
+    page then lists the stored fields, and the problem is said)."""
+    payload = week["payload"]
+    if weekly_outputs.is_legacy(payload):
+        return None
+    found = schemas.errors(weekly_outputs.SCHEMA_NAME, payload)
+    if found:
+        path, message = found[0]
+        problems.append(
+            f"{week['file']}: field {schemas.json_path(path)}: {message} (its week's page lists the stored fields)"
+        )
+        return None
+    label = "delivered" if week["delivered"] else "generated, not delivered"
+    delivery = {"state": "delivered" if week["delivered"] else "dry_run", "label": label}
+    return weekly_review.render(payload, status=label, delivery=delivery, artefacts=[], attempts=[])
 
 
 def _payload(ws: Workspace, rel: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from observability import alertitem, clock, config, fsio, kpi, provenance, runner, secrets
+from observability import alertitem, clock, config, fsio, kpi, provenance, runner, secrets, weekly_review as summary
 from observability.config import latency as latency_config, weekly as weekly_config
 from observability.errors import ConfigError, InputError, ObservabilityError
 from observability.outbound import delivery, signing
@@ -19,7 +19,7 @@ from observability.outbound.retry import RetryPolicy
 from observability.outputs import weekly as weekly_outputs
 from observability.outputs.weekly import DELIVERY_RULE, DELIVERY_SUBJECT, delivery_alert_id
 from observability.runtime import JobContext, JobResult, derive_status
-from observability.weekly import payload as payload_mod, summary
+from observability.weekly import payload as payload_mod
 from observability.weekly.history import History
 from observability.weekly.inputs import Reader
 

@@ -1,4 +1,5 @@
-"""The weekly review: the Markdown research ops reads every Monday (step summary and out/ copy)."""
+"""The weekly review: the Markdown research ops reads every Monday (the weekly step summary and out/ copy),
+and the status site's page of each week, rendered from the stored payload."""
 
 from __future__ import annotations
 
