@@ -1,10 +1,13 @@
 """Which annotations a finished run makes: its failure (linked to the config file and line when a
-config error knows them), each firing alert (critical: error, warning: warning) and each warning,
-bounded to what GitHub shows; and whether firing alerts fail the run (``--fail-on``)."""
+config error knows them), each firing alert (critical: error, warning: warning) and each warning
+(linked to the file and line it names, ``<file>: line <n>: …``, the text every job's skipped-row and
+bad-input warnings share), bounded to what GitHub shows; and whether firing alerts fail the run
+(``--fail-on``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,8 @@ from observability.alertitem import RANK
 # are dropped silently, so the tenth of a level says how many more there are instead.
 PER_LEVEL = 10
 FAIL_ON = ("never", "warning", "critical")
+# ``<workspace-relative file>: line <n>`` at the start of a warning (observability.upstream.values.skip_warning)
+_WHERE = re.compile(r"(?P<file>[^\s:][^:\n]{0,300}?): line (?P<line>[1-9][0-9]{0,8})\b")
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,12 @@ def plan(
     diagnostics: dict[str, Any],
     alerts: Sequence[dict[str, Any]],
     location: dict[str, Any] | None = None,
+    locate: Callable[[str], str | None] | None = None,
 ) -> list[Annotation]:
-    """Every annotation of one run, errors first, at most PER_LEVEL of each level."""
+    """Every annotation of one run, errors first, at most PER_LEVEL of each level.
+
+    ``locate`` maps a workspace-relative file a warning names to its path in the checkout (None: not
+    there, or not linkable); a warning it locates is linked to that file and line."""
     errors: list[Annotation] = []
     warnings: list[Annotation] = []
     if status == "error":
@@ -74,7 +83,11 @@ def plan(
         title = f"{alert['severity']} alert {alert.get('rule', '?')}: {alert.get('source', '?')}"
         (errors if level == "error" else warnings).append(Annotation(level, str(alert.get("message", "")), title))
     for warning in diagnostics.get("warnings", []):
-        warnings.append(Annotation("warning", str(warning), f"observability {job}"))
+        text = str(warning)
+        where = _WHERE.match(text)
+        file = locate(where["file"]) if where and locate else None
+        line = int(where["line"]) if where and file else None
+        warnings.append(Annotation("warning", text, f"observability {job}", file=file, line=line))
     return _bounded(job, errors) + _bounded(job, warnings)
 
 

@@ -282,7 +282,7 @@ def run_job(
             summary["deadman_ping"] = "not_configured"
         if ctx.warnings:
             diagnostics.setdefault("warnings", ctx.warnings)
-    _emit(job, summary, result, exit_code)
+    _emit(job, summary, result, exit_code, ctx.workspace.root if ctx is not None else None)
     return exit_code
 
 
@@ -431,7 +431,7 @@ def _fixed_clock() -> bool:
     return bool(os.environ.get("OBS_NOW"))
 
 
-def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) -> None:
+def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int, root: Path | None = None) -> None:
     text = fsio.canonical_json(secrets.redact_value(summary), indent=2)  # values only: keys stay, JSON stays valid
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -445,7 +445,18 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int) 
     sys.stderr.write(runner.inert(secrets.redact(line)) + "\n")
     if not runner.enabled():
         return
-    for note in annotation.plan(job, status, diagnostics, result.alerts, result.location):
+
+    def locate(rel: str) -> str | None:
+        """A warning's workspace-relative file in the checkout, when it is a file there."""
+        if root is None:
+            return None
+        try:
+            path = root / rel
+            return runner.repo_path(path) if path.is_file() else None
+        except (OSError, ValueError):
+            return None
+
+    for note in annotation.plan(job, status, diagnostics, result.alerts, result.location, locate):
         runner.annotate(
             note.level,
             secrets.redact(note.message),

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from observability import annotation, recovery, runtime
 from observability.cli import cli
 from observability.errors import ConfigError, InputError
+from observability.outputs.rollups import HEADER as ROLLUP_HEADER
 from observability.runtime import JobResult
 
 NOW = "2026-01-08T00:07:00Z"
@@ -191,6 +192,39 @@ def test_a_config_file_outside_the_checkout_is_not_linked(gh, capsys, tmp_path):
 
     assert run(ws, body) == 2
     assert commands(capsys.readouterr().err)[0].startswith("::error title=")
+
+
+def test_a_warning_naming_a_file_and_line_links_there_when_the_file_is_in_the_checkout(gh, capsys, tmp_path):
+    ws, _ = gh
+    (ws / "runs").mkdir()
+    (ws / "runs" / "index.csv").write_text("run_id\n", encoding="utf-8")
+    (tmp_path / "outside.csv").write_text("x\n", encoding="utf-8")
+
+    def body(ctx):
+        ctx.warn("runs/index.csv: line 4: sharpe 'x' is not a number; row skipped")
+        ctx.warn("runs/missing.csv: line 2: gone; row skipped")  # not a file: not linked
+        ctx.warn("../outside.csv: line 1: outside the checkout; row skipped")
+        ctx.warn("3 rows skipped in total")
+        return JobResult(findings=["input_warnings"])
+
+    assert run(ws, body) == 0
+    found = commands(capsys.readouterr().err)
+    assert found[0] == (
+        "::warning file=runs/index.csv,line=4,title=observability latency::"
+        "runs/index.csv: line 4: sharpe 'x' is not a number; row skipped"
+    )
+    assert [c.split("::")[1] for c in found[1:]] == ["warning title=observability latency"] * 3
+
+
+def test_the_site_links_a_skipped_rollup_row_to_its_day_file_and_line(gh):
+    ws, _ = gh
+    day = ws / "ops" / "signal_latency_rollup" / "2026-01-07.csv"
+    day.parent.mkdir(parents=True)
+    day.write_text(ROLLUP_HEADER + "2026-01-07T23:00:00Z,feed,x,0,0,1,2,3,4,false,0\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["site", "build", "--workspace", str(ws), "--out", "_site"])
+    assert result.exit_code == 0, result.output
+    found = re.findall(r"^::warning file=([^,]*),line=(\d+),title=[^:]*::(.*)$", result.stderr, re.M)
+    assert [f[:2] for f in found] == [("ops/signal_latency_rollup/2026-01-07.csv", "2")], result.stderr
 
 
 BAD_CONFIG = """\
