@@ -20,7 +20,7 @@ TOKEN = "ghp_" + "Q7x" * 12  # token-shaped: scrubbed by its shape
 SERVICE_SECRET = "s3cr3t-service-value-9f8e"  # scrubbed because its variable's name says TOKEN
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
-SUITE = '''
+SUITE = """
 import os
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def test_skipped():
 def test_long_trace():
     if os.environ.get("FIX_IT") != "1":
         raise AssertionError("x" * 9000 + " end of a long message")
-'''
+"""
 
 
 def _validate(document: dict) -> None:
@@ -79,9 +79,7 @@ def _pytest(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     environ = {k: v for k, v in clean_env().items() if k not in ("PYTEST_FLAKE_LOG", "PYTEST_ADDOPTS")}
     environ |= {"FLAKE_MARKS": str(marks), "MY_SERVICE_TOKEN": SERVICE_SECRET, "SHAPED": TOKEN, **env}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
-    return subprocess.run(
-        command, cwd=suite, env=environ, capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run(command, cwd=suite, env=environ, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _actions(run_id: str, attempt: str) -> dict[str, str]:
@@ -144,9 +142,9 @@ def test_reruns_a_second_attempt_on_the_same_commit_and_the_digest(tmp_path):
     assert not [p for p in log.parent.iterdir() if p.name != log.name], "a temp file was left behind"
 
     # The digest of that file (the real document, not a hand-made one).
-    from _support_cli import Run
     from click.testing import CliRunner
 
+    from _support_cli import Run
     from observability.cli import cli
 
     workspace = tmp_path / "ws"
@@ -154,7 +152,9 @@ def test_reruns_a_second_attempt_on_the_same_commit_and_the_digest(tmp_path):
     summary = tmp_path / "summary.md"
     env = {"OBS_NOW": document["meta"]["finished_at"], "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     env |= {"GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_SHA": None, "OBS_FAIL_ON": None}
-    run = Run(CliRunner().invoke(cli, ["ci", "flakes", "--workspace", str(workspace), "--telemetry", str(log)], env=env))
+    run = Run(
+        CliRunner().invoke(cli, ["ci", "flakes", "--workspace", str(workspace), "--telemetry", str(log)], env=env)
+    )
     assert run.exit_code == 0, run
     assert run.summary["sessions"] == 2 and run.summary["flaky_tests"] == 3
     digest = json.loads((workspace / "out" / "ci" / "flakes.json").read_text())
@@ -164,7 +164,10 @@ def test_reruns_a_second_attempt_on_the_same_commit_and_the_digest(tmp_path):
     assert rows["test_setup_error"]["failures"] == 2 and rows["test_setup_error"]["flaky"] == 0
     assert rows["test_flaky_first_attempt"]["last_run_url"].endswith("/runs/77/attempts/1")
     markdown = summary.read_text()
-    assert "Flaky tests, last 14 day(s)" in markdown and "](https://github.example/acme/research/actions/runs/77" in markdown
+    assert (
+        "Flaky tests, last 14 day(s)" in markdown
+        and "](https://github.example/acme/research/actions/runs/77" in markdown
+    )
     assert SERVICE_SECRET not in markdown and TOKEN not in markdown
 
 

@@ -173,7 +173,9 @@ def build_digest(sessions: list[dict[str, Any]], *, now, window_days: int) -> di
         "window_days": window_days,
         "since": clock.iso(since),
         "sessions": count,
-        "sessions_failed": sum(1 for s, inside in zip(sessions, in_window, strict=True) if inside and s.get("exit_status")),
+        "sessions_failed": sum(
+            1 for s, inside in zip(sessions, in_window, strict=True) if inside and s.get("exit_status")
+        ),
         "tests": listed,
     }
 
@@ -235,7 +237,7 @@ def render(digest: dict[str, Any]) -> str:
                 "rate**: the sessions in the window where it was flaky, out of all sessions in the window. "
                 "**Failed**: sessions where it failed for good. First and last seen cover the whole kept "
                 "history; newest first. Each run link opens that workflow run (download its `pytest-log` "
-                "artifact for the full output). See docs/ci.md, \"Reading flake telemetry\".",
+                'artifact for the full output). See docs/ci.md, "Reading flake telemetry".',
             ],
         ),
     ]

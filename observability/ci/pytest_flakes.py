@@ -162,7 +162,7 @@ class Recorder:
         }
 
     def _events(self, meta: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        events = []
+        events: list[dict[str, Any]] = []
         earlier = _failed_earlier_on(meta.get("commit"), history)
         for nodeid, test in self.tests.items():
             if test.outcome == "error":
@@ -253,9 +253,7 @@ def history_entry(document: dict[str, Any]) -> dict[str, Any]:
         "run_attempt": meta.get("run_attempt"),
         "run_url": meta.get("run_url"),
         "exit_status": meta.get("exit_status"),
-        "events": [
-            {"nodeid": e["nodeid"], "outcome": e["outcome"]} for e in document["events"][:HISTORY_EVENTS_LIMIT]
-        ],
+        "events": [{"nodeid": e["nodeid"], "outcome": e["outcome"]} for e in document["events"][:HISTORY_EVENTS_LIMIT]],
     }
 
 
@@ -294,7 +292,11 @@ def shape_problem(document: Any) -> str | None:
         if not isinstance(document.get(field), list):
             return f"field {field}: missing or not a list"
     for i, event in enumerate(document["events"]):
-        if not isinstance(event, dict) or not isinstance(event.get("nodeid"), str) or event.get("outcome") not in OUTCOMES:
+        if (
+            not isinstance(event, dict)
+            or not isinstance(event.get("nodeid"), str)
+            or event.get("outcome") not in OUTCOMES
+        ):
             return f"field events[{i}]: not an event with a nodeid and an outcome"
     for i, entry in enumerate(document["history"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("events"), list):
