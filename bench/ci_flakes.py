@@ -161,7 +161,7 @@ def render(rows: list[dict], repeat: int) -> str:
     lines += [f"| {r['what']} | {r['wall']:.2f} s | {r['cpu']:.2f} s |" for r in rows]
     lines += [
         "",
-        "Off, the plugin costs its option (the module imports only `os`). On, it records each report in "
+        "Off, the plugin costs its option (the module imports nothing of the package and no module pytest has not imported already). On, it records each report in "
         "memory and writes once at the end: reading the earlier file, `git rev-parse` when `GITHUB_SHA` is "
         "unset, scrubbing the traces and the atomic write.",
         "",

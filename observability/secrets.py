@@ -155,10 +155,10 @@ TOKEN_SHAPES = (
 )
 
 
-def scrub(text: str, environ=os.environ) -> str:
-    """``text`` without the secrets a process that registered none can still find: the values (in every
-    spelling) of SECRET_ENV and of variables named like a secret (SECRET_NAME_WORDS), every registered
-    secret, and token-shaped strings (TOKEN_SHAPES). Nothing is registered or masked."""
+def scrubber(environ=os.environ):
+    """A function that removes from a text the secrets a process that registered none can still find:
+    the values (in every spelling) of SECRET_ENV and of variables named like a secret (SECRET_NAME_WORDS),
+    every registered secret, and token-shaped strings (TOKEN_SHAPES). Nothing is registered or masked."""
     import re
 
     values: set[str] = set(_known)
@@ -166,10 +166,16 @@ def scrub(text: str, environ=os.environ) -> str:
         upper = name.upper()
         if (name in SECRET_ENV or any(word in upper for word in SECRET_NAME_WORDS)) and len(value) >= MIN_LENGTH:
             values.update(s for s in _spellings(value) if len(s) >= MIN_LENGTH)
-    for value in sorted(values, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, _REDACTED)
-    return re.sub("|".join(TOKEN_SHAPES), _REDACTED, text)
+    ordered = sorted(values, key=len, reverse=True)  # longest first so overlaps stay hidden
+    shapes = re.compile("|".join(TOKEN_SHAPES))
+
+    def scrub(text: str) -> str:
+        for value in ordered:
+            if value in text:
+                text = text.replace(value, _REDACTED)
+        return shapes.sub(_REDACTED, text)
+
+    return scrub
 
 
 def redact_value(value: Any) -> Any:

@@ -230,3 +230,24 @@ def test_off_without_the_option_or_the_variable(monkeypatch):
     monkeypatch.setenv("PYTEST_FLAKE_LOG", "x.json")
     pytest_flakes.pytest_configure(Config())
     assert registered == ["observability-flakes-recorder"]
+
+
+def test_the_scrubber_finds_secrets_by_variable_name_spelling_and_shape():
+    from observability import secrets
+
+    environ = {
+        "DEPLOY_PASSWORD": "pa ss/wörd&1",
+        "SLACK_CI_WEBHOOK": "https://hooks.slack.com/services/T0/B0/abcdefgh",
+        "SHORT_TOKEN": "abc",  # under secrets.MIN_LENGTH: would garble ordinary text
+        "PATH": "/usr/bin",
+    }
+    scrub = secrets.scrubber(environ)
+    text = (
+        'raw pa ss/wörd&1, encoded pa%20ss%2Fw%C3%B6rd%261, json "pa ss/w\\u00f6rd&1", '
+        "hook https://hooks.slack.com/services/T1/B1/zzzz, url https://bob:hunter22@db.example/x, "
+        "aws AKIAABCDEFGHIJKLMNOP, header Bearer eyJhbGciOi.abc, abc stays, /usr/bin stays"
+    )
+    assert scrub(text) == (
+        'raw ***, encoded ***, json "***", hook ***, url https://***@db.example/x, '
+        "aws ***, header ***, abc stays, /usr/bin stays"
+    )

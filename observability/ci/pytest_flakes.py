@@ -10,6 +10,7 @@ error of its own is one warning line on the terminal.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 OPTION = "--flake-log-file"
@@ -67,6 +68,7 @@ class Recorder:
         self.skipped = 0
         self.started = time.time()
         self.monotonic = time.monotonic()
+        self._scrubber: Callable[[str], str] | None = None
 
     def _test(self, nodeid: str) -> _Test:
         test = self.tests.get(nodeid)
@@ -114,7 +116,7 @@ class Recorder:
 
     def _warn(self, message: str) -> None:
         try:
-            line = f"flake telemetry: warning: {_scrubbed(message)}"
+            line = f"flake telemetry: warning: {self._scrub(message)}"
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.write_line(line, yellow=True)
@@ -124,6 +126,13 @@ class Recorder:
                 sys.stderr.write(line + "\n")
         except Exception:
             pass
+
+    def _scrub(self, text: str) -> str:
+        if self._scrubber is None:
+            from observability import secrets
+
+            self._scrubber = secrets.scrubber()  # once per session: the environment's secrets, compiled
+        return self._scrubber(text)
 
     def _write(self, session, exitstatus: int) -> None:
         import time
@@ -183,7 +192,7 @@ class Recorder:
                     "phase": test.phase,
                     "duration": round(test.duration, 3),
                     "attempts": test.attempts + 1,
-                    "trace": clip(_scrubbed(test.trace)) if test.trace else None,
+                    "trace": clip(self._scrub(test.trace)) if test.trace else None,
                     "earlier_run_url": previous.get("run_url") if previous else None,
                     "earlier_started_at": previous.get("started_at") if previous else None,
                 }
@@ -199,12 +208,6 @@ def _text(report) -> str | None:
     except Exception:
         return None
     return text or None
-
-
-def _scrubbed(text: str) -> str:
-    from observability import secrets
-
-    return secrets.scrub(text)
 
 
 def clip(text: str, limit: int = TRACE_LIMIT) -> str:
