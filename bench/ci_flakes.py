@@ -25,8 +25,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DOC = ROOT / "docs" / "performance.md"
+sys.path.insert(0, str(HERE))
+
+from log_tools import write_doc  # noqa: E402
+
 TITLE = "## CI flake telemetry (`bench/ci_flakes.py`)"
 PY = sys.executable
 TESTS = 400
@@ -179,14 +181,7 @@ def main() -> None:
     print(section)
     if args.no_docs:
         return
-    text = DOC.read_text(encoding="utf-8")
-    if TITLE in text:
-        head, rest = text.split(TITLE, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
+    write_doc(section, TITLE)
 
 
 if __name__ == "__main__":
