@@ -86,11 +86,12 @@ def report(size: dict, rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_doc(section: str) -> None:
+def write_doc(section: str, title: str = TITLE) -> None:
+    """Replace the section headed ``title`` of docs/performance.md with ``section`` (appended when absent)."""
     doc = automation_log.DOC
     text = doc.read_text(encoding="utf-8")
-    if TITLE in text:
-        head, rest = text.split(TITLE, 1)
+    if title in text:
+        head, rest = text.split(title, 1)
         tail = rest.split("\n## ", 1)
         text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
     else:
