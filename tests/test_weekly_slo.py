@@ -53,6 +53,9 @@ def test_attainment_and_budget_per_source_count_only_measured_hours() -> None:
     ]
     # target 80 %: feed_a's budget 1 - 1 / (0.2 x 10) = 50.0 %; an unfinished week (1 day) has 24 hours
     assert _review(rows[:10], START + timedelta(days=1), target=80.0) == ["| feed_a | 90.00 % (10 of 24 h) | 50.0 % |"]
+    # A week under way previewed at 09:15 (dry run, --partial): the 09:00 hour has a row, so the period
+    # has 10 hours (00..09), never fewer than measured: 10 of 10, not "10 of 9 h".
+    assert _review(rows[:10], START + timedelta(hours=9, minutes=15)) == ["| feed_a | 90.00 % (10 of 10 h) | -900.0 % |"]
 
 
 def test_the_payload_carries_the_target_of_latency_alert_yaml(tmp_path) -> None:
