@@ -190,7 +190,7 @@ def _slo(p: dict) -> list[str]:
             shown, budget = f"no data (0 of {windows} h)", "no data"
         else:
             shown = f"{period.attainment * 100:.2f} % ({period.measured} of {windows} h)"
-            budget = f"{period.budget_left(objective) * 100:.1f} %"  # type: ignore[operator]
+            budget = period.budget_text(objective)
         lines.append(f"| {cell(s['source'])} | {shown} | {budget} |")
     return lines
 

@@ -56,7 +56,8 @@ def _slo_line(ws: Path, now: datetime, *args: str, rows: list[str] = ()) -> str:
     assert run.exit_code == 0, run
     text = step.read_text(encoding="utf-8")
     section = text.split("### SLO attainment", 1)[1]
-    assert 'target 99 % of the measured hours (docs/site.md, "SLO definitions")' in section
+    assert "target 99 % of the measured hours; the periods end with the current hour, the burn rates with " in section
+    assert 'the last complete one (docs/site.md, "SLO definitions")' in section
     assert "an hour without data is a gap, neither met nor breached" in section
     return next(line for line in section.splitlines() if line.startswith("| feed_a |"))
 
@@ -74,19 +75,19 @@ def test_attainment_budget_and_burn_follow_the_rollups(tmp_path: Path) -> None:
     # 28 d: 23 measured, 2 breached: 21/23 = 91.30 %; budget 1 - 2 / (0.01 x 23) = -769.6 %.
     # burn (complete hours): 1 h: 11:00 breached -> 1/1 / 0.01 = 100x; 6 h: 06-11 measured 6, breached 1
     # -> (1/6) / 0.01 = 16.7x.
-    assert line == "| feed_a | 92.31 % (13 of 168 h) | 91.30 % (23 of 672 h) | -769.6 % | 100.0× | 16.7× |"
+    assert line == "| feed_a | 92.31 % (13 of 168 h) | 91.30 % (23 of 672 h) | -769.6 % (overspent) | 100.0× | 16.7× |"
 
     # An hour later the new hour breaches (5,000 ms): kept up to date from the cycle's own rows.
     later = NOW + timedelta(hours=1)
     line = _slo_line(tmp_path, later, rows=[current_row(later - timedelta(minutes=1), 5000)])
     # 7 d: 14 measured, 2 breached: 85.71 %; 28 d: 24 measured, 3 breached: 87.50 %,
     # budget 1 - 3 / 0.24 = -1150.0 %; burn 1 h: 12:00 met -> 0x; 6 h (07-12): 1/6 / 0.01 = 16.7x.
-    assert line == "| feed_a | 85.71 % (14 of 168 h) | 87.50 % (24 of 672 h) | -1150.0 % | 0.0× | 16.7× |"
+    assert line == "| feed_a | 85.71 % (14 of 168 h) | 87.50 % (24 of 672 h) | -1150.0 % (overspent) | 0.0× | 16.7× |"
 
     # A new SLO (6,000 ms) applies to the past: the marks are rebuilt from the day files. Only the
     # failing hour of 2 March still breaches: 7 d 14/14; 28 d 23/24 = 95.83 %, budget 1 - 1/0.24 = -316.7 %.
     line = _slo_line(tmp_path, later + timedelta(minutes=15), "--slo-ms", "6000")
-    assert line == "| feed_a | 100.00 % (14 of 168 h) | 95.83 % (24 of 672 h) | -316.7 % | 0.0× | 0.0× |"
+    assert line == "| feed_a | 100.00 % (14 of 168 h) | 95.83 % (24 of 672 h) | -316.7 % (overspent) | 0.0× | 0.0× |"
 
 
 def test_no_measured_hour_says_no_data_never_100_percent() -> None:
