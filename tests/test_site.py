@@ -291,6 +291,16 @@ def test_a_source_without_current_data_says_since_when(ws):
     assert cells[2] == "no data since 2026-01-07T23:00:00Z (1 d 13 h ago; last p95 2,207 ms)"
 
 
+def test_a_sub_millisecond_p95_is_not_shown_as_0_ms(ws):
+    """The real upstream legacy log has a p95 of 0.135 ms (ack times): "last p95 0 ms" read as no latency."""
+    day = ws / "ops" / "signal_latency_rollup" / "2026-01-07.csv"
+    with open(day, "a", encoding="utf-8") as handle:
+        handle.write("2026-01-07T22:00:00Z,legacy,1,1,1.0000,0.135,0.135,0.135,0.135,true,1\n")
+    assert build(ws, now="2026-01-09T12:07:00Z")[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "legacy").split("|")
+    assert cells[2] == "no data since 2026-01-07T22:00:00Z (1 d 14 h ago; last p95 0.14 ms)"
+
+
 def test_the_index_and_the_step_summary_say_the_overall_status_and_why(ws, tmp_path):
     """status.json's overall status was only in status.json and the badge: the page an on-call engineer opens
     and the run's step summary now say it, with the reasons."""

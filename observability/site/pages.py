@@ -47,7 +47,11 @@ def _percent(share: float | None, digits: int = 2) -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "no data" if value is None else f"{value:,.0f} ms"
+    if value is None:
+        return "no data"
+    if 0 < value < 1:  # a sub-millisecond p95 (the legacy notifier's ack times) is not "0 ms", which reads as none
+        return f"{value:.2g} ms"
+    return f"{value:,.0f} ms"
 
 
 def _rate(value: float | None) -> str:
