@@ -6,10 +6,13 @@ Expectations are computed by hand in the comments; target 99 % (the default), fa
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from _support_inprocess import run_cli_in_process
 from _support_latency import UTC, current_row, run_latency, write_log
+from _support_robust import clean_env
 from observability import slo
 from observability.config.latency import LatencyConfig
 from observability.latency import report, tally
@@ -127,9 +130,11 @@ def test_marks_follow_late_data_and_forget_silent_sources() -> None:
 
 
 def test_a_damaged_day_file_leaves_the_table_out_with_a_warning(tmp_path: Path) -> None:
+    # A file the site cannot read either (its header is not a rollup header); a damaged row is skipped
+    # instead (the next test).
     _seed(tmp_path, [_row("2026-03-05T00:00:00Z", 500)])
     day = tmp_path / "ops" / "signal_latency_rollup" / "2026-03-05.csv"
-    day.write_text(day.read_text().replace(",500.000,", ",fast,", 1), encoding="utf-8")
+    day.write_text(day.read_text().replace("hour_utc,", "hour,", 1), encoding="utf-8")
     step = tmp_path / "step.md"
     write_log(tmp_path / "logs" / "notifier.csv", [current_row(NOW - timedelta(minutes=1), 100)])
     run = run_latency(
@@ -143,3 +148,40 @@ def test_a_damaged_day_file_leaves_the_table_out_with_a_warning(tmp_path: Path) 
     warnings = run.summary.get("diagnostics", {}).get("warnings", [])
     assert any("SLO attainment not shown" in w and "2026-03-05.csv" in w for w in warnings), run.summary
     assert "_Not available this run: the hourly rollups could not be read" in step.read_text(encoding="utf-8")
+
+
+def test_a_rollup_row_the_site_skips_is_a_gap_here_too_with_the_same_warning(tmp_path: Path) -> None:
+    # The marks are rebuilt from the day files (first run). 03-10 00:00-09:00 meet, but the 05:00 row has
+    # a count that is not a number: the site skips it with a warning ("<file>: line 7: ...; row skipped",
+    # header on line 1, 00:00 on line 2), so it is a gap there. The summary counted it as met (its scan
+    # read only p95 and failure rate): 11 hours against the site's 10. Now both: 00-04, 06-09 and the
+    # current 12:00 -> 10 measured of 168, all met.
+    seeded = [_row(f"2026-03-10T{h:02d}:00:00Z", 500) for h in range(10)]
+    _seed(tmp_path, seeded)
+    day = tmp_path / "ops" / "signal_latency_rollup" / "2026-03-10.csv"
+    lines = day.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[6].startswith("2026-03-10T05:00:00Z,feed_a,10,")
+    lines[6] = lines[6].replace(",feed_a,10,", ",feed_a,ten,")
+    day.write_text("".join(lines), encoding="utf-8")
+    step = tmp_path / "step.md"
+    write_log(tmp_path / "logs" / "notifier.csv", [current_row(NOW - timedelta(minutes=1), 100)])
+    run = run_latency(
+        tmp_path,
+        "--input",
+        "logs/notifier.csv",
+        "--slo-ms",
+        "1000",
+        now=NOW,
+        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
+    )
+    assert run.exit_code == 0, run
+    assert "ops/signal_latency_rollup/2026-03-10.csv: line 7: field count: 'ten'" in run.stderr
+    text = step.read_text(encoding="utf-8")
+    assert "| feed_a | 100.00 % (10 of 168 h) | 100.00 % (10 of 672 h) |" in text
+    site = run_cli_in_process(
+        ["site", "build", "--workspace", str(tmp_path), "--out", "_site"],
+        env=clean_env(OBS_NOW="2026-03-10T12:05:00Z", LATENCY_SLO_MS="1000"),
+    )
+    assert site.returncode == 0, site.stderr
+    (source,) = json.loads((tmp_path / "_site" / "status.json").read_text(encoding="utf-8"))["sources"]
+    assert source["attainment"]["7d"]["measured"] == 10
