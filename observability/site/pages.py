@@ -456,7 +456,10 @@ def badges(site: Site, status: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         budget = period.budget_left(site.objective)
         tone = "brightgreen" if budget is not None and budget > 0.25 else "yellow" if budget and budget > 0 else "red"
-        out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", f"{share * 100:.2f}%", tone)
+        message = f"{share * 100:.2f}%"
+        if s.state == "no_data":  # a silent feed's past hours met: a green "100.00%" hid the silence
+            message, tone = f"{message}, no data now", "lightgrey" if tone == "brightgreen" else tone
+        out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", message, tone)
     return out
 
 
