@@ -121,6 +121,24 @@ def _rev_parse(root: Path) -> str | None:
     return out if done.returncode == 0 and _SHA.match(out) else None
 
 
+def tracked(path: Path) -> bool:
+    """Whether git tracks ``path`` in the checkout that holds it: GitHub links an annotation's ``file=`` to
+    that file at the run's commit, so a file the commit does not hold (``ops/``, pulled inputs) would be a
+    dead link."""
+    import subprocess  # only for a warning that names a file and line
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 # The command paths of the CLI (("latency", "sample"), ("cycle",) ...), registered by observability.cli.
 _COMMAND_PATHS: set[tuple[str, ...]] = set()
 _WORD = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -446,15 +446,20 @@ def _emit(job: str, summary: dict[str, Any], result: JobResult, exit_code: int, 
     if not runner.enabled():
         return
 
+    located: dict[str, str | None] = {}  # a file named by many skipped rows is looked up once
+
     def locate(rel: str) -> str | None:
-        """A warning's workspace-relative file in the checkout, when it is a file there."""
+        """A warning's workspace-relative file in the checkout, when the checkout's commit holds it."""
         if root is None:
             return None
-        try:
-            path = root / rel
-            return runner.repo_path(path) if path.is_file() else None
-        except (OSError, ValueError):
-            return None
+        if rel not in located:
+            try:
+                path = root / rel
+                found = runner.repo_path(path) if path.is_file() else None
+                located[rel] = found if found is not None and provenance.tracked(path) else None
+            except (OSError, ValueError):
+                located[rel] = None
+        return located[rel]
 
     for note in annotation.plan(job, status, diagnostics, result.alerts, result.location, locate):
         runner.annotate(

@@ -70,6 +70,13 @@ class Period:
         allowed = objective.allowed_bad_share * self.measured
         return 1.0 - self.breached / allowed
 
+    def budget_text(self, objective: Objective) -> str:
+        """The budget left as the step summaries show it: ``-38.9 % (overspent)``, ``no data``."""
+        left = self.budget_left(objective)
+        if left is None:
+            return "no data"
+        return f"{left * 100:.1f} %" + (" (overspent)" if left < 0 else "")
+
     def as_dict(self, objective: Objective) -> dict[str, Any]:
         return {
             "days": self.days,

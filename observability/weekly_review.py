@@ -173,7 +173,9 @@ def _slo(p: dict) -> list[str]:
     if target is None or any("hours" not in s for s in lat["sources"]):
         return lines + [f"_Not in this payload (schema_version {p.get('schema_version')}; added in 2.1.0)._"]
     objective = slo.Objective(0.0, 0.0, float(target))  # only the target is used: the hours are counted already
-    windows = int((parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])) // slo.HOUR)
+    # The hours that start inside the period: a week under way (dry run, --partial) ends mid-hour, and
+    # that hour's rollup row is already counted in ``hours``, so it is one of the period's hours too.
+    windows = -(-(parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])) // slo.HOUR)
     lines += [
         "An hour is breached when the latency job flagged it (p95 over the SLO or failure rate over the "
         "threshold then in force); an hour without data is a gap, neither met nor breached; target "
@@ -188,7 +190,7 @@ def _slo(p: dict) -> list[str]:
             shown, budget = f"no data (0 of {windows} h)", "no data"
         else:
             shown = f"{period.attainment * 100:.2f} % ({period.measured} of {windows} h)"
-            budget = f"{period.budget_left(objective) * 100:.1f} %"  # type: ignore[operator]
+            budget = period.budget_text(objective)
         lines.append(f"| {cell(s['source'])} | {shown} | {budget} |")
     return lines
 

@@ -40,6 +40,19 @@ def gh(tmp_path, monkeypatch):
     return ws, summary
 
 
+def _commit(ws: Path, *paths: str) -> None:
+    """Make the checkout a git repository whose commit holds ``paths`` (GitHub links annotations there)."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(ws), *args], check=True, capture_output=True)
+
+    if not (ws / ".git").exists():
+        git("init", "-q")
+    git("add", "-f", "--", *paths)
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "inputs")
+
+
 def run(ws: Path, body, **kw) -> int:
     return runtime.run_job("latency", body, workspace=str(ws), job_id=None, **kw)
 
@@ -198,22 +211,28 @@ def test_a_warning_naming_a_file_and_line_links_there_when_the_file_is_in_the_ch
     ws, _ = gh
     (ws / "runs").mkdir()
     (ws / "runs" / "index.csv").write_text("run_id\n", encoding="utf-8")
+    (ws / "runs" / "pulled.csv").write_text("run_id\n", encoding="utf-8")
     (tmp_path / "outside.csv").write_text("x\n", encoding="utf-8")
+    _commit(ws, "runs/index.csv")
 
     def body(ctx):
         ctx.warn("runs/index.csv: line 4: sharpe 'x' is not a number; row skipped")
+        ctx.warn("runs/index.csv: line 5: sharpe 'y' is not a number; row skipped")
         ctx.warn("runs/missing.csv: line 2: gone; row skipped")  # not a file: not linked
+        ctx.warn("runs/pulled.csv: line 2: not in the commit; row skipped")  # GitHub's link would be a 404
         ctx.warn("../outside.csv: line 1: outside the checkout; row skipped")
         ctx.warn("3 rows skipped in total")
         return JobResult(findings=["input_warnings"])
 
     assert run(ws, body) == 0
     found = commands(capsys.readouterr().err)
-    assert found[0] == (
+    assert found[:2] == [
         "::warning file=runs/index.csv,line=4,title=observability latency::"
-        "runs/index.csv: line 4: sharpe 'x' is not a number; row skipped"
-    )
-    assert [c.split("::")[1] for c in found[1:]] == ["warning title=observability latency"] * 3
+        "runs/index.csv: line 4: sharpe 'x' is not a number; row skipped",
+        "::warning file=runs/index.csv,line=5,title=observability latency::"
+        "runs/index.csv: line 5: sharpe 'y' is not a number; row skipped",
+    ]
+    assert [c.split("::")[1] for c in found[2:]] == ["warning title=observability latency"] * 4
 
 
 def test_the_site_links_a_skipped_rollup_row_to_its_day_file_and_line(gh):
@@ -221,6 +240,15 @@ def test_the_site_links_a_skipped_rollup_row_to_its_day_file_and_line(gh):
     day = ws / "ops" / "signal_latency_rollup" / "2026-01-07.csv"
     day.parent.mkdir(parents=True)
     day.write_text(ROLLUP_HEADER + "2026-01-07T23:00:00Z,feed,x,0,0,1,2,3,4,false,0\n", encoding="utf-8")
+    # A repository made by init ignores ops/ (the state store keeps it): the commit does not hold the day
+    # file, GitHub's link would be a dead one, so the warning names file and line in its text only.
+    (ws / ".gitignore").write_text("ops/\nout/\n", encoding="utf-8")
+    _commit(ws, ".gitignore")
+    result = CliRunner().invoke(cli, ["site", "build", "--workspace", str(ws), "--out", "_site"])
+    assert result.exit_code == 0, result.output
+    assert "::warning title=observability site::ops/signal_latency_rollup/2026-01-07.csv: line 2: " in result.stderr
+    assert "::warning file=" not in result.stderr
+    _commit(ws, "ops/signal_latency_rollup/2026-01-07.csv")  # a workspace that commits its rollups
     result = CliRunner().invoke(cli, ["site", "build", "--workspace", str(ws), "--out", "_site"])
     assert result.exit_code == 0, result.output
     found = re.findall(r"^::warning file=([^,]*),line=(\d+),title=[^:]*::(.*)$", result.stderr, re.M)

@@ -247,7 +247,8 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
     assert "SLO attainment this week" in page
     router = next(s for s in payload["latency"]["sources"] if s["source"] == "router_demo")
     met, start, end = router["hours"] - router["breach_hours"], payload["period"]["start"], payload["period"]["end"]
-    windows = (datetime.fromisoformat(end) - datetime.fromisoformat(start)) // timedelta(hours=1)
+    # the hours starting inside the period: the demo's week under way ends at 00:07, its 00:00 hour counts
+    windows = -(-(datetime.fromisoformat(end) - datetime.fromisoformat(start)) // timedelta(hours=1))
     assert f"{met / router['hours'] * 100:.2f} % ({router['hours']} of {windows} h)" in page
     index = (ws / "_site" / "weekly.html").read_text()
     assert index.count("delivered") >= 2 and "generated, not delivered" not in index
@@ -288,6 +289,33 @@ def test_a_source_without_current_data_says_since_when(ws):
     cells = _row((ws / "_site" / "index.html").read_text(), "broker_api").split("|")
     assert cells[1] == "no data"
     assert cells[2] == "no data since 2026-01-07T23:00:00Z (1 d 13 h ago; last p95 2,207 ms)"
+
+
+def test_a_silent_source_badge_is_not_a_green_100_percent(ws):
+    """A README badge said "feed SLO 28d | 100.00%" in green while the feed had sent nothing for a day and a
+    half: its past hours had all met. It now says so, and is grey, not green (an overspent one stays red)."""
+    config = ws / "configs" / "observability" / "latency_alert.yaml"
+    config.write_text(config.read_text().replace("slo_target_percent: 99", "slo_target_percent: 90"))
+    assert build(ws)[0].returncode == 0  # at the demo's clock the feed is current
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    period = next(s for s in status["sources"] if s["source"] == "broker_api")["attainment"]["28d"]
+    assert period["budget_left"] > 0.25  # 90 % target: green
+    shown = f"{period['attainment'] * 100:.2f}%"
+    badge = json.loads((ws / "_site" / "badges" / "slo-broker_api.json").read_text())
+    assert (badge["message"], badge["color"]) == (shown, "brightgreen")
+    assert build(ws, now="2026-01-09T12:07:00Z")[0].returncode == 0  # silent since 2026-01-07T23:00
+    badge = json.loads((ws / "_site" / "badges" / "slo-broker_api.json").read_text())
+    assert (badge["message"], badge["color"]) == (f"{shown}, no data now", "lightgrey")
+
+
+def test_a_sub_millisecond_p95_is_not_shown_as_0_ms(ws):
+    """The real upstream legacy log has a p95 of 0.135 ms (ack times): "last p95 0 ms" read as no latency."""
+    day = ws / "ops" / "signal_latency_rollup" / "2026-01-07.csv"
+    with open(day, "a", encoding="utf-8") as handle:
+        handle.write("2026-01-07T22:00:00Z,legacy,1,1,1.0000,0.135,0.135,0.135,0.135,true,1\n")
+    assert build(ws, now="2026-01-09T12:07:00Z")[0].returncode == 0
+    cells = _row((ws / "_site" / "index.html").read_text(), "legacy").split("|")
+    assert cells[2] == "no data since 2026-01-07T22:00:00Z (1 d 14 h ago; last p95 0.14 ms)"
 
 
 def test_the_index_and_the_step_summary_say_the_overall_status_and_why(ws, tmp_path):

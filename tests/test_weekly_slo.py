@@ -45,14 +45,19 @@ def test_attainment_and_budget_per_source_count_only_measured_hours() -> None:
     rows += [_row(START + timedelta(hours=h), "feed_c", True) for h in (5, 6)]
     assert _review(rows, START + timedelta(days=7)) == [
         # 9/10 = 90.00 %; budget 1 - 1 / (0.01 x 10) = -900.0 %
-        "| feed_a | 90.00 % (10 of 168 h) | -900.0 % |",
+        "| feed_a | 90.00 % (10 of 168 h) | -900.0 % (overspent) |",
         # 168/168; budget untouched
         "| feed_b | 100.00 % (168 of 168 h) | 100.0 % |",
         # 0/2; budget 1 - 2 / 0.02 = -9900.0 %
-        "| feed_c | 0.00 % (2 of 168 h) | -9900.0 % |",
+        "| feed_c | 0.00 % (2 of 168 h) | -9900.0 % (overspent) |",
     ]
     # target 80 %: feed_a's budget 1 - 1 / (0.2 x 10) = 50.0 %; an unfinished week (1 day) has 24 hours
     assert _review(rows[:10], START + timedelta(days=1), target=80.0) == ["| feed_a | 90.00 % (10 of 24 h) | 50.0 % |"]
+    # A week under way previewed at 09:15 (dry run, --partial): the 09:00 hour has a row, so the period
+    # has 10 hours (00..09), never fewer than measured: 10 of 10, not "10 of 9 h".
+    assert _review(rows[:10], START + timedelta(hours=9, minutes=15)) == [
+        "| feed_a | 90.00 % (10 of 10 h) | -900.0 % (overspent) |"
+    ]
 
 
 def test_the_payload_carries_the_target_of_latency_alert_yaml(tmp_path) -> None:

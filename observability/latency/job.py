@@ -537,16 +537,14 @@ class _Cycle:
         return slo.Objective(cfg.slo_p95_ms, cfg.failure_rate_threshold, cfg.slo_target_percent)
 
     def _met_hours(self, since: str):
-        """(hour_utc, source, met) of every rollup row from ``since`` on, streamed from the day files."""
-        cfg = self.cfg
-        for day, line in self.rollups.scan_since(since):
-            parts = line.split(",", 7)
-            try:
-                met = float(parts[6]) <= cfg.slo_p95_ms and float(parts[4]) <= cfg.failure_rate_threshold
-            except (IndexError, ValueError):
-                self.rollups.load(day)
-                raise self.rollups.damaged(day, "?", line) from None
-            yield parts[0], parts[1], met
+        """(hour_utc, source, met) of every usable rollup row from ``since`` on, day file by day file; a row
+        the site would skip is skipped with the same warning (a gap here as there)."""
+        objective = self.objective()
+        for rows, warnings in self.rollups.parsed_since(since):
+            for warning in warnings:
+                self.ctx.warn(warning)
+            for row in rows:
+                yield row.hour_utc, row.source, objective.meets(row)
 
     def _mark_hours(self, rows) -> None:
         """4b. The step summary's hourly SLO marks (observability.latency.tally), committed with the state."""

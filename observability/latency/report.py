@@ -175,7 +175,8 @@ def slo_table(shown: list[dict], cfg: LatencyConfig, marks: dict[str, str] | Non
     lines += [
         f"An hour meets the SLO when its p95 ≤ {cfg.slo_p95_ms:,.0f} ms and its failure rate ≤ "
         f"{cfg.failure_rate_threshold:.0%}; an hour without data is a gap, neither met nor breached; target "
-        f'{objective.target_percent:g} % of the measured hours (docs/site.md, "SLO definitions").',
+        f"{objective.target_percent:g} % of the measured hours; the periods end with the current hour, the burn "
+        'rates with the last complete one (docs/site.md, "SLO definitions").',
         "",
         "| source | attainment 7 d (hours measured) | attainment 28 d (hours measured) | error budget left 28 d "
         "| burn rate 1 h | burn rate 6 h |",
@@ -187,6 +188,6 @@ def slo_table(shown: list[dict], cfg: LatencyConfig, marks: dict[str, str] | Non
         burn = ["no data" if b.rate is None else f"{b.rate:.1f}×" for b in burns]
         lines.append(
             f"| {cell(s['source'])} | {_attained(week)} | {_attained(month)} | "
-            f"{_share(month.budget_left(objective), 1)} | {burn[0]} | {burn[1]} |"
+            f"{month.budget_text(objective)} | {burn[0]} | {burn[1]} |"
         )
     return lines

@@ -18,7 +18,15 @@ from observability import fsio, recovery
 from observability.clock import parse_iso
 from observability.errors import InputError
 from observability.latency.stats import Stats
-from observability.outputs.rollups import DAY_FILE, HEADER, HEADER_BYTES, RollupRow, day_files, partition_dir
+from observability.outputs.rollups import (
+    DAY_FILE,
+    HEADER,
+    HEADER_BYTES,
+    RollupRow,
+    day_files,
+    parse_parts,
+    partition_dir,
+)
 
 
 def hour_label(key: str) -> str:
@@ -243,31 +251,22 @@ class RollupStore:
                 raise self._damaged(day, text.count("\n", 0, match.start()) + 2, line) from None
         return points
 
-    def damaged(self, day: str, number: int | str, line: str) -> InputError:
-        return self._damaged(day, number, line)
-
-    def scan_since(self, since: str):
-        """(day, line) of the rows with hour_utc >= ``since``, file by file, without holding the files read
-        (a one-off scan of many days: observability.latency.tally). A file's header is checked first."""
+    def parsed_since(self, since: str):
+        """Per day file from ``since`` on, one at a time: its usable rows with hour_utc >= ``since`` and the
+        skip warnings of the rows it cannot use, read as the site and the weekly job read them
+        (:func:`observability.outputs.rollups.parse_parts`), so the step summary's SLO marks count the hours
+        theirs do. A file that is not UTF-8 or has a bad header raises InputError naming it."""
         for day in self.days():
             if day < since[:10]:
                 continue
+            path = self.part(day)
             held = self._lines.get(day)
-            if held is not None:
-                yield from ((day, line) for line in held if line[:20] >= since)
-                continue
             try:
-                with open(self.part(day), encoding="utf-8") as handle:
-                    if handle.readline() != HEADER:
-                        self.load(day)  # raises the error naming the file
-                    for line in handle:
-                        if line.endswith("\n") and line[:20] >= since:
-                            yield day, line
+                data = (HEADER + "".join(held)).encode("utf-8") if held is not None else path.read_bytes()
             except FileNotFoundError:
                 continue
-            except UnicodeDecodeError:
-                self.load(day)  # raises the error naming the file
-                raise
+            rows, warnings = parse_parts([(path, data)], self.rel)
+            yield [r for r in rows if r.hour_utc >= since], warnings
 
     def read_since(self, since: str) -> list[RollupRow]:
         """Rows with hour_utc >= ``since`` (for the step summary chart), from memory where held."""

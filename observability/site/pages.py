@@ -47,7 +47,11 @@ def _percent(share: float | None, digits: int = 2) -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "no data" if value is None else f"{value:,.0f} ms"
+    if value is None:
+        return "no data"
+    if 0 < value < 1:  # a sub-millisecond p95 (the legacy notifier's ack times) is not "0 ms", which reads as none
+        return f"{value:.2g} ms"
+    return f"{value:,.0f} ms"
 
 
 def _rate(value: float | None) -> str:
@@ -175,7 +179,8 @@ def index(site: Site) -> str:
         "of the period (the last 7 or 28 \u00d7 24 hours, the current hour included) that met the SLO.</dd>"
         "<dt>Budget left</dt><dd>1 \u2212 breached hours / ((1 \u2212 target) \u00d7 measured hours): 100 % untouched, "
         "0 % spent, negative overspent.</dd><dt>Burn rate</dt><dd>Breached share of the measured hours in the last "
-        "1 or 6 hours divided by (1 \u2212 target): 1\u00d7 spends the budget exactly over the period.</dd></dl>"
+        "1 or 6 complete hours (the current hour, still filling, is left out) divided by (1 \u2212 target): "
+        "1\u00d7 spends the budget exactly over the period.</dd></dl>"
     )
     return page("Status", body, generated=clock.iso(site.now))
 
@@ -290,16 +295,35 @@ def _week_chart(site: Site, week_start: str) -> list[str]:
         return []
     more = len(grouped) - len(names)
     note = f"week of {week_start}" + (f" ({more} more sources on the status page)" if more else "")
-    return [_p95_figure(site, grouped, names, end, f"week-{week_start}", note)]
+    return [_p95_figure(site, grouped, names, end, f"week-{week_start}", note, _rule_changed(site, grouped))]
 
 
-def _p95_figure(site: Site, grouped: dict, names: list[str], last: datetime, chart_id: str, what: str) -> str:
+def _rule_changed(site: Site, grouped: dict) -> str:
+    """A sentence when some of the week's hours were flagged under another rule than today's: the chart
+    draws today's SLO, the review counts the hours as the latency job flagged them when it wrote them."""
+    o = site.objective
+    differ = sorted((r.hour_utc, r.source) for h in grouped.values() for r in h.values() if r.breach_flag == o.meets(r))
+    if not differ:
+        return ""
+    return (
+        f" The dashed red line is today's SLO ({o.slo_p95_ms:,.0f} ms; failure rate at most "
+        f"{o.failure_rate_threshold * 100:g} %). {len(differ)} hour(s) of this week (the first: {differ[0][1]} at "
+        f"{differ[0][0]}) were "
+        "judged otherwise under the rule in force when the latency job wrote them: the review below counts them "
+        "as flagged then, the status page by today's rule."
+    )
+
+
+def _p95_figure(
+    site: Site, grouped: dict, names: list[str], last: datetime, chart_id: str, what: str, note: str = ""
+) -> str:
     """A figure: p95 per hour of ``names`` over the 7 days ending with the hour holding ``last``."""
     series = [svgchart.Series(n, slo.hourly_series(grouped[n], last, CHART_HOURS)) for n in names]
     chart = svgchart.line_chart(
         series, chart_id=chart_id, title=f"p95 latency per hour, {what}", threshold=site.objective.slo_p95_ms
     )
-    return f"<figure>{chart}<figcaption>p95 latency per hour, {_e(what)}; gaps are hours without data.</figcaption></figure>"
+    caption = f"p95 latency per hour, {_e(what)}; gaps are hours without data.{_e(note)}"
+    return f"<figure>{chart}<figcaption>{caption}</figcaption></figure>"
 
 
 def _value(value: Any, depth: int = 0) -> str:
@@ -432,7 +456,10 @@ def badges(site: Site, status: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         budget = period.budget_left(site.objective)
         tone = "brightgreen" if budget is not None and budget > 0.25 else "yellow" if budget and budget > 0 else "red"
-        out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", f"{share * 100:.2f}%", tone)
+        message = f"{share * 100:.2f}%"
+        if s.state == "no_data":  # a silent feed's past hours met: a green "100.00%" hid the silence
+            message, tone = f"{message}, no data now", "lightgrey" if tone == "brightgreen" else tone
+        out[badge_name(s.source)] = _badge(f"{s.source} SLO 28d", message, tone)
     return out
 
 
