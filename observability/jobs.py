@@ -253,6 +253,13 @@ JOBS: tuple[Job, ...] = (
         ("site_status",),
         workflow="site",  # ops-template/.github/workflows/site.yml: run.yml's job site publishes it to GitHub Pages
     ),
+    Job(
+        "ci",
+        "ci",
+        (Command(("ci", "metrics")), Command(("ci", "health"))),
+        "docs/ci.md",
+        ("ci_config", "ci_metrics", "ci_health"),
+    ),
     Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
     Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),
     Job("demo", "demo", (Command(("demo",)),), "README.md", in_cycle=False),
