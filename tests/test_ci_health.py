@@ -36,7 +36,15 @@ def _coverage(path: Path, covered: int, valid: int = 200) -> None:
 
 
 def _record(ws: Path, run: int, covered: int | None, *extra: str, branch: str = "main") -> None:
-    args = ["metrics", "--run-id", str(run), "--branch", branch, "--run-url", f"https://github.com/o/r/actions/runs/{run}"]
+    args = [
+        "metrics",
+        "--run-id",
+        str(run),
+        "--branch",
+        branch,
+        "--run-url",
+        f"https://github.com/o/r/actions/runs/{run}",
+    ]
     if covered is not None:
         _coverage(ws / f"c{run}.xml", covered)
         args += ["--coverage-xml", f"c{run}.xml"]
@@ -139,7 +147,7 @@ def test_from_full_inputs_the_page_has_the_trend_rollout_flakes_and_the_open_iss
     # baseline: the median of the earlier main runs with coverage (90.0, 91.0, 92.0)
     assert doc["coverage"]["baseline_pct"] == 91.0 and doc["coverage"]["latest_pct"] == 85.0
     assert "Baseline **91.00%** (median of the last 3 run(s) on `main` before the latest), latest 85.00%" in page
-    assert "x-axis \"run (UTC day)\" [11-11, 11-13, 11-15, 11-16]" in page  # run 2 had no coverage at all
+    assert 'x-axis "run (UTC day)" [11-11, 11-13, 11-15, 11-16]' in page  # run 2 had no coverage at all
     assert "  line [90.0, 91.0, 92.0, 85.0]" in page
     assert "🟥 alert below 90.0 %" in page
     # the table lists every main run, the one without coverage too
@@ -156,7 +164,10 @@ def test_from_full_inputs_the_page_has_the_trend_rollout_flakes_and_the_open_iss
         "2026-11-15T10:00:00Z, [last failing run](https://github.com/o/r/actions/runs/16)" in page
     )
     assert "old failure" not in page and "latency" not in page.split("## Open CI failure issue")[1]
-    assert "1. [the `pytest-log` artifact of the failing run" in page and "(https://github.com/o/r/actions/runs/6#artifacts)" in page
+    assert (
+        "1. [the `pytest-log` artifact of the failing run" in page
+        and "(https://github.com/o/r/actions/runs/6#artifacts)" in page
+    )
 
 
 def test_out_moves_the_page_and_its_twin_and_a_directory_there_is_usage_error(tmp_path):

@@ -120,16 +120,25 @@ def test_a_replay_replaces_its_entry_another_attempt_adds_one_and_the_history_is
 def test_the_coverage_drop_alert_fires_holds_through_a_replay_and_resolves(ws):
     def record(run: str, coverage: str, branch: str = "main"):
         code, summary, stderr = run_ci(
-            ws, "metrics", "--run-id", run, "--branch", branch, "--coverage-xml", coverage, now=f"2026-11-2{run}T10:00:00Z"
+            ws,
+            "metrics",
+            "--run-id",
+            run,
+            "--branch",
+            branch,
+            "--coverage-xml",
+            coverage,
+            now=f"2026-11-2{run}T10:00:00Z",
         )
         assert code == 0, stderr
         return summary
 
     for run in ("1", "2", "3"):
         assert record(run, "coverage.xml")["alerts"] == []
-    assert not (ws / "ops" / "ci_alerts.json").exists() or json.loads((ws / "ops/ci_alerts.json").read_text())[
-        "alerts"
-    ] == []
+    assert (
+        not (ws / "ops" / "ci_alerts.json").exists()
+        or json.loads((ws / "ops/ci_alerts.json").read_text())["alerts"] == []
+    )
     low = _lowered(ws, 1)  # one line of the tiny project is ~7 points
     assert record("4", low, branch="feature")["status"] == "ok"  # another branch never fires it
     fired = record("5", low)
@@ -157,7 +166,9 @@ BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE coverage [\n <!ENTITY a "aaaaaaaaaa">\n'
     ' <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n<coverage line-rate="&b;"/>\n'
 )
-EXTERNAL = '<?xml version="1.0"?>\n<!DOCTYPE coverage [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<coverage>&x;</coverage>\n'
+EXTERNAL = (
+    '<?xml version="1.0"?>\n<!DOCTYPE coverage [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<coverage>&x;</coverage>\n'
+)
 PARAMETER = '<?xml version="1.0"?>\n<!DOCTYPE c [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]>\n<coverage/>\n'
 SUBSET = '<?xml version="1.0"?>\n<!DOCTYPE coverage [<!ELEMENT coverage ANY>]>\n<coverage line-rate="1"/>\n'
 UNDECLARED = '<?xml version="1.0"?>\n<!DOCTYPE coverage SYSTEM "coverage-04.dtd">\n<coverage>&x;</coverage>\n'
@@ -166,7 +177,11 @@ UNDECLARED = '<?xml version="1.0"?>\n<!DOCTYPE coverage SYSTEM "coverage-04.dtd"
 @pytest.mark.parametrize(
     "option,text,expected",
     [
-        ("--coverage-xml", BILLION_LAUGHS, r"x\.xml:\d+: coverage report refused: a DOCTYPE with an internal DTD subset"),
+        (
+            "--coverage-xml",
+            BILLION_LAUGHS,
+            r"x\.xml:\d+: coverage report refused: a DOCTYPE with an internal DTD subset",
+        ),
         ("--coverage-xml", EXTERNAL, r"x\.xml:\d+: coverage report refused"),
         ("--coverage-xml", PARAMETER, r"x\.xml:\d+: coverage report refused"),
         ("--coverage-xml", SUBSET, r"x\.xml:2: coverage report refused: a DOCTYPE with an internal DTD subset"),
@@ -205,17 +220,33 @@ def test_a_missing_report_is_missing_input(tmp_path):
 @pytest.mark.parametrize(
     "config,args,expected",
     [
-        ("coverage:\n  drop_treshold_pct: 2\n", [], r"ci\.yaml:2: field coverage: Additional properties .*did you mean 'drop_threshold_pct'"),
-        ("coverage:\n  drop_threshold_pct: -1\n", [], r"ci\.yaml:2: field coverage\.drop_threshold_pct: -1 is less than or equal"),
+        (
+            "coverage:\n  drop_treshold_pct: 2\n",
+            [],
+            r"ci\.yaml:2: field coverage: Additional properties .*did you mean 'drop_threshold_pct'",
+        ),
+        (
+            "coverage:\n  drop_threshold_pct: -1\n",
+            [],
+            r"ci\.yaml:2: field coverage\.drop_threshold_pct: -1 is less than or equal",
+        ),
         ("history_limit: 5\n", [], r"ci\.yaml:1: field history_limit: 5 is less than the minimum of 10"),
         ("health:\n  trend_runs: .nan\n", [], r"ci\.yaml:2: field health\.trend_runs: not a finite number"),
-        ("", ["--formatter", "ruff", "--formatter-mode", "enforced"], r"--formatter given 1 time\(s\), --formatter-mode 1, --formatter-result 0"),
+        (
+            "",
+            ["--formatter", "ruff", "--formatter-mode", "enforced"],
+            r"--formatter given 1 time\(s\), --formatter-mode 1, --formatter-result 0",
+        ),
         (
             "",
             ["--formatter", "ruff", "--formatter-mode", "enforced", "--formatter-result", "pass"] * 2,
             r"--formatter 'ruff': given twice",
         ),
-        ("", ["--formatter", "bad name", "--formatter-mode", "enforced", "--formatter-result", "pass"], r"--formatter 'bad name'"),
+        (
+            "",
+            ["--formatter", "bad name", "--formatter-mode", "enforced", "--formatter-result", "pass"],
+            r"--formatter 'bad name'",
+        ),
         ("", ["--conclusion", "exploded"], r"--conclusion 'exploded': one of success, failure"),
         ("", ["--commit", "not-a-sha"], r"--commit 'not-a-sha': a commit SHA"),
         ("", ["--run-url", "javascript:alert(1)"], r"--run-url"),

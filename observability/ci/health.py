@@ -107,7 +107,8 @@ def _issues(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         kind = entry.get("kind")
         if kind != "failure" and not (kind == "alert" and entry.get("origin") == "ci"):
             continue
-        last = entry.get("last_failure") if isinstance(entry.get("last_failure"), dict) else {}
+        found_last = entry.get("last_failure")
+        last: dict[str, Any] = found_last if isinstance(found_last, dict) else {}
         found.append(
             {
                 "fingerprint": fp,
@@ -172,7 +173,8 @@ def gather(ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
         "latest": None
         if latest is None
         else {
-            k: latest.get(k) for k in ("run_id", "run_attempt", "run_url", "commit", "branch", "conclusion", "recorded_at")
+            k: latest.get(k)
+            for k in ("run_id", "run_attempt", "run_url", "commit", "branch", "conclusion", "recorded_at")
         },
         "coverage": {
             "baseline_pct": baseline,
@@ -267,7 +269,10 @@ def render(doc: dict[str, Any]) -> str:
             threshold=None if cov["baseline_pct"] is None else round(cov["baseline_pct"] - cov["threshold_pct"], 2),
             threshold_name="alert below",
         )
-        rows = ["| run | recorded | conclusion | line % | branch % | failed tests |", "| --- | --- | --- | ---: | ---: | ---: |"]
+        rows = [
+            "| run | recorded | conclusion | line % | branch % | failed tests |",
+            "| --- | --- | --- | ---: | ---: | ---: |",
+        ]
         for label, t in zip(labels, trend, strict=True):
             run = f"[{t['run_id']}]({t['run_url']})" if t["run_url"] else t["run_id"]
             rows.append(
@@ -295,7 +300,9 @@ def render(doc: dict[str, Any]) -> str:
     if flaky["status"] == "absent":
         lines.append(f"_No flake digest ({flaky['path']} not found): `observability ci flakes` writes it._")
     elif flaky["status"] == "malformed":
-        lines.append(f"_The flake digest {flaky['path']} is malformed (see the run's warnings): no flaky tests listed._")
+        lines.append(
+            f"_The flake digest {flaky['path']} is malformed (see the run's warnings): no flaky tests listed._"
+        )
     elif not flaky["tests"]:
         lines.append("_No flaky tests in the digest._")
     else:
@@ -309,7 +316,9 @@ def render(doc: dict[str, Any]) -> str:
     lines += ["", "## Open CI failure issue", ""]
     issues = doc["failure_issues"]
     if issues["status"] == "absent":
-        lines.append(f"_No alert inbox cache ({alertinbox.CACHE_PATH}): pull the state or run `observability alerts sync`._")
+        lines.append(
+            f"_No alert inbox cache ({alertinbox.CACHE_PATH}): pull the state or run `observability alerts sync`._"
+        )
     elif issues["status"] == "malformed":
         lines.append(f"_The alert inbox cache {alertinbox.CACHE_PATH} is malformed (see the run's warnings)._")
     elif not issues["open"]:
@@ -338,7 +347,8 @@ def _pct(value: float | None) -> str:
 
 def _labels(stamps: list[str]) -> list[str]:
     """x-axis labels: the UTC day (MM-DD), a second run that day numbered (11-28.2)."""
-    out, seen = [], {}
+    out: list[str] = []
+    seen: dict[str, int] = {}
     for stamp in stamps:
         day = stamp[5:10]
         seen[day] = seen.get(day, 0) + 1

@@ -197,7 +197,11 @@ def evaluate(
     the first run that is not. None when there is nothing to judge (no such entry, or no baseline yet):
     the alert file is then left as it is."""
     newest = next(
-        (i for i in range(len(entries) - 1, -1, -1) if entries[i].get("branch") == cfg.default_branch and entries[i].get("coverage")),
+        (
+            i
+            for i in range(len(entries) - 1, -1, -1)
+            if entries[i].get("branch") == cfg.default_branch and entries[i].get("coverage")
+        ),
         None,
     )
     if newest is None:
@@ -363,7 +367,9 @@ def _summary(entry: dict[str, Any], firing: list[dict[str, Any]], replaced: bool
     ]
     if cov:
         base = cov.get("baseline_pct")
-        versus = f" (baseline {base:.2f}%, {cov['delta_pct']:+.2f} points)" if base is not None else " (no baseline yet)"
+        versus = (
+            f" (baseline {base:.2f}%, {cov['delta_pct']:+.2f} points)" if base is not None else " (no baseline yet)"
+        )
         lines.append(f"| line coverage | {cov['line_pct']:.2f}%{versus} |")
         if cov.get("branch_pct") is not None:
             lines.append(f"| branch coverage | {cov['branch_pct']:.2f}% |")
@@ -379,4 +385,3 @@ def _summary(entry: dict[str, Any], firing: list[dict[str, Any]], replaced: bool
     for alert in firing:
         lines += ["", f"⚠️ **{markdown.cell(alert['message'])}**"]
     return "\n".join(lines) + "\n"
-

@@ -71,7 +71,9 @@ def parse(path: Path, *, display: str, what: str) -> Element:
             error_code="hostile_input",
         ) from None
     except expat.ExpatError as exc:
-        raise InputError(f"{display}:{exc.lineno}: {what} is not well-formed XML ({expat.errors.messages[exc.code]})") from None
+        raise InputError(
+            f"{display}:{exc.lineno}: {what} is not well-formed XML ({expat.errors.messages[exc.code]})"
+        ) from None
     except OSError as exc:
         raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})") from None
     return builder.close()

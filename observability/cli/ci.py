@@ -26,8 +26,12 @@ def _config_option(func):
 
 
 @ci.command("metrics")
-@click.option("--coverage-xml", metavar="FILE", default=None, help="Cobertura coverage report (pytest --cov-report=xml).")
-@click.option("--junit-xml", metavar="FILE", default=None, help="JUnit test report (pytest --junitxml): counts, durations.")
+@click.option(
+    "--coverage-xml", metavar="FILE", default=None, help="Cobertura coverage report (pytest --cov-report=xml)."
+)
+@click.option(
+    "--junit-xml", metavar="FILE", default=None, help="JUnit test report (pytest --junitxml): counts, durations."
+)
 @click.option(
     "--formatter",
     "formatter_names",
@@ -51,13 +55,21 @@ def _config_option(func):
 )
 @click.option("--run-id", metavar="ID", default=None, help="The CI run recorded (default GITHUB_RUN_ID).")
 @click.option(
-    "--run-attempt", type=click.IntRange(min=1, max=1000), default=None, help="Its attempt (default GITHUB_RUN_ATTEMPT, else 1)."
+    "--run-attempt",
+    type=click.IntRange(min=1, max=1000),
+    default=None,
+    help="Its attempt (default GITHUB_RUN_ATTEMPT, else 1).",
 )
 @click.option(
-    "--run-url", metavar="URL", default=None, help="Its page (default built from GITHUB_SERVER_URL, GITHUB_REPOSITORY, the run id)."
+    "--run-url",
+    metavar="URL",
+    default=None,
+    help="Its page (default built from GITHUB_SERVER_URL, GITHUB_REPOSITORY, the run id).",
 )
 @click.option("--commit", metavar="SHA", default=None, help="Its commit (default GITHUB_SHA).")
-@click.option("--branch", metavar="NAME", default=None, help="Its branch (default GITHUB_HEAD_REF, else GITHUB_REF_NAME).")
+@click.option(
+    "--branch", metavar="NAME", default=None, help="Its branch (default GITHUB_HEAD_REF, else GITHUB_REF_NAME)."
+)
 @click.option(
     "--conclusion",
     metavar="CONCLUSION",

@@ -32,9 +32,7 @@ def load_ci(path: Path | None, *, display: str) -> CiConfig:
     coverage, health = data.get("coverage", {}), data.get("health", {})
     return CiConfig(
         default_branch=str(data.get("default_branch", defaults.default_branch)),
-        coverage_drop_threshold_pct=float(
-            coverage.get("drop_threshold_pct", defaults.coverage_drop_threshold_pct)
-        ),
+        coverage_drop_threshold_pct=float(coverage.get("drop_threshold_pct", defaults.coverage_drop_threshold_pct)),
         baseline_runs=int(coverage.get("baseline_runs", defaults.baseline_runs)),
         history_limit=int(data.get("history_limit", defaults.history_limit)),
         trend_runs=int(health.get("trend_runs", defaults.trend_runs)),
