@@ -286,3 +286,36 @@ def test_the_ci_state_scope_carries_its_history_and_alert_file_and_the_alerts_sc
         assert ci.pulls(path), path
     assert not ci.pulls("ops/latency_state.json")
     assert scopes.get("alerts").pulls("ops/ci_alerts.json")
+
+
+def test_the_history_survives_between_runs_through_the_state_store(ws):
+    """Two cycles on a file:// store, the workspace's ops/ci wiped between them: the second run's
+    history still holds the first run's entry (the `ci` scope pulled and pushed it)."""
+    import shutil
+
+    from _support_inprocess import run_cli_in_process
+    from _support_robust import clean_env
+
+    store = f"file://{ws.parent / 'store'}"
+    env = clean_env(OBS_NOW="2026-11-20T10:00:00Z")
+    assert run_cli_in_process(["state", "init", "--store", store], env=env).returncode == 0
+    for run in ("1", "2"):
+        args = ["cycle", "--store", store, "--workspace", str(ws), "--", "ci", "metrics", "--run-id", run]
+        done = run_cli_in_process([*args, "--branch", "main", "--coverage-xml", "coverage.xml"], env=env)
+        assert done.returncode == 0, done.stderr
+        assert [e["run_id"] for e in _history(ws)][-1] == run
+        shutil.rmtree(ws / "ops" / "ci")
+    done = run_cli_in_process(["state", "pull", "--store", store, "--workspace", str(ws), "--for", "ci"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert [e["run_id"] for e in _history(ws)] == ["1", "2"]
+
+
+def test_the_template_config_holds_the_defaults_and_init_writes_it(tmp_path):
+    from observability.config.ci import CiConfig, load_ci
+    from observability.scaffold import scaffold
+
+    template = Path(__file__).resolve().parents[1] / "ops-template" / "configs" / "observability" / "ci.yaml"
+    assert load_ci(template, display="ci.yaml") == CiConfig()
+    written = scaffold(tmp_path / "new", repository="acme/ops", ref="0" * 40)
+    assert "configs/observability/ci.yaml" in written
+    assert (tmp_path / "new" / "configs/observability/ci.yaml").read_text() == template.read_text()
