@@ -7,10 +7,10 @@ are refused, so no entity is ever expanded (the billion-laughs and external-enti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, TreeBuilder
 
 from observability.errors import InputError, MissingInputError
 
@@ -24,9 +24,30 @@ class _Refused(Exception):
         self.what = what
 
 
-def parse(path: Path, *, display: str, what: str) -> Element:
-    """The root element of the XML file ``path``; InputError naming ``display`` and the line when it is
-    missing, unreadable, not XML, or declares a DTD subset or entities."""
+class _Element:
+    """What a report reader sees of an element: its tag and attributes (no tree is built: a report of
+    tens of MB is read in constant memory)."""
+
+    __slots__ = ("tag", "attrib")
+
+    def __init__(self, tag: str, attrib: dict[str, str]):
+        self.tag, self.attrib = tag, attrib
+
+    def get(self, name: str) -> str | None:
+        return self.attrib.get(name)
+
+
+def parse(
+    path: Path,
+    *,
+    display: str,
+    what: str,
+    start: Callable[[_Element, int], None],
+    end: Callable[[str, int], None] | None = None,
+) -> None:
+    """Read the XML file ``path`` through expat, calling ``start(element, depth)`` and ``end(tag, depth)``
+    (the root at depth 0); InputError naming ``display`` and the line when it is missing, unreadable, not
+    XML, or declares a DTD subset or entities."""
     import xml.parsers.expat as expat
 
     try:
@@ -39,8 +60,8 @@ def parse(path: Path, *, display: str, what: str) -> Element:
         raise InputError(f"{display}: {what} is a directory, expected a file")
     if size > MAX_BYTES:
         raise InputError(f"{display}: {what} is {size} bytes, more than the {MAX_BYTES} read")
-    builder = TreeBuilder()
     parser = expat.ParserCreate()
+    depth = 0
 
     def doctype(name, system_id, public_id, has_internal_subset):
         if has_internal_subset:
@@ -52,15 +73,25 @@ def parse(path: Path, *, display: str, what: str) -> Element:
     def unresolved(*args):
         raise _Refused("a reference to an entity that is not predefined")
 
+    def started(tag, attrib):
+        nonlocal depth
+        start(_Element(tag, attrib), depth)
+        depth += 1
+
+    def ended(tag):
+        nonlocal depth
+        depth -= 1
+        if end is not None:
+            end(tag, depth)
+
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.UnparsedEntityDeclHandler = entity
     parser.ExternalEntityRefHandler = unresolved
     parser.SkippedEntityHandler = unresolved
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = builder.start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.data
+    parser.StartElementHandler = started
+    parser.EndElementHandler = ended
     try:
         with open(path, "rb") as handle:
             parser.ParseFile(handle)
@@ -76,10 +107,9 @@ def parse(path: Path, *, display: str, what: str) -> Element:
         ) from None
     except OSError as exc:
         raise InputError(f"{display}: cannot read {what} ({exc.strerror or exc})") from None
-    return builder.close()
 
 
-def _number(element: Element, name: str, display: str, *, integer: bool = False) -> float | None:
+def _number(element: _Element, name: str, display: str, *, integer: bool = False) -> float | None:
     raw = element.get(name)
     if raw is None or raw == "":
         return None
@@ -125,7 +155,14 @@ def _pct(covered: float | None, valid: float | None, rate: float | None) -> floa
 
 def coverage(path: Path, *, display: str) -> Coverage:
     """The totals of a Cobertura XML report (``coverage xml``, ``pytest --cov-report=xml``)."""
-    root = parse(path, display=display, what="coverage report")
+    found: list[_Element] = []
+
+    def start(element: _Element, depth: int) -> None:
+        if depth == 0:
+            found.append(element)  # the totals are the root's attributes; the rest is only checked as XML
+
+    parse(path, display=display, what="coverage report", start=start)
+    root = found[0]
     if root.tag != "coverage":
         raise InputError(f"{display}: not a Cobertura coverage report (root element <{root.tag}>, expected <coverage>)")
     line_rate = _number(root, "line-rate", display)
@@ -184,31 +221,44 @@ class Tests:
 
 def junit(path: Path, *, display: str) -> Tests:
     """The test counts and durations of a JUnit XML report (``pytest --junitxml``)."""
-    root = parse(path, display=display, what="JUnit report")
-    if root.tag not in ("testsuites", "testsuite"):
-        raise InputError(f"{display}: not a JUnit report (root element <{root.tag}>, expected <testsuites>)")
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
     cases: list[tuple[str, float]] = []
-    suite_time = 0.0
-    timed = False
-    for suite in suites:
-        seconds = _number(suite, "time", display)
-        if seconds is not None:
-            suite_time += seconds
-            timed = True
-        for case in suite.iter("testcase"):
-            kinds = {child.tag for child in case}
-            if "error" in kinds:
-                counts["errors"] += 1
-            elif "failure" in kinds:
-                counts["failed"] += 1
-            elif "skipped" in kinds:
-                counts["skipped"] += 1
-            else:
-                counts["passed"] += 1
-            name = "::".join(p for p in (case.get("classname"), case.get("name")) if p) or "(unnamed)"
-            cases.append((name[:300], _number(case, "time", display) or 0.0))
+    times: list[float] = []
+    root: list[str] = []
+    case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags]
+
+    def start(element: _Element, depth: int) -> None:
+        if depth == 0:
+            root.append(element.tag)
+            if element.tag not in ("testsuites", "testsuite"):
+                raise InputError(f"{display}: not a JUnit report (root element <{element.tag}>, expected <testsuites>)")
+        if element.tag == "testsuite":
+            seconds = _number(element, "time", display)
+            if seconds is not None:
+                times.append(seconds)
+        elif element.tag == "testcase" and not case:
+            name = "::".join(p for p in (element.get("classname"), element.get("name")) if p) or "(unnamed)"
+            case.extend((name[:300], _number(element, "time", display) or 0.0, depth, set()))
+        elif case and depth == case[2] + 1:
+            case[3].add(element.tag)
+
+    def end(tag: str, depth: int) -> None:
+        if tag != "testcase" or not case or depth != case[2]:
+            return
+        name, seconds, _, kinds = case
+        if "error" in kinds:
+            counts["errors"] += 1
+        elif "failure" in kinds:
+            counts["failed"] += 1
+        elif "skipped" in kinds:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+        cases.append((name, seconds))
+        case.clear()
+
+    parse(path, display=display, what="JUnit report", start=start, end=end)
+    suite_time, timed = sum(times), bool(times)
     duration = suite_time if timed else sum(seconds for _, seconds in cases)
     slowest = sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]
     return Tests(
