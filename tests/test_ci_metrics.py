@@ -319,3 +319,34 @@ def test_the_template_config_holds_the_defaults_and_init_writes_it(tmp_path):
     written = scaffold(tmp_path / "new", repository="acme/ops", ref="0" * 40)
     assert "configs/observability/ci.yaml" in written
     assert (tmp_path / "new" / "configs/observability/ci.yaml").read_text() == template.read_text()
+
+
+def test_given_another_run_id_the_environment_never_describes_it(tmp_path):
+    """Under workflow_run the environment is the recording workflow's: its SHA, branch and URL would be
+    wrong for the run recorded, so only the options describe a run named by --run-id."""
+    (tmp_path / "ops").mkdir()
+    github = {
+        "GITHUB_RUN_ID": "900",
+        "GITHUB_RUN_ATTEMPT": "3",
+        "GITHUB_SHA": "f" * 40,
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_REPOSITORY": "acme/research",
+    }
+    code, _, stderr = run_ci(tmp_path, "metrics", "--run-id", "77", **github)
+    assert code == 0, stderr
+    [entry] = _history(tmp_path)
+    assert (entry["run_id"], entry["run_attempt"], entry["run_url"], entry["commit"], entry["branch"]) == (
+        "77",
+        1,
+        None,
+        None,
+        None,
+    )
+    args = ["--run-attempt", "2", "--run-url", "https://github.com/acme/research/actions/runs/78"]
+    code, _, stderr = run_ci(
+        tmp_path, "metrics", "--run-id", "78", *args, "--commit", "ABCDEF1", "--branch", "dev", **github
+    )
+    assert code == 0, stderr
+    entry = _history(tmp_path)[-1]
+    assert (entry["run_attempt"], entry["commit"], entry["branch"]) == (2, "abcdef1", "dev")
+    assert entry["run_url"].endswith("/runs/78")

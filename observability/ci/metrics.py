@@ -104,8 +104,11 @@ def _branch_of(environ: Mapping[str, str]) -> str | None:
 
 
 def identity(opts: MetricsOptions, environ: Mapping[str, str] = os.environ) -> Identity:
-    """The run an entry is for: the options first, then GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_SHA,
-    GITHUB_HEAD_REF/GITHUB_REF_NAME and the run URL built from GITHUB_SERVER_URL and GITHUB_REPOSITORY."""
+    """The run an entry is for. Given ``--run-id`` (another run: a ``workflow_run`` workflow recording the
+    run it follows), only the options describe it; otherwise the environment's run does: GITHUB_RUN_ID,
+    GITHUB_RUN_ATTEMPT, GITHUB_SHA, GITHUB_HEAD_REF/GITHUB_REF_NAME and the URL from GITHUB_SERVER_URL and
+    GITHUB_REPOSITORY, each overridden by its option."""
+    own = not opts.run_id  # the environment describes its own run, never another
     run_id = opts.run_id or environ.get("GITHUB_RUN_ID", "").strip()
     if not run_id:
         raise ConfigError("no run id: pass --run-id (GITHUB_RUN_ID is not set: not a GitHub Actions run)")
@@ -113,19 +116,19 @@ def identity(opts: MetricsOptions, environ: Mapping[str, str] = os.environ) -> I
         raise ConfigError(f"--run-id {run_id[:80]!r}: 1 to 64 letters, digits, '_', '.' or '-'")
     attempt = opts.run_attempt
     if attempt is None:
-        raw = environ.get("GITHUB_RUN_ATTEMPT", "").strip()
+        raw = environ.get("GITHUB_RUN_ATTEMPT", "").strip() if own else ""
         attempt = int(raw) if raw.isdigit() and int(raw) >= 1 else 1
     url = opts.run_url
-    if url is None and not opts.run_id:  # the environment's URL is that of the environment's run only
+    if url is None and own:
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
         repo = environ.get("GITHUB_REPOSITORY")
         url = f"{server}/{repo}/actions/runs/{run_id}" if repo else None
     if url is not None and not re.fullmatch(r"https?://[^\s]{1,490}", url):
         raise ConfigError(f"--run-url {url[:80]!r}: an http(s) URL without spaces")
-    commit = (opts.commit or environ.get("GITHUB_SHA", "")).strip().lower() or None
+    commit = (opts.commit or (environ.get("GITHUB_SHA", "") if own else "")).strip().lower() or None
     if commit is not None and not SHA_RE.fullmatch(commit):
         raise ConfigError(f"--commit {commit[:80]!r}: a commit SHA (7 to 64 hex digits)")
-    branch = opts.branch or _branch_of(environ)
+    branch = opts.branch or (_branch_of(environ) if own else None)
     if branch is not None and (len(branch) > 255 or not branch.isprintable() or not branch.strip()):
         raise ConfigError("--branch: a branch name (printable, at most 255 characters)")
     return Identity(run_id, attempt, url, commit, branch)
