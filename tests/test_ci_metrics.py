@@ -98,6 +98,8 @@ def test_a_real_pytest_cov_and_junit_run_becomes_one_schema_checked_entry(ws):
         {"name": "ruff", "mode": "enforced", "result": "pass"},
     ]
     assert summary["diagnostics"]["inputs"] == ["coverage.xml", "junit.xml"]
+    assert summary["artefacts"] == [METRICS]  # no heartbeat: CI follows pushes, verify would call it stale
+    assert not (ws / "ops" / "ci_heartbeat.json").exists()
 
 
 def test_a_replay_replaces_its_entry_another_attempt_adds_one_and_the_history_is_bounded(ws):

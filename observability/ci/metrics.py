@@ -344,10 +344,6 @@ def run_metrics(ctx: JobContext, opts: MetricsOptions, environ: Mapping[str, str
         alerts=alerts or [],
         findings=findings,
         diagnostics={"inputs": inputs, **({"formatters_failing": failing_formatters} if failing_formatters else {})},
-        heartbeat={
-            "last_run_id": who.run_id,
-            "last_line_pct": coverage.line_pct if coverage else None,
-        },
         summary_markdown=_summary(entry, firing, replaced),
         outputs={
             "line-coverage": "" if coverage is None else f"{coverage.line_pct:.2f}",
