@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+import run  # noqa: E402
+
 DATA = HERE / ".data" / "ci"
 NOW = "2026-11-28T12:00:00Z"
 LINES = 200
@@ -79,20 +81,14 @@ def make(path: Path, files: int) -> None:
 
 
 def run_once(path: Path, args: list[str]) -> tuple[float, float, int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    env.update(OBS_NOW=NOW, PYTHONDONTWRITEBYTECODE="1")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "observability", "ci", *args, "--workspace", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+    """One whole process (bench/run.py's run_process): wall s, CPU s, peak RSS MiB."""
+    env = {**generate.process_env(), "OBS_NOW": NOW}
+    wall, done = run.run_process(
+        [sys.executable, "-m", "observability", "ci", *args, "--workspace", str(path)], env=env
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"ci {args[0]} failed in {path}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+    if done.returncode != 0:
+        raise SystemExit(f"ci {args[0]} failed in {path}: {done.stderr[-500:]}")
+    return wall, run.LAST_CPU[0], int(run.LAST_RSS[0])
 
 
 METRICS = [
@@ -108,24 +104,29 @@ METRICS = [
 ]
 
 
+def row(path: Path, command: list[str], repeat: int) -> str:
+    """One table row: a warm-up, then ``repeat`` runs; the median wall and CPU time, the highest peak RSS."""
+    run_once(path, command)
+    walls, cpus, peaks = zip(*(run_once(path, command) for _ in range(repeat)), strict=True)
+    files = int(path.name[1:])
+    size = (path / "coverage.xml").stat().st_size / 1024 / 1024
+    return (
+        f"| ci {command[0]} | {files:,} | {size:.1f} | {statistics.median(walls):.2f} | "
+        f"{statistics.median(cpus):.2f} | {max(peaks)} |"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--files", default="100,1000,5000")
-    args = parser.parse_args()
-    print("| command | source files | coverage.xml MiB | wall s (median) | CPU s | peak RSS MiB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for count in (int(n) for n in args.files.split(",")):
-        path = DATA / f"f{count}"
-        make(path, count)
-        size = (path / "coverage.xml").stat().st_size / 1024 / 1024
-        for command in (METRICS, ["health"]):
-            run_once(path, command)
-            runs = [run_once(path, command) for _ in range(args.repeat)]
-            wall = statistics.median(r[0] for r in runs)
-            cpu = statistics.median(r[1] for r in runs)
-            rss = max(r[2] for r in runs)
-            print(f"| ci {command[0]} | {count:,} | {size:.1f} | {wall:.2f} | {cpu:.2f} | {rss} |")
+    options = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    options.add_argument("--repeat", type=int, default=3, help="timed runs per row (after one warm-up)")
+    options.add_argument("--files", default="100,1000,5000", help="source files of the coverage reports")
+    given = options.parse_args()
+    table = ["| command | source files | coverage.xml MiB | wall s (median) | CPU s | peak RSS MiB |"]
+    table.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for files in map(int, given.files.split(",")):
+        make(DATA / f"f{files}", files)
+        table += [row(DATA / f"f{files}", command, given.repeat) for command in (METRICS, ["health"])]
+    print("\n".join(table))
 
 
 if __name__ == "__main__":
