@@ -39,8 +39,13 @@ THRESHOLD_COLOUR = ("#D62728", "🟥")
 THRESHOLD_SHARE = 0.25
 
 
-def _num(value: float) -> str:
-    return f"{value:,.0f}"
+def _num(value: float, decimals: int = 0) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def _point(value: float, decimals: int) -> str:
+    """A charted value: rounded to a whole number (as before) or to ``decimals`` places."""
+    return str(round(value)) if decimals == 0 else f"{value:.{decimals}f}"
 
 
 def _fill(values: list[float | None]) -> list[float] | None:
@@ -87,6 +92,7 @@ def xychart(
     threshold_name: str = "SLO",
     x_label: str = "hour (UTC)",
     unit: str = "ms",
+    decimals: int = 0,
 ) -> list[str]:
     """A Mermaid xychart (GitHub renders it), one line per series, with a Markdown legend under it.
 
@@ -94,6 +100,7 @@ def xychart(
     series' own gaps are bridged between its neighbours (a trailing gap ends its line); the text under
     the chart names every gap. The ``threshold`` line is drawn only when the data reach
     ``THRESHOLD_SHARE`` of it; otherwise the text gives the threshold and the highest value instead.
+    ``decimals``: digits kept after the point (percentages a tenth apart would otherwise draw flat).
     """
     keep = [i for i in range(len(labels)) if any(vals[i] is not None for vals in series.values())]
     dropped = [labels[i] for i in range(len(labels)) if i not in set(keep)]
@@ -127,20 +134,20 @@ def xychart(
         f'  y-axis "{y_label}"',
     ]
     for points in drawn.values():
-        lines.append(f"  line [{', '.join(str(round(v)) for v in points)}]")
+        lines.append(f"  line [{', '.join(_point(v, decimals) for v in points)}]")
     if drawn_at is not None:
-        lines.append(f"  line [{', '.join([str(round(drawn_at))] * len(shown))}]")
+        lines.append(f"  line [{', '.join([_point(drawn_at, decimals)] * len(shown))}]")
     lines.append("```")
     legend = [f"{emoji} {cell(name)}" for (_, emoji), name in zip(colours, drawn, strict=True)]
     if drawn_at is not None:
-        legend.append(f"{THRESHOLD_COLOUR[1]} {threshold_name} {_num(drawn_at)} {unit}")
+        legend.append(f"{THRESHOLD_COLOUR[1]} {threshold_name} {_num(drawn_at, decimals)} {unit}")
     notes = [f"**Legend:** {' · '.join(legend)}"]
     if len(drawn) > len(PALETTE):
         notes.append(f"_Colours repeat after {len(PALETTE)} lines: the table has each series' values._")
     if threshold is not None and not with_threshold:
         notes.append(
-            f"_{threshold_name} {_num(threshold)} {unit} not drawn: the highest value charted is "
-            f"{_num(peak)} {unit} ({peak / threshold:.1%} of it), so its line would flatten every series._"
+            f"_{threshold_name} {_num(threshold, decimals)} {unit} not drawn: the highest value charted is "
+            f"{_num(peak, decimals)} {unit} ({peak / threshold:.1%} of it), so its line would flatten every series._"
         )
     if dropped:
         notes.append(f"_No data at {', '.join(dropped)}: left off the x-axis, not drawn as 0._")

@@ -49,6 +49,11 @@ RECOVERY: tuple[tuple[str, str], ...] = (
     ),
     (r"inputs_state\.json", "delete it: the next `observability inputs pull` fetches every input again"),
     (r"verify_alerts\.json", "delete it: the next `observability verify` rewrites it"),
+    (r"ci_alerts\.json", "delete it: the next `observability ci metrics` on the default branch rewrites it"),
+    (
+        r"ci_metrics\.json",
+        PULL + ", or move it aside: the next `observability ci metrics` starts a new history",
+    ),
     (r"automation_runs\.log", PULL + "; lines written since the last push are lost"),
 )
 

@@ -408,6 +408,8 @@ def test_every_file_with_recovery_advice_has_a_runbook_entry():
         "alert_inbox\\.json": "alert_inbox.json",
         "inputs_state\\.json": "inputs_state.json",
         "verify_alerts\\.json": "verify_alerts.json",
+        "ci_alerts\\.json": "ci_alerts.json",
+        "ci_metrics\\.json": "ci_metrics.json",
         "automation_runs\\.log": "automation_runs.log",
         "signal_latency\\.csv": "signal_latency.csv",
     }

@@ -107,6 +107,8 @@ SCOPES: Mapping[str, Scope] = {
             ),
         ),
         _scope("inputs", ("ops/inputs_state.json",)),
+        # CI telemetry: its history under ops/ci/, its alert file (which the alerts scope reads too).
+        _scope("ci", ("ops/ci/**", "ops/ci_alerts.json", *ALERTS)),
         # verify traces every artefact a run listed (archives included) and reads every heartbeat.
         Scope("verify", ("ops/**",)),
         Scope(EVERYTHING, ("ops/**",)),
