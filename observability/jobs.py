@@ -259,7 +259,6 @@ JOBS: tuple[Job, ...] = (
         (Command(("ci", "flakes")), Command(("ci", "metrics")), Command(("ci", "health"))),
         "docs/ci.md",
         ("ci_flake_telemetry", "ci_flake_history", "ci_flake_digest", "ci_config", "ci_metrics", "ci_health"),
-        in_cycle=False,
     ),
     Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
     Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),
