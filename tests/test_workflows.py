@@ -247,3 +247,17 @@ def test_run_yml_still_takes_chain_as_the_workflow_jobs_former_name():
         table = mapping.split("fromJSON('", 1)[1].split("')", 1)[0]
         values = json.loads(table)
         assert values["chain"] == values["workflow"], mapping
+
+
+def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
+    """The steps docs/ci.md tells adopters to add are the ones this repository's own CI runs."""
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (block,) = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if "ci-telemetry-" in b and b.startswith("yaml")]
+    snippet = yaml.safe_load(block)
+    ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert snippet[True]["workflow_dispatch"]["inputs"] == ci["on"]["workflow_dispatch"]["inputs"]
+    steps = {s["name"]: s for s in ci["jobs"]["tests"]["steps"]}
+    documented = snippet["jobs"]["tests"]["steps"]
+    assert len(documented) == 3
+    for step in documented:
+        assert step == steps[step["name"]], step["name"]
