@@ -4,6 +4,7 @@ A run that failed, timed out or failed to start counts as a failure; a cancelled
 unless a newer run of the same workflow on the same branch superseded it (a newer push cancelled it
 through the workflow's concurrency group): then the newer run decides and this one is not counted.
 Success is a recovery. A run awaiting approval, skipped, neutral or stale says nothing either way.
+Imported by the CLI at start-up (its choices): it imports nothing of the package.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FAILURE, RECOVERY, NOT_COUNTED = "failure", "recovery", "not_counted"
+# The acknowledgement a failure issue asks for (report-failure --acknowledge-within): a scheduled job's
+# 10 minutes (docs/alerts.md), or CI's one business hour (seed 003's on-call expectations).
+ACK_MINUTES, ACK_BUSINESS_HOUR = "10-minutes", "1-business-hour"
+ACKS = (ACK_MINUTES, ACK_BUSINESS_HOUR)
 
 
 @dataclass(frozen=True)

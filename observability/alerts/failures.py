@@ -17,14 +17,11 @@ from typing import Any
 from observability import clock
 from observability.alertitem import fingerprint
 from observability.alerts import escalation, owners, render
-from observability.alerts.conclusion import TABLE
+from observability.alerts.conclusion import ACK_BUSINESS_HOUR, ACK_MINUTES, TABLE
 from observability.alerts.inbox import Event, Inbox
 from observability.config.alerts import AlertsConfig
 from observability.github.rest import GitHubError
 from observability.markdown import cell, user_text
-
-ACK_MINUTES, ACK_BUSINESS_HOUR = "10-minutes", "1-business-hour"
-ACKS = (ACK_MINUTES, ACK_BUSINESS_HOUR)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from observability.alerts import (
 )
 from observability.alerts.cache import DEFAULT_PATH, Cache
 from observability.alerts.failures import (
-    ACK_MINUTES,
     LINKABLE,
     Failure,
     escalate_overdue,
@@ -81,7 +80,7 @@ class FailureOptions(InboxOptions):
     event: str | None = None
     run_number: int | None = None  # with workflow_id: whether a cancelled run was superseded
     workflow_id: str | None = None
-    ack: str = ACK_MINUTES
+    ack: str = conclusion_mod.ACK_MINUTES
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:

@@ -7,8 +7,7 @@ import re
 
 import click
 
-from observability.alerts.conclusion import CONCLUSIONS
-from observability.alerts.failures import ACKS
+from observability.alerts.conclusion import ACKS, CONCLUSIONS
 from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 
