@@ -9,6 +9,7 @@ issue the automation opens link to them at the pinned SHA.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from observability.resources import data_path, template_dir
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
-LOCAL_CALL = re.compile(r"uses: \./\.github/workflows/run\.yml(?: #.*)?$", re.M)
+LOCAL_CALL = re.compile(r"uses: \./\.github/workflows/(run|ci-alerts)\.yml(?: #.*)?$", re.M)
+# The CI workflow ci-failure-alerts.yml watches, as its template names it (init --ci-workflow replaces it).
+CI_WORKFLOWS_LINE = '    workflows: ["CI"]\n'
+CI_CALLER = "ci-failure-alerts.yml"
 # What a fresh `git init` leaves; init writes into such a directory as into an empty one.
 ALLOWED_EXISTING = {".git"}
 
@@ -98,10 +102,26 @@ def environments_checklist() -> list[str]:
 
 
 def _rewrite(text: str, repository: str, ref: str, label: str) -> str:
-    rewritten, count = LOCAL_CALL.subn(f"uses: {repository}/.github/workflows/run.yml@{ref} # {label}", text)
+    rewritten, count = LOCAL_CALL.subn(
+        lambda m: f"uses: {repository}/.github/workflows/{m.group(1)}.yml@{ref} # {label}", text
+    )
     if count != 1:
-        raise AssertionError("a caller template must call ./.github/workflows/run.yml exactly once")
+        raise AssertionError("a caller template must call ./.github/workflows/run.yml (or ci-alerts.yml) exactly once")
     return rewritten
+
+
+def check_ci_workflow(name: str) -> str:
+    """The name of the adopter's CI workflow (its `name:`), as the caller's `workflows:` list holds it."""
+    if not name or len(name) > 100 or not name.isprintable() or name != name.strip() or "${{" in name:
+        raise ConfigError(f"--ci-workflow {name!r}: the CI workflow's name, 1 to 100 printable characters")
+    return name
+
+
+def _ci_caller(text: str, ci_workflow: str) -> str:
+    if CI_WORKFLOWS_LINE not in text:
+        raise AssertionError(f"the {CI_CALLER} template must say {CI_WORKFLOWS_LINE.strip()!r}")
+    # JSON is YAML: the name quoted and escaped whatever it holds (a `name:` may be any text).
+    return text.replace(CI_WORKFLOWS_LINE, f"    workflows: [{json.dumps(ci_workflow)}]\n")
 
 
 def _check_target(target: Path) -> None:
@@ -111,7 +131,9 @@ def _check_target(target: Path) -> None:
         raise WorkspaceError(f"{target}: exists and is not an empty directory (only .git may be there)")
 
 
-def scaffold(target: Path, *, repository: str, ref: str, label: str | None = None) -> list[str]:
+def scaffold(
+    target: Path, *, repository: str, ref: str, label: str | None = None, ci_workflow: str = "CI"
+) -> list[str]:
     """Write the new repository into ``target`` (new, empty, or holding only ``.git``); returns the files."""
     if not REPO_RE.match(repository):
         raise ConfigError(f"--repository {repository!r}: expected OWNER/REPO")
@@ -120,6 +142,7 @@ def scaffold(target: Path, *, repository: str, ref: str, label: str | None = Non
     label = label or f"v{__version__}"
     if not LABEL_RE.match(label):
         raise ConfigError(f"--ref-label {label!r}: a version such as v1.2.3 (letters, digits, . _ + -; one word)")
+    check_ci_workflow(ci_workflow)
     _check_target(target)
     docs = f"https://github.com/{repository}/blob/{ref}"
     written: list[str] = []
@@ -135,7 +158,8 @@ def scaffold(target: Path, *, repository: str, ref: str, label: str | None = Non
         if source.is_file():
             put(source.relative_to(template).as_posix(), source.read_text(encoding="utf-8"))
     for caller in sorted((template / ".github" / "workflows").glob("*.yml")):
-        put(f".github/workflows/{caller.name}", _rewrite(caller.read_text(encoding="utf-8"), repository, ref, label))
+        text = _rewrite(caller.read_text(encoding="utf-8"), repository, ref, label)
+        put(f".github/workflows/{caller.name}", _ci_caller(text, ci_workflow) if caller.name == CI_CALLER else text)
     put(".github/dependabot.yml", DEPENDABOT)
     put(
         "requirements.txt",

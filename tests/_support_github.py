@@ -238,6 +238,37 @@ class FakeGitHub:
         with self.lock:
             return self._create_issue({"title": title, "body": body, "labels": labels})
 
+    def add_run(
+        self,
+        run_id: int,
+        *,
+        workflow: str = "research.yml",
+        workflow_id: int = 161335,
+        branch: str = "main",
+        conclusion: str | None = "success",
+        run_number: int | None = None,
+        event: str = "push",
+    ) -> dict:
+        """A workflow run (GitHub's example run, re-keyed), listed by the workflow's file name or id."""
+        with self.lock:
+            example = spec().resolve(spec().doc["components"]["examples"]["workflow-run-paginated"])
+            run = copy.deepcopy(example["value"]["workflow_runs"][0])
+            run.update(
+                id=run_id,
+                run_number=run_number or run_id,
+                workflow_id=workflow_id,
+                head_branch=branch,
+                event=event,
+                path=f".github/workflows/{workflow}",
+                status="completed" if conclusion else "in_progress",
+                conclusion=conclusion,
+                head_sha=f"{run_id:040x}"[-40:],
+                html_url=f"https://github.com/{self.repo}/actions/runs/{run_id}",
+                created_at=self._now(),
+            )
+            self.runs[run_id] = run
+            return copy.deepcopy(run)
+
     def add_artifact(
         self,
         name: str,
@@ -251,19 +282,9 @@ class FakeGitHub:
         created_at: str | None = None,
     ) -> dict:
         """A workflow run (if new) and an artifact of it whose download redirects to ``archive``."""
+        if run_id not in self.runs:
+            self.add_run(run_id, workflow=workflow, branch=branch, conclusion=conclusion)
         with self.lock:
-            if run_id not in self.runs:
-                example = spec().resolve(spec().doc["components"]["examples"]["workflow-run-paginated"])
-                run = copy.deepcopy(example["value"]["workflow_runs"][0])
-                run.update(
-                    id=run_id,
-                    head_branch=branch,
-                    path=f".github/workflows/{workflow}",
-                    status="completed",
-                    conclusion=conclusion,
-                    head_sha=f"{run_id:040x}"[-40:],
-                )
-                self.runs[run_id] = run
             artifact_id = self._id()
             stamp = created_at or self._now()
             artifact = {
@@ -642,7 +663,7 @@ class FakeGitHub:
         runs = [
             r
             for r in self.runs.values()
-            if r["path"].rsplit("/", 1)[-1] == wanted
+            if wanted in (r["path"].rsplit("/", 1)[-1], str(r["workflow_id"]))
             and ("branch" not in query or r["head_branch"] == query["branch"])
             and ("status" not in query or query["status"] in (r["status"], r["conclusion"]))
         ]
@@ -846,6 +867,16 @@ ALERT_ENV_CLEAR = {
     "GITHUB_RUN_ID": None,
     "GITHUB_SHA": None,
     "GITHUB_SERVER_URL": None,
+    # the reported run's context (report-failure reads them when no option gives them)
+    "GITHUB_REF": None,
+    "GITHUB_REF_NAME": None,
+    "GITHUB_HEAD_REF": None,
+    "GITHUB_ACTOR": None,
+    "GITHUB_TRIGGERING_ACTOR": None,
+    "GITHUB_RUN_NUMBER": None,
+    "GITHUB_RUN_ATTEMPT": None,
+    "GITHUB_WORKFLOW_REF": None,
+    "GITHUB_EVENT_NAME": None,
     "OBS_ALERTS_SLACK_WEBHOOK": None,
     "SLACK_CI_WEBHOOK": None,
     "OBS_PAGERDUTY_ROUTING_KEY": None,

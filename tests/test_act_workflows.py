@@ -844,3 +844,107 @@ def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tm
     assert any(k.startswith("observability-state/manifests/") for k in keys)
     assert any(k.startswith("observability/dashboard/") and k.endswith("/manifest.json") for k in keys), keys
     assert "observability/index.json" in keys
+
+
+# --- CI failure alerts: ci-failure-alerts.yml (workflow_run) calling ci-alerts.yml -------------
+
+
+def _ci_run(harness, run_id: int, conclusion: str, *, number: int, drill: dict | None = None, event="push") -> dict:
+    """The workflow_run event of a finished CI run, and its ci-telemetry artifact as its upload step leaves it."""
+    if drill is not None:
+        artifact = harness.runs / str(run_id) / f"ci-telemetry-{run_id}-1"
+        artifact.mkdir(parents=True)
+        (artifact / "drill.json").write_text(json.dumps(drill), encoding="utf-8")
+    return {
+        "workflow_run": {
+            "id": run_id,
+            "name": "CI",
+            "workflow_id": 4242,
+            "run_number": number,
+            "run_attempt": 1,
+            "conclusion": conclusion,
+            "status": "completed",
+            "event": event,
+            "head_branch": "main",
+            "head_sha": f"{run_id:040x}",
+            "html_url": f"https://github.com/{harness.repository}/actions/runs/{run_id}",
+            "actor": {"login": "octocat"},
+            "triggering_actor": {"login": "octocat"},
+        },
+        "repository": {"default_branch": "main", "full_name": harness.repository},
+    }
+
+
+@pytest.mark.slow
+def test_ci_failure_alerts_report_the_triggering_ci_run(act_harness, tmp_path):
+    """init's ci-failure-alerts.yml on workflow_run: a timed-out CI run opens the issue (run URL, branch,
+    actor; Slack links back), a run cancelled by a newer push is not counted and says so, success closes,
+    a pull-request run is ignored; then this repository's own caller reports a drill with its reason."""
+    from _support_github import Receiver, unpaced
+
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    slack = Receiver()
+    hook = slack.url + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    try:
+        with FakeGitHub() as fake:
+            repo = adopter.scaffold("http://127.0.0.1:9/s.csv")
+
+            def alert(payload, at, source=repo):
+                return act_harness.run(
+                    source,
+                    "ci-failure-alerts.yml",
+                    event="workflow_run",
+                    payload=payload,
+                    secrets={"GITHUB_TOKEN": fake.token, "SLACK_CI_WEBHOOK": hook},
+                    env={"GITHUB_API_URL": fake.url, "OBS_NOW": at},
+                    projects={"acme/observability": adopter.project},
+                )
+
+            timed_out = alert(_ci_run(act_harness, 501, "timed_out", number=11), f"{MONDAY}T09:00:00Z")
+            assert timed_out.exit_code == 0 and timed_out.job_result("report") == "success", timed_out
+            (issue,) = fake.issues.values()
+            assert issue["title"] == "CI failure alerts" and issue["state"] == "open"
+            run_url = f"https://github.com/{act_harness.repository}/actions/runs/501"
+            assert f"[run]({run_url}), timed out, branch `main`, triggered by `octocat`" in issue["body"]
+            assert "within **one business hour**" in issue["body"]
+            text = slack.received[0]["json"]["blocks"][0]["text"]["text"]
+            assert "CI/ci timed out" in text and "branch `main`" in text and "triggered by `octocat`" in text
+            assert f"<{issue['html_url']}|issue>" in slack.received[0]["json"]["blocks"][1]["elements"][0]["text"]
+
+            fake.add_run(503, workflow="ci.yml", workflow_id=4242, conclusion=None, run_number=13)  # the newer push
+            cancelled = alert(_ci_run(act_harness, 502, "cancelled", number=12), f"{MONDAY}T09:05:00Z")
+            assert cancelled.exit_code == 0, cancelled
+            assert "counted as nothing (not counted)" in cancelled.step_summary()
+            assert "superseded it: not counted" in fake.comment_bodies(issue["number"])[-1]
+            assert "1 failed run(s) in a row" in fake.issues[issue["number"]]["body"]
+
+            pull = _ci_run(act_harness, 504, "failure", number=14, event="pull_request")
+            ignored = alert(pull, f"{MONDAY}T09:08:00Z")
+            assert ignored.exit_code == 0 and ignored.job_result("report") != "success", ignored
+            requests_so_far = len(fake.requests)
+
+            success = alert(_ci_run(act_harness, 503, "success", number=13), f"{MONDAY}T09:10:00Z")
+            assert success.exit_code == 0, success
+            assert fake.issues[issue["number"]]["state"] == "closed"
+            assert len(fake.requests) > requests_so_far
+            assert fake.violations == []
+            _no_secret_anywhere(success, fake, hook)
+
+            # This repository's own caller (workflow_run of `ci`): an alert drill dispatched with a reason.
+            own = unpaced(act_harness.prepare(ROOT))  # its alerts.yaml: no write pacing in tests
+            for args in (("add", "-A"), ("commit", "-q", "--amend", "--no-edit")):
+                subprocess.run(["git", *args], cwd=own, check=True, capture_output=True)
+            drill = {"drill": True, "reason": "quarterly CI drill @octocat"}
+            drilled = alert(
+                _ci_run(act_harness, 601, "failure", number=21, drill=drill, event="workflow_dispatch"),
+                f"{MONDAY}T10:00:00Z",
+                source=own,
+            )
+            assert drilled.exit_code == 0, drilled
+            (drill_issue,) = [i for i in fake.issues.values() if i["title"] == "[drill] CI failure alerts"]
+            assert drill_issue["state"] == "closed"  # the drill's own recovery
+            assert "Reason: `quarterly CI drill @octocat`" in drill_issue["body"]
+            assert "drill" in [label["name"] for label in drill_issue["labels"]]
+            assert fake.violations == []
+    finally:
+        slack.close()

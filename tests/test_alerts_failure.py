@@ -106,6 +106,8 @@ def test_every_caller_workflow_is_named_after_its_job():
     """What the default above relies on."""
     for path in sorted((ROOT / "ops-template" / ".github" / "workflows").glob("*.yml")):
         text = path.read_text()
+        if "ci-alerts.yml" in text:  # CI failure alerts: the issue's key is ci-alerts.yml's `job` input
+            continue
         name = re.search(r"^name: (\S+)$", text, re.M).group(1)
         jobs = set(re.findall(r"^\s+job: (\S+)$", text, re.M))
         assert jobs == {name}, f"{path.name}: workflow {name!r} runs {jobs}"

@@ -35,12 +35,21 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
     result = _init(target)
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (target / ".github" / "workflows").glob("*.yml"))
-    assert workflows == ["dashboard.yml", "latency.yml", "site.yml", "verify.yml", "weekly.yml", "workflow.yml"]
+    assert workflows == [
+        "ci-failure-alerts.yml",
+        "dashboard.yml",
+        "latency.yml",
+        "site.yml",
+        "verify.yml",
+        "weekly.yml",
+        "workflow.yml",
+    ]
     for path in (target / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
         assert "./" not in text.replace("../", "")  # nothing local: the repository holds only configs
         (uses,) = re.findall(r"uses: (\S+ # \S+)", text)
-        assert uses == f"acme/observability/.github/workflows/run.yml@{SHA} # v{__version__}"
+        called = "ci-alerts.yml" if path.name == "ci-failure-alerts.yml" else "run.yml"
+        assert uses == f"acme/observability/.github/workflows/{called}@{SHA} # v{__version__}"
         assert len(text.splitlines()) <= 45
     latency = yaml.safe_load((target / ".github" / "workflows" / "latency.yml").read_text())
     assert latency["jobs"]["latency"]["with"]["job"] == "latency"
@@ -111,4 +120,28 @@ def test_refuses_a_non_empty_directory(tmp_path):
 def test_a_ref_label_cannot_inject_yaml(tmp_path):
     result = _init(tmp_path / "x", "--ref-label", "v1\n    secrets: inherit")
     assert result.exit_code == 2 and "--ref-label" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_ci_failure_alerts_caller_watches_the_named_ci_workflow(tmp_path):
+    result = _init(tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    caller = yaml.safe_load((tmp_path / "a" / ".github" / "workflows" / "ci-failure-alerts.yml").read_text())
+    assert caller[True] == {"workflow_run": {"workflows": ["CI"], "types": ["completed"]}}
+    (job,) = caller["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+    assert job["uses"] == f"acme/observability/.github/workflows/ci-alerts.yml@{SHA}"
+    assert set(job["secrets"]) == {"SLACK_CI_WEBHOOK", "OBS_PAGERDUTY_ROUTING_KEY", "OBS_RELEASE_TOKEN"}
+    assert "copy it into the repository whose CI it watches" in result.output
+    # Any `name:` the CI workflow has, quoted so that YAML reads it back exactly.
+    result = _init(tmp_path / "b", "--ci-workflow", 'Tests: "unit" # and [lint]')
+    assert result.exit_code == 0, result.output
+    caller = yaml.safe_load((tmp_path / "b" / ".github" / "workflows" / "ci-failure-alerts.yml").read_text())
+    assert caller[True]["workflow_run"]["workflows"] == ['Tests: "unit" # and [lint]']
+
+
+@pytest.mark.parametrize("name", ["", " CI", "a\nb", "${{ github.token }}", "x" * 101])
+def test_a_bad_ci_workflow_name_is_a_usage_error(tmp_path, name):
+    result = _init(tmp_path / "x", "--ci-workflow", name)
+    assert result.exit_code == 2 and "--ci-workflow" in result.output
     assert not (tmp_path / "x").exists()

@@ -15,6 +15,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 CALLERS = sorted((ROOT / "ops-template" / ".github" / "workflows").glob("*.yml"))
+CI_CALLER = ROOT / "ops-template" / ".github" / "workflows" / "ci-failure-alerts.yml"
+RUN_CALLERS = [p for p in CALLERS if p != CI_CALLER]
 SCHEDULES = yaml.safe_load((ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml").read_text())
 SCHEDULED = {entry["workflow"] for entry in SCHEDULES["schedules"].values()}
 RUN = ROOT / ".github" / "workflows" / "run.yml"
@@ -50,7 +52,7 @@ def test_hardening(path):
             assert "${{" not in step.get("run", ""), f"{name}: {step['name']} interpolates into run:"
 
 
-@pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RUN_CALLERS, ids=lambda p: p.name)
 def test_callers_queue_never_cancel_and_call_run_yml_once(path):
     workflow = _load(path)
     name = path.stem
@@ -173,16 +175,66 @@ def test_every_scheduled_caller_drills_its_own_alert_path(name):
 
 
 def test_the_ci_drill_records_its_reason_and_its_own_recovery_closes_the_issue():
+    """ci.yml says in its telemetry artifact whether it drills (and why), even when it fails; ci-alerts.yml
+    reports the drill with its reason, then reports the drill recovered, which closes the drill issue."""
     ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
     assert ci["on"]["workflow_dispatch"]["inputs"]["alert_drill"]["type"] == "boolean"
     assert ci["on"]["workflow_dispatch"]["inputs"]["drill_reason"]["type"] == "string"
-    assert any(s["name"] == "Alert drill" for s in ci["jobs"]["tests"]["steps"])
-    reports = [s for s in ci["jobs"]["report"]["steps"] if "alerts-report-failure" in s.get("uses", "")]
-    assert [s["with"]["reason"] for s in reports] == ["${{ inputs.drill_reason }}"] * 2
+    assert "report" not in ci["jobs"]  # ci-failure-alerts.yml reports, on workflow_run
+    steps = ci["jobs"]["tests"]["steps"]
+    names = [s["name"] for s in steps]
+    record = steps[names.index("Record the alert drill for CI failure alerts")]
+    assert names.index("Record the alert drill for CI failure alerts") < names.index("Alert drill")
+    assert record["env"] == {
+        "DRILL": "${{ inputs.alert_drill && 'true' || 'false' }}",
+        "REASON": "${{ inputs.drill_reason }}",
+    }
+    (upload,) = [s for s in steps if "ci-telemetry" in str(s.get("with", {}).get("name", ""))]
+    assert upload["if"] == "${{ always() }}"
+    assert upload["with"]["name"] == "ci-telemetry-${{ github.run_id }}-${{ github.run_attempt }}"
+    alerts = _load(ROOT / ".github" / "workflows" / "ci-alerts.yml")
+    (job,) = alerts["jobs"].values()
+    reports = [s for s in job["steps"] if "alerts-report-failure" in s.get("uses", "")]
+    assert [s["with"]["reason"] for s in reports] == ["${{ steps.drill.outputs.reason }}"] * 2
+    assert reports[0]["with"]["conclusion"] == "${{ github.event.workflow_run.conclusion }}"
     recovery = reports[-1]
-    assert recovery["if"] == "${{ inputs.alert_drill }}"
+    assert recovery["if"] == "${{ steps.drill.outputs.drill == 'true' }}"
     assert recovery["with"]["recovered"] == "true" and recovery["with"]["drill"] == "true"
-    assert "!cancelled()" in ci["jobs"]["report"]["if"] and "default_branch" in ci["jobs"]["report"]["if"]
+
+
+def test_ci_alerts_reads_the_triggering_run_and_ignores_pull_requests_and_other_branches():
+    alerts = _load(ROOT / ".github" / "workflows" / "ci-alerts.yml")
+    assert set(alerts["on"]) == {"workflow_call"}
+    (job,) = alerts["jobs"].values()
+    assert "workflow_run.event != 'pull_request'" in job["if"]
+    assert "workflow_run.head_branch == github.event.repository.default_branch" in job["if"]
+    assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+    (download,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert download["with"]["github-token"] == "${{ github.token }}" and download["continue-on-error"] is True
+    report = next(s for s in job["steps"] if "alerts-report-failure" in s.get("uses", ""))
+    for key, field in (
+        ("run-url", "html_url"),
+        ("branch", "head_branch"),
+        ("commit", "head_sha"),
+        ("run-attempt", "run_attempt"),
+        ("event", "event"),
+        ("run-number", "run_number"),
+        ("workflow-id", "workflow_id"),
+    ):
+        assert report["with"][key] == f"${{{{ github.event.workflow_run.{field} }}}}", key
+    assert report["with"]["acknowledge-within"] == "1-business-hour"
+    secrets = set(alerts["on"]["workflow_call"]["secrets"])
+    for path in (CI_CALLER, ROOT / ".github" / "workflows" / "ci-failure-alerts.yml"):
+        caller = _load(path)
+        assert caller["on"] == {
+            "workflow_run": {"workflows": caller["on"]["workflow_run"]["workflows"], "types": ["completed"]}
+        }
+        (call,) = caller["jobs"].values()
+        assert call["uses"] == "./.github/workflows/ci-alerts.yml"
+        assert call["permissions"] == job["permissions"] and set(call["secrets"]) <= secrets
+        assert caller["concurrency"]["queue"] == "max"
+    assert _load(ROOT / ".github" / "workflows" / "ci-failure-alerts.yml")["on"]["workflow_run"]["workflows"] == ["ci"]
 
 
 def test_run_yml_still_takes_chain_as_the_workflow_jobs_former_name():
@@ -195,3 +247,17 @@ def test_run_yml_still_takes_chain_as_the_workflow_jobs_former_name():
         table = mapping.split("fromJSON('", 1)[1].split("')", 1)[0]
         values = json.loads(table)
         assert values["chain"] == values["workflow"], mapping
+
+
+def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
+    """The steps docs/ci.md tells adopters to add are the ones this repository's own CI runs."""
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (block,) = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if "ci-telemetry-" in b and b.startswith("yaml")]
+    snippet = yaml.safe_load(block)
+    ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert snippet[True]["workflow_dispatch"]["inputs"] == ci["on"]["workflow_dispatch"]["inputs"]
+    steps = {s["name"]: s for s in ci["jobs"]["tests"]["steps"]}
+    documented = snippet["jobs"]["tests"]["steps"]
+    assert len(documented) == 3
+    for step in documented:
+        assert step == steps[step["name"]], step["name"]

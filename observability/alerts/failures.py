@@ -17,6 +17,7 @@ from typing import Any
 from observability import clock
 from observability.alertitem import fingerprint
 from observability.alerts import escalation, owners, render
+from observability.alerts.conclusion import ACK_BUSINESS_HOUR, ACK_MINUTES, TABLE
 from observability.alerts.inbox import Event, Inbox
 from observability.config.alerts import AlertsConfig
 from observability.github.rest import GitHubError
@@ -36,6 +37,12 @@ class Failure:
     # The jobs of the workflow that failed this time (CI: lint, code, tests); the issue stays the
     # one of ``workflow``/``job`` whichever of them failed, so its fingerprint never depends on them.
     failed_jobs: tuple[str, ...] = ()
+    branch: str | None = None
+    actor: str | None = None  # the login that triggered the run, named (never @mentioned) in the issue
+    conclusion: str | None = None  # the run's conclusion when given (conclusion.py); None: a failure
+    # Who acknowledges how fast: scheduled jobs' 10 minutes (docs/alerts.md), or CI's one business
+    # hour (seed 003's on-call expectations, with its pairing, root-cause and escalation wording).
+    ack: str = ACK_MINUTES
 
     @property
     def fingerprint(self) -> str:
@@ -64,13 +71,13 @@ class Failure:
 
     def where(self) -> str:
         bits = [f"run {self.run_url}" if self.run_url else "run (no URL given)"]
-        if self.attempt and self.attempt > 1:
-            bits.append(f"attempt {self.attempt}")
-        if self.sha:
-            bits.append(f"commit `{self.sha[:12]}`")
-        if self.event:
-            bits.append(f"event `{self.event}`")
+        bits += _context(run_record(self, ""))
         return ", ".join(bits)
+
+    @property
+    def said(self) -> str:
+        """``failed``, ``timed out``, ``was cancelled``, ``failed to start``: what the run did."""
+        return _said(self.conclusion)
 
 
 MAX_NAMED_JOBS = 10  # failed jobs named in the issue and Slack; the rest counted (a body stays under 65,535)
@@ -84,10 +91,37 @@ def _listed(names: list[str]) -> str:
 
 def run_record(f: Failure, stamp: str) -> dict[str, Any]:
     """One failing run as the cache and the issue body keep it: time, link, attempt, commit, event."""
-    return {"at": stamp, "run_url": f.run_url, "attempt": f.attempt, "sha": f.sha, "event": f.event}
+    record = {"at": stamp, "run_url": f.run_url, "attempt": f.attempt, "sha": f.sha, "event": f.event}
+    for key in ("branch", "actor", "conclusion"):
+        if getattr(f, key):  # only when known: a record without them reads as before
+            record[key] = getattr(f, key)
+    return record
 
 
-_LINKABLE = re.compile(r"https?://[^\s()<>\[\]`\\]+")
+def _said(conclusion: str | None) -> str:
+    return TABLE[conclusion].said if conclusion in TABLE else "failed"
+
+
+def _context(run: dict) -> list[str]:
+    """What a run record says besides its link: how it ended (unless plainly failed), branch, who
+    triggered it (as code: named, never @mentioned), attempt, commit, event."""
+    bits = []
+    if run.get("conclusion") and run["conclusion"] != "failure":
+        bits.append(_said(run["conclusion"]))
+    if run.get("branch"):
+        bits.append(f"branch {user_text(str(run['branch']), 100)}")
+    if run.get("actor"):
+        bits.append(f"triggered by {user_text(str(run['actor']), 50)}")
+    if run.get("attempt") and run["attempt"] > 1:
+        bits.append(f"attempt {run['attempt']}")
+    if run.get("sha"):
+        bits.append(f"commit `{cell(str(run['sha'])[:12])}`")
+    if run.get("event"):
+        bits.append(f"event `{cell(run['event'])}`")
+    return bits
+
+
+LINKABLE = re.compile(r"https?://[^\s()<>\[\]`\\]+")
 
 
 def _where(run: dict | None) -> str:
@@ -96,14 +130,8 @@ def _where(run: dict | None) -> str:
     url = run.get("run_url")
     # Only a plain http(s) URL becomes a link: a value that could close the link and start another (a
     # hand-edited cache, an odd --run-url) is left out.
-    bits = [f"[run]({url})" if isinstance(url, str) and _LINKABLE.fullmatch(url) else "run (no URL given)"]
-    if run.get("attempt") and run["attempt"] > 1:
-        bits.append(f"attempt {run['attempt']}")
-    if run.get("sha"):
-        bits.append(f"commit `{cell(str(run['sha'])[:12])}`")
-    if run.get("event"):
-        bits.append(f"event `{cell(run['event'])}`")
-    return f"{run['at']}: " + ", ".join(bits)
+    bits = [f"[run]({url})" if isinstance(url, str) and LINKABLE.fullmatch(url) else "run (no URL given)"]
+    return f"{run['at']}: " + ", ".join(bits + _context(run))
 
 
 NEXT_ACTION = (
@@ -163,13 +191,46 @@ def _body(
         "",
         NEXT_ACTION,
         "",
-        f"Acknowledge within 10 minutes ({render.link('on-call runbook', route.runbook, links)}).",
+        *_on_call(f, entry, cfg, route, links),
         "",
         f"_This body is updated in place on every failure (no notification); a comment sums up new failures at "
         f"most once every {cfg.failure_interval_hours:g} h.{_escalation_rule(cfg)}_",
         render.failure_state_marker(entry),
     ]
     return "\n".join(lines)
+
+
+def _on_call(f: Failure, entry: dict, cfg: AlertsConfig, route: owners.Route, links: render.Links) -> list[str]:
+    """The acknowledgement paragraph: scheduled jobs' 10 minutes, or CI's seed-003 expectations."""
+    runbook = render.link("on-call runbook", route.runbook, links)
+    if f.ack != ACK_BUSINESS_HOUR:
+        return [f"Acknowledge within 10 minutes ({runbook})."]
+    actor = (entry.get("last_failure") or {}).get("actor") or f.actor
+    who = f" ({user_text(actor, 50)})" if actor else ""
+    e = cfg.escalation
+    rules = [
+        *([f"past {e.after_hours:g} h"] if e.after_hours is not None else []),
+        *([f"past {e.after_failures} failed runs in a row"] if e.after_failures is not None else []),
+    ]
+    mention = e.mention or route.team
+    how = [
+        *(["PagerDuty is paged (critical, when its routing key is set)"] if e.pagerduty else []),
+        *([f"{render.team_text(mention, mention=False)} is mentioned in a comment"] if mention else []),
+    ]
+    if rules:
+        escalates = f"if it persists {' or '.join(rules)}, it escalates once: {' and '.join(how) or 'one comment'}. "
+    else:
+        escalates = "automatic escalation is off (`escalation` in alerts.yaml). "
+    return [
+        f"**On call:** the on-call engineer acknowledges this issue within **one business hour** (assign yourself "
+        f"and comment), then either drives the fix or pairs the change with the triggering contributor{who} "
+        f"({runbook}).",
+        "",
+        "**Resolution:** once the blocking run passes, this issue closes itself; add a comment summarising the "
+        "root cause and any follow-up tickets that were filed.",
+        "",
+        f"**Escalation:** {escalates}Page the engineering manager by hand if it blocks a production hotfix.",
+    ]
 
 
 def _escalation_rule(cfg: AlertsConfig) -> str:
@@ -308,8 +369,8 @@ def _report_failure(
 def _failed_text(f: Failure) -> str:
     """``CI failed (jobs code, tests)`` or ``latency/latency failed``: the start of the Slack text."""
     if f.failed_jobs:
-        return f"{f.workflow} failed (job{'s' if len(f.failed_jobs) > 1 else ''} {_listed(list(f.failed_jobs))})"
-    return f"{f.workflow}/{f.job} failed"
+        return f"{f.workflow} {f.said} (job{'s' if len(f.failed_jobs) > 1 else ''} {_listed(list(f.failed_jobs))})"
+    return f"{f.workflow}/{f.job} {f.said}"
 
 
 def _failure_event(f: Failure, entry: dict, kind: str) -> Event:
@@ -451,7 +512,12 @@ def _report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None
             entry["number"],
             f"**Recovered** at {stamp}: {f.where()} succeeded after "
             f"{int(entry.get('failures') or 1)} failure(s) over "
-            f"{render.duration(entry.get('started_at'), stamp)}.{note} Closing.",
+            f"{render.duration(entry.get('started_at'), stamp)}.{note} Closing."
+            + (
+                "\n\nOn call: add a comment with the root cause and any follow-up tickets that were filed."
+                if f.ack == ACK_BUSINESS_HOUR and not entry.get("drill")
+                else ""
+            ),
         )
         entry["closing"] = stamp
         cache.save(inbox.now)  # before the close: a close that fails (rate limit) is retried without it
@@ -477,3 +543,20 @@ def _report_recovery(inbox: Inbox, f: Failure, *, pager: escalation.Pager | None
     )
     inbox.outcome.events.append(event)
     return event
+
+
+def report_not_counted(inbox: Inbox, f: Failure, why: str) -> None:
+    """A run that counts neither way (cancelled by a newer run): when the failure issue is open, one
+    comment says so (the newer run decides), so nobody wonders why a red run changed nothing."""
+    if f.fingerprint not in inbox.cache.issues:
+        inbox.warm(drill=False)
+    entry = inbox.lookup(f.fingerprint, drill=False)
+    if entry is None or entry["state"] != "open" or entry["status"] != "firing":
+        return
+    try:
+        inbox.api.comment(entry["number"], f"**Not counted** at {inbox.stamp}: {f.where()} {why}")
+    except GitHubError as exc:
+        if not inbox.forget_if_gone(f.fingerprint, exc):
+            raise
+        return
+    inbox.outcome.add(f.fingerprint, "noted_not_counted", entry["number"])

@@ -9,9 +9,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from observability import config, fsio, runner
-from observability.alerts import drill as drill_mod, mirrors as mirrors_mod, owners, render, sources as sources_mod
+from observability.alerts import (
+    conclusion as conclusion_mod,
+    drill as drill_mod,
+    mirrors as mirrors_mod,
+    owners,
+    render,
+    sources as sources_mod,
+)
 from observability.alerts.cache import DEFAULT_PATH, Cache
-from observability.alerts.failures import Failure, escalate_overdue, report_failure, report_recovery
+from observability.alerts.failures import (
+    LINKABLE,
+    Failure,
+    escalate_overdue,
+    report_failure,
+    report_not_counted,
+    report_recovery,
+)
 from observability.alerts.inbox import Inbox
 from observability.config import alerts as alerts_config
 from observability.errors import ConfigError, ObservabilityError
@@ -56,6 +70,17 @@ class FailureOptions(InboxOptions):
     recovered: bool = False
     reason: str | None = None  # a drill's reason (user text), recorded in the drill issue; only with drill
     failed_jobs: tuple[str, ...] = ()  # the workflow's jobs that failed (CI: lint, code, tests), named in the issue
+    # The reported run, when it is not this process's own (CI failure alerts: the workflow_run that
+    # triggered the alerting workflow); None takes this run's from the GitHub environment.
+    conclusion: str | None = None  # conclusion.CONCLUSIONS; None: a failure (or --recovered)
+    branch: str | None = None
+    actor: str | None = None
+    commit: str | None = None
+    run_attempt: int | None = None
+    event: str | None = None
+    run_number: int | None = None  # with workflow_id: whether a cancelled run was superseded
+    workflow_id: str | None = None
+    ack: str = conclusion_mod.ACK_MINUTES
 
 
 def _config(ctx: JobContext, opts: InboxOptions) -> alerts_config.AlertsConfig:
@@ -203,6 +228,11 @@ def _finish(
                 f"| {cell(step['does'])} | {step['expected']} | {cell(caused)} | {'yes' if ok else '**no**'} |"
             )
         lines.append("")
+    if figures.get("conclusion"):  # report-failure --conclusion: what the run's conclusion counted as
+        counted = {"failure": "a failure", "recovery": "a recovery", "not_counted": "nothing (not counted)"}
+        lines += [f"Run conclusion `{figures['conclusion']}`: counted as {counted[figures['counted_as']]}.", ""]
+    if figures.get("verdict"):
+        lines += [f"The run {figures['verdict']}", ""]
     if "drill_reason" in figures:
         lines += [f"Drill reason: {user_text(figures['drill_reason'])}", ""]
     if outcome.actions:
@@ -317,8 +347,33 @@ def _page(pages: list[dict], event, action: str, settings: mirrors_mod.MirrorSet
     return pages[-1]
 
 
+def _env_run(opts: FailureOptions) -> dict[str, Any]:
+    """The reported run's branch, actor, commit, attempt, event, number and workflow file: each option,
+    else this GitHub run's (a value of the environment that the option would refuse is left out)."""
+    env = opts.environ
+    context = runner.run_context(env) or {}
+    ref = env.get("GITHUB_REF", "")
+    branch = env.get("GITHUB_HEAD_REF", "").strip() or (
+        env.get("GITHUB_REF_NAME", "").strip() if ref.startswith("refs/heads/") else ""
+    )
+    actor = env.get("GITHUB_TRIGGERING_ACTOR", "").strip() or env.get("GITHUB_ACTOR", "").strip()
+    number = env.get("GITHUB_RUN_NUMBER", "").strip()
+    # owner/repo/.github/workflows/ci.yml@refs/heads/main -> ci.yml (the REST API takes the file name)
+    workflow_file = env.get("GITHUB_WORKFLOW_REF", "").split("@", 1)[0].rsplit("/", 1)[-1]
+    return {
+        "branch": opts.branch or (branch if render.BRANCH_RE.fullmatch(branch) else None),
+        "actor": opts.actor or (actor if render.ACTOR_RE.fullmatch(actor) else None),
+        "sha": opts.commit or env.get("GITHUB_SHA") or None,
+        "attempt": opts.run_attempt or context.get("run_attempt"),
+        "event": opts.event or context.get("event"),
+        "run_number": opts.run_number or (int(number) if number.isdigit() else None),
+        "workflow_id": opts.workflow_id or (workflow_file if workflow_file.endswith((".yml", ".yaml")) else None),
+    }
+
+
 def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
-    """Open, append to or (``recovered``) close the "<workflow>/<job> failing" issue."""
+    """Open, append to or (``recovered``) close the "<workflow>/<job> failing" issue; with a
+    ``conclusion``, what that conclusion means (conclusion.py) decides which."""
     _check_paths(ctx, opts)
     cfg = _config(ctx, opts)
     # Off GitHub (a laptop), the workflow named after the job: every caller workflow in ops-template is
@@ -326,21 +381,28 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     workflow = opts.workflow or opts.environ.get("GITHUB_WORKFLOW", "").strip() or opts.job
     if opts.reason is not None and not opts.drill:
         raise ConfigError("--reason: only with --drill (a drill's reason; a real failure has none)")
+    if opts.recovered and opts.conclusion not in (None, "success"):
+        raise ConfigError(f"--recovered with --conclusion {opts.conclusion}: a recovery is a success")
     reason = drill_mod.check_reason(opts.reason) if opts.reason is not None else None
+    meaning = conclusion_mod.meaning(opts.conclusion or ("success" if opts.recovered else "failure"))
     repo = _repo(opts)
     api = _client(opts, repo, cfg)
     links = replace(_links(opts, repo), drill_reason=reason)
-    context = runner.run_context(opts.environ) or {}
+    run = _env_run(opts)
     f = Failure(
         workflow,
         opts.job,
         links.run_url,
         title=opts.title,
         drill=opts.drill,
-        sha=opts.environ.get("GITHUB_SHA") or None,
-        attempt=context.get("run_attempt"),
-        event=context.get("event"),
+        sha=run["sha"],
+        attempt=run["attempt"],
+        event=run["event"],
         failed_jobs=tuple(dict.fromkeys(opts.failed_jobs)),
+        branch=run["branch"],
+        actor=run["actor"],
+        conclusion=opts.conclusion if meaning.counts_as == conclusion_mod.FAILURE else None,
+        ack=opts.ack,
     )
     cache = Cache.load(ctx.workspace, opts.cache, repo, dry_run=opts.dry_run)
     inbox = Inbox(api, cache, cfg, now=ctx.now, links=links, drill=opts.drill)
@@ -351,11 +413,19 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
     def pager(event, action: str) -> dict:
         return _page(pages, event, action, settings, repo)
 
+    counted, verdict, newer = meaning.counts_as, "", None
     error = None
     try:
-        if opts.recovered:
+        if opts.conclusion == "cancelled":
+            newer, verdict = _superseded(ctx, api, run)
+            if newer is not None:
+                counted = conclusion_mod.NOT_COUNTED
+                report_not_counted(inbox, f, verdict)
+        elif counted == conclusion_mod.NOT_COUNTED:
+            verdict = f"{meaning.said}: {meaning.why}."
+        if counted == conclusion_mod.RECOVERY:
             report_recovery(inbox, f, pager=pager)
-        else:
+        elif counted == conclusion_mod.FAILURE:
             report_failure(inbox, f, cfg.failure_labels, pager=pager)
     except GitHubError as exc:
         error = exc
@@ -366,12 +436,42 @@ def failure(ctx: JobContext, opts: FailureOptions) -> JobResult:
         "workflow": workflow,
         "failing_job": opts.job,
         "failed_jobs": list(f.failed_jobs),
-        "recovered": opts.recovered,
+        "recovered": counted == conclusion_mod.RECOVERY,
         "drill": opts.drill,
         "fingerprint": f.fingerprint,
+        "conclusion": opts.conclusion,
+        "counted_as": counted,
+        "branch": f.branch,
+        "actor": f.actor,
+        **({"superseded_by": newer.get("html_url")} if newer else {}),
+        **({"verdict": verdict} if verdict else {}),
         **({"drill_reason": reason} if reason else {}),
     }
     return _finish(ctx, opts, api, inbox, mirror_results, repo, error, figures, "report-failure")
+
+
+def _superseded(ctx: JobContext, api, run: dict) -> tuple[dict | None, str]:
+    """A cancelled run: the newer run of its workflow on its branch that superseded it, if any, and
+    what the summary and the issue say about it."""
+    missing = [
+        name
+        for name, key in (("--branch", "branch"), ("--run-number", "run_number"), ("--workflow-id", "workflow_id"))
+        if not run.get(key)
+    ]
+    if missing:
+        return None, (
+            f"was cancelled; counted as a failure: whether a newer run superseded it needs {', '.join(missing)}."
+        )
+    newer = conclusion_mod.newer_run(api, run["workflow_id"], run["branch"], run["run_number"])
+    if newer is None:
+        return None, "was cancelled with no newer run on its branch: counted as a failure."
+    link = newer.get("html_url")
+    number = f"#{newer.get('run_number')}"
+    shown = f"[{number}]({link})" if isinstance(link, str) and LINKABLE.fullmatch(link) else number
+    return newer, (
+        f"was cancelled because a newer run ({shown}) on branch {user_text(run['branch'], 100)} superseded it: "
+        "not counted; the newer run decides."
+    )
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,12 @@ def failure_state_marker(entry: dict) -> str:
 _RUN_URL_RE = re.compile(
     r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/[0-9]+(/attempts/[0-9]+)?"
 )
-_SHA_RE = re.compile(r"[0-9a-f]{7,40}")
-_EVENT_RE = re.compile(r"[a-z_]{1,50}")
+SHA_RE = re.compile(r"[0-9a-f]{7,40}")
+EVENT_RE = re.compile(r"[a-z_]{1,50}")
+WORKFLOW_ID_RE = re.compile(r"[0-9]{1,20}|[A-Za-z0-9_.-]{1,100}\.ya?ml")
+# What git and GitHub allow in a branch name, less what could end a code span or start Markdown.
+BRANCH_RE = re.compile(r"[A-Za-z0-9._/+@=-]{1,255}")
+ACTOR_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 MAX_READ_BACK_COUNT = 1_000_000  # a running count past this in a body was not written by the inbox
 
 
@@ -115,8 +119,13 @@ def failure_state(body: str | None, *, repo_url: str | None = None) -> dict[str,
                 "run_url": url
                 if runs and isinstance(url, str) and url.startswith(runs) and _RUN_URL_RE.fullmatch(url)
                 else None,
-                "sha": sha if isinstance(sha, str) and _SHA_RE.fullmatch(sha) else None,
-                "event": event if isinstance(event, str) and _EVENT_RE.fullmatch(event) else None,
+                "sha": sha if isinstance(sha, str) and SHA_RE.fullmatch(sha) else None,
+                "event": event if isinstance(event, str) and EVENT_RE.fullmatch(event) else None,
+                **{
+                    k: run[k]
+                    for k, pattern in (("branch", BRANCH_RE), ("actor", ACTOR_RE), ("conclusion", EVENT_RE))
+                    if isinstance(run.get(k), str) and pattern.fullmatch(run[k])
+                },
                 "attempt": attempt
                 if isinstance(attempt, int) and not isinstance(attempt, bool) and 1 <= attempt <= MAX_READ_BACK_COUNT
                 else None,

@@ -7,6 +7,7 @@ import re
 
 import click
 
+from observability.alerts.conclusion import ACKS, CONCLUSIONS
 from observability.cli.options import MAX_HOURS, FiniteFloatRange, check_secrets_option, job_options, run_and_exit
 
 
@@ -18,6 +19,19 @@ def _run_url(ctx, param, value: str | None) -> str | None:
             param=param,
         )
     return value
+
+
+def _pattern(name: str, what: str):
+    """A callback checking a run detail against the pattern the issue's hidden state reads back with."""
+
+    def check(ctx, param, value: str | None) -> str | None:
+        from observability.alerts import render
+
+        if value is not None and not getattr(render, name).fullmatch(value):
+            raise click.BadParameter(f"{value[:100]!r}: expected {what}", param=param)
+        return value
+
+    return check
 
 
 def _title(ctx, param, value: str | None) -> str | None:
@@ -198,10 +212,77 @@ def sync(sources, repeat_interval_hours, no_mirrors, inbox, job) -> None:
     help="A job of the workflow that failed this time, named in the issue and in Slack (repeatable; CI: lint, "
     "code, tests). The issue stays the one of --workflow/--job whichever failed.",
 )
+@click.option(
+    "--conclusion",
+    type=click.Choice(CONCLUSIONS),
+    default=None,
+    help="The reported run's conclusion (as GitHub gives it): success closes the issue; failure, timed_out, "
+    "startup_failure and cancelled count as failures, except a run cancelled because a newer run of its branch "
+    "superseded it; the rest count as nothing (docs/ci.md).",
+)
+@click.option(
+    "--branch",
+    metavar="NAME",
+    default=None,
+    callback=_pattern("BRANCH_RE", "a branch name (letters, digits, . _ / + @ = -)"),
+    help="The run's branch, shown in the issue and Slack (default: env GITHUB_HEAD_REF, else GITHUB_REF_NAME).",
+)
+@click.option(
+    "--actor",
+    metavar="LOGIN",
+    default=None,
+    callback=_pattern("ACTOR_RE", "a GitHub login"),
+    help="Who triggered the run, named (never @mentioned) in the issue (default: env GITHUB_TRIGGERING_ACTOR, "
+    "else GITHUB_ACTOR).",
+)
+@click.option(
+    "--commit",
+    metavar="SHA",
+    default=None,
+    callback=_pattern("SHA_RE", "a hex commit SHA (7 to 40 digits)"),
+    help="The run's commit (default: env GITHUB_SHA).",
+)
+@click.option(
+    "--run-attempt",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The run's attempt (default: env GITHUB_RUN_ATTEMPT).",
+)
+@click.option(
+    "--event",
+    metavar="NAME",
+    default=None,
+    callback=_pattern("EVENT_RE", "an event name (a-z and _)"),
+    help="The event that triggered the run (default: env GITHUB_EVENT_NAME).",
+)
+@click.option(
+    "--run-number",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --conclusion cancelled: the run's number, to find a newer run that superseded it "
+    "(default: env GITHUB_RUN_NUMBER).",
+)
+@click.option(
+    "--workflow-id",
+    metavar="ID",
+    default=None,
+    callback=_pattern("WORKFLOW_ID_RE", "a workflow id or file name (ci.yml)"),
+    help="With --conclusion cancelled: the run's workflow (id or file name) whose newer runs are listed "
+    "(default: the file of env GITHUB_WORKFLOW_REF).",
+)
+@click.option(
+    "--acknowledge-within",
+    "ack",
+    type=click.Choice(ACKS),
+    default=ACKS[0],
+    show_default=True,
+    help="The acknowledgement the issue asks for: a scheduled job's 10 minutes, or CI's one business hour "
+    "(with the pairing, root-cause and escalation wording of docs/ci.md).",
+)
 @check_secrets_option("alerts")
 @job_options
 @_inbox_options
-def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs, inbox, job) -> None:
+def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs, inbox, job, **run) -> None:
     """Open or append to the "<workflow>/<job> failing" issue; with --recovered, close it.
 
     Call it from a final job of every scheduled workflow: `if: failure()` without --recovered,
@@ -216,6 +297,8 @@ def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs,
 
     if recovered and failed_jobs:
         raise click.UsageError("--failed-job names what failed: it cannot go with --recovered")
+    if recovered and run["conclusion"] not in (None, "success"):
+        raise click.UsageError(f"--recovered with --conclusion {run['conclusion']}: a recovery is a success")
     options = FailureOptions(
         **inbox,
         job=failing_job,
@@ -224,6 +307,7 @@ def report_failure(failing_job, workflow, title, recovered, reason, failed_jobs,
         recovered=recovered,
         reason=reason,
         failed_jobs=tuple(failed_jobs),
+        **run,
     )
     # A failure report must get through where the state pull failed and left no workspace.
     run_and_exit(

@@ -25,11 +25,19 @@ import click
     default=None,
     help="Version comment written after each pin (default v<package version>).",
 )
-def init(directory, repository, ref, ref_label) -> None:
+@click.option(
+    "--ci-workflow",
+    metavar="NAME",
+    default="CI",
+    show_default=True,
+    help="The name of the CI workflow whose failures ci-failure-alerts.yml reports (its `name:`).",
+)
+def init(directory, repository, ref, ref_label, ci_workflow) -> None:
     """Scaffold a new automation repository: caller workflows, configs and docs/credentials.md.
 
     DIR may be new, empty, or hold only .git. One short workflow per job calls this project's
-    reusable workflow run.yml pinned to --ref; they pass actionlint and zizmor.
+    reusable workflow run.yml pinned to --ref, and ci-failure-alerts.yml calls ci-alerts.yml when the
+    CI workflow (--ci-workflow) completes; they pass actionlint and zizmor.
 
     Example:
 
@@ -42,7 +50,7 @@ def init(directory, repository, ref, ref_label) -> None:
     from observability.scaffold import scaffold
 
     try:
-        written = scaffold(Path(directory), repository=repository, ref=ref, label=ref_label)
+        written = scaffold(Path(directory), repository=repository, ref=ref, label=ref_label, ci_workflow=ci_workflow)
     except ConfigError as exc:
         raise click.UsageError(exc.message) from None
     except ObservabilityError as exc:
@@ -56,6 +64,12 @@ def init(directory, repository, ref, ref_label) -> None:
     click.echo(
         "enable GitHub Pages for the status site (.github/workflows/site.yml publishes it after the dashboard "
         "and weekly runs): Settings → Pages → Source: GitHub Actions"
+    )
+    click.echo(
+        "CI failure alerts: .github/workflows/ci-failure-alerts.yml reports the CI workflow "
+        f"{ci_workflow!r} of the repository it is in (workflow_run sees no other repository's): copy it "
+        f"into the repository whose CI it watches, with the telemetry upload of "
+        f"https://github.com/{repository}/blob/{ref}/docs/ci.md#ci-failure-alerting"
     )
     click.echo(
         f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "

@@ -36,6 +36,13 @@ class RecordingClient:
         self._record("GET", self.repo_path("issues"), params={"labels": labels, "state": state, "per_page": 100})
         return []
 
+    def list_workflow_runs(
+        self, workflow: str, *, branch: str | None = None, limit: int = 100, status: str | None = "success"
+    ) -> list[dict]:
+        params: dict[str, Any] = {"per_page": min(limit, 100), **({"branch": branch} if branch else {})}
+        self._record("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
+        return []
+
     def get_issue(self, number: int) -> dict:
         self._record("GET", self.repo_path("issues", number))
         return {"number": number, "state": "open", "state_reason": None}

@@ -559,8 +559,13 @@ class GitHubClient:
     def list_artifacts(self, *, name: str) -> list[dict]:
         return list(self.paginate(self.repo_path("actions", "artifacts"), params={"name": name}, items_key="artifacts"))
 
-    def list_workflow_runs(self, workflow: str, *, branch: str | None = None, limit: int = 100) -> list[dict]:
-        params: dict[str, Any] = {"status": "success", "per_page": min(limit, 100)}
+    def list_workflow_runs(
+        self, workflow: str, *, branch: str | None = None, limit: int = 100, status: str | None = "success"
+    ) -> list[dict]:
+        """A workflow's runs (its id or file name), newest first; ``status`` None lists every run."""
+        params: dict[str, Any] = {"per_page": min(limit, 100)}
+        if status:
+            params["status"] = status
         if branch:
             params["branch"] = branch
         response = self.request("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
