@@ -258,6 +258,47 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
     assert "Weekly health report" not in old and "<h2>Alerts</h2>" in old
 
 
+def test_the_ci_page_shows_the_latest_ci_health_snapshot_with_its_coverage_chart(ws):
+    # Three CI runs recorded by `ci metrics`, then `ci health` (which keeps its snapshot in ops/ci/):
+    # the site's CI page draws the coverage trend and shows the page; status.json and the index say it.
+    for number, rate in enumerate(("0.9100", "0.9050", "0.8800"), start=1):
+        report = ws / f"coverage-{number}.xml"
+        covered = round(float(rate) * 1000)
+        report.write_text(f'<coverage line-rate="{rate}" branch-rate="0.8" lines-valid="1000" lines-covered="{covered}"/>')
+        done = run_cli_in_process(
+            ["ci", "metrics", "--workspace", str(ws), "--coverage-xml", report.name, "--run-id", str(100 + number)]
+            + ["--run-url", f"https://github.com/acme/research/actions/runs/{100 + number}", "--branch", "main"]
+            + ["--conclusion", "failure" if number == 3 else "success"],
+            env=clean_env(OBS_NOW=f"2026-01-0{number + 4}T10:00:00Z"),
+        )
+        assert done.returncode == 0, done.stderr
+    done = run_cli_in_process(["ci", "health", "--workspace", str(ws)], env=clean_env(OBS_NOW=NOW))
+    assert done.returncode == 0, done.stderr
+    assert (ws / "ops" / "ci" / "ci_health.json").is_file() and (ws / "ops" / "ci" / "ci_health.md").is_file()
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    schemas.validate("site_status", status, what="status.json")
+    ci = status["ci"]
+    assert (ci["conclusion"], ci["branch"], ci["coverage_pct"]) == ("failure", "main", 88.0)
+    assert ci["run_url"] == "https://github.com/acme/research/actions/runs/103"
+    page = (ws / "_site" / "ci.html").read_text()
+    svg = ET.fromstring(page[page.index("<svg") : page.index("</svg>") + 6])
+    legend = [g for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "legend-entry"]
+    assert len(legend) == 3  # line and branch coverage, the alert floor
+    assert '<strong class="error">failure</strong>' in page and "line coverage 88.00 %" in page
+    assert "CI health" in page and "Latest pipeline status" in page
+    assert 'href="ci.html"' in (ws / "_site" / "index.html").read_text()
+    # a tampered snapshot is named and the page says there is none; the rest of the site still builds
+    (ws / "ops" / "ci" / "ci_health.json").write_text(json.dumps({"version": 1, "latest": "<script>"}))
+    done, summary = build(ws)
+    assert done.returncode == 0 and summary["status"] == "warning", done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert status["ci"] is None
+    assert any(p.startswith("ops/ci/ci_health.json: field") for p in status["problems"])
+    assert "No CI health snapshot" in (ws / "_site" / "ci.html").read_text()
+
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)

@@ -17,11 +17,11 @@ from observability.config import resolve
 from observability.config.ci import CI_CONFIG, CiConfig, load_ci
 from observability.errors import ObservabilityError
 from observability.outputs import alertinbox
+from observability.outputs.cihealth import SCHEMA, SNAPSHOT_JSON, SNAPSHOT_MD
 from observability.runtime import JobContext, JobResult
 from observability.workspace import Workspace
 
 DEFAULT_OUT = "out/ci/ci_health.md"
-SCHEMA = "ci_health"
 LOG_ARTIFACT = "pytest-log"  # the artifact the CI workflow uploads (seed 003): the full test log
 
 
@@ -375,6 +375,14 @@ def run_health(ctx: JobContext, opts: HealthOptions) -> JobResult:
     fsio.atomic_write_json(twin, doc)
     ctx.artefact(out)
     ctx.artefact(twin)
+    # The latest snapshot stays in the state too (the `ci` scope), where `site build` reads it: the page
+    # first, the JSON last.
+    snapshot_md, snapshot_json = ws.path(SNAPSHOT_MD), ws.path(SNAPSHOT_JSON)
+    snapshot_md.parent.mkdir(parents=True, exist_ok=True)
+    fsio.atomic_write_text(snapshot_md, page)
+    fsio.atomic_write_json(snapshot_json, doc)
+    ctx.artefact(snapshot_md)
+    ctx.artefact(snapshot_json)
     return JobResult(
         figures={
             "latest_conclusion": (doc["latest"] or {}).get("conclusion"),

@@ -17,7 +17,7 @@ from observability.config.schedules import SCHEDULES_CONFIG, Schedule, load_sche
 from observability.cron import Cron
 from observability.errors import InputError, ObservabilityError
 from observability.freshness import age_seconds
-from observability.outputs import weekly as weekly_outputs
+from observability.outputs import cihealth, weekly as weekly_outputs
 from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
 from observability.outputs.rollups import RollupRow, day_files, parse_parts, partition_dir, read_parts
 from observability.workspace import Workspace
@@ -48,6 +48,8 @@ class Site:
     weeks: list[dict[str, Any]] = field(default_factory=list)
     datasets: list[dict[str, Any]] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
+    ci: dict[str, Any] | None = None  # the latest CI health snapshot (ops/ci/ci_health.json), when `ci health` ran
+    ci_page: str | None = None  # its page (Markdown)
     problems: list[str] = field(default_factory=list)  # "<file>: <what is wrong>": shown on the pages
     inputs: list[str] = field(default_factory=list)  # workspace paths read (status.json provenance)
 
@@ -63,9 +65,17 @@ def gather(ws: Workspace, now: datetime) -> Site:
     site.weeks = _section(site, lambda: _weeks(ws, site.problems), [])
     site.manifest = _section(site, lambda: _manifest(ws), None)
     site.datasets = _datasets(ws, site.manifest, now, site.problems)
+    site.ci, site.ci_page = _section(site, lambda: _ci(ws, site.problems), (None, None))
     if site.manifest is not None and not _inside(ws, ws.path(f"{DASHBOARD_DIR}/manifest.json"), site.problems):
         site.manifest = None
-    fixed = (LATENCY_CONFIG, SCHEDULES_CONFIG, INBOX_PATH, ws.rel(ws.run_log), f"{DASHBOARD_DIR}/manifest.json")
+    fixed = (
+        LATENCY_CONFIG,
+        SCHEDULES_CONFIG,
+        INBOX_PATH,
+        ws.rel(ws.run_log),
+        f"{DASHBOARD_DIR}/manifest.json",
+        cihealth.SNAPSHOT_JSON,
+    )
     found = [rel for rel in fixed if ws.path(rel).is_file()]
     if partition_dir(ws.path(ROLLUP_FILE)).is_dir() or ws.path(ROLLUP_FILE).is_file():
         found.append(ROLLUP_FILE)
@@ -78,6 +88,7 @@ def gather(ws: Workspace, now: datetime) -> Site:
     site.alerts, site.runs, site.weeks = (secrets.redact_value(x) for x in (site.alerts, site.runs, site.weeks))
     site.datasets, site.problems = secrets.redact_value(site.datasets), secrets.redact_value(site.problems)
     site.manifest = secrets.redact_value(site.manifest)
+    site.ci, site.ci_page = secrets.redact_value(site.ci), secrets.redact_value(site.ci_page)
     return site
 
 
@@ -308,6 +319,14 @@ def _review(week: dict[str, Any], problems: list[str]) -> str | None:
     label = "delivered" if week["delivered"] else "generated, not delivered"
     delivery = {"state": "delivered" if week["delivered"] else "dry_run", "label": label}
     return weekly_review.render(payload, status=label, delivery=delivery, artefacts=[], attempts=[])
+
+
+def _ci(ws: Workspace, problems: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """The latest CI health snapshot ``ci health`` left in ops/ci/ (none: the CI page says how to get one)."""
+    if not all(_inside(ws, ws.path(rel), problems) for rel in (cihealth.SNAPSHOT_JSON, cihealth.SNAPSHOT_MD)):
+        return None, None
+    found = cihealth.read_snapshot(ws)
+    return found if found is not None else (None, None)
 
 
 def _payload(ws: Workspace, rel: str) -> dict[str, Any]:

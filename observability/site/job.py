@@ -30,6 +30,7 @@ def files(ctx: JobContext) -> tuple[dict[str, str | Path], dict, str]:
         "jobs.html": pages.jobs_page(site),
         "weekly.html": pages.weekly_index(site),
         "datasets.html": pages.datasets_page(site),
+        "ci.html": pages.ci_page(site),
         "status.json": pages.json_text(status),
         ".nojekyll": "",  # GitHub Pages serves the files as they are
         MARKER: "",  # an --out directory holding it is a site this command built (and may replace)

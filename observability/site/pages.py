@@ -15,7 +15,7 @@ from observability.site import mdhtml
 from observability.site.gather import CHART_HOURS, Site
 
 SCHEMA = "site_status"
-STATUS_VERSION = "1.0.0"
+STATUS_VERSION = "1.1.0"  # 1.1.0: `ci`
 CSS = """:root{color-scheme:light dark;--bg:#ffffff;--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--link:#0b5cad;
 --ok:#116329;--warn:#7d4e00;--bad:#b3161c;--card:#f6f8fa}
 @media (prefers-color-scheme: dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--link:#6cb6ff;
@@ -34,6 +34,7 @@ PAGES = (
     ("jobs.html", "Jobs"),
     ("weekly.html", "Weekly"),
     ("datasets.html", "Datasets"),
+    ("ci.html", "CI"),
     ("status.json", "status.json"),
 )
 
@@ -168,6 +169,7 @@ def index(site: Site) -> str:
     )
     body.append(f'<li><a href="weekly.html">Weekly reports</a>: {len(site.weeks)}</li>')
     body.append(f'<li><a href="datasets.html">Dashboard datasets</a>: {len(site.datasets)}</li>')
+    body.append(f'<li><a href="ci.html">CI health</a>: {_ci_line(site)}</li>')
     body.append(
         '<li><a href="status.json">status.json</a> and badges: '
         + ", ".join(f'<a href="badges/{n}.json">{_e(n)}</a>' for n in badge_names(site))
@@ -372,6 +374,87 @@ def datasets_page(site: Site) -> str:
 
 
 # -- status.json and badges ------------------------------------------------------------------------------
+def _ci_line(site: Site) -> str:
+    """The CI's latest conclusion and coverage, as HTML (the index's line and the CI page's first)."""
+    doc = site.ci
+    if doc is None:
+        return '<span class="muted">no CI health snapshot</span>'
+    latest, coverage = doc["latest"], doc["coverage"]
+    if latest is None:
+        said = '<span class="muted">no CI run recorded</span>'
+    else:
+        css = {"success": "ok", "failure": "error", "timed_out": "error"}.get(latest["conclusion"], "warning")
+        said = f'latest run <strong class="{css}">{_e(latest["conclusion"])}</strong>'
+        said += f" on {_e(latest['branch'])}" if latest["branch"] else ""
+        said += f" ({_e(latest['recorded_at'])})"
+    if coverage["latest_pct"] is not None:
+        said += f", line coverage {coverage['latest_pct']:.2f} %"
+        if coverage["baseline_pct"] is not None:
+            said += f" (baseline {coverage['baseline_pct']:.2f} %)"
+    return said + f", {len(doc['flaky']['tests'])} flaky test(s)"
+
+
+def ci_page(site: Site) -> str:
+    """The latest CI health snapshot: its coverage trend as an SVG chart, then its page."""
+    if site.ci is None:
+        body = [
+            '<p class="muted">No CI health snapshot in the workspace (ops/ci/ci_health.json). '
+            "<code>observability ci health</code> writes it after each CI run (docs/ci.md).</p>"
+        ]
+        return page("CI health", body + _problems(site), generated=clock.iso(site.now))
+    doc = site.ci
+    body = [f"<p>{_ci_line(site)}. Snapshot of {_e(doc['generated_at'])}.</p>"]
+    points = [(at, t) for t in doc["coverage"]["trend"] if (at := _time(t["recorded_at"])) is not None]
+    if points:
+        series = [
+            svgchart.Series("line coverage", [(at, t["line_pct"]) for at, t in points]),
+            svgchart.Series("branch coverage", [(at, t["branch_pct"]) for at, t in points]),
+        ]
+        series = [s for s in series if s.values()]
+        if series:
+            baseline, drop = doc["coverage"]["baseline_pct"], doc["coverage"]["threshold_pct"]
+            floor = baseline - drop if baseline is not None else None
+            chart = svgchart.line_chart(
+                series,
+                chart_id="ci-coverage",
+                title="Coverage per CI run",
+                threshold=floor,
+                threshold_label="alert below",
+                unit="%",
+            )
+            body.append(
+                f"<figure>{chart}<figcaption>Coverage per recorded CI run, oldest first; gaps are runs without a "
+                "coverage report. The dashed line is the baseline less the alert threshold.</figcaption></figure>"
+            )
+    if site.ci_page:
+        body.append(f'<section class="box">{mdhtml.to_html(site.ci_page)}</section>')
+    return page("CI health", body + _problems(site), generated=clock.iso(site.now))
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return clock.parse_iso(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _ci_status(site: Site) -> dict[str, Any] | None:
+    doc = site.ci
+    if doc is None:
+        return None
+    latest = doc["latest"] or {}
+    return {
+        "generated_at": doc["generated_at"],
+        "conclusion": latest.get("conclusion"),
+        "run_url": latest.get("run_url"),
+        "branch": latest.get("branch"),
+        "recorded_at": latest.get("recorded_at"),
+        "coverage_pct": doc["coverage"]["latest_pct"],
+        "coverage_baseline_pct": doc["coverage"]["baseline_pct"],
+        "flaky_tests": len(doc["flaky"]["tests"]),
+    }
+
+
 def overall(site: Site) -> tuple[str, list[str]]:
     """The site's overall status and why: ``critical`` when a source breaches now or a critical alert is
     open; ``warning`` when another alert is open, a job's last run failed or missed its schedule, or a
@@ -428,6 +511,7 @@ def status_doc(site: Site, provenance: dict[str, Any]) -> dict[str, Any]:
         "datasets": [
             {k: d[k] for k in ("dataset", "rows", "status", "refreshed_at", "age_seconds")} for d in site.datasets
         ],
+        "ci": _ci_status(site),
         "problems": site.problems,
     }
 
