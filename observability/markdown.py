@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def cell(value) -> str:
     """Text safe inside a table cell: pipes escaped, newlines flattened."""
@@ -95,6 +97,12 @@ def xychart(
     the chart names every gap. The ``threshold`` line is drawn only when the data reach
     ``THRESHOLD_SHARE`` of it; otherwise the text gives the threshold and the highest value instead.
     """
+    # A value that is not a finite number (NaN or Infinity in a stored payload's JSON) is a gap: Mermaid
+    # cannot draw it, and round() of it raised ValueError or OverflowError (the whole page was lost).
+    series = {
+        name: [v if v is None or (isinstance(v, (int, float)) and math.isfinite(v)) else None for v in values]
+        for name, values in series.items()
+    }
     keep = [i for i in range(len(labels)) if any(vals[i] is not None for vals in series.values())]
     dropped = [labels[i] for i in range(len(labels)) if i not in set(keep)]
     shown = [labels[i] for i in keep]

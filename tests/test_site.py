@@ -257,6 +257,23 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
     assert "Weekly health report" not in old and "<h2>Alerts</h2>" in old
 
 
+
+def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws):
+    """JSON's NaN and Infinity are numbers to the payload schema; the review's chart rounded them
+    (ValueError, OverflowError) and the whole site build failed with a traceback."""
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["latency"]["daily"][0]["p95_ms"] = "@NAN@"
+    payload["latency"]["daily"][1]["p95_ms"] = "@INF@"
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    text = json.dumps(payload).replace('"@NAN@"', "NaN").replace('"@INF@"', "Infinity")
+    (history / "2026-01-05.json").write_text(text)
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert "SLO attainment this week" in page and "p95 by day" in page
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)
