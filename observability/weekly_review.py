@@ -172,8 +172,12 @@ def _slo(p: dict) -> list[str]:
     target = lat.get("slo_target_percent")
     if target is None or any("hours" not in s for s in lat["sources"]):
         return lines + [f"_Not in this payload (schema_version {p.get('schema_version')}; added in 2.1.0)._"]
+    if not 0 < target < 100:  # NaN passes the schema's bounds (every comparison with it is false)
+        return lines + [f"_Not shown: slo_target_percent {target!r} in this payload is not a share in (0, 100)._"]
     objective = slo.Objective(0.0, 0.0, float(target))  # only the target is used: the hours are counted already
-    windows = int((parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])) // slo.HOUR)
+    # The hours whose start lies in [start, end): the payload counts a rollup hour that starts before the end.
+    span = parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])
+    windows = max(0, -(-span // slo.HOUR))
     lines += [
         "An hour is breached when the latency job flagged it (p95 over the SLO or failure rate over the "
         "threshold then in force); an hour without data is a gap, neither met nor breached; target "
@@ -183,8 +187,12 @@ def _slo(p: dict) -> list[str]:
         "|---|---:|---:|",
     ]
     for s in lat["sources"]:
-        period = slo.Period(7, windows, s["hours"], s["hours"] - s["breach_hours"], s["breach_hours"])
-        if period.attainment is None:
+        measured, breached = s["hours"], s["breach_hours"]
+        period = slo.Period(7, windows, measured, measured - breached, breached)
+        if not 0 <= breached <= measured <= windows:  # a hand-edited payload: never a figure over 100 % or below 0
+            shown = f"not shown: {breached:g} breach hour(s) of {measured:g} measured, {windows} in the week"
+            budget = "–"
+        elif period.attainment is None:
             shown, budget = f"no data (0 of {windows} h)", "no data"
         else:
             shown = f"{period.attainment * 100:.2f} % ({period.measured} of {windows} h)"

@@ -247,7 +247,7 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
     assert "SLO attainment this week" in page
     router = next(s for s in payload["latency"]["sources"] if s["source"] == "router_demo")
     met, start, end = router["hours"] - router["breach_hours"], payload["period"]["start"], payload["period"]["end"]
-    windows = (datetime.fromisoformat(end) - datetime.fromisoformat(start)) // timedelta(hours=1)
+    windows = -(-(datetime.fromisoformat(end) - datetime.fromisoformat(start)) // timedelta(hours=1))  # hour starts
     assert f"{met / router['hours'] * 100:.2f} % ({router['hours']} of {windows} h)" in page
     index = (ws / "_site" / "weekly.html").read_text()
     assert index.count("delivered") >= 2 and "generated, not delivered" not in index
@@ -255,7 +255,6 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
     assert any(p.startswith("ops/weekly_report_history/2025-12-29.json: field <root>") for p in status["problems"])
     old = (ws / "_site" / "weekly" / "2025-12-29.html").read_text()
     assert "Weekly health report" not in old and "<h2>Alerts</h2>" in old
-
 
 
 def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws):
@@ -273,6 +272,7 @@ def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws)
     assert done.returncode == 0, done.stderr
     page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
     assert "SLO attainment this week" in page and "p95 by day" in page
+
 
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
