@@ -439,6 +439,37 @@ def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
     assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept
 
 
+@pytest.mark.parametrize("where", ["delivered", "generated"])
+def test_a_secret_with_a_pipe_in_a_weekly_payload_never_reaches_the_site(ws, where):
+    """A review escapes a table cell's "|" as "\\|" and the site's Markdown turns it back: a secret holding a
+    "|" (a webhook signature) was scrubbed from neither spelling and reached the page whole."""
+    import secrets as random
+
+    canary = "sig" + random.token_hex(8) + "|" + random.token_hex(8)
+    url = f"https://hooks.example/weekly?sig={canary}"
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["alerts"][0]["message"] = f"delivery to {url} failed"
+    if where == "delivered":
+        history = ws / "ops" / "weekly_report_history"
+        history.mkdir(parents=True)
+        (history / "2026-01-05.json").write_text(json.dumps(payload))
+    else:  # the dry run's review, as the weekly job wrote it (cell-escaped), beside its payload
+        generated.write_text(json.dumps(payload))
+        review = generated.with_suffix(".md")
+        escaped = canary.replace("|", "\\|")
+        review.write_text(review.read_text() + f"\n| alert | message |\n|---|---|\n| a | to {escaped} |\n")
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW=NOW, OBS_WEEKLY_WEBHOOK_URL=url),
+    )
+    assert done.returncode == 0, done.stderr
+    leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaked == []
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert ("delivery to *** failed" if where == "delivered" else "to ***") in page
+
+
 def test_a_dataset_file_name_with_url_characters_gets_a_link_that_resolves(ws):
     dashboard = ws / "out" / "dashboard"
     manifest = json.loads((dashboard / "manifest.json").read_text())
