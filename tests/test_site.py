@@ -274,6 +274,27 @@ def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws)
     assert "SLO attainment this week" in page and "p95 by day" in page
 
 
+def test_a_huge_weekly_payload_is_named_not_read(ws):
+    """A 145 MB payload in the history took 29 s and 1.9 GB to build and published a 75 MB page; past
+    MAX_WEEK_BYTES the week is left off with a problem naming its size, the other weeks stay."""
+    from observability.site.gather import MAX_WEEK_BYTES
+
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(generated.read_text())
+    with open(history / "2025-12-29.json", "wb") as handle:
+        handle.truncate(MAX_WEEK_BYTES + 1)  # sparse: never read
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert f"ops/weekly_report_history/2025-12-29.json: {MAX_WEEK_BYTES + 1:,} bytes, more than" in "".join(
+        status["problems"]
+    )
+    assert not (ws / "_site" / "weekly" / "2025-12-29.html").exists()
+    assert "SLO attainment this week" in (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)
