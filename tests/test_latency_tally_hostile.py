@@ -96,3 +96,31 @@ def test_the_cycle_rebuilds_a_tampered_tally_from_the_day_files(tmp_path: Path, 
         "| feed_a | 100.00 % (4 of 168 h) | 100.00 % (4 of 672 h) | 100.0 % | 0.0× | 0.0× |"
     )
     assert json.loads(state_path.read_text())[tally.KEY]["sources"]["feed_a"] == ["2026-03-10T12:00:00Z", "668.4+"]
+
+
+@pytest.mark.parametrize("seed", range(0, 120, 3))
+def test_marks_kept_by_cycles_or_rebuilt_give_the_figures_of_the_rows(seed):
+    """Rows up to an hour ahead of now (samples that far ahead are accepted: clock skew), late rows, gaps:
+    marks kept up to date in chunks, or rebuilt once, give what slo.evaluate gives from the rows."""
+    import random
+
+    from observability.clock import iso
+
+    rng = random.Random(seed)
+    rows = [
+        RollupRow(
+            iso(slo.hour_floor(NOW) - timedelta(hours=h)), "a", 10, 0, 0.0, 1, rng.choice([500, 2000]), 1, 1, False
+        )
+        for h in rng.sample(range(-1, 700), rng.randint(0, 60))
+    ]
+    expected = slo.evaluate(rows, OBJECTIVE, NOW, sources=["a"])[0]
+    rebuilt: dict = {}
+    tally.rebuild(rebuilt, [(r.hour_utc, r.source, OBJECTIVE.meets(r)) for r in rows], OBJECTIVE, NOW)
+    kept: dict = {tally.KEY: {"version": tally.VERSION, "rule": [1000.0, 0.2], "sources": {}}}
+    rng.shuffle(rows)
+    for i in range(0, len(rows), 7):
+        tally.apply(kept, rows[i : i + 7], OBJECTIVE, NOW)
+    assert tally.usable(kept, OBJECTIVE, NOW)
+    for state in (rebuilt, kept):
+        periods, burns = slo.from_marks(tally.marks_at(state, "a", NOW), OBJECTIVE)
+        assert (periods, burns) == (expected.periods, expected.burns)

@@ -62,7 +62,7 @@ def usable(state: dict, objective: slo.Objective, now: datetime) -> bool:
     return all(_well_formed(entry, latest) for entry in sources.values())
 
 
-def _well_formed(entry: object, latest: str) -> bool:
+def _well_formed(entry: object, latest: str = "9999") -> bool:
     """``[end hour, runs]``: a real hour no later than ``latest`` (a far-future one would hide every new
     mark until then), runs of at most HOURS marks in all."""
     if not (
@@ -142,7 +142,7 @@ def marks_at(state: dict, source: str, now: datetime) -> str:
     the state has none, or a damaged entry): later hours are left out, hours after its last mark are gaps."""
     entry = (state.get(KEY) or {}).get("sources", {}).get(source)
     last = iso(slo.hour_floor(now))
-    if not _well_formed(entry, iso(slo.hour_floor(now) + AHEAD * slo.HOUR)):
+    if not _well_formed(entry):  # a later end hour is read as it is: the hours after now are left out
         return slo.GAP * HOURS
     marks = decode(entry[1])
     ahead = _hours(entry[0], last)
