@@ -29,6 +29,7 @@ def _state(end: str, runs: str, sources: int = 1) -> dict:
     [
         ("2026-03-10T11:00:00Z", "99999999999+"),  # decoded: 100 GB of marks
         ("2026-03-10T11:00:00Z", "600+600x"),  # more marks than the 672 hours kept
+        ("2026-03-10T11:00:00Z", "1+" * 5_000_000),  # 10 MB of runs: every cycle scanned and summed them
         ("2026-99-99T99:00:00Z", "1+"),  # the pattern's digits, not a date: ValueError in the cycle
         ("9999-12-31T23:00:00Z", "1+"),  # far future: every new mark would be dropped until then
         ("2026-03-10T14:00:00Z", "1+"),  # two hours ahead: later than any accepted sample

@@ -72,6 +72,7 @@ def _well_formed(entry: object, latest: str = "9999") -> bool:
         and isinstance(entry[1], str)
         and HOUR_RE.fullmatch(entry[0])
         and entry[0] <= latest
+        and len(entry[1]) <= 2 * HOURS  # "1+" for every hour is the longest honest text: never scan more
         and _RUNS.fullmatch(entry[1])
     ):
         return False
