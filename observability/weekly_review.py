@@ -332,6 +332,20 @@ def render_legacy(p: dict, *, status: str, delivery: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_invalid(p: dict, *, status: str, delivery: dict, problem: str) -> str:
+    """The review of a stored payload that does not match the payload schema (edited, its checksum
+    recomputed): what is wrong and how it was delivered, none of its figures."""
+    lines = [
+        f"## Weekly health report — week of {cell(str(p.get('week_start')))} ({status})",
+        "",
+        f"The stored payload does not match the payload schema ({cell(problem)}): its bytes were sent as "
+        "they are, its figures are not shown.",
+        "",
+        f"Delivery: {_ICON.get(delivery['state'], '')} {cell(delivery['label'])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render_failure(title: str, error_code: str, message: str, artefacts: list[str]) -> str:
     """What the step summary shows when no payload could be built."""
     lines = [f"## Weekly health report — {title}", "", f"🔴 **{error_code}**: {cell(message)}", ""]
