@@ -80,6 +80,13 @@ def _gap_drawing(values: list[float | None], keep: list[int]) -> str:
     return "; ".join(ways)
 
 
+def _drawable(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except (OverflowError, TypeError):  # an int past the float range; not a number
+        return False
+
+
 def xychart(
     labels: list[str],
     series: dict[str, list[float | None]],
@@ -97,12 +104,9 @@ def xychart(
     the chart names every gap. The ``threshold`` line is drawn only when the data reach
     ``THRESHOLD_SHARE`` of it; otherwise the text gives the threshold and the highest value instead.
     """
-    # A value that is not a finite number (NaN or Infinity in a stored payload's JSON) is a gap: Mermaid
-    # cannot draw it, and round() of it raised ValueError or OverflowError (the whole page was lost).
-    series = {
-        name: [v if v is None or (isinstance(v, (int, float)) and math.isfinite(v)) else None for v in values]
-        for name, values in series.items()
-    }
+    # A value that is not a finite number (NaN, Infinity or a 400-digit integer in a stored payload's JSON)
+    # is a gap: Mermaid cannot draw it, and round() of it raised ValueError or OverflowError (the page was lost).
+    series = {name: [v if v is None or _drawable(v) else None for v in values] for name, values in series.items()}
     keep = [i for i in range(len(labels)) if any(vals[i] is not None for vals in series.values())]
     dropped = [labels[i] for i in range(len(labels)) if i not in set(keep)]
     shown = [labels[i] for i in keep]

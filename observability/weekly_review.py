@@ -96,7 +96,9 @@ def _utilisation(p: dict) -> list[str]:
     lines += ["| category | used | budget | headroom | of budget | status |", "|---|---:|---:|---:|---|---|"]
     for c in cats:
         ratio = c["utilisation_ratio"]
-        bar = "" if ratio is None else "█" * min(10, round(ratio * 10)) + "░" * max(0, 10 - round(ratio * 10))
+        # clamped to the bar's 10 cells: a ratio of -1e9 in a stored payload asked for 10 billion of them
+        filled = None if ratio is None else round(min(max(ratio, 0.0), 1.0) * 10)
+        bar = "" if filled is None else "█" * filled + "░" * (10 - filled)
         lines.append(
             f"| {cell(c['name'])} | {_f(c['utilisation_pct'], 2, '%')} | {_f(c['budget_pct'], 2, '%')} | "
             f"{_f(c['headroom_pct'], 2, '%')} | `{bar}` {_pct(ratio)} | {_ICON[c['status']]} {c['status']} |"
@@ -333,13 +335,13 @@ def render_legacy(p: dict, *, status: str, delivery: dict) -> str:
 
 
 def render_invalid(p: dict, *, status: str, delivery: dict, problem: str) -> str:
-    """The review of a stored payload that does not match the payload schema (edited, its checksum
-    recomputed): what is wrong and how it was delivered, none of its figures."""
+    """The review of a stored payload that does not match the payload schema or holds a number no review can
+    show (edited, its checksum recomputed): what is wrong and how it was delivered, none of its figures."""
     lines = [
         f"## Weekly health report — week of {cell(str(p.get('week_start')))} ({status})",
         "",
-        f"The stored payload does not match the payload schema ({cell(problem)}): its bytes were sent as "
-        "they are, its figures are not shown.",
+        f"The stored payload cannot be shown as a review ({cell(problem)}): its bytes were sent as they are, "
+        "its figures are not shown.",
         "",
         f"Delivery: {_ICON.get(delivery['state'], '')} {cell(delivery['label'])}",
     ]

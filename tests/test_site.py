@@ -295,6 +295,34 @@ def test_a_huge_weekly_payload_is_named_not_read(ws):
     assert "SLO attainment this week" in (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
 
 
+@pytest.mark.parametrize(
+    ("field", "raw", "problem"),
+    [
+        ("failure_rate", "1" + "0" * 400, "field latency.failure_rate: a 401-digit number is beyond +/-2^53"),
+        ("ratio", "NaN", "field utilisation.categories[0].utilisation_ratio: nan is not a finite number"),
+        ("ratio", "-1e6", None),  # a number, only absurd: the bar had 10 million cells (-1e9: 10 billion)
+    ],
+)
+def test_numbers_the_schema_accepts_but_no_review_can_show_never_fail_the_build(ws, field, raw, problem):
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    if field == "ratio":
+        payload["utilisation"]["categories"][0]["utilisation_ratio"] = "@RAW@"
+    else:
+        payload["latency"][field] = "@RAW@"
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(json.dumps(payload).replace('"@RAW@"', raw))
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    if problem:
+        assert any(p.startswith(f"ops/weekly_report_history/2026-01-05.json: {problem}") for p in problems), problems
+    else:
+        assert "<code>░░░░░░░░░░</code>" in page and "Weekly health report" in page
+
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)

@@ -308,6 +308,10 @@ def _review(week: dict[str, Any], problems: list[str]) -> str | None:
             f"{week['file']}: field {schemas.json_path(path)}: {message} (its week's page lists the stored fields)"
         )
         return None
+    odd = weekly_outputs.odd_number(payload)
+    if odd:
+        problems.append(f"{week['file']}: field {odd} (its week's page lists the stored fields)")
+        return None
     label = "delivered" if week["delivered"] else "generated, not delivered"
     delivery = {"state": "delivered" if week["delivered"] else "dry_run", "label": label}
     return weekly_review.render(payload, status=label, delivery=delivery, artefacts=[], attempts=[])
