@@ -259,7 +259,8 @@ def test_a_delivered_week_reads_as_its_review_with_the_week_slo(ws):
 
 def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws):
     """JSON's NaN and Infinity are numbers to the payload schema; the review's chart rounded them
-    (ValueError, OverflowError) and the whole site build failed with a traceback."""
+    (ValueError, OverflowError) and the whole site build failed with a traceback. The week's page now
+    lists the stored fields and the problem names the first such number."""
     (generated,) = (ws / "out" / "weekly_report").glob("*.json")
     payload = json.loads(generated.read_text())
     payload["latency"]["daily"][0]["p95_ms"] = "@NAN@"
@@ -270,8 +271,11 @@ def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws)
     (history / "2026-01-05.json").write_text(text)
     done, _ = build(ws)
     assert done.returncode == 0, done.stderr
-    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
-    assert "SLO attainment this week" in page and "p95 by day" in page
+    assert (ws / "_site" / "weekly" / "2026-01-05.html").is_file()
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    assert "ops/weekly_report_history/2026-01-05.json: field latency.daily[0].p95_ms: nan is not a finite" in (
+        "".join(problems)
+    )
 
 
 def test_a_huge_weekly_payload_is_named_not_read(ws):
