@@ -15,7 +15,7 @@ import pytest
 
 from _support_dashboard import FIXTURES
 from _support_inprocess import run_cli_in_process
-from _support_robust import clean_env
+from _support_robust import clean_env, run_cli
 from _support_verify import make_demo
 from observability import schemas
 
@@ -325,6 +325,20 @@ def test_numbers_the_schema_accepts_but_no_review_can_show_never_fail_the_build(
         assert any(p.startswith(f"ops/weekly_report_history/2026-01-05.json: {problem}") for p in problems), problems
     else:
         assert "<code>░░░░░░░░░░</code>" in page and "Weekly health report" in page
+
+
+def test_a_fifo_in_the_weekly_history_is_named_not_waited_on(ws):
+    """A FIFO named like a payload (inside the workspace, so not caught as a symlink out of it) made the
+    build wait for a writer forever."""
+    import os
+
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    os.mkfifo(history / "2025-12-29.json")
+    done = run_cli(["site", "build", "--workspace", str(ws), "--out", "_site"], env=clean_env(OBS_NOW=NOW), timeout=60)
+    assert done.returncode == 0, done.stderr
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    assert "ops/weekly_report_history/2025-12-29.json: not a regular file; left off the site" in problems
 
 
 def test_an_invalid_latency_config_is_a_config_error(ws):

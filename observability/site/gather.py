@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -318,15 +319,18 @@ def _review(week: dict[str, Any], problems: list[str]) -> str | None:
 
 
 def _small(ws: Workspace, rel: str, problems: list[str]) -> bool:
-    """Whether ``rel`` is at most MAX_WEEK_BYTES (a missing file is, for the reader to say); the page says
-    why a larger one is left out."""
+    """Whether ``rel`` is a regular file of at most MAX_WEEK_BYTES (a missing file is, for the reader to
+    say); the page says why another is left out (reading a FIFO would wait for a writer forever)."""
     try:
-        size = ws.path(rel).stat().st_size
+        found = ws.path(rel).stat()
     except OSError:
         return True
-    if size <= MAX_WEEK_BYTES:
+    if not stat.S_ISREG(found.st_mode):
+        problems.append(f"{rel}: not a regular file; left off the site")
+        return False
+    if found.st_size <= MAX_WEEK_BYTES:
         return True
-    problems.append(f"{rel}: {size:,} bytes, more than {MAX_WEEK_BYTES:,}; left off the site")
+    problems.append(f"{rel}: {found.st_size:,} bytes, more than {MAX_WEEK_BYTES:,}; left off the site")
     return False
 
 
