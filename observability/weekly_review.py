@@ -6,7 +6,7 @@ from __future__ import annotations
 from observability import slo
 from observability.clock import parse_iso
 from observability.freshness import age_text
-from observability.markdown import cell, details, xychart
+from observability.markdown import cell as _cell, details, xychart
 from observability.outputs import weekly as weekly_outputs
 
 _ICON = {
@@ -22,6 +22,19 @@ _ICON = {
     "unknown": "⚪",
 }
 RUN_ROWS = 15
+
+
+def cell(value) -> str:
+    """A payload's text in the review (a table cell or a line): no link or image can form from it, as
+    ``[`` and ``]`` are escaped (GitHub and the status site show them as they are; a source name or an
+    alert message "[log in](https://…)" put a live link on the public site)."""
+    return _cell(value).replace("[", "\\[").replace("]", "\\]")
+
+
+def code(value) -> str:
+    """A payload's text as a code span: a backtick in it, which would end the span early and let the rest
+    be read as Markdown, becomes '."""
+    return "`" + _cell(value).replace("`", "'") + "`"
 
 
 def _f(value, digits: int = 2, suffix: str = "") -> str:
@@ -78,7 +91,7 @@ def _runs_table(title: str, runs: list[dict]) -> list[str]:
         trend = r["ev"]["trend_7d"]
         arrow = "" if trend is None else ("▲ " if trend > 0 else ("▼ " if trend < 0 else ""))
         lines.append(
-            f"| `{cell(r['run_id'])}` | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
+            f"| {code(r['run_id'])} | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
             f"{_pct(r['win_rate'])} | {_pct(r['win_rate_lcb'])} | {_f(r['ev']['latest'], 3)} | "
             f"{arrow}{_f(trend, 3)} | {_f(r['turnover']['avg_trades_per_day'], 2)} |"
         )
@@ -215,7 +228,7 @@ def _inputs(p: dict) -> list[str]:
         limit = "–" if i["max_age_seconds"] is None else age_text(i["max_age_seconds"])
         origin = f" ({i['as_of_from']})" if i["as_of_from"] else ""
         lines.append(
-            f"| {cell(i['name'])} | `{cell(i['path'])}` | {i['as_of'] or 'unknown'}{cell(origin)} | "
+            f"| {cell(i['name'])} | {code(i['path'])} | {i['as_of'] or 'unknown'}{cell(origin)} | "
             f"{age_text(i['age_seconds'])} | {limit} | {_ICON[i['status']]} {i['status']} |"
         )
     return lines
@@ -236,8 +249,8 @@ def _alerts(p: dict) -> list[str]:
 
 def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str | None) -> list[str]:
     lines = ["### Artefacts", ""]
-    lines += [f"- `{cell(a)}`" for a in artefacts]
-    lines += [f"- {cell(a['name'])}: `{cell(a['uri'])}`" for a in p["attachments"]]
+    lines += [f"- {code(a)}" for a in artefacts]
+    lines += [f"- {cell(a['name'])}: {code(a['uri'])}" for a in p["attachments"]]
     if run_url:
         lines.append(f"- workflow run: {run_url}")
     if attempts:
@@ -251,7 +264,7 @@ def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str
     lines += [
         "",
         f"Payload checksum `{p['payload_checksum_sha256']}` · schema {p['schema_version']} · "
-        f"generated {p['generated_at']} · job `{p['provenance']['job_id']}`",
+        f"generated {p['generated_at']} · job {code(p['provenance']['job_id'])}",
     ]
     return lines
 
@@ -351,5 +364,5 @@ def render_invalid(p: dict, *, status: str, delivery: dict, problem: str) -> str
 def render_failure(title: str, error_code: str, message: str, artefacts: list[str]) -> str:
     """What the step summary shows when no payload could be built."""
     lines = [f"## Weekly health report — {title}", "", f"🔴 **{error_code}**: {cell(message)}", ""]
-    lines += [f"- `{cell(a)}`" for a in artefacts]
+    lines += [f"- {code(a)}" for a in artefacts]
     return "\n".join(lines) + "\n"

@@ -341,6 +341,29 @@ def test_a_fifo_in_the_weekly_history_is_named_not_waited_on(ws):
     assert "ops/weekly_report_history/2025-12-29.json: not a regular file; left off the site" in problems
 
 
+def test_markdown_in_a_payload_s_text_puts_no_link_on_the_public_site(ws):
+    """A source name, an alert message or an attachment's URI is text: "[log in](https://…)" in one became
+    a live link on the week's page (and in the step summary); a backtick in the URI ended its code span
+    and let the rest be read as Markdown."""
+    lure = "[log in](https://evil.example/a)"
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["alerts"][0]["message"] = f"ack here {lure}"
+    payload["latency"]["sources"][0]["source"] = f"feed {lure}"
+    uri = f"s3://bucket/key` {lure.replace('/a)', '/b)')} `"
+    payload["attachments"] = [{"name": "report", "uri": uri, "checksum_sha256": "0" * 64}]
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(json.dumps(payload))
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert "SLO attainment this week" in page  # the review, not the stored fields
+    assert "evil.example" in page  # shown, as text
+    assert 'href="https://evil.example' not in page
+    assert "ack here [log in](https://evil.example/a)" in page
+
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)

@@ -74,3 +74,11 @@ def test_bold_and_links_that_overlap_never_break_the_page_s_nesting():
         '<strong>see <a href="https://x.example">the <code>run</code></a> now</strong>'
     )
     assert inline("[**bold** label](docs/a.md)") == '<a href="docs/a.md"><strong>bold</strong> label</a>'
+
+
+def test_backslash_escapes_outside_code_spans_are_literal():
+    """The weekly review escapes a payload's brackets ("\\[") so no link forms from them, and
+    markdown.cell doubles a backslash: the site shows each as the one character GitHub shows."""
+    assert inline("\\[log in\\](https://evil.example)") == "[log in](https://evil.example)"
+    assert inline("C:\\\\data \\*not bold\\*") == "C:\\data *not bold*"
+    assert inline("`a\\\\b`") == "<code>a\\\\b</code>"  # code spans take no escapes

@@ -8,6 +8,7 @@ import re
 from html import escape
 
 _CODE = re.compile(r"`([^`]+)`")
+_ESCAPED = re.compile(r"\\([\\\[\]*_!|#])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\[\]]+)\]\(([^)\[\]\s]+)\)")  # no [ or ] in either part: linear, never backtracks far
 _RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
@@ -29,6 +30,14 @@ def inline(text: str) -> str:
         return f"\x00{len(codes) - 1}\x00"
 
     out = _CODE.sub(keep, out)
+
+    # Backslash escapes (CommonMark), outside code spans: "\\[" is a "[" that starts no link (the weekly
+    # review escapes a payload's brackets so), "\\\\" one backslash (markdown.cell doubles them).
+    def literal(match: re.Match) -> str:
+        codes.append(match.group(1))
+        return f"\x00{len(codes) - 1}\x00"
+
+    out = _ESCAPED.sub(literal, out)
 
     # Links before bold, each kept whole like a code span: bold over "[**a](https://x**)" put a tag
     # inside the href and left <strong> open across </a> (text from a payload broke the page's nesting).
