@@ -529,13 +529,14 @@ def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
     assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept
 
 
+@pytest.mark.parametrize("mark", ["|", "["])
 @pytest.mark.parametrize("where", ["delivered", "generated"])
-def test_a_secret_with_a_pipe_in_a_weekly_payload_never_reaches_the_site(ws, where):
+def test_a_secret_with_a_pipe_or_bracket_in_a_weekly_payload_never_reaches_the_site(ws, where, mark):
     """A review escapes a table cell's "|" as "\\|" and the site's Markdown turns it back: a secret holding a
     "|" (a webhook signature) was scrubbed from neither spelling and reached the page whole."""
     import secrets as random
 
-    canary = "sig" + random.token_hex(8) + "|" + random.token_hex(8)
+    canary = "sig" + random.token_hex(8) + mark + random.token_hex(8)
     url = f"https://hooks.example/weekly?sig={canary}"
     (generated,) = (ws / "out" / "weekly_report").glob("*.json")
     payload = json.loads(generated.read_text())
@@ -547,7 +548,7 @@ def test_a_secret_with_a_pipe_in_a_weekly_payload_never_reaches_the_site(ws, whe
     else:  # the dry run's review, as the weekly job wrote it (cell-escaped), beside its payload
         generated.write_text(json.dumps(payload))
         review = generated.with_suffix(".md")
-        escaped = canary.replace("|", "\\|")
+        escaped = canary.replace("|", "\\|").replace("[", "\\[")
         review.write_text(review.read_text() + f"\n| alert | message |\n|---|---|\n| a | to {escaped} |\n")
     done = run_cli_in_process(
         ["site", "build", "--workspace", str(ws), "--out", "_site"],

@@ -315,7 +315,10 @@ def _review(week: dict[str, Any], problems: list[str]) -> str | None:
         return None
     label = "delivered" if week["delivered"] else "generated, not delivered"
     delivery = {"state": "delivered" if week["delivered"] else "dry_run", "label": label}
-    return weekly_review.render(payload, status=label, delivery=delivery, artefacts=[], attempts=[])
+    # Scrubbed before rendering too: the review escapes text ("|", "[", "\\"), which changes a secret's
+    # spelling, and the site shows the escaped text as the value again.
+    clean = secrets.redact_value(payload)
+    return weekly_review.render(clean, status=label, delivery=delivery, artefacts=[], attempts=[])
 
 
 def _small(ws: Workspace, rel: str, problems: list[str]) -> bool:
