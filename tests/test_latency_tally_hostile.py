@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from _support_latency import UTC, current_row, run_latency, write_log
+from _support_latency import UTC, current_row, write_log
 from observability import slo
 from observability.latency import tally
 from observability.outputs.rollups import RollupRow
@@ -61,20 +61,9 @@ def test_an_end_hour_years_back_costs_no_more_than_a_recent_one():
 
 
 def _run(ws: Path, now: datetime) -> str:
-    step = ws / "step.md"
-    step.unlink(missing_ok=True)
-    run = run_latency(
-        ws,
-        "--input",
-        "logs/notifier.csv",
-        "--slo-ms",
-        "1000",
-        now=now,
-        env={"GITHUB_STEP_SUMMARY": str(step), "GITHUB_ACTIONS": "true"},
-    )
-    assert run.exit_code == 0, run
-    section = step.read_text(encoding="utf-8").split("### SLO attainment", 1)[1]
-    return next(line for line in section.splitlines() if line.startswith("| feed_a |"))
+    from test_latency_slo_summary import _slo_line  # the same run and table line
+
+    return _slo_line(ws, now)
 
 
 @pytest.mark.parametrize(
