@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def cell(value) -> str:
     """Text safe inside a table cell: pipes escaped, newlines flattened."""
@@ -83,6 +85,13 @@ def _gap_drawing(values: list[float | None], keep: list[int]) -> str:
     return "; ".join(ways)
 
 
+def _drawable(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except (OverflowError, TypeError):  # an int past the float range; not a number
+        return False
+
+
 def xychart(
     labels: list[str],
     series: dict[str, list[float | None]],
@@ -102,6 +111,9 @@ def xychart(
     ``THRESHOLD_SHARE`` of it; otherwise the text gives the threshold and the highest value instead.
     ``decimals``: digits kept after the point (percentages a tenth apart would otherwise draw flat).
     """
+    # A value that is not a finite number (NaN, Infinity or a 400-digit integer in a stored payload's JSON)
+    # is a gap: Mermaid cannot draw it, and round() of it raised ValueError or OverflowError (the page was lost).
+    series = {name: [v if v is None or _drawable(v) else None for v in values] for name, values in series.items()}
     keep = [i for i in range(len(labels)) if any(vals[i] is not None for vals in series.values())]
     dropped = [labels[i] for i in range(len(labels)) if i not in set(keep)]
     shown = [labels[i] for i in keep]

@@ -43,7 +43,10 @@ def register(value: str) -> None:
 
 def _spellings(value: str) -> list[str]:
     """``value`` as a server or a library may echo it back: percent- or form-encoded (and decoded),
-    JSON-escaped (``\\"``, ``\\\\``, ``\\uXXXX``, ``\\/``). The raw value comes first."""
+    JSON-escaped (``\\"``, ``\\\\``, ``\\uXXXX``, ``\\/``), or in a Markdown table cell
+    (observability.markdown.cell: ``\\|``, ``\\\\``; the weekly review's also ``\\[``, ``\\]``; GitHub and the
+    status site show it as the value).
+    The raw value comes first."""
     import json
     from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
@@ -53,6 +56,8 @@ def _spellings(value: str) -> list[str]:
     for text in list(found):
         for escaped in (json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]):
             found += [escaped, escaped.replace("/", "\\/")]
+    in_cell = value.replace("\\", "\\\\").replace("|", "\\|")
+    found += [in_cell, in_cell.replace("[", "\\[").replace("]", "\\]")]  # the weekly review's cells
     return list(dict.fromkeys(found))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from observability import slo
 from observability.clock import parse_iso
 from observability.freshness import age_text
-from observability.markdown import cell, details, xychart
+from observability.markdown import cell as _cell, details, xychart
 from observability.outputs import weekly as weekly_outputs
 
 _ICON = {
@@ -22,6 +22,19 @@ _ICON = {
     "unknown": "⚪",
 }
 RUN_ROWS = 15
+
+
+def cell(value) -> str:
+    """A payload's text in the review (a table cell or a line): no link or image can form from it, as
+    ``[`` and ``]`` are escaped (GitHub and the status site show them as they are; a source name or an
+    alert message "[log in](https://…)" put a live link on the public site)."""
+    return _cell(value).replace("[", "\\[").replace("]", "\\]")
+
+
+def code(value) -> str:
+    """A payload's text as a code span: a backtick in it, which would end the span early and let the rest
+    be read as Markdown, becomes '."""
+    return "`" + _cell(value).replace("`", "'") + "`"
 
 
 def _f(value, digits: int = 2, suffix: str = "") -> str:
@@ -78,7 +91,7 @@ def _runs_table(title: str, runs: list[dict]) -> list[str]:
         trend = r["ev"]["trend_7d"]
         arrow = "" if trend is None else ("▲ " if trend > 0 else ("▼ " if trend < 0 else ""))
         lines.append(
-            f"| `{cell(r['run_id'])}` | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
+            f"| {code(r['run_id'])} | {cell(r['mode'] or '')} | {r['timestamp'][:10]} | {r['trades']:,} | "
             f"{_pct(r['win_rate'])} | {_pct(r['win_rate_lcb'])} | {_f(r['ev']['latest'], 3)} | "
             f"{arrow}{_f(trend, 3)} | {_f(r['turnover']['avg_trades_per_day'], 2)} |"
         )
@@ -96,7 +109,9 @@ def _utilisation(p: dict) -> list[str]:
     lines += ["| category | used | budget | headroom | of budget | status |", "|---|---:|---:|---:|---|---|"]
     for c in cats:
         ratio = c["utilisation_ratio"]
-        bar = "" if ratio is None else "█" * min(10, round(ratio * 10)) + "░" * max(0, 10 - round(ratio * 10))
+        # clamped to the bar's 10 cells: a ratio of -1e9 in a stored payload asked for 10 billion of them
+        filled = None if ratio is None else round(min(max(ratio, 0.0), 1.0) * 10)
+        bar = "" if filled is None else "█" * filled + "░" * (10 - filled)
         lines.append(
             f"| {cell(c['name'])} | {_f(c['utilisation_pct'], 2, '%')} | {_f(c['budget_pct'], 2, '%')} | "
             f"{_f(c['headroom_pct'], 2, '%')} | `{bar}` {_pct(ratio)} | {_ICON[c['status']]} {c['status']} |"
@@ -172,10 +187,13 @@ def _slo(p: dict) -> list[str]:
     target = lat.get("slo_target_percent")
     if target is None or any("hours" not in s for s in lat["sources"]):
         return lines + [f"_Not in this payload (schema_version {p.get('schema_version')}; added in 2.1.0)._"]
+    if not 0 < target < 100:  # NaN passes the schema's bounds (every comparison with it is false)
+        return lines + [f"_Not shown: slo_target_percent {target!r} in this payload is not a share in (0, 100)._"]
     objective = slo.Objective(0.0, 0.0, float(target))  # only the target is used: the hours are counted already
     # The hours that start inside the period: a week under way (dry run, --partial) ends mid-hour, and
     # that hour's rollup row is already counted in ``hours``, so it is one of the period's hours too.
-    windows = -(-(parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])) // slo.HOUR)
+    span = parse_iso(p["period"]["end"]) - parse_iso(p["period"]["start"])
+    windows = max(0, -(-span // slo.HOUR))
     lines += [
         "An hour is breached when the latency job flagged it (p95 over the SLO or failure rate over the "
         "threshold then in force); an hour without data is a gap, neither met nor breached; target "
@@ -185,8 +203,12 @@ def _slo(p: dict) -> list[str]:
         "|---|---:|---:|",
     ]
     for s in lat["sources"]:
-        period = slo.Period(7, windows, s["hours"], s["hours"] - s["breach_hours"], s["breach_hours"])
-        if period.attainment is None:
+        measured, breached = s["hours"], s["breach_hours"]
+        period = slo.Period(7, windows, measured, measured - breached, breached)
+        if not 0 <= breached <= measured <= windows:  # a hand-edited payload: never a figure over 100 % or below 0
+            shown = f"not shown: {breached:g} breach hour(s) of {measured:g} measured, {windows} in the week"
+            budget = "–"
+        elif period.attainment is None:
             shown, budget = f"no data (0 of {windows} h)", "no data"
         else:
             shown = f"{period.attainment * 100:.2f} % ({period.measured} of {windows} h)"
@@ -207,7 +229,7 @@ def _inputs(p: dict) -> list[str]:
         limit = "–" if i["max_age_seconds"] is None else age_text(i["max_age_seconds"])
         origin = f" ({i['as_of_from']})" if i["as_of_from"] else ""
         lines.append(
-            f"| {cell(i['name'])} | `{cell(i['path'])}` | {i['as_of'] or 'unknown'}{cell(origin)} | "
+            f"| {cell(i['name'])} | {code(i['path'])} | {i['as_of'] or 'unknown'}{cell(origin)} | "
             f"{age_text(i['age_seconds'])} | {limit} | {_ICON[i['status']]} {i['status']} |"
         )
     return lines
@@ -228,8 +250,8 @@ def _alerts(p: dict) -> list[str]:
 
 def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str | None) -> list[str]:
     lines = ["### Artefacts", ""]
-    lines += [f"- `{cell(a)}`" for a in artefacts]
-    lines += [f"- {cell(a['name'])}: `{cell(a['uri'])}`" for a in p["attachments"]]
+    lines += [f"- {code(a)}" for a in artefacts]
+    lines += [f"- {cell(a['name'])}: {code(a['uri'])}" for a in p["attachments"]]
     if run_url:
         lines.append(f"- workflow run: {run_url}")
     if attempts:
@@ -243,7 +265,7 @@ def _artefacts(p: dict, artefacts: list[str], attempts: list[dict], run_url: str
     lines += [
         "",
         f"Payload checksum `{p['payload_checksum_sha256']}` · schema {p['schema_version']} · "
-        f"generated {p['generated_at']} · job `{p['provenance']['job_id']}`",
+        f"generated {p['generated_at']} · job {code(p['provenance']['job_id'])}",
     ]
     return lines
 
@@ -326,8 +348,22 @@ def render_legacy(p: dict, *, status: str, delivery: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_invalid(p: dict, *, status: str, delivery: dict, problem: str) -> str:
+    """The review of a stored payload that does not match the payload schema or holds a number no review can
+    show (edited, its checksum recomputed): what is wrong and how it was delivered, none of its figures."""
+    lines = [
+        f"## Weekly health report — week of {cell(str(p.get('week_start')))} ({status})",
+        "",
+        f"The stored payload cannot be shown as a review ({cell(problem)}): its bytes were sent as they are, "
+        "its figures are not shown.",
+        "",
+        f"Delivery: {_ICON.get(delivery['state'], '')} {cell(delivery['label'])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render_failure(title: str, error_code: str, message: str, artefacts: list[str]) -> str:
     """What the step summary shows when no payload could be built."""
     lines = [f"## Weekly health report — {title}", "", f"🔴 **{error_code}**: {cell(message)}", ""]
-    lines += [f"- `{cell(a)}`" for a in artefacts]
+    lines += [f"- {code(a)}" for a in artefacts]
     return "\n".join(lines) + "\n"

@@ -292,3 +292,75 @@ def test_same_job_id_rotating_twice_keeps_both_archives(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert len(manifest_entries(ws)) == 2, manifest_entries(ws)
     assert_same_samples(stored_keys(ws), rows_to_keys(first) + rows_to_keys(second))
+
+
+def _marks(state: dict, now: str) -> dict:
+    """Each source's 672 hourly marks at ``now`` (how a state's run-length text reads)."""
+    from observability.clock import parse_iso
+    from observability.latency import tally
+
+    sources = state[tally.KEY]["sources"]
+    return {source: tally.marks_at(state, source, parse_iso(now)) for source in sources}
+
+
+def _marks_of_state(ws: Path, now: str) -> dict:
+    import json
+
+    return _marks(json.loads((ws / "ops" / "latency_state.json").read_text()), now)
+
+
+def _rebuilt_from_day_files(ws: Path, now: str, slo_ms: float) -> dict:
+    """The marks the day files on disk give (what the state's must equal)."""
+    from observability import slo
+    from observability.clock import parse_iso
+    from observability.latency import tally
+    from observability.outputs.rollups import parse_row
+
+    objective = slo.Objective(slo_ms, 0.2)
+    hours = []
+    for day in sorted((ws / "ops" / "signal_latency_rollup").glob("*.csv")):
+        for line in day.read_text().splitlines()[1:]:
+            row = parse_row(line)
+            hours.append((row.hour_utc, row.source, objective.meets(row)))
+    state: dict = {}
+    tally.rebuild(state, hours, objective, parse_iso(now))
+    return _marks(state, now)
+
+
+@pytest.mark.slow
+def test_sigkill_in_a_cycle_that_updates_the_slo_marks_leaves_them_consistent(tmp_path: Path, run_seconds: float):
+    """The hourly SLO marks (slo_tally) are committed with the state while the rollup day files are
+    written before it: killed anywhere in a cycle, the next run's marks equal those of the day files."""
+    base = tmp_path / "base"
+    data = rows(START, START + timedelta(days=2), SOURCES, step=timedelta(minutes=1), seed=3)
+    append_current(base / "logs" / "signal_notifier.csv", data)
+    done = run_cli(_sample_args(base), env=clean_env(OBS_NOW=after(START + timedelta(days=2), 7)))
+    assert done.returncode == 0, done.stderr
+    later = rows(START + timedelta(days=2), START + timedelta(days=2, hours=3), SOURCES, step=timedelta(minutes=1))
+    append_current(base / "logs" / "signal_notifier.csv", later)
+    now = after(START + timedelta(days=2, hours=3), 7)
+    rollups = base / "ops" / "signal_latency_rollup"
+    stamps = {p.name: p.stat().st_mtime_ns for p in rollups.glob("*.csv")}
+
+    def rollup_written(ws: Path):
+        folder = ws / "ops" / "signal_latency_rollup"
+        return lambda: any(stamps.get(p.name) != p.stat().st_mtime_ns for p in folder.glob("*.csv"))
+
+    hits = []
+    # the same SLO (the marks are updated) and a new one (they are rebuilt from the day files)
+    for extra, slo_ms in (((), 120000.0), (("--slo-ms", "1500"), 1500.0)):
+        env = clean_env(OBS_NOW=now)
+        for attempt in range(3):
+            ws = tmp_path / f"slo{slo_ms:g}-{attempt}"
+            shutil.copytree(base, ws)
+            args = _sample_args(ws, *extra)
+            if attempt == 0:
+                hits.append(_kill_when(args, env, rollup_written(ws)))
+            else:
+                _kill_after(args, env, random.Random(attempt).uniform(0.05, run_seconds * 1.1))
+            done = run_cli(args, env=env)
+            assert done.returncode == 0, done.stderr
+            marks = _marks_of_state(ws, now)
+            assert marks == _rebuilt_from_day_files(ws, now, slo_ms), f"{extra} attempt {attempt}"
+            assert all(m.strip(".") for m in marks.values()) and len(marks) == len(SOURCES)  # not all gaps
+    assert any(hits), "no kill landed after the rollups were written; the test killed nothing there"

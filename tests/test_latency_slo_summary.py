@@ -120,13 +120,13 @@ def test_marks_follow_late_data_and_forget_silent_sources() -> None:
     # late data for 08:00 (breached) and the 11:00 hour (met); 09:00 stays a gap
     tally.apply(state, [_row("2026-03-10T08:00:00Z", 3000), _row("2026-03-10T11:00:00Z", 10)], objective, NOW)
     assert state[tally.KEY]["sources"]["feed_a"] == ["2026-03-10T11:00:00Z", "668.1x1.2+"]
-    assert tally.usable(state, objective)
+    assert tally.usable(state, objective, NOW)
     assert tally.marks_at(state, "feed_a", NOW).endswith("x.++.")  # 12:00 not seen yet: a gap
     assert tally.marks_at(state, "feed_a", NOW - timedelta(hours=1)).endswith("x.++")
     # a damaged entry, or another rule, makes the state's marks unusable (the job rebuilds them)
-    assert not tally.usable(state, slo.Objective(2000.0, 0.2))
+    assert not tally.usable(state, slo.Objective(2000.0, 0.2), NOW)
     state[tally.KEY]["sources"]["feed_a"][1] = "12"
-    assert not tally.usable(state, objective)
+    assert not tally.usable(state, objective, NOW)
     # 28 days after its last mark a source is dropped by the next cycle that marks anything
     tally.apply(state, [_row("2026-04-08T00:00:00Z", 10, source="feed_b")], objective, NOW + timedelta(days=29))
     assert list(state[tally.KEY]["sources"]) == ["feed_b"]

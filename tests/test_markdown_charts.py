@@ -91,3 +91,10 @@ def test_more_series_than_colours_say_the_colours_repeat_and_names_are_escaped()
     assert len(palette(text)) == len(series)
     assert f"_Colours repeat after {len(markdown.PALETTE)} lines" in text
     assert "feed\\|0" in legend(text)
+
+
+def test_a_value_that_is_not_a_finite_number_is_a_gap_never_a_crash():
+    """NaN, Infinity or an integer past the float range (a stored payload's JSON) raised in round()."""
+    text = chart(["a", "b", "c", "d"], {"feed": [1.0, float("nan"), float("inf"), 10**400]})
+    assert plotted(text) == [[1]]
+    assert "b" in text.split("```")[-1]  # the gaps are named under the chart

@@ -15,7 +15,7 @@ import pytest
 
 from _support_dashboard import FIXTURES
 from _support_inprocess import run_cli_in_process
-from _support_robust import clean_env
+from _support_robust import clean_env, run_cli
 from _support_verify import make_demo
 from observability import schemas
 
@@ -299,6 +299,113 @@ def test_the_ci_page_shows_the_latest_ci_health_snapshot_with_its_coverage_chart
     assert "No CI health snapshot" in (ws / "_site" / "ci.html").read_text()
 
 
+def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws):
+    """JSON's NaN and Infinity are numbers to the payload schema; the review's chart rounded them
+    (ValueError, OverflowError) and the whole site build failed with a traceback. The week's page now
+    lists the stored fields and the problem names the first such number."""
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["latency"]["daily"][0]["p95_ms"] = "@NAN@"
+    payload["latency"]["daily"][1]["p95_ms"] = "@INF@"
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    text = json.dumps(payload).replace('"@NAN@"', "NaN").replace('"@INF@"', "Infinity")
+    (history / "2026-01-05.json").write_text(text)
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    assert (ws / "_site" / "weekly" / "2026-01-05.html").is_file()
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    assert "ops/weekly_report_history/2026-01-05.json: field latency.daily[0].p95_ms: nan is not a finite" in (
+        "".join(problems)
+    )
+
+
+def test_a_huge_weekly_payload_is_named_not_read(ws):
+    """A 145 MB payload in the history took 29 s and 1.9 GB to build and published a 75 MB page; past
+    MAX_WEEK_BYTES the week is left off with a problem naming its size, the other weeks stay."""
+    from observability.site.gather import MAX_WEEK_BYTES
+
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(generated.read_text())
+    with open(history / "2025-12-29.json", "wb") as handle:
+        handle.truncate(MAX_WEEK_BYTES + 1)  # sparse: never read
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert f"ops/weekly_report_history/2025-12-29.json: {MAX_WEEK_BYTES + 1:,} bytes, more than" in "".join(
+        status["problems"]
+    )
+    assert not (ws / "_site" / "weekly" / "2025-12-29.html").exists()
+    assert "SLO attainment this week" in (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "problem"),
+    [
+        ("failure_rate", "1" + "0" * 400, "field latency.failure_rate: a 401-digit number is beyond +/-2^53"),
+        ("ratio", "NaN", "field utilisation.categories[0].utilisation_ratio: nan is not a finite number"),
+        ("ratio", "-1e6", None),  # a number, only absurd: the bar had 10 million cells (-1e9: 10 billion)
+    ],
+)
+def test_numbers_the_schema_accepts_but_no_review_can_show_never_fail_the_build(ws, field, raw, problem):
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    if field == "ratio":
+        payload["utilisation"]["categories"][0]["utilisation_ratio"] = "@RAW@"
+    else:
+        payload["latency"][field] = "@RAW@"
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(json.dumps(payload).replace('"@RAW@"', raw))
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    if problem:
+        assert any(p.startswith(f"ops/weekly_report_history/2026-01-05.json: {problem}") for p in problems), problems
+    else:
+        assert "<code>░░░░░░░░░░</code>" in page and "Weekly health report" in page
+
+
+def test_a_fifo_in_the_weekly_history_is_named_not_waited_on(ws):
+    """A FIFO named like a payload (inside the workspace, so not caught as a symlink out of it) made the
+    build wait for a writer forever."""
+    import os
+
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    os.mkfifo(history / "2025-12-29.json")
+    done = run_cli(["site", "build", "--workspace", str(ws), "--out", "_site"], env=clean_env(OBS_NOW=NOW), timeout=60)
+    assert done.returncode == 0, done.stderr
+    problems = json.loads((ws / "_site" / "status.json").read_text())["problems"]
+    assert "ops/weekly_report_history/2025-12-29.json: not a regular file; left off the site" in problems
+
+
+def test_markdown_in_a_payload_s_text_puts_no_link_on_the_public_site(ws):
+    """A source name, an alert message or an attachment's URI is text: "[log in](https://…)" in one became
+    a live link on the week's page (and in the step summary); a backtick in the URI ended its code span
+    and let the rest be read as Markdown."""
+    lure = "[log in](https://evil.example/a)"
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["alerts"][0]["message"] = f"ack here {lure}"
+    payload["latency"]["sources"][0]["source"] = f"feed {lure}"
+    uri = f"s3://bucket/key` {lure.replace('/a)', '/b)')} `"
+    payload["attachments"] = [{"name": "report", "uri": uri, "checksum_sha256": "0" * 64}]
+    history = ws / "ops" / "weekly_report_history"
+    history.mkdir(parents=True)
+    (history / "2026-01-05.json").write_text(json.dumps(payload))
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert "SLO attainment this week" in page  # the review, not the stored fields
+    assert "evil.example" in page  # shown, as text
+    assert 'href="https://evil.example' not in page
+    assert "ack here [log in](https://evil.example/a)" in page
+
+
 def test_an_invalid_latency_config_is_a_config_error(ws):
     (ws / "configs" / "observability" / "latency_alert.yaml").write_text("slo_target_percent: 100\n")
     done, _ = build(ws)
@@ -489,6 +596,38 @@ def test_a_secret_in_workspace_text_never_reaches_the_published_site(ws):
     leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
     assert leaked == []
     assert "delivery to" in (ws / "_site" / "alerts.html").read_text()  # the rest of the text is kept
+
+
+@pytest.mark.parametrize("mark", ["|", "["])
+@pytest.mark.parametrize("where", ["delivered", "generated"])
+def test_a_secret_with_a_pipe_or_bracket_in_a_weekly_payload_never_reaches_the_site(ws, where, mark):
+    """A review escapes a table cell's "|" as "\\|" and the site's Markdown turns it back: a secret holding a
+    "|" (a webhook signature) was scrubbed from neither spelling and reached the page whole."""
+    import secrets as random
+
+    canary = "sig" + random.token_hex(8) + mark + random.token_hex(8)
+    url = f"https://hooks.example/weekly?sig={canary}"
+    (generated,) = (ws / "out" / "weekly_report").glob("*.json")
+    payload = json.loads(generated.read_text())
+    payload["alerts"][0]["message"] = f"delivery to {url} failed"
+    if where == "delivered":
+        history = ws / "ops" / "weekly_report_history"
+        history.mkdir(parents=True)
+        (history / "2026-01-05.json").write_text(json.dumps(payload))
+    else:  # the dry run's review, as the weekly job wrote it (cell-escaped), beside its payload
+        generated.write_text(json.dumps(payload))
+        review = generated.with_suffix(".md")
+        escaped = canary.replace("|", "\\|").replace("[", "\\[")
+        review.write_text(review.read_text() + f"\n| alert | message |\n|---|---|\n| a | to {escaped} |\n")
+    done = run_cli_in_process(
+        ["site", "build", "--workspace", str(ws), "--out", "_site"],
+        env=clean_env(OBS_NOW=NOW, OBS_WEEKLY_WEBHOOK_URL=url),
+    )
+    assert done.returncode == 0, done.stderr
+    leaked = [p.name for p in (ws / "_site").rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaked == []
+    page = (ws / "_site" / "weekly" / "2026-01-05.html").read_text()
+    assert ("delivery to *** failed" if where == "delivered" else "to ***") in page
 
 
 def test_a_dataset_file_name_with_url_characters_gets_a_link_that_resolves(ws):

@@ -63,3 +63,22 @@ def test_pathological_brackets_render_in_linear_time():
         html = to_html(text)
         assert "<a" not in html and html.startswith("<p>")
     assert inline("[x](https://a.example/p)[y](z.html)") == '<a href="https://a.example/p">x</a><a href="z.html">y</a>'
+
+
+def test_bold_and_links_that_overlap_never_break_the_page_s_nesting():
+    """Text from a payload (a source name, an alert message) with "**" across a link's bracket put
+    ``</strong>`` inside the href and left ``<strong>`` open across ``</a>``."""
+    assert inline("[**a](https://x.example/b**)") == '<a href="https://x.example/b**">**a</a>'
+    assert inline("**[a**](https://x.example)") == '**<a href="https://x.example">a**</a>'
+    assert inline("**see [the `run`](https://x.example) now**") == (
+        '<strong>see <a href="https://x.example">the <code>run</code></a> now</strong>'
+    )
+    assert inline("[**bold** label](docs/a.md)") == '<a href="docs/a.md"><strong>bold</strong> label</a>'
+
+
+def test_backslash_escapes_outside_code_spans_are_literal():
+    """The weekly review escapes a payload's brackets ("\\[") so no link forms from them, and
+    markdown.cell doubles a backslash: the site shows each as the one character GitHub shows."""
+    assert inline("\\[log in\\](https://evil.example)") == "[log in](https://evil.example)"
+    assert inline("C:\\\\data \\*not bold\\*") == "C:\\data *not bold*"
+    assert inline("`a\\\\b`") == "<code>a\\\\b</code>"  # code spans take no escapes

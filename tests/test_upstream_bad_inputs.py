@@ -166,7 +166,8 @@ def test_delivered_report_with_skipped_rows_is_a_warning_and_lists_them(ws):
     delivered = json.loads(rec.requests[0].body)
     assert [s["strategy"] for s in delivered["execution_health"]["strategies"]] == ["tokyo_micro_mean_reversion_v0"]
     review = (ws / next(p for p in run.summary["artefacts"] if p.endswith(".md"))).read_text(encoding="utf-8")
-    assert "Skipped input rows (1)" in review and "field reject_rate: -0.5 is outside [0, 1]" in review
+    # brackets escaped in the Markdown (no link forms from text); GitHub and the site show "[0, 1]"
+    assert "Skipped input rows (1)" in review and "field reject_rate: -0.5 is outside \\[0, 1\\]" in review
 
 
 # -- ops/signal_latency_rollup.csv (our own file, read by both jobs through outputs/rollups.py) -----------

@@ -89,3 +89,38 @@ def test_an_older_payload_says_not_in_this_payload(missing: str) -> None:
         del block[missing]
     doc = {"schema_version": "2.0.0", "period": {"start": "x", "end": "y"}, "latency": block}
     assert summary._slo(doc)[-1] == "_Not in this payload (schema_version 2.0.0; added in 2.1.0)._"
+
+
+def test_a_report_generated_mid_hour_counts_that_hour_in_the_period() -> None:
+    # period 00:00 -> 02:07: the hours 00, 01 and 02 start in it, and the payload counts the 02:00 row
+    rows = [_row(START + timedelta(hours=h), "feed_a", False) for h in range(3)]
+    assert _review(rows, START + timedelta(hours=2, minutes=7)) == ["| feed_a | 100.00 % (3 of 3 h) | 100.0 % |"]
+
+
+@pytest.mark.parametrize(
+    ("hours", "breach_hours", "shown"),
+    [
+        (2, 5, "not shown: 5 breach hour(s) of 2 measured, 168 in the week"),  # was -150.00 %
+        (10**30, 0, "not shown: 0 breach hour(s) of 1e+30 measured, 168 in the week"),  # was "1e30 of 168 h"
+    ],
+)
+def test_figures_a_payload_cannot_truly_hold_are_not_shown_as_an_attainment(hours, breach_hours, shown) -> None:
+    block = payload._latency_block([_row(START, "feed_a", False)], [], WeeklyConfig(), 99.0)
+    block["sources"][0].update(hours=hours, breach_hours=breach_hours)
+    doc = {"schema_version": "2.1.0", "period": {"start": "2026-01-05T00:00:00Z", "end": "2026-01-12T00:00:00Z"}}
+    lines = summary._slo({**doc, "latency": block})
+    assert lines[-1] == f"| feed_a | {shown} | – |"
+
+
+def test_a_nan_target_is_not_shown_as_a_budget() -> None:
+    """JSON's NaN passes the schema's exclusiveMinimum/exclusiveMaximum (every comparison is false)."""
+    from observability import schemas
+    from observability.fsio import parse_json
+
+    block = payload._latency_block([_row(START, "feed_a", False)], [], WeeklyConfig(), 99.0)
+    block["slo_target_percent"] = parse_json(b"NaN")
+    assert not [e for e in schemas.errors("observability_weekly_report", {"latency": block}) if "slo_target" in str(e)]
+    doc = {"schema_version": "2.1.0", "period": {"start": "2026-01-05T00:00:00Z", "end": "2026-01-12T00:00:00Z"}}
+    assert summary._slo({**doc, "latency": block})[-1] == (
+        "_Not shown: slo_target_percent nan in this payload is not a share in (0, 100)._"
+    )

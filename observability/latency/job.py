@@ -549,7 +549,7 @@ class _Cycle:
     def _mark_hours(self, rows) -> None:
         """4b. The step summary's hourly SLO marks (observability.latency.tally), committed with the state."""
         objective, now = self.objective(), self.ctx.now
-        if tally.usable(self.state, objective):
+        if tally.usable(self.state, objective, now):
             tally.apply(self.state, rows, objective, now)
             return
         try:

@@ -23,8 +23,13 @@ from observability.outputs.rollups import HOUR as HOUR_RE, RollupRow
 KEY = "slo_tally"
 VERSION = 1
 HOURS = max(slo.PERIOD_DAYS) * 24
-_RUNS = re.compile(r"(?:[1-9][0-9]*[+x.])*")
+# A run is at most HOURS (672) long: three digits. A longer count in a hand-edited state (``"99999999999+"``)
+# would decode to gigabytes.
+_RUNS = re.compile(r"(?:[1-9][0-9]{0,2}[+x.])*")
 _RUN = re.compile(r"([0-9]+)([+x.])")
+# The latest hour a mark may have at ``now``: samples up to an hour ahead are accepted
+# (observability.upstream.signal_log.MAX_FUTURE), so their rollup hour may be the next one.
+AHEAD = 1
 _SAME = re.compile(r"([+x.])\1*")
 
 
@@ -45,29 +50,47 @@ def first_hour(now: datetime) -> str:
     return iso(slo.hour_floor(now) - (HOURS - 1) * slo.HOUR)
 
 
-def usable(state: dict, objective: slo.Objective) -> bool:
-    """The state holds marks for today's rule, every entry well formed."""
+def usable(state: dict, objective: slo.Objective, now: datetime) -> bool:
+    """The state holds marks for today's rule, every entry well formed (see :func:`_well_formed`)."""
     tally = state.get(KEY)
     if not isinstance(tally, dict) or tally.get("version") != VERSION or tally.get("rule") != _rule(objective):
         return False
     sources = tally.get("sources")
     if not isinstance(sources, dict):
         return False
-    for entry in sources.values():
-        if not (
-            isinstance(entry, list)
-            and len(entry) == 2
-            and isinstance(entry[0], str)
-            and isinstance(entry[1], str)
-            and HOUR_RE.fullmatch(entry[0])
-            and _RUNS.fullmatch(entry[1])
-        ):
-            return False
-    return True
+    latest = iso(slo.hour_floor(now) + AHEAD * slo.HOUR)
+    return all(_well_formed(entry, latest) for entry in sources.values())
+
+
+def _well_formed(entry: object, latest: str = "9999") -> bool:
+    """``[end hour, runs]``: a real hour no later than ``latest`` (a far-future one would hide every new
+    mark until then), runs of at most HOURS marks in all."""
+    if not (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], str)
+        and HOUR_RE.fullmatch(entry[0])
+        and entry[0] <= latest
+        and len(entry[1]) <= 2 * HOURS  # "1+" for every hour is the longest honest text: never scan more
+        and _RUNS.fullmatch(entry[1])
+    ):
+        return False
+    try:
+        parse_iso(entry[0])  # the pattern lets "2026-99-99T99:00:00Z" through
+    except ValueError:
+        return False
+    return sum(int(n) for n, _ in _RUN.findall(entry[1])) <= HOURS
 
 
 def _hours(earlier: str, later: str) -> int:
     return int((parse_iso(later) - parse_iso(earlier)) // slo.HOUR)
+
+
+def _gaps(earlier: str, later: str) -> str:
+    """Gap marks for the hours after ``earlier`` up to ``later``; never more than HOURS (an end hour years
+    back would otherwise build a string of millions of marks per source)."""
+    return slo.GAP * min(_hours(earlier, later), HOURS)
 
 
 def apply(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now: datetime) -> None:
@@ -83,7 +106,7 @@ def apply(state: dict, rows: Iterable[RollupRow], objective: slo.Objective, now:
             end, marks = latest, [slo.GAP] * HOURS
         else:
             end = max(entry[0], latest)
-            held = decode(entry[1]) + slo.GAP * _hours(entry[0], end)
+            held = decode(entry[1]) + _gaps(entry[0], end)
             marks = list((slo.GAP * HOURS + held)[-HOURS:])
         for row in found:
             at = HOURS - 1 - _hours(row.hour_utc, end)
@@ -117,11 +140,12 @@ def rebuild(state: dict, hours: Iterable[tuple[str, str, bool]], objective: slo.
 
 def marks_at(state: dict, source: str, now: datetime) -> str:
     """The source's marks for the 28 x 24 hours ending with the hour that holds ``now`` (all gaps when
-    the state has none): later hours are left out, hours after its last mark are gaps."""
+    the state has none, or a damaged entry): later hours are left out, hours after its last mark are gaps."""
     entry = (state.get(KEY) or {}).get("sources", {}).get(source)
-    if entry is None:
+    last = iso(slo.hour_floor(now))
+    if not _well_formed(entry):  # a later end hour is read as it is: the hours after now are left out
         return slo.GAP * HOURS
     marks = decode(entry[1])
-    ahead = _hours(entry[0], iso(slo.hour_floor(now)))
-    marks = marks + slo.GAP * ahead if ahead >= 0 else marks[:ahead]
+    ahead = _hours(entry[0], last)
+    marks = marks + _gaps(entry[0], last) if ahead >= 0 else marks[:ahead]
     return (slo.GAP * HOURS + marks)[-HOURS:]

@@ -35,6 +35,27 @@ def delivery_alert_id() -> str:
     return alertitem.fingerprint("weekly", DELIVERY_RULE, DELIVERY_SUBJECT)
 
 
+MAX_EXACT = 2**53  # the largest magnitude a JSON number keeps exactly as a double; the payload's counts stay far below
+
+
+def odd_number(doc: object, path: str = "") -> str | None:
+    """The first number of a stored payload that is not a finite number within +/-2^53 (its path and value),
+    else None. JSON's NaN and Infinity, and a 400-digit integer, are numbers to the payload schema; the
+    canonical body is never written with them, and the review's arithmetic raised on them."""
+    if isinstance(doc, bool) or doc is None or isinstance(doc, str):
+        return None
+    if isinstance(doc, float) and not (-MAX_EXACT <= doc <= MAX_EXACT):  # NaN fails both comparisons
+        return f"{path or '<root>'}: {doc!r} is not a finite number within +/-2^53"
+    if isinstance(doc, int) and not -MAX_EXACT <= doc <= MAX_EXACT:
+        return f"{path or '<root>'}: a {len(str(abs(doc)))}-digit number is beyond +/-2^53"
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        found = odd_number(value, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key)
+        if found:
+            return found
+    return None
+
+
 def is_legacy(doc: dict) -> bool:
     """A payload written by the legacy scripts (the original design, ``schema_version`` 1.0.0): ``runs`` is a
     list of runs, not this project's ``{baseline, rolling, summary}``."""

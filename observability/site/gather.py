@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,9 @@ WEEK_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 STATUSES = ("ok", "warning", "dry_run", "skipped", "error")
 SEVERITIES = ("info", "warning", "critical")
 JOB_ID_FILE = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9_.-]+\.json$")
+# A week's payload or review larger than this is named on the pages, not read: a 145 MB payload took 29 s
+# and 1.9 GB to build and published a 75 MB page. The weekly job's own payloads are tens of kB.
+MAX_WEEK_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -276,11 +280,11 @@ def _weeks(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
         names = []
     for name in names:
         rel = f"{WEEKLY_HISTORY_DIR}/{name}"
-        if not _inside(ws, ws.path(rel), problems):
+        if not _inside(ws, ws.path(rel), problems) or not _small(ws, rel, problems):
             continue
         weeks[name[:-5]] = {"week_start": name[:-5], "file": rel, "delivered": True, "payload": _payload(ws, rel)}
     latest = _latest_file(ws, WEEKLY_OUT_DIR)
-    if latest is not None and _inside(ws, latest, problems):
+    if latest is not None and _inside(ws, latest, problems) and _small(ws, ws.rel(latest), problems):
         rel = ws.rel(latest)
         payload = _payload(ws, rel)
         start = payload.get("week_start") if isinstance(payload, dict) else None
@@ -292,7 +296,7 @@ def _weeks(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
                 "delivered": False,
                 "payload": payload,
                 "review": review.read_text(encoding="utf-8", errors="replace")
-                if review.is_file() and _inside(ws, review, problems)
+                if review.is_file() and _inside(ws, review, problems) and _small(ws, ws.rel(review), problems)
                 else None,
             }
     found = [weeks[k] for k in sorted(weeks, reverse=True)]
@@ -316,9 +320,32 @@ def _review(week: dict[str, Any], problems: list[str]) -> str | None:
             f"{week['file']}: field {schemas.json_path(path)}: {message} (its week's page lists the stored fields)"
         )
         return None
+    odd = weekly_outputs.odd_number(payload)
+    if odd:
+        problems.append(f"{week['file']}: field {odd} (its week's page lists the stored fields)")
+        return None
     label = "delivered" if week["delivered"] else "generated, not delivered"
     delivery = {"state": "delivered" if week["delivered"] else "dry_run", "label": label}
-    return weekly_review.render(payload, status=label, delivery=delivery, artefacts=[], attempts=[])
+    # Scrubbed before rendering too: the review escapes text ("|", "[", "\\"), which changes a secret's
+    # spelling, and the site shows the escaped text as the value again.
+    clean = secrets.redact_value(payload)
+    return weekly_review.render(clean, status=label, delivery=delivery, artefacts=[], attempts=[])
+
+
+def _small(ws: Workspace, rel: str, problems: list[str]) -> bool:
+    """Whether ``rel`` is a regular file of at most MAX_WEEK_BYTES (a missing file is, for the reader to
+    say); the page says why another is left out (reading a FIFO would wait for a writer forever)."""
+    try:
+        found = ws.path(rel).stat()
+    except OSError:
+        return True
+    if not stat.S_ISREG(found.st_mode):
+        problems.append(f"{rel}: not a regular file; left off the site")
+        return False
+    if found.st_size <= MAX_WEEK_BYTES:
+        return True
+    problems.append(f"{rel}: {found.st_size:,} bytes, more than {MAX_WEEK_BYTES:,}; left off the site")
+    return False
 
 
 def _ci(ws: Workspace, problems: list[str]) -> tuple[dict[str, Any] | None, str | None]:

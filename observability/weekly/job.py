@@ -11,7 +11,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from observability import alertitem, clock, config, fsio, kpi, provenance, runner, secrets, weekly_review as summary
+from observability import (
+    alertitem,
+    clock,
+    config,
+    fsio,
+    kpi,
+    provenance,
+    runner,
+    schemas,
+    secrets,
+    weekly_review as summary,
+)
 from observability.config import latency as latency_config, weekly as weekly_config
 from observability.errors import ConfigError, InputError, ObservabilityError
 from observability.outbound import delivery, signing
@@ -728,9 +739,18 @@ def replay(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     )
     gh = runner.run_context()
     shown = {"state": "delivered" if result.delivered else "error", "label": label}
+    # An edited payload whose checksum was recomputed (a checksum is not a signature) is re-sent as stored
+    # like any other; its review would raise on the missing or mistyped fields after the delivery.
+    invalid = None if weekly_outputs.is_legacy(doc) else schemas.errors(weekly_outputs.SCHEMA_NAME, doc)
+    odd = None if weekly_outputs.is_legacy(doc) else weekly_outputs.odd_number(doc)
     if weekly_outputs.is_legacy(doc):  # a legacy script's payload: its bytes resent, its own (smaller) shape shown
         figures["legacy_payload"] = True
         markdown = summary.render_legacy(doc, status=f"replay, {status}", delivery=shown)
+    elif invalid or odd:
+        where = f"{schemas.json_path(invalid[0][0])}: {invalid[0][1]}" if invalid else odd
+        problem = f"{ws.rel(path)}: field {where}"
+        ctx.warn(f"{problem}; re-sent as stored, its figures are not shown")
+        markdown = summary.render_invalid(doc, status=f"replay, {status}", delivery=shown, problem=problem)
     else:
         markdown = summary.render(
             doc,
