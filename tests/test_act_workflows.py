@@ -912,6 +912,8 @@ def test_ci_failure_alerts_report_the_triggering_ci_run(act_harness, tmp_path):
             run_url = f"https://github.com/{act_harness.repository}/actions/runs/501"
             assert f"[run]({run_url}), timed out, branch `main`, triggered by `octocat`" in issue["body"]
             assert "within **one business hour**" in issue["body"]
+            # No state store: the telemetry is recorded in a scratch store, and the summary says so.
+            assert "the trend is not kept" in timed_out.step_summary() and "# CI health" in timed_out.step_summary()
             text = slack.received[0]["json"]["blocks"][0]["text"]["text"]
             assert "CI/ci timed out" in text and "branch `main`" in text and "triggered by `octocat`" in text
             assert f"<{issue['html_url']}|issue>" in slack.received[0]["json"]["blocks"][1]["elements"][0]["text"]
