@@ -1010,7 +1010,9 @@ def test_ci_alerts_record_the_ci_telemetry_in_the_state_store(act_harness, tmp_p
         (entry,) = kept("ci_metrics.json")["entries"]
         assert entry["run_id"] == "701" and entry["conclusion"] == "failure", entry
         assert entry["coverage"]["line_pct"] is not None and entry["tests"]["failed"] == 1, entry
-        assert [(f["name"], f["mode"], f["result"]) for f in entry["formatters"]] == [("ruff-format", "enforced", "fail")]
+        assert [(f["name"], f["mode"], f["result"]) for f in entry["formatters"]] == [
+            ("ruff-format", "enforced", "fail")
+        ]
         history = kept("flake_history.json")
         assert any(s.get("exit_status") == 1 for s in history["sessions"]), history
         assert (failed.artifacts / "ci-health-701-1" / "ci_health.md").is_file()

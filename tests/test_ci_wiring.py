@@ -17,7 +17,9 @@ from observability.ci import wiring
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = wiring.Run("701", "2", "https://github.com/acme/app/actions/runs/701", "a" * 40, "main", "failure")
-COVERAGE = '<?xml version="1.0"?>\n<coverage lines-valid="4" lines-covered="3" branches-valid="0" branches-covered="0"/>\n'
+COVERAGE = (
+    '<?xml version="1.0"?>\n<coverage lines-valid="4" lines-covered="3" branches-valid="0" branches-covered="0"/>\n'
+)
 JUNIT = (
     '<?xml version="1.0"?>\n<testsuites><testsuite name="pytest" tests="2" failures="1" time="0.5">'
     '<testcase classname="t" name="ok" time="0.1"/>'
@@ -72,9 +74,14 @@ def test_a_run_without_telemetry_records_only_its_fields_and_says_why(tmp_path):
     ("document", "kept", "noted"),
     [
         ({"formatters": []}, [], False),  # the formatter step did not run: nothing to record
-        ({"formatters": [RUFF, {"name": "ruff", "mode": "advisory", "result": "pass"}]}, ["ruff-format", "ruff"], False),
+        (
+            {"formatters": [RUFF, {"name": "ruff", "mode": "advisory", "result": "pass"}]},
+            ["ruff-format", "ruff"],
+            False,
+        ),
         ({"formatters": [{"name": "ruff-format", "mode": "enforced", "result": None}]}, [], True),
         ({"formatters": [{"name": "", "mode": "enforced", "result": "pass"}, RUFF]}, ["ruff-format"], True),
+        ({"formatters": [{"name": "ruff format", "mode": "enforced", "result": "pass"}]}, [], True),
         ({"formatters": ["ruff"]}, [], True),
         ({"formatter": []}, [], True),
         ("not json", [], True),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets as _random
 import shlex
 import sys
@@ -36,6 +37,7 @@ JUNIT = "junit.xml"
 FORMATTERS = "formatter.json"
 MODES = ("enforced", "advisory")
 RESULTS = ("pass", "fail")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")  # schemas/ci_metrics.schema.json's formatter name
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,14 @@ def read_formatters(path: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
             notes.append(f"{path.name}: formatters[{index}] is not an object; left out")
             continue
         name, mode, result = entry.get("name"), entry.get("mode"), entry.get("result")
-        if not isinstance(name, str) or not name.strip() or mode not in MODES or result not in RESULTS:
+        if not isinstance(name, str) or not NAME.fullmatch(name) or mode not in MODES or result not in RESULTS:
             # A formatter step that did not run (skipped, cancelled) records no result: nothing to count.
-            notes.append(f"{path.name}: formatters[{index}] needs a name, mode {MODES} and result {RESULTS}; left out")
+            notes.append(
+                f"{path.name}: formatters[{index}] needs a name (letters, digits, _.+-), mode {MODES} and "
+                f"result {RESULTS}; left out"
+            )
             continue
-        found.append((name.strip(), mode, result))
+        found.append((name, mode, result))
     return found, notes
 
 
