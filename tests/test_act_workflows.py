@@ -952,6 +952,7 @@ def test_ci_failure_alerts_report_the_triggering_ci_run(act_harness, tmp_path):
             assert drill_issue["state"] == "closed"  # the drill's own recovery
             assert "Reason: `quarterly CI drill @octocat`" in drill_issue["body"]
             assert "drill" in [label["name"] for label in drill_issue["labels"]]
+            assert "# CI health" not in drilled.step_summary()  # a drill records no CI telemetry
             assert fake.violations == []
     finally:
         slack.close()
