@@ -44,9 +44,9 @@ PROJECT = {
 }
 
 
-def real_reports(directory: Path) -> tuple[Path, Path]:
+def real_reports(directory: Path, *, flake_log: Path | None = None) -> tuple[Path, Path]:
     """Run pytest with pytest-cov (branch coverage) on the tiny project in a real process; returns the
-    Cobertura and JUnit reports it wrote."""
+    Cobertura and JUnit reports it wrote (and the flake telemetry to ``flake_log`` when given)."""
     project = directory / "project"
     project.mkdir()
     for name, text in PROJECT.items():
@@ -64,6 +64,7 @@ def real_reports(directory: Path) -> tuple[Path, Path]:
             "--cov-branch",
             f"--cov-report=xml:{coverage_xml}",
             f"--junitxml={junit_xml}",
+            *([f"--flake-log-file={flake_log}"] if flake_log else []),
             "test_calc.py",
         ],
         cwd=project,

@@ -849,12 +849,17 @@ def test_an_s3_store_and_shared_storage_on_moto_with_access_keys(act_harness, tm
 # --- CI failure alerts: ci-failure-alerts.yml (workflow_run) calling ci-alerts.yml -------------
 
 
-def _ci_run(harness, run_id: int, conclusion: str, *, number: int, drill: dict | None = None, event="push") -> dict:
-    """The workflow_run event of a finished CI run, and its ci-telemetry artifact as its upload step leaves it."""
-    if drill is not None:
+def _ci_run(
+    harness, run_id: int, conclusion: str, *, number: int, drill: dict | None = None, event="push", files=None
+) -> dict:
+    """The workflow_run event of a finished CI run, and its ci-telemetry artifact as its upload step leaves it
+    (drill.json, and ``files``: name -> path of the telemetry files to put beside it)."""
+    if drill is not None or files:
         artifact = harness.runs / str(run_id) / f"ci-telemetry-{run_id}-1"
         artifact.mkdir(parents=True)
-        (artifact / "drill.json").write_text(json.dumps(drill), encoding="utf-8")
+        (artifact / "drill.json").write_text(json.dumps(drill or {"drill": False, "reason": ""}), encoding="utf-8")
+        for name, path in (files or {}).items():
+            (artifact / name).write_bytes(Path(path).read_bytes())
     return {
         "workflow_run": {
             "id": run_id,
@@ -907,6 +912,8 @@ def test_ci_failure_alerts_report_the_triggering_ci_run(act_harness, tmp_path):
             run_url = f"https://github.com/{act_harness.repository}/actions/runs/501"
             assert f"[run]({run_url}), timed out, branch `main`, triggered by `octocat`" in issue["body"]
             assert "within **one business hour**" in issue["body"]
+            # No state store: the telemetry is recorded in a scratch store, and the summary says so.
+            assert "the trend is not kept" in timed_out.step_summary() and "# CI health" in timed_out.step_summary()
             text = slack.received[0]["json"]["blocks"][0]["text"]["text"]
             assert "CI/ci timed out" in text and "branch `main`" in text and "triggered by `octocat`" in text
             assert f"<{issue['html_url']}|issue>" in slack.received[0]["json"]["blocks"][1]["elements"][0]["text"]
@@ -945,6 +952,75 @@ def test_ci_failure_alerts_report_the_triggering_ci_run(act_harness, tmp_path):
             assert drill_issue["state"] == "closed"  # the drill's own recovery
             assert "Reason: `quarterly CI drill @octocat`" in drill_issue["body"]
             assert "drill" in [label["name"] for label in drill_issue["labels"]]
+            assert "# CI health" not in drilled.step_summary()  # a drill records no CI telemetry
             assert fake.violations == []
     finally:
         slack.close()
+
+
+@pytest.mark.slow
+def test_ci_alerts_record_the_ci_telemetry_in_the_state_store(act_harness, tmp_path):
+    """A failing CI run whose artifact holds real telemetry (flake log, coverage and JUnit XML of a real
+    pytest run, the formatter record): the issue opens, ci metrics, the flake history and the health page
+    are recorded and pushed to the file:// store; the next (green) run appends to them and closes it."""
+    from _support_ci import real_reports
+    from _support_inprocess import run_cli_in_process
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    flake_log = reports / "flake_runs.json"
+    coverage_xml, junit_xml = real_reports(reports, flake_log=flake_log)
+    formatter = reports / "formatter.json"
+    formatter.write_text(json.dumps({"formatters": [{"name": "ruff-format", "mode": "enforced", "result": "fail"}]}))
+    telemetry = {"flake_runs.json": flake_log, "coverage.xml": coverage_xml, "junit.xml": junit_xml}
+    store = (tmp_path / "store").as_uri()
+    assert run_cli_in_process(["state", "init", "--store", store]).returncode == 0
+
+    def kept(name):
+        ws = _scratch(tmp_path / f"pulled-{len(list(tmp_path.glob('pulled-*')))}")
+        pulled = run_cli_in_process(["state", "pull", "--store", store, "--for", "ci", "--workspace", str(ws)])
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        return json.loads((ws / "ops" / "ci" / name).read_text(encoding="utf-8"))
+
+    adopter = Adopter(act_harness, tmp_path, {"runs/index.csv": b"run_id\n"})
+    with FakeGitHub() as fake:
+        repo = adopter.scaffold("http://127.0.0.1:9/s.csv")
+
+        def alert(payload, at):
+            return act_harness.run(
+                repo,
+                "ci-failure-alerts.yml",
+                event="workflow_run",
+                payload=payload,
+                variables={"OBS_STATE_STORE": store},
+                secrets={"GITHUB_TOKEN": fake.token},
+                env={"GITHUB_API_URL": fake.url, "OBS_NOW": at},
+                projects={"acme/observability": adopter.project},
+            )
+
+        failed = alert(
+            _ci_run(act_harness, 701, "failure", number=31, files={**telemetry, "formatter.json": formatter}),
+            f"{MONDAY}T11:00:00Z",
+        )
+        assert failed.exit_code == 0 and failed.job_result("report") == "success", failed
+        (issue,) = fake.issues.values()
+        assert issue["state"] == "open"
+        summary = failed.step_summary()
+        assert "# CI health" in summary and "ruff-format" in summary, summary
+        assert "the trend is not kept" not in summary
+        (entry,) = kept("ci_metrics.json")["entries"]
+        assert entry["run_id"] == "701" and entry["conclusion"] == "failure", entry
+        assert entry["coverage"]["line_pct"] is not None and entry["tests"]["failed"] == 1, entry
+        assert [(f["name"], f["mode"], f["result"]) for f in entry["formatters"]] == [
+            ("ruff-format", "enforced", "fail")
+        ]
+        history = kept("flake_history.json")
+        assert any(s.get("exit_status") == 1 for s in history["sessions"]), history
+        assert (failed.artifacts / "ci-health-701-1" / "ci_health.md").is_file()
+
+        green = alert(_ci_run(act_harness, 702, "success", number=32, files=telemetry), f"{MONDAY}T11:30:00Z")
+        assert green.exit_code == 0, green
+        assert fake.issues[issue["number"]]["state"] == "closed"
+        assert [e["run_id"] for e in kept("ci_metrics.json")["entries"]] == ["701", "702"]
+        assert fake.violations == []
+        _no_secret_anywhere(green, fake)

@@ -131,7 +131,12 @@ def test_the_ci_failure_alerts_caller_watches_the_named_ci_workflow(tmp_path):
     (job,) = caller["jobs"].values()
     assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
     assert job["uses"] == f"acme/observability/.github/workflows/ci-alerts.yml@{SHA}"
-    assert set(job["secrets"]) == {"SLACK_CI_WEBHOOK", "OBS_PAGERDUTY_ROUTING_KEY", "OBS_RELEASE_TOKEN"}
+    assert set(job["secrets"]) == {
+        "SLACK_CI_WEBHOOK",
+        "OBS_PAGERDUTY_ROUTING_KEY",
+        "OBS_RELEASE_TOKEN",
+        *("OBS_AWS_ACCESS_KEY_ID", "OBS_AWS_SECRET_ACCESS_KEY", "OBS_STATE_TOKEN"),  # the telemetry's state store
+    }
     assert "copy it into the repository whose CI it watches" in result.output
     # Any `name:` the CI workflow has, quoted so that YAML reads it back exactly.
     result = _init(tmp_path / "b", "--ci-workflow", 'Tests: "unit" # and [lint]')

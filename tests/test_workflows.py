@@ -258,6 +258,23 @@ def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
     assert snippet[True]["workflow_dispatch"]["inputs"] == ci["on"]["workflow_dispatch"]["inputs"]
     steps = {s["name"]: s for s in ci["jobs"]["tests"]["steps"]}
     documented = snippet["jobs"]["tests"]["steps"]
-    assert len(documented) == 3
-    for step in documented:
+    flags = ("--flake-log-file=ci-telemetry/flake_runs.json", "--cov-report=xml:ci-telemetry/coverage.xml")
+    flags += ("--junitxml=ci-telemetry/junit.xml",)
+    (test_step,) = [s for s in documented if s["name"] not in steps]  # the adopter's own test command
+    ours = steps["Run the tests (README test command, with the coverage gate)"]
+    for flag in flags:
+        assert flag in test_step["run"] and flag in ours["run"], flag
+    assert test_step["if"] == ours["if"]
+    same = [s for s in documented if s is not test_step]
+    assert [s["name"] for s in same] == [
+        "Record the alert drill for CI failure alerts",
+        "Alert drill",
+        "ruff format (enforced; its result goes into the CI telemetry)",
+        "Record the formatter result for the CI telemetry",
+        "Upload the CI telemetry (read by ci-failure-alerts.yml)",
+    ]
+    for step in same:
         assert step == steps[step["name"]], step["name"]
+    # In ci.yml's order: the formatter check before the tests, the record and upload after them.
+    order = list(steps)
+    assert [order.index(s["name"]) for s in same] == sorted(order.index(s["name"]) for s in same)
