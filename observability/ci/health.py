@@ -198,15 +198,25 @@ def gather(ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
         "formatters": _formatters(entries[-cfg.trend_runs :]),
         "flaky": _flakes(ws, ctx, cfg),
         "failure_issues": _issues(ws, ctx),
-        "where_to_look": _where_to_look(latest, cfg),
+        "where_to_look": _where_to_look(entries, cfg),
     }
 
 
-def _where_to_look(latest: dict[str, Any] | None, cfg: CiConfig) -> list[dict[str, str | None]]:
-    run_url = latest.get("run_url") if latest else None
+FAILING = ("failure", "timed_out", "startup_failure", "cancelled")  # a run whose log the on-call reads
+
+
+def _where_to_look(entries: list[dict[str, Any]], cfg: CiConfig) -> list[dict[str, str | None]]:
+    # The newest run that did not succeed, not the newest run: after a green run the log to read is
+    # that of the failure before it (a green run's log explains nothing).
+    failing = next((e for e in reversed(entries) if e.get("conclusion") in FAILING), None)
+    run_url = failing.get("run_url") if failing else None
+    if failing is None:
+        which = "of a failing run (none recorded: no run failed)"
+    else:
+        which = f"of the newest failing run, {failing['run_id']} ({failing['conclusion'].replace('_', ' ')})"
     return [
         {
-            "what": f"the `{LOG_ARTIFACT}` artifact of the failing run (the full pytest log; the step summary has its tail)",
+            "what": f"the `{LOG_ARTIFACT}` artifact {which} (the full pytest log; the step summary has its tail)",
             "url": f"{run_url}#artifacts" if run_url else None,
         },
         {"what": "the open CI failure issue: every failing run, first and last, with links", "url": None},
