@@ -198,3 +198,18 @@ def test_where_to_look_links_the_newest_failing_run_not_a_green_one_after_it(tmp
     _, doc, _ = _health(ws)
     assert doc["where_to_look"][0]["url"] == "https://github.com/o/r/actions/runs/2#artifacts"
     assert "newest failing run, 2 (failure)" in doc["where_to_look"][0]["what"]
+
+
+def test_another_job_s_failure_issue_is_not_the_ci_failure_issue(tmp_path):
+    ws = _ws(tmp_path)
+    _record(ws, 1, 180, "--conclusion", "failure")
+    ci = {"number": 41, "kind": "failure", "state": "open", "title": "CI failure alerts", "failures": 1}
+    latency = {"number": 42, "kind": "failure", "state": "open", "title": "latency/latency failed", "failures": 3}
+    (ws / "ops" / "alert_inbox.json").write_text(json.dumps({"issues": {"failure-a": ci, "failure-b": latency}}))
+    _, doc, _ = _health(ws)
+    assert [i["number"] for i in doc["failure_issues"]["open"]] == [41]
+    config = ws / "configs" / "observability"
+    config.mkdir(parents=True)
+    (config / "ci.yaml").write_text("health:\n  failure_issue_title: latency/latency failed\n")
+    _, doc, _ = _health(ws)
+    assert [i["number"] for i in doc["failure_issues"]["open"]] == [42]

@@ -86,8 +86,9 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) and " " not in value else None
 
 
-def _issues(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
-    """The open CI failure issues (and open CI alert issues) the alert inbox's cache knows."""
+def _issues(ws: Workspace, ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
+    """The open CI failure issue (and open CI alert issues) the alert inbox's cache knows: the failure
+    issue titled ``health.failure_issue_title``, not another job's (a failing latency or weekly run)."""
     path = ws.path(alertinbox.CACHE_PATH)
     try:
         doc = fsio.read_json(path, default=None, what="alert inbox cache", display=alertinbox.CACHE_PATH)
@@ -105,7 +106,8 @@ def _issues(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         if not isinstance(entry, dict) or entry.get("state") != "open" or entry.get("drill"):
             continue
         kind = entry.get("kind")
-        if kind != "failure" and not (kind == "alert" and entry.get("origin") == "ci"):
+        ci_failure = kind == "failure" and entry.get("title") == cfg.failure_issue_title
+        if not ci_failure and not (kind == "alert" and entry.get("origin") == "ci"):
             continue
         found_last = entry.get("last_failure")
         last: dict[str, Any] = found_last if isinstance(found_last, dict) else {}
@@ -197,7 +199,7 @@ def gather(ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
         },
         "formatters": _formatters(entries[-cfg.trend_runs :]),
         "flaky": _flakes(ws, ctx, cfg),
-        "failure_issues": _issues(ws, ctx),
+        "failure_issues": _issues(ws, ctx, cfg),
         "where_to_look": _where_to_look(entries, cfg),
     }
 
