@@ -194,7 +194,7 @@ def test_where_to_look_links_the_newest_failing_run_not_a_green_one_after_it(tmp
     assert "none recorded" in doc["where_to_look"][0]["what"]
     _record(ws, 2, 180, "--conclusion", "failure")
     _record(ws, 3, 180, "--conclusion", "success")
-    _record(ws, 4, 180, "--conclusion", "success")
+    _record(ws, 4, 180, "--conclusion", "cancelled")  # superseded by a newer push: no log to read
     _, doc, _ = _health(ws)
     assert doc["where_to_look"][0]["url"] == "https://github.com/o/r/actions/runs/2#artifacts"
     assert "newest failing run, 2 (failure)" in doc["where_to_look"][0]["what"]
