@@ -111,6 +111,8 @@ def test_a_timed_out_run_opens_the_issue_with_branch_actor_and_run_and_slack_lin
     assert "add a comment summarising the root cause and any follow-up tickets" in body
     assert "if it persists past 4 h or past 8 failed runs in a row, it escalates once: PagerDuty is paged" in body
     assert "Acknowledge within 10 minutes" not in body
+    # What to do next is a CI run's: its test log, not an observability job's summary JSON
+    assert "the `pytest-log` artifact" in body and "error_code" not in body
     # A cache lost: the branch and actor come back from the body's hidden state.
     (tmp_path / "ops" / "alert_inbox.json").unlink()
     report(tmp_path, fake, "--conclusion", "failure", "--run-url", RUN.format(42), "--branch", "main")

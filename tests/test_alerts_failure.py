@@ -180,3 +180,24 @@ def test_a_lost_state_push_never_duplicates_the_failure_issue_and_it_closes_with
     assert s["action_counts"] == {"recovered": 1}
     sample = next(i for i in fake.issues.values() if i["title"] == "latency/sample failing")
     assert sample["state"] == "closed"
+
+
+def test_a_cold_cache_times_a_reopened_episode_from_its_first_failure_not_the_issue_s_creation(tmp_path, fake):
+    """ci-alerts.yml reports every CI run with an empty cache, and the one CI failure issue is reopened
+    episode after episode: the episode's start is the body's first failure, not when the issue was
+    created months ago (which escalated and paged on the second failure of every new episode)."""
+    cache = tmp_path / "ops" / "alert_inbox.json"
+    report(tmp_path, fake, "--job", "ci", "--run-url", RUN.format(1))  # the issue is created now
+    report(tmp_path, fake, "--job", "ci", "--run-url", RUN.format(2), "--recovered", now="2026-01-08T10:30:00Z")
+    cache.unlink()
+    s = report(tmp_path, fake, "--job", "ci", "--run-url", RUN.format(3), now="2026-02-09T10:00:00Z")
+    assert s["action_counts"] == {"reopened": 1}
+    cache.unlink()
+    s = report(tmp_path, fake, "--job", "ci", "--run-url", RUN.format(4), now="2026-02-09T10:30:00Z")
+    assert s["action_counts"] == {"appended": 1}  # 30 minutes into the episode: no escalation
+    assert "2 failed run(s) in a row since 2026-02-09T10:00:00Z" in fake.issues[1]["body"]
+    cache.unlink()
+    report(tmp_path, fake, "--job", "ci", "--run-url", RUN.format(5), "--recovered", now="2026-02-09T11:00:00Z")
+    assert fake.comment_bodies(1)[-1].startswith(
+        f"**Recovered** at 2026-02-09T11:00:00Z: run {RUN.format(5)} succeeded after 2 failure(s) over 1 h 00 min."
+    )

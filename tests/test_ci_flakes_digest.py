@@ -213,3 +213,20 @@ def test_missing_telemetry_and_a_damaged_history_are_named(workspace, tmp_path):
 def test_the_window_must_be_a_day_or_more(workspace):
     run = _run(workspace, "--window-days", "0")
     assert run.exit_code == 2 and "--window-days" in run.stderr
+
+
+def test_another_run_on_the_same_commit_passing_does_not_make_a_failure_flaky(workspace, tmp_path):
+    """Run 30 failed test_db; run 31 on the same commit (a dispatch without that test) passed everything:
+    test_db is still a failure, not a flake. Run 30's second attempt passing does make it flaky."""
+    failed = _session("2026-03-18T10:00:00Z", SHA_A, 1, [("t.py::test_db", "failed")], run_id="30", attempt=1)
+    other = _session("2026-03-18T11:00:00Z", SHA_A, 0, [], run_id="31", attempt=1)
+    run = _run(workspace, "--telemetry", _write(tmp_path / "a.json", _document(other, [failed])))
+    assert run.exit_code == 0, run
+    digest = json.loads((workspace / "out" / "ci" / "flakes.json").read_text())
+    (db,) = digest["tests"]
+    assert (db["failures"], db["flaky"], db["last_outcome"]) == (1, 0, "failed")
+    again = _session("2026-03-18T12:00:00Z", SHA_A, 0, [], run_id="30", attempt=2)
+    run = _run(workspace, "--telemetry", _write(tmp_path / "b.json", _document(again)))
+    assert run.exit_code == 0, run
+    (db,) = json.loads((workspace / "out" / "ci" / "flakes.json").read_text())["tests"]
+    assert (db["failures"], db["flaky"]) == (1, 1)

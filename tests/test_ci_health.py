@@ -165,7 +165,7 @@ def test_from_full_inputs_the_page_has_the_trend_rollout_flakes_and_the_open_iss
     )
     assert "old failure" not in page and "latency" not in page.split("## Open CI failure issue")[1]
     assert (
-        "1. [the `pytest-log` artifact of the failing run" in page
+        "1. [the `pytest-log` artifact of the newest failing run, 6 (timed out)" in page
         and "(https://github.com/o/r/actions/runs/6#artifacts)" in page
     )
 
@@ -184,3 +184,32 @@ def test_out_moves_the_page_and_its_twin_and_a_directory_there_is_usage_error(tm
 def test_the_chart_keeps_the_decimals_asked_for(decimals, expected):
     lines = markdown.xychart(["a", "b"], {"s": [90.6, 91.8]}, y_label="%", decimals=decimals)
     assert f"  {expected}" in lines
+
+
+def test_where_to_look_links_the_newest_failing_run_not_a_green_one_after_it(tmp_path):
+    ws = _ws(tmp_path)
+    _record(ws, 1, 180, "--conclusion", "success")
+    _, doc, _ = _health(ws)
+    assert doc["where_to_look"][0]["url"] is None  # nothing failed: no log to send anyone to
+    assert "none recorded" in doc["where_to_look"][0]["what"]
+    _record(ws, 2, 180, "--conclusion", "failure")
+    _record(ws, 3, 180, "--conclusion", "success")
+    _record(ws, 4, 180, "--conclusion", "cancelled")  # superseded by a newer push: no log to read
+    _, doc, _ = _health(ws)
+    assert doc["where_to_look"][0]["url"] == "https://github.com/o/r/actions/runs/2#artifacts"
+    assert "newest failing run, 2 (failure)" in doc["where_to_look"][0]["what"]
+
+
+def test_another_job_s_failure_issue_is_not_the_ci_failure_issue(tmp_path):
+    ws = _ws(tmp_path)
+    _record(ws, 1, 180, "--conclusion", "failure")
+    ci = {"number": 41, "kind": "failure", "state": "open", "title": "CI failure alerts", "failures": 1}
+    latency = {"number": 42, "kind": "failure", "state": "open", "title": "latency/latency failed", "failures": 3}
+    (ws / "ops" / "alert_inbox.json").write_text(json.dumps({"issues": {"failure-a": ci, "failure-b": latency}}))
+    _, doc, _ = _health(ws)
+    assert [i["number"] for i in doc["failure_issues"]["open"]] == [41]
+    config = ws / "configs" / "observability"
+    config.mkdir(parents=True)
+    (config / "ci.yaml").write_text("health:\n  failure_issue_title: latency/latency failed\n")
+    _, doc, _ = _health(ws)
+    assert [i["number"] for i in doc["failure_issues"]["open"]] == [42]

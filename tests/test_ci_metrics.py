@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from _support_ci import real_reports, run_ci
+from _support_robust import clean_env, unmeasured
 from observability import alertitem, schemas
 from observability.alerts.sources import AlertFileSource
 from observability.state import scopes
@@ -352,3 +355,46 @@ def test_given_another_run_id_the_environment_never_describes_it(tmp_path):
     entry = _history(tmp_path)[-1]
     assert (entry["run_attempt"], entry["commit"], entry["branch"]) == (2, "abcdef1", "dev")
     assert entry["run_url"].endswith("/runs/78")
+
+
+def test_a_rerun_test_counts_once_with_its_last_attempts_outcome(tmp_path):
+    """pytest-rerunfailures writes one <testcase> per attempt into the JUnit report (the earlier ones
+    empty, as if passed): a flaky test and a test failing on every attempt are 2 tests, not 4."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_r.py").write_text(
+        "from pathlib import Path\n"
+        "MARK = Path(__file__).with_name('failed-once')\n"
+        "def test_flaky():\n"
+        "    if not MARK.exists():\n"
+        "        MARK.write_text('x')\n"
+        "        assert False, 'first attempt'\n"
+        "def test_broken():\n"
+        "    assert False, 'every attempt'\n"
+        "def test_fine():\n"
+        "    pass\n"
+    )
+    junit_xml = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "rerunfailures", "--reruns", "1"]
+        + [f"--junitxml={junit_xml}", "test_r.py"],
+        cwd=project,
+        env=unmeasured(clean_env(PYTEST_ADDOPTS="")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1 and "2 rerun" in done.stdout, done.stdout + done.stderr
+    assert len(list(ET.parse(junit_xml).getroot().iter("testcase"))) == 5  # what pytest-rerunfailures writes
+    (tmp_path / "ws" / "ops").mkdir(parents=True)
+    code, summary, stderr = run_ci(
+        tmp_path / "ws", "metrics", "--run-id", "5", "--branch", "main", "--junit-xml", str(junit_xml)
+    )
+    assert code == 0, stderr
+    [entry] = _history(tmp_path / "ws")
+    tests = entry["tests"]
+    assert (tests["total"], tests["passed"], tests["failed"], tests["errors"], tests["skipped"]) == (3, 2, 1, 0, 0)
+    assert entry["conclusion"] == "failure"
+    assert len({s["test"] for s in tests["slowest"]}) == len(tests["slowest"]) == 3  # each test once

@@ -138,6 +138,12 @@ def test_the_ci_failure_alerts_caller_watches_the_named_ci_workflow(tmp_path):
         *("OBS_AWS_ACCESS_KEY_ID", "OBS_AWS_SECRET_ACCESS_KEY", "OBS_STATE_TOKEN"),  # the telemetry's state store
     }
     assert "copy it into the repository whose CI it watches" in result.output
+    # the link goes to the steps to add to the CI (an anchor docs/ci.md has), not to the alerting overview
+    (link,) = re.findall(r"https://\S+/docs/ci\.md#(\S+)", result.output)
+    assert link == "adopting-it-the-ci-side-steps"
+    assert "### Adopting it: the CI-side steps" in (Path(__file__).resolve().parents[1] / "docs" / "ci.md").read_text(
+        encoding="utf-8"
+    )
     # Any `name:` the CI workflow has, quoted so that YAML reads it back exactly.
     result = _init(tmp_path / "b", "--ci-workflow", 'Tests: "unit" # and [lint]')
     assert result.exit_code == 0, result.output

@@ -82,3 +82,14 @@ def test_backslash_escapes_outside_code_spans_are_literal():
     assert inline("\\[log in\\](https://evil.example)") == "[log in](https://evil.example)"
     assert inline("C:\\\\data \\*not bold\\*") == "C:\\data *not bold*"
     assert inline("`a\\\\b`") == "<code>a\\\\b</code>"  # code spans take no escapes
+
+
+def test_a_note_in_underscores_is_emphasis_and_snake_case_names_are_left_alone():
+    # what ci health writes; on ci.html the underscores showed literally
+    note = "_No alert inbox cache (ops/alert_inbox.json): run `observability alerts sync`._"
+    assert inline(note) == (
+        "<em>No alert inbox cache (ops/alert_inbox.json): run <code>observability alerts sync</code>.</em>"
+    )
+    assert inline("ops/alert_inbox.json and out/ci/ci_health.md") == "ops/alert_inbox.json and out/ci/ci_health.md"
+    assert inline("`_x_`") == "<code>_x_</code>" and inline("_ x _") == "_ x _"
+    assert "<em>" in to_html("_Generated 2026-11-26T12:00:00Z by `observability ci health`._")

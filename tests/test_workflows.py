@@ -7,6 +7,7 @@ callers ``observability init`` writes into an automation repository (``ops-templ
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -252,7 +253,8 @@ def test_run_yml_still_takes_chain_as_the_workflow_jobs_former_name():
 def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
     """The steps docs/ci.md tells adopters to add are the ones this repository's own CI runs."""
     text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
-    (block,) = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if "ci-telemetry-" in b and b.startswith("yaml")]
+    fenced = re.findall(r"(?ms)^(`{3,})yaml\n(.*?)^\1$", text)  # a ```` fence: the snippet holds ``` itself
+    (block,) = [b for _, b in fenced if "ci-telemetry-" in b]
     snippet = yaml.safe_load(block)
     ci = _load(ROOT / ".github" / "workflows" / "ci.yml")
     assert snippet[True]["workflow_dispatch"]["inputs"] == ci["on"]["workflow_dispatch"]["inputs"]
@@ -271,6 +273,9 @@ def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
         "Alert drill",
         "ruff format (enforced; its result goes into the CI telemetry)",
         "Record the formatter result for the CI telemetry",
+        # The health page, the digest and the failure issue send the on-call to the pytest-log artifact.
+        "Put the end of the test log in the step summary",
+        "Upload the whole test log",
         "Upload the CI telemetry (read by ci-failure-alerts.yml)",
     ]
     for step in same:

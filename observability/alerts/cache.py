@@ -199,4 +199,9 @@ def from_issue(issue: dict, kind: str) -> dict[str, Any]:
             # The running count, first/last failure and escalation live in the body too: no lost count,
             # no second escalation comment after a lost cache (the page itself is deduplicated by PagerDuty).
             entry.update(render.failure_state(issue.get("body"), repo_url=render.issue_repo_url(issue)))
+            # The episode began at its first failure: an issue reopened for a new episode was created
+            # long before it (timed from created_at, the episode escalated on its second failure).
+            first = entry.get("first_failure")
+            if isinstance(first, dict) and first.get("at"):
+                entry["started_at"] = first["at"]
     return entry

@@ -138,6 +138,17 @@ NEXT_ACTION = (
     "**Next action:** open the last run, read the failing step's log and the job summary JSON "
     "(`error_code`, `error_message`); fix or rerun. This issue closes itself on the next successful run."
 )
+# A CI run's failure (ci-alerts.yml, seed 003's one business hour): the tests' log, not a job summary JSON.
+CI_NEXT_ACTION = (
+    "**Next action:** open the last run and read its failing job's log (the step summary has the end of "
+    "the test log, the `pytest-log` artifact all of it); check the CI health page in the ci-failure-alerts "
+    "run's summary (a known flaky test is rerun before it is debugged); fix, or re-run the failed jobs. "
+    "This issue closes itself on the next successful run."
+)
+
+
+def _next_action(f: Failure) -> str:
+    return CI_NEXT_ACTION if f.ack == ACK_BUSINESS_HOUR else NEXT_ACTION
 
 
 def _body(
@@ -189,7 +200,7 @@ def _body(
         )
     lines += [
         "",
-        NEXT_ACTION,
+        _next_action(f),
         "",
         *_on_call(f, entry, cfg, route, links),
         "",
@@ -423,7 +434,7 @@ def _escalation_text(inbox: Inbox, f: Failure, entry: dict, why: str, pager: esc
     )
     runbook = render.link("on-call runbook", owners.for_failure(inbox.cfg).runbook, inbox.links)
     # Whoever is paged may not have seen the issue yet: the comment says what to do, as the body does.
-    return text + f"\n\nLast failure: {f.where()}.\n\n{NEXT_ACTION} See the {runbook}."
+    return text + f"\n\nLast failure: {f.where()}.\n\n{_next_action(f)} See the {runbook}."
 
 
 def escalate_overdue(inbox: Inbox, *, pager: escalation.Pager | None = None) -> None:

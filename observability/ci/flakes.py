@@ -103,21 +103,24 @@ def merge(sessions: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> lis
 
 def _flaky_in(sessions: list[dict[str, Any]]) -> list[set[str]]:
     """Per session (newest first), the tests flaky in it: marked so by the plugin, or failed in an earlier
-    session on the same commit while this session passed everything (exit status 0). The second catches
-    a re-run attempt on a fresh runner, whose plugin saw no earlier file."""
+    attempt of the same run (same commit; off Actions, a session on the same commit) while this session
+    passed everything (exit status 0). The second catches a re-run attempt on a fresh runner, whose plugin
+    saw no earlier file. Another run on the same commit is not enough: it may not have run that test (a
+    workflow_dispatch or schedule with another selection), and only the events of failures are kept."""
     flaky: list[set[str]] = [{e["nodeid"] for e in s["events"] if e["outcome"] == "flaky"} for s in sessions]
-    failed_on: dict[str, set[str]] = {}  # commit -> tests failed in a session so far (oldest first)
+    failed_on: dict[tuple[str, str | None], set[str]] = {}  # (commit, run id) -> tests failed so far (oldest first)
     for index in range(len(sessions) - 1, -1, -1):
         session = sessions[index]
         commit = session.get("commit")
         if not commit:
             continue
+        key = (commit, session.get("run_id"))
         if session.get("exit_status") == 0:
-            flaky[index] |= failed_on.get(commit, set())
-            failed_on.pop(commit, None)  # each failure is counted flaky once, by the first pass after it
+            flaky[index] |= failed_on.get(key, set())
+            failed_on.pop(key, None)  # each failure is counted flaky once, by the first pass after it
         else:
             failed = {e["nodeid"] for e in session["events"] if e["outcome"] in plugin.FAILING}
-            failed_on.setdefault(commit, set()).update(failed)
+            failed_on.setdefault(key, set()).update(failed)
     return flaky
 
 
@@ -233,7 +236,7 @@ def render(digest: dict[str, Any]) -> str:
             "How to read this",
             [
                 "A test is **flaky** in a session when it failed and then passed in that session (a rerun) or "
-                "passed after failing in an earlier session on the same commit (a re-run attempt). **Flake "
+                "passed after failing in an earlier attempt of the same run (a re-run attempt). **Flake "
                 "rate**: the sessions in the window where it was flaky, out of all sessions in the window. "
                 "**Failed**: sessions where it failed for good. First and last seen cover the whole kept "
                 "history; newest first. Each run link opens that workflow run (download its `pytest-log` "

@@ -86,8 +86,9 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) and " " not in value else None
 
 
-def _issues(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
-    """The open CI failure issues (and open CI alert issues) the alert inbox's cache knows."""
+def _issues(ws: Workspace, ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
+    """The open CI failure issue (and open CI alert issues) the alert inbox's cache knows: the failure
+    issue titled ``health.failure_issue_title``, not another job's (a failing latency or weekly run)."""
     path = ws.path(alertinbox.CACHE_PATH)
     try:
         doc = fsio.read_json(path, default=None, what="alert inbox cache", display=alertinbox.CACHE_PATH)
@@ -105,7 +106,8 @@ def _issues(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         if not isinstance(entry, dict) or entry.get("state") != "open" or entry.get("drill"):
             continue
         kind = entry.get("kind")
-        if kind != "failure" and not (kind == "alert" and entry.get("origin") == "ci"):
+        ci_failure = kind == "failure" and entry.get("title") == cfg.failure_issue_title
+        if not ci_failure and not (kind == "alert" and entry.get("origin") == "ci"):
             continue
         found_last = entry.get("last_failure")
         last: dict[str, Any] = found_last if isinstance(found_last, dict) else {}
@@ -197,16 +199,27 @@ def gather(ctx: JobContext, cfg: CiConfig) -> dict[str, Any]:
         },
         "formatters": _formatters(entries[-cfg.trend_runs :]),
         "flaky": _flakes(ws, ctx, cfg),
-        "failure_issues": _issues(ws, ctx),
-        "where_to_look": _where_to_look(latest, cfg),
+        "failure_issues": _issues(ws, ctx, cfg),
+        "where_to_look": _where_to_look(entries, cfg),
     }
 
 
-def _where_to_look(latest: dict[str, Any] | None, cfg: CiConfig) -> list[dict[str, str | None]]:
-    run_url = latest.get("run_url") if latest else None
+# A run whose log the on-call reads; not a cancelled one (mostly superseded by a newer push: nothing to read).
+FAILING = ("failure", "timed_out", "startup_failure")
+
+
+def _where_to_look(entries: list[dict[str, Any]], cfg: CiConfig) -> list[dict[str, str | None]]:
+    # The newest run that did not succeed, not the newest run: after a green run the log to read is
+    # that of the failure before it (a green run's log explains nothing).
+    failing = next((e for e in reversed(entries) if e.get("conclusion") in FAILING), None)
+    run_url = failing.get("run_url") if failing else None
+    if failing is None:
+        which = "of a failing run (none recorded: no run failed)"
+    else:
+        which = f"of the newest failing run, {failing['run_id']} ({failing['conclusion'].replace('_', ' ')})"
     return [
         {
-            "what": f"the `{LOG_ARTIFACT}` artifact of the failing run (the full pytest log; the step summary has its tail)",
+            "what": f"the `{LOG_ARTIFACT}` artifact {which} (the full pytest log; the step summary has its tail)",
             "url": f"{run_url}#artifacts" if run_url else None,
         },
         {"what": "the open CI failure issue: every failing run, first and last, with links", "url": None},

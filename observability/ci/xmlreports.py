@@ -221,11 +221,14 @@ class Tests:
 
 def junit(path: Path, *, display: str) -> Tests:
     """The test counts and durations of a JUnit XML report (``pytest --junitxml``)."""
-    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
-    cases: list[tuple[str, float]] = []
+    # One outcome per test, the last attempt's: pytest-rerunfailures writes a <testcase> for every
+    # attempt (an earlier one empty, as if passed), so a test rerun twice must count once, not thrice.
+    outcomes: dict[str, str] = {}
+    names: dict[str, str] = {}
+    spent: dict[str, float] = {}
     times: list[float] = []
     root: list[str] = []
-    case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags]
+    case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags, key]
 
     def start(element: _Element, depth: int) -> None:
         if depth == 0:
@@ -238,26 +241,29 @@ def junit(path: Path, *, display: str) -> Tests:
                 times.append(seconds)
         elif element.tag == "testcase" and not case:
             name = "::".join(p for p in (element.get("classname"), element.get("name")) if p) or "(unnamed)"
-            case.extend((name[:300], _number(element, "time", display) or 0.0, depth, set()))
+            key = (
+                "\0".join(element.get(a) or "" for a in ("file", "classname", "name")) if name != "(unnamed)" else None
+            )
+            case.extend((name[:300], _number(element, "time", display) or 0.0, depth, set(), key))
         elif case and depth == case[2] + 1:
             case[3].add(element.tag)
 
     def end(tag: str, depth: int) -> None:
         if tag != "testcase" or not case or depth != case[2]:
             return
-        name, seconds, _, kinds = case
-        if "error" in kinds:
-            counts["errors"] += 1
-        elif "failure" in kinds:
-            counts["failed"] += 1
-        elif "skipped" in kinds:
-            counts["skipped"] += 1
-        else:
-            counts["passed"] += 1
-        cases.append((name, seconds))
+        name, seconds, _, kinds, key = case
+        kind = next((k for k in ("error", "failure", "skipped") if k in kinds), None)
+        key = key if key is not None else f"(unnamed {len(outcomes)})"
+        outcomes[key] = {"error": "errors", "failure": "failed", "skipped": "skipped", None: "passed"}[kind]
+        names[key] = name
+        spent[key] = spent.get(key, 0.0) + seconds  # every attempt's time is the test's
         case.clear()
 
     parse(path, display=display, what="JUnit report", start=start, end=end)
+    counts = {kind: 0 for kind in ("passed", "failed", "errors", "skipped")}
+    for outcome in outcomes.values():
+        counts[outcome] += 1
+    cases = [(names[key], seconds) for key, seconds in spent.items()]
     suite_time, timed = sum(times), bool(times)
     duration = suite_time if timed else sum(seconds for _, seconds in cases)
     slowest = sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]

@@ -68,8 +68,10 @@ def init(directory, repository, ref, ref_label, ci_workflow) -> None:
     click.echo(
         "CI failure alerts: .github/workflows/ci-failure-alerts.yml reports the CI workflow "
         f"{ci_workflow!r} of the repository it is in (workflow_run sees no other repository's): copy it "
-        f"into the repository whose CI it watches, with the telemetry upload of "
-        f"https://github.com/{repository}/blob/{ref}/docs/ci.md#ci-failure-alerting"
+        "into the repository whose CI it watches, and add to that CI's test job the drill inputs, the telemetry "
+        "flags and the ci-telemetry and pytest-log uploads of "
+        f"https://github.com/{repository}/blob/{ref}/docs/ci.md#adopting-it-the-ci-side-steps "
+        "(that repository needs SLACK_CI_WEBHOOK, and the variable OBS_STATE_STORE to keep the CI trend)"
     )
     click.echo(
         f"next: follow https://github.com/{repository}/blob/{ref}/docs/getting-started.md "

@@ -21,6 +21,7 @@ class CiConfig:
     trend_runs: int = 20  # default-branch entries the health page charts
     top_flaky: int = 10  # flaky tests the health page lists
     flake_digest: str = "out/ci/flakes.json"
+    failure_issue_title: str = "CI failure alerts"  # ci-alerts.yml's `title`: the failure issue that is CI's
     owner: str = "ci-oncall"
     runbook: str = "docs/ci.md#ci-metrics"
 
@@ -38,6 +39,7 @@ def load_ci(path: Path | None, *, display: str) -> CiConfig:
         trend_runs=int(health.get("trend_runs", defaults.trend_runs)),
         top_flaky=int(health.get("top_flaky", defaults.top_flaky)),
         flake_digest=str(health.get("flake_digest", defaults.flake_digest)),
+        failure_issue_title=str(health.get("failure_issue_title", defaults.failure_issue_title)),
         owner=str(data.get("owner", defaults.owner)),
         runbook=str(data.get("runbook", defaults.runbook)),
     )

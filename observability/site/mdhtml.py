@@ -1,5 +1,5 @@
 """The Markdown the jobs write for step summaries, as HTML: the subset they use (headings, pipe tables,
-lists, paragraphs, code spans and fences, bold, links, ``<details>``). Every text is escaped first; a
+lists, paragraphs, code spans and fences, bold, a line in _emphasis_, links, ``<details>``). Every text is escaped first; a
 link is kept only when it is https or relative; a Mermaid fence is left out (the site draws SVG)."""
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from html import escape
 _CODE = re.compile(r"`([^`]+)`")
 _ESCAPED = re.compile(r"\\([\\\[\]*_!|#])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# A note in _emphasis_, as the pages write them ("_Generated ... by `observability ci health`._"): a whole
+# line between underscores only (anchored: linear), so snake_case names (ops/alert_inbox.json) stay as they are.
+_EMPHASIS = re.compile(r"^_([^\s_](?:.*[^\s_])?)_$")
 _LINK = re.compile(r"\[([^\[\]]+)\]\(([^)\[\]\s]+)\)")  # no [ or ] in either part: linear, never backtracks far
 _RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 _ITEM = re.compile(r"^\s*[-*]\s+")
@@ -50,6 +53,7 @@ def inline(text: str) -> str:
 
     out = _LINK.sub(link, out)
     out = _BOLD.sub(r"<strong>\1</strong>", out)
+    out = _EMPHASIS.sub(r"<em>\1</em>", out)
     # placeholders nest (a code span inside a link label): restore until none is left
     while "\x00" in out:
         out = re.sub("\x00(\\d+)\x00", lambda m: codes[int(m.group(1))], out)
