@@ -251,3 +251,23 @@ def test_the_scrubber_finds_secrets_by_variable_name_spelling_and_shape():
         'raw ***, encoded ***, json "***", hook ***, url https://***@db.example/x, '
         "aws ***, header ***, abc stays, /usr/bin stays"
     )
+
+
+def test_a_secret_in_a_parametrize_id_is_scrubbed_from_the_nodeid(tmp_path):
+    """A parametrize id is the parameter's value: a credential given as a parameter was written into the
+    telemetry (events and, from there, every later history, digest and CI health page) in clear."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_param.py").write_text(
+        "import os, pytest\n\n"
+        "@pytest.mark.parametrize('token', [os.environ['MY_SERVICE_TOKEN'], os.environ['SHAPED']])\n"
+        "def test_with(token):\n    assert token == 'right'\n"
+    )
+    log = tmp_path / "flake_runs.json"
+    done = _pytest(tmp_path, "test_param.py", f"--flake-log-file={log}")
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = log.read_text()
+    assert SERVICE_SECRET not in text and TOKEN not in text
+    document = json.loads(text)
+    _validate(document)
+    assert [e["nodeid"] for e in document["events"]] == ["test_param.py::test_with[***]"] * 2
