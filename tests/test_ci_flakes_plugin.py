@@ -271,3 +271,37 @@ def test_a_secret_in_a_parametrize_id_is_scrubbed_from_the_nodeid(tmp_path):
     document = json.loads(text)
     _validate(document)
     assert [e["nodeid"] for e in document["events"]] == ["test_param.py::test_with[***]"] * 2
+
+
+def test_an_earlier_file_of_the_right_shape_but_wrong_types_is_kept_aside(tmp_path):
+    """The earlier document's fields are copied into the new one's history. Checked only for the fields the
+    plugin reads, a wrong type was carried along: an object as commit stopped every later session from
+    writing (unhashable), a string as exit status made every later file one `ci flakes` refuses."""
+    log = tmp_path / "flake_runs.json"
+    earlier = {
+        "schema_version": 1,
+        "meta": {"started_at": "2026-01-01T00:00:00Z", "commit": {"sha": SHA}, "exit_status": "bad"},
+        "events": [],
+        "history": [],
+    }
+    log.write_text(json.dumps(earlier))
+    done = _pytest(tmp_path, "-k", "passes", PYTEST_FLAKE_LOG=str(log))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "flake telemetry: warning:" in done.stdout and "field meta" in done.stdout, done.stdout
+    assert "not written" not in done.stdout
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("flake_runs.json.damaged-")]
+    assert json.loads(aside.read_text()) == earlier
+    document = json.loads(log.read_text())
+    _validate(document)
+    assert document["history"] == []
+
+
+def test_an_earlier_file_too_large_is_kept_aside_unread(tmp_path, monkeypatch):
+    from observability.ci import pytest_flakes
+
+    monkeypatch.setattr(pytest_flakes, "PREVIOUS_MAX_BYTES", 1000)
+    log = tmp_path / "flake_runs.json"
+    log.write_text(json.dumps({"meta": {"started_at": "2026-01-01T00:00:00Z"}, "pad": "x" * 2000}))
+    previous, warning = pytest_flakes.load_previous(str(log))
+    assert previous is None and warning is not None and "more than 1,000 bytes" in warning
+    assert not log.exists() and len(list(tmp_path.glob("flake_runs.json.damaged-*"))) == 1

@@ -20,6 +20,7 @@ TRACE_LIMIT = 4096  # bytes of a failure trace kept (its tail: where the asserti
 HISTORY_LIMIT = 200  # earlier sessions kept in the document
 EVENTS_LIMIT = 500  # events of one session kept (a mass failure is told by its counts)
 HISTORY_EVENTS_LIMIT = 200  # events of a history entry
+PREVIOUS_MAX_BYTES = 64 << 20  # an earlier document larger than this is none the plugin wrote: set aside
 FAILING = ("failed", "error")
 OUTCOMES = ("failed", "error", "rerun", "flaky")
 
@@ -271,15 +272,18 @@ def load_previous(path: str) -> tuple[dict[str, Any] | None, str | None]:
 
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            raw = handle.read(PREVIOUS_MAX_BYTES + 1)
     except FileNotFoundError:
         return None, None
     problem = None
-    try:
-        document = json.loads(raw)
-        problem = shape_problem(document)
-    except (ValueError, RecursionError) as exc:
-        problem = f"not valid JSON ({exc})"
+    if len(raw) > PREVIOUS_MAX_BYTES:
+        problem = f"more than {PREVIOUS_MAX_BYTES:,} bytes (this plugin writes a few MiB at most)"
+    else:
+        try:
+            document = json.loads(raw)
+            problem = shape_problem(document) or _schema_problem(document)
+        except (ValueError, RecursionError) as exc:
+            problem = f"not valid JSON ({exc})"
     if problem is None:
         return document, None
     import time
@@ -314,6 +318,19 @@ def shape_problem(document: Any) -> str | None:
             if not isinstance(event, dict) or not isinstance(event.get("nodeid"), str):
                 return f"field history[{i}].events[{j}]: not an event with a nodeid"
     return None
+
+
+def _schema_problem(document: Any) -> str | None:
+    """The first field of ``document`` that schemas/ci_flake_telemetry.schema.json refuses: its fields are
+    copied into the new document's history, so one wrong type would make every later file unreadable to
+    ``ci flakes`` (or, a value that is not hashable, stop the plugin writing at all)."""
+    from observability import schemas
+
+    problems = schemas.errors("ci_flake_telemetry", document)
+    if not problems:
+        return None
+    where, message = problems[0]
+    return f"field {schemas.json_path(where)}: {message[:200]}"
 
 
 def previous_history(previous: dict[str, Any] | None) -> list[dict[str, Any]]:
