@@ -305,3 +305,23 @@ def test_an_earlier_file_too_large_is_kept_aside_unread(tmp_path, monkeypatch):
     previous, warning = pytest_flakes.load_previous(str(log))
     assert previous is None and warning is not None and "more than 1,000 bytes" in warning
     assert not log.exists() and len(list(tmp_path.glob("flake_runs.json.damaged-*"))) == 1
+
+
+def test_the_scrubber_finds_a_secret_in_base64_and_cut_in_the_middle():
+    """A Basic auth header carries base64("user:" + token), and pytest shows a long value cut in the middle
+    ("assert 'sekrit-value...-zzzzzz' == ..."): both showed the secret, or most of it, in the trace."""
+    import base64
+
+    from observability import secrets
+
+    value = "sekrit-value-0123456789abcdefghij-zzzzzz"
+    scrub = secrets.scrubber({"MY_API_TOKEN": value})
+    for before in ("", "u", "us", "user:"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode((before + value + "!").encode()).decode()
+            scrubbed = scrub(f"Authorization: Basic {encoded}")
+            assert "***" in scrubbed and len(scrubbed) < len(encoded), (before, scrubbed)
+            assert "MDEyMzQ1Njc4OWFiY2RlZmdoaW" not in scrubbed and "AxMjM0NTY3ODlhYmNkZWZnaGlq" not in scrubbed
+    cut = "E  AssertionError: assert 'sekrit-value...efghij-zzzzzz' == 'sekrit-other...00'"
+    assert scrub(cut) == "E  AssertionError: assert '***...***' == 'sekrit-other...00'"
+    assert scrub("nothing ... of it...here, sekrit") == "nothing ... of it...here, sekrit"
