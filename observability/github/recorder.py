@@ -37,9 +37,16 @@ class RecordingClient:
         return []
 
     def list_workflow_runs(
-        self, workflow: str, *, branch: str | None = None, limit: int = 100, status: str | None = "success"
+        self,
+        workflow: str,
+        *,
+        branch: str | None = None,
+        limit: int = 100,
+        status: str | None = "success",
+        event: str | None = None,
     ) -> list[dict]:
         params: dict[str, Any] = {"per_page": min(limit, 100), **({"branch": branch} if branch else {})}
+        params |= {"event": event} if event else {}
         self._record("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
         return []
 
