@@ -871,6 +871,7 @@ def _ci_run(
             "status": "completed",
             "event": event,
             "head_branch": "main",
+            "head_repository": {"full_name": harness.repository},
             "head_sha": f"{run_id:040x}",
             "html_url": f"https://github.com/{harness.repository}/actions/runs/{run_id}",
             "actor": {"login": "octocat"},
