@@ -325,3 +325,20 @@ def test_the_scrubber_finds_a_secret_in_base64_and_cut_in_the_middle():
     cut = "E  AssertionError: assert 'sekrit-value...efghij-zzzzzz' == 'sekrit-other...00'"
     assert scrub(cut) == "E  AssertionError: assert '***...***' == 'sekrit-other...00'"
     assert scrub("nothing ... of it...here, sekrit") == "nothing ... of it...here, sekrit"
+
+
+def test_a_crashed_xdist_worker_is_a_failed_test_in_a_valid_document(tmp_path):
+    """xdist reports a test whose worker died (a segfault, os._exit, the OOM killer) with phase "???": the
+    plugin wrote that phase (not in the schema, so `ci flakes` refused the file and the next session set
+    it aside with its history) and counted the test as a setup/teardown error, not a failure."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_crash.py").write_text("import os\n\n\ndef test_crashes():\n    os._exit(3)\n")
+    log = tmp_path / "flake_runs.json"
+    done = _pytest(tmp_path, "test_crash.py", "-n", "1", f"--flake-log-file={log}")
+    assert done.returncode == 1 and "crashed" in done.stdout, done.stdout + done.stderr
+    document = json.loads(log.read_text())
+    _validate(document)
+    [event] = document["events"]
+    assert (event["nodeid"], event["outcome"], event["phase"]) == ("test_crash.py::test_crashes", "failed", "call")
+    assert "crashed" in event["trace"] and (document["meta"]["failed"], document["meta"]["errors"]) == (1, 0)

@@ -23,6 +23,7 @@ HISTORY_EVENTS_LIMIT = 200  # events of a history entry
 PREVIOUS_MAX_BYTES = 64 << 20  # an earlier document larger than this is none the plugin wrote: set aside
 FAILING = ("failed", "error")
 OUTCOMES = ("failed", "error", "rerun", "flaky")
+PHASES = ("setup", "call", "teardown")  # of a test report (a collection report's is "collect")
 
 
 def pytest_addoption(parser) -> None:
@@ -86,19 +87,20 @@ class Recorder:
     def _record(self, report) -> None:
         outcome = report.outcome
         test = self._test(report.nodeid)
+        when = report.when if report.when in PHASES else "call"  # a crashed xdist worker's report says "???"
         test.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             self.reruns += 1
             test.attempts += 1
-            test.outcome, test.phase, test.passed = "rerun", report.when, False
+            test.outcome, test.phase, test.passed = "rerun", when, False
             if test.trace is None:
                 test.trace = _text(report)
         elif outcome == "failed":
-            test.outcome = "failed" if report.when == "call" else "error"
-            test.phase, test.passed, test.trace = report.when, False, _text(report)
-        elif outcome == "passed" and report.when == "call":
+            test.outcome = "failed" if when == "call" else "error"
+            test.phase, test.passed, test.trace = when, False, _text(report)
+        elif outcome == "passed" and when == "call":
             test.passed = True
-        elif outcome == "skipped" and not hasattr(report, "wasxfail") and report.when in ("setup", "call"):
+        elif outcome == "skipped" and not hasattr(report, "wasxfail") and when in ("setup", "call"):
             self.skipped += 1
 
     def pytest_collectreport(self, report) -> None:
