@@ -342,3 +342,52 @@ def test_a_crashed_xdist_worker_is_a_failed_test_in_a_valid_document(tmp_path):
     [event] = document["events"]
     assert (event["nodeid"], event["outcome"], event["phase"]) == ("test_crash.py::test_crashes", "failed", "call")
     assert "crashed" in event["trace"] and (document["meta"]["failed"], document["meta"]["errors"]) == (1, 0)
+
+
+def test_two_sessions_writing_one_file_keep_both_sessions(tmp_path, monkeypatch):
+    """Each session reads the earlier document and writes it back with its own session: two sessions
+    finishing together (parallel tox environments on one PYTEST_FLAKE_LOG) each read the file before the
+    other wrote it, and the last to write dropped the other's session. The second session here finishes
+    while the first is between its read and its write."""
+    import threading
+
+    from observability.ci import pytest_flakes as plugin
+
+    class Config:
+        rootpath = tmp_path
+
+        class pluginmanager:  # noqa: N801
+            get_plugin = staticmethod(lambda name: None)
+
+    class Session:
+        testscollected = 1
+
+    log = str(tmp_path / "flake_runs.json")
+    first, second = plugin.Recorder(Config(), log), plugin.Recorder(Config(), log)
+    second.started = first.started + 2  # another session: its own start
+    waiting_or_done = threading.Event()
+    real_write = plugin.write_atomically
+    threads: list[threading.Thread] = []
+
+    def second_session() -> None:
+        second.pytest_sessionfinish(Session(), 0)
+        waiting_or_done.set()
+
+    def write(path, document):
+        if not threads:  # the first session, between its read and its write: the second one finishes
+            threads.append(threading.Thread(target=second_session))
+            threads[0].start()
+            waiting_or_done.wait()
+        real_write(path, document)
+
+    def pause(seconds):  # the second session waits for the first one's lock
+        waiting_or_done.set()
+
+    monkeypatch.setattr(plugin, "write_atomically", write)
+    monkeypatch.setattr(plugin, "_pause", pause, raising=False)
+    first.pytest_sessionfinish(Session(), 0)
+    threads[0].join()
+    document = json.loads((tmp_path / "flake_runs.json").read_text())
+    _validate(document)
+    assert document["meta"]["started_at"] == plugin._iso(second.started)
+    assert [entry["started_at"] for entry in document["history"]] == [plugin._iso(first.started)]

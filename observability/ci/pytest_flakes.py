@@ -10,7 +10,8 @@ error of its own is one warning line on the terminal.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 OPTION = "--flake-log-file"
@@ -138,6 +139,13 @@ class Recorder:
         return self._scrubber(text)
 
     def _write(self, session, exitstatus: int) -> None:
+        # Two sessions writing one file (tox environments in parallel, two terminals): each reads the
+        # earlier document and writes it back with its own session, so without the lock the one that
+        # writes last drops the other's session.
+        with locked(self.path, self._warn):
+            self._write_locked(session, exitstatus)
+
+    def _write_locked(self, session, exitstatus: int) -> None:
         import time
 
         previous, warning = load_previous(self.path)
@@ -207,6 +215,50 @@ class Recorder:
         order = {"error": 0, "failed": 1, "rerun": 2, "flaky": 3}
         events.sort(key=lambda e: (order[e["outcome"]], e["nodeid"]))
         return events[:EVENTS_LIMIT]
+
+
+LOCK_WAIT = 60.0  # seconds a session waits for another one writing the same file, then writes anyway
+LOCK_PAUSE = 0.05
+
+
+def _pause(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+@contextmanager
+def locked(path: str, warn: Callable[[str], None]) -> Iterator[None]:
+    """Hold an exclusive flock on the directory of ``path`` (no lock file is left behind) while the
+    earlier document is read and the new one written; where there is no flock (Windows) or the
+    directory cannot be opened, go on unlocked (the write then reports its own error)."""
+    import time
+
+    try:
+        import fcntl
+
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(directory, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    warn(f"another session held {directory} for {LOCK_WAIT:g} s; writing without waiting more")
+                    break
+                _pause(LOCK_PAUSE)
+            except OSError:
+                break  # a file system without flock
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _text(report) -> str | None:
