@@ -316,6 +316,13 @@ def test_a_ci_health_snapshot_with_nan_or_infinity_is_named_and_the_site_still_b
     doc = json.loads(snapshot.read_text())
     doc["coverage"]["trend"][0]["line_pct"] = "@NAN@"
     doc["coverage"]["threshold_pct"] = "@INF@"
+    doc["latest"]["run_url"] = "javascript:alert(1)"
+    valid = json.dumps(doc).replace('"@NAN@"', "1").replace('"@INF@"', "1")
+    snapshot.write_text(valid)  # schema-valid: only the run URL is hostile, and status.json drops it
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert status["ci"]["conclusion"] == "unknown" and status["ci"]["run_url"] is None, status["ci"]
     snapshot.write_text(json.dumps(doc).replace('"@NAN@"', "NaN").replace('"@INF@"', "Infinity"))
     done, summary = build(ws)
     assert done.returncode == 0 and summary["status"] == "warning", done.stderr
