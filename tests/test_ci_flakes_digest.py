@@ -234,5 +234,7 @@ def test_a_session_dated_in_the_future_is_left_out_of_the_history(workspace, tmp
     history["sessions"].insert(0, future)
     (workspace / "ops" / "ci" / "flake_history.json").write_text(json.dumps(history))
     run = _run(workspace)
-    assert run.exit_code == 0 and any("flake_history.json: 1 session(s)" in w for w in run.summary["diagnostics"]["warnings"]), run
+    assert run.exit_code == 0 and any(
+        "flake_history.json: 1 session(s)" in w for w in run.summary["diagnostics"]["warnings"]
+    ), run
     assert len(json.loads((workspace / "ops" / "ci" / "flake_history.json").read_text())["sessions"]) == 2

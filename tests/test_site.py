@@ -264,7 +264,9 @@ def test_the_ci_page_shows_the_latest_ci_health_snapshot_with_its_coverage_chart
     for number, rate in enumerate(("0.9100", "0.9050", "0.8800"), start=1):
         report = ws / f"coverage-{number}.xml"
         covered = round(float(rate) * 1000)
-        report.write_text(f'<coverage line-rate="{rate}" branch-rate="0.8" lines-valid="1000" lines-covered="{covered}"/>')
+        report.write_text(
+            f'<coverage line-rate="{rate}" branch-rate="0.8" lines-valid="1000" lines-covered="{covered}"/>'
+        )
         done = run_cli_in_process(
             ["ci", "metrics", "--workspace", str(ws), "--coverage-xml", report.name, "--run-id", str(100 + number)]
             + ["--run-url", f"https://github.com/acme/research/actions/runs/{100 + number}", "--branch", "main"]
