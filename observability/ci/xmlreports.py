@@ -222,7 +222,10 @@ class Tests:
 def junit(path: Path, *, display: str) -> Tests:
     """The test counts and durations of a JUnit XML report (``pytest --junitxml``)."""
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    # Only the slowest cases are kept (cut back now and then), with a count and a sum: a report of
+    # millions of cases is read in constant memory.
     cases: list[tuple[str, float]] = []
+    total = [0, 0.0]  # cases, their seconds
     times: list[float] = []
     root: list[str] = []
     case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags]
@@ -254,16 +257,24 @@ def junit(path: Path, *, display: str) -> Tests:
             counts["skipped"] += 1
         else:
             counts["passed"] += 1
+        total[0] += 1
+        total[1] += seconds
         cases.append((name, seconds))
+        if len(cases) >= 8 * SLOWEST:
+            cases[:] = _slowest(cases)
         case.clear()
 
     parse(path, display=display, what="JUnit report", start=start, end=end)
     suite_time, timed = sum(times), bool(times)
-    duration = suite_time if timed else sum(seconds for _, seconds in cases)
-    slowest = sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]
+    duration = suite_time if timed else total[1]
+    slowest = _slowest(cases)
     return Tests(
-        total=len(cases),
+        total=total[0],
         duration_seconds=round(duration, 3),
         slowest=tuple((name, round(seconds, 3)) for name, seconds in slowest),
         **counts,
     )
+
+
+def _slowest(cases: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    return sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]
