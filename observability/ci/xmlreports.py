@@ -225,7 +225,7 @@ def junit(path: Path, *, display: str) -> Tests:
     # Only the slowest cases are kept (cut back now and then), with a count and a sum: a report of
     # millions of cases is read in constant memory.
     cases: list[tuple[str, float]] = []
-    total = [0, 0.0]  # cases, their seconds
+    count, total = [0], [0.0]  # cases, their seconds
     times: list[float] = []
     root: list[str] = []
     case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags]
@@ -257,8 +257,8 @@ def junit(path: Path, *, display: str) -> Tests:
             counts["skipped"] += 1
         else:
             counts["passed"] += 1
-        total[0] += 1
-        total[1] += seconds
+        count[0] += 1
+        total[0] += seconds
         cases.append((name, seconds))
         if len(cases) >= 8 * SLOWEST:
             cases[:] = _slowest(cases)
@@ -266,10 +266,10 @@ def junit(path: Path, *, display: str) -> Tests:
 
     parse(path, display=display, what="JUnit report", start=start, end=end)
     suite_time, timed = sum(times), bool(times)
-    duration = suite_time if timed else total[1]
+    duration = suite_time if timed else total[0]
     slowest = _slowest(cases)
     return Tests(
-        total=total[0],
+        total=count[0],
         duration_seconds=round(duration, 3),
         slowest=tuple((name, round(seconds, 3)) for name, seconds in slowest),
         **counts,
