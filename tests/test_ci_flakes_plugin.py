@@ -391,3 +391,44 @@ def test_two_sessions_writing_one_file_keep_both_sessions(tmp_path, monkeypatch)
     _validate(document)
     assert document["meta"]["started_at"] == plugin._iso(second.started)
     assert [entry["started_at"] for entry in document["history"]] == [plugin._iso(first.started)]
+
+
+def test_only_the_tail_of_a_huge_trace_is_scrubbed_and_a_secret_cut_by_it_is_clipped(tmp_path):
+    """Every failing test's whole trace went through the scrubber (every secret, every spelling, every
+    "..."), then was clipped to 4 KiB: a few traces of many MB (a huge repr) slowed the end of the session
+    by that much. Only a window of the tail (16 KiB) is scrubbed now; what it cuts is clipped anyway."""
+    from observability import secrets
+    from observability.ci import pytest_flakes as plugin
+
+    window = 16 * 1024
+    seen: list[int] = []
+
+    class Config:
+        rootpath = tmp_path
+
+        class pluginmanager:  # noqa: N801
+            get_plugin = staticmethod(lambda name: None)
+
+    recorder = plugin.Recorder(Config(), str(tmp_path / "flake_runs.json"))
+    scrub = secrets.scrubber({"MY_SERVICE_TOKEN": SERVICE_SECRET})
+
+    def counting(text: str) -> str:
+        seen.append(len(text))
+        return scrub(text)
+
+    recorder._scrubber = counting
+    huge = ("x" * 99 + "\n") * 50_000 + f"E   AssertionError: {SERVICE_SECRET} ...{SERVICE_SECRET[-8:]}\n"
+    for nodeid, trace in (
+        ("t.py::test_huge", huge),
+        ("t.py::test_cut", SERVICE_SECRET + "y" * (window - len(SERVICE_SECRET) // 2)),  # half in the window
+    ):
+        test = recorder._test(nodeid)
+        test.outcome, test.trace = "failed", trace
+    events = {e["nodeid"]: e["trace"] for e in recorder._events({"commit": None}, [])}
+    assert max(seen) <= window, seen
+    kept = events["t.py::test_huge"]
+    assert SERVICE_SECRET not in kept and SERVICE_SECRET[-8:] not in kept and kept.endswith("*** ...***\n")
+    clipped = len(huge.encode()) - len(kept.split("\n", 1)[1].encode())
+    assert kept.startswith(f"[... {clipped} bytes clipped]\n")
+    cut = events["t.py::test_cut"]
+    assert SERVICE_SECRET[len(SERVICE_SECRET) // 2 :] not in cut and len(cut.encode()) <= 4096 + 40

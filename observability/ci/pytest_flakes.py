@@ -18,6 +18,7 @@ OPTION = "--flake-log-file"
 ENV = "PYTEST_FLAKE_LOG"
 SCHEMA_VERSION = 1
 TRACE_LIMIT = 4096  # bytes of a failure trace kept (its tail: where the assertion is)
+SCRUB_WINDOW = 4 * TRACE_LIMIT  # bytes of a trace's tail scrubbed (more than TRACE_LIMIT + the longest secret)
 HISTORY_LIMIT = 200  # earlier sessions kept in the document
 EVENTS_LIMIT = 500  # events of one session kept (a mass failure is told by its counts)
 HISTORY_EVENTS_LIMIT = 200  # events of a history entry
@@ -131,6 +132,19 @@ class Recorder:
         except Exception:
             pass
 
+    def _scrubbed_tail(self, text: str) -> str:
+        """The trace's last TRACE_LIMIT bytes, secrets scrubbed. Only its last SCRUB_WINDOW bytes are
+        scrubbed: a trace of many MB (a huge repr) scrubbed whole slowed the session's end for every
+        secret; a secret cut by that window is in the part clipped after scrubbing."""
+        data = text.encode("utf-8")
+        window = data[-SCRUB_WINDOW:].decode("utf-8", "ignore") if len(data) > SCRUB_WINDOW else text
+        scrubbed = self._scrub(window)
+        kept = scrubbed.encode("utf-8")
+        if len(data) <= TRACE_LIMIT and len(kept) <= TRACE_LIMIT:
+            return scrubbed
+        tail = kept[-TRACE_LIMIT:].decode("utf-8", "ignore")
+        return f"[... {max(len(data) - len(tail.encode('utf-8')), 0)} bytes clipped]\n" + tail
+
     def _scrub(self, text: str) -> str:
         if self._scrubber is None:
             from observability import secrets
@@ -207,7 +221,7 @@ class Recorder:
                     "phase": test.phase,
                     "duration": round(test.duration, 3),
                     "attempts": test.attempts + 1,
-                    "trace": clip(self._scrub(test.trace)) if test.trace else None,
+                    "trace": self._scrubbed_tail(test.trace) if test.trace else None,
                     "earlier_run_url": previous.get("run_url") if previous else None,
                     "earlier_started_at": previous.get("started_at") if previous else None,
                 }
