@@ -167,20 +167,92 @@ def scrubber(environ=os.environ):
     import re
 
     values: set[str] = set(_known)
+    raws: set[str] = {v for v in _known if len(v) >= FRAGMENT_OF}
     for name, value in environ.items():
         upper = name.upper()
         if (name in SECRET_ENV or any(word in upper for word in SECRET_NAME_WORDS)) and len(value) >= MIN_LENGTH:
             values.update(s for s in _spellings(value) if len(s) >= MIN_LENGTH)
+            values.update(_base64_cores(value))
+            if len(value) >= FRAGMENT_OF:
+                raws.add(value)
     ordered = sorted(values, key=len, reverse=True)  # longest first so overlaps stay hidden
     shapes = re.compile("|".join(TOKEN_SHAPES))
+    cut = _CutFragments(raws)
 
     def scrub(text: str) -> str:
         for value in ordered:
             if value in text:
                 text = text.replace(value, _REDACTED)
-        return shapes.sub(_REDACTED, text)
+        return shapes.sub(_REDACTED, cut(text))
 
     return scrub
+
+
+# A long value is shown cut in the middle by pytest's assertion reprs ('abcdef...uvwxyz'): the ends beside
+# the "..." of a secret of FRAGMENT_OF characters or more, FRAGMENT characters or more each, are scrubbed.
+FRAGMENT_OF = 12
+FRAGMENT = 6
+_BASE64_CORE = 8  # shorter base64 cores would garble ordinary text
+
+
+def _base64_cores(value: str) -> list[str]:
+    """What any base64 text holding ``value`` contains of it, whatever its offset (a Basic auth header:
+    ``base64("user:" + token)``): the characters that depend on the value's bytes alone, at each of the
+    three alignments, in the standard and the URL-safe alphabet."""
+    import base64
+
+    data = value.encode("utf-8")
+    cores = []
+    for offset, start in ((0, 0), (1, 2), (2, 3)):
+        total = offset + len(data)
+        end = (total // 3) * 4 + (0, 1, 2)[total % 3]
+        core = base64.b64encode(bytes(offset) + data).decode("ascii")[start:end]
+        if len(core) >= _BASE64_CORE:
+            cores += [core, core.replace("+", "-").replace("/", "_")]
+    return cores
+
+
+class _CutFragments:
+    """Scrub the ends of a secret cut in the middle: its start before a "...", its end after one."""
+
+    def __init__(self, values: set[str]):
+        # per value: the prefix lengths ending in a character, the suffix lengths starting with one
+        self.ends: list[tuple[str, dict[str, list[int]], dict[str, list[int]]]] = []
+        for value in sorted(values, key=len, reverse=True):
+            ends: dict[str, list[int]] = {}
+            starts: dict[str, list[int]] = {}
+            for k in range(len(value) - 1, FRAGMENT - 1, -1):
+                ends.setdefault(value[k - 1], []).append(k)
+                starts.setdefault(value[len(value) - k], []).append(k)
+            self.ends.append((value, ends, starts))
+
+    def __call__(self, text: str) -> str:
+        if not self.ends or "..." not in text:
+            return text
+        spans: list[tuple[int, int]] = []
+        at = text.find("...")
+        while at != -1:
+            after = at + 3
+            for value, ends, starts in self.ends:
+                if at >= FRAGMENT:
+                    k = next((k for k in ends.get(text[at - 1], ()) if text.startswith(value[:k], at - k)), 0)
+                    if k:
+                        spans.append((at - k, at))
+                if after < len(text):
+                    k = next((k for k in starts.get(text[after], ()) if text.startswith(value[-k:], after)), 0)
+                    if k:
+                        spans.append((after, after + k))
+            at = text.find("...", after)
+        if not spans:
+            return text
+        out, last = [], 0
+        for start, end in sorted(spans):
+            if start >= last:
+                out += [text[last:start], _REDACTED]
+                last = end
+            elif end > last:
+                last = end
+        return "".join(out) + text[last:]
 
 
 def redact_value(value: Any) -> Any:

@@ -665,6 +665,7 @@ class FakeGitHub:
             for r in self.runs.values()
             if wanted in (r["path"].rsplit("/", 1)[-1], str(r["workflow_id"]))
             and ("branch" not in query or r["head_branch"] == query["branch"])
+            and ("event" not in query or r["event"] == query["event"])
             and ("status" not in query or query["status"] in (r["status"], r["conclusion"]))
         ]
         runs.sort(key=lambda r: r["id"], reverse=True)

@@ -871,6 +871,7 @@ def _ci_run(
             "status": "completed",
             "event": event,
             "head_branch": "main",
+            "head_repository": {"full_name": harness.repository},
             "head_sha": f"{run_id:040x}",
             "html_url": f"https://github.com/{harness.repository}/actions/runs/{run_id}",
             "actor": {"login": "octocat"},
@@ -970,6 +971,11 @@ def test_ci_alerts_record_the_ci_telemetry_in_the_state_store(act_harness, tmp_p
     reports.mkdir()
     flake_log = reports / "flake_runs.json"
     coverage_xml, junit_xml = real_reports(reports, flake_log=flake_log)
+    # The session ran now; the alerts run on MONDAY (OBS_NOW): dated before it, or `ci flakes` leaves it
+    # out as a session from the future.
+    document = json.loads(flake_log.read_text(encoding="utf-8"))
+    document["meta"] |= {"started_at": f"{MONDAY}T10:50:00Z", "finished_at": f"{MONDAY}T10:51:00Z"}
+    flake_log.write_text(json.dumps(document), encoding="utf-8")
     formatter = reports / "formatter.json"
     formatter.write_text(json.dumps({"formatters": [{"name": "ruff-format", "mode": "enforced", "result": "fail"}]}))
     telemetry = {"flake_runs.json": flake_log, "coverage.xml": coverage_xml, "junit.xml": junit_xml}

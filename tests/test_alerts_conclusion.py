@@ -168,7 +168,7 @@ def test_a_cancelled_run_superseded_by_a_newer_run_of_its_branch_is_not_counted(
     assert "was cancelled because a newer run ([#71](https://github.com/" in text
     assert fake.issues == {} and s["api_calls"] == 2  # the newest run of main, then the issues (none open)
     listed = [r for r in fake.requests if "/actions/workflows/" in r["path"]]
-    assert listed[0]["query"] == {"branch": "main", "per_page": "1"}, listed
+    assert listed[0]["query"] == {"branch": "main", "event": "push", "per_page": "1"}, listed
     # With the issue open, it says so.
     report(tmp_path, fake, "--conclusion", "failure", "--run-url", RUN.format(69), "--run-number", "69", *RUN_OF)
     s = report(tmp_path, fake, "--conclusion", "cancelled", "--run-url", RUN.format(70), "--run-number", "70", *RUN_OF)
@@ -221,3 +221,18 @@ def test_the_run_context_comes_from_the_github_environment_by_default(tmp_path, 
 def test_bad_run_details_are_usage_errors(tmp_path, fake, args, message):
     run = report(tmp_path, fake, *args, code=2)
     assert message in run.stderr and fake.requests == []
+
+
+def test_a_pull_request_from_a_fork_branch_of_the_same_name_does_not_supersede_a_cancelled_push(tmp_path, fake):
+    """The API's branch filter is the head branch: anyone's pull request from a fork's `main` makes a newer
+    run "on main". It cannot have cancelled the push run (its ref is refs/pull/N/merge, another concurrency
+    group), yet it made a cancelled run of main count as nothing. Only a newer run of the same event does."""
+    fake.add_run(80, workflow="ci.yml", branch="main", conclusion="cancelled", run_number=80)
+    fake.add_run(81, workflow="ci.yml", branch="main", conclusion=None, run_number=81, event="pull_request")
+    args = ("--conclusion", "cancelled", "--run-url", RUN.format(80), "--run-number", "80", *RUN_OF)
+    s = report(tmp_path, fake, *args)
+    assert s["counted_as"] == "failure" and s["action_counts"] == {"opened": 1}, s
+    assert "superseded_by" not in s
+    fake.add_run(82, workflow="ci.yml", branch="main", conclusion=None, run_number=82)  # a newer push
+    s = report(tmp_path, fake, *args)
+    assert s["counted_as"] == "not_counted" and s["superseded_by"].endswith("/actions/runs/82"), s

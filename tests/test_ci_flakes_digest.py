@@ -230,3 +230,28 @@ def test_another_run_on_the_same_commit_passing_does_not_make_a_failure_flaky(wo
     assert run.exit_code == 0, run
     (db,) = json.loads((workspace / "out" / "ci" / "flakes.json").read_text())["tests"]
     assert (db["failures"], db["flaky"]) == (1, 1)
+
+
+def test_a_session_dated_in_the_future_is_left_out_of_the_history(workspace, tmp_path):
+    """Telemetry is outside input (a pull request shapes its tests). A session dated 9999 sat at the head of
+    the newest-first, bounded history for good: counted in every window, never dropped, pushing real
+    sessions out. It is now left out, with a warning naming the file."""
+    future = _session("9999-12-31T23:59:59Z", SHA_B, 1, [("t.py::test_fake", "failed")], run_id="9", attempt=1)
+    real = _session("2026-03-19T10:00:00Z", SHA_A, 1, [("t.py::test_x", "failed")], run_id="3", attempt=1)
+    soon = _session("2026-03-20T12:30:00Z", SHA_A, 0, [], run_id="4", attempt=1)  # a clock a little ahead
+    path = _write(tmp_path / "t.json", _document(real, history=[future, soon]))
+    run = _run(workspace, "--telemetry", path)
+    assert run.exit_code == 0, run
+    assert any("t.json: 1 session(s) dated after now" in w for w in run.summary["diagnostics"]["warnings"]), run.summary
+    history = json.loads((workspace / "ops" / "ci" / "flake_history.json").read_text())
+    assert [s["started_at"] for s in history["sessions"]] == ["2026-03-20T12:30:00Z", "2026-03-19T10:00:00Z"]
+    digest = json.loads((workspace / "out" / "ci" / "flakes.json").read_text())
+    assert digest["sessions"] == 2 and [t["nodeid"] for t in digest["tests"]] == ["t.py::test_x"]
+    # one already kept (written before this check) goes too
+    history["sessions"].insert(0, future)
+    (workspace / "ops" / "ci" / "flake_history.json").write_text(json.dumps(history))
+    run = _run(workspace)
+    assert run.exit_code == 0 and any(
+        "flake_history.json: 1 session(s)" in w for w in run.summary["diagnostics"]["warnings"]
+    ), run
+    assert len(json.loads((workspace / "ops" / "ci" / "flake_history.json").read_text())["sessions"]) == 2

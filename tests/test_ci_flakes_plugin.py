@@ -251,3 +251,184 @@ def test_the_scrubber_finds_secrets_by_variable_name_spelling_and_shape():
         'raw ***, encoded ***, json "***", hook ***, url https://***@db.example/x, '
         "aws ***, header ***, abc stays, /usr/bin stays"
     )
+
+
+def test_a_secret_in_a_parametrize_id_is_scrubbed_from_the_nodeid(tmp_path):
+    """A parametrize id is the parameter's value: a credential given as a parameter was written into the
+    telemetry (events and, from there, every later history, digest and CI health page) in clear."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_param.py").write_text(
+        "import os, pytest\n\n"
+        "@pytest.mark.parametrize('token', [os.environ['MY_SERVICE_TOKEN'], os.environ['SHAPED']])\n"
+        "def test_with(token):\n    assert token == 'right'\n"
+    )
+    log = tmp_path / "flake_runs.json"
+    done = _pytest(tmp_path, "test_param.py", f"--flake-log-file={log}")
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = log.read_text()
+    assert SERVICE_SECRET not in text and TOKEN not in text
+    document = json.loads(text)
+    _validate(document)
+    assert [e["nodeid"] for e in document["events"]] == ["test_param.py::test_with[***]"] * 2
+
+
+def test_an_earlier_file_of_the_right_shape_but_wrong_types_is_kept_aside(tmp_path):
+    """The earlier document's fields are copied into the new one's history. Checked only for the fields the
+    plugin reads, a wrong type was carried along: an object as commit stopped every later session from
+    writing (unhashable), a string as exit status made every later file one `ci flakes` refuses."""
+    log = tmp_path / "flake_runs.json"
+    earlier = {
+        "schema_version": 1,
+        "meta": {"started_at": "2026-01-01T00:00:00Z", "commit": {"sha": SHA}, "exit_status": "bad"},
+        "events": [],
+        "history": [],
+    }
+    log.write_text(json.dumps(earlier))
+    done = _pytest(tmp_path, "-k", "passes", PYTEST_FLAKE_LOG=str(log))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "flake telemetry: warning:" in done.stdout and "field meta" in done.stdout, done.stdout
+    assert "not written" not in done.stdout
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("flake_runs.json.damaged-")]
+    assert json.loads(aside.read_text()) == earlier
+    document = json.loads(log.read_text())
+    _validate(document)
+    assert document["history"] == []
+
+
+def test_an_earlier_file_too_large_is_kept_aside_unread(tmp_path, monkeypatch):
+    from observability.ci import pytest_flakes
+
+    monkeypatch.setattr(pytest_flakes, "PREVIOUS_MAX_BYTES", 1000)
+    log = tmp_path / "flake_runs.json"
+    log.write_text(json.dumps({"meta": {"started_at": "2026-01-01T00:00:00Z"}, "pad": "x" * 2000}))
+    previous, warning = pytest_flakes.load_previous(str(log))
+    assert previous is None and warning is not None and "more than 1,000 bytes" in warning
+    assert not log.exists() and len(list(tmp_path.glob("flake_runs.json.damaged-*"))) == 1
+
+
+def test_the_scrubber_finds_a_secret_in_base64_and_cut_in_the_middle():
+    """A Basic auth header carries base64("user:" + token), and pytest shows a long value cut in the middle
+    ("assert 'sekrit-value...-zzzzzz' == ..."): both showed the secret, or most of it, in the trace."""
+    import base64
+
+    from observability import secrets
+
+    value = "sekrit-value-0123456789abcdefghij-zzzzzz"
+    scrub = secrets.scrubber({"MY_API_TOKEN": value})
+    for before in ("", "u", "us", "user:"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode((before + value + "!").encode()).decode()
+            scrubbed = scrub(f"Authorization: Basic {encoded}")
+            assert "***" in scrubbed and len(scrubbed) < len(encoded), (before, scrubbed)
+            assert "MDEyMzQ1Njc4OWFiY2RlZmdoaW" not in scrubbed and "AxMjM0NTY3ODlhYmNkZWZnaGlq" not in scrubbed
+    cut = "E  AssertionError: assert 'sekrit-value...efghij-zzzzzz' == 'sekrit-other...00'"
+    assert scrub(cut) == "E  AssertionError: assert '***...***' == 'sekrit-other...00'"
+    assert scrub("nothing ... of it...here, sekrit") == "nothing ... of it...here, sekrit"
+
+
+def test_a_crashed_xdist_worker_is_a_failed_test_in_a_valid_document(tmp_path):
+    """xdist reports a test whose worker died (a segfault, os._exit, the OOM killer) with phase "???": the
+    plugin wrote that phase (not in the schema, so `ci flakes` refused the file and the next session set
+    it aside with its history) and counted the test as a setup/teardown error, not a failure."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_crash.py").write_text("import os\n\n\ndef test_crashes():\n    os._exit(3)\n")
+    log = tmp_path / "flake_runs.json"
+    done = _pytest(tmp_path, "test_crash.py", "-n", "1", f"--flake-log-file={log}")
+    assert done.returncode == 1 and "crashed" in done.stdout, done.stdout + done.stderr
+    document = json.loads(log.read_text())
+    _validate(document)
+    [event] = document["events"]
+    assert (event["nodeid"], event["outcome"], event["phase"]) == ("test_crash.py::test_crashes", "failed", "call")
+    assert "crashed" in event["trace"] and (document["meta"]["failed"], document["meta"]["errors"]) == (1, 0)
+
+
+def test_two_sessions_writing_one_file_keep_both_sessions(tmp_path, monkeypatch):
+    """Each session reads the earlier document and writes it back with its own session: two sessions
+    finishing together (parallel tox environments on one PYTEST_FLAKE_LOG) each read the file before the
+    other wrote it, and the last to write dropped the other's session. The second session here finishes
+    while the first is between its read and its write."""
+    import threading
+
+    from observability.ci import pytest_flakes as plugin
+
+    class Config:
+        rootpath = tmp_path
+
+        class pluginmanager:  # noqa: N801
+            get_plugin = staticmethod(lambda name: None)
+
+    class Session:
+        testscollected = 1
+
+    log = str(tmp_path / "flake_runs.json")
+    first, second = plugin.Recorder(Config(), log), plugin.Recorder(Config(), log)
+    second.started = first.started + 2  # another session: its own start
+    waiting_or_done = threading.Event()
+    real_write = plugin.write_atomically
+    threads: list[threading.Thread] = []
+
+    def second_session() -> None:
+        second.pytest_sessionfinish(Session(), 0)
+        waiting_or_done.set()
+
+    def write(path, document):
+        if not threads:  # the first session, between its read and its write: the second one finishes
+            threads.append(threading.Thread(target=second_session))
+            threads[0].start()
+            waiting_or_done.wait()
+        real_write(path, document)
+
+    def pause(seconds):  # the second session waits for the first one's lock
+        waiting_or_done.set()
+
+    monkeypatch.setattr(plugin, "write_atomically", write)
+    monkeypatch.setattr(plugin, "_pause", pause, raising=False)
+    first.pytest_sessionfinish(Session(), 0)
+    threads[0].join()
+    document = json.loads((tmp_path / "flake_runs.json").read_text())
+    _validate(document)
+    assert document["meta"]["started_at"] == plugin._iso(second.started)
+    assert [entry["started_at"] for entry in document["history"]] == [plugin._iso(first.started)]
+
+
+def test_only_the_tail_of_a_huge_trace_is_scrubbed_and_a_secret_cut_by_it_is_clipped(tmp_path):
+    """Every failing test's whole trace went through the scrubber (every secret, every spelling, every
+    "..."), then was clipped to 4 KiB: a few traces of many MB (a huge repr) slowed the end of the session
+    by that much. Only a window of the tail (16 KiB) is scrubbed now; what it cuts is clipped anyway."""
+    from observability import secrets
+    from observability.ci import pytest_flakes as plugin
+
+    window = 16 * 1024
+    seen: list[int] = []
+
+    class Config:
+        rootpath = tmp_path
+
+        class pluginmanager:  # noqa: N801
+            get_plugin = staticmethod(lambda name: None)
+
+    recorder = plugin.Recorder(Config(), str(tmp_path / "flake_runs.json"))
+    scrub = secrets.scrubber({"MY_SERVICE_TOKEN": SERVICE_SECRET})
+
+    def counting(text: str) -> str:
+        seen.append(len(text))
+        return scrub(text)
+
+    recorder._scrubber = counting
+    huge = ("x" * 99 + "\n") * 50_000 + f"E   AssertionError: {SERVICE_SECRET} ...{SERVICE_SECRET[-8:]}\n"
+    for nodeid, trace in (
+        ("t.py::test_huge", huge),
+        ("t.py::test_cut", SERVICE_SECRET + "y" * (window - len(SERVICE_SECRET) // 2)),  # half in the window
+    ):
+        test = recorder._test(nodeid)
+        test.outcome, test.trace = "failed", trace
+    events = {e["nodeid"]: e["trace"] for e in recorder._events({"commit": None}, [])}
+    assert max(seen) <= window, seen
+    kept = events["t.py::test_huge"]
+    assert SERVICE_SECRET not in kept and SERVICE_SECRET[-8:] not in kept and kept.endswith("*** ...***\n")
+    clipped = len(huge.encode()) - len(kept.split("\n", 1)[1].encode())
+    assert kept.startswith(f"[... {clipped} bytes clipped]\n")
+    cut = events["t.py::test_cut"]
+    assert SERVICE_SECRET[len(SERVICE_SECRET) // 2 :] not in cut and len(cut.encode()) <= 4096 + 40

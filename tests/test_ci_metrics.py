@@ -398,3 +398,31 @@ def test_a_rerun_test_counts_once_with_its_last_attempts_outcome(tmp_path):
     assert (tests["total"], tests["passed"], tests["failed"], tests["errors"], tests["skipped"]) == (3, 2, 1, 0, 0)
     assert entry["conclusion"] == "failure"
     assert len({s["test"] for s in tests["slowest"]}) == len(tests["slowest"]) == 3  # each test once
+
+
+def test_a_junit_report_of_very_many_cases_is_read_in_bounded_memory(tmp_path, monkeypatch):
+    """Every test case was kept (name and seconds) to pick the five slowest: a report within the 256 MB
+    read limit holds some 20 million cases, gigabytes in memory. Only the slowest are kept now; the
+    counts, the total duration and the slowest five are the same."""
+    import tracemalloc
+
+    from observability.ci import xmlreports
+
+    # Rerun attempts are folded by test id: at most DEDUP_LIMIT ids are remembered (200,000; lowered
+    # here so a small report goes past it), the cases beyond are counted without being kept.
+    monkeypatch.setattr(xmlreports, "DEDUP_LIMIT", 1_000)
+    cases = 30_000
+    body = "".join(f'<testcase classname="t" name="test_{i}" time="{(i % 997) / 1000}"/>' for i in range(cases))
+    report = tmp_path / "junit.xml"
+    report.write_text(f"<testsuites><testsuite>{body}</testsuite></testsuites>")
+    tracemalloc.start()
+    try:
+        tests = xmlreports.junit(report, display="junit.xml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (tests.total, tests.passed) == (cases, cases)
+    assert tests.duration_seconds == round(sum((i % 997) / 1000 for i in range(cases)), 3)
+    every = sorted(((f"t::test_{i}", (i % 997) / 1000) for i in range(cases)), key=lambda c: (-c[1], c[0]))
+    assert list(tests.slowest) == every[:5]
+    assert peak < 1_500_000, peak  # every case kept: some 4.5 MB

@@ -301,6 +301,41 @@ def test_the_ci_page_shows_the_latest_ci_health_snapshot_with_its_coverage_chart
     assert "No CI health snapshot" in (ws / "_site" / "ci.html").read_text()
 
 
+def test_a_ci_health_snapshot_with_nan_or_infinity_is_named_and_the_site_still_builds(ws):
+    """NaN and Infinity are numbers to ci_health.schema.json (NaN passes minimum 0 and maximum 100): the CI
+    page's chart scale raised on them and the whole site build ended in an internal error."""
+    report = ws / "coverage.xml"
+    report.write_text('<coverage line-rate="0.9" branch-rate="0.8" lines-valid="1000" lines-covered="900"/>')
+    for number in (1, 2):
+        done = run_cli_in_process(
+            ["ci", "metrics", "--workspace", str(ws), "--coverage-xml", report.name, "--run-id", str(number)]
+            + ["--branch", "main"],
+            env=clean_env(OBS_NOW=f"2026-01-0{number + 4}T10:00:00Z"),
+        )
+        assert done.returncode == 0, done.stderr
+    assert run_cli_in_process(["ci", "health", "--workspace", str(ws)], env=clean_env(OBS_NOW=NOW)).returncode == 0
+    snapshot = ws / "ops" / "ci" / "ci_health.json"
+    doc = json.loads(snapshot.read_text())
+    doc["coverage"]["trend"][0]["line_pct"] = "@NAN@"
+    doc["coverage"]["threshold_pct"] = "@INF@"
+    doc["latest"]["run_url"] = "javascript:alert(1)"
+    valid = json.dumps(doc).replace('"@NAN@"', "1").replace('"@INF@"', "1")
+    snapshot.write_text(valid)  # schema-valid: only the run URL is hostile, and status.json drops it
+    done, _ = build(ws)
+    assert done.returncode == 0, done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert status["ci"]["conclusion"] == "unknown" and status["ci"]["run_url"] is None, status["ci"]
+    snapshot.write_text(json.dumps(doc).replace('"@NAN@"', "NaN").replace('"@INF@"', "Infinity"))
+    done, summary = build(ws)
+    assert done.returncode == 0 and summary["status"] == "warning", done.stderr
+    status = json.loads((ws / "_site" / "status.json").read_text())
+    assert status["ci"] is None
+    assert "ops/ci/ci_health.json: field coverage.threshold_pct: inf is not a finite number" in "".join(
+        status["problems"]
+    )
+    assert "No CI health snapshot" in (ws / "_site" / "ci.html").read_text()
+
+
 def test_a_schema_valid_payload_with_nan_and_infinity_still_renders_its_week(ws):
     """JSON's NaN and Infinity are numbers to the payload schema; the review's chart rounded them
     (ValueError, OverflowError) and the whole site build failed with a traceback. The week's page now

@@ -283,3 +283,38 @@ def test_the_ci_snippet_in_docs_ci_md_is_what_ci_yml_runs():
     # In ci.yml's order: the formatter check before the tests, the record and upload after them.
     order = list(steps)
     assert [order.index(s["name"]) for s in same] == sorted(order.index(s["name"]) for s in same)
+
+
+def _evaluate(expression: str, github: dict) -> bool:
+    """A GitHub expression of ==, !=, && and || over github.* and string literals, evaluated on a context
+    (a missing field is null, as GitHub has it)."""
+    import re
+
+    class Context(dict):
+        def __getattr__(self, name):
+            value = self.get(name)
+            return Context(value) if isinstance(value, dict) else value
+
+    body = expression.strip().removeprefix("${{").removesuffix("}}")
+    assert re.fullmatch(r"[\w.' !=&|\s-]+", body), body
+    return bool(eval(body.replace("&&", " and ").replace("||", " or "), {"github": Context(github)}))  # noqa: S307
+
+
+def test_ci_alerts_ignores_a_fork_run_whose_branch_is_named_like_the_default_branch():
+    """A pull_request_target run of a fork's branch `main` passed the job's condition (not `pull_request`,
+    head branch `main`): anyone could open or, with a green run, close the CI failure issue."""
+    (job,) = _load(ROOT / ".github" / "workflows" / "ci-alerts.yml")["jobs"].values()
+
+    def context(event: str, head: str) -> dict:
+        run = {"event": event, "head_branch": "main", "head_repository": {"full_name": head}}
+        return {
+            "event_name": "workflow_run",
+            "repository": "acme/research",
+            "event": {"workflow_run": run, "repository": {"default_branch": "main", "full_name": "acme/research"}},
+        }
+
+    assert _evaluate(job["if"], context("push", "acme/research"))
+    assert _evaluate(job["if"], context("workflow_dispatch", "acme/research"))
+    assert not _evaluate(job["if"], context("pull_request_target", "mallory/research"))
+    assert not _evaluate(job["if"], context("pull_request", "mallory/research"))
+    assert not _evaluate(job["if"], context("workflow_run", "mallory/research"))

@@ -49,11 +49,14 @@ def meaning(conclusion: str) -> Meaning:
     return TABLE[conclusion]
 
 
-def newer_run(api, workflow_id: str, branch: str, run_number: int) -> dict | None:
-    """The newest run of ``workflow_id`` on ``branch`` when it was created after run ``run_number``
-    (run numbers of one workflow grow with each new run; a re-run keeps its number), else None.
-    One request: the list is newest first, so its first run is the only one to look at."""
-    runs = api.list_workflow_runs(workflow_id, branch=branch, limit=1, status=None)
+def newer_run(api, workflow_id: str, branch: str, run_number: int, event: str | None = None) -> dict | None:
+    """The newest run of ``workflow_id`` on ``branch`` triggered by ``event`` (when known) when it was
+    created after run ``run_number`` (run numbers of one workflow grow with each new run; a re-run keeps
+    its number), else None. One request: the list is newest first, so its first run is the only one to
+    look at. The event matters: a run of another event never cancels this one through the concurrency
+    group (a pull request's ref is not the branch's), yet the API's branch is the head branch, so a pull
+    request from a fork's branch of the same name would otherwise pass for the newer push."""
+    runs = api.list_workflow_runs(workflow_id, branch=branch, limit=1, status=None, event=event or None)
     for run in runs[:1]:
         number = run.get("run_number")
         if isinstance(number, int) and number > run_number:

@@ -462,7 +462,7 @@ def _superseded(ctx: JobContext, api, run: dict) -> tuple[dict | None, str]:
         return None, (
             f"was cancelled; counted as a failure: whether a newer run superseded it needs {', '.join(missing)}."
         )
-    newer = conclusion_mod.newer_run(api, run["workflow_id"], run["branch"], run["run_number"])
+    newer = conclusion_mod.newer_run(api, run["workflow_id"], run["branch"], run["run_number"], run.get("event"))
     if newer is None:
         return None, "was cancelled with no newer run on its branch: counted as a failure."
     link = newer.get("html_url")

@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 HISTORY_LIMIT = 2000  # sessions kept in the workspace history, newest first
 RUNS_SHOWN = 5  # run links per test
 TESTS_SHOWN = 50  # rows of the Markdown table (the JSON has every test)
+FUTURE_SLACK = timedelta(hours=1)  # a runner's clock ahead of this one's
 _URL = re.compile(r"https?://[^\s()<>\[\]`|\"']+")
 
 
@@ -40,7 +41,7 @@ def flakes(ctx: JobContext, opts: FlakesOptions) -> JobResult:
     sessions: list[dict[str, Any]] = []
     if stored is not None:
         _check(HISTORY_SCHEMA, stored, display, "restore it with `observability state pull` or move it aside")
-        sessions = list(stored["sessions"])
+        sessions = _not_ahead(ctx, list(stored["sessions"]), display)
     added = 0
     inputs = []
     for given in opts.telemetry:
@@ -50,6 +51,7 @@ def flakes(ctx: JobContext, opts: FlakesOptions) -> JobResult:
         _check(TELEMETRY_SCHEMA, document, name, "expected a document written by the pytest flake plugin")
         inputs.append(name)
         incoming = [plugin.history_entry(document), *document["history"]]
+        incoming = _not_ahead(ctx, incoming, name)
         before = len(sessions)
         sessions = merge(sessions, incoming)
         added += len(sessions) - before
@@ -79,6 +81,21 @@ def flakes(ctx: JobContext, opts: FlakesOptions) -> JobResult:
         summary_markdown=render(digest),
         outputs={"digest": ws.rel(target)},
     )
+
+
+def _not_ahead(ctx: JobContext, entries: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """``entries`` without the sessions that start after now (plus FUTURE_SLACK): the history is newest
+    first and bounded, so a session dated in the future would stay at its head, never dropped, counted in
+    every window, pushing real sessions out."""
+    limit = ctx.now + FUTURE_SLACK
+    kept = [e for e in entries if clock.parse_iso(e["started_at"]) <= limit]
+    if len(kept) < len(entries):
+        ahead = next(e for e in entries if e not in kept)
+        ctx.warn(
+            f"{name}: {len(entries) - len(kept)} session(s) dated after now (first: started_at "
+            f"{ahead['started_at']}); left out of the history"
+        )
+    return kept
 
 
 def _check(schema: str, document: Any, name: str, advice: str) -> None:

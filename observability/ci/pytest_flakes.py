@@ -10,18 +10,22 @@ error of its own is one warning line on the terminal.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 OPTION = "--flake-log-file"
 ENV = "PYTEST_FLAKE_LOG"
 SCHEMA_VERSION = 1
 TRACE_LIMIT = 4096  # bytes of a failure trace kept (its tail: where the assertion is)
+SCRUB_WINDOW = 4 * TRACE_LIMIT  # bytes of a trace's tail scrubbed (more than TRACE_LIMIT + the longest secret)
 HISTORY_LIMIT = 200  # earlier sessions kept in the document
 EVENTS_LIMIT = 500  # events of one session kept (a mass failure is told by its counts)
 HISTORY_EVENTS_LIMIT = 200  # events of a history entry
+PREVIOUS_MAX_BYTES = 64 << 20  # an earlier document larger than this is none the plugin wrote: set aside
 FAILING = ("failed", "error")
 OUTCOMES = ("failed", "error", "rerun", "flaky")
+PHASES = ("setup", "call", "teardown")  # of a test report (a collection report's is "collect")
 
 
 def pytest_addoption(parser) -> None:
@@ -85,19 +89,20 @@ class Recorder:
     def _record(self, report) -> None:
         outcome = report.outcome
         test = self._test(report.nodeid)
+        when = report.when if report.when in PHASES else "call"  # a crashed xdist worker's report says "???"
         test.duration += float(getattr(report, "duration", 0.0) or 0.0)
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             self.reruns += 1
             test.attempts += 1
-            test.outcome, test.phase, test.passed = "rerun", report.when, False
+            test.outcome, test.phase, test.passed = "rerun", when, False
             if test.trace is None:
                 test.trace = _text(report)
         elif outcome == "failed":
-            test.outcome = "failed" if report.when == "call" else "error"
-            test.phase, test.passed, test.trace = report.when, False, _text(report)
-        elif outcome == "passed" and report.when == "call":
+            test.outcome = "failed" if when == "call" else "error"
+            test.phase, test.passed, test.trace = when, False, _text(report)
+        elif outcome == "passed" and when == "call":
             test.passed = True
-        elif outcome == "skipped" and not hasattr(report, "wasxfail") and report.when in ("setup", "call"):
+        elif outcome == "skipped" and not hasattr(report, "wasxfail") and when in ("setup", "call"):
             self.skipped += 1
 
     def pytest_collectreport(self, report) -> None:
@@ -127,6 +132,19 @@ class Recorder:
         except Exception:
             pass
 
+    def _scrubbed_tail(self, text: str) -> str:
+        """The trace's last TRACE_LIMIT bytes, secrets scrubbed. Only its last SCRUB_WINDOW bytes are
+        scrubbed: a trace of many MB (a huge repr) scrubbed whole slowed the session's end for every
+        secret; a secret cut by that window is in the part clipped after scrubbing."""
+        data = text.encode("utf-8")
+        window = data[-SCRUB_WINDOW:].decode("utf-8", "ignore") if len(data) > SCRUB_WINDOW else text
+        scrubbed = self._scrub(window)
+        kept = scrubbed.encode("utf-8")
+        if len(data) <= TRACE_LIMIT and len(kept) <= TRACE_LIMIT:
+            return scrubbed
+        tail = kept[-TRACE_LIMIT:].decode("utf-8", "ignore")
+        return f"[... {max(len(data) - len(tail.encode('utf-8')), 0)} bytes clipped]\n" + tail
+
     def _scrub(self, text: str) -> str:
         if self._scrubber is None:
             from observability import secrets
@@ -135,6 +153,13 @@ class Recorder:
         return self._scrubber(text)
 
     def _write(self, session, exitstatus: int) -> None:
+        # Two sessions writing one file (tox environments in parallel, two terminals): each reads the
+        # earlier document and writes it back with its own session, so without the lock the one that
+        # writes last drops the other's session.
+        with locked(self.path, self._warn):
+            self._write_locked(session, exitstatus)
+
+    def _write_locked(self, session, exitstatus: int) -> None:
         import time
 
         previous, warning = load_previous(self.path)
@@ -173,7 +198,11 @@ class Recorder:
     def _events(self, meta: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         earlier = _failed_earlier_on(meta.get("commit"), history)
-        for nodeid, test in self.tests.items():
+        for raw_nodeid, test in self.tests.items():
+            if test.outcome is None and not (test.passed and earlier):
+                continue  # passed, and nothing failed earlier on this commit
+            # A parametrize id is the parameter's value: a credential passed as one is in the nodeid.
+            nodeid = self._scrub(raw_nodeid)
             if test.outcome == "error":
                 outcome = "error"
             elif test.outcome in ("failed", "rerun") and test.passed:
@@ -192,7 +221,7 @@ class Recorder:
                     "phase": test.phase,
                     "duration": round(test.duration, 3),
                     "attempts": test.attempts + 1,
-                    "trace": clip(self._scrub(test.trace)) if test.trace else None,
+                    "trace": self._scrubbed_tail(test.trace) if test.trace else None,
                     "earlier_run_url": previous.get("run_url") if previous else None,
                     "earlier_started_at": previous.get("started_at") if previous else None,
                 }
@@ -200,6 +229,50 @@ class Recorder:
         order = {"error": 0, "failed": 1, "rerun": 2, "flaky": 3}
         events.sort(key=lambda e: (order[e["outcome"]], e["nodeid"]))
         return events[:EVENTS_LIMIT]
+
+
+LOCK_WAIT = 60.0  # seconds a session waits for another one writing the same file, then writes anyway
+LOCK_PAUSE = 0.05
+
+
+def _pause(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+@contextmanager
+def locked(path: str, warn: Callable[[str], None]) -> Iterator[None]:
+    """Hold an exclusive flock on the directory of ``path`` (no lock file is left behind) while the
+    earlier document is read and the new one written; where there is no flock (Windows) or the
+    directory cannot be opened, go on unlocked (the write then reports its own error)."""
+    import time
+
+    try:
+        import fcntl
+
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(directory, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    warn(f"another session held {directory} for {LOCK_WAIT:g} s; writing without waiting more")
+                    break
+                _pause(LOCK_PAUSE)
+            except OSError:
+                break  # a file system without flock
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _text(report) -> str | None:
@@ -267,15 +340,18 @@ def load_previous(path: str) -> tuple[dict[str, Any] | None, str | None]:
 
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            raw = handle.read(PREVIOUS_MAX_BYTES + 1)
     except FileNotFoundError:
         return None, None
     problem = None
-    try:
-        document = json.loads(raw)
-        problem = shape_problem(document)
-    except (ValueError, RecursionError) as exc:
-        problem = f"not valid JSON ({exc})"
+    if len(raw) > PREVIOUS_MAX_BYTES:
+        problem = f"more than {PREVIOUS_MAX_BYTES:,} bytes (this plugin writes a few MiB at most)"
+    else:
+        try:
+            document = json.loads(raw)
+            problem = shape_problem(document) or _schema_problem(document)
+        except (ValueError, RecursionError) as exc:
+            problem = f"not valid JSON ({exc})"
     if problem is None:
         return document, None
     import time
@@ -310,6 +386,19 @@ def shape_problem(document: Any) -> str | None:
             if not isinstance(event, dict) or not isinstance(event.get("nodeid"), str):
                 return f"field history[{i}].events[{j}]: not an event with a nodeid"
     return None
+
+
+def _schema_problem(document: Any) -> str | None:
+    """The first field of ``document`` that schemas/ci_flake_telemetry.schema.json refuses: its fields are
+    copied into the new document's history, so one wrong type would make every later file unreadable to
+    ``ci flakes`` (or, a value that is not hashable, stop the plugin writing at all)."""
+    from observability import schemas
+
+    problems = schemas.errors("ci_flake_telemetry", document)
+    if not problems:
+        return None
+    where, message = problems[0]
+    return f"field {schemas.json_path(where)}: {message[:200]}"
 
 
 def previous_history(previous: dict[str, Any] | None) -> list[dict[str, Any]]:

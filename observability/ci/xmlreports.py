@@ -16,6 +16,7 @@ from observability.errors import InputError, MissingInputError
 
 MAX_BYTES = 256 * 1024 * 1024  # a coverage report of a very large project is tens of MB
 SLOWEST = 5  # the slowest test cases an entry keeps
+DEDUP_LIMIT = 200_000  # test ids remembered to fold rerun attempts into one test (memory bound)
 
 
 class _Refused(Exception):
@@ -223,9 +224,12 @@ def junit(path: Path, *, display: str) -> Tests:
     """The test counts and durations of a JUnit XML report (``pytest --junitxml``)."""
     # One outcome per test, the last attempt's: pytest-rerunfailures writes a <testcase> for every
     # attempt (an earlier one empty, as if passed), so a test rerun twice must count once, not thrice.
-    outcomes: dict[str, str] = {}
-    names: dict[str, str] = {}
-    spent: dict[str, float] = {}
+    # Memory stays bounded: at most DEDUP_LIMIT test ids are remembered (a real suite has far fewer);
+    # past that a case counts as a test of its own and only the slowest such cases are kept.
+    seen: dict[str, list[Any]] = {}  # key -> [outcome, seconds over every attempt, name]
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    cases: list[tuple[str, float]] = []  # the slowest cases past the limit
+    beyond, total = [0], [0.0]  # cases past the limit; every case's seconds
     times: list[float] = []
     root: list[str] = []
     case: list[Any] = []  # the open <testcase>: [name, seconds, depth, child tags, key]
@@ -253,23 +257,37 @@ def junit(path: Path, *, display: str) -> Tests:
             return
         name, seconds, _, kinds, key = case
         kind = next((k for k in ("error", "failure", "skipped") if k in kinds), None)
-        key = key if key is not None else f"(unnamed {len(outcomes)})"
-        outcomes[key] = {"error": "errors", "failure": "failed", "skipped": "skipped", None: "passed"}[kind]
-        names[key] = name
-        spent[key] = spent.get(key, 0.0) + seconds  # every attempt's time is the test's
+        outcome = {"error": "errors", "failure": "failed", "skipped": "skipped", None: "passed"}[kind]
+        total[0] += seconds
+        entry = seen.get(key) if key is not None else None
+        if entry is not None:  # another attempt of a test seen before
+            entry[0] = outcome
+            entry[1] += seconds
+        elif key is not None and len(seen) < DEDUP_LIMIT:
+            seen[key] = [outcome, seconds, name]
+        else:
+            counts[outcome] += 1
+            beyond[0] += 1
+            cases.append((name, seconds))
+            if len(cases) >= 8 * SLOWEST:
+                cases[:] = _slowest(cases)
         case.clear()
 
     parse(path, display=display, what="JUnit report", start=start, end=end)
-    counts = {kind: 0 for kind in ("passed", "failed", "errors", "skipped")}
-    for outcome in outcomes.values():
+    for outcome, seconds, name in seen.values():
         counts[outcome] += 1
-    cases = [(names[key], seconds) for key, seconds in spent.items()]
+        cases.append((name, seconds))
+        if len(cases) >= 8 * SLOWEST:
+            cases[:] = _slowest(cases)
     suite_time, timed = sum(times), bool(times)
-    duration = suite_time if timed else sum(seconds for _, seconds in cases)
-    slowest = sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]
+    duration = suite_time if timed else total[0]
     return Tests(
-        total=len(cases),
+        total=len(seen) + beyond[0],
         duration_seconds=round(duration, 3),
-        slowest=tuple((name, round(seconds, 3)) for name, seconds in slowest),
+        slowest=tuple((name, round(seconds, 3)) for name, seconds in _slowest(cases)),
         **counts,
     )
+
+
+def _slowest(cases: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    return sorted(cases, key=lambda c: (-c[1], c[0]))[:SLOWEST]

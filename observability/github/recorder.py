@@ -37,9 +37,11 @@ class RecordingClient:
         return []
 
     def list_workflow_runs(
-        self, workflow: str, *, branch: str | None = None, limit: int = 100, status: str | None = "success"
+        self, workflow: str, *, branch: str | None = None, limit: int = 100, **filters: str | None
     ) -> list[dict]:
+        """Recorded with the branch and the event filter (``status`` is not recorded)."""
         params: dict[str, Any] = {"per_page": min(limit, 100), **({"branch": branch} if branch else {})}
+        params |= {"event": filters["event"]} if filters.get("event") else {}
         self._record("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
         return []
 

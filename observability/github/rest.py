@@ -560,14 +560,23 @@ class GitHubClient:
         return list(self.paginate(self.repo_path("actions", "artifacts"), params={"name": name}, items_key="artifacts"))
 
     def list_workflow_runs(
-        self, workflow: str, *, branch: str | None = None, limit: int = 100, status: str | None = "success"
+        self,
+        workflow: str,
+        *,
+        branch: str | None = None,
+        limit: int = 100,
+        status: str | None = "success",
+        event: str | None = None,
     ) -> list[dict]:
-        """A workflow's runs (its id or file name), newest first; ``status`` None lists every run."""
+        """A workflow's runs (its id or file name), newest first; ``status`` None lists every run; ``event``
+        only the runs that event triggered."""
         params: dict[str, Any] = {"per_page": min(limit, 100)}
         if status:
             params["status"] = status
         if branch:
             params["branch"] = branch
+        if event:
+            params["event"] = event
         response = self.request("GET", self.repo_path("actions", "workflows", workflow, "runs"), params=params)
         runs = response.data.get("workflow_runs") if isinstance(response.data, dict) else None
         if not isinstance(runs, list):

@@ -7,6 +7,7 @@ from typing import Any
 
 from observability import fsio, schemas
 from observability.errors import InputError
+from observability.outputs import weekly
 from observability.workspace import Workspace
 
 SNAPSHOT_MD = "ops/ci/ci_health.md"
@@ -25,6 +26,11 @@ def read_snapshot(ws: Workspace) -> tuple[dict[str, Any], str | None] | None:
     if problems:
         path, message = problems[0]
         raise InputError(f"{SNAPSHOT_JSON}: field {schemas.json_path(path)}: {message}")
+    # JSON's NaN and Infinity are numbers to the schema (NaN passes its minimum and maximum too): the CI
+    # page's chart scale raised on them, and the whole site build failed.
+    odd = weekly.odd_number(doc)
+    if odd:
+        raise InputError(f"{SNAPSHOT_JSON}: field {odd}")
     page = ws.path(SNAPSHOT_MD)
     if not page.is_file():
         return doc, None

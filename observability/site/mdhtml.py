@@ -23,6 +23,11 @@ _RELATIVE = re.compile(r"^(?!//)(?![A-Za-z][A-Za-z0-9+.-]*:)[^\x00-\x20\x7f\\]+$
 _HTTPS = re.compile(r"^https://[^\x00-\x20\x7f\\]+$")
 
 
+def https_url(value: object) -> str | None:
+    """``value`` when it is an https URL a page may link, else None."""
+    return value if isinstance(value, str) and _HTTPS.match(value) else None
+
+
 def inline(text: str) -> str:
     """One line of Markdown text as HTML (escaped, then code spans, bold and safe links)."""
     out = escape(text.replace("\x00", "\ufffd"), quote=True)  # NUL marks the code spans below

@@ -446,7 +446,8 @@ def _ci_status(site: Site) -> dict[str, Any] | None:
     return {
         "generated_at": doc["generated_at"],
         "conclusion": latest.get("conclusion"),
-        "run_url": latest.get("run_url"),
+        # status.json is read by other tools that link it: a snapshot's run URL only when it is https
+        "run_url": mdhtml.https_url(latest.get("run_url")),
         "branch": latest.get("branch"),
         "recorded_at": latest.get("recorded_at"),
         "coverage_pct": doc["coverage"]["latest_pct"],
