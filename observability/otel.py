@@ -43,6 +43,19 @@ def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return any(environ.get(name, "").strip() for name in ENDPOINT_ENV)
 
 
+def _signal_on(signal: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``traces`` or ``metrics`` are exported: not when OTEL_<SIGNAL>_EXPORTER is ``none``, nor when
+    only the other signal's endpoint is set (the SDK would send it to localhost:4318)."""
+    if environ.get(f"OTEL_{signal.upper()}_EXPORTER", "").strip().lower() == "none":
+        return False
+    if (
+        environ.get("OTEL_ENABLED", "").strip().lower() == "true"
+        or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    ):
+        return True
+    return bool(environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip())
+
+
 def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
     """A child span of the job's trace around a step (``with otel.span("compute"):``); a shared no-op
     context when telemetry is off or no job is running."""
@@ -119,6 +132,7 @@ def _register_header_secrets() -> None:
             if value:
                 secrets.register(value)
                 secrets.register(unquote(value))
+                secrets.register(unquote(value).split()[-1])  # the token after a scheme (``Bearer``)
 
 
 @contextlib.contextmanager
@@ -233,7 +247,7 @@ class _Session:
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         with _quiet_sdk():
-            if self.spans:  # none when the sampler dropped this trace
+            if self.spans and _signal_on("traces"):  # no spans when the sampler dropped this trace
                 spans = OTLPSpanExporter()
                 try:
                     sent = spans.export(self.spans) is SpanExportResult.SUCCESS
@@ -245,7 +259,7 @@ class _Session:
                     )
                     return
             data = self.reader.get_metrics_data()
-            if data is None or not data.resource_metrics:
+            if not _signal_on("metrics") or data is None or not data.resource_metrics:
                 return
             metrics = OTLPMetricExporter()
             try:
