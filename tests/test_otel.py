@@ -203,3 +203,41 @@ def test_off_a_span_is_a_shared_no_op(monkeypatch):
     assert otel.span("compute") is otel.span("writes")
     otel.count(otel.GITHUB_API_CALLS)
     otel.end({"job": "latency"})
+
+
+def test_webhook_attempts_and_github_api_calls_are_counted_where_they_are_made(monkeypatch):
+    from _support_github import FakeClock, FakeGitHub, Receiver, github_client
+    from observability.outbound import delivery, signing
+    from observability.outbound.retry import RetryPolicy
+
+    webhook = Receiver()
+    webhook.script = [(503, {}), (503, {})]  # two failures, then the default 200: three attempts
+    try:
+        with otlp_receiver() as receiver, FakeGitHub() as fake:
+            monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+            otel.begin("weekly")
+            with otel.span("delivery", kind="webhook"):
+                sent = delivery.deliver(
+                    webhook.url,
+                    b"{}",
+                    signing.SigningKeys((b"k" * 32,)),
+                    webhook_id="w1",
+                    checksum="c",
+                    policy=RetryPolicy(max_attempts=5),
+                    sleep=lambda seconds: None,
+                )
+            client = github_client(fake, FakeClock())
+            client.create_label("otel", "ededed", "d")
+            client.list_labels()
+            client.close()
+            otel.end({"job": "weekly", "job_id": "20260302T001530Z-weekly-0", "status": "ok", "duration_ms": 5})
+    finally:
+        webhook.close()
+    assert sent.delivered and len(sent.attempts) == 3 == len(webhook.received)
+    metrics = receiver.metrics()
+    (attempts,) = metrics[otel.WEBHOOK_ATTEMPTS]
+    assert attempts["value"] == 3 and attempts["attributes"] == {"observability.job.name": "weekly"}
+    calls = {m["attributes"]["observability.method"]: m["value"] for m in metrics[otel.GITHUB_API_CALLS]}
+    assert calls == {"POST": 1, "GET": 1} and sum(calls.values()) == len(fake.requests)
+    (delivery_span,) = [s for s in receiver.spans() if s["name"] == "delivery"]
+    assert delivery_span["attributes"] == {"observability.kind": "webhook"}

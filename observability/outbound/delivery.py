@@ -107,7 +107,6 @@ def deliver(
                 **signing.headers(keys, webhook_id, stamp, body),
             }
             otel.count(otel.WEBHOOK_ATTEMPTS)
-            otel.count(otel.WEBHOOK_ATTEMPTS)
             t0 = time.perf_counter()
             status = None
             error = None
