@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from observability import annotation, clock, fsio, provenance, runlog, runner, runsummary, secrets
+from observability import annotation, clock, fsio, otel, provenance, runlog, runner, runsummary, secrets
 from observability.errors import EXIT_FAILED, EXIT_OK, ConfigError, InputError, ObservabilityError
 from observability.workspace import Workspace
 
@@ -204,6 +204,7 @@ def run_job(
     """
     _collector_on()
     secrets.register_environment()
+    otel.begin(job)  # a no-op unless OTEL_* turns telemetry on (observability/otel.py)
     try:
         started, clock_error = clock.now(), None
     except ConfigError as exc:  # OBS_NOW unparseable: reported below like any usage error
@@ -231,7 +232,8 @@ def run_job(
         lock = FileLock(str(fsio.guard(ws.output_file(lock_file, "--lock-file") if lock_file else ws.lock(job))))
         t_lock = time.perf_counter()
         try:
-            lock.acquire(timeout=lock_timeout)
+            with otel.span("lock"):
+                lock.acquire(timeout=lock_timeout)
         except LockTimeout:
             lock_latency_ms = int((time.perf_counter() - t_lock) * 1000)
             result = JobResult(
@@ -282,6 +284,7 @@ def run_job(
             summary["deadman_ping"] = "not_configured"
         if ctx.warnings:
             diagnostics.setdefault("warnings", ctx.warnings)
+    otel.end(summary)  # export before the summary is printed: the process may end right after it
     _emit(job, summary, result, exit_code, ctx.workspace.root if ctx is not None else None)
     return exit_code
 

@@ -99,6 +99,10 @@ SECRET_ENV = (
     "OBS_HEARTBEAT_PING_URL",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    # OpenTelemetry export headers (observability/otel.py): ``authorization=Bearer <token>``.
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
 )
 
 

@@ -35,7 +35,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GITHUB_", "OBS_", "RUNNER_")) and k not in ("LATENCY_SLO_MS", "CI")
+        if not k.startswith(("GITHUB_", "OBS_", "RUNNER_", "OTEL_")) and k not in ("LATENCY_SLO_MS", "CI")
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)

@@ -196,6 +196,10 @@ def _secret_env(canary: str) -> dict[str, str]:
         "OBS_HEARTBEAT_PING_URL": f"http://127.0.0.1:{_closed_port()}/{canary}ping",
         "AWS_SECRET_ACCESS_KEY": f"{canary}aws/secret+key",
         "AWS_SESSION_TOKEN": f"{canary}session",
+        # Headers alone do not turn OpenTelemetry on (no endpoint): the values are only to be scrubbed.
+        "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer {canary}otel",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS": f"x-api-key={canary}oteltraces",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS": f"x-api-key={canary}otelmetrics",
     }
 
 

@@ -29,6 +29,7 @@ OFF_STARTUP = (
     "observability.config.alerts",
     "observability.config.schedules",
     "observability.cron",
+    "opentelemetry",  # only when OTEL_* turns telemetry on (observability/otel.py)
 )
 
 
@@ -79,3 +80,17 @@ def test_the_alert_fingerprint_is_sha256():
         alertitem.fingerprint("latency", "latency_slo", "feed_0")
         == hashlib.sha256(b"latency|latency_slo|feed_0").hexdigest()[:16]
     )
+
+
+def test_help_imports_no_opentelemetry():
+    """Telemetry off costs nothing: ``--help`` (like a job run, above) imports no OpenTelemetry module."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['-c', '--help']\n"
+        f"try:\n    exec({observability.ENTRY!r})\n"
+        "except SystemExit:\n    pass\n"
+        "print('imported', sorted(m for m in sys.modules if m.split('.')[0] == 'opentelemetry'), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert "Usage:" in done.stdout, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "imported []", done.stderr

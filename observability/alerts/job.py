@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from observability import config, fsio, runner
+from observability import config, fsio, otel, runner
 from observability.alerts import (
     conclusion as conclusion_mod,
     drill as drill_mod,
@@ -303,13 +303,14 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         raise ConfigError(f"--source {unknown[0]}: unknown source (known: {', '.join(s.name for s in available)})")
     chosen = [s for s in available if not opts.sources or s.name in opts.sources]
     reports = []
-    for source in chosen:
-        try:
-            reports.append(source.collect(ctx.workspace))
-        except ObservabilityError as exc:
-            # One unreadable source must not keep the others' alerts from the inbox.
-            ctx.warn(f"source {source.name}: {exc.message}")
-            reports.append(sources_mod.SourceReport(source.name, False, note="unreadable (see the warning)"))
+    with otel.span("inputs", sources=len(chosen)):
+        for source in chosen:
+            try:
+                reports.append(source.collect(ctx.workspace))
+            except ObservabilityError as exc:
+                # One unreadable source must not keep the others' alerts from the inbox.
+                ctx.warn(f"source {source.name}: {exc.message}")
+                reports.append(sources_mod.SourceReport(source.name, False, note="unreadable (see the warning)"))
     for report in reports:
         if not report.authoritative:
             ctx.note(f"source {report.name}: {report.note}; its open issues stay as they are")
@@ -321,7 +322,8 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
     pages: list[dict] = []
     error = None
     try:
-        inbox.sync(reports)
+        with otel.span("delivery", kind="github"):
+            inbox.sync(reports)
         # A failure issue open too long pages even when its job runs rarely (weekly): checked here, free
         # unless one is due. Its page goes out directly (not as an event: the dispatch below would page twice).
         escalate_overdue(inbox, pager=lambda event, action: _page(pages, event, action, settings, repo))
@@ -329,9 +331,10 @@ def sync(ctx: JobContext, opts: SyncOptions) -> JobResult:
         error = exc
     finally:
         api.close()
-    mirror_results = pages + (
-        mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
-    )
+    with otel.span("delivery", kind="mirrors"):
+        mirror_results = pages + (
+            mirrors_mod.dispatch(inbox.outcome.events, settings, repo=repo, now=ctx.now) if opts.mirrors else []
+        )
     firing = sum(len(r.alerts) for r in reports)
     figures = {
         "firing": firing,

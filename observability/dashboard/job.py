@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from observability import clock, fsio, markdown, provenance, resources, schemas
+from observability import clock, fsio, markdown, otel, provenance, resources, schemas
 from observability.config import schedules as schedules_config
 from observability.dashboard import (
     DATASETS,
@@ -357,7 +357,10 @@ def _write_bundle(
     _sweep_bundle_temps(ctx, exporter)
     previous_doc, previous = _previous_entries(ctx, exporter)
     outcomes: dict[str, _Outcome] = {}
-    with Progress("dashboard export: datasets", len(selected), unit="datasets") as progress:
+    with (
+        otel.span("compute", datasets=len(selected)),
+        Progress("dashboard export: datasets", len(selected), unit="datasets") as progress,
+    ):
         for name in selected:
             outcomes[name] = exporter.build(name, previous.get(name))
             progress.update(advance=1)
@@ -381,15 +384,18 @@ def _write_bundle(
         "datasets": [entries[n] for n in DATASETS if n in entries],
         "provenance": _bundle_provenance(ctx, exporter, selected, user_provenance),
     }
-    manifest_bytes = manifest_mod.write(exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path))
-    ctx.artefact(exporter.manifest_path)
-    readme_path = exporter.out_dir / "README.json"
-    readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
-    fsio.atomic_write_bytes(readme_path, readme_bytes)
-    ctx.artefact(readme_path)
-    files[exporter.manifest_path.name] = manifest_bytes
-    files["README.json"] = readme_bytes
-    pruned = _snapshot(ctx, opts, exporter, files)
+    with otel.span("writes"):
+        manifest_bytes = manifest_mod.write(
+            exporter.manifest_path, manifest_doc, display=ws.rel(exporter.manifest_path)
+        )
+        ctx.artefact(exporter.manifest_path)
+        readme_path = exporter.out_dir / "README.json"
+        readme_bytes = fsio.canonical_json(_readme(exporter, manifest_doc), indent=2).encode("utf-8")
+        fsio.atomic_write_bytes(readme_path, readme_bytes)
+        ctx.artefact(readme_path)
+        files[exporter.manifest_path.name] = manifest_bytes
+        files["README.json"] = readme_bytes
+        pruned = _snapshot(ctx, opts, exporter, files)
     integrity = [
         f"{ws.rel(exporter.manifest_path.parent / e['path'])}: does not match its checksum"
         for e in manifest_doc["datasets"]
@@ -610,12 +616,14 @@ def _finish(
         diagnostics.setdefault("error_message", bundle.integrity[0])
         diagnostics["bundle_problems"] = bundle.integrity[:10]
     elif argv is not None:
-        upload = _upload(ctx, opts, exporter, argv, bundle.manifest_doc, diagnostics)
+        with otel.span("delivery", kind="upload"):
+            upload = _upload(ctx, opts, exporter, argv, bundle.manifest_doc, diagnostics)
         diagnostics["upload_status"] = upload["status"]  # the KPI report's upload failure rate reads it
     errored = bool(failed or bundle.integrity) or (upload is not None and upload["status"] == "failed")
     synced = None
     if opts.sync_to and opts.bundle_sync:
-        synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, errored)
+        with otel.span("push", kind="sync"):
+            synced = _sync(ctx, opts, opts.bundle_sync, opts.sync_to, errored)
         if synced.get("status") == "failed":
             errored = True
             diagnostics.update(error_code=synced.pop("error_code"), error_message=synced.pop("error_message"))

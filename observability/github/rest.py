@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from observability import __version__, progress, secrets
+from observability import __version__, otel, progress, secrets
 from observability.errors import ConfigError, ObservabilityError
 from observability.outbound.retry import RetryPolicy, retry_after_seconds
 
@@ -294,6 +294,7 @@ class GitHubClient:
         url = self.api_url + path
         for attempt in range(1, self.policy.max_attempts + 1):
             self.calls += 1
+            otel.count(otel.GITHUB_API_CALLS, method="GET")
             try:
                 first = self._session.get(
                     url,
@@ -410,6 +411,7 @@ class GitHubClient:
                 self._rate_wait(until - self.wall_clock() + 1, "primary rate limit exhausted", what)
             self._pace(method)
             self.calls += 1
+            otel.count(otel.GITHUB_API_CALLS, method=method)
             try:
                 raw = self._session.request(
                     method,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
-from observability import clock, config, fsio, schemas, slo
+from observability import clock, config, fsio, otel, schemas, slo
 from observability.config import latency as latency_config
 from observability.errors import ConfigError, InputError
 from observability.latency import report, tally
@@ -374,9 +374,10 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     adopted = bool(state.get("adopt_files"))
     _recover(ctx, state, store, paths)
     cycle = _Cycle(ctx, opts, cfg, paths, inputs, store, state)
-    read = cycle.ingest(probes)
+    with otel.span("inputs", inputs=len(inputs), probes=len(probes)):
+        read = cycle.ingest(probes)
     # A backfill spends longer here than reading (70 % of a 600,000-row run): say so between the steps.
-    with Progress("latency sample: store, roll up, evaluate (steps)", 4) as steps:
+    with otel.span("compute"), Progress("latency sample: store, roll up, evaluate (steps)", 4) as steps:
         held = cycle.stored_for(read.new)
         steps.update(1)
         cycle.append(held.fresh, read.rejects, adopted)
@@ -388,8 +389,9 @@ def sample(ctx: JobContext, opts: LatencyOptions) -> JobResult:
     alerts = evaluator.items()
     for item in alerts:
         schemas.validate("alert_item", item, what=f"alert {item['rule']}/{item['source']}")
-    cycle.commit(read.cursors)
-    rotated = _rotate(ctx, state, store, paths, opts)  # its own journaled step; a crash here is finished next run
+    with otel.span("writes"):
+        cycle.commit(read.cursors)
+        rotated = _rotate(ctx, state, store, paths, opts)  # its own journaled step; a crash here is finished next run
     counts = {
         "samples_read": len(read.new),
         "samples_written": len(held.fresh),

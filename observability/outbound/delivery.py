@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from observability import __version__, secrets
+from observability import __version__, otel, secrets
 from observability.outbound import signing
 from observability.outbound.retry import RetryPolicy, retry_after_seconds
 
@@ -106,6 +106,7 @@ def deliver(
                 "User-Agent": f"observability/{__version__}",
                 **signing.headers(keys, webhook_id, stamp, body),
             }
+            otel.count(otel.WEBHOOK_ATTEMPTS)
             t0 = time.perf_counter()
             status = None
             error = None

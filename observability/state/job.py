@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from observability import clock, fsio, provenance
+from observability import clock, fsio, otel, provenance
 from observability.errors import WorkspaceError
 from observability.resources import template_dir
 from observability.runtime import JobContext, JobResult
@@ -188,10 +188,11 @@ def pull(ctx: JobContext, options: StateOptions) -> JobResult:
     store = open_store(options.store, options.environ)
     try:
         _sweep_store(ctx, store)
-        head = store.head()
-        if head.manifest is None:
-            return _pull_empty(ctx, store.display, head, scope)
-        return _pull_snapshot(ctx, store, head, scope)
+        with otel.span("pull"):
+            head = store.head()
+            if head.manifest is None:
+                return _pull_empty(ctx, store.display, head, scope)
+            return _pull_snapshot(ctx, store, head, scope)
     finally:
         store.close()
 
@@ -378,8 +379,9 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
     try:
         _sweep_store(ctx, store)
         base_generation, base, scope = _base(ctx, store.display)
-        local = {p: e for p, e in selection.scan(ctx.workspace.root).items() if scope.covers(p)}
-        ours, mine = local_changes(base, local, scope)
+        with otel.span("inputs"):
+            local = {p: e for p, e in selection.scan(ctx.workspace.root).items() if scope.covers(p)}
+            ours, mine = local_changes(base, local, scope)
         if options.dry_run:
             return _dry_run(ctx, store.display, base_generation, mine, local, ours)
         if not ours and base_generation > 0:
@@ -398,7 +400,8 @@ def push(ctx: JobContext, options: StateOptions) -> JobResult:
         head = store.head()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             plan = _plan(ctx, store, head, base_generation, base, local, mine, ours, scope)
-            committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
+            with otel.span("push", attempt=attempt):
+                committed, sent = store.publish(plan.manifest, _source(ctx.workspace.root, local, plan.contents), head)
             if committed:
                 result = _pushed(
                     ctx,

@@ -17,6 +17,7 @@ from observability import (
     config,
     fsio,
     kpi,
+    otel,
     provenance,
     runner,
     schemas,
@@ -175,18 +176,19 @@ def _send(
         wait = f"; retrying in {a.wait_seconds:.1f} s" if a.wait_seconds is not None else ""
         ctx.note(f"delivery attempt {a.attempt}/{opts.max_retries}: {outcome} in {a.response_ms} ms{wait}")
 
-    return delivery.deliver(
-        target.url,
-        body,
-        target.keys,
-        webhook_id=webhook_id(doc["week_start"], checksum),
-        checksum=checksum,
-        policy=_policy(opts, cfg),
-        sleep=opts.sleep,
-        rng=opts.rng,
-        wall_clock=opts.wall_clock,
-        on_attempt=log,
-    )
+    with otel.span("delivery", kind="webhook"):
+        return delivery.deliver(
+            target.url,
+            body,
+            target.keys,
+            webhook_id=webhook_id(doc["week_start"], checksum),
+            checksum=checksum,
+            policy=_policy(opts, cfg),
+            sleep=opts.sleep,
+            rng=opts.rng,
+            wall_clock=opts.wall_clock,
+            on_attempt=log,
+        )
 
 
 def _attempt_log(result: delivery.DeliveryResult) -> list[dict]:
@@ -378,7 +380,8 @@ def report(ctx: JobContext, opts: WeeklyOptions) -> JobResult:
     plan = _plan(ctx, opts)
     reader = Reader(ctx.workspace)
     try:
-        doc = _build(ctx, plan, reader)
+        with otel.span("compute"):  # reads its inputs as it aggregates them: one step
+            doc = _build(ctx, plan, reader)
     except InputError as exc:
         return _build_failed(ctx, plan, exc)
     figures: dict = {
