@@ -48,7 +48,9 @@ def write_fact(root: Path, table: str, rows: list[dict], schema, day_of) -> None
     for day, part in sorted(by_day.items()):
         target = root / table / f"date={day}"
         target.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(part, schema=schema), target / f"part-{len(list(target.iterdir())):05d}.parquet")
+        pq.write_table(
+            pa.Table.from_pylist(part, schema=schema), target / f"part-{len(list(target.iterdir())):05d}.parquet"
+        )
 
 
 def write_dimension(root: Path, table: str, rows: list[dict], schema) -> None:
@@ -77,7 +79,13 @@ def run(run_id: str, when: str, strategy="day_orb_5m", symbol="USDJPY", stage="b
 def make_lake(root: Path, runs: list[dict], strategies: list[dict] | None = None) -> Path:
     """A lake of ``runs`` (from :func:`run`) and their ``stats``, the runs split by date partition."""
     day = {r["run_id"]: r["timestamp"].date().isoformat() for r in runs}
-    write_fact(root, "runs", [{k: v for k, v in r.items() if k != "_metrics"} for r in runs], RUNS_SCHEMA, lambda r: day[r["run_id"]])
+    write_fact(
+        root,
+        "runs",
+        [{k: v for k, v in r.items() if k != "_metrics"} for r in runs],
+        RUNS_SCHEMA,
+        lambda r: day[r["run_id"]],
+    )
     stats = [{"run_id": r["run_id"], "metric": m, "value": v} for r in runs for m, v in r["_metrics"].items()]
     write_fact(root, "stats", stats, STATS_SCHEMA, lambda s: day[s["run_id"]])
     if strategies:
@@ -86,9 +94,15 @@ def make_lake(root: Path, runs: list[dict], strategies: list[dict] | None = None
     return root
 
 
+# Read at import, as the other helpers do: the test environment is scrubbed of OBS_* before each test.
+FIXTURES = Path(
+    os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared/fixtures/upstream"
+)
+
+
 def upstream_fixtures() -> Path:
     """The real upstream fixtures, or a skip saying where they were looked for."""
-    found = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared/fixtures/upstream")
+    found = FIXTURES
     if not (found / "runs" / "index.csv").is_file():
         pytest.skip(f"the upstream fixtures are not at {found} (set OBS_TEST_UPSTREAM_FIXTURES)")
     return found
@@ -113,7 +127,9 @@ def upstream_runs(upstream: Path) -> list[dict]:
             metrics = {k: v for k, v in ((k, _number(v)) for k, v in row.items() if k not in skip) if v is not None}
             stamp = dt.datetime.strptime(row["timestamp"], "%Y%m%d_%H%M%S").isoformat()
             stage = "research" if row["run_id"].startswith("grid_") else "backtest"
-            found[row["run_id"]] = run(row["run_id"], stamp, strategy=row["mode"], symbol=row["symbol"], stage=stage, **metrics)
+            found[row["run_id"]] = run(
+                row["run_id"], stamp, strategy=row["mode"], symbol=row["symbol"], stage=stage, **metrics
+            )
     for metrics_file in sorted((upstream / "runs").glob("*/metrics.json")):
         run_id = metrics_file.parent.name
         data = json.loads(metrics_file.read_text())
@@ -123,7 +139,9 @@ def upstream_runs(upstream: Path) -> list[dict]:
         else:
             stamp = dt.datetime.strptime(run_id[-15:], "%Y%m%d_%H%M%S").isoformat()
             params = json.loads((metrics_file.parent / "params.json").read_text())
-            found[run_id] = run(run_id, stamp, strategy=params.get("mode", "unknown"), symbol=params.get("symbol"), **numbers)
+            found[run_id] = run(
+                run_id, stamp, strategy=params.get("mode", "unknown"), symbol=params.get("symbol"), **numbers
+            )
     return list(found.values())
 
 

@@ -59,7 +59,13 @@ def _run(body: Callable, output, job) -> None:
     from observability.lake.queryjob import lake_location
 
     lake_root, answer = output
-    run_and_exit("lake", lambda ctx: body(ctx, replace(answer, lake=lake_location(ctx, lake_root))), job, heartbeat=False, deadman=False)
+    run_and_exit(
+        "lake",
+        lambda ctx: body(ctx, replace(answer, lake=lake_location(ctx, lake_root))),
+        job,
+        heartbeat=False,
+        deadman=False,
+    )
 
 
 @lake.command("query")
@@ -91,8 +97,15 @@ def query(sql, output, job) -> None:
     help="Comparisons of run columns or metrics with literals, joined by and/or/not and parentheses "
     "(\"sharpe > 2.0 and symbol = 'USDJPY'\"); repeat to and them.",
 )
-@click.option("--since", metavar="DATE", default=None, help="Runs whose timestamp is on or after this ISO date or time.")
-@click.option("--until", metavar="DATE", default=None, help="Runs whose timestamp is on or before this ISO date (or before this time).")
+@click.option(
+    "--since", metavar="DATE", default=None, help="Runs whose timestamp is on or after this ISO date or time."
+)
+@click.option(
+    "--until",
+    metavar="DATE",
+    default=None,
+    help="Runs whose timestamp is on or before this ISO date (or before this time).",
+)
 @click.option("--order-by", metavar="'NAME [asc|desc], ...'", default=None, help="Sort order (default: newest first).")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many runs.")
 @_answer_options
@@ -121,9 +134,16 @@ def runs(where, since, until, order_by, limit, output, job) -> None:
     show_default=True,
     help="One row per value of this run column, per month of the run's timestamp, or one row overall (none).",
 )
-@click.option("--period", metavar="2024|2024-Q4|2024-10", default=None, help="Only runs whose timestamp falls in this year, quarter or month.")
+@click.option(
+    "--period",
+    metavar="2024|2024-Q4|2024-10",
+    default=None,
+    help="Only runs whose timestamp falls in this year, quarter or month.",
+)
 @click.option("--since", metavar="DATE", default=None, help="Only runs on or after this ISO date or time.")
-@click.option("--until", metavar="DATE", default=None, help="Only runs on or before this ISO date (or before this time).")
+@click.option(
+    "--until", metavar="DATE", default=None, help="Only runs on or before this ISO date (or before this time)."
+)
 @_answer_options
 @job_options
 def stats(metric, group_by, period, since, until, output, job) -> None:

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from observability.lake import where as where_lang
-from observability.lake.query import LakeQueryError, LakeUnavailableError, Result, check_read_only, connect, execute, local_root
+from observability.lake.query import (
+    LakeQueryError,
+    LakeUnavailableError,
+    Result,
+    check_read_only,
+    connect,
+    execute,
+    local_root,
+)
 
 DEFAULT_LAKE = "lake"
 GROUP_BY = ("strategy", "symbol", "stage", "runner", "month")
@@ -84,7 +92,9 @@ def period_range(period: str, option: str = "--period") -> tuple[dt.datetime, dt
 def _metrics(con) -> list[str]:
     if not _has(con, "stats"):
         return []
-    return [row[0] for row in execute(con, "SELECT DISTINCT metric FROM stats WHERE metric IS NOT NULL ORDER BY 1").rows]
+    return [
+        row[0] for row in execute(con, "SELECT DISTINCT metric FROM stats WHERE metric IS NOT NULL ORDER BY 1").rows
+    ]
 
 
 def _has(con, table: str) -> bool:
@@ -104,7 +114,9 @@ def _runs_relation(con) -> tuple[str, list[Any], list[str]]:
     metrics = [m for m in _metrics(con) if m.lower() not in {c.lower() for c in columns}]
     if not metrics:
         return "SELECT * FROM runs", [], columns
-    pivots = ", ".join(f"max(value) FILTER (WHERE metric = ?) AS {where_lang.quote(m)}" for m in metrics)
+    pivots = ", ".join(
+        f"max(value) FILTER (WHERE metric = ? AND NOT isnan(value)) AS {where_lang.quote(m)}" for m in metrics
+    )
     sql = (
         f"SELECT runs.*, {', '.join('m.' + where_lang.quote(x) for x in metrics)} FROM runs "
         f"LEFT JOIN (SELECT run_id, {pivots} FROM stats GROUP BY run_id) AS m USING (run_id)"

@@ -110,7 +110,7 @@ def check_read_only(sql: str) -> None:
         raise LakeQueryError(f"give exactly one statement (got {len(statements)})")
     kind = statements[0].type.name
     if kind not in READ_STATEMENTS:
-        raise LakeQueryError(f"the lake is read-only: a {kind} statement is refused (only SELECT and EXPLAIN run)")
+        raise LakeQueryError(f"the lake is read-only: {kind} statements are refused (only SELECT and EXPLAIN run)")
 
 
 def _first_line(exc: Exception) -> str:

@@ -149,7 +149,8 @@ class _Parser:
         self.i += 1
         value = self.peek()
         if not value or not (
-            value.kind in ("number", "string", "date") or (value.kind == "name" and value.text.lower() in ("true", "false"))
+            value.kind in ("number", "string", "date")
+            or (value.kind == "name" and value.text.lower() in ("true", "false"))
         ):
             raise self.fail("a literal (a number, 'text' or true/false)")
         self.i += 1
