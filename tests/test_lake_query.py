@@ -9,11 +9,11 @@ import re
 import statistics
 from pathlib import Path
 
-import _support_state
 import pytest
+
+import _support_state
 from _support_inprocess import run_cli_in_process
 from _support_lake import make_lake, run, upstream_fixtures, upstream_lake
-
 from observability.lake import aggregate_stats, query, query_runs
 from observability.lake.query import LakeQueryError, LakeUnavailableError
 
