@@ -1,7 +1,7 @@
 """The lake's query API in Python: ``query``, ``query_runs`` and ``aggregate_stats``, each returning
 plain Python (a list of dicts) read through DuckDB from the Parquet files.
 
-Examples (the seed's questions; ``lake`` is the lake root, a directory or ``s3://bucket/prefix``)::
+Examples (``lake`` is the lake root, a directory or ``s3://bucket/prefix``)::
 
     from observability.lake import aggregate_stats, query, query_runs
 

@@ -59,7 +59,7 @@ def _literal(token: Token) -> Any:
     if token.kind == "number":
         number = float(token.text)
         return int(number) if re.fullmatch(r"[-+]?\d+", token.text) else number
-    if token.kind == "date":  # the seed's unquoted start_date >= 2024-10-01
+    if token.kind == "date":  # an unquoted date: start_date >= 2024-10-01
         return token.text
     if token.kind == "string":
         quote = token.text[0]
