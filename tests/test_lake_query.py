@@ -105,6 +105,11 @@ def test_aggregate_stats_periods_and_groups(lake: Path, period, group_by, expect
     assert [(r.get(group_by) if group_by else None, r["count"]) for r in rows] == expected
 
 
+def test_explain_of_a_select_runs(lake: Path) -> None:
+    rows = query("EXPLAIN ANALYZE SELECT count(*) FROM runs", lake=lake)
+    assert rows[0]["explain_key"] == "analyzed_plan"
+
+
 def test_query_reads_every_table_as_a_view(lake: Path) -> None:
     rows = query(
         "SELECT r.strategy, s.tier, count(*) AS n FROM runs r JOIN strategies s USING (strategy) GROUP BY ALL",
@@ -122,6 +127,9 @@ def test_query_reads_every_table_as_a_view(lake: Path) -> None:
         ("ATTACH 'other.db'", "ATTACH statements are refused"),
         ("INSTALL httpfs", "statements are refused"),
         ("SET enable_external_access = true", "SET statements are refused"),
+        ("EXPLAIN ANALYZE COPY runs TO '{lake}/x.csv'", "COPY statements are refused"),
+        ("/* */ EXPLAIN ANALYZE COPY runs TO '{lake}/x.csv'", "EXPLAIN: write it as EXPLAIN [ANALYZE] SELECT"),
+        ("EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1", "CREATE statements are refused"),
         ("SELECT 1; SELECT 2", "exactly one statement (got 2)"),
         ("SELEC 1", "does not parse"),
         ("SELECT * FROM read_csv('/etc/passwd')", "reaches outside the lake"),
@@ -136,7 +144,7 @@ def test_query_is_read_only_and_stays_in_the_lake(lake: Path, sql: str, message:
     pq.write_table(pa.table({"x": [1]}), lake.parent / "elsewhere.parquet")
     with pytest.raises(LakeQueryError, match=re.escape(message)):
         query(sql.format(lake=lake), lake=lake)
-    assert not (lake / "x.csv").exists()
+    assert sorted(p.name for p in lake.iterdir()) == ["_manifest.json", "runs", "stats", "strategies"]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,7 @@ from observability.errors import ConfigError, InputError, MissingInputError
 
 # Statement types a query may be: reading only (DuckDB's StatementType names).
 READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
+_EXPLAIN = re.compile(r"\s*explain\s+(?:analyze\s+)?(.*)", re.IGNORECASE | re.DOTALL)
 
 
 class LakeQueryError(ConfigError):
@@ -111,6 +113,14 @@ def check_read_only(sql: str) -> None:
     kind = statements[0].type.name
     if kind not in READ_STATEMENTS:
         raise LakeQueryError(f"the lake is read-only: {kind} statements are refused (only SELECT and EXPLAIN run)")
+    if kind == "EXPLAIN":
+        # EXPLAIN ANALYZE runs what it explains (a COPY in it writes the file): only a SELECT may follow.
+        inner = _EXPLAIN.match(statements[0].query)
+        if inner is None:
+            raise LakeQueryError("EXPLAIN: write it as EXPLAIN [ANALYZE] SELECT ... (nothing before EXPLAIN)")
+        check_read_only(inner.group(1))
+        if duckdb.extract_statements(inner.group(1))[0].type.name != "SELECT":
+            raise LakeQueryError("the lake is read-only: EXPLAIN takes a SELECT only")
 
 
 def _first_line(exc: Exception) -> str:
