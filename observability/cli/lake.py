@@ -119,9 +119,10 @@ def runs(where, since, until, order_by, limit, output, job) -> None:
     \b
         observability lake runs --where "sharpe > 2.0" --since 2024-10-01 --order-by "sharpe desc" --limit 10
     """
-    from observability.lake.queryjob import RunsOptions, run_runs
+    from observability.lake.api import RunsQuery
+    from observability.lake.queryjob import run_runs
 
-    opts = RunsOptions(tuple(where), since, until, order_by, limit)
+    opts = RunsQuery(tuple(where), since, until, order_by, limit)
     _run(lambda ctx, answer: run_runs(ctx, opts, answer), output, job)
 
 
@@ -154,7 +155,8 @@ def stats(metric, group_by, period, since, until, output, job) -> None:
     \b
         observability lake stats --metric sharpe --group-by strategy --period 2024-Q4
     """
-    from observability.lake.queryjob import StatsOptions, run_stats
+    from observability.lake.api import StatsQuery
+    from observability.lake.queryjob import run_stats
 
-    opts = StatsOptions(metric, None if group_by == "none" else group_by, period, since, until)
+    opts = StatsQuery(metric, None if group_by == "none" else group_by, period, since, until)
     _run(lambda ctx, answer: run_stats(ctx, opts, answer), output, job)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,33 +140,36 @@ def _time_filter(column: str, since, until, period: str | None, conditions: list
         params.append(end)
 
 
-def runs_result(
-    where: str | Iterable[str] | None = None,
-    *,
-    lake: str | Path = DEFAULT_LAKE,
-    since: str | dt.date | None = None,
-    until: str | dt.date | None = None,
-    order_by: str | None = None,
-    limit: int | None = None,
-) -> Result:
-    if limit is not None and limit < 0:
-        raise LakeQueryError(f"--limit: {limit} is negative")
-    clauses = [where] if isinstance(where, str) else list(where or [])
+@dataclass(frozen=True)
+class RunsQuery:
+    """What ``query_runs`` and ``lake runs`` ask: filters (and-ed), time range, order and limit."""
+
+    where: tuple[str, ...] = ()
+    since: str | dt.date | None = None
+    until: str | dt.date | None = None
+    order_by: str | None = None
+    limit: int | None = None
+
+
+def runs_result(ask: RunsQuery, lake: str | Path = DEFAULT_LAKE) -> Result:
+    if ask.limit is not None and ask.limit < 0:
+        raise LakeQueryError(f"--limit: {ask.limit} is negative")
     with local_root(lake) as root:
         con = connect(root)
         base, params, known = _runs_relation(con)
         conditions: list[str] = []
-        for clause in clauses:
+        for clause in ask.where:
             sql, values = where_lang.compile_where(clause, known)
             conditions.append(sql)
             params.extend(values)
-        _time_filter('"timestamp"', since, until, None, conditions, params)
+        _time_filter('"timestamp"', ask.since, ask.until, None, conditions, params)
         text = f"SELECT * FROM ({base}) AS r"
         if conditions:
             text += " WHERE " + " AND ".join(conditions)
-        text += " ORDER BY " + (where_lang.compile_order(order_by, known) if order_by else '"timestamp" DESC, run_id')
-        if limit is not None:
-            text += f" LIMIT {int(limit)}"
+        order = where_lang.compile_order(ask.order_by, known) if ask.order_by else '"timestamp" DESC, run_id'
+        text += f" ORDER BY {order}"
+        if ask.limit is not None:
+            text += f" LIMIT {int(ask.limit)}"
         return execute(con, text, params)
 
 
@@ -185,18 +189,23 @@ def query_runs(
     ``"sharpe desc, run_id"`` (default newest first). An unknown name is a LakeQueryError naming it
     and listing the known ones.
     """
-    return runs_result(where, lake=lake, since=since, until=until, order_by=order_by, limit=limit).records()
+    clauses = (where,) if isinstance(where, str) else tuple(where or ())
+    return runs_result(RunsQuery(clauses, since, until, order_by, limit), lake).records()
 
 
-def stats_result(
-    metric: str,
-    *,
-    group_by: str | None = "strategy",
-    period: str | None = None,
-    since: str | dt.date | None = None,
-    until: str | dt.date | None = None,
-    lake: str | Path = DEFAULT_LAKE,
-) -> Result:
+@dataclass(frozen=True)
+class StatsQuery:
+    """What ``aggregate_stats`` and ``lake stats`` ask: one metric, its grouping and its runs' time range."""
+
+    metric: str
+    group_by: str | None = "strategy"
+    period: str | None = None
+    since: str | dt.date | None = None
+    until: str | dt.date | None = None
+
+
+def stats_result(ask: StatsQuery, lake: str | Path = DEFAULT_LAKE) -> Result:
+    metric, group_by = ask.metric, ask.group_by
     if group_by is not None and group_by not in GROUP_BY:
         raise LakeQueryError(f"--group-by: unknown {group_by!r}; known: {', '.join(GROUP_BY)}", column=group_by)
     with local_root(lake) as root:
@@ -213,7 +222,7 @@ def stats_result(
         key = "strftime(r.\"timestamp\", '%Y-%m')" if group_by == "month" else f"r.{where_lang.quote(group_by or '')}"
         conditions = ["s.metric = ?", "s.value IS NOT NULL", "NOT isnan(s.value)"]
         params: list[Any] = [metric]
-        _time_filter('r."timestamp"', since, until, period, conditions, params)
+        _time_filter('r."timestamp"', ask.since, ask.until, ask.period, conditions, params)
         select = f"{key} AS {where_lang.quote(group_by)}, " if group_by else ""
         text = (
             f"SELECT {select}count(s.value) AS count, avg(s.value) AS mean, median(s.value) AS median, "
@@ -237,4 +246,4 @@ def aggregate_stats(
     """count, mean, median, min, max and stddev of one metric per ``group_by`` (strategy, symbol,
     stage, runner, month; None: one row overall), for the runs in ``period`` (``2024``, ``2024-Q4``,
     ``2024-10``) and/or ``since``..``until`` on the run's timestamp."""
-    return stats_result(metric, group_by=group_by, period=period, since=since, until=until, lake=lake).records()
+    return stats_result(StatsQuery(metric, group_by, period, since, until), lake).records()

@@ -110,43 +110,16 @@ def run_query(ctx: JobContext, sql: str, output: Output) -> JobResult:
     return deliver(ctx, "lake query", result, output, {"lake": _shown(output.lake, ctx)})
 
 
-@dataclass(frozen=True)
-class RunsOptions:
-    where: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    order_by: str | None = None
-    limit: int | None = None
-
-
-def run_runs(ctx: JobContext, opts: RunsOptions, output: Output) -> JobResult:
-    result = api.runs_result(
-        list(opts.where), lake=output.lake, since=opts.since, until=opts.until, order_by=opts.order_by, limit=opts.limit
-    )
-    asked = {"lake": _shown(output.lake, ctx), "where": list(opts.where), "since": opts.since, "until": opts.until}
+def run_runs(ctx: JobContext, ask: api.RunsQuery, output: Output) -> JobResult:
+    result = api.runs_result(ask, output.lake)
+    asked = {"lake": _shown(output.lake, ctx), "where": list(ask.where), "since": ask.since, "until": ask.until}
     return deliver(ctx, "lake runs", result, output, asked)
 
 
-@dataclass(frozen=True)
-class StatsOptions:
-    metric: str
-    group_by: str | None = "strategy"
-    period: str | None = None
-    since: str | None = None
-    until: str | None = None
-
-
-def run_stats(ctx: JobContext, opts: StatsOptions, output: Output) -> JobResult:
-    result = api.stats_result(
-        opts.metric, group_by=opts.group_by, period=opts.period, since=opts.since, until=opts.until, lake=output.lake
-    )
-    asked = {
-        "lake": _shown(output.lake, ctx),
-        "metric": opts.metric,
-        "group_by": opts.group_by,
-        "period": opts.period,
-    }
-    return deliver(ctx, f"lake stats: {opts.metric}", result, output, asked)
+def run_stats(ctx: JobContext, ask: api.StatsQuery, output: Output) -> JobResult:
+    result = api.stats_result(ask, output.lake)
+    asked = {"lake": _shown(output.lake, ctx), "metric": ask.metric, "group_by": ask.group_by, "period": ask.period}
+    return deliver(ctx, f"lake stats: {ask.metric}", result, output, asked)
 
 
 def _shown(lake: str, ctx: JobContext) -> str:
