@@ -4,7 +4,8 @@ Data (built once per size under bench/.data/lake_query/): --runs runs in the ups
 (runs/index.csv with the numeric columns, and runs/<run_id>/metrics.json + params.json per run), over
 18 months and 8 strategies, and the same runs as a lake in the layout of docs/lake.md (runs and stats
 hive-partitioned by day, one part file per day as a daily ingest leaves them, before any compaction),
-written here with PyArrow so the bench does not depend on `lake ingest`.
+written here with PyArrow so the bench does not depend on `lake ingest`; and once more as one file per
+table (lake_single), to show what the number of files costs.
 
 Questions:
 
@@ -17,6 +18,7 @@ up and then --repeat times, interleaved round by round; medians (min-max) of wal
 
   cli       `observability lake runs|stats|query` (the JSON summary's result)
   api       `python -c` with observability.lake.query_runs / aggregate_stats / query
+  api1file  the same over the same rows written as one Parquet file per table (no daily partitions)
   rawjson   Python over runs/*/metrics.json + params.json (what grepping results/ becomes)
   pandas    pandas.read_csv of runs/index.csv (skipped when pandas is not installed)
 
@@ -48,7 +50,7 @@ STRATEGIES = ("orb", "meanrev", "momentum", "carry", "breakout", "grid", "scalpe
 SYMBOLS = ("USDJPY", "EURUSD", "GBPUSD", "AUDUSD")
 START = dt.datetime(2024, 1, 1)
 DAYS = 548  # 2024-01-01 .. 2025-07-01
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: lake_single
 
 
 def build(n: int) -> Path:
@@ -121,6 +123,10 @@ def build(n: int) -> Path:
             target = base / "lake" / table / f"date={day}"
             target.mkdir(parents=True)
             pq.write_table(pa.table(rows), target / "part-00000.parquet")
+    for table in ("runs", "stats"):  # the same rows, one file per table: what coarser partitions approach
+        parts = [pq.read_table(p) for p in sorted((base / "lake" / table).rglob("*.parquet"))]
+        (base / "lake_single" / table).mkdir(parents=True)
+        pq.write_table(pa.concat_tables(parts), base / "lake_single" / table / "part-00000.parquet")
     (base / "ws" / "ops").mkdir(parents=True)
     stamp.write_text(GENERATOR_VERSION)
     return base
@@ -211,6 +217,7 @@ def commands(base: Path) -> dict[str, dict[str, list[str]]]:
             q: [PY, "-m", "observability", "lake", *args, "--lake", lake, "--workspace", ws] for q, args in CLI.items()
         },
         "api": {q: [PY, "-c", code.format(lake=lake)] for q, code in API.items()},
+        "api1file": {q: [PY, "-c", code.format(lake=str(base / "lake_single"))] for q, code in API.items()},
         "rawjson": {q: [PY, "-c", RAW.format(raw=raw) + code.format()] for q, code in RAW_Q.items()},
     }
     if _has_pandas():
@@ -232,6 +239,8 @@ def run_once(argv: list[str]) -> tuple[float, float, str]:
 
 
 def answer(way: str, question: str, stdout: str) -> list:
+    if way == "baseline":  # interpreter start-up and the DuckDB and PyArrow imports: no answer
+        return []
     if way == "cli":
         rows = json.loads(stdout)["result"]["rows"]
         value = [[r[f] for f in CLI_FIELDS[question]] for r in rows]
@@ -259,6 +268,7 @@ def main() -> None:
     base = build(args.runs)
     built = time.perf_counter() - started
     ways = commands(base)
+    ways["baseline"] = {q: [PY, "-c", "import duckdb, pyarrow"] for q in ("q1", "q2", "q3")}
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     answers: dict[str, dict[str, list]] = {}
     for round_no in range(args.repeat + 1):
@@ -270,6 +280,7 @@ def main() -> None:
                 else:
                     times.setdefault((way, question), []).append((wall, cpu))
     for question, by_way in answers.items():
+        by_way.pop("baseline", None)
         first = next(iter(by_way.values()))
         for way, value in by_way.items():
             if not same(value, first):

@@ -37,7 +37,7 @@ from observability.lake.query import (
 
 DEFAULT_LAKE = "lake"
 GROUP_BY = ("strategy", "symbol", "stage", "runner", "month")
-AGGREGATES = ("count", "mean", "median", "min", "max", "stddev")
+LAKE_TABLES = ("runs", "stats")  # what query_runs and aggregate_stats read
 
 
 def query(sql: str, *, lake: str | Path = DEFAULT_LAKE) -> list[dict[str, Any]]:
@@ -106,7 +106,12 @@ def _has(con, table: str) -> bool:
 def _runs_columns(con) -> list[str]:
     if not _has(con, "runs"):
         raise LakeUnavailableError("the lake has no runs table yet: run `observability lake ingest` first")
-    return execute(con, "SELECT * FROM runs LIMIT 0").columns
+    # the view's columns as bound when it was created: no second read of every file's footer
+    found = execute(
+        con,
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs' AND NOT internal ORDER BY column_index",
+    )
+    return [row[0] for row in found.rows]
 
 
 def _runs_relation(con) -> tuple[str, list[Any], list[str]]:
@@ -155,7 +160,7 @@ def runs_result(ask: RunsQuery, lake: str | Path = DEFAULT_LAKE) -> Result:
     if ask.limit is not None and ask.limit < 0:
         raise LakeQueryError(f"--limit: {ask.limit} is negative")
     with local_root(lake) as root:
-        con = connect(root)
+        con = connect(root, LAKE_TABLES)
         base, params, known = _runs_relation(con)
         conditions: list[str] = []
         for clause in ask.where:
@@ -209,7 +214,7 @@ def stats_result(ask: StatsQuery, lake: str | Path = DEFAULT_LAKE) -> Result:
     if group_by is not None and group_by not in GROUP_BY:
         raise LakeQueryError(f"--group-by: unknown {group_by!r}; known: {', '.join(GROUP_BY)}", column=group_by)
     with local_root(lake) as root:
-        con = connect(root)
+        con = connect(root, LAKE_TABLES)
         columns = _runs_columns(con)
         known = _metrics(con)
         if metric not in known:

@@ -13,7 +13,7 @@ import math
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,17 +78,27 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(root: Path):
-    """An in-memory DuckDB connection with one view per lake table, unable to touch files outside ``root``."""
+def connect(root: Path, only: Iterable[str] | None = None):
+    """An in-memory DuckDB connection with one view per lake table (or per table of ``only`` the lake
+    has: creating a view reads the footer of every file of its table), unable to touch files outside ``root``."""
     duckdb = _duckdb()
     root = root.resolve()
     if not root.is_dir():
         raise LakeUnavailableError(f"no lake at {root}: run `observability lake ingest` first, or pass --lake DIR")
     con = duckdb.connect(
         ":memory:",
-        config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false", "threads": "2"},
+        config={
+            "autoinstall_known_extensions": "false",
+            "autoload_known_extensions": "false",
+            "threads": "2",
+        },
     )
+    # A runs query binds the views several times (columns, metrics, the query): read each footer once.
+    con.execute("SET parquet_metadata_cache = true")
+    wanted = None if only is None else set(only)
     for name, path in tables(root).items():
+        if wanted is not None and name not in wanted:
+            continue
         glob = _quote_literal(f"{path.as_posix()}/**/*.parquet")
         con.execute(
             f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM read_parquet({glob}, "
