@@ -260,6 +260,13 @@ JOBS: tuple[Job, ...] = (
         "docs/ci.md",
         ("ci_flake_telemetry", "ci_flake_history", "ci_flake_digest", "ci_config", "ci_metrics", "ci_health"),
     ),
+    Job(
+        "lake",
+        "lake",
+        (Command(("lake", "query")), Command(("lake", "runs")), Command(("lake", "stats"))),
+        "docs/lake.md",
+        in_cycle=False,
+    ),
     Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
     Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),
     Job("demo", "demo", (Command(("demo",)),), "README.md", in_cycle=False),

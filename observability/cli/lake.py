@@ -1,0 +1,162 @@
+"""``observability lake``: the history lake (Parquet tables read with DuckDB; docs/lake.md)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import click
+
+from observability.cli.options import job_options, run_and_exit
+
+
+@click.group()
+def lake() -> None:
+    """The history lake: every run's artefacts and the automation's own telemetry as Parquet
+    tables under lake/ (or s3://), queried with DuckDB (needs the [lake] extra)."""
+
+
+# --- lake query / runs / stats
+
+
+def _answer_options(func: Callable) -> Callable:
+    """--lake, --format and --out: where the lake is and where the answer goes (passed as ``output``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, lake_root: str | None, output_format: str, out: str | None, **kwargs):
+        from observability.lake.queryjob import Output
+
+        return func(*args, output=(lake_root, Output(lake="", out=out, fmt=output_format)), **kwargs)
+
+    command = click.option(
+        "--out",
+        metavar="PATH",
+        default=None,
+        help="Write the whole answer to this file in --format (default: print it on stderr; the JSON "
+        "summary on stdout carries up to 1,000 rows under `result`).",
+    )(wrapper)
+    command = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "csv", "json"]),
+        default="table",
+        show_default=True,
+        help="How the answer is written to --out or stderr.",
+    )(command)
+    return click.option(
+        "--lake",
+        "lake_root",
+        metavar="DIR|s3://bucket/prefix",
+        default=None,
+        help="The lake root (default lake/ in the workspace). An s3:// lake is copied to a "
+        "temporary directory first (the AWS_* variables and OBS_S3_ENDPOINT_URL apply).",
+    )(command)
+
+
+def _run(body: Callable, output, job) -> None:
+    from dataclasses import replace
+
+    from observability.lake.queryjob import lake_location
+
+    lake_root, answer = output
+    run_and_exit(
+        "lake",
+        lambda ctx: body(ctx, replace(answer, lake=lake_location(ctx, lake_root))),
+        job,
+        heartbeat=False,
+        deadman=False,
+    )
+
+
+@lake.command("query")
+@click.argument("sql")
+@_answer_options
+@job_options
+def query(sql, output, job) -> None:
+    """Run one read-only SQL statement (SELECT or EXPLAIN) with DuckDB over the lake's Parquet
+    files; each table is a view named after it (runs, stats, trades, strategies, ...). Writes,
+    COPY, ATTACH, INSTALL, SET and files outside the lake are refused (exit 2).
+
+    Example:
+
+    \b
+        observability lake query "SELECT symbol, count(*) AS runs FROM runs GROUP BY symbol"
+        observability lake query --format csv --out out/lake/q.csv "SELECT * FROM stats"
+    """
+    from observability.lake.queryjob import run_query
+
+    _run(lambda ctx, answer: run_query(ctx, sql, answer), output, job)
+
+
+@lake.command("runs")
+@click.option(
+    "--where",
+    "where",
+    metavar="EXPR",
+    multiple=True,
+    help="Comparisons of run columns or metrics with literals, joined by and/or/not and parentheses "
+    "(\"sharpe > 2.0 and symbol = 'USDJPY'\"); repeat to and them.",
+)
+@click.option(
+    "--since", metavar="DATE", default=None, help="Runs whose timestamp is on or after this ISO date or time."
+)
+@click.option(
+    "--until",
+    metavar="DATE",
+    default=None,
+    help="Runs whose timestamp is on or before this ISO date (or before this time).",
+)
+@click.option("--order-by", metavar="'NAME [asc|desc], ...'", default=None, help="Sort order (default: newest first).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many runs.")
+@_answer_options
+@job_options
+def runs(where, since, until, order_by, limit, output, job) -> None:
+    """Runs with their metrics from the stats table as columns, filtered, sorted and limited. An
+    unknown column or metric is a usage error (exit 2) listing the known ones.
+
+    Example:
+
+    \b
+        observability lake runs --where "sharpe > 2.0" --since 2024-10-01 --order-by "sharpe desc" --limit 10
+    """
+    from observability.lake.api import RunsQuery
+    from observability.lake.queryjob import run_runs
+
+    opts = RunsQuery(tuple(where), since, until, order_by, limit)
+    _run(lambda ctx, answer: run_runs(ctx, opts, answer), output, job)
+
+
+@lake.command("stats")
+@click.option("--metric", required=True, metavar="NAME", help="The metric of the stats table (sharpe, win_rate, ...).")
+@click.option(
+    "--group-by",
+    type=click.Choice(["strategy", "symbol", "stage", "runner", "month", "none"]),
+    default="strategy",
+    show_default=True,
+    help="One row per value of this run column, per month of the run's timestamp, or one row overall (none).",
+)
+@click.option(
+    "--period",
+    metavar="2024|2024-Q4|2024-10",
+    default=None,
+    help="Only runs whose timestamp falls in this year, quarter or month.",
+)
+@click.option("--since", metavar="DATE", default=None, help="Only runs on or after this ISO date or time.")
+@click.option(
+    "--until", metavar="DATE", default=None, help="Only runs on or before this ISO date (or before this time)."
+)
+@_answer_options
+@job_options
+def stats(metric, group_by, period, since, until, output, job) -> None:
+    """count, mean, median, min, max and stddev of one metric over the runs, per group.
+
+    Example:
+
+    \b
+        observability lake stats --metric sharpe --group-by strategy --period 2024-Q4
+    """
+    from observability.lake.api import StatsQuery
+    from observability.lake.queryjob import run_stats
+
+    opts = StatsQuery(metric, None if group_by == "none" else group_by, period, since, until)
+    _run(lambda ctx, answer: run_stats(ctx, opts, answer), output, job)
