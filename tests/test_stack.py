@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
@@ -221,7 +222,7 @@ def test_datasources_point_at_compose_services_on_their_ports():
     for uid, source in _datasources().items():
         host, port = re.fullmatch(r"http://([a-z-]+):([0-9]+)", source["url"]).groups()
         assert host in compose["services"] and listening[host] == int(port), uid
-    plugin = compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL"]
+    plugin = compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL_SYNC"]
     assert plugin.split("@")[0] == _datasources()["obs-datasets"]["type"]
 
 
@@ -391,3 +392,24 @@ def test_inits_gitignore_keeps_the_state_out_and_the_stack_in(tmp_path):
     assert "ops/observability/docker-compose.yml" in listed
     assert "ops/observability/grafana/dashboards/job-health.json" in listed
     assert not [p for p in listed if not p.startswith("ops/observability/")], listed
+
+
+def test_verify_and_log_rebuild_do_not_trip_over_the_stack(tmp_path):
+    """A workspace holding ops/observability/ verifies and rebuilds exactly as one without it."""
+    from _support_verify import NOW, add_run, new_workspace, run_cli, verify
+
+    results = []
+    for name in ("bare", "with-stack"):
+        root = new_workspace(tmp_path / name)
+        for hours in (30, 6, 2):
+            add_run(root, "latency", NOW - timedelta(hours=hours))
+        add_run(root, "dashboard", NOW - timedelta(hours=5), status="error")
+        if name == "with-stack":
+            shutil.copytree(STACK, root / "ops" / "observability")
+        checked, rebuilt = verify(root), run_cli(root, "log", "rebuild", "--dry-run")
+        assert checked.exit_code == 0 and rebuilt.exit_code == 0, checked.stderr + rebuilt.stderr
+        # The same findings, checks and plans; only the random part of each job id and the timings differ.
+        for run in (checked, rebuilt):
+            summary = {k: v for k, v in run.summary.items() if k not in ("duration_ms", "generated_at")}
+            results.append(re.sub(r"(-[a-z_]+-)[0-9a-f]{8}\b", r"\1x", json.dumps(summary, sort_keys=True)))
+    assert results[:2] == results[2:]
