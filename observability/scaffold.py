@@ -24,6 +24,9 @@ LOCAL_CALL = re.compile(r"uses: \./\.github/workflows/(run|ci-alerts)\.yml(?: #.
 # The CI workflow ci-failure-alerts.yml watches, as its template names it (init --ci-workflow replaces it).
 CI_WORKFLOWS_LINE = '    workflows: ["CI"]\n'
 CI_CALLER = "ci-failure-alerts.yml"
+# The template trees copied as they are: the configuration and the local Grafana stack (never state:
+# observability/state/selection.py leaves ops/observability/ out of every snapshot).
+TEMPLATE_TREES = ("configs", "ops/observability")
 # What a fresh `git init` leaves; init writes into such a directory as into an empty one.
 ALLOWED_EXISTING = {".git"}
 
@@ -49,6 +52,9 @@ Runbooks: {docs}/docs/runbook.md (every job), {docs}/docs/alerts.md (the alert i
 (`.github/dependabot.yml`); to see what a new release changes in the generated files, run
 `observability init` from it into a scratch directory and compare.
 
+Local dashboards: `ops/observability/` holds a Grafana, Prometheus, Tempo and Loki stack behind an
+OpenTelemetry Collector (`docker compose up -d --wait` there); {docs}/docs/grafana-guide.md.
+
 Running a job by hand: `pip install -r requirements.txt`, then the same command the workflow
 runs, e.g. `observability latency sample --dry-run` (every job has a dry run).
 """
@@ -73,7 +79,9 @@ updates:
 
 GITIGNORE = """# Written by the jobs on a runner; the state store and workflow artifacts keep them.
 out/
-ops/
+/ops/*
+# ... except the local Grafana stack's configuration, which is this repository's (docs/grafana-guide.md).
+!/ops/observability/
 # The observability checkout the reusable workflow makes beside the configuration.
 .observability/
 """
@@ -154,9 +162,10 @@ def scaffold(
         written.append(relative)
 
     template = template_dir()
-    for source in sorted((template / "configs").rglob("*")):
-        if source.is_file():
-            put(source.relative_to(template).as_posix(), source.read_text(encoding="utf-8"))
+    for top in TEMPLATE_TREES:
+        for source in sorted((template / top).rglob("*")):
+            if source.is_file():
+                put(source.relative_to(template).as_posix(), source.read_text(encoding="utf-8"))
     for caller in sorted((template / ".github" / "workflows").glob("*.yml")):
         text = _rewrite(caller.read_text(encoding="utf-8"), repository, ref, label)
         put(f".github/workflows/{caller.name}", _ci_caller(text, ci_workflow) if caller.name == CI_CALLER else text)

@@ -72,8 +72,10 @@ def test_scaffolded_repository_has_pinned_callers_configs_and_credentials(tmp_pa
     assert f"git+https://github.com/acme/observability@{SHA}" in (target / "requirements.txt").read_text()
     dependabot = yaml.safe_load((target / ".github" / "dependabot.yml").read_text())
     assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions", "pip"}
-    assert not (target / "ops").exists() and not (target / "runs").exists(), "no sample data, no state"
-    assert "ops/" in (target / ".gitignore").read_text().splitlines()
+    # No sample data, no state: of ops/ only the local Grafana stack's configuration.
+    assert [p.name for p in (target / "ops").iterdir()] == ["observability"] and not (target / "runs").exists()
+    assert (target / "ops/observability/docker-compose.yml").is_file()
+    assert "/ops/*" in (target / ".gitignore").read_text().splitlines()
 
 
 def test_init_writes_into_a_fresh_git_repository(tmp_path):

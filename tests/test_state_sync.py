@@ -495,6 +495,28 @@ def test_gzip_blobs_of_earlier_pushes_still_read_and_xz_is_deterministic():
         selection.decode(b"\x1f\x8b broken", "xz")
 
 
+STACK = {
+    "ops/observability/docker-compose.yml": "services: {}\n",
+    "ops/observability/grafana/dashboards/job-health.json": "{}\n",
+}
+
+
+def test_the_local_grafana_stack_under_ops_is_never_state(stores, tmp_path):
+    """ops/observability/ is the repository's own configuration (init writes it): a push never sends
+    it, a pull neither overwrites nor deletes it."""
+    url = stores.new()
+    ws = make_workspace(tmp_path / "a", {**START, **STACK})
+    ok(ws, "pull", url, env=stores.env)
+    ok(ws, "push", url, env=stores.env)
+    assert "ops/latency_state.json" in synced_files(ws)
+    assert not [p for p in synced_files(ws) if p.startswith("ops/observability/")]
+    other = make_workspace(tmp_path / "b", {"ops/observability/docker-compose.yml": "services: {mine: {}}\n"})
+    ok(other, "pull", url, env=stores.env)
+    assert (other / "ops" / "latency_state.json").is_file()
+    assert (other / "ops" / "observability" / "docker-compose.yml").read_text() == "services: {mine: {}}\n"
+    assert not (other / "ops" / "observability" / "grafana").exists()
+
+
 def test_a_store_written_before_inputs_left_the_state_still_pulls_and_pushes(stores, tmp_path):
     """0.1.0 carried ops/state_archive/ in the store; such a manifest is read without those files,
     which a pull leaves alone locally and the next push drops."""
@@ -515,10 +537,12 @@ def test_a_store_written_before_inputs_left_the_state_still_pulls_and_pushes(sto
     doc = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     entry = next(iter(doc["files"].values()))
     doc["files"]["ops/state_archive/s/USDJPY/m/1.json"] = entry
+    doc["files"]["ops/observability/docker-compose.yml"] = entry  # the stack's config, never state either
     data = json.dumps(doc).encode()
     newest.write_bytes(gzip.compress(data) if raw[:2] == b"\x1f\x8b" else data)
     ws = make_workspace(tmp_path / "ws", {"ops/state_archive/s/USDJPY/m/2.json": '{"ev": 2}\n'})
     ok(ws, "pull", url, env=stores.env)
     assert (ws / "ops" / "state_archive" / "s" / "USDJPY" / "m" / "2.json").is_file()  # a local input kept
     assert not (ws / "ops" / "state_archive" / "s" / "USDJPY" / "m" / "1.json").exists()
+    assert not (ws / "ops" / "observability").exists()
     ok(ws, "push", url, env=stores.env)

@@ -12,7 +12,7 @@ from typing import Any
 from observability import fsio, schemas
 from observability.errors import SchemaError
 from observability.state.errors import SnapshotCorrupt
-from observability.state.selection import Entry, is_synced, is_upstream
+from observability.state.selection import Entry, is_local_config, is_synced, is_upstream
 
 SCHEMA = "state_manifest"
 SCHEMA_VERSION = "1.0.0"
@@ -86,6 +86,8 @@ def parse(raw: bytes, *, where: str) -> Manifest:
         # The schema pattern already refuses these; checked again because a pull writes these paths.
         if is_upstream(path):
             continue  # a store written before inputs left the state (0.1.0): dropped by the next push
+        if is_local_config(path):
+            continue  # pushed by a release that did not know ops/observability/: dropped by the next push
         if not is_synced(path):
             raise SnapshotCorrupt(f"{where}: file path {path!r} is outside the synced ops/ tree")
         files[path] = Entry(entry["sha256"], entry["size"], entry.get("encoding"))

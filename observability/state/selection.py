@@ -27,6 +27,9 @@ EXCLUDED_SUFFIXES = (".tmp", ".lock")
 # Upstream inputs that live under ops/ in the research repository's layout: `inputs pull` brings
 # them onto every runner that needs them, so they are never state.
 UPSTREAM = frozenset({"state_archive"})
+# Configuration under ops/ that the adopter's repository holds (``init`` writes it): the local
+# Grafana stack (docs/grafana-guide.md). Versioned with the repository, never state.
+LOCAL_CONFIG = frozenset({"observability"})
 _CHUNK = 1 << 20
 GZIP = "gzip"
 XZ = "xz"
@@ -95,7 +98,7 @@ def is_synced(relpath: str) -> bool:
         return False
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
         return False
-    if is_upstream(relpath):
+    if is_upstream(relpath) or is_local_config(relpath):
         return False
     return not parts[-1].endswith(EXCLUDED_SUFFIXES)
 
@@ -104,6 +107,12 @@ def is_upstream(relpath: str) -> bool:
     """True for an upstream input living under ops/ (never state; see UPSTREAM)."""
     parts = relpath.split("/")
     return len(parts) >= 2 and parts[0] == ROOT and parts[1] in UPSTREAM
+
+
+def is_local_config(relpath: str) -> bool:
+    """True for the repository's own configuration living under ops/ (never state; see LOCAL_CONFIG)."""
+    parts = relpath.split("/")
+    return len(parts) >= 2 and parts[0] == ROOT and parts[1] in LOCAL_CONFIG
 
 
 def sha256_file(path: Path) -> Entry:

@@ -225,9 +225,9 @@ def trace(workspace: Workspace, job_id: str, records: list[dict[str, Any]]) -> T
 
 def _travels(artefact: str) -> bool:
     """True for a file the state store carries between runners (the rule of store/selection.py:
-    ops/, less the upstream inputs that live there)."""
-    return artefact.startswith("ops/") and not (
-        artefact == "ops/state_archive" or artefact.startswith("ops/state_archive/")
+    ops/, less the upstream inputs and the repository's own configuration that live there)."""
+    return artefact.startswith("ops/") and not any(
+        artefact == f"ops/{top}" or artefact.startswith(f"ops/{top}/") for top in ("state_archive", "observability")
     )
 
 
