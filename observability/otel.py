@@ -23,11 +23,15 @@ ENDPOINT_ENV = (
 )
 SERVICE_NAME = "observability"
 # Metric names (docs/otel-setup.md has the table).
-JOB_DURATION = "observability.job.duration"
+JOB_DURATION = "observability.job.duration"  # seconds
 SAMPLES_INGESTED = "observability.samples.ingested"
-LATENCY_P95 = "observability.latency.p95"
-WEBHOOK_ATTEMPTS = "observability.webhook.delivery.attempts"
-GITHUB_API_CALLS = "observability.github.api.calls"
+LATENCY_P95 = "observability.latency.p95_ms"
+WEBHOOK_ATTEMPTS = "observability.webhook.attempts"
+GITHUB_API_CALLS = "observability.github.api_calls"
+# Metric attributes are plain label names (job, status, source, outcome, method): the collector turns them
+# into Prometheus labels, and the local stack's dashboards query exactly these
+# (ops-template/ops/observability/metrics.yaml; docs/grafana-guide.md). Span attributes keep the
+# ``observability.`` prefix.
 
 _NULL = contextlib.nullcontext()
 _session: _Session | None = None
@@ -62,6 +66,13 @@ def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]
     if _session is None:
         return _NULL
     return _session.span(name, attributes)
+
+
+def attempt_outcome(status: int | None) -> str:
+    """A delivery attempt's ``outcome`` label: ``delivered`` (2xx), ``http_<code>``, or ``error`` (no answer)."""
+    if status is None:
+        return "error"
+    return "delivered" if 200 <= status < 300 else f"http_{status}"
 
 
 def count(name: str, value: int = 1, **attributes: Any) -> None:
@@ -191,8 +202,7 @@ class _Session:
     def count(self, name: str, value: int, attrs: dict[str, Any]) -> None:
         if name not in self.counters:
             self.counters[name] = self.meter.create_counter(name, unit="1")
-        named = {key if "." in key else f"observability.{key}": value for key, value in attrs.items()}
-        self.counters[name].add(value, attributes({"observability.job.name": self.job, **named}))
+        self.counters[name].add(value, attributes({"job": self.job, **attrs}))
 
     def finish(self, summary: dict[str, Any]) -> None:
         from opentelemetry import context
@@ -224,21 +234,19 @@ class _Session:
         self._export()
 
     def _record(self, summary: dict[str, Any]) -> None:
-        common = attributes({"observability.job.name": self.job, "observability.status": summary.get("status")})
+        common = attributes({"job": self.job, "status": summary.get("status")})
         duration = summary.get("duration_ms")
         if isinstance(duration, int):
-            self.meter.create_histogram(JOB_DURATION, unit="ms").record(duration, common)
+            self.meter.create_histogram(JOB_DURATION, unit="s").record(duration / 1000, common)
         samples = summary.get("samples_written")
         if isinstance(samples, int) and not isinstance(samples, bool):
-            self.meter.create_counter(SAMPLES_INGESTED, unit="1").add(samples, common)
+            self.meter.create_counter(SAMPLES_INGESTED, unit="1").add(samples, attributes({"job": self.job}))
         sources = summary.get("sources")
         if isinstance(sources, list):
-            gauge = self.meter.create_gauge(LATENCY_P95, unit="ms")
+            gauge = self.meter.create_gauge(LATENCY_P95, unit="")  # "_ms" is in the name: no unit suffix added
             for entry in sources:
                 if isinstance(entry, dict) and isinstance(entry.get("p95_latency_ms"), (int, float)):
-                    gauge.set(
-                        entry["p95_latency_ms"], attributes({**common, "observability.source": entry.get("source")})
-                    )
+                    gauge.set(entry["p95_latency_ms"], attributes({"source": entry.get("source")}))
 
     def _export(self) -> None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

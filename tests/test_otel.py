@@ -97,11 +97,14 @@ def test_a_job_exports_one_trace_and_its_metrics_to_a_real_receiver(tmp_path):
 
     metrics = receiver.metrics()
     (duration,) = metrics[otel.JOB_DURATION]
-    assert duration["kind"] == "histogram" and duration["count"] == 1 and duration["sum"] == summary["duration_ms"]
-    assert duration["attributes"] == {"observability.job.name": "latency", "observability.status": "ok"}
+    # seconds, labels job and status: what the local stack's dashboards query (ops/observability/metrics.yaml)
+    assert duration["kind"] == "histogram" and duration["count"] == 1
+    assert duration["sum"] == pytest.approx(summary["duration_ms"] / 1000)
+    assert duration["attributes"] == {"job": "latency", "status": "ok"}
     (ingested,) = metrics[otel.SAMPLES_INGESTED]
     assert ingested["kind"] == "sum" and ingested["value"] == summary["samples_written"] == 3
-    p95 = {p["attributes"]["observability.source"]: p["value"] for p in metrics[otel.LATENCY_P95]}
+    assert ingested["attributes"] == {"job": "latency"}
+    p95 = {p["attributes"]["source"]: p["value"] for p in metrics[otel.LATENCY_P95]}
     assert p95 == {s["source"]: s["p95_latency_ms"] for s in summary["sources"]}
     assert p95["feed_0"] == pytest.approx(1370.265)
 
@@ -132,7 +135,7 @@ def test_a_failed_job_ends_its_trace_in_error_and_the_sampler_is_respected(tmp_p
     # Always-off sampling sends no trace; the metrics still go (to OTEL_EXPORTER_OTLP_ENDPOINT's /v1/metrics).
     assert unsampled.returncode == 0, unsampled.stderr
     assert len(receiver.requests["/v1/traces"]) == 1
-    assert [m["attributes"]["observability.status"] for m in receiver.metrics()[otel.JOB_DURATION]] == ["ok"]
+    assert [m["attributes"]["status"] for m in receiver.metrics()[otel.JOB_DURATION]] == ["ok"]
     assert "warning" not in done.stderr + unsampled.stderr
 
 
@@ -235,9 +238,10 @@ def test_webhook_attempts_and_github_api_calls_are_counted_where_they_are_made(m
         webhook.close()
     assert sent.delivered and len(sent.attempts) == 3 == len(webhook.received)
     metrics = receiver.metrics()
-    (attempts,) = metrics[otel.WEBHOOK_ATTEMPTS]
-    assert attempts["value"] == 3 and attempts["attributes"] == {"observability.job.name": "weekly"}
-    calls = {m["attributes"]["observability.method"]: m["value"] for m in metrics[otel.GITHUB_API_CALLS]}
+    attempts = {m["attributes"]["outcome"]: m["value"] for m in metrics[otel.WEBHOOK_ATTEMPTS]}
+    assert sum(attempts.values()) == 3 and attempts["delivered"] == 1 and len(attempts) == 2
+    assert {m["attributes"]["job"] for m in metrics[otel.WEBHOOK_ATTEMPTS]} == {"weekly"}
+    calls = {m["attributes"]["method"]: m["value"] for m in metrics[otel.GITHUB_API_CALLS]}
     assert calls == {"POST": 1, "GET": 1} and sum(calls.values()) == len(fake.requests)
     (delivery_span,) = [s for s in receiver.spans() if s["name"] == "delivery"]
     assert delivery_span["attributes"] == {"observability.kind": "webhook"}

@@ -363,6 +363,22 @@ def test_metric_names_follow_the_otel_to_prometheus_rule_and_are_documented():
         assert f"`{name}`" in guide and f"`{metric['otel']}`" in guide, f"{name}: not in docs/grafana-guide.md"
 
 
+def test_the_jobs_emit_exactly_the_metrics_the_stack_queries():
+    """observability/otel.py's instrument names, units and attributes are metrics.yaml's: a renamed
+    metric or label on either side would leave a dashboard panel empty without an error anywhere."""
+    from observability import otel
+
+    emitted = {
+        otel.JOB_DURATION: ("histogram", "s", {"job", "status"}),
+        otel.SAMPLES_INGESTED: ("counter", "", {"job"}),
+        otel.LATENCY_P95: ("gauge", "", {"source"}),
+        otel.WEBHOOK_ATTEMPTS: ("counter", "", {"job", "outcome"}),
+        otel.GITHUB_API_CALLS: ("counter", "", {"job", "method"}),
+    }
+    documented = {m["otel"]: (m["type"], m["unit"], set(m["labels"])) for m in _metrics().values()}
+    assert documented == emitted
+
+
 # --- the adopter's repository ------------------------------------------------------------------------
 
 

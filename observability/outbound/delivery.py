@@ -106,7 +106,6 @@ def deliver(
                 "User-Agent": f"observability/{__version__}",
                 **signing.headers(keys, webhook_id, stamp, body),
             }
-            otel.count(otel.WEBHOOK_ATTEMPTS)
             t0 = time.perf_counter()
             status = None
             error = None
@@ -123,6 +122,7 @@ def deliver(
             except requests.exceptions.RequestException as exc:
                 error = _error_name(exc)
             elapsed = int((time.perf_counter() - t0) * 1000)
+            otel.count(otel.WEBHOOK_ATTEMPTS, outcome=otel.attempt_outcome(status))
             if status is not None and 200 <= status < 300:
                 attempt = Attempt(number, status, elapsed, None, checksum, False, response_body=excerpt)
                 result.attempts.append(attempt)
