@@ -5,7 +5,7 @@ DuckDB over the files a lake's manifest lists. Skipped with a reason without the
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ duckdb = pytest.importorskip("duckdb", reason="the [lake] extra (duckdb) is not 
 pytest.importorskip("pyarrow", reason="the [lake] extra (pyarrow) is not installed: pip install -e '.[lake]'")
 
 NOW = "2026-03-02T06:00:00Z"
-START = datetime(2026, 1, 10, 9, 30, tzinfo=timezone.utc)
+START = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 INDEX_HEADER = "run_id,run_dir,manifest_id,timestamp,symbol,mode,or_n,k_tp,trades,wins,total_pips,sharpe,max_drawdown,win_rate,pnl_per_trade,state_archive_path"
 ROLLUP_HEADER = "hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak"
 
@@ -64,17 +64,27 @@ def make_workspace(root: Path, runs: int = 12) -> Path:
     state = root / "ops" / "state_archive" / "day_orb_5m.DayORB5m" / "USDJPY" / "conservative"
     state.mkdir(parents=True)
     for stamp, alpha in (("20260301_010000", 2.0), ("20260301_020000", 3.0)):
-        (state / f"{stamp}.json").write_text(json.dumps({"ev_global": {"alpha": alpha, "beta": 1.5, "decay": 0.02, "conf": 0.95}}))
+        (state / f"{stamp}.json").write_text(
+            json.dumps({"ev_global": {"alpha": alpha, "beta": 1.5, "decay": 0.02, "conf": 0.95}})
+        )
     telemetry = root / "reports" / "portfolio_samples" / "router_demo"
     telemetry.mkdir(parents=True)
     (telemetry / "telemetry.json").write_text(
-        json.dumps({"generated_at": "2026-03-01T00:00:00Z", "execution_health": {"day_orb_5m_v1": {"slippage_bps": 1.5, "reject_rate": 0.01}}})
+        json.dumps(
+            {
+                "generated_at": "2026-03-01T00:00:00Z",
+                "execution_health": {"day_orb_5m_v1": {"slippage_bps": 1.5, "reject_rate": 0.01}},
+            }
+        )
     )
     (root / "reports" / "portfolio_summary.json").write_text(
         json.dumps(
             {
                 "generated_at": "2026-03-01T00:00:00Z",
-                "strategies": [{"manifest_id": "day_orb_5m_v1", "category": "day", "tier": "A"}, {"manifest_id": "tokyo_mr", "category": "scalping"}],
+                "strategies": [
+                    {"manifest_id": "day_orb_5m_v1", "category": "day", "tier": "A"},
+                    {"manifest_id": "tokyo_mr", "category": "scalping"},
+                ],
             }
         )
     )
@@ -85,7 +95,10 @@ def make_workspace(root: Path, runs: int = 12) -> Path:
             {
                 "week_start": "2026-02-23",
                 "generated_at": "2026-03-01T06:00:00Z",
-                "runs": [{"run_id": "a", "trades": 3, "total_pips": 2.5}, {"run_id": "b", "trades": 4, "total_pips": -1.0}],
+                "runs": [
+                    {"run_id": "a", "trades": 3, "total_pips": 2.5},
+                    {"run_id": "b", "trades": 4, "total_pips": -1.0},
+                ],
                 "portfolio": {"budget_status": "ok", "gross_exposure_pct": 30.5, "drawdown_pct": 0.3},
                 "latency": {"p95_ms": 250.0, "breach_count": 1},
                 "alerts": [{"id": "x"}],
@@ -101,7 +114,16 @@ def make_workspace(root: Path, runs: int = 12) -> Path:
         "duration_ms": 1000,
         "attempts": 1,
         "artefacts": [],
-        "alerts": [{"id": "abcd", "rule": "latency_slo", "source": "feed", "severity": "warning", "status": "firing", "breach_streak": 2}],
+        "alerts": [
+            {
+                "id": "abcd",
+                "rule": "latency_slo",
+                "source": "feed",
+                "severity": "warning",
+                "status": "firing",
+                "breach_streak": 2,
+            }
+        ],
         "diagnostics": {},
         "sequence": 1,
     }
@@ -112,7 +134,10 @@ def make_workspace(root: Path, runs: int = 12) -> Path:
 def lake(ws: Path, *args: str, command: str = "ingest", env: dict | None = None, now: str = NOW):
     """``observability lake COMMAND --workspace ws ARGS`` in-process; (exit code, summary or None, stderr)."""
     result = CliRunner().invoke(
-        cli, ["lake", command, "--workspace", str(ws), *args], env=base_env(OBS_NOW=now, **(env or {})), catch_exceptions=False
+        cli,
+        ["lake", command, "--workspace", str(ws), *args],
+        env=base_env(OBS_NOW=now, **(env or {})),
+        catch_exceptions=False,
     )
     try:
         summary = json.loads(result.stdout)

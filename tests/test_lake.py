@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from _support_lake import NOW, duckdb, lake, make_workspace, manifest, table
 import _support_state
+from _support_lake import duckdb, lake, make_workspace, manifest, table
 from _support_state import fresh_bucket, s3_client, s3_env
 from observability import schemas
 from observability.lake import schema
 
 s3_server = _support_state.s3_server
-FIXTURES = Path(os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream")
+FIXTURES = Path(
+    os.environ.get("OBS_TEST_UPSTREAM_FIXTURES")
+    or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream"
+)
 
 
 @pytest.fixture
@@ -39,7 +42,9 @@ def test_every_table_is_written_with_the_schema_of_schema_py(ws):
         for key in files:
             prefix = f"{name}/date=" if spec.partition_by else f"{name}/part-"
             assert key.startswith(prefix) and key.endswith(".parquet"), key
-            described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{root / key}', hive_partitioning = false)").fetchall()
+            described = duckdb.sql(
+                f"DESCRIBE SELECT * FROM read_parquet('{root / key}', hive_partitioning = false)"
+            ).fetchall()
             assert [(c[0], c[1]) for c in described] == list(spec.columns), (name, key)
     assert summary["lakes"][0]["rows"] == {
         "alerts": 1, "ev_snapshots": 2, "job_runs": 1, "latency_hourly": 6, "router_telemetry": 1, "runs": 12,
@@ -62,7 +67,10 @@ def test_every_table_is_written_with_the_schema_of_schema_py(ws):
         ("buy", 1.0, 150.25, 2.5),
         ("sell", 1.0, 150.10, -1.0),
     ]
-    assert table(root, "strategies", "strategy, tier, category") == [("day_orb_5m_v1", "A", "day"), ("tokyo_mr", None, "scalping")]
+    assert table(root, "strategies", "strategy, tier, category") == [
+        ("day_orb_5m_v1", "A", "day"),
+        ("tokyo_mr", None, "scalping"),
+    ]
     assert table(root, "weekly_reports", "runs, trades, total_pips, latency_breaches, alerts") == [(2, 7, 1.5, 1, 1)]
     assert table(root, "alerts", "rule, severity, breach_streak") == [("latency_slo", "warning", 2)]
     # the job is logged like every job
@@ -132,7 +140,9 @@ def test_compact_purges_runs_past_their_stage_retention(ws):
     kept = table(ws / "lake", "runs", "stage, count(*)", where="true GROUP BY stage", order="stage")
     assert kept == [("backtest", 7), ("live", 1)]
     assert summary["lakes"][0]["runs_purged"] == 4
-    gone = {r for (r,) in table(ws / "lake", "stats", "DISTINCT run_id")} - {r for (r,) in table(ws / "lake", "runs", "run_id")}
+    gone = {r for (r,) in table(ws / "lake", "stats", "DISTINCT run_id")} - {
+        r for (r,) in table(ws / "lake", "runs", "run_id")
+    }
     assert gone == set()
     entry = next(e for e in manifest(ws / "lake")["inputs"] if e["table"] == "runs")
     assert entry["rows"] == 8
@@ -140,7 +150,9 @@ def test_compact_purges_runs_past_their_stage_retention(ws):
 
 def test_bad_rows_are_warnings_naming_file_line_and_field(ws):
     index = ws / "runs" / "index.csv"
-    index.write_text(index.read_text() + "USDJPY_conservative_20260301_000000,,,20260301_000000,USDJPY,c,4,0.1,lots,1,1,1,1,0.5,1,\n")
+    index.write_text(
+        index.read_text() + "USDJPY_conservative_20260301_000000,,,20260301_000000,USDJPY,c,4,0.1,lots,1,1,1,1,0.5,1,\n"
+    )
     code, summary, err = lake(ws)
     assert code == 0 and summary["status"] == "warning"
     assert "runs/index.csv: line 14: field trades" in err
@@ -150,7 +162,9 @@ def test_an_unusable_input_fails_naming_it_and_commits_nothing(ws):
     (ws / "ops" / "weekly_report_history" / "2026-03-02.json").write_text(json.dumps({"week_start": "2026-03-02"}))
     code, summary, _ = lake(ws)
     assert code == 1
-    assert summary["diagnostics"]["error_message"].startswith("ops/weekly_report_history/2026-03-02.json: field generated_at")
+    assert summary["diagnostics"]["error_message"].startswith(
+        "ops/weekly_report_history/2026-03-02.json: field generated_at"
+    )
     assert not (ws / "lake" / "_manifest.json").exists()
 
 
@@ -193,7 +207,9 @@ def test_the_real_upstream_files(tmp_path):
     shutil.copytree(FIXTURES / "ops" / "state_archive", ws / "ops" / "state_archive")
     shutil.copytree(FIXTURES / "reports", ws / "reports")
     (ws / "configs" / "observability").mkdir(parents=True)
-    (ws / "configs" / "observability" / "lake.yaml").write_text("default_strategy: day_orb_5m\nretention_days: {backtest: null, research: null}\n")
+    (ws / "configs" / "observability" / "lake.yaml").write_text(
+        "default_strategy: day_orb_5m\nretention_days: {backtest: null, research: null}\n"
+    )
     code, summary, err = lake(ws)
     assert code == 0, err
     rows = summary["lakes"][0]["rows"]

@@ -89,7 +89,9 @@ def inputs(ws: Workspace, cfg: LakeConfig, now: datetime, warn: Callable[[str], 
     found += _runs_inputs(ws, cfg, now, warn)
     found += _rollup_inputs(ws, cfg, warn)
     found += _archive_inputs(ws, cfg, warn)
-    found += _json_input(ws, cfg.telemetry, ("router_telemetry",), lambda rel, doc: _telemetry_rows(rel, doc, now, warn))
+    found += _json_input(
+        ws, cfg.telemetry, ("router_telemetry",), lambda rel, doc: _telemetry_rows(rel, doc, now, warn)
+    )
     found += _json_input(ws, cfg.portfolio_summary, ("strategies",), lambda rel, doc: _strategy_rows(rel, doc, warn))
     history = ws.path(cfg.weekly_history)
     if history.is_dir():
@@ -176,7 +178,12 @@ def _runs_inputs(ws: Workspace, cfg: LakeConfig, now: datetime, warn: Callable[[
                 digest.update(f"\0{row.run_id}/{name}\0".encode() + sha256_hex(found).encode())
         run_files[row.run_id] = files
     return [
-        Input(rel, digest.hexdigest(), ("runs", "stats", "trades"), lambda: _run_rows(rel, data, index, run_files, cfg, now, warn))
+        Input(
+            rel,
+            digest.hexdigest(),
+            ("runs", "stats", "trades"),
+            lambda: _run_rows(rel, data, index, run_files, cfg, now, warn),
+        )
     ]
 
 
@@ -239,7 +246,10 @@ def _run_rows(
                 warn(f"{where}/daily.csv: {exc}; start_date and end_date left empty")
         if params is None:
             params = {k: cells[k] for k in PARAM_COLUMNS if k in cells}
-        git_sha = next((d.get(k) for d in (params, metrics or {}) for k in ("git_sha", "commit") if isinstance(d.get(k), str)), None)
+        git_sha = next(
+            (d.get(k) for d in (params, metrics or {}) for k in ("git_sha", "commit") if isinstance(d.get(k), str)),
+            None,
+        )
         partition = day(row.timestamp)
         out["runs"].append(
             (
@@ -305,7 +315,9 @@ def _rollup_inputs(ws: Workspace, cfg: LakeConfig, warn: Callable[[str], None]) 
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise InputError(f"{cfg.latency_rollup}: cannot read ({exc.strerror or exc})", input=cfg.latency_rollup) from None
+        raise InputError(
+            f"{cfg.latency_rollup}: cannot read ({exc.strerror or exc})", input=cfg.latency_rollup
+        ) from None
     found = []
     for path, data in parts:
         rel = ws.rel(path)
@@ -349,8 +361,13 @@ def _archive_inputs(ws: Workspace, cfg: LakeConfig, warn: Callable[[str], None])
             "variant": key.variant,
             **{k: posterior[k] for k in ("alpha", "beta", "decay", "conf")},
         }
-        found.append(Input(rel, hashes[rel], ("ev_snapshots",), lambda row=row, stamp=stamp: {"ev_snapshots": [(day(stamp), row)]}))
+        rows: Rows = {"ev_snapshots": [(day(stamp), row)]}
+        found.append(Input(rel, hashes[rel], ("ev_snapshots",), _given(rows)))
     return found
+
+
+def _given(rows: Rows) -> Callable[[], Rows]:
+    return lambda: rows
 
 
 def _telemetry_rows(rel: str, doc: dict, now: datetime, warn: Callable[[str], None]) -> Rows:
@@ -403,8 +420,8 @@ def _weekly_rows(rel: str, doc: dict) -> Rows:
     runs_list = [r for r in doc.get("runs", []) if isinstance(r, dict)] if isinstance(doc.get("runs"), list) else []
     trades = [t for r in runs_list if (t := _count(r.get("trades"))) is not None]
     pips = [p for r in runs_list if (p := _number(r.get("total_pips"))) is not None]
-    folio = doc.get("portfolio") if isinstance(doc.get("portfolio"), dict) else {}
-    latency = doc.get("latency") if isinstance(doc.get("latency"), dict) else {}
+    folio = _object(doc, "portfolio")
+    latency = _object(doc, "latency")
     alerts = doc.get("alerts")
     row = {
         "week_start": week_start,
@@ -444,7 +461,7 @@ def _log_rows(ws: Workspace, rel: str) -> Rows:
         started = _stamp(record.get("started_at"))
         if started is None or not isinstance(record.get("job_id"), str):
             continue
-        diagnostics = record.get("diagnostics") if isinstance(record.get("diagnostics"), dict) else {}
+        diagnostics = _object(record, "diagnostics")
         out["job_runs"].append(
             (
                 day(started),
@@ -479,6 +496,11 @@ def _log_rows(ws: Workspace, rel: str) -> Rows:
     return out
 
 
+def _object(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    found = doc.get(key)
+    return found if isinstance(found, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -495,7 +517,9 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
     for entry in manifest["inputs"]:
         recorded[entry["source"]].add(entry["sha256"])
     change = store.Change()
-    ingested, skipped, counts = [], 0, defaultdict(int)
+    ingested: list[str] = []
+    skipped = 0
+    counts: dict[str, int] = defaultdict(int)
     for item in found:
         if recorded.get(item.source) == {item.sha256}:
             skipped += 1
@@ -510,7 +534,14 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
             total = sum(len(v) for v in by_day.values())
             counts[table] += total
             manifest["inputs"].append(
-                {"source": item.source, "sha256": item.sha256, "table": table, "files": files, "rows": total, "ingested_at": stamp}
+                {
+                    "source": item.source,
+                    "sha256": item.sha256,
+                    "table": table,
+                    "files": files,
+                    "rows": total,
+                    "ingested_at": stamp,
+                }
             )
         ingested.append(item.source)
     removed = len(change.drop)
@@ -580,7 +611,9 @@ def _require_extra() -> None:
     except ImportError:
         from observability.errors import ConfigError
 
-        raise ConfigError("lake: pyarrow is not installed; install the extra: pip install 'observability[lake]'") from None
+        raise ConfigError(
+            "lake: pyarrow is not installed; install the extra: pip install 'observability[lake]'"
+        ) from None
 
 
 def ingest_job(ctx, lakes: tuple[str, ...], config: str | None):

@@ -74,7 +74,13 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "strategies",
-            (("strategy", "VARCHAR"), ("tier", "VARCHAR"), ("category", "VARCHAR"), ("last_updated", _TS), (INPUT_COLUMN, "VARCHAR")),
+            (
+                ("strategy", "VARCHAR"),
+                ("tier", "VARCHAR"),
+                ("category", "VARCHAR"),
+                ("last_updated", _TS),
+                (INPUT_COLUMN, "VARCHAR"),
+            ),
         ),
         Table(
             "latency_hourly",

@@ -59,7 +59,13 @@ def open_lake(ws: Workspace, value: str) -> Lake:
 
 
 def empty_manifest() -> dict[str, Any]:
-    return {"version": MANIFEST_VERSION, "schema_version": schema.SCHEMA_VERSION, "updated_at": "", "inputs": [], "files": {}}
+    return {
+        "version": MANIFEST_VERSION,
+        "schema_version": schema.SCHEMA_VERSION,
+        "updated_at": "",
+        "inputs": [],
+        "files": {},
+    }
 
 
 def load_manifest(bucket: Bucket, display: str) -> dict[str, Any]:
@@ -154,4 +160,5 @@ def sweep(lake: Lake) -> list[str]:
                 found.append(key)
     if found:
         lake.bucket.delete_many(sorted(found))
+    lake.bucket.sweep_temps()  # temp files of writes killed over an hour ago
     return sorted(found)

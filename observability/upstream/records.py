@@ -35,7 +35,9 @@ def parse(data: bytes) -> tuple[list[dict], Skips]:
         raise ValueError("empty file (no header)") from None
     when, side = _first(header, TIME), "side" if "side" in header else None
     if when is None or side is None:
-        lacking = " and ".join(n for n, c in (("a time column (" + "|".join(TIME) + ")", when), ("side", side)) if c is None)
+        lacking = " and ".join(
+            n for n, c in (("a time column (" + "|".join(TIME) + ")", when), ("side", side)) if c is None
+        )
         raise ValueError(f"line 1: header lacks {lacking}")
     qty, price, pnl = _first(header, QUANTITY), _first(header, PRICE), _first(header, PNL)
     rows, skips = [], Skips()
