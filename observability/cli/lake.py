@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from observability.cli.options import job_options, run_and_exit
+from observability.cli.options import check_secrets_option, job_options, run_and_exit
 
 LAKE_HELP = (
     "Lake root: a workspace directory (not under ops/), file:///abs/dir or s3://bucket/prefix; repeat "
@@ -35,6 +35,7 @@ def config_option(func):
 @lake.command("ingest")
 @lake_option
 @config_option
+@check_secrets_option("lake")
 @job_options
 def ingest(lakes, config, job) -> None:
     """Load the workspace's runs (runs/index.csv and each run's files), latency rollups, state
@@ -62,6 +63,7 @@ def ingest(lakes, config, job) -> None:
     default=None,
     help="Merge a partition holding at least this many files (default lake.yaml compact_min_files, else 2).",
 )
+@check_secrets_option("lake")
 @job_options
 def compact(lakes, config, min_files, job) -> None:
     """Merge each partition's small Parquet files into one, and purge runs (with their stats and
