@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ DAYS = 365
 SOURCES = 10
 HEADER = "run_id,run_dir,manifest_id,timestamp,symbol,mode,or_n,k_tp,k_sl,trades,wins,total_pips,sharpe,max_drawdown,win_rate,pnl_per_trade"
 ROLLUP = "hour_utc,source,count,failure_count,failure_rate,p50_ms,p95_ms,p99_ms,max_ms,breach_flag,breach_streak"
-START = datetime(2025, 3, 1, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, tzinfo=UTC)
 NOW = "2026-03-01T00:00:00Z"
 
 
