@@ -164,7 +164,13 @@ def _runs_inputs(ws: Workspace, cfg: LakeConfig, now: datetime, warn: Callable[[
     # that changes changes the input), so a run's rows always come from one consistent reading.
     digest = sha256(data)
     run_files: dict[str, dict[str, bytes]] = {}
+    try:
+        folders = set(os.listdir(root))  # most runs have no folder (upstream keeps a few): one listing
+    except OSError:
+        folders = set()
     for row in index.rows:
+        if row.run_id not in folders:
+            continue
         try:
             folder = runs.run_folder(ws.root, root, row)
         except values.BadValue as exc:
