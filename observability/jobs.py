@@ -263,9 +263,16 @@ JOBS: tuple[Job, ...] = (
     Job(
         "lake",
         "lake",
-        (Command(("lake", "query")), Command(("lake", "runs")), Command(("lake", "stats"))),
+        (
+            Command(("lake", "ingest")),
+            Command(("lake", "compact")),
+            Command(("lake", "query")),
+            Command(("lake", "runs")),
+            Command(("lake", "stats")),
+        ),
         "docs/lake.md",
-        in_cycle=False,
+        ("lake_config", "lake_manifest"),
+        needs=_AWS,  # an s3:// lake
     ),
     Job("cycle", "cycle", (Command(("cycle",), "cycle", True),), "docs/state.md", in_cycle=False),
     Job("init", "scaffold", (Command(("init",)),), "docs/getting-started.md", in_cycle=False),

@@ -90,7 +90,12 @@ def make_lake(root: Path, runs: list[dict], strategies: list[dict] | None = None
     write_fact(root, "stats", stats, STATS_SCHEMA, lambda s: day[s["run_id"]])
     if strategies:
         write_dimension(root, "strategies", strategies, STRATEGIES_SCHEMA)
-    (root / "_manifest.json").write_text(json.dumps({"schema_version": 1, "inputs": {}}))
+    # The manifest lists every file, as ingest's does: queries read only the files it lists.
+    files = {
+        path.relative_to(root).as_posix(): {"table": path.relative_to(root).parts[0]}
+        for path in sorted(root.rglob("*.parquet"))
+    }
+    (root / "_manifest.json").write_text(json.dumps({"version": 1, "schema_version": 1, "inputs": [], "files": files}))
     return root
 
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 import re
+import shutil
 import statistics
 from pathlib import Path
 
@@ -306,3 +307,17 @@ def test_upstream_total_pips_per_month_in_sql(tmp_path: Path) -> None:
             expected.setdefault(r["timestamp"].strftime("%Y-%m"), []).append(r["_metrics"]["total_pips"])
     assert [(x["month"], x["runs"]) for x in rows] == [(m, len(v)) for m, v in sorted(expected.items())]
     assert [x["pips"] for x in rows] == [pytest.approx(sum(v)) for _, v in sorted(expected.items())]
+
+
+def test_only_the_files_the_manifest_lists_are_read(lake: Path) -> None:
+    # A file a killed ingest left behind (never committed to the manifest) is not read; a manifest
+    # naming a file outside the lake is refused, not followed.
+    before = query("SELECT count(*) AS n FROM runs", lake=lake)[0]["n"]
+    listed = json.loads((lake / "_manifest.json").read_text())
+    stray = next(rel for rel, f in listed["files"].items() if f["table"] == "runs")
+    shutil.copy(lake / stray, (lake / stray).with_name("part-leftover.parquet"))
+    assert query("SELECT count(*) AS n FROM runs", lake=lake)[0]["n"] == before
+    listed["files"]["../outside.parquet"] = {"table": "runs"}
+    (lake / "_manifest.json").write_text(json.dumps(listed))
+    with pytest.raises(LakeUnavailableError, match=r"files\.\.\./outside\.parquet: not a Parquet file of this lake"):
+        query("SELECT count(*) AS n FROM runs", lake=lake)

@@ -9,6 +9,7 @@ read the lake and nothing else. :func:`run_sql` refuses anything but one SELECT-
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from observability.errors import ConfigError, InputError, MissingInputError
+from observability.lake.store import MANIFEST
 
 # Statement types a query may be: reading only (DuckDB's StatementType names).
 READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
@@ -70,6 +72,28 @@ def tables(root: Path) -> dict[str, Path]:
     return found
 
 
+def _listed_files(root: Path) -> dict[str, list[str]] | None:
+    """Table -> the lake-relative Parquet files ``_manifest.json`` lists (None without a manifest). A
+    listed path that leaves the lake or names no file there is refused: the manifest may be tampered."""
+    path = root / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        files = doc["files"]
+        if not isinstance(files, dict):
+            raise TypeError("files is not an object")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LakeUnavailableError(f"{path}: not a lake manifest ({exc})") from None
+    listed: dict[str, list[str]] = {}
+    for rel, entry in sorted(files.items()):
+        target = (root / rel).resolve()
+        if not (isinstance(entry, dict) and target.is_relative_to(root) and target.is_file()):
+            raise LakeUnavailableError(f"{path}: field files.{rel}: not a Parquet file of this lake")
+        listed.setdefault(str(entry.get("table")), []).append(rel)
+    return listed
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -96,12 +120,19 @@ def connect(root: Path, only: Iterable[str] | None = None):
     # A runs query binds the views several times (columns, metrics, the query): read each footer once.
     con.execute("SET parquet_metadata_cache = true")
     wanted = None if only is None else set(only)
+    listed = _listed_files(root)
     for name, path in tables(root).items():
         if wanted is not None and name not in wanted:
             continue
-        glob = _quote_literal(f"{path.as_posix()}/**/*.parquet")
+        if listed is None:  # a lake without a manifest (written by another tool): every file of the table
+            files = _quote_literal(f"{path.as_posix()}/**/*.parquet")
+        else:  # only what the manifest lists: a killed ingest may leave files it never committed
+            names = listed.get(name, [])
+            if not names:
+                continue
+            files = "[" + ", ".join(_quote_literal((root / rel).as_posix()) for rel in names) + "]"
         con.execute(
-            f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM read_parquet({glob}, "
+            f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM read_parquet({files}, "
             "hive_partitioning = true, union_by_name = true)"
         )
     # Reads stay inside the lake: no other file, no network, no extension, and no way to undo it.

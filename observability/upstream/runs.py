@@ -319,3 +319,21 @@ def figures(row: IndexRow, daily: dict | None) -> Figures:
     if win_rate is None and trades and wins is not None:
         win_rate = wins / trades
     return Figures(trades, wins, row.total_pips, None if trades == 0 else win_rate, "index")
+
+
+def index_cells(data: bytes) -> dict[str, dict[str, str]]:
+    """The non-empty cells of each row of index.csv by run id (the later row of a duplicate id), every
+    column included, also those :class:`IndexRow` does not name (``or_n``, ``k_tp``, ``gate_block``, ...):
+    for a reader that keeps them all (the lake's ``stats`` and ``params``). Rows :func:`parse_index`
+    skips are read here too; callers keep only the ids it kept."""
+    reader = csv.reader(io.StringIO(_text(data), newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for cells in reader:
+        row = {k: v.strip() for k, v in zip(header, cells, strict=False) if v.strip()}
+        if row.get("run_id"):
+            out[row["run_id"]] = row
+    return out
