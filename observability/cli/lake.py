@@ -139,6 +139,7 @@ def _run(body: Callable, output, job) -> None:
 @lake.command("query")
 @click.argument("sql")
 @_answer_options
+@check_secrets_option("lake")
 @job_options
 def query(sql, output, job) -> None:
     """Run one read-only SQL statement (SELECT or EXPLAIN) with DuckDB over the lake's Parquet
@@ -177,6 +178,7 @@ def query(sql, output, job) -> None:
 @click.option("--order-by", metavar="'NAME [asc|desc], ...'", default=None, help="Sort order (default: newest first).")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many runs.")
 @_answer_options
+@check_secrets_option("lake")
 @job_options
 def runs(where, since, until, order_by, limit, output, job) -> None:
     """Runs with their metrics from the stats table as columns, filtered, sorted and limited. An
@@ -214,6 +216,7 @@ def runs(where, since, until, order_by, limit, output, job) -> None:
     "--until", metavar="DATE", default=None, help="Only runs on or before this ISO date (or before this time)."
 )
 @_answer_options
+@check_secrets_option("lake")
 @job_options
 def stats(metric, group_by, period, since, until, output, job) -> None:
     """count, mean, median, min, max and stddev of one metric over the runs, per group.
