@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from observability import fsio
+from observability import fsio, secrets
 from observability.digest import sha256_hex
 from observability.errors import ConfigError, InputError
 from observability.lake import schema
@@ -98,9 +98,12 @@ def live_files(manifest: dict[str, Any], table: str) -> list[str]:
 
 
 def to_parquet(table: str, rows: list[dict[str, Any]]) -> bytes:
-    """``rows`` as one Parquet file with the table's schema (a value of the wrong type: InputError)."""
+    """``rows`` as one Parquet file with the table's schema (a value of the wrong type: InputError). A
+    registered secret in any text cell (a token in a run's params.json) is written redacted."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    rows = [secrets.redact_value(row) for row in rows]
 
     try:
         data = pa.Table.from_pylist(rows, schema=schema.arrow_schema(table))
