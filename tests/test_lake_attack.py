@@ -38,3 +38,20 @@ def test_a_registered_secret_in_params_json_never_reaches_the_lake(tmp_path):
     assert SECRET.encode() not in _lake_bytes(ws)
     params = [row[0] for row in table(ws / "lake", "runs", "params") if "api_token" in row[0]]
     assert len(params) == 2 and all(SECRET not in p for p in params)  # the rows are there, the value is not
+
+
+def test_a_secret_already_in_the_lake_is_redacted_from_every_answer(tmp_path):
+    """A lake written before the redaction (or by another tool) holds a token: the answer on stderr,
+    in --out and in the summary all hide it."""
+    ws = make_workspace(tmp_path / "ws")
+    for folder in _run_dirs(ws):
+        (folder / "params.json").write_text(json.dumps({"symbol": "USDJPY", "api_token": SECRET}))
+    assert lake(ws)[0] == 0  # no secret registered: the value is written as it is
+    sql = "SELECT params FROM runs WHERE params LIKE '%api_token%'"
+    code, summary, err = lake(ws, sql, command="query", env={"GITHUB_TOKEN": SECRET})
+    assert code == 0 and summary["result"]["row_count"] == 2
+    assert SECRET not in err and SECRET not in json.dumps(summary)
+    code, summary, _ = lake(ws, sql, "--out", "out/answer.csv", "--format", "csv", command="query", env={"GITHUB_TOKEN": SECRET})
+    assert code == 0
+    text = (ws / "out" / "answer.csv").read_text()
+    assert "api_token" in text and SECRET not in text

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from observability import fsio, markdown, runner
+from observability import fsio, markdown, runner, secrets
 from observability.lake import api
 from observability.lake.query import Result
 from observability.runtime import JobContext, JobResult
@@ -80,7 +80,9 @@ def _markdown(title: str, result: Result) -> str:
 
 
 def deliver(ctx: JobContext, title: str, result: Result, output: Output, asked: dict[str, Any]) -> JobResult:
-    """Write the answer (--out or stderr) and report it in the summary."""
+    """Write the answer (--out or stderr) and report it in the summary, registered secrets redacted
+    (a lake written by another tool, or before redaction at ingest, may hold one)."""
+    result = Result(secrets.redact_value(result.columns), [tuple(secrets.redact_value(list(r))) for r in result.rows])
     text = render(result, output.fmt)
     written = None
     if output.out:
