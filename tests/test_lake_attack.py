@@ -51,7 +51,30 @@ def test_a_secret_already_in_the_lake_is_redacted_from_every_answer(tmp_path):
     code, summary, err = lake(ws, sql, command="query", env={"GITHUB_TOKEN": SECRET})
     assert code == 0 and summary["result"]["row_count"] == 2
     assert SECRET not in err and SECRET not in json.dumps(summary)
-    code, summary, _ = lake(ws, sql, "--out", "out/answer.csv", "--format", "csv", command="query", env={"GITHUB_TOKEN": SECRET})
+    code, summary, _ = lake(
+        ws, sql, "--out", "out/answer.csv", "--format", "csv", command="query", env={"GITHUB_TOKEN": SECRET}
+    )
     assert code == 0
     text = (ws / "out" / "answer.csv").read_text()
     assert "api_token" in text and SECRET not in text
+
+
+@pytest.mark.parametrize("name", ["params.json", "metrics.json", "records.csv"])
+def test_a_run_file_linked_out_of_the_workspace_is_not_ingested(tmp_path, name):
+    """Upstream controls runs/: a run's file that is a symbolic link to a file outside the workspace
+    (a credentials file, say) must not be copied into the lake."""
+    outside = tmp_path / "outside.json"
+    if name.endswith(".csv"):
+        outside.write_text("entry_ts,side,qty,entry_px,pnl_pips\n2026-01-10T09:30:00Z,BUY,1,777.77,2.5\n")
+    else:
+        outside.write_text(json.dumps({"leaked_credential": "s3cr3t-outside-the-workspace", "trades": 777}))
+    ws = make_workspace(tmp_path / "ws")
+    target = _run_dirs(ws)[0] / name
+    target.unlink()
+    target.symlink_to(outside)
+    code, summary, err = lake(ws)
+    assert code == 0, summary
+    assert b"s3cr3t-outside" not in _lake_bytes(ws)
+    assert not [r for r in table(ws / "lake", "stats", "value") if r[0] == 777]
+    assert not [r for r in table(ws / "lake", "trades", "price") if r[0] == 777.77]
+    assert "outside the workspace" in err

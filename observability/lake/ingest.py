@@ -177,7 +177,13 @@ def _runs_inputs(ws: Workspace, cfg: LakeConfig, now: datetime, warn: Callable[[
             warn(f"{rel}: line {row.line}: {exc}; its run files skipped")
             continue
         files = {}
+        inside = ws.root.resolve()
         for name in RUN_FILES:
+            if (folder / name).is_symlink() and not (folder / name).resolve().is_relative_to(inside):
+                warn(
+                    f"{rel}: line {row.line}: {ws.rel(folder / name)} leads outside the workspace (symbolic link); skipped"
+                )
+                continue
             found = _read(ws, ws.rel(folder / name))
             if found is not None:
                 files[name] = found
