@@ -78,3 +78,31 @@ def test_a_run_file_linked_out_of_the_workspace_is_not_ingested(tmp_path, name):
     assert not [r for r in table(ws / "lake", "stats", "value") if r[0] == 777]
     assert not [r for r in table(ws / "lake", "trades", "price") if r[0] == 777.77]
     assert "outside the workspace" in err
+
+
+def test_a_runaway_query_is_stopped_by_the_timeout(tmp_path):
+    """A cross join of huge ranges would run for hours: --timeout stops it, exit 2, error named."""
+    ws = make_workspace(tmp_path / "ws")
+    assert lake(ws)[0] == 0
+    sql = "SELECT count(*) FROM range(1000000000) a, range(1000000000) b"
+    code, summary, err = lake(ws, "--timeout", "0.3", sql, command="query")
+    assert code == 2 and summary is not None, err
+    assert summary["diagnostics"]["error_code"] == "query_timeout"
+    assert "--timeout 0.3 s" in summary["diagnostics"]["error_message"]
+
+
+def test_a_query_spills_to_a_private_directory_with_bounded_memory(tmp_path):
+    """DuckDB's default is 80 % of the machine's memory and a .tmp/ spill directory in the working
+    directory (the workspace), which the sandbox then lets a query read: both are bounded/moved."""
+    ws = make_workspace(tmp_path / "ws")
+    assert lake(ws)[0] == 0
+    sql = (
+        "SELECT current_setting('memory_limit') AS mem, current_setting('temp_directory') AS tmp, "
+        "current_setting('max_temp_directory_size') AS spill"
+    )
+    code, summary, _ = lake(ws, sql, command="query")
+    assert code == 0, summary
+    row = summary["result"]["rows"][0]
+    assert row["mem"] in ("1.8 GiB", "1.9 GiB", "2.0 GiB", "2.0 GB"), row
+    assert "obs-lake-spill-" in row["tmp"] and not row["tmp"].startswith(".tmp"), row
+    assert row["spill"] != "90% of available disk space", row

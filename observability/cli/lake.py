@@ -138,10 +138,18 @@ def _run(body: Callable, output, job) -> None:
 
 @lake.command("query")
 @click.argument("sql")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop the query after this long (exit 2, error_code query_timeout).",
+)
 @_answer_options
 @check_secrets_option("lake")
 @job_options
-def query(sql, output, job) -> None:
+def query(sql, timeout, output, job) -> None:
     """Run one read-only SQL statement (SELECT or EXPLAIN) with DuckDB over the lake's Parquet
     files; each table is a view named after it (runs, stats, trades, strategies, ...). Writes,
     COPY, ATTACH, INSTALL, SET and files outside the lake are refused (exit 2).
@@ -154,7 +162,7 @@ def query(sql, output, job) -> None:
     """
     from observability.lake.queryjob import run_query
 
-    _run(lambda ctx, answer: run_query(ctx, sql, answer), output, job)
+    _run(lambda ctx, answer: run_query(ctx, sql, answer, timeout=timeout), output, job)
 
 
 @lake.command("runs")

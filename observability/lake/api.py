@@ -40,15 +40,16 @@ GROUP_BY = ("strategy", "symbol", "stage", "runner", "month")
 LAKE_TABLES = ("runs", "stats")  # what query_runs and aggregate_stats read
 
 
-def query(sql: str, *, lake: str | Path = DEFAULT_LAKE) -> list[dict[str, Any]]:
-    """Rows of one read-only SQL statement over the lake's tables (each a view named after it)."""
-    return query_result(sql, lake=lake).records()
+def query(sql: str, *, lake: str | Path = DEFAULT_LAKE, timeout: float | None = None) -> list[dict[str, Any]]:
+    """Rows of one read-only SQL statement over the lake's tables (each a view named after it),
+    stopped after ``timeout`` seconds (default query.QUERY_TIMEOUT_S)."""
+    return query_result(sql, lake=lake, timeout=timeout).records()
 
 
-def query_result(sql: str, *, lake: str | Path = DEFAULT_LAKE) -> Result:
+def query_result(sql: str, *, lake: str | Path = DEFAULT_LAKE, timeout: float | None = None) -> Result:
     check_read_only(sql)
     with local_root(lake) as root:
-        return execute(connect(root), sql)
+        return execute(connect(root), sql, timeout=timeout)
 
 
 def _instant(text: str | dt.date | None, option: str, *, end: bool = False) -> dt.datetime | None:

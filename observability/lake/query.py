@@ -14,6 +14,7 @@ import math
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from observability.lake.store import MANIFEST
 
 # Statement types a query may be: reading only (DuckDB's StatementType names).
 READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
+# Bounds of one query (docs/lake.md, "Limits"): a cross join of huge ranges stops, it does not take
+# the runner. Memory past MEMORY_LIMIT spills to a private temp directory of at most TEMP_LIMIT.
+QUERY_TIMEOUT_S = 300.0
+MEMORY_LIMIT = "2GB"
+TEMP_LIMIT = "4GB"
 _EXPLAIN = re.compile(r"\s*explain\s+(?:analyze\s+)?(.*)", re.IGNORECASE | re.DOTALL)
 
 
@@ -115,6 +121,10 @@ def connect(root: Path, only: Iterable[str] | None = None):
             "autoinstall_known_extensions": "false",
             "autoload_known_extensions": "false",
             "threads": "2",
+            "memory_limit": MEMORY_LIMIT,
+            # DuckDB spills to .tmp/ in the working directory (the workspace) by default, and may read it
+            "temp_directory": _spill_directory(),
+            "max_temp_directory_size": TEMP_LIMIT,
         },
     )
     # A runs query binds the views several times (columns, metrics, the query): read each footer once.
@@ -140,6 +150,19 @@ def connect(root: Path, only: Iterable[str] | None = None):
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+_spill: list[str] = []
+
+
+def _spill_directory() -> str:
+    """One private temp directory per process for DuckDB's spill files, removed at exit."""
+    if not _spill:
+        import atexit
+
+        _spill.append(tempfile.mkdtemp(prefix="obs-lake-spill-"))
+        atexit.register(shutil.rmtree, _spill[0], True)
+    return _spill[0]
 
 
 def check_read_only(sql: str) -> None:
@@ -168,17 +191,31 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def execute(con, sql: str, params: list[Any] | None = None) -> Result:
-    """Run ``sql`` on ``con`` and return plain Python rows; a DuckDB error becomes LakeQueryError."""
+def execute(con, sql: str, params: list[Any] | None = None, *, timeout: float | None = None) -> Result:
+    """Run ``sql`` on ``con`` and return plain Python rows; a DuckDB error becomes LakeQueryError, and
+    so does a query still running after ``timeout`` seconds (default QUERY_TIMEOUT_S), interrupted."""
     duckdb = _duckdb()
+    limit = QUERY_TIMEOUT_S if timeout is None else timeout
+    if not limit > 0:
+        raise LakeQueryError(f"--timeout: {limit} is not a positive number of seconds")
+    timer = threading.Timer(limit, con.interrupt)
+    timer.daemon = True
+    timer.start()
     try:
         cursor = con.execute(sql, params or [])
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall()
+    except duckdb.InterruptException:
+        raise LakeQueryError(
+            f"the query ran past --timeout {limit:g} s and was stopped; narrow it or raise --timeout",
+            error_code="query_timeout",
+        ) from None
     except duckdb.PermissionException as exc:
         raise LakeQueryError(f"the query reaches outside the lake: {_first_line(exc)}") from None
     except duckdb.Error as exc:
         raise LakeQueryError(f"the query failed: {_first_line(exc)}") from None
+    finally:
+        timer.cancel()
     return Result(columns, [tuple(plain(v) for v in row) for row in rows])
 
 

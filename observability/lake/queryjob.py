@@ -107,8 +107,8 @@ def deliver(ctx: JobContext, title: str, result: Result, output: Output, asked: 
     )
 
 
-def run_query(ctx: JobContext, sql: str, output: Output) -> JobResult:
-    result = api.query_result(sql, lake=output.lake)
+def run_query(ctx: JobContext, sql: str, output: Output, *, timeout: float | None = None) -> JobResult:
+    result = api.query_result(sql, lake=output.lake, timeout=timeout)
     return deliver(ctx, "lake query", result, output, {"lake": _shown(output.lake, ctx)})
 
 
