@@ -197,7 +197,24 @@ class _Session:
 
     def span(self, name: str, attrs: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
         named = {key if "." in key else f"observability.{key}": value for key, value in attrs.items()}
-        return self.tracer.start_as_current_span(name, attributes=attributes(named))
+        return self._span(name, attributes(named))
+
+    @contextlib.contextmanager
+    def _span(self, name: str, attrs: dict[str, Any]) -> Iterator[Any]:
+        """A child span; an exception through it is recorded redacted (the SDK's own recording copies
+        its message and stack trace, a webhook URL or a token in them included, into the trace)."""
+        from opentelemetry.trace import Status, StatusCode
+
+        with self.tracer.start_as_current_span(
+            name, attributes=attrs, record_exception=False, set_status_on_exception=False
+        ) as current:
+            try:
+                yield current
+            except BaseException as exc:
+                message = secrets.redact(f"{type(exc).__name__}: {exc}")
+                current.add_event("exception", {"exception.type": type(exc).__name__, "exception.message": message})
+                current.set_status(Status(StatusCode.ERROR, message))
+                raise
 
     def count(self, name: str, value: int, attrs: dict[str, Any]) -> None:
         if name not in self.counters:
