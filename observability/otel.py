@@ -151,13 +151,15 @@ def _quiet_sdk() -> Iterator[None]:
     """The SDK logs each retry and failure; the job says it once, in its own words."""
     import logging
 
+    # A level on the package's logger, not ``disabled``: that flag is not inherited, and the exporters log
+    # through child loggers (``Failed to export spans batch code: 500, reason: <the collector's words>``).
     logger = logging.getLogger("opentelemetry")
-    saved = logger.disabled
-    logger.disabled = True
+    saved = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
     try:
         yield
     finally:
-        logger.disabled = saved
+        logger.setLevel(saved)
 
 
 class _Session:
@@ -212,7 +214,9 @@ class _Session:
                 yield current
             except BaseException as exc:
                 message = secrets.redact(f"{type(exc).__name__}: {exc}")
-                current.add_event("exception", {"exception.type": type(exc).__name__, "exception.message": message})
+                current.add_event(
+                    "exception", {"exception.type": type(exc).__name__, "exception.message": message}
+                )
                 current.set_status(Status(StatusCode.ERROR, message))
                 raise
 

@@ -3,12 +3,22 @@ raised through a span, and a collector that trickles its answer (slowloris)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
 import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the [otel] extra is not installed: pip install -e '.[otel]'")
 
 from _support_otlp import otlp_receiver  # noqa: E402
+from _support_robust import clean_env  # noqa: E402
 from observability import otel, secrets  # noqa: E402
+from test_otel import NOW, _sample, _workspace  # noqa: E402
 
 SECRET = "otelcanary-exc-9c1e5b2d7f3a"
 
@@ -35,3 +45,52 @@ def test_an_exception_through_a_span_is_recorded_without_the_secret_in_it(monkey
     (delivery,) = [s for s in receiver.spans() if s["name"] == "delivery"]
     assert delivery["status"]["code"] == "STATUS_CODE_ERROR"
     assert delivery["status"]["message"] == "RuntimeError: POST https://hooks.example/*** failed"
+
+
+@contextlib.contextmanager
+def _collector(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that reads a request and runs ``answer`` on the connection."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(1 << 20)
+                    answer(conn, stop)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_a_collector_answering_500_is_one_warning_line_in_our_words(tmp_path):
+    """The SDK's own log line carries the collector's reason phrase; in a real process (no logging set
+    up, so Python's last-resort handler prints it) it must stay out of the job's stderr."""
+
+    def refuse(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 500 collector-chosen-words\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    ws = _workspace(tmp_path)
+    with _collector(refuse) as url:
+        env = clean_env(OBS_NOW=NOW, OTEL_EXPORTER_OTLP_ENDPOINT=url, OTEL_EXPORTER_OTLP_TIMEOUT="2")
+        done = subprocess.run(
+            [sys.executable, "-m", "observability", *_sample(ws)], capture_output=True, text=True, env=env, timeout=60
+        )
+    assert done.returncode == 0 and json.loads(done.stdout)["status"] == "ok", done.stderr
+    assert "collector-chosen-words" not in done.stderr and "Failed to export" not in done.stderr, done.stderr
+    assert [line for line in done.stderr.splitlines() if "OpenTelemetry" in line] == [
+        "warning: latency: OpenTelemetry export failed (traces; endpoint unreachable or refused); telemetry dropped"
+    ]
