@@ -9,8 +9,10 @@ never fails a job nor changes its exit code, and a failed export is one warning 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -125,6 +127,25 @@ def attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+EXPORT_SLACK_S = 1.0  # added to the exporters' timeouts for the whole export (tests set 0)
+_DEFAULT_TIMEOUT_S = 10.0  # the OTLP exporter's, when OTEL_EXPORTER_OTLP_*TIMEOUT is unset or garbage
+_MAX_TIMEOUT_S = 60.0  # per signal: OTEL_EXPORTER_OTLP_TIMEOUT=inf must not mean for ever
+
+
+def export_deadline(environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds the export of one job's telemetry may take: each signal's exporter timeout (seconds, as
+    the SDK reads it; garbage is its default, 10) bounded to 60, summed, plus EXPORT_SLACK_S."""
+    total = EXPORT_SLACK_S
+    for signal in ("TRACES", "METRICS"):
+        raw = environ.get(f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT") or environ.get("OTEL_EXPORTER_OTLP_TIMEOUT") or ""
+        try:
+            value = float(raw)
+        except ValueError:
+            value = _DEFAULT_TIMEOUT_S
+        total += min(value, _MAX_TIMEOUT_S) if math.isfinite(value) and value > 0 else _DEFAULT_TIMEOUT_S
+    return total
+
+
 def _warn(message: str) -> None:
     sys.stderr.write(runner.inert(secrets.redact(f"warning: {message}")) + "\n")
 
@@ -214,9 +235,7 @@ class _Session:
                 yield current
             except BaseException as exc:
                 message = secrets.redact(f"{type(exc).__name__}: {exc}")
-                current.add_event(
-                    "exception", {"exception.type": type(exc).__name__, "exception.message": message}
-                )
+                current.add_event("exception", {"exception.type": type(exc).__name__, "exception.message": message})
                 current.set_status(Status(StatusCode.ERROR, message))
                 raise
 
@@ -252,7 +271,15 @@ class _Session:
             self.root.set_status(Status(StatusCode.ERROR, secrets.redact(reason) or "error"))
         self.root.end()
         self._record(summary)
-        self._export()
+        # The exporter's timeout bounds each socket read, not the request: a collector that trickles its
+        # answer a byte at a time (slowloris) would hold the job for ever. The export runs in a daemon
+        # thread given the exporter timeouts of both signals plus EXPORT_SLACK_S, then is abandoned.
+        limit = export_deadline()
+        worker = threading.Thread(target=self._export, name="otel-export", daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            _warn(f"{self.job}: OpenTelemetry export did not finish within {limit:g} s; telemetry dropped")
 
     def _record(self, summary: dict[str, Any]) -> None:
         common = attributes({"job": self.job, "status": summary.get("status")})

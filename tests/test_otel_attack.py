@@ -76,6 +76,47 @@ def _collector(answer: Callable[[socket.socket, threading.Event], None]) -> Iter
         server.close()
 
 
+def _job(monkeypatch, url: str, timeout: str) -> threading.Thread:
+    """A job's telemetry, begin to end, in a thread of its own (a test that fails does not hang)."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", timeout)
+
+    def job() -> None:
+        otel.begin("latency")
+        with otel.span("compute"):
+            pass
+        otel.end({"job": "latency", "status": "ok", "job_id": "j", "duration_ms": 5})
+
+    worker = threading.Thread(target=job, daemon=True)
+    worker.start()
+    return worker
+
+
+def test_a_collector_that_trickles_its_answer_cannot_hold_the_job(monkeypatch, capsys):
+    """Slowloris: one byte of the status line at a time, each well within the read timeout."""
+
+    def trickle(conn: socket.socket, stop: threading.Event) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 100_000:
+            if stop.wait(0.02):
+                return
+            conn.send(bytes([byte]))
+
+    monkeypatch.setattr(otel, "EXPORT_SLACK_S", 0.0)
+    with _collector(trickle) as url:
+        worker = _job(monkeypatch, url, "0.2")  # both signals: the export is given 0.4 s
+        worker.join(20)
+        assert not worker.is_alive(), "the export is still running after 20 s"
+    err = capsys.readouterr().err
+    assert "warning: latency: OpenTelemetry export did not finish within 0.4 s; telemetry dropped" in err
+
+
+@pytest.mark.parametrize(
+    "raw, expected", [("", 21.0), ("2", 5.0), ("abc", 21.0), ("inf", 21.0), ("-1", 21.0), ("1e9", 121.0)]
+)
+def test_the_export_deadline_reads_garbage_as_the_default(raw, expected):
+    assert otel.export_deadline({"OTEL_EXPORTER_OTLP_TIMEOUT": raw}) == expected
+
+
 def test_a_collector_answering_500_is_one_warning_line_in_our_words(tmp_path):
     """The SDK's own log line carries the collector's reason phrase; in a real process (no logging set
     up, so Python's last-resort handler prints it) it must stay out of the job's stderr."""
