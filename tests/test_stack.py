@@ -48,7 +48,7 @@ def _tool(name: str) -> str:
 # --- docker-compose.yml ------------------------------------------------------------------------------
 
 
-def _compose_config(directory: Path) -> subprocess.CompletedProcess:
+def _compose_config(directory: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             _tool("docker-compose"),
@@ -61,16 +61,24 @@ def _compose_config(directory: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(directory)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(directory), **env},
     )
 
 
 def test_compose_file_validates_with_docker_compose():
-    result = _compose_config(STACK)
+    result = _compose_config(STACK, GRAFANA_ADMIN_PASSWORD="a-chosen-password")
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     assert set(resolved["services"]) == SERVICES
-    assert resolved["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "admin"  # the default
+    assert resolved["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "a-chosen-password"
+
+
+def test_grafana_has_no_default_admin_password():
+    """admin/admin on 127.0.0.1:3000 is an admin login for every local process and every web page the
+    browser runs (Grafana's API takes basic auth): the stack refuses to start without a chosen one."""
+    result = _compose_config(STACK)
+    assert result.returncode != 0
+    assert "GRAFANA_ADMIN_PASSWORD" in result.stderr, result.stderr
 
 
 def test_docker_compose_refuses_a_broken_compose_file(tmp_path):
@@ -78,7 +86,7 @@ def test_docker_compose_refuses_a_broken_compose_file(tmp_path):
     broken = _yaml("docker-compose.yml")
     broken["services"]["grafana"]["healthcheck"]["intervall"] = "10s"
     (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump(broken), encoding="utf-8")
-    result = _compose_config(tmp_path)
+    result = _compose_config(tmp_path, GRAFANA_ADMIN_PASSWORD="a-chosen-password")
     assert result.returncode != 0 and "intervall" in result.stderr
 
 
