@@ -447,3 +447,11 @@ def _untimed(value):
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value
+
+
+def test_no_unauthenticated_admin_endpoints_are_switched_on():
+    """Prometheus's lifecycle (POST /-/quit, /-/reload) and admin APIs (delete series) take no
+    credentials: on a loopback port any web page the browser opens can post to them."""
+    compose = _yaml("docker-compose.yml")
+    flags = " ".join(str(arg) for service in compose["services"].values() for arg in service.get("command", []))
+    assert "--web.enable-lifecycle" not in flags and "--web.enable-admin-api" not in flags
