@@ -106,3 +106,15 @@ def test_a_query_spills_to_a_private_directory_with_bounded_memory(tmp_path):
     assert row["mem"] in ("1.8 GiB", "1.9 GiB", "2.0 GiB", "2.0 GB"), row
     assert "obs-lake-spill-" in row["tmp"] and not row["tmp"].startswith(".tmp"), row
     assert row["spill"] != "90% of available disk space", row
+
+
+@pytest.mark.parametrize("given", ["lake/../ops/lake", "./ops/lake", "linked/lake", "file://{ws}/ops/lake"])
+def test_a_lake_under_ops_is_refused_however_it_is_spelled(tmp_path, given):
+    """The state store syncs ops/: a lake there would be pushed on every state push. A path through
+    '..' or a symbolic link to ops/ names it too."""
+    ws = make_workspace(tmp_path / "ws")
+    (ws / "linked").symlink_to(ws / "ops")
+    code, summary, err = lake(ws, "--lake", given.format(ws=ws))
+    assert code == 2, err
+    assert "not under ops/" in summary["diagnostics"]["error_message"]
+    assert not list((ws / "ops").rglob("*.parquet"))

@@ -43,10 +43,13 @@ def location(ws: Workspace, value: str) -> tuple[Location, Path | None]:
         where = locate(value, option="--lake", env="lake.yaml lake", what="lake", schemes=LAKE_SCHEMES)
         if where.kind not in ("file", "s3"):
             raise ConfigError(f"--lake {where.display}: a lake is {LAKE_SCHEMES}")
+        if where.path is not None and where.path.resolve().is_relative_to(ws.ops.resolve()):
+            raise ConfigError(f"--lake {where.display}: not under ops/ (the state store syncs it); use e.g. lake/")
         return where, where.path
     path = ws.output_dir(value, "--lake")
     rel = ws.rel(path)
-    if rel == "ops" or rel.startswith("ops/"):
+    # resolved: lake/../ops/x or a symbolic link to ops/ names ops/ all the same
+    if path.resolve().is_relative_to(ws.ops.resolve()):
         # the state store syncs ops/: a lake there would be copied on every state push
         raise ConfigError(f"--lake {value}: not under ops/ (the state store syncs it); use e.g. lake/")
     return Location("file", rel, path=path), path
