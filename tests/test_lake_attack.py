@@ -118,3 +118,19 @@ def test_a_lake_under_ops_is_refused_however_it_is_spelled(tmp_path, given):
     assert code == 2, err
     assert "not under ops/" in summary["diagnostics"]["error_message"]
     assert not list((ws / "ops").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("expression", ["(" * 3000 + "sharpe > 1" + ")" * 3000, "not " * 3000 + "sharpe > 1"])
+def test_a_deeply_nested_where_is_a_usage_error_not_a_crash(tmp_path, expression):
+    ws = make_workspace(tmp_path / "ws")
+    assert lake(ws)[0] == 0
+    code, summary, err = lake(ws, "--where", expression, command="runs")
+    assert code == 2, err
+    assert summary["diagnostics"]["error_code"] == "invalid_query"
+    assert "nested" in summary["diagnostics"]["error_message"] and "Traceback" not in err
+
+
+def test_a_whole_number_past_float_precision_is_compared_exactly():
+    from observability.lake.where import compile_where
+
+    assert compile_where("trades > 9007199254740993", ["trades"])[1] == [9007199254740993]

@@ -27,6 +27,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 KEYWORDS = {"and", "or", "not", "true", "false", "null"}
+MAX_DEPTH = 64  # nested parentheses and nots: deeper would exhaust Python's recursion (a crash, not exit 2)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ def _unknown(name: str, known: Iterable[str], option: str) -> LakeQueryError:
 
 
 def _literal(token: Token) -> Any:
-    if token.kind == "number":
-        number = float(token.text)
-        return int(number) if re.fullmatch(r"[-+]?\d+", token.text) else number
+    if token.kind == "number":  # a whole number stays exact (float() rounds past 2**53)
+        whole = re.fullmatch(r"[-+]?\d{1,38}", token.text)  # DuckDB's widest integer (HUGEINT) holds 38 digits
+        return int(token.text) if whole else float(token.text)
     if token.kind == "date":  # an unquoted date: start_date >= 2024-10-01
         return token.text
     if token.kind == "string":
@@ -75,6 +76,7 @@ class _Parser:
         self.toks = tokens(text, option)
         self.i = 0
         self.params: list[Any] = []
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -111,12 +113,19 @@ class _Parser:
             parts.append(self.negation())
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise LakeQueryError(f"{self.option}: nested more than {MAX_DEPTH} deep (parentheses or not)")
+
     def negation(self) -> str:
         if self.keyword("not"):
+            self.deeper()
             return f"(NOT {self.negation()})"
         tok = self.peek()
         if tok and tok.kind == "paren" and tok.text == "(":
             self.i += 1
+            self.deeper()
             inner = self.disjunction()
             close = self.peek()
             if not (close and close.kind == "paren" and close.text == ")"):
