@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _support_lake_ingest import lake, make_workspace, table
+from _support_lake_ingest import lake, make_workspace, manifest, table
 from observability import secrets
 
 SECRET = "ghp_SUPERSECRETTOKEN1234567890abcdef"
@@ -134,3 +134,24 @@ def test_a_whole_number_past_float_precision_is_compared_exactly():
     from observability.lake.where import compile_where
 
     assert compile_where("trades > 9007199254740993", ["trades"])[1] == [9007199254740993]
+
+
+def test_a_tampered_manifest_cannot_make_ingest_delete_a_file_outside_the_lake(tmp_path):
+    """A manifest listing a key under a symbolic link in the lake (lake/runs/evil -> elsewhere): when
+    its input changes, ingest drops the key and deleted the file the link leads to."""
+    ws = make_workspace(tmp_path / "ws")
+    assert lake(ws)[0] == 0
+    victim = tmp_path / "elsewhere"
+    victim.mkdir()
+    (victim / "precious.parquet").write_bytes(b"precious")
+    (ws / "lake" / "runs" / "evil").symlink_to(victim)
+    doc = manifest(ws / "lake")
+    key = "runs/evil/precious.parquet"
+    doc["files"][key] = {"table": "runs", "date": None, "rows": 1, "sha256": "0" * 64}
+    next(e for e in doc["inputs"] if e["source"] == "runs/index.csv" and e["table"] == "runs")["files"].append(key)
+    (ws / "lake" / "_manifest.json").write_text(json.dumps(doc))
+    index = ws / "runs" / "index.csv"
+    index.write_text(index.read_text().replace(",USDJPY,conservative,", ",EURUSD,conservative,"))
+    code, summary, err = lake(ws)
+    assert (victim / "precious.parquet").read_bytes() == b"precious"
+    assert code != 0 and "leaves the store" in summary["diagnostics"]["error_message"], err

@@ -34,7 +34,12 @@ class FileBucket:
         """The file of ``key``; a key that would leave the root (an index naming ``../x``) is refused."""
         if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
             raise StorageError(f"{self.display}: key {key[:200]!r} leaves the store (a . or .. segment, or absolute)")
-        return self.root / key
+        path = self.root / key
+        # A symbolic link inside the store (lake/runs/x -> /elsewhere) would take a read, a write or a
+        # delete of a listed key out of it: a tampered index or manifest naming such a key is refused.
+        if "/" in key and not path.parent.resolve().is_relative_to(self.root.resolve()):
+            raise StorageError(f"{self.display}: key {key[:200]!r} leaves the store (through a symbolic link)")
+        return path
 
     def _fail(self, action: str, key: str, exc: OSError) -> StorageError:
         detail = str(exc.strerror or exc)
