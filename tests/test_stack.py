@@ -399,6 +399,13 @@ def test_the_stack_ships_in_the_package_template_and_is_never_state():
     assert is_synced("ops/latency_state.json") and is_synced("ops/observability_notes.json")
 
 
+@pytest.mark.parametrize("spelled", ["Observability", "OBSERVABILITY", "observabilitY"])
+def test_the_stack_is_never_state_whatever_the_case_of_its_directory(spelled):
+    """On a case-insensitive checkout (macOS, Windows) ops/Observability/ is ops/observability/: synced from
+    a Linux runner, its files would be pulled over the repository's stack files."""
+    assert not is_synced(f"ops/{spelled}/docker-compose.yml")
+
+
 def test_inits_gitignore_keeps_the_state_out_and_the_stack_in(tmp_path):
     from observability.scaffold import scaffold
 

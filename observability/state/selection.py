@@ -112,7 +112,8 @@ def is_upstream(relpath: str) -> bool:
 def is_local_config(relpath: str) -> bool:
     """True for the repository's own configuration living under ops/ (never state; see LOCAL_CONFIG)."""
     parts = relpath.split("/")
-    return len(parts) >= 2 and parts[0] == ROOT and parts[1] in LOCAL_CONFIG
+    # any case: on a case-insensitive checkout ops/Observability/ is the same directory
+    return len(parts) >= 2 and parts[0] == ROOT and parts[1].lower() in LOCAL_CONFIG
 
 
 def sha256_file(path: Path) -> Entry:
