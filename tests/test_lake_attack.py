@@ -155,3 +155,41 @@ def test_a_tampered_manifest_cannot_make_ingest_delete_a_file_outside_the_lake(t
     code, summary, err = lake(ws)
     assert (victim / "precious.parquet").read_bytes() == b"precious"
     assert code != 0 and "leaves the store" in summary["diagnostics"]["error_message"], err
+
+
+def test_two_writers_on_one_lake_cannot_lose_each_others_commit(tmp_path):
+    """Two workspaces (two runners) ingesting into one lake: the job lock guards a workspace only. The
+    second to commit, from the manifest both read, replaced the first's commit (a lost update), and its
+    sweep deleted the first's new files as orphans of its older manifest."""
+    import importlib
+    from datetime import UTC, datetime
+
+    from observability.errors import ObservabilityError
+    from observability.lake import store
+
+    ingest_mod = importlib.import_module("observability.lake.ingest")  # the package exports a function of that name
+    from observability.lake.config import LakeConfig
+    from observability.workspace import Workspace
+
+    shared = tmp_path / "shared-lake"
+    first, second = make_workspace(tmp_path / "a"), make_workspace(tmp_path / "b")
+    assert lake(first, "--lake", f"file://{shared}")[0] == 0
+    for ws, symbol in ((first, "EURUSD"), (second, "GBPUSD")):
+        index = ws / "runs" / "index.csv"
+        index.write_text(index.read_text().replace(",USDJPY,conservative,", f",{symbol},conservative,"))
+    now = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    opened = []
+    for ws in (first, second):  # both read the manifest before either commits
+        workspace = Workspace.open(str(ws))
+        opened.append((workspace, store.open_lake(workspace, f"file://{shared}")))
+    cfg = LakeConfig()
+    (ws_a, lake_a), (ws_b, lake_b) = opened
+    ingest_mod.ingest_into(lake_a, ingest_mod.inputs(ws_a, cfg, now, print), now)
+    with pytest.raises(ObservabilityError, match="another writer"):
+        ingest_mod.ingest_into(lake_b, ingest_mod.inputs(ws_b, cfg, now, print), now)
+    listed = manifest(shared)["files"]
+    assert all((shared / key).is_file() for key in listed)  # the lake stays readable: the first commit
+    assert table(shared, "runs", "DISTINCT symbol") == [("EURUSD",)]
+    code, summary, err = lake(second, "--lake", f"file://{shared}")  # run again: it reads the new manifest
+    assert code == 0, err
+    assert table(shared, "runs", "DISTINCT symbol") == [("GBPUSD",)]

@@ -528,7 +528,7 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
     recorded: dict[str, set[str]] = defaultdict(set)
     for entry in manifest["inputs"]:
         recorded[entry["source"]].add(entry["sha256"])
-    change = store.Change()
+    change = store.Change(drop=set(swept))  # orphans: removed after the commit
     ingested: list[str] = []
     skipped = 0
     counts: dict[str, int] = defaultdict(int)
@@ -556,7 +556,7 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
                 }
             )
         ingested.append(item.source)
-    removed = len(change.drop)
+    removed = len(change.drop - set(swept))
     if ingested or swept:
         store.commit(lake, change, stamp)
     return Outcome(lake.display, ingested, skipped, dict(counts), len(change.put), removed, swept)

@@ -41,7 +41,7 @@ def compact_into(lake: store.Lake, cfg: LakeConfig, now: datetime, *, min_files:
     by_partition: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for key, meta in manifest["files"].items():
         by_partition[(meta["table"], meta.get("date"))].append(key)
-    change = store.Change()
+    change = store.Change(drop=set(swept))  # orphans: removed after the commit
     merged = purged = 0
     lost: dict[tuple[str, Any], int] = defaultdict(int)  # purged rows by (table, input)
     for (table, day), keys in sorted(by_partition.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):

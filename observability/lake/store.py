@@ -16,15 +16,23 @@ from typing import Any
 
 from observability import fsio, secrets
 from observability.digest import sha256_hex
-from observability.errors import ConfigError, InputError
+from observability.errors import ConfigError, InputError, ObservabilityError
 from observability.lake import schema
 from observability.storage import Bucket, open_bucket
 from observability.storage.url import Location, locate
 from observability.workspace import Workspace
 
 MANIFEST = "_manifest.json"
+COMMITS = "_commits"  # _commits/<generation>.json: created only if absent, the commit point
+KEEP_COMMITS = 10  # the newest commit records kept; older ones are removed by the next commit
 MANIFEST_VERSION = 1
 LAKE_SCHEMES = "a workspace directory, file:///abs/dir or s3://bucket/prefix"
+
+
+class LakeConflict(ObservabilityError):
+    """Another writer committed to the lake since this run read its manifest: nothing was committed."""
+
+    error_code = "lake_conflict"
 
 
 @dataclass
@@ -71,11 +79,23 @@ def empty_manifest() -> dict[str, Any]:
     }
 
 
+def _commit_key(generation: int) -> str:
+    return f"{COMMITS}/{generation:012d}.json"
+
+
 def load_manifest(bucket: Bucket, display: str) -> dict[str, Any]:
-    data = bucket.get(MANIFEST)
+    """The newest manifest: ``_manifest.json``, or a newer commit record a writer killed before it
+    rewrote ``_manifest.json`` left (rolled forward; the next commit rewrites ``_manifest.json``)."""
+    doc = _load_manifest(bucket, MANIFEST, bucket.get(MANIFEST), display)
+    while (data := bucket.get(_commit_key(doc.get("generation", 0) + 1))) is not None:
+        doc = _load_manifest(bucket, _commit_key(doc.get("generation", 0) + 1), data, display)
+    return doc
+
+
+def _load_manifest(bucket: Bucket, key: str, data: bytes | None, display: str) -> dict[str, Any]:
     if data is None:
         return empty_manifest()
-    shown = f"{display}/{MANIFEST}"
+    shown = f"{display}/{key}"
     try:
         doc = fsio.parse_json(data)
     except ValueError as exc:
@@ -150,21 +170,33 @@ def commit(lake: Lake, change: Change, updated_at: str) -> None:
     live = set(lake.manifest["files"])
     lake.manifest["updated_at"] = updated_at
     lake.manifest["inputs"].sort(key=lambda e: (e["source"], e["table"]))
-    lake.bucket.put(MANIFEST, fsio.canonical_json(lake.manifest, indent=1).encode())
+    # The commit point: the next generation's record, created only if no other writer (another runner
+    # on the same S3 prefix or directory: the job lock guards one workspace) made it first.
+    generation = lake.manifest.get("generation", 0) + 1
+    lake.manifest["generation"] = generation
+    data = fsio.canonical_json(lake.manifest, indent=1).encode()
+    if not lake.bucket.create(_commit_key(generation), data):
+        raise LakeConflict(
+            f"{lake.display}: another writer committed to the lake (generation {generation}) since this run "
+            "read it; nothing was committed. Run again: it starts from the new manifest"
+        )
+    lake.bucket.put(MANIFEST, data)
     gone = sorted(k for k in change.drop if k not in live)
+    if generation > KEEP_COMMITS:
+        gone.append(_commit_key(generation - KEEP_COMMITS))
     if gone:
         lake.bucket.delete_many(gone)
 
 
 def sweep(lake: Lake) -> list[str]:
-    """Parquet files no manifest lists (left by a killed run), removed; their keys."""
+    """Parquet files the manifest does not list (left by a killed run): their keys, removed by the
+    commit once it has won its generation. Removed now, they could be another writer's newer commit,
+    which this run's manifest, read earlier, does not know about."""
     live = set(lake.manifest["files"])
     found: list[str] = []
     for table in schema.TABLES:
         for key in lake.bucket.list(f"{table}/"):
             if PurePosixPath(key).suffix == ".parquet" and key not in live:
                 found.append(key)
-    if found:
-        lake.bucket.delete_many(sorted(found))
     lake.bucket.sweep_temps()  # temp files of writes killed over an hour ago
     return sorted(found)
