@@ -116,6 +116,11 @@ ERRORS: dict[str, tuple[str, str]] = {
     "upload_failed": ("docs/dashboard.md", "the upload command failed: its exit status and stderr are in diagnostics"),
     "sync_failed": ("docs/sync.md", "the shared storage refused or lost an object: the message names it; rerun"),
     "bundle_invalid": ("docs/sync.md", "a bundle failed its checks before upload: the message names the file"),
+    "lake_unavailable": ("docs/lake.md", "no lake at that root yet: run `observability lake ingest`, or pass --lake"),
+    "lake_extra_missing": ("docs/lake.md", "the lake needs DuckDB and PyArrow: pip install 'observability[lake]'"),
+    "lake_conflict": ("docs/lake.md", "another ingest or compact committed to the lake meanwhile: run again"),
+    "invalid_query": ("docs/lake.md", "the query was refused or failed: the message names the bad column or statement"),
+    "query_timeout": ("docs/lake.md", "the query ran past --timeout: narrow it (--since, a WHERE) or raise --timeout"),
     "internal_error": (
         "docs/runbook.md",
         "a bug: the traceback is on this step's stderr; open an issue with the job id",
