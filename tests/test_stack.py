@@ -351,6 +351,21 @@ def test_dashboard_is_valid_and_refers_only_to_what_exists(path):
                 assert column["selector"] in columns, (owner["title"], column["selector"])
 
 
+def test_missed_runs_panel_watches_exactly_the_jobs_scheduled_at_least_daily():
+    # A 26 h window flags a weekly job six days out of seven: only jobs whose every cron fires daily belong.
+    schedules = yaml.safe_load((ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml").read_text())
+    crons: dict[str, list[str]] = {}
+    for entry in schedules["schedules"].values():
+        crons.setdefault(entry["job"], []).append(entry["cron"])
+    daily = {job for job, found in crons.items() if any(c.split()[2:] == ["*", "*", "*"] for c in found)}
+    assert daily and "weekly" not in daily
+    dashboard = json.loads((STACK / "grafana" / "dashboards" / "job-health.json").read_text())
+    (panel,) = [p for p in dashboard["panels"] if p["title"].startswith("Missed runs")]
+    (expr,) = [t["expr"] for t in panel["targets"]]
+    watched = re.findall(r'job=~"([a-z|_]+)"', expr)
+    assert len(watched) == 1 and set(watched[0].split("|")) == daily, expr
+
+
 def test_metric_names_follow_the_otel_to_prometheus_rule_and_are_documented():
     """OTel name → Prometheus: `.` → `_`, the unit's suffix (s → seconds), `_total` on a counter."""
     units = {"s": "_seconds", "ms": "_milliseconds", "": ""}
