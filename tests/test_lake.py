@@ -155,7 +155,9 @@ def test_ingest_says_how_many_runs_it_left_out_for_their_age(ws):
     assert code == 0 and summary["status"] == "ok"
     done = summary["lakes"][0]
     assert done["rows"]["runs"] == 8 and done["runs_past_retention"] == 4
-    assert "4 run(s) of runs/index.csv not ingested, past their stage's retention: 4 research (older than 90 days)" in err
+    assert (
+        "4 run(s) of runs/index.csv not ingested, past their stage's retention: 4 research (older than 90 days)" in err
+    )
     assert "retention_days" in err
 
 
