@@ -169,7 +169,11 @@ def _register_header_secrets() -> None:
 
 @contextlib.contextmanager
 def _quiet_sdk() -> Iterator[None]:
-    """The SDK logs each retry and failure; the job says it once, in its own words."""
+    """The SDK logs each retry and failure; the job says it once, in its own words.
+
+    The level, not ``disabled``: a disabled logger still passes its children's records on to the
+    handlers (logging's last resort prints them on stderr); a level above CRITICAL on the parent is
+    the effective level of every child that sets none."""
     import logging
 
     # A level on the package's logger, not ``disabled``: that flag is not inherited, and the exporters log

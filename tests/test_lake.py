@@ -152,6 +152,28 @@ def test_compact_purges_runs_past_their_stage_retention(ws):
     assert entry["rows"] == 8
 
 
+def test_ingest_says_how_many_runs_it_left_out_for_their_age(ws):
+    # 100 days after the first run: the 4 research runs are past 90 days, the backtests are kept
+    code, summary, err = lake(ws, now="2026-04-21T00:00:00Z")
+    assert code == 0 and summary["status"] == "ok"
+    done = summary["lakes"][0]
+    assert done["rows"]["runs"] == 8 and done["runs_past_retention"] == 4
+    assert (
+        "4 run(s) of runs/index.csv not ingested, past their stage's retention: 4 research (older than 90 days)" in err
+    )
+    assert "retention_days" in err
+
+
+def test_a_lake_whose_every_run_is_past_retention_says_so_when_queried(ws):
+    code, summary, err = lake(ws, now="2027-06-01T00:00:00Z")
+    assert code == 0 and summary["lakes"][0]["runs_past_retention"] == 12
+    assert summary["lakes"][0]["rows"].get("runs", 0) == 0
+    code, summary, err = lake(ws, "--where", "sharpe > 0", command="runs", now="2027-06-01T00:00:00Z")
+    assert code == 1
+    message = summary["diagnostics"]["error_message"]
+    assert "no runs table" in message and "retention" in message
+
+
 def test_bad_rows_are_warnings_naming_file_line_and_field(ws):
     index = ws / "runs" / "index.csv"
     index.write_text(

@@ -177,6 +177,20 @@ def test_a_missing_lake_says_to_ingest_first(tmp_path: Path) -> None:
         query_runs(lake=tmp_path / "nowhere")
 
 
+def test_a_missing_extra_is_a_setup_error_exit_2_like_ingest(ws: Path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb raises ImportError
+    with pytest.raises(LakeUnavailableError, match=r"pip install 'observability\[lake\]'"):
+        query_runs(lake=ws / "lake")
+    result, summary = cli(ws, "runs", "--limit", "1")
+    assert result.returncode == 2, result.stderr
+    assert summary["diagnostics"]["error_code"] == "lake_extra_missing"
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    ingest = run_cli_in_process(["lake", "ingest", "--workspace", str(ws)])
+    assert ingest.returncode == 2  # the same exit for the same cause
+
+
 # --- the commands
 
 

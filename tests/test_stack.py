@@ -6,9 +6,11 @@ between the files (metric names and labels, datasource uids, hosts and ports, da
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +26,9 @@ STACK = ROOT / "ops-template" / "ops" / "observability"
 DATA = Path(__file__).parent / "data" / "stack"
 DASHBOARDS = sorted((STACK / "grafana" / "dashboards").glob("*.json"))
 GUIDE = ROOT / "docs" / "grafana-guide.md"
+UPSTREAM = Path(
+    os.environ.get("OBS_TEST_UPSTREAM_FIXTURES") or ROOT.parent / "shared" / "fixtures" / "upstream"
+)  # the upstream sample files (../shared next to the checkout)
 SERVICES = {"otel-collector", "prometheus", "tempo", "loki", "readiness", "datasets", "grafana"}
 # Images without a shell or wget (distroless or scratch): a probe inside them can never pass, so the
 # `readiness` container probes them over the network.
@@ -359,6 +364,21 @@ def test_dashboard_is_valid_and_refers_only_to_what_exists(path):
                 assert column["selector"] in columns, (owner["title"], column["selector"])
 
 
+def test_missed_runs_panel_watches_exactly_the_jobs_scheduled_at_least_daily():
+    # A 26 h window flags a weekly job six days out of seven: only jobs whose every cron fires daily belong.
+    schedules = yaml.safe_load((ROOT / "ops-template" / "configs" / "observability" / "schedules.yaml").read_text())
+    crons: dict[str, list[str]] = {}
+    for entry in schedules["schedules"].values():
+        crons.setdefault(entry["job"], []).append(entry["cron"])
+    daily = {job for job, found in crons.items() if any(c.split()[2:] == ["*", "*", "*"] for c in found)}
+    assert daily and "weekly" not in daily
+    dashboard = json.loads((STACK / "grafana" / "dashboards" / "job-health.json").read_text())
+    (panel,) = [p for p in dashboard["panels"] if p["title"].startswith("Missed runs")]
+    (expr,) = [t["expr"] for t in panel["targets"]]
+    watched = re.findall(r'job=~"([a-z|_]+)"', expr)
+    assert len(watched) == 1 and set(watched[0].split("|")) == daily, expr
+
+
 def test_metric_names_follow_the_otel_to_prometheus_rule_and_are_documented():
     """OTel name → Prometheus: `.` → `_`, the unit's suffix (s → seconds), `_total` on a counter."""
     units = {"s": "_seconds", "ms": "_milliseconds", "": ""}
@@ -423,6 +443,39 @@ def test_inits_gitignore_keeps_the_state_out_and_the_stack_in(tmp_path):
     assert "ops/observability/docker-compose.yml" in listed
     assert "ops/observability/grafana/dashboards/job-health.json" in listed
     assert not [p for p in listed if not p.startswith("ops/observability/")], listed
+
+
+@pytest.mark.skipif(not (UPSTREAM / "runs" / "index.csv").is_file(), reason=f"upstream fixtures not at {UPSTREAM}")
+def test_the_guides_setup_commands_work_from_an_init_workspace(tmp_path):
+    """grafana-guide.md's Setup block, run as written (Docker lines left out: no engine here) in a workspace
+    `init` wrote holding upstream's files: every command succeeds and the stack's folder stays as written."""
+    from observability.scaffold import scaffold
+
+    ws = tmp_path / "ws"
+    scaffold(ws, repository="acme/observability", ref="0" * 40)
+    shutil.copytree(UPSTREAM / "runs", ws / "runs")
+    shutil.copytree(UPSTREAM / "reports", ws / "reports")
+    shutil.copytree(UPSTREAM / "ops" / "state_archive", ws / "ops" / "state_archive")
+    (ws / "logs").mkdir()
+    shutil.copy(UPSTREAM / "ops" / "signal_latency.csv", ws / "logs" / "signal_latency.csv")
+    stack_before = sorted(p.relative_to(ws).as_posix() for p in (ws / "ops" / "observability").rglob("*"))
+    guide = GUIDE.read_text(encoding="utf-8")
+    block = re.search(r"## Setup\n.*?```sh\n(.*?)```", guide, re.S)
+    assert block, "no sh block in the guide's Setup section"
+    lines = [line for line in block[1].splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert any("docker" in line for line in lines) and any("observability " in line for line in lines)
+    script = "set -e\n" + "\n".join(line for line in lines if not re.match(r"\s*docker", line)) + "\n"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OBS_", "GITHUB_"))},
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OBS_NOW": "2025-10-01T00:00:00Z",
+        "OBS_PROGRESS": "off",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "0.5",  # no collector here: one warning line, the job goes on
+    }
+    done = subprocess.run(["bash", "-c", script], cwd=ws, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (ws / "out" / "dashboard" / "manifest.json").is_file() and (ws / "ops" / "ci").is_dir()
+    assert sorted(p.relative_to(ws).as_posix() for p in (ws / "ops" / "observability").rglob("*")) == stack_before
 
 
 def test_verify_and_log_rebuild_do_not_trip_over_the_stack(tmp_path):

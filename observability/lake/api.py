@@ -106,7 +106,10 @@ def _has(con, table: str) -> bool:
 
 def _runs_columns(con) -> list[str]:
     if not _has(con, "runs"):
-        raise LakeUnavailableError("the lake has no runs table yet: run `observability lake ingest` first")
+        raise LakeUnavailableError(
+            "the lake has no runs table: run `observability lake ingest` first (an ingest writes none when "
+            "runs/index.csv is missing or every run is past its stage's retention, lake.yaml retention_days)"
+        )
     # the view's columns as bound when it was created: no second read of every file's footer
     found = execute(
         con,

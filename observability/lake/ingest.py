@@ -13,7 +13,7 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class Input:
     sha256: str
     tables: tuple[str, ...]
     load: Callable[[], Rows]
+    expired: dict[str, int] = field(default_factory=dict)  # runs its load left out, per stage (retention)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Outcome:
     files_written: int
     files_removed: int
     swept: list[str]
+    expired: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class Outcome:
             "files_written": self.files_written,
             "files_removed": self.files_removed,
             "orphans_removed": len(self.swept),
+            "runs_past_retention": sum(self.expired.values()),
         }
 
 
@@ -189,12 +192,14 @@ def _runs_inputs(ws: Workspace, cfg: LakeConfig, now: datetime, warn: Callable[[
                 files[name] = found
                 digest.update(f"\0{row.run_id}/{name}\0".encode() + sha256_hex(found).encode())
         run_files[row.run_id] = files
+    expired: dict[str, int] = {}
     return [
         Input(
             rel,
             digest.hexdigest(),
             ("runs", "stats", "trades"),
-            lambda: _run_rows(rel, data, index, run_files, cfg, now, warn),
+            lambda: _run_rows(rel, data, index, run_files, cfg, now, warn, expired),
+            expired,
         )
     ]
 
@@ -230,6 +235,7 @@ def _run_rows(
     cfg: LakeConfig,
     now: datetime,
     warn: Callable[[str], None],
+    expired: dict[str, int],
 ) -> Rows:
     for message in index.skips.for_file(rel):
         warn(message)
@@ -240,7 +246,8 @@ def _run_rows(
         stage, runner = cfg.stage_of(row.run_id)
         keep = cfg.retention_days.get(stage)
         if keep is not None and row.timestamp < now - timedelta(days=keep):
-            continue  # past its stage's retention: lake compact would purge it
+            expired[stage] = expired.get(stage, 0) + 1  # past its stage's retention: compact would purge it
+            continue
         files = run_files.get(row.run_id, {})
         where = f"{cfg.runs}/{row.run_id}"
         params = _run_json(files, "params.json", where, warn)
@@ -532,11 +539,14 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
     ingested: list[str] = []
     skipped = 0
     counts: dict[str, int] = defaultdict(int)
+    expired: dict[str, int] = {}
     for item in found:
         if recorded.get(item.source) == {item.sha256}:
             skipped += 1
             continue
         rows = item.load()
+        for stage, n in item.expired.items():
+            expired[stage] = expired.get(stage, 0) + n
         _remove_input(lake, change, item.source)
         for table in item.tables:
             by_day: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -559,7 +569,7 @@ def ingest_into(lake: store.Lake, found: list[Input], now: datetime) -> Outcome:
     removed = len(change.drop - set(swept))
     if ingested or swept:
         store.commit(lake, change, stamp)
-    return Outcome(lake.display, ingested, skipped, dict(counts), len(change.put), removed, swept)
+    return Outcome(lake.display, ingested, skipped, dict(counts), len(change.put), removed, swept, expired)
 
 
 def _remove_input(lake: store.Lake, change: store.Change, source: str) -> None:
@@ -605,6 +615,17 @@ def ingest(
     return [ingest_into(store.open_lake(ws, value), found, when) for value in (lakes or cfg.lake)]
 
 
+def _expired_note(expired: dict[str, int], cfg: LakeConfig) -> str:
+    """Which runs of the index were left out for their age, and the setting that decides it."""
+    parts = ", ".join(
+        f"{n} {stage} (older than {cfg.retention_days.get(stage)} days)" for stage, n in sorted(expired.items())
+    )
+    return (
+        f"{sum(expired.values())} run(s) of {cfg.runs}/index.csv not ingested, past their stage's retention: "
+        f"{parts}; lake.yaml retention_days sets it (null keeps a stage forever)"
+    )
+
+
 def load_config(ws: Workspace, path: str | None = None) -> LakeConfig:
     """lake.yaml (``path`` or configs/observability/lake.yaml when present; defaults otherwise)."""
     from observability.lake.config import LAKE_CONFIG, load_lake
@@ -644,6 +665,8 @@ def ingest_job(ctx, lakes: tuple[str, ...], config: str | None):
             f"{outcome.lake}: {len(outcome.ingested)} input(s) ingested, {outcome.skipped} unchanged, "
             f"{outcome.files_written} file(s) written"
         )
+        if outcome.expired:
+            ctx.note(f"{outcome.lake}: {_expired_note(outcome.expired, cfg)}")
         outcomes.append(outcome.as_dict())
     return JobResult(
         figures={"lakes": outcomes, "inputs": len(found)},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from observability.errors import ConfigError, InputError, MissingInputError
+from observability.errors import EXIT_USAGE, ConfigError, InputError, MissingInputError
 from observability.lake.store import MANIFEST
 
 # Statement types a query may be: reading only (DuckDB's StatementType names).
@@ -46,6 +46,13 @@ class LakeUnavailableError(MissingInputError):
     error_code = "lake_unavailable"
 
 
+class LakeExtraMissingError(LakeUnavailableError):
+    """DuckDB or PyArrow is not installed: a set-up error (exit 2, as for ``lake ingest``), not a failed run."""
+
+    error_code = "lake_extra_missing"
+    exit_code = EXIT_USAGE
+
+
 @dataclass(frozen=True)
 class Result:
     """A query's answer: its column names and its rows as plain Python values."""
@@ -61,9 +68,7 @@ def _duckdb():
     try:
         import duckdb
     except ImportError as exc:  # the [lake] extra is optional
-        raise LakeUnavailableError(
-            "the lake needs DuckDB and PyArrow: pip install 'observability[lake]'", error_code="lake_extra_missing"
-        ) from exc
+        raise LakeExtraMissingError("the lake needs DuckDB and PyArrow: pip install 'observability[lake]'") from exc
     return duckdb
 
 
