@@ -85,7 +85,10 @@ def plan(
     for warning in diagnostics.get("warnings", []):
         text = str(warning)
         where = _WHERE.match(text)
-        file = locate(where["file"]) if where and locate else None
+        # Only a warning GitHub will show is located (each file costs a git lookup): past PER_LEVEL
+        # annotations of a level the rest are summarised in one, unlinked.
+        shown = len(warnings) < PER_LEVEL
+        file = locate(where["file"]) if where and locate and shown else None
         line = int(where["line"]) if where and file else None
         warnings.append(Annotation("warning", text, f"observability {job}", file=file, line=line))
     return _bounded(job, errors) + _bounded(job, warnings)

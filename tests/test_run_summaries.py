@@ -207,6 +207,21 @@ def test_a_config_file_outside_the_checkout_is_not_linked(gh, capsys, tmp_path):
     assert commands(capsys.readouterr().err)[0].startswith("::error title=")
 
 
+def test_only_the_warnings_github_shows_are_located():
+    # Each located file costs a git lookup: 500 skipped rows in 500 run files must not cost 500.
+    asked: list[str] = []
+
+    def locate(rel: str) -> str | None:
+        asked.append(rel)
+        return rel
+
+    warnings = [f"runs/r{i}/metrics.json: line 2: bad; row skipped" for i in range(500)]
+    notes = annotation.plan("weekly", "warning", {"warnings": warnings}, [], None, locate)
+    assert len(asked) <= annotation.PER_LEVEL
+    assert [n.file for n in notes[: annotation.PER_LEVEL - 1]] == [f"runs/r{i}/metrics.json" for i in range(9)]
+    assert notes[-1].file is None and "491 more" in notes[-1].message
+
+
 def test_a_warning_naming_a_file_and_line_links_there_when_the_file_is_in_the_checkout(gh, capsys, tmp_path):
     ws, _ = gh
     (ws / "runs").mkdir()
