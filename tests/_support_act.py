@@ -230,6 +230,8 @@ def wheelhouse(into: Path, lock: Path = ROOT / "actions" / "_lib" / "requirement
         ],
         capture_output=True,
         text=True,
+        # pip is not the code under test: without coverage's subprocess hook (--cov), which would trace it.
+        env={k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")},
     )
     if done.returncode != 0:
         pytest.skip(f"cannot download the locked wheels for the act venv: {done.stderr.strip()[-400:]}")

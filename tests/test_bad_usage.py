@@ -402,6 +402,10 @@ CASES = [
 ]
 
 
+# One worker runs this file (the demo workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("bad_usage")
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     """The demo workspace (every job run once) and an initialised file:// state store beside it."""

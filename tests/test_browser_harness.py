@@ -25,6 +25,10 @@ def page(body: str, title: str = "t") -> str:
     return f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n<body>{body}</body></html>\n'
 
 
+# One worker runs this file (the browser is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("browser_harness")
+
+
 @pytest.fixture(scope="module")
 def browser():
     require_chromium()

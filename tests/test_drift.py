@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,9 +111,14 @@ def test_demo_runs_every_job_on_the_sample_workspace(tmp_path):
     assert refused.returncode == 1 and "not empty" in refused.stderr
 
 
-def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
-    """What a new user tries next: `workflow run --dry-run` inside the demo workspace samples the demo logs."""
-    target = tmp_path / "demo"
+# One worker runs this file (the demo workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("drift")
+
+
+@pytest.fixture(scope="module")
+def demo_workspace(tmp_path_factory) -> Path:
+    """A workspace made by `observability demo`, once for the tests that only read or copy it."""
+    target = tmp_path_factory.mktemp("drift") / "demo"
     subprocess.run(
         [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
         capture_output=True,
@@ -120,6 +126,13 @@ def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
         timeout=120,
         check=True,
     )
+    return target
+
+
+def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path, demo_workspace):
+    """What a new user tries next: `workflow run --dry-run` inside the demo workspace samples the demo logs."""
+    target = tmp_path / "demo"
+    shutil.copytree(demo_workspace, target, symlinks=True)
     before = (target / "ops" / "signal_latency.csv").stat().st_size
     (target / "sample" / "signal_notifier.csv").open("a", encoding="utf-8").write(
         "2026-01-08T00:05:00Z,120.5,success,,dukascopy\n"
@@ -140,17 +153,10 @@ def test_the_chain_dry_run_works_in_the_demo_workspace(tmp_path):
     assert (target / "ops" / "signal_latency.csv").stat().st_size > before  # the new sample was read
 
 
-def test_rollup_rows_written_by_the_demo_match_their_schema(tmp_path):
+def test_rollup_rows_written_by_the_demo_match_their_schema(demo_workspace):
     from observability.latency.rollup import RollupStore
 
-    target = tmp_path / "demo"
-    subprocess.run(
-        [sys.executable, "-m", "observability", "demo", "--dir", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    target = demo_workspace
     rows = RollupStore(target / "ops" / "signal_latency_rollup.csv", str).read_since("")
     assert len(rows) > 200
     validator = Draft202012Validator(json.loads((ROOT / "schemas" / "latency_rollup_row.schema.json").read_text()))

@@ -1,6 +1,8 @@
 """Hostile input against the issue-16 surfaces (an adversarial review): credentials in a --sync-to URL
 whose secret holds a "/", index.json keys that climb out of a file:// target, legacy trees whose
-symlinks lead out of LEGACY_DIR or that hold a FIFO. Real subprocesses; real file targets.
+symlinks lead out of LEGACY_DIR or that hold a FIFO. Real file targets. The secret canaries on a
+command's output, the FIFO, the kill and the memory limit run real processes (``run_cli``); the rest run
+the CLI in the test process (``run_in_process``, tests/_support_inprocess.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from _support_sync import NOW, make_workspace, sync
 from observability.storage import display_url, locate
 from observability.storage.errors import StoreUrlError
+from tests._support_inprocess import run_cli_in_process as run_in_process
 from tests._support_robust import clean_env, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +81,7 @@ def test_an_index_key_climbing_out_of_the_target_is_never_read(tmp_path):
     week = index["weekly"][0]
     week["files"].append({"key": f"weekly/{week['date']}/../../../private.key", "sha256": "0" * 64, "size": 1})
     (target / "index.json").write_text(json.dumps(index))
-    done = run_cli(["verify", "--workspace", str(ws), "--sync-to", target.as_uri()], env=clean_env(OBS_NOW=NOW))
+    done = run_in_process(["verify", "--workspace", str(ws), "--sync-to", target.as_uri()], env=clean_env(OBS_NOW=NOW))
     assert done.returncode in (0, 1), done.stderr
     storage = json.loads(done.stdout)["checks"]["storage"]
     found = __import__("hashlib").sha256(outside.read_bytes()).hexdigest()
@@ -126,7 +129,7 @@ def test_a_legacy_symlink_leading_out_of_the_tree_refuses_the_import(tmp_path, c
     ws = tmp_path / "ws"
     shutil.copytree(ROOT / "ops-template", ws)
     before = sorted(p.relative_to(ws).as_posix() for p in ws.rglob("*"))
-    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    done = run_in_process(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
     assert done.returncode != 0, done.stdout
     assert rel in done.stderr and "outside" in done.stderr, done.stderr
     for path in ws.rglob("*"):
@@ -142,7 +145,7 @@ def test_a_legacy_symlink_inside_the_tree_and_a_fifo_are_handled(tmp_path):
     legacy = _legacy_with_link(tmp_path, Path("../signal_latency.csv"), "state_archive/alias.csv")
     ws = tmp_path / "ws"
     shutil.copytree(ROOT / "ops-template", ws)
-    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    done = run_in_process(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
     assert done.returncode == 0, done.stderr
     assert (ws / "ops" / "state_archive" / "alias.csv").read_bytes() == (
         legacy / "ops" / "signal_latency.csv"
@@ -186,9 +189,9 @@ def test_an_import_that_failed_after_keeping_the_legacy_files_still_converts_the
     (ws / "ops" / "signal_latency.csv").unlink(missing_ok=True)
     (ws / "ops" / "signal_latency.csv").mkdir()  # the raw store's write fails after the kept copies
     env = clean_env(OBS_NOW="2026-01-08T00:07:00Z")
-    assert run_cli(["migrate", str(legacy)], env=env, cwd=ws).returncode != 0
+    assert run_in_process(["migrate", str(legacy)], env=env, cwd=ws).returncode != 0
     (ws / "ops" / "signal_latency.csv").rmdir()
-    done = run_cli(["migrate", str(legacy)], env=env, cwd=ws)
+    done = run_in_process(["migrate", str(legacy)], env=env, cwd=ws)
     assert done.returncode == 0, done.stderr
     raw, rollups = _migrated(ws)
     assert raw.count(b"\n") == 51 and rollups, "legacy samples or rollups lost on the rerun"
@@ -233,32 +236,41 @@ def test_a_rotation_date_that_is_no_day_is_a_config_error_naming_file_and_line(t
         "remind_every_days: 30\nsecrets:\n  OBS_WEBHOOK_SECRET:\n    owner: platform\n    rotate_every_days: 90\n"
         f"    rotate_by: {{production: {day}}}\n"
     )
-    done = run_cli(["verify"], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    done = run_in_process(["verify"], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
     assert done.returncode == 2, done.stderr[-600:]
     assert "Traceback" not in done.stderr
     assert "configs/observability/credentials.yaml:6:" in done.stderr and day in done.stderr, done.stderr[-600:]
 
 
 # -- log rebuild against a huge sequence number ---------------------------------------------------------------
-def _worked_log(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
+@pytest.fixture(scope="module")
+def worked_log(tmp_path_factory) -> Path:
+    """A workspace whose automation log holds a latency run and a verify run, made once per module
+    (it holds no absolute path, so a copy is the same workspace)."""
+    ws = tmp_path_factory.mktemp("worked") / "ws"
     shutil.copytree(ROOT / "ops-template", ws)
     for args, now in (
         (["latency", "sample", "--input", "sample/signal_notifier.csv"], "2026-01-08T00:07:00Z"),
         (["verify"], "2026-01-08T00:10:00Z"),
     ):
-        assert run_cli(args, env=clean_env(OBS_NOW=now), cwd=ws).returncode == 0
+        assert run_in_process(args, env=clean_env(OBS_NOW=now), cwd=ws).returncode == 0
+    return ws
+
+
+def _worked_log(tmp_path: Path, template: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(template, ws, symlinks=True)
     return ws
 
 
 @pytest.mark.parametrize("where", ["sequence_file", "line"])
-def test_a_huge_sequence_number_is_refused_by_log_rebuild_not_turned_into_placeholders(tmp_path, where):
+def test_a_huge_sequence_number_is_refused_by_log_rebuild_not_turned_into_placeholders(tmp_path, where, worked_log):
     import resource
     import subprocess
 
     from tests._support_robust import cli_cmd
 
-    ws = _worked_log(tmp_path)
+    ws = _worked_log(tmp_path, worked_log)
     log = ws / "ops" / "automation_runs.log"
     before = log.read_bytes()
     if where == "sequence_file":
@@ -296,7 +308,7 @@ def test_a_key_that_is_a_directory_is_not_retried_as_an_outage(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     target = tmp_path / "target"
     (target / "index.json").mkdir(parents=True)
-    done = run_cli(
+    done = run_in_process(
         ["verify", "--workspace", str(ws), "--sync-to", target.as_uri()],
         env=clean_env(OBS_NOW=NOW),
     )
@@ -312,7 +324,7 @@ def test_a_legacy_file_name_that_is_not_utf8_refuses_the_import_before_anything_
         handle.write(b"{}\n")
     ws = tmp_path / "ws"
     shutil.copytree(ROOT / "ops-template", ws)
-    done = run_cli(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
+    done = run_in_process(["migrate", str(legacy)], env=clean_env(OBS_NOW="2026-01-08T00:07:00Z"), cwd=ws)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-500:]
     assert "a\\xffb.json" in done.stderr and "not UTF-8" in done.stderr, done.stderr[-500:]
     assert not (ws / "ops" / "legacy").exists() and not (ws / "ops" / "signal_latency.csv").exists()
@@ -322,11 +334,11 @@ def test_a_legacy_file_name_that_is_not_utf8_refuses_the_import_before_anything_
 @pytest.mark.parametrize(
     "output", ["ops/automation_runs.log", "./ops/../ops/automation_runs.sequence", "ops/automation_runs/x.json"]
 )
-def test_log_kpi_never_writes_its_report_over_the_automation_log(tmp_path, output):
-    ws = _worked_log(tmp_path)
+def test_log_kpi_never_writes_its_report_over_the_automation_log(tmp_path, output, worked_log):
+    ws = _worked_log(tmp_path, worked_log)
     log = ws / "ops" / "automation_runs.log"
     before = log.read_bytes()
-    done = run_cli(["log", "kpi", "--output", output], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
+    done = run_in_process(["log", "kpi", "--output", output], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
     assert done.returncode == 2 and "automation log" in done.stderr, done.stderr[-500:]
     after = log.read_bytes()
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, "the log was replaced"
@@ -334,11 +346,11 @@ def test_log_kpi_never_writes_its_report_over_the_automation_log(tmp_path, outpu
 
 
 @pytest.mark.parametrize("given", [".", "ops", "ops/legacy"])
-def test_migrate_refuses_the_workspace_itself_as_the_legacy_tree(tmp_path, given):
-    ws = _worked_log(tmp_path)
+def test_migrate_refuses_the_workspace_itself_as_the_legacy_tree(tmp_path, given, worked_log):
+    ws = _worked_log(tmp_path, worked_log)
     (ws / "ops" / "legacy" / "state_archive").mkdir(parents=True)
     before = sorted(p.relative_to(ws).as_posix() for p in (ws / "ops").rglob("*") if p.is_file())
-    done = run_cli(["migrate", given], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
+    done = run_in_process(["migrate", given], env=clean_env(OBS_NOW="2026-01-08T00:40:00Z"), cwd=ws)
     assert done.returncode == 2 and "workspace" in done.stderr, done.stderr[-500:]
     after = sorted(p.relative_to(ws).as_posix() for p in (ws / "ops").rglob("*") if p.is_file())
     assert [p for p in after if p not in before and not p.endswith(".lock")] == []

@@ -25,6 +25,10 @@ _VOLATILE = re.compile(
 )
 
 
+# One worker runs this file (the demo workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("inprocess")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("inprocess")

@@ -101,6 +101,10 @@ def _assert_recovered(ws: Path, args: list[str], env: dict, expected, context: s
     return result
 
 
+# One worker runs this file (the start-up calibration is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("latency_crash")
+
+
 @pytest.fixture(scope="module")
 def startup_seconds() -> float:
     """How long the interpreter and imports take before the job does anything (the faster of two

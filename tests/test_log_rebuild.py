@@ -25,6 +25,10 @@ def _run(args: list[str], now: str) -> Run:
     return Run(CliRunner().invoke(cli, args, env=env))
 
 
+# One worker runs this file (the worked workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("log_rebuild")
+
+
 @pytest.fixture(scope="module")
 def worked(tmp_path_factory) -> Path:
     """A sample workspace after a few real runs: six log lines, heartbeats, artefacts."""

@@ -24,6 +24,10 @@ VOID = {"meta", "link", "br", "img", "hr", "input", "source", "wbr"}
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
+# One worker runs this file (the demo workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("site")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     return make_demo(tmp_path_factory.mktemp("site") / "demo")

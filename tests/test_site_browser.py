@@ -37,6 +37,10 @@ def _observability(*args: str, now, cwd: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# One worker runs this file (the demo's site and the browser is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("site_browser")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """(the demo's site, the same workspace's site 60 days later: nothing in the chart's window)."""

@@ -21,6 +21,10 @@ def ids(ws) -> dict[str, str]:
     return found
 
 
+# One worker runs this file (the demo workspace is made once, not once per worker under -n).
+pytestmark = pytest.mark.xdist_group("verify_job")
+
+
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory):
     return make_demo(tmp_path_factory.mktemp("demo") / "ws")
