@@ -21,6 +21,7 @@ from observability.freshness import age_seconds
 from observability.outputs import cihealth, weekly as weekly_outputs
 from observability.outputs.alertinbox import CACHE_PATH as INBOX_PATH
 from observability.outputs.rollups import RollupRow, day_files, parse_parts, partition_dir, read_parts
+from observability.site.mdhtml import https_url
 from observability.workspace import Workspace
 
 ROLLUP_FILE = "ops/signal_latency_rollup.csv"
@@ -153,7 +154,7 @@ def _alerts(ws: Workspace) -> list[dict[str, Any]]:
                 "kind": _text(entry.get("kind")),
                 "since": _text(entry.get("started_at") or entry.get("opened_at")),
                 "issue": number if isinstance(number, int) and not isinstance(number, bool) else None,
-                "url": _url(entry.get("html_url")),
+                "url": https_url(entry.get("html_url")),
             }
         )
     known = {a["id"] for a in found}
@@ -204,7 +205,7 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
     out = []
     for job in jobs.JOBS:
         run = last.get(job.name)
-        started = _time(run.get("started_at")) if run else None
+        started = parse_time(run.get("started_at")) if run else None
         own = [s for s in schedules if s.job == job.name]
         overdue = _overdue(own, started, now)
         if run is None and not own:
@@ -217,7 +218,7 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
                 "started_at": _text(run.get("started_at")) if run else None,
                 "age_seconds": age_seconds(started, now),
                 "error_code": _text(_field(run, "diagnostics", "error_code")) if run else None,
-                "run_url": _url(_field(run, "github", "run_url")) if run else None,
+                "run_url": https_url(_field(run, "github", "run_url")) if run else None,
                 "scheduled": bool(own),
                 "overdue_since": clock.iso(overdue) if overdue else None,
             }
@@ -227,11 +228,6 @@ def _runs(ws: Workspace, now: datetime, site: Site) -> list[dict[str, Any]]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _url(value: Any) -> str | None:
-    """An https URL to link to, else None (a hand-edited file never puts a javascript: link on a page)."""
-    return value if isinstance(value, str) and value.startswith("https://") else None
 
 
 def _field(doc: dict[str, Any], block: str, key: str) -> Any:
@@ -262,7 +258,8 @@ def _overdue(schedules: list[Schedule], started: datetime | None, now: datetime)
     return None
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 UTC time from a workspace file, else None (a damaged value is no time, never an error)."""
     try:
         return clock.parse_iso(value) if isinstance(value, str) else None
     except ValueError:
@@ -392,7 +389,7 @@ def _datasets(
             continue
         name = Path(entry["path"]).name
         file = ws.path(DASHBOARD_DIR) / name
-        refreshed = _time(entry.get("refreshed_at") or entry.get("generated_at"))
+        refreshed = parse_time(entry.get("refreshed_at") or entry.get("generated_at"))
         rows = entry.get("row_count")
         out.append(
             {

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from observability import clock, fsio, slo, svgchart
 from observability.freshness import age_seconds, age_text
 from observability.site import mdhtml
-from observability.site.gather import CHART_HOURS, Site
+from observability.site.gather import CHART_HOURS, Site, parse_time
 
 SCHEMA = "site_status"
 STATUS_VERSION = "1.1.0"  # 1.1.0: `ci`
@@ -404,7 +404,7 @@ def ci_page(site: Site) -> str:
         return page("CI health", body + _problems(site), generated=clock.iso(site.now))
     doc = site.ci
     body = [f"<p>{_ci_line(site)}. Snapshot of {_e(doc['generated_at'])}.</p>"]
-    points = [(at, t) for t in doc["coverage"]["trend"] if (at := _time(t["recorded_at"])) is not None]
+    points = [(at, t) for t in doc["coverage"]["trend"] if (at := parse_time(t["recorded_at"])) is not None]
     if points:
         series = [
             svgchart.Series("line coverage", [(at, t["line_pct"]) for at, t in points]),
@@ -429,13 +429,6 @@ def ci_page(site: Site) -> str:
     if site.ci_page:
         body.append(f'<section class="box">{mdhtml.to_html(site.ci_page)}</section>')
     return page("CI health", body + _problems(site), generated=clock.iso(site.now))
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return clock.parse_iso(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _ci_status(site: Site) -> dict[str, Any] | None:
