@@ -113,14 +113,23 @@ def test_the_ci_alert_source_is_synced_only_when_alerts_yaml_lists_it(tmp_path, 
     assert wiring.plan(tmp_path, RUN, config).outputs()["alerts-source"] == ("ci" if listed else "")
 
 
-def test_main_prints_github_outputs_and_refuses_a_bad_run_id(tmp_path, capsys):
+def test_main_writes_github_outputs_and_refuses_a_bad_run_id(tmp_path, capsys, monkeypatch):
     telemetry = _telemetry(tmp_path)
+    target = tmp_path / "gh_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(target))
     assert wiring.main(["--telemetry", str(telemetry), "--run-id", "701", "--branch", "main"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("command=ci metrics --run-id 701 --branch main")
-    name, delimiter = lines[1].split("<<")
-    assert name == "after" and delimiter.startswith("OBS_EOF_") and lines[4] == delimiter
-    assert lines[2:4] == ["ci flakes", "ci health"] and lines[5] == "alerts-source="
+    assert capsys.readouterr().out == ""
+    outputs, lines = {}, target.read_text().splitlines()
+    while lines:  # every value between random heredoc delimiters (runner.set_outputs)
+        name, delimiter = lines.pop(0).split("<<")
+        end = lines.index(delimiter)
+        outputs[name], lines = "\n".join(lines[:end]), lines[end + 1 :]
+    assert outputs["command"].startswith("ci metrics --run-id 701 --branch main")
+    assert outputs["after"].splitlines() == ["ci flakes", "ci health"] and outputs["alerts-source"] == ""
+    monkeypatch.delenv("GITHUB_ACTIONS")  # off GitHub: the same outputs as JSON on stdout
+    assert wiring.main(["--telemetry", str(telemetry), "--run-id", "701", "--branch", "main"]) == 0
+    assert json.loads(capsys.readouterr().out) == outputs
     with pytest.raises(SystemExit) as stop:
         wiring.main(["--telemetry", str(telemetry), "--run-id", "701; rm -rf /"])
     assert stop.value.code == 2

@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import secrets as _random
 import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from observability import runner
 
 FLAKES = "flake_runs.json"
 COVERAGE = "coverage.xml"
@@ -136,20 +137,9 @@ def plan(telemetry: Path, run: Run, alerts_yaml: Path | None = None) -> Plan:
     return Plan(metrics, [flakes, ["ci", "health"]], sources, notes)
 
 
-def github_output(outputs: dict[str, str]) -> str:
-    """``name=value`` lines, a multi-line value between random delimiters (GitHub's syntax)."""
-    lines = []
-    for name, value in outputs.items():
-        if "\n" in value:
-            delimiter = f"OBS_EOF_{_random.token_hex(8)}"
-            lines += [f"{name}<<{delimiter}", value, delimiter]
-        else:
-            lines.append(f"{name}={value}")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Print the step outputs for ci-alerts.yml: ``python -c 'from observability.ci import wiring; wiring.main()'``."""
+    """Write the step outputs for ci-alerts.yml (``$GITHUB_OUTPUT`` through observability.runner, as every
+    job's outputs; off GitHub, printed as JSON): ``python -c 'from observability.ci import wiring; wiring.main()'``."""
     parser = argparse.ArgumentParser(prog="observability.ci.wiring", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--telemetry", required=True, type=Path, help="the downloaded ci-telemetry directory")
     parser.add_argument("--alerts-config", type=Path, default=None, help="the repository's alerts.yaml")
@@ -161,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--run-id {args.run_id!r}: not a run id")
     run = Run(args.run_id, args.run_attempt, args.run_url, args.commit, args.branch, args.conclusion)
     result = plan(args.telemetry, run, args.alerts_config)
-    sys.stdout.write(github_output(result.outputs()))
+    if runner.enabled():
+        runner.set_outputs(result.outputs())
+    else:
+        sys.stdout.write(json.dumps(result.outputs(), indent=2) + "\n")
     for note in result.notes:
         print(f"::notice title=CI telemetry::{note}", file=sys.stderr)
     return 0
